@@ -1,0 +1,79 @@
+//! The request context: the condition keys and values a request carries.
+//!
+//! Keys are case-insensitive (IAM documents condition key names as such), so they are stored
+//! lowercased; values keep their case. The caller supplies every key, including the global
+//! ones such as `aws:CurrentTime`: the engine has no clock and derives nothing.
+
+/// The value of one context key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextValue {
+    /// A single-valued key such as `aws:username`.
+    Single(String),
+    /// A multi-valued key such as `aws:TagKeys`; it may be empty.
+    Multi(Vec<String>),
+}
+
+impl ContextValue {
+    /// The values as a slice, one element for a single-valued key.
+    pub fn values(&self) -> &[String] {
+        match self {
+            ContextValue::Single(value) => std::slice::from_ref(value),
+            ContextValue::Multi(values) => values,
+        }
+    }
+}
+
+/// The condition keys of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    entries: Vec<(String, ContextValue)>,
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Sets a key, replacing any earlier value of the same (case-insensitive) name.
+    pub fn insert(&mut self, key: &str, value: ContextValue) {
+        let key = key.to_ascii_lowercase();
+        match self.entries.iter_mut().find(|(existing, _)| *existing == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Builder form of [`Context::insert`] for a single value.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Context {
+        self.insert(key, ContextValue::Single(value.into()));
+        self
+    }
+
+    /// Builder form of [`Context::insert`] for a multi-valued key.
+    pub fn with_values<I, S>(mut self, key: &str, values: I) -> Context
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.insert(key, ContextValue::Multi(values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Looks a key up; `lowercase_key` must already be lowercase (parsed policies store their
+    /// keys that way).
+    pub fn get(&self, lowercase_key: &str) -> Option<&ContextValue> {
+        self.entries.iter().find(|(key, _)| key == lowercase_key).map(|(_, value)| value)
+    }
+
+    /// The value a policy variable resolves to: present and single-valued, else nothing.
+    pub fn variable(&self, lowercase_key: &str) -> Option<&str> {
+        match self.get(lowercase_key)? {
+            ContextValue::Single(value) => Some(value),
+            ContextValue::Multi(_) => None,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(key, value)| (key.as_str(), value))
+    }
+}

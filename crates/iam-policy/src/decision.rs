@@ -1,0 +1,306 @@
+//! Combining every policy that applies to a request into IAM's decision.
+//!
+//! The order is the one the IAM User Guide documents for requests within an account:
+//! 1. an explicit `Deny` in any policy (identity, boundary, session, resource) wins;
+//! 2. the account root is allowed everything else;
+//! 3. same account: a resource-based policy that names the caller itself allows; one that
+//!    names the caller's role allows within the boundary and session policies; otherwise the
+//!    identity policies must allow, within the boundary and the session policies;
+//! 4. cross account: the caller's own side (identity, boundary, session) and the resource
+//!    policy must both allow.
+//!
+//! Role trust policies (and other policies that must name the principal themselves) are
+//! resource policies with [`ResourcePolicyKind::Trust`]: without the trust policy's Allow
+//! nothing is allowed, and a trust policy that names only the account still needs an
+//! identity-policy Allow.
+
+use crate::document::{Effect, Policy};
+use crate::eval::{Hit, PolicyHits, PrincipalRule, Request, evaluate_policy};
+use crate::principal::{Caller, Grant};
+
+/// IAM's `EvalDecision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EvalDecision {
+    #[serde(rename = "allowed")]
+    Allowed,
+    #[serde(rename = "explicitDeny")]
+    ExplicitDeny,
+    #[serde(rename = "implicitDeny")]
+    ImplicitDeny,
+}
+
+impl EvalDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalDecision::Allowed => "allowed",
+            EvalDecision::ExplicitDeny => "explicitDeny",
+            EvalDecision::ImplicitDeny => "implicitDeny",
+        }
+    }
+}
+
+/// The role a policy plays in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyType {
+    Identity,
+    PermissionsBoundary,
+    Session,
+    Resource,
+}
+
+impl PolicyType {
+    /// The phrase IAM uses in AccessDenied messages.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "an identity-based policy",
+            PolicyType::PermissionsBoundary => "a permissions boundary",
+            PolicyType::Session => "a session policy",
+            PolicyType::Resource => "a resource-based policy",
+        }
+    }
+}
+
+/// How a resource-based policy takes part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResourcePolicyKind {
+    /// S3-style: in the same account an identity-policy Allow is enough on its own.
+    #[default]
+    Ordinary,
+    /// Role trust policies and KMS key policies: they must allow the principal themselves.
+    Trust,
+}
+
+/// A policy taking part in a decision, with the name to report it under.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyRef<'a> {
+    /// The policy's name, ARN or simulator id (`PolicyInputList.1`).
+    pub id: &'a str,
+    pub policy: &'a Policy,
+}
+
+/// Every policy that applies to a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicySet<'a> {
+    /// Inline and managed policies of the user (and its groups) or the role.
+    pub identity: &'a [PolicyRef<'a>],
+    /// Permissions boundaries; each must allow.
+    pub boundaries: &'a [PolicyRef<'a>],
+    /// Session policies passed when the session was created; each must allow.
+    pub session: &'a [PolicyRef<'a>],
+    pub resource: Option<PolicyRef<'a>>,
+    pub resource_kind: ResourcePolicyKind,
+    /// The account that owns the resource; `None` means the caller's own account.
+    pub resource_account: Option<&'a str>,
+}
+
+/// A statement that took part in the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedStatement {
+    pub policy_id: String,
+    pub policy_type: PolicyType,
+    /// Index of the statement in its policy.
+    pub statement: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub start: crate::json::Position,
+    pub end: crate::json::Position,
+}
+
+/// Why a request was denied, in the terms of IAM's AccessDenied messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    ExplicitDeny(PolicyType),
+    /// No Allow where one was needed.
+    NoAllow(PolicyType),
+}
+
+/// The decision on one request and what led to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub decision: EvalDecision,
+    /// Set for every decision but `allowed`.
+    pub reason: Option<DenyReason>,
+    /// The statements that decided: the denying ones for `explicitDeny`, the allowing ones
+    /// for `allowed`, none for `implicitDeny`.
+    pub matched: Vec<MatchedStatement>,
+    /// Context keys the applicable statements read but the request did not carry.
+    pub missing_context: Vec<String>,
+    /// Whether the permissions boundary allowed the action (`None` without a boundary).
+    pub allowed_by_boundary: Option<bool>,
+}
+
+/// Decides a request against a set of policies.
+pub fn decide(policies: &PolicySet<'_>, request: &Request<'_>) -> Decision {
+    let mut missing_context = Vec::new();
+    let mut evaluate = |refs, policy_type, rule| evaluate_all(refs, policy_type, rule, request, &mut missing_context);
+    let identity = evaluate(policies.identity, PolicyType::Identity, PrincipalRule::Ignore);
+    let boundaries = evaluate(policies.boundaries, PolicyType::PermissionsBoundary, PrincipalRule::Ignore);
+    let session = evaluate(policies.session, PolicyType::Session, PrincipalRule::Ignore);
+    let resource = evaluate(policies.resource.as_slice(), PolicyType::Resource, PrincipalRule::MustName);
+    let all = || identity.iter().chain(&boundaries).chain(&session).chain(&resource);
+
+    let allowed_by_boundary = (!boundaries.is_empty()).then(|| boundaries.iter().all(|b| b.hits.has(Effect::Allow)));
+    let mut decision = Decision {
+        decision: EvalDecision::ImplicitDeny,
+        reason: None,
+        matched: Vec::new(),
+        missing_context,
+        allowed_by_boundary,
+    };
+
+    // 1. An explicit deny anywhere.
+    let denials: Vec<MatchedStatement> = all().flat_map(|e| e.matched(Effect::Deny)).collect();
+    if let Some(first) = denials.first() {
+        decision.decision = EvalDecision::ExplicitDeny;
+        decision.reason = Some(DenyReason::ExplicitDeny(first.policy_type));
+        decision.matched = denials;
+        return decision;
+    }
+
+    let identity_allows = identity.iter().any(|e| e.hits.has(Effect::Allow));
+    let boundary_allows = allowed_by_boundary.unwrap_or(true);
+    let session_allows = session.iter().all(|e| e.hits.has(Effect::Allow))
+        && !(session.is_empty() && matches!(request.caller, Some(Caller::FederatedUser { .. })));
+    let grant = resource.iter().filter_map(|e| e.hits.best_grant()).max();
+    let caller_account = request.caller.and_then(Caller::account);
+    let same_account = match (policies.resource_account, caller_account) {
+        (Some(owner), Some(caller)) => owner == caller,
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    let trust = policies.resource_kind == ResourcePolicyKind::Trust;
+
+    // The caller's own side: identity policies within the boundary and session policies.
+    let root = matches!(request.caller, Some(Caller::Root { .. }));
+    let own_side = if root {
+        // The root user's own side is always allowed; only its account's boundaries apply.
+        Ok(())
+    } else if !identity_allows {
+        Err(PolicyType::Identity)
+    } else if !boundary_allows {
+        Err(PolicyType::PermissionsBoundary)
+    } else if !session_allows {
+        Err(PolicyType::Session)
+    } else {
+        Ok(())
+    };
+    let resource_side = |grant: Option<Grant>| -> Result<(), PolicyType> {
+        match grant {
+            Some(_) => Ok(()),
+            None => Err(PolicyType::Resource),
+        }
+    };
+
+    let outcome: Result<Vec<MatchedStatement>, PolicyType> = if root && same_account {
+        Ok(Vec::new())
+    } else if matches!(request.caller, Some(Caller::Service { .. } | Caller::WebIdentity { .. } | Caller::Anonymous)) {
+        // Callers without identity policies: only the resource policy can allow.
+        resource_side(grant).map(|()| allowing(&resource))
+    } else if same_account {
+        match grant {
+            Some(Grant::Direct) => Ok(allowing(&resource)),
+            Some(Grant::Role) if boundary_allows && session_allows => Ok(allowing(&resource)),
+            Some(Grant::Role) => {
+                Err(if boundary_allows { PolicyType::Session } else { PolicyType::PermissionsBoundary })
+            }
+            Some(Grant::Account) | None if trust && grant.is_none() => Err(PolicyType::Resource),
+            Some(Grant::Account) | None => own_side.map(|()| {
+                let mut statements = allowing(&identity);
+                if trust {
+                    statements.extend(allowing(&resource));
+                }
+                statements
+            }),
+        }
+    } else {
+        own_side.and_then(|()| resource_side(grant)).map(|()| {
+            let mut statements = allowing(&identity);
+            statements.extend(allowing(&resource));
+            statements
+        })
+    };
+
+    match outcome {
+        Ok(statements) => {
+            decision.decision = EvalDecision::Allowed;
+            decision.matched = statements;
+        }
+        Err(missing) => decision.reason = Some(DenyReason::NoAllow(missing)),
+    }
+    decision
+}
+
+fn evaluate_all<'p>(
+    refs: &[PolicyRef<'p>],
+    policy_type: PolicyType,
+    rule: PrincipalRule,
+    request: &Request<'_>,
+    missing_context: &mut Vec<String>,
+) -> Vec<Evaluated<'p>> {
+    refs.iter()
+        .map(|policy_ref| {
+            let hits = evaluate_policy(policy_ref.policy, request, rule);
+            for key in &hits.missing_keys {
+                if !missing_context.contains(key) {
+                    missing_context.push(key.clone());
+                }
+            }
+            Evaluated { policy_ref: *policy_ref, policy_type, hits }
+        })
+        .collect()
+}
+
+struct Evaluated<'a> {
+    policy_ref: PolicyRef<'a>,
+    policy_type: PolicyType,
+    hits: PolicyHits,
+}
+
+impl Evaluated<'_> {
+    fn matched(&self, effect: Effect) -> impl Iterator<Item = MatchedStatement> + '_ {
+        self.hits.hits.iter().filter(move |hit| hit.effect == effect).map(|hit| self.describe(hit))
+    }
+
+    fn describe(&self, hit: &Hit) -> MatchedStatement {
+        let policy = self.policy_ref.policy;
+        let statement = policy.statements.get(hit.statement);
+        let span = statement.map(|s| s.span).unwrap_or_default();
+        MatchedStatement {
+            policy_id: self.policy_ref.id.to_owned(),
+            policy_type: self.policy_type,
+            statement: hit.statement,
+            sid: statement.and_then(|s| s.sid.clone()),
+            effect: hit.effect,
+            start: policy.position(span.start),
+            end: policy.position(span.end),
+        }
+    }
+}
+
+fn allowing(evaluated: &[Evaluated<'_>]) -> Vec<MatchedStatement> {
+    evaluated.iter().flat_map(|e| e.matched(Effect::Allow)).collect()
+}
+
+impl Decision {
+    /// IAM's AccessDenied message for this decision, e.g. `User: arn:aws:iam::111122223333:user/bob
+    /// is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::111122223333:user/
+    /// because no identity-based policy allows the iam:ListUsers action`. `None` when allowed.
+    pub fn access_denied_message(&self, caller_arn: &str, action: &str, resource: &str) -> Option<String> {
+        let reason = self.reason?;
+        let head = format!("User: {caller_arn} is not authorized to perform: {action} on resource: {resource}");
+        Some(match reason {
+            DenyReason::ExplicitDeny(policy_type) => {
+                format!("{head} with an explicit deny in {}", policy_type.phrase())
+            }
+            DenyReason::NoAllow(policy_type) => {
+                let which = match policy_type {
+                    PolicyType::Identity => "identity-based policy",
+                    PolicyType::PermissionsBoundary => "permissions boundary",
+                    PolicyType::Session => "session policy",
+                    PolicyType::Resource => "resource-based policy",
+                };
+                format!("{head} because no {which} allows the {action} action")
+            }
+        })
+    }
+}

@@ -1,0 +1,355 @@
+//! Policy documents: the grammar of the IAM policy language, read into typed statements.
+//!
+//! [`Policy::parse`] accepts every form IAM accepts (a string or an array wherever AWS takes
+//! either, `Statement` as one object or an array, numbers and booleans as condition values)
+//! and refuses what IAM refuses with `MalformedPolicyDocument`, keeping byte spans so errors
+//! and the simulator can point at the statement. Kind-specific rules (a trust policy needs a
+//! principal, an identity policy must not have one, sizes) are in [`crate::validate`].
+
+use crate::condition::{Condition, Operator, PolicyValue};
+use crate::error::PolicyError;
+use crate::json::{self, Key, Node, Span, Value};
+use crate::pattern::{Case, Pattern, Segments};
+use crate::principal::PrincipalSet;
+use crate::variables::Template;
+
+/// The policy language version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: policy variables are substituted.
+    V2012_10_17,
+    /// `2008-10-17`, or no `Version`: `${...}` is literal text.
+    V2008_10_17,
+}
+
+/// A parsed policy document. It keeps its text so positions can be reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub version: Version,
+    /// False when the document has no `Version` element.
+    pub version_given: bool,
+    pub id: Option<String>,
+    pub statements: Vec<Statement>,
+    text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `Action` (`negated: false`) or `NotAction`, `Resource` or `NotResource`, and so on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause<T> {
+    pub negated: bool,
+    pub items: Vec<T>,
+    pub span: Span,
+}
+
+/// One `Action` entry such as `ecs:Submit*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionPattern {
+    pub text: String,
+    pattern: Pattern,
+}
+
+/// One `Resource` entry, possibly with policy variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcePattern {
+    pub text: String,
+    pub(crate) matcher: ResourceMatcher,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ResourceMatcher {
+    Fixed(Pattern),
+    Template(Template),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub action: Option<Clause<ActionPattern>>,
+    pub resource: Option<Clause<ResourcePattern>>,
+    pub principal: Option<Clause<PrincipalSet>>,
+    /// Every `operator -> key -> values` entry of the `Condition` block.
+    pub conditions: Vec<Condition>,
+    pub span: Span,
+}
+
+impl ActionPattern {
+    fn new(text: String) -> ActionPattern {
+        let pattern = Pattern::glob(&text, Case::Insensitive);
+        ActionPattern { text, pattern }
+    }
+
+    /// Matches an action name that is already lowercase.
+    pub fn matches(&self, lowercase_action: &str) -> bool {
+        self.pattern.matches(lowercase_action)
+    }
+}
+
+impl ResourcePattern {
+    fn new(text: String, variables: bool) -> ResourcePattern {
+        let template = if variables { Template::parse(&text) } else { None };
+        let matcher = match template {
+            Some(template) => ResourceMatcher::Template(template),
+            None => ResourceMatcher::Fixed(Pattern::arn(&text, Segments::StarAtEndSpans)),
+        };
+        ResourcePattern { text, matcher }
+    }
+}
+
+impl Policy {
+    /// Parses a policy document, refusing what IAM refuses as malformed.
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        let root = json::parse(text).map_err(|error| {
+            PolicyError::malformed("This policy contains invalid Json")
+                .at(Span { start: error.offset, end: error.offset })
+        })?;
+        let Value::Object(members) = root.value else {
+            return Err(PolicyError::malformed("Syntax errors in policy.").at(root.span));
+        };
+        let mut version = None;
+        let mut id = None;
+        let mut statement_node = None;
+        for (key, node) in members {
+            match key.name.as_str() {
+                "Version" => version = Some((node.span, string(&key, node)?)),
+                "Id" => id = Some(string(&key, node)?),
+                "Statement" => statement_node = Some(node),
+                _ => return Err(unknown_field(&key)),
+            }
+        }
+        let (version, version_given) = match version {
+            None => (Version::V2008_10_17, false),
+            Some((_, v)) if v == "2012-10-17" => (Version::V2012_10_17, true),
+            Some((_, v)) if v == "2008-10-17" => (Version::V2008_10_17, true),
+            Some((span, _)) => return Err(PolicyError::malformed("The policy failed legacy parsing").at(span)),
+        };
+        let variables = version == Version::V2012_10_17;
+        let Some(statement_node) = statement_node else {
+            return Err(PolicyError::malformed("Missing required field Statement").at(root.span));
+        };
+        let statement_nodes = match statement_node.value {
+            Value::Array(items) => items,
+            Value::Object(_) => vec![statement_node],
+            _ => return Err(PolicyError::malformed("Syntax errors in policy.").at(statement_node.span)),
+        };
+        let statements =
+            statement_nodes.into_iter().map(|node| parse_statement(node, variables)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Policy { version, version_given, id, statements, text: text.to_owned() })
+    }
+
+    /// The document as it was given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The 1-based line and column of a byte offset in the document.
+    pub fn position(&self, offset: usize) -> json::Position {
+        json::position(&self.text, offset)
+    }
+}
+
+fn unknown_field(key: &Key) -> PolicyError {
+    PolicyError::malformed(format!("Unknown field {}", key.name)).at(key.span)
+}
+
+fn string(key: &Key, node: Node) -> Result<String, PolicyError> {
+    match node.value {
+        Value::String(text) => Ok(text),
+        _ => Err(PolicyError::malformed(format!("Field {} must be a string", key.name)).at(node.span)),
+    }
+}
+
+/// A string, or an array of strings, as IAM accepts for Action, Resource and principals.
+fn strings(key: &Key, node: Node) -> Result<Vec<String>, PolicyError> {
+    match node.value {
+        Value::String(text) => Ok(vec![text]),
+        Value::Array(items) => items.into_iter().map(|item| string(key, item)).collect(),
+        _ => Err(PolicyError::malformed("Syntax errors in policy.").at(node.span)),
+    }
+}
+
+fn parse_statement(node: Node, variables: bool) -> Result<Statement, PolicyError> {
+    let span = node.span;
+    let Value::Object(members) = node.value else {
+        return Err(PolicyError::malformed("Syntax errors in policy.").at(span));
+    };
+    let mut statement = Statement {
+        sid: None,
+        effect: Effect::Allow,
+        action: None,
+        resource: None,
+        principal: None,
+        conditions: Vec::new(),
+        span,
+    };
+    let mut effect = None;
+    for (key, node) in members {
+        let node_span = node.span;
+        let negated = key.name.starts_with("Not");
+        match key.name.as_str() {
+            "Sid" => statement.sid = Some(string(&key, node)?),
+            "Effect" => {
+                effect = Some(match string(&key, node)?.as_str() {
+                    "Allow" => Effect::Allow,
+                    "Deny" => Effect::Deny,
+                    other => {
+                        return Err(PolicyError::malformed(format!("Invalid effect: {other}")).at(node_span));
+                    }
+                });
+            }
+            "Action" | "NotAction" => {
+                let items = strings(&key, node)?.into_iter().map(ActionPattern::new).collect();
+                set_once(&mut statement.action, Clause { negated, items, span: node_span }, &key)?;
+            }
+            "Resource" | "NotResource" => {
+                let items =
+                    strings(&key, node)?.into_iter().map(|text| ResourcePattern::new(text, variables)).collect();
+                set_once(&mut statement.resource, Clause { negated, items, span: node_span }, &key)?;
+            }
+            "Principal" | "NotPrincipal" => {
+                let set = parse_principal(node)?;
+                set_once(&mut statement.principal, Clause { negated, items: vec![set], span: node_span }, &key)?;
+            }
+            "Condition" => statement.conditions = parse_conditions(node, variables)?,
+            _ => return Err(unknown_field(&key)),
+        }
+    }
+    statement.effect = effect.ok_or_else(|| PolicyError::malformed("Missing required field Effect").at(span))?;
+    Ok(statement)
+}
+
+/// `Action` and `NotAction` (and the other pairs) exclude each other.
+fn set_once<T>(slot: &mut Option<Clause<T>>, clause: Clause<T>, key: &Key) -> Result<(), PolicyError> {
+    if slot.is_some() {
+        return Err(PolicyError::malformed(format!("Statement cannot contain both {} and its counterpart", key.name))
+            .at(key.span));
+    }
+    *slot = Some(clause);
+    Ok(())
+}
+
+fn parse_principal(node: Node) -> Result<PrincipalSet, PolicyError> {
+    let span = node.span;
+    let mut set = PrincipalSet::default();
+    match node.value {
+        Value::String(text) if text == "*" => set.everyone = true,
+        Value::Object(members) => {
+            for (key, node) in members {
+                let values = strings(&key, node)?;
+                match key.name.as_str() {
+                    "AWS" => {
+                        if values.iter().any(|v| v == "*") {
+                            set.everyone = true;
+                        }
+                        set.aws.extend(values.into_iter().filter(|v| v != "*"));
+                    }
+                    "Service" => set.service.extend(values),
+                    "Federated" => set.federated.extend(values),
+                    "CanonicalUser" => set.canonical_user.extend(values),
+                    other => {
+                        return Err(
+                            PolicyError::malformed(format!("Invalid principal in policy: \"{other}\"")).at(key.span)
+                        );
+                    }
+                }
+            }
+        }
+        _ => return Err(PolicyError::malformed("Invalid principal in policy").at(span)),
+    }
+    Ok(set)
+}
+
+fn parse_conditions(node: Node, variables: bool) -> Result<Vec<Condition>, PolicyError> {
+    let Value::Object(operators) = node.value else {
+        return Err(PolicyError::malformed("Syntax errors in policy.").at(node.span));
+    };
+    let mut conditions = Vec::new();
+    for (operator_key, keys_node) in operators {
+        let operator = Operator::parse(&operator_key.name).ok_or_else(|| {
+            PolicyError::malformed(format!("Invalid Condition type : {}", operator_key.name)).at(operator_key.span)
+        })?;
+        let Value::Object(keys) = keys_node.value else {
+            return Err(PolicyError::malformed("Syntax errors in policy.").at(keys_node.span));
+        };
+        for (key, values_node) in keys {
+            if !key.name.contains(':') || key.name.starts_with(':') {
+                return Err(PolicyError::malformed(
+                    "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+                )
+                .at(key.span));
+            }
+            let values = condition_values(values_node)?
+                .into_iter()
+                .map(|text| PolicyValue::new(text, operator.base, variables))
+                .collect();
+            conditions.push(Condition::new(operator, key.name, values));
+        }
+    }
+    Ok(conditions)
+}
+
+/// Condition values: strings, numbers or booleans, alone or in an array.
+fn condition_values(node: Node) -> Result<Vec<String>, PolicyError> {
+    fn scalar(node: Node) -> Result<String, PolicyError> {
+        match node.value {
+            Value::String(text) | Value::Number(text) => Ok(text),
+            Value::Bool(flag) => Ok(flag.to_string()),
+            _ => Err(PolicyError::malformed("Syntax errors in policy.").at(node.span)),
+        }
+    }
+    match node.value {
+        Value::Array(items) => items.into_iter().map(scalar).collect(),
+        _ => scalar(node).map(|value| vec![value]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_trust_policy_with_a_single_statement_object() {
+        let text = r#"{
+  "Version": "2012-10-17",
+  "Statement": {
+    "Effect": "Allow",
+    "Principal": {"Service": [
+      "ssm.amazonaws.com"
+    ]},
+    "Action": "sts:AssumeRole"
+  }
+}"#;
+        let policy = Policy::parse(text).unwrap();
+        assert_eq!(policy.version, Version::V2012_10_17);
+        assert_eq!(policy.statements.len(), 1);
+        let statement = &policy.statements[0];
+        assert_eq!(statement.principal.as_ref().unwrap().items[0].service, vec!["ssm.amazonaws.com"]);
+        assert_eq!(policy.position(statement.span.start), json::Position { line: 3, column: 16 });
+    }
+
+    #[test]
+    fn refuses_malformed_documents_with_iam_messages() {
+        let cases = [
+            ("{", "This policy contains invalid Json"),
+            ("[]", "Syntax errors in policy."),
+            (r#"{"Version":"2012-10-17"}"#, "Missing required field Statement"),
+            (r#"{"Version":"2013-01-01","Statement":[]}"#, "The policy failed legacy parsing"),
+            (r#"{"Statement":{"Action":"s3:*","Resource":"*"}}"#, "Missing required field Effect"),
+            (r#"{"Statement":{"Effect":"allow","Action":"s3:*","Resource":"*"}}"#, "Invalid effect: allow"),
+            (r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Foo":1}}"#, "Unknown field Foo"),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a:b":"c"}}}}"#,
+                "Invalid Condition type : StringEqualz",
+            ),
+        ];
+        for (text, message) in cases {
+            assert_eq!(Policy::parse(text).unwrap_err().message, message, "{text}");
+        }
+    }
+}

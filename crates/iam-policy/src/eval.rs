@@ -1,0 +1,135 @@
+//! Evaluating one policy document against one request: which statements apply.
+//!
+//! A statement applies when its action, resource, principal (resource-based policies only)
+//! and every condition match. Nothing here fails: an element that cannot be evaluated (an
+//! unresolvable variable, an unreadable value) simply does not match.
+
+use crate::context::Context;
+use crate::document::{Clause, Effect, Policy, ResourceMatcher, ResourcePattern, Statement};
+use crate::pattern::{Case, Pattern, Segments};
+use crate::principal::{Caller, Grant};
+
+/// What is being asked: an action on a resource, by a caller, with a context.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    action: String,
+    action_as_given: &'a str,
+    pub resource: &'a str,
+    pub caller: Option<&'a Caller>,
+    pub context: &'a Context,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(action: &'a str, resource: &'a str, caller: Option<&'a Caller>, context: &'a Context) -> Request<'a> {
+        Request { action: action.to_ascii_lowercase(), action_as_given: action, resource, caller, context }
+    }
+
+    /// The action as the caller spelled it.
+    pub fn action(&self) -> &str {
+        self.action_as_given
+    }
+}
+
+/// Whether statements must name the caller in `Principal` (resource-based and trust
+/// policies) or have no principal at all (identity-based, boundary and session policies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrincipalRule {
+    Ignore,
+    MustName,
+}
+
+/// One statement that applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub(crate) statement: usize,
+    pub(crate) effect: Effect,
+    /// How the statement named the caller, for resource-based policies.
+    pub(crate) grant: Option<Grant>,
+}
+
+/// The statements of one policy that applied, and the context keys they wanted but the
+/// request lacked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PolicyHits {
+    pub(crate) hits: Vec<Hit>,
+    pub(crate) missing_keys: Vec<String>,
+}
+
+impl PolicyHits {
+    pub(crate) fn has(&self, effect: Effect) -> bool {
+        self.hits.iter().any(|hit| hit.effect == effect)
+    }
+
+    /// The strongest way an applying Allow statement names the caller.
+    pub(crate) fn best_grant(&self) -> Option<Grant> {
+        self.hits.iter().filter(|hit| hit.effect == Effect::Allow).filter_map(|hit| hit.grant).max()
+    }
+}
+
+pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: PrincipalRule) -> PolicyHits {
+    let mut out = PolicyHits::default();
+    for (index, statement) in policy.statements.iter().enumerate() {
+        if !action_matches(statement, &request.action) || !resource_matches(statement, request) {
+            continue;
+        }
+        let grant = match rule {
+            PrincipalRule::Ignore => None,
+            PrincipalRule::MustName => match principal_grant(statement, request.caller) {
+                Some(grant) => Some(grant),
+                None => continue,
+            },
+        };
+        note_missing_keys(statement, request.context, &mut out.missing_keys);
+        if statement.conditions.iter().all(|condition| condition.matches(request.context)) {
+            out.hits.push(Hit { statement: index, effect: statement.effect, grant });
+        }
+    }
+    out
+}
+
+fn action_matches(statement: &Statement, lowercase_action: &str) -> bool {
+    statement
+        .action
+        .as_ref()
+        .is_some_and(|clause| clause.items.iter().any(|pattern| pattern.matches(lowercase_action)) != clause.negated)
+}
+
+fn resource_matches(statement: &Statement, request: &Request<'_>) -> bool {
+    // A statement without Resource (a trust policy) applies to the resource it is attached to.
+    let Some(clause) = &statement.resource else { return true };
+    clause_matches(clause, |pattern| resource_pattern_matches(pattern, request))
+}
+
+fn clause_matches<T>(clause: &Clause<T>, matches: impl Fn(&T) -> bool) -> bool {
+    clause.items.iter().any(matches) != clause.negated
+}
+
+fn resource_pattern_matches(pattern: &ResourcePattern, request: &Request<'_>) -> bool {
+    match &pattern.matcher {
+        ResourceMatcher::Fixed(pattern) => pattern.matches(request.resource),
+        ResourceMatcher::Template(template) => template.resolve_tokens(request.context).is_some_and(|tokens| {
+            Pattern::from_tokens(tokens, Case::Sensitive, Some(Segments::StarAtEndSpans)).matches(request.resource)
+        }),
+    }
+}
+
+fn principal_grant(statement: &Statement, caller: Option<&Caller>) -> Option<Grant> {
+    let caller = caller?;
+    let clause = statement.principal.as_ref()?;
+    let set = clause.items.first()?;
+    if clause.negated { (!set.excludes(caller)).then_some(Grant::Direct) } else { set.grant_for(caller) }
+}
+
+fn note_missing_keys(statement: &Statement, context: &Context, missing: &mut Vec<String>) {
+    let resource_keys =
+        statement.resource.iter().flat_map(|clause| clause.items.iter()).filter_map(|pattern| match &pattern.matcher {
+            ResourceMatcher::Template(template) => Some(template.keys()),
+            ResourceMatcher::Fixed(_) => None,
+        });
+    let keys = statement.conditions.iter().flat_map(|condition| condition.keys()).chain(resource_keys.flatten());
+    for key in keys {
+        if context.get(key).is_none() && !missing.iter().any(|known| known == key) {
+            missing.push(key.to_owned());
+        }
+    }
+}
