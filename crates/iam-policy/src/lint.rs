@@ -17,6 +17,16 @@ pub enum FindingType {
     Suggestion,
 }
 
+impl FindingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingType::SecurityWarning => "SECURITY_WARNING",
+            FindingType::Warning => "WARNING",
+            FindingType::Suggestion => "SUGGESTION",
+        }
+    }
+}
+
 /// One finding, with the statement it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

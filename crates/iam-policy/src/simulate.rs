@@ -45,6 +45,31 @@ pub struct SimulateCustomPolicyRequest {
     pub marker: Option<String>,
 }
 
+impl SimulateCustomPolicyRequest {
+    /// Reads a request from its JSON form (an `--cli-input-json` document). Policies may be
+    /// given as JSON strings, as the API takes them, or as JSON objects, which are serialized.
+    pub fn from_json(mut value: serde_json::Value) -> Result<SimulateCustomPolicyRequest, InvalidInput> {
+        for list in ["PolicyInputList", "PermissionsBoundaryPolicyInputList"] {
+            if let Some(serde_json::Value::Array(items)) = value.get_mut(list) {
+                items.iter_mut().for_each(stringify_policy);
+            }
+        }
+        if let Some(policy) = value.get_mut("ResourcePolicy") {
+            stringify_policy(policy);
+        }
+        serde_json::from_value(value)
+            .map_err(|error| invalid(format!("the request does not fit SimulateCustomPolicy: {error}")))
+    }
+}
+
+/// A policy given as a JSON object becomes its pretty-printed text; a string stays as it is.
+pub fn stringify_policy(value: &mut serde_json::Value) {
+    if !value.is_string() {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        *value = serde_json::Value::String(text);
+    }
+}
+
 /// One `ContextEntries` member.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -3,35 +3,16 @@
 //! The corpus format is described in `tests/corpus/README.md`. The same files are replayed
 //! through the `homeport policy simulate` CLI by the homeport crate's tests.
 
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "a test fails loudly on any surprise")]
+
 use std::path::{Path, PathBuf};
 
-use iam_policy::simulate::{Extensions, SimulateCustomPolicyRequest, simulate_with};
+use iam_policy::simulate::{Extensions, SimulateCustomPolicyRequest, simulate_with, stringify_policy};
 use iam_policy::{Caller, ResourcePolicyKind};
 use serde_json::Value;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
-}
-
-/// A policy given as a JSON object is serialized; a string is kept byte for byte.
-fn policy_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => serde_json::to_string_pretty(other).unwrap(),
-    }
-}
-
-fn normalize_policies(request: &mut Value) {
-    for list in ["PolicyInputList", "PermissionsBoundaryPolicyInputList"] {
-        if let Some(Value::Array(items)) = request.get_mut(list) {
-            for item in items.iter_mut() {
-                *item = Value::String(policy_text(item));
-            }
-        }
-    }
-    if let Some(policy) = request.get_mut("ResourcePolicy") {
-        *policy = Value::String(policy_text(policy));
-    }
 }
 
 struct Case {
@@ -57,13 +38,18 @@ fn load_cases() -> Vec<Case> {
         for case in doc["cases"].as_array().unwrap_or_else(|| panic!("{file}: no cases")) {
             let id = case["id"].as_str().unwrap().to_owned();
             assert!(case["source"].as_str().is_some_and(|s| !s.is_empty()), "{id}: every case names its source");
-            let mut request = case["request"].clone();
-            normalize_policies(&mut request);
-            let request: SimulateCustomPolicyRequest =
-                serde_json::from_value(request).unwrap_or_else(|error| panic!("{id}: {error}"));
+            let request = SimulateCustomPolicyRequest::from_json(case["request"].clone())
+                .unwrap_or_else(|error| panic!("{id}: {error}"));
             let mut extensions = Extensions::default();
             if let Some(policies) = case.get("sessionPolicies").and_then(Value::as_array) {
-                extensions.session_policies = policies.iter().map(policy_text).collect();
+                extensions.session_policies = policies
+                    .iter()
+                    .map(|policy| {
+                        let mut policy = policy.clone();
+                        stringify_policy(&mut policy);
+                        policy.as_str().unwrap().to_owned()
+                    })
+                    .collect();
             }
             if let Some(service) = case.get("callerService").and_then(Value::as_str) {
                 extensions.caller = Some(Caller::Service { name: service.to_owned() });
