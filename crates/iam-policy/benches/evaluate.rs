@@ -1,1 +1,130 @@
-fn main() {}
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "a benchmark fails loudly on bad fixtures")]
+
+//! Evaluation speed: parse once, decide many times.
+//!
+//! - `ecs_anywhere_role`: the seed's role (AmazonSSMManagedInstanceCore +
+//!   AmazonEC2ContainerServiceforEC2Role, the real documents) deciding an allowed and a denied
+//!   action. Target: median <= 1 us on one core.
+//! - `worst_case`: 20 managed policies of ~6,000 characters each, a permissions boundary and a
+//!   session policy, deciding an action allowed only by the last policy, and a denied one.
+//!   Target: median <= 20 us.
+//!
+//! Run: `cargo bench -p iam-policy --bench evaluate`.
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use iam_policy::{Caller, Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, decide};
+
+const SSM_CORE: &str = include_str!("../../../managed-policies/AmazonSSMManagedInstanceCore.json");
+const ECS_FOR_EC2: &str = include_str!("../../../managed-policies/AmazonEC2ContainerServiceforEC2Role.json");
+
+fn ecs_anywhere_role(c: &mut Criterion) {
+    let ssm = Policy::parse(SSM_CORE).unwrap();
+    let ecs = Policy::parse(ECS_FOR_EC2).unwrap();
+    let identity = [
+        PolicyRef { id: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", policy: &ssm },
+        PolicyRef { id: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role", policy: &ecs },
+    ];
+    let policies = PolicySet { identity: &identity, ..PolicySet::default() };
+    let caller =
+        Caller::from_arn("arn:aws:sts::111122223333:assumed-role/ecsAnywhereRole/mi-0123456789abcdef0").unwrap();
+    let context = Context::new()
+        .with("aws:PrincipalArn", "arn:aws:iam::111122223333:role/ecsAnywhereRole")
+        .with("aws:SourceIp", "192.0.2.10")
+        .with("aws:CurrentTime", "2026-11-28T00:00:00Z");
+    let cluster = "arn:aws:ecs:us-east-1:111122223333:cluster/default";
+
+    let allowed = Request::new("ecs:RegisterContainerInstance", cluster, Some(&caller), &context);
+    assert_eq!(decide(&policies, &allowed).decision, EvalDecision::Allowed);
+    let denied = Request::new("s3:GetObject", "arn:aws:s3:::bucket/key", Some(&caller), &context);
+    assert_eq!(decide(&policies, &denied).decision, EvalDecision::ImplicitDeny);
+
+    let mut group = c.benchmark_group("ecs_anywhere_role");
+    group.bench_function("allowed", |b| {
+        b.iter(|| {
+            let request = Request::new(black_box("ecs:RegisterContainerInstance"), cluster, Some(&caller), &context);
+            decide(black_box(&policies), &request)
+        })
+    });
+    group.bench_function("denied", |b| {
+        b.iter(|| {
+            let request = Request::new(black_box("s3:GetObject"), "arn:aws:s3:::bucket/key", Some(&caller), &context);
+            decide(black_box(&policies), &request)
+        })
+    });
+    group.finish();
+}
+
+/// A managed policy of about 6,000 non-whitespace characters. Every statement names
+/// `ecs:RunTask` on every task definition, so each one is matched as far as its conditions,
+/// which then fail on the region; `allow` adds a last statement that grants `ecs:RunTask` on
+/// the `web` task definitions.
+fn big_policy(index: usize, allow: bool) -> String {
+    let mut statements = Vec::new();
+    for s in 0..14 {
+        let actions: Vec<String> = (0..6).map(|a| format!("\"svc{index}x{s}:Action{a}*\"")).collect();
+        statements.push(format!(
+            r#"{{"Sid":"S{s}","Effect":"Allow","Action":[{},"ecs:RunTask"],"Resource":["arn:aws:ecs:*:111122223333:task-definition/*","arn:aws:svc{index}:*:111122223333:other/${{aws:username}}/*"],"Condition":{{"StringEquals":{{"aws:RequestedRegion":["eu-west-1","ap-south-1"]}},"IpAddress":{{"aws:SourceIp":"192.0.2.0/24"}}}}}}"#,
+            actions.join(",")
+        ));
+    }
+    if allow {
+        statements.push(
+            r#"{"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:*:111122223333:task-definition/web:*"}"#
+                .to_owned(),
+        );
+    }
+    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","))
+}
+
+fn worst_case(c: &mut Criterion) {
+    let texts: Vec<String> = (0..20).map(|i| big_policy(i, i == 19)).collect();
+    let sizes: Vec<usize> = texts.iter().map(|t| iam_policy::policy_size(t)).collect();
+    assert!(sizes.iter().all(|&size| (5_000..=6_144).contains(&size)), "policy sizes {sizes:?}");
+    let parsed: Vec<Policy> = texts.iter().map(|t| Policy::parse(t).unwrap()).collect();
+    let ids: Vec<String> = (0..20).map(|i| format!("arn:aws:iam::111122223333:policy/p{i}")).collect();
+    let identity: Vec<PolicyRef<'_>> =
+        ids.iter().zip(&parsed).map(|(id, policy)| PolicyRef { id: id.as_str(), policy }).collect();
+    let boundary = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:*","s3:*","svc*"],"Resource":"*"},
+            {"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}]}"#,
+    )
+    .unwrap();
+    let session = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*",
+            "Condition":{"StringLike":{"aws:PrincipalTag/team":"platform-*"}}}]}"#,
+    )
+    .unwrap();
+    let boundaries = [PolicyRef { id: "boundary", policy: &boundary }];
+    let sessions = [PolicyRef { id: "session", policy: &session }];
+    let policies =
+        PolicySet { identity: &identity, boundaries: &boundaries, session: &sessions, ..PolicySet::default() };
+    let caller = Caller::from_arn("arn:aws:sts::111122223333:assumed-role/deployer/ci").unwrap();
+    let context = Context::new()
+        .with("aws:username", "deployer")
+        .with("aws:RequestedRegion", "us-east-1")
+        .with("aws:SourceIp", "198.51.100.7")
+        .with("aws:MultiFactorAuthPresent", "true")
+        .with("aws:PrincipalTag/team", "platform-core");
+    let task = "arn:aws:ecs:us-east-1:111122223333:task-definition/web:1";
+
+    let allowed = Request::new("ecs:RunTask", task, Some(&caller), &context);
+    assert_eq!(decide(&policies, &allowed).decision, EvalDecision::Allowed);
+    let other = "arn:aws:ecs:us-east-1:111122223333:task-definition/api:1";
+    let denied = Request::new("ecs:RunTask", other, Some(&caller), &context);
+    assert_eq!(decide(&policies, &denied).decision, EvalDecision::ImplicitDeny);
+
+    let mut group = c.benchmark_group("worst_case");
+    group.bench_function("allowed_by_last_policy", |b| {
+        b.iter(|| decide(black_box(&policies), &Request::new(black_box("ecs:RunTask"), task, Some(&caller), &context)))
+    });
+    group.bench_function("denied_after_every_condition", |b| {
+        b.iter(|| decide(black_box(&policies), &Request::new(black_box("ecs:RunTask"), other, Some(&caller), &context)))
+    });
+    group.finish();
+
+    c.bench_function("parse/AmazonEC2ContainerServiceforEC2Role", |b| b.iter(|| Policy::parse(black_box(ECS_FOR_EC2))));
+    c.bench_function("parse/6000-character policy", |b| b.iter(|| Policy::parse(black_box(&texts[0]))));
+}
+
+criterion_group!(benches, ecs_anywhere_role, worst_case);
+criterion_main!(benches);

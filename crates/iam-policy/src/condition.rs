@@ -30,8 +30,9 @@ pub struct Condition {
     pub operator: Operator,
     /// The key as written in the policy.
     pub key: String,
-    /// The key lowercased, for lookups.
+    /// The key lowercased, and its hash, for lookups.
     pub(crate) lookup_key: String,
+    lookup_hash: u64,
     pub(crate) values: Vec<PolicyValue>,
 }
 
@@ -175,7 +176,8 @@ fn prepare(text: &str, base: Base) -> Prepared {
 impl Condition {
     pub(crate) fn new(operator: Operator, key: String, values: Vec<PolicyValue>) -> Condition {
         let lookup_key = key.to_ascii_lowercase();
-        Condition { operator, key, lookup_key, values }
+        let lookup_hash = crate::context::key_hash(&lookup_key);
+        Condition { operator, key, lookup_key, lookup_hash, values }
     }
 
     /// The keys this condition reads: its own and those of variables in its values.
@@ -187,7 +189,7 @@ impl Condition {
     /// Evaluates this entry against the context.
     pub fn matches(&self, context: &Context) -> bool {
         let op = self.operator;
-        let present = context.get(&self.lookup_key);
+        let present = context.get_hashed(self.lookup_hash, &self.lookup_key);
         if op.base == Base::Null {
             let absent = present.is_none_or(|value| value.values().is_empty());
             return self.values.iter().any(|value| {

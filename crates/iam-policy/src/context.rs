@@ -26,7 +26,22 @@ impl ContextValue {
 /// The condition keys of one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, ContextValue)>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// [`key_hash`] of the key, compared first so lookups rarely touch the key text.
+    hash: u64,
+    key: String,
+    value: ContextValue,
+}
+
+/// FNV-1a of a lowercase key: cheap, and stored beside keys on both sides of a lookup.
+pub(crate) fn key_hash(lowercase_key: &str) -> u64 {
+    lowercase_key
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 impl Context {
@@ -37,9 +52,10 @@ impl Context {
     /// Sets a key, replacing any earlier value of the same (case-insensitive) name.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
         let key = key.to_ascii_lowercase();
-        match self.entries.iter_mut().find(|(existing, _)| *existing == key) {
-            Some((_, slot)) => *slot = value,
-            None => self.entries.push((key, value)),
+        let hash = key_hash(&key);
+        match self.entries.iter_mut().find(|entry| entry.hash == hash && entry.key == key) {
+            Some(entry) => entry.value = value,
+            None => self.entries.push(Entry { hash, key, value }),
         }
     }
 
@@ -62,7 +78,12 @@ impl Context {
     /// Looks a key up; `lowercase_key` must already be lowercase (parsed policies store their
     /// keys that way).
     pub fn get(&self, lowercase_key: &str) -> Option<&ContextValue> {
-        self.entries.iter().find(|(key, _)| key == lowercase_key).map(|(_, value)| value)
+        self.get_hashed(key_hash(lowercase_key), lowercase_key)
+    }
+
+    /// [`Context::get`] with the key's hash already known (parsed conditions keep theirs).
+    pub(crate) fn get_hashed(&self, hash: u64, lowercase_key: &str) -> Option<&ContextValue> {
+        self.entries.iter().find(|entry| entry.hash == hash && entry.key == lowercase_key).map(|entry| &entry.value)
     }
 
     /// The value a policy variable resolves to: present and single-valued, else nothing.
@@ -74,6 +95,6 @@ impl Context {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|(key, value)| (key.as_str(), value))
+        self.entries.iter().map(|entry| (entry.key.as_str(), &entry.value))
     }
 }

@@ -262,17 +262,16 @@ impl Evaluated<'_> {
     }
 
     fn describe(&self, hit: &Hit) -> MatchedStatement {
-        let policy = self.policy_ref.policy;
-        let statement = policy.statements.get(hit.statement);
-        let span = statement.map(|s| s.span).unwrap_or_default();
+        let statement = self.policy_ref.policy.statements.get(hit.statement);
+        let origin = crate::json::Position { line: 1, column: 1 };
         MatchedStatement {
             policy_id: self.policy_ref.id.to_owned(),
             policy_type: self.policy_type,
             statement: hit.statement,
             sid: statement.and_then(|s| s.sid.clone()),
             effect: hit.effect,
-            start: policy.position(span.start),
-            end: policy.position(span.end),
+            start: statement.map_or(origin, |s| s.start),
+            end: statement.map_or(origin, |s| s.end),
         }
     }
 }

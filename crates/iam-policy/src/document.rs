@@ -77,6 +77,9 @@ pub struct Statement {
     /// Every `operator -> key -> values` entry of the `Condition` block.
     pub conditions: Vec<Condition>,
     pub span: Span,
+    /// Where the statement starts and ends (its braces), as IAM reports it.
+    pub start: json::Position,
+    pub end: json::Position,
 }
 
 impl ActionPattern {
@@ -187,6 +190,8 @@ fn parse_statement(node: Node, variables: bool) -> Result<Statement, PolicyError
         principal: None,
         conditions: Vec::new(),
         span,
+        start: json::Position { line: 1, column: 1 },
+        end: json::Position { line: 1, column: 1 },
     };
     let mut effect = None;
     for (key, node) in members {

@@ -17,11 +17,26 @@ pub struct Request<'a> {
     pub resource: &'a str,
     pub caller: Option<&'a Caller>,
     pub context: &'a Context,
+    track_missing_keys: bool,
 }
 
 impl<'a> Request<'a> {
     pub fn new(action: &'a str, resource: &'a str, caller: Option<&'a Caller>, context: &'a Context) -> Request<'a> {
-        Request { action: action.to_ascii_lowercase(), action_as_given: action, resource, caller, context }
+        Request {
+            action: action.to_ascii_lowercase(),
+            action_as_given: action,
+            resource,
+            caller,
+            context,
+            track_missing_keys: false,
+        }
+    }
+
+    /// Also report the context keys that applicable statements read but the request lacks
+    /// (the simulator's `MissingContextValues`); off by default, as enforcement needs none.
+    pub fn tracking_missing_keys(mut self) -> Request<'a> {
+        self.track_missing_keys = true;
+        self
     }
 
     /// The action as the caller spelled it.
@@ -79,7 +94,9 @@ pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: Prin
                 None => continue,
             },
         };
-        note_missing_keys(statement, request.context, &mut out.missing_keys);
+        if request.track_missing_keys {
+            note_missing_keys(statement, request.context, &mut out.missing_keys);
+        }
         if statement.conditions.iter().all(|condition| condition.matches(request.context)) {
             out.hits.push(Hit { statement: index, effect: statement.effect, grant });
         }

@@ -322,6 +322,26 @@ pub struct Position {
     pub column: u32,
 }
 
+/// The byte offsets where lines start, for turning many offsets into positions.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let newlines = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1);
+        LineIndex { starts: std::iter::once(0).chain(newlines).collect() }
+    }
+
+    /// The position of `offset` in `text`, the text this index was built from.
+    pub fn position(&self, text: &str, offset: usize) -> Position {
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let column = text.get(line_start..offset.min(text.len())).map_or(0, |part| part.chars().count()) + 1;
+        Position { line: saturate(line), column: saturate(column) }
+    }
+}
+
 /// The line and column of a byte offset in `text`.
 pub fn position(text: &str, offset: usize) -> Position {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);

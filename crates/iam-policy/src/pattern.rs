@@ -27,7 +27,50 @@ pub enum Token {
 /// A compiled wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
+    /// Up to eight leading literal bytes, kept inline so that most mismatches are decided
+    /// without touching the heap (policies hold thousands of patterns; cache misses dominate).
+    head: Head,
     shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    bytes: u64,
+    mask: u64,
+    /// The exact length of every match, for patterns without wildcards.
+    exact_len: Option<usize>,
+}
+
+impl Head {
+    fn of(tokens: &[Token]) -> Head {
+        let literal = match tokens.first() {
+            Some(Token::Literal(literal)) => literal.as_bytes(),
+            _ => &[],
+        };
+        let exact_len = match tokens {
+            [] => Some(0),
+            [Token::Literal(literal)] => Some(literal.len()),
+            _ => None,
+        };
+        let (bytes, mask) = leading_bytes(literal);
+        Head { bytes, mask, exact_len }
+    }
+
+    #[inline]
+    fn admits(&self, text: &str) -> bool {
+        let (bytes, _) = leading_bytes(text.as_bytes());
+        bytes & self.mask == self.bytes && self.exact_len.is_none_or(|len| len == text.len())
+    }
+}
+
+/// The first (up to) eight bytes of `bytes` as an integer, and the mask of those present.
+#[inline]
+fn leading_bytes(bytes: &[u8]) -> (u64, u64) {
+    if let Some(first) = bytes.first_chunk::<8>() {
+        return (u64::from_le_bytes(*first), u64::MAX);
+    }
+    let value = bytes.iter().rev().fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
+    (value, (1u64 << (bytes.len() * 8)) - 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +81,10 @@ enum Shape {
     Exact(String),
     /// `prefix*` with a star that may run to the end.
     Prefix(String),
-    General(Vec<Token>),
+    /// Every star may match anything.
+    Free(Vec<Token>),
+    /// Some star must stay inside its ARN segment.
+    Segmented(Vec<Token>),
 }
 
 /// How stars treat the colons between the first five ARN segments.
@@ -77,14 +123,16 @@ impl Pattern {
         if let Some(segments) = segments {
             mark_segment_stars(&mut tokens, segments);
         }
+        let head = Head::of(&tokens);
         let shape = match tokens.as_slice() {
             [] => Shape::Exact(String::new()),
             [Token::Star { within_segment: false }] => Shape::Any,
             [Token::Literal(text)] => Shape::Exact(text.clone()),
             [Token::Literal(text), Token::Star { within_segment: false }] => Shape::Prefix(text.clone()),
-            _ => Shape::General(tokens),
+            _ if tokens.iter().any(|t| matches!(t, Token::Star { within_segment: true })) => Shape::Segmented(tokens),
+            _ => Shape::Free(tokens),
         };
-        Pattern { shape }
+        Pattern { head, shape }
     }
 
     /// True if the pattern is the single wildcard `*`.
@@ -95,11 +143,15 @@ impl Pattern {
     /// True if `text` matches the whole pattern. For a case-insensitive pattern `text` must
     /// already be lowercase.
     pub fn matches(&self, text: &str) -> bool {
+        if !self.head.admits(text) {
+            return false;
+        }
         match &self.shape {
             Shape::Any => true,
             Shape::Exact(literal) => literal == text,
             Shape::Prefix(prefix) => text.starts_with(prefix.as_str()),
-            Shape::General(tokens) => matches_tokens(tokens, text.as_bytes()),
+            Shape::Free(tokens) => matches_free(tokens, text),
+            Shape::Segmented(tokens) => matches_tokens(tokens, text.as_bytes()),
         }
     }
 }
@@ -164,7 +216,85 @@ fn mark_segment_stars(tokens: &mut [Token], segments: Segments) {
     }
 }
 
-/// Dynamic programming over the positions of `text` that each token prefix can reach.
+/// The classic greedy matcher for patterns whose stars may match anything: on a mismatch it
+/// retries from the last star, one character further (earlier stars never need to move).
+/// A star followed by literal text jumps straight to that text's next occurrence. No
+/// allocation; `O(pattern × text)` at worst.
+fn matches_free(tokens: &[Token], text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (mut p, mut t) = (0usize, 0usize);
+    // The token after the last star, and where that star's match currently ends.
+    let mut backtrack: Option<(usize, usize)> = None;
+    loop {
+        let advanced = match tokens.get(p) {
+            None if t == bytes.len() => return true,
+            None => false,
+            Some(Token::Star { .. }) => match tokens.get(p + 1) {
+                None => return true,
+                Some(Token::Literal(literal)) => match find_from(text, t, literal) {
+                    Some(found) => {
+                        backtrack = Some((p + 1, found));
+                        (p, t) = (p + 1, found);
+                        true
+                    }
+                    None => return false,
+                },
+                Some(_) => {
+                    backtrack = Some((p + 1, t));
+                    p += 1;
+                    true
+                }
+            },
+            Some(Token::Literal(literal)) => {
+                let fits = bytes.get(t) == literal.as_bytes().first()
+                    && bytes.get(t..t + literal.len()) == Some(literal.as_bytes());
+                if fits {
+                    (p, t) = (p + 1, t + literal.len());
+                }
+                fits
+            }
+            Some(Token::One) => match bytes.get(t) {
+                Some(&first) => {
+                    (p, t) = (p + 1, t + utf8_width(first));
+                    true
+                }
+                None => false,
+            },
+        };
+        if advanced {
+            continue;
+        }
+        let Some((after_star, star_end)) = backtrack else { return false };
+        let Some(&first) = bytes.get(star_end) else { return false };
+        let mut next = star_end + utf8_width(first);
+        if let Some(Token::Literal(literal)) = tokens.get(after_star) {
+            match find_from(text, next, literal) {
+                Some(found) => next = found,
+                None => return false,
+            }
+        }
+        backtrack = Some((after_star, next));
+        (p, t) = (after_star, next);
+    }
+}
+
+/// The byte offset of the first occurrence of `needle` in `text` at or after `from`. Needles
+/// are short, so a scan for the first byte beats setting up a substring searcher.
+fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
+    let (bytes, needle) = (text.as_bytes(), needle.as_bytes());
+    let first = *needle.first()?;
+    let mut start = from;
+    loop {
+        let at = start + bytes.get(start..)?.iter().position(|&b| b == first)?;
+        if bytes.get(at..at + needle.len()) == Some(needle) {
+            return Some(at);
+        }
+        start = at + 1;
+    }
+}
+
+/// Dynamic programming over the positions of `text` that each token prefix can reach, for
+/// patterns with stars that may not cross a colon.
 fn matches_tokens(tokens: &[Token], text: &[u8]) -> bool {
     let len = text.len();
     let mut reach = vec![false; len + 1];

@@ -231,7 +231,8 @@ pub fn simulate_with(
     let mut results = Vec::with_capacity(request.action_names.len() * resources.len());
     for action in &request.action_names {
         for resource in resources {
-            let decision = decide(&policies, &Request::new(action, resource, caller.as_ref(), &context));
+            let query = Request::new(action, resource, caller.as_ref(), &context).tracking_missing_keys();
+            let decision = decide(&policies, &query);
             results.push(evaluation_result(action, resource, &decision, !request.resource_arns.is_empty()));
         }
     }
