@@ -412,6 +412,18 @@ mod tests {
     }
 
     #[test]
+    fn pathological_patterns_stay_polynomial() {
+        let text = "a".repeat(20_000);
+        let pattern = "a*".repeat(40) + "b";
+        let started = std::time::Instant::now();
+        assert!(!Pattern::glob(&pattern, Case::Sensitive).matches(&text));
+        let segmented = format!("arn:{}:b", "a*a".repeat(20));
+        assert!(!Pattern::arn(&segmented, Segments::Strict).matches(&format!("arn:{text}:c")));
+        // Exponential backtracking would take hours; this is a bound, not a benchmark.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
     fn literal_tokens_are_not_wildcards() {
         let pattern =
             Pattern::from_tokens(vec![Token::Literal("a".into()), Token::Literal("*".into())], Case::Sensitive, None);

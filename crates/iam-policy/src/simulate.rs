@@ -228,15 +228,40 @@ pub fn simulate_with(
     let default_resources = [String::from("*")];
     let resources: &[String] =
         if request.resource_arns.is_empty() { &default_resources } else { &request.resource_arns };
-    let mut results = Vec::with_capacity(request.action_names.len() * resources.len());
-    for action in &request.action_names {
-        for resource in resources {
+    let total = request.action_names.len().saturating_mul(resources.len());
+    let page = page_bounds(total, request.max_items, request.marker.as_deref())?;
+    // Only the requested page is evaluated, so a huge request costs one page of memory.
+    let evaluation_results = page
+        .clone()
+        .filter_map(|index| {
+            let action = request.action_names.get(index / resources.len())?;
+            let resource = resources.get(index % resources.len())?;
             let query = Request::new(action, resource, caller.as_ref(), &context).tracking_missing_keys();
             let decision = decide(&policies, &query);
-            results.push(evaluation_result(action, resource, &decision, !request.resource_arns.is_empty()));
-        }
-    }
-    paginate(results, request.max_items, request.marker.as_deref())
+            Some(evaluation_result(action, resource, &decision, !request.resource_arns.is_empty()))
+        })
+        .collect();
+    let is_truncated = page.end < total;
+    Ok(SimulatePolicyResponse { evaluation_results, is_truncated, marker: is_truncated.then(|| page.end.to_string()) })
+}
+
+/// The indexes of the results on the requested page: `MaxItems` (default 100, at most
+/// 1,000) from `Marker` on.
+fn page_bounds(total: usize, max_items: Option<i64>, marker: Option<&str>) -> Result<std::ops::Range<usize>, InvalidInput> {
+    let start = match marker {
+        None => 0,
+        Some(marker) => marker
+            .parse::<usize>()
+            .ok()
+            .filter(|start| *start <= total)
+            .ok_or_else(|| invalid("Marker is not valid for this request"))?,
+    };
+    let size = match max_items {
+        None => 100,
+        Some(n @ 1..=1000) => usize::try_from(n).unwrap_or(1000),
+        Some(_) => return Err(invalid("MaxItems must be between 1 and 1000")),
+    };
+    Ok(start..start.saturating_add(size).min(total))
 }
 
 fn policy_refs<'a>(ids: &'a [String], policies: &'a [Policy]) -> Vec<PolicyRef<'a>> {
@@ -317,31 +342,4 @@ fn statement_ref(matched: &MatchedStatement) -> StatementRef {
         start_position: matched.start,
         end_position: matched.end,
     }
-}
-
-fn paginate(
-    results: Vec<EvaluationResult>,
-    max_items: Option<i64>,
-    marker: Option<&str>,
-) -> Result<SimulatePolicyResponse, InvalidInput> {
-    let start = match marker {
-        None => 0,
-        Some(marker) => marker
-            .parse::<usize>()
-            .ok()
-            .filter(|start| *start <= results.len())
-            .ok_or_else(|| invalid("Marker is not valid for this request"))?,
-    };
-    let page = match max_items {
-        None => 100,
-        Some(n @ 1..=1000) => usize::try_from(n).unwrap_or(1000),
-        Some(_) => return Err(invalid("MaxItems must be between 1 and 1000")),
-    };
-    let end = start.saturating_add(page).min(results.len());
-    let is_truncated = end < results.len();
-    Ok(SimulatePolicyResponse {
-        evaluation_results: results.into_iter().skip(start).take(end - start).collect(),
-        is_truncated,
-        marker: is_truncated.then(|| end.to_string()),
-    })
 }
