@@ -12,7 +12,8 @@
 //!   negated operator, "match" means "matches none of the policy values";
 //! - without a qualifier, a positive operator is true if any request value matches any policy
 //!   value, and a negated one is the negation of that;
-//! - a policy value whose variable cannot be resolved matches nothing.
+//! - a policy value whose variable cannot be resolved matches nothing;
+//! - `ForAllValues:Null` is always true and `ForAnyValue:Null` always false.
 //!
 //! A value that cannot be read as the operator's type (a number that is not a number, say)
 //! simply does not match; evaluation never fails.
@@ -191,6 +192,13 @@ impl Condition {
         let op = self.operator;
         let present = context.get_hashed(self.lookup_hash, &self.lookup_key);
         if op.base == Base::Null {
+            // Documented (Access Analyzer, "Null with qualifier"): with ForAllValues the
+            // condition is always true, with ForAnyValue always false.
+            match op.qualifier {
+                Qualifier::ForAllValues => return true,
+                Qualifier::ForAnyValue => return false,
+                Qualifier::None => {}
+            }
             let absent = present.is_none_or(|value| value.values().is_empty());
             return self.values.iter().any(|value| {
                 (value.text.eq_ignore_ascii_case("true") && absent)

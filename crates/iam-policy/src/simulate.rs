@@ -247,7 +247,11 @@ pub fn simulate_with(
 
 /// The indexes of the results on the requested page: `MaxItems` (default 100, at most
 /// 1,000) from `Marker` on.
-fn page_bounds(total: usize, max_items: Option<i64>, marker: Option<&str>) -> Result<std::ops::Range<usize>, InvalidInput> {
+fn page_bounds(
+    total: usize,
+    max_items: Option<i64>,
+    marker: Option<&str>,
+) -> Result<std::ops::Range<usize>, InvalidInput> {
     let start = match marker {
         None => 0,
         Some(marker) => marker

@@ -24,7 +24,10 @@ fn evaluate_anything(policy: &Policy) {
     for (identity, resource) in [(&refs[..], None), (&[][..], Some(refs[0]))] {
         let set = PolicySet { identity, resource, ..PolicySet::default() };
         for action in ["s3:GetObject", "ecs:RegisterContainerInstance", "sts:AssumeRole"] {
-            let _ = decide(&set, &Request::new(action, "arn:aws:s3:::b/k", Some(&caller), &context).tracking_missing_keys());
+            let _ = decide(
+                &set,
+                &Request::new(action, "arn:aws:s3:::b/k", Some(&caller), &context).tracking_missing_keys(),
+            );
         }
     }
 }
@@ -145,16 +148,17 @@ fn naive(pattern: &str, text: &str, segments: Option<Segments>) -> bool {
         .map(|i| {
             let Some(segments) = segments else { return false };
             let colons_before = pattern[..i].iter().filter(|&&c| c == ':').count();
-            let ends_segment = matches!(pattern.get(i + 1..).and_then(|rest| rest.iter().find(|&&c| c != '*')), None | Some(':'));
+            let ends_segment =
+                matches!(pattern.get(i + 1..).and_then(|rest| rest.iter().find(|&&c| c != '*')), None | Some(':'));
             colons_before < 5 && !(segments == Segments::StarAtEndSpans && ends_segment)
         })
         .collect();
     fn go(p: &[char], t: &[char], confined: &[bool]) -> bool {
         match p.first() {
             None => t.is_empty(),
-            Some('*') => {
-                (0..=t.len()).take_while(|&n| !(confined[0] && n > 0 && t[n - 1] == ':')).any(|n| go(&p[1..], &t[n..], &confined[1..]))
-            }
+            Some('*') => (0..=t.len())
+                .take_while(|&n| !(confined[0] && n > 0 && t[n - 1] == ':'))
+                .any(|n| go(&p[1..], &t[n..], &confined[1..])),
             Some('?') => !t.is_empty() && go(&p[1..], &t[1..], &confined[1..]),
             Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..], &confined[1..]),
         }
@@ -163,7 +167,8 @@ fn naive(pattern: &str, text: &str, segments: Option<Segments>) -> bool {
 }
 
 fn policy_strategy() -> impl Strategy<Value = Value> {
-    let action = prop::sample::select(vec!["s3:GetObject", "s3:*", "S3:get*", "iam:?etUser", "*", "ec2:StartInstances"]);
+    let action =
+        prop::sample::select(vec!["s3:GetObject", "s3:*", "S3:get*", "iam:?etUser", "*", "ec2:StartInstances"]);
     let resource = prop::sample::select(vec![
         "*",
         "arn:aws:s3:::bucket/*",
@@ -173,13 +178,39 @@ fn policy_strategy() -> impl Strategy<Value = Value> {
     ]);
     let condition = prop::option::of((
         prop::sample::select(vec![
-            "StringEquals", "StringNotEquals", "StringLike", "ForAnyValue:StringEquals", "ForAllValues:StringLike",
-            "StringEqualsIfExists", "Null", "NumericLessThan", "Bool", "IpAddress", "NotIpAddress", "DateGreaterThan",
+            "StringEquals",
+            "StringNotEquals",
+            "StringLike",
+            "ForAnyValue:StringEquals",
+            "ForAllValues:StringLike",
+            "StringEqualsIfExists",
+            "Null",
+            "NumericLessThan",
+            "Bool",
+            "IpAddress",
+            "NotIpAddress",
+            "DateGreaterThan",
         ]),
-        prop::sample::select(vec!["aws:username", "aws:TagKeys", "aws:SourceIp", "aws:MultiFactorAuthPresent", "aws:EpochTime"]),
-        prop::collection::vec(prop::sample::select(vec!["alice", "a*", "a", "true", "10", "192.0.2.0/24", "2020-01-01"]), 1..3),
+        prop::sample::select(vec![
+            "aws:username",
+            "aws:TagKeys",
+            "aws:SourceIp",
+            "aws:MultiFactorAuthPresent",
+            "aws:EpochTime",
+        ]),
+        prop::collection::vec(
+            prop::sample::select(vec!["alice", "a*", "a", "true", "10", "192.0.2.0/24", "2020-01-01"]),
+            1..3,
+        ),
     ));
-    let statement = (any::<bool>(), any::<bool>(), any::<bool>(), prop::collection::vec(action, 1..3), prop::collection::vec(resource, 1..3), condition)
+    let statement = (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(action, 1..3),
+        prop::collection::vec(resource, 1..3),
+        condition,
+    )
         .prop_map(|(allow, not_action, not_resource, actions, resources, condition)| {
             let mut statement = json!({"Effect": if allow { "Allow" } else { "Deny" }});
             statement[if not_action { "NotAction" } else { "Action" }] = json!(actions);
