@@ -183,7 +183,7 @@ impl Condition {
 
     /// The keys this condition reads: its own and those of variables in its values.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.lookup_key.as_str())
+        std::iter::once(self.key.as_str())
             .chain(self.values.iter().filter_map(PolicyValue::template).flat_map(Template::keys))
     }
 

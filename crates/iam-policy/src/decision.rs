@@ -85,7 +85,8 @@ pub struct PolicySet<'a> {
     pub identity: &'a [PolicyRef<'a>],
     /// Permissions boundaries; each must allow.
     pub boundaries: &'a [PolicyRef<'a>],
-    /// Session policies passed when the session was created; each must allow.
+    /// Session policies passed when the session was created (the inline `Policy` and the
+    /// managed `PolicyArns`); together they bound the session, so one of them must allow.
     pub session: &'a [PolicyRef<'a>],
     pub resource: Option<PolicyRef<'a>>,
     pub resource_kind: ResourcePolicyKind,
@@ -159,8 +160,13 @@ pub fn decide(policies: &PolicySet<'_>, request: &Request<'_>) -> Decision {
 
     let identity_allows = identity.iter().any(|e| e.hits.has(Effect::Allow));
     let boundary_allows = allowed_by_boundary.unwrap_or(true);
-    let session_allows = session.iter().all(|e| e.hits.has(Effect::Allow))
-        && !(session.is_empty() && matches!(request.caller, Some(Caller::FederatedUser { .. })));
+    // The inline and managed session policies of one session form one set: any may allow.
+    // A federated-user session without a session policy has no permissions at all.
+    let session_allows = if session.is_empty() {
+        !matches!(request.caller, Some(Caller::FederatedUser { .. }))
+    } else {
+        session.iter().any(|e| e.hits.has(Effect::Allow))
+    };
     let grant = resource.iter().filter_map(|e| e.hits.best_grant()).max();
     let caller_account = request.caller.and_then(Caller::account);
     let same_account = match (policies.resource_account, caller_account) {
@@ -241,7 +247,7 @@ fn evaluate_all<'p>(
         .map(|policy_ref| {
             let hits = evaluate_policy(policy_ref.policy, request, rule);
             for key in &hits.missing_keys {
-                if !missing_context.contains(key) {
+                if !missing_context.iter().any(|known| known.eq_ignore_ascii_case(key)) {
                     missing_context.push(key.clone());
                 }
             }

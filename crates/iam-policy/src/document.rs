@@ -141,8 +141,13 @@ impl Policy {
             Value::Object(_) => vec![statement_node],
             _ => return Err(PolicyError::malformed("Syntax errors in policy.").at(statement_node.span)),
         };
-        let statements =
+        let mut statements =
             statement_nodes.into_iter().map(|node| parse_statement(node, variables)).collect::<Result<Vec<_>, _>>()?;
+        let lines = json::LineIndex::new(text);
+        for statement in &mut statements {
+            statement.start = lines.position(text, statement.span.start);
+            statement.end = lines.position(text, statement.span.end.saturating_sub(1));
+        }
         Ok(Policy { version, version_given, id, statements, text: text.to_owned() })
     }
 
@@ -336,6 +341,8 @@ mod tests {
         let statement = &policy.statements[0];
         assert_eq!(statement.principal.as_ref().unwrap().items[0].service, vec!["ssm.amazonaws.com"]);
         assert_eq!(policy.position(statement.span.start), json::Position { line: 3, column: 16 });
+        assert_eq!(statement.start, json::Position { line: 3, column: 16 });
+        assert_eq!(statement.end, json::Position { line: 9, column: 3 });
     }
 
     #[test]

@@ -84,7 +84,14 @@ impl PolicyHits {
 pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: PrincipalRule) -> PolicyHits {
     let mut out = PolicyHits::default();
     for (index, statement) in policy.statements.iter().enumerate() {
-        if !action_matches(statement, &request.action) || !resource_matches(statement, request) {
+        if !action_matches(statement, &request.action) {
+            continue;
+        }
+        // Keys are "required" by every statement about the action, whatever it then decides.
+        if request.track_missing_keys {
+            note_missing_keys(statement, request.context, &mut out.missing_keys);
+        }
+        if !resource_matches(statement, request) {
             continue;
         }
         let grant = match rule {
@@ -94,9 +101,6 @@ pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: Prin
                 None => continue,
             },
         };
-        if request.track_missing_keys {
-            note_missing_keys(statement, request.context, &mut out.missing_keys);
-        }
         if statement.conditions.iter().all(|condition| condition.matches(request.context)) {
             out.hits.push(Hit { statement: index, effect: statement.effect, grant });
         }
@@ -145,7 +149,8 @@ fn note_missing_keys(statement: &Statement, context: &Context, missing: &mut Vec
         });
     let keys = statement.conditions.iter().flat_map(|condition| condition.keys()).chain(resource_keys.flatten());
     for key in keys {
-        if context.get(key).is_none() && !missing.iter().any(|known| known == key) {
+        let known = missing.iter().any(|seen| seen.eq_ignore_ascii_case(key));
+        if !known && context.get(&key.to_ascii_lowercase()).is_none() {
             missing.push(key.to_owned());
         }
     }

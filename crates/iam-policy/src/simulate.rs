@@ -347,3 +347,105 @@ fn statement_ref(matched: &MatchedStatement) -> StatementRef {
         end_position: matched.end,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(policy: &str) -> SimulateCustomPolicyRequest {
+        SimulateCustomPolicyRequest {
+            policy_input_list: vec![policy.to_owned()],
+            action_names: vec!["s3:GetObject".to_owned()],
+            ..SimulateCustomPolicyRequest::default()
+        }
+    }
+
+    const MFA_HOME: &str = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Home", "Effect": "Allow",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::home/${aws:UserName}/*",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}"#;
+
+    #[test]
+    fn missing_context_values_name_the_keys_as_written() {
+        let mut req = request(MFA_HOME);
+        req.resource_arns = vec!["arn:aws:s3:::home/bob/notes".to_owned()];
+        let response = simulate_custom_policy(&req).unwrap();
+        let result = &response.evaluation_results[0];
+        assert_eq!(result.eval_decision, EvalDecision::ImplicitDeny);
+        // With resources given, the missing keys are reported per resource.
+        assert!(result.missing_context_values.is_empty());
+        assert_eq!(
+            result.resource_specific_results[0].missing_context_values,
+            vec!["aws:MultiFactorAuthPresent", "aws:UserName"]
+        );
+
+        req.context_entries = vec![
+            ContextEntry {
+                context_key_name: "aws:username".to_owned(),
+                context_key_values: vec!["bob".to_owned()],
+                context_key_type: "string".to_owned(),
+            },
+            ContextEntry {
+                context_key_name: "aws:MultiFactorAuthPresent".to_owned(),
+                context_key_values: vec!["true".to_owned()],
+                context_key_type: "boolean".to_owned(),
+            },
+        ];
+        let response = simulate_custom_policy(&req).unwrap();
+        let result = &response.evaluation_results[0];
+        assert_eq!(result.eval_decision, EvalDecision::Allowed);
+        assert_eq!(result.matched_statements[0].source_policy_id, "PolicyInputList.1");
+        assert_eq!(result.matched_statements[0].start_position, Position { line: 1, column: 41 });
+        assert!(result.resource_specific_results[0].missing_context_values.is_empty());
+    }
+
+    #[test]
+    fn the_boundary_decision_is_reported() {
+        let mut req =
+            request(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#);
+        req.permissions_boundary_policy_input_list = vec![
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}"#.to_owned(),
+        ];
+        let result = &simulate_custom_policy(&req).unwrap().evaluation_results[0];
+        assert_eq!(result.eval_decision, EvalDecision::ImplicitDeny);
+        assert_eq!(
+            result.permissions_boundary_decision_detail,
+            Some(PermissionsBoundaryDecisionDetail { allowed_by_permissions_boundary: false })
+        );
+    }
+
+    #[test]
+    fn pages_follow_max_items_and_marker() {
+        let mut req =
+            request(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#);
+        req.action_names = vec!["s3:A".into(), "s3:B".into(), "s3:C".into()];
+        req.max_items = Some(2);
+        let first = simulate_custom_policy(&req).unwrap();
+        assert_eq!((first.evaluation_results.len(), first.is_truncated, first.marker.as_deref()), (2, true, Some("2")));
+        req.marker = first.marker;
+        let second = simulate_custom_policy(&req).unwrap();
+        assert_eq!((second.evaluation_results.len(), second.is_truncated), (1, false));
+        assert_eq!(second.evaluation_results[0].eval_action_name, "s3:C");
+    }
+
+    #[test]
+    fn bad_requests_are_invalid_input() {
+        let mut req = request("{");
+        assert!(simulate_custom_policy(&req).unwrap_err().message.starts_with("PolicyInputList.1: "));
+        req = request(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#);
+        req.resource_policy = Some(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*"}}"#.to_owned());
+        assert!(simulate_custom_policy(&req).unwrap_err().message.contains("CallerArn"));
+        req.caller_arn = Some("arn:aws:iam::111122223333:user/bob".to_owned());
+        req.max_items = Some(0);
+        assert!(simulate_custom_policy(&req).unwrap_err().message.contains("MaxItems"));
+        req.max_items = None;
+        req.marker = Some("x".to_owned());
+        assert!(simulate_custom_policy(&req).unwrap_err().message.contains("Marker"));
+        req.marker = None;
+        req.context_entries = vec![ContextEntry {
+            context_key_name: "aws:x".to_owned(),
+            context_key_values: vec![],
+            context_key_type: "text".to_owned(),
+        }];
+        assert!(simulate_custom_policy(&req).unwrap_err().message.contains("ContextKeyType"));
+    }
+}

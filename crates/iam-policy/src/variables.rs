@@ -21,10 +21,8 @@ enum Part {
     Text(String),
     /// Text that is literal in every context (an escape such as `${*}`).
     Literal(String),
-    Variable {
-        key: String,
-        default: Option<String>,
-    },
+    /// `key` is lowercased for lookups; `name` is the key as written, for reports.
+    Variable { key: String, name: String, default: Option<String> },
 }
 
 impl Template {
@@ -62,10 +60,10 @@ impl Template {
         has_variable.then_some(Template { parts })
     }
 
-    /// The keys this template reads, lowercased.
+    /// The keys this template reads, as written.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|part| match part {
-            Part::Variable { key, .. } => Some(key.as_str()),
+            Part::Variable { name, .. } => Some(name.as_str()),
             _ => None,
         })
     }
@@ -76,7 +74,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(text) | Part::Literal(text) => out.push_str(text),
-                Part::Variable { key, default } => out.push_str(lookup(context, key, default.as_deref())?),
+                Part::Variable { key, default, .. } => out.push_str(lookup(context, key, default.as_deref())?),
             }
         }
         Some(out)
@@ -89,7 +87,7 @@ impl Template {
             match part {
                 Part::Text(text) => tokens.extend(tokenize(text)),
                 Part::Literal(text) => tokens.push(Token::Literal(text.clone())),
-                Part::Variable { key, default } => {
+                Part::Variable { key, default, .. } => {
                     tokens.push(Token::Literal(lookup(context, key, default.as_deref())?.to_owned()));
                 }
             }
@@ -119,7 +117,7 @@ fn parse_variable(text: &str) -> Option<(Part, usize)> {
     let after_key = body_and_rest.get(key_end..)?;
     if let Some(stripped) = after_key.strip_prefix('}') {
         let consumed = text.len() - stripped.len();
-        return Some((Part::Variable { key: key.to_ascii_lowercase(), default: None }, consumed));
+        return Some((Part::Variable { key: key.to_ascii_lowercase(), name: key.to_owned(), default: None }, consumed));
     }
     // `, 'default'}`: the default is quoted, with '' standing for one quote.
     let quoted = after_key.strip_prefix(',')?.trim_start().strip_prefix('\'')?;
@@ -139,7 +137,10 @@ fn parse_variable(text: &str) -> Option<(Part, usize)> {
         }
         let closing = after_quote.trim_start().strip_prefix('}')?;
         let consumed = text.len() - closing.len();
-        return Some((Part::Variable { key: key.to_ascii_lowercase(), default: Some(default) }, consumed));
+        return Some((
+            Part::Variable { key: key.to_ascii_lowercase(), name: key.to_owned(), default: Some(default) },
+            consumed,
+        ));
     }
 }
 
