@@ -309,3 +309,77 @@ impl Decision {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Context;
+
+    fn policy(statement: &str) -> Policy {
+        Policy::parse(&format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#)).unwrap()
+    }
+
+    /// The AccessDenied message for `action` on `resource` by a role session.
+    fn message(
+        identity: &[&Policy],
+        boundary: Option<&Policy>,
+        session: Option<&Policy>,
+        trust: Option<&Policy>,
+    ) -> String {
+        let caller = Caller::from_arn("arn:aws:sts::111122223333:assumed-role/ecsAnywhereRole/mi-1").unwrap();
+        let identity: Vec<PolicyRef<'_>> = identity.iter().map(|policy| PolicyRef { id: "identity", policy }).collect();
+        let boundary: Vec<PolicyRef<'_>> = boundary.iter().map(|policy| PolicyRef { id: "boundary", policy }).collect();
+        let session: Vec<PolicyRef<'_>> = session.iter().map(|policy| PolicyRef { id: "session", policy }).collect();
+        let set = PolicySet {
+            identity: &identity,
+            boundaries: &boundary,
+            session: &session,
+            resource: trust.map(|policy| PolicyRef { id: "trust", policy }),
+            resource_kind: if trust.is_some() { ResourcePolicyKind::Trust } else { ResourcePolicyKind::Ordinary },
+            resource_account: None,
+        };
+        let context = Context::new();
+        let resource = "arn:aws:ecs:us-east-1:111122223333:cluster/default";
+        let decision = decide(&set, &Request::new("ecs:RegisterContainerInstance", resource, Some(&caller), &context));
+        decision.access_denied_message(&caller.arn(), "ecs:RegisterContainerInstance", resource).unwrap_or_default()
+    }
+
+    #[test]
+    fn access_denied_messages_use_aws_wording() {
+        let head = "User: arn:aws:sts::111122223333:assumed-role/ecsAnywhereRole/mi-1 is not authorized to perform: \
+                    ecs:RegisterContainerInstance on resource: arn:aws:ecs:us-east-1:111122223333:cluster/default";
+        let allow = policy(r#"{"Effect":"Allow","Action":"ecs:*","Resource":"*"}"#);
+        let deny = policy(r#"{"Effect":"Deny","Action":"ecs:Register*","Resource":"*"}"#);
+        let other = policy(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#);
+        let cases = [
+            (
+                message(&[&other], None, None, None),
+                "because no identity-based policy allows the ecs:RegisterContainerInstance action",
+            ),
+            (message(&[&allow, &deny], None, None, None), "with an explicit deny in an identity-based policy"),
+            (
+                message(&[&allow], Some(&other), None, None),
+                "because no permissions boundary allows the ecs:RegisterContainerInstance action",
+            ),
+            (message(&[&allow], Some(&deny), None, None), "with an explicit deny in a permissions boundary"),
+            (
+                message(&[&allow], None, Some(&other), None),
+                "because no session policy allows the ecs:RegisterContainerInstance action",
+            ),
+            (message(&[&allow], None, Some(&deny), None), "with an explicit deny in a session policy"),
+            (
+                message(
+                    &[&allow],
+                    None,
+                    None,
+                    Some(&policy(r#"{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"ecs:*"}"#)),
+                ),
+                "because no resource-based policy allows the ecs:RegisterContainerInstance action",
+            ),
+        ];
+        for (message, tail) in cases {
+            assert_eq!(message, format!("{head} {tail}"));
+        }
+        assert_eq!(message(&[&allow], None, None, None), "", "allowed requests have no AccessDenied message");
+    }
+}
