@@ -176,54 +176,39 @@ pub fn decide(policies: &PolicySet<'_>, request: &Request<'_>) -> Decision {
     };
     let trust = policies.resource_kind == ResourcePolicyKind::Trust;
 
-    // The caller's own side: identity policies within the boundary and session policies.
-    let root = matches!(request.caller, Some(Caller::Root { .. }));
-    let own_side = if root {
-        // The root user's own side is always allowed; only its account's boundaries apply.
-        Ok(())
-    } else if !identity_allows {
-        Err(PolicyType::Identity)
-    } else if !boundary_allows {
+    // A role session's limits: its boundary and its session policies.
+    let within_limits = if !boundary_allows {
         Err(PolicyType::PermissionsBoundary)
     } else if !session_allows {
         Err(PolicyType::Session)
     } else {
         Ok(())
     };
-    let resource_side = |grant: Option<Grant>| -> Result<(), PolicyType> {
-        match grant {
-            Some(_) => Ok(()),
-            None => Err(PolicyType::Resource),
-        }
+    // The caller's own side: identity policies within those limits (the root user has no
+    // identity policies and needs none).
+    let root = matches!(request.caller, Some(Caller::Root { .. }));
+    let own_side = match (root, identity_allows) {
+        (true, _) => Ok(()),
+        (false, false) => Err(PolicyType::Identity),
+        (false, true) => within_limits,
     };
+    let resource_side = grant.map(|_| ()).ok_or(PolicyType::Resource);
+    let both_sides = || [allowing(&identity), allowing(&resource)].concat();
 
     let outcome: Result<Vec<MatchedStatement>, PolicyType> = if root && same_account {
         Ok(Vec::new())
     } else if matches!(request.caller, Some(Caller::Service { .. } | Caller::WebIdentity { .. } | Caller::Anonymous)) {
         // Callers without identity policies: only the resource policy can allow.
-        resource_side(grant).map(|()| allowing(&resource))
+        resource_side.map(|()| allowing(&resource))
     } else if same_account {
         match grant {
             Some(Grant::Direct) => Ok(allowing(&resource)),
-            Some(Grant::Role) if boundary_allows && session_allows => Ok(allowing(&resource)),
-            Some(Grant::Role) => {
-                Err(if boundary_allows { PolicyType::Session } else { PolicyType::PermissionsBoundary })
-            }
-            Some(Grant::Account) | None if trust && grant.is_none() => Err(PolicyType::Resource),
-            Some(Grant::Account) | None => own_side.map(|()| {
-                let mut statements = allowing(&identity);
-                if trust {
-                    statements.extend(allowing(&resource));
-                }
-                statements
-            }),
+            Some(Grant::Role) => within_limits.map(|()| allowing(&resource)),
+            None if trust => Err(PolicyType::Resource),
+            Some(Grant::Account) | None => own_side.map(|()| both_sides()),
         }
     } else {
-        own_side.and_then(|()| resource_side(grant)).map(|()| {
-            let mut statements = allowing(&identity);
-            statements.extend(allowing(&resource));
-            statements
-        })
+        own_side.and(resource_side).map(|()| both_sides())
     };
 
     match outcome {

@@ -323,6 +323,25 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_aws_managed_policy_is_a_valid_identity_policy_within_quota() {
+        let shipped = [
+            include_str!("../../../managed-policies/AdministratorAccess.json"),
+            include_str!("../../../managed-policies/AmazonEC2ContainerRegistryReadOnly.json"),
+            include_str!("../../../managed-policies/AmazonEC2ContainerServiceforEC2Role.json"),
+            include_str!("../../../managed-policies/AmazonECSTaskExecutionRolePolicy.json"),
+            include_str!("../../../managed-policies/AmazonECS_FullAccess.json"),
+            include_str!("../../../managed-policies/AmazonSSMManagedInstanceCore.json"),
+            include_str!("../../../managed-policies/CloudWatchLogsFullAccess.json"),
+            include_str!("../../../managed-policies/IAMReadOnlyAccess.json"),
+            include_str!("../../../managed-policies/PowerUserAccess.json"),
+        ];
+        for text in shipped {
+            assert!(validate(text, PolicyKind::Identity).is_ok(), "{text}");
+            assert!(SizeQuota::ManagedPolicy.check([text]).is_ok());
+        }
+    }
+
+    #[test]
     fn characters_outside_iams_set_are_a_validation_error() {
         let text =
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::€"}}"#;
