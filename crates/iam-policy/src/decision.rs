@@ -169,10 +169,10 @@ pub fn decide(policies: &PolicySet<'_>, request: &Request<'_>) -> Decision {
     };
     let grant = resource.iter().filter_map(|e| e.hits.best_grant()).max();
     let caller_account = request.caller.and_then(Caller::account);
+    // Cross-account rules apply only when both accounts are known to differ.
     let same_account = match (policies.resource_account, caller_account) {
         (Some(owner), Some(caller)) => owner == caller,
-        (Some(_), None) => false,
-        (None, _) => true,
+        _ => true,
     };
     let trust = policies.resource_kind == ResourcePolicyKind::Trust;
 
