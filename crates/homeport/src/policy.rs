@@ -12,6 +12,8 @@ use clap::{Subcommand, ValueEnum};
 use iam_policy::simulate::{SimulateCustomPolicyRequest, SimulatePolicyResponse, simulate_custom_policy};
 use iam_policy::{PolicyKind, validate};
 
+use crate::output;
+
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Check a policy document as IAM would when it is stored, and list least-privilege findings.
@@ -74,7 +76,7 @@ fn validate_command(file: &str, kind: Kind, output: Output) -> ExitCode {
     let text = match read_input(file) {
         Ok(text) => text,
         Err(message) => {
-            eprintln!("error: {message}");
+            output::error_line(&format!("error: {message}"));
             return ExitCode::from(EXIT_INVALID_INPUT);
         }
     };
@@ -91,17 +93,17 @@ fn validate_command(file: &str, kind: Kind, output: Output) -> ExitCode {
         |span: Option<iam_policy::json::Span>| span.map(|span| iam_policy::json::position(&text, span.start));
     match (result, output) {
         (Ok(validated), Output::Text) => {
-            println!("valid");
+            output::line("valid");
             for finding in &validated.findings {
                 let at = iam_policy::json::position(&text, finding.span.start);
-                println!(
+                output::line(&format!(
                     "{} {} (line {}, column {}): {}",
                     finding.finding_type.as_str(),
                     finding.issue_code,
                     at.line,
                     at.column,
                     finding.message
-                );
+                ));
             }
             ExitCode::SUCCESS
         }
@@ -123,10 +125,14 @@ fn validate_command(file: &str, kind: Kind, output: Output) -> ExitCode {
         }
         (Err(error), Output::Text) => {
             match position(error.span) {
-                Some(at) => {
-                    eprintln!("{}: {} (line {}, column {})", error.code.as_str(), error.message, at.line, at.column)
-                }
-                None => eprintln!("{}: {}", error.code.as_str(), error.message),
+                Some(at) => output::error_line(&format!(
+                    "{}: {} (line {}, column {})",
+                    error.code.as_str(),
+                    error.message,
+                    at.line,
+                    at.column
+                )),
+                None => output::error_line(&format!("{}: {}", error.code.as_str(), error.message)),
             }
             ExitCode::FAILURE
         }
@@ -148,7 +154,7 @@ fn simulate_command(source: &str) -> ExitCode {
     let request = match request {
         Ok(request) => request,
         Err(message) => {
-            eprintln!("error: {message}");
+            output::error_line(&format!("error: {message}"));
             return ExitCode::from(EXIT_INVALID_INPUT);
         }
     };
@@ -158,10 +164,10 @@ fn simulate_command(source: &str) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!(
+            output::error_line(&format!(
                 "An error occurred (InvalidInput) when calling the SimulateCustomPolicy operation: {}",
                 error.message
-            );
+            ));
             ExitCode::from(EXIT_SERVICE_ERROR)
         }
     }
@@ -187,7 +193,7 @@ fn simulate_all_pages(
 
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(error) => eprintln!("error: cannot render the result: {error}"),
+        Ok(text) => output::line(&text),
+        Err(error) => output::error_line(&format!("error: cannot render the result: {error}")),
     }
 }

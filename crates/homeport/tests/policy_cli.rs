@@ -124,3 +124,26 @@ fn validate_applies_the_rules_of_the_policy_kind() {
     assert_eq!(missing.status.code(), Some(252));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let request = serde_json::json!({
+        "PolicyInputList": [r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:*","Resource":"*"}}"#],
+        "ActionNames": (0..1000).map(|n| format!("ecs:Action{n}")).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
+        .args(["policy", "simulate", "--cli-input-json", &request.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `| head -1`: close the pipe long before the output (~600 KB) is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_ne!(output.status.code(), Some(101), "a panic exits with 101");
+}

@@ -1,0 +1,14 @@
+//! Writing to the terminal without panicking: `println!` panics when the reader of a pipe
+//! has gone (`homeport ... | head`), and a CLI must exit quietly then, as other tools do.
+
+use std::io::Write;
+
+/// Writes one line to standard output; a closed pipe is not an error worth reporting.
+pub fn line(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// Writes one line to standard error.
+pub fn error_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
