@@ -1,0 +1,10 @@
+//! AWS wire protocols for Homeport: SigV4 request verification and the AWS error shapes.
+//!
+//! Nothing here touches sockets, clocks or storage: the server hands in a request as plain
+//! strings and bytes, looks keys up itself, and renders errors through [`AwsError`].
+
+pub mod error;
+pub mod sigv4;
+
+pub use error::{AwsError, Protocol};
+pub use sigv4::{AuthError, Claim, HttpRequest, SigningKey, SigningKeyCache};
