@@ -1,9 +1,11 @@
-//! AWS wire protocols for Homeport: SigV4 request verification and the AWS error shapes.
+//! AWS wire protocols for Homeport: SigV4 request verification, the awsQuery codec and the
+//! AWS error shapes.
 //!
 //! Nothing here touches sockets, clocks or storage: the server hands in a request as plain
 //! strings and bytes, looks keys up itself, and renders errors through [`AwsError`].
 
 pub mod error;
+pub mod query;
 pub mod sigv4;
 
 pub use error::{AwsError, Protocol};
