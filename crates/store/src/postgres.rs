@@ -1,0 +1,177 @@
+//! The PostgreSQL backend: a small pool of connections speaking the same SQL.
+//!
+//! Statements are written with `?` placeholders (the common form); they become `$1, $2, ...`
+//! here. Parameters and columns convert by the types PostgreSQL reports for the statement,
+//! so a NULL is sent with the type its column expects.
+
+use tokio::sync::{Mutex, Semaphore};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls};
+
+use crate::{Row, Statement, StoreError, Value};
+
+/// Connections kept open.
+const CONNECTIONS: usize = 8;
+
+pub(crate) struct Postgres {
+    idle: Mutex<Vec<Client>>,
+    available: Semaphore,
+    url: String,
+}
+
+fn map_error(error: tokio_postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        Some(db) if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION => StoreError::Conflict,
+        Some(db) => StoreError::Invalid(format!("{}: {}", db.severity(), db.message())),
+        None => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+async fn connect(url: &str) -> Result<Client, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(map_error)?;
+    tokio::spawn(async move {
+        // The connection ends when the client is dropped or the server goes away; the next
+        // checkout then reconnects.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Rewrites `?` placeholders to PostgreSQL's numbered form. Homeport's SQL never holds a
+/// `?` inside a string literal.
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut next = 1;
+    for ch in sql.chars() {
+        if ch == '?' {
+            out.push_str(&format!("${next}"));
+            next += 1;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+impl Postgres {
+    pub(crate) async fn connect(url: &str) -> Result<Postgres, StoreError> {
+        let first = connect(url).await?;
+        Ok(Postgres { idle: Mutex::new(vec![first]), available: Semaphore::new(CONNECTIONS), url: url.to_owned() })
+    }
+
+    /// Runs `work` with a connection of the pool, opening one when none is idle, and returns
+    /// the connection unless it broke.
+    async fn with_client<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _permit = self.available.acquire().await.map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let idle = self.idle.lock().await.pop();
+        let mut client = match idle {
+            Some(client) if !client.is_closed() => client,
+            _ => connect(&self.url).await?,
+        };
+        let result = work(&mut client).await;
+        if !client.is_closed() {
+            self.idle.lock().await.push(client);
+        }
+        result
+    }
+
+    pub(crate) async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        let sql = numbered(sql);
+        self.with_client(async move |client: &mut Client| {
+            let statement = client.prepare(&sql).await.map_err(map_error)?;
+            let bound = bind(&params, statement.params())?;
+            let rows = client.query(&statement, &refs(&bound)).await.map_err(map_error)?;
+            rows.iter().map(read_row).collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let sql = numbered(sql);
+        self.with_client(async move |client: &mut Client| {
+            let statement = client.prepare(&sql).await.map_err(map_error)?;
+            let bound = bind(&params, statement.params())?;
+            client.execute(&statement, &refs(&bound)).await.map_err(map_error)
+        })
+        .await
+    }
+
+    pub(crate) async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<u64>, StoreError> {
+        self.with_client(async move |client: &mut Client| {
+            let transaction = client.transaction().await.map_err(map_error)?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for statement in &statements {
+                let prepared = transaction.prepare(&numbered(&statement.sql)).await.map_err(map_error)?;
+                let bound = bind(&statement.params, prepared.params())?;
+                changed.push(transaction.execute(&prepared, &refs(&bound)).await.map_err(map_error)?);
+            }
+            transaction.commit().await.map_err(map_error)?;
+            Ok(changed)
+        })
+        .await
+    }
+}
+
+type Bound = Box<dyn ToSql + Sync + Send>;
+
+fn refs(bound: &[Bound]) -> Vec<&(dyn ToSql + Sync)> {
+    bound.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// Converts parameters to the types PostgreSQL expects for this statement.
+fn bind(params: &[Value], types: &[Type]) -> Result<Vec<Bound>, StoreError> {
+    if params.len() != types.len() {
+        return Err(StoreError::Invalid(format!("{} parameters for {} placeholders", params.len(), types.len())));
+    }
+    params
+        .iter()
+        .zip(types)
+        .map(|(value, ty)| -> Result<Bound, StoreError> {
+            Ok(match (value, ty) {
+                (Value::Null, &Type::INT8) => Box::new(None::<i64>),
+                (Value::Null, &Type::INT4) => Box::new(None::<i32>),
+                (Value::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),
+                (Value::Null, &Type::BOOL) => Box::new(None::<bool>),
+                (Value::Null, _) => Box::new(None::<String>),
+                (Value::Int(int), &Type::INT4) => {
+                    Box::new(i32::try_from(*int).map_err(|_| StoreError::Invalid(format!("{int} overflows INT4")))?)
+                }
+                (Value::Int(int), &Type::BOOL) => Box::new(*int != 0),
+                (Value::Int(int), &Type::TEXT | &Type::VARCHAR) => Box::new(int.to_string()),
+                (Value::Int(int), _) => Box::new(*int),
+                (Value::Text(text), _) => Box::new(text.clone()),
+                (Value::Blob(blob), _) => Box::new(blob.clone()),
+            })
+        })
+        .collect()
+}
+
+fn read_row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    let invalid = |error: tokio_postgres::Error| StoreError::Invalid(error.to_string());
+    (0..row.len())
+        .map(|index| {
+            let ty = row.columns().get(index).map(|column| column.type_().clone()).unwrap_or(Type::TEXT);
+            let value = match ty {
+                Type::INT8 => row.try_get::<_, Option<i64>>(index).map_err(invalid)?.map(Value::Int),
+                Type::INT4 => row.try_get::<_, Option<i32>>(index).map_err(invalid)?.map(|v| Value::Int(v.into())),
+                Type::INT2 => row.try_get::<_, Option<i16>>(index).map_err(invalid)?.map(|v| Value::Int(v.into())),
+                Type::BOOL => row.try_get::<_, Option<bool>>(index).map_err(invalid)?.map(|v| Value::Int(v.into())),
+                Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(index).map_err(invalid)?.map(Value::Blob),
+                _ => row.try_get::<_, Option<String>>(index).map_err(invalid)?.map(Value::Text),
+            };
+            Ok(value.unwrap_or(Value::Null))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Row)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered() {
+        assert_eq!(super::numbered("SELECT a FROM t WHERE b = ? AND c = ?"), "SELECT a FROM t WHERE b = $1 AND c = $2");
+    }
+}

@@ -1,0 +1,167 @@
+//! Secrets at rest: AES-256-GCM with a key kept apart from the database.
+//!
+//! A sealed value is `version (1 byte) || nonce (12 bytes) || ciphertext+tag`. Sealing binds
+//! the value to a context (for a secret access key, its access key id), so a ciphertext
+//! copied into another row does not open. The key lives in a file of the data directory
+//! (mode 0600) or comes from the environment, never in the database: a copy of the database
+//! alone reveals no secret.
+
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 12;
+
+/// Why a sealed value could not be opened, or the key could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SealError {
+    /// The value was not sealed with this key and context, or was altered.
+    Tampered,
+    /// The key is missing or malformed; the message says how to fix it.
+    Key(String),
+}
+
+impl std::fmt::Display for SealError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SealError::Tampered => f.write_str("the sealed value does not open with this key"),
+            SealError::Key(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for SealError {}
+
+/// Seals and opens secrets with one key.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    /// A sealer from 32 key bytes.
+    pub fn new(key: &[u8; 32]) -> Sealer {
+        Sealer { cipher: Aes256Gcm::new(key.into()) }
+    }
+
+    /// A sealer from 64 hex digits (as kept in the key file or an environment variable).
+    pub fn from_hex(text: &str) -> Result<Sealer, SealError> {
+        let text = text.trim();
+        let bytes: Option<Vec<u8>> = (0..text.len())
+            .step_by(2)
+            .map(|index| text.get(index..index + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+            .collect();
+        let key: [u8; 32] = bytes
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| SealError::Key("the master key must be 64 hexadecimal digits (32 bytes)".to_owned()))?;
+        Ok(Sealer::new(&key))
+    }
+
+    /// Loads the key from `path`, creating it (random, mode 0600) on first use.
+    pub fn from_key_file(path: &Path) -> Result<Sealer, SealError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Sealer::from_hex(&text).map_err(|_| {
+                SealError::Key(format!("{} is not a valid master key (64 hexadecimal digits)", path.display()))
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::getrandom(&mut key).map_err(|error| SealError::Key(format!("no randomness: {error}")))?;
+                let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+                write_private(path, &format!("{hex}\n"))
+                    .map_err(|error| SealError::Key(format!("cannot create {}: {error}", path.display())))?;
+                Ok(Sealer::new(&key))
+            }
+            Err(error) => Err(SealError::Key(format!("cannot read {}: {error}", path.display()))),
+        }
+    }
+
+    /// Seals `secret` for `context`.
+    pub fn seal(&self, secret: &[u8], context: &str) -> Result<Vec<u8>, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::getrandom(&mut nonce).map_err(|error| SealError::Key(format!("no randomness: {error}")))?;
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: context.as_bytes() })
+            .map_err(|_| SealError::Tampered)?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens a value sealed for `context`.
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, SealError> {
+        let (Some(&VERSION), Some(nonce), Some(ciphertext)) =
+            (sealed.first(), sealed.get(1..1 + NONCE_LEN), sealed.get(1 + NONCE_LEN..))
+        else {
+            return Err(SealError::Tampered);
+        };
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map_err(|_| SealError::Tampered)
+    }
+}
+
+/// Writes a file only its owner can read, failing if it already exists.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_context() {
+        let sealer = Sealer::new(&[7; 32]);
+        let sealed = sealer.seal(b"wJalrXUtnFEMI/K7MDENG", "AKIAEXAMPLE").unwrap();
+        assert!(!sealed.windows(8).any(|window| window == b"wJalrXUt"), "no plaintext in the sealed value");
+        assert_eq!(sealer.open(&sealed, "AKIAEXAMPLE").unwrap(), b"wJalrXUtnFEMI/K7MDENG");
+        assert_eq!(sealer.open(&sealed, "AKIAOTHER"), Err(SealError::Tampered));
+        assert_eq!(Sealer::new(&[8; 32]).open(&sealed, "AKIAEXAMPLE"), Err(SealError::Tampered));
+        let mut altered = sealed.clone();
+        if let Some(last) = altered.last_mut() {
+            *last ^= 1;
+        }
+        assert_eq!(sealer.open(&altered, "AKIAEXAMPLE"), Err(SealError::Tampered));
+        assert_eq!(sealer.open(b"", "AKIAEXAMPLE"), Err(SealError::Tampered));
+        assert_ne!(sealer.seal(b"same", "c").unwrap(), sealer.seal(b"same", "c").unwrap(), "fresh nonce each time");
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("homeport-seal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("master.key");
+        let _ = std::fs::remove_file(&path);
+        let first = Sealer::from_key_file(&path).unwrap();
+        let sealed = first.seal(b"secret", "ctx").unwrap();
+        let again = Sealer::from_key_file(&path).unwrap();
+        assert_eq!(again.open(&sealed, "ctx").unwrap(), b"secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(Sealer::from_hex("not hex").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

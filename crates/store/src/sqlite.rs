@@ -1,0 +1,151 @@
+//! The SQLite backend: one writer connection and a few readers over a WAL database file.
+//!
+//! SQLite calls block, so they run on tokio's blocking pool. WAL lets readers proceed while
+//! the writer commits; `synchronous=FULL` makes every acknowledged commit survive a crash.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, params_from_iter, types::ValueRef};
+
+use crate::{Row, Statement, StoreError, Value};
+
+/// Read connections kept open; WAL readers do not block each other or the writer.
+const READERS: usize = 4;
+
+pub(crate) struct Sqlite {
+    writer: Arc<Mutex<Connection>>,
+    readers: Vec<Arc<Mutex<Connection>>>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn map_error(error: rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict
+        }
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            StoreError::Unavailable(message.unwrap_or_else(|| failure.to_string()))
+        }
+        other => StoreError::Invalid(other.to_string()),
+    }
+}
+
+fn lock(connection: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave SQLite inconsistent: its own transaction
+    // would be rolled back. Keep going with the connection.
+    match connection.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Sqlite {
+    pub(crate) async fn open(path: &str) -> Result<Sqlite, StoreError> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let writer = Connection::open(&path).map_err(map_error)?;
+            writer
+                .execute_batch(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                )
+                .map_err(map_error)?;
+            let readers = (0..READERS)
+                .map(|_| {
+                    let reader = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(map_error)?;
+                    reader.execute_batch("PRAGMA busy_timeout=5000;").map_err(map_error)?;
+                    Ok(Arc::new(Mutex::new(reader)))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(Sqlite { writer: Arc::new(Mutex::new(writer)), readers })
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    pub(crate) async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        // Spread reads over the readers; a busy reader only delays this one query.
+        let index = READING.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len().max(1);
+        let connection = match self.readers.get(index) {
+            Some(reader) => Arc::clone(reader),
+            None => Arc::clone(&self.writer),
+        };
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let connection = lock(&connection);
+            let mut statement = connection.prepare_cached(&sql).map_err(map_error)?;
+            let columns = statement.column_count();
+            let mut rows = statement.query(params_from_iter(params.iter().map(to_sql))).map_err(map_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_error)? {
+                let values = (0..columns)
+                    .map(|index| row.get_ref(index).map(from_sql).map_err(map_error))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.push(Row(values));
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    pub(crate) async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let writer = Arc::clone(&self.writer);
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let connection = lock(&writer);
+            let mut prepared = connection.prepare_cached(&sql).map_err(map_error)?;
+            let count = prepared.execute(params_from_iter(params.iter().map(to_sql))).map_err(map_error)?;
+            Ok(u64::try_from(count).unwrap_or(u64::MAX))
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    pub(crate) async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<u64>, StoreError> {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = lock(&writer);
+            let transaction = connection.transaction().map_err(map_error)?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for statement in &statements {
+                let mut prepared = transaction.prepare_cached(&statement.sql).map_err(map_error)?;
+                let count =
+                    prepared.execute(params_from_iter(statement.params.iter().map(to_sql))).map_err(map_error)?;
+                changed.push(u64::try_from(count).unwrap_or(u64::MAX));
+            }
+            transaction.commit().map_err(map_error)?;
+            Ok(changed)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+static READING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn to_sql(value: &Value) -> rusqlite::types::Value {
+    match value {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(int) => rusqlite::types::Value::Integer(*int),
+        Value::Text(text) => rusqlite::types::Value::Text(text.clone()),
+        Value::Blob(blob) => rusqlite::types::Value::Blob(blob.clone()),
+    }
+}
+
+fn from_sql(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(int) => Value::Int(int),
+        // Homeport stores no floating-point columns; keep the text form if one appears.
+        ValueRef::Real(real) => Value::Text(real.to_string()),
+        ValueRef::Text(text) => Value::Text(String::from_utf8_lossy(text).into_owned()),
+        ValueRef::Blob(blob) => Value::Blob(blob.to_vec()),
+    }
+}

@@ -1,0 +1,155 @@
+//! One conformance suite, run against both backends: whatever passes on SQLite passes on
+//! PostgreSQL, so the rest of Homeport cannot tell them apart.
+//!
+//! PostgreSQL comes from `HOMEPORT_TEST_POSTGRES_URL` (a role allowed to create databases);
+//! each run creates and drops its own database. CI sets the variable and the PostgreSQL half
+//! fails there without it; elsewhere it says loudly that it was not run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+use store::{Migration, Statement, Store, StoreError, Value};
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "CREATE TABLE users (name TEXT PRIMARY KEY, age BIGINT, photo {blob}, note TEXT);
+              CREATE TABLE access_keys (user_name TEXT NOT NULL, key_id TEXT PRIMARY KEY)",
+    },
+    Migration { version: 2, sql: "CREATE TABLE events (seq {serial}, body TEXT NOT NULL)" },
+];
+
+async fn suite(store: &Store) {
+    store.migrate(MIGRATIONS).await.unwrap();
+    store.migrate(MIGRATIONS).await.unwrap();
+    let versions = store.query("SELECT version FROM schema_migrations ORDER BY version", vec![]).await.unwrap();
+    assert_eq!(versions.iter().map(|row| row.int(0).unwrap()).collect::<Vec<_>>(), vec![1, 2]);
+
+    // Values round-trip exactly, NULL included.
+    let photo: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+    let insert = "INSERT INTO users (name, age, photo, note) VALUES (?, ?, ?, ?)";
+    store
+        .execute(insert, vec!["zoë 'quoted' \"name\"".into(), Value::Int(i64::MAX), photo.clone().into(), Value::Null])
+        .await
+        .unwrap();
+    store.execute(insert, vec!["bob".into(), Value::Int(-7), Value::Null, "".into()]).await.unwrap();
+    let rows = store.query("SELECT name, age, photo, note FROM users ORDER BY name", vec![]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].text(0).unwrap(), rows[0].int(1).unwrap()), ("bob".to_owned(), -7));
+    assert_eq!(rows[0].0[2], Value::Null);
+    assert_eq!(rows[0].opt_text(3).unwrap(), Some(String::new()));
+    assert_eq!(rows[1].text(0).unwrap(), "zoë 'quoted' \"name\"");
+    assert_eq!(rows[1].int(1).unwrap(), i64::MAX);
+    assert_eq!(rows[1].blob(2).unwrap(), photo);
+    assert_eq!(rows[1].opt_text(3).unwrap(), None);
+
+    // A duplicate key is a conflict, and changes nothing.
+    let duplicate = store.execute(insert, vec!["bob".into(), Value::Int(1), Value::Null, Value::Null]).await;
+    assert_eq!(duplicate, Err(StoreError::Conflict));
+    let age = store.query("SELECT age FROM users WHERE name = ?", vec!["bob".into()]).await.unwrap();
+    assert_eq!(age[0].int(0).unwrap(), -7);
+
+    // A transaction is all or nothing.
+    let failing = store
+        .transaction(vec![
+            Statement::new(insert, vec!["carol".into(), Value::Int(30), Value::Null, Value::Null]),
+            Statement::new(insert, vec!["bob".into(), Value::Int(1), Value::Null, Value::Null]),
+        ])
+        .await;
+    assert_eq!(failing, Err(StoreError::Conflict));
+    assert!(store.query("SELECT name FROM users WHERE name = ?", vec!["carol".into()]).await.unwrap().is_empty());
+
+    // Row counts of updates and guarded inserts ("at most two keys per user", atomically).
+    assert_eq!(store.execute("UPDATE users SET age = age + 1 WHERE name = ?", vec!["bob".into()]).await.unwrap(), 1);
+    assert_eq!(store.execute("UPDATE users SET age = 0 WHERE name = ?", vec!["nobody".into()]).await.unwrap(), 0);
+    let guarded = "INSERT INTO access_keys (user_name, key_id) SELECT ?, ? WHERE (SELECT COUNT(*) FROM access_keys WHERE user_name = ?) < 2";
+    for (key, expected) in [("AKIA1", 1), ("AKIA2", 1), ("AKIA3", 0)] {
+        let changed = store.execute(guarded, vec!["bob".into(), key.into(), "bob".into()]).await.unwrap();
+        assert_eq!(changed, expected, "{key}");
+    }
+
+    // Concurrent writers and readers all get through, and every write is visible.
+    let writes = (0..64).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.execute("INSERT INTO events (body) VALUES (?)", vec![format!("event {n}").into()]).await
+        })
+    });
+    for write in writes {
+        write.await.unwrap().unwrap();
+    }
+    let reads = (0..32).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.query("SELECT COUNT(*) FROM events", vec![]).await })
+    });
+    for read in reads {
+        read.await.unwrap().unwrap();
+    }
+    let events = store.query("SELECT seq, body FROM events ORDER BY seq LIMIT 5 OFFSET 10", vec![]).await.unwrap();
+    assert_eq!(events.len(), 5);
+    assert!(events.windows(2).all(|pair| pair[0].int(0).unwrap() < pair[1].int(0).unwrap()));
+    let count = store.query("SELECT COUNT(*) FROM events", vec![]).await.unwrap();
+    assert_eq!(count[0].int(0).unwrap(), 64);
+
+    // A statement error is an error, not a panic or a hang.
+    assert!(matches!(
+        store.query("SELECT nope FROM users", vec![]).await,
+        Err(StoreError::Invalid(_) | StoreError::Unavailable(_))
+    ));
+    assert!(store.execute(insert, vec!["too few".into()]).await.is_err());
+}
+
+async fn survives_reopen(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    store.migrate(MIGRATIONS).await.unwrap();
+    let rows = store.query("SELECT COUNT(*) FROM events", vec![]).await.unwrap();
+    assert_eq!(rows[0].int(0).unwrap(), 64, "acknowledged writes survive closing and reopening");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_conforms() {
+    let dir = std::env::temp_dir().join(format!("homeport-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("homeport.db");
+    let _ = std::fs::remove_file(&path);
+    let url = path.to_str().unwrap().to_owned();
+    {
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.dialect(), store::Dialect::Sqlite);
+        suite(&store).await;
+    }
+    survives_reopen(&url).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms() {
+    let Ok(admin_url) = std::env::var("HOMEPORT_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set HOMEPORT_TEST_POSTGRES_URL: the PostgreSQL backend is tested there"
+        );
+        eprintln!("postgres_conforms: NOT RUN (set HOMEPORT_TEST_POSTGRES_URL to run it)");
+        return;
+    };
+    let database = format!("homeport_conformance_{}", std::process::id());
+    let admin = Store::open(&admin_url).await.unwrap();
+    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {database}"), vec![]).await;
+    admin.execute(&format!("CREATE DATABASE {database}"), vec![]).await.unwrap();
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{database}"),
+        None => panic!("HOMEPORT_TEST_POSTGRES_URL must end with /DATABASE"),
+    };
+    {
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.dialect(), store::Dialect::Postgres);
+        suite(&store).await;
+    }
+    survives_reopen(&url).await;
+    admin.execute(&format!("DROP DATABASE {database} WITH (FORCE)"), vec![]).await.unwrap();
+}
