@@ -1,7 +1,7 @@
 //! The `homeport` command: one binary for the control plane, the agent and the helpers.
 //!
-//! Today it carries the offline IAM policy tools (`homeport policy ...`); `server` and
-//! `agent` join as their issues land.
+//! `homeport server` runs the control plane; `homeport policy ...` are the offline IAM policy
+//! tools; `agent` joins with its issue.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod output;
 mod policy;
+mod server_cmd;
 
 #[derive(Parser)]
 #[command(name = "homeport", version, about = "Run containers on your own servers, the ECS Anywhere way")]
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the control plane: one AWS endpoint (IAM, STS, ...) with an embedded store.
+    Server(server_cmd::ServerArgs),
     /// Work with IAM policy documents offline: validate them and simulate requests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -27,6 +30,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Server(args) => server_cmd::run(args),
         Command::Policy(command) => policy::run(command),
     }
 }

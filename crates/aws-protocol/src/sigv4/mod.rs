@@ -152,6 +152,14 @@ pub fn format_amz_date(seconds: i64) -> String {
     format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", of_day / 3_600, of_day % 3_600 / 60, of_day % 60)
 }
 
+/// `2015-08-30T12:36:00Z`, the timestamp form of AWS's XML and JSON responses.
+pub fn format_iso8601(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", of_day / 3_600, of_day % 3_600 / 60, of_day % 60)
+}
+
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
@@ -184,6 +192,7 @@ mod tests {
         assert_eq!(seconds, 1_440_938_160);
         assert_eq!(format_amz_date(seconds), "20150830T123600Z");
         assert_eq!(format_amz_date(0), "19700101T000000Z");
+        assert_eq!(format_iso8601(seconds), "2015-08-30T12:36:00Z");
         for bad in ["20150830T123600", "2015-08-30T12:36:00Z", "20151330T123600Z", "2015083XT123600Z", ""] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }

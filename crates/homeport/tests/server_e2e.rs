@@ -1,0 +1,250 @@
+//! `homeport server` end to end: the real binary, the real aws CLI, both stores, restarts
+//! after kill -9, and every routed operation refusing unsigned and unauthorized callers.
+//!
+//! Needs the aws CLI (pip package awscli) and, for the PostgreSQL half,
+//! `HOMEPORT_TEST_POSTGRES_URL`; `.ci/run` provides both and CI fails without them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use aws_protocol::sigv4::{canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
+
+struct Server {
+    child: Child,
+    address: String,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    fn start(data_dir: &Path, store_url: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
+        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+        if let Some(url) = store_url {
+            command.args(["--store", url]);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        let address = first_line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
+            .to_owned();
+        Server { child, address, data_dir: data_dir.to_owned() }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
+        Command::new("aws")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .output()
+            .unwrap()
+    }
+
+    fn aws_json(&self, credentials: &Path, args: &[&str]) -> serde_json::Value {
+        let output = self.aws(credentials, args);
+        assert!(output.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn root_credentials(&self) -> PathBuf {
+        self.data_dir.join("root-credentials")
+    }
+}
+
+fn aws_cli_available() -> bool {
+    let found = Command::new("aws").arg("--version").output().is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the aws CLI (pip install awscli)");
+        eprintln!("aws CLI not found: the aws CLI end-to-end tests did NOT RUN (pip install awscli)");
+    }
+    found
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("homeport-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The issue's scenario: root creates bob with a key and a policy allowing only iam:GetUser
+/// on himself; bob can get himself and not list users, before and after a kill -9.
+fn users_and_access_denied(store_url: Option<&str>, name: &str) {
+    let dir = fresh_dir(name);
+    let server = Server::start(&dir.join("data"), store_url);
+    let root = server.root_credentials();
+    let mode = std::fs::metadata(&root).unwrap();
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+
+    let identity = server.aws_json(&root, &["sts", "get-caller-identity"]);
+    assert!(identity["Arn"].as_str().unwrap().ends_with(":root"));
+    server.aws_json(&root, &["iam", "create-user", "--user-name", "bob"]);
+    let duplicate = server.aws(&root, &["iam", "create-user", "--user-name", "BOB"]);
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("(EntityAlreadyExists)"));
+    let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "bob"]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#;
+    server.aws_json(
+        &root,
+        &["iam", "put-user-policy", "--user-name", "bob", "--policy-name", "self", "--policy-document", policy],
+    );
+    let bob = dir.join("bob-credentials");
+    std::fs::write(
+        &bob,
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+            key["AccessKey"]["SecretAccessKey"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+
+    let check_bob = |server: &Server| {
+        let me = server.aws_json(&bob, &["iam", "get-user"]);
+        assert_eq!(me["User"]["UserName"], "bob");
+        let denied = server.aws(&bob, &["iam", "list-users"]);
+        assert!(!denied.status.success());
+        let stderr = String::from_utf8_lossy(&denied.stderr);
+        let expected = format!(
+            "An error occurred (AccessDenied) when calling the ListUsers operation: User: {} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{}:user/ because no identity-based policy allows the iam:ListUsers action",
+            me["User"]["Arn"].as_str().unwrap(),
+            identity["Account"].as_str().unwrap()
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+        let other = server.aws(&bob, &["iam", "get-user", "--user-name", "alice"]);
+        assert!(String::from_utf8_lossy(&other.stderr).contains("(AccessDenied)"));
+    };
+    check_bob(&server);
+
+    server.kill();
+    let server = Server::start(&dir.join("data"), store_url);
+    check_bob(&server);
+    let users = server.aws_json(&root, &["iam", "list-users"]);
+    assert_eq!(users["Users"].as_array().unwrap().len(), 1);
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn users_and_access_denied_with_the_aws_cli_on_sqlite() {
+    if aws_cli_available() {
+        users_and_access_denied(None, "sqlite");
+    }
+}
+
+#[test]
+fn users_and_access_denied_with_the_aws_cli_on_postgres() {
+    let Ok(admin_url) = std::env::var("HOMEPORT_TEST_POSTGRES_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must set HOMEPORT_TEST_POSTGRES_URL");
+        eprintln!("HOMEPORT_TEST_POSTGRES_URL unset: the PostgreSQL end-to-end test did NOT RUN");
+        return;
+    };
+    if !aws_cli_available() {
+        return;
+    }
+    let database = format!("homeport_e2e_{}", std::process::id());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let admin = runtime.block_on(store::Store::open(&admin_url)).unwrap();
+    runtime.block_on(admin.execute(&format!("DROP DATABASE IF EXISTS {database}"), vec![])).unwrap();
+    runtime.block_on(admin.execute(&format!("CREATE DATABASE {database}"), vec![])).unwrap();
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    users_and_access_denied(Some(&url), "postgres");
+    runtime.block_on(admin.execute(&format!("DROP DATABASE {database} WITH (FORCE)"), vec![])).unwrap();
+}
+
+/// Sends a form POST signed with `key` (or unsigned) and returns the status and body.
+fn post(address: &str, key: Option<(&str, &str)>, service: &str, form: &str) -> (u16, String) {
+    let amz_date =
+        format_amz_date(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64);
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let mut headers =
+        vec![("Host", address.to_owned()), ("Content-Type", content_type.to_owned()), ("X-Amz-Date", amz_date.clone())];
+    if let Some((id, secret)) = key {
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let request = aws_protocol::sigv4::HttpRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &pairs,
+            body: form.as_bytes(),
+        };
+        let canonical =
+            canonical_request(&request, &["content-type", "host", "x-amz-date"], &sha256_hex(form.as_bytes()));
+        let scope = format!("{}/us-east-1/{service}/aws4_request", &amz_date[..8]);
+        let signature = signing_key(secret, &amz_date[..8], "us-east-1", service)
+            .sign(&string_to_sign(&amz_date, &scope, &canonical));
+        headers.push(("Authorization", format!("AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders=content-type;host;x-amz-date, Signature={signature}")));
+    }
+    let mut stream = TcpStream::connect(address).unwrap();
+    let mut request = String::from("POST / HTTP/1.1\r\n");
+    for (name, value) in &headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{form}", form.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response)
+}
+
+#[test]
+fn every_operation_refuses_unsigned_and_unauthorized_callers() {
+    if !aws_cli_available() {
+        return;
+    }
+    let dir = fresh_dir("operations");
+    let server = Server::start(&dir.join("data"), None);
+    let root = server.root_credentials();
+    server.aws_json(&root, &["iam", "create-user", "--user-name", "nobody"]);
+    let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "nobody"]);
+    let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
+    let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap();
+    let params = "UserName=nobody&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D";
+    assert!(!server::operations::OPERATIONS.is_empty());
+    for operation in server::operations::OPERATIONS {
+        let form = format!("Action={}&Version=2010-05-08&{params}", operation.name);
+        let (status, body) = post(&server.address, None, operation.service, &form);
+        assert_eq!(status, 403, "{}: {body}", operation.name);
+        assert!(body.contains("<Code>MissingAuthenticationToken</Code>"), "{}: {body}", operation.name);
+
+        let (status, body) = post(&server.address, Some((id, secret)), operation.service, &form);
+        if operation.unconditional {
+            // As on AWS, every authenticated caller may ask who it is.
+            assert_eq!(status, 200, "{}: {body}", operation.name);
+        } else {
+            assert_eq!(status, 403, "{}: {body}", operation.name);
+            assert!(body.contains("<Code>AccessDenied</Code>"), "{}: {body}", operation.name);
+            assert!(
+                body.contains(&format!("not authorized to perform: {}", operation.action)),
+                "{}: {body}",
+                operation.name
+            );
+        }
+    }
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,87 @@
+//! The audit trail: every authenticated request leaves a durable record before its answer
+//! leaves the server.
+//!
+//! Records go through one writer task that commits whatever has queued up in a single
+//! transaction (group commit), then releases every request of that batch: each record is on
+//! disk before its response is sent, and one sync serves many concurrent requests.
+
+use store::{Statement, Store, Value};
+use tokio::sync::{mpsc, oneshot};
+
+/// One audited request.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub time: i64,
+    pub request_id: String,
+    pub account_id: String,
+    pub principal_arn: String,
+    pub access_key_id: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    /// `iam.amazonaws.com`, as CloudTrail names event sources.
+    pub event_source: String,
+    pub event_name: String,
+    pub resources: Vec<String>,
+    pub decision: String,
+    pub statements: Vec<String>,
+    pub error_code: Option<String>,
+}
+
+/// Hands records to the writer task.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    queue: mpsc::Sender<(Record, oneshot::Sender<Result<(), store::StoreError>>)>,
+}
+
+/// Records committed together at most.
+const BATCH: usize = 512;
+
+impl AuditLog {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Store) -> AuditLog {
+        let (queue, mut incoming) = mpsc::channel::<(Record, oneshot::Sender<Result<(), store::StoreError>>)>(8_192);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while incoming.recv_many(&mut batch, BATCH).await > 0 {
+                let statements = batch.iter().map(|(record, _)| insert(record)).collect();
+                let result = store.transaction(statements).await.map(|_| ());
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(result.clone());
+                }
+            }
+        });
+        AuditLog { queue }
+    }
+
+    /// Records a request durably; returns once the record is committed.
+    pub async fn record(&self, record: Record) -> Result<(), store::StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send((record, done))
+            .await
+            .map_err(|_| store::StoreError::Unavailable("the audit writer has stopped".to_owned()))?;
+        committed.await.map_err(|_| store::StoreError::Unavailable("the audit writer has stopped".to_owned()))?
+    }
+}
+
+fn insert(record: &Record) -> Statement {
+    Statement::new(
+        "INSERT INTO audit_events (event_time, request_id, account_id, principal_arn, access_key_id, source_ip, user_agent, event_source, event_name, resources, decision, statements, error_code)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            Value::Int(record.time),
+            record.request_id.as_str().into(),
+            record.account_id.as_str().into(),
+            record.principal_arn.as_str().into(),
+            record.access_key_id.as_str().into(),
+            record.source_ip.as_str().into(),
+            record.user_agent.as_str().into(),
+            record.event_source.as_str().into(),
+            record.event_name.as_str().into(),
+            serde_json::to_string(&record.resources).unwrap_or_default().into(),
+            record.decision.as_str().into(),
+            serde_json::to_string(&record.statements).unwrap_or_default().into(),
+            Value::from(record.error_code.clone()),
+        ],
+    )
+}

@@ -1,0 +1,105 @@
+//! Authentication: who signed the request. A request is only ever attributed to a principal
+//! after its SigV4 signature verified with that principal's active key.
+
+use aws_protocol::sigv4::{AuthError, Claim, HttpRequest};
+use iam_policy::Caller;
+
+use crate::app::App;
+use crate::ids;
+
+/// The kind of principal behind an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Root,
+    User { name: String, user_id: String, path: String },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub account_id: String,
+    pub principal: Principal,
+    pub access_key_id: String,
+}
+
+impl Identity {
+    /// The principal's ARN, as AWS names it in responses and errors.
+    pub fn arn(&self) -> String {
+        match &self.principal {
+            Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
+            Principal::User { name, path, .. } => user_arn(&self.account_id, path, name),
+        }
+    }
+
+    /// `aws:userid`: the account id for root, the unique id for a user.
+    pub fn user_id(&self) -> &str {
+        match &self.principal {
+            Principal::Root => &self.account_id,
+            Principal::User { user_id, .. } => user_id,
+        }
+    }
+
+    /// The caller as the policy engine sees it.
+    pub fn caller(&self) -> Caller {
+        match &self.principal {
+            Principal::Root => Caller::Root { account: self.account_id.clone() },
+            Principal::User { .. } => Caller::User { arn: self.arn(), account: self.account_id.clone() },
+        }
+    }
+}
+
+pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account_id}:user{path}{name}")
+}
+
+/// Verifies the request's signature and returns who made it.
+pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -> Result<Identity, AuthError> {
+    let key_id = &claim.credential.access_key_id;
+    let rows = app
+        .store
+        .query(
+            "SELECT account_id, user_name_key, secret_sealed, status FROM access_keys WHERE access_key_id = ?",
+            vec![key_id.as_str().into()],
+        )
+        .await
+        .map_err(|_| AuthError::InvalidKey)?;
+    let Some(row) = rows.first() else { return Err(AuthError::InvalidKey) };
+    let (Ok(account_id), Ok(user_name_key), Ok(sealed), Ok(status)) =
+        (row.text(0), row.opt_text(1), row.blob(2), row.text(3))
+    else {
+        return Err(AuthError::InvalidKey);
+    };
+    if status != "Active" {
+        return Err(AuthError::InvalidKey);
+    }
+    // Long-term keys carry no session token; one sent along means the key is misused.
+    if claim.security_token.is_some() {
+        return Err(AuthError::InvalidKey);
+    }
+    let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
+    let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
+    let scope = &claim.credential;
+    let signing_key = app.signing_keys.get(key_id, &secret, &scope.date, &scope.region, &scope.service);
+    // IAM is a global service: clients sign it for us-east-1 whatever their region.
+    let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
+    claim.verify(request, region, &signing_key, ids::now())?;
+    let principal = match user_name_key {
+        None => Principal::Root,
+        Some(name_key) => {
+            let users = app
+                .store
+                .query(
+                    "SELECT name, user_id, path FROM users WHERE account_id = ? AND name_key = ?",
+                    vec![account_id.as_str().into(), name_key.as_str().into()],
+                )
+                .await
+                .map_err(|_| AuthError::InvalidKey)?;
+            let user = users.first().ok_or(AuthError::InvalidKey)?;
+            match (user.text(0), user.text(1), user.text(2)) {
+                (Ok(name), Ok(user_id), Ok(path)) => Principal::User { name, user_id, path },
+                _ => return Err(AuthError::InvalidKey),
+            }
+        }
+    };
+    Ok(Identity { account_id, principal, access_key_id: key_id.clone() })
+}

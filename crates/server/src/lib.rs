@@ -1,0 +1,41 @@
+//! The Homeport control plane: one SigV4-authenticated endpoint serving the AWS APIs.
+//!
+//! Request lifecycle (see `pipeline`): decode, SigV4 (key lookup, clock skew), map the
+//! operation to its IAM action and resources, decide with the policy engine, record the
+//! decision durably, run the operation against the store, encode. An operation cannot be
+//! routed without its authorization: the table in `operations` requires it.
+
+pub mod app;
+mod audit;
+mod auth;
+mod authz;
+mod http;
+pub mod ids;
+mod log;
+pub mod operations;
+mod pipeline;
+mod schema;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use app::{App, Config, FirstStart, StartError};
+
+/// Starts the server and serves until `shutdown` completes. `ready` is called with the bound
+/// address and what the first start created, once the server accepts connections.
+pub async fn run(
+    config: Config,
+    ready: impl FnOnce(std::net::SocketAddr, &App, Option<&FirstStart>),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let (app, first_start) = App::start(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
+    let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
+    ready(address, &app, first_start.as_ref());
+    let audit = audit::AuditLog::start(app.store.clone());
+    http::serve(Arc::new(app), audit, listener, shutdown).await;
+    log::event("stopped");
+    Ok(())
+}

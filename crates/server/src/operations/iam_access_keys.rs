@@ -1,0 +1,171 @@
+//! Access keys: CreateAccessKey, ListAccessKeys, DeleteAccessKey. Secrets are sealed before
+//! they reach the store and returned exactly once, by CreateAccessKey.
+
+use aws_protocol::AwsError;
+use aws_protocol::query::XmlResponse;
+use store::Value;
+
+use super::iam_users::{Page, find_user, user_resource};
+use super::{Ctx, IAM_NAMESPACE, Operation, internal, no_such_user};
+use crate::auth::Principal;
+use crate::ids;
+
+/// Long-term access keys a user may have (IAM's default quota).
+const KEYS_PER_USER: i64 = 2;
+
+/// The user a request is about: `UserName`, else the caller itself. `None` is the root user.
+async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
+    let name = match (ctx.params.get("UserName"), &ctx.identity.principal) {
+        (Some(name), _) => name.to_owned(),
+        (None, Principal::User { name, .. }) => name.clone(),
+        (None, Principal::Root) => return Ok(None),
+    };
+    let user = find_user(ctx, &name).await?.ok_or_else(|| no_such_user(&name))?;
+    Ok(Some(user.name))
+}
+
+pub const CREATE_ACCESS_KEY: Operation = Operation {
+    service: "iam",
+    name: "CreateAccessKey",
+    namespace: IAM_NAMESPACE,
+    action: "iam:CreateAccessKey",
+    unconditional: false,
+    resources: |ctx| Box::pin(user_resource(ctx, true)),
+    run: |ctx| Box::pin(create_access_key(ctx)),
+};
+
+async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let user = subject(ctx).await?;
+    let user_key = user.as_ref().map(|name| name.to_lowercase());
+    let access_key_id = ids::access_key_id().map_err(internal)?;
+    let secret = ids::secret_access_key().map_err(internal)?;
+    let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
+    let created_at = ids::now();
+    // The quota check and the insert are one statement, so two concurrent requests cannot
+    // both take the last slot.
+    let inserted = ctx
+        .app
+        .store
+        .execute(
+            "INSERT INTO access_keys (access_key_id, account_id, user_name_key, secret_sealed, status, created_at)
+             SELECT ?, ?, ?, ?, 'Active', ?
+             WHERE (SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND user_name_key = ?) < ?",
+            vec![
+                access_key_id.as_str().into(),
+                ctx.account().into(),
+                Value::from(user_key.clone()),
+                sealed.into(),
+                Value::Int(created_at),
+                ctx.account().into(),
+                Value::from(user_key),
+                Value::Int(KEYS_PER_USER),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    if inserted == 0 {
+        return Err(AwsError::new("LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2"));
+    }
+    let mut xml = ctx.response();
+    xml.nest("AccessKey", |xml| {
+        if let Some(name) = &user {
+            xml.element("UserName", name);
+        }
+        xml.element("AccessKeyId", &access_key_id)
+            .element("Status", "Active")
+            .element("SecretAccessKey", &secret)
+            .element("CreateDate", &ids::iso8601(created_at));
+    });
+    Ok(xml)
+}
+
+pub const LIST_ACCESS_KEYS: Operation = Operation {
+    service: "iam",
+    name: "ListAccessKeys",
+    namespace: IAM_NAMESPACE,
+    action: "iam:ListAccessKeys",
+    unconditional: false,
+    resources: |ctx| Box::pin(user_resource(ctx, true)),
+    run: |ctx| Box::pin(list_access_keys(ctx)),
+};
+
+async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let user = subject(ctx).await?;
+    let page = Page::from_params(ctx)?;
+    let (filter, mut params) = match &user {
+        Some(name) => ("user_name_key = ?", vec![Value::from(name.to_lowercase())]),
+        None => ("user_name_key IS NULL", vec![]),
+    };
+    params.insert(0, ctx.account().into());
+    params.push(page.after.as_str().into());
+    let rows = ctx
+        .app
+        .store
+        .query(
+            &format!(
+                "SELECT access_key_id, status, created_at FROM access_keys WHERE account_id = ? AND {filter} AND access_key_id > ? ORDER BY access_key_id"
+            ),
+            params,
+        )
+        .await
+        .map_err(internal)?;
+    let keys: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?, row.int(2).map_err(internal)?)))
+        .collect::<Result<_, AwsError>>()?;
+    let (shown, next) = page.cut(&keys, |(id, _, _)| id.clone());
+    let mut xml = ctx.response();
+    xml.nest("AccessKeyMetadata", |xml| {
+        for (id, status, created_at) in shown {
+            xml.nest("member", |xml| {
+                if let Some(name) = &user {
+                    xml.element("UserName", name);
+                }
+                xml.element("AccessKeyId", id)
+                    .element("Status", status)
+                    .element("CreateDate", &ids::iso8601(*created_at));
+            });
+        }
+    });
+    page.finish(&mut xml, next);
+    if let Some(name) = &user {
+        xml.element("UserName", name);
+    }
+    Ok(xml)
+}
+
+pub const DELETE_ACCESS_KEY: Operation = Operation {
+    service: "iam",
+    name: "DeleteAccessKey",
+    namespace: IAM_NAMESPACE,
+    action: "iam:DeleteAccessKey",
+    unconditional: false,
+    resources: |ctx| Box::pin(user_resource(ctx, true)),
+    run: |ctx| Box::pin(delete_access_key(ctx)),
+};
+
+async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let access_key_id = ctx.required("AccessKeyId")?;
+    let user = subject(ctx).await?;
+    let (filter, owner) = match &user {
+        Some(name) => ("user_name_key = ?", vec![Value::from(name.to_lowercase())]),
+        None => ("user_name_key IS NULL", vec![]),
+    };
+    let mut params = vec![Value::from(access_key_id), ctx.account().into()];
+    params.extend(owner);
+    let deleted = ctx
+        .app
+        .store
+        .execute(&format!("DELETE FROM access_keys WHERE access_key_id = ? AND account_id = ? AND {filter}"), params)
+        .await
+        .map_err(internal)?;
+    if deleted == 0 {
+        return Err(AwsError::new(
+            "NoSuchEntity",
+            404,
+            format!("The Access Key with id {access_key_id} cannot be found."),
+        ));
+    }
+    ctx.app.signing_keys.forget(access_key_id);
+    Ok(ctx.response())
+}

@@ -1,0 +1,141 @@
+//! Every routed operation, in one table. An entry cannot exist without its IAM action and
+//! its resource function: the pipeline authorizes with them before `run` is called, and a
+//! test walks this table to prove every operation refuses unsigned and unauthorized calls.
+
+mod iam_access_keys;
+mod iam_user_policies;
+mod iam_users;
+mod sts;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_protocol::AwsError;
+use aws_protocol::query::{QueryParams, XmlResponse};
+
+use crate::app::App;
+use crate::auth::Identity;
+
+pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// What an operation runs with: the app, the authenticated caller and its parameters.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub identity: &'a Identity,
+    pub params: &'a QueryParams,
+    pub operation: &'static Operation,
+}
+
+impl Ctx<'_> {
+    /// The response document of this operation.
+    pub fn response(&self) -> XmlResponse {
+        XmlResponse::new(self.operation.name, self.operation.namespace)
+    }
+
+    /// A required parameter, or AWS's ValidationError naming it.
+    pub fn required(&self, name: &str) -> Result<&str, AwsError> {
+        self.params.get(name).ok_or_else(|| {
+            let member = lower_first(name);
+            validation(format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ))
+        })
+    }
+
+    pub fn account(&self) -> &str {
+        &self.app.account_id
+    }
+}
+
+pub type OperationFuture<'a> = Pin<Box<dyn Future<Output = Result<XmlResponse, AwsError>> + Send + 'a>>;
+pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
+
+/// One awsQuery operation.
+pub struct Operation {
+    /// The SigV4 service name it is reached by (`iam`, `sts`).
+    pub service: &'static str,
+    /// The `Action` parameter.
+    pub name: &'static str,
+    pub namespace: &'static str,
+    /// The IAM action it is authorized as.
+    pub action: &'static str,
+    /// AWS lets every authenticated caller run this operation whatever its policies say
+    /// (`sts:GetCallerIdentity`); it is still authenticated and audited.
+    pub unconditional: bool,
+    /// The resource ARNs it is authorized on (it may read the store, e.g. a user's path).
+    pub resources: for<'a> fn(&'a Ctx<'a>) -> ResourcesFuture<'a>,
+    /// The operation itself; only the pipeline calls it, after authorization.
+    pub run: for<'a> fn(&'a Ctx<'a>) -> OperationFuture<'a>,
+}
+
+/// Every operation the server routes.
+pub static OPERATIONS: &[Operation] = &[
+    sts::GET_CALLER_IDENTITY,
+    iam_users::CREATE_USER,
+    iam_users::GET_USER,
+    iam_users::LIST_USERS,
+    iam_users::DELETE_USER,
+    iam_access_keys::CREATE_ACCESS_KEY,
+    iam_access_keys::LIST_ACCESS_KEYS,
+    iam_access_keys::DELETE_ACCESS_KEY,
+    iam_user_policies::PUT_USER_POLICY,
+    iam_user_policies::GET_USER_POLICY,
+    iam_user_policies::LIST_USER_POLICIES,
+    iam_user_policies::DELETE_USER_POLICY,
+];
+
+/// The operation a service and action name reach.
+pub fn find(service: &str, name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|operation| operation.service == service && operation.name == name)
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+pub fn validation(message: impl Into<String>) -> AwsError {
+    AwsError::new("ValidationError", 400, message)
+}
+
+/// A failure that is Homeport's, not the caller's: reported without internals.
+pub fn internal(error: impl std::fmt::Display) -> AwsError {
+    crate::log::event(&format!("internal error: {error}"));
+    AwsError::new("ServiceFailure", 500, "The request processing has failed because of an unknown error.")
+}
+
+/// Checks an IAM name (users, policies) against AWS's pattern and length.
+pub fn check_name(value: &str, member: &str, max: usize) -> Result<(), AwsError> {
+    let valid_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if value.is_empty() || value.chars().count() > max {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+        )));
+    }
+    if !valid_chars {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an IAM path: `/` alone, or starting and ending with `/`, at most 512 characters.
+pub fn check_path(value: &str) -> Result<(), AwsError> {
+    let valid = value.starts_with('/')
+        && value.ends_with('/')
+        && value.len() <= 512
+        && value.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
+    if valid {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "1 validation error detected: Value '{value}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+        )))
+    }
+}
+
+pub fn no_such_user(name: &str) -> AwsError {
+    AwsError::new("NoSuchEntity", 404, format!("The user with name {name} cannot be found."))
+}

@@ -1,0 +1,125 @@
+//! One request, start to finish: decode, authenticate (SigV4), route, authorize, run,
+//! audit, encode. Nothing here knows HTTP types: the listener hands in plain parts and
+//! writes back a [`Reply`].
+
+use aws_protocol::query::QueryParams;
+use aws_protocol::sigv4::{Claim, HttpRequest};
+use aws_protocol::{AwsError, Protocol};
+
+use crate::app::App;
+use crate::audit::{AuditLog, Record};
+use crate::auth::authenticate;
+use crate::authz::{RequestFacts, Verdict, authorize, context};
+use crate::ids;
+use crate::operations::{self, Ctx, IAM_NAMESPACE, STS_NAMESPACE};
+
+/// What to send back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub request_id: String,
+    pub body: String,
+}
+
+/// The parts of an HTTP request the pipeline reads.
+pub struct Incoming<'a> {
+    pub request: HttpRequest<'a>,
+    pub source_ip: String,
+}
+
+fn xml_error(error: &AwsError, namespace: &str, request_id: &str) -> Reply {
+    Reply {
+        status: error.status,
+        content_type: "text/xml",
+        request_id: request_id.to_owned(),
+        body: error.to_query_xml(namespace, request_id),
+    }
+}
+
+pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Reply {
+    let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
+    let request = &incoming.request;
+    if request.path == "/health" && request.method == "GET" {
+        return Reply {
+            status: 200,
+            content_type: "application/json",
+            request_id,
+            body: "{\"status\":\"ok\"}".to_owned(),
+        };
+    }
+    // Only awsQuery services are routed so far; their errors are XML.
+    let claim = match Claim::parse(request) {
+        Ok(claim) => claim,
+        Err(error) => return xml_error(&AwsError::from_auth(&error, Protocol::Query), IAM_NAMESPACE, &request_id),
+    };
+    let service = claim.credential.service.clone();
+    let namespace = if service == "sts" { STS_NAMESPACE } else { IAM_NAMESPACE };
+    let identity = match authenticate(app, request, &claim).await {
+        Ok(identity) => identity,
+        Err(error) => return xml_error(&AwsError::from_auth(&error, Protocol::Query), namespace, &request_id),
+    };
+    let params = QueryParams::from_request(request);
+    let action = params.get("Action").unwrap_or_default().to_owned();
+    let Some(operation) = operations::find(&service, &action) else {
+        let version = params.get("Version").unwrap_or_default();
+        let error =
+            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"));
+        return xml_error(&error, namespace, &request_id);
+    };
+    let ctx = Ctx { app, identity: &identity, params: &params, operation };
+    let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
+    let (outcome, resources, verdict) = run(&ctx, &facts).await;
+    let record = Record {
+        time: ids::now(),
+        request_id: request_id.clone(),
+        account_id: identity.account_id.clone(),
+        principal_arn: identity.arn(),
+        access_key_id: identity.access_key_id.clone(),
+        source_ip: incoming.source_ip.clone(),
+        user_agent: request.header("user-agent").unwrap_or_default().to_owned(),
+        event_source: format!("{service}.amazonaws.com"),
+        event_name: action,
+        resources,
+        decision: verdict.decision.as_str().to_owned(),
+        statements: verdict.statements,
+        error_code: outcome.as_ref().err().map(|error| error.code.clone()),
+    };
+    if let Err(error) = audit.record(record).await {
+        // No durable record, no answer: the caller retries rather than acting unaudited.
+        return xml_error(&operations::internal(error), namespace, &request_id);
+    }
+    match outcome {
+        Ok(xml) => Reply {
+            status: 200,
+            content_type: "text/xml",
+            request_id: request_id.clone(),
+            body: xml.finish(&request_id),
+        },
+        Err(error) => xml_error(&error, namespace, &request_id),
+    }
+}
+
+/// Authorizes and runs the operation: its outcome, its resources and the verdict.
+async fn run(
+    ctx: &Ctx<'_>,
+    facts: &RequestFacts,
+) -> (Result<aws_protocol::query::XmlResponse, AwsError>, Vec<String>, Verdict) {
+    let operation = ctx.operation;
+    let denied =
+        |error: AwsError| Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code] };
+    let resources = match (operation.resources)(ctx).await {
+        Ok(resources) => resources,
+        Err(error) => return (Err(error.clone()), Vec::new(), denied(error)),
+    };
+    let verdict = if operation.unconditional {
+        Verdict { decision: iam_policy::EvalDecision::Allowed, statements: vec!["unconditional".to_owned()] }
+    } else {
+        let context = context(ctx.identity, facts);
+        match authorize(ctx.app, ctx.identity, operation.action, &resources, &context).await {
+            Ok(verdict) => verdict,
+            Err((verdict, error)) => return (Err(error), resources, verdict),
+        }
+    };
+    ((operation.run)(ctx).await, resources, verdict)
+}

@@ -1,0 +1,59 @@
+//! The control plane's tables. Names are compared case-insensitively by IAM, so each named
+//! entity keeps a lowercase `name_key` for uniqueness and lookups beside the name as given.
+
+use store::Migration;
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: "
+        CREATE TABLE accounts (
+            account_id TEXT PRIMARY KEY,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE users (
+            account_id TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            user_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name_key)
+        );
+        CREATE TABLE access_keys (
+            access_key_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            user_name_key TEXT,
+            secret_sealed {blob} NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_used_at BIGINT,
+            last_used_service TEXT,
+            last_used_region TEXT
+        );
+        CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name_key);
+        CREATE TABLE user_policies (
+            account_id TEXT NOT NULL,
+            user_name_key TEXT NOT NULL,
+            policy_name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            PRIMARY KEY (account_id, user_name_key, policy_name)
+        );
+        CREATE TABLE audit_events (
+            seq {serial},
+            event_time BIGINT NOT NULL,
+            request_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            principal_arn TEXT,
+            access_key_id TEXT,
+            source_ip TEXT,
+            user_agent TEXT,
+            event_source TEXT NOT NULL,
+            event_name TEXT NOT NULL,
+            resources TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            statements TEXT NOT NULL,
+            error_code TEXT
+        );
+        CREATE INDEX audit_events_by_time ON audit_events (event_time)
+    ",
+}];
