@@ -44,9 +44,9 @@ impl Server {
         Server { child, address, data_dir: data_dir.to_owned() }
     }
 
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    fn kill(self) {
+        // Dropping kills (SIGKILL) and reaps the process.
+        drop(self);
     }
 
     fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
@@ -71,6 +71,14 @@ impl Server {
 
     fn root_credentials(&self) -> PathBuf {
         self.data_dir.join("root-credentials")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Also on a failed assertion: an orphaned server would keep the test's output open.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -144,6 +152,19 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     check_bob(&server);
     let users = server.aws_json(&root, &["iam", "list-users"]);
     assert_eq!(users["Users"].as_array().unwrap().len(), 1);
+
+    // The denials are in the audit trail, served as CloudTrail events.
+    let trail = server.aws_json(
+        &root,
+        &["cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=ListUsers"],
+    );
+    let events = trail["Events"].as_array().unwrap();
+    let denied: Vec<&serde_json::Value> = events.iter().filter(|event| event["Username"] == "bob").collect();
+    assert_eq!(denied.len(), 2, "one ListUsers denial before and one after the restart: {trail}");
+    let detail: serde_json::Value = serde_json::from_str(denied[0]["CloudTrailEvent"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["errorCode"], "AccessDenied");
+    assert_eq!(detail["additionalEventData"]["authorizationDecision"], "implicitDeny");
+    assert!(events.iter().any(|event| event["Username"] == "root"), "root's ListUsers is recorded too");
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -175,13 +196,27 @@ fn users_and_access_denied_with_the_aws_cli_on_postgres() {
     runtime.block_on(admin.execute(&format!("DROP DATABASE {database} WITH (FORCE)"), vec![])).unwrap();
 }
 
-/// Sends a form POST signed with `key` (or unsigned) and returns the status and body.
-fn post(address: &str, key: Option<(&str, &str)>, service: &str, form: &str) -> (u16, String) {
-    let amz_date =
-        format_amz_date(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64);
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let mut headers =
-        vec![("Host", address.to_owned()), ("Content-Type", content_type.to_owned()), ("X-Amz-Date", amz_date.clone())];
+/// Sends a POST of `body` with the operation's protocol headers, signed with `key` (or
+/// unsigned), and returns the status and the whole response.
+fn post(
+    address: &str,
+    key: Option<(&str, &str)>,
+    operation: &server::operations::Operation,
+    body: &str,
+) -> (u16, String) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let amz_date = format_amz_date(i64::try_from(now).unwrap());
+    let service = operation.service;
+    let mut headers = vec![("Host", address.to_owned()), ("X-Amz-Date", amz_date.clone())];
+    match operation.protocol {
+        aws_protocol::Protocol::Query => {
+            headers.push(("Content-Type", "application/x-www-form-urlencoded; charset=utf-8".to_owned()));
+        }
+        aws_protocol::Protocol::Json => {
+            headers.push(("Content-Type", "application/x-amz-json-1.1".to_owned()));
+            headers.push(("X-Amz-Target", format!("{}.{}", operation.namespace, operation.name)));
+        }
+    }
     if let Some((id, secret)) = key {
         let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let request = aws_protocol::sigv4::HttpRequest {
@@ -189,21 +224,27 @@ fn post(address: &str, key: Option<(&str, &str)>, service: &str, form: &str) -> 
             path: "/",
             query: "",
             headers: &pairs,
-            body: form.as_bytes(),
+            body: body.as_bytes(),
         };
-        let canonical =
-            canonical_request(&request, &["content-type", "host", "x-amz-date"], &sha256_hex(form.as_bytes()));
+        let mut signed: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        signed.sort();
+        let signed_refs: Vec<&str> = signed.iter().map(String::as_str).collect();
+        let canonical = canonical_request(&request, &signed_refs, &sha256_hex(body.as_bytes()));
         let scope = format!("{}/us-east-1/{service}/aws4_request", &amz_date[..8]);
         let signature = signing_key(secret, &amz_date[..8], "us-east-1", service)
             .sign(&string_to_sign(&amz_date, &scope, &canonical));
-        headers.push(("Authorization", format!("AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders=content-type;host;x-amz-date, Signature={signature}")));
+        let signed = signed.join(";");
+        headers.push((
+            "Authorization",
+            format!("AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders={signed}, Signature={signature}"),
+        ));
     }
     let mut stream = TcpStream::connect(address).unwrap();
     let mut request = String::from("POST / HTTP/1.1\r\n");
     for (name, value) in &headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
-    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{form}", form.len()));
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -226,18 +267,27 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
     let params = "UserName=nobody&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D";
     assert!(!server::operations::OPERATIONS.is_empty());
     for operation in server::operations::OPERATIONS {
-        let form = format!("Action={}&Version=2010-05-08&{params}", operation.name);
-        let (status, body) = post(&server.address, None, operation.service, &form);
+        let (request, missing, denied) = match operation.protocol {
+            aws_protocol::Protocol::Query => (
+                format!("Action={}&Version=2010-05-08&{params}", operation.name),
+                "<Code>MissingAuthenticationToken</Code>",
+                "<Code>AccessDenied</Code>",
+            ),
+            aws_protocol::Protocol::Json => {
+                ("{}".to_owned(), "\"MissingAuthenticationTokenException\"", "\"AccessDeniedException\"")
+            }
+        };
+        let (status, body) = post(&server.address, None, operation, &request);
         assert_eq!(status, 403, "{}: {body}", operation.name);
-        assert!(body.contains("<Code>MissingAuthenticationToken</Code>"), "{}: {body}", operation.name);
+        assert!(body.contains(missing), "{}: {body}", operation.name);
 
-        let (status, body) = post(&server.address, Some((id, secret)), operation.service, &form);
+        let (status, body) = post(&server.address, Some((id, secret)), operation, &request);
         if operation.unconditional {
             // As on AWS, every authenticated caller may ask who it is.
             assert_eq!(status, 200, "{}: {body}", operation.name);
         } else {
             assert_eq!(status, 403, "{}: {body}", operation.name);
-            assert!(body.contains("<Code>AccessDenied</Code>"), "{}: {body}", operation.name);
+            assert!(body.contains(denied), "{}: {body}", operation.name);
             assert!(
                 body.contains(&format!("not authorized to perform: {}", operation.action)),
                 "{}: {body}",

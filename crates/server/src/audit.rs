@@ -15,6 +15,8 @@ pub struct Record {
     pub request_id: String,
     pub account_id: String,
     pub principal_arn: String,
+    /// The user name, or `root`, as CloudTrail's `Username`.
+    pub username: String,
     pub access_key_id: String,
     pub source_ip: String,
     pub user_agent: String,
@@ -64,20 +66,27 @@ impl AuditLog {
     }
 }
 
+/// Whether an operation only reads, as CloudTrail's `ReadOnly` classifies it.
+pub fn is_read_only(event_name: &str) -> bool {
+    ["Get", "List", "Describe", "Lookup", "Simulate"].iter().any(|verb| event_name.starts_with(verb))
+}
+
 fn insert(record: &Record) -> Statement {
     Statement::new(
-        "INSERT INTO audit_events (event_time, request_id, account_id, principal_arn, access_key_id, source_ip, user_agent, event_source, event_name, resources, decision, statements, error_code)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_events (event_time, request_id, account_id, principal_arn, username, access_key_id, source_ip, user_agent, event_source, event_name, read_only, resources, decision, statements, error_code)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             Value::Int(record.time),
             record.request_id.as_str().into(),
             record.account_id.as_str().into(),
             record.principal_arn.as_str().into(),
+            record.username.as_str().into(),
             record.access_key_id.as_str().into(),
             record.source_ip.as_str().into(),
             record.user_agent.as_str().into(),
             record.event_source.as_str().into(),
             record.event_name.as_str().into(),
+            Value::from(is_read_only(&record.event_name)),
             serde_json::to_string(&record.resources).unwrap_or_default().into(),
             record.decision.as_str().into(),
             serde_json::to_string(&record.statements).unwrap_or_default().into(),

@@ -31,6 +31,14 @@ impl Identity {
         }
     }
 
+    /// The user name, or `root` for the root user (CloudTrail's `Username`).
+    pub fn username(&self) -> String {
+        match &self.principal {
+            Principal::Root => "root".to_owned(),
+            Principal::User { name, .. } => name.clone(),
+        }
+    }
+
     /// `aws:userid`: the account id for root, the unique id for a user.
     pub fn user_id(&self) -> &str {
         match &self.principal {

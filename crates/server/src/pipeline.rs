@@ -11,7 +11,7 @@ use crate::audit::{AuditLog, Record};
 use crate::auth::authenticate;
 use crate::authz::{RequestFacts, Verdict, authorize, context};
 use crate::ids;
-use crate::operations::{self, Ctx, IAM_NAMESPACE, STS_NAMESPACE};
+use crate::operations::{self, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
 
 /// What to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,25 @@ fn xml_error(error: &AwsError, namespace: &str, request_id: &str) -> Reply {
     }
 }
 
+fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id: &str) -> Reply {
+    match protocol {
+        Protocol::Query => xml_error(error, namespace, request_id),
+        Protocol::Json => {
+            let mut error = error.clone();
+            // awsJson services name this error with the suffix, as AWS does.
+            if error.code == "AccessDenied" {
+                error.code = "AccessDeniedException".to_owned();
+            }
+            Reply {
+                status: error.status,
+                content_type: "application/x-amz-json-1.1",
+                request_id: request_id.to_owned(),
+                body: error.to_json(),
+            }
+        }
+    }
+}
+
 pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Reply {
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
     let request = &incoming.request;
@@ -48,26 +67,25 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             body: "{\"status\":\"ok\"}".to_owned(),
         };
     }
-    // Only awsQuery services are routed so far; their errors are XML.
+    let target = request.header("x-amz-target");
+    let guessed = if target.is_some() { Protocol::Json } else { Protocol::Query };
     let claim = match Claim::parse(request) {
         Ok(claim) => claim,
-        Err(error) => return xml_error(&AwsError::from_auth(&error, Protocol::Query), IAM_NAMESPACE, &request_id),
+        Err(error) => return error_reply(&AwsError::from_auth(&error, guessed), guessed, IAM_NAMESPACE, &request_id),
     };
     let service = claim.credential.service.clone();
+    let protocol = operations::protocol_of(&service);
     let namespace = if service == "sts" { STS_NAMESPACE } else { IAM_NAMESPACE };
     let identity = match authenticate(app, request, &claim).await {
         Ok(identity) => identity,
-        Err(error) => return xml_error(&AwsError::from_auth(&error, Protocol::Query), namespace, &request_id),
+        Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
     };
     let params = QueryParams::from_request(request);
-    let action = params.get("Action").unwrap_or_default().to_owned();
-    let Some(operation) = operations::find(&service, &action) else {
-        let version = params.get("Version").unwrap_or_default();
-        let error =
-            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"));
-        return xml_error(&error, namespace, &request_id);
+    let (operation, body) = match route(&service, protocol, &params, target, request.body) {
+        Ok(found) => found,
+        Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
-    let ctx = Ctx { app, identity: &identity, params: &params, operation };
+    let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation };
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let (outcome, resources, verdict) = run(&ctx, &facts).await;
     let record = Record {
@@ -75,11 +93,12 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         request_id: request_id.clone(),
         account_id: identity.account_id.clone(),
         principal_arn: identity.arn(),
+        username: identity.username(),
         access_key_id: identity.access_key_id.clone(),
         source_ip: incoming.source_ip.clone(),
         user_agent: request.header("user-agent").unwrap_or_default().to_owned(),
         event_source: format!("{service}.amazonaws.com"),
-        event_name: action,
+        event_name: operation.name.to_owned(),
         resources,
         decision: verdict.decision.as_str().to_owned(),
         statements: verdict.statements,
@@ -87,24 +106,59 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     };
     if let Err(error) = audit.record(record).await {
         // No durable record, no answer: the caller retries rather than acting unaudited.
-        return xml_error(&operations::internal(error), namespace, &request_id);
+        return error_reply(&operations::internal(error), protocol, namespace, &request_id);
     }
     match outcome {
-        Ok(xml) => Reply {
+        Ok(Output::Xml(xml)) => Reply {
             status: 200,
             content_type: "text/xml",
             request_id: request_id.clone(),
             body: xml.finish(&request_id),
         },
-        Err(error) => xml_error(&error, namespace, &request_id),
+        Ok(Output::Json(json)) => {
+            Reply { status: 200, content_type: "application/x-amz-json-1.1", request_id, body: json.to_string() }
+        }
+        Err(error) => error_reply(&error, protocol, namespace, &request_id),
+    }
+}
+
+/// Finds the operation: by `Action` for awsQuery, by `X-Amz-Target` for awsJson (whose body
+/// is then read as JSON).
+fn route(
+    service: &str,
+    protocol: Protocol,
+    params: &QueryParams,
+    target: Option<&str>,
+    body: &[u8],
+) -> Result<(&'static Operation, serde_json::Value), AwsError> {
+    match protocol {
+        Protocol::Query => {
+            let action = params.get("Action").unwrap_or_default();
+            let version = params.get("Version").unwrap_or_default();
+            operations::find(service, action).map(|operation| (operation, serde_json::Value::Null)).ok_or_else(|| {
+                AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"))
+            })
+        }
+        Protocol::Json => {
+            let unknown = || AwsError::new("UnknownOperationException", 400, "");
+            let (prefix, name) = target.and_then(|target| target.rsplit_once('.')).ok_or_else(unknown)?;
+            let operation = operations::find(service, name)
+                .filter(|operation| operation.namespace == prefix)
+                .ok_or_else(unknown)?;
+            let body = if body.iter().all(u8::is_ascii_whitespace) {
+                serde_json::json!({})
+            } else {
+                serde_json::from_slice(body).map_err(|_| {
+                    AwsError::new("SerializationException", 400, "Start of structure or map found where not expected.")
+                })?
+            };
+            Ok((operation, body))
+        }
     }
 }
 
 /// Authorizes and runs the operation: its outcome, its resources and the verdict.
-async fn run(
-    ctx: &Ctx<'_>,
-    facts: &RequestFacts,
-) -> (Result<aws_protocol::query::XmlResponse, AwsError>, Vec<String>, Verdict) {
+async fn run(ctx: &Ctx<'_>, facts: &RequestFacts) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
     let operation = ctx.operation;
     let denied =
         |error: AwsError| Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code] };

@@ -44,16 +44,18 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             request_id TEXT NOT NULL,
             account_id TEXT NOT NULL,
             principal_arn TEXT,
+            username TEXT,
             access_key_id TEXT,
             source_ip TEXT,
             user_agent TEXT,
             event_source TEXT NOT NULL,
             event_name TEXT NOT NULL,
+            read_only BIGINT NOT NULL,
             resources TEXT NOT NULL,
             decision TEXT NOT NULL,
             statements TEXT NOT NULL,
             error_code TEXT
         );
-        CREATE INDEX audit_events_by_time ON audit_events (event_time)
+        CREATE INDEX audit_events_by_time ON audit_events (account_id, event_time)
     ",
 }];

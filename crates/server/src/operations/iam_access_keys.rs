@@ -1,12 +1,12 @@
 //! Access keys: CreateAccessKey, ListAccessKeys, DeleteAccessKey. Secrets are sealed before
 //! they reach the store and returned exactly once, by CreateAccessKey.
 
-use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
+use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
 use super::iam_users::{Page, find_user, user_resource};
-use super::{Ctx, IAM_NAMESPACE, Operation, internal, no_such_user};
+use super::{Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
 use crate::auth::Principal;
 use crate::ids;
 
@@ -26,12 +26,13 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
 
 pub const CREATE_ACCESS_KEY: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "CreateAccessKey",
     namespace: IAM_NAMESPACE,
     action: "iam:CreateAccessKey",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| Box::pin(create_access_key(ctx)),
+    run: |ctx| query(create_access_key(ctx)),
 };
 
 async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -81,12 +82,13 @@ async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const LIST_ACCESS_KEYS: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "ListAccessKeys",
     namespace: IAM_NAMESPACE,
     action: "iam:ListAccessKeys",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| Box::pin(list_access_keys(ctx)),
+    run: |ctx| query(list_access_keys(ctx)),
 };
 
 async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -136,12 +138,13 @@ async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const DELETE_ACCESS_KEY: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "DeleteAccessKey",
     namespace: IAM_NAMESPACE,
     action: "iam:DeleteAccessKey",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| Box::pin(delete_access_key(ctx)),
+    run: |ctx| query(delete_access_key(ctx)),
 };
 
 async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {

@@ -1,12 +1,12 @@
 //! Inline user policies: PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy.
 
-use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
+use aws_protocol::{AwsError, Protocol};
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::iam_users::{Page, find_user, user_resource};
-use super::{Ctx, IAM_NAMESPACE, Operation, check_name, internal, no_such_user};
+use super::{Ctx, IAM_NAMESPACE, Operation, check_name, internal, no_such_user, query};
 
 async fn existing_user(ctx: &Ctx<'_>) -> Result<String, AwsError> {
     let name = ctx.required("UserName")?;
@@ -23,12 +23,13 @@ fn policy_error(error: iam_policy::PolicyError) -> AwsError {
 
 pub const PUT_USER_POLICY: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "PutUserPolicy",
     namespace: IAM_NAMESPACE,
     action: "iam:PutUserPolicy",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(put_user_policy(ctx)),
+    run: |ctx| query(put_user_policy(ctx)),
 };
 
 async fn put_user_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -70,12 +71,13 @@ async fn put_user_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const GET_USER_POLICY: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "GetUserPolicy",
     namespace: IAM_NAMESPACE,
     action: "iam:GetUserPolicy",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(get_user_policy(ctx)),
+    run: |ctx| query(get_user_policy(ctx)),
 };
 
 async fn get_user_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -103,12 +105,13 @@ async fn get_user_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const LIST_USER_POLICIES: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "ListUserPolicies",
     namespace: IAM_NAMESPACE,
     action: "iam:ListUserPolicies",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(list_user_policies(ctx)),
+    run: |ctx| query(list_user_policies(ctx)),
 };
 
 async fn list_user_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -137,12 +140,13 @@ async fn list_user_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const DELETE_USER_POLICY: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "DeleteUserPolicy",
     namespace: IAM_NAMESPACE,
     action: "iam:DeleteUserPolicy",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(delete_user_policy(ctx)),
+    run: |ctx| query(delete_user_policy(ctx)),
 };
 
 async fn delete_user_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {

@@ -1,10 +1,10 @@
 //! IAM users: CreateUser, GetUser, ListUsers, DeleteUser.
 
-use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
+use aws_protocol::{AwsError, Protocol};
 use store::{Row, Value};
 
-use super::{Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user};
+use super::{Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
 use crate::auth::{Principal, user_arn};
 use crate::ids;
 
@@ -66,12 +66,13 @@ pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<
 
 pub const CREATE_USER: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "CreateUser",
     namespace: IAM_NAMESPACE,
     action: "iam:CreateUser",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(create_user(ctx)),
+    run: |ctx| query(create_user(ctx)),
 };
 
 async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -114,12 +115,13 @@ async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const GET_USER: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "GetUser",
     namespace: IAM_NAMESPACE,
     action: "iam:GetUser",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| Box::pin(get_user(ctx)),
+    run: |ctx| query(get_user(ctx)),
 };
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -145,12 +147,13 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const LIST_USERS: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "ListUsers",
     namespace: IAM_NAMESPACE,
     action: "iam:ListUsers",
     unconditional: false,
     resources: |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
-    run: |ctx| Box::pin(list_users(ctx)),
+    run: |ctx| query(list_users(ctx)),
 };
 
 async fn list_users(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -183,12 +186,13 @@ async fn list_users(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 pub const DELETE_USER: Operation = Operation {
     service: "iam",
+    protocol: Protocol::Query,
     name: "DeleteUser",
     namespace: IAM_NAMESPACE,
     action: "iam:DeleteUser",
     unconditional: false,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| Box::pin(delete_user(ctx)),
+    run: |ctx| query(delete_user(ctx)),
 };
 
 async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {

@@ -2,6 +2,7 @@
 //! its resource function: the pipeline authorizes with them before `run` is called, and a
 //! test walks this table to prove every operation refuses unsigned and unauthorized calls.
 
+mod cloudtrail;
 mod iam_access_keys;
 mod iam_user_policies;
 mod iam_users;
@@ -10,8 +11,8 @@ mod sts;
 use std::future::Future;
 use std::pin::Pin;
 
-use aws_protocol::AwsError;
 use aws_protocol::query::{QueryParams, XmlResponse};
+use aws_protocol::{AwsError, Protocol};
 
 use crate::app::App;
 use crate::auth::Identity;
@@ -19,11 +20,13 @@ use crate::auth::Identity;
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-/// What an operation runs with: the app, the authenticated caller and its parameters.
+/// What an operation runs with: the app, the authenticated caller and its input (form
+/// parameters for awsQuery operations, the JSON body for awsJson ones).
 pub struct Ctx<'a> {
     pub app: &'a App,
     pub identity: &'a Identity,
     pub params: &'a QueryParams,
+    pub body: &'a serde_json::Value,
     pub operation: &'static Operation,
 }
 
@@ -48,15 +51,33 @@ impl Ctx<'_> {
     }
 }
 
-pub type OperationFuture<'a> = Pin<Box<dyn Future<Output = Result<XmlResponse, AwsError>> + Send + 'a>>;
+/// An operation's answer, in its protocol.
+pub enum Output {
+    Xml(XmlResponse),
+    Json(serde_json::Value),
+}
+
+pub type OperationFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, AwsError>> + Send + 'a>>;
+
+/// Boxes an awsQuery handler.
+pub fn query<'a>(handler: impl Future<Output = Result<XmlResponse, AwsError>> + Send + 'a) -> OperationFuture<'a> {
+    Box::pin(async move { handler.await.map(Output::Xml) })
+}
+
+/// Boxes an awsJson handler.
+pub fn json<'a>(handler: impl Future<Output = Result<serde_json::Value, AwsError>> + Send + 'a) -> OperationFuture<'a> {
+    Box::pin(async move { handler.await.map(Output::Json) })
+}
 pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
 
-/// One awsQuery operation.
+/// One routed operation.
 pub struct Operation {
-    /// The SigV4 service name it is reached by (`iam`, `sts`).
+    /// The SigV4 service name it is reached by (`iam`, `sts`, `cloudtrail`).
     pub service: &'static str,
-    /// The `Action` parameter.
+    pub protocol: Protocol,
+    /// The `Action` parameter (awsQuery) or the part of `X-Amz-Target` after the dot.
     pub name: &'static str,
+    /// The XML namespace (awsQuery) or the `X-Amz-Target` prefix (awsJson).
     pub namespace: &'static str,
     /// The IAM action it is authorized as.
     pub action: &'static str,
@@ -83,7 +104,16 @@ pub static OPERATIONS: &[Operation] = &[
     iam_user_policies::GET_USER_POLICY,
     iam_user_policies::LIST_USER_POLICIES,
     iam_user_policies::DELETE_USER_POLICY,
+    cloudtrail::LOOKUP_EVENTS,
 ];
+
+/// The protocol a SigV4 service speaks.
+pub fn protocol_of(service: &str) -> Protocol {
+    match service {
+        "iam" | "sts" => Protocol::Query,
+        _ => Protocol::Json,
+    }
+}
 
 /// The operation a service and action name reach.
 pub fn find(service: &str, name: &str) -> Option<&'static Operation> {

@@ -1,18 +1,19 @@
 //! STS: GetCallerIdentity (the other STS operations arrive with roles).
 
-use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
+use aws_protocol::{AwsError, Protocol};
 
-use super::{Ctx, Operation, STS_NAMESPACE};
+use super::{Ctx, Operation, STS_NAMESPACE, query};
 
 pub const GET_CALLER_IDENTITY: Operation = Operation {
     service: "sts",
+    protocol: Protocol::Query,
     name: "GetCallerIdentity",
     namespace: STS_NAMESPACE,
     action: "sts:GetCallerIdentity",
     unconditional: true,
     resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    run: |ctx| Box::pin(get_caller_identity(ctx)),
+    run: |ctx| query(get_caller_identity(ctx)),
 };
 
 async fn get_caller_identity(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
