@@ -96,13 +96,14 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let rows = ctx.app.store.query(&sql, params).await.map_err(internal)?;
     let shown = rows.len().min(usize::try_from(max_results).unwrap_or(50));
     let events = rows.iter().take(shown).map(|row| event(ctx, row)).collect::<Result<Vec<_>, _>>()?;
-    let mut answer = json!({ "Events": events });
+    let mut answer = serde_json::Map::new();
+    answer.insert("Events".to_owned(), Json::Array(events));
     if rows.len() > shown {
         if let Some(last) = rows.get(shown.saturating_sub(1)) {
-            answer["NextToken"] = json!(last.int(0).map_err(internal)?.to_string());
+            answer.insert("NextToken".to_owned(), json!(last.int(0).map_err(internal)?.to_string()));
         }
     }
-    Ok(answer)
+    Ok(Json::Object(answer))
 }
 
 /// `value` as it appears inside a JSON string (what the resources column holds), with the
@@ -151,8 +152,8 @@ fn event(ctx: &Ctx<'_>, row: &Row) -> Result<Json, AwsError> {
             "decidingStatements": statements,
         },
     });
-    if let Some(code) = &error_code {
-        detail["errorCode"] = json!(code);
+    if let (Some(code), Some(fields)) = (&error_code, detail.as_object_mut()) {
+        fields.insert("errorCode".to_owned(), json!(code));
     }
     Ok(json!({
         "EventId": request_id,
