@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod loadgen;
 mod output;
 mod policy;
 mod server_cmd;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run the control plane: one AWS endpoint (IAM, STS, ...) with an embedded store.
     Server(server_cmd::ServerArgs),
+    /// Send signed requests to an endpoint and report throughput and latency.
+    Loadgen(loadgen::LoadgenArgs),
     /// Work with IAM policy documents offline: validate them and simulate requests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => server_cmd::run(args),
+        Command::Loadgen(args) => loadgen::run(args),
         Command::Policy(command) => policy::run(command),
     }
 }

@@ -28,6 +28,7 @@ pub struct App {
     pub store: Store,
     pub sealer: Sealer,
     pub signing_keys: SigningKeyCache,
+    pub cache: crate::cache::IamCache,
     pub region: String,
     pub account_id: String,
 }
@@ -72,8 +73,14 @@ impl App {
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
-        let app =
-            App { store, sealer, signing_keys: SigningKeyCache::new(), region: config.region.clone(), account_id };
+        let app = App {
+            store,
+            sealer,
+            signing_keys: SigningKeyCache::new(),
+            cache: crate::cache::IamCache::default(),
+            region: config.region.clone(),
+            account_id,
+        };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))
     }

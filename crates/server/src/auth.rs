@@ -5,13 +5,14 @@ use aws_protocol::sigv4::{AuthError, Claim, HttpRequest};
 use iam_policy::Caller;
 
 use crate::app::App;
+use crate::cache::KeyEntry;
 use crate::ids;
 
 /// The kind of principal behind an access key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Root,
-    User { name: String, user_id: String, path: String },
+    User { name: String, user_id: String, path: String, created_at: i64 },
 }
 
 /// An authenticated caller.
@@ -63,11 +64,34 @@ pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
 /// Verifies the request's signature and returns who made it.
 pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -> Result<Identity, AuthError> {
     let key_id = &claim.credential.access_key_id;
+    // Long-term keys carry no session token; one sent along means the key is misused.
+    if claim.security_token.is_some() {
+        return Err(AuthError::InvalidKey);
+    }
+    let entry = match app.cache.key(key_id) {
+        Some(entry) => entry,
+        None => {
+            let generation = app.cache.generation();
+            let entry = load_key(app, key_id).await?;
+            app.cache.put_key(key_id, entry.clone(), generation);
+            entry
+        }
+    };
+    let scope = &claim.credential;
+    let signing_key = app.signing_keys.get(key_id, &entry.secret, &scope.date, &scope.region, &scope.service);
+    // IAM is a global service: clients sign it for us-east-1 whatever their region.
+    let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
+    claim.verify(request, region, &signing_key, ids::now())?;
+    Ok(Identity { account_id: entry.account_id, principal: entry.principal, access_key_id: key_id.clone() })
+}
+
+/// Reads an active access key, its opened secret and its principal from the store.
+async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     let rows = app
         .store
         .query(
             "SELECT account_id, user_name_key, secret_sealed, status FROM access_keys WHERE access_key_id = ?",
-            vec![key_id.as_str().into()],
+            vec![key_id.into()],
         )
         .await
         .map_err(|_| AuthError::InvalidKey)?;
@@ -80,34 +104,27 @@ pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -
     if status != "Active" {
         return Err(AuthError::InvalidKey);
     }
-    // Long-term keys carry no session token; one sent along means the key is misused.
-    if claim.security_token.is_some() {
-        return Err(AuthError::InvalidKey);
-    }
     let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
     let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
-    let scope = &claim.credential;
-    let signing_key = app.signing_keys.get(key_id, &secret, &scope.date, &scope.region, &scope.service);
-    // IAM is a global service: clients sign it for us-east-1 whatever their region.
-    let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
-    claim.verify(request, region, &signing_key, ids::now())?;
     let principal = match user_name_key {
         None => Principal::Root,
         Some(name_key) => {
             let users = app
                 .store
                 .query(
-                    "SELECT name, user_id, path FROM users WHERE account_id = ? AND name_key = ?",
+                    "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?",
                     vec![account_id.as_str().into(), name_key.as_str().into()],
                 )
                 .await
                 .map_err(|_| AuthError::InvalidKey)?;
             let user = users.first().ok_or(AuthError::InvalidKey)?;
-            match (user.text(0), user.text(1), user.text(2)) {
-                (Ok(name), Ok(user_id), Ok(path)) => Principal::User { name, user_id, path },
+            match (user.text(0), user.text(1), user.text(2), user.int(3)) {
+                (Ok(name), Ok(user_id), Ok(path), Ok(created_at)) => {
+                    Principal::User { name, user_id, path, created_at }
+                }
                 _ => return Err(AuthError::InvalidKey),
             }
         }
     };
-    Ok(Identity { account_id, principal, access_key_id: key_id.clone() })
+    Ok(KeyEntry { account_id, principal, secret })
 }

@@ -7,6 +7,7 @@ use aws_protocol::AwsError;
 use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, decide};
 
 use crate::auth::{Identity, Principal};
+use crate::cache::Policies;
 use crate::ids;
 
 /// What the pipeline decided, for the audit record.
@@ -60,14 +61,10 @@ pub async fn authorize(
     if identity.principal == Principal::Root {
         return Ok(Verdict { decision: EvalDecision::Allowed, statements: vec!["root".to_owned()] });
     }
-    let documents = identity_policies(app, identity)
+    let policies = identity_policies(app, identity)
         .await
         .map_err(|error| (Verdict { decision: EvalDecision::ImplicitDeny, statements: Vec::new() }, error))?;
-    let parsed: Vec<(String, Policy)> = documents
-        .into_iter()
-        .filter_map(|(name, text)| Policy::parse(&text).ok().map(|policy| (name, policy)))
-        .collect();
-    let refs: Vec<PolicyRef<'_>> = parsed.iter().map(|(id, policy)| PolicyRef { id, policy }).collect();
+    let refs: Vec<PolicyRef<'_>> = policies.iter().map(|(id, policy)| PolicyRef { id, policy }).collect();
     let set = PolicySet { identity: &refs, ..PolicySet::default() };
     let caller = identity.caller();
     let mut statements = Vec::new();
@@ -83,8 +80,14 @@ pub async fn authorize(
     Ok(Verdict { decision: EvalDecision::Allowed, statements })
 }
 
-async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result<Vec<(String, String)>, AwsError> {
-    let Principal::User { name, .. } = &identity.principal else { return Ok(Vec::new()) };
+/// The caller's identity policies, parsed, from the cache or the store.
+async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result<Policies, AwsError> {
+    let Principal::User { name, .. } = &identity.principal else { return Ok(Policies::default()) };
+    let cache_key = format!("{}/user/{}", identity.account_id, name.to_lowercase());
+    if let Some(policies) = app.cache.policies(&cache_key) {
+        return Ok(policies);
+    }
+    let generation = app.cache.generation();
     let rows = app
         .store
         .query(
@@ -93,9 +96,16 @@ async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result
         )
         .await
         .map_err(crate::operations::internal)?;
-    rows.iter()
-        .map(|row| {
-            Ok((row.text(0).map_err(crate::operations::internal)?, row.text(1).map_err(crate::operations::internal)?))
-        })
-        .collect()
+    let mut parsed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (policy_name, document) =
+            (row.text(0).map_err(crate::operations::internal)?, row.text(1).map_err(crate::operations::internal)?);
+        // Stored documents were validated on the way in; one that no longer parses grants nothing.
+        if let Ok(policy) = Policy::parse(&document) {
+            parsed.push((policy_name, policy));
+        }
+    }
+    let policies: Policies = std::sync::Arc::new(parsed);
+    app.cache.put_policies(&cache_key, policies.clone(), generation);
+    Ok(policies)
 }

@@ -9,6 +9,7 @@ pub mod app;
 mod audit;
 mod auth;
 mod authz;
+mod cache;
 mod http;
 pub mod ids;
 mod log;

@@ -88,6 +88,10 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation };
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let (outcome, resources, verdict) = run(&ctx, &facts).await;
+    if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
+        // A change applies from the next request: nothing cached may outlive it.
+        app.cache.invalidate();
+    }
     let record = Record {
         time: ids::now(),
         request_id: request_id.clone(),

@@ -125,10 +125,15 @@ pub const GET_USER: Operation = Operation {
 };
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = match (ctx.params.get("UserName"), &ctx.identity.principal) {
-        (Some(name), _) => name.to_owned(),
-        (None, Principal::User { name, .. }) => name.clone(),
-        (None, Principal::Root) => {
+    let user = match (ctx.params.get("UserName"), &ctx.identity.principal) {
+        // The caller itself, as authenticated (the cache behind it never outlives a change).
+        (named, Principal::User { name, user_id, path, created_at })
+            if named.is_none_or(|named| named.to_lowercase() == name.to_lowercase()) =>
+        {
+            User { name: name.clone(), user_id: user_id.clone(), path: path.clone(), created_at: *created_at }
+        }
+        (Some(name), _) => find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?,
+        (None, _) => {
             // The root user describes itself as AWS does: its account id and root ARN.
             let mut xml = ctx.response();
             xml.nest("User", |xml| {
@@ -139,7 +144,6 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             return Ok(xml);
         }
     };
-    let user = find_user(ctx, &name).await?.ok_or_else(|| no_such_user(&name))?;
     let mut xml = ctx.response();
     xml.nest("User", |xml| user.write(xml, ctx.account()));
     Ok(xml)
