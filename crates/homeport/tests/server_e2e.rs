@@ -165,6 +165,19 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     assert_eq!(detail["errorCode"], "AccessDenied");
     assert_eq!(detail["additionalEventData"]["authorizationDecision"], "implicitDeny");
     assert!(events.iter().any(|event| event["Username"] == "root"), "root's ListUsers is recorded too");
+
+    // Changes apply from the very next request, whatever the server keeps in memory.
+    server.aws_json(&bob, &["iam", "get-user"]);
+    server.aws_json(&root, &["iam", "delete-user-policy", "--user-name", "bob", "--policy-name", "self"]);
+    let after_policy = server.aws(&bob, &["iam", "get-user"]);
+    assert!(String::from_utf8_lossy(&after_policy.stderr).contains("(AccessDenied)"));
+    let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
+    server.aws_json(&root, &["iam", "delete-access-key", "--user-name", "bob", "--access-key-id", key_id]);
+    let after_key = server.aws(&bob, &["sts", "get-caller-identity"]);
+    assert!(String::from_utf8_lossy(&after_key.stderr).contains("(InvalidClientTokenId)"), "{after_key:?}");
+    let conflict = server.aws(&root, &["iam", "delete-user", "--user-name", "nobody-here"]);
+    assert!(String::from_utf8_lossy(&conflict.stderr).contains("(NoSuchEntity)"));
+    server.aws_json(&root, &["iam", "delete-user", "--user-name", "bob"]);
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }
