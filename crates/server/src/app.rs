@@ -26,6 +26,9 @@ pub struct Config {
 #[derive(Debug)]
 pub struct App {
     pub store: Store,
+    /// The same database, for the audit trail: its commits survive the process dying
+    /// without waiting for the disk ([`store::Durability::ProcessCrash`]).
+    pub audit_store: Store,
     pub sealer: Sealer,
     pub signing_keys: SigningKeyCache,
     pub cache: crate::cache::IamCache,
@@ -72,9 +75,13 @@ impl App {
         };
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
+        let audit_store = Store::open_with(&store_url, store::Durability::ProcessCrash)
+            .await
+            .map_err(|e| start_error("cannot open the store")(&e))?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
         let app = App {
             store,
+            audit_store,
             sealer,
             signing_keys: SigningKeyCache::new(),
             cache: crate::cache::IamCache::default(),

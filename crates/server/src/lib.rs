@@ -35,7 +35,7 @@ pub async fn run(
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
     ready(address, &app, first_start.as_ref());
-    let audit = audit::AuditLog::start(app.store.clone());
+    let audit = audit::AuditLog::start(app.audit_store.clone());
     http::serve(Arc::new(app), audit, listener, shutdown).await;
     log::event("stopped");
     Ok(())

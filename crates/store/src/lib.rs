@@ -7,8 +7,8 @@
 //! cannot be told apart (one conformance suite runs against both).
 //!
 //! Guarantees:
-//! - a write that returned `Ok` is durable: SQLite runs in WAL mode with `synchronous=FULL`,
-//!   PostgreSQL commits before answering;
+//! - a write that returned `Ok` is durable ([`Durability::PowerLoss`] by default: SQLite runs
+//!   in WAL mode with `synchronous=FULL`, PostgreSQL commits before answering);
 //! - a transaction is all or nothing;
 //! - a unique-key violation is [`StoreError::Conflict`] on both backends, so "create if
 //!   absent" is one atomic statement rather than a read and a write;
@@ -61,6 +61,19 @@ impl Statement {
     }
 }
 
+/// What an acknowledged write survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The machine losing power: every commit is synced to disk before it returns.
+    #[default]
+    PowerLoss,
+    /// The Homeport process dying (`kill -9`), not the machine: commits reach the operating
+    /// system (SQLite WAL with `synchronous=NORMAL`; PostgreSQL `synchronous_commit=off`,
+    /// whose server keeps them across our crash) without waiting for the disk. For
+    /// high-volume records such as the audit trail.
+    ProcessCrash,
+}
+
 /// The SQL dialect of a backend, for the few places DDL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -89,11 +102,16 @@ impl Store {
     /// Opens a store: `postgres://...` (or `postgresql://...`) for PostgreSQL, otherwise a
     /// SQLite database file path (an optional `sqlite://` prefix is accepted).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, Durability::PowerLoss).await
+    }
+
+    /// Opens a store whose writes have the given durability.
+    pub async fn open_with(url: &str, durability: Durability) -> Result<Store, StoreError> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::Postgres::connect(url).await?)
+            Backend::Postgres(postgres::Postgres::connect(url, durability).await?)
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            Backend::Sqlite(sqlite::Sqlite::open(path).await?)
+            Backend::Sqlite(sqlite::Sqlite::open(path, durability).await?)
         };
         Ok(Store { backend: Arc::new(backend) })
     }

@@ -17,6 +17,7 @@ pub(crate) struct Postgres {
     idle: Mutex<Vec<Client>>,
     available: Semaphore,
     url: String,
+    durability: crate::Durability,
 }
 
 fn map_error(error: tokio_postgres::Error) -> StoreError {
@@ -27,13 +28,16 @@ fn map_error(error: tokio_postgres::Error) -> StoreError {
     }
 }
 
-async fn connect(url: &str) -> Result<Client, StoreError> {
+async fn connect(url: &str, durability: crate::Durability) -> Result<Client, StoreError> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(map_error)?;
     tokio::spawn(async move {
         // The connection ends when the client is dropped or the server goes away; the next
         // checkout then reconnects.
         let _ = connection.await;
     });
+    if durability == crate::Durability::ProcessCrash {
+        client.batch_execute("SET synchronous_commit = off").await.map_err(map_error)?;
+    }
     Ok(client)
 }
 
@@ -54,9 +58,14 @@ fn numbered(sql: &str) -> String {
 }
 
 impl Postgres {
-    pub(crate) async fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let first = connect(url).await?;
-        Ok(Postgres { idle: Mutex::new(vec![first]), available: Semaphore::new(CONNECTIONS), url: url.to_owned() })
+    pub(crate) async fn connect(url: &str, durability: crate::Durability) -> Result<Postgres, StoreError> {
+        let first = connect(url, durability).await?;
+        Ok(Postgres {
+            idle: Mutex::new(vec![first]),
+            available: Semaphore::new(CONNECTIONS),
+            url: url.to_owned(),
+            durability,
+        })
     }
 
     /// Runs `work` with a connection of the pool, opening one when none is idle, and returns
@@ -69,7 +78,7 @@ impl Postgres {
         let idle = self.idle.lock().await.pop();
         let mut client = match idle {
             Some(client) if !client.is_closed() => client,
-            _ => connect(&self.url).await?,
+            _ => connect(&self.url, self.durability).await?,
         };
         let result = work(&mut client).await;
         if !client.is_closed() {

@@ -43,14 +43,18 @@ fn lock(connection: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection>
 }
 
 impl Sqlite {
-    pub(crate) async fn open(path: &str) -> Result<Sqlite, StoreError> {
+    pub(crate) async fn open(path: &str, durability: crate::Durability) -> Result<Sqlite, StoreError> {
         let path = path.to_owned();
+        let synchronous = match durability {
+            crate::Durability::PowerLoss => "FULL",
+            crate::Durability::ProcessCrash => "NORMAL",
+        };
         tokio::task::spawn_blocking(move || {
             let writer = Connection::open(&path).map_err(map_error)?;
             writer
-                .execute_batch(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-                )
+                .execute_batch(&format!(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                ))
                 .map_err(map_error)?;
             let readers = (0..READERS)
                 .map(|_| {
