@@ -146,18 +146,21 @@ pub fn parse_amz_date(text: &str) -> Option<i64> {
 
 /// `20150830T123600Z` for a time in seconds since the epoch.
 pub fn format_amz_date(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", of_day / 3_600, of_day % 3_600 / 60, of_day % 60)
+    let [year, month, day, hour, minute, second] = civil_time(seconds);
+    format!("{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}Z")
 }
 
 /// `2015-08-30T12:36:00Z`, the timestamp form of AWS's XML and JSON responses.
 pub fn format_iso8601(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
+    let [year, month, day, hour, minute, second] = civil_time(seconds);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+/// Year, month, day, hour, minute and second (UTC) of a time in seconds since the epoch.
+fn civil_time(seconds: i64) -> [i64; 6] {
     let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", of_day / 3_600, of_day % 3_600 / 60, of_day % 60)
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    [year, month, day, of_day / 3_600, of_day % 3_600 / 60, of_day % 60]
 }
 
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
