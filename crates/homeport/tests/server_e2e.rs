@@ -167,11 +167,31 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     assert!(events.iter().any(|event| event["Username"] == "root"), "root's ListUsers is recorded too");
 
     // Changes apply from the very next request, whatever the server keeps in memory.
+    let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     server.aws_json(&bob, &["iam", "get-user"]);
+    let last_used = server.aws_json(&root, &["iam", "get-access-key-last-used", "--access-key-id", key_id]);
+    assert_eq!(last_used["UserName"], "bob");
+    assert_eq!(last_used["AccessKeyLastUsed"]["ServiceName"], "iam");
+    assert!(last_used["AccessKeyLastUsed"]["LastUsedDate"].is_string());
+    server.aws_json(
+        &root,
+        &["iam", "update-access-key", "--user-name", "bob", "--access-key-id", key_id, "--status", "Inactive"],
+    );
+    let inactive = server.aws(&bob, &["iam", "get-user"]);
+    assert!(String::from_utf8_lossy(&inactive.stderr).contains("(InvalidClientTokenId)"), "{inactive:?}");
+    server.aws_json(
+        &root,
+        &["iam", "update-access-key", "--user-name", "bob", "--access-key-id", key_id, "--status", "Active"],
+    );
+    // A path is part of the ARN: bob's policy names user/bob, not user/team/bob.
+    server.aws_json(&root, &["iam", "update-user", "--user-name", "bob", "--new-path", "/team/"]);
+    let moved = server.aws(&bob, &["iam", "get-user"]);
+    assert!(String::from_utf8_lossy(&moved.stderr).contains("on resource: arn:aws:iam::"), "{moved:?}");
+    assert!(String::from_utf8_lossy(&moved.stderr).contains(":user/team/bob because no identity-based policy allows"));
+    server.aws_json(&root, &["iam", "update-user", "--user-name", "bob", "--new-path", "/"]);
     server.aws_json(&root, &["iam", "delete-user-policy", "--user-name", "bob", "--policy-name", "self"]);
     let after_policy = server.aws(&bob, &["iam", "get-user"]);
     assert!(String::from_utf8_lossy(&after_policy.stderr).contains("(AccessDenied)"));
-    let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     server.aws_json(&root, &["iam", "delete-access-key", "--user-name", "bob", "--access-key-id", key_id]);
     let after_key = server.aws(&bob, &["sts", "get-caller-identity"]);
     assert!(String::from_utf8_lossy(&after_key.stderr).contains("(InvalidClientTokenId)"), "{after_key:?}");

@@ -22,6 +22,9 @@ pub struct Record {
     pub user_agent: String,
     /// `iam.amazonaws.com`, as CloudTrail names event sources.
     pub event_source: String,
+    /// The SigV4 service and region the request was signed for (the key's last use).
+    pub service: String,
+    pub region: String,
     pub event_name: String,
     pub resources: Vec<String>,
     pub decision: String,
@@ -61,7 +64,9 @@ impl AuditLog {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while incoming.recv_many(&mut batch, BATCH).await > 0 {
-                let statements = chunked(&batch).map(|chunk| insert(chunk.iter().map(|(record, _)| record))).collect();
+                let mut statements: Vec<Statement> =
+                    chunked(&batch).map(|chunk| insert(chunk.iter().map(|(record, _)| record))).collect();
+                statements.extend(last_used(batch.iter().map(|(record, _)| record)));
                 let result = store.transaction(statements).await.map(|_| ());
                 for (_, done) in batch.drain(..) {
                     let _ = done.send(result.clone());
@@ -85,6 +90,31 @@ impl AuditLog {
 /// Whether an operation only reads, as CloudTrail's `ReadOnly` classifies it.
 pub fn is_read_only(event_name: &str) -> bool {
     ["Get", "List", "Describe", "Lookup", "Simulate"].iter().any(|verb| event_name.starts_with(verb))
+}
+
+/// Records each key's most recent use in the batch (GetAccessKeyLastUsed), one update per key.
+fn last_used<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Statement> {
+    let mut latest: Vec<&Record> = Vec::new();
+    for record in records {
+        match latest.iter_mut().find(|seen| seen.access_key_id == record.access_key_id) {
+            Some(seen) => *seen = record,
+            None => latest.push(record),
+        }
+    }
+    latest
+        .into_iter()
+        .map(|record| {
+            Statement::new(
+                "UPDATE access_keys SET last_used_at = ?, last_used_service = ?, last_used_region = ? WHERE access_key_id = ?",
+                vec![
+                    Value::Int(record.time),
+                    record.service.as_str().into(),
+                    record.region.as_str().into(),
+                    record.access_key_id.as_str().into(),
+                ],
+            )
+        })
+        .collect()
 }
 
 fn insert<'a>(records: impl Iterator<Item = &'a Record>) -> Statement {

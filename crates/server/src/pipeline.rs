@@ -102,6 +102,8 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         source_ip: incoming.source_ip.clone(),
         user_agent: request.header("user-agent").unwrap_or_default().to_owned(),
         event_source: format!("{service}.amazonaws.com"),
+        service: service.clone(),
+        region: claim.credential.region.clone(),
         event_name: operation.name.to_owned(),
         resources,
         decision: verdict.decision.as_str().to_owned(),

@@ -172,3 +172,118 @@ async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     ctx.app.signing_keys.forget(access_key_id);
     Ok(ctx.response())
 }
+
+pub const UPDATE_ACCESS_KEY: Operation = Operation {
+    service: "iam",
+    protocol: Protocol::Query,
+    name: "UpdateAccessKey",
+    namespace: IAM_NAMESPACE,
+    action: "iam:UpdateAccessKey",
+    unconditional: false,
+    resources: |ctx| Box::pin(user_resource(ctx, true)),
+    run: |ctx| query(update_access_key(ctx)),
+};
+
+async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let access_key_id = ctx.required("AccessKeyId")?;
+    let status = ctx.required("Status")?;
+    if status != "Active" && status != "Inactive" {
+        return Err(super::validation(format!(
+            "1 validation error detected: Value '{status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
+        )));
+    }
+    let user = subject(ctx).await?;
+    let (filter, owner) = match &user {
+        Some(name) => ("user_name_key = ?", vec![Value::from(name.to_lowercase())]),
+        None => ("user_name_key IS NULL", vec![]),
+    };
+    let mut params = vec![Value::from(status), Value::from(access_key_id), ctx.account().into()];
+    params.extend(owner);
+    let updated = ctx
+        .app
+        .store
+        .execute(
+            &format!("UPDATE access_keys SET status = ? WHERE access_key_id = ? AND account_id = ? AND {filter}"),
+            params,
+        )
+        .await
+        .map_err(internal)?;
+    if updated == 0 {
+        return Err(AwsError::new(
+            "NoSuchEntity",
+            404,
+            format!("The Access Key with id {access_key_id} cannot be found."),
+        ));
+    }
+    Ok(ctx.response())
+}
+
+pub const GET_ACCESS_KEY_LAST_USED: Operation = Operation {
+    service: "iam",
+    protocol: Protocol::Query,
+    name: "GetAccessKeyLastUsed",
+    namespace: IAM_NAMESPACE,
+    action: "iam:GetAccessKeyLastUsed",
+    unconditional: false,
+    resources: |ctx| Box::pin(key_owner_resource(ctx)),
+    run: |ctx| query(get_access_key_last_used(ctx)),
+};
+
+/// The key as stored: owner (None for root) and last use.
+async fn find_key(
+    ctx: &Ctx<'_>,
+) -> Result<Option<(Option<String>, Option<i64>, Option<String>, Option<String>)>, AwsError> {
+    let access_key_id = ctx.required("AccessKeyId")?;
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT users.name, keys.last_used_at, keys.last_used_service, keys.last_used_region
+             FROM access_keys keys LEFT JOIN users ON users.account_id = keys.account_id AND users.name_key = keys.user_name_key
+             WHERE keys.access_key_id = ? AND keys.account_id = ?",
+            vec![access_key_id.into(), ctx.account().into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.first()
+        .map(|row| {
+            Ok((
+                row.opt_text(0).map_err(internal)?,
+                row.opt_int(1).map_err(internal)?,
+                row.opt_text(2).map_err(internal)?,
+                row.opt_text(3).map_err(internal)?,
+            ))
+        })
+        .transpose()
+}
+
+/// GetAccessKeyLastUsed is authorized on the user who owns the key.
+async fn key_owner_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let owner = find_key(ctx).await?.and_then(|(owner, ..)| owner);
+    Ok(vec![match owner {
+        Some(name) => match find_user(ctx, &name).await? {
+            Some(user) => crate::auth::user_arn(ctx.account(), &user.path, &user.name),
+            None => crate::auth::user_arn(ctx.account(), "/", &name),
+        },
+        None => format!("arn:aws:iam::{}:root", ctx.account()),
+    }])
+}
+
+async fn get_access_key_last_used(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let access_key_id = ctx.required("AccessKeyId")?;
+    let (owner, used_at, service, region) = find_key(ctx).await?.ok_or_else(|| {
+        AwsError::new("NoSuchEntity", 404, format!("The Access Key with id {access_key_id} cannot be found."))
+    })?;
+    let mut xml = ctx.response();
+    if let Some(name) = &owner {
+        xml.element("UserName", name);
+    }
+    xml.nest("AccessKeyLastUsed", |xml| {
+        if let Some(at) = used_at {
+            xml.element("LastUsedDate", &ids::iso8601(at));
+        }
+        xml.element("ServiceName", service.as_deref().unwrap_or("N/A"))
+            .element("Region", region.as_deref().unwrap_or("N/A"));
+    });
+    Ok(xml)
+}

@@ -280,3 +280,57 @@ impl Page {
         }
     }
 }
+
+pub const UPDATE_USER: Operation = Operation {
+    service: "iam",
+    protocol: Protocol::Query,
+    name: "UpdateUser",
+    namespace: IAM_NAMESPACE,
+    action: "iam:UpdateUser",
+    unconditional: false,
+    resources: |ctx| Box::pin(user_resource(ctx, false)),
+    run: |ctx| query(update_user(ctx)),
+};
+
+async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let name = ctx.required("UserName")?;
+    let user = find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?;
+    let new_name = ctx.params.get("NewUserName").unwrap_or(&user.name).to_owned();
+    check_name(&new_name, "newUserName", 64)?;
+    let new_path = ctx.params.get("NewPath").unwrap_or(&user.path).to_owned();
+    check_path(&new_path)?;
+    let (old_key, new_key) = (user.name.to_lowercase(), new_name.to_lowercase());
+    let account = ctx.account();
+    // The user, its keys and its policies move together.
+    let rename = |table: &str, column: &str| {
+        store::Statement::new(
+            format!("UPDATE {table} SET {column} = ? WHERE account_id = ? AND {column} = ?"),
+            vec![new_key.as_str().into(), account.into(), old_key.as_str().into()],
+        )
+    };
+    let updated = ctx
+        .app
+        .store
+        .transaction(vec![
+            store::Statement::new(
+                "UPDATE users SET name_key = ?, name = ?, path = ? WHERE account_id = ? AND name_key = ?",
+                vec![
+                    new_key.as_str().into(),
+                    new_name.as_str().into(),
+                    new_path.as_str().into(),
+                    account.into(),
+                    old_key.as_str().into(),
+                ],
+            ),
+            rename("access_keys", "user_name_key"),
+            rename("user_policies", "user_name_key"),
+        ])
+        .await;
+    match updated {
+        Ok(_) => Ok(ctx.response()),
+        Err(store::StoreError::Conflict) => {
+            Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
