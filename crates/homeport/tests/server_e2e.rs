@@ -166,6 +166,26 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     assert_eq!(detail["additionalEventData"]["authorizationDecision"], "implicitDeny");
     assert!(events.iter().any(|event| event["Username"] == "root"), "root's ListUsers is recorded too");
 
+    // A group's policies apply to its members, and stop applying when they leave.
+    server.aws_json(&root, &["iam", "create-group", "--group-name", "readers"]);
+    let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#;
+    server.aws_json(
+        &root,
+        &["iam", "put-group-policy", "--group-name", "readers", "--policy-name", "list", "--policy-document", list],
+    );
+    server.aws_json(&root, &["iam", "add-user-to-group", "--group-name", "readers", "--user-name", "bob"]);
+    let listed = server.aws_json(&bob, &["iam", "list-users"]);
+    assert_eq!(listed["Users"].as_array().unwrap().len(), 1);
+    let group = server.aws_json(&root, &["iam", "get-group", "--group-name", "readers"]);
+    assert_eq!(group["Users"][0]["UserName"], "bob");
+    let in_use = server.aws(&root, &["iam", "delete-user", "--user-name", "bob"]);
+    assert!(String::from_utf8_lossy(&in_use.stderr).contains("(DeleteConflict)"));
+    server.aws_json(&root, &["iam", "remove-user-from-group", "--group-name", "readers", "--user-name", "bob"]);
+    let left = server.aws(&bob, &["iam", "list-users"]);
+    assert!(String::from_utf8_lossy(&left.stderr).contains("(AccessDenied)"));
+    server.aws_json(&root, &["iam", "delete-group-policy", "--group-name", "readers", "--policy-name", "list"]);
+    server.aws_json(&root, &["iam", "delete-group", "--group-name", "readers"]);
+
     // Changes apply from the very next request, whatever the server keeps in memory.
     let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     server.aws_json(&bob, &["iam", "get-user"]);
@@ -297,7 +317,7 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
     let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "nobody"]);
     let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap();
-    let params = "UserName=nobody&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D";
+    let params = "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D";
     assert!(!server::operations::OPERATIONS.is_empty());
     for operation in server::operations::OPERATIONS {
         let (request, missing, denied) = match operation.protocol {

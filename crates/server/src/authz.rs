@@ -88,21 +88,31 @@ async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result
         return Ok(policies);
     }
     let generation = app.cache.generation();
+    // The user's inline policies and those of every group it belongs to.
+    let user_key = name.to_lowercase();
     let rows = app
         .store
         .query(
-            "SELECT policy_name, document FROM user_policies WHERE account_id = ? AND user_name_key = ? ORDER BY policy_name",
-            vec![identity.account_id.as_str().into(), name.to_lowercase().into()],
+            "SELECT owner_kind, owner_key, policy_name, document FROM inline_policies
+             WHERE account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
+               OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))
+             ORDER BY owner_kind DESC, owner_key, policy_name",
+            vec![
+                identity.account_id.as_str().into(),
+                user_key.as_str().into(),
+                identity.account_id.as_str().into(),
+                user_key.as_str().into(),
+            ],
         )
         .await
         .map_err(crate::operations::internal)?;
     let mut parsed = Vec::with_capacity(rows.len());
     for row in &rows {
-        let (policy_name, document) =
-            (row.text(0).map_err(crate::operations::internal)?, row.text(1).map_err(crate::operations::internal)?);
+        let text = |index| row.text(index).map_err(crate::operations::internal);
+        let (kind, owner, policy_name, document) = (text(0)?, text(1)?, text(2)?, text(3)?);
         // Stored documents were validated on the way in; one that no longer parses grants nothing.
         if let Ok(policy) = Policy::parse(&document) {
-            parsed.push((policy_name, policy));
+            parsed.push((format!("{kind}/{owner}/{policy_name}"), policy));
         }
     }
     let policies: Policies = std::sync::Arc::new(parsed);

@@ -31,12 +31,29 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             last_used_region TEXT
         );
         CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name_key);
-        CREATE TABLE user_policies (
+        CREATE TABLE iam_groups (
             account_id TEXT NOT NULL,
-            user_name_key TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            group_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name_key)
+        );
+        CREATE TABLE group_members (
+            account_id TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            PRIMARY KEY (account_id, group_key, user_key)
+        );
+        CREATE INDEX group_members_by_user ON group_members (account_id, user_key);
+        CREATE TABLE inline_policies (
+            account_id TEXT NOT NULL,
+            owner_kind TEXT NOT NULL,
+            owner_key TEXT NOT NULL,
             policy_name TEXT NOT NULL,
             document TEXT NOT NULL,
-            PRIMARY KEY (account_id, user_name_key, policy_name)
+            PRIMARY KEY (account_id, owner_kind, owner_key, policy_name)
         );
         CREATE TABLE audit_events (
             seq {serial},

@@ -17,7 +17,7 @@ pub(crate) struct User {
 }
 
 impl User {
-    fn from_row(row: &Row) -> Result<User, AwsError> {
+    pub(crate) fn from_row(row: &Row) -> Result<User, AwsError> {
         Ok(User {
             name: row.text(0).map_err(internal)?,
             user_id: row.text(1).map_err(internal)?,
@@ -26,7 +26,7 @@ impl User {
         })
     }
 
-    fn write(&self, xml: &mut XmlResponse, account: &str) {
+    pub(crate) fn write(&self, xml: &mut XmlResponse, account: &str) {
         xml.element("Path", &self.path)
             .element("UserName", &self.name)
             .element("UserId", &self.user_id)
@@ -208,8 +208,11 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         .execute(
             "DELETE FROM users WHERE account_id = ? AND name_key = ?
                AND NOT EXISTS (SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM user_policies WHERE account_id = ? AND user_name_key = ?)",
+               AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)
+               AND NOT EXISTS (SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?)",
             vec![
+                ctx.account().into(),
+                key.as_str().into(),
                 ctx.account().into(),
                 key.as_str().into(),
                 ctx.account().into(),
@@ -226,15 +229,18 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     if find_user(ctx, name).await?.is_none() {
         return Err(no_such_user(name));
     }
-    let keys = store
-        .query(
-            "SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?",
-            vec![ctx.account().into(), key.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let what = if keys.is_empty() { "policies" } else { "access keys" };
-    Err(AwsError::new("DeleteConflict", 409, format!("Cannot delete entity, must delete {what} first.")))
+    let attached = |sql: &'static str| {
+        let params = vec![ctx.account().into(), key.as_str().into()];
+        async move { store.query(sql, params).await.map(|rows| !rows.is_empty()).map_err(internal) }
+    };
+    let message = if attached("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?").await? {
+        "Cannot delete entity, must delete access keys first."
+    } else if attached("SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?").await? {
+        "Cannot delete entity, must remove user from group first."
+    } else {
+        "Cannot delete entity, must delete policies first."
+    };
+    Err(AwsError::new("DeleteConflict", 409, message))
 }
 
 /// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
@@ -301,10 +307,10 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     check_path(&new_path)?;
     let (old_key, new_key) = (user.name.to_lowercase(), new_name.to_lowercase());
     let account = ctx.account();
-    // The user, its keys and its policies move together.
-    let rename = |table: &str, column: &str| {
+    // The user, its keys, its policies and its memberships move together.
+    let rename = |table: &str, column: &str, condition: &str| {
         store::Statement::new(
-            format!("UPDATE {table} SET {column} = ? WHERE account_id = ? AND {column} = ?"),
+            format!("UPDATE {table} SET {column} = ? WHERE account_id = ? AND {column} = ?{condition}"),
             vec![new_key.as_str().into(), account.into(), old_key.as_str().into()],
         )
     };
@@ -322,8 +328,9 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
                     old_key.as_str().into(),
                 ],
             ),
-            rename("access_keys", "user_name_key"),
-            rename("user_policies", "user_name_key"),
+            rename("access_keys", "user_name_key", ""),
+            rename("inline_policies", "owner_key", " AND owner_kind = 'user'"),
+            rename("group_members", "user_key", ""),
         ])
         .await;
     match updated {

@@ -4,7 +4,8 @@
 
 mod cloudtrail;
 mod iam_access_keys;
-mod iam_user_policies;
+mod iam_groups;
+mod iam_inline_policies;
 mod iam_users;
 mod sts;
 
@@ -103,10 +104,21 @@ pub static OPERATIONS: &[Operation] = &[
     iam_access_keys::DELETE_ACCESS_KEY,
     iam_access_keys::UPDATE_ACCESS_KEY,
     iam_access_keys::GET_ACCESS_KEY_LAST_USED,
-    iam_user_policies::PUT_USER_POLICY,
-    iam_user_policies::GET_USER_POLICY,
-    iam_user_policies::LIST_USER_POLICIES,
-    iam_user_policies::DELETE_USER_POLICY,
+    iam_inline_policies::PUT_USER_POLICY,
+    iam_inline_policies::GET_USER_POLICY,
+    iam_inline_policies::LIST_USER_POLICIES,
+    iam_inline_policies::DELETE_USER_POLICY,
+    iam_groups::CREATE_GROUP,
+    iam_groups::GET_GROUP,
+    iam_groups::LIST_GROUPS,
+    iam_groups::DELETE_GROUP,
+    iam_groups::ADD_USER_TO_GROUP,
+    iam_groups::REMOVE_USER_FROM_GROUP,
+    iam_groups::LIST_GROUPS_FOR_USER,
+    iam_inline_policies::PUT_GROUP_POLICY,
+    iam_inline_policies::GET_GROUP_POLICY,
+    iam_inline_policies::LIST_GROUP_POLICIES,
+    iam_inline_policies::DELETE_GROUP_POLICY,
     cloudtrail::LOOKUP_EVENTS,
 ];
 
