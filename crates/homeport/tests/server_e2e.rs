@@ -166,6 +166,33 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     assert_eq!(detail["additionalEventData"]["authorizationDecision"], "implicitDeny");
     assert!(events.iter().any(|event| event["Username"] == "root"), "root's ListUsers is recorded too");
 
+    // Temporary credentials act as bob, need their token, and cannot call IAM (no MFA).
+    let session = server.aws_json(&bob, &["sts", "get-session-token", "--duration-seconds", "900"]);
+    let credentials = &session["Credentials"];
+    assert!(credentials["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    let temporary = dir.join("session-credentials");
+    let write_session = |token: &str| {
+        std::fs::write(
+            &temporary,
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {token}\n",
+                credentials["AccessKeyId"].as_str().unwrap(),
+                credentials["SecretAccessKey"].as_str().unwrap()
+            ),
+        )
+        .unwrap();
+    };
+    write_session(credentials["SessionToken"].as_str().unwrap());
+    let who = server.aws_json(&temporary, &["sts", "get-caller-identity"]);
+    assert!(who["Arn"].as_str().unwrap().ends_with(":user/bob"), "{who}");
+    let iam = server.aws(&temporary, &["iam", "get-user"]);
+    assert!(String::from_utf8_lossy(&iam.stderr).contains("(InvalidClientTokenId)"), "{iam:?}");
+    let again = server.aws(&temporary, &["sts", "get-session-token"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("(AccessDenied)"), "{again:?}");
+    write_session("not-the-token");
+    let forged = server.aws(&temporary, &["sts", "get-caller-identity"]);
+    assert!(String::from_utf8_lossy(&forged.stderr).contains("(InvalidClientTokenId)"), "{forged:?}");
+
     // A group's policies apply to its members, and stop applying when they leave.
     server.aws_json(&root, &["iam", "create-group", "--group-name", "readers"]);
     let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#;
@@ -335,8 +362,8 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
         assert!(body.contains(missing), "{}: {body}", operation.name);
 
         let (status, body) = post(&server.address, Some((id, secret)), operation, &request);
-        if operation.unconditional {
-            // As on AWS, every authenticated caller may ask who it is.
+        if operation.authorization != server::operations::Authorization::Policies {
+            // As on AWS, a caller may ask who it is, or for session credentials, without permission.
             assert_eq!(status, 200, "{}: {body}", operation.name);
         } else {
             assert_eq!(status, 403, "{}: {body}", operation.name);

@@ -1,11 +1,11 @@
 //! Authentication: who signed the request. A request is only ever attributed to a principal
 //! after its SigV4 signature verified with that principal's active key.
 
-use aws_protocol::sigv4::{AuthError, Claim, HttpRequest};
+use aws_protocol::sigv4::{AuthError, Claim, HttpRequest, constant_time_eq, sha256_hex};
 use iam_policy::Caller;
 
 use crate::app::App;
-use crate::cache::KeyEntry;
+use crate::cache::{KeyEntry, Session};
 use crate::ids;
 
 /// The kind of principal behind an access key.
@@ -21,6 +21,8 @@ pub struct Identity {
     pub account_id: String,
     pub principal: Principal,
     pub access_key_id: String,
+    /// When the caller signed with temporary credentials: when they were issued.
+    pub session_issued_at: Option<i64>,
 }
 
 impl Identity {
@@ -64,10 +66,6 @@ pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
 /// Verifies the request's signature and returns who made it.
 pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -> Result<Identity, AuthError> {
     let key_id = &claim.credential.access_key_id;
-    // Long-term keys carry no session token; one sent along means the key is misused.
-    if claim.security_token.is_some() {
-        return Err(AuthError::InvalidKey);
-    }
     let entry = match app.cache.key(key_id) {
         Some(entry) => entry,
         None => {
@@ -77,24 +75,47 @@ pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -
             entry
         }
     };
+    check_session_token(&entry, claim.security_token.as_deref())?;
     let scope = &claim.credential;
     let signing_key = app.signing_keys.get(key_id, &entry.secret, &scope.date, &scope.region, &scope.service);
     // IAM is a global service: clients sign it for us-east-1 whatever their region.
     let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
     claim.verify(request, region, &signing_key, ids::now())?;
-    Ok(Identity { account_id: entry.account_id, principal: entry.principal, access_key_id: key_id.clone() })
+    Ok(Identity {
+        account_id: entry.account_id,
+        principal: entry.principal,
+        access_key_id: key_id.clone(),
+        session_issued_at: entry.session.map(|session| session.issued_at),
+    })
+}
+
+/// Temporary credentials need their session token; long-term keys must come without one.
+fn check_session_token(entry: &KeyEntry, token: Option<&str>) -> Result<(), AuthError> {
+    match (&entry.session, token) {
+        (None, None) => Ok(()),
+        (Some(session), Some(token)) => {
+            let presented = sha256_hex(token.as_bytes());
+            if !constant_time_eq(presented.as_bytes(), session.token_hash.as_bytes()) {
+                Err(AuthError::InvalidKey)
+            } else if ids::now() >= session.expires_at {
+                Err(AuthError::ExpiredToken)
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(AuthError::InvalidKey),
+    }
 }
 
 /// Reads an active access key, its opened secret and its principal from the store.
 async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT account_id, user_name_key, secret_sealed, status FROM access_keys WHERE access_key_id = ?",
-            vec![key_id.into()],
-        )
-        .await
-        .map_err(|_| AuthError::InvalidKey)?;
+    // Temporary credentials (ASIA...) live in their own table, with their token's hash.
+    let sql = if key_id.starts_with("ASIA") {
+        "SELECT account_id, user_name_key, secret_sealed, 'Active', token_hash, issued_at, expires_at FROM sessions WHERE access_key_id = ?"
+    } else {
+        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL FROM access_keys WHERE access_key_id = ?"
+    };
+    let rows = app.store.query(sql, vec![key_id.into()]).await.map_err(|_| AuthError::InvalidKey)?;
     let Some(row) = rows.first() else { return Err(AuthError::InvalidKey) };
     let (Ok(account_id), Ok(user_name_key), Ok(sealed), Ok(status)) =
         (row.text(0), row.opt_text(1), row.blob(2), row.text(3))
@@ -104,6 +125,12 @@ async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     if status != "Active" {
         return Err(AuthError::InvalidKey);
     }
+    let session = match (row.opt_text(4), row.opt_int(5), row.opt_int(6)) {
+        (Ok(Some(token_hash)), Ok(Some(issued_at)), Ok(Some(expires_at))) => {
+            Some(Session { token_hash, issued_at, expires_at })
+        }
+        _ => None,
+    };
     let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
     let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
     let principal = match user_name_key {
@@ -126,5 +153,5 @@ async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
             }
         }
     };
-    Ok(KeyEntry { account_id, principal, secret })
+    Ok(KeyEntry { account_id, principal, secret, session })
 }

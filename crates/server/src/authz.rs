@@ -47,6 +47,11 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
     if let Principal::User { name, .. } = &identity.principal {
         context = context.with("aws:username", name.clone());
     }
+    if let Some(issued_at) = identity.session_issued_at {
+        // Temporary credentials: their issue time, and no MFA (Homeport has no MFA devices).
+        context =
+            context.with("aws:TokenIssueTime", ids::iso8601(issued_at)).with("aws:MultiFactorAuthPresent", "false");
+    }
     context
 }
 

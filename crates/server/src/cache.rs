@@ -27,6 +27,17 @@ pub struct KeyEntry {
     pub account_id: String,
     pub principal: Principal,
     pub secret: String,
+    /// Set for temporary credentials: the session token must come along.
+    pub session: Option<Session>,
+}
+
+/// What temporary credentials (GetSessionToken) carry beyond a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 hex of the session token: the token itself is never stored.
+    pub token_hash: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
 }
 
 /// A user's identity policies, parsed.
@@ -110,7 +121,12 @@ mod tests {
     #[test]
     fn a_write_in_between_makes_a_read_stale() {
         let cache = IamCache::default();
-        let entry = KeyEntry { account_id: "111122223333".into(), principal: Principal::Root, secret: "s".into() };
+        let entry = KeyEntry {
+            account_id: "111122223333".into(),
+            principal: Principal::Root,
+            secret: "s".into(),
+            session: None,
+        };
         let before = cache.generation();
         cache.put_key("AKIA1", entry.clone(), before);
         assert!(cache.key("AKIA1").is_some());

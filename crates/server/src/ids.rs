@@ -63,6 +63,11 @@ pub fn secret_access_key() -> Result<String, NoRandomness> {
     random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40)
 }
 
+/// A session token for temporary credentials: 256 random characters.
+pub fn session_token() -> Result<String, NoRandomness> {
+    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 256)
+}
+
 /// A unique id with an IAM prefix such as `AIDA` (users) or `AROA` (roles): 21 characters.
 pub fn unique_id(prefix: &str) -> Result<String, NoRandomness> {
     Ok(format!("{prefix}{}", random_from(BASE32, 17)?))

@@ -11,7 +11,7 @@ use crate::audit::{AuditLog, Record};
 use crate::auth::authenticate;
 use crate::authz::{RequestFacts, Verdict, authorize, context};
 use crate::ids;
-use crate::operations::{self, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
+use crate::operations::{self, Authorization, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
 
 /// What to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +80,11 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Ok(identity) => identity,
         Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
     };
+    if identity.session_issued_at.is_some() && service == "iam" {
+        // As on AWS: temporary credentials without MFA cannot call the IAM API.
+        let error = AwsError::from_auth(&aws_protocol::AuthError::InvalidKey, protocol);
+        return error_reply(&error, protocol, namespace, &request_id);
+    }
     let params = QueryParams::from_request(request);
     let (operation, body) = match route(&service, protocol, &params, target, request.body) {
         Ok(found) => found,
@@ -172,13 +177,22 @@ async fn run(ctx: &Ctx<'_>, facts: &RequestFacts) -> (Result<Output, AwsError>, 
         Ok(resources) => resources,
         Err(error) => return (Err(error.clone()), Vec::new(), denied(error)),
     };
-    let verdict = if operation.unconditional {
-        Verdict { decision: iam_policy::EvalDecision::Allowed, statements: vec!["unconditional".to_owned()] }
-    } else {
-        let context = context(ctx.identity, facts);
-        match authorize(ctx.app, ctx.identity, operation.action, &resources, &context).await {
-            Ok(verdict) => verdict,
-            Err((verdict, error)) => return (Err(error), resources, verdict),
+    let allowed = |why: &str| Verdict { decision: iam_policy::EvalDecision::Allowed, statements: vec![why.to_owned()] };
+    let verdict = match operation.authorization {
+        Authorization::Always => allowed("always allowed"),
+        mode => {
+            let context = context(ctx.identity, facts);
+            match authorize(ctx.app, ctx.identity, operation.action, &resources, &context).await {
+                Ok(verdict) => verdict,
+                // Operations that need no permission still honour an explicit Deny.
+                Err((verdict, _))
+                    if mode == Authorization::UnlessDenied
+                        && verdict.decision == iam_policy::EvalDecision::ImplicitDeny =>
+                {
+                    allowed("needs no permission")
+                }
+                Err((verdict, error)) => return (Err(error), resources, verdict),
+            }
         }
     };
     ((operation.run)(ctx).await, resources, verdict)

@@ -31,6 +31,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             last_used_region TEXT
         );
         CREATE INDEX access_keys_by_user ON access_keys (account_id, user_name_key);
+        CREATE TABLE sessions (
+            access_key_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            user_name_key TEXT,
+            secret_sealed {blob} NOT NULL,
+            token_hash TEXT NOT NULL,
+            issued_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        );
         CREATE TABLE iam_groups (
             account_id TEXT NOT NULL,
             name_key TEXT NOT NULL,

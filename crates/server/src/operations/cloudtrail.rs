@@ -6,7 +6,7 @@ use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
 use store::{Row, Value};
 
-use super::{Ctx, Operation, internal, json as json_op};
+use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::ids;
 
 pub const LOOKUP_EVENTS: Operation = Operation {
@@ -15,7 +15,7 @@ pub const LOOKUP_EVENTS: Operation = Operation {
     name: "LookupEvents",
     namespace: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
     action: "cloudtrail:LookupEvents",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     run: |ctx| json_op(lookup_events(ctx)),
 };

@@ -6,7 +6,7 @@ use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
 use super::iam_users::{Page, find_user, user_resource};
-use super::{Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
 use crate::auth::Principal;
 use crate::ids;
 
@@ -30,7 +30,7 @@ pub const CREATE_ACCESS_KEY: Operation = Operation {
     name: "CreateAccessKey",
     namespace: IAM_NAMESPACE,
     action: "iam:CreateAccessKey",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
     run: |ctx| query(create_access_key(ctx)),
 };
@@ -86,7 +86,7 @@ pub const LIST_ACCESS_KEYS: Operation = Operation {
     name: "ListAccessKeys",
     namespace: IAM_NAMESPACE,
     action: "iam:ListAccessKeys",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
     run: |ctx| query(list_access_keys(ctx)),
 };
@@ -142,7 +142,7 @@ pub const DELETE_ACCESS_KEY: Operation = Operation {
     name: "DeleteAccessKey",
     namespace: IAM_NAMESPACE,
     action: "iam:DeleteAccessKey",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
     run: |ctx| query(delete_access_key(ctx)),
 };
@@ -179,7 +179,7 @@ pub const UPDATE_ACCESS_KEY: Operation = Operation {
     name: "UpdateAccessKey",
     namespace: IAM_NAMESPACE,
     action: "iam:UpdateAccessKey",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
     run: |ctx| query(update_access_key(ctx)),
 };
@@ -224,7 +224,7 @@ pub const GET_ACCESS_KEY_LAST_USED: Operation = Operation {
     name: "GetAccessKeyLastUsed",
     namespace: IAM_NAMESPACE,
     action: "iam:GetAccessKeyLastUsed",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(key_owner_resource(ctx)),
     run: |ctx| query(get_access_key_last_used(ctx)),
 };

@@ -6,7 +6,7 @@ use aws_protocol::{AwsError, Protocol};
 use store::{Row, Value};
 
 use super::iam_users::{Page, User, find_user, user_resource};
-use super::{Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
 use crate::ids;
 
 pub(crate) struct Group {
@@ -79,7 +79,7 @@ macro_rules! group_operation {
             name: $name,
             namespace: IAM_NAMESPACE,
             action: concat!("iam:", $name),
-            unconditional: false,
+            authorization: Authorization::Policies,
             resources: $resources,
             run: |ctx| query($handler(ctx)),
         };

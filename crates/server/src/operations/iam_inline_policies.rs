@@ -8,7 +8,7 @@ use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::iam_groups::{find_group, group_resource};
 use super::iam_users::{Page, find_user, user_resource};
-use super::{Ctx, IAM_NAMESPACE, Operation, check_name, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, internal, no_such_user, query};
 
 /// Who an inline policy belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ macro_rules! inline_policy_operation {
             name: $name,
             namespace: IAM_NAMESPACE,
             action: concat!("iam:", $name),
-            unconditional: false,
+            authorization: Authorization::Policies,
             resources: $resources,
             run: |ctx| query($handler(ctx, $owner)),
         };

@@ -4,7 +4,7 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 use store::{Row, Value};
 
-use super::{Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
 use crate::auth::{Principal, user_arn};
 use crate::ids;
 
@@ -70,7 +70,7 @@ pub const CREATE_USER: Operation = Operation {
     name: "CreateUser",
     namespace: IAM_NAMESPACE,
     action: "iam:CreateUser",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
     run: |ctx| query(create_user(ctx)),
 };
@@ -119,7 +119,7 @@ pub const GET_USER: Operation = Operation {
     name: "GetUser",
     namespace: IAM_NAMESPACE,
     action: "iam:GetUser",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, true)),
     run: |ctx| query(get_user(ctx)),
 };
@@ -155,7 +155,7 @@ pub const LIST_USERS: Operation = Operation {
     name: "ListUsers",
     namespace: IAM_NAMESPACE,
     action: "iam:ListUsers",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
     run: |ctx| query(list_users(ctx)),
 };
@@ -194,7 +194,7 @@ pub const DELETE_USER: Operation = Operation {
     name: "DeleteUser",
     namespace: IAM_NAMESPACE,
     action: "iam:DeleteUser",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
     run: |ctx| query(delete_user(ctx)),
 };
@@ -293,7 +293,7 @@ pub const UPDATE_USER: Operation = Operation {
     name: "UpdateUser",
     namespace: IAM_NAMESPACE,
     action: "iam:UpdateUser",
-    unconditional: false,
+    authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
     run: |ctx| query(update_user(ctx)),
 };

@@ -16,6 +16,7 @@ use aws_protocol::query::{QueryParams, XmlResponse};
 use aws_protocol::{AwsError, Protocol};
 
 use crate::app::App;
+
 use crate::auth::Identity;
 
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -71,6 +72,17 @@ pub fn json<'a>(handler: impl Future<Output = Result<serde_json::Value, AwsError
 }
 pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
 
+/// How an operation is authorized. Every operation is authenticated and audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    /// An Allow is needed and no Deny may apply: nearly every operation.
+    Policies,
+    /// Allowed unless an explicit Deny applies (`sts:GetSessionToken` needs no permission).
+    UnlessDenied,
+    /// Allowed to every authenticated caller whatever its policies (`sts:GetCallerIdentity`).
+    Always,
+}
+
 /// One routed operation.
 pub struct Operation {
     /// The SigV4 service name it is reached by (`iam`, `sts`, `cloudtrail`).
@@ -82,9 +94,8 @@ pub struct Operation {
     pub namespace: &'static str,
     /// The IAM action it is authorized as.
     pub action: &'static str,
-    /// AWS lets every authenticated caller run this operation whatever its policies say
-    /// (`sts:GetCallerIdentity`); it is still authenticated and audited.
-    pub unconditional: bool,
+    /// How the caller's policies decide it.
+    pub authorization: Authorization,
     /// The resource ARNs it is authorized on (it may read the store, e.g. a user's path).
     pub resources: for<'a> fn(&'a Ctx<'a>) -> ResourcesFuture<'a>,
     /// The operation itself; only the pipeline calls it, after authorization.
@@ -94,6 +105,7 @@ pub struct Operation {
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[
     sts::GET_CALLER_IDENTITY,
+    sts::GET_SESSION_TOKEN,
     iam_users::CREATE_USER,
     iam_users::GET_USER,
     iam_users::LIST_USERS,
