@@ -1,7 +1,7 @@
 //! `homeport server`: run the control plane.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -11,30 +11,86 @@ use crate::output;
 
 #[derive(Args)]
 pub struct ServerArgs {
-    /// Address to listen on.
-    #[arg(long, env = "HOMEPORT_LISTEN", default_value = "127.0.0.1:7780")]
-    listen: SocketAddr,
-    /// Directory for the embedded database, the master key and the root credentials.
-    #[arg(long, env = "HOMEPORT_DATA_DIR", default_value = "homeport-data")]
-    data_dir: PathBuf,
+    /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
+    /// `account_id`); flags and `HOMEPORT_*` variables override it.
+    #[arg(long, env = "HOMEPORT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7780].
+    #[arg(long, env = "HOMEPORT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory for the embedded database, the master key and the root credentials
+    /// [default: homeport-data].
+    #[arg(long, env = "HOMEPORT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// `postgres://USER:PASSWORD@HOST/DB` to keep state in PostgreSQL instead of the embedded SQLite.
     #[arg(long = "store", env = "HOMEPORT_STORE")]
     store_url: Option<String>,
-    /// The region the endpoint serves.
-    #[arg(long, env = "HOMEPORT_REGION", default_value = "us-east-1")]
-    region: String,
+    /// The region the endpoint serves [default: us-east-1].
+    #[arg(long, env = "HOMEPORT_REGION")]
+    region: Option<String>,
     /// The 12-digit account id to create on first start (random if omitted).
     #[arg(long, env = "HOMEPORT_ACCOUNT_ID")]
     account_id: Option<String>,
 }
 
+/// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
+fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let mut settings = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("{}:{}: expected `key = value`", path.display(), number + 1));
+        };
+        let key = key.trim().replace('-', "_");
+        if !["listen", "data_dir", "store", "region", "account_id"].contains(&key.as_str()) {
+            return Err(format!(
+                "{}:{}: unknown setting `{key}` (known: listen, data_dir, store, region, account_id)",
+                path.display(),
+                number + 1
+            ));
+        }
+        settings.push((key, value.trim().trim_matches('"').to_owned()));
+    }
+    Ok(settings)
+}
+
+/// Flags and variables first, then the config file, then the defaults.
+fn resolve(args: ServerArgs) -> Result<Config, String> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => Vec::new(),
+    };
+    let setting = |key: &str| file.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.clone());
+    let listen = match args.listen {
+        Some(listen) => listen,
+        None => setting("listen")
+            .unwrap_or_else(|| "127.0.0.1:7780".to_owned())
+            .parse()
+            .map_err(|error| format!("listen: {error}"))?,
+    };
+    Ok(Config {
+        listen,
+        data_dir: args
+            .data_dir
+            .or_else(|| setting("data_dir").map(PathBuf::from))
+            .unwrap_or_else(|| "homeport-data".into()),
+        store_url: args.store_url.or_else(|| setting("store")),
+        region: args.region.or_else(|| setting("region")).unwrap_or_else(|| "us-east-1".to_owned()),
+        account_id: args.account_id.or_else(|| setting("account_id")),
+    })
+}
+
 pub fn run(args: ServerArgs) -> ExitCode {
-    let config = Config {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        store_url: args.store_url,
-        region: args.region,
-        account_id: args.account_id,
+    let config = match resolve(args) {
+        Ok(config) => config,
+        Err(message) => {
+            output::error_line(&format!("error: {message}"));
+            return ExitCode::FAILURE;
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

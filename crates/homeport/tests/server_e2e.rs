@@ -378,3 +378,41 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_config_file_sets_what_flags_do_not() {
+    let dir = fresh_dir("config");
+    let config = dir.join("homeport.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "# Homeport settings\nlisten = \"127.0.0.1:0\"\ndata_dir = {}\nregion = eu-west-1\naccount_id = 123456789012\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let first_line = |extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
+            .args(["server", "--config"])
+            .arg(&config)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        line
+    };
+    assert!(first_line(&[]).contains("(region eu-west-1, account 123456789012)"));
+    assert!(first_line(&["--region", "us-east-2"]).contains("(region us-east-2, account 123456789012)"), "flags win");
+
+    std::fs::write(&config, "colour = blue\n").unwrap();
+    let refused =
+        Command::new(env!("CARGO_BIN_EXE_homeport")).args(["server", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown setting `colour`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
