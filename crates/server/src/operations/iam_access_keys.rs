@@ -5,8 +5,8 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
-use super::iam_users::{Page, find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
+use super::iam_users::{find_user, user_resource};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, internal, no_such_user, query};
 use crate::auth::Principal;
 use crate::ids;
 

@@ -3,72 +3,25 @@
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
-use store::{Row, Value};
 
-use super::iam_users::{Page, User, find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
-use crate::ids;
+use super::iam_entities::{Entity, Kind, create, existing, find, list, no_such, resource};
+use super::iam_users::{find_user, user_resource};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
 
-pub(crate) struct Group {
-    pub name: String,
-    pub group_id: String,
-    pub path: String,
-    pub created_at: i64,
-}
-
-impl Group {
-    fn from_row(row: &Row) -> Result<Group, AwsError> {
-        Ok(Group {
-            name: row.text(0).map_err(internal)?,
-            group_id: row.text(1).map_err(internal)?,
-            path: row.text(2).map_err(internal)?,
-            created_at: row.int(3).map_err(internal)?,
-        })
-    }
-
-    fn write(&self, xml: &mut XmlResponse, account: &str) {
-        xml.element("Path", &self.path)
-            .element("GroupName", &self.name)
-            .element("GroupId", &self.group_id)
-            .element("Arn", &group_arn(account, &self.path, &self.name))
-            .element("CreateDate", &ids::iso8601(self.created_at));
-    }
-}
-
-pub(crate) fn group_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:group{path}{name}")
+pub(crate) async fn find_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
+    find(ctx, Kind::Group, name).await
 }
 
 pub(crate) fn no_such_group(name: &str) -> AwsError {
-    AwsError::new("NoSuchEntity", 404, format!("The group with name {name} cannot be found."))
+    no_such(Kind::Group, name)
 }
 
-pub(crate) async fn find_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Group>, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT name, group_id, path, created_at FROM iam_groups WHERE account_id = ? AND name_key = ?",
-            vec![ctx.account().into(), name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.first().map(Group::from_row).transpose()
-}
-
-/// The ARN of the group a request names (with its path when it exists).
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let name = ctx.required("GroupName")?;
-    let path = match find_group(ctx, name).await? {
-        Some(group) => group.path,
-        None => ctx.params.get("Path").unwrap_or("/").to_owned(),
-    };
-    Ok(vec![group_arn(ctx.account(), &path, name)])
+    resource(ctx, Kind::Group).await
 }
 
-async fn existing_group(ctx: &Ctx<'_>) -> Result<Group, AwsError> {
-    let name = ctx.required("GroupName")?;
-    find_group(ctx, name).await?.ok_or_else(|| no_such_group(name))
+async fn existing_group(ctx: &Ctx<'_>) -> Result<Entity, AwsError> {
+    existing(ctx, Kind::Group).await
 }
 
 macro_rules! group_operation {
@@ -110,41 +63,11 @@ group_operation!(
 );
 
 async fn create_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("GroupName")?;
-    check_name(name, "groupName", 128)?;
-    let path = ctx.params.get("Path").unwrap_or("/");
-    check_path(path)?;
-    let group = Group {
-        name: name.to_owned(),
-        group_id: ids::unique_id("AGPA").map_err(internal)?,
-        path: path.to_owned(),
-        created_at: ids::now(),
-    };
-    let inserted = ctx
-        .app
-        .store
-        .execute(
-            "INSERT INTO iam_groups (account_id, name_key, name, group_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                ctx.account().into(),
-                name.to_lowercase().into(),
-                name.into(),
-                group.group_id.as_str().into(),
-                path.into(),
-                Value::Int(group.created_at),
-            ],
-        )
-        .await;
-    match inserted {
-        Ok(_) => {}
-        Err(store::StoreError::Conflict) => {
-            return Err(AwsError::new("EntityAlreadyExists", 409, format!("Group with name {name} already exists.")));
-        }
-        Err(error) => return Err(internal(error)),
-    }
-    let mut xml = ctx.response();
-    xml.nest("Group", |xml| group.write(xml, ctx.account()));
-    Ok(xml)
+    create(ctx, Kind::Group).await
+}
+
+async fn list_groups(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    list(ctx, Kind::Group).await
 }
 
 async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -160,7 +83,7 @@ async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         )
         .await
         .map_err(internal)?;
-    let members: Vec<User> = rows.iter().map(User::from_row).collect::<Result<_, _>>()?;
+    let members: Vec<Entity> = rows.iter().map(|row| Entity::from_row(Kind::User, row)).collect::<Result<_, _>>()?;
     let mut xml = ctx.response();
     xml.nest("Group", |xml| group.write(xml, ctx.account()));
     xml.nest("Users", |xml| {
@@ -169,34 +92,6 @@ async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     });
     xml.element("IsTruncated", "false");
-    Ok(xml)
-}
-
-async fn list_groups(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
-    let page = Page::from_params(ctx)?;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT name, group_id, path, created_at FROM iam_groups WHERE account_id = ? AND name_key > ? ORDER BY name_key",
-            vec![ctx.account().into(), page.after.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let groups: Vec<Group> = rows
-        .iter()
-        .map(Group::from_row)
-        .filter(|group| group.as_ref().map_or(true, |g| g.path.starts_with(prefix)))
-        .collect::<Result<_, _>>()?;
-    let (shown, next) = page.cut(&groups, |group| group.name.to_lowercase());
-    let mut xml = ctx.response();
-    xml.nest("Groups", |xml| {
-        for group in shown {
-            xml.nest("member", |xml| group.write(xml, ctx.account()));
-        }
-    });
-    page.finish(&mut xml, next);
     Ok(xml)
 }
 
@@ -281,7 +176,7 @@ async fn list_groups_for_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         )
         .await
         .map_err(internal)?;
-    let groups: Vec<Group> = rows.iter().map(Group::from_row).collect::<Result<_, _>>()?;
+    let groups: Vec<Entity> = rows.iter().map(|row| Entity::from_row(Kind::Group, row)).collect::<Result<_, _>>()?;
     let mut xml = ctx.response();
     xml.nest("Groups", |xml| {
         for group in &groups {

@@ -7,8 +7,8 @@ use aws_protocol::{AwsError, Protocol};
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::iam_groups::{find_group, group_resource};
-use super::iam_users::{Page, find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, internal, no_such_user, query};
+use super::iam_users::{find_user, user_resource};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, internal, no_such_user, query};
 
 /// Who an inline policy belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

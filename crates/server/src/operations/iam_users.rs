@@ -2,66 +2,24 @@
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
-use store::{Row, Value};
 
+use super::iam_entities::{Entity, Kind, create, find, list, resource};
 use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
-use crate::auth::{Principal, user_arn};
+use crate::auth::Principal;
 use crate::ids;
 
-/// A user as stored.
-pub(crate) struct User {
-    pub name: String,
-    pub user_id: String,
-    pub path: String,
-    pub created_at: i64,
-}
-
-impl User {
-    pub(crate) fn from_row(row: &Row) -> Result<User, AwsError> {
-        Ok(User {
-            name: row.text(0).map_err(internal)?,
-            user_id: row.text(1).map_err(internal)?,
-            path: row.text(2).map_err(internal)?,
-            created_at: row.int(3).map_err(internal)?,
-        })
-    }
-
-    pub(crate) fn write(&self, xml: &mut XmlResponse, account: &str) {
-        xml.element("Path", &self.path)
-            .element("UserName", &self.name)
-            .element("UserId", &self.user_id)
-            .element("Arn", &user_arn(account, &self.path, &self.name))
-            .element("CreateDate", &ids::iso8601(self.created_at));
-    }
-}
-
 /// The stored user of that name (compared case-insensitively, as IAM does).
-pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<User>, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?",
-            vec![ctx.account().into(), name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.first().map(User::from_row).transpose()
+pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
+    find(ctx, Kind::User, name).await
 }
 
 /// The ARN of the user a request names (with its path when it exists, else the `Path`
 /// parameter or `/`), or of the caller when it names none and `or_caller` allows it.
 pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<String>, AwsError> {
-    let name = match ctx.params.get("UserName") {
-        Some(name) => name,
-        None if or_caller => return Ok(vec![ctx.identity.arn()]),
-        None => ctx.required("UserName")?,
-    };
-    let path = match find_user(ctx, name).await? {
-        Some(user) => user.path,
-        None => ctx.params.get("Path").unwrap_or("/").to_owned(),
-    };
-    Ok(vec![user_arn(ctx.account(), &path, name)])
+    if or_caller && ctx.params.get("UserName").is_none() {
+        return Ok(vec![ctx.identity.arn()]);
+    }
+    resource(ctx, Kind::User).await
 }
 
 pub const CREATE_USER: Operation = Operation {
@@ -72,46 +30,8 @@ pub const CREATE_USER: Operation = Operation {
     action: "iam:CreateUser",
     authorization: Authorization::Policies,
     resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| query(create_user(ctx)),
+    run: |ctx| query(create(ctx, Kind::User)),
 };
-
-async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("UserName")?;
-    check_name(name, "userName", 64)?;
-    let path = ctx.params.get("Path").unwrap_or("/");
-    check_path(path)?;
-    let user = User {
-        name: name.to_owned(),
-        user_id: ids::unique_id("AIDA").map_err(internal)?,
-        path: path.to_owned(),
-        created_at: ids::now(),
-    };
-    let inserted = ctx
-        .app
-        .store
-        .execute(
-            "INSERT INTO users (account_id, name_key, name, user_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                ctx.account().into(),
-                name.to_lowercase().into(),
-                name.into(),
-                user.user_id.as_str().into(),
-                path.into(),
-                Value::Int(user.created_at),
-            ],
-        )
-        .await;
-    match inserted {
-        Ok(_) => {}
-        Err(store::StoreError::Conflict) => {
-            return Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {name} already exists.")));
-        }
-        Err(error) => return Err(internal(error)),
-    }
-    let mut xml = ctx.response();
-    xml.nest("User", |xml| user.write(xml, ctx.account()));
-    Ok(xml)
-}
 
 pub const GET_USER: Operation = Operation {
     service: "iam",
@@ -130,7 +50,13 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         (named, Principal::User { name, user_id, path, created_at })
             if named.is_none_or(|named| named.to_lowercase() == name.to_lowercase()) =>
         {
-            User { name: name.clone(), user_id: user_id.clone(), path: path.clone(), created_at: *created_at }
+            Entity {
+                kind: Kind::User,
+                name: name.clone(),
+                id: user_id.clone(),
+                path: path.clone(),
+                created_at: *created_at,
+            }
         }
         (Some(name), _) => find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?,
         (None, _) => {
@@ -157,36 +83,8 @@ pub const LIST_USERS: Operation = Operation {
     action: "iam:ListUsers",
     authorization: Authorization::Policies,
     resources: |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
-    run: |ctx| query(list_users(ctx)),
+    run: |ctx| query(list(ctx, Kind::User)),
 };
-
-async fn list_users(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
-    let page = Page::from_params(ctx)?;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key > ? ORDER BY name_key",
-            vec![ctx.account().into(), page.after.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let users: Vec<User> = rows
-        .iter()
-        .map(User::from_row)
-        .filter(|user| user.as_ref().map_or(true, |u| u.path.starts_with(prefix)))
-        .collect::<Result<_, _>>()?;
-    let (shown, next) = page.cut(&users, |user| user.name.to_lowercase());
-    let mut xml = ctx.response();
-    xml.nest("Users", |xml| {
-        for user in shown {
-            xml.nest("member", |xml| user.write(xml, ctx.account()));
-        }
-    });
-    page.finish(&mut xml, next);
-    Ok(xml)
-}
 
 pub const DELETE_USER: Operation = Operation {
     service: "iam",
@@ -241,50 +139,6 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         "Cannot delete entity, must delete policies first."
     };
     Err(AwsError::new("DeleteConflict", 409, message))
-}
-
-/// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
-pub(crate) struct Page {
-    pub after: String,
-    pub max_items: usize,
-}
-
-impl Page {
-    pub(crate) fn from_params(ctx: &Ctx<'_>) -> Result<Page, AwsError> {
-        let max_items = match ctx.params.get("MaxItems") {
-            None => 100,
-            Some(text) => match text.parse::<usize>() {
-                Ok(n @ 1..=1000) => n,
-                _ => {
-                    return Err(super::validation(format!(
-                        "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"
-                    )));
-                }
-            },
-        };
-        Ok(Page { after: ctx.params.get("Marker").unwrap_or("").to_owned(), max_items })
-    }
-
-    /// The items of this page and the marker of the next one.
-    pub(crate) fn cut<'a, T>(&self, items: &'a [T], key: impl Fn(&T) -> String) -> (&'a [T], Option<String>) {
-        if items.len() > self.max_items {
-            let shown = items.get(..self.max_items).unwrap_or(items);
-            (shown, shown.last().map(key))
-        } else {
-            (items, None)
-        }
-    }
-
-    pub(crate) fn finish(&self, xml: &mut XmlResponse, next: Option<String>) {
-        match next {
-            Some(marker) => {
-                xml.element("IsTruncated", "true").element("Marker", &marker);
-            }
-            None => {
-                xml.element("IsTruncated", "false");
-            }
-        }
-    }
 }
 
 pub const UPDATE_USER: Operation = Operation {

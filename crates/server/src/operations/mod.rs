@@ -4,6 +4,7 @@
 
 mod cloudtrail;
 mod iam_access_keys;
+mod iam_entities;
 mod iam_groups;
 mod iam_inline_policies;
 mod iam_users;
@@ -194,5 +195,49 @@ pub fn check_path(value: &str) -> Result<(), AwsError> {
 }
 
 pub fn no_such_user(name: &str) -> AwsError {
-    AwsError::new("NoSuchEntity", 404, format!("The user with name {name} cannot be found."))
+    iam_entities::no_such(iam_entities::Kind::User, name)
+}
+
+/// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
+pub(crate) struct Page {
+    pub after: String,
+    pub max_items: usize,
+}
+
+impl Page {
+    pub(crate) fn from_params(ctx: &Ctx<'_>) -> Result<Page, AwsError> {
+        let max_items = match ctx.params.get("MaxItems") {
+            None => 100,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n @ 1..=1000) => n,
+                _ => {
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"
+                    )));
+                }
+            },
+        };
+        Ok(Page { after: ctx.params.get("Marker").unwrap_or("").to_owned(), max_items })
+    }
+
+    /// The items of this page and the marker of the next one.
+    pub(crate) fn cut<'a, T>(&self, items: &'a [T], key: impl Fn(&T) -> String) -> (&'a [T], Option<String>) {
+        if items.len() > self.max_items {
+            let shown = items.get(..self.max_items).unwrap_or(items);
+            (shown, shown.last().map(key))
+        } else {
+            (items, None)
+        }
+    }
+
+    pub(crate) fn finish(&self, xml: &mut XmlResponse, next: Option<String>) {
+        match next {
+            Some(marker) => {
+                xml.element("IsTruncated", "true").element("Marker", &marker);
+            }
+            None => {
+                xml.element("IsTruncated", "false");
+            }
+        }
+    }
 }
