@@ -35,6 +35,9 @@ pub struct Condition {
     pub(crate) lookup_key: String,
     lookup_hash: u64,
     pub(crate) values: Vec<PolicyValue>,
+    /// Shared by every identical condition of the policy (same operator, key and values):
+    /// within one request they decide alike, so one evaluation serves them all.
+    pub(crate) slot: Option<u32>,
 }
 
 /// A parsed condition operator such as `ForAnyValue:StringNotLikeIfExists`.
@@ -178,7 +181,21 @@ impl Condition {
     pub(crate) fn new(operator: Operator, key: String, values: Vec<PolicyValue>) -> Condition {
         let lookup_key = key.to_ascii_lowercase();
         let lookup_hash = crate::context::key_hash(&lookup_key);
-        Condition { operator, key, lookup_key, lookup_hash, values }
+        Condition { operator, key, lookup_key, lookup_hash, values, slot: None }
+    }
+
+    /// Text identifying the condition exactly, for sharing a slot; `None` when a value holds
+    /// a variable (sharing would still be sound, but such conditions are rare).
+    pub(crate) fn identity(&self) -> Option<String> {
+        if self.values.iter().any(|value| value.template.is_some()) {
+            return None;
+        }
+        let mut text = format!("{:?}\u{0}{}", self.operator, self.lookup_key);
+        for value in &self.values {
+            text.push('\u{0}');
+            text.push_str(&value.text);
+        }
+        Some(text)
     }
 
     /// The keys this condition reads: its own and those of variables in its values.

@@ -30,6 +30,8 @@ pub struct Policy {
     pub version_given: bool,
     pub id: Option<String>,
     pub statements: Vec<Statement>,
+    /// How many memo slots evaluation needs (distinct fixed resource patterns and conditions).
+    pub(crate) slots: usize,
     text: String,
 }
 
@@ -63,7 +65,9 @@ pub struct ResourcePattern {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ResourceMatcher {
-    Fixed(Pattern),
+    /// A pattern without variables, and its memo slot: identical patterns of a policy share
+    /// one, so a request matches each distinct pattern once.
+    Fixed(Pattern, u32),
     Template(Template),
 }
 
@@ -99,7 +103,7 @@ impl ResourcePattern {
         let template = if variables { Template::parse(&text) } else { None };
         let matcher = match template {
             Some(template) => ResourceMatcher::Template(template),
-            None => ResourceMatcher::Fixed(Pattern::arn(&text, Segments::StarAtEndSpans)),
+            None => ResourceMatcher::Fixed(Pattern::arn(&text, Segments::StarAtEndSpans), 0),
         };
         ResourcePattern { text, matcher }
     }
@@ -148,7 +152,8 @@ impl Policy {
             statement.start = lines.position(text, statement.span.start);
             statement.end = lines.position(text, statement.span.end.saturating_sub(1));
         }
-        Ok(Policy { version, version_given, id, statements, text: text.to_owned() })
+        let slots = assign_slots(&mut statements);
+        Ok(Policy { version, version_given, id, statements, slots, text: text.to_owned() })
     }
 
     /// The document as it was given.
@@ -160,6 +165,28 @@ impl Policy {
     pub fn position(&self, offset: usize) -> json::Position {
         json::position(&self.text, offset)
     }
+}
+
+/// Gives identical fixed resource patterns, and identical conditions, one shared memo slot.
+fn assign_slots(statements: &mut [Statement]) -> usize {
+    let mut slots: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut slot_for = |identity: String| {
+        let next = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+        *slots.entry(identity).or_insert(next)
+    };
+    for statement in statements.iter_mut() {
+        if let Some(clause) = &mut statement.resource {
+            for pattern in &mut clause.items {
+                if let ResourceMatcher::Fixed(_, slot) = &mut pattern.matcher {
+                    *slot = slot_for(format!("resource\u{0}{}", pattern.text));
+                }
+            }
+        }
+        for condition in &mut statement.conditions {
+            condition.slot = condition.identity().map(|identity| slot_for(format!("condition\u{0}{identity}")));
+        }
+    }
+    slots.len()
 }
 
 fn unknown_field(key: &Key) -> PolicyError {

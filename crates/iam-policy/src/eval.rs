@@ -5,7 +5,7 @@
 //! unresolvable variable, an unreadable value) simply does not match.
 
 use crate::context::Context;
-use crate::document::{Clause, Effect, Policy, ResourceMatcher, ResourcePattern, Statement};
+use crate::document::{Effect, Policy, ResourceMatcher, ResourcePattern, Statement};
 use crate::pattern::{Case, Pattern, Segments};
 use crate::principal::{Caller, Grant};
 
@@ -81,8 +81,38 @@ impl PolicyHits {
     }
 }
 
+/// Results of shared resource patterns and conditions within one policy evaluation:
+/// 0 unknown, 1 no match, 2 match. Small policies keep it on the stack.
+struct Memo {
+    inline: [u8; 64],
+    spilled: Vec<u8>,
+}
+
+impl Memo {
+    fn new(slots: usize) -> Memo {
+        Memo { inline: [0; 64], spilled: if slots > 64 { vec![0; slots] } else { Vec::new() } }
+    }
+
+    /// The memoized result of `slot`, computing it with `evaluate` the first time.
+    fn get(&mut self, slot: u32, evaluate: impl FnOnce() -> bool) -> bool {
+        let index = usize::try_from(slot).unwrap_or(usize::MAX);
+        let cell = if self.spilled.is_empty() { self.inline.get_mut(index) } else { self.spilled.get_mut(index) };
+        match cell {
+            Some(2) => true,
+            Some(1) => false,
+            Some(cell) => {
+                let result = evaluate();
+                *cell = if result { 2 } else { 1 };
+                result
+            }
+            None => evaluate(),
+        }
+    }
+}
+
 pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: PrincipalRule) -> PolicyHits {
     let mut out = PolicyHits::default();
+    let mut memo = Memo::new(policy.slots);
     for (index, statement) in policy.statements.iter().enumerate() {
         if !action_matches(statement, &request.action) {
             continue;
@@ -91,7 +121,7 @@ pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: Prin
         if request.track_missing_keys {
             note_missing_keys(statement, request.context, &mut out.missing_keys);
         }
-        if !resource_matches(statement, request) {
+        if !resource_matches(statement, request, &mut memo) {
             continue;
         }
         let grant = match rule {
@@ -101,7 +131,11 @@ pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: Prin
                 None => continue,
             },
         };
-        if statement.conditions.iter().all(|condition| condition.matches(request.context)) {
+        let mut holds = |condition: &crate::condition::Condition| match condition.slot {
+            Some(slot) => memo.get(slot, || condition.matches(request.context)),
+            None => condition.matches(request.context),
+        };
+        if statement.conditions.iter().all(&mut holds) {
             out.hits.push(Hit { statement: index, effect: statement.effect, grant });
         }
     }
@@ -115,19 +149,15 @@ fn action_matches(statement: &Statement, lowercase_action: &str) -> bool {
         .is_some_and(|clause| clause.items.iter().any(|pattern| pattern.matches(lowercase_action)) != clause.negated)
 }
 
-fn resource_matches(statement: &Statement, request: &Request<'_>) -> bool {
+fn resource_matches(statement: &Statement, request: &Request<'_>, memo: &mut Memo) -> bool {
     // A statement without Resource (a trust policy) applies to the resource it is attached to.
     let Some(clause) = &statement.resource else { return true };
-    clause_matches(clause, |pattern| resource_pattern_matches(pattern, request))
+    clause.items.iter().any(|pattern| resource_pattern_matches(pattern, request, memo)) != clause.negated
 }
 
-fn clause_matches<T>(clause: &Clause<T>, matches: impl Fn(&T) -> bool) -> bool {
-    clause.items.iter().any(matches) != clause.negated
-}
-
-fn resource_pattern_matches(pattern: &ResourcePattern, request: &Request<'_>) -> bool {
+fn resource_pattern_matches(pattern: &ResourcePattern, request: &Request<'_>, memo: &mut Memo) -> bool {
     match &pattern.matcher {
-        ResourceMatcher::Fixed(pattern) => pattern.matches(request.resource),
+        ResourceMatcher::Fixed(pattern, slot) => memo.get(*slot, || pattern.matches(request.resource)),
         ResourceMatcher::Template(template) => template.resolve_tokens(request.context).is_some_and(|tokens| {
             Pattern::from_tokens(tokens, Case::Sensitive, Some(Segments::StarAtEndSpans)).matches(request.resource)
         }),
@@ -145,7 +175,7 @@ fn note_missing_keys(statement: &Statement, context: &Context, missing: &mut Vec
     let resource_keys =
         statement.resource.iter().flat_map(|clause| clause.items.iter()).filter_map(|pattern| match &pattern.matcher {
             ResourceMatcher::Template(template) => Some(template.keys()),
-            ResourceMatcher::Fixed(_) => None,
+            ResourceMatcher::Fixed(..) => None,
         });
     let keys = statement.conditions.iter().flat_map(|condition| condition.keys()).chain(resource_keys.flatten());
     for key in keys {

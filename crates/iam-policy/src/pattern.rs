@@ -294,8 +294,59 @@ fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
 }
 
 /// Dynamic programming over the positions of `text` that each token prefix can reach, for
-/// patterns with stars that may not cross a colon.
+/// patterns with stars that may not cross a colon. Texts of up to 127 bytes (every real ARN)
+/// keep the reachable positions in one 128-bit word; longer ones use vectors.
 fn matches_tokens(tokens: &[Token], text: &[u8]) -> bool {
+    if text.len() < 128 { matches_tokens_bits(tokens, text) } else { matches_tokens_vec(tokens, text) }
+}
+
+fn matches_tokens_bits(tokens: &[Token], text: &[u8]) -> bool {
+    let len = text.len();
+    let mut reach: u128 = 1;
+    for token in tokens {
+        let mut next: u128 = 0;
+        let mut positions = reach;
+        while positions != 0 {
+            let start = positions.trailing_zeros() as usize;
+            positions &= positions - 1;
+            match token {
+                Token::Literal(literal) => {
+                    let literal = literal.as_bytes();
+                    if text.get(start..start + literal.len()) == Some(literal) {
+                        next |= 1 << (start + literal.len());
+                    }
+                }
+                Token::One => {
+                    if let Some(&first) = text.get(start) {
+                        next |= 1 << (start + utf8_width(first)).min(len);
+                    }
+                }
+                Token::Star { within_segment } => {
+                    // From the first reachable position on, a star covers everything (or up to
+                    // and including the position of the next colon); later starts add nothing.
+                    let mut position = start;
+                    loop {
+                        next |= 1 << position;
+                        if position >= len || (*within_segment && text.get(position) == Some(&b':')) {
+                            break;
+                        }
+                        position += 1;
+                    }
+                    if !*within_segment {
+                        break;
+                    }
+                }
+            }
+        }
+        reach = next;
+        if reach == 0 {
+            return false;
+        }
+    }
+    reach & (1 << len) != 0
+}
+
+fn matches_tokens_vec(tokens: &[Token], text: &[u8]) -> bool {
     let len = text.len();
     let mut reach = vec![false; len + 1];
     let mut next = vec![false; len + 1];
@@ -421,6 +472,30 @@ mod tests {
         assert!(!Pattern::arn(&segmented, Segments::Strict).matches(&format!("arn:{text}:c")));
         // Exponential backtracking would take hours; this is a bound, not a benchmark.
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_bitset_and_vector_matchers_agree() {
+        // A small deterministic generator: every pattern over a few shapes against many texts.
+        let patterns = ["arn:a*:b?:*c:d", "*:a*b:*", "a?*:?*b", "arn:*-1:x:*", "a*a*a*:b", "???:*", ":*:*:", ""];
+        let mut seed = 7u64;
+        for _ in 0..2_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let len = usize::try_from(seed >> 58).unwrap_or(0) + 1;
+            let text: String =
+                (0..len).map(|i| ['a', 'b', ':', 'c', '-', 'd', '1', 'x'][((seed >> (i % 48)) & 7) as usize]).collect();
+            for pattern in patterns {
+                for segments in [Segments::Strict, Segments::StarAtEndSpans] {
+                    let mut tokens = merge_literals(tokenize(pattern), Case::Sensitive);
+                    mark_segment_stars(&mut tokens, segments);
+                    assert_eq!(
+                        matches_tokens_bits(&tokens, text.as_bytes()),
+                        matches_tokens_vec(&tokens, text.as_bytes()),
+                        "{pattern} vs {text}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
