@@ -46,14 +46,13 @@ const BATCH: usize = 512;
 /// parameters a row stays well under both backends' parameter limits).
 const ROWS_PER_INSERT: [usize; 3] = [64, 8, 1];
 
-/// Splits a batch into runs of the fixed statement sizes.
-fn chunked<T>(batch: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = batch;
+/// The fixed statement sizes a batch of `len` records is split into, largest first.
+fn chunk_sizes(len: usize) -> impl Iterator<Item = usize> {
+    let mut rest = len;
     std::iter::from_fn(move || {
-        let size = ROWS_PER_INSERT.into_iter().find(|size| *size <= rest.len())?;
-        let (chunk, remainder) = rest.split_at(size);
-        rest = remainder;
-        Some(chunk)
+        let size = ROWS_PER_INSERT.into_iter().find(|size| *size <= rest)?;
+        rest -= size;
+        Some(size)
     })
 }
 
@@ -64,11 +63,16 @@ impl AuditLog {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while incoming.recv_many(&mut batch, BATCH).await > 0 {
-                let mut statements: Vec<Statement> =
-                    chunked(&batch).map(|chunk| insert(chunk.iter().map(|(record, _)| record))).collect();
-                statements.extend(last_used(batch.iter().map(|(record, _)| record)));
+                let (mut records, waiters): (Vec<Record>, Vec<_>) = batch.drain(..).unzip();
+                let updates = last_used(&records);
+                let mut statements = Vec::with_capacity(updates.len() + 8);
+                for size in chunk_sizes(records.len()) {
+                    let rest = records.split_off(size);
+                    statements.push(insert(std::mem::replace(&mut records, rest)));
+                }
+                statements.extend(updates);
                 let result = store.transaction(statements).await.map(|_| ());
-                for (_, done) in batch.drain(..) {
+                for done in waiters {
                     let _ = done.send(result.clone());
                 }
             }
@@ -93,7 +97,7 @@ pub fn is_read_only(event_name: &str) -> bool {
 }
 
 /// Records each key's most recent use in the batch (GetAccessKeyLastUsed), one update per key.
-fn last_used<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Statement> {
+fn last_used(records: &[Record]) -> Vec<Statement> {
     let mut latest: Vec<&Record> = Vec::new();
     for record in records {
         match latest.iter_mut().find(|seen| seen.access_key_id == record.access_key_id) {
@@ -117,32 +121,34 @@ fn last_used<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Statement> {
         .collect()
 }
 
-fn insert<'a>(records: impl Iterator<Item = &'a Record>) -> Statement {
+/// One INSERT of `records`, moving their text into the parameters.
+fn insert(records: Vec<Record>) -> Statement {
     let mut sql = String::from(
         "INSERT INTO audit_events (event_time, request_id, account_id, principal_arn, username, access_key_id, source_ip, user_agent, event_source, event_name, read_only, resources, decision, statements, error_code) VALUES ",
     );
     let mut params = Vec::new();
-    for (index, record) in records.enumerate() {
+    for (index, record) in records.into_iter().enumerate() {
         if index > 0 {
             sql.push_str(", ");
         }
         sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        let read_only = is_read_only(&record.event_name);
         params.extend([
             Value::Int(record.time),
-            record.request_id.as_str().into(),
-            record.account_id.as_str().into(),
-            record.principal_arn.as_str().into(),
-            record.username.as_str().into(),
-            record.access_key_id.as_str().into(),
-            record.source_ip.as_str().into(),
-            record.user_agent.as_str().into(),
-            record.event_source.as_str().into(),
-            record.event_name.as_str().into(),
-            Value::from(is_read_only(&record.event_name)),
+            record.request_id.into(),
+            record.account_id.into(),
+            record.principal_arn.into(),
+            record.username.into(),
+            record.access_key_id.into(),
+            record.source_ip.into(),
+            record.user_agent.into(),
+            record.event_source.into(),
+            record.event_name.into(),
+            Value::from(read_only),
             serde_json::to_string(&record.resources).unwrap_or_default().into(),
-            record.decision.as_str().into(),
+            record.decision.into(),
             serde_json::to_string(&record.statements).unwrap_or_default().into(),
-            Value::from(record.error_code.clone()),
+            Value::from(record.error_code),
         ]);
     }
     Statement::new(sql, params)

@@ -85,7 +85,7 @@ impl Sqlite {
             let connection = lock(&connection);
             let mut statement = connection.prepare_cached(&sql).map_err(map_error)?;
             let columns = statement.column_count();
-            let mut rows = statement.query(params_from_iter(params.iter().map(to_sql))).map_err(map_error)?;
+            let mut rows = statement.query(params_from_iter(params.iter().map(Borrowed))).map_err(map_error)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(map_error)? {
                 let values = (0..columns)
@@ -105,7 +105,7 @@ impl Sqlite {
         tokio::task::spawn_blocking(move || {
             let connection = lock(&writer);
             let mut prepared = connection.prepare_cached(&sql).map_err(map_error)?;
-            let count = prepared.execute(params_from_iter(params.iter().map(to_sql))).map_err(map_error)?;
+            let count = prepared.execute(params_from_iter(params.iter().map(Borrowed))).map_err(map_error)?;
             Ok(u64::try_from(count).unwrap_or(u64::MAX))
         })
         .await
@@ -121,7 +121,7 @@ impl Sqlite {
             for statement in &statements {
                 let mut prepared = transaction.prepare_cached(&statement.sql).map_err(map_error)?;
                 let count =
-                    prepared.execute(params_from_iter(statement.params.iter().map(to_sql))).map_err(map_error)?;
+                    prepared.execute(params_from_iter(statement.params.iter().map(Borrowed))).map_err(map_error)?;
                 changed.push(u64::try_from(count).unwrap_or(u64::MAX));
             }
             transaction.commit().map_err(map_error)?;
@@ -134,12 +134,17 @@ impl Sqlite {
 
 static READING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-fn to_sql(value: &Value) -> rusqlite::types::Value {
-    match value {
-        Value::Null => rusqlite::types::Value::Null,
-        Value::Int(int) => rusqlite::types::Value::Integer(*int),
-        Value::Text(text) => rusqlite::types::Value::Text(text.clone()),
-        Value::Blob(blob) => rusqlite::types::Value::Blob(blob.clone()),
+/// Binds a value without copying it.
+struct Borrowed<'a>(&'a Value);
+
+impl rusqlite::ToSql for Borrowed<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Int(int) => ValueRef::Integer(*int),
+            Value::Text(text) => ValueRef::Text(text.as_bytes()),
+            Value::Blob(blob) => ValueRef::Blob(blob),
+        }))
     }
 }
 
