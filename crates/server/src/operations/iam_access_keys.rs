@@ -6,7 +6,7 @@ use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
 use super::iam_users::{find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, iam_operation, internal, no_such_user, query};
 use crate::auth::Principal;
 use crate::ids;
 
@@ -24,16 +24,9 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     Ok(Some(user.name))
 }
 
-pub const CREATE_ACCESS_KEY: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "CreateAccessKey",
-    namespace: IAM_NAMESPACE,
-    action: "iam:CreateAccessKey",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| query(create_access_key(ctx)),
-};
+iam_operation!(CREATE_ACCESS_KEY, "CreateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+    create_access_key(ctx)
+));
 
 async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = subject(ctx).await?;
@@ -80,16 +73,9 @@ async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-pub const LIST_ACCESS_KEYS: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "ListAccessKeys",
-    namespace: IAM_NAMESPACE,
-    action: "iam:ListAccessKeys",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| query(list_access_keys(ctx)),
-};
+iam_operation!(LIST_ACCESS_KEYS, "ListAccessKeys", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+    list_access_keys(ctx)
+));
 
 async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = subject(ctx).await?;
@@ -136,16 +122,9 @@ async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-pub const DELETE_ACCESS_KEY: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "DeleteAccessKey",
-    namespace: IAM_NAMESPACE,
-    action: "iam:DeleteAccessKey",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| query(delete_access_key(ctx)),
-};
+iam_operation!(DELETE_ACCESS_KEY, "DeleteAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+    delete_access_key(ctx)
+));
 
 async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let access_key_id = ctx.required("AccessKeyId")?;
@@ -173,16 +152,9 @@ async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-pub const UPDATE_ACCESS_KEY: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "UpdateAccessKey",
-    namespace: IAM_NAMESPACE,
-    action: "iam:UpdateAccessKey",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| query(update_access_key(ctx)),
-};
+iam_operation!(UPDATE_ACCESS_KEY, "UpdateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+    update_access_key(ctx)
+));
 
 async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let access_key_id = ctx.required("AccessKeyId")?;
@@ -218,16 +190,9 @@ async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-pub const GET_ACCESS_KEY_LAST_USED: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "GetAccessKeyLastUsed",
-    namespace: IAM_NAMESPACE,
-    action: "iam:GetAccessKeyLastUsed",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(key_owner_resource(ctx)),
-    run: |ctx| query(get_access_key_last_used(ctx)),
-};
+iam_operation!(GET_ACCESS_KEY_LAST_USED, "GetAccessKeyLastUsed", |ctx| Box::pin(key_owner_resource(ctx)), |ctx| query(
+    get_access_key_last_used(ctx)
+));
 
 /// The key as stored: owner (None for root) and last use.
 async fn find_key(

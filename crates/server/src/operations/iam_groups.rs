@@ -6,7 +6,7 @@ use aws_protocol::{AwsError, Protocol};
 
 use super::iam_entities::{Entity, Kind, create, existing, find, list, no_such, resource};
 use super::iam_users::{find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, internal, no_such_user, query};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, no_such_user, query};
 
 pub(crate) async fn find_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
     find(ctx, Kind::Group, name).await
@@ -24,43 +24,24 @@ async fn existing_group(ctx: &Ctx<'_>) -> Result<Entity, AwsError> {
     existing(ctx, Kind::Group).await
 }
 
-macro_rules! group_operation {
-    ($const:ident, $name:literal, $resources:expr, $handler:ident) => {
-        pub const $const: Operation = Operation {
-            service: "iam",
-            protocol: Protocol::Query,
-            name: $name,
-            namespace: IAM_NAMESPACE,
-            action: concat!("iam:", $name),
-            authorization: Authorization::Policies,
-            resources: $resources,
-            run: |ctx| query($handler(ctx)),
-        };
-    };
-}
-
-group_operation!(CREATE_GROUP, "CreateGroup", |ctx| Box::pin(group_resource(ctx)), create_group);
-group_operation!(GET_GROUP, "GetGroup", |ctx| Box::pin(group_resource(ctx)), get_group);
-group_operation!(
+iam_operation!(CREATE_GROUP, "CreateGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(create_group(ctx)));
+iam_operation!(GET_GROUP, "GetGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_group(ctx)));
+iam_operation!(
     LIST_GROUPS,
     "ListGroups",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:group/", ctx.account())]) }),
-    list_groups
+    |ctx| query(list_groups(ctx))
 );
-group_operation!(DELETE_GROUP, "DeleteGroup", |ctx| Box::pin(group_resource(ctx)), delete_group);
-group_operation!(ADD_USER_TO_GROUP, "AddUserToGroup", |ctx| Box::pin(group_resource(ctx)), add_user_to_group);
-group_operation!(
-    REMOVE_USER_FROM_GROUP,
-    "RemoveUserFromGroup",
-    |ctx| Box::pin(group_resource(ctx)),
-    remove_user_from_group
-);
-group_operation!(
-    LIST_GROUPS_FOR_USER,
-    "ListGroupsForUser",
-    |ctx| Box::pin(user_resource(ctx, false)),
-    list_groups_for_user
-);
+iam_operation!(DELETE_GROUP, "DeleteGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(ctx)));
+iam_operation!(ADD_USER_TO_GROUP, "AddUserToGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+    add_user_to_group(ctx)
+));
+iam_operation!(REMOVE_USER_FROM_GROUP, "RemoveUserFromGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+    remove_user_from_group(ctx)
+));
+iam_operation!(LIST_GROUPS_FOR_USER, "ListGroupsForUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+    list_groups_for_user(ctx)
+));
 
 async fn create_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     create(ctx, Kind::Group).await

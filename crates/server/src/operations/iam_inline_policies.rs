@@ -8,7 +8,9 @@ use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::iam_groups::{find_group, group_resource};
 use super::iam_users::{find_user, user_resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, internal, no_such_user, query};
+use super::{
+    Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, iam_operation, internal, no_such_user, query,
+};
 
 /// Who an inline policy belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,78 +70,34 @@ fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     }
 }
 
-/// Declares one inline-policy operation for one owner kind.
-macro_rules! inline_policy_operation {
-    ($const:ident, $name:literal, $owner:expr, $resources:expr, $handler:ident) => {
-        pub const $const: Operation = Operation {
-            service: "iam",
-            protocol: Protocol::Query,
-            name: $name,
-            namespace: IAM_NAMESPACE,
-            action: concat!("iam:", $name),
-            authorization: Authorization::Policies,
-            resources: $resources,
-            run: |ctx| query($handler(ctx, $owner)),
-        };
-    };
-}
-
-inline_policy_operation!(
-    PUT_USER_POLICY,
-    "PutUserPolicy",
-    Owner::User,
-    |ctx| Box::pin(user_resource(ctx, false)),
-    put_policy
-);
-inline_policy_operation!(
-    GET_USER_POLICY,
-    "GetUserPolicy",
-    Owner::User,
-    |ctx| Box::pin(user_resource(ctx, false)),
-    get_policy
-);
-inline_policy_operation!(
-    LIST_USER_POLICIES,
-    "ListUserPolicies",
-    Owner::User,
-    |ctx| Box::pin(user_resource(ctx, false)),
-    list_policies
-);
-inline_policy_operation!(
-    DELETE_USER_POLICY,
-    "DeleteUserPolicy",
-    Owner::User,
-    |ctx| Box::pin(user_resource(ctx, false)),
-    delete_policy
-);
-inline_policy_operation!(
-    PUT_GROUP_POLICY,
-    "PutGroupPolicy",
-    Owner::Group,
-    |ctx| Box::pin(group_resource(ctx)),
-    put_policy
-);
-inline_policy_operation!(
-    GET_GROUP_POLICY,
-    "GetGroupPolicy",
-    Owner::Group,
-    |ctx| Box::pin(group_resource(ctx)),
-    get_policy
-);
-inline_policy_operation!(
-    LIST_GROUP_POLICIES,
-    "ListGroupPolicies",
-    Owner::Group,
-    |ctx| Box::pin(group_resource(ctx)),
-    list_policies
-);
-inline_policy_operation!(
-    DELETE_GROUP_POLICY,
-    "DeleteGroupPolicy",
-    Owner::Group,
-    |ctx| Box::pin(group_resource(ctx)),
-    delete_policy
-);
+iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(put_policy(
+    ctx,
+    Owner::User
+)));
+iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(get_policy(
+    ctx,
+    Owner::User
+)));
+iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+    list_policies(ctx, Owner::User)
+));
+iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+    delete_policy(ctx, Owner::User)
+));
+iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(put_policy(
+    ctx,
+    Owner::Group
+)));
+iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_policy(
+    ctx,
+    Owner::Group
+)));
+iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+    list_policies(ctx, Owner::Group)
+));
+iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+    delete_policy(ctx, Owner::Group)
+));
 
 async fn put_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;

@@ -4,7 +4,9 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
 use super::iam_entities::{Entity, Kind, create, find, list, resource};
-use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, internal, no_such_user, query};
+use super::{
+    Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, iam_operation, internal, no_such_user, query,
+};
 use crate::auth::Principal;
 use crate::ids;
 
@@ -22,27 +24,12 @@ pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<
     resource(ctx, Kind::User).await
 }
 
-pub const CREATE_USER: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "CreateUser",
-    namespace: IAM_NAMESPACE,
-    action: "iam:CreateUser",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| query(create(ctx, Kind::User)),
-};
+iam_operation!(CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create(
+    ctx,
+    Kind::User
+)));
 
-pub const GET_USER: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "GetUser",
-    namespace: IAM_NAMESPACE,
-    action: "iam:GetUser",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, true)),
-    run: |ctx| query(get_user(ctx)),
-};
+iam_operation!(GET_USER, "GetUser", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = match (ctx.params.get("UserName"), &ctx.identity.principal) {
@@ -75,27 +62,14 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-pub const LIST_USERS: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "ListUsers",
-    namespace: IAM_NAMESPACE,
-    action: "iam:ListUsers",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
-    run: |ctx| query(list(ctx, Kind::User)),
-};
+iam_operation!(
+    LIST_USERS,
+    "ListUsers",
+    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
+    |ctx| query(list(ctx, Kind::User))
+);
 
-pub const DELETE_USER: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "DeleteUser",
-    namespace: IAM_NAMESPACE,
-    action: "iam:DeleteUser",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| query(delete_user(ctx)),
-};
+iam_operation!(DELETE_USER, "DeleteUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(delete_user(ctx)));
 
 async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;
@@ -141,16 +115,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-pub const UPDATE_USER: Operation = Operation {
-    service: "iam",
-    protocol: Protocol::Query,
-    name: "UpdateUser",
-    namespace: IAM_NAMESPACE,
-    action: "iam:UpdateUser",
-    authorization: Authorization::Policies,
-    resources: |ctx| Box::pin(user_resource(ctx, false)),
-    run: |ctx| query(update_user(ctx)),
-};
+iam_operation!(UPDATE_USER, "UpdateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(update_user(ctx)));
 
 async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;

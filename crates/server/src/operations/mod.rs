@@ -103,6 +103,24 @@ pub struct Operation {
     pub run: for<'a> fn(&'a Ctx<'a>) -> OperationFuture<'a>,
 }
 
+/// Declares an IAM awsQuery operation authorized by policies as `iam:NAME`:
+/// `iam_operation!(CONST, "Name", resources, run)`.
+macro_rules! iam_operation {
+    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
+        pub const $const: Operation = Operation {
+            service: "iam",
+            protocol: Protocol::Query,
+            name: $name,
+            namespace: IAM_NAMESPACE,
+            action: concat!("iam:", $name),
+            authorization: Authorization::Policies,
+            resources: $resources,
+            run: $run,
+        };
+    };
+}
+pub(crate) use iam_operation;
+
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[
     sts::GET_CALLER_IDENTITY,
