@@ -130,6 +130,23 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     )
     .unwrap();
 
+    // Secrets are sealed at rest: the database files alone reveal none.
+    if store_url.is_none() {
+        let root_secret = std::fs::read_to_string(&root).unwrap();
+        let root_secret =
+            root_secret.lines().find_map(|line| line.strip_prefix("aws_secret_access_key = ")).unwrap().to_owned();
+        let bob_secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap().to_owned();
+        for file in ["homeport.db", "homeport.db-wal"] {
+            let bytes = std::fs::read(dir.join("data").join(file)).unwrap_or_default();
+            for secret in [&root_secret, &bob_secret] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|window| window == secret.as_bytes()),
+                    "{file} holds a secret in clear"
+                );
+            }
+        }
+    }
+
     let check_bob = |server: &Server| {
         let me = server.aws_json(&bob, &["iam", "get-user"]);
         assert_eq!(me["User"]["UserName"], "bob");
