@@ -136,15 +136,13 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
         let root_secret =
             root_secret.lines().find_map(|line| line.strip_prefix("aws_secret_access_key = ")).unwrap().to_owned();
         let bob_secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap().to_owned();
-        for file in ["homeport.db", "homeport.db-wal"] {
-            let bytes = std::fs::read(dir.join("data").join(file)).unwrap_or_default();
-            for secret in [&root_secret, &bob_secret] {
-                assert!(
-                    !bytes.windows(secret.len()).any(|window| window == secret.as_bytes()),
-                    "{file} holds a secret in clear"
-                );
-            }
-        }
+        let mut bytes = std::fs::read(dir.join("data/homeport.db")).unwrap();
+        bytes.extend(std::fs::read(dir.join("data/homeport.db-wal")).unwrap_or_default());
+        let contains = |text: &str| bytes.windows(text.len()).any(|window| window == text.as_bytes());
+        // The files do hold the (public) access key id, so the search sees the records...
+        assert!(contains(key["AccessKey"]["AccessKeyId"].as_str().unwrap()));
+        // ...and not the secrets.
+        assert!(!contains(&root_secret) && !contains(&bob_secret), "a secret is stored in clear");
     }
 
     let check_bob = |server: &Server| {
