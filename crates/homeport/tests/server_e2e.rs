@@ -228,6 +228,21 @@ fn users_and_access_denied(store_url: Option<&str>, name: &str) {
     server.aws_json(&root, &["iam", "delete-group-policy", "--group-name", "readers", "--policy-name", "list"]);
     server.aws_json(&root, &["iam", "delete-group", "--group-name", "readers"]);
 
+    // AWS managed policies attach by ARN, from the catalogue in the binary.
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    server.aws_json(&root, &["iam", "attach-user-policy", "--user-name", "bob", "--policy-arn", read_only]);
+    let attached = server.aws_json(&root, &["iam", "list-attached-user-policies", "--user-name", "bob"]);
+    assert_eq!(attached["AttachedPolicies"][0]["PolicyName"], "IAMReadOnlyAccess");
+    assert_eq!(server.aws_json(&bob, &["iam", "list-users"])["Users"].as_array().unwrap().len(), 1);
+    let unknown = server.aws(
+        &root,
+        &["iam", "attach-user-policy", "--user-name", "bob", "--policy-arn", "arn:aws:iam::aws:policy/NoSuchPolicy"],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("(NoSuchEntity)"), "{unknown:?}");
+    server.aws_json(&root, &["iam", "detach-user-policy", "--user-name", "bob", "--policy-arn", read_only]);
+    let detached = server.aws(&bob, &["iam", "list-users"]);
+    assert!(String::from_utf8_lossy(&detached.stderr).contains("(AccessDenied)"));
+
     // Changes apply from the very next request, whatever the server keeps in memory.
     let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     server.aws_json(&bob, &["iam", "get-user"]);

@@ -120,6 +120,29 @@ async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result
             parsed.push((format!("{kind}/{owner}/{policy_name}"), policy));
         }
     }
+    // And the managed policies attached to the user or its groups, from the catalogue.
+    let attached = app
+        .store
+        .query(
+            "SELECT DISTINCT policy_arn FROM policy_attachments
+             WHERE account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
+               OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))
+             ORDER BY policy_arn",
+            vec![
+                identity.account_id.as_str().into(),
+                user_key.as_str().into(),
+                identity.account_id.as_str().into(),
+                user_key.as_str().into(),
+            ],
+        )
+        .await
+        .map_err(crate::operations::internal)?;
+    for row in &attached {
+        let arn = row.text(0).map_err(crate::operations::internal)?;
+        if let Some(policy) = crate::managed::parsed(&arn) {
+            parsed.push((arn, policy.clone()));
+        }
+    }
     let policies: Policies = std::sync::Arc::new(parsed);
     app.cache.put_policies(&cache_key, policies.clone(), generation);
     Ok(policies)

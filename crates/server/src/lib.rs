@@ -13,6 +13,7 @@ mod cache;
 mod http;
 pub mod ids;
 mod log;
+pub mod managed;
 pub mod operations;
 mod pipeline;
 mod schema;

@@ -3,9 +3,10 @@
 
 use store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE accounts (
             account_id TEXT PRIMARY KEY,
             created_at BIGINT NOT NULL
@@ -84,4 +85,17 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE INDEX audit_events_by_time ON audit_events (account_id, event_time)
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        sql: "
+        CREATE TABLE policy_attachments (
+            account_id TEXT NOT NULL,
+            owner_kind TEXT NOT NULL,
+            owner_key TEXT NOT NULL,
+            policy_arn TEXT NOT NULL,
+            PRIMARY KEY (account_id, owner_kind, owner_key, policy_arn)
+        )
+    ",
+    },
+];

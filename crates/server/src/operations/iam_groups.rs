@@ -87,8 +87,11 @@ async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         .execute(
             "DELETE FROM iam_groups WHERE account_id = ? AND name_key = ?
                AND NOT EXISTS (SELECT 1 FROM group_members WHERE account_id = ? AND group_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'group' AND owner_key = ?)",
+               AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'group' AND owner_key = ?)
+               AND NOT EXISTS (SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'group' AND owner_key = ?)",
             vec![
+                account.into(),
+                key.as_str().into(),
                 account.into(),
                 key.as_str().into(),
                 account.into(),

@@ -28,7 +28,7 @@ impl Owner {
         }
     }
 
-    fn param(self) -> &'static str {
+    pub(crate) fn param(self) -> &'static str {
         match self {
             Owner::User => "UserName",
             Owner::Group => "GroupName",
@@ -36,7 +36,7 @@ impl Owner {
     }
 
     /// The owner's name as stored, or IAM's NoSuchEntity.
-    async fn existing(self, ctx: &Ctx<'_>) -> Result<String, AwsError> {
+    pub(crate) async fn existing(self, ctx: &Ctx<'_>) -> Result<String, AwsError> {
         let name = ctx.required(self.param())?;
         match self {
             Owner::User => Ok(find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?.name),

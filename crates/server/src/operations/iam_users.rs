@@ -81,8 +81,11 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             "DELETE FROM users WHERE account_id = ? AND name_key = ?
                AND NOT EXISTS (SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?)
                AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?)",
+               AND NOT EXISTS (SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?)
+               AND NOT EXISTS (SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)",
             vec![
+                ctx.account().into(),
+                key.as_str().into(),
                 ctx.account().into(),
                 key.as_str().into(),
                 ctx.account().into(),
@@ -109,6 +112,12 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         "Cannot delete entity, must delete access keys first."
     } else if attached("SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?").await? {
         "Cannot delete entity, must remove user from group first."
+    } else if attached(
+        "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?",
+    )
+    .await?
+    {
+        "Cannot delete entity, must detach all policies first."
     } else {
         "Cannot delete entity, must delete policies first."
     };
@@ -150,6 +159,7 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             rename("access_keys", "user_name_key", ""),
             rename("inline_policies", "owner_key", " AND owner_kind = 'user'"),
             rename("group_members", "user_key", ""),
+            rename("policy_attachments", "owner_key", " AND owner_kind = 'user'"),
         ])
         .await;
     match updated {

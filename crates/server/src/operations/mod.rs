@@ -4,6 +4,7 @@
 
 mod cloudtrail;
 mod iam_access_keys;
+mod iam_attachments;
 mod iam_entities;
 mod iam_groups;
 mod iam_inline_policies;
@@ -150,6 +151,12 @@ pub static OPERATIONS: &[Operation] = &[
     iam_inline_policies::GET_GROUP_POLICY,
     iam_inline_policies::LIST_GROUP_POLICIES,
     iam_inline_policies::DELETE_GROUP_POLICY,
+    iam_attachments::ATTACH_USER_POLICY,
+    iam_attachments::DETACH_USER_POLICY,
+    iam_attachments::LIST_ATTACHED_USER_POLICIES,
+    iam_attachments::ATTACH_GROUP_POLICY,
+    iam_attachments::DETACH_GROUP_POLICY,
+    iam_attachments::LIST_ATTACHED_GROUP_POLICIES,
     cloudtrail::LOOKUP_EVENTS,
 ];
 
