@@ -93,21 +93,22 @@ async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result
         return Ok(policies);
     }
     let generation = app.cache.generation();
-    // The user's inline policies and those of every group it belongs to.
+    // Policies owned by the user or by any group it belongs to.
+    const OWNED_BY_USER_OR_ITS_GROUPS: &str = "account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
+        OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))";
     let user_key = name.to_lowercase();
+    let owner_params = || -> Vec<store::Value> {
+        let (account, user) = (identity.account_id.as_str(), user_key.as_str());
+        vec![account.into(), user.into(), account.into(), user.into()]
+    };
     let rows = app
         .store
         .query(
-            "SELECT owner_kind, owner_key, policy_name, document FROM inline_policies
-             WHERE account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
-               OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))
-             ORDER BY owner_kind DESC, owner_key, policy_name",
-            vec![
-                identity.account_id.as_str().into(),
-                user_key.as_str().into(),
-                identity.account_id.as_str().into(),
-                user_key.as_str().into(),
-            ],
+            &format!(
+                "SELECT owner_kind, owner_key, policy_name, document FROM inline_policies WHERE {OWNED_BY_USER_OR_ITS_GROUPS}
+                 ORDER BY owner_kind DESC, owner_key, policy_name"
+            ),
+            owner_params(),
         )
         .await
         .map_err(crate::operations::internal)?;
@@ -124,16 +125,8 @@ async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result
     let attached = app
         .store
         .query(
-            "SELECT DISTINCT policy_arn FROM policy_attachments
-             WHERE account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
-               OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))
-             ORDER BY policy_arn",
-            vec![
-                identity.account_id.as_str().into(),
-                user_key.as_str().into(),
-                identity.account_id.as_str().into(),
-                user_key.as_str().into(),
-            ],
+            &format!("SELECT DISTINCT policy_arn FROM policy_attachments WHERE {OWNED_BY_USER_OR_ITS_GROUPS} ORDER BY policy_arn"),
+            owner_params(),
         )
         .await
         .map_err(crate::operations::internal)?;
