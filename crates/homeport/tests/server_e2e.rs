@@ -14,89 +14,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+mod common;
+
+use common::{Server, aws_cli_available, fresh_dir};
 
 use aws_protocol::sigv4::{canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
-
-struct Server {
-    child: Child,
-    address: String,
-    data_dir: PathBuf,
-}
-
-impl Server {
-    fn start(data_dir: &Path, store_url: Option<&str>) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
-        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
-        if let Some(url) = store_url {
-            command.args(["--store", url]);
-        }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
-        let address = first_line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
-            .to_owned();
-        Server { child, address, data_dir: data_dir.to_owned() }
-    }
-
-    fn kill(self) {
-        // Dropping kills (SIGKILL) and reaps the process.
-        drop(self);
-    }
-
-    fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
-        Command::new("aws")
-            .args(args)
-            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .output()
-            .unwrap()
-    }
-
-    fn aws_json(&self, credentials: &Path, args: &[&str]) -> serde_json::Value {
-        let output = self.aws(credentials, args);
-        assert!(output.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
-    }
-
-    fn root_credentials(&self) -> PathBuf {
-        self.data_dir.join("root-credentials")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Also on a failed assertion: an orphaned server would keep the test's output open.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn aws_cli_available() -> bool {
-    let found = Command::new("aws").arg("--version").output().is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install the aws CLI (pip install awscli)");
-        eprintln!("aws CLI not found: the aws CLI end-to-end tests did NOT RUN (pip install awscli)");
-    }
-    found
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("homeport-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The scenario: root creates bob with a key and a policy allowing only iam:GetUser
 /// on himself; bob can get himself and not list users, before and after a kill -9.
@@ -374,7 +298,14 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
     let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "nobody"]);
     let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
     let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap();
-    let params = "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D";
+    let params = [
+        "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D",
+        "RoleName=r&InstanceProfileName=ip&AWSServiceName=ecs.amazonaws.com&RoleSessionName=s",
+        "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess",
+        "AssumeRolePolicyDocument=%7B%7D&VersionId=v1&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody",
+        "ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
+    ]
+    .join("&");
     assert!(!server::operations::OPERATIONS.is_empty());
     for operation in server::operations::OPERATIONS {
         let (request, missing, denied) = match operation.protocol {
@@ -392,7 +323,11 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
         assert!(body.contains(missing), "{}: {body}", operation.name);
 
         let (status, body) = post(&server.address, Some((id, secret)), operation, &request);
-        if operation.authorization != server::operations::Authorization::Policies {
+        let needs_permission = matches!(
+            operation.authorization,
+            server::operations::Authorization::Policies | server::operations::Authorization::Trust
+        );
+        if !needs_permission {
             // As on AWS, a caller may ask who it is, or for session credentials, without permission.
             assert_eq!(status, 200, "{}: {body}", operation.name);
         } else {

@@ -2,10 +2,12 @@
 //! after its SigV4 signature verified with that principal's active key.
 
 use aws_protocol::sigv4::{AuthError, Claim, HttpRequest, constant_time_eq, sha256_hex};
-use iam_policy::Caller;
+use std::sync::Arc;
+
+use iam_policy::{Caller, Policy};
 
 use crate::app::App;
-use crate::cache::{KeyEntry, Session};
+use crate::cache::{KeyEntry, Session, SessionScope};
 use crate::ids;
 
 /// The kind of principal behind an access key.
@@ -13,6 +15,19 @@ use crate::ids;
 pub enum Principal {
     Root,
     User { name: String, user_id: String, path: String, created_at: i64 },
+    /// A session of a role (AssumeRole), named `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    RoleSession { role_name: String, role_id: String, role_path: String, session_name: String },
+}
+
+impl Principal {
+    /// The kind and lowercase name its policies are stored under (none for root).
+    pub fn policy_owner(&self) -> Option<(&'static str, String)> {
+        match self {
+            Principal::Root => None,
+            Principal::User { name, .. } => Some(("user", name.to_lowercase())),
+            Principal::RoleSession { role_name, .. } => Some(("role", role_name.to_lowercase())),
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -23,6 +38,8 @@ pub struct Identity {
     pub access_key_id: String,
     /// When the caller signed with temporary credentials: when they were issued.
     pub session_issued_at: Option<i64>,
+    /// What the session was scoped to when it was made (empty for long-term keys).
+    pub scope: Arc<SessionScope>,
 }
 
 impl Identity {
@@ -31,6 +48,19 @@ impl Identity {
         match &self.principal {
             Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
             Principal::User { name, path, .. } => user_arn(&self.account_id, path, name),
+            Principal::RoleSession { role_name, session_name, .. } => {
+                format!("arn:aws:sts::{}:assumed-role/{role_name}/{session_name}", self.account_id)
+            }
+        }
+    }
+
+    /// `aws:PrincipalArn`: the role's ARN for a role session, else the caller's ARN.
+    pub fn principal_arn(&self) -> String {
+        match &self.principal {
+            Principal::RoleSession { role_name, role_path, .. } => {
+                format!("arn:aws:iam::{}:role{role_path}{role_name}", self.account_id)
+            }
+            _ => self.arn(),
         }
     }
 
@@ -39,14 +69,17 @@ impl Identity {
         match &self.principal {
             Principal::Root => "root".to_owned(),
             Principal::User { name, .. } => name.clone(),
+            Principal::RoleSession { role_name, session_name, .. } => format!("{role_name}/{session_name}"),
         }
     }
 
-    /// `aws:userid`: the account id for root, the unique id for a user.
-    pub fn user_id(&self) -> &str {
+    /// `aws:userid`: the account id for root, the unique id for a user, `ROLEID:SESSION` for
+    /// a role session.
+    pub fn user_id(&self) -> String {
         match &self.principal {
-            Principal::Root => &self.account_id,
-            Principal::User { user_id, .. } => user_id,
+            Principal::Root => self.account_id.clone(),
+            Principal::User { user_id, .. } => user_id.clone(),
+            Principal::RoleSession { role_id, session_name, .. } => format!("{role_id}:{session_name}"),
         }
     }
 
@@ -55,6 +88,11 @@ impl Identity {
         match &self.principal {
             Principal::Root => Caller::Root { account: self.account_id.clone() },
             Principal::User { .. } => Caller::User { arn: self.arn(), account: self.account_id.clone() },
+            Principal::RoleSession { .. } => Caller::RoleSession {
+                session_arn: self.arn(),
+                role_arn: self.principal_arn(),
+                account: self.account_id.clone(),
+            },
         }
     }
 }
@@ -86,6 +124,7 @@ pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -
         principal: entry.principal,
         access_key_id: key_id.clone(),
         session_issued_at: entry.session.map(|session| session.issued_at),
+        scope: entry.scope,
     })
 }
 
@@ -109,49 +148,109 @@ fn check_session_token(entry: &KeyEntry, token: Option<&str>) -> Result<(), Auth
 
 /// Reads an active access key, its opened secret and its principal from the store.
 async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
-    // Temporary credentials (ASIA...) live in their own table, with their token's hash.
+    // Temporary credentials (ASIA...) live in their own table, with their token's hash and,
+    // for role sessions, the role and what the session was scoped to.
     let sql = if key_id.starts_with("ASIA") {
-        "SELECT account_id, user_name_key, secret_sealed, 'Active', token_hash, issued_at, expires_at FROM sessions WHERE access_key_id = ?"
+        "SELECT account_id, user_name_key, secret_sealed, 'Active', token_hash, issued_at, expires_at,
+                role_key, role_id, session_name, session_policy, session_policy_arns, session_tags
+         FROM sessions WHERE access_key_id = ?"
     } else {
-        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL FROM access_keys WHERE access_key_id = ?"
+        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+         FROM access_keys WHERE access_key_id = ?"
     };
     let rows = app.store.query(sql, vec![key_id.into()]).await.map_err(|_| AuthError::InvalidKey)?;
     let Some(row) = rows.first() else { return Err(AuthError::InvalidKey) };
-    let (Ok(account_id), Ok(user_name_key), Ok(sealed), Ok(status)) =
-        (row.text(0), row.opt_text(1), row.blob(2), row.text(3))
-    else {
+    let text = |index| row.opt_text(index).map_err(|_| AuthError::InvalidKey);
+    let (Ok(account_id), Ok(sealed), Ok(status)) = (row.text(0), row.blob(2), row.text(3)) else {
         return Err(AuthError::InvalidKey);
     };
     if status != "Active" {
         return Err(AuthError::InvalidKey);
     }
-    let session = match (row.opt_text(4), row.opt_int(5), row.opt_int(6)) {
-        (Ok(Some(token_hash)), Ok(Some(issued_at)), Ok(Some(expires_at))) => {
+    let session = match (text(4)?, row.opt_int(5), row.opt_int(6)) {
+        (Some(token_hash), Ok(Some(issued_at)), Ok(Some(expires_at))) => {
             Some(Session { token_hash, issued_at, expires_at })
         }
         _ => None,
     };
     let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
     let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
-    let principal = match user_name_key {
-        None => Principal::Root,
-        Some(name_key) => {
-            let users = app
-                .store
-                .query(
-                    "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?",
-                    vec![account_id.as_str().into(), name_key.as_str().into()],
-                )
-                .await
-                .map_err(|_| AuthError::InvalidKey)?;
-            let user = users.first().ok_or(AuthError::InvalidKey)?;
-            match (user.text(0), user.text(1), user.text(2), user.int(3)) {
-                (Ok(name), Ok(user_id), Ok(path), Ok(created_at)) => {
-                    Principal::User { name, user_id, path, created_at }
-                }
-                _ => return Err(AuthError::InvalidKey),
-            }
+    let principal = match (text(1)?, text(7)?) {
+        (_, Some(role_key)) => {
+            let role_id = text(8)?.ok_or(AuthError::InvalidKey)?;
+            let session_name = text(9)?.ok_or(AuthError::InvalidKey)?;
+            role_session(app, &account_id, &role_key, role_id, session_name).await?
         }
+        (Some(name_key), None) => user(app, &account_id, &name_key).await?,
+        (None, None) => Principal::Root,
     };
-    Ok(KeyEntry { account_id, principal, secret, session })
+    let scope = match principal {
+        Principal::RoleSession { .. } => session_scope(app, &account_id, text(10)?, text(11)?, text(12)?).await?,
+        _ => SessionScope::default(),
+    };
+    Ok(KeyEntry { account_id, principal, secret, session, scope: Arc::new(scope) })
+}
+
+async fn user(app: &App, account_id: &str, name_key: &str) -> Result<Principal, AuthError> {
+    let users = app
+        .store
+        .query(
+            "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?",
+            vec![account_id.into(), name_key.into()],
+        )
+        .await
+        .map_err(|_| AuthError::InvalidKey)?;
+    let user = users.first().ok_or(AuthError::InvalidKey)?;
+    match (user.text(0), user.text(1), user.text(2), user.int(3)) {
+        (Ok(name), Ok(user_id), Ok(path), Ok(created_at)) => Ok(Principal::User { name, user_id, path, created_at }),
+        _ => Err(AuthError::InvalidKey),
+    }
+}
+
+/// The session's role, which must still be the role it was issued for: a role deleted (or
+/// deleted and made again under the same name) ends its sessions.
+async fn role_session(
+    app: &App,
+    account_id: &str,
+    role_key: &str,
+    role_id: String,
+    session_name: String,
+) -> Result<Principal, AuthError> {
+    let roles = app
+        .store
+        .query(
+            "SELECT name, path FROM roles WHERE account_id = ? AND name_key = ? AND role_id = ?",
+            vec![account_id.into(), role_key.into(), role_id.as_str().into()],
+        )
+        .await
+        .map_err(|_| AuthError::InvalidKey)?;
+    let role = roles.first().ok_or(AuthError::InvalidKey)?;
+    match (role.text(0), role.text(1)) {
+        (Ok(role_name), Ok(role_path)) => Ok(Principal::RoleSession { role_name, role_id, role_path, session_name }),
+        _ => Err(AuthError::InvalidKey),
+    }
+}
+
+/// A role session's session policies (the inline one and the managed ones, resolved now so
+/// a change to a managed policy applies from the next load) and its session tags.
+async fn session_scope(
+    app: &App,
+    account_id: &str,
+    inline: Option<String>,
+    arns: Option<String>,
+    tags: Option<String>,
+) -> Result<SessionScope, AuthError> {
+    let mut scope = SessionScope::default();
+    if let Some(document) = inline {
+        scope.policies.push(("session-policy".to_owned(), Policy::parse(&document).map_err(|_| AuthError::InvalidKey)?));
+    }
+    let arns: Vec<String> = arns.map(|text| serde_json::from_str(&text)).transpose().map_err(|_| AuthError::InvalidKey)?.unwrap_or_default();
+    for arn in arns {
+        let document = crate::managed::document(&app.store, account_id, &arn).await.map_err(|_| AuthError::InvalidKey)?;
+        // A managed session policy deleted since still bounds the session: to nothing.
+        let text = document.unwrap_or_else(|| crate::managed::DENIES_EVERYTHING.into());
+        scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?));
+    }
+    scope.tags = tags.map(|text| serde_json::from_str(&text)).transpose().map_err(|_| AuthError::InvalidKey)?.unwrap_or_default();
+    Ok(scope)
 }

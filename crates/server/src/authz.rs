@@ -1,14 +1,22 @@
 //! Authorization: every operation's IAM action and resources, decided by the policy engine.
 //!
-//! The root user is allowed everything, as on AWS. A user's identity policies are its inline
-//! policies (managed policies, groups and boundaries arrive with the IAM issues).
+//! The root user is allowed everything, as on AWS. A user is authorized by its inline
+//! policies, its groups' inline policies and the managed policies attached to either, within
+//! its permissions boundary. A role session is authorized by its role's inline and attached
+//! policies, within the role's boundary and the session's own policies. Permissions are read
+//! through the cache, whose generation changes with every write, so a change to a role's
+//! policies applies to its live sessions from the next request.
+
+use std::sync::Arc;
 
 use aws_protocol::AwsError;
-use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, decide};
+use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, ResourcePolicyKind, decide};
 
+use crate::app::App;
 use crate::auth::{Identity, Principal};
-use crate::cache::Policies;
+use crate::cache::{Permissions, Policies};
 use crate::ids;
+use crate::operations::internal;
 
 /// What the pipeline decided, for the audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +33,12 @@ pub struct RequestFacts {
     pub region: String,
 }
 
-/// The global condition keys of a request by `identity`.
+/// The global condition keys of a request by `identity` (principal tags are added by
+/// [`authorize`], which has the principal's permissions at hand).
 pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
     let now = ids::now();
     let mut context = Context::new()
-        .with("aws:PrincipalArn", identity.arn())
+        .with("aws:PrincipalArn", identity.principal_arn())
         .with("aws:PrincipalAccount", identity.account_id.clone())
         .with("aws:userid", identity.user_id())
         .with("aws:SourceIp", facts.source_ip.clone())
@@ -42,6 +51,7 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
             match identity.principal {
                 Principal::Root => "Account",
                 Principal::User { .. } => "User",
+                Principal::RoleSession { .. } => "AssumedRole",
             },
         );
     if let Principal::User { name, .. } = &identity.principal {
@@ -55,26 +65,96 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
     context
 }
 
+/// Adds the condition keys a request's own parameters define: the tags it sets
+/// (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document for them.
+pub fn request_keys(mut context: Context, params: &aws_protocol::query::QueryParams) -> Context {
+    let tags = params.members("Tags");
+    let mut tag_keys: Vec<String> = Vec::new();
+    for tag in &tags {
+        if let Some(key) = tag.get("Key") {
+            context = context.with(&format!("aws:RequestTag/{key}"), tag.get("Value").unwrap_or_default());
+            tag_keys.push(key.to_owned());
+        }
+    }
+    tag_keys.extend(params.strings("TagKeys"));
+    if !tag_keys.is_empty() {
+        context = context.with_values("aws:TagKeys", tag_keys);
+    }
+    const SCALAR_KEYS: &[(&str, &str)] = &[
+        ("PolicyArn", "iam:PolicyARN"),
+        ("PermissionsBoundary", "iam:PermissionsBoundary"),
+        ("AWSServiceName", "iam:AWSServiceName"),
+        ("RoleSessionName", "sts:RoleSessionName"),
+        ("ExternalId", "sts:ExternalId"),
+        ("SourceIdentity", "sts:SourceIdentity"),
+    ];
+    for (param, key) in SCALAR_KEYS {
+        if let Some(value) = params.get(param) {
+            context = context.with(key, value);
+        }
+    }
+    let transitive = params.strings("TransitiveTagKeys");
+    if !transitive.is_empty() {
+        context = context.with_values("sts:TransitiveTagKeys", transitive);
+    }
+    context
+}
+
+/// A resource-based policy taking part in a decision, such as a role's trust policy.
+pub struct ResourcePolicy<'a> {
+    pub id: &'a str,
+    pub policy: &'a Policy,
+    pub kind: ResourcePolicyKind,
+}
+
 /// Decides `action` on every resource; all must be allowed.
 pub async fn authorize(
-    app: &crate::app::App,
+    app: &App,
     identity: &Identity,
     action: &str,
     resources: &[String],
     context: &Context,
+    resource_policy: Option<ResourcePolicy<'_>>,
 ) -> Result<Verdict, (Verdict, AwsError)> {
-    if identity.principal == Principal::Root {
+    if identity.principal == Principal::Root && resource_policy.is_none() {
         return Ok(Verdict { decision: EvalDecision::Allowed, statements: vec!["root".to_owned()] });
     }
-    let policies = identity_policies(app, identity)
-        .await
-        .map_err(|error| (Verdict { decision: EvalDecision::ImplicitDeny, statements: Vec::new() }, error))?;
-    let refs: Vec<PolicyRef<'_>> = policies.iter().map(|(id, policy)| PolicyRef { id, policy }).collect();
-    let set = PolicySet { identity: &refs, ..PolicySet::default() };
+    let permissions = match identity.principal {
+        // Root's own permissions are everything; a resource policy may still refuse it.
+        Principal::Root => Arc::new(Permissions {
+            identity: crate::managed::parsed(crate::managed::ADMINISTRATOR_ACCESS)
+                .map(|policy| ("root".to_owned(), policy.clone()))
+                .into_iter()
+                .collect(),
+            ..Permissions::default()
+        }),
+        _ => permissions(app, identity)
+            .await
+            .map_err(|error| (Verdict { decision: EvalDecision::ImplicitDeny, statements: Vec::new() }, error))?,
+    };
+    let mut context = context.clone();
+    // Session tags override the principal's own tags of the same key.
+    for (key, value) in permissions.tags.iter().chain(&identity.scope.tags) {
+        context = context.with(&format!("aws:PrincipalTag/{key}"), value.clone());
+    }
+    let identity_refs = refs(&permissions.identity);
+    let boundary_refs = refs(permissions.boundary.as_slice());
+    let session_refs = refs(&identity.scope.policies);
+    fn refs(policies: &[(String, Policy)]) -> Vec<PolicyRef<'_>> {
+        policies.iter().map(|(id, policy)| PolicyRef { id, policy }).collect()
+    }
+    let set = PolicySet {
+        identity: &identity_refs,
+        boundaries: &boundary_refs,
+        session: &session_refs,
+        resource: resource_policy.as_ref().map(|resource| PolicyRef { id: resource.id, policy: resource.policy }),
+        resource_kind: resource_policy.as_ref().map_or(ResourcePolicyKind::Ordinary, |resource| resource.kind),
+        resource_account: None,
+    };
     let caller = identity.caller();
     let mut statements = Vec::new();
     for resource in resources {
-        let decision = decide(&set, &Request::new(action, resource, Some(&caller), context));
+        let decision = decide(&set, &Request::new(action, resource, Some(&caller), &context));
         statements.extend(decision.matched.iter().map(|m| format!("{}#{}", m.policy_id, m.statement)));
         if decision.decision != EvalDecision::Allowed {
             let message = decision.access_denied_message(&identity.arn(), action, resource).unwrap_or_default();
@@ -85,58 +165,117 @@ pub async fn authorize(
     Ok(Verdict { decision: EvalDecision::Allowed, statements })
 }
 
-/// The caller's identity policies, parsed, from the cache or the store.
-async fn identity_policies(app: &crate::app::App, identity: &Identity) -> Result<Policies, AwsError> {
-    let Principal::User { name, .. } = &identity.principal else { return Ok(Policies::default()) };
-    let cache_key = format!("{}/user/{}", identity.account_id, name.to_lowercase());
+/// Checks the caller may pass `role_arn` to `service` (`iam:PassRole`, with
+/// `iam:PassedToService` and `iam:AssociatedResourceArn`), wherever AWS checks it.
+pub async fn pass_role(
+    ctx: &crate::operations::Ctx<'_>,
+    role_arn: &str,
+    service: &str,
+    associated_resource: &str,
+) -> Result<(), AwsError> {
+    let context = context(ctx.identity, ctx.facts)
+        .with("iam:PassedToService", service)
+        .with("iam:AssociatedResourceArn", associated_resource);
+    authorize(ctx.app, ctx.identity, "iam:PassRole", &[role_arn.to_owned()], &context, None)
+        .await
+        .map(|_| ())
+        .map_err(|(_, error)| error)
+}
+
+/// The caller's permissions, parsed, from the cache or the store.
+pub(crate) async fn permissions(app: &App, identity: &Identity) -> Result<Policies, AwsError> {
+    let Some((kind, key)) = identity.principal.policy_owner() else { return Ok(Policies::default()) };
+    owner_permissions(app, &identity.account_id, kind, &key).await
+}
+
+/// The permissions of the user or role `key` (lowercase name), from the cache or the store.
+pub(crate) async fn owner_permissions(app: &App, account: &str, kind: &str, key: &str) -> Result<Policies, AwsError> {
+    let cache_key = format!("{account}/{kind}/{key}");
     if let Some(policies) = app.cache.policies(&cache_key) {
         return Ok(policies);
     }
     let generation = app.cache.generation();
-    // Policies owned by the user or by any group it belongs to.
-    const OWNED_BY_USER_OR_ITS_GROUPS: &str = "account_id = ? AND ((owner_kind = 'user' AND owner_key = ?)
-        OR (owner_kind = 'group' AND owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))";
-    let user_key = name.to_lowercase();
-    let owner_params = || -> Vec<store::Value> {
-        let (account, user) = (identity.account_id.as_str(), user_key.as_str());
-        vec![account.into(), user.into(), account.into(), user.into()]
-    };
-    let rows = app
-        .store
-        .query(
-            &format!(
-                "SELECT owner_kind, owner_key, policy_name, document FROM inline_policies WHERE {OWNED_BY_USER_OR_ITS_GROUPS}
-                 ORDER BY owner_kind DESC, owner_key, policy_name"
-            ),
-            owner_params(),
-        )
-        .await
-        .map_err(crate::operations::internal)?;
-    let mut parsed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let text = |index| row.text(index).map_err(crate::operations::internal);
-        let (kind, owner, policy_name, document) = (text(0)?, text(1)?, text(2)?, text(3)?);
-        // Stored documents were validated on the way in; one that no longer parses grants nothing.
-        if let Ok(policy) = Policy::parse(&document) {
-            parsed.push((format!("{kind}/{owner}/{policy_name}"), policy));
-        }
-    }
-    // And the managed policies attached to the user or its groups, from the catalogue.
-    let attached = app
-        .store
-        .query(
-            &format!("SELECT DISTINCT policy_arn FROM policy_attachments WHERE {OWNED_BY_USER_OR_ITS_GROUPS} ORDER BY policy_arn"),
-            owner_params(),
-        )
-        .await
-        .map_err(crate::operations::internal)?;
-    for row in &attached {
-        let arn = row.text(0).map_err(crate::operations::internal)?;
-        if let Some(policy) = crate::managed::parsed(&arn) {
-            parsed.push((arn, policy.clone()));
-        }
-    }
-    let policies: Policies = std::sync::Arc::new(parsed);
+    let policies: Policies = Arc::new(load_permissions(app, account, kind, key).await?);
     app.cache.put_policies(&cache_key, policies.clone(), generation);
     Ok(policies)
+}
+
+async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Result<Permissions, AwsError> {
+    // A user's policies include its groups'; a role's are its own.
+    let (owned, params): (&str, Vec<store::Value>) = if kind == "user" {
+        (
+            "a.account_id = ? AND ((a.owner_kind = 'user' AND a.owner_key = ?)
+               OR (a.owner_kind = 'group' AND a.owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))",
+            vec![account.into(), key.into(), account.into(), key.into()],
+        )
+    } else {
+        ("a.account_id = ? AND a.owner_kind = ? AND a.owner_key = ?", vec![account.into(), kind.into(), key.into()])
+    };
+    let store = &app.store;
+    let mut permissions = Permissions::default();
+    let inline = store
+        .query(
+            &format!(
+                "SELECT a.owner_kind, a.owner_key, a.policy_name, a.document FROM inline_policies a WHERE {owned}
+                 ORDER BY a.owner_kind DESC, a.owner_key, a.policy_name"
+            ),
+            params.clone(),
+        )
+        .await
+        .map_err(internal)?;
+    for row in &inline {
+        let text = |index| row.text(index).map_err(internal);
+        let (owner_kind, owner, policy_name, document) = (text(0)?, text(1)?, text(2)?, text(3)?);
+        // Stored documents were validated on the way in; one that no longer parses grants nothing.
+        if let Ok(policy) = Policy::parse(&document) {
+            permissions.identity.push((format!("{owner_kind}/{owner}/{policy_name}"), policy));
+        }
+    }
+    let attached = store
+        .query(&format!("SELECT DISTINCT a.policy_arn FROM policy_attachments a WHERE {owned} ORDER BY a.policy_arn"), params)
+        .await
+        .map_err(internal)?;
+    for row in &attached {
+        let arn = row.text(0).map_err(internal)?;
+        if let Some(policy) = managed_policy(app, account, &arn).await? {
+            permissions.identity.push((arn, policy));
+        }
+    }
+    let boundary = store
+        .query(
+            "SELECT policy_arn FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
+            vec![account.into(), kind.into(), key.into()],
+        )
+        .await
+        .map_err(internal)?;
+    if let Some(row) = boundary.first() {
+        let arn = row.text(0).map_err(internal)?;
+        // A boundary always bounds: one whose policy cannot be read allows nothing.
+        let policy = managed_policy(app, account, &arn).await?;
+        let policy = match policy {
+            Some(policy) => policy,
+            None => Policy::parse(crate::managed::DENIES_EVERYTHING).map_err(internal)?,
+        };
+        permissions.boundary = Some((arn, policy));
+    }
+    let tags = store
+        .query(
+            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
+            vec![account.into(), kind.into(), key.into()],
+        )
+        .await
+        .map_err(internal)?;
+    for row in &tags {
+        permissions.tags.push((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?));
+    }
+    Ok(permissions)
+}
+
+/// A managed policy's default document, parsed (the catalogue's are parsed once).
+async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Policy>, AwsError> {
+    if let Some(policy) = crate::managed::parsed(arn) {
+        return Ok(Some(policy.clone()));
+    }
+    let document = crate::managed::document(&app.store, account, arn).await.map_err(internal)?;
+    Ok(document.and_then(|text| Policy::parse(&text).ok()))
 }

@@ -1,5 +1,5 @@
 //! What every request reads and almost no request changes: access keys (with their opened
-//! secrets) and users' parsed policies, kept in memory.
+//! secrets) and the parsed permissions of users and roles, kept in memory.
 //!
 //! Freshness: every successful write through this server bumps a generation that empties the
 //! cache, so on one node a change applies from the very next request. Entries also expire
@@ -29,6 +29,16 @@ pub struct KeyEntry {
     pub secret: String,
     /// Set for temporary credentials: the session token must come along.
     pub session: Option<Session>,
+    /// What a role session was scoped to when it was made.
+    pub scope: Arc<SessionScope>,
+}
+
+/// A role session's session policies (AssumeRole's `Policy` and `PolicyArns`) and session
+/// tags. Empty for every other caller.
+#[derive(Debug, Clone, Default)]
+pub struct SessionScope {
+    pub policies: Vec<(String, Policy)>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// What temporary credentials (GetSessionToken) carry beyond a key.
@@ -40,8 +50,16 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// A user's identity policies, parsed.
-pub type Policies = Arc<Vec<(String, Policy)>>;
+/// What authorizes a user or a role: its identity policies (inline, its groups', attached
+/// managed ones), its permissions boundary and its tags (for `aws:PrincipalTag`).
+#[derive(Debug, Default)]
+pub struct Permissions {
+    pub identity: Vec<(String, Policy)>,
+    pub boundary: Option<(String, Policy)>,
+    pub tags: Vec<(String, String)>,
+}
+
+pub type Policies = Arc<Permissions>;
 
 struct Slot<T> {
     value: T,
@@ -126,6 +144,7 @@ mod tests {
             principal: Principal::Root,
             secret: "s".into(),
             session: None,
+            scope: Arc::default(),
         };
         let before = cache.generation();
         cache.put_key("AKIA1", entry.clone(), before);

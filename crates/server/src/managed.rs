@@ -42,6 +42,14 @@ pub static CATALOGUE: &[ManagedPolicy] = &[
     managed!("AmazonECS_FullAccess", "/", "ANPAJ7S7AN6YQPTJC7IFS", "v21"),
 ];
 
+/// The policy that allows everything (what the root user's own permissions amount to).
+pub const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+/// What stands in for a bounding policy that no longer exists (a deleted boundary or managed
+/// session policy): nothing is allowed, rather than everything.
+pub const DENIES_EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
+
 /// The managed policy of an ARN.
 pub fn find(arn: &str) -> Option<&'static ManagedPolicy> {
     CATALOGUE.iter().find(|policy| policy.arn == arn)
@@ -53,6 +61,23 @@ pub fn parsed(arn: &str) -> Option<&'static Policy> {
     let all = PARSED.get_or_init(|| CATALOGUE.iter().map(|policy| Policy::parse(policy.document).ok()).collect());
     let index = CATALOGUE.iter().position(|policy| policy.arn == arn)?;
     all.get(index)?.as_ref()
+}
+
+/// The default version's document of a managed policy: the catalogue's for AWS managed
+/// policies, the store's for the account's own. `None` when no such policy exists.
+pub async fn document(store: &store::Store, account: &str, arn: &str) -> Result<Option<String>, store::StoreError> {
+    if let Some(policy) = find(arn) {
+        return Ok(Some(policy.document.to_owned()));
+    }
+    let rows = store
+        .query(
+            "SELECT v.document FROM managed_policies p
+             JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
+             WHERE p.arn = ? AND p.account_id = ?",
+            vec![arn.into(), account.into()],
+        )
+        .await?;
+    rows.first().map(|row| row.text(0)).transpose()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use aws_protocol::{AwsError, Protocol};
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
 use crate::auth::authenticate;
-use crate::authz::{RequestFacts, Verdict, authorize, context};
+use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, context, request_keys};
 use crate::ids;
 use crate::operations::{self, Authorization, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
 
@@ -80,8 +80,11 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Ok(identity) => identity,
         Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
     };
-    if identity.session_issued_at.is_some() && service == "iam" {
-        // As on AWS: temporary credentials without MFA cannot call the IAM API.
+    let get_session_token_credentials =
+        identity.session_issued_at.is_some() && !matches!(identity.principal, crate::auth::Principal::RoleSession { .. });
+    if get_session_token_credentials && service == "iam" {
+        // As on AWS: GetSessionToken credentials without MFA cannot call the IAM API (role
+        // sessions can, within their role's permissions).
         let error = AwsError::from_auth(&aws_protocol::AuthError::InvalidKey, protocol);
         return error_reply(&error, protocol, namespace, &request_id);
     }
@@ -90,9 +93,9 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
-    let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation };
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
-    let (outcome, resources, verdict) = run(&ctx, &facts).await;
+    let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation, facts: &facts };
+    let (outcome, resources, verdict) = run(&ctx).await;
     if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
         // A change applies from the next request: nothing cached may outlive it.
         app.cache.invalidate();
@@ -169,7 +172,7 @@ fn route(
 }
 
 /// Authorizes and runs the operation: its outcome, its resources and the verdict.
-async fn run(ctx: &Ctx<'_>, facts: &RequestFacts) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
+async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
     let operation = ctx.operation;
     let denied =
         |error: AwsError| Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code] };
@@ -181,8 +184,20 @@ async fn run(ctx: &Ctx<'_>, facts: &RequestFacts) -> (Result<Output, AwsError>, 
     let verdict = match operation.authorization {
         Authorization::Always => allowed("always allowed"),
         mode => {
-            let context = context(ctx.identity, facts);
-            match authorize(ctx.app, ctx.identity, operation.action, &resources, &context).await {
+            let context = request_keys(context(ctx.identity, ctx.facts), ctx.params);
+            let trust = match mode {
+                Authorization::Trust => match operations::sts::trust_policy(ctx, &resources).await {
+                    Ok(trust) => Some(trust),
+                    Err(error) => return (Err(error.clone()), resources, denied(error)),
+                },
+                _ => None,
+            };
+            let resource_policy = trust.as_ref().map(|policy| ResourcePolicy {
+                id: "trust-policy",
+                policy,
+                kind: iam_policy::ResourcePolicyKind::Trust,
+            });
+            match authorize(ctx.app, ctx.identity, operation.action, &resources, &context, resource_policy).await {
                 Ok(verdict) => verdict,
                 // Operations that need no permission still honour an explicit Deny.
                 Err((verdict, _))

@@ -98,4 +98,82 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 3,
+        sql: "
+        CREATE TABLE roles (
+            account_id TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            role_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            description TEXT,
+            max_session_duration BIGINT NOT NULL,
+            trust_policy TEXT NOT NULL,
+            last_used_at BIGINT,
+            last_used_region TEXT,
+            PRIMARY KEY (account_id, name_key)
+        );
+        CREATE TABLE permissions_boundaries (
+            account_id TEXT NOT NULL,
+            owner_kind TEXT NOT NULL,
+            owner_key TEXT NOT NULL,
+            policy_arn TEXT NOT NULL,
+            PRIMARY KEY (account_id, owner_kind, owner_key)
+        );
+        CREATE TABLE tags (
+            account_id TEXT NOT NULL,
+            resource_kind TEXT NOT NULL,
+            resource_key TEXT NOT NULL,
+            tag_key_lower TEXT NOT NULL,
+            tag_key TEXT NOT NULL,
+            tag_value TEXT NOT NULL,
+            PRIMARY KEY (account_id, resource_kind, resource_key, tag_key_lower)
+        );
+        CREATE TABLE managed_policies (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            policy_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            description TEXT,
+            default_version TEXT NOT NULL,
+            next_version BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            UNIQUE (account_id, name_key)
+        );
+        CREATE TABLE policy_versions (
+            policy_arn TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            document TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (policy_arn, version_id)
+        );
+        CREATE INDEX policy_attachments_by_policy ON policy_attachments (policy_arn);
+        CREATE TABLE instance_profiles (
+            account_id TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            profile_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name_key)
+        );
+        CREATE TABLE instance_profile_roles (
+            account_id TEXT NOT NULL,
+            profile_key TEXT NOT NULL,
+            role_key TEXT NOT NULL,
+            PRIMARY KEY (account_id, profile_key)
+        );
+        ALTER TABLE sessions ADD COLUMN role_key TEXT;
+        ALTER TABLE sessions ADD COLUMN role_id TEXT;
+        ALTER TABLE sessions ADD COLUMN session_name TEXT;
+        ALTER TABLE sessions ADD COLUMN session_policy TEXT;
+        ALTER TABLE sessions ADD COLUMN session_policy_arns TEXT;
+        ALTER TABLE sessions ADD COLUMN session_tags TEXT
+    ",
+    },
 ];

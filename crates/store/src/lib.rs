@@ -34,6 +34,9 @@ pub enum StoreError {
     Unavailable(String),
     /// The statement or its parameters are wrong (a bug in the caller).
     Invalid(String),
+    /// A transaction's guard statement (the one at this index) changed no row, so the whole
+    /// transaction was rolled back.
+    Unmet(usize),
 }
 
 impl std::fmt::Display for StoreError {
@@ -42,6 +45,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Conflict => f.write_str("the record already exists"),
             StoreError::Unavailable(message) => write!(f, "the store is unavailable: {message}"),
             StoreError::Invalid(message) => write!(f, "invalid statement: {message}"),
+            StoreError::Unmet(index) => write!(f, "statement {index} of the transaction changed no row"),
         }
     }
 }
@@ -53,11 +57,20 @@ impl std::error::Error for StoreError {}
 pub struct Statement {
     pub sql: String,
     pub params: Vec<Value>,
+    /// Set for a guard: a transaction fails with [`StoreError::Unmet`] if it changes no row.
+    pub must_change: bool,
 }
 
 impl Statement {
     pub fn new(sql: impl Into<String>, params: Vec<Value>) -> Statement {
-        Statement { sql: sql.into(), params }
+        Statement { sql: sql.into(), params, must_change: false }
+    }
+
+    /// A statement the transaction depends on: when it changes no row (its `WHERE` found
+    /// the precondition unmet), everything is rolled back and the transaction returns
+    /// [`StoreError::Unmet`] with its index. "Check, then write" becomes one atomic step.
+    pub fn guard(sql: impl Into<String>, params: Vec<Value>) -> Statement {
+        Statement { sql: sql.into(), params, must_change: true }
     }
 }
 
@@ -140,7 +153,7 @@ impl Store {
     }
 
     /// Runs several writes in one transaction: all of them take effect or none does. Returns
-    /// how many rows each changed.
+    /// how many rows each changed, or [`StoreError::Unmet`] when a guard changed none.
     pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<u64>, StoreError> {
         match &*self.backend {
             Backend::Sqlite(db) => db.transaction(statements).await,

@@ -112,10 +112,15 @@ impl Postgres {
         self.with_client(async move |client: &mut Client| {
             let transaction = client.transaction().await.map_err(map_error)?;
             let mut changed = Vec::with_capacity(statements.len());
-            for statement in &statements {
+            for (index, statement) in statements.iter().enumerate() {
                 let prepared = transaction.prepare(&numbered(&statement.sql)).await.map_err(map_error)?;
                 let bound = bind(&statement.params, prepared.params())?;
-                changed.push(transaction.execute(&prepared, &refs(&bound)).await.map_err(map_error)?);
+                let count = transaction.execute(&prepared, &refs(&bound)).await.map_err(map_error)?;
+                if count == 0 && statement.must_change {
+                    // Dropping the transaction rolls it back.
+                    return Err(StoreError::Unmet(index));
+                }
+                changed.push(count);
             }
             transaction.commit().await.map_err(map_error)?;
             Ok(changed)

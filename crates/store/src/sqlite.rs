@@ -118,10 +118,14 @@ impl Sqlite {
             let mut connection = lock(&writer);
             let transaction = connection.transaction().map_err(map_error)?;
             let mut changed = Vec::with_capacity(statements.len());
-            for statement in &statements {
+            for (index, statement) in statements.iter().enumerate() {
                 let mut prepared = transaction.prepare_cached(&statement.sql).map_err(map_error)?;
                 let count =
                     prepared.execute(params_from_iter(statement.params.iter().map(Borrowed))).map_err(map_error)?;
+                if count == 0 && statement.must_change {
+                    // Dropping the transaction rolls it back.
+                    return Err(StoreError::Unmet(index));
+                }
                 changed.push(u64::try_from(count).unwrap_or(u64::MAX));
             }
             transaction.commit().map_err(map_error)?;

@@ -73,6 +73,23 @@ async fn suite(store: &Store) {
         assert_eq!(changed, expected, "{key}");
     }
 
+    // A guard that changes nothing rolls the whole transaction back.
+    let unmet = store
+        .transaction(vec![
+            Statement::new(insert, vec!["dave".into(), Value::Int(40), Value::Null, Value::Null]),
+            Statement::guard("UPDATE users SET age = 1 WHERE name = ?", vec!["nobody".into()]),
+        ])
+        .await;
+    assert_eq!(unmet, Err(StoreError::Unmet(1)));
+    assert!(store.query("SELECT name FROM users WHERE name = ?", vec!["dave".into()]).await.unwrap().is_empty());
+    let met = store
+        .transaction(vec![
+            Statement::guard("UPDATE users SET age = 2 WHERE name = ?", vec!["bob".into()]),
+            Statement::new(insert, vec!["dave".into(), Value::Int(40), Value::Null, Value::Null]),
+        ])
+        .await;
+    assert_eq!(met, Ok(vec![1, 1]));
+
     // Concurrent writers and readers all get through, and every write is visible.
     let writes = (0..64).map(|n| {
         let store = store.clone();

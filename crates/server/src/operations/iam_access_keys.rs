@@ -19,6 +19,9 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
         (Some(name), _) => name.to_owned(),
         (None, Principal::User { name, .. }) => name.clone(),
         (None, Principal::Root) => return Ok(None),
+        (None, Principal::RoleSession { .. }) => {
+            return Err(super::validation("Must specify userName when calling with non-User credentials"));
+        }
     };
     let user = find_user(ctx, &name).await?.ok_or_else(|| no_such_user(&name))?;
     Ok(Some(user.name))

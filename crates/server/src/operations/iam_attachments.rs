@@ -1,57 +1,44 @@
-//! Managed policies attached to users and groups: Attach/Detach/ListAttached{User,Group}Policies.
-//! Only the AWS managed catalogue exists so far (customer managed policies arrive with roles).
+//! Managed policies attached to users, groups and roles:
+//! Attach/Detach/ListAttached{User,Group,Role}Policies. An attachment names the policy by ARN
+//! and never copies it, so decisions follow the policy's current default version (or the
+//! catalogue, for AWS managed policies).
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
-use super::iam_groups::group_resource;
-use super::iam_inline_policies::Owner;
-use super::iam_users::user_resource;
+use super::iam_entities::{Kind, existing, resource};
+use super::iam_policies::{check_arn, find_policy};
 use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query};
-use crate::managed;
 
 /// Managed policies per user or group (IAM's default quota).
 const ATTACHED_PER_OWNER: i64 = 10;
 
-iam_operation!(ATTACH_USER_POLICY, "AttachUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(attach(
-    ctx,
-    Owner::User
-)));
-iam_operation!(DETACH_USER_POLICY, "DetachUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(detach(
-    ctx,
-    Owner::User
-)));
-iam_operation!(
-    LIST_ATTACHED_USER_POLICIES,
-    "ListAttachedUserPolicies",
-    |ctx| Box::pin(user_resource(ctx, false)),
-    |ctx| query(list_attached(ctx, Owner::User))
-);
-iam_operation!(ATTACH_GROUP_POLICY, "AttachGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(attach(
-    ctx,
-    Owner::Group
-)));
-iam_operation!(DETACH_GROUP_POLICY, "DetachGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(detach(
-    ctx,
-    Owner::Group
-)));
-iam_operation!(LIST_ATTACHED_GROUP_POLICIES, "ListAttachedGroupPolicies", |ctx| Box::pin(group_resource(ctx)), |ctx| {
-    query(list_attached(ctx, Owner::Group))
-});
+iam_operation!(ATTACH_USER_POLICY, "AttachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(attach(ctx, Kind::User)));
+iam_operation!(DETACH_USER_POLICY, "DetachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(detach(ctx, Kind::User)));
+iam_operation!(LIST_ATTACHED_USER_POLICIES, "ListAttachedUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list_attached(ctx, Kind::User)));
+iam_operation!(ATTACH_GROUP_POLICY, "AttachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(attach(ctx, Kind::Group)));
+iam_operation!(DETACH_GROUP_POLICY, "DetachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(detach(ctx, Kind::Group)));
+iam_operation!(LIST_ATTACHED_GROUP_POLICIES, "ListAttachedGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(list_attached(ctx, Kind::Group)));
+iam_operation!(ATTACH_ROLE_POLICY, "AttachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(attach(ctx, Kind::Role)));
+iam_operation!(DETACH_ROLE_POLICY, "DetachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(detach(ctx, Kind::Role)));
+iam_operation!(LIST_ATTACHED_ROLE_POLICIES, "ListAttachedRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list_attached(ctx, Kind::Role)));
 
-fn quota_name(owner: Owner) -> &'static str {
-    match owner {
-        Owner::User => "PoliciesPerUser",
-        Owner::Group => "PoliciesPerGroup",
+fn quota_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "PoliciesPerUser",
+        // Instance profiles hold no policies; no operation asks.
+        Kind::Group | Kind::InstanceProfile => "PoliciesPerGroup",
+        Kind::Role => "PoliciesPerRole",
     }
 }
 
-async fn attach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
+async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let arn = ctx.required("PolicyArn")?;
-    if managed::find(arn).is_none() {
+    check_arn(arn)?;
+    if find_policy(ctx, arn).await?.is_none() {
         return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
     }
-    let key = owner.existing(ctx).await?.to_lowercase();
+    let key = existing(ctx, kind).await?.name.to_lowercase();
     let account = ctx.account();
     // Attaching twice is not an error; the quota check and the insert are one statement.
     let attached = ctx
@@ -59,7 +46,7 @@ async fn attach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
         .store
         .query(
             "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_arn = ?",
-            vec![account.into(), owner.kind().into(), key.as_str().into(), arn.into()],
+            vec![account.into(), kind.noun().into(), key.as_str().into(), arn.into()],
         )
         .await
         .map_err(internal)?;
@@ -75,11 +62,11 @@ async fn attach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
              WHERE (SELECT COUNT(*) FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ?) < ?",
             vec![
                 account.into(),
-                owner.kind().into(),
+                kind.noun().into(),
                 key.as_str().into(),
                 arn.into(),
                 account.into(),
-                owner.kind().into(),
+                kind.noun().into(),
                 key.as_str().into(),
                 store::Value::Int(ATTACHED_PER_OWNER),
             ],
@@ -90,21 +77,21 @@ async fn attach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
         Ok(_) => Err(AwsError::new(
             "LimitExceeded",
             409,
-            format!("Cannot exceed quota for {}: {ATTACHED_PER_OWNER}", quota_name(owner)),
+            format!("Cannot exceed quota for {}: {ATTACHED_PER_OWNER}", quota_name(kind)),
         )),
         Err(error) => Err(internal(error)),
     }
 }
 
-async fn detach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
+async fn detach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let arn = ctx.required("PolicyArn")?;
-    let key = owner.existing(ctx).await?.to_lowercase();
+    let key = existing(ctx, kind).await?.name.to_lowercase();
     let removed = ctx
         .app
         .store
         .execute(
             "DELETE FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_arn = ?",
-            vec![ctx.account().into(), owner.kind().into(), key.as_str().into(), arn.into()],
+            vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), arn.into()],
         )
         .await
         .map_err(internal)?;
@@ -114,14 +101,14 @@ async fn detach(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-async fn list_attached(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
-    let key = owner.existing(ctx).await?.to_lowercase();
+async fn list_attached(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let key = existing(ctx, kind).await?.name.to_lowercase();
     let rows = ctx
         .app
         .store
         .query(
             "SELECT policy_arn FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ? ORDER BY policy_arn",
-            vec![ctx.account().into(), owner.kind().into(), key.as_str().into()],
+            vec![ctx.account().into(), kind.noun().into(), key.as_str().into()],
         )
         .await
         .map_err(internal)?;

@@ -1,10 +1,11 @@
-//! What IAM users and groups (and, next, roles) share: a name unique case-insensitively in the
-//! account, a path, a unique id, a creation date and an ARN, and the Create / find / List
-//! operations over them.
+//! What IAM users, groups, roles and instance profiles share: a name unique case-insensitively in the account, a
+//! path, a unique id, a creation date and an ARN, and the Create / find / List operations over
+//! them. Inline policies, attachments, boundaries and tags hang off an entity by its kind's
+//! noun and its lowercase name.
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use store::{Row, Value};
+use store::{Row, Statement, Value};
 
 use super::{Ctx, Page, check_name, check_path, internal};
 use crate::ids;
@@ -14,13 +15,17 @@ use crate::ids;
 pub(crate) enum Kind {
     User,
     Group,
+    Role,
+    InstanceProfile,
 }
 
 impl Kind {
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Kind::User => "users",
             Kind::Group => "iam_groups",
+            Kind::Role => "roles",
+            Kind::InstanceProfile => "instance_profiles",
         }
     }
 
@@ -28,6 +33,8 @@ impl Kind {
         match self {
             Kind::User => "user_id",
             Kind::Group => "group_id",
+            Kind::Role => "role_id",
+            Kind::InstanceProfile => "profile_id",
         }
     }
 
@@ -36,22 +43,28 @@ impl Kind {
         match self {
             Kind::User => "AIDA",
             Kind::Group => "AGPA",
+            Kind::Role => "AROA",
+            Kind::InstanceProfile => "AIPA",
         }
     }
 
-    /// The lowercase noun of ARNs and messages.
+    /// The lowercase noun of ARNs and messages, and the `owner_kind` of what hangs off it.
     pub(crate) fn noun(self) -> &'static str {
         match self {
             Kind::User => "user",
             Kind::Group => "group",
+            Kind::Role => "role",
+            Kind::InstanceProfile => "instance-profile",
         }
     }
 
     /// The capitalized noun of XML elements (`User`, `UserName`, `UserId`).
-    fn element(self) -> &'static str {
+    pub(crate) fn element(self) -> &'static str {
         match self {
             Kind::User => "User",
             Kind::Group => "Group",
+            Kind::Role => "Role",
+            Kind::InstanceProfile => "InstanceProfile",
         }
     }
 
@@ -60,13 +73,15 @@ impl Kind {
         match self {
             Kind::User => "UserName",
             Kind::Group => "GroupName",
+            Kind::Role => "RoleName",
+            Kind::InstanceProfile => "InstanceProfileName",
         }
     }
 
     fn max_name(self) -> usize {
         match self {
-            Kind::User => 64,
-            Kind::Group => 128,
+            Kind::User | Kind::Role => 64,
+            Kind::Group | Kind::InstanceProfile => 128,
         }
     }
 }
@@ -147,10 +162,16 @@ pub(crate) async fn resource(ctx: &Ctx<'_>, kind: Kind) -> Result<Vec<String>, A
     Ok(vec![arn(kind, ctx.account(), &path, name)])
 }
 
-/// CreateUser / CreateGroup.
-pub(crate) async fn create(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+/// Inserts a new entity named by the request (`kind.param()` and `Path`) with `columns`
+/// beyond the common ones, and `also` (tags, a boundary) in the same transaction.
+pub(crate) async fn insert(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    columns: Vec<(&'static str, Value)>,
+    also: impl FnOnce(&str) -> Vec<Statement>,
+) -> Result<Entity, AwsError> {
     let name = ctx.required(kind.param())?;
-    let member = format!("{}Name", kind.noun());
+    let member = super::lower_first(kind.param());
     check_name(name, &member, kind.max_name())?;
     let path = ctx.params.get("Path").unwrap_or("/");
     check_path(path)?;
@@ -161,12 +182,8 @@ pub(crate) async fn create(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, Aws
         path: path.to_owned(),
         created_at: ids::now(),
     };
-    let sql = format!(
-        "INSERT INTO {} (account_id, name_key, name, {}, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        kind.table(),
-        kind.id_column()
-    );
-    let params = vec![
+    let mut names = format!("account_id, name_key, name, {}, path, created_at", kind.id_column());
+    let mut params = vec![
         ctx.account().into(),
         name.to_lowercase().into(),
         name.into(),
@@ -174,21 +191,35 @@ pub(crate) async fn create(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, Aws
         path.into(),
         Value::Int(entity.created_at),
     ];
-    match ctx.app.store.execute(&sql, params).await {
-        Ok(_) => {}
+    for (column, value) in columns {
+        names.push_str(", ");
+        names.push_str(column);
+        params.push(value);
+    }
+    let placeholders = vec!["?"; params.len()].join(", ");
+    let mut statements =
+        vec![Statement::new(format!("INSERT INTO {} ({names}) VALUES ({placeholders})", kind.table()), params)];
+    statements.extend(also(&name.to_lowercase()));
+    match ctx.app.store.transaction(statements).await {
+        Ok(_) => Ok(entity),
         Err(store::StoreError::Conflict) => {
             let message = format!("{} with name {name} already exists.", kind.element());
-            return Err(AwsError::new("EntityAlreadyExists", 409, message));
+            Err(AwsError::new("EntityAlreadyExists", 409, message))
         }
-        Err(error) => return Err(internal(error)),
+        Err(error) => Err(internal(error)),
     }
+}
+
+/// CreateGroup (users and roles write more than the common fields).
+pub(crate) async fn create(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let entity = insert(ctx, kind, Vec::new(), |_| Vec::new()).await?;
     let mut xml = ctx.response();
     xml.nest(kind.element(), |xml| entity.write(xml, ctx.account()));
     Ok(xml)
 }
 
-/// ListUsers / ListGroups: `PathPrefix`, `Marker` and `MaxItems`.
-pub(crate) async fn list(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+/// The entities of `kind` under `PathPrefix`, from `Marker` on, and the next page's marker.
+pub(crate) async fn page_of(ctx: &Ctx<'_>, kind: Kind) -> Result<(Vec<Entity>, Page, Option<String>), AwsError> {
     let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
     let page = Page::from_params(ctx)?;
     let sql = format!(
@@ -204,9 +235,15 @@ pub(crate) async fn list(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsEr
         .filter(|entity| entity.as_ref().map_or(true, |e| e.path.starts_with(prefix)))
         .collect::<Result<_, _>>()?;
     let (shown, next) = page.cut(&entities, |entity| entity.name.to_lowercase());
+    Ok((shown.to_vec(), page, next))
+}
+
+/// ListUsers / ListGroups: `PathPrefix`, `Marker` and `MaxItems`.
+pub(crate) async fn list(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let (shown, page, next) = page_of(ctx, kind).await?;
     let mut xml = ctx.response();
     xml.nest(&format!("{}s", kind.element()), |xml| {
-        for entity in shown {
+        for entity in &shown {
             xml.nest("member", |xml| entity.write(xml, ctx.account()));
         }
     });

@@ -4,17 +4,9 @@
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
-use super::iam_entities::{Entity, Kind, create, existing, find, list, no_such, resource};
+use super::iam_entities::{Entity, Kind, create, existing, list, resource};
 use super::iam_users::{find_user, user_resource};
 use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, no_such_user, query};
-
-pub(crate) async fn find_group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
-    find(ctx, Kind::Group, name).await
-}
-
-pub(crate) fn no_such_group(name: &str) -> AwsError {
-    no_such(Kind::Group, name)
-}
 
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     resource(ctx, Kind::Group).await

@@ -1,68 +1,29 @@
-//! Inline policies of users and groups: Put/Get/List/Delete{User,Group}Policy. One set of
-//! handlers serves every owner kind; only names, quotas and messages differ.
+//! Inline policies of users, groups and roles: Put/Get/List/Delete{User,Group,Role}Policy. One
+//! set of handlers serves every owner kind; only names, quotas and messages differ. A role's
+//! trust policy is not among them (it is the role's own field).
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 use aws_protocol::{AwsError, Protocol};
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
-use super::iam_groups::{find_group, group_resource};
-use super::iam_users::{find_user, user_resource};
-use super::{
-    Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, iam_operation, internal, no_such_user, query,
-};
+use super::iam_entities::{Kind, existing, resource};
+use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, iam_operation, internal, query};
 
-/// Who an inline policy belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Owner {
-    User,
-    Group,
-}
-
-impl Owner {
-    /// The `owner_kind` column value.
-    pub(crate) fn kind(self) -> &'static str {
-        match self {
-            Owner::User => "user",
-            Owner::Group => "group",
-        }
-    }
-
-    pub(crate) fn param(self) -> &'static str {
-        match self {
-            Owner::User => "UserName",
-            Owner::Group => "GroupName",
-        }
-    }
-
-    /// The owner's name as stored, or IAM's NoSuchEntity.
-    pub(crate) async fn existing(self, ctx: &Ctx<'_>) -> Result<String, AwsError> {
-        let name = ctx.required(self.param())?;
-        match self {
-            Owner::User => Ok(find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?.name),
-            Owner::Group => {
-                Ok(find_group(ctx, name).await?.ok_or_else(|| super::iam_groups::no_such_group(name))?.name)
-            }
-        }
-    }
-
-    fn quota(self, name: &str) -> SizeQuota<'_> {
-        match self {
-            Owner::User => SizeQuota::UserInline(name),
-            Owner::Group => SizeQuota::GroupInline(name),
-        }
-    }
-
-    fn no_such_policy(self, policy_name: &str) -> AwsError {
-        AwsError::new(
-            "NoSuchEntity",
-            404,
-            format!("The {} policy with name {policy_name} cannot be found.", self.kind()),
-        )
+fn quota(kind: Kind, name: &str) -> SizeQuota<'_> {
+    match kind {
+        Kind::User => SizeQuota::UserInline(name),
+        // Instance profiles hold no policies; no operation asks.
+        Kind::Group | Kind::InstanceProfile => SizeQuota::GroupInline(name),
+        Kind::Role => SizeQuota::RoleInline(name),
     }
 }
 
-fn policy_error(error: iam_policy::PolicyError) -> AwsError {
+fn no_such_policy(kind: Kind, policy_name: &str) -> AwsError {
+    AwsError::new("NoSuchEntity", 404, format!("The {} policy with name {policy_name} cannot be found.", kind.noun()))
+}
+
+pub(crate) fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     match error.code {
         ErrorCode::MalformedPolicyDocument => AwsError::new("MalformedPolicyDocument", 400, error.message),
         ErrorCode::LimitExceeded => AwsError::new("LimitExceeded", 409, error.message),
@@ -70,57 +31,40 @@ fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     }
 }
 
-iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(put_policy(
-    ctx,
-    Owner::User
-)));
-iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(get_policy(
-    ctx,
-    Owner::User
-)));
-iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
-    list_policies(ctx, Owner::User)
-));
-iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
-    delete_policy(ctx, Owner::User)
-));
-iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(put_policy(
-    ctx,
-    Owner::Group
-)));
-iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_policy(
-    ctx,
-    Owner::Group
-)));
-iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
-    list_policies(ctx, Owner::Group)
-));
-iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
-    delete_policy(ctx, Owner::Group)
-));
+iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(ctx, Kind::User)));
+iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(ctx, Kind::User)));
+iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list_policies(ctx, Kind::User)));
+iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(delete_policy(ctx, Kind::User)));
+iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(put_policy(ctx, Kind::Group)));
+iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(get_policy(ctx, Kind::Group)));
+iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(list_policies(ctx, Kind::Group)));
+iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(delete_policy(ctx, Kind::Group)));
+iam_operation!(PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(ctx, Kind::Role)));
+iam_operation!(GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(ctx, Kind::Role)));
+iam_operation!(LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list_policies(ctx, Kind::Role)));
+iam_operation!(DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(delete_policy(ctx, Kind::Role)));
 
-async fn put_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
+async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
     check_name(policy_name, "policyName", 128)?;
     let document = ctx.required("PolicyDocument")?;
     iam_policy::validate(document, PolicyKind::Identity).map_err(policy_error)?;
-    let name = owner.existing(ctx).await?;
+    let name = existing(ctx, kind).await?.name;
     let key = name.to_lowercase();
     let others = ctx
         .app
         .store
         .query(
             "SELECT document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?",
-            vec![ctx.account().into(), owner.kind().into(), key.as_str().into(), policy_name.into()],
+            vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()],
         )
         .await
         .map_err(internal)?;
     let others: Vec<String> = others.iter().map(|row| row.text(0).map_err(internal)).collect::<Result<_, _>>()?;
-    owner
-        .quota(&name)
+    quota(kind, &name)
         .check(others.iter().map(String::as_str).chain(std::iter::once(document)))
         .map_err(policy_error)?;
-    let target = vec![ctx.account().into(), owner.kind().into(), key.as_str().into(), policy_name.into()];
+    let target = vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()];
     let mut insert = target.clone();
     insert.push(document.into());
     ctx.app
@@ -140,15 +84,15 @@ async fn put_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError
     Ok(ctx.response())
 }
 
-async fn get_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
+async fn get_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
-    let name = owner.existing(ctx).await?;
+    let name = existing(ctx, kind).await?.name;
     let rows = ctx
         .app
         .store
         .query(
             "SELECT document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-            vec![ctx.account().into(), owner.kind().into(), name.to_lowercase().into(), policy_name.into()],
+            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), policy_name.into()],
         )
         .await
         .map_err(internal)?;
@@ -156,24 +100,24 @@ async fn get_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError
         .first()
         .map(|row| row.text(0).map_err(internal))
         .transpose()?
-        .ok_or_else(|| owner.no_such_policy(policy_name))?;
+        .ok_or_else(|| no_such_policy(kind, policy_name))?;
     let mut xml = ctx.response();
     // IAM returns policy documents URL-encoded.
-    xml.element(owner.param(), &name)
+    xml.element(kind.param(), &name)
         .element("PolicyName", policy_name)
         .element("PolicyDocument", &uri_encode(&document, false));
     Ok(xml)
 }
 
-async fn list_policies(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
-    let name = owner.existing(ctx).await?;
+async fn list_policies(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let name = existing(ctx, kind).await?.name;
     let page = Page::from_params(ctx)?;
     let rows = ctx
         .app
         .store
         .query(
             "SELECT policy_name FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name > ? ORDER BY policy_name",
-            vec![ctx.account().into(), owner.kind().into(), name.to_lowercase().into(), page.after.as_str().into()],
+            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), page.after.as_str().into()],
         )
         .await
         .map_err(internal)?;
@@ -189,20 +133,20 @@ async fn list_policies(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsEr
     Ok(xml)
 }
 
-async fn delete_policy(ctx: &Ctx<'_>, owner: Owner) -> Result<XmlResponse, AwsError> {
+async fn delete_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
-    let name = owner.existing(ctx).await?;
+    let name = existing(ctx, kind).await?.name;
     let deleted = ctx
         .app
         .store
         .execute(
             "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-            vec![ctx.account().into(), owner.kind().into(), name.to_lowercase().into(), policy_name.into()],
+            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), policy_name.into()],
         )
         .await
         .map_err(internal)?;
     if deleted == 0 {
-        return Err(owner.no_such_policy(policy_name));
+        return Err(no_such_policy(kind, policy_name));
     }
     Ok(ctx.response())
 }

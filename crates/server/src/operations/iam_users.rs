@@ -1,9 +1,12 @@
-//! IAM users: CreateUser, GetUser, ListUsers, DeleteUser.
+//! IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser (tags and permissions
+//! boundaries travel with the user: set on create, moved on rename, removed on delete).
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
-use super::iam_entities::{Entity, Kind, create, find, list, resource};
+use super::iam_boundaries;
+use super::iam_entities::{Entity, Kind, find, insert, list, resource};
+use super::iam_tags::{self, Tagged};
 use super::{
     Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, iam_operation, internal, no_such_user, query,
 };
@@ -24,10 +27,30 @@ pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<
     resource(ctx, Kind::User).await
 }
 
-iam_operation!(CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create(
-    ctx,
-    Kind::User
-)));
+iam_operation!(CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create_user(ctx)));
+
+async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let tags = iam_tags::from_params(ctx)?;
+    let boundary = iam_boundaries::from_params(ctx).await?;
+    let account = ctx.account();
+    let user = insert(ctx, Kind::User, Vec::new(), |key| {
+        let mut also = iam_tags::set_statements(account, USER, key, &tags);
+        if let Some(arn) = &boundary {
+            also.extend(iam_boundaries::set_statements(account, Kind::User, key, arn));
+        }
+        also
+    })
+    .await?;
+    let mut xml = ctx.response();
+    xml.nest("User", |xml| {
+        user.write(xml, account);
+        iam_boundaries::write(xml, boundary.as_deref());
+        iam_tags::write(xml, &tags);
+    });
+    Ok(xml)
+}
+
+const USER: Tagged = Tagged::Entity(Kind::User);
 
 iam_operation!(GET_USER, "GetUser", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
 
@@ -57,8 +80,15 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             return Ok(xml);
         }
     };
+    let key = user.name.to_lowercase();
+    let boundary = iam_boundaries::load(&ctx.app.store, ctx.account(), Kind::User, &key).await?;
+    let tags = iam_tags::load(&ctx.app.store, ctx.account(), USER, &key).await?;
     let mut xml = ctx.response();
-    xml.nest("User", |xml| user.write(xml, ctx.account()));
+    xml.nest("User", |xml| {
+        user.write(xml, ctx.account());
+        iam_boundaries::write(xml, boundary.as_deref());
+        iam_tags::write(xml, &tags);
+    });
     Ok(xml)
 }
 
@@ -77,7 +107,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let store = &ctx.app.store;
     // The guards and the delete are one statement: nothing can be attached in between.
     let deleted = store
-        .execute(
+        .transaction(vec![store::Statement::guard(
             "DELETE FROM users WHERE account_id = ? AND name_key = ?
                AND NOT EXISTS (SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?)
                AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)
@@ -95,11 +125,15 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
                 ctx.account().into(),
                 key.as_str().into(),
             ],
-        )
-        .await
-        .map_err(internal)?;
-    if deleted == 1 {
-        return Ok(ctx.response());
+        ),
+        iam_boundaries::delete_statement(ctx.account(), Kind::User, &key),
+        iam_tags::delete_all(ctx.account(), USER, &key),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => return Ok(ctx.response()),
+        Err(store::StoreError::Unmet(_)) => {}
+        Err(error) => return Err(internal(error)),
     }
     if find_user(ctx, name).await?.is_none() {
         return Err(no_such_user(name));
@@ -160,6 +194,8 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             rename("inline_policies", "owner_key", " AND owner_kind = 'user'"),
             rename("group_members", "user_key", ""),
             rename("policy_attachments", "owner_key", " AND owner_kind = 'user'"),
+            rename("permissions_boundaries", "owner_key", " AND owner_kind = 'user'"),
+            rename("tags", "resource_key", " AND resource_kind = 'user'"),
         ])
         .await;
     match updated {

@@ -5,11 +5,16 @@
 mod cloudtrail;
 mod iam_access_keys;
 mod iam_attachments;
+mod iam_boundaries;
 mod iam_entities;
 mod iam_groups;
 mod iam_inline_policies;
+mod iam_instance_profiles;
+mod iam_policies;
+mod iam_roles;
+mod iam_tags;
 mod iam_users;
-mod sts;
+pub(crate) mod sts;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +37,9 @@ pub struct Ctx<'a> {
     pub params: &'a QueryParams,
     pub body: &'a serde_json::Value,
     pub operation: &'static Operation,
+    /// What the request's global condition keys describe (for checks made while running,
+    /// such as `iam:PassRole`).
+    pub facts: &'a crate::authz::RequestFacts,
 }
 
 impl Ctx<'_> {
@@ -83,6 +91,9 @@ pub enum Authorization {
     UnlessDenied,
     /// Allowed to every authenticated caller whatever its policies (`sts:GetCallerIdentity`).
     Always,
+    /// The caller's policies together with the trust policy of the role its resource names
+    /// (`sts:AssumeRole`): in the same account the trust policy may grant on its own.
+    Trust,
 }
 
 /// One routed operation.
@@ -126,6 +137,7 @@ pub(crate) use iam_operation;
 pub static OPERATIONS: &[Operation] = &[
     sts::GET_CALLER_IDENTITY,
     sts::GET_SESSION_TOKEN,
+    sts::ASSUME_ROLE,
     iam_users::CREATE_USER,
     iam_users::GET_USER,
     iam_users::LIST_USERS,
@@ -157,6 +169,51 @@ pub static OPERATIONS: &[Operation] = &[
     iam_attachments::ATTACH_GROUP_POLICY,
     iam_attachments::DETACH_GROUP_POLICY,
     iam_attachments::LIST_ATTACHED_GROUP_POLICIES,
+    iam_attachments::ATTACH_ROLE_POLICY,
+    iam_attachments::DETACH_ROLE_POLICY,
+    iam_attachments::LIST_ATTACHED_ROLE_POLICIES,
+    iam_roles::CREATE_ROLE,
+    iam_roles::GET_ROLE,
+    iam_roles::LIST_ROLES,
+    iam_roles::UPDATE_ROLE,
+    iam_roles::UPDATE_ROLE_DESCRIPTION,
+    iam_roles::UPDATE_ASSUME_ROLE_POLICY,
+    iam_roles::DELETE_ROLE,
+    iam_roles::CREATE_SERVICE_LINKED_ROLE,
+    iam_inline_policies::PUT_ROLE_POLICY,
+    iam_inline_policies::GET_ROLE_POLICY,
+    iam_inline_policies::LIST_ROLE_POLICIES,
+    iam_inline_policies::DELETE_ROLE_POLICY,
+    iam_boundaries::PUT_USER_PERMISSIONS_BOUNDARY,
+    iam_boundaries::DELETE_USER_PERMISSIONS_BOUNDARY,
+    iam_boundaries::PUT_ROLE_PERMISSIONS_BOUNDARY,
+    iam_boundaries::DELETE_ROLE_PERMISSIONS_BOUNDARY,
+    iam_tags::TAG_USER,
+    iam_tags::UNTAG_USER,
+    iam_tags::LIST_USER_TAGS,
+    iam_tags::TAG_ROLE,
+    iam_tags::UNTAG_ROLE,
+    iam_tags::LIST_ROLE_TAGS,
+    iam_tags::TAG_POLICY,
+    iam_tags::UNTAG_POLICY,
+    iam_tags::LIST_POLICY_TAGS,
+    iam_policies::CREATE_POLICY,
+    iam_policies::GET_POLICY,
+    iam_policies::DELETE_POLICY,
+    iam_policies::LIST_POLICIES,
+    iam_policies::CREATE_POLICY_VERSION,
+    iam_policies::GET_POLICY_VERSION,
+    iam_policies::LIST_POLICY_VERSIONS,
+    iam_policies::DELETE_POLICY_VERSION,
+    iam_policies::SET_DEFAULT_POLICY_VERSION,
+    iam_policies::LIST_ENTITIES_FOR_POLICY,
+    iam_instance_profiles::CREATE_INSTANCE_PROFILE,
+    iam_instance_profiles::GET_INSTANCE_PROFILE,
+    iam_instance_profiles::LIST_INSTANCE_PROFILES,
+    iam_instance_profiles::DELETE_INSTANCE_PROFILE,
+    iam_instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
+    iam_instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
+    iam_instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
     cloudtrail::LOOKUP_EVENTS,
 ];
 
@@ -173,7 +230,7 @@ pub fn find(service: &str, name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|operation| operation.service == service && operation.name == name)
 }
 
-fn lower_first(name: &str) -> String {
+pub(crate) fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }

@@ -1,0 +1,95 @@
+//! What the end-to-end tests share: the real `homeport server` binary on a free loopback
+//! port with its own data dir, and the real aws CLI pointed at it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    dead_code,
+    reason = "test support: fails loudly on any surprise; each test binary uses part of it"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub struct Server {
+    child: Child,
+    pub address: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, store_url: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
+        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+        if let Some(url) = store_url {
+            command.args(["--store", url]);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        let address = first_line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
+            .to_owned();
+        Server { child, address, data_dir: data_dir.to_owned() }
+    }
+
+    pub fn kill(self) {
+        // Dropping kills (SIGKILL) and reaps the process.
+        drop(self);
+    }
+
+    pub fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
+        Command::new("aws")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .output()
+            .unwrap()
+    }
+
+    pub fn aws_json(&self, credentials: &Path, args: &[&str]) -> serde_json::Value {
+        let output = self.aws(credentials, args);
+        assert!(output.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn root_credentials(&self) -> PathBuf {
+        self.data_dir.join("root-credentials")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Also on a failed assertion: an orphaned server would keep the test's output open.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn aws_cli_available() -> bool {
+    let found = Command::new("aws").arg("--version").output().is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must install the aws CLI (pip install awscli)");
+        eprintln!("aws CLI not found: the aws CLI end-to-end tests did NOT RUN (pip install awscli)");
+    }
+    found
+}
+
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("homeport-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
