@@ -8,6 +8,7 @@ mod iam_attachments;
 mod iam_entities;
 mod iam_groups;
 mod iam_inline_policies;
+mod iam_simulator;
 mod iam_users;
 mod sts;
 
@@ -136,6 +137,8 @@ pub static OPERATIONS: &[Operation] = &[
     iam_access_keys::DELETE_ACCESS_KEY,
     iam_access_keys::UPDATE_ACCESS_KEY,
     iam_access_keys::GET_ACCESS_KEY_LAST_USED,
+    iam_simulator::SIMULATE_CUSTOM_POLICY,
+    iam_simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     iam_inline_policies::PUT_USER_POLICY,
     iam_inline_policies::GET_USER_POLICY,
     iam_inline_policies::LIST_USER_POLICIES,
