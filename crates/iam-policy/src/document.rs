@@ -156,6 +156,38 @@ impl Policy {
         Ok(Policy { version, version_given, id, statements, slots, text: text.to_owned() })
     }
 
+    /// The context keys the policy reads, for IAM's `GetContextKeysFor*Policy`: every
+    /// `Condition` key, and every key named by a policy variable (`${aws:username}`) in a
+    /// `Resource` / `NotResource` entry or a condition value.
+    ///
+    /// Keys come statement by statement, resource variables before conditions, each key once
+    /// (keys compare case-insensitively; the first spelling is kept). That is the order of
+    /// the one answer AWS documents (`get-context-keys-for-custom-policy`: a `${aws:username}`
+    /// resource and an `aws:CurrentTime` condition give `aws:username`, `aws:CurrentTime`),
+    /// which is not alphabetical. Variables count only where they are substituted, in
+    /// `2012-10-17` policies; `Action`, `Principal` and `Sid` never hold keys.
+    pub fn context_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for statement in &self.statements {
+            let resource_keys = statement
+                .resource
+                .iter()
+                .flat_map(|clause| clause.items.iter())
+                .filter_map(|pattern| match &pattern.matcher {
+                    ResourceMatcher::Template(template) => Some(template.keys()),
+                    ResourceMatcher::Fixed(..) => None,
+                })
+                .flatten();
+            let condition_keys = statement.conditions.iter().flat_map(Condition::keys);
+            for key in resource_keys.chain(condition_keys) {
+                if !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key)) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+
     /// The document as it was given.
     pub fn text(&self) -> &str {
         &self.text
@@ -370,6 +402,45 @@ mod tests {
         assert_eq!(policy.position(statement.span.start), json::Position { line: 3, column: 16 });
         assert_eq!(statement.start, json::Position { line: 3, column: 16 });
         assert_eq!(statement.end, json::Position { line: 9, column: 3 });
+    }
+
+    #[test]
+    fn context_keys_are_condition_keys_and_variables_in_document_order() {
+        // AWS's documented example first: the resource variable, then the condition key.
+        let documented = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"arn:aws:dynamodb:us-west-2:123456789012:table/${aws:username}","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2015-08-16T12:00:00Z"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(documented.context_keys(), vec!["aws:username", "aws:CurrentTime"]);
+
+        let text = r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::${aws:PrincipalTag/team, 'none'}/*",
+             "Condition": {"StringEquals": {"s3:prefix": ["home/${aws:UserName}/", "${aws:username}"]},
+                           "Null": {"aws:TokenIssueTime": "true"}}},
+            {"Effect": "Deny", "Action": "${aws:NotAKey}", "Resource": "arn:aws:s3:::${*}plain",
+             "Condition": {"BoolIfExists": {"AWS:MultiFactorAuthPresent": false, "aws:multifactorauthpresent": true}}}
+        ]}"#;
+        assert_eq!(
+            Policy::parse(text).unwrap().context_keys(),
+            vec![
+                "aws:PrincipalTag/team",
+                "s3:prefix",
+                "aws:UserName",
+                "aws:TokenIssueTime",
+                "AWS:MultiFactorAuthPresent"
+            ],
+            "each key once, as first written; escapes and actions name no key"
+        );
+
+        // Before 2012-10-17, `${...}` is literal text: only the condition key counts.
+        let legacy = Policy::parse(
+            r#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::${aws:username}",
+                "Condition":{"StringLike":{"s3:prefix":"${aws:userid}"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(legacy.context_keys(), vec!["s3:prefix"]);
+        let none = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        assert!(Policy::parse(none).unwrap().context_keys().is_empty());
     }
 
     #[test]

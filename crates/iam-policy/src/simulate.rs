@@ -137,6 +137,9 @@ pub struct StatementRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidInput {
     pub message: String,
+    /// True when the refusal is a policy of the request that does not parse: IAM's API
+    /// answers that with `MalformedPolicyDocument` rather than `InvalidInput`.
+    pub malformed_policy: bool,
 }
 
 impl std::fmt::Display for InvalidInput {
@@ -148,7 +151,11 @@ impl std::fmt::Display for InvalidInput {
 impl std::error::Error for InvalidInput {}
 
 fn invalid(message: impl Into<String>) -> InvalidInput {
-    InvalidInput { message: message.into() }
+    InvalidInput { message: message.into(), malformed_policy: false }
+}
+
+fn malformed(message: String) -> InvalidInput {
+    InvalidInput { message, malformed_policy: true }
 }
 
 /// Extra inputs the simulator's API cannot express but the engine supports (used by the
@@ -180,7 +187,7 @@ pub fn simulate_with(
             .iter()
             .enumerate()
             .map(|(index, text)| {
-                Policy::parse(text).map_err(|error| invalid(format!("{what}.{}: {}", index + 1, error.message)))
+                Policy::parse(text).map_err(|error| malformed(format!("{what}.{}: {}", index + 1, error.message)))
             })
             .collect()
     };
@@ -188,7 +195,9 @@ pub fn simulate_with(
     let boundaries = parse_all(&request.permissions_boundary_policy_input_list, "PermissionsBoundaryPolicyInputList")?;
     let session = parse_all(&extensions.session_policies, "SessionPolicyInputList")?;
     let resource_policy = match &request.resource_policy {
-        Some(text) => Some(Policy::parse(text).map_err(|error| invalid(format!("ResourcePolicy: {}", error.message)))?),
+        Some(text) => {
+            Some(Policy::parse(text).map_err(|error| malformed(format!("ResourcePolicy: {}", error.message)))?)
+        }
         None => None,
     };
     let caller = match (&extensions.caller, &request.caller_arn) {
@@ -430,10 +439,15 @@ mod tests {
     #[test]
     fn bad_requests_are_invalid_input() {
         let mut req = request("{");
-        assert!(simulate_custom_policy(&req).unwrap_err().message.starts_with("PolicyInputList.1: "));
+        let error = simulate_custom_policy(&req).unwrap_err();
+        assert!(error.message.starts_with("PolicyInputList.1: ") && error.malformed_policy, "{error}");
         req = request(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#);
+        req.resource_policy = Some("[]".to_owned());
+        let error = simulate_custom_policy(&req).unwrap_err();
+        assert!(error.message.starts_with("ResourcePolicy: ") && error.malformed_policy, "{error}");
         req.resource_policy = Some(r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*"}}"#.to_owned());
-        assert!(simulate_custom_policy(&req).unwrap_err().message.contains("CallerArn"));
+        let error = simulate_custom_policy(&req).unwrap_err();
+        assert!(error.message.contains("CallerArn") && !error.malformed_policy, "{error}");
         req.caller_arn = Some("arn:aws:iam::111122223333:user/bob".to_owned());
         req.max_items = Some(0);
         assert!(simulate_custom_policy(&req).unwrap_err().message.contains("MaxItems"));

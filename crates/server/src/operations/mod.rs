@@ -13,6 +13,7 @@ mod iam_instance_profiles;
 mod iam_policies;
 mod iam_roles;
 mod iam_tags;
+mod iam_simulator;
 mod iam_users;
 pub(crate) mod sts;
 
@@ -148,6 +149,8 @@ pub static OPERATIONS: &[Operation] = &[
     iam_access_keys::DELETE_ACCESS_KEY,
     iam_access_keys::UPDATE_ACCESS_KEY,
     iam_access_keys::GET_ACCESS_KEY_LAST_USED,
+    iam_simulator::SIMULATE_CUSTOM_POLICY,
+    iam_simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     iam_inline_policies::PUT_USER_POLICY,
     iam_inline_policies::GET_USER_POLICY,
     iam_inline_policies::LIST_USER_POLICIES,
