@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::{Server, aws_cli_available, fresh_dir};
+use common::{Server, TestDatabase, aws_cli_available, fresh_dir};
 
 use aws_protocol::sigv4::{canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
 
@@ -212,22 +212,11 @@ fn users_and_access_denied_with_the_aws_cli_on_sqlite() {
 
 #[test]
 fn users_and_access_denied_with_the_aws_cli_on_postgres() {
-    let Ok(admin_url) = std::env::var("HOMEPORT_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set HOMEPORT_TEST_POSTGRES_URL");
-        eprintln!("HOMEPORT_TEST_POSTGRES_URL unset: the PostgreSQL end-to-end test did NOT RUN");
-        return;
-    };
     if !aws_cli_available() {
         return;
     }
-    let database = format!("homeport_e2e_{}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let admin = runtime.block_on(store::Store::open(&admin_url)).unwrap();
-    runtime.block_on(admin.execute(&format!("DROP DATABASE IF EXISTS {database}"), vec![])).unwrap();
-    runtime.block_on(admin.execute(&format!("CREATE DATABASE {database}"), vec![])).unwrap();
-    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
-    users_and_access_denied(Some(&url), "postgres");
-    runtime.block_on(admin.execute(&format!("DROP DATABASE {database} WITH (FORCE)"), vec![])).unwrap();
+    let Some(database) = TestDatabase::create("users") else { return };
+    users_and_access_denied(Some(&database.url), "postgres");
 }
 
 /// Sends a POST of `body` with the operation's protocol headers, signed with `key` (or

@@ -14,9 +14,19 @@ use crate::ids;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Root,
-    User { name: String, user_id: String, path: String, created_at: i64 },
+    User {
+        name: String,
+        user_id: String,
+        path: String,
+        created_at: i64,
+    },
     /// A session of a role (AssumeRole), named `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
-    RoleSession { role_name: String, role_id: String, role_path: String, session_name: String },
+    RoleSession {
+        role_name: String,
+        role_id: String,
+        role_path: String,
+        session_name: String,
+    },
 }
 
 impl Principal {
@@ -242,15 +252,26 @@ async fn session_scope(
 ) -> Result<SessionScope, AuthError> {
     let mut scope = SessionScope::default();
     if let Some(document) = inline {
-        scope.policies.push(("session-policy".to_owned(), Policy::parse(&document).map_err(|_| AuthError::InvalidKey)?));
+        scope
+            .policies
+            .push(("session-policy".to_owned(), Policy::parse(&document).map_err(|_| AuthError::InvalidKey)?));
     }
-    let arns: Vec<String> = arns.map(|text| serde_json::from_str(&text)).transpose().map_err(|_| AuthError::InvalidKey)?.unwrap_or_default();
+    let arns: Vec<String> = arns
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| AuthError::InvalidKey)?
+        .unwrap_or_default();
     for arn in arns {
-        let document = crate::managed::document(&app.store, account_id, &arn).await.map_err(|_| AuthError::InvalidKey)?;
+        let document =
+            crate::managed::document(&app.store, account_id, &arn).await.map_err(|_| AuthError::InvalidKey)?;
         // A managed session policy deleted since still bounds the session: to nothing.
         let text = document.unwrap_or_else(|| crate::managed::DENIES_EVERYTHING.into());
         scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?));
     }
-    scope.tags = tags.map(|text| serde_json::from_str(&text)).transpose().map_err(|_| AuthError::InvalidKey)?.unwrap_or_default();
+    scope.tags = tags
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| AuthError::InvalidKey)?
+        .unwrap_or_default();
     Ok(scope)
 }

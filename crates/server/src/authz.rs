@@ -232,7 +232,10 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
         }
     }
     let attached = store
-        .query(&format!("SELECT DISTINCT a.policy_arn FROM policy_attachments a WHERE {owned} ORDER BY a.policy_arn"), params)
+        .query(
+            &format!("SELECT DISTINCT a.policy_arn FROM policy_attachments a WHERE {owned} ORDER BY a.policy_arn"),
+            params,
+        )
         .await
         .map_err(internal)?;
     for row in &attached {

@@ -80,8 +80,8 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Ok(identity) => identity,
         Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
     };
-    let get_session_token_credentials =
-        identity.session_issued_at.is_some() && !matches!(identity.principal, crate::auth::Principal::RoleSession { .. });
+    let get_session_token_credentials = identity.session_issued_at.is_some()
+        && !matches!(identity.principal, crate::auth::Principal::RoleSession { .. });
     if get_session_token_credentials && service == "iam" {
         // As on AWS: GetSessionToken credentials without MFA cannot call the IAM API (role
         // sessions can, within their role's permissions).

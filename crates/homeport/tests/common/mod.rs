@@ -93,3 +93,40 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A PostgreSQL database of the test's own, dropped when it goes out of scope.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    /// A fresh database on `HOMEPORT_TEST_POSTGRES_URL`'s server, or `None` outside CI when
+    /// that variable is unset (in CI its absence fails the test).
+    pub fn create(name: &str) -> Option<TestDatabase> {
+        let Ok(admin_url) = std::env::var("HOMEPORT_TEST_POSTGRES_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set HOMEPORT_TEST_POSTGRES_URL");
+            eprintln!("HOMEPORT_TEST_POSTGRES_URL unset: the PostgreSQL half did NOT RUN");
+            return None;
+        };
+        let name = format!("homeport_e2e_{name}_{}", std::process::id());
+        admin(&admin_url, &format!("DROP DATABASE IF EXISTS {name}"));
+        admin(&admin_url, &format!("CREATE DATABASE {name}"));
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Some(TestDatabase { url, name, admin_url })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        admin(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn admin(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let admin = store::Store::open(url).await.unwrap();
+        admin.execute(sql, vec![]).await.unwrap();
+    });
+}

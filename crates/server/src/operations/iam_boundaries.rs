@@ -39,7 +39,12 @@ pub(crate) fn delete_statement(account: &str, kind: Kind, key: &str) -> Statemen
 }
 
 /// The boundary ARN of an entity, if it has one.
-pub(crate) async fn load(store: &store::Store, account: &str, kind: Kind, key: &str) -> Result<Option<String>, AwsError> {
+pub(crate) async fn load(
+    store: &store::Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+) -> Result<Option<String>, AwsError> {
     let rows = store
         .query(
             "SELECT policy_arn FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",

@@ -31,18 +31,46 @@ pub(crate) fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     }
 }
 
-iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(ctx, Kind::User)));
-iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(ctx, Kind::User)));
-iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list_policies(ctx, Kind::User)));
-iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(delete_policy(ctx, Kind::User)));
-iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(put_policy(ctx, Kind::Group)));
-iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(get_policy(ctx, Kind::Group)));
-iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(list_policies(ctx, Kind::Group)));
-iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(delete_policy(ctx, Kind::Group)));
-iam_operation!(PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(ctx, Kind::Role)));
-iam_operation!(GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(ctx, Kind::Role)));
-iam_operation!(LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list_policies(ctx, Kind::Role)));
-iam_operation!(DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(delete_policy(ctx, Kind::Role)));
+iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(
+    ctx,
+    Kind::User
+)));
+iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(
+    ctx,
+    Kind::User
+)));
+iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    list_policies(ctx, Kind::User)
+));
+iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    delete_policy(ctx, Kind::User)
+));
+iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+    put_policy(ctx, Kind::Group)
+));
+iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+    get_policy(ctx, Kind::Group)
+));
+iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+    list_policies(ctx, Kind::Group)
+));
+iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+    delete_policy(ctx, Kind::Group)
+));
+iam_operation!(PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(
+    ctx,
+    Kind::Role
+)));
+iam_operation!(GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(
+    ctx,
+    Kind::Role
+)));
+iam_operation!(LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    list_policies(ctx, Kind::Role)
+));
+iam_operation!(DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    delete_policy(ctx, Kind::Role)
+));
 
 async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;

@@ -151,20 +151,14 @@ async fn add_role_to_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsE
         .store
         .execute(
             "INSERT INTO instance_profile_roles (account_id, profile_key, role_key) VALUES (?, ?, ?)",
-            vec![
-                ctx.account().into(),
-                profile.name.to_lowercase().into(),
-                role.entity.name.to_lowercase().into(),
-            ],
+            vec![ctx.account().into(), profile.name.to_lowercase().into(), role.entity.name.to_lowercase().into()],
         )
         .await;
     match added {
         Ok(_) => Ok(ctx.response()),
-        Err(store::StoreError::Conflict) => Err(AwsError::new(
-            "LimitExceeded",
-            409,
-            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
-        )),
+        Err(store::StoreError::Conflict) => {
+            Err(AwsError::new("LimitExceeded", 409, "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"))
+        }
         Err(error) => Err(internal(error)),
     }
 }
@@ -184,11 +178,7 @@ async fn remove_role_from_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse,
         .store
         .execute(
             "DELETE FROM instance_profile_roles WHERE account_id = ? AND profile_key = ? AND role_key = ?",
-            vec![
-                ctx.account().into(),
-                profile.name.to_lowercase().into(),
-                role.entity.name.to_lowercase().into(),
-            ],
+            vec![ctx.account().into(), profile.name.to_lowercase().into(), role.entity.name.to_lowercase().into()],
         )
         .await
         .map_err(internal)?;

@@ -308,12 +308,9 @@ async fn delete_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     }
 }
 
-iam_operation!(
-    LIST_POLICIES,
-    "ListPolicies",
-    |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }),
-    |ctx| query(list_policies(ctx))
-);
+iam_operation!(LIST_POLICIES, "ListPolicies", |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }), |ctx| query(
+    list_policies(ctx)
+));
 
 async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let scope = ctx.params.get("Scope").unwrap_or("All");
@@ -439,7 +436,8 @@ async fn get_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;
     let version = ctx.required("VersionId")?;
     let document = version_document(ctx, &policy, version).await?.ok_or_else(|| no_such_version(&policy, version))?;
-    let created_at = if policy.aws_managed { policy.created_at } else { version_created_at(ctx, &policy, version).await? };
+    let created_at =
+        if policy.aws_managed { policy.created_at } else { version_created_at(ctx, &policy, version).await? };
     let mut xml = ctx.response();
     xml.nest("PolicyVersion", |xml| {
         write_version(xml, version, &policy.default_version, created_at, Some(&document));

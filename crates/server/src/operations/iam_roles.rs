@@ -75,9 +75,7 @@ pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -
 /// The role the request's `RoleName` names, or NoSuchEntity.
 pub(crate) async fn existing_role(ctx: &Ctx<'_>) -> Result<Role, AwsError> {
     let name = ctx.required("RoleName")?;
-    find_role(&ctx.app.store, ctx.account(), name)
-        .await?
-        .ok_or_else(|| super::iam_entities::no_such(Kind::Role, name))
+    find_role(&ctx.app.store, ctx.account(), name).await?.ok_or_else(|| super::iam_entities::no_such(Kind::Role, name))
 }
 
 /// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
@@ -154,13 +152,8 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         also
     })
     .await?;
-    let role = Role {
-        entity,
-        description,
-        max_session_duration,
-        trust_policy: trust_policy.to_owned(),
-        last_used: None,
-    };
+    let role =
+        Role { entity, description, max_session_duration, trust_policy: trust_policy.to_owned(), last_used: None };
     let mut xml = ctx.response();
     write_role(ctx, &mut xml, &role).await?;
     Ok(xml)
@@ -232,12 +225,9 @@ async fn set_role_fields(
     Ok(())
 }
 
-iam_operation!(
-    UPDATE_ROLE_DESCRIPTION,
-    "UpdateRoleDescription",
-    |ctx| Box::pin(resource(ctx, Kind::Role)),
-    |ctx| query(update_role_description(ctx))
-);
+iam_operation!(UPDATE_ROLE_DESCRIPTION, "UpdateRoleDescription", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+    query(update_role_description(ctx))
+});
 
 async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let mut role = existing_role(ctx).await?;
@@ -248,12 +238,9 @@ async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     Ok(xml)
 }
 
-iam_operation!(
-    UPDATE_ASSUME_ROLE_POLICY,
-    "UpdateAssumeRolePolicy",
-    |ctx| Box::pin(resource(ctx, Kind::Role)),
-    |ctx| query(update_assume_role_policy(ctx))
-);
+iam_operation!(UPDATE_ASSUME_ROLE_POLICY, "UpdateAssumeRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+    query(update_assume_role_policy(ctx))
+});
 
 async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let document = ctx.required("PolicyDocument")?;
@@ -304,7 +291,8 @@ async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
                 let params = pair().to_vec();
                 async move { ctx.app.store.query(sql, params).await.map(|rows| !rows.is_empty()).map_err(internal) }
             };
-            let message = if holds("SELECT 1 FROM instance_profile_roles WHERE account_id = ? AND role_key = ?").await? {
+            let message = if holds("SELECT 1 FROM instance_profile_roles WHERE account_id = ? AND role_key = ?").await?
+            {
                 "Cannot delete entity, must remove roles from instance profile first."
             } else if holds(
                 "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'role' AND owner_key = ?",
@@ -323,11 +311,8 @@ async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 /// The services a service-linked role can be made for, with the role name and description
 /// AWS gives it.
-const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] = &[(
-    "ecs.amazonaws.com",
-    "AWSServiceRoleForECS",
-    "Role to enable Amazon ECS to manage your cluster.",
-)];
+const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] =
+    &[("ecs.amazonaws.com", "AWSServiceRoleForECS", "Role to enable Amazon ECS to manage your cluster.")];
 
 iam_operation!(
     CREATE_SERVICE_LINKED_ROLE,
@@ -354,11 +339,7 @@ async fn service_linked_role_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsE
 async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let (service, role_name, default_description) = service_linked_role(ctx)?;
     if ctx.params.get("CustomSuffix").is_some() {
-        return Err(AwsError::new(
-            "InvalidInput",
-            400,
-            format!("Custom suffix is not allowed for {service}"),
-        ));
+        return Err(AwsError::new("InvalidInput", 400, format!("Custom suffix is not allowed for {service}")));
     }
     let description = check_description(ctx)?.unwrap_or_else(|| default_description.to_owned());
     let trust_policy = format!(

@@ -74,7 +74,9 @@ fn tag_error(member: &str, value: &str, constraint: &str) -> AwsError {
     AwsError::new(
         "ValidationError",
         400,
-        format!("1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"),
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ),
     )
 }
 
@@ -236,14 +238,10 @@ const ROLE: Tagged = Tagged::Entity(Kind::Role);
 
 iam_operation!(TAG_USER, "TagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
 iam_operation!(UNTAG_USER, "UntagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(ctx, USER)));
-iam_operation!(LIST_USER_TAGS, "ListUserTags", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(
-    ctx, USER
-)));
+iam_operation!(LIST_USER_TAGS, "ListUserTags", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(ctx, USER)));
 iam_operation!(TAG_ROLE, "TagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
 iam_operation!(UNTAG_ROLE, "UntagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(ctx, ROLE)));
-iam_operation!(LIST_ROLE_TAGS, "ListRoleTags", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(
-    ctx, ROLE
-)));
+iam_operation!(LIST_ROLE_TAGS, "ListRoleTags", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(ctx, ROLE)));
 iam_operation!(TAG_POLICY, "TagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(ctx, Tagged::Policy)));
 iam_operation!(UNTAG_POLICY, "UntagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
     ctx,

@@ -11,9 +11,10 @@ mod iam_groups;
 mod iam_inline_policies;
 mod iam_instance_profiles;
 mod iam_policies;
+mod iam_principal_simulator;
 mod iam_roles;
-mod iam_tags;
 mod iam_simulator;
+mod iam_tags;
 mod iam_users;
 pub(crate) mod sts;
 
@@ -151,6 +152,8 @@ pub static OPERATIONS: &[Operation] = &[
     iam_access_keys::GET_ACCESS_KEY_LAST_USED,
     iam_simulator::SIMULATE_CUSTOM_POLICY,
     iam_simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
+    iam_principal_simulator::SIMULATE_PRINCIPAL_POLICY,
+    iam_principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
     iam_inline_policies::PUT_USER_POLICY,
     iam_inline_policies::GET_USER_POLICY,
     iam_inline_policies::LIST_USER_POLICIES,

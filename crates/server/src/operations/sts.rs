@@ -29,7 +29,9 @@ pub const GET_CALLER_IDENTITY: Operation = Operation {
 
 async fn get_caller_identity(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let mut xml = ctx.response();
-    xml.element("Arn", &ctx.identity.arn()).element("UserId", &ctx.identity.user_id()).element("Account", ctx.account());
+    xml.element("Arn", &ctx.identity.arn())
+        .element("UserId", &ctx.identity.user_id())
+        .element("Account", ctx.account());
     Ok(xml)
 }
 
@@ -142,7 +144,9 @@ fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
     AwsError::new(
         "ValidationError",
         400,
-        format!("1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"),
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ),
     )
 }
 
@@ -189,10 +193,18 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let session_name = ctx.required("RoleSessionName")?;
     let name_chars = session_name.chars().count();
     if name_chars < 2 {
-        return Err(sts_validation(session_name, "roleSessionName", "Member must have length greater than or equal to 2"));
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length greater than or equal to 2",
+        ));
     }
     if name_chars > 64 {
-        return Err(sts_validation(session_name, "roleSessionName", "Member must have length less than or equal to 64"));
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length less than or equal to 64",
+        ));
     }
     if !session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
         return Err(sts_validation(
@@ -217,10 +229,18 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
                 sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900")
             })?;
             if seconds < 900 {
-                return Err(sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900"));
+                return Err(sts_validation(
+                    text,
+                    "durationSeconds",
+                    "Member must have value greater than or equal to 900",
+                ));
             }
             if seconds > 43_200 {
-                return Err(sts_validation(text, "durationSeconds", "Member must have value less than or equal to 43200"));
+                return Err(sts_validation(
+                    text,
+                    "durationSeconds",
+                    "Member must have value less than or equal to 43200",
+                ));
             }
             if chained && seconds > CHAINED_SESSION_SECONDS {
                 return Err(AwsError::new(
@@ -242,11 +262,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let session_policy = ctx.params.get("Policy");
     if let Some(document) = session_policy {
         if document.chars().count() > MAX_SESSION_POLICY_CHARS {
-            return Err(sts_validation(
-                "...",
-                "policy",
-                "Member must have length less than or equal to 2048",
-            ));
+            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
         }
         iam_policy::validate(document, PolicyKind::Identity)
             .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
