@@ -12,96 +12,15 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use common::{Server, boto3_available, fresh_dir};
 
 use iam_policy::simulate::{SimulateCustomPolicyRequest, simulate_custom_policy};
 use serde_json::{Value, json};
-
-struct Server {
-    child: Child,
-    address: String,
-    data_dir: PathBuf,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
-        let address = first_line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
-            .to_owned();
-        Server { child, address, data_dir: data_dir.to_owned() }
-    }
-
-    fn root_credentials(&self) -> PathBuf {
-        self.data_dir.join("root-credentials")
-    }
-
-    /// Makes each call through boto3 as root and returns one answer per call:
-    /// `{"response": ...}` or `{"error": {"Code", "Message", "Status"}}`.
-    fn boto3(&self, calls: &[Value]) -> Vec<Value> {
-        let calls_file = self.data_dir.with_file_name("boto3-calls.jsonl");
-        let lines: Vec<String> = calls.iter().map(Value::to_string).collect();
-        std::fs::write(&calls_file, lines.join("\n") + "\n").unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_calls.py");
-        let output = Command::new("python3")
-            .arg(script)
-            .arg(format!("http://{}", self.address))
-            .arg(&calls_file)
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.root_credentials())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "boto3_calls.py failed: {}", String::from_utf8_lossy(&output.stderr));
-        let answers: Vec<Value> =
-            String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-        assert_eq!(answers.len(), calls.len(), "one answer per call");
-        answers
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Also on a failed assertion: an orphaned server would keep the test's output open.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// True if python3 can import boto3; in CI its absence fails the test instead of skipping it.
-fn boto3_available() -> bool {
-    let found =
-        Command::new("python3").args(["-c", "import boto3"]).output().is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install boto3 (pip install boto3)");
-        eprintln!("python3 with boto3 not found: the simulator API tests did NOT RUN (pip install boto3)");
-    }
-    found
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("homeport-sim-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Fields of a corpus case that the simulator's API cannot express: the rule of
 /// `policy_cli.rs`, which replays the same cases through `homeport policy simulate`.
@@ -165,7 +84,7 @@ fn simulate_custom_policy_replays_the_corpus_through_boto3() {
         return;
     }
     let dir = fresh_dir("corpus");
-    let server = Server::start(&dir.join("data"));
+    let server = Server::start(&dir.join("data"), None);
     let cases = api_cases();
     let calls: Vec<Value> = cases
         .iter()
@@ -250,7 +169,7 @@ fn simulator_operations_answer_boto3_as_iam_does() {
         return;
     }
     let dir = fresh_dir("operations");
-    let server = Server::start(&dir.join("data"));
+    let server = Server::start(&dir.join("data"), None);
     // The example of `aws iam get-context-keys-for-custom-policy` in AWS's documentation.
     let documented = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"arn:aws:dynamodb:us-west-2:123456789012:table/${aws:username}","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2015-08-16T12:00:00Z"}}}}"#;
     let second = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"},"StringNotEquals":{"aws:USERNAME":"root"}}}}"#;

@@ -14,6 +14,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use serde_json::Value;
+
 pub struct Server {
     child: Child,
     pub address: String,
@@ -129,4 +131,44 @@ fn admin(url: &str, sql: &str) {
         let admin = store::Store::open(url).await.unwrap();
         admin.execute(sql, vec![]).await.unwrap();
     });
+}
+
+impl Server {
+    /// Makes each call through boto3 as root and returns one answer per call:
+    /// `{"response": ...}` or `{"error": {"Code", "Message", "Status"}}`.
+    pub fn boto3(&self, calls: &[Value]) -> Vec<Value> {
+        let calls_file = self.data_dir.with_file_name("boto3-calls.jsonl");
+        let lines: Vec<String> = calls.iter().map(Value::to_string).collect();
+        std::fs::write(&calls_file, lines.join("\n") + "\n").unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_calls.py");
+        let output = Command::new("python3")
+            .arg(script)
+            .arg(format!("http://{}", self.address))
+            .arg(&calls_file)
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.root_credentials())
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "boto3_calls.py failed: {}", String::from_utf8_lossy(&output.stderr));
+        let answers: Vec<Value> =
+            String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        assert_eq!(answers.len(), calls.len(), "one answer per call");
+        answers
+    }
+}
+
+/// True if python3 can import boto3; in CI its absence fails the test instead of skipping it.
+pub fn boto3_available() -> bool {
+    let found =
+        Command::new("python3").args(["-c", "import boto3"]).output().is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must install boto3 (pip install boto3)");
+        eprintln!("python3 with boto3 not found: the simulator API tests did NOT RUN (pip install boto3)");
+    }
+    found
 }
