@@ -536,3 +536,179 @@ fn role_sessions_follow_their_role_and_pass_role_is_enforced() {
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A compact document of exactly `size` characters (IAM counts no whitespace): one statement
+/// whose `Sid` pads it out.
+fn policy_of_size(size: usize, principal: bool) -> String {
+    let body = |sid: &str| {
+        let who = if principal { r#""Principal":{"Service":"ssm.amazonaws.com"},"# } else { "" };
+        let what = if principal { "" } else { r#","Resource":"*""# };
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow",{who}"Action":"sts:AssumeRole"{what}}}]}}"#
+        )
+    };
+    let padding = size - body("").len();
+    body(&"a".repeat(padding))
+}
+
+/// Each limit exactly at its boundary: the last value allowed passes, the next is refused with
+/// AWS's code and message. Driven by boto3 with client-side validation off, so the server's
+/// own checks answer.
+#[test]
+fn limits_hold_exactly_at_their_boundaries() {
+    if !common::boto3_available() {
+        return;
+    }
+    let dir = fresh_dir("limits");
+    let server = Server::start(&dir.join("data"), None);
+    let trust = policy_of_size(200, true);
+    let call = |operation: &str, params: serde_json::Value| serde_json::json!({"operation": operation, "params": params, "validate": false});
+    let tags = |count: usize| -> Vec<serde_json::Value> {
+        (0..count).map(|n| serde_json::json!({"Key": format!("k{n}"), "Value": "v"})).collect()
+    };
+    // (call, None for success or Some((code, message fragment)))
+    let cases: Vec<(serde_json::Value, Option<(&str, String)>)> = vec![
+        (call("create_role", serde_json::json!({"RoleName": "r".repeat(64), "AssumeRolePolicyDocument": trust})), None),
+        (
+            call("create_role", serde_json::json!({"RoleName": "r".repeat(65), "AssumeRolePolicyDocument": trust})),
+            Some(("ValidationError", "Member must have length less than or equal to 64".to_owned())),
+        ),
+        (
+            call("create_role", serde_json::json!({"RoleName": "bad!name", "AssumeRolePolicyDocument": trust})),
+            Some(("ValidationError", "regular expression pattern".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "p", "Path": "/no-slash", "AssumeRolePolicyDocument": trust}),
+            ),
+            Some(("ValidationError", "at 'path'".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "big", "AssumeRolePolicyDocument": policy_of_size(2048, true)}),
+            ),
+            None,
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "bigger", "AssumeRolePolicyDocument": policy_of_size(2049, true)}),
+            ),
+            Some(("LimitExceeded", "Cannot exceed quota for ACLSizePerRole: 2048".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "short", "AssumeRolePolicyDocument": trust, "MaxSessionDuration": 3599}),
+            ),
+            Some(("ValidationError", "greater than or equal to 3600".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "long", "AssumeRolePolicyDocument": trust, "MaxSessionDuration": 43201}),
+            ),
+            Some(("ValidationError", "less than or equal to 43200".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "tagged", "AssumeRolePolicyDocument": trust, "Tags": tags(50)}),
+            ),
+            None,
+        ),
+        (
+            call("tag_role", serde_json::json!({"RoleName": "tagged", "Tags": [{"Key": "K0", "Value": "replaced"}]})),
+            None,
+        ),
+        (
+            call("tag_role", serde_json::json!({"RoleName": "tagged", "Tags": [{"Key": "one-more", "Value": "v"}]})),
+            Some(("LimitExceeded", "Cannot exceed quota for TagsPerRole: 50".to_owned())),
+        ),
+        (
+            call(
+                "create_role",
+                serde_json::json!({"RoleName": "too-tagged", "AssumeRolePolicyDocument": trust, "Tags": tags(51)}),
+            ),
+            Some(("ValidationError", "less than or equal to 50".to_owned())),
+        ),
+        (
+            call(
+                "create_policy",
+                serde_json::json!({"PolicyName": "max", "PolicyDocument": policy_of_size(6144, false)}),
+            ),
+            None,
+        ),
+        (
+            call(
+                "create_policy",
+                serde_json::json!({"PolicyName": "over", "PolicyDocument": policy_of_size(6145, false)}),
+            ),
+            Some(("LimitExceeded", "Cannot exceed quota for PolicySize: 6144".to_owned())),
+        ),
+        (
+            call(
+                "create_policy",
+                serde_json::json!({"PolicyName": "MAX", "PolicyDocument": policy_of_size(300, false)}),
+            ),
+            Some(("EntityAlreadyExists", "A policy called MAX already exists.".to_owned())),
+        ),
+        (
+            call("get_role", serde_json::json!({"RoleName": "nobody"})),
+            Some(("NoSuchEntity", "The role with name nobody cannot be found.".to_owned())),
+        ),
+        (call("create_user", serde_json::json!({"UserName": "keys"})), None),
+        (call("create_access_key", serde_json::json!({"UserName": "keys"})), None),
+        (call("create_access_key", serde_json::json!({"UserName": "keys"})), None),
+        (
+            call("create_access_key", serde_json::json!({"UserName": "keys"})),
+            Some(("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2".to_owned())),
+        ),
+        (
+            call(
+                "put_role_policy",
+                serde_json::json!({"RoleName": "big", "PolicyName": "a", "PolicyDocument": policy_of_size(10_240, false)}),
+            ),
+            None,
+        ),
+        (
+            call(
+                "put_role_policy",
+                serde_json::json!({"RoleName": "big", "PolicyName": "b", "PolicyDocument": policy_of_size(300, false)}),
+            ),
+            Some(("LimitExceeded", "Maximum policy size of 10240 bytes exceeded for role big".to_owned())),
+        ),
+        (call("get_account_summary", serde_json::json!({})), None),
+        (call("get_account_authorization_details", serde_json::json!({})), None),
+    ];
+    let calls: Vec<serde_json::Value> = cases.iter().map(|(call, _)| call.clone()).collect();
+    let answers = server.boto3(&calls);
+    for ((call, expected), answer) in cases.iter().zip(&answers) {
+        match expected {
+            None => assert!(answer.get("response").is_some(), "{call} should succeed: {answer}"),
+            Some((code, fragment)) => {
+                assert_eq!(answer["error"]["Code"], *code, "{call}: {answer}");
+                assert!(answer["error"]["Message"].as_str().unwrap().contains(fragment.as_str()), "{call}: {answer}");
+            }
+        }
+    }
+    let summary = &answers[answers.len() - 2]["response"]["SummaryMap"];
+    assert_eq!(summary["Roles"], 3, "{summary}");
+    assert_eq!(summary["Policies"], 1, "{summary}");
+    assert_eq!(summary["AttachedPoliciesPerRoleQuota"], 10, "{summary}");
+    let details = &answers[answers.len() - 1]["response"];
+    assert_eq!(details["RoleDetailList"].as_array().unwrap().len(), 3, "{details}");
+    assert_eq!(details["Policies"][0]["PolicyName"], "max", "{details}");
+    assert_eq!(details["UserDetailList"][0]["UserName"], "keys", "{details}");
+    let tagged =
+        details["RoleDetailList"].as_array().unwrap().iter().find(|role| role["RoleName"] == "tagged").unwrap();
+    assert_eq!(tagged["Tags"].as_array().unwrap().len(), 50);
+    assert!(
+        tagged["Tags"].as_array().unwrap().iter().any(|tag| tag["Key"] == "k0" && tag["Value"] == "replaced"),
+        "{tagged}"
+    );
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

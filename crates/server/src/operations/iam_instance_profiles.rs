@@ -33,7 +33,7 @@ fn write_profile(xml: &mut XmlResponse, account: &str, profile: &Entity, role: O
     xml.nest("InstanceProfile", |xml| write_profile_fields(xml, account, profile, role));
 }
 
-fn write_profile_fields(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
+pub(crate) fn write_profile_fields(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
     profile.write(xml, account);
     xml.nest("Roles", |xml| {
         if let Some(role) = role {
@@ -201,6 +201,19 @@ iam_operation!(
 
 async fn list_instance_profiles_for_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
+    let profiles = profiles_of(ctx, &role).await?;
+    let mut xml = ctx.response();
+    xml.nest("InstanceProfiles", |xml| {
+        for profile in &profiles {
+            xml.nest("member", |xml| write_profile_fields(xml, ctx.account(), profile, Some(&role)));
+        }
+    });
+    xml.element("IsTruncated", "false");
+    Ok(xml)
+}
+
+/// The instance profiles holding a role.
+pub(crate) async fn profiles_of(ctx: &Ctx<'_>, role: &Role) -> Result<Vec<Entity>, AwsError> {
     let rows = ctx
         .app
         .store
@@ -215,14 +228,5 @@ async fn list_instance_profiles_for_role(ctx: &Ctx<'_>) -> Result<XmlResponse, A
         )
         .await
         .map_err(internal)?;
-    let profiles: Vec<Entity> =
-        rows.iter().map(|row| Entity::from_row(Kind::InstanceProfile, row)).collect::<Result<_, _>>()?;
-    let mut xml = ctx.response();
-    xml.nest("InstanceProfiles", |xml| {
-        for profile in &profiles {
-            xml.nest("member", |xml| write_profile_fields(xml, ctx.account(), profile, Some(&role)));
-        }
-    });
-    xml.element("IsTruncated", "false");
-    Ok(xml)
+    rows.iter().map(|row| Entity::from_row(Kind::InstanceProfile, row)).collect()
 }

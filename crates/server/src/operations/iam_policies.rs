@@ -71,12 +71,12 @@ impl ManagedPolicy {
 
 /// How many entities use a policy, in this account.
 #[derive(Debug, Clone, Copy, Default)]
-struct Usage {
+pub(crate) struct Usage {
     attachments: i64,
     boundaries: i64,
 }
 
-async fn usage(ctx: &Ctx<'_>, arn: &str) -> Result<Usage, AwsError> {
+pub(crate) async fn usage(ctx: &Ctx<'_>, arn: &str) -> Result<Usage, AwsError> {
     let rows = ctx
         .app
         .store
@@ -169,7 +169,7 @@ fn check_document(document: &str) -> Result<(), AwsError> {
     SizeQuota::ManagedPolicy.check([document]).map_err(policy_error)
 }
 
-fn write_policy(xml: &mut XmlResponse, policy: &ManagedPolicy, usage: Usage, tags: &[iam_tags::Tag]) {
+pub(crate) fn write_policy(xml: &mut XmlResponse, policy: &ManagedPolicy, usage: Usage, tags: &[iam_tags::Tag]) {
     xml.element("PolicyName", &policy.name)
         .element("PolicyId", &policy.id)
         .element("Arn", &policy.arn)

@@ -4,6 +4,7 @@
 
 mod cloudtrail;
 mod iam_access_keys;
+mod iam_account;
 mod iam_attachments;
 mod iam_boundaries;
 mod iam_entities;
@@ -154,6 +155,8 @@ pub static OPERATIONS: &[Operation] = &[
     iam_simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     iam_principal_simulator::SIMULATE_PRINCIPAL_POLICY,
     iam_principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
+    iam_account::GET_ACCOUNT_SUMMARY,
+    iam_account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
     iam_inline_policies::PUT_USER_POLICY,
     iam_inline_policies::GET_USER_POLICY,
     iam_inline_policies::LIST_USER_POLICIES,
