@@ -163,6 +163,9 @@ async fn entities(ctx: &Ctx<'_>, kind: Kind) -> Result<Vec<Entity>, AwsError> {
     rows.iter().map(|row| Entity::from_row(kind, row)).collect()
 }
 
+/// A policy version: its id, its document and when it was made.
+type Version = (String, String, i64);
+
 async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let filters = ctx.params.strings("Filter");
     let wanted = |filter: &str| filters.is_empty() || filters.iter().any(|f| f == filter);
@@ -272,7 +275,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
         }
         used_policies.sort_unstable();
     }
-    let mut policies: Vec<(ManagedPolicy, Usage, Vec<(String, String, i64)>)> = Vec::new();
+    let mut policies: Vec<(ManagedPolicy, Usage, Vec<Version>)> = Vec::new();
     for arn in &used_policies {
         let Some(policy) = find_policy(ctx, arn).await? else { continue };
         if (policy.aws_managed && !aws) || (!policy.aws_managed && !local) {
