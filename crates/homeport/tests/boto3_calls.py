@@ -4,10 +4,16 @@ Usage: python3 boto3_calls.py ENDPOINT_URL CALLS_FILE
 
 CALLS_FILE holds one JSON call per line:
     {"operation": "simulate_custom_policy", "params": {...}}
-with optional "service" (default "iam"), "validate": false (turn off botocore's client-side
+with optional "service" (default "iam"), "credentials": [ACCESS_KEY_ID, SECRET, SESSION_TOKEN or
+null] (call as that principal instead of root), "validate": false (turn off botocore's client-side
 parameter validation, to send what the SDK would refuse) and "allPages": "EvaluationResults"
 (follow Marker and merge that list, as the aws CLI does). Each call prints one JSON line:
 {"response": {...}} without ResponseMetadata, or {"error": {"Code", "Message", "Status"}}.
+
+Every successful awsQuery response is also checked against the service model botocore ships:
+each XML element must be a member of its shape (structures by member name, lists as `member`,
+maps as `entry`/`key`/`value`, scalars without children). Elements the model does not know,
+which botocore would silently drop, come back as "shapeProblems" next to the response.
 
 Credentials come from the usual places (the test points AWS_SHARED_CREDENTIALS_FILE at the
 server's root-credentials file); the region is us-east-1. Retries are off, so every call is
@@ -16,27 +22,96 @@ exactly one request.
 
 import json
 import sys
+import xml.etree.ElementTree as ElementTree
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
+def local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def check_shape(element, shape, path, problems):
+    """Appends to problems every child of element that shape does not describe."""
+    children = list(element)
+    kind = shape.type_name
+    if kind == "structure":
+        members = {member.serialization.get("name", name): member for name, member in shape.members.items()}
+        for child in children:
+            tag = local(child.tag)
+            if tag in members:
+                check_shape(child, members[tag], f"{path}/{tag}", problems)
+            else:
+                problems.append(f"{path}/{tag} is not a member of {shape.name}")
+    elif kind == "list":
+        item = shape.member.serialization.get("name", "member")
+        for child in children:
+            if local(child.tag) == item:
+                check_shape(child, shape.member, f"{path}/{item}", problems)
+            else:
+                problems.append(f"{path}/{local(child.tag)} should be {item}")
+    elif kind == "map":
+        for entry in children:
+            if local(entry.tag) != "entry":
+                problems.append(f"{path}/{local(entry.tag)} should be entry")
+                continue
+            for part in entry:
+                name = local(part.tag)
+                if name == "key":
+                    check_shape(part, shape.key, f"{path}/entry/key", problems)
+                elif name == "value":
+                    check_shape(part, shape.value, f"{path}/entry/value", problems)
+                else:
+                    problems.append(f"{path}/entry/{name} is neither key nor value")
+    elif children:
+        problems.append(f"{path} is a {kind} but has elements {[local(c.tag) for c in children]}")
+
+
+def shape_problems(body, operation_model):
+    """The problems of an awsQuery response body against the operation's output shape."""
+    if operation_model.metadata.get("protocol") != "query" or operation_model.output_shape is None:
+        return []
+    root = ElementTree.fromstring(body)
+    result = next((child for child in root if local(child.tag) == f"{operation_model.name}Result"), None)
+    if result is None:
+        return [f"no {operation_model.name}Result element"]
+    problems = []
+    check_shape(result, operation_model.output_shape, operation_model.name, problems)
+    return problems
+
+
 def main():
     endpoint, calls_file = sys.argv[1], sys.argv[2]
     clients = {}
 
-    def client(service, validate):
-        key = (service, validate)
+    def client(service, validate, credentials):
+        key = (service, validate, tuple(credentials or ()))
         if key not in clients:
             config = Config(retries={"total_max_attempts": 1}, parameter_validation=validate)
-            clients[key] = boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", config=config)
+            keys = {}
+            if credentials:
+                keys = {
+                    "aws_access_key_id": credentials[0],
+                    "aws_secret_access_key": credentials[1],
+                    "aws_session_token": credentials[2] if len(credentials) > 2 else None,
+                }
+            made = boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", config=config, **keys)
+            made.meta.events.register("after-call", remember_response)
+            clients[key] = made
         return clients[key]
+
+    last = {}
+
+    def remember_response(http_response, model, **_):
+        last["problems"] = shape_problems(http_response.content, model) if http_response.status_code == 200 else []
 
     with open(calls_file, encoding="utf-8") as calls:
         for line in calls:
             call = json.loads(line)
-            method = getattr(client(call.get("service", "iam"), call.get("validate", True)), call["operation"])
+            made = client(call.get("service", "iam"), call.get("validate", True), call.get("credentials"))
+            method = getattr(made, call["operation"])
             params = call.get("params", {})
             try:
                 response = method(**params)
@@ -50,6 +125,8 @@ def main():
                     response.pop("Marker", None)
                 response.pop("ResponseMetadata", None)
                 answer = {"response": response}
+                if last.get("problems"):
+                    answer["shapeProblems"] = last["problems"]
             except ClientError as error:
                 answer = {
                     "error": {

@@ -158,6 +158,12 @@ impl Server {
         let answers: Vec<Value> =
             String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         assert_eq!(answers.len(), calls.len(), "one answer per call");
+        let misfits: Vec<String> = calls
+            .iter()
+            .zip(&answers)
+            .filter_map(|(call, answer)| Some(format!("{}: {}", call["operation"], answer.get("shapeProblems")?)))
+            .collect();
+        assert!(misfits.is_empty(), "responses that do not fit the service model:\n{}", misfits.join("\n"));
         answers
     }
 }

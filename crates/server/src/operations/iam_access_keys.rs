@@ -119,9 +119,6 @@ async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     });
     page.finish(&mut xml, next);
-    if let Some(name) = &user {
-        xml.element("UserName", name);
-    }
     Ok(xml)
 }
 

@@ -244,7 +244,9 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
     xml.nest("RoleDetailList", |xml| {
         for (role, profiles, inline, attached, boundary, tags) in &roles {
             xml.nest("member", |xml| {
-                role.write_summary(xml, account);
+                // RoleDetail has no Description or MaxSessionDuration, unlike Role.
+                role.entity.write(xml, account);
+                xml.element("AssumeRolePolicyDocument", &uri_encode(&role.trust_policy, false));
                 xml.nest("InstanceProfileList", |xml| {
                     for profile in profiles {
                         xml.nest("member", |xml| write_profile_fields(xml, account, profile, Some(role)));

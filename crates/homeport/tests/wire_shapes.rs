@@ -1,0 +1,184 @@
+//! Every awsQuery operation the server routes, called once through boto3 on its happy path,
+//! and its response checked element by element against the service model botocore ships
+//! (`boto3_calls.py` does the checking). A routed operation missing from the tour fails the
+//! test, so a new operation cannot skip the check.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::{Server, boto3_available, fresh_dir};
+
+/// `CreateUser` → `create_user`, as boto3 names operations.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if index > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn call(operation: &str, params: Value) -> Value {
+    json!({"operation": operation, "params": params})
+}
+
+#[test]
+fn every_query_operation_answers_in_its_model_shape() {
+    if !boto3_available() {
+        return;
+    }
+    let dir = fresh_dir("shapes");
+    let server = Server::start(&dir.join("data"), None);
+    let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:Get*","sts:AssumeRole"],"Resource":"*","Condition":{"StringEquals":{"aws:username":"u"}}}}"#;
+    let account = server.boto3(&[json!({"service": "sts", "operation": "get_caller_identity", "params": {}})])[0]
+        ["response"]["Account"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy_arn = format!("arn:aws:iam::{account}:policy/p");
+    let role_arn = format!("arn:aws:iam::{account}:role/r");
+    let user_arn = format!("arn:aws:iam::{account}:user/u");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}}}"#
+    );
+    let managed = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    let tags = json!([{"Key": "team", "Value": "ops"}]);
+    let first = vec![
+        call("create_user", json!({"UserName": "u", "Tags": tags})),
+        call("get_user", json!({"UserName": "u"})),
+        call("list_users", json!({})),
+        call("create_access_key", json!({"UserName": "u"})),
+        call("list_access_keys", json!({"UserName": "u"})),
+        call("put_user_policy", json!({"UserName": "u", "PolicyName": "inline", "PolicyDocument": allow})),
+        call("get_user_policy", json!({"UserName": "u", "PolicyName": "inline"})),
+        call("list_user_policies", json!({"UserName": "u"})),
+        call("create_group", json!({"GroupName": "g"})),
+        call("add_user_to_group", json!({"GroupName": "g", "UserName": "u"})),
+        call("get_group", json!({"GroupName": "g"})),
+        call("list_groups", json!({})),
+        call("list_groups_for_user", json!({"UserName": "u"})),
+        call("put_group_policy", json!({"GroupName": "g", "PolicyName": "inline", "PolicyDocument": allow})),
+        call("get_group_policy", json!({"GroupName": "g", "PolicyName": "inline"})),
+        call("list_group_policies", json!({"GroupName": "g"})),
+        call("attach_group_policy", json!({"GroupName": "g", "PolicyArn": managed})),
+        call("list_attached_group_policies", json!({"GroupName": "g"})),
+        call("detach_group_policy", json!({"GroupName": "g", "PolicyArn": managed})),
+        call("delete_group_policy", json!({"GroupName": "g", "PolicyName": "inline"})),
+        call("remove_user_from_group", json!({"GroupName": "g", "UserName": "u"})),
+        call("delete_group", json!({"GroupName": "g"})),
+        call("attach_user_policy", json!({"UserName": "u", "PolicyArn": managed})),
+        call("list_attached_user_policies", json!({"UserName": "u"})),
+        call("put_user_permissions_boundary", json!({"UserName": "u", "PermissionsBoundary": managed})),
+        call("delete_user_permissions_boundary", json!({"UserName": "u"})),
+        call("tag_user", json!({"UserName": "u", "Tags": [{"Key": "more", "Value": "x"}]})),
+        call("list_user_tags", json!({"UserName": "u"})),
+        call("untag_user", json!({"UserName": "u", "TagKeys": ["more"]})),
+        call("create_policy", json!({"PolicyName": "p", "PolicyDocument": allow, "Description": "d", "Tags": tags})),
+        call("get_policy", json!({"PolicyArn": policy_arn})),
+        call("list_policies", json!({"Scope": "All"})),
+        call("create_policy_version", json!({"PolicyArn": policy_arn, "PolicyDocument": allow})),
+        call("get_policy_version", json!({"PolicyArn": policy_arn, "VersionId": "v2"})),
+        call("list_policy_versions", json!({"PolicyArn": policy_arn})),
+        call("set_default_policy_version", json!({"PolicyArn": policy_arn, "VersionId": "v2"})),
+        call("delete_policy_version", json!({"PolicyArn": policy_arn, "VersionId": "v1"})),
+        call("tag_policy", json!({"PolicyArn": policy_arn, "Tags": [{"Key": "more", "Value": "x"}]})),
+        call("list_policy_tags", json!({"PolicyArn": policy_arn})),
+        call("untag_policy", json!({"PolicyArn": policy_arn, "TagKeys": ["more"]})),
+        call(
+            "create_role",
+            json!({"RoleName": "r", "AssumeRolePolicyDocument": trust, "Description": "d", "Tags": tags}),
+        ),
+        call("get_role", json!({"RoleName": "r"})),
+        call("list_roles", json!({})),
+        call("update_role", json!({"RoleName": "r", "MaxSessionDuration": 7200})),
+        call("update_role_description", json!({"RoleName": "r", "Description": "e"})),
+        call("update_assume_role_policy", json!({"RoleName": "r", "PolicyDocument": trust})),
+        call("put_role_policy", json!({"RoleName": "r", "PolicyName": "inline", "PolicyDocument": allow})),
+        call("get_role_policy", json!({"RoleName": "r", "PolicyName": "inline"})),
+        call("list_role_policies", json!({"RoleName": "r"})),
+        call("attach_role_policy", json!({"RoleName": "r", "PolicyArn": policy_arn})),
+        call("list_attached_role_policies", json!({"RoleName": "r"})),
+        call("list_entities_for_policy", json!({"PolicyArn": policy_arn})),
+        call("put_role_permissions_boundary", json!({"RoleName": "r", "PermissionsBoundary": managed})),
+        call("tag_role", json!({"RoleName": "r", "Tags": [{"Key": "more", "Value": "x"}]})),
+        call("list_role_tags", json!({"RoleName": "r"})),
+        call("untag_role", json!({"RoleName": "r", "TagKeys": ["more"]})),
+        call("create_instance_profile", json!({"InstanceProfileName": "ip"})),
+        call("add_role_to_instance_profile", json!({"InstanceProfileName": "ip", "RoleName": "r"})),
+        call("get_instance_profile", json!({"InstanceProfileName": "ip"})),
+        call("list_instance_profiles", json!({})),
+        call("list_instance_profiles_for_role", json!({"RoleName": "r"})),
+        call("create_service_linked_role", json!({"AWSServiceName": "ecs.amazonaws.com"})),
+        call(
+            "simulate_custom_policy",
+            json!({"PolicyInputList": [allow], "ActionNames": ["iam:GetUser"], "ContextEntries": [
+                {"ContextKeyName": "aws:username", "ContextKeyValues": ["u"], "ContextKeyType": "string"}]}),
+        ),
+        call(
+            "simulate_principal_policy",
+            json!({"PolicySourceArn": role_arn, "ActionNames": ["iam:GetUser", "s3:GetObject"]}),
+        ),
+        call("get_context_keys_for_custom_policy", json!({"PolicyInputList": [allow]})),
+        call("get_context_keys_for_principal_policy", json!({"PolicySourceArn": user_arn})),
+        call("get_account_summary", json!({})),
+        call("get_account_authorization_details", json!({})),
+        json!({"service": "sts", "operation": "get_caller_identity", "params": {}}),
+        json!({"service": "sts", "operation": "get_session_token", "params": {"DurationSeconds": 900}}),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let key = &answers[3]["response"]["AccessKey"];
+    let (key_id, secret) = (key["AccessKeyId"].as_str().unwrap(), key["SecretAccessKey"].as_str().unwrap());
+    let as_user = |operation: &str, service: &str, params: Value| json!({"service": service, "operation": operation, "params": params, "credentials": [key_id, secret]});
+    let second = vec![
+        as_user("assume_role", "sts", json!({"RoleArn": role_arn, "RoleSessionName": "tour"})),
+        call("update_access_key", json!({"UserName": "u", "AccessKeyId": key_id, "Status": "Inactive"})),
+        call("get_access_key_last_used", json!({"AccessKeyId": key_id})),
+        call("delete_access_key", json!({"UserName": "u", "AccessKeyId": key_id})),
+        call("remove_role_from_instance_profile", json!({"InstanceProfileName": "ip", "RoleName": "r"})),
+        call("delete_instance_profile", json!({"InstanceProfileName": "ip"})),
+        call("detach_role_policy", json!({"RoleName": "r", "PolicyArn": policy_arn})),
+        call("delete_role_permissions_boundary", json!({"RoleName": "r"})),
+        call("delete_role_policy", json!({"RoleName": "r", "PolicyName": "inline"})),
+        call("delete_role", json!({"RoleName": "r"})),
+        call("delete_policy", json!({"PolicyArn": policy_arn})),
+        call("detach_user_policy", json!({"UserName": "u", "PolicyArn": managed})),
+        call("delete_user_policy", json!({"UserName": "u", "PolicyName": "inline"})),
+        call("update_user", json!({"UserName": "u", "NewUserName": "u2"})),
+        call("delete_user", json!({"UserName": "u2"})),
+    ];
+    let answers = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+
+    // The tour must cover every awsQuery operation the server routes.
+    let toured: Vec<String> =
+        first.iter().chain(&second).map(|call| call["operation"].as_str().unwrap().to_owned()).collect();
+    let missing: Vec<&str> = server::operations::OPERATIONS
+        .iter()
+        .filter(|operation| operation.protocol == aws_protocol::Protocol::Query)
+        .filter(|operation| !toured.contains(&snake_case(operation.name)))
+        .map(|operation| operation.name)
+        .collect();
+    assert!(missing.is_empty(), "operations without a shape check: {missing:?}");
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
