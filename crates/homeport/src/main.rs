@@ -1,12 +1,14 @@
 //! The `homeport` command: one binary for the control plane, the agent and the helpers.
 //!
-//! `homeport server` runs the control plane; `homeport policy ...` are the offline IAM policy
-//! tools; `agent` joins with its issue.
+//! `homeport server` runs the control plane; `homeport agent ...` registers this machine as
+//! a managed instance and runs its agent; `homeport policy ...` are the offline IAM policy
+//! tools.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent_cmd;
 mod loadgen;
 mod output;
 mod policy;
@@ -23,6 +25,9 @@ struct Cli {
 enum Command {
     /// Run the control plane: one AWS endpoint (IAM, STS, ...) with an embedded store.
     Server(server_cmd::ServerArgs),
+    /// Make this server a managed instance of a control plane: register it, run its agent.
+    #[command(subcommand)]
+    Agent(agent_cmd::AgentCommand),
     /// Send signed requests to an endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
     /// Work with IAM policy documents offline: validate them and simulate requests.
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => server_cmd::run(args),
+        Command::Agent(command) => agent_cmd::run_command(command),
         Command::Loadgen(args) => loadgen::run(args),
         Command::Policy(command) => policy::run(command),
     }

@@ -1,0 +1,381 @@
+//! A small HTTP/1.1 client for the agent's few JSON calls to the control plane.
+//!
+//! One request per connection (`Connection: close`): the agent calls a few times a minute
+//! at most, and a fresh connection is the simplest thing that survives the control plane
+//! restarting between calls. Responses are read by `Content-Length`, by chunked transfer
+//! coding, or to the end of the connection, with the head capped at 16 KiB and the body at
+//! 1 MiB, and the whole exchange bounded by a timeout.
+//!
+//! Only `http://` endpoints: TLS is not supported yet, and an `https://` endpoint is refused
+//! with a message saying so rather than sent in clear. (Put the control plane on a private
+//! network or behind a tunnel until it is.)
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MAX_HEAD: usize = 16 * 1024;
+const MAX_BODY: usize = 1024 * 1024;
+
+/// How long one exchange (connect, send, receive) may take.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A control-plane endpoint: `http://HOST[:PORT]` (port 80 if omitted), no path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `HOST:PORT` exactly as the URL gave it, for the `Host` header (and so for SigV4).
+    host: String,
+    /// `HOST:PORT` to connect to.
+    address: String,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint, HttpError> {
+        let invalid = |why: &str| HttpError::InvalidEndpoint(format!("`{url}`: {why}"));
+        if url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")) {
+            return Err(HttpError::TlsUnsupported(url.to_owned()));
+        }
+        let rest = match url.get(..7) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => url.get(7..).unwrap_or_default(),
+            _ => return Err(invalid("expected http://HOST:PORT")),
+        };
+        let host = rest.strip_suffix('/').unwrap_or(rest);
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        if host.contains(['/', '?', '#', '@', ' ']) {
+            return Err(invalid("expected http://HOST:PORT, without a path, query or user"));
+        }
+        let has_port = match host.rsplit_once(']') {
+            Some((_, after)) => after.starts_with(':'),
+            None => host.contains(':'),
+        };
+        let address = if has_port { host.to_owned() } else { format!("{host}:80") };
+        if let Some((_, port)) = address.rsplit_once(':') {
+            if port.parse::<u16>().is_err() {
+                return Err(invalid("the port is not a number"));
+            }
+        }
+        Ok(Endpoint { host: host.to_owned(), address })
+    }
+
+    /// The `Host` header's value.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `http://HOST:PORT`, as the user gave it without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.host)
+    }
+}
+
+/// A response: status, headers as received, body decoded from its transfer coding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+/// Why an exchange failed before a complete response arrived.
+#[derive(Debug)]
+pub enum HttpError {
+    InvalidEndpoint(String),
+    TlsUnsupported(String),
+    Connect { address: String, source: std::io::Error },
+    Io(std::io::Error),
+    Timeout,
+    Malformed(&'static str),
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::InvalidEndpoint(why) => write!(f, "invalid endpoint {why}"),
+            HttpError::TlsUnsupported(url) => write!(
+                f,
+                "`{url}`: https:// endpoints are not supported yet (the agent speaks plain HTTP); \
+                 use the control plane's http:// address on a private network or through a tunnel"
+            ),
+            HttpError::Connect { address, source } => write!(f, "cannot connect to {address}: {source}"),
+            HttpError::Io(error) => write!(f, "connection failed: {error}"),
+            HttpError::Timeout => write!(f, "no response within {} seconds", TIMEOUT.as_secs()),
+            HttpError::Malformed(why) => write!(f, "malformed response: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl From<std::io::Error> for HttpError {
+    fn from(error: std::io::Error) -> HttpError {
+        HttpError::Io(error)
+    }
+}
+
+/// Sends `POST /` with `headers` (besides `Host`, `Content-Length` and `Connection`, which
+/// this adds) and `body`, and reads the response.
+pub async fn post(endpoint: &Endpoint, headers: &[(String, String)], body: &[u8]) -> Result<Response, HttpError> {
+    tokio::time::timeout(TIMEOUT, exchange(endpoint, headers, body)).await.map_err(|_| HttpError::Timeout)?
+}
+
+async fn exchange(endpoint: &Endpoint, headers: &[(String, String)], body: &[u8]) -> Result<Response, HttpError> {
+    let mut stream = TcpStream::connect(&endpoint.address)
+        .await
+        .map_err(|source| HttpError::Connect { address: endpoint.address.clone(), source })?;
+    let _ = stream.set_nodelay(true);
+    let mut request = format!("POST / HTTP/1.1\r\nHost: {}\r\n", endpoint.host);
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).await?;
+    read_response(&mut stream).await
+}
+
+/// Reads one response from `reader`.
+pub async fn read_response<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Response, HttpError> {
+    let mut buffer = Vec::with_capacity(1024);
+    let head_end = loop {
+        if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            break end + 4;
+        }
+        if buffer.len() > MAX_HEAD {
+            return Err(HttpError::Malformed("the response head is over 16 KiB"));
+        }
+        if read_more(reader, &mut buffer).await? == 0 {
+            return Err(HttpError::Malformed("the connection closed before a response"));
+        }
+    };
+    let (status, headers) = parse_head(buffer.get(..head_end).unwrap_or_default())?;
+    let mut body = buffer.split_off(head_end);
+    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        body.clear();
+    } else if header("transfer-encoding").is_some_and(|coding| coding.to_ascii_lowercase().contains("chunked")) {
+        body = loop {
+            if let Some(decoded) = decode_chunked(&body)? {
+                break decoded;
+            }
+            if read_more(reader, &mut body).await? == 0 {
+                return Err(HttpError::Malformed("the connection closed inside a chunked body"));
+            }
+        };
+    } else if let Some(length) = header("content-length") {
+        let length: usize = length.trim().parse().map_err(|_| HttpError::Malformed("a bad Content-Length"))?;
+        if length > MAX_BODY {
+            return Err(HttpError::Malformed("the body is over 1 MiB"));
+        }
+        while body.len() < length {
+            if read_more(reader, &mut body).await? == 0 {
+                return Err(HttpError::Malformed("the connection closed before the body was complete"));
+            }
+        }
+        body.truncate(length);
+    } else {
+        while read_more(reader, &mut body).await? != 0 {}
+    }
+    if body.len() > MAX_BODY {
+        return Err(HttpError::Malformed("the body is over 1 MiB"));
+    }
+    Ok(Response { status, headers, body })
+}
+
+async fn read_more<R: AsyncRead + Unpin>(reader: &mut R, buffer: &mut Vec<u8>) -> Result<usize, HttpError> {
+    if buffer.len() > MAX_BODY + MAX_HEAD {
+        return Err(HttpError::Malformed("the body is over 1 MiB"));
+    }
+    let mut chunk = [0u8; 4096];
+    let count = reader.read(&mut chunk).await?;
+    buffer.extend_from_slice(chunk.get(..count).unwrap_or_default());
+    Ok(count)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// The status and headers of a response head (through its blank line).
+fn parse_head(head: &[u8]) -> Result<(u16, Vec<(String, String)>), HttpError> {
+    let text = std::str::from_utf8(head).map_err(|_| HttpError::Malformed("the head is not UTF-8"))?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(HttpError::Malformed("not an HTTP/1.x status line"));
+    }
+    let status = parts
+        .next()
+        .and_then(|code| code.parse::<u16>().ok())
+        .filter(|code| (100..600).contains(code))
+        .ok_or(HttpError::Malformed("a bad status code"))?;
+    let mut headers = Vec::new();
+    for line in lines.filter(|line| !line.is_empty()) {
+        let (name, value) = line.split_once(':').ok_or(HttpError::Malformed("a header line without a colon"))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok((status, headers))
+}
+
+/// The decoded body if `data` holds a complete chunked body, `None` if more is needed.
+fn decode_chunked(data: &[u8]) -> Result<Option<Vec<u8>>, HttpError> {
+    let mut decoded = Vec::new();
+    let mut at = 0;
+    loop {
+        let rest = data.get(at..).unwrap_or_default();
+        let Some(line_end) = find(rest, b"\r\n") else { return Ok(None) };
+        let line = std::str::from_utf8(rest.get(..line_end).unwrap_or_default())
+            .map_err(|_| HttpError::Malformed("a bad chunk size"))?;
+        let size_text = line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| HttpError::Malformed("a bad chunk size"))?;
+        if size > MAX_BODY || decoded.len() + size > MAX_BODY {
+            return Err(HttpError::Malformed("the body is over 1 MiB"));
+        }
+        let start = at + line_end + 2;
+        if size == 0 {
+            // Trailers, if any, end with an empty line.
+            let trailers = data.get(start..).unwrap_or_default();
+            return Ok(if trailers.starts_with(b"\r\n") || find(trailers, b"\r\n\r\n").is_some() {
+                Some(decoded)
+            } else {
+                None
+            });
+        }
+        let Some(chunk) = data.get(start..start + size) else { return Ok(None) };
+        match data.get(start + size..start + size + 2) {
+            None => return Ok(None),
+            Some(b"\r\n") => {}
+            Some(_) => return Err(HttpError::Malformed("a chunk without its line end")),
+        }
+        decoded.extend_from_slice(chunk);
+        at = start + size + 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail loudly")]
+
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Result<Response, HttpError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(read_response(&mut &bytes[..]))
+    }
+
+    #[test]
+    fn endpoints() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:7780/").unwrap();
+        assert_eq!((endpoint.host(), endpoint.address.as_str()), ("127.0.0.1:7780", "127.0.0.1:7780"));
+        assert_eq!(endpoint.url(), "http://127.0.0.1:7780");
+        assert_eq!(Endpoint::parse("http://homeport.lan").unwrap().address, "homeport.lan:80");
+        assert_eq!(Endpoint::parse("HTTP://[::1]:8080").unwrap().address, "[::1]:8080");
+        assert_eq!(Endpoint::parse("http://[::1]").unwrap().address, "[::1]:80");
+        let tls = Endpoint::parse("https://homeport.example.com").unwrap_err();
+        assert!(matches!(tls, HttpError::TlsUnsupported(_)));
+        assert!(tls.to_string().contains("https:// endpoints are not supported yet"), "{tls}");
+        for bad in ["", "127.0.0.1:7780", "ftp://x", "http://", "http://h/path", "http://h:port", "http://u@h"] {
+            assert!(matches!(Endpoint::parse(bad), Err(HttpError::InvalidEndpoint(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_content_length_body_is_read_exactly() {
+        let response = read(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\ncontent-length: 5\r\n\r\nhello",
+        )
+        .unwrap();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.header("Content-Type"), Some("application/x-amz-json-1.1"));
+        assert_eq!(response.body, b"hello");
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded() {
+        let response =
+            read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n")
+                .unwrap();
+        assert_eq!(response.body, br#"{"a":1}"#);
+        assert_eq!(decode_chunked(b"3\r\nabc").unwrap(), None, "incomplete");
+        assert!(decode_chunked(b"zz\r\n").is_err());
+    }
+
+    #[test]
+    fn without_a_length_the_body_runs_to_the_end() {
+        assert_eq!(read(b"HTTP/1.0 200 OK\r\n\r\n{}").unwrap().body, b"{}");
+        assert_eq!(read(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().body, b"");
+    }
+
+    #[test]
+    fn truncated_and_malformed_responses_are_errors() {
+        for (bytes, why) in [
+            (&b""[..], "the connection closed before a response"),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                "the connection closed before the body was complete",
+            ),
+            (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP/1.x status line"),
+            (b"HTTP/1.1 abc OK\r\n\r\n", "a bad status code"),
+            (b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "a header line without a colon"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", "a bad Content-Length"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n", "the body is over 1 MiB"),
+        ] {
+            match read(bytes) {
+                Err(HttpError::Malformed(got)) => assert_eq!(got, why, "{:?}", String::from_utf8_lossy(bytes)),
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bytes)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_goes_out_as_http_1_1_and_the_answer_comes_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut received = Vec::new();
+                while find(&received, b"\r\n\r\n{}").is_none() {
+                    let mut chunk = [0u8; 1024];
+                    let count = socket.read(&mut chunk).await.unwrap();
+                    received.extend_from_slice(&chunk[..count]);
+                }
+                socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+                String::from_utf8(received).unwrap()
+            });
+            let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap();
+            let response = post(&endpoint, &[("X-Amz-Target".into(), "AmazonSSM.Ping".into())], b"{}").await.unwrap();
+            assert_eq!((response.status, response.body.as_slice()), (200, &b"{}"[..]));
+            let request = server.await.unwrap();
+            assert_eq!(
+                request,
+                format!(
+                    "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: AmazonSSM.Ping\r\n\
+                     Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                )
+            );
+        });
+    }
+
+    #[test]
+    fn a_closed_port_is_a_connect_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap();
+        let error = runtime.block_on(post(&endpoint, &[], b"")).unwrap_err();
+        assert!(matches!(error, HttpError::Connect { .. }), "{error}");
+    }
+}

@@ -1,0 +1,38 @@
+//! Homeport's agent: what turns a Linux server into a managed instance of a Homeport control
+//! plane, the way the SSM agent does for ECS Anywhere.
+//!
+//! `register` spends one registration of an activation and leaves the instance's identity
+//! in a state directory (`state`): its `mi-` id and an Ed25519 key that never leaves the
+//! machine (`keys`). `run` is the long-running agent: it proves possession of that key to
+//! obtain the activation role's temporary credentials (`credentials`), keeps them fresh in
+//! a shared-credentials file, and heartbeats with `UpdateInstanceInformation` signed with
+//! them (`heartbeat`). Every call goes over the agent's own small HTTP/1.1 client (`http`),
+//! and follows `docs/instance-protocol.md` (`api`).
+//!
+//! Guarantees: nothing here logs or prints a secret (the private key, a secret access key, a
+//! session token, an activation code); every file holding one is created 0600 and replaced
+//! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
+
+pub mod api;
+pub mod credentials;
+pub mod heartbeat;
+pub mod http;
+pub mod keys;
+pub mod log;
+pub mod register;
+pub mod run;
+pub mod signing;
+pub mod state;
+
+/// The agent's name and version as it reports them in `UpdateInstanceInformation`.
+pub const AGENT_NAME: &str = "homeport-agent";
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Seconds since the epoch by the system clock (0 if the clock is before 1970).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|elapsed| i64::try_from(elapsed.as_secs()).ok())
+        .unwrap_or(0)
+}

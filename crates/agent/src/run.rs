@@ -1,0 +1,302 @@
+//! `homeport agent run`: the long-running agent.
+//!
+//! One task on a current-thread runtime does everything, in time order: it refreshes the
+//! role credentials when due (first at start, then at half their life, or every
+//! `refresh_interval` when one is given, as the tests do), rewriting the credentials file
+//! each time, and heartbeats every `heartbeat_interval` with the credentials it holds.
+//!
+//! Guarantees:
+//! - A failed refresh is logged with the control plane's error code and message and what it
+//!   likely means, then retried after [`Backoff`]'s delays, forever: a control plane restart
+//!   or a network outage costs at most a minute after it ends.
+//! - Heartbeats pause while the agent holds no unexpired credentials (and say so once);
+//!   a heartbeat refused for its token brings the next refresh forward.
+//! - SIGTERM and SIGINT stop the agent at once, between or during calls, with exit status 0.
+//! - The log is one line per event on standard error, never a secret.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::api::{self, CallError};
+use crate::credentials::{Backoff, RoleCredentials, jitter, refresh_delay};
+use crate::heartbeat::Platform;
+use crate::http::{Endpoint, HttpError};
+use crate::keys::{InstanceKey, KeyError};
+use crate::log;
+use crate::state::{Instance, StateDir, StateError};
+
+/// The heartbeat interval unless told otherwise.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+
+pub struct RunOptions {
+    pub state_dir: PathBuf,
+    pub heartbeat_interval: Duration,
+    /// Refresh this often instead of at half-life (for tests of revocation and trust).
+    pub refresh_interval: Option<Duration>,
+}
+
+/// Why the agent could not start.
+#[derive(Debug)]
+pub enum RunError {
+    NotRegistered { state_dir: PathBuf },
+    State(StateError),
+    Key(KeyError),
+    Endpoint(HttpError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::NotRegistered { state_dir } => write!(
+                f,
+                "no registration in {}: register first with `homeport agent register --endpoint URL \
+                 --activation-id ID --activation-code CODE --state-dir {}`",
+                state_dir.display(),
+                state_dir.display()
+            ),
+            RunError::State(error) => write!(f, "{error}"),
+            RunError::Key(error) => write!(f, "{error}"),
+            RunError::Endpoint(error) => write!(f, "the registered endpoint: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<StateError> for RunError {
+    fn from(error: StateError) -> RunError {
+        RunError::State(error)
+    }
+}
+
+/// Runs the agent until `shutdown` completes.
+pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let state = StateDir::existing(&options.state_dir);
+    let instance =
+        state.load_instance()?.ok_or_else(|| RunError::NotRegistered { state_dir: options.state_dir.clone() })?;
+    let key = InstanceKey::from_seed_text(&state.read_key()?).map_err(RunError::Key)?;
+    let endpoint = Endpoint::parse(&instance.endpoint).map_err(RunError::Endpoint)?;
+    let platform = Platform::detect(endpoint.host());
+    log::event(&format!(
+        "homeport-agent {} starting: instance {}, control plane {}, region {}, state {}, {} {} at {} ({})",
+        crate::AGENT_VERSION,
+        instance.instance_id,
+        endpoint.url(),
+        instance.region,
+        options.state_dir.display(),
+        platform.name,
+        platform.version,
+        platform.ip_address,
+        platform.hostname,
+    ));
+    let now = Instant::now();
+    let agent = Agent {
+        state,
+        instance,
+        key,
+        endpoint,
+        platform,
+        heartbeat_interval: options.heartbeat_interval.max(Duration::from_secs(1)),
+        refresh_interval: options.refresh_interval,
+        credentials: None,
+        next_refresh: now,
+        refresh_backoff: Backoff::new(),
+        next_heartbeat: now,
+        heartbeat_ok: None,
+        paused_logged: false,
+    };
+    tokio::select! {
+        () = shutdown => {
+            log::event("stopping: signal received");
+            Ok(())
+        }
+        () = agent.serve() => Ok(()),
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn until_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+struct Agent {
+    state: StateDir,
+    instance: Instance,
+    key: InstanceKey,
+    endpoint: Endpoint,
+    platform: Platform,
+    heartbeat_interval: Duration,
+    refresh_interval: Option<Duration>,
+    credentials: Option<RoleCredentials>,
+    next_refresh: Instant,
+    refresh_backoff: Backoff,
+    next_heartbeat: Instant,
+    /// Whether the last heartbeat succeeded (`None` before the first), to log transitions.
+    heartbeat_ok: Option<bool>,
+    paused_logged: bool,
+}
+
+impl Agent {
+    async fn serve(mut self) {
+        loop {
+            tokio::time::sleep_until(self.next_refresh.min(self.next_heartbeat)).await;
+            if Instant::now() >= self.next_refresh {
+                self.refresh().await;
+            }
+            if Instant::now() >= self.next_heartbeat {
+                self.heartbeat().await;
+            }
+        }
+    }
+
+    async fn refresh(&mut self) {
+        let instance_id = &self.instance.instance_id;
+        let result =
+            api::request_role_token(&self.endpoint, instance_id, &self.instance.fingerprint, &self.key, crate::now())
+                .await;
+        match result {
+            Ok(credentials) => {
+                let delay =
+                    self.refresh_interval.unwrap_or_else(|| refresh_delay(crate::now(), credentials.expires_at));
+                let file = match credentials.write_file(&self.state) {
+                    Ok(()) => format!("written to {}", self.state.credentials_path().display()),
+                    Err(error) => format!("but the credentials file was not written: {error}"),
+                };
+                log::event(&format!(
+                    "credentials refreshed: access key {}, valid until {}, {file}; next refresh in {}",
+                    credentials.access_key_id,
+                    aws_protocol::sigv4::format_iso8601(credentials.expires_at),
+                    seconds(delay)
+                ));
+                if self.credentials.is_none() || self.paused_logged {
+                    self.next_heartbeat = Instant::now();
+                }
+                self.credentials = Some(credentials);
+                self.paused_logged = false;
+                self.refresh_backoff.reset();
+                self.next_refresh = Instant::now() + delay;
+            }
+            Err(error) => {
+                let delay = self.refresh_backoff.next_delay(jitter());
+                log::event(&format!(
+                    "credential refresh failed: {error}{}; retrying in {}",
+                    refresh_advice(&error),
+                    seconds(delay)
+                ));
+                self.next_refresh = Instant::now() + delay;
+            }
+        }
+    }
+
+    async fn heartbeat(&mut self) {
+        self.next_heartbeat = Instant::now() + self.heartbeat_interval;
+        let now = crate::now();
+        let Some(credentials) = self.credentials.as_ref().filter(|credentials| !credentials.expired(now)) else {
+            if !self.paused_logged {
+                log::event("heartbeat paused: no unexpired credentials until a refresh succeeds");
+                self.paused_logged = true;
+            }
+            return;
+        };
+        let information = self.platform.information(&self.instance.instance_id);
+        let result =
+            api::update_instance_information(&self.endpoint, &self.instance.region, credentials, &information, now)
+                .await;
+        match result {
+            Ok(()) => {
+                if self.heartbeat_ok != Some(true) {
+                    log::event(&format!(
+                        "heartbeat ok: {} is online (UpdateInstanceInformation every {})",
+                        self.instance.instance_id,
+                        seconds(self.heartbeat_interval)
+                    ));
+                }
+                self.heartbeat_ok = Some(true);
+            }
+            Err(error) => {
+                log::event(&format!("heartbeat failed: {error}"));
+                self.heartbeat_ok = Some(false);
+                let token_refused = matches!(
+                    error.code(),
+                    Some(
+                        "ExpiredTokenException"
+                            | "ExpiredToken"
+                            | "UnrecognizedClientException"
+                            | "InvalidClientTokenId"
+                            | "InvalidSignatureException"
+                    )
+                );
+                if token_refused && !self.refresh_backoff.failing() {
+                    self.next_refresh = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// What a refresh failure likely means, for the log.
+fn refresh_advice(error: &CallError) -> &'static str {
+    match error.code() {
+        Some("InvalidInstanceId") => {
+            " (the control plane does not know this instance: it was deregistered or never registered there; \
+             register again with `homeport agent register --force`)"
+        }
+        Some("AccessDeniedException") => {
+            " (the activation role's trust policy must let the service principal ssm.amazonaws.com \
+             assume it, and this machine's clock must be within 5 minutes of the control plane's)"
+        }
+        Some(_) => "",
+        None => " (the control plane is unreachable or not answering as expected)",
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis % 1000 == 0 { format!("{}s", millis / 1000) } else { format!("{:.1}s", duration.as_secs_f64()) }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn durations_read_as_seconds() {
+        assert_eq!(seconds(Duration::from_secs(30)), "30s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn an_unregistered_directory_says_how_to_register() {
+        let dir = std::env::temp_dir().join(format!("homeport-agent-run-{}", std::process::id()));
+        let options =
+            RunOptions { state_dir: dir.clone(), heartbeat_interval: DEFAULT_HEARTBEAT, refresh_interval: None };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let error = runtime.block_on(run(options, std::future::pending())).unwrap_err();
+        assert!(error.to_string().contains("homeport agent register"), "{error}");
+        assert!(!dir.exists(), "run creates nothing");
+    }
+
+    #[test]
+    fn refresh_failures_explain_themselves() {
+        let refused = |code: &str| CallError::Service { status: 400, code: code.into(), message: String::new() };
+        assert!(refresh_advice(&refused("InvalidInstanceId")).contains("deregistered"));
+        assert!(refresh_advice(&refused("AccessDeniedException")).contains("ssm.amazonaws.com"));
+        assert!(refresh_advice(&CallError::BadResponse("x".into())).contains("unreachable"));
+    }
+}

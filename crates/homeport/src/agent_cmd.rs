@@ -1,0 +1,119 @@
+//! `homeport agent register` and `homeport agent run`: the agent that makes this server a
+//! managed instance of a Homeport control plane (the `agent` crate does the work).
+//!
+//! Both run on a current-thread runtime: the agent makes a few calls a minute, and one
+//! thread keeps its resident memory small. Exit status 0 on success, 1 on any error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agent::register::{Registration, register};
+use agent::run::{DEFAULT_HEARTBEAT, RunOptions, run, until_signal};
+use agent::state::DEFAULT_STATE_DIR;
+use clap::{Args, Subcommand};
+
+use crate::output;
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    /// Register this server with an SSM activation: creates its key pair and receives its `mi-` id.
+    Register(RegisterArgs),
+    /// Run the agent: keep the instance's role credentials fresh and heartbeat to the control plane.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RegisterArgs {
+    /// The control plane, `http://HOST:PORT` (TLS is not supported yet).
+    #[arg(long, env = "HOMEPORT_ENDPOINT")]
+    endpoint: String,
+    /// The activation's id (`aws ssm create-activation` prints it).
+    #[arg(long)]
+    activation_id: String,
+    /// The activation's code (shown once by `aws ssm create-activation`).
+    #[arg(long, env = "HOMEPORT_ACTIVATION_CODE", hide_env_values = true)]
+    activation_code: String,
+    /// The ECS cluster this instance will join (kept for when the agent runs tasks).
+    #[arg(long)]
+    cluster: Option<String>,
+    /// The region the control plane serves.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Where the agent keeps its key, identity and credentials.
+    #[arg(long, env = "HOMEPORT_AGENT_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// Register again although this state directory holds a registration (spends one more
+    /// registration of the activation; the old instance stays registered until deregistered).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Where `homeport agent register` left the instance's state.
+    #[arg(long, env = "HOMEPORT_AGENT_STATE_DIR", default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// Seconds between heartbeats (UpdateInstanceInformation).
+    #[arg(long, default_value_t = DEFAULT_HEARTBEAT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_seconds: u64,
+    /// For tests: refresh the credentials every this many seconds instead of at half their
+    /// life (documented in README.md; hidden from --help).
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    refresh_seconds: Option<u64>,
+}
+
+pub fn run_command(command: AgentCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            output::error_line(&format!("error: cannot start the runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        AgentCommand::Register(args) => runtime.block_on(register_command(args)),
+        AgentCommand::Run(args) => {
+            let options = RunOptions {
+                state_dir: args.state_dir,
+                heartbeat_interval: Duration::from_secs(args.heartbeat_seconds),
+                refresh_interval: args.refresh_seconds.map(Duration::from_secs),
+            };
+            match runtime.block_on(run(options, until_signal())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    output::error_line(&format!("error: {error}"));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn register_command(args: RegisterArgs) -> ExitCode {
+    let registration = Registration {
+        endpoint: args.endpoint,
+        activation_id: args.activation_id,
+        activation_code: args.activation_code,
+        cluster: args.cluster,
+        region: args.region,
+        state_dir: args.state_dir,
+        force: args.force,
+    };
+    match register(&registration, &mut |step| output::line(step)).await {
+        Ok(instance) => {
+            let dir = registration.state_dir.display();
+            output::line(&format!(
+                "Registered as {}.\n\nStart the agent with\n\n  homeport agent run --state-dir {dir}\n\n\
+                 or, with the systemd unit installed, `systemctl enable --now homeport-agent`. \
+                 The instance's role credentials will be in {dir}/credentials.",
+                instance.instance_id
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            output::error_line(&format!("error: {error}"));
+            ExitCode::FAILURE
+        }
+    }
+}
