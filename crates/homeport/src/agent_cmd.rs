@@ -21,7 +21,12 @@ pub enum AgentCommand {
     Register(RegisterArgs),
     /// Run the agent: keep the instance's role credentials fresh and heartbeat to the control plane.
     Run(RunArgs),
+    /// Print the systemd unit that runs the agent (install.sh installs it from here).
+    SystemdUnit,
 }
+
+/// `packaging/homeport-agent.service`, carried by the binary so the unit always matches it.
+pub const SYSTEMD_UNIT: &str = include_str!("../../../packaging/homeport-agent.service");
 
 #[derive(Args)]
 pub struct RegisterArgs {
@@ -64,28 +69,38 @@ pub struct RunArgs {
 }
 
 pub fn run_command(command: AgentCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            output::error_line(&format!("error: cannot start the runtime: {error}"));
-            return ExitCode::FAILURE;
-        }
-    };
     match command {
-        AgentCommand::Register(args) => runtime.block_on(register_command(args)),
+        AgentCommand::SystemdUnit => {
+            output::text(SYSTEMD_UNIT);
+            ExitCode::SUCCESS
+        }
+        AgentCommand::Register(args) => on_runtime(register_command(args)),
         AgentCommand::Run(args) => {
             let options = RunOptions {
                 state_dir: args.state_dir,
                 heartbeat_interval: Duration::from_secs(args.heartbeat_seconds),
                 refresh_interval: args.refresh_seconds.map(Duration::from_secs),
             };
-            match runtime.block_on(run(options, until_signal())) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    output::error_line(&format!("error: {error}"));
-                    ExitCode::FAILURE
+            on_runtime(async {
+                match run(options, until_signal()).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        output::error_line(&format!("error: {error}"));
+                        ExitCode::FAILURE
+                    }
                 }
-            }
+            })
+        }
+    }
+}
+
+/// Runs `task` to completion on a current-thread runtime.
+fn on_runtime(task: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(task),
+        Err(error) => {
+            output::error_line(&format!("error: cannot start the runtime: {error}"));
+            ExitCode::FAILURE
         }
     }
 }

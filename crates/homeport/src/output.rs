@@ -8,6 +8,11 @@ pub fn line(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
+/// Writes text to standard output as it is (it carries its own line ends).
+pub fn text(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Writes one line to standard error.
 pub fn error_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");

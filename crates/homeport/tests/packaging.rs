@@ -1,0 +1,204 @@
+//! The packaging: `packaging/install.sh` (what `curl ENDPOINT/install.sh | sudo bash` runs)
+//! and the systemd unit the binary carries. The script runs for real here, with `--prefix`
+//! and `--no-start`, against a stand-in control plane that serves the binary and answers
+//! the registration, so it is tested without the server's routes or root.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn install_sh(args: &[&str]) -> Output {
+    Command::new("bash").arg(repo_file("packaging/install.sh")).args(args).output().unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_script_parses_and_has_one_endpoint_placeholder() {
+    let output = Command::new("bash").arg("-n").arg(repo_file("packaging/install.sh")).output().unwrap();
+    assert!(output.status.success(), "bash -n: {}", String::from_utf8_lossy(&output.stderr));
+    let text = std::fs::read_to_string(repo_file("packaging/install.sh")).unwrap();
+    // The control plane replaces every occurrence; a second one (say, in a comparison)
+    // would be replaced too and break the check it was part of.
+    assert_eq!(text.matches("@HOMEPORT_ENDPOINT@").count(), 1);
+    assert!(text.contains("ENDPOINT=\"@HOMEPORT_ENDPOINT@\"\n"));
+    assert!(text.contains("set -euo pipefail"));
+}
+
+#[test]
+fn the_script_refuses_what_it_cannot_do() {
+    let help = install_sh(&["--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--activation-code CODE"));
+    for (args, message) in [
+        (&["--activation-code", "c"][..], "--activation-id is required"),
+        (&["--activation-id", "a"][..], "--activation-code is required"),
+        (&["--activation-id", "a", "--activation-code", "c"][..], "no endpoint: pass --endpoint"),
+        (&["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp"][..], "not supported yet"),
+        (&["--bogus"][..], "unknown option: --bogus"),
+        (&["--cluster"][..], "--cluster needs a value"),
+    ] {
+        let output = install_sh(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_binary_carries_the_unit() {
+    let output = Command::new(env!("CARGO_BIN_EXE_homeport")).args(["agent", "systemd-unit"]).output().unwrap();
+    assert!(output.status.success());
+    let unit = std::fs::read_to_string(repo_file("packaging/homeport-agent.service")).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), unit);
+    for line in [
+        "ExecStart=/usr/local/bin/homeport agent run --state-dir /var/lib/homeport-agent\n",
+        "Restart=always\n",
+        "WantedBy=multi-user.target\n",
+    ] {
+        assert!(unit.contains(line), "the unit lacks {line:?}");
+    }
+    // Hardening that would hide the Docker socket or devices from the agent stays out.
+    for line in ["ProtectSystem=strict", "PrivateDevices=yes", "PrivateNetwork=yes", "DynamicUser=yes"] {
+        assert!(!unit.contains(line), "the unit has {line:?}");
+    }
+}
+
+/// Each request's `X-Amz-Target` (empty for a GET) and body.
+type Requests = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A stand-in control plane: serves the binary at `/download/homeport` and answers
+/// `RegisterManagedInstance`; records each request's target and body.
+fn fake_control_plane() -> (String, Requests) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let (mut length, mut target) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap();
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap(),
+                    "x-amz-target" => target = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            if request_line.starts_with("GET /download/homeport ") {
+                let binary = std::fs::read(env!("CARGO_BIN_EXE_homeport")).unwrap();
+                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", binary.len())
+                    .unwrap();
+                stream.write_all(&binary).unwrap();
+            } else {
+                let answer = r#"{"InstanceId":"mi-0123456789abcdef0"}"#;
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .unwrap();
+            }
+            record.lock().unwrap().push((target, String::from_utf8(body).unwrap()));
+        }
+    });
+    (address, seen)
+}
+
+#[test]
+fn the_script_installs_registers_and_places_the_unit() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have curl");
+        eprintln!("curl not found: the install script test did NOT RUN");
+        return;
+    }
+    let (address, seen) = fake_control_plane();
+    let root = std::env::temp_dir().join(format!("homeport-install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    // The script as the control plane serves it: its own address substituted.
+    let served = std::fs::read_to_string(repo_file("packaging/install.sh"))
+        .unwrap()
+        .replace("@HOMEPORT_ENDPOINT@", &format!("http://{address}"));
+    let script = std::env::temp_dir().join(format!("homeport-install-{}.sh", std::process::id()));
+    std::fs::write(&script, served).unwrap();
+    let root_text = root.to_str().unwrap();
+    let args = ["-s", "--", "--activation-id", "act-1", "--activation-code", "secret-code", "--cluster", "prod"];
+    let install = |extra: &[&str]| {
+        Command::new("bash")
+            .args(args)
+            .args(["--prefix", root_text, "--no-start"])
+            .args(extra)
+            .stdin(std::fs::File::open(&script).unwrap())
+            .output()
+            .unwrap()
+    };
+    let output = install(&[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("Registered as mi-0123456789abcdef0."), "{stdout}");
+    assert!(!stdout.contains("secret-code"), "the activation code is never echoed");
+
+    let binary = root.join("usr/local/bin/homeport");
+    assert_eq!(mode(&binary), 0o755);
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/homeport-agent.service")).unwrap();
+    assert_eq!(unit, std::fs::read_to_string(repo_file("packaging/homeport-agent.service")).unwrap());
+    let state = root.join("var/lib/homeport-agent");
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("instance.key")), 0o600);
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("instance.json")).unwrap()).unwrap();
+    assert_eq!(instance["instanceId"], "mi-0123456789abcdef0");
+    assert_eq!(instance["cluster"], "prod");
+    assert_eq!(instance["endpoint"], format!("http://{address}"));
+    let instance_text = std::fs::read_to_string(state.join("instance.json")).unwrap();
+    assert!(!instance_text.contains("secret-code"), "the activation code is kept nowhere");
+
+    {
+        let seen = seen.lock().unwrap();
+        let registration = seen.iter().find(|(target, _)| target == "AmazonSSM.RegisterManagedInstance").unwrap();
+        let body: serde_json::Value = serde_json::from_str(&registration.1).unwrap();
+        assert_eq!(
+            (body["ActivationId"].as_str(), body["ActivationCode"].as_str()),
+            (Some("act-1"), Some("secret-code"))
+        );
+        assert_eq!(body["PublicKeyType"], "Ed25519");
+    }
+
+    // Run again: the registration is kept, and the script says why it stopped.
+    let again = install(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("already registered as mi-0123456789abcdef0"), "{stderr}");
+    let forced = install(&["--force"]);
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_file(&script).unwrap();
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Installs the Homeport agent on this server and registers it with an activation: the
+# analogue of ecs-anywhere-install.sh. The control plane serves this script at
+# ENDPOINT/install.sh, with its own address filled in as the default endpoint:
+#
+#   curl -fsSL http://CONTROL-PLANE:7780/install.sh | sudo bash -s -- \
+#       --activation-id ID --activation-code CODE --cluster NAME
+#
+# It downloads the homeport binary the control plane serves (ENDPOINT/download/homeport)
+# to PREFIX/usr/local/bin/homeport, registers (`homeport agent register`), installs the
+# systemd unit into PREFIX/etc/systemd/system/ and, unless --no-start, enables and starts it.
+set -euo pipefail
+
+# The control plane replaces the placeholder on the next line with its address when it
+# serves this script; run from a checkout, pass --endpoint.
+ENDPOINT="@HOMEPORT_ENDPOINT@"
+ACTIVATION_ID=""
+ACTIVATION_CODE=""
+CLUSTER=""
+REGION="us-east-1"
+PREFIX="/"
+START=1
+FORCE=0
+
+usage() {
+    cat <<'USAGE'
+Usage: install.sh --activation-id ID --activation-code CODE [options]
+
+  --activation-id ID      the SSM activation's id (aws ssm create-activation)
+  --activation-code CODE  the activation's code
+  --cluster NAME          the ECS cluster this instance will join
+  --region REGION         the control plane's region (default us-east-1)
+  --endpoint URL          the control plane, http://HOST:PORT (default: the one serving this script)
+  --force                 register again even if this server is already registered
+  --no-start              install and register, but do not enable or start the systemd service
+  --prefix DIR            install under DIR instead of / (for tests and images)
+  -h, --help              show this help
+USAGE
+}
+
+fail() {
+    echo "install.sh: error: $*" >&2
+    exit 1
+}
+
+step() {
+    echo "==> $*"
+}
+
+while [ $# -gt 0 ]; do
+    option="$1"
+    case "$option" in
+        --activation-id|--activation-code|--cluster|--region|--endpoint|--prefix)
+            [ $# -ge 2 ] || fail "$option needs a value"
+            value="$2"
+            shift 2
+            ;;
+        --*=*)
+            value="${option#*=}"
+            option="${option%%=*}"
+            shift
+            ;;
+        --no-start) START=0; shift; continue ;;
+        --force) FORCE=1; shift; continue ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; fail "unknown option: $option" ;;
+    esac
+    case "$option" in
+        --activation-id) ACTIVATION_ID="$value" ;;
+        --activation-code) ACTIVATION_CODE="$value" ;;
+        --cluster) CLUSTER="$value" ;;
+        --region) REGION="$value" ;;
+        --endpoint) ENDPOINT="$value" ;;
+        --prefix) PREFIX="$value" ;;
+        *) usage >&2; fail "unknown option: $option" ;;
+    esac
+done
+
+[ -n "$ACTIVATION_ID" ] || fail "--activation-id is required (aws ssm create-activation prints it)"
+[ -n "$ACTIVATION_CODE" ] || fail "--activation-code is required (aws ssm create-activation prints it)"
+ENDPOINT="${ENDPOINT%/}"
+case "$ENDPOINT" in
+    http://?*) ;;
+    https://*) fail "https:// endpoints are not supported yet by the agent; use the control plane's http:// address" ;;
+    *) fail "no endpoint: pass --endpoint http://HOST:PORT (the control plane fills it in when it serves this script)" ;;
+esac
+PREFIX="${PREFIX%/}"
+if [ -z "$PREFIX" ] && [ "$(id -u)" -ne 0 ]; then
+    fail "installing into / needs root: run it with sudo (curl -fsSL $ENDPOINT/install.sh | sudo bash -s -- ...)"
+fi
+command -v curl >/dev/null 2>&1 || fail "curl is required"
+
+BIN_DIR="$PREFIX/usr/local/bin"
+BIN="$BIN_DIR/homeport"
+UNIT_DIR="$PREFIX/etc/systemd/system"
+STATE_DIR="$PREFIX/var/lib/homeport-agent"
+
+step "Downloading the homeport binary from $ENDPOINT/download/homeport"
+mkdir -p "$BIN_DIR"
+download="$(mktemp "$BIN_DIR/.homeport.XXXXXX")"
+trap 'rm -f "$download"' EXIT
+curl -fsSL "$ENDPOINT/download/homeport" -o "$download" || fail "cannot download $ENDPOINT/download/homeport"
+chmod 755 "$download"
+# A rename, so a running agent keeps its old binary until it restarts.
+mv -f "$download" "$BIN"
+trap - EXIT
+"$BIN" --version >/dev/null || fail "the downloaded binary does not run on this machine ($(uname -m))"
+
+step "Registering this server with activation $ACTIVATION_ID"
+register=("$BIN" agent register --endpoint "$ENDPOINT" --activation-id "$ACTIVATION_ID" --region "$REGION" --state-dir "$STATE_DIR")
+[ -z "$CLUSTER" ] || register+=(--cluster "$CLUSTER")
+[ "$FORCE" -eq 0 ] || register+=(--force)
+# The code goes through the environment, not the command line other users can see.
+HOMEPORT_ACTIVATION_CODE="$ACTIVATION_CODE" "${register[@]}"
+
+step "Installing the systemd unit into $UNIT_DIR"
+mkdir -p "$UNIT_DIR"
+"$BIN" agent systemd-unit >"$UNIT_DIR/homeport-agent.service"
+chmod 644 "$UNIT_DIR/homeport-agent.service"
+
+if [ "$START" -eq 1 ]; then
+    command -v systemctl >/dev/null 2>&1 || fail "systemctl not found: start the agent yourself with $BIN agent run --state-dir $STATE_DIR"
+    step "Starting the homeport-agent service"
+    systemctl daemon-reload
+    systemctl enable --now homeport-agent
+    step "Done: the agent is running (journalctl -u homeport-agent -f to follow it)"
+else
+    step "Done (--no-start): start the agent with: $BIN agent run --state-dir $STATE_DIR"
+fi
