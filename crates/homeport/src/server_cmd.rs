@@ -31,7 +31,14 @@ pub struct ServerArgs {
     /// The 12-digit account id to create on first start (random if omitted).
     #[arg(long, env = "HOMEPORT_ACCOUNT_ID")]
     account_id: Option<String>,
+    /// Seconds without a heartbeat before a managed instance shows `ConnectionLost`
+    /// [default: 120; agents heartbeat every 30 s].
+    #[arg(long, env = "HOMEPORT_INSTANCE_PING_TIMEOUT")]
+    instance_ping_timeout: Option<i64>,
 }
+
+/// The settings a config file may hold.
+const SETTINGS: &[&str] = &["listen", "data_dir", "store", "region", "account_id", "instance_ping_timeout"];
 
 /// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
 fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
@@ -46,11 +53,12 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
             return Err(format!("{}:{}: expected `key = value`", path.display(), number + 1));
         };
         let key = key.trim().replace('-', "_");
-        if !["listen", "data_dir", "store", "region", "account_id"].contains(&key.as_str()) {
+        if !SETTINGS.contains(&key.as_str()) {
             return Err(format!(
-                "{}:{}: unknown setting `{key}` (known: listen, data_dir, store, region, account_id)",
+                "{}:{}: unknown setting `{key}` (known: {})",
                 path.display(),
-                number + 1
+                number + 1,
+                SETTINGS.join(", ")
             ));
         }
         settings.push((key, value.trim().trim_matches('"').to_owned()));
@@ -81,6 +89,14 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         store_url: args.store_url.or_else(|| setting("store")),
         region: args.region.or_else(|| setting("region")).unwrap_or_else(|| "us-east-1".to_owned()),
         account_id: args.account_id.or_else(|| setting("account_id")),
+        instance_ping_timeout: match args.instance_ping_timeout {
+            Some(seconds) => seconds,
+            None => setting("instance_ping_timeout")
+                .map(|text| text.parse::<i64>().map_err(|error| format!("instance_ping_timeout: {error}")))
+                .transpose()?
+                .unwrap_or(120),
+        }
+        .max(1),
     })
 }
 

@@ -12,15 +12,12 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 mod common;
 
 use common::{Server, TestDatabase, aws_cli_available, fresh_dir};
-
-use aws_protocol::sigv4::{canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
 
 /// The issue's scenario: root creates bob with a key and a policy allowing only iam:GetUser
 /// on himself; bob can get himself and not list users, before and after a kill -9.
@@ -227,52 +224,12 @@ fn post(
     operation: &server::operations::Operation,
     body: &str,
 ) -> (u16, String) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let amz_date = format_amz_date(i64::try_from(now).unwrap());
-    let service = operation.service;
-    let mut headers = vec![("Host", address.to_owned()), ("X-Amz-Date", amz_date.clone())];
-    match operation.protocol {
-        aws_protocol::Protocol::Query => {
-            headers.push(("Content-Type", "application/x-www-form-urlencoded; charset=utf-8".to_owned()));
-        }
-        aws_protocol::Protocol::Json => {
-            headers.push(("Content-Type", "application/x-amz-json-1.1".to_owned()));
-            headers.push(("X-Amz-Target", format!("{}.{}", operation.namespace, operation.name)));
-        }
-    }
-    if let Some((id, secret)) = key {
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let request = aws_protocol::sigv4::HttpRequest {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: &pairs,
-            body: body.as_bytes(),
-        };
-        let mut signed: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-        signed.sort();
-        let signed_refs: Vec<&str> = signed.iter().map(String::as_str).collect();
-        let canonical = canonical_request(&request, &signed_refs, &sha256_hex(body.as_bytes()));
-        let scope = format!("{}/us-east-1/{service}/aws4_request", &amz_date[..8]);
-        let signature = signing_key(secret, &amz_date[..8], "us-east-1", service)
-            .sign(&string_to_sign(&amz_date, &scope, &canonical));
-        let signed = signed.join(";");
-        headers.push((
-            "Authorization",
-            format!("AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders={signed}, Signature={signature}"),
-        ));
-    }
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = String::from("POST / HTTP/1.1\r\n");
-    for (name, value) in &headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, response)
+    let target = match operation.protocol {
+        aws_protocol::Protocol::Query => None,
+        aws_protocol::Protocol::Json => Some(format!("{}.{}", operation.namespace, operation.name)),
+    };
+    let key = key.map(|(id, secret)| common::Key { id, secret, token: None });
+    common::post(address, key.as_ref(), operation.service, target.as_deref(), body)
 }
 
 #[test]
@@ -303,9 +260,11 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
                 "<Code>MissingAuthenticationToken</Code>",
                 "<Code>AccessDenied</Code>",
             ),
-            aws_protocol::Protocol::Json => {
-                ("{}".to_owned(), "\"MissingAuthenticationTokenException\"", "\"AccessDeniedException\"")
-            }
+            aws_protocol::Protocol::Json => (
+                r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r"}"#.to_owned(),
+                "\"MissingAuthenticationTokenException\"",
+                "\"AccessDeniedException\"",
+            ),
         };
         let (status, body) = post(&server.address, None, operation, &request);
         assert_eq!(status, 403, "{}: {body}", operation.name);

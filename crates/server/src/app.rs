@@ -20,6 +20,8 @@ pub struct Config {
     pub region: String,
     /// The account id to create on first start; `None` picks a random one.
     pub account_id: Option<String>,
+    /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
+    pub instance_ping_timeout: i64,
 }
 
 /// Everything a request needs, shared by all of them.
@@ -34,6 +36,8 @@ pub struct App {
     pub cache: crate::cache::IamCache,
     pub region: String,
     pub account_id: String,
+    /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
+    pub instance_ping_timeout: i64,
 }
 
 /// What the first start created, to tell the operator once.
@@ -87,6 +91,7 @@ impl App {
             cache: crate::cache::IamCache::default(),
             region: config.region.clone(),
             account_id,
+            instance_ping_timeout: config.instance_ping_timeout,
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))

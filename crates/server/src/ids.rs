@@ -75,9 +75,24 @@ pub fn unique_id(prefix: &str) -> Result<String, NoRandomness> {
 
 /// A request id in UUID form.
 pub fn request_id() -> Result<String, NoRandomness> {
+    uuid()
+}
+
+/// A random (version 4) UUID: `xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx`.
+pub fn uuid() -> Result<String, NoRandomness> {
     let hex = random_from(b"0123456789abcdef", 32)?;
     let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_owned();
     Ok(format!("{}-{}-4{}-a{}-{}", part(0..8), part(8..12), part(13..16), part(17..20), part(20..32)))
+}
+
+/// An SSM activation code: 20 letters and digits.
+pub fn activation_code() -> Result<String, NoRandomness> {
+    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 20)
+}
+
+/// A managed instance id: `mi-` and 17 hex digits.
+pub fn managed_instance_id() -> Result<String, NoRandomness> {
+    Ok(format!("mi-{}", random_from(b"0123456789abcdef", 17)?))
 }
 
 /// A 12-digit account id not starting with 0.

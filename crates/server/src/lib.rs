@@ -12,6 +12,7 @@ mod authz;
 mod cache;
 mod http;
 pub mod ids;
+mod instance_protocol;
 mod log;
 pub mod managed;
 pub mod operations;

@@ -68,6 +68,16 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         };
     }
     let target = request.header("x-amz-target");
+    // An agent's registration and credential requests carry their own proof, not SigV4.
+    if let Some(outcome) = crate::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
+    {
+        return match outcome {
+            Ok(json) => {
+                Reply { status: 200, content_type: "application/x-amz-json-1.1", request_id, body: json.to_string() }
+            }
+            Err(error) => error_reply(&error, Protocol::Json, IAM_NAMESPACE, &request_id),
+        };
+    }
     let guessed = if target.is_some() { Protocol::Json } else { Protocol::Query };
     let claim = match Claim::parse(request) {
         Ok(claim) => claim,

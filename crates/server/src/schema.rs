@@ -176,4 +176,42 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE sessions ADD COLUMN session_tags TEXT
     ",
     },
+    Migration {
+        version: 4,
+        sql: "
+        CREATE TABLE activations (
+            activation_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            role_name TEXT NOT NULL,
+            description TEXT,
+            default_instance_name TEXT,
+            registration_limit BIGINT NOT NULL,
+            registrations_count BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            registration_metadata TEXT
+        );
+        CREATE TABLE managed_instances (
+            instance_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            activation_id TEXT NOT NULL,
+            role_name TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            name TEXT,
+            registered_at BIGINT NOT NULL,
+            last_ping_at BIGINT,
+            ip_address TEXT,
+            computer_name TEXT,
+            platform_name TEXT,
+            platform_type TEXT,
+            platform_version TEXT,
+            agent_version TEXT
+        );
+        CREATE INDEX managed_instances_by_account ON managed_instances (account_id, registered_at);
+        ALTER TABLE sessions ADD COLUMN instance_id TEXT;
+        CREATE INDEX sessions_by_instance ON sessions (instance_id)
+    ",
+    },
 ];

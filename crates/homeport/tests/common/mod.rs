@@ -24,8 +24,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, store_url: Option<&str>) -> Server {
+        Server::start_with(data_dir, store_url, &[])
+    }
+
+    /// Starts the server with extra flags.
+    pub fn start_with(data_dir: &Path, store_url: Option<&str>, flags: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
-        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir);
+        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(flags);
         if let Some(url) = store_url {
             command.args(["--store", url]);
         }
@@ -177,4 +182,71 @@ pub fn boto3_available() -> bool {
         eprintln!("python3 with boto3 not found: the simulator API tests did NOT RUN (pip install boto3)");
     }
     found
+}
+
+/// Credentials to sign a request with.
+pub struct Key<'a> {
+    pub id: &'a str,
+    pub secret: &'a str,
+    pub token: Option<&'a str>,
+}
+
+/// POSTs `body` to `/`: a form for awsQuery (`target` `None`), awsJson 1.1 with `X-Amz-Target`
+/// otherwise; SigV4-signed for `service` with `key` (or unsigned). Returns the status and the
+/// whole response, headers included.
+pub fn post(address: &str, key: Option<&Key<'_>>, service: &str, target: Option<&str>, body: &str) -> (u16, String) {
+    use aws_protocol::sigv4::{canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let amz_date = format_amz_date(i64::try_from(now).unwrap());
+    let mut headers = vec![("Host", address.to_owned()), ("X-Amz-Date", amz_date.clone())];
+    match target {
+        None => headers.push(("Content-Type", "application/x-www-form-urlencoded; charset=utf-8".to_owned())),
+        Some(target) => {
+            headers.push(("Content-Type", "application/x-amz-json-1.1".to_owned()));
+            headers.push(("X-Amz-Target", target.to_owned()));
+        }
+    }
+    if let Some(key) = key {
+        if let Some(token) = key.token {
+            headers.push(("X-Amz-Security-Token", token.to_owned()));
+        }
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let request = aws_protocol::sigv4::HttpRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &pairs,
+            body: body.as_bytes(),
+        };
+        let mut signed: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        signed.sort();
+        let signed_refs: Vec<&str> = signed.iter().map(String::as_str).collect();
+        let canonical = canonical_request(&request, &signed_refs, &sha256_hex(body.as_bytes()));
+        let scope = format!("{}/us-east-1/{service}/aws4_request", &amz_date[..8]);
+        let signature = signing_key(key.secret, &amz_date[..8], "us-east-1", service)
+            .sign(&string_to_sign(&amz_date, &scope, &canonical));
+        let signed = signed.join(";");
+        headers.push((
+            "Authorization",
+            format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}", key.id),
+        ));
+    }
+    raw_post(address, &headers, body)
+}
+
+/// POSTs `body` to `/` with exactly `headers` (plus `Content-Length`); the status and the
+/// whole response.
+pub fn raw_post(address: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut request = String::from("POST / HTTP/1.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response)
 }

@@ -13,10 +13,13 @@ mod iam_inline_policies;
 mod iam_instance_profiles;
 mod iam_policies;
 mod iam_principal_simulator;
-mod iam_roles;
+pub(crate) mod iam_roles;
 mod iam_simulator;
 mod iam_tags;
 mod iam_users;
+pub(crate) mod ssm;
+mod ssm_activations;
+mod ssm_instances;
 pub(crate) mod sts;
 
 use std::future::Future;
@@ -224,6 +227,15 @@ pub static OPERATIONS: &[Operation] = &[
     iam_instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
     iam_instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
     cloudtrail::LOOKUP_EVENTS,
+    ssm_activations::CREATE_ACTIVATION,
+    ssm_activations::DESCRIBE_ACTIVATIONS,
+    ssm_activations::DELETE_ACTIVATION,
+    ssm_instances::DESCRIBE_INSTANCE_INFORMATION,
+    ssm_instances::DEREGISTER_MANAGED_INSTANCE,
+    ssm_instances::UPDATE_INSTANCE_INFORMATION,
+    ssm_instances::ADD_TAGS_TO_RESOURCE,
+    ssm_instances::REMOVE_TAGS_FROM_RESOURCE,
+    ssm_instances::LIST_TAGS_FOR_RESOURCE,
 ];
 
 /// The protocol a SigV4 service speaks.

@@ -293,53 +293,14 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     }
 
-    let access_key_id = ids::temporary_access_key_id().map_err(internal)?;
-    let secret = ids::secret_access_key().map_err(internal)?;
-    let token = ids::session_token().map_err(internal)?;
-    let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
-    let issued_at = ids::now();
-    let expires_at = issued_at + duration;
-    let role_key = role.entity.name.to_lowercase();
-    ctx.app
-        .store
-        .transaction(vec![
-            store::Statement::new(
-                "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
-                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    access_key_id.as_str().into(),
-                    ctx.account().into(),
-                    sealed.into(),
-                    sha256_hex(token.as_bytes()).into(),
-                    Value::Int(issued_at),
-                    Value::Int(expires_at),
-                    role_key.as_str().into(),
-                    role.entity.id.as_str().into(),
-                    session_name.into(),
-                    Value::from(session_policy.map(str::to_owned)),
-                    serde_json::to_string(&policy_arns).map_err(internal)?.into(),
-                    serde_json::to_string(&tags).map_err(internal)?.into(),
-                ],
-            ),
-            store::Statement::new(
-                "UPDATE roles SET last_used_at = ?, last_used_region = ? WHERE account_id = ? AND role_id = ?",
-                vec![
-                    Value::Int(issued_at),
-                    ctx.facts.region.as_str().into(),
-                    ctx.account().into(),
-                    role.entity.id.as_str().into(),
-                ],
-            ),
-        ])
-        .await
-        .map_err(internal)?;
+    let grant = SessionGrant { policy: session_policy, policy_arns: &policy_arns, tags: &tags, instance_id: None };
+    let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
     xml.nest("Credentials", |xml| {
-        xml.element("AccessKeyId", &access_key_id)
-            .element("SecretAccessKey", &secret)
-            .element("SessionToken", &token)
-            .element("Expiration", &ids::iso8601(expires_at));
+        xml.element("AccessKeyId", &credentials.access_key_id)
+            .element("SecretAccessKey", &credentials.secret_access_key)
+            .element("SessionToken", &credentials.session_token)
+            .element("Expiration", &ids::iso8601(credentials.expires_at));
     });
     xml.nest("AssumedRoleUser", |xml| {
         xml.element("AssumedRoleId", &format!("{}:{session_name}", role.entity.id)).element(
@@ -355,4 +316,71 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         xml.element("PackedPolicySize", &(packed * 100 / MAX_SESSION_POLICY_CHARS).to_string());
     }
     Ok(xml)
+}
+
+/// Temporary credentials just issued (their secret and token are shown once, here).
+pub(crate) struct IssuedCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expires_at: i64,
+}
+
+/// What a role session is scoped to beyond its role.
+pub(crate) struct SessionGrant<'a> {
+    pub policy: Option<&'a str>,
+    pub policy_arns: &'a [String],
+    pub tags: &'a [(String, String)],
+    /// The managed instance the session is issued to: deregistering it revokes the session.
+    pub instance_id: Option<&'a str>,
+}
+
+/// Issues credentials for a session of `role` named `session_name`, lasting `duration`
+/// seconds, and records the role's last use. The secret is sealed and only the token's hash
+/// is stored.
+pub(crate) async fn issue_role_session(
+    app: &crate::app::App,
+    role: &Role,
+    session_name: &str,
+    duration: i64,
+    grant: &SessionGrant<'_>,
+    region: &str,
+) -> Result<IssuedCredentials, AwsError> {
+    let access_key_id = ids::temporary_access_key_id().map_err(internal)?;
+    let secret = ids::secret_access_key().map_err(internal)?;
+    let token = ids::session_token().map_err(internal)?;
+    let sealed = app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
+    let issued_at = ids::now();
+    let expires_at = issued_at + duration;
+    let account = app.account_id.as_str();
+    app.store
+        .transaction(vec![
+            store::Statement::new(
+                "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
+                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    access_key_id.as_str().into(),
+                    account.into(),
+                    sealed.into(),
+                    sha256_hex(token.as_bytes()).into(),
+                    Value::Int(issued_at),
+                    Value::Int(expires_at),
+                    role.entity.name.to_lowercase().into(),
+                    role.entity.id.as_str().into(),
+                    session_name.into(),
+                    Value::from(grant.policy.map(str::to_owned)),
+                    serde_json::to_string(grant.policy_arns).map_err(internal)?.into(),
+                    serde_json::to_string(grant.tags).map_err(internal)?.into(),
+                    Value::from(grant.instance_id.map(str::to_owned)),
+                ],
+            ),
+            store::Statement::new(
+                "UPDATE roles SET last_used_at = ?, last_used_region = ? WHERE account_id = ? AND role_id = ?",
+                vec![Value::Int(issued_at), region.into(), account.into(), role.entity.id.as_str().into()],
+            ),
+        ])
+        .await
+        .map_err(internal)?;
+    Ok(IssuedCredentials { access_key_id, secret_access_key: secret, session_token: token, expires_at })
 }
