@@ -11,6 +11,10 @@
 //!   or a network outage costs at most a minute after it ends.
 //! - Heartbeats pause while the agent holds no unexpired credentials (and say so once);
 //!   a heartbeat refused for its token brings the next refresh forward.
+//! - When the control plane answers that the instance is not registered (it was
+//!   deregistered, which revokes its credentials), the agent drops the credentials it holds
+//!   and removes the credentials file, and keeps asking (a re-registration with `--force`
+//!   and a restart bring it back).
 //! - SIGTERM and SIGINT stop the agent at once, between or during calls, with exit status 0.
 //! - The log is one line per event on standard error, never a secret.
 
@@ -193,11 +197,21 @@ impl Agent {
             Err(error) => {
                 let delay = self.refresh_backoff.next_delay(jitter());
                 log::event(&format!(
-                    "credential refresh failed: {error}{}; retrying in {}",
-                    refresh_advice(&error),
-                    seconds(delay)
+                    "credential refresh failed: {error}; retrying in {}.{}",
+                    seconds(delay),
+                    refresh_advice(&error)
                 ));
                 self.next_refresh = Instant::now() + delay;
+                // Deregistration revoked what the agent holds: stop using it and stop
+                // offering it to the machine's tools.
+                if error.code() == Some("InvalidInstanceId") && self.credentials.take().is_some() {
+                    let path = self.state.credentials_path();
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => log::event(&format!("removed the revoked credentials file {}", path.display())),
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(error) => log::event(&format!("cannot remove {}: {error}", path.display())),
+                    }
+                }
             }
         }
     }
@@ -248,19 +262,19 @@ impl Agent {
     }
 }
 
-/// What a refresh failure likely means, for the log.
+/// What a refresh failure likely means, for the log: a sentence after the failure.
 fn refresh_advice(error: &CallError) -> &'static str {
     match error.code() {
         Some("InvalidInstanceId") => {
-            " (the control plane does not know this instance: it was deregistered or never registered there; \
-             register again with `homeport agent register --force`)"
+            " The control plane does not know this instance: it was deregistered (or registered elsewhere); \
+             register again with `homeport agent register --force`."
         }
         Some("AccessDeniedException") => {
-            " (the activation role's trust policy must let the service principal ssm.amazonaws.com \
-             assume it, and this machine's clock must be within 5 minutes of the control plane's)"
+            " The activation role's trust policy must let the service principal ssm.amazonaws.com assume it, \
+             and this machine's clock must be within 5 minutes of the control plane's."
         }
         Some(_) => "",
-        None => " (the control plane is unreachable or not answering as expected)",
+        None => " The control plane is unreachable or not answering as expected.",
     }
 }
 

@@ -250,3 +250,36 @@ pub fn raw_post(address: &str, headers: &[(&str, String)], body: &str) -> (u16, 
     let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, response)
 }
+
+/// A server killed with SIGKILL, as in a crash, which can start again on its address.
+pub struct Crashed {
+    pub address: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    pub fn crash(self) -> Crashed {
+        let crashed = Crashed { address: self.address.clone(), data_dir: self.data_dir.clone() };
+        drop(self);
+        crashed
+    }
+}
+
+impl Crashed {
+    /// Starts the server again on the same address and data directory, with `flags`.
+    pub fn start_again(self, flags: &[&str]) -> Server {
+        let Crashed { address, data_dir } = self;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
+            .args(["server", "--listen", &address, "--data-dir"])
+            .arg(&data_dir)
+            .args(flags)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        assert!(first_line.contains(&format!("http://{address}")), "unexpected first line: {first_line:?}");
+        Server { child, address, data_dir }
+    }
+}

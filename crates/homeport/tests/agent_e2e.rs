@@ -1,0 +1,350 @@
+//! The agent end to end: real `homeport agent` processes, each with its own state
+//! directory, against the real control plane, driven and observed with the real aws CLI.
+//!
+//! Covered: registration limits, expiry and bad codes in SSM's words; no silent double
+//! registration; both agents Online; the credentials file acting as the role session
+//! (allowed `ssm:UpdateInstanceInformation`, denied `iam:ListUsers` by name); recovery
+//! across a control-plane crash and restart; `kill -9` turning an instance ConnectionLost
+//! within the ping timeout; a trust policy without `ssm.amazonaws.com`, then deregistration,
+//! each failing the next refresh with a clear line in the agent's log; SIGTERM stopping
+//! cleanly. Agents run with `--refresh-seconds 2 --heartbeat-seconds 1` so all of it takes
+//! seconds, and with an empty environment: they need no AWS configuration of anyone's.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::{Key, Server, aws_cli_available, fresh_dir, post};
+
+/// The server's ping timeout in these tests, in seconds.
+const PING_TIMEOUT: &str = "3";
+
+const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+
+/// `homeport` with an empty environment (just `PATH`): the agent must need nothing else.
+fn homeport(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
+    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+fn register(server: &Server, activation: &Value, state_dir: &Path, extra: &[&str]) -> Output {
+    homeport(&["agent", "register", "--endpoint", &format!("http://{}", server.address)])
+        .args(["--activation-id", activation["ActivationId"].as_str().unwrap()])
+        .args(["--activation-code", activation["ActivationCode"].as_str().unwrap()])
+        .args(["--cluster", "edge", "--state-dir"])
+        .arg(state_dir)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn registered_id(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "register failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let id = stdout.split("Registered as ").nth(1).unwrap().split('.').next().unwrap().to_owned();
+    assert!(id.starts_with("mi-") && id.len() == 20, "{id}");
+    assert!(stdout.contains("homeport agent run --state-dir"), "says what to do next: {stdout}");
+    id
+}
+
+/// Expects registration to fail (exit status 1) with `code`; returns what it said.
+fn refused(output: &Output, code: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "expected {code}: {stderr}");
+    assert!(stderr.contains(&format!("registration refused ({code})")), "expected {code}: {stderr}");
+    stderr
+}
+
+/// A running `homeport agent run`, its log in a file; killed (SIGKILL) when dropped.
+struct Agent {
+    child: Child,
+    log: PathBuf,
+    state_dir: PathBuf,
+}
+
+impl Agent {
+    fn start(state_dir: &Path) -> Agent {
+        let log = state_dir.with_extension("log");
+        let child = homeport(&["agent", "run", "--heartbeat-seconds", "1", "--refresh-seconds", "2", "--state-dir"])
+            .arg(state_dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Agent { child, log, state_dir: state_dir.to_owned() }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has a line with every one of `needles` after its first
+    /// `skip_lines` lines; returns that line.
+    fn await_line(&self, skip_lines: usize, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log();
+            if let Some(line) =
+                log.lines().skip(skip_lines).find(|line| needles.iter().all(|needle| line.contains(needle)))
+            {
+                return line.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no log line with {needles:?} within {within:?}; the log:\n{log}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn lines(&self) -> usize {
+        self.log().lines().count()
+    }
+
+    fn credentials(&self) -> PathBuf {
+        self.state_dir.join("credentials")
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ping_status(server: &Server, instance_id: &str) -> String {
+    let root = server.root_credentials();
+    let information = server.aws_json(&root, &["ssm", "describe-instance-information"]);
+    let listed = information["InstanceInformationList"].as_array().unwrap();
+    let instance = listed.iter().find(|entry| entry["InstanceId"] == instance_id);
+    instance.map(|entry| entry["PingStatus"].as_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+fn await_ping_status(server: &Server, instance_id: &str, status: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = ping_status(server, instance_id);
+        if now == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{instance_id} is {now:?}, not {status}, after {within:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The `[default]` keys of a shared-credentials file.
+fn read_credentials(path: &Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(name, _)| name.trim() == key)
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap()
+    };
+    (value("aws_access_key_id"), value("aws_secret_access_key"), value("aws_session_token"))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
+    if !aws_cli_available() {
+        return;
+    }
+    let dir = fresh_dir("agent");
+    let mut server = Server::start_with(&dir.join("data"), None, &["--instance-ping-timeout", PING_TIMEOUT]);
+    let root = server.root_credentials();
+    let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
+    );
+    server.aws_json(
+        &root,
+        &[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            "ecsAnywhereRole",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ],
+    );
+    let activation = |limit: &str| {
+        server.aws_json(
+            &root,
+            &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--registration-limit", limit],
+        )
+    };
+    let (one, two, three, four) = (dir.join("one"), dir.join("two"), dir.join("three"), dir.join("four"));
+
+    // RegistrationLimit 1: the first registers, the second is refused in SSM's words.
+    let single = activation("1");
+    let id_one = registered_id(&register(&server, &single, &one, &[]));
+    assert_eq!(mode(&one), 0o700);
+    assert_eq!(mode(&one.join("instance.key")), 0o600);
+    let message = refused(&register(&server, &single, &two, &[]), "RegistrationLimitExceeded");
+    assert!(message.contains("create a new activation"), "says what to do: {message}");
+    assert!(!two.join("instance.json").exists(), "a refused registration leaves no identity");
+
+    // No silent double registration: refused without --force, and nothing spent.
+    let double = activation("2");
+    let again = register(&server, &double, &one, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("already registered as {id_one}")) && stderr.contains("--force"), "{stderr}");
+    let described = server.aws_json(&root, &["ssm", "describe-activations"]);
+    let listed = described["ActivationList"].as_array().unwrap();
+    let double_listed = listed.iter().find(|entry| entry["ActivationId"] == double["ActivationId"]).unwrap();
+    assert_eq!(double_listed["RegistrationsCount"], 0, "{described}");
+
+    // RegistrationLimit 2 admits two, and only two.
+    let id_two = registered_id(&register(&server, &double, &two, &[]));
+    registered_id(&register(&server, &double, &three, &[]));
+    refused(&register(&server, &double, &four, &[]), "RegistrationLimitExceeded");
+
+    // A wrong code, and an activation that expired.
+    let mut wrong = double.clone();
+    wrong["ActivationCode"] = json!("not-the-code");
+    refused(&register(&server, &wrong, &four, &[]), "InvalidActivation");
+    let soon = (now() + 2).to_string();
+    let expiring = server
+        .aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--expiration-date", &soon]);
+    std::thread::sleep(Duration::from_secs(3));
+    let message = refused(&register(&server, &expiring, &four, &[]), "ActivationExpired");
+    assert!(message.contains("create a new activation"), "{message}");
+
+    // Both agents run and show Online.
+    let agent_one = Agent::start(&one);
+    let agent_two = Agent::start(&two);
+    for (agent, id) in [(&agent_one, &id_one), (&agent_two, &id_two)] {
+        agent.await_line(0, &["heartbeat ok", id], Duration::from_secs(15));
+        await_ping_status(&server, id, "Online", Duration::from_secs(5));
+    }
+    let information = server.aws_json(&root, &["ssm", "describe-instance-information"]);
+    let listed = information["InstanceInformationList"].as_array().unwrap();
+    let entry = listed.iter().find(|entry| entry["InstanceId"] == id_one.as_str()).unwrap();
+    assert_eq!(entry["AgentVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(entry["PlatformType"], "Linux");
+    assert!(!entry["ComputerName"].as_str().unwrap().is_empty(), "{entry}");
+
+    // The credentials file is the role session, for the aws CLI as for the agent.
+    let credentials = agent_one.credentials();
+    assert_eq!(mode(&credentials), 0o600);
+    let session = format!("arn:aws:sts::{account}:assumed-role/ecsAnywhereRole/{id_one}");
+    assert_eq!(server.aws_json(&credentials, &["sts", "get-caller-identity"])["Arn"], session.as_str());
+    let denied = server.aws(&credentials, &["iam", "list-users"]);
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(!denied.status.success() && stderr.contains("(AccessDenied)"), "{stderr}");
+    assert!(stderr.contains(&format!("User: {session} is not authorized to perform: iam:ListUsers")), "{stderr}");
+    // UpdateInstanceInformation is not in the aws CLI: sign it with the file's keys directly.
+    let (id, secret, token) = read_credentials(&credentials);
+    let key = Key { id: &id, secret: &secret, token: Some(&token) };
+    let heartbeat = json!({"InstanceId": id_one, "AgentName": "by-hand", "AgentVersion": "9.9.9"}).to_string();
+    let (status, response) =
+        post(&server.address, Some(&key), "ssm", Some("AmazonSSM.UpdateInstanceInformation"), &heartbeat);
+    assert_eq!(status, 200, "{response}");
+
+    // A control-plane crash: the agents log the failures and recover once it is back.
+    let marks = [agent_one.lines(), agent_two.lines()];
+    let crashed = server.crash();
+    for (agent, mark) in [(&agent_one, marks[0]), (&agent_two, marks[1])] {
+        let failed = agent.await_line(mark, &["credential refresh failed", "cannot connect"], Duration::from_secs(10));
+        assert!(failed.contains("retrying in") && failed.contains("unreachable"), "{failed}");
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let marks = [agent_one.lines(), agent_two.lines()];
+    server = crashed.start_again(&["--instance-ping-timeout", PING_TIMEOUT]);
+    // The backoff is capped and still short after a few seconds' outage: back within seconds.
+    for (agent, mark) in [(&agent_one, marks[0]), (&agent_two, marks[1])] {
+        agent.await_line(mark, &["credentials refreshed"], Duration::from_secs(15));
+    }
+    await_ping_status(&server, &id_one, "Online", Duration::from_secs(5));
+    await_ping_status(&server, &id_two, "Online", Duration::from_secs(5));
+
+    // kill -9 one agent: it turns ConnectionLost within the ping timeout; the other stays Online.
+    agent_two.signal("KILL");
+    let killed = Instant::now();
+    await_ping_status(&server, &id_two, "ConnectionLost", Duration::from_secs(10));
+    assert!(killed.elapsed() <= Duration::from_secs(3 + 3), "ConnectionLost after {:?}", killed.elapsed());
+    assert_eq!(ping_status(&server, &id_one), "Online");
+
+    // A trust policy without ssm.amazonaws.com: the next refresh fails, clearly.
+    let mark = agent_one.lines();
+    server.aws_json(
+        &root,
+        &["iam", "update-assume-role-policy", "--role-name", "ecsAnywhereRole", "--policy-document", EC2_TRUST],
+    );
+    let line = agent_one.await_line(mark, &["credential refresh failed"], Duration::from_secs(10));
+    assert!(line.contains("AccessDeniedException") && line.contains("ssm.amazonaws.com"), "{line}");
+    assert!(line.contains("sts:AssumeRole") && line.contains("trust policy"), "{line}");
+    let mark = agent_one.lines();
+    server.aws_json(
+        &root,
+        &["iam", "update-assume-role-policy", "--role-name", "ecsAnywhereRole", "--policy-document", SSM_TRUST],
+    );
+    agent_one.await_line(mark, &["credentials refreshed"], Duration::from_secs(10));
+
+    // Deregistration revokes at once: what the agent held stops working, the next refresh
+    // fails, and the agent drops the file.
+    let held = dir.join("held-credentials");
+    std::fs::copy(&credentials, &held).unwrap();
+    let mark = agent_one.lines();
+    server.aws_json(&root, &["ssm", "deregister-managed-instance", "--instance-id", &id_one]);
+    let revoked = server.aws(&held, &["sts", "get-caller-identity"]);
+    assert!(!revoked.status.success(), "revoked credentials still work");
+    let line = agent_one.await_line(mark, &["credential refresh failed", "InvalidInstanceId"], Duration::from_secs(10));
+    assert!(line.contains("deregistered"), "{line}");
+    agent_one.await_line(mark, &["removed the revoked credentials file"], Duration::from_secs(5));
+    assert!(!credentials.exists());
+
+    // SIGTERM stops it cleanly.
+    let mut agent_one = agent_one;
+    agent_one.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = agent_one.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the agent did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    assert!(agent_one.log().contains("stopping: signal received"));
+
+    // Nothing secret reached a log.
+    for log in [agent_one.log(), agent_two.log()] {
+        for secret in [secret.as_str(), token.as_str(), double["ActivationCode"].as_str().unwrap()] {
+            assert!(!log.contains(secret), "a secret in the agent's log");
+        }
+    }
+    drop(agent_one);
+    drop(agent_two);
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn now() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+}
