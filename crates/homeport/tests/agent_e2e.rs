@@ -348,3 +348,92 @@ fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
 fn now() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
 }
+
+/// The install script as the control plane serves it (`GET /install.sh`, its address filled
+/// in), run with `--prefix` and `--no-start`: it installs the binary the control plane serves
+/// (`GET /download/homeport`), registers, places the unit; the installed agent then runs.
+#[test]
+fn the_served_install_script_installs_the_served_binary_and_registers() {
+    if !aws_cli_available() {
+        return;
+    }
+    let dir = fresh_dir("agent-install");
+    let server = Server::start_with(&dir.join("data"), None, &["--instance-ping-timeout", PING_TIMEOUT]);
+    let root = server.root_credentials();
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
+    );
+    server.aws_json(
+        &root,
+        &[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            "ecsAnywhereRole",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ],
+    );
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+
+    let script =
+        Command::new("curl").args(["-fsSL", &format!("http://{}/install.sh", server.address)]).output().unwrap();
+    assert!(script.status.success(), "GET /install.sh: {}", String::from_utf8_lossy(&script.stderr));
+    let text = String::from_utf8(script.stdout).unwrap();
+    assert!(text.contains(&format!("ENDPOINT=\"http://{}\"\n", server.address)), "the endpoint is filled in");
+    assert!(!text.contains("@HOMEPORT_ENDPOINT@"));
+
+    // `curl ... | sudo bash -s -- ...`, less sudo and systemd.
+    let prefix = dir.join("root");
+    let mut install = Command::new("bash")
+        .args(["-s", "--", "--activation-id", activation["ActivationId"].as_str().unwrap()])
+        .args(["--activation-code", activation["ActivationCode"].as_str().unwrap(), "--cluster", "edge"])
+        .args(["--no-start", "--prefix"])
+        .arg(&prefix)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut install.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let output = install.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "install.sh: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let instance_id = stdout.split("Registered as ").nth(1).unwrap().split('.').next().unwrap().to_owned();
+
+    let installed = prefix.join("usr/local/bin/homeport");
+    assert_eq!(mode(&installed), 0o755);
+    assert!(
+        std::fs::read(&installed).unwrap() == std::fs::read(env!("CARGO_BIN_EXE_homeport")).unwrap(),
+        "the installed binary is the one the control plane runs"
+    );
+    assert!(prefix.join("etc/systemd/system/homeport-agent.service").exists());
+    let state_dir = prefix.join("var/lib/homeport-agent");
+    assert_eq!(mode(&state_dir.join("instance.key")), 0o600);
+
+    // What the unit would start, with the installed binary.
+    let log = dir.join("installed-agent.log");
+    let mut agent = Command::new(&installed)
+        .args(["agent", "run", "--heartbeat-seconds", "1", "--state-dir"])
+        .arg(&state_dir)
+        .env_clear()
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let reached = (|| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if ping_status(&server, &instance_id) == "Online" {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        false
+    })();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(reached, "the installed agent never showed Online; its log:\n{}", std::fs::read_to_string(&log).unwrap());
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
