@@ -172,6 +172,7 @@ fn every_operation_answers_in_its_model_shape() {
 
     // The awsJson services: SSM (with an instance registered through the agent protocol) and CloudTrail.
     let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
+    let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
     let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
     let setup = vec![
         call("create_role", json!({"RoleName": "node", "AssumeRolePolicyDocument": trust})),
@@ -195,6 +196,24 @@ fn every_operation_answers_in_its_model_shape() {
         ssm("deregister_managed_instance", json!({"InstanceId": instance})),
         ssm("delete_activation", json!({"ActivationId": activation["ActivationId"]})),
         json!({"service": "cloudtrail", "operation": "lookup_events", "params": {"MaxResults": 5}}),
+        ecs("create_cluster", json!({"clusterName": "tour", "tags": [{"key": "team", "value": "ops"}]})),
+        ecs("describe_clusters", json!({"clusters": ["tour", "missing"], "include": ["STATISTICS", "TAGS"]})),
+        ecs("list_clusters", json!({})),
+        ecs(
+            "update_cluster",
+            json!({"cluster": "tour", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
+        ),
+        ecs(
+            "register_task_definition",
+            json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+                "portMappings": [{"containerPort": 80}], "command": ["sleep", "60"]}], "tags": [{"key": "team", "value": "ops"}]}),
+        ),
+        ecs("describe_task_definition", json!({"taskDefinition": "web", "include": ["TAGS"]})),
+        ecs("list_task_definitions", json!({"familyPrefix": "we"})),
+        ecs("list_task_definition_families", json!({})),
+        ecs("deregister_task_definition", json!({"taskDefinition": "web:1"})),
+        ecs("delete_task_definitions", json!({"taskDefinitions": ["web:1"]})),
+        ecs("delete_cluster", json!({"cluster": "tour"})),
     ];
     let answers = server.boto3(&third);
     for (call, answer) in third.iter().zip(&answers) {

@@ -3,6 +3,9 @@
 //! test walks this table to prove every operation refuses unsigned and unauthorized calls.
 
 mod cloudtrail;
+mod ecs;
+mod ecs_clusters;
+mod ecs_task_definitions;
 mod iam_access_keys;
 mod iam_account;
 mod iam_attachments;
@@ -236,6 +239,17 @@ pub static OPERATIONS: &[Operation] = &[
     ssm_instances::ADD_TAGS_TO_RESOURCE,
     ssm_instances::REMOVE_TAGS_FROM_RESOURCE,
     ssm_instances::LIST_TAGS_FOR_RESOURCE,
+    ecs_clusters::CREATE_CLUSTER,
+    ecs_clusters::DESCRIBE_CLUSTERS,
+    ecs_clusters::LIST_CLUSTERS,
+    ecs_clusters::DELETE_CLUSTER,
+    ecs_clusters::UPDATE_CLUSTER,
+    ecs_task_definitions::REGISTER_TASK_DEFINITION,
+    ecs_task_definitions::DESCRIBE_TASK_DEFINITION,
+    ecs_task_definitions::LIST_TASK_DEFINITIONS,
+    ecs_task_definitions::LIST_TASK_DEFINITION_FAMILIES,
+    ecs_task_definitions::DEREGISTER_TASK_DEFINITION,
+    ecs_task_definitions::DELETE_TASK_DEFINITIONS,
 ];
 
 /// The protocol a SigV4 service speaks.
