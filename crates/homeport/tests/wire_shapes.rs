@@ -221,15 +221,115 @@ fn every_operation_answers_in_its_model_shape() {
     }
     assert_eq!(answers[1]["response"]["InstanceInformationList"][0]["InstanceId"], instance);
 
+    // ECS container instances and tasks: the agent's calls with an instance's credentials.
+    let setup_ecs = vec![
+        call(
+            "attach_role_policy",
+            json!({"RoleName": "node", "PolicyArn": "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"}),
+        ),
+        ssm("create_activation", json!({"IamRole": "node"})),
+        ecs("create_cluster", json!({"clusterName": "fleet"})),
+        ecs(
+            "register_task_definition",
+            json!({"family": "job", "containerDefinitions": [{"name": "main", "image": "busybox", "memory": 32}]}),
+        ),
+    ];
+    let answers = server.boto3(&setup_ecs);
+    let (status, registered) = common::register(&server, &answers[1]["response"], &common::key(8));
+    assert_eq!(status, 200, "{registered}");
+    let node = registered["InstanceId"].as_str().unwrap();
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let (status, credentials) = common::request_token(&server, node, &common::key(8), now);
+    assert_eq!(status, 200, "{credentials}");
+    let as_node = |operation: &str, params: Value| {
+        json!({"service": "ecs", "operation": operation, "params": params, "credentials":
+            [credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]]})
+    };
+    let resources = json!([
+        {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024},
+        {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
+    ]);
+    let registered_calls = [as_node(
+        "register_container_instance",
+        json!({"cluster": "fleet", "totalResources": resources, "versionInfo": {"agentVersion": "0.1.0"},
+            "attributes": [{"name": "ecs.capability.external"}, {"name": "ecs.os-type", "value": "linux"}]}),
+    )];
+    let registered = server.boto3(&registered_calls);
+    let instance_arn =
+        registered[0]["response"]["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_owned();
+    let fourth = vec![
+        ecs(
+            "describe_container_instances",
+            json!({"cluster": "fleet", "containerInstances": [instance_arn], "include": ["TAGS"]}),
+        ),
+        ecs("list_container_instances", json!({"cluster": "fleet", "filter": "attribute:ecs.os-type == linux"})),
+        ecs(
+            "put_attributes",
+            json!({"cluster": "fleet", "attributes": [{"name": "stack", "value": "blue", "targetType": "container-instance", "targetId": instance_arn}]}),
+        ),
+        ecs(
+            "list_attributes",
+            json!({"cluster": "fleet", "targetType": "container-instance", "attributeName": "stack"}),
+        ),
+        ecs(
+            "delete_attributes",
+            json!({"cluster": "fleet", "attributes": [{"name": "stack", "targetType": "container-instance", "targetId": instance_arn}]}),
+        ),
+        ecs(
+            "update_container_instances_state",
+            json!({"cluster": "fleet", "containerInstances": [instance_arn], "status": "ACTIVE"}),
+        ),
+        ecs(
+            "run_task",
+            json!({"cluster": "fleet", "taskDefinition": "job", "count": 2, "placementStrategy": [{"type": "binpack", "field": "memory"}]}),
+        ),
+        ecs("start_task", json!({"cluster": "fleet", "taskDefinition": "job", "containerInstances": [instance_arn]})),
+        ecs("list_tasks", json!({"cluster": "fleet"})),
+    ];
+    let answers = server.boto3(&fourth);
+    for (call, answer) in fourth.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[6]["response"]["tasks"].as_array().unwrap().len(), 2, "{}", answers[6]);
+    let task = answers[6]["response"]["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    let fifth = vec![
+        as_node(
+            "submit_task_state_change",
+            json!({"cluster": "fleet", "task": task, "status": "RUNNING",
+            "containers": [{"containerName": "main", "runtimeId": "abc", "status": "RUNNING"}]}),
+        ),
+        as_node(
+            "submit_container_state_change",
+            json!({"cluster": "fleet", "task": task, "containerName": "main", "status": "RUNNING"}),
+        ),
+        ecs("describe_tasks", json!({"cluster": "fleet", "tasks": [task, "missing"]})),
+        ecs("stop_task", json!({"cluster": "fleet", "task": task, "reason": "tour over"})),
+        ecs(
+            "deregister_container_instance",
+            json!({"cluster": "fleet", "containerInstance": instance_arn, "force": true}),
+        ),
+    ];
+    let answers = server.boto3(&fifth);
+    for (call, answer) in fifth.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[2]["response"]["tasks"][0]["lastStatus"], "RUNNING", "{}", answers[2]);
+
     // The tour must cover every operation the server routes that botocore models.
     let toured: Vec<String> = first
         .iter()
         .chain(&second)
         .chain(&setup)
         .chain(&third)
+        .chain(&setup_ecs)
+        .chain(&registered_calls)
+        .chain(&fourth)
+        .chain(&fifth)
         .map(|call| call["operation"].as_str().unwrap().to_owned())
         .collect();
-    const UNMODELLED: &[&str] = &["UpdateInstanceInformation"];
+    const UNMODELLED: &[&str] = &["UpdateInstanceInformation", "Poll"];
     let missing: Vec<&str> = server::operations::OPERATIONS
         .iter()
         .filter(|operation| !UNMODELLED.contains(&operation.name))

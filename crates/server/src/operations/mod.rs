@@ -5,7 +5,11 @@
 mod cloudtrail;
 mod ecs;
 mod ecs_clusters;
+mod ecs_container_instances;
+mod ecs_query;
+mod ecs_scheduler;
 mod ecs_task_definitions;
+mod ecs_tasks;
 mod iam_access_keys;
 mod iam_account;
 mod iam_attachments;
@@ -250,6 +254,22 @@ pub static OPERATIONS: &[Operation] = &[
     ecs_task_definitions::LIST_TASK_DEFINITION_FAMILIES,
     ecs_task_definitions::DEREGISTER_TASK_DEFINITION,
     ecs_task_definitions::DELETE_TASK_DEFINITIONS,
+    ecs_container_instances::REGISTER_CONTAINER_INSTANCE,
+    ecs_container_instances::DEREGISTER_CONTAINER_INSTANCE,
+    ecs_container_instances::DESCRIBE_CONTAINER_INSTANCES,
+    ecs_container_instances::LIST_CONTAINER_INSTANCES,
+    ecs_container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
+    ecs_container_instances::PUT_ATTRIBUTES,
+    ecs_container_instances::DELETE_ATTRIBUTES,
+    ecs_container_instances::LIST_ATTRIBUTES,
+    ecs_tasks::RUN_TASK,
+    ecs_tasks::START_TASK,
+    ecs_tasks::STOP_TASK,
+    ecs_tasks::DESCRIBE_TASKS,
+    ecs_tasks::LIST_TASKS,
+    ecs_tasks::SUBMIT_TASK_STATE_CHANGE,
+    ecs_tasks::SUBMIT_CONTAINER_STATE_CHANGE,
+    ecs_tasks::POLL,
 ];
 
 /// The protocol a SigV4 service speaks.
