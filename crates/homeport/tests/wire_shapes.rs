@@ -307,6 +307,14 @@ fn every_operation_answers_in_its_model_shape() {
         ecs("describe_tasks", json!({"cluster": "fleet", "tasks": [task, "missing"]})),
         ecs("stop_task", json!({"cluster": "fleet", "task": task, "reason": "tour over"})),
         ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "web", "taskDefinition": "job", "desiredCount": 1}),
+        ),
+        ecs("update_service", json!({"cluster": "fleet", "service": "web", "desiredCount": 0})),
+        ecs("describe_services", json!({"cluster": "fleet", "services": ["web", "missing"], "include": ["TAGS"]})),
+        ecs("list_services", json!({"cluster": "fleet"})),
+        ecs("delete_service", json!({"cluster": "fleet", "service": "web"})),
+        ecs(
             "deregister_container_instance",
             json!({"cluster": "fleet", "containerInstance": instance_arn, "force": true}),
         ),

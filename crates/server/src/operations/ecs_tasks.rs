@@ -266,10 +266,25 @@ pub(crate) struct Launch {
     pub client_token: Option<String>,
 }
 
-/// Reads the launch parameters RunTask, StartTask and services share.
+/// Reads the launch parameters RunTask, StartTask and CreateService share, checking that the
+/// caller may pass the task and execution roles the overrides name.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
+    let launched = launch_from(ctx.app, body).await?;
+    let overrides = body.get("overrides").cloned().unwrap_or(json!({}));
+    for member in ["taskRoleArn", "executionRoleArn"] {
+        if let Some(role) = overrides.get(member).and_then(Json::as_str) {
+            let associated =
+                launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+            check_task_role(ctx, role, &associated).await?;
+        }
+    }
+    Ok(launched)
+}
+
+/// The launch a request body describes (task definition, overrides, labels), validated.
+pub(crate) async fn launch_from(app: &App, body: &Json) -> Result<Launch, AwsError> {
     let reference = ecs::required(body, "taskDefinition")?;
-    let definition = find_task_definition(ctx.app, reference)
+    let definition = find_task_definition(app, reference)
         .await?
         .filter(|d| d.get("status").and_then(Json::as_str) == Some("ACTIVE") || reference.contains(':'))
         .ok_or_else(|| client("Unable to describe task definition."))?;
@@ -295,12 +310,6 @@ pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsErro
         }
     }
     let family = definition.get("family").and_then(Json::as_str).unwrap_or_default().to_owned();
-    for member in ["taskRoleArn", "executionRoleArn"] {
-        if let Some(role) = overrides.get(member).and_then(Json::as_str) {
-            let associated = definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
-            check_task_role(ctx, role, &associated).await?;
-        }
-    }
     let started_by = body.get("startedBy").and_then(Json::as_str).map(str::to_owned);
     if started_by.as_ref().is_some_and(|s| s.len() > 128) {
         return Err(invalid_parameter("startedBy can have at most 128 characters."));

@@ -8,6 +8,7 @@ mod ecs_clusters;
 mod ecs_container_instances;
 mod ecs_query;
 mod ecs_scheduler;
+pub(crate) mod ecs_services;
 mod ecs_task_definitions;
 mod ecs_tasks;
 mod iam_access_keys;
@@ -270,6 +271,11 @@ pub static OPERATIONS: &[Operation] = &[
     ecs_tasks::SUBMIT_TASK_STATE_CHANGE,
     ecs_tasks::SUBMIT_CONTAINER_STATE_CHANGE,
     ecs_tasks::POLL,
+    ecs_services::CREATE_SERVICE,
+    ecs_services::UPDATE_SERVICE,
+    ecs_services::DELETE_SERVICE,
+    ecs_services::DESCRIBE_SERVICES,
+    ecs_services::LIST_SERVICES,
 ];
 
 /// The protocol a SigV4 service speaks.
