@@ -10,9 +10,10 @@ parameter validation, to send what the SDK would refuse) and "allPages": "Evalua
 (follow Marker and merge that list, as the aws CLI does). Each call prints one JSON line:
 {"response": {...}} without ResponseMetadata, or {"error": {"Code", "Message", "Status"}}.
 
-Every successful awsQuery response is also checked against the service model botocore ships:
-each XML element must be a member of its shape (structures by member name, lists as `member`,
-maps as `entry`/`key`/`value`, scalars without children). Elements the model does not know,
+Every successful response is also checked against the service model botocore ships: each
+awsQuery XML element must be a member of its shape (structures by member name, lists as
+`member`, maps as `entry`/`key`/`value`, scalars without children), and each awsJson member
+must be a member of its shape with the JSON type its shape implies. Elements the model does not know,
 which botocore would silently drop, come back as "shapeProblems" next to the response.
 
 Credentials come from the usual places (the test points AWS_SHARED_CREDENTIALS_FILE at the
@@ -69,9 +70,47 @@ def check_shape(element, shape, path, problems):
         problems.append(f"{path} is a {kind} but has elements {[local(c.tag) for c in children]}")
 
 
+def check_json(value, shape, path, problems):
+    """Appends to problems every member of value that shape does not describe."""
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            problems.append(f"{path} should be an object")
+            return
+        for name, member in value.items():
+            if name in shape.members:
+                check_json(member, shape.members[name], f"{path}.{name}", problems)
+            else:
+                problems.append(f"{path}.{name} is not a member of {shape.name}")
+    elif kind == "list":
+        if not isinstance(value, list):
+            problems.append(f"{path} should be a list")
+            return
+        for index, item in enumerate(value):
+            check_json(item, shape.member, f"{path}[{index}]", problems)
+    elif kind == "map":
+        if not isinstance(value, dict):
+            problems.append(f"{path} should be an object")
+            return
+        for key, item in value.items():
+            check_json(item, shape.value, f"{path}.{key}", problems)
+    elif kind in ("string",) and not isinstance(value, str):
+        problems.append(f"{path} should be a string")
+    elif kind in ("integer", "long", "float", "double", "timestamp") and not isinstance(value, (int, float)):
+        problems.append(f"{path} should be a number")
+    elif kind == "boolean" and not isinstance(value, bool):
+        problems.append(f"{path} should be a boolean")
+
+
 def shape_problems(body, operation_model):
-    """The problems of an awsQuery response body against the operation's output shape."""
-    if operation_model.metadata.get("protocol") != "query" or operation_model.output_shape is None:
+    """The problems of a response body against the operation's output shape."""
+    if operation_model.output_shape is None:
+        return []
+    if operation_model.metadata.get("protocol") == "json":
+        problems = []
+        check_json(json.loads(body or b"{}"), operation_model.output_shape, operation_model.name, problems)
+        return problems
+    if operation_model.metadata.get("protocol") != "query":
         return []
     root = ElementTree.fromstring(body)
     result = next((child for child in root if local(child.tag) == f"{operation_model.name}Result"), None)

@@ -261,7 +261,10 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
                 "<Code>AccessDenied</Code>",
             ),
             aws_protocol::Protocol::Json => (
-                r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r"}"#.to_owned(),
+                r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
+                    "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
+                    "serviceName":"s","service":"s"}"#
+                    .to_owned(),
                 "\"MissingAuthenticationTokenException\"",
                 "\"AccessDeniedException\"",
             ),

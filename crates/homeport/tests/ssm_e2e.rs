@@ -15,58 +15,9 @@ mod common;
 
 use std::path::Path;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
-use common::{Key, Server, aws_cli_available, fresh_dir, post, raw_post};
-
-/// The JSON body of a response.
-fn body(response: &str) -> Value {
-    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
-}
-
-/// An instance's key, made from a fixed seed per test instance.
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
-fn register(server: &Server, activation: &Value, key: &SigningKey) -> (u16, Value) {
-    let request = json!({
-        "ActivationId": activation["ActivationId"],
-        "ActivationCode": activation["ActivationCode"],
-        "PublicKey": BASE64.encode(key.verifying_key().as_bytes()),
-        "PublicKeyType": "Ed25519",
-        "Fingerprint": "test-machine",
-    });
-    let headers = [
-        ("Host", server.address.clone()),
-        ("Content-Type", "application/x-amz-json-1.1".to_owned()),
-        ("X-Amz-Target", "AmazonSSM.RegisterManagedInstance".to_owned()),
-    ];
-    let (status, response) = raw_post(&server.address, &headers, &request.to_string());
-    (status, body(&response))
-}
-
-fn request_token(server: &Server, instance_id: &str, key: &SigningKey, timestamp: i64) -> (u16, Value) {
-    let request = json!({"Fingerprint": "test-machine"}).to_string();
-    let amz_date = aws_protocol::sigv4::format_amz_date(timestamp);
-    let signed =
-        format!("HOMEPORT-ED25519\n{amz_date}\n{instance_id}\n{}", aws_protocol::sigv4::sha256_hex(request.as_bytes()));
-    let signature = BASE64.encode(key.sign(signed.as_bytes()).to_bytes());
-    let headers = [
-        ("Host", server.address.clone()),
-        ("Content-Type", "application/x-amz-json-1.1".to_owned()),
-        ("X-Amz-Target", "AmazonSSM.RequestManagedInstanceRoleToken".to_owned()),
-        (
-            "Authorization",
-            format!("HOMEPORT-ED25519 InstanceId={instance_id}, Timestamp={amz_date}, Signature={signature}"),
-        ),
-    ];
-    let (status, response) = raw_post(&server.address, &headers, &request);
-    (status, body(&response))
-}
+use common::{Key, Server, aws_cli_available, fresh_dir, key, post, register, request_token};
 
 fn now() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()

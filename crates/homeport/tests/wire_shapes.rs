@@ -1,7 +1,8 @@
-//! Every awsQuery operation the server routes, called once through boto3 on its happy path,
-//! and its response checked element by element against the service model botocore ships
+//! Every operation the server routes, called once through boto3 on its happy path, and its
+//! response checked element by element against the service model botocore ships
 //! (`boto3_calls.py` does the checking). A routed operation missing from the tour fails the
-//! test, so a new operation cannot skip the check.
+//! test, so a new operation cannot skip the check; the only exceptions are the operations
+//! botocore has no model of (SSM's agent-only `UpdateInstanceInformation`).
 
 #![allow(
     clippy::unwrap_used,
@@ -38,7 +39,7 @@ fn call(operation: &str, params: Value) -> Value {
 }
 
 #[test]
-fn every_query_operation_answers_in_its_model_shape() {
+fn every_operation_answers_in_its_model_shape() {
     if !boto3_available() {
         return;
     }
@@ -169,12 +170,177 @@ fn every_query_operation_answers_in_its_model_shape() {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
 
-    // The tour must cover every awsQuery operation the server routes.
-    let toured: Vec<String> =
-        first.iter().chain(&second).map(|call| call["operation"].as_str().unwrap().to_owned()).collect();
+    // The awsJson services: SSM (with an instance registered through the agent protocol) and CloudTrail.
+    let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
+    let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+    let setup = vec![
+        call("create_role", json!({"RoleName": "node", "AssumeRolePolicyDocument": trust})),
+        ssm("create_activation", json!({"IamRole": "node", "RegistrationLimit": 2, "Tags": tags})),
+    ];
+    let activation = server.boto3(&setup)[1]["response"].clone();
+    let (status, registered) = common::register(&server, &activation, &common::key(7));
+    assert_eq!(status, 200, "{registered}");
+    let instance = registered["InstanceId"].as_str().unwrap();
+    let managed = |operation: &str, extra: Value| {
+        let mut params = json!({"ResourceType": "ManagedInstance", "ResourceId": instance});
+        params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        ssm(operation, params)
+    };
+    let third = vec![
+        ssm("describe_activations", json!({})),
+        ssm("describe_instance_information", json!({"Filters": [{"Key": "PingStatus", "Values": ["ConnectionLost"]}]})),
+        managed("add_tags_to_resource", json!({"Tags": [{"Key": "more", "Value": "x"}]})),
+        managed("list_tags_for_resource", json!({})),
+        managed("remove_tags_from_resource", json!({"TagKeys": ["more"]})),
+        ssm("deregister_managed_instance", json!({"InstanceId": instance})),
+        ssm("delete_activation", json!({"ActivationId": activation["ActivationId"]})),
+        json!({"service": "cloudtrail", "operation": "lookup_events", "params": {"MaxResults": 5}}),
+        ecs("create_cluster", json!({"clusterName": "tour", "tags": [{"key": "team", "value": "ops"}]})),
+        ecs("describe_clusters", json!({"clusters": ["tour", "missing"], "include": ["STATISTICS", "TAGS"]})),
+        ecs("list_clusters", json!({})),
+        ecs(
+            "update_cluster",
+            json!({"cluster": "tour", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
+        ),
+        ecs(
+            "register_task_definition",
+            json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64,
+                "portMappings": [{"containerPort": 80}], "command": ["sleep", "60"]}], "tags": [{"key": "team", "value": "ops"}]}),
+        ),
+        ecs("describe_task_definition", json!({"taskDefinition": "web", "include": ["TAGS"]})),
+        ecs("list_task_definitions", json!({"familyPrefix": "we"})),
+        ecs("list_task_definition_families", json!({})),
+        ecs("deregister_task_definition", json!({"taskDefinition": "web:1"})),
+        ecs("delete_task_definitions", json!({"taskDefinitions": ["web:1"]})),
+        ecs("delete_cluster", json!({"cluster": "tour"})),
+    ];
+    let answers = server.boto3(&third);
+    for (call, answer) in third.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[1]["response"]["InstanceInformationList"][0]["InstanceId"], instance);
+
+    // ECS container instances and tasks: the agent's calls with an instance's credentials.
+    let setup_ecs = vec![
+        call(
+            "attach_role_policy",
+            json!({"RoleName": "node", "PolicyArn": "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"}),
+        ),
+        ssm("create_activation", json!({"IamRole": "node"})),
+        ecs("create_cluster", json!({"clusterName": "fleet"})),
+        ecs(
+            "register_task_definition",
+            json!({"family": "job", "containerDefinitions": [{"name": "main", "image": "busybox", "memory": 32}]}),
+        ),
+    ];
+    let answers = server.boto3(&setup_ecs);
+    let (status, registered) = common::register(&server, &answers[1]["response"], &common::key(8));
+    assert_eq!(status, 200, "{registered}");
+    let node = registered["InstanceId"].as_str().unwrap();
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let (status, credentials) = common::request_token(&server, node, &common::key(8), now);
+    assert_eq!(status, 200, "{credentials}");
+    let as_node = |operation: &str, params: Value| {
+        json!({"service": "ecs", "operation": operation, "params": params, "credentials":
+            [credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]]})
+    };
+    let resources = json!([
+        {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024},
+        {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
+    ]);
+    let registered_calls = [as_node(
+        "register_container_instance",
+        json!({"cluster": "fleet", "totalResources": resources, "versionInfo": {"agentVersion": "0.1.0"},
+            "attributes": [{"name": "ecs.capability.external"}, {"name": "ecs.os-type", "value": "linux"}]}),
+    )];
+    let registered = server.boto3(&registered_calls);
+    let instance_arn =
+        registered[0]["response"]["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_owned();
+    let fourth = vec![
+        ecs(
+            "describe_container_instances",
+            json!({"cluster": "fleet", "containerInstances": [instance_arn], "include": ["TAGS"]}),
+        ),
+        ecs("list_container_instances", json!({"cluster": "fleet", "filter": "attribute:ecs.os-type == linux"})),
+        ecs(
+            "put_attributes",
+            json!({"cluster": "fleet", "attributes": [{"name": "stack", "value": "blue", "targetType": "container-instance", "targetId": instance_arn}]}),
+        ),
+        ecs(
+            "list_attributes",
+            json!({"cluster": "fleet", "targetType": "container-instance", "attributeName": "stack"}),
+        ),
+        ecs(
+            "delete_attributes",
+            json!({"cluster": "fleet", "attributes": [{"name": "stack", "targetType": "container-instance", "targetId": instance_arn}]}),
+        ),
+        ecs(
+            "update_container_instances_state",
+            json!({"cluster": "fleet", "containerInstances": [instance_arn], "status": "ACTIVE"}),
+        ),
+        ecs(
+            "run_task",
+            json!({"cluster": "fleet", "taskDefinition": "job", "count": 2, "placementStrategy": [{"type": "binpack", "field": "memory"}]}),
+        ),
+        ecs("start_task", json!({"cluster": "fleet", "taskDefinition": "job", "containerInstances": [instance_arn]})),
+        ecs("list_tasks", json!({"cluster": "fleet"})),
+    ];
+    let answers = server.boto3(&fourth);
+    for (call, answer) in fourth.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[6]["response"]["tasks"].as_array().unwrap().len(), 2, "{}", answers[6]);
+    let task = answers[6]["response"]["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    let fifth = vec![
+        as_node(
+            "submit_task_state_change",
+            json!({"cluster": "fleet", "task": task, "status": "RUNNING",
+            "containers": [{"containerName": "main", "runtimeId": "abc", "status": "RUNNING"}]}),
+        ),
+        as_node(
+            "submit_container_state_change",
+            json!({"cluster": "fleet", "task": task, "containerName": "main", "status": "RUNNING"}),
+        ),
+        ecs("describe_tasks", json!({"cluster": "fleet", "tasks": [task, "missing"]})),
+        ecs("stop_task", json!({"cluster": "fleet", "task": task, "reason": "tour over"})),
+        ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "web", "taskDefinition": "job", "desiredCount": 1}),
+        ),
+        ecs("update_service", json!({"cluster": "fleet", "service": "web", "desiredCount": 0})),
+        ecs("describe_services", json!({"cluster": "fleet", "services": ["web", "missing"], "include": ["TAGS"]})),
+        ecs("list_services", json!({"cluster": "fleet"})),
+        ecs("delete_service", json!({"cluster": "fleet", "service": "web"})),
+        ecs(
+            "deregister_container_instance",
+            json!({"cluster": "fleet", "containerInstance": instance_arn, "force": true}),
+        ),
+    ];
+    let answers = server.boto3(&fifth);
+    for (call, answer) in fifth.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[2]["response"]["tasks"][0]["lastStatus"], "RUNNING", "{}", answers[2]);
+
+    // The tour must cover every operation the server routes that botocore models.
+    let toured: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .chain(&setup)
+        .chain(&third)
+        .chain(&setup_ecs)
+        .chain(&registered_calls)
+        .chain(&fourth)
+        .chain(&fifth)
+        .map(|call| call["operation"].as_str().unwrap().to_owned())
+        .collect();
+    const UNMODELLED: &[&str] = &["UpdateInstanceInformation", "Poll"];
     let missing: Vec<&str> = server::operations::OPERATIONS
         .iter()
-        .filter(|operation| operation.protocol == aws_protocol::Protocol::Query)
+        .filter(|operation| !UNMODELLED.contains(&operation.name))
         .filter(|operation| !toured.contains(&snake_case(operation.name)))
         .map(|operation| operation.name)
         .collect();

@@ -38,6 +38,8 @@ pub struct App {
     pub account_id: String,
     /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
     pub instance_ping_timeout: i64,
+    /// Wake-ups for the ECS agents' long polls.
+    pub ecs_channels: crate::ecs_channel::Channels,
 }
 
 /// What the first start created, to tell the operator once.
@@ -92,6 +94,7 @@ impl App {
             region: config.region.clone(),
             account_id,
             instance_ping_timeout: config.instance_ping_timeout,
+            ecs_channels: crate::ecs_channel::Channels::default(),
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))

@@ -182,6 +182,23 @@ pub async fn pass_role(
         .map_err(|(_, error)| error)
 }
 
+/// Whether a role's trust policy lets the AWS service `service` assume it for this account
+/// (`aws:SourceAccount`), on behalf of `source_arn` (`aws:SourceArn`) when given.
+pub fn trusts_service(app: &App, trust_policy: &str, role_arn: &str, service: &str, source_arn: Option<&str>) -> bool {
+    let Ok(trust) = Policy::parse(trust_policy) else { return false };
+    let caller = iam_policy::Caller::Service { name: service.to_owned() };
+    let mut context = Context::new().with("aws:SourceAccount", app.account_id.clone());
+    if let Some(source_arn) = source_arn {
+        context = context.with("aws:SourceArn", source_arn);
+    }
+    let set = PolicySet {
+        resource: Some(PolicyRef { id: "trust-policy", policy: &trust }),
+        resource_kind: ResourcePolicyKind::Trust,
+        ..PolicySet::default()
+    };
+    decide(&set, &Request::new("sts:AssumeRole", role_arn, Some(&caller), &context)).decision == EvalDecision::Allowed
+}
+
 /// The caller's permissions, parsed, from the cache or the store.
 pub(crate) async fn permissions(app: &App, identity: &Identity) -> Result<Policies, AwsError> {
     let Some((kind, key)) = identity.principal.policy_owner() else { return Ok(Policies::default()) };

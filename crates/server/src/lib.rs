@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod authz;
 mod cache;
+mod ecs_channel;
 mod http;
 pub mod ids;
 mod instance_protocol;
@@ -23,6 +24,18 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use app::{App, Config, FirstStart, StartError};
+
+/// The ECS service scheduler: a pass over every service each second.
+async fn service_scheduler(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = operations::ecs_services::reconcile_all(&app).await {
+            log::event(&format!("service scheduler: {error}"));
+        }
+    }
+}
 
 /// Starts the server and serves until `shutdown` completes. `ready` is called with the bound
 /// address and what the first start created, once the server accepts connections.
@@ -38,7 +51,9 @@ pub async fn run(
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
     ready(address, &app, first_start.as_ref());
     let audit = audit::AuditLog::start(app.audit_store.clone());
-    http::serve(Arc::new(app), audit, listener, shutdown).await;
+    let app = Arc::new(app);
+    tokio::spawn(service_scheduler(Arc::clone(&app)));
+    http::serve(app, audit, listener, shutdown).await;
     log::event("stopped");
     Ok(())
 }

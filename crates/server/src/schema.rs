@@ -214,4 +214,82 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX sessions_by_instance ON sessions (instance_id)
     ",
     },
+    Migration {
+        version: 5,
+        sql: "
+        CREATE TABLE ecs_clusters (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE ecs_task_definitions (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            family TEXT NOT NULL,
+            revision BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            registered_at BIGINT NOT NULL,
+            deregistered_at BIGINT,
+            UNIQUE (account_id, family, revision)
+        );
+        CREATE TABLE ecs_container_instances (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            cluster_arn TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            registered_resources TEXT NOT NULL,
+            attributes TEXT NOT NULL,
+            version_info TEXT NOT NULL,
+            registered_at BIGINT NOT NULL,
+            last_poll_at BIGINT,
+            acked_seq BIGINT NOT NULL
+        );
+        CREATE INDEX ecs_container_instances_by_cluster ON ecs_container_instances (cluster_arn, status);
+        CREATE TABLE ecs_tasks (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            cluster_arn TEXT NOT NULL,
+            container_instance_arn TEXT,
+            task_definition_arn TEXT NOT NULL,
+            service_name TEXT,
+            started_by TEXT,
+            task_group TEXT,
+            desired_status TEXT NOT NULL,
+            last_status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            reserved_cpu BIGINT NOT NULL,
+            reserved_memory BIGINT NOT NULL,
+            reserved_ports TEXT NOT NULL,
+            client_token TEXT,
+            created_at BIGINT NOT NULL,
+            updated_seq BIGINT NOT NULL,
+            stopped_at BIGINT
+        );
+        CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status);
+        CREATE INDEX ecs_tasks_by_instance ON ecs_tasks (container_instance_arn, updated_seq);
+        CREATE TABLE ecs_services (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            cluster_arn TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE (cluster_arn, name)
+        );
+        CREATE TABLE ecs_sequence (
+            name TEXT PRIMARY KEY,
+            value BIGINT NOT NULL
+        );
+        INSERT INTO ecs_sequence (name, value) VALUES ('tasks', 0)
+    ",
+    },
 ];

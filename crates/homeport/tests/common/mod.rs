@@ -14,7 +14,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use serde_json::Value;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
 
 pub struct Server {
     child: Child,
@@ -249,6 +252,52 @@ pub fn raw_post(address: &str, headers: &[(&str, String)], body: &str) -> (u16, 
     stream.read_to_string(&mut response).unwrap();
     let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, response)
+}
+
+/// The JSON body of a response.
+pub fn body(response: &str) -> Value {
+    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// An instance's key, made from a fixed seed per test instance.
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn register(server: &Server, activation: &Value, key: &SigningKey) -> (u16, Value) {
+    let request = json!({
+        "ActivationId": activation["ActivationId"],
+        "ActivationCode": activation["ActivationCode"],
+        "PublicKey": BASE64.encode(key.verifying_key().as_bytes()),
+        "PublicKeyType": "Ed25519",
+        "Fingerprint": "test-machine",
+    });
+    let headers = [
+        ("Host", server.address.clone()),
+        ("Content-Type", "application/x-amz-json-1.1".to_owned()),
+        ("X-Amz-Target", "AmazonSSM.RegisterManagedInstance".to_owned()),
+    ];
+    let (status, response) = raw_post(&server.address, &headers, &request.to_string());
+    (status, body(&response))
+}
+
+pub fn request_token(server: &Server, instance_id: &str, key: &SigningKey, timestamp: i64) -> (u16, Value) {
+    let request = json!({"Fingerprint": "test-machine"}).to_string();
+    let amz_date = aws_protocol::sigv4::format_amz_date(timestamp);
+    let signed =
+        format!("HOMEPORT-ED25519\n{amz_date}\n{instance_id}\n{}", aws_protocol::sigv4::sha256_hex(request.as_bytes()));
+    let signature = BASE64.encode(key.sign(signed.as_bytes()).to_bytes());
+    let headers = [
+        ("Host", server.address.clone()),
+        ("Content-Type", "application/x-amz-json-1.1".to_owned()),
+        ("X-Amz-Target", "AmazonSSM.RequestManagedInstanceRoleToken".to_owned()),
+        (
+            "Authorization",
+            format!("HOMEPORT-ED25519 InstanceId={instance_id}, Timestamp={amz_date}, Signature={signature}"),
+        ),
+    ];
+    let (status, response) = raw_post(&server.address, &headers, &request);
+    (status, body(&response))
 }
 
 /// A server killed with SIGKILL, as in a crash, which can start again on its address.

@@ -3,6 +3,14 @@
 //! test walks this table to prove every operation refuses unsigned and unauthorized calls.
 
 mod cloudtrail;
+mod ecs;
+mod ecs_clusters;
+mod ecs_container_instances;
+mod ecs_query;
+mod ecs_scheduler;
+pub(crate) mod ecs_services;
+mod ecs_task_definitions;
+mod ecs_tasks;
 mod iam_access_keys;
 mod iam_account;
 mod iam_attachments;
@@ -236,6 +244,38 @@ pub static OPERATIONS: &[Operation] = &[
     ssm_instances::ADD_TAGS_TO_RESOURCE,
     ssm_instances::REMOVE_TAGS_FROM_RESOURCE,
     ssm_instances::LIST_TAGS_FOR_RESOURCE,
+    ecs_clusters::CREATE_CLUSTER,
+    ecs_clusters::DESCRIBE_CLUSTERS,
+    ecs_clusters::LIST_CLUSTERS,
+    ecs_clusters::DELETE_CLUSTER,
+    ecs_clusters::UPDATE_CLUSTER,
+    ecs_task_definitions::REGISTER_TASK_DEFINITION,
+    ecs_task_definitions::DESCRIBE_TASK_DEFINITION,
+    ecs_task_definitions::LIST_TASK_DEFINITIONS,
+    ecs_task_definitions::LIST_TASK_DEFINITION_FAMILIES,
+    ecs_task_definitions::DEREGISTER_TASK_DEFINITION,
+    ecs_task_definitions::DELETE_TASK_DEFINITIONS,
+    ecs_container_instances::REGISTER_CONTAINER_INSTANCE,
+    ecs_container_instances::DEREGISTER_CONTAINER_INSTANCE,
+    ecs_container_instances::DESCRIBE_CONTAINER_INSTANCES,
+    ecs_container_instances::LIST_CONTAINER_INSTANCES,
+    ecs_container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
+    ecs_container_instances::PUT_ATTRIBUTES,
+    ecs_container_instances::DELETE_ATTRIBUTES,
+    ecs_container_instances::LIST_ATTRIBUTES,
+    ecs_tasks::RUN_TASK,
+    ecs_tasks::START_TASK,
+    ecs_tasks::STOP_TASK,
+    ecs_tasks::DESCRIBE_TASKS,
+    ecs_tasks::LIST_TASKS,
+    ecs_tasks::SUBMIT_TASK_STATE_CHANGE,
+    ecs_tasks::SUBMIT_CONTAINER_STATE_CHANGE,
+    ecs_tasks::POLL,
+    ecs_services::CREATE_SERVICE,
+    ecs_services::UPDATE_SERVICE,
+    ecs_services::DELETE_SERVICE,
+    ecs_services::DESCRIBE_SERVICES,
+    ecs_services::LIST_SERVICES,
 ];
 
 /// The protocol a SigV4 service speaks.

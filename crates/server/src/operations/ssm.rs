@@ -3,7 +3,6 @@
 //! and whether a role trusts `ssm.amazonaws.com`.
 
 use aws_protocol::AwsError;
-use iam_policy::{Caller, Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, ResourcePolicyKind, decide};
 use serde_json::{Value as Json, json};
 use store::Statement;
 
@@ -182,17 +181,13 @@ impl Page {
 }
 
 /// Whether `role`'s trust policy lets `ssm.amazonaws.com` assume it, as SSM would for this
-/// account on behalf of `source_arn` (an activation or a managed instance), which are
-/// `aws:SourceAccount` and `aws:SourceArn`.
+/// account on behalf of `source_arn` (an activation or a managed instance).
 pub fn trusts_ssm(app: &crate::app::App, role: &Role, source_arn: &str) -> bool {
-    let Ok(trust) = Policy::parse(&role.trust_policy) else { return false };
-    let caller = Caller::Service { name: "ssm.amazonaws.com".to_owned() };
-    let context = Context::new().with("aws:SourceAccount", app.account_id.clone()).with("aws:SourceArn", source_arn);
-    let set = PolicySet {
-        resource: Some(PolicyRef { id: "trust-policy", policy: &trust }),
-        resource_kind: ResourcePolicyKind::Trust,
-        ..PolicySet::default()
-    };
-    let role_arn = role.arn(&app.account_id);
-    decide(&set, &Request::new("sts:AssumeRole", &role_arn, Some(&caller), &context)).decision == EvalDecision::Allowed
+    crate::authz::trusts_service(
+        app,
+        &role.trust_policy,
+        &role.arn(&app.account_id),
+        "ssm.amazonaws.com",
+        Some(source_arn),
+    )
 }

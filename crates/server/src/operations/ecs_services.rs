@@ -1,0 +1,685 @@
+//! ECS services: Create/Update/Delete/Describe/ListServices, and the service scheduler that
+//! keeps each one's tasks running (`reconcile`, run every second by the server).
+//!
+//! The scheduler's rules, as ECS's: a `REPLICA` service keeps `desiredCount` tasks of its
+//! primary deployment running; a new deployment (a new task definition, or
+//! `forceNewDeployment`) starts tasks up to `maximumPercent` of the desired count and stops old
+//! ones while at least `minimumHealthyPercent` stay running; tasks on `DRAINING` instances
+//! are replaced the same way; tasks on instances whose agent has been gone longer than the
+//! disconnect timeout are stopped and replaced; a `DAEMON` service runs one task on every
+//! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
+//! restart of the control plane resumes where it was.
+
+use aws_protocol::{AwsError, Protocol};
+use serde_json::{Value as Json, json};
+use store::Value;
+
+use super::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
+use super::ecs_clusters::{Cluster, active_cluster, find_cluster};
+use super::ecs_container_instances::{ContainerInstance, instances_of};
+use super::ecs_scheduler;
+use super::ecs_tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::app::App;
+use crate::ids;
+
+/// Seconds without a poll after which an instance's service tasks are replaced.
+pub const DISCONNECT_TIMEOUT_SECONDS: i64 = 180;
+/// Events a service keeps.
+const MAX_EVENTS: usize = 100;
+
+ecs_operation!(
+    CREATE_SERVICE,
+    "CreateService",
+    |ctx| Box::pin(async move { service_resource(ctx, "serviceName") }),
+    |ctx| { json_op(create_service(ctx)) }
+);
+ecs_operation!(
+    UPDATE_SERVICE,
+    "UpdateService",
+    |ctx| Box::pin(async move { service_resource(ctx, "service") }),
+    |ctx| { json_op(update_service(ctx)) }
+);
+ecs_operation!(
+    DELETE_SERVICE,
+    "DeleteService",
+    |ctx| Box::pin(async move { service_resource(ctx, "service") }),
+    |ctx| { json_op(delete_service(ctx)) }
+);
+ecs_operation!(
+    DESCRIBE_SERVICES,
+    "DescribeServices",
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| { json_op(describe_services(ctx)) }
+);
+ecs_operation!(
+    LIST_SERVICES,
+    "ListServices",
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| { json_op(list_services(ctx)) }
+);
+
+fn service_arn(app: &App, cluster: &str, reference: &str) -> String {
+    if reference.starts_with("arn:") {
+        return reference.to_owned();
+    }
+    let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
+    ecs::arn(app, "service", &format!("{cluster_name}/{reference}"))
+}
+
+fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
+    let cluster = cluster_arn(ctx.app, ctx.body);
+    Ok(vec![service_arn(ctx.app, &cluster, ecs::required(ctx.body, member)?)])
+}
+
+fn not_found() -> AwsError {
+    AwsError::new("ServiceNotFoundException", 400, "Service not found.")
+}
+
+/// A stored service: its document (without the counts, which are computed).
+#[derive(Debug, Clone)]
+struct Service {
+    arn: String,
+    cluster_arn: String,
+    name: String,
+    body: Json,
+}
+
+async fn load_services(app: &App, condition: &str, params: Vec<Value>) -> Result<Vec<Service>, AwsError> {
+    let rows = app
+        .store
+        .query(&format!("SELECT arn, cluster_arn, name, body FROM ecs_services WHERE {condition}"), params)
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Service {
+                arn: row.text(0).map_err(internal)?,
+                cluster_arn: row.text(1).map_err(internal)?,
+                name: row.text(2).map_err(internal)?,
+                body: ecs::json_column(row, 3)?,
+            })
+        })
+        .collect()
+}
+
+async fn save(app: &App, service: &Service) -> Result<(), AwsError> {
+    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE");
+    app.store
+        .execute(
+            "UPDATE ecs_services SET body = ?, status = ? WHERE arn = ?",
+            vec![service.body.to_string().into(), status.into(), service.arn.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// The service's tasks that are meant to run (by deployment id in `startedBy`).
+async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+    load_tasks(
+        app,
+        "cluster_arn = ? AND service_name = ? AND desired_status = 'RUNNING' ORDER BY created_at, arn",
+        vec![service.cluster_arn.as_str().into(), service.name.as_str().into()],
+    )
+    .await
+}
+
+fn deployment_of(task: &TaskRow) -> &str {
+    task.body.get("startedBy").and_then(Json::as_str).unwrap_or_default()
+}
+
+/// ECS's `Service` shape with its running and pending counts.
+async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Json, AwsError> {
+    let tasks = service_tasks(app, service).await?;
+    let running = |deployment: Option<&str>| {
+        tasks.iter().filter(|t| t.last_status == "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+    };
+    let pending = |deployment: Option<&str>| {
+        tasks.iter().filter(|t| t.last_status != "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+    };
+    let mut described = service.body.clone();
+    put(&mut described, "runningCount", running(None));
+    put(&mut described, "pendingCount", pending(None));
+    if let Some(deployments) = described.get_mut("deployments").and_then(Json::as_array_mut) {
+        for deployment in deployments {
+            let id = deployment.get("id").and_then(Json::as_str).unwrap_or_default().to_owned();
+            put(deployment, "runningCount", running(Some(&id)));
+            put(deployment, "pendingCount", pending(Some(&id)));
+        }
+    }
+    if include_tags {
+        put(&mut described, "tags", ecs::load_tags(&app.store, &app.account_id, &service.arn).await?);
+    }
+    Ok(described)
+}
+
+fn deployment(id: &str, task_definition: &str, desired: i64, now: i64) -> Json {
+    json!({
+        "id": id,
+        "status": "PRIMARY",
+        "taskDefinition": task_definition,
+        "desiredCount": desired,
+        "pendingCount": 0,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": "EXTERNAL",
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": "ECS deployment in progress.",
+    })
+}
+
+fn deployment_id() -> Result<String, AwsError> {
+    let digits: String = ids::uuid().map_err(internal)?.chars().filter(char::is_ascii_digit).take(16).collect();
+    Ok(format!("ecs-svc/{digits:0>16}"))
+}
+
+fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Result<Json, AwsError> {
+    let read = |member: &str, default: i64| -> i64 {
+        value
+            .and_then(|v| v.get(member))
+            .and_then(Json::as_i64)
+            .or_else(|| current.and_then(|c| c.get(member)).and_then(Json::as_i64))
+            .unwrap_or(default)
+    };
+    let (maximum, minimum) = (read("maximumPercent", 200), read("minimumHealthyPercent", 100));
+    if !(100..=200).contains(&maximum) && maximum != 0 || !(0..=100).contains(&minimum) || maximum < minimum {
+        return Err(invalid_parameter("maximumPercent must be 100-200 and minimumHealthyPercent 0-100, not above it."));
+    }
+    Ok(json!({
+        "deploymentCircuitBreaker": {"enable": false, "rollback": false},
+        "maximumPercent": maximum,
+        "minimumHealthyPercent": minimum,
+    }))
+}
+
+async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let name = ecs::required(ctx.body, "serviceName")?;
+    if name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(invalid_parameter("Service names can have up to 255 letters, numbers, hyphens and underscores."));
+    }
+    if ctx.body.get("loadBalancers").and_then(Json::as_array).is_some_and(|l| !l.is_empty()) {
+        return Err(invalid_parameter("Load balancers are not supported for EXTERNAL services."));
+    }
+    if ctx.body.get("networkConfiguration").is_some() {
+        return Err(invalid_parameter(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        ));
+    }
+    let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str).unwrap_or("REPLICA");
+    let desired = match strategy {
+        "REPLICA" => ctx
+            .body
+            .get("desiredCount")
+            .and_then(Json::as_i64)
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| invalid_parameter("desiredCount is required for REPLICA services."))?,
+        "DAEMON" => 0,
+        _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
+    };
+    // Validates the task definition, the overrides-free launch and the roles it passes.
+    let launched = launch(ctx, ctx.body).await?;
+    ecs_scheduler::constraints(ctx.body.get("placementConstraints"))?;
+    ecs_scheduler::strategies(ctx.body.get("placementStrategy"))?;
+    let task_definition =
+        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let tags = ecs::tags_from_body(ctx.body)?;
+    let arn = service_arn(ctx.app, &cluster.arn, name);
+    let now = ids::now();
+    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
+    let body = json!({
+        "serviceArn": arn,
+        "serviceName": name,
+        "clusterArn": cluster.arn,
+        "loadBalancers": [],
+        "serviceRegistries": [],
+        "status": "ACTIVE",
+        "desiredCount": desired,
+        "runningCount": 0,
+        "pendingCount": 0,
+        "launchType": "EXTERNAL",
+        "taskDefinition": task_definition,
+        "deploymentConfiguration": configuration,
+        "deployments": [deployment(&deployment_id()?, &task_definition, desired, now)],
+        "events": [],
+        "createdAt": now,
+        "placementConstraints": ctx.body.get("placementConstraints").cloned().unwrap_or(json!([])),
+        "placementStrategy": ctx.body.get("placementStrategy").cloned().unwrap_or(json!([])),
+        "schedulingStrategy": strategy,
+        "createdBy": ctx.identity.arn(),
+        "enableECSManagedTags": false,
+        "propagateTags": "NONE",
+        "enableExecuteCommand": false,
+    });
+    let existing = load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?;
+    let mut statements = Vec::new();
+    match existing.first() {
+        Some(service) if service.body.get("status").and_then(Json::as_str) != Some("INACTIVE") => {
+            return Err(invalid_parameter("Creation of service was not idempotent."));
+        }
+        Some(_) => statements.push(store::Statement::new(
+            "UPDATE ecs_services SET status = 'ACTIVE', body = ?, created_at = ? WHERE arn = ?",
+            vec![body.to_string().into(), Value::Int(now), arn.as_str().into()],
+        )),
+        None => statements.push(store::Statement::new(
+            "INSERT INTO ecs_services (arn, account_id, cluster_arn, name, status, body, created_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
+            vec![
+                arn.as_str().into(),
+                ctx.account().into(),
+                cluster.arn.as_str().into(),
+                name.into(),
+                body.to_string().into(),
+                Value::Int(now),
+            ],
+        )),
+    }
+    statements.extend(ecs::set_tags(ctx.account(), &arn, &tags));
+    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = load_services(ctx.app, "arn = ?", vec![service.arn.as_str().into()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    Ok(json!({"service": describe(ctx.app, &service, true).await?}))
+}
+
+async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
+    let arn = service_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "service")?);
+    load_services(ctx.app, "arn = ? AND account_id = ?", vec![arn.as_str().into(), ctx.account().into()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)
+}
+
+async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let mut service = named_service(ctx, &cluster).await?;
+    if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+        return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
+    }
+    let now = ids::now();
+    if let Some(desired) = ctx.body.get("desiredCount") {
+        let desired =
+            desired.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid_parameter("desiredCount must be >= 0."))?;
+        put(&mut service.body, "desiredCount", desired);
+    }
+    if let Some(configuration) = ctx.body.get("deploymentConfiguration") {
+        let merged = deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"))?;
+        put(&mut service.body, "deploymentConfiguration", merged);
+    }
+    for member in ["placementConstraints", "placementStrategy"] {
+        if let Some(value) = ctx.body.get(member) {
+            put(&mut service.body, member, value.clone());
+        }
+    }
+    let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
+        Some(_) => {
+            launch(ctx, ctx.body).await?.definition.get("taskDefinitionArn").and_then(Json::as_str).map(str::to_owned)
+        }
+        None => None,
+    };
+    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
+    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    if force || new_definition.as_ref().is_some_and(|d| *d != current) {
+        let definition = new_definition.unwrap_or(current);
+        put(&mut service.body, "taskDefinition", definition.as_str());
+        let mut deployments: Vec<Json> =
+            service.body.get("deployments").and_then(Json::as_array).cloned().unwrap_or_default();
+        for old in &mut deployments {
+            put(old, "status", "ACTIVE");
+        }
+        deployments.insert(0, deployment(&deployment_id()?, &definition, desired, now));
+        put(&mut service.body, "deployments", deployments);
+    } else if let Some(primary) =
+        service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+    {
+        put(primary, "desiredCount", desired);
+        put(primary, "updatedAt", now);
+    }
+    save(ctx.app, &service).await?;
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = named_service(ctx, &cluster).await?;
+    Ok(json!({"service": describe(ctx.app, &service, false).await?}))
+}
+
+async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let mut service = named_service(ctx, &cluster).await?;
+    let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
+    let replica = service.body.get("schedulingStrategy").and_then(Json::as_str) != Some("DAEMON");
+    if replica && service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0) > 0 && !force {
+        return Err(invalid_parameter("The service cannot be stopped while it is scaled above 0."));
+    }
+    if service.body.get("status").and_then(Json::as_str) == Some("INACTIVE") {
+        return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
+    }
+    put(&mut service.body, "desiredCount", 0);
+    put(&mut service.body, "status", "DRAINING");
+    save(ctx.app, &service).await?;
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = named_service(ctx, &cluster).await?;
+    Ok(json!({"service": describe(ctx.app, &service, false).await?}))
+}
+
+async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let references: Vec<&str> = ctx
+        .body
+        .get("services")
+        .and_then(Json::as_array)
+        .map(|s| s.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if references.is_empty() || references.len() > 10 {
+        return Err(invalid_parameter("services must have between 1 and 10 items."));
+    }
+    let include_tags = ctx.body.get("include").and_then(Json::as_array).is_some_and(|i| i.iter().any(|v| v == "TAGS"));
+    let mut services = Vec::new();
+    let mut failures = Vec::new();
+    for reference in references {
+        let arn = service_arn(ctx.app, &cluster.arn, reference);
+        match load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?.first() {
+            Some(service) => services.push(describe(ctx.app, service, include_tags).await?),
+            None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
+        }
+    }
+    Ok(json!({"services": services, "failures": failures}))
+}
+
+async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let page = ecs::Page::from_body(ctx.body, 100, 10)?;
+    let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
+    let services = load_services(
+        ctx.app,
+        "cluster_arn = ? AND status <> 'INACTIVE' ORDER BY name",
+        vec![cluster.arn.as_str().into()],
+    )
+    .await?;
+    let arns = services
+        .into_iter()
+        .filter(|s| {
+            strategy.is_none_or(|wanted| s.body.get("schedulingStrategy").and_then(Json::as_str) == Some(wanted))
+        })
+        .map(|s| Json::String(s.arn))
+        .collect();
+    Ok(page.answer("serviceArns", arns))
+}
+
+/// Adds an event `(service NAME) WHAT` (newest first), unless it repeats the latest one.
+fn event(service: &mut Service, what: String) {
+    let message = format!("(service {}) {what}", service.name);
+    let now = ids::now();
+    let mut events: Vec<Json> = service.body.get("events").and_then(Json::as_array).cloned().unwrap_or_default();
+    if events.first().and_then(|e| e.get("message")).and_then(Json::as_str) == Some(message.as_str()) {
+        return;
+    }
+    let id = ids::uuid().unwrap_or_default();
+    events.insert(0, json!({"id": id, "createdAt": now, "message": message}));
+    events.truncate(MAX_EVENTS);
+    put(&mut service.body, "events", events);
+}
+
+fn task_ids(tasks: &[TaskRow]) -> String {
+    tasks
+        .iter()
+        .map(|t| format!("(task {})", t.arn.rsplit('/').next().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One pass of the service scheduler over every service: stops the tasks of lost instances,
+/// then brings each service towards its desired state. Errors of one service do not stop the
+/// others.
+pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
+    stop_lost_tasks(app).await?;
+    let services = load_services(app, "status <> 'INACTIVE' ORDER BY arn", Vec::new()).await?;
+    for service in services {
+        let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
+        if let Err(error) = reconcile_service(app, &cluster, service).await {
+            crate::log::event(&format!("service scheduler: {error}"));
+        }
+    }
+    Ok(())
+}
+
+/// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).
+async fn stop_lost_tasks(app: &App) -> Result<(), AwsError> {
+    let cutoff = ids::now() - DISCONNECT_TIMEOUT_SECONDS;
+    let lost = load_tasks(
+        app,
+        "desired_status = 'RUNNING' AND service_name IS NOT NULL AND container_instance_arn IN
+           (SELECT arn FROM ecs_container_instances WHERE last_poll_at < ? OR status = 'INACTIVE')",
+        vec![Value::Int(cutoff)],
+    )
+    .await?;
+    for task in lost {
+        super::ecs_tasks::update_task(app, &task.arn, |task| {
+            task.desired_status = "STOPPED".to_owned();
+            task.last_status = "STOPPED".to_owned();
+            let now = ids::now();
+            put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
+            put(
+                &mut task.body,
+                "stoppedReason",
+                "Task stopped because its container instance lost its connection to the control plane.",
+            );
+            put(&mut task.body, "stoppingAt", now);
+            put(&mut task.body, "stoppedAt", now);
+            Ok(true)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn percent(count: i64, percent: i64, round_up: bool) -> i64 {
+    let scaled = count * percent;
+    if round_up { (scaled + 99) / 100 } else { scaled / 100 }
+}
+
+/// Brings one service towards its desired state (one step; the next pass continues).
+async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -> Result<(), AwsError> {
+    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE").to_owned();
+    let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
+    let tasks = service_tasks(app, &service).await?;
+    let (instances, reserved) = instances_of(app, &cluster.arn).await?;
+    let now = ids::now();
+    let on_draining = |task: &TaskRow| {
+        task.container_instance_arn
+            .as_deref()
+            .is_some_and(|arn| instances.iter().any(|i| i.arn == arn && i.status == "DRAINING"))
+    };
+    let primary = service
+        .body
+        .get("deployments")
+        .and_then(Json::as_array)
+        .and_then(|d| d.first())
+        .and_then(|d| d.get("id"))
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut changed = false;
+
+    if status == "DRAINING" {
+        if tasks.is_empty() {
+            put(&mut service.body, "status", "INACTIVE");
+            event(&mut service, "has been deleted.".to_owned());
+            return save(app, &service).await;
+        }
+        for task in &tasks {
+            stop(app, &task.arn, "ServiceSchedulerInitiated", "Service is being deleted").await?;
+        }
+        event(&mut service, format!("has stopped {} running tasks: {}.", tasks.len(), task_ids(&tasks)));
+        return save(app, &service).await;
+    }
+
+    if daemon {
+        // One task on every ACTIVE instance, none elsewhere.
+        let mut started = Vec::new();
+        for instance in instances.iter().filter(|i| i.status == "ACTIVE" && i.connected(now)) {
+            if tasks.iter().any(|t| t.container_instance_arn.as_deref() == Some(instance.arn.as_str())) {
+                continue;
+            }
+            started
+                .extend(start(app, cluster, &service, &primary, std::slice::from_ref(instance), &reserved, 1).await?);
+        }
+        let stale: Vec<&TaskRow> = tasks.iter().filter(|t| on_draining(t)).collect();
+        for task in &stale {
+            stop(app, &task.arn, "ServiceSchedulerInitiated", "Container instance is draining").await?;
+        }
+        if !started.is_empty() {
+            event(&mut service, format!("has started {} tasks: {}.", started.len(), task_ids(&started)));
+            changed = true;
+        }
+        let desired = i64::try_from(instances.iter().filter(|i| i.status == "ACTIVE").count()).unwrap_or(0);
+        put(&mut service.body, "desiredCount", desired);
+        return if changed { save(app, &service).await } else { Ok(()) };
+    }
+
+    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    let configuration = service.body.get("deploymentConfiguration").cloned().unwrap_or(json!({}));
+    let maximum = configuration.get("maximumPercent").and_then(Json::as_i64).unwrap_or(200);
+    let minimum = configuration.get("minimumHealthyPercent").and_then(Json::as_i64).unwrap_or(100);
+    let max_total = percent(desired, maximum, false).max(desired);
+    let min_healthy = percent(desired, minimum, true);
+
+    // Tasks that count towards the target: the primary deployment's, not on draining instances.
+    let keep: Vec<&TaskRow> = tasks.iter().filter(|t| deployment_of(t) == primary && !on_draining(t)).collect();
+    let replace: Vec<&TaskRow> = tasks.iter().filter(|t| deployment_of(t) != primary || on_draining(t)).collect();
+    let total = i64::try_from(tasks.len()).unwrap_or(0);
+    let kept = i64::try_from(keep.len()).unwrap_or(0);
+
+    // 1. Start what is missing, within maximumPercent.
+    let room = (max_total - total).max(0);
+    let wanted = (desired - kept).max(0).min(room);
+    if wanted > 0 {
+        let placed =
+            start(app, cluster, &service, &primary, &instances, &reserved, usize::try_from(wanted).unwrap_or(0)).await;
+        match placed {
+            Ok(started) if !started.is_empty() => {
+                event(&mut service, format!("has started {} tasks: {}.", started.len(), task_ids(&started)));
+                changed = true;
+            }
+            Ok(_) => {}
+            Err(reason) => {
+                event(
+                    &mut service,
+                    format!(
+                        "was unable to place a task because no container instance met all of its requirements. Reason: {}.",
+                        reason.message
+                    ),
+                );
+                changed = true;
+            }
+        }
+    }
+
+    // 2. Stop replaced tasks while minimumHealthyPercent stays running.
+    let running_healthy =
+        i64::try_from(tasks.iter().filter(|t| t.last_status == "RUNNING" && !on_draining(t)).count()).unwrap_or(0);
+    let mut can_stop = (running_healthy - min_healthy).max(0);
+    let mut stopped = Vec::new();
+    for task in replace {
+        let not_running = task.last_status != "RUNNING";
+        if can_stop > 0 || not_running || (desired == 0) {
+            stopped.push(
+                stop(app, &task.arn, "ServiceSchedulerInitiated", "Task stopped by the service scheduler (deployment)")
+                    .await?,
+            );
+            if !not_running {
+                can_stop -= 1;
+            }
+        }
+    }
+    // 3. Scale in: stop the newest extra tasks of the primary deployment.
+    if kept > desired {
+        let extra = usize::try_from(kept - desired).unwrap_or(0);
+        let mut newest: Vec<&&TaskRow> = keep.iter().collect();
+        newest.reverse();
+        for task in newest.into_iter().take(extra) {
+            stopped.push(
+                stop(app, &task.arn, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment)").await?,
+            );
+        }
+    }
+    if !stopped.is_empty() {
+        event(&mut service, format!("has stopped {} running tasks: {}.", stopped.len(), task_ids(&stopped)));
+        changed = true;
+    }
+
+    // Deployments without tasks are done; a primary with every task running is steady.
+    let now_tasks = service_tasks(app, &service).await?;
+    let live: Vec<String> = now_tasks.iter().map(|t| deployment_of(t).to_owned()).collect();
+    let running_primary =
+        now_tasks.iter().filter(|t| deployment_of(t) == primary && t.last_status == "RUNNING").count();
+    if let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) {
+        let before = deployments.len();
+        deployments.retain(|d| {
+            let id = d.get("id").and_then(Json::as_str).unwrap_or_default();
+            id == primary || live.iter().any(|l| l == id)
+        });
+        changed |= deployments.len() != before;
+        if let Some(first) = deployments.first_mut() {
+            let only_primary = live.iter().all(|l| *l == primary);
+            let complete = only_primary && i64::try_from(running_primary).unwrap_or(0) == desired;
+            let state = if complete { "COMPLETED" } else { "IN_PROGRESS" };
+            if first.get("rolloutState").and_then(Json::as_str) != Some(state) {
+                put(first, "rolloutState", state);
+                let reason = if complete { "ECS deployment completed." } else { "ECS deployment in progress." };
+                put(first, "rolloutStateReason", reason);
+                put(first, "updatedAt", now);
+                changed = true;
+                if complete {
+                    event(&mut service, "has reached a steady state.".to_owned());
+                }
+            }
+        }
+    }
+    if changed { save(app, &service).await } else { Ok(()) }
+}
+
+/// Places and records `count` tasks of the service's primary deployment.
+async fn start(
+    app: &App,
+    cluster: &Cluster,
+    service: &Service,
+    deployment: &str,
+    instances: &[ContainerInstance],
+    reserved: &std::collections::HashMap<String, super::ecs_container_instances::Reserved>,
+    count: usize,
+) -> Result<Vec<TaskRow>, AwsError> {
+    let body = json!({
+        "taskDefinition": service.body.get("taskDefinition").cloned().unwrap_or(Json::Null),
+        "startedBy": deployment,
+        "group": format!("service:{}", service.name),
+    });
+    let mut launched: Launch = launch_from(app, &body).await?;
+    launched.service_name = Some(service.name.clone());
+    let mut constraints = ecs_scheduler::constraints(service.body.get("placementConstraints"))?;
+    constraints.extend(ecs_scheduler::constraints(launched.definition.get("placementConstraints"))?);
+    let strategies = ecs_scheduler::strategies(service.body.get("placementStrategy"))?;
+    let now = ids::now();
+    let placement = ecs_scheduler::place(
+        instances,
+        reserved,
+        &launched.demand,
+        count,
+        &launched.group,
+        &constraints,
+        &strategies,
+        now,
+        u64::try_from(now).unwrap_or(0),
+    );
+    if placement.placed.is_empty() {
+        let reason = placement.failures.first().map(|(_, reason)| reason.clone()).unwrap_or_default();
+        return Err(AwsError::new("ClientException", 400, reason));
+    }
+    create_tasks(app, cluster, &launched, &placement.placed).await
+}
