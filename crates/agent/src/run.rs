@@ -83,6 +83,12 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
     let instance =
         state.load_instance()?.ok_or_else(|| RunError::NotRegistered { state_dir: options.state_dir.clone() })?;
     let key = InstanceKey::from_seed_text(&state.read_key()?).map_err(RunError::Key)?;
+    if let Some(mode) = state.loose_key_mode() {
+        log::event(&format!(
+            "warning: {} is readable by others (mode {mode:03o}); run `chmod 600` on it",
+            state.key_path().display()
+        ));
+    }
     let endpoint = Endpoint::parse(&instance.endpoint).map_err(RunError::Endpoint)?;
     let platform = Platform::detect(endpoint.host());
     log::event(&format!(

@@ -140,6 +140,13 @@ impl StateDir {
         write_private(&self.key_path(), text.as_bytes())
     }
 
+    /// The key file's permission bits if anyone but its owner may read or write it (someone
+    /// copied it in by hand, or a backup restored it loosely).
+    pub fn loose_key_mode(&self) -> Option<u32> {
+        let mode = std::fs::metadata(self.key_path()).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+
     /// Proves the directory is writable before something irreversible (registration spends
     /// one of the activation's registrations) depends on writing to it.
     pub fn check_writable(&self) -> Result<(), StateError> {
@@ -211,6 +218,10 @@ mod tests {
         assert_eq!(mode(&state.key_path()), 0o600);
         assert_eq!(std::fs::read_to_string(state.key_path()).unwrap(), "c2VlZA==\n");
         assert_eq!(*state.read_key().unwrap(), "c2VlZA==\n");
+        assert_eq!(state.loose_key_mode(), None);
+        std::fs::set_permissions(state.key_path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(state.loose_key_mode(), Some(0o640));
+        state.save_key("c2VlZA==\n").unwrap();
 
         // No temporary file is left behind.
         let names: Vec<String> =
