@@ -8,7 +8,7 @@
 #
 # It downloads the homeport binary the control plane serves (ENDPOINT/download/homeport)
 # to PREFIX/usr/local/bin/homeport, registers (`homeport agent register`), installs the
-# systemd unit into PREFIX/etc/systemd/system/ and, unless --no-start, enables and starts it.
+# systemd unit into PREFIX/etc/systemd/system/ and, unless --no-start, enables and (re)starts it.
 set -euo pipefail
 
 # The control plane replaces the placeholder on the next line with its address when it
@@ -99,30 +99,34 @@ step "Downloading the homeport binary from $ENDPOINT/download/homeport"
 mkdir -p "$BIN_DIR"
 download="$(mktemp "$BIN_DIR/.homeport.XXXXXX")"
 trap 'rm -f "$download"' EXIT
-curl -fsSL "$ENDPOINT/download/homeport" -o "$download" || fail "cannot download $ENDPOINT/download/homeport"
+curl -fsSL "$ENDPOINT/download/homeport" -o "$download" </dev/null || fail "cannot download $ENDPOINT/download/homeport"
 chmod 755 "$download"
 # A rename, so a running agent keeps its old binary until it restarts.
 mv -f "$download" "$BIN"
 trap - EXIT
-"$BIN" --version >/dev/null || fail "the downloaded binary does not run on this machine ($(uname -m))"
+"$BIN" --version </dev/null >/dev/null || fail "the downloaded binary does not run on this machine ($(uname -m))"
 
 step "Registering this server with activation $ACTIVATION_ID"
 register=("$BIN" agent register --endpoint "$ENDPOINT" --activation-id "$ACTIVATION_ID" --region "$REGION" --state-dir "$STATE_DIR")
 [ -z "$CLUSTER" ] || register+=(--cluster "$CLUSTER")
 [ "$FORCE" -eq 0 ] || register+=(--force)
-# The code goes through the environment, not the command line other users can see.
-HOMEPORT_ACTIVATION_CODE="$ACTIVATION_CODE" "${register[@]}"
+# The code goes through the environment, not the command line other users can see. Under
+# `curl ... | bash` the script itself is standard input: no command may read it.
+HOMEPORT_ACTIVATION_CODE="$ACTIVATION_CODE" "${register[@]}" </dev/null
 
 step "Installing the systemd unit into $UNIT_DIR"
 mkdir -p "$UNIT_DIR"
-"$BIN" agent systemd-unit >"$UNIT_DIR/homeport-agent.service"
+"$BIN" agent systemd-unit </dev/null >"$UNIT_DIR/homeport-agent.service"
 chmod 644 "$UNIT_DIR/homeport-agent.service"
 
 if [ "$START" -eq 1 ]; then
     command -v systemctl >/dev/null 2>&1 || fail "systemctl not found: start the agent yourself with $BIN agent run --state-dir $STATE_DIR"
     step "Starting the homeport-agent service"
-    systemctl daemon-reload
-    systemctl enable --now homeport-agent
+    systemctl daemon-reload </dev/null
+    # Restart rather than start: on a re-install an agent may be running the old binary
+    # or the old registration.
+    systemctl enable homeport-agent </dev/null
+    systemctl restart homeport-agent </dev/null
     step "Done: the agent is running (journalctl -u homeport-agent -f to follow it)"
 else
     step "Done (--no-start): start the agent with: $BIN agent run --state-dir $STATE_DIR"
