@@ -197,8 +197,30 @@ fn the_script_installs_registers_and_places_the_unit() {
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("already registered as mi-0123456789abcdef0"), "{stderr}");
-    let forced = install(&["--force"]);
+
+    // --force registers again; without --no-start the script enables and restarts the unit
+    // (systemctl here is a stand-in that records its arguments).
+    let fake_bin = root.join("fake-bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let calls = root.join("systemctl-calls");
+    std::fs::write(fake_bin.join("systemctl"), format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display())).unwrap();
+    std::fs::set_permissions(fake_bin.join("systemctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fake_bin.display(), std::env::var("PATH").unwrap());
+    let forced = Command::new("bash")
+        .args(args)
+        .args(["--prefix", root_text, "--force"])
+        .env("PATH", path)
+        .stdin(std::fs::File::open(&script).unwrap())
+        .output()
+        .unwrap();
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        "daemon-reload\nenable homeport-agent\nrestart homeport-agent\n"
+    );
+    let registrations =
+        seen.lock().unwrap().iter().filter(|(target, _)| target.ends_with("RegisterManagedInstance")).count();
+    assert_eq!(registrations, 2, "one registration, refused re-run, one forced registration");
     std::fs::remove_dir_all(&root).unwrap();
     std::fs::remove_file(&script).unwrap();
 }
