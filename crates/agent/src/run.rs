@@ -10,7 +10,8 @@
 //!   likely means, then retried after [`Backoff`]'s delays, forever: a control plane restart
 //!   or a network outage costs at most a minute after it ends.
 //! - Heartbeats pause while the agent holds no unexpired credentials (and say so once);
-//!   a heartbeat refused for its token brings the next refresh forward.
+//!   a heartbeat refused for its token brings the next refresh forward, once until a
+//!   heartbeat succeeds again.
 //! - When the control plane answers that the instance is not registered (it was
 //!   deregistered, which revokes its credentials), the agent drops the credentials it holds
 //!   and removes the credentials file, and keeps asking (a re-registration with `--force`
@@ -118,6 +119,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
         next_heartbeat: now,
         heartbeat_ok: None,
         paused_logged: false,
+        refresh_forced: false,
     };
     tokio::select! {
         () = shutdown => {
@@ -158,6 +160,8 @@ struct Agent {
     /// Whether the last heartbeat succeeded (`None` before the first), to log transitions.
     heartbeat_ok: Option<bool>,
     paused_logged: bool,
+    /// A failed heartbeat brought a refresh forward, and no heartbeat has succeeded since.
+    refresh_forced: bool,
 }
 
 impl Agent {
@@ -246,10 +250,14 @@ impl Agent {
                     ));
                 }
                 self.heartbeat_ok = Some(true);
+                self.refresh_forced = false;
             }
             Err(error) => {
-                log::event(&format!("heartbeat failed: {error}"));
+                log::event(&format!("heartbeat failed: {error}{}", heartbeat_advice(&error, &self.instance)));
                 self.heartbeat_ok = Some(false);
+                // Credentials the control plane no longer knows (revoked, or lost with its
+                // data) are worth replacing at once, but once per run of failures: a
+                // refusal that fresh credentials do not cure must not become a refresh storm.
                 let token_refused = matches!(
                     error.code(),
                     Some(
@@ -257,10 +265,10 @@ impl Agent {
                             | "ExpiredToken"
                             | "UnrecognizedClientException"
                             | "InvalidClientTokenId"
-                            | "InvalidSignatureException"
                     )
                 );
-                if token_refused && !self.refresh_backoff.failing() {
+                if token_refused && !self.refresh_forced && !self.refresh_backoff.failing() {
+                    self.refresh_forced = true;
                     self.next_refresh = Instant::now();
                 }
             }
@@ -281,6 +289,23 @@ fn refresh_advice(error: &CallError) -> &'static str {
         }
         Some(_) => "",
         None => " The control plane is unreachable or not answering as expected.",
+    }
+}
+
+/// What a heartbeat failure likely means, when the agent can tell.
+fn heartbeat_advice(error: &CallError, instance: &Instance) -> String {
+    match error {
+        CallError::Service { message, .. } if message.contains("region") => format!(
+            " (this instance was registered for region {}; if the control plane serves another, set \
+             `region` in instance.json to it and restart the agent)",
+            instance.region
+        ),
+        CallError::Service { code, .. } if code == "AccessDeniedException" => {
+            " (the activation role's policies must allow ssm:UpdateInstanceInformation, as \
+             AmazonSSMManagedInstanceCore does)"
+                .to_owned()
+        }
+        _ => String::new(),
     }
 }
 
@@ -310,6 +335,27 @@ mod tests {
         let error = runtime.block_on(run(options, std::future::pending())).unwrap_err();
         assert!(error.to_string().contains("homeport agent register"), "{error}");
         assert!(!dir.exists(), "run creates nothing");
+    }
+
+    #[test]
+    fn heartbeat_failures_explain_what_they_can() {
+        let instance = Instance {
+            instance_id: "mi-0123456789abcdef0".into(),
+            region: "us-east-1".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+            cluster: None,
+            activation_id: "a".into(),
+            fingerprint: "f".into(),
+            registered_at: 0,
+        };
+        let refused =
+            |code: &str, message: &str| CallError::Service { status: 400, code: code.into(), message: message.into() };
+        let region =
+            refused("InvalidSignatureException", "Credential should be scoped to a valid region, not 'us-east-1'.");
+        assert!(heartbeat_advice(&region, &instance).contains("registered for region us-east-1"));
+        let denied = refused("AccessDeniedException", "not authorized");
+        assert!(heartbeat_advice(&denied, &instance).contains("AmazonSSMManagedInstanceCore"));
+        assert_eq!(heartbeat_advice(&refused("ThrottlingException", "slow down"), &instance), "");
     }
 
     #[test]
