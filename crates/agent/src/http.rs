@@ -340,6 +340,31 @@ mod tests {
     }
 
     #[test]
+    fn no_prefix_or_corruption_of_a_response_panics() {
+        // What the fuzz target (`fuzz/fuzz_targets/agent_http_response.rs`) does at random,
+        // here systematically: every prefix, and every single-byte corruption.
+        let responses: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n",
+            b"HTTP/1.0 403 Forbidden\r\n\r\n{}",
+        ];
+        for response in responses {
+            for end in 0..=response.len() {
+                let _ = read(&response[..end]);
+            }
+            for at in 0..response.len() {
+                for byte in [0u8, b'\r', b'\n', b':', b'f', b'9', 0xff] {
+                    let mut corrupted = response.to_vec();
+                    corrupted[at] = byte;
+                    if let Ok(parsed) = read(&corrupted) {
+                        assert!(parsed.body.len() <= MAX_BODY);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_request_goes_out_as_http_1_1_and_the_answer_comes_back() {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
