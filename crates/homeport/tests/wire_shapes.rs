@@ -39,12 +39,26 @@ fn call(operation: &str, params: Value) -> Value {
 }
 
 #[test]
-fn every_operation_answers_in_its_model_shape() {
+fn every_operation_answers_in_its_model_shape_on_sqlite() {
     if !boto3_available() {
         return;
     }
-    let dir = fresh_dir("shapes");
-    let server = Server::start(&dir.join("data"), None);
+    tour(None, "shapes-sqlite");
+}
+
+#[test]
+fn every_operation_answers_in_its_model_shape_on_postgres() {
+    if !boto3_available() {
+        return;
+    }
+    let Some(database) = common::TestDatabase::create("shapes") else { return };
+    tour(Some(&database.url), "shapes-postgres");
+}
+
+/// Calls every routed operation once on `store_url` (SQLite when `None`).
+fn tour(store_url: Option<&str>, name: &str) {
+    let dir = fresh_dir(name);
+    let server = Server::start(&dir.join("data"), store_url);
     let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:Get*","sts:AssumeRole"],"Resource":"*","Condition":{"StringEquals":{"aws:username":"u"}}}}"#;
     let account = server.boto3(&[json!({"service": "sts", "operation": "get_caller_identity", "params": {}})])[0]
         ["response"]["Account"]

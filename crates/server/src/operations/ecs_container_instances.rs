@@ -137,30 +137,53 @@ pub(crate) async fn instances_of(
         .await
         .map_err(internal)?;
     let instances = rows.iter().map(ContainerInstance::from_row).collect::<Result<Vec<_>, _>>()?;
-    let rows = app
-        .store
+    // Totals per instance in SQL; ports and groups only where tasks have them.
+    const UNSTOPPED: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
+    let store = &app.store;
+    let totals = store
         .query(
-            "SELECT container_instance_arn, reserved_cpu, reserved_memory, reserved_ports, last_status, task_group
-             FROM ecs_tasks WHERE cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL",
+            &format!(
+                "SELECT container_instance_arn, CAST(SUM(reserved_cpu) AS BIGINT), CAST(SUM(reserved_memory) AS BIGINT),
+                        CAST(SUM(CASE WHEN last_status = 'RUNNING' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*)
+                 FROM ecs_tasks WHERE {UNSTOPPED} GROUP BY container_instance_arn"
+            ),
             vec![cluster_arn.into()],
         )
         .await
         .map_err(internal)?;
     let mut reserved: HashMap<String, Reserved> = HashMap::new();
-    for row in &rows {
+    for row in &totals {
         let entry = reserved.entry(row.text(0).map_err(internal)?).or_default();
-        entry.cpu += row.int(1).map_err(internal)?;
-        entry.memory += row.int(2).map_err(internal)?;
-        let ports: Vec<String> = serde_json::from_str(&row.text(3).map_err(internal)?).map_err(internal)?;
-        entry.ports.extend(ports);
-        if row.text(4).map_err(internal)? == "RUNNING" {
-            entry.running += 1;
-        } else {
-            entry.pending += 1;
-        }
-        if let Some(group) = row.opt_text(5).map_err(internal)? {
-            entry.groups.push(group);
-        }
+        entry.cpu = row.int(1).map_err(internal)?;
+        entry.memory = row.int(2).map_err(internal)?;
+        entry.running = row.int(3).map_err(internal)?;
+        entry.pending = row.int(4).map_err(internal)? - entry.running;
+    }
+    let ports = store
+        .query(
+            &format!("SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {UNSTOPPED} AND reserved_ports <> '[]'"),
+            vec![cluster_arn.into()],
+        )
+        .await
+        .map_err(internal)?;
+    for row in &ports {
+        let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
+        reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+    }
+    let groups = store
+        .query(
+            &format!(
+                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {UNSTOPPED} AND task_group IS NOT NULL
+                 GROUP BY container_instance_arn, task_group"
+            ),
+            vec![cluster_arn.into()],
+        )
+        .await
+        .map_err(internal)?;
+    for row in &groups {
+        let group = row.text(1).map_err(internal)?;
+        let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
+        reserved.entry(row.text(0).map_err(internal)?).or_default().groups.extend(std::iter::repeat_n(group, count));
     }
     Ok((instances, reserved))
 }
