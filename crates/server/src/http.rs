@@ -63,7 +63,7 @@ async fn respond(app: &App, audit: &AuditLog, peer: SocketAddr, request: Request
                 status: 413,
                 content_type: "text/plain",
                 request_id: String::new(),
-                body: format!("request bodies are limited to {MAX_BODY} bytes\n"),
+                body: format!("request bodies are limited to {MAX_BODY} bytes\n").into_bytes(),
             });
         }
     };

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod authz;
 mod cache;
+mod downloads;
 mod ecs_channel;
 mod http;
 pub mod ids;

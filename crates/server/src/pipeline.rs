@@ -19,7 +19,7 @@ pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub request_id: String,
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 /// The parts of an HTTP request the pipeline reads.
@@ -33,7 +33,7 @@ fn xml_error(error: &AwsError, namespace: &str, request_id: &str) -> Reply {
         status: error.status,
         content_type: "text/xml",
         request_id: request_id.to_owned(),
-        body: error.to_query_xml(namespace, request_id),
+        body: error.to_query_xml(namespace, request_id).into_bytes(),
     }
 }
 
@@ -50,7 +50,7 @@ fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id
                 status: error.status,
                 content_type: "application/x-amz-json-1.1",
                 request_id: request_id.to_owned(),
-                body: error.to_json(),
+                body: error.to_json().into_bytes(),
             }
         }
     }
@@ -59,22 +59,22 @@ fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id
 pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Reply {
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
     let request = &incoming.request;
-    if request.path == "/health" && request.method == "GET" {
-        return Reply {
-            status: 200,
-            content_type: "application/json",
-            request_id,
-            body: "{\"status\":\"ok\"}".to_owned(),
-        };
+    if request.method == "GET" {
+        if let Some(reply) = crate::downloads::serve(request, &request_id) {
+            return reply;
+        }
     }
     let target = request.header("x-amz-target");
     // An agent's registration and credential requests carry their own proof, not SigV4.
     if let Some(outcome) = crate::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
     {
         return match outcome {
-            Ok(json) => {
-                Reply { status: 200, content_type: "application/x-amz-json-1.1", request_id, body: json.to_string() }
-            }
+            Ok(json) => Reply {
+                status: 200,
+                content_type: "application/x-amz-json-1.1",
+                request_id,
+                body: json.to_string().into_bytes(),
+            },
             Err(error) => error_reply(&error, Protocol::Json, IAM_NAMESPACE, &request_id),
         };
     }
@@ -137,11 +137,14 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             status: 200,
             content_type: "text/xml",
             request_id: request_id.clone(),
-            body: xml.finish(&request_id),
+            body: xml.finish(&request_id).into_bytes(),
         },
-        Ok(Output::Json(json)) => {
-            Reply { status: 200, content_type: "application/x-amz-json-1.1", request_id, body: json.to_string() }
-        }
+        Ok(Output::Json(json)) => Reply {
+            status: 200,
+            content_type: "application/x-amz-json-1.1",
+            request_id,
+            body: json.to_string().into_bytes(),
+        },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
 }
