@@ -35,10 +35,15 @@ pub struct ServerArgs {
     /// [default: 120; agents heartbeat every 30 s].
     #[arg(long, env = "HOMEPORT_INSTANCE_PING_TIMEOUT")]
     instance_ping_timeout: Option<i64>,
+    /// Seconds without a poll before a container instance's service tasks are replaced
+    /// elsewhere [default: 180].
+    #[arg(long, env = "HOMEPORT_INSTANCE_DISCONNECT_TIMEOUT")]
+    instance_disconnect_timeout: Option<i64>,
 }
 
 /// The settings a config file may hold.
-const SETTINGS: &[&str] = &["listen", "data_dir", "store", "region", "account_id", "instance_ping_timeout"];
+const SETTINGS: &[&str] =
+    &["listen", "data_dir", "store", "region", "account_id", "instance_ping_timeout", "instance_disconnect_timeout"];
 
 /// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
 fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
@@ -73,6 +78,12 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         None => Vec::new(),
     };
     let setting = |key: &str| file.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.clone());
+    // A duration in seconds: the flag, else the file, else the default; at least 1.
+    let seconds = |flag: Option<i64>, key: &str, default: i64| -> Result<i64, String> {
+        let from_file =
+            setting(key).map(|text| text.parse::<i64>().map_err(|error| format!("{key}: {error}"))).transpose()?;
+        Ok(flag.or(from_file).unwrap_or(default).max(1))
+    };
     let listen = match args.listen {
         Some(listen) => listen,
         None => setting("listen")
@@ -89,14 +100,8 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         store_url: args.store_url.or_else(|| setting("store")),
         region: args.region.or_else(|| setting("region")).unwrap_or_else(|| "us-east-1".to_owned()),
         account_id: args.account_id.or_else(|| setting("account_id")),
-        instance_ping_timeout: match args.instance_ping_timeout {
-            Some(seconds) => seconds,
-            None => setting("instance_ping_timeout")
-                .map(|text| text.parse::<i64>().map_err(|error| format!("instance_ping_timeout: {error}")))
-                .transpose()?
-                .unwrap_or(120),
-        }
-        .max(1),
+        instance_ping_timeout: seconds(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
+        instance_disconnect_timeout: seconds(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
     })
 }
 

@@ -22,6 +22,8 @@ pub struct Config {
     pub account_id: Option<String>,
     /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
     pub instance_ping_timeout: i64,
+    /// Seconds without a poll after which a container instance's service tasks are replaced.
+    pub instance_disconnect_timeout: i64,
 }
 
 /// Everything a request needs, shared by all of them.
@@ -40,6 +42,8 @@ pub struct App {
     pub instance_ping_timeout: i64,
     /// Wake-ups for the ECS agents' long polls.
     pub ecs_channels: crate::ecs_channel::Channels,
+    /// Seconds without a poll after which a container instance's service tasks are replaced.
+    pub instance_disconnect_timeout: i64,
 }
 
 /// What the first start created, to tell the operator once.
@@ -95,6 +99,7 @@ impl App {
             account_id,
             instance_ping_timeout: config.instance_ping_timeout,
             ecs_channels: crate::ecs_channel::Channels::default(),
+            instance_disconnect_timeout: config.instance_disconnect_timeout,
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))

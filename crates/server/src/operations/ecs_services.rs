@@ -23,8 +23,6 @@ use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
 use crate::ids;
 
-/// Seconds without a poll after which an instance's service tasks are replaced.
-pub const DISCONNECT_TIMEOUT_SECONDS: i64 = 180;
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
 
@@ -451,7 +449,7 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
 
 /// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).
 async fn stop_lost_tasks(app: &App) -> Result<(), AwsError> {
-    let cutoff = ids::now() - DISCONNECT_TIMEOUT_SECONDS;
+    let cutoff = ids::now() - app.instance_disconnect_timeout;
     let lost = load_tasks(
         app,
         "desired_status = 'RUNNING' AND service_name IS NOT NULL AND container_instance_arn IN
