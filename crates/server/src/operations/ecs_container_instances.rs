@@ -120,6 +120,22 @@ impl Subject for Candidate<'_> {
     }
 }
 
+/// One container instance by ARN, in any status.
+pub(crate) async fn find_instance(app: &App, arn: &str) -> Result<Option<ContainerInstance>, AwsError> {
+    let rows = app
+        .store
+        .query(
+            &format!(
+                "SELECT {} FROM ecs_container_instances WHERE arn = ? AND account_id = ?",
+                ContainerInstance::COLUMNS
+            ),
+            vec![arn.into(), app.account_id.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.first().map(ContainerInstance::from_row).transpose()
+}
+
 /// The cluster's container instances (every status) and what their tasks reserve.
 pub(crate) async fn instances_of(
     app: &App,

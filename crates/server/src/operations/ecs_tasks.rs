@@ -15,7 +15,7 @@ use store::{Statement, Value};
 
 use super::ecs::{self, client, cluster_arn, ecs_operation, invalid_parameter, put};
 use super::ecs_clusters::{Cluster, active_cluster};
-use super::ecs_container_instances::{ContainerInstance, caller_instance, instances_of};
+use super::ecs_container_instances::{ContainerInstance, caller_instance, find_instance, instances_of};
 use super::ecs_scheduler::{self, Demand, Placement};
 use super::ecs_task_definitions::{check_task_role, find_task_definition};
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
@@ -27,6 +27,8 @@ const MAX_TASKS_PER_CALL: usize = 10;
 /// How long a poll may wait, and how often an instance gets a full manifest.
 const MAX_POLL_WAIT_SECONDS: u64 = 20;
 const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a poll is written down as the instance's last contact.
+const POLL_RECORD_SECONDS: i64 = 10;
 
 ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
 ecs_operation!(START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
@@ -813,11 +815,13 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 /// The instance a poll comes from, which must be the caller's own.
 async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let (instances, _) = instances_of(ctx.app, &cluster.arn).await?;
-    let instance = instances
-        .into_iter()
-        .find(|i| i.arn == arn && i.status != "INACTIVE")
+    let cluster = cluster_arn(ctx.app, ctx.body);
+    let instance = find_instance(ctx.app, arn)
+        .await?
+        .filter(|i| {
+            i.status != "INACTIVE"
+                && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
+        })
         .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
     if caller_instance(ctx).await?.as_deref() != Some(instance.instance_id.as_str()) {
         return Err(AwsError::new(
@@ -849,14 +853,18 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let wait =
         ctx.body.get("waitSeconds").and_then(Json::as_u64).unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
     let notify = ctx.app.ecs_channels.notifier(&instance.arn);
-    ctx.app
-        .store
-        .execute(
-            "UPDATE ecs_container_instances SET last_poll_at = ?, acked_seq = ? WHERE arn = ?",
-            vec![Value::Int(ids::now()), Value::Int(after), instance.arn.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    // Connectedness is kept to the second it matters at (60 s): record a poll every 10 s.
+    let now = ids::now();
+    if instance.last_poll_at.is_none_or(|at| now - at >= POLL_RECORD_SECONDS) {
+        ctx.app
+            .store
+            .execute(
+                "UPDATE ecs_container_instances SET last_poll_at = ?, acked_seq = ? WHERE arn = ?",
+                vec![Value::Int(now), Value::Int(after), instance.arn.as_str().into()],
+            )
+            .await
+            .map_err(internal)?;
+    }
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
     let candidates: Vec<&str> = ctx
