@@ -280,7 +280,7 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
     }
     let tags = store
         .query(
-            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
+            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? ORDER BY tag_key_lower",
             vec![account.into(), kind.into(), key.into()],
         )
         .await

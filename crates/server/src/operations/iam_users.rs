@@ -80,13 +80,17 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             return Ok(xml);
         }
     };
+    // Its boundary and tags are part of its permissions, which the cache holds (a user
+    // asking about itself, the common case, then costs no query).
     let key = user.name.to_lowercase();
-    let boundary = iam_boundaries::load(&ctx.app.store, ctx.account(), Kind::User, &key).await?;
-    let tags = iam_tags::load(&ctx.app.store, ctx.account(), USER, &key).await?;
+    let permissions = crate::authz::owner_permissions(ctx.app, ctx.account(), "user", &key).await?;
+    let boundary = permissions.boundary.as_ref().map(|(arn, _)| arn.as_str());
+    let tags: Vec<iam_tags::Tag> =
+        permissions.tags.iter().map(|(key, value)| iam_tags::Tag { key: key.clone(), value: value.clone() }).collect();
     let mut xml = ctx.response();
     xml.nest("User", |xml| {
         user.write(xml, ctx.account());
-        iam_boundaries::write(xml, boundary.as_deref());
+        iam_boundaries::write(xml, boundary);
         iam_tags::write(xml, &tags);
     });
     Ok(xml)
