@@ -752,7 +752,10 @@ async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let now = ids::now();
     let body = ctx.body.clone();
     update_task(ctx.app, &arn, |task| {
-        if rank(&status) < rank(&task.last_status) {
+        // A report never moves a task back, and a stopped task stays as it stopped: the agent
+        // retries a report until it is acknowledged (and reports a stop again for a task it
+        // learns of only once it is stopped), which must not move stoppedAt or its reason.
+        if rank(&status) < rank(&task.last_status) || (status == "STOPPED" && task.last_status == "STOPPED") {
             return Ok(false);
         }
         for report in body.get("containers").and_then(Json::as_array).into_iter().flatten() {
