@@ -25,7 +25,7 @@ use crate::ids;
 /// Tasks RunTask and StartTask start at most per call.
 const MAX_TASKS_PER_CALL: usize = 10;
 /// How long a poll may wait, and how often an instance gets a full manifest.
-const MAX_POLL_WAIT_SECONDS: u64 = 20;
+pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 20;
 const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
