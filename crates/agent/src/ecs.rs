@@ -36,7 +36,7 @@ use crate::ecs_channel::{self, Channel, parse_poll_response};
 use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
 use crate::http::Endpoint;
 use crate::log;
-use crate::reconcile::{self, Action, LaunchResult, Report, TaskRecord};
+use crate::reconcile::{self, Action, ContainerState, LaunchResult, Report, Status, TaskRecord};
 use crate::state::StateDir;
 use crate::task_spec::{LABEL_INSTANCE, Placement, container_config, task_id};
 
@@ -440,7 +440,14 @@ impl Engine {
     }
 
     fn start_observe(&mut self) {
-        let busy = self.tasks.values().any(|t| t.containers.iter().any(|c| c.runtime_id.is_some() || c.busy));
+        // Often while something runs or is under way; stopped tasks kept for clean-up only
+        // need the idle pace.
+        let busy = self.tasks.values().any(|t| {
+            t.desired == Status::Running
+                || t.containers
+                    .iter()
+                    .any(|c| c.busy || matches!(c.state, ContainerState::Running | ContainerState::Created))
+        });
         self.next_observe = Instant::now() + if busy { OBSERVE_BUSY } else { OBSERVE_IDLE };
         if self.observing {
             return;

@@ -137,6 +137,12 @@ impl EcsState {
         Ok(if saved.cluster == cluster { saved } else { fresh })
     }
 
+    /// Forgets the saved state: a new registration of the machine (`register --force`) is a
+    /// new managed instance, whose container instance is not the old one's.
+    pub fn remove(state: &StateDir) {
+        let _ = std::fs::remove_file(state.path().join(STATE_FILE));
+    }
+
     pub fn save(&self, state: &StateDir) -> Result<(), StateError> {
         let path = state.path().join(STATE_FILE);
         let text = serde_json::to_vec(self).map_err(|error| StateError {

@@ -173,9 +173,11 @@ pub async fn register(request: &Registration, progress: &mut dyn FnMut(&str)) ->
         registered_at: crate::now(),
     };
     state.save_key(&key.seed_text())?;
-    // Credentials of a replaced registration belong to the old instance.
+    // Credentials (and the container instance) of a replaced registration belong to the old
+    // instance.
     if existing.is_some() {
         let _ = std::fs::remove_file(state.credentials_path());
+        crate::ecs_registration::EcsState::remove(&state);
     }
     state.save_instance(&instance)?;
     Ok(instance)
