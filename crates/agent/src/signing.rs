@@ -9,7 +9,8 @@ use aws_protocol::sigv4::{HttpRequest, canonical_request, format_amz_date, sha25
 
 use crate::credentials::RoleCredentials;
 
-/// The headers a signed awsJson 1.1 call carries, `Authorization` last. `target` is the
+/// The headers a signed awsJson 1.1 call carries, `Authorization` last (no
+/// `X-Amz-Security-Token` when `credentials` are a long-term key, with an empty token). `target` is the
 /// `X-Amz-Target` value (`AmazonSSM.UpdateInstanceInformation`), `host` the `Host` header.
 pub fn sign_json_call(
     credentials: &RoleCredentials,
@@ -30,6 +31,8 @@ pub fn sign_json_call(
         ("X-Amz-Security-Token".to_owned(), credentials.session_token.clone()),
         ("X-Amz-Target".to_owned(), target.to_owned()),
     ];
+    // Long-term keys (the fleet simulator's root key) have no session token to send.
+    headers.retain(|(name, value)| name != "X-Amz-Security-Token" || !value.is_empty());
     let signed_names: Vec<String> = headers.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
     let signed: Vec<&str> = signed_names.iter().map(String::as_str).collect();
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agent_cmd;
+mod fleet;
 mod loadgen;
 mod output;
 mod policy;
@@ -30,6 +31,9 @@ enum Command {
     Agent(agent_cmd::AgentCommand),
     /// Send signed requests to an endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
+    /// Simulate a fleet of container instances speaking the agent protocol, and measure
+    /// registration and task placement throughput.
+    FleetSim(fleet::FleetArgs),
     /// Work with IAM policy documents offline: validate them and simulate requests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server_cmd::run(args),
         Command::Agent(command) => agent_cmd::run_command(command),
         Command::Loadgen(args) => loadgen::run(args),
+        Command::FleetSim(args) => fleet::run(args),
         Command::Policy(command) => policy::run(command),
     }
 }

@@ -1,6 +1,7 @@
 //! Wake-ups for the agents' long polls: one `Notify` per container instance, signalled when
 //! a task placed on it changes. The store stays the truth (a poll re-reads it); a lost
-//! wake-up costs at most one poll interval, never a message.
+//! wake-up costs at most one poll interval, never a message. Also each cluster's placement
+//! lock (one node's placements into a cluster are serialized).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,10 +17,14 @@ struct Channel {
     manifest_sent: Option<Instant>,
 }
 
-/// Every container instance's channel, created on first use.
+/// Every container instance's channel, created on first use, and each cluster's placement
+/// lock.
 #[derive(Debug, Default)]
 pub struct Channels {
     channels: Mutex<HashMap<String, Channel>>,
+    placement: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Container instances' parsed registrations.
+    pub(crate) specs: crate::operations::ecs_container_instances::SpecCache,
 }
 
 impl Channels {
@@ -51,6 +56,16 @@ impl Channels {
             }
             due
         })
+    }
+
+    /// The lock a cluster's placements hold from reading its instances to recording the
+    /// tasks placed, so two placements never both spend the same free resources.
+    pub fn placement_lock(&self, cluster: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.placement.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Arc::clone(locks.entry(cluster.to_owned()).or_default())
     }
 
     /// Forgets that a manifest was sent (the agent re-registered: it starts over).

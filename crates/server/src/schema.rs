@@ -248,7 +248,12 @@ pub const MIGRATIONS: &[Migration] = &[
             version_info TEXT NOT NULL,
             registered_at BIGINT NOT NULL,
             last_poll_at BIGINT,
-            acked_seq BIGINT NOT NULL
+            acked_seq BIGINT NOT NULL,
+            reserved_cpu BIGINT NOT NULL DEFAULT 0,
+            reserved_memory BIGINT NOT NULL DEFAULT 0,
+            running_tasks BIGINT NOT NULL DEFAULT 0,
+            pending_tasks BIGINT NOT NULL DEFAULT 0,
+            spec_revision BIGINT NOT NULL DEFAULT 0
         );
         CREATE INDEX ecs_container_instances_by_cluster ON ecs_container_instances (cluster_arn, status);
         CREATE TABLE ecs_tasks (
@@ -275,6 +280,8 @@ pub const MIGRATIONS: &[Migration] = &[
         );
         CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status);
         CREATE INDEX ecs_tasks_by_instance ON ecs_tasks (container_instance_arn, updated_seq);
+        CREATE INDEX ecs_tasks_by_group ON ecs_tasks (cluster_arn, task_group);
+        CREATE INDEX ecs_tasks_with_ports ON ecs_tasks (cluster_arn) WHERE reserved_ports <> '[]' AND last_status <> 'STOPPED';
         CREATE TABLE ecs_services (
             arn TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,

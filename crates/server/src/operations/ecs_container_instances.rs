@@ -8,6 +8,7 @@
 //! the registered ones less what its unstopped tasks reserve.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
@@ -23,6 +24,111 @@ use crate::ids;
 /// An agent is connected while it has polled within this many seconds.
 pub(crate) const AGENT_CONNECTED_SECONDS: i64 = 60;
 
+/// What a container instance registered (resources, attributes, versions), parsed once per
+/// change and shared: placement reads it for every instance on every call.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    pub resources: Json,
+    pub attributes: Json,
+    pub version_info: Json,
+    cpu: i64,
+    memory: i64,
+    ports: Vec<String>,
+    udp_ports: Vec<String>,
+    /// `(name, value)` of each attribute (`""` for one without a value).
+    attribute_values: Vec<(String, String)>,
+    /// The `spec_revision` it was parsed at.
+    revision: i64,
+}
+
+impl Spec {
+    /// The spec of registered resources and attributes given as JSON.
+    #[cfg(test)]
+    pub(crate) fn from_json(resources: &Json, attributes: &Json) -> Result<Spec, AwsError> {
+        Spec::parse([resources.to_string(), attributes.to_string(), "{}".to_owned()], 0)
+    }
+
+    fn parse(texts: [String; 3], revision: i64) -> Result<Spec, AwsError> {
+        let [resources, attributes, version_info] = &texts;
+        let parse = |text: &str| serde_json::from_str::<Json>(text).map_err(internal);
+        let (resources, attributes, version_info) = (parse(resources)?, parse(attributes)?, parse(version_info)?);
+        let integer =
+            |name| resource(&resources, name).and_then(|r| r.get("integerValue")).and_then(Json::as_i64).unwrap_or(0);
+        let set = |name| -> Vec<String> {
+            resource(&resources, name)
+                .and_then(|r| r.get("stringSetValue"))
+                .and_then(Json::as_array)
+                .map(|ports| ports.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let attribute_values = attributes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let name = a.get("name").and_then(Json::as_str)?;
+                Some((name.to_owned(), a.get("value").and_then(Json::as_str).unwrap_or_default().to_owned()))
+            })
+            .collect();
+        Ok(Spec {
+            cpu: integer("CPU"),
+            memory: integer("MEMORY"),
+            ports: set("PORTS"),
+            udp_ports: set("PORTS_UDP"),
+            attribute_values,
+            resources,
+            attributes,
+            version_info,
+            revision,
+        })
+    }
+}
+
+/// Parsed specs by container instance ARN, reused while the instance's `spec_revision` (which
+/// every change of its registration or attributes moves) is the same.
+#[derive(Debug, Default)]
+pub(crate) struct SpecCache {
+    specs: std::sync::Mutex<HashMap<String, Arc<Spec>>>,
+}
+
+impl SpecCache {
+    fn cached(&self, arn: &str, revision: i64) -> Option<Arc<Spec>> {
+        let specs = match self.specs.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        specs.get(arn).filter(|spec| spec.revision == revision).cloned()
+    }
+
+    fn store(&self, arn: &str, spec: Arc<Spec>) {
+        let mut specs = match self.specs.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        specs.insert(arn.to_owned(), spec);
+    }
+
+    /// The spec of `arn` at `revision`, read from the store if it is not cached.
+    async fn get(&self, app: &App, arn: &str, revision: i64) -> Result<Arc<Spec>, AwsError> {
+        if let Some(spec) = self.cached(arn, revision) {
+            return Ok(spec);
+        }
+        let rows = app
+            .store
+            .query(
+                "SELECT registered_resources, attributes, version_info, spec_revision FROM ecs_container_instances WHERE arn = ?",
+                vec![arn.into()],
+            )
+            .await
+            .map_err(internal)?;
+        let row = rows.first().ok_or_else(|| internal("container instance vanished"))?;
+        let texts = [row.text(0).map_err(internal)?, row.text(1).map_err(internal)?, row.text(2).map_err(internal)?];
+        let spec = Arc::new(Spec::parse(texts, row.int(3).map_err(internal)?)?);
+        self.store(arn, Arc::clone(&spec));
+        Ok(spec)
+    }
+}
+
 /// A stored container instance.
 #[derive(Debug, Clone)]
 pub(crate) struct ContainerInstance {
@@ -30,27 +136,36 @@ pub(crate) struct ContainerInstance {
     pub instance_id: String,
     pub status: String,
     pub status_reason: Option<String>,
-    pub registered: Json,
-    pub attributes: Json,
-    pub version_info: Json,
+    pub spec: Arc<Spec>,
     pub registered_at: i64,
     pub last_poll_at: Option<i64>,
 }
 
 impl ContainerInstance {
-    const COLUMNS: &str = "arn, instance_id, status, status_reason, registered_resources, attributes, version_info, registered_at, last_poll_at";
+    const COLUMNS: &str = "arn, instance_id, status, status_reason, spec_revision, registered_at, last_poll_at,
+                           reserved_cpu, reserved_memory, running_tasks, pending_tasks";
 
-    fn from_row(row: &store::Row) -> Result<ContainerInstance, AwsError> {
+    async fn from_row(app: &App, row: &store::Row) -> Result<ContainerInstance, AwsError> {
+        let arn = row.text(0).map_err(internal)?;
         Ok(ContainerInstance {
-            arn: row.text(0).map_err(internal)?,
+            spec: app.ecs_channels.specs.get(app, &arn, row.int(4).map_err(internal)?).await?,
+            arn,
             instance_id: row.text(1).map_err(internal)?,
             status: row.text(2).map_err(internal)?,
             status_reason: row.opt_text(3).map_err(internal)?,
-            registered: ecs::json_column(row, 4)?,
-            attributes: ecs::json_column(row, 5)?,
-            version_info: ecs::json_column(row, 6)?,
-            registered_at: row.int(7).map_err(internal)?,
-            last_poll_at: row.opt_int(8).map_err(internal)?,
+            registered_at: row.int(5).map_err(internal)?,
+            last_poll_at: row.opt_int(6).map_err(internal)?,
+        })
+    }
+
+    /// What the instance's unstopped tasks hold, from its counters (no ports or groups).
+    fn counters(row: &store::Row) -> Result<Reserved, AwsError> {
+        Ok(Reserved {
+            cpu: row.int(7).map_err(internal)?,
+            memory: row.int(8).map_err(internal)?,
+            running: row.int(9).map_err(internal)?,
+            pending: row.int(10).map_err(internal)?,
+            ..Reserved::default()
         })
     }
 
@@ -58,26 +173,23 @@ impl ContainerInstance {
         self.last_poll_at.is_some_and(|at| now - at <= AGENT_CONNECTED_SECONDS)
     }
 
-    /// A registered integer resource (`CPU`, `MEMORY`).
-    pub(crate) fn integer(&self, name: &str) -> i64 {
-        resource(&self.registered, name).and_then(|r| r.get("integerValue")).and_then(Json::as_i64).unwrap_or(0)
+    /// Registered CPU units.
+    pub(crate) fn cpu(&self) -> i64 {
+        self.spec.cpu
     }
 
-    /// A registered string-set resource (`PORTS`, `PORTS_UDP`).
-    pub(crate) fn ports(&self, name: &str) -> Vec<String> {
-        resource(&self.registered, name)
-            .and_then(|r| r.get("stringSetValue"))
-            .and_then(Json::as_array)
-            .map(|ports| ports.iter().filter_map(Json::as_str).map(str::to_owned).collect())
-            .unwrap_or_default()
+    /// Registered memory, MiB.
+    pub(crate) fn memory(&self) -> i64 {
+        self.spec.memory
     }
 
-    pub(crate) fn attribute(&self, name: &str) -> Option<String> {
-        self.attributes
-            .as_array()?
-            .iter()
-            .find(|a| a.get("name").and_then(Json::as_str) == Some(name))
-            .map(|a| a.get("value").and_then(Json::as_str).unwrap_or_default().to_owned())
+    /// Host ports the agent reserves: TCP ones as numbers, UDP ones as `N/udp`.
+    pub(crate) fn reserved_ports(&self) -> impl Iterator<Item = String> + '_ {
+        self.spec.ports.iter().cloned().chain(self.spec.udp_ports.iter().map(|p| format!("{p}/udp")))
+    }
+
+    pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
+        self.spec.attribute_values.iter().find(|(n, _)| n == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -109,21 +221,56 @@ impl Subject for Candidate<'_> {
         match subject {
             "agentConnected" => one(self.instance.connected(self.now).to_string()),
             "agentVersion" => {
-                self.instance.version_info.get("agentVersion").and_then(Json::as_str).map(|v| vec![v.to_owned()])
+                self.instance.spec.version_info.get("agentVersion").and_then(Json::as_str).map(|v| vec![v.to_owned()])
             }
             "ec2InstanceId" => one(self.instance.instance_id.clone()),
             "registeredAt" => one(ids::iso8601(self.instance.registered_at)),
             "runningTasksCount" => one(self.reserved.running.to_string()),
             "task:group" => Some(self.reserved.groups.clone()),
-            other => other.strip_prefix("attribute:").and_then(|name| self.instance.attribute(name)).map(|v| vec![v]),
+            other => other
+                .strip_prefix("attribute:")
+                .and_then(|name| self.instance.attribute(name))
+                .map(|v| vec![v.to_owned()]),
         }
     }
 }
 
-/// The cluster's container instances (every status) and what their tasks reserve.
+/// One container instance by ARN, in any status.
+pub(crate) async fn find_instance(app: &App, arn: &str) -> Result<Option<ContainerInstance>, AwsError> {
+    let rows = app
+        .store
+        .query(
+            &format!(
+                "SELECT {} FROM ecs_container_instances WHERE arn = ? AND account_id = ?",
+                ContainerInstance::COLUMNS
+            ),
+            vec![arn.into(), app.account_id.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    match rows.first() {
+        Some(row) => Ok(Some(ContainerInstance::from_row(app, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Which task groups `instances_of` should count per instance.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Groups<'a> {
+    None,
+    /// Only this group (what distinctInstance needs).
+    Only(&'a str),
+    /// Every group (what `task:group` expressions need).
+    All,
+}
+
+/// The cluster's container instances (every status) and what their tasks reserve: CPU,
+/// memory and task counts from each instance's counters (kept in the transactions that
+/// create and stop tasks), host ports from the tasks that hold some, groups as asked.
 pub(crate) async fn instances_of(
     app: &App,
     cluster_arn: &str,
+    groups: Groups<'_>,
 ) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
     let rows = app
         .store
@@ -136,32 +283,20 @@ pub(crate) async fn instances_of(
         )
         .await
         .map_err(internal)?;
-    let instances = rows.iter().map(ContainerInstance::from_row).collect::<Result<Vec<_>, _>>()?;
-    // Totals per instance in SQL; ports and groups only where tasks have them.
-    const UNSTOPPED: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
-    let store = &app.store;
-    let totals = store
-        .query(
-            &format!(
-                "SELECT container_instance_arn, CAST(SUM(reserved_cpu) AS BIGINT), CAST(SUM(reserved_memory) AS BIGINT),
-                        CAST(SUM(CASE WHEN last_status = 'RUNNING' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*)
-                 FROM ecs_tasks WHERE {UNSTOPPED} GROUP BY container_instance_arn"
-            ),
-            vec![cluster_arn.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let mut reserved: HashMap<String, Reserved> = HashMap::new();
-    for row in &totals {
-        let entry = reserved.entry(row.text(0).map_err(internal)?).or_default();
-        entry.cpu = row.int(1).map_err(internal)?;
-        entry.memory = row.int(2).map_err(internal)?;
-        entry.running = row.int(3).map_err(internal)?;
-        entry.pending = row.int(4).map_err(internal)? - entry.running;
+    let mut instances = Vec::with_capacity(rows.len());
+    let mut reserved: HashMap<String, Reserved> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let instance = ContainerInstance::from_row(app, row).await?;
+        reserved.insert(instance.arn.clone(), ContainerInstance::counters(row)?);
+        instances.push(instance);
     }
+    const LIVE: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
+    let store = &app.store;
     let ports = store
         .query(
-            &format!("SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {UNSTOPPED} AND reserved_ports <> '[]'"),
+            &format!(
+                "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {LIVE} AND reserved_ports <> '[]'"
+            ),
             vec![cluster_arn.into()],
         )
         .await
@@ -170,17 +305,22 @@ pub(crate) async fn instances_of(
         let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
         reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
     }
-    let groups = store
+    let (filter, params): (&str, Vec<Value>) = match groups {
+        Groups::None => return Ok((instances, reserved)),
+        Groups::Only(group) => (" AND task_group = ?", vec![cluster_arn.into(), group.into()]),
+        Groups::All => (" AND task_group IS NOT NULL", vec![cluster_arn.into()]),
+    };
+    let counted = store
         .query(
             &format!(
-                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {UNSTOPPED} AND task_group IS NOT NULL
+                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {LIVE}{filter}
                  GROUP BY container_instance_arn, task_group"
             ),
-            vec![cluster_arn.into()],
+            params,
         )
         .await
         .map_err(internal)?;
-    for row in &groups {
+    for row in &counted {
         let group = row.text(1).map_err(internal)?;
         let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
         reserved.entry(row.text(0).map_err(internal)?).or_default().groups.extend(std::iter::repeat_n(group, count));
@@ -191,7 +331,8 @@ pub(crate) async fn instances_of(
 /// ECS's `ContainerInstance` shape.
 pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i64) -> Json {
     let remaining: Vec<Json> = instance
-        .registered
+        .spec
+        .resources
         .as_array()
         .map(|resources| {
             resources
@@ -199,11 +340,11 @@ pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i
                 .map(|r| {
                     let mut r = r.clone();
                     match r.get("name").and_then(Json::as_str) {
-                        Some("CPU") => put(&mut r, "integerValue", instance.integer("CPU") - reserved.cpu),
-                        Some("MEMORY") => put(&mut r, "integerValue", instance.integer("MEMORY") - reserved.memory),
+                        Some("CPU") => put(&mut r, "integerValue", instance.cpu() - reserved.cpu),
+                        Some("MEMORY") => put(&mut r, "integerValue", instance.memory() - reserved.memory),
                         Some("PORTS") => {
-                            let mut ports = instance.ports("PORTS");
-                            ports.extend(reserved.ports.iter().cloned());
+                            let mut ports = instance.spec.ports.clone();
+                            ports.extend(reserved.ports.iter().filter(|p| !p.ends_with("/udp")).cloned());
                             put(&mut r, "stringSetValue", ports);
                         }
                         _ => {}
@@ -217,14 +358,14 @@ pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i
         "containerInstanceArn": instance.arn,
         "ec2InstanceId": instance.instance_id,
         "version": 1,
-        "versionInfo": instance.version_info,
+        "versionInfo": instance.spec.version_info,
         "remainingResources": remaining,
-        "registeredResources": instance.registered,
+        "registeredResources": instance.spec.resources,
         "status": instance.status,
         "agentConnected": instance.connected(now),
         "runningTasksCount": reserved.running,
         "pendingTasksCount": reserved.pending,
-        "attributes": instance.attributes,
+        "attributes": instance.spec.attributes,
         "registeredAt": instance.registered_at,
         "attachments": [],
         "tags": [],
@@ -346,7 +487,10 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         )
         .await
         .map_err(internal)?;
-    let existing = existing.first().map(ContainerInstance::from_row).transpose()?;
+    let existing = match existing.first() {
+        Some(row) => Some(ContainerInstance::from_row(ctx.app, row).await?),
+        None => None,
+    };
     if let Some(given) = ctx.body.get("containerInstanceArn").and_then(Json::as_str) {
         if existing.as_ref().is_none_or(|instance| instance.arn != given) {
             return Err(client(format!(
@@ -360,7 +504,8 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             ctx.app
                 .store
                 .execute(
-                    "UPDATE ecs_container_instances SET registered_resources = ?, attributes = ?, version_info = ?, last_poll_at = ? WHERE arn = ?",
+                    "UPDATE ecs_container_instances SET registered_resources = ?, attributes = ?, version_info = ?, last_poll_at = ?,
+                            spec_revision = spec_revision + 1 WHERE arn = ?",
                     vec![
                         resources.to_string().into(),
                         attributes.to_string().into(),
@@ -400,7 +545,7 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     };
     ctx.app.ecs_channels.reset(&arn);
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let instance = instances.iter().find(|i| i.arn == arn).ok_or_else(|| internal("registered instance vanished"))?;
     Ok(json!({"containerInstance": describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now)}))
 }
@@ -410,7 +555,7 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let reference = ecs::required(ctx.body, "containerInstance")?;
     let arn = instance_arn(ctx.app, &cluster.arn, reference);
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let instance = instances
         .iter()
         .find(|i| i.arn == arn && i.status != "INACTIVE")
@@ -441,7 +586,7 @@ async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("containerInstances must have between 1 and 100 items."));
     }
     let include_tags = ctx.body.get("include").and_then(Json::as_array).is_some_and(|i| i.iter().any(|v| v == "TAGS"));
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let now = ids::now();
     let mut described = Vec::new();
     let mut failures = Vec::new();
@@ -471,7 +616,8 @@ async fn list_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("Invalid status."));
     }
     let filter = ctx.body.get("filter").and_then(Json::as_str).map(Query::parse).transpose()?;
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let groups = if filter.as_ref().is_some_and(Query::reads_groups) { Groups::All } else { Groups::None };
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, groups).await?;
     let now = ids::now();
     let empty = Reserved::default();
     let arns = instances
@@ -502,7 +648,7 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         .and_then(Json::as_array)
         .map(|items| items.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let now = ids::now();
     let mut updated = Vec::new();
     let mut failures = Vec::new();
@@ -534,7 +680,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
     if items.is_empty() || items.len() > 10 {
         return Err(invalid_parameter("attributes must have between 1 and 10 items."));
     }
-    let (instances, _) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, _) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     for item in &items {
         let name = item.get("name").and_then(Json::as_str).unwrap_or_default();
         if name.is_empty() || name.len() > 128 {
@@ -549,7 +695,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
             .iter()
             .find(|i| i.arn == arn)
             .ok_or_else(|| AwsError::new("TargetNotFoundException", 400, format!("Could not find {target}.")))?;
-        let mut attributes: Vec<Json> = instance.attributes.as_array().cloned().unwrap_or_default();
+        let mut attributes: Vec<Json> = instance.spec.attributes.as_array().cloned().unwrap_or_default();
         attributes.retain(|a| a.get("name").and_then(Json::as_str) != Some(name));
         if put_them {
             let mut attribute = json!({"name": name});
@@ -561,7 +707,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
         ctx.app
             .store
             .execute(
-                "UPDATE ecs_container_instances SET attributes = ? WHERE arn = ?",
+                "UPDATE ecs_container_instances SET attributes = ?, spec_revision = spec_revision + 1 WHERE arn = ?",
                 vec![Json::Array(attributes).to_string().into(), arn.as_str().into()],
             )
             .await
@@ -578,10 +724,10 @@ async fn list_attributes(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
     let wanted_name = ctx.body.get("attributeName").and_then(Json::as_str);
     let wanted_value = ctx.body.get("attributeValue").and_then(Json::as_str);
-    let (instances, _) = instances_of(ctx.app, &cluster.arn).await?;
+    let (instances, _) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let mut listed = Vec::new();
     for instance in instances.iter().filter(|i| i.status != "INACTIVE") {
-        for attribute in instance.attributes.as_array().into_iter().flatten() {
+        for attribute in instance.spec.attributes.as_array().into_iter().flatten() {
             let name = attribute.get("name").and_then(Json::as_str).unwrap_or_default();
             let value = attribute.get("value").and_then(Json::as_str);
             if wanted_name.is_some_and(|w| w != name) || wanted_value.is_some_and(|w| Some(w) != value) {

@@ -194,6 +194,18 @@ impl Query {
     pub fn matches(&self, subject: &dyn Subject) -> bool {
         evaluate(&self.0, subject)
     }
+
+    /// Whether the expression reads `task:group` (which needs every instance's task groups).
+    pub fn reads_groups(&self) -> bool {
+        fn reads(expr: &Expr) -> bool {
+            match expr {
+                Expr::Or(a, b) | Expr::And(a, b) => reads(a) || reads(b),
+                Expr::Not(inner) => reads(inner),
+                Expr::Compare { subject, .. } => subject == "task:group",
+            }
+        }
+        reads(&self.0)
+    }
 }
 
 fn wildcard(pattern: &str, text: &str) -> bool {

@@ -3,9 +3,11 @@
 //! An instance is a candidate when it is `ACTIVE`, its agent is connected, it has the CPU,
 //! memory and host ports the task reserves left, and it passes every placement constraint
 //! (`memberOf` expressions, `distinctInstance`). Among candidates the strategies pick, in
-//! order: `binpack` (least of the field left), `spread` (fewest tasks of the group, or spread
-//! over an attribute's values), `random`. Each placement is subtracted before the next, so
-//! one RunTask never overcommits. Pure: callers load the instances and write the tasks.
+//! order: `binpack` (least of the field left), `spread` (fewest live tasks on the instance,
+//! or under the attribute's value), `random`. Each placement is subtracted before the next,
+//! so one call never overcommits, and callers hold the cluster's placement lock from reading
+//! the instances to writing the tasks, so concurrent calls cannot either. Pure: callers load
+//! the instances and write the tasks.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +15,7 @@ use aws_protocol::AwsError;
 use serde_json::Value as Json;
 
 use super::ecs::invalid_parameter;
-use super::ecs_container_instances::{Candidate, ContainerInstance, Reserved};
+use super::ecs_container_instances::{Candidate, ContainerInstance, Groups, Reserved};
 use super::ecs_query::Query;
 
 /// What one task reserves on its instance.
@@ -38,6 +40,18 @@ pub enum Strategy {
     Binpack { field: String },
     Spread { field: String },
     Random,
+}
+
+/// The task groups placement must count: every group when a `memberOf` expression reads
+/// `task:group`, the group being placed for `distinctInstance`, else none.
+pub fn groups_needed<'a>(constraints: &[Constraint], group: &'a str) -> Groups<'a> {
+    if constraints.iter().any(|c| matches!(c, Constraint::MemberOf(query) if query.reads_groups())) {
+        Groups::All
+    } else if constraints.iter().any(|c| matches!(c, Constraint::DistinctInstance)) {
+        Groups::Only(group)
+    } else {
+        Groups::None
+    }
 }
 
 /// Reads `placementConstraints` (request and task definition alike).
@@ -92,22 +106,28 @@ struct Slot<'a> {
     reserved: Reserved,
     /// Tasks of the group being placed, on this instance.
     group_tasks: usize,
+    /// Host ports taken (computed only when the task needs fixed ports).
+    taken: HashSet<String>,
 }
 
 impl Slot<'_> {
     fn cpu_left(&self) -> i64 {
-        self.instance.integer("CPU") - self.reserved.cpu
+        self.instance.cpu() - self.reserved.cpu
     }
 
     fn memory_left(&self) -> i64 {
-        self.instance.integer("MEMORY") - self.reserved.memory
+        self.instance.memory() - self.reserved.memory
     }
 
-    fn ports_taken(&self) -> HashSet<String> {
-        let mut taken: HashSet<String> = self.instance.ports("PORTS").into_iter().collect();
-        taken.extend(self.instance.ports("PORTS_UDP").into_iter().map(|p| format!("{p}/udp")));
-        taken.extend(self.reserved.ports.iter().cloned());
+    fn ports_taken(instance: &ContainerInstance, reserved: &Reserved) -> HashSet<String> {
+        let mut taken: HashSet<String> = instance.reserved_ports().collect();
+        taken.extend(reserved.ports.iter().cloned());
         taken
+    }
+
+    /// Tasks running or starting here (what spreading over instances evens out).
+    fn live_tasks(&self) -> i64 {
+        self.reserved.running + self.reserved.pending
     }
 
     /// Why this instance cannot take the task, in ECS's words; `None` if it can.
@@ -131,8 +151,7 @@ impl Slot<'_> {
         if self.memory_left() < demand.memory {
             return Some("RESOURCE:MEMORY");
         }
-        let taken = self.ports_taken();
-        if demand.ports.iter().any(|port| taken.contains(port)) {
+        if demand.ports.iter().any(|port| self.taken.contains(port)) {
             return Some("RESOURCE:PORTS");
         }
         None
@@ -175,7 +194,8 @@ pub fn place(
         .map(|instance| {
             let reserved = reserved.get(&instance.arn).cloned().unwrap_or_default();
             let group_tasks = reserved.groups.iter().filter(|g| g.as_str() == group).count();
-            Slot { instance, reserved, group_tasks }
+            let taken = if demand.ports.is_empty() { HashSet::new() } else { Slot::ports_taken(instance, &reserved) };
+            Slot { instance, reserved, group_tasks, taken }
         })
         .collect();
     let mut placement = Placement::default();
@@ -200,6 +220,7 @@ pub fn place(
         slot.reserved.cpu += demand.cpu;
         slot.reserved.memory += demand.memory;
         slot.reserved.ports.extend(demand.ports.iter().cloned());
+        slot.taken.extend(demand.ports.iter().cloned());
         slot.reserved.pending += 1;
         slot.reserved.groups.push(group.to_owned());
         slot.group_tasks += 1;
@@ -210,31 +231,25 @@ pub fn place(
 
 /// The best fitting slot under the strategies (earlier strategies dominate).
 fn choose(slots: &[Slot<'_>], fitting: &[usize], strategies: &[Strategy], seed: u64) -> Option<usize> {
-    // A key per strategy, compared lexicographically; smaller is better.
-    let key = |index: usize| -> Vec<i64> {
-        let Some(slot) = slots.get(index) else { return Vec::new() };
-        strategies
-            .iter()
-            .map(|strategy| match strategy {
+    // A key per strategy (at most five), compared lexicographically; smaller is better.
+    let key = |index: usize| -> [i64; 5] {
+        let mut key = [0; 5];
+        let Some(slot) = slots.get(index) else { return key };
+        for (place, strategy) in key.iter_mut().zip(strategies) {
+            *place = match strategy {
                 Strategy::Binpack { field } if field == "cpu" => slot.cpu_left(),
                 Strategy::Binpack { .. } => slot.memory_left(),
-                Strategy::Spread { field } if field == "instanceId" || field == "host" => {
-                    i64::try_from(slot.group_tasks).unwrap_or(i64::MAX)
-                }
+                Strategy::Spread { field } if field == "instanceId" || field == "host" => slot.live_tasks(),
                 Strategy::Spread { field } => {
                     // Spread over an attribute's values: prefer the value with fewest tasks.
                     let name = field.strip_prefix("attribute:").unwrap_or(field);
                     let value = slot.instance.attribute(name);
-                    let tasks: usize = slots
-                        .iter()
-                        .filter(|other| other.instance.attribute(name) == value)
-                        .map(|other| other.group_tasks)
-                        .sum();
-                    i64::try_from(tasks).unwrap_or(i64::MAX)
+                    slots.iter().filter(|other| other.instance.attribute(name) == value).map(Slot::live_tasks).sum()
                 }
                 Strategy::Random => i64::try_from(shuffle_key(seed, index) >> 1).unwrap_or(0),
-            })
-            .collect()
+            };
+        }
+        key
     };
     fitting.iter().copied().min_by_key(|&index| (key(index), index))
 }
@@ -244,6 +259,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::operations::ecs_container_instances::Spec;
 
     fn instance(id: &str, cpu: i64, memory: i64, attribute: &str) -> ContainerInstance {
         ContainerInstance {
@@ -251,13 +267,17 @@ mod tests {
             instance_id: format!("mi-{id}"),
             status: "ACTIVE".to_owned(),
             status_reason: None,
-            registered: json!([
-                {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
-                {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
-                {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
-            ]),
-            attributes: json!([{"name": "zone", "value": attribute}]),
-            version_info: json!({}),
+            spec: std::sync::Arc::new(
+                Spec::from_json(
+                    &json!([
+                        {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
+                        {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
+                    ]),
+                    &json!([{"name": "zone", "value": attribute}]),
+                )
+                .unwrap(),
+            ),
             registered_at: 0,
             last_poll_at: Some(100),
         }

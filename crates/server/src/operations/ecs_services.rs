@@ -16,7 +16,7 @@ use store::Value;
 
 use super::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
 use super::ecs_clusters::{Cluster, active_cluster, find_cluster};
-use super::ecs_container_instances::{ContainerInstance, instances_of};
+use super::ecs_container_instances::{ContainerInstance, Groups, instances_of};
 use super::ecs_scheduler;
 use super::ecs_tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
@@ -492,10 +492,21 @@ fn percent(count: i64, percent: i64, round_up: bool) -> i64 {
 
 /// Brings one service towards its desired state (one step; the next pass continues).
 async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -> Result<(), AwsError> {
+    // Placements into a cluster are serialized (and so are passes over one service), so this
+    // pass and RunTask never both spend the same free resources.
+    let lock = app.ecs_channels.placement_lock(&cluster.arn);
+    let _placing = lock.lock().await;
+    // The service as it is now, not as the caller read it before waiting for the lock.
+    let Some(current) = load_services(app, "arn = ?", vec![service.arn.as_str().into()]).await?.into_iter().next()
+    else {
+        return Ok(());
+    };
+    service.body = current.body;
     let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE").to_owned();
     let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
     let tasks = service_tasks(app, &service).await?;
-    let (instances, reserved) = instances_of(app, &cluster.arn).await?;
+    let group = format!("service:{}", service.name);
+    let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
     let now = ids::now();
     let on_draining = |task: &TaskRow| {
         task.container_instance_arn

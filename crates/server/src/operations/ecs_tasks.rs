@@ -15,7 +15,7 @@ use store::{Statement, Value};
 
 use super::ecs::{self, client, cluster_arn, ecs_operation, invalid_parameter, put};
 use super::ecs_clusters::{Cluster, active_cluster};
-use super::ecs_container_instances::{ContainerInstance, caller_instance, instances_of};
+use super::ecs_container_instances::{ContainerInstance, Groups, caller_instance, find_instance, instances_of};
 use super::ecs_scheduler::{self, Demand, Placement};
 use super::ecs_task_definitions::{check_task_role, find_task_definition};
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
@@ -27,6 +27,8 @@ const MAX_TASKS_PER_CALL: usize = 10;
 /// How long a poll may wait, and how often an instance gets a full manifest.
 pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 20;
 const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a poll is written down as the instance's last contact.
+const POLL_RECORD_SECONDS: i64 = 10;
 
 ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
 ecs_operation!(START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
@@ -97,11 +99,14 @@ pub(crate) struct TaskRow {
     pub payload: Json,
     pub version: i64,
     pub updated_seq: i64,
+    pub reserved_cpu: i64,
+    pub reserved_memory: i64,
 }
 
 impl TaskRow {
     const COLUMNS: &str =
-        "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, payload, version, updated_seq";
+        "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, payload, version, updated_seq,
+                           reserved_cpu, reserved_memory";
 
     fn from_row(row: &store::Row) -> Result<TaskRow, AwsError> {
         Ok(TaskRow {
@@ -114,6 +119,8 @@ impl TaskRow {
             payload: ecs::json_column(row, 6)?,
             version: row.int(7).map_err(internal)?,
             updated_seq: row.int(8).map_err(internal)?,
+            reserved_cpu: row.int(9).map_err(internal)?,
+            reserved_memory: row.int(10).map_err(internal)?,
         })
     }
 
@@ -174,6 +181,7 @@ pub(crate) async fn update_task(
         let mut task =
             load_task(app, arn).await?.ok_or_else(|| invalid_parameter("The referenced task was not found."))?;
         let version = task.version;
+        let before = task.last_status.clone();
         let notify = change(&mut task)?;
         task.version = version + 1;
         let stopped_at = task.body.get("stoppedAt").and_then(Json::as_i64);
@@ -193,6 +201,7 @@ pub(crate) async fn update_task(
         if notify {
             statements.extend(sequence_statements(arn));
         }
+        statements.extend(counter_statement(&task, &before));
         match app.store.transaction(statements).await {
             Ok(_) => {
                 if let (true, Some(instance)) = (notify, &task.container_instance_arn) {
@@ -205,6 +214,33 @@ pub(crate) async fn update_task(
         }
     }
     Err(AwsError::new("ServerException", 500, "The task is changing too quickly; retry."))
+}
+
+/// What a task's move from `before` to its current state changes in its instance's counters:
+/// a task that stops frees what it reserved; one that starts running moves from pending to
+/// running.
+fn counter_statement(task: &TaskRow, before: &str) -> Option<Statement> {
+    let instance = task.container_instance_arn.as_deref()?;
+    let (was_live, is_live) = (before != "STOPPED", task.last_status != "STOPPED");
+    let (was_running, is_running) = (before == "RUNNING", task.last_status == "RUNNING");
+    let counter = |running: bool| if running { "running_tasks" } else { "pending_tasks" };
+    if was_live && !is_live {
+        Some(Statement::new(
+            format!(
+                "UPDATE ecs_container_instances SET reserved_cpu = reserved_cpu - ?, reserved_memory = reserved_memory - ?,
+                        {0} = {0} - 1 WHERE arn = ?",
+                counter(was_running)
+            ),
+            vec![Value::Int(task.reserved_cpu), Value::Int(task.reserved_memory), instance.into()],
+        ))
+    } else if was_live && !was_running && is_running {
+        Some(Statement::new(
+            "UPDATE ecs_container_instances SET pending_tasks = pending_tasks - 1, running_tasks = running_tasks + 1 WHERE arn = ?",
+            vec![instance.into()],
+        ))
+    } else {
+        None
+    }
 }
 
 /// A container definition with a `containerOverrides` entry applied.
@@ -335,8 +371,9 @@ pub(crate) async fn launch_from(app: &App, body: &Json) -> Result<Launch, AwsErr
     })
 }
 
-/// Records one task per placement and wakes the agents: what RunTask, StartTask and the
-/// service scheduler have in common.
+/// Records one task per placement (and what it reserves, in its instance's counters) and
+/// wakes the agents: what RunTask, StartTask and the service scheduler have in common. The
+/// caller holds the cluster's placement lock.
 pub(crate) async fn create_tasks(
     app: &App,
     cluster: &Cluster,
@@ -430,6 +467,11 @@ pub(crate) async fn create_tasks(
             ],
         ));
         statements.extend(sequence_statements(&arn));
+        statements.push(Statement::new(
+            "UPDATE ecs_container_instances SET reserved_cpu = reserved_cpu + ?, reserved_memory = reserved_memory + ?,
+                    pending_tasks = pending_tasks + 1 WHERE arn = ?",
+            vec![Value::Int(launch.demand.cpu), Value::Int(launch.demand.memory), instance_arn.as_str().into()],
+        ));
         statements.extend(ecs::set_tags(&app.account_id, &arn, &launch.tags));
         tasks.push(TaskRow {
             arn,
@@ -441,6 +483,8 @@ pub(crate) async fn create_tasks(
             payload,
             version: 0,
             updated_seq: 0,
+            reserved_cpu: launch.demand.cpu,
+            reserved_memory: launch.demand.memory,
         });
     }
     app.store.transaction(statements).await.map_err(internal)?;
@@ -505,7 +549,10 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut constraints = ecs_scheduler::constraints(ctx.body.get("placementConstraints"))?;
     constraints.extend(ecs_scheduler::constraints(launch.definition.get("placementConstraints"))?);
     let strategies = ecs_scheduler::strategies(ctx.body.get("placementStrategy"))?;
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let _placing = lock.lock().await;
+    let groups = ecs_scheduler::groups_needed(&constraints, &launch.group);
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, groups).await?;
     let now = ids::now();
     let seed = u64::try_from(now).unwrap_or(0) ^ 0x5eed;
     let placement = ecs_scheduler::place(
@@ -535,7 +582,9 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));
     }
     let launch = launch(ctx, ctx.body).await?;
-    let (instances, reserved) = instances_of(ctx.app, &cluster.arn).await?;
+    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let _placing = lock.lock().await;
+    let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let cluster_name = cluster.name.as_str();
     let now = ids::now();
     let mut placed = Vec::new();
@@ -816,11 +865,13 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 /// The instance a poll comes from, which must be the caller's own.
 async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let (instances, _) = instances_of(ctx.app, &cluster.arn).await?;
-    let instance = instances
-        .into_iter()
-        .find(|i| i.arn == arn && i.status != "INACTIVE")
+    let cluster = cluster_arn(ctx.app, ctx.body);
+    let instance = find_instance(ctx.app, arn)
+        .await?
+        .filter(|i| {
+            i.status != "INACTIVE"
+                && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
+        })
         .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
     if caller_instance(ctx).await?.as_deref() != Some(instance.instance_id.as_str()) {
         return Err(AwsError::new(
@@ -852,14 +903,18 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let wait =
         ctx.body.get("waitSeconds").and_then(Json::as_u64).unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
     let notify = ctx.app.ecs_channels.notifier(&instance.arn);
-    ctx.app
-        .store
-        .execute(
-            "UPDATE ecs_container_instances SET last_poll_at = ?, acked_seq = ? WHERE arn = ?",
-            vec![Value::Int(ids::now()), Value::Int(after), instance.arn.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    // Connectedness is kept to the second it matters at (60 s): record a poll every 10 s.
+    let now = ids::now();
+    if instance.last_poll_at.is_none_or(|at| now - at >= POLL_RECORD_SECONDS) {
+        ctx.app
+            .store
+            .execute(
+                "UPDATE ecs_container_instances SET last_poll_at = ?, acked_seq = ? WHERE arn = ?",
+                vec![Value::Int(now), Value::Int(after), instance.arn.as_str().into()],
+            )
+            .await
+            .map_err(internal)?;
+    }
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
     let candidates: Vec<&str> = ctx

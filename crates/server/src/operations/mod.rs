@@ -5,7 +5,7 @@
 mod cloudtrail;
 mod ecs;
 mod ecs_clusters;
-mod ecs_container_instances;
+pub(crate) mod ecs_container_instances;
 mod ecs_query;
 mod ecs_scheduler;
 pub(crate) mod ecs_services;
