@@ -447,12 +447,13 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Polls that started before this are too old for their instance to count as connected:
-/// the disconnect timeout beyond the longest a poll waits, since a connected agent's last
-/// poll started up to that long ago (its answer is still on its way).
+/// Polls recorded before this are too old for their instance to count as connected: the
+/// disconnect timeout beyond the longest a connected agent's last recorded poll can be old
+/// (a poll is recorded at most every `POLL_RECORD_SECONDS`, and the next may then wait
+/// `MAX_POLL_WAIT_SECONDS` for its answer).
 fn lost_cutoff(app: &App) -> i64 {
     let wait = i64::try_from(super::ecs_tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
-    ids::now() - app.instance_disconnect_timeout - wait
+    ids::now() - app.instance_disconnect_timeout - wait - super::ecs_tasks::POLL_RECORD_SECONDS
 }
 
 /// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).

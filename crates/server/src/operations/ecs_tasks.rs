@@ -28,7 +28,7 @@ const MAX_TASKS_PER_CALL: usize = 10;
 pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 20;
 const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often a poll is written down as the instance's last contact.
-const POLL_RECORD_SECONDS: i64 = 10;
+pub(crate) const POLL_RECORD_SECONDS: i64 = 10;
 
 ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
 ecs_operation!(START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
