@@ -6,7 +6,8 @@
 //! with spread placement landing on both instances, the containers really running (found by
 //! label) with their dynamic host ports reported; StopTask stopping a container with SIGTERM
 //! (its exit code reported); dependsOn (`SUCCESS`) and an essential container's exit stopping
-//! its task with ECS's reason; an agent restart adopting its containers (same ids, no
+//! its task with ECS's reason; an image that cannot be pulled (`CannotPullContainerError`, from
+//! a registry on a closed loopback port, so nothing leaves the machine); an agent restart adopting its containers (same ids, no
 //! duplicates); a control-plane crash losing no task; a service of 2 healing after one agent
 //! is killed (`--instance-disconnect-timeout 5`); and, after AmazonEC2ContainerServiceforEC2Role
 //! is detached, a restarted agent's registration failing with AccessDeniedException.
@@ -325,6 +326,19 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     let init_finished = init.split_whitespace().nth(1).unwrap().to_owned();
     let main_started = main.split_whitespace().next().unwrap().to_owned();
     assert!(main_started >= init_finished, "main started ({main_started}) after init finished ({init_finished})");
+
+    // An image that cannot be pulled (a registry on a closed loopback port): ECS's reason.
+    ecs.register_definition(json!({
+        "family": "broken",
+        "containerDefinitions": [{"name": "app", "image": "127.0.0.1:1/homeport-test/absent:1", "memory": 16}],
+    }));
+    let broken = ecs.run_task("broken", &[]).remove(0);
+    let failed = ecs.await_status(std::slice::from_ref(&broken), "STOPPED", Duration::from_secs(30)).remove(0);
+    let reason = failed["stoppedReason"].as_str().unwrap();
+    assert!(reason.starts_with("CannotPullContainerError: Error response from daemon: "), "{failed}");
+    assert_eq!(failed["stopCode"], "TaskFailedToStart");
+    assert_eq!(failed["containers"][0]["reason"].as_str(), Some(reason));
+    assert!(containers.of_task(&broken, true).is_empty(), "nothing was created");
 
     // An agent restart adopts its containers: same ids, no duplicates, still RUNNING.
     let on_one: Vec<String> =
