@@ -742,7 +742,11 @@ async fn launch(
         }
         Err(error) => return Err(error),
     }
-    Ok(LaunchResult::Launched(docker.inspect(&id).await?))
+    let mut inspected = docker.inspect(&id).await?;
+    if spec.network_mode() == "host" {
+        inspected.bindings = crate::task_spec::host_mode_bindings(definition);
+    }
+    Ok(LaunchResult::Launched(inspected))
 }
 
 /// A stopped container's exit code (`None`: it is gone).

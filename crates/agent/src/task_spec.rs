@@ -297,6 +297,21 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
     config
 }
 
+/// The bindings of a container in `host` network mode, which Docker does not list: each
+/// port mapping is the host's own port.
+pub fn host_mode_bindings(container: &ContainerSpec) -> Vec<crate::docker::NetworkBinding> {
+    container
+        .port_mappings
+        .iter()
+        .map(|mapping| crate::docker::NetworkBinding {
+            bind_ip: "0.0.0.0".to_owned(),
+            container_port: mapping.container_port,
+            host_port: mapping.host_port.filter(|port| *port > 0).unwrap_or(mapping.container_port),
+            protocol: mapping.protocol().to_owned(),
+        })
+        .collect()
+}
+
 /// ECS's `healthCheck` (seconds) as Docker's `Healthcheck` (nanoseconds); ECS's defaults.
 fn health_check(check: &HealthCheck) -> Value {
     let nanos = |seconds: u64| seconds.saturating_mul(1_000_000_000);
@@ -411,6 +426,11 @@ mod tests {
         assert!(config["HostConfig"].get("PortBindings").is_none());
         assert!(config.get("Hostname").is_none(), "a host-mode container has the host's name");
         assert_eq!(config["ExposedPorts"], json!({"8080/tcp": {}}));
+        let bindings = host_mode_bindings(&spec.containers[0]);
+        assert_eq!(
+            serde_json::to_value(bindings).unwrap(),
+            json!([{"bindIP": "0.0.0.0", "containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}])
+        );
     }
 
     #[test]
