@@ -296,7 +296,11 @@ impl Engine {
                 () = tokio::time::sleep_until(self.next_observe) => self.start_observe(),
             }
         }
+        // What was under way will not report back: the next engine starts it again.
         self.ops.abort_all();
+        for task in self.tasks.values_mut() {
+            task.forget_progress();
+        }
         self.state()
     }
 

@@ -227,6 +227,18 @@ impl TaskRecord {
         self.containers.iter().find(|c| c.name == name)
     }
 
+    /// Forgets what was under way (operations that will not report back, as after a
+    /// restart): planning starts them again from what is known.
+    pub fn forget_progress(&mut self) {
+        self.images_ready = false;
+        self.pulling = false;
+        self.queued = None;
+        for container in &mut self.containers {
+            container.busy = false;
+            container.exit_report_queued = false;
+        }
+    }
+
     /// Whether the agent means it to run (a stop candidate if the manifest lacks it).
     pub fn wanted_running(&self) -> bool {
         self.desired == Status::Running
@@ -1147,6 +1159,9 @@ mod tests {
         let text = serde_json::to_string(&task).unwrap();
         let mut restored: TaskRecord = serde_json::from_str(&text).unwrap();
         assert!(!restored.images_ready && restored.queued.is_none(), "in-memory progress starts over");
+        let mut forgotten = task.clone();
+        forgotten.forget_progress();
+        assert_eq!(forgotten, restored, "forgetting progress is what a restart does");
         assert_eq!(restored.reported, None);
         let mut tasks = BTreeMap::from([(ARN.to_owned(), restored.clone())]);
         observe(&mut tasks, &[listed("a1", "app", "created")], 1);
