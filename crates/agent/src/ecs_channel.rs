@@ -9,8 +9,9 @@
 //! - Every applied message's id is acknowledged on the next poll.
 //! - A `TaskManifest` is compared with the tasks the agent means to run: those it lacks go
 //!   back as `stopCandidates`, and only the control plane's `StopVerificationAck` stops them.
-//! - A manifest that twice lists a task the agent has never been sent (its table was lost)
-//!   makes the next poll ask from sequence number 0, which re-sends every task.
+//! - A manifest that twice lists a task the agent has never been sent (its table was lost, or
+//!   it knows the task only from its containers' labels) makes the next poll ask from
+//!   sequence number 0, which re-sends every task.
 
 use std::collections::BTreeMap;
 
@@ -205,7 +206,9 @@ impl Channel {
                     let arns: Vec<String> = listed.iter().map(|(arn, _)| arn.clone()).collect();
                     self.candidates = stop_candidates(tasks, &arns);
                     applied.candidates = self.candidates.clone();
-                    let unknown: Vec<String> = arns.into_iter().filter(|arn| !tasks.contains_key(arn)).collect();
+                    // Never sent: unknown, or known only from its containers' labels.
+                    let unknown: Vec<String> =
+                        arns.into_iter().filter(|arn| tasks.get(arn).is_none_or(|t| t.spec.is_none())).collect();
                     if unknown.iter().any(|arn| self.unknown.contains(arn)) {
                         self.resync = true;
                         applied.resync = true;
@@ -349,6 +352,13 @@ mod tests {
         };
         assert!(!channel.apply(&mut tasks, poll_answer(9, vec![manifest()])).resync, "once may be a race");
         assert!(channel.apply(&mut tasks, poll_answer(9, vec![manifest()])).resync);
+        let mut adopted_only = BTreeMap::from([(A.to_owned(), TaskRecord::adopted(A))]);
+        let mut other = Channel::new(9);
+        other.apply(&mut adopted_only, poll_answer(9, vec![manifest()]));
+        assert!(
+            other.apply(&mut adopted_only, poll_answer(9, vec![manifest()])).resync,
+            "a task adopted from labels needs its spec"
+        );
         let request = channel.next_request("edge", "ci");
         assert_eq!(request["sequenceNumber"], 0);
         channel.apply(&mut tasks, poll_answer(9, vec![task_message(A, 3, "RUNNING")]));
