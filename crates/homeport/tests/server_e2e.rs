@@ -263,7 +263,7 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
             aws_protocol::Protocol::Json => (
                 r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
                     "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
-                    "serviceName":"s","service":"s"}"#
+                    "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s"}"#
                     .to_owned(),
                 "\"MissingAuthenticationTokenException\"",
                 "\"AccessDeniedException\"",

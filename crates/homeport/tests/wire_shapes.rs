@@ -187,6 +187,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     // The awsJson services: SSM (with an instance registered through the agent protocol) and CloudTrail.
     let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
     let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
+    let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
     let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
     let setup = vec![
         call("create_role", json!({"RoleName": "node", "AssumeRolePolicyDocument": trust})),
@@ -324,6 +325,24 @@ fn tour(store_url: Option<&str>, name: &str) {
             "create_service",
             json!({"cluster": "fleet", "serviceName": "web", "taskDefinition": "job", "desiredCount": 1}),
         ),
+        logs("create_log_group", json!({"logGroupName": "/ecs/web"})),
+        logs("put_retention_policy", json!({"logGroupName": "/ecs/web", "retentionInDays": 7})),
+        logs("describe_log_groups", json!({"logGroupNamePrefix": "/ecs"})),
+        logs("create_log_stream", json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1"})),
+        logs("describe_log_streams", json!({"logGroupName": "/ecs/web"})),
+        logs(
+            "put_log_events",
+            json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1",
+            "logEvents": [{"timestamp": now * 1000, "message": "hello"}, {"timestamp": now * 1000 + 1, "message": "{\"level\": \"error\"}"}]}),
+        ),
+        logs(
+            "get_log_events",
+            json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1", "startFromHead": true}),
+        ),
+        logs("filter_log_events", json!({"logGroupName": "/ecs/web", "filterPattern": "{ $.level = \"error\" }"})),
+        logs("delete_retention_policy", json!({"logGroupName": "/ecs/web"})),
+        logs("delete_log_stream", json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1"})),
+        logs("delete_log_group", json!({"logGroupName": "/ecs/web"})),
         ecs("update_service", json!({"cluster": "fleet", "service": "web", "desiredCount": 0})),
         ecs("describe_services", json!({"cluster": "fleet", "services": ["web", "missing"], "include": ["TAGS"]})),
         ecs("list_services", json!({"cluster": "fleet"})),
@@ -338,6 +357,13 @@ fn tour(store_url: Option<&str>, name: &str) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     assert_eq!(answers[2]["response"]["tasks"][0]["lastStatus"], "RUNNING", "{}", answers[2]);
+    let answer_of =
+        |name: &str| &fifth.iter().zip(&answers).find(|(call, _)| call["operation"] == name).unwrap().1["response"];
+    assert_eq!(answer_of("get_log_events")["events"].as_array().unwrap().len(), 2);
+    let filtered = answer_of("filter_log_events");
+    assert_eq!(filtered["events"].as_array().unwrap().len(), 1, "{filtered}");
+    assert_eq!(filtered["events"][0]["message"], "{\"level\": \"error\"}");
+    assert_eq!(answer_of("describe_log_groups")["logGroups"][0]["retentionInDays"], 7);
 
     // The tour must cover every operation the server routes that botocore models.
     let toured: Vec<String> = first

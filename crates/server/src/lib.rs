@@ -26,14 +26,19 @@ use std::sync::Arc;
 
 pub use app::{App, Config, FirstStart, StartError};
 
-/// The ECS service scheduler: a pass over every service each second.
+/// The background passes: the ECS service scheduler every second, log retention every minute.
 async fn service_scheduler(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for pass in 0_u64.. {
         tick.tick().await;
         if let Err(error) = operations::ecs_services::reconcile_all(&app).await {
             log::event(&format!("service scheduler: {error}"));
+        }
+        if pass % 60 == 0 {
+            if let Err(error) = operations::logs::expire(&app).await {
+                log::event(&format!("log retention: {error}"));
+            }
         }
     }
 }

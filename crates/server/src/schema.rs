@@ -299,4 +299,38 @@ pub const MIGRATIONS: &[Migration] = &[
         INSERT INTO ecs_sequence (name, value) VALUES ('tasks', 0)
     ",
     },
+    Migration {
+        version: 6,
+        sql: "
+        CREATE TABLE log_groups (
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            retention_days BIGINT,
+            PRIMARY KEY (account_id, name)
+        );
+        CREATE TABLE log_streams (
+            account_id TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            first_event_at BIGINT,
+            last_event_at BIGINT,
+            last_ingestion_at BIGINT,
+            stored_bytes BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (account_id, group_name, name)
+        );
+        CREATE TABLE log_events (
+            seq {serial},
+            account_id TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            stream_name TEXT NOT NULL,
+            event_time BIGINT NOT NULL,
+            ingestion_time BIGINT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX log_events_by_stream ON log_events (account_id, group_name, stream_name, event_time, seq);
+        CREATE INDEX log_events_by_group ON log_events (account_id, group_name, event_time, seq)
+    ",
+    },
 ];

@@ -25,6 +25,9 @@ pub(crate) mod iam_roles;
 mod iam_simulator;
 mod iam_tags;
 mod iam_users;
+pub(crate) mod logs;
+mod logs_events;
+mod logs_filter;
 pub(crate) mod ssm;
 mod ssm_activations;
 mod ssm_instances;
@@ -276,6 +279,17 @@ pub static OPERATIONS: &[Operation] = &[
     ecs_services::DELETE_SERVICE,
     ecs_services::DESCRIBE_SERVICES,
     ecs_services::LIST_SERVICES,
+    logs::CREATE_LOG_GROUP,
+    logs::DELETE_LOG_GROUP,
+    logs::DESCRIBE_LOG_GROUPS,
+    logs::CREATE_LOG_STREAM,
+    logs::DELETE_LOG_STREAM,
+    logs::DESCRIBE_LOG_STREAMS,
+    logs::PUT_RETENTION_POLICY,
+    logs::DELETE_RETENTION_POLICY,
+    logs_events::PUT_LOG_EVENTS,
+    logs_events::GET_LOG_EVENTS,
+    logs_events::FILTER_LOG_EVENTS,
 ];
 
 /// The protocol a SigV4 service speaks.
