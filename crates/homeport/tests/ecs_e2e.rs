@@ -323,9 +323,9 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
         docker(&["inspect", "--format", "{{.State.StartedAt}} {{.State.FinishedAt}}", &id.unwrap()])
     };
     let (init, main) = (started_at("init"), started_at("main"));
-    let init_finished = init.split_whitespace().nth(1).unwrap().to_owned();
-    let main_started = main.split_whitespace().next().unwrap().to_owned();
-    assert!(main_started >= init_finished, "main started ({main_started}) after init finished ({init_finished})");
+    let init_finished = instant(init.split_whitespace().nth(1).unwrap());
+    let main_started = instant(main.split_whitespace().next().unwrap());
+    assert!(main_started >= init_finished, "main started ({main}) after init finished ({init})");
 
     // An image that cannot be pulled (a registry on a closed loopback port): ECS's reason.
     ecs.register_definition(json!({
@@ -433,6 +433,15 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     drop(containers);
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Docker's RFC 3339 time (`2026-11-28T06:10:01.12Z`, trailing zeros of the fraction
+/// dropped) as something that orders correctly: the whole seconds and the nanoseconds.
+fn instant(text: &str) -> (String, u64) {
+    let text = text.trim().trim_end_matches('Z');
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let nanos = format!("{fraction:0<9}").get(..9).unwrap().parse().unwrap();
+    (seconds.to_owned(), nanos)
 }
 
 fn read_credentials(path: &Path) -> (String, String, String) {
