@@ -178,6 +178,26 @@ pub async fn update_instance_information(
     Ok(())
 }
 
+/// An ECS call (`AmazonEC2ContainerServiceV20141113.<operation>`), SigV4-signed (service
+/// `ecs`) with `credentials`, answered within `limit`.
+pub async fn ecs_call(
+    endpoint: &Endpoint,
+    region: &str,
+    credentials: &RoleCredentials,
+    operation: &str,
+    body: &Value,
+    limit: std::time::Duration,
+) -> Result<Value, CallError> {
+    let body = serde_json::to_vec(body).map_err(|error| CallError::BadResponse(error.to_string()))?;
+    let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+    let headers = sign_json_call(credentials, region, "ecs", endpoint.host(), &target, &body, crate::now());
+    let response = http::post_within(endpoint, &headers, &body, limit).await?;
+    if response.status != 200 {
+        return Err(service_error(response.status, &response.body));
+    }
+    serde_json::from_slice(&response.body).map_err(|error| CallError::BadResponse(error.to_string()))
+}
+
 async fn call<T: serde::de::DeserializeOwned>(
     endpoint: &Endpoint,
     headers: &[(String, String)],

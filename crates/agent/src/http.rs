@@ -1,10 +1,13 @@
-//! A small HTTP/1.1 client for the agent's few JSON calls to the control plane.
+//! A small HTTP/1.1 client for the agent's JSON calls to the control plane and to the Docker
+//! Engine API.
 //!
 //! One request per connection (`Connection: close`): the agent calls a few times a minute
 //! at most, and a fresh connection is the simplest thing that survives the control plane
-//! restarting between calls. Responses are read by `Content-Length`, by chunked transfer
-//! coding, or to the end of the connection, with the head capped at 16 KiB and the body at
-//! 1 MiB, and the whole exchange bounded by a timeout.
+//! (or Docker) restarting between calls. The exchange is generic over the stream
+//! ([`send`]): TCP for the control plane ([`post`]), a Unix socket for Docker
+//! (`crate::docker`). Responses are read by `Content-Length`, by chunked transfer coding, or
+//! to the end of the connection, with the head capped at 16 KiB and the body at 1 MiB, and
+//! the whole exchange bounded by a timeout.
 //!
 //! Only `http://` endpoints: TLS is not supported yet, and an `https://` endpoint is refused
 //! with a message saying so rather than sent in clear. (Put the control plane on a private
@@ -13,7 +16,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const MAX_HEAD: usize = 16 * 1024;
@@ -93,7 +96,7 @@ pub enum HttpError {
     TlsUnsupported(String),
     Connect { address: String, source: std::io::Error },
     Io(std::io::Error),
-    Timeout,
+    Timeout(Duration),
     Malformed(&'static str),
 }
 
@@ -108,7 +111,7 @@ impl fmt::Display for HttpError {
             ),
             HttpError::Connect { address, source } => write!(f, "cannot connect to {address}: {source}"),
             HttpError::Io(error) => write!(f, "connection failed: {error}"),
-            HttpError::Timeout => write!(f, "no response within {} seconds", TIMEOUT.as_secs()),
+            HttpError::Timeout(limit) => write!(f, "no response within {} seconds", limit.as_secs()),
             HttpError::Malformed(why) => write!(f, "malformed response: {why}"),
         }
     }
@@ -122,26 +125,63 @@ impl From<std::io::Error> for HttpError {
     }
 }
 
-/// Sends `POST /` with `headers` (besides `Host`, `Content-Length` and `Connection`, which
-/// this adds) and `body`, and reads the response.
-pub async fn post(endpoint: &Endpoint, headers: &[(String, String)], body: &[u8]) -> Result<Response, HttpError> {
-    tokio::time::timeout(TIMEOUT, exchange(endpoint, headers, body)).await.map_err(|_| HttpError::Timeout)?
+/// One request: the method, the path with its query, the `Host` header, other headers
+/// (besides `Host`, `Content-Length` and `Connection`, which [`send`] adds) and the body.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub host: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
 }
 
-async fn exchange(endpoint: &Endpoint, headers: &[(String, String)], body: &[u8]) -> Result<Response, HttpError> {
+impl Request<'_> {
+    /// The request as it goes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut head = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", self.method, self.path, self.host);
+        for (name, value) in self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", self.body.len()));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(self.body);
+        bytes
+    }
+}
+
+/// Sends `request` on `stream` and reads the response (no timeout: the caller bounds it).
+pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    request: &Request<'_>,
+) -> Result<Response, HttpError> {
+    stream.write_all(&request.to_bytes()).await?;
+    read_response(stream).await
+}
+
+/// Sends `POST /` with `headers` (besides `Host`, `Content-Length` and `Connection`, which
+/// this adds) and `body`, and reads the response within [`TIMEOUT`].
+pub async fn post(endpoint: &Endpoint, headers: &[(String, String)], body: &[u8]) -> Result<Response, HttpError> {
+    post_within(endpoint, headers, body, TIMEOUT).await
+}
+
+/// [`post`] with its own time limit (a long poll waits longer than an ordinary call).
+pub async fn post_within(
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+    body: &[u8],
+    limit: Duration,
+) -> Result<Response, HttpError> {
+    let request = Request { method: "POST", path: "/", host: &endpoint.host, headers, body };
+    tokio::time::timeout(limit, exchange(endpoint, &request)).await.map_err(|_| HttpError::Timeout(limit))?
+}
+
+async fn exchange(endpoint: &Endpoint, request: &Request<'_>) -> Result<Response, HttpError> {
     let mut stream = TcpStream::connect(&endpoint.address)
         .await
         .map_err(|source| HttpError::Connect { address: endpoint.address.clone(), source })?;
     let _ = stream.set_nodelay(true);
-    let mut request = format!("POST / HTTP/1.1\r\nHost: {}\r\n", endpoint.host);
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    stream.write_all(&bytes).await?;
-    read_response(&mut stream).await
+    send(&mut stream, request).await
 }
 
 /// Reads one response from `reader`.

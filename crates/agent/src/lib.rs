@@ -9,20 +9,33 @@
 //! them (`heartbeat`). Every call goes over the agent's own small HTTP/1.1 client (`http`),
 //! and follows `docs/instance-protocol.md` (`api`).
 //!
+//! An instance registered with a cluster also runs the ECS part (`ecs`,
+//! `docs/ecs-agent-protocol.md`): it registers the container instance with the machine's
+//! resources (`ecs_registration`), long-polls the control plane (`ecs_channel`), and
+//! reconciles Docker (`docker`, a minimal Engine API client) to the tasks it is given
+//! (`task_spec` for the task payload and container configuration, `reconcile` for the
+//! decisions, pure).
+//!
 //! Guarantees: nothing here logs or prints a secret (the private key, a secret access key, a
 //! session token, an activation code); every file holding one is created 0600 and replaced
 //! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
 
 pub mod api;
 pub mod credentials;
+pub mod docker;
+pub mod ecs;
+pub mod ecs_channel;
+pub mod ecs_registration;
 pub mod heartbeat;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod reconcile;
 pub mod register;
 pub mod run;
 pub mod signing;
 pub mod state;
+pub mod task_spec;
 
 /// The agent's name and version as it reports them in `UpdateInstanceInformation`.
 pub const AGENT_NAME: &str = "homeport-agent";

@@ -32,6 +32,8 @@ pub struct Registration {
     /// A secret: never logged, printed or stored.
     pub activation_code: String,
     pub cluster: Option<String>,
+    /// Custom container instance attributes, kept for the ECS part.
+    pub attributes: Vec<crate::ecs_registration::Attribute>,
     pub region: String,
     pub state_dir: PathBuf,
     /// Register again even though the state directory holds a registration.
@@ -165,14 +167,17 @@ pub async fn register(request: &Registration, progress: &mut dyn FnMut(&str)) ->
         region: request.region.clone(),
         endpoint: endpoint.url(),
         cluster: request.cluster.clone().filter(|cluster| !cluster.is_empty()),
+        attributes: request.attributes.clone(),
         activation_id: request.activation_id.clone(),
         fingerprint,
         registered_at: crate::now(),
     };
     state.save_key(&key.seed_text())?;
-    // Credentials of a replaced registration belong to the old instance.
+    // Credentials (and the container instance) of a replaced registration belong to the old
+    // instance.
     if existing.is_some() {
         let _ = std::fs::remove_file(state.credentials_path());
+        crate::ecs_registration::EcsState::remove(&state);
     }
     state.save_instance(&instance)?;
     Ok(instance)
@@ -207,6 +212,7 @@ mod tests {
             activation_id: "act".into(),
             activation_code: "code".into(),
             cluster: None,
+            attributes: Vec::new(),
             region: "us-east-1".into(),
             state_dir: state_dir.to_owned(),
             force: false,
@@ -228,6 +234,7 @@ mod tests {
                 region: "us-east-1".into(),
                 endpoint: "http://127.0.0.1:9".into(),
                 cluster: None,
+                attributes: Vec::new(),
                 activation_id: "act".into(),
                 fingerprint: "f".into(),
                 registered_at: 0,

@@ -18,6 +18,10 @@
 //!   and a restart bring it back).
 //! - SIGTERM and SIGINT stop the agent at once, between or during calls, with exit status 0.
 //! - The log is one line per event on standard error, never a secret.
+//!
+//! An instance registered with a cluster (`--cluster` at registration) also runs the ECS
+//! part (`crate::ecs`) beside this loop, on the same thread, with the credentials this loop
+//! keeps (handed over through a watch channel); without a cluster the agent only heartbeats.
 
 use std::fmt;
 use std::future::Future;
@@ -28,6 +32,8 @@ use tokio::time::Instant;
 
 use crate::api::{self, CallError};
 use crate::credentials::{Backoff, RoleCredentials, jitter, refresh_delay};
+use crate::ecs::{self, ControlPlane, EcsOptions};
+use crate::ecs_registration::{Attribute, DEFAULT_RESERVED_MEMORY};
 use crate::heartbeat::Platform;
 use crate::http::{Endpoint, HttpError};
 use crate::keys::{InstanceKey, KeyError};
@@ -42,6 +48,23 @@ pub struct RunOptions {
     pub heartbeat_interval: Duration,
     /// Refresh this often instead of at half-life (for tests of revocation and trust).
     pub refresh_interval: Option<Duration>,
+    /// Container instance attributes besides those given at registration (these win).
+    pub attributes: Vec<Attribute>,
+    /// MiB of the machine's memory not offered to tasks.
+    pub reserved_memory_mib: i64,
+}
+
+impl RunOptions {
+    /// Options with the defaults for everything but the state directory.
+    pub fn new(state_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            state_dir,
+            heartbeat_interval: DEFAULT_HEARTBEAT,
+            refresh_interval: None,
+            attributes: Vec::new(),
+            reserved_memory_mib: DEFAULT_RESERVED_MEMORY,
+        }
+    }
 }
 
 /// Why the agent could not start.
@@ -104,10 +127,37 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
         platform.ip_address,
         platform.hostname,
     ));
+    let (credentials_sender, credentials_receiver) = tokio::sync::watch::channel(None);
+    let ecs_part = match instance.cluster.clone() {
+        Some(cluster) => {
+            let mut attributes = instance.attributes.clone();
+            for given in &options.attributes {
+                attributes.retain(|a| a.name != given.name);
+                attributes.push(given.clone());
+            }
+            let ecs_options = EcsOptions {
+                cluster,
+                attributes,
+                reserved_memory_mib: options.reserved_memory_mib,
+                cleanup_after: ecs::DEFAULT_CLEANUP_AFTER,
+            };
+            let control_plane = ControlPlane { endpoint: endpoint.clone(), region: instance.region.clone() };
+            log::event(&format!("ecs: this instance runs the tasks of cluster {}", ecs_options.cluster));
+            Some(ecs::run(state.clone(), control_plane, ecs_options, credentials_receiver))
+        }
+        None => None,
+    };
+    let ecs_part = async move {
+        match ecs_part {
+            Some(part) => part.await,
+            None => std::future::pending().await,
+        }
+    };
     let now = Instant::now();
     let agent = Agent {
         state,
         instance,
+        credentials_sender,
         key,
         endpoint,
         platform,
@@ -127,6 +177,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
             Ok(())
         }
         () = agent.serve() => Ok(()),
+        () = ecs_part => Ok(()),
     }
 }
 
@@ -148,6 +199,8 @@ pub async fn until_signal() {
 struct Agent {
     state: StateDir,
     instance: Instance,
+    /// Hands each new set of credentials to the ECS part.
+    credentials_sender: tokio::sync::watch::Sender<Option<RoleCredentials>>,
     key: InstanceKey,
     endpoint: Endpoint,
     platform: Platform,
@@ -199,6 +252,7 @@ impl Agent {
                 if self.credentials.is_none() || self.paused_logged {
                     self.next_heartbeat = Instant::now();
                 }
+                self.credentials_sender.send_replace(Some(credentials.clone()));
                 self.credentials = Some(credentials);
                 self.paused_logged = false;
                 self.refresh_backoff.reset();
@@ -215,6 +269,7 @@ impl Agent {
                 // Deregistration revoked what the agent holds: stop using it and stop
                 // offering it to the machine's tools.
                 if error.code() == Some("InvalidInstanceId") && self.credentials.take().is_some() {
+                    self.credentials_sender.send_replace(None);
                     let path = self.state.credentials_path();
                     match std::fs::remove_file(&path) {
                         Ok(()) => log::event(&format!("removed the revoked credentials file {}", path.display())),
@@ -329,8 +384,7 @@ mod tests {
     #[test]
     fn an_unregistered_directory_says_how_to_register() {
         let dir = std::env::temp_dir().join(format!("homeport-agent-run-{}", std::process::id()));
-        let options =
-            RunOptions { state_dir: dir.clone(), heartbeat_interval: DEFAULT_HEARTBEAT, refresh_interval: None };
+        let options = RunOptions::new(dir.clone());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let error = runtime.block_on(run(options, std::future::pending())).unwrap_err();
         assert!(error.to_string().contains("homeport agent register"), "{error}");
@@ -344,6 +398,7 @@ mod tests {
             region: "us-east-1".into(),
             endpoint: "http://127.0.0.1:9".into(),
             cluster: None,
+            attributes: Vec::new(),
             activation_id: "a".into(),
             fingerprint: "f".into(),
             registered_at: 0,

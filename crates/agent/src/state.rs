@@ -37,6 +37,9 @@ pub struct Instance {
     pub endpoint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// Custom container instance attributes given at registration (`--attribute`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<crate::ecs_registration::Attribute>,
     pub activation_id: String,
     /// The identifier sent with every token request (see [`crate::register`]).
     pub fingerprint: String,
@@ -249,6 +252,7 @@ mod tests {
             region: "us-east-1".into(),
             endpoint: "http://127.0.0.1:7780".into(),
             cluster: Some("prod".into()),
+            attributes: vec![crate::ecs_registration::Attribute { name: "zone".into(), value: Some("lab".into()) }],
             activation_id: "a1b2".into(),
             fingerprint: "f".into(),
             registered_at: 1_795_000_000,

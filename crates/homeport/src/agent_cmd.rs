@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use agent::ecs_registration::{Attribute, DEFAULT_RESERVED_MEMORY};
 use agent::register::{Registration, register};
 use agent::run::{DEFAULT_HEARTBEAT, RunOptions, run, until_signal};
 use agent::state::DEFAULT_STATE_DIR;
@@ -19,7 +20,8 @@ use crate::output;
 pub enum AgentCommand {
     /// Register this server with an SSM activation: creates its key pair and receives its `mi-` id.
     Register(RegisterArgs),
-    /// Run the agent: keep the instance's role credentials fresh and heartbeat to the control plane.
+    /// Run the agent: keep the instance's role credentials fresh, heartbeat to the control plane
+    /// and, for an instance of a cluster, run its ECS tasks with Docker.
     Run(RunArgs),
     /// Print the systemd unit that runs the agent (install.sh installs it from here).
     SystemdUnit,
@@ -39,9 +41,14 @@ pub struct RegisterArgs {
     /// The activation's code (shown once by `aws ssm create-activation`).
     #[arg(long, env = "HOMEPORT_ACTIVATION_CODE", hide_env_values = true)]
     activation_code: String,
-    /// The ECS cluster this instance will join (kept for when the agent runs tasks).
+    /// The ECS cluster this instance joins: `agent run` then registers it as a container
+    /// instance and runs the cluster's tasks placed on it with Docker.
     #[arg(long)]
     cluster: Option<String>,
+    /// A custom container instance attribute, NAME=VALUE (repeatable), for placement
+    /// constraints such as `attribute:NAME == VALUE`.
+    #[arg(long = "attribute", value_name = "NAME=VALUE", value_parser = parse_attribute)]
+    attributes: Vec<Attribute>,
     /// The region the control plane serves.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -66,6 +73,17 @@ pub struct RunArgs {
     /// life (documented in README.md; hidden from --help).
     #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     refresh_seconds: Option<u64>,
+    /// A custom container instance attribute, NAME=VALUE (repeatable; overrides one of the
+    /// same name given at registration).
+    #[arg(long = "attribute", value_name = "NAME=VALUE", value_parser = parse_attribute)]
+    attributes: Vec<Attribute>,
+    /// MiB of memory left to the machine: the container instance registers the rest.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_RESERVED_MEMORY, value_parser = clap::value_parser!(i64).range(0..))]
+    reserved_memory: i64,
+}
+
+fn parse_attribute(text: &str) -> Result<Attribute, String> {
+    Attribute::parse(text)
 }
 
 pub fn run_command(command: AgentCommand) -> ExitCode {
@@ -80,6 +98,8 @@ pub fn run_command(command: AgentCommand) -> ExitCode {
                 state_dir: args.state_dir,
                 heartbeat_interval: Duration::from_secs(args.heartbeat_seconds),
                 refresh_interval: args.refresh_seconds.map(Duration::from_secs),
+                attributes: args.attributes,
+                reserved_memory_mib: args.reserved_memory,
             };
             on_runtime(async {
                 match run(options, until_signal()).await {
@@ -111,6 +131,7 @@ async fn register_command(args: RegisterArgs) -> ExitCode {
         activation_id: args.activation_id,
         activation_code: args.activation_code,
         cluster: args.cluster,
+        attributes: args.attributes,
         region: args.region,
         state_dir: args.state_dir,
         force: args.force,

@@ -21,13 +21,13 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{Key, Server, aws_cli_available, fresh_dir, post};
+use common::{Agent, Key, Server, aws_cli_available, fresh_dir, post, register_agent, registered_id};
 
 /// The server's ping timeout in these tests, in seconds.
 const PING_TIMEOUT: &str = "3";
@@ -35,31 +35,8 @@ const PING_TIMEOUT: &str = "3";
 const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 
-/// `homeport` with an empty environment (just `PATH`): the agent must need nothing else.
-fn homeport(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
-    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    command
-}
-
 fn register(server: &Server, activation: &Value, state_dir: &Path, extra: &[&str]) -> Output {
-    homeport(&["agent", "register", "--endpoint", &format!("http://{}", server.address)])
-        .args(["--activation-id", activation["ActivationId"].as_str().unwrap()])
-        .args(["--activation-code", activation["ActivationCode"].as_str().unwrap()])
-        .args(["--cluster", "edge", "--state-dir"])
-        .arg(state_dir)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn registered_id(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "register failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let id = stdout.split("Registered as ").nth(1).unwrap().split('.').next().unwrap().to_owned();
-    assert!(id.starts_with("mi-") && id.len() == 20, "{id}");
-    assert!(stdout.contains("homeport agent run --state-dir"), "says what to do next: {stdout}");
-    id
+    register_agent(server, activation, "edge", state_dir, extra)
 }
 
 /// Expects registration to fail (exit status 1) with `code`; returns what it said.
@@ -68,66 +45,6 @@ fn refused(output: &Output, code: &str) -> String {
     assert_eq!(output.status.code(), Some(1), "expected {code}: {stderr}");
     assert!(stderr.contains(&format!("registration refused ({code})")), "expected {code}: {stderr}");
     stderr
-}
-
-/// A running `homeport agent run`, its log in a file; killed (SIGKILL) when dropped.
-struct Agent {
-    child: Child,
-    log: PathBuf,
-    state_dir: PathBuf,
-}
-
-impl Agent {
-    fn start(state_dir: &Path) -> Agent {
-        let log = state_dir.with_extension("log");
-        let child = homeport(&["agent", "run", "--heartbeat-seconds", "1", "--refresh-seconds", "2", "--state-dir"])
-            .arg(state_dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Agent { child, log, state_dir: state_dir.to_owned() }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log has a line with every one of `needles` after its first
-    /// `skip_lines` lines; returns that line.
-    fn await_line(&self, skip_lines: usize, needles: &[&str], within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let log = self.log();
-            if let Some(line) =
-                log.lines().skip(skip_lines).find(|line| needles.iter().all(|needle| line.contains(needle)))
-            {
-                return line.to_owned();
-            }
-            assert!(Instant::now() < deadline, "no log line with {needles:?} within {within:?}; the log:\n{log}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn lines(&self) -> usize {
-        self.log().lines().count()
-    }
-
-    fn credentials(&self) -> PathBuf {
-        self.state_dir.join("credentials")
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn ping_status(server: &Server, instance_id: &str) -> String {

@@ -13,6 +13,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -330,5 +331,102 @@ impl Crashed {
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
         assert!(first_line.contains(&format!("http://{address}")), "unexpected first line: {first_line:?}");
         Server { child, address, data_dir }
+    }
+}
+
+/// `homeport` with an empty environment (just `PATH`): the agent must need nothing else.
+pub fn homeport(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
+    command.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+/// `homeport agent register` with `activation` into `state_dir`, for `cluster`.
+pub fn register_agent(server: &Server, activation: &Value, cluster: &str, state_dir: &Path, extra: &[&str]) -> Output {
+    homeport(&["agent", "register", "--endpoint", &format!("http://{}", server.address)])
+        .args(["--activation-id", activation["ActivationId"].as_str().unwrap()])
+        .args(["--activation-code", activation["ActivationCode"].as_str().unwrap()])
+        .args(["--cluster", cluster, "--state-dir"])
+        .arg(state_dir)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The `mi-` id a successful registration printed.
+pub fn registered_id(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "register failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let id = stdout.split("Registered as ").nth(1).unwrap().split('.').next().unwrap().to_owned();
+    assert!(id.starts_with("mi-") && id.len() == 20, "{id}");
+    assert!(stdout.contains("homeport agent run --state-dir"), "says what to do next: {stdout}");
+    id
+}
+
+/// A running `homeport agent run`, its log in a file; killed (SIGKILL) when dropped.
+pub struct Agent {
+    pub child: Child,
+    pub log: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Agent {
+    pub fn start(state_dir: &Path) -> Agent {
+        Agent::start_with(state_dir, &[])
+    }
+
+    /// Starts `homeport agent run` with `extra` flags; its log goes on after a previous
+    /// run's (the file is appended to).
+    pub fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
+        let log = state_dir.with_extension("log");
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = homeport(&["agent", "run", "--heartbeat-seconds", "1", "--refresh-seconds", "2", "--state-dir"])
+            .arg(state_dir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Agent { child, log, state_dir: state_dir.to_owned() }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has a line with every one of `needles` after its first
+    /// `skip_lines` lines; returns that line.
+    pub fn await_line(&self, skip_lines: usize, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log();
+            if let Some(line) =
+                log.lines().skip(skip_lines).find(|line| needles.iter().all(|needle| line.contains(needle)))
+            {
+                return line.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no log line with {needles:?} within {within:?}; the log:\n{log}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn lines(&self) -> usize {
+        self.log().lines().count()
+    }
+
+    pub fn credentials(&self) -> PathBuf {
+        self.state_dir.join("credentials")
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -447,9 +447,18 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// Polls recorded before this are too old for their instance to count as connected: the
+/// disconnect timeout beyond the longest a connected agent's last recorded poll can be old
+/// (a poll is recorded at most every `POLL_RECORD_SECONDS`, and the next may then wait
+/// `MAX_POLL_WAIT_SECONDS` for its answer).
+fn lost_cutoff(app: &App) -> i64 {
+    let wait = i64::try_from(super::ecs_tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
+    ids::now() - app.instance_disconnect_timeout - wait - super::ecs_tasks::POLL_RECORD_SECONDS
+}
+
 /// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).
 async fn stop_lost_tasks(app: &App) -> Result<(), AwsError> {
-    let cutoff = ids::now() - app.instance_disconnect_timeout;
+    let cutoff = lost_cutoff(app);
     let lost = load_tasks(
         app,
         "desired_status = 'RUNNING' AND service_name IS NOT NULL AND container_instance_arn IN
@@ -674,9 +683,14 @@ async fn start(
     let mut constraints = ecs_scheduler::constraints(service.body.get("placementConstraints"))?;
     constraints.extend(ecs_scheduler::constraints(launched.definition.get("placementConstraints"))?);
     let strategies = ecs_scheduler::strategies(service.body.get("placementStrategy"))?;
+    // An instance whose tasks would be stopped as lost takes none (else a replacement could
+    // land back on the instance it replaces, and be replaced again, until it disconnects).
+    let cutoff = lost_cutoff(app);
+    let reachable: Vec<ContainerInstance> =
+        instances.iter().filter(|i| i.last_poll_at.is_none_or(|at| at >= cutoff)).cloned().collect();
     let now = ids::now();
     let placement = ecs_scheduler::place(
-        instances,
+        &reachable,
         reserved,
         &launched.demand,
         count,

@@ -25,10 +25,10 @@ use crate::ids;
 /// Tasks RunTask and StartTask start at most per call.
 const MAX_TASKS_PER_CALL: usize = 10;
 /// How long a poll may wait, and how often an instance gets a full manifest.
-const MAX_POLL_WAIT_SECONDS: u64 = 20;
+pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 20;
 const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often a poll is written down as the instance's last contact.
-const POLL_RECORD_SECONDS: i64 = 10;
+pub(crate) const POLL_RECORD_SECONDS: i64 = 10;
 
 ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
 ecs_operation!(START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
@@ -801,7 +801,10 @@ async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let now = ids::now();
     let body = ctx.body.clone();
     update_task(ctx.app, &arn, |task| {
-        if rank(&status) < rank(&task.last_status) {
+        // A report never moves a task back, and a stopped task stays as it stopped: the agent
+        // retries a report until it is acknowledged (and reports a stop again for a task it
+        // learns of only once it is stopped), which must not move stoppedAt or its reason.
+        if rank(&status) < rank(&task.last_status) || (status == "STOPPED" && task.last_status == "STOPPED") {
             return Ok(false);
         }
         for report in body.get("containers").and_then(Json::as_array).into_iter().flatten() {

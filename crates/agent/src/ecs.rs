@@ -1,0 +1,764 @@
+//! The ECS part of `agent run`, for an instance registered with a cluster: it registers the
+//! container instance, keeps the `Poll` channel open, and converges Docker to the tasks the
+//! control plane wants, reporting each task's progress.
+//!
+//! One engine owns all state (the task table, the channel, the report queue); everything
+//! that waits (the poll, a report, each Docker operation, each listing of Docker's
+//! containers) runs as its own task and hands its outcome back, so a 30-second container
+//! stop never holds up a poll, and a poll never holds up a stop.
+//!
+//! Guarantees:
+//! - Before the first poll the agent lists the containers labelled for its container
+//!   instance and adopts them: a restarted agent never starts a task twice, and containers of
+//!   tasks it no longer knows are stopped only when stop verification confirms it.
+//! - The task table and the sequence number are persisted (`ecs.json`) after every change
+//!   and before the next poll carries the number.
+//! - Every report is retried (with backoff) until the control plane acknowledges it, in
+//!   order; only a refusal that retrying cannot cure (`InvalidParameterException`,
+//!   `ClientException`) drops one, with a line in the log.
+//! - Polls are retried forever with capped, jittered backoff: a control-plane restart
+//!   costs at most a minute after it ends, and the control plane's task list makes up for
+//!   anything missed. A poll answered "deregistered" sends the agent back to registration.
+//! - Stopping the agent leaves the containers running, to be adopted by the next run.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::api::{self, CallError};
+use crate::credentials::{Backoff, RoleCredentials, jitter};
+use crate::docker::{Docker, DockerError, ListedContainer};
+use crate::ecs_channel::{self, Channel, parse_poll_response};
+use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
+use crate::http::Endpoint;
+use crate::log;
+use crate::reconcile::{self, Action, ContainerState, LaunchResult, Report, Status, TaskRecord};
+use crate::state::StateDir;
+use crate::task_spec::{LABEL_INSTANCE, Placement, container_config, task_id};
+
+/// How long a stopped task's containers are kept (ECS's `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`).
+pub const DEFAULT_CLEANUP_AFTER: Duration = Duration::from_secs(3 * 60 * 60);
+/// How often Docker is listed while tasks are on the machine, and when none are.
+const OBSERVE_BUSY: Duration = Duration::from_secs(1);
+const OBSERVE_IDLE: Duration = Duration::from_secs(10);
+/// How long a failed Docker operation waits before it is tried again.
+const DOCKER_RETRY: Duration = Duration::from_secs(1);
+/// An ordinary ECS call's time limit; a poll's is its wait plus this.
+const CALL_LIMIT: Duration = Duration::from_secs(20);
+
+/// What the ECS part is asked to do.
+#[derive(Debug, Clone)]
+pub struct EcsOptions {
+    pub cluster: String,
+    pub attributes: Vec<Attribute>,
+    pub reserved_memory_mib: i64,
+    pub cleanup_after: Duration,
+}
+
+/// The role credentials as the refresh loop publishes them (`None` while it holds none).
+pub type Credentials = watch::Receiver<Option<RoleCredentials>>;
+
+/// Where the control plane is.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    pub endpoint: Endpoint,
+    pub region: String,
+}
+
+/// Runs the ECS part forever.
+pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptions, credentials: Credentials) {
+    let docker = match Docker::from_env() {
+        Ok(docker) => docker,
+        Err(error) => {
+            log::event(&format!("ecs: {error}; this instance runs no tasks"));
+            return std::future::pending().await;
+        }
+    };
+    let mut saved = match EcsState::load(&state, &options.cluster) {
+        Ok(saved) => saved,
+        Err(error) => {
+            log::event(&format!("ecs: {error}; starting with an empty task table"));
+            EcsState { cluster: options.cluster.clone(), ..EcsState::default() }
+        }
+    };
+    let mut backoff = Backoff::new();
+    let mut last_failure = String::new();
+    loop {
+        match register(&docker, &control_plane, &options, &saved, &credentials).await {
+            Ok((arn, summary)) => {
+                backoff.reset();
+                last_failure.clear();
+                log::event(&format!(
+                    "ecs: registered container instance {arn} in cluster {} ({summary})",
+                    options.cluster
+                ));
+                saved.container_instance_arn = Some(arn.clone());
+                if let Err(error) = saved.save(&state) {
+                    log::event(&format!("ecs: {error}"));
+                }
+                let engine = Engine::new(
+                    state.clone(),
+                    control_plane.clone(),
+                    &options,
+                    docker.clone(),
+                    arn,
+                    saved,
+                    credentials.clone(),
+                );
+                saved = engine.serve().await;
+            }
+            Err(failure) => {
+                let delay = backoff.next_delay(jitter());
+                // The same failure again is logged at most once a minute's worth of backoff.
+                if failure != last_failure || delay >= Backoff::CAP / 2 {
+                    log::event(&format!("ecs: {failure}; retrying in {}s", delay.as_secs().max(1)));
+                }
+                last_failure = failure;
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// Waits for unexpired credentials.
+async fn current_credentials(credentials: &mut Credentials) -> RoleCredentials {
+    loop {
+        let held = credentials.borrow_and_update().clone();
+        if let Some(held) = held.filter(|c| !c.expired(crate::now())) {
+            return held;
+        }
+        if credentials.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
+/// Docker's facts, then `RegisterContainerInstance`: the ARN and a summary for the log, or
+/// why not (with what to do).
+async fn register(
+    docker: &Docker,
+    control_plane: &ControlPlane,
+    options: &EcsOptions,
+    saved: &EcsState,
+    credentials: &Credentials,
+) -> Result<(String, String), String> {
+    let unreachable = |error: DockerError| format!("{error} (is Docker running, and may this user use its socket?)");
+    let version = docker.version().await.map_err(unreachable)?;
+    let resources = docker.info().await.map_err(unreachable)?;
+    let request = register_request(
+        &options.cluster,
+        &resources,
+        &version,
+        options.reserved_memory_mib,
+        &options.attributes,
+        saved.container_instance_arn.as_deref(),
+    );
+    let mut credentials = credentials.clone();
+    let held = current_credentials(&mut credentials).await;
+    let answer = api::ecs_call(
+        &control_plane.endpoint,
+        &control_plane.region,
+        &held,
+        "RegisterContainerInstance",
+        &request,
+        CALL_LIMIT,
+    )
+    .await
+    .map_err(|error| format!("container instance registration failed: {error}{}", registration_advice(&error)))?;
+    let arn = registered_arn(&answer).ok_or("container instance registration answered without an ARN")?;
+    let memory = request.pointer("/totalResources/1/integerValue").and_then(Value::as_i64).unwrap_or(0);
+    Ok((arn, format!("CPU {}, MEMORY {memory} MiB, Docker {version}", resources.cpus * 1024)))
+}
+
+fn registration_advice(error: &CallError) -> &'static str {
+    match error {
+        CallError::Service { code, .. } if code == "AccessDeniedException" => {
+            " (the instance role needs the ECS permissions of AmazonEC2ContainerServiceforEC2Role)"
+        }
+        CallError::Service { code, .. } if code == "ClusterNotFoundException" => {
+            " (create the cluster with `aws ecs create-cluster`, or register with another --cluster)"
+        }
+        CallError::Service { message, .. } if message.contains("is not registered to this instance") => {
+            " (the container instance was deregistered: remove ecs.json from the state directory to \
+             register as a new one)"
+        }
+        _ => "",
+    }
+}
+
+/// What a background operation came back with.
+enum Outcome {
+    Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
+    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError> },
+    Launched { task: String, container: String, result: Result<LaunchResult, DockerError> },
+    Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
+    Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
+    Polled { request: Value, result: Result<Value, CallError> },
+    Reported { result: Result<(), CallError> },
+}
+
+enum ImagesError {
+    Pull { image: String, message: String },
+    Docker(DockerError),
+}
+
+struct Engine {
+    state_dir: StateDir,
+    control_plane: ControlPlane,
+    cluster: String,
+    instance_arn: String,
+    docker: Docker,
+    cleanup_after: i64,
+    credentials: Credentials,
+    tasks: BTreeMap<String, TaskRecord>,
+    channel: Channel,
+    reports: VecDeque<Report>,
+    ops: JoinSet<Outcome>,
+    generation: u64,
+    observing: bool,
+    next_observe: Instant,
+    polling: bool,
+    poll_backoff: Backoff,
+    poll_delay: Duration,
+    reporting: bool,
+    report_backoff: Backoff,
+    report_delay: Duration,
+    saved: Vec<u8>,
+    reregister: bool,
+}
+
+impl Engine {
+    fn new(
+        state_dir: StateDir,
+        control_plane: ControlPlane,
+        options: &EcsOptions,
+        docker: Docker,
+        instance_arn: String,
+        saved: EcsState,
+        credentials: Credentials,
+    ) -> Engine {
+        Engine {
+            state_dir,
+            control_plane,
+            cluster: options.cluster.clone(),
+            instance_arn,
+            docker,
+            cleanup_after: i64::try_from(options.cleanup_after.as_secs()).unwrap_or(i64::MAX),
+            credentials,
+            tasks: saved.tasks,
+            channel: Channel::new(saved.sequence_number),
+            reports: VecDeque::new(),
+            ops: JoinSet::new(),
+            generation: 0,
+            observing: false,
+            next_observe: Instant::now(),
+            polling: false,
+            poll_backoff: Backoff::new(),
+            poll_delay: Duration::ZERO,
+            reporting: false,
+            report_backoff: Backoff::new(),
+            report_delay: Duration::ZERO,
+            saved: Vec::new(),
+            reregister: false,
+        }
+    }
+
+    fn state(&self) -> EcsState {
+        EcsState {
+            cluster: self.cluster.clone(),
+            container_instance_arn: Some(self.instance_arn.clone()),
+            sequence_number: self.channel.sequence_number,
+            tasks: self.tasks.clone(),
+        }
+    }
+
+    /// Runs until the control plane says the instance must register again; returns the state.
+    async fn serve(mut self) -> EcsState {
+        self.adopt().await;
+        while !self.reregister {
+            self.plan();
+            self.save();
+            if !self.polling {
+                self.start_poll();
+            }
+            if !self.reporting && !self.reports.is_empty() {
+                self.start_report();
+            }
+            tokio::select! {
+                Some(joined) = self.ops.join_next(), if !self.ops.is_empty() => match joined {
+                    Ok(outcome) => self.settle(outcome),
+                    Err(error) => log::event(&format!("ecs: an operation failed: {error}")),
+                },
+                () = tokio::time::sleep_until(self.next_observe) => self.start_observe(),
+            }
+        }
+        // What was under way will not report back: the next engine starts it again.
+        self.ops.abort_all();
+        for task in self.tasks.values_mut() {
+            task.forget_progress();
+        }
+        self.state()
+    }
+
+    /// Lists this instance's containers before the first poll, until Docker answers.
+    async fn adopt(&mut self) {
+        let labels = self.labels();
+        let mut backoff = Backoff::new();
+        loop {
+            match self.docker.containers(&labels).await {
+                Ok(listed) => {
+                    self.generation += 1;
+                    let before: Vec<String> = self.tasks.keys().cloned().collect();
+                    let duplicates = reconcile::observe(&mut self.tasks, &listed, self.generation);
+                    let adopted = self.tasks.keys().filter(|arn| !before.contains(arn)).count();
+                    log::event(&format!(
+                        "ecs: {} container(s) of this instance found in Docker; {} task(s) known, {adopted} adopted from labels only",
+                        listed.len(),
+                        self.tasks.len()
+                    ));
+                    self.remove_duplicates(duplicates);
+                    return;
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay(jitter());
+                    log::event(&format!(
+                        "ecs: cannot list containers ({error}); retrying in {}s",
+                        delay.as_secs().max(1)
+                    ));
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    fn labels(&self) -> Vec<String> {
+        vec![format!("{LABEL_INSTANCE}={}", self.instance_arn)]
+    }
+
+    fn save(&mut self) {
+        let state = self.state();
+        let Ok(bytes) = serde_json::to_vec(&state) else { return };
+        if bytes == self.saved {
+            return;
+        }
+        match state.save(&self.state_dir) {
+            Ok(()) => self.saved = bytes,
+            Err(error) => log::event(&format!("ecs: {error}")),
+        }
+    }
+
+    /// Plans every task and starts what the plans ask for.
+    fn plan(&mut self) {
+        let now = crate::now();
+        let mut actions = Vec::new();
+        for task in self.tasks.values_mut() {
+            actions.extend(reconcile::plan(task, now, self.cleanup_after));
+        }
+        for action in actions {
+            self.dispatch(action);
+        }
+    }
+
+    fn dispatch(&mut self, action: Action) {
+        let docker = self.docker.clone();
+        match action {
+            Action::EnsureImages { task, images } => {
+                self.ops.spawn(async move {
+                    let result = ensure_images(&docker, &images).await;
+                    if matches!(result, Err(ImagesError::Docker(_))) {
+                        tokio::time::sleep(DOCKER_RETRY).await;
+                    }
+                    Outcome::Images { task, result }
+                });
+            }
+            Action::Launch { task, container } => {
+                let Some(record) = self.tasks.get(&task) else { return };
+                let Some(spec) = record.spec.clone() else { return };
+                let runtime_id =
+                    record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone());
+                let (cluster, instance) = (self.cluster.clone(), self.instance_arn.clone());
+                self.ops.spawn(async move {
+                    let placement = Placement { cluster: &cluster, container_instance_arn: &instance };
+                    let result = launch(&docker, &spec, &container, runtime_id, &placement).await;
+                    if result.is_err() {
+                        tokio::time::sleep(DOCKER_RETRY).await;
+                    }
+                    Outcome::Launched { task, container, result }
+                });
+            }
+            Action::Stop { task, container, runtime_id, grace } => {
+                log::event(&format!(
+                    "ecs: stopping container {container} of task {} ({})",
+                    task_id(&task),
+                    grace.map_or("its own stop timeout".to_owned(), |g| format!("SIGKILL after {g}s"))
+                ));
+                self.ops.spawn(async move {
+                    let result = match docker.stop(&runtime_id, grace).await {
+                        Ok(()) | Err(DockerError::Api { status: 404, .. }) => exit_code(&docker, &runtime_id).await,
+                        Err(error) => Err(error),
+                    };
+                    if result.is_err() {
+                        tokio::time::sleep(DOCKER_RETRY).await;
+                    }
+                    Outcome::Exited { task, container, result }
+                });
+            }
+            Action::Inspect { task, container, runtime_id } => {
+                self.ops.spawn(async move {
+                    let result = exit_code(&docker, &runtime_id).await;
+                    if result.is_err() {
+                        tokio::time::sleep(DOCKER_RETRY).await;
+                    }
+                    Outcome::Exited { task, container, result }
+                });
+            }
+            Action::Remove { task, container, runtime_id } => {
+                self.ops.spawn(async move {
+                    let result = docker.remove(&runtime_id).await;
+                    if result.is_err() {
+                        tokio::time::sleep(DOCKER_RETRY).await;
+                    }
+                    Outcome::Removed { task: Some(task), container, result }
+                });
+            }
+            Action::Report(report) => self.reports.push_back(report),
+            Action::Forget { task } => {
+                self.tasks.remove(&task);
+            }
+        }
+    }
+
+    fn remove_duplicates(&mut self, duplicates: Vec<String>) {
+        for id in duplicates {
+            log::event(&format!("ecs: removing container {id}: a second container for one task's container"));
+            let docker = self.docker.clone();
+            self.ops.spawn(async move {
+                let result = docker.remove(&id).await;
+                Outcome::Removed { task: None, container: id, result }
+            });
+        }
+    }
+
+    fn start_observe(&mut self) {
+        // Often while something runs or is under way; stopped tasks kept for clean-up only
+        // need the idle pace.
+        let busy = self.tasks.values().any(|t| {
+            t.desired == Status::Running
+                || t.containers
+                    .iter()
+                    .any(|c| c.busy || matches!(c.state, ContainerState::Running | ContainerState::Created))
+        });
+        self.next_observe = Instant::now() + if busy { OBSERVE_BUSY } else { OBSERVE_IDLE };
+        if self.observing {
+            return;
+        }
+        self.observing = true;
+        self.generation += 1;
+        let generation = self.generation;
+        let docker = self.docker.clone();
+        let labels = self.labels();
+        self.ops.spawn(async move { Outcome::Observed { generation, result: docker.containers(&labels).await } });
+    }
+
+    fn start_poll(&mut self) {
+        self.polling = true;
+        let request = self.channel.next_request(&self.cluster, &self.instance_arn);
+        let delay = std::mem::take(&mut self.poll_delay);
+        let mut credentials = self.credentials.clone();
+        let control_plane = self.control_plane.clone();
+        self.ops.spawn(async move {
+            tokio::time::sleep(delay).await;
+            let held = current_credentials(&mut credentials).await;
+            let limit = CALL_LIMIT + Duration::from_secs(ecs_channel::WAIT_SECONDS);
+            let result =
+                api::ecs_call(&control_plane.endpoint, &control_plane.region, &held, "Poll", &request, limit).await;
+            Outcome::Polled { request, result }
+        });
+    }
+
+    fn start_report(&mut self) {
+        let Some(report) = self.reports.front().cloned() else { return };
+        self.reporting = true;
+        let delay = std::mem::take(&mut self.report_delay);
+        let mut credentials = self.credentials.clone();
+        let control_plane = self.control_plane.clone();
+        let cluster = self.cluster.clone();
+        self.ops.spawn(async move {
+            tokio::time::sleep(delay).await;
+            let held = current_credentials(&mut credentials).await;
+            let (operation, body) = report.request(&cluster);
+            let result =
+                api::ecs_call(&control_plane.endpoint, &control_plane.region, &held, operation, &body, CALL_LIMIT)
+                    .await
+                    .map(drop);
+            Outcome::Reported { result }
+        });
+    }
+
+    fn settle(&mut self, outcome: Outcome) {
+        let generation = self.generation;
+        match outcome {
+            Outcome::Observed { generation: listed_at, result } => {
+                self.observing = false;
+                match result {
+                    Ok(listed) => {
+                        let duplicates = reconcile::observe(&mut self.tasks, &listed, listed_at);
+                        self.remove_duplicates(duplicates);
+                    }
+                    Err(error) => log::event(&format!("ecs: cannot list containers: {error}")),
+                }
+            }
+            Outcome::Images { task, result } => {
+                let Some(record) = self.tasks.get_mut(&task) else { return };
+                match result {
+                    Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),
+                    Err(ImagesError::Pull { image, message }) => {
+                        log::event(&format!("ecs: task {}: cannot pull {image}: {message}", task_id(&task)));
+                        reconcile::apply_images(record, Err((image, message)));
+                    }
+                    Err(ImagesError::Docker(error)) => {
+                        log::event(&format!("ecs: task {}: {error}", task_id(&task)));
+                        record.pulling = false;
+                    }
+                }
+            }
+            Outcome::Launched { task, container, result } => {
+                let Some(record) = self.tasks.get_mut(&task) else { return };
+                match result {
+                    Ok(launched) => {
+                        if let LaunchResult::CreateFailed(why) | LaunchResult::StartFailed { message: why, .. } =
+                            &launched
+                        {
+                            log::event(&format!("ecs: task {}: container {container} failed: {why}", task_id(&task)));
+                        }
+                        reconcile::apply_launch(record, &container, launched, generation);
+                    }
+                    Err(error) => {
+                        log::event(&format!("ecs: task {}: container {container}: {error}", task_id(&task)));
+                        reconcile::apply_retry(record, &container);
+                    }
+                }
+            }
+            Outcome::Exited { task, container, result } => {
+                let Some(record) = self.tasks.get_mut(&task) else { return };
+                match result {
+                    Ok(code) => {
+                        let code_text = code.map_or("no exit code".to_owned(), |c| format!("exit code {c}"));
+                        log::event(&format!(
+                            "ecs: task {}: container {container} stopped ({code_text})",
+                            task_id(&task)
+                        ));
+                        reconcile::apply_exit(record, &container, code, generation);
+                    }
+                    Err(error) => {
+                        log::event(&format!("ecs: task {}: container {container}: {error}", task_id(&task)));
+                        reconcile::apply_retry(record, &container);
+                    }
+                }
+            }
+            Outcome::Removed { task, container, result } => match (task, result) {
+                (Some(task), Ok(())) => {
+                    if let Some(record) = self.tasks.get_mut(&task) {
+                        reconcile::apply_removed(record, &container);
+                    }
+                }
+                (Some(task), Err(error)) => {
+                    log::event(&format!("ecs: task {}: cannot remove container {container}: {error}", task_id(&task)));
+                    if let Some(record) = self.tasks.get_mut(&task) {
+                        reconcile::apply_retry(record, &container);
+                    }
+                }
+                (None, Ok(())) => {}
+                (None, Err(error)) => log::event(&format!("ecs: cannot remove container {container}: {error}")),
+            },
+            Outcome::Polled { request, result } => self.settle_poll(&request, result),
+            Outcome::Reported { result } => self.settle_report(result),
+        }
+    }
+
+    fn settle_poll(&mut self, request: &Value, result: Result<Value, CallError>) {
+        self.polling = false;
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(error) => {
+                self.channel.failed(request);
+                if let CallError::Service { message, .. } = &error {
+                    if message.contains("register again") {
+                        log::event(&format!("ecs: poll refused: {error}; registering again"));
+                        self.reregister = true;
+                        return;
+                    }
+                }
+                self.poll_delay = self.poll_backoff.next_delay(jitter());
+                let advice = match error.code() {
+                    Some("AccessDeniedException") => {
+                        " (the instance role needs ecs:Poll, as AmazonEC2ContainerServiceforEC2Role grants)"
+                    }
+                    None => " (the control plane is unreachable or not answering as expected)",
+                    Some(_) => "",
+                };
+                log::event(&format!(
+                    "ecs: poll failed: {error}{advice}; retrying in {}s",
+                    self.poll_delay.as_secs().max(1)
+                ));
+                return;
+            }
+        };
+        if self.poll_backoff.failing() {
+            log::event("ecs: polling again");
+        }
+        self.poll_backoff.reset();
+        let response = match parse_poll_response(&answer) {
+            Ok(response) => response,
+            Err(why) => {
+                self.channel.failed(request);
+                self.poll_delay = self.poll_backoff.next_delay(jitter());
+                log::event(&format!("ecs: unreadable poll answer: {why}"));
+                return;
+            }
+        };
+        let applied = self.channel.apply(&mut self.tasks, response);
+        for arn in &applied.new_tasks {
+            let spec = self.tasks.get(arn).and_then(|t| t.spec.as_ref());
+            let what = spec.map(|s| format!("{}:{}", s.family, s.revision)).unwrap_or_default();
+            log::event(&format!("ecs: task {} ({what}) to run", task_id(arn)));
+        }
+        for arn in applied.stops.iter().chain(&applied.verified_stops) {
+            log::event(&format!("ecs: task {} to stop", task_id(arn)));
+        }
+        if !applied.candidates.is_empty() {
+            log::event(&format!(
+                "ecs: the manifest lacks {} task(s) this instance runs; verifying",
+                applied.candidates.len()
+            ));
+        }
+        if applied.resync {
+            log::event("ecs: the manifest lists tasks this agent was never sent; asking for every task again");
+        }
+        for why in applied.unreadable {
+            log::event(&format!("ecs: ignored {why}"));
+        }
+    }
+
+    fn settle_report(&mut self, result: Result<(), CallError>) {
+        self.reporting = false;
+        let Some(report) = self.reports.front().cloned() else { return };
+        let describe = |report: &Report| match report {
+            Report::Task { status, .. } => format!("task {} {}", task_id(report.task_arn()), status.as_str()),
+            Report::Container { container, .. } => {
+                format!(
+                    "container {} of task {} {}",
+                    container.container_name,
+                    task_id(report.task_arn()),
+                    container.status.as_str()
+                )
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.reports.pop_front();
+                self.report_backoff.reset();
+                if let Some(record) = self.tasks.get_mut(report.task_arn()) {
+                    reconcile::apply_acknowledged(record, &report);
+                }
+                if let Report::Task { status, reason, .. } = &report {
+                    let why = reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+                    log::event(&format!("ecs: reported task {} {}{why}", task_id(report.task_arn()), status.as_str()));
+                }
+            }
+            Err(CallError::Service { code, message, .. })
+                if matches!(code.as_str(), "InvalidParameterException" | "ClientException") =>
+            {
+                self.reports.pop_front();
+                log::event(&format!(
+                    "ecs: the control plane refused the report of {}: {code}: {message}; dropped",
+                    describe(&report)
+                ));
+                if let Some(record) = self.tasks.get_mut(report.task_arn()) {
+                    reconcile::apply_abandoned(record, &report);
+                }
+            }
+            Err(error) => {
+                self.report_delay = self.report_backoff.next_delay(jitter());
+                log::event(&format!(
+                    "ecs: reporting {} failed: {error}; retrying in {}s",
+                    describe(&report),
+                    self.report_delay.as_secs().max(1)
+                ));
+            }
+        }
+    }
+}
+
+/// Checks each image, pulling those that are missing (ECS's `prefer-cached` behaviour): when
+/// a pull was needed, when it started and stopped.
+async fn ensure_images(docker: &Docker, images: &[String]) -> Result<Option<(i64, i64)>, ImagesError> {
+    let mut pulled: Option<(i64, i64)> = None;
+    for image in images {
+        if docker.image_exists(image).await.map_err(ImagesError::Docker)? {
+            continue;
+        }
+        let started = pulled.map_or_else(crate::now, |(started, _)| started);
+        log::event(&format!("ecs: pulling {image}"));
+        match docker.pull(image).await {
+            Ok(()) => pulled = Some((started, crate::now())),
+            Err(error @ DockerError::Api { .. }) => {
+                return Err(ImagesError::Pull { image: image.clone(), message: error.daemon_message() });
+            }
+            Err(error) => return Err(ImagesError::Docker(error)),
+        }
+    }
+    Ok(pulled)
+}
+
+/// Creates (unless it exists), starts and inspects one container.
+async fn launch(
+    docker: &Docker,
+    spec: &crate::task_spec::TaskSpec,
+    container: &str,
+    runtime_id: Option<String>,
+    placement: &Placement<'_>,
+) -> Result<LaunchResult, DockerError> {
+    let Some(definition) = spec.container(container) else {
+        return Ok(LaunchResult::CreateFailed(format!("no container {container} in the task")));
+    };
+    let id = match runtime_id {
+        Some(id) => id,
+        None => {
+            let name = spec.docker_name(container);
+            match docker.create(&name, &container_config(spec, definition, placement)).await {
+                Ok(id) => id,
+                // Created by a run of the agent that stopped before recording it.
+                Err(DockerError::Api { status: 409, .. }) => docker.inspect(&name).await?.id,
+                Err(error @ DockerError::Api { .. }) => return Ok(LaunchResult::CreateFailed(error.daemon_message())),
+                Err(error) => return Err(error),
+            }
+        }
+    };
+    match docker.start(&id).await {
+        Ok(()) => {}
+        Err(error @ DockerError::Api { .. }) => {
+            return Ok(LaunchResult::StartFailed { runtime_id: id, message: error.daemon_message() });
+        }
+        Err(error) => return Err(error),
+    }
+    let mut inspected = docker.inspect(&id).await?;
+    if spec.network_mode() == "host" {
+        inspected.bindings = crate::task_spec::host_mode_bindings(definition);
+    }
+    Ok(LaunchResult::Launched(inspected))
+}
+
+/// A stopped container's exit code (`None`: it is gone).
+async fn exit_code(docker: &Docker, id: &str) -> Result<Option<i64>, DockerError> {
+    match docker.inspect(id).await {
+        Ok(inspected) if inspected.running => Err(DockerError::BadResponse(format!("container {id} still runs"))),
+        Ok(inspected) => Ok(Some(inspected.exit_code)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,457 @@
+//! ECS end to end: two real `homeport agent` processes (each its own state directory) make
+//! this machine two container instances of a real control plane and run their tasks with the
+//! real Docker, driven and observed with the real aws CLI and `docker`.
+//!
+//! Covered: registration with the machine's resources and the ECS attributes; RunTask of 3
+//! with spread placement landing on both instances, the containers really running (found by
+//! label) with their dynamic host ports reported; StopTask stopping a container with SIGTERM
+//! (its exit code reported); dependsOn (`SUCCESS`) and an essential container's exit stopping
+//! its task with ECS's reason; an image that cannot be pulled (`CannotPullContainerError`, from
+//! a registry on a closed loopback port, so nothing leaves the machine); an agent restart adopting its containers (same ids, no
+//! duplicates); a control-plane crash losing no task; a service of 2 healing after one agent
+//! is killed (`--instance-disconnect-timeout 5`); and, after AmazonEC2ContainerServiceforEC2Role
+//! is detached, a restarted agent's registration failing with AccessDeniedException.
+//!
+//! The image is made here: the static busybox (`busybox-static`) in a root filesystem of
+//! symlinks, `docker import`ed. Without Docker (or busybox) the test says it did not run,
+//! except in CI, where it fails. Every container it creates carries its own cluster's label
+//! and is removed when the test ends, failed or not.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
+
+const IMAGE: &str = "homeport-test/busybox:latest";
+const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+const ECS_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+
+/// Whether Docker answers (in CI its absence fails the test).
+fn docker_available() -> bool {
+    let found = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
+    let found = found.is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have a running Docker daemon");
+        eprintln!("Docker not reachable: the ECS end-to-end test did NOT RUN");
+    }
+    found
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    assert!(output.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `homeport-test/busybox:latest`: the static busybox with its applets as symlinks.
+fn import_busybox(dir: &Path) -> bool {
+    let busybox = Path::new("/bin/busybox");
+    let is_static = Command::new("ldd").arg(busybox).output().is_ok_and(|output| {
+        String::from_utf8_lossy(&output.stdout).contains("not a dynamic")
+            || String::from_utf8_lossy(&output.stderr).contains("not a dynamic")
+    });
+    if !busybox.exists() || !is_static {
+        assert!(std::env::var_os("CI").is_none(), "CI must install busybox-static (.ci/run does)");
+        eprintln!("no static /bin/busybox (apt-get install busybox-static): the ECS end-to-end test did NOT RUN");
+        return false;
+    }
+    let root = dir.join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for applet in ["sh", "sleep", "echo", "true", "false", "cat", "env", "ls", "kill", "httpd", "pwd", "id"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    let tarball = dir.join("rootfs.tar");
+    let status = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tarball).arg(".").status().unwrap();
+    assert!(status.success());
+    docker(&["import", tarball.to_str().unwrap(), IMAGE]);
+    true
+}
+
+/// Removes every container of the test's cluster when dropped, also on a failure.
+struct Containers {
+    cluster: String,
+}
+
+impl Containers {
+    fn ids(&self, extra_filter: Option<&str>, all: bool) -> Vec<String> {
+        let cluster = format!("label=com.amazonaws.ecs.cluster={}", self.cluster);
+        let mut args = vec!["ps", "-q", "--no-trunc", "--filter", &cluster];
+        if let Some(filter) = extra_filter {
+            args.extend(["--filter", filter]);
+        }
+        if all {
+            args.push("-a");
+        }
+        docker(&args).lines().map(str::to_owned).collect()
+    }
+
+    /// Running containers of one task.
+    fn of_task(&self, task_arn: &str, all: bool) -> Vec<String> {
+        self.ids(Some(&format!("label=com.amazonaws.ecs.task-arn={task_arn}")), all)
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let ids = self.ids(None, true);
+        if !ids.is_empty() {
+            let _ = Command::new("docker").args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
+/// Calls `check` every half second until it gives something, for at most `within`.
+fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+struct Ecs<'a> {
+    server: &'a Server,
+    cluster: String,
+}
+
+impl Ecs<'_> {
+    fn call(&self, args: &[&str]) -> Value {
+        let mut full = vec!["ecs"];
+        full.extend_from_slice(args);
+        full.extend(["--cluster", &self.cluster]);
+        self.server.aws_json(&self.server.root_credentials(), &full)
+    }
+
+    fn tasks(&self, arns: &[String]) -> Vec<Value> {
+        let mut args = vec!["describe-tasks", "--tasks"];
+        args.extend(arns.iter().map(String::as_str));
+        self.call(&args)["tasks"].as_array().unwrap().clone()
+    }
+
+    fn task(&self, arn: &str) -> Value {
+        self.tasks(&[arn.to_owned()]).remove(0)
+    }
+
+    fn await_status(&self, arns: &[String], status: &str, within: Duration) -> Vec<Value> {
+        wait_for(&format!("tasks {status}"), within, || {
+            let tasks = self.tasks(arns);
+            tasks.iter().all(|t| t["lastStatus"] == status).then_some(tasks)
+        })
+    }
+
+    fn run_task(&self, definition: &str, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["run-task", "--task-definition", definition, "--launch-type", "EXTERNAL"];
+        args.extend_from_slice(extra);
+        let answer = self.call(&args);
+        assert_eq!(answer["failures"], json!([]), "{answer}");
+        answer["tasks"].as_array().unwrap().iter().map(|t| t["taskArn"].as_str().unwrap().to_owned()).collect()
+    }
+
+    fn register_definition(&self, definition: Value) {
+        let file = self.server.data_dir.with_file_name("task-definition.json");
+        std::fs::write(&file, definition.to_string()).unwrap();
+        let argument = format!("file://{}", file.display());
+        self.server.aws_json(
+            &self.server.root_credentials(),
+            &["ecs", "register-task-definition", "--cli-input-json", &argument],
+        );
+    }
+
+    fn service_tasks(&self, service: &str) -> Vec<Value> {
+        let listed = self.call(&["list-tasks", "--service-name", service]);
+        let arns: Vec<String> =
+            listed["taskArns"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+        if arns.is_empty() { Vec::new() } else { self.tasks(&arns) }
+    }
+}
+
+#[test]
+fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
+    if !aws_cli_available() || !docker_available() {
+        return;
+    }
+    let dir = fresh_dir("ecs");
+    if !import_busybox(&dir) {
+        return;
+    }
+    let cluster = format!("e2e-{}", std::process::id());
+    let containers = Containers { cluster: cluster.clone() };
+    let flags = ["--instance-disconnect-timeout", "5"];
+    let mut server = Server::start_with(&dir.join("data"), None, &flags);
+    let root = server.root_credentials();
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
+    );
+    for policy in ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", ECS_POLICY] {
+        server
+            .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
+    }
+    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
+    let activation = server
+        .aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--registration-limit", "2"]);
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let id_one = registered_id(&register_agent(&server, &activation, &cluster, &one, &["--attribute", "zone=lab"]));
+    let id_two = registered_id(&register_agent(&server, &activation, &cluster, &two, &[]));
+    let mut agent_one = Agent::start(&one);
+    let agent_two = Agent::start(&two);
+
+    // Both register as container instances with the machine's resources and attributes.
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    let instances: Vec<Value> = wait_for("two connected container instances", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        let arns: Vec<&str> = listed["containerInstanceArns"].as_array()?.iter().filter_map(Value::as_str).collect();
+        if arns.len() != 2 {
+            return None;
+        }
+        let mut args = vec!["describe-container-instances", "--container-instances"];
+        args.extend(arns);
+        let described = ecs.call(&args)["containerInstances"].as_array()?.clone();
+        described.iter().all(|i| i["agentConnected"] == true).then_some(described)
+    });
+    let instance_of = |mi: &str| {
+        instances.iter().find(|i| i["ec2InstanceId"] == mi).unwrap()["containerInstanceArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (arn_one, arn_two) = (instance_of(&id_one), instance_of(&id_two));
+    let first = instances.iter().find(|i| i["ec2InstanceId"] == id_one.as_str()).unwrap();
+    let resource = |name: &str| {
+        first["registeredResources"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap().clone()
+    };
+    let cpus: i64 = docker(&["info", "--format", "{{.NCPU}}"]).trim().parse().unwrap();
+    assert_eq!(resource("CPU")["integerValue"], cpus * 1024);
+    assert!(resource("MEMORY")["integerValue"].as_i64().unwrap() > 0);
+    assert_eq!(resource("PORTS")["stringSetValue"], json!(["22", "2375", "2376", "51678", "51679"]));
+    let attribute = |name: &str| {
+        first["attributes"].as_array().unwrap().iter().find(|a| a["name"] == name).map(|a| a.get("value").cloned())
+    };
+    assert_eq!(attribute("ecs.capability.external"), Some(None));
+    assert_eq!(attribute("ecs.os-type"), Some(Some(json!("linux"))));
+    assert!(attribute("ecs.cpu-architecture").is_some());
+    assert_eq!(attribute("zone"), Some(Some(json!("lab"))));
+    assert!(first["versionInfo"]["dockerVersion"].as_str().unwrap().starts_with("DockerVersion: "));
+
+    // RunTask count 3, spread over instances: on both, really running, ports reported.
+    ecs.register_definition(json!({
+        "family": "sleeper",
+        "containerDefinitions": [{
+            "name": "app", "image": IMAGE, "memory": 16, "essential": true, "stopTimeout": 10,
+            // SIGTERM ends it with 0: a stop that reached it as SIGTERM, not SIGKILL.
+            "command": ["sh", "-c", "trap 'exit 0' TERM; echo \"$GREETING\"; while true; do sleep 1; done"],
+            "environment": [{"name": "GREETING", "value": "hello from ecs"}],
+            "portMappings": [{"containerPort": 8080, "hostPort": 0}],
+        }],
+    }));
+    let sleepers = ecs.run_task("sleeper", &["--count", "3", "--placement-strategy", "type=spread,field=instanceId"]);
+    assert_eq!(sleepers.len(), 3);
+    let running = ecs.await_status(&sleepers, "RUNNING", Duration::from_secs(30));
+    let placed: Vec<&str> = running.iter().map(|t| t["containerInstanceArn"].as_str().unwrap()).collect();
+    assert!(placed.contains(&arn_one.as_str()) && placed.contains(&arn_two.as_str()), "{placed:?}");
+    for task in &running {
+        let arn = task["taskArn"].as_str().unwrap();
+        let ids = containers.of_task(arn, false);
+        assert_eq!(ids.len(), 1, "one running container for {arn}");
+        let container = &task["containers"][0];
+        assert_eq!(container["runtimeId"].as_str(), Some(ids[0].as_str()));
+        assert_eq!(container["lastStatus"], "RUNNING");
+        let binding = &container["networkBindings"][0];
+        assert_eq!(binding["containerPort"], 8080);
+        assert!(binding["hostPort"].as_i64().unwrap() > 0, "a dynamic host port: {binding}");
+        let labels = docker(&["inspect", "--format", "{{json .Config.Labels}}", &ids[0]]);
+        let labels: Value = serde_json::from_str(&labels).unwrap();
+        assert_eq!(labels["homeport.container-instance-arn"], task["containerInstanceArn"]);
+        assert_eq!(labels["com.amazonaws.ecs.task-definition-family"], "sleeper");
+        let name = docker(&["inspect", "--format", "{{.Name}}", &ids[0]]);
+        assert!(name.trim().starts_with("/ecs-sleeper-1-app-"), "{name}");
+        let logs = Command::new("docker").args(["logs", &ids[0]]).output().unwrap();
+        assert!(String::from_utf8_lossy(&logs.stdout).contains("hello from ecs"));
+    }
+
+    // StopTask: SIGTERM reaches the container, its exit code is reported.
+    let stopped_arn = sleepers[0].clone();
+    let stopped_container = containers.of_task(&stopped_arn, false).remove(0);
+    ecs.call(&["stop-task", "--task", &stopped_arn, "--reason", "e2e stop"]);
+    let stopped = ecs.await_status(std::slice::from_ref(&stopped_arn), "STOPPED", Duration::from_secs(20)).remove(0);
+    assert_eq!(stopped["stoppedReason"], "e2e stop");
+    assert_eq!(stopped["containers"][0]["exitCode"], 0, "{stopped}");
+    assert!(containers.of_task(&stopped_arn, false).is_empty(), "the container no longer runs");
+    assert_eq!(docker(&["inspect", "--format", "{{.State.Status}}", &stopped_container]).trim(), "exited");
+
+    // dependsOn SUCCESS, then an essential container's exit stops the task.
+    ecs.register_definition(json!({
+        "family": "job",
+        "containerDefinitions": [
+            {"name": "init", "image": IMAGE, "memory": 16, "essential": false, "command": ["sh", "-c", "exit 0"]},
+            {"name": "main", "image": IMAGE, "memory": 16, "essential": true,
+             "command": ["sh", "-c", "sleep 1; exit 3"], "workingDirectory": "/tmp",
+             "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]},
+        ],
+    }));
+    let job = ecs.run_task("job", &[]).remove(0);
+    let finished = ecs.await_status(std::slice::from_ref(&job), "STOPPED", Duration::from_secs(30)).remove(0);
+    assert_eq!(finished["stoppedReason"], "Essential container in task exited", "{finished}");
+    assert_eq!(finished["stopCode"], "EssentialContainerExited");
+    let exit = |name: &str| {
+        finished["containers"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["exitCode"].clone()
+    };
+    assert_eq!((exit("init"), exit("main")), (json!(0), json!(3)));
+    let started_at = |name: &str| {
+        let id = containers.of_task(&job, true).into_iter().find(|id| {
+            docker(&["inspect", "--format", "{{index .Config.Labels \"com.amazonaws.ecs.container-name\"}}", id]).trim()
+                == name
+        });
+        docker(&["inspect", "--format", "{{.State.StartedAt}} {{.State.FinishedAt}}", &id.unwrap()])
+    };
+    let (init, main) = (started_at("init"), started_at("main"));
+    let init_finished = instant(init.split_whitespace().nth(1).unwrap());
+    let main_started = instant(main.split_whitespace().next().unwrap());
+    assert!(main_started >= init_finished, "main started ({main}) after init finished ({init})");
+
+    // An image that cannot be pulled (a registry on a closed loopback port): ECS's reason.
+    ecs.register_definition(json!({
+        "family": "broken",
+        "containerDefinitions": [{"name": "app", "image": "127.0.0.1:1/homeport-test/absent:1", "memory": 16}],
+    }));
+    let broken = ecs.run_task("broken", &[]).remove(0);
+    let failed = ecs.await_status(std::slice::from_ref(&broken), "STOPPED", Duration::from_secs(30)).remove(0);
+    let reason = failed["stoppedReason"].as_str().unwrap();
+    assert!(reason.starts_with("CannotPullContainerError: Error response from daemon: "), "{failed}");
+    assert_eq!(failed["stopCode"], "TaskFailedToStart");
+    assert_eq!(failed["containers"][0]["reason"].as_str(), Some(reason));
+    assert!(containers.of_task(&broken, true).is_empty(), "nothing was created");
+
+    // An agent restart adopts its containers: same ids, no duplicates, still RUNNING.
+    let on_one: Vec<String> =
+        sleepers[1..].iter().filter(|arn| ecs.task(arn)["containerInstanceArn"] == arn_one.as_str()).cloned().collect();
+    assert!(!on_one.is_empty(), "spread put a sleeper on instance one");
+    let before: Vec<Vec<String>> = on_one.iter().map(|arn| containers.of_task(arn, true)).collect();
+    agent_one.signal("TERM");
+    let _ = agent_one.child.wait();
+    let mark = agent_one.lines();
+    agent_one = Agent::start(&one);
+    agent_one.await_line(mark, &["container(s) of this instance found in Docker"], Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<Vec<String>> = on_one.iter().map(|arn| containers.of_task(arn, true)).collect();
+    assert_eq!(before, after, "the same containers, none started again");
+    ecs.await_status(&on_one, "RUNNING", Duration::from_secs(5));
+
+    // A control-plane crash loses no task; the agents come back and new tasks run.
+    let crashed = server.crash();
+    std::thread::sleep(Duration::from_secs(2));
+    server = crashed.start_again(&flags);
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    let alive: Vec<String> = sleepers[1..].to_vec();
+    ecs.await_status(&alive, "RUNNING", Duration::from_secs(5));
+    let after_restart = ecs.run_task("sleeper", &["--count", "2"]);
+    ecs.await_status(&after_restart, "RUNNING", Duration::from_secs(90));
+    for arn in after_restart.iter().chain(&alive) {
+        ecs.call(&["stop-task", "--task", arn]);
+    }
+    let all: Vec<String> = after_restart.iter().chain(&alive).cloned().collect();
+    ecs.await_status(&all, "STOPPED", Duration::from_secs(30));
+
+    // A service of 2 heals when an agent is killed: its task is replaced on the other.
+    ecs.call(&[
+        "create-service",
+        "--service-name",
+        "web",
+        "--task-definition",
+        "sleeper",
+        "--desired-count",
+        "2",
+        "--launch-type",
+        "EXTERNAL",
+    ]);
+    let serving = wait_for("two service tasks RUNNING", Duration::from_secs(30), || {
+        let tasks = ecs.service_tasks("web");
+        let running: Vec<Value> = tasks.into_iter().filter(|t| t["lastStatus"] == "RUNNING").collect();
+        (running.len() == 2).then_some(running)
+    });
+    let lost: Vec<&Value> = serving.iter().filter(|t| t["containerInstanceArn"] == arn_two.as_str()).collect();
+    assert_eq!(lost.len(), 1, "one service task per instance");
+    let lost_arn = lost[0]["taskArn"].as_str().unwrap().to_owned();
+    let mut agent_two = agent_two;
+    agent_two.signal("KILL");
+    let _ = agent_two.child.wait();
+    let killed = Instant::now();
+    wait_for("the service healed on instance one", Duration::from_secs(90), || {
+        let tasks = ecs.service_tasks("web");
+        let running: Vec<&Value> = tasks.iter().filter(|t| t["lastStatus"] == "RUNNING").collect();
+        let healed = running.len() == 2 && running.iter().all(|t| t["containerInstanceArn"] == arn_one.as_str());
+        healed.then_some(())
+    });
+    eprintln!(
+        "service healed {:?} after the agent was killed (disconnect timeout 5 s, plus up to 30 s for a connected agent's last recorded poll)",
+        killed.elapsed()
+    );
+    let replaced = ecs.task(&lost_arn);
+    assert_eq!(replaced["lastStatus"], "STOPPED");
+    assert_eq!(replaced["stopCode"], "ServiceSchedulerInitiated");
+    ecs.call(&["update-service", "--service", "web", "--desired-count", "0"]);
+    ecs.call(&["delete-service", "--service", "web"]);
+
+    // Detach the ECS policy: the restarted agent's registration is refused, in AWS's words.
+    server
+        .aws_json(&root, &["iam", "detach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", ECS_POLICY]);
+    agent_one.signal("TERM");
+    let _ = agent_one.child.wait();
+    let mark = agent_one.lines();
+    let agent_one = Agent::start(&one);
+    let line = agent_one.await_line(mark, &["container instance registration failed"], Duration::from_secs(20));
+    assert!(line.contains("AccessDeniedException") && line.contains("ecs:RegisterContainerInstance"), "{line}");
+    assert!(line.contains("AmazonEC2ContainerServiceforEC2Role"), "says what is missing: {line}");
+
+    // Nothing secret reached a log.
+    let (_, secret, token) = read_credentials(&one.join("credentials"));
+    for log in [agent_one.log(), agent_two.log()] {
+        for secret in [secret.as_str(), token.as_str(), activation["ActivationCode"].as_str().unwrap()] {
+            assert!(!log.contains(secret), "a secret in the agent's log");
+        }
+    }
+    drop(agent_one);
+    drop(agent_two);
+    drop(containers);
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Docker's RFC 3339 time (`2026-11-28T06:10:01.12Z`, trailing zeros of the fraction
+/// dropped) as something that orders correctly: the whole seconds and the nanoseconds.
+fn instant(text: &str) -> (String, u64) {
+    let text = text.trim().trim_end_matches('Z');
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let nanos = format!("{fraction:0<9}").get(..9).unwrap().parse().unwrap();
+    (seconds.to_owned(), nanos)
+}
+
+fn read_credentials(path: &Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(name, _)| name.trim() == key)
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap()
+    };
+    (value("aws_access_key_id"), value("aws_secret_access_key"), value("aws_session_token"))
+}
