@@ -60,6 +60,19 @@ pub fn required<'a>(body: &'a Json, member: &str) -> Result<&'a str, AwsError> {
         .ok_or_else(|| invalid_parameter(format!("{member} can not be blank.")))
 }
 
+/// The strings of a list member (`[]` when absent).
+pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
+    body.get(member)
+        .and_then(Json::as_array)
+        .map(|items| items.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the request's `include` list asks for `field` (`TAGS`, `STATISTICS`, ...).
+pub fn includes(body: &Json, field: &str) -> bool {
+    strings(body, "include").contains(&field)
+}
+
 /// Sets `member` of a JSON object.
 pub fn put(object: &mut Json, member: &str, value: impl Into<Json>) {
     if let Some(map) = object.as_object_mut() {

@@ -192,12 +192,7 @@ async fn describe_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if names.len() > 100 {
         return Err(invalid_parameter("clusters can have at most 100 items."));
     }
-    let include: Vec<&str> = ctx
-        .body
-        .get("include")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let include: Vec<&str> = ecs::strings(ctx.body, "include");
     let mut clusters = Vec::new();
     let mut failures = Vec::new();
     for name in &names {

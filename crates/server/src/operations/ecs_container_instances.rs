@@ -576,16 +576,11 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 
 async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let references: Vec<&str> = ctx
-        .body
-        .get("containerInstances")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > 100 {
         return Err(invalid_parameter("containerInstances must have between 1 and 100 items."));
     }
-    let include_tags = ctx.body.get("include").and_then(Json::as_array).is_some_and(|i| i.iter().any(|v| v == "TAGS"));
+    let include_tags = ecs::includes(ctx.body, "TAGS");
     let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let now = ids::now();
     let mut described = Vec::new();
@@ -642,12 +637,7 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
     if !["ACTIVE", "DRAINING"].contains(&status) {
         return Err(invalid_parameter("Container instances can be set to ACTIVE or DRAINING only."));
     }
-    let references: Vec<&str> = ctx
-        .body
-        .get("containerInstances")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     let (instances, reserved) = instances_of(ctx.app, &cluster.arn, Groups::None).await?;
     let now = ids::now();
     let mut updated = Vec::new();

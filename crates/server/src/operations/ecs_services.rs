@@ -377,7 +377,7 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if references.is_empty() || references.len() > 10 {
         return Err(invalid_parameter("services must have between 1 and 10 items."));
     }
-    let include_tags = ctx.body.get("include").and_then(Json::as_array).is_some_and(|i| i.iter().any(|v| v == "TAGS"));
+    let include_tags = ecs::includes(ctx.body, "TAGS");
     let mut services = Vec::new();
     let mut failures = Vec::new();
     for reference in references {

@@ -427,12 +427,7 @@ async fn deregister_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn delete_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let references: Vec<&str> = ctx
-        .body
-        .get("taskDefinitions")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let references: Vec<&str> = ecs::strings(ctx.body, "taskDefinitions");
     if references.is_empty() || references.len() > 10 {
         return Err(invalid_parameter("taskDefinitions must have between 1 and 10 items."));
     }

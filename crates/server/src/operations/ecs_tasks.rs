@@ -572,12 +572,7 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let references: Vec<&str> = ctx
-        .body
-        .get("containerInstances")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > MAX_TASKS_PER_CALL {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));
     }
@@ -663,16 +658,11 @@ async fn stop_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let references: Vec<&str> = ctx
-        .body
-        .get("tasks")
-        .and_then(Json::as_array)
-        .map(|items| items.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
+    let references: Vec<&str> = ecs::strings(ctx.body, "tasks");
     if references.is_empty() || references.len() > 100 {
         return Err(invalid_parameter("Tasks cannot be empty and can have at most 100 items."));
     }
-    let include_tags = ctx.body.get("include").and_then(Json::as_array).is_some_and(|i| i.iter().any(|v| v == "TAGS"));
+    let include_tags = ecs::includes(ctx.body, "TAGS");
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
     for reference in references {
