@@ -73,12 +73,7 @@ pub fn includes(body: &Json, field: &str) -> bool {
     strings(body, "include").contains(&field)
 }
 
-/// Sets `member` of a JSON object.
-pub fn put(object: &mut Json, member: &str, value: impl Into<Json>) {
-    if let Some(map) = object.as_object_mut() {
-        map.insert(member.to_owned(), value.into());
-    }
-}
+pub use super::put;
 
 /// ECS's `tags` (`[{"key", "value"}]`), validated as ECS does (at most 50, no `aws:` keys).
 pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
@@ -137,14 +132,7 @@ impl Page {
 
     /// `{LIST: this page, "nextToken"?}`.
     pub fn answer(&self, list: &str, items: Vec<Json>) -> Json {
-        let total = items.len();
-        let end = self.start.saturating_add(self.size).min(total);
-        let shown: Vec<Json> = items.into_iter().skip(self.start).take(end.saturating_sub(self.start)).collect();
-        let mut answer = json!({ list: shown });
-        if end < total {
-            put(&mut answer, "nextToken", end.to_string());
-        }
-        answer
+        super::json_page(list, "nextToken", items, self.start, self.size)
     }
 }
 

@@ -9,7 +9,7 @@ use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
 use store::Value;
 
-use super::{Authorization, Ctx, Operation, internal, json as json_op};
+use super::{Authorization, Ctx, Operation, internal, json as json_op, put};
 use crate::app::App;
 use crate::ids;
 
@@ -108,12 +108,6 @@ pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
     Ok(!rows.is_empty())
 }
 
-fn put(object: &mut Json, member: &str, value: impl Into<Json>) {
-    if let Some(map) = object.as_object_mut() {
-        map.insert(member.to_owned(), value.into());
-    }
-}
-
 /// `limit` (1 to 50, default 50) and an offset `nextToken`.
 fn page(body: &Json) -> Result<(usize, usize), AwsError> {
     let limit = match body.get("limit") {
@@ -131,13 +125,7 @@ fn page(body: &Json) -> Result<(usize, usize), AwsError> {
 }
 
 fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
-    let total = items.len();
-    let end = start.saturating_add(limit).min(total);
-    let mut answer = json!({ list: items.into_iter().skip(start).take(end.saturating_sub(start)).collect::<Vec<_>>() });
-    if end < total {
-        put(&mut answer, "nextToken", end.to_string());
-    }
-    answer
+    super::json_page(list, "nextToken", items, start, limit)
 }
 
 logs_operation!(CREATE_LOG_GROUP, "CreateLogGroup", |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| json_op(

@@ -13,7 +13,7 @@ use store::{Statement, Value};
 
 use super::logs::{self, group_exists, group_name, invalid_parameter, logs_operation, no_stream, stream_name};
 use super::logs_filter::Pattern;
-use super::{Authorization, Ctx, Operation, internal, json as json_op};
+use super::{Authorization, Ctx, Operation, internal, json as json_op, put};
 use crate::ids;
 
 const MAX_EVENTS: usize = 10_000;
@@ -35,12 +35,6 @@ logs_operation!(
     |ctx| Box::pin(async move { logs::group_resource(ctx) }),
     |ctx| { json_op(filter_log_events(ctx)) }
 );
-
-fn put(object: &mut Json, member: &str, value: impl Into<Json>) {
-    if let Some(map) = object.as_object_mut() {
-        map.insert(member.to_owned(), value.into());
-    }
-}
 
 async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;

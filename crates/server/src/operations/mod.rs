@@ -310,6 +310,32 @@ pub(crate) fn lower_first(name: &str) -> String {
     chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
+/// Sets `member` of a JSON object (awsJson answers are built as objects).
+pub fn put(object: &mut serde_json::Value, member: &str, value: impl Into<serde_json::Value>) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(member.to_owned(), value.into());
+    }
+}
+
+/// One page of `items` from offset `start`, at most `size` long, as awsJson list operations
+/// answer: `{LIST: [...], TOKEN: "next offset"}`, the token only when more follow.
+pub fn json_page(
+    list: &str,
+    token: &str,
+    items: Vec<serde_json::Value>,
+    start: usize,
+    size: usize,
+) -> serde_json::Value {
+    let total = items.len();
+    let end = start.saturating_add(size).min(total);
+    let shown: Vec<serde_json::Value> = items.into_iter().skip(start).take(end.saturating_sub(start)).collect();
+    let mut answer = serde_json::json!({ list: shown });
+    if end < total {
+        put(&mut answer, token, end.to_string());
+    }
+    answer
+}
+
 pub fn validation(message: impl Into<String>) -> AwsError {
     AwsError::new("ValidationError", 400, message)
 }

@@ -30,12 +30,7 @@ macro_rules! ssm_operation {
 }
 pub(crate) use ssm_operation;
 
-/// Sets `member` of a JSON object (nothing happens to anything else).
-pub fn put(object: &mut Json, member: &str, value: impl Into<Json>) {
-    if let Some(map) = object.as_object_mut() {
-        map.insert(member.to_owned(), value.into());
-    }
-}
+pub use super::put;
 
 pub fn validation_exception(message: impl Into<String>) -> AwsError {
     AwsError::new("ValidationException", 400, message)
@@ -169,14 +164,7 @@ impl Page {
 
     /// `{LIST: this page's items, "NextToken": ...}`.
     pub fn answer(&self, list: &str, items: Vec<Json>) -> Json {
-        let total = items.len();
-        let end = self.start.saturating_add(self.size).min(total);
-        let shown: Vec<Json> = items.into_iter().skip(self.start).take(end.saturating_sub(self.start)).collect();
-        let mut answer = json!({ list: shown });
-        if end < total {
-            put(&mut answer, "NextToken", end.to_string());
-        }
-        answer
+        super::json_page(list, "NextToken", items, self.start, self.size)
     }
 }
 
