@@ -198,6 +198,61 @@ pub async fn ecs_call(
     serde_json::from_slice(&response.body).map_err(|error| CallError::BadResponse(error.to_string()))
 }
 
+/// A JSON call to another service (`logs`, `ecr`): `X-Amz-Target: TARGET`, SigV4-signed
+/// for `service` with `credentials`, answered within the ordinary time limit.
+pub async fn json_call(
+    endpoint: &Endpoint,
+    region: &str,
+    credentials: &RoleCredentials,
+    service: &str,
+    target: &str,
+    body: &Value,
+) -> Result<Value, CallError> {
+    let body = serde_json::to_vec(body).map_err(|error| CallError::BadResponse(error.to_string()))?;
+    let headers = sign_json_call(credentials, region, service, endpoint.host(), target, &body, crate::now());
+    call(endpoint, &headers, &body).await
+}
+
+/// A task's role credentials as `GetTaskCredentials` hands them out.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TaskRoleCredentials {
+    pub role_arn: String,
+    pub credentials: RoleCredentials,
+}
+
+/// `GetTaskCredentials` (`docs/ecs-agent-protocol.md`): the credentials of a task's role
+/// (`TaskApplication`: its task role; `TaskExecution`: its execution role), asked for with
+/// the instance's own credentials.
+pub async fn get_task_credentials(
+    endpoint: &Endpoint,
+    region: &str,
+    credentials: &RoleCredentials,
+    request: &Value,
+) -> Result<TaskRoleCredentials, CallError> {
+    let answer = ecs_call(endpoint, region, credentials, "GetTaskCredentials", request, http::TIMEOUT).await?;
+    let held = answer.get("credentials").ok_or_else(|| CallError::BadResponse("no credentials".to_owned()))?;
+    let text = |name: &str| {
+        held.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| CallError::BadResponse(format!("credentials without {name}")))
+    };
+    let expires_at = held
+        .get("expiration")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| CallError::BadResponse("credentials without expiration".to_owned()))?;
+    Ok(TaskRoleCredentials {
+        role_arn: text("roleArn")?,
+        credentials: RoleCredentials {
+            access_key_id: text("accessKeyId")?,
+            secret_access_key: text("secretAccessKey")?,
+            session_token: text("sessionToken")?,
+            // `as` saturates: no value can wrap around.
+            expires_at: expires_at as i64,
+        },
+    })
+}
+
 async fn call<T: serde::de::DeserializeOwned>(
     endpoint: &Endpoint,
     headers: &[(String, String)],

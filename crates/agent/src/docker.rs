@@ -272,10 +272,11 @@ impl Docker {
         }
     }
 
-    /// `POST /images/create?fromImage=...&tag=...`. Docker answers 200 and then streams
-    /// progress, so success is judged by the image being there afterwards; a failure's
-    /// message is the stream's last `error`, or the refusal's.
-    pub async fn pull(&self, image: &str) -> Result<(), DockerError> {
+    /// `POST /images/create?fromImage=...&tag=...`, with the registry's credentials as
+    /// `X-Registry-Auth` if given. Docker answers 200 and then streams progress, so success
+    /// is judged by the image being there afterwards; a failure's message is the stream's
+    /// last `error`, or the refusal's.
+    pub async fn pull(&self, image: &str, registry_auth: Option<&str>) -> Result<(), DockerError> {
         let (repository, tag) = split_reference(image);
         let mut path = format!("/images/create?fromImage={}", query_escape(repository));
         if let Some(tag) = tag {
@@ -284,7 +285,9 @@ impl Docker {
         let unreachable = |error| DockerError::Unreachable { socket: self.socket.clone(), error };
         let exchange = async {
             let mut stream = UnixStream::connect(&self.socket).await.map_err(HttpError::Io)?;
-            let request = Request { method: "POST", path: &path, host: "docker", headers: &[], body: &[] };
+            let headers: Vec<(String, String)> =
+                registry_auth.map(|auth| ("X-Registry-Auth".to_owned(), auth.to_owned())).into_iter().collect();
+            let request = Request { method: "POST", path: &path, host: "docker", headers: &headers, body: &[] };
             stream.write_all(&request.to_bytes()).await?;
             // The progress stream can be long: keep only its tail.
             let mut tail = Vec::new();
@@ -313,6 +316,72 @@ impl Docker {
             status: if status == 200 { 500 } else { status },
             message: pull_error(&tail).unwrap_or_else(|| format!("pull of {image} did not produce the image")),
         })
+    }
+}
+
+/// An open `GET /containers/{id}/logs` stream: the multiplexed frames (8-byte header,
+/// then the payload) of stdout and stderr, each line prefixed by its timestamp.
+pub struct LogStream {
+    pub stream: UnixStream,
+    /// Bytes of the body read along with the head.
+    pub pending: Vec<u8>,
+}
+
+impl Docker {
+    /// Opens the container's log from `since` (nanoseconds since the epoch, inclusive),
+    /// following it while the container runs if `follow`. Asked as HTTP/1.0 so the body is
+    /// the raw stream to the end of the connection (no chunked coding to undo).
+    pub async fn logs(&self, id: &str, since_ns: Option<i64>, follow: bool) -> Result<LogStream, DockerError> {
+        let unreachable = |error| DockerError::Unreachable { socket: self.socket.clone(), error };
+        let mut path =
+            format!("/containers/{}/logs?stdout=1&stderr=1&timestamps=1&follow={}", query_escape(id), u8::from(follow));
+        if let Some(since) = since_ns {
+            path.push_str(&format!(
+                "&since={}.{:09}",
+                since.div_euclid(1_000_000_000),
+                since.rem_euclid(1_000_000_000)
+            ));
+        }
+        let opening = async {
+            let mut stream = UnixStream::connect(&self.socket).await.map_err(HttpError::Io)?;
+            stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n").as_bytes()).await?;
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let end = loop {
+                if let Some(end) = head.windows(4).position(|window| window == b"\r\n\r\n") {
+                    break end + 4;
+                }
+                if head.len() > 16 * 1024 {
+                    return Err(HttpError::Malformed("the response head is over 16 KiB"));
+                }
+                let count = stream.read(&mut chunk).await?;
+                if count == 0 {
+                    return Err(HttpError::Malformed("the connection closed before a response"));
+                }
+                head.extend_from_slice(chunk.get(..count).unwrap_or_default());
+            };
+            let pending = head.split_off(end);
+            Ok::<_, HttpError>((stream, head, pending))
+        };
+        let (mut stream, head, mut pending) = tokio::time::timeout(CALL_TIMEOUT, opening)
+            .await
+            .map_err(|_| unreachable(HttpError::Timeout(CALL_TIMEOUT)))?
+            .map_err(unreachable)?;
+        let status = parse_status_line(&head).unwrap_or(500);
+        if status != 200 {
+            let rest = async {
+                let mut chunk = [0u8; 4096];
+                while pending.len() < 64 * 1024 {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(count) => pending.extend_from_slice(chunk.get(..count).unwrap_or_default()),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CALL_TIMEOUT, rest).await;
+            return Err(api_error(status, &pending));
+        }
+        Ok(LogStream { stream, pending })
     }
 }
 

@@ -21,7 +21,7 @@
 //!   anything missed. A poll answered "deregistered" sends the agent back to registration.
 //! - Stopping the agent leaves the containers running, to be adopted by the next run.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -30,7 +30,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::api::{self, CallError};
+use crate::awslogs::{self, Destination, ShipOrder, Shipper, Signer};
 use crate::credentials::{Backoff, RoleCredentials, jitter};
+use crate::credentials_endpoint::CredentialsEndpoint;
 use crate::docker::{Docker, DockerError, ListedContainer};
 use crate::ecs_channel::{self, Channel, parse_poll_response};
 use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
@@ -38,7 +40,8 @@ use crate::http::Endpoint;
 use crate::log;
 use crate::reconcile::{self, Action, ContainerState, LaunchResult, Report, Status, TaskRecord};
 use crate::state::StateDir;
-use crate::task_spec::{LABEL_INSTANCE, Placement, container_config, task_id};
+use crate::task_roles::{Fetch, RoleType, TaskRoles, TaskSecret};
+use crate::task_spec::{LABEL_INSTANCE, Placement, TaskSpec, container_config, task_id};
 
 /// How long a stopped task's containers are kept (ECS's `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`).
 pub const DEFAULT_CLEANUP_AFTER: Duration = Duration::from_secs(3 * 60 * 60);
@@ -49,6 +52,8 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 const DOCKER_RETRY: Duration = Duration::from_secs(1);
 /// An ordinary ECS call's time limit; a poll's is its wait plus this.
 const CALL_LIMIT: Duration = Duration::from_secs(20);
+/// How long a task's start waits for its role credentials.
+const CREDENTIALS_WAIT: Duration = Duration::from_secs(30);
 
 /// What the ECS part is asked to do.
 #[derive(Debug, Clone)]
@@ -57,6 +62,8 @@ pub struct EcsOptions {
     pub attributes: Vec<Attribute>,
     pub reserved_memory_mib: i64,
     pub cleanup_after: Duration,
+    /// The task credentials endpoint's port (0: any free one).
+    pub credentials_port: u16,
 }
 
 /// The role credentials as the refresh loop publishes them (`None` while it holds none).
@@ -85,6 +92,21 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
             EcsState { cluster: options.cluster.clone(), ..EcsState::default() }
         }
     };
+    let roles = TaskRoles::new();
+    let credentials_url = match CredentialsEndpoint::bind(options.credentials_port).await {
+        Ok(endpoint) => {
+            let url = endpoint.base_url.clone();
+            tokio::spawn(endpoint.serve(roles.clone()));
+            Some(url)
+        }
+        Err(error) => {
+            log::event(&format!(
+                "ecs: cannot serve task credentials on port {} ({error}); tasks with a task role get none",
+                options.credentials_port
+            ));
+            None
+        }
+    };
     let mut backoff = Backoff::new();
     let mut last_failure = String::new();
     loop {
@@ -107,7 +129,11 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                     docker.clone(),
                     arn,
                     saved,
-                    credentials.clone(),
+                    Signers {
+                        instance: credentials.clone(),
+                        tasks: roles.clone(),
+                        credentials_url: credentials_url.clone(),
+                    },
                 );
                 saved = engine.serve().await;
             }
@@ -124,8 +150,8 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
     }
 }
 
-/// Waits for unexpired credentials.
-async fn current_credentials(credentials: &mut Credentials) -> RoleCredentials {
+/// Waits for the instance role's unexpired credentials.
+pub(crate) async fn current_credentials(credentials: &mut Credentials) -> RoleCredentials {
     loop {
         let held = credentials.borrow_and_update().clone();
         if let Some(held) = held.filter(|c| !c.expired(crate::now())) {
@@ -202,8 +228,20 @@ enum Outcome {
 }
 
 enum ImagesError {
-    Pull { image: String, message: String },
+    /// The image cannot be had: ECS's reason for stopping the task.
+    Pull {
+        image: String,
+        reason: String,
+    },
     Docker(DockerError),
+}
+
+/// The credentials the engine works with: the instance role's, and its tasks' roles (with
+/// the endpoint that serves them).
+struct Signers {
+    instance: Credentials,
+    tasks: TaskRoles,
+    credentials_url: Option<String>,
 }
 
 struct Engine {
@@ -229,6 +267,11 @@ struct Engine {
     report_delay: Duration,
     saved: Vec<u8>,
     reregister: bool,
+    roles: TaskRoles,
+    /// The credentials endpoint's `http://HOST:PORT`, if it listens.
+    credentials_url: Option<String>,
+    /// Log shipping under way or done, by container runtime id.
+    shippers: HashMap<String, Shipper>,
 }
 
 impl Engine {
@@ -239,8 +282,9 @@ impl Engine {
         docker: Docker,
         instance_arn: String,
         saved: EcsState,
-        credentials: Credentials,
+        signers: Signers,
     ) -> Engine {
+        let Signers { instance: credentials, tasks: roles, credentials_url } = signers;
         Engine {
             state_dir,
             control_plane,
@@ -264,6 +308,9 @@ impl Engine {
             report_delay: Duration::ZERO,
             saved: Vec::new(),
             reregister: false,
+            roles,
+            credentials_url,
+            shippers: HashMap::new(),
         }
     }
 
@@ -353,6 +400,7 @@ impl Engine {
 
     /// Plans every task and starts what the plans ask for.
     fn plan(&mut self) {
+        self.track_roles();
         let now = crate::now();
         let mut actions = Vec::new();
         for task in self.tasks.values_mut() {
@@ -361,14 +409,110 @@ impl Engine {
         for action in actions {
             self.dispatch(action);
         }
+        self.start_shippers();
+    }
+
+    /// Keeps the role credentials of the tasks that run (or are to) and lets go of the
+    /// others': served while the task runs, forgotten once its stop is acknowledged and its
+    /// logs are shipped.
+    fn track_roles(&mut self) {
+        let fetch = Fetch {
+            cluster: self.cluster.clone(),
+            container_instance_arn: self.instance_arn.clone(),
+            credentials: self.credentials.clone(),
+        };
+        let mut live = Vec::new();
+        for task in self.tasks.values_mut() {
+            let Some(spec) = &task.spec else { continue };
+            let stopped = task.desired == Status::Stopped && !task.has_running_container();
+            if !stopped && spec.task_role_arn.is_some() && task.credentials_secret.is_none() {
+                task.credentials_secret = TaskSecret::generate();
+            }
+            if !stopped && !self.roles.tracks(&task.arn) {
+                self.roles.track(spec, task.credentials_secret.clone(), &self.control_plane, fetch.clone());
+            }
+            if stopped {
+                self.roles.stop_serving(&task.arn);
+            }
+            let shipping = self.shippers.values().any(|s| s.task_arn == task.arn && !*s.done.borrow());
+            if task.reported != Some(Status::Stopped) || shipping {
+                live.push(task.arn.clone());
+            }
+        }
+        for arn in self.roles.tracked() {
+            if !live.contains(&arn) {
+                self.roles.forget(&arn);
+            }
+        }
+    }
+
+    /// Starts shipping the log of every container that has one to ship and no shipper yet.
+    fn start_shippers(&mut self) {
+        for task in self.tasks.values() {
+            let Some(spec) = &task.spec else { continue };
+            for record in &task.containers {
+                let Some(runtime_id) = &record.runtime_id else { continue };
+                if self.shippers.contains_key(runtime_id) || record.state == ContainerState::Waiting {
+                    continue;
+                }
+                let Some(definition) = spec.container(&record.name) else { continue };
+                let destination = match Destination::of(spec, definition, runtime_id) {
+                    None => continue,
+                    Some(Ok(destination)) => destination,
+                    Some(Err(why)) => {
+                        log::event(&format!("ecs: task {}: container {}: {why}", task_id(&task.arn), record.name));
+                        continue;
+                    }
+                };
+                let signer = match spec.execution_role_arn {
+                    Some(_) => Signer::Execution { roles: self.roles.clone(), task_arn: task.arn.clone() },
+                    None => Signer::Instance(self.credentials.clone()),
+                };
+                log::event(&format!(
+                    "ecs: task {}: shipping the output of container {} to {}/{}",
+                    task_id(&task.arn),
+                    record.name,
+                    destination.group,
+                    destination.stream
+                ));
+                let shipper = awslogs::start(ShipOrder {
+                    state: self.state_dir.clone(),
+                    docker: self.docker.clone(),
+                    control_plane: self.control_plane.clone(),
+                    runtime_id: runtime_id.clone(),
+                    task_arn: task.arn.clone(),
+                    destination,
+                    signer,
+                });
+                self.shippers.insert(runtime_id.clone(), shipper);
+            }
+        }
     }
 
     fn dispatch(&mut self, action: Action) {
         let docker = self.docker.clone();
         match action {
             Action::EnsureImages { task, images } => {
+                let pulls = Pulls {
+                    control_plane: self.control_plane.clone(),
+                    roles: self.roles.clone(),
+                    instance: self.credentials.clone(),
+                    task_arn: task.clone(),
+                    execution_role: self
+                        .tasks
+                        .get(&task)
+                        .and_then(|t| t.spec.as_ref())
+                        .is_some_and(|s| s.execution_role_arn.is_some()),
+                };
                 self.ops.spawn(async move {
-                    let result = ensure_images(&docker, &images).await;
+                    // A task's containers start with their role credentials at hand.
+                    if !pulls.roles.wait_ready(&task, CREDENTIALS_WAIT).await {
+                        log::event(&format!(
+                            "ecs: task {}: its role credentials are not here yet; starting without waiting longer",
+                            task_id(&task)
+                        ));
+                    }
+                    let result = ensure_images(&docker, &images, &pulls).await;
                     if matches!(result, Err(ImagesError::Docker(_))) {
                         tokio::time::sleep(DOCKER_RETRY).await;
                     }
@@ -381,8 +525,11 @@ impl Engine {
                 let runtime_id =
                     record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone());
                 let (cluster, instance) = (self.cluster.clone(), self.instance_arn.clone());
+                let environment =
+                    credentials_environment(&spec, record.credentials_secret.as_ref(), &self.credentials_url);
                 self.ops.spawn(async move {
-                    let placement = Placement { cluster: &cluster, container_instance_arn: &instance };
+                    let placement =
+                        Placement { cluster: &cluster, container_instance_arn: &instance, environment: &environment };
                     let result = launch(&docker, &spec, &container, runtime_id, &placement).await;
                     if result.is_err() {
                         tokio::time::sleep(DOCKER_RETRY).await;
@@ -417,7 +564,16 @@ impl Engine {
                 });
             }
             Action::Remove { task, container, runtime_id } => {
+                let mut shipped = self.shippers.get(&runtime_id).map(|s| s.done.clone());
                 self.ops.spawn(async move {
+                    // Its last lines are shipped before it goes.
+                    if let Some(done) = &mut shipped {
+                        while !*done.borrow_and_update() {
+                            if done.changed().await.is_err() {
+                                break;
+                            }
+                        }
+                    }
                     let result = docker.remove(&runtime_id).await;
                     if result.is_err() {
                         tokio::time::sleep(DOCKER_RETRY).await;
@@ -516,9 +672,9 @@ impl Engine {
                 let Some(record) = self.tasks.get_mut(&task) else { return };
                 match result {
                     Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),
-                    Err(ImagesError::Pull { image, message }) => {
-                        log::event(&format!("ecs: task {}: cannot pull {image}: {message}", task_id(&task)));
-                        reconcile::apply_images(record, Err((image, message)));
+                    Err(ImagesError::Pull { image, reason }) => {
+                        log::event(&format!("ecs: task {}: cannot pull {image}: {reason}", task_id(&task)));
+                        reconcile::apply_images(record, Err((image, reason)));
                     }
                     Err(ImagesError::Docker(error)) => {
                         log::event(&format!("ecs: task {}: {error}", task_id(&task)));
@@ -563,6 +719,12 @@ impl Engine {
             Outcome::Removed { task, container, result } => match (task, result) {
                 (Some(task), Ok(())) => {
                     if let Some(record) = self.tasks.get_mut(&task) {
+                        if let Some(runtime_id) =
+                            record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone())
+                        {
+                            self.shippers.remove(&runtime_id);
+                            awslogs::forget_position(&self.state_dir, &runtime_id);
+                        }
                         reconcile::apply_removed(record, &container);
                     }
                 }
@@ -694,9 +856,51 @@ impl Engine {
     }
 }
 
+/// The environment that points a task's containers at its role credentials (none without a
+/// task role or an endpoint).
+fn credentials_environment(
+    spec: &TaskSpec,
+    secret: Option<&TaskSecret>,
+    base_url: &Option<String>,
+) -> Vec<(String, String)> {
+    match (&spec.task_role_arn, secret, base_url) {
+        (Some(_), Some(secret), Some(url)) => secret.environment(url),
+        _ => Vec::new(),
+    }
+}
+
+/// What pulling a task's images needs to authenticate to Homeport's registry.
+struct Pulls {
+    control_plane: ControlPlane,
+    roles: TaskRoles,
+    instance: Credentials,
+    task_arn: String,
+    execution_role: bool,
+}
+
+impl Pulls {
+    /// The `X-Registry-Auth` for `image` if Homeport's registry serves it (`Err`: the task's
+    /// stop reason).
+    async fn auth_for(&self, image: &str) -> Result<Option<String>, String> {
+        if !crate::registry_auth::is_served_by(image, self.control_plane.endpoint.host()) {
+            return Ok(None);
+        }
+        let credentials = if self.execution_role {
+            self.roles
+                .wait_for(&self.task_arn, RoleType::Execution, CREDENTIALS_WAIT)
+                .await
+                .ok_or("CannotPullECRContainerError: engine ecr credentials: not found")?
+                .credentials
+        } else {
+            current_credentials(&mut self.instance.clone()).await
+        };
+        crate::registry_auth::registry_auth(&self.control_plane, &credentials).await.map(Some)
+    }
+}
+
 /// Checks each image, pulling those that are missing (ECS's `prefer-cached` behaviour): when
 /// a pull was needed, when it started and stopped.
-async fn ensure_images(docker: &Docker, images: &[String]) -> Result<Option<(i64, i64)>, ImagesError> {
+async fn ensure_images(docker: &Docker, images: &[String], pulls: &Pulls) -> Result<Option<(i64, i64)>, ImagesError> {
     let mut pulled: Option<(i64, i64)> = None;
     for image in images {
         if docker.image_exists(image).await.map_err(ImagesError::Docker)? {
@@ -704,10 +908,12 @@ async fn ensure_images(docker: &Docker, images: &[String]) -> Result<Option<(i64
         }
         let started = pulled.map_or_else(crate::now, |(started, _)| started);
         log::event(&format!("ecs: pulling {image}"));
-        match docker.pull(image).await {
+        let auth = pulls.auth_for(image).await.map_err(|reason| ImagesError::Pull { image: image.clone(), reason })?;
+        match docker.pull(image, auth.as_deref()).await {
             Ok(()) => pulled = Some((started, crate::now())),
             Err(error @ DockerError::Api { .. }) => {
-                return Err(ImagesError::Pull { image: image.clone(), message: error.daemon_message() });
+                let reason = format!("CannotPullContainerError: {}", error.daemon_message());
+                return Err(ImagesError::Pull { image: image.clone(), reason });
             }
             Err(error) => return Err(ImagesError::Docker(error)),
         }

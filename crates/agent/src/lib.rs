@@ -14,14 +14,18 @@
 //! resources (`ecs_registration`), long-polls the control plane (`ecs_channel`), and
 //! reconciles Docker (`docker`, a minimal Engine API client) to the tasks it is given
 //! (`task_spec` for the task payload and container configuration, `reconcile` for the
-//! decisions, pure).
+//! decisions, pure). Tasks' IAM roles (`task_roles`) are served to their containers by the
+//! credentials endpoint (`credentials_endpoint`) and sign the pulls from Homeport's registry
+//! (`registry_auth`) and the shipping of `awslogs` containers' output (`awslogs`).
 //!
 //! Guarantees: nothing here logs or prints a secret (the private key, a secret access key, a
 //! session token, an activation code); every file holding one is created 0600 and replaced
 //! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
 
 pub mod api;
+pub mod awslogs;
 pub mod credentials;
+pub mod credentials_endpoint;
 pub mod docker;
 pub mod ecs;
 pub mod ecs_channel;
@@ -32,9 +36,11 @@ pub mod keys;
 pub mod log;
 pub mod reconcile;
 pub mod register;
+pub mod registry_auth;
 pub mod run;
 pub mod signing;
 pub mod state;
+pub mod task_roles;
 pub mod task_spec;
 
 /// The agent's name and version as it reports them in `UpdateInstanceInformation`.

@@ -171,6 +171,10 @@ pub struct TaskRecord {
     pub pull_stopped_at: Option<i64>,
     #[serde(default)]
     pub execution_stopped_at: Option<i64>,
+    /// The id and token its containers present to the credentials endpoint (a task with a
+    /// task role only).
+    #[serde(default)]
+    pub credentials_secret: Option<crate::task_roles::TaskSecret>,
     #[serde(skip)]
     pub images_ready: bool,
     #[serde(skip)]
@@ -195,6 +199,7 @@ impl TaskRecord {
             pull_started_at: None,
             pull_stopped_at: None,
             execution_stopped_at: None,
+            credentials_secret: None,
             images_ready: false,
             pulling: false,
             queued: None,
@@ -213,6 +218,7 @@ impl TaskRecord {
             pull_started_at: None,
             pull_stopped_at: None,
             execution_stopped_at: None,
+            credentials_secret: None,
             images_ready: false,
             pulling: false,
             queued: None,
@@ -769,7 +775,9 @@ pub fn apply_retry(task: &mut TaskRecord, container: &str) {
 }
 
 /// The images are here (`Ok`), with when a pull started and stopped if one was needed, or
-/// one could not be pulled (ECS stops the task with `CannotPullContainerError`).
+/// one could not be pulled: the image and ECS's reason (`CannotPullContainerError: ...`, or
+/// `CannotPullECRContainerError: ...` when the registry's credentials could not be had),
+/// which stops the task.
 pub fn apply_images(task: &mut TaskRecord, result: Result<Option<(i64, i64)>, (String, String)>) {
     task.pulling = false;
     match result {
@@ -780,8 +788,7 @@ pub fn apply_images(task: &mut TaskRecord, result: Result<Option<(i64, i64)>, (S
                 task.pull_stopped_at = Some(stopped);
             }
         }
-        Err((image, message)) => {
-            let reason = format!("CannotPullContainerError: {message}");
+        Err((image, reason)) => {
             let images: Vec<(String, String)> =
                 task.spec.iter().flat_map(|s| s.containers.iter().map(|c| (c.name.clone(), c.image.clone()))).collect();
             for (name, container_image) in images {
@@ -932,7 +939,10 @@ mod tests {
     fn a_failed_pull_stops_the_task_with_ecs_reason() {
         let mut task = record(json!([{"name": "app", "image": "nope:1"}]));
         plan(&mut task, 100, 3600);
-        apply_images(&mut task, Err(("nope:1".into(), "Error response from daemon: pull access denied".into())));
+        apply_images(
+            &mut task,
+            Err(("nope:1".into(), "CannotPullContainerError: Error response from daemon: pull access denied".into())),
+        );
         let actions = plan(&mut task, 105, 3600);
         assert_eq!(kinds(&actions), ["report:STOPPED"]);
         let Action::Report(Report::Task { reason, containers, execution_stopped_at, .. }) = &actions[0] else {

@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub attributes: Vec<Attribute>,
     /// MiB of the machine's memory not offered to tasks.
     pub reserved_memory_mib: i64,
+    /// The task credentials endpoint's port (0: any free one).
+    pub credentials_port: u16,
 }
 
 impl RunOptions {
@@ -63,6 +65,7 @@ impl RunOptions {
             refresh_interval: None,
             attributes: Vec::new(),
             reserved_memory_mib: DEFAULT_RESERVED_MEMORY,
+            credentials_port: crate::task_roles::DEFAULT_PORT,
         }
     }
 }
@@ -140,6 +143,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
                 attributes,
                 reserved_memory_mib: options.reserved_memory_mib,
                 cleanup_after: ecs::DEFAULT_CLEANUP_AFTER,
+                credentials_port: options.credentials_port,
             };
             let control_plane = ControlPlane { endpoint: endpoint.clone(), region: instance.region.clone() };
             log::event(&format!("ecs: this instance runs the tasks of cluster {}", ecs_options.cluster));

@@ -40,6 +40,12 @@ pub struct TaskSpec {
     pub desired_status: String,
     #[serde(default)]
     pub network_mode: Option<String>,
+    /// The role its containers act as (served by the credentials endpoint).
+    #[serde(default)]
+    pub task_role_arn: Option<String>,
+    /// The role the agent pulls its images and ships its logs as.
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
     #[serde(default)]
     pub containers: Vec<ContainerSpec>,
 }
@@ -87,6 +93,18 @@ pub struct ContainerSpec {
     pub docker_labels: BTreeMap<String, String>,
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
+    #[serde(default)]
+    pub log_configuration: Option<LogConfiguration>,
+}
+
+/// A container's `logConfiguration`: the driver and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    #[serde(default)]
+    pub log_driver: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 impl ContainerSpec {
@@ -211,6 +229,9 @@ pub fn docker_name(family: &str, revision: i64, container: &str, task_id: &str) 
 pub struct Placement<'a> {
     pub cluster: &'a str,
     pub container_instance_arn: &'a str,
+    /// Variables the agent adds to every container of the task (the task role's credentials
+    /// endpoint), after the container's own.
+    pub environment: &'a [(String, String)],
 }
 
 /// The body of `POST /containers/create` for one container of a task.
@@ -272,7 +293,13 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
     let mut config = json!({
         "Image": container.image,
         "Labels": labels,
-        "Env": container.environment.iter().map(|v| format!("{}={}", v.name, v.value)).collect::<Vec<_>>(),
+        "Env": container
+            .environment
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str()))
+            .chain(placement.environment.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>(),
         "StopTimeout": container.stop_timeout(),
         "HostConfig": host_config,
     });
@@ -340,6 +367,7 @@ mod tests {
         Placement {
             cluster: "edge",
             container_instance_arn: "arn:aws:ecs:us-east-1:111122223333:container-instance/edge/ci1",
+            environment: &[],
         }
     }
 
@@ -374,14 +402,19 @@ mod tests {
                  "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}
             ]
         }));
-        let config = container_config(&spec, spec.container("app").unwrap(), &placement());
+        let credentials = [("AWS_CONTAINER_AUTHORIZATION_TOKEN".to_owned(), "t".to_owned())];
+        let config = container_config(
+            &spec,
+            spec.container("app").unwrap(),
+            &Placement { environment: &credentials, ..placement() },
+        );
         assert_eq!(
             config,
             json!({
                 "Image": "homeport-test/busybox:latest",
                 "Cmd": ["sh", "-c", "sleep 60"],
                 "Entrypoint": ["/bin/env"],
-                "Env": ["MODE=prod", "EMPTY="],
+                "Env": ["MODE=prod", "EMPTY=", "AWS_CONTAINER_AUTHORIZATION_TOKEN=t"],
                 "WorkingDir": "/srv",
                 "User": "1000",
                 "Hostname": "app",

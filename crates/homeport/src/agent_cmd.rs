@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// MiB of memory left to the machine: the container instance registers the rest.
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_RESERVED_MEMORY, value_parser = clap::value_parser!(i64).range(0..))]
     reserved_memory: i64,
+    /// The port of the task credentials endpoint on 169.254.170.2 (ECS's 51679; 0 picks a
+    /// free one).
+    #[arg(long, value_name = "PORT", default_value_t = agent::task_roles::DEFAULT_PORT)]
+    credentials_port: u16,
 }
 
 fn parse_attribute(text: &str) -> Result<Attribute, String> {
@@ -100,6 +104,7 @@ pub fn run_command(command: AgentCommand) -> ExitCode {
                 refresh_interval: args.refresh_seconds.map(Duration::from_secs),
                 attributes: args.attributes,
                 reserved_memory_mib: args.reserved_memory,
+                credentials_port: args.credentials_port,
             };
             on_runtime(async {
                 match run(options, until_signal()).await {

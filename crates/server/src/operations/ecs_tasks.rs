@@ -87,6 +87,11 @@ fn task_arn(app: &App, cluster: &str, reference: &str) -> String {
     ecs::arn(app, "task", &format!("{cluster_name}/{reference}"))
 }
 
+/// The id of a task: the last part of its ARN (also its role sessions' name).
+pub(crate) fn task_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 /// A stored task.
 #[derive(Debug, Clone)]
 pub(crate) struct TaskRow {
@@ -151,7 +156,7 @@ pub(crate) async fn load_tasks(app: &App, condition: &str, params: Vec<Value>) -
     rows.iter().map(TaskRow::from_row).collect()
 }
 
-async fn load_task(app: &App, arn: &str) -> Result<Option<TaskRow>, AwsError> {
+pub(crate) async fn load_task(app: &App, arn: &str) -> Result<Option<TaskRow>, AwsError> {
     Ok(load_tasks(app, "arn = ? AND account_id = ?", vec![arn.into(), app.account_id.as_str().into()])
         .await?
         .into_iter()
@@ -853,7 +858,7 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 }
 
 /// The instance a poll comes from, which must be the caller's own.
-async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
+pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
     let cluster = cluster_arn(ctx.app, ctx.body);
     let instance = find_instance(ctx.app, arn)

@@ -9,6 +9,7 @@ pub(crate) mod ecs_container_instances;
 mod ecs_query;
 mod ecs_scheduler;
 pub(crate) mod ecs_services;
+mod ecs_task_credentials;
 mod ecs_task_definitions;
 mod ecs_tasks;
 mod iam_access_keys;
@@ -274,6 +275,7 @@ pub static OPERATIONS: &[Operation] = &[
     ecs_tasks::SUBMIT_TASK_STATE_CHANGE,
     ecs_tasks::SUBMIT_CONTAINER_STATE_CHANGE,
     ecs_tasks::POLL,
+    ecs_task_credentials::GET_TASK_CREDENTIALS,
     ecs_services::CREATE_SERVICE,
     ecs_services::UPDATE_SERVICE,
     ecs_services::DELETE_SERVICE,

@@ -1,0 +1,88 @@
+//! GetTaskCredentials: the agent's request for a task's role credentials, Homeport's form of
+//! the `IAMRoleCredentials` messages ECS pushes on its ACS channel
+//! (`docs/ecs-agent-protocol.md`, section 4).
+//!
+//! Authorized as `ecs:Poll` on the container instance (the action
+//! AmazonEC2ContainerServiceforEC2Role grants for the agent's channel), and answered only to
+//! the agent of the instance the task is placed on (the caller's role session must be the
+//! managed instance that registered it), and only while the task has not stopped. The role is
+//! the task's `taskRoleArn` (`TaskApplication`) or `executionRoleArn` (`TaskExecution`), which
+//! RegisterTaskDefinition and RunTask already checked (`iam:PassRole`, trust in
+//! `ecs-tasks.amazonaws.com`); the session is named after the task id, so the task acts as
+//! `arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASKID`, lasts an hour, and is tied to the managed
+//! instance (deregistering it ends the session).
+
+use aws_protocol::{AwsError, Protocol};
+use serde_json::{Value as Json, json};
+
+use super::ecs::{self, invalid_parameter};
+use super::ecs_tasks::{load_task, polling_instance};
+use super::iam_roles::find_role;
+use super::sts::{SessionGrant, issue_role_session};
+use super::{Authorization, Ctx, Operation, json as json_op};
+
+/// How long task credentials live (ECS's are an hour too; a role allows at least that).
+const TASK_SESSION_SECONDS: i64 = 3_600;
+
+pub const GET_TASK_CREDENTIALS: Operation = Operation {
+    service: "ecs",
+    protocol: Protocol::Json,
+    name: "GetTaskCredentials",
+    namespace: ecs::ECS_TARGET,
+    action: "ecs:Poll",
+    authorization: Authorization::Policies,
+    resources: |ctx| Box::pin(async move { Ok(vec![ecs::required(ctx.body, "containerInstance")?.to_owned()]) }),
+    run: |ctx| json_op(get_task_credentials(ctx)),
+};
+
+/// Which of a task's roles: the member of the task naming it.
+fn role_member(role_type: &str) -> Result<&'static str, AwsError> {
+    match role_type {
+        "TaskApplication" => Ok("taskRoleArn"),
+        "TaskExecution" => Ok("executionRoleArn"),
+        other => Err(invalid_parameter(format!(
+            "roleType `{other}` is not valid; expected TaskApplication or TaskExecution."
+        ))),
+    }
+}
+
+async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let instance = polling_instance(ctx).await?;
+    let task_arn = ecs::required(ctx.body, "taskArn")?;
+    let member = role_member(ecs::required(ctx.body, "roleType")?)?;
+    let not_here = || invalid_parameter("The referenced task was not found on this container instance.");
+    let task = load_task(ctx.app, task_arn).await?.ok_or_else(not_here)?;
+    if task.container_instance_arn.as_deref() != Some(instance.arn.as_str()) {
+        return Err(not_here());
+    }
+    if task.last_status == "STOPPED" {
+        return Err(invalid_parameter("The task has stopped; its credentials are no longer issued."));
+    }
+    let role_arn = task
+        .payload
+        .get(member)
+        .and_then(Json::as_str)
+        .ok_or_else(|| invalid_parameter(format!("The task has no {member}.")))?;
+    let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
+    let name = role_arn.strip_prefix(&prefix).and_then(|rest| rest.rsplit('/').next()).unwrap_or_default();
+    let role = find_role(&ctx.app.store, ctx.account(), name)
+        .await?
+        .filter(|role| role.arn(ctx.account()) == role_arn)
+        .ok_or_else(|| {
+            ecs::client(format!(
+                "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+            ))
+        })?;
+    let session_name = crate::operations::ecs_tasks::task_id(task_arn);
+    let grant = SessionGrant { policy: None, policy_arns: &[], tags: &[], instance_id: Some(&instance.instance_id) };
+    let duration = TASK_SESSION_SECONDS.min(role.max_session_duration);
+    let issued = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
+    Ok(json!({"credentials": {
+        "accessKeyId": issued.access_key_id,
+        "secretAccessKey": issued.secret_access_key,
+        "sessionToken": issued.session_token,
+        "expiration": issued.expires_at,
+        "roleArn": role_arn,
+        "roleType": ctx.body.get("roleType").cloned().unwrap_or(Json::Null),
+    }}))
+}
