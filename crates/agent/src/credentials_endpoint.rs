@@ -44,10 +44,12 @@ impl CredentialsEndpoint {
     pub async fn bind(port: u16) -> std::io::Result<CredentialsEndpoint> {
         let preferred = match ensure_link_local_address() {
             Ok(()) => TcpListener::bind((ENDPOINT_ADDRESS, port)).await,
-            Err(why) => Err(std::io::Error::other(why)),
+            Err(why) => Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, why)),
         };
         let listener = match preferred {
             Ok(listener) => listener,
+            // A port in use is an error to report, not a reason to move to another address.
+            Err(error) if error.kind() != std::io::ErrorKind::AddrNotAvailable => return Err(error),
             Err(error) => {
                 log::event(&format!(
                     "ecs: cannot serve task credentials on {ENDPOINT_ADDRESS} ({error}); serving them on 127.0.0.1, \

@@ -10,6 +10,8 @@
     reason = "test support: fails loudly on any surprise; each test binary uses part of it"
 )]
 
+pub mod ecs;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -380,7 +382,9 @@ impl Agent {
     pub fn start_with(state_dir: &Path, extra: &[&str]) -> Agent {
         let log = state_dir.with_extension("log");
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = homeport(&["agent", "run", "--heartbeat-seconds", "1", "--refresh-seconds", "2", "--state-dir"])
+        // Port 0: agents running side by side each get their own credentials endpoint.
+        let child = homeport(&["agent", "run", "--heartbeat-seconds", "1", "--refresh-seconds", "2"])
+            .args(["--credentials-port", "0", "--state-dir"])
             .arg(state_dir)
             .args(extra)
             .stdout(Stdio::null())

@@ -1,0 +1,363 @@
+//! Task IAM roles end to end: a real `homeport agent` runs tasks with the real Docker, serves
+//! their task role's credentials to the containers, and ships their output to the Logs API
+//! with their execution role, observed with the real aws CLI.
+//!
+//! Covered: awslogs (create-group, `PREFIX/CONTAINER/TASKID` streams) shipping stdout and
+//! stderr while the control plane is killed and started again, every line arriving once and
+//! in order; an unmodified botocore inside a container (host network) calling STS
+//! GetCallerIdentity with the task role's credentials and printing
+//! `arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASKID` to its awslogs stream; a bridge-mode
+//! container reaching the endpoint at 169.254.170.2; one task's credentials id refused with
+//! another's token (both ways), and a stopped task's credentials refused; no token in the
+//! agent's log.
+//!
+//! The Python image is built here from the host's interpreter (its shared libraries, a pruned
+//! standard library, botocore with only the STS model, and its dependencies), `docker
+//! import`ed under a tag naming a hash of its contents, so a rerun reuses it. Without Docker,
+//! busybox or that Python the test says it did not run, except in CI, where it fails.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_TRUST, docker, docker_available, import_busybox, wait_for};
+use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
+
+const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+/// awslogs-create-group needs logs:CreateLogGroup, which the managed policy lacks (as on AWS).
+const CREATE_GROUP_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}}"#;
+
+/// What the Python container runs: an unmodified botocore, credentials from the container
+/// provider (the environment the agent set), STS at the control plane.
+const WHOAMI: &str = "import os, botocore.session\n\
+    session = botocore.session.get_session()\n\
+    sts = session.create_client('sts', region_name='us-east-1', endpoint_url=os.environ['STS_ENDPOINT'])\n\
+    print('ARN=' + sts.get_caller_identity()['Arn'], flush=True)\n";
+
+/// The host's Python, if it has botocore: its real executable and prefix.
+fn host_python() -> Option<(PathBuf, PathBuf)> {
+    let output = Command::new("python3")
+        .args(["-c", "import os, sys, botocore; print(os.path.realpath(sys.executable)); print(sys.prefix)"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut lines = text.lines();
+    Some((PathBuf::from(lines.next()?), PathBuf::from(lines.next()?)))
+}
+
+/// The shared libraries `ldd` lists for `file` (and the loader).
+fn libraries(file: &Path, into: &mut BTreeSet<PathBuf>) {
+    let Ok(output) = Command::new("ldd").arg(file).output() else { return };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let path = match line.split_once("=>") {
+            Some((_, right)) => right.split_whitespace().next(),
+            None => line.split_whitespace().next(),
+        };
+        if let Some(path) = path.filter(|p| p.starts_with('/')) {
+            into.insert(PathBuf::from(path));
+        }
+    }
+}
+
+/// Every file under `dir` (recursively), but for the directory names in `skip`.
+fn files_under(dir: &Path, skip: &[&str], into: &mut BTreeSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !skip.contains(&name.as_str()) {
+                files_under(&path, skip, into);
+            }
+        } else {
+            into.insert(path);
+        }
+    }
+}
+
+/// `homeport-test/python-botocore:HASH`: the host's Python with botocore, at the same paths
+/// as on the host. Built once per content hash. `None` if the host has no such Python.
+fn python_image(dir: &Path) -> Option<(String, PathBuf)> {
+    let Some((executable, prefix)) = host_python() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must have python3 with botocore");
+        eprintln!("no python3 with botocore: the task role test did NOT RUN");
+        return None;
+    };
+    let version = executable.file_name()?.to_string_lossy().replace("python", "");
+    let stdlib = prefix.join("lib").join(format!("python{version}"));
+    let site = stdlib.join("site-packages");
+    let mut files = BTreeSet::new();
+    files.insert(executable.clone());
+    libraries(&executable, &mut files);
+    let pruned =
+        ["site-packages", "test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "__pycache__"];
+    files_under(&stdlib, &pruned, &mut files);
+    for package in ["dateutil", "jmespath", "urllib3"] {
+        files_under(&site.join(package), &["__pycache__"], &mut files);
+    }
+    files.insert(site.join("six.py"));
+    let botocore = site.join("botocore");
+    files_under(&botocore, &["__pycache__", "data"], &mut files);
+    for entry in std::fs::read_dir(botocore.join("data")).ok()?.flatten() {
+        if entry.file_type().ok()?.is_file() {
+            files.insert(entry.path());
+        }
+    }
+    files_under(&botocore.join("data/sts"), &[], &mut files);
+    let modules: Vec<PathBuf> = files.iter().filter(|f| f.extension().is_some_and(|e| e == "so")).cloned().collect();
+    for module in modules {
+        libraries(&module, &mut files);
+    }
+    let mut manifest = String::new();
+    for file in &files {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        manifest.push_str(&format!("{} {size}\n", file.display()));
+    }
+    let hash = aws_protocol::sigv4::sha256_hex(manifest.as_bytes());
+    let tag = format!("homeport-test/python-botocore:{}", &hash[..16]);
+    let present = Command::new("docker").args(["image", "inspect", &tag]).output().unwrap().status.success();
+    if !present {
+        let list = dir.join("python-files");
+        let relative: Vec<String> =
+            files.iter().map(|f| f.display().to_string().trim_start_matches('/').to_owned()).collect();
+        std::fs::write(&list, relative.join("\n") + "\n").unwrap();
+        let tarball = dir.join("python.tar");
+        // Dereferenced: a library that is a symlink goes in as the file it names.
+        let status = Command::new("tar")
+            .args(["-C", "/", "--dereference", "-cf"])
+            .arg(&tarball)
+            .arg("--files-from")
+            .arg(&list)
+            .status()
+            .unwrap();
+        assert!(status.success(), "tar of the Python image");
+        docker(&["import", tarball.to_str().unwrap(), &tag]);
+        let _ = std::fs::remove_file(&tarball);
+    }
+    Some((tag, executable))
+}
+
+/// `GET` of a credentials URL with an `Authorization` token: status and body.
+fn get_credentials(url: &str, token: &str) -> (u16, Value) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (address, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, common::body(&response))
+}
+
+/// The value of `name` in a container's environment.
+fn container_env(id: &str, name: &str) -> String {
+    let env: Vec<String> = serde_json::from_str(&docker(&["inspect", "--format", "{{json .Config.Env}}", id])).unwrap();
+    env.iter().find_map(|entry| entry.strip_prefix(&format!("{name}="))).unwrap().to_owned()
+}
+
+/// Every message of a log stream, oldest first.
+fn log_messages(server: &Server, group: &str, stream: &str) -> Vec<String> {
+    let output = server.aws(
+        &server.root_credentials(),
+        &["logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--start-from-head"],
+    );
+    if !output.status.success() {
+        return Vec::new();
+    }
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
+}
+
+fn awslogs(group: &str, prefix: &str) -> Value {
+    json!({"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": "us-east-1",
+        "awslogs-stream-prefix": prefix, "awslogs-create-group": "true"}})
+}
+
+fn task_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap()
+}
+
+#[test]
+fn task_roles_and_awslogs_with_docker() {
+    if !aws_cli_available() || !docker_available() {
+        return;
+    }
+    let dir = fresh_dir("exec-role");
+    if !import_busybox(&dir) {
+        return;
+    }
+    let Some((python, interpreter)) = python_image(&dir) else { return };
+    let cluster = format!("exec-{}", std::process::id());
+    let _containers = Containers { cluster: cluster.clone() };
+    let mut server = Server::start(&dir.join("data"), None);
+    let root = server.root_credentials();
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
+    );
+    for policy in ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", ECS_POLICY] {
+        server
+            .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
+    }
+    let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    let role_arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
+    for role in ["appRole", "execRole"] {
+        server.aws_json(
+            &root,
+            &["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST],
+        );
+    }
+    server.aws_json(&root, &["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY]);
+    server.aws_json(
+        &root,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "execRole",
+            "--policy-name",
+            "create-groups",
+            "--policy-document",
+            CREATE_GROUP_POLICY,
+        ],
+    );
+    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let state = dir.join("agent");
+    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
+    let agent = Agent::start(&state);
+    let line = agent.await_line(0, &["serving task credentials at http://"], Duration::from_secs(30));
+    let endpoint = line.split("at ").last().unwrap().trim().to_owned();
+    assert!(endpoint.starts_with("http://169.254.170.2:"), "served on ECS's address: {line}");
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    wait_for("a connected container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
+    });
+
+    // awslogs: stdout and stderr, shipped with the execution role across a control-plane crash.
+    ecs.register_definition(json!({
+        "family": "chatty", "executionRoleArn": role_arn("execRole"),
+        "containerDefinitions": [{
+            "name": "app", "image": IMAGE, "memory": 16, "essential": true,
+            "command": ["sh", "-c", "i=0; while [ $i -lt 40 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); sleep 0.2; done"],
+            "logConfiguration": awslogs("/ecs/chatty", "chatty"),
+        }]
+    }));
+    let chatty = ecs.run_task("chatty", &[]).remove(0);
+    ecs.await_status(std::slice::from_ref(&chatty), "RUNNING", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let crashed = server.crash();
+    std::thread::sleep(Duration::from_secs(4));
+    server = crashed.start_again(&[]);
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    let stopped = ecs.await_status(std::slice::from_ref(&chatty), "STOPPED", Duration::from_secs(60));
+    assert_eq!(stopped[0]["stoppedReason"], "Essential container in task exited", "{}", stopped[0]);
+    let stream = format!("chatty/app/{}", task_id(&chatty));
+    let expected: BTreeSet<String> = (0..40).flat_map(|i| [format!("out {i}"), format!("err {i}")]).collect();
+    let messages = wait_for("every line of chatty in its stream", Duration::from_secs(90), || {
+        let messages = log_messages(&server, "/ecs/chatty", &stream);
+        (messages.len() >= expected.len()).then_some(messages)
+    });
+    assert_eq!(messages.len(), expected.len(), "nothing shipped twice: {messages:?}");
+    assert_eq!(messages.iter().cloned().collect::<BTreeSet<_>>(), expected, "nothing lost");
+    for kind in ["out", "err"] {
+        let order: Vec<&String> = messages.iter().filter(|m| m.starts_with(kind)).collect();
+        let wanted: Vec<String> = (0..40).map(|i| format!("{kind} {i}")).collect();
+        assert_eq!(order, wanted.iter().collect::<Vec<_>>(), "{kind} in order");
+    }
+    agent.await_line(0, &["awslogs: cannot ship to /ecs/chatty/", "retrying"], Duration::from_secs(5));
+
+    // The task role: botocore in a host-network container is the task's assumed role.
+    ecs.register_definition(json!({
+        "family": "whoami", "networkMode": "host",
+        "taskRoleArn": role_arn("appRole"), "executionRoleArn": role_arn("execRole"),
+        "containerDefinitions": [{
+            "name": "py", "image": python, "memory": 256, "essential": true,
+            "command": [interpreter.to_str().unwrap(), "-c", WHOAMI],
+            "environment": [{"name": "STS_ENDPOINT", "value": format!("http://{}", server.address)}],
+            "logConfiguration": awslogs("/ecs/whoami", "whoami"),
+        }]
+    }));
+    let whoami = ecs.run_task("whoami", &[]).remove(0);
+    let stopped = ecs.await_status(std::slice::from_ref(&whoami), "STOPPED", Duration::from_secs(90));
+    let stream = format!("whoami/py/{}", task_id(&whoami));
+    let messages = wait_for("whoami's output", Duration::from_secs(30), || {
+        let messages = log_messages(&server, "/ecs/whoami", &stream);
+        (!messages.is_empty()).then_some(messages)
+    });
+    let wanted = format!("ARN=arn:aws:sts::{account}:assumed-role/appRole/{}", task_id(&whoami));
+    assert_eq!(messages, [wanted], "task: {}", stopped[0]);
+    assert_eq!(stopped[0]["containers"][0]["exitCode"], 0, "{}", stopped[0]);
+
+    // Two bridge-mode tasks: each reaches 169.254.170.2 and gets its role; neither can use
+    // the other's id or token.
+    ecs.register_definition(json!({
+        "family": "holder", "taskRoleArn": role_arn("appRole"),
+        "containerDefinitions": [{
+            "name": "app", "image": IMAGE, "memory": 16, "essential": true, "stopTimeout": 2,
+            "command": ["sh", "-c", "wget -q -O - --header \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \
+                \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" | grep -o '\"RoleArn\":\"[^\"]*\"'; exec sleep 600"],
+        }]
+    }));
+    let holders = ecs.run_task("holder", &["--count", "2"]);
+    ecs.await_status(&holders, "RUNNING", Duration::from_secs(30));
+    let containers = Containers { cluster: cluster.clone() };
+    let ids: Vec<String> = holders.iter().map(|arn| containers.of_task(arn, false).remove(0)).collect();
+    let uris: Vec<String> = ids.iter().map(|id| container_env(id, "AWS_CONTAINER_CREDENTIALS_FULL_URI")).collect();
+    let tokens: Vec<String> = ids.iter().map(|id| container_env(id, "AWS_CONTAINER_AUTHORIZATION_TOKEN")).collect();
+    for id in &ids {
+        let printed = wait_for("a bridge-mode container's credentials", Duration::from_secs(20), || {
+            let output = Command::new("docker").args(["logs", id]).output().unwrap();
+            let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            (!text.is_empty()).then_some(text)
+        });
+        assert_eq!(printed, format!("\"RoleArn\":\"{}\"", role_arn("appRole")));
+    }
+    for (uri, token) in uris.iter().zip(&tokens) {
+        assert!(uri.starts_with(&format!("{endpoint}/v2/credentials/")), "{uri}");
+        let (status, body) = get_credentials(uri, token);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["RoleArn"], role_arn("appRole"));
+        assert!(body["AccessKeyId"].as_str().unwrap().starts_with("ASIA"), "{body}");
+        assert!(body["Expiration"].as_str().unwrap().ends_with('Z'), "{body}");
+    }
+    for (uri, token) in [(&uris[0], &tokens[1]), (&uris[1], &tokens[0])] {
+        let (status, body) = get_credentials(uri, token);
+        assert_eq!((status, body["code"].as_str()), (403, Some("InvalidIdInRequest")), "{body}");
+    }
+    ecs.call(&["stop-task", "--task", &holders[0]]);
+    ecs.await_status(&holders[..1], "STOPPED", Duration::from_secs(30));
+    let (status, _) = get_credentials(&uris[0], &tokens[0]);
+    assert!((400..500).contains(&status) || status == 503, "a stopped task's credentials are not served: {status}");
+    assert_eq!(get_credentials(&uris[1], &tokens[1]).0, 200, "the other task's still are");
+
+    let log = agent.log();
+    for token in &tokens {
+        assert!(!log.contains(token.as_str()), "a token in the agent's log");
+    }
+    drop(agent);
+    server.kill();
+    drop(containers);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
