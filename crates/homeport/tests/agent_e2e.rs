@@ -67,19 +67,6 @@ fn await_ping_status(server: &Server, instance_id: &str, status: &str, within: D
     }
 }
 
-/// The `[default]` keys of a shared-credentials file.
-fn read_credentials(path: &Path) -> (String, String, String) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let value = |key: &str| {
-        text.lines()
-            .filter_map(|line| line.split_once('='))
-            .find(|(name, _)| name.trim() == key)
-            .map(|(_, value)| value.trim().to_owned())
-            .unwrap()
-    };
-    (value("aws_access_key_id"), value("aws_secret_access_key"), value("aws_session_token"))
-}
-
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -176,7 +163,7 @@ fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
     assert!(!denied.status.success() && stderr.contains("(AccessDenied)"), "{stderr}");
     assert!(stderr.contains(&format!("User: {session} is not authorized to perform: iam:ListUsers")), "{stderr}");
     // UpdateInstanceInformation is not in the aws CLI: sign it with the file's keys directly.
-    let (id, secret, token) = read_credentials(&credentials);
+    let (id, secret, token) = common::read_credentials(&credentials);
     let key = Key { id: &id, secret: &secret, token: Some(&token) };
     let heartbeat = json!({"InstanceId": id_one, "AgentName": "by-hand", "AgentVersion": "9.9.9"}).to_string();
     let (status, response) =

@@ -27,7 +27,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -275,7 +274,7 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     assert!(line.contains("AmazonEC2ContainerServiceforEC2Role"), "says what is missing: {line}");
 
     // Nothing secret reached a log.
-    let (_, secret, token) = read_credentials(&one.join("credentials"));
+    let (_, secret, token) = common::read_credentials(&one.join("credentials"));
     for log in [agent_one.log(), agent_two.log()] {
         for secret in [secret.as_str(), token.as_str(), activation["ActivationCode"].as_str().unwrap()] {
             assert!(!log.contains(secret), "a secret in the agent's log");
@@ -295,16 +294,4 @@ fn instant(text: &str) -> (String, u64) {
     let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
     let nanos = format!("{fraction:0<9}").get(..9).unwrap().parse().unwrap();
     (seconds.to_owned(), nanos)
-}
-
-fn read_credentials(path: &Path) -> (String, String, String) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let value = |key: &str| {
-        text.lines()
-            .filter_map(|line| line.split_once('='))
-            .find(|(name, _)| name.trim() == key)
-            .map(|(_, value)| value.trim().to_owned())
-            .unwrap()
-    };
-    (value("aws_access_key_id"), value("aws_secret_access_key"), value("aws_session_token"))
 }

@@ -169,6 +169,12 @@ fn get_credentials(url: &str, token: &str) -> (u16, Value) {
     (status, common::body(&response))
 }
 
+/// The id of the one container of a task (running or not).
+fn container_of(task_arn: &str) -> String {
+    let filter = format!("label=com.amazonaws.ecs.task-arn={task_arn}");
+    docker(&["ps", "-aq", "--no-trunc", "--filter", &filter]).trim().to_owned()
+}
+
 /// The value of `name` in a container's environment.
 fn container_env(id: &str, name: &str) -> String {
     let env: Vec<String> = serde_json::from_str(&docker(&["inspect", "--format", "{{json .Config.Env}}", id])).unwrap();
@@ -260,7 +266,7 @@ fn task_roles_and_awslogs_with_docker() {
         "family": "chatty", "executionRoleArn": role_arn("execRole"),
         "containerDefinitions": [{
             "name": "app", "image": IMAGE, "memory": 16, "essential": true,
-            "command": ["sh", "-c", "i=0; while [ $i -lt 40 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); sleep 0.2; done"],
+            "command": ["sh", "-c", "i=0; while [ $i -lt 60 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); sleep 0.2; done"],
             "logConfiguration": awslogs("/ecs/chatty", "chatty"),
         }]
     }));
@@ -271,10 +277,19 @@ fn task_roles_and_awslogs_with_docker() {
     std::thread::sleep(Duration::from_secs(4));
     server = crashed.start_again(&[]);
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    // And the agent, killed while the task prints, resumes where it left off.
+    std::thread::sleep(Duration::from_secs(2));
+    let before = agent.lines();
+    drop(agent);
+    std::thread::sleep(Duration::from_secs(1));
+    let agent = Agent::start(&state);
+    // Port 0 (the tests' choice) is a new port after a restart.
+    let line = agent.await_line(before, &["serving task credentials at http://"], Duration::from_secs(30));
+    let endpoint = line.split("at ").last().unwrap().trim().to_owned();
     let stopped = ecs.await_status(std::slice::from_ref(&chatty), "STOPPED", Duration::from_secs(60));
     assert_eq!(stopped[0]["stoppedReason"], "Essential container in task exited", "{}", stopped[0]);
     let stream = format!("chatty/app/{}", task_id(&chatty));
-    let expected: BTreeSet<String> = (0..40).flat_map(|i| [format!("out {i}"), format!("err {i}")]).collect();
+    let expected: BTreeSet<String> = (0..60).flat_map(|i| [format!("out {i}"), format!("err {i}")]).collect();
     let messages = wait_for("every line of chatty in its stream", Duration::from_secs(90), || {
         let messages = log_messages(&server, "/ecs/chatty", &stream);
         (messages.len() >= expected.len()).then_some(messages)
@@ -283,10 +298,12 @@ fn task_roles_and_awslogs_with_docker() {
     assert_eq!(messages.iter().cloned().collect::<BTreeSet<_>>(), expected, "nothing lost");
     for kind in ["out", "err"] {
         let order: Vec<&String> = messages.iter().filter(|m| m.starts_with(kind)).collect();
-        let wanted: Vec<String> = (0..40).map(|i| format!("{kind} {i}")).collect();
+        let wanted: Vec<String> = (0..60).map(|i| format!("{kind} {i}")).collect();
         assert_eq!(order, wanted.iter().collect::<Vec<_>>(), "{kind} in order");
     }
     agent.await_line(0, &["awslogs: cannot ship to /ecs/chatty/", "retrying"], Duration::from_secs(5));
+    let resumed = std::fs::read_to_string(state.join("awslogs").join(container_of(&chatty))).unwrap();
+    assert!(resumed.trim().parse::<i64>().unwrap() > 0, "the shipped position is kept: {resumed}");
 
     // The task role: botocore in a host-network container is the task's assumed role.
     ecs.register_definition(json!({
@@ -351,6 +368,40 @@ fn task_roles_and_awslogs_with_docker() {
     let (status, _) = get_credentials(&uris[0], &tokens[0]);
     assert!((400..500).contains(&status) || status == 503, "a stopped task's credentials are not served: {status}");
     assert_eq!(get_credentials(&uris[1], &tokens[1]).0, 200, "the other task's still are");
+
+    // GetTaskCredentials answers the instance the task runs on, for a task that has not stopped.
+    let instance_arn = ecs.call(&["list-container-instances"])["containerInstanceArns"][0].as_str().unwrap().to_owned();
+    let (id, secret, token) = common::read_credentials(&state.join("credentials"));
+    let instance = common::Key { id: &id, secret: &secret, token: Some(&token) };
+    let (root_id, root_secret, _) = common::read_credentials(&server.root_credentials());
+    let root = common::Key { id: &root_id, secret: &root_secret, token: None };
+    let ask = |key: &common::Key<'_>, task: &str, role: &str| {
+        let body = json!({"cluster": cluster, "containerInstance": instance_arn, "taskArn": task, "roleType": role});
+        let target = "AmazonEC2ContainerServiceV20141113.GetTaskCredentials";
+        let (status, response) = common::post(&server.address, Some(key), "ecs", Some(target), &body.to_string());
+        (status, common::body(&response))
+    };
+    let (status, answer) = ask(&instance, &holders[1], "TaskApplication");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["credentials"]["roleArn"], role_arn("appRole"));
+    let session = common::Key {
+        id: answer["credentials"]["accessKeyId"].as_str().unwrap(),
+        secret: answer["credentials"]["secretAccessKey"].as_str().unwrap(),
+        token: answer["credentials"]["sessionToken"].as_str(),
+    };
+    let (_, identity) =
+        common::post(&server.address, Some(&session), "sts", None, "Action=GetCallerIdentity&Version=2011-06-15");
+    let wanted = format!("<Arn>arn:aws:sts::{account}:assumed-role/appRole/{}</Arn>", task_id(&holders[1]));
+    assert!(identity.contains(&wanted), "{identity}");
+    for (key, task, role, status, code) in [
+        (&instance, holders[1].as_str(), "TaskExecution", 400, "InvalidParameterException"),
+        (&instance, holders[0].as_str(), "TaskApplication", 400, "InvalidParameterException"),
+        (&instance, whoami.as_str(), "Other", 400, "InvalidParameterException"),
+        (&root, holders[1].as_str(), "TaskApplication", 403, "AccessDeniedException"),
+    ] {
+        let (got, answer) = ask(key, task, role);
+        assert_eq!((got, answer["__type"].as_str()), (status, Some(code)), "{task} {role}: {answer}");
+    }
 
     let log = agent.log();
     for token in &tokens {

@@ -303,6 +303,23 @@ pub fn request_token(server: &Server, instance_id: &str, key: &SigningKey, times
     (status, body(&response))
 }
 
+/// The `[default]` keys of a shared-credentials file: key id, secret and session token
+/// (empty for a long-term key).
+pub fn read_credentials(path: &Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(name, _)| name.trim() == key)
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    (
+        value("aws_access_key_id").unwrap(),
+        value("aws_secret_access_key").unwrap(),
+        value("aws_session_token").unwrap_or_default(),
+    )
+}
+
 /// A server killed with SIGKILL, as in a crash, which can start again on its address.
 pub struct Crashed {
     pub address: String,
