@@ -37,6 +37,13 @@ pub struct LoadgenArgs {
     /// Instead of running, write a wrk script that sends the same signed request.
     #[arg(long)]
     wrk_script: Option<PathBuf>,
+    /// put-log-events: the log group and stream (created beforehand) and events per call.
+    #[arg(long, default_value = "/bench/loadgen")]
+    log_group: String,
+    #[arg(long, default_value = "loadgen")]
+    log_stream: String,
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    events: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,6 +52,8 @@ enum Call {
     GetCallerIdentity,
     /// iam:GetUser on the caller itself
     GetUser,
+    /// logs:PutLogEvents of `--events` 100-byte events (timestamps now)
+    PutLogEvents,
 }
 
 struct Signed {
@@ -75,31 +84,52 @@ fn sign(args: &LoadgenArgs) -> Result<Signed, String> {
         .trim_end_matches('/')
         .to_owned();
     let (access_key_id, secret) = read_credentials(&args.credentials)?;
-    let (service, body) = match args.call {
-        Call::GetCallerIdentity => ("sts", "Action=GetCallerIdentity&Version=2011-06-15"),
-        Call::GetUser => ("iam", "Action=GetUser&Version=2010-05-08"),
-    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?;
+    let (service, body) = match args.call {
+        Call::GetCallerIdentity => ("sts", "Action=GetCallerIdentity&Version=2011-06-15".to_owned()),
+        Call::GetUser => ("iam", "Action=GetUser&Version=2010-05-08".to_owned()),
+        Call::PutLogEvents => ("logs", put_log_events_body(args, now.as_millis())),
+    };
     let amz_date = format_amz_date(i64::try_from(now.as_secs()).map_err(|e| e.to_string())?);
     let date = amz_date.get(..8).unwrap_or_default().to_owned();
+    let content_type = match args.call {
+        Call::PutLogEvents => "application/x-amz-json-1.1",
+        _ => "application/x-www-form-urlencoded; charset=utf-8",
+    };
     let mut headers = vec![
-        ("Content-Type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+        ("Content-Type".to_owned(), content_type.to_owned()),
         ("Host".to_owned(), host.clone()),
         ("X-Amz-Date".to_owned(), amz_date.clone()),
     ];
+    if let Call::PutLogEvents = args.call {
+        headers.push(("X-Amz-Target".to_owned(), "Logs_20140328.PutLogEvents".to_owned()));
+    }
+    let signed_names: Vec<String> = headers.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
+    let signed: Vec<&str> = signed_names.iter().map(String::as_str).collect();
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let request = HttpRequest { method: "POST", path: "/", query: "", headers: &pairs, body: body.as_bytes() };
-    let canonical = canonical_request(&request, &["content-type", "host", "x-amz-date"], &sha256_hex(body.as_bytes()));
+    let canonical = canonical_request(&request, &signed, &sha256_hex(body.as_bytes()));
     let scope = format!("{date}/{}/{service}/aws4_request", args.region);
     let signature =
         signing_key(&secret, &date, &args.region, service).sign(&string_to_sign(&amz_date, &scope, &canonical));
     headers.push((
         "Authorization".to_owned(),
         format!(
-            "AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders=content-type;host;x-amz-date, Signature={signature}"
+            "AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
+            signed.join(";")
         ),
     ));
-    Ok(Signed { host, headers, body: body.to_owned() })
+    Ok(Signed { host, headers, body })
+}
+
+/// A PutLogEvents body: `--events` events of 100 bytes, all stamped `now_ms` (replaying the
+/// same batch is fine: CloudWatch Logs no longer asks for sequence tokens).
+fn put_log_events_body(args: &LoadgenArgs, now_ms: u128) -> String {
+    let events: Vec<serde_json::Value> = (0..args.events)
+        .map(|i| serde_json::json!({"timestamp": now_ms, "message": format!("{i:08} {}", "x".repeat(91))}))
+        .collect();
+    serde_json::json!({"logGroupName": args.log_group, "logStreamName": args.log_stream, "logEvents": events})
+        .to_string()
 }
 
 fn wrk_script(signed: &Signed) -> String {
@@ -173,9 +203,18 @@ pub fn run(args: LoadgenArgs) -> ExitCode {
     let name = match args.call {
         Call::GetCallerIdentity => "sts:GetCallerIdentity",
         Call::GetUser => "iam:GetUser",
+        Call::PutLogEvents => "logs:PutLogEvents",
+    };
+    let events = match args.call {
+        Call::PutLogEvents => format!(
+            " events/call={} events/s={:.0}",
+            args.events,
+            (latencies.len() as f64) * (args.events as f64) / elapsed
+        ),
+        _ => String::new(),
     };
     output::line(&format!(
-        "{name} concurrency={} requests={} errors={errors} rps={:.0} p50={:.2}ms p99={:.2}ms",
+        "{name} concurrency={} requests={} errors={errors} rps={:.0} p50={:.2}ms p99={:.2}ms{events}",
         args.concurrency,
         latencies.len(),
         latencies.len() as f64 / elapsed,
