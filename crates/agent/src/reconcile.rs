@@ -314,7 +314,7 @@ impl ContainerReport {
                 object.insert("exitCode".to_owned(), json!(code));
             }
             if let Some(reason) = &self.reason {
-                object.insert("reason".to_owned(), json!(truncate(reason, 255)));
+                object.insert("reason".to_owned(), json!(truncate(reason, MAX_REASON_CHARS)));
             }
         }
         value
@@ -366,7 +366,7 @@ impl Report {
                 });
                 if let Some(object) = body.as_object_mut() {
                     if let Some(reason) = reason {
-                        object.insert("reason".to_owned(), json!(truncate(reason, 255)));
+                        object.insert("reason".to_owned(), json!(truncate(reason, MAX_REASON_CHARS)));
                     }
                     for (name, at) in [
                         ("pullStartedAt", pull_started_at),
@@ -391,6 +391,10 @@ impl Report {
         }
     }
 }
+
+/// The longest task or container reason reported, as ECS's agent sends them (a pull refusal
+/// quoting AWS's AccessDenied sentence after Docker's words needs more than 255).
+const MAX_REASON_CHARS: usize = 1024;
 
 fn truncate(text: &str, limit: usize) -> String {
     text.chars().take(limit).collect()
