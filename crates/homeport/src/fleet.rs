@@ -15,9 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agent::credentials::RoleCredentials;
-use agent::http::{Endpoint, post};
+use agent::http::Endpoint;
 use agent::keys::InstanceKey;
-use agent::signing::sign_json_call;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -75,13 +74,9 @@ async fn call(
     target: &str,
     body: &Value,
 ) -> Result<Value, String> {
-    let bytes = body.to_string().into_bytes();
-    let headers = sign_json_call(credentials, region, service, endpoint.host(), target, &bytes, agent::now());
-    let response = post(endpoint, &headers, &bytes).await.map_err(|error| error.to_string())?;
-    if response.status != 200 {
-        return Err(format!("{target}: {} {}", response.status, String::from_utf8_lossy(&response.body)));
-    }
-    serde_json::from_slice(&response.body).map_err(|error| error.to_string())
+    agent::api::json_call(endpoint, region, credentials, service, target, body)
+        .await
+        .map_err(|error| format!("{target}: {error}"))
 }
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113";

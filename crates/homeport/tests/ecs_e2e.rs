@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_TRUST, docker, docker_available, import_busybox, wait_for};
+use common::ecs::{
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, docker_available, import_busybox, instance_role, wait_for,
+};
 use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
 
 #[test]
@@ -49,14 +51,7 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     let flags = ["--instance-disconnect-timeout", "5"];
     let mut server = Server::start_with(&dir.join("data"), None, &flags);
     let root = server.root_credentials();
-    server.aws_json(
-        &root,
-        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
-    );
-    for policy in ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", ECS_POLICY] {
-        server
-            .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
-    }
+    instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
     server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
     let activation = server
         .aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--registration-limit", "2"]);

@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_TRUST, docker, docker_available, import_busybox, wait_for};
+use common::ecs::{
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, docker_available, import_busybox, instance_role, wait_for,
+};
 use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
 
 const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
@@ -217,14 +219,7 @@ fn task_roles_and_awslogs_with_docker() {
     let _containers = Containers { cluster: cluster.clone() };
     let mut server = Server::start(&dir.join("data"), None);
     let root = server.root_credentials();
-    server.aws_json(
-        &root,
-        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
-    );
-    for policy in ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", ECS_POLICY] {
-        server
-            .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
-    }
+    instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
     let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     let role_arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
     for role in ["appRole", "execRole"] {

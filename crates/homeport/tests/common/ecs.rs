@@ -21,6 +21,20 @@ use super::Server;
 pub const IMAGE: &str = "homeport-test/busybox:latest";
 pub const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 pub const ECS_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+pub const SSM_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
+/// Creates `ecsAnywhereRole`, trusting SSM, with `policies` attached (as the seed does).
+pub fn instance_role(server: &Server, policies: &[&str]) {
+    let root = server.root_credentials();
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "ecsAnywhereRole", "--assume-role-policy-document", SSM_TRUST],
+    );
+    for policy in policies {
+        server
+            .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
+    }
+}
 
 /// Whether Docker answers (in CI its absence fails the test).
 pub fn docker_available() -> bool {
