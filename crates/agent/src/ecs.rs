@@ -229,11 +229,9 @@ enum Outcome {
 
 enum ImagesError {
     /// The image cannot be had: ECS's reason for stopping the task.
-    Pull {
-        image: String,
-        reason: String,
-    },
-    Docker(DockerError),
+    Pull { image: String, reason: String },
+    /// Docker or the control plane could not be reached: tried again.
+    Unreachable(String),
 }
 
 /// The credentials the engine works with: the instance role's, and its tasks' roles (with
@@ -513,7 +511,7 @@ impl Engine {
                         ));
                     }
                     let result = ensure_images(&docker, &images, &pulls).await;
-                    if matches!(result, Err(ImagesError::Docker(_))) {
+                    if matches!(result, Err(ImagesError::Unreachable(_))) {
                         tokio::time::sleep(DOCKER_RETRY).await;
                     }
                     Outcome::Images { task, result }
@@ -676,7 +674,7 @@ impl Engine {
                         log::event(&format!("ecs: task {}: cannot pull {image}: {reason}", task_id(&task)));
                         reconcile::apply_images(record, Err((image, reason)));
                     }
-                    Err(ImagesError::Docker(error)) => {
+                    Err(ImagesError::Unreachable(error)) => {
                         log::event(&format!("ecs: task {}: {error}", task_id(&task)));
                         record.pulling = false;
                     }
@@ -879,22 +877,31 @@ struct Pulls {
 }
 
 impl Pulls {
-    /// The `X-Registry-Auth` for `image` if Homeport's registry serves it (`Err`: the task's
-    /// stop reason).
-    async fn auth_for(&self, image: &str) -> Result<Option<String>, String> {
+    /// The `X-Registry-Auth` for `image` if Homeport's registry serves it. A refusal stops
+    /// the task with ECS's `CannotPullECRContainerError`; an unreachable control plane is
+    /// tried again.
+    async fn auth_for(&self, image: &str) -> Result<Option<String>, ImagesError> {
         if !crate::registry_auth::is_served_by(image, self.control_plane.endpoint.host()) {
             return Ok(None);
         }
+        let refused = |why: String| ImagesError::Pull {
+            image: image.to_owned(),
+            reason: format!("CannotPullECRContainerError: {why}"),
+        };
         let credentials = if self.execution_role {
             self.roles
                 .wait_for(&self.task_arn, RoleType::Execution, CREDENTIALS_WAIT)
                 .await
-                .ok_or("CannotPullECRContainerError: engine ecr credentials: not found")?
+                .ok_or_else(|| refused("engine ecr credentials: not found".to_owned()))?
                 .credentials
         } else {
             current_credentials(&mut self.instance.clone()).await
         };
-        crate::registry_auth::registry_auth(&self.control_plane, &credentials).await.map(Some)
+        match crate::registry_auth::registry_auth(&self.control_plane, &credentials).await {
+            Ok(auth) => Ok(Some(auth)),
+            Err(error @ CallError::Service { .. }) => Err(refused(error.to_string())),
+            Err(error) => Err(ImagesError::Unreachable(format!("cannot get a token for {image}: {error}"))),
+        }
     }
 }
 
@@ -903,19 +910,19 @@ impl Pulls {
 async fn ensure_images(docker: &Docker, images: &[String], pulls: &Pulls) -> Result<Option<(i64, i64)>, ImagesError> {
     let mut pulled: Option<(i64, i64)> = None;
     for image in images {
-        if docker.image_exists(image).await.map_err(ImagesError::Docker)? {
+        if docker.image_exists(image).await.map_err(|error| ImagesError::Unreachable(error.to_string()))? {
             continue;
         }
         let started = pulled.map_or_else(crate::now, |(started, _)| started);
         log::event(&format!("ecs: pulling {image}"));
-        let auth = pulls.auth_for(image).await.map_err(|reason| ImagesError::Pull { image: image.clone(), reason })?;
+        let auth = pulls.auth_for(image).await?;
         match docker.pull(image, auth.as_deref()).await {
             Ok(()) => pulled = Some((started, crate::now())),
             Err(error @ DockerError::Api { .. }) => {
                 let reason = format!("CannotPullContainerError: {}", error.daemon_message());
                 return Err(ImagesError::Pull { image: image.clone(), reason });
             }
-            Err(error) => return Err(ImagesError::Docker(error)),
+            Err(error) => return Err(ImagesError::Unreachable(error.to_string())),
         }
     }
     Ok(pulled)

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde_json::{Value, json};
 
-use crate::api;
+use crate::api::{self, CallError};
 use crate::credentials::RoleCredentials;
 use crate::ecs::ControlPlane;
 
@@ -25,9 +25,8 @@ pub fn is_served_by(image: &str, host: &str) -> bool {
 }
 
 /// The `X-Registry-Auth` value for the control plane's registry, obtained with
-/// `credentials`; `Err` is the task's stop reason.
-pub async fn registry_auth(control_plane: &ControlPlane, credentials: &RoleCredentials) -> Result<String, String> {
-    let reason = |why: String| format!("CannotPullECRContainerError: {why}");
+/// `credentials` (a refusal keeps the control plane's code and message).
+pub async fn registry_auth(control_plane: &ControlPlane, credentials: &RoleCredentials) -> Result<String, CallError> {
     let answer = api::json_call(
         &control_plane.endpoint,
         &control_plane.region,
@@ -36,9 +35,9 @@ pub async fn registry_auth(control_plane: &ControlPlane, credentials: &RoleCrede
         GET_AUTHORIZATION_TOKEN,
         &json!({}),
     )
-    .await
-    .map_err(|error| reason(error.to_string()))?;
-    let password = password(&answer).ok_or_else(|| reason("GetAuthorizationToken answered without a token".into()))?;
+    .await?;
+    let password = password(&answer)
+        .ok_or_else(|| CallError::BadResponse("GetAuthorizationToken answered without a token".into()))?;
     Ok(x_registry_auth(&password, control_plane.endpoint.host()))
 }
 
