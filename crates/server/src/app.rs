@@ -30,9 +30,8 @@ pub struct Config {
 #[derive(Debug)]
 pub struct App {
     pub store: Store,
-    /// The same database, for the audit trail: its commits survive the process dying
-    /// without waiting for the disk ([`store::Durability::ProcessCrash`]).
-    pub audit_store: Store,
+    /// The audit trail (this data directory's journal and its importer).
+    pub audit: crate::audit::AuditLog,
     pub sealer: Sealer,
     pub signing_keys: SigningKeyCache,
     pub cache: crate::cache::IamCache,
@@ -85,13 +84,11 @@ impl App {
         };
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
-        let audit_store = Store::open_with(&store_url, store::Durability::ProcessCrash)
-            .await
-            .map_err(|e| start_error("cannot open the store")(&e))?;
+        let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
         let app = App {
             store,
-            audit_store,
+            audit,
             sealer,
             signing_keys: SigningKeyCache::new(),
             cache: crate::cache::IamCache::default(),

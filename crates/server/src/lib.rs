@@ -56,7 +56,7 @@ pub async fn run(
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
     ready(address, &app, first_start.as_ref());
-    let audit = audit::AuditLog::start(app.audit_store.clone());
+    let audit = app.audit.clone();
     let app = Arc::new(app);
     tokio::spawn(service_scheduler(Arc::clone(&app)));
     http::serve(app, audit, listener, shutdown).await;

@@ -333,4 +333,24 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX log_events_by_group ON log_events (account_id, group_name, event_time, seq)
     ",
     },
+    Migration {
+        version: 7,
+        // The audit trail as imported from each replica's journal (see `audit`): one row per
+        // journal range, keyed by it so a range is never imported twice. `audit_events` keeps
+        // only rows written before the journal existed, until the server converts them.
+        sql: "
+        CREATE TABLE audit_chunks (
+            seq {serial},
+            replica TEXT NOT NULL,
+            segment BIGINT NOT NULL,
+            start_offset BIGINT NOT NULL,
+            end_offset BIGINT NOT NULL,
+            first_time BIGINT NOT NULL,
+            last_time BIGINT NOT NULL,
+            events TEXT NOT NULL,
+            UNIQUE (replica, segment, start_offset)
+        );
+        CREATE INDEX audit_chunks_by_time ON audit_chunks (last_time, first_time)
+    ",
+    },
 ];

@@ -1,9 +1,14 @@
 //! The SQLite backend: one writer connection and a few readers over a WAL database file.
 //!
-//! SQLite calls block, so they run on tokio's blocking pool. WAL lets readers proceed while
+//! SQLite calls block. Writes (which wait for the disk) run on tokio's blocking pool. A read
+//! first runs on the calling task if a reader connection is free, for at most [`INLINE_READ`]:
+//! handing a point lookup to another thread and back costs ten times the lookup itself. A read
+//! that takes longer is interrupted and run again on the blocking pool (reads have no effects),
+//! so no task blocks its runtime thread for longer than that. WAL lets readers proceed while
 //! the writer commits; `synchronous=FULL` makes every acknowledged commit survive a crash.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::ValueRef};
 
@@ -11,6 +16,12 @@ use crate::{Row, Statement, StoreError, Value};
 
 /// Read connections kept open; WAL readers do not block each other or the writer.
 const READERS: usize = 4;
+
+/// How long a read may run on the calling task before it moves to the blocking pool.
+const INLINE_READ: Duration = Duration::from_micros(250);
+
+/// SQLite virtual-machine steps between checks of that deadline (a few microseconds).
+const STEPS_PER_CHECK: i32 = 500;
 
 pub(crate) struct Sqlite {
     writer: Arc<Mutex<Connection>>,
@@ -75,28 +86,28 @@ impl Sqlite {
 
     pub(crate) async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
         // Spread reads over the readers; a busy reader only delays this one query.
-        let index = READING.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len().max(1);
-        let connection = match self.readers.get(index) {
+        let first = READING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let count = self.readers.len().max(1);
+        for offset in 0..count {
+            let Some(reader) = self.readers.get((first + offset) % count) else { break };
+            let Ok(connection) = reader.try_lock() else { continue };
+            match read_briefly(&connection, sql, &params) {
+                Err(rusqlite::Error::SqliteFailure(failure, _))
+                    if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
+                {
+                    break;
+                }
+                done => return done.map_err(map_error),
+            }
+        }
+        let connection = match self.readers.get(first % count) {
             Some(reader) => Arc::clone(reader),
             None => Arc::clone(&self.writer),
         };
         let sql = sql.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let connection = lock(&connection);
-            let mut statement = connection.prepare_cached(&sql).map_err(map_error)?;
-            let columns = statement.column_count();
-            let mut rows = statement.query(params_from_iter(params.iter().map(Borrowed))).map_err(map_error)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(map_error)? {
-                let values = (0..columns)
-                    .map(|index| row.get_ref(index).map(from_sql).map_err(map_error))
-                    .collect::<Result<Vec<_>, _>>()?;
-                out.push(Row(values));
-            }
-            Ok(out)
-        })
-        .await
-        .map_err(unavailable)?
+        tokio::task::spawn_blocking(move || read(&lock(&connection), &sql, &params).map_err(map_error))
+            .await
+            .map_err(unavailable)?
     }
 
     pub(crate) async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
@@ -134,6 +145,27 @@ impl Sqlite {
         .await
         .map_err(unavailable)?
     }
+}
+
+/// Runs a read with a deadline of [`INLINE_READ`]; past it SQLite interrupts the statement.
+fn read_briefly(connection: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let deadline = Instant::now() + INLINE_READ;
+    connection.progress_handler(STEPS_PER_CHECK, Some(move || Instant::now() > deadline));
+    let rows = read(connection, sql, params);
+    connection.progress_handler(0, None::<fn() -> bool>);
+    rows
+}
+
+fn read(connection: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let columns = statement.column_count();
+    let mut rows = statement.query(params_from_iter(params.iter().map(Borrowed)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns).map(|index| row.get_ref(index).map(from_sql)).collect::<Result<Vec<_>, _>>()?;
+        out.push(Row(values));
+    }
+    Ok(out)
 }
 
 static READING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -113,6 +113,16 @@ async fn suite(store: &Store) {
     let count = store.query("SELECT COUNT(*) FROM events", vec![]).await.unwrap();
     assert_eq!(count[0].int(0).unwrap(), 64);
 
+    // A long read (longer than SQLite's inline budget) still returns its whole answer.
+    let long = store
+        .query(
+            "WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers WHERE n < 300000) SELECT COUNT(*), SUM(n) FROM numbers",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!((long[0].int(0).unwrap(), long[0].int(1).unwrap()), (300_000, 45_000_150_000));
+
     // A statement error is an error, not a panic or a hang.
     assert!(matches!(
         store.query("SELECT nope FROM users", vec![]).await,

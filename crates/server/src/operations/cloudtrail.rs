@@ -1,12 +1,18 @@
 //! CloudTrail `LookupEvents` over the audit trail: every authenticated request, newest
 //! first, as CloudTrail events. Each event's `CloudTrailEvent` document carries the
 //! authorization decision and the statements that made it under `additionalEventData`.
+//!
+//! Events are read from the audit chunks (see `audit`) newest chunk first, each chunk's lines
+//! newest first; the `NextToken` is `CHUNK.LINE`, where the next page starts. With several
+//! replicas sharing a store, events of chunks imported together are ordered by chunk, so
+//! neighbours less than an import interval (100 ms) apart may appear out of time order.
 
 use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
-use store::{Row, Value};
+use store::Value;
 
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::audit::{Record, is_read_only};
 use crate::ids;
 
 pub const LOOKUP_EVENTS: Operation = Operation {
@@ -54,32 +60,114 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         Some(n @ 1..=50) => n,
         Some(_) => return Err(invalid("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")),
     };
-    let before = match ctx.body.get("NextToken").and_then(Json::as_str) {
-        None => i64::MAX,
-        Some(token) => token
-            .parse::<i64>()
-            .map_err(|_| invalid("InvalidNextTokenException", "A token that is not valid, or a token that was previously used in a request with different parameters."))?,
-    };
-    let mut sql = String::from(
-        "SELECT seq, event_time, request_id, principal_arn, username, access_key_id, source_ip, user_agent, event_source, event_name, read_only, resources, decision, statements, error_code
-         FROM audit_events WHERE account_id = ? AND event_time >= ? AND event_time <= ? AND seq < ?",
-    );
-    let mut params = vec![Value::from(ctx.account()), Value::Int(start), Value::Int(end), Value::Int(before)];
     let attributes = ctx.body.get("LookupAttributes").and_then(Json::as_array).cloned().unwrap_or_default();
     if attributes.len() > 1 {
         return Err(invalid("InvalidLookupAttributesException", "Only one lookup attribute is supported per request."));
     }
-    if let Some(attribute) = attributes.first() {
-        let key = attribute.get("AttributeKey").and_then(Json::as_str).unwrap_or_default();
-        let value = attribute.get("AttributeValue").and_then(Json::as_str).unwrap_or_default();
-        let (clause, bound) = match key {
-            "EventId" => ("request_id = ?", Value::from(value)),
-            "EventName" => ("event_name = ?", Value::from(value)),
-            "Username" => ("username = ?", Value::from(value)),
-            "AccessKeyId" => ("access_key_id = ?", Value::from(value)),
-            "EventSource" => ("event_source = ?", Value::from(value)),
-            "ReadOnly" => ("read_only = ?", Value::from(value == "true")),
-            "ResourceName" => ("resources LIKE ? ESCAPE '\\'", Value::from(format!("%\"{}\"%", like_literal(value)))),
+    let filter = match attributes.first() {
+        None => None,
+        Some(attribute) => Some(Filter::parse(
+            attribute.get("AttributeKey").and_then(Json::as_str).unwrap_or_default(),
+            attribute.get("AttributeValue").and_then(Json::as_str).unwrap_or_default(),
+        )?),
+    };
+    let mut position = match ctx.body.get("NextToken").and_then(Json::as_str) {
+        None => Position { chunk: i64::MAX, line: usize::MAX },
+        Some(token) => Position::parse(token).ok_or_else(|| {
+            invalid(
+                "InvalidNextTokenException",
+                "A token that is not valid, or a token that was previously used in a request with different parameters.",
+            )
+        })?,
+    };
+    ctx.app.audit.sync().await.map_err(internal)?;
+    let wanted = usize::try_from(max_results).unwrap_or(50);
+    let mut events = Vec::with_capacity(wanted);
+    let mut next = None;
+    'chunks: loop {
+        let rows = ctx
+            .app
+            .store
+            .query(
+                "SELECT seq, events FROM audit_chunks WHERE last_time >= ? AND first_time <= ? AND seq <= ?
+                 ORDER BY seq DESC LIMIT ?",
+                vec![Value::Int(start), Value::Int(end), Value::Int(position.chunk), Value::Int(CHUNKS_PER_QUERY)],
+            )
+            .await
+            .map_err(internal)?;
+        for row in &rows {
+            let chunk = row.int(0).map_err(internal)?;
+            let text = row.text(1).map_err(internal)?;
+            let lines: Vec<&str> = text.lines().collect();
+            let newest = if chunk == position.chunk { position.line.min(lines.len()) } else { lines.len() };
+            for line in (0..newest).rev() {
+                let Some(record) = lines.get(line).and_then(|text| serde_json::from_str::<Record>(text).ok()) else {
+                    continue;
+                };
+                let wanted_here = record.account_id == ctx.account()
+                    && (start..=end).contains(&record.time)
+                    && filter.as_ref().is_none_or(|filter| filter.matches(&record));
+                if !wanted_here {
+                    continue;
+                }
+                if events.len() == wanted {
+                    next = Some(Position { chunk, line: line + 1 });
+                    break 'chunks;
+                }
+                events.push(event(ctx, record));
+            }
+            position = Position { chunk: chunk - 1, line: usize::MAX };
+        }
+        if rows.len() < CHUNKS_PER_QUERY as usize {
+            break;
+        }
+    }
+    let mut answer = serde_json::Map::new();
+    answer.insert("Events".to_owned(), Json::Array(events));
+    if let Some(next) = next {
+        answer.insert("NextToken".to_owned(), json!(format!("{}.{}", next.chunk, next.line)));
+    }
+    Ok(Json::Object(answer))
+}
+
+/// Chunks read per query while looking for a page of events.
+const CHUNKS_PER_QUERY: i64 = 16;
+
+/// Where the next page starts: chunk `chunk`, the lines before `line` (newest first).
+struct Position {
+    chunk: i64,
+    line: usize,
+}
+
+impl Position {
+    fn parse(token: &str) -> Option<Position> {
+        let (chunk, line) = token.split_once('.')?;
+        Some(Position { chunk: chunk.parse().ok()?, line: line.parse().ok()? })
+    }
+}
+
+/// The one lookup attribute LookupEvents accepts.
+enum Filter {
+    EventId(String),
+    EventName(String),
+    Username(String),
+    AccessKeyId(String),
+    EventSource(String),
+    ReadOnly(bool),
+    ResourceName(String),
+}
+
+impl Filter {
+    fn parse(key: &str, value: &str) -> Result<Filter, AwsError> {
+        let value = value.to_owned();
+        Ok(match key {
+            "EventId" => Filter::EventId(value),
+            "EventName" => Filter::EventName(value),
+            "Username" => Filter::Username(value),
+            "AccessKeyId" => Filter::AccessKeyId(value),
+            "EventSource" => Filter::EventSource(value),
+            "ReadOnly" => Filter::ReadOnly(value == "true"),
+            "ResourceName" => Filter::ResourceName(value),
             _ => {
                 return Err(invalid(
                     "InvalidLookupAttributesException",
@@ -88,42 +176,40 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                     ),
                 ));
             }
-        };
-        sql.push_str(&format!(" AND {clause}"));
-        params.push(bound);
+        })
     }
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", max_results + 1));
-    let rows = ctx.app.store.query(&sql, params).await.map_err(internal)?;
-    let shown = rows.len().min(usize::try_from(max_results).unwrap_or(50));
-    let events = rows.iter().take(shown).map(|row| event(ctx, row)).collect::<Result<Vec<_>, _>>()?;
-    let mut answer = serde_json::Map::new();
-    answer.insert("Events".to_owned(), Json::Array(events));
-    if rows.len() > shown {
-        if let Some(last) = rows.get(shown.saturating_sub(1)) {
-            answer.insert("NextToken".to_owned(), json!(last.int(0).map_err(internal)?.to_string()));
+
+    fn matches(&self, record: &Record) -> bool {
+        match self {
+            Filter::EventId(id) => record.request_id == *id,
+            Filter::EventName(name) => record.event_name == *name,
+            Filter::Username(name) => record.username == *name,
+            Filter::AccessKeyId(key) => record.access_key_id == *key,
+            Filter::EventSource(source) => record.event_source == *source,
+            Filter::ReadOnly(read_only) => is_read_only(&record.event_name) == *read_only,
+            Filter::ResourceName(arn) => record.resources.iter().any(|resource| resource == arn),
         }
     }
-    Ok(Json::Object(answer))
 }
 
-/// `value` as it appears inside a JSON string (what the resources column holds), with the
-/// `LIKE` wildcards escaped.
-fn like_literal(value: &str) -> String {
-    let quoted = serde_json::to_string(value).unwrap_or_default();
-    let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
-    inner.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
-fn event(ctx: &Ctx<'_>, row: &Row) -> Result<Json, AwsError> {
-    let text = |index| row.opt_text(index).map_err(internal).map(Option::unwrap_or_default);
-    let time = row.int(1).map_err(internal)?;
-    let (request_id, principal_arn, username) = (text(2)?, text(3)?, text(4)?);
-    let (access_key_id, source_ip, user_agent) = (text(5)?, text(6)?, text(7)?);
-    let (event_source, event_name) = (text(8)?, text(9)?);
-    let read_only = row.int(10).map_err(internal)? != 0;
-    let resources: Vec<String> = serde_json::from_str(&text(11)?).unwrap_or_default();
-    let statements: Vec<String> = serde_json::from_str(&text(13)?).unwrap_or_default();
-    let error_code = row.opt_text(14).map_err(internal)?;
+fn event(ctx: &Ctx<'_>, record: Record) -> Json {
+    let Record {
+        time,
+        request_id,
+        principal_arn,
+        username,
+        access_key_id,
+        source_ip,
+        user_agent,
+        event_source,
+        event_name,
+        resources,
+        decision,
+        statements,
+        error_code,
+        ..
+    } = record;
+    let read_only = is_read_only(&event_name);
     let identity_type = if principal_arn.ends_with(":root") { "Root" } else { "IAMUser" };
     let mut detail = json!({
         "eventVersion": "1.08",
@@ -148,14 +234,14 @@ fn event(ctx: &Ctx<'_>, row: &Row) -> Result<Json, AwsError> {
         "managementEvent": true,
         "recipientAccountId": ctx.account(),
         "additionalEventData": {
-            "authorizationDecision": text(12)?,
+            "authorizationDecision": decision,
             "decidingStatements": statements,
         },
     });
     if let (Some(code), Some(fields)) = (&error_code, detail.as_object_mut()) {
         fields.insert("errorCode".to_owned(), json!(code));
     }
-    Ok(json!({
+    json!({
         "EventId": request_id,
         "EventName": event_name,
         "ReadOnly": read_only.to_string(),
@@ -165,7 +251,7 @@ fn event(ctx: &Ctx<'_>, row: &Row) -> Result<Json, AwsError> {
         "Username": username,
         "Resources": resources.iter().map(|arn| json!({"ResourceType": resource_type(arn), "ResourceName": arn})).collect::<Vec<_>>(),
         "CloudTrailEvent": detail.to_string(),
-    }))
+    })
 }
 
 /// The CloudFormation-style type CloudTrail reports for an ARN.

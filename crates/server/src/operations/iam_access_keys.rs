@@ -236,6 +236,8 @@ async fn key_owner_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 
 async fn get_access_key_last_used(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let access_key_id = ctx.required("AccessKeyId")?;
+    // Last use is recorded by the audit importer: let it catch up with this replica.
+    ctx.app.audit.sync().await.map_err(internal)?;
     let (owner, used_at, service, region) = find_key(ctx).await?.ok_or_else(|| {
         AwsError::new("NoSuchEntity", 404, format!("The Access Key with id {access_key_id} cannot be found."))
     })?;
