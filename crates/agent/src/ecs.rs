@@ -398,6 +398,9 @@ impl Engine {
 
     /// Plans every task and starts what the plans ask for.
     fn plan(&mut self) {
+        // Shippers first: whether a stopped task still ships decides whether its execution
+        // role is kept.
+        self.start_shippers();
         self.track_roles();
         let now = crate::now();
         let mut actions = Vec::new();
@@ -407,7 +410,6 @@ impl Engine {
         for action in actions {
             self.dispatch(action);
         }
-        self.start_shippers();
     }
 
     /// Keeps the role credentials of the tasks that run (or are to) and lets go of the
@@ -423,18 +425,21 @@ impl Engine {
         for task in self.tasks.values_mut() {
             let Some(spec) = &task.spec else { continue };
             let stopped = task.desired == Status::Stopped && !task.has_running_container();
+            let shipping = self.shippers.values().any(|s| s.task_arn == task.arn && !*s.done.borrow());
+            // Its execution role is kept until its last lines are shipped.
+            if task.reported == Some(Status::Stopped) && !shipping {
+                continue;
+            }
+            live.push(task.arn.clone());
             if !stopped && spec.task_role_arn.is_some() && task.credentials_secret.is_none() {
                 task.credentials_secret = TaskSecret::generate();
             }
-            if !stopped && !self.roles.tracks(&task.arn) {
-                self.roles.track(spec, task.credentials_secret.clone(), &self.control_plane, fetch.clone());
+            if !self.roles.tracks(&task.arn) {
+                let secret = task.credentials_secret.clone();
+                self.roles.track(spec, secret, stopped, &self.control_plane, fetch.clone());
             }
             if stopped {
                 self.roles.stop_serving(&task.arn);
-            }
-            let shipping = self.shippers.values().any(|s| s.task_arn == task.arn && !*s.done.borrow());
-            if task.reported != Some(Status::Stopped) || shipping {
-                live.push(task.arn.clone());
             }
         }
         for arn in self.roles.tracked() {
@@ -450,7 +455,10 @@ impl Engine {
             let Some(spec) = &task.spec else { continue };
             for record in &task.containers {
                 let Some(runtime_id) = &record.runtime_id else { continue };
-                if self.shippers.contains_key(runtime_id) || record.state == ContainerState::Waiting {
+                // A container that has not started yet has nothing to ship (and following its
+                // log would end at once).
+                let unstarted = matches!(record.state, ContainerState::Waiting | ContainerState::Created);
+                if self.shippers.contains_key(runtime_id) || unstarted {
                     continue;
                 }
                 let Some(definition) = spec.container(&record.name) else { continue };

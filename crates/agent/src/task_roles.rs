@@ -146,10 +146,19 @@ impl TaskRoles {
     }
 
     /// Starts tracking a task with a task role or an execution role: its credentials are
-    /// fetched now and refreshed at half-life, and `secret` (for a task role) is served.
-    pub fn track(&self, spec: &TaskSpec, secret: Option<TaskSecret>, control_plane: &ControlPlane, context: Fetch) {
+    /// fetched now and refreshed at half-life, and `secret` (for a task role) is served. A
+    /// task that has already stopped (tracked again after a restart, to ship its last lines)
+    /// gets its execution role only.
+    pub fn track(
+        &self,
+        spec: &TaskSpec,
+        secret: Option<TaskSecret>,
+        stopped: bool,
+        control_plane: &ControlPlane,
+        context: Fetch,
+    ) {
         let mut roles = Vec::new();
-        if spec.task_role_arn.is_some() {
+        if spec.task_role_arn.is_some() && !stopped {
             roles.push(RoleType::Application);
         }
         if spec.execution_role_arn.is_some() {
@@ -164,7 +173,7 @@ impl TaskRoles {
                 spec.task_arn.clone(),
                 TaskEntry {
                     secret: secret.filter(|_| spec.task_role_arn.is_some()),
-                    serving: true,
+                    serving: !stopped,
                     has_execution_role: spec.execution_role_arn.is_some(),
                     refresher: Some(handle.abort_handle()),
                     ..TaskEntry::default()
@@ -297,14 +306,18 @@ pub struct Fetch {
     pub credentials: Credentials,
 }
 
-/// Fetches the task's credentials for each role, then again at half their remaining life.
+/// Fetches the task's credentials for each role, then again at half their remaining life;
+/// a role the control plane no longer issues (the task stopped, or is gone) is dropped, and
+/// the refreshing ends with the last one.
 async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, control_plane: ControlPlane, fetch: Fetch) {
+    let mut wanted = wanted;
     let mut backoff = Backoff::new();
     let mut credentials = fetch.credentials.clone();
-    loop {
+    while !wanted.is_empty() {
         let instance = crate::ecs::current_credentials(&mut credentials).await;
         let mut next = Duration::from_secs(3600);
         let mut failed = None;
+        let mut ended = Vec::new();
         for role in &wanted {
             let request = json!({
                 "cluster": fetch.cluster,
@@ -317,12 +330,24 @@ async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, cont
                     next = next.min(refresh_delay(crate::now(), held.credentials.expires_at));
                     roles.store(&task_arn, *role, held);
                 }
+                Err(CallError::Service { code, message, .. })
+                    if code == "InvalidParameterException"
+                        && (message.contains("stopped") || message.contains("not found")) =>
+                {
+                    log::event(&format!(
+                        "ecs: task {}: no more {} credentials: {message}",
+                        task_id(&task_arn),
+                        role.as_str()
+                    ));
+                    ended.push(*role);
+                }
                 Err(error) => {
                     failed = Some(error);
                     break;
                 }
             }
         }
+        wanted.retain(|role| !ended.contains(role));
         let delay = match failed {
             None => {
                 if backoff.failing() {
@@ -330,13 +355,6 @@ async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, cont
                 }
                 backoff.reset();
                 next
-            }
-            Some(CallError::Service { code, message, .. })
-                if code == "InvalidParameterException"
-                    && (message.contains("stopped") || message.contains("not found")) =>
-            {
-                log::event(&format!("ecs: task {}: no more role credentials: {message}", task_id(&task_arn)));
-                return;
             }
             Some(error) => {
                 let delay = backoff.next_delay(jitter());
@@ -348,7 +366,9 @@ async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, cont
                 delay
             }
         };
-        tokio::time::sleep(delay).await;
+        if !wanted.is_empty() {
+            tokio::time::sleep(delay).await;
+        }
     }
 }
 

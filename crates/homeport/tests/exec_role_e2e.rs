@@ -388,6 +388,9 @@ fn task_roles_and_awslogs_with_docker() {
         common::post(&server.address, Some(&session), "sts", None, "Action=GetCallerIdentity&Version=2011-06-15");
     let wanted = format!("<Arn>arn:aws:sts::{account}:assumed-role/appRole/{}</Arn>", task_id(&holders[1]));
     assert!(identity.contains(&wanted), "{identity}");
+    // A stopped task's execution role is still issued (for its last lines), its task role not.
+    let (status, answer) = ask(&instance, &chatty, "TaskExecution");
+    assert_eq!((status, &answer["credentials"]["roleArn"]), (200, &json!(role_arn("execRole"))), "{answer}");
     for (key, task, role, status, code) in [
         (&instance, holders[1].as_str(), "TaskExecution", 400, "InvalidParameterException"),
         (&instance, holders[0].as_str(), "TaskApplication", 400, "InvalidParameterException"),
@@ -397,6 +400,38 @@ fn task_roles_and_awslogs_with_docker() {
         let (got, answer) = ask(key, task, role);
         assert_eq!((got, answer["__type"].as_str()), (status, Some(code)), "{task} {role}: {answer}");
     }
+
+    // Lines a task printed before it stopped, which its execution role could not ship then, are
+    // shipped by the next run of the agent (the role is still issued for a stopped task).
+    let detach = ["iam", "detach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY];
+    server.aws_json(&server.root_credentials(), &detach);
+    ecs.register_definition(json!({
+        "family": "late", "executionRoleArn": role_arn("execRole"),
+        "containerDefinitions": [{
+            "name": "app", "image": IMAGE, "memory": 16, "essential": true,
+            "command": ["sh", "-c", "echo one; echo two; echo three"],
+            "logConfiguration": awslogs("/ecs/late", "late"),
+        }]
+    }));
+    let late = ecs.run_task("late", &[]).remove(0);
+    ecs.await_status(std::slice::from_ref(&late), "STOPPED", Duration::from_secs(30));
+    agent.await_line(0, &["awslogs: cannot ship to /ecs/late/", "AccessDenied"], Duration::from_secs(20));
+    let before = agent.lines();
+    drop(agent);
+    let attach = ["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY];
+    server.aws_json(&server.root_credentials(), &attach);
+    let agent = Agent::start(&state);
+    let stream = format!("late/app/{}", task_id(&late));
+    let messages = wait_for("the stopped task's lines", Duration::from_secs(60), || {
+        let messages = log_messages(&server, "/ecs/late", &stream);
+        (messages.len() >= 3).then_some(messages)
+    });
+    assert_eq!(
+        messages,
+        ["one", "two", "three"],
+        "agent log since the restart:\n{}",
+        agent.log().lines().skip(before).collect::<Vec<_>>().join("\n")
+    );
 
     let log = agent.log();
     for token in &tokens {

@@ -5,7 +5,8 @@
 //! Authorized as `ecs:Poll` on the container instance (the action
 //! AmazonEC2ContainerServiceforEC2Role grants for the agent's channel), and answered only to
 //! the agent of the instance the task is placed on (the caller's role session must be the
-//! managed instance that registered it), and only while the task has not stopped. The role is
+//! managed instance that registered it), and only while the task has not stopped (its
+//! execution role for three hours more, for the agent to ship its last output). The role is
 //! the task's `taskRoleArn` (`TaskApplication`) or `executionRoleArn` (`TaskExecution`), which
 //! RegisterTaskDefinition and RunTask already checked (`iam:PassRole`, trust in
 //! `ecs-tasks.amazonaws.com`); the session is named after the task id, so the task acts as
@@ -23,6 +24,8 @@ use super::{Authorization, Ctx, Operation, json as json_op};
 
 /// How long task credentials live (ECS's are an hour too; a role allows at least that).
 const TASK_SESSION_SECONDS: i64 = 3_600;
+/// How long after a task stops its execution role is still issued (the agent's clean-up wait).
+const EXECUTION_AFTER_STOP_SECONDS: i64 = 3 * 3_600;
 
 pub const GET_TASK_CREDENTIALS: Operation = Operation {
     service: "ecs",
@@ -56,7 +59,13 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(not_here());
     }
     if task.last_status == "STOPPED" {
-        return Err(invalid_parameter("The task has stopped; its credentials are no longer issued."));
+        // The execution role outlives the task a little: the agent ships the last lines of
+        // its output with it (until its containers are cleaned up, as ECS's agent keeps them).
+        let stopped_at = task.body.get("stoppedAt").and_then(Json::as_i64).unwrap_or(0);
+        let cleaning_up = crate::ids::now() - stopped_at < EXECUTION_AFTER_STOP_SECONDS;
+        if member != "executionRoleArn" || !cleaning_up {
+            return Err(invalid_parameter("The task has stopped; its credentials are no longer issued."));
+        }
     }
     let role_arn = task
         .payload
