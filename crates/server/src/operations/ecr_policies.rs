@@ -1,6 +1,6 @@
 //! Repository policies: Set/Get/DeleteRepositoryPolicy. The text is stored as given, once
-//! `iam_policy::validate` accepts it as a resource-based policy (a principal in every
-//! statement); the pipeline and the registry evaluate it with the caller's own policies.
+//! `iam_policy::validate` accepts it as a repository policy (a resource-based policy with a
+//! principal in every statement, whose `Resource` may be left out); the pipeline and the registry evaluate it with the caller's own policies.
 
 use aws_protocol::AwsError;
 use iam_policy::PolicyKind;
@@ -51,7 +51,7 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         ));
     }
     repository(ctx.app, name).await?;
-    iam_policy::validate(text, PolicyKind::Resource).map_err(|_| invalid_policy())?;
+    iam_policy::validate(text, PolicyKind::RepositoryPolicy).map_err(|_| invalid_policy())?;
     let changed = ctx
         .app
         .store
