@@ -53,7 +53,7 @@ fn manifest(config: &[u8], layer: &[u8]) -> String {
 fn upload_calls(server: &Server, repository: &str, blob: &str) -> Vec<Value> {
     let started = server.boto3(&[ecr("initiate_layer_upload", json!({"repositoryName": repository}))]);
     let upload_id = started[0]["response"]["uploadId"].as_str().unwrap().to_owned();
-    assert_eq!(started[0]["response"]["partSize"], 10 * 1024 * 1024);
+    assert_eq!(started[0]["response"]["partSize"], 5 * 1024 * 1024);
     let (first, rest) = blob.split_at(blob.len() / 2);
     server.boto3(&[
         ecr(
@@ -559,6 +559,23 @@ fn docker_pushes_and_pulls_through_the_registry_as_its_principal() {
     let (status, _, _) = registry(&host, &request("HEAD", &format!("/v2/{repo}/blobs/{wrong}"), ""), b"");
     assert_eq!(status, 404);
     assert!(blob_files(&server.data_dir).iter().all(|file| !file.ends_with(&secret_digest[7..])));
+    // A blob in one request, then read back from its ninth byte (a resumed download).
+    let small = "a small blob pushed in one request";
+    let small_digest = sha256(small.as_bytes());
+    let (status, head, _) = registry(
+        &host,
+        &request(
+            "POST",
+            &format!("/v2/{repo}/blobs/uploads/?digest={small_digest}"),
+            &format!("Content-Length: {}\r\n", small.len()),
+        ),
+        small.as_bytes(),
+    );
+    assert_eq!((status, header(&head, "docker-content-digest")), (201, small_digest.as_str()), "{head}");
+    let (status, head, body) =
+        registry(&host, &request("GET", &format!("/v2/{repo}/blobs/{small_digest}"), "Range: bytes=8-\r\n"), b"");
+    assert_eq!((status, body.as_str()), (206, &small[8..]));
+    assert_eq!(header(&head, "content-range"), format!("bytes 8-{}/{}", small.len() - 1, small.len()));
     let (status, _, body) = registry(&host, &request("GET", &format!("/v2/{repo}/tags/list"), ""), b"");
     assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["tags"].clone()), (200, json!(["v1"])));
 

@@ -34,8 +34,10 @@ ecr_operation!(COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", repository_resource
     complete_layer_upload(ctx)
 ));
 
-/// The part size InitiateLayerUpload suggests (ECR's largest part is 20 MiB).
-const PART_SIZE: i64 = 10 * 1024 * 1024;
+/// The part size InitiateLayerUpload suggests: a part travels base64-encoded in a JSON body,
+/// which the listener takes up to 10 MiB, so 5 MiB (6.7 MiB encoded) always fits. Docker
+/// uploads through the registry, which streams and has no such limit.
+const PART_SIZE: i64 = 5 * 1024 * 1024;
 
 /// A layer's size in a repository, if the repository has it.
 pub async fn layer_size(app: &App, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {

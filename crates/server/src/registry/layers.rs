@@ -38,16 +38,46 @@ pub async fn blob(
     if layer_size(app, &repository.name, digest).await.map_err(|e| ecr(&e))?.is_none() {
         return Err(blob_unknown(digest));
     }
-    let Some((file, len)) = app.registry.open_blob(&parsed).await.map_err(|error| internal(&error))? else {
+    let Some((mut file, len)) = app.registry.open_blob(&parsed).await.map_err(|error| internal(&error))? else {
         return Err(blob_unknown(digest));
     };
-    let body = if exchange.method == hyper::Method::HEAD { empty() } else { BodyExt::boxed(FileBody::new(file, len)) };
-    let mut response = respond(200, body);
+    // A resumed download asks for the rest: `Range: bytes=START-` or `bytes=START-END`.
+    let range = match exchange.header("range") {
+        Some(text) => Some(byte_range(text, len).ok_or_else(|| {
+            RegistryError::new(416, "BLOB_UNKNOWN", format!("the range {text} is not within the blob's {len} bytes"))
+        })?),
+        None => None,
+    };
+    let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    let body = if exchange.method == hyper::Method::HEAD {
+        empty()
+    } else {
+        use tokio::io::AsyncSeekExt;
+        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|error| internal(&error))?;
+        BodyExt::boxed(FileBody::new(file, count))
+    };
+    let mut response = respond(if range.is_some() { 206 } else { 200 }, body);
+    if range.is_some() {
+        set(&mut response, "content-range", format!("bytes {start}-{end}/{len}"));
+    }
     set(&mut response, "content-type", "application/octet-stream");
-    set(&mut response, "content-length", len.to_string());
+    set(&mut response, "content-length", count.to_string());
     set(&mut response, "docker-content-digest", digest);
     set(&mut response, "etag", format!("\"{digest}\""));
     Ok(response)
+}
+
+/// `bytes=START-` or `bytes=START-END` within `len` bytes: the first and last byte.
+fn byte_range(text: &str, len: u64) -> Option<(u64, u64)> {
+    let (start, end) = text.strip_prefix("bytes=")?.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let last = len.checked_sub(1)?;
+    let end = match end.trim() {
+        "" => last,
+        end => end.parse::<u64>().ok()?.min(last),
+    };
+    (start <= end).then_some((start, end))
 }
 
 fn internal(error: &dyn std::fmt::Display) -> RegistryError {
@@ -158,5 +188,22 @@ pub async fn upload(
             *response.status_mut() = hyper::StatusCode::NO_CONTENT;
             Ok(response)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_stay_within_the_blob() {
+        assert_eq!(byte_range("bytes=0-", 10), Some((0, 9)));
+        assert_eq!(byte_range("bytes=4-", 10), Some((4, 9)));
+        assert_eq!(byte_range("bytes=4-6", 10), Some((4, 6)));
+        assert_eq!(byte_range("bytes=4-60", 10), Some((4, 9)));
+        for bad in ["bytes=10-", "bytes=6-4", "bytes=-4", "items=0-1", "bytes=a-"] {
+            assert_eq!(byte_range(bad, 10), None, "{bad}");
+        }
+        assert_eq!(byte_range("bytes=0-", 0), None);
     }
 }
