@@ -26,7 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use common::{Server, TestDatabase, aws_cli_available, boto3_available, fresh_dir};
+use common::{Server, TestDatabase, aws_cli_available, boto3_available, credentials_file, docker_available, fresh_dir};
 
 fn ecr(operation: &str, params: Value) -> Value {
     json!({"service": "ecr", "operation": operation, "params": params})
@@ -77,8 +77,11 @@ fn code(answer: &Value) -> &str {
     answer["error"]["Code"].as_str().unwrap_or_else(|| panic!("expected an error, got {answer}"))
 }
 
-/// The ECR API tour, on whichever store the server runs.
-fn api_tour(server: &Server) {
+/// The ECR API tour on SQLite (`store_url` `None`) or PostgreSQL.
+fn api_tour(store_url: Option<&str>, name: &str) {
+    let dir = fresh_dir(name);
+    let running = Server::start(&dir.join("data"), store_url);
+    let server = &running;
     let repo = "team/app";
     let policy = |effect: &str| {
         json!({"Version": "2012-10-17", "Statement": [{"Sid": "pull", "Effect": effect,
@@ -211,6 +214,8 @@ fn api_tour(server: &Server) {
     assert_eq!(answers[1]["response"]["repositories"], json!([]));
     assert_eq!(code(&answers[2]), "RepositoryNotFoundException");
     assert_eq!(blob_files(&server.data_dir), Vec::<PathBuf>::new(), "no repository references a layer any more");
+    running.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The layer files under the data directory.
@@ -231,14 +236,9 @@ fn blob_files(data_dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn ecr_api_on_sqlite() {
-    if !boto3_available() {
-        return;
+    if boto3_available() {
+        api_tour(None, "ecr-api");
     }
-    let dir = fresh_dir("ecr-api");
-    let server = Server::start(&dir.join("data"), None);
-    api_tour(&server);
-    server.kill();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -246,23 +246,9 @@ fn ecr_api_on_postgres() {
     if !boto3_available() {
         return;
     }
-    let Some(database) = TestDatabase::create("ecr") else { return };
-    let dir = fresh_dir("ecr-api-pg");
-    let server = Server::start(&dir.join("data"), Some(&database.url));
-    api_tour(&server);
-    server.kill();
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Whether Docker answers (in CI its absence fails the test).
-fn docker_available() -> bool {
-    let found = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
-    let found = found.is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must have a running Docker daemon");
-        eprintln!("Docker not reachable: the ECR registry end-to-end test did NOT RUN");
+    if let Some(database) = TestDatabase::create("ecr") {
+        api_tour(Some(&database.url), "ecr-api-pg");
     }
-    found
 }
 
 /// Runs docker with a login state of its own (`DOCKER_CONFIG`).
@@ -361,21 +347,9 @@ fn header<'a>(head: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {head}"))
 }
 
-fn write_credentials(path: &Path, key: &Value) {
-    let mut text = format!(
-        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-        key["AccessKeyId"].as_str().unwrap(),
-        key["SecretAccessKey"].as_str().unwrap()
-    );
-    if let Some(token) = key["SessionToken"].as_str() {
-        text.push_str(&format!("aws_session_token = {token}\n"));
-    }
-    std::fs::write(path, text).unwrap();
-}
-
 #[test]
 fn docker_pushes_and_pulls_through_the_registry_as_its_principal() {
-    if !aws_cli_available() || !docker_available() {
+    if !aws_cli_available() || !docker_available("the ECR registry end-to-end test") {
         return;
     }
     let dir = fresh_dir("ecr-docker");
@@ -429,7 +403,7 @@ fn docker_pushes_and_pulls_through_the_registry_as_its_principal() {
     );
     let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "puller"]);
     let puller = dir.join("puller-credentials");
-    write_credentials(&puller, &key["AccessKey"]);
+    credentials_file(&puller, &key["AccessKey"]);
     let puller_docker = dir.join("docker-puller");
     login(&server, &puller, &puller_docker);
     docker_ok(&root_docker, &["rmi", &remote]);
@@ -466,7 +440,7 @@ fn docker_pushes_and_pulls_through_the_registry_as_its_principal() {
     let session =
         server.aws_json(&puller, &["sts", "assume-role", "--role-arn", &role_arn, "--role-session-name", "task"]);
     let executor = dir.join("executor-credentials");
-    write_credentials(&executor, &session["Credentials"]);
+    credentials_file(&executor, &session["Credentials"]);
     let executor_docker = dir.join("docker-executor");
     login(&server, &executor, &executor_docker);
     docker_ok(&executor_docker, &["pull", &remote]);
