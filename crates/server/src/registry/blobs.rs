@@ -172,7 +172,8 @@ impl Blobs {
     }
 
     /// Whether the blob's file is present.
-    pub async fn exists(&self, digest: &Digest) -> bool {
+    #[cfg(test)]
+    async fn exists(&self, digest: &Digest) -> bool {
         tokio::fs::metadata(self.blob_path(digest)).await.is_ok()
     }
 
