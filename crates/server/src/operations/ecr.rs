@@ -187,6 +187,15 @@ pub async fn repository(app: &App, name: &str) -> Result<Repository, AwsError> {
     find_repository(app, name).await?.ok_or_else(|| repository_not_found(app, name))
 }
 
+/// A transaction's guard that the repository still exists (it also locks the row, so the
+/// repository cannot go while the transaction writes what belongs to it).
+pub fn repository_guard(app: &App, name: &str) -> store::Statement {
+    store::Statement::guard(
+        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
+        vec![app.account_id.as_str().into(), name.into()],
+    )
+}
+
 /// Every repository, by name.
 pub async fn all_repositories(app: &App) -> Result<Vec<Repository>, AwsError> {
     let rows = app

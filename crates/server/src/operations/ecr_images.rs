@@ -123,8 +123,8 @@ pub async fn tags(app: &App, repository: &str) -> Result<Vec<String>, AwsError> 
 struct References {
     media_type: String,
     artifact_media_type: Option<String>,
-    /// Blobs (config and layers) with their declared sizes.
-    blobs: Vec<(String, i64)>,
+    /// Blobs (config and layers).
+    blobs: Vec<String>,
     /// Manifests an index lists.
     manifests: Vec<String>,
 }
@@ -146,12 +146,12 @@ fn references(manifest: &[u8], declared: Option<&str>) -> Result<References, Aws
         (None, None) if document.get("manifests").is_some() => OCI_INDEX.to_owned(),
         (None, None) => OCI_MANIFEST.to_owned(),
     };
-    let digest_of = |entry: &Json| -> Result<(String, i64), AwsError> {
+    let digest_of = |entry: &Json| -> Result<String, AwsError> {
         let digest = entry.get("digest").and_then(Json::as_str).unwrap_or_default();
         if Digest::parse(digest).is_none() {
             return Err(manifest_invalid(&format!("Invalid digest {digest}")));
         }
-        Ok((digest.to_owned(), entry.get("size").and_then(Json::as_i64).unwrap_or(0)))
+        Ok(digest.to_owned())
     };
     let mut references = References { media_type, artifact_media_type: None, blobs: Vec::new(), manifests: Vec::new() };
     match references.media_type.as_str() {
@@ -170,7 +170,7 @@ fn references(manifest: &[u8], declared: Option<&str>) -> Result<References, Aws
         DOCKER_MANIFEST_LIST | OCI_INDEX => {
             let manifests = document.get("manifests").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
             for manifest in manifests {
-                references.manifests.push(digest_of(manifest)?.0);
+                references.manifests.push(digest_of(manifest)?);
             }
         }
         other => {
@@ -224,17 +224,9 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
     let key = || vec![Value::from(account), Value::from(name)];
     let mut size = 0_i64;
     let mut missing = Vec::new();
-    for (blob, declared) in &references.blobs {
-        let rows = app
-            .store
-            .query(
-                "SELECT size FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
-                [key(), vec![blob.as_str().into()]].concat(),
-            )
-            .await
-            .map_err(internal)?;
-        match rows.first() {
-            Some(row) => size += row.int(0).unwrap_or(*declared),
+    for blob in &references.blobs {
+        match super::ecr_layers::layer_size(app, name, blob).await? {
+            Some(stored) => size += stored,
             None => missing.push(blob.clone()),
         }
     }
@@ -280,9 +272,7 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
     if existing.is_some() && !tag_moves {
         return Ok(Pushed { digest: digest.to_string(), media_type: references.media_type, changed: false });
     }
-    // The repository must still exist when the image is written (it locks the row, too).
-    let mut statements =
-        vec![Statement::guard("UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?", key())];
+    let mut statements = vec![super::ecr::repository_guard(app, name)];
     if existing.is_none() {
         statements.push(Statement::new(
             "INSERT INTO ecr_images (account_id, repository, digest, media_type, artifact_media_type, manifest, size, pushed_at)

@@ -145,7 +145,7 @@ pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Dig
     let recorded = app
         .store
         .transaction(vec![
-            Statement::guard("UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?", key()),
+            super::ecr::repository_guard(app, repository),
             Statement::new(
                 "DELETE FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
                 [key(), vec![digest.as_str().into()]].concat(),
