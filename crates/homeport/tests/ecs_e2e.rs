@@ -33,22 +33,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
+use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent, registered_id};
 
 const IMAGE: &str = "homeport-test/busybox:latest";
 const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 const ECS_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
-
-/// Whether Docker answers (in CI its absence fails the test).
-fn docker_available() -> bool {
-    let found = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
-    let found = found.is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must have a running Docker daemon");
-        eprintln!("Docker not reachable: the ECS end-to-end test did NOT RUN");
-    }
-    found
-}
 
 fn docker(args: &[&str]) -> String {
     let output = Command::new("docker").args(args).output().unwrap();
@@ -185,7 +174,7 @@ impl Ecs<'_> {
 
 #[test]
 fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
-    if !aws_cli_available() || !docker_available() {
+    if !aws_cli_available() || !docker_available("the ECS end-to-end test") {
         return;
     }
     let dir = fresh_dir("ecs");

@@ -97,6 +97,31 @@ pub fn aws_cli_available() -> bool {
     found
 }
 
+/// Whether Docker answers; in CI its absence fails the test, elsewhere `test` says it did not run.
+pub fn docker_available(test: &str) -> bool {
+    let found = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
+    let found = found.is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have a running Docker daemon");
+        eprintln!("Docker not reachable: {test} did NOT RUN");
+    }
+    found
+}
+
+/// Writes credentials (`AccessKeyId`, `SecretAccessKey`, and `SessionToken` when temporary)
+/// as an aws CLI credentials file.
+pub fn credentials_file(path: &Path, credentials: &Value) {
+    let mut text = format!(
+        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        credentials["AccessKeyId"].as_str().unwrap(),
+        credentials["SecretAccessKey"].as_str().unwrap()
+    );
+    if let Some(token) = credentials["SessionToken"].as_str() {
+        text.push_str(&format!("aws_session_token = {token}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("homeport-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
