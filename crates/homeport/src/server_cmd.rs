@@ -39,11 +39,23 @@ pub struct ServerArgs {
     /// elsewhere [default: 180].
     #[arg(long, env = "HOMEPORT_INSTANCE_DISCONNECT_TIMEOUT")]
     instance_disconnect_timeout: Option<i64>,
+    /// `HOST:PORT` that Docker reaches the ECR registry at, the start of every repository URI
+    /// [default: the listen address, 0.0.0.0 replaced by 127.0.0.1].
+    #[arg(long, env = "HOMEPORT_REGISTRY_HOST")]
+    registry_host: Option<String>,
 }
 
 /// The settings a config file may hold.
-const SETTINGS: &[&str] =
-    &["listen", "data_dir", "store", "region", "account_id", "instance_ping_timeout", "instance_disconnect_timeout"];
+const SETTINGS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "store",
+    "region",
+    "account_id",
+    "instance_ping_timeout",
+    "instance_disconnect_timeout",
+    "registry_host",
+];
 
 /// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
 fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
@@ -102,6 +114,7 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         account_id: args.account_id.or_else(|| setting("account_id")),
         instance_ping_timeout: seconds(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
         instance_disconnect_timeout: seconds(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
+        registry_host: args.registry_host.or_else(|| setting("registry_host")),
     })
 }
 

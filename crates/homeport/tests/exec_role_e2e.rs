@@ -9,7 +9,11 @@
 //! `arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASKID` to its awslogs stream; a bridge-mode
 //! container reaching the endpoint at 169.254.170.2; one task's credentials id refused with
 //! another's token (both ways), and a stopped task's credentials refused; no token in the
-//! agent's log.
+//! agent's log. Pulls from Homeport's registry: with the execution role (the task runs), with
+//! the instance role when the task has none (stopped with `CannotPullECRContainerError` when
+//! that role may not call ecr:GetAuthorizationToken, with `CannotPullContainerError` naming
+//! ecr:BatchGetImage and the repository when it may not pull), and refused by a repository
+//! policy that denies the execution role.
 //!
 //! The Python image is built here from the host's interpreter (its shared libraries, a pruned
 //! standard library, botocore with only the STS model, and its dependencies), `docker
@@ -34,10 +38,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::ecs::{
-    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, docker_available, import_busybox, instance_role, wait_for,
-};
-use common::{Agent, Server, aws_cli_available, fresh_dir, register_agent, registered_id};
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
+use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
 
 const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
@@ -207,7 +209,7 @@ fn task_id(arn: &str) -> &str {
 
 #[test]
 fn task_roles_and_awslogs_with_docker() {
-    if !aws_cli_available() || !docker_available() {
+    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
         return;
     }
     let dir = fresh_dir("exec-role");
@@ -440,5 +442,128 @@ fn task_roles_and_awslogs_with_docker() {
     drop(agent);
     server.kill();
     drop(containers);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An instance role that may run the agent but use no part of ECR.
+const AGENT_ONLY_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:*","Resource":"*"}}"#;
+const TOKEN_ONLY_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}}"#;
+
+#[test]
+fn pulls_from_homeports_registry_with_the_right_role() {
+    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
+        return;
+    }
+    let dir = fresh_dir("exec-pulls");
+    if !import_busybox(&dir) {
+        return;
+    }
+    let cluster = format!("pulls-{}", std::process::id());
+    let _containers = Containers { cluster: cluster.clone() };
+    let server = Server::start(&dir.join("data"), None);
+    let root = server.root_credentials();
+    let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    let role_arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
+    instance_role(&server, &[SSM_POLICY]);
+    let put_policy = |role: &str, name: &str, document: &str| {
+        server.aws_json(
+            &root,
+            &["iam", "put-role-policy", "--role-name", role, "--policy-name", name, "--policy-document", document],
+        );
+    };
+    put_policy("ecsAnywhereRole", "agent", AGENT_ONLY_POLICY);
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "execRole", "--assume-role-policy-document", TASKS_TRUST],
+    );
+    server.aws_json(&root, &["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY]);
+
+    // An image in Homeport's registry, pushed by root and then gone from Docker.
+    server.aws_json(&root, &["ecr", "create-repository", "--repository-name", "app"]);
+    let image = format!("{}/app:1", server.address);
+    let docker_config = dir.join("docker-root");
+    ecr_login(&server, &root, &docker_config);
+    docker(&["tag", IMAGE, &image]);
+    let pushed = Command::new("docker").env("DOCKER_CONFIG", &docker_config).args(["push", &image]).output().unwrap();
+    assert!(pushed.status.success(), "push: {}", String::from_utf8_lossy(&pushed.stderr));
+    // Forced: a running container may use it (its tag goes, the image stays for the container).
+    let forget = || {
+        let output = Command::new("docker").args(["rmi", "-f", &image]).output().unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success() || text.contains("No such image"), "rmi: {text}");
+    };
+    forget();
+
+    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let state = dir.join("agent");
+    let instance_id = registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
+    let agent = Agent::start(&state);
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    wait_for("a connected container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
+    });
+    let definition = |family: &str, execution_role: Option<String>| {
+        let mut definition = json!({
+            "family": family,
+            "containerDefinitions": [{"name": "app", "image": image, "memory": 16, "essential": true,
+                "stopTimeout": 2, "command": ["sleep", "600"]}]
+        });
+        if let Some(role) = execution_role {
+            definition["executionRoleArn"] = json!(role);
+        }
+        ecs.register_definition(definition);
+    };
+    let session = format!("arn:aws:sts::{account}:assumed-role/ecsAnywhereRole/{instance_id}");
+    let repository = format!("arn:aws:ecr:us-east-1:{account}:repository/app");
+
+    // The execution role pulls it: the task runs.
+    definition("with-role", Some(role_arn("execRole")));
+    let pulled = ecs.run_task("with-role", &[]);
+    let running = ecs.await_status(&pulled, "RUNNING", Duration::from_secs(60));
+    assert!(running[0].get("pullStartedAt").is_some(), "it was pulled: {}", running[0]);
+    forget();
+
+    // Without an execution role the instance role pulls; it may not get a token.
+    definition("without-role", None);
+    let refused = ecs.run_task("without-role", &[]);
+    let stopped = ecs.await_status(&refused, "STOPPED", Duration::from_secs(60));
+    let reason = stopped[0]["stoppedReason"].as_str().unwrap();
+    let wanted = format!(
+        "CannotPullECRContainerError: AccessDeniedException: User: {session} is not authorized to perform: ecr:GetAuthorizationToken"
+    );
+    assert!(reason.starts_with(&wanted), "{reason}");
+
+    // With a token but no pull permission, the registry refuses, naming the repository.
+    put_policy("ecsAnywhereRole", "token", TOKEN_ONLY_POLICY);
+    let refused = ecs.run_task("without-role", &[]);
+    let stopped = ecs.await_status(&refused, "STOPPED", Duration::from_secs(60));
+    let reason = stopped[0]["stoppedReason"].as_str().unwrap();
+    assert!(reason.starts_with("CannotPullContainerError: "), "{reason}");
+    let wanted = format!("User: {session} is not authorized to perform: ecr:BatchGetImage on resource: {repository}");
+    assert!(reason.contains(&wanted), "{reason}");
+
+    // A repository policy that denies the execution role blocks its pull.
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "noexec", "Effect": "Deny",
+        "Principal": {"AWS": role_arn("execRole")}, "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]});
+    server.aws_json(
+        &root,
+        &["ecr", "set-repository-policy", "--repository-name", "app", "--policy-text", &deny.to_string()],
+    );
+    let refused = ecs.run_task("with-role", &[]);
+    let stopped = ecs.await_status(&refused, "STOPPED", Duration::from_secs(60));
+    let reason = stopped[0]["stoppedReason"].as_str().unwrap();
+    assert!(reason.starts_with("CannotPullContainerError: "), "{reason}");
+    let task_session = format!("arn:aws:sts::{account}:assumed-role/execRole/{}", task_id(&refused[0]));
+    let wanted =
+        format!("User: {task_session} is not authorized to perform: ecr:BatchGetImage on resource: {repository}");
+    assert!(reason.contains(&wanted) && reason.contains("explicit deny"), "{reason}");
+
+    drop(agent);
+    forget();
+    server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -263,7 +263,7 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
             aws_protocol::Protocol::Json => (
                 r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
                     "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
-                    "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s"}"#
+                    "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo"}"#
                     .to_owned(),
                 "\"MissingAuthenticationTokenException\"",
                 "\"AccessDeniedException\"",
@@ -276,7 +276,9 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
         let (status, body) = post(&server.address, Some((id, secret)), operation, &request);
         let needs_permission = matches!(
             operation.authorization,
-            server::operations::Authorization::Policies | server::operations::Authorization::Trust
+            server::operations::Authorization::Policies
+                | server::operations::Authorization::Trust
+                | server::operations::Authorization::Repository
         );
         if !needs_permission {
             // As on AWS, a caller may ask who it is, or for session credentials, without permission.

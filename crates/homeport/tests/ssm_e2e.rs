@@ -13,27 +13,12 @@
 
 mod common;
 
-use std::path::Path;
+use serde_json::json;
 
-use serde_json::{Value, json};
-
-use common::{Key, Server, aws_cli_available, fresh_dir, key, post, register, request_token};
+use common::{Key, Server, aws_cli_available, credentials_file, fresh_dir, key, post, register, request_token};
 
 fn now() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
-}
-
-fn credentials_file(path: &Path, credentials: &Value) {
-    std::fs::write(
-        path,
-        format!(
-            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
-            credentials["AccessKeyId"].as_str().unwrap(),
-            credentials["SecretAccessKey"].as_str().unwrap(),
-            credentials["SessionToken"].as_str().unwrap()
-        ),
-    )
-    .unwrap();
 }
 
 fn cli_error(output: &std::process::Output, code: &str) -> String {

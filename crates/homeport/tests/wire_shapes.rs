@@ -365,6 +365,67 @@ fn tour(store_url: Option<&str>, name: &str) {
     assert_eq!(filtered["events"][0]["message"], "{\"level\": \"error\"}");
     assert_eq!(answer_of("describe_log_groups")["logGroups"][0]["retentionInDays"], 7);
 
+    // ECR: a repository, two layers uploaded through the API, an image, and back.
+    let ecr = |operation: &str, params: Value| json!({"service": "ecr", "operation": operation, "params": params});
+    let repo = "tour/app";
+    let sha256 = |bytes: &[u8]| {
+        use sha2::Digest;
+        format!("sha256:{}", sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let sixth = vec![
+        ecr("create_repository", json!({"repositoryName": repo})),
+        ecr("initiate_layer_upload", json!({"repositoryName": repo})),
+        ecr("initiate_layer_upload", json!({"repositoryName": repo})),
+    ];
+    let answers = server.boto3(&sixth);
+    for (call, answer) in sixth.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let (config, layer) = ("{\"os\":\"linux\"}", "tour layer");
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(), "digest": sha256(config.as_bytes())},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": layer.len(), "digest": sha256(layer.as_bytes())}],
+    })
+    .to_string();
+    let mut seventh = Vec::new();
+    for (answer, blob) in answers[1..].iter().zip([config, layer]) {
+        let upload = answer["response"]["uploadId"].as_str().unwrap();
+        seventh.push(ecr(
+            "upload_layer_part",
+            json!({"repositoryName": repo, "uploadId": upload, "partFirstByte": 0, "partLastByte": blob.len() - 1, "layerPartBlob": blob}),
+        ));
+        seventh.push(ecr(
+            "complete_layer_upload",
+            json!({"repositoryName": repo, "uploadId": upload, "layerDigests": [sha256(blob.as_bytes())]}),
+        ));
+    }
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]});
+    seventh.extend([
+        ecr(
+            "batch_check_layer_availability",
+            json!({"repositoryName": repo, "layerDigests": [sha256(layer.as_bytes())]}),
+        ),
+        ecr("get_download_url_for_layer", json!({"repositoryName": repo, "layerDigest": sha256(layer.as_bytes())})),
+        ecr("put_image", json!({"repositoryName": repo, "imageManifest": manifest, "imageTag": "v1"})),
+        ecr("list_images", json!({"repositoryName": repo})),
+        ecr("describe_images", json!({"repositoryName": repo})),
+        ecr("batch_get_image", json!({"repositoryName": repo, "imageIds": [{"imageTag": "v1"}]})),
+        ecr("put_image_tag_mutability", json!({"repositoryName": repo, "imageTagMutability": "IMMUTABLE"})),
+        ecr("describe_repositories", json!({})),
+        ecr("set_repository_policy", json!({"repositoryName": repo, "policyText": policy.to_string()})),
+        ecr("get_repository_policy", json!({"repositoryName": repo})),
+        ecr("delete_repository_policy", json!({"repositoryName": repo})),
+        ecr("get_authorization_token", json!({})),
+        ecr("batch_delete_image", json!({"repositoryName": repo, "imageIds": [{"imageTag": "v1"}]})),
+        ecr("delete_repository", json!({"repositoryName": repo, "force": true})),
+    ]);
+    let answers = server.boto3(&seventh);
+    for (call, answer) in seventh.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+
     // The tour must cover every operation the server routes that botocore models.
     let toured: Vec<String> = first
         .iter()
@@ -375,6 +436,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&registered_calls)
         .chain(&fourth)
         .chain(&fifth)
+        .chain(&sixth)
+        .chain(&seventh)
         .map(|call| call["operation"].as_str().unwrap().to_owned())
         .collect();
     // Homeport's agent-channel operations, which botocore does not model (their shapes are

@@ -17,8 +17,11 @@ pub enum PolicyKind {
     Identity,
     /// A role's trust policy: a principal, only `sts:` actions, no `Resource`.
     Trust,
-    /// A resource-based policy (repository policy, bucket policy): a principal is required.
+    /// A resource-based policy (bucket policy): a principal and a resource are required.
     Resource,
+    /// An ECR repository policy: a resource-based policy whose statements may omit
+    /// `Resource`, which then means the repository it is attached to.
+    RepositoryPolicy,
 }
 
 /// A size quota from the IAM quotas page, with IAM's error message.
@@ -103,7 +106,7 @@ fn check_characters(text: &str) -> Result<(), PolicyError> {
 }
 
 fn check_sids(policy: &Policy, kind: PolicyKind) -> Result<(), PolicyError> {
-    if kind == PolicyKind::Resource {
+    if matches!(kind, PolicyKind::Resource | PolicyKind::RepositoryPolicy) {
         return Ok(());
     }
     let mut seen: Vec<&str> = Vec::new();
@@ -161,10 +164,13 @@ fn check_statement(statement: &Statement, kind: PolicyKind) -> Result<(), Policy
             }
             return Ok(());
         }
-        PolicyKind::Resource => match &statement.principal {
+        PolicyKind::Resource | PolicyKind::RepositoryPolicy => match &statement.principal {
             None => return Err(at(PolicyError::malformed("Missing required field Principal"))),
             Some(clause) => check_principals(clause).map_err(at)?,
         },
+    }
+    if kind == PolicyKind::RepositoryPolicy && statement.resource.is_none() {
+        return Ok(());
     }
     let Some(resource) = &statement.resource else {
         return Err(at(PolicyError::malformed("Policy statement must contain resources.")));
@@ -293,6 +299,21 @@ mod tests {
                 "Missing required field Principal",
             ),
             (
+                PolicyKind::Resource,
+                statement(r#""Principal":"*","Action":"s3:GetObject""#),
+                "Policy statement must contain resources.",
+            ),
+            (
+                PolicyKind::RepositoryPolicy,
+                statement(r#""Action":"ecr:BatchGetImage""#),
+                "Missing required field Principal",
+            ),
+            (
+                PolicyKind::RepositoryPolicy,
+                statement(r#""Principal":"*","Action":"ecr:BatchGetImage","Resource":"repo""#),
+                "Resource repo must be in ARN format or \"*\".",
+            ),
+            (
                 PolicyKind::Identity,
                 statement(r#""Sid":"a b","Action":"s3:GetObject","Resource":"*""#),
                 "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
@@ -302,6 +323,13 @@ mod tests {
             let error = validate(&text, kind).unwrap_err();
             assert_eq!((error.code, error.message.as_str()), (ErrorCode::MalformedPolicyDocument, message), "{text}");
         }
+    }
+
+    #[test]
+    fn repository_policies_may_leave_the_resource_implicit() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:role/executor"},"Action":"ecr:BatchGetImage"}]}"#;
+        assert!(validate(policy, PolicyKind::RepositoryPolicy).is_ok());
+        assert!(validate(policy, PolicyKind::Resource).is_err(), "a bucket policy names its resource");
     }
 
     #[test]

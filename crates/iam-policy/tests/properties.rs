@@ -40,7 +40,7 @@ proptest! {
         if let Ok(policy) = Policy::parse(&text) {
             evaluate_anything(&policy);
         }
-        for kind in [PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource] {
+        for kind in [PolicyKind::Identity, PolicyKind::Trust, PolicyKind::Resource, PolicyKind::RepositoryPolicy] {
             let _ = validate(&text, kind);
         }
     }

@@ -24,6 +24,9 @@ pub struct Config {
     pub instance_ping_timeout: i64,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
+    /// `HOST:PORT` Docker reaches the registry at (repository URIs start with it); `None`
+    /// for the listen address, with an unspecified IP replaced by 127.0.0.1.
+    pub registry_host: Option<String>,
 }
 
 /// Everything a request needs, shared by all of them.
@@ -43,6 +46,10 @@ pub struct App {
     pub ecs_channels: crate::ecs_channel::Channels,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
+    /// ECR's layer files.
+    pub registry: crate::registry::blobs::Blobs,
+    /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
+    pub registry_host: String,
 }
 
 /// What the first start created, to tell the operator once.
@@ -86,6 +93,13 @@ impl App {
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
         let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
+        let registry = crate::registry::blobs::Blobs::open(&config.data_dir)
+            .map_err(|e| start_error("cannot open the registry's directory")(&e))?;
+        // Uploads abandoned for over a day: their files went with `Blobs::open`.
+        store
+            .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![Value::Int(ids::now() - 24 * 3600)])
+            .await
+            .map_err(|e| start_error("cannot clean the registry's uploads")(&e))?;
         let app = App {
             store,
             audit,
@@ -97,6 +111,8 @@ impl App {
             instance_ping_timeout: config.instance_ping_timeout,
             ecs_channels: crate::ecs_channel::Channels::default(),
             instance_disconnect_timeout: config.instance_disconnect_timeout,
+            registry,
+            registry_host: config.registry_host.clone().unwrap_or_else(|| registry_host(config.listen)),
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))
@@ -135,6 +151,12 @@ impl App {
             .map_err(|e| start_error("cannot store the root credentials")(&e))?;
         Ok(Some(FirstStart { credentials_file, access_key_id }))
     }
+}
+
+/// The registry address for a listen address: an unspecified IP becomes 127.0.0.1 (which
+/// Docker also treats as an insecure, plain-HTTP registry).
+pub fn registry_host(listen: SocketAddr) -> String {
+    if listen.ip().is_unspecified() { format!("127.0.0.1:{}", listen.port()) } else { listen.to_string() }
 }
 
 async fn ensure_account(store: &Store, wanted: Option<&str>) -> Result<String, StartError> {

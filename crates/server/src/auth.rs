@@ -114,28 +114,51 @@ pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
 /// Verifies the request's signature and returns who made it.
 pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -> Result<Identity, AuthError> {
     let key_id = &claim.credential.access_key_id;
-    let entry = match app.cache.key(key_id) {
-        Some(entry) => entry,
-        None => {
-            let generation = app.cache.generation();
-            let entry = load_key(app, key_id).await?;
-            app.cache.put_key(key_id, entry.clone(), generation);
-            entry
-        }
-    };
+    let entry = key_entry(app, key_id).await?;
     check_session_token(&entry, claim.security_token.as_deref())?;
     let scope = &claim.credential;
     let signing_key = app.signing_keys.get(key_id, &entry.secret, &scope.date, &scope.region, &scope.service);
     // IAM is a global service: clients sign it for us-east-1 whatever their region.
     let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
     claim.verify(request, region, &signing_key, ids::now())?;
-    Ok(Identity {
+    Ok(identity_of(entry, key_id))
+}
+
+/// The caller behind an access key the server itself vouched for earlier (the key id inside
+/// a sealed registry token), resolved as [`authenticate`] resolves a signed request's key:
+/// a key deleted or made inactive since, or a session that has expired, no longer resolves.
+pub async fn resolve_key(app: &App, key_id: &str) -> Result<Identity, AuthError> {
+    let entry = key_entry(app, key_id).await?;
+    if entry.session.as_ref().is_some_and(|session| ids::now() >= session.expires_at) {
+        return Err(AuthError::ExpiredToken);
+    }
+    Ok(identity_of(entry, key_id))
+}
+
+/// When the temporary credentials behind `key_id` expire (`None` for long-term keys).
+pub async fn session_expiry(app: &App, key_id: &str) -> Result<Option<i64>, AuthError> {
+    Ok(key_entry(app, key_id).await?.session.map(|session| session.expires_at))
+}
+
+/// An access key's entry, from the cache or the store.
+async fn key_entry(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
+    if let Some(entry) = app.cache.key(key_id) {
+        return Ok(entry);
+    }
+    let generation = app.cache.generation();
+    let entry = load_key(app, key_id).await?;
+    app.cache.put_key(key_id, entry.clone(), generation);
+    Ok(entry)
+}
+
+fn identity_of(entry: KeyEntry, key_id: &str) -> Identity {
+    Identity {
         account_id: entry.account_id,
         principal: entry.principal,
-        access_key_id: key_id.clone(),
+        access_key_id: key_id.to_owned(),
         session_issued_at: entry.session.map(|session| session.issued_at),
         scope: entry.scope,
-    })
+    }
 }
 
 /// Temporary credentials need their session token; long-term keys must come without one.

@@ -1,5 +1,7 @@
 //! The listener: HTTP/1.1 with keep-alive, one task per connection, graceful shutdown that
-//! lets in-flight requests finish.
+//! lets in-flight requests finish. `/v2` requests (the container registry) go to
+//! `registry`, which streams their bodies; every other body is collected (at most
+//! [`MAX_BODY`]) and handed to the pipeline.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_protocol::sigv4::HttpRequest;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming as Body};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,8 +22,9 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::audit::AuditLog;
 use crate::pipeline::{Incoming, Reply, handle};
+use crate::registry;
 
-/// The largest request body accepted (ECR layer uploads will stream separately).
+/// The largest request body the pipeline accepts (registry uploads stream instead).
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// How long shutdown waits for in-flight requests.
@@ -54,7 +57,10 @@ pub async fn serve(app: Arc<App>, audit: AuditLog, listener: TcpListener, shutdo
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
 }
 
-async fn respond(app: &App, audit: &AuditLog, peer: SocketAddr, request: Request<Body>) -> Response<Full<Bytes>> {
+async fn respond(app: &App, audit: &AuditLog, peer: SocketAddr, request: Request<Body>) -> Response<registry::Body> {
+    if registry::owns(request.uri().path()) {
+        return registry::serve(app, audit, peer, request).await;
+    }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -85,8 +91,8 @@ async fn respond(app: &App, audit: &AuditLog, peer: SocketAddr, request: Request
     reply(handle(app, audit, incoming).await)
 }
 
-fn reply(reply: Reply) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+fn reply(reply: Reply) -> Response<registry::Body> {
+    let mut response = Response::new(registry::full(Bytes::from(reply.body)));
     *response.status_mut() =
         hyper::StatusCode::from_u16(reply.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

@@ -19,6 +19,7 @@ mod log;
 pub mod managed;
 pub mod operations;
 mod pipeline;
+mod registry;
 mod schema;
 
 use std::future::Future;
@@ -50,11 +51,15 @@ pub async fn run(
     ready: impl FnOnce(std::net::SocketAddr, &App, Option<&FirstStart>),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let (app, first_start) = App::start(&config).await?;
+    let (mut app, first_start) = App::start(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
+    if config.registry_host.is_none() {
+        // Port 0 is only known now.
+        app.registry_host = app::registry_host(address);
+    }
     ready(address, &app, first_start.as_ref());
     let audit = app.audit.clone();
     let app = Arc::new(app);

@@ -198,18 +198,22 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
         Authorization::Always => allowed("always allowed"),
         mode => {
             let context = request_keys(context(ctx.identity, ctx.facts), ctx.params);
-            let trust = match mode {
-                Authorization::Trust => match operations::sts::trust_policy(ctx, &resources).await {
-                    Ok(trust) => Some(trust),
-                    Err(error) => return (Err(error.clone()), resources, denied(error)),
-                },
-                _ => None,
+            let found = match mode {
+                Authorization::Trust => operations::sts::trust_policy(ctx, &resources)
+                    .await
+                    .map(|trust| Some(("trust-policy", trust, iam_policy::ResourcePolicyKind::Trust))),
+                Authorization::Repository => {
+                    operations::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
+                        policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
+                    })
+                }
+                _ => Ok(None),
             };
-            let resource_policy = trust.as_ref().map(|policy| ResourcePolicy {
-                id: "trust-policy",
-                policy,
-                kind: iam_policy::ResourcePolicyKind::Trust,
-            });
+            let found = match found {
+                Ok(found) => found,
+                Err(error) => return (Err(error.clone()), resources, denied(error)),
+            };
+            let resource_policy = found.as_ref().map(|(id, policy, kind)| ResourcePolicy { id, policy, kind: *kind });
             match authorize(ctx.app, ctx.identity, operation.action, &resources, &context, resource_policy).await {
                 Ok(verdict) => verdict,
                 // Operations that need no permission still honour an explicit Deny.

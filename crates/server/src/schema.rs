@@ -353,4 +353,50 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX audit_chunks_by_time ON audit_chunks (last_time, first_time)
     ",
     },
+    Migration {
+        version: 8,
+        sql: "
+        CREATE TABLE ecr_repositories (
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            tag_mutability TEXT NOT NULL,
+            policy TEXT,
+            PRIMARY KEY (account_id, name)
+        );
+        CREATE TABLE ecr_images (
+            account_id TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            artifact_media_type TEXT,
+            manifest {blob} NOT NULL,
+            size BIGINT NOT NULL,
+            pushed_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, repository, digest)
+        );
+        CREATE TABLE ecr_tags (
+            account_id TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (account_id, repository, tag)
+        );
+        CREATE INDEX ecr_tags_by_digest ON ecr_tags (account_id, repository, digest);
+        CREATE TABLE ecr_layers (
+            account_id TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            PRIMARY KEY (account_id, repository, digest)
+        );
+        CREATE INDEX ecr_layers_by_digest ON ecr_layers (digest);
+        CREATE TABLE ecr_uploads (
+            upload_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+    ",
+    },
 ];

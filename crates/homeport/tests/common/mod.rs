@@ -99,6 +99,31 @@ pub fn aws_cli_available() -> bool {
     found
 }
 
+/// Whether Docker answers; in CI its absence fails the test, elsewhere `test` says it did not run.
+pub fn docker_available(test: &str) -> bool {
+    let found = Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]).output();
+    let found = found.is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have a running Docker daemon");
+        eprintln!("Docker not reachable: {test} did NOT RUN");
+    }
+    found
+}
+
+/// Writes credentials (`AccessKeyId`, `SecretAccessKey`, and `SessionToken` when temporary)
+/// as an aws CLI credentials file.
+pub fn credentials_file(path: &Path, credentials: &Value) {
+    let mut text = format!(
+        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        credentials["AccessKeyId"].as_str().unwrap(),
+        credentials["SecretAccessKey"].as_str().unwrap()
+    );
+    if let Some(token) = credentials["SessionToken"].as_str() {
+        text.push_str(&format!("aws_session_token = {token}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("homeport-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -318,6 +343,28 @@ pub fn read_credentials(path: &Path) -> (String, String, String) {
         value("aws_secret_access_key").unwrap(),
         value("aws_session_token").unwrap_or_default(),
     )
+}
+
+/// `aws ecr get-login-password | docker login --username AWS --password-stdin HOST`, verbatim.
+pub fn ecr_login(server: &Server, credentials: &Path, config: &Path) {
+    std::fs::create_dir_all(config).unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin {}",
+            server.address
+        ))
+        .env("AWS_ENDPOINT_URL", format!("http://{}", server.address))
+        .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("DOCKER_CONFIG", config)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Login Succeeded"), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// A server killed with SIGKILL, as in a crash, which can start again on its address.

@@ -70,11 +70,9 @@ impl Importer {
         let left = journal::segments(dir).map_err(|e| failed("cannot list the audit journal in", dir, e))?;
         for &number in &left {
             let from = importer.committed(number).await.map_err(|e| format!("cannot read the audit trail: {e}"))?;
-            let path = journal::segment_path(dir, number);
-            let length =
-                std::fs::metadata(&path).map_err(|e| failed("cannot read the audit journal in", dir, e))?.len();
-            importer.import(number, from, length).await.map_err(|e| format!("cannot import the audit journal: {e}"))?;
-            std::fs::remove_file(&path).map_err(|e| failed("cannot remove an imported journal in", dir, e))?;
+            importer.import(number, from).await.map_err(|e| format!("cannot import the audit journal: {e}"))?;
+            std::fs::remove_file(journal::segment_path(dir, number))
+                .map_err(|e| failed("cannot remove an imported journal in", dir, e))?;
         }
         let last_imported = importer.last_segment().await.map_err(|e| format!("cannot read the audit trail: {e}"))?;
         let next = left.last().copied().unwrap_or(0).max(last_imported) + 1;
@@ -111,17 +109,15 @@ impl Importer {
     /// Imports everything appended so far, finishing and deleting rotated segments.
     async fn catch_up(&mut self, journal: &Journal) -> Result<(), StoreError> {
         loop {
-            let (current, written) = journal.position().map_err(unavailable)?;
+            let current = journal.current().map_err(unavailable)?;
             let (segment, from) = self.imported;
+            self.imported.1 = self.import(segment, from).await?;
             if segment < current {
-                let path = journal::segment_path(journal.dir(), segment);
-                let length = std::fs::metadata(&path).map_err(unavailable)?.len();
-                self.imported.1 = self.import(segment, from, length).await?;
-                std::fs::remove_file(&path).map_err(unavailable)?;
+                // Rotated: every append to it has returned, and all of it is imported now.
+                std::fs::remove_file(journal::segment_path(journal.dir(), segment)).map_err(unavailable)?;
                 self.imported = (segment + 1, 0);
                 continue;
             }
-            self.imported.1 = self.import(current, from, written).await?;
             if self.imported.1 < ROTATE_AT {
                 return Ok(());
             }
@@ -129,13 +125,10 @@ impl Importer {
         }
     }
 
-    /// Imports the complete lines of `segment` in `[from, to)`; returns where it stopped.
-    async fn import(&self, segment: u64, from: u64, to: u64) -> Result<u64, StoreError> {
-        if from >= to {
-            return Ok(from);
-        }
+    /// Imports the complete lines of `segment` from byte `from` on; returns where it stopped.
+    async fn import(&self, segment: u64, from: u64) -> Result<u64, StoreError> {
         let dir = self.dir.clone();
-        let lines = tokio::task::spawn_blocking(move || journal::read_lines(&dir, segment, from, to))
+        let lines = tokio::task::spawn_blocking(move || journal::read_lines(&dir, segment, from))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)?;
@@ -403,7 +396,7 @@ mod tests {
             .unwrap();
         let dir = root.join("audit");
         let (importer, journal) = Importer::recover(&dir, store.clone()).await.unwrap();
-        assert_eq!(journal.position().unwrap(), (1, 0));
+        assert_eq!(journal.current().unwrap(), 1);
         journal.append(line("a", 2).as_bytes()).unwrap();
         journal.append(line("b", 3).as_bytes()).unwrap();
         let mut importer = importer;
@@ -415,7 +408,7 @@ mod tests {
         drop((importer, journal));
         let (_, journal) = Importer::recover(&dir, store.clone()).await.unwrap();
         assert_eq!(imported(&store).await, ["legacy", "a", "b", "c", "d"]);
-        assert_eq!(journal.position().unwrap(), (3, 0), "a new run starts a new segment");
+        assert_eq!(journal.current().unwrap(), 3, "a new run starts a new segment");
         assert_eq!(journal::segments(&dir).unwrap(), vec![3], "imported segments are deleted");
         let left = store.query("SELECT COUNT(*) FROM audit_events", vec![]).await.unwrap();
         assert_eq!(left[0].int(0).unwrap(), 0);

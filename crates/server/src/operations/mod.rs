@@ -3,6 +3,12 @@
 //! test walks this table to prove every operation refuses unsigned and unauthorized calls.
 
 mod cloudtrail;
+pub(crate) mod ecr;
+pub(crate) mod ecr_auth;
+pub(crate) mod ecr_images;
+pub(crate) mod ecr_layers;
+mod ecr_policies;
+mod ecr_repositories;
 mod ecs;
 mod ecs_clusters;
 pub(crate) mod ecs_container_instances;
@@ -112,6 +118,9 @@ pub enum Authorization {
     /// The caller's policies together with the trust policy of the role its resource names
     /// (`sts:AssumeRole`): in the same account the trust policy may grant on its own.
     Trust,
+    /// The caller's policies together with the repository policy of the ECR repository its
+    /// resource names, evaluated as AWS evaluates a same-account resource-based policy.
+    Repository,
 }
 
 /// One routed operation.
@@ -292,6 +301,24 @@ pub static OPERATIONS: &[Operation] = &[
     logs_events::PUT_LOG_EVENTS,
     logs_events::GET_LOG_EVENTS,
     logs_events::FILTER_LOG_EVENTS,
+    ecr_repositories::CREATE_REPOSITORY,
+    ecr_repositories::DESCRIBE_REPOSITORIES,
+    ecr_repositories::DELETE_REPOSITORY,
+    ecr_repositories::PUT_IMAGE_TAG_MUTABILITY,
+    ecr_auth::GET_AUTHORIZATION_TOKEN,
+    ecr_policies::SET_REPOSITORY_POLICY,
+    ecr_policies::GET_REPOSITORY_POLICY,
+    ecr_policies::DELETE_REPOSITORY_POLICY,
+    ecr_images::PUT_IMAGE,
+    ecr_images::BATCH_GET_IMAGE,
+    ecr_images::LIST_IMAGES,
+    ecr_images::DESCRIBE_IMAGES,
+    ecr_images::BATCH_DELETE_IMAGE,
+    ecr_layers::GET_DOWNLOAD_URL_FOR_LAYER,
+    ecr_layers::BATCH_CHECK_LAYER_AVAILABILITY,
+    ecr_layers::INITIATE_LAYER_UPLOAD,
+    ecr_layers::UPLOAD_LAYER_PART,
+    ecr_layers::COMPLETE_LAYER_UPLOAD,
 ];
 
 /// The protocol a SigV4 service speaks.

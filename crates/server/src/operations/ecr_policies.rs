@@ -1,0 +1,90 @@
+//! Repository policies: Set/Get/DeleteRepositoryPolicy. The text is stored as given, once
+//! `iam_policy::validate` accepts it as a repository policy (a resource-based policy with a
+//! principal in every statement, whose `Resource` may be left out); the pipeline and the registry evaluate it with the caller's own policies.
+
+use aws_protocol::AwsError;
+use iam_policy::PolicyKind;
+use serde_json::{Value as Json, json};
+
+use super::ecr::{check_registry, ecr_operation, invalid_parameter, repository, repository_name, repository_resource};
+use super::{Ctx, internal, json as json_op};
+
+/// ECR's limit on a repository policy's length.
+const MAX_POLICY: usize = 10_240;
+
+ecr_operation!(SET_REPOSITORY_POLICY, "SetRepositoryPolicy", repository_resource, |ctx| json_op(
+    set_repository_policy(ctx)
+));
+ecr_operation!(GET_REPOSITORY_POLICY, "GetRepositoryPolicy", repository_resource, |ctx| json_op(
+    get_repository_policy(ctx)
+));
+ecr_operation!(DELETE_REPOSITORY_POLICY, "DeleteRepositoryPolicy", repository_resource, |ctx| json_op(
+    delete_repository_policy(ctx)
+));
+
+fn invalid_policy() -> AwsError {
+    invalid_parameter(
+        "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'",
+    )
+}
+
+fn no_policy(ctx: &Ctx<'_>, name: &str) -> AwsError {
+    AwsError::new(
+        "RepositoryPolicyNotFoundException",
+        400,
+        format!(
+            "Repository policy does not exist for the repository with name '{name}' in the registry with id '{}'",
+            ctx.account()
+        ),
+    )
+}
+
+async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    let text = ctx.body.get("policyText").and_then(Json::as_str).unwrap_or_default();
+    if text.len() > MAX_POLICY {
+        return Err(super::ecr::invalid_member(
+            "policyText",
+            text,
+            "Member must have length less than or equal to 10240",
+        ));
+    }
+    repository(ctx.app, name).await?;
+    iam_policy::validate(text, PolicyKind::RepositoryPolicy).map_err(|_| invalid_policy())?;
+    let changed = ctx
+        .app
+        .store
+        .execute(
+            "UPDATE ecr_repositories SET policy = ? WHERE account_id = ? AND name = ?",
+            vec![text.into(), ctx.account().into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(super::ecr::repository_not_found(ctx.app, name));
+    }
+    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": text }))
+}
+
+async fn get_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    let policy = repository(ctx.app, name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
+    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": policy }))
+}
+
+async fn delete_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    let policy = repository(ctx.app, name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
+    ctx.app
+        .store
+        .execute(
+            "UPDATE ecr_repositories SET policy = NULL WHERE account_id = ? AND name = ?",
+            vec![ctx.account().into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": policy }))
+}
