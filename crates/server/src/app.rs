@@ -188,7 +188,8 @@ async fn ensure_account(store: &Store, wanted: Option<&str>) -> Result<String, S
     Ok(account_id)
 }
 
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
+/// Creates `path` (and its parents) readable by Homeport's user only.
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

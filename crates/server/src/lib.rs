@@ -61,6 +61,9 @@ pub async fn run(
         app.registry_host = app::registry_host(address);
     }
     ready(address, &app, first_start.as_ref());
+    if cfg!(feature = "bench-unaudited") {
+        log::event("WARNING: this build was made with the bench-unaudited feature and records no audit trail");
+    }
     let audit = app.audit.clone();
     let app = Arc::new(app);
     tokio::spawn(service_scheduler(Arc::clone(&app)));

@@ -63,7 +63,7 @@ impl Importer {
     /// Imports what earlier runs left in `dir` (and any pre-journal rows), then starts a new
     /// segment for this run.
     pub async fn recover(dir: &Path, store: Store) -> Result<(Importer, Journal), String> {
-        create_private_dir(dir).map_err(|e| failed("cannot create the audit journal directory", dir, e))?;
+        crate::app::create_private_dir(dir).map_err(|e| failed("cannot create the audit journal directory", dir, e))?;
         let replica = replica_id(dir).map_err(|e| failed("cannot read the replica id in", dir, e))?;
         let mut importer = Importer { store, replica, dir: dir.to_path_buf(), imported: (0, 0) };
         importer.convert_legacy().await.map_err(|e| format!("cannot convert the audit trail: {e}"))?;
@@ -306,17 +306,6 @@ fn replica_id(dir: &Path) -> std::io::Result<String> {
     let id = crate::ids::uuid().map_err(std::io::Error::other)?;
     std::fs::write(&path, format!("{id}\n"))?;
     Ok(id)
-}
-
-fn create_private_dir(path: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(path)
 }
 
 #[cfg(test)]
