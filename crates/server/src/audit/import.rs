@@ -32,12 +32,13 @@ const LEGACY_BATCH: i64 = 1_000;
 /// The part of a journal line the importer needs.
 #[derive(Deserialize)]
 struct Head<'a> {
+    #[serde(rename = "t")]
     time: i64,
-    #[serde(borrow)]
+    #[serde(rename = "k", borrow, default)]
     access_key_id: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(rename = "s", borrow, default)]
     service: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(rename = "r", borrow, default)]
     region: Cow<'a, str>,
 }
 
@@ -324,10 +325,10 @@ mod tests {
 
     #[test]
     fn the_latest_use_of_each_key_is_kept() {
-        let text = "{\"time\":5,\"access_key_id\":\"A\",\"service\":\"iam\",\"region\":\"r\"}\n\
-                    {\"time\":7,\"access_key_id\":\"A\",\"service\":\"sts\",\"region\":\"r\"}\n\
-                    {\"time\":6,\"access_key_id\":\"B\",\"service\":\"ecs\",\"region\":\"r\"}\n\
-                    {\"time\":6,\"access_key_id\":\"\",\"service\":\"ssm\",\"region\":\"r\"}";
+        let text = "{\"t\":5,\"k\":\"A\",\"s\":\"iam\",\"r\":\"r\"}\n\
+                    {\"t\":7,\"k\":\"A\",\"s\":\"sts\",\"r\":\"r\"}\n\
+                    {\"t\":6,\"k\":\"B\",\"s\":\"ecs\",\"r\":\"r\"}\n\
+                    {\"t\":6,\"s\":\"ssm\",\"r\":\"r\"}";
         let heads: Vec<Head<'_>> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         let updates = last_used(&heads);
         assert_eq!(updates.len(), 2);
