@@ -7,23 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
-cargo build --release --quiet -p homeport
-bin=${CARGO_TARGET_DIR:-target}/release/homeport
-work=$(mktemp -d)
-server_pid=""
+source scripts/lib.sh
+build
 agent_pid=""
-trap 'kill $agent_pid $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$bin" server --listen 127.0.0.1:17791 --data-dir "$work/data" > "$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL=http://127.0.0.1:17791 AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials"
+on_exit 'kill $agent_pid 2> /dev/null'
+start_server
 aws iam create-role --role-name benchRole --assume-role-policy-document file://examples/ssm-trust-policy.json > /dev/null
 aws iam attach-role-policy --role-name benchRole --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore
 read -r activation_id activation_code < <(aws ssm create-activation --iam-role benchRole \
   --query '[ActivationId,ActivationCode]' --output text)
-HOMEPORT_ACTIVATION_CODE="$activation_code" "$bin" agent register --endpoint http://127.0.0.1:17791 \
+HOMEPORT_ACTIVATION_CODE="$activation_code" "$bin" agent register --endpoint "$endpoint" \
   --activation-id "$activation_id" --state-dir "$work/agent" > /dev/null
 
 "$bin" agent run --state-dir "$work/agent" 2> "$work/agent.log" &

@@ -9,45 +9,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 rounds=${2:-3}
-target=${CARGO_TARGET_DIR:-target}
-work=$(mktemp -d)
-server_pid=
-trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+source scripts/lib.sh
 
 echo "building both variants..."
-cargo build --release --quiet -p homeport --features bench-unaudited
-cp "$target/release/homeport" "$work/homeport-unaudited"
-cargo build --release --quiet -p homeport
-cp "$target/release/homeport" "$work/homeport-audited"
+build --features bench-unaudited
+cp "$bin" "$work/homeport-unaudited"
+build
+cp "$bin" "$work/homeport-audited"
 
-# Starts VARIANT on a fresh data directory with a user allowed iam:GetUser on itself, and
-# writes the wrk scripts for both calls.
+# Starts VARIANT with the bench user, and writes the wrk scripts for both calls.
 start() {
-  local variant=$1
-  rm -rf "$work/data"
-  "$work/homeport-$variant" server --listen 127.0.0.1:17794 --data-dir "$work/data" > "$work/server.out" 2>"$work/server.err" &
-  server_pid=$!
-  for _ in $(seq 1 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-  export AWS_ENDPOINT_URL=http://127.0.0.1:17794 AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-  export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials"
-  aws iam create-user --user-name bench > /dev/null
-  aws iam put-user-policy --user-name bench --policy-name self --policy-document \
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::*:user/${aws:username}"}]}'
-  aws iam create-access-key --user-name bench --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text |
-    awk '{ printf "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", $1, $2 }' > "$work/credentials"
+  server_bin="$work/homeport-$1"
+  start_server
+  bench_user
   for call in get-caller-identity get-user; do
-    "$work/homeport-$variant" loadgen --endpoint http://127.0.0.1:17794 --credentials "$work/credentials" \
-      --call "$call" --wrk-script "$work/$call.lua"
+    "$server_bin" loadgen --endpoint "$endpoint" --credentials "$work/credentials" --call "$call" --wrk-script "$work/$call.lua"
   done
 }
 
-stop() {
-  kill "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-}
-
 rps() {
-  wrk -t2 -c64 -d"${seconds}s" -s "$work/$1.lua" http://127.0.0.1:17794/ | awk '/Requests\/sec/ { printf "%.0f", $2 }'
+  wrk -t2 -c64 -d"${seconds}s" -s "$work/$1.lua" "$endpoint/" | awk '/Requests\/sec/ { printf "%.0f", $2 }'
 }
 
 for round in $(seq 1 "$rounds"); do
@@ -57,7 +38,7 @@ for round in $(seq 1 "$rounds"); do
       figure=$(rps "$call")
       echo "$round $variant $call $figure" | tee -a "$work/figures"
     done
-    stop
+    stop_server
   done
 done
 

@@ -12,19 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tasks=${1:-20}
 idle=${2:-20}
-cargo build --release --quiet -p homeport
-bin=${CARGO_TARGET_DIR:-target}/release/homeport
-work=$(mktemp -d)
-server_pid=""
+source scripts/lib.sh
+build
 agent_pid=""
 cluster="bench-$$"
-cleanup() {
-  kill $agent_pid $server_pid 2>/dev/null || true
-  ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")
-  [ -z "$ids" ] || docker rm -f $ids > /dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+on_exit 'kill $agent_pid 2> /dev/null'
+on_exit 'ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster"); [ -z "$ids" ] || docker rm -f $ids > /dev/null'
 
 mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/busybox"
@@ -32,11 +25,7 @@ for applet in sh sleep true; do ln -s busybox "$work/rootfs/bin/$applet"; done
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
 docker import "$work/rootfs.tar" homeport-test/busybox:latest > /dev/null
 
-"$bin" server --listen 127.0.0.1:17792 --data-dir "$work/data" > "$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL=http://127.0.0.1:17792 AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials"
+start_server
 aws iam create-role --role-name benchRole --assume-role-policy-document file://examples/ssm-trust-policy.json > /dev/null
 for policy in AmazonSSMManagedInstanceCore service-role/AmazonEC2ContainerServiceforEC2Role; do
   aws iam attach-role-policy --role-name benchRole --policy-arn "arn:aws:iam::aws:policy/$policy"
@@ -44,18 +33,18 @@ done
 aws ecs create-cluster --cluster-name "$cluster" > /dev/null
 read -r activation_id activation_code < <(aws ssm create-activation --iam-role benchRole \
   --query '[ActivationId,ActivationCode]' --output text)
-HOMEPORT_ACTIVATION_CODE="$activation_code" "$bin" agent register --endpoint http://127.0.0.1:17792 \
+HOMEPORT_ACTIVATION_CODE="$activation_code" "$bin" agent register --endpoint "$endpoint" \
   --activation-id "$activation_id" --cluster "$cluster" --state-dir "$work/agent" > /dev/null
 "$bin" agent run --state-dir "$work/agent" 2> "$work/agent.log" &
 agent_pid=$!
 
-rss() {
+agent_memory() {
   awk '/^VmRSS/ { rss = $2 } /^VmHWM/ { hwm = $2 } /^Threads/ { threads = $2 }
        END { printf "VmRSS %.1f MiB, VmHWM %.1f MiB, %d thread(s)", rss / 1024, hwm / 1024, threads }' "/proc/$agent_pid/status"
 }
 sleep "$idle"
 grep -q "registered container instance" "$work/agent.log" || { cat "$work/agent.log" >&2; echo "the agent never registered" >&2; exit 1; }
-echo "agent idle after ${idle}s with ECS on: $(rss)"
+echo "agent idle after ${idle}s with ECS on: $(agent_memory)"
 
 python3 - "$cluster" "$tasks" <<'EOF'
 import statistics, sys, time
@@ -83,4 +72,4 @@ p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
 print(f"RunTask to RUNNING over {count} tasks: p50 {statistics.median(latencies) * 1000:.0f} ms, "
       f"p90 {p(0.9) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
 EOF
-echo "agent after the tasks: $(rss)"
+echo "agent after the tasks: $(agent_memory)"

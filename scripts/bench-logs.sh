@@ -7,17 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/homeport
-work=$(mktemp -d)
-trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-"$bin" server --listen 127.0.0.1:0 --data-dir "$work/data" > "$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 50); do grep -q http:// "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-endpoint=$(head -1 "$work/server.out" | grep -o 'http://[0-9.:]*')
-export AWS_ENDPOINT_URL=$endpoint AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials"
+source scripts/lib.sh
+build
+start_server
 aws logs create-log-group --log-group-name /bench/loadgen
 aws logs create-log-stream --log-group-name /bench/loadgen --log-stream-name loadgen
 
@@ -27,4 +19,4 @@ for events in 100 1000; do
       --call put-log-events --events "$events" --concurrency "$concurrency" --duration "$seconds"
   done
 done
-awk '/^VmHWM/ { printf "server peak RSS: %.1f MiB\n", $2 / 1024 }' "/proc/$server_pid/status"
+echo "server peak RSS: $(hwm)"

@@ -15,20 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-200}
 layers=${2:-4}
-cargo build --release --quiet -p homeport
-bin=${CARGO_TARGET_DIR:-target}/release/homeport
-work=$(mktemp -d)
-port=17793
-host="127.0.0.1:$port"
+source scripts/lib.sh
+build
 image="homeport-bench-registry:$$"
-remote="$host/bench/big:v1"
-server_pid=""
-cleanup() {
-  kill $server_pid 2>/dev/null || true
-  docker rmi -f "$image" "$remote" "homeport-bench-registry-base:$$" > /dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+remote=""
+on_exit 'docker rmi -f "$image" $remote "homeport-bench-registry-base:$$" > /dev/null 2>&1'
 
 mkdir -p "$work/rootfs/bin" "$work/build"
 cp /bin/busybox "$work/rootfs/bin/busybox"
@@ -44,11 +35,10 @@ docker build -q -t "$image" "$work/build" > /dev/null 2> "$work/build.err" || { 
 rm -f "$work"/build/data*
 bytes=$(docker image inspect --format '{{.Size}}' "$image")
 
-"$bin" server --listen "$host" --data-dir "$work/data" > "$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 50); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL=http://$host AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials" DOCKER_CONFIG="$work/docker"
+start_server
+host=${endpoint#http://}
+remote="$host/bench/big:v1"
+export DOCKER_CONFIG="$work/docker"
 mkdir -p "$DOCKER_CONFIG"
 aws ecr create-repository --repository-name bench/big > /dev/null
 aws ecr get-login-password | docker login --username AWS --password-stdin "$host" > /dev/null 2>&1
@@ -80,4 +70,4 @@ report "docker pull (Homeport)" "$pull"
 report "docker save (file)" "$save"
 report "docker load (file)" "$load"
 report "save + load" "$(echo "$save + $load" | bc)"
-echo "server: $(awk '/^VmHWM/ { printf "VmHWM %.1f MiB", $2 / 1024 }' "/proc/$server_pid/status")"
+echo "server: VmHWM $(hwm)"
