@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the audit trail costs: wrk at concurrency 64 against the server as built, and against a
 # build with the `bench-unaudited` feature (requests answered without a record), alternating
-# ROUNDS times for sts:GetCallerIdentity and iam:GetUser; prints each figure and the cost as
-# the share of throughput lost to recording (median of the rounds).
+# ROUNDS times (each variant first in every other round) for sts:GetCallerIdentity and
+# iam:GetUser; prints each figure and the cost as the share of throughput lost to recording
+# (median of the rounds).
 #
 #   scripts/bench-audit.sh [SECONDS_PER_RUN] [ROUNDS]      (default 10 s, 3 rounds; needs wrk and the aws CLI)
 set -euo pipefail
@@ -32,7 +33,10 @@ rps() {
 }
 
 for round in $(seq 1 "$rounds"); do
-  for variant in audited unaudited; do
+  # Which variant goes first alternates, so neither gains from its place in the round.
+  order="audited unaudited"
+  [ $((round % 2)) -eq 0 ] && order="unaudited audited"
+  for variant in $order; do
     start "$variant"
     for call in get-caller-identity get-user; do
       figure=$(rps "$call")
