@@ -115,7 +115,7 @@ impl Importer {
             self.imported.1 = self.import(segment, from).await?;
             if segment < current {
                 // Rotated: every append to it has returned, and all of it is imported now.
-                std::fs::remove_file(journal::segment_path(journal.dir(), segment)).map_err(unavailable)?;
+                std::fs::remove_file(journal::segment_path(&self.dir, segment)).map_err(unavailable)?;
                 self.imported = (segment + 1, 0);
                 continue;
             }

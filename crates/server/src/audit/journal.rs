@@ -78,10 +78,6 @@ impl Journal {
         *segment = Segment { number: next, file: create_segment(&self.dir, next)? };
         Ok(())
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 pub fn segment_path(dir: &Path, number: u64) -> PathBuf {

@@ -95,9 +95,13 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             )
             .await
             .map_err(internal)?;
-        for row in &rows {
+        let fetched = rows.len();
+        for row in rows {
             let chunk = row.int(0).map_err(internal)?;
-            let text = row.text(1).map_err(internal)?;
+            // Move the chunk's text out of the row: it may be megabytes.
+            let Some(Value::Text(text)) = row.0.into_iter().nth(1) else {
+                return Err(internal("an audit chunk without text"));
+            };
             let lines: Vec<&str> = text.lines().collect();
             let newest = if chunk == position.chunk { position.line.min(lines.len()) } else { lines.len() };
             for line in (0..newest).rev() {
@@ -118,7 +122,7 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             }
             position = Position { chunk: chunk - 1, line: usize::MAX };
         }
-        if rows.len() < CHUNKS_PER_QUERY as usize {
+        if fetched < CHUNKS_PER_QUERY as usize {
             break;
         }
     }
