@@ -61,8 +61,11 @@ pub async fn run(
         app.registry_host = app::registry_host(address);
     }
     ready(address, &app, first_start.as_ref());
-    if cfg!(feature = "bench-unaudited") {
-        log::event("WARNING: this build was made with the bench-unaudited feature and records no audit trail");
+    if cfg!(feature = "bench-audit-switch") {
+        log::event("WARNING: this build was made for benchmarks: HOMEPORT_BENCH_UNAUDITED turns the audit trail off");
+    }
+    if app.audit.is_off() {
+        log::event("WARNING: HOMEPORT_BENCH_UNAUDITED is set: requests are answered without an audit record");
     }
     let audit = app.audit.clone();
     let app = Arc::new(app);

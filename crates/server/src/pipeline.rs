@@ -2,6 +2,8 @@
 //! audit, encode. Nothing here knows HTTP types: the listener hands in plain parts and
 //! writes back a [`Reply`].
 
+use std::borrow::Cow;
+
 use aws_protocol::query::QueryParams;
 use aws_protocol::sigv4::{Claim, HttpRequest};
 use aws_protocol::{AwsError, Protocol};
@@ -112,21 +114,21 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     }
     let record = Record {
         time: ids::now(),
-        request_id: request_id.clone(),
-        account_id: identity.account_id.clone(),
-        principal_arn: identity.arn(),
-        username: identity.username(),
-        access_key_id: identity.access_key_id.clone(),
-        source_ip: incoming.source_ip.clone(),
-        user_agent: request.header("user-agent").unwrap_or_default().to_owned(),
-        event_source: format!("{service}.amazonaws.com"),
-        service: service.clone(),
-        region: claim.credential.region.clone(),
-        event_name: operation.name.to_owned(),
+        request_id: request_id.as_str().into(),
+        account_id: identity.account_id.as_str().into(),
+        principal_arn: identity.arn().into(),
+        username: identity.username().into(),
+        access_key_id: identity.access_key_id.as_str().into(),
+        source_ip: incoming.source_ip.as_str().into(),
+        user_agent: request.header("user-agent").unwrap_or_default().into(),
+        event_source: event_source(&service),
+        service: service.as_str().into(),
+        region: claim.credential.region.as_str().into(),
+        event_name: operation.name.into(),
         resources,
-        decision: verdict.decision.as_str().to_owned(),
+        decision: verdict.decision.as_str().into(),
         statements: verdict.statements,
-        error_code: outcome.as_ref().err().map(|error| error.code.clone()),
+        error_code: outcome.as_ref().err().map(|error| error.code.as_str().into()),
     };
     if let Err(error) = audit.record(record).await {
         // No durable record, no answer: the caller retries rather than acting unaudited.
@@ -146,6 +148,20 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             body: json.to_string().into_bytes(),
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
+    }
+}
+
+/// CloudTrail's `eventSource` for a SigV4 service name.
+fn event_source(service: &str) -> Cow<'static, str> {
+    match service {
+        "iam" => "iam.amazonaws.com".into(),
+        "sts" => "sts.amazonaws.com".into(),
+        "ecs" => "ecs.amazonaws.com".into(),
+        "ecr" => "ecr.amazonaws.com".into(),
+        "ssm" => "ssm.amazonaws.com".into(),
+        "logs" => "logs.amazonaws.com".into(),
+        "cloudtrail" => "cloudtrail.amazonaws.com".into(),
+        other => format!("{other}.amazonaws.com").into(),
     }
 }
 

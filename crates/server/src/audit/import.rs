@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use store::{Statement, Store, StoreError, Value};
 use tokio::sync::mpsc;
 
 use super::journal::{self, Journal};
+use super::line::{self, Head};
 use super::{Record, Waiter};
 
 /// How often the journal is imported without being asked.
@@ -28,19 +28,6 @@ const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Legacy rows (`audit_events`, before the journal) converted per chunk.
 const LEGACY_BATCH: i64 = 1_000;
-
-/// The part of a journal line the importer needs.
-#[derive(Deserialize)]
-struct Head<'a> {
-    #[serde(rename = "t")]
-    time: i64,
-    #[serde(rename = "k", borrow, default)]
-    access_key_id: Cow<'a, str>,
-    #[serde(rename = "s", borrow, default)]
-    service: Cow<'a, str>,
-    #[serde(rename = "r", borrow, default)]
-    region: Cow<'a, str>,
-}
 
 pub struct Importer {
     store: Store,
@@ -145,7 +132,7 @@ impl Importer {
 
     /// One chunk and the last use of its keys, in one transaction.
     async fn commit(&self, segment: u64, start: u64, end: u64, text: &str) -> Result<(), StoreError> {
-        let heads: Vec<Head<'_>> = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        let heads: Vec<Head<'_>> = text.lines().filter_map(Head::read).collect();
         let first = heads.iter().map(|head| head.time).min().unwrap_or_default();
         let last = heads.iter().map(|head| head.time).max().unwrap_or_default();
         let mut statements = vec![chunk(&self.replica, segment, start, end, (first, last), text)];
@@ -191,10 +178,10 @@ impl Importer {
                 .await?;
             let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(()) };
             let (first_seq, last_seq) = (first.int(0)?, last.int(0)?);
-            let mut text = String::new();
+            let mut text = Vec::new();
             let (mut earliest, mut latest) = (i64::MAX, i64::MIN);
             for row in &rows {
-                let field = |index| row.opt_text(index).map(Option::unwrap_or_default);
+                let field = |index| row.opt_text(index).map(Option::unwrap_or_default).map(Cow::Owned);
                 let record = Record {
                     time: row.int(1)?,
                     request_id: field(2)?,
@@ -205,18 +192,18 @@ impl Importer {
                     source_ip: field(7)?,
                     user_agent: field(8)?,
                     event_source: field(9)?,
-                    service: String::new(),
-                    region: String::new(),
+                    service: Cow::Borrowed(""),
+                    region: Cow::Borrowed(""),
                     event_name: field(10)?,
                     resources: serde_json::from_str(&field(11)?).unwrap_or_default(),
                     decision: field(12)?,
                     statements: serde_json::from_str(&field(13)?).unwrap_or_default(),
-                    error_code: row.opt_text(14)?,
+                    error_code: row.opt_text(14)?.map(Cow::Owned),
                 };
                 (earliest, latest) = (earliest.min(record.time), latest.max(record.time));
-                text.push_str(&serde_json::to_string(&record).map_err(unavailable)?);
-                text.push('\n');
+                line::encode(&record, &mut text);
             }
+            let text = String::from_utf8(text).map_err(unavailable)?;
             let range = (u64::try_from(first_seq).unwrap_or(0), u64::try_from(last_seq).unwrap_or(0) + 1);
             self.store
                 .transaction(vec![
@@ -329,31 +316,26 @@ mod tests {
                     {\"t\":7,\"k\":\"A\",\"s\":\"sts\",\"r\":\"r\"}\n\
                     {\"t\":6,\"k\":\"B\",\"s\":\"ecs\",\"r\":\"r\"}\n\
                     {\"t\":6,\"s\":\"ssm\",\"r\":\"r\"}";
-        let heads: Vec<Head<'_>> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let heads: Vec<Head<'_>> = text.lines().map(|line| Head::read(line).unwrap()).collect();
         let updates = last_used(&heads);
         assert_eq!(updates.len(), 2);
     }
 
-    fn line(request_id: &str, time: i64) -> String {
+    fn line(request_id: &str, time: i64) -> Vec<u8> {
         let record = Record {
             time,
-            request_id: request_id.to_owned(),
-            account_id: "111122223333".to_owned(),
-            principal_arn: String::new(),
-            username: String::new(),
-            access_key_id: String::new(),
-            source_ip: String::new(),
-            user_agent: String::new(),
-            event_source: "sts.amazonaws.com".to_owned(),
-            service: "sts".to_owned(),
-            region: "us-east-1".to_owned(),
-            event_name: "GetCallerIdentity".to_owned(),
-            resources: vec![],
-            decision: "allowed".to_owned(),
-            statements: vec![],
-            error_code: None,
+            request_id: request_id.into(),
+            account_id: "111122223333".into(),
+            event_source: "sts.amazonaws.com".into(),
+            service: "sts".into(),
+            region: "us-east-1".into(),
+            event_name: "GetCallerIdentity".into(),
+            decision: "allowed".into(),
+            ..Record::default()
         };
-        serde_json::to_string(&record).unwrap() + "\n"
+        let mut out = Vec::new();
+        line::encode(&record, &mut out);
+        out
     }
 
     async fn imported(store: &Store) -> Vec<String> {
@@ -361,7 +343,7 @@ mod tests {
         let mut ids = Vec::new();
         for row in rows {
             for text in row.text(0).unwrap().lines() {
-                ids.push(serde_json::from_str::<Record>(text).unwrap().request_id);
+                ids.push(serde_json::from_str::<Record<'_>>(text).unwrap().request_id.into_owned());
             }
         }
         ids
@@ -387,13 +369,13 @@ mod tests {
         let dir = root.join("audit");
         let (importer, journal) = Importer::recover(&dir, store.clone()).await.unwrap();
         assert_eq!(journal.current().unwrap(), 1);
-        journal.append(line("a", 2).as_bytes()).unwrap();
-        journal.append(line("b", 3).as_bytes()).unwrap();
+        journal.append(&line("a", 2)).unwrap();
+        journal.append(&line("b", 3)).unwrap();
         let mut importer = importer;
         importer.catch_up(&journal).await.unwrap();
-        journal.append(line("c", 4).as_bytes()).unwrap();
+        journal.append(&line("c", 4)).unwrap();
         journal.rotate().unwrap();
-        journal.append(line("d", 5).as_bytes()).unwrap();
+        journal.append(&line("d", 5)).unwrap();
         // The process dies here: "c" and "d" are only in the journal.
         drop((importer, journal));
         let (_, journal) = Importer::recover(&dir, store.clone()).await.unwrap();

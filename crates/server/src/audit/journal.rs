@@ -1,18 +1,28 @@
 //! The journal files: `journal-N.jsonl` segments of JSON lines. Segment numbers only grow; a
 //! segment is deleted once it is wholly imported.
 //!
-//! Appends take no lock of ours: each is one write(2) to a file opened `O_APPEND`, which the
-//! kernel places atomically after every earlier write, so concurrent requests never wait on
-//! each other's system calls (a mutex here cost more in sleeps and wake-ups than the writes).
-//! A record whose write fails is not acknowledged; should a write stop short, the next append
-//! starts a new line first, so a torn record never swallows an acknowledged one. Readers take
-//! complete lines only, since the newline is the last byte of a record to reach the file.
+//! Lines are written in batches: [`Journal::enqueue`] adds a line to the batch of the calling
+//! thread's stripe, and [`Journal::flush`] writes that batch with one write(2) unless another
+//! caller already has; a batch's outcome is every one of its callers' outcome. Request tasks
+//! enqueue, yield to the other ready requests of their runtime thread (which enqueue into the
+//! same batch), then flush: one system call per batch instead of one per request. Stripes
+//! (one per runtime thread, as threads first use them) keep the threads off each other's
+//! locks; the file is opened `O_APPEND`, so the kernel places each batch whole after every
+//! earlier write.
+//!
+//! A line whose batch fails to be written is not acknowledged; should a write stop short, the
+//! next write starts a new line first, so a torn line never swallows an acknowledged one.
+//! Readers take complete lines only, since the newline is the last byte of a line to reach
+//! the file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// Stripes per journal: enough that each runtime thread of a small machine has its own.
+const STRIPES: usize = 8;
 
 /// The segment being appended to.
 #[derive(Debug)]
@@ -21,13 +31,40 @@ struct Segment {
     file: File,
 }
 
+/// The outcome of one batch's write, shared by the callers whose lines it holds.
+type Outcome = Arc<OnceLock<Result<(), io::ErrorKind>>>;
+
+/// The lines waiting for the next write, and where that write's outcome will be told.
+#[derive(Debug, Default)]
+struct Batch {
+    lines: Vec<u8>,
+    outcome: Outcome,
+}
+
+/// A line's place in a batch: hand it to [`Journal::flush`].
+#[derive(Debug)]
+pub struct Ticket {
+    stripe: usize,
+    outcome: Outcome,
+}
+
 #[derive(Debug)]
 pub struct Journal {
     dir: PathBuf,
-    /// Appends share it; only rotation takes it exclusively.
+    /// Writes share it; only rotation takes it exclusively.
     current: RwLock<Segment>,
-    /// A write stopped short: the next append starts a new line.
+    /// A write stopped short: the next write starts a new line.
     torn: AtomicBool,
+    stripes: [Mutex<Batch>; STRIPES],
+}
+
+/// The calling thread's stripe: threads are numbered as they first append.
+fn stripe_of_this_thread() -> usize {
+    static THREADS: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = THREADS.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|stripe| *stripe)
 }
 
 fn poisoned<T>(_: T) -> io::Error {
@@ -42,12 +79,49 @@ impl Journal {
             dir: dir.to_path_buf(),
             current: RwLock::new(Segment { number, file }),
             torn: AtomicBool::new(false),
+            stripes: Default::default(),
         })
     }
 
-    /// Appends one or more complete lines with a single write. A page-cache write takes
-    /// microseconds, so request tasks call it directly.
+    /// Adds what `write` appends (complete lines) to the calling thread's batch; it is written
+    /// by the [`Journal::flush`] of this or any other ticket of the same batch.
+    pub fn enqueue(&self, write: impl FnOnce(&mut Vec<u8>)) -> io::Result<Ticket> {
+        let stripe = stripe_of_this_thread();
+        let mut batch = self.stripe(stripe)?;
+        write(&mut batch.lines);
+        Ok(Ticket { stripe, outcome: Arc::clone(&batch.outcome) })
+    }
+
+    /// Returns once the ticket's batch is written, writing it if no one has yet.
+    pub fn flush(&self, ticket: Ticket) -> io::Result<()> {
+        let mut batch = self.stripe(ticket.stripe)?;
+        if ticket.outcome.get().is_none() {
+            let outcome = self.write(&batch.lines).map_err(|error| error.kind());
+            let written = std::mem::take(&mut *batch);
+            let _ = written.outcome.set(outcome);
+            batch.lines = written.lines;
+            batch.lines.clear();
+        }
+        drop(batch);
+        match ticket.outcome.get() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(kind)) => Err(io::Error::new(*kind, "the audit journal could not be written")),
+            None => Err(io::Error::other("an audit journal batch was left unwritten")),
+        }
+    }
+
+    /// Appends one or more complete lines with a single write.
+    #[cfg(test)]
     pub fn append(&self, lines: &[u8]) -> io::Result<()> {
+        self.flush(self.enqueue(|batch| batch.extend_from_slice(lines))?)
+    }
+
+    fn stripe(&self, stripe: usize) -> io::Result<std::sync::MutexGuard<'_, Batch>> {
+        self.stripes.get(stripe).ok_or_else(|| io::Error::other("no such journal stripe"))?.lock().map_err(poisoned)
+    }
+
+    /// One write(2) of `lines` to the current segment.
+    fn write(&self, lines: &[u8]) -> io::Result<()> {
         let segment = self.current.read().map_err(poisoned)?;
         let mut file = &segment.file;
         if self.torn.swap(false, Ordering::Relaxed) {

@@ -105,7 +105,7 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             let lines: Vec<&str> = text.lines().collect();
             let newest = if chunk == position.chunk { position.line.min(lines.len()) } else { lines.len() };
             for line in (0..newest).rev() {
-                let Some(record) = lines.get(line).and_then(|text| serde_json::from_str::<Record>(text).ok()) else {
+                let Some(record) = lines.get(line).and_then(|text| crate::audit::decode(text)) else {
                     continue;
                 };
                 let wanted_here = record.account_id == ctx.account()
@@ -183,7 +183,7 @@ impl Filter {
         })
     }
 
-    fn matches(&self, record: &Record) -> bool {
+    fn matches(&self, record: &Record<'_>) -> bool {
         match self {
             Filter::EventId(id) => record.request_id == *id,
             Filter::EventName(name) => record.event_name == *name,
@@ -196,7 +196,7 @@ impl Filter {
     }
 }
 
-fn event(ctx: &Ctx<'_>, record: Record) -> Json {
+fn event(ctx: &Ctx<'_>, record: Record<'_>) -> Json {
     let Record {
         time,
         request_id,
