@@ -3,9 +3,9 @@
 #
 #   build [CARGO_ARGS...]      a release build of homeport; sets $bin
 #   on_exit COMMAND            runs COMMAND when the script exits (after stopping the server)
-#   start_server [FLAGS...]    a server on a free loopback port with a fresh data directory
-#                              in $work; sets $server_pid and $endpoint, and points the aws
-#                              CLI at it as root
+#   start_server [FLAGS...]    a server ($server_bin, else $bin) on a free loopback port with
+#                              a fresh data directory ($data_dir, else $work/data); sets
+#                              $server_pid and $endpoint, and points the aws CLI at it as root
 #   bench_user                 a user allowed iam:GetUser on itself; its key in $work/credentials
 #   rss / hwm                  the server's resident set now / at its peak, as "12.3 MiB"
 
@@ -30,9 +30,9 @@ build() {
 }
 
 start_server() {
-  local server=${server_bin:-$bin}
-  rm -rf "$work/data"
-  "$server" server --listen 127.0.0.1:0 --data-dir "$work/data" "$@" > "$work/server.out" 2> "$work/server.err" &
+  local server=${server_bin:-$bin} data=${data_dir:-$work/data}
+  rm -rf "$data"
+  "$server" server --listen 127.0.0.1:0 --data-dir "$data" "$@" > "$work/server.out" 2> "$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 100); do grep -q 'http://' "$work/server.out" 2> /dev/null && break; sleep 0.1; done
   endpoint=$(grep -o -m 1 'http://[0-9.:]*' "$work/server.out") || {
@@ -41,7 +41,7 @@ start_server() {
     exit 1
   }
   export AWS_ENDPOINT_URL=$endpoint AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-  export AWS_SHARED_CREDENTIALS_FILE="$work/data/root-credentials"
+  export AWS_SHARED_CREDENTIALS_FILE="$data/root-credentials"
 }
 
 stop_server() {
