@@ -219,7 +219,31 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_appends_never_interleave() {
+    fn a_batch_is_written_once_by_whichever_ticket_flushes_first() {
+        let dir = std::env::temp_dir().join(format!("homeport-journal-batch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let journal = Journal::create(&dir, 1).unwrap();
+        let tickets: Vec<Ticket> = ["a", "b", "c"]
+            .iter()
+            .map(|name| journal.enqueue(|batch| batch.extend_from_slice(format!("{name}\n").as_bytes())).unwrap())
+            .collect();
+        assert_eq!(read_lines(&dir, 1, 0).unwrap(), b"", "nothing is written before a flush");
+        let mut tickets = tickets.into_iter();
+        let (first, second, third) = (tickets.next().unwrap(), tickets.next().unwrap(), tickets.next().unwrap());
+        journal.flush(second).unwrap();
+        assert_eq!(read_lines(&dir, 1, 0).unwrap(), b"a\nb\nc\n", "the whole batch, in order");
+        let later = journal.enqueue(|batch| batch.extend_from_slice(b"d\n")).unwrap();
+        journal.flush(third).unwrap();
+        journal.flush(first).unwrap();
+        assert_eq!(read_lines(&dir, 1, 0).unwrap(), b"a\nb\nc\n", "a written batch is not written again");
+        journal.flush(later).unwrap();
+        assert_eq!(read_lines(&dir, 1, 0).unwrap(), b"a\nb\nc\nd\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_batches_never_interleave() {
         let dir = std::env::temp_dir().join(format!("homeport-journal-threads-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -228,13 +252,19 @@ mod tests {
             .map(|writer| {
                 let journal = std::sync::Arc::clone(&journal);
                 std::thread::spawn(move || {
+                    let mut waiting = Vec::new();
                     for index in 0..2_000 {
                         let line = format!(
                             "{{\"writer\":{writer},\"index\":{index},\"pad\":\"{}\"}}\n",
                             "x".repeat(index % 300)
                         );
-                        journal.append(line.as_bytes()).unwrap();
+                        waiting.push(journal.enqueue(|batch| batch.extend_from_slice(line.as_bytes())).unwrap());
+                        // Batches of up to 7, their tickets flushed newest first.
+                        if index % 7 == 6 {
+                            waiting.drain(..).rev().for_each(|ticket| journal.flush(ticket).unwrap());
+                        }
                     }
+                    waiting.drain(..).for_each(|ticket| journal.flush(ticket).unwrap());
                 })
             })
             .collect();
