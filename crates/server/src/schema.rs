@@ -399,4 +399,10 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 9,
+        // With the embedded store, a chunk's text stays in its journal segment, which is kept:
+        // the row (`in_journal` 1, `events` empty) indexes it. See `audit`.
+        sql: "ALTER TABLE audit_chunks ADD COLUMN in_journal BIGINT NOT NULL DEFAULT 0",
+    },
 ];

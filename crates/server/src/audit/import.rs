@@ -4,13 +4,18 @@
 //! (`replica`, `segment`, `start_offset`): importing a range twice is a unique-key conflict,
 //! taken as "already there", so a crash between commit and bookkeeping never duplicates.
 //! Each chunk's commit also records the access keys' last use (GetAccessKeyLastUsed).
+//!
+//! With PostgreSQL (shared by replicas) a row holds its lines, and a segment is deleted once
+//! wholly imported. With the embedded store the segments are kept and are the trail: a row
+//! only indexes its range (`in_journal`), committed after the range is synced to disk, so
+//! the lines are written once rather than three times (journal, WAL, database).
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Statement, Store, StoreError, Value};
+use store::{Dialect, Statement, Store, StoreError, Value};
 use tokio::sync::mpsc;
 
 use super::journal::{self, Journal};
@@ -36,6 +41,8 @@ pub struct Importer {
     dir: PathBuf,
     /// The segment being imported and how far.
     imported: (u64, u64),
+    /// Rows index ranges of kept segments instead of holding their lines (embedded store).
+    keeps_journal: bool,
 }
 
 /// A start-up failure in `dir`, for the operator.
@@ -53,14 +60,14 @@ impl Importer {
     pub async fn recover(dir: &Path, store: Store) -> Result<(Importer, Journal), String> {
         crate::app::create_private_dir(dir).map_err(|e| failed("cannot create the audit journal directory", dir, e))?;
         let replica = replica_id(dir).map_err(|e| failed("cannot read the replica id in", dir, e))?;
-        let mut importer = Importer { store, replica, dir: dir.to_path_buf(), imported: (0, 0) };
+        let keeps_journal = store.dialect() == Dialect::Sqlite;
+        let mut importer = Importer { store, replica, dir: dir.to_path_buf(), imported: (0, 0), keeps_journal };
         importer.convert_legacy().await.map_err(|e| format!("cannot convert the audit trail: {e}"))?;
         let left = journal::segments(dir).map_err(|e| failed("cannot list the audit journal in", dir, e))?;
         for &number in &left {
             let from = importer.committed(number).await.map_err(|e| format!("cannot read the audit trail: {e}"))?;
             importer.import(number, from).await.map_err(|e| format!("cannot import the audit journal: {e}"))?;
-            std::fs::remove_file(journal::segment_path(dir, number))
-                .map_err(|e| failed("cannot remove an imported journal in", dir, e))?;
+            importer.finished(number).map_err(|e| failed("cannot remove an imported journal in", dir, e))?;
         }
         let last_imported = importer.last_segment().await.map_err(|e| format!("cannot read the audit trail: {e}"))?;
         let next = left.last().copied().unwrap_or(0).max(last_imported) + 1;
@@ -102,7 +109,7 @@ impl Importer {
             self.imported.1 = self.import(segment, from).await?;
             if segment < current {
                 // Rotated: every append to it has returned, and all of it is imported now.
-                std::fs::remove_file(journal::segment_path(&self.dir, segment)).map_err(unavailable)?;
+                self.finished(segment).map_err(unavailable)?;
                 self.imported = (segment + 1, 0);
                 continue;
             }
@@ -113,13 +120,34 @@ impl Importer {
         }
     }
 
+    /// This replica's name in `audit_chunks`.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Deletes a wholly imported segment, unless it is the trail itself.
+    fn finished(&self, segment: u64) -> std::io::Result<()> {
+        if self.keeps_journal {
+            return Ok(());
+        }
+        std::fs::remove_file(journal::segment_path(&self.dir, segment))
+    }
+
     /// Imports the complete lines of `segment` from byte `from` on; returns where it stopped.
     async fn import(&self, segment: u64, from: u64) -> Result<u64, StoreError> {
         let dir = self.dir.clone();
-        let lines = tokio::task::spawn_blocking(move || journal::read_lines(&dir, segment, from))
-            .await
-            .map_err(unavailable)?
-            .map_err(unavailable)?;
+        let keeps_journal = self.keeps_journal;
+        let lines = tokio::task::spawn_blocking(move || {
+            let lines = journal::read_lines(&dir, segment, from)?;
+            if keeps_journal && !lines.is_empty() {
+                // The rows about to index these lines must not outlive them in a power loss.
+                journal::sync(&dir, segment)?;
+            }
+            Ok::<_, std::io::Error>(lines)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
         let mut offset = from;
         for piece in pieces(&lines, CHUNK_BYTES) {
             let text = std::str::from_utf8(piece).map_err(unavailable)?;
@@ -135,7 +163,8 @@ impl Importer {
         let heads: Vec<Head<'_>> = text.lines().filter_map(Head::read).collect();
         let first = heads.iter().map(|head| head.time).min().unwrap_or_default();
         let last = heads.iter().map(|head| head.time).max().unwrap_or_default();
-        let mut statements = vec![chunk(&self.replica, segment, start, end, (first, last), text)];
+        let held = if self.keeps_journal { Held::InJournal } else { Held::InRow(text) };
+        let mut statements = vec![chunk(&self.replica, segment, start, end, (first, last), held)];
         statements.extend(last_used(&heads));
         match self.store.transaction(statements).await {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
@@ -207,7 +236,7 @@ impl Importer {
             let range = (u64::try_from(first_seq).unwrap_or(0), u64::try_from(last_seq).unwrap_or(0) + 1);
             self.store
                 .transaction(vec![
-                    chunk("legacy", 0, range.0, range.1, (earliest, latest), &text),
+                    chunk("legacy", 0, range.0, range.1, (earliest, latest), Held::InRow(&text)),
                     Statement::new("DELETE FROM audit_events WHERE seq <= ?", vec![Value::Int(last_seq)]),
                 ])
                 .await?;
@@ -219,11 +248,21 @@ fn to_value(number: u64) -> Value {
     Value::Int(i64::try_from(number).unwrap_or(i64::MAX))
 }
 
+/// Where a chunk's lines are kept.
+enum Held<'a> {
+    InRow(&'a str),
+    InJournal,
+}
+
 /// The INSERT of one chunk.
-fn chunk(replica: &str, segment: u64, start: u64, end: u64, (first, last): (i64, i64), text: &str) -> Statement {
+fn chunk(replica: &str, segment: u64, start: u64, end: u64, (first, last): (i64, i64), held: Held<'_>) -> Statement {
+    let (text, in_journal) = match held {
+        Held::InRow(text) => (text, 0),
+        Held::InJournal => ("", 1),
+    };
     Statement::new(
-        "INSERT INTO audit_chunks (replica, segment, start_offset, end_offset, first_time, last_time, events)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_chunks (replica, segment, start_offset, end_offset, first_time, last_time, events, in_journal)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             replica.into(),
             to_value(segment),
@@ -232,6 +271,7 @@ fn chunk(replica: &str, segment: u64, start: u64, end: u64, (first, last): (i64,
             Value::Int(first),
             Value::Int(last),
             text.into(),
+            Value::Int(in_journal),
         ],
     )
 }
@@ -338,11 +378,23 @@ mod tests {
         out
     }
 
-    async fn imported(store: &Store) -> Vec<String> {
-        let rows = store.query("SELECT events FROM audit_chunks ORDER BY seq", vec![]).await.unwrap();
+    /// The request ids in the trail, oldest first: from the rows, or from the kept journal
+    /// the rows index.
+    async fn imported(store: &Store, dir: &Path) -> Vec<String> {
+        let rows = store
+            .query("SELECT events, in_journal, segment, start_offset, end_offset FROM audit_chunks ORDER BY seq", vec![])
+            .await
+            .unwrap();
         let mut ids = Vec::new();
         for row in rows {
-            for text in row.text(0).unwrap().lines() {
+            let text = match row.int(1).unwrap() {
+                0 => row.text(0).unwrap(),
+                _ => {
+                    let [segment, start, end] = [2, 3, 4].map(|column| row.int(column).unwrap() as u64);
+                    String::from_utf8(journal::read_range(dir, segment, start, end).unwrap()).unwrap()
+                }
+            };
+            for text in text.lines() {
                 ids.push(serde_json::from_str::<Record<'_>>(text).unwrap().request_id.into_owned());
             }
         }
@@ -379,14 +431,14 @@ mod tests {
         // The process dies here: "c" and "d" are only in the journal.
         drop((importer, journal));
         let (_, journal) = Importer::recover(&dir, store.clone()).await.unwrap();
-        assert_eq!(imported(&store).await, ["legacy", "a", "b", "c", "d"]);
+        assert_eq!(imported(&store, &dir).await, ["legacy", "a", "b", "c", "d"]);
         assert_eq!(journal.current().unwrap(), 3, "a new run starts a new segment");
-        assert_eq!(journal::segments(&dir).unwrap(), vec![3], "imported segments are deleted");
+        assert_eq!(journal::segments(&dir).unwrap(), vec![1, 2, 3], "the embedded store keeps the journal as the trail");
         let left = store.query("SELECT COUNT(*) FROM audit_events", vec![]).await.unwrap();
         assert_eq!(left[0].int(0).unwrap(), 0);
         drop(journal);
         Importer::recover(&dir, store.clone()).await.unwrap();
-        assert_eq!(imported(&store).await.len(), 5, "nothing is imported twice");
+        assert_eq!(imported(&store, &dir).await.len(), 5, "nothing is imported twice");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -182,6 +182,23 @@ pub fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(numbers)
 }
 
+/// Makes segment `number`'s bytes durable on disk.
+pub fn sync(dir: &Path, number: u64) -> io::Result<()> {
+    File::open(segment_path(dir, number))?.sync_data()
+}
+
+/// Bytes `start..end` of segment `number`: complete lines an importer indexed.
+pub fn read_range(dir: &Path, number: u64, start: u64, end: u64) -> io::Result<Vec<u8>> {
+    let mut file = File::open(segment_path(dir, number))?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(end.saturating_sub(start)).read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < end.saturating_sub(start) {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the audit journal is shorter than its index"));
+    }
+    Ok(bytes)
+}
+
 /// The complete lines of segment `number` from byte `from` on.
 pub fn read_lines(dir: &Path, number: u64, from: u64) -> io::Result<Vec<u8>> {
     let mut file = File::open(segment_path(dir, number))?;

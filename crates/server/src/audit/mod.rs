@@ -13,7 +13,9 @@
 //! - The importer moves the journal into the store (`audit_chunks`) every 100 ms, many records
 //!   per row, each row committed together with the journal range it holds and the access
 //!   keys' last use; a range is never imported twice (the range is the row's key). At start,
-//!   before serving, whatever an earlier run left in its journals is imported.
+//!   before serving, whatever an earlier run left in its journals is imported. With the
+//!   embedded store the journal is kept as the trail and rows index it (synced to disk
+//!   before the row commits); with PostgreSQL rows hold the lines, for every replica to read.
 //! - Readers of the trail (LookupEvents, GetAccessKeyLastUsed) call [`AuditLog::sync`] first,
 //!   so they see every request this replica answered before them. Other replicas' records
 //!   arrive within their own import interval.
@@ -33,7 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use store::{Store, StoreError};
+use store::{Row, Store, StoreError, Value};
 use tokio::sync::{mpsc, oneshot};
 
 pub use line::decode;
@@ -85,11 +87,17 @@ pub struct Record<'a> {
 
 type Waiter = oneshot::Sender<Result<(), StoreError>>;
 
+/// The columns of `audit_chunks` that [`AuditLog::chunk_text`] reads, in its order.
+pub const CHUNK_COLUMNS: &str = "events, in_journal, replica, segment, start_offset, end_offset";
+
 /// Appends records to the journal and asks the importer to catch up.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     journal: Arc<Journal>,
     sync: mpsc::Sender<Waiter>,
+    /// Where the journal is, and its replica name in `audit_chunks`.
+    dir: Arc<Path>,
+    replica: Arc<str>,
     /// Only in builds with the `bench-audit-switch` feature, when the environment asks:
     /// requests are answered without a record, to measure what recording costs.
     unaudited: bool,
@@ -99,12 +107,14 @@ impl AuditLog {
     /// Opens this data directory's journal, imports what an earlier run left in it, and starts
     /// the importer on the current runtime.
     pub async fn open(data_dir: &Path, store: Store) -> Result<AuditLog, String> {
-        let (importer, journal) = Importer::recover(&data_dir.join("audit"), store).await?;
+        let dir: Arc<Path> = data_dir.join("audit").into();
+        let (importer, journal) = Importer::recover(&dir, store).await?;
+        let replica = importer.replica().into();
         let journal = Arc::new(journal);
         let (sync, requests) = mpsc::channel(1_024);
         tokio::spawn(importer.run(Arc::clone(&journal), requests));
         let unaudited = cfg!(feature = "bench-audit-switch") && std::env::var_os("HOMEPORT_BENCH_UNAUDITED").is_some();
-        Ok(AuditLog { journal, sync, unaudited })
+        Ok(AuditLog { journal, sync, dir, replica, unaudited })
     }
 
     /// Whether requests are answered without a record (see `unaudited`).
@@ -124,6 +134,33 @@ impl AuditLog {
         // The other requests this thread has ready join the batch meanwhile.
         tokio::task::yield_now().await;
         self.journal.flush(ticket).map_err(failed)
+    }
+
+    /// A chunk's lines, from its row: selected with [`CHUNK_COLUMNS`], which start at column
+    /// `at`. A row that indexes this replica's journal (`in_journal`) is read from there.
+    pub async fn chunk_text(&self, row: Row, at: usize) -> Result<String, StoreError> {
+        let int = |offset| row.int(at + offset);
+        if int(1)? == 0 {
+            // Move the text out of the row: it may be megabytes.
+            return match row.0.into_iter().nth(at) {
+                Some(Value::Text(text)) => Ok(text),
+                _ => Err(StoreError::Unavailable("an audit chunk without text".to_owned())),
+            };
+        }
+        let replica = row.text(at + 2)?;
+        if replica != *self.replica {
+            return Err(StoreError::Unavailable(format!(
+                "the audit trail indexes the journal of replica {replica}, not this data directory's"
+            )));
+        }
+        let offset = |value: i64| u64::try_from(value).unwrap_or_default();
+        let (segment, start, end) = (offset(int(3)?), offset(int(4)?), offset(int(5)?));
+        let dir = Arc::clone(&self.dir);
+        let bytes = tokio::task::spawn_blocking(move || journal::read_range(&dir, segment, start, end))
+            .await
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?
+            .map_err(|error| StoreError::Unavailable(format!("cannot read the audit journal: {error}")))?;
+        String::from_utf8(bytes).map_err(|error| StoreError::Unavailable(error.to_string()))
     }
 
     /// Returns once every record written before the call is in the store.

@@ -12,7 +12,7 @@ use serde_json::{Value as Json, json};
 use store::Value;
 
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
-use crate::audit::{Record, is_read_only};
+use crate::audit::{CHUNK_COLUMNS, Record, is_read_only};
 use crate::ids;
 
 pub const LOOKUP_EVENTS: Operation = Operation {
@@ -89,8 +89,10 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             .app
             .store
             .query(
-                "SELECT seq, events FROM audit_chunks WHERE last_time >= ? AND first_time <= ? AND seq <= ?
-                 ORDER BY seq DESC LIMIT ?",
+                &format!(
+                    "SELECT seq, {CHUNK_COLUMNS} FROM audit_chunks WHERE last_time >= ? AND first_time <= ? AND seq <= ?
+                     ORDER BY seq DESC LIMIT ?"
+                ),
                 vec![Value::Int(start), Value::Int(end), Value::Int(position.chunk), Value::Int(CHUNKS_PER_QUERY)],
             )
             .await
@@ -98,10 +100,7 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         let fetched = rows.len();
         for row in rows {
             let chunk = row.int(0).map_err(internal)?;
-            // Move the chunk's text out of the row: it may be megabytes.
-            let Some(Value::Text(text)) = row.0.into_iter().nth(1) else {
-                return Err(internal("an audit chunk without text"));
-            };
+            let text = ctx.app.audit.chunk_text(row, 1).await.map_err(internal)?;
             let lines: Vec<&str> = text.lines().collect();
             let newest = if chunk == position.chunk { position.line.min(lines.len()) } else { lines.len() };
             for line in (0..newest).rev() {
