@@ -382,7 +382,10 @@ mod tests {
     /// the rows index.
     async fn imported(store: &Store, dir: &Path) -> Vec<String> {
         let rows = store
-            .query("SELECT events, in_journal, segment, start_offset, end_offset FROM audit_chunks ORDER BY seq", vec![])
+            .query(
+                "SELECT events, in_journal, segment, start_offset, end_offset FROM audit_chunks ORDER BY seq",
+                vec![],
+            )
             .await
             .unwrap();
         let mut ids = Vec::new();
@@ -433,7 +436,11 @@ mod tests {
         let (_, journal) = Importer::recover(&dir, store.clone()).await.unwrap();
         assert_eq!(imported(&store, &dir).await, ["legacy", "a", "b", "c", "d"]);
         assert_eq!(journal.current().unwrap(), 3, "a new run starts a new segment");
-        assert_eq!(journal::segments(&dir).unwrap(), vec![1, 2, 3], "the embedded store keeps the journal as the trail");
+        assert_eq!(
+            journal::segments(&dir).unwrap(),
+            vec![1, 2, 3],
+            "the embedded store keeps the journal as the trail"
+        );
         let left = store.query("SELECT COUNT(*) FROM audit_events", vec![]).await.unwrap();
         assert_eq!(left[0].int(0).unwrap(), 0);
         drop(journal);

@@ -1,5 +1,6 @@
 //! The journal files: `journal-N.jsonl` segments of JSON lines. Segment numbers only grow; a
-//! segment is deleted once it is wholly imported.
+//! segment is never written again once rotated, and is deleted once wholly imported unless
+//! the importer keeps it as the trail (embedded store).
 //!
 //! Lines are written in batches: [`Journal::enqueue`] adds a line to the batch of the calling
 //! thread's stripe, and [`Journal::flush`] writes that batch with one write(2) unless another

@@ -23,7 +23,7 @@
 //! Why a journal: committing each request to the database before answering, even grouped,
 //! made requests wait for the commit and cost a third of the throughput; an append to a file
 //! costs microseconds, and one row per 100 ms costs the database little. Why batches: a
-//! write(2) per request was still most of what recording cost, half of it the two runtime
+//! write(2) per request was still most of what recording cost, a third of it the two runtime
 //! threads waiting on the file's locks in the kernel.
 
 mod import;
