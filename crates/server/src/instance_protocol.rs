@@ -69,7 +69,7 @@ pub async fn handle(
         access_key_id: "".into(),
         source_ip: source_ip.into(),
         user_agent: request.header("user-agent").unwrap_or_default().into(),
-        event_source: "ssm.amazonaws.com".into(),
+        event_source: "".into(),
         service: "ssm".into(),
         region: app.region.as_str().into(),
         event_name: event_name.into(),

@@ -2,8 +2,6 @@
 //! audit, encode. Nothing here knows HTTP types: the listener hands in plain parts and
 //! writes back a [`Reply`].
 
-use std::borrow::Cow;
-
 use aws_protocol::query::QueryParams;
 use aws_protocol::sigv4::{Claim, HttpRequest};
 use aws_protocol::{AwsError, Protocol};
@@ -121,7 +119,7 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         access_key_id: identity.access_key_id.as_str().into(),
         source_ip: incoming.source_ip.as_str().into(),
         user_agent: request.header("user-agent").unwrap_or_default().into(),
-        event_source: event_source(&service),
+        event_source: "".into(),
         service: service.as_str().into(),
         region: claim.credential.region.as_str().into(),
         event_name: operation.name.into(),
@@ -148,20 +146,6 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             body: json.to_string().into_bytes(),
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
-    }
-}
-
-/// CloudTrail's `eventSource` for a SigV4 service name.
-fn event_source(service: &str) -> Cow<'static, str> {
-    match service {
-        "iam" => "iam.amazonaws.com".into(),
-        "sts" => "sts.amazonaws.com".into(),
-        "ecs" => "ecs.amazonaws.com".into(),
-        "ecr" => "ecr.amazonaws.com".into(),
-        "ssm" => "ssm.amazonaws.com".into(),
-        "logs" => "logs.amazonaws.com".into(),
-        "cloudtrail" => "cloudtrail.amazonaws.com".into(),
-        other => format!("{other}.amazonaws.com").into(),
     }
 }
 

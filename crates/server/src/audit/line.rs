@@ -31,7 +31,7 @@ pub fn encode(record: &Record<'_>, out: &mut Vec<u8>) {
             member(out, name, value);
         }
     }
-    if record.event_source.strip_suffix(".amazonaws.com") != Some(&record.service) {
+    if !record.event_source.is_empty() && record.event_source.strip_suffix(".amazonaws.com") != Some(&record.service) {
         member(out, "src", &record.event_source);
     }
     member(out, "e", &record.event_name);

@@ -45,7 +45,7 @@ use journal::Journal;
 
 /// One audited request, borrowing what the request already holds. The journal line is written
 /// by [`line::encode`]; these serde names read it back.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Record<'a> {
     #[serde(rename = "t")]
@@ -65,7 +65,8 @@ pub struct Record<'a> {
     pub source_ip: Cow<'a, str>,
     #[serde(rename = "ua", borrow)]
     pub user_agent: Cow<'a, str>,
-    /// `iam.amazonaws.com`, as CloudTrail names event sources.
+    /// `iam.amazonaws.com`, as CloudTrail names event sources. Writers leave it empty when it
+    /// is the service's (`SERVICE.amazonaws.com`, always so today); [`decode`] fills it in.
     #[serde(rename = "src", borrow)]
     pub event_source: Cow<'a, str>,
     /// The SigV4 service and region the request was signed for (the key's last use).

@@ -114,7 +114,7 @@ pub async fn record(
         access_key_id: event.caller.access_key_id.as_str().into(),
         source_ip: event.facts.source_ip.as_str().into(),
         user_agent: event.user_agent.into(),
-        event_source: "ecr.amazonaws.com".into(),
+        event_source: "".into(),
         service: "ecr".into(),
         region: app.region.as_str().into(),
         event_name: action.strip_prefix("ecr:").unwrap_or(action).into(),
