@@ -12,7 +12,8 @@ use crate::output;
 #[derive(Args)]
 pub struct ServerArgs {
     /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
-    /// `account_id`); flags and `HOMEPORT_*` variables override it.
+    /// `account_id`, `instance_ping_timeout`, `instance_disconnect_timeout`,
+    /// `registry_host`); flags and `HOMEPORT_*` variables override it.
     #[arg(long, env = "HOMEPORT_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7780].
@@ -133,7 +134,11 @@ pub fn run(args: ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(server::run(config, announce, shutdown_signal()));
+    let credentials_file = absolute(&config.data_dir.join("root-credentials"));
+    let ready = move |address: SocketAddr, app: &App, first_start: Option<&FirstStart>| {
+        announce(address, app, first_start, &credentials_file);
+    };
+    let result = runtime.block_on(server::run(config, ready, shutdown_signal()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -143,23 +148,43 @@ pub fn run(args: ServerArgs) -> ExitCode {
     }
 }
 
-fn announce(address: SocketAddr, app: &App, first_start: Option<&FirstStart>) {
+fn announce(address: SocketAddr, app: &App, first_start: Option<&FirstStart>, credentials_file: &Path) {
     output::line(&format!(
         "Homeport is listening on http://{address} (region {}, account {}).",
         app.region, app.account_id
     ));
-    if let Some(first) = first_start {
-        let file = first.credentials_file.display();
-        output::line(&format!(
-            "\nFirst start: the account's root credentials (access key {}) are in {file}, readable only by you.\n\
-             Point the aws CLI or an AWS SDK at Homeport with:\n\n  \
-             export AWS_ENDPOINT_URL=http://{address}\n  \
-             export AWS_REGION={}\n  \
-             export AWS_SHARED_CREDENTIALS_FILE={file}\n  \
-             aws sts get-caller-identity\n",
-            first.access_key_id, app.region
-        ));
-    }
+    // Where a client on this machine reaches the listener: a wildcard address is no place
+    // to connect to.
+    let endpoint = match address.ip() {
+        ip if ip.is_unspecified() && address.is_ipv4() => SocketAddr::from(([127, 0, 0, 1], address.port())),
+        ip if ip.is_unspecified() => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port())),
+        _ => address,
+    };
+    let file = credentials_file.display();
+    let opening = match first_start {
+        Some(first) => format!(
+            "First start: the account's root credentials (access key {}) are in {file}, readable only by you.",
+            first.access_key_id
+        ),
+        None => format!("The account's root credentials are in {file}."),
+    };
+    // Both region variables: the aws CLI v1 and older SDKs read only AWS_DEFAULT_REGION, v2
+    // and the newer SDKs AWS_REGION first.
+    output::line(&format!(
+        "\n{opening}\n\
+         Point the aws CLI or an AWS SDK at Homeport with:\n\n  \
+         export AWS_ENDPOINT_URL=http://{endpoint}\n  \
+         export AWS_REGION={region}\n  \
+         export AWS_DEFAULT_REGION={region}\n  \
+         export AWS_SHARED_CREDENTIALS_FILE={file}\n  \
+         aws sts get-caller-identity\n",
+        region = app.region,
+    ));
+}
+
+/// `path` made absolute against the working directory, so printed paths survive a `cd`.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
