@@ -95,10 +95,16 @@ fn activations_register_instances_that_act_with_the_role() {
     assert_eq!(described["ActivationList"][0]["Expired"], false);
 
     // An expired activation.
-    let soon = (now() + 2).to_string();
-    let expiring = server
-        .aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--expiration-date", &soon]);
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // The aws CLI takes most of a second to start, more on a loaded machine: the expiry is
+    // far enough ahead to arrive in the future, and the test waits for the clock to pass it.
+    let expiration = now() + 8;
+    let expiring = server.aws_json(
+        &root,
+        &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole", "--expiration-date", &expiration.to_string()],
+    );
+    while now() <= expiration {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
     let (status, expired) = register(&server, &expiring, &key(4));
     assert_eq!((status, expired["__type"].as_str()), (400, Some("ActivationExpired")), "{expired}");
 
