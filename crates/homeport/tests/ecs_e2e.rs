@@ -198,7 +198,7 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     std::thread::sleep(Duration::from_secs(3));
     let after: Vec<Vec<String>> = on_one.iter().map(|arn| containers.of_task(arn, true)).collect();
     assert_eq!(before, after, "the same containers, none started again");
-    ecs.await_status(&on_one, "RUNNING", Duration::from_secs(5));
+    ecs.await_status(&on_one, "RUNNING", Duration::from_secs(30));
 
     // A control-plane crash loses no task; the agents come back and new tasks run.
     let crashed = server.crash();
@@ -206,7 +206,7 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     server = crashed.start_again(&flags);
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
     let alive: Vec<String> = sleepers[1..].to_vec();
-    ecs.await_status(&alive, "RUNNING", Duration::from_secs(5));
+    ecs.await_status(&alive, "RUNNING", Duration::from_secs(30));
     let after_restart = ecs.run_task("sleeper", &["--count", "2"]);
     ecs.await_status(&after_restart, "RUNNING", Duration::from_secs(90));
     for arn in after_restart.iter().chain(&alive) {

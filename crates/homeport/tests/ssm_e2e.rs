@@ -17,6 +17,9 @@ use serde_json::json;
 
 use common::{Key, Server, aws_cli_available, credentials_file, fresh_dir, key, post, register, request_token};
 
+/// Long enough that a heartbeat is still fresh when a slowly starting aws CLI asks.
+const PING_TIMEOUT: &str = "8";
+
 fn now() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
 }
@@ -34,7 +37,7 @@ fn activations_register_instances_that_act_with_the_role() {
         return;
     }
     let dir = fresh_dir("ssm");
-    let server = Server::start_with(&dir.join("data"), None, &["--instance-ping-timeout", "3"]);
+    let server = Server::start_with(&dir.join("data"), None, &["--instance-ping-timeout", PING_TIMEOUT]);
     let root = server.root_credentials();
     let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     let trust =
@@ -154,12 +157,19 @@ fn activations_register_instances_that_act_with_the_role() {
         &["ssm", "list-tags-for-resource", "--resource-type", "ManagedInstance", "--resource-id", &instance_id],
     );
     assert_eq!(tags["TagList"], json!([{"Key": "env", "Value": "lab"}]), "activation tags are copied");
-    // Without heartbeats it turns ConnectionLost after the ping timeout (3 s here).
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let information = server.aws_json(
-        &root,
-        &["ssm", "describe-instance-information", "--filters", "Key=PingStatus,Values=ConnectionLost"],
-    );
+    // Without heartbeats it turns ConnectionLost after the ping timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let information = loop {
+        let information = server.aws_json(
+            &root,
+            &["ssm", "describe-instance-information", "--filters", "Key=PingStatus,Values=ConnectionLost"],
+        );
+        if information["InstanceInformationList"].as_array().is_some_and(|list| !list.is_empty()) {
+            break information;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ConnectionLost: {information}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     assert_eq!(information["InstanceInformationList"][0]["PingStatus"], "ConnectionLost", "{information}");
 
     // The trust policy is checked at every issue.
