@@ -16,6 +16,7 @@ mod ecs_query;
 mod ecs_scheduler;
 pub(crate) mod ecs_services;
 mod ecs_task_credentials;
+mod ecs_task_definition_support;
 mod ecs_task_definitions;
 mod ecs_tasks;
 mod iam_access_keys;
