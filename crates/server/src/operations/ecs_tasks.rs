@@ -311,6 +311,11 @@ pub(crate) struct Launch {
 /// caller may pass the task and execution roles the overrides name.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
     let launched = launch_from(ctx.app, body).await?;
+    // New tasks and services need an ACTIVE revision; the service scheduler (which calls
+    // `launch_from`) goes on running one deregistered under a service, as ECS does.
+    if launched.definition.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+        return Err(invalid_parameter("TaskDefinition is inactive"));
+    }
     let overrides = body.get("overrides").cloned().unwrap_or(json!({}));
     for member in ["taskRoleArn", "executionRoleArn"] {
         if let Some(role) = overrides.get(member).and_then(Json::as_str) {
