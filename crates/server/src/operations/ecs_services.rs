@@ -591,7 +591,7 @@ async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -
                     &mut service,
                     format!(
                         "was unable to place a task because no container instance met all of its requirements. Reason: {}.",
-                        reason.message
+                        reason.message.trim_end_matches('.')
                     ),
                 );
                 changed = true;
