@@ -1,7 +1,9 @@
 //! What the control plane refuses rather than accepts and ignores, through boto3 against the
 //! real server (no agent, no Docker): task definitions with members Homeport does not act on
 //! (`secrets`, `volumes`, `mountPoints`, other log drivers, ...) refused at registration with
-//! ECS's `ClientException` naming the member; RunTask, StartTask, CreateService and
+//! ECS's `ClientException` naming the member, and launch parameters it would not act on (ECS
+//! Exec, capacity providers, propagated tags, environment files) with
+//! `InvalidParameterException`; RunTask, StartTask, CreateService and
 //! UpdateService refusing a deregistered (INACTIVE) revision as ECS does, while a service
 //! already on it keeps it; an operation Homeport does not route (`ExecuteCommand`) named in
 //! its `UnknownOperationException`; a service event that ends in exactly one period; and
@@ -93,6 +95,67 @@ fn task_definition_members_homeport_does_not_act_on_are_refused_at_registration(
     ]);
     assert_eq!(answers[0]["response"]["taskDefinitionArns"], json!([]), "{}", answers[0]);
     assert_eq!(answers[1]["response"]["taskDefinition"]["revision"], 1, "{}", answers[1]);
+}
+
+#[test]
+fn launch_parameters_homeport_does_not_act_on_are_refused() {
+    if !boto3_available() {
+        return;
+    }
+    let dir = fresh_dir("refusals-launch");
+    let server = Server::start(&dir.join("data"), None);
+    let setup = [
+        ecs("create_cluster", json!({"clusterName": "edge"})),
+        ecs("register_task_definition", json!({"family": "web", "containerDefinitions": [container(json!({}))]})),
+        ecs(
+            "create_service",
+            json!({"cluster": "edge", "serviceName": "web", "taskDefinition": "web", "desiredCount": 0}),
+        ),
+    ];
+    for (call, answer) in setup.iter().zip(server.boto3(&setup)) {
+        assert!(answer.get("response").is_some(), "{call}: {answer}");
+    }
+    // (the call, the operation and parameter the message names)
+    let cases = [
+        (
+            ecs("run_task", json!({"cluster": "edge", "taskDefinition": "web", "enableExecuteCommand": true})),
+            "RunTask parameter 'enableExecuteCommand'",
+        ),
+        (
+            ecs(
+                "run_task",
+                json!({"cluster": "edge", "taskDefinition": "web", "overrides": {"containerOverrides": [
+                    {"name": "app", "environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::bucket/app.env"}]}]}}),
+            ),
+            "RunTask parameter 'overrides.containerOverrides.environmentFiles'",
+        ),
+        (
+            ecs(
+                "start_task",
+                json!({"cluster": "edge", "taskDefinition": "web", "containerInstances": ["0123456789abcdef"],
+                       "propagateTags": "TASK_DEFINITION"}),
+            ),
+            "StartTask parameter 'propagateTags'",
+        ),
+        (
+            ecs(
+                "create_service",
+                json!({"cluster": "edge", "serviceName": "other", "taskDefinition": "web", "desiredCount": 1,
+                       "capacityProviderStrategy": [{"capacityProvider": "spot"}]}),
+            ),
+            "CreateService parameter 'capacityProviderStrategy'",
+        ),
+        (
+            ecs("update_service", json!({"cluster": "edge", "service": "web", "enableExecuteCommand": true})),
+            "UpdateService parameter 'enableExecuteCommand'",
+        ),
+    ];
+    let calls: Vec<Value> = cases.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, answer), (_, named)) in calls.iter().zip(server.boto3(&calls)).zip(&cases) {
+        let error = error(&answer, call);
+        assert_eq!(error["Code"], "InvalidParameterException", "{call}: {answer}");
+        assert_eq!(error["Message"], format!("Homeport does not support the {named} yet."), "{call}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! (network modes `bridge`, `host`, `none`; every container with a memory limit or
 //! reservation unless the task has one; at least one essential container) and stored as the
 //! document DescribeTaskDefinition returns, defaults filled in. A member Homeport would not
-//! act on is refused (`ecs_task_definition_support`), never stored and ignored. Revisions of
+//! act on is refused (`ecs_unsupported`), never stored and ignored. Revisions of
 //! a family count up from 1 and are never reused. Passing a task or execution role needs
 //! `iam:PassRole` for `ecs-tasks.amazonaws.com`, and the role must trust that service.
 
@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json, json};
 use store::Value;
 
 use super::ecs::{self, client, ecs_operation, invalid_parameter, put};
-use super::ecs_task_definition_support;
+use super::ecs_unsupported;
 use super::iam_roles::find_role;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
@@ -165,7 +165,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Family must be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores.",
         ));
     }
-    ecs_task_definition_support::check(body)?;
+    ecs_unsupported::check(body)?;
     let network_mode = body.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
     if !["bridge", "host", "awsvpc", "none"].contains(&network_mode) {
         return Err(invalid_parameter(format!("Invalid networkMode '{network_mode}'.")));
@@ -234,7 +234,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "family": family,
         "containerDefinitions": containers,
         "networkMode": network_mode,
-        // Refused unless empty (`ecs_task_definition_support`).
+        // Refused unless empty (`ecs_unsupported`).
         "volumes": [],
         "status": "ACTIVE",
         "requiresAttributes": [],

@@ -18,6 +18,7 @@ use super::ecs_clusters::{Cluster, active_cluster};
 use super::ecs_container_instances::{ContainerInstance, Groups, caller_instance, find_instance, instances_of};
 use super::ecs_scheduler::{self, Demand, Placement};
 use super::ecs_task_definitions::{check_task_role, find_task_definition};
+use super::ecs_unsupported;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
 use crate::ids;
@@ -538,6 +539,7 @@ fn check_launch_type(body: &Json) -> Result<(), AwsError> {
 async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     check_launch_type(ctx.body)?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
     if ctx.body.get("networkConfiguration").is_some() {
         return Err(invalid_parameter(
             "Network Configuration is not valid for the given networkMode of this task definition.",
@@ -582,6 +584,7 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > MAX_TASKS_PER_CALL {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));

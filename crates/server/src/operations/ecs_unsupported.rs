@@ -1,18 +1,22 @@
-//! Which members of a task definition Homeport acts on, and the refusal of every other one
-//! at RegisterTaskDefinition: a task definition is never accepted with a member whose tasks
-//! would then run without it (no variable for a secret, no mount for a volume).
+//! What Homeport does not act on yet, refused rather than accepted and ignored.
 //!
-//! The lists are allowlists: a member ECS knows and Homeport does not act on, or one added to
-//! ECS later, is refused with ECS's `ClientException` and a message naming it. A member set
-//! to its empty value (`[]`, `{}`, `""`, `false`, `null`) asks for nothing and is accepted, so
-//! the output of DescribeTaskDefinition (`"mountPoints": []`, `"volumesFrom": []`) registers
-//! again. What the agent honours is listed in `crates/agent/src/task_spec.rs`; the two lists
-//! change together.
+//! Task definitions (RegisterTaskDefinition): the lists are allowlists, so a member ECS knows
+//! and Homeport does not act on, or one added to ECS later, is refused with ECS's
+//! `ClientException` and a message naming it (no task then runs without its secret or its
+//! volume). A member set to its empty value (`[]`, `{}`, `""`, `false`, `null`) asks for
+//! nothing and is accepted, so the output of DescribeTaskDefinition (`"mountPoints": []`,
+//! `"volumesFrom": []`) registers again. What the agent honours is listed in
+//! `crates/agent/src/task_spec.rs`; the two lists change together.
+//!
+//! Launches (RunTask, StartTask, CreateService, UpdateService): the parameters that ask for
+//! something Homeport does not do (ECS Exec, capacity providers, managed tags, propagated
+//! tags, task volumes, Service Connect, ...) are refused with `InvalidParameterException`;
+//! the overrides are allowlisted as the task definition is.
 
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
 
-use super::ecs::client;
+use super::ecs::{client, invalid_parameter};
 
 /// Task definition members Homeport acts on (or that only label the definition).
 const TASK_MEMBERS: &[&str] = &[
@@ -119,6 +123,54 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// Whether a parameter's value asks for something.
+type Asks = fn(&Json) -> bool;
+
+/// Launch parameters that ask for something Homeport does not do, with the test of whether
+/// a value asks for it.
+const LAUNCH_PARAMETERS: &[(&str, Asks)] = &[
+    ("enableExecuteCommand", |v| *v == Json::Bool(true)),
+    ("enableECSManagedTags", |v| *v == Json::Bool(true)),
+    ("propagateTags", |v| !is_unset(v) && v.as_str() != Some("NONE")),
+    ("capacityProviderStrategy", |v| !is_unset(v)),
+    ("volumeConfigurations", |v| !is_unset(v)),
+    ("platformVersion", |v| !is_unset(v)),
+    ("serviceRegistries", |v| !is_unset(v)),
+    ("loadBalancers", |v| !is_unset(v)),
+    ("serviceConnectConfiguration", |v| v.get("enabled") == Some(&Json::Bool(true))),
+    ("deploymentController", |v| !is_unset(v) && v.get("type").and_then(Json::as_str) != Some("ECS")),
+];
+
+/// Task overrides the control plane applies.
+const OVERRIDES: &[&str] = &["containerOverrides", "taskRoleArn", "executionRoleArn", "cpu", "memory"];
+
+/// Container overrides the control plane applies.
+const CONTAINER_OVERRIDES: &[&str] = &["name", "command", "cpu", "memory", "memoryReservation", "environment"];
+
+fn parameter_not_supported(operation: &str, what: String) -> AwsError {
+    invalid_parameter(format!("Homeport does not support the {operation} parameter {what} yet."))
+}
+
+/// Refuses a RunTask, StartTask, CreateService or UpdateService request that asks for
+/// something Homeport would not do.
+pub fn check_launch(operation: &str, body: &Json) -> Result<(), AwsError> {
+    for (member, asks) in LAUNCH_PARAMETERS {
+        if body.get(*member).is_some_and(asks) {
+            return Err(parameter_not_supported(operation, format!("'{member}'")));
+        }
+    }
+    let Some(overrides) = body.get("overrides").and_then(Json::as_object) else { return Ok(()) };
+    if let Some(member) = unsupported_member(overrides, OVERRIDES) {
+        return Err(parameter_not_supported(operation, format!("'overrides.{member}'")));
+    }
+    for container in overrides.get("containerOverrides").and_then(Json::as_array).into_iter().flatten() {
+        if let Some(member) = container.as_object().and_then(|c| unsupported_member(c, CONTAINER_OVERRIDES)) {
+            return Err(parameter_not_supported(operation, format!("'overrides.containerOverrides.{member}'")));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests fail loudly")]
@@ -196,6 +248,45 @@ mod tests {
             assert_eq!(error.code, "ClientException", "{body}");
             assert!(error.message.contains(named), "{body}: {}", error.message);
             assert!(error.message.contains("Homeport does not support"), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn launch_parameters_that_ask_for_what_homeport_does_not_do_are_refused() {
+        let refused = [
+            (json!({"enableExecuteCommand": true}), "'enableExecuteCommand'"),
+            (json!({"enableECSManagedTags": true}), "'enableECSManagedTags'"),
+            (json!({"propagateTags": "TASK_DEFINITION"}), "'propagateTags'"),
+            (json!({"capacityProviderStrategy": [{"capacityProvider": "cp"}]}), "'capacityProviderStrategy'"),
+            (json!({"volumeConfigurations": [{"name": "data"}]}), "'volumeConfigurations'"),
+            (json!({"platformVersion": "LATEST"}), "'platformVersion'"),
+            (json!({"serviceRegistries": [{"registryArn": "arn"}]}), "'serviceRegistries'"),
+            (json!({"loadBalancers": [{"targetGroupArn": "arn", "containerName": "app"}]}), "'loadBalancers'"),
+            (json!({"serviceConnectConfiguration": {"enabled": true}}), "'serviceConnectConfiguration'"),
+            (json!({"deploymentController": {"type": "CODE_DEPLOY"}}), "'deploymentController'"),
+            (json!({"overrides": {"ephemeralStorage": {"sizeInGiB": 30}}}), "'overrides.ephemeralStorage'"),
+            (
+                json!({"overrides": {"containerOverrides": [{"name": "app", "environmentFiles": [{"type": "s3", "value": "v"}]}]}}),
+                "'overrides.containerOverrides.environmentFiles'",
+            ),
+        ];
+        for (body, named) in refused {
+            let error = check_launch("RunTask", &body).expect_err(&body.to_string());
+            assert_eq!(error.code, "InvalidParameterException", "{body}");
+            assert_eq!(error.message, format!("Homeport does not support the RunTask parameter {named} yet."));
+        }
+        let accepted = [
+            json!({}),
+            json!({"enableExecuteCommand": false, "enableECSManagedTags": false, "propagateTags": "NONE",
+                   "capacityProviderStrategy": [], "serviceRegistries": [], "deploymentController": {"type": "ECS"},
+                   "serviceConnectConfiguration": {"enabled": false}, "referenceId": "r", "startedBy": "me"}),
+            json!({"overrides": {"taskRoleArn": "arn", "executionRoleArn": "arn", "cpu": "256", "memory": "512",
+                   "inferenceAcceleratorOverrides": [],
+                   "containerOverrides": [{"name": "app", "command": ["true"], "cpu": 1, "memory": 8,
+                                           "memoryReservation": 8, "environment": [{"name": "A", "value": "b"}]}]}}),
+        ];
+        for body in accepted {
+            assert!(check_launch("CreateService", &body).is_ok(), "{body}");
         }
     }
 
