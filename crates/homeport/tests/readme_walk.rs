@@ -10,9 +10,9 @@
 //!   replaces `7780` in every later line;
 //! - a leading `sudo`, and `sudo` after a pipe, are dropped;
 //! - the `install.sh` line gets `--prefix` (a scratch root) and `--no-start`, and the walk
-//!   then starts the installed `homeport agent run` on the installed state directory as the
-//!   systemd unit would, with `--credentials-port 0` (a free port, so it can run beside other
-//!   agents on this machine).
+//!   then starts the agent as the systemd unit would, with the command install.sh prints for
+//!   that, plus `--credentials-port 0` (a free port, so it can run beside other agents on this
+//!   machine).
 //!
 //! A line ending in a `# not walked: REASON` comment is skipped. Any other line must start
 //! with a command the walk knows (`aws`, `docker`, `curl`, `mkdir`, ...) or assign a variable,
@@ -266,6 +266,32 @@ fn static_busybox() -> bool {
     found
 }
 
+/// Whether the README marks the step as one the walk does not run.
+fn walked_over(step: &Step) -> bool {
+    step.text.lines().next().unwrap_or_default().contains("# not walked:")
+}
+
+/// A step with the substitutions that do not depend on the running server: `cargo run
+/// --release --` is `binary` (except for `... -- server`, which the walk starts itself), and
+/// `sudo` is dropped.
+fn prepared(text: &str, binary: &str) -> String {
+    if text.starts_with("cargo run --release -- server") {
+        return text.to_owned();
+    }
+    let text = text.replacen("cargo run --release --", binary, 1);
+    let text = text.strip_prefix("sudo ").unwrap_or(&text);
+    text.replace("| sudo bash", "| bash")
+}
+
+/// Whether a prepared step starts with a command the walk knows, or assigns a variable.
+fn classified(text: &str, binary: &str) -> bool {
+    let first = text.split_whitespace().next().unwrap_or_default();
+    let assigns = first.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    });
+    KNOWN.contains(&first) || first == binary || assigns
+}
+
 /// The expectation a README line answers to, if any.
 fn expectation(text: &str) -> Option<&'static [&'static str]> {
     EXPECTATIONS.iter().find(|(start, _)| text == *start || text.starts_with(&format!("{start} "))).map(|(_, n)| *n)
@@ -286,6 +312,18 @@ fn the_readme_walks_from_a_fresh_clone_to_a_service() {
             .map(|s| s.line)
             .collect();
         assert_eq!(matching.len(), 1, "the expectation for `{start}` must match one README line, not {matching:?}");
+    }
+
+    // Every line is classified before the first one runs.
+    for step in steps.iter().filter(|s| !walked_over(s)) {
+        let text = prepared(&step.text, env!("CARGO_BIN_EXE_homeport"));
+        assert!(
+            text.starts_with("cargo run --release -- server") || classified(&text, env!("CARGO_BIN_EXE_homeport")),
+            "README.md line {}: the walk cannot classify this line: mark it `# not walked: REASON` or teach \
+             readme_walk.rs\n{}",
+            step.line,
+            step.text
+        );
     }
 
     let root = fresh_dir("readme-walk");
@@ -312,7 +350,7 @@ fn the_readme_walks_from_a_fresh_clone_to_a_service() {
 
     for step in &steps {
         let context = |what: &str| format!("README.md line {}: {what}\n{}", step.line, step.text);
-        if step.text.lines().next().unwrap_or_default().contains("# not walked:") {
+        if walked_over(step) {
             continue;
         }
         // The substitutions, and nothing else.
@@ -327,28 +365,17 @@ fn the_readme_walks_from_a_fresh_clone_to_a_service() {
             server = Some(started);
             continue;
         }
-        text = text.replacen("cargo run --release --", binary, 1);
-        if let Some(rest) = text.strip_prefix("sudo ") {
-            text = rest.to_owned();
-        }
-        text = text.replace("| sudo bash", "| bash");
+        let mut text = prepared(&text, binary);
         let installs = text.contains("/install.sh | bash");
         if installs {
             text.push_str(&format!(" --prefix '{}' --no-start", install_root.display()));
         }
         let first = text.split_whitespace().next().unwrap_or_default();
-        let assigns = first.split_once('=').is_some_and(|(name, _)| {
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        });
-        assert!(
-            KNOWN.contains(&first) || first == binary || assigns,
-            "{}",
-            context("the walk cannot classify this line: mark it `# not walked: REASON` or teach readme_walk.rs")
-        );
         if first == "export" {
             exports.push(text.replace("$PWD", &clone.display().to_string()));
         }
 
+        let mut printed = String::new();
         match expectation(&step.text) {
             Some(needles) => {
                 assert!(
@@ -379,18 +406,23 @@ fn the_readme_walks_from_a_fresh_clone_to_a_service() {
                     let logs = diagnostics(server.as_ref(), agent.as_ref());
                     panic!("{}", context(&format!("exit status {status}:\n{output}\n{logs}")));
                 }
+                printed = output;
             }
         }
         if text.starts_with("docker push ") {
             cleanup.pushed = text.split_whitespace().nth(2).map(str::to_owned);
         }
         if installs {
-            // What the systemd unit would start.
-            let installed = install_root.join("usr/local/bin/homeport");
+            // What the systemd unit would start: the command install.sh says to run.
+            let command = printed
+                .lines()
+                .find_map(|line| line.split("start the agent with: ").nth(1))
+                .unwrap_or_else(|| panic!("{}", context(&format!("install.sh did not say how to start:\n{printed}"))));
+            let mut words = command.split_whitespace();
             let log = root.join("agent.log");
-            let child = Command::new(&installed)
-                .args(["agent", "run", "--credentials-port", "0", "--state-dir"])
-                .arg(install_root.join("var/lib/homeport-agent"))
+            let child = Command::new(words.next().unwrap())
+                .args(words)
+                .args(["--credentials-port", "0"])
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .envs(std::env::var("DOCKER_HOST").map(|host| ("DOCKER_HOST", host)))
@@ -443,4 +475,19 @@ fn steps_are_read_with_their_continuations_and_here_documents() {
     assert_eq!(steps.iter().map(|s| s.line).collect::<Vec<_>>(), [5, 8, 11, 19]);
     assert_eq!(expectation("aws ecs describe-tasks --cluster edge"), Some(&["RUNNING\t"][..]));
     assert_eq!(expectation("aws ecs describe-tasksets"), None);
+    for (line, known) in [
+        ("aws s3 ls", true),
+        ("TASK=$(aws ecs run-task)", true),
+        ("sudo homeport agent run", false),
+        ("cargo run --release -- policy validate f", true),
+        ("cargo test --workspace", false),
+        ("systemctl status homeport-agent", false),
+        ("curl -fsSL http://h/install.sh | sudo bash -s -- --cluster edge", true),
+    ] {
+        assert_eq!(classified(&prepared(line, "/bin/homeport"), "/bin/homeport"), known, "{line}");
+    }
+    assert_eq!(
+        prepared("curl -fsSL http://h/install.sh | sudo bash -s --", "/b"),
+        "curl -fsSL http://h/install.sh | bash -s --"
+    );
 }
