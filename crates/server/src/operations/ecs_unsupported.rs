@@ -55,6 +55,9 @@ const CONTAINER_MEMBERS: &[&str] = &[
     "logConfiguration",
 ];
 
+/// Container members the agent applies only in the `bridge` network mode.
+const BRIDGE_ONLY_MEMBERS: &[&str] = &["hostname", "links"];
+
 /// Port mapping members: the agent binds `containerPort` to `hostPort` over `protocol`;
 /// `name` and `appProtocol` only label the mapping for Service Connect, on ECS as here.
 const PORT_MAPPING_MEMBERS: &[&str] = &["containerPort", "hostPort", "protocol", "name", "appProtocol"];
@@ -97,6 +100,15 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
         let name = container.get("name").and_then(Json::as_str).unwrap_or_default();
         if let Some(member) = unsupported_member(container, CONTAINER_MEMBERS) {
             return Err(not_supported(format!("the container definition parameter '{member}' (container '{name}')")));
+        }
+        // Docker applies these only to a container on the bridge network.
+        let network_mode = task.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
+        for member in BRIDGE_ONLY_MEMBERS {
+            if network_mode != "bridge" && container.get(*member).is_some_and(|value| !is_unset(value)) {
+                return Err(not_supported(format!(
+                    "the container definition parameter '{member}' with networkMode {network_mode} (container '{name}')"
+                )));
+            }
         }
         for mapping in container.get("portMappings").and_then(Json::as_array).into_iter().flatten() {
             if let Some(member) = mapping.as_object().and_then(|m| unsupported_member(m, PORT_MAPPING_MEMBERS)) {
@@ -235,6 +247,8 @@ mod tests {
                 "'secretOptions'",
             ),
             (json!({"volumes": [{"name": "data", "host": {"sourcePath": "/srv"}}]}), json!({}), "'volumes'"),
+            (json!({"networkMode": "host"}), json!({"hostname": "app"}), "'hostname' with networkMode host"),
+            (json!({"networkMode": "none"}), json!({"links": ["db"]}), "'links' with networkMode none"),
             (json!({"pidMode": "host"}), json!({}), "'pidMode'"),
             (json!({"ipcMode": "host"}), json!({}), "'ipcMode'"),
             (json!({"runtimePlatform": {"operatingSystemFamily": "LINUX"}}), json!({}), "'runtimePlatform'"),
