@@ -59,7 +59,8 @@ fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id
 pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Reply {
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
     let request = &incoming.request;
-    if request.method == "GET" {
+    // HEAD answers as GET does; the listener sends its headers without the body.
+    if request.method == "GET" || request.method == "HEAD" {
         if let Some(reply) = crate::downloads::serve(request, &request_id) {
             return reply;
         }
@@ -167,7 +168,7 @@ fn route(
             })
         }
         Protocol::Json => {
-            let unknown = || AwsError::new("UnknownOperationException", 400, "");
+            let unknown = || unknown_operation(service, target.unwrap_or_default());
             let (prefix, name) = target.and_then(|target| target.rsplit_once('.')).ok_or_else(unknown)?;
             let operation = operations::find(service, name)
                 .filter(|operation| operation.namespace == prefix)
@@ -182,6 +183,19 @@ fn route(
             Ok((operation, body))
         }
     }
+}
+
+/// An awsJson target Homeport does not route: AWS's code, with a message that says so (AWS
+/// leaves it empty) and names the operation, cut to a bounded length.
+fn unknown_operation(service: &str, target: &str) -> AwsError {
+    let name: String = target.rsplit('.').next().unwrap_or_default().chars().take(128).collect();
+    let message = if name.is_empty() {
+        "The request names no operation: X-Amz-Target must be SERVICE_PREFIX.OPERATION.".to_owned()
+    } else {
+        let service: String = service.chars().take(32).collect();
+        format!("Homeport does not support the {service} operation {name}.")
+    };
+    AwsError::new("UnknownOperationException", 400, message)
 }
 
 /// Authorizes and runs the operation: its outcome, its resources and the verdict.

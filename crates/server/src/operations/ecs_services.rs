@@ -19,6 +19,7 @@ use super::ecs_clusters::{Cluster, active_cluster, find_cluster};
 use super::ecs_container_instances::{ContainerInstance, Groups, instances_of};
 use super::ecs_scheduler;
 use super::ecs_tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::ecs_unsupported;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
 use crate::ids;
@@ -195,12 +196,10 @@ fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Res
 
 async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
     let name = ecs::required(ctx.body, "serviceName")?;
     if name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(invalid_parameter("Service names can have up to 255 letters, numbers, hyphens and underscores."));
-    }
-    if ctx.body.get("loadBalancers").and_then(Json::as_array).is_some_and(|l| !l.is_empty()) {
-        return Err(invalid_parameter("Load balancers are not supported for EXTERNAL services."));
     }
     if ctx.body.get("networkConfiguration").is_some() {
         return Err(invalid_parameter(
@@ -297,6 +296,12 @@ async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsE
 
 async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
+    if ctx.body.get("networkConfiguration").is_some() {
+        return Err(invalid_parameter(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        ));
+    }
     let mut service = named_service(ctx, &cluster).await?;
     if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
@@ -591,7 +596,7 @@ async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -
                     &mut service,
                     format!(
                         "was unable to place a task because no container instance met all of its requirements. Reason: {}.",
-                        reason.message
+                        reason.message.trim_end_matches('.')
                     ),
                 );
                 changed = true;

@@ -4,15 +4,17 @@
 //! A task definition is validated as ECS validates one for the EC2 and EXTERNAL launch types
 //! (network modes `bridge`, `host`, `none`; every container with a memory limit or
 //! reservation unless the task has one; at least one essential container) and stored as the
-//! document DescribeTaskDefinition returns, defaults filled in. Revisions of a family count
-//! up from 1 and are never reused. Passing a task or execution role needs `iam:PassRole` for
-//! `ecs-tasks.amazonaws.com`, and the role must trust that service.
+//! document DescribeTaskDefinition returns, defaults filled in. A member Homeport would not
+//! act on is refused (`ecs_unsupported`), never stored and ignored. Revisions of
+//! a family count up from 1 and are never reused. Passing a task or execution role needs
+//! `iam:PassRole` for `ecs-tasks.amazonaws.com`, and the role must trust that service.
 
 use aws_protocol::{AwsError, Protocol};
 use serde_json::{Map, Value as Json, json};
 use store::Value;
 
 use super::ecs::{self, client, ecs_operation, invalid_parameter, put};
+use super::ecs_unsupported;
 use super::iam_roles::find_role;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
@@ -163,6 +165,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Family must be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores.",
         ));
     }
+    ecs_unsupported::check(body)?;
     let network_mode = body.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
     if !["bridge", "host", "awsvpc", "none"].contains(&network_mode) {
         return Err(invalid_parameter(format!("Invalid networkMode '{network_mode}'.")));
@@ -231,7 +234,8 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "family": family,
         "containerDefinitions": containers,
         "networkMode": network_mode,
-        "volumes": body.get("volumes").cloned().unwrap_or(json!([])),
+        // Refused unless empty (`ecs_unsupported`).
+        "volumes": [],
         "status": "ACTIVE",
         "requiresAttributes": [],
         "placementConstraints": body.get("placementConstraints").cloned().unwrap_or(json!([])),
@@ -240,7 +244,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "registeredAt": now,
         "registeredBy": ctx.identity.arn(),
     });
-    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory", "pidMode", "ipcMode"] {
+    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory"] {
         if let Some(value) = body.get(member) {
             put(&mut document, member, value.clone());
         }

@@ -18,6 +18,7 @@ use super::ecs_clusters::{Cluster, active_cluster};
 use super::ecs_container_instances::{ContainerInstance, Groups, caller_instance, find_instance, instances_of};
 use super::ecs_scheduler::{self, Demand, Placement};
 use super::ecs_task_definitions::{check_task_role, find_task_definition};
+use super::ecs_unsupported;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
 use crate::app::App;
 use crate::ids;
@@ -311,6 +312,11 @@ pub(crate) struct Launch {
 /// caller may pass the task and execution roles the overrides name.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
     let launched = launch_from(ctx.app, body).await?;
+    // New tasks and services need an ACTIVE revision; the service scheduler (which calls
+    // `launch_from`) goes on running one deregistered under a service, as ECS does.
+    if launched.definition.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+        return Err(invalid_parameter("TaskDefinition is inactive"));
+    }
     let overrides = body.get("overrides").cloned().unwrap_or(json!({}));
     for member in ["taskRoleArn", "executionRoleArn"] {
         if let Some(role) = overrides.get(member).and_then(Json::as_str) {
@@ -533,6 +539,7 @@ fn check_launch_type(body: &Json) -> Result<(), AwsError> {
 async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     check_launch_type(ctx.body)?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
     if ctx.body.get("networkConfiguration").is_some() {
         return Err(invalid_parameter(
             "Network Configuration is not valid for the given networkMode of this task definition.",
@@ -577,6 +584,7 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
+    ecs_unsupported::check_launch(ctx.operation.name, ctx.body)?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > MAX_TASKS_PER_CALL {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));

@@ -18,6 +18,7 @@ pub(crate) mod ecs_services;
 mod ecs_task_credentials;
 mod ecs_task_definitions;
 mod ecs_tasks;
+mod ecs_unsupported;
 mod iam_access_keys;
 mod iam_account;
 mod iam_attachments;
