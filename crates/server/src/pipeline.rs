@@ -60,7 +60,7 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
     let request = &incoming.request;
     if request.method == "GET" {
-        if let Some(reply) = crate::downloads::serve(request, &request_id) {
+        if let Some(reply) = crate::downloads::serve(request, &request_id, &app.public_url) {
             return reply;
         }
     }
