@@ -23,6 +23,13 @@ use common::{Key, Server, TestDatabase, fresh_dir, read_credentials};
 /// Sends every awsQuery IAM request of `bodies` at once (one thread each, released
 /// together) as root and returns each answer's status and text, in order.
 fn at_once(server: &Server, bodies: &[String]) -> Vec<(u16, String)> {
+    let bodies: Vec<String> = bodies.iter().map(|body| format!("Version=2010-05-08&{body}")).collect();
+    at_once_to(server, "iam", None, &bodies)
+}
+
+/// Sends every request of `bodies` at once to `service` (awsJson with `target`, else
+/// awsQuery) as root; each answer's status and text, in order.
+fn at_once_to(server: &Server, service: &str, target: Option<&str>, bodies: &[String]) -> Vec<(u16, String)> {
     let (id, secret, _) = read_credentials(&server.root_credentials());
     let barrier = Barrier::new(bodies.len());
     std::thread::scope(|scope| {
@@ -33,7 +40,7 @@ fn at_once(server: &Server, bodies: &[String]) -> Vec<(u16, String)> {
                 scope.spawn(move || {
                     let key = Key { id, secret, token: None };
                     barrier.wait();
-                    common::post(&server.address, Some(&key), "iam", None, &format!("Version=2010-05-08&{body}"))
+                    common::post(&server.address, Some(&key), service, target, body)
                 })
             })
             .collect();
@@ -167,6 +174,39 @@ fn quotas_hold(store_url: Option<&str>, name: &str) {
     for version in ["v1", "v2", "v3", "v4", "v5"] {
         assert!(versions.contains(&format!("<VersionId>{version}</VersionId>")), "numbers are not skipped: {versions}");
     }
+
+    // Fifty tags per managed instance (SSM): 30 AddTagsToResource calls of three new tags
+    // each, at once; 16 fit.
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+    call(&server, &format!("Action=CreateRole&RoleName=edge&AssumeRolePolicyDocument={}", uri_encode(trust, false)));
+    let ssm = |target: &str, body: &str| {
+        let answers = at_once_to(&server, "ssm", Some(&format!("AmazonSSM.{target}")), &[body.to_owned()]);
+        let (status, text) = &answers[0];
+        assert_eq!(*status, 200, "{target}: {text}");
+        common::body(text)
+    };
+    let activation = ssm("CreateActivation", r#"{"IamRole":"edge"}"#);
+    let (status, registered) = common::register(&server, &activation, &common::key(7));
+    assert_eq!(status, 200, "{registered}");
+    let instance = registered["InstanceId"].as_str().unwrap();
+    let bodies: Vec<String> = (0..30)
+        .map(|call| {
+            let tags: Vec<serde_json::Value> =
+                (1..=3).map(|n| serde_json::json!({"Key": format!("k{call}x{n}"), "Value": "v"})).collect();
+            serde_json::json!({"ResourceType": "ManagedInstance", "ResourceId": instance, "Tags": tags}).to_string()
+        })
+        .collect();
+    let answers = at_once_to(&server, "ssm", Some("AmazonSSM.AddTagsToResource"), &bodies);
+    let ok = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, text) in &answers {
+        assert!(*status == 200 || text.contains("TooManyTagsError"), "every refusal is the quota's: {status} {text}");
+    }
+    assert_eq!(ok, 16);
+    let listed = ssm(
+        "ListTagsForResource",
+        &serde_json::json!({"ResourceType": "ManagedInstance", "ResourceId": instance}).to_string(),
+    );
+    assert_eq!(listed["TagList"].as_array().unwrap().len(), 48, "{listed}");
 
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
