@@ -107,6 +107,8 @@ if [ -n "$ACTIVATION_CODE_FILE" ]; then
     fi
 elif [ -z "$ACTIVATION_CODE" ]; then
     ACTIVATION_CODE="${HOMEPORT_ACTIVATION_CODE:-}"
+else
+    echo "install.sh: warning: --activation-code is visible to other users of this machine (ps); prefer --activation-code-file" >&2
 fi
 [ -n "$ACTIVATION_CODE" ] || fail "the activation code is required: --activation-code-file PATH (or - for standard input), HOMEPORT_ACTIVATION_CODE, or --activation-code (aws ssm create-activation prints it)"
 ENDPOINT="${ENDPOINT%/}"

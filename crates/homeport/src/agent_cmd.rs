@@ -166,6 +166,12 @@ fn activation_code(args: &RegisterArgs) -> Result<String, String> {
 }
 
 async fn register_command(args: RegisterArgs) -> ExitCode {
+    if std::env::args().any(|arg| arg == "--activation-code" || arg.starts_with("--activation-code=")) {
+        output::error_line(
+            "warning: --activation-code is visible to other users of this machine (ps); \
+             prefer --activation-code-file PATH (or -) or HOMEPORT_ACTIVATION_CODE",
+        );
+    }
     let activation_code = match activation_code(&args) {
         Ok(code) => code,
         Err(message) => {

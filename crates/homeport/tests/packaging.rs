@@ -227,6 +227,7 @@ fn the_script_installs_registers_and_places_the_unit() {
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("already registered as mi-0123456789abcdef0"), "{stderr}");
+    assert!(stderr.contains("warning: --activation-code is visible to other users"), "{stderr}");
 
     // --force registers again; without --no-start the script enables and restarts the unit
     // (systemctl here is a stand-in that records its arguments).
@@ -312,7 +313,10 @@ fn register_reads_the_activation_code_from_a_file_or_standard_input() {
         ("d", &["--activation-code", "flag-code"][..], None, None),
     ] {
         let output = register(state, source, stdin, environment);
-        assert!(output.status.success(), "{source:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{source:?}: {stderr}");
+        // Only the code on the command line draws the warning.
+        assert_eq!(stderr.contains("warning: --activation-code is visible"), state == "d", "{source:?}: {stderr}");
     }
     let codes: Vec<String> = seen
         .lock()
