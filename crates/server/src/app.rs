@@ -243,22 +243,14 @@ pub(crate) fn make_private(data_dir: &Path) -> Result<Vec<String>, StartError> {
     {
         use std::os::unix::fs::PermissionsExt;
         let targets = [
-            (data_dir.to_owned(), 0o700),
-            (data_dir.join("master.key"), 0o600),
-            (data_dir.join("root-credentials"), 0o600),
+            (data_dir.to_owned(), 0o700, "the database, the master key and the registry's layers in it"),
+            (data_dir.join("master.key"), 0o600, "the master key"),
+            (data_dir.join("root-credentials"), 0o600, "the root credentials"),
         ];
-        for (path, private) in targets {
-            let mode = match std::fs::symlink_metadata(&path) {
-                Ok(metadata) if metadata.file_type().is_symlink() && path != data_dir => {
-                    return Err(StartError(format!(
-                        "{} is a symbolic link; the data directory's secrets must be plain files",
-                        path.display()
-                    )));
-                }
-                Ok(_) => std::fs::metadata(&path)
-                    .map_err(|e| start_error(&format!("cannot read the mode of {}", path.display()))(&e))?
-                    .permissions()
-                    .mode(),
+        for (path, private, exposed) in targets {
+            // A symbolic link (a key file mounted from elsewhere) is judged by what it points at.
+            let mode = match std::fs::metadata(&path) {
+                Ok(metadata) => metadata.permissions().mode(),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(error) => return Err(start_error(&format!("cannot read the mode of {}", path.display()))(&error)),
             };
@@ -267,8 +259,8 @@ pub(crate) fn make_private(data_dir: &Path) -> Result<Vec<String>, StartError> {
             }
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(private)).map_err(|error| {
                 StartError(format!(
-                    "{} is mode {:04o}: other users could read the database, the master key and the registry's \
-                     layers, and it cannot be made {private:04o}: {error}; chmod it yourself (as its owner) or use another --data-dir",
+                    "{} is mode {:04o}: other users could read {exposed}, and it cannot be made \
+                     {private:04o}: {error}; chmod it yourself (as its owner) or use another --data-dir",
                     path.display(),
                     mode & 0o7777
                 ))
