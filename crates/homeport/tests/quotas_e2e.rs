@@ -186,6 +186,11 @@ fn quotas_hold(store_url: Option<&str>, name: &str) {
         common::body(text)
     };
     let activation = ssm("CreateActivation", r#"{"IamRole":"edge"}"#);
+    let tags: Vec<serde_json::Value> =
+        (0..51).map(|n| serde_json::json!({"Key": format!("k{n}"), "Value": "v"})).collect();
+    let crowded = serde_json::json!({"IamRole": "edge", "Tags": tags}).to_string();
+    let (status, text) = at_once_to(&server, "ssm", Some("AmazonSSM.CreateActivation"), &[crowded]).remove(0);
+    assert!(status == 400 && text.contains("InvalidParameters"), "51 tags on a new activation: {text}");
     let (status, registered) = common::register(&server, &activation, &common::key(7));
     assert_eq!(status, 200, "{registered}");
     let instance = registered["InstanceId"].as_str().unwrap();
