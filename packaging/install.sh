@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Homeport agent on this server and registers it with an activation: the
 # analogue of ecs-anywhere-install.sh. The control plane serves this script at
-# ENDPOINT/install.sh, with its own address filled in as the default endpoint:
+# ENDPOINT/install.sh, with its public address (`homeport server --public-url`) filled in as
+# the default endpoint:
 #
 #   curl -fsSL http://CONTROL-PLANE:7780/install.sh | sudo bash -s -- \
-#       --activation-id ID --activation-code CODE --cluster NAME
+#       --activation-id ID --activation-code-file /root/activation-code --cluster NAME
+#
+# The code may also come from standard input (`--activation-code-file -`, when the script
+# is a file rather than piped), the HOMEPORT_ACTIVATION_CODE variable, or --activation-code
+# (which other users of the machine can read in `ps`).
 #
 # It downloads the homeport binary the control plane serves (ENDPOINT/download/homeport)
 # to PREFIX/usr/local/bin/homeport, registers (`homeport agent register`), installs the
@@ -16,6 +21,7 @@ set -euo pipefail
 ENDPOINT="@HOMEPORT_ENDPOINT@"
 ACTIVATION_ID=""
 ACTIVATION_CODE=""
+ACTIVATION_CODE_FILE=""
 CLUSTER=""
 REGION="us-east-1"
 PREFIX="/"
@@ -24,10 +30,15 @@ FORCE=0
 
 usage() {
     cat <<'USAGE'
-Usage: install.sh --activation-id ID --activation-code CODE [options]
+Usage: install.sh --activation-id ID --activation-code-file PATH [options]
 
   --activation-id ID      the SSM activation's id (aws ssm create-activation)
-  --activation-code CODE  the activation's code
+  --activation-code-file PATH
+                          read the activation's code from PATH (its first line), or from
+                          standard input with - (when this script is not itself piped in);
+                          else HOMEPORT_ACTIVATION_CODE from the environment is used
+  --activation-code CODE  the activation's code on the command line (visible to other users
+                          in ps: prefer the file or the variable)
   --cluster NAME          the ECS cluster this instance will join
   --region REGION         the control plane's region (default us-east-1)
   --endpoint URL          the control plane, http://HOST:PORT (default: the one serving this script)
@@ -50,7 +61,7 @@ step() {
 while [ $# -gt 0 ]; do
     option="$1"
     case "$option" in
-        --activation-id|--activation-code|--cluster|--region|--endpoint|--prefix)
+        --activation-id|--activation-code|--activation-code-file|--cluster|--region|--endpoint|--prefix)
             [ $# -ge 2 ] || fail "$option needs a value"
             value="$2"
             shift 2
@@ -68,6 +79,7 @@ while [ $# -gt 0 ]; do
     case "$option" in
         --activation-id) ACTIVATION_ID="$value" ;;
         --activation-code) ACTIVATION_CODE="$value" ;;
+        --activation-code-file) ACTIVATION_CODE_FILE="$value" ;;
         --cluster) CLUSTER="$value" ;;
         --region) REGION="$value" ;;
         --endpoint) ENDPOINT="$value" ;;
@@ -77,7 +89,28 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$ACTIVATION_ID" ] || fail "--activation-id is required (aws ssm create-activation prints it)"
-[ -n "$ACTIVATION_CODE" ] || fail "--activation-code is required (aws ssm create-activation prints it)"
+# The code from a file, standard input or the environment never appears on a command line.
+if [ -n "$ACTIVATION_CODE_FILE" ]; then
+    [ -z "$ACTIVATION_CODE" ] || fail "give --activation-code-file or --activation-code, not both"
+    if [ "$ACTIVATION_CODE_FILE" = "-" ]; then
+        # Under `curl ... | bash` standard input is the rest of this script.
+        [ -n "${BASH_SOURCE[0]:-}" ] || fail "--activation-code-file - reads standard input, which is this script when it is piped to bash: pass a file, or download the script and run bash install.sh"
+        IFS= read -r ACTIVATION_CODE || true
+    else
+        [ -r "$ACTIVATION_CODE_FILE" ] || fail "cannot read the activation code file $ACTIVATION_CODE_FILE"
+        IFS= read -r ACTIVATION_CODE <"$ACTIVATION_CODE_FILE" || true
+    fi
+    ACTIVATION_CODE="${ACTIVATION_CODE%$'\r'}"
+    if [ -z "$ACTIVATION_CODE" ]; then
+        [ "$ACTIVATION_CODE_FILE" = "-" ] && fail "standard input holds no activation code"
+        fail "$ACTIVATION_CODE_FILE holds no activation code (on its first line)"
+    fi
+elif [ -z "$ACTIVATION_CODE" ]; then
+    ACTIVATION_CODE="${HOMEPORT_ACTIVATION_CODE:-}"
+else
+    echo "install.sh: warning: --activation-code is visible to other users of this machine (ps); prefer --activation-code-file" >&2
+fi
+[ -n "$ACTIVATION_CODE" ] || fail "the activation code is required: --activation-code-file PATH (or - for standard input), HOMEPORT_ACTIVATION_CODE, or --activation-code (aws ssm create-activation prints it)"
 ENDPOINT="${ENDPOINT%/}"
 case "$ENDPOINT" in
     http://?*) ;;

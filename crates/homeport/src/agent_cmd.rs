@@ -38,9 +38,15 @@ pub struct RegisterArgs {
     /// The activation's id (`aws ssm create-activation` prints it).
     #[arg(long)]
     activation_id: String,
-    /// The activation's code (shown once by `aws ssm create-activation`).
+    /// The activation's code (shown once by `aws ssm create-activation`). On the command
+    /// line other users of the machine can read it (`ps`): prefer --activation-code-file or
+    /// the environment.
     #[arg(long, env = "HOMEPORT_ACTIVATION_CODE", hide_env_values = true)]
-    activation_code: String,
+    activation_code: Option<String>,
+    /// Read the activation's code from this file (its first line), or from standard input
+    /// with `-`.
+    #[arg(long, value_name = "PATH", conflicts_with = "activation_code")]
+    activation_code_file: Option<PathBuf>,
     /// The ECS cluster this instance joins: `agent run` then registers it as a container
     /// instance and runs the cluster's tasks placed on it with Docker.
     #[arg(long)]
@@ -130,11 +136,53 @@ fn on_runtime(task: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
+/// The activation code: from the file (or standard input) named, else the flag or
+/// `HOMEPORT_ACTIVATION_CODE`.
+fn activation_code(args: &RegisterArgs) -> Result<String, String> {
+    let Some(path) = &args.activation_code_file else {
+        let code = args.activation_code.as_deref().map(str::trim).filter(|code| !code.is_empty());
+        return code.map(str::to_owned).ok_or_else(|| {
+            "the activation code is required: --activation-code-file PATH (or - for standard input), \
+             HOMEPORT_ACTIVATION_CODE, or --activation-code"
+                .to_owned()
+        });
+    };
+    let (text, source) = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|error| format!("cannot read the activation code from standard input: {error}"))?;
+        (text, "standard input".to_owned())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read the activation code from {}: {error}", path.display()))?;
+        (text, path.display().to_string())
+    };
+    // The code is the first line; a trailing newline (echo, an editor) is not part of it.
+    let code = text.lines().next().unwrap_or_default().trim();
+    if code.is_empty() {
+        return Err(format!("{source} holds no activation code"));
+    }
+    Ok(code.to_owned())
+}
+
 async fn register_command(args: RegisterArgs) -> ExitCode {
+    if std::env::args().any(|arg| arg == "--activation-code" || arg.starts_with("--activation-code=")) {
+        output::error_line(
+            "warning: --activation-code is visible to other users of this machine (ps); \
+             prefer --activation-code-file PATH (or -) or HOMEPORT_ACTIVATION_CODE",
+        );
+    }
+    let activation_code = match activation_code(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            output::error_line(&format!("error: {message}"));
+            return ExitCode::FAILURE;
+        }
+    };
     let registration = Registration {
         endpoint: args.endpoint,
         activation_id: args.activation_id,
-        activation_code: args.activation_code,
+        activation_code,
         cluster: args.cluster,
         attributes: args.attributes,
         region: args.region,

@@ -13,7 +13,7 @@ use crate::output;
 pub struct ServerArgs {
     /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
     /// `account_id`, `instance_ping_timeout`, `instance_disconnect_timeout`,
-    /// `registry_host`); flags and `HOMEPORT_*` variables override it.
+    /// `registry_host`, `public_url`); flags and `HOMEPORT_*` variables override it.
     #[arg(long, env = "HOMEPORT_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7780].
@@ -44,6 +44,11 @@ pub struct ServerArgs {
     /// [default: the listen address, 0.0.0.0 replaced by 127.0.0.1].
     #[arg(long, env = "HOMEPORT_REGISTRY_HOST")]
     registry_host: Option<String>,
+    /// `http://HOST:PORT` agents on other machines reach this server at: `/install.sh` tells
+    /// them to use it [default: the listen address, 0.0.0.0 replaced by this machine's host
+    /// name].
+    #[arg(long, env = "HOMEPORT_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// The settings a config file may hold.
@@ -56,6 +61,7 @@ const SETTINGS: &[&str] = &[
     "instance_ping_timeout",
     "instance_disconnect_timeout",
     "registry_host",
+    "public_url",
 ];
 
 /// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
@@ -116,6 +122,11 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         instance_ping_timeout: seconds(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
         instance_disconnect_timeout: seconds(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
         registry_host: args.registry_host.or_else(|| setting("registry_host")),
+        public_url: args
+            .public_url
+            .or_else(|| setting("public_url"))
+            .map(|url| server::app::parse_public_url(&url))
+            .transpose()?,
     })
 }
 
@@ -180,6 +191,21 @@ fn announce(address: SocketAddr, app: &App, first_start: Option<&FirstStart>, cr
          aws sts get-caller-identity\n",
         region = app.region,
     ));
+    output::line(&agents_note(&app.public_url));
+}
+
+/// Where agents are told to reach this server, and what to do when that is not right.
+fn agents_note(public_url: &str) -> String {
+    let host = public_url.trim_start_matches("http://");
+    let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let advice = if local {
+        "That address is local to this machine: for agents on other machines, start with\n\
+         --listen 0.0.0.0:PORT --public-url http://ADDRESS:PORT (an address they reach)."
+    } else {
+        "If agents on other machines cannot reach that address, restart with\n\
+         --public-url http://ADDRESS:PORT (an address they reach)."
+    };
+    format!("Agents install from {public_url}/install.sh, which points them at {public_url}.\n{advice}\n")
 }
 
 /// `path` made absolute against the working directory, so printed paths survive a `cd`.

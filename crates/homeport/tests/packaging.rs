@@ -46,10 +46,21 @@ fn the_script_parses_and_has_one_endpoint_placeholder() {
 fn the_script_refuses_what_it_cannot_do() {
     let help = install_sh(&["--help"]);
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--activation-code CODE"));
+    let usage = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(usage.contains("Usage: install.sh --activation-id ID --activation-code-file PATH"), "{usage}");
+    assert!(usage.contains("--activation-code CODE"), "{usage}");
+    let empty = std::env::temp_dir().join(format!("homeport-empty-code-{}", std::process::id()));
+    std::fs::write(&empty, "\n").unwrap();
+    let empty = empty.to_str().unwrap();
     for (args, message) in [
         (&["--activation-code", "c"][..], "--activation-id is required"),
-        (&["--activation-id", "a"][..], "--activation-code is required"),
+        (&["--activation-id", "a"][..], "the activation code is required: --activation-code-file PATH"),
+        (
+            &["--activation-id", "a", "--activation-code-file", "/nonexistent/code"][..],
+            "cannot read the activation code file",
+        ),
+        (&["--activation-id", "a", "--activation-code-file", empty][..], "holds no activation code"),
+        (&["--activation-id", "a", "--activation-code-file", empty, "--activation-code", "c"][..], "not both"),
         (&["--activation-id", "a", "--activation-code", "c"][..], "no endpoint: pass --endpoint"),
         (&["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp"][..], "not supported yet"),
         (&["--bogus"][..], "unknown option: --bogus"),
@@ -60,6 +71,15 @@ fn the_script_refuses_what_it_cannot_do() {
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+    std::fs::remove_file(empty).unwrap();
+    // Piped to bash, standard input is the script: `-` would eat it, so it is refused.
+    let piped = Command::new("bash")
+        .args(["-s", "--", "--activation-id", "a", "--activation-code-file", "-"])
+        .stdin(std::fs::File::open(repo_file("packaging/install.sh")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("which is this script when it is piped"));
 }
 
 #[test]
@@ -150,10 +170,14 @@ fn the_script_installs_registers_and_places_the_unit() {
     let script = std::env::temp_dir().join(format!("homeport-install-{}.sh", std::process::id()));
     std::fs::write(&script, served).unwrap();
     let root_text = root.to_str().unwrap();
-    let args = ["-s", "--", "--activation-id", "act-1", "--activation-code", "secret-code", "--cluster", "prod"];
+    // The documented form: the code in a file, off the command line.
+    let code_file = std::env::temp_dir().join(format!("homeport-install-code-{}", std::process::id()));
+    std::fs::write(&code_file, "secret-code\n").unwrap();
+    let args = ["-s", "--", "--activation-id", "act-1", "--activation-code-file", code_file.to_str().unwrap()];
+    let args = [&args[..], &["--cluster", "prod"]].concat();
     let install = |extra: &[&str]| {
         Command::new("bash")
-            .args(args)
+            .args(&args)
             .args(["--prefix", root_text, "--no-start"])
             .args(extra)
             .stdin(std::fs::File::open(&script).unwrap())
@@ -192,11 +216,18 @@ fn the_script_installs_registers_and_places_the_unit() {
         assert_eq!(body["PublicKeyType"], "Ed25519");
     }
 
-    // Run again: the registration is kept, and the script says why it stopped.
-    let again = install(&[]);
+    // Run again (the code on the command line still works): the registration is kept, and
+    // the script says why it stopped.
+    let again = Command::new("bash")
+        .args(["-s", "--", "--activation-id", "act-1", "--activation-code", "secret-code"])
+        .args(["--prefix", root_text, "--no-start"])
+        .stdin(std::fs::File::open(&script).unwrap())
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("already registered as mi-0123456789abcdef0"), "{stderr}");
+    assert!(stderr.contains("warning: --activation-code is visible to other users"), "{stderr}");
 
     // --force registers again; without --no-start the script enables and restarts the unit
     // (systemctl here is a stand-in that records its arguments).
@@ -206,21 +237,113 @@ fn the_script_installs_registers_and_places_the_unit() {
     std::fs::write(fake_bin.join("systemctl"), format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display())).unwrap();
     std::fs::set_permissions(fake_bin.join("systemctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", fake_bin.display(), std::env::var("PATH").unwrap());
-    let forced = Command::new("bash")
-        .args(args)
+    // This time the script is a file and the code comes on standard input.
+    let mut forced = Command::new("bash")
+        .arg(&script)
+        .args(["--activation-id", "act-1", "--activation-code-file", "-", "--cluster", "prod"])
         .args(["--prefix", root_text, "--force"])
-        .env("PATH", path)
-        .stdin(std::fs::File::open(&script).unwrap())
-        .output()
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    forced.stdin.take().unwrap().write_all(b"secret-code\n").unwrap();
+    let forced = forced.wait_with_output().unwrap();
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap(),
         "daemon-reload\nenable homeport-agent\nrestart homeport-agent\n"
     );
-    let registrations =
-        seen.lock().unwrap().iter().filter(|(target, _)| target.ends_with("RegisterManagedInstance")).count();
-    assert_eq!(registrations, 2, "one registration, refused re-run, one forced registration");
+    // And from the environment.
+    let from_environment = Command::new("bash")
+        .args(["-s", "--", "--activation-id", "act-1", "--force"])
+        .args(["--prefix", root_text, "--no-start"])
+        .env("HOMEPORT_ACTIVATION_CODE", "secret-code")
+        .stdin(std::fs::File::open(&script).unwrap())
+        .output()
+        .unwrap();
+    assert!(from_environment.status.success(), "{}", String::from_utf8_lossy(&from_environment.stderr));
+    let codes: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(target, _)| target.ends_with("RegisterManagedInstance"))
+        .map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).unwrap()["ActivationCode"].to_string())
+        .collect();
+    assert_eq!(codes, vec!["\"secret-code\""; 3], "a file, a refused re-run, standard input, the environment");
+    std::fs::remove_file(&code_file).unwrap();
     std::fs::remove_dir_all(&root).unwrap();
     std::fs::remove_file(&script).unwrap();
+}
+
+/// `homeport agent register` takes the code from a file, standard input, the environment or
+/// the flag, and refuses two sources or none.
+#[test]
+fn register_reads_the_activation_code_from_a_file_or_standard_input() {
+    let (address, seen) = fake_control_plane();
+    let dir = std::env::temp_dir().join(format!("homeport-register-code-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let code_file = dir.join("code");
+    std::fs::write(&code_file, "file-code\n").unwrap();
+    let register = |state: &str, source: &[&str], stdin: Option<&str>, environment: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
+        command
+            .args(["agent", "register", "--endpoint", &format!("http://{address}"), "--activation-id", "act-1"])
+            .args(source)
+            .arg("--state-dir")
+            .arg(dir.join(state))
+            .env_remove("HOMEPORT_ACTIVATION_CODE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(code) = environment {
+            command.env("HOMEPORT_ACTIVATION_CODE", code);
+        }
+        let mut child = command.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let code_path = code_file.to_str().unwrap();
+    for (state, source, stdin, environment) in [
+        ("a", &["--activation-code-file", code_path][..], None, None),
+        ("b", &["--activation-code-file", "-"][..], Some("stdin-code\n"), None),
+        ("c", &[][..], None, Some("environment-code")),
+        ("d", &["--activation-code", "flag-code"][..], None, None),
+    ] {
+        let output = register(state, source, stdin, environment);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{source:?}: {stderr}");
+        // Only the code on the command line draws the warning.
+        assert_eq!(stderr.contains("warning: --activation-code is visible"), state == "d", "{source:?}: {stderr}");
+    }
+    let codes: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(target, _)| target.ends_with("RegisterManagedInstance"))
+        .map(|(_, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["ActivationCode"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(codes, ["file-code", "stdin-code", "environment-code", "flag-code"]);
+
+    std::fs::write(&code_file, "\n").unwrap();
+    for (source, stdin, message) in [
+        (&["--activation-code-file", code_path][..], None, "holds no activation code"),
+        (&["--activation-code-file", "-"][..], Some(""), "standard input holds no activation code"),
+        (
+            &["--activation-code-file", "/nonexistent/code"][..],
+            None,
+            "cannot read the activation code from /nonexistent/code",
+        ),
+        (&["--activation-code-file", code_path, "--activation-code", "c"][..], None, "cannot be used with"),
+        (&[][..], None, "the activation code is required: --activation-code-file PATH"),
+    ] {
+        let output = register("e", source, stdin, None);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(message), "{source:?}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -27,6 +27,9 @@ pub struct Config {
     /// `HOST:PORT` Docker reaches the registry at (repository URIs start with it); `None`
     /// for the listen address, with an unspecified IP replaced by 127.0.0.1.
     pub registry_host: Option<String>,
+    /// `http://HOST[:PORT]` agents reach this server at, written into `/install.sh`; `None`
+    /// for [`default_public_url`] of the listen address. Never taken from a request.
+    pub public_url: Option<String>,
 }
 
 /// Everything a request needs, shared by all of them.
@@ -50,6 +53,8 @@ pub struct App {
     pub registry: crate::registry::blobs::Blobs,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
     pub registry_host: String,
+    /// `http://HOST[:PORT]` agents reach this server at (set once listening).
+    pub public_url: String,
 }
 
 /// What the first start created, to tell the operator once.
@@ -80,17 +85,17 @@ impl App {
     pub async fn start(config: &Config) -> Result<(App, Option<FirstStart>), StartError> {
         create_private_dir(&config.data_dir)
             .map_err(|e| start_error(&format!("cannot create the data directory {}", config.data_dir.display()))(&e))?;
-        let sealer = match std::env::var("HOMEPORT_MASTER_KEY") {
-            Ok(hex) => Sealer::from_hex(&hex).map_err(|e| start_error("HOMEPORT_MASTER_KEY")(&e))?,
-            Err(_) => Sealer::from_key_file(&config.data_dir.join("master.key"))
-                .map_err(|e| start_error("cannot load the master key")(&e))?,
-        };
+        for change in make_private(&config.data_dir)? {
+            crate::log::event(&change);
+        }
+        let (sealer, key_source) = crate::master_key::load(&config.data_dir)?;
         let store_url = match &config.store_url {
             Some(url) => url.clone(),
             None => config.data_dir.join("homeport.db").to_string_lossy().into_owned(),
         };
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
+        crate::master_key::verify(&store, &sealer, &key_source).await?;
         let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
         let registry = crate::registry::blobs::Blobs::open(&config.data_dir)
@@ -113,6 +118,7 @@ impl App {
             instance_disconnect_timeout: config.instance_disconnect_timeout,
             registry,
             registry_host: config.registry_host.clone().unwrap_or_else(|| registry_host(config.listen)),
+            public_url: config.public_url.clone().unwrap_or_else(|| default_public_url(config.listen)),
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))
@@ -159,6 +165,44 @@ pub fn registry_host(listen: SocketAddr) -> String {
     if listen.ip().is_unspecified() { format!("127.0.0.1:{}", listen.port()) } else { listen.to_string() }
 }
 
+/// The address agents are told to reach this server at when `--public-url` is not given:
+/// the listen address, an unspecified IP replaced by this machine's host name (127.0.0.1
+/// when it has none).
+pub fn default_public_url(listen: SocketAddr) -> String {
+    if !listen.ip().is_unspecified() {
+        return format!("http://{listen}");
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| check_host(name).is_ok())
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    format!("http://{host}:{}", listen.port())
+}
+
+/// A host (name, IPv4, or `[IPv6]`, with an optional port) safe to write into a script.
+fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)) {
+        return Err(format!("`{host}` is not a host name or address (letters, digits, `.`, `-`, `:`, `[`, `]`)"));
+    }
+    Ok(())
+}
+
+/// Checks a `--public-url`: `http://HOST[:PORT]`, nothing after it; returns it without a
+/// trailing slash.
+pub fn parse_public_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let Some(host) = trimmed.strip_prefix("http://") else {
+        return Err(if trimmed.starts_with("https://") {
+            format!("public_url `{url}`: https is not supported yet (agents speak http://); give http://HOST:PORT")
+        } else {
+            format!("public_url `{url}` must be http://HOST[:PORT]")
+        });
+    };
+    check_host(host).map_err(|error| format!("public_url `{url}`: {error}"))?;
+    Ok(trimmed.to_owned())
+}
+
 async fn ensure_account(store: &Store, wanted: Option<&str>) -> Result<String, StartError> {
     let rows = store
         .query("SELECT account_id FROM accounts", vec![])
@@ -188,6 +232,51 @@ async fn ensure_account(store: &Store, wanted: Option<&str>) -> Result<String, S
     Ok(account_id)
 }
 
+/// Makes a data directory that existed before (made by hand, by an image's volume, or by an
+/// older version) private, with the secrets in it: the directory 0700, `master.key` and
+/// `root-credentials` 0600, as a new one is created. Returns a line for each change, for the
+/// log; refuses to start when a mode cannot be fixed (the directory belongs to another user),
+/// since the database, the master key and the registry's layers would stay readable.
+pub(crate) fn make_private(data_dir: &Path) -> Result<Vec<String>, StartError> {
+    let mut changes = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let targets = [
+            (data_dir.to_owned(), 0o700, "the database, the master key and the registry's layers in it"),
+            (data_dir.join("master.key"), 0o600, "the master key"),
+            (data_dir.join("root-credentials"), 0o600, "the root credentials"),
+        ];
+        for (path, private, exposed) in targets {
+            // A symbolic link (a key file mounted from elsewhere) is judged by what it points at.
+            let mode = match std::fs::metadata(&path) {
+                Ok(metadata) => metadata.permissions().mode(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(start_error(&format!("cannot read the mode of {}", path.display()))(&error)),
+            };
+            if mode & 0o077 == 0 {
+                continue;
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(private)).map_err(|error| {
+                StartError(format!(
+                    "{} is mode {:04o}: other users could read {exposed}, and it cannot be made \
+                     {private:04o}: {error}; chmod it yourself (as its owner) or use another --data-dir",
+                    path.display(),
+                    mode & 0o7777
+                ))
+            })?;
+            changes.push(format!(
+                "{} was mode {:04o}, open to other users: set it to {private:04o}",
+                path.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = data_dir;
+    Ok(changes)
+}
+
 /// Creates `path` (and its parents) readable by Homeport's user only.
 pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -198,4 +287,52 @@ pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn an_existing_data_dir_and_its_secrets_are_made_private() {
+        let dir = std::env::temp_dir().join(format!("homeport-private-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join("master.key"), "00\n").unwrap();
+        std::fs::set_permissions(dir.join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(dir.join("root-credentials"), "x").unwrap();
+        std::fs::set_permissions(dir.join("root-credentials"), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        let changes = make_private(&dir).unwrap();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(changes[0].ends_with("was mode 0755, open to other users: set it to 0700"), "{changes:?}");
+        assert!(changes[1].contains("master.key was mode 0644"), "{changes:?}");
+        assert_eq!(
+            (mode(&dir), mode(&dir.join("master.key")), mode(&dir.join("root-credentials"))),
+            (0o700, 0o600, 0o600)
+        );
+        assert!(make_private(&dir).unwrap().is_empty(), "nothing left to change");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_public_url_is_an_http_address_and_never_a_wildcard() {
+        assert_eq!(parse_public_url("http://cp.example:7780/").unwrap(), "http://cp.example:7780");
+        assert_eq!(parse_public_url("http://[fd00::1]:7780").unwrap(), "http://[fd00::1]:7780");
+        for refused in ["cp:7780", "https://cp", "http://", "http://cp/path", "http://a\"$(id)\"", "http://a b"] {
+            assert!(parse_public_url(refused).is_err(), "{refused}");
+        }
+        assert_eq!(default_public_url("127.0.0.1:7780".parse().unwrap()), "http://127.0.0.1:7780");
+        let wildcard = default_public_url("0.0.0.0:7780".parse().unwrap());
+        assert!(wildcard.starts_with("http://") && wildcard.ends_with(":7780") && !wildcard.contains("0.0.0.0"));
+    }
 }

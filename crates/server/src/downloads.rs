@@ -1,7 +1,8 @@
 //! What the control plane serves without a signature, all of it public and none of it state:
-//! `/health`, the agent's install script (`/install.sh`, with the address the client reached
-//! this server at filled in) and the Homeport binary itself (`/download/homeport`, the running
-//! executable, so an installed agent is the version of its control plane).
+//! `/health`, the agent's install script (`/install.sh`, with the configured public address
+//! filled in, never the request's `Host`, which any client sets as it likes) and the Homeport
+//! binary itself (`/download/homeport`, the running executable, so an installed agent is the
+//! version of its control plane).
 
 use aws_protocol::sigv4::HttpRequest;
 
@@ -15,23 +16,11 @@ fn reply(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8
 }
 
 /// The answer to a public `GET`, or `None` for any other path.
-pub fn serve(request: &HttpRequest<'_>, request_id: &str) -> Option<Reply> {
+pub fn serve(request: &HttpRequest<'_>, request_id: &str, public_url: &str) -> Option<Reply> {
     match request.path {
         "/health" => Some(reply(200, "application/json", request_id, b"{\"status\":\"ok\"}".to_vec())),
         "/install.sh" => {
-            // The address the client used is the one the agent can reach us at.
-            let host = request.header("host").filter(|host| {
-                !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c))
-            });
-            let Some(host) = host else {
-                return Some(reply(
-                    400,
-                    "text/plain",
-                    request_id,
-                    b"a Host header naming this server is needed\n".to_vec(),
-                ));
-            };
-            let script = INSTALL_SCRIPT.replace("@HOMEPORT_ENDPOINT@", &format!("http://{host}"));
+            let script = INSTALL_SCRIPT.replace("@HOMEPORT_ENDPOINT@", public_url);
             Some(reply(200, "text/x-shellscript", request_id, script.into_bytes()))
         }
         "/download/homeport" => Some(match std::env::current_exe().and_then(std::fs::read) {

@@ -17,6 +17,7 @@ pub mod ids;
 mod instance_protocol;
 mod log;
 pub mod managed;
+mod master_key;
 pub mod operations;
 mod pipeline;
 mod registry;
@@ -56,9 +57,12 @@ pub async fn run(
         .await
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
+    // Port 0 is only known now.
     if config.registry_host.is_none() {
-        // Port 0 is only known now.
         app.registry_host = app::registry_host(address);
+    }
+    if config.public_url.is_none() {
+        app.public_url = app::default_public_url(address);
     }
     ready(address, &app, first_start.as_ref());
     if cfg!(feature = "bench-audit-switch") {

@@ -405,4 +405,16 @@ pub const MIGRATIONS: &[Migration] = &[
         // the row (`in_journal` 1, `events` empty) indexes it. See `audit`.
         sql: "ALTER TABLE audit_chunks ADD COLUMN in_journal BIGINT NOT NULL DEFAULT 0",
     },
+    Migration {
+        version: 10,
+        // One row: a known text sealed with the master key this database was created with,
+        // and that key's id, so a replica started with another key refuses to start
+        // (`master_key`). A database created before it gets the row on its next start.
+        sql: "CREATE TABLE master_key_check (
+            id BIGINT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            sealed {blob} NOT NULL,
+            created_at BIGINT NOT NULL
+        )",
+    },
 ];

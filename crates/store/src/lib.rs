@@ -12,6 +12,11 @@
 //! - a transaction is all or nothing;
 //! - a unique-key violation is [`StoreError::Conflict`] on both backends, so "create if
 //!   absent" is one atomic statement rather than a read and a write;
+//! - writes are serializable: a statement that counts and inserts ("at most two access
+//!   keys"), or a transaction whose guard counts what it wrote, holds its quota exactly under
+//!   any concurrency (SQLite has one writer; PostgreSQL runs every write `SERIALIZABLE` and
+//!   runs it again when it aborts one for contention). Reads see one committed snapshot each;
+//!   a read followed by a separate write is not atomic (put the check in the write);
 //! - migrations run once, in order, each in its own transaction.
 
 mod migrate;

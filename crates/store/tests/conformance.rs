@@ -113,6 +113,60 @@ async fn suite(store: &Store) {
     let count = store.query("SELECT COUNT(*) FROM events", vec![]).await.unwrap();
     assert_eq!(count[0].int(0).unwrap(), 64);
 
+    // Quotas hold under concurrency: of 40 simultaneous guarded inserts for three slots,
+    // exactly three take effect, and every other answers "no row changed" (not an error).
+    let quota = "INSERT INTO access_keys (user_name, key_id) SELECT ?, ? WHERE (SELECT COUNT(*) FROM access_keys WHERE user_name = ?) < 3";
+    let tries = (0..40).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.execute(quota, vec!["erin".into(), format!("AKIAERIN{n}").into(), "erin".into()]).await
+        })
+    });
+    // Spawned all at once, before any is awaited.
+    let tries: Vec<_> = tries.collect();
+    let mut inserted = 0;
+    for attempt in tries {
+        inserted += attempt.await.unwrap().unwrap();
+    }
+    assert_eq!(inserted, 3, "guarded inserts racing for three slots");
+    let erin = store.query("SELECT COUNT(*) FROM access_keys WHERE user_name = ?", vec!["erin".into()]).await.unwrap();
+    assert_eq!(erin[0].int(0).unwrap(), 3);
+
+    // The same with the check last: each transaction writes two rows, then its guard requires
+    // at most five; with 20 at once, exactly two commit and the rest are Unmet.
+    let batches = (0..20).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let key = |k: u32| Statement::new(
+                "INSERT INTO access_keys (user_name, key_id) VALUES (?, ?)",
+                vec!["frank".into(), format!("AKIAFRANK{n}x{k}").into()],
+            );
+            store
+                .transaction(vec![
+                    key(1),
+                    key(2),
+                    Statement::guard(
+                        "UPDATE users SET age = age WHERE name = ? AND (SELECT COUNT(*) FROM access_keys WHERE user_name = ?) <= 5",
+                        vec!["bob".into(), "frank".into()],
+                    ),
+                ])
+                .await
+        })
+    });
+    let batches: Vec<_> = batches.collect();
+    let mut committed = 0;
+    for batch in batches {
+        match batch.await.unwrap() {
+            Ok(_) => committed += 1,
+            Err(StoreError::Unmet(2)) => {}
+            Err(error) => panic!("a guarded transaction failed: {error}"),
+        }
+    }
+    assert_eq!(committed, 2, "transactions whose guard counts what they wrote");
+    let frank =
+        store.query("SELECT COUNT(*) FROM access_keys WHERE user_name = ?", vec!["frank".into()]).await.unwrap();
+    assert_eq!(frank[0].int(0).unwrap(), 4);
+
     // A long read (longer than SQLite's inline budget) still returns its whole answer.
     let long = store
         .query(

@@ -1,5 +1,6 @@
 //! IAM groups: CreateGroup, GetGroup, ListGroups, DeleteGroup, AddUserToGroup,
-//! RemoveUserFromGroup, ListGroupsForUser. A group's inline policies apply to its members.
+//! RemoveUserFromGroup, ListGroupsForUser. A group's inline policies apply to its members;
+//! a user is in at most ten groups (IAM's quota), checked in the statement that adds.
 
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
@@ -7,6 +8,9 @@ use aws_protocol::{AwsError, Protocol};
 use super::iam_entities::{Entity, Kind, create, existing, list, resource};
 use super::iam_users::{find_user, user_resource};
 use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, no_such_user, query};
+
+/// Groups a user may be in (IAM's default quota).
+const GROUPS_PER_USER: i64 = 10;
 
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     resource(ctx, Kind::Group).await
@@ -105,17 +109,44 @@ async fn add_user_to_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let group = existing_group(ctx).await?;
     let user_name = ctx.required("UserName")?;
     let user = find_user(ctx, user_name).await?.ok_or_else(|| no_such_user(user_name))?;
+    let (account, group_key, user_key) = (ctx.account(), group.name.to_lowercase(), user.name.to_lowercase());
+    let member = ctx
+        .app
+        .store
+        .query(
+            "SELECT 1 FROM group_members WHERE account_id = ? AND group_key = ? AND user_key = ?",
+            vec![account.into(), group_key.as_str().into(), user_key.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    if !member.is_empty() {
+        // Adding a member twice is not an error on AWS.
+        return Ok(ctx.response());
+    }
+    // The quota check and the insert are one statement.
     let added = ctx
         .app
         .store
         .execute(
-            "INSERT INTO group_members (account_id, group_key, user_key) VALUES (?, ?, ?)",
-            vec![ctx.account().into(), group.name.to_lowercase().into(), user.name.to_lowercase().into()],
+            "INSERT INTO group_members (account_id, group_key, user_key) SELECT ?, ?, ?
+             WHERE (SELECT COUNT(*) FROM group_members WHERE account_id = ? AND user_key = ?) < ?",
+            vec![
+                account.into(),
+                group_key.as_str().into(),
+                user_key.as_str().into(),
+                account.into(),
+                user_key.as_str().into(),
+                store::Value::Int(GROUPS_PER_USER),
+            ],
         )
         .await;
     match added {
-        // Adding a member twice is not an error on AWS.
-        Ok(_) | Err(store::StoreError::Conflict) => Ok(ctx.response()),
+        Ok(1) | Err(store::StoreError::Conflict) => Ok(ctx.response()),
+        Ok(_) => Err(AwsError::new(
+            "LimitExceeded",
+            409,
+            format!("Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}"),
+        )),
         Err(error) => Err(internal(error)),
     }
 }

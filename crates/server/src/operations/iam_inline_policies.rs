@@ -77,39 +77,82 @@ async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> 
     check_name(policy_name, "policyName", 128)?;
     let document = ctx.required("PolicyDocument")?;
     iam_policy::validate(document, PolicyKind::Identity).map_err(policy_error)?;
-    let name = existing(ctx, kind).await?.name;
-    let key = name.to_lowercase();
-    let others = ctx
-        .app
-        .store
-        .query(
-            "SELECT document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?",
-            vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let others: Vec<String> = others.iter().map(|row| row.text(0).map_err(internal)).collect::<Result<_, _>>()?;
-    quota(kind, &name)
-        .check(others.iter().map(String::as_str).chain(std::iter::once(document)))
-        .map_err(policy_error)?;
-    let target = vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()];
-    let mut insert = target.clone();
-    insert.push(document.into());
-    ctx.app
-        .store
-        .transaction(vec![
-            store::Statement::new(
-                "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-                target,
-            ),
-            store::Statement::new(
-                "INSERT INTO inline_policies (account_id, owner_kind, owner_key, policy_name, document) VALUES (?, ?, ?, ?, ?)",
-                insert,
-            ),
-        ])
-        .await
-        .map_err(internal)?;
-    Ok(ctx.response())
+    // The size quota counts the owner's other policies: the write happens only while they
+    // are the ones checked (and the owner exists), else the check runs again.
+    for _ in 0..super::RACE_ATTEMPTS {
+        let name = existing(ctx, kind).await?.name;
+        let key = name.to_lowercase();
+        let others = ctx
+            .app
+            .store
+            .query(
+                "SELECT policy_name, document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?",
+                vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()],
+            )
+            .await
+            .map_err(internal)?;
+        let others: Vec<(String, String)> = others
+            .iter()
+            .map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?)))
+            .collect::<Result<_, AwsError>>()?;
+        quota(kind, &name)
+            .check(others.iter().map(|(_, document)| document.as_str()).chain(std::iter::once(document)))
+            .map_err(policy_error)?;
+        let target = vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()];
+        let mut insert = target.clone();
+        insert.push(document.into());
+        let written = ctx
+            .app
+            .store
+            .transaction(vec![
+                unchanged(ctx.account(), kind, &key, policy_name, &others),
+                store::Statement::new(
+                    "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
+                    target,
+                ),
+                store::Statement::new(
+                    "INSERT INTO inline_policies (account_id, owner_kind, owner_key, policy_name, document) VALUES (?, ?, ?, ?, ?)",
+                    insert,
+                ),
+            ])
+            .await;
+        match written {
+            Ok(_) => return Ok(ctx.response()),
+            Err(store::StoreError::Unmet(_)) => {}
+            Err(error) => return Err(internal(error)),
+        }
+    }
+    Err(super::concurrent_modification())
+}
+
+/// The guard of a PutXPolicy: changes the owner's row only while it exists and its policies
+/// other than `policy_name` are exactly `others` (name and document), the set the size
+/// quota was checked against.
+fn unchanged(account: &str, kind: Kind, key: &str, policy_name: &str, others: &[(String, String)]) -> store::Statement {
+    let owner = || -> Vec<store::Value> { vec![account.into(), kind.noun().into(), key.into(), policy_name.into()] };
+    let counted = i64::try_from(others.len()).unwrap_or(i64::MAX);
+    let mut sql = format!(
+        "UPDATE {} SET name = name WHERE account_id = ? AND name_key = ?
+           AND (SELECT COUNT(*) FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?) = ?",
+        kind.table()
+    );
+    let mut params: Vec<store::Value> = vec![account.into(), key.into()];
+    params.extend(owner());
+    params.push(store::Value::Int(counted));
+    if !others.is_empty() {
+        let pairs = vec!["(policy_name = ? AND document = ?)"; others.len()].join(" OR ");
+        sql.push_str(&format!(
+            "
+           AND (SELECT COUNT(*) FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ? AND ({pairs})) = ?"
+        ));
+        params.extend(owner());
+        for (name, document) in others {
+            params.push(name.as_str().into());
+            params.push(document.as_str().into());
+        }
+        params.push(store::Value::Int(counted));
+    }
+    store::Statement::guard(sql, params)
 }
 
 async fn get_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {

@@ -381,43 +381,56 @@ async fn create_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let set_as_default = ctx.params.get("SetAsDefault") == Some("true");
     let arn = policy.arn.as_str();
     let now = ids::now();
-    let rows = ctx
-        .app
-        .store
-        .query("SELECT next_version FROM managed_policies WHERE arn = ?", vec![arn.into()])
-        .await
-        .map_err(internal)?;
-    let next = rows.first().ok_or_else(|| not_found(arn))?.int(0).map_err(internal)?;
-    let version = format!("v{next}");
-    let mut statements = vec![
-        // The counter only moves if nobody took this number first and fewer than five exist.
-        Statement::guard(
-            "UPDATE managed_policies SET next_version = next_version + 1, updated_at = ? WHERE arn = ? AND next_version = ?
-               AND (SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?) < ?",
-            vec![Value::Int(now), arn.into(), Value::Int(next), arn.into(), Value::Int(MAX_VERSIONS)],
-        ),
-        Statement::new(
-            "INSERT INTO policy_versions (policy_arn, version_id, document, created_at) VALUES (?, ?, ?, ?)",
-            vec![arn.into(), version.as_str().into(), document.into(), Value::Int(now)],
-        ),
-    ];
-    if set_as_default {
-        statements.push(Statement::new(
-            "UPDATE managed_policies SET default_version = ? WHERE arn = ?",
-            vec![version.as_str().into(), arn.into()],
-        ));
-    }
-    match ctx.app.store.transaction(statements).await {
-        Ok(_) => {}
-        Err(store::StoreError::Unmet(_)) => {
-            return Err(AwsError::new(
-                "LimitExceeded",
-                409,
-                "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
+    // Concurrent calls race for the next version number; a lost race is tried again with the
+    // new number, and LimitExceeded is answered only when five versions are there.
+    let mut attempts = 0;
+    let version = loop {
+        attempts += 1;
+        let rows = ctx
+            .app
+            .store
+            .query("SELECT next_version FROM managed_policies WHERE arn = ?", vec![arn.into()])
+            .await
+            .map_err(internal)?;
+        let next = rows.first().ok_or_else(|| not_found(arn))?.int(0).map_err(internal)?;
+        let version = format!("v{next}");
+        let mut statements = vec![
+            // The counter only moves if nobody took this number first...
+            Statement::guard(
+                "UPDATE managed_policies SET next_version = next_version + 1, updated_at = ? WHERE arn = ? AND next_version = ?",
+                vec![Value::Int(now), arn.into(), Value::Int(next)],
+            ),
+            // ...and the version is added only while fewer than five exist.
+            Statement::guard(
+                "UPDATE managed_policies SET updated_at = ? WHERE arn = ? AND (SELECT COUNT(*) FROM policy_versions WHERE policy_arn = ?) < ?",
+                vec![Value::Int(now), arn.into(), arn.into(), Value::Int(MAX_VERSIONS)],
+            ),
+            Statement::new(
+                "INSERT INTO policy_versions (policy_arn, version_id, document, created_at) VALUES (?, ?, ?, ?)",
+                vec![arn.into(), version.as_str().into(), document.into(), Value::Int(now)],
+            ),
+        ];
+        if set_as_default {
+            statements.push(Statement::new(
+                "UPDATE managed_policies SET default_version = ? WHERE arn = ?",
+                vec![version.as_str().into(), arn.into()],
             ));
         }
-        Err(error) => return Err(internal(error)),
-    }
+        match ctx.app.store.transaction(statements).await {
+            Ok(_) => break version,
+            // Another call took the number (or deleted the policy: the next read says so).
+            Err(store::StoreError::Unmet(0)) if attempts < super::RACE_ATTEMPTS => {}
+            Err(store::StoreError::Unmet(0)) => return Err(super::concurrent_modification()),
+            Err(store::StoreError::Unmet(_)) => {
+                return Err(AwsError::new(
+                    "LimitExceeded",
+                    409,
+                    "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
+                ));
+            }
+            Err(error) => return Err(internal(error)),
+        }
+    };
     let default = if set_as_default { version.as_str() } else { policy.default_version.as_str() };
     let mut xml = ctx.response();
     xml.nest("PolicyVersion", |xml| write_version(xml, &version, default, now, None));

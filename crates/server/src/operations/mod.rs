@@ -371,6 +371,19 @@ pub fn validation(message: impl Into<String>) -> AwsError {
 }
 
 /// A failure that is Homeport's, not the caller's: reported without internals.
+/// How many times an operation that read, checked and then wrote under a guard tries again
+/// when a concurrent call changed what it read.
+pub(crate) const RACE_ATTEMPTS: u32 = 16;
+
+/// IAM's answer when concurrent calls kept changing what a request depends on.
+pub(crate) fn concurrent_modification() -> AwsError {
+    AwsError::new(
+        "ConcurrentModification",
+        409,
+        "The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.",
+    )
+}
+
 pub fn internal(error: impl std::fmt::Display) -> AwsError {
     crate::log::event(&format!("internal error: {error}"));
     AwsError::new("ServiceFailure", 500, "The request processing has failed because of an unknown error.")

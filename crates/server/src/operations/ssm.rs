@@ -69,6 +69,18 @@ pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
         .collect()
 }
 
+/// Tags one SSM resource may carry (SSM's quota for most resources).
+pub const TAGS_PER_RESOURCE: i64 = 50;
+
+/// SSM's answer to more than [`TAGS_PER_RESOURCE`] tags on a resource.
+pub fn too_many_tags() -> AwsError {
+    AwsError::new(
+        "TooManyTagsError",
+        400,
+        "The Targets parameter includes too many tags. Remove one or more tags and try the command again.",
+    )
+}
+
 /// Statements that set tags on an SSM resource (`kind` is SSM's resource type).
 pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<Statement> {
     tags.iter()

@@ -82,6 +82,10 @@ async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let description = text("Description", 256)?;
     let default_instance_name = text("DefaultInstanceName", 256)?;
     let tags = tags_from_body(body)?;
+    // CreateActivation declares no TooManyTagsError: the quota is refused as a parameter.
+    if tags.len() > usize::try_from(ssm::TAGS_PER_RESOURCE).unwrap_or(usize::MAX) {
+        return Err(invalid_parameters("A resource can have at most 50 tags."));
+    }
     let role_arn_text = if iam_role.starts_with("arn:") {
         iam_role.to_owned()
     } else {

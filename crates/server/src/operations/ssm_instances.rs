@@ -302,8 +302,28 @@ async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
     }
-    ctx.app.store.transaction(ssm::set_tags(ctx.account(), MANAGED_INSTANCE, id, &tags)).await.map_err(internal)?;
-    Ok(json!({}))
+    let mut statements = ssm::set_tags(ctx.account(), MANAGED_INSTANCE, id, &tags);
+    // The quota counts the tags the instance has with these added, in the same transaction.
+    statements.push(store::Statement::guard(
+        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND instance_id = ?
+           AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?",
+        vec![
+            ctx.account().into(),
+            id.into(),
+            ctx.account().into(),
+            MANAGED_INSTANCE.into(),
+            id.into(),
+            store::Value::Int(ssm::TAGS_PER_RESOURCE),
+        ],
+    ));
+    match ctx.app.store.transaction(statements).await {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) if exists(ctx, id).await? => Err(ssm::too_many_tags()),
+        Err(store::StoreError::Unmet(_)) => {
+            Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")))
+        }
+        Err(error) => Err(internal(error)),
+    }
 }
 
 async fn remove_tags_from_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
