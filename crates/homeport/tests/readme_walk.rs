@@ -61,7 +61,8 @@ const EXPECTATIONS: &[(&str, &[&str])] = &[
 const PATIENCE: Duration = Duration::from_secs(180);
 
 /// Commands a walked line may start with.
-const KNOWN: &[&str] = &["aws", "docker", "curl", "mkdir", "cp", "ln", "for", "tar", "read", "cat", "export"];
+const KNOWN: &[&str] =
+    &["aws", "docker", "curl", "mkdir", "cp", "ln", "for", "tar", "read", "cat", "export", "install", "printf"];
 
 /// One command of the README: its first line's number and its text (continuations and
 /// here-documents included).
