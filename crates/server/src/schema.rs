@@ -405,4 +405,29 @@ pub const MIGRATIONS: &[Migration] = &[
         // the row (`in_journal` 1, `events` empty) indexes it. See `audit`.
         sql: "ALTER TABLE audit_chunks ADD COLUMN in_journal BIGINT NOT NULL DEFAULT 0",
     },
+    Migration {
+        version: 10,
+        // What a session was issued to (`kind`: root, user, role, instance, task), apart from
+        // what revokes it (`instance_id`), and the unique id of the user it belongs to. Sessions
+        // made before: an instance's own carry its id as their session name, a task's do not;
+        // a user's binds to the user of its name only if that user existed when it was issued
+        // (one made since is a namesake, whose sessions these are not).
+        // Policy principals bound to unique ids: `{"ARN": "UNIQUE ID"}` per stored policy
+        // (`crate::principals`), filled for policies stored before by the server at start.
+        sql: "
+        ALTER TABLE sessions ADD COLUMN kind TEXT;
+        ALTER TABLE sessions ADD COLUMN user_id TEXT;
+        UPDATE sessions SET kind = CASE
+            WHEN role_key IS NOT NULL AND instance_id IS NOT NULL AND session_name = instance_id THEN 'instance'
+            WHEN role_key IS NOT NULL AND instance_id IS NOT NULL THEN 'task'
+            WHEN role_key IS NOT NULL THEN 'role'
+            WHEN user_name_key IS NOT NULL THEN 'user'
+            ELSE 'root' END;
+        UPDATE sessions SET user_id = (SELECT u.user_id FROM users u WHERE u.account_id = sessions.account_id
+                                         AND u.name_key = sessions.user_name_key AND u.created_at <= sessions.issued_at)
+            WHERE kind = 'user';
+        ALTER TABLE roles ADD COLUMN trust_principals TEXT;
+        ALTER TABLE ecr_repositories ADD COLUMN policy_principals TEXT
+    ",
+    },
 ];

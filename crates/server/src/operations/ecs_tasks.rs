@@ -49,15 +49,23 @@ ecs_operation!(
     SUBMIT_TASK_STATE_CHANGE,
     "SubmitTaskStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
-    |ctx| json_op(submit_task_state_change(ctx))
+    |ctx| json_op(submit_task_state_change(ctx)),
+    Authorization::Instance
 );
 ecs_operation!(
     SUBMIT_CONTAINER_STATE_CHANGE,
     "SubmitContainerStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
-    |ctx| json_op(submit_container_state_change(ctx))
+    |ctx| json_op(submit_container_state_change(ctx)),
+    Authorization::Instance
 );
-ecs_operation!(POLL, "Poll", |ctx| Box::pin(async move { container_instance_resource(ctx) }), |ctx| json_op(poll(ctx)));
+ecs_operation!(
+    POLL,
+    "Poll",
+    |ctx| Box::pin(async move { container_instance_resource(ctx) }),
+    |ctx| json_op(poll(ctx)),
+    Authorization::Instance
+);
 
 /// RunTask and StartTask are authorized on the task definition (as ECS does), with the
 /// cluster as `ecs:cluster` in the policy's eyes through the request.
@@ -735,7 +743,7 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
     let arn = task_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "task")?);
     let task =
         load_task(ctx.app, &arn).await?.ok_or_else(|| invalid_parameter("The referenced task was not found."))?;
-    let reporter = caller_instance(ctx).await?;
+    let reporter = caller_instance(ctx);
     let owner = match &task.container_instance_arn {
         Some(instance) => ctx
             .app
@@ -747,7 +755,7 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
             .and_then(|row| row.text(0).ok()),
         None => None,
     };
-    if reporter.is_none() || reporter != owner {
+    if reporter.is_none() || reporter != owner.as_deref() {
         return Err(AwsError::new(
             "AccessDeniedException",
             403,
@@ -868,7 +876,7 @@ pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance,
                 && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
         })
         .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
-    if caller_instance(ctx).await?.as_deref() != Some(instance.instance_id.as_str()) {
+    if caller_instance(ctx) != Some(instance.instance_id.as_str()) {
         return Err(AwsError::new(
             "AccessDeniedException",
             403,
