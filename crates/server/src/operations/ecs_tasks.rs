@@ -315,20 +315,25 @@ pub(crate) struct Launch {
     pub client_token: Option<String>,
 }
 
-/// Reads the launch parameters RunTask, StartTask and CreateService share, checking that the
-/// caller may pass the task and execution roles the overrides name.
+/// Reads the launch parameters RunTask, StartTask, CreateService and UpdateService share,
+/// checking that the caller may pass (`iam:PassRole` to `ecs-tasks.amazonaws.com`) every role
+/// the tasks will run with: the task definition's own task and execution roles as much as
+/// those the overrides name. Whoever registered the definition passed them to it, not to
+/// this caller's tasks.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
     let launched = launch_from(ctx.app, body).await?;
-    let overrides = body.get("overrides").cloned().unwrap_or(json!({}));
-    for member in ["taskRoleArn", "executionRoleArn"] {
-        if let Some(role) = overrides.get(member).and_then(Json::as_str) {
-            let associated =
-                launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
-            check_task_role(ctx, role, &associated).await?;
+    let associated = launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default();
+    for member in TASK_ROLES {
+        if let Some(role) = launched.definition.get(member).and_then(Json::as_str) {
+            check_task_role(ctx, role, associated).await?;
         }
     }
     Ok(launched)
 }
+
+/// The members of a task definition (and of a task's overrides) that name a role its tasks
+/// run with.
+pub(crate) const TASK_ROLES: [&str; 2] = ["taskRoleArn", "executionRoleArn"];
 
 /// The launch a request body describes (task definition, overrides, labels), validated.
 pub(crate) async fn launch_from(app: &App, body: &Json) -> Result<Launch, AwsError> {
