@@ -19,6 +19,7 @@ mod log;
 pub mod managed;
 pub mod operations;
 mod pipeline;
+mod principals;
 mod registry;
 mod schema;
 
