@@ -188,7 +188,7 @@ fn stored_error(error: BindError) -> AwsError {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
     use super::*;
 
@@ -201,6 +201,53 @@ mod tests {
         assert_eq!(entity_of(account, "arn:aws:iam::111122223333:root"), None);
         assert_eq!(entity_of(account, "arn:aws:sts::111122223333:assumed-role/r/s"), None);
         assert_eq!(entity_of(account, "111122223333"), None);
+    }
+
+    /// A trust policy stored before binding: its principal that exists is bound at start and
+    /// read as its id once deleted; one already gone is bound to an id nobody has.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn policies_stored_before_are_bound_at_start() {
+        let root = std::env::temp_dir().join(format!("homeport-principals-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
+        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        let account = "111122223333";
+        store
+            .execute(
+                "INSERT INTO users (account_id, name_key, name, user_id, path, created_at)
+                 VALUES (?, 'bob', 'bob', 'AIDABOB', '/', 1)",
+                vec![account.into()],
+            )
+            .await
+            .unwrap();
+        let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:user/bob","arn:aws:iam::111122223333:user/gone","arn:aws:iam::444455556666:user/bob"]},"Action":"sts:AssumeRole"}}"#;
+        store
+            .execute(
+                "INSERT INTO roles (account_id, name_key, name, role_id, path, created_at, max_session_duration, trust_policy)
+                 VALUES (?, 'r', 'r', 'AROAR', '/', 1, 3600, ?)",
+                vec![account.into(), trust.into()],
+            )
+            .await
+            .unwrap();
+        bind_stored(&store).await.unwrap();
+        let rows = store.query("SELECT trust_principals FROM roles", vec![]).await.unwrap();
+        let bindings: Bindings = serde_json::from_str(&rows[0].text(0).unwrap()).unwrap();
+        assert_eq!(bindings.len(), 2, "{bindings:?}");
+        assert_eq!(bindings["arn:aws:iam::111122223333:user/bob"], "AIDABOB");
+        let gone = bindings["arn:aws:iam::111122223333:user/gone"].clone();
+        assert!(gone.starts_with("AIDA") && gone.len() > 4, "{gone}");
+        let text = rows[0].text(0).unwrap();
+        let read = resolve(&store, account, trust, Some(&text)).await.unwrap();
+        assert!(read.contains("user/bob") && !read.contains("user/gone") && read.contains(&gone), "{read}");
+        store.execute("DELETE FROM users WHERE user_id = 'AIDABOB'", vec![]).await.unwrap();
+        let read: Json = serde_json::from_str(&resolve(&store, account, trust, Some(&text)).await.unwrap()).unwrap();
+        assert_eq!(
+            read["Statement"]["Principal"]["AWS"],
+            serde_json::json!(["AIDABOB", gone, "arn:aws:iam::444455556666:user/bob"])
+        );
+        assert!(matches!(bind(&store, account, trust, false).await, Err(BindError::NoSuchPrincipal(_))));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -431,3 +431,79 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use super::*;
+    use store::Store;
+
+    /// Sessions stored before they had a kind: an instance's own (named after it), a task's
+    /// (named after the task), a role's, root's, and users' by name, bound to the user of that
+    /// name only if it existed when they were issued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_stored_before_kinds_are_classified_and_bound() {
+        let root = std::env::temp_dir().join(format!("homeport-session-kinds-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
+        let before: Vec<Migration> = MIGRATIONS.iter().copied().filter(|m| m.version < 10).collect();
+        store.migrate(&before).await.unwrap();
+        store
+            .execute(
+                "INSERT INTO users (account_id, name_key, name, user_id, path, created_at)
+                 VALUES ('111122223333', 'bob', 'bob', 'AIDABOB', '/', 100)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for (key, user, role, instance, name, issued) in [
+            ("ASIAINSTANCE", None, Some("r"), Some("mi-1"), Some("mi-1"), 200),
+            ("ASIATASK", None, Some("r"), Some("mi-1"), Some("0123abcd"), 200),
+            ("ASIAROLE", None, Some("r"), None, Some("s"), 200),
+            ("ASIAROOT", None, None, None, None, 200),
+            ("ASIABOB", Some("bob"), None, None, None, 200),
+            ("ASIAEARLIERBOB", Some("bob"), None, None, None, 50),
+        ] {
+            store
+                .execute(
+                    "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at,
+                                           expires_at, role_key, role_id, session_name, instance_id)
+                     VALUES (?, '111122223333', ?, ?, 'h', ?, 9999999999, ?, 'AROAR', ?, ?)",
+                    vec![
+                        key.into(),
+                        store::Value::from(user.map(str::to_owned)),
+                        vec![0u8].into(),
+                        store::Value::Int(issued),
+                        store::Value::from(role.map(str::to_owned)),
+                        store::Value::from(name.map(str::to_owned)),
+                        store::Value::from(instance.map(str::to_owned)),
+                    ],
+                )
+                .await
+                .unwrap();
+        }
+        store.migrate(MIGRATIONS).await.unwrap();
+        let rows = store
+            .query("SELECT access_key_id, kind, user_id FROM sessions ORDER BY access_key_id", vec![])
+            .await
+            .unwrap();
+        let found: Vec<(String, String, Option<String>)> =
+            rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap(), row.opt_text(2).unwrap())).collect();
+        let expected = [
+            ("ASIABOB", "user", Some("AIDABOB")),
+            ("ASIAEARLIERBOB", "user", None),
+            ("ASIAINSTANCE", "instance", None),
+            ("ASIAROLE", "role", None),
+            ("ASIAROOT", "root", None),
+            ("ASIATASK", "task", None),
+        ];
+        let expected: Vec<(String, String, Option<String>)> = expected
+            .iter()
+            .map(|(key, kind, id)| ((*key).to_owned(), (*kind).to_owned(), id.map(str::to_owned)))
+            .collect();
+        assert_eq!(found, expected);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
