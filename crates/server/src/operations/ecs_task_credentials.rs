@@ -78,13 +78,15 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         .ok_or_else(|| invalid_parameter(format!("The task has no {member}.")))?;
     let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
     let name = role_arn.strip_prefix(&prefix).and_then(|rest| rest.rsplit('/').next()).unwrap_or_default();
-    // The role must still be there and still trust ECS tasks: AWS assumes it anew for every
-    // set of credentials, so a trust removed since the task started ends its credentials.
+    // The role must still be there and still trust ECS tasks (on behalf of this task, its
+    // `aws:SourceArn`): ECS assumes it anew for every set of credentials, so a trust removed
+    // since the task started ends its credentials.
     let role = find_role(&ctx.app.store, ctx.account(), name)
         .await?
         .filter(|role| role.arn(ctx.account()) == role_arn)
         .filter(|role| {
-            crate::authz::trusts_service(ctx.app, &role.trust_policy, role_arn, "ecs-tasks.amazonaws.com", None)
+            let service = "ecs-tasks.amazonaws.com";
+            crate::authz::trusts_service(ctx.app, &role.trust_policy, role_arn, service, Some(task_arn))
         })
         .ok_or_else(|| {
             ecs::client(format!(
