@@ -686,7 +686,7 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
         &["iam", "put-user-policy", "--user-name", "admin", "--policy-name", "all", "--policy-document", ALLOW_ALL],
     );
     let trust_account = trust_naming(&format!("arn:aws:iam::{account}:root"));
-    let make_worker = || {
+    let make_worker = |file: &str| {
         server.aws_json(
             &root,
             &["iam", "create-role", "--role-name", "worker", "--assume-role-policy-document", &trust_account],
@@ -695,9 +695,10 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
             &admin_file,
             &["sts", "assume-role", "--role-arn", &role_arn("worker"), "--role-session-name", "worker"],
         );
-        Creds::from_json(&session["Credentials"]).file(&dir, "worker-session")
+        Creds::from_json(&session["Credentials"]).file(&dir, file)
     };
-    let worker = make_worker();
+    let first_worker = make_worker("first-worker");
+    let worker = first_worker.clone();
     let worker_id = server.aws_json(&root, &["iam", "get-role", "--role-name", "worker"])["Role"]["RoleId"]
         .as_str()
         .unwrap()
@@ -717,8 +718,16 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
     server.aws_json(&root, &["ecr", "set-repository-policy", "--repository-name", "shared", "--policy-text", &policy]);
     assert!(assume(&worker, "workers").status.success(), "the worker role is trusted");
     server.aws_json(&worker, &["ecr", "list-images", "--repository-name", "shared"]);
+    // A role in an instance profile cannot be deleted (the profile would name its namesake).
+    server.aws_json(&root, &["iam", "create-instance-profile", "--instance-profile-name", "workers"]);
+    let profile = ["--instance-profile-name", "workers", "--role-name", "worker"];
+    server.aws_json(&root, &[&["iam", "add-role-to-instance-profile"][..], &profile].concat());
+    cli_fails(&server, &root, &["iam", "delete-role", "--role-name", "worker"], "DeleteConflict");
+    server.aws_json(&root, &[&["iam", "remove-role-from-instance-profile"][..], &profile].concat());
     server.aws_json(&root, &["iam", "delete-role", "--role-name", "worker"]);
-    let worker = make_worker();
+    let worker = make_worker("second-worker");
+    // The first role's session ended with it, and is not the namesake's.
+    cli_fails(&server, &first_worker, &["sts", "get-caller-identity"], "InvalidClientTokenId");
     cli_fails(
         &server,
         &worker,
