@@ -540,7 +540,16 @@ print(json.dumps(found))
             }
         }
     }
-    // Nothing ran for the caller without PassRole: only root's task and the passer's.
+    // The issue's example: a user allowed only ecs:RunTask runs an administrator's definition
+    // with a command override, to read its task role's credentials. Refused.
+    let only_run = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:RunTask","Resource":"*"}}"#;
+    let runner = user_with(&world, "runner", only_run);
+    let overridden = json!({"cluster": "c", "taskDefinition": "app", "launchType": "EXTERNAL",
+        "overrides": {"containerOverrides": [{"name": "app", "command": ["sh", "-c", "wget -qO- $AWS_CONTAINER_CREDENTIALS_FULL_URI"]}]}});
+    let (status, response) = call(server, &runner, operation("RunTask"), &overridden.to_string());
+    assert_eq!(status, 403, "{response}");
+    assert!(response.contains(&format!("iam:PassRole on resource: {app_role}")), "{response}");
+    // Nothing ran for the callers without PassRole: only root's task and the passer's.
     let (_, listed) = json_call(server, &world.root, "ListTasks", &json!({"cluster": "c"}));
     assert_eq!(listed["taskArns"].as_array().unwrap().len(), 3, "{listed}");
     world.server.kill();
