@@ -629,6 +629,9 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
 
     // A user: its session, a trust policy and a repository policy naming it.
     let (bob_file, bob, bob_id) = new_user("bob");
+    server.aws_json(&root, &["iam", "tag-user", "--user-name", "bob", "--tags", "Key=team,Value=admins"]);
+    let boundary = ["iam", "put-user-permissions-boundary", "--user-name", "bob", "--permissions-boundary", ADMIN];
+    server.aws_json(&root, &boundary);
     let bob_session = {
         let session = server.aws_json(&bob_file, &["sts", "get-session-token"]);
         Creds::from_json(&session["Credentials"]).file(&dir, "bob-session")
@@ -664,6 +667,11 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
     assert_eq!(shown["Statement"][0]["Principal"]["AWS"], json!([bob_id]), "{shown}");
 
     let (bob2_file, bob2, bob2_id) = new_user("bob");
+    // Nor its tags (aws:PrincipalTag) or boundary.
+    let tags = server.aws_json(&root, &["iam", "list-user-tags", "--user-name", "bob"]);
+    assert_eq!(tags["Tags"], json!([]), "{tags}");
+    let user = server.aws_json(&root, &["iam", "get-user", "--user-name", "bob"]);
+    assert!(user["User"].get("PermissionsBoundary").is_none(), "{user}");
     assert_ne!(bob_id, bob2_id);
     cli_fails(&server, &bob_session, &["sts", "get-caller-identity"], "InvalidClientTokenId");
     cli_fails(
@@ -768,6 +776,9 @@ fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
             .clone();
     assert_eq!(trust["Statement"]["Principal"]["AWS"], user_arn("carla").as_str(), "{trust}");
     assert!(assume(&carol_file, "carols").status.success(), "carla, once carol, is still trusted");
+    let (new_carol_file, _, _) = new_user("carol");
+    let refused = ["sts", "assume-role", "--role-arn", &role_arn("carols"), "--role-session-name", "probe"];
+    cli_fails(&server, &new_carol_file, &refused, "AccessDenied");
 
     // A principal that does not exist cannot be named (it would trust its future namesake).
     let ghost = trust_naming(&user_arn("ghost"));
