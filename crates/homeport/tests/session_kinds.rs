@@ -600,12 +600,26 @@ fn repository_policy_naming(principals: &[&str]) -> String {
 }
 
 #[test]
-fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership() {
+fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership_on_sqlite() {
     if !aws_cli_available() {
         return;
     }
-    let dir = fresh_dir("namesakes");
-    let server = Server::start(&dir.join("data"), None);
+    namesakes(None, "namesakes-sqlite");
+}
+
+#[test]
+fn namesakes_inherit_no_session_trust_policy_repository_policy_or_membership_on_postgres() {
+    if !aws_cli_available() {
+        return;
+    }
+    let Some(database) = common::TestDatabase::create("namesakes") else { return };
+    namesakes(Some(&database.url), "namesakes-postgres");
+}
+
+/// Namesake users, roles and groups, on `store_url` (SQLite when `None`).
+fn namesakes(store_url: Option<&str>, name: &str) {
+    let dir = fresh_dir(name);
+    let server = Server::start(&dir.join("data"), store_url);
     let root = server.root_credentials();
     let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     let user_arn = |name: &str| format!("arn:aws:iam::{account}:user/{name}");
