@@ -279,6 +279,7 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
             server::operations::Authorization::Policies
                 | server::operations::Authorization::Trust
                 | server::operations::Authorization::Repository
+                | server::operations::Authorization::Instance
         );
         if !needs_permission {
             // As on AWS, a caller may ask who it is, or for session credentials, without permission.

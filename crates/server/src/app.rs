@@ -96,6 +96,9 @@ impl App {
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
         store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
         crate::master_key::verify(&store, &sealer, &key_source).await?;
+        crate::principals::bind_stored(&store)
+            .await
+            .map_err(|e| start_error("cannot bind stored policies' principals")(&e.message))?;
         let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
         let registry = crate::registry::blobs::Blobs::open(&config.data_dir)

@@ -29,6 +29,37 @@ pub enum Principal {
     },
 }
 
+/// What temporary credentials were issued to, recorded when they are issued and kept apart
+/// from what revokes them: a task's session ends with the managed instance it runs on, as the
+/// instance's own does, but only the instance's own session acts as the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionKind {
+    /// GetSessionToken by the root user.
+    Root,
+    /// GetSessionToken by an IAM user (bound to the user's unique id, not its name).
+    User,
+    /// AssumeRole.
+    Role,
+    /// A managed instance's role credentials, issued to the instance itself over the instance
+    /// protocol: the instance it is.
+    Instance { instance_id: String },
+    /// A task's role credentials (GetTaskCredentials): the task, not the instance it runs on.
+    Task,
+}
+
+impl SessionKind {
+    /// The `sessions.kind` column's value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SessionKind::Root => "root",
+            SessionKind::User => "user",
+            SessionKind::Role => "role",
+            SessionKind::Instance { .. } => "instance",
+            SessionKind::Task => "task",
+        }
+    }
+}
+
 impl Principal {
     /// The kind and lowercase name its policies are stored under (none for root).
     pub fn policy_owner(&self) -> Option<(&'static str, String)> {
@@ -48,11 +79,22 @@ pub struct Identity {
     pub access_key_id: String,
     /// When the caller signed with temporary credentials: when they were issued.
     pub session_issued_at: Option<i64>,
+    /// When the caller signed with temporary credentials: what they were issued to.
+    pub session_kind: Option<SessionKind>,
     /// What the session was scoped to when it was made (empty for long-term keys).
     pub scope: Arc<SessionScope>,
 }
 
 impl Identity {
+    /// The managed instance the caller is, when it signed with that instance's own
+    /// credentials (never a task's or anyone else's, whatever their policies allow).
+    pub fn instance(&self) -> Option<&str> {
+        match &self.session_kind {
+            Some(SessionKind::Instance { instance_id }) => Some(instance_id),
+            _ => None,
+        }
+    }
+
     /// The principal's ARN, as AWS names it in responses and errors.
     pub fn arn(&self) -> String {
         match &self.principal {
@@ -156,7 +198,8 @@ fn identity_of(entry: KeyEntry, key_id: &str) -> Identity {
         account_id: entry.account_id,
         principal: entry.principal,
         access_key_id: key_id.to_owned(),
-        session_issued_at: entry.session.map(|session| session.issued_at),
+        session_issued_at: entry.session.as_ref().map(|session| session.issued_at),
+        session_kind: entry.session.map(|session| session.kind),
         scope: entry.scope,
     }
 }
@@ -181,14 +224,16 @@ fn check_session_token(entry: &KeyEntry, token: Option<&str>) -> Result<(), Auth
 
 /// Reads an active access key, its opened secret and its principal from the store.
 async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
-    // Temporary credentials (ASIA...) live in their own table, with their token's hash and,
-    // for role sessions, the role and what the session was scoped to.
+    // Temporary credentials (ASIA...) live in their own table, with their token's hash, what
+    // they were issued to and, for role sessions, the role and what the session was scoped to.
     let sql = if key_id.starts_with("ASIA") {
         "SELECT account_id, user_name_key, secret_sealed, 'Active', token_hash, issued_at, expires_at,
-                role_key, role_id, session_name, session_policy, session_policy_arns, session_tags
+                role_key, role_id, session_name, session_policy, session_policy_arns, session_tags,
+                kind, user_id, instance_id
          FROM sessions WHERE access_key_id = ?"
     } else {
-        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL, NULL, NULL
          FROM access_keys WHERE access_key_id = ?"
     };
     let rows = app.store.query(sql, vec![key_id.into()]).await.map_err(|_| AuthError::InvalidKey)?;
@@ -200,22 +245,32 @@ async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     if status != "Active" {
         return Err(AuthError::InvalidKey);
     }
+    let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
+    let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
+    let (name_key, role_key) = (text(1)?, text(7)?);
     let session = match (text(4)?, row.opt_int(5), row.opt_int(6)) {
         (Some(token_hash), Ok(Some(issued_at)), Ok(Some(expires_at))) => {
-            Some(Session { token_hash, issued_at, expires_at })
+            let kind = session_kind(text(13)?.as_deref(), text(15)?, name_key.is_some(), role_key.is_some())?;
+            Some(Session { token_hash, issued_at, expires_at, kind })
         }
         _ => None,
     };
-    let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
-    let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
-    let principal = match (text(1)?, text(7)?) {
-        (_, Some(role_key)) => {
+    let principal = match (&session, name_key, role_key) {
+        (_, _, Some(role_key)) => {
             let role_id = text(8)?.ok_or(AuthError::InvalidKey)?;
             let session_name = text(9)?.ok_or(AuthError::InvalidKey)?;
             role_session(app, &account_id, &role_key, role_id, session_name).await?
         }
-        (Some(name_key), None) => user(app, &account_id, &name_key).await?,
-        (None, None) => Principal::Root,
+        // A user's session belongs to the user it was issued to, by unique id: a user made
+        // since under the same name (the first deleted) does not inherit it.
+        (Some(_), Some(_), None) => {
+            let user_id = text(14)?.ok_or(AuthError::InvalidKey)?;
+            user(app, &account_id, UserBy::Id(&user_id)).await?
+        }
+        // A long-term key belongs to its user by name: the user cannot be deleted while it has
+        // one, and a renamed user's keys follow it.
+        (None, Some(name_key), None) => user(app, &account_id, UserBy::NameKey(&name_key)).await?,
+        (_, None, None) => Principal::Root,
     };
     let scope = match principal {
         Principal::RoleSession { .. } => session_scope(app, &account_id, text(10)?, text(11)?, text(12)?).await?,
@@ -224,15 +279,48 @@ async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     Ok(KeyEntry { account_id, principal, secret, session, scope: Arc::new(scope) })
 }
 
-async fn user(app: &App, account_id: &str, name_key: &str) -> Result<Principal, AuthError> {
-    let users = app
-        .store
-        .query(
-            "SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?",
-            vec![account_id.into(), name_key.into()],
-        )
-        .await
-        .map_err(|_| AuthError::InvalidKey)?;
+/// What a session row says it was issued to. Rows written before the `kind` column (by a
+/// replica not yet upgraded) are role or user sessions, never an instance's.
+fn session_kind(
+    kind: Option<&str>,
+    instance_id: Option<String>,
+    has_user: bool,
+    has_role: bool,
+) -> Result<SessionKind, AuthError> {
+    let kind = match kind {
+        Some("root") if !has_user && !has_role => SessionKind::Root,
+        Some("user") if has_user && !has_role => SessionKind::User,
+        Some("role") if has_role => SessionKind::Role,
+        Some("instance") if has_role => {
+            SessionKind::Instance { instance_id: instance_id.ok_or(AuthError::InvalidKey)? }
+        }
+        Some("task") if has_role => SessionKind::Task,
+        None if has_role => SessionKind::Role,
+        None if has_user => SessionKind::User,
+        None => SessionKind::Root,
+        Some(_) => return Err(AuthError::InvalidKey),
+    };
+    Ok(kind)
+}
+
+/// How a credential names its user.
+enum UserBy<'a> {
+    /// Its lowercase name (long-term access keys).
+    NameKey(&'a str),
+    /// Its unique id, `AIDA...` (sessions).
+    Id(&'a str),
+}
+
+async fn user(app: &App, account_id: &str, by: UserBy<'_>) -> Result<Principal, AuthError> {
+    let (sql, value) = match by {
+        UserBy::Id(id) => {
+            ("SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND user_id = ?", id)
+        }
+        UserBy::NameKey(key) => {
+            ("SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?", key)
+        }
+    };
+    let users = app.store.query(sql, vec![account_id.into(), value.into()]).await.map_err(|_| AuthError::InvalidKey)?;
     let user = users.first().ok_or(AuthError::InvalidKey)?;
     match (user.text(0), user.text(1), user.text(2), user.int(3)) {
         (Ok(name), Ok(user_id), Ok(path), Ok(created_at)) => Ok(Principal::User { name, user_id, path, created_at }),
@@ -297,4 +385,30 @@ async fn session_scope(
         .map_err(|_| AuthError::InvalidKey)?
         .unwrap_or_default();
     Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_row_issued_to_an_instance_is_the_instance() {
+        let instance = Some("mi-0123456789abcdef0".to_owned());
+        let kind = |kind, user, role| session_kind(kind, instance.clone(), user, role);
+        assert!(
+            matches!(kind(Some("instance"), false, true), Ok(SessionKind::Instance { instance_id }) if instance_id == "mi-0123456789abcdef0")
+        );
+        assert_eq!(kind(Some("task"), false, true), Ok(SessionKind::Task));
+        assert_eq!(kind(Some("role"), false, true), Ok(SessionKind::Role));
+        // Rows an older replica wrote carry no kind: never an instance's.
+        assert_eq!(kind(None, false, true), Ok(SessionKind::Role));
+        assert_eq!(kind(None, true, false), Ok(SessionKind::User));
+        assert_eq!(kind(None, false, false), Ok(SessionKind::Root));
+        // A kind that contradicts the row is no session at all.
+        assert!(kind(Some("root"), true, false).is_err());
+        assert!(kind(Some("user"), false, false).is_err());
+        assert!(kind(Some("instance"), false, false).is_err());
+        assert!(session_kind(Some("instance"), None, false, true).is_err());
+        assert!(kind(Some("admin"), false, true).is_err());
+    }
 }

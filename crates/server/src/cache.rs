@@ -41,13 +41,15 @@ pub struct SessionScope {
     pub tags: Vec<(String, String)>,
 }
 
-/// What temporary credentials (GetSessionToken) carry beyond a key.
+/// What temporary credentials carry beyond a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     /// SHA-256 hex of the session token: the token itself is never stored.
     pub token_hash: String,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// What they were issued to.
+    pub kind: crate::auth::SessionKind,
 }
 
 /// What authorizes a user or a role: its identity policies (inline, its groups', attached

@@ -20,6 +20,7 @@ use store::Value;
 
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
+use crate::auth::SessionKind;
 use crate::ids;
 use crate::operations::iam_roles::find_role;
 use crate::operations::internal;
@@ -274,7 +275,10 @@ async fn issue(
     if !trusts_ssm(app, &role, &instance_arn(app, instance_id)) {
         return Err(not_trusted());
     }
-    let grant = SessionGrant { policy: None, policy_arns: &[], tags: &[], instance_id: Some(instance_id) };
+    // The instance's own session: the one that acts as the instance.
+    let kind = SessionKind::Instance { instance_id: instance_id.to_owned() };
+    let grant =
+        SessionGrant { policy: None, policy_arns: &[], tags: &[], kind: &kind, revoked_with: Some(instance_id) };
     let credentials = issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &app.region).await?;
     Ok(json!({
         "AccessKeyId": credentials.access_key_id,

@@ -20,6 +20,7 @@ pub mod managed;
 mod master_key;
 pub mod operations;
 mod pipeline;
+mod principals;
 mod registry;
 mod schema;
 

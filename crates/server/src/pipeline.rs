@@ -229,6 +229,21 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
             };
             let resource_policy = found.as_ref().map(|(id, policy, kind)| ResourcePolicy { id, policy, kind: *kind });
             match authorize(ctx.app, ctx.identity, operation.action, &resources, &context, resource_policy).await {
+                // Only an instance's own session acts as an instance, whatever a task's or a
+                // user's policies allow.
+                Ok(_) if mode == Authorization::Instance && ctx.identity.instance().is_none() => {
+                    let error = AwsError::new(
+                        "AccessDenied",
+                        403,
+                        format!(
+                            "User: {} is not authorized to perform: {} on resource: {} because the credentials are not a container instance's own",
+                            ctx.identity.arn(),
+                            operation.action,
+                            resources.first().map(String::as_str).unwrap_or("*")
+                        ),
+                    );
+                    return (Err(error.clone()), resources, denied(error));
+                }
                 Ok(verdict) => verdict,
                 // Operations that need no permission still honour an explicit Deny.
                 Err((verdict, _))

@@ -417,4 +417,105 @@ pub const MIGRATIONS: &[Migration] = &[
             created_at BIGINT NOT NULL
         )",
     },
+    Migration {
+        version: 11,
+        // What a session was issued to (`kind`: root, user, role, instance, task), apart from
+        // what revokes it (`instance_id`), and the unique id of the user it belongs to. Sessions
+        // made before: an instance's own carry its id as their session name, a task's do not;
+        // a user's binds to the user of its name only if that user existed when it was issued
+        // (one made since is a namesake, whose sessions these are not).
+        // Policy principals bound to unique ids: `{"ARN": "UNIQUE ID"}` per stored policy
+        // (`crate::principals`), filled for policies stored before by the server at start.
+        sql: "
+        ALTER TABLE sessions ADD COLUMN kind TEXT;
+        ALTER TABLE sessions ADD COLUMN user_id TEXT;
+        UPDATE sessions SET kind = CASE
+            WHEN role_key IS NOT NULL AND instance_id IS NOT NULL AND session_name = instance_id THEN 'instance'
+            WHEN role_key IS NOT NULL AND instance_id IS NOT NULL THEN 'task'
+            WHEN role_key IS NOT NULL THEN 'role'
+            WHEN user_name_key IS NOT NULL THEN 'user'
+            ELSE 'root' END;
+        UPDATE sessions SET user_id = (SELECT u.user_id FROM users u WHERE u.account_id = sessions.account_id
+                                         AND u.name_key = sessions.user_name_key AND u.created_at <= sessions.issued_at)
+            WHERE kind = 'user';
+        ALTER TABLE roles ADD COLUMN trust_principals TEXT;
+        ALTER TABLE ecr_repositories ADD COLUMN policy_principals TEXT
+    ",
+    },
 ];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use super::*;
+    use store::Store;
+
+    /// Sessions stored before they had a kind: an instance's own (named after it), a task's
+    /// (named after the task), a role's, root's, and users' by name, bound to the user of that
+    /// name only if it existed when they were issued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_stored_before_kinds_are_classified_and_bound() {
+        let root = std::env::temp_dir().join(format!("homeport-session-kinds-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
+        let before: Vec<Migration> = MIGRATIONS.iter().copied().filter(|m| m.version < 11).collect();
+        store.migrate(&before).await.unwrap();
+        store
+            .execute(
+                "INSERT INTO users (account_id, name_key, name, user_id, path, created_at)
+                 VALUES ('111122223333', 'bob', 'bob', 'AIDABOB', '/', 100)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for (key, user, role, instance, name, issued) in [
+            ("ASIAINSTANCE", None, Some("r"), Some("mi-1"), Some("mi-1"), 200),
+            ("ASIATASK", None, Some("r"), Some("mi-1"), Some("0123abcd"), 200),
+            ("ASIAROLE", None, Some("r"), None, Some("s"), 200),
+            ("ASIAROOT", None, None, None, None, 200),
+            ("ASIABOB", Some("bob"), None, None, None, 200),
+            ("ASIAEARLIERBOB", Some("bob"), None, None, None, 50),
+        ] {
+            store
+                .execute(
+                    "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at,
+                                           expires_at, role_key, role_id, session_name, instance_id)
+                     VALUES (?, '111122223333', ?, ?, 'h', ?, 9999999999, ?, 'AROAR', ?, ?)",
+                    vec![
+                        key.into(),
+                        store::Value::from(user.map(str::to_owned)),
+                        vec![0u8].into(),
+                        store::Value::Int(issued),
+                        store::Value::from(role.map(str::to_owned)),
+                        store::Value::from(name.map(str::to_owned)),
+                        store::Value::from(instance.map(str::to_owned)),
+                    ],
+                )
+                .await
+                .unwrap();
+        }
+        store.migrate(MIGRATIONS).await.unwrap();
+        let rows = store
+            .query("SELECT access_key_id, kind, user_id FROM sessions ORDER BY access_key_id", vec![])
+            .await
+            .unwrap();
+        let found: Vec<(String, String, Option<String>)> =
+            rows.iter().map(|row| (row.text(0).unwrap(), row.text(1).unwrap(), row.opt_text(2).unwrap())).collect();
+        let expected = [
+            ("ASIABOB", "user", Some("AIDABOB")),
+            ("ASIAEARLIERBOB", "user", None),
+            ("ASIAINSTANCE", "instance", None),
+            ("ASIAROLE", "role", None),
+            ("ASIAROOT", "root", None),
+            ("ASIATASK", "task", None),
+        ];
+        let expected: Vec<(String, String, Option<String>)> = expected
+            .iter()
+            .map(|(key, kind, id)| ((*key).to_owned(), (*kind).to_owned(), id.map(str::to_owned)))
+            .collect();
+        assert_eq!(found, expected);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

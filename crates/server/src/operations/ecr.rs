@@ -158,14 +158,27 @@ impl Repository {
     }
 }
 
-const REPOSITORY_COLUMNS: &str = "name, created_at, tag_mutability, policy";
+const REPOSITORY_COLUMNS: &str = "name, created_at, tag_mutability, policy, policy_principals";
 
-fn repository_of(row: &store::Row) -> Result<Repository, AwsError> {
+async fn repository_of(app: &App, row: &store::Row) -> Result<Repository, AwsError> {
+    // The policy as it reads now: principals bound to users or roles gone since show their ids.
+    let policy = match row.opt_text(3).map_err(internal)? {
+        Some(text) => Some(
+            crate::principals::resolve(
+                &app.store,
+                &app.account_id,
+                &text,
+                row.opt_text(4).map_err(internal)?.as_deref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     Ok(Repository {
         name: row.text(0).map_err(internal)?,
         created_at: row.int(1).map_err(internal)?,
         tag_mutability: row.text(2).map_err(internal)?,
-        policy: row.opt_text(3).map_err(internal)?,
+        policy,
     })
 }
 
@@ -179,7 +192,10 @@ pub async fn find_repository(app: &App, name: &str) -> Result<Option<Repository>
         )
         .await
         .map_err(internal)?;
-    rows.first().map(repository_of).transpose()
+    match rows.first() {
+        Some(row) => repository_of(app, row).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The repository named `name`, or RepositoryNotFoundException.
@@ -206,7 +222,11 @@ pub async fn all_repositories(app: &App) -> Result<Vec<Repository>, AwsError> {
         )
         .await
         .map_err(internal)?;
-    rows.iter().map(repository_of).collect()
+    let mut repositories = Vec::with_capacity(rows.len());
+    for row in &rows {
+        repositories.push(repository_of(app, row).await?);
+    }
+    Ok(repositories)
 }
 
 /// The repository policy of the repository the (single) resource ARN names, parsed: what

@@ -1,6 +1,8 @@
 //! Repository policies: Set/Get/DeleteRepositoryPolicy. The text is stored as given, once
 //! `iam_policy::validate` accepts it as a repository policy (a resource-based policy with a
-//! principal in every statement, whose `Resource` may be left out); the pipeline and the registry evaluate it with the caller's own policies.
+//! principal in every statement, whose `Resource` may be left out), with the users and roles
+//! it names bound to their unique ids (`crate::principals`); the pipeline and the registry
+//! evaluate it, as it reads now, with the caller's own policies.
 
 use aws_protocol::AwsError;
 use iam_policy::PolicyKind;
@@ -52,12 +54,19 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     repository(ctx.app, name).await?;
     iam_policy::validate(text, PolicyKind::RepositoryPolicy).map_err(|_| invalid_policy())?;
+    // The users and roles it names are bound to their unique ids; one that does not exist
+    // makes the policy invalid, as on ECR.
+    let principals =
+        crate::principals::bind(&ctx.app.store, ctx.account(), text, false).await.map_err(|error| match error {
+            crate::principals::BindError::NoSuchPrincipal(_) => invalid_policy(),
+            crate::principals::BindError::Store(error) => error,
+        })?;
     let changed = ctx
         .app
         .store
         .execute(
-            "UPDATE ecr_repositories SET policy = ? WHERE account_id = ? AND name = ?",
-            vec![text.into(), ctx.account().into(), name.into()],
+            "UPDATE ecr_repositories SET policy = ?, policy_principals = ? WHERE account_id = ? AND name = ?",
+            vec![text.into(), principals.into(), ctx.account().into(), name.into()],
         )
         .await
         .map_err(internal)?;
@@ -81,7 +90,7 @@ async fn delete_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     ctx.app
         .store
         .execute(
-            "UPDATE ecr_repositories SET policy = NULL WHERE account_id = ? AND name = ?",
+            "UPDATE ecr_repositories SET policy = NULL, policy_principals = NULL WHERE account_id = ? AND name = ?",
             vec![ctx.account().into(), name.into()],
         )
         .await

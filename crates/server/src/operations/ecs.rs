@@ -12,16 +12,20 @@ use super::internal;
 pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
 
 /// Declares an ECS operation authorized by policies as `ecs:NAME`:
-/// `ecs_operation!(CONST, "Name", resources, run)`.
+/// `ecs_operation!(CONST, "Name", resources, run)`, or with a last argument, another
+/// [`Authorization`].
 macro_rules! ecs_operation {
     ($const:ident, $name:literal, $resources:expr, $run:expr) => {
+        ecs_operation!($const, $name, $resources, $run, Authorization::Policies);
+    };
+    ($const:ident, $name:literal, $resources:expr, $run:expr, $authorization:expr) => {
         pub const $const: Operation = Operation {
             service: "ecs",
             protocol: Protocol::Json,
             name: $name,
             namespace: super::ecs::ECS_TARGET,
             action: concat!("ecs:", $name),
-            authorization: Authorization::Policies,
+            authorization: $authorization,
             resources: $resources,
             run: $run,
         };

@@ -389,7 +389,8 @@ ecs_operation!(
     REGISTER_CONTAINER_INSTANCE,
     "RegisterContainerInstance",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
-    |ctx| json_op(register_container_instance(ctx))
+    |ctx| json_op(register_container_instance(ctx)),
+    Authorization::Instance
 );
 ecs_operation!(
     DEREGISTER_CONTAINER_INSTANCE,
@@ -434,21 +435,10 @@ ecs_operation!(
     |ctx| { json_op(list_attributes(ctx)) }
 );
 
-/// The managed instance whose credentials signed the request, if any.
-pub(crate) async fn caller_instance(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
-    if !matches!(ctx.identity.principal, crate::auth::Principal::RoleSession { .. }) {
-        return Ok(None);
-    }
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT instance_id FROM sessions WHERE access_key_id = ?",
-            vec![ctx.identity.access_key_id.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(rows.first().and_then(|row| row.opt_text(0).ok().flatten()))
+/// The managed instance whose own credentials signed the request, if any (a session issued
+/// to one of its tasks is the task's, not the instance's).
+pub(crate) fn caller_instance<'a>(ctx: &'a Ctx<'_>) -> Option<&'a str> {
+    ctx.identity.instance()
 }
 
 fn valid_resources(resources: &Json) -> Result<(), AwsError> {
@@ -467,7 +457,7 @@ fn valid_resources(resources: &Json) -> Result<(), AwsError> {
 
 async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let instance_id = caller_instance(ctx).await?.ok_or_else(|| {
+    let instance_id = caller_instance(ctx).ok_or_else(|| {
         client("RegisterContainerInstance must be called with the credentials of a registered managed instance (homeport agent).")
     })?;
     let resources = ctx.body.get("totalResources").cloned().unwrap_or(json!([]));
@@ -483,7 +473,7 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                 "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ? AND instance_id = ? AND status <> 'INACTIVE'",
                 ContainerInstance::COLUMNS
             ),
-            vec![cluster.arn.as_str().into(), instance_id.as_str().into()],
+            vec![cluster.arn.as_str().into(), instance_id.into()],
         )
         .await
         .map_err(internal)?;
@@ -531,7 +521,7 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                         arn.as_str().into(),
                         ctx.account().into(),
                         cluster.arn.as_str().into(),
-                        instance_id.as_str().into(),
+                        instance_id.into(),
                         resources.to_string().into(),
                         attributes.to_string().into(),
                         version_info.to_string().into(),

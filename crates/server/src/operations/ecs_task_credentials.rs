@@ -4,14 +4,17 @@
 //!
 //! Authorized as `ecs:Poll` on the container instance (the action
 //! AmazonEC2ContainerServiceforEC2Role grants for the agent's channel), and answered only to
-//! the agent of the instance the task is placed on (the caller's role session must be the
-//! managed instance that registered it), and only while the task has not stopped (its
-//! execution role for three hours more, for the agent to ship its last output). The role is
-//! the task's `taskRoleArn` (`TaskApplication`) or `executionRoleArn` (`TaskExecution`), which
-//! RegisterTaskDefinition and RunTask already checked (`iam:PassRole`, trust in
-//! `ecs-tasks.amazonaws.com`); the session is named after the task id, so the task acts as
-//! `arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASKID`, lasts an hour, and is tied to the managed
-//! instance (deregistering it ends the session).
+//! the agent of the instance the task is placed on (the caller's session must be that managed
+//! instance's own: a task's session never is, whatever its policies allow), and only while the
+//! task has not stopped (its execution role for three hours more, for the agent to ship its
+//! last output). The role is the task's `taskRoleArn` (`TaskApplication`) or
+//! `executionRoleArn` (`TaskExecution`), which RegisterTaskDefinition, RunTask, StartTask and
+//! the service operations checked (`iam:PassRole`); its trust in `ecs-tasks.amazonaws.com` is
+//! checked again on every request, so removing it stops running tasks from getting
+//! credentials. The session is named after the task id, so the task acts as
+//! `arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASKID`, lasts an hour, is issued to the task (a
+//! `Task` session) and is revoked with the managed instance (deregistering it ends the
+//! session).
 
 use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
@@ -21,6 +24,7 @@ use super::ecs_tasks::{load_task, polling_instance};
 use super::iam_roles::find_role;
 use super::sts::{SessionGrant, issue_role_session};
 use super::{Authorization, Ctx, Operation, json as json_op};
+use crate::auth::SessionKind;
 
 /// How long task credentials live (ECS's are an hour too; a role allows at least that).
 const TASK_SESSION_SECONDS: i64 = 3_600;
@@ -33,7 +37,7 @@ pub const GET_TASK_CREDENTIALS: Operation = Operation {
     name: "GetTaskCredentials",
     namespace: ecs::ECS_TARGET,
     action: "ecs:Poll",
-    authorization: Authorization::Policies,
+    authorization: Authorization::Instance,
     resources: |ctx| Box::pin(async move { Ok(vec![ecs::required(ctx.body, "containerInstance")?.to_owned()]) }),
     run: |ctx| json_op(get_task_credentials(ctx)),
 };
@@ -74,16 +78,30 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         .ok_or_else(|| invalid_parameter(format!("The task has no {member}.")))?;
     let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
     let name = role_arn.strip_prefix(&prefix).and_then(|rest| rest.rsplit('/').next()).unwrap_or_default();
+    // The role must still be there and still trust ECS tasks (on behalf of this task, its
+    // `aws:SourceArn`): ECS assumes it anew for every set of credentials, so a trust removed
+    // since the task started ends its credentials.
     let role = find_role(&ctx.app.store, ctx.account(), name)
         .await?
         .filter(|role| role.arn(ctx.account()) == role_arn)
+        .filter(|role| {
+            let service = "ecs-tasks.amazonaws.com";
+            crate::authz::trusts_service(ctx.app, &role.trust_policy, role_arn, service, Some(task_arn))
+        })
         .ok_or_else(|| {
             ecs::client(format!(
                 "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
             ))
         })?;
     let session_name = crate::operations::ecs_tasks::task_id(task_arn);
-    let grant = SessionGrant { policy: None, policy_arns: &[], tags: &[], instance_id: Some(&instance.instance_id) };
+    // The task's session, which ends with its instance but never acts as it.
+    let grant = SessionGrant {
+        policy: None,
+        policy_arns: &[],
+        tags: &[],
+        kind: &SessionKind::Task,
+        revoked_with: Some(&instance.instance_id),
+    };
     let duration = TASK_SESSION_SECONDS.min(role.max_session_duration);
     let issued = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     Ok(json!({"credentials": {

@@ -50,15 +50,23 @@ ecs_operation!(
     SUBMIT_TASK_STATE_CHANGE,
     "SubmitTaskStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
-    |ctx| json_op(submit_task_state_change(ctx))
+    |ctx| json_op(submit_task_state_change(ctx)),
+    Authorization::Instance
 );
 ecs_operation!(
     SUBMIT_CONTAINER_STATE_CHANGE,
     "SubmitContainerStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
-    |ctx| json_op(submit_container_state_change(ctx))
+    |ctx| json_op(submit_container_state_change(ctx)),
+    Authorization::Instance
 );
-ecs_operation!(POLL, "Poll", |ctx| Box::pin(async move { container_instance_resource(ctx) }), |ctx| json_op(poll(ctx)));
+ecs_operation!(
+    POLL,
+    "Poll",
+    |ctx| Box::pin(async move { container_instance_resource(ctx) }),
+    |ctx| json_op(poll(ctx)),
+    Authorization::Instance
+);
 
 /// RunTask and StartTask are authorized on the task definition (as ECS does), with the
 /// cluster as `ecs:cluster` in the policy's eyes through the request.
@@ -308,8 +316,11 @@ pub(crate) struct Launch {
     pub client_token: Option<String>,
 }
 
-/// Reads the launch parameters RunTask, StartTask and CreateService share, checking that the
-/// caller may pass the task and execution roles the overrides name.
+/// Reads the launch parameters RunTask, StartTask, CreateService and UpdateService share,
+/// checking that the caller may pass (`iam:PassRole` to `ecs-tasks.amazonaws.com`) every role
+/// the tasks will run with: the task definition's own task and execution roles as much as
+/// those the overrides name. Whoever registered the definition passed them to it, not to
+/// this caller's tasks.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
     let launched = launch_from(ctx.app, body).await?;
     // New tasks and services need an ACTIVE revision; the service scheduler (which calls
@@ -317,16 +328,18 @@ pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsErro
     if launched.definition.get("status").and_then(Json::as_str) != Some("ACTIVE") {
         return Err(invalid_parameter("TaskDefinition is inactive"));
     }
-    let overrides = body.get("overrides").cloned().unwrap_or(json!({}));
-    for member in ["taskRoleArn", "executionRoleArn"] {
-        if let Some(role) = overrides.get(member).and_then(Json::as_str) {
-            let associated =
-                launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
-            check_task_role(ctx, role, &associated).await?;
+    let associated = launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default();
+    for member in TASK_ROLES {
+        if let Some(role) = launched.definition.get(member).and_then(Json::as_str) {
+            check_task_role(ctx, role, associated).await?;
         }
     }
     Ok(launched)
 }
+
+/// The members of a task definition (and of a task's overrides) that name a role its tasks
+/// run with.
+pub(crate) const TASK_ROLES: [&str; 2] = ["taskRoleArn", "executionRoleArn"];
 
 /// The launch a request body describes (task definition, overrides, labels), validated.
 pub(crate) async fn launch_from(app: &App, body: &Json) -> Result<Launch, AwsError> {
@@ -743,7 +756,7 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
     let arn = task_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "task")?);
     let task =
         load_task(ctx.app, &arn).await?.ok_or_else(|| invalid_parameter("The referenced task was not found."))?;
-    let reporter = caller_instance(ctx).await?;
+    let reporter = caller_instance(ctx);
     let owner = match &task.container_instance_arn {
         Some(instance) => ctx
             .app
@@ -755,7 +768,7 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
             .and_then(|row| row.text(0).ok()),
         None => None,
     };
-    if reporter.is_none() || reporter != owner {
+    if reporter.is_none() || reporter != owner.as_deref() {
         return Err(AwsError::new(
             "AccessDeniedException",
             403,
@@ -876,7 +889,7 @@ pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance,
                 && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
         })
         .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
-    if caller_instance(ctx).await?.as_deref() != Some(instance.instance_id.as_str()) {
+    if caller_instance(ctx) != Some(instance.instance_id.as_str()) {
         return Err(AwsError::new(
             "AccessDeniedException",
             403,

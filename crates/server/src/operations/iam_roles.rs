@@ -52,7 +52,8 @@ impl Role {
 pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -> Result<Option<Role>, AwsError> {
     let rows = store
         .query(
-            "SELECT name, role_id, path, created_at, description, max_session_duration, trust_policy, last_used_at, last_used_region
+            "SELECT name, role_id, path, created_at, description, max_session_duration, trust_policy, last_used_at, last_used_region,
+                    trust_principals
              FROM roles WHERE account_id = ? AND name_key = ?",
             vec![account.into(), name.to_lowercase().into()],
         )
@@ -67,7 +68,14 @@ pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -
         entity: Entity::from_row(Kind::Role, row)?,
         description: row.opt_text(4).map_err(internal)?,
         max_session_duration: row.int(5).map_err(internal)?,
-        trust_policy: row.text(6).map_err(internal)?,
+        // As it reads now: principals bound to users or roles gone since show their ids.
+        trust_policy: crate::principals::resolve(
+            store,
+            account,
+            &row.text(6).map_err(internal)?,
+            row.opt_text(9).map_err(internal)?.as_deref(),
+        )
+        .await?,
         last_used,
     }))
 }
@@ -96,10 +104,17 @@ async fn write_role(ctx: &Ctx<'_>, xml: &mut XmlResponse, role: &Role) -> Result
     Ok(())
 }
 
-/// Validates a trust policy document as IAM does for CreateRole and UpdateAssumeRolePolicy.
-fn check_trust_policy(document: &str) -> Result<(), AwsError> {
+/// Validates a trust policy document as IAM does for CreateRole and UpdateAssumeRolePolicy,
+/// and binds the users and roles it names to their unique ids (what is stored beside it).
+async fn check_trust_policy(ctx: &Ctx<'_>, document: &str) -> Result<String, AwsError> {
     iam_policy::validate(document, PolicyKind::Trust).map_err(policy_error)?;
-    SizeQuota::TrustPolicy.check([document]).map_err(policy_error)
+    SizeQuota::TrustPolicy.check([document]).map_err(policy_error)?;
+    crate::principals::bind(&ctx.app.store, ctx.account(), document, false).await.map_err(|error| match error {
+        crate::principals::BindError::NoSuchPrincipal(arn) => {
+            AwsError::new("MalformedPolicyDocument", 400, format!("Invalid principal in policy: \"AWS\":\"{arn}\""))
+        }
+        crate::principals::BindError::Store(error) => error,
+    })
 }
 
 fn check_description(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
@@ -135,13 +150,14 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let trust_policy = ctx.required("AssumeRolePolicyDocument")?;
     let description = check_description(ctx)?;
     let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(*MAX_SESSION_DURATION.start());
-    check_trust_policy(trust_policy)?;
+    let trust_principals = check_trust_policy(ctx, trust_policy).await?;
     let tags = iam_tags::from_params(ctx)?;
     let boundary = iam_boundaries::from_params(ctx).await?;
     let columns = vec![
         ("description", Value::from(description.clone())),
         ("max_session_duration", Value::Int(max_session_duration)),
         ("trust_policy", trust_policy.into()),
+        ("trust_principals", trust_principals.into()),
     ];
     let account = ctx.account();
     let entity = insert(ctx, Kind::Role, columns, |key| {
@@ -244,13 +260,13 @@ iam_operation!(UPDATE_ASSUME_ROLE_POLICY, "UpdateAssumeRolePolicy", |ctx| Box::p
 
 async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let document = ctx.required("PolicyDocument")?;
-    check_trust_policy(document)?;
+    let trust_principals = check_trust_policy(ctx, document).await?;
     let role = existing_role(ctx).await?;
     ctx.app
         .store
         .execute(
-            "UPDATE roles SET trust_policy = ? WHERE account_id = ? AND role_id = ?",
-            vec![document.into(), ctx.account().into(), role.entity.id.as_str().into()],
+            "UPDATE roles SET trust_policy = ?, trust_principals = ? WHERE account_id = ? AND role_id = ?",
+            vec![document.into(), trust_principals.into(), ctx.account().into(), role.entity.id.as_str().into()],
         )
         .await
         .map_err(internal)?;

@@ -122,6 +122,11 @@ pub enum Authorization {
     /// The caller's policies together with the repository policy of the ECR repository its
     /// resource names, evaluated as AWS evaluates a same-account resource-based policy.
     Repository,
+    /// As [`Authorization::Policies`], and only for a managed instance's own session: the
+    /// agent's calls (Poll, state reports, task credentials, registration). A session issued
+    /// to a task, a user or a role is refused whatever its policies allow; the operation
+    /// then checks the instance it names is the caller's.
+    Instance,
 }
 
 /// One routed operation.

@@ -13,16 +13,20 @@ use super::internal;
 pub const SSM_TARGET: &str = "AmazonSSM";
 
 /// Declares an SSM operation authorized by policies as `ssm:NAME`:
-/// `ssm_operation!(CONST, "Name", resources, run)`.
+/// `ssm_operation!(CONST, "Name", resources, run)`, or with a last argument, another
+/// [`Authorization`].
 macro_rules! ssm_operation {
     ($const:ident, $name:literal, $resources:expr, $run:expr) => {
+        ssm_operation!($const, $name, $resources, $run, Authorization::Policies);
+    };
+    ($const:ident, $name:literal, $resources:expr, $run:expr, $authorization:expr) => {
         pub const $const: Operation = Operation {
             service: "ssm",
             protocol: Protocol::Json,
             name: $name,
             namespace: super::ssm::SSM_TARGET,
             action: concat!("ssm:", $name),
-            authorization: Authorization::Policies,
+            authorization: $authorization,
             resources: $resources,
             run: $run,
         };

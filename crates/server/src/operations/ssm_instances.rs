@@ -12,7 +12,6 @@ use store::Value;
 
 use super::ssm::{self, ssm_operation, validation_exception};
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
-use crate::auth::Principal;
 use crate::ids;
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
@@ -69,7 +68,8 @@ ssm_operation!(
     UPDATE_INSTANCE_INFORMATION,
     "UpdateInstanceInformation",
     |ctx| Box::pin(async move { instance_resource(ctx) }),
-    |ctx| json_op(update_instance_information(ctx))
+    |ctx| json_op(update_instance_information(ctx)),
+    Authorization::Instance
 );
 ssm_operation!(
     ADD_TAGS_TO_RESOURCE,
@@ -248,22 +248,9 @@ async fn deregister_managed_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = instance_id(ctx.body)?;
-    // Only the instance itself reports on itself: its role session was issued to it.
-    let issued_to = match ctx.identity.principal {
-        Principal::RoleSession { .. } => ctx
-            .app
-            .store
-            .query(
-                "SELECT instance_id FROM sessions WHERE access_key_id = ?",
-                vec![ctx.identity.access_key_id.as_str().into()],
-            )
-            .await
-            .map_err(internal)?
-            .first()
-            .and_then(|row| row.opt_text(0).ok().flatten()),
-        _ => None,
-    };
-    if issued_to.as_deref() != Some(id) {
+    // Only the instance itself reports on itself: its own role session was issued to it (a
+    // session of one of its tasks is not).
+    if ctx.identity.instance() != Some(id) {
         return Err(invalid_instance(id));
     }
     let text = |member: &str, max: usize| -> Value {

@@ -13,7 +13,7 @@ use iam_policy::{Policy, PolicyKind};
 
 use super::iam_roles::{Role, find_role};
 use super::{Authorization, Ctx, Operation, STS_NAMESPACE, internal, query};
-use crate::auth::Principal;
+use crate::auth::{Principal, SessionKind};
 use crate::ids;
 
 pub const GET_CALLER_IDENTITY: Operation = Operation {
@@ -88,9 +88,10 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
     let issued_at = ids::now();
     let expires_at = issued_at + duration;
-    let user_key = match &ctx.identity.principal {
-        Principal::Root => None,
-        Principal::User { name, .. } => Some(name.to_lowercase()),
+    // The session belongs to the user's unique id (its name only says whose it is).
+    let (kind, user_key, user_id) = match &ctx.identity.principal {
+        Principal::Root => (SessionKind::Root, None, None),
+        Principal::User { name, user_id, .. } => (SessionKind::User, Some(name.to_lowercase()), Some(user_id.clone())),
         Principal::RoleSession { .. } => {
             return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
         }
@@ -98,11 +99,14 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     ctx.app
         .store
         .execute(
-            "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash, issued_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 access_key_id.as_str().into(),
                 ctx.account().into(),
                 Value::from(user_key),
+                Value::from(user_id),
+                kind.as_str().into(),
                 sealed.into(),
                 sha256_hex(token.as_bytes()).into(),
                 Value::Int(issued_at),
@@ -293,7 +297,13 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     }
 
-    let grant = SessionGrant { policy: session_policy, policy_arns: &policy_arns, tags: &tags, instance_id: None };
+    let grant = SessionGrant {
+        policy: session_policy,
+        policy_arns: &policy_arns,
+        tags: &tags,
+        kind: &SessionKind::Role,
+        revoked_with: None,
+    };
     let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
     xml.nest("Credentials", |xml| {
@@ -331,8 +341,11 @@ pub(crate) struct SessionGrant<'a> {
     pub policy: Option<&'a str>,
     pub policy_arns: &'a [String],
     pub tags: &'a [(String, String)],
-    /// The managed instance the session is issued to: deregistering it revokes the session.
-    pub instance_id: Option<&'a str>,
+    /// What the session is issued to: the role's caller, a managed instance, or a task.
+    pub kind: &'a SessionKind,
+    /// The managed instance whose deregistration revokes the session (an instance's own, or
+    /// the one its task runs on).
+    pub revoked_with: Option<&'a str>,
 }
 
 /// Issues credentials for a session of `role` named `session_name`, lasting `duration`
@@ -357,8 +370,8 @@ pub(crate) async fn issue_role_session(
         .transaction(vec![
             store::Statement::new(
                 "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
-                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     access_key_id.as_str().into(),
                     account.into(),
@@ -372,7 +385,8 @@ pub(crate) async fn issue_role_session(
                     Value::from(grant.policy.map(str::to_owned)),
                     serde_json::to_string(grant.policy_arns).map_err(internal)?.into(),
                     serde_json::to_string(grant.tags).map_err(internal)?.into(),
-                    Value::from(grant.instance_id.map(str::to_owned)),
+                    Value::from(grant.revoked_with.map(str::to_owned)),
+                    grant.kind.as_str().into(),
                 ],
             ),
             store::Statement::new(
