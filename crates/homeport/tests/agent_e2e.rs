@@ -249,7 +249,12 @@ fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
     assert!(!credentials.exists());
     // Said once: the agent (refreshing every 2 s until then) now asks again only rarely.
     std::thread::sleep(Duration::from_secs(6));
-    let refusals = agent_one.log().lines().skip(mark).filter(|line| line.contains("InvalidInstanceId")).count();
+    let refusals = agent_one
+        .log()
+        .lines()
+        .skip(mark)
+        .filter(|line| line.contains("credential refresh") && line.contains("InvalidInstanceId"))
+        .count();
     assert_eq!(refusals, 1, "{}", agent_one.log());
 
     // SIGTERM stops it cleanly.

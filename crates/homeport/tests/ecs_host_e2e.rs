@@ -109,8 +109,9 @@ fn health_is_reported_and_a_registered_again_agent_removes_its_orphans() {
     }));
     let checked = start_on(&ecs, "checked", &arn_one);
     let neighbour = start_on(&ecs, "idle", &arn_two);
-    let running = ecs.await_status(std::slice::from_ref(&checked), "RUNNING", Duration::from_secs(60)).remove(0);
-    assert_eq!(running["healthStatus"], "UNKNOWN", "no check has run yet: {running}");
+    // (UNKNOWN until the first check has run: the reconciler's unit tests cover it, since a
+    // loaded machine may see RUNNING only after the first check.)
+    ecs.await_status(std::slice::from_ref(&checked), "RUNNING", Duration::from_secs(60));
     let task = wait_for("the task HEALTHY", Duration::from_secs(60), || {
         let task = ecs.task(&checked);
         (task["healthStatus"] == "HEALTHY" && health(&task, "side") == "UNHEALTHY").then_some(task)
