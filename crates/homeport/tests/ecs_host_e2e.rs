@@ -3,7 +3,7 @@
 //!
 //! Covered: container health checks reported as ECS does (`healthStatus` of each container
 //! and of the task: an essential container's `HEALTHY` decides, a non-essential one's
-//! `UNHEALTHY` does not); after `deregister-container-instance --force`, the orphaned task
+//! `UNHEALTHY` does not), and a service's task turning `UNHEALTHY` stopped and replaced; after `deregister-container-instance --force`, the orphaned task
 //! keeps its last reported state until `stop-task` stops it at once, and the agent of that
 //! host, registered again (with `register --force`, or after removing `ecs.json`), stops and
 //! removes the orphaned containers while another agent's containers on the same Docker run on.
@@ -121,6 +121,42 @@ fn health_is_reported_and_a_registered_again_agent_removes_its_orphans() {
     ecs.await_status(std::slice::from_ref(&neighbour), "RUNNING", Duration::from_secs(60));
     let neighbour_container = containers.of_task(&neighbour, false).remove(0);
     assert_eq!(containers.of_task(&checked, false).len(), 3);
+
+    // A service's task that turns UNHEALTHY is stopped and replaced, as ECS's scheduler does.
+    ecs.register_definition(json!({
+        "family": "sick",
+        "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 16, "stopTimeout": 2,
+                                  "command": ["sleep", "600"], "healthCheck": check("false")}],
+    }));
+    ecs.call(&[
+        "create-service",
+        "--service-name",
+        "sick",
+        "--task-definition",
+        "sick",
+        "--desired-count",
+        "1",
+        "--launch-type",
+        "EXTERNAL",
+    ]);
+    let first = wait_for("the service's first task", Duration::from_secs(60), || {
+        ecs.service_tasks("sick").first().map(|t| t["taskArn"].as_str().unwrap().to_owned())
+    });
+    let failed = ecs.await_status(std::slice::from_ref(&first), "STOPPED", Duration::from_secs(90)).remove(0);
+    assert_eq!(failed["stoppedReason"], "Task failed container health checks", "{failed}");
+    assert_eq!(failed["stopCode"], "ServiceSchedulerInitiated");
+    assert_eq!(failed["healthStatus"], "UNHEALTHY");
+    wait_for("a replacement task", Duration::from_secs(60), || {
+        ecs.service_tasks("sick").iter().any(|t| t["taskArn"] != first.as_str()).then_some(())
+    });
+    let events = ecs.call(&["describe-services", "--services", "sick"])["services"][0]["events"].clone();
+    let wanted = format!("(service sick) (task {}) failed container health checks.", first.rsplit('/').next().unwrap());
+    assert!(events.as_array().unwrap().iter().any(|e| e["message"] == wanted.as_str()), "{events}");
+    ecs.call(&["delete-service", "--service", "sick", "--force"]);
+    wait_for("the service's tasks stopped", Duration::from_secs(90), || {
+        let listed = ecs.call(&["list-tasks", "--family", "sick"]);
+        listed["taskArns"].as_array().unwrap().is_empty().then_some(())
+    });
 
     // Every container carries its agent's identity; the two agents' differ.
     let agent_label = |id: &str| docker(&["inspect", "--format", "{{index .Config.Labels \"homeport.agent-id\"}}", id]);
