@@ -80,7 +80,7 @@ impl Destination {
         let configuration = container.log_configuration.as_ref().filter(|c| c.log_driver == "awslogs")?;
         let options: &BTreeMap<String, String> = &configuration.options;
         let Some(group) = options.get("awslogs-group").filter(|g| !g.is_empty()) else {
-            return Some(Err("awslogs needs the awslogs-group option".to_owned()));
+            return Some(Err("must specify a value for log opt 'awslogs-group'".to_owned()));
         };
         let stream = match options.get("awslogs-stream-prefix").filter(|p| !p.is_empty()) {
             Some(prefix) => format!("{prefix}/{}/{}", container.name, spec.task_id()),
@@ -643,6 +643,29 @@ mod tests {
         );
         assert_eq!(of("none"), None);
         assert_eq!(of("json"), None);
-        assert!(matches!(of("broken"), Some(Err(_))));
+        assert_eq!(
+            of("broken"),
+            Some(Err("must specify a value for log opt 'awslogs-group'".to_owned())),
+            "Docker's words"
+        );
+    }
+
+    #[test]
+    fn creation_failures_read_as_docker_says_them() {
+        let failed = |status: u16, code: &str| CreateFailed {
+            what: "group",
+            error: CallError::Service { status, code: code.into(), message: "m".into() },
+        };
+        assert_eq!(
+            failed(400, "AccessDeniedException").start_error(),
+            "Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log group: \
+             AccessDeniedException: m"
+        );
+        assert!(!failed(400, "AccessDeniedException").is_temporary());
+        assert!(!failed(400, "ResourceNotFoundException").is_temporary());
+        assert!(failed(400, "ThrottlingException").is_temporary());
+        assert!(failed(503, "ServiceUnavailableException").is_temporary());
+        let unreachable = CreateFailed { what: "stream", error: CallError::BadResponse("x".into()) };
+        assert!(unreachable.is_temporary());
     }
 }

@@ -55,6 +55,11 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 const DOCKER_RETRY: Duration = Duration::from_secs(1);
 /// An ordinary ECS call's time limit; a poll's is its wait plus this.
 const CALL_LIMIT: Duration = Duration::from_secs(20);
+/// What a refused re-registration of a deregistered container instance says to do.
+const DEREGISTERED: &str = " (the container instance was deregistered: stop the agent, remove ecs.json from the state \
+     directory and start it again; it registers a new container instance and removes the old one's containers)";
+/// How often a deregistered container instance's registration is tried again.
+const DEREGISTERED_RETRY: Duration = Duration::from_secs(10 * 60);
 /// How long a task's start waits for its role credentials.
 const CREDENTIALS_WAIT: Duration = Duration::from_secs(30);
 
@@ -151,6 +156,18 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                 );
                 saved = engine.serve().await;
             }
+            Err(failure) if failure.contains(DEREGISTERED) => {
+                // Nothing on the control plane brings a deregistered container instance back:
+                // said once, with what to do, then asked rarely and quietly.
+                if failure != last_failure {
+                    log::event(&format!(
+                        "ecs: {failure}; asking again every {}s without logging each refusal",
+                        DEREGISTERED_RETRY.as_secs()
+                    ));
+                }
+                last_failure = failure;
+                tokio::time::sleep(DEREGISTERED_RETRY).await;
+            }
             Err(failure) => {
                 let delay = backoff.next_delay(jitter());
                 // The same failure again is logged at most once a minute's worth of backoff.
@@ -222,10 +239,7 @@ fn registration_advice(error: &CallError) -> &'static str {
         CallError::Service { code, .. } if code == "ClusterNotFoundException" => {
             " (create the cluster with `aws ecs create-cluster`, or register with another --cluster)"
         }
-        CallError::Service { message, .. } if message.contains("is not registered to this instance") => {
-            " (the container instance was deregistered: remove ecs.json from the state directory to \
-             register as a new one)"
-        }
+        CallError::Service { message, .. } if message.contains("is not registered to this instance") => DEREGISTERED,
         _ => "",
     }
 }
@@ -1079,7 +1093,15 @@ async fn launch(
             }
         }
     };
-    if let Some(Ok(destination)) = Destination::of(spec, definition, &id) {
+    let destination = match Destination::of(spec, definition, &id) {
+        Some(Err(why)) => {
+            let message = format!("Error response from daemon: failed to initialize logging driver: {why}");
+            return Ok(LaunchResult::StartFailed { runtime_id: id, message });
+        }
+        Some(Ok(destination)) => Some(destination),
+        None => None,
+    };
+    if let Some(destination) = destination {
         let credentials = logs
             .credentials(spec)
             .await
