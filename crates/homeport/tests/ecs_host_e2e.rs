@@ -195,7 +195,14 @@ fn health_is_reported_and_a_registered_again_agent_removes_its_orphans() {
     assert_ne!(arn_again, arn_one);
     let second = start_on(&ecs, "idle", &arn_again);
     ecs.await_status(std::slice::from_ref(&second), "RUNNING", Duration::from_secs(60));
+    let mark = agent_one.lines();
     ecs.call(&["deregister-container-instance", "--container-instance", &arn_again, "--force"]);
+    // The running agent learns it is deregistered and says what to do, once.
+    let line = agent_one.await_line(mark, &["was deregistered", "remove ecs.json"], Duration::from_secs(60));
+    assert!(line.contains("without logging each refusal"), "{line}");
+    std::thread::sleep(Duration::from_secs(3));
+    let said = agent_one.log().lines().skip(mark).filter(|line| line.contains("remove ecs.json")).count();
+    assert_eq!(said, 1, "{}", agent_one.log());
     let agent_one = stop(agent_one);
     let mark = agent_one.lines();
     std::fs::remove_file(one.join("ecs.json")).unwrap();
