@@ -244,39 +244,16 @@ fn registration_advice(error: &CallError) -> &'static str {
     }
 }
 
-/// What a background operation came back with.
+/// What a background operation came back with (a launch's `Err`: Docker or the control
+/// plane could not be reached, and it is tried again).
 enum Outcome {
-    Observed {
-        generation: u64,
-        result: Result<Vec<ListedContainer>, DockerError>,
-    },
-    Images {
-        task: String,
-        result: Result<Option<(i64, i64)>, ImagesError>,
-    },
-    /// `Err`: Docker or the control plane could not be reached (tried again).
-    Launched {
-        task: String,
-        container: String,
-        result: Result<LaunchResult, String>,
-    },
-    Exited {
-        task: String,
-        container: String,
-        result: Result<Option<i64>, DockerError>,
-    },
-    Removed {
-        task: Option<String>,
-        container: String,
-        result: Result<(), DockerError>,
-    },
-    Polled {
-        request: Value,
-        result: Result<Value, CallError>,
-    },
-    Reported {
-        result: Result<(), CallError>,
-    },
+    Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
+    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError> },
+    Launched { task: String, container: String, result: Result<LaunchResult, String> },
+    Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
+    Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
+    Polled { request: Value, result: Result<Value, CallError> },
+    Reported { result: Result<(), CallError> },
 }
 
 enum ImagesError {

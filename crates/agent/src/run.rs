@@ -76,13 +76,10 @@ impl RunOptions {
     }
 }
 
-/// Why the agent could not start.
+/// Why the agent could not start (`Locked`: another agent uses the state directory).
 #[derive(Debug)]
 pub enum RunError {
-    NotRegistered {
-        state_dir: PathBuf,
-    },
-    /// Another agent uses the state directory.
+    NotRegistered { state_dir: PathBuf },
     Locked(LockError),
     State(StateError),
     Key(KeyError),
