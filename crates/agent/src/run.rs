@@ -286,11 +286,11 @@ impl Agent {
                 // same line. Say it once, with what to do, and ask again rarely.
                 if !self.deregistered {
                     log::event(&format!(
-                        "credential refresh refused: {error}.{} Stop this agent first (it holds the state \
-                         directory), then start it again once registered. Until then it asks again every {}, \
+                        "credential refresh refused: {error}. This instance was deregistered (or registered \
+                         elsewhere): stop this agent (it holds the state directory), register again with \
+                         `homeport agent register --force` and start it. Until then it asks again every {} minutes, \
                          without logging each refusal.",
-                        refresh_advice(&error),
-                        seconds(DEREGISTERED_RETRY)
+                        DEREGISTERED_RETRY.as_secs() / 60
                     ));
                     self.deregistered = true;
                 }
@@ -373,13 +373,10 @@ impl Agent {
     }
 }
 
-/// What a refresh failure likely means, for the log: a sentence after the failure.
+/// What a refresh failure likely means, for the log: a sentence after the failure (a
+/// deregistered instance's refusal has its own line).
 fn refresh_advice(error: &CallError) -> &'static str {
     match error.code() {
-        Some("InvalidInstanceId") => {
-            " The control plane does not know this instance: it was deregistered (or registered elsewhere); \
-             register again with `homeport agent register --force`."
-        }
         Some("AccessDeniedException") => {
             " The activation role's trust policy must let the service principal ssm.amazonaws.com assume it, \
              and this machine's clock must be within 5 minutes of the control plane's."
@@ -458,7 +455,6 @@ mod tests {
     #[test]
     fn refresh_failures_explain_themselves() {
         let refused = |code: &str| CallError::Service { status: 400, code: code.into(), message: String::new() };
-        assert!(refresh_advice(&refused("InvalidInstanceId")).contains("deregistered"));
         assert!(refresh_advice(&refused("AccessDeniedException")).contains("ssm.amazonaws.com"));
         assert!(refresh_advice(&CallError::BadResponse("x".into())).contains("unreachable"));
     }
