@@ -118,6 +118,11 @@ case "$ENDPOINT" in
     *) fail "no endpoint: pass --endpoint http://HOST:PORT (the control plane fills it in when it serves this script)" ;;
 esac
 PREFIX="${PREFIX%/}"
+case "$PREFIX" in
+    *[[:space:]%\\\"]*) fail "--prefix must not contain spaces, %, \\ or \" (the systemd unit names paths under it)" ;;
+    ""|/*) ;;
+    *) PREFIX="$(pwd)/$PREFIX" ;;
+esac
 if [ -z "$PREFIX" ] && [ "$(id -u)" -ne 0 ]; then
     fail "installing into / needs root: run it with sudo (curl -fsSL $ENDPOINT/install.sh | sudo bash -s -- ...)"
 fi
@@ -139,6 +144,14 @@ mv -f "$download" "$BIN"
 trap - EXIT
 "$BIN" --version </dev/null >/dev/null || fail "the downloaded binary does not run on this machine ($(uname -m))"
 
+# A running agent holds its state directory (register refuses to replace the identity under
+# it): a forced re-registration stops it first; it is started again below.
+if [ "$FORCE" -eq 1 ] && [ "$START" -eq 1 ] && command -v systemctl >/dev/null 2>&1 \
+    && systemctl is-active --quiet homeport-agent </dev/null; then
+    step "Stopping the running homeport-agent service to register again"
+    systemctl stop homeport-agent </dev/null
+fi
+
 step "Registering this server with activation $ACTIVATION_ID"
 register=("$BIN" agent register --endpoint "$ENDPOINT" --activation-id "$ACTIVATION_ID" --region "$REGION" --state-dir "$STATE_DIR")
 [ -z "$CLUSTER" ] || register+=(--cluster "$CLUSTER")
@@ -149,7 +162,16 @@ HOMEPORT_ACTIVATION_CODE="$ACTIVATION_CODE" "${register[@]}" </dev/null
 
 step "Installing the systemd unit into $UNIT_DIR"
 mkdir -p "$UNIT_DIR"
-"$BIN" agent systemd-unit </dev/null >"$UNIT_DIR/homeport-agent.service"
+unit="$("$BIN" agent systemd-unit </dev/null)"
+if [ -n "$PREFIX" ]; then
+    # The unit names /usr/local/bin and /var/lib: under a prefix it runs what was installed
+    # there. systemd's StateDirectory= is always under /var/lib, so the prefix's state
+    # directory (made 0700 by register) is named as writable instead. The replacements are
+    # quoted, so nothing in the prefix is read as a pattern.
+    unit="${unit//"/usr/local/bin/homeport agent run --state-dir /var/lib/homeport-agent"/"$BIN agent run --state-dir $STATE_DIR"}"
+    unit="${unit//"StateDirectory=homeport-agent"$'\n'"StateDirectoryMode=0700"/"ReadWritePaths=$STATE_DIR"}"
+fi
+printf '%s\n' "$unit" >"$UNIT_DIR/homeport-agent.service"
 chmod 644 "$UNIT_DIR/homeport-agent.service"
 
 if [ "$START" -eq 1 ]; then

@@ -95,7 +95,8 @@ pub struct InstanceInformation {
     pub platform_name: String,
     pub platform_type: String,
     pub platform_version: String,
-    #[serde(rename = "IPAddress")]
+    /// Omitted when the machine has no address worth reporting.
+    #[serde(rename = "IPAddress", skip_serializing_if = "String::is_empty")]
     pub ip_address: String,
     pub computer_name: String,
     pub agent_status: String,

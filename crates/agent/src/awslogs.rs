@@ -24,6 +24,11 @@
 //!   nanosecond.
 //! - A container's last lines are shipped before the agent removes it (the engine waits for
 //!   [`Shipper::done`]).
+//! - The group (with `awslogs-create-group`) and the stream are created before the container
+//!   starts ([`create_destination`]), as Docker's driver does when it starts a container: a refusal
+//!   (the role may not `logs:CreateLogGroup`, or the group is missing) fails the start with
+//!   Docker's words, so the task stops saying why instead of running with its output going
+//!   nowhere.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,7 +80,7 @@ impl Destination {
         let configuration = container.log_configuration.as_ref().filter(|c| c.log_driver == "awslogs")?;
         let options: &BTreeMap<String, String> = &configuration.options;
         let Some(group) = options.get("awslogs-group").filter(|g| !g.is_empty()) else {
-            return Some(Err("awslogs needs the awslogs-group option".to_owned()));
+            return Some(Err("must specify a value for log opt 'awslogs-group'".to_owned()));
         };
         let stream = match options.get("awslogs-stream-prefix").filter(|p| !p.is_empty()) {
             Some(prefix) => format!("{prefix}/{}/{}", container.name, spec.task_id()),
@@ -425,6 +430,67 @@ async fn ship(order: &ShipOrder, mut receiver: mpsc::UnboundedReceiver<Event>, b
     }
 }
 
+/// One CloudWatch Logs call for `destination`, in its region.
+async fn logs_call(
+    control_plane: &ControlPlane,
+    destination: &Destination,
+    credentials: &RoleCredentials,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, CallError> {
+    let region = destination.region.as_deref().unwrap_or(&control_plane.region);
+    let target = format!("{LOGS_TARGET}.{operation}");
+    api::json_call(&control_plane.endpoint, region, credentials, "logs", &target, body).await
+}
+
+/// Which creation failed, in the words of Docker's driver.
+#[derive(Debug)]
+pub struct CreateFailed {
+    pub what: &'static str,
+    pub error: CallError,
+}
+
+impl CreateFailed {
+    /// Whether trying again may cure it: the control plane was not reached, or answered
+    /// that it is busy or failing, rather than refusing.
+    pub fn is_temporary(&self) -> bool {
+        match &self.error {
+            CallError::Service { status, code, .. } => *status >= 500 || code.starts_with("Throttling"),
+            CallError::Transport(_) | CallError::BadResponse(_) => true,
+        }
+    }
+
+    /// What Docker says when its awslogs driver cannot start (and ECS quotes after
+    /// `CannotStartContainerError: `).
+    pub fn start_error(&self) -> String {
+        format!(
+            "Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log {}: {}",
+            self.what, self.error
+        )
+    }
+}
+
+/// Creates the group (if the options ask for it) and the stream; either existing already is
+/// fine.
+pub async fn create_destination(
+    control_plane: &ControlPlane,
+    destination: &Destination,
+    credentials: &RoleCredentials,
+) -> Result<(), CreateFailed> {
+    let exists = |result: Result<Value, CallError>| match result {
+        Err(error) if error.code() == Some("ResourceAlreadyExistsException") => Ok(()),
+        other => other.map(drop),
+    };
+    if destination.create_group {
+        let body = json!({"logGroupName": destination.group});
+        exists(logs_call(control_plane, destination, credentials, "CreateLogGroup", &body).await)
+            .map_err(|error| CreateFailed { what: "group", error })?;
+    }
+    let body = json!({"logGroupName": destination.group, "logStreamName": destination.stream});
+    exists(logs_call(control_plane, destination, credentials, "CreateLogStream", &body).await)
+        .map_err(|error| CreateFailed { what: "stream", error })
+}
+
 /// Creates the group (if asked) and the stream once, then puts one batch.
 async fn put_batch(
     order: &ShipOrder,
@@ -433,23 +499,11 @@ async fn put_batch(
     stream_ready: &mut bool,
 ) -> Result<(), CallError> {
     let destination = &order.destination;
-    let region = destination.region.as_deref().unwrap_or(&order.control_plane.region);
-    let call = |operation: &str, body: Value| {
-        let target = format!("{LOGS_TARGET}.{operation}");
-        async move { api::json_call(&order.control_plane.endpoint, region, credentials, "logs", &target, &body).await }
-    };
-    let exists = |result: Result<Value, CallError>| match result {
-        Err(error) if error.code() == Some("ResourceAlreadyExistsException") => Ok(()),
-        other => other.map(drop),
+    let call = |operation: &'static str, body: Value| async move {
+        logs_call(&order.control_plane, destination, credentials, operation, &body).await
     };
     if !*stream_ready {
-        if destination.create_group {
-            exists(call("CreateLogGroup", json!({"logGroupName": destination.group})).await)?;
-        }
-        exists(
-            call("CreateLogStream", json!({"logGroupName": destination.group, "logStreamName": destination.stream}))
-                .await,
-        )?;
+        create_destination(&order.control_plane, destination, credentials).await.map_err(|failed| failed.error)?;
         *stream_ready = true;
     }
     let events: Vec<Value> =
@@ -589,6 +643,29 @@ mod tests {
         );
         assert_eq!(of("none"), None);
         assert_eq!(of("json"), None);
-        assert!(matches!(of("broken"), Some(Err(_))));
+        assert_eq!(
+            of("broken"),
+            Some(Err("must specify a value for log opt 'awslogs-group'".to_owned())),
+            "Docker's words"
+        );
+    }
+
+    #[test]
+    fn creation_failures_read_as_docker_says_them() {
+        let failed = |status: u16, code: &str| CreateFailed {
+            what: "group",
+            error: CallError::Service { status, code: code.into(), message: "m".into() },
+        };
+        assert_eq!(
+            failed(400, "AccessDeniedException").start_error(),
+            "Error response from daemon: failed to initialize logging driver: failed to create Cloudwatch log group: \
+             AccessDeniedException: m"
+        );
+        assert!(!failed(400, "AccessDeniedException").is_temporary());
+        assert!(!failed(400, "ResourceNotFoundException").is_temporary());
+        assert!(failed(400, "ThrottlingException").is_temporary());
+        assert!(failed(503, "ServiceUnavailableException").is_temporary());
+        let unreachable = CreateFailed { what: "stream", error: CallError::BadResponse("x".into()) };
+        assert!(unreachable.is_temporary());
     }
 }

@@ -20,6 +20,9 @@
 //!   costs at most a minute after it ends, and the control plane's task list makes up for
 //!   anything missed. A poll answered "deregistered" sends the agent back to registration.
 //! - Stopping the agent leaves the containers running, to be adopted by the next run.
+//! - Containers this agent (its state directory, `homeport.agent-id`) created for an earlier
+//!   container instance, orphaned when that was deregistered, are stopped and removed when
+//!   it starts on a new one; no other agent's container is ever touched.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -41,7 +44,7 @@ use crate::log;
 use crate::reconcile::{self, Action, ContainerState, LaunchResult, Report, Status, TaskRecord};
 use crate::state::StateDir;
 use crate::task_roles::{Fetch, RoleType, TaskRoles, TaskSecret};
-use crate::task_spec::{LABEL_INSTANCE, Placement, TaskSpec, container_config, task_id};
+use crate::task_spec::{LABEL_AGENT, LABEL_INSTANCE, LABEL_TASK_ARN, Placement, TaskSpec, container_config, task_id};
 
 /// How long a stopped task's containers are kept (ECS's `ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION`).
 pub const DEFAULT_CLEANUP_AFTER: Duration = Duration::from_secs(3 * 60 * 60);
@@ -52,6 +55,11 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 const DOCKER_RETRY: Duration = Duration::from_secs(1);
 /// An ordinary ECS call's time limit; a poll's is its wait plus this.
 const CALL_LIMIT: Duration = Duration::from_secs(20);
+/// What a refused re-registration of a deregistered container instance says to do.
+const DEREGISTERED: &str = " (the container instance was deregistered: stop the agent, remove ecs.json from the state \
+     directory and start it again; it registers a new container instance and removes the old one's containers)";
+/// How often a deregistered container instance's registration is tried again.
+const DEREGISTERED_RETRY: Duration = Duration::from_secs(10 * 60);
 /// How long a task's start waits for its role credentials.
 const CREDENTIALS_WAIT: Duration = Duration::from_secs(30);
 
@@ -90,6 +98,16 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
         Err(error) => {
             log::event(&format!("ecs: {error}; starting with an empty task table"));
             EcsState { cluster: options.cluster.clone(), ..EcsState::default() }
+        }
+    };
+    let agent_id = match state.agent_id() {
+        Ok(id) => id,
+        Err(error) => {
+            log::event(&format!(
+                "ecs: {error}; containers are labelled without this agent's identity, and those of its earlier \
+                 container instances are not recognized"
+            ));
+            String::new()
         }
     };
     let roles = TaskRoles::new();
@@ -133,9 +151,22 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                         instance: credentials.clone(),
                         tasks: roles.clone(),
                         credentials_url: credentials_url.clone(),
+                        agent_id: agent_id.clone(),
                     },
                 );
                 saved = engine.serve().await;
+            }
+            Err(failure) if failure.contains(DEREGISTERED) => {
+                // Nothing on the control plane brings a deregistered container instance back:
+                // said once, with what to do, then asked rarely and quietly.
+                if failure != last_failure {
+                    log::event(&format!(
+                        "ecs: {failure}; asking again every {}s without logging each refusal",
+                        DEREGISTERED_RETRY.as_secs()
+                    ));
+                }
+                last_failure = failure;
+                tokio::time::sleep(DEREGISTERED_RETRY).await;
             }
             Err(failure) => {
                 let delay = backoff.next_delay(jitter());
@@ -208,19 +239,17 @@ fn registration_advice(error: &CallError) -> &'static str {
         CallError::Service { code, .. } if code == "ClusterNotFoundException" => {
             " (create the cluster with `aws ecs create-cluster`, or register with another --cluster)"
         }
-        CallError::Service { message, .. } if message.contains("is not registered to this instance") => {
-            " (the container instance was deregistered: remove ecs.json from the state directory to \
-             register as a new one)"
-        }
+        CallError::Service { message, .. } if message.contains("is not registered to this instance") => DEREGISTERED,
         _ => "",
     }
 }
 
-/// What a background operation came back with.
+/// What a background operation came back with (a launch's `Err`: Docker or the control
+/// plane could not be reached, and it is tried again).
 enum Outcome {
     Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
     Images { task: String, result: Result<Option<(i64, i64)>, ImagesError> },
-    Launched { task: String, container: String, result: Result<LaunchResult, DockerError> },
+    Launched { task: String, container: String, result: Result<LaunchResult, String> },
     Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
     Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
     Polled { request: Value, result: Result<Value, CallError> },
@@ -235,11 +264,12 @@ enum ImagesError {
 }
 
 /// The credentials the engine works with: the instance role's, and its tasks' roles (with
-/// the endpoint that serves them).
+/// the endpoint that serves them); and the agent's identity its containers are labelled with.
 struct Signers {
     instance: Credentials,
     tasks: TaskRoles,
     credentials_url: Option<String>,
+    agent_id: String,
 }
 
 struct Engine {
@@ -247,6 +277,8 @@ struct Engine {
     control_plane: ControlPlane,
     cluster: String,
     instance_arn: String,
+    /// The label value of this agent's containers (empty: unknown).
+    agent_id: String,
     docker: Docker,
     cleanup_after: i64,
     credentials: Credentials,
@@ -282,12 +314,13 @@ impl Engine {
         saved: EcsState,
         signers: Signers,
     ) -> Engine {
-        let Signers { instance: credentials, tasks: roles, credentials_url } = signers;
+        let Signers { instance: credentials, tasks: roles, credentials_url, agent_id } = signers;
         Engine {
             state_dir,
             control_plane,
             cluster: options.cluster.clone(),
             instance_arn,
+            agent_id,
             docker,
             cleanup_after: i64::try_from(options.cleanup_after.as_secs()).unwrap_or(i64::MAX),
             credentials,
@@ -366,6 +399,7 @@ impl Engine {
                         self.tasks.len()
                     ));
                     self.remove_duplicates(duplicates);
+                    self.remove_orphans().await;
                     return;
                 }
                 Err(error) => {
@@ -377,6 +411,48 @@ impl Engine {
                     tokio::time::sleep(delay).await;
                 }
             }
+        }
+    }
+
+    /// Stops and removes the containers this agent made for its earlier container instances
+    /// (deregistered: the control plane no longer tracks their tasks, and no agent would
+    /// ever stop them). Found by this agent's label, so another agent's are never touched.
+    async fn remove_orphans(&mut self) {
+        if self.agent_id.is_empty() {
+            return;
+        }
+        let listed = match self.docker.containers(&[format!("{LABEL_AGENT}={}", self.agent_id)]).await {
+            Ok(listed) => listed,
+            Err(error) => {
+                log::event(&format!("ecs: cannot list the containers of earlier container instances: {error}"));
+                return;
+            }
+        };
+        for container in listed {
+            let Some(earlier) = container.label(LABEL_INSTANCE).filter(|arn| *arn != self.instance_arn) else {
+                continue;
+            };
+            let task = container.label(LABEL_TASK_ARN).map(task_id).unwrap_or("?");
+            log::event(&format!(
+                "ecs: removing container {} of task {task}: it belongs to container instance {earlier}, \
+                 deregistered; this agent is now {}",
+                container.id, self.instance_arn
+            ));
+            awslogs::forget_position(&self.state_dir, &container.id);
+            let docker = self.docker.clone();
+            let id = container.id.clone();
+            self.ops.spawn(async move {
+                // Gracefully (its own stop timeout) if it runs; removed either way.
+                let stopped = match container.state.as_str() {
+                    "running" => docker.stop(&id, None).await,
+                    _ => Ok(()),
+                };
+                if let Err(error) = stopped {
+                    log::event(&format!("ecs: cannot stop container {id}: {error}; removing it anyway"));
+                }
+                let result = docker.remove(&id).await;
+                Outcome::Removed { task: None, container: id, result }
+            });
         }
     }
 
@@ -530,13 +606,24 @@ impl Engine {
                 let Some(spec) = record.spec.clone() else { return };
                 let runtime_id =
                     record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone());
-                let (cluster, instance) = (self.cluster.clone(), self.instance_arn.clone());
+                let (cluster, instance, agent_id) =
+                    (self.cluster.clone(), self.instance_arn.clone(), self.agent_id.clone());
                 let environment =
                     credentials_environment(&spec, record.credentials_secret.as_ref(), &self.credentials_url);
+                let logs = LogSigner {
+                    control_plane: self.control_plane.clone(),
+                    roles: self.roles.clone(),
+                    instance: self.credentials.clone(),
+                    task_arn: task.clone(),
+                };
                 self.ops.spawn(async move {
-                    let placement =
-                        Placement { cluster: &cluster, container_instance_arn: &instance, environment: &environment };
-                    let result = launch(&docker, &spec, &container, runtime_id, &placement).await;
+                    let placement = Placement {
+                        cluster: &cluster,
+                        container_instance_arn: &instance,
+                        agent_id: &agent_id,
+                        environment: &environment,
+                    };
+                    let result = launch(&docker, &spec, &container, runtime_id, &placement, &logs).await;
                     if result.is_err() {
                         tokio::time::sleep(DOCKER_RETRY).await;
                     }
@@ -936,14 +1023,37 @@ async fn ensure_images(docker: &Docker, images: &[String], pulls: &Pulls) -> Res
     Ok(pulled)
 }
 
-/// Creates (unless it exists), starts and inspects one container.
+/// What creating a container's `awslogs` destination needs: the credentials that will ship
+/// its output (the execution role's, else the instance's).
+struct LogSigner {
+    control_plane: ControlPlane,
+    roles: TaskRoles,
+    instance: Credentials,
+    task_arn: String,
+}
+
+impl LogSigner {
+    async fn credentials(&self, spec: &TaskSpec) -> Option<RoleCredentials> {
+        match spec.execution_role_arn {
+            Some(_) => {
+                Some(self.roles.wait_for(&self.task_arn, RoleType::Execution, CREDENTIALS_WAIT).await?.credentials)
+            }
+            None => Some(current_credentials(&mut self.instance.clone()).await),
+        }
+    }
+}
+
+/// Creates (unless it exists), starts and inspects one container. Its `awslogs` group (if
+/// the options ask) and stream are created first, as Docker's driver does at start: a
+/// refusal fails the start with Docker's words; an unreachable control plane is tried again.
 async fn launch(
     docker: &Docker,
     spec: &crate::task_spec::TaskSpec,
     container: &str,
     runtime_id: Option<String>,
     placement: &Placement<'_>,
-) -> Result<LaunchResult, DockerError> {
+    logs: &LogSigner,
+) -> Result<LaunchResult, String> {
     let Some(definition) = spec.container(container) else {
         return Ok(LaunchResult::CreateFailed(format!("no container {container} in the task")));
     };
@@ -954,20 +1064,44 @@ async fn launch(
             match docker.create(&name, &container_config(spec, definition, placement)).await {
                 Ok(id) => id,
                 // Created by a run of the agent that stopped before recording it.
-                Err(DockerError::Api { status: 409, .. }) => docker.inspect(&name).await?.id,
+                Err(DockerError::Api { status: 409, .. }) => docker.inspect(&name).await.map_err(|e| e.to_string())?.id,
                 Err(error @ DockerError::Api { .. }) => return Ok(LaunchResult::CreateFailed(error.daemon_message())),
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.to_string()),
             }
         }
     };
+    let destination = match Destination::of(spec, definition, &id) {
+        Some(Err(why)) => {
+            let message = format!("Error response from daemon: failed to initialize logging driver: {why}");
+            return Ok(LaunchResult::StartFailed { runtime_id: id, message });
+        }
+        Some(Ok(destination)) => Some(destination),
+        None => None,
+    };
+    if let Some(destination) = destination {
+        let credentials = logs
+            .credentials(spec)
+            .await
+            .ok_or_else(|| "its execution role's credentials are not here yet".to_owned())?;
+        match awslogs::create_destination(&logs.control_plane, &destination, &credentials).await {
+            Ok(()) => {}
+            Err(failed) if failed.is_temporary() => {
+                return Err(format!(
+                    "cannot create its awslogs destination {}/{}: {}",
+                    destination.group, destination.stream, failed.error
+                ));
+            }
+            Err(failed) => return Ok(LaunchResult::StartFailed { runtime_id: id, message: failed.start_error() }),
+        }
+    }
     match docker.start(&id).await {
         Ok(()) => {}
         Err(error @ DockerError::Api { .. }) => {
             return Ok(LaunchResult::StartFailed { runtime_id: id, message: error.daemon_message() });
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.to_string()),
     }
-    let mut inspected = docker.inspect(&id).await?;
+    let mut inspected = docker.inspect(&id).await.map_err(|e| e.to_string())?;
     if spec.network_mode() == "host" {
         inspected.bindings = crate::task_spec::host_mode_bindings(definition);
     }

@@ -16,7 +16,11 @@
 //!   once the containers that depend on it have stopped; the task is `STOPPED`, with every
 //!   container's exit code, when all are.
 //! - Each status is reported once, in order (`PENDING`, `RUNNING`, `STOPPED`), and again
-//!   after a restart until acknowledged. A stopped task's containers are removed
+//!   after a restart until acknowledged.
+//! - A container with a health check in its definition reports its health as ECS names it
+//!   (`HEALTHY`, `UNHEALTHY`, `UNKNOWN` while Docker says `starting`) with every report, and
+//!   on its own (a container state change) whenever it changes while the container runs.
+//!   Docker's health of a check the image carries is not ECS's: such a container reports none. A stopped task's containers are removed
 //!   `cleanup_after` seconds after it stopped, and then the record is forgotten.
 //! - A container with this instance's labels that the agent has no record of is adopted
 //!   (`spec: None`): it is never started or restarted, only stopped when the control plane
@@ -83,8 +87,13 @@ pub struct ContainerRecord {
     pub exit_known: bool,
     #[serde(default)]
     pub reason: Option<String>,
+    /// Docker's health (`starting`, `healthy`, `unhealthy`), if it has a health check.
     #[serde(default)]
     pub health: Option<String>,
+    /// The health status the control plane last acknowledged (`None`: none yet, which it
+    /// shows as `UNKNOWN`).
+    #[serde(default)]
+    pub health_reported: Option<String>,
     #[serde(default)]
     pub bindings: Vec<NetworkBinding>,
     /// Its exit was acknowledged by a container state change.
@@ -95,6 +104,9 @@ pub struct ContainerRecord {
     pub busy: bool,
     #[serde(skip)]
     pub exit_report_queued: bool,
+    /// A report of this health status is queued.
+    #[serde(skip)]
+    pub health_queued: Option<&'static str>,
     /// The observation generation when an operation last settled its state (see `observe`).
     #[serde(skip)]
     pub stamp: u64,
@@ -111,10 +123,12 @@ impl ContainerRecord {
             exit_known: false,
             reason: None,
             health: None,
+            health_reported: None,
             bindings: Vec::new(),
             exit_reported: false,
             busy: false,
             exit_report_queued: false,
+            health_queued: None,
             stamp: 0,
         }
     }
@@ -135,7 +149,17 @@ impl ContainerRecord {
         }
     }
 
-    fn report(&self) -> ContainerReport {
+    /// Its health as ECS reports it, if its definition (in `spec`) has a health check.
+    fn health_status(&self, spec: Option<&TaskSpec>) -> Option<&'static str> {
+        let checked = spec.and_then(|s| s.container(&self.name)).is_some_and(|c| c.health_check.is_some());
+        checked.then_some(match self.health.as_deref() {
+            Some("healthy") => "HEALTHY",
+            Some("unhealthy") => "UNHEALTHY",
+            _ => "UNKNOWN",
+        })
+    }
+
+    fn report(&self, spec: Option<&TaskSpec>) -> ContainerReport {
         ContainerReport {
             container_name: self.name.clone(),
             runtime_id: self.runtime_id.clone(),
@@ -143,6 +167,7 @@ impl ContainerRecord {
             exit_code: self.exit_code,
             reason: self.reason.clone(),
             network_bindings: self.bindings.clone(),
+            health_status: self.health_status(spec),
         }
     }
 }
@@ -242,6 +267,7 @@ impl TaskRecord {
         for container in &mut self.containers {
             container.busy = false;
             container.exit_report_queued = false;
+            container.health_queued = None;
         }
     }
 
@@ -297,6 +323,8 @@ pub struct ContainerReport {
     pub exit_code: Option<i64>,
     pub reason: Option<String>,
     pub network_bindings: Vec<NetworkBinding>,
+    /// `HEALTHY`, `UNHEALTHY` or `UNKNOWN`, for a container with a health check.
+    pub health_status: Option<&'static str>,
 }
 
 impl ContainerReport {
@@ -315,6 +343,9 @@ impl ContainerReport {
             }
             if let Some(reason) = &self.reason {
                 object.insert("reason".to_owned(), json!(truncate(reason, MAX_REASON_CHARS)));
+            }
+            if let Some(health) = self.health_status {
+                object.insert("healthStatus".to_owned(), json!(health));
             }
         }
         value
@@ -606,7 +637,7 @@ pub fn plan(task: &mut TaskRecord, now: i64, cleanup_after: i64) -> Vec<Action> 
                 task_arn: task.arn.clone(),
                 status,
                 reason: if status == Status::Stopped { task.stop_reason.clone() } else { None },
-                containers: task.containers.iter().map(ContainerRecord::report).collect(),
+                containers: task.containers.iter().map(|c| c.report(task.spec.as_ref())).collect(),
                 pull_started_at: task.pull_started_at,
                 pull_stopped_at: task.pull_stopped_at,
                 execution_stopped_at: task.execution_stopped_at.filter(|_| status == Status::Stopped),
@@ -614,12 +645,29 @@ pub fn plan(task: &mut TaskRecord, now: i64, cleanup_after: i64) -> Vec<Action> 
         }
     }
     if task.desired == Status::Running {
+        let spec = task.spec.as_ref();
         for record in &mut task.containers {
             let exited = record.state == ContainerState::Stopped && record.exit_known && !record.busy;
             if exited && !record.exit_reported && !record.exit_report_queued {
                 record.exit_report_queued = true;
-                actions
-                    .push(Action::Report(Report::Container { task_arn: task.arn.clone(), container: record.report() }));
+                actions.push(Action::Report(Report::Container {
+                    task_arn: task.arn.clone(),
+                    container: record.report(spec),
+                }));
+            }
+        }
+        // A running container's health changed since the control plane last heard it (once
+        // the task itself has been reported: the first report carries the health).
+        let heard_of = task.reported.is_some() || task.queued.is_some();
+        for record in task.containers.iter_mut().filter(|r| r.state == ContainerState::Running && heard_of) {
+            let Some(health) = record.health_status(spec) else { continue };
+            let known = record.health_queued.or(record.health_reported.as_deref()).unwrap_or("UNKNOWN");
+            if known != health {
+                record.health_queued = Some(health);
+                actions.push(Action::Report(Report::Container {
+                    task_arn: task.arn.clone(),
+                    container: record.report(spec),
+                }));
             }
         }
     }
@@ -818,17 +866,34 @@ pub fn apply_removed(task: &mut TaskRecord, container: &str) {
 
 /// A report was acknowledged.
 pub fn apply_acknowledged(task: &mut TaskRecord, report: &Report) {
+    let heard = |record: &mut ContainerRecord, container: &ContainerReport| {
+        if let Some(health) = container.health_status {
+            record.health_reported = Some(health.to_owned());
+            if record.health_queued == Some(health) {
+                record.health_queued = None;
+            }
+        }
+    };
     match report {
-        Report::Task { status, .. } => {
+        Report::Task { status, containers, .. } => {
             task.reported = Some(task.reported.map_or(*status, |r| r.max(*status)));
             if task.queued.is_some_and(|q| q <= *status) {
                 task.queued = None;
             }
+            for container in containers {
+                if let Some(record) = task.container_mut(&container.container_name) {
+                    heard(record, container);
+                }
+            }
         }
         Report::Container { container, .. } => {
             if let Some(record) = task.container_mut(&container.container_name) {
-                record.exit_reported = true;
-                record.exit_report_queued = false;
+                // A health change of a running container says nothing of its exit.
+                if container.status == Status::Stopped {
+                    record.exit_reported = true;
+                    record.exit_report_queued = false;
+                }
+                heard(record, container);
             }
         }
     }
@@ -997,6 +1062,71 @@ mod tests {
         let sidecar = task.container("sidecar").unwrap();
         assert_eq!(sidecar.state, ContainerState::Stopped);
         assert!(sidecar.reason.as_deref().unwrap().contains("has no health check"), "{:?}", sidecar.reason);
+    }
+
+    #[test]
+    fn health_is_reported_with_the_task_and_again_when_it_changes() {
+        let mut task = record(json!([
+            {"name": "app", "image": "a", "healthCheck": {"command": ["CMD-SHELL", "true"]}},
+            {"name": "plain", "image": "a", "essential": false},
+        ]));
+        plan(&mut task, 0, 0);
+        apply_images(&mut task, Ok(None));
+        plan(&mut task, 0, 0);
+        apply_launch(&mut task, "app", LaunchResult::Launched(inspected("a1", true, 0)), 1);
+        apply_launch(&mut task, "plain", LaunchResult::Launched(inspected("p1", true, 0)), 1);
+        let health_of = |actions: &[Action]| -> Vec<(String, Option<&'static str>)> {
+            let mut seen = Vec::new();
+            for action in actions {
+                match action {
+                    Action::Report(Report::Task { containers, .. }) => {
+                        seen.extend(containers.iter().map(|c| (c.container_name.clone(), c.health_status)));
+                    }
+                    Action::Report(Report::Container { container, .. }) => {
+                        seen.push((container.container_name.clone(), container.health_status));
+                    }
+                    _ => {}
+                }
+            }
+            seen
+        };
+        // Docker says `starting`: UNKNOWN; a container without a check in its definition
+        // reports none, whatever its image carries.
+        let mut tasks = BTreeMap::from([(ARN.to_owned(), task)]);
+        let mut app = listed("a1", "app", "running");
+        app.status = "Up 1 second (health: starting)".into();
+        let mut plain = listed("p1", "plain", "running");
+        plain.status = "Up 1 second (healthy)".into();
+        observe(&mut tasks, &[app.clone(), plain.clone()], 2);
+        let mut task = tasks.remove(ARN).unwrap();
+        let actions = plan(&mut task, 1, 0);
+        assert_eq!(kinds(&actions), ["report:RUNNING"]);
+        assert_eq!(health_of(&actions), [("app".into(), Some("UNKNOWN")), ("plain".into(), None)]);
+        acknowledge(&mut task, &actions);
+        assert!(plan(&mut task, 1, 0).is_empty(), "UNKNOWN is what the control plane shows");
+        // Healthy: one container state change, not repeated while it is queued or once heard.
+        app.status = "Up 9 seconds (healthy)".into();
+        let mut tasks = BTreeMap::from([(ARN.to_owned(), task)]);
+        observe(&mut tasks, &[app.clone(), plain.clone()], 3);
+        let mut task = tasks.remove(ARN).unwrap();
+        let actions = plan(&mut task, 2, 0);
+        assert_eq!(kinds(&actions), ["container-report:app"]);
+        assert_eq!(health_of(&actions), [("app".into(), Some("HEALTHY"))]);
+        let Action::Report(Report::Container { container, .. }) = &actions[0] else { panic!() };
+        assert_eq!(container.status, Status::Running);
+        assert!(plan(&mut task, 2, 0).is_empty(), "queued already");
+        acknowledge(&mut task, &actions);
+        assert!(plan(&mut task, 3, 0).is_empty());
+        assert!(!task.container("app").unwrap().exit_reported, "a health change is not an exit");
+        // Unhealthy: reported again.
+        task.container_mut("app").unwrap().health = Some("unhealthy".into());
+        let actions = plan(&mut task, 4, 0);
+        assert_eq!(health_of(&actions), [("app".into(), Some("UNHEALTHY"))]);
+        // The acknowledged health survives a restart; what was queued is asked again.
+        let restored: TaskRecord = serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
+        assert_eq!(restored.container("app").unwrap().health_reported.as_deref(), Some("HEALTHY"));
+        let mut restored = restored;
+        assert_eq!(health_of(&plan(&mut restored, 5, 0)), [("app".into(), Some("UNHEALTHY"))]);
     }
 
     #[test]
@@ -1219,6 +1349,7 @@ mod tests {
                     host_port: 49153,
                     protocol: "tcp".into(),
                 }],
+                health_status: Some("UNHEALTHY"),
             }],
             pull_started_at: None,
             pull_stopped_at: None,
@@ -1231,6 +1362,7 @@ mod tests {
             json!({"cluster": "edge", "task": ARN, "status": "STOPPED", "reason": ESSENTIAL_EXITED,
                    "executionStoppedAt": 1_795_000_000,
                    "containers": [{"containerName": "app", "runtimeId": "c1", "status": "STOPPED", "exitCode": 1,
+                                   "healthStatus": "UNHEALTHY",
                                    "networkBindings": [{"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 49153, "protocol": "tcp"}]}]})
         );
         let Report::Task { containers, .. } = report else { panic!() };

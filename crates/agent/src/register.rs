@@ -9,6 +9,8 @@
 //!   before the activation is used, and the key and identity are written only after the
 //!   control plane accepted them (the key first, then `instance.json`, whose presence is
 //!   what "registered" means).
+//! - Registration takes the state directory's lock, as `run` does: never while an agent
+//!   runs on the directory.
 //! - The activation code is sent once, to the endpoint, and kept nowhere.
 //!
 //! The fingerprint sent with the registration and every token request is stable for the
@@ -23,7 +25,7 @@ use aws_protocol::sigv4::sha256_hex;
 use crate::api::{self, CallError};
 use crate::http::{Endpoint, HttpError};
 use crate::keys::{InstanceKey, KeyError};
-use crate::state::{Instance, StateDir, StateError};
+use crate::state::{Instance, LockError, StateDir, StateError};
 
 /// What `register` is asked to do.
 pub struct Registration {
@@ -49,6 +51,8 @@ pub enum RegisterError {
     },
     Usage(String),
     Endpoint(HttpError),
+    /// An agent (`run`, or another `register`) uses the state directory.
+    Locked(LockError),
     State(StateError),
     Key(KeyError),
     /// The control plane refused: SSM's code and message.
@@ -77,6 +81,7 @@ impl fmt::Display for RegisterError {
             }
             RegisterError::Usage(message) => write!(f, "{message}"),
             RegisterError::Endpoint(error) => write!(f, "{error}"),
+            RegisterError::Locked(error) => write!(f, "{error}"),
             RegisterError::State(error) => {
                 write!(f, "{error} (run as a user who may write there, e.g. with sudo, or choose --state-dir)")
             }
@@ -133,20 +138,31 @@ pub async fn register(request: &Registration, progress: &mut dyn FnMut(&str)) ->
     }
     let endpoint = Endpoint::parse(&request.endpoint).map_err(RegisterError::Endpoint)?;
 
-    let existing = StateDir::existing(&request.state_dir).load_instance()?;
+    let already = |instance: &Instance| RegisterError::AlreadyRegistered {
+        instance_id: instance.instance_id.clone(),
+        state_dir: request.state_dir.clone(),
+    };
+    // Said first, whether an agent runs or not: it is what a second install usually meets.
+    if let Some(instance) = StateDir::existing(&request.state_dir).load_instance()?.filter(|_| !request.force) {
+        return Err(already(&instance));
+    }
+    let state = StateDir::create(&request.state_dir)?;
+    // Not while an agent runs on this directory (or registers it): it would go on with the
+    // identity this replaces.
+    let _lock = state.lock().map_err(|error| match error {
+        LockError::State(error) => RegisterError::State(error),
+        held => RegisterError::Locked(held),
+    })?;
+    let existing = state.load_instance()?;
     if let Some(instance) = &existing {
         if !request.force {
-            return Err(RegisterError::AlreadyRegistered {
-                instance_id: instance.instance_id.clone(),
-                state_dir: request.state_dir.clone(),
-            });
+            return Err(already(instance));
         }
         progress(&format!(
             "Replacing the registration of {} (--force); it stays registered until deregistered.",
             instance.instance_id
         ));
     }
-    let state = StateDir::create(&request.state_dir)?;
     state.check_writable()?;
 
     progress(&format!("Creating an Ed25519 key pair in {}.", state.path().display()));
@@ -250,6 +266,13 @@ mod tests {
         let error = block_on(register(&forced, &mut |_| {})).unwrap_err();
         assert!(matches!(error, RegisterError::Unreachable { .. }), "{error}");
         assert_eq!(state.load_instance().unwrap().unwrap().instance_id, "mi-0123456789abcdef0");
+
+        // Not while an agent holds the directory, even with --force.
+        let held = state.lock().unwrap();
+        let error = block_on(register(&forced, &mut |_| {})).unwrap_err();
+        assert!(matches!(error, RegisterError::Locked(_)), "{error}");
+        assert!(error.to_string().contains("another homeport agent"), "{error}");
+        drop(held);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

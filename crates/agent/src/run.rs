@@ -16,6 +16,8 @@
 //!   deregistered, which revokes its credentials), the agent drops the credentials it holds
 //!   and removes the credentials file, and keeps asking (a re-registration with `--force`
 //!   and a restart bring it back).
+//! - One agent per state directory: `run` (like `register`) holds the directory's lock for
+//!   as long as it runs, and a second is refused at start with a message naming the first.
 //! - SIGTERM and SIGINT stop the agent at once, between or during calls, with exit status 0.
 //! - The log is one line per event on standard error, never a secret.
 //!
@@ -38,10 +40,14 @@ use crate::heartbeat::Platform;
 use crate::http::{Endpoint, HttpError};
 use crate::keys::{InstanceKey, KeyError};
 use crate::log;
-use crate::state::{Instance, StateDir, StateError};
+use crate::state::{Instance, LockError, StateDir, StateError};
 
 /// The heartbeat interval unless told otherwise.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+/// How often a deregistered instance asks again whether it is known (a re-registration
+/// replaces the agent's identity and restarts it, so this only notices a control plane that
+/// got its data back).
+const DEREGISTERED_RETRY: Duration = Duration::from_secs(10 * 60);
 
 pub struct RunOptions {
     pub state_dir: PathBuf,
@@ -70,10 +76,11 @@ impl RunOptions {
     }
 }
 
-/// Why the agent could not start.
+/// Why the agent could not start (`Locked`: another agent uses the state directory).
 #[derive(Debug)]
 pub enum RunError {
     NotRegistered { state_dir: PathBuf },
+    Locked(LockError),
     State(StateError),
     Key(KeyError),
     Endpoint(HttpError),
@@ -89,6 +96,7 @@ impl fmt::Display for RunError {
                 state_dir.display(),
                 state_dir.display()
             ),
+            RunError::Locked(error) => write!(f, "{error}"),
             RunError::State(error) => write!(f, "{error}"),
             RunError::Key(error) => write!(f, "{error}"),
             RunError::Endpoint(error) => write!(f, "the registered endpoint: {error}"),
@@ -107,8 +115,13 @@ impl From<StateError> for RunError {
 /// Runs the agent until `shutdown` completes.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let state = StateDir::existing(&options.state_dir);
-    let instance =
-        state.load_instance()?.ok_or_else(|| RunError::NotRegistered { state_dir: options.state_dir.clone() })?;
+    let not_registered = || RunError::NotRegistered { state_dir: options.state_dir.clone() };
+    if !state.path().is_dir() {
+        return Err(not_registered());
+    }
+    // One agent per state directory, held until `run` returns (or the process ends).
+    let _lock = state.lock().map_err(RunError::Locked)?;
+    let instance = state.load_instance()?.ok_or_else(not_registered)?;
     let key = InstanceKey::from_seed_text(&state.read_key()?).map_err(RunError::Key)?;
     if let Some(mode) = state.loose_key_mode() {
         log::event(&format!(
@@ -127,7 +140,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
         options.state_dir.display(),
         platform.name,
         platform.version,
-        platform.ip_address,
+        platform.ip_address.map_or("no reportable address".to_owned(), |address| address.to_string()),
         platform.hostname,
     ));
     let (credentials_sender, credentials_receiver) = tokio::sync::watch::channel(None);
@@ -174,6 +187,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
         heartbeat_ok: None,
         paused_logged: false,
         refresh_forced: false,
+        deregistered: false,
     };
     tokio::select! {
         () = shutdown => {
@@ -219,6 +233,8 @@ struct Agent {
     paused_logged: bool,
     /// A failed heartbeat brought a refresh forward, and no heartbeat has succeeded since.
     refresh_forced: bool,
+    /// The control plane answered that it does not know the instance (said once).
+    deregistered: bool,
 }
 
 impl Agent {
@@ -256,11 +272,30 @@ impl Agent {
                 if self.credentials.is_none() || self.paused_logged {
                     self.next_heartbeat = Instant::now();
                 }
+                if std::mem::take(&mut self.deregistered) {
+                    log::event("the control plane knows this instance again");
+                }
                 self.credentials_sender.send_replace(Some(credentials.clone()));
                 self.credentials = Some(credentials);
                 self.paused_logged = false;
                 self.refresh_backoff.reset();
                 self.next_refresh = Instant::now() + delay;
+            }
+            Err(error) if error.code() == Some("InvalidInstanceId") => {
+                // Deregistered: retrying soon cures nothing, and the log would fill with the
+                // same line. Say it once, with what to do, and ask again rarely.
+                if !self.deregistered {
+                    log::event(&format!(
+                        "credential refresh refused: {error}. This instance was deregistered (or registered \
+                         elsewhere): stop this agent (it holds the state directory), register again with \
+                         `homeport agent register --force` and start it. Until then it asks again every {} minutes, \
+                         without logging each refusal.",
+                        DEREGISTERED_RETRY.as_secs() / 60
+                    ));
+                    self.deregistered = true;
+                }
+                self.next_refresh = Instant::now() + DEREGISTERED_RETRY;
+                self.drop_revoked_credentials();
             }
             Err(error) => {
                 let delay = self.refresh_backoff.next_delay(jitter());
@@ -270,17 +305,20 @@ impl Agent {
                     refresh_advice(&error)
                 ));
                 self.next_refresh = Instant::now() + delay;
-                // Deregistration revoked what the agent holds: stop using it and stop
-                // offering it to the machine's tools.
-                if error.code() == Some("InvalidInstanceId") && self.credentials.take().is_some() {
-                    self.credentials_sender.send_replace(None);
-                    let path = self.state.credentials_path();
-                    match std::fs::remove_file(&path) {
-                        Ok(()) => log::event(&format!("removed the revoked credentials file {}", path.display())),
-                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(error) => log::event(&format!("cannot remove {}: {error}", path.display())),
-                    }
-                }
+            }
+        }
+    }
+
+    /// Deregistration revoked what the agent holds: stop using it and stop offering it to
+    /// the machine's tools.
+    fn drop_revoked_credentials(&mut self) {
+        if self.credentials.take().is_some() {
+            self.credentials_sender.send_replace(None);
+            let path = self.state.credentials_path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::event(&format!("removed the revoked credentials file {}", path.display())),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => log::event(&format!("cannot remove {}: {error}", path.display())),
             }
         }
     }
@@ -335,13 +373,10 @@ impl Agent {
     }
 }
 
-/// What a refresh failure likely means, for the log: a sentence after the failure.
+/// What a refresh failure likely means, for the log: a sentence after the failure (a
+/// deregistered instance's refusal has its own line).
 fn refresh_advice(error: &CallError) -> &'static str {
     match error.code() {
-        Some("InvalidInstanceId") => {
-            " The control plane does not know this instance: it was deregistered (or registered elsewhere); \
-             register again with `homeport agent register --force`."
-        }
         Some("AccessDeniedException") => {
             " The activation role's trust policy must let the service principal ssm.amazonaws.com assume it, \
              and this machine's clock must be within 5 minutes of the control plane's."
@@ -420,7 +455,6 @@ mod tests {
     #[test]
     fn refresh_failures_explain_themselves() {
         let refused = |code: &str| CallError::Service { status: 400, code: code.into(), message: String::new() };
-        assert!(refresh_advice(&refused("InvalidInstanceId")).contains("deregistered"));
         assert!(refresh_advice(&refused("AccessDeniedException")).contains("ssm.amazonaws.com"));
         assert!(refresh_advice(&CallError::BadResponse("x".into())).contains("unreachable"));
     }

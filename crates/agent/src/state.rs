@@ -5,7 +5,12 @@
 //!   fingerprint; its presence is what "registered" means;
 //! - `instance.key`: the Ed25519 private key seed (base64), mode 0600;
 //! - `credentials`: the activation role's current credentials in the AWS shared-credentials
-//!   format, mode 0600 (written by [`crate::credentials`]).
+//!   format, mode 0600 (written by [`crate::credentials`]);
+//! - `agent-id`: this directory's agent's identity on the machine (not a secret), which
+//!   labels every container it creates, so a later registration of the same directory
+//!   recognizes them ([`StateDir::agent_id`]); kept by `register --force`;
+//! - `lock`: held (an exclusive `flock`) by the one `register` or `run` using the directory,
+//!   and holding its process id, so a second one is refused ([`StateDir::lock`]).
 //!
 //! Guarantees: a file is replaced whole or not at all (written to a temporary file in the
 //! same directory, synced, renamed over the old one, the directory synced), and it is
@@ -25,6 +30,8 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/homeport-agent";
 const INSTANCE_FILE: &str = "instance.json";
 const KEY_FILE: &str = "instance.key";
 const CREDENTIALS_FILE: &str = "credentials";
+const LOCK_FILE: &str = "lock";
+const AGENT_ID_FILE: &str = "agent-id";
 
 /// What registration learned, kept in `instance.json`. No secret lives here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +69,42 @@ impl fmt::Display for StateError {
 }
 
 impl std::error::Error for StateError {}
+
+/// Why the state directory could not be locked.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another agent process holds it (its process id, if it wrote one).
+    Held {
+        state_dir: PathBuf,
+        holder: Option<u32>,
+    },
+    State(StateError),
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Held { state_dir, holder } => {
+                let who = holder.map(|pid| format!(" (process {pid})")).unwrap_or_default();
+                write!(
+                    f,
+                    "another homeport agent{who} is using the state directory {}: stop it first \
+                     (`systemctl stop homeport-agent` if it runs as the service), or give this one its own --state-dir",
+                    state_dir.display()
+                )
+            }
+            LockError::State(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+/// The state directory's lock, held until dropped (or the process ends, whatever way).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
 
 /// A state directory that exists with mode 0700.
 #[derive(Debug, Clone)]
@@ -102,6 +145,80 @@ impl StateDir {
 
     pub fn credentials_path(&self) -> PathBuf {
         self.path.join(CREDENTIALS_FILE)
+    }
+
+    /// This directory's agent's identity: 32 hex digits, read from `agent-id`, or made and
+    /// written there the first time. Made from the machine id and the directory's path when
+    /// the machine has an id (so a directory removed and registered again at the same path
+    /// is the same agent), else at random; distinct for every state directory on a machine.
+    pub fn agent_id(&self) -> Result<String, StateError> {
+        let path = self.path.join(AGENT_ID_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) if is_agent_id(text.trim()) => return Ok(text.trim().to_owned()),
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StateError { action: "read", path, source }),
+        }
+        let machine_id = std::fs::read_to_string("/etc/machine-id")
+            .or_else(|_| std::fs::read_to_string("/var/lib/dbus/machine-id"))
+            .map(|text| text.trim().to_owned())
+            .unwrap_or_default();
+        let digest = if machine_id.is_empty() {
+            let mut random = [0u8; 32];
+            getrandom::getrandom(&mut random).map_err(|error| StateError {
+                action: "make an identity for",
+                path: path.clone(),
+                source: std::io::Error::other(error.to_string()),
+            })?;
+            aws_protocol::sigv4::hex(&random)
+        } else {
+            let directory = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+            aws_protocol::sigv4::sha256_hex(
+                format!("homeport-agent-id\n{machine_id}\n{}", directory.display()).as_bytes(),
+            )
+        };
+        let id = digest.get(..32).unwrap_or(&digest).to_owned();
+        write_private(&path, format!("{id}\n").as_bytes())?;
+        Ok(id)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.join(LOCK_FILE)
+    }
+
+    /// Takes the directory's exclusive lock without waiting, and writes this process's id in
+    /// the lock file: one agent process (`register` or `run`) per state directory. The lock
+    /// is the kernel's (`flock`), so it goes with the process however that ends.
+    pub fn lock(&self) -> Result<StateLock, LockError> {
+        let path = self.lock_path();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| LockError::State(StateError { action: "open", path: path.clone(), source }))?;
+        #[expect(
+            clippy::incompatible_msrv,
+            reason = "File::try_lock is stable since 1.89 and the toolchain is 1.95; the workspace's rust-version \
+                      stays 1.85 until its bump (which turns on let-chain lints workspace-wide) is done on its own"
+        )]
+        let locked = file.try_lock();
+        match locked {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).ok().and_then(|text| text.trim().parse().ok());
+                return Err(LockError::Held { state_dir: self.path.clone(), holder });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(LockError::State(StateError { action: "lock", path, source }));
+            }
+        }
+        // The process id is a courtesy for the refusal's message: failing to write it is no
+        // reason not to run.
+        let _ = file.set_len(0).and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+        Ok(StateLock { _file: file })
     }
 
     /// The registered instance, or `None` if this directory holds no registration.
@@ -157,6 +274,10 @@ impl StateDir {
         write_private(&probe, b"")?;
         std::fs::remove_file(&probe).map_err(|source| StateError { action: "remove", path: probe, source })
     }
+}
+
+fn is_agent_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Replaces `path` with `contents`, mode 0600, atomically: a temporary file beside it is
@@ -230,6 +351,47 @@ mod tests {
         let names: Vec<String> =
             std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into()).collect();
         assert_eq!(names, ["instance.key"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_lock_is_held_by_one_holder_at_a_time() {
+        let dir = temp_dir("lock");
+        let state = StateDir::create(&dir).unwrap();
+        let held = state.lock().unwrap();
+        assert_eq!(mode(&state.lock_path()), 0o600);
+        assert_eq!(std::fs::read_to_string(state.lock_path()).unwrap(), format!("{}\n", std::process::id()));
+        // A second open file description is refused, as a second process is.
+        let refused = state.lock().unwrap_err();
+        assert!(matches!(refused, LockError::Held { holder: Some(pid), .. } if pid == std::process::id()));
+        let message = refused.to_string();
+        assert!(
+            message.contains("another homeport agent") && message.contains(&dir.display().to_string()),
+            "{message}"
+        );
+        drop(held);
+        let again = state.lock().unwrap();
+        drop(again);
+        let missing = StateDir::existing(&dir.join("absent")).lock().unwrap_err();
+        assert!(matches!(missing, LockError::State(_)), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_agent_id_is_made_once_and_distinct_per_directory() {
+        let dir = temp_dir("agent-id");
+        let (one, two) = (StateDir::create(&dir.join("one")).unwrap(), StateDir::create(&dir.join("two")).unwrap());
+        let id = one.agent_id().unwrap();
+        assert!(is_agent_id(&id), "{id}");
+        assert_eq!(one.agent_id().unwrap(), id, "read back");
+        assert_eq!(std::fs::read_to_string(one.path().join("agent-id")).unwrap(), format!("{id}\n"));
+        assert_ne!(two.agent_id().unwrap(), id);
+        std::fs::write(one.path().join("agent-id"), "garbage").unwrap();
+        let remade = one.agent_id().unwrap();
+        assert!(is_agent_id(&remade));
+        if std::path::Path::new("/etc/machine-id").exists() {
+            assert_eq!(remade, id, "made again the same way on a machine with an id");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

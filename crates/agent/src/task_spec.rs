@@ -23,6 +23,9 @@ pub const LABEL_VERSION: &str = "com.amazonaws.ecs.task-definition-version";
 /// Which container instance a container belongs to: two agents can share one Docker daemon
 /// (the tests run two), and each adopts only its own.
 pub const LABEL_INSTANCE: &str = "homeport.container-instance-arn";
+/// Which agent (state directory) created a container, across its container instances: a
+/// re-registered agent removes the containers of its earlier ones, and only those.
+pub const LABEL_AGENT: &str = "homeport.agent-id";
 
 /// ECS's default grace between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 30;
@@ -229,6 +232,8 @@ pub fn docker_name(family: &str, revision: i64, container: &str, task_id: &str) 
 pub struct Placement<'a> {
     pub cluster: &'a str,
     pub container_instance_arn: &'a str,
+    /// The agent's identity ([`crate::state::StateDir::agent_id`]).
+    pub agent_id: &'a str,
     /// Variables the agent adds to every container of the task (the task role's credentials
     /// endpoint), after the container's own.
     pub environment: &'a [(String, String)],
@@ -245,6 +250,7 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
         (LABEL_FAMILY, task.family.clone()),
         (LABEL_VERSION, task.revision.to_string()),
         (LABEL_INSTANCE, placement.container_instance_arn.to_owned()),
+        (LABEL_AGENT, placement.agent_id.to_owned()),
     ] {
         labels.insert(name.to_owned(), json!(value));
     }
@@ -367,6 +373,7 @@ mod tests {
         Placement {
             cluster: "edge",
             container_instance_arn: "arn:aws:ecs:us-east-1:111122223333:container-instance/edge/ci1",
+            agent_id: "0123456789abcdef0123456789abcdef",
             environment: &[],
         }
     }
@@ -428,6 +435,7 @@ mod tests {
                     "com.amazonaws.ecs.task-definition-family": "web",
                     "com.amazonaws.ecs.task-definition-version": "3",
                     "homeport.container-instance-arn": "arn:aws:ecs:us-east-1:111122223333:container-instance/edge/ci1",
+                    "homeport.agent-id": "0123456789abcdef0123456789abcdef",
                 },
                 "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000_u64, "Timeout": 5_000_000_000_u64,
                                 "Retries": 3, "StartPeriod": 0},

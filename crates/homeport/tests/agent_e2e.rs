@@ -6,8 +6,9 @@
 //! (allowed `ssm:UpdateInstanceInformation`, denied `iam:ListUsers` by name); recovery
 //! across a control-plane crash and restart; `kill -9` turning an instance ConnectionLost
 //! within the ping timeout; a trust policy without `ssm.amazonaws.com`, then deregistration,
-//! each failing the next refresh with a clear line in the agent's log; SIGTERM stopping
-//! cleanly. Agents run with `--refresh-seconds 2 --heartbeat-seconds 1` so all of it takes
+//! each failing the next refresh with a clear line in the agent's log (deregistration said
+//! once, then asked again rarely); a second agent, or a registration, refused on a state
+//! directory an agent runs on; SIGTERM stopping cleanly. Agents run with `--refresh-seconds 2 --heartbeat-seconds 1` so all of it takes
 //! seconds, and with an empty environment: they need no AWS configuration of anyone's.
 
 #![allow(
@@ -161,6 +162,25 @@ fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
     assert_eq!(entry["AgentVersion"], env!("CARGO_PKG_VERSION"));
     assert_eq!(entry["PlatformType"], "Linux");
     assert!(!entry["ComputerName"].as_str().unwrap().is_empty(), "{entry}");
+    // The control plane is on loopback: the address reported is still the machine's own,
+    // never loopback or link-local (169.254.170.2 is the task credentials address).
+    if let Some(address) = entry["IPAddress"].as_str() {
+        let address: std::net::Ipv4Addr = address.parse().unwrap();
+        assert!(!address.is_loopback() && !address.is_link_local(), "{entry}");
+    }
+
+    // One agent per state directory: a second `run`, and a `register --force`, are refused
+    // while the first runs, saying which process holds it.
+    let second = common::homeport(&["agent", "run", "--state-dir"]).arg(&one).output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    let holder = format!("another homeport agent (process {}) is using the state directory", agent_one.child.id());
+    assert!(stderr.contains(&holder), "{stderr}");
+    let forced = register(&server, &double, &one, &["--force"]);
+    let stderr = String::from_utf8_lossy(&forced.stderr);
+    assert_eq!(forced.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another homeport agent"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(one.join("instance.json")).unwrap().matches(&id_one).count(), 1);
 
     // The credentials file is the role session, for the aws CLI as for the agent.
     let credentials = agent_one.credentials();
@@ -230,10 +250,20 @@ fn agents_register_heartbeat_and_lose_their_credentials_when_they_should() {
     server.aws_json(&root, &["ssm", "deregister-managed-instance", "--instance-id", &id_one]);
     let revoked = server.aws(&held, &["sts", "get-caller-identity"]);
     assert!(!revoked.status.success(), "revoked credentials still work");
-    let line = agent_one.await_line(mark, &["credential refresh failed", "InvalidInstanceId"], Duration::from_secs(10));
-    assert!(line.contains("deregistered"), "{line}");
+    let line =
+        agent_one.await_line(mark, &["credential refresh refused", "InvalidInstanceId"], Duration::from_secs(10));
+    assert!(line.contains("deregistered") && line.contains("homeport agent register --force"), "{line}");
     agent_one.await_line(mark, &["removed the revoked credentials file"], Duration::from_secs(5));
     assert!(!credentials.exists());
+    // Said once: the agent (refreshing every 2 s until then) now asks again only rarely.
+    std::thread::sleep(Duration::from_secs(6));
+    let refusals = agent_one
+        .log()
+        .lines()
+        .skip(mark)
+        .filter(|line| line.contains("credential refresh") && line.contains("InvalidInstanceId"))
+        .count();
+    assert_eq!(refusals, 1, "{}", agent_one.log());
 
     // SIGTERM stops it cleanly.
     let mut agent_one = agent_one;

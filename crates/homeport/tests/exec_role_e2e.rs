@@ -13,7 +13,9 @@
 //! the instance role when the task has none (stopped with `CannotPullECRContainerError` when
 //! that role may not call ecr:GetAuthorizationToken, with `CannotPullContainerError` naming
 //! ecr:BatchGetImage and the repository when it may not pull), and refused by a repository
-//! policy that denies the execution role.
+//! policy that denies the execution role. An awslogs group or stream that cannot be created
+//! (no logs:CreateLogGroup; a missing group without awslogs-create-group) stopping the task
+//! with Docker's driver's words.
 //!
 //! The Python image is built here from the host's interpreter (its shared libraries, a pruned
 //! standard library, botocore with only the STS model, and its dependencies), `docker
@@ -46,6 +48,9 @@ const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTa
 /// awslogs-create-group needs logs:CreateLogGroup, which the managed policy lacks (as on AWS).
 const CREATE_GROUP_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}}"#;
+
+const DENY_PUT_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"logs:PutLogEvents","Resource":"*"}}"#;
 
 /// What the Python container runs: an unmodified botocore, credentials from the container
 /// provider (the environment the agent set), STS at the control plane.
@@ -404,9 +409,13 @@ fn task_roles_and_awslogs_with_docker() {
     }
 
     // Lines a task printed before it stopped, which its execution role could not ship then, are
-    // shipped by the next run of the agent (the role is still issued for a stopped task).
-    let detach = ["iam", "detach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY];
-    server.aws_json(&server.root_credentials(), &detach);
+    // shipped by the next run of the agent (the role is still issued for a stopped task). The
+    // role may create the stream (or the container would not start, as with Docker's driver)
+    // but not put events, until the denial is lifted.
+    let deny = ["iam", "put-role-policy", "--role-name", "execRole", "--policy-name", "no-put", "--policy-document"];
+    let mut deny = deny.to_vec();
+    deny.push(DENY_PUT_POLICY);
+    server.aws_json(&server.root_credentials(), &deny);
     ecs.register_definition(json!({
         "family": "late", "executionRoleArn": role_arn("execRole"),
         "containerDefinitions": [{
@@ -420,8 +429,8 @@ fn task_roles_and_awslogs_with_docker() {
     agent.await_line(0, &["awslogs: cannot ship to /ecs/late/", "AccessDenied"], Duration::from_secs(20));
     let before = agent.lines();
     drop(agent);
-    let attach = ["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY];
-    server.aws_json(&server.root_credentials(), &attach);
+    let lift = ["iam", "delete-role-policy", "--role-name", "execRole", "--policy-name", "no-put"];
+    server.aws_json(&server.root_credentials(), &lift);
     let agent = Agent::start(&state);
     let stream = format!("late/app/{}", task_id(&late));
     let messages = wait_for("the stopped task's lines", Duration::from_secs(60), || {
@@ -564,6 +573,104 @@ fn pulls_from_homeports_registry_with_the_right_role() {
 
     drop(agent);
     forget();
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// As Docker's awslogs driver fails a container's start when it cannot create the group or
+/// the stream, so does the agent: the task stops with ECS's reason instead of running with
+/// its output going nowhere.
+#[test]
+fn awslogs_that_cannot_be_set_up_stops_the_task_with_the_reason() {
+    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
+        return;
+    }
+    let dir = fresh_dir("exec-awslogs");
+    if !import_busybox(&dir) {
+        return;
+    }
+    let cluster = format!("awslogs-{}", std::process::id());
+    let containers = Containers { cluster: cluster.clone() };
+    let server = Server::start(&dir.join("data"), None);
+    let root = server.root_credentials();
+    instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
+    let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    // The managed execution policy: streams and events, not groups (as on AWS).
+    server.aws_json(
+        &root,
+        &["iam", "create-role", "--role-name", "plainExecRole", "--assume-role-policy-document", TASKS_TRUST],
+    );
+    server.aws_json(
+        &root,
+        &["iam", "attach-role-policy", "--role-name", "plainExecRole", "--policy-arn", EXECUTION_POLICY],
+    );
+    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let state = dir.join("agent");
+    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
+    let agent = Agent::start(&state);
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    wait_for("a connected container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
+    });
+    let execution_role = format!("arn:aws:iam::{account}:role/plainExecRole");
+    let definition = |family: &str, options: Value| {
+        json!({
+            "family": family, "executionRoleArn": execution_role,
+            "containerDefinitions": [{
+                "name": "app", "image": IMAGE, "memory": 16, "essential": true,
+                "command": ["sh", "-c", "echo hello; sleep 600"],
+                "logConfiguration": {"logDriver": "awslogs", "options": options},
+            }]
+        })
+    };
+    let stopped_reason = |family: &str| {
+        let task = ecs.run_task(family, &[]).remove(0);
+        let stopped = ecs.await_status(std::slice::from_ref(&task), "STOPPED", Duration::from_secs(60)).remove(0);
+        assert_eq!(stopped["stopCode"], "TaskFailedToStart", "{stopped}");
+        assert!(containers.of_task(&task, false).is_empty(), "nothing runs");
+        let reason = stopped["stoppedReason"].as_str().unwrap().to_owned();
+        assert_eq!(stopped["containers"][0]["reason"].as_str(), Some(reason.as_str()), "{stopped}");
+        reason
+    };
+
+    // awslogs-create-group without logs:CreateLogGroup: AccessDenied, in Docker's words.
+    ecs.register_definition(definition(
+        "create-denied",
+        json!({"awslogs-group": "/ecs/denied", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "d",
+               "awslogs-create-group": "true"}),
+    ));
+    let reason = stopped_reason("create-denied");
+    let wanted = "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: \
+                  failed to create Cloudwatch log group: AccessDeniedException: ";
+    assert!(reason.starts_with(wanted), "{reason}");
+    assert!(reason.contains("logs:CreateLogGroup") && reason.contains("plainExecRole"), "{reason}");
+
+    // A group that does not exist, without awslogs-create-group: ResourceNotFoundException.
+    ecs.register_definition(definition(
+        "no-group",
+        json!({"awslogs-group": "/ecs/absent", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "a"}),
+    ));
+    let reason = stopped_reason("no-group");
+    let wanted = "CannotStartContainerError: Error response from daemon: failed to initialize logging driver: \
+                  failed to create Cloudwatch log stream: ResourceNotFoundException";
+    assert!(reason.starts_with(wanted), "{reason}");
+
+    // The group made by an administrator: the same role's task runs and its output arrives.
+    server.aws_json(&root, &["logs", "create-log-group", "--log-group-name", "/ecs/absent"]);
+    let task = ecs.run_task("no-group", &[]).remove(0);
+    ecs.await_status(std::slice::from_ref(&task), "RUNNING", Duration::from_secs(60));
+    let stream = format!("a/app/{}", task_id(&task));
+    let messages = wait_for("hello in its stream", Duration::from_secs(30), || {
+        let messages = log_messages(&server, "/ecs/absent", &stream);
+        (!messages.is_empty()).then_some(messages)
+    });
+    assert_eq!(messages, ["hello"]);
+    ecs.call(&["stop-task", "--task", &task]);
+    ecs.await_status(std::slice::from_ref(&task), "STOPPED", Duration::from_secs(60));
+    drop(agent);
+    drop(containers);
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -65,6 +65,10 @@ fn the_script_refuses_what_it_cannot_do() {
         (&["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp"][..], "not supported yet"),
         (&["--bogus"][..], "unknown option: --bogus"),
         (&["--cluster"][..], "--cluster needs a value"),
+        (
+            &["--activation-id", "a", "--activation-code", "c", "--endpoint", "http://cp", "--prefix", "/tmp/a b"][..],
+            "--prefix must not contain spaces",
+        ),
     ] {
         let output = install_sh(args);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -192,8 +196,26 @@ fn the_script_installs_registers_and_places_the_unit() {
 
     let binary = root.join("usr/local/bin/homeport");
     assert_eq!(mode(&binary), 0o755);
+    // The unit runs what was installed under the prefix, on the prefix's state directory;
+    // the rest is the unit the binary carries.
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/homeport-agent.service")).unwrap();
-    assert_eq!(unit, std::fs::read_to_string(repo_file("packaging/homeport-agent.service")).unwrap());
+    let carried = std::fs::read_to_string(repo_file("packaging/homeport-agent.service")).unwrap();
+    let exec_start = format!(
+        "ExecStart={root_text}/usr/local/bin/homeport agent run --state-dir {root_text}/var/lib/homeport-agent\n"
+    );
+    let expected = carried
+        .replace("ExecStart=/usr/local/bin/homeport agent run --state-dir /var/lib/homeport-agent\n", &exec_start)
+        .replace(
+            "StateDirectory=homeport-agent\nStateDirectoryMode=0700\n",
+            &format!("ReadWritePaths={root_text}/var/lib/homeport-agent\n"),
+        );
+    assert_ne!(expected, carried);
+    assert_eq!(unit, expected);
+    for line in unit.lines().filter(|line| !line.starts_with('#')) {
+        let outside =
+            ["/usr/local/bin", "/var/lib"].iter().any(|path| line.contains(path)) && !line.contains(root_text);
+        assert!(!outside, "a path outside the prefix: {line}");
+    }
     let state = root.join("var/lib/homeport-agent");
     assert_eq!(mode(&state), 0o700);
     assert_eq!(mode(&state.join("instance.key")), 0o600);
@@ -253,7 +275,8 @@ fn the_script_installs_registers_and_places_the_unit() {
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     assert_eq!(
         std::fs::read_to_string(&calls).unwrap(),
-        "daemon-reload\nenable homeport-agent\nrestart homeport-agent\n"
+        "is-active --quiet homeport-agent\nstop homeport-agent\ndaemon-reload\nenable homeport-agent\nrestart homeport-agent\n",
+        "the running agent is stopped before it is registered again"
     );
     // And from the environment.
     let from_environment = Command::new("bash")

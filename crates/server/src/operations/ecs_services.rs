@@ -510,7 +510,20 @@ async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -
     service.body = current.body;
     let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE").to_owned();
     let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
-    let tasks = service_tasks(app, &service).await?;
+    let mut tasks = service_tasks(app, &service).await?;
+    let mut changed = false;
+    // A service's task whose health is UNHEALTHY is stopped, and so replaced below (ECS's
+    // scheduler does the same for container health checks).
+    if status != "DRAINING" {
+        let (unhealthy, healthy): (Vec<TaskRow>, Vec<TaskRow>) =
+            tasks.into_iter().partition(|t| t.body.get("healthStatus").and_then(Json::as_str) == Some("UNHEALTHY"));
+        tasks = healthy;
+        for task in &unhealthy {
+            stop(app, &task.arn, "ServiceSchedulerInitiated", "Task failed container health checks").await?;
+            event(&mut service, format!("{} failed container health checks.", task_ids(std::slice::from_ref(task))));
+            changed = true;
+        }
+    }
     let group = format!("service:{}", service.name);
     let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
     let now = ids::now();
@@ -528,7 +541,6 @@ async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_owned();
-    let mut changed = false;
 
     if status == "DRAINING" {
         if tasks.is_empty() {

@@ -806,6 +806,57 @@ fn apply_container(body: &mut Json, report: &Json) {
             put(container, member, value.clone());
         }
     }
+    // Homeport's agent adds the container's health (ECS's agent sends it on its own channel).
+    if let Some(health) = report.get("healthStatus").and_then(Json::as_str).filter(|h| HEALTH.contains(h)) {
+        put(container, "healthStatus", health);
+    }
+}
+
+const HEALTH: [&str; 3] = ["HEALTHY", "UNHEALTHY", "UNKNOWN"];
+
+/// The task's health from its containers', as ECS decides it: the essential containers
+/// with a health check count (the others only when no essential one has a check); any
+/// `UNHEALTHY` makes the task `UNHEALTHY`, else any `UNKNOWN` makes it `UNKNOWN`, else it is
+/// `HEALTHY`; without a counted container it is `UNKNOWN`.
+pub(crate) fn task_health(body: &Json, payload: &Json) -> &'static str {
+    let definitions = payload.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    let checked = |essential: bool| -> Vec<&str> {
+        definitions
+            .iter()
+            .filter(|d| d.get("healthCheck").is_some_and(|h| !h.is_null()))
+            .filter(|d| d.get("essential").and_then(Json::as_bool).unwrap_or(true) == essential)
+            .filter_map(|d| d.get("name").and_then(Json::as_str))
+            .collect()
+    };
+    let mut counted = checked(true);
+    if counted.is_empty() {
+        counted = checked(false);
+    }
+    let containers = body.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    let health = |name: &str| {
+        containers
+            .iter()
+            .find(|c| c.get("name").and_then(Json::as_str) == Some(name))
+            .and_then(|c| c.get("healthStatus").and_then(Json::as_str))
+            .unwrap_or("UNKNOWN")
+    };
+    let statuses: Vec<&str> = counted.iter().map(|name| health(name)).collect();
+    if statuses.contains(&"UNHEALTHY") {
+        "UNHEALTHY"
+    } else if statuses.is_empty() || statuses.contains(&"UNKNOWN") {
+        "UNKNOWN"
+    } else {
+        "HEALTHY"
+    }
+}
+
+/// Applies a report's containers and recomputes the task's health.
+fn apply_containers(task: &mut TaskRow, reports: &[Json]) {
+    for report in reports {
+        apply_container(&mut task.body, report);
+    }
+    let health = task_health(&task.body, &task.payload);
+    put(&mut task.body, "healthStatus", health);
 }
 
 async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -823,9 +874,8 @@ async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         if rank(&status) < rank(&task.last_status) || (status == "STOPPED" && task.last_status == "STOPPED") {
             return Ok(false);
         }
-        for report in body.get("containers").and_then(Json::as_array).into_iter().flatten() {
-            apply_container(&mut task.body, report);
-        }
+        let reports = body.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        apply_containers(task, reports);
         for member in ["pullStartedAt", "pullStoppedAt", "executionStoppedAt"] {
             if let Some(value) = body.get(member).and_then(super::ssm::epoch) {
                 put(&mut task.body, member, value);
@@ -871,7 +921,7 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let (_, arn) = reported_task(ctx).await?;
     let report = ctx.body.clone();
     update_task(ctx.app, &arn, |task| {
-        apply_container(&mut task.body, &report);
+        apply_containers(task, std::slice::from_ref(&report));
         Ok(false)
     })
     .await?;
@@ -982,4 +1032,47 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         messages.push(json!({"messageId": message_id("heartbeat", sequence), "type": "Heartbeat"}));
     }
     Ok(json!({"sequenceNumber": sequence, "messages": messages}))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    #[test]
+    fn task_health_follows_the_counted_containers() {
+        let payload = json!({"containers": [
+            {"name": "web", "essential": true, "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "db", "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "side", "essential": false, "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "plain"},
+        ]});
+        let body = |web: &str, db: &str, side: &str| {
+            json!({"containers": [
+                {"name": "web", "healthStatus": web}, {"name": "db", "healthStatus": db},
+                {"name": "side", "healthStatus": side}, {"name": "plain", "healthStatus": "UNKNOWN"},
+            ]})
+        };
+        for (web, db, side, task) in [
+            ("HEALTHY", "HEALTHY", "UNHEALTHY", "HEALTHY"),
+            ("HEALTHY", "UNKNOWN", "HEALTHY", "UNKNOWN"),
+            ("UNKNOWN", "UNHEALTHY", "HEALTHY", "UNHEALTHY"),
+            ("UNKNOWN", "UNKNOWN", "HEALTHY", "UNKNOWN"),
+        ] {
+            assert_eq!(task_health(&body(web, db, side), &payload), task, "{web} {db} {side}");
+        }
+        // Only non-essential containers have checks: they count.
+        let sidecar_only = json!({"containers": [
+            {"name": "web"}, {"name": "side", "essential": false, "healthCheck": {"command": ["CMD", "true"]}},
+        ]});
+        let reported = |side: &str| json!({"containers": [{"name": "web"}, {"name": "side", "healthStatus": side}]});
+        assert_eq!(task_health(&reported("HEALTHY"), &sidecar_only), "HEALTHY");
+        assert_eq!(task_health(&reported("UNHEALTHY"), &sidecar_only), "UNHEALTHY");
+        // No health check at all: UNKNOWN.
+        assert_eq!(
+            task_health(&json!({"containers": [{"name": "web"}]}), &json!({"containers": [{"name": "web"}]})),
+            "UNKNOWN"
+        );
+    }
 }
