@@ -65,9 +65,52 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
     context
 }
 
+/// The condition keys of the request `ctx` carries: the global ones, those its parameters
+/// define and those its target entity defines.
+pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context, AwsError> {
+    let context = request_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.params);
+    target_keys(ctx, context).await
+}
+
+/// The actions whose `iam:PermissionsBoundary` is the boundary the request sets (AWS's
+/// service authorization reference defines the key for these and for
+/// [`TARGET_BOUNDARY_ACTIONS`]).
+const REQUEST_BOUNDARY_ACTIONS: &[&str] =
+    &["iam:CreateUser", "iam:CreateRole", "iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"];
+
+/// The actions whose `iam:PermissionsBoundary` is the boundary the target user or role has
+/// now: a Deny conditioned on it protects the boundary and the policies it bounds.
+const TARGET_BOUNDARY_ACTIONS: &[&str] = &[
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteRolePermissionsBoundary",
+];
+
+/// Adds the keys the request's target defines: `iam:PermissionsBoundary`, the current
+/// boundary of the user or role the resource function resolved (absent when it has none).
+async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Result<Context, AwsError> {
+    if !TARGET_BOUNDARY_ACTIONS.contains(&ctx.operation.action) {
+        return Ok(context);
+    }
+    let Some(target) = ctx.target.get() else { return Ok(context) };
+    let boundary =
+        crate::operations::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase()).await?;
+    Ok(match boundary {
+        Some(arn) => context.with("iam:PermissionsBoundary", arn),
+        None => context,
+    })
+}
+
 /// Adds the condition keys a request's own parameters define: the tags it sets
 /// (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document for them.
-pub fn request_keys(mut context: Context, params: &aws_protocol::query::QueryParams) -> Context {
+pub fn request_keys(mut context: Context, action: &str, params: &aws_protocol::query::QueryParams) -> Context {
     let tags = params.members("Tags");
     let mut tag_keys: Vec<String> = Vec::new();
     for tag in &tags {
@@ -82,7 +125,6 @@ pub fn request_keys(mut context: Context, params: &aws_protocol::query::QueryPar
     }
     const SCALAR_KEYS: &[(&str, &str)] = &[
         ("PolicyArn", "iam:PolicyARN"),
-        ("PermissionsBoundary", "iam:PermissionsBoundary"),
         ("AWSServiceName", "iam:AWSServiceName"),
         ("RoleSessionName", "sts:RoleSessionName"),
         ("ExternalId", "sts:ExternalId"),
@@ -92,6 +134,11 @@ pub fn request_keys(mut context: Context, params: &aws_protocol::query::QueryPar
         if let Some(value) = params.get(param) {
             context = context.with(key, value);
         }
+    }
+    // Only a request that sets a boundary says what it is; elsewhere the key is the target's
+    // own (`target_keys`), never a parameter the caller added.
+    if let Some(value) = params.get("PermissionsBoundary").filter(|_| REQUEST_BOUNDARY_ACTIONS.contains(&action)) {
+        context = context.with("iam:PermissionsBoundary", value);
     }
     let transitive = params.strings("TransitiveTagKeys");
     if !transitive.is_empty() {
