@@ -507,16 +507,31 @@ fn spellings(world: &World, entity: Entity, param: &str) -> Vec<(String, String)
 }
 
 #[test]
-fn every_operation_naming_an_entity_is_authorized_on_the_stored_entity() {
+fn every_operation_is_classified() {
     let unclassified: Vec<&str> =
         OPERATIONS.iter().map(|operation| operation.name).filter(|name| classify(name).is_none()).collect();
     assert!(
         unclassified.is_empty(),
         "classify these operations in authz_names.rs (which entity they name, through which parameter): {unclassified:?}"
     );
+}
 
-    let dir = fresh_dir("authz-names");
-    let server = Server::start(&dir.join("data"), None);
+#[test]
+fn every_operation_naming_an_entity_is_authorized_on_the_stored_entity_on_sqlite() {
+    spellings_are_refused(None, "authz-names-sqlite");
+}
+
+#[test]
+fn every_operation_naming_an_entity_is_authorized_on_the_stored_entity_on_postgres() {
+    let Some(database) = common::TestDatabase::create("authz_names") else { return };
+    spellings_are_refused(Some(&database.url), "authz-names-postgres");
+}
+
+/// For every operation naming an existing entity, each other spelling of the denied
+/// entity's name is refused on its stored ARN and changes nothing.
+fn spellings_are_refused(store_url: Option<&str>, name: &str) {
+    let dir = fresh_dir(name);
+    let server = Server::start(&dir.join("data"), store_url);
     let root = root_caller(&server);
     let world = build_world(&server, &root);
     let account = world.account.clone();
