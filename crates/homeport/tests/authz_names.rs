@@ -684,6 +684,45 @@ fn the_permissions_boundary_key_is_the_targets_current_boundary() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A condition key a parameter defines is set only for the actions AWS defines it for: the
+/// parameter added to another request cannot satisfy an Allow conditioned on the key.
+#[test]
+fn parameters_an_action_does_not_take_define_no_condition_keys() {
+    let dir = fresh_dir("authz-keys");
+    let server = Server::start(&dir.join("data"), None);
+    let root = root_caller(&server);
+    let read_only = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+    for user in ["target", "other"] {
+        ok(&server, &root, "CreateUser", &[("UserName", user)]);
+    }
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:*", "Resource": "*",
+         "Condition": {"ArnEquals": {"iam:PolicyARN": read_only}}},
+        {"Effect": "Allow", "Action": "iam:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/team": "ops"}}},
+    ]});
+    let delegate = user_with_policy(&server, &root, "delegate", &policy.to_string());
+    let call = |name: &str, params: &[(&str, &str)]| {
+        let params: Vec<(&str, String)> = params.iter().map(|(p, v)| (*p, (*v).to_owned())).collect();
+        query(&server, &delegate, name, &params)
+    };
+    // Where the key is the action's own, the conditioned Allows apply...
+    let (status, answer) = call("AttachUserPolicy", &[("UserName", "target"), ("PolicyArn", read_only)]);
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) =
+        call("TagUser", &[("UserName", "target"), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "ops")]);
+    assert_eq!(status, 200, "{answer}");
+    // ...and a parameter added to another action does not stand in for them.
+    for extra in [("PolicyArn", read_only), ("Tags.member.1.Key", "team")] {
+        let params = [("UserName", "other"), extra, ("Tags.member.1.Value", "ops")];
+        let (status, answer) = call("DeleteUser", &params);
+        assert_eq!(status, 403, "{extra:?}: {answer}");
+    }
+    ok(&server, &root, "GetUser", &[("UserName", "other")]);
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The two examples, with the real aws CLI: with a Deny on `user/admin` and
 /// `group/admins`, another spelling of either name is refused and changes nothing.
 #[test]

@@ -74,7 +74,7 @@ pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context
 
 /// The actions whose `iam:PermissionsBoundary` is the boundary the request sets (AWS's
 /// service authorization reference defines the key for these and for
-/// [`TARGET_BOUNDARY_ACTIONS`]).
+/// `TARGET_BOUNDARY_ACTIONS`).
 const REQUEST_BOUNDARY_ACTIONS: &[&str] =
     &["iam:CreateUser", "iam:CreateRole", "iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"];
 
@@ -108,40 +108,69 @@ async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Resu
     })
 }
 
-/// Adds the condition keys a request's own parameters define: the tags it sets
-/// (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document for them.
+/// The actions that take `Tags` or `TagKeys`: only their requests define `aws:RequestTag/*`
+/// and `aws:TagKeys` (AssumeRole's are its session tags).
+const TAGGING_ACTIONS: &[&str] = &[
+    "iam:CreateUser",
+    "iam:CreateRole",
+    "iam:CreatePolicy",
+    "iam:CreateInstanceProfile",
+    "iam:TagUser",
+    "iam:TagRole",
+    "iam:TagPolicy",
+    "iam:UntagUser",
+    "iam:UntagRole",
+    "iam:UntagPolicy",
+    "sts:AssumeRole",
+];
+
+/// The parameters that define a service condition key, and the actions AWS defines the key
+/// for. A key is set only for those: the parameter added to any other request defines
+/// nothing, so it can neither satisfy an Allow nor side-step a Deny conditioned on the key.
+const PARAMETER_KEYS: &[(&str, &str, &[&str])] = &[
+    (
+        "PolicyArn",
+        "iam:PolicyARN",
+        &[
+            "iam:AttachUserPolicy",
+            "iam:DetachUserPolicy",
+            "iam:AttachGroupPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+        ],
+    ),
+    // Elsewhere the key is the target's current boundary (`target_keys`).
+    ("PermissionsBoundary", "iam:PermissionsBoundary", REQUEST_BOUNDARY_ACTIONS),
+    ("AWSServiceName", "iam:AWSServiceName", &["iam:CreateServiceLinkedRole"]),
+    ("RoleSessionName", "sts:RoleSessionName", &["sts:AssumeRole"]),
+    ("ExternalId", "sts:ExternalId", &["sts:AssumeRole"]),
+    ("SourceIdentity", "sts:SourceIdentity", &["sts:AssumeRole"]),
+];
+
+/// Adds the condition keys a request's own parameters define for its action: the tags it
+/// sets (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document.
 pub fn request_keys(mut context: Context, action: &str, params: &aws_protocol::query::QueryParams) -> Context {
-    let tags = params.members("Tags");
-    let mut tag_keys: Vec<String> = Vec::new();
-    for tag in &tags {
-        if let Some(key) = tag.get("Key") {
-            context = context.with(&format!("aws:RequestTag/{key}"), tag.get("Value").unwrap_or_default());
-            tag_keys.push(key.to_owned());
+    if TAGGING_ACTIONS.contains(&action) {
+        let mut tag_keys: Vec<String> = Vec::new();
+        for tag in &params.members("Tags") {
+            if let Some(key) = tag.get("Key") {
+                context = context.with(&format!("aws:RequestTag/{key}"), tag.get("Value").unwrap_or_default());
+                tag_keys.push(key.to_owned());
+            }
+        }
+        tag_keys.extend(params.strings("TagKeys"));
+        if !tag_keys.is_empty() {
+            context = context.with_values("aws:TagKeys", tag_keys);
         }
     }
-    tag_keys.extend(params.strings("TagKeys"));
-    if !tag_keys.is_empty() {
-        context = context.with_values("aws:TagKeys", tag_keys);
-    }
-    const SCALAR_KEYS: &[(&str, &str)] = &[
-        ("PolicyArn", "iam:PolicyARN"),
-        ("AWSServiceName", "iam:AWSServiceName"),
-        ("RoleSessionName", "sts:RoleSessionName"),
-        ("ExternalId", "sts:ExternalId"),
-        ("SourceIdentity", "sts:SourceIdentity"),
-    ];
-    for (param, key) in SCALAR_KEYS {
-        if let Some(value) = params.get(param) {
+    for (param, key, actions) in PARAMETER_KEYS {
+        if let Some(value) = params.get(param).filter(|_| actions.contains(&action)) {
             context = context.with(key, value);
         }
     }
-    // Only a request that sets a boundary says what it is; elsewhere the key is the target's
-    // own (`target_keys`), never a parameter the caller added.
-    if let Some(value) = params.get("PermissionsBoundary").filter(|_| REQUEST_BOUNDARY_ACTIONS.contains(&action)) {
-        context = context.with("iam:PermissionsBoundary", value);
-    }
     let transitive = params.strings("TransitiveTagKeys");
-    if !transitive.is_empty() {
+    if !transitive.is_empty() && action == "sts:AssumeRole" {
         context = context.with_values("sts:TransitiveTagKeys", transitive);
     }
     context
