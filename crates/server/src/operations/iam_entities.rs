@@ -143,9 +143,16 @@ pub(crate) async fn find(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option
     if let Some(target) = ctx.target.get().filter(|target| target.kind == kind && target.name.to_lowercase() == key) {
         return Ok(Some(target.clone()));
     }
+    find_stored(ctx, kind, name).await
+}
+
+/// The entity of that name as the store holds it now (a handler asks after its own write
+/// failed, when the request's target may be gone).
+pub(crate) async fn find_stored(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option<Entity>, AwsError> {
     let sql =
         format!("SELECT {} FROM {} WHERE account_id = ? AND name_key = ?", Entity::columns(kind, ""), kind.table());
-    let rows = ctx.app.store.query(&sql, vec![ctx.account().into(), key.into()]).await.map_err(internal)?;
+    let rows =
+        ctx.app.store.query(&sql, vec![ctx.account().into(), name.to_lowercase().into()]).await.map_err(internal)?;
     rows.first().map(|row| Entity::from_row(kind, row)).transpose()
 }
 

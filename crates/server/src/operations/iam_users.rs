@@ -5,7 +5,7 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
 use super::iam_boundaries;
-use super::iam_entities::{Entity, Kind, find, insert, list, resource};
+use super::iam_entities::{Entity, Kind, find, find_stored, insert, list, resource};
 use super::iam_tags::{self, Tagged};
 use super::{
     Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, iam_operation, internal, no_such_user, query,
@@ -139,7 +139,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         Err(store::StoreError::Unmet(_)) => {}
         Err(error) => return Err(internal(error)),
     }
-    if find_user(ctx, name).await?.is_none() {
+    if find_stored(ctx, Kind::User, name).await?.is_none() {
         return Err(no_such_user(name));
     }
     let attached = |sql: &'static str| {
