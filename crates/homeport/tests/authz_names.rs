@@ -1,6 +1,9 @@
 //! Authorization acts on what it authorized: an operation naming an existing entity is
 //! authorized on that entity's own ARN (its name as stored, its path), however the request
-//! spells the name, and a renamed or moved user is authorized where it will be too.
+//! spells the name, and a renamed or moved user is authorized where it will be too. The
+//! condition keys describe the request's target and action, not parameters a caller adds:
+//! `iam:PermissionsBoundary` is the target's current boundary where AWS defines it so, and a
+//! parameter sets a key only for the actions that take it.
 //!
 //! The suite is generated from the operation table: every routed operation is classified
 //! (it names an existing entity through a parameter, or creates one, or names resources by
