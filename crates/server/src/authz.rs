@@ -65,36 +65,112 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
     context
 }
 
-/// Adds the condition keys a request's own parameters define: the tags it sets
-/// (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document for them.
-pub fn request_keys(mut context: Context, params: &aws_protocol::query::QueryParams) -> Context {
-    let tags = params.members("Tags");
-    let mut tag_keys: Vec<String> = Vec::new();
-    for tag in &tags {
-        if let Some(key) = tag.get("Key") {
-            context = context.with(&format!("aws:RequestTag/{key}"), tag.get("Value").unwrap_or_default());
-            tag_keys.push(key.to_owned());
+/// The condition keys of the request `ctx` carries: the global ones, those its parameters
+/// define and those its target entity defines.
+pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context, AwsError> {
+    let context = request_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.params);
+    target_keys(ctx, context).await
+}
+
+/// The actions whose `iam:PermissionsBoundary` is the boundary the request sets (AWS's
+/// service authorization reference defines the key for these and for
+/// `TARGET_BOUNDARY_ACTIONS`).
+const REQUEST_BOUNDARY_ACTIONS: &[&str] =
+    &["iam:CreateUser", "iam:CreateRole", "iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"];
+
+/// The actions whose `iam:PermissionsBoundary` is the boundary the target user or role has
+/// now: a Deny conditioned on it protects the boundary and the policies it bounds.
+const TARGET_BOUNDARY_ACTIONS: &[&str] = &[
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteRolePermissionsBoundary",
+];
+
+/// Adds the keys the request's target defines: `iam:PermissionsBoundary`, the current
+/// boundary of the user or role the resource function resolved (absent when it has none).
+async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Result<Context, AwsError> {
+    if !TARGET_BOUNDARY_ACTIONS.contains(&ctx.operation.action) {
+        return Ok(context);
+    }
+    let Some(target) = ctx.target.get() else { return Ok(context) };
+    let boundary =
+        crate::operations::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase()).await?;
+    Ok(match boundary {
+        Some(arn) => context.with("iam:PermissionsBoundary", arn),
+        None => context,
+    })
+}
+
+/// The actions that take `Tags` or `TagKeys`: only their requests define `aws:RequestTag/*`
+/// and `aws:TagKeys` (AssumeRole's are its session tags).
+const TAGGING_ACTIONS: &[&str] = &[
+    "iam:CreateUser",
+    "iam:CreateRole",
+    "iam:CreatePolicy",
+    "iam:CreateInstanceProfile",
+    "iam:TagUser",
+    "iam:TagRole",
+    "iam:TagPolicy",
+    "iam:UntagUser",
+    "iam:UntagRole",
+    "iam:UntagPolicy",
+    "sts:AssumeRole",
+];
+
+/// The parameters that define a service condition key, and the actions AWS defines the key
+/// for. A key is set only for those: the parameter added to any other request defines
+/// nothing, so it can neither satisfy an Allow nor side-step a Deny conditioned on the key.
+const PARAMETER_KEYS: &[(&str, &str, &[&str])] = &[
+    (
+        "PolicyArn",
+        "iam:PolicyARN",
+        &[
+            "iam:AttachUserPolicy",
+            "iam:DetachUserPolicy",
+            "iam:AttachGroupPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+        ],
+    ),
+    // Elsewhere the key is the target's current boundary (`target_keys`).
+    ("PermissionsBoundary", "iam:PermissionsBoundary", REQUEST_BOUNDARY_ACTIONS),
+    ("AWSServiceName", "iam:AWSServiceName", &["iam:CreateServiceLinkedRole"]),
+    ("RoleSessionName", "sts:RoleSessionName", &["sts:AssumeRole"]),
+    ("ExternalId", "sts:ExternalId", &["sts:AssumeRole"]),
+    ("SourceIdentity", "sts:SourceIdentity", &["sts:AssumeRole"]),
+];
+
+/// Adds the condition keys a request's own parameters define for its action: the tags it
+/// sets (`aws:RequestTag/*`, `aws:TagKeys`) and the service keys IAM and STS document.
+pub fn request_keys(mut context: Context, action: &str, params: &aws_protocol::query::QueryParams) -> Context {
+    if TAGGING_ACTIONS.contains(&action) {
+        let mut tag_keys: Vec<String> = Vec::new();
+        for tag in &params.members("Tags") {
+            if let Some(key) = tag.get("Key") {
+                context = context.with(&format!("aws:RequestTag/{key}"), tag.get("Value").unwrap_or_default());
+                tag_keys.push(key.to_owned());
+            }
+        }
+        tag_keys.extend(params.strings("TagKeys"));
+        if !tag_keys.is_empty() {
+            context = context.with_values("aws:TagKeys", tag_keys);
         }
     }
-    tag_keys.extend(params.strings("TagKeys"));
-    if !tag_keys.is_empty() {
-        context = context.with_values("aws:TagKeys", tag_keys);
-    }
-    const SCALAR_KEYS: &[(&str, &str)] = &[
-        ("PolicyArn", "iam:PolicyARN"),
-        ("PermissionsBoundary", "iam:PermissionsBoundary"),
-        ("AWSServiceName", "iam:AWSServiceName"),
-        ("RoleSessionName", "sts:RoleSessionName"),
-        ("ExternalId", "sts:ExternalId"),
-        ("SourceIdentity", "sts:SourceIdentity"),
-    ];
-    for (param, key) in SCALAR_KEYS {
-        if let Some(value) = params.get(param) {
+    for (param, key, actions) in PARAMETER_KEYS {
+        if let Some(value) = params.get(param).filter(|_| actions.contains(&action)) {
             context = context.with(key, value);
         }
     }
     let transitive = params.strings("TransitiveTagKeys");
-    if !transitive.is_empty() {
+    if !transitive.is_empty() && action == "sts:AssumeRole" {
         context = context.with_values("sts:TransitiveTagKeys", transitive);
     }
     context

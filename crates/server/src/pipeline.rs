@@ -9,7 +9,7 @@ use aws_protocol::{AwsError, Protocol};
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
 use crate::auth::authenticate;
-use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, context, request_keys};
+use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, request_context};
 use crate::ids;
 use crate::operations::{self, Authorization, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
 
@@ -105,7 +105,15 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
-    let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation, facts: &facts };
+    let ctx = Ctx {
+        app,
+        identity: &identity,
+        params: &params,
+        body: &body,
+        operation,
+        facts: &facts,
+        target: Default::default(),
+    };
     let (outcome, resources, verdict) = run(&ctx).await;
     if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
         // A change applies from the next request: nothing cached may outlive it.
@@ -211,7 +219,10 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
     let verdict = match operation.authorization {
         Authorization::Always => allowed("always allowed"),
         mode => {
-            let context = request_keys(context(ctx.identity, ctx.facts), ctx.params);
+            let context = match request_context(ctx).await {
+                Ok(context) => context,
+                Err(error) => return (Err(error.clone()), resources, denied(error)),
+            };
             let found = match mode {
                 Authorization::Trust => operations::sts::trust_policy(ctx, &resources)
                     .await

@@ -69,12 +69,22 @@ ecs_operation!(
 );
 
 /// RunTask and StartTask are authorized on the task definition (as ECS does), with the
-/// cluster as `ecs:cluster` in the policy's eyes through the request.
+/// cluster as `ecs:cluster` in the policy's eyes through the request: on the ARN of the
+/// revision the reference resolves to (`family` is its latest; an ARN's region and account
+/// do not choose it), so a Deny on `family:*` holds however the request spells it.
 async fn task_definition_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let reference = ecs::required(ctx.body, "taskDefinition")?;
-    Ok(vec![match reference.starts_with("arn:") {
-        true => reference.to_owned(),
-        false => ecs::arn(ctx.app, "task-definition", reference),
+    let stored = match find_task_definition(ctx.app, reference).await {
+        Ok(definition) => definition,
+        // A malformed reference is refused by the operation, after authorization.
+        Err(error) if error.status == 400 => None,
+        Err(error) => return Err(error),
+    };
+    let stored = stored.as_ref().and_then(|definition| definition.get("taskDefinitionArn")).and_then(Json::as_str);
+    Ok(vec![match stored {
+        Some(arn) => arn.to_owned(),
+        None if reference.starts_with("arn:") => reference.to_owned(),
+        None => ecs::arn(ctx.app, "task-definition", reference),
     }])
 }
 

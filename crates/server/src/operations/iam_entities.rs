@@ -136,8 +136,19 @@ pub(crate) fn no_such(kind: Kind, name: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("The {} with name {name} cannot be found.", kind.noun()))
 }
 
-/// The stored entity of that name (compared case-insensitively, as IAM does).
+/// The stored entity of that name (compared case-insensitively, as IAM does). The entity the
+/// request was authorized on is that entity: handlers act on it, not on a second lookup.
 pub(crate) async fn find(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option<Entity>, AwsError> {
+    let key = name.to_lowercase();
+    if let Some(target) = ctx.target.get().filter(|target| target.kind == kind && target.name.to_lowercase() == key) {
+        return Ok(Some(target.clone()));
+    }
+    find_stored(ctx, kind, name).await
+}
+
+/// The entity of that name as the store holds it now (a handler asks after its own write
+/// failed, when the request's target may be gone).
+pub(crate) async fn find_stored(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option<Entity>, AwsError> {
     let sql =
         format!("SELECT {} FROM {} WHERE account_id = ? AND name_key = ?", Entity::columns(kind, ""), kind.table());
     let rows =
@@ -151,15 +162,27 @@ pub(crate) async fn existing(ctx: &Ctx<'_>, kind: Kind) -> Result<Entity, AwsErr
     find(ctx, kind, name).await?.ok_or_else(|| no_such(kind, name))
 }
 
-/// The ARN of the entity the request names: with its path when it exists, else with the
-/// `Path` parameter or `/`.
+/// The ARN a request naming an entity with `kind.param()` is authorized on. An existing
+/// entity is authorized by its own ARN (its name as stored, its path), whatever the
+/// request's spelling, and becomes the request's target; only a name no entity has yet
+/// (CreateUser, ...) is authorized as spelled, under the `Path` parameter or `/`.
 pub(crate) async fn resource(ctx: &Ctx<'_>, kind: Kind) -> Result<Vec<String>, AwsError> {
     let name = ctx.required(kind.param())?;
-    let path = match find(ctx, kind, name).await? {
-        Some(entity) => entity.path,
-        None => ctx.params.get("Path").unwrap_or("/").to_owned(),
-    };
-    Ok(vec![arn(kind, ctx.account(), &path, name)])
+    Ok(vec![match resolve(ctx, kind, name).await? {
+        Some(entity) => entity.arn(ctx.account()),
+        None => arn(kind, ctx.account(), ctx.params.get("Path").unwrap_or("/"), name),
+    }])
+}
+
+/// The stored entity `name` names, recorded as the request's target (the first resolved one
+/// stays the target).
+pub(crate) async fn resolve(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option<Entity>, AwsError> {
+    let entity = find(ctx, kind, name).await?;
+    if let Some(entity) = &entity {
+        // Set once: an entity resolved later in the same request is not its target.
+        let _ = ctx.target.set(entity.clone());
+    }
+    Ok(entity)
 }
 
 /// Inserts a new entity named by the request (`kind.param()` and `Path`) with `columns`

@@ -5,7 +5,7 @@
 use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
-use super::iam_entities::{Entity, Kind, create, existing, list, resource};
+use super::iam_entities::{Entity, Kind, create, existing, find_stored, list, resource};
 use super::iam_users::{find_user, user_resource};
 use super::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, no_such_user, query};
 
@@ -101,7 +101,9 @@ async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     if deleted == 1 {
         return Ok(ctx.response());
     }
-    existing_group(ctx).await?;
+    if find_stored(ctx, Kind::Group, name).await?.is_none() {
+        return Err(super::iam_entities::no_such(Kind::Group, name));
+    }
     Err(AwsError::new("DeleteConflict", 409, "Cannot delete entity, must remove users and policies from group first."))
 }
 

@@ -138,11 +138,29 @@ pub(crate) async fn existing_policy(ctx: &Ctx<'_>) -> Result<ManagedPolicy, AwsE
 /// `Path` will make.
 pub(crate) async fn policy_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     if let Some(arn) = ctx.params.get("PolicyArn") {
-        return Ok(vec![arn.to_owned()]);
+        return Ok(vec![stored_arn(ctx, arn).await?]);
     }
     let name = ctx.required("PolicyName")?;
     let path = ctx.params.get("Path").unwrap_or("/");
     Ok(vec![format!("arn:aws:iam::{}:policy{path}{name}", ctx.account())])
+}
+
+/// The ARN of the account's policy `arn` names, as stored: policy names are unique
+/// case-insensitively, so another spelling is authorized as the policy it would name (and
+/// then not found, since policies are found by their exact ARN). Anything else is as given.
+async fn stored_arn(ctx: &Ctx<'_>, arn: &str) -> Result<String, AwsError> {
+    let name = arn.rsplit('/').next().unwrap_or_default().to_lowercase();
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT arn FROM managed_policies WHERE account_id = ? AND name_key = ?",
+            vec![ctx.account().into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    let stored = rows.first().map(|row| row.text(0).map_err(internal)).transpose()?;
+    Ok(stored.filter(|stored| stored.eq_ignore_ascii_case(arn)).unwrap_or_else(|| arn.to_owned()))
 }
 
 /// The document of a policy version (AWS managed policies have only their default).

@@ -11,7 +11,7 @@ use aws_protocol::query::XmlResponse;
 use iam_policy::Policy;
 use iam_policy::simulate::{Extensions, StatementRef};
 
-use super::iam_entities::{Kind, find};
+use super::iam_entities::{Entity, Kind, find};
 use super::iam_simulator::{
     context_key_names, parse_policies, required_list, simulate, simulation_request, write_context_keys,
     write_simulation,
@@ -22,13 +22,13 @@ use crate::authz::owner_permissions;
 iam_operation!(
     SIMULATE_PRINCIPAL_POLICY,
     "SimulatePrincipalPolicy",
-    |ctx| Box::pin(async move { Ok(vec![ctx.required("PolicySourceArn")?.to_owned()]) }),
+    |ctx| Box::pin(source_resource(ctx)),
     |ctx| query(simulate_principal_policy(ctx))
 );
 iam_operation!(
     GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
     "GetContextKeysForPrincipalPolicy",
-    |ctx| Box::pin(async move { Ok(vec![ctx.required("PolicySourceArn")?.to_owned()]) }),
+    |ctx| Box::pin(source_resource(ctx)),
     |ctx| query(get_context_keys_for_principal_policy(ctx))
 );
 
@@ -40,7 +40,9 @@ struct Held {
     boundary: Option<Policy>,
 }
 
-async fn held(ctx: &Ctx<'_>) -> Result<Held, AwsError> {
+/// The user, group or role `PolicySourceArn` names, if it is this account's: found by name
+/// (unique case-insensitively) and kept when the ARN is its own, whatever the spelling.
+async fn source(ctx: &Ctx<'_>) -> Result<(Kind, Option<Entity>), AwsError> {
     let arn = ctx.required("PolicySourceArn")?;
     let invalid = || AwsError::new("InvalidInput", 400, format!("ARN {arn} is not valid."));
     let parsed = iam_policy::arn::Arn::parse(arn).ok_or_else(invalid)?;
@@ -51,10 +53,33 @@ async fn held(ctx: &Ctx<'_>) -> Result<Held, AwsError> {
         ("iam", "role") => Kind::Role,
         _ => return Err(invalid()),
     };
+    if parsed.account != ctx.account() {
+        return Ok((kind, None));
+    }
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    let entity = find(ctx, kind, name)
-        .await?
-        .filter(|entity| parsed.account == ctx.account() && entity.arn(ctx.account()) == arn)
+    let entity = find(ctx, kind, name).await?.filter(|entity| entity.arn(ctx.account()).eq_ignore_ascii_case(arn));
+    if let Some(entity) = &entity {
+        let _ = ctx.target.set(entity.clone());
+    }
+    Ok((kind, entity))
+}
+
+/// Authorized on the principal's own ARN when it exists, else on the ARN as given.
+async fn source_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let arn = ctx.required("PolicySourceArn")?;
+    Ok(vec![match source(ctx).await {
+        Ok((_, Some(entity))) => entity.arn(ctx.account()),
+        // A malformed ARN is refused by the operation, after authorization, as IAM does.
+        Ok((_, None)) => arn.to_owned(),
+        Err(error) if error.code == "InvalidInput" => arn.to_owned(),
+        Err(error) => return Err(error),
+    }])
+}
+
+async fn held(ctx: &Ctx<'_>) -> Result<Held, AwsError> {
+    let arn = ctx.required("PolicySourceArn")?;
+    let (kind, entity) = source(ctx).await?;
+    let entity = entity
         .ok_or_else(|| AwsError::new("NoSuchEntity", 404, format!("{} {arn} does not exist.", kind.element())))?;
     let permissions = owner_permissions(ctx.app, ctx.account(), kind.noun(), &entity.name.to_lowercase()).await?;
     Ok(Held {

@@ -5,7 +5,7 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::{AwsError, Protocol};
 
 use super::iam_boundaries;
-use super::iam_entities::{Entity, Kind, find, insert, list, resource};
+use super::iam_entities::{Entity, Kind, find, find_stored, insert, list, resource};
 use super::iam_tags::{self, Tagged};
 use super::{
     Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, iam_operation, internal, no_such_user, query,
@@ -139,7 +139,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         Err(store::StoreError::Unmet(_)) => {}
         Err(error) => return Err(internal(error)),
     }
-    if find_user(ctx, name).await?.is_none() {
+    if find_stored(ctx, Kind::User, name).await?.is_none() {
         return Err(no_such_user(name));
     }
     let attached = |sql: &'static str| {
@@ -162,7 +162,23 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-iam_operation!(UPDATE_USER, "UpdateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(update_user(ctx)));
+iam_operation!(UPDATE_USER, "UpdateUser", |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(update_user(ctx)));
+
+/// UpdateUser is authorized on the user as it is and, when it is renamed or moved, on the user
+/// as it will be (as IAM documents): a caller cannot move itself under a path, or to a name,
+/// that its policies would not let it act on.
+async fn update_user_resources(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let mut resources = resource(ctx, Kind::User).await?;
+    if let Some(user) = ctx.target.get() {
+        let name = ctx.params.get("NewUserName").unwrap_or(&user.name);
+        let path = ctx.params.get("NewPath").unwrap_or(&user.path);
+        let renamed = super::iam_entities::arn(Kind::User, ctx.account(), path, name);
+        if !resources.contains(&renamed) {
+            resources.push(renamed);
+        }
+    }
+    Ok(resources)
+}
 
 async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;

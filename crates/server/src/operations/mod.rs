@@ -51,6 +51,8 @@ use crate::app::App;
 
 use crate::auth::Identity;
 
+pub(crate) use iam_boundaries::load as boundary_of;
+
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -65,6 +67,9 @@ pub struct Ctx<'a> {
     /// What the request's global condition keys describe (for checks made while running,
     /// such as `iam:PassRole`).
     pub facts: &'a crate::authz::RequestFacts,
+    /// The stored IAM entity the request names, as its resource function resolved it: the
+    /// request is authorized on this entity's ARN, and the handler acts on this entity.
+    pub(crate) target: std::sync::OnceLock<iam_entities::Entity>,
 }
 
 impl Ctx<'_> {
