@@ -5,6 +5,7 @@
 //! strings and bytes, looks keys up itself, and renders errors through [`AwsError`].
 
 pub mod error;
+pub mod json;
 pub mod query;
 pub mod sigv4;
 
