@@ -32,7 +32,23 @@ mod tests {
         for bad in [&b"[1]"[..], b"\"text\"", b"{", b"\xff", b"null"] {
             assert_eq!(decode_body(bad).unwrap_err().code, "SerializationException");
         }
+        let deep_enough = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(decode_body(deep_enough.as_bytes()).is_ok());
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
         assert_eq!(decode_body(deep.as_bytes()).unwrap_err().code, "SerializationException");
+    }
+
+    /// Load shape: four times the body takes about four times as long to decode; under eight.
+    #[test]
+    fn decoding_is_linear_in_the_body() {
+        let body = |events: usize| {
+            let events: Vec<String> =
+                (0..events).map(|n| format!("{{\"timestamp\":{n},\"message\":\"line \\\"{n}\\\"\"}}")).collect();
+            format!("{{\"logEvents\":[{}]}}", events.join(","))
+        };
+        let (small, large) = (body(2_500), body(10_000));
+        let decode = |body: &str| assert!(decode_body(body.as_bytes()).is_ok());
+        let ratio = crate::load_shape::ratio(|| decode(&small), || decode(&large));
+        assert!(ratio < 8.0, "4x the body took {ratio:.1}x as long");
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod json;
+#[cfg(test)]
+mod load_shape;
 pub mod query;
 pub mod sigv4;
 

@@ -272,18 +272,6 @@ mod tests {
         assert_eq!(form(&many[4..]).unwrap().len(), MAX_PARAMETERS);
     }
 
-    /// The fastest of a few runs, so a busy machine inflates neither side much.
-    fn fastest(mut run: impl FnMut()) -> std::time::Duration {
-        (0..5)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                run();
-                start.elapsed()
-            })
-            .min()
-            .unwrap()
-    }
-
     /// Load shape: four times the members take about four times as long (a quadratic parse,
     /// as before, took sixteen). Generous: anything under eight times passes.
     #[test]
@@ -305,13 +293,8 @@ mod tests {
             assert!(params.get("Action").is_some());
         };
         let (small, large) = (body(MAX_MEMBERS as usize / 4), body(MAX_MEMBERS as usize));
-        let small_time = fastest(|| decode(&small));
-        let large_time = fastest(|| decode(&large));
-        assert!(
-            large_time < small_time * 8,
-            "4x the members took {:.1}x as long ({small_time:?} -> {large_time:?})",
-            large_time.as_secs_f64() / small_time.as_secs_f64()
-        );
+        let ratio = crate::load_shape::ratio(|| decode(&small), || decode(&large));
+        assert!(ratio < 8.0, "4x the members took {ratio:.1}x as long");
     }
 
     #[test]
