@@ -57,9 +57,9 @@ pub const SMALL_BODY: usize = 1024 * 1024;
 /// them, which JSON escaping and each event's members can make a few times larger.
 const LOG_EVENTS_BODY: usize = 4 * 1024 * 1024;
 
-/// ECR's UploadLayerPart (a part of up to 5 MiB suggested by InitiateLayerUpload, base64 in
-/// JSON) and PutImage (a manifest of up to 4 MiB, escaped in JSON).
-const ECR_BODY: usize = 10 * 1024 * 1024;
+/// ECR's UploadLayerPart (a part of up to 10 MiB, ECR's quota, base64 in JSON: 13.4 MiB) and
+/// PutImage (a manifest of up to 4 MiB, escaped in JSON).
+const ECR_BODY: usize = 14 * 1024 * 1024;
 
 /// How many bytes bodies being collected may hold between them; a request waits (within its
 /// body deadline) for room.
