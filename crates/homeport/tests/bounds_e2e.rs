@@ -311,3 +311,58 @@ fn filter_log_events_bounds_its_work_per_call() {
     }
     assert_eq!(found, vec![json!("needle t0 t1")]);
 }
+
+/// CPU time (user and system) a process has used, from `/proc/PID/stat`, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// At a low descriptor limit the server caps its connections below it: more clients than it
+/// may hold wait in the backlog instead of making accept fail in a loop, the server does not
+/// spin, and a new client is answered once the head deadline frees a place.
+#[test]
+fn at_a_low_descriptor_limit_the_server_neither_spins_nor_stops_answering() {
+    use std::io::{BufRead, BufReader};
+    let dir = fresh_dir("bounds-fds");
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 128 && exec \"$0\" server --listen 127.0.0.1:0 --data-dir \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_homeport"))
+        .arg(dir.join("data"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    let address = first_line.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let health = |address: &str| -> Option<Duration> {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(address).ok()?;
+        stream.set_read_timeout(Some(HEAD_TIMEOUT * 3)).unwrap();
+        stream
+            .write_all(format!("GET /health HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes())
+            .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        answer.starts_with("HTTP/1.1 200").then(|| started.elapsed())
+    };
+    assert!(health(&address).is_some());
+
+    // More clients than the process may open descriptors, all idle: the cap (64 here) holds
+    // some, the backlog the rest.
+    let idle: Vec<TcpStream> = (0..150).filter_map(|_| TcpStream::connect(&address).ok()).collect();
+    assert!(idle.len() > 128, "the backlog took the clients: {}", idle.len());
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let spent = cpu_ticks(child.id()) - before;
+    assert!(spent < 100, "the server spent {spent} ticks of CPU in 3 s while full: it spins");
+
+    // A new client is answered once the deadline has closed the idle ones ahead of it (two
+    // rounds of 64 here, so about 40 s).
+    let waited = health(&address).expect("the server stopped answering");
+    assert!(waited < HEAD_TIMEOUT * 3, "answered after {waited:?}");
+    drop(idle);
+    let _ = child.kill();
+    let _ = child.wait();
+}
