@@ -366,3 +366,92 @@ fn at_a_low_descriptor_limit_the_server_neither_spins_nor_stops_answering() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Signs a request the way a client that opts out of the payload hash (`UNSIGNED-PAYLOAD`) or
+/// presigns without `X-Amz-Expires` would, with root's key: the server refuses both with AWS's
+/// errors (only S3 honours `UNSIGNED-PAYLOAD`; a presign must say when it expires).
+#[test]
+fn unsigned_payloads_and_presigns_without_expiry_are_refused() {
+    use aws_protocol::sigv4::{canonical_request, format_amz_date, signing_key, string_to_sign, uri_encode};
+    let dir = fresh_dir("bounds-unsigned");
+    let server = Server::start(&dir.join("data"), None);
+    let (id, secret, _) = read_credentials(&server.root_credentials());
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let amz_date = format_amz_date(now);
+    let scope = format!("{}/us-east-1/iam/aws4_request", &amz_date[..8]);
+    let key = signing_key(&secret, &amz_date[..8], "us-east-1", "iam");
+
+    // Header-signed over UNSIGNED-PAYLOAD, then the body swapped for another action.
+    let headers = vec![
+        ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+        ("Host", server.address.clone()),
+        ("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD".to_owned()),
+        ("X-Amz-Date", amz_date.clone()),
+    ];
+    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let signed_names = ["content-type", "host", "x-amz-content-sha256", "x-amz-date"];
+    let request = aws_protocol::sigv4::HttpRequest { method: "POST", path: "/", query: "", headers: &pairs, body: b"" };
+    let signature =
+        key.sign(&string_to_sign(&amz_date, &scope, &canonical_request(&request, &signed_names, "UNSIGNED-PAYLOAD")));
+    let mut headers = headers.clone();
+    headers.push((
+        "Authorization",
+        format!(
+            "AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders={}, Signature={signature}",
+            signed_names.join(";")
+        ),
+    ));
+    let (code, response) =
+        common::raw_post(&server.address, &headers, "Action=CreateUser&Version=2010-05-08&UserName=swapped");
+    assert_eq!(code, 403, "{response}");
+    assert!(response.contains("<Code>SignatureDoesNotMatch</Code>"), "{response}");
+
+    // Presigned without X-Amz-Expires.
+    let credential = uri_encode(&format!("{id}/{scope}"), false);
+    let query = format!(
+        "Action=ListUsers&Version=2010-05-08&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date={amz_date}&X-Amz-SignedHeaders=host"
+    );
+    let host = [("Host", server.address.as_str())];
+    let unsigned =
+        aws_protocol::sigv4::HttpRequest { method: "GET", path: "/", query: &query, headers: &host, body: b"" };
+    let payload = aws_protocol::sigv4::sha256_hex(b"");
+    let signature = key.sign(&string_to_sign(&amz_date, &scope, &canonical_request(&unsigned, &["host"], &payload)));
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.address
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert_eq!(status(&response), 400, "{response}");
+    assert!(response.contains("<Code>IncompleteSignature</Code>"), "{response}");
+    assert!(
+        response.contains(
+            "AWS query-string parameters must include &apos;X-Amz-Expires&apos;. Re-examine the query-string parameters."
+        ),
+        "{response}"
+    );
+    // The same presign with X-Amz-Expires is accepted.
+    let query = format!("{query}&X-Amz-Expires=60");
+    let unsigned = aws_protocol::sigv4::HttpRequest { query: &query, ..unsigned };
+    let signature = key.sign(&string_to_sign(&amz_date, &scope, &canonical_request(&unsigned, &["host"], &payload)));
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.address
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert_eq!(status(&response), 200, "{response}");
+}
