@@ -108,12 +108,12 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     };
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let ctx = Ctx { app, identity: &identity, params: &params, body: &body, operation, facts: &facts };
-    let read_only = crate::audit::is_read_only(operation.name);
+    let read_only = changes_nothing(operation.name);
     if !read_only && audit.refuses_changes() {
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
     let (outcome, resources, verdict) = run(&ctx).await;
-    if outcome.is_ok() && !read_only {
+    if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
         // A change applies from the next request: nothing cached may outlive it.
         app.cache.invalidate();
     }
@@ -159,6 +159,16 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
+}
+
+/// Whether an operation changes nothing and hands out nothing: CloudTrail's read-only ones
+/// but those that issue credentials, which are never answered without their record.
+fn changes_nothing(operation: &str) -> bool {
+    crate::audit::is_read_only(operation)
+        && !matches!(
+            operation,
+            "GetSessionToken" | "GetFederationToken" | "GetAuthorizationToken" | "GetTaskCredentials"
+        )
 }
 
 /// The answer to a change while the disk is full (AWS's code for a temporary failure).

@@ -19,12 +19,12 @@
 //! - Readers of the trail (LookupEvents, GetAccessKeyLastUsed) call [`AuditLog::sync`] first,
 //!   so they see every request this replica answered before them. Other replicas' records
 //!   arrive within their own import interval.
-//!
 //! - A full disk (the journal refused a write for want of space) turns the server read-only
 //!   rather than dead: from the first such failure [`AuditLog::refuses_changes`] holds until a
 //!   probe write of [`PROBE_BYTES`] succeeds again (tried at most once a second), the pipeline
-//!   refuses every operation that changes state before it runs, and read-only requests are
-//!   still answered, with their record if it can be written and without it (logged) if not.
+//!   refuses every operation that changes state or issues credentials before it runs, and
+//!   read-only requests are still answered, with their record if it can be written and
+//!   without it (logged) if not.
 //!   `/health` never writes.
 //!
 //! Why a journal: committing each request to the database before answering, even grouped,
