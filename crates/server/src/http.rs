@@ -14,7 +14,7 @@
 //! - a body must arrive within [`BODY_TIMEOUT`], and may be at most [`body_limit`]: 1 MiB, or
 //!   more for the few operations AWS lets take more (PutLogEvents, ECR's UploadLayerPart and
 //!   PutImage), decided from the headers before any of it is read; bodies being collected hold
-//!   at most [`BODY_BUDGET_BYTES`] between them;
+//!   at most [`BODY_BUDGET_BYTES`] between them (beyond 64 KiB each);
 //! - a write the client does not take within [`WRITE_STALL`] closes the connection.
 //!
 //! Every refusal is an AWS error in the request's protocol (awsJson when it names an
@@ -25,7 +25,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ use hyper::body::{Body as _, Bytes, Incoming as Body};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -143,7 +143,7 @@ pub async fn serve(app: Arc<App>, audit: AuditLog, listener: TcpListener, shutdo
             async move { Ok::<_, Infallible>(respond(&app, &audit, &bodies, peer, request).await) }
         });
         let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
+            .timer(HeadTimer::default())
             .header_read_timeout(HEAD_TIMEOUT)
             .serve_connection(TokioIo::new(WriteDeadline::new(stream)), service);
         let connection = graceful.watch(connection);
@@ -218,20 +218,32 @@ impl BodyRefusal {
     }
 }
 
+/// Bodies declared at most this long are collected without taking room from the budget: all
+/// connections' worth of them is bounded anyway, and most requests are such (the budget's
+/// semaphore would cost every one of them a lock).
+const SMALL_DECLARED: usize = 64 * 1024;
+
 /// Collects a body of at most `limit` bytes within [`BODY_TIMEOUT`], first reserving room for
-/// it in the budget (the declared length, else the limit); the room is held while the body is.
+/// a larger one in the budget (the declared length, else the limit); the room is held while
+/// the body is.
 async fn collect(
     body: Body,
     limit: usize,
     budget: &Arc<Semaphore>,
-) -> Result<(Vec<u8>, tokio::sync::OwnedSemaphorePermit), BodyRefusal> {
+) -> Result<(Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>), BodyRefusal> {
     let declared = body.size_hint().exact().map(|length| usize::try_from(length).unwrap_or(usize::MAX));
     if declared.is_some_and(|length| length > limit) {
         return Err(BodyRefusal::TooLarge(limit));
     }
-    let room = u32::try_from(declared.unwrap_or(limit).div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+    let room = match declared {
+        Some(length) if length <= SMALL_DECLARED => None,
+        _ => Some(u32::try_from(declared.unwrap_or(limit).div_ceil(1024)).unwrap_or(u32::MAX)),
+    };
     let work = async {
-        let permit = Arc::clone(budget).acquire_many_owned(room).await.map_err(|_| BodyRefusal::Broken)?;
+        let permit = match room {
+            Some(room) => Some(Arc::clone(budget).acquire_many_owned(room).await.map_err(|_| BodyRefusal::Broken)?),
+            None => None,
+        };
         let mut collected = Vec::with_capacity(declared.unwrap_or(0));
         let mut body = body;
         while let Some(frame) = body.frame().await {
@@ -245,7 +257,13 @@ async fn collect(
         }
         Ok((collected, permit))
     };
-    tokio::time::timeout(BODY_TIMEOUT, work).await.unwrap_or(Err(BodyRefusal::TooSlow))
+    let mut work = std::pin::pin!(work);
+    // Most bodies arrive with their head: those finish at the first poll and need no timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => tokio::time::timeout(BODY_TIMEOUT, work).await.unwrap_or(Err(BodyRefusal::TooSlow)),
+    }
 }
 
 /// An error answered before the pipeline: in awsJson when the request names a target, else
@@ -279,6 +297,55 @@ pub fn reply(reply: Reply) -> Response<registry::Body> {
     }
     response
 }
+
+/// The head deadline's timer, one per connection. hyper asks for a new deadline for every
+/// request a connection waits for; registering each in the runtime's timer wheel (and removing
+/// it when the request arrives) cost a few percent of the cheapest requests' throughput. Here a
+/// connection keeps one timer, armed for the earliest deadline asked, and re-arms it only when
+/// it fires before the deadline now wanted: one registration per deadline period, not per
+/// request. A sleep is ready exactly when its own deadline has passed.
+#[derive(Default)]
+struct HeadTimer {
+    shared: Arc<Mutex<Option<Pin<Box<Sleep>>>>>,
+}
+
+impl hyper::rt::Timer for HeadTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(std::time::Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HeadSleep { shared: Arc::clone(&self.shared), deadline: deadline.into() })
+    }
+}
+
+struct HeadSleep {
+    shared: Arc<Mutex<Option<Pin<Box<Sleep>>>>>,
+    deadline: tokio::time::Instant,
+}
+
+impl Future for HeadSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if tokio::time::Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        let Ok(mut shared) = self.shared.lock() else { return Poll::Ready(()) };
+        let timer = shared.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(self.deadline)));
+        // Armed for an earlier deadline that has passed (or a later one: never, deadlines only
+        // move on): re-arm for ours. Either way the timer now wakes this task no later than it.
+        if timer.deadline() > self.deadline || timer.as_mut().poll(cx).is_ready() {
+            timer.as_mut().reset(self.deadline);
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl hyper::rt::Sleep for HeadSleep {}
 
 /// A connection whose writes fail once the client has taken nothing for [`WRITE_STALL`], so a
 /// client that stops reading cannot hold its connection (and what its response holds) forever.
