@@ -1,10 +1,13 @@
-//! AWS wire protocols for Homeport: SigV4 request verification, the awsQuery codec and the
-//! AWS error shapes.
+//! AWS wire protocols for Homeport: SigV4 request verification, the awsQuery codec, the
+//! awsJson body decoder and the AWS error shapes.
 //!
 //! Nothing here touches sockets, clocks or storage: the server hands in a request as plain
 //! strings and bytes, looks keys up itself, and renders errors through [`AwsError`].
 
 pub mod error;
+pub mod json;
+#[cfg(test)]
+mod load_shape;
 pub mod query;
 pub mod sigv4;
 

@@ -155,3 +155,76 @@ fn presigned_requests_verify_until_they_expire() {
     assert_eq!(claim.verify(&request, "us-east-1", &key, now() + 60), Ok(()));
     assert_eq!(claim.verify(&request, "us-east-1", &key, now() + 61), Err(AuthError::PresignExpired));
 }
+
+/// Signs `query` (presigned, without its signature) for `service` and returns the full query.
+fn presign(service: &str, query: &str) -> String {
+    let key = signing_key(SECRET, "20150830", "us-east-1", service);
+    let headers = [("Host", "example.amazonaws.com")];
+    let unsigned = HttpRequest { method: "GET", path: "/", query, headers: &headers, body: b"" };
+    let canonical = canonical_request(&unsigned, &["host"], &sha256_hex(b""));
+    let signature =
+        key.sign(&string_to_sign(SIGNED_AT, &format!("20150830/us-east-1/{service}/aws4_request"), &canonical));
+    format!("{query}&X-Amz-Signature={signature}")
+}
+
+/// A presigned request that does not say how long it lives is refused (it used to live the
+/// seven-day maximum), in AWS's words.
+#[test]
+fn a_presigned_request_without_x_amz_expires_is_refused() {
+    let base = "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host";
+    let query = presign("sts", base);
+    let headers = [("Host", "example.amazonaws.com")];
+    let request = HttpRequest { method: "GET", path: "/", query: &query, headers: &headers, body: b"" };
+    assert_eq!(
+        Claim::parse(&request),
+        Err(AuthError::Incomplete(
+            "AWS query-string parameters must include 'X-Amz-Expires'. Re-examine the query-string parameters."
+                .to_owned()
+        ))
+    );
+    let bare = HttpRequest { query: "X-Amz-Signature=abc", ..request };
+    let Err(AuthError::Incomplete(message)) = Claim::parse(&bare) else { panic!("an incomplete claim parsed") };
+    assert!(message.starts_with("AWS query-string parameters must include 'X-Amz-Algorithm'. AWS query-string"));
+    assert!(message.ends_with("must include 'X-Amz-Expires'. Re-examine the query-string parameters."));
+    for bad in ["0", "604801", "-1", "ten"] {
+        let query = presign("sts", &format!("{base}&X-Amz-Expires={bad}"));
+        let request = HttpRequest { query: &query, ..request };
+        assert!(matches!(Claim::parse(&request), Err(AuthError::Incomplete(_))), "{bad}");
+    }
+}
+
+/// `UNSIGNED-PAYLOAD` lets a body be swapped under a valid signature; only S3 accepts it.
+/// Everywhere else the body received is hashed, so such a request does not verify.
+#[test]
+fn unsigned_payload_is_honoured_only_for_s3() {
+    let signed = |service: &str, body: &[u8]| {
+        let key = signing_key(SECRET, "20150830", "us-east-1", service);
+        let headers = [
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", SIGNED_AT),
+            ("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"),
+        ];
+        let names = ["host", "x-amz-content-sha256", "x-amz-date"];
+        let unsigned = HttpRequest { method: "POST", path: "/", query: "", headers: &headers, body: b"" };
+        let canonical = canonical_request(&unsigned, &names, "UNSIGNED-PAYLOAD");
+        let scope = format!("20150830/us-east-1/{service}/aws4_request");
+        let signature = key.sign(&string_to_sign(SIGNED_AT, &scope, &canonical));
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={}, Signature={signature}",
+            names.join(";")
+        );
+        let mut with_auth = headers.to_vec();
+        with_auth.push(("Authorization", &authorization));
+        let request = HttpRequest { headers: &with_auth, body, ..unsigned };
+        Claim::parse(&request).unwrap().verify(&request, "us-east-1", &key, now())
+    };
+    assert_eq!(signed("s3", b"any body"), Ok(()));
+    for service in ["iam", "sts", "logs", "ecs"] {
+        assert_eq!(
+            signed(service, b"Action=DeleteUser&UserName=admin"),
+            Err(AuthError::SignatureMismatch),
+            "{service}"
+        );
+        assert_eq!(signed(service, b""), Err(AuthError::SignatureMismatch), "{service}: even with an empty body");
+    }
+}

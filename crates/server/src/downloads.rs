@@ -3,7 +3,26 @@
 //! filled in, never the request's `Host`, which any client sets as it likes) and the Homeport
 //! binary itself (`/download/homeport`, the running executable, so an installed agent is the
 //! version of its control plane).
+//!
+//! The binary is streamed from the file (never read whole into memory), at most
+//! [`MAX_DOWNLOADS`] at once, each within [`DOWNLOAD_DEADLINE`]; past the cap a request is
+//! answered `503 ServiceUnavailable` at once.
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use aws_protocol::{AwsError, Protocol};
+use http_body_util::BodyExt;
+use hyper::Response;
+use hyper::body::{Body, Bytes, Frame, SizeHint};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::operations::IAM_NAMESPACE;
+use crate::registry;
+use crate::registry::blobs::FileBody;
 use aws_protocol::sigv4::HttpRequest;
 
 use crate::pipeline::Reply;
@@ -23,13 +42,81 @@ pub fn serve(request: &HttpRequest<'_>, request_id: &str, public_url: &str) -> O
             let script = INSTALL_SCRIPT.replace("@HOMEPORT_ENDPOINT@", public_url);
             Some(reply(200, "text/x-shellscript", request_id, script.into_bytes()))
         }
-        "/download/homeport" => Some(match std::env::current_exe().and_then(std::fs::read) {
-            Ok(binary) => reply(200, "application/octet-stream", request_id, binary),
-            Err(error) => {
-                crate::log::event(&format!("cannot read the running executable to serve it: {error}"));
-                reply(503, "text/plain", request_id, b"the binary is not available; install it by hand\n".to_vec())
-            }
-        }),
         _ => None,
+    }
+}
+
+/// Where the binary is served.
+pub const BINARY_PATH: &str = "/download/homeport";
+
+/// How many downloads of the binary may run at once.
+pub const MAX_DOWNLOADS: usize = 32;
+
+/// How long one download may take (a 50 MB binary at 100 kB/s fits).
+const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(600);
+
+static DOWNLOADS: Semaphore = Semaphore::const_new(MAX_DOWNLOADS);
+
+/// `GET /download/homeport`: the running executable, streamed.
+pub async fn binary() -> Response<registry::Body> {
+    let unavailable = |message: &str| {
+        let request_id = crate::ids::request_id().unwrap_or_default();
+        let error = AwsError::new("ServiceUnavailable", 503, message);
+        crate::http::reply(crate::pipeline::error_reply(&error, Protocol::Query, IAM_NAMESPACE, &request_id))
+    };
+    let Ok(permit) = DOWNLOADS.try_acquire() else {
+        return unavailable("Too many downloads of the Homeport binary are in progress; retry shortly.");
+    };
+    let opened = async {
+        let file = tokio::fs::File::open(std::env::current_exe()?).await?;
+        let length = file.metadata().await?.len();
+        Ok::<_, io::Error>((file, length))
+    };
+    match opened.await {
+        Ok((file, length)) => {
+            let body = Download {
+                file: FileBody::new(file, length),
+                deadline: Instant::now() + DOWNLOAD_DEADLINE,
+                _permit: permit,
+            };
+            let mut response = Response::new(body.boxed());
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/octet-stream"),
+            );
+            response
+        }
+        Err(error) => {
+            crate::log::event(&format!("cannot read the running executable to serve it: {error}"));
+            unavailable("The binary is not available; install it by hand.")
+        }
+    }
+}
+
+/// The binary's body: the file's frames while the download holds its place, until its
+/// deadline.
+struct Download {
+    file: FileBody,
+    deadline: Instant,
+    _permit: SemaphorePermit<'static>,
+}
+
+impl Body for Download {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if Instant::now() > self.deadline {
+            return Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::TimedOut, "the download took too long"))));
+        }
+        Pin::new(&mut self.file).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.file.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.file.size_hint()
     }
 }

@@ -54,6 +54,9 @@ pub async fn handle(
     request_id: &str,
 ) -> Option<Result<Json, AwsError>> {
     let target = request.header("x-amz-target")?;
+    if matches!(target, REGISTER | REQUEST_TOKEN) && audit.refuses_changes() {
+        return Some(Err(crate::pipeline::disk_full(aws_protocol::Protocol::Json)));
+    }
     let body: Json = serde_json::from_slice(request.body).unwrap_or(Json::Null);
     let outcome = match target {
         REGISTER => register(app, &body).await,
@@ -93,8 +96,38 @@ fn invalid_activation() -> AwsError {
     AwsError::new("InvalidActivation", 400, "Activation ID or activation code is not valid.")
 }
 
+/// Whether `text` is a UUID as SSM writes activation ids (`^[0-9a-fA-F]{8}-...-[0-9a-fA-F]{12}$`).
+fn is_activation_id(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, length)| group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+/// Whether `text` is a managed instance id (`mi-` and 17 hex digits).
+fn is_instance_id(text: &str) -> bool {
+    text.strip_prefix("mi-").is_some_and(|hex| hex.len() == 17 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+/// SSM's answer to an activation id that is not one: the value is not echoed, so a caller
+/// cannot make the answer (or the audit record) as large as its request.
+fn malformed_activation_id() -> AwsError {
+    AwsError::new(
+        "ValidationException",
+        400,
+        "1 validation error detected: Value at 'activationId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    )
+}
+
 async fn register(app: &App, body: &Json) -> Outcome {
-    let activation_id = member(body, "ActivationId").to_owned();
+    // Shapes first: nothing the caller sent reaches the record (or the store) unchecked.
+    let activation_id = member(body, "ActivationId");
+    if !is_activation_id(activation_id) {
+        return Outcome { principal: String::new(), resource: String::new(), result: Err(malformed_activation_id()) };
+    }
+    let activation_id = activation_id.to_owned();
     let principal = format!("arn:aws:ssm:{}:{}:activation/{activation_id}", app.region, app.account_id);
     let (resource, result) = match register_instance(app, body, &activation_id).await {
         Ok(instance_id) => (instance_arn(app, &instance_id), Ok(json!({"InstanceId": instance_id}))),
@@ -214,7 +247,7 @@ fn access_denied(message: impl Into<String>) -> AwsError {
 }
 
 async fn request_token(app: &App, request: &HttpRequest<'_>, body: &Json) -> Outcome {
-    let parsed = request.header("authorization").and_then(authorization);
+    let parsed = request.header("authorization").and_then(authorization).filter(|(id, _, _)| is_instance_id(id));
     let instance_id = parsed.map(|(id, _, _)| id.to_owned()).unwrap_or_default();
     let principal = instance_arn(app, &instance_id);
     let result = match parsed {
@@ -300,6 +333,26 @@ mod tests {
         assert_eq!(authorization("AWS4-HMAC-SHA256 Credential=x"), None);
         assert_eq!(authorization("HOMEPORT-ED25519 InstanceId=mi-1, Timestamp=t"), None);
         assert_eq!(authorization("HOMEPORT-ED25519 InstanceId=mi-1, Timestamp=t, Signature=s, Extra=1"), None);
+    }
+
+    #[test]
+    fn identifiers_are_checked_for_shape() {
+        assert!(is_activation_id("0f0e0d0c-0b0a-4909-a807-060504030201"));
+        assert!(is_activation_id("0F0E0D0C-0B0A-4909-A807-060504030201"));
+        for bad in [
+            "",
+            "0f0e0d0c-0b0a-4909-a807-06050403020",
+            "0f0e0d0c-0b0a-4909-a807-0605040302011",
+            "x".repeat(9 << 20).as_str(),
+            "0f0e0d0c-0b0a-4909-a807-06050403020g",
+        ] {
+            assert!(!is_activation_id(bad), "{}", bad.len());
+        }
+        assert!(is_instance_id("mi-0123456789abcdef0"));
+        for bad in ["mi-0123456789abcdef", "i-0123456789abcdef0", "mi-0123456789abcdef0/../x"] {
+            assert!(!is_instance_id(bad), "{bad}");
+        }
+        assert!(!malformed_activation_id().message.contains("xxxx"));
     }
 
     #[test]

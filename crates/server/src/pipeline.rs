@@ -37,7 +37,7 @@ fn xml_error(error: &AwsError, namespace: &str, request_id: &str) -> Reply {
     }
 }
 
-fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id: &str) -> Reply {
+pub(crate) fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id: &str) -> Reply {
     match protocol {
         Protocol::Query => xml_error(error, namespace, request_id),
         Protocol::Json => {
@@ -99,7 +99,10 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         let error = AwsError::from_auth(&aws_protocol::AuthError::InvalidKey, protocol);
         return error_reply(&error, protocol, namespace, &request_id);
     }
-    let params = QueryParams::from_request(request);
+    let params = match QueryParams::from_request(request) {
+        Ok(params) => params,
+        Err(error) => return error_reply(&error.to_aws(), protocol, namespace, &request_id),
+    };
     let (operation, body) = match route(&service, protocol, &params, target, request.body) {
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
@@ -114,6 +117,10 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         facts: &facts,
         target: Default::default(),
     };
+    let read_only = changes_nothing(operation.name);
+    if !read_only && audit.refuses_changes() {
+        return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
+    }
     let (outcome, resources, verdict) = run(&ctx).await;
     if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
         // A change applies from the next request: nothing cached may outlive it.
@@ -138,8 +145,13 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         error_code: outcome.as_ref().err().map(|error| error.code.as_str().into()),
     };
     if let Err(error) = audit.record(record).await {
-        // No durable record, no answer: the caller retries rather than acting unaudited.
-        return error_reply(&operations::internal(error), protocol, namespace, &request_id);
+        if read_only && audit.refuses_changes() {
+            // A full disk leaves the server read-only, not dead: a read changed nothing.
+            crate::log::event(&format!("answered {} without its audit record: {error}", operation.name));
+        } else {
+            // No durable record, no answer: the caller retries rather than acting unaudited.
+            return error_reply(&operations::internal(error), protocol, namespace, &request_id);
+        }
     }
     match outcome {
         Ok(Output::Xml(xml)) => Reply {
@@ -156,6 +168,29 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
+}
+
+/// Whether an operation changes nothing and hands out nothing: CloudTrail's read-only ones
+/// but those that issue credentials, which are never answered without their record.
+fn changes_nothing(operation: &str) -> bool {
+    crate::audit::is_read_only(operation)
+        && !matches!(
+            operation,
+            "GetSessionToken" | "GetFederationToken" | "GetAuthorizationToken" | "GetTaskCredentials"
+        )
+}
+
+/// The answer to a change while the disk is full (AWS's code for a temporary failure).
+pub(crate) fn disk_full(protocol: Protocol) -> AwsError {
+    let code = match protocol {
+        Protocol::Query => "ServiceUnavailable",
+        Protocol::Json => "ServiceUnavailableException",
+    };
+    AwsError::new(
+        code,
+        503,
+        "The server's disk is full: changes are refused until space is freed (reads are still answered).",
+    )
 }
 
 /// Finds the operation: by `Action` for awsQuery, by `X-Amz-Target` for awsJson (whose body
@@ -181,14 +216,7 @@ fn route(
             let operation = operations::find(service, name)
                 .filter(|operation| operation.namespace == prefix)
                 .ok_or_else(unknown)?;
-            let body = if body.iter().all(u8::is_ascii_whitespace) {
-                serde_json::json!({})
-            } else {
-                serde_json::from_slice(body).map_err(|_| {
-                    AwsError::new("SerializationException", 400, "Start of structure or map found where not expected.")
-                })?
-            };
-            Ok((operation, body))
+            Ok((operation, aws_protocol::json::decode_body(body)?))
         }
     }
 }

@@ -101,26 +101,32 @@ impl Claim {
 
     fn from_query(params: &[(String, String)]) -> Result<Claim, AuthError> {
         let param = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
-        let missing: Vec<&str> =
-            ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"]
-                .into_iter()
-                .filter(|name| param(name).is_none())
-                .collect();
+        // A presigned request must say how long it lives: without `X-Amz-Expires` it is
+        // refused, as AWS refuses it, never given the seven-day maximum.
+        let missing: Vec<String> = [
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Signature",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Date",
+            "X-Amz-Expires",
+        ]
+        .into_iter()
+        .filter(|name| param(name).is_none())
+        .map(|name| format!("AWS query-string parameters must include '{name}'."))
+        .collect();
         if !missing.is_empty() {
-            let list = missing.iter().map(|name| format!("'{name}'")).collect::<Vec<_>>().join(", ");
-            return Err(AuthError::Incomplete(format!("AWS query-string parameters must include {list}.")));
+            return Err(AuthError::Incomplete(format!(
+                "{} Re-examine the query-string parameters.",
+                missing.join(" ")
+            )));
         }
         if param("X-Amz-Algorithm") != Some(ALGORITHM) {
             return Err(AuthError::Incomplete(format!("X-Amz-Algorithm only supports \"{ALGORITHM}\"")));
         }
-        let expires = match param("X-Amz-Expires") {
-            None => MAX_PRESIGNED_EXPIRY_SECONDS,
-            Some(text) => match text.parse::<i64>() {
-                Ok(seconds) if (1..=MAX_PRESIGNED_EXPIRY_SECONDS).contains(&seconds) => seconds,
-                _ => {
-                    return Err(AuthError::Incomplete("X-Amz-Expires must be between 1 and 604800 seconds".to_owned()));
-                }
-            },
+        let expires = match param("X-Amz-Expires").unwrap_or_default().parse::<i64>() {
+            Ok(seconds) if (1..=MAX_PRESIGNED_EXPIRY_SECONDS).contains(&seconds) => seconds,
+            _ => return Err(AuthError::Incomplete("X-Amz-Expires must be between 1 and 604800 seconds".to_owned())),
         };
         Ok(Claim {
             credential: parse_credential(param("X-Amz-Credential").unwrap_or_default())?,
@@ -138,10 +144,12 @@ impl Claim {
     pub fn verify(&self, request: &HttpRequest<'_>, region: &str, key: &SigningKey, now: i64) -> Result<(), AuthError> {
         self.check_scope(region)?;
         self.check_time(now)?;
-        // Only S3 presigns without a payload hash; every other service (and every header-signed
-        // request that does not opt out) hashes the body actually received.
-        let unsigned = (self.expires.is_some() && self.credential.service == "s3")
-            || request.header("x-amz-content-sha256") == Some("UNSIGNED-PAYLOAD");
+        // Only S3 accepts a request without a payload hash (a presigned URL, or an explicit
+        // `UNSIGNED-PAYLOAD`); every other service hashes the body actually received, whatever
+        // the request says, so a body swapped under an `UNSIGNED-PAYLOAD` signature does not
+        // match (AWS answers such a request `SignatureDoesNotMatch` too).
+        let unsigned = self.credential.service == "s3"
+            && (self.expires.is_some() || request.header("x-amz-content-sha256") == Some("UNSIGNED-PAYLOAD"));
         let payload_hash = if unsigned { "UNSIGNED-PAYLOAD".to_owned() } else { sha256_hex(request.body) };
         let signed: Vec<&str> = self.signed_headers.iter().map(String::as_str).collect();
         let canonical = canonical_request(request, &signed, &payload_hash);

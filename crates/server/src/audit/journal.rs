@@ -84,6 +84,17 @@ impl Journal {
         })
     }
 
+    /// A journal appending to `file` (a test's stand-in for a full disk: `/dev/full`).
+    #[cfg(test)]
+    pub fn on_file(dir: &Path, file: File) -> Journal {
+        Journal {
+            dir: dir.to_path_buf(),
+            current: RwLock::new(Segment { number: 1, file }),
+            torn: AtomicBool::new(false),
+            stripes: Default::default(),
+        }
+    }
+
     /// Adds what `write` appends (complete lines) to the calling thread's batch; it is written
     /// by the [`Journal::flush`] of this or any other ticket of the same batch.
     pub fn enqueue(&self, write: impl FnOnce(&mut Vec<u8>)) -> io::Result<Ticket> {

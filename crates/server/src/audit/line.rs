@@ -15,7 +15,34 @@ use serde::Deserialize;
 
 use super::Record;
 
-/// Appends `record` as one line, newline included.
+/// The most bytes a record keeps of one value (an ARN is at most 2,048 characters); longer
+/// values are cut at a character boundary and end with [`CUT`].
+pub const MAX_VALUE_BYTES: usize = 2048;
+
+/// The most bytes a record keeps of the caller's user agent.
+pub const MAX_USER_AGENT_BYTES: usize = 1024;
+
+/// The most values a record keeps of one list (resources, deciding statements).
+pub const MAX_LIST_VALUES: usize = 64;
+
+/// What ends a value that was cut.
+pub const CUT: &str = "...";
+
+/// `value`, cut to at most `max` bytes (at a character boundary, [`CUT`] included).
+fn capped(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max.saturating_sub(CUT.len());
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.get(..end).unwrap_or_default()
+}
+
+/// Appends `record` as one line, newline included. Every value is capped
+/// ([`MAX_VALUE_BYTES`], [`MAX_USER_AGENT_BYTES`], [`MAX_LIST_VALUES`]), so a line is bounded
+/// whatever a request carries.
 pub fn encode(record: &Record<'_>, out: &mut Vec<u8>) {
     // Writing to a Vec cannot fail.
     let _ = write!(out, "{{\"t\":{}", record.time);
@@ -59,7 +86,18 @@ fn member(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
-    string(out, value);
+    let max = if name == "ua" { MAX_USER_AGENT_BYTES } else { MAX_VALUE_BYTES };
+    capped_string(out, value, max);
+}
+
+/// A JSON string of `value` cut to `max` bytes.
+fn capped_string(out: &mut Vec<u8>, value: &str, max: usize) {
+    let kept = capped(value, max);
+    if kept.len() == value.len() {
+        string(out, value);
+    } else {
+        string(out, &format!("{kept}{CUT}"));
+    }
 }
 
 /// `,"NAME":["VALUE",...]`, or nothing for an empty list.
@@ -68,10 +106,15 @@ fn list(out: &mut Vec<u8>, name: &str, values: &[String]) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":[");
-    string(out, first);
-    for value in rest {
+    capped_string(out, first, MAX_VALUE_BYTES);
+    for value in rest.iter().take(MAX_LIST_VALUES - 1) {
         out.push(b',');
-        string(out, value);
+        capped_string(out, value, MAX_VALUE_BYTES);
+    }
+    if values.len() > MAX_LIST_VALUES {
+        out.extend_from_slice(b",\"");
+        let _ = write!(out, "{CUT}{} more", values.len() - MAX_LIST_VALUES);
+        out.push(b'"');
     }
     out.push(b']');
 }
@@ -220,6 +263,32 @@ mod tests {
         );
         assert_eq!(decode(&text).unwrap(), bare);
         assert_eq!(decode("not a record"), None);
+    }
+
+    /// Whatever a request carries, its line is bounded: every value is cut, every list capped
+    /// (an unauthenticated `ActivationId` of 8 MiB once made a record of 8 MiB).
+    #[test]
+    fn every_value_and_list_is_capped() {
+        let huge = "é".repeat(4 << 20);
+        let mut large = record();
+        large.principal_arn = huge.as_str().into();
+        large.user_agent = huge.as_str().into();
+        large.event_name = huge.as_str().into();
+        large.resources = vec!["arn:aws:iam::111122223333:user/u".to_owned(); 10_000];
+        large.resources[0] = huge.clone();
+        large.statements = vec!["s".to_owned(); 10_000];
+        let text = line(&large);
+        let bound = 16 * MAX_VALUE_BYTES + 2 * MAX_LIST_VALUES * (MAX_VALUE_BYTES + 8);
+        assert!(text.len() < bound, "a line of {} bytes", text.len());
+        let decoded = decode(&text).unwrap();
+        assert!(decoded.principal_arn.len() <= MAX_VALUE_BYTES && decoded.principal_arn.ends_with(CUT));
+        assert!(decoded.principal_arn.starts_with("éé"));
+        assert!(decoded.user_agent.len() <= MAX_USER_AGENT_BYTES);
+        assert_eq!(decoded.resources.len(), MAX_LIST_VALUES + 1);
+        assert_eq!(decoded.resources.last().unwrap(), &format!("{CUT}{} more", 10_000 - MAX_LIST_VALUES));
+        assert_eq!(decoded.statements.len(), MAX_LIST_VALUES + 1);
+        assert_eq!(capped("short", 10), "short");
+        assert_eq!(capped("abcdefghijk", 10), "abcdefg");
     }
 
     #[test]

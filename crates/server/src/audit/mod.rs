@@ -19,6 +19,13 @@
 //! - Readers of the trail (LookupEvents, GetAccessKeyLastUsed) call [`AuditLog::sync`] first,
 //!   so they see every request this replica answered before them. Other replicas' records
 //!   arrive within their own import interval.
+//! - A full disk (the journal refused a write for want of space) turns the server read-only
+//!   rather than dead: from the first such failure [`AuditLog::refuses_changes`] holds until a
+//!   probe write of [`PROBE_BYTES`] succeeds again (tried at most once a second), the pipeline
+//!   refuses every operation that changes state or issues credentials before it runs, and
+//!   read-only requests are still answered, with their record if it can be written and
+//!   without it (logged) if not.
+//!   `/health` never writes.
 //!
 //! Why a journal: committing each request to the database before answering, even grouped,
 //! made requests wait for the commit and cost a third of the throughput; an append to a file
@@ -33,6 +40,7 @@ mod line;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use serde::Deserialize;
 use store::{Row, Store, StoreError, Value};
@@ -102,6 +110,26 @@ pub struct AuditLog {
     /// Only in builds with the `bench-audit-switch` feature, when the environment asks:
     /// requests are answered without a record, to measure what recording costs.
     unaudited: bool,
+    /// The disk was full at the last write (see the module guarantees), and when it was last
+    /// probed (seconds since the epoch).
+    full: Arc<DiskFull>,
+}
+
+/// How much free space a probe asks for before changes are accepted again.
+pub const PROBE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct DiskFull {
+    full: AtomicBool,
+    probed_at: AtomicI64,
+}
+
+/// Whether a write failed for want of space (a short write to a file means the same).
+fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded | std::io::ErrorKind::WriteZero
+    )
 }
 
 impl AuditLog {
@@ -115,7 +143,40 @@ impl AuditLog {
         let (sync, requests) = mpsc::channel(1_024);
         tokio::spawn(importer.run(Arc::clone(&journal), requests));
         let unaudited = cfg!(feature = "bench-audit-switch") && std::env::var_os("HOMEPORT_BENCH_UNAUDITED").is_some();
-        Ok(AuditLog { journal, sync, dir, replica, unaudited })
+        Ok(AuditLog { journal, sync, dir, replica, unaudited, full: Arc::default() })
+    }
+
+    /// Whether changes are refused because the disk is full. While it is, a probe (a file of
+    /// [`PROBE_BYTES`] written and removed) runs at most once a second; its success ends it.
+    pub fn refuses_changes(&self) -> bool {
+        if !self.full.full.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = crate::ids::now();
+        if self.full.probed_at.swap(now, Ordering::Relaxed) == now {
+            return true;
+        }
+        let probe = self.dir.join(".space-probe");
+        let written =
+            std::fs::write(&probe, vec![0_u8; PROBE_BYTES]).and_then(|()| std::fs::File::open(&probe)?.sync_all());
+        let _ = std::fs::remove_file(&probe);
+        if written.is_ok() {
+            crate::log::event("the audit journal's disk has room again: changes are accepted");
+            self.full.full.store(false, Ordering::Relaxed);
+        }
+        written.is_err()
+    }
+
+    fn note_outcome(&self, outcome: &std::io::Result<()>) {
+        match outcome {
+            Err(error) if is_disk_full(error) && !self.full.full.swap(true, Ordering::Relaxed) => {
+                crate::log::event(&format!(
+                    "the audit journal cannot be written ({error}): the disk is full; changes are refused, reads still answered"
+                ));
+            }
+            Ok(()) if self.full.full.load(Ordering::Relaxed) => self.full.full.store(false, Ordering::Relaxed),
+            _ => {}
+        }
     }
 
     /// Whether requests are answered without a record (see `unaudited`).
@@ -134,7 +195,9 @@ impl AuditLog {
         let ticket = self.journal.enqueue(|batch| line::encode(&record, batch)).map_err(failed)?;
         // The other requests this thread has ready join the batch meanwhile.
         tokio::task::yield_now().await;
-        self.journal.flush(ticket).map_err(failed)
+        let outcome = self.journal.flush(ticket);
+        self.note_outcome(&outcome);
+        outcome.map_err(failed)
     }
 
     /// A chunk's lines, from its row: selected with [`CHUNK_COLUMNS`], which start at column
@@ -176,4 +239,48 @@ impl AuditLog {
 /// Whether an operation only reads, as CloudTrail's `ReadOnly` classifies it.
 pub fn is_read_only(event_name: &str) -> bool {
     ["Get", "List", "Describe", "Lookup", "Simulate"].iter().any(|verb| event_name.starts_with(verb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal on `/dev/full` fails every write as a full disk does: changes are refused from
+    /// then on, until a probe finds room (the test's directory has it).
+    #[tokio::test]
+    async fn a_full_disk_refuses_changes_until_there_is_room_again() {
+        let dir = std::env::temp_dir().join(format!("homeport-audit-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let device = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let (sync, _requests) = mpsc::channel(1);
+        let audit = AuditLog {
+            journal: Arc::new(Journal::on_file(&dir, device)),
+            sync,
+            dir: dir.as_path().into(),
+            replica: "test".into(),
+            unaudited: false,
+            full: Arc::default(),
+        };
+        assert!(!audit.refuses_changes());
+        let record = Record { time: 1, request_id: "r".into(), ..Record::default() };
+        assert!(audit.record(record).await.is_err());
+        assert!(audit.full.full.load(Ordering::Relaxed));
+        // A probe this second already ran or runs now; either way the next second's finds room.
+        audit.full.probed_at.store(0, Ordering::Relaxed);
+        assert!(!audit.refuses_changes(), "the probe finds room and ends the read-only state");
+        assert!(!dir.join(".space-probe").exists());
+        audit.full.full.store(true, Ordering::Relaxed);
+        audit.full.probed_at.store(crate::ids::now(), Ordering::Relaxed);
+        assert!(audit.refuses_changes(), "at most one probe a second");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn short_writes_and_quota_count_as_a_full_disk() {
+        for kind in [std::io::ErrorKind::StorageFull, std::io::ErrorKind::QuotaExceeded, std::io::ErrorKind::WriteZero]
+        {
+            assert!(is_disk_full(&std::io::Error::from(kind)));
+        }
+        assert!(!is_disk_full(&std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+    }
 }

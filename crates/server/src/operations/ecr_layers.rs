@@ -35,7 +35,7 @@ ecr_operation!(COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", repository_resource
 ));
 
 /// The part size InitiateLayerUpload suggests: a part travels base64-encoded in a JSON body,
-/// which the listener takes up to 10 MiB, so 5 MiB (6.7 MiB encoded) always fits. Docker
+/// which the listener takes up to 14 MiB, so 5 MiB (6.7 MiB encoded) always fits. Docker
 /// uploads through the registry, which streams and has no such limit.
 const PART_SIZE: i64 = 5 * 1024 * 1024;
 

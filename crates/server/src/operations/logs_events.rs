@@ -12,9 +12,9 @@ use serde_json::{Value as Json, json};
 use store::{Statement, Value};
 
 use super::logs::{self, group_exists, group_name, invalid_parameter, logs_operation, no_stream, stream_name};
-use super::logs_filter::Pattern;
 use super::{Authorization, Ctx, Operation, internal, json as json_op, put};
 use crate::ids;
+use logs_filter::Pattern;
 
 const MAX_EVENTS: usize = 10_000;
 const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -22,6 +22,15 @@ const EVENT_OVERHEAD_BYTES: usize = 26;
 const DAY_MS: i64 = 24 * 3_600_000;
 const MAX_AGE_MS: i64 = 14 * DAY_MS;
 const MAX_AHEAD_MS: i64 = 2 * 3_600_000;
+/// The most matching work one FilterLogEvents call does (in bytes looked at, as
+/// [`Pattern::cost`] counts them): past it the call answers what it found with a `nextToken`
+/// where it stopped, as CloudWatch Logs may ("this operation can return empty results while
+/// there are more log events available through the token"). About 30 ms of matching.
+const FILTER_WORK_BUDGET: usize = 32 * 1024 * 1024;
+/// What reading one row counts against that budget.
+const ROW_COST: usize = 256;
+/// FilterLogEvents' `logStreamNames` limit.
+const MAX_STREAM_NAMES: usize = 100;
 
 logs_operation!(PUT_LOG_EVENTS, "PutLogEvents", |ctx| Box::pin(async move { logs::stream_resource(ctx) }), |ctx| {
     json_op(put_log_events(ctx))
@@ -264,11 +273,17 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         .and_then(Json::as_array)
         .map(|n| n.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
+    if names.len() > MAX_STREAM_NAMES {
+        return Err(invalid_parameter(format!(
+            "1 validation error detected: Value at 'logStreamNames' failed to satisfy constraint: Member must have length less than or equal to {MAX_STREAM_NAMES}"
+        )));
+    }
     let prefix = ctx.body.get("logStreamNamePrefix").and_then(Json::as_str);
     if !names.is_empty() && prefix.is_some() {
         return Err(invalid_parameter("logStreamNames and logStreamNamePrefix cannot both be specified."));
     }
-    let pattern = Pattern::parse(ctx.body.get("filterPattern").and_then(Json::as_str).unwrap_or_default())?;
+    let pattern = Pattern::parse(ctx.body.get("filterPattern").and_then(Json::as_str).unwrap_or_default())
+        .map_err(|error| invalid_parameter(error.0))?;
     let limit = usize::try_from(limit(ctx.body)?).unwrap_or(10_000);
     let (start, end) = window(ctx.body);
     let after = match ctx.body.get("nextToken").and_then(Json::as_str) {
@@ -277,6 +292,8 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let mut events = Vec::new();
     let mut position = after;
+    let mut work = 0usize;
+    let mut stopped_early = false;
     // Pages of the group's events in order; the pattern is applied as they are read.
     'pages: loop {
         let rows = ctx
@@ -313,6 +330,11 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                 names.contains(&stream.as_str())
             };
             let message = row.text(4).map_err(internal)?;
+            // Reading a row is work too, whether or not its stream is wanted.
+            work = work.saturating_add(ROW_COST);
+            if wanted_stream {
+                work = work.saturating_add(pattern.cost(message.len()));
+            }
             if wanted_stream && pattern.matches(&message) {
                 events.push(json!({
                     "logStreamName": stream,
@@ -325,10 +347,14 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                     break 'pages;
                 }
             }
+            if work >= FILTER_WORK_BUDGET {
+                stopped_early = true;
+                break 'pages;
+            }
         }
     }
-    // A full page may have more after it.
-    let full = events.len() == limit;
+    // A full page may have more after it, and so may a search that spent its budget.
+    let full = events.len() == limit || stopped_early;
     let mut answer = json!({"events": events, "searchedLogStreams": []});
     if full {
         put(&mut answer, "nextToken", token('f', position));

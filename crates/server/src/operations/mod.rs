@@ -35,7 +35,6 @@ mod iam_tags;
 mod iam_users;
 pub(crate) mod logs;
 mod logs_events;
-mod logs_filter;
 pub(crate) mod ssm;
 mod ssm_activations;
 mod ssm_instances;
