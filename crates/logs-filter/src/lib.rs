@@ -15,7 +15,10 @@
 
 use serde_json::Value as Json;
 
+// The one load-shape helper, aws-protocol's (a test helper; sharing the file keeps the two
+// crates' load-shape tests measuring the same way without a dependency between them).
 #[cfg(test)]
+#[path = "../../aws-protocol/src/load_shape.rs"]
 mod load_shape;
 
 /// FilterLogEvents' `filterPattern` length limit.
