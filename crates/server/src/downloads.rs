@@ -57,7 +57,7 @@ const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(600);
 
 static DOWNLOADS: Semaphore = Semaphore::const_new(MAX_DOWNLOADS);
 
-/// `GET /download/homeport`: the running executable, streamed.
+/// `GET` (and `HEAD`) `/download/homeport`: the running executable, streamed.
 pub async fn binary() -> Response<registry::Body> {
     let unavailable = |message: &str| {
         let request_id = crate::ids::request_id().unwrap_or_default();

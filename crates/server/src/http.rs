@@ -167,7 +167,9 @@ async fn respond(
     if registry::owns(path) {
         return registry::serve(app, audit, peer, request).await;
     }
-    if path == downloads::BINARY_PATH && request.method() == hyper::Method::GET {
+    // HEAD as GET: hyper sends the headers (the length included) and drops the body.
+    let method = request.method();
+    if path == downloads::BINARY_PATH && (method == hyper::Method::GET || method == hyper::Method::HEAD) {
         return downloads::binary().await;
     }
     let (parts, body) = request.into_parts();
