@@ -417,18 +417,7 @@ fn unsigned_payloads_and_presigns_without_expiry_are_refused() {
         aws_protocol::sigv4::HttpRequest { method: "GET", path: "/", query: &query, headers: &host, body: b"" };
     let payload = aws_protocol::sigv4::sha256_hex(b"");
     let signature = key.sign(&string_to_sign(&amz_date, &scope, &canonical_request(&unsigned, &["host"], &payload)));
-    let mut stream = TcpStream::connect(&server.address).unwrap();
-    stream
-        .write_all(
-            format!(
-                "GET /?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                server.address
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let response = get_presigned(&server.address, &query, &signature);
     assert_eq!(status(&response), 400, "{response}");
     assert!(response.contains("<Code>IncompleteSignature</Code>"), "{response}");
     assert!(
@@ -441,17 +430,22 @@ fn unsigned_payloads_and_presigns_without_expiry_are_refused() {
     let query = format!("{query}&X-Amz-Expires=60");
     let unsigned = aws_protocol::sigv4::HttpRequest { query: &query, ..unsigned };
     let signature = key.sign(&string_to_sign(&amz_date, &scope, &canonical_request(&unsigned, &["host"], &payload)));
-    let mut stream = TcpStream::connect(&server.address).unwrap();
+    let response = get_presigned(&server.address, &query, &signature);
+    assert_eq!(status(&response), 200, "{response}");
+}
+
+/// Sends a presigned GET (the query and its signature) and reads the whole answer.
+fn get_presigned(address: &str, query: &str, signature: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
     stream
         .write_all(
             format!(
-                "GET /?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                server.address
+                "GET /?{query}&X-Amz-Signature={signature} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
             )
             .as_bytes(),
         )
         .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    assert_eq!(status(&response), 200, "{response}");
+    response
 }

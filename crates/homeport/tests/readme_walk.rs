@@ -207,12 +207,7 @@ fn start_server(binary: &str, arguments: &str, clone: &Path, env: &[(String, Str
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    let address = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-        .to_owned();
+    let address = common::listen_address(&first).unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
     let account = first.split("account ").nth(1).unwrap().trim_end().trim_end_matches(").").to_owned();
     let printed = Arc::new(Mutex::new(first));
     let sink = Arc::clone(&printed);

@@ -57,12 +57,8 @@ fn start(data_dir: &Path, store_url: Option<&str>, flags: &[&str]) -> Logged {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first_line = String::new();
     stdout.read_line(&mut first_line).unwrap();
-    let address = first_line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}; log: {}", read(&log)))
-        .to_owned();
+    let address = common::listen_address(&first_line)
+        .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}; log: {}", read(&log)));
     Logged { child, address, log, stdout }
 }
 

@@ -43,12 +43,7 @@ impl Server {
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let mut first_line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
-        let address = first_line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"))
-            .to_owned();
+        let address = listen_address(&first_line).unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"));
         Server { child, address, data_dir: data_dir.to_owned() }
     }
 
@@ -88,6 +83,11 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `HOST:PORT` the server's first line says it listens on.
+pub fn listen_address(first_line: &str) -> Option<String> {
+    first_line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
 }
 
 pub fn aws_cli_available() -> bool {
