@@ -150,6 +150,11 @@ impl Endpoint {
         &self.host
     }
 
+    /// `HOST:PORT` with the port always present (the scheme's default when the URL had none).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
@@ -663,6 +668,32 @@ mod tests {
                      Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
                 )
             );
+        });
+    }
+
+    #[test]
+    fn plain_http_through_a_proxy_is_tunnelled_too() {
+        use std::sync::atomic::Ordering;
+        block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut received = Vec::new();
+                while find(&received, b"\r\n\r\n{}").is_none() {
+                    let mut chunk = [0u8; 1024];
+                    let count = socket.read(&mut chunk).await.unwrap();
+                    received.extend_from_slice(&chunk[..count]);
+                }
+                // Origin-form, as without a proxy: the tunnel is transparent.
+                assert!(received.starts_with(b"POST / HTTP/1.1\r\n"));
+                socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+            });
+            let (proxy_address, tunnels) = crate::proxy::tests::counting_proxy(None).await;
+            let proxy = Proxy::parse("HTTP_PROXY", &proxy_address).unwrap();
+            let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap().with_proxy(Some(proxy));
+            assert_eq!(post(&endpoint, &[], b"{}").await.unwrap().body, b"{}");
+            assert_eq!(tunnels.load(Ordering::SeqCst), 1);
         });
     }
 

@@ -136,7 +136,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
     // Every control-plane call of this run goes through this endpoint: over https, verified
     // against the CA registration kept (or the system's store, if registration chose it).
     let endpoint = crate::trust::control_plane(&state, &instance).map_err(RunError::Trust)?;
-    let platform = Platform::detect(endpoint.host());
+    let platform = Platform::detect(endpoint.address());
     log::event(&format!(
         "homeport-agent {} starting: instance {}, control plane {}{}, region {}, state {}, {} {} at {} ({})",
         crate::AGENT_VERSION,
