@@ -37,7 +37,7 @@ use crate::credentials::{Backoff, RoleCredentials, jitter, refresh_delay};
 use crate::ecs::{self, ControlPlane, EcsOptions};
 use crate::ecs_registration::{Attribute, DEFAULT_RESERVED_MEMORY};
 use crate::heartbeat::Platform;
-use crate::http::Endpoint;
+use crate::http::{Endpoint, HttpError};
 use crate::keys::{InstanceKey, KeyError};
 use crate::log;
 use crate::state::{Instance, LockError, StateDir, StateError};
@@ -406,6 +406,8 @@ fn refresh_advice(error: &CallError) -> &'static str {
              and this machine's clock must be within 5 minutes of the control plane's."
         }
         Some(_) => "",
+        // These say themselves what is wrong (the certificate, the proxy) and what to do.
+        None if matches!(error, CallError::Transport(HttpError::Tls { .. } | HttpError::Proxy(_))) => "",
         None => " The control plane is unreachable or not answering as expected.",
     }
 }
@@ -483,5 +485,7 @@ mod tests {
         let refused = |code: &str| CallError::Service { status: 400, code: code.into(), message: String::new() };
         assert!(refresh_advice(&refused("AccessDeniedException")).contains("ssm.amazonaws.com"));
         assert!(refresh_advice(&CallError::BadResponse("x".into())).contains("unreachable"));
+        let untrusted = HttpError::Tls { host: "cp".into(), source: std::io::Error::other("UnknownIssuer") };
+        assert_eq!(refresh_advice(&CallError::Transport(untrusted)), "");
     }
 }
