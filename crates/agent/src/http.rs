@@ -4,20 +4,27 @@
 //! One request per connection (`Connection: close`): the agent calls a few times a minute
 //! at most, and a fresh connection is the simplest thing that survives the control plane
 //! (or Docker) restarting between calls. The exchange is generic over the stream
-//! ([`send`]): TCP for the control plane ([`post`]), a Unix socket for Docker
-//! (`crate::docker`). Responses are read by `Content-Length`, by chunked transfer coding, or
-//! to the end of the connection, with the head capped at 16 KiB and the body at 1 MiB, and
-//! the whole exchange bounded by a timeout.
+//! ([`send`]): TCP or TLS over TCP for the control plane ([`post`], [`get`]), a Unix socket for
+//! Docker (`crate::docker`). Responses are read by `Content-Length`, by chunked transfer
+//! coding, or to the end of the connection, with the head capped at 16 KiB and the body at
+//! 1 MiB, and the whole exchange bounded by a timeout.
 //!
-//! Only `http://` endpoints: TLS is not supported yet, and an `https://` endpoint is refused
-//! with a message saying so rather than sent in clear. (Put the control plane on a private
-//! network or behind a tunnel until it is.)
+//! `https://` endpoints run the same exchange over rustls (`tokio-rustls`), verified against
+//! the trust the endpoint carries ([`Endpoint::with_tls`], built by `crate::trust`) and the
+//! endpoint's host, a name or an IP address. An `https://` endpoint without one sends
+//! nothing ([`HttpError::NoTrust`]); there is no fallback to plain HTTP, ever. A forward proxy
+//! from the environment (`crate::proxy`) is reached with `CONNECT`, for either scheme.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::proxy::{Proxy, ProxyError};
 
 const MAX_HEAD: usize = 16 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
@@ -25,43 +32,117 @@ const MAX_BODY: usize = 1024 * 1024;
 /// How long one exchange (connect, send, receive) may take.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A control-plane endpoint: `http://HOST[:PORT]` (port 80 if omitted), no path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How an endpoint is spoken to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// A control-plane endpoint: `http://HOST[:PORT]` (port 80 if omitted) or
+/// `https://HOST[:PORT]` (443), no path; for `https`, the TLS configuration that verifies it;
+/// the proxy it is reached through, if any.
+#[derive(Clone)]
 pub struct Endpoint {
+    scheme: Scheme,
     /// `HOST:PORT` exactly as the URL gave it, for the `Host` header (and so for SigV4).
     host: String,
     /// `HOST:PORT` to connect to.
     address: String,
+    /// The host alone (an IPv6 address without its brackets): what the certificate must name.
+    server_name: String,
+    /// What verifies an `https` endpoint; `None` until given (and then nothing is sent).
+    tls: Option<Arc<ClientConfig>>,
+    proxy: Option<Proxy>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url())
+            .field("address", &self.address)
+            .field("tls", &self.tls.as_ref().map(|_| "configured"))
+            .field("proxy", &self.proxy)
+            .finish()
+    }
 }
 
 impl Endpoint {
+    /// Parses `url`, with the proxy the process environment names for it (`crate::proxy`).
     pub fn parse(url: &str) -> Result<Endpoint, HttpError> {
+        Endpoint::parse_with_environment(url, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Endpoint::parse`] with the proxy variables read through `lookup`.
+    pub fn parse_with_environment(url: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Endpoint, HttpError> {
         let invalid = |why: &str| HttpError::InvalidEndpoint(format!("`{url}`: {why}"));
-        if url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")) {
-            return Err(HttpError::TlsUnsupported(url.to_owned()));
-        }
-        let rest = match url.get(..7) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("http://") => url.get(7..).unwrap_or_default(),
-            _ => return Err(invalid("expected http://HOST:PORT")),
+        let (scheme, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (Scheme::Https, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (Scheme::Http, rest),
+            _ => return Err(invalid("expected https://HOST:PORT (or http://HOST:PORT)")),
         };
         let host = rest.strip_suffix('/').unwrap_or(rest);
         if host.is_empty() {
             return Err(invalid("no host"));
         }
         if host.contains(['/', '?', '#', '@', ' ']) {
-            return Err(invalid("expected http://HOST:PORT, without a path, query or user"));
+            return Err(invalid("expected https://HOST:PORT, without a path, query or user"));
         }
-        let has_port = match host.rsplit_once(']') {
-            Some((_, after)) => after.starts_with(':'),
-            None => host.contains(':'),
+        let (name, port) = match host.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((name, "")) => (name, None),
+                Some((name, after)) => match after.strip_prefix(':') {
+                    Some(port) => (name, Some(port)),
+                    None => return Err(invalid("expected [IPv6]:PORT")),
+                },
+                None => return Err(invalid("an IPv6 address without its closing bracket")),
+            },
+            None => match host.split_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (host, None),
+            },
         };
-        let address = if has_port { host.to_owned() } else { format!("{host}:80") };
-        if let Some((_, port)) = address.rsplit_once(':') {
-            if port.parse::<u16>().is_err() {
-                return Err(invalid("the port is not a number"));
-            }
+        if name.is_empty() {
+            return Err(invalid("no host"));
         }
-        Ok(Endpoint { host: host.to_owned(), address })
+        let port = match port {
+            Some(port) => port.parse::<u16>().map_err(|_| invalid("the port is not a number"))?,
+            None => scheme.default_port(),
+        };
+        let address = if host.starts_with('[') { format!("[{name}]:{port}") } else { format!("{name}:{port}") };
+        if scheme == Scheme::Https && ServerName::try_from(name).is_err() {
+            return Err(invalid("the host is neither a DNS name nor an IP address"));
+        }
+        let proxy = Proxy::for_endpoint(scheme == Scheme::Https, name, port, lookup).map_err(HttpError::Proxy)?;
+        Ok(Endpoint { scheme, host: host.to_owned(), address, server_name: name.to_owned(), tls: None, proxy })
+    }
+
+    /// The endpoint verified by `config` (meaningful for `https`; an `http` endpoint ignores it).
+    pub fn with_tls(mut self, config: Arc<ClientConfig>) -> Endpoint {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The endpoint reached through `proxy` (or directly), whatever the environment says.
+    pub fn with_proxy(mut self, proxy: Option<Proxy>) -> Endpoint {
+        self.proxy = proxy;
+        self
     }
 
     /// The `Host` header's value.
@@ -69,9 +150,27 @@ impl Endpoint {
         &self.host
     }
 
-    /// `http://HOST:PORT`, as the user gave it without a trailing slash.
+    /// `HOST:PORT` with the port always present (the scheme's default when the URL had none).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.scheme == Scheme::Https
+    }
+
+    /// The proxy this endpoint is reached through, if any.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// `SCHEME://HOST:PORT`, as the user gave it without a trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.host)
+        format!("{}://{}", self.scheme.as_str(), self.host)
     }
 }
 
@@ -93,8 +192,18 @@ impl Response {
 #[derive(Debug)]
 pub enum HttpError {
     InvalidEndpoint(String),
-    TlsUnsupported(String),
-    Connect { address: String, source: std::io::Error },
+    /// An `https` endpoint without a TLS configuration: nothing was sent.
+    NoTrust(String),
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
+    /// The TLS handshake with `host` failed (an untrusted certificate among the reasons).
+    Tls {
+        host: String,
+        source: std::io::Error,
+    },
+    Proxy(ProxyError),
     Io(std::io::Error),
     Timeout(Duration),
     Malformed(&'static str),
@@ -104,17 +213,34 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpError::InvalidEndpoint(why) => write!(f, "invalid endpoint {why}"),
-            HttpError::TlsUnsupported(url) => write!(
+            HttpError::NoTrust(url) => write!(
                 f,
-                "`{url}`: https:// endpoints are not supported yet (the agent speaks plain HTTP); \
-                 use the control plane's http:// address on a private network or through a tunnel"
+                "`{url}`: an https:// endpoint needs the CA that verifies it (register with --ca-sha256, --ca-file \
+                 or --system-ca); nothing was sent"
             ),
             HttpError::Connect { address, source } => write!(f, "cannot connect to {address}: {source}"),
+            HttpError::Tls { host, source } if is_certificate_error(source) => write!(
+                f,
+                "the certificate {host} presented is not trusted ({source}); nothing was sent. The agent trusts \
+                 only the CA it was given at registration (--ca-sha256 or --ca-file, kept as STATE_DIR/ca.pem) or, \
+                 with --system-ca, the system's store, and the certificate must name {host}: if the server's CA \
+                 changed, register again with its new fingerprint"
+            ),
+            HttpError::Tls { host, source } => write!(f, "TLS with {host} failed: {source}"),
+            HttpError::Proxy(error) => write!(f, "{error}"),
             HttpError::Io(error) => write!(f, "connection failed: {error}"),
             HttpError::Timeout(limit) => write!(f, "no response within {} seconds", limit.as_secs()),
             HttpError::Malformed(why) => write!(f, "malformed response: {why}"),
         }
     }
+}
+
+/// Whether a handshake failed on the peer's certificate (rather than the network).
+fn is_certificate_error(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|error| matches!(error, rustls::Error::InvalidCertificate(_)))
 }
 
 impl std::error::Error for HttpError {}
@@ -176,11 +302,33 @@ pub async fn post_within(
     tokio::time::timeout(limit, exchange(endpoint, &request)).await.map_err(|_| HttpError::Timeout(limit))?
 }
 
+/// Sends `GET path` without a body and reads the response within `limit`.
+pub async fn get(endpoint: &Endpoint, path: &str, limit: Duration) -> Result<Response, HttpError> {
+    let request = Request { method: "GET", path, host: &endpoint.host, headers: &[], body: &[] };
+    tokio::time::timeout(limit, exchange(endpoint, &request)).await.map_err(|_| HttpError::Timeout(limit))?
+}
+
 async fn exchange(endpoint: &Endpoint, request: &Request<'_>) -> Result<Response, HttpError> {
-    let mut stream = TcpStream::connect(&endpoint.address)
-        .await
-        .map_err(|source| HttpError::Connect { address: endpoint.address.clone(), source })?;
+    // Decided before connecting: an https endpoint without its trust sends nothing at all.
+    let tls = match endpoint.scheme {
+        Scheme::Https => Some(endpoint.tls.clone().ok_or_else(|| HttpError::NoTrust(endpoint.url()))?),
+        Scheme::Http => None,
+    };
+    let mut stream = match &endpoint.proxy {
+        Some(proxy) => proxy.tunnel(&endpoint.address).await.map_err(HttpError::Proxy)?,
+        None => TcpStream::connect(&endpoint.address)
+            .await
+            .map_err(|source| HttpError::Connect { address: endpoint.address.clone(), source })?,
+    };
     let _ = stream.set_nodelay(true);
+    let Some(config) = tls else { return send(&mut stream, request).await };
+    let name = ServerName::try_from(endpoint.server_name.clone())
+        .map_err(|_| HttpError::InvalidEndpoint(format!("`{}`: not a DNS name or IP address", endpoint.server_name)))?;
+    // The handshake completes (the certificate verified) before a byte of the request is written.
+    let mut stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|source| HttpError::Tls { host: endpoint.server_name.clone(), source })?;
     send(&mut stream, request).await
 }
 
@@ -323,12 +471,100 @@ mod tests {
         assert_eq!(Endpoint::parse("http://homeport.lan").unwrap().address, "homeport.lan:80");
         assert_eq!(Endpoint::parse("HTTP://[::1]:8080").unwrap().address, "[::1]:8080");
         assert_eq!(Endpoint::parse("http://[::1]").unwrap().address, "[::1]:80");
-        let tls = Endpoint::parse("https://homeport.example.com").unwrap_err();
-        assert!(matches!(tls, HttpError::TlsUnsupported(_)));
-        assert!(tls.to_string().contains("https:// endpoints are not supported yet"), "{tls}");
-        for bad in ["", "127.0.0.1:7780", "ftp://x", "http://", "http://h/path", "http://h:port", "http://u@h"] {
+        let tls = Endpoint::parse("https://homeport.example.com").unwrap();
+        assert_eq!((tls.scheme(), tls.address.as_str()), (Scheme::Https, "homeport.example.com:443"));
+        assert_eq!(tls.url(), "https://homeport.example.com");
+        let ipv6 = Endpoint::parse("HTTPS://[fd00::1]:7780/").unwrap();
+        assert_eq!(
+            (ipv6.host(), ipv6.address.as_str(), ipv6.server_name.as_str()),
+            ("[fd00::1]:7780", "[fd00::1]:7780", "fd00::1")
+        );
+        assert_eq!(ipv6.url(), "https://[fd00::1]:7780");
+        for bad in [
+            "",
+            "127.0.0.1:7780",
+            "ftp://x",
+            "http://",
+            "http://h/path",
+            "http://h:port",
+            "http://u@h",
+            "https://:443",
+            "https://[::1",
+            "https://[::1]x",
+            "https://bad_name!:443",
+        ] {
             assert!(matches!(Endpoint::parse(bad), Err(HttpError::InvalidEndpoint(_))), "{bad:?}");
         }
+    }
+
+    /// An https exchange with a server whose CA is `trusted` (or another CA) at `address`.
+    async fn post_over_tls(url: &str, ca_pem: &str) -> Result<Response, HttpError> {
+        let config = crate::trust::config_for_ca(ca_pem.as_bytes(), "ca.pem").unwrap();
+        let endpoint = Endpoint::parse(url).unwrap().with_tls(config);
+        post(&endpoint, &[], b"{\"secret\":1}").await
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+    }
+
+    #[test]
+    fn https_verifies_against_the_given_ca_only_and_never_falls_back() {
+        block_on(async {
+            let (address, ca_pem, seen) = crate::trust::tests::tls_server(&["127.0.0.1"], None, "{\"ok\":1}").await;
+            let url = format!("https://{address}");
+            let response = post_over_tls(&url, &ca_pem).await.unwrap();
+            assert_eq!((response.status, response.body.as_slice()), (200, &b"{\"ok\":1}"[..]));
+            assert_eq!(seen.lock().unwrap().len(), 1);
+
+            // Another CA: the handshake fails, and the request is never written.
+            let (other_ca, _, _) = crate::trust::tests::test_pki(&["127.0.0.1"]);
+            let error = post_over_tls(&url, &other_ca).await.unwrap_err();
+            assert!(matches!(error, HttpError::Tls { .. }), "{error}");
+            assert!(error.to_string().contains("is not trusted"), "{error}");
+            // Without a configuration nothing is even attempted, and never in clear.
+            let error = post(&Endpoint::parse(&url).unwrap(), &[], b"{}").await.unwrap_err();
+            assert!(matches!(error, HttpError::NoTrust(_)), "{error}");
+            assert_eq!(seen.lock().unwrap().len(), 1, "neither reached the server's HTTP layer");
+
+            // The certificate must name the host: `localhost` is not in one made for 127.0.0.1.
+            let (named, named_ca, _) = crate::trust::tests::tls_server(&["cp.example"], None, "{}").await;
+            let error = post_over_tls(&format!("https://{named}"), &named_ca).await.unwrap_err();
+            assert!(error.to_string().contains("is not trusted"), "{error}");
+        });
+    }
+
+    #[test]
+    fn https_goes_through_a_connect_proxy_unless_it_is_bypassed() {
+        use std::sync::atomic::Ordering;
+        block_on(async {
+            let (address, ca_pem, seen) = crate::trust::tests::tls_server(&["127.0.0.1"], None, "{}").await;
+            let (proxy_address, tunnels) = crate::proxy::tests::counting_proxy(None).await;
+            let proxy = Proxy::parse("HTTPS_PROXY", &format!("http://{proxy_address}")).unwrap();
+            let config = crate::trust::config_for_ca(ca_pem.as_bytes(), "ca.pem").unwrap();
+            let url = format!("https://{address}");
+            let proxied = Endpoint::parse(&url).unwrap().with_tls(config.clone()).with_proxy(Some(proxy));
+            assert_eq!(post(&proxied, &[], b"{}").await.unwrap().status, 200);
+            assert_eq!(tunnels.load(Ordering::SeqCst), 1, "one tunnel for the one exchange");
+
+            // From the environment: loopback never goes through the proxy, nor what NO_PROXY lists.
+            let proxy_url = format!("http://{proxy_address}");
+            let environment = |name: &str| (name == "HTTPS_PROXY").then(|| proxy_url.clone());
+            let direct = Endpoint::parse_with_environment(&url, &environment).unwrap().with_tls(config);
+            assert!(direct.proxy().is_none());
+            assert_eq!(post(&direct, &[], b"{}").await.unwrap().status, 200);
+            assert_eq!(tunnels.load(Ordering::SeqCst), 1);
+            assert_eq!(seen.lock().unwrap().len(), 2);
+            let listed = |name: &str| match name {
+                "HTTPS_PROXY" => Some(proxy_url.clone()),
+                "NO_PROXY" => Some("cp.example.com".to_owned()),
+                _ => None,
+            };
+            assert!(Endpoint::parse_with_environment("https://cp.example.com", &listed).unwrap().proxy().is_none());
+            assert!(Endpoint::parse_with_environment("https://cp.example.org", &listed).unwrap().proxy().is_some());
+            // http:// endpoints take HTTP_PROXY, and also through CONNECT.
+            assert!(Endpoint::parse_with_environment("http://cp.example.org", &listed).unwrap().proxy().is_none());
+        });
     }
 
     #[test]
@@ -432,6 +668,32 @@ mod tests {
                      Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
                 )
             );
+        });
+    }
+
+    #[test]
+    fn plain_http_through_a_proxy_is_tunnelled_too() {
+        use std::sync::atomic::Ordering;
+        block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut received = Vec::new();
+                while find(&received, b"\r\n\r\n{}").is_none() {
+                    let mut chunk = [0u8; 1024];
+                    let count = socket.read(&mut chunk).await.unwrap();
+                    received.extend_from_slice(&chunk[..count]);
+                }
+                // Origin-form, as without a proxy: the tunnel is transparent.
+                assert!(received.starts_with(b"POST / HTTP/1.1\r\n"));
+                socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await.unwrap();
+            });
+            let (proxy_address, tunnels) = crate::proxy::tests::counting_proxy(None).await;
+            let proxy = Proxy::parse("HTTP_PROXY", &proxy_address).unwrap();
+            let endpoint = Endpoint::parse(&format!("http://{address}")).unwrap().with_proxy(Some(proxy));
+            assert_eq!(post(&endpoint, &[], b"{}").await.unwrap().body, b"{}");
+            assert_eq!(tunnels.load(Ordering::SeqCst), 1);
         });
     }
 

@@ -7,7 +7,9 @@
 //! obtain the activation role's temporary credentials (`credentials`), keeps them fresh in
 //! a shared-credentials file, and heartbeats with `UpdateInstanceInformation` signed with
 //! them (`heartbeat`). Every call goes over the agent's own small HTTP/1.1 client (`http`),
-//! and follows `docs/instance-protocol.md` (`api`).
+//! over TLS verified against the CA pinned at registration (`trust`) for an `https://`
+//! control plane, through a `CONNECT` proxy when the environment names one (`proxy`), and
+//! follows `docs/instance-protocol.md` (`api`).
 //!
 //! An instance registered with a cluster also runs the ECS part (`ecs`,
 //! `docs/ecs-agent-protocol.md`): it registers the container instance with the machine's
@@ -34,6 +36,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod proxy;
 pub mod reconcile;
 pub mod register;
 pub mod registry_auth;
@@ -42,6 +45,7 @@ pub mod signing;
 pub mod state;
 pub mod task_roles;
 pub mod task_spec;
+pub mod trust;
 
 /// The agent's name and version as it reports them in `UpdateInstanceInformation`.
 pub const AGENT_NAME: &str = "homeport-agent";

@@ -41,6 +41,7 @@ use crate::http::{Endpoint, HttpError};
 use crate::keys::{InstanceKey, KeyError};
 use crate::log;
 use crate::state::{Instance, LockError, StateDir, StateError};
+use crate::trust::TrustError;
 
 /// The heartbeat interval unless told otherwise.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
@@ -79,11 +80,14 @@ impl RunOptions {
 /// Why the agent could not start (`Locked`: another agent uses the state directory).
 #[derive(Debug)]
 pub enum RunError {
-    NotRegistered { state_dir: PathBuf },
+    NotRegistered {
+        state_dir: PathBuf,
+    },
     Locked(LockError),
     State(StateError),
     Key(KeyError),
-    Endpoint(HttpError),
+    /// The registered endpoint, or the trust that verifies it, cannot be used.
+    Trust(TrustError),
 }
 
 impl fmt::Display for RunError {
@@ -99,7 +103,7 @@ impl fmt::Display for RunError {
             RunError::Locked(error) => write!(f, "{error}"),
             RunError::State(error) => write!(f, "{error}"),
             RunError::Key(error) => write!(f, "{error}"),
-            RunError::Endpoint(error) => write!(f, "the registered endpoint: {error}"),
+            RunError::Trust(error) => write!(f, "{error}"),
         }
     }
 }
@@ -129,13 +133,16 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
             state.key_path().display()
         ));
     }
-    let endpoint = Endpoint::parse(&instance.endpoint).map_err(RunError::Endpoint)?;
-    let platform = Platform::detect(endpoint.host());
+    // Every control-plane call of this run goes through this endpoint: over https, verified
+    // against the CA registration kept (or the system's store, if registration chose it).
+    let endpoint = crate::trust::control_plane(&state, &instance).map_err(RunError::Trust)?;
+    let platform = Platform::detect(endpoint.address());
     log::event(&format!(
-        "homeport-agent {} starting: instance {}, control plane {}, region {}, state {}, {} {} at {} ({})",
+        "homeport-agent {} starting: instance {}, control plane {}{}, region {}, state {}, {} {} at {} ({})",
         crate::AGENT_VERSION,
         instance.instance_id,
         endpoint.url(),
+        describe_route(&endpoint, &instance, &state),
         instance.region,
         options.state_dir.display(),
         platform.name,
@@ -196,6 +203,23 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()>) -> Res
         }
         () = agent.serve() => Ok(()),
         () = ecs_part => Ok(()),
+    }
+}
+
+/// How the control plane is reached, for the start line: the trust and the proxy.
+fn describe_route(endpoint: &Endpoint, instance: &Instance, state: &StateDir) -> String {
+    let trust = match (endpoint.is_https(), instance.trust) {
+        (false, _) => " (plain HTTP, in clear)".to_owned(),
+        (true, Some(crate::state::Trust::System)) => " (TLS verified by the system's store)".to_owned(),
+        (true, _) => format!(
+            " (TLS verified by {}, SHA-256 {})",
+            state.ca_path().display(),
+            instance.ca_sha256.as_deref().unwrap_or("not recorded")
+        ),
+    };
+    match endpoint.proxy() {
+        Some(proxy) => format!("{trust} through the proxy {}", proxy.address()),
+        None => trust,
     }
 }
 
@@ -382,6 +406,8 @@ fn refresh_advice(error: &CallError) -> &'static str {
              and this machine's clock must be within 5 minutes of the control plane's."
         }
         Some(_) => "",
+        // These say themselves what is wrong (the certificate, the proxy) and what to do.
+        None if matches!(error, CallError::Transport(HttpError::Tls { .. } | HttpError::Proxy(_))) => "",
         None => " The control plane is unreachable or not answering as expected.",
     }
 }
@@ -436,6 +462,8 @@ mod tests {
             instance_id: "mi-0123456789abcdef0".into(),
             region: "us-east-1".into(),
             endpoint: "http://127.0.0.1:9".into(),
+            trust: None,
+            ca_sha256: None,
             cluster: None,
             attributes: Vec::new(),
             activation_id: "a".into(),
@@ -457,5 +485,7 @@ mod tests {
         let refused = |code: &str| CallError::Service { status: 400, code: code.into(), message: String::new() };
         assert!(refresh_advice(&refused("AccessDeniedException")).contains("ssm.amazonaws.com"));
         assert!(refresh_advice(&CallError::BadResponse("x".into())).contains("unreachable"));
+        let untrusted = HttpError::Tls { host: "cp".into(), source: std::io::Error::other("UnknownIssuer") };
+        assert_eq!(refresh_advice(&CallError::Transport(untrusted)), "");
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Layout (default [`DEFAULT_STATE_DIR`]; the directory itself is mode 0700):
 //! - `instance.json`: the instance id, region, endpoint, cluster, activation id and
-//!   fingerprint; its presence is what "registered" means;
+//!   fingerprint, and for an `https://` endpoint the trust that verifies it (`"trust": "ca"`
+//!   with `caSha256`, or `"system"`); its presence is what "registered" means;
+//! - `ca.pem`: the control plane's CA (pinned or given at registration), which every
+//!   connection of `run` verifies against when the trust is `ca`;
 //! - `instance.key`: the Ed25519 private key seed (base64), mode 0600;
 //! - `credentials`: the activation role's current credentials in the AWS shared-credentials
 //!   format, mode 0600 (written by [`crate::credentials`]);
@@ -32,6 +35,17 @@ const KEY_FILE: &str = "instance.key";
 const CREDENTIALS_FILE: &str = "credentials";
 const LOCK_FILE: &str = "lock";
 const AGENT_ID_FILE: &str = "agent-id";
+const CA_FILE: &str = "ca.pem";
+
+/// What verifies an `https://` control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    /// The CA in `ca.pem` (and nothing else).
+    Ca,
+    /// The system's certificate store (`register --system-ca`).
+    System,
+}
 
 /// What registration learned, kept in `instance.json`. No secret lives here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +54,15 @@ pub struct Instance {
     /// `mi-` and 17 hex digits.
     pub instance_id: String,
     pub region: String,
-    /// The control plane, `http://HOST:PORT`.
+    /// The control plane, `https://HOST:PORT` or `http://HOST:PORT`.
     pub endpoint: String,
+    /// How an `https://` endpoint is verified; absent for `http://` (and in states written
+    /// before TLS, which were all `http://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+    /// The SHA-256 of `ca.pem` as registration stored it (with `trust: ca`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// Custom container instance attributes given at registration (`--attribute`).
@@ -180,6 +201,30 @@ impl StateDir {
         let id = digest.get(..32).unwrap_or(&digest).to_owned();
         write_private(&path, format!("{id}\n").as_bytes())?;
         Ok(id)
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.path.join(CA_FILE)
+    }
+
+    /// The control plane's CA as registration stored it.
+    pub fn read_ca(&self) -> Result<Vec<u8>, StateError> {
+        let path = self.ca_path();
+        std::fs::read(&path).map_err(|source| StateError { action: "read", path, source })
+    }
+
+    pub fn save_ca(&self, pem: &[u8]) -> Result<(), StateError> {
+        write_private(&self.ca_path(), pem)
+    }
+
+    /// Removes `ca.pem` (a registration over `http://` replacing one over `https://`).
+    pub fn remove_ca(&self) -> Result<(), StateError> {
+        match std::fs::remove_file(self.ca_path()) {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                Err(StateError { action: "remove", path: self.ca_path(), source })
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -413,6 +458,8 @@ mod tests {
             instance_id: "mi-0123456789abcdef0".into(),
             region: "us-east-1".into(),
             endpoint: "http://127.0.0.1:7780".into(),
+            trust: None,
+            ca_sha256: None,
             cluster: Some("prod".into()),
             attributes: vec![crate::ecs_registration::Attribute { name: "zone".into(), value: Some("lab".into()) }],
             activation_id: "a1b2".into(),
@@ -421,8 +468,37 @@ mod tests {
         };
         state.save_instance(&instance).unwrap();
         assert_eq!(mode(&state.instance_path()), 0o600);
-        assert_eq!(state.load_instance().unwrap(), Some(instance));
+        assert_eq!(state.load_instance().unwrap(), Some(instance.clone()));
+        assert!(!std::fs::read_to_string(state.instance_path()).unwrap().contains("trust"), "http: no trust");
         state.check_writable().unwrap();
+
+        // Over https, with the CA kept beside it.
+        let pinned = Instance {
+            endpoint: "https://cp.example:7780".into(),
+            trust: Some(Trust::Ca),
+            ca_sha256: Some("ab".repeat(32)),
+            ..instance
+        };
+        state.save_instance(&pinned).unwrap();
+        state.save_ca(b"-----BEGIN CERTIFICATE-----\n").unwrap();
+        assert_eq!(mode(&state.ca_path()), 0o600);
+        assert_eq!(state.load_instance().unwrap(), Some(pinned));
+        assert_eq!(state.read_ca().unwrap(), b"-----BEGIN CERTIFICATE-----\n");
+        let text = std::fs::read_to_string(state.instance_path()).unwrap();
+        assert!(text.contains("\"trust\": \"ca\"") && text.contains("\"caSha256\""), "{text}");
+        state.remove_ca().unwrap();
+        state.remove_ca().unwrap();
+        assert!(!state.ca_path().exists());
+
+        // A state written before TLS (no trust members) still reads.
+        std::fs::write(
+            state.instance_path(),
+            r#"{"instanceId":"mi-0123456789abcdef0","region":"us-east-1","endpoint":"http://127.0.0.1:7780",
+                "activationId":"a1b2","fingerprint":"f","registeredAt":1}"#,
+        )
+        .unwrap();
+        let old = state.load_instance().unwrap().unwrap();
+        assert_eq!((old.trust, old.ca_sha256), (None, None));
 
         std::fs::write(state.instance_path(), "{not json").unwrap();
         let error = state.load_instance().unwrap_err();

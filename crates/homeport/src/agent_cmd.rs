@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agent::ecs_registration::{Attribute, DEFAULT_RESERVED_MEMORY};
-use agent::register::{Registration, register};
+use agent::register::{CaSource, DEFAULT_DOCKER_CERTS_DIR, Registration, register};
 use agent::run::{DEFAULT_HEARTBEAT, RunOptions, run, until_signal};
 use agent::state::DEFAULT_STATE_DIR;
 use clap::{Args, Subcommand};
@@ -19,7 +19,7 @@ use crate::output;
 #[derive(Subcommand)]
 pub enum AgentCommand {
     /// Register this server with an SSM activation: creates its key pair and receives its `mi-` id.
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// Run the agent: keep the instance's role credentials fresh, heartbeat to the control plane
     /// and, for an instance of a cluster, run its ECS tasks with Docker.
     Run(RunArgs),
@@ -32,9 +32,28 @@ pub const SYSTEMD_UNIT: &str = include_str!("../../../packaging/homeport-agent.s
 
 #[derive(Args)]
 pub struct RegisterArgs {
-    /// The control plane, `http://HOST:PORT` (TLS is not supported yet).
+    /// The control plane, `https://HOST:PORT` (with one of --ca-sha256, --ca-file,
+    /// --system-ca), or `http://HOST:PORT` for a server run with --insecure-http.
     #[arg(long, env = "HOMEPORT_ENDPOINT")]
     endpoint: String,
+    /// The SHA-256 fingerprint of the control plane's CA (the server prints it at start, or
+    /// `sha256sum DATA/tls/ca.pem` on the server): the CA is fetched from ENDPOINT/cacerts and
+    /// registration goes on only if it matches; every connection then verifies against it.
+    #[arg(long, value_name = "HEX", env = "HOMEPORT_CA_SHA256", conflicts_with_all = ["ca_file", "system_ca"])]
+    ca_sha256: Option<String>,
+    /// Trust the CA in this PEM file (a copy of the server's DATA/tls/ca.pem).
+    #[arg(long, value_name = "PATH", conflicts_with = "system_ca")]
+    ca_file: Option<PathBuf>,
+    /// Trust the system's certificate store instead of a Homeport CA (a server behind a
+    /// TLS-terminating proxy with a publicly trusted certificate).
+    #[arg(long)]
+    system_ca: bool,
+    /// Where Docker looks for registries' CAs: the CA is written to DIR/REGISTRY_HOST/ca.crt.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DOCKER_CERTS_DIR)]
+    docker_certs_dir: PathBuf,
+    /// The registry's HOST:PORT as images name it (default: the endpoint's HOST:PORT).
+    #[arg(long, value_name = "HOST:PORT")]
+    registry_host: Option<String>,
     /// The activation's id (`aws ssm create-activation` prints it).
     #[arg(long)]
     activation_id: String,
@@ -102,7 +121,7 @@ pub fn run_command(command: AgentCommand) -> ExitCode {
             output::text(SYSTEMD_UNIT);
             ExitCode::SUCCESS
         }
-        AgentCommand::Register(args) => on_runtime(register_command(args)),
+        AgentCommand::Register(args) => on_runtime(register_command(*args)),
         AgentCommand::Run(args) => {
             let options = RunOptions {
                 state_dir: args.state_dir,
@@ -188,8 +207,19 @@ async fn register_command(args: RegisterArgs) -> ExitCode {
         region: args.region,
         state_dir: args.state_dir,
         force: args.force,
+        ca: match (args.ca_sha256, args.ca_file, args.system_ca) {
+            (Some(fingerprint), _, _) => Some(CaSource::Sha256(fingerprint)),
+            (None, Some(path), _) => Some(CaSource::File(path)),
+            (None, None, true) => Some(CaSource::System),
+            (None, None, false) => None,
+        },
+        docker_certs_dir: args.docker_certs_dir,
+        registry_host: args.registry_host,
     };
-    match register(&registration, &mut |step| output::line(step)).await {
+    let mut progress = |step: &str| {
+        if step.starts_with("warning: ") { output::error_line(step) } else { output::line(step) }
+    };
+    match register(&registration, &mut progress).await {
         Ok(instance) => {
             let dir = registration.state_dir.display();
             output::line(&format!(

@@ -24,9 +24,12 @@ use crate::output;
 
 #[derive(Args)]
 pub struct FleetArgs {
-    /// The endpoint, `http://HOST:PORT`.
-    #[arg(long, default_value = "http://127.0.0.1:7780")]
+    /// The endpoint, `https://HOST:PORT` (verified against --ca-file) or `http://HOST:PORT`.
+    #[arg(long, default_value = "https://127.0.0.1:7780")]
     endpoint: String,
+    /// The server's CA (`DATA_DIR/tls/ca.pem`), for an https endpoint.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// A shared-credentials file with the account's root key (`DATA_DIR/root-credentials`).
     #[arg(long)]
     credentials: PathBuf,
@@ -159,7 +162,18 @@ async fn poll_loop(
 }
 
 async fn simulate(args: FleetArgs) -> Result<(), String> {
-    let endpoint = Endpoint::parse(&args.endpoint).map_err(|error| error.to_string())?;
+    let mut endpoint = Endpoint::parse(&args.endpoint).map_err(|error| error.to_string())?;
+    match &args.ca_file {
+        Some(path) => {
+            let pem = agent::trust::read_ca_file(path).map_err(|error| error.to_string())?;
+            let config = agent::trust::config_for_ca(&pem, &path.display().to_string()).map_err(|e| e.to_string())?;
+            endpoint = endpoint.with_tls(config);
+        }
+        None if endpoint.is_https() => {
+            return Err(format!("{} is https://: pass --ca-file DATA_DIR/tls/ca.pem", endpoint.url()));
+        }
+        None => {}
+    }
     let root = root_key(&args.credentials)?;
     let ssm = |operation: &str| format!("AmazonSSM.{operation}");
     call(&endpoint, &args.region, &root, "ecs", &format!("{ECS}.CreateCluster"), &json!({"clusterName": args.cluster}))

@@ -37,8 +37,14 @@ fn the_script_parses_and_has_one_endpoint_placeholder() {
     let text = std::fs::read_to_string(repo_file("packaging/install.sh")).unwrap();
     // The control plane replaces every occurrence; a second one (say, in a comparison)
     // would be replaced too and break the check it was part of.
-    assert_eq!(text.matches("@HOMEPORT_ENDPOINT@").count(), 1);
-    assert!(text.contains("ENDPOINT=\"@HOMEPORT_ENDPOINT@\"\n"));
+    for (placeholder, line) in [
+        ("@HOMEPORT_ENDPOINT@", "ENDPOINT=\"@HOMEPORT_ENDPOINT@\"\n"),
+        ("@HOMEPORT_CA_SHA256@", "CA_SHA256=\"@HOMEPORT_CA_SHA256@\"\n"),
+        ("@HOMEPORT_REGISTRY_HOST@", "REGISTRY_HOST=\"@HOMEPORT_REGISTRY_HOST@\"\n"),
+    ] {
+        assert_eq!(text.matches(placeholder).count(), 1, "{placeholder}");
+        assert!(text.contains(line), "{line}");
+    }
     assert!(text.contains("set -euo pipefail"));
 }
 
@@ -62,7 +68,15 @@ fn the_script_refuses_what_it_cannot_do() {
         (&["--activation-id", "a", "--activation-code-file", empty][..], "holds no activation code"),
         (&["--activation-id", "a", "--activation-code-file", empty, "--activation-code", "c"][..], "not both"),
         (&["--activation-id", "a", "--activation-code", "c"][..], "no endpoint: pass --endpoint"),
-        (&["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp"][..], "not supported yet"),
+        (&["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp"][..], "pass --ca-sha256 HEX"),
+        (
+            &["--activation-id", "a", "--activation-code", "c", "--endpoint", "https://cp", "--ca-sha256", "abc"][..],
+            "is not a SHA-256 fingerprint",
+        ),
+        (
+            &["--activation-id", "a", "--activation-code", "c", "--endpoint", "http://cp", "--registry-host", "../x"][..],
+            "is not a HOST:PORT",
+        ),
         (&["--bogus"][..], "unknown option: --bogus"),
         (&["--cluster"][..], "--cluster needs a value"),
         (
@@ -105,56 +119,80 @@ fn the_binary_carries_the_unit() {
     }
 }
 
-/// Each request's `X-Amz-Target` (empty for a GET) and body.
+/// Each request's `X-Amz-Target` (for a GET, its request line) and body.
 type Requests = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A stand-in control plane: serves the binary at `/download/homeport` and answers
 /// `RegisterManagedInstance`; records each request's target and body.
 fn fake_control_plane() -> (String, Requests) {
+    fake_control_plane_over(None, Vec::new())
+}
+
+/// [`fake_control_plane`], over TLS with `tls` when given, serving `ca` at `/cacerts`.
+fn fake_control_plane_over(tls: Option<Arc<rustls::ServerConfig>>, ca: Vec<u8>) -> (String, Requests) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let (mut length, mut target) = (0usize, String::new());
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
+            let stream = stream.unwrap();
+            // A client refusing the certificate breaks its connection off: not a test failure
+            // here (the test asserts what was or was not received).
+            let _ = match &tls {
+                Some(config) => {
+                    let connection = rustls::ServerConnection::new(Arc::clone(config)).unwrap();
+                    let mut stream = rustls::StreamOwned::new(connection, stream);
+                    answer(&mut stream, &record, &ca).map(|()| {
+                        stream.conn.send_close_notify();
+                        let _ = stream.flush();
+                    })
                 }
-                let (name, value) = line.split_once(':').unwrap();
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap(),
-                    "x-amz-target" => target = value.trim().to_owned(),
-                    _ => {}
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            if request_line.starts_with("GET /download/homeport ") {
-                let binary = std::fs::read(env!("CARGO_BIN_EXE_homeport")).unwrap();
-                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", binary.len())
-                    .unwrap();
-                stream.write_all(&binary).unwrap();
-            } else {
-                let answer = r#"{"InstanceId":"mi-0123456789abcdef0"}"#;
-                write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                )
-                .unwrap();
-            }
-            record.lock().unwrap().push((target, String::from_utf8(body).unwrap()));
+                None => answer(stream, &record, &ca),
+            };
         }
     });
     (address, seen)
+}
+
+fn answer<S: Read + Write>(stream: S, record: &Requests, ca: &[u8]) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let (mut length, mut target) = (0usize, String::new());
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if line.trim().is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().unwrap(),
+            "x-amz-target" => target = value.trim().to_owned(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let stream = reader.get_mut();
+    let respond = |stream: &mut S, content: &[u8]| -> std::io::Result<()> {
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", content.len())?;
+        stream.write_all(content)?;
+        stream.flush()
+    };
+    if request_line.starts_with("GET /download/homeport ") {
+        respond(stream, &std::fs::read(env!("CARGO_BIN_EXE_homeport")).unwrap())?;
+    } else if request_line.starts_with("GET /cacerts ") {
+        respond(stream, ca)?;
+    } else {
+        respond(stream, br#"{"InstanceId":"mi-0123456789abcdef0"}"#)?;
+    }
+    if target.is_empty() {
+        target = request_line.trim().to_owned();
+    }
+    record.lock().unwrap().push((target, String::from_utf8(body).unwrap()));
+    Ok(())
 }
 
 #[test]
@@ -369,4 +407,131 @@ fn register_reads_the_activation_code_from_a_file_or_standard_input() {
         assert!(!output.status.success() && stderr.contains(message), "{source:?}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A CA and a serving certificate for 127.0.0.1 made with the `openssl` command in `dir`:
+/// (the CA's PEM bytes, the server's TLS configuration).
+fn openssl_pki(dir: &Path, name: &str) -> (Vec<u8>, Arc<rustls::ServerConfig>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
+    std::fs::write(file("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    for args in [
+        [&["req", "-x509"][..], &ec[..], &["-days", "2", "-subj", "/CN=test CA", "-keyout"][..]].concat(),
+        [&["req"][..], &ec[..], &["-subj", "/CN=127.0.0.1", "-keyout"][..]].concat(),
+    ] {
+        let (key, out) = if args.contains(&"-x509") { ("ca.key", "ca.pem") } else { ("server.key", "server.csr") };
+        let output = Command::new("openssl").args(&args).arg(file(key)).arg("-out").arg(file(out)).output().unwrap();
+        assert!(output.status.success(), "openssl: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let output = Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-set_serial", "2", "-in"])
+        .arg(file("server.csr"))
+        .arg("-CA")
+        .arg(file("ca.pem"))
+        .arg("-CAkey")
+        .arg(file("ca.key"))
+        .arg("-extfile")
+        .arg(file("ext.cnf"))
+        .arg("-out")
+        .arg(file("server.pem"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "openssl: {}", String::from_utf8_lossy(&output.stderr));
+    let ca = std::fs::read(file("ca.pem")).unwrap();
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(file("server.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(file("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    (ca, Arc::new(config))
+}
+
+#[expect(deprecated, reason = "ring has no post-quantum key exchange; the tests use what the agent uses")]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Over https the script checks the CA against the pin before it downloads anything, then
+/// verifies the download with it, installs it for Docker and registers with the pin.
+#[test]
+fn over_https_the_script_pins_the_ca_before_anything_else() {
+    let tools = ["curl", "openssl", "sha256sum"];
+    if tools.iter().any(|tool| Command::new(tool).arg("--version").output().is_err()) {
+        assert!(std::env::var_os("CI").is_none(), "CI must have {tools:?}");
+        eprintln!("one of {tools:?} not found: the https install script test did NOT RUN");
+        return;
+    }
+    let root = std::env::temp_dir().join(format!("homeport-install-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let (ca, config) = openssl_pki(&root, "a");
+    let (other_ca, _) = openssl_pki(&root, "b");
+    let (address, seen) = fake_control_plane_over(Some(config), ca.clone());
+    let served = std::fs::read_to_string(repo_file("packaging/install.sh"))
+        .unwrap()
+        .replace("@HOMEPORT_ENDPOINT@", &format!("https://{address}"))
+        .replace("@HOMEPORT_CA_SHA256@", &sha256_hex(&ca))
+        .replace("@HOMEPORT_REGISTRY_HOST@", "registry.test:5000");
+    let script = root.join("install.sh");
+    std::fs::write(&script, served).unwrap();
+    let prefix = root.join("prefix");
+    let install = |extra: &[&str]| {
+        Command::new("bash")
+            .args(["-s", "--", "--activation-id", "act-1", "--no-start", "--prefix", prefix.to_str().unwrap()])
+            .args(extra)
+            .env("HOMEPORT_ACTIVATION_CODE", "secret-code")
+            .env_remove("HOMEPORT_CA_SHA256")
+            .stdin(std::fs::File::open(&script).unwrap())
+            .output()
+            .unwrap()
+    };
+
+    // Another server's fingerprint: refused after GET /cacerts, nothing downloaded or sent.
+    let refused = install(&["--ca-sha256", &sha256_hex(&other_ca)]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&sha256_hex(&ca)) && stderr.contains(&sha256_hex(&other_ca)), "{stderr}");
+    assert!(stderr.contains("refusing to go on"), "{stderr}");
+    let targets = |seen: &Requests| seen.lock().unwrap().iter().map(|(target, _)| target.clone()).collect::<Vec<_>>();
+    assert_eq!(targets(&seen), ["GET /cacerts HTTP/1.1"]);
+    assert!(!prefix.join("usr/local/bin/homeport").exists());
+
+    // The pin the server filled in.
+    let output = install(&[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("Registered as mi-0123456789abcdef0."), "{stdout}");
+    assert_eq!(
+        targets(&seen)[1..],
+        [
+            "GET /cacerts HTTP/1.1",
+            "GET /download/homeport HTTP/1.1",
+            "GET /cacerts HTTP/1.1",
+            "AmazonSSM.RegisterManagedInstance"
+        ],
+        "the script's check, the verified download, register's own check, then the activation"
+    );
+    assert_eq!(std::fs::read(prefix.join("etc/docker/certs.d/registry.test:5000/ca.crt")).unwrap(), ca);
+    assert_eq!(mode(&prefix.join("etc/docker/certs.d/registry.test:5000/ca.crt")), 0o644);
+    let state = prefix.join("var/lib/homeport-agent");
+    assert_eq!(std::fs::read(state.join("ca.pem")).unwrap(), ca);
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("instance.json")).unwrap()).unwrap();
+    assert_eq!(instance["endpoint"], format!("https://{address}"));
+    assert_eq!(
+        (instance["trust"].as_str(), instance["caSha256"].as_str()),
+        (Some("ca"), Some(sha256_hex(&ca).as_str()))
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 }
