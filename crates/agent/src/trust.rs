@@ -167,11 +167,9 @@ pub fn certificates(pem: &[u8], source: &str) -> Result<Vec<CertificateDer<'stat
     Ok(certificates)
 }
 
-/// rustls with *ring*, as the server (aws-lc-rs, which brings post-quantum key exchange,
-/// needs a C build several times longer).
-#[expect(deprecated, reason = "ring has no post-quantum key exchange; classical ECDHE is what it offers")]
+/// The crypto provider: aws-lc-rs, rustls's default (post-quantum hybrid key exchange preferred).
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 fn config_with_roots(roots: RootCertStore) -> Result<Arc<ClientConfig>, TrustError> {

@@ -443,18 +443,13 @@ fn openssl_pki(dir: &Path, name: &str) -> (Vec<u8>, Arc<rustls::ServerConfig>) {
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(file("server.pem")).unwrap().map(Result::unwrap).collect();
     let key = PrivateKeyDer::from_pem_file(file("server.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap();
     (ca, Arc::new(config))
-}
-
-#[expect(deprecated, reason = "ring has no post-quantum key exchange; the tests use what the agent uses")]
-fn ring_provider() -> rustls::crypto::CryptoProvider {
-    rustls::crypto::ring::default_provider()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
