@@ -338,7 +338,31 @@ async fn respond(
     if registry::owns(path) {
         return registry::serve(app, audit, peer, request).await;
     }
-    // HEAD as GET: hyper sends the headers (the length included) and drops the body.
+    // HEAD as GET, without the body (its length kept): HTTP/1.1 would drop it, but on HTTP/2
+    // a body after a HEAD's headers is a protocol error.
+    if request.method() == hyper::Method::HEAD {
+        return without_body(respond_with_body(app, audit, bodies, peer, request).await);
+    }
+    respond_with_body(app, audit, bodies, peer, request).await
+}
+
+/// A response to HEAD: the headers (with the body's length) and no body.
+fn without_body(response: Response<registry::Body>) -> Response<registry::Body> {
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = body.size_hint().exact() {
+        parts.headers.entry(hyper::header::CONTENT_LENGTH).or_insert_with(|| hyper::header::HeaderValue::from(length));
+    }
+    Response::from_parts(parts, registry::empty())
+}
+
+async fn respond_with_body(
+    app: &App,
+    audit: &AuditLog,
+    bodies: &Arc<Semaphore>,
+    peer: SocketAddr,
+    request: Request<Body>,
+) -> Response<registry::Body> {
+    let path = request.uri().path();
     let method = request.method();
     if path == downloads::BINARY_PATH && (method == hyper::Method::GET || method == hyper::Method::HEAD) {
         return downloads::binary().await;
