@@ -150,6 +150,11 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         (Some(_), _) | (_, Some(_)) if insecure_http => {
             return Err("--tls-cert and --tls-key serve HTTPS: drop them or drop --insecure-http".to_owned());
         }
+        (Some(_), Some(_)) if !tls_san.is_empty() => {
+            return Err(
+                "--tls-san names go into Homeport's own certificate: with --tls-cert, put them in yours".to_owned()
+            );
+        }
         (Some(cert), Some(key)) => Some((cert, key)),
         (Some(_), None) => return Err("--tls-cert needs --tls-key (the certificate's private key)".to_owned()),
         (None, Some(_)) => return Err("--tls-key needs --tls-cert (the certificate chain)".to_owned()),

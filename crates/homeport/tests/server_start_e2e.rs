@@ -484,3 +484,132 @@ fn the_serving_certificate_is_renewed_while_connections_stay_open() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An operator's CA (`ca-NAME.pem`) and a certificate it signs for localhost and 127.0.0.1
+/// (`NAME.pem`, the chain: the certificate then the CA; `NAME.key`), made with openssl.
+fn operator_pair(dir: &Path, name: &str) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    let (ca, ca_key) = (format!("ca-{name}.pem"), format!("ca-{name}.key"));
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &format!("/CN=operator {name}")],
+    ]
+    .concat());
+    let csr = format!("{name}.csr");
+    run(&[&["req"][..], &ec, &["-keyout", &format!("{name}.key"), "-out", &csr, "-subj", "/CN=localhost"]].concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        .unwrap();
+    let leaf = format!("{name}-leaf.pem");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        &leaf,
+    ]);
+    let chain = [std::fs::read(dir.join(&leaf)).unwrap(), std::fs::read(dir.join(&ca)).unwrap()].concat();
+    std::fs::write(dir.join(format!("{name}.pem")), chain).unwrap();
+}
+
+/// Replaces `to` with a copy of `from` by rename, as certificate tools do.
+fn replace(from: &Path, to: &Path) {
+    let staged = to.with_extension("staged");
+    std::fs::copy(from, &staged).unwrap();
+    std::fs::rename(staged, to).unwrap();
+}
+
+/// `--tls-cert/--tls-key`: the operator's certificate is served and its CA is what `/cacerts`
+/// serves; new files are picked up without a restart (a changed pair by polling, SIGHUP at
+/// once), a pair that does not match is logged and the previous one kept, and a connection
+/// opened before keeps working throughout. Bounded: each wait gives up after 20 s.
+#[test]
+fn an_operators_certificate_is_served_and_reloaded_without_a_restart() {
+    let dir = fresh_dir("start-operator");
+    for name in ["one", "two"] {
+        operator_pair(&dir, name);
+    }
+    let (cert, key) = (dir.join("served.pem"), dir.join("served.key"));
+    replace(&dir.join("one.pem"), &cert);
+    replace(&dir.join("one.key"), &key);
+    let data = dir.join("data");
+    let (cert_flag, key_flag) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let mut server = start(&data, None, &["--tls-cert", cert_flag, "--tls-key", key_flag]);
+    let address = server.address.clone();
+    let announced = announcement(&mut server.stdout, "--public-url");
+    let ca_one = std::fs::read(dir.join("ca-one.pem")).unwrap();
+    let served_ca = std::path::absolute(data.join("tls/operator-ca.pem")).unwrap();
+    assert!(announced.contains(&format!("CA certificate: {}\n", served_ca.display())), "{announced}");
+    assert!(announced.contains(&format!("CA fingerprint (SHA-256): {}\n", sha256_hex(&ca_one))), "{announced}");
+    assert!(!data.join("tls/ca.key").exists(), "no CA of Homeport's own");
+    let cacerts = get(&address, "/cacerts", "localhost", &dir.join("ca-one.pem"));
+    assert!(cacerts.ends_with(std::str::from_utf8(&ca_one).unwrap()), "the chain's last certificate: {cacerts}");
+
+    let mut held = connect(&address, &dir.join("ca-one.pem"));
+    let trusts = |ca: &str| {
+        let url = format!("https://{address}/health");
+        curl(&["--cacert", dir.join(ca).to_str().unwrap(), "-o", "/dev/null", &url]).status.success()
+    };
+    assert!(trusts("ca-one.pem") && !trusts("ca-two.pem"));
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}: {}", read(&server.log));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+
+    // A key that is not the certificate's: logged, and the previous pair kept.
+    replace(&dir.join("two.key"), &key);
+    wait_for("the mismatch is logged", &|| {
+        read(&server.log).contains("cannot reload the serving certificate after a change")
+    });
+    assert!(trusts("ca-one.pem"), "still the previous certificate");
+
+    // The matching certificate arrives: picked up.
+    replace(&dir.join("two.pem"), &cert);
+    wait_for("the new pair is served", &|| trusts("ca-two.pem"));
+    assert!(!trusts("ca-one.pem"));
+    assert!(
+        read(&server.log).contains(&format!("reloaded the serving certificate from {} after a change", cert.display()))
+    );
+    let cacerts = get(&address, "/cacerts", "localhost", &dir.join("ca-two.pem"));
+    assert!(
+        cacerts.ends_with(std::str::from_utf8(&std::fs::read(dir.join("ca-two.pem")).unwrap()).unwrap()),
+        "{cacerts}"
+    );
+    assert!(exchange(&mut held, "/health", "localhost").starts_with("HTTP/1.1 200"), "the open connection stays");
+
+    // SIGHUP reloads at once, whatever the files' times say.
+    let before = read(&server.log).matches("on SIGHUP").count();
+    let hangup = Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap();
+    assert!(hangup.success());
+    wait_for("SIGHUP reloads", &|| {
+        read(&server.log).matches("reloaded the serving certificate").count() >= 2
+            && read(&server.log).matches("on SIGHUP").count() > before
+    });
+    assert!(trusts("ca-two.pem"));
+    drop(server);
+
+    // Flags that do not go together are refused.
+    let stderr = refused(&mut command(&data, None, &["--tls-cert", cert_flag]));
+    assert!(stderr.contains("--tls-cert needs --tls-key"), "{stderr}");
+    let stderr =
+        refused(&mut command(&data, None, &["--tls-cert", cert_flag, "--tls-key", key_flag, "--insecure-http"]));
+    assert!(stderr.contains("drop --insecure-http"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -236,9 +236,7 @@ async fn serve_tls(
             .max_concurrent_streams(H2_MAX_STREAMS)
             .max_header_list_size(H2_MAX_HEADER_LIST)
             .keep_alive_interval(HEAD_TIMEOUT)
-            .keep_alive_timeout(HEAD_TIMEOUT)
-            .max_pending_accept_reset_streams(H2_MAX_STREAMS as usize)
-            .max_local_error_reset_streams(1024);
+            .keep_alive_timeout(HEAD_TIMEOUT);
         let builder = builder.http2_only();
         let connection = builder.serve_connection(TokioIo::new(stream), service(shared, Some(Arc::clone(&activity))));
         drive(connection, stopping, Some(activity)).await;
