@@ -386,7 +386,7 @@ impl Crashed {
     pub fn start_again(self, flags: &[&str]) -> Server {
         let Crashed { address, data_dir } = self;
         let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
-            .args(["server", "--listen", &address, "--data-dir"])
+            .args(["server", "--insecure-http", "--listen", &address, "--data-dir"])
             .arg(&data_dir)
             .args(flags)
             .stdout(Stdio::piped())
