@@ -410,6 +410,16 @@ fn the_server_speaks_https_by_default_and_plain_http_only_when_asked() {
     // Unverified, the certificate is someone else's: refused.
     let unverified = curl(&[&format!("https://{address}/health")]);
     assert!(!unverified.status.success(), "{unverified:?}");
+    // SIGHUP (a service manager's reload) renews the serving certificate; the server stays.
+    let before = presented(&connect(&address, &ca));
+    assert!(Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap().success());
+    let started = Instant::now();
+    while !read(&server.log).contains("renewed the serving certificate") {
+        assert!(started.elapsed() < Duration::from_secs(10), "no renewal on SIGHUP: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_ne!(presented(&connect(&address, &ca)), before);
+    assert!(server.child.try_wait().unwrap().is_none(), "SIGHUP does not end the server");
     drop(server);
 
     // The next start keeps the CA.

@@ -21,7 +21,8 @@
 //!   every [`RELOAD_POLL`]) or on SIGHUP; a pair that does not load (or whose key is not the
 //!   certificate's) is logged and the certificate served so far is kept.
 //! - A renewal or reload swaps what new handshakes get; connections already open keep theirs.
-//!   Each is logged with its serial and expiry, never a key.
+//!   Each is logged with its serial and expiry, never a key. SIGHUP renews our own certificate
+//!   at once (and reloads an operator's), never ends the process.
 
 use std::fmt;
 use std::io::Write as _;
@@ -149,10 +150,11 @@ impl Tls {
                 let issued = authority.issue(&all_names, *lifetime, &provider)?;
                 verify(&issued.key, &authority.der, "localhost", &provider).map_err(|error| {
                     format!(
-                        "{} is not the certificate of {} ({error}): restore the pair from a backup; only if no \
-                         agent has joined, delete both to make a new CA",
-                        dir.join("ca.pem").display(),
-                        dir.join("ca.key").display()
+                        "a certificate signed with {} does not verify against {} ({error}): they are not one CA's \
+                         pair, or it expired; restore the pair from a backup; only if no agent has joined, delete \
+                         both to make a new CA",
+                        dir.join("ca.key").display(),
+                        dir.join("ca.pem").display()
                     )
                 })?;
                 write_serving(&dir, &issued)?;
@@ -218,8 +220,25 @@ impl Tls {
     }
 
     async fn renew_forever(&self, lifetime: Duration) {
+        #[cfg(unix)]
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut next = renewal_delay(lifetime);
         loop {
+            // SIGHUP (a service manager's reload) renews at once, rather than ending the process.
+            #[cfg(unix)]
+            {
+                let hangup_received = async {
+                    match hangup.as_mut() {
+                        Some(signal) => signal.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(next) => {}
+                    _ = hangup_received => {}
+                }
+            }
+            #[cfg(not(unix))]
             tokio::time::sleep(next).await;
             next = match self.renew() {
                 Ok(lifetime) => renewal_delay(lifetime),
@@ -871,7 +890,7 @@ mod tests {
         drop(Tls::start(own(&[], 3600), &other, &[]).unwrap());
         std::fs::copy(other.join("tls/ca.key"), &key).unwrap();
         let error = Tls::start(own(&[], 3600), &dir, &[]).unwrap_err();
-        assert!(error.contains("is not the certificate of"), "{error}");
+        assert!(error.contains("does not verify against"), "{error}");
 
         std::fs::remove_file(&key).unwrap();
         let error = Tls::start(own(&[], 3600), &dir, &[]).unwrap_err();
