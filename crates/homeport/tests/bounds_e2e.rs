@@ -342,8 +342,9 @@ fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Over TLS, the head deadline holds too: a client that connects and never sends its
-/// handshake is dropped at it, and an HTTP/2 connection that sends no request (while
-/// answering the server's pings) is closed at it, GOAWAY first, as an idle HTTP/1.1 one is.
+/// handshake is dropped at it, an idle HTTP/1.1 keep-alive connection is closed at it, and an
+/// HTTP/2 connection that sends no request (while answering the server's pings) is closed at
+/// it, GOAWAY first.
 /// Bounded: each gives up at twice the deadline.
 #[test]
 fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadline() {
@@ -375,20 +376,39 @@ fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadl
         }
     });
 
-    let mut roots = rustls::RootCertStore::empty();
-    let ca = rustls::pki_types::pem::PemObject::from_pem_file(data.join("tls/ca.pem")).unwrap();
-    roots.add(ca).unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(ring())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
-    let tcp = TcpStream::connect(&address).unwrap();
-    tcp.set_read_timeout(Some(HEAD_TIMEOUT * 2)).unwrap();
-    let mut h2 = rustls::StreamOwned::new(connection, tcp);
+    let connect = |protocol: &[u8]| {
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = rustls::pki_types::pem::PemObject::from_pem_file(data.join("tls/ca.pem")).unwrap();
+        roots.add(ca).unwrap();
+        let mut config = rustls::ClientConfig::builder_with_provider(ring())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![protocol.to_vec()];
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let tcp = TcpStream::connect(&address).unwrap();
+        tcp.set_read_timeout(Some(HEAD_TIMEOUT * 2)).unwrap();
+        rustls::StreamOwned::new(connection, tcp)
+    };
+
+    // HTTP/1.1 over TLS: an idle keep-alive connection is closed at the head deadline.
+    let mut http1 = connect(b"http/1.1");
+    let idle_http1 = std::thread::spawn({
+        let address = address.clone();
+        move || {
+            http1.write_all(format!("GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes()).unwrap();
+            let mut answer = [0_u8; 4096];
+            let read = http1.read(&mut answer).unwrap();
+            assert!(String::from_utf8_lossy(&answer[..read]).starts_with("HTTP/1.1 200"));
+            let idle_from = Instant::now();
+            let closed = matches!(http1.read(&mut answer), Ok(0) | Err(_));
+            (closed, idle_from.elapsed())
+        }
+    });
+
+    let mut h2 = connect(b"h2");
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
     h2.write_all(&frame(4, 0, &[])).unwrap();
     assert_eq!(h2.conn.alpn_protocol(), Some(&b"h2"[..]), "the server chose HTTP/2");
@@ -408,6 +428,9 @@ fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadl
     assert!(goaway >= HEAD_TIMEOUT - Duration::from_secs(1), "closed before the deadline: {goaway:?}");
     assert!(closed_after < HEAD_TIMEOUT + Duration::from_secs(10), "closed late: {closed_after:?}");
 
+    let (closed, after) = idle_http1.join().unwrap();
+    assert!(closed, "the idle HTTP/1.1 connection over TLS was never closed");
+    assert!(after < HEAD_TIMEOUT + Duration::from_secs(10), "closed late: {after:?}");
     let (closed, after) = silent.join().unwrap();
     assert!(closed, "the client that never shook hands was never dropped");
     assert!(after >= HEAD_TIMEOUT - Duration::from_secs(1), "dropped before the deadline: {after:?}");
