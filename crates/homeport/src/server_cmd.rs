@@ -334,3 +334,96 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    /// The configuration `homeport server ARGS` (with this config file's text) resolves to.
+    fn resolved(args: &[&str], file: Option<&str>) -> Result<Config, String> {
+        let path =
+            std::env::temp_dir().join(format!("homeport-config-{}-{}", std::process::id(), args.join("_").len()));
+        let mut all = vec!["server"];
+        all.extend_from_slice(args);
+        let config_flag;
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+            config_flag = path.to_string_lossy().into_owned();
+            all.extend(["--config", &config_flag]);
+        }
+        let cli = Cli::try_parse_from(all).map_err(|error| error.to_string())?;
+        let outcome = resolve(cli.server);
+        let _ = std::fs::remove_file(&path);
+        outcome
+    }
+
+    #[test]
+    fn tls_settings_come_from_flags_or_the_config_file_and_must_go_together() {
+        let config = resolved(&[], None).unwrap();
+        assert!(!config.insecure_http && config.tls_cert.is_none() && config.tls_sans.is_empty());
+        assert_eq!(config.tls_cert_lifetime, server::tls::DEFAULT_LIFETIME);
+        assert_eq!(config.scheme(), "https");
+
+        let config =
+            resolved(&["--tls-san", "a.example,192.0.2.7", "--tls-san", "b", "--tls-cert-lifetime", "20"], None)
+                .unwrap();
+        assert_eq!(config.tls_sans, ["a.example", "192.0.2.7", "b"]);
+        assert_eq!(config.tls_cert_lifetime, std::time::Duration::from_secs(20));
+
+        let file = "insecure_http = true\npublic_url = http://cp.example:7780\ntls_san = a.example, b\n";
+        let config = resolved(&[], Some(file)).unwrap();
+        assert!(config.insecure_http);
+        assert_eq!((config.scheme(), config.public_url.as_deref()), ("http", Some("http://cp.example:7780")));
+        assert_eq!(config.tls_sans, ["a.example, b"], "split into names when the certificate is made");
+
+        let file = "tls_cert = /etc/homeport/chain.pem\ntls_key = /etc/homeport/key.pem\n";
+        let config = resolved(&[], Some(file)).unwrap();
+        assert_eq!(config.tls_cert, Some(("/etc/homeport/chain.pem".into(), "/etc/homeport/key.pem".into())));
+
+        for (args, file, refusal) in [
+            (&["--public-url", "http://cp.example"][..], None, "--insecure-http"),
+            (&["--tls-cert", "c.pem"], None, "--tls-cert needs --tls-key"),
+            (&["--tls-key", "k.pem"], None, "--tls-key needs --tls-cert"),
+            (&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--insecure-http"], None, "drop --insecure-http"),
+            (&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-san", "a"], None, "put them in yours"),
+            (&[], Some("insecure_http = maybe\n"), "`maybe` is not true or false"),
+        ] {
+            let error = resolved(args, file).unwrap_err();
+            assert!(error.contains(refusal), "{args:?} {file:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_install_command_checks_the_ca_before_anything_runs() {
+        let fingerprint = "ab".repeat(32);
+        let text = install_command("https://cp.example:7780", Some(&fingerprint));
+        let commands: Vec<&str> = text.lines().filter(|line| line.starts_with("  ")).map(str::trim).collect();
+        assert_eq!(
+            commands,
+            [
+                "curl -fsSLk https://cp.example:7780/cacerts -o homeport-ca.pem".to_owned(),
+                format!("echo \"{fingerprint}  homeport-ca.pem\" | sha256sum -c -"),
+                format!(
+                    "curl -fsSL --cacert homeport-ca.pem https://cp.example:7780/install.sh | sudo bash -s -- \
+                     --ca-sha256 {fingerprint} --activation-id ID --activation-code-file CODE-FILE --cluster NAME"
+                ),
+            ]
+        );
+        let plain = install_command("http://cp.example:7780", None);
+        assert!(plain.contains(
+            "  curl -fsSL http://cp.example:7780/install.sh | sudo bash -s -- --activation-id ID \
+             --activation-code-file CODE-FILE --cluster NAME\n"
+        ));
+        assert!(!plain.contains("cacert"));
+    }
+}
