@@ -351,8 +351,9 @@ mod tests {
 
     /// The configuration `homeport server ARGS` (with this config file's text) resolves to.
     fn resolved(args: &[&str], file: Option<&str>) -> Result<Config, String> {
-        let path =
-            std::env::temp_dir().join(format!("homeport-config-{}-{}", std::process::id(), args.join("_").len()));
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("homeport-config-{}-{number}", std::process::id()));
         let mut all = vec!["server"];
         all.extend_from_slice(args);
         let config_flag;
