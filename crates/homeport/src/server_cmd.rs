@@ -13,7 +13,8 @@ use crate::output;
 pub struct ServerArgs {
     /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
     /// `account_id`, `instance_ping_timeout`, `instance_disconnect_timeout`,
-    /// `registry_host`, `public_url`); flags and `HOMEPORT_*` variables override it.
+    /// `registry_host`, `public_url`, `insecure_http`, `tls_san`, `tls_cert`, `tls_key`);
+    /// flags and `HOMEPORT_*` variables override it.
     #[arg(long, env = "HOMEPORT_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7780].
@@ -44,11 +45,31 @@ pub struct ServerArgs {
     /// [default: the listen address, 0.0.0.0 replaced by 127.0.0.1].
     #[arg(long, env = "HOMEPORT_REGISTRY_HOST")]
     registry_host: Option<String>,
-    /// `http://HOST:PORT` agents on other machines reach this server at: `/install.sh` tells
-    /// them to use it [default: the listen address, 0.0.0.0 replaced by this machine's host
-    /// name].
+    /// `https://HOST:PORT` agents on other machines reach this server at: `/install.sh` tells
+    /// them to use it, and its host is in the serving certificate [default: the listen
+    /// address, 0.0.0.0 replaced by this machine's host name].
     #[arg(long, env = "HOMEPORT_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Serve plain HTTP instead of HTTPS. Activation codes, credentials and images then cross
+    /// the network in clear: only for a trusted loopback or lab network.
+    #[arg(long, env = "HOMEPORT_INSECURE_HTTP", value_parser = clap::builder::BoolishValueParser::new())]
+    insecure_http: bool,
+    /// A DNS name or IP address clients reach this server by, added to the serving
+    /// certificate (repeatable, or comma-separated) besides the host name, localhost, the
+    /// loopback and listen addresses, the public URL's host and the registry host.
+    #[arg(long = "tls-san", env = "HOMEPORT_TLS_SAN", value_name = "NAME", value_delimiter = ',')]
+    tls_san: Vec<String>,
+    /// Serve this certificate chain (PEM, the server's certificate first) instead of one of
+    /// Homeport's own CA; read again when the file changes or on SIGHUP. Needs --tls-key.
+    #[arg(long, env = "HOMEPORT_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "HOMEPORT_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Seconds a serving certificate of Homeport's CA is valid (renewed when a third is left)
+    /// [default: 90 days]. For tests.
+    #[arg(long, env = "HOMEPORT_TLS_CERT_LIFETIME", value_name = "SECONDS", hide = true)]
+    tls_cert_lifetime: Option<u64>,
 }
 
 /// The settings a config file may hold.
@@ -62,6 +83,11 @@ const SETTINGS: &[&str] = &[
     "instance_disconnect_timeout",
     "registry_host",
     "public_url",
+    "insecure_http",
+    "tls_san",
+    "tls_cert",
+    "tls_key",
+    "tls_cert_lifetime",
 ];
 
 /// The settings of a config file: `key = value` lines, `#` comments, optional quotes.
@@ -110,6 +136,36 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
             .parse()
             .map_err(|error| format!("listen: {error}"))?,
     };
+    let insecure_http = args.insecure_http
+        || match setting("insecure_http").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "no" | "off" | "0" | "") => false,
+            Some("true" | "yes" | "on" | "1") => true,
+            Some(other) => return Err(format!("insecure_http: `{other}` is not true or false")),
+        };
+    let tls_san = if args.tls_san.is_empty() { setting("tls_san").into_iter().collect() } else { args.tls_san };
+    let tls_cert = args.tls_cert.or_else(|| setting("tls_cert").map(PathBuf::from));
+    let tls_key = args.tls_key.or_else(|| setting("tls_key").map(PathBuf::from));
+    let tls_cert = match (tls_cert, tls_key) {
+        (None, None) => None,
+        (Some(_), _) | (_, Some(_)) if insecure_http => {
+            return Err("--tls-cert and --tls-key serve HTTPS: drop them or drop --insecure-http".to_owned());
+        }
+        (Some(_), Some(_)) if !tls_san.is_empty() => {
+            return Err(
+                "--tls-san names go into Homeport's own certificate: with --tls-cert, put them in yours".to_owned()
+            );
+        }
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (Some(_), None) => return Err("--tls-cert needs --tls-key (the certificate's private key)".to_owned()),
+        (None, Some(_)) => return Err("--tls-key needs --tls-cert (the certificate chain)".to_owned()),
+    };
+    let lifetime_from_file = setting("tls_cert_lifetime")
+        .map(|text| text.parse::<u64>().map_err(|error| format!("tls_cert_lifetime: {error}")))
+        .transpose()?;
+    let tls_cert_lifetime = match args.tls_cert_lifetime.or(lifetime_from_file) {
+        Some(seconds) => std::time::Duration::from_secs(seconds.max(3)),
+        None => server::tls::DEFAULT_LIFETIME,
+    };
     Ok(Config {
         listen,
         data_dir: args
@@ -125,8 +181,12 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         public_url: args
             .public_url
             .or_else(|| setting("public_url"))
-            .map(|url| server::app::parse_public_url(&url))
+            .map(|url| server::app::parse_public_url(&url, insecure_http))
             .transpose()?,
+        insecure_http,
+        tls_sans: tls_san,
+        tls_cert,
+        tls_cert_lifetime,
     })
 }
 
@@ -161,9 +221,16 @@ pub fn run(args: ServerArgs) -> ExitCode {
 
 fn announce(address: SocketAddr, app: &App, first_start: Option<&FirstStart>, credentials_file: &Path) {
     output::line(&format!(
-        "Homeport is listening on http://{address} (region {}, account {}).",
-        app.region, app.account_id
+        "Homeport is listening on {}://{address} (region {}, account {}).",
+        app.scheme, app.region, app.account_id
     ));
+    if app.tls.is_none() {
+        output::line(
+            "\nWARNING: --insecure-http: this server speaks plain HTTP. Activation codes, credentials and\n\
+             images cross the network in clear, readable and changeable by anyone on the path. Use it\n\
+             only on a trusted loopback or lab network; drop --insecure-http to serve HTTPS.",
+        );
+    }
     // Where a client on this machine reaches the listener: a wildcard address is no place
     // to connect to.
     let endpoint = match address.ip() {
@@ -179,31 +246,64 @@ fn announce(address: SocketAddr, app: &App, first_start: Option<&FirstStart>, cr
         ),
         None => format!("The account's root credentials are in {file}."),
     };
+    let trust = app.tls.as_ref().map(|tls| (absolute(&tls.ca_file()), tls.trust().fingerprint.clone()));
+    let ca_bundle = match &trust {
+        Some((ca_file, _)) => format!("  export AWS_CA_BUNDLE={}\n", ca_file.display()),
+        None => String::new(),
+    };
     // Both region variables: the aws CLI v1 and older SDKs read only AWS_DEFAULT_REGION, v2
     // and the newer SDKs AWS_REGION first.
     output::line(&format!(
         "\n{opening}\n\
          Point the aws CLI or an AWS SDK at Homeport with:\n\n  \
-         export AWS_ENDPOINT_URL=http://{endpoint}\n  \
+         export AWS_ENDPOINT_URL={scheme}://{endpoint}\n\
+         {ca_bundle}  \
          export AWS_REGION={region}\n  \
          export AWS_DEFAULT_REGION={region}\n  \
          export AWS_SHARED_CREDENTIALS_FILE={file}\n  \
          aws sts get-caller-identity\n",
+        scheme = app.scheme,
         region = app.region,
     ));
+    if let Some((ca_file, fingerprint)) = &trust {
+        output::line(&format!("CA certificate: {}\nCA fingerprint (SHA-256): {fingerprint}\n", ca_file.display()));
+    }
+    output::line(&install_command(&app.public_url, trust.as_ref().map(|(_, fingerprint)| fingerprint.as_str())));
     output::line(&agents_note(&app.public_url));
+}
+
+/// The commands that install an agent on a node, the CA checked against `fingerprint` before
+/// anything is downloaded over TLS (plain HTTP without one).
+fn install_command(public_url: &str, fingerprint: Option<&str>) -> String {
+    let options = "--activation-id ID --activation-code-file CODE-FILE --cluster NAME";
+    let commands = match fingerprint {
+        Some(fingerprint) => format!(
+            "  curl -fsSLk {public_url}/cacerts -o homeport-ca.pem\n  \
+             echo \"{fingerprint}  homeport-ca.pem\" | sha256sum -c -\n  \
+             curl -fsSL --cacert homeport-ca.pem {public_url}/install.sh | sudo bash -s -- --ca-sha256 {fingerprint} {options}"
+        ),
+        None => format!("  curl -fsSL {public_url}/install.sh | sudo bash -s -- {options}"),
+    };
+    format!(
+        "Install an agent on a node with an activation (aws ssm create-activation --iam-role ROLE: its id\n\
+         for ID, its code in the file CODE-FILE) and the ECS cluster it joins:\n\n{commands}\n"
+    )
 }
 
 /// Where agents are told to reach this server, and what to do when that is not right.
 fn agents_note(public_url: &str) -> String {
-    let host = public_url.trim_start_matches("http://");
+    let (scheme, host) = public_url.split_once("://").unwrap_or(("https", public_url));
     let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     let advice = if local {
-        "That address is local to this machine: for agents on other machines, start with\n\
-         --listen 0.0.0.0:PORT --public-url http://ADDRESS:PORT (an address they reach)."
+        format!(
+            "That address is local to this machine: for agents on other machines, start with\n\
+             --listen 0.0.0.0:PORT --public-url {scheme}://ADDRESS:PORT (an address they reach)."
+        )
     } else {
-        "If agents on other machines cannot reach that address, restart with\n\
-         --public-url http://ADDRESS:PORT (an address they reach)."
+        format!(
+            "If agents on other machines cannot reach that address, restart with\n\
+             --public-url {scheme}://ADDRESS:PORT (an address they reach)."
+        )
     };
     format!("Agents install from {public_url}/install.sh, which points them at {public_url}.\n{advice}\n")
 }
@@ -232,5 +332,99 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    /// The configuration `homeport server ARGS` (with this config file's text) resolves to.
+    fn resolved(args: &[&str], file: Option<&str>) -> Result<Config, String> {
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("homeport-config-{}-{number}", std::process::id()));
+        let mut all = vec!["server"];
+        all.extend_from_slice(args);
+        let config_flag;
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+            config_flag = path.to_string_lossy().into_owned();
+            all.extend(["--config", &config_flag]);
+        }
+        let cli = Cli::try_parse_from(all).map_err(|error| error.to_string())?;
+        let outcome = resolve(cli.server);
+        let _ = std::fs::remove_file(&path);
+        outcome
+    }
+
+    #[test]
+    fn tls_settings_come_from_flags_or_the_config_file_and_must_go_together() {
+        let config = resolved(&[], None).unwrap();
+        assert!(!config.insecure_http && config.tls_cert.is_none() && config.tls_sans.is_empty());
+        assert_eq!(config.tls_cert_lifetime, server::tls::DEFAULT_LIFETIME);
+        assert_eq!(config.scheme(), "https");
+
+        let config =
+            resolved(&["--tls-san", "a.example,192.0.2.7", "--tls-san", "b", "--tls-cert-lifetime", "20"], None)
+                .unwrap();
+        assert_eq!(config.tls_sans, ["a.example", "192.0.2.7", "b"]);
+        assert_eq!(config.tls_cert_lifetime, std::time::Duration::from_secs(20));
+
+        let file = "insecure_http = true\npublic_url = http://cp.example:7780\ntls_san = a.example, b\n";
+        let config = resolved(&[], Some(file)).unwrap();
+        assert!(config.insecure_http);
+        assert_eq!((config.scheme(), config.public_url.as_deref()), ("http", Some("http://cp.example:7780")));
+        assert_eq!(config.tls_sans, ["a.example, b"], "split into names when the certificate is made");
+
+        let file = "tls_cert = /etc/homeport/chain.pem\ntls_key = /etc/homeport/key.pem\n";
+        let config = resolved(&[], Some(file)).unwrap();
+        assert_eq!(config.tls_cert, Some(("/etc/homeport/chain.pem".into(), "/etc/homeport/key.pem".into())));
+
+        for (args, file, refusal) in [
+            (&["--public-url", "http://cp.example"][..], None, "--insecure-http"),
+            (&["--tls-cert", "c.pem"], None, "--tls-cert needs --tls-key"),
+            (&["--tls-key", "k.pem"], None, "--tls-key needs --tls-cert"),
+            (&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--insecure-http"], None, "drop --insecure-http"),
+            (&["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-san", "a"], None, "put them in yours"),
+            (&[], Some("insecure_http = maybe\n"), "`maybe` is not true or false"),
+        ] {
+            let error = resolved(args, file).unwrap_err();
+            assert!(error.contains(refusal), "{args:?} {file:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_install_command_checks_the_ca_before_anything_runs() {
+        let fingerprint = "ab".repeat(32);
+        let text = install_command("https://cp.example:7780", Some(&fingerprint));
+        let commands: Vec<&str> = text.lines().filter(|line| line.starts_with("  ")).map(str::trim).collect();
+        assert_eq!(
+            commands,
+            [
+                "curl -fsSLk https://cp.example:7780/cacerts -o homeport-ca.pem".to_owned(),
+                format!("echo \"{fingerprint}  homeport-ca.pem\" | sha256sum -c -"),
+                format!(
+                    "curl -fsSL --cacert homeport-ca.pem https://cp.example:7780/install.sh | sudo bash -s -- \
+                     --ca-sha256 {fingerprint} --activation-id ID --activation-code-file CODE-FILE --cluster NAME"
+                ),
+            ]
+        );
+        let plain = install_command("http://cp.example:7780", None);
+        assert!(plain.contains(
+            "  curl -fsSL http://cp.example:7780/install.sh | sudo bash -s -- --activation-id ID \
+             --activation-code-file CODE-FILE --cluster NAME\n"
+        ));
+        assert!(!plain.contains("cacert"));
     }
 }

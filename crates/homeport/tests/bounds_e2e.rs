@@ -1,6 +1,6 @@
 //! What the server bounds before (or without) authentication, against the real binary: body
 //! sizes by operation with AWS-shaped refusals, the head deadline for slow clients and idle
-//! connections, the streamed and capped binary download, unauthenticated identifiers checked
+//! connections (TLS handshakes and idle HTTP/2 connections included), the streamed and capped binary download, unauthenticated identifiers checked
 //! before they are recorded, and FilterLogEvents' work per call.
 
 #![allow(
@@ -319,6 +319,127 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+#[expect(deprecated, reason = "ring is the provider this workspace builds")]
+fn ring() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Reads one HTTP/2 frame: its type, flags and payload; `None` once the connection ends.
+fn read_frame(stream: &mut impl Read) -> Option<(u8, u8, Vec<u8>)> {
+    let mut header = [0_u8; 9];
+    stream.read_exact(&mut header).ok()?;
+    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0_u8; length];
+    stream.read_exact(&mut payload).ok()?;
+    Some((header[3], header[4], payload))
+}
+
+fn frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let length = payload.len().to_be_bytes();
+    let mut frame = vec![length[5], length[6], length[7], kind, flags, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Over TLS, the head deadline holds too: a client that connects and never sends its
+/// handshake is dropped at it, an idle HTTP/1.1 keep-alive connection is closed at it, and an
+/// HTTP/2 connection that sends no request (while answering the server's pings) is closed at
+/// it, GOAWAY first.
+/// Bounded: each gives up at twice the deadline.
+#[test]
+fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadline() {
+    use std::io::{BufRead, BufReader};
+    let dir = fresh_dir("bounds-tls");
+    let data = dir.join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_homeport"))
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    assert!(first_line.starts_with("Homeport is listening on https://"), "{first_line}");
+    let address = common::listen_address(&first_line).unwrap();
+
+    let silent = std::thread::spawn({
+        let address = address.clone();
+        move || {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream.set_read_timeout(Some(HEAD_TIMEOUT * 2)).unwrap();
+            let started = Instant::now();
+            let closed = match stream.read(&mut [0_u8; 64]) {
+                Ok(read) => read == 0,
+                Err(error) => !matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            };
+            (closed, started.elapsed())
+        }
+    });
+
+    let connect = |protocol: &[u8]| {
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = rustls::pki_types::pem::PemObject::from_pem_file(data.join("tls/ca.pem")).unwrap();
+        roots.add(ca).unwrap();
+        let mut config = rustls::ClientConfig::builder_with_provider(ring())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![protocol.to_vec()];
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let tcp = TcpStream::connect(&address).unwrap();
+        tcp.set_read_timeout(Some(HEAD_TIMEOUT * 2)).unwrap();
+        rustls::StreamOwned::new(connection, tcp)
+    };
+
+    // HTTP/1.1 over TLS: an idle keep-alive connection is closed at the head deadline.
+    let mut http1 = connect(b"http/1.1");
+    let idle_http1 = std::thread::spawn({
+        let address = address.clone();
+        move || {
+            http1.write_all(format!("GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes()).unwrap();
+            let mut answer = [0_u8; 4096];
+            let read = http1.read(&mut answer).unwrap();
+            assert!(String::from_utf8_lossy(&answer[..read]).starts_with("HTTP/1.1 200"));
+            let idle_from = Instant::now();
+            let closed = matches!(http1.read(&mut answer), Ok(0) | Err(_));
+            (closed, idle_from.elapsed())
+        }
+    });
+
+    let mut h2 = connect(b"h2");
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    h2.write_all(&frame(4, 0, &[])).unwrap();
+    assert_eq!(h2.conn.alpn_protocol(), Some(&b"h2"[..]), "the server chose HTTP/2");
+    let idle_from = Instant::now();
+    let mut goaway = None;
+    while let Some((kind, flags, payload)) = read_frame(&mut h2) {
+        match (kind, flags & 1) {
+            (4, 0) => h2.write_all(&frame(4, 1, &[])).unwrap(),
+            (6, 0) => h2.write_all(&frame(6, 1, &payload)).unwrap(),
+            (7, _) => goaway = goaway.or(Some(idle_from.elapsed())),
+            _ => {}
+        }
+        assert!(idle_from.elapsed() < HEAD_TIMEOUT * 2, "the idle HTTP/2 connection stayed open");
+    }
+    let closed_after = idle_from.elapsed();
+    let goaway = goaway.expect("the server said GOAWAY before closing");
+    assert!(goaway >= HEAD_TIMEOUT - Duration::from_secs(1), "closed before the deadline: {goaway:?}");
+    assert!(closed_after < HEAD_TIMEOUT + Duration::from_secs(10), "closed late: {closed_after:?}");
+
+    let (closed, after) = idle_http1.join().unwrap();
+    assert!(closed, "the idle HTTP/1.1 connection over TLS was never closed");
+    assert!(after < HEAD_TIMEOUT + Duration::from_secs(10), "closed late: {after:?}");
+    let (closed, after) = silent.join().unwrap();
+    assert!(closed, "the client that never shook hands was never dropped");
+    assert!(after >= HEAD_TIMEOUT - Duration::from_secs(1), "dropped before the deadline: {after:?}");
+    assert!(after < HEAD_TIMEOUT + Duration::from_secs(10), "dropped late: {after:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// At a low descriptor limit the server caps its connections below it: more clients than it
 /// may hold wait in the backlog instead of making accept fail in a loop, the server does not
 /// spin, and a new client is answered once the head deadline frees a place.
@@ -327,7 +448,7 @@ fn at_a_low_descriptor_limit_the_server_neither_spins_nor_stops_answering() {
     use std::io::{BufRead, BufReader};
     let dir = fresh_dir("bounds-fds");
     let mut child = std::process::Command::new("sh")
-        .args(["-c", "ulimit -n 128 && exec \"$0\" server --listen 127.0.0.1:0 --data-dir \"$1\""])
+        .args(["-c", "ulimit -n 128 && exec \"$0\" server --insecure-http --listen 127.0.0.1:0 --data-dir \"$1\""])
         .arg(env!("CARGO_BIN_EXE_homeport"))
         .arg(dir.join("data"))
         .stdout(std::process::Stdio::piped())

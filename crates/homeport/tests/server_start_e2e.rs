@@ -1,7 +1,10 @@
 //! What `homeport server` checks before it serves: a data directory left open to other users
 //! is made private (and says so), a master key that is not the database's is refused with
 //! the key expected and where the wrong one came from, and `/install.sh` names the
-//! configured public address whatever `Host` a client sends.
+//! configured public address whatever `Host` a client sends. And how it serves: HTTPS with
+//! its own CA by default (HTTP/2 or HTTP/1.1, `/cacerts` and its fingerprint announced, the
+//! serving certificate renewed without a restart while open connections keep working), plain
+//! HTTP only with `--insecure-http`.
 //!
 //! The PostgreSQL half (two replicas with different keys) needs `HOMEPORT_TEST_POSTGRES_URL`.
 
@@ -14,9 +17,16 @@
 )]
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use sha2::{Digest, Sha256};
 
 mod common;
 
@@ -78,13 +88,85 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// `GET path` with exactly these `Host` header; the whole response.
-fn get(address: &str, path: &str, host: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+/// A TLS connection to the server, trusting only `ca` (a PEM file).
+type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+#[expect(deprecated, reason = "ring is the provider this workspace builds")]
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn connect(address: &str, ca: &Path) -> Tls {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    stream.flush().unwrap();
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock).unwrap();
+    }
+    stream
+}
+
+/// The certificate the server presented on a connection.
+fn presented(stream: &Tls) -> CertificateDer<'static> {
+    stream.conn.peer_certificates().unwrap()[0].clone().into_owned()
+}
+
+/// One keep-alive `GET path` with this `Host` on an open connection: the status line, the
+/// headers and the body.
+fn exchange(stream: &mut impl ReadWrite, path: &str, host: &str) -> String {
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    stream.flush().unwrap();
+    let mut response = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed: {}", String::from_utf8_lossy(&response));
+        response.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |value| value.trim().parse().unwrap());
+    let mut body = vec![0_u8; length];
+    stream.read_exact(&mut body).unwrap();
+    response.extend_from_slice(&body);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// `GET path` over TLS with exactly this `Host` header; the whole response.
+fn get(address: &str, path: &str, host: &str, ca: &Path) -> String {
+    exchange(&mut connect(address, ca), path, host)
+}
+
+/// `GET path` over plain HTTP with exactly this `Host` header; the whole response.
+fn get_plain(address: &str, path: &str, host: &str) -> String {
+    exchange(&mut TcpStream::connect(address).unwrap(), path, host)
+}
+
+/// Reads the start's announcement up to the line containing `last`.
+fn announcement(stdout: &mut BufReader<std::process::ChildStdout>, last: &str) -> String {
+    let mut announced = String::new();
+    while !announced.contains(last) {
+        assert_ne!(stdout.read_line(&mut announced).unwrap(), 0, "{announced}");
+    }
+    announced
+}
+
+fn curl(args: &[&str]) -> std::process::Output {
+    Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().unwrap()
 }
 
 #[test]
@@ -144,7 +226,7 @@ fn another_master_key_is_refused_with_the_key_expected() {
         command(&data, None, &[]).env("HOMEPORT_MASTER_KEY", right.trim()).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("Homeport is listening on http://"), "{line}");
+    assert!(line.starts_with("Homeport is listening on https://"), "{line}");
     server.kill().unwrap();
     server.wait().unwrap();
 
@@ -189,7 +271,7 @@ fn a_replica_with_another_master_key_is_refused_on_postgres() {
         .unwrap();
     let mut line = String::new();
     BufReader::new(second.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("Homeport is listening on http://"), "{line}");
+    assert!(line.starts_with("Homeport is listening on https://"), "{line}");
     second.kill().unwrap();
     second.wait().unwrap();
     drop(first);
@@ -199,28 +281,29 @@ fn a_replica_with_another_master_key_is_refused_on_postgres() {
 #[test]
 fn the_install_script_names_the_public_url_never_the_host_header() {
     let dir = fresh_dir("start-public-url");
-    // By default: the listen address.
-    let mut server = start(&dir.join("data"), None, &[]);
-    let script = get(&server.address, "/install.sh", "attacker.example:80");
+    let data = dir.join("data");
+    let ca = data.join("tls/ca.pem");
+    // By default: the listen address, with the CA's fingerprint and the registry filled in.
+    let mut server = start(&data, None, &[]);
+    let script = get(&server.address, "/install.sh", "attacker.example:80", &ca);
     assert!(script.starts_with("HTTP/1.1 200"), "{script}");
-    assert!(script.contains(&format!("\nENDPOINT=\"http://{}\"\n", server.address)), "{script}");
+    assert!(script.contains(&format!("\nENDPOINT=\"https://{}\"\n", server.address)), "{script}");
     assert!(!script.contains("attacker.example"));
+    assert!(!script.contains("@HOMEPORT_"), "every placeholder is filled: {script}");
     // The start says where agents are sent, and what agents elsewhere need.
-    let mut announced = String::new();
-    while !announced.contains("--public-url") {
-        assert_ne!(server.stdout.read_line(&mut announced).unwrap(), 0, "{announced}");
-    }
+    let announced = announcement(&mut server.stdout, "--public-url");
     let expected =
-        format!("Agents install from http://{0}/install.sh, which points them at http://{0}.\n", server.address);
+        format!("Agents install from https://{0}/install.sh, which points them at https://{0}.\n", server.address);
     assert!(announced.contains(&expected), "{announced}");
-    assert!(announced.contains("--listen 0.0.0.0:PORT --public-url http://ADDRESS:PORT"), "{announced}");
+    assert!(announced.contains("--listen 0.0.0.0:PORT --public-url https://ADDRESS:PORT"), "{announced}");
     drop(server);
 
-    // --public-url (and its variable) is what agents are told.
+    // --public-url (and its variable) is what agents are told, and its host is in the
+    // serving certificate.
     for (flags, variable) in
-        [(&["--public-url", "http://cp.example:7780/"][..], None), (&[][..], Some("http://cp.example:7780"))]
+        [(&["--public-url", "https://cp.example:7780/"][..], None), (&[][..], Some("https://cp.example:7780"))]
     {
-        let mut command = command(&dir.join("data"), None, flags);
+        let mut command = command(&data, None, flags);
         if let Some(url) = variable {
             command.env("HOMEPORT_PUBLIC_URL", url);
         }
@@ -228,18 +311,315 @@ fn the_install_script_names_the_public_url_never_the_host_header() {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        let address = first.split("http://").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
-        let script = get(&address, "/install.sh", "attacker.example");
-        assert!(script.contains("\nENDPOINT=\"http://cp.example:7780\"\n"), "{flags:?}: {script}");
+        let address = common::listen_address(&first).unwrap();
+        let script = get(&address, "/install.sh", "attacker.example", &ca);
+        assert!(script.contains("\nENDPOINT=\"https://cp.example:7780\"\n"), "{flags:?}: {script}");
         assert!(!script.contains("attacker.example"));
+        let names = Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+            .arg(data.join("tls/server.pem"))
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&names.stdout).contains("DNS:cp.example"), "{names:?}");
         child.kill().unwrap();
         child.wait().unwrap();
     }
 
-    // Anything but http://HOST[:PORT] is refused at start.
-    for url in ["https://cp.example", "cp.example:7780", "http://cp.example/$(id)"] {
-        let stderr = refused(&mut command(&dir.join("data"), None, &["--public-url", url]));
+    // Anything but https://HOST[:PORT] is refused at start (http:// only with --insecure-http).
+    for url in ["http://cp.example:7780", "cp.example:7780", "https://cp.example/$(id)"] {
+        let stderr = refused(&mut command(&data, None, &["--public-url", url]));
         assert!(stderr.contains(&format!("public_url `{url}`")), "{stderr}");
     }
+    let mut server = start(&data, None, &["--insecure-http", "--public-url", "http://cp.example:7780"]);
+    let script = get_plain(&server.address, "/install.sh", "attacker.example");
+    assert!(script.contains("\nENDPOINT=\"http://cp.example:7780\"\n"), "{script}");
+    assert!(!script.contains("@HOMEPORT_"), "every placeholder is filled: {script}");
+    let announced = announcement(&mut server.stdout, "--public-url");
+    assert!(announced.contains("--public-url http://ADDRESS:PORT"), "{announced}");
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The lowercase hex SHA-256 of `bytes`, as `sha256sum` prints it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn the_server_speaks_https_by_default_and_plain_http_only_when_asked() {
+    let dir = fresh_dir("start-tls");
+    let data = dir.join("data");
+    let mut server = start(&data, None, &["--tls-san", "cp.example,192.0.2.7"]);
+    let address = server.address.clone();
+    let ca = std::path::absolute(data.join("tls/ca.pem")).unwrap();
+    let ca_bytes = std::fs::read(&ca).unwrap();
+    let fingerprint = sha256_hex(&ca_bytes);
+
+    // The announcement: the CA bundle among the exports, the CA and its fingerprint, and the
+    // install command pinned to it.
+    let announced = announcement(&mut server.stdout, "--public-url");
+    for expected in [
+        format!("  export AWS_ENDPOINT_URL=https://{address}\n"),
+        format!("  export AWS_CA_BUNDLE={}\n", ca.display()),
+        format!("CA certificate: {}\n", ca.display()),
+        format!("CA fingerprint (SHA-256): {fingerprint}\n"),
+        format!("  curl -fsSLk https://{address}/cacerts -o homeport-ca.pem\n"),
+        format!("  echo \"{fingerprint}  homeport-ca.pem\" | sha256sum -c -\n"),
+        format!(
+            "  curl -fsSL --cacert homeport-ca.pem https://{address}/install.sh | sudo bash -s -- --ca-sha256 \
+             {fingerprint} --activation-id ID --activation-code-file CODE-FILE --cluster NAME\n"
+        ),
+    ] {
+        assert!(announced.contains(&expected), "{expected:?} in {announced}");
+    }
+    assert!(!announced.contains("WARNING"), "{announced}");
+
+    // curl trusting only the CA: /health, /cacerts (the CA's exact bytes, a PEM file), HEAD,
+    // HTTP/2 when offered and HTTP/1.1 otherwise, by name and by address.
+    let cacert = ca.to_str().unwrap();
+    let health = curl(&["--cacert", cacert, &format!("https://{address}/health")]);
+    assert_eq!(String::from_utf8_lossy(&health.stdout), "{\"status\":\"ok\"}", "{health:?}");
+    let served = curl(&["--cacert", cacert, "-D", "-", &format!("https://{address}/cacerts")]);
+    let served = String::from_utf8_lossy(&served.stdout).into_owned();
+    let (head, body) = served.split_once("\r\n\r\n").unwrap();
+    assert!(head.to_ascii_lowercase().contains("content-type: application/x-pem-file"), "{head}");
+    assert_eq!(body.as_bytes(), ca_bytes.as_slice());
+    assert_eq!(sha256_hex(body.as_bytes()), fingerprint);
+    let head = curl(&["--cacert", cacert, "-I", &format!("https://{address}/cacerts")]);
+    assert!(String::from_utf8_lossy(&head.stdout).contains(" 200"), "{head:?}");
+    let port = address.rsplit_once(':').unwrap().1;
+    for (url, version, wanted) in [
+        (format!("https://{address}/health"), "--http2", "2"),
+        (format!("https://localhost:{port}/health"), "--http2", "2"),
+        (format!("https://{address}/health"), "--http1.1", "1.1"),
+    ] {
+        let output = curl(&["--cacert", cacert, version, "-o", "/dev/null", "-w", "%{http_version}", &url]);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), wanted, "{url} {version}: {output:?}");
+    }
+    let by_san = curl(&[
+        "--cacert",
+        cacert,
+        "--resolve",
+        &format!("cp.example:{port}:127.0.0.1"),
+        &format!("https://cp.example:{port}/health"),
+    ]);
+    assert!(by_san.status.success(), "--tls-san names are in the certificate: {by_san:?}");
+    // Plain HTTP to the HTTPS port is no answer.
+    let plain = curl(&[&format!("http://{address}/health")]);
+    assert!(!plain.status.success(), "{plain:?}");
+    // Unverified, the certificate is someone else's: refused.
+    let unverified = curl(&[&format!("https://{address}/health")]);
+    assert!(!unverified.status.success(), "{unverified:?}");
+    // SIGHUP (a service manager's reload) renews the serving certificate; the server stays.
+    let before = presented(&connect(&address, &ca));
+    assert!(Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap().success());
+    let started = Instant::now();
+    while !read(&server.log).contains("renewed the serving certificate") {
+        assert!(started.elapsed() < Duration::from_secs(10), "no renewal on SIGHUP: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_ne!(presented(&connect(&address, &ca)), before);
+    assert!(server.child.try_wait().unwrap().is_none(), "SIGHUP does not end the server");
+    drop(server);
+
+    // The next start keeps the CA.
+    let mut again = start(&data, None, &[]);
+    let announced = announcement(&mut again.stdout, "--public-url");
+    assert!(announced.contains(&format!("CA fingerprint (SHA-256): {fingerprint}\n")), "{announced}");
+    assert_eq!(std::fs::read(&ca).unwrap(), ca_bytes);
+    drop(again);
+
+    // A CA key that cannot be read is never replaced: the start is refused.
+    let key = data.join("tls/ca.key");
+    let kept = std::fs::read(&key).unwrap();
+    std::fs::write(&key, "garbage\n").unwrap();
+    let stderr = refused(&mut command(&data, None, &[]));
+    assert!(stderr.contains(&format!("the CA key {} is not a PEM private key", key.display())), "{stderr}");
+    std::fs::write(&key, kept).unwrap();
+
+    // --insecure-http: plain HTTP, said loudly, and no CA to serve.
+    let mut insecure = start(&data, None, &["--insecure-http"]);
+    let announced = announcement(&mut insecure.stdout, "--public-url");
+    assert!(announced.contains("WARNING: --insecure-http: this server speaks plain HTTP."), "{announced}");
+    assert!(announced.contains("cross the network in clear"), "{announced}");
+    assert!(!announced.contains("AWS_CA_BUNDLE") && !announced.contains("--ca-sha256"), "{announced}");
+    assert!(
+        announced.contains(&format!(
+            "  curl -fsSL http://{}/install.sh | sudo bash -s -- --activation-id ID",
+            insecure.address
+        )),
+        "{announced}"
+    );
+    let health = get_plain(&insecure.address, "/health", "localhost");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let cacerts = get_plain(&insecure.address, "/cacerts", "localhost");
+    assert!(cacerts.starts_with("HTTP/1.1 404"), "{cacerts}");
+    assert!(cacerts.contains("<Code>NotFound</Code>"), "{cacerts}");
+    assert!(read(&insecure.log).contains("WARNING: serving plain HTTP"), "{}", read(&insecure.log));
+    drop(insecure);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// With a 20-second certificate the server renews it (a third of the lifetime before its
+/// end) without a restart: new connections get the new certificate, verified by the same CA,
+/// while a connection opened before keeps working. Bounded: gives up after 40 s.
+#[test]
+fn the_serving_certificate_is_renewed_while_connections_stay_open() {
+    let dir = fresh_dir("start-renew");
+    let data = dir.join("data");
+    let server = start(&data, None, &["--tls-cert-lifetime", "20"]);
+    let ca = data.join("tls/ca.pem");
+    let mut held = connect(&server.address, &ca);
+    let first = presented(&held);
+    assert!(exchange(&mut held, "/health", "localhost").starts_with("HTTP/1.1 200"));
+
+    let started = Instant::now();
+    let renewed = loop {
+        assert!(started.elapsed() < Duration::from_secs(40), "no renewal in 40 s: {}", read(&server.log));
+        std::thread::sleep(Duration::from_secs(2));
+        // The connection opened before stays served (and is kept from idling out).
+        let answer = exchange(&mut held, "/health", "localhost");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let fresh = presented(&connect(&server.address, &ca));
+        if fresh != first {
+            break fresh;
+        }
+    };
+    assert!(started.elapsed() >= Duration::from_secs(8), "renewed too early: {:?}", started.elapsed());
+    assert_eq!(presented(&held), first, "the open connection keeps its certificate");
+    assert!(exchange(&mut held, "/health", "localhost").starts_with("HTTP/1.1 200"));
+    let saved = CertificateDer::pem_file_iter(data.join("tls/server.pem")).unwrap().next().unwrap().unwrap();
+    assert_eq!(saved, renewed, "server.pem holds the renewed certificate");
+    assert!(read(&server.log).contains("renewed the serving certificate: serial "), "{}", read(&server.log));
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An operator's CA (`ca-NAME.pem`) and a certificate it signs for localhost and 127.0.0.1
+/// (`NAME.pem`, the chain: the certificate then the CA; `NAME.key`), made with openssl.
+fn operator_pair(dir: &Path, name: &str) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    let (ca, ca_key) = (format!("ca-{name}.pem"), format!("ca-{name}.key"));
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", &format!("/CN=operator {name}")],
+    ]
+    .concat());
+    let csr = format!("{name}.csr");
+    run(&[&["req"][..], &ec, &["-keyout", &format!("{name}.key"), "-out", &csr, "-subj", "/CN=localhost"]].concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        .unwrap();
+    let leaf = format!("{name}-leaf.pem");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        &leaf,
+    ]);
+    let chain = [std::fs::read(dir.join(&leaf)).unwrap(), std::fs::read(dir.join(&ca)).unwrap()].concat();
+    std::fs::write(dir.join(format!("{name}.pem")), chain).unwrap();
+}
+
+/// Replaces `to` with a copy of `from` by rename, as certificate tools do.
+fn replace(from: &Path, to: &Path) {
+    let staged = to.with_extension("staged");
+    std::fs::copy(from, &staged).unwrap();
+    std::fs::rename(staged, to).unwrap();
+}
+
+/// `--tls-cert/--tls-key`: the operator's certificate is served and its CA is what `/cacerts`
+/// serves; new files are picked up without a restart (a changed pair by polling, SIGHUP at
+/// once), a pair that does not match is logged and the previous one kept, and a connection
+/// opened before keeps working throughout. Bounded: each wait gives up after 20 s.
+#[test]
+fn an_operators_certificate_is_served_and_reloaded_without_a_restart() {
+    let dir = fresh_dir("start-operator");
+    for name in ["one", "two"] {
+        operator_pair(&dir, name);
+    }
+    let (cert, key) = (dir.join("served.pem"), dir.join("served.key"));
+    replace(&dir.join("one.pem"), &cert);
+    replace(&dir.join("one.key"), &key);
+    let data = dir.join("data");
+    let (cert_flag, key_flag) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let mut server = start(&data, None, &["--tls-cert", cert_flag, "--tls-key", key_flag]);
+    let address = server.address.clone();
+    let announced = announcement(&mut server.stdout, "--public-url");
+    let ca_one = std::fs::read(dir.join("ca-one.pem")).unwrap();
+    let served_ca = std::path::absolute(data.join("tls/operator-ca.pem")).unwrap();
+    assert!(announced.contains(&format!("CA certificate: {}\n", served_ca.display())), "{announced}");
+    assert!(announced.contains(&format!("CA fingerprint (SHA-256): {}\n", sha256_hex(&ca_one))), "{announced}");
+    assert!(!data.join("tls/ca.key").exists(), "no CA of Homeport's own");
+    let cacerts = get(&address, "/cacerts", "localhost", &dir.join("ca-one.pem"));
+    assert!(cacerts.ends_with(std::str::from_utf8(&ca_one).unwrap()), "the chain's last certificate: {cacerts}");
+
+    let mut held = connect(&address, &dir.join("ca-one.pem"));
+    let trusts = |ca: &str| {
+        let url = format!("https://{address}/health");
+        curl(&["--cacert", dir.join(ca).to_str().unwrap(), "-o", "/dev/null", &url]).status.success()
+    };
+    assert!(trusts("ca-one.pem") && !trusts("ca-two.pem"));
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}: {}", read(&server.log));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    };
+
+    // A key that is not the certificate's: logged, and the previous pair kept.
+    replace(&dir.join("two.key"), &key);
+    wait_for("the mismatch is logged", &|| {
+        read(&server.log).contains("cannot reload the serving certificate after a change")
+    });
+    assert!(trusts("ca-one.pem"), "still the previous certificate");
+
+    // The matching certificate arrives: picked up.
+    replace(&dir.join("two.pem"), &cert);
+    wait_for("the new pair is served", &|| trusts("ca-two.pem"));
+    assert!(!trusts("ca-one.pem"));
+    assert!(
+        read(&server.log).contains(&format!("reloaded the serving certificate from {} after a change", cert.display()))
+    );
+    let cacerts = get(&address, "/cacerts", "localhost", &dir.join("ca-two.pem"));
+    assert!(
+        cacerts.ends_with(std::str::from_utf8(&std::fs::read(dir.join("ca-two.pem")).unwrap()).unwrap()),
+        "{cacerts}"
+    );
+    assert!(exchange(&mut held, "/health", "localhost").starts_with("HTTP/1.1 200"), "the open connection stays");
+
+    // SIGHUP reloads at once, whatever the files' times say.
+    let before = read(&server.log).matches("on SIGHUP").count();
+    let hangup = Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap();
+    assert!(hangup.success());
+    wait_for("SIGHUP reloads", &|| {
+        read(&server.log).matches("reloaded the serving certificate").count() >= 2
+            && read(&server.log).matches("on SIGHUP").count() > before
+    });
+    assert!(trusts("ca-two.pem"));
+    drop(server);
+
+    // Flags that do not go together are refused.
+    let stderr = refused(&mut command(&data, None, &["--tls-cert", cert_flag]));
+    assert!(stderr.contains("--tls-cert needs --tls-key"), "{stderr}");
+    let stderr =
+        refused(&mut command(&data, None, &["--tls-cert", cert_flag, "--tls-key", key_flag, "--insecure-http"]));
+    assert!(stderr.contains("drop --insecure-http"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

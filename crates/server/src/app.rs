@@ -27,9 +27,27 @@ pub struct Config {
     /// `HOST:PORT` Docker reaches the registry at (repository URIs start with it); `None`
     /// for the listen address, with an unspecified IP replaced by 127.0.0.1.
     pub registry_host: Option<String>,
-    /// `http://HOST[:PORT]` agents reach this server at, written into `/install.sh`; `None`
-    /// for [`default_public_url`] of the listen address. Never taken from a request.
+    /// `https://HOST[:PORT]` (`http://` too with `insecure_http`) agents reach this server
+    /// at, written into `/install.sh`; `None` for [`default_public_url`] of the listen
+    /// address. Never taken from a request.
     pub public_url: Option<String>,
+    /// Serve plain HTTP instead of TLS (`--insecure-http`): everything crosses the network in
+    /// clear.
+    pub insecure_http: bool,
+    /// DNS names or IP addresses added to the serving certificate (`--tls-san`).
+    pub tls_sans: Vec<String>,
+    /// The operator's certificate chain and key (`--tls-cert`, `--tls-key`), served instead
+    /// of a certificate of this data directory's CA.
+    pub tls_cert: Option<(PathBuf, PathBuf)>,
+    /// How long a serving certificate of our own is valid (renewed when a third is left).
+    pub tls_cert_lifetime: std::time::Duration,
+}
+
+impl Config {
+    /// `https`, or `http` with `insecure_http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.insecure_http { "http" } else { "https" }
+    }
 }
 
 /// Everything a request needs, shared by all of them.
@@ -53,8 +71,13 @@ pub struct App {
     pub registry: crate::registry::blobs::Blobs,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
     pub registry_host: String,
-    /// `http://HOST[:PORT]` agents reach this server at (set once listening).
+    /// `https://HOST[:PORT]` agents reach this server at (set once listening).
     pub public_url: String,
+    /// `https`, or `http` when serving plain HTTP: the scheme of the URLs handed out (ECR's
+    /// endpoints, the registry's token realm).
+    pub scheme: &'static str,
+    /// The serving certificate and the CA `/cacerts` serves; `None` with plain HTTP.
+    pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
 }
 
 /// What the first start created, to tell the operator once.
@@ -108,6 +131,20 @@ impl App {
             .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![Value::Int(ids::now() - 24 * 3600)])
             .await
             .map_err(|e| start_error("cannot clean the registry's uploads")(&e))?;
+        let registry_host = config.registry_host.clone().unwrap_or_else(|| registry_host(config.listen));
+        let public_url =
+            config.public_url.clone().unwrap_or_else(|| default_public_url(config.listen, config.scheme()));
+        let tls = if config.insecure_http {
+            None
+        } else {
+            let source = match &config.tls_cert {
+                Some((cert, key)) => crate::tls::Source::Operator { cert: cert.clone(), key: key.clone() },
+                None => crate::tls::Source::Own { names: config.tls_sans.clone(), lifetime: config.tls_cert_lifetime },
+            };
+            let public_host = public_url.split_once("://").map_or(public_url.as_str(), |(_, host)| host);
+            let hosts = [config.listen.ip().to_string(), public_host.to_owned(), registry_host.clone()];
+            Some(crate::tls::Tls::start(source, &config.data_dir, &hosts).map_err(StartError)?)
+        };
         let app = App {
             store,
             audit,
@@ -120,8 +157,10 @@ impl App {
             ecs_channels: crate::ecs_channel::Channels::default(),
             instance_disconnect_timeout: config.instance_disconnect_timeout,
             registry,
-            registry_host: config.registry_host.clone().unwrap_or_else(|| registry_host(config.listen)),
-            public_url: config.public_url.clone().unwrap_or_else(|| default_public_url(config.listen)),
+            registry_host,
+            public_url,
+            scheme: config.scheme(),
+            tls,
         };
         let first_start = app.ensure_root_credentials(&config.data_dir).await?;
         Ok((app, first_start))
@@ -169,18 +208,18 @@ pub fn registry_host(listen: SocketAddr) -> String {
 }
 
 /// The address agents are told to reach this server at when `--public-url` is not given:
-/// the listen address, an unspecified IP replaced by this machine's host name (127.0.0.1
-/// when it has none).
-pub fn default_public_url(listen: SocketAddr) -> String {
+/// `scheme://` and the listen address, an unspecified IP replaced by this machine's host name
+/// (127.0.0.1 when it has none).
+pub fn default_public_url(listen: SocketAddr, scheme: &str) -> String {
     if !listen.ip().is_unspecified() {
-        return format!("http://{listen}");
+        return format!("{scheme}://{listen}");
     }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())
         .filter(|name| check_host(name).is_ok())
         .unwrap_or_else(|| "127.0.0.1".to_owned());
-    format!("http://{host}:{}", listen.port())
+    format!("{scheme}://{host}:{}", listen.port())
 }
 
 /// A host (name, IPv4, or `[IPv6]`, with an optional port) safe to write into a script.
@@ -191,16 +230,21 @@ fn check_host(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a `--public-url`: `http://HOST[:PORT]`, nothing after it; returns it without a
-/// trailing slash.
-pub fn parse_public_url(url: &str) -> Result<String, String> {
+/// Checks a `--public-url`: `https://HOST[:PORT]`, nothing after it; returns it without a
+/// trailing slash. `http://` is accepted only when the server serves plain HTTP
+/// (`insecure_http`), where `https://` stays allowed for a TLS-terminating proxy in front.
+pub fn parse_public_url(url: &str, insecure_http: bool) -> Result<String, String> {
     let trimmed = url.trim_end_matches('/');
-    let Some(host) = trimmed.strip_prefix("http://") else {
-        return Err(if trimmed.starts_with("https://") {
-            format!("public_url `{url}`: https is not supported yet (agents speak http://); give http://HOST:PORT")
-        } else {
-            format!("public_url `{url}` must be http://HOST[:PORT]")
-        });
+    let host = match (trimmed.strip_prefix("https://"), trimmed.strip_prefix("http://")) {
+        (Some(host), _) => host,
+        (None, Some(host)) if insecure_http => host,
+        (None, Some(_)) => {
+            return Err(format!(
+                "public_url `{url}`: this server serves HTTPS; give https://HOST[:PORT] (http:// only with \
+                 --insecure-http)"
+            ));
+        }
+        (None, None) => return Err(format!("public_url `{url}` must be https://HOST[:PORT]")),
     };
     check_host(host).map_err(|error| format!("public_url `{url}`: {error}"))?;
     Ok(trimmed.to_owned())
@@ -328,14 +372,20 @@ mod tests {
     }
 
     #[test]
-    fn the_public_url_is_an_http_address_and_never_a_wildcard() {
-        assert_eq!(parse_public_url("http://cp.example:7780/").unwrap(), "http://cp.example:7780");
-        assert_eq!(parse_public_url("http://[fd00::1]:7780").unwrap(), "http://[fd00::1]:7780");
-        for refused in ["cp:7780", "https://cp", "http://", "http://cp/path", "http://a\"$(id)\"", "http://a b"] {
-            assert!(parse_public_url(refused).is_err(), "{refused}");
+    fn the_public_url_is_an_https_address_and_never_a_wildcard() {
+        assert_eq!(parse_public_url("https://cp.example:7780/", false).unwrap(), "https://cp.example:7780");
+        assert_eq!(parse_public_url("https://[fd00::1]:7780", false).unwrap(), "https://[fd00::1]:7780");
+        // Plain HTTP only when the server serves it; https stays allowed there (a proxy in front).
+        assert!(parse_public_url("http://cp.example:7780", false).unwrap_err().contains("--insecure-http"));
+        assert_eq!(parse_public_url("http://cp.example:7780", true).unwrap(), "http://cp.example:7780");
+        assert_eq!(parse_public_url("https://cp.example", true).unwrap(), "https://cp.example");
+        for refused in ["cp:7780", "ftp://cp", "https://", "https://cp/path", "https://a\"$(id)\"", "https://a b"] {
+            assert!(parse_public_url(refused, false).is_err(), "{refused}");
+            assert!(parse_public_url(refused, true).is_err(), "{refused}");
         }
-        assert_eq!(default_public_url("127.0.0.1:7780".parse().unwrap()), "http://127.0.0.1:7780");
-        let wildcard = default_public_url("0.0.0.0:7780".parse().unwrap());
-        assert!(wildcard.starts_with("http://") && wildcard.ends_with(":7780") && !wildcard.contains("0.0.0.0"));
+        assert_eq!(default_public_url("127.0.0.1:7780".parse().unwrap(), "https"), "https://127.0.0.1:7780");
+        assert_eq!(default_public_url("127.0.0.1:7780".parse().unwrap(), "http"), "http://127.0.0.1:7780");
+        let wildcard = default_public_url("0.0.0.0:7780".parse().unwrap(), "https");
+        assert!(wildcard.starts_with("https://") && wildcard.ends_with(":7780") && !wildcard.contains("0.0.0.0"));
     }
 }

@@ -1,8 +1,11 @@
 //! What the control plane serves without a signature, all of it public and none of it state:
-//! `/health`, the agent's install script (`/install.sh`, with the configured public address
-//! filled in, never the request's `Host`, which any client sets as it likes) and the Homeport
-//! binary itself (`/download/homeport`, the running executable, so an installed agent is the
-//! version of its control plane).
+//! `/health`, the CA certificate (`/cacerts`: the bytes the fingerprint is computed over, so
+//! a joining node checks them against the fingerprint it was given before trusting them; 404
+//! with plain HTTP), the agent's install script (`/install.sh`, with the configured public
+//! address, the CA's fingerprint and the registry's address filled in, never the request's
+//! `Host`, which any client sets as it likes) and the Homeport binary itself
+//! (`/download/homeport`, the running executable, so an installed agent is the version of
+//! its control plane).
 //!
 //! The binary is streamed from the file (never read whole into memory), at most
 //! [`MAX_DOWNLOADS`] at once, each within [`DOWNLOAD_DEADLINE`]; past the cap a request is
@@ -20,6 +23,7 @@ use hyper::body::{Body, Bytes, Frame, SizeHint};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use crate::app::App;
 use crate::operations::IAM_NAMESPACE;
 use crate::registry;
 use crate::registry::blobs::FileBody;
@@ -27,23 +31,45 @@ use aws_protocol::sigv4::HttpRequest;
 
 use crate::pipeline::Reply;
 
-/// The install script, with `@HOMEPORT_ENDPOINT@` where the endpoint goes.
+/// The install script, with `@HOMEPORT_ENDPOINT@` where the endpoint goes,
+/// `@HOMEPORT_CA_SHA256@` the CA's fingerprint (empty with plain HTTP) and
+/// `@HOMEPORT_REGISTRY_HOST@` the registry's `HOST:PORT`.
 const INSTALL_SCRIPT: &str = include_str!("../../../packaging/install.sh");
+
+/// Where the CA certificate is served.
+pub const CA_PATH: &str = "/cacerts";
 
 fn reply(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Reply {
     Reply { status, content_type, request_id: request_id.to_owned(), body }
 }
 
 /// The answer to a public `GET`, or `None` for any other path.
-pub fn serve(request: &HttpRequest<'_>, request_id: &str, public_url: &str) -> Option<Reply> {
+pub fn serve(request: &HttpRequest<'_>, request_id: &str, app: &App) -> Option<Reply> {
     match request.path {
         "/health" => Some(reply(200, "application/json", request_id, b"{\"status\":\"ok\"}".to_vec())),
         "/install.sh" => {
-            let script = INSTALL_SCRIPT.replace("@HOMEPORT_ENDPOINT@", public_url);
-            Some(reply(200, "text/x-shellscript", request_id, script.into_bytes()))
+            let fingerprint = app.tls.as_ref().map(|tls| tls.trust().fingerprint.clone()).unwrap_or_default();
+            Some(reply(200, "text/x-shellscript", request_id, install_script(app, &fingerprint).into_bytes()))
         }
+        CA_PATH => Some(match &app.tls {
+            Some(tls) => reply(200, "application/x-pem-file", request_id, tls.trust().pem.clone()),
+            None => crate::pipeline::error_reply(
+                &AwsError::new("NotFound", 404, "This server serves plain HTTP (--insecure-http): it has no CA."),
+                Protocol::Query,
+                IAM_NAMESPACE,
+                request_id,
+            ),
+        }),
         _ => None,
     }
+}
+
+/// The install script with this server's public URL, CA fingerprint and registry filled in.
+fn install_script(app: &App, fingerprint: &str) -> String {
+    INSTALL_SCRIPT
+        .replace("@HOMEPORT_ENDPOINT@", &app.public_url)
+        .replace("@HOMEPORT_CA_SHA256@", fingerprint)
+        .replace("@HOMEPORT_REGISTRY_HOST@", &app.registry_host)
 }
 
 /// Where the binary is served.

@@ -1,5 +1,6 @@
-//! The listener: HTTP/1.1 with keep-alive, one task per connection, graceful shutdown that
-//! lets in-flight requests finish. `/v2` requests (the container registry) go to
+//! The listener: HTTPS (HTTP/2 or HTTP/1.1 as ALPN chooses; plain HTTP/1.1 only with
+//! `--insecure-http`) with keep-alive, one task per connection, graceful shutdown that lets
+//! in-flight requests finish. `/v2` requests (the container registry) go to
 //! `registry`, which streams their bodies, and `/download/homeport` to `downloads`, which
 //! streams the binary; every other body is collected (within [`body_limit`]) and handed to the
 //! pipeline.
@@ -15,7 +16,12 @@
 //!   more for the few operations AWS lets take more (PutLogEvents, ECR's UploadLayerPart and
 //!   PutImage), decided from the headers before any of it is read; bodies being collected hold
 //!   at most [`BODY_BUDGET_BYTES`] between them (beyond 64 KiB each);
-//! - a write the client does not take within [`WRITE_STALL`] closes the connection.
+//! - a write the client does not take within [`WRITE_STALL`] closes the connection;
+//! - the TLS handshake must complete within [`HEAD_TIMEOUT`] (failures are not logged);
+//! - HTTP/2 (no head deadline of its own): at most [`H2_MAX_STREAMS`] requests at once, headers
+//!   of at most [`H2_MAX_HEADER_LIST`] bytes, a ping every [`HEAD_TIMEOUT`] that must be
+//!   answered within it, and a connection with no request for [`HEAD_TIMEOUT`] is closed
+//!   gracefully, as an idle HTTP/1.1 one is.
 //!
 //! Every refusal is an AWS error in the request's protocol (awsJson when it names an
 //! `X-Amz-Target`, else awsQuery).
@@ -37,7 +43,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -110,11 +115,20 @@ fn out_of_resources(error: &io::Error) -> bool {
     matches!(error.raw_os_error(), Some(24 | 23 | 105 | 12))
 }
 
-/// Serves until `shutdown` completes, then drains in-flight requests.
-pub async fn serve(app: Arc<App>, audit: AuditLog, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(connection_cap()));
+/// Serves until `shutdown` completes, then drains in-flight requests. With `tls`, every
+/// connection is TLS (HTTP/2 when ALPN chose it, else HTTP/1.1); without, plain HTTP/1.1.
+pub async fn serve(
+    app: Arc<App>,
+    audit: AuditLog,
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let cap = connection_cap();
+    let connections = Arc::new(Semaphore::new(cap));
     let bodies = Arc::new(Semaphore::new(BODY_BUDGET_BYTES / 1024));
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -137,23 +151,178 @@ pub async fn serve(app: Arc<App>, audit: AuditLog, listener: TcpListener, shutdo
             }
         };
         let _ = stream.set_nodelay(true);
-        let (app, audit, bodies) = (Arc::clone(&app), audit.clone(), Arc::clone(&bodies));
-        let service = service_fn(move |request| {
-            let (app, audit, bodies) = (Arc::clone(&app), audit.clone(), Arc::clone(&bodies));
-            async move { Ok::<_, Infallible>(respond(&app, &audit, &bodies, peer, request).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(HeadTimer::default())
-            .header_read_timeout(HEAD_TIMEOUT)
-            .serve_connection(TokioIo::new(WriteDeadline::new(stream)), service);
-        let connection = graceful.watch(connection);
+        let shared = Shared { app: Arc::clone(&app), audit: audit.clone(), bodies: Arc::clone(&bodies), peer };
+        let stopping = stopping.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            let stream = WriteDeadline::new(stream);
+            match acceptor {
+                None => serve_plain(stream, shared, stopping).await,
+                Some(acceptor) => serve_tls(&acceptor, stream, shared, stopping).await,
+            }
             drop(permit);
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+    let _ = stop.send(true);
+    // Every connection holds a permit until it closes: all of them back means all drained.
+    let all = u32::try_from(cap).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(DRAIN, connections.acquire_many(all)).await;
+}
+
+/// What every request of a connection needs.
+#[derive(Clone)]
+struct Shared {
+    app: Arc<App>,
+    audit: AuditLog,
+    bodies: Arc<Semaphore>,
+    peer: SocketAddr,
+}
+
+/// The service answering a connection's requests; `activity` (HTTP/2) counts them.
+fn service(
+    shared: Shared,
+    activity: Option<Arc<Activity>>,
+) -> impl hyper::service::Service<
+    Request<Body>,
+    Response = Response<registry::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<registry::Body>, Infallible>> + Send,
+> + Clone {
+    service_fn(move |request| {
+        let shared = shared.clone();
+        let busy = activity.as_ref().map(|activity| activity.begin());
+        async move {
+            let response = respond(&shared.app, &shared.audit, &shared.bodies, shared.peer, request).await;
+            drop(busy);
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
+/// Plain HTTP/1.1 (`--insecure-http`).
+async fn serve_plain(stream: WriteDeadline, shared: Shared, stopping: tokio::sync::watch::Receiver<bool>) {
+    let connection = http1::Builder::new()
+        .timer(HeadTimer::default())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service(shared, None));
+    drive(connection, stopping, None).await;
+}
+
+/// TLS: the handshake within [`HEAD_TIMEOUT`] (a failed or slow one closes the connection,
+/// unlogged: scanners and clients that distrust the certificate would fill the log), then
+/// HTTP/2 when ALPN chose it, else HTTP/1.1.
+async fn serve_tls(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: WriteDeadline,
+    shared: Shared,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let handshake = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(_)) | Err(_) => return,
+        },
+        _ = stopping.wait_for(|stop| *stop) => return,
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    if h2 {
+        let activity = Arc::new(Activity::default());
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .max_concurrent_streams(H2_MAX_STREAMS)
+            .max_header_list_size(H2_MAX_HEADER_LIST)
+            .keep_alive_interval(HEAD_TIMEOUT)
+            .keep_alive_timeout(HEAD_TIMEOUT);
+        let builder = builder.http2_only();
+        let connection = builder.serve_connection(TokioIo::new(stream), service(shared, Some(Arc::clone(&activity))));
+        drive(connection, stopping, Some(activity)).await;
+    } else {
+        builder.http1().timer(HeadTimer::default()).header_read_timeout(HEAD_TIMEOUT);
+        let builder = builder.http1_only();
+        let connection = builder.serve_connection(TokioIo::new(stream), service(shared, None));
+        drive(connection, stopping, None).await;
+    }
+}
+
+/// HTTP/2: at most this many requests at once on a connection.
+const H2_MAX_STREAMS: u32 = 128;
+
+/// HTTP/2: a request's headers at most this large (decoded), like HTTP/1.1's head.
+const H2_MAX_HEADER_LIST: u32 = 64 * 1024;
+
+/// Runs a connection until it ends: on shutdown it is asked to finish its requests and close;
+/// with `activity` (HTTP/2, which has no head deadline) it is closed the same way once no
+/// request has run for [`HEAD_TIMEOUT`], as an idle HTTP/1.1 connection is.
+async fn drive<C>(connection: C, mut stopping: tokio::sync::watch::Receiver<bool>, activity: Option<Arc<Activity>>)
+where
+    C: hyper_util::server::graceful::GracefulConnection,
+{
+    let mut connection = std::pin::pin!(connection);
+    let idle = tokio::time::sleep(HEAD_TIMEOUT);
+    let mut idle = std::pin::pin!(idle);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = stopping.wait_for(|stop| *stop), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = idle.as_mut(), if !closing && activity.is_some() => {
+                match activity.as_ref().and_then(|activity| activity.idle_since()) {
+                    Some(since) if since.elapsed() >= HEAD_TIMEOUT => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    Some(since) => idle.as_mut().reset(tokio::time::Instant::from_std(since) + HEAD_TIMEOUT),
+                    None => idle.as_mut().reset(tokio::time::Instant::now() + HEAD_TIMEOUT),
+                }
+            }
+        }
+    }
+}
+
+/// An HTTP/2 connection's requests in progress and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    state: Mutex<(usize, std::time::Instant)>,
+}
+
+impl Default for Activity {
+    fn default() -> Activity {
+        Activity { state: Mutex::new((0, std::time::Instant::now())) }
+    }
+}
+
+impl Activity {
+    /// A request starts; it ends when the guard drops (answered, or reset by the client).
+    fn begin(self: &Arc<Activity>) -> Busy {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 += 1;
+        }
+        Busy(Arc::clone(self))
+    }
+
+    /// When the connection went idle, or `None` while a request runs.
+    fn idle_since(&self) -> Option<std::time::Instant> {
+        let state = self.state.lock().ok()?;
+        (state.0 == 0).then_some(state.1)
+    }
+}
+
+struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.0 = state.0.saturating_sub(1);
+            state.1 = std::time::Instant::now();
+        }
+    }
 }
 
 async fn respond(
@@ -167,17 +336,47 @@ async fn respond(
     if registry::owns(path) {
         return registry::serve(app, audit, peer, request).await;
     }
-    // HEAD as GET: hyper sends the headers (the length included) and drops the body.
+    // HEAD as GET, without the body (its length kept): HTTP/1.1 would drop it, but on HTTP/2
+    // a body after a HEAD's headers is a protocol error.
+    if request.method() == hyper::Method::HEAD {
+        return without_body(respond_with_body(app, audit, bodies, peer, request).await);
+    }
+    respond_with_body(app, audit, bodies, peer, request).await
+}
+
+/// A response to HEAD: the headers (with the body's length) and no body.
+fn without_body(response: Response<registry::Body>) -> Response<registry::Body> {
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = body.size_hint().exact() {
+        parts.headers.entry(hyper::header::CONTENT_LENGTH).or_insert_with(|| hyper::header::HeaderValue::from(length));
+    }
+    Response::from_parts(parts, registry::empty())
+}
+
+async fn respond_with_body(
+    app: &App,
+    audit: &AuditLog,
+    bodies: &Arc<Semaphore>,
+    peer: SocketAddr,
+    request: Request<Body>,
+) -> Response<registry::Body> {
+    let path = request.uri().path();
     let method = request.method();
     if path == downloads::BINARY_PATH && (method == hyper::Method::GET || method == hyper::Method::HEAD) {
         return downloads::binary().await;
     }
     let (parts, body) = request.into_parts();
-    let headers: Vec<(&str, &str)> = parts
+    let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|value| (name.as_str(), value)))
         .collect();
+    // HTTP/2 carries the host as `:authority`, which SigV4 signs as `host`.
+    if !parts.headers.contains_key(hyper::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host", authority.as_str()));
+        }
+    }
     let mut request = HttpRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),

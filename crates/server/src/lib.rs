@@ -23,6 +23,7 @@ mod pipeline;
 mod principals;
 mod registry;
 mod schema;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -63,11 +64,18 @@ pub async fn run(
         app.registry_host = app::registry_host(address);
     }
     if config.public_url.is_none() {
-        app.public_url = app::default_public_url(address);
+        app.public_url = app::default_public_url(address, app.scheme);
     }
+    let tls = match &app.tls {
+        Some(tls) => Some(tls.server_config().map_err(StartError)?),
+        None => None,
+    };
     ready(address, &app, first_start.as_ref());
     if cfg!(feature = "bench-audit-switch") {
         log::event("WARNING: this build was made for benchmarks: HOMEPORT_BENCH_UNAUDITED turns the audit trail off");
+    }
+    if app.tls.is_none() {
+        log::event("WARNING: serving plain HTTP (--insecure-http): everything crosses the network in clear");
     }
     if app.audit.is_off() {
         log::event("WARNING: HOMEPORT_BENCH_UNAUDITED is set: requests are answered without an audit record");
@@ -75,7 +83,10 @@ pub async fn run(
     let audit = app.audit.clone();
     let app = Arc::new(app);
     tokio::spawn(service_scheduler(Arc::clone(&app)));
-    http::serve(app, audit, listener, shutdown).await;
+    if let Some(certificates) = &app.tls {
+        tokio::spawn(Arc::clone(certificates).maintain());
+    }
+    http::serve(app, audit, listener, tls, shutdown).await;
     log::event("stopped");
     Ok(())
 }

@@ -61,7 +61,7 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     let request = &incoming.request;
     // HEAD answers as GET does; the listener sends its headers without the body.
     if request.method == "GET" || request.method == "HEAD" {
-        if let Some(reply) = crate::downloads::serve(request, &request_id, &app.public_url) {
+        if let Some(reply) = crate::downloads::serve(request, &request_id, app) {
             return reply;
         }
     }

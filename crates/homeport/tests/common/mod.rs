@@ -33,10 +33,10 @@ impl Server {
         Server::start_with(data_dir, store_url, &[])
     }
 
-    /// Starts the server with extra flags.
+    /// Starts the server with extra flags (plain HTTP until the suite speaks TLS).
     pub fn start_with(data_dir: &Path, store_url: Option<&str>, flags: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
-        command.args(["server", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(flags);
+        command.args(["server", "--insecure-http", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(flags);
         if let Some(url) = store_url {
             command.args(["--store", url]);
         }
@@ -85,9 +85,9 @@ impl Drop for Server {
     }
 }
 
-/// The `HOST:PORT` the server's first line says it listens on.
+/// The `HOST:PORT` the server's first line says it listens on (`https://` or `http://`).
 pub fn listen_address(first_line: &str) -> Option<String> {
-    first_line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
+    first_line.split("://").nth(1).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned)
 }
 
 pub fn aws_cli_available() -> bool {
@@ -386,7 +386,7 @@ impl Crashed {
     pub fn start_again(self, flags: &[&str]) -> Server {
         let Crashed { address, data_dir } = self;
         let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
-            .args(["server", "--listen", &address, "--data-dir"])
+            .args(["server", "--insecure-http", "--listen", &address, "--data-dir"])
             .arg(&data_dir)
             .args(flags)
             .stdout(Stdio::piped())

@@ -56,7 +56,7 @@ async fn get_authorization_token(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let data = json!({
         "authorizationToken": token,
         "expiresAt": expires_at,
-        "proxyEndpoint": format!("http://{}", ctx.app.registry_host),
+        "proxyEndpoint": format!("{}://{}", ctx.app.scheme, ctx.app.registry_host),
     });
     // One entry per registry asked for (all this one), or one when none was named.
     let count = registries.len().max(1);

@@ -206,7 +206,7 @@ async fn get_download_url_for_layer(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     // The registry's own blob address: it asks for the same registry password as a pull.
     Ok(json!({
-        "downloadUrl": format!("http://{}/v2/{name}/blobs/{digest}", ctx.app.registry_host),
+        "downloadUrl": format!("{}://{}/v2/{name}/blobs/{digest}", ctx.app.scheme, ctx.app.registry_host),
         "layerDigest": digest.as_str(),
     }))
 }

@@ -61,7 +61,7 @@ pub fn challenge(app: &App, refusal: Refusal) -> Response<Body> {
     set(
         &mut response,
         "www-authenticate",
-        format!("Basic realm=\"http://{}/\",service=\"ecr.amazonaws.com\"", app.registry_host),
+        format!("Basic realm=\"{}://{}/\",service=\"ecr.amazonaws.com\"", app.scheme, app.registry_host),
     );
     response
 }
