@@ -319,9 +319,8 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-#[expect(deprecated, reason = "ring is the provider this workspace builds")]
-fn ring() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
-    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Reads one HTTP/2 frame: its type, flags and payload; `None` once the connection ends.
@@ -380,7 +379,7 @@ fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadl
         let mut roots = rustls::RootCertStore::empty();
         let ca = rustls::pki_types::pem::PemObject::from_pem_file(data.join("tls/ca.pem")).unwrap();
         roots.add(ca).unwrap();
-        let mut config = rustls::ClientConfig::builder_with_provider(ring())
+        let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)

@@ -91,9 +91,8 @@ fn mode(path: &Path) -> u32 {
 /// A TLS connection to the server, trusting only `ca` (a PEM file).
 type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
-#[expect(deprecated, reason = "ring is the provider this workspace builds")]
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 fn connect(address: &str, ca: &Path) -> Tls {

@@ -142,7 +142,7 @@ impl Tls {
         for change in make_private(&dir)? {
             crate::log::event(&change);
         }
-        let provider = Arc::new(ring_provider());
+        let provider = Arc::new(crypto_provider());
         let (authority, all_names, issued) = match &source {
             Source::Own { names: extra, lifetime } => {
                 let authority = Authority::open_or_create(&dir)?;
@@ -179,7 +179,7 @@ impl Tls {
             .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         // Resumed sessions skip the signature: cheaper new connections for returning clients.
-        if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        if let Ok(ticketer) = rustls::crypto::aws_lc_rs::Ticketer::new() {
             config.ticketer = ticketer;
         }
         Ok(Arc::new(config))
@@ -724,11 +724,10 @@ fn make_private(dir: &Path) -> Result<Vec<String>, String> {
     Ok(changes)
 }
 
-/// rustls with *ring* (aws-lc-rs, which brings post-quantum key exchange, needs a C build
-/// several times longer; ARCHITECTURE.md records the choice).
-#[expect(deprecated, reason = "ring has no post-quantum key exchange; classical ECDHE is what it offers")]
-fn ring_provider() -> CryptoProvider {
-    rustls::crypto::ring::default_provider()
+/// rustls with aws-lc-rs, its default provider (post-quantum hybrid key exchange preferred;
+/// ARCHITECTURE.md records the choice).
+fn crypto_provider() -> CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
 }
 
 fn unix_now() -> Duration {
@@ -788,7 +787,7 @@ mod tests {
     fn handshake(config: Arc<rustls::ServerConfig>, ca: &[u8], name: &str) -> Result<CertificateDer<'static>, String> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(CertificateDer::from_pem_slice(ca).unwrap()).unwrap();
-        let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+        let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(crypto_provider()))
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
