@@ -200,10 +200,7 @@ impl Impostor {
         let chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_file_iter(chain_pem).unwrap().map(Result::unwrap).collect();
         let key = PrivateKeyDer::from_pem_file(key_pem).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
+        let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .unwrap();

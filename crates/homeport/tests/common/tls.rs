@@ -21,10 +21,7 @@ pub fn client_config(ca_file: &Path) -> Arc<rustls::ClientConfig> {
     for certificate in CertificateDer::pem_file_iter(ca_file).unwrap() {
         roots.add(certificate.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
+    let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
     Arc::new(config)
