@@ -5,7 +5,8 @@
 #   on_exit COMMAND            runs COMMAND when the script exits (after stopping the server)
 #   start_server [FLAGS...]    a server ($server_bin, else $bin) on a free loopback port with
 #                              a fresh data directory ($data_dir, else $work/data); sets
-#                              $server_pid and $endpoint, and points the aws CLI at it as root
+#                              $server_pid and $endpoint, and points the aws CLI at it as
+#                              root; plain HTTP (--insecure-http) unless $tls is set
 #   bench_user                 a user allowed iam:GetUser on itself; its key in $work/credentials
 #   rss / hwm                  the server's resident set now / at its peak, as "12.3 MiB"
 
@@ -30,18 +31,22 @@ build() {
 }
 
 start_server() {
-  local server=${server_bin:-$bin} data=${data_dir:-$work/data}
+  local server=${server_bin:-$bin} data=${data_dir:-$work/data} plain=()
   rm -rf "$data"
-  "$server" server --listen 127.0.0.1:0 --data-dir "$data" "$@" > "$work/server.out" 2> "$work/server.err" &
+  # The built-in generator speaks plain HTTP: plain unless $tls is set (builds from before TLS
+  # have no such flag and are plain anyway).
+  if [ -z "${tls:-}" ] && "$server" server --help | grep -q -- --insecure-http; then plain=(--insecure-http); fi
+  "$server" server --listen 127.0.0.1:0 --data-dir "$data" "${plain[@]}" "$@" > "$work/server.out" 2> "$work/server.err" &
   server_pid=$!
-  for _ in $(seq 1 100); do grep -q 'http://' "$work/server.out" 2> /dev/null && break; sleep 0.1; done
-  endpoint=$(grep -o -m 1 'http://[0-9.:]*' "$work/server.out") || {
+  for _ in $(seq 1 100); do grep -q 'listening on' "$work/server.out" 2> /dev/null && break; sleep 0.1; done
+  endpoint=$(grep -o -m 1 'https\?://[0-9.:]*' "$work/server.out") || {
     echo "the server did not start:" >&2
     cat "$work/server.err" >&2
     exit 1
   }
   export AWS_ENDPOINT_URL=$endpoint AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
   export AWS_SHARED_CREDENTIALS_FILE="$data/root-credentials"
+  if [ "${endpoint#https://}" != "$endpoint" ]; then export AWS_CA_BUNDLE="$data/tls/ca.pem"; else unset AWS_CA_BUNDLE; fi
 }
 
 stop_server() {

@@ -77,12 +77,15 @@ fn read_credentials(path: &PathBuf) -> Result<(String, String), String> {
 }
 
 fn sign(args: &LoadgenArgs) -> Result<Signed, String> {
-    let host = args
-        .endpoint
-        .strip_prefix("http://")
-        .ok_or("only http:// endpoints are supported")?
-        .trim_end_matches('/')
-        .to_owned();
+    // https:// only for --wrk-script: wrk speaks TLS, this generator does not.
+    let host = match (args.endpoint.strip_prefix("http://"), args.endpoint.strip_prefix("https://")) {
+        (Some(host), _) => host,
+        (None, Some(host)) if args.wrk_script.is_some() => host,
+        (None, Some(_)) => return Err("the built-in generator speaks plain HTTP: for https:// use --wrk-script and wrk, or a server started with --insecure-http".to_owned()),
+        (None, None) => return Err("the endpoint must be http://HOST:PORT".to_owned()),
+    }
+    .trim_end_matches('/')
+    .to_owned();
     let (access_key_id, secret) = read_credentials(&args.credentials)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?;
     let (service, body) = match args.call {

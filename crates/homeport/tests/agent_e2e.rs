@@ -323,11 +323,15 @@ fn the_served_install_script_installs_the_served_binary_and_registers() {
     );
     let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
 
-    let script =
-        Command::new("curl").args(["-fsSL", &format!("http://{}/install.sh", server.address)]).output().unwrap();
+    let ca = server.ca_file();
+    let script = Command::new("curl")
+        .args(["-fsSL", "--cacert", ca.to_str().unwrap(), &format!("{}/install.sh", server.url())])
+        .output()
+        .unwrap();
     assert!(script.status.success(), "GET /install.sh: {}", String::from_utf8_lossy(&script.stderr));
     let text = String::from_utf8(script.stdout).unwrap();
-    assert!(text.contains(&format!("ENDPOINT=\"http://{}\"\n", server.address)), "the endpoint is filled in");
+    assert!(text.contains(&format!("ENDPOINT=\"{}\"\n", server.url())), "the endpoint is filled in");
+    assert!(text.contains(&format!("CA_SHA256=\"{}\"\n", server.ca_sha256())), "the pin is filled in");
     assert!(!text.contains("@HOMEPORT_ENDPOINT@"));
 
     // `curl ... | sudo bash -s -- ...`, less sudo and systemd.

@@ -134,7 +134,7 @@ fn api_tour(store_url: Option<&str>, name: &str) {
     let data = &answers[11]["response"]["authorizationData"][0];
     let token = String::from_utf8(BASE64.decode(data["authorizationToken"].as_str().unwrap()).unwrap()).unwrap();
     assert!(token.starts_with("AWS:") && token.len() > 40, "{token}");
-    assert_eq!(data["proxyEndpoint"], format!("http://{}", server.address));
+    assert_eq!(data["proxyEndpoint"], server.url());
     assert_eq!(code(&answers[12]), "RepositoryNotFoundException");
 
     // Layers through the API, then images.
@@ -311,7 +311,7 @@ impl Drop for Images {
 
 /// One HTTP/1.1 request to the registry: the status, the head and the body.
 fn registry(address: &str, request: &str, body: &[u8]) -> (u16, String, String) {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut stream = common::connect(address);
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut response = Vec::new();
@@ -490,7 +490,7 @@ fn docker_pushes_and_pulls_through_the_registry_as_its_principal() {
     );
     assert_eq!((status, header(&head, "range")), (202, format!("0-{}", secret.len() - 1).as_str()));
     // A chunk cut short: the connection closes before the promised bytes arrive.
-    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    let mut stream = common::connect(&host);
     stream.write_all(request("PATCH", &location, "Content-Length: 100000\r\n").as_bytes()).unwrap();
     stream.write_all(b"only a few bytes").unwrap();
     drop(stream);

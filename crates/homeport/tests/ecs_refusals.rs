@@ -262,7 +262,7 @@ fn unrouted_operations_are_named_and_service_events_end_once() {
 
 /// Sends `METHOD PATH` and returns the status, the headers (lowercased names) and the body.
 fn request(address: &str, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut stream = common::connect(address);
     write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();

@@ -56,7 +56,8 @@ const DENY_PUT_POLICY: &str =
 /// provider (the environment the agent set), STS at the control plane.
 const WHOAMI: &str = "import os, botocore.session\n\
     session = botocore.session.get_session()\n\
-    sts = session.create_client('sts', region_name='us-east-1', endpoint_url=os.environ['STS_ENDPOINT'])\n\
+    open('/homeport-ca.pem', 'w').write(os.environ['CA_PEM'])\n\
+    sts = session.create_client('sts', region_name='us-east-1', endpoint_url=os.environ['STS_ENDPOINT'], verify='/homeport-ca.pem')\n\
     print('ARN=' + sts.get_caller_identity()['Arn'], flush=True)\n";
 
 /// The host's Python, if it has botocore: its real executable and prefix.
@@ -321,7 +322,10 @@ fn task_roles_and_awslogs_with_docker() {
         "containerDefinitions": [{
             "name": "py", "image": python, "memory": 256, "essential": true,
             "command": [interpreter.to_str().unwrap(), "-c", WHOAMI],
-            "environment": [{"name": "STS_ENDPOINT", "value": format!("http://{}", server.address)}],
+            "environment": [
+                {"name": "STS_ENDPOINT", "value": server.url()},
+                {"name": "CA_PEM", "value": std::fs::read_to_string(server.ca_file()).unwrap()},
+            ],
             "logConfiguration": awslogs("/ecs/whoami", "whoami"),
         }]
     }));

@@ -38,7 +38,7 @@ impl Server {
         let output = Command::new("aws")
             .args(args)
             .current_dir(dir)
-            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
+            .envs(self.endpoint_env())
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
             .env("AWS_CONFIG_FILE", "/nonexistent")

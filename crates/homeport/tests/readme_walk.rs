@@ -62,7 +62,7 @@ const PATIENCE: Duration = Duration::from_secs(180);
 
 /// Commands a walked line may start with.
 const KNOWN: &[&str] =
-    &["aws", "docker", "curl", "mkdir", "cp", "ln", "for", "tar", "read", "cat", "export", "install", "printf"];
+    &["aws", "docker", "curl", "mkdir", "cp", "ln", "for", "tar", "read", "cat", "export", "install", "printf", "echo"];
 
 /// One command of the README: its first line's number and its text (continuations and
 /// here-documents included).

@@ -11,6 +11,7 @@
 )]
 
 pub mod ecs;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,21 +23,31 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
+pub use tls::connect;
+
 pub struct Server {
     child: Child,
     pub address: String,
     pub data_dir: PathBuf,
+    /// Whether the server speaks TLS (the default) rather than plain HTTP (`--insecure-http`).
+    pub tls: bool,
 }
 
 impl Server {
+    /// A server with the defaults: HTTPS with the CA it makes on first start.
     pub fn start(data_dir: &Path, store_url: Option<&str>) -> Server {
         Server::start_with(data_dir, store_url, &[])
     }
 
-    /// Starts the server with extra flags (plain HTTP until the suite speaks TLS).
+    /// Starts the server with extra flags.
     pub fn start_with(data_dir: &Path, store_url: Option<&str>, flags: &[&str]) -> Server {
+        Server::spawn("127.0.0.1:0", data_dir, store_url, flags)
+    }
+
+    /// Starts the server on `listen` (which may be port 0), with `flags`.
+    pub fn spawn(listen: &str, data_dir: &Path, store_url: Option<&str>, flags: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_homeport"));
-        command.args(["server", "--insecure-http", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(flags);
+        command.args(["server", "--listen", listen, "--data-dir"]).arg(data_dir).args(flags);
         if let Some(url) = store_url {
             command.args(["--store", url]);
         }
@@ -44,7 +55,28 @@ impl Server {
         let mut first_line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
         let address = listen_address(&first_line).unwrap_or_else(|| panic!("unexpected first line: {first_line:?}"));
-        Server { child, address, data_dir: data_dir.to_owned() }
+        let tls = first_line.contains("https://");
+        assert_eq!(tls, !flags.contains(&"--insecure-http"), "TLS unless asked otherwise: {first_line}");
+        let server = Server { child, address, data_dir: data_dir.to_owned(), tls };
+        if tls {
+            tls::trust(&server.address, &server.ca_file());
+        }
+        server
+    }
+
+    /// `https://ADDRESS` (or `http://` for a plain server).
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.address)
+    }
+
+    /// The CA the server made on first start (what `/cacerts` serves).
+    pub fn ca_file(&self) -> PathBuf {
+        self.data_dir.join("tls").join("ca.pem")
+    }
+
+    /// The CA's fingerprint as the server prints it: `sha256sum ca.pem`.
+    pub fn ca_sha256(&self) -> String {
+        sha256_hex(&std::fs::read(self.ca_file()).unwrap())
     }
 
     pub fn kill(self) {
@@ -55,7 +87,7 @@ impl Server {
     pub fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
         Command::new("aws")
             .args(args)
-            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
+            .envs(self.endpoint_env())
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
             .env("AWS_CONFIG_FILE", "/nonexistent")
@@ -75,6 +107,22 @@ impl Server {
     pub fn root_credentials(&self) -> PathBuf {
         self.data_dir.join("root-credentials")
     }
+
+    /// `AWS_ENDPOINT_URL`, and `AWS_CA_BUNDLE` for a TLS server: what the server tells users
+    /// to export, so the aws CLI and boto3 verify it.
+    pub fn endpoint_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("AWS_ENDPOINT_URL", self.url())];
+        if self.tls {
+            env.push(("AWS_CA_BUNDLE", self.ca_file().display().to_string()));
+        }
+        env
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 impl Drop for Server {
@@ -179,15 +227,15 @@ impl Server {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_calls.py");
         let output = Command::new("python3")
             .arg(script)
-            .arg(format!("http://{}", self.address))
+            .arg(self.url())
             .arg(&calls_file)
+            .envs(self.endpoint_env())
             .env("AWS_SHARED_CREDENTIALS_FILE", self.root_credentials())
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL")
             .output()
             .unwrap();
         assert!(output.status.success(), "boto3_calls.py failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -269,7 +317,7 @@ pub fn post(address: &str, key: Option<&Key<'_>>, service: &str, target: Option<
 /// whole response.
 pub fn raw_post(address: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut stream = connect(address);
     let mut request = String::from("POST / HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -354,7 +402,7 @@ pub fn ecr_login(server: &Server, credentials: &Path, config: &Path) {
             "aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin {}",
             server.address
         ))
-        .env("AWS_ENDPOINT_URL", format!("http://{}", server.address))
+        .envs(server.endpoint_env())
         .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("DOCKER_CONFIG", config)
@@ -371,11 +419,12 @@ pub fn ecr_login(server: &Server, credentials: &Path, config: &Path) {
 pub struct Crashed {
     pub address: String,
     pub data_dir: PathBuf,
+    pub tls: bool,
 }
 
 impl Server {
     pub fn crash(self) -> Crashed {
-        let crashed = Crashed { address: self.address.clone(), data_dir: self.data_dir.clone() };
+        let crashed = Crashed { address: self.address.clone(), data_dir: self.data_dir.clone(), tls: self.tls };
         drop(self);
         crashed
     }
@@ -384,19 +433,14 @@ impl Server {
 impl Crashed {
     /// Starts the server again on the same address and data directory, with `flags`.
     pub fn start_again(self, flags: &[&str]) -> Server {
-        let Crashed { address, data_dir } = self;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_homeport"))
-            .args(["server", "--insecure-http", "--listen", &address, "--data-dir"])
-            .arg(&data_dir)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
-        assert!(first_line.contains(&format!("http://{address}")), "unexpected first line: {first_line:?}");
-        Server { child, address, data_dir }
+        let Crashed { address, data_dir, tls } = self;
+        let mut flags = flags.to_vec();
+        if !tls && !flags.contains(&"--insecure-http") {
+            flags.push("--insecure-http");
+        }
+        let server = Server::spawn(&address, &data_dir, None, &flags);
+        assert_eq!(server.address, address, "the same address again");
+        server
     }
 }
 
@@ -409,7 +453,15 @@ pub fn homeport(args: &[&str]) -> Command {
 
 /// `homeport agent register` with `activation` into `state_dir`, for `cluster`.
 pub fn register_agent(server: &Server, activation: &Value, cluster: &str, state_dir: &Path, extra: &[&str]) -> Output {
-    homeport(&["agent", "register", "--endpoint", &format!("http://{}", server.address)])
+    let mut command = homeport(&["agent", "register", "--endpoint", &server.url()]);
+    if server.tls {
+        // The pinned join, and the CA for Docker in a directory of the test's own: Docker
+        // already trusts any registry on 127.0.0.0/8 (tls_e2e checks the real directory).
+        command
+            .args(["--ca-sha256", &server.ca_sha256(), "--docker-certs-dir"])
+            .arg(state_dir.with_extension("certs.d"));
+    }
+    command
         .args(["--activation-id", activation["ActivationId"].as_str().unwrap()])
         .args(["--activation-code", activation["ActivationCode"].as_str().unwrap()])
         .args(["--cluster", cluster, "--state-dir"])
