@@ -27,15 +27,23 @@ use serde_json::{Value, json};
 use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
 use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, homeport, register_agent, registered_id};
 
-/// The Docker bridge's gateway: an address of this machine that Docker verifies registries at.
+/// The Docker bridge's address on this machine (`docker0`): an address of this machine that,
+/// unlike 127.0.0.0/8, Docker verifies registries at and agents reach through a proxy.
 fn bridge_address() -> Option<String> {
-    let output = Command::new("docker")
-        .args(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])
-        .output()
-        .ok()
-        .filter(|output| output.status.success())?;
-    let address = String::from_utf8(output.stdout).ok()?.trim().to_owned();
-    (!address.is_empty()).then_some(address)
+    let output = Command::new("ip").args(["-4", "-o", "addr", "show", "dev", "docker0"]).output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let address = text.split_whitespace().skip_while(|word| *word != "inet").nth(1)?;
+    address.split('/').next().map(str::to_owned)
+}
+
+/// The bridge address, or `None` (outside CI) when this machine has no Docker bridge.
+fn bridge_or_skip(test: &str) -> Option<String> {
+    let bridge = bridge_address();
+    if bridge.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "CI's Docker must have its default bridge, docker0");
+        eprintln!("no docker0 address: {test} did NOT RUN");
+    }
+    bridge
 }
 
 /// Removes a directory when dropped (the CA put into Docker's real `certs.d`).
@@ -84,11 +92,7 @@ fn the_whole_flow_runs_over_https_with_two_pinned_agents() {
     if !aws_cli_available() || !docker_available("the TLS end-to-end test") {
         return;
     }
-    let Some(bridge) = bridge_address() else {
-        assert!(std::env::var_os("CI").is_none(), "CI's Docker must have its default bridge network");
-        eprintln!("no Docker bridge address: the TLS flow test did NOT RUN");
-        return;
-    };
+    let Some(bridge) = bridge_or_skip("the TLS flow test") else { return };
     let dir = fresh_dir("tls-flow");
     if !import_busybox(&dir) {
         return;
@@ -394,8 +398,12 @@ fn an_expiring_certificate_is_replaced_while_an_agent_works_through_a_proxy() {
         return;
     }
     const LIFETIME: u64 = 15;
+    // Not on loopback: agents never send loopback or link-local traffic through a proxy.
+    let Some(bridge) = bridge_or_skip("the TLS renewal test") else { return };
     let dir = fresh_dir("tls-renewal");
-    let server = Server::start_with(&dir.join("data"), None, &["--tls-cert-lifetime", &LIFETIME.to_string()]);
+    let lifetime = LIFETIME.to_string();
+    let server =
+        Server::spawn(&format!("{bridge}:0"), &dir.join("data"), None, &["--tls-cert-lifetime", &lifetime]);
     let started = now();
     let first = presented_certificate(&server);
     let mut kept = common::connect(&server.address);
@@ -429,10 +437,11 @@ fn an_expiring_certificate_is_replaced_while_an_agent_works_through_a_proxy() {
     while now() < expired_at {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let heartbeats = || std::fs::read_to_string(&log).unwrap_or_default().matches("heartbeat ok").count();
-    let before = heartbeats();
-    wait_for("heartbeats after the first certificate expired", Duration::from_secs(20), || {
-        (heartbeats() >= before + 3).then_some(())
+    // Credentials are refreshed every 2 s (each a new TLS connection, through the proxy).
+    let refreshes = || std::fs::read_to_string(&log).unwrap_or_default().matches("credentials refreshed").count();
+    let before = refreshes();
+    wait_for("refreshes after the first certificate expired", Duration::from_secs(20), || {
+        (refreshes() >= before + 3).then_some(())
     });
     let information = server.aws_json(&root, &["ssm", "describe-instance-information"]);
     assert_eq!(information["InstanceInformationList"][0]["PingStatus"], "Online", "{information}");
