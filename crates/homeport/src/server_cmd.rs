@@ -42,7 +42,8 @@ pub struct ServerArgs {
     #[arg(long, env = "HOMEPORT_INSTANCE_DISCONNECT_TIMEOUT")]
     instance_disconnect_timeout: Option<i64>,
     /// `HOST:PORT` that Docker reaches the ECR registry at, the start of every repository URI
-    /// [default: the listen address, 0.0.0.0 replaced by 127.0.0.1].
+    /// [default: the --public-url's HOST:PORT if given, else the listen address, 0.0.0.0
+    /// replaced by 127.0.0.1].
     #[arg(long, env = "HOMEPORT_REGISTRY_HOST")]
     registry_host: Option<String>,
     /// `https://HOST:PORT` agents on other machines reach this server at: `/install.sh` tells

@@ -287,6 +287,7 @@ fn the_install_script_names_the_public_url_never_the_host_header() {
     let script = get(&server.address, "/install.sh", "attacker.example:80", &ca);
     assert!(script.starts_with("HTTP/1.1 200"), "{script}");
     assert!(script.contains(&format!("\nENDPOINT=\"https://{}\"\n", server.address)), "{script}");
+    assert!(script.contains(&format!("\nREGISTRY_HOST=\"{}\"\n", server.address)), "{script}");
     assert!(!script.contains("attacker.example"));
     assert!(!script.contains("@HOMEPORT_"), "every placeholder is filled: {script}");
     // The start says where agents are sent, and what agents elsewhere need.
@@ -313,6 +314,8 @@ fn the_install_script_names_the_public_url_never_the_host_header() {
         let address = common::listen_address(&first).unwrap();
         let script = get(&address, "/install.sh", "attacker.example", &ca);
         assert!(script.contains("\nENDPOINT=\"https://cp.example:7780\"\n"), "{flags:?}: {script}");
+        // Images are named by the address nodes reach, and install.sh gives Docker the CA there.
+        assert!(script.contains("\nREGISTRY_HOST=\"cp.example:7780\"\n"), "{flags:?}: {script}");
         assert!(!script.contains("attacker.example"));
         let names = Command::new("openssl")
             .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])

@@ -402,8 +402,7 @@ fn an_expiring_certificate_is_replaced_while_an_agent_works_through_a_proxy() {
     let Some(bridge) = bridge_or_skip("the TLS renewal test") else { return };
     let dir = fresh_dir("tls-renewal");
     let lifetime = LIFETIME.to_string();
-    let server =
-        Server::spawn(&format!("{bridge}:0"), &dir.join("data"), None, &["--tls-cert-lifetime", &lifetime]);
+    let server = Server::spawn(&format!("{bridge}:0"), &dir.join("data"), None, &["--tls-cert-lifetime", &lifetime]);
     let started = now();
     let first = presented_certificate(&server);
     let mut kept = common::connect(&server.address);

@@ -131,7 +131,13 @@ impl App {
             .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![Value::Int(ids::now() - 24 * 3600)])
             .await
             .map_err(|e| start_error("cannot clean the registry's uploads")(&e))?;
-        let registry_host = config.registry_host.clone().unwrap_or_else(|| registry_host(config.listen));
+        // Nodes elsewhere name images by the registry's address: without --registry-host, the
+        // address they reach this server at (the public URL's), else the listen address.
+        let registry_host = config
+            .registry_host
+            .clone()
+            .or_else(|| config.public_url.as_deref().map(|url| url_host(url).to_owned()))
+            .unwrap_or_else(|| registry_host(config.listen));
         let public_url =
             config.public_url.clone().unwrap_or_else(|| default_public_url(config.listen, config.scheme()));
         let tls = if config.insecure_http {
@@ -141,8 +147,7 @@ impl App {
                 Some((cert, key)) => crate::tls::Source::Operator { cert: cert.clone(), key: key.clone() },
                 None => crate::tls::Source::Own { names: config.tls_sans.clone(), lifetime: config.tls_cert_lifetime },
             };
-            let public_host = public_url.split_once("://").map_or(public_url.as_str(), |(_, host)| host);
-            let hosts = [config.listen.ip().to_string(), public_host.to_owned(), registry_host.clone()];
+            let hosts = [config.listen.ip().to_string(), url_host(&public_url).to_owned(), registry_host.clone()];
             Some(crate::tls::Tls::start(source, &config.data_dir, &hosts).map_err(StartError)?)
         };
         let app = App {
@@ -205,6 +210,11 @@ impl App {
 /// Docker also treats as an insecure, plain-HTTP registry).
 pub fn registry_host(listen: SocketAddr) -> String {
     if listen.ip().is_unspecified() { format!("127.0.0.1:{}", listen.port()) } else { listen.to_string() }
+}
+
+/// `HOST[:PORT]` of a URL of [`parse_public_url`]'s shape.
+pub fn url_host(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, host)| host)
 }
 
 /// The address agents are told to reach this server at when `--public-url` is not given:

@@ -60,7 +60,7 @@ pub async fn run(
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
     let address = listener.local_addr().map_err(|error| StartError(error.to_string()))?;
     // Port 0 is only known now.
-    if config.registry_host.is_none() {
+    if config.registry_host.is_none() && config.public_url.is_none() {
         app.registry_host = app::registry_host(address);
     }
     if config.public_url.is_none() {
