@@ -290,8 +290,8 @@ async fn ensure_account(store: &Store, wanted: Option<&str>) -> Result<String, S
 }
 
 /// Makes a data directory that existed before (made by hand, by an image's volume, or by an
-/// older version) private, with the secrets in it: the directory 0700, `master.key` and
-/// `root-credentials` 0600, as a new one is created. Returns a line for each change, for the
+/// older version) private, with the secrets in it: the directory and `tls/` 0700,
+/// `master.key`, `root-credentials` and the TLS keys 0600, as a new one is created. Returns a line for each change, for the
 /// log; refuses to start when a mode cannot be fixed (the directory belongs to another user),
 /// since the database, the master key and the registry's layers would stay readable.
 pub(crate) fn make_private(data_dir: &Path) -> Result<Vec<String>, StartError> {
@@ -303,6 +303,9 @@ pub(crate) fn make_private(data_dir: &Path) -> Result<Vec<String>, StartError> {
             (data_dir.to_owned(), 0o700, "the database, the master key and the registry's layers in it"),
             (data_dir.join("master.key"), 0o600, "the master key"),
             (data_dir.join("root-credentials"), 0o600, "the root credentials"),
+            (data_dir.join("tls"), 0o700, "the TLS keys in it"),
+            (data_dir.join("tls/ca.key"), 0o600, "the CA's key"),
+            (data_dir.join("tls/server.key"), 0o600, "the serving certificate's key"),
         ];
         for (path, private, exposed) in targets {
             // A symbolic link (a key file mounted from elsewhere) is judged by what it points at.
@@ -368,15 +371,20 @@ mod tests {
         std::fs::set_permissions(dir.join("master.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::write(dir.join("root-credentials"), "x").unwrap();
         std::fs::set_permissions(dir.join("root-credentials"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::create_dir_all(dir.join("tls")).unwrap();
+        std::fs::write(dir.join("tls/ca.key"), "x").unwrap();
+        std::fs::set_permissions(dir.join("tls/ca.key"), std::fs::Permissions::from_mode(0o640)).unwrap();
 
         let changes = make_private(&dir).unwrap();
-        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!(changes.len(), 4, "{changes:?}");
         assert!(changes[0].ends_with("was mode 0755, open to other users: set it to 0700"), "{changes:?}");
         assert!(changes[1].contains("master.key was mode 0644"), "{changes:?}");
+        assert!(changes[3].contains("ca.key was mode 0640"), "{changes:?}");
         assert_eq!(
             (mode(&dir), mode(&dir.join("master.key")), mode(&dir.join("root-credentials"))),
             (0o700, 0o600, 0o600)
         );
+        assert_eq!((mode(&dir.join("tls")), mode(&dir.join("tls/ca.key"))), (0o700, 0o600));
         assert!(make_private(&dir).unwrap().is_empty(), "nothing left to change");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -138,10 +138,8 @@ impl Tls {
     /// files. `names` are the listen address's, the public URL's and the registry's hosts.
     pub fn start(source: Source, data_dir: &Path, names: &[String]) -> Result<Arc<Tls>, String> {
         let dir = data_dir.join("tls");
+        // Made private with the rest of the data directory (`app::make_private`) if it was not.
         crate::app::create_private_dir(&dir).map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
-        for change in make_private(&dir)? {
-            crate::log::event(&change);
-        }
         let provider = Arc::new(crypto_provider());
         let (authority, all_names, issued) = match &source {
             Source::Own { names: extra, lifetime } => {
@@ -692,38 +690,6 @@ fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), Strin
     std::fs::rename(&temporary, path).map_err(cannot)
 }
 
-/// `dir` 0700 and the keys in it 0600, with a line for each change (as `app::make_private`).
-fn make_private(dir: &Path) -> Result<Vec<String>, String> {
-    let mut changes = Vec::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for (path, private) in [(dir.to_owned(), 0o700), (dir.join("ca.key"), 0o600), (dir.join("server.key"), 0o600)] {
-            let mode = match std::fs::metadata(&path) {
-                Ok(metadata) => metadata.permissions().mode(),
-                Err(_) => continue,
-            };
-            if mode & 0o077 == 0 {
-                continue;
-            }
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(private)).map_err(|error| {
-                format!(
-                    "{} is mode {:04o}, open to other users, and cannot be made {private:04o}: {error}; chmod it \
-                     yourself (as its owner)",
-                    path.display(),
-                    mode & 0o7777
-                )
-            })?;
-            changes.push(format!(
-                "{} was mode {:04o}, open to other users: set it to {private:04o}",
-                path.display(),
-                mode & 0o7777
-            ));
-        }
-    }
-    Ok(changes)
-}
-
 /// rustls with aws-lc-rs, its default provider (post-quantum hybrid key exchange preferred;
 /// ARCHITECTURE.md records the choice).
 fn crypto_provider() -> CryptoProvider {
@@ -900,9 +866,7 @@ mod tests {
         assert!(error.contains("exists but its certificate"), "{error}");
 
         std::fs::write(&pem, &ca).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(Tls::start(own(&[], 3600), &dir, &[]).unwrap().trust().pem, ca, "the pair restored is used");
-        assert_eq!(mode(&key), 0o600, "a key open to others is made private");
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&other).unwrap();
     }
