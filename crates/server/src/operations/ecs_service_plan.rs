@@ -22,8 +22,8 @@
 //!   state.`
 //! - `DAEMON`: one task on every `ACTIVE`, connected instance that is not lost; tasks on
 //!   `DRAINING` instances are stopped; the desired count is the number of `ACTIVE` instances.
-//!   Each instance is placed on its own: one that cannot take its task is an event, and the
-//!   others are still placed.
+//!   Each instance is placed on its own: one that cannot take its task is an event (one per
+//!   pass, with the distinct reasons of every such instance), and the others are still placed.
 //! - A task that cannot be placed is the event `was unable to place a task because no container
 //!   instance met all of its requirements. Reason: ...`. An event that repeats the service's
 //!   latest one is not recorded again.
