@@ -8,7 +8,9 @@
 //! are replaced the same way; tasks on instances whose agent has been gone longer than the
 //! disconnect timeout are stopped and replaced; a `DAEMON` service runs one task on every
 //! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
-//! restart of the control plane resumes where it was.
+//! restart of the control plane resumes where it was. The decisions are
+//! `ecs_service_plan::plan`'s (pure, with the rules in full); `reconcile_service` observes and
+//! applies.
 
 use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
@@ -16,8 +18,9 @@ use store::Value;
 
 use super::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
 use super::ecs_clusters::{Cluster, active_cluster, find_cluster};
-use super::ecs_container_instances::{ContainerInstance, Groups, instances_of};
+use super::ecs_container_instances::{Groups, instances_of};
 use super::ecs_scheduler;
+use super::ecs_service_plan::{self as plan, Action, Event, StopReason};
 use super::ecs_tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
 use super::ecs_unsupported;
 use super::{Authorization, Ctx, Operation, internal, json as json_op};
@@ -415,9 +418,9 @@ async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Ok(page.answer("serviceArns", arns))
 }
 
-/// Adds an event `(service NAME) WHAT` (newest first), unless it repeats the latest one.
-fn event(service: &mut Service, what: String) {
-    let message = format!("(service {}) {what}", service.name);
+/// Adds an event (newest first), unless it repeats the latest one.
+fn event(service: &mut Service, event: &Event) {
+    let message = event.message(&service.name);
     let now = ids::now();
     let mut events: Vec<Json> = service.body.get("events").and_then(Json::as_array).cloned().unwrap_or_default();
     if events.first().and_then(|e| e.get("message")).and_then(Json::as_str) == Some(message.as_str()) {
@@ -429,19 +432,9 @@ fn event(service: &mut Service, what: String) {
     put(&mut service.body, "events", events);
 }
 
-fn task_ids(tasks: &[TaskRow]) -> String {
-    tasks
-        .iter()
-        .map(|t| format!("(task {})", t.arn.rsplit('/').next().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// One pass of the service scheduler over every service: stops the tasks of lost instances,
-/// then brings each service towards its desired state. Errors of one service do not stop the
-/// others.
+/// One pass of the service scheduler over every service, bringing each towards its desired
+/// state. Errors of one service do not stop the others.
 pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
-    stop_lost_tasks(app).await?;
     let services = load_services(app, "status <> 'INACTIVE' ORDER BY arn", Vec::new()).await?;
     for service in services {
         let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
@@ -456,82 +449,94 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
 /// disconnect timeout beyond the longest a connected agent's last recorded poll can be old
 /// (a poll is recorded at most every `POLL_RECORD_SECONDS`, and the next may then wait
 /// `MAX_POLL_WAIT_SECONDS` for its answer).
-fn lost_cutoff(app: &App) -> i64 {
+fn lost_cutoff(app: &App, now: i64) -> i64 {
     let wait = i64::try_from(super::ecs_tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
-    ids::now() - app.instance_disconnect_timeout - wait - super::ecs_tasks::POLL_RECORD_SECONDS
+    now - app.instance_disconnect_timeout - wait - super::ecs_tasks::POLL_RECORD_SECONDS
 }
 
-/// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).
-async fn stop_lost_tasks(app: &App) -> Result<(), AwsError> {
-    let cutoff = lost_cutoff(app);
-    let lost = load_tasks(
-        app,
-        "desired_status = 'RUNNING' AND service_name IS NOT NULL AND container_instance_arn IN
-           (SELECT arn FROM ecs_container_instances WHERE last_poll_at < ? OR status = 'INACTIVE')",
-        vec![Value::Int(cutoff)],
-    )
-    .await?;
-    for task in lost {
-        super::ecs_tasks::update_task(app, &task.arn, |task| {
-            task.desired_status = "STOPPED".to_owned();
-            task.last_status = "STOPPED".to_owned();
-            let now = ids::now();
-            put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
-            put(
-                &mut task.body,
-                "stoppedReason",
-                "Task stopped because its container instance lost its connection to the control plane.",
-            );
-            put(&mut task.body, "stoppingAt", now);
-            put(&mut task.body, "stoppedAt", now);
-            Ok(true)
-        })
-        .await?;
-    }
-    Ok(())
-}
-
-fn percent(count: i64, percent: i64, round_up: bool) -> i64 {
-    let scaled = count * percent;
-    if round_up { (scaled + 99) / 100 } else { scaled / 100 }
-}
-
-/// Brings one service towards its desired state (one step; the next pass continues).
-async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -> Result<(), AwsError> {
+/// Brings one service towards its desired state (one step; the next pass continues):
+/// observes the service, its tasks and its cluster's instances, plans (`ecs_service_plan`),
+/// and carries the plan out.
+async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
     // Placements into a cluster are serialized (and so are passes over one service), so this
     // pass and RunTask never both spend the same free resources.
     let lock = app.ecs_channels.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     // The service as it is now, not as the caller read it before waiting for the lock.
-    let Some(current) = load_services(app, "arn = ?", vec![service.arn.as_str().into()]).await?.into_iter().next()
+    let Some(mut service) = load_services(app, "arn = ?", vec![service.arn.as_str().into()]).await?.into_iter().next()
     else {
         return Ok(());
     };
-    service.body = current.body;
-    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE").to_owned();
-    let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
-    let mut tasks = service_tasks(app, &service).await?;
-    let mut changed = false;
-    // A service's task whose health is UNHEALTHY is stopped, and so replaced below (ECS's
-    // scheduler does the same for container health checks).
-    if status != "DRAINING" {
-        let (unhealthy, healthy): (Vec<TaskRow>, Vec<TaskRow>) =
-            tasks.into_iter().partition(|t| t.body.get("healthStatus").and_then(Json::as_str) == Some("UNHEALTHY"));
-        tasks = healthy;
-        for task in &unhealthy {
-            stop(app, &task.arn, "ServiceSchedulerInitiated", "Task failed container health checks").await?;
-            event(&mut service, format!("{} failed container health checks.", task_ids(std::slice::from_ref(task))));
-            changed = true;
-        }
-    }
+    let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
     let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
+    let launch = service_launch(app, &service).await;
     let now = ids::now();
-    let on_draining = |task: &TaskRow| {
-        task.container_instance_arn
-            .as_deref()
-            .is_some_and(|arn| instances.iter().any(|i| i.arn == arn && i.status == "DRAINING"))
+    let observed =
+        observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
+    let observed_tasks: Vec<plan::Task> = tasks.iter().map(observed_task).collect();
+    let cluster_instances =
+        plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
+    let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
+    let launch = launch.map(|(launch, _)| launch);
+    apply(app, cluster, &mut service, launch.as_ref(), actions, now).await
+}
+
+/// The service as the plan sees it.
+fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
+    let body = &service.body;
+    let text = |member: &str| body.get(member).and_then(Json::as_str);
+    let configuration = body.get("deploymentConfiguration");
+    let percent = |member: &str, default: i64| {
+        configuration.and_then(|c| c.get(member)).and_then(Json::as_i64).unwrap_or(default)
     };
+    let deployments = body
+        .get("deployments")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| plan::Deployment {
+            id: d.get("id").and_then(Json::as_str).unwrap_or_default().to_owned(),
+            rollout: plan::RolloutState::parse(d.get("rolloutState").and_then(Json::as_str)),
+        })
+        .collect();
+    let latest_event = body
+        .get("events")
+        .and_then(Json::as_array)
+        .and_then(|events| events.first())
+        .and_then(|e| e.get("message"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    plan::Service {
+        name: service.name.clone(),
+        status: plan::ServiceStatus::parse(text("status")),
+        strategy: plan::SchedulingStrategy::parse(text("schedulingStrategy")),
+        desired_count: body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0),
+        deployments,
+        maximum_percent: percent("maximumPercent", 200),
+        minimum_healthy_percent: percent("minimumHealthyPercent", 100),
+        template,
+        latest_event,
+    }
+}
+
+/// A task as the plan sees it.
+fn observed_task(task: &TaskRow) -> plan::Task {
+    plan::Task {
+        arn: task.arn.clone(),
+        desired: plan::TaskStatus::parse(&task.desired_status),
+        last: plan::TaskStatus::parse(&task.last_status),
+        health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
+        instance: task.container_instance_arn.clone(),
+        deployment: deployment_of(task).to_owned(),
+        created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+    }
+}
+
+/// How the service's new tasks (of its primary deployment) are launched and placed, or why
+/// they cannot be, in the error's words.
+async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::TaskTemplate), String> {
     let primary = service
         .body
         .get("deployments")
@@ -539,187 +544,97 @@ async fn reconcile_service(app: &App, cluster: &Cluster, mut service: Service) -
         .and_then(|d| d.first())
         .and_then(|d| d.get("id"))
         .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_owned();
-
-    if status == "DRAINING" {
-        if tasks.is_empty() {
-            put(&mut service.body, "status", "INACTIVE");
-            event(&mut service, "has been deleted.".to_owned());
-            return save(app, &service).await;
-        }
-        for task in &tasks {
-            stop(app, &task.arn, "ServiceSchedulerInitiated", "Service is being deleted").await?;
-        }
-        event(&mut service, format!("has stopped {} running tasks: {}.", tasks.len(), task_ids(&tasks)));
-        return save(app, &service).await;
-    }
-
-    if daemon {
-        // One task on every ACTIVE instance, none elsewhere.
-        let mut started = Vec::new();
-        for instance in instances.iter().filter(|i| i.status == "ACTIVE" && i.connected(now)) {
-            if tasks.iter().any(|t| t.container_instance_arn.as_deref() == Some(instance.arn.as_str())) {
-                continue;
-            }
-            started
-                .extend(start(app, cluster, &service, &primary, std::slice::from_ref(instance), &reserved, 1).await?);
-        }
-        let stale: Vec<&TaskRow> = tasks.iter().filter(|t| on_draining(t)).collect();
-        for task in &stale {
-            stop(app, &task.arn, "ServiceSchedulerInitiated", "Container instance is draining").await?;
-        }
-        if !started.is_empty() {
-            event(&mut service, format!("has started {} tasks: {}.", started.len(), task_ids(&started)));
-            changed = true;
-        }
-        let desired = i64::try_from(instances.iter().filter(|i| i.status == "ACTIVE").count()).unwrap_or(0);
-        put(&mut service.body, "desiredCount", desired);
-        return if changed { save(app, &service).await } else { Ok(()) };
-    }
-
-    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
-    let configuration = service.body.get("deploymentConfiguration").cloned().unwrap_or(json!({}));
-    let maximum = configuration.get("maximumPercent").and_then(Json::as_i64).unwrap_or(200);
-    let minimum = configuration.get("minimumHealthyPercent").and_then(Json::as_i64).unwrap_or(100);
-    let max_total = percent(desired, maximum, false).max(desired);
-    let min_healthy = percent(desired, minimum, true);
-
-    // Tasks that count towards the target: the primary deployment's, not on draining instances.
-    let keep: Vec<&TaskRow> = tasks.iter().filter(|t| deployment_of(t) == primary && !on_draining(t)).collect();
-    let replace: Vec<&TaskRow> = tasks.iter().filter(|t| deployment_of(t) != primary || on_draining(t)).collect();
-    let total = i64::try_from(tasks.len()).unwrap_or(0);
-    let kept = i64::try_from(keep.len()).unwrap_or(0);
-
-    // 1. Start what is missing, within maximumPercent.
-    let room = (max_total - total).max(0);
-    let wanted = (desired - kept).max(0).min(room);
-    if wanted > 0 {
-        let placed =
-            start(app, cluster, &service, &primary, &instances, &reserved, usize::try_from(wanted).unwrap_or(0)).await;
-        match placed {
-            Ok(started) if !started.is_empty() => {
-                event(&mut service, format!("has started {} tasks: {}.", started.len(), task_ids(&started)));
-                changed = true;
-            }
-            Ok(_) => {}
-            Err(reason) => {
-                event(
-                    &mut service,
-                    format!(
-                        "was unable to place a task because no container instance met all of its requirements. Reason: {}.",
-                        reason.message.trim_end_matches('.')
-                    ),
-                );
-                changed = true;
-            }
-        }
-    }
-
-    // 2. Stop replaced tasks while minimumHealthyPercent stays running.
-    let running_healthy =
-        i64::try_from(tasks.iter().filter(|t| t.last_status == "RUNNING" && !on_draining(t)).count()).unwrap_or(0);
-    let mut can_stop = (running_healthy - min_healthy).max(0);
-    let mut stopped = Vec::new();
-    for task in replace {
-        let not_running = task.last_status != "RUNNING";
-        if can_stop > 0 || not_running || (desired == 0) {
-            stopped.push(
-                stop(app, &task.arn, "ServiceSchedulerInitiated", "Task stopped by the service scheduler (deployment)")
-                    .await?,
-            );
-            if !not_running {
-                can_stop -= 1;
-            }
-        }
-    }
-    // 3. Scale in: stop the newest extra tasks of the primary deployment.
-    if kept > desired {
-        let extra = usize::try_from(kept - desired).unwrap_or(0);
-        let mut newest: Vec<&&TaskRow> = keep.iter().collect();
-        newest.reverse();
-        for task in newest.into_iter().take(extra) {
-            stopped.push(
-                stop(app, &task.arn, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment)").await?,
-            );
-        }
-    }
-    if !stopped.is_empty() {
-        event(&mut service, format!("has stopped {} running tasks: {}.", stopped.len(), task_ids(&stopped)));
-        changed = true;
-    }
-
-    // Deployments without tasks are done; a primary with every task running is steady.
-    let now_tasks = service_tasks(app, &service).await?;
-    let live: Vec<String> = now_tasks.iter().map(|t| deployment_of(t).to_owned()).collect();
-    let running_primary =
-        now_tasks.iter().filter(|t| deployment_of(t) == primary && t.last_status == "RUNNING").count();
-    if let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) {
-        let before = deployments.len();
-        deployments.retain(|d| {
-            let id = d.get("id").and_then(Json::as_str).unwrap_or_default();
-            id == primary || live.iter().any(|l| l == id)
-        });
-        changed |= deployments.len() != before;
-        if let Some(first) = deployments.first_mut() {
-            let only_primary = live.iter().all(|l| *l == primary);
-            let complete = only_primary && i64::try_from(running_primary).unwrap_or(0) == desired;
-            let state = if complete { "COMPLETED" } else { "IN_PROGRESS" };
-            if first.get("rolloutState").and_then(Json::as_str) != Some(state) {
-                put(first, "rolloutState", state);
-                let reason = if complete { "ECS deployment completed." } else { "ECS deployment in progress." };
-                put(first, "rolloutStateReason", reason);
-                put(first, "updatedAt", now);
-                changed = true;
-                if complete {
-                    event(&mut service, "has reached a steady state.".to_owned());
-                }
-            }
-        }
-    }
-    if changed { save(app, &service).await } else { Ok(()) }
-}
-
-/// Places and records `count` tasks of the service's primary deployment.
-async fn start(
-    app: &App,
-    cluster: &Cluster,
-    service: &Service,
-    deployment: &str,
-    instances: &[ContainerInstance],
-    reserved: &std::collections::HashMap<String, super::ecs_container_instances::Reserved>,
-    count: usize,
-) -> Result<Vec<TaskRow>, AwsError> {
+        .unwrap_or_default();
     let body = json!({
         "taskDefinition": service.body.get("taskDefinition").cloned().unwrap_or(Json::Null),
-        "startedBy": deployment,
+        "startedBy": primary,
         "group": format!("service:{}", service.name),
     });
-    let mut launched: Launch = launch_from(app, &body).await?;
+    let message = |error: AwsError| error.message;
+    let mut launched: Launch = launch_from(app, &body).await.map_err(message)?;
     launched.service_name = Some(service.name.clone());
-    let mut constraints = ecs_scheduler::constraints(service.body.get("placementConstraints"))?;
-    constraints.extend(ecs_scheduler::constraints(launched.definition.get("placementConstraints"))?);
-    let strategies = ecs_scheduler::strategies(service.body.get("placementStrategy"))?;
-    // An instance whose tasks would be stopped as lost takes none (else a replacement could
-    // land back on the instance it replaces, and be replaced again, until it disconnects).
-    let cutoff = lost_cutoff(app);
-    let reachable: Vec<ContainerInstance> =
-        instances.iter().filter(|i| i.last_poll_at.is_none_or(|at| at >= cutoff)).cloned().collect();
-    let now = ids::now();
-    let placement = ecs_scheduler::place(
-        &reachable,
-        reserved,
-        &launched.demand,
-        count,
-        &launched.group,
-        &constraints,
-        &strategies,
-        now,
-        u64::try_from(now).unwrap_or(0),
-    );
-    if placement.placed.is_empty() {
-        let reason = placement.failures.first().map(|(_, reason)| reason.clone()).unwrap_or_default();
-        return Err(AwsError::new("ClientException", 400, reason));
+    let mut constraints = ecs_scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
+    constraints.extend(ecs_scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
+    let strategies = ecs_scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;
+    let template =
+        plan::TaskTemplate { demand: launched.demand.clone(), group: launched.group.clone(), constraints, strategies };
+    Ok((launched, template))
+}
+
+/// Carries out the plan's actions in order, then writes the service if they changed it.
+async fn apply(
+    app: &App,
+    cluster: &Cluster,
+    service: &mut Service,
+    launch: Result<&Launch, &String>,
+    actions: Vec<Action>,
+    now: i64,
+) -> Result<(), AwsError> {
+    let mut changed = false;
+    for action in actions {
+        match action {
+            Action::Stop { task, reason: StopReason::InstanceLost } => stop_lost(app, &task, now).await?,
+            Action::Stop { task, reason } => {
+                stop(app, &task, "ServiceSchedulerInitiated", reason.text()).await?;
+            }
+            Action::Start { deployment: _, instances } => {
+                let started = match launch {
+                    Ok(launch) => create_tasks(app, cluster, launch, &instances).await.map_err(|e| e.message),
+                    Err(reason) => Err(reason.clone()),
+                };
+                match started {
+                    Ok(tasks) => event(service, &Event::Started { tasks: tasks.into_iter().map(|t| t.arn).collect() }),
+                    Err(reason) => event(service, &Event::UnableToPlace { reason }),
+                }
+                changed = true;
+            }
+            Action::Event(what) => {
+                event(service, &what);
+                changed = true;
+            }
+            Action::SetDesiredCount(desired) => {
+                put(&mut service.body, "desiredCount", desired);
+                changed = true;
+            }
+            Action::Deactivate => {
+                put(&mut service.body, "status", "INACTIVE");
+                changed = true;
+            }
+            Action::EndDeployments(ended) => {
+                if let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) {
+                    deployments.retain(|d| {
+                        let id = d.get("id").and_then(Json::as_str).unwrap_or_default();
+                        !ended.iter().any(|e| e == id)
+                    });
+                }
+                changed = true;
+            }
+            Action::Rollout(state) => {
+                if let Some(primary) =
+                    service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+                {
+                    put(primary, "rolloutState", state.as_str());
+                    put(primary, "rolloutStateReason", state.reason());
+                    put(primary, "updatedAt", now);
+                }
+                changed = true;
+            }
+        }
     }
-    create_tasks(app, cluster, &launched, &placement.placed).await
+    if changed { save(app, service).await } else { Ok(()) }
+}
+
+/// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.
+async fn stop_lost(app: &App, arn: &str, now: i64) -> Result<(), AwsError> {
+    super::ecs_tasks::update_task(app, arn, |task| {
+        task.desired_status = "STOPPED".to_owned();
+        task.last_status = "STOPPED".to_owned();
+        put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
+        put(&mut task.body, "stoppedReason", StopReason::InstanceLost.text());
+        put(&mut task.body, "stoppingAt", now);
+        put(&mut task.body, "stoppedAt", now);
+        Ok(true)
+    })
+    .await?;
+    Ok(())
 }
