@@ -61,6 +61,12 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Milliseconds since the Unix epoch (CloudWatch Logs' timestamps).
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    i64::try_from(now.as_millis()).unwrap()
+}
+
 const DIR_PREFIX: &str = "homeport-fasttier-";
 
 impl TestServer {
