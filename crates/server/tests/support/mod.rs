@@ -536,6 +536,8 @@ pub enum Field {
     Json(&'static str, Value),
     /// The length of the array at a JSON pointer.
     JsonLen(&'static str, usize),
+    /// A text the body contains (for nested XML the first-element reading cannot reach).
+    Contains(String),
 }
 
 /// One row of a table: who calls, what, and what must come back.
@@ -582,6 +584,11 @@ impl Case {
         self
     }
 
+    pub fn contains(mut self, text: impl Into<String>) -> Case {
+        self.fields.push(Field::Contains(text.into()));
+        self
+    }
+
     pub fn json_len(mut self, pointer: &'static str, len: usize) -> Case {
         self.fields.push(Field::JsonLen(pointer, len));
         self
@@ -605,6 +612,10 @@ impl Case {
                 Field::JsonLen(pointer, wanted) => {
                     let len = value.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
                     (format!("{wanted} at {pointer}"), format!("{len} at {pointer}"))
+                }
+                Field::Contains(text) => {
+                    let found = if response.body.contains(text.as_str()) { "" } else { "no " };
+                    (format!("a body with {text}"), format!("{found}a body with {text}"))
                 }
             };
             if wanted != got {
