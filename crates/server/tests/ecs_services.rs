@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Case, ecs, shared, unique};
+use support::{Case, ecs, merged, shared, unique};
 
 /// A cluster and an ACTIVE task definition family, made by root; their names.
 fn cluster_and_family() -> (String, String) {
@@ -23,11 +23,7 @@ fn cluster_and_family() -> (String, String) {
 }
 
 fn service(cluster: &str, name: &str, family: &str, extra: Value) -> Value {
-    let mut body = json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 1});
-    for (key, value) in extra.as_object().into_iter().flatten() {
-        body[key] = value.clone();
-    }
-    body
+    merged(json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 1}), extra)
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::{Case, ecs, shared, unique};
+use support::{Case, ecs, merged, shared, unique};
 
 #[test]
 fn tasks_without_instances_and_bad_launches() {
@@ -24,13 +24,8 @@ fn tasks_without_instances_and_bad_launches() {
             &json!({"family": vpc, "networkMode": "awsvpc", "containerDefinitions": container}),
         )
         .ok();
-    let run = |extra: serde_json::Value| {
-        let mut body = json!({"cluster": cluster, "taskDefinition": family});
-        for (key, value) in extra.as_object().into_iter().flatten() {
-            body[key] = value.clone();
-        }
-        ecs("RunTask", body)
-    };
+    let run =
+        |extra: serde_json::Value| ecs("RunTask", merged(json!({"cluster": cluster, "taskDefinition": family}), extra));
     server.run(&[
         Case::ok("nothing to run it on", root, run(json!({})))
             .json_len("/tasks", 0)

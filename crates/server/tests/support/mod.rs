@@ -67,6 +67,14 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.as_millis()).unwrap()
 }
 
+/// `base` with the members of `extra` set over it (both JSON objects).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        base[key] = value.clone();
+    }
+    base
+}
+
 const DIR_PREFIX: &str = "homeport-fasttier-";
 
 impl TestServer {
