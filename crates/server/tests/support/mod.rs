@@ -85,6 +85,25 @@ impl TestServer {
         let data_dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{}", std::process::id(), unique("")));
         let _ = std::fs::remove_dir_all(&data_dir);
         std::fs::create_dir_all(&data_dir).unwrap();
+        TestServer::start_in(data_dir)
+    }
+
+    /// Stops this server (waiting for it to end) and starts another on its data directory.
+    pub fn restart(mut self) -> TestServer {
+        self.stop();
+        TestServer::start_in(self.data_dir.clone())
+    }
+
+    fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+
+    fn start_in(data_dir: PathBuf) -> TestServer {
         let config = server::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
@@ -249,13 +268,11 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+        // A server that was restarted has no thread left; its successor owns the directory.
+        if self.thread.is_some() {
+            self.stop();
+            let _ = std::fs::remove_dir_all(&self.data_dir);
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -504,11 +521,16 @@ pub fn cloudtrail(operation: &str, body: Value) -> Call {
 impl TestServer {
     /// Makes `call` signed with `key`.
     pub fn call(&self, key: &Key, call: &Call) -> Response {
+        self.call_as(Some(key), call)
+    }
+
+    /// Makes `call` signed with `key`, or unsigned.
+    pub fn call_as(&self, key: Option<&Key>, call: &Call) -> Response {
         match call {
             Call::Query { service, action, params } => {
                 let version = if *service == "sts" { "2011-06-15" } else { "2010-05-08" };
                 let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                self.query(Some(key), service, action, version, &params)
+                self.query(key, service, action, version, &params)
             }
             Call::Json { service, operation, body } => {
                 let prefix = match *service {
@@ -519,7 +541,7 @@ impl TestServer {
                     "cloudtrail" => "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
                     other => panic!("no awsJson target prefix for {other}"),
                 };
-                self.json(key, service, &format!("{prefix}.{operation}"), body)
+                self.json_as(key, service, &format!("{prefix}.{operation}"), body)
             }
         }
     }
@@ -552,7 +574,8 @@ pub enum Field {
 #[derive(Debug, Clone)]
 pub struct Case {
     pub name: String,
-    pub key: Key,
+    /// `None` for an unsigned request.
+    pub key: Option<Key>,
     pub call: Call,
     pub expect: Expect,
     pub fields: Vec<Field>,
@@ -561,7 +584,7 @@ pub struct Case {
 impl Case {
     /// A case expecting a 200.
     pub fn ok(name: &str, key: &Key, call: Call) -> Case {
-        Case { name: name.to_owned(), key: key.clone(), call, expect: Expect::Ok, fields: Vec::new() }
+        Case { name: name.to_owned(), key: Some(key.clone()), call, expect: Expect::Ok, fields: Vec::new() }
     }
 
     /// A case expecting an error: status, code, and a part of the message.
@@ -574,7 +597,13 @@ impl Case {
         message: impl Into<String>,
     ) -> Case {
         let expect = Expect::Error(status, code, message.into());
-        Case { name: name.to_owned(), key: key.clone(), call, expect, fields: Vec::new() }
+        Case { name: name.to_owned(), key: Some(key.clone()), call, expect, fields: Vec::new() }
+    }
+
+    /// A case that sends the request unsigned, expecting an error.
+    pub fn unsigned(name: &str, call: Call, status: u16, code: &'static str, message: impl Into<String>) -> Case {
+        let expect = Expect::Error(status, code, message.into());
+        Case { name: name.to_owned(), key: None, call, expect, fields: Vec::new() }
     }
 
     pub fn xml(mut self, tag: &'static str, value: impl Into<String>) -> Case {
@@ -604,7 +633,7 @@ impl Case {
 
     /// Makes the call and compares; `Err` says what differed.
     pub fn check(&self, server: &TestServer) -> Result<(), String> {
-        let response = server.call(&self.key, &self.call);
+        let response = server.call_as(self.key.as_ref(), &self.call);
         self.expect.check(&self.name, &response)?;
         let value = response.value();
         for field in &self.fields {
