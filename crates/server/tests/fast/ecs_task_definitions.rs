@@ -1,10 +1,8 @@
 //! ECS task definitions, in process: registering revisions, describing and deregistering
 //! them, ECS's errors for bad definitions (today's codes and messages), and refusals.
 
-mod support;
-
+use crate::support::{Case, ecs, iam, shared, unique};
 use serde_json::{Value, json};
-use support::{Case, ecs, iam, shared, unique};
 
 fn web(family: &str) -> Value {
     json!({"family": family, "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}]})

@@ -1,10 +1,8 @@
 //! ECR repositories and their policies, in process: the happy path, ECR's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-mod support;
-
+use crate::support::{Case, ecr, shared, unique};
 use serde_json::json;
-use support::{Case, ecr, shared, unique};
 
 #[test]
 fn repositories_are_created_described_and_deleted() {
@@ -192,7 +190,7 @@ fn a_user_without_permissions_is_refused_every_repository_operation() {
         Case::error(
             "set a policy",
             nobody,
-            ecr("SetRepositoryPolicy", json!({"repositoryName": "r4", "policyText": support::ALLOW_ALL})),
+            ecr("SetRepositoryPolicy", json!({"repositoryName": "r4", "policyText": crate::support::ALLOW_ALL})),
             403,
             "AccessDeniedException",
             denied("SetRepositoryPolicy", &arn("r4")),

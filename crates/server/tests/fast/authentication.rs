@@ -3,10 +3,8 @@
 //! its own protocol's codes (awsQuery's `SignatureDoesNotMatch`, awsJson's
 //! `InvalidSignatureException`, ...) with AWS's messages.
 
-mod support;
-
+use crate::support::{Call, Case, Key, cloudtrail, ecr, ecs, iam, logs, shared, ssm, sts};
 use serde_json::json;
-use support::{Call, Case, Key, cloudtrail, ecr, ecs, iam, logs, shared, ssm, sts};
 
 /// One read operation of each service, and whether it speaks awsQuery.
 fn one_call_per_service() -> Vec<(&'static str, Call, bool)> {
@@ -79,8 +77,8 @@ fn every_service_refuses_what_is_not_signed_by_a_known_key() {
 fn a_deleted_or_inactive_key_signs_nothing() {
     let server = shared();
     let root = &server.root;
-    let name = support::unique("revoked");
-    let key = server.user_with_policy(&name, Some(support::ALLOW_ALL));
+    let name = crate::support::unique("revoked");
+    let key = server.user_with_policy(&name, Some(crate::support::ALLOW_ALL));
     server.run(&[
         Case::ok("active", &key, sts("GetCallerIdentity", &[])).xml("Arn", server.user_arn(&name)),
         Case::ok(

@@ -2,9 +2,7 @@
 //! decisions it reports for a table of policies and requests, its errors (today's codes and
 //! messages), and refusals.
 
-mod support;
-
-use support::{Case, iam, shared, unique};
+use crate::support::{Case, iam, shared, unique};
 
 const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::docs/*"}]}"#;
 const DENY_DELETE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;

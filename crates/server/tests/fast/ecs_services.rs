@@ -1,10 +1,8 @@
 //! ECS services (with no container instance to place on), in process: created, described,
 //! scaled and deleted; ECS's errors for bad input (today's codes and messages); refusals.
 
-mod support;
-
+use crate::support::{Case, ecs, merged, shared, unique};
 use serde_json::{Value, json};
-use support::{Case, ecs, merged, shared, unique};
 
 /// A cluster and an ACTIVE task definition family, made by root; their names.
 fn cluster_and_family() -> (String, String) {

@@ -1,10 +1,8 @@
 //! ECS clusters, in process: the happy path, ECS's errors for bad input (today's codes and
 //! messages), and refusals of a caller without permissions.
 
-mod support;
-
+use crate::support::{Case, ecs, shared, unique};
 use serde_json::json;
-use support::{Case, ecs, shared, unique};
 
 #[test]
 fn clusters_are_created_described_listed_and_deleted() {

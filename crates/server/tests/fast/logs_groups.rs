@@ -1,10 +1,8 @@
 //! CloudWatch Logs groups, streams and events, in process: the happy path, Logs' errors for
 //! bad input (today's codes and messages), and refusals of a caller without permissions.
 
-mod support;
-
+use crate::support::{Case, logs, now_ms, shared, unique};
 use serde_json::json;
-use support::{Case, logs, now_ms, shared, unique};
 
 #[test]
 fn groups_and_streams_are_created_described_and_deleted() {

@@ -2,10 +2,8 @@
 //! nothing can take the task, ECS's errors for bad launches (today's codes and messages), and
 //! refusals.
 
-mod support;
-
+use crate::support::{Case, ecs, merged, shared, unique};
 use serde_json::json;
-use support::{Case, ecs, merged, shared, unique};
 
 #[test]
 fn tasks_without_instances_and_bad_launches() {

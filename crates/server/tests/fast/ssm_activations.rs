@@ -1,10 +1,8 @@
 //! SSM hybrid activations (and the managed instances they list), in process: the happy path,
 //! SSM's errors for bad input (today's codes and messages), and refusals.
 
-mod support;
-
+use crate::support::{Case, shared, ssm, unique};
 use serde_json::json;
-use support::{Case, shared, ssm, unique};
 
 const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

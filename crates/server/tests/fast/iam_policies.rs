@@ -1,9 +1,7 @@
 //! IAM managed policies and their versions, in process: the happy path, IAM's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-mod support;
-
-use support::{ALLOW_ALL, Case, iam, shared, unique};
+use crate::support::{ALLOW_ALL, Case, iam, shared, unique};
 
 const READ_ONLY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}]}"#;

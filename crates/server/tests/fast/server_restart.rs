@@ -1,10 +1,8 @@
 //! A server stopped and started again on its data directory, in process: the account, the
 //! root key and what was created are still there.
 
-mod support;
-
+use crate::support::{TestServer, unique};
 use serde_json::json;
-use support::{TestServer, unique};
 
 #[test]
 fn a_restarted_server_keeps_its_account_keys_and_entities() {
@@ -12,7 +10,7 @@ fn a_restarted_server_keeps_its_account_keys_and_entities() {
     let account = first.account_id.clone();
     let root = first.root.clone();
     let user = unique("durable");
-    let key = first.user_with_policy(&user, Some(support::ALLOW_ALL));
+    let key = first.user_with_policy(&user, Some(crate::support::ALLOW_ALL));
     first.ecs(&root, "CreateCluster", &json!({"clusterName": "kept"})).ok();
     first.logs(&root, "CreateLogGroup", &json!({"logGroupName": "kept"})).ok();
 

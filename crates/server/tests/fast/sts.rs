@@ -1,9 +1,7 @@
 //! STS, in process: who the caller is, session tokens and assumed roles (with their errors as
 //! AWS gives them today), and what a session may then do.
 
-mod support;
-
-use support::{Case, Key, iam, shared, sts, unique};
+use crate::support::{Case, Key, iam, shared, sts, unique};
 
 fn trusting(principal_arn: &str) -> String {
     format!(
@@ -29,7 +27,7 @@ fn get_caller_identity_names_the_caller() {
 fn session_tokens_and_their_limits() {
     let server = shared();
     let root = &server.root;
-    let user = server.user_with_policy(&unique("sessions"), Some(support::ALLOW_ALL));
+    let user = server.user_with_policy(&unique("sessions"), Some(crate::support::ALLOW_ALL));
     let answer = server.sts(&user, "GetSessionToken", &[("DurationSeconds", "900")]).ok();
     let session = Key {
         id: answer.xml("AccessKeyId"),
@@ -60,7 +58,7 @@ fn roles_are_assumed_by_whom_their_trust_policy_names() {
     let server = shared();
     let root = &server.root;
     let user_name = unique("assumer");
-    let user = server.user_with_policy(&user_name, Some(support::ALLOW_ALL));
+    let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
     let role = unique("assumed");
     let role_arn = format!("arn:aws:iam::{}:role/{role}", server.account_id);
     server
@@ -70,7 +68,7 @@ fn roles_are_assumed_by_whom_their_trust_policy_names() {
             &[("RoleName", &role), ("AssumeRolePolicyDocument", &trusting(&server.user_arn(&user_name)))],
         )
         .ok();
-    let stranger = server.user_with_policy(&unique("stranger"), Some(support::ALLOW_ALL));
+    let stranger = server.user_with_policy(&unique("stranger"), Some(crate::support::ALLOW_ALL));
     let assume = |session: &str, extra: &[(&str, &str)]| {
         let mut params = vec![("RoleArn", role_arn.as_str()), ("RoleSessionName", session)];
         params.extend_from_slice(extra);
@@ -107,7 +105,7 @@ fn a_role_session_acts_with_the_roles_permissions() {
     let server = shared();
     let root = &server.root;
     let user_name = unique("chainer");
-    let user = server.user_with_policy(&user_name, Some(support::ALLOW_ALL));
+    let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
     let role = unique("reader");
     server
         .iam(

@@ -1,9 +1,7 @@
 //! IAM roles and instance profiles, in process: the happy path, IAM's errors for bad input
 //! (today's codes and messages), and refusals of a caller without permissions.
 
-mod support;
-
-use support::{Case, iam, shared, unique};
+use crate::support::{Case, iam, shared, unique};
 
 /// A trust policy letting `principal` (a service or an account's root) assume the role.
 fn trust(principal: &str) -> String {
@@ -49,7 +47,7 @@ fn roles_are_created_read_updated_and_deleted() {
             .xml("Description", "runs the app")
             .xml("Path", "/app/"),
         Case::ok("the trust policy comes back URL-encoded", root, iam("GetRole", &[("RoleName", &name)]))
-            .xml("AssumeRolePolicyDocument", support::encode(&ecs_trust).replace("%2D", "-")),
+            .xml("AssumeRolePolicyDocument", crate::support::encode(&ecs_trust).replace("%2D", "-")),
         Case::ok(
             "update",
             root,
@@ -172,7 +170,7 @@ fn a_role_in_use_cannot_be_deleted() {
             root,
             iam(
                 "PutRolePolicy",
-                &[("RoleName", &name), ("PolicyName", "inline"), ("PolicyDocument", support::ALLOW_ALL)],
+                &[("RoleName", &name), ("PolicyName", "inline"), ("PolicyDocument", crate::support::ALLOW_ALL)],
             ),
         ),
         Case::ok("read it back", root, iam("GetRolePolicy", &[("RoleName", &name), ("PolicyName", "inline")]))

@@ -1,9 +1,7 @@
 //! IAM users, their access keys and tags, in process: the happy path, IAM's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-mod support;
-
-use support::{Case, iam, shared, unique};
+use crate::support::{Case, iam, shared, unique};
 
 #[test]
 fn users_are_created_read_renamed_and_deleted() {
@@ -146,7 +144,7 @@ fn a_user_with_keys_policies_or_groups_cannot_be_deleted() {
             root,
             iam(
                 "PutUserPolicy",
-                &[("UserName", &name), ("PolicyName", "inline"), ("PolicyDocument", support::ALLOW_ALL)],
+                &[("UserName", &name), ("PolicyName", "inline"), ("PolicyDocument", crate::support::ALLOW_ALL)],
             ),
         ),
         Case::error(
@@ -317,7 +315,10 @@ fn a_user_without_permissions_is_refused_every_user_operation() {
         Case::error(
             "give itself a policy",
             nobody,
-            iam("PutUserPolicy", &[("UserName", "x6"), ("PolicyName", "p"), ("PolicyDocument", support::ALLOW_ALL)]),
+            iam(
+                "PutUserPolicy",
+                &[("UserName", "x6"), ("PolicyName", "p"), ("PolicyDocument", crate::support::ALLOW_ALL)],
+            ),
             403,
             "AccessDenied",
             denied("PutUserPolicy", &arn("x6")),

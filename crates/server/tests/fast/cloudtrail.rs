@@ -1,10 +1,8 @@
 //! CloudTrail's LookupEvents over the audit trail, in process: a request's event is found by
 //! its attributes, CloudTrail's errors for bad input (today's codes and messages), and refusals.
 
-mod support;
-
+use crate::support::{Case, cloudtrail, shared, unique};
 use serde_json::{Value, json};
-use support::{Case, cloudtrail, shared, unique};
 
 /// LookupEvents for `key` = `value`, until an event shows up (the trail is imported a moment
 /// after the request is answered) or five seconds pass.

@@ -1,9 +1,7 @@
 //! IAM groups and their members, in process: the happy path, IAM's errors (today's codes and
 //! messages), what membership grants, and refusals of a caller without permissions.
 
-mod support;
-
-use support::{Case, iam, shared, unique};
+use crate::support::{Case, iam, shared, unique};
 
 #[test]
 fn groups_are_made_joined_left_and_deleted() {
