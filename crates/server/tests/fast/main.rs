@@ -3,15 +3,25 @@
 //! with `cargo test -p server --test fast iam_users::`). One program rather than one per file:
 //! the tier links once, which is most of its cost.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a test program: its helpers fail loudly on any surprise, as its tests do"
+)]
+
 mod support;
 
 mod authentication;
 mod cloudtrail;
+mod ecr_images;
 mod ecr_repositories;
 mod ecs_clusters;
 mod ecs_services;
 mod ecs_task_definitions;
 mod ecs_tasks;
+mod iam_boundaries;
 mod iam_groups;
 mod iam_policies;
 mod iam_roles;
@@ -20,4 +30,5 @@ mod iam_users;
 mod logs_groups;
 mod server_restart;
 mod ssm_activations;
+mod ssm_instances;
 mod sts;
