@@ -4,17 +4,10 @@
 //! requests with `aws-protocol`'s SigV4 signer, as root or as any access key.
 //!
 //! Only the server's public API (`server::run`, `server::Config`) and HTTP are used, so these
-//! tests see exactly what a client sees. A test binary shares one server ([`shared`]): each
-//! case makes its own names (see [`unique`]) so cases can run in parallel against it.
+//! tests see exactly what a client sees. The test program shares one server ([`shared`]):
+//! each case makes its own names (see [`unique`]) so cases can run in parallel against it.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    dead_code,
-    reason = "test support: fails loudly on any surprise; each test binary uses part of it"
-)]
+#![allow(dead_code, reason = "test support: not every helper has a caller at every moment")]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -49,7 +42,7 @@ pub struct TestServer {
 
 static SHARED: LazyLock<TestServer> = LazyLock::new(TestServer::start);
 
-/// The server this test binary shares (started on first use, never stopped: the process's end
+/// The server this test program shares (started on first use, never stopped: the process's end
 /// stops it; [`TestServer::start`] removes data directories such ends leave behind).
 pub fn shared() -> &'static TestServer {
     &SHARED
@@ -84,23 +77,23 @@ impl TestServer {
         remove_stale_dirs();
         let data_dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{}", std::process::id(), unique("")));
         let _ = std::fs::remove_dir_all(&data_dir);
-        std::fs::create_dir_all(&data_dir).unwrap();
+        // Private from the start, as the server wants its data directory.
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&data_dir).unwrap();
         TestServer::start_in(data_dir)
     }
 
     /// Stops this server (waiting for it to end) and starts another on its data directory.
     pub fn restart(mut self) -> TestServer {
-        self.stop();
+        assert!(self.stop(), "the test server's thread panicked");
         TestServer::start_in(self.data_dir.clone())
     }
 
-    fn stop(&mut self) {
+    /// Asks the server to shut down and waits for its thread; false if that thread panicked.
+    fn stop(&mut self) -> bool {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
+        self.thread.take().is_none_or(|thread| thread.join().is_ok())
     }
 
     fn start_in(data_dir: PathBuf) -> TestServer {
@@ -240,7 +233,7 @@ impl TestServer {
         Key { id: created.xml("AccessKeyId"), secret: created.xml("SecretAccessKey"), token: None }
     }
 
-    /// The key of this test binary's user without permissions (made once, for the shared
+    /// The key of the test program's user without permissions (made once, for the shared
     /// server).
     pub fn nobody(&self) -> &Key {
         &self.nobody_user().1
@@ -270,7 +263,8 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         // A server that was restarted has no thread left; its successor owns the directory.
         if self.thread.is_some() {
-            self.stop();
+            // Never a second panic here: this may run while a failed test unwinds.
+            let _ = self.stop();
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
     }
