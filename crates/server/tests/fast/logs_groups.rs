@@ -172,3 +172,62 @@ fn a_user_without_permissions_is_refused_every_logs_operation() {
         ),
     ]);
 }
+
+#[test]
+fn filter_patterns_pick_the_events_they_describe() {
+    let server = shared();
+    let root = &server.root;
+    let group = unique("filtered");
+    server.logs(root, "CreateLogGroup", &json!({"logGroupName": group})).ok();
+    server.logs(root, "CreateLogStream", &json!({"logGroupName": group, "logStreamName": "s"})).ok();
+    let now = now_ms();
+    let messages = [
+        "ERROR disk full",
+        "WARN disk at 90%",
+        "INFO all good",
+        r#"{"level":"error","latency":250,"user":{"name":"ana"}}"#,
+        r#"{"level":"info","latency":12,"user":{"name":"bo"}}"#,
+    ];
+    let events: Vec<_> =
+        messages.iter().enumerate().map(|(i, m)| json!({"timestamp": now + i as i64, "message": m})).collect();
+    server.logs(root, "PutLogEvents", &json!({"logGroupName": group, "logStreamName": "s", "logEvents": events})).ok();
+    let filter = |pattern: &str| logs("FilterLogEvents", json!({"logGroupName": group, "filterPattern": pattern}));
+    // (pattern, how many match, the first match)
+    let table: &[(&str, usize, &str)] = &[
+        ("", 5, messages[0]),
+        ("disk", 2, messages[0]),
+        ("ERROR", 1, messages[0]),
+        ("disk -ERROR", 1, messages[1]),
+        ("?ERROR ?WARN", 2, messages[0]),
+        ("\"all good\"", 1, messages[2]),
+        ("error", 1, messages[3]),
+        ("{ $.latency > 100 }", 1, messages[3]),
+        ("{ $.level = \"info\" }", 1, messages[4]),
+        ("{ $.user.name = \"a*\" }", 1, messages[3]),
+        ("{ $.level = \"error\" || $.latency < 20 }", 2, messages[3]),
+        ("{ $.missing NOT EXISTS }", 2, messages[3]),
+        ("nothing-like-this", 0, ""),
+    ];
+    let mut cases: Vec<Case> = table
+        .iter()
+        .map(|(pattern, count, first)| {
+            let case = Case::ok(&format!("pattern {pattern:?}"), root, filter(pattern)).json_len("/events", *count);
+            if *count > 0 { case.json("/events/0/message", *first) } else { case }
+        })
+        .collect();
+    cases.extend([
+        Case::error(
+            "a space-delimited pattern",
+            root,
+            filter("[ip, user]"),
+            400,
+            "InvalidParameterException",
+            "Space-delimited filter patterns are not supported by Homeport.",
+        ),
+        Case::error("a pattern too long", root, filter(&"x".repeat(1025)), 400, "InvalidParameterException",
+            "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024"),
+        // Today an unclosed `{` makes a term pattern (`{`, `$.level`, `=`), which no event has.
+        Case::ok("a JSON pattern left open", root, filter("{ $.level = ")).json_len("/events", 0),
+    ]);
+    server.run(&cases);
+}

@@ -146,3 +146,136 @@ fn a_role_session_acts_with_the_roles_permissions() {
         ),
     ]);
 }
+
+/// A role trusting `user_arn` (for AssumeRole and TagSession) with `policy` inline; its ARN.
+fn role_with_policy(user_arn: &str, policy: &str) -> String {
+    let server = shared();
+    let root = &server.root;
+    let name = unique("sessionrole");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":["sts:AssumeRole","sts:TagSession"]}}]}}"#
+    );
+    server.iam(root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &trust)]).ok();
+    server.iam(root, "PutRolePolicy", &[("RoleName", &name), ("PolicyName", "p"), ("PolicyDocument", policy)]).ok();
+    format!("arn:aws:iam::{}:role/{name}", server.account_id)
+}
+
+/// The credentials of an AssumeRole answer.
+fn session_key(answer: &crate::support::Response) -> Key {
+    Key {
+        id: answer.xml("AccessKeyId"),
+        secret: answer.xml("SecretAccessKey"),
+        token: Some(answer.xml("SessionToken")),
+    }
+}
+
+#[test]
+fn session_policies_and_tags_narrow_what_a_session_may_do() {
+    let server = shared();
+    let user_name = unique("tagger");
+    let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
+    let role = role_with_policy(&server.user_arn(&user_name), crate::support::ALLOW_ALL);
+    let by_tag = role_with_policy(
+        &server.user_arn(&user_name),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}"#,
+    );
+    let only_get_user =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}"#;
+    let narrowed = session_key(
+        &server
+            .sts(&user, "AssumeRole", &[("RoleArn", &role), ("RoleSessionName", "narrow"), ("Policy", only_get_user)])
+            .ok(),
+    );
+    let blue = session_key(
+        &server
+            .sts(
+                &user,
+                "AssumeRole",
+                &[
+                    ("RoleArn", &by_tag),
+                    ("RoleSessionName", "blue"),
+                    ("Tags.member.1.Key", "team"),
+                    ("Tags.member.1.Value", "blue"),
+                ],
+            )
+            .ok(),
+    );
+    let red = session_key(
+        &server
+            .sts(
+                &user,
+                "AssumeRole",
+                &[
+                    ("RoleArn", &by_tag),
+                    ("RoleSessionName", "red"),
+                    ("Tags.member.1.Key", "team"),
+                    ("Tags.member.1.Value", "red"),
+                ],
+            )
+            .ok(),
+    );
+    // A session of a role that allows everything, and a role trusting the whole account.
+    let chaining =
+        session_key(&server.sts(&user, "AssumeRole", &[("RoleArn", &role), ("RoleSessionName", "first")]).ok());
+    let account_trusting =
+        role_with_policy(&format!("arn:aws:iam::{}:root", server.account_id), crate::support::ALLOW_ALL);
+    server.run(&[
+        Case::ok("the session policy allows it", &narrowed, iam("GetUser", &[("UserName", &user_name)])),
+        Case::error(
+            "the role allows it, the session policy does not",
+            &narrowed,
+            iam("ListUsers", &[]),
+            403,
+            "AccessDenied",
+            "because no session policy allows the iam:ListUsers action",
+        ),
+        Case::ok("tagged blue", &blue, iam("GetUser", &[("UserName", &user_name)])).xml("UserName", &user_name),
+        Case::error(
+            "tagged red",
+            &red,
+            iam("GetUser", &[("UserName", &user_name)]),
+            403,
+            "AccessDenied",
+            "is not authorized to perform: iam:GetUser",
+        ),
+        Case::error(
+            "a role session may not chain past an hour",
+            &chaining,
+            sts(
+                "AssumeRole",
+                &[("RoleArn", &account_trusting), ("RoleSessionName", "chained"), ("DurationSeconds", "7200")],
+            ),
+            400,
+            "ValidationError",
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ),
+        Case::ok(
+            "an hour is fine",
+            &chaining,
+            sts(
+                "AssumeRole",
+                &[("RoleArn", &account_trusting), ("RoleSessionName", "chained"), ("DurationSeconds", "3600")],
+            ),
+        )
+        .xml(
+            "Arn",
+            format!("{}/chained", account_trusting.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")),
+        ),
+        Case::error(
+            "an empty tag key",
+            &user,
+            sts(
+                "AssumeRole",
+                &[
+                    ("RoleArn", &role),
+                    ("RoleSessionName", "tt"),
+                    ("Tags.member.1.Key", ""),
+                    ("Tags.member.1.Value", "v"),
+                ],
+            ),
+            400,
+            "ValidationError",
+            "at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and 128",
+        ),
+    ]);
+}
