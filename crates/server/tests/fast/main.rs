@@ -21,6 +21,7 @@ mod ecs_clusters;
 mod ecs_services;
 mod ecs_task_definitions;
 mod ecs_tasks;
+mod every_operation;
 mod iam_boundaries;
 mod iam_groups;
 mod iam_policies;

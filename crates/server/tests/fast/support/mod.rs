@@ -208,6 +208,18 @@ impl TestServer {
         )
     }
 
+    /// POSTs `body` as it is: a form for awsQuery (`target` `None`), awsJson 1.1 with
+    /// `X-Amz-Target` otherwise; signed for `service` with `key` when given.
+    pub fn post_raw(&self, key: Option<&Key>, service: &str, target: Option<&str>, body: &str) -> Response {
+        let headers = match target {
+            None => vec![("Content-Type", "application/x-www-form-urlencoded; charset=utf-8".to_owned())],
+            Some(target) => {
+                vec![("Content-Type", "application/x-amz-json-1.1".to_owned()), ("X-Amz-Target", target.to_owned())]
+            }
+        };
+        self.post(key, service, headers, body)
+    }
+
     /// POSTs `body` to `/` with `headers`, SigV4-signed for `service` with `key` when given.
     fn post(&self, key: Option<&Key>, service: &str, mut headers: Vec<(&str, String)>, body: &str) -> Response {
         headers.push(("Host", self.address.to_string()));
