@@ -9,7 +9,6 @@ fn users_are_created_read_renamed_and_deleted() {
     let root = &server.root;
     let name = unique("user");
     let renamed = unique("renamed");
-    let arn = server.user_arn(&name);
     server.run(&[
         Case::ok("create", root, iam("CreateUser", &[("UserName", &name), ("Path", "/team/")]))
             .xml("UserName", &name)
@@ -61,7 +60,6 @@ fn users_are_created_read_renamed_and_deleted() {
             format!("The user with name {renamed} cannot be found."),
         ),
     ]);
-    let _ = arn;
 }
 
 #[test]
