@@ -1,0 +1,183 @@
+//! ECS task definitions, in process: registering revisions, describing and deregistering
+//! them, ECS's errors for bad definitions (today's codes and messages), and refusals.
+
+use crate::support::{Case, ecs, iam, shared, unique};
+use serde_json::{Value, json};
+
+fn web(family: &str) -> Value {
+    json!({"family": family, "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}]})
+}
+
+/// `family` with one container made of `container`'s members.
+fn with_container(family: &str, container: Value) -> Value {
+    json!({"family": family, "containerDefinitions": [container]})
+}
+
+#[test]
+fn revisions_are_registered_described_listed_and_deregistered() {
+    let server = shared();
+    let root = &server.root;
+    let family = unique("family");
+    let arn =
+        |revision: u32| format!("arn:aws:ecs:us-east-1:{}:task-definition/{family}:{revision}", server.account_id);
+    server.run(&[
+        Case::ok("register", root, ecs("RegisterTaskDefinition", web(&family)))
+            .json("/taskDefinition/taskDefinitionArn", arn(1))
+            .json("/taskDefinition/revision", 1)
+            .json("/taskDefinition/status", "ACTIVE")
+            .json("/taskDefinition/networkMode", "bridge")
+            .json("/taskDefinition/containerDefinitions/0/essential", true)
+            .json("/taskDefinition/containerDefinitions/0/cpu", 0),
+        Case::ok("a second revision", root, ecs("RegisterTaskDefinition", json!({
+            "family": family,
+            "networkMode": "host",
+            "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128, "portMappings": [{"containerPort": 80}]}],
+        })))
+        .json("/taskDefinition/revision", 2)
+        .json("/taskDefinition/containerDefinitions/0/portMappings/0", json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"})),
+        Case::ok("the family names the latest", root, ecs("DescribeTaskDefinition", json!({"taskDefinition": family})))
+            .json("/taskDefinition/revision", 2),
+        Case::ok("a revision by number", root,
+            ecs("DescribeTaskDefinition", json!({"taskDefinition": format!("{family}:1")})))
+            .json("/taskDefinition/networkMode", "bridge"),
+        Case::ok("listed by family", root, ecs("ListTaskDefinitions", json!({"familyPrefix": family})))
+            .json("/taskDefinitionArns", json!([arn(1), arn(2)])),
+        Case::ok("its family", root, ecs("ListTaskDefinitionFamilies", json!({"familyPrefix": family})))
+            .json("/families", json!([family])),
+        Case::ok("deregister 1", root, ecs("DeregisterTaskDefinition", json!({"taskDefinition": format!("{family}:1")})))
+            .json("/taskDefinition/status", "INACTIVE"),
+        Case::ok("only 2 is active", root, ecs("ListTaskDefinitions", json!({"familyPrefix": family, "status": "ACTIVE"})))
+            .json("/taskDefinitionArns", json!([arn(2)])),
+        Case::ok("1 is inactive", root, ecs("ListTaskDefinitions", json!({"familyPrefix": family, "status": "INACTIVE"})))
+            .json("/taskDefinitionArns", json!([arn(1)])),
+        Case::error("deregister without a revision", root, ecs("DeregisterTaskDefinition", json!({"taskDefinition": family})),
+            400, "ClientException", "The specified task definition identifier is invalid. Specify a valid revision."),
+        Case::error("a revision nobody registered", root,
+            ecs("DescribeTaskDefinition", json!({"taskDefinition": format!("{family}:9")})), 400, "ClientException",
+            "Unable to describe task definition."),
+        Case::error("an unknown status filter", root, ecs("ListTaskDefinitions", json!({"status": "SLEEPING"})), 400,
+            "InvalidParameterException", "Invalid status 'SLEEPING'."),
+        Case::error("delete none", root, ecs("DeleteTaskDefinitions", json!({"taskDefinitions": []})), 400,
+            "InvalidParameterException", "taskDefinitions must have between 1 and 10 items."),
+    ]);
+}
+
+#[test]
+fn bad_task_definitions_are_refused_with_ecss_messages() {
+    let server = shared();
+    let root = &server.root;
+    let family = unique("bad");
+    let one = |container: Value| ecs("RegisterTaskDefinition", with_container(&family, container));
+    let mut body = web(&family);
+    body["networkMode"] = json!("bridged");
+    let mut fargate = web(&family);
+    fargate["requiresCompatibilities"] = json!(["FARGATE"]);
+    let mut external_awsvpc = web(&family);
+    external_awsvpc["requiresCompatibilities"] = json!(["EXTERNAL"]);
+    external_awsvpc["networkMode"] = json!("awsvpc");
+    let mut unknown_compatibility = web(&family);
+    unknown_compatibility["requiresCompatibilities"] = json!(["MOON"]);
+    let mut untrusted_role = web(&family);
+    let role = unique("nottrusting");
+    let ec2_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    server.call(root, &iam("CreateRole", &[("RoleName", &role), ("AssumeRolePolicyDocument", ec2_trust)])).ok();
+    let role_arn = format!("arn:aws:iam::{}:role/{role}", server.account_id);
+    untrusted_role["taskRoleArn"] = json!(role_arn);
+    server.run(&[
+        Case::error("no family", root, ecs("RegisterTaskDefinition", with_container("", json!({"name": "a", "image": "i", "memory": 64}))),
+            400, "ClientException",
+            "Family must be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores."),
+        Case::error("no containers", root, ecs("RegisterTaskDefinition", json!({"family": family, "containerDefinitions": []})),
+            400, "ClientException", "Container list cannot be empty."),
+        Case::error("no image", root, one(json!({"name": "web", "memory": 64})), 400, "ClientException",
+            "Container.image should not be null or empty for container 'web'."),
+        Case::error("a container name with a space", root, one(json!({"name": "w b", "image": "i", "memory": 64})), 400,
+            "ClientException",
+            "Container name should be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores."),
+        Case::error("no memory anywhere", root, one(json!({"name": "web", "image": "i"})), 400, "ClientException",
+            "Invalid setting for container 'web'. At least one of 'memory' or 'memoryReservation' must be specified."),
+        Case::error("a reservation above the limit", root,
+            one(json!({"name": "web", "image": "i", "memory": 64, "memoryReservation": 128})), 400, "ClientException",
+            "Invalid setting for container 'web'. 'memory' must be greater than or equal to 'memoryReservation'."),
+        Case::error("memory under 6 MiB", root, one(json!({"name": "web", "image": "i", "memory": 4})), 400,
+            "ClientException", "Invalid setting for container 'web'. The minimum allowed value for 'memory' is 6 MiB."),
+        Case::error("container port 0", root,
+            one(json!({"name": "web", "image": "i", "memory": 64, "portMappings": [{"containerPort": 0}]})), 400,
+            "ClientException", "Invalid containerPort for container 'web'; it must be between 1 and 65535."),
+        Case::error("host port past 65535", root,
+            one(json!({"name": "web", "image": "i", "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 70000}]})),
+            400, "ClientException", "Invalid hostPort for container 'web'; it must be between 0 and 65535."),
+        Case::error("an unknown protocol", root,
+            one(json!({"name": "web", "image": "i", "memory": 64, "portMappings": [{"containerPort": 80, "protocol": "sctp"}]})),
+            400, "ClientException", "Invalid protocol 'sctp' for container 'web'; use tcp or udp."),
+        Case::error("an unknown network mode", root, ecs("RegisterTaskDefinition", body), 400,
+            "InvalidParameterException", "Invalid networkMode 'bridged'."),
+        Case::error("FARGATE", root, ecs("RegisterTaskDefinition", fargate), 400, "ClientException",
+            "Homeport runs tasks on EXTERNAL (and EC2-compatible) instances only; FARGATE is not supported."),
+        Case::error("EXTERNAL with awsvpc", root, ecs("RegisterTaskDefinition", external_awsvpc), 400, "ClientException",
+            "Task definition does not support launch_type EXTERNAL with networkMode awsvpc."),
+        Case::error("an unknown compatibility", root, ecs("RegisterTaskDefinition", unknown_compatibility), 400,
+            "InvalidParameterException", "Invalid requiresCompatibilities value 'MOON'."),
+        Case::error("two containers of one name", root, ecs("RegisterTaskDefinition", json!({
+            "family": family,
+            "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}, {"name": "a", "image": "i", "memory": 64}],
+        })), 400, "ClientException", "Duplicate container name 'a' in the task definition."),
+        Case::error("nothing essential", root, one(json!({"name": "a", "image": "i", "memory": 64, "essential": false})), 400,
+            "ClientException", "Task definition must have at least one essential container."),
+        Case::error("a dependency on a stranger", root, one(json!({
+            "name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "b", "condition": "START"}],
+        })), 400, "ClientException", "Container dependency on 'b', which is not in the task definition."),
+        Case::error("a task role ECS may not assume", root, ecs("RegisterTaskDefinition", untrusted_role), 400,
+            "ClientException", format!("ECS was unable to assume the role '{role_arn}' that was provided for this task.")),
+        Case::error("none of them registered", root, ecs("DescribeTaskDefinition", json!({"taskDefinition": family})), 400,
+            "ClientException", "Unable to describe task definition."),
+    ]);
+}
+
+#[test]
+fn a_user_without_permissions_is_refused_every_task_definition_operation() {
+    let server = shared();
+    let nobody = server.nobody();
+    let family = unique("guarded");
+    server.ecs(&server.root, "RegisterTaskDefinition", &web(&family)).ok();
+    server.run(&[
+        Case::error(
+            "register",
+            nobody,
+            ecs("RegisterTaskDefinition", web(&family)),
+            403,
+            "AccessDeniedException",
+            "ecs:RegisterTaskDefinition",
+        ),
+        Case::error(
+            "describe",
+            nobody,
+            ecs("DescribeTaskDefinition", json!({"taskDefinition": family})),
+            403,
+            "AccessDeniedException",
+            "ecs:DescribeTaskDefinition",
+        ),
+        Case::error(
+            "deregister",
+            nobody,
+            ecs("DeregisterTaskDefinition", json!({"taskDefinition": format!("{family}:1")})),
+            403,
+            "AccessDeniedException",
+            "ecs:DeregisterTaskDefinition",
+        ),
+        Case::error(
+            "list",
+            nobody,
+            ecs("ListTaskDefinitions", json!({})),
+            403,
+            "AccessDeniedException",
+            "ecs:ListTaskDefinitions",
+        ),
+        Case::ok(
+            "and it is still there",
+            &server.root,
+            ecs("DescribeTaskDefinition", json!({"taskDefinition": family})),
+        )
+        .json("/taskDefinition/status", "ACTIVE"),
+    ]);
+}

@@ -1,0 +1,69 @@
+//! Every routed operation (the server's own table, `server::operations::OPERATIONS`), in
+//! process: each refuses an unsigned request in its protocol's words, and each that needs a
+//! permission refuses a caller without any, naming the operation's IAM action. A new operation
+//! is covered the moment it is routed.
+
+use aws_protocol::Protocol;
+use server::operations::{Authorization, OPERATIONS};
+
+use crate::support::shared;
+
+/// Parameters enough for every awsQuery operation to get as far as authorization.
+const QUERY_PARAMS: &str = concat!(
+    "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D",
+    "&RoleName=r&InstanceProfileName=ip&AWSServiceName=ecs.amazonaws.com&RoleSessionName=s",
+    "&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess",
+    "&AssumeRolePolicyDocument=%7B%7D&VersionId=v1&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody",
+    "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
+);
+
+/// Members enough for every awsJson operation to get as far as authorization.
+const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
+    "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
+    "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo"}"#;
+
+#[test]
+fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
+    let server = shared();
+    let nobody = server.nobody();
+    assert!(OPERATIONS.len() > 80, "the table lists every operation: {}", OPERATIONS.len());
+    let mut failures = Vec::new();
+    for operation in OPERATIONS {
+        let (target, body, missing, denied) = match operation.protocol {
+            Protocol::Query => (
+                None,
+                format!("Action={}&Version=2010-05-08&{QUERY_PARAMS}", operation.name),
+                "MissingAuthenticationToken",
+                "AccessDenied",
+            ),
+            Protocol::Json => (
+                Some(format!("{}.{}", operation.namespace, operation.name)),
+                JSON_BODY.to_owned(),
+                "MissingAuthenticationTokenException",
+                "AccessDeniedException",
+            ),
+        };
+        let name = format!("{}:{}", operation.service, operation.name);
+        let unsigned = server.post_raw(None, operation.service, target.as_deref(), &body);
+        if (unsigned.status, unsigned.code().as_str()) != (403, missing) {
+            failures.push(format!("{name} unsigned: {} {}", unsigned.status, unsigned.body));
+        }
+        let refused = server.post_raw(Some(nobody), operation.service, target.as_deref(), &body);
+        match operation.authorization {
+            // As on AWS, a caller may ask who it is, or for session credentials, without permission.
+            Authorization::Always | Authorization::UnlessDenied => {
+                if refused.status != 200 {
+                    failures.push(format!("{name} needs no permission: {} {}", refused.status, refused.body));
+                }
+            }
+            Authorization::Policies | Authorization::Trust | Authorization::Repository | Authorization::Instance => {
+                let names_action =
+                    refused.message().contains(&format!("not authorized to perform: {}", operation.action));
+                if (refused.status, refused.code().as_str()) != (403, denied) || !names_action {
+                    failures.push(format!("{name} without permission: {} {}", refused.status, refused.body));
+                }
+            }
+        }
+    }
+    crate::support::report(failures);
+}

@@ -1,0 +1,233 @@
+//! CloudWatch Logs groups, streams and events, in process: the happy path, Logs' errors for
+//! bad input (today's codes and messages), and refusals of a caller without permissions.
+
+use crate::support::{Case, logs, now_ms, shared, unique};
+use serde_json::json;
+
+#[test]
+fn groups_and_streams_are_created_described_and_deleted() {
+    let server = shared();
+    let root = &server.root;
+    let group = format!("/app/{}", unique("group"));
+    let stream = unique("stream");
+    let group_arn = format!("arn:aws:logs:us-east-1:{}:log-group:{group}", server.account_id);
+    server.run(&[
+        Case::ok("create a group", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
+        Case::error("create it again", root, logs("CreateLogGroup", json!({"logGroupName": group})), 400,
+            "ResourceAlreadyExistsException", "The specified log group already exists"),
+        Case::ok("described by prefix", root, logs("DescribeLogGroups", json!({"logGroupNamePrefix": group})))
+            .json("/logGroups/0/logGroupName", group.as_str())
+            .json("/logGroups/0/arn", format!("{group_arn}:*")),
+        Case::ok("keep a week", root, logs("PutRetentionPolicy", json!({"logGroupName": group, "retentionInDays": 7}))),
+        Case::ok("kept a week", root, logs("DescribeLogGroups", json!({"logGroupNamePrefix": group})))
+            .json("/logGroups/0/retentionInDays", 7),
+        Case::error("keep 8 days", root, logs("PutRetentionPolicy", json!({"logGroupName": group, "retentionInDays": 8})),
+            400, "InvalidParameterException", "retentionInDays"),
+        Case::ok("keep forever", root, logs("DeleteRetentionPolicy", json!({"logGroupName": group}))),
+        Case::ok("create a stream", root, logs("CreateLogStream", json!({"logGroupName": group, "logStreamName": stream}))),
+        Case::error("create it again", root,
+            logs("CreateLogStream", json!({"logGroupName": group, "logStreamName": stream})), 400,
+            "ResourceAlreadyExistsException", "The specified log stream already exists"),
+        Case::ok("described", root, logs("DescribeLogStreams", json!({"logGroupName": group})))
+            .json("/logStreams/0/logStreamName", stream.as_str())
+            .json_len("/logStreams", 1),
+        Case::error("streams of a group nobody made", root,
+            logs("DescribeLogStreams", json!({"logGroupName": "nobody-made-me"})), 400, "ResourceNotFoundException",
+            "The specified log group does not exist."),
+        Case::error("a stream in a group nobody made", root,
+            logs("CreateLogStream", json!({"logGroupName": "nobody-made-me", "logStreamName": "s"})), 400,
+            "ResourceNotFoundException", "The specified log group does not exist."),
+        Case::error("order by time with a prefix", root, logs("DescribeLogStreams", json!({
+            "logGroupName": group, "orderBy": "LastEventTime", "logStreamNamePrefix": "s",
+        })), 400, "InvalidParameterException", "Cannot order by LastEventTime with a logStreamNamePrefix."),
+        Case::ok("delete the stream", root, logs("DeleteLogStream", json!({"logGroupName": group, "logStreamName": stream}))),
+        Case::error("delete it again", root,
+            logs("DeleteLogStream", json!({"logGroupName": group, "logStreamName": stream})), 400,
+            "ResourceNotFoundException", "The specified log stream does not exist."),
+        Case::ok("delete the group", root, logs("DeleteLogGroup", json!({"logGroupName": group}))),
+        Case::error("delete it again", root, logs("DeleteLogGroup", json!({"logGroupName": group})), 400,
+            "ResourceNotFoundException", "The specified log group does not exist."),
+        Case::error("a name with a space", root, logs("CreateLogGroup", json!({"logGroupName": "a b"})), 400,
+            "InvalidParameterException",
+            "1 validation error detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"),
+        Case::error("no name", root, logs("CreateLogGroup", json!({})), 400, "InvalidParameterException", "logGroupName"),
+        Case::error("a stream name with a colon", root,
+            logs("CreateLogStream", json!({"logGroupName": group, "logStreamName": "a:b"})), 400,
+            "InvalidParameterException", "Member must satisfy regular expression pattern: [^:*]*"),
+        Case::error("an operation Logs does not have", root, logs("CreateUnicorn", json!({})), 400,
+            "UnknownOperationException", ""),
+    ]);
+}
+
+#[test]
+fn events_are_put_read_back_and_checked() {
+    let server = shared();
+    let root = &server.root;
+    let group = unique("events");
+    let stream = "s";
+    server.logs(root, "CreateLogGroup", &json!({"logGroupName": group})).ok();
+    server.logs(root, "CreateLogStream", &json!({"logGroupName": group, "logStreamName": stream})).ok();
+    let now = now_ms();
+    let put = |events: serde_json::Value| {
+        logs("PutLogEvents", json!({"logGroupName": group, "logStreamName": stream, "logEvents": events}))
+    };
+    server.run(&[
+        Case::ok("put two", root, put(json!([{"timestamp": now, "message": "one"}, {"timestamp": now + 1, "message": "two"}]))),
+        Case::ok("read them from the start", root,
+            logs("GetLogEvents", json!({"logGroupName": group, "logStreamName": stream, "startFromHead": true})))
+            .json_len("/events", 2)
+            .json("/events/0/message", "one")
+            .json("/events/1/message", "two"),
+        Case::ok("filtered", root, logs("FilterLogEvents", json!({"logGroupName": group, "filterPattern": "two"})))
+            .json_len("/events", 1)
+            .json("/events/0/message", "two"),
+        Case::error("none", root, put(json!([])), 400, "InvalidParameterException",
+            "logEvents must have between 1 and 10000 events."),
+        Case::error("no timestamp", root, put(json!([{"message": "m"}])), 400, "InvalidParameterException",
+            "Each log event needs a timestamp."),
+        Case::error("no message", root, put(json!([{"timestamp": now}])), 400, "InvalidParameterException",
+            "Each log event needs a message."),
+        Case::error("an empty message", root, put(json!([{"timestamp": now, "message": ""}])), 400,
+            "InvalidParameterException", "Log event messages cannot be empty."),
+        Case::error("out of order", root, put(json!([{"timestamp": now, "message": "b"}, {"timestamp": now - 1, "message": "a"}])),
+            400, "InvalidParameterException",
+            "Log events in a single PutLogEvents request must be in chronological order."),
+        Case::error("to a stream nobody made", root, logs("PutLogEvents", json!({
+            "logGroupName": group, "logStreamName": "nobody-made-me", "logEvents": [{"timestamp": now, "message": "m"}],
+        })), 400, "ResourceNotFoundException", "The specified log stream does not exist."),
+        Case::error("a limit of none", root,
+            logs("GetLogEvents", json!({"logGroupName": group, "logStreamName": stream, "limit": 0})), 400,
+            "InvalidParameterException", "limit must be between 1 and 10000."),
+        Case::error("a token it never gave", root,
+            logs("GetLogEvents", json!({"logGroupName": group, "logStreamName": stream, "nextToken": "what"})), 400,
+            "InvalidParameterException", "The specified nextToken is invalid."),
+        Case::error("names and a prefix", root, logs("FilterLogEvents", json!({
+            "logGroupName": group, "logStreamNames": ["s"], "logStreamNamePrefix": "s",
+        })), 400, "InvalidParameterException", "logStreamNames and logStreamNamePrefix cannot both be specified."),
+        Case::error("filter a group nobody made", root, logs("FilterLogEvents", json!({"logGroupName": "nobody-made-me"})),
+            400, "ResourceNotFoundException", "The specified log group does not exist."),
+    ]);
+}
+
+#[test]
+fn a_user_without_permissions_is_refused_every_logs_operation() {
+    let server = shared();
+    let nobody = server.nobody();
+    let group = |name: &str| format!("arn:aws:logs:us-east-1:{}:log-group:{name}", server.account_id);
+    let denied =
+        |action: &str, resource: &str| format!("is not authorized to perform: logs:{action} on resource: {resource}");
+    server.run(&[
+        Case::error(
+            "create a group",
+            nobody,
+            logs("CreateLogGroup", json!({"logGroupName": "g1"})),
+            403,
+            "AccessDeniedException",
+            denied("CreateLogGroup", &group("g1")),
+        ),
+        Case::error(
+            "delete a group",
+            nobody,
+            logs("DeleteLogGroup", json!({"logGroupName": "g2"})),
+            403,
+            "AccessDeniedException",
+            denied("DeleteLogGroup", &group("g2")),
+        ),
+        Case::error(
+            "create a stream",
+            nobody,
+            logs("CreateLogStream", json!({"logGroupName": "g3", "logStreamName": "s"})),
+            403,
+            "AccessDeniedException",
+            denied("CreateLogStream", &format!("{}:log-stream:s", group("g3"))),
+        ),
+        Case::error(
+            "put events",
+            nobody,
+            logs(
+                "PutLogEvents",
+                json!({
+                    "logGroupName": "g4", "logStreamName": "s", "logEvents": [{"timestamp": now_ms(), "message": "m"}],
+                }),
+            ),
+            403,
+            "AccessDeniedException",
+            "logs:PutLogEvents",
+        ),
+        Case::error(
+            "read events",
+            nobody,
+            logs("GetLogEvents", json!({"logGroupName": "g5", "logStreamName": "s"})),
+            403,
+            "AccessDeniedException",
+            "logs:GetLogEvents",
+        ),
+        Case::error(
+            "describe groups",
+            nobody,
+            logs("DescribeLogGroups", json!({})),
+            403,
+            "AccessDeniedException",
+            "logs:DescribeLogGroups",
+        ),
+    ]);
+}
+
+#[test]
+fn filter_patterns_pick_the_events_they_describe() {
+    let server = shared();
+    let root = &server.root;
+    let group = unique("filtered");
+    server.logs(root, "CreateLogGroup", &json!({"logGroupName": group})).ok();
+    server.logs(root, "CreateLogStream", &json!({"logGroupName": group, "logStreamName": "s"})).ok();
+    let now = now_ms();
+    let messages = [
+        "ERROR disk full",
+        "WARN disk at 90%",
+        "INFO all good",
+        r#"{"level":"error","latency":250,"user":{"name":"ana"}}"#,
+        r#"{"level":"info","latency":12,"user":{"name":"bo"}}"#,
+    ];
+    let events: Vec<_> =
+        messages.iter().enumerate().map(|(i, m)| json!({"timestamp": now + i as i64, "message": m})).collect();
+    server.logs(root, "PutLogEvents", &json!({"logGroupName": group, "logStreamName": "s", "logEvents": events})).ok();
+    let filter = |pattern: &str| logs("FilterLogEvents", json!({"logGroupName": group, "filterPattern": pattern}));
+    // (pattern, how many match, the first match)
+    let table: &[(&str, usize, &str)] = &[
+        ("", 5, messages[0]),
+        ("disk", 2, messages[0]),
+        ("ERROR", 1, messages[0]),
+        ("disk -ERROR", 1, messages[1]),
+        ("?ERROR ?WARN", 2, messages[0]),
+        ("\"all good\"", 1, messages[2]),
+        ("error", 1, messages[3]),
+        ("{ $.latency > 100 }", 1, messages[3]),
+        ("{ $.level = \"info\" }", 1, messages[4]),
+        ("{ $.user.name = \"a*\" }", 1, messages[3]),
+        ("{ $.level = \"error\" || $.latency < 20 }", 2, messages[3]),
+        ("{ $.missing NOT EXISTS }", 2, messages[3]),
+        ("nothing-like-this", 0, ""),
+    ];
+    let mut cases: Vec<Case> = table
+        .iter()
+        .map(|(pattern, count, first)| {
+            let case = Case::ok(&format!("pattern {pattern:?}"), root, filter(pattern)).json_len("/events", *count);
+            if *count > 0 { case.json("/events/0/message", *first) } else { case }
+        })
+        .collect();
+    cases.extend([
+        Case::error(
+            "a space-delimited pattern",
+            root,
+            filter("[ip, user]"),
+            400,
+            "InvalidParameterException",
+            "Space-delimited filter patterns are not supported by Homeport.",
+        ),
+        Case::error("a pattern too long", root, filter(&"x".repeat(1025)), 400, "InvalidParameterException",
+            "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024"),
+        // Today an unclosed `{` makes a term pattern (`{`, `$.level`, `=`), which no event has.
+        Case::ok("a JSON pattern left open", root, filter("{ $.level = ")).json_len("/events", 0),
+    ]);
+    server.run(&cases);
+}

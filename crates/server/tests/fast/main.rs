@@ -1,0 +1,35 @@
+//! The server's fast test tier: one test program, one in-process server (`support`) shared
+//! by every module, each module a table of cases for one service and family (run them alone
+//! with `cargo test -p server --test fast iam_users::`). One program rather than one per file:
+//! the tier links once, which is most of its cost.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "a test program: its helpers fail loudly on any surprise, as its tests do"
+)]
+
+mod support;
+
+mod authentication;
+mod cloudtrail;
+mod ecr_images;
+mod ecr_repositories;
+mod ecs_clusters;
+mod ecs_services;
+mod ecs_task_definitions;
+mod ecs_tasks;
+mod every_operation;
+mod iam_boundaries;
+mod iam_groups;
+mod iam_policies;
+mod iam_roles;
+mod iam_simulator;
+mod iam_users;
+mod logs_groups;
+mod server_restart;
+mod ssm_activations;
+mod ssm_instances;
+mod sts;
