@@ -14,6 +14,7 @@ mod ecs_clusters;
 pub(crate) mod ecs_container_instances;
 mod ecs_query;
 mod ecs_scheduler;
+#[path = "../ecs/services.rs"]
 pub(crate) mod ecs_services;
 mod ecs_task_credentials;
 mod ecs_task_definitions;
