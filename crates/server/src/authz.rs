@@ -198,7 +198,7 @@ pub async fn authorize(
     let permissions = match identity.principal {
         // Root's own permissions are everything; a resource policy may still refuse it.
         Principal::Root => Arc::new(Permissions {
-            identity: crate::managed::parsed(crate::managed::ADMINISTRATOR_ACCESS)
+            identity: crate::iam::managed::parsed(crate::iam::managed::ADMINISTRATOR_ACCESS)
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()
                 .collect(),
@@ -350,7 +350,7 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
         let policy = managed_policy(app, account, &arn).await?;
         let policy = match policy {
             Some(policy) => policy,
-            None => Policy::parse(crate::managed::DENIES_EVERYTHING).map_err(internal)?,
+            None => Policy::parse(crate::iam::managed::DENIES_EVERYTHING).map_err(internal)?,
         };
         permissions.boundary = Some((arn, policy));
     }
@@ -369,9 +369,9 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
 
 /// A managed policy's default document, parsed (the catalogue's are parsed once).
 async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Policy>, AwsError> {
-    if let Some(policy) = crate::managed::parsed(arn) {
+    if let Some(policy) = crate::iam::managed::parsed(arn) {
         return Ok(Some(policy.clone()));
     }
-    let document = crate::managed::document(&app.store, account, arn).await.map_err(internal)?;
+    let document = crate::iam::managed::document(&app.store, account, arn).await.map_err(internal)?;
     Ok(document.and_then(|text| Policy::parse(&text).ok()))
 }

@@ -61,13 +61,14 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     let request = &incoming.request;
     // HEAD answers as GET does; the listener sends its headers without the body.
     if request.method == "GET" || request.method == "HEAD" {
-        if let Some(reply) = crate::downloads::serve(request, &request_id, app) {
+        if let Some(reply) = crate::ssm::downloads::serve(request, &request_id, app) {
             return reply;
         }
     }
     let target = request.header("x-amz-target");
     // An agent's registration and credential requests carry their own proof, not SigV4.
-    if let Some(outcome) = crate::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
+    if let Some(outcome) =
+        crate::ssm::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
     {
         return match outcome {
             Ok(json) => Reply {
@@ -252,14 +253,12 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
                 Err(error) => return (Err(error.clone()), resources, denied(error)),
             };
             let found = match mode {
-                Authorization::Trust => operations::sts::trust_policy(ctx, &resources)
+                Authorization::Trust => crate::sts::trust_policy(ctx, &resources)
                     .await
                     .map(|trust| Some(("trust-policy", trust, iam_policy::ResourcePolicyKind::Trust))),
-                Authorization::Repository => {
-                    operations::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
-                        policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
-                    })
-                }
+                Authorization::Repository => crate::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
+                    policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
+                }),
                 _ => Ok(None),
             };
             let found = match found {

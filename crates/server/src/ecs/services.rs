@@ -14,15 +14,15 @@ use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
 use store::Value;
 
-use super::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
-use super::ecs_clusters::{Cluster, active_cluster, find_cluster};
-use super::ecs_container_instances::{ContainerInstance, Groups, instances_of};
-use super::ecs_scheduler;
-use super::ecs_tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
-use super::ecs_unsupported;
-use super::{Authorization, Ctx, Operation, internal, json as json_op};
+use super::clusters::{Cluster, active_cluster, find_cluster};
+use super::container_instances::{ContainerInstance, Groups, instances_of};
+use super::scheduler as ecs_scheduler;
+use super::tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::unsupported as ecs_unsupported;
 use crate::app::App;
+use crate::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
 use crate::ids;
+use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
 
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
@@ -457,8 +457,8 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
 /// (a poll is recorded at most every `POLL_RECORD_SECONDS`, and the next may then wait
 /// `MAX_POLL_WAIT_SECONDS` for its answer).
 fn lost_cutoff(app: &App) -> i64 {
-    let wait = i64::try_from(super::ecs_tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
-    ids::now() - app.instance_disconnect_timeout - wait - super::ecs_tasks::POLL_RECORD_SECONDS
+    let wait = i64::try_from(super::tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
+    ids::now() - app.instance_disconnect_timeout - wait - super::tasks::POLL_RECORD_SECONDS
 }
 
 /// Service tasks on instances disconnected beyond the timeout are stopped (and so replaced).
@@ -472,7 +472,7 @@ async fn stop_lost_tasks(app: &App) -> Result<(), AwsError> {
     )
     .await?;
     for task in lost {
-        super::ecs_tasks::update_task(app, &task.arn, |task| {
+        super::tasks::update_task(app, &task.arn, |task| {
             task.desired_status = "STOPPED".to_owned();
             task.last_status = "STOPPED".to_owned();
             let now = ids::now();
@@ -687,7 +687,7 @@ async fn start(
     service: &Service,
     deployment: &str,
     instances: &[ContainerInstance],
-    reserved: &std::collections::HashMap<String, super::ecs_container_instances::Reserved>,
+    reserved: &std::collections::HashMap<String, super::container_instances::Reserved>,
     count: usize,
 ) -> Result<Vec<TaskRow>, AwsError> {
     let body = json!({

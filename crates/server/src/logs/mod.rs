@@ -1,0 +1,403 @@
+//! CloudWatch Logs: log groups and streams (Create/Delete/DescribeLogGroups,
+//! Create/Delete/DescribeLogStreams, Put/DeleteRetentionPolicy). Events are in `events`.
+//!
+//! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
+//! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
+//! older than it are deleted by the server's periodic pass (`expire`) and never returned.
+
+pub(crate) mod events;
+
+use aws_protocol::{AwsError, Protocol};
+use serde_json::{Value as Json, json};
+use store::Value;
+
+use crate::app::App;
+use crate::ids;
+use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op, put};
+
+/// The `X-Amz-Target` prefix of CloudWatch Logs.
+pub const LOGS_TARGET: &str = "Logs_20140328";
+
+/// Retention periods CloudWatch Logs accepts, in days.
+const RETENTION_DAYS: &[i64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/// Declares a Logs operation authorized by policies as `logs:NAME`.
+macro_rules! logs_operation {
+    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
+        pub const $const: Operation = Operation {
+            service: "logs",
+            protocol: Protocol::Json,
+            name: $name,
+            namespace: crate::logs::LOGS_TARGET,
+            action: concat!("logs:", $name),
+            authorization: Authorization::Policies,
+            resources: $resources,
+            run: $run,
+        };
+    };
+}
+pub(crate) use logs_operation;
+
+pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, message)
+}
+
+pub fn no_group() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "The specified log group does not exist.")
+}
+
+pub fn no_stream() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "The specified log stream does not exist.")
+}
+
+/// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
+pub fn group_arn(app: &App, group: &str) -> String {
+    format!("arn:aws:logs:{}:{}:log-group:{group}", app.region, app.account_id)
+}
+
+/// The log-group resource a request names (`logGroupName`).
+pub fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![group_arn(ctx.app, group_name(ctx.body)?)])
+}
+
+/// The log-stream resource a request names (`logGroupName` and `logStreamName`).
+pub fn stream_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.app, group_name(ctx.body)?), stream_name(ctx.body)?)])
+}
+
+fn validation(member: &str, value: &str, constraint: &str) -> AwsError {
+    AwsError::new(
+        "InvalidParameterException",
+        400,
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+/// The `logGroupName` member, checked against CloudWatch's pattern.
+pub fn group_name(body: &Json) -> Result<&str, AwsError> {
+    let name = body.get("logGroupName").and_then(Json::as_str).unwrap_or_default();
+    let valid =
+        !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
+    if valid {
+        Ok(name)
+    } else {
+        Err(validation("logGroupName", name, "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"))
+    }
+}
+
+/// The `logStreamName` member, checked against CloudWatch's pattern.
+pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
+    let name = body.get("logStreamName").and_then(Json::as_str).unwrap_or_default();
+    if name.is_empty() || name.len() > 512 || name.contains(':') || name.contains('*') {
+        return Err(validation("logStreamName", name, "Member must satisfy regular expression pattern: [^:*]*"));
+    }
+    Ok(name)
+}
+
+/// Whether a log group exists.
+pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
+    let rows = app
+        .store
+        .query(
+            "SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?",
+            vec![app.account_id.as_str().into(), group.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(!rows.is_empty())
+}
+
+/// `limit` (1 to 50, default 50) and an offset `nextToken`.
+fn page(body: &Json) -> Result<(usize, usize), AwsError> {
+    let limit = match body.get("limit") {
+        None | Some(Json::Null) => 50,
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| validation("limit", &value.to_string(), "Member must have value between 1 and 50"))?,
+    };
+    let start = match body.get("nextToken").and_then(Json::as_str) {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("The specified nextToken is invalid."))?,
+    };
+    Ok((start, usize::try_from(limit).unwrap_or(50)))
+}
+
+fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
+    crate::operations::json_page(list, "nextToken", items, start, limit)
+}
+
+logs_operation!(CREATE_LOG_GROUP, "CreateLogGroup", |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| json_op(
+    create_log_group(ctx)
+));
+logs_operation!(DELETE_LOG_GROUP, "DeleteLogGroup", |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| json_op(
+    delete_log_group(ctx)
+));
+logs_operation!(
+    DESCRIBE_LOG_GROUPS,
+    "DescribeLogGroups",
+    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:logs:{}:{}:log-group:*", ctx.app.region, ctx.account())]) }),
+    |ctx| json_op(describe_log_groups(ctx))
+);
+logs_operation!(CREATE_LOG_STREAM, "CreateLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
+    json_op(create_log_stream(ctx))
+});
+logs_operation!(DELETE_LOG_STREAM, "DeleteLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
+    json_op(delete_log_stream(ctx))
+});
+logs_operation!(
+    DESCRIBE_LOG_STREAMS,
+    "DescribeLogStreams",
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| { json_op(describe_log_streams(ctx)) }
+);
+logs_operation!(
+    PUT_RETENTION_POLICY,
+    "PutRetentionPolicy",
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| { json_op(put_retention_policy(ctx, true)) }
+);
+logs_operation!(
+    DELETE_RETENTION_POLICY,
+    "DeleteRetentionPolicy",
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| { json_op(put_retention_policy(ctx, false)) }
+);
+
+async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let name = group_name(ctx.body)?;
+    let inserted = ctx
+        .app
+        .store
+        .execute(
+            "INSERT INTO log_groups (account_id, name, created_at) VALUES (?, ?, ?)",
+            vec![ctx.account().into(), name.into(), Value::Int(ids::now() * 1000)],
+        )
+        .await;
+    match inserted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Conflict) => {
+            Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log group already exists"))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn delete_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let name = group_name(ctx.body)?;
+    let account = ctx.account();
+    let deleted = ctx
+        .app
+        .store
+        .transaction(vec![
+            store::Statement::guard(
+                "DELETE FROM log_groups WHERE account_id = ? AND name = ?",
+                vec![account.into(), name.into()],
+            ),
+            store::Statement::new(
+                "DELETE FROM log_streams WHERE account_id = ? AND group_name = ?",
+                vec![account.into(), name.into()],
+            ),
+            store::Statement::new(
+                "DELETE FROM log_events WHERE account_id = ? AND group_name = ?",
+                vec![account.into(), name.into()],
+            ),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) => Err(no_group()),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let (start, limit) = page(ctx.body)?;
+    let prefix = ctx.body.get("logGroupNamePrefix").and_then(Json::as_str).unwrap_or_default();
+    let pattern = ctx.body.get("logGroupNamePattern").and_then(Json::as_str);
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT g.name, g.created_at, g.retention_days,
+                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.group_name = g.name)
+             FROM log_groups g WHERE g.account_id = ? ORDER BY g.name",
+            vec![ctx.account().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let mut groups = Vec::new();
+    for row in &rows {
+        let name = row.text(0).map_err(internal)?;
+        if !name.starts_with(prefix) || pattern.is_some_and(|p| !name.contains(p)) {
+            continue;
+        }
+        let arn = group_arn(ctx.app, &name);
+        let mut group = json!({
+            "logGroupName": name,
+            "creationTime": row.int(1).map_err(internal)?,
+            "metricFilterCount": 0,
+            "arn": format!("{arn}:*"),
+            "logGroupArn": arn,
+            "storedBytes": row.int(3).map_err(internal)?,
+            "logGroupClass": "STANDARD",
+        });
+        if let Some(days) = row.opt_int(2).map_err(internal)? {
+            put(&mut group, "retentionInDays", days);
+        }
+        groups.push(group);
+    }
+    Ok(paged("logGroups", groups, start, limit))
+}
+
+async fn create_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    let name = stream_name(ctx.body)?;
+    if !group_exists(ctx.app, group).await? {
+        return Err(no_group());
+    }
+    let inserted = ctx
+        .app
+        .store
+        .execute(
+            "INSERT INTO log_streams (account_id, group_name, name, created_at) VALUES (?, ?, ?, ?)",
+            vec![ctx.account().into(), group.into(), name.into(), Value::Int(ids::now() * 1000)],
+        )
+        .await;
+    match inserted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Conflict) => {
+            Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log stream already exists"))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn delete_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    let name = stream_name(ctx.body)?;
+    let account = ctx.account();
+    let deleted = ctx
+        .app
+        .store
+        .transaction(vec![
+            store::Statement::guard(
+                "DELETE FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
+                vec![account.into(), group.into(), name.into()],
+            ),
+            store::Statement::new(
+                "DELETE FROM log_events WHERE account_id = ? AND group_name = ? AND stream_name = ?",
+                vec![account.into(), group.into(), name.into()],
+            ),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) => Err(no_stream()),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn describe_log_streams(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    if !group_exists(ctx.app, group).await? {
+        return Err(no_group());
+    }
+    let (start, limit) = page(ctx.body)?;
+    let prefix = ctx.body.get("logStreamNamePrefix").and_then(Json::as_str).unwrap_or_default();
+    let by_time = ctx.body.get("orderBy").and_then(Json::as_str) == Some("LastEventTime");
+    if by_time && !prefix.is_empty() {
+        return Err(invalid_parameter("Cannot order by LastEventTime with a logStreamNamePrefix."));
+    }
+    let descending = ctx.body.get("descending").and_then(Json::as_bool).unwrap_or(false);
+    let order = match (by_time, descending) {
+        (true, false) => "COALESCE(last_event_at, 0), name",
+        (true, true) => "COALESCE(last_event_at, 0) DESC, name DESC",
+        (false, false) => "name",
+        (false, true) => "name DESC",
+    };
+    let rows = ctx
+        .app
+        .store
+        .query(
+            &format!(
+                "SELECT name, created_at, first_event_at, last_event_at, last_ingestion_at, stored_bytes FROM log_streams
+                 WHERE account_id = ? AND group_name = ? ORDER BY {order}"
+            ),
+            vec![ctx.account().into(), group.into()],
+        )
+        .await
+        .map_err(internal)?;
+    let mut streams = Vec::new();
+    for row in &rows {
+        let name = row.text(0).map_err(internal)?;
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let mut stream = json!({
+            "logStreamName": name,
+            "creationTime": row.int(1).map_err(internal)?,
+            "arn": format!("{}:log-stream:{name}", group_arn(ctx.app, group)),
+            "storedBytes": row.int(5).map_err(internal)?,
+        });
+        for (member, index) in [("firstEventTimestamp", 2), ("lastEventTimestamp", 3), ("lastIngestionTime", 4)] {
+            if let Some(value) = row.opt_int(index).map_err(internal)? {
+                put(&mut stream, member, value);
+            }
+        }
+        streams.push(stream);
+    }
+    Ok(paged("logStreams", streams, start, limit))
+}
+
+async fn put_retention_policy(ctx: &Ctx<'_>, set: bool) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    let days = if set {
+        let days = ctx.body.get("retentionInDays").and_then(Json::as_i64).unwrap_or(0);
+        if !RETENTION_DAYS.contains(&days) {
+            return Err(validation(
+                "retentionInDays",
+                &days.to_string(),
+                "Member must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]",
+            ));
+        }
+        Some(days)
+    } else {
+        None
+    };
+    let changed = ctx
+        .app
+        .store
+        .execute(
+            "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND name = ?",
+            vec![Value::from(days), ctx.account().into(), group.into()],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(no_group());
+    }
+    if set {
+        expire(ctx.app).await?;
+    }
+    Ok(json!({}))
+}
+
+/// Deletes the events older than their group's retention (run periodically, and at once when
+/// a retention is set).
+pub async fn expire(app: &App) -> Result<(), AwsError> {
+    let now_ms = ids::now() * 1000;
+    app.store
+        .execute(
+            "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id
+               AND g.name = log_events.group_name AND g.retention_days IS NOT NULL
+               AND log_events.event_time < ? - g.retention_days * 86400000)",
+            vec![Value::Int(now_ms)],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
