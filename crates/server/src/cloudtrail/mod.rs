@@ -7,24 +7,21 @@
 //! replicas sharing a store, events of chunks imported together are ordered by chunk, so
 //! neighbours less than an import interval (100 ms) apart may appear out of time order.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use crate::audit::{CHUNK_COLUMNS, Record, is_read_only};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
-pub const LOOKUP_EVENTS: Operation = Operation {
-    service: "cloudtrail",
-    protocol: Protocol::Json,
-    name: "LookupEvents",
-    namespace: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
-    action: "cloudtrail:LookupEvents",
-    authorization: Authorization::Policies,
-    resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    run: |ctx| json_op(lookup_events(ctx)),
-};
+/// The `X-Amz-Target` prefix of CloudTrail's awsJson operations.
+pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
+
+operation!(cloudtrail, LOOKUP_EVENTS, "LookupEvents", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
+    lookup_events(ctx)
+));
 
 /// CloudTrail keeps 90 days of management events for lookup.
 const LOOKBACK_SECONDS: i64 = 90 * 24 * 60 * 60;

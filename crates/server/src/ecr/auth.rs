@@ -7,14 +7,15 @@
 //! the principal that asked for it, and stops working when that key is deleted or made
 //! inactive, or its session ends. Nothing about it is stored.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value as Json, json};
 
 use crate::app::App;
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
 /// How long a token lasts, as on ECR.
 const TOKEN_LIFETIME: i64 = 12 * 3600;
@@ -22,16 +23,14 @@ const TOKEN_LIFETIME: i64 = 12 * 3600;
 /// What seals a token apart from every other sealed value.
 const SEAL_CONTEXT: &str = "ecr-authorization-token";
 
-pub const GET_AUTHORIZATION_TOKEN: Operation = Operation {
-    service: "ecr",
-    protocol: Protocol::Json,
-    name: "GetAuthorizationToken",
-    namespace: crate::ecr::ECR_TARGET,
-    action: "ecr:GetAuthorizationToken",
-    authorization: Authorization::Policies,
-    resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    run: |ctx| json_op(get_authorization_token(ctx)),
-};
+operation!(
+    ecr,
+    GET_AUTHORIZATION_TOKEN,
+    "GetAuthorizationToken",
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(get_authorization_token(ctx)),
+    authorization = Policies
+);
 
 async fn get_authorization_token(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let registries = crate::ecr::strings(ctx.body, "registryIds");

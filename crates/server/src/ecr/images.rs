@@ -14,17 +14,18 @@ use store::{Statement, StoreError, Value};
 use crate::app::App;
 use crate::ecr::registry::blobs::Digest;
 use crate::ecr::{
-    Repository, check_registry, ecr_operation, invalid_member, invalid_parameter, page, repository, repository_name,
+    Repository, check_registry, invalid_member, invalid_parameter, page, repository, repository_name,
     repository_resource,
 };
 use crate::ids;
+use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
-ecr_operation!(PUT_IMAGE, "PutImage", repository_resource, |ctx| json_op(put_image_op(ctx)));
-ecr_operation!(BATCH_GET_IMAGE, "BatchGetImage", repository_resource, |ctx| json_op(batch_get_image(ctx)));
-ecr_operation!(LIST_IMAGES, "ListImages", repository_resource, |ctx| json_op(list_images(ctx)));
-ecr_operation!(DESCRIBE_IMAGES, "DescribeImages", repository_resource, |ctx| json_op(describe_images(ctx)));
-ecr_operation!(BATCH_DELETE_IMAGE, "BatchDeleteImage", repository_resource, |ctx| json_op(batch_delete_image(ctx)));
+operation!(ecr, PUT_IMAGE, "PutImage", repository_resource, |ctx| json_op(put_image_op(ctx)));
+operation!(ecr, BATCH_GET_IMAGE, "BatchGetImage", repository_resource, |ctx| json_op(batch_get_image(ctx)));
+operation!(ecr, LIST_IMAGES, "ListImages", repository_resource, |ctx| json_op(list_images(ctx)));
+operation!(ecr, DESCRIBE_IMAGES, "DescribeImages", repository_resource, |ctx| json_op(describe_images(ctx)));
+operation!(ecr, BATCH_DELETE_IMAGE, "BatchDeleteImage", repository_resource, |ctx| json_op(batch_delete_image(ctx)));
 
 /// The manifest media types accepted (Docker schema 2 and OCI, single and index).
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";

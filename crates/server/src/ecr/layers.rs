@@ -14,23 +14,22 @@ use store::{Statement, StoreError, Value};
 
 use crate::app::App;
 use crate::ecr::registry::blobs::{Digest, UploadError};
-use crate::ecr::{
-    check_registry, ecr_operation, invalid_member, invalid_parameter, repository, repository_name, repository_resource,
-};
+use crate::ecr::{check_registry, invalid_member, invalid_parameter, repository, repository_name, repository_resource};
 use crate::ids;
+use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
-ecr_operation!(GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", repository_resource, |ctx| json_op(
+operation!(ecr, GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", repository_resource, |ctx| json_op(
     get_download_url_for_layer(ctx)
 ));
-ecr_operation!(BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", repository_resource, |ctx| json_op(
+operation!(ecr, BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", repository_resource, |ctx| json_op(
     batch_check_layer_availability(ctx)
 ));
-ecr_operation!(INITIATE_LAYER_UPLOAD, "InitiateLayerUpload", repository_resource, |ctx| json_op(
+operation!(ecr, INITIATE_LAYER_UPLOAD, "InitiateLayerUpload", repository_resource, |ctx| json_op(
     initiate_layer_upload(ctx)
 ));
-ecr_operation!(UPLOAD_LAYER_PART, "UploadLayerPart", repository_resource, |ctx| json_op(upload_layer_part(ctx)));
-ecr_operation!(COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", repository_resource, |ctx| json_op(
+operation!(ecr, UPLOAD_LAYER_PART, "UploadLayerPart", repository_resource, |ctx| json_op(upload_layer_part(ctx)));
+operation!(ecr, COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", repository_resource, |ctx| json_op(
     complete_layer_upload(ctx)
 ));
 

@@ -28,23 +28,6 @@ use crate::operations::{Ctx, internal};
 /// The `X-Amz-Target` prefix of ECR.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
 
-/// Declares an ECR operation authorized as `ecr:NAME` on a repository, with its policy.
-macro_rules! ecr_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        pub const $const: crate::operations::Operation = crate::operations::Operation {
-            service: "ecr",
-            protocol: aws_protocol::Protocol::Json,
-            name: $name,
-            namespace: crate::ecr::ECR_TARGET,
-            action: concat!("ecr:", $name),
-            authorization: crate::operations::Authorization::Repository,
-            resources: $resources,
-            run: $run,
-        };
-    };
-}
-pub(crate) use ecr_operation;
-
 pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterException", 400, message)
 }

@@ -8,19 +8,20 @@ use aws_protocol::AwsError;
 use iam_policy::PolicyKind;
 use serde_json::{Value as Json, json};
 
-use crate::ecr::{check_registry, ecr_operation, invalid_parameter, repository, repository_name, repository_resource};
+use crate::ecr::{check_registry, invalid_parameter, repository, repository_name, repository_resource};
+use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
 /// ECR's limit on a repository policy's length.
 const MAX_POLICY: usize = 10_240;
 
-ecr_operation!(SET_REPOSITORY_POLICY, "SetRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, SET_REPOSITORY_POLICY, "SetRepositoryPolicy", repository_resource, |ctx| json_op(
     set_repository_policy(ctx)
 ));
-ecr_operation!(GET_REPOSITORY_POLICY, "GetRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, GET_REPOSITORY_POLICY, "GetRepositoryPolicy", repository_resource, |ctx| json_op(
     get_repository_policy(ctx)
 ));
-ecr_operation!(DELETE_REPOSITORY_POLICY, "DeleteRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, DELETE_REPOSITORY_POLICY, "DeleteRepositoryPolicy", repository_resource, |ctx| json_op(
     delete_repository_policy(ctx)
 ));
 

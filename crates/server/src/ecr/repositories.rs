@@ -6,33 +6,31 @@
 //! files no other repository references are removed afterwards
 //! ([`crate::ecr::registry::blobs::Blobs::collect`]).
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::{Statement, StoreError, Value};
 
 use crate::ecr::{
-    ecr_operation, invalid_member, page, repository, repository_arn, repository_name, repository_not_found,
-    repository_resource, strings,
+    invalid_member, page, repository, repository_arn, repository_name, repository_not_found, repository_resource,
+    strings,
 };
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
-ecr_operation!(CREATE_REPOSITORY, "CreateRepository", repository_resource, |ctx| json_op(create_repository(ctx)));
-ecr_operation!(DELETE_REPOSITORY, "DeleteRepository", repository_resource, |ctx| json_op(delete_repository(ctx)));
-ecr_operation!(PUT_IMAGE_TAG_MUTABILITY, "PutImageTagMutability", repository_resource, |ctx| json_op(
+operation!(ecr, CREATE_REPOSITORY, "CreateRepository", repository_resource, |ctx| json_op(create_repository(ctx)));
+operation!(ecr, DELETE_REPOSITORY, "DeleteRepository", repository_resource, |ctx| json_op(delete_repository(ctx)));
+operation!(ecr, PUT_IMAGE_TAG_MUTABILITY, "PutImageTagMutability", repository_resource, |ctx| json_op(
     put_image_tag_mutability(ctx)
 ));
 
-/// Authorized on each repository named (or all of them), by the caller's policies alone: a
-/// listing spans repositories, so no single repository policy applies.
-pub const DESCRIBE_REPOSITORIES: Operation = Operation {
-    service: "ecr",
-    protocol: Protocol::Json,
-    name: "DescribeRepositories",
-    namespace: crate::ecr::ECR_TARGET,
-    action: "ecr:DescribeRepositories",
-    authorization: Authorization::Policies,
-    resources: |ctx| {
+// Authorized on each repository named (or all of them), by the caller's policies alone: a
+// listing spans repositories, so no single repository policy applies.
+operation!(
+    ecr,
+    DESCRIBE_REPOSITORIES,
+    "DescribeRepositories",
+    |ctx| {
         Box::pin(async move {
             let names = strings(ctx.body, "repositoryNames");
             if names.is_empty() {
@@ -41,8 +39,9 @@ pub const DESCRIBE_REPOSITORIES: Operation = Operation {
             Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
         })
     },
-    run: |ctx| json_op(describe_repositories(ctx)),
-};
+    |ctx| json_op(describe_repositories(ctx)),
+    authorization = Policies
+);
 
 /// `imageTagMutability`: `MUTABLE` (the default) or `IMMUTABLE`.
 fn tag_mutability(body: &Json) -> Result<&str, AwsError> {

@@ -4,34 +4,38 @@
 //! cluster is deleted only when no container instance, service or unstopped task is in it,
 //! checked in the deleting statement.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use crate::app::App;
-use crate::ecs::{self, cluster_arn, cluster_not_found, ecs_operation, invalid_parameter};
+use crate::ecs::{self, cluster_arn, cluster_not_found, invalid_parameter};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
-ecs_operation!(
+operation!(
+    ecs,
     CREATE_CLUSTER,
     "CreateCluster",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, &named(ctx.body))]) }),
     |ctx| { json_op(create_cluster(ctx)) }
 );
-ecs_operation!(DESCRIBE_CLUSTERS, "DescribeClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+operation!(ecs, DESCRIBE_CLUSTERS, "DescribeClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
     json_op(describe_clusters(ctx))
 });
-ecs_operation!(LIST_CLUSTERS, "ListClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
+operation!(ecs, LIST_CLUSTERS, "ListClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
     list_clusters(ctx)
 ));
-ecs_operation!(
+operation!(
+    ecs,
     DELETE_CLUSTER,
     "DeleteCluster",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(delete_cluster(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     UPDATE_CLUSTER,
     "UpdateCluster",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),

@@ -10,16 +10,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use super::clusters::active_cluster;
 use super::query::{Query, Subject};
 use crate::app::App;
-use crate::ecs::{self, client, cluster_arn, ecs_operation, invalid_parameter, put};
+use crate::ecs::{self, client, cluster_arn, invalid_parameter, put};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
 /// An agent is connected while it has polled within this many seconds.
 pub(crate) const AGENT_CONNECTED_SECONDS: i64 = 60;
@@ -385,50 +386,58 @@ fn instance_arn(app: &App, cluster: &str, reference: &str) -> String {
     ecs::arn(app, "container-instance", &format!("{cluster_name}/{reference}"))
 }
 
-ecs_operation!(
+operation!(
+    ecs,
     REGISTER_CONTAINER_INSTANCE,
     "RegisterContainerInstance",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(register_container_instance(ctx)),
-    Authorization::Instance
+    authorization = Instance
 );
-ecs_operation!(
+operation!(
+    ecs,
     DEREGISTER_CONTAINER_INSTANCE,
     "DeregisterContainerInstance",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(deregister_container_instance(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     DESCRIBE_CONTAINER_INSTANCES,
     "DescribeContainerInstances",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(describe_container_instances(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     LIST_CONTAINER_INSTANCES,
     "ListContainerInstances",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(list_container_instances(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     UPDATE_CONTAINER_INSTANCES_STATE,
     "UpdateContainerInstancesState",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(update_container_instances_state(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     PUT_ATTRIBUTES,
     "PutAttributes",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(put_attributes(ctx, true)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     DELETE_ATTRIBUTES,
     "DeleteAttributes",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(put_attributes(ctx, false))
 );
-ecs_operation!(
+operation!(
+    ecs,
     LIST_ATTRIBUTES,
     "ListAttributes",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),

@@ -22,28 +22,6 @@ use crate::operations::internal;
 /// The `X-Amz-Target` prefix of ECS.
 pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
 
-/// Declares an ECS operation authorized by policies as `ecs:NAME`:
-/// `ecs_operation!(CONST, "Name", resources, run)`, or with a last argument, another
-/// [`Authorization`].
-macro_rules! ecs_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        ecs_operation!($const, $name, $resources, $run, Authorization::Policies);
-    };
-    ($const:ident, $name:literal, $resources:expr, $run:expr, $authorization:expr) => {
-        pub const $const: Operation = Operation {
-            service: "ecs",
-            protocol: Protocol::Json,
-            name: $name,
-            namespace: crate::ecs::ECS_TARGET,
-            action: concat!("ecs:", $name),
-            authorization: $authorization,
-            resources: $resources,
-            run: $run,
-        };
-    };
-}
-pub(crate) use ecs_operation;
-
 pub fn client(message: impl Into<String>) -> AwsError {
     AwsError::new("ClientException", 400, message)
 }

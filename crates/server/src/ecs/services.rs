@@ -10,7 +10,7 @@
 //! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
 //! restart of the control plane resumes where it was.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
@@ -20,38 +20,44 @@ use super::scheduler as ecs_scheduler;
 use super::tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
 use super::unsupported as ecs_unsupported;
 use crate::app::App;
-use crate::ecs::{self, cluster_arn, ecs_operation, invalid_parameter, put};
+use crate::ecs::{self, cluster_arn, invalid_parameter, put};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
 
-ecs_operation!(
+operation!(
+    ecs,
     CREATE_SERVICE,
     "CreateService",
     |ctx| Box::pin(async move { service_resource(ctx, "serviceName") }),
     |ctx| { json_op(create_service(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     UPDATE_SERVICE,
     "UpdateService",
     |ctx| Box::pin(async move { service_resource(ctx, "service") }),
     |ctx| { json_op(update_service(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     DELETE_SERVICE,
     "DeleteService",
     |ctx| Box::pin(async move { service_resource(ctx, "service") }),
     |ctx| { json_op(delete_service(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     DESCRIBE_SERVICES,
     "DescribeServices",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(describe_services(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     LIST_SERVICES,
     "ListServices",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),

@@ -16,14 +16,15 @@
 //! `Task` session) and is revoked with the managed instance (deregistering it ends the
 //! session).
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use super::tasks::{load_task, polling_instance};
 use crate::auth::SessionKind;
 use crate::ecs::{self, invalid_parameter};
 use crate::iam::roles::find_role;
-use crate::operations::{Authorization, Ctx, Operation, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, json as json_op};
 use crate::sts::{SessionGrant, issue_role_session};
 
 /// How long task credentials live (ECS's are an hour too; a role allows at least that).
@@ -31,16 +32,15 @@ const TASK_SESSION_SECONDS: i64 = 3_600;
 /// How long after a task stops its execution role is still issued (the agent's clean-up wait).
 const EXECUTION_AFTER_STOP_SECONDS: i64 = 3 * 3_600;
 
-pub const GET_TASK_CREDENTIALS: Operation = Operation {
-    service: "ecs",
-    protocol: Protocol::Json,
-    name: "GetTaskCredentials",
-    namespace: ecs::ECS_TARGET,
-    action: "ecs:Poll",
-    authorization: Authorization::Instance,
-    resources: |ctx| Box::pin(async move { Ok(vec![ecs::required(ctx.body, "containerInstance")?.to_owned()]) }),
-    run: |ctx| json_op(get_task_credentials(ctx)),
-};
+operation!(
+    ecs,
+    GET_TASK_CREDENTIALS,
+    "GetTaskCredentials",
+    |ctx| Box::pin(async move { Ok(vec![ecs::required(ctx.body, "containerInstance")?.to_owned()]) }),
+    |ctx| json_op(get_task_credentials(ctx)),
+    authorization = Instance,
+    action = "ecs:Poll"
+);
 
 /// Which of a task's roles: the member of the task naming it.
 fn role_member(role_type: &str) -> Result<&'static str, AwsError> {

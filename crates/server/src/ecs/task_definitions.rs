@@ -9,45 +9,55 @@
 //! a family count up from 1 and are never reused. Passing a task or execution role needs
 //! `iam:PassRole` for `ecs-tasks.amazonaws.com`, and the role must trust that service.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 use store::Value;
 
 use super::unsupported;
 use crate::app::App;
-use crate::ecs::{self, client, ecs_operation, invalid_parameter, put};
+use crate::ecs::{self, client, invalid_parameter, put};
 use crate::iam::roles::find_role;
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
-ecs_operation!(
+operation!(
+    ecs,
     REGISTER_TASK_DEFINITION,
     "RegisterTaskDefinition",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(register_task_definition(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     DESCRIBE_TASK_DEFINITION,
     "DescribeTaskDefinition",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(describe_task_definition(ctx))
 );
-ecs_operation!(LIST_TASK_DEFINITIONS, "ListTaskDefinitions", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
-    json_op(list_task_definitions(ctx))
-});
-ecs_operation!(
+operation!(
+    ecs,
+    LIST_TASK_DEFINITIONS,
+    "ListTaskDefinitions",
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(list_task_definitions(ctx)) }
+);
+operation!(
+    ecs,
     LIST_TASK_DEFINITION_FAMILIES,
     "ListTaskDefinitionFamilies",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(list_task_definition_families(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     DEREGISTER_TASK_DEFINITION,
     "DeregisterTaskDefinition",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(deregister_task_definition(ctx))
 );
-ecs_operation!(
+operation!(
+    ecs,
     DELETE_TASK_DEFINITIONS,
     "DeleteTaskDefinitions",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),

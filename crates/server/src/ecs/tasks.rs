@@ -9,7 +9,7 @@
 //! task updates are optimistic (a version check in the writing statement), so concurrent
 //! StopTask and state reports never overwrite each other.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::{Statement, Value};
 
@@ -19,9 +19,10 @@ use super::scheduler::{self, Demand, Placement};
 use super::task_definitions::{check_task_role, find_task_definition};
 use super::unsupported;
 use crate::app::App;
-use crate::ecs::{self, client, cluster_arn, ecs_operation, invalid_parameter, put};
+use crate::ecs::{self, client, cluster_arn, invalid_parameter, put};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
 
 /// Tasks RunTask and StartTask start at most per call.
 const MAX_TASKS_PER_CALL: usize = 10;
@@ -31,41 +32,48 @@ const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often a poll is written down as the instance's last contact.
 pub(crate) const POLL_RECORD_SECONDS: i64 = 10;
 
-ecs_operation!(RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
-ecs_operation!(START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
-ecs_operation!(STOP_TASK, "StopTask", |ctx| Box::pin(async move { task_resource(ctx) }), |ctx| json_op(stop_task(ctx)));
-ecs_operation!(
+operation!(ecs, RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
+operation!(ecs, START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
+operation!(ecs, STOP_TASK, "StopTask", |ctx| Box::pin(async move { task_resource(ctx) }), |ctx| json_op(stop_task(
+    ctx
+)));
+operation!(
+    ecs,
     DESCRIBE_TASKS,
     "DescribeTasks",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(describe_tasks(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     LIST_TASKS,
     "ListTasks",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(list_tasks(ctx)) }
 );
-ecs_operation!(
+operation!(
+    ecs,
     SUBMIT_TASK_STATE_CHANGE,
     "SubmitTaskStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(submit_task_state_change(ctx)),
-    Authorization::Instance
+    authorization = Instance
 );
-ecs_operation!(
+operation!(
+    ecs,
     SUBMIT_CONTAINER_STATE_CHANGE,
     "SubmitContainerStateChange",
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(submit_container_state_change(ctx)),
-    Authorization::Instance
+    authorization = Instance
 );
-ecs_operation!(
+operation!(
+    ecs,
     POLL,
     "Poll",
     |ctx| Box::pin(async move { container_instance_resource(ctx) }),
     |ctx| json_op(poll(ctx)),
-    Authorization::Instance
+    authorization = Instance
 );
 
 /// RunTask and StartTask are authorized on the task definition (as ECS does), with the

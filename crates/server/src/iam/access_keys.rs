@@ -1,16 +1,15 @@
 //! Access keys: CreateAccessKey, ListAccessKeys, DeleteAccessKey. Secrets are sealed before
 //! they reach the store and returned exactly once, by CreateAccessKey.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
 use super::users::{find_user, user_resource};
 use crate::auth::Principal;
 use crate::ids;
-use crate::operations::{
-    Authorization, Ctx, IAM_NAMESPACE, Operation, Page, iam_operation, internal, no_such_user, query,
-};
+use crate::operations::operation;
+use crate::operations::{Ctx, Page, internal, no_such_user, query};
 
 /// Long-term access keys a user may have (IAM's default quota).
 const KEYS_PER_USER: i64 = 2;
@@ -29,7 +28,7 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     Ok(Some(user.name))
 }
 
-iam_operation!(CREATE_ACCESS_KEY, "CreateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, CREATE_ACCESS_KEY, "CreateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     create_access_key(ctx)
 ));
 
@@ -78,7 +77,7 @@ async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(LIST_ACCESS_KEYS, "ListAccessKeys", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, LIST_ACCESS_KEYS, "ListAccessKeys", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     list_access_keys(ctx)
 ));
 
@@ -124,7 +123,7 @@ async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(DELETE_ACCESS_KEY, "DeleteAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, DELETE_ACCESS_KEY, "DeleteAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     delete_access_key(ctx)
 ));
 
@@ -154,7 +153,7 @@ async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-iam_operation!(UPDATE_ACCESS_KEY, "UpdateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, UPDATE_ACCESS_KEY, "UpdateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     update_access_key(ctx)
 ));
 
@@ -192,9 +191,13 @@ async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-iam_operation!(GET_ACCESS_KEY_LAST_USED, "GetAccessKeyLastUsed", |ctx| Box::pin(key_owner_resource(ctx)), |ctx| query(
-    get_access_key_last_used(ctx)
-));
+operation!(
+    iam,
+    GET_ACCESS_KEY_LAST_USED,
+    "GetAccessKeyLastUsed",
+    |ctx| Box::pin(key_owner_resource(ctx)),
+    |ctx| query(get_access_key_last_used(ctx))
+);
 
 /// The key as stored: owner (None for root) and last use.
 async fn find_key(

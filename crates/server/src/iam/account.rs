@@ -2,9 +2,9 @@
 //! GetAccountAuthorizationDetails (every user, group, role and managed policy in use, with
 //! their policies, in one answer).
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
-use aws_protocol::{AwsError, Protocol};
 
 use super::boundaries;
 use super::entities::{Entity, Kind};
@@ -13,14 +13,12 @@ use super::policies::{ManagedPolicy, Usage, find_policy, usage, write_policy};
 use super::roles::find_role;
 use super::tags::{self, Tagged};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
 
-iam_operation!(
-    GET_ACCOUNT_SUMMARY,
-    "GetAccountSummary",
-    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    |ctx| query(get_account_summary(ctx))
-);
+operation!(iam, GET_ACCOUNT_SUMMARY, "GetAccountSummary", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+    query(get_account_summary(ctx))
+});
 
 /// IAM's default quotas, as GetAccountSummary reports them.
 const QUOTAS: &[(&str, i64)] = &[
@@ -93,7 +91,8 @@ async fn get_account_summary(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     GET_ACCOUNT_AUTHORIZATION_DETAILS,
     "GetAccountAuthorizationDetails",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),

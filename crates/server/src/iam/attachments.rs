@@ -3,51 +3,51 @@
 //! and never copies it, so decisions follow the policy's current default version (or the
 //! catalogue, for AWS managed policies).
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 
 use super::entities::{Kind, existing, resource};
 use super::policies::{check_arn, find_policy};
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
 
 /// Managed policies per user or group (IAM's default quota).
 const ATTACHED_PER_OWNER: i64 = 10;
 
-iam_operation!(ATTACH_USER_POLICY, "AttachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(attach(
-    ctx,
-    Kind::User
-)));
-iam_operation!(DETACH_USER_POLICY, "DetachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(detach(
-    ctx,
-    Kind::User
-)));
-iam_operation!(
+operation!(iam, ATTACH_USER_POLICY, "AttachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    attach(ctx, Kind::User)
+));
+operation!(iam, DETACH_USER_POLICY, "DetachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    detach(ctx, Kind::User)
+));
+operation!(
+    iam,
     LIST_ATTACHED_USER_POLICIES,
     "ListAttachedUserPolicies",
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(list_attached(ctx, Kind::User))
 );
-iam_operation!(ATTACH_GROUP_POLICY, "AttachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, ATTACH_GROUP_POLICY, "AttachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     attach(ctx, Kind::Group)
 ));
-iam_operation!(DETACH_GROUP_POLICY, "DetachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, DETACH_GROUP_POLICY, "DetachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     detach(ctx, Kind::Group)
 ));
-iam_operation!(
+operation!(
+    iam,
     LIST_ATTACHED_GROUP_POLICIES,
     "ListAttachedGroupPolicies",
     |ctx| Box::pin(resource(ctx, Kind::Group)),
     |ctx| query(list_attached(ctx, Kind::Group))
 );
-iam_operation!(ATTACH_ROLE_POLICY, "AttachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(attach(
-    ctx,
-    Kind::Role
-)));
-iam_operation!(DETACH_ROLE_POLICY, "DetachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(detach(
-    ctx,
-    Kind::Role
-)));
-iam_operation!(
+operation!(iam, ATTACH_ROLE_POLICY, "AttachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    attach(ctx, Kind::Role)
+));
+operation!(iam, DETACH_ROLE_POLICY, "DetachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    detach(ctx, Kind::Role)
+));
+operation!(
+    iam,
     LIST_ATTACHED_ROLE_POLICIES,
     "ListAttachedRolePolicies",
     |ctx| Box::pin(resource(ctx, Kind::Role)),

@@ -2,13 +2,14 @@
 //! CreateRole, and Put/Delete{User,Role}PermissionsBoundary. A boundary names a managed
 //! policy (AWS's or the account's) by ARN; an entity has at most one.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 use store::Statement;
 
 use super::entities::{Kind, existing, resource};
 use super::policies::{check_arn, find_policy};
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
 
 /// The request's `PermissionsBoundary`, checked to name an existing managed policy.
 pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
@@ -82,25 +83,29 @@ async fn delete(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-iam_operation!(
+operation!(
+    iam,
     PUT_USER_PERMISSIONS_BOUNDARY,
     "PutUserPermissionsBoundary",
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(put(ctx, Kind::User))
 );
-iam_operation!(
+operation!(
+    iam,
     DELETE_USER_PERMISSIONS_BOUNDARY,
     "DeleteUserPermissionsBoundary",
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(delete(ctx, Kind::User))
 );
-iam_operation!(
+operation!(
+    iam,
     PUT_ROLE_PERMISSIONS_BOUNDARY,
     "PutRolePermissionsBoundary",
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| query(put(ctx, Kind::Role))
 );
-iam_operation!(
+operation!(
+    iam,
     DELETE_ROLE_PERMISSIONS_BOUNDARY,
     "DeleteRolePermissionsBoundary",
     |ctx| Box::pin(resource(ctx, Kind::Role)),

@@ -2,12 +2,13 @@
 //! RemoveUserFromGroup, ListGroupsForUser. A group's inline policies apply to its members;
 //! a user is in at most ten groups (IAM's quota), checked in the statement that adds.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 
 use super::entities::{Entity, Kind, create, existing, find_stored, list, resource};
 use super::users::{find_user, user_resource};
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, no_such_user, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, no_such_user, query};
 
 /// Groups a user may be in (IAM's default quota).
 const GROUPS_PER_USER: i64 = 10;
@@ -20,22 +21,23 @@ async fn existing_group(ctx: &Ctx<'_>) -> Result<Entity, AwsError> {
     existing(ctx, Kind::Group).await
 }
 
-iam_operation!(CREATE_GROUP, "CreateGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(create_group(ctx)));
-iam_operation!(GET_GROUP, "GetGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_group(ctx)));
-iam_operation!(
+operation!(iam, CREATE_GROUP, "CreateGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(create_group(ctx)));
+operation!(iam, GET_GROUP, "GetGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_group(ctx)));
+operation!(
+    iam,
     LIST_GROUPS,
     "ListGroups",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:group/", ctx.account())]) }),
     |ctx| query(list_groups(ctx))
 );
-iam_operation!(DELETE_GROUP, "DeleteGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(ctx)));
-iam_operation!(ADD_USER_TO_GROUP, "AddUserToGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+operation!(iam, DELETE_GROUP, "DeleteGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(ctx)));
+operation!(iam, ADD_USER_TO_GROUP, "AddUserToGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
     add_user_to_group(ctx)
 ));
-iam_operation!(REMOVE_USER_FROM_GROUP, "RemoveUserFromGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+operation!(iam, REMOVE_USER_FROM_GROUP, "RemoveUserFromGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
     remove_user_from_group(ctx)
 ));
-iam_operation!(LIST_GROUPS_FOR_USER, "ListGroupsForUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+operation!(iam, LIST_GROUPS_FOR_USER, "ListGroupsForUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
     list_groups_for_user(ctx)
 ));
 

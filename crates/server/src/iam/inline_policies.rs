@@ -2,15 +2,14 @@
 //! set of handlers serves every owner kind; only names, quotas and messages differ. A role's
 //! trust policy is not among them (it is the role's own field).
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
-use aws_protocol::{AwsError, Protocol};
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::entities::{Kind, existing, resource};
-use crate::operations::{
-    Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, iam_operation, internal, query,
-};
+use crate::operations::operation;
+use crate::operations::{Ctx, Page, check_name, internal, query};
 
 fn quota(kind: Kind, name: &str) -> SizeQuota<'_> {
     match kind {
@@ -33,44 +32,44 @@ pub(crate) fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     }
 }
 
-iam_operation!(PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(
+operation!(iam, PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(
     ctx,
     Kind::User
 )));
-iam_operation!(GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(
+operation!(iam, GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(
     ctx,
     Kind::User
 )));
-iam_operation!(LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+operation!(iam, LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
     list_policies(ctx, Kind::User)
 ));
-iam_operation!(DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+operation!(iam, DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
     delete_policy(ctx, Kind::User)
 ));
-iam_operation!(PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     put_policy(ctx, Kind::Group)
 ));
-iam_operation!(GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     get_policy(ctx, Kind::Group)
 ));
-iam_operation!(LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     list_policies(ctx, Kind::Group)
 ));
-iam_operation!(DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     delete_policy(ctx, Kind::Group)
 ));
-iam_operation!(PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(
+operation!(iam, PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(
     ctx,
     Kind::Role
 )));
-iam_operation!(GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(
+operation!(iam, GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(
     ctx,
     Kind::Role
 )));
-iam_operation!(LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+operation!(iam, LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
     list_policies(ctx, Kind::Role)
 ));
-iam_operation!(DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+operation!(iam, DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
     delete_policy(ctx, Kind::Role)
 ));
 

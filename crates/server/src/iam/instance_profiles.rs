@@ -2,14 +2,15 @@
 //! and ListInstanceProfilesForRole. A profile holds at most one role (IAM's quota), and
 //! adding one needs `iam:PassRole` on it, as on AWS.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 use store::Statement;
 
 use super::entities::{Entity, Kind, existing, insert, page_of, resource};
 use super::roles::{Role, existing_role, find_role};
 use super::tags::{self, Tagged};
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
 
 /// The role a profile holds, if any.
 async fn role_of(ctx: &Ctx<'_>, profile: &Entity) -> Result<Option<Role>, AwsError> {
@@ -42,7 +43,8 @@ pub(crate) fn write_profile_fields(xml: &mut XmlResponse, account: &str, profile
     });
 }
 
-iam_operation!(
+operation!(
+    iam,
     CREATE_INSTANCE_PROFILE,
     "CreateInstanceProfile",
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
@@ -61,7 +63,8 @@ async fn create_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     GET_INSTANCE_PROFILE,
     "GetInstanceProfile",
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
@@ -76,7 +79,8 @@ async fn get_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     LIST_INSTANCE_PROFILES,
     "ListInstanceProfiles",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:instance-profile/", ctx.account())]) }),
@@ -100,7 +104,8 @@ async fn list_instance_profiles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> 
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     DELETE_INSTANCE_PROFILE,
     "DeleteInstanceProfile",
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
@@ -134,7 +139,8 @@ async fn delete_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     }
 }
 
-iam_operation!(
+operation!(
+    iam,
     ADD_ROLE_TO_INSTANCE_PROFILE,
     "AddRoleToInstanceProfile",
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
@@ -163,7 +169,8 @@ async fn add_role_to_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsE
     }
 }
 
-iam_operation!(
+operation!(
+    iam,
     REMOVE_ROLE_FROM_INSTANCE_PROFILE,
     "RemoveRoleFromInstanceProfile",
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
@@ -192,7 +199,8 @@ async fn remove_role_from_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse,
     Ok(ctx.response())
 }
 
-iam_operation!(
+operation!(
+    iam,
     LIST_INSTANCE_PROFILES_FOR_ROLE,
     "ListInstanceProfilesForRole",
     |ctx| Box::pin(resource(ctx, Kind::Role)),

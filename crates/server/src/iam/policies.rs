@@ -5,9 +5,9 @@
 //! a policy is deleted only when nothing uses it (attachments, boundaries) and only its
 //! default version remains; every such check runs in the transaction that writes.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
-use aws_protocol::{AwsError, Protocol};
 use iam_policy::{PolicyKind, SizeQuota};
 use store::{Statement, Value};
 
@@ -15,9 +15,8 @@ use super::inline_policies::policy_error;
 use super::tags::{self, Tagged};
 use crate::iam::managed;
 use crate::ids;
-use crate::operations::{
-    Authorization, Ctx, IAM_NAMESPACE, Operation, Page, check_name, check_path, iam_operation, internal,
-};
+use crate::operations::operation;
+use crate::operations::{Ctx, Page, check_name, check_path, internal};
 use crate::operations::{query, validation};
 
 /// Versions a customer managed policy keeps at most.
@@ -216,7 +215,7 @@ fn write_version(xml: &mut XmlResponse, version: &str, default: &str, created_at
         .element("CreateDate", &ids::iso8601(created_at));
 }
 
-iam_operation!(CREATE_POLICY, "CreatePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(create_policy(ctx)));
+operation!(iam, CREATE_POLICY, "CreatePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(create_policy(ctx)));
 
 async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("PolicyName")?;
@@ -282,7 +281,7 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(GET_POLICY, "GetPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
+operation!(iam, GET_POLICY, "GetPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
 
 async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;
@@ -293,7 +292,7 @@ async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(DELETE_POLICY, "DeletePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(delete_policy(ctx)));
+operation!(iam, DELETE_POLICY, "DeletePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(delete_policy(ctx)));
 
 async fn delete_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = existing_policy(ctx).await?;
@@ -329,7 +328,7 @@ async fn delete_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     }
 }
 
-iam_operation!(LIST_POLICIES, "ListPolicies", |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }), |ctx| query(
+operation!(iam, LIST_POLICIES, "ListPolicies", |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }), |ctx| query(
     list_policies(ctx)
 ));
 
@@ -391,7 +390,7 @@ async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(CREATE_POLICY_VERSION, "CreatePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, CREATE_POLICY_VERSION, "CreatePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     create_policy_version(ctx)
 ));
 
@@ -462,7 +461,7 @@ fn no_such_version(policy: &ManagedPolicy, version: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("Policy {} version {version} does not exist.", policy.arn))
 }
 
-iam_operation!(GET_POLICY_VERSION, "GetPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     get_policy_version(ctx)
 ));
 
@@ -492,7 +491,7 @@ async fn version_created_at(ctx: &Ctx<'_>, policy: &ManagedPolicy, version: &str
     rows.first().ok_or_else(|| no_such_version(policy, version))?.int(0).map_err(internal)
 }
 
-iam_operation!(LIST_POLICY_VERSIONS, "ListPolicyVersions", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, LIST_POLICY_VERSIONS, "ListPolicyVersions", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     list_policy_versions(ctx)
 ));
 
@@ -524,7 +523,7 @@ async fn list_policy_versions(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(DELETE_POLICY_VERSION, "DeletePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, DELETE_POLICY_VERSION, "DeletePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     delete_policy_version(ctx)
 ));
 
@@ -548,7 +547,7 @@ async fn delete_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, "Cannot delete the default version of a policy."))
 }
 
-iam_operation!(SET_DEFAULT_POLICY_VERSION, "SetDefaultPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| {
+operation!(iam, SET_DEFAULT_POLICY_VERSION, "SetDefaultPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| {
     query(set_default_policy_version(ctx))
 });
 
@@ -577,7 +576,7 @@ async fn set_default_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
     Ok(ctx.response())
 }
 
-iam_operation!(LIST_ENTITIES_FOR_POLICY, "ListEntitiesForPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, LIST_ENTITIES_FOR_POLICY, "ListEntitiesForPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     list_entities_for_policy(ctx)
 ));
 

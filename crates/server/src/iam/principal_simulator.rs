@@ -6,7 +6,6 @@
 //! (inline) or ARN (managed), those of the request's under `PolicyInputList.N`, as IAM does.
 
 use aws_protocol::AwsError;
-use aws_protocol::Protocol;
 use aws_protocol::query::XmlResponse;
 use iam_policy::Policy;
 use iam_policy::simulate::{Extensions, StatementRef};
@@ -17,15 +16,14 @@ use super::simulator::{
     write_simulation,
 };
 use crate::authz::owner_permissions;
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, query};
 
-iam_operation!(
-    SIMULATE_PRINCIPAL_POLICY,
-    "SimulatePrincipalPolicy",
-    |ctx| Box::pin(source_resource(ctx)),
-    |ctx| query(simulate_principal_policy(ctx))
-);
-iam_operation!(
+operation!(iam, SIMULATE_PRINCIPAL_POLICY, "SimulatePrincipalPolicy", |ctx| Box::pin(source_resource(ctx)), |ctx| {
+    query(simulate_principal_policy(ctx))
+});
+operation!(
+    iam,
     GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
     "GetContextKeysForPrincipalPolicy",
     |ctx| Box::pin(source_resource(ctx)),

@@ -5,9 +5,9 @@
 //! against IAM's 2,048-character quota; a role is deleted only when no inline policy,
 //! attachment or instance profile holds it, checked in the deleting statement itself.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
-use aws_protocol::{AwsError, Protocol};
 use iam_policy::{PolicyKind, SizeQuota};
 use store::{Statement, Value};
 
@@ -16,7 +16,8 @@ use super::entities::{Entity, Kind, insert, page_of, resource};
 use super::inline_policies::policy_error;
 use super::tags::{self, Tagged};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, internal, query, validation};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query, validation};
 
 /// Session lengths a role may allow, in seconds, and the default.
 const MAX_SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
@@ -144,7 +145,7 @@ fn check_max_session_duration(ctx: &Ctx<'_>) -> Result<Option<i64>, AwsError> {
     }
 }
 
-iam_operation!(CREATE_ROLE, "CreateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(create_role(ctx)));
+operation!(iam, CREATE_ROLE, "CreateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(create_role(ctx)));
 
 async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let trust_policy = ctx.required("AssumeRolePolicyDocument")?;
@@ -175,7 +176,7 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(GET_ROLE, "GetRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
+operation!(iam, GET_ROLE, "GetRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
 
 async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -184,7 +185,8 @@ async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     LIST_ROLES,
     "ListRoles",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:role/", ctx.account())]) }),
@@ -209,7 +211,7 @@ async fn list_roles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(UPDATE_ROLE, "UpdateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(update_role(ctx)));
+operation!(iam, UPDATE_ROLE, "UpdateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(update_role(ctx)));
 
 async fn update_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -241,7 +243,7 @@ async fn set_role_fields(
     Ok(())
 }
 
-iam_operation!(UPDATE_ROLE_DESCRIPTION, "UpdateRoleDescription", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+operation!(iam, UPDATE_ROLE_DESCRIPTION, "UpdateRoleDescription", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
     query(update_role_description(ctx))
 });
 
@@ -254,9 +256,13 @@ async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     Ok(xml)
 }
 
-iam_operation!(UPDATE_ASSUME_ROLE_POLICY, "UpdateAssumeRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
-    query(update_assume_role_policy(ctx))
-});
+operation!(
+    iam,
+    UPDATE_ASSUME_ROLE_POLICY,
+    "UpdateAssumeRolePolicy",
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| { query(update_assume_role_policy(ctx)) }
+);
 
 async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let document = ctx.required("PolicyDocument")?;
@@ -273,7 +279,7 @@ async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     Ok(ctx.response())
 }
 
-iam_operation!(DELETE_ROLE, "DeleteRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(delete_role(ctx)));
+operation!(iam, DELETE_ROLE, "DeleteRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(delete_role(ctx)));
 
 async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -330,7 +336,8 @@ async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] =
     &[("ecs.amazonaws.com", "AWSServiceRoleForECS", "Role to enable Amazon ECS to manage your cluster.")];
 
-iam_operation!(
+operation!(
+    iam,
     CREATE_SERVICE_LINKED_ROLE,
     "CreateServiceLinkedRole",
     |ctx| Box::pin(service_linked_role_resource(ctx)),

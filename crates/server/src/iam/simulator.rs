@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use aws_protocol::AwsError;
 use aws_protocol::query::{QueryParams, XmlResponse};
-use aws_protocol::{AwsError, Protocol};
 use iam_policy::Policy;
 use iam_policy::decision::EvalDecision;
 use iam_policy::simulate::{
@@ -19,15 +19,18 @@ use iam_policy::simulate::{
     SimulatePolicyResponse, StatementRef, simulate_with,
 };
 
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, iam_operation, query, validation};
+use crate::operations::operation;
+use crate::operations::{Ctx, query, validation};
 
-iam_operation!(
+operation!(
+    iam,
     SIMULATE_CUSTOM_POLICY,
     "SimulateCustomPolicy",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(simulate_custom_policy(ctx))
 );
-iam_operation!(
+operation!(
+    iam,
     GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     "GetContextKeysForCustomPolicy",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
@@ -241,6 +244,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "a test fails loudly on any surprise")]
 
     use super::*;
+    use crate::operations::IAM_NAMESPACE;
 
     fn params(pairs: &[(&str, &str)]) -> QueryParams {
         QueryParams::from_pairs(pairs.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect())

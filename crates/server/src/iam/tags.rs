@@ -5,13 +5,14 @@
 //! the earlier one) and at most 50 sit on one resource; the count is checked in the same
 //! transaction that writes, so concurrent Tag calls cannot pass it together.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 use store::{Statement, Value};
 
 use super::entities::{Kind, existing, resource};
 use super::policies::{existing_policy, policy_resource};
-use crate::operations::{Authorization, Ctx, IAM_NAMESPACE, Operation, Page, iam_operation, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, Page, internal, query};
 
 /// Tags per resource (IAM's quota).
 pub(crate) const TAGS_PER_RESOURCE: usize = 50;
@@ -236,18 +237,22 @@ async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
 const USER: Tagged = Tagged::Entity(Kind::User);
 const ROLE: Tagged = Tagged::Entity(Kind::Role);
 
-iam_operation!(TAG_USER, "TagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
-iam_operation!(UNTAG_USER, "UntagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(ctx, USER)));
-iam_operation!(LIST_USER_TAGS, "ListUserTags", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(ctx, USER)));
-iam_operation!(TAG_ROLE, "TagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
-iam_operation!(UNTAG_ROLE, "UntagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(ctx, ROLE)));
-iam_operation!(LIST_ROLE_TAGS, "ListRoleTags", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(ctx, ROLE)));
-iam_operation!(TAG_POLICY, "TagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(ctx, Tagged::Policy)));
-iam_operation!(UNTAG_POLICY, "UntagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
+operation!(iam, TAG_USER, "TagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
+operation!(iam, UNTAG_USER, "UntagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(ctx, USER)));
+operation!(iam, LIST_USER_TAGS, "ListUserTags", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(
+    ctx, USER
+)));
+operation!(iam, TAG_ROLE, "TagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
+operation!(iam, UNTAG_ROLE, "UntagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(ctx, ROLE)));
+operation!(iam, LIST_ROLE_TAGS, "ListRoleTags", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(
+    ctx, ROLE
+)));
+operation!(iam, TAG_POLICY, "TagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(ctx, Tagged::Policy)));
+operation!(iam, UNTAG_POLICY, "UntagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
     ctx,
     Tagged::Policy
 )));
-iam_operation!(LIST_POLICY_TAGS, "ListPolicyTags", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(list(
+operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(list(
     ctx,
     Tagged::Policy
 )));

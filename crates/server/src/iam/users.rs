@@ -1,17 +1,16 @@
 //! IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser (tags and permissions
 //! boundaries travel with the user: set on create, moved on rename, removed on delete).
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::{AwsError, Protocol};
 
 use super::boundaries;
 use super::entities::{Entity, Kind, find, find_stored, insert, list, resource};
 use super::tags::{self, Tagged};
 use crate::auth::Principal;
 use crate::ids;
-use crate::operations::{
-    Authorization, Ctx, IAM_NAMESPACE, Operation, check_name, check_path, iam_operation, internal, no_such_user, query,
-};
+use crate::operations::operation;
+use crate::operations::{Ctx, check_name, check_path, internal, no_such_user, query};
 
 /// The stored user of that name (compared case-insensitively, as IAM does).
 pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
@@ -27,7 +26,7 @@ pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<
     resource(ctx, Kind::User).await
 }
 
-iam_operation!(CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create_user(ctx)));
+operation!(iam, CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create_user(ctx)));
 
 async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let tags = tags::from_params(ctx)?;
@@ -52,7 +51,7 @@ async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 const USER: Tagged = Tagged::Entity(Kind::User);
 
-iam_operation!(GET_USER, "GetUser", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
+operation!(iam, GET_USER, "GetUser", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = match (ctx.params.get("UserName"), &ctx.identity.principal) {
@@ -96,14 +95,15 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-iam_operation!(
+operation!(
+    iam,
     LIST_USERS,
     "ListUsers",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
     |ctx| query(list(ctx, Kind::User))
 );
 
-iam_operation!(DELETE_USER, "DeleteUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(delete_user(ctx)));
+operation!(iam, DELETE_USER, "DeleteUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(delete_user(ctx)));
 
 async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;
@@ -162,7 +162,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-iam_operation!(UPDATE_USER, "UpdateUser", |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(update_user(ctx)));
+operation!(iam, UPDATE_USER, "UpdateUser", |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(update_user(ctx)));
 
 /// UpdateUser is authorized on the user as it is and, when it is renamed or moved, on the user
 /// as it will be (as IAM documents): a caller cannot move itself under a path, or to a name,

@@ -7,13 +7,14 @@
 //! Reading orders events by timestamp, then by arrival; GetLogEvents' tokens are positions in
 //! that order, so paging forward or backward never skips or repeats an event.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::{Statement, Value};
 
 use crate::ids;
-use crate::logs::{self, group_exists, group_name, invalid_parameter, logs_operation, no_stream, stream_name};
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op, put};
+use crate::logs::{self, group_exists, group_name, invalid_parameter, no_stream, stream_name};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op, put};
 use logs_filter::Pattern;
 
 const MAX_EVENTS: usize = 10_000;
@@ -32,13 +33,14 @@ const ROW_COST: usize = 256;
 /// FilterLogEvents' `logStreamNames` limit.
 const MAX_STREAM_NAMES: usize = 100;
 
-logs_operation!(PUT_LOG_EVENTS, "PutLogEvents", |ctx| Box::pin(async move { logs::stream_resource(ctx) }), |ctx| {
+operation!(logs, PUT_LOG_EVENTS, "PutLogEvents", |ctx| Box::pin(async move { logs::stream_resource(ctx) }), |ctx| {
     json_op(put_log_events(ctx))
 });
-logs_operation!(GET_LOG_EVENTS, "GetLogEvents", |ctx| Box::pin(async move { logs::group_resource(ctx) }), |ctx| {
+operation!(logs, GET_LOG_EVENTS, "GetLogEvents", |ctx| Box::pin(async move { logs::group_resource(ctx) }), |ctx| {
     json_op(get_log_events(ctx))
 });
-logs_operation!(
+operation!(
+    logs,
     FILTER_LOG_EVENTS,
     "FilterLogEvents",
     |ctx| Box::pin(async move { logs::group_resource(ctx) }),

@@ -7,13 +7,14 @@
 
 pub(crate) mod events;
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use crate::app::App;
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op, put};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op, put};
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs.
 pub const LOGS_TARGET: &str = "Logs_20140328";
@@ -21,23 +22,6 @@ pub const LOGS_TARGET: &str = "Logs_20140328";
 /// Retention periods CloudWatch Logs accepts, in days.
 const RETENTION_DAYS: &[i64] =
     &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-/// Declares a Logs operation authorized by policies as `logs:NAME`.
-macro_rules! logs_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        pub const $const: Operation = Operation {
-            service: "logs",
-            protocol: Protocol::Json,
-            name: $name,
-            namespace: crate::logs::LOGS_TARGET,
-            action: concat!("logs:", $name),
-            authorization: Authorization::Policies,
-            resources: $resources,
-            run: $run,
-        };
-    };
-}
-pub(crate) use logs_operation;
 
 pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterException", 400, message)
@@ -130,37 +114,49 @@ fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
     crate::operations::json_page(list, "nextToken", items, start, limit)
 }
 
-logs_operation!(CREATE_LOG_GROUP, "CreateLogGroup", |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| json_op(
-    create_log_group(ctx)
-));
-logs_operation!(DELETE_LOG_GROUP, "DeleteLogGroup", |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| json_op(
-    delete_log_group(ctx)
-));
-logs_operation!(
+operation!(
+    logs,
+    CREATE_LOG_GROUP,
+    "CreateLogGroup",
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| json_op(create_log_group(ctx))
+);
+operation!(
+    logs,
+    DELETE_LOG_GROUP,
+    "DeleteLogGroup",
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| json_op(delete_log_group(ctx))
+);
+operation!(
+    logs,
     DESCRIBE_LOG_GROUPS,
     "DescribeLogGroups",
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:logs:{}:{}:log-group:*", ctx.app.region, ctx.account())]) }),
     |ctx| json_op(describe_log_groups(ctx))
 );
-logs_operation!(CREATE_LOG_STREAM, "CreateLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
+operation!(logs, CREATE_LOG_STREAM, "CreateLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
     json_op(create_log_stream(ctx))
 });
-logs_operation!(DELETE_LOG_STREAM, "DeleteLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
+operation!(logs, DELETE_LOG_STREAM, "DeleteLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
     json_op(delete_log_stream(ctx))
 });
-logs_operation!(
+operation!(
+    logs,
     DESCRIBE_LOG_STREAMS,
     "DescribeLogStreams",
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| { json_op(describe_log_streams(ctx)) }
 );
-logs_operation!(
+operation!(
+    logs,
     PUT_RETENTION_POLICY,
     "PutRetentionPolicy",
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| { json_op(put_retention_policy(ctx, true)) }
 );
-logs_operation!(
+operation!(
+    logs,
     DELETE_RETENTION_POLICY,
     "DeleteRetentionPolicy",
     |ctx| Box::pin(async move { group_resource(ctx) }),

@@ -121,23 +121,44 @@ pub struct Operation {
     pub run: for<'a> fn(&'a Ctx<'a>) -> OperationFuture<'a>,
 }
 
-/// Declares an IAM awsQuery operation authorized by policies as `iam:NAME`:
-/// `iam_operation!(CONST, "Name", resources, run)`.
-macro_rules! iam_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        pub const $const: Operation = Operation {
-            service: "iam",
-            protocol: Protocol::Query,
+/// Declares one routed operation as the constant `CONST`, the one way every service does it:
+///
+/// `operation!(service, CONST, "Name", resources, run)`, optionally followed by
+/// `authorization = Variant` (else [`Authorization::Policies`], and
+/// [`Authorization::Repository`] for `ecr`) and `action = "service:Action"` (else
+/// `service:Name`). The service's identifier gives the SigV4 service name, the protocol
+/// (awsQuery for `iam` and `sts`, awsJson otherwise) and the namespace or target prefix.
+macro_rules! operation {
+    ($service:ident, $const:ident, $name:literal, $resources:expr, $run:expr
+        $(, authorization = $authorization:ident)? $(, action = $action:literal)? $(,)?) => {
+        pub const $const: $crate::operations::Operation = $crate::operations::Operation {
+            service: stringify!($service),
+            protocol: $crate::operations::operation!(@protocol $service),
             name: $name,
-            namespace: IAM_NAMESPACE,
-            action: concat!("iam:", $name),
-            authorization: Authorization::Policies,
+            namespace: $crate::operations::operation!(@namespace $service),
+            action: $crate::operations::operation!(@action $service $name $($action)?),
+            authorization: $crate::operations::operation!(@authorization $service $($authorization)?),
             resources: $resources,
             run: $run,
         };
     };
+    (@protocol iam) => { aws_protocol::Protocol::Query };
+    (@protocol sts) => { aws_protocol::Protocol::Query };
+    (@protocol $service:ident) => { aws_protocol::Protocol::Json };
+    (@namespace iam) => { $crate::operations::IAM_NAMESPACE };
+    (@namespace sts) => { $crate::operations::STS_NAMESPACE };
+    (@namespace ecs) => { $crate::ecs::ECS_TARGET };
+    (@namespace ecr) => { $crate::ecr::ECR_TARGET };
+    (@namespace ssm) => { $crate::ssm::SSM_TARGET };
+    (@namespace logs) => { $crate::logs::LOGS_TARGET };
+    (@namespace cloudtrail) => { $crate::cloudtrail::CLOUDTRAIL_TARGET };
+    (@action $service:ident $name:literal) => { concat!(stringify!($service), ":", $name) };
+    (@action $service:ident $name:literal $action:literal) => { $action };
+    (@authorization ecr) => { $crate::operations::Authorization::Repository };
+    (@authorization $service:ident) => { $crate::operations::Authorization::Policies };
+    (@authorization $service:ident $authorization:ident) => { $crate::operations::Authorization::$authorization };
 }
-pub(crate) use iam_operation;
+pub(crate) use operation;
 
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[

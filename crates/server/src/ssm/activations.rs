@@ -5,15 +5,16 @@
 //! one passes the role to SSM, so it needs `iam:PassRole`, and the role must exist and trust
 //! `ssm.amazonaws.com` (decided by the engine, as SSM would assume it).
 
+use aws_protocol::AwsError;
 use aws_protocol::sigv4::sha256_hex;
-use aws_protocol::{AwsError, Protocol};
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use crate::iam::roles::{Role, find_role};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
-use crate::ssm::{self, epoch, invalid_parameters, ssm_operation, tags_from_body, validation_exception};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+use crate::ssm::{self, epoch, invalid_parameters, tags_from_body, validation_exception};
 
 /// Registrations one activation may allow, and its default.
 const REGISTRATION_LIMIT: std::ops::RangeInclusive<i64> = 1..=1_000;
@@ -21,13 +22,13 @@ const REGISTRATION_LIMIT: std::ops::RangeInclusive<i64> = 1..=1_000;
 const DEFAULT_LIFETIME: i64 = 24 * 3600;
 const MAX_LIFETIME: i64 = 30 * 24 * 3600;
 
-ssm_operation!(CREATE_ACTIVATION, "CreateActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+operation!(ssm, CREATE_ACTIVATION, "CreateActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
     json_op(create_activation(ctx))
 });
-ssm_operation!(DESCRIBE_ACTIVATIONS, "DescribeActivations", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+operation!(ssm, DESCRIBE_ACTIVATIONS, "DescribeActivations", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
     json_op(describe_activations(ctx))
 });
-ssm_operation!(DELETE_ACTIVATION, "DeleteActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+operation!(ssm, DELETE_ACTIVATION, "DeleteActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
     json_op(delete_activation(ctx))
 });
 

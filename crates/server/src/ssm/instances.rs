@@ -6,13 +6,14 @@
 //! timeout, `ConnectionLost` after. Deregistering an instance deletes it and every session
 //! issued to it in one transaction, so its credentials stop working on the next request.
 
-use aws_protocol::{AwsError, Protocol};
+use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, internal, json as json_op};
-use crate::ssm::{self, ssm_operation, validation_exception};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+use crate::ssm::{self, validation_exception};
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
 const MANAGED_INSTANCE: &str = "ManagedInstance";
@@ -52,38 +53,44 @@ fn tagged_instance<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
         .ok_or_else(|| AwsError::new("InvalidResourceId", 400, "The resource ID is not valid."))
 }
 
-ssm_operation!(
+operation!(
+    ssm,
     DESCRIBE_INSTANCE_INFORMATION,
     "DescribeInstanceInformation",
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(describe_instance_information(ctx))
 );
-ssm_operation!(
+operation!(
+    ssm,
     DEREGISTER_MANAGED_INSTANCE,
     "DeregisterManagedInstance",
     |ctx| Box::pin(async move { instance_resource(ctx) }),
     |ctx| json_op(deregister_managed_instance(ctx))
 );
-ssm_operation!(
+operation!(
+    ssm,
     UPDATE_INSTANCE_INFORMATION,
     "UpdateInstanceInformation",
     |ctx| Box::pin(async move { instance_resource(ctx) }),
     |ctx| json_op(update_instance_information(ctx)),
-    Authorization::Instance
+    authorization = Instance
 );
-ssm_operation!(
+operation!(
+    ssm,
     ADD_TAGS_TO_RESOURCE,
     "AddTagsToResource",
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
     |ctx| json_op(add_tags_to_resource(ctx))
 );
-ssm_operation!(
+operation!(
+    ssm,
     REMOVE_TAGS_FROM_RESOURCE,
     "RemoveTagsFromResource",
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
     |ctx| json_op(remove_tags_from_resource(ctx))
 );
-ssm_operation!(
+operation!(
+    ssm,
     LIST_TAGS_FOR_RESOURCE,
     "ListTagsForResource",
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),

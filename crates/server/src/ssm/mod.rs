@@ -17,28 +17,6 @@ use crate::operations::internal;
 /// The `X-Amz-Target` prefix of SSM.
 pub const SSM_TARGET: &str = "AmazonSSM";
 
-/// Declares an SSM operation authorized by policies as `ssm:NAME`:
-/// `ssm_operation!(CONST, "Name", resources, run)`, or with a last argument, another
-/// [`Authorization`].
-macro_rules! ssm_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        ssm_operation!($const, $name, $resources, $run, Authorization::Policies);
-    };
-    ($const:ident, $name:literal, $resources:expr, $run:expr, $authorization:expr) => {
-        pub const $const: Operation = Operation {
-            service: "ssm",
-            protocol: Protocol::Json,
-            name: $name,
-            namespace: crate::ssm::SSM_TARGET,
-            action: concat!("ssm:", $name),
-            authorization: $authorization,
-            resources: $resources,
-            run: $run,
-        };
-    };
-}
-pub(crate) use ssm_operation;
-
 pub use crate::operations::put;
 
 pub fn validation_exception(message: impl Into<String>) -> AwsError {

@@ -4,9 +4,9 @@
 //! session it makes is authorized by the role's current policies (read per request through
 //! the cache), bounded by the role's boundary and the session's own policies.
 
+use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::sha256_hex;
-use aws_protocol::{AwsError, Protocol};
 use store::Value;
 
 use iam_policy::{Policy, PolicyKind};
@@ -14,18 +14,17 @@ use iam_policy::{Policy, PolicyKind};
 use crate::auth::{Principal, SessionKind};
 use crate::iam::roles::{Role, find_role};
 use crate::ids;
-use crate::operations::{Authorization, Ctx, Operation, STS_NAMESPACE, internal, query};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
 
-pub const GET_CALLER_IDENTITY: Operation = Operation {
-    service: "sts",
-    protocol: Protocol::Query,
-    name: "GetCallerIdentity",
-    namespace: STS_NAMESPACE,
-    action: "sts:GetCallerIdentity",
-    authorization: Authorization::Always,
-    resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    run: |ctx| query(get_caller_identity(ctx)),
-};
+operation!(
+    sts,
+    GET_CALLER_IDENTITY,
+    "GetCallerIdentity",
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| query(get_caller_identity(ctx)),
+    authorization = Always
+);
 
 async fn get_caller_identity(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let mut xml = ctx.response();
@@ -35,16 +34,14 @@ async fn get_caller_identity(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-pub const GET_SESSION_TOKEN: Operation = Operation {
-    service: "sts",
-    protocol: Protocol::Query,
-    name: "GetSessionToken",
-    namespace: STS_NAMESPACE,
-    action: "sts:GetSessionToken",
-    authorization: Authorization::UnlessDenied,
-    resources: |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    run: |ctx| query(get_session_token(ctx)),
-};
+operation!(
+    sts,
+    GET_SESSION_TOKEN,
+    "GetSessionToken",
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| query(get_session_token(ctx)),
+    authorization = UnlessDenied
+);
 
 /// Seconds temporary credentials live by default, and their bounds for users and for root.
 const DEFAULT_SESSION_SECONDS: i64 = 12 * 3600;
@@ -125,16 +122,14 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-pub const ASSUME_ROLE: Operation = Operation {
-    service: "sts",
-    protocol: Protocol::Query,
-    name: "AssumeRole",
-    namespace: STS_NAMESPACE,
-    action: "sts:AssumeRole",
-    authorization: Authorization::Trust,
-    resources: |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
-    run: |ctx| query(assume_role(ctx)),
-};
+operation!(
+    sts,
+    ASSUME_ROLE,
+    "AssumeRole",
+    |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
+    |ctx| query(assume_role(ctx)),
+    authorization = Trust
+);
 
 /// Role sessions made by a role session (role chaining) last at most an hour.
 const CHAINED_SESSION_SECONDS: i64 = 3_600;
