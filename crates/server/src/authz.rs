@@ -4,8 +4,9 @@
 //! policies, its groups' inline policies and the managed policies attached to either, within
 //! its permissions boundary. A role session is authorized by its role's inline and attached
 //! policies, within the role's boundary and the session's own policies. Permissions are read
-//! through the cache, whose generation changes with every write, so a change to a role's
-//! policies applies to its live sessions from the next request.
+//! through the cache, whose generation changes with every write of what it holds (an
+//! operation declared `Effect::IamWrite`), so a change to a role's policies applies to its
+//! live sessions from the next request.
 
 use std::sync::Arc;
 

@@ -118,13 +118,14 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         facts: &facts,
         target: Default::default(),
     };
-    let read_only = changes_nothing(operation.name);
+    let read_only = operation.changes_nothing();
     if !read_only && audit.refuses_changes() {
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
     let (outcome, resources, verdict) = run(&ctx).await;
-    if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
-        // A change applies from the next request: nothing cached may outlive it.
+    if outcome.is_ok() && operation.flushes_iam_cache() {
+        // A change to what the cache holds applies from the next request: nothing cached may
+        // outlive it. Other writes and the agents' traffic leave the cache valid.
         app.cache.invalidate();
     }
     let record = Record {
@@ -169,16 +170,6 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
-}
-
-/// Whether an operation changes nothing and hands out nothing: CloudTrail's read-only ones
-/// but those that issue credentials, which are never answered without their record.
-fn changes_nothing(operation: &str) -> bool {
-    crate::audit::is_read_only(operation)
-        && !matches!(
-            operation,
-            "GetSessionToken" | "GetFederationToken" | "GetAuthorizationToken" | "GetTaskCredentials"
-        )
 }
 
 /// The answer to a change while the disk is full (AWS's code for a temporary failure).

@@ -11,7 +11,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
-use crate::audit::{CHUNK_COLUMNS, Record, is_read_only};
+use crate::audit::{CHUNK_COLUMNS, Record, read_only_event};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
@@ -19,9 +19,9 @@ use crate::operations::{Ctx, internal, json as json_op};
 /// The `X-Amz-Target` prefix of CloudTrail's awsJson operations.
 pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 
-operation!(cloudtrail, LOOKUP_EVENTS, "LookupEvents", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
-    lookup_events(ctx)
-));
+operation!(cloudtrail, LOOKUP_EVENTS, "LookupEvents", Read, |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+    json_op(lookup_events(ctx))
+});
 
 /// CloudTrail keeps 90 days of management events for lookup.
 const LOOKBACK_SECONDS: i64 = 90 * 24 * 60 * 60;
@@ -186,7 +186,7 @@ impl Filter {
             Filter::Username(name) => record.username == *name,
             Filter::AccessKeyId(key) => record.access_key_id == *key,
             Filter::EventSource(source) => record.event_source == *source,
-            Filter::ReadOnly(read_only) => is_read_only(&record.event_name) == *read_only,
+            Filter::ReadOnly(read_only) => read_only_event(&record.event_name) == *read_only,
             Filter::ResourceName(arn) => record.resources.iter().any(|resource| resource == arn),
         }
     }
@@ -209,7 +209,7 @@ fn event(ctx: &Ctx<'_>, record: Record<'_>) -> Json {
         error_code,
         ..
     } = record;
-    let read_only = is_read_only(&event_name);
+    let read_only = read_only_event(&event_name);
     let identity_type = if principal_arn.ends_with(":root") { "Root" } else { "IAMUser" };
     let mut detail = json!({
         "eventVersion": "1.08",

@@ -27,6 +27,7 @@ operation!(
     ecr,
     GET_AUTHORIZATION_TOKEN,
     "GetAuthorizationToken",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(get_authorization_token(ctx)),
     authorization = Policies

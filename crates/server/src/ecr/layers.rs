@@ -19,17 +19,19 @@ use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
-operation!(ecr, GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", repository_resource, |ctx| json_op(
+operation!(ecr, GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", Read, repository_resource, |ctx| json_op(
     get_download_url_for_layer(ctx)
 ));
-operation!(ecr, BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", repository_resource, |ctx| json_op(
-    batch_check_layer_availability(ctx)
-));
-operation!(ecr, INITIATE_LAYER_UPLOAD, "InitiateLayerUpload", repository_resource, |ctx| json_op(
+operation!(ecr, BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", Write, repository_resource, |ctx| {
+    json_op(batch_check_layer_availability(ctx))
+});
+operation!(ecr, INITIATE_LAYER_UPLOAD, "InitiateLayerUpload", Write, repository_resource, |ctx| json_op(
     initiate_layer_upload(ctx)
 ));
-operation!(ecr, UPLOAD_LAYER_PART, "UploadLayerPart", repository_resource, |ctx| json_op(upload_layer_part(ctx)));
-operation!(ecr, COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", repository_resource, |ctx| json_op(
+operation!(ecr, UPLOAD_LAYER_PART, "UploadLayerPart", Write, repository_resource, |ctx| json_op(upload_layer_part(
+    ctx
+)));
+operation!(ecr, COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", Write, repository_resource, |ctx| json_op(
     complete_layer_upload(ctx)
 ));
 

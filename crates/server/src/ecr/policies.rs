@@ -15,13 +15,13 @@ use crate::operations::{Ctx, internal, json as json_op};
 /// ECR's limit on a repository policy's length.
 const MAX_POLICY: usize = 10_240;
 
-operation!(ecr, SET_REPOSITORY_POLICY, "SetRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, SET_REPOSITORY_POLICY, "SetRepositoryPolicy", Write, repository_resource, |ctx| json_op(
     set_repository_policy(ctx)
 ));
-operation!(ecr, GET_REPOSITORY_POLICY, "GetRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, GET_REPOSITORY_POLICY, "GetRepositoryPolicy", Read, repository_resource, |ctx| json_op(
     get_repository_policy(ctx)
 ));
-operation!(ecr, DELETE_REPOSITORY_POLICY, "DeleteRepositoryPolicy", repository_resource, |ctx| json_op(
+operation!(ecr, DELETE_REPOSITORY_POLICY, "DeleteRepositoryPolicy", Write, repository_resource, |ctx| json_op(
     delete_repository_policy(ctx)
 ));
 

@@ -18,9 +18,13 @@ use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
-operation!(ecr, CREATE_REPOSITORY, "CreateRepository", repository_resource, |ctx| json_op(create_repository(ctx)));
-operation!(ecr, DELETE_REPOSITORY, "DeleteRepository", repository_resource, |ctx| json_op(delete_repository(ctx)));
-operation!(ecr, PUT_IMAGE_TAG_MUTABILITY, "PutImageTagMutability", repository_resource, |ctx| json_op(
+operation!(ecr, CREATE_REPOSITORY, "CreateRepository", Write, repository_resource, |ctx| json_op(create_repository(
+    ctx
+)));
+operation!(ecr, DELETE_REPOSITORY, "DeleteRepository", Write, repository_resource, |ctx| json_op(delete_repository(
+    ctx
+)));
+operation!(ecr, PUT_IMAGE_TAG_MUTABILITY, "PutImageTagMutability", Write, repository_resource, |ctx| json_op(
     put_image_tag_mutability(ctx)
 ));
 
@@ -30,6 +34,7 @@ operation!(
     ecr,
     DESCRIBE_REPOSITORIES,
     "DescribeRepositories",
+    Read,
     |ctx| {
         Box::pin(async move {
             let names = strings(ctx.body, "repositoryNames");

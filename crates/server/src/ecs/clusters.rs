@@ -18,19 +18,21 @@ operation!(
     ecs,
     CREATE_CLUSTER,
     "CreateCluster",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, &named(ctx.body))]) }),
     |ctx| { json_op(create_cluster(ctx)) }
 );
-operation!(ecs, DESCRIBE_CLUSTERS, "DescribeClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
+operation!(ecs, DESCRIBE_CLUSTERS, "DescribeClusters", Read, |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
     json_op(describe_clusters(ctx))
 });
-operation!(ecs, LIST_CLUSTERS, "ListClusters", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
+operation!(ecs, LIST_CLUSTERS, "ListClusters", Read, |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| json_op(
     list_clusters(ctx)
 ));
 operation!(
     ecs,
     DELETE_CLUSTER,
     "DeleteCluster",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(delete_cluster(ctx)) }
 );
@@ -38,6 +40,7 @@ operation!(
     ecs,
     UPDATE_CLUSTER,
     "UpdateCluster",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(update_cluster(ctx)) }
 );

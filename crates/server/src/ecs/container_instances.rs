@@ -390,6 +390,7 @@ operation!(
     ecs,
     REGISTER_CONTAINER_INSTANCE,
     "RegisterContainerInstance",
+    AgentTraffic,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(register_container_instance(ctx)),
     authorization = Instance
@@ -398,6 +399,7 @@ operation!(
     ecs,
     DEREGISTER_CONTAINER_INSTANCE,
     "DeregisterContainerInstance",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(deregister_container_instance(ctx))
 );
@@ -405,6 +407,7 @@ operation!(
     ecs,
     DESCRIBE_CONTAINER_INSTANCES,
     "DescribeContainerInstances",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(describe_container_instances(ctx))
 );
@@ -412,6 +415,7 @@ operation!(
     ecs,
     LIST_CONTAINER_INSTANCES,
     "ListContainerInstances",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(list_container_instances(ctx))
 );
@@ -419,6 +423,7 @@ operation!(
     ecs,
     UPDATE_CONTAINER_INSTANCES_STATE,
     "UpdateContainerInstancesState",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(update_container_instances_state(ctx))
 );
@@ -426,6 +431,7 @@ operation!(
     ecs,
     PUT_ATTRIBUTES,
     "PutAttributes",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(put_attributes(ctx, true)) }
 );
@@ -433,6 +439,7 @@ operation!(
     ecs,
     DELETE_ATTRIBUTES,
     "DeleteAttributes",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(put_attributes(ctx, false))
 );
@@ -440,6 +447,7 @@ operation!(
     ecs,
     LIST_ATTRIBUTES,
     "ListAttributes",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(list_attributes(ctx)) }
 );

@@ -32,6 +32,7 @@ operation!(
     ecs,
     CREATE_SERVICE,
     "CreateService",
+    Write,
     |ctx| Box::pin(async move { service_resource(ctx, "serviceName") }),
     |ctx| { json_op(create_service(ctx)) }
 );
@@ -39,6 +40,7 @@ operation!(
     ecs,
     UPDATE_SERVICE,
     "UpdateService",
+    Write,
     |ctx| Box::pin(async move { service_resource(ctx, "service") }),
     |ctx| { json_op(update_service(ctx)) }
 );
@@ -46,6 +48,7 @@ operation!(
     ecs,
     DELETE_SERVICE,
     "DeleteService",
+    Write,
     |ctx| Box::pin(async move { service_resource(ctx, "service") }),
     |ctx| { json_op(delete_service(ctx)) }
 );
@@ -53,6 +56,7 @@ operation!(
     ecs,
     DESCRIBE_SERVICES,
     "DescribeServices",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(describe_services(ctx)) }
 );
@@ -60,6 +64,7 @@ operation!(
     ecs,
     LIST_SERVICES,
     "ListServices",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(list_services(ctx)) }
 );

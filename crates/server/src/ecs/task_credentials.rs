@@ -36,6 +36,7 @@ operation!(
     ecs,
     GET_TASK_CREDENTIALS,
     "GetTaskCredentials",
+    AgentTraffic,
     |ctx| Box::pin(async move { Ok(vec![ecs::required(ctx.body, "containerInstance")?.to_owned()]) }),
     |ctx| json_op(get_task_credentials(ctx)),
     authorization = Instance,

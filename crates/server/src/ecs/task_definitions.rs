@@ -25,6 +25,7 @@ operation!(
     ecs,
     REGISTER_TASK_DEFINITION,
     "RegisterTaskDefinition",
+    Write,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(register_task_definition(ctx))
 );
@@ -32,6 +33,7 @@ operation!(
     ecs,
     DESCRIBE_TASK_DEFINITION,
     "DescribeTaskDefinition",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(describe_task_definition(ctx))
 );
@@ -39,6 +41,7 @@ operation!(
     ecs,
     LIST_TASK_DEFINITIONS,
     "ListTaskDefinitions",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| { json_op(list_task_definitions(ctx)) }
 );
@@ -46,6 +49,7 @@ operation!(
     ecs,
     LIST_TASK_DEFINITION_FAMILIES,
     "ListTaskDefinitionFamilies",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(list_task_definition_families(ctx))
 );
@@ -53,6 +57,7 @@ operation!(
     ecs,
     DEREGISTER_TASK_DEFINITION,
     "DeregisterTaskDefinition",
+    Write,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(deregister_task_definition(ctx))
 );
@@ -60,6 +65,7 @@ operation!(
     ecs,
     DELETE_TASK_DEFINITIONS,
     "DeleteTaskDefinitions",
+    Write,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(delete_task_definitions(ctx))
 );

@@ -32,15 +32,20 @@ const MANIFEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often a poll is written down as the instance's last contact.
 pub(crate) const POLL_RECORD_SECONDS: i64 = 10;
 
-operation!(ecs, RUN_TASK, "RunTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(ctx)));
-operation!(ecs, START_TASK, "StartTask", |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(start_task(ctx)));
-operation!(ecs, STOP_TASK, "StopTask", |ctx| Box::pin(async move { task_resource(ctx) }), |ctx| json_op(stop_task(
+operation!(ecs, RUN_TASK, "RunTask", Write, |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(run_task(
     ctx
 )));
+operation!(ecs, START_TASK, "StartTask", Write, |ctx| Box::pin(task_definition_resource(ctx)), |ctx| json_op(
+    start_task(ctx)
+));
+operation!(ecs, STOP_TASK, "StopTask", Write, |ctx| Box::pin(async move { task_resource(ctx) }), |ctx| json_op(
+    stop_task(ctx)
+));
 operation!(
     ecs,
     DESCRIBE_TASKS,
     "DescribeTasks",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(describe_tasks(ctx)) }
 );
@@ -48,6 +53,7 @@ operation!(
     ecs,
     LIST_TASKS,
     "ListTasks",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| { json_op(list_tasks(ctx)) }
 );
@@ -55,6 +61,7 @@ operation!(
     ecs,
     SUBMIT_TASK_STATE_CHANGE,
     "SubmitTaskStateChange",
+    AgentTraffic,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(submit_task_state_change(ctx)),
     authorization = Instance
@@ -63,6 +70,7 @@ operation!(
     ecs,
     SUBMIT_CONTAINER_STATE_CHANGE,
     "SubmitContainerStateChange",
+    AgentTraffic,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
     |ctx| json_op(submit_container_state_change(ctx)),
     authorization = Instance
@@ -71,6 +79,7 @@ operation!(
     ecs,
     POLL,
     "Poll",
+    AgentTraffic,
     |ctx| Box::pin(async move { container_instance_resource(ctx) }),
     |ctx| json_op(poll(ctx)),
     authorization = Instance

@@ -28,7 +28,7 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     Ok(Some(user.name))
 }
 
-operation!(iam, CREATE_ACCESS_KEY, "CreateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, CREATE_ACCESS_KEY, "CreateAccessKey", IamWrite, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     create_access_key(ctx)
 ));
 
@@ -77,7 +77,7 @@ async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, LIST_ACCESS_KEYS, "ListAccessKeys", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, LIST_ACCESS_KEYS, "ListAccessKeys", Read, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     list_access_keys(ctx)
 ));
 
@@ -123,7 +123,7 @@ async fn list_access_keys(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, DELETE_ACCESS_KEY, "DeleteAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, DELETE_ACCESS_KEY, "DeleteAccessKey", IamWrite, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     delete_access_key(ctx)
 ));
 
@@ -153,7 +153,7 @@ async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-operation!(iam, UPDATE_ACCESS_KEY, "UpdateAccessKey", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
+operation!(iam, UPDATE_ACCESS_KEY, "UpdateAccessKey", IamWrite, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
     update_access_key(ctx)
 ));
 
@@ -195,6 +195,7 @@ operation!(
     iam,
     GET_ACCESS_KEY_LAST_USED,
     "GetAccessKeyLastUsed",
+    Read,
     |ctx| Box::pin(key_owner_resource(ctx)),
     |ctx| query(get_access_key_last_used(ctx))
 );

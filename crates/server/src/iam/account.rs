@@ -16,9 +16,14 @@ use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, query};
 
-operation!(iam, GET_ACCOUNT_SUMMARY, "GetAccountSummary", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
-    query(get_account_summary(ctx))
-});
+operation!(
+    iam,
+    GET_ACCOUNT_SUMMARY,
+    "GetAccountSummary",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { query(get_account_summary(ctx)) }
+);
 
 /// IAM's default quotas, as GetAccountSummary reports them.
 const QUOTAS: &[(&str, i64)] = &[
@@ -95,6 +100,7 @@ operation!(
     iam,
     GET_ACCOUNT_AUTHORIZATION_DETAILS,
     "GetAccountAuthorizationDetails",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(get_account_authorization_details(ctx))
 );

@@ -14,42 +14,55 @@ use crate::operations::{Ctx, internal, query};
 /// Managed policies per user or group (IAM's default quota).
 const ATTACHED_PER_OWNER: i64 = 10;
 
-operation!(iam, ATTACH_USER_POLICY, "AttachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
-    attach(ctx, Kind::User)
-));
-operation!(iam, DETACH_USER_POLICY, "DetachUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
-    detach(ctx, Kind::User)
-));
+operation!(iam, ATTACH_USER_POLICY, "AttachUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| {
+    query(attach(ctx, Kind::User))
+});
+operation!(iam, DETACH_USER_POLICY, "DetachUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| {
+    query(detach(ctx, Kind::User))
+});
 operation!(
     iam,
     LIST_ATTACHED_USER_POLICIES,
     "ListAttachedUserPolicies",
+    Read,
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(list_attached(ctx, Kind::User))
 );
-operation!(iam, ATTACH_GROUP_POLICY, "AttachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
-    attach(ctx, Kind::Group)
-));
-operation!(iam, DETACH_GROUP_POLICY, "DetachGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
-    detach(ctx, Kind::Group)
-));
+operation!(
+    iam,
+    ATTACH_GROUP_POLICY,
+    "AttachGroupPolicy",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Group)),
+    |ctx| query(attach(ctx, Kind::Group))
+);
+operation!(
+    iam,
+    DETACH_GROUP_POLICY,
+    "DetachGroupPolicy",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Group)),
+    |ctx| query(detach(ctx, Kind::Group))
+);
 operation!(
     iam,
     LIST_ATTACHED_GROUP_POLICIES,
     "ListAttachedGroupPolicies",
+    Read,
     |ctx| Box::pin(resource(ctx, Kind::Group)),
     |ctx| query(list_attached(ctx, Kind::Group))
 );
-operation!(iam, ATTACH_ROLE_POLICY, "AttachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
-    attach(ctx, Kind::Role)
-));
-operation!(iam, DETACH_ROLE_POLICY, "DetachRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
-    detach(ctx, Kind::Role)
-));
+operation!(iam, ATTACH_ROLE_POLICY, "AttachRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+    query(attach(ctx, Kind::Role))
+});
+operation!(iam, DETACH_ROLE_POLICY, "DetachRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+    query(detach(ctx, Kind::Role))
+});
 operation!(
     iam,
     LIST_ATTACHED_ROLE_POLICIES,
     "ListAttachedRolePolicies",
+    Read,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| query(list_attached(ctx, Kind::Role))
 );

@@ -87,6 +87,7 @@ operation!(
     iam,
     PUT_USER_PERMISSIONS_BOUNDARY,
     "PutUserPermissionsBoundary",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(put(ctx, Kind::User))
 );
@@ -94,6 +95,7 @@ operation!(
     iam,
     DELETE_USER_PERMISSIONS_BOUNDARY,
     "DeleteUserPermissionsBoundary",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::User)),
     |ctx| query(delete(ctx, Kind::User))
 );
@@ -101,6 +103,7 @@ operation!(
     iam,
     PUT_ROLE_PERMISSIONS_BOUNDARY,
     "PutRolePermissionsBoundary",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| query(put(ctx, Kind::Role))
 );
@@ -108,6 +111,7 @@ operation!(
     iam,
     DELETE_ROLE_PERMISSIONS_BOUNDARY,
     "DeleteRolePermissionsBoundary",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| query(delete(ctx, Kind::Role))
 );

@@ -21,25 +21,30 @@ async fn existing_group(ctx: &Ctx<'_>) -> Result<Entity, AwsError> {
     existing(ctx, Kind::Group).await
 }
 
-operation!(iam, CREATE_GROUP, "CreateGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(create_group(ctx)));
-operation!(iam, GET_GROUP, "GetGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_group(ctx)));
+operation!(iam, CREATE_GROUP, "CreateGroup", IamWrite, |ctx| Box::pin(group_resource(ctx)), |ctx| query(create_group(
+    ctx
+)));
+operation!(iam, GET_GROUP, "GetGroup", Read, |ctx| Box::pin(group_resource(ctx)), |ctx| query(get_group(ctx)));
 operation!(
     iam,
     LIST_GROUPS,
     "ListGroups",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:group/", ctx.account())]) }),
     |ctx| query(list_groups(ctx))
 );
-operation!(iam, DELETE_GROUP, "DeleteGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(ctx)));
-operation!(iam, ADD_USER_TO_GROUP, "AddUserToGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
+operation!(iam, DELETE_GROUP, "DeleteGroup", IamWrite, |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(
+    ctx
+)));
+operation!(iam, ADD_USER_TO_GROUP, "AddUserToGroup", IamWrite, |ctx| Box::pin(group_resource(ctx)), |ctx| query(
     add_user_to_group(ctx)
 ));
-operation!(iam, REMOVE_USER_FROM_GROUP, "RemoveUserFromGroup", |ctx| Box::pin(group_resource(ctx)), |ctx| query(
-    remove_user_from_group(ctx)
-));
-operation!(iam, LIST_GROUPS_FOR_USER, "ListGroupsForUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
-    list_groups_for_user(ctx)
-));
+operation!(iam, REMOVE_USER_FROM_GROUP, "RemoveUserFromGroup", IamWrite, |ctx| Box::pin(group_resource(ctx)), |ctx| {
+    query(remove_user_from_group(ctx))
+});
+operation!(iam, LIST_GROUPS_FOR_USER, "ListGroupsForUser", Read, |ctx| Box::pin(user_resource(ctx, false)), |ctx| {
+    query(list_groups_for_user(ctx))
+});
 
 async fn create_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     create(ctx, Kind::Group).await

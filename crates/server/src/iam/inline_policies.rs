@@ -32,46 +32,47 @@ pub(crate) fn policy_error(error: iam_policy::PolicyError) -> AwsError {
     }
 }
 
-operation!(iam, PUT_USER_POLICY, "PutUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(put_policy(
-    ctx,
-    Kind::User
-)));
-operation!(iam, GET_USER_POLICY, "GetUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(get_policy(
-    ctx,
-    Kind::User
-)));
-operation!(iam, LIST_USER_POLICIES, "ListUserPolicies", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+operation!(iam, PUT_USER_POLICY, "PutUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    put_policy(ctx, Kind::User)
+));
+operation!(iam, GET_USER_POLICY, "GetUserPolicy", Read, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
+    get_policy(ctx, Kind::User)
+));
+operation!(iam, LIST_USER_POLICIES, "ListUserPolicies", Read, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
     list_policies(ctx, Kind::User)
 ));
-operation!(iam, DELETE_USER_POLICY, "DeleteUserPolicy", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(
-    delete_policy(ctx, Kind::User)
-));
-operation!(iam, PUT_GROUP_POLICY, "PutGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, DELETE_USER_POLICY, "DeleteUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| {
+    query(delete_policy(ctx, Kind::User))
+});
+operation!(iam, PUT_GROUP_POLICY, "PutGroupPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     put_policy(ctx, Kind::Group)
 ));
-operation!(iam, GET_GROUP_POLICY, "GetGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
+operation!(iam, GET_GROUP_POLICY, "GetGroupPolicy", Read, |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
     get_policy(ctx, Kind::Group)
 ));
-operation!(iam, LIST_GROUP_POLICIES, "ListGroupPolicies", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
-    list_policies(ctx, Kind::Group)
+operation!(iam, LIST_GROUP_POLICIES, "ListGroupPolicies", Read, |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| {
+    query(list_policies(ctx, Kind::Group))
+});
+operation!(
+    iam,
+    DELETE_GROUP_POLICY,
+    "DeleteGroupPolicy",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Group)),
+    |ctx| query(delete_policy(ctx, Kind::Group))
+);
+operation!(iam, PUT_ROLE_POLICY, "PutRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    put_policy(ctx, Kind::Role)
 ));
-operation!(iam, DELETE_GROUP_POLICY, "DeleteGroupPolicy", |ctx| Box::pin(resource(ctx, Kind::Group)), |ctx| query(
-    delete_policy(ctx, Kind::Group)
+operation!(iam, GET_ROLE_POLICY, "GetRolePolicy", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    get_policy(ctx, Kind::Role)
 ));
-operation!(iam, PUT_ROLE_POLICY, "PutRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(put_policy(
-    ctx,
-    Kind::Role
-)));
-operation!(iam, GET_ROLE_POLICY, "GetRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_policy(
-    ctx,
-    Kind::Role
-)));
-operation!(iam, LIST_ROLE_POLICIES, "ListRolePolicies", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+operation!(iam, LIST_ROLE_POLICIES, "ListRolePolicies", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
     list_policies(ctx, Kind::Role)
 ));
-operation!(iam, DELETE_ROLE_POLICY, "DeleteRolePolicy", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
-    delete_policy(ctx, Kind::Role)
-));
+operation!(iam, DELETE_ROLE_POLICY, "DeleteRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
+    query(delete_policy(ctx, Kind::Role))
+});
 
 async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;

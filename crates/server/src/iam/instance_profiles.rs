@@ -47,6 +47,7 @@ operation!(
     iam,
     CREATE_INSTANCE_PROFILE,
     "CreateInstanceProfile",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(create_instance_profile(ctx))
 );
@@ -67,6 +68,7 @@ operation!(
     iam,
     GET_INSTANCE_PROFILE,
     "GetInstanceProfile",
+    Read,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(get_instance_profile(ctx))
 );
@@ -83,6 +85,7 @@ operation!(
     iam,
     LIST_INSTANCE_PROFILES,
     "ListInstanceProfiles",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:instance-profile/", ctx.account())]) }),
     |ctx| query(list_instance_profiles(ctx))
 );
@@ -108,6 +111,7 @@ operation!(
     iam,
     DELETE_INSTANCE_PROFILE,
     "DeleteInstanceProfile",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(delete_instance_profile(ctx))
 );
@@ -143,6 +147,7 @@ operation!(
     iam,
     ADD_ROLE_TO_INSTANCE_PROFILE,
     "AddRoleToInstanceProfile",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(add_role_to_instance_profile(ctx))
 );
@@ -173,6 +178,7 @@ operation!(
     iam,
     REMOVE_ROLE_FROM_INSTANCE_PROFILE,
     "RemoveRoleFromInstanceProfile",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(remove_role_from_instance_profile(ctx))
 );
@@ -203,6 +209,7 @@ operation!(
     iam,
     LIST_INSTANCE_PROFILES_FOR_ROLE,
     "ListInstanceProfilesForRole",
+    Read,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| query(list_instance_profiles_for_role(ctx))
 );

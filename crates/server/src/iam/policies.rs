@@ -215,7 +215,9 @@ fn write_version(xml: &mut XmlResponse, version: &str, default: &str, created_at
         .element("CreateDate", &ids::iso8601(created_at));
 }
 
-operation!(iam, CREATE_POLICY, "CreatePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(create_policy(ctx)));
+operation!(iam, CREATE_POLICY, "CreatePolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+    create_policy(ctx)
+));
 
 async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("PolicyName")?;
@@ -281,7 +283,7 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, GET_POLICY, "GetPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
+operation!(iam, GET_POLICY, "GetPolicy", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
 
 async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;
@@ -292,7 +294,9 @@ async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, DELETE_POLICY, "DeletePolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(delete_policy(ctx)));
+operation!(iam, DELETE_POLICY, "DeletePolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+    delete_policy(ctx)
+));
 
 async fn delete_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = existing_policy(ctx).await?;
@@ -328,9 +332,9 @@ async fn delete_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     }
 }
 
-operation!(iam, LIST_POLICIES, "ListPolicies", |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }), |ctx| query(
-    list_policies(ctx)
-));
+operation!(iam, LIST_POLICIES, "ListPolicies", Read, |_| Box::pin(async move { Ok(vec!["*".to_owned()]) }), |ctx| {
+    query(list_policies(ctx))
+});
 
 async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let scope = ctx.params.get("Scope").unwrap_or("All");
@@ -390,9 +394,9 @@ async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, CREATE_POLICY_VERSION, "CreatePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
-    create_policy_version(ctx)
-));
+operation!(iam, CREATE_POLICY_VERSION, "CreatePolicyVersion", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| {
+    query(create_policy_version(ctx))
+});
 
 async fn create_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = existing_policy(ctx).await?;
@@ -461,7 +465,7 @@ fn no_such_version(policy: &ManagedPolicy, version: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("Policy {} version {version} does not exist.", policy.arn))
 }
 
-operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     get_policy_version(ctx)
 ));
 
@@ -491,7 +495,7 @@ async fn version_created_at(ctx: &Ctx<'_>, policy: &ManagedPolicy, version: &str
     rows.first().ok_or_else(|| no_such_version(policy, version))?.int(0).map_err(internal)
 }
 
-operation!(iam, LIST_POLICY_VERSIONS, "ListPolicyVersions", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
+operation!(iam, LIST_POLICY_VERSIONS, "ListPolicyVersions", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
     list_policy_versions(ctx)
 ));
 
@@ -523,9 +527,9 @@ async fn list_policy_versions(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, DELETE_POLICY_VERSION, "DeletePolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
-    delete_policy_version(ctx)
-));
+operation!(iam, DELETE_POLICY_VERSION, "DeletePolicyVersion", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| {
+    query(delete_policy_version(ctx))
+});
 
 async fn delete_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = existing_policy(ctx).await?;
@@ -547,9 +551,14 @@ async fn delete_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, "Cannot delete the default version of a policy."))
 }
 
-operation!(iam, SET_DEFAULT_POLICY_VERSION, "SetDefaultPolicyVersion", |ctx| Box::pin(policy_resource(ctx)), |ctx| {
-    query(set_default_policy_version(ctx))
-});
+operation!(
+    iam,
+    SET_DEFAULT_POLICY_VERSION,
+    "SetDefaultPolicyVersion",
+    IamWrite,
+    |ctx| Box::pin(policy_resource(ctx)),
+    |ctx| { query(set_default_policy_version(ctx)) }
+);
 
 async fn set_default_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = existing_policy(ctx).await?;
@@ -576,9 +585,9 @@ async fn set_default_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
     Ok(ctx.response())
 }
 
-operation!(iam, LIST_ENTITIES_FOR_POLICY, "ListEntitiesForPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
-    list_entities_for_policy(ctx)
-));
+operation!(iam, LIST_ENTITIES_FOR_POLICY, "ListEntitiesForPolicy", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| {
+    query(list_entities_for_policy(ctx))
+});
 
 async fn list_entities_for_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;

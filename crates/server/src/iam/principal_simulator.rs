@@ -19,13 +19,19 @@ use crate::authz::owner_permissions;
 use crate::operations::operation;
 use crate::operations::{Ctx, query};
 
-operation!(iam, SIMULATE_PRINCIPAL_POLICY, "SimulatePrincipalPolicy", |ctx| Box::pin(source_resource(ctx)), |ctx| {
-    query(simulate_principal_policy(ctx))
-});
+operation!(
+    iam,
+    SIMULATE_PRINCIPAL_POLICY,
+    "SimulatePrincipalPolicy",
+    Read,
+    |ctx| Box::pin(source_resource(ctx)),
+    |ctx| { query(simulate_principal_policy(ctx)) }
+);
 operation!(
     iam,
     GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
     "GetContextKeysForPrincipalPolicy",
+    Read,
     |ctx| Box::pin(source_resource(ctx)),
     |ctx| query(get_context_keys_for_principal_policy(ctx))
 );

@@ -145,7 +145,9 @@ fn check_max_session_duration(ctx: &Ctx<'_>) -> Result<Option<i64>, AwsError> {
     }
 }
 
-operation!(iam, CREATE_ROLE, "CreateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(create_role(ctx)));
+operation!(iam, CREATE_ROLE, "CreateRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    create_role(ctx)
+));
 
 async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let trust_policy = ctx.required("AssumeRolePolicyDocument")?;
@@ -176,7 +178,7 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, GET_ROLE, "GetRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
+operation!(iam, GET_ROLE, "GetRole", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
 
 async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -189,6 +191,7 @@ operation!(
     iam,
     LIST_ROLES,
     "ListRoles",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:role/", ctx.account())]) }),
     |ctx| query(list_roles(ctx))
 );
@@ -211,7 +214,9 @@ async fn list_roles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, UPDATE_ROLE, "UpdateRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(update_role(ctx)));
+operation!(iam, UPDATE_ROLE, "UpdateRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    update_role(ctx)
+));
 
 async fn update_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -243,9 +248,14 @@ async fn set_role_fields(
     Ok(())
 }
 
-operation!(iam, UPDATE_ROLE_DESCRIPTION, "UpdateRoleDescription", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
-    query(update_role_description(ctx))
-});
+operation!(
+    iam,
+    UPDATE_ROLE_DESCRIPTION,
+    "UpdateRoleDescription",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| { query(update_role_description(ctx)) }
+);
 
 async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let mut role = existing_role(ctx).await?;
@@ -260,6 +270,7 @@ operation!(
     iam,
     UPDATE_ASSUME_ROLE_POLICY,
     "UpdateAssumeRolePolicy",
+    IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
     |ctx| { query(update_assume_role_policy(ctx)) }
 );
@@ -279,7 +290,9 @@ async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     Ok(ctx.response())
 }
 
-operation!(iam, DELETE_ROLE, "DeleteRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(delete_role(ctx)));
+operation!(iam, DELETE_ROLE, "DeleteRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    delete_role(ctx)
+));
 
 async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
@@ -340,6 +353,7 @@ operation!(
     iam,
     CREATE_SERVICE_LINKED_ROLE,
     "CreateServiceLinkedRole",
+    IamWrite,
     |ctx| Box::pin(service_linked_role_resource(ctx)),
     |ctx| query(create_service_linked_role(ctx))
 );

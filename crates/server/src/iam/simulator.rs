@@ -26,6 +26,7 @@ operation!(
     iam,
     SIMULATE_CUSTOM_POLICY,
     "SimulateCustomPolicy",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(simulate_custom_policy(ctx))
 );
@@ -33,6 +34,7 @@ operation!(
     iam,
     GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     "GetContextKeysForCustomPolicy",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(get_context_keys_for_custom_policy(ctx))
 );

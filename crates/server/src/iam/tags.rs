@@ -237,22 +237,29 @@ async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
 const USER: Tagged = Tagged::Entity(Kind::User);
 const ROLE: Tagged = Tagged::Entity(Kind::Role);
 
-operation!(iam, TAG_USER, "TagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
-operation!(iam, UNTAG_USER, "UntagUser", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(ctx, USER)));
-operation!(iam, LIST_USER_TAGS, "ListUserTags", |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(
+operation!(iam, TAG_USER, "TagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
+operation!(iam, UNTAG_USER, "UntagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(
     ctx, USER
 )));
-operation!(iam, TAG_ROLE, "TagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
-operation!(iam, UNTAG_ROLE, "UntagRole", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(ctx, ROLE)));
-operation!(iam, LIST_ROLE_TAGS, "ListRoleTags", |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(
+operation!(iam, LIST_USER_TAGS, "ListUserTags", Read, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(
+    ctx, USER
+)));
+operation!(iam, TAG_ROLE, "TagRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
+operation!(iam, UNTAG_ROLE, "UntagRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(
     ctx, ROLE
 )));
-operation!(iam, TAG_POLICY, "TagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(ctx, Tagged::Policy)));
-operation!(iam, UNTAG_POLICY, "UntagPolicy", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
+operation!(iam, LIST_ROLE_TAGS, "ListRoleTags", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(
+    ctx, ROLE
+)));
+operation!(iam, TAG_POLICY, "TagPolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(
     ctx,
     Tagged::Policy
 )));
-operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", |ctx| Box::pin(policy_resource(ctx)), |ctx| query(list(
+operation!(iam, UNTAG_POLICY, "UntagPolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
+    ctx,
+    Tagged::Policy
+)));
+operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(list(
     ctx,
     Tagged::Policy
 )));

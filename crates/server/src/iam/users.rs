@@ -26,7 +26,9 @@ pub(crate) async fn user_resource(ctx: &Ctx<'_>, or_caller: bool) -> Result<Vec<
     resource(ctx, Kind::User).await
 }
 
-operation!(iam, CREATE_USER, "CreateUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(create_user(ctx)));
+operation!(iam, CREATE_USER, "CreateUser", IamWrite, |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+    create_user(ctx)
+));
 
 async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let tags = tags::from_params(ctx)?;
@@ -51,7 +53,7 @@ async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 const USER: Tagged = Tagged::Entity(Kind::User);
 
-operation!(iam, GET_USER, "GetUser", |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
+operation!(iam, GET_USER, "GetUser", Read, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = match (ctx.params.get("UserName"), &ctx.identity.principal) {
@@ -99,11 +101,14 @@ operation!(
     iam,
     LIST_USERS,
     "ListUsers",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:user/", ctx.account())]) }),
     |ctx| query(list(ctx, Kind::User))
 );
 
-operation!(iam, DELETE_USER, "DeleteUser", |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(delete_user(ctx)));
+operation!(iam, DELETE_USER, "DeleteUser", IamWrite, |ctx| Box::pin(user_resource(ctx, false)), |ctx| query(
+    delete_user(ctx)
+));
 
 async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;
@@ -162,7 +167,9 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-operation!(iam, UPDATE_USER, "UpdateUser", |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(update_user(ctx)));
+operation!(iam, UPDATE_USER, "UpdateUser", IamWrite, |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(
+    update_user(ctx)
+));
 
 /// UpdateUser is authorized on the user as it is and, when it is renamed or moved, on the user
 /// as it will be (as IAM documents): a caller cannot move itself under a path, or to a name,

@@ -33,16 +33,27 @@ const ROW_COST: usize = 256;
 /// FilterLogEvents' `logStreamNames` limit.
 const MAX_STREAM_NAMES: usize = 100;
 
-operation!(logs, PUT_LOG_EVENTS, "PutLogEvents", |ctx| Box::pin(async move { logs::stream_resource(ctx) }), |ctx| {
-    json_op(put_log_events(ctx))
-});
-operation!(logs, GET_LOG_EVENTS, "GetLogEvents", |ctx| Box::pin(async move { logs::group_resource(ctx) }), |ctx| {
-    json_op(get_log_events(ctx))
-});
+operation!(
+    logs,
+    PUT_LOG_EVENTS,
+    "PutLogEvents",
+    AgentTraffic,
+    |ctx| Box::pin(async move { logs::stream_resource(ctx) }),
+    |ctx| { json_op(put_log_events(ctx)) }
+);
+operation!(
+    logs,
+    GET_LOG_EVENTS,
+    "GetLogEvents",
+    Read,
+    |ctx| Box::pin(async move { logs::group_resource(ctx) }),
+    |ctx| { json_op(get_log_events(ctx)) }
+);
 operation!(
     logs,
     FILTER_LOG_EVENTS,
     "FilterLogEvents",
+    Write,
     |ctx| Box::pin(async move { logs::group_resource(ctx) }),
     |ctx| { json_op(filter_log_events(ctx)) }
 );

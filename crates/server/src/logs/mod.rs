@@ -118,6 +118,7 @@ operation!(
     logs,
     CREATE_LOG_GROUP,
     "CreateLogGroup",
+    Write,
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| json_op(create_log_group(ctx))
 );
@@ -125,6 +126,7 @@ operation!(
     logs,
     DELETE_LOG_GROUP,
     "DeleteLogGroup",
+    Write,
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| json_op(delete_log_group(ctx))
 );
@@ -132,19 +134,31 @@ operation!(
     logs,
     DESCRIBE_LOG_GROUPS,
     "DescribeLogGroups",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:logs:{}:{}:log-group:*", ctx.app.region, ctx.account())]) }),
     |ctx| json_op(describe_log_groups(ctx))
 );
-operation!(logs, CREATE_LOG_STREAM, "CreateLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
-    json_op(create_log_stream(ctx))
-});
-operation!(logs, DELETE_LOG_STREAM, "DeleteLogStream", |ctx| Box::pin(async move { stream_resource(ctx) }), |ctx| {
-    json_op(delete_log_stream(ctx))
-});
+operation!(
+    logs,
+    CREATE_LOG_STREAM,
+    "CreateLogStream",
+    Write,
+    |ctx| Box::pin(async move { stream_resource(ctx) }),
+    |ctx| { json_op(create_log_stream(ctx)) }
+);
+operation!(
+    logs,
+    DELETE_LOG_STREAM,
+    "DeleteLogStream",
+    Write,
+    |ctx| Box::pin(async move { stream_resource(ctx) }),
+    |ctx| { json_op(delete_log_stream(ctx)) }
+);
 operation!(
     logs,
     DESCRIBE_LOG_STREAMS,
     "DescribeLogStreams",
+    Read,
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| { json_op(describe_log_streams(ctx)) }
 );
@@ -152,6 +166,7 @@ operation!(
     logs,
     PUT_RETENTION_POLICY,
     "PutRetentionPolicy",
+    Write,
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| { json_op(put_retention_policy(ctx, true)) }
 );
@@ -159,6 +174,7 @@ operation!(
     logs,
     DELETE_RETENTION_POLICY,
     "DeleteRetentionPolicy",
+    Write,
     |ctx| Box::pin(async move { group_resource(ctx) }),
     |ctx| { json_op(put_retention_policy(ctx, false)) }
 );

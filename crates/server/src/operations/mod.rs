@@ -102,6 +102,27 @@ pub enum Authorization {
     Instance,
 }
 
+/// What an operation may change, declared with it (never guessed from its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
+    /// `Simulate`). Some hand out credentials (GetSessionToken, GetAuthorizationToken), which
+    /// are new to the cache and so leave it valid.
+    Read,
+    /// Changes a service's own resources (clusters, tasks, services, log groups, repositories,
+    /// images, activations) or adds a session: nothing the IAM cache holds, which stays valid.
+    Write,
+    /// Changes what authentication or authorization reads and the IAM cache holds: users,
+    /// groups, roles, policies and their attachments, boundaries, access keys, user and role
+    /// tags, or removes sessions. A success empties the cache, so the change applies from the
+    /// next request.
+    IamWrite,
+    /// The agent's own calls (Poll, task and container state reports, instance heartbeats,
+    /// registration, task credentials, log events): frequent, and changing nothing the IAM
+    /// cache holds, which stays valid.
+    AgentTraffic,
+}
+
 /// One routed operation.
 pub struct Operation {
     /// The SigV4 service name it is reached by (`iam`, `sts`, `cloudtrail`).
@@ -115,6 +136,9 @@ pub struct Operation {
     pub action: &'static str,
     /// How the caller's policies decide it.
     pub authorization: Authorization,
+    /// What it may change, as declared: whether a success empties the IAM cache, and whether
+    /// it may be answered while the disk is full.
+    pub effect: Effect,
     /// The resource ARNs it is authorized on (it may read the store, e.g. a user's path).
     pub resources: for<'a> fn(&'a Ctx<'a>) -> ResourcesFuture<'a>,
     /// The operation itself; only the pipeline calls it, after authorization.
@@ -123,13 +147,14 @@ pub struct Operation {
 
 /// Declares one routed operation as the constant `CONST`, the one way every service does it:
 ///
-/// `operation!(service, CONST, "Name", resources, run)`, optionally followed by
+/// `operation!(service, CONST, "Name", Effect, resources, run)`, optionally followed by
 /// `authorization = Variant` (else [`Authorization::Policies`], and
 /// [`Authorization::Repository`] for `ecr`) and `action = "service:Action"` (else
 /// `service:Name`). The service's identifier gives the SigV4 service name, the protocol
 /// (awsQuery for `iam` and `sts`, awsJson otherwise) and the namespace or target prefix.
+/// `Effect` is the [`Effect`] variant the operation declares: what it may change.
 macro_rules! operation {
-    ($service:ident, $const:ident, $name:literal, $resources:expr, $run:expr
+    ($service:ident, $const:ident, $name:literal, $effect:ident, $resources:expr, $run:expr
         $(, authorization = $authorization:ident)? $(, action = $action:literal)? $(,)?) => {
         pub const $const: $crate::operations::Operation = $crate::operations::Operation {
             service: stringify!($service),
@@ -138,6 +163,7 @@ macro_rules! operation {
             namespace: $crate::operations::operation!(@namespace $service),
             action: $crate::operations::operation!(@action $service $name $($action)?),
             authorization: $crate::operations::operation!(@authorization $service $($authorization)?),
+            effect: $crate::operations::Effect::$effect,
             resources: $resources,
             run: $run,
         };
@@ -159,6 +185,20 @@ macro_rules! operation {
     (@authorization $service:ident $authorization:ident) => { $crate::operations::Authorization::$authorization };
 }
 pub(crate) use operation;
+
+impl Operation {
+    /// Whether a success empties the IAM key and policy cache: only a write of what it holds.
+    pub fn flushes_iam_cache(&self) -> bool {
+        self.effect == Effect::IamWrite
+    }
+
+    /// Whether it changes nothing and hands out nothing: only such an operation is answered
+    /// while the audit trail cannot be written (a full disk). Credentials are never handed out
+    /// unrecorded.
+    pub fn changes_nothing(&self) -> bool {
+        self.effect == Effect::Read && !matches!(self.name, "GetSessionToken" | "GetAuthorizationToken")
+    }
+}
 
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[
@@ -463,6 +503,98 @@ impl Page {
             None => {
                 xml.element("IsTruncated", "false");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flushing() -> Vec<&'static str> {
+        OPERATIONS.iter().filter(|operation| operation.flushes_iam_cache()).map(|operation| operation.name).collect()
+    }
+
+    #[test]
+    fn only_writes_of_what_the_iam_cache_holds_flush_it() {
+        let flushing = flushing();
+        // Every IAM mutation does, and the one SSM call that removes sessions.
+        for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
+            assert_eq!(
+                operation.flushes_iam_cache(),
+                operation.effect != Effect::Read,
+                "{} (a mutation of IAM flushes, a read does not)",
+                operation.name
+            );
+        }
+        for name in ["CreateUser", "DeleteAccessKey", "UpdateAccessKey", "AttachRolePolicy", "PutUserPolicy", "TagRole"]
+        {
+            assert!(flushing.contains(&name), "{name} must flush");
+        }
+        assert!(flushing.contains(&"DeregisterManagedInstance"), "deregistering deletes the instance's sessions");
+        let outside_iam: Vec<_> = OPERATIONS
+            .iter()
+            .filter(|operation| operation.service != "iam" && operation.flushes_iam_cache())
+            .map(|operation| operation.name)
+            .collect();
+        assert_eq!(outside_iam, ["DeregisterManagedInstance"]);
+    }
+
+    #[test]
+    fn the_agents_traffic_and_logs_leave_the_iam_cache_alone() {
+        let agent = [
+            "Poll",
+            "SubmitTaskStateChange",
+            "SubmitContainerStateChange",
+            "GetTaskCredentials",
+            "RegisterContainerInstance",
+            "UpdateInstanceInformation",
+            "PutLogEvents",
+        ];
+        for name in agent {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::AgentTraffic), "{name}");
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+        // Every call only an instance's own session may make is the agent's.
+        for operation in OPERATIONS.iter().filter(|operation| operation.authorization == Authorization::Instance) {
+            assert_eq!(operation.effect, Effect::AgentTraffic, "{}", operation.name);
+        }
+        let logs: Vec<_> = OPERATIONS.iter().filter(|operation| operation.service == "logs").collect();
+        assert!(logs.len() >= 11);
+        for operation in logs {
+            assert!(!operation.flushes_iam_cache(), "{}", operation.name);
+        }
+        for name in ["Poll", "PutLogEvents", "CreateCluster", "RunTask", "PutImage", "CreateLogGroup", "AssumeRole"] {
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+    }
+
+    /// The trail's `readOnly` stays CloudTrail's, by event name; the declared reads agree with
+    /// it, so nothing declared a read is recorded as a write or the reverse.
+    #[test]
+    fn declared_reads_are_cloudtrails_read_only_events() {
+        for operation in OPERATIONS {
+            let read_only = crate::audit::read_only_event(operation.name);
+            match operation.effect {
+                Effect::Read => assert!(read_only, "{} is declared a read", operation.name),
+                Effect::Write | Effect::IamWrite => assert!(!read_only, "{} is declared a write", operation.name),
+                // GetTaskCredentials is CloudTrail-read-only, Poll is not: either may be.
+                Effect::AgentTraffic => {}
+            }
+        }
+    }
+
+    /// Only reads that hand out nothing are answered without their audit record.
+    #[test]
+    fn credentials_are_never_handed_out_unrecorded() {
+        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
+        }
+        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
         }
     }
 }

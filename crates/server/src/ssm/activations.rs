@@ -22,15 +22,30 @@ const REGISTRATION_LIMIT: std::ops::RangeInclusive<i64> = 1..=1_000;
 const DEFAULT_LIFETIME: i64 = 24 * 3600;
 const MAX_LIFETIME: i64 = 30 * 24 * 3600;
 
-operation!(ssm, CREATE_ACTIVATION, "CreateActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
-    json_op(create_activation(ctx))
-});
-operation!(ssm, DESCRIBE_ACTIVATIONS, "DescribeActivations", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
-    json_op(describe_activations(ctx))
-});
-operation!(ssm, DELETE_ACTIVATION, "DeleteActivation", |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
-    json_op(delete_activation(ctx))
-});
+operation!(
+    ssm,
+    CREATE_ACTIVATION,
+    "CreateActivation",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(create_activation(ctx)) }
+);
+operation!(
+    ssm,
+    DESCRIBE_ACTIVATIONS,
+    "DescribeActivations",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(describe_activations(ctx)) }
+);
+operation!(
+    ssm,
+    DELETE_ACTIVATION,
+    "DeleteActivation",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(delete_activation(ctx)) }
+);
 
 /// The role an activation's `IamRole` names (a role name, or a role ARN of this account),
 /// if it exists and its trust policy lets `ssm.amazonaws.com` assume it for `source_arn`.

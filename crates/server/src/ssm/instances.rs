@@ -57,6 +57,7 @@ operation!(
     ssm,
     DESCRIBE_INSTANCE_INFORMATION,
     "DescribeInstanceInformation",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| json_op(describe_instance_information(ctx))
 );
@@ -64,6 +65,7 @@ operation!(
     ssm,
     DEREGISTER_MANAGED_INSTANCE,
     "DeregisterManagedInstance",
+    IamWrite,
     |ctx| Box::pin(async move { instance_resource(ctx) }),
     |ctx| json_op(deregister_managed_instance(ctx))
 );
@@ -71,6 +73,7 @@ operation!(
     ssm,
     UPDATE_INSTANCE_INFORMATION,
     "UpdateInstanceInformation",
+    AgentTraffic,
     |ctx| Box::pin(async move { instance_resource(ctx) }),
     |ctx| json_op(update_instance_information(ctx)),
     authorization = Instance
@@ -79,6 +82,7 @@ operation!(
     ssm,
     ADD_TAGS_TO_RESOURCE,
     "AddTagsToResource",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
     |ctx| json_op(add_tags_to_resource(ctx))
 );
@@ -86,6 +90,7 @@ operation!(
     ssm,
     REMOVE_TAGS_FROM_RESOURCE,
     "RemoveTagsFromResource",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
     |ctx| json_op(remove_tags_from_resource(ctx))
 );
@@ -93,6 +98,7 @@ operation!(
     ssm,
     LIST_TAGS_FOR_RESOURCE,
     "ListTagsForResource",
+    Read,
     |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
     |ctx| json_op(list_tags_for_resource(ctx))
 );

@@ -21,6 +21,7 @@ operation!(
     sts,
     GET_CALLER_IDENTITY,
     "GetCallerIdentity",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(get_caller_identity(ctx)),
     authorization = Always
@@ -38,6 +39,7 @@ operation!(
     sts,
     GET_SESSION_TOKEN,
     "GetSessionToken",
+    Read,
     |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
     |ctx| query(get_session_token(ctx)),
     authorization = UnlessDenied
@@ -126,6 +128,7 @@ operation!(
     sts,
     ASSUME_ROLE,
     "AssumeRole",
+    Write,
     |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
     |ctx| query(assume_role(ctx)),
     authorization = Trust
