@@ -102,7 +102,8 @@ async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Resu
     }
     let Some(target) = ctx.target.get() else { return Ok(context) };
     let boundary =
-        crate::operations::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase()).await?;
+        crate::iam::entities::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase())
+            .await?;
     Ok(match boundary {
         Some(arn) => context.with("iam:PermissionsBoundary", arn),
         None => context,

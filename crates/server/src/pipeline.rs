@@ -244,7 +244,7 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
                 Err(error) => return (Err(error.clone()), resources, denied(error)),
             };
             let found = match mode {
-                Authorization::Trust => crate::sts::trust_policy(ctx, &resources)
+                Authorization::Trust => crate::sts::sessions::trust_policy(ctx, &resources)
                     .await
                     .map(|trust| Some(("trust-policy", trust, iam_policy::ResourcePolicyKind::Trust))),
                 Authorization::Repository => crate::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {

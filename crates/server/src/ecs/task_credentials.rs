@@ -25,7 +25,7 @@ use crate::ecs::{self, invalid_parameter};
 use crate::iam::roles::find_role;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
-use crate::sts::{SessionGrant, issue_role_session};
+use crate::sts::sessions::{SessionGrant, issue_role_session};
 
 /// How long task credentials live (ECS's are an hour too; a role allows at least that).
 const TASK_SESSION_SECONDS: i64 = 3_600;

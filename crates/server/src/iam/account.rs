@@ -7,7 +7,7 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 
 use super::boundaries;
-use super::entities::{Entity, Kind};
+use super::entities::{self, Entity, Kind};
 use super::instance_profiles::{profiles_of, write_profile_fields};
 use super::policies::{ManagedPolicy, Usage, find_policy, usage, write_policy};
 use super::roles::find_role;
@@ -195,7 +195,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
                 .iter()
                 .map(|row| row.text(0).map_err(internal))
                 .collect::<Result<Vec<_>, _>>()?;
-            let boundary = boundaries::load(store, account, Kind::User, &key).await?;
+            let boundary = entities::boundary_of(store, account, Kind::User, &key).await?;
             let tags = tags::load(store, account, Tagged::Entity(Kind::User), &key).await?;
             users.push((user, inline, attached, groups, boundary, tags));
         }
@@ -240,7 +240,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
             let key = entity.name.to_lowercase();
             let Some(role) = find_role(store, account, &key).await? else { continue };
             let (inline, attached) = policies_of(ctx, Kind::Role, &key).await?;
-            let boundary = boundaries::load(store, account, Kind::Role, &key).await?;
+            let boundary = entities::boundary_of(store, account, Kind::Role, &key).await?;
             let tags = tags::load(store, account, Tagged::Entity(Kind::Role), &key).await?;
             let profiles = profiles_of(ctx, &role).await?;
             roles.push((role, profiles, inline, attached, boundary, tags));

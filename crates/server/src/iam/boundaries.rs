@@ -39,23 +39,6 @@ pub(crate) fn delete_statement(account: &str, kind: Kind, key: &str) -> Statemen
     )
 }
 
-/// The boundary ARN of an entity, if it has one.
-pub(crate) async fn load(
-    store: &store::Store,
-    account: &str,
-    kind: Kind,
-    key: &str,
-) -> Result<Option<String>, AwsError> {
-    let rows = store
-        .query(
-            "SELECT policy_arn FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
-            vec![account.into(), kind.noun().into(), key.into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.first().map(|row| row.text(0).map_err(internal)).transpose()
-}
-
 /// IAM's `PermissionsBoundary` element (nothing when there is no boundary).
 pub(crate) fn write(xml: &mut XmlResponse, boundary: Option<&str>) {
     if let Some(arn) = boundary {

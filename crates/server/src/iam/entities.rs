@@ -273,3 +273,20 @@ pub(crate) async fn list(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsEr
     page.finish(&mut xml, next);
     Ok(xml)
 }
+
+/// The boundary ARN of an entity, if it has one.
+pub(crate) async fn boundary_of(
+    store: &store::Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+) -> Result<Option<String>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT policy_arn FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
+            vec![account.into(), kind.noun().into(), key.into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.first().map(|row| row.text(0).map_err(internal)).transpose()
+}

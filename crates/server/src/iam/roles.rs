@@ -12,7 +12,7 @@ use iam_policy::{PolicyKind, SizeQuota};
 use store::{Statement, Value};
 
 use super::boundaries;
-use super::entities::{Entity, Kind, insert, page_of, resource};
+use super::entities::{self, Entity, Kind, insert, page_of, resource};
 use super::inline_policies::policy_error;
 use super::tags::{self, Tagged};
 use crate::ids;
@@ -90,7 +90,7 @@ pub(crate) async fn existing_role(ctx: &Ctx<'_>) -> Result<Role, AwsError> {
 /// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
 async fn write_role(ctx: &Ctx<'_>, xml: &mut XmlResponse, role: &Role) -> Result<(), AwsError> {
     let key = role.entity.name.to_lowercase();
-    let boundary = boundaries::load(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
+    let boundary = entities::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
     let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::Role), &key).await?;
     xml.nest("Role", |xml| {
         role.write_summary(xml, ctx.account());

@@ -19,8 +19,6 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
 
-pub(crate) use crate::iam::boundaries::load as boundary_of;
-
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -330,14 +328,14 @@ pub static OPERATIONS: &[Operation] = &[
     ecs::services::DELETE_SERVICE,
     ecs::services::DESCRIBE_SERVICES,
     ecs::services::LIST_SERVICES,
-    logs::CREATE_LOG_GROUP,
-    logs::DELETE_LOG_GROUP,
-    logs::DESCRIBE_LOG_GROUPS,
-    logs::CREATE_LOG_STREAM,
-    logs::DELETE_LOG_STREAM,
-    logs::DESCRIBE_LOG_STREAMS,
-    logs::PUT_RETENTION_POLICY,
-    logs::DELETE_RETENTION_POLICY,
+    logs::groups::CREATE_LOG_GROUP,
+    logs::groups::DELETE_LOG_GROUP,
+    logs::groups::DESCRIBE_LOG_GROUPS,
+    logs::groups::CREATE_LOG_STREAM,
+    logs::groups::DELETE_LOG_STREAM,
+    logs::groups::DESCRIBE_LOG_STREAMS,
+    logs::groups::PUT_RETENTION_POLICY,
+    logs::groups::DELETE_RETENTION_POLICY,
     logs::events::PUT_LOG_EVENTS,
     logs::events::GET_LOG_EVENTS,
     logs::events::FILTER_LOG_EVENTS,

@@ -25,7 +25,7 @@ use crate::iam::roles::find_role;
 use crate::ids;
 use crate::operations::internal;
 use crate::ssm::trusts_ssm;
-use crate::sts::{SessionGrant, issue_role_session};
+use crate::sts::sessions::{SessionGrant, issue_role_session};
 
 /// The `X-Amz-Target`s answered here.
 pub const REGISTER: &str = "AmazonSSM.RegisterManagedInstance";
