@@ -22,7 +22,7 @@ use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 
 operation!(ecr, PUT_IMAGE, "PutImage", Write, repository_resource, |ctx| json_op(put_image_op(ctx)));
-operation!(ecr, BATCH_GET_IMAGE, "BatchGetImage", Write, repository_resource, |ctx| json_op(batch_get_image(ctx)));
+operation!(ecr, BATCH_GET_IMAGE, "BatchGetImage", Read, repository_resource, |ctx| json_op(batch_get_image(ctx)));
 operation!(ecr, LIST_IMAGES, "ListImages", Read, repository_resource, |ctx| json_op(list_images(ctx)));
 operation!(ecr, DESCRIBE_IMAGES, "DescribeImages", Read, repository_resource, |ctx| json_op(describe_images(ctx)));
 operation!(ecr, BATCH_DELETE_IMAGE, "BatchDeleteImage", Write, repository_resource, |ctx| json_op(batch_delete_image(

@@ -22,7 +22,7 @@ use crate::operations::{Ctx, internal, json as json_op};
 operation!(ecr, GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", Read, repository_resource, |ctx| json_op(
     get_download_url_for_layer(ctx)
 ));
-operation!(ecr, BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", Write, repository_resource, |ctx| {
+operation!(ecr, BATCH_CHECK_LAYER_AVAILABILITY, "BatchCheckLayerAvailability", Read, repository_resource, |ctx| {
     json_op(batch_check_layer_availability(ctx))
 });
 operation!(ecr, INITIATE_LAYER_UPLOAD, "InitiateLayerUpload", Write, repository_resource, |ctx| json_op(

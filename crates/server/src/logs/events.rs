@@ -53,7 +53,7 @@ operation!(
     logs,
     FILTER_LOG_EVENTS,
     "FilterLogEvents",
-    Write,
+    Read,
     |ctx| Box::pin(async move { logs::group_resource(ctx) }),
     |ctx| { json_op(filter_log_events(ctx)) }
 );
