@@ -64,11 +64,11 @@ pub struct App {
     /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
     pub instance_ping_timeout: i64,
     /// Wake-ups for the ECS agents' long polls.
-    pub ecs_channels: crate::ecs_channel::Channels,
+    pub ecs_channels: crate::ecs::channel::Channels,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
     /// ECR's layer files.
-    pub registry: crate::registry::blobs::Blobs,
+    pub registry: crate::ecr::registry::blobs::Blobs,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
     pub registry_host: String,
     /// `https://HOST[:PORT]` agents reach this server at (set once listening).
@@ -124,7 +124,7 @@ impl App {
             .map_err(|e| start_error("cannot bind stored policies' principals")(&e.message))?;
         let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
-        let registry = crate::registry::blobs::Blobs::open(&config.data_dir)
+        let registry = crate::ecr::registry::blobs::Blobs::open(&config.data_dir)
             .map_err(|e| start_error("cannot open the registry's directory")(&e))?;
         // Uploads abandoned for over a day: their files went with `Blobs::open`.
         store
@@ -159,7 +159,7 @@ impl App {
             region: config.region.clone(),
             account_id,
             instance_ping_timeout: config.instance_ping_timeout,
-            ecs_channels: crate::ecs_channel::Channels::default(),
+            ecs_channels: crate::ecs::channel::Channels::default(),
             instance_disconnect_timeout: config.instance_disconnect_timeout,
             registry,
             registry_host,

@@ -4,8 +4,9 @@
 //! policies, its groups' inline policies and the managed policies attached to either, within
 //! its permissions boundary. A role session is authorized by its role's inline and attached
 //! policies, within the role's boundary and the session's own policies. Permissions are read
-//! through the cache, whose generation changes with every write, so a change to a role's
-//! policies applies to its live sessions from the next request.
+//! through the cache, whose generation changes with every write of what it holds (an
+//! operation declared `Effect::IamWrite`), so a change to a role's policies applies to its
+//! live sessions from the next request.
 
 use std::sync::Arc;
 
@@ -101,7 +102,8 @@ async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Resu
     }
     let Some(target) = ctx.target.get() else { return Ok(context) };
     let boundary =
-        crate::operations::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase()).await?;
+        crate::iam::entities::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase())
+            .await?;
     Ok(match boundary {
         Some(arn) => context.with("iam:PermissionsBoundary", arn),
         None => context,
@@ -198,7 +200,7 @@ pub async fn authorize(
     let permissions = match identity.principal {
         // Root's own permissions are everything; a resource policy may still refuse it.
         Principal::Root => Arc::new(Permissions {
-            identity: crate::managed::parsed(crate::managed::ADMINISTRATOR_ACCESS)
+            identity: crate::iam::managed::parsed(crate::iam::managed::ADMINISTRATOR_ACCESS)
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()
                 .collect(),
@@ -350,7 +352,7 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
         let policy = managed_policy(app, account, &arn).await?;
         let policy = match policy {
             Some(policy) => policy,
-            None => Policy::parse(crate::managed::DENIES_EVERYTHING).map_err(internal)?,
+            None => Policy::parse(crate::iam::managed::DENIES_EVERYTHING).map_err(internal)?,
         };
         permissions.boundary = Some((arn, policy));
     }
@@ -369,9 +371,9 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
 
 /// A managed policy's default document, parsed (the catalogue's are parsed once).
 async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Policy>, AwsError> {
-    if let Some(policy) = crate::managed::parsed(arn) {
+    if let Some(policy) = crate::iam::managed::parsed(arn) {
         return Ok(Some(policy.clone()));
     }
-    let document = crate::managed::document(&app.store, account, arn).await.map_err(internal)?;
+    let document = crate::iam::managed::document(&app.store, account, arn).await.map_err(internal)?;
     Ok(document.and_then(|text| Policy::parse(&text).ok()))
 }

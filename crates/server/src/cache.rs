@@ -1,10 +1,12 @@
 //! What every request reads and almost no request changes: access keys (with their opened
 //! secrets) and the parsed permissions of users and roles, kept in memory.
 //!
-//! Freshness: every successful write through this server bumps a generation that empties the
-//! cache, so on one node a change applies from the very next request. Entries also expire
-//! after [`TTL`], which bounds how long another replica sharing a PostgreSQL store may act on
-//! a revoked key or a replaced policy (IAM itself is eventually consistent for seconds).
+//! Freshness: every successful write of what it holds (an operation declared
+//! `Effect::IamWrite`, an instance's registration) bumps a generation that empties the cache,
+//! so on one node a change applies from the very next request; reads, other services' writes
+//! and the agents' traffic leave it valid. Entries also expire after [`TTL`], which bounds how
+//! long another replica sharing a PostgreSQL store may act on a revoked key or a replaced
+//! policy (IAM itself is eventually consistent for seconds).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,7 +93,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl IamCache {
-    /// Forgets everything: called after every successful write.
+    /// Forgets everything: called after every successful write of what the cache holds.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }

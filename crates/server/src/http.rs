@@ -1,7 +1,7 @@
 //! The listener: HTTPS (HTTP/2 or HTTP/1.1 as ALPN chooses; plain HTTP/1.1 only with
 //! `--insecure-http`) with keep-alive, one task per connection, graceful shutdown that lets
 //! in-flight requests finish. `/v2` requests (the container registry) go to
-//! `registry`, which streams their bodies, and `/download/homeport` to `downloads`, which
+//! `ecr::registry`, which streams their bodies, and `/download/homeport` to `ssm::downloads`, which
 //! streams the binary; every other body is collected (within [`body_limit`]) and handed to the
 //! pipeline.
 //!
@@ -50,9 +50,11 @@ use tokio::time::Sleep;
 
 use crate::app::App;
 use crate::audit::AuditLog;
+use crate::ecr::registry;
+use crate::ids;
 use crate::operations::{IAM_NAMESPACE, STS_NAMESPACE};
 use crate::pipeline::{Incoming, Reply, error_reply, handle};
-use crate::{downloads, ids, registry};
+use crate::ssm::downloads;
 
 /// The body limit of every operation but those in [`body_limit`]: no other operation served
 /// here takes a document near it (IAM's largest, a policy, is 131,072 characters).

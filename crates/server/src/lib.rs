@@ -10,20 +10,25 @@ mod audit;
 mod auth;
 mod authz;
 mod cache;
-mod downloads;
-mod ecs_channel;
+mod cloudtrail;
+mod ecr;
+mod ecs;
 mod http;
+mod iam;
 pub mod ids;
-mod instance_protocol;
 mod log;
-pub mod managed;
+mod logs;
 mod master_key;
 pub mod operations;
 mod pipeline;
 mod principals;
-mod registry;
 mod schema;
+mod ssm;
+mod sts;
 pub mod tls;
+
+/// The AWS managed policies, public for the tests that decide with their documents.
+pub use iam::managed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,11 +41,11 @@ async fn service_scheduler(app: Arc<App>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for pass in 0_u64.. {
         tick.tick().await;
-        if let Err(error) = operations::ecs_services::reconcile_all(&app).await {
+        if let Err(error) = ecs::services::reconcile_all(&app).await {
             log::event(&format!("service scheduler: {error}"));
         }
         if pass % 60 == 0 {
-            if let Err(error) = operations::logs::expire(&app).await {
+            if let Err(error) = logs::expire(&app).await {
                 log::event(&format!("log retention: {error}"));
             }
         }

@@ -61,13 +61,14 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     let request = &incoming.request;
     // HEAD answers as GET does; the listener sends its headers without the body.
     if request.method == "GET" || request.method == "HEAD" {
-        if let Some(reply) = crate::downloads::serve(request, &request_id, app) {
+        if let Some(reply) = crate::ssm::downloads::serve(request, &request_id, app) {
             return reply;
         }
     }
     let target = request.header("x-amz-target");
     // An agent's registration and credential requests carry their own proof, not SigV4.
-    if let Some(outcome) = crate::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
+    if let Some(outcome) =
+        crate::ssm::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
     {
         return match outcome {
             Ok(json) => Reply {
@@ -117,13 +118,14 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         facts: &facts,
         target: Default::default(),
     };
-    let read_only = changes_nothing(operation.name);
+    let read_only = operation.changes_nothing();
     if !read_only && audit.refuses_changes() {
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
     let (outcome, resources, verdict) = run(&ctx).await;
-    if outcome.is_ok() && !crate::audit::is_read_only(operation.name) {
-        // A change applies from the next request: nothing cached may outlive it.
+    if outcome.is_ok() && operation.flushes_iam_cache() {
+        // A change to what the cache holds applies from the next request: nothing cached may
+        // outlive it. Other writes and the agents' traffic leave the cache valid.
         app.cache.invalidate();
     }
     let record = Record {
@@ -168,16 +170,6 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
-}
-
-/// Whether an operation changes nothing and hands out nothing: CloudTrail's read-only ones
-/// but those that issue credentials, which are never answered without their record.
-fn changes_nothing(operation: &str) -> bool {
-    crate::audit::is_read_only(operation)
-        && !matches!(
-            operation,
-            "GetSessionToken" | "GetFederationToken" | "GetAuthorizationToken" | "GetTaskCredentials"
-        )
 }
 
 /// The answer to a change while the disk is full (AWS's code for a temporary failure).
@@ -252,14 +244,12 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
                 Err(error) => return (Err(error.clone()), resources, denied(error)),
             };
             let found = match mode {
-                Authorization::Trust => operations::sts::trust_policy(ctx, &resources)
+                Authorization::Trust => crate::sts::sessions::trust_policy(ctx, &resources)
                     .await
                     .map(|trust| Some(("trust-policy", trust, iam_policy::ResourcePolicyKind::Trust))),
-                Authorization::Repository => {
-                    operations::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
-                        policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
-                    })
-                }
+                Authorization::Repository => crate::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
+                    policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
+                }),
                 _ => Ok(None),
             };
             let found = match found {

@@ -236,8 +236,12 @@ impl AuditLog {
     }
 }
 
-/// Whether an operation only reads, as CloudTrail's `ReadOnly` classifies it.
-pub fn is_read_only(event_name: &str) -> bool {
+/// A recorded event's `readOnly`, as CloudTrail classifies it by name. The trail holds events
+/// outside the operation table too (the registry's pushes and pulls, the instance protocol,
+/// records written by earlier versions), so LookupEvents answers from the name; what a request
+/// may do on a full disk and whether it empties the IAM cache come from its operation's
+/// declared `Effect` instead, which a test keeps in agreement with this for every operation.
+pub fn read_only_event(event_name: &str) -> bool {
     ["Get", "List", "Describe", "Lookup", "Simulate"].iter().any(|verb| event_name.starts_with(verb))
 }
 

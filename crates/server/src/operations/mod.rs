@@ -1,45 +1,12 @@
-//! Every routed operation, in one table. An entry cannot exist without its IAM action and
-//! its resource function: the pipeline authorizes with them before `run` is called, and a
-//! test walks this table to prove every operation refuses unsigned and unauthorized calls.
-
-mod cloudtrail;
-pub(crate) mod ecr;
-pub(crate) mod ecr_auth;
-pub(crate) mod ecr_images;
-pub(crate) mod ecr_layers;
-mod ecr_policies;
-mod ecr_repositories;
-mod ecs;
-mod ecs_clusters;
-pub(crate) mod ecs_container_instances;
-mod ecs_query;
-mod ecs_scheduler;
-mod ecs_service_plan;
-pub(crate) mod ecs_services;
-mod ecs_task_credentials;
-mod ecs_task_definitions;
-mod ecs_tasks;
-mod ecs_unsupported;
-mod iam_access_keys;
-mod iam_account;
-mod iam_attachments;
-mod iam_boundaries;
-mod iam_entities;
-mod iam_groups;
-mod iam_inline_policies;
-mod iam_instance_profiles;
-mod iam_policies;
-mod iam_principal_simulator;
-pub(crate) mod iam_roles;
-mod iam_simulator;
-mod iam_tags;
-mod iam_users;
-pub(crate) mod logs;
-mod logs_events;
-pub(crate) mod ssm;
-mod ssm_activations;
-mod ssm_instances;
-pub(crate) mod sts;
+//! Every routed operation, in one table, and what every service's handlers share (`Ctx`,
+//! `Operation`, paging, validation). The handlers live in their service's folder (`iam`,
+//! `sts`, `ssm`, `ecs`, `ecr`, `logs`, `cloudtrail`); this table is the one place that names
+//! them all, and the infrastructure (`pipeline`, `authz`, `http`) reaches operations only
+//! through it.
+//!
+//! An entry cannot exist without its IAM action and its resource function: the pipeline
+//! authorizes with them before `run` is called, and a test walks this table to prove every
+//! operation refuses unsigned and unauthorized calls.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,8 +17,7 @@ use aws_protocol::{AwsError, Protocol};
 use crate::app::App;
 
 use crate::auth::Identity;
-
-pub(crate) use iam_boundaries::load as boundary_of;
+use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
 
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -69,7 +35,7 @@ pub struct Ctx<'a> {
     pub facts: &'a crate::authz::RequestFacts,
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
-    pub(crate) target: std::sync::OnceLock<iam_entities::Entity>,
+    pub(crate) target: std::sync::OnceLock<iam::entities::Entity>,
 }
 
 impl Ctx<'_> {
@@ -134,6 +100,28 @@ pub enum Authorization {
     Instance,
 }
 
+/// What an operation may change, declared with it (never guessed from its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability. Some hand
+    /// out credentials (GetSessionToken, GetAuthorizationToken), which are new to the cache and
+    /// so leave it valid.
+    Read,
+    /// Changes a service's own resources (clusters, tasks, services, log groups, repositories,
+    /// images, activations) or adds a session: nothing the IAM cache holds, which stays valid.
+    Write,
+    /// Changes what authentication or authorization reads and the IAM cache holds: users,
+    /// groups, roles, policies and their attachments, boundaries, access keys, user and role
+    /// tags, or removes sessions. A success empties the cache, so the change applies from the
+    /// next request.
+    IamWrite,
+    /// The agent's own calls (Poll, task and container state reports, instance heartbeats,
+    /// registration, task credentials, log events): frequent, and changing nothing the IAM
+    /// cache holds, which stays valid.
+    AgentTraffic,
+}
+
 /// One routed operation.
 pub struct Operation {
     /// The SigV4 service name it is reached by (`iam`, `sts`, `cloudtrail`).
@@ -147,189 +135,229 @@ pub struct Operation {
     pub action: &'static str,
     /// How the caller's policies decide it.
     pub authorization: Authorization,
+    /// What it may change, as declared: whether a success empties the IAM cache, and whether
+    /// it may be answered while the disk is full.
+    pub effect: Effect,
     /// The resource ARNs it is authorized on (it may read the store, e.g. a user's path).
     pub resources: for<'a> fn(&'a Ctx<'a>) -> ResourcesFuture<'a>,
     /// The operation itself; only the pipeline calls it, after authorization.
     pub run: for<'a> fn(&'a Ctx<'a>) -> OperationFuture<'a>,
 }
 
-/// Declares an IAM awsQuery operation authorized by policies as `iam:NAME`:
-/// `iam_operation!(CONST, "Name", resources, run)`.
-macro_rules! iam_operation {
-    ($const:ident, $name:literal, $resources:expr, $run:expr) => {
-        pub const $const: Operation = Operation {
-            service: "iam",
-            protocol: Protocol::Query,
+/// Declares one routed operation as the constant `CONST`, the one way every service does it:
+///
+/// `operation!(service, CONST, "Name", Effect, resources, run)`, optionally followed by
+/// `authorization = Variant` (else [`Authorization::Policies`], and
+/// [`Authorization::Repository`] for `ecr`) and `action = "service:Action"` (else
+/// `service:Name`). The service's identifier gives the SigV4 service name, the protocol
+/// (awsQuery for `iam` and `sts`, awsJson otherwise) and the namespace or target prefix.
+/// `Effect` is the [`Effect`] variant the operation declares: what it may change.
+macro_rules! operation {
+    ($service:ident, $const:ident, $name:literal, $effect:ident, $resources:expr, $run:expr
+        $(, authorization = $authorization:ident)? $(, action = $action:literal)? $(,)?) => {
+        pub const $const: $crate::operations::Operation = $crate::operations::Operation {
+            service: stringify!($service),
+            protocol: $crate::operations::operation!(@protocol $service),
             name: $name,
-            namespace: IAM_NAMESPACE,
-            action: concat!("iam:", $name),
-            authorization: Authorization::Policies,
+            namespace: $crate::operations::operation!(@namespace $service),
+            action: $crate::operations::operation!(@action $service $name $($action)?),
+            authorization: $crate::operations::operation!(@authorization $service $($authorization)?),
+            effect: $crate::operations::Effect::$effect,
             resources: $resources,
             run: $run,
         };
     };
+    (@protocol iam) => { aws_protocol::Protocol::Query };
+    (@protocol sts) => { aws_protocol::Protocol::Query };
+    (@protocol $service:ident) => { aws_protocol::Protocol::Json };
+    (@namespace iam) => { $crate::operations::IAM_NAMESPACE };
+    (@namespace sts) => { $crate::operations::STS_NAMESPACE };
+    (@namespace ecs) => { $crate::ecs::ECS_TARGET };
+    (@namespace ecr) => { $crate::ecr::ECR_TARGET };
+    (@namespace ssm) => { $crate::ssm::SSM_TARGET };
+    (@namespace logs) => { $crate::logs::LOGS_TARGET };
+    (@namespace cloudtrail) => { $crate::cloudtrail::CLOUDTRAIL_TARGET };
+    (@action $service:ident $name:literal) => { concat!(stringify!($service), ":", $name) };
+    (@action $service:ident $name:literal $action:literal) => { $action };
+    (@authorization ecr) => { $crate::operations::Authorization::Repository };
+    (@authorization $service:ident) => { $crate::operations::Authorization::Policies };
+    (@authorization $service:ident $authorization:ident) => { $crate::operations::Authorization::$authorization };
 }
-pub(crate) use iam_operation;
+pub(crate) use operation;
+
+impl Operation {
+    /// Whether a success empties the IAM key and policy cache: only a write of what it holds.
+    pub fn flushes_iam_cache(&self) -> bool {
+        self.effect == Effect::IamWrite
+    }
+
+    /// Whether it changes nothing and hands out nothing: only such an operation is answered
+    /// while the audit trail cannot be written (a full disk). Credentials are never handed out
+    /// unrecorded.
+    pub fn changes_nothing(&self) -> bool {
+        self.effect == Effect::Read && !matches!(self.name, "GetSessionToken" | "GetAuthorizationToken")
+    }
+}
 
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[
     sts::GET_CALLER_IDENTITY,
     sts::GET_SESSION_TOKEN,
     sts::ASSUME_ROLE,
-    iam_users::CREATE_USER,
-    iam_users::GET_USER,
-    iam_users::LIST_USERS,
-    iam_users::DELETE_USER,
-    iam_users::UPDATE_USER,
-    iam_access_keys::CREATE_ACCESS_KEY,
-    iam_access_keys::LIST_ACCESS_KEYS,
-    iam_access_keys::DELETE_ACCESS_KEY,
-    iam_access_keys::UPDATE_ACCESS_KEY,
-    iam_access_keys::GET_ACCESS_KEY_LAST_USED,
-    iam_simulator::SIMULATE_CUSTOM_POLICY,
-    iam_simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
-    iam_principal_simulator::SIMULATE_PRINCIPAL_POLICY,
-    iam_principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
-    iam_account::GET_ACCOUNT_SUMMARY,
-    iam_account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
-    iam_inline_policies::PUT_USER_POLICY,
-    iam_inline_policies::GET_USER_POLICY,
-    iam_inline_policies::LIST_USER_POLICIES,
-    iam_inline_policies::DELETE_USER_POLICY,
-    iam_groups::CREATE_GROUP,
-    iam_groups::GET_GROUP,
-    iam_groups::LIST_GROUPS,
-    iam_groups::DELETE_GROUP,
-    iam_groups::ADD_USER_TO_GROUP,
-    iam_groups::REMOVE_USER_FROM_GROUP,
-    iam_groups::LIST_GROUPS_FOR_USER,
-    iam_inline_policies::PUT_GROUP_POLICY,
-    iam_inline_policies::GET_GROUP_POLICY,
-    iam_inline_policies::LIST_GROUP_POLICIES,
-    iam_inline_policies::DELETE_GROUP_POLICY,
-    iam_attachments::ATTACH_USER_POLICY,
-    iam_attachments::DETACH_USER_POLICY,
-    iam_attachments::LIST_ATTACHED_USER_POLICIES,
-    iam_attachments::ATTACH_GROUP_POLICY,
-    iam_attachments::DETACH_GROUP_POLICY,
-    iam_attachments::LIST_ATTACHED_GROUP_POLICIES,
-    iam_attachments::ATTACH_ROLE_POLICY,
-    iam_attachments::DETACH_ROLE_POLICY,
-    iam_attachments::LIST_ATTACHED_ROLE_POLICIES,
-    iam_roles::CREATE_ROLE,
-    iam_roles::GET_ROLE,
-    iam_roles::LIST_ROLES,
-    iam_roles::UPDATE_ROLE,
-    iam_roles::UPDATE_ROLE_DESCRIPTION,
-    iam_roles::UPDATE_ASSUME_ROLE_POLICY,
-    iam_roles::DELETE_ROLE,
-    iam_roles::CREATE_SERVICE_LINKED_ROLE,
-    iam_inline_policies::PUT_ROLE_POLICY,
-    iam_inline_policies::GET_ROLE_POLICY,
-    iam_inline_policies::LIST_ROLE_POLICIES,
-    iam_inline_policies::DELETE_ROLE_POLICY,
-    iam_boundaries::PUT_USER_PERMISSIONS_BOUNDARY,
-    iam_boundaries::DELETE_USER_PERMISSIONS_BOUNDARY,
-    iam_boundaries::PUT_ROLE_PERMISSIONS_BOUNDARY,
-    iam_boundaries::DELETE_ROLE_PERMISSIONS_BOUNDARY,
-    iam_tags::TAG_USER,
-    iam_tags::UNTAG_USER,
-    iam_tags::LIST_USER_TAGS,
-    iam_tags::TAG_ROLE,
-    iam_tags::UNTAG_ROLE,
-    iam_tags::LIST_ROLE_TAGS,
-    iam_tags::TAG_POLICY,
-    iam_tags::UNTAG_POLICY,
-    iam_tags::LIST_POLICY_TAGS,
-    iam_policies::CREATE_POLICY,
-    iam_policies::GET_POLICY,
-    iam_policies::DELETE_POLICY,
-    iam_policies::LIST_POLICIES,
-    iam_policies::CREATE_POLICY_VERSION,
-    iam_policies::GET_POLICY_VERSION,
-    iam_policies::LIST_POLICY_VERSIONS,
-    iam_policies::DELETE_POLICY_VERSION,
-    iam_policies::SET_DEFAULT_POLICY_VERSION,
-    iam_policies::LIST_ENTITIES_FOR_POLICY,
-    iam_instance_profiles::CREATE_INSTANCE_PROFILE,
-    iam_instance_profiles::GET_INSTANCE_PROFILE,
-    iam_instance_profiles::LIST_INSTANCE_PROFILES,
-    iam_instance_profiles::DELETE_INSTANCE_PROFILE,
-    iam_instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
-    iam_instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
-    iam_instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
+    iam::users::CREATE_USER,
+    iam::users::GET_USER,
+    iam::users::LIST_USERS,
+    iam::users::DELETE_USER,
+    iam::users::UPDATE_USER,
+    iam::access_keys::CREATE_ACCESS_KEY,
+    iam::access_keys::LIST_ACCESS_KEYS,
+    iam::access_keys::DELETE_ACCESS_KEY,
+    iam::access_keys::UPDATE_ACCESS_KEY,
+    iam::access_keys::GET_ACCESS_KEY_LAST_USED,
+    iam::simulator::SIMULATE_CUSTOM_POLICY,
+    iam::simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
+    iam::principal_simulator::SIMULATE_PRINCIPAL_POLICY,
+    iam::principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
+    iam::account::GET_ACCOUNT_SUMMARY,
+    iam::account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
+    iam::inline_policies::PUT_USER_POLICY,
+    iam::inline_policies::GET_USER_POLICY,
+    iam::inline_policies::LIST_USER_POLICIES,
+    iam::inline_policies::DELETE_USER_POLICY,
+    iam::groups::CREATE_GROUP,
+    iam::groups::GET_GROUP,
+    iam::groups::LIST_GROUPS,
+    iam::groups::DELETE_GROUP,
+    iam::groups::ADD_USER_TO_GROUP,
+    iam::groups::REMOVE_USER_FROM_GROUP,
+    iam::groups::LIST_GROUPS_FOR_USER,
+    iam::inline_policies::PUT_GROUP_POLICY,
+    iam::inline_policies::GET_GROUP_POLICY,
+    iam::inline_policies::LIST_GROUP_POLICIES,
+    iam::inline_policies::DELETE_GROUP_POLICY,
+    iam::attachments::ATTACH_USER_POLICY,
+    iam::attachments::DETACH_USER_POLICY,
+    iam::attachments::LIST_ATTACHED_USER_POLICIES,
+    iam::attachments::ATTACH_GROUP_POLICY,
+    iam::attachments::DETACH_GROUP_POLICY,
+    iam::attachments::LIST_ATTACHED_GROUP_POLICIES,
+    iam::attachments::ATTACH_ROLE_POLICY,
+    iam::attachments::DETACH_ROLE_POLICY,
+    iam::attachments::LIST_ATTACHED_ROLE_POLICIES,
+    iam::roles::CREATE_ROLE,
+    iam::roles::GET_ROLE,
+    iam::roles::LIST_ROLES,
+    iam::roles::UPDATE_ROLE,
+    iam::roles::UPDATE_ROLE_DESCRIPTION,
+    iam::roles::UPDATE_ASSUME_ROLE_POLICY,
+    iam::roles::DELETE_ROLE,
+    iam::roles::CREATE_SERVICE_LINKED_ROLE,
+    iam::inline_policies::PUT_ROLE_POLICY,
+    iam::inline_policies::GET_ROLE_POLICY,
+    iam::inline_policies::LIST_ROLE_POLICIES,
+    iam::inline_policies::DELETE_ROLE_POLICY,
+    iam::boundaries::PUT_USER_PERMISSIONS_BOUNDARY,
+    iam::boundaries::DELETE_USER_PERMISSIONS_BOUNDARY,
+    iam::boundaries::PUT_ROLE_PERMISSIONS_BOUNDARY,
+    iam::boundaries::DELETE_ROLE_PERMISSIONS_BOUNDARY,
+    iam::tags::TAG_USER,
+    iam::tags::UNTAG_USER,
+    iam::tags::LIST_USER_TAGS,
+    iam::tags::TAG_ROLE,
+    iam::tags::UNTAG_ROLE,
+    iam::tags::LIST_ROLE_TAGS,
+    iam::tags::TAG_POLICY,
+    iam::tags::UNTAG_POLICY,
+    iam::tags::LIST_POLICY_TAGS,
+    iam::policies::CREATE_POLICY,
+    iam::policies::GET_POLICY,
+    iam::policies::DELETE_POLICY,
+    iam::policies::LIST_POLICIES,
+    iam::policies::CREATE_POLICY_VERSION,
+    iam::policies::GET_POLICY_VERSION,
+    iam::policies::LIST_POLICY_VERSIONS,
+    iam::policies::DELETE_POLICY_VERSION,
+    iam::policies::SET_DEFAULT_POLICY_VERSION,
+    iam::policies::LIST_ENTITIES_FOR_POLICY,
+    iam::instance_profiles::CREATE_INSTANCE_PROFILE,
+    iam::instance_profiles::GET_INSTANCE_PROFILE,
+    iam::instance_profiles::LIST_INSTANCE_PROFILES,
+    iam::instance_profiles::DELETE_INSTANCE_PROFILE,
+    iam::instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
+    iam::instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
+    iam::instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
     cloudtrail::LOOKUP_EVENTS,
-    ssm_activations::CREATE_ACTIVATION,
-    ssm_activations::DESCRIBE_ACTIVATIONS,
-    ssm_activations::DELETE_ACTIVATION,
-    ssm_instances::DESCRIBE_INSTANCE_INFORMATION,
-    ssm_instances::DEREGISTER_MANAGED_INSTANCE,
-    ssm_instances::UPDATE_INSTANCE_INFORMATION,
-    ssm_instances::ADD_TAGS_TO_RESOURCE,
-    ssm_instances::REMOVE_TAGS_FROM_RESOURCE,
-    ssm_instances::LIST_TAGS_FOR_RESOURCE,
-    ecs_clusters::CREATE_CLUSTER,
-    ecs_clusters::DESCRIBE_CLUSTERS,
-    ecs_clusters::LIST_CLUSTERS,
-    ecs_clusters::DELETE_CLUSTER,
-    ecs_clusters::UPDATE_CLUSTER,
-    ecs_task_definitions::REGISTER_TASK_DEFINITION,
-    ecs_task_definitions::DESCRIBE_TASK_DEFINITION,
-    ecs_task_definitions::LIST_TASK_DEFINITIONS,
-    ecs_task_definitions::LIST_TASK_DEFINITION_FAMILIES,
-    ecs_task_definitions::DEREGISTER_TASK_DEFINITION,
-    ecs_task_definitions::DELETE_TASK_DEFINITIONS,
-    ecs_container_instances::REGISTER_CONTAINER_INSTANCE,
-    ecs_container_instances::DEREGISTER_CONTAINER_INSTANCE,
-    ecs_container_instances::DESCRIBE_CONTAINER_INSTANCES,
-    ecs_container_instances::LIST_CONTAINER_INSTANCES,
-    ecs_container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
-    ecs_container_instances::PUT_ATTRIBUTES,
-    ecs_container_instances::DELETE_ATTRIBUTES,
-    ecs_container_instances::LIST_ATTRIBUTES,
-    ecs_tasks::RUN_TASK,
-    ecs_tasks::START_TASK,
-    ecs_tasks::STOP_TASK,
-    ecs_tasks::DESCRIBE_TASKS,
-    ecs_tasks::LIST_TASKS,
-    ecs_tasks::SUBMIT_TASK_STATE_CHANGE,
-    ecs_tasks::SUBMIT_CONTAINER_STATE_CHANGE,
-    ecs_tasks::POLL,
-    ecs_task_credentials::GET_TASK_CREDENTIALS,
-    ecs_services::CREATE_SERVICE,
-    ecs_services::UPDATE_SERVICE,
-    ecs_services::DELETE_SERVICE,
-    ecs_services::DESCRIBE_SERVICES,
-    ecs_services::LIST_SERVICES,
-    logs::CREATE_LOG_GROUP,
-    logs::DELETE_LOG_GROUP,
-    logs::DESCRIBE_LOG_GROUPS,
-    logs::CREATE_LOG_STREAM,
-    logs::DELETE_LOG_STREAM,
-    logs::DESCRIBE_LOG_STREAMS,
-    logs::PUT_RETENTION_POLICY,
-    logs::DELETE_RETENTION_POLICY,
-    logs_events::PUT_LOG_EVENTS,
-    logs_events::GET_LOG_EVENTS,
-    logs_events::FILTER_LOG_EVENTS,
-    ecr_repositories::CREATE_REPOSITORY,
-    ecr_repositories::DESCRIBE_REPOSITORIES,
-    ecr_repositories::DELETE_REPOSITORY,
-    ecr_repositories::PUT_IMAGE_TAG_MUTABILITY,
-    ecr_auth::GET_AUTHORIZATION_TOKEN,
-    ecr_policies::SET_REPOSITORY_POLICY,
-    ecr_policies::GET_REPOSITORY_POLICY,
-    ecr_policies::DELETE_REPOSITORY_POLICY,
-    ecr_images::PUT_IMAGE,
-    ecr_images::BATCH_GET_IMAGE,
-    ecr_images::LIST_IMAGES,
-    ecr_images::DESCRIBE_IMAGES,
-    ecr_images::BATCH_DELETE_IMAGE,
-    ecr_layers::GET_DOWNLOAD_URL_FOR_LAYER,
-    ecr_layers::BATCH_CHECK_LAYER_AVAILABILITY,
-    ecr_layers::INITIATE_LAYER_UPLOAD,
-    ecr_layers::UPLOAD_LAYER_PART,
-    ecr_layers::COMPLETE_LAYER_UPLOAD,
+    ssm::activations::CREATE_ACTIVATION,
+    ssm::activations::DESCRIBE_ACTIVATIONS,
+    ssm::activations::DELETE_ACTIVATION,
+    ssm::instances::DESCRIBE_INSTANCE_INFORMATION,
+    ssm::instances::DEREGISTER_MANAGED_INSTANCE,
+    ssm::instances::UPDATE_INSTANCE_INFORMATION,
+    ssm::instances::ADD_TAGS_TO_RESOURCE,
+    ssm::instances::REMOVE_TAGS_FROM_RESOURCE,
+    ssm::instances::LIST_TAGS_FOR_RESOURCE,
+    ecs::clusters::CREATE_CLUSTER,
+    ecs::clusters::DESCRIBE_CLUSTERS,
+    ecs::clusters::LIST_CLUSTERS,
+    ecs::clusters::DELETE_CLUSTER,
+    ecs::clusters::UPDATE_CLUSTER,
+    ecs::task_definitions::REGISTER_TASK_DEFINITION,
+    ecs::task_definitions::DESCRIBE_TASK_DEFINITION,
+    ecs::task_definitions::LIST_TASK_DEFINITIONS,
+    ecs::task_definitions::LIST_TASK_DEFINITION_FAMILIES,
+    ecs::task_definitions::DEREGISTER_TASK_DEFINITION,
+    ecs::task_definitions::DELETE_TASK_DEFINITIONS,
+    ecs::container_instances::REGISTER_CONTAINER_INSTANCE,
+    ecs::container_instances::DEREGISTER_CONTAINER_INSTANCE,
+    ecs::container_instances::DESCRIBE_CONTAINER_INSTANCES,
+    ecs::container_instances::LIST_CONTAINER_INSTANCES,
+    ecs::container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
+    ecs::container_instances::PUT_ATTRIBUTES,
+    ecs::container_instances::DELETE_ATTRIBUTES,
+    ecs::container_instances::LIST_ATTRIBUTES,
+    ecs::tasks::RUN_TASK,
+    ecs::tasks::START_TASK,
+    ecs::tasks::STOP_TASK,
+    ecs::tasks::DESCRIBE_TASKS,
+    ecs::tasks::LIST_TASKS,
+    ecs::tasks::SUBMIT_TASK_STATE_CHANGE,
+    ecs::tasks::SUBMIT_CONTAINER_STATE_CHANGE,
+    ecs::tasks::POLL,
+    ecs::task_credentials::GET_TASK_CREDENTIALS,
+    ecs::services::CREATE_SERVICE,
+    ecs::services::UPDATE_SERVICE,
+    ecs::services::DELETE_SERVICE,
+    ecs::services::DESCRIBE_SERVICES,
+    ecs::services::LIST_SERVICES,
+    logs::groups::CREATE_LOG_GROUP,
+    logs::groups::DELETE_LOG_GROUP,
+    logs::groups::DESCRIBE_LOG_GROUPS,
+    logs::groups::CREATE_LOG_STREAM,
+    logs::groups::DELETE_LOG_STREAM,
+    logs::groups::DESCRIBE_LOG_STREAMS,
+    logs::groups::PUT_RETENTION_POLICY,
+    logs::groups::DELETE_RETENTION_POLICY,
+    logs::events::PUT_LOG_EVENTS,
+    logs::events::GET_LOG_EVENTS,
+    logs::events::FILTER_LOG_EVENTS,
+    ecr::repositories::CREATE_REPOSITORY,
+    ecr::repositories::DESCRIBE_REPOSITORIES,
+    ecr::repositories::DELETE_REPOSITORY,
+    ecr::repositories::PUT_IMAGE_TAG_MUTABILITY,
+    ecr::auth::GET_AUTHORIZATION_TOKEN,
+    ecr::policies::SET_REPOSITORY_POLICY,
+    ecr::policies::GET_REPOSITORY_POLICY,
+    ecr::policies::DELETE_REPOSITORY_POLICY,
+    ecr::images::PUT_IMAGE,
+    ecr::images::BATCH_GET_IMAGE,
+    ecr::images::LIST_IMAGES,
+    ecr::images::DESCRIBE_IMAGES,
+    ecr::images::BATCH_DELETE_IMAGE,
+    ecr::layers::GET_DOWNLOAD_URL_FOR_LAYER,
+    ecr::layers::BATCH_CHECK_LAYER_AVAILABILITY,
+    ecr::layers::INITIATE_LAYER_UPLOAD,
+    ecr::layers::UPLOAD_LAYER_PART,
+    ecr::layers::COMPLETE_LAYER_UPLOAD,
 ];
 
 /// The protocol a SigV4 service speaks.
@@ -431,7 +459,7 @@ pub fn check_path(value: &str) -> Result<(), AwsError> {
 }
 
 pub fn no_such_user(name: &str) -> AwsError {
-    iam_entities::no_such(iam_entities::Kind::User, name)
+    iam::entities::no_such(iam::entities::Kind::User, name)
 }
 
 /// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
@@ -474,6 +502,108 @@ impl Page {
             None => {
                 xml.element("IsTruncated", "false");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flushing() -> Vec<&'static str> {
+        OPERATIONS.iter().filter(|operation| operation.flushes_iam_cache()).map(|operation| operation.name).collect()
+    }
+
+    #[test]
+    fn only_writes_of_what_the_iam_cache_holds_flush_it() {
+        let flushing = flushing();
+        // Every IAM mutation does, and the one SSM call that removes sessions.
+        for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
+            assert_eq!(
+                operation.flushes_iam_cache(),
+                operation.effect != Effect::Read,
+                "{} (a mutation of IAM flushes, a read does not)",
+                operation.name
+            );
+        }
+        for name in ["CreateUser", "DeleteAccessKey", "UpdateAccessKey", "AttachRolePolicy", "PutUserPolicy", "TagRole"]
+        {
+            assert!(flushing.contains(&name), "{name} must flush");
+        }
+        assert!(flushing.contains(&"DeregisterManagedInstance"), "deregistering deletes the instance's sessions");
+        let outside_iam: Vec<_> = OPERATIONS
+            .iter()
+            .filter(|operation| operation.service != "iam" && operation.flushes_iam_cache())
+            .map(|operation| operation.name)
+            .collect();
+        assert_eq!(outside_iam, ["DeregisterManagedInstance"]);
+    }
+
+    #[test]
+    fn the_agents_traffic_and_logs_leave_the_iam_cache_alone() {
+        let agent = [
+            "Poll",
+            "SubmitTaskStateChange",
+            "SubmitContainerStateChange",
+            "GetTaskCredentials",
+            "RegisterContainerInstance",
+            "UpdateInstanceInformation",
+            "PutLogEvents",
+        ];
+        for name in agent {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::AgentTraffic), "{name}");
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+        // Every call only an instance's own session may make is the agent's.
+        for operation in OPERATIONS.iter().filter(|operation| operation.authorization == Authorization::Instance) {
+            assert_eq!(operation.effect, Effect::AgentTraffic, "{}", operation.name);
+        }
+        let logs: Vec<_> = OPERATIONS.iter().filter(|operation| operation.service == "logs").collect();
+        assert!(logs.len() >= 11);
+        for operation in logs {
+            assert!(!operation.flushes_iam_cache(), "{}", operation.name);
+        }
+        for name in ["Poll", "PutLogEvents", "CreateCluster", "RunTask", "PutImage", "CreateLogGroup", "AssumeRole"] {
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+    }
+
+    /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
+    /// but for three reads whose names the rule does not know as reads, which stay writes in
+    /// the trail (as they always were there).
+    #[test]
+    fn declared_reads_and_cloudtrails_read_only_events_agree() {
+        let reads_named_otherwise = ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability"];
+        for operation in OPERATIONS {
+            let read_only = crate::audit::read_only_event(operation.name);
+            match operation.effect {
+                Effect::Read => assert!(
+                    read_only || reads_named_otherwise.contains(&operation.name),
+                    "{} is declared a read",
+                    operation.name
+                ),
+                Effect::Write | Effect::IamWrite => assert!(!read_only, "{} is declared a write", operation.name),
+                // GetTaskCredentials is CloudTrail-read-only, Poll is not: either may be.
+                Effect::AgentTraffic => {}
+            }
+        }
+        for name in reads_named_otherwise {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::Read), "{name}");
+        }
+    }
+
+    /// Only reads that hand out nothing are answered without their audit record.
+    #[test]
+    fn credentials_are_never_handed_out_unrecorded() {
+        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
+        }
+        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
         }
     }
 }

@@ -1,0 +1,291 @@
+//! Amazon ECR: what its operation families share. Repositories live in `repositories`
+//! (with their tag mutability and repository policy), images in `images` (the manifest's
+//! exact bytes, addressed by their SHA-256), and the layers each
+//! repository holds in `layers`; the layer bytes themselves are files of
+//! [`registry::blobs`].
+//!
+//! Every ECR operation but GetAuthorizationToken is authorized on the repository's ARN with
+//! the repository policy taking part (`Authorization::Repository`), as AWS evaluates a
+//! same-account resource-based policy; the registry (`registry`, the `/v2` API) authorizes its pushes
+//! and pulls through [`authorize_on_repository`], the same code.
+
+pub(crate) mod auth;
+pub(crate) mod images;
+pub(crate) mod layers;
+pub(crate) mod policies;
+pub(crate) mod registry;
+pub(crate) mod repositories;
+
+use aws_protocol::AwsError;
+use iam_policy::{Policy, ResourcePolicyKind};
+use serde_json::{Value as Json, json};
+
+use crate::app::App;
+use crate::auth::Identity;
+use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, context};
+use crate::operations::{Ctx, internal};
+
+/// The `X-Amz-Target` prefix of ECR.
+pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
+
+pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, message)
+}
+
+/// A member that fails the service model's constraint, in ECR's words.
+pub fn invalid_member(member: &str, value: &str, constraint: &str) -> AwsError {
+    invalid_parameter(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+pub fn repository_not_found(app: &App, name: &str) -> AwsError {
+    AwsError::new(
+        "RepositoryNotFoundException",
+        400,
+        format!("The repository with name '{name}' does not exist in the registry with id '{}'", app.account_id),
+    )
+}
+
+/// Whether `name` fits ECR's repository name rule: 2 to 256 characters,
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
+pub fn valid_repository_name(name: &str) -> bool {
+    (2..=256).contains(&name.len()) && name.split('/').all(valid_name_component)
+}
+
+fn valid_name_component(component: &str) -> bool {
+    let bytes = component.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.first().is_none_or(|b| !alnum(b)) || bytes.last().is_none_or(|b| !alnum(b)) {
+        return false;
+    }
+    // Separators between alphanumeric runs: `.`, `_`, `__`, or one or more `-`.
+    let mut index = 0;
+    while let Some(&b) = bytes.get(index) {
+        if alnum(&b) {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        while bytes.get(index).is_some_and(|b| !alnum(b)) {
+            index += 1;
+        }
+        let separator = component.get(start..index).unwrap_or_default();
+        let fits = matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-');
+        if !fits {
+            return false;
+        }
+    }
+    true
+}
+
+/// The `repositoryName` member, checked against ECR's pattern.
+pub fn repository_name(body: &Json) -> Result<&str, AwsError> {
+    let name = body.get("repositoryName").and_then(Json::as_str).unwrap_or_default();
+    if valid_repository_name(name) {
+        Ok(name)
+    } else {
+        Err(invalid_member(
+            "repositoryName",
+            name,
+            "Member must satisfy regular expression pattern: (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
+        ))
+    }
+}
+
+/// Refuses a `registryId` other than this server's account (it has no other registry).
+pub fn check_registry(ctx: &Ctx<'_>) -> Result<(), AwsError> {
+    match ctx.body.get("registryId").and_then(Json::as_str) {
+        Some(id) if id != ctx.account() => Err(invalid_parameter(format!(
+            "Invalid parameter at 'registryId' failed to satisfy constraint: 'The registry {id} is not this registry ({})'",
+            ctx.account()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `arn:aws:ecr:REGION:ACCOUNT:repository/NAME`.
+pub fn repository_arn(app: &App, name: &str) -> String {
+    format!("arn:aws:ecr:{}:{}:repository/{name}", app.region, app.account_id)
+}
+
+/// The repository resource a request names (`repositoryName`).
+pub fn repository_resource<'a>(ctx: &'a Ctx<'a>) -> crate::operations::ResourcesFuture<'a> {
+    Box::pin(async move { Ok(vec![repository_arn(ctx.app, repository_name(ctx.body)?)]) })
+}
+
+/// `HOST/NAME`: where Docker reaches the repository.
+pub fn repository_uri(app: &App, name: &str) -> String {
+    format!("{}/{name}", app.registry_host)
+}
+
+/// One repository's row.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub name: String,
+    pub created_at: i64,
+    pub tag_mutability: String,
+    pub policy: Option<String>,
+}
+
+impl Repository {
+    pub fn immutable(&self) -> bool {
+        self.tag_mutability == "IMMUTABLE"
+    }
+
+    /// ECR's `Repository` shape.
+    pub fn to_json(&self, app: &App) -> Json {
+        json!({
+            "repositoryArn": repository_arn(app, &self.name),
+            "registryId": app.account_id,
+            "repositoryName": self.name,
+            "repositoryUri": repository_uri(app, &self.name),
+            "createdAt": self.created_at,
+            "imageTagMutability": self.tag_mutability,
+            "imageScanningConfiguration": {"scanOnPush": false},
+            "encryptionConfiguration": {"encryptionType": "AES256"},
+        })
+    }
+}
+
+const REPOSITORY_COLUMNS: &str = "name, created_at, tag_mutability, policy, policy_principals";
+
+async fn repository_of(app: &App, row: &store::Row) -> Result<Repository, AwsError> {
+    // The policy as it reads now: principals bound to users or roles gone since show their ids.
+    let policy = match row.opt_text(3).map_err(internal)? {
+        Some(text) => Some(
+            crate::principals::resolve(
+                &app.store,
+                &app.account_id,
+                &text,
+                row.opt_text(4).map_err(internal)?.as_deref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    Ok(Repository {
+        name: row.text(0).map_err(internal)?,
+        created_at: row.int(1).map_err(internal)?,
+        tag_mutability: row.text(2).map_err(internal)?,
+        policy,
+    })
+}
+
+/// The repository named `name`, if it exists.
+pub async fn find_repository(app: &App, name: &str) -> Result<Option<Repository>, AwsError> {
+    let rows = app
+        .store
+        .query(
+            &format!("SELECT {REPOSITORY_COLUMNS} FROM ecr_repositories WHERE account_id = ? AND name = ?"),
+            vec![app.account_id.as_str().into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    match rows.first() {
+        Some(row) => repository_of(app, row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The repository named `name`, or RepositoryNotFoundException.
+pub async fn repository(app: &App, name: &str) -> Result<Repository, AwsError> {
+    find_repository(app, name).await?.ok_or_else(|| repository_not_found(app, name))
+}
+
+/// A transaction's guard that the repository still exists (it also locks the row, so the
+/// repository cannot go while the transaction writes what belongs to it).
+pub fn repository_guard(app: &App, name: &str) -> store::Statement {
+    store::Statement::guard(
+        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
+        vec![app.account_id.as_str().into(), name.into()],
+    )
+}
+
+/// Every repository, by name.
+pub async fn all_repositories(app: &App) -> Result<Vec<Repository>, AwsError> {
+    let rows = app
+        .store
+        .query(
+            &format!("SELECT {REPOSITORY_COLUMNS} FROM ecr_repositories WHERE account_id = ? ORDER BY name"),
+            vec![app.account_id.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let mut repositories = Vec::with_capacity(rows.len());
+    for row in &rows {
+        repositories.push(repository_of(app, row).await?);
+    }
+    Ok(repositories)
+}
+
+/// The repository policy of the repository the (single) resource ARN names, parsed: what
+/// the pipeline hands the policy engine for `Authorization::Repository`. A repository that
+/// does not exist, or has no policy, has none (the operation itself then answers).
+pub async fn repository_policy(app: &App, resources: &[String]) -> Result<Option<Policy>, AwsError> {
+    let prefix = repository_arn(app, "");
+    let Some(name) = resources.first().and_then(|arn| arn.strip_prefix(&prefix)) else { return Ok(None) };
+    let Some(repository) = find_repository(app, name).await? else { return Ok(None) };
+    // A stored policy was validated on the way in; one that no longer parses takes no part.
+    Ok(repository.policy.and_then(|text| Policy::parse(&text).ok()))
+}
+
+/// Decides `action` on repository `name` for a registry request: the caller's policies and
+/// the repository policy, as the pipeline decides the same action through the API.
+pub async fn authorize_on_repository(
+    app: &App,
+    identity: &Identity,
+    facts: &RequestFacts,
+    action: &str,
+    name: &str,
+) -> Result<Verdict, (Verdict, AwsError)> {
+    let resources = vec![repository_arn(app, name)];
+    let policy = repository_policy(app, &resources).await.map_err(|error| {
+        (Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code.clone()] }, error)
+    })?;
+    let resource_policy = policy.as_ref().map(|policy| ResourcePolicy {
+        id: "repository-policy",
+        policy,
+        kind: ResourcePolicyKind::Ordinary,
+    });
+    authorize(app, identity, action, &resources, &context(identity, facts), resource_policy).await
+}
+
+/// `maxResults` (1 to 1000, default 100) and an offset `nextToken`.
+pub fn page(body: &Json) -> Result<(usize, usize), AwsError> {
+    let size = match body.get("maxResults") {
+        None | Some(Json::Null) => 100,
+        Some(value) => value.as_u64().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+            invalid_member("maxResults", &value.to_string(), "Member must have value less than or equal to 1000")
+        })?,
+    };
+    let start = match body.get("nextToken").and_then(Json::as_str) {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("Invalid parameter at 'nextToken'"))?,
+    };
+    Ok((start, usize::try_from(size).unwrap_or(100)))
+}
+
+/// The strings of a list member (absent: empty).
+pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
+    body.get(member)
+        .and_then(Json::as_array)
+        .map(|items| items.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_follow_ecr_pattern() {
+        for good in ["ab", "my-app", "team/app", "a.b_c__d---e", "x1/y2/z3"] {
+            assert!(valid_repository_name(good), "{good}");
+        }
+        for bad in ["a", "", "My-App", "-ab", "ab-", "a..b", "a___b", "a/", "/ab", "a//b", "a.-b", "a b"] {
+            assert!(!valid_repository_name(bad), "{bad}");
+        }
+        assert!(!valid_repository_name(&"a".repeat(257)));
+    }
+}

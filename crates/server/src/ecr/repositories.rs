@@ -1,0 +1,191 @@
+//! ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository and
+//! PutImageTagMutability.
+//!
+//! Deleting a repository that holds images needs `force`; with it, the repository, its
+//! images, tags, layer references and unfinished uploads go in one transaction, and layer
+//! files no other repository references are removed afterwards
+//! ([`crate::ecr::registry::blobs::Blobs::collect`]).
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::{Statement, StoreError, Value};
+
+use crate::ecr::{
+    invalid_member, page, repository, repository_arn, repository_name, repository_not_found, repository_resource,
+    strings,
+};
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+
+operation!(ecr, CREATE_REPOSITORY, "CreateRepository", Write, repository_resource, |ctx| json_op(create_repository(
+    ctx
+)));
+operation!(ecr, DELETE_REPOSITORY, "DeleteRepository", Write, repository_resource, |ctx| json_op(delete_repository(
+    ctx
+)));
+operation!(ecr, PUT_IMAGE_TAG_MUTABILITY, "PutImageTagMutability", Write, repository_resource, |ctx| json_op(
+    put_image_tag_mutability(ctx)
+));
+
+// Authorized on each repository named (or all of them), by the caller's policies alone: a
+// listing spans repositories, so no single repository policy applies.
+operation!(
+    ecr,
+    DESCRIBE_REPOSITORIES,
+    "DescribeRepositories",
+    Read,
+    |ctx| {
+        Box::pin(async move {
+            let names = strings(ctx.body, "repositoryNames");
+            if names.is_empty() {
+                return Ok(vec![repository_arn(ctx.app, "*")]);
+            }
+            Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
+        })
+    },
+    |ctx| json_op(describe_repositories(ctx)),
+    authorization = Policies
+);
+
+/// `imageTagMutability`: `MUTABLE` (the default) or `IMMUTABLE`.
+fn tag_mutability(body: &Json) -> Result<&str, AwsError> {
+    match body.get("imageTagMutability").and_then(Json::as_str) {
+        None => Ok("MUTABLE"),
+        Some(value @ ("MUTABLE" | "IMMUTABLE")) => Ok(value),
+        Some(value @ ("IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION")) => Err(invalid_member(
+            "imageTagMutability",
+            value,
+            "Homeport supports MUTABLE and IMMUTABLE (no exclusion filters)",
+        )),
+        Some(value) => Err(invalid_member(
+            "imageTagMutability",
+            value,
+            "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]",
+        )),
+    }
+}
+
+async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    crate::ecr::check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    let mutability = tag_mutability(ctx.body)?;
+    let now = ids::now();
+    let inserted = ctx
+        .app
+        .store
+        .execute(
+            "INSERT INTO ecr_repositories (account_id, name, created_at, tag_mutability, policy) VALUES (?, ?, ?, ?, NULL)",
+            vec![ctx.account().into(), name.into(), Value::Int(now), mutability.into()],
+        )
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(StoreError::Conflict) => {
+            return Err(AwsError::new(
+                "RepositoryAlreadyExistsException",
+                400,
+                format!("The repository with name '{name}' already exists in the registry with id '{}'", ctx.account()),
+            ));
+        }
+        Err(error) => return Err(internal(error)),
+    }
+    let created = repository(ctx.app, name).await?;
+    Ok(json!({ "repository": created.to_json(ctx.app) }))
+}
+
+async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    crate::ecr::check_registry(ctx)?;
+    let names = strings(ctx.body, "repositoryNames");
+    let (start, size) = page(ctx.body)?;
+    let mut found = Vec::new();
+    if names.is_empty() {
+        for repository in crate::ecr::all_repositories(ctx.app).await? {
+            found.push(repository.to_json(ctx.app));
+        }
+        return Ok(crate::operations::json_page("repositories", "nextToken", found, start, size));
+    }
+    for name in names {
+        // A name ECR cannot have names no repository either.
+        match crate::ecr::find_repository(ctx.app, name).await? {
+            Some(repository) => found.push(repository.to_json(ctx.app)),
+            None => return Err(repository_not_found(ctx.app, name)),
+        }
+    }
+    Ok(json!({ "repositories": found }))
+}
+
+async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    crate::ecr::check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
+    let existing = repository(ctx.app, name).await?;
+    let account = ctx.account();
+    let key = || vec![Value::from(account), Value::from(name)];
+    let layers = ctx
+        .app
+        .store
+        .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND repository = ?", key())
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|row| row.text(0))
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(internal)?;
+    let guard = if force {
+        Statement::guard("DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?", key())
+    } else {
+        Statement::guard(
+            "DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?
+             AND NOT EXISTS (SELECT 1 FROM ecr_images WHERE account_id = ? AND repository = ?)",
+            [key(), key()].concat(),
+        )
+    };
+    let statements = vec![
+        guard,
+        Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND repository = ?", key()),
+    ];
+    match ctx.app.store.transaction(statements).await {
+        Ok(_) => {}
+        Err(StoreError::Unmet(_)) => {
+            if crate::ecr::find_repository(ctx.app, name).await?.is_none() {
+                return Err(repository_not_found(ctx.app, name));
+            }
+            return Err(AwsError::new(
+                "RepositoryNotEmptyException",
+                400,
+                format!(
+                    "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
+                ),
+            ));
+        }
+        Err(error) => return Err(internal(error)),
+    }
+    ctx.app.registry.collect(&ctx.app.store, &layers).await;
+    Ok(json!({ "repository": existing.to_json(ctx.app) }))
+}
+
+async fn put_image_tag_mutability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    crate::ecr::check_registry(ctx)?;
+    let name = repository_name(ctx.body)?;
+    if ctx.body.get("imageTagMutability").is_none() {
+        return Err(invalid_member("imageTagMutability", "null", "Member must not be null"));
+    }
+    let mutability = tag_mutability(ctx.body)?;
+    let changed = ctx
+        .app
+        .store
+        .execute(
+            "UPDATE ecr_repositories SET tag_mutability = ? WHERE account_id = ? AND name = ?",
+            vec![mutability.into(), ctx.account().into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(repository_not_found(ctx.app, name));
+    }
+    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "imageTagMutability": mutability }))
+}

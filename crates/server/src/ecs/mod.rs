@@ -1,0 +1,136 @@
+//! What the ECS operations share: their declaration (awsJson 1.1, target prefix
+//! `AmazonEC2ContainerServiceV20141113`, action `ecs:NAME`), ECS's errors, ARNs, tags and
+//! `nextToken` paging.
+
+pub(crate) mod channel;
+pub(crate) mod clusters;
+pub(crate) mod container_instances;
+pub(crate) mod query;
+pub(crate) mod scheduler;
+pub(crate) mod service_plan;
+pub(crate) mod services;
+pub(crate) mod task_credentials;
+pub(crate) mod task_definitions;
+pub(crate) mod tasks;
+pub(crate) mod unsupported;
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::Statement;
+
+use crate::operations::internal;
+
+/// The `X-Amz-Target` prefix of ECS.
+pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
+
+pub fn client(message: impl Into<String>) -> AwsError {
+    AwsError::new("ClientException", 400, message)
+}
+
+pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, message)
+}
+
+pub fn cluster_not_found() -> AwsError {
+    AwsError::new("ClusterNotFoundException", 400, "Cluster not found.")
+}
+
+/// `arn:aws:ecs:REGION:ACCOUNT:KIND/NAME`.
+pub fn arn(app: &crate::app::App, kind: &str, name: &str) -> String {
+    format!("arn:aws:ecs:{}:{}:{kind}/{name}", app.region, app.account_id)
+}
+
+/// The cluster ARN a `cluster` member names (a name or an ARN; `default` when absent).
+pub fn cluster_arn(app: &crate::app::App, body: &Json) -> String {
+    let cluster = body.get("cluster").and_then(Json::as_str).unwrap_or("default");
+    if cluster.starts_with("arn:") { cluster.to_owned() } else { arn(app, "cluster", cluster) }
+}
+
+/// A string member, or ECS's error for a missing one.
+pub fn required<'a>(body: &'a Json, member: &str) -> Result<&'a str, AwsError> {
+    body.get(member)
+        .and_then(Json::as_str)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| invalid_parameter(format!("{member} can not be blank.")))
+}
+
+/// The strings of a list member (`[]` when absent).
+pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
+    body.get(member)
+        .and_then(Json::as_array)
+        .map(|items| items.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the request's `include` list asks for `field` (`TAGS`, `STATISTICS`, ...).
+pub fn includes(body: &Json, field: &str) -> bool {
+    strings(body, "include").contains(&field)
+}
+
+pub use crate::operations::put;
+
+/// ECS's `tags` (`[{"key", "value"}]`), validated as ECS does (at most 50, no `aws:` keys).
+pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(items) = body.get("tags").and_then(Json::as_array) else { return Ok(Vec::new()) };
+    if items.len() > 50 {
+        return Err(invalid_parameter("The maximum number of tags on a resource is 50."));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let key = item.get("key").and_then(Json::as_str).unwrap_or_default();
+            let value = item.get("value").and_then(Json::as_str).unwrap_or_default();
+            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                return Err(invalid_parameter("Tag keys have 1 to 128 characters and values at most 256."));
+            }
+            if key.to_lowercase().starts_with("aws:") {
+                return Err(invalid_parameter("Tag keys may not start with 'aws:'."));
+            }
+            Ok((key.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Statements that set tags on an ECS resource (by ARN).
+pub fn set_tags(account: &str, arn: &str, tags: &[(String, String)]) -> Vec<Statement> {
+    crate::ssm::set_tags(account, "ecs", arn, tags)
+}
+
+/// An ECS resource's tags (`[{"key", "value"}]`).
+pub async fn load_tags(store: &store::Store, account: &str, arn: &str) -> Result<Vec<Json>, AwsError> {
+    let tags = crate::ssm::load_tags(store, account, "ecs", arn).await?;
+    Ok(tags.iter().map(|tag| json!({"key": tag["Key"], "value": tag["Value"]})).collect())
+}
+
+/// `maxResults` / `nextToken` paging (tokens are offsets into a stable order).
+pub struct Page {
+    start: usize,
+    size: usize,
+}
+
+impl Page {
+    pub fn from_body(body: &Json, max: i64, default: i64) -> Result<Page, AwsError> {
+        let size = match body.get("maxResults") {
+            None | Some(Json::Null) => default,
+            Some(value) => value
+                .as_i64()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| invalid_parameter(format!("maxResults must be between 1 and {max}.")))?,
+        };
+        let start = match body.get("nextToken").and_then(Json::as_str) {
+            None => 0,
+            Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("Invalid nextToken."))?,
+        };
+        Ok(Page { start, size: usize::try_from(size).unwrap_or(100) })
+    }
+
+    /// `{LIST: this page, "nextToken"?}`.
+    pub fn answer(&self, list: &str, items: Vec<Json>) -> Json {
+        crate::operations::json_page(list, "nextToken", items, self.start, self.size)
+    }
+}
+
+/// Reads a JSON column.
+pub fn json_column(row: &store::Row, index: usize) -> Result<Json, AwsError> {
+    serde_json::from_str(&row.text(index).map_err(internal)?).map_err(internal)
+}

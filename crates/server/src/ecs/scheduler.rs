@@ -1,0 +1,332 @@
+//! Task placement: which container instance each new task goes to, as ECS decides it.
+//!
+//! An instance is a candidate when it is `ACTIVE`, its agent is connected, it has the CPU,
+//! memory and host ports the task reserves left, and it passes every placement constraint
+//! (`memberOf` expressions, `distinctInstance`). Among candidates the strategies pick, in
+//! order: `binpack` (least of the field left), `spread` (fewest live tasks on the instance,
+//! or under the attribute's value), `random`. Each placement is subtracted before the next,
+//! so one call never overcommits, and callers hold the cluster's placement lock from reading
+//! the instances to writing the tasks, so concurrent calls cannot either. Pure: callers load
+//! the instances and write the tasks.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_protocol::AwsError;
+use serde_json::Value as Json;
+
+use super::container_instances::{Candidate, ContainerInstance, Groups, Reserved};
+use super::query::Query;
+use crate::ecs::invalid_parameter;
+
+/// What one task reserves on its instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demand {
+    pub cpu: i64,
+    pub memory: i64,
+    /// Fixed host ports (`"80"` for TCP, `"53/udp"` for UDP); dynamic ones reserve nothing.
+    pub ports: Vec<String>,
+}
+
+/// A placement constraint.
+#[derive(Debug, Clone)]
+pub enum Constraint {
+    DistinctInstance,
+    MemberOf(Query),
+}
+
+/// A placement strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    Binpack { field: String },
+    Spread { field: String },
+    Random,
+}
+
+/// The task groups placement must count: every group when a `memberOf` expression reads
+/// `task:group`, the group being placed for `distinctInstance`, else none.
+pub fn groups_needed<'a>(constraints: &[Constraint], group: &'a str) -> Groups<'a> {
+    if constraints.iter().any(|c| matches!(c, Constraint::MemberOf(query) if query.reads_groups())) {
+        Groups::All
+    } else if constraints.iter().any(|c| matches!(c, Constraint::DistinctInstance)) {
+        Groups::Only(group)
+    } else {
+        Groups::None
+    }
+}
+
+/// Reads `placementConstraints` (request and task definition alike).
+pub fn constraints(value: Option<&Json>) -> Result<Vec<Constraint>, AwsError> {
+    let items = value.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    if items.len() > 10 {
+        return Err(invalid_parameter("placementConstraints can have at most 10 items."));
+    }
+    items
+        .iter()
+        .map(|item| match item.get("type").and_then(Json::as_str) {
+            Some("distinctInstance") => Ok(Constraint::DistinctInstance),
+            Some("memberOf") => {
+                let expression = item.get("expression").and_then(Json::as_str).unwrap_or_default();
+                Ok(Constraint::MemberOf(Query::parse(expression)?))
+            }
+            other => Err(invalid_parameter(format!("Invalid placement constraint type: {}", other.unwrap_or("null")))),
+        })
+        .collect()
+}
+
+/// Reads `placementStrategy`; the default spreads over instances.
+pub fn strategies(value: Option<&Json>) -> Result<Vec<Strategy>, AwsError> {
+    let items = value.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    if items.len() > 5 {
+        return Err(invalid_parameter("placementStrategy can have at most 5 items."));
+    }
+    if items.is_empty() {
+        return Ok(vec![Strategy::Spread { field: "instanceId".to_owned() }]);
+    }
+    items
+        .iter()
+        .map(|item| {
+            let field = item.get("field").and_then(Json::as_str).unwrap_or_default().to_owned();
+            match item.get("type").and_then(Json::as_str) {
+                Some("binpack") if field == "cpu" || field == "memory" => Ok(Strategy::Binpack { field }),
+                Some("binpack") => Err(invalid_parameter("binpack placement strategy field must be cpu or memory.")),
+                Some("spread") if !field.is_empty() => Ok(Strategy::Spread { field }),
+                Some("spread") => Err(invalid_parameter("spread placement strategy requires a field.")),
+                Some("random") => Ok(Strategy::Random),
+                other => {
+                    Err(invalid_parameter(format!("Invalid placement strategy type: {}", other.unwrap_or("null"))))
+                }
+            }
+        })
+        .collect()
+}
+
+/// One instance during placement: what is left on it and what runs there.
+struct Slot<'a> {
+    instance: &'a ContainerInstance,
+    reserved: Reserved,
+    /// Tasks of the group being placed, on this instance.
+    group_tasks: usize,
+    /// Host ports taken (computed only when the task needs fixed ports).
+    taken: HashSet<String>,
+}
+
+impl Slot<'_> {
+    fn cpu_left(&self) -> i64 {
+        self.instance.cpu() - self.reserved.cpu
+    }
+
+    fn memory_left(&self) -> i64 {
+        self.instance.memory() - self.reserved.memory
+    }
+
+    fn ports_taken(instance: &ContainerInstance, reserved: &Reserved) -> HashSet<String> {
+        let mut taken: HashSet<String> = instance.reserved_ports().collect();
+        taken.extend(reserved.ports.iter().cloned());
+        taken
+    }
+
+    /// Tasks running or starting here (what spreading over instances evens out).
+    fn live_tasks(&self) -> i64 {
+        self.reserved.running + self.reserved.pending
+    }
+
+    /// Why this instance cannot take the task, in ECS's words; `None` if it can.
+    fn refusal(&self, demand: &Demand, constraints: &[Constraint], now: i64) -> Option<&'static str> {
+        if !self.instance.connected(now) {
+            return Some("AGENT");
+        }
+        let candidate = Candidate { instance: self.instance, reserved: &self.reserved, now };
+        for constraint in constraints {
+            let passes = match constraint {
+                Constraint::DistinctInstance => self.group_tasks == 0,
+                Constraint::MemberOf(query) => query.matches(&candidate),
+            };
+            if !passes {
+                return Some("ATTRIBUTE");
+            }
+        }
+        if self.cpu_left() < demand.cpu {
+            return Some("RESOURCE:CPU");
+        }
+        if self.memory_left() < demand.memory {
+            return Some("RESOURCE:MEMORY");
+        }
+        if demand.ports.iter().any(|port| self.taken.contains(port)) {
+            return Some("RESOURCE:PORTS");
+        }
+        None
+    }
+}
+
+/// Where tasks went and why the rest could not go anywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The instance ARN of each placed task, in order.
+    pub placed: Vec<String>,
+    /// `(instance ARN or None, reason)`: ECS's `failures`.
+    pub failures: Vec<(Option<String>, String)>,
+}
+
+/// A small, deterministic pseudo-random sequence for the `random` strategy.
+fn shuffle_key(seed: u64, index: usize) -> u64 {
+    let mut x = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
+}
+
+/// Places `count` tasks of `group` demanding `demand` each.
+#[allow(clippy::too_many_arguments, reason = "the placement request has this many parts")]
+pub fn place(
+    instances: &[ContainerInstance],
+    reserved: &HashMap<String, Reserved>,
+    demand: &Demand,
+    count: usize,
+    group: &str,
+    constraints: &[Constraint],
+    strategies: &[Strategy],
+    now: i64,
+    seed: u64,
+) -> Placement {
+    let mut slots: Vec<Slot<'_>> = instances
+        .iter()
+        .filter(|instance| instance.status == "ACTIVE")
+        .map(|instance| {
+            let reserved = reserved.get(&instance.arn).cloned().unwrap_or_default();
+            let group_tasks = reserved.groups.iter().filter(|g| g.as_str() == group).count();
+            let taken = if demand.ports.is_empty() { HashSet::new() } else { Slot::ports_taken(instance, &reserved) };
+            Slot { instance, reserved, group_tasks, taken }
+        })
+        .collect();
+    let mut placement = Placement::default();
+    if slots.is_empty() {
+        placement.failures.push((None, "No Container Instances were found in your cluster.".to_owned()));
+        return placement;
+    }
+    for round in 0..count {
+        let mut refusals = Vec::new();
+        let mut fitting = Vec::new();
+        for (index, slot) in slots.iter().enumerate() {
+            match slot.refusal(demand, constraints, now) {
+                Some(reason) => refusals.push((Some(slot.instance.arn.clone()), reason.to_owned())),
+                None => fitting.push(index),
+            }
+        }
+        let Some(chosen) = choose(&slots, &fitting, strategies, seed.wrapping_add(round as u64)) else {
+            placement.failures.extend(refusals);
+            break;
+        };
+        let Some(slot) = slots.get_mut(chosen) else { break };
+        slot.reserved.cpu += demand.cpu;
+        slot.reserved.memory += demand.memory;
+        slot.reserved.ports.extend(demand.ports.iter().cloned());
+        slot.taken.extend(demand.ports.iter().cloned());
+        slot.reserved.pending += 1;
+        slot.reserved.groups.push(group.to_owned());
+        slot.group_tasks += 1;
+        placement.placed.push(slot.instance.arn.clone());
+    }
+    placement
+}
+
+/// The best fitting slot under the strategies (earlier strategies dominate).
+fn choose(slots: &[Slot<'_>], fitting: &[usize], strategies: &[Strategy], seed: u64) -> Option<usize> {
+    // A key per strategy (at most five), compared lexicographically; smaller is better.
+    let key = |index: usize| -> [i64; 5] {
+        let mut key = [0; 5];
+        let Some(slot) = slots.get(index) else { return key };
+        for (place, strategy) in key.iter_mut().zip(strategies) {
+            *place = match strategy {
+                Strategy::Binpack { field } if field == "cpu" => slot.cpu_left(),
+                Strategy::Binpack { .. } => slot.memory_left(),
+                Strategy::Spread { field } if field == "instanceId" || field == "host" => slot.live_tasks(),
+                Strategy::Spread { field } => {
+                    // Spread over an attribute's values: prefer the value with fewest tasks.
+                    let name = field.strip_prefix("attribute:").unwrap_or(field);
+                    let value = slot.instance.attribute(name);
+                    slots.iter().filter(|other| other.instance.attribute(name) == value).map(Slot::live_tasks).sum()
+                }
+                Strategy::Random => i64::try_from(shuffle_key(seed, index) >> 1).unwrap_or(0),
+            };
+        }
+        key
+    };
+    fitting.iter().copied().min_by_key(|&index| (key(index), index))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ecs::container_instances::Spec;
+
+    fn instance(id: &str, cpu: i64, memory: i64, attribute: &str) -> ContainerInstance {
+        ContainerInstance {
+            arn: format!("arn:aws:ecs:us-east-1:111122223333:container-instance/c/{id}"),
+            instance_id: format!("mi-{id}"),
+            status: "ACTIVE".to_owned(),
+            status_reason: None,
+            spec: std::sync::Arc::new(
+                Spec::from_json(
+                    &json!([
+                        {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
+                        {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
+                    ]),
+                    &json!([{"name": "zone", "value": attribute}]),
+                )
+                .unwrap(),
+            ),
+            registered_at: 0,
+            last_poll_at: Some(100),
+        }
+    }
+
+    fn run(
+        instances: &[ContainerInstance],
+        demand: &Demand,
+        count: usize,
+        constraints: &[Constraint],
+        strategies: &[Strategy],
+    ) -> Placement {
+        place(instances, &HashMap::new(), demand, count, "family:web", constraints, strategies, 100, 7)
+    }
+
+    fn id(arn: &str) -> &str {
+        arn.rsplit('/').next().unwrap()
+    }
+
+    #[test]
+    fn spread_alternates_and_binpack_fills_one_first() {
+        let instances = [instance("a", 1024, 1000, "z1"), instance("b", 1024, 1000, "z2")];
+        let demand = Demand { cpu: 0, memory: 100, ports: vec![] };
+        let spread = run(&instances, &demand, 4, &[], &[Strategy::Spread { field: "instanceId".into() }]);
+        let ids: Vec<&str> = spread.placed.iter().map(|a| id(a)).collect();
+        assert_eq!(ids, ["a", "b", "a", "b"]);
+        let binpack = run(&instances, &demand, 3, &[], &[Strategy::Binpack { field: "memory".into() }]);
+        let ids: Vec<&str> = binpack.placed.iter().map(|a| id(a)).collect();
+        assert_eq!(ids, ["a", "a", "a"]);
+    }
+
+    #[test]
+    fn resources_ports_constraints_and_agents_refuse_with_ecs_reasons() {
+        let mut disconnected = instance("c", 4096, 4000, "z1");
+        disconnected.last_poll_at = Some(0);
+        let instances = [instance("a", 1024, 300, "z1"), instance("b", 1024, 300, "z2"), disconnected];
+        let demand = Demand { cpu: 512, memory: 200, ports: vec!["80".into()] };
+        let placed = run(&instances, &demand, 3, &[], &[]);
+        assert_eq!(placed.placed.len(), 2);
+        let reasons: Vec<&str> = placed.failures.iter().map(|(_, reason)| reason.as_str()).collect();
+        assert!(reasons.contains(&"AGENT") && reasons.contains(&"RESOURCE:MEMORY"), "{reasons:?}");
+        let ports = run(&instances, &Demand { ports: vec!["22".into()], ..Demand::default() }, 1, &[], &[]);
+        assert!(ports.placed.is_empty());
+        assert!(ports.failures.iter().any(|(_, reason)| reason == "RESOURCE:PORTS"));
+        let member = constraints(Some(&json!([{"type": "memberOf", "expression": "attribute:zone == z2"}]))).unwrap();
+        let placed = run(&instances, &Demand::default(), 2, &member, &[]);
+        assert_eq!(placed.placed.iter().map(|a| id(a)).collect::<Vec<_>>(), ["b", "b"]);
+        let distinct = run(&instances, &Demand::default(), 3, &[Constraint::DistinctInstance], &[]);
+        assert_eq!(distinct.placed.len(), 2, "one per connected instance");
+        assert!(run(&[], &Demand::default(), 1, &[], &[]).failures[0].1.contains("No Container Instances"));
+    }
+}

@@ -1,0 +1,651 @@
+//! ECS services: Create/Update/Delete/Describe/ListServices, and the service scheduler that
+//! keeps each one's tasks running (`reconcile`, run every second by the server).
+//!
+//! The scheduler's rules, as ECS's: a `REPLICA` service keeps `desiredCount` tasks of its
+//! primary deployment running; a new deployment (a new task definition, or
+//! `forceNewDeployment`) starts tasks up to `maximumPercent` of the desired count and stops old
+//! ones while at least `minimumHealthyPercent` stay running; tasks on `DRAINING` instances
+//! are replaced the same way; tasks on instances whose agent has been gone longer than the
+//! disconnect timeout are stopped and replaced; a `DAEMON` service runs one task on every
+//! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
+//! restart of the control plane resumes where it was. The decisions are
+//! `service_plan::plan`'s (pure, with the rules in full); `reconcile_service` observes and
+//! applies.
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::Value;
+
+use super::clusters::{Cluster, active_cluster, find_cluster};
+use super::container_instances::{Groups, instances_of};
+use super::scheduler;
+use super::service_plan::{self as plan, Action, Event, StopReason};
+use super::tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::unsupported;
+use crate::app::App;
+use crate::ecs::{self, cluster_arn, invalid_parameter, put};
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+
+/// Events a service keeps.
+const MAX_EVENTS: usize = 100;
+
+operation!(
+    ecs,
+    CREATE_SERVICE,
+    "CreateService",
+    Write,
+    |ctx| Box::pin(async move { service_resource(ctx, "serviceName") }),
+    |ctx| { json_op(create_service(ctx)) }
+);
+operation!(
+    ecs,
+    UPDATE_SERVICE,
+    "UpdateService",
+    Write,
+    |ctx| Box::pin(async move { service_resource(ctx, "service") }),
+    |ctx| { json_op(update_service(ctx)) }
+);
+operation!(
+    ecs,
+    DELETE_SERVICE,
+    "DeleteService",
+    Write,
+    |ctx| Box::pin(async move { service_resource(ctx, "service") }),
+    |ctx| { json_op(delete_service(ctx)) }
+);
+operation!(
+    ecs,
+    DESCRIBE_SERVICES,
+    "DescribeServices",
+    Read,
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| { json_op(describe_services(ctx)) }
+);
+operation!(
+    ecs,
+    LIST_SERVICES,
+    "ListServices",
+    Read,
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| { json_op(list_services(ctx)) }
+);
+
+fn service_arn(app: &App, cluster: &str, reference: &str) -> String {
+    if reference.starts_with("arn:") {
+        return reference.to_owned();
+    }
+    let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
+    ecs::arn(app, "service", &format!("{cluster_name}/{reference}"))
+}
+
+fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
+    let cluster = cluster_arn(ctx.app, ctx.body);
+    Ok(vec![service_arn(ctx.app, &cluster, ecs::required(ctx.body, member)?)])
+}
+
+fn not_found() -> AwsError {
+    AwsError::new("ServiceNotFoundException", 400, "Service not found.")
+}
+
+/// A stored service: its document (without the counts, which are computed).
+#[derive(Debug, Clone)]
+struct Service {
+    arn: String,
+    cluster_arn: String,
+    name: String,
+    body: Json,
+}
+
+async fn load_services(app: &App, condition: &str, params: Vec<Value>) -> Result<Vec<Service>, AwsError> {
+    let rows = app
+        .store
+        .query(&format!("SELECT arn, cluster_arn, name, body FROM ecs_services WHERE {condition}"), params)
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Service {
+                arn: row.text(0).map_err(internal)?,
+                cluster_arn: row.text(1).map_err(internal)?,
+                name: row.text(2).map_err(internal)?,
+                body: ecs::json_column(row, 3)?,
+            })
+        })
+        .collect()
+}
+
+async fn save(app: &App, service: &Service) -> Result<(), AwsError> {
+    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE");
+    app.store
+        .execute(
+            "UPDATE ecs_services SET body = ?, status = ? WHERE arn = ?",
+            vec![service.body.to_string().into(), status.into(), service.arn.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// The service's tasks that are meant to run (by deployment id in `startedBy`).
+async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+    load_tasks(
+        app,
+        "cluster_arn = ? AND service_name = ? AND desired_status = 'RUNNING' ORDER BY created_at, arn",
+        vec![service.cluster_arn.as_str().into(), service.name.as_str().into()],
+    )
+    .await
+}
+
+fn deployment_of(task: &TaskRow) -> &str {
+    task.body.get("startedBy").and_then(Json::as_str).unwrap_or_default()
+}
+
+/// ECS's `Service` shape with its running and pending counts.
+async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Json, AwsError> {
+    let tasks = service_tasks(app, service).await?;
+    let running = |deployment: Option<&str>| {
+        tasks.iter().filter(|t| t.last_status == "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+    };
+    let pending = |deployment: Option<&str>| {
+        tasks.iter().filter(|t| t.last_status != "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+    };
+    let mut described = service.body.clone();
+    put(&mut described, "runningCount", running(None));
+    put(&mut described, "pendingCount", pending(None));
+    if let Some(deployments) = described.get_mut("deployments").and_then(Json::as_array_mut) {
+        for deployment in deployments {
+            let id = deployment.get("id").and_then(Json::as_str).unwrap_or_default().to_owned();
+            put(deployment, "runningCount", running(Some(&id)));
+            put(deployment, "pendingCount", pending(Some(&id)));
+        }
+    }
+    if include_tags {
+        put(&mut described, "tags", ecs::load_tags(&app.store, &app.account_id, &service.arn).await?);
+    }
+    Ok(described)
+}
+
+fn deployment(id: &str, task_definition: &str, desired: i64, now: i64) -> Json {
+    json!({
+        "id": id,
+        "status": "PRIMARY",
+        "taskDefinition": task_definition,
+        "desiredCount": desired,
+        "pendingCount": 0,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": "EXTERNAL",
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": "ECS deployment in progress.",
+    })
+}
+
+fn deployment_id() -> Result<String, AwsError> {
+    let digits: String = ids::uuid().map_err(internal)?.chars().filter(char::is_ascii_digit).take(16).collect();
+    Ok(format!("ecs-svc/{digits:0>16}"))
+}
+
+fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Result<Json, AwsError> {
+    let read = |member: &str, default: i64| -> i64 {
+        value
+            .and_then(|v| v.get(member))
+            .and_then(Json::as_i64)
+            .or_else(|| current.and_then(|c| c.get(member)).and_then(Json::as_i64))
+            .unwrap_or(default)
+    };
+    let (maximum, minimum) = (read("maximumPercent", 200), read("minimumHealthyPercent", 100));
+    if !(100..=200).contains(&maximum) && maximum != 0 || !(0..=100).contains(&minimum) || maximum < minimum {
+        return Err(invalid_parameter("maximumPercent must be 100-200 and minimumHealthyPercent 0-100, not above it."));
+    }
+    Ok(json!({
+        "deploymentCircuitBreaker": {"enable": false, "rollback": false},
+        "maximumPercent": maximum,
+        "minimumHealthyPercent": minimum,
+    }))
+}
+
+async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    unsupported::check_launch(ctx.operation.name, ctx.body)?;
+    let name = ecs::required(ctx.body, "serviceName")?;
+    if name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(invalid_parameter("Service names can have up to 255 letters, numbers, hyphens and underscores."));
+    }
+    if ctx.body.get("networkConfiguration").is_some() {
+        return Err(invalid_parameter(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        ));
+    }
+    let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str).unwrap_or("REPLICA");
+    let desired = match strategy {
+        "REPLICA" => ctx
+            .body
+            .get("desiredCount")
+            .and_then(Json::as_i64)
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| invalid_parameter("desiredCount is required for REPLICA services."))?,
+        "DAEMON" => 0,
+        _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
+    };
+    // Validates the task definition, the overrides-free launch and the roles it passes.
+    let launched = launch(ctx, ctx.body).await?;
+    scheduler::constraints(ctx.body.get("placementConstraints"))?;
+    scheduler::strategies(ctx.body.get("placementStrategy"))?;
+    let task_definition =
+        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let tags = ecs::tags_from_body(ctx.body)?;
+    let arn = service_arn(ctx.app, &cluster.arn, name);
+    let now = ids::now();
+    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
+    let body = json!({
+        "serviceArn": arn,
+        "serviceName": name,
+        "clusterArn": cluster.arn,
+        "loadBalancers": [],
+        "serviceRegistries": [],
+        "status": "ACTIVE",
+        "desiredCount": desired,
+        "runningCount": 0,
+        "pendingCount": 0,
+        "launchType": "EXTERNAL",
+        "taskDefinition": task_definition,
+        "deploymentConfiguration": configuration,
+        "deployments": [deployment(&deployment_id()?, &task_definition, desired, now)],
+        "events": [],
+        "createdAt": now,
+        "placementConstraints": ctx.body.get("placementConstraints").cloned().unwrap_or(json!([])),
+        "placementStrategy": ctx.body.get("placementStrategy").cloned().unwrap_or(json!([])),
+        "schedulingStrategy": strategy,
+        "createdBy": ctx.identity.arn(),
+        "enableECSManagedTags": false,
+        "propagateTags": "NONE",
+        "enableExecuteCommand": false,
+    });
+    let existing = load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?;
+    let mut statements = Vec::new();
+    match existing.first() {
+        Some(service) if service.body.get("status").and_then(Json::as_str) != Some("INACTIVE") => {
+            return Err(invalid_parameter("Creation of service was not idempotent."));
+        }
+        Some(_) => statements.push(store::Statement::new(
+            "UPDATE ecs_services SET status = 'ACTIVE', body = ?, created_at = ? WHERE arn = ?",
+            vec![body.to_string().into(), Value::Int(now), arn.as_str().into()],
+        )),
+        None => statements.push(store::Statement::new(
+            "INSERT INTO ecs_services (arn, account_id, cluster_arn, name, status, body, created_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
+            vec![
+                arn.as_str().into(),
+                ctx.account().into(),
+                cluster.arn.as_str().into(),
+                name.into(),
+                body.to_string().into(),
+                Value::Int(now),
+            ],
+        )),
+    }
+    statements.extend(ecs::set_tags(ctx.account(), &arn, &tags));
+    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = load_services(ctx.app, "arn = ?", vec![service.arn.as_str().into()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    Ok(json!({"service": describe(ctx.app, &service, true).await?}))
+}
+
+async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
+    let arn = service_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "service")?);
+    load_services(ctx.app, "arn = ? AND account_id = ?", vec![arn.as_str().into(), ctx.account().into()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)
+}
+
+async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    unsupported::check_launch(ctx.operation.name, ctx.body)?;
+    if ctx.body.get("networkConfiguration").is_some() {
+        return Err(invalid_parameter(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        ));
+    }
+    let mut service = named_service(ctx, &cluster).await?;
+    if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+        return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
+    }
+    let now = ids::now();
+    if let Some(desired) = ctx.body.get("desiredCount") {
+        let desired =
+            desired.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid_parameter("desiredCount must be >= 0."))?;
+        put(&mut service.body, "desiredCount", desired);
+    }
+    if let Some(configuration) = ctx.body.get("deploymentConfiguration") {
+        let merged = deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"))?;
+        put(&mut service.body, "deploymentConfiguration", merged);
+    }
+    for member in ["placementConstraints", "placementStrategy"] {
+        if let Some(value) = ctx.body.get(member) {
+            put(&mut service.body, member, value.clone());
+        }
+    }
+    let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
+        Some(_) => {
+            launch(ctx, ctx.body).await?.definition.get("taskDefinitionArn").and_then(Json::as_str).map(str::to_owned)
+        }
+        None => None,
+    };
+    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
+    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    if force || new_definition.as_ref().is_some_and(|d| *d != current) {
+        let definition = new_definition.unwrap_or(current);
+        put(&mut service.body, "taskDefinition", definition.as_str());
+        let mut deployments: Vec<Json> =
+            service.body.get("deployments").and_then(Json::as_array).cloned().unwrap_or_default();
+        for old in &mut deployments {
+            put(old, "status", "ACTIVE");
+        }
+        deployments.insert(0, deployment(&deployment_id()?, &definition, desired, now));
+        put(&mut service.body, "deployments", deployments);
+    } else if let Some(primary) =
+        service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+    {
+        put(primary, "desiredCount", desired);
+        put(primary, "updatedAt", now);
+    }
+    save(ctx.app, &service).await?;
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = named_service(ctx, &cluster).await?;
+    Ok(json!({"service": describe(ctx.app, &service, false).await?}))
+}
+
+async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let mut service = named_service(ctx, &cluster).await?;
+    let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
+    let replica = service.body.get("schedulingStrategy").and_then(Json::as_str) != Some("DAEMON");
+    if replica && service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0) > 0 && !force {
+        return Err(invalid_parameter("The service cannot be stopped while it is scaled above 0."));
+    }
+    if service.body.get("status").and_then(Json::as_str) == Some("INACTIVE") {
+        return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
+    }
+    put(&mut service.body, "desiredCount", 0);
+    put(&mut service.body, "status", "DRAINING");
+    save(ctx.app, &service).await?;
+    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    let service = named_service(ctx, &cluster).await?;
+    Ok(json!({"service": describe(ctx.app, &service, false).await?}))
+}
+
+async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let references: Vec<&str> = ctx
+        .body
+        .get("services")
+        .and_then(Json::as_array)
+        .map(|s| s.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if references.is_empty() || references.len() > 10 {
+        return Err(invalid_parameter("services must have between 1 and 10 items."));
+    }
+    let include_tags = ecs::includes(ctx.body, "TAGS");
+    let mut services = Vec::new();
+    let mut failures = Vec::new();
+    for reference in references {
+        let arn = service_arn(ctx.app, &cluster.arn, reference);
+        match load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?.first() {
+            Some(service) => services.push(describe(ctx.app, service, include_tags).await?),
+            None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
+        }
+    }
+    Ok(json!({"services": services, "failures": failures}))
+}
+
+async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let page = ecs::Page::from_body(ctx.body, 100, 10)?;
+    let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
+    let services = load_services(
+        ctx.app,
+        "cluster_arn = ? AND status <> 'INACTIVE' ORDER BY name",
+        vec![cluster.arn.as_str().into()],
+    )
+    .await?;
+    let arns = services
+        .into_iter()
+        .filter(|s| {
+            strategy.is_none_or(|wanted| s.body.get("schedulingStrategy").and_then(Json::as_str) == Some(wanted))
+        })
+        .map(|s| Json::String(s.arn))
+        .collect();
+    Ok(page.answer("serviceArns", arns))
+}
+
+/// Adds an event (newest first), unless it repeats the latest one.
+fn event(service: &mut Service, event: &Event) {
+    let message = event.message(&service.name);
+    let now = ids::now();
+    let mut events: Vec<Json> = service.body.get("events").and_then(Json::as_array).cloned().unwrap_or_default();
+    if events.first().and_then(|e| e.get("message")).and_then(Json::as_str) == Some(message.as_str()) {
+        return;
+    }
+    let id = ids::uuid().unwrap_or_default();
+    events.insert(0, json!({"id": id, "createdAt": now, "message": message}));
+    events.truncate(MAX_EVENTS);
+    put(&mut service.body, "events", events);
+}
+
+/// One pass of the service scheduler over every service, bringing each towards its desired
+/// state. Errors of one service do not stop the others.
+pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
+    let services = load_services(app, "status <> 'INACTIVE' ORDER BY arn", Vec::new()).await?;
+    for service in services {
+        let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
+        if let Err(error) = reconcile_service(app, &cluster, service).await {
+            crate::log::event(&format!("service scheduler: {error}"));
+        }
+    }
+    Ok(())
+}
+
+/// Polls recorded before this are too old for their instance to count as connected: the
+/// disconnect timeout beyond the longest a connected agent's last recorded poll can be old
+/// (a poll is recorded at most every `POLL_RECORD_SECONDS`, and the next may then wait
+/// `MAX_POLL_WAIT_SECONDS` for its answer).
+fn lost_cutoff(app: &App, now: i64) -> i64 {
+    let wait = i64::try_from(super::tasks::MAX_POLL_WAIT_SECONDS).unwrap_or(0);
+    now - app.instance_disconnect_timeout - wait - super::tasks::POLL_RECORD_SECONDS
+}
+
+/// Brings one service towards its desired state (one step; the next pass continues):
+/// observes the service, its tasks and its cluster's instances, plans (`service_plan`),
+/// and carries the plan out.
+async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
+    // Placements into a cluster are serialized (and so are passes over one service), so this
+    // pass and RunTask never both spend the same free resources.
+    let lock = app.ecs_channels.placement_lock(&cluster.arn);
+    let _placing = lock.lock().await;
+    // The service as it is now, not as the caller read it before waiting for the lock.
+    let Some(mut service) = load_services(app, "arn = ?", vec![service.arn.as_str().into()]).await?.into_iter().next()
+    else {
+        return Ok(());
+    };
+    let tasks = service_tasks(app, &service).await?;
+    let group = format!("service:{}", service.name);
+    let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
+    let launch = service_launch(app, &service).await;
+    let now = ids::now();
+    let observed =
+        observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
+    let observed_tasks: Vec<plan::Task> = tasks.iter().map(observed_task).collect();
+    let cluster_instances =
+        plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
+    let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
+    let launch = launch.map(|(launch, _)| launch);
+    apply(app, cluster, &mut service, launch.as_ref(), actions, now).await
+}
+
+/// The service as the plan sees it.
+fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
+    let body = &service.body;
+    let text = |member: &str| body.get(member).and_then(Json::as_str);
+    let configuration = body.get("deploymentConfiguration");
+    let percent = |member: &str, default: i64| {
+        configuration.and_then(|c| c.get(member)).and_then(Json::as_i64).unwrap_or(default)
+    };
+    let deployments = body
+        .get("deployments")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| plan::Deployment {
+            id: d.get("id").and_then(Json::as_str).unwrap_or_default().to_owned(),
+            rollout: plan::RolloutState::parse(d.get("rolloutState").and_then(Json::as_str)),
+        })
+        .collect();
+    let latest_event = body
+        .get("events")
+        .and_then(Json::as_array)
+        .and_then(|events| events.first())
+        .and_then(|e| e.get("message"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    plan::Service {
+        name: service.name.clone(),
+        status: plan::ServiceStatus::parse(text("status")),
+        strategy: plan::SchedulingStrategy::parse(text("schedulingStrategy")),
+        desired_count: body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0),
+        deployments,
+        maximum_percent: percent("maximumPercent", 200),
+        minimum_healthy_percent: percent("minimumHealthyPercent", 100),
+        template,
+        latest_event,
+    }
+}
+
+/// A task as the plan sees it.
+fn observed_task(task: &TaskRow) -> plan::Task {
+    plan::Task {
+        arn: task.arn.clone(),
+        desired: plan::TaskStatus::parse(&task.desired_status),
+        last: plan::TaskStatus::parse(&task.last_status),
+        health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
+        instance: task.container_instance_arn.clone(),
+        deployment: deployment_of(task).to_owned(),
+        created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+    }
+}
+
+/// How the service's new tasks (of its primary deployment) are launched and placed, or why
+/// they cannot be, in the error's words.
+async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::TaskTemplate), String> {
+    let primary = service
+        .body
+        .get("deployments")
+        .and_then(Json::as_array)
+        .and_then(|d| d.first())
+        .and_then(|d| d.get("id"))
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let body = json!({
+        "taskDefinition": service.body.get("taskDefinition").cloned().unwrap_or(Json::Null),
+        "startedBy": primary,
+        "group": format!("service:{}", service.name),
+    });
+    let message = |error: AwsError| error.message;
+    let mut launched: Launch = launch_from(app, &body).await.map_err(message)?;
+    launched.service_name = Some(service.name.clone());
+    let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
+    constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
+    let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;
+    let template =
+        plan::TaskTemplate { demand: launched.demand.clone(), group: launched.group.clone(), constraints, strategies };
+    Ok((launched, template))
+}
+
+/// Carries out the plan's actions in order, then writes the service if they changed it.
+async fn apply(
+    app: &App,
+    cluster: &Cluster,
+    service: &mut Service,
+    launch: Result<&Launch, &String>,
+    actions: Vec<Action>,
+    now: i64,
+) -> Result<(), AwsError> {
+    let mut changed = false;
+    for action in actions {
+        match action {
+            Action::Stop { task, reason: StopReason::InstanceLost } => stop_lost(app, &task, now).await?,
+            Action::Stop { task, reason } => {
+                stop(app, &task, "ServiceSchedulerInitiated", reason.text()).await?;
+            }
+            Action::Start { deployment: _, instances } => {
+                let started = match launch {
+                    Ok(launch) => create_tasks(app, cluster, launch, &instances).await.map_err(|e| e.message),
+                    Err(reason) => Err(reason.clone()),
+                };
+                match started {
+                    Ok(tasks) => event(service, &Event::Started { tasks: tasks.into_iter().map(|t| t.arn).collect() }),
+                    Err(reason) => event(service, &Event::UnableToPlace { reason }),
+                }
+                changed = true;
+            }
+            Action::Event(what) => {
+                event(service, &what);
+                changed = true;
+            }
+            Action::SetDesiredCount(desired) => {
+                put(&mut service.body, "desiredCount", desired);
+                changed = true;
+            }
+            Action::Deactivate => {
+                put(&mut service.body, "status", "INACTIVE");
+                changed = true;
+            }
+            Action::EndDeployments(ended) => {
+                if let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) {
+                    deployments.retain(|d| {
+                        let id = d.get("id").and_then(Json::as_str).unwrap_or_default();
+                        !ended.iter().any(|e| e == id)
+                    });
+                }
+                changed = true;
+            }
+            Action::Rollout(state) => {
+                if let Some(primary) =
+                    service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+                {
+                    put(primary, "rolloutState", state.as_str());
+                    put(primary, "rolloutStateReason", state.reason());
+                    put(primary, "updatedAt", now);
+                }
+                changed = true;
+            }
+        }
+    }
+    if changed { save(app, service).await } else { Ok(()) }
+}
+
+/// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.
+async fn stop_lost(app: &App, arn: &str, now: i64) -> Result<(), AwsError> {
+    super::tasks::update_task(app, arn, |task| {
+        task.desired_status = "STOPPED".to_owned();
+        task.last_status = "STOPPED".to_owned();
+        put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
+        put(&mut task.body, "stoppedReason", StopReason::InstanceLost.text());
+        put(&mut task.body, "stoppingAt", now);
+        put(&mut task.body, "stoppedAt", now);
+        Ok(true)
+    })
+    .await?;
+    Ok(())
+}

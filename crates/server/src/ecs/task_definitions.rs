@@ -1,0 +1,482 @@
+//! ECS task definitions: Register/Deregister/Describe/ListTaskDefinitions,
+//! ListTaskDefinitionFamilies and DeleteTaskDefinitions.
+//!
+//! A task definition is validated as ECS validates one for the EC2 and EXTERNAL launch types
+//! (network modes `bridge`, `host`, `none`; every container with a memory limit or
+//! reservation unless the task has one; at least one essential container) and stored as the
+//! document DescribeTaskDefinition returns, defaults filled in. A member Homeport would not
+//! act on is refused (`unsupported`), never stored and ignored. Revisions of
+//! a family count up from 1 and are never reused. Passing a task or execution role needs
+//! `iam:PassRole` for `ecs-tasks.amazonaws.com`, and the role must trust that service.
+
+use aws_protocol::AwsError;
+use serde_json::{Map, Value as Json, json};
+use store::Value;
+
+use super::unsupported;
+use crate::app::App;
+use crate::ecs::{self, client, invalid_parameter, put};
+use crate::iam::roles::find_role;
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+
+operation!(
+    ecs,
+    REGISTER_TASK_DEFINITION,
+    "RegisterTaskDefinition",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(register_task_definition(ctx))
+);
+operation!(
+    ecs,
+    DESCRIBE_TASK_DEFINITION,
+    "DescribeTaskDefinition",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(describe_task_definition(ctx))
+);
+operation!(
+    ecs,
+    LIST_TASK_DEFINITIONS,
+    "ListTaskDefinitions",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(list_task_definitions(ctx)) }
+);
+operation!(
+    ecs,
+    LIST_TASK_DEFINITION_FAMILIES,
+    "ListTaskDefinitionFamilies",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(list_task_definition_families(ctx))
+);
+operation!(
+    ecs,
+    DEREGISTER_TASK_DEFINITION,
+    "DeregisterTaskDefinition",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(deregister_task_definition(ctx))
+);
+operation!(
+    ecs,
+    DELETE_TASK_DEFINITIONS,
+    "DeleteTaskDefinitions",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(delete_task_definitions(ctx))
+);
+
+/// Containers a task definition may have.
+const MAX_CONTAINERS: usize = 10;
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks a task or execution role: the caller may pass it to ECS tasks, and it trusts them.
+pub(crate) async fn check_task_role(ctx: &Ctx<'_>, role_arn: &str, associated: &str) -> Result<(), AwsError> {
+    crate::authz::pass_role(ctx, role_arn, "ecs-tasks.amazonaws.com", associated).await?;
+    let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
+    let name = role_arn.strip_prefix(&prefix).and_then(|rest| rest.rsplit('/').next()).unwrap_or_default();
+    let role = find_role(&ctx.app.store, ctx.account(), name).await?.filter(|role| role.arn(ctx.account()) == role_arn);
+    let trusted = role.is_some_and(|role| {
+        crate::authz::trusts_service(ctx.app, &role.trust_policy, role_arn, "ecs-tasks.amazonaws.com", None)
+    });
+    if trusted {
+        Ok(())
+    } else {
+        Err(client(format!(
+            "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+        )))
+    }
+}
+
+/// Validates one container definition and fills in ECS's defaults.
+fn container(value: &Json, network_mode: &str, task_memory: bool) -> Result<Json, AwsError> {
+    let Some(object) = value.as_object() else { return Err(client("Container definitions must be objects.")) };
+    let mut container: Map<String, Json> = object.clone();
+    let name = object.get("name").and_then(Json::as_str).unwrap_or_default();
+    if !valid_name(name) {
+        return Err(client(
+            "Container name should be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores.",
+        ));
+    }
+    if object.get("image").and_then(Json::as_str).is_none_or(str::is_empty) {
+        return Err(client(format!("Container.image should not be null or empty for container '{name}'.")));
+    }
+    let memory = object.get("memory").and_then(Json::as_i64);
+    let reservation = object.get("memoryReservation").and_then(Json::as_i64);
+    if memory.is_none() && reservation.is_none() && !task_memory {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+        )));
+    }
+    if let (Some(memory), Some(reservation)) = (memory, reservation) {
+        if reservation > memory {
+            return Err(client(format!(
+                "Invalid setting for container '{name}'. 'memory' must be greater than or equal to 'memoryReservation'."
+            )));
+        }
+    }
+    if memory.is_some_and(|memory| memory < 6) {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. The minimum allowed value for 'memory' is 6 MiB."
+        )));
+    }
+    let mut mappings = Vec::new();
+    for mapping in object.get("portMappings").and_then(Json::as_array).into_iter().flatten() {
+        let container_port = mapping.get("containerPort").and_then(Json::as_i64).unwrap_or(0);
+        if !(1..=65_535).contains(&container_port) {
+            return Err(client(format!(
+                "Invalid containerPort for container '{name}'; it must be between 1 and 65535."
+            )));
+        }
+        let host_port = mapping.get("hostPort").and_then(Json::as_i64);
+        let host_port = match network_mode {
+            "host" => {
+                if host_port.is_some_and(|port| port != container_port) {
+                    return Err(client(
+                        "When networkMode=host, containerPort and hostPort must be the same (or hostPort omitted).",
+                    ));
+                }
+                container_port
+            }
+            // 0 asks for a dynamic host port.
+            _ => host_port.unwrap_or(0),
+        };
+        if !(0..=65_535).contains(&host_port) {
+            return Err(client(format!("Invalid hostPort for container '{name}'; it must be between 0 and 65535.")));
+        }
+        let protocol = mapping.get("protocol").and_then(Json::as_str).unwrap_or("tcp");
+        if !["tcp", "udp"].contains(&protocol) {
+            return Err(client(format!("Invalid protocol '{protocol}' for container '{name}'; use tcp or udp.")));
+        }
+        mappings.push(json!({"containerPort": container_port, "hostPort": host_port, "protocol": protocol}));
+    }
+    if network_mode == "none" && !mappings.is_empty() {
+        return Err(client("Port mappings are not allowed when networkMode=none."));
+    }
+    container.insert("portMappings".to_owned(), Json::Array(mappings));
+    for (member, default) in [
+        ("cpu", json!(0)),
+        ("essential", json!(true)),
+        ("environment", json!([])),
+        ("mountPoints", json!([])),
+        ("volumesFrom", json!([])),
+    ] {
+        container.entry(member.to_owned()).or_insert(default);
+    }
+    Ok(Json::Object(container))
+}
+
+async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let body = ctx.body;
+    let family = body.get("family").and_then(Json::as_str).unwrap_or_default();
+    if !valid_name(family) {
+        return Err(client(
+            "Family must be between 1 and 255 characters and can contain letters, numbers, hyphens and underscores.",
+        ));
+    }
+    unsupported::check(body)?;
+    let network_mode = body.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
+    if !["bridge", "host", "awsvpc", "none"].contains(&network_mode) {
+        return Err(invalid_parameter(format!("Invalid networkMode '{network_mode}'.")));
+    }
+    let requires: Vec<&str> = body
+        .get("requiresCompatibilities")
+        .and_then(Json::as_array)
+        .map(|items| items.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if let Some(unknown) = requires.iter().find(|c| !["EC2", "EXTERNAL", "FARGATE", "MANAGED_INSTANCES"].contains(c)) {
+        return Err(invalid_parameter(format!("Invalid requiresCompatibilities value '{unknown}'.")));
+    }
+    if requires.contains(&"EXTERNAL") && network_mode == "awsvpc" {
+        return Err(client("Task definition does not support launch_type EXTERNAL with networkMode awsvpc."));
+    }
+    if requires.contains(&"FARGATE") {
+        return Err(client(
+            "Homeport runs tasks on EXTERNAL (and EC2-compatible) instances only; FARGATE is not supported.",
+        ));
+    }
+    let task_memory = body.get("memory").and_then(Json::as_str).is_some();
+    let definitions = body.get("containerDefinitions").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    if definitions.is_empty() {
+        return Err(client("Container list cannot be empty."));
+    }
+    if definitions.len() > MAX_CONTAINERS {
+        return Err(client(format!("Too many containers: a task definition can have at most {MAX_CONTAINERS}.")));
+    }
+    let containers = definitions
+        .iter()
+        .map(|definition| container(definition, network_mode, task_memory))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = containers.iter().filter_map(|c| c.get("name").and_then(Json::as_str)).collect();
+    if let Some(duplicate) =
+        names.iter().enumerate().find(|(index, name)| names.get(..*index).is_some_and(|before| before.contains(name)))
+    {
+        return Err(client(format!("Duplicate container name '{}' in the task definition.", duplicate.1)));
+    }
+    if !containers.iter().any(|c| c.get("essential") == Some(&json!(true))) {
+        return Err(client("Task definition must have at least one essential container."));
+    }
+    for container in &containers {
+        for dependency in container.get("dependsOn").and_then(Json::as_array).into_iter().flatten() {
+            let target = dependency.get("containerName").and_then(Json::as_str).unwrap_or_default();
+            let condition = dependency.get("condition").and_then(Json::as_str).unwrap_or_default();
+            if !names.contains(&target) {
+                return Err(client(format!(
+                    "Container dependency on '{target}', which is not in the task definition."
+                )));
+            }
+            if !["START", "COMPLETE", "SUCCESS", "HEALTHY"].contains(&condition) {
+                return Err(client(format!("Invalid dependency condition '{condition}'.")));
+            }
+        }
+    }
+    let tags = ecs::tags_from_body(body)?;
+    let account = ctx.account();
+    for member in ["taskRoleArn", "executionRoleArn"] {
+        if let Some(role_arn) = body.get(member).and_then(Json::as_str) {
+            check_task_role(ctx, role_arn, &ecs::arn(ctx.app, "task-definition", family)).await?;
+        }
+    }
+
+    let now = ids::now();
+    let mut document = json!({
+        "family": family,
+        "containerDefinitions": containers,
+        "networkMode": network_mode,
+        // Refused unless empty (`unsupported`).
+        "volumes": [],
+        "status": "ACTIVE",
+        "requiresAttributes": [],
+        "placementConstraints": body.get("placementConstraints").cloned().unwrap_or(json!([])),
+        "compatibilities": ["EC2", "EXTERNAL"],
+        "requiresCompatibilities": requires,
+        "registeredAt": now,
+        "registeredBy": ctx.identity.arn(),
+    });
+    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory"] {
+        if let Some(value) = body.get(member) {
+            put(&mut document, member, value.clone());
+        }
+    }
+    // The next revision: one more than any this family ever had, claimed by the insert's
+    // unique key, so concurrent registrations get distinct revisions.
+    for _ in 0..5 {
+        let rows = ctx
+            .app
+            .store
+            .query(
+                "SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE account_id = ? AND family = ?",
+                vec![account.into(), family.into()],
+            )
+            .await
+            .map_err(internal)?;
+        let revision = rows.first().ok_or_else(|| internal("no revision row"))?.int(0).map_err(internal)?;
+        let arn = ecs::arn(ctx.app, "task-definition", &format!("{family}:{revision}"));
+        put(&mut document, "taskDefinitionArn", arn.as_str());
+        put(&mut document, "revision", revision);
+        let mut statements = vec![store::Statement::new(
+            "INSERT INTO ecs_task_definitions (arn, account_id, family, revision, status, body, registered_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
+            vec![
+                arn.as_str().into(),
+                account.into(),
+                family.into(),
+                Value::Int(revision),
+                document.to_string().into(),
+                Value::Int(now),
+            ],
+        )];
+        statements.extend(ecs::set_tags(account, &arn, &tags));
+        match ctx.app.store.transaction(statements).await {
+            Ok(_) => {
+                let tags: Vec<Json> = tags.iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
+                return Ok(json!({"taskDefinition": document, "tags": tags}));
+            }
+            Err(store::StoreError::Conflict) => continue,
+            Err(error) => return Err(internal(error)),
+        }
+    }
+    Err(AwsError::new("ServerException", 500, "Too many concurrent registrations of this family; retry."))
+}
+
+/// The task definition a `taskDefinition` member names: `family` (its latest ACTIVE
+/// revision), `family:revision` or an ARN.
+pub(crate) async fn find_task_definition(app: &App, reference: &str) -> Result<Option<Json>, AwsError> {
+    let account = app.account_id.as_str();
+    let reference = match reference.split_once(":task-definition/") {
+        Some((_, rest)) if reference.starts_with("arn:") => rest,
+        _ => reference,
+    };
+    let rows = match reference.split_once(':') {
+        Some((family, revision)) => {
+            let revision = revision.parse::<i64>().map_err(|_| client("Invalid revision number."))?;
+            app.store
+                .query(
+                    "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND revision = ?",
+                    vec![account.into(), family.into(), Value::Int(revision)],
+                )
+                .await
+        }
+        None => {
+            app.store
+                .query(
+                    "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND status = 'ACTIVE'
+                     ORDER BY revision DESC LIMIT 1",
+                    vec![account.into(), reference.into()],
+                )
+                .await
+        }
+    }
+    .map_err(internal)?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let mut document = ecs::json_column(row, 0)?;
+    put(&mut document, "status", row.text(1).map_err(internal)?);
+    if let Some(at) = row.opt_int(2).map_err(internal)? {
+        put(&mut document, "deregisteredAt", at);
+    }
+    Ok(Some(document))
+}
+
+fn unable_to_describe() -> AwsError {
+    client("Unable to describe task definition.")
+}
+
+async fn describe_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let reference = ecs::required(ctx.body, "taskDefinition")?;
+    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    let mut answer = json!({"taskDefinition": document});
+    let include_tags =
+        ctx.body.get("include").and_then(Json::as_array).is_some_and(|items| items.iter().any(|i| i == "TAGS"));
+    if include_tags {
+        let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default();
+        put(&mut answer, "tags", ecs::load_tags(&ctx.app.store, ctx.account(), arn).await?);
+    }
+    Ok(answer)
+}
+
+fn status_filter(body: &Json, allowed: &[&str], default: &str) -> Result<String, AwsError> {
+    let status = body.get("status").and_then(Json::as_str).unwrap_or(default);
+    if allowed.contains(&status) {
+        Ok(status.to_owned())
+    } else {
+        Err(invalid_parameter(format!("Invalid status '{status}'.")))
+    }
+}
+
+async fn list_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let page = ecs::Page::from_body(ctx.body, 100, 100)?;
+    let status = status_filter(ctx.body, &["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"], "ACTIVE")?;
+    let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
+    let descending = ctx.body.get("sort").and_then(Json::as_str) == Some("DESC");
+    let order = if descending { "family DESC, revision DESC" } else { "family, revision" };
+    let rows = ctx
+        .app
+        .store
+        .query(
+            &format!(
+                "SELECT arn, family FROM ecs_task_definitions WHERE account_id = ? AND status = ? ORDER BY {order}"
+            ),
+            vec![ctx.account().into(), status.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let mut arns = Vec::new();
+    for row in &rows {
+        if row.text(1).map_err(internal)?.starts_with(prefix) {
+            arns.push(Json::String(row.text(0).map_err(internal)?));
+        }
+    }
+    Ok(page.answer("taskDefinitionArns", arns))
+}
+
+async fn list_task_definition_families(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let page = ecs::Page::from_body(ctx.body, 100, 100)?;
+    let status = status_filter(ctx.body, &["ACTIVE", "INACTIVE", "ALL"], "ACTIVE")?;
+    let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
+    // A family is ACTIVE while one of its revisions is, INACTIVE once none is.
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT family, MAX(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END) FROM ecs_task_definitions
+             WHERE account_id = ? GROUP BY family ORDER BY family",
+            vec![ctx.account().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let mut families = Vec::new();
+    for row in &rows {
+        let family = row.text(0).map_err(internal)?;
+        let active = row.int(1).map_err(internal)? == 1;
+        let wanted = match status.as_str() {
+            "ALL" => true,
+            "ACTIVE" => active,
+            _ => !active,
+        };
+        if wanted && family.starts_with(prefix) {
+            families.push(Json::String(family));
+        }
+    }
+    Ok(page.answer("families", families))
+}
+
+async fn deregister_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let reference = ecs::required(ctx.body, "taskDefinition")?;
+    if !reference.contains(':') || reference.ends_with(':') {
+        return Err(client("The specified task definition identifier is invalid. Specify a valid revision."));
+    }
+    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let now = ids::now();
+    ctx.app
+        .store
+        .execute(
+            "UPDATE ecs_task_definitions SET status = 'INACTIVE', deregistered_at = ? WHERE arn = ? AND status = 'ACTIVE'",
+            vec![Value::Int(now), arn.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    Ok(json!({"taskDefinition": document}))
+}
+
+async fn delete_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let references: Vec<&str> = ecs::strings(ctx.body, "taskDefinitions");
+    if references.is_empty() || references.len() > 10 {
+        return Err(invalid_parameter("taskDefinitions must have between 1 and 10 items."));
+    }
+    let mut deleted = Vec::new();
+    let mut failures = Vec::new();
+    for reference in references {
+        let document = if reference.contains(':') { find_task_definition(ctx.app, reference).await? } else { None };
+        let Some(document) = document else {
+            failures.push(json!({"arn": reference, "reason": "TASK_DEFINITION_NOT_FOUND"}));
+            continue;
+        };
+        let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+        let changed = ctx
+            .app
+            .store
+            .execute(
+                "UPDATE ecs_task_definitions SET status = 'DELETE_IN_PROGRESS' WHERE arn = ? AND status = 'INACTIVE'",
+                vec![arn.as_str().into()],
+            )
+            .await
+            .map_err(internal)?;
+        if changed == 0 {
+            failures.push(json!({"arn": arn, "reason": "The specified task definition is still in ACTIVE status. Deregister the task definition first."}));
+            continue;
+        }
+        let mut document = document;
+        put(&mut document, "status", "DELETE_IN_PROGRESS");
+        put(&mut document, "deleteRequestedAt", ids::now());
+        deleted.push(document);
+    }
+    Ok(json!({"taskDefinitions": deleted, "failures": failures}))
+}

@@ -1,0 +1,337 @@
+//! What Homeport does not act on yet, refused rather than accepted and ignored.
+//!
+//! Task definitions (RegisterTaskDefinition): the lists are allowlists, so a member ECS knows
+//! and Homeport does not act on, or one added to ECS later, is refused with ECS's
+//! `ClientException` and a message naming it (no task then runs without its secret or its
+//! volume). A member set to its empty value (`[]`, `{}`, `""`, `false`, `null`) asks for
+//! nothing and is accepted, so the output of DescribeTaskDefinition (`"mountPoints": []`,
+//! `"volumesFrom": []`) registers again. What the agent honours is listed in
+//! `crates/agent/src/task_spec.rs`; the two lists change together.
+//!
+//! Launches (RunTask, StartTask, CreateService, UpdateService): the parameters that ask for
+//! something Homeport does not do (ECS Exec, capacity providers, managed tags, propagated
+//! tags, task volumes, Service Connect, ...) are refused with `InvalidParameterException`;
+//! the overrides are allowlisted as the task definition is.
+
+use aws_protocol::AwsError;
+use serde_json::Value as Json;
+
+use crate::ecs::{client, invalid_parameter};
+
+/// Task definition members Homeport acts on (or that only label the definition).
+const TASK_MEMBERS: &[&str] = &[
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "placementConstraints",
+    "tags",
+];
+
+/// Container definition members the agent acts on.
+const CONTAINER_MEMBERS: &[&str] = &[
+    "name",
+    "image",
+    "essential",
+    "command",
+    "entryPoint",
+    "environment",
+    "workingDirectory",
+    "user",
+    "hostname",
+    "portMappings",
+    "cpu",
+    "memory",
+    "memoryReservation",
+    "dependsOn",
+    "links",
+    "stopTimeout",
+    "dockerLabels",
+    "healthCheck",
+    "logConfiguration",
+];
+
+/// Container members the agent applies only in the `bridge` network mode.
+const BRIDGE_ONLY_MEMBERS: &[&str] = &["hostname", "links"];
+
+/// Port mapping members: the agent binds `containerPort` to `hostPort` over `protocol`;
+/// `name` and `appProtocol` only label the mapping for Service Connect, on ECS as here.
+const PORT_MAPPING_MEMBERS: &[&str] = &["containerPort", "hostPort", "protocol", "name", "appProtocol"];
+
+/// The one log driver the agent ships for, and the options it reads.
+const LOG_DRIVER: &str = "awslogs";
+const AWSLOGS_OPTIONS: &[&str] = &["awslogs-group", "awslogs-region", "awslogs-stream-prefix", "awslogs-create-group"];
+
+/// True for a value that asks for nothing.
+fn is_unset(value: &Json) -> bool {
+    match value {
+        Json::Null | Json::Bool(false) => true,
+        Json::String(text) => text.is_empty(),
+        Json::Array(items) => items.is_empty(),
+        Json::Object(members) => members.is_empty(),
+        Json::Bool(true) | Json::Number(_) => false,
+    }
+}
+
+/// The first member of `object` that is set and not in `known`.
+fn unsupported_member<'a>(object: &'a serde_json::Map<String, Json>, known: &[&str]) -> Option<&'a str> {
+    object
+        .iter()
+        .find(|(name, value)| !known.contains(&name.as_str()) && !is_unset(value))
+        .map(|(name, _)| name.as_str())
+}
+
+fn not_supported(what: String) -> AwsError {
+    client(format!("Homeport does not support {what} yet; remove it from the task definition."))
+}
+
+/// Refuses a RegisterTaskDefinition request that sets a member Homeport would not act on.
+pub fn check(body: &Json) -> Result<(), AwsError> {
+    let Some(task) = body.as_object() else { return Ok(()) };
+    if let Some(member) = unsupported_member(task, TASK_MEMBERS) {
+        return Err(not_supported(format!("the task definition parameter '{member}'")));
+    }
+    for container in task.get("containerDefinitions").and_then(Json::as_array).into_iter().flatten() {
+        let Some(container) = container.as_object() else { continue };
+        let name = container.get("name").and_then(Json::as_str).unwrap_or_default();
+        if let Some(member) = unsupported_member(container, CONTAINER_MEMBERS) {
+            return Err(not_supported(format!("the container definition parameter '{member}' (container '{name}')")));
+        }
+        // Docker applies these only to a container on the bridge network.
+        let network_mode = task.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
+        for member in BRIDGE_ONLY_MEMBERS {
+            if network_mode != "bridge" && container.get(*member).is_some_and(|value| !is_unset(value)) {
+                return Err(not_supported(format!(
+                    "the container definition parameter '{member}' with networkMode {network_mode} (container '{name}')"
+                )));
+            }
+        }
+        for mapping in container.get("portMappings").and_then(Json::as_array).into_iter().flatten() {
+            if let Some(member) = mapping.as_object().and_then(|m| unsupported_member(m, PORT_MAPPING_MEMBERS)) {
+                return Err(not_supported(format!("the port mapping parameter '{member}' (container '{name}')")));
+            }
+        }
+        let Some(logging) = container.get("logConfiguration").and_then(Json::as_object) else { continue };
+        let driver = logging.get("logDriver").and_then(Json::as_str).unwrap_or_default();
+        if driver != LOG_DRIVER {
+            return Err(not_supported(format!(
+                "the log driver '{driver}' (container '{name}'); awslogs is the one supported"
+            )));
+        }
+        if let Some(member) = unsupported_member(logging, &["logDriver", "options"]) {
+            return Err(not_supported(format!("the log configuration parameter '{member}' (container '{name}')")));
+        }
+        let options = logging.get("options").and_then(Json::as_object);
+        if let Some(option) =
+            options.and_then(|options| options.keys().find(|o| !AWSLOGS_OPTIONS.contains(&o.as_str())))
+        {
+            return Err(not_supported(format!("the awslogs option '{option}' (container '{name}')")));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a parameter's value asks for something.
+type Asks = fn(&Json) -> bool;
+
+/// Launch parameters that ask for something Homeport does not do, with the test of whether
+/// a value asks for it.
+const LAUNCH_PARAMETERS: &[(&str, Asks)] = &[
+    ("enableExecuteCommand", |v| *v == Json::Bool(true)),
+    ("enableECSManagedTags", |v| *v == Json::Bool(true)),
+    ("propagateTags", |v| !is_unset(v) && v.as_str() != Some("NONE")),
+    ("capacityProviderStrategy", |v| !is_unset(v)),
+    ("volumeConfigurations", |v| !is_unset(v)),
+    ("platformVersion", |v| !is_unset(v)),
+    ("serviceRegistries", |v| !is_unset(v)),
+    ("loadBalancers", |v| !is_unset(v)),
+    ("serviceConnectConfiguration", |v| v.get("enabled") == Some(&Json::Bool(true))),
+    ("deploymentController", |v| !is_unset(v) && v.get("type").and_then(Json::as_str) != Some("ECS")),
+];
+
+/// Task overrides the control plane applies.
+const OVERRIDES: &[&str] = &["containerOverrides", "taskRoleArn", "executionRoleArn", "cpu", "memory"];
+
+/// Container overrides the control plane applies.
+const CONTAINER_OVERRIDES: &[&str] = &["name", "command", "cpu", "memory", "memoryReservation", "environment"];
+
+fn parameter_not_supported(operation: &str, what: String) -> AwsError {
+    invalid_parameter(format!("Homeport does not support the {operation} parameter {what} yet."))
+}
+
+/// Refuses a RunTask, StartTask, CreateService or UpdateService request that asks for
+/// something Homeport would not do.
+pub fn check_launch(operation: &str, body: &Json) -> Result<(), AwsError> {
+    for (member, asks) in LAUNCH_PARAMETERS {
+        if body.get(*member).is_some_and(asks) {
+            return Err(parameter_not_supported(operation, format!("'{member}'")));
+        }
+    }
+    let Some(overrides) = body.get("overrides").and_then(Json::as_object) else { return Ok(()) };
+    if let Some(member) = unsupported_member(overrides, OVERRIDES) {
+        return Err(parameter_not_supported(operation, format!("'overrides.{member}'")));
+    }
+    for container in overrides.get("containerOverrides").and_then(Json::as_array).into_iter().flatten() {
+        if let Some(member) = container.as_object().and_then(|c| unsupported_member(c, CONTAINER_OVERRIDES)) {
+            return Err(parameter_not_supported(operation, format!("'overrides.containerOverrides.{member}'")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A task definition with `container` merged into its one container and `task` into it.
+    fn definition(task: Json, container: Json) -> Json {
+        let mut app = json!({"name": "app", "image": "busybox", "memory": 64});
+        for (key, value) in container.as_object().unwrap() {
+            app[key] = value.clone();
+        }
+        let mut body = json!({"family": "web", "containerDefinitions": [app]});
+        for (key, value) in task.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        body
+    }
+
+    #[test]
+    fn members_homeport_does_not_act_on_are_refused_by_name() {
+        // (task members, container members, the quoted name the message must carry)
+        let refused = [
+            (
+                json!({}),
+                json!({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]}),
+                "'secrets'",
+            ),
+            (json!({}), json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}), "'mountPoints'"),
+            (json!({}), json!({"volumesFrom": [{"sourceContainer": "other"}]}), "'volumesFrom'"),
+            (
+                json!({}),
+                json!({"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::b/f.env"}]}),
+                "'environmentFiles'",
+            ),
+            (json!({}), json!({"linuxParameters": {"initProcessEnabled": true}}), "'linuxParameters'"),
+            (json!({}), json!({"privileged": true}), "'privileged'"),
+            (json!({}), json!({"readonlyRootFilesystem": true}), "'readonlyRootFilesystem'"),
+            (json!({}), json!({"ulimits": [{"name": "nofile", "softLimit": 1, "hardLimit": 2}]}), "'ulimits'"),
+            (json!({}), json!({"repositoryCredentials": {"credentialsParameter": "arn"}}), "'repositoryCredentials'"),
+            (json!({}), json!({"startTimeout": 30}), "'startTimeout'"),
+            (json!({}), json!({"extraHosts": [{"hostname": "db", "ipAddress": "10.0.0.1"}]}), "'extraHosts'"),
+            (json!({}), json!({"dnsServers": ["10.0.0.2"]}), "'dnsServers'"),
+            (json!({}), json!({"restartPolicy": {"enabled": true}}), "'restartPolicy'"),
+            (json!({}), json!({"someFutureMember": 1}), "'someFutureMember'"),
+            (
+                json!({}),
+                json!({"portMappings": [{"containerPort": 80, "containerPortRange": "80-90"}]}),
+                "'containerPortRange'",
+            ),
+            (json!({}), json!({"logConfiguration": {"logDriver": "json-file"}}), "'json-file'"),
+            (
+                json!({}),
+                json!({"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g", "mode": "non-blocking"}}}),
+                "'mode'",
+            ),
+            (
+                json!({}),
+                json!({"logConfiguration": {"logDriver": "awslogs", "secretOptions": [{"name": "k", "valueFrom": "v"}]}}),
+                "'secretOptions'",
+            ),
+            (json!({"volumes": [{"name": "data", "host": {"sourcePath": "/srv"}}]}), json!({}), "'volumes'"),
+            (json!({"networkMode": "host"}), json!({"hostname": "app"}), "'hostname' with networkMode host"),
+            (json!({"networkMode": "none"}), json!({"links": ["db"]}), "'links' with networkMode none"),
+            (json!({"pidMode": "host"}), json!({}), "'pidMode'"),
+            (json!({"ipcMode": "host"}), json!({}), "'ipcMode'"),
+            (json!({"runtimePlatform": {"operatingSystemFamily": "LINUX"}}), json!({}), "'runtimePlatform'"),
+            (json!({"proxyConfiguration": {"containerName": "envoy"}}), json!({}), "'proxyConfiguration'"),
+            (json!({"ephemeralStorage": {"sizeInGiB": 30}}), json!({}), "'ephemeralStorage'"),
+            (json!({"enableFaultInjection": true}), json!({}), "'enableFaultInjection'"),
+        ];
+        for (task, container, named) in refused {
+            let body = definition(task, container);
+            let error = check(&body).expect_err(&body.to_string());
+            assert_eq!(error.code, "ClientException", "{body}");
+            assert!(error.message.contains(named), "{body}: {}", error.message);
+            assert!(error.message.contains("Homeport does not support"), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn launch_parameters_that_ask_for_what_homeport_does_not_do_are_refused() {
+        let refused = [
+            (json!({"enableExecuteCommand": true}), "'enableExecuteCommand'"),
+            (json!({"enableECSManagedTags": true}), "'enableECSManagedTags'"),
+            (json!({"propagateTags": "TASK_DEFINITION"}), "'propagateTags'"),
+            (json!({"capacityProviderStrategy": [{"capacityProvider": "cp"}]}), "'capacityProviderStrategy'"),
+            (json!({"volumeConfigurations": [{"name": "data"}]}), "'volumeConfigurations'"),
+            (json!({"platformVersion": "LATEST"}), "'platformVersion'"),
+            (json!({"serviceRegistries": [{"registryArn": "arn"}]}), "'serviceRegistries'"),
+            (json!({"loadBalancers": [{"targetGroupArn": "arn", "containerName": "app"}]}), "'loadBalancers'"),
+            (json!({"serviceConnectConfiguration": {"enabled": true}}), "'serviceConnectConfiguration'"),
+            (json!({"deploymentController": {"type": "CODE_DEPLOY"}}), "'deploymentController'"),
+            (json!({"overrides": {"ephemeralStorage": {"sizeInGiB": 30}}}), "'overrides.ephemeralStorage'"),
+            (
+                json!({"overrides": {"containerOverrides": [{"name": "app", "environmentFiles": [{"type": "s3", "value": "v"}]}]}}),
+                "'overrides.containerOverrides.environmentFiles'",
+            ),
+        ];
+        for (body, named) in refused {
+            let error = check_launch("RunTask", &body).expect_err(&body.to_string());
+            assert_eq!(error.code, "InvalidParameterException", "{body}");
+            assert_eq!(error.message, format!("Homeport does not support the RunTask parameter {named} yet."));
+        }
+        let accepted = [
+            json!({}),
+            json!({"enableExecuteCommand": false, "enableECSManagedTags": false, "propagateTags": "NONE",
+                   "capacityProviderStrategy": [], "serviceRegistries": [], "deploymentController": {"type": "ECS"},
+                   "serviceConnectConfiguration": {"enabled": false}, "referenceId": "r", "startedBy": "me"}),
+            json!({"overrides": {"taskRoleArn": "arn", "executionRoleArn": "arn", "cpu": "256", "memory": "512",
+                   "inferenceAcceleratorOverrides": [],
+                   "containerOverrides": [{"name": "app", "command": ["true"], "cpu": 1, "memory": 8,
+                                           "memoryReservation": 8, "environment": [{"name": "A", "value": "b"}]}]}}),
+        ];
+        for body in accepted {
+            assert!(check_launch("CreateService", &body).is_ok(), "{body}");
+        }
+    }
+
+    #[test]
+    fn members_it_acts_on_and_empty_values_are_accepted() {
+        let accepted = [
+            (json!({}), json!({})),
+            (
+                json!({"taskRoleArn": "arn:aws:iam::1:role/t", "executionRoleArn": "arn:aws:iam::1:role/e",
+                       "networkMode": "bridge", "requiresCompatibilities": ["EXTERNAL"], "cpu": "256",
+                       "memory": "512", "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == lab"}],
+                       "tags": [{"key": "team", "value": "ops"}]}),
+                json!({"essential": true, "command": ["sh"], "entryPoint": ["/bin/env"],
+                       "environment": [{"name": "A", "value": "b"}], "workingDirectory": "/srv", "user": "1000",
+                       "hostname": "app", "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp", "name": "web", "appProtocol": "http"}],
+                       "cpu": 128, "memoryReservation": 32, "dependsOn": [], "links": [], "stopTimeout": 5,
+                       "dockerLabels": {"team": "ops"}, "healthCheck": {"command": ["CMD-SHELL", "true"]},
+                       "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web",
+                           "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web", "awslogs-create-group": "true"},
+                           "secretOptions": []}}),
+            ),
+            // What DescribeTaskDefinition answers registers again.
+            (
+                json!({"volumes": [], "pidMode": "", "proxyConfiguration": null, "enableFaultInjection": false}),
+                json!({"mountPoints": [], "volumesFrom": [], "secrets": [], "systemControls": [], "privileged": false,
+                       "linuxParameters": {}, "ulimits": []}),
+            ),
+        ];
+        for (task, container) in accepted {
+            let body = definition(task, container);
+            assert!(check(&body).is_ok(), "{body}: {:?}", check(&body));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Permissions boundaries of users and roles: the `PermissionsBoundary` of CreateUser and
+//! CreateRole, and Put/Delete{User,Role}PermissionsBoundary. A boundary names a managed
+//! policy (AWS's or the account's) by ARN; an entity has at most one.
+
+use aws_protocol::AwsError;
+use aws_protocol::query::XmlResponse;
+use store::Statement;
+
+use super::entities::{Kind, existing, resource};
+use super::policies::{check_arn, find_policy};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
+
+/// The request's `PermissionsBoundary`, checked to name an existing managed policy.
+pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
+    let Some(arn) = ctx.params.get("PermissionsBoundary") else { return Ok(None) };
+    check_arn(arn)?;
+    if find_policy(ctx, arn).await?.is_none() {
+        return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
+    }
+    Ok(Some(arn.to_owned()))
+}
+
+/// The statements that make `arn` the boundary of an entity (replacing any other).
+pub(crate) fn set_statements(account: &str, kind: Kind, key: &str, arn: &str) -> Vec<Statement> {
+    vec![
+        delete_statement(account, kind, key),
+        Statement::new(
+            "INSERT INTO permissions_boundaries (account_id, owner_kind, owner_key, policy_arn) VALUES (?, ?, ?, ?)",
+            vec![account.into(), kind.noun().into(), key.into(), arn.into()],
+        ),
+    ]
+}
+
+pub(crate) fn delete_statement(account: &str, kind: Kind, key: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
+        vec![account.into(), kind.noun().into(), key.into()],
+    )
+}
+
+/// IAM's `PermissionsBoundary` element (nothing when there is no boundary).
+pub(crate) fn write(xml: &mut XmlResponse, boundary: Option<&str>) {
+    if let Some(arn) = boundary {
+        xml.nest("PermissionsBoundary", |xml| {
+            xml.element("PermissionsBoundaryType", "PermissionsBoundaryPolicy").element("PermissionsBoundaryArn", arn);
+        });
+    }
+}
+
+async fn put(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let key = existing(ctx, kind).await?.name.to_lowercase();
+    let arn = from_params(ctx).await?.ok_or_else(|| {
+        crate::operations::validation(
+            "1 validation error detected: Value null at 'permissionsBoundary' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    ctx.app.store.transaction(set_statements(ctx.account(), kind, &key, &arn)).await.map_err(internal)?;
+    Ok(ctx.response())
+}
+
+async fn delete(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+    let key = existing(ctx, kind).await?.name.to_lowercase();
+    let statement = delete_statement(ctx.account(), kind, &key);
+    ctx.app.store.execute(&statement.sql, statement.params).await.map_err(internal)?;
+    Ok(ctx.response())
+}
+
+operation!(
+    iam,
+    PUT_USER_PERMISSIONS_BOUNDARY,
+    "PutUserPermissionsBoundary",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::User)),
+    |ctx| query(put(ctx, Kind::User))
+);
+operation!(
+    iam,
+    DELETE_USER_PERMISSIONS_BOUNDARY,
+    "DeleteUserPermissionsBoundary",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::User)),
+    |ctx| query(delete(ctx, Kind::User))
+);
+operation!(
+    iam,
+    PUT_ROLE_PERMISSIONS_BOUNDARY,
+    "PutRolePermissionsBoundary",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| query(put(ctx, Kind::Role))
+);
+operation!(
+    iam,
+    DELETE_ROLE_PERMISSIONS_BOUNDARY,
+    "DeleteRolePermissionsBoundary",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| query(delete(ctx, Kind::Role))
+);

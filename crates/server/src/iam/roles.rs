@@ -1,0 +1,433 @@
+//! IAM roles: Create/Get/List/Update/DeleteRole, UpdateRoleDescription,
+//! UpdateAssumeRolePolicy and CreateServiceLinkedRole.
+//!
+//! A role's trust policy is validated as a trust policy (it must name principals) and sized
+//! against IAM's 2,048-character quota; a role is deleted only when no inline policy,
+//! attachment or instance profile holds it, checked in the deleting statement itself.
+
+use aws_protocol::AwsError;
+use aws_protocol::query::XmlResponse;
+use aws_protocol::sigv4::uri_encode;
+use iam_policy::{PolicyKind, SizeQuota};
+use store::{Statement, Value};
+
+use super::boundaries;
+use super::entities::{self, Entity, Kind, insert, page_of, resource};
+use super::inline_policies::policy_error;
+use super::tags::{self, Tagged};
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query, validation};
+
+/// Session lengths a role may allow, in seconds, and the default.
+const MAX_SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
+
+/// A role as stored, beyond what every entity has.
+#[derive(Debug, Clone)]
+pub(crate) struct Role {
+    pub entity: Entity,
+    pub description: Option<String>,
+    pub max_session_duration: i64,
+    pub trust_policy: String,
+    pub last_used: Option<(i64, String)>,
+}
+
+impl Role {
+    pub(crate) fn arn(&self, account: &str) -> String {
+        self.entity.arn(account)
+    }
+
+    /// The fields of IAM's `Role` shape that ListRoles returns too.
+    pub(crate) fn write_summary(&self, xml: &mut XmlResponse, account: &str) {
+        self.entity.write(xml, account);
+        // IAM returns policy documents URL-encoded.
+        xml.element("AssumeRolePolicyDocument", &uri_encode(&self.trust_policy, false));
+        if let Some(description) = &self.description {
+            xml.element("Description", description);
+        }
+        xml.element("MaxSessionDuration", &self.max_session_duration.to_string());
+    }
+}
+
+/// The role of that name (case-insensitively), if it exists.
+pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -> Result<Option<Role>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT name, role_id, path, created_at, description, max_session_duration, trust_policy, last_used_at, last_used_region,
+                    trust_principals
+             FROM roles WHERE account_id = ? AND name_key = ?",
+            vec![account.into(), name.to_lowercase().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let last_used = match (row.opt_int(7).map_err(internal)?, row.opt_text(8).map_err(internal)?) {
+        (Some(at), Some(region)) => Some((at, region)),
+        _ => None,
+    };
+    Ok(Some(Role {
+        entity: Entity::from_row(Kind::Role, row)?,
+        description: row.opt_text(4).map_err(internal)?,
+        max_session_duration: row.int(5).map_err(internal)?,
+        // As it reads now: principals bound to users or roles gone since show their ids.
+        trust_policy: crate::principals::resolve(
+            store,
+            account,
+            &row.text(6).map_err(internal)?,
+            row.opt_text(9).map_err(internal)?.as_deref(),
+        )
+        .await?,
+        last_used,
+    }))
+}
+
+/// The role the request's `RoleName` names, or NoSuchEntity.
+pub(crate) async fn existing_role(ctx: &Ctx<'_>) -> Result<Role, AwsError> {
+    let name = ctx.required("RoleName")?;
+    find_role(&ctx.app.store, ctx.account(), name).await?.ok_or_else(|| super::entities::no_such(Kind::Role, name))
+}
+
+/// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
+async fn write_role(ctx: &Ctx<'_>, xml: &mut XmlResponse, role: &Role) -> Result<(), AwsError> {
+    let key = role.entity.name.to_lowercase();
+    let boundary = entities::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
+    let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::Role), &key).await?;
+    xml.nest("Role", |xml| {
+        role.write_summary(xml, ctx.account());
+        boundaries::write(xml, boundary.as_deref());
+        tags::write(xml, &tags);
+        xml.nest("RoleLastUsed", |xml| {
+            if let Some((at, region)) = &role.last_used {
+                xml.element("LastUsedDate", &ids::iso8601(*at)).element("Region", region);
+            }
+        });
+    });
+    Ok(())
+}
+
+/// Validates a trust policy document as IAM does for CreateRole and UpdateAssumeRolePolicy,
+/// and binds the users and roles it names to their unique ids (what is stored beside it).
+async fn check_trust_policy(ctx: &Ctx<'_>, document: &str) -> Result<String, AwsError> {
+    iam_policy::validate(document, PolicyKind::Trust).map_err(policy_error)?;
+    SizeQuota::TrustPolicy.check([document]).map_err(policy_error)?;
+    crate::principals::bind(&ctx.app.store, ctx.account(), document, false).await.map_err(|error| match error {
+        crate::principals::BindError::NoSuchPrincipal(arn) => {
+            AwsError::new("MalformedPolicyDocument", 400, format!("Invalid principal in policy: \"AWS\":\"{arn}\""))
+        }
+        crate::principals::BindError::Store(error) => error,
+    })
+}
+
+fn check_description(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
+    let description = ctx.params.get("Description");
+    let valid = |text: &str| {
+        text.chars().count() <= 1000
+            && text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'))
+    };
+    match description {
+        Some(text) if !valid(text) => Err(validation(format!(
+            "1 validation error detected: Value '{text}' at 'description' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]* and have length less than or equal to 1000"
+        ))),
+        _ => Ok(description.map(str::to_owned)),
+    }
+}
+
+fn check_max_session_duration(ctx: &Ctx<'_>) -> Result<Option<i64>, AwsError> {
+    let Some(text) = ctx.params.get("MaxSessionDuration") else { return Ok(None) };
+    match text.parse::<i64>() {
+        Ok(seconds) if MAX_SESSION_DURATION.contains(&seconds) => Ok(Some(seconds)),
+        Ok(seconds) if seconds < *MAX_SESSION_DURATION.start() => Err(validation(format!(
+            "1 validation error detected: Value '{text}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"
+        ))),
+        _ => Err(validation(format!(
+            "1 validation error detected: Value '{text}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"
+        ))),
+    }
+}
+
+operation!(iam, CREATE_ROLE, "CreateRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    create_role(ctx)
+));
+
+async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let trust_policy = ctx.required("AssumeRolePolicyDocument")?;
+    let description = check_description(ctx)?;
+    let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(*MAX_SESSION_DURATION.start());
+    let trust_principals = check_trust_policy(ctx, trust_policy).await?;
+    let tags = tags::from_params(ctx)?;
+    let boundary = boundaries::from_params(ctx).await?;
+    let columns = vec![
+        ("description", Value::from(description.clone())),
+        ("max_session_duration", Value::Int(max_session_duration)),
+        ("trust_policy", trust_policy.into()),
+        ("trust_principals", trust_principals.into()),
+    ];
+    let account = ctx.account();
+    let entity = insert(ctx, Kind::Role, columns, |key| {
+        let mut also = tags::set_statements(account, Tagged::Entity(Kind::Role), key, &tags);
+        if let Some(arn) = &boundary {
+            also.extend(boundaries::set_statements(account, Kind::Role, key, arn));
+        }
+        also
+    })
+    .await?;
+    let role =
+        Role { entity, description, max_session_duration, trust_policy: trust_policy.to_owned(), last_used: None };
+    let mut xml = ctx.response();
+    write_role(ctx, &mut xml, &role).await?;
+    Ok(xml)
+}
+
+operation!(iam, GET_ROLE, "GetRole", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
+
+async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let role = existing_role(ctx).await?;
+    let mut xml = ctx.response();
+    write_role(ctx, &mut xml, &role).await?;
+    Ok(xml)
+}
+
+operation!(
+    iam,
+    LIST_ROLES,
+    "ListRoles",
+    Read,
+    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:role/", ctx.account())]) }),
+    |ctx| query(list_roles(ctx))
+);
+
+async fn list_roles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let (entities, page, next) = page_of(ctx, Kind::Role).await?;
+    let mut roles = Vec::with_capacity(entities.len());
+    for entity in &entities {
+        if let Some(role) = find_role(&ctx.app.store, ctx.account(), &entity.name).await? {
+            roles.push(role);
+        }
+    }
+    let mut xml = ctx.response();
+    xml.nest("Roles", |xml| {
+        for role in &roles {
+            xml.nest("member", |xml| role.write_summary(xml, ctx.account()));
+        }
+    });
+    page.finish(&mut xml, next);
+    Ok(xml)
+}
+
+operation!(iam, UPDATE_ROLE, "UpdateRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    update_role(ctx)
+));
+
+async fn update_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let role = existing_role(ctx).await?;
+    let description = check_description(ctx)?.or(role.description);
+    let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(role.max_session_duration);
+    set_role_fields(ctx, &role.entity, description, max_session_duration).await?;
+    Ok(ctx.response())
+}
+
+async fn set_role_fields(
+    ctx: &Ctx<'_>,
+    entity: &Entity,
+    description: Option<String>,
+    max_session_duration: i64,
+) -> Result<(), AwsError> {
+    ctx.app
+        .store
+        .execute(
+            "UPDATE roles SET description = ?, max_session_duration = ? WHERE account_id = ? AND role_id = ?",
+            vec![
+                Value::from(description),
+                Value::Int(max_session_duration),
+                ctx.account().into(),
+                entity.id.as_str().into(),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+operation!(
+    iam,
+    UPDATE_ROLE_DESCRIPTION,
+    "UpdateRoleDescription",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| { query(update_role_description(ctx)) }
+);
+
+async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let mut role = existing_role(ctx).await?;
+    role.description = Some(check_description(ctx)?.unwrap_or_default());
+    set_role_fields(ctx, &role.entity, role.description.clone(), role.max_session_duration).await?;
+    let mut xml = ctx.response();
+    write_role(ctx, &mut xml, &role).await?;
+    Ok(xml)
+}
+
+operation!(
+    iam,
+    UPDATE_ASSUME_ROLE_POLICY,
+    "UpdateAssumeRolePolicy",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::Role)),
+    |ctx| { query(update_assume_role_policy(ctx)) }
+);
+
+async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let document = ctx.required("PolicyDocument")?;
+    let trust_principals = check_trust_policy(ctx, document).await?;
+    let role = existing_role(ctx).await?;
+    ctx.app
+        .store
+        .execute(
+            "UPDATE roles SET trust_policy = ?, trust_principals = ? WHERE account_id = ? AND role_id = ?",
+            vec![document.into(), trust_principals.into(), ctx.account().into(), role.entity.id.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(ctx.response())
+}
+
+operation!(iam, DELETE_ROLE, "DeleteRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(
+    delete_role(ctx)
+));
+
+async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let role = existing_role(ctx).await?;
+    let key = role.entity.name.to_lowercase();
+    let account = ctx.account();
+    let owned = |table: &str, column: &str, kind: &str| {
+        format!("NOT EXISTS (SELECT 1 FROM {table} WHERE account_id = ? AND {column} = ?{kind})")
+    };
+    let pair = || -> [Value; 2] { [account.into(), key.as_str().into()] };
+    let deleted = ctx
+        .app
+        .store
+        .transaction(vec![
+            Statement::guard(
+                format!(
+                    "DELETE FROM roles WHERE account_id = ? AND name_key = ? AND {} AND {} AND {}",
+                    owned("inline_policies", "owner_key", " AND owner_kind = 'role'"),
+                    owned("policy_attachments", "owner_key", " AND owner_kind = 'role'"),
+                    owned("instance_profile_roles", "role_key", ""),
+                ),
+                [pair(), pair(), pair(), pair()].into_iter().flatten().collect(),
+            ),
+            boundaries::delete_statement(account, Kind::Role, &key),
+            tags::delete_all(account, Tagged::Entity(Kind::Role), &key),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(ctx.response()),
+        Err(store::StoreError::Unmet(_)) => {
+            let holds = |sql: &'static str| {
+                let params = pair().to_vec();
+                async move { ctx.app.store.query(sql, params).await.map(|rows| !rows.is_empty()).map_err(internal) }
+            };
+            let message = if holds("SELECT 1 FROM instance_profile_roles WHERE account_id = ? AND role_key = ?").await?
+            {
+                "Cannot delete entity, must remove roles from instance profile first."
+            } else if holds(
+                "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'role' AND owner_key = ?",
+            )
+            .await?
+            {
+                "Cannot delete entity, must detach all policies first."
+            } else {
+                "Cannot delete entity, must delete policies first."
+            };
+            Err(AwsError::new("DeleteConflict", 409, message))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
+
+/// The services a service-linked role can be made for, with the role name and description
+/// AWS gives it.
+const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] =
+    &[("ecs.amazonaws.com", "AWSServiceRoleForECS", "Role to enable Amazon ECS to manage your cluster.")];
+
+operation!(
+    iam,
+    CREATE_SERVICE_LINKED_ROLE,
+    "CreateServiceLinkedRole",
+    IamWrite,
+    |ctx| Box::pin(service_linked_role_resource(ctx)),
+    |ctx| query(create_service_linked_role(ctx))
+);
+
+fn service_linked_role(ctx: &Ctx<'_>) -> Result<(&'static str, &'static str, &'static str), AwsError> {
+    let service = ctx.required("AWSServiceName")?;
+    SERVICE_LINKED_ROLES
+        .iter()
+        .find(|(name, _, _)| *name == service)
+        .copied()
+        .ok_or_else(|| AwsError::new("InvalidInput", 400, format!("Invalid service name: {service}")))
+}
+
+async fn service_linked_role_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let service = ctx.required("AWSServiceName")?;
+    let name = SERVICE_LINKED_ROLES.iter().find(|(name, _, _)| *name == service).map_or("*", |(_, role, _)| *role);
+    Ok(vec![format!("arn:aws:iam::{}:role/aws-service-role/{service}/{name}", ctx.account())])
+}
+
+async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let (service, role_name, default_description) = service_linked_role(ctx)?;
+    if ctx.params.get("CustomSuffix").is_some() {
+        return Err(AwsError::new("InvalidInput", 400, format!("Custom suffix is not allowed for {service}")));
+    }
+    let description = check_description(ctx)?.unwrap_or_else(|| default_description.to_owned());
+    let trust_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let path = format!("/aws-service-role/{service}/");
+    let entity = Entity {
+        kind: Kind::Role,
+        name: role_name.to_owned(),
+        id: ids::unique_id("AROA").map_err(internal)?,
+        path: path.clone(),
+        created_at: ids::now(),
+    };
+    let inserted = ctx
+        .app
+        .store
+        .execute(
+            "INSERT INTO roles (account_id, name_key, name, role_id, path, created_at, description, max_session_duration, trust_policy)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                ctx.account().into(),
+                role_name.to_lowercase().into(),
+                role_name.into(),
+                entity.id.as_str().into(),
+                path.as_str().into(),
+                Value::Int(entity.created_at),
+                description.as_str().into(),
+                Value::Int(*MAX_SESSION_DURATION.start()),
+                trust_policy.as_str().into(),
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(store::StoreError::Conflict) => {
+            return Err(AwsError::new(
+                "InvalidInput",
+                400,
+                format!("Service role name {role_name} has been taken in this account, please try a different suffix."),
+            ));
+        }
+        Err(error) => return Err(internal(error)),
+    }
+    let role = Role {
+        entity,
+        description: Some(description),
+        max_session_duration: *MAX_SESSION_DURATION.start(),
+        trust_policy,
+        last_used: None,
+    };
+    let mut xml = ctx.response();
+    write_role(ctx, &mut xml, &role).await?;
+    Ok(xml)
+}

@@ -1,0 +1,376 @@
+//! CloudWatch Logs events: PutLogEvents, GetLogEvents and FilterLogEvents.
+//!
+//! PutLogEvents keeps CloudWatch's rules: at most 10,000 events and 1,048,576 bytes (message
+//! bytes plus 26 per event) per call, in chronological order, spanning at most 24 hours;
+//! events older than 14 days, older than the group's retention, or more than 2 hours ahead are
+//! rejected (reported in `rejectedLogEventsInfo`) and the rest stored in one transaction.
+//! Reading orders events by timestamp, then by arrival; GetLogEvents' tokens are positions in
+//! that order, so paging forward or backward never skips or repeats an event.
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::{Statement, Value};
+
+use crate::ids;
+use crate::logs::{self, group_exists, group_name, invalid_parameter, no_stream, stream_name};
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op, put};
+use logs_filter::Pattern;
+
+const MAX_EVENTS: usize = 10_000;
+const MAX_BATCH_BYTES: usize = 1_048_576;
+const EVENT_OVERHEAD_BYTES: usize = 26;
+const DAY_MS: i64 = 24 * 3_600_000;
+const MAX_AGE_MS: i64 = 14 * DAY_MS;
+const MAX_AHEAD_MS: i64 = 2 * 3_600_000;
+/// The most matching work one FilterLogEvents call does (in bytes looked at, as
+/// [`Pattern::cost`] counts them): past it the call answers what it found with a `nextToken`
+/// where it stopped, as CloudWatch Logs may ("this operation can return empty results while
+/// there are more log events available through the token"). About 30 ms of matching.
+const FILTER_WORK_BUDGET: usize = 32 * 1024 * 1024;
+/// What reading one row counts against that budget.
+const ROW_COST: usize = 256;
+/// FilterLogEvents' `logStreamNames` limit.
+const MAX_STREAM_NAMES: usize = 100;
+
+operation!(
+    logs,
+    PUT_LOG_EVENTS,
+    "PutLogEvents",
+    AgentTraffic,
+    |ctx| Box::pin(async move { logs::stream_resource(ctx) }),
+    |ctx| { json_op(put_log_events(ctx)) }
+);
+operation!(
+    logs,
+    GET_LOG_EVENTS,
+    "GetLogEvents",
+    Read,
+    |ctx| Box::pin(async move { logs::group_resource(ctx) }),
+    |ctx| { json_op(get_log_events(ctx)) }
+);
+operation!(
+    logs,
+    FILTER_LOG_EVENTS,
+    "FilterLogEvents",
+    Read,
+    |ctx| Box::pin(async move { logs::group_resource(ctx) }),
+    |ctx| { json_op(filter_log_events(ctx)) }
+);
+
+async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    let stream = stream_name(ctx.body)?;
+    let events = ctx.body.get("logEvents").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+    if events.is_empty() || events.len() > MAX_EVENTS {
+        return Err(invalid_parameter("logEvents must have between 1 and 10000 events."));
+    }
+    let mut parsed = Vec::with_capacity(events.len());
+    let mut bytes = 0_usize;
+    for event in events {
+        let timestamp = event
+            .get("timestamp")
+            .and_then(Json::as_i64)
+            .ok_or_else(|| invalid_parameter("Each log event needs a timestamp."))?;
+        let message = event
+            .get("message")
+            .and_then(Json::as_str)
+            .ok_or_else(|| invalid_parameter("Each log event needs a message."))?;
+        if message.is_empty() {
+            return Err(invalid_parameter("Log event messages cannot be empty."));
+        }
+        bytes += message.len() + EVENT_OVERHEAD_BYTES;
+        parsed.push((timestamp, message));
+    }
+    if bytes > MAX_BATCH_BYTES {
+        return Err(invalid_parameter("Upload too large: the batch exceeds 1048576 bytes."));
+    }
+    if parsed.windows(2).any(|pair| matches!(pair, [(a, _), (b, _)] if b < a)) {
+        return Err(invalid_parameter("Log events in a single PutLogEvents request must be in chronological order."));
+    }
+    if let (Some((first, _)), Some((last, _))) = (parsed.first(), parsed.last()) {
+        if last - first > DAY_MS {
+            return Err(invalid_parameter(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+            ));
+        }
+    }
+    let account = ctx.account();
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT g.retention_days, s.name FROM log_groups g
+             LEFT JOIN log_streams s ON s.account_id = g.account_id AND s.group_name = g.name AND s.name = ?
+             WHERE g.account_id = ? AND g.name = ?",
+            vec![stream.into(), account.into(), group.into()],
+        )
+        .await
+        .map_err(internal)?;
+    let row = rows.first().ok_or_else(logs::no_group)?;
+    if row.opt_text(1).map_err(internal)?.is_none() {
+        return Err(no_stream());
+    }
+    let retention_ms = row.opt_int(0).map_err(internal)?.map(|days| days * DAY_MS);
+    let now_ms = ids::now() * 1000;
+    // Events are in order, so the rejected ones are a prefix (too old, expired) and a suffix (too new).
+    let too_old = parsed.iter().take_while(|(t, _)| *t < now_ms - MAX_AGE_MS).count();
+    let expired = retention_ms.map_or(0, |keep| parsed.iter().take_while(|(t, _)| *t < now_ms - keep).count());
+    let too_new = parsed.iter().rev().take_while(|(t, _)| *t > now_ms + MAX_AHEAD_MS).count();
+    let accepted_start = too_old.max(expired);
+    let accepted_end = parsed.len() - too_new;
+    let accepted = parsed.get(accepted_start..accepted_end).unwrap_or_default();
+    let mut statements: Vec<Statement> = accepted
+        .iter()
+        .map(|(timestamp, message)| {
+            Statement::new(
+                "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message) VALUES (?, ?, ?, ?, ?, ?)",
+                vec![account.into(), group.into(), stream.into(), Value::Int(*timestamp), Value::Int(now_ms), (*message).into()],
+            )
+        })
+        .collect();
+    if let (Some((first, _)), Some((last, _))) = (accepted.first(), accepted.last()) {
+        let stored: usize = accepted.iter().map(|(_, m)| m.len()).sum();
+        statements.push(Statement::new(
+            "UPDATE log_streams SET first_event_at = CASE WHEN first_event_at IS NULL OR first_event_at > ? THEN ? ELSE first_event_at END,
+                    last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ? THEN ? ELSE last_event_at END,
+                    last_ingestion_at = ?, stored_bytes = stored_bytes + ?
+             WHERE account_id = ? AND group_name = ? AND name = ?",
+            vec![
+                Value::Int(*first),
+                Value::Int(*first),
+                Value::Int(*last),
+                Value::Int(*last),
+                Value::Int(now_ms),
+                Value::Int(i64::try_from(stored).unwrap_or(i64::MAX)),
+                account.into(),
+                group.into(),
+                stream.into(),
+            ],
+        ));
+    }
+    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    let mut answer = json!({"nextSequenceToken": format!("{:056}", now_ms)});
+    if too_old + expired + too_new > 0 {
+        let mut rejected = json!({});
+        let index = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        if too_old > 0 {
+            put(&mut rejected, "tooOldLogEventEndIndex", index(too_old));
+        }
+        if expired > 0 {
+            put(&mut rejected, "expiredLogEventEndIndex", index(expired));
+        }
+        if too_new > 0 {
+            put(&mut rejected, "tooNewLogEventStartIndex", index(accepted_end));
+        }
+        put(&mut answer, "rejectedLogEventsInfo", rejected);
+    }
+    Ok(answer)
+}
+
+/// A position in a stream's order: `(timestamp, seq)`.
+type Position = (i64, i64);
+
+fn token(direction: char, position: Position) -> String {
+    format!("{direction}/{:020}/{:020}", position.0, position.1)
+}
+
+fn parse_token(token: &str) -> Result<(char, Position), AwsError> {
+    let invalid = || invalid_parameter("The specified nextToken is invalid.");
+    let mut parts = token.split('/');
+    let direction =
+        parts.next().and_then(|d| d.chars().next()).filter(|d| *d == 'f' || *d == 'b').ok_or_else(invalid)?;
+    let timestamp = parts.next().and_then(|t| t.parse::<i64>().ok()).ok_or_else(invalid)?;
+    let seq = parts.next().and_then(|s| s.parse::<i64>().ok()).ok_or_else(invalid)?;
+    Ok((direction, (timestamp, seq)))
+}
+
+fn limit(body: &Json) -> Result<i64, AwsError> {
+    match body.get("limit") {
+        None | Some(Json::Null) => Ok(10_000),
+        Some(value) => value
+            .as_i64()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| invalid_parameter("limit must be between 1 and 10000.")),
+    }
+}
+
+/// The time window a request asks for (`startTime` inclusive, `endTime` exclusive).
+fn window(body: &Json) -> (i64, i64) {
+    let bound = |member: &str| body.get(member).and_then(Json::as_i64);
+    (bound("startTime").unwrap_or(i64::MIN), bound("endTime").unwrap_or(i64::MAX))
+}
+
+async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    let stream = stream_name(ctx.body)?;
+    if !group_exists(ctx.app, group).await? {
+        return Err(logs::no_group());
+    }
+    let exists = ctx
+        .app
+        .store
+        .query(
+            "SELECT 1 FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
+            vec![ctx.account().into(), group.into(), stream.into()],
+        )
+        .await
+        .map_err(internal)?;
+    if exists.is_empty() {
+        return Err(no_stream());
+    }
+    let limit = limit(ctx.body)?;
+    let (start, end) = window(ctx.body);
+    let from_head = ctx.body.get("startFromHead").and_then(Json::as_bool).unwrap_or(false);
+    let (direction, position) = match ctx.body.get("nextToken").and_then(Json::as_str) {
+        Some(token) => parse_token(token)?,
+        None if from_head => ('f', (i64::MIN, i64::MIN)),
+        None => ('b', (i64::MAX, i64::MAX)),
+    };
+    let (comparison, order) = if direction == 'f' {
+        ("(event_time > ? OR (event_time = ? AND seq > ?))", "event_time, seq")
+    } else {
+        ("(event_time < ? OR (event_time = ? AND seq < ?))", "event_time DESC, seq DESC")
+    };
+    let rows = ctx
+        .app
+        .store
+        .query(
+            &format!(
+                "SELECT seq, event_time, ingestion_time, message FROM log_events
+                 WHERE account_id = ? AND group_name = ? AND stream_name = ? AND event_time >= ? AND event_time < ? AND {comparison}
+                 ORDER BY {order} LIMIT ?"
+            ),
+            vec![
+                ctx.account().into(),
+                group.into(),
+                stream.into(),
+                Value::Int(start),
+                Value::Int(end),
+                Value::Int(position.0),
+                Value::Int(position.0),
+                Value::Int(position.1),
+                Value::Int(limit),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    let mut found: Vec<(Position, Json)> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let seq = row.int(0).map_err(internal)?;
+        let timestamp = row.int(1).map_err(internal)?;
+        let event = json!({"timestamp": timestamp, "message": row.text(3).map_err(internal)?, "ingestionTime": row.int(2).map_err(internal)?});
+        found.push(((timestamp, seq), event));
+    }
+    if direction == 'b' {
+        found.reverse();
+    }
+    // With no events the tokens stay where the request was.
+    let first = found.first().map_or(position, |(p, _)| *p);
+    let last = found.last().map_or(position, |(p, _)| *p);
+    Ok(json!({
+        "events": found.into_iter().map(|(_, event)| event).collect::<Vec<_>>(),
+        "nextForwardToken": token('f', last),
+        "nextBackwardToken": token('b', first),
+    }))
+}
+
+async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let group = group_name(ctx.body)?;
+    if !group_exists(ctx.app, group).await? {
+        return Err(logs::no_group());
+    }
+    let names: Vec<&str> = ctx
+        .body
+        .get("logStreamNames")
+        .and_then(Json::as_array)
+        .map(|n| n.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    if names.len() > MAX_STREAM_NAMES {
+        return Err(invalid_parameter(format!(
+            "1 validation error detected: Value at 'logStreamNames' failed to satisfy constraint: Member must have length less than or equal to {MAX_STREAM_NAMES}"
+        )));
+    }
+    let prefix = ctx.body.get("logStreamNamePrefix").and_then(Json::as_str);
+    if !names.is_empty() && prefix.is_some() {
+        return Err(invalid_parameter("logStreamNames and logStreamNamePrefix cannot both be specified."));
+    }
+    let pattern = Pattern::parse(ctx.body.get("filterPattern").and_then(Json::as_str).unwrap_or_default())
+        .map_err(|error| invalid_parameter(error.0))?;
+    let limit = usize::try_from(limit(ctx.body)?).unwrap_or(10_000);
+    let (start, end) = window(ctx.body);
+    let after = match ctx.body.get("nextToken").and_then(Json::as_str) {
+        Some(token) => parse_token(token)?.1,
+        None => (i64::MIN, i64::MIN),
+    };
+    let mut events = Vec::new();
+    let mut position = after;
+    let mut work = 0usize;
+    let mut stopped_early = false;
+    // Pages of the group's events in order; the pattern is applied as they are read.
+    'pages: loop {
+        let rows = ctx
+            .app
+            .store
+            .query(
+                "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
+                 WHERE account_id = ? AND group_name = ? AND event_time >= ? AND event_time < ?
+                   AND (event_time > ? OR (event_time = ? AND seq > ?))
+                 ORDER BY event_time, seq LIMIT 1000",
+                vec![
+                    ctx.account().into(),
+                    group.into(),
+                    Value::Int(start),
+                    Value::Int(end),
+                    Value::Int(position.0),
+                    Value::Int(position.0),
+                    Value::Int(position.1),
+                ],
+            )
+            .await
+            .map_err(internal)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let seq = row.int(0).map_err(internal)?;
+            let stream = row.text(1).map_err(internal)?;
+            let timestamp = row.int(2).map_err(internal)?;
+            position = (timestamp, seq);
+            let wanted_stream = if names.is_empty() {
+                prefix.is_none_or(|p| stream.starts_with(p))
+            } else {
+                names.contains(&stream.as_str())
+            };
+            let message = row.text(4).map_err(internal)?;
+            // Reading a row is work too, whether or not its stream is wanted.
+            work = work.saturating_add(ROW_COST);
+            if wanted_stream {
+                work = work.saturating_add(pattern.cost(message.len()));
+            }
+            if wanted_stream && pattern.matches(&message) {
+                events.push(json!({
+                    "logStreamName": stream,
+                    "timestamp": timestamp,
+                    "message": message,
+                    "ingestionTime": row.int(3).map_err(internal)?,
+                    "eventId": format!("{seq:056}"),
+                }));
+                if events.len() == limit {
+                    break 'pages;
+                }
+            }
+            if work >= FILTER_WORK_BUDGET {
+                stopped_early = true;
+                break 'pages;
+            }
+        }
+    }
+    // A full page may have more after it, and so may a search that spent its budget.
+    let full = events.len() == limit || stopped_early;
+    let mut answer = json!({"events": events, "searchedLogStreams": []});
+    if full {
+        put(&mut answer, "nextToken", token('f', position));
+    }
+    Ok(answer)
+}

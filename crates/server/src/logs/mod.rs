@@ -1,0 +1,133 @@
+//! CloudWatch Logs: what its operations share (target prefix, errors, names, ARNs, paging)
+//! and the retention pass. Log groups and streams are in `groups`
+//! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
+//! Put/DeleteRetentionPolicy), events in `events`.
+//!
+//! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
+//! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
+//! older than it are deleted by the server's periodic pass (`expire`) and never returned.
+
+pub(crate) mod events;
+pub(crate) mod groups;
+
+use aws_protocol::AwsError;
+use serde_json::Value as Json;
+use store::Value;
+
+use crate::app::App;
+use crate::ids;
+use crate::operations::{Ctx, internal};
+
+/// The `X-Amz-Target` prefix of CloudWatch Logs.
+pub const LOGS_TARGET: &str = "Logs_20140328";
+
+/// Retention periods CloudWatch Logs accepts, in days.
+const RETENTION_DAYS: &[i64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, message)
+}
+
+pub fn no_group() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "The specified log group does not exist.")
+}
+
+pub fn no_stream() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "The specified log stream does not exist.")
+}
+
+/// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
+pub fn group_arn(app: &App, group: &str) -> String {
+    format!("arn:aws:logs:{}:{}:log-group:{group}", app.region, app.account_id)
+}
+
+/// The log-group resource a request names (`logGroupName`).
+pub fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![group_arn(ctx.app, group_name(ctx.body)?)])
+}
+
+/// The log-stream resource a request names (`logGroupName` and `logStreamName`).
+pub fn stream_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.app, group_name(ctx.body)?), stream_name(ctx.body)?)])
+}
+
+fn validation(member: &str, value: &str, constraint: &str) -> AwsError {
+    AwsError::new(
+        "InvalidParameterException",
+        400,
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+/// The `logGroupName` member, checked against CloudWatch's pattern.
+pub fn group_name(body: &Json) -> Result<&str, AwsError> {
+    let name = body.get("logGroupName").and_then(Json::as_str).unwrap_or_default();
+    let valid =
+        !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
+    if valid {
+        Ok(name)
+    } else {
+        Err(validation("logGroupName", name, "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"))
+    }
+}
+
+/// The `logStreamName` member, checked against CloudWatch's pattern.
+pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
+    let name = body.get("logStreamName").and_then(Json::as_str).unwrap_or_default();
+    if name.is_empty() || name.len() > 512 || name.contains(':') || name.contains('*') {
+        return Err(validation("logStreamName", name, "Member must satisfy regular expression pattern: [^:*]*"));
+    }
+    Ok(name)
+}
+
+/// Whether a log group exists.
+pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
+    let rows = app
+        .store
+        .query(
+            "SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?",
+            vec![app.account_id.as_str().into(), group.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(!rows.is_empty())
+}
+
+/// `limit` (1 to 50, default 50) and an offset `nextToken`.
+fn page(body: &Json) -> Result<(usize, usize), AwsError> {
+    let limit = match body.get("limit") {
+        None | Some(Json::Null) => 50,
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| validation("limit", &value.to_string(), "Member must have value between 1 and 50"))?,
+    };
+    let start = match body.get("nextToken").and_then(Json::as_str) {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("The specified nextToken is invalid."))?,
+    };
+    Ok((start, usize::try_from(limit).unwrap_or(50)))
+}
+
+fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
+    crate::operations::json_page(list, "nextToken", items, start, limit)
+}
+
+/// Deletes the events older than their group's retention (run periodically, and at once when
+/// a retention is set).
+pub async fn expire(app: &App) -> Result<(), AwsError> {
+    let now_ms = ids::now() * 1000;
+    app.store
+        .execute(
+            "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id
+               AND g.name = log_events.group_name AND g.retention_days IS NOT NULL
+               AND log_events.event_time < ? - g.retention_days * 86400000)",
+            vec![Value::Int(now_ms)],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}

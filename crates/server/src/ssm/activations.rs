@@ -1,0 +1,221 @@
+//! SSM hybrid activations: CreateActivation, DescribeActivations, DeleteActivation.
+//!
+//! An activation lets up to `RegistrationLimit` servers register as managed instances that
+//! act with its IAM role. Its code is returned once and only its SHA-256 is stored. Creating
+//! one passes the role to SSM, so it needs `iam:PassRole`, and the role must exist and trust
+//! `ssm.amazonaws.com` (decided by the engine, as SSM would assume it).
+
+use aws_protocol::AwsError;
+use aws_protocol::sigv4::sha256_hex;
+use serde_json::{Value as Json, json};
+use store::Value;
+
+use crate::iam::roles::{Role, find_role};
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+use crate::ssm::{self, epoch, invalid_parameters, tags_from_body, validation_exception};
+
+/// Registrations one activation may allow, and its default.
+const REGISTRATION_LIMIT: std::ops::RangeInclusive<i64> = 1..=1_000;
+/// An activation's default lifetime, and the furthest ahead it may expire.
+const DEFAULT_LIFETIME: i64 = 24 * 3600;
+const MAX_LIFETIME: i64 = 30 * 24 * 3600;
+
+operation!(
+    ssm,
+    CREATE_ACTIVATION,
+    "CreateActivation",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(create_activation(ctx)) }
+);
+operation!(
+    ssm,
+    DESCRIBE_ACTIVATIONS,
+    "DescribeActivations",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(describe_activations(ctx)) }
+);
+operation!(
+    ssm,
+    DELETE_ACTIVATION,
+    "DeleteActivation",
+    Write,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| { json_op(delete_activation(ctx)) }
+);
+
+/// The role an activation's `IamRole` names (a role name, or a role ARN of this account),
+/// if it exists and its trust policy lets `ssm.amazonaws.com` assume it for `source_arn`.
+pub(crate) async fn ssm_role(
+    app: &crate::app::App,
+    iam_role: &str,
+    source_arn: &str,
+) -> Result<Option<Role>, AwsError> {
+    let name = iam_role.rsplit('/').next().unwrap_or(iam_role);
+    let Some(role) = find_role(&app.store, &app.account_id, name).await? else { return Ok(None) };
+    if iam_role.starts_with("arn:") && role.arn(&app.account_id) != iam_role {
+        return Ok(None);
+    }
+    Ok(ssm::trusts_ssm(app, &role, source_arn).then_some(role))
+}
+
+async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let body = ctx.body;
+    let iam_role = body.get("IamRole").and_then(Json::as_str).ok_or_else(|| {
+        validation_exception("1 validation error detected: Value null at 'iamRole' failed to satisfy constraint: Member must not be null")
+    })?;
+    let limit = match body.get("RegistrationLimit") {
+        None | Some(Json::Null) => 1,
+        Some(value) => value.as_i64().filter(|n| REGISTRATION_LIMIT.contains(n)).ok_or_else(|| {
+            validation_exception(format!(
+                "1 validation error detected: Value '{value}' at 'registrationLimit' failed to satisfy constraint: Member must have value between 1 and 1000"
+            ))
+        })?,
+    };
+    let now = ids::now();
+    let expires_at = match body.get("ExpirationDate") {
+        None | Some(Json::Null) => now + DEFAULT_LIFETIME,
+        Some(value) => {
+            let at = epoch(value).ok_or_else(|| invalid_parameters("ExpirationDate is not a valid timestamp."))?;
+            if at <= now || at > now + MAX_LIFETIME {
+                return Err(invalid_parameters("ExpirationDate must be in the future and at most 30 days from now."));
+            }
+            at
+        }
+    };
+    let text = |member: &str, max: usize| -> Result<Option<String>, AwsError> {
+        match body.get(member).and_then(Json::as_str) {
+            Some(text) if text.chars().count() > max => Err(validation_exception(format!(
+                "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max}",
+                crate::operations::lower_first(member)
+            ))),
+            other => Ok(other.map(str::to_owned)),
+        }
+    };
+    let description = text("Description", 256)?;
+    let default_instance_name = text("DefaultInstanceName", 256)?;
+    let tags = tags_from_body(body)?;
+    // CreateActivation declares no TooManyTagsError: the quota is refused as a parameter.
+    if tags.len() > usize::try_from(ssm::TAGS_PER_RESOURCE).unwrap_or(usize::MAX) {
+        return Err(invalid_parameters("A resource can have at most 50 tags."));
+    }
+    let role_arn_text = if iam_role.starts_with("arn:") {
+        iam_role.to_owned()
+    } else {
+        format!("arn:aws:iam::{}:role/{iam_role}", ctx.account())
+    };
+    let activation_id = ids::uuid().map_err(internal)?;
+    let activation_arn = format!("arn:aws:ssm:{}:{}:activation/{activation_id}", ctx.app.region, ctx.account());
+    let role = ssm_role(ctx.app, iam_role, &activation_arn)
+        .await?
+        .ok_or_else(|| validation_exception(format!("Not existing role: {role_arn_text}")))?;
+    // The role is passed to SSM for the instances this activation registers.
+    crate::authz::pass_role(ctx, &role.arn(ctx.account()), "ssm.amazonaws.com", &activation_arn).await?;
+    let code = ids::activation_code().map_err(internal)?;
+    let metadata = body.get("RegistrationMetadata").map(Json::to_string);
+    let mut statements = vec![store::Statement::new(
+        "INSERT INTO activations (activation_id, account_id, code_hash, role_name, description, default_instance_name,
+                                  registration_limit, registrations_count, expires_at, created_at, registration_metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        vec![
+            activation_id.as_str().into(),
+            ctx.account().into(),
+            sha256_hex(code.as_bytes()).into(),
+            role.entity.name.as_str().into(),
+            Value::from(description),
+            Value::from(default_instance_name),
+            Value::Int(limit),
+            Value::Int(expires_at),
+            Value::Int(now),
+            Value::from(metadata),
+        ],
+    )];
+    statements.extend(ssm::set_tags(ctx.account(), "Activation", &activation_id, &tags));
+    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    Ok(json!({"ActivationId": activation_id, "ActivationCode": code}))
+}
+
+async fn describe_activations(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let page = ssm::Page::from_body(ctx.body, 1..=50, 50)?;
+    let filters = ssm::filters(
+        ctx.body,
+        "Filters",
+        "FilterKey",
+        "FilterValues",
+        &["ActivationIds", "DefaultInstanceName", "IamRole"],
+        "InvalidFilter",
+    )?;
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT activation_id, description, default_instance_name, role_name, registration_limit, registrations_count,
+                    expires_at, created_at FROM activations WHERE account_id = ? ORDER BY created_at, activation_id",
+            vec![ctx.account().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let now = ids::now();
+    let mut activations = Vec::new();
+    for row in &rows {
+        let id = row.text(0).map_err(internal)?;
+        let default_name = row.opt_text(2).map_err(internal)?;
+        let role = row.text(3).map_err(internal)?;
+        let matches = filters.iter().all(|(key, values)| {
+            let field = match key.as_str() {
+                "ActivationIds" => Some(id.as_str()),
+                "DefaultInstanceName" => default_name.as_deref(),
+                _ => Some(role.as_str()),
+            };
+            field.is_some_and(|field| values.iter().any(|value| value == field))
+        });
+        if !matches {
+            continue;
+        }
+        let expires_at = row.int(6).map_err(internal)?;
+        let tags = ssm::load_tags(&ctx.app.store, ctx.account(), "Activation", &id).await?;
+        let mut activation = json!({
+            "ActivationId": id,
+            "IamRole": role,
+            "RegistrationLimit": row.int(4).map_err(internal)?,
+            "RegistrationsCount": row.int(5).map_err(internal)?,
+            "ExpirationDate": expires_at,
+            "Expired": expires_at <= now,
+            "CreatedDate": row.int(7).map_err(internal)?,
+            "Tags": tags,
+        });
+        if let Some(description) = row.opt_text(1).map_err(internal)? {
+            ssm::put(&mut activation, "Description", json!(description));
+        }
+        if let Some(name) = default_name {
+            ssm::put(&mut activation, "DefaultInstanceName", json!(name));
+        }
+        activations.push(activation);
+    }
+    Ok(page.answer("ActivationList", activations))
+}
+
+async fn delete_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = ctx.body.get("ActivationId").and_then(Json::as_str).unwrap_or_default();
+    let deleted = ctx
+        .app
+        .store
+        .transaction(vec![
+            store::Statement::guard(
+                "DELETE FROM activations WHERE account_id = ? AND activation_id = ?",
+                vec![ctx.account().into(), id.into()],
+            ),
+            ssm::delete_tags(ctx.account(), "Activation", id),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) => {
+            Err(AwsError::new("InvalidActivation", 400, format!("Activation ID {id} is not valid.")))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}

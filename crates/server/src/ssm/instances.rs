@@ -1,0 +1,359 @@
+//! Managed instances (servers registered with an activation): DescribeInstanceInformation,
+//! DeregisterManagedInstance, UpdateInstanceInformation (the agent's heartbeat) and the tags
+//! of `ManagedInstance` resources.
+//!
+//! `PingStatus` is `Online` while the last heartbeat is younger than the server's ping
+//! timeout, `ConnectionLost` after. Deregistering an instance deletes it and every session
+//! issued to it in one transaction, so its credentials stop working on the next request.
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::Value;
+
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, json as json_op};
+use crate::ssm::{self, validation_exception};
+
+/// SSM's resource type (and our tags' `resource_kind`) for managed instances.
+const MANAGED_INSTANCE: &str = "ManagedInstance";
+
+fn instance_arn(ctx: &Ctx<'_>, id: &str) -> String {
+    format!("arn:aws:ssm:{}:{}:managed-instance/{id}", ctx.app.region, ctx.account())
+}
+
+fn invalid_instance(id: &str) -> AwsError {
+    AwsError::new("InvalidInstanceId", 400, format!("Instance Id {id} is not valid or is not registered."))
+}
+
+/// The `InstanceId` member, checked against SSM's pattern for managed instances.
+fn instance_id(body: &Json) -> Result<&str, AwsError> {
+    let id = body.get("InstanceId").and_then(Json::as_str).ok_or_else(|| {
+        validation_exception(
+            "1 validation error detected: Value null at 'instanceId' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    let valid = id.strip_prefix("mi-").is_some_and(|hex| hex.len() == 17 && hex.chars().all(|c| c.is_ascii_hexdigit()));
+    if valid { Ok(id) } else { Err(invalid_instance(id)) }
+}
+
+fn instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![instance_arn(ctx, instance_id(ctx.body)?)])
+}
+
+/// The managed instance a tagging request names (`ResourceType` must be `ManagedInstance`).
+fn tagged_instance<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
+    let kind = ctx.body.get("ResourceType").and_then(Json::as_str).unwrap_or_default();
+    if kind != MANAGED_INSTANCE {
+        return Err(AwsError::new("InvalidResourceType", 400, format!("The resource type {kind} is not supported.")));
+    }
+    ctx.body
+        .get("ResourceId")
+        .and_then(Json::as_str)
+        .ok_or_else(|| AwsError::new("InvalidResourceId", 400, "The resource ID is not valid."))
+}
+
+operation!(
+    ssm,
+    DESCRIBE_INSTANCE_INFORMATION,
+    "DescribeInstanceInformation",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| json_op(describe_instance_information(ctx))
+);
+operation!(
+    ssm,
+    DEREGISTER_MANAGED_INSTANCE,
+    "DeregisterManagedInstance",
+    IamWrite,
+    |ctx| Box::pin(async move { instance_resource(ctx) }),
+    |ctx| json_op(deregister_managed_instance(ctx))
+);
+operation!(
+    ssm,
+    UPDATE_INSTANCE_INFORMATION,
+    "UpdateInstanceInformation",
+    AgentTraffic,
+    |ctx| Box::pin(async move { instance_resource(ctx) }),
+    |ctx| json_op(update_instance_information(ctx)),
+    authorization = Instance
+);
+operation!(
+    ssm,
+    ADD_TAGS_TO_RESOURCE,
+    "AddTagsToResource",
+    Write,
+    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| json_op(add_tags_to_resource(ctx))
+);
+operation!(
+    ssm,
+    REMOVE_TAGS_FROM_RESOURCE,
+    "RemoveTagsFromResource",
+    Write,
+    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| json_op(remove_tags_from_resource(ctx))
+);
+operation!(
+    ssm,
+    LIST_TAGS_FOR_RESOURCE,
+    "ListTagsForResource",
+    Read,
+    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| json_op(list_tags_for_resource(ctx))
+);
+
+/// Whether a registered instance exists in this account.
+async fn exists(ctx: &Ctx<'_>, id: &str) -> Result<bool, AwsError> {
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT 1 FROM managed_instances WHERE account_id = ? AND instance_id = ?",
+            vec![ctx.account().into(), id.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(!rows.is_empty())
+}
+
+const FILTER_KEYS: &[&str] = &[
+    "InstanceIds",
+    "AgentVersion",
+    "PingStatus",
+    "PlatformTypes",
+    "ActivationIds",
+    "IamRole",
+    "ResourceType",
+    "AssociationStatus",
+];
+
+async fn describe_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let page = ssm::Page::from_body(ctx.body, 5..=50, 50)?;
+    let mut filters = ssm::filters(
+        ctx.body,
+        "InstanceInformationFilterList",
+        "key",
+        "valueSet",
+        FILTER_KEYS,
+        "InvalidInstanceInformationFilterValue",
+    )?;
+    // `Filters` takes the same keys, and `tag:KEY` ones.
+    if let Some(items) = ctx.body.get("Filters").and_then(Json::as_array) {
+        for item in items {
+            let key = item.get("Key").and_then(Json::as_str).unwrap_or_default();
+            if !FILTER_KEYS.contains(&key) && !key.starts_with("tag:") && key != "tag-key" {
+                return Err(AwsError::new("InvalidFilterKey", 400, format!("The filter key {key} is not valid.")));
+            }
+            let values = item
+                .get("Values")
+                .and_then(Json::as_array)
+                .map(|values| values.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            filters.push((key.to_owned(), values));
+        }
+    }
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT instance_id, activation_id, role_name, name, registered_at, last_ping_at, ip_address, computer_name,
+                    platform_name, platform_type, platform_version, agent_version
+             FROM managed_instances WHERE account_id = ? ORDER BY registered_at, instance_id",
+            vec![ctx.account().into()],
+        )
+        .await
+        .map_err(internal)?;
+    let now = ids::now();
+    let mut instances = Vec::new();
+    for row in &rows {
+        let text = |index| row.opt_text(index).map_err(internal);
+        let id = row.text(0).map_err(internal)?;
+        let last_ping = row.opt_int(5).map_err(internal)?;
+        let online = last_ping.is_some_and(|at| now - at <= ctx.app.instance_ping_timeout);
+        let ping_status = if online { "Online" } else { "ConnectionLost" };
+        let mut instance = json!({
+            "InstanceId": id,
+            "PingStatus": ping_status,
+            "ActivationId": row.text(1).map_err(internal)?,
+            "IamRole": row.text(2).map_err(internal)?,
+            "RegistrationDate": row.int(4).map_err(internal)?,
+            "ResourceType": MANAGED_INSTANCE,
+            "IsLatestVersion": true,
+            "SourceId": id,
+            "SourceType": "AWS::SSM::ManagedInstance",
+        });
+        for (member, index) in [
+            ("Name", 3),
+            ("IPAddress", 6),
+            ("ComputerName", 7),
+            ("PlatformName", 8),
+            ("PlatformType", 9),
+            ("PlatformVersion", 10),
+            ("AgentVersion", 11),
+        ] {
+            if let Some(value) = text(index)? {
+                ssm::put(&mut instance, member, json!(value));
+            }
+        }
+        if let Some(at) = last_ping {
+            ssm::put(&mut instance, "LastPingDateTime", json!(at));
+        }
+        let tags = ssm::load_tags(&ctx.app.store, ctx.account(), MANAGED_INSTANCE, &id).await?;
+        if matches_filters(&instance, &tags, &filters) {
+            instances.push(instance);
+        }
+    }
+    Ok(page.answer("InstanceInformationList", instances))
+}
+
+/// Whether an instance passes every filter (values within one filter are alternatives).
+fn matches_filters(instance: &Json, tags: &[Json], filters: &[(String, Vec<String>)]) -> bool {
+    filters.iter().all(|(key, values)| {
+        let field = |member: &str| instance.get(member).and_then(Json::as_str).unwrap_or_default().to_owned();
+        let candidates: Vec<String> = match key.as_str() {
+            "InstanceIds" => vec![field("InstanceId")],
+            "AgentVersion" => vec![field("AgentVersion")],
+            "PingStatus" => vec![field("PingStatus")],
+            "PlatformTypes" => vec![field("PlatformType")],
+            "ActivationIds" => vec![field("ActivationId")],
+            "IamRole" => vec![field("IamRole")],
+            "ResourceType" => vec![field("ResourceType")],
+            "tag-key" => tags.iter().filter_map(|tag| tag["Key"].as_str().map(str::to_owned)).collect(),
+            other => match other.strip_prefix("tag:") {
+                Some(tag_key) => tags
+                    .iter()
+                    .filter(|tag| tag["Key"] == tag_key)
+                    .filter_map(|tag| tag["Value"].as_str().map(str::to_owned))
+                    .collect(),
+                None => Vec::new(),
+            },
+        };
+        candidates.iter().any(|candidate| values.contains(candidate))
+    })
+}
+
+async fn deregister_managed_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = instance_id(ctx.body)?;
+    let account = ctx.account();
+    let deleted = ctx
+        .app
+        .store
+        .transaction(vec![
+            store::Statement::guard(
+                "DELETE FROM managed_instances WHERE account_id = ? AND instance_id = ?",
+                vec![account.into(), id.into()],
+            ),
+            // Its credentials end with it.
+            store::Statement::new(
+                "DELETE FROM sessions WHERE account_id = ? AND instance_id = ?",
+                vec![account.into(), id.into()],
+            ),
+            ssm::delete_tags(account, MANAGED_INSTANCE, id),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) => Err(invalid_instance(id)),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = instance_id(ctx.body)?;
+    // Only the instance itself reports on itself: its own role session was issued to it (a
+    // session of one of its tasks is not).
+    if ctx.identity.instance() != Some(id) {
+        return Err(invalid_instance(id));
+    }
+    let text = |member: &str, max: usize| -> Value {
+        Value::from(ctx.body.get(member).and_then(Json::as_str).map(|text| text.chars().take(max).collect::<String>()))
+    };
+    let changed = ctx
+        .app
+        .store
+        .execute(
+            "UPDATE managed_instances SET last_ping_at = ?, ip_address = ?, computer_name = ?, platform_name = ?,
+                    platform_type = ?, platform_version = ?, agent_version = ?
+             WHERE account_id = ? AND instance_id = ?",
+            vec![
+                Value::Int(ids::now()),
+                text("IPAddress", 46),
+                text("ComputerName", 255),
+                text("PlatformName", 255),
+                text("PlatformType", 32),
+                text("PlatformVersion", 255),
+                text("AgentVersion", 64),
+                ctx.account().into(),
+                id.into(),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    if changed == 0 {
+        return Err(invalid_instance(id));
+    }
+    Ok(json!({}))
+}
+
+async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = tagged_instance(ctx)?;
+    let tags = ssm::tags_from_body(ctx.body)?;
+    if !exists(ctx, id).await? {
+        return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
+    }
+    let mut statements = ssm::set_tags(ctx.account(), MANAGED_INSTANCE, id, &tags);
+    // The quota counts the tags the instance has with these added, in the same transaction.
+    statements.push(store::Statement::guard(
+        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND instance_id = ?
+           AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?",
+        vec![
+            ctx.account().into(),
+            id.into(),
+            ctx.account().into(),
+            MANAGED_INSTANCE.into(),
+            id.into(),
+            store::Value::Int(ssm::TAGS_PER_RESOURCE),
+        ],
+    ));
+    match ctx.app.store.transaction(statements).await {
+        Ok(_) => Ok(json!({})),
+        Err(store::StoreError::Unmet(_)) if exists(ctx, id).await? => Err(ssm::too_many_tags()),
+        Err(store::StoreError::Unmet(_)) => {
+            Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")))
+        }
+        Err(error) => Err(internal(error)),
+    }
+}
+
+async fn remove_tags_from_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = tagged_instance(ctx)?;
+    if !exists(ctx, id).await? {
+        return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
+    }
+    let keys: Vec<&str> = ctx
+        .body
+        .get("TagKeys")
+        .and_then(Json::as_array)
+        .map(|keys| keys.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    let statements = keys
+        .iter()
+        .map(|key| {
+            store::Statement::new(
+                "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key_lower = ?",
+                vec![ctx.account().into(), MANAGED_INSTANCE.into(), id.into(), (*key).into()],
+            )
+        })
+        .collect();
+    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    Ok(json!({}))
+}
+
+async fn list_tags_for_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    let id = tagged_instance(ctx)?;
+    if !exists(ctx, id).await? {
+        return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
+    }
+    Ok(json!({"TagList": ssm::load_tags(&ctx.app.store, ctx.account(), MANAGED_INSTANCE, id).await?}))
+}

@@ -1,0 +1,180 @@
+//! What the SSM operations share: their declaration (awsJson 1.1, target prefix `AmazonSSM`,
+//! action `ssm:NAME`), SSM's error shapes, JSON timestamps, tags, filters, `NextToken` paging,
+//! and whether a role trusts `ssm.amazonaws.com`.
+
+pub(crate) mod activations;
+pub(crate) mod downloads;
+pub(crate) mod instance_protocol;
+pub(crate) mod instances;
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+use store::Statement;
+
+use crate::iam::roles::Role;
+use crate::operations::internal;
+
+/// The `X-Amz-Target` prefix of SSM.
+pub const SSM_TARGET: &str = "AmazonSSM";
+
+pub use crate::operations::put;
+
+pub fn validation_exception(message: impl Into<String>) -> AwsError {
+    AwsError::new("ValidationException", 400, message)
+}
+
+pub fn invalid_parameters(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameters", 400, message)
+}
+
+/// A timestamp member as the SDKs send it: epoch seconds, possibly fractional.
+pub fn epoch(value: &Json) -> Option<i64> {
+    let seconds = value.as_f64()?;
+    (0.0..1e12).contains(&seconds).then(|| seconds.floor() as i64)
+}
+
+/// The `Tags` list of a request body (`[{"Key", "Value"}]`), as SSM validates it.
+pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(items) = body.get("Tags").and_then(Json::as_array) else { return Ok(Vec::new()) };
+    if items.len() > 1000 {
+        return Err(validation_exception(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 1000",
+        ));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let key = item.get("Key").and_then(Json::as_str).unwrap_or_default();
+            let value = item.get("Value").and_then(Json::as_str).unwrap_or_default();
+            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                return Err(validation_exception(format!(
+                    "1 validation error detected: Value '{key}' at 'tags' failed to satisfy constraint: a key has 1 to 128 characters, a value at most 256"
+                )));
+            }
+            Ok((key.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// Tags one SSM resource may carry (SSM's quota for most resources).
+pub const TAGS_PER_RESOURCE: i64 = 50;
+
+/// SSM's answer to more than [`TAGS_PER_RESOURCE`] tags on a resource.
+pub fn too_many_tags() -> AwsError {
+    AwsError::new(
+        "TooManyTagsError",
+        400,
+        "The Targets parameter includes too many tags. Remove one or more tags and try the command again.",
+    )
+}
+
+/// Statements that set tags on an SSM resource (`kind` is SSM's resource type).
+pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<Statement> {
+    tags.iter()
+        .flat_map(|(key, value)| {
+            [
+                Statement::new(
+                    "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key_lower = ?",
+                    vec![account.into(), kind.into(), id.into(), key.as_str().into()],
+                ),
+                Statement::new(
+                    "INSERT INTO tags (account_id, resource_kind, resource_key, tag_key_lower, tag_key, tag_value) VALUES (?, ?, ?, ?, ?, ?)",
+                    vec![account.into(), kind.into(), id.into(), key.as_str().into(), key.as_str().into(), value.as_str().into()],
+                ),
+            ]
+        })
+        .collect()
+}
+
+pub fn delete_tags(account: &str, kind: &str, id: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
+        vec![account.into(), kind.into(), id.into()],
+    )
+}
+
+/// An SSM resource's tags as SSM returns them (`[{"Key", "Value"}]`, sorted by key).
+pub async fn load_tags(store: &store::Store, account: &str, kind: &str, id: &str) -> Result<Vec<Json>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? ORDER BY tag_key",
+            vec![account.into(), kind.into(), id.into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| Ok(json!({"Key": row.text(0).map_err(internal)?, "Value": row.text(1).map_err(internal)?})))
+        .collect()
+}
+
+/// A request's filters: `[{KEY_MEMBER: key, VALUES_MEMBER: [..]}]`, each key one of `known`.
+pub fn filters(
+    body: &Json,
+    list: &str,
+    key_member: &str,
+    values_member: &str,
+    known: &[&str],
+    error: &str,
+) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    let Some(items) = body.get(list).and_then(Json::as_array) else { return Ok(Vec::new()) };
+    items
+        .iter()
+        .map(|item| {
+            let key = item.get(key_member).and_then(Json::as_str).unwrap_or_default();
+            if !known.contains(&key) {
+                return Err(AwsError::new(error, 400, format!("The filter key {key} is not valid.")));
+            }
+            let values = item
+                .get(values_member)
+                .and_then(Json::as_array)
+                .map(|values| values.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
+            Ok((key.to_owned(), values))
+        })
+        .collect()
+}
+
+/// `MaxResults` / `NextToken` paging over a list computed whole (tokens are offsets).
+pub struct Page {
+    start: usize,
+    size: usize,
+}
+
+impl Page {
+    pub fn from_body(body: &Json, bounds: std::ops::RangeInclusive<i64>, default: i64) -> Result<Page, AwsError> {
+        let size = match body.get("MaxResults") {
+            None | Some(Json::Null) => default,
+            Some(value) => value.as_i64().filter(|n| bounds.contains(n)).ok_or_else(|| {
+                validation_exception(format!(
+                    "1 validation error detected: Value '{value}' at 'maxResults' failed to satisfy constraint: Member must have value between {} and {}",
+                    bounds.start(),
+                    bounds.end()
+                ))
+            })?,
+        };
+        let start = match body.get("NextToken").and_then(Json::as_str) {
+            None => 0,
+            Some(token) => token
+                .parse::<usize>()
+                .map_err(|_| AwsError::new("InvalidNextToken", 400, "The specified token is not valid."))?,
+        };
+        Ok(Page { start, size: usize::try_from(size).unwrap_or(50) })
+    }
+
+    /// `{LIST: this page's items, "NextToken": ...}`.
+    pub fn answer(&self, list: &str, items: Vec<Json>) -> Json {
+        crate::operations::json_page(list, "NextToken", items, self.start, self.size)
+    }
+}
+
+/// Whether `role`'s trust policy lets `ssm.amazonaws.com` assume it, as SSM would for this
+/// account on behalf of `source_arn` (an activation or a managed instance).
+pub fn trusts_ssm(app: &crate::app::App, role: &Role, source_arn: &str) -> bool {
+    crate::authz::trusts_service(
+        app,
+        &role.trust_policy,
+        &role.arn(&app.account_id),
+        "ssm.amazonaws.com",
+        Some(source_arn),
+    )
+}

@@ -1,0 +1,303 @@
+//! STS: GetCallerIdentity, GetSessionToken and AssumeRole.
+//!
+//! AssumeRole is decided by the caller's policies together with the role's trust policy; the
+//! session it makes is authorized by the role's current policies (read per request through
+//! the cache), bounded by the role's boundary and the session's own policies. Issuing a role
+//! session and finding the trust policy are in `sessions`, which ECS, SSM and the pipeline use.
+
+pub(crate) mod sessions;
+
+use aws_protocol::AwsError;
+use aws_protocol::query::XmlResponse;
+use aws_protocol::sigv4::sha256_hex;
+use store::Value;
+
+use iam_policy::PolicyKind;
+
+use crate::auth::{Principal, SessionKind};
+use crate::ids;
+use crate::operations::operation;
+use crate::operations::{Ctx, internal, query};
+use sessions::{SessionGrant, assumed_role, issue_role_session};
+
+operation!(
+    sts,
+    GET_CALLER_IDENTITY,
+    "GetCallerIdentity",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| query(get_caller_identity(ctx)),
+    authorization = Always
+);
+
+async fn get_caller_identity(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let mut xml = ctx.response();
+    xml.element("Arn", &ctx.identity.arn())
+        .element("UserId", &ctx.identity.user_id())
+        .element("Account", ctx.account());
+    Ok(xml)
+}
+
+operation!(
+    sts,
+    GET_SESSION_TOKEN,
+    "GetSessionToken",
+    Read,
+    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    |ctx| query(get_session_token(ctx)),
+    authorization = UnlessDenied
+);
+
+/// Seconds temporary credentials live by default, and their bounds for users and for root.
+const DEFAULT_SESSION_SECONDS: i64 = 12 * 3600;
+const USER_SESSION_SECONDS: std::ops::RangeInclusive<i64> = 900..=129_600;
+const ROOT_SESSION_SECONDS: std::ops::RangeInclusive<i64> = 900..=3_600;
+
+async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    if ctx.identity.session_issued_at.is_some() {
+        return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
+    }
+    if ctx.params.get("SerialNumber").is_some() || ctx.params.get("TokenCode").is_some() {
+        // Homeport has no MFA devices, so no code can be valid.
+        return Err(AwsError::new(
+            "AccessDenied",
+            403,
+            "MultiFactorAuthentication failed, unable to validate MFA code.",
+        ));
+    }
+    let root = ctx.identity.principal == Principal::Root;
+    let allowed = if root { ROOT_SESSION_SECONDS } else { USER_SESSION_SECONDS };
+    let duration = match ctx.params.get("DurationSeconds") {
+        None => DEFAULT_SESSION_SECONDS.min(*allowed.end()),
+        Some(text) => match text.parse::<i64>() {
+            Ok(seconds) if allowed.contains(&seconds) => seconds,
+            _ => {
+                return Err(AwsError::new(
+                    "ValidationError",
+                    400,
+                    format!(
+                        "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value between {} and {}",
+                        allowed.start(),
+                        allowed.end()
+                    ),
+                ));
+            }
+        },
+    };
+    let access_key_id = ids::temporary_access_key_id().map_err(internal)?;
+    let secret = ids::secret_access_key().map_err(internal)?;
+    let token = ids::session_token().map_err(internal)?;
+    let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
+    let issued_at = ids::now();
+    let expires_at = issued_at + duration;
+    // The session belongs to the user's unique id (its name only says whose it is).
+    let (kind, user_key, user_id) = match &ctx.identity.principal {
+        Principal::Root => (SessionKind::Root, None, None),
+        Principal::User { name, user_id, .. } => (SessionKind::User, Some(name.to_lowercase()), Some(user_id.clone())),
+        Principal::RoleSession { .. } => {
+            return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
+        }
+    };
+    ctx.app
+        .store
+        .execute(
+            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash, issued_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                access_key_id.as_str().into(),
+                ctx.account().into(),
+                Value::from(user_key),
+                Value::from(user_id),
+                kind.as_str().into(),
+                sealed.into(),
+                sha256_hex(token.as_bytes()).into(),
+                Value::Int(issued_at),
+                Value::Int(expires_at),
+            ],
+        )
+        .await
+        .map_err(internal)?;
+    let mut xml = ctx.response();
+    xml.nest("Credentials", |xml| {
+        xml.element("AccessKeyId", &access_key_id)
+            .element("SecretAccessKey", &secret)
+            .element("SessionToken", &token)
+            .element("Expiration", &ids::iso8601(expires_at));
+    });
+    Ok(xml)
+}
+
+operation!(
+    sts,
+    ASSUME_ROLE,
+    "AssumeRole",
+    Write,
+    |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
+    |ctx| query(assume_role(ctx)),
+    authorization = Trust
+);
+
+/// Role sessions made by a role session (role chaining) last at most an hour.
+const CHAINED_SESSION_SECONDS: i64 = 3_600;
+const DEFAULT_ROLE_SESSION_SECONDS: i64 = 3_600;
+/// Session policies and tags AWS accepts on one session.
+const MAX_POLICY_ARNS: usize = 10;
+const MAX_SESSION_POLICY_CHARS: usize = 2_048;
+const MAX_SESSION_TAGS: usize = 50;
+
+fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
+    AwsError::new(
+        "ValidationError",
+        400,
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+fn role_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
+    let arn = ctx.required("RoleArn")?;
+    if arn.len() < 20 {
+        return Err(sts_validation(arn, "roleArn", "Member must have length greater than or equal to 20"));
+    }
+    if arn.len() > 2048 {
+        return Err(sts_validation(arn, "roleArn", "Member must have length less than or equal to 2048"));
+    }
+    Ok(arn)
+}
+
+async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let arn = role_arn(ctx)?;
+    let session_name = ctx.required("RoleSessionName")?;
+    let name_chars = session_name.chars().count();
+    if name_chars < 2 {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if name_chars > 64 {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length less than or equal to 64",
+        ));
+    }
+    if !session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    let role = assumed_role(ctx, arn).await?.ok_or_else(|| {
+        AwsError::new(
+            "AccessDenied",
+            403,
+            format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {arn}", ctx.identity.arn()),
+        )
+    })?;
+    let chained = matches!(ctx.identity.principal, Principal::RoleSession { .. });
+    let duration = match ctx.params.get("DurationSeconds") {
+        None if chained => DEFAULT_ROLE_SESSION_SECONDS.min(CHAINED_SESSION_SECONDS),
+        None => DEFAULT_ROLE_SESSION_SECONDS,
+        Some(text) => {
+            let seconds = text.parse::<i64>().map_err(|_| {
+                sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900")
+            })?;
+            if seconds < 900 {
+                return Err(sts_validation(
+                    text,
+                    "durationSeconds",
+                    "Member must have value greater than or equal to 900",
+                ));
+            }
+            if seconds > 43_200 {
+                return Err(sts_validation(
+                    text,
+                    "durationSeconds",
+                    "Member must have value less than or equal to 43200",
+                ));
+            }
+            if chained && seconds > CHAINED_SESSION_SECONDS {
+                return Err(AwsError::new(
+                    "ValidationError",
+                    400,
+                    "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+                ));
+            }
+            if seconds > role.max_session_duration {
+                return Err(AwsError::new(
+                    "ValidationError",
+                    400,
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+                ));
+            }
+            seconds
+        }
+    };
+    let session_policy = ctx.params.get("Policy");
+    if let Some(document) = session_policy {
+        if document.chars().count() > MAX_SESSION_POLICY_CHARS {
+            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
+        }
+        iam_policy::validate(document, PolicyKind::Identity)
+            .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
+    }
+    let policy_arns: Vec<String> =
+        ctx.params.members("PolicyArns").iter().filter_map(|member| member.get("arn").map(str::to_owned)).collect();
+    if policy_arns.len() > MAX_POLICY_ARNS {
+        return Err(sts_validation("[...]", "policyArns", "Member must have length less than or equal to 10"));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for member in ctx.params.members("Tags") {
+        let key = member.get("Key").unwrap_or_default();
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(sts_validation(key, "tags.member.key", "Member must have length between 1 and 128"));
+        }
+        tags.push((key.to_owned(), member.get("Value").unwrap_or_default().to_owned()));
+    }
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(sts_validation("[...]", "tags", "Member must have length less than or equal to 50"));
+    }
+    // A role session passes on the tags it was told to (TransitiveTagKeys); the new session's
+    // own tags win over them.
+    if let Principal::RoleSession { .. } = ctx.identity.principal {
+        for (key, value) in &ctx.identity.scope.tags {
+            if !tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key)) {
+                tags.push((key.clone(), value.clone()));
+            }
+        }
+    }
+
+    let grant = SessionGrant {
+        policy: session_policy,
+        policy_arns: &policy_arns,
+        tags: &tags,
+        kind: &SessionKind::Role,
+        revoked_with: None,
+    };
+    let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
+    let mut xml = ctx.response();
+    xml.nest("Credentials", |xml| {
+        xml.element("AccessKeyId", &credentials.access_key_id)
+            .element("SecretAccessKey", &credentials.secret_access_key)
+            .element("SessionToken", &credentials.session_token)
+            .element("Expiration", &ids::iso8601(credentials.expires_at));
+    });
+    xml.nest("AssumedRoleUser", |xml| {
+        xml.element("AssumedRoleId", &format!("{}:{session_name}", role.entity.id)).element(
+            "Arn",
+            &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", ctx.account(), role.entity.name),
+        );
+    });
+    if session_policy.is_some() || !policy_arns.is_empty() || !tags.is_empty() {
+        // How much of the packed session-policy-and-tags allowance the request used, in percent.
+        let packed = session_policy.map_or(0, str::len)
+            + policy_arns.iter().map(String::len).sum::<usize>()
+            + tags.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
+        xml.element("PackedPolicySize", &(packed * 100 / MAX_SESSION_POLICY_CHARS).to_string());
+    }
+    Ok(xml)
+}
