@@ -40,9 +40,10 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::api::{self, CallError};
-use crate::credentials::{Backoff, RoleCredentials, jitter};
+use crate::backoff::{Backoff, jitter};
+use crate::control_plane::{ControlPlane, Credentials, current_credentials};
+use crate::credentials::RoleCredentials;
 use crate::docker::Docker;
-use crate::ecs::{ControlPlane, Credentials};
 use crate::log;
 use crate::state::{StateDir, write_private};
 use crate::task_roles::{RoleType, TaskRoles};
@@ -221,7 +222,7 @@ impl Signer {
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             },
-            Signer::Instance(credentials) => crate::ecs::current_credentials(credentials).await,
+            Signer::Instance(credentials) => current_credentials(credentials).await,
         }
     }
 }

@@ -28,18 +28,18 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::api::{self, CallError};
 use crate::awslogs::{self, Destination, ShipOrder, Shipper, Signer};
-use crate::credentials::{Backoff, RoleCredentials, jitter};
+use crate::backoff::{Backoff, jitter};
+use crate::control_plane::{ControlPlane, Credentials, current_credentials};
+use crate::credentials::RoleCredentials;
 use crate::credentials_endpoint::CredentialsEndpoint;
 use crate::docker::{Docker, DockerError, ListedContainer};
 use crate::ecs_channel::{self, Channel, parse_poll_response};
 use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
-use crate::http::Endpoint;
 use crate::log;
 use crate::reconcile::{self, Action, ContainerState, LaunchResult, Report, Status, TaskRecord};
 use crate::state::StateDir;
@@ -72,16 +72,6 @@ pub struct EcsOptions {
     pub cleanup_after: Duration,
     /// The task credentials endpoint's port (0: any free one).
     pub credentials_port: u16,
-}
-
-/// The role credentials as the refresh loop publishes them (`None` while it holds none).
-pub type Credentials = watch::Receiver<Option<RoleCredentials>>;
-
-/// Where the control plane is.
-#[derive(Debug, Clone)]
-pub struct ControlPlane {
-    pub endpoint: Endpoint,
-    pub region: String,
 }
 
 /// Runs the ECS part forever.
@@ -177,19 +167,6 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                 last_failure = failure;
                 tokio::time::sleep(delay).await;
             }
-        }
-    }
-}
-
-/// Waits for the instance role's unexpired credentials.
-pub(crate) async fn current_credentials(credentials: &mut Credentials) -> RoleCredentials {
-    loop {
-        let held = credentials.borrow_and_update().clone();
-        if let Some(held) = held.filter(|c| !c.expired(crate::now())) {
-            return held;
-        }
-        if credentials.changed().await.is_err() {
-            return std::future::pending().await;
         }
     }
 }

@@ -26,6 +26,8 @@
 
 pub mod api;
 pub mod awslogs;
+pub mod backoff;
+pub mod control_plane;
 pub mod credentials;
 pub mod credentials_endpoint;
 pub mod docker;
