@@ -43,6 +43,8 @@ mod images;
 mod polling;
 mod reporting;
 mod roles_and_logs;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
