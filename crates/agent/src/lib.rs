@@ -25,6 +25,7 @@
 //! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
 
 pub mod api;
+pub mod attribute;
 pub mod awslogs;
 pub mod backoff;
 pub mod control_plane;
