@@ -149,10 +149,10 @@ pub struct Inspected {
 }
 
 /// The Docker operations the ECS part uses, so the engine can be driven by an in-memory
-/// fake in tests ([`fake`]); [`Docker`] is the real one. Every operation keeps the daemon's
-/// semantics as documented on [`Docker`]'s implementation: stopping or removing a container
-/// that is already stopped or gone succeeds, a refusal is [`DockerError::Api`] with the
-/// daemon's status and message, and anything unreached is [`DockerError::Unreachable`].
+/// fake in tests (`docker::fake`); [`Docker`] is the real one. Every operation keeps the
+/// daemon's semantics as documented on [`Docker`]'s implementation: stopping or removing a
+/// container that is already stopped or gone succeeds, a refusal is [`DockerError::Api`] with
+/// the daemon's status and message, and anything unreached is [`DockerError::Unreachable`].
 pub trait DockerApi: Clone + Send + Sync + 'static {
     /// The daemon's version (`24.0.7`).
     fn version(&self) -> impl Future<Output = Result<String, DockerError>> + Send;
