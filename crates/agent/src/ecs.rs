@@ -151,7 +151,7 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                     saved,
                     Signers {
                         instance: credentials.clone(),
-                        tasks: roles.clone(),
+                        task_roles: roles.clone(),
                         credentials_url: credentials_url.clone(),
                         agent_id: agent_id.clone(),
                     },

@@ -28,9 +28,9 @@ impl<D: DockerApi> Engine<D> {
         loop {
             match self.docker.containers(&labels).await {
                 Ok(listed) => {
-                    self.generation += 1;
+                    self.observation.generation += 1;
                     let before: Vec<String> = self.tasks.keys().cloned().collect();
-                    let duplicates = reconcile::observe(&mut self.tasks, &listed, self.generation);
+                    let duplicates = reconcile::observe(&mut self.tasks, &listed, self.observation.generation);
                     let adopted = self.tasks.keys().filter(|arn| !before.contains(arn)).count();
                     log::event(&format!(
                         "ecs: {} container(s) of this instance found in Docker; {} task(s) known, {adopted} adopted from labels only",
@@ -57,10 +57,10 @@ impl<D: DockerApi> Engine<D> {
     /// (deregistered: the control plane no longer tracks their tasks, and no agent would
     /// ever stop them). Found by this agent's label, so another agent's are never touched.
     pub(super) async fn remove_orphans(&mut self) {
-        if self.agent_id.is_empty() {
+        if self.signers.agent_id.is_empty() {
             return;
         }
-        let listed = match self.docker.containers(&[format!("{LABEL_AGENT}={}", self.agent_id)]).await {
+        let listed = match self.docker.containers(&[format!("{LABEL_AGENT}={}", self.signers.agent_id)]).await {
             Ok(listed) => listed,
             Err(error) => {
                 log::event(&format!("ecs: cannot list the containers of earlier container instances: {error}"));

@@ -33,12 +33,14 @@ impl<D: DockerApi> Engine<D> {
         let Some(record) = self.tasks.get(&task) else { return };
         let Some(spec) = record.spec.clone() else { return };
         let runtime_id = record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone());
-        let (cluster, instance, agent_id) = (self.cluster.clone(), self.instance_arn.clone(), self.agent_id.clone());
-        let environment = credentials_environment(&spec, record.credentials_secret.as_ref(), &self.credentials_url);
+        let (cluster, instance, agent_id) =
+            (self.cluster.clone(), self.instance_arn.clone(), self.signers.agent_id.clone());
+        let environment =
+            credentials_environment(&spec, record.credentials_secret.as_ref(), &self.signers.credentials_url);
         let logs = LogSigner {
             control_plane: self.control_plane.clone(),
-            roles: self.roles.clone(),
-            instance: self.credentials.clone(),
+            roles: self.signers.task_roles.clone(),
+            instance: self.signers.instance.clone(),
             task_arn: task.clone(),
         };
         self.ops.spawn(async move {
@@ -111,7 +113,7 @@ impl<D: DockerApi> Engine<D> {
     }
 
     pub(super) fn settle_launch(&mut self, task: &str, container: &str, result: Result<LaunchResult, String>) {
-        let generation = self.generation;
+        let generation = self.observation.generation;
         let Some(record) = self.tasks.get_mut(task) else { return };
         match result {
             Ok(launched) => {
@@ -128,7 +130,7 @@ impl<D: DockerApi> Engine<D> {
     }
 
     pub(super) fn settle_exit(&mut self, task: &str, container: &str, result: Result<Option<i64>, DockerError>) {
-        let generation = self.generation;
+        let generation = self.observation.generation;
         let Some(record) = self.tasks.get_mut(task) else { return };
         match result {
             Ok(code) => {

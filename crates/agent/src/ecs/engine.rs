@@ -58,9 +58,21 @@ pub(super) enum Outcome {
 /// the endpoint that serves them); and the agent's identity its containers are labelled with.
 pub(super) struct Signers {
     pub(super) instance: Credentials,
-    pub(super) tasks: TaskRoles,
+    pub(super) task_roles: TaskRoles,
+    /// The credentials endpoint's `http://HOST:PORT`, if it listens.
     pub(super) credentials_url: Option<String>,
+    /// The label value of this agent's containers (empty: unknown).
     pub(super) agent_id: String,
+}
+
+/// Where the engine is in listing Docker's containers.
+pub(super) struct Observation {
+    /// The listing generation: bumped by every listing, and stamped on what settles.
+    pub(super) generation: u64,
+    /// A listing is under way.
+    pub(super) listing: bool,
+    /// When the next listing is due.
+    pub(super) next: Instant,
 }
 
 /// One registration's engine, over a Docker `D`.
@@ -69,26 +81,18 @@ pub(super) struct Engine<D> {
     pub(super) control_plane: ControlPlane,
     pub(super) cluster: String,
     pub(super) instance_arn: String,
-    /// The label value of this agent's containers (empty: unknown).
-    pub(super) agent_id: String,
     pub(super) docker: D,
+    pub(super) signers: Signers,
     pub(super) cleanup_after: i64,
-    pub(super) credentials: Credentials,
     pub(super) tasks: BTreeMap<String, TaskRecord>,
     pub(super) channel: Channel,
     pub(super) polling: Polling,
     pub(super) reporting: Reporting,
     pub(super) ops: JoinSet<Outcome>,
-    /// The listing generation: bumped by every listing of Docker's containers.
-    pub(super) generation: u64,
-    pub(super) observing: bool,
-    pub(super) next_observe: Instant,
+    pub(super) observation: Observation,
     /// The bytes of `ecs.json` last saved.
     pub(super) saved: Vec<u8>,
     pub(super) reregister: bool,
-    pub(super) roles: TaskRoles,
-    /// The credentials endpoint's `http://HOST:PORT`, if it listens.
-    pub(super) credentials_url: Option<String>,
     /// Log shipping under way or done, by container runtime id.
     pub(super) shippers: HashMap<String, Shipper>,
 }
@@ -103,28 +107,22 @@ impl<D: DockerApi> Engine<D> {
         saved: EcsState,
         signers: Signers,
     ) -> Engine<D> {
-        let Signers { instance: credentials, tasks: roles, credentials_url, agent_id } = signers;
         Engine {
             state_dir,
             control_plane,
             cluster: options.cluster.clone(),
             instance_arn,
-            agent_id,
             docker,
+            signers,
             cleanup_after: i64::try_from(options.cleanup_after.as_secs()).unwrap_or(i64::MAX),
-            credentials,
             tasks: saved.tasks,
             channel: Channel::new(saved.sequence_number),
             polling: Polling::new(),
             reporting: Reporting::new(),
             ops: JoinSet::new(),
-            generation: 0,
-            observing: false,
-            next_observe: Instant::now(),
+            observation: Observation { generation: 0, listing: false, next: Instant::now() },
             saved: Vec::new(),
             reregister: false,
-            roles,
-            credentials_url,
             shippers: HashMap::new(),
         }
     }
@@ -155,7 +153,7 @@ impl<D: DockerApi> Engine<D> {
                     Ok(outcome) => self.settle(outcome),
                     Err(error) => log::event(&format!("ecs: an operation failed: {error}")),
                 },
-                () = tokio::time::sleep_until(self.next_observe) => self.start_observe(),
+                () = tokio::time::sleep_until(self.observation.next) => self.start_observe(),
             }
         }
         // What was under way will not report back: the next engine starts it again.
@@ -224,13 +222,13 @@ impl<D: DockerApi> Engine<D> {
                     .iter()
                     .any(|c| c.busy || matches!(c.state, ContainerState::Running | ContainerState::Created))
         });
-        self.next_observe = Instant::now() + if busy { OBSERVE_BUSY } else { OBSERVE_IDLE };
-        if self.observing {
+        self.observation.next = Instant::now() + if busy { OBSERVE_BUSY } else { OBSERVE_IDLE };
+        if self.observation.listing {
             return;
         }
-        self.observing = true;
-        self.generation += 1;
-        let generation = self.generation;
+        self.observation.listing = true;
+        self.observation.generation += 1;
+        let generation = self.observation.generation;
         let docker = self.docker.clone();
         let labels = self.labels();
         self.ops.spawn(async move { Outcome::Observed { generation, result: docker.containers(&labels).await } });
@@ -239,7 +237,7 @@ impl<D: DockerApi> Engine<D> {
     pub(super) fn settle(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Observed { generation, result } => {
-                self.observing = false;
+                self.observation.listing = false;
                 match result {
                     Ok(listed) => {
                         let duplicates = reconcile::observe(&mut self.tasks, &listed, generation);

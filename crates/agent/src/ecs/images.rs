@@ -102,8 +102,8 @@ impl<D: DockerApi> Engine<D> {
         let docker = self.docker.clone();
         let pulls = Pulls {
             control_plane: self.control_plane.clone(),
-            roles: self.roles.clone(),
-            instance: self.credentials.clone(),
+            roles: self.signers.task_roles.clone(),
+            instance: self.signers.instance.clone(),
             task_arn: task.clone(),
             execution_role: self
                 .tasks

@@ -41,7 +41,7 @@ impl<D: DockerApi> Engine<D> {
         self.polling.active = true;
         let request = self.channel.next_request(&self.cluster, &self.instance_arn);
         let delay = std::mem::take(&mut self.polling.delay);
-        let mut credentials = self.credentials.clone();
+        let mut credentials = self.signers.instance.clone();
         let control_plane = self.control_plane.clone();
         self.ops.spawn(async move {
             tokio::time::sleep(delay).await;

@@ -41,7 +41,7 @@ impl<D: DockerApi> Engine<D> {
         let Some(report) = self.reporting.queue.front().cloned() else { return };
         self.reporting.active = true;
         let delay = std::mem::take(&mut self.reporting.delay);
-        let mut credentials = self.credentials.clone();
+        let mut credentials = self.signers.instance.clone();
         let control_plane = self.control_plane.clone();
         let cluster = self.cluster.clone();
         self.ops.spawn(async move {

@@ -25,7 +25,7 @@ impl<D: DockerApi> Engine<D> {
         let fetch = Fetch {
             cluster: self.cluster.clone(),
             container_instance_arn: self.instance_arn.clone(),
-            credentials: self.credentials.clone(),
+            credentials: self.signers.instance.clone(),
         };
         let mut live = Vec::new();
         for task in self.tasks.values_mut() {
@@ -40,17 +40,17 @@ impl<D: DockerApi> Engine<D> {
             if !stopped && spec.task_role_arn.is_some() && task.credentials_secret.is_none() {
                 task.credentials_secret = TaskSecret::generate();
             }
-            if !self.roles.tracks(&task.arn) {
+            if !self.signers.task_roles.tracks(&task.arn) {
                 let secret = task.credentials_secret.clone();
-                self.roles.track(spec, secret, stopped, &self.control_plane, fetch.clone());
+                self.signers.task_roles.track(spec, secret, stopped, &self.control_plane, fetch.clone());
             }
             if stopped {
-                self.roles.stop_serving(&task.arn);
+                self.signers.task_roles.stop_serving(&task.arn);
             }
         }
-        for arn in self.roles.tracked() {
+        for arn in self.signers.task_roles.tracked() {
             if !live.contains(&arn) {
-                self.roles.forget(&arn);
+                self.signers.task_roles.forget(&arn);
             }
         }
     }
@@ -77,8 +77,8 @@ impl<D: DockerApi> Engine<D> {
                     }
                 };
                 let signer = match spec.execution_role_arn {
-                    Some(_) => Signer::Execution { roles: self.roles.clone(), task_arn: task.arn.clone() },
-                    None => Signer::Instance(self.credentials.clone()),
+                    Some(_) => Signer::Execution { roles: self.signers.task_roles.clone(), task_arn: task.arn.clone() },
+                    None => Signer::Instance(self.signers.instance.clone()),
                 };
                 log::event(&format!(
                     "ecs: task {}: shipping the output of container {} to {}/{}",

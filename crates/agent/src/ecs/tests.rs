@@ -65,8 +65,12 @@ impl Harness {
             cleanup_after: DEFAULT_CLEANUP_AFTER,
             credentials_port: 0,
         };
-        let signers =
-            Signers { instance: credentials, tasks: TaskRoles::new(), credentials_url: None, agent_id: AGENT.into() };
+        let signers = Signers {
+            instance: credentials,
+            task_roles: TaskRoles::new(),
+            credentials_url: None,
+            agent_id: AGENT.into(),
+        };
         let engine = Engine::new(state, control_plane, &options, docker.clone(), INSTANCE.into(), saved, signers);
         Harness { engine, docker: docker.clone(), state_dir, _credentials: sender }
     }
