@@ -40,9 +40,10 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::api::{self, CallError};
-use crate::credentials::{Backoff, RoleCredentials, jitter};
-use crate::docker::Docker;
-use crate::ecs::{ControlPlane, Credentials};
+use crate::backoff::{Backoff, jitter};
+use crate::control_plane::{ControlPlane, Credentials, current_credentials};
+use crate::credentials::RoleCredentials;
+use crate::docker::DockerApi;
 use crate::log;
 use crate::state::{StateDir, write_private};
 use crate::task_roles::{RoleType, TaskRoles};
@@ -221,7 +222,7 @@ impl Signer {
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             },
-            Signer::Instance(credentials) => crate::ecs::current_credentials(credentials).await,
+            Signer::Instance(credentials) => current_credentials(credentials).await,
         }
     }
 }
@@ -259,9 +260,9 @@ pub struct Shipper {
 }
 
 /// What one shipper needs.
-pub struct ShipOrder {
+pub struct ShipOrder<D> {
     pub state: StateDir,
-    pub docker: Docker,
+    pub docker: D,
     pub control_plane: ControlPlane,
     pub runtime_id: String,
     pub task_arn: String,
@@ -271,7 +272,7 @@ pub struct ShipOrder {
 
 /// Starts shipping a container's log: follows it from just after the last shipped event
 /// until the container has stopped and every line is shipped.
-pub fn start(order: ShipOrder) -> Shipper {
+pub fn start<D: DockerApi>(order: ShipOrder<D>) -> Shipper {
     let (done_sender, done) = watch::channel(false);
     let task_arn = order.task_arn.clone();
     tokio::spawn(async move {
@@ -288,8 +289,8 @@ pub fn start(order: ShipOrder) -> Shipper {
 
 /// Reads the container's log into the buffer until the container has stopped and its log
 /// has been read to the end; waits for room in the buffer before each event.
-async fn read(
-    docker: Docker,
+async fn read<D: DockerApi>(
+    docker: D,
     runtime_id: String,
     mut since: Option<i64>,
     sender: mpsc::UnboundedSender<Event>,
@@ -334,8 +335,8 @@ async fn read(
 }
 
 /// One log request; the timestamp of the last event read.
-async fn read_once(
-    docker: &Docker,
+async fn read_once<D: DockerApi>(
+    docker: &D,
     runtime_id: &str,
     since: Option<i64>,
     follow: bool,
@@ -368,7 +369,7 @@ async fn read_once(
 }
 
 /// Ships what the reader buffers, batch by batch, each retried until it is accepted.
-async fn ship(order: &ShipOrder, mut receiver: mpsc::UnboundedReceiver<Event>, budget: Arc<Semaphore>) {
+async fn ship<D>(order: &ShipOrder<D>, mut receiver: mpsc::UnboundedReceiver<Event>, budget: Arc<Semaphore>) {
     let mut signer = order.signer.clone();
     let mut pending: Vec<Event> = Vec::new();
     let mut stream_ready = false;
@@ -492,8 +493,8 @@ pub async fn create_destination(
 }
 
 /// Creates the group (if asked) and the stream once, then puts one batch.
-async fn put_batch(
-    order: &ShipOrder,
+async fn put_batch<D>(
+    order: &ShipOrder<D>,
     credentials: &RoleCredentials,
     batch: &[Event],
     stream_ready: &mut bool,

@@ -10,6 +10,9 @@
 //! by a timeout (a stop by its grace period plus a margin, a pull by ten minutes). A refusal
 //! keeps the daemon's status and `message`, which is what ECS's reasons quote
 //! (`CannotPullContainerError: Error response from daemon: ...`).
+//!
+//! The ECS part reaches Docker only through [`DockerApi`], which [`Docker`] implements; the
+//! engine's tests drive it with the in-memory `fake` instead, which records every call.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +25,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use crate::http::{self, HttpError, Request, Response};
+
+#[cfg(test)]
+pub mod fake;
 
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
@@ -142,6 +148,38 @@ pub struct Inspected {
     pub bindings: Vec<NetworkBinding>,
 }
 
+/// The Docker operations the ECS part uses, so the engine can be driven by an in-memory
+/// fake in tests (`docker::fake`); [`Docker`] is the real one. Every operation keeps the
+/// daemon's semantics as documented on [`Docker`]'s implementation: stopping or removing a
+/// container that is already stopped or gone succeeds, a refusal is [`DockerError::Api`] with
+/// the daemon's status and message, and anything unreached is [`DockerError::Unreachable`].
+pub trait DockerApi: Clone + Send + Sync + 'static {
+    /// The daemon's version (`24.0.7`).
+    fn version(&self) -> impl Future<Output = Result<String, DockerError>> + Send;
+    /// CPUs and memory.
+    fn info(&self) -> impl Future<Output = Result<HostResources, DockerError>> + Send;
+    /// Every container (running or not) carrying all of `labels` (`name` or `name=value`).
+    fn containers(&self, labels: &[String]) -> impl Future<Output = Result<Vec<ListedContainer>, DockerError>> + Send;
+    /// Creates a container named `name`: its id.
+    fn create(&self, name: &str, config: &Value) -> impl Future<Output = Result<String, DockerError>> + Send;
+    fn start(&self, id: &str) -> impl Future<Output = Result<(), DockerError>> + Send;
+    /// SIGTERM, then SIGKILL after `grace` seconds (the container's own timeout without).
+    fn stop(&self, id: &str, grace: Option<u64>) -> impl Future<Output = Result<(), DockerError>> + Send;
+    /// A container's state, by id or name.
+    fn inspect(&self, id: &str) -> impl Future<Output = Result<Inspected, DockerError>> + Send;
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), DockerError>> + Send;
+    fn image_exists(&self, image: &str) -> impl Future<Output = Result<bool, DockerError>> + Send;
+    /// Pulls `image`, with the registry's credentials as `X-Registry-Auth` if given.
+    fn pull(&self, image: &str, registry_auth: Option<&str>) -> impl Future<Output = Result<(), DockerError>> + Send;
+    /// Opens a container's log from `since_ns`, following it if `follow`.
+    fn logs(
+        &self,
+        id: &str,
+        since_ns: Option<i64>,
+        follow: bool,
+    ) -> impl Future<Output = Result<LogStream, DockerError>> + Send;
+}
+
 /// The Docker daemon behind one Unix socket.
 #[derive(Debug, Clone)]
 pub struct Docker {
@@ -195,9 +233,11 @@ impl Docker {
             status => Err(api_error(status, &response.body)),
         }
     }
+}
 
+impl DockerApi for Docker {
     /// `GET /version`: the daemon's version (`24.0.7`).
-    pub async fn version(&self) -> Result<String, DockerError> {
+    async fn version(&self) -> Result<String, DockerError> {
         let response = self.call("GET", "/version", None, CALL_TIMEOUT).await?;
         let value: Value = json_body(&response)?;
         value
@@ -208,20 +248,20 @@ impl Docker {
     }
 
     /// `GET /info`: CPUs and memory.
-    pub async fn info(&self) -> Result<HostResources, DockerError> {
+    async fn info(&self) -> Result<HostResources, DockerError> {
         let response = self.call("GET", "/info", None, CALL_TIMEOUT).await?;
         parse_info(&json_body(&response)?)
     }
 
     /// `GET /containers/json?all=1` filtered by labels (`name` or `name=value` each).
-    pub async fn containers(&self, labels: &[String]) -> Result<Vec<ListedContainer>, DockerError> {
+    async fn containers(&self, labels: &[String]) -> Result<Vec<ListedContainer>, DockerError> {
         let path = format!("/containers/json?all=1&filters={}", query_escape(&label_filter(labels)));
         let response = self.call("GET", &path, None, CALL_TIMEOUT).await?;
         serde_json::from_slice(&response.body).map_err(|error| DockerError::BadResponse(error.to_string()))
     }
 
     /// `POST /containers/create?name=NAME`: the new container's id.
-    pub async fn create(&self, name: &str, config: &Value) -> Result<String, DockerError> {
+    async fn create(&self, name: &str, config: &Value) -> Result<String, DockerError> {
         let path = format!("/containers/create?name={}", query_escape(name));
         let response = self.call("POST", &path, Some(config), CALL_TIMEOUT).await?;
         let value: Value = json_body(&response)?;
@@ -233,14 +273,14 @@ impl Docker {
     }
 
     /// `POST /containers/{id}/start` (already running is fine).
-    pub async fn start(&self, id: &str) -> Result<(), DockerError> {
+    async fn start(&self, id: &str) -> Result<(), DockerError> {
         self.call("POST", &format!("/containers/{}/start", query_escape(id)), None, CALL_TIMEOUT).await.map(drop)
     }
 
     /// `POST /containers/{id}/stop?t=N`: SIGTERM (or the image's stop signal), then SIGKILL
     /// after `grace` seconds; without `grace`, the container's own `StopTimeout`. Already
     /// stopped is fine.
-    pub async fn stop(&self, id: &str, grace: Option<u64>) -> Result<(), DockerError> {
+    async fn stop(&self, id: &str, grace: Option<u64>) -> Result<(), DockerError> {
         let path = match grace {
             Some(seconds) => format!("/containers/{}/stop?t={seconds}", query_escape(id)),
             None => format!("/containers/{}/stop", query_escape(id)),
@@ -250,13 +290,13 @@ impl Docker {
     }
 
     /// `GET /containers/{id}/json` (an id or a name).
-    pub async fn inspect(&self, id: &str) -> Result<Inspected, DockerError> {
+    async fn inspect(&self, id: &str) -> Result<Inspected, DockerError> {
         let response = self.call("GET", &format!("/containers/{}/json", query_escape(id)), None, CALL_TIMEOUT).await?;
         parse_inspect(&json_body(&response)?)
     }
 
     /// `DELETE /containers/{id}?v=1&force=1` (gone already is fine).
-    pub async fn remove(&self, id: &str) -> Result<(), DockerError> {
+    async fn remove(&self, id: &str) -> Result<(), DockerError> {
         match self.call("DELETE", &format!("/containers/{}?v=1&force=1", query_escape(id)), None, CALL_TIMEOUT).await {
             Err(error) if error.is_not_found() => Ok(()),
             other => other.map(drop),
@@ -264,7 +304,7 @@ impl Docker {
     }
 
     /// `GET /images/{name}/json`: whether the image is here.
-    pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+    async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
         match self.call("GET", &format!("/images/{}/json", path_escape(image)), None, CALL_TIMEOUT).await {
             Ok(_) => Ok(true),
             Err(error) if error.is_not_found() => Ok(false),
@@ -276,7 +316,7 @@ impl Docker {
     /// `X-Registry-Auth` if given. Docker answers 200 and then streams progress, so success
     /// is judged by the image being there afterwards; a failure's message is the stream's
     /// last `error`, or the refusal's.
-    pub async fn pull(&self, image: &str, registry_auth: Option<&str>) -> Result<(), DockerError> {
+    async fn pull(&self, image: &str, registry_auth: Option<&str>) -> Result<(), DockerError> {
         let (repository, tag) = split_reference(image);
         let mut path = format!("/images/create?fromImage={}", query_escape(repository));
         if let Some(tag) = tag {
@@ -317,21 +357,11 @@ impl Docker {
             message: pull_error(&tail).unwrap_or_else(|| format!("pull of {image} did not produce the image")),
         })
     }
-}
 
-/// An open `GET /containers/{id}/logs` stream: the multiplexed frames (8-byte header,
-/// then the payload) of stdout and stderr, each line prefixed by its timestamp.
-pub struct LogStream {
-    pub stream: UnixStream,
-    /// Bytes of the body read along with the head.
-    pub pending: Vec<u8>,
-}
-
-impl Docker {
     /// Opens the container's log from `since` (nanoseconds since the epoch, inclusive),
     /// following it while the container runs if `follow`. Asked as HTTP/1.0 so the body is
     /// the raw stream to the end of the connection (no chunked coding to undo).
-    pub async fn logs(&self, id: &str, since_ns: Option<i64>, follow: bool) -> Result<LogStream, DockerError> {
+    async fn logs(&self, id: &str, since_ns: Option<i64>, follow: bool) -> Result<LogStream, DockerError> {
         let unreachable = |error| DockerError::Unreachable { socket: self.socket.clone(), error };
         let mut path =
             format!("/containers/{}/logs?stdout=1&stderr=1&timestamps=1&follow={}", query_escape(id), u8::from(follow));
@@ -383,6 +413,14 @@ impl Docker {
         }
         Ok(LogStream { stream, pending })
     }
+}
+
+/// An open `GET /containers/{id}/logs` stream: the multiplexed frames (8-byte header,
+/// then the payload) of stdout and stderr, each line prefixed by its timestamp.
+pub struct LogStream {
+    pub stream: UnixStream,
+    /// Bytes of the body read along with the head.
+    pub pending: Vec<u8>,
 }
 
 fn json_body(response: &Response) -> Result<Value, DockerError> {

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use crate::attribute::Attribute;
 use crate::docker::HostResources;
 use crate::reconcile::TaskRecord;
 use crate::state::{StateDir, StateError, write_private};
@@ -27,32 +28,6 @@ pub const RESERVED_PORTS: [&str; 5] = ["22", "2375", "2376", "51678", "51679"];
 pub const DEFAULT_RESERVED_MEMORY: i64 = 512;
 
 const STATE_FILE: &str = "ecs.json";
-
-/// A container instance attribute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attribute {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-impl Attribute {
-    /// `name=value`, or `name` alone.
-    pub fn parse(text: &str) -> Result<Attribute, String> {
-        let (name, value) = match text.split_once('=') {
-            Some((name, value)) => (name.trim(), Some(value.trim().to_owned())),
-            None => (text.trim(), None),
-        };
-        let valid = |c: char| c.is_ascii_alphanumeric() || "-_./@:".contains(c);
-        if name.is_empty() || name.len() > 128 || !name.chars().all(valid) {
-            return Err(format!("`{text}`: an attribute is NAME=VALUE, NAME of 1 to 128 letters, digits, `-_./@:`"));
-        }
-        if name.starts_with("ecs.") {
-            return Err(format!("`{name}`: attributes starting with `ecs.` are the agent's own"));
-        }
-        Ok(Attribute { name: name.to_owned(), value: value.filter(|v| !v.is_empty()) })
-    }
-}
 
 /// ECS's name for this machine's architecture.
 pub fn cpu_architecture(arch: &str) -> &str {
@@ -198,18 +173,6 @@ mod tests {
     fn architectures_use_ecs_names() {
         assert_eq!(cpu_architecture("x86_64"), "x86_64");
         assert_eq!(cpu_architecture("aarch64"), "arm64");
-    }
-
-    #[test]
-    fn attributes_parse_and_refuse_the_agents_own() {
-        assert_eq!(
-            Attribute::parse(" team = ops ").unwrap(),
-            Attribute { name: "team".into(), value: Some("ops".into()) }
-        );
-        assert_eq!(Attribute::parse("flag=").unwrap().value, None);
-        assert!(Attribute::parse("ecs.os-type=windows").unwrap_err().contains("agent's own"));
-        assert!(Attribute::parse("=x").is_err());
-        assert!(Attribute::parse("sp ace=x").is_err());
     }
 
     #[test]

@@ -14,18 +14,24 @@
 //! An instance registered with a cluster also runs the ECS part (`ecs`,
 //! `docs/ecs-agent-protocol.md`): it registers the container instance with the machine's
 //! resources (`ecs_registration`), long-polls the control plane (`ecs_channel`), and
-//! reconciles Docker (`docker`, a minimal Engine API client) to the tasks it is given
+//! reconciles Docker (`docker`: the `DockerApi` trait, a minimal Engine API client behind
+//! it) to the tasks it is given
 //! (`task_spec` for the task payload and container configuration, `reconcile` for the
 //! decisions, pure). Tasks' IAM roles (`task_roles`) are served to their containers by the
 //! credentials endpoint (`credentials_endpoint`) and sign the pulls from Homeport's registry
-//! (`registry_auth`) and the shipping of `awslogs` containers' output (`awslogs`).
+//! (`registry_auth`) and the shipping of `awslogs` containers' output (`awslogs`). What they
+//! all share sits below the ECS part and imports none of it: where the control plane is and
+//! the instance role's current credentials (`control_plane`), and retry delays (`backoff`).
 //!
 //! Guarantees: nothing here logs or prints a secret (the private key, a secret access key, a
 //! session token, an activation code); every file holding one is created 0600 and replaced
 //! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
 
 pub mod api;
+pub mod attribute;
 pub mod awslogs;
+pub mod backoff;
+pub mod control_plane;
 pub mod credentials;
 pub mod credentials_endpoint;
 pub mod docker;

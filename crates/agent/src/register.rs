@@ -66,7 +66,7 @@ pub struct Registration {
     pub activation_code: String,
     pub cluster: Option<String>,
     /// Custom container instance attributes, kept for the ECS part.
-    pub attributes: Vec<crate::ecs_registration::Attribute>,
+    pub attributes: Vec<crate::attribute::Attribute>,
     pub region: String,
     pub state_dir: PathBuf,
     /// Register again even though the state directory holds a registration.

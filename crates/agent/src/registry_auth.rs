@@ -14,8 +14,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use serde_json::{Value, json};
 
 use crate::api::{self, CallError};
+use crate::control_plane::ControlPlane;
 use crate::credentials::RoleCredentials;
-use crate::ecs::ControlPlane;
 
 const GET_AUTHORIZATION_TOKEN: &str = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
 

@@ -33,8 +33,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::api::{self, CallError};
-use crate::credentials::{Backoff, RoleCredentials, jitter, refresh_delay};
-use crate::ecs::{self, ControlPlane, EcsOptions};
+use crate::backoff::{Backoff, jitter};
+use crate::control_plane::ControlPlane;
+use crate::credentials::{RoleCredentials, refresh_delay};
+use crate::ecs::{self, EcsOptions};
 use crate::ecs_registration::{Attribute, DEFAULT_RESERVED_MEMORY};
 use crate::heartbeat::Platform;
 use crate::http::{Endpoint, HttpError};

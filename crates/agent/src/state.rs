@@ -67,7 +67,7 @@ pub struct Instance {
     pub cluster: Option<String>,
     /// Custom container instance attributes given at registration (`--attribute`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attributes: Vec<crate::ecs_registration::Attribute>,
+    pub attributes: Vec<crate::attribute::Attribute>,
     pub activation_id: String,
     /// The identifier sent with every token request (see [`crate::register`]).
     pub fingerprint: String,
@@ -461,7 +461,7 @@ mod tests {
             trust: None,
             ca_sha256: None,
             cluster: Some("prod".into()),
-            attributes: vec![crate::ecs_registration::Attribute { name: "zone".into(), value: Some("lab".into()) }],
+            attributes: vec![crate::attribute::Attribute { name: "zone".into(), value: Some("lab".into()) }],
             activation_id: "a1b2".into(),
             fingerprint: "f".into(),
             registered_at: 1_795_000_000,

@@ -23,10 +23,11 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::api::{self, CallError, TaskRoleCredentials};
+use crate::backoff::{Backoff, jitter};
+use crate::control_plane::{ControlPlane, Credentials, current_credentials};
 #[cfg(test)]
 use crate::credentials::RoleCredentials;
-use crate::credentials::{Backoff, jitter, refresh_delay};
-use crate::ecs::{ControlPlane, Credentials};
+use crate::credentials::refresh_delay;
 use crate::log;
 use crate::task_spec::{TaskSpec, task_id};
 
@@ -314,7 +315,7 @@ async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, cont
     let mut backoff = Backoff::new();
     let mut credentials = fetch.credentials.clone();
     while !wanted.is_empty() {
-        let instance = crate::ecs::current_credentials(&mut credentials).await;
+        let instance = current_credentials(&mut credentials).await;
         let mut next = Duration::from_secs(3600);
         let mut failed = None;
         let mut ended = Vec::new();
