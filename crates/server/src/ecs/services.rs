@@ -316,6 +316,10 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Network Configuration is not valid for the given networkMode of this task definition.",
         ));
     }
+    // Read, change and save under the cluster's placement lock, which the scheduler's pass
+    // holds while it reads and saves the service: neither overwrites the other's change.
+    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
     if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
@@ -361,6 +365,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         put(primary, "updatedAt", now);
     }
     save(ctx.app, &service).await?;
+    drop(placing);
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))
@@ -368,6 +373,9 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
+    // Under the placement lock, as UpdateService.
+    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let replica = service.body.get("schedulingStrategy").and_then(Json::as_str) != Some("DAEMON");
@@ -380,6 +388,7 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     put(&mut service.body, "desiredCount", 0);
     put(&mut service.body, "status", "DRAINING");
     save(ctx.app, &service).await?;
+    drop(placing);
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))

@@ -65,10 +65,7 @@ fn services_are_created_described_and_refused_while_scaled_up() {
     ]);
 }
 
-/// Services of no tasks, which the scheduler's passes leave alone once created. (A write to a
-/// service with a task it cannot place can be lost today: UpdateService and DeleteService
-/// save the service outside the cluster's placement lock, and a scheduler pass that read it
-/// before may save its own copy after; so this table keeps desiredCount at 0.)
+/// Services of no tasks, which the scheduler's passes leave alone once created.
 #[test]
 fn scaled_services() {
     let server = shared();
@@ -239,4 +236,27 @@ fn a_user_without_permissions_is_refused_every_service_operation() {
             "ecs:ListServices",
         ),
     ]);
+}
+
+/// UpdateService changes a service under the cluster's placement lock, which the scheduler's
+/// pass holds while it reads and saves the same service: a pass never saves a copy read
+/// before the update over it. (Found by this tier: the update had been saved outside the lock,
+/// and a pass recording that it could not place the service's task, in a cluster with no
+/// instances, wrote the old desired count back.) Each change is read back a second later,
+/// after at least one pass.
+#[test]
+fn an_update_is_never_overwritten_by_a_scheduler_pass() {
+    let server = shared();
+    let (cluster, family) = cluster_and_family();
+    let name = unique("contended");
+    server.ecs(&server.root, "CreateService", &service(&cluster, &name, &family, json!({}))).ok();
+    for round in 0..4_i64 {
+        let wanted = round % 2;
+        let update = json!({"cluster": cluster, "service": name, "desiredCount": wanted});
+        server.ecs(&server.root, "UpdateService", &update).ok();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let described =
+            server.ecs(&server.root, "DescribeServices", &json!({"cluster": cluster, "services": [name]})).ok().value();
+        assert_eq!(described["services"][0]["desiredCount"], wanted, "round {round}: {described}");
+    }
 }
