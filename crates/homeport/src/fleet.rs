@@ -49,6 +49,10 @@ pub struct FleetArgs {
     concurrency: usize,
     #[arg(long, default_value = "fleet-sim")]
     cluster: String,
+    /// After placing, keep every instance long-polling this many seconds more (a fleet's
+    /// steady traffic, for measuring the API beside it).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    hold_seconds: u64,
 }
 
 /// Credentials to sign with: the root key (no token) or an instance's role session.
@@ -281,6 +285,10 @@ async fn simulate(args: FleetArgs) -> Result<(), String> {
         received.load(Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     ));
+    if args.hold_seconds > 0 {
+        output::line(&format!("holding: {} instances long-polling for {} s", pollers.len(), args.hold_seconds));
+        tokio::time::sleep(Duration::from_secs(args.hold_seconds)).await;
+    }
     stop.store(true, Ordering::Relaxed);
     pollers.shutdown().await;
     Ok(())
