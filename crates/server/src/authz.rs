@@ -67,9 +67,10 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
 }
 
 /// The condition keys of the request `ctx` carries: the global ones, those its parameters
-/// define and those its target entity defines.
+/// (awsQuery) or its JSON body (awsJson) define and those its target entity defines.
 pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context, AwsError> {
     let context = request_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.params);
+    let context = body_keys(context, ctx.operation.action, ctx.body);
     target_keys(ctx, context).await
 }
 
@@ -174,6 +175,79 @@ pub fn request_keys(mut context: Context, action: &str, params: &aws_protocol::q
     let transitive = params.strings("TransitiveTagKeys");
     if !transitive.is_empty() && action == "sts:AssumeRole" {
         context = context.with_values("sts:TransitiveTagKeys", transitive);
+    }
+    context
+}
+
+/// Where a JSON request body carries the tags it sets or removes, in its service's shape.
+#[derive(Debug, Clone, Copy)]
+enum BodyTags {
+    /// `member: [{KEY: "k", VALUE: "v"}]` (ECS spells the members `key`/`value`, ECR and SSM
+    /// `Key`/`Value`).
+    List { member: &'static str, key: &'static str, value: &'static str },
+    /// `member: {"k": "v"}` (CloudWatch Logs).
+    Map { member: &'static str },
+    /// `member: ["k"]`: the keys of the tags a request removes (only `aws:TagKeys`).
+    Keys { member: &'static str },
+}
+
+const ECS_TAGS: BodyTags = BodyTags::List { member: "tags", key: "key", value: "value" };
+const SSM_TAGS: BodyTags = BodyTags::List { member: "Tags", key: "Key", value: "Value" };
+
+/// The awsJson actions AWS's service authorization reference defines `aws:RequestTag/*` and
+/// `aws:TagKeys` for, among those Homeport routes, and where each request carries its tags.
+/// Only these requests define the keys: tags in any other body define nothing.
+const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
+    ("ecs:CreateCluster", ECS_TAGS),
+    ("ecs:CreateService", ECS_TAGS),
+    ("ecs:RegisterTaskDefinition", ECS_TAGS),
+    ("ecs:RegisterContainerInstance", ECS_TAGS),
+    ("ecs:RunTask", ECS_TAGS),
+    ("ecs:StartTask", ECS_TAGS),
+    ("ecr:CreateRepository", BodyTags::List { member: "tags", key: "Key", value: "Value" }),
+    ("logs:CreateLogGroup", BodyTags::Map { member: "tags" }),
+    ("ssm:AddTagsToResource", SSM_TAGS),
+    ("ssm:CreateActivation", SSM_TAGS),
+    ("ssm:RemoveTagsFromResource", BodyTags::Keys { member: "TagKeys" }),
+];
+
+/// Adds the condition keys a JSON request body defines for its action: each tag it sets as
+/// `aws:RequestTag/KEY`, and the keys of every tag it sets or removes as the multi-valued
+/// `aws:TagKeys` (absent when it names none), as the query path does for IAM and STS.
+pub fn body_keys(mut context: Context, action: &str, body: &serde_json::Value) -> Context {
+    let Some((_, shape)) = JSON_TAGGING_ACTIONS.iter().find(|(tagging, _)| *tagging == action) else {
+        return context;
+    };
+    let text = |value: Option<&serde_json::Value>| value.and_then(serde_json::Value::as_str).map(str::to_owned);
+    let mut tags: Vec<(String, Option<String>)> = Vec::new();
+    match *shape {
+        BodyTags::List { member, key, value } => {
+            for tag in body.get(member).and_then(serde_json::Value::as_array).into_iter().flatten() {
+                if let Some(name) = text(tag.get(key)) {
+                    tags.push((name, Some(text(tag.get(value)).unwrap_or_default())));
+                }
+            }
+        }
+        BodyTags::Map { member } => {
+            for (name, value) in body.get(member).and_then(serde_json::Value::as_object).into_iter().flatten() {
+                tags.push((name.clone(), Some(value.as_str().unwrap_or_default().to_owned())));
+            }
+        }
+        BodyTags::Keys { member } => {
+            for name in body.get(member).and_then(serde_json::Value::as_array).into_iter().flatten() {
+                if let Some(name) = name.as_str() {
+                    tags.push((name.to_owned(), None));
+                }
+            }
+        }
+    }
+    for (key, value) in &tags {
+        if let Some(value) = value {
+            context = context.with(&format!("aws:RequestTag/{key}"), value.clone());
+        }
+    }
+    if !tags.is_empty() {
+        context = context.with_values("aws:TagKeys", tags.into_iter().map(|(key, _)| key));
     }
     context
 }
@@ -376,4 +450,74 @@ async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Po
     }
     let document = crate::iam::managed::document(&app.store, account, arn).await.map_err(internal)?;
     Ok(document.and_then(|text| Policy::parse(&text).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use iam_policy::ContextValue;
+    use serde_json::json;
+
+    use super::*;
+
+    fn single(value: &str) -> Option<ContextValue> {
+        Some(ContextValue::Single(value.to_owned()))
+    }
+
+    fn keys(keys: &[&str]) -> Option<ContextValue> {
+        Some(ContextValue::Multi(keys.iter().map(|key| (*key).to_owned()).collect()))
+    }
+
+    #[test]
+    fn each_services_json_tags_define_request_tags_and_tag_keys() {
+        let ecs = body_keys(
+            Context::new(),
+            "ecs:CreateCluster",
+            &json!({"clusterName": "a", "tags": [{"key": "env", "value": "prod"}, {"key": "team", "value": "ops"}]}),
+        );
+        assert_eq!(ecs.get("aws:requesttag/env").cloned(), single("prod"));
+        assert_eq!(ecs.get("aws:requesttag/team").cloned(), single("ops"));
+        assert_eq!(ecs.get("aws:tagkeys").cloned(), keys(&["env", "team"]));
+
+        let ecr = body_keys(Context::new(), "ecr:CreateRepository", &json!({"tags": [{"Key": "env", "Value": "dev"}]}));
+        assert_eq!(ecr.get("aws:requesttag/env").cloned(), single("dev"));
+        assert_eq!(ecr.get("aws:tagkeys").cloned(), keys(&["env"]));
+        // ECR's members are capitalized: ECS's spelling there names no tag.
+        let misspelt =
+            body_keys(Context::new(), "ecr:CreateRepository", &json!({"tags": [{"key": "env", "value": "dev"}]}));
+        assert_eq!(misspelt.get("aws:tagkeys"), None);
+
+        let logs = body_keys(Context::new(), "logs:CreateLogGroup", &json!({"tags": {"env": "test"}}));
+        assert_eq!(logs.get("aws:requesttag/env").cloned(), single("test"));
+        assert_eq!(logs.get("aws:tagkeys").cloned(), keys(&["env"]));
+
+        let ssm = body_keys(
+            Context::new(),
+            "ssm:AddTagsToResource",
+            &json!({"ResourceId": "mi-1", "Tags": [{"Key": "env", "Value": "prod"}]}),
+        );
+        assert_eq!(ssm.get("aws:requesttag/env").cloned(), single("prod"));
+        let activation =
+            body_keys(Context::new(), "ssm:CreateActivation", &json!({"Tags": [{"Key": "owner", "Value": "me"}]}));
+        assert_eq!(activation.get("aws:tagkeys").cloned(), keys(&["owner"]));
+    }
+
+    #[test]
+    fn removed_keys_define_only_tag_keys() {
+        let context =
+            body_keys(Context::new(), "ssm:RemoveTagsFromResource", &json!({"ResourceId": "mi-1", "TagKeys": ["env"]}));
+        assert_eq!(context.get("aws:tagkeys").cloned(), keys(&["env"]));
+        assert_eq!(context.get("aws:requesttag/env"), None);
+    }
+
+    #[test]
+    fn tags_define_nothing_for_other_actions_or_when_absent() {
+        let tagged = json!({"tags": [{"key": "env", "value": "prod"}], "Tags": [{"Key": "env", "Value": "prod"}]});
+        for action in ["ecs:DescribeClusters", "ecr:DescribeRepositories", "logs:CreateLogStream", "iam:CreateUser"] {
+            let context = body_keys(Context::new(), action, &tagged);
+            assert_eq!(context.get("aws:tagkeys"), None, "{action}");
+            assert_eq!(context.get("aws:requesttag/env"), None, "{action}");
+        }
+        let untagged = body_keys(Context::new(), "ecs:CreateCluster", &json!({"clusterName": "a"}));
+        assert_eq!(untagged.get("aws:tagkeys"), None);
+    }
 }

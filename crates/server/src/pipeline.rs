@@ -123,6 +123,8 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
     let (outcome, resources, verdict) = run(&ctx).await;
+    // Homeport's own failures are answered (and audited) in the service's own code.
+    let outcome = outcome.map_err(|error| operations::in_service(&service, error));
     if outcome.is_ok() && operation.flushes_iam_cache() {
         // A change to what the cache holds applies from the next request: nothing cached may
         // outlive it. Other writes and the agents' traffic leave the cache valid.
@@ -152,7 +154,8 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             crate::log::event(&format!("answered {} without its audit record: {error}", operation.name));
         } else {
             // No durable record, no answer: the caller retries rather than acting unaudited.
-            return error_reply(&operations::internal(error), protocol, namespace, &request_id);
+            let error = operations::in_service(&service, operations::internal(error));
+            return error_reply(&error, protocol, namespace, &request_id);
         }
     }
     match outcome {
@@ -229,8 +232,11 @@ fn unknown_operation(service: &str, target: &str) -> AwsError {
 /// Authorizes and runs the operation: its outcome, its resources and the verdict.
 async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
     let operation = ctx.operation;
-    let denied =
-        |error: AwsError| Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code] };
+    // The statement names the error as the service answers it (the caller sees the same code).
+    let denied = |error: AwsError| Verdict {
+        decision: iam_policy::EvalDecision::ImplicitDeny,
+        statements: vec![operations::in_service(operation.service, error).code],
+    };
     let resources = match (operation.resources)(ctx).await {
         Ok(resources) => resources,
         Err(error) => return (Err(error.clone()), Vec::new(), denied(error)),

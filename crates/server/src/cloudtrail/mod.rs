@@ -7,6 +7,8 @@
 //! replicas sharing a store, events of chunks imported together are ordered by chunk, so
 //! neighbours less than an import interval (100 ms) apart may appear out of time order.
 
+pub(crate) mod errors;
+
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
@@ -15,6 +17,7 @@ use crate::audit::{CHUNK_COLUMNS, Record, read_only_event};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
+use errors::invalid;
 
 /// The `X-Amz-Target` prefix of CloudTrail's awsJson operations.
 pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
@@ -25,10 +28,6 @@ operation!(cloudtrail, LOOKUP_EVENTS, "LookupEvents", Read, |_| Box::pin(async {
 
 /// CloudTrail keeps 90 days of management events for lookup.
 const LOOKBACK_SECONDS: i64 = 90 * 24 * 60 * 60;
-
-fn invalid(code: &str, message: &str) -> AwsError {
-    AwsError::new(code, 400, message)
-}
 
 /// A timestamp member: epoch seconds as a JSON number (what the SDKs send) or ISO text.
 fn timestamp(body: &Json, member: &str) -> Result<Option<i64>, AwsError> {

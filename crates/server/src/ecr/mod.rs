@@ -10,6 +10,7 @@
 //! and pulls through [`authorize_on_repository`], the same code.
 
 pub(crate) mod auth;
+pub(crate) mod errors;
 pub(crate) mod images;
 pub(crate) mod layers;
 pub(crate) mod policies;
@@ -28,24 +29,7 @@ use crate::operations::{Ctx, internal};
 /// The `X-Amz-Target` prefix of ECR.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
 
-pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterException", 400, message)
-}
-
-/// A member that fails the service model's constraint, in ECR's words.
-pub fn invalid_member(member: &str, value: &str, constraint: &str) -> AwsError {
-    invalid_parameter(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-    ))
-}
-
-pub fn repository_not_found(app: &App, name: &str) -> AwsError {
-    AwsError::new(
-        "RepositoryNotFoundException",
-        400,
-        format!("The repository with name '{name}' does not exist in the registry with id '{}'", app.account_id),
-    )
-}
+pub use errors::{invalid_member, invalid_parameter, repository_not_found};
 
 /// Whether `name` fits ECR's repository name rule: 2 to 256 characters,
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
@@ -241,6 +225,7 @@ pub async fn authorize_on_repository(
 ) -> Result<Verdict, (Verdict, AwsError)> {
     let resources = vec![repository_arn(app, name)];
     let policy = repository_policy(app, &resources).await.map_err(|error| {
+        let error = crate::operations::in_service("ecr", error);
         (Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code.clone()] }, error)
     })?;
     let resource_policy = policy.as_ref().map(|policy| ResourcePolicy {

@@ -5,6 +5,7 @@
 pub(crate) mod channel;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
+pub(crate) mod errors;
 pub(crate) mod query;
 pub(crate) mod scheduler;
 pub(crate) mod service_plan;
@@ -23,17 +24,7 @@ use crate::operations::internal;
 /// The `X-Amz-Target` prefix of ECS.
 pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
 
-pub fn client(message: impl Into<String>) -> AwsError {
-    AwsError::new("ClientException", 400, message)
-}
-
-pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterException", 400, message)
-}
-
-pub fn cluster_not_found() -> AwsError {
-    AwsError::new("ClusterNotFoundException", 400, "Cluster not found.")
-}
+pub use errors::{client, cluster_not_found, invalid_parameter};
 
 /// `arn:aws:ecs:REGION:ACCOUNT:KIND/NAME`.
 pub fn arn(app: &crate::app::App, kind: &str, name: &str) -> String {

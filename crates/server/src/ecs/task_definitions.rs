@@ -302,7 +302,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             Err(error) => return Err(internal(error)),
         }
     }
-    Err(AwsError::new("ServerException", 500, "Too many concurrent registrations of this family; retry."))
+    Err(ecs::errors::server("Too many concurrent registrations of this family; retry."))
 }
 
 /// The task definition a `taskDefinition` member names: `family` (its latest ACTIVE

@@ -124,7 +124,7 @@ async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> 
             Err(error) => return Err(internal(error)),
         }
     }
-    Err(crate::operations::concurrent_modification())
+    Err(crate::iam::errors::concurrent_modification())
 }
 
 /// The guard of a PutXPolicy: changes the owner's row only while it exists and its policies

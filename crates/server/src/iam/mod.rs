@@ -6,6 +6,7 @@ pub(crate) mod account;
 pub(crate) mod attachments;
 pub(crate) mod boundaries;
 pub(crate) mod entities;
+pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;

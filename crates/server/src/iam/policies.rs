@@ -444,7 +444,7 @@ async fn create_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             Ok(_) => break version,
             // Another call took the number (or deleted the policy: the next read says so).
             Err(store::StoreError::Unmet(0)) if attempts < crate::operations::RACE_ATTEMPTS => {}
-            Err(store::StoreError::Unmet(0)) => return Err(crate::operations::concurrent_modification()),
+            Err(store::StoreError::Unmet(0)) => return Err(crate::iam::errors::concurrent_modification()),
             Err(store::StoreError::Unmet(_)) => {
                 return Err(AwsError::new(
                     "LimitExceeded",

@@ -7,6 +7,7 @@
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
 //! older than it are deleted by the server's periodic pass (`expire`) and never returned.
 
+pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod groups;
 
@@ -25,17 +26,8 @@ pub const LOGS_TARGET: &str = "Logs_20140328";
 const RETENTION_DAYS: &[i64] =
     &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterException", 400, message)
-}
-
-pub fn no_group() -> AwsError {
-    AwsError::new("ResourceNotFoundException", 400, "The specified log group does not exist.")
-}
-
-pub fn no_stream() -> AwsError {
-    AwsError::new("ResourceNotFoundException", 400, "The specified log stream does not exist.")
-}
+use errors::validation;
+pub use errors::{invalid_parameter, no_group, no_stream};
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
 pub fn group_arn(app: &App, group: &str) -> String {
@@ -50,16 +42,6 @@ pub fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 /// The log-stream resource a request names (`logGroupName` and `logStreamName`).
 pub fn stream_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.app, group_name(ctx.body)?), stream_name(ctx.body)?)])
-}
-
-fn validation(member: &str, value: &str, constraint: &str) -> AwsError {
-    AwsError::new(
-        "InvalidParameterException",
-        400,
-        format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
-        ),
-    )
 }
 
 /// The `logGroupName` member, checked against CloudWatch's pattern.

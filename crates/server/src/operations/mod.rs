@@ -408,23 +408,42 @@ pub fn validation(message: impl Into<String>) -> AwsError {
     AwsError::new("ValidationError", 400, message)
 }
 
-/// A failure that is Homeport's, not the caller's: reported without internals.
 /// How many times an operation that read, checked and then wrote under a guard tries again
 /// when a concurrent call changed what it read.
 pub(crate) const RACE_ATTEMPTS: u32 = 16;
 
-/// IAM's answer when concurrent calls kept changing what a request depends on.
-pub(crate) fn concurrent_modification() -> AwsError {
-    AwsError::new(
-        "ConcurrentModification",
-        409,
-        "The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again.",
-    )
-}
+/// AWS's common code for a failure that is the service's, which [`internal`] answers with
+/// until [`in_service`] renders it as the operation's service models it.
+const INTERNAL_FAILURE: &str = "InternalFailure";
 
+/// A failure that is Homeport's, not the caller's: logged here, reported without internals.
+///
+/// It is service-neutral (AWS's common `InternalFailure`, HTTP 500): the pipeline answers it
+/// in the code, status and message of the service the request reached ([`in_service`]), so
+/// no handler names its service's internal error.
 pub fn internal(error: impl std::fmt::Display) -> AwsError {
     crate::log::event(&format!("internal error: {error}"));
-    AwsError::new("ServiceFailure", 500, "The request processing has failed because of an unknown error.")
+    AwsError::new(INTERNAL_FAILURE, 500, "The request processing has failed because of an unknown error.")
+}
+
+/// `error` as `service` (a SigV4 service name) answers it: an [`internal`] failure becomes
+/// that service's own internal error, as its model defines it (each service's `errors`
+/// module); every other error is unchanged.
+pub fn in_service(service: &str, error: AwsError) -> AwsError {
+    if error.code != INTERNAL_FAILURE || error.status != 500 {
+        return error;
+    }
+    match service {
+        "iam" => iam::errors::internal_error(),
+        "sts" => sts::errors::internal_error(),
+        "ssm" => ssm::errors::internal_error(),
+        "ecs" => ecs::errors::internal_error(),
+        "ecr" => ecr::errors::internal_error(),
+        "logs" => logs::errors::internal_error(),
+        "cloudtrail" => cloudtrail::errors::internal_error(),
+        // A service Homeport does not route: AWS's common code, as it is.
+        _ => error,
+    }
 }
 
 /// Checks an IAM name (users, policies) against AWS's pattern and length.
@@ -507,8 +526,49 @@ impl Page {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Checks [`internal`] reaches a caller of `service` as `code` and `status`, in the
+    /// service's protocol (awsQuery XML with `Receiver` or awsJson's `__type`), without the
+    /// failure's internals; returns the error as rendered.
+    pub(crate) fn internal_as_answered(service: &str, code: &str, status: u16) -> AwsError {
+        let error = in_service(service, internal("disk I/O error at /var/lib/secret"));
+        assert_eq!((error.code.as_str(), error.status), (code, status), "{service}");
+        assert!(!error.message.contains("secret"), "{}", error.message);
+        let namespace = if service == "sts" { STS_NAMESPACE } else { IAM_NAMESPACE };
+        let reply = crate::pipeline::error_reply(&error, protocol_of(service), namespace, "request-1");
+        assert_eq!(reply.status, status);
+        let body = String::from_utf8_lossy(&reply.body).into_owned();
+        match protocol_of(service) {
+            Protocol::Query => {
+                assert_eq!(reply.content_type, "text/xml");
+                assert!(body.contains(&format!("<Code>{code}</Code>")), "{body}");
+                assert!(body.contains("<Type>Receiver</Type>"), "{body}");
+                assert!(body.contains(&format!("xmlns=\"{namespace}\"")), "{body}");
+            }
+            Protocol::Json => {
+                assert_eq!(reply.content_type, "application/x-amz-json-1.1");
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                assert_eq!(json["__type"], code, "{body}");
+                assert_eq!(json["message"], error.message.as_str(), "{body}");
+            }
+        }
+        // Any other error passes through unchanged.
+        let other = in_service(service, validation("bad"));
+        assert_eq!(other.code, "ValidationError");
+        error
+    }
+
+    #[test]
+    fn every_routed_service_has_its_own_internal_error() {
+        for operation in OPERATIONS {
+            let error = in_service(operation.service, internal("x"));
+            assert_eq!(error.status, 500, "{}", operation.service);
+            let modelled = !matches!(operation.service, "sts" | "cloudtrail");
+            assert_eq!(error.code != INTERNAL_FAILURE, modelled, "{}", operation.service);
+        }
+    }
 
     fn flushing() -> Vec<&'static str> {
         OPERATIONS.iter().filter(|operation| operation.flushes_iam_cache()).map(|operation| operation.name).collect()

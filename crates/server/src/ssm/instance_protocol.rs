@@ -58,11 +58,13 @@ pub async fn handle(
         return Some(Err(crate::pipeline::disk_full(aws_protocol::Protocol::Json)));
     }
     let body: Json = serde_json::from_slice(request.body).unwrap_or(Json::Null);
-    let outcome = match target {
+    let mut outcome = match target {
         REGISTER => register(app, &body).await,
         REQUEST_TOKEN => request_token(app, request, &body).await,
         _ => return None,
     };
+    // Homeport's own failures are answered (and audited) as SSM's.
+    outcome.result = outcome.result.map_err(|error| crate::operations::in_service("ssm", error));
     let event_name = target.trim_start_matches("AmazonSSM.");
     let record = Record {
         time: ids::now(),
@@ -83,7 +85,7 @@ pub async fn handle(
         error_code: outcome.result.as_ref().err().map(|error| error.code.as_str().into()),
     };
     if let Err(error) = audit.record(record).await {
-        return Some(Err(internal(error)));
+        return Some(Err(crate::operations::in_service("ssm", internal(error))));
     }
     Some(outcome.result)
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod activations;
 pub(crate) mod downloads;
+pub(crate) mod errors;
 pub(crate) mod instance_protocol;
 pub(crate) mod instances;
 
@@ -19,13 +20,7 @@ pub const SSM_TARGET: &str = "AmazonSSM";
 
 pub use crate::operations::put;
 
-pub fn validation_exception(message: impl Into<String>) -> AwsError {
-    AwsError::new("ValidationException", 400, message)
-}
-
-pub fn invalid_parameters(message: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameters", 400, message)
-}
+pub use errors::{invalid_parameters, too_many_tags, validation_exception};
 
 /// A timestamp member as the SDKs send it: epoch seconds, possibly fractional.
 pub fn epoch(value: &Json) -> Option<i64> {
@@ -58,15 +53,6 @@ pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
 
 /// Tags one SSM resource may carry (SSM's quota for most resources).
 pub const TAGS_PER_RESOURCE: i64 = 50;
-
-/// SSM's answer to more than [`TAGS_PER_RESOURCE`] tags on a resource.
-pub fn too_many_tags() -> AwsError {
-    AwsError::new(
-        "TooManyTagsError",
-        400,
-        "The Targets parameter includes too many tags. Remove one or more tags and try the command again.",
-    )
-}
 
 /// Statements that set tags on an SSM resource (`kind` is SSM's resource type).
 pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<Statement> {

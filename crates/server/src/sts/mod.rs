@@ -5,6 +5,7 @@
 //! the cache), bounded by the role's boundary and the session's own policies. Issuing a role
 //! session and finding the trust policy are in `sessions`, which ECS, SSM and the pipeline use.
 
+pub(crate) mod errors;
 pub(crate) mod sessions;
 
 use aws_protocol::AwsError;

@@ -33,3 +33,4 @@ mod server_restart;
 mod ssm_activations;
 mod ssm_instances;
 mod sts;
+mod tags_conditions;

@@ -1,0 +1,47 @@
+//! ECR's error codes, as its service model (`ecr/2015-09-21`) defines them: every operation's
+//! own errors, and `ServerException` (a fault, HTTP 500) for a failure that is Homeport's.
+//! Codes are rendered in awsJson as `__type` by the pipeline; the `/v2` registry answers in
+//! the Docker registry's own error shapes (`registry`).
+
+use aws_protocol::AwsError;
+
+use crate::app::App;
+
+/// ECR's answer to a failure that is Homeport's, not the caller's: the pipeline renders
+/// [`crate::operations::internal`] in this shape for every ECR operation.
+pub fn internal_error() -> AwsError {
+    AwsError::new(
+        "ServerException",
+        500,
+        "The server failed to process the request because of an internal error; retry it, and if it keeps failing, the server's log records the cause.",
+    )
+}
+
+pub fn invalid_parameter(message: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, message)
+}
+
+/// A member that fails the service model's constraint, in ECR's words.
+pub fn invalid_member(member: &str, value: &str, constraint: &str) -> AwsError {
+    invalid_parameter(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+pub fn repository_not_found(app: &App, name: &str) -> AwsError {
+    AwsError::new(
+        "RepositoryNotFoundException",
+        400,
+        format!("The repository with name '{name}' does not exist in the registry with id '{}'", app.account_id),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::operations::tests::internal_as_answered;
+
+    #[test]
+    fn an_internal_failure_is_ecr_server_exception() {
+        internal_as_answered("ecr", "ServerException", 500);
+    }
+}
