@@ -30,7 +30,7 @@
 
 use std::collections::HashMap;
 
-use super::container_instances::{ContainerInstance, Reserved};
+use super::model::container_instance::{ContainerInstance, ContainerInstanceStatus, Reserved};
 use super::scheduler::{self, Constraint, Demand, Strategy};
 
 /// A service's status.
@@ -213,11 +213,13 @@ pub(crate) enum InstanceStatus {
 
 impl InstanceStatus {
     pub(crate) fn of(instance: &ContainerInstance) -> InstanceStatus {
-        match instance.status.as_str() {
-            "ACTIVE" => InstanceStatus::Active,
-            "DRAINING" => InstanceStatus::Draining,
-            "INACTIVE" => InstanceStatus::Inactive,
-            _ => InstanceStatus::Other,
+        match instance.status {
+            ContainerInstanceStatus::Active => InstanceStatus::Active,
+            ContainerInstanceStatus::Draining => InstanceStatus::Draining,
+            ContainerInstanceStatus::Inactive => InstanceStatus::Inactive,
+            ContainerInstanceStatus::Registering
+            | ContainerInstanceStatus::Deregistering
+            | ContainerInstanceStatus::RegistrationFailed => InstanceStatus::Other,
         }
     }
 }
@@ -582,7 +584,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ecs::container_instances::Spec;
+    use crate::ecs::model::container_instance::Spec;
 
     const NOW: i64 = 10_000;
     /// Instances polled before this are lost.
@@ -597,7 +599,7 @@ mod tests {
         ContainerInstance {
             arn: instance_arn(id),
             instance_id: format!("mi-{id}"),
-            status: status.to_owned(),
+            status: ContainerInstanceStatus::parse(status).unwrap(),
             status_reason: None,
             spec: Arc::new(
                 Spec::from_json(

@@ -17,10 +17,11 @@ use serde_json::{Value as Json, json};
 use store::Value;
 
 use super::clusters::{Cluster, active_cluster, find_cluster};
-use super::container_instances::{Groups, instances_of};
+use super::model::container_instance::{Groups, instances_of};
+use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
-use super::tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
 use crate::ecs::{self, cluster_arn, invalid_parameter, put};
@@ -130,12 +131,7 @@ async fn save(app: &App, service: &Service) -> Result<(), AwsError> {
 
 /// The service's tasks that are meant to run (by deployment id in `startedBy`).
 async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
-    load_tasks(
-        app,
-        "cluster_arn = ? AND service_name = ? AND desired_status = 'RUNNING' ORDER BY created_at, arn",
-        vec![service.cluster_arn.as_str().into(), service.name.as_str().into()],
-    )
-    .await
+    task_model::of_service(&app.store, &service.cluster_arn, &service.name).await
 }
 
 fn deployment_of(task: &TaskRow) -> &str {
@@ -146,10 +142,16 @@ fn deployment_of(task: &TaskRow) -> &str {
 async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Json, AwsError> {
     let tasks = service_tasks(app, service).await?;
     let running = |deployment: Option<&str>| {
-        tasks.iter().filter(|t| t.last_status == "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+        tasks
+            .iter()
+            .filter(|t| t.last_status == TaskStatus::Running && deployment.is_none_or(|d| deployment_of(t) == d))
+            .count()
     };
     let pending = |deployment: Option<&str>| {
-        tasks.iter().filter(|t| t.last_status != "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+        tasks
+            .iter()
+            .filter(|t| t.last_status != TaskStatus::Running && deployment.is_none_or(|d| deployment_of(t) == d))
+            .count()
     };
     let mut described = service.body.clone();
     put(&mut described, "runningCount", running(None));
@@ -489,7 +491,8 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     };
     let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
-    let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
+    let (instances, reserved) =
+        instances_of(&app.store, &app.ecs_channels.specs, &cluster.arn, Groups::Only(&group)).await?;
     let launch = service_launch(app, &service).await;
     let now = ids::now();
     let observed =
@@ -545,8 +548,8 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 fn observed_task(task: &TaskRow) -> plan::Task {
     plan::Task {
         arn: task.arn.clone(),
-        desired: plan::TaskStatus::parse(&task.desired_status),
-        last: plan::TaskStatus::parse(&task.last_status),
+        desired: plan::TaskStatus::parse(task.desired_status.as_str()),
+        last: plan::TaskStatus::parse(task.last_status.as_str()),
         health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
@@ -646,13 +649,8 @@ async fn apply(
 
 /// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.
 async fn stop_lost(app: &App, arn: &str, now: i64) -> Result<(), AwsError> {
-    super::tasks::update_task(app, arn, |task| {
-        task.desired_status = "STOPPED".to_owned();
-        task.last_status = "STOPPED".to_owned();
-        put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
-        put(&mut task.body, "stoppedReason", StopReason::InstanceLost.text());
-        put(&mut task.body, "stoppingAt", now);
-        put(&mut task.body, "stoppedAt", now);
+    task_model::update_task(app, arn, |task| {
+        task.record_lost(StopReason::InstanceLost.text(), now);
         Ok(true)
     })
     .await?;
