@@ -51,6 +51,15 @@ impl ServiceStatus {
             _ => ServiceStatus::Active,
         }
     }
+
+    /// The word ECS uses (stored and answered as is).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "ACTIVE",
+            ServiceStatus::Draining => "DRAINING",
+            ServiceStatus::Inactive => "INACTIVE",
+        }
+    }
 }
 
 /// How a service decides how many tasks it runs.

@@ -20,7 +20,7 @@ use super::clusters::{Cluster, active_cluster, find_cluster};
 use super::model::container_instance::{Groups, instances_of};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
-use super::service_plan::{self as plan, Action, Event, StopReason};
+use super::service_plan::{self as plan, Action, Event, ServiceStatus, StopReason};
 use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
@@ -99,6 +99,13 @@ struct Service {
     body: Json,
 }
 
+impl Service {
+    /// Its status (`ACTIVE` when its document has none).
+    fn status(&self) -> ServiceStatus {
+        ServiceStatus::parse(self.body.get("status").and_then(Json::as_str))
+    }
+}
+
 async fn load_services(app: &App, condition: &str, params: Vec<Value>) -> Result<Vec<Service>, AwsError> {
     let rows = app
         .store
@@ -118,7 +125,7 @@ async fn load_services(app: &App, condition: &str, params: Vec<Value>) -> Result
 }
 
 async fn save(app: &App, service: &Service) -> Result<(), AwsError> {
-    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE");
+    let status = service.status().as_str();
     app.store
         .execute(
             "UPDATE ecs_services SET body = ?, status = ? WHERE arn = ?",
@@ -249,7 +256,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "clusterArn": cluster.arn,
         "loadBalancers": [],
         "serviceRegistries": [],
-        "status": "ACTIVE",
+        "status": ServiceStatus::Active.as_str(),
         "desiredCount": desired,
         "runningCount": 0,
         "pendingCount": 0,
@@ -270,20 +277,21 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let existing = load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?;
     let mut statements = Vec::new();
     match existing.first() {
-        Some(service) if service.body.get("status").and_then(Json::as_str) != Some("INACTIVE") => {
+        Some(service) if service.status() != ServiceStatus::Inactive => {
             return Err(invalid_parameter("Creation of service was not idempotent."));
         }
         Some(_) => statements.push(store::Statement::new(
-            "UPDATE ecs_services SET status = 'ACTIVE', body = ?, created_at = ? WHERE arn = ?",
-            vec![body.to_string().into(), Value::Int(now), arn.as_str().into()],
+            "UPDATE ecs_services SET status = ?, body = ?, created_at = ? WHERE arn = ?",
+            vec![ServiceStatus::Active.as_str().into(), body.to_string().into(), Value::Int(now), arn.as_str().into()],
         )),
         None => statements.push(store::Statement::new(
-            "INSERT INTO ecs_services (arn, account_id, cluster_arn, name, status, body, created_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
+            "INSERT INTO ecs_services (arn, account_id, cluster_arn, name, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             vec![
                 arn.as_str().into(),
                 ctx.account().into(),
                 cluster.arn.as_str().into(),
                 name.into(),
+                ServiceStatus::Active.as_str().into(),
                 body.to_string().into(),
                 Value::Int(now),
             ],
@@ -323,7 +331,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
     let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
-    if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+    if service.status() != ServiceStatus::Active {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
     }
     let now = ids::now();
@@ -384,11 +392,11 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if replica && service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0) > 0 && !force {
         return Err(invalid_parameter("The service cannot be stopped while it is scaled above 0."));
     }
-    if service.body.get("status").and_then(Json::as_str) == Some("INACTIVE") {
+    if service.status() == ServiceStatus::Inactive {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
     }
     put(&mut service.body, "desiredCount", 0);
-    put(&mut service.body, "status", "DRAINING");
+    put(&mut service.body, "status", ServiceStatus::Draining.as_str());
     save(ctx.app, &service).await?;
     drop(placing);
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
@@ -426,8 +434,8 @@ async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
     let services = load_services(
         ctx.app,
-        "cluster_arn = ? AND status <> 'INACTIVE' ORDER BY name",
-        vec![cluster.arn.as_str().into()],
+        "cluster_arn = ? AND status <> ? ORDER BY name",
+        vec![cluster.arn.as_str().into(), ServiceStatus::Inactive.as_str().into()],
     )
     .await?;
     let arns = services
@@ -457,7 +465,8 @@ fn event(service: &mut Service, event: &Event) {
 /// One pass of the service scheduler over every service, bringing each towards its desired
 /// state. Errors of one service do not stop the others.
 pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
-    let services = load_services(app, "status <> 'INACTIVE' ORDER BY arn", Vec::new()).await?;
+    let services =
+        load_services(app, "status <> ? ORDER BY arn", vec![ServiceStatus::Inactive.as_str().into()]).await?;
     for service in services {
         let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
         if let Err(error) = reconcile_service(app, &cluster, service).await {
@@ -533,7 +542,7 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         .map(str::to_owned);
     plan::Service {
         name: service.name.clone(),
-        status: plan::ServiceStatus::parse(text("status")),
+        status: ServiceStatus::parse(text("status")),
         strategy: plan::SchedulingStrategy::parse(text("schedulingStrategy")),
         desired_count: body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0),
         deployments,
@@ -620,7 +629,7 @@ async fn apply(
                 changed = true;
             }
             Action::Deactivate => {
-                put(&mut service.body, "status", "INACTIVE");
+                put(&mut service.body, "status", ServiceStatus::Inactive.as_str());
                 changed = true;
             }
             Action::EndDeployments(ended) => {
