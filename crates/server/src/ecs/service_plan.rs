@@ -31,6 +31,7 @@
 use std::collections::HashMap;
 
 use super::model::container_instance::{ContainerInstance, ContainerInstanceStatus, Reserved};
+use super::model::task;
 use super::scheduler::{self, Constraint, Demand, Strategy};
 
 /// A service's status.
@@ -167,12 +168,27 @@ pub(crate) enum TaskStatus {
     Stopped,
 }
 
-impl TaskStatus {
-    pub(crate) fn parse(text: &str) -> TaskStatus {
-        match text {
-            "RUNNING" => TaskStatus::Running,
-            "STOPPED" => TaskStatus::Stopped,
-            _ => TaskStatus::Pending,
+impl From<task::TaskStatus> for TaskStatus {
+    fn from(status: task::TaskStatus) -> TaskStatus {
+        match status {
+            task::TaskStatus::Running => TaskStatus::Running,
+            task::TaskStatus::Stopped => TaskStatus::Stopped,
+            task::TaskStatus::Provisioning
+            | task::TaskStatus::Pending
+            | task::TaskStatus::Activating
+            | task::TaskStatus::Deactivating
+            | task::TaskStatus::Stopping
+            | task::TaskStatus::Deprovisioning => TaskStatus::Pending,
+        }
+    }
+}
+
+impl From<task::DesiredStatus> for TaskStatus {
+    fn from(status: task::DesiredStatus) -> TaskStatus {
+        match status {
+            task::DesiredStatus::Running => TaskStatus::Running,
+            task::DesiredStatus::Pending => TaskStatus::Pending,
+            task::DesiredStatus::Stopped => TaskStatus::Stopped,
         }
     }
 }
@@ -1042,7 +1058,9 @@ mod tests {
         assert_eq!(ServiceStatus::parse(Some("DRAINING")), ServiceStatus::Draining);
         assert_eq!(SchedulingStrategy::parse(Some("DAEMON")), SchedulingStrategy::Daemon);
         assert_eq!(SchedulingStrategy::parse(None), SchedulingStrategy::Replica);
-        assert_eq!(TaskStatus::parse("ACTIVATING"), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::TaskStatus::Activating), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::TaskStatus::Deprovisioning), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::DesiredStatus::Stopped), TaskStatus::Stopped);
         assert_eq!(Health::parse(Some("UNHEALTHY")), Health::Unhealthy);
         assert_eq!(RolloutState::parse(Some("FAILED")), None);
         assert_eq!(InstanceStatus::of(&instance("a", "DEREGISTERING")), InstanceStatus::Other);

@@ -557,8 +557,8 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 fn observed_task(task: &TaskRow) -> plan::Task {
     plan::Task {
         arn: task.arn.clone(),
-        desired: plan::TaskStatus::parse(task.desired_status.as_str()),
-        last: plan::TaskStatus::parse(task.last_status.as_str()),
+        desired: task.desired_status.into(),
+        last: task.last_status.into(),
         health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
