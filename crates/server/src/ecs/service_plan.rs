@@ -31,37 +31,9 @@
 use std::collections::HashMap;
 
 use super::model::container_instance::{ContainerInstance, ContainerInstanceStatus, Reserved};
+pub(crate) use super::model::service::ServiceStatus;
 use super::model::task;
 use super::scheduler::{self, Constraint, Demand, Strategy};
-
-/// A service's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ServiceStatus {
-    Active,
-    /// Being deleted: its tasks stop, then it is `INACTIVE`.
-    Draining,
-    Inactive,
-}
-
-impl ServiceStatus {
-    /// The stored status (`ACTIVE` when absent).
-    pub(crate) fn parse(text: Option<&str>) -> ServiceStatus {
-        match text {
-            Some("DRAINING") => ServiceStatus::Draining,
-            Some("INACTIVE") => ServiceStatus::Inactive,
-            _ => ServiceStatus::Active,
-        }
-    }
-
-    /// The word ECS uses (stored and answered as is).
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ServiceStatus::Active => "ACTIVE",
-            ServiceStatus::Draining => "DRAINING",
-            ServiceStatus::Inactive => "INACTIVE",
-        }
-    }
-}
 
 /// How a service decides how many tasks it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,4 +9,5 @@
 //! and keeps its instance's counters in the same transaction.
 
 pub(crate) mod container_instance;
+pub(crate) mod service;
 pub(crate) mod task;
