@@ -1,5 +1,5 @@
-//! ECS's domain layer: the stored models (tasks, container instances), their statuses as
-//! enums, the task state machine, and their SQL behind functions that take the store (never
+//! ECS's domain layer: the stored models (tasks, container instances, services), their
+//! statuses as enums, the task state machine, and their SQL behind functions that take the store (never
 //! a request's `Ctx`). The handlers in `ecs/` decode a request, call these, and encode the
 //! answer.
 //!
