@@ -24,7 +24,7 @@ pub struct Channels {
     channels: Mutex<HashMap<String, Channel>>,
     placement: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Container instances' parsed registrations.
-    pub(crate) specs: crate::ecs::container_instances::SpecCache,
+    pub(crate) specs: crate::ecs::model::container_instance::SpecCache,
 }
 
 impl Channels {

@@ -8,6 +8,9 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 use store::Value;
 
+use super::model::container_instance::ContainerInstanceStatus;
+use super::model::task::TaskStatus;
+use super::service_plan::ServiceStatus;
 use crate::app::App;
 use crate::ecs::{self, cluster_arn, cluster_not_found, invalid_parameter};
 use crate::ids;
@@ -91,11 +94,26 @@ async fn describe(app: &App, cluster: &Cluster, include: &[&str]) -> Result<Json
     let rows = app
         .store
         .query(
-            "SELECT (SELECT COUNT(*) FROM ecs_container_instances WHERE cluster_arn = ? AND status <> 'INACTIVE'),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status = 'RUNNING'),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')),
-                    (SELECT COUNT(*) FROM ecs_services WHERE cluster_arn = ? AND status = 'ACTIVE')",
-            vec![cluster.arn.as_str().into(); 4],
+            "SELECT (SELECT COUNT(*) FROM ecs_container_instances WHERE cluster_arn = ? AND status <> ?),
+                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status = ?),
+                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status IN (?, ?, ?)),
+                    (SELECT COUNT(*) FROM ecs_services WHERE cluster_arn = ? AND status = ?)",
+            {
+                let cluster: Value = cluster.arn.as_str().into();
+                let word = |status: &'static str| Value::from(status);
+                vec![
+                    cluster.clone(),
+                    word(ContainerInstanceStatus::Inactive.as_str()),
+                    cluster.clone(),
+                    word(TaskStatus::Running.as_str()),
+                    cluster.clone(),
+                    word(TaskStatus::Provisioning.as_str()),
+                    word(TaskStatus::Pending.as_str()),
+                    word(TaskStatus::Activating.as_str()),
+                    cluster,
+                    word(ServiceStatus::Active.as_str()),
+                ]
+            },
         )
         .await
         .map_err(internal)?;
@@ -230,23 +248,25 @@ async fn delete_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     let arn = cluster.arn.as_str();
     let refuse = |code: &str, message: &str| AwsError::new(code, 400, message);
-    let holds = |sql: &'static str| {
+    // Whether the cluster holds a row of `table` whose `column` is not `word`.
+    let holds = |table: &'static str, column: &'static str, word: &'static str| {
         let store = &ctx.app.store;
-        async move { store.query(sql, vec![arn.into()]).await.map(|rows| !rows.is_empty()).map_err(internal) }
+        let sql = format!("SELECT 1 FROM {table} WHERE cluster_arn = ? AND {column} <> ?");
+        async move { store.query(&sql, vec![arn.into(), word.into()]).await.map(|rows| !rows.is_empty()).map_err(internal) }
     };
-    if holds("SELECT 1 FROM ecs_container_instances WHERE cluster_arn = ? AND status <> 'INACTIVE'").await? {
+    if holds("ecs_container_instances", "status", ContainerInstanceStatus::Inactive.as_str()).await? {
         return Err(refuse(
             "ClusterContainsContainerInstancesException",
             "The Cluster cannot be deleted while Container Instances are active or draining.",
         ));
     }
-    if holds("SELECT 1 FROM ecs_services WHERE cluster_arn = ? AND status <> 'INACTIVE'").await? {
+    if holds("ecs_services", "status", ServiceStatus::Inactive.as_str()).await? {
         return Err(refuse(
             "ClusterContainsServicesException",
             "The Cluster cannot be deleted while Services are active.",
         ));
     }
-    if holds("SELECT 1 FROM ecs_tasks WHERE cluster_arn = ? AND last_status <> 'STOPPED'").await? {
+    if holds("ecs_tasks", "last_status", TaskStatus::Stopped.as_str()).await? {
         return Err(refuse("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."));
     }
     ctx.app

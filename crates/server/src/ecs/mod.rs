@@ -6,6 +6,7 @@ pub(crate) mod channel;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod errors;
+pub(crate) mod model;
 pub(crate) mod query;
 pub(crate) mod scheduler;
 pub(crate) mod service_plan;

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
 
-use super::container_instances::{Candidate, ContainerInstance, Groups, Reserved};
+use super::model::container_instance::{Candidate, ContainerInstance, ContainerInstanceStatus, Groups, Reserved};
 use super::query::Query;
 use crate::ecs::invalid_parameter;
 
@@ -190,7 +190,7 @@ pub fn place(
 ) -> Placement {
     let mut slots: Vec<Slot<'_>> = instances
         .iter()
-        .filter(|instance| instance.status == "ACTIVE")
+        .filter(|instance| instance.status == ContainerInstanceStatus::Active)
         .map(|instance| {
             let reserved = reserved.get(&instance.arn).cloned().unwrap_or_default();
             let group_tasks = reserved.groups.iter().filter(|g| g.as_str() == group).count();
@@ -259,13 +259,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ecs::container_instances::Spec;
+    use crate::ecs::model::container_instance::Spec;
 
     fn instance(id: &str, cpu: i64, memory: i64, attribute: &str) -> ContainerInstance {
         ContainerInstance {
             arn: format!("arn:aws:ecs:us-east-1:111122223333:container-instance/c/{id}"),
             instance_id: format!("mi-{id}"),
-            status: "ACTIVE".to_owned(),
+            status: ContainerInstanceStatus::Active,
             status_reason: None,
             spec: std::sync::Arc::new(
                 Spec::from_json(

@@ -30,28 +30,10 @@
 
 use std::collections::HashMap;
 
-use super::container_instances::{ContainerInstance, Reserved};
+use super::model::container_instance::{ContainerInstance, ContainerInstanceStatus, Reserved};
+pub(crate) use super::model::service::ServiceStatus;
+use super::model::task;
 use super::scheduler::{self, Constraint, Demand, Strategy};
-
-/// A service's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ServiceStatus {
-    Active,
-    /// Being deleted: its tasks stop, then it is `INACTIVE`.
-    Draining,
-    Inactive,
-}
-
-impl ServiceStatus {
-    /// The stored status (`ACTIVE` when absent).
-    pub(crate) fn parse(text: Option<&str>) -> ServiceStatus {
-        match text {
-            Some("DRAINING") => ServiceStatus::Draining,
-            Some("INACTIVE") => ServiceStatus::Inactive,
-            _ => ServiceStatus::Active,
-        }
-    }
-}
 
 /// How a service decides how many tasks it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,12 +140,27 @@ pub(crate) enum TaskStatus {
     Stopped,
 }
 
-impl TaskStatus {
-    pub(crate) fn parse(text: &str) -> TaskStatus {
-        match text {
-            "RUNNING" => TaskStatus::Running,
-            "STOPPED" => TaskStatus::Stopped,
-            _ => TaskStatus::Pending,
+impl From<task::TaskStatus> for TaskStatus {
+    fn from(status: task::TaskStatus) -> TaskStatus {
+        match status {
+            task::TaskStatus::Running => TaskStatus::Running,
+            task::TaskStatus::Stopped => TaskStatus::Stopped,
+            task::TaskStatus::Provisioning
+            | task::TaskStatus::Pending
+            | task::TaskStatus::Activating
+            | task::TaskStatus::Deactivating
+            | task::TaskStatus::Stopping
+            | task::TaskStatus::Deprovisioning => TaskStatus::Pending,
+        }
+    }
+}
+
+impl From<task::DesiredStatus> for TaskStatus {
+    fn from(status: task::DesiredStatus) -> TaskStatus {
+        match status {
+            task::DesiredStatus::Running => TaskStatus::Running,
+            task::DesiredStatus::Pending => TaskStatus::Pending,
+            task::DesiredStatus::Stopped => TaskStatus::Stopped,
         }
     }
 }
@@ -213,11 +210,13 @@ pub(crate) enum InstanceStatus {
 
 impl InstanceStatus {
     pub(crate) fn of(instance: &ContainerInstance) -> InstanceStatus {
-        match instance.status.as_str() {
-            "ACTIVE" => InstanceStatus::Active,
-            "DRAINING" => InstanceStatus::Draining,
-            "INACTIVE" => InstanceStatus::Inactive,
-            _ => InstanceStatus::Other,
+        match instance.status {
+            ContainerInstanceStatus::Active => InstanceStatus::Active,
+            ContainerInstanceStatus::Draining => InstanceStatus::Draining,
+            ContainerInstanceStatus::Inactive => InstanceStatus::Inactive,
+            ContainerInstanceStatus::Registering
+            | ContainerInstanceStatus::Deregistering
+            | ContainerInstanceStatus::RegistrationFailed => InstanceStatus::Other,
         }
     }
 }
@@ -582,7 +581,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ecs::container_instances::Spec;
+    use crate::ecs::model::container_instance::Spec;
 
     const NOW: i64 = 10_000;
     /// Instances polled before this are lost.
@@ -597,7 +596,7 @@ mod tests {
         ContainerInstance {
             arn: instance_arn(id),
             instance_id: format!("mi-{id}"),
-            status: status.to_owned(),
+            status: ContainerInstanceStatus::parse(status).unwrap(),
             status_reason: None,
             spec: Arc::new(
                 Spec::from_json(
@@ -1031,7 +1030,9 @@ mod tests {
         assert_eq!(ServiceStatus::parse(Some("DRAINING")), ServiceStatus::Draining);
         assert_eq!(SchedulingStrategy::parse(Some("DAEMON")), SchedulingStrategy::Daemon);
         assert_eq!(SchedulingStrategy::parse(None), SchedulingStrategy::Replica);
-        assert_eq!(TaskStatus::parse("ACTIVATING"), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::TaskStatus::Activating), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::TaskStatus::Deprovisioning), TaskStatus::Pending);
+        assert_eq!(TaskStatus::from(task::DesiredStatus::Stopped), TaskStatus::Stopped);
         assert_eq!(Health::parse(Some("UNHEALTHY")), Health::Unhealthy);
         assert_eq!(RolloutState::parse(Some("FAILED")), None);
         assert_eq!(InstanceStatus::of(&instance("a", "DEREGISTERING")), InstanceStatus::Other);

@@ -14,13 +14,14 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::Value;
 
 use super::clusters::{Cluster, active_cluster, find_cluster};
-use super::container_instances::{Groups, instances_of};
+use super::model::container_instance::{Groups, instances_of};
+use super::model::service::{self as service_model, Service, ServiceStatus};
+use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
-use super::tasks::{Launch, TaskRow, create_tasks, launch, launch_from, load_tasks, stop};
+use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
 use crate::ecs::{self, cluster_arn, invalid_parameter, put};
@@ -89,53 +90,9 @@ fn not_found() -> AwsError {
     AwsError::new("ServiceNotFoundException", 400, "Service not found.")
 }
 
-/// A stored service: its document (without the counts, which are computed).
-#[derive(Debug, Clone)]
-struct Service {
-    arn: String,
-    cluster_arn: String,
-    name: String,
-    body: Json,
-}
-
-async fn load_services(app: &App, condition: &str, params: Vec<Value>) -> Result<Vec<Service>, AwsError> {
-    let rows = app
-        .store
-        .query(&format!("SELECT arn, cluster_arn, name, body FROM ecs_services WHERE {condition}"), params)
-        .await
-        .map_err(internal)?;
-    rows.iter()
-        .map(|row| {
-            Ok(Service {
-                arn: row.text(0).map_err(internal)?,
-                cluster_arn: row.text(1).map_err(internal)?,
-                name: row.text(2).map_err(internal)?,
-                body: ecs::json_column(row, 3)?,
-            })
-        })
-        .collect()
-}
-
-async fn save(app: &App, service: &Service) -> Result<(), AwsError> {
-    let status = service.body.get("status").and_then(Json::as_str).unwrap_or("ACTIVE");
-    app.store
-        .execute(
-            "UPDATE ecs_services SET body = ?, status = ? WHERE arn = ?",
-            vec![service.body.to_string().into(), status.into(), service.arn.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(())
-}
-
 /// The service's tasks that are meant to run (by deployment id in `startedBy`).
 async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
-    load_tasks(
-        app,
-        "cluster_arn = ? AND service_name = ? AND desired_status = 'RUNNING' ORDER BY created_at, arn",
-        vec![service.cluster_arn.as_str().into(), service.name.as_str().into()],
-    )
-    .await
+    task_model::of_service(&app.store, &service.cluster_arn, &service.name).await
 }
 
 fn deployment_of(task: &TaskRow) -> &str {
@@ -146,10 +103,16 @@ fn deployment_of(task: &TaskRow) -> &str {
 async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Json, AwsError> {
     let tasks = service_tasks(app, service).await?;
     let running = |deployment: Option<&str>| {
-        tasks.iter().filter(|t| t.last_status == "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+        tasks
+            .iter()
+            .filter(|t| t.last_status == TaskStatus::Running && deployment.is_none_or(|d| deployment_of(t) == d))
+            .count()
     };
     let pending = |deployment: Option<&str>| {
-        tasks.iter().filter(|t| t.last_status != "RUNNING" && deployment.is_none_or(|d| deployment_of(t) == d)).count()
+        tasks
+            .iter()
+            .filter(|t| t.last_status != TaskStatus::Running && deployment.is_none_or(|d| deployment_of(t) == d))
+            .count()
     };
     let mut described = service.body.clone();
     put(&mut described, "runningCount", running(None));
@@ -247,7 +210,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "clusterArn": cluster.arn,
         "loadBalancers": [],
         "serviceRegistries": [],
-        "status": "ACTIVE",
+        "status": ServiceStatus::Active.as_str(),
         "desiredCount": desired,
         "runningCount": 0,
         "pendingCount": 0,
@@ -265,47 +228,20 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "propagateTags": "NONE",
         "enableExecuteCommand": false,
     });
-    let existing = load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?;
-    let mut statements = Vec::new();
-    match existing.first() {
-        Some(service) if service.body.get("status").and_then(Json::as_str) != Some("INACTIVE") => {
-            return Err(invalid_parameter("Creation of service was not idempotent."));
-        }
-        Some(_) => statements.push(store::Statement::new(
-            "UPDATE ecs_services SET status = 'ACTIVE', body = ?, created_at = ? WHERE arn = ?",
-            vec![body.to_string().into(), Value::Int(now), arn.as_str().into()],
-        )),
-        None => statements.push(store::Statement::new(
-            "INSERT INTO ecs_services (arn, account_id, cluster_arn, name, status, body, created_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
-            vec![
-                arn.as_str().into(),
-                ctx.account().into(),
-                cluster.arn.as_str().into(),
-                name.into(),
-                body.to_string().into(),
-                Value::Int(now),
-            ],
-        )),
+    let existing = service_model::find(&ctx.app.store, &arn).await?;
+    if existing.as_ref().is_some_and(|service| service.status() != ServiceStatus::Inactive) {
+        return Err(invalid_parameter("Creation of service was not idempotent."));
     }
-    statements.extend(ecs::set_tags(ctx.account(), &arn, &tags));
-    ctx.app.store.transaction(statements).await.map_err(internal)?;
     let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
+    service_model::create(&ctx.app.store, ctx.account(), &service, &tags, now, existing.is_some()).await?;
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
-    let service = load_services(ctx.app, "arn = ?", vec![service.arn.as_str().into()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(not_found)?;
+    let service = service_model::find(&ctx.app.store, &service.arn).await?.ok_or_else(not_found)?;
     Ok(json!({"service": describe(ctx.app, &service, true).await?}))
 }
 
 async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
     let arn = service_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "service")?);
-    load_services(ctx.app, "arn = ? AND account_id = ?", vec![arn.as_str().into(), ctx.account().into()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(not_found)
+    service_model::find_in_account(&ctx.app.store, ctx.account(), &arn).await?.ok_or_else(not_found)
 }
 
 async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -321,7 +257,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
     let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
-    if service.body.get("status").and_then(Json::as_str) != Some("ACTIVE") {
+    if service.status() != ServiceStatus::Active {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
     }
     let now = ids::now();
@@ -364,7 +300,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         put(primary, "desiredCount", desired);
         put(primary, "updatedAt", now);
     }
-    save(ctx.app, &service).await?;
+    service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
@@ -382,12 +318,12 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if replica && service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0) > 0 && !force {
         return Err(invalid_parameter("The service cannot be stopped while it is scaled above 0."));
     }
-    if service.body.get("status").and_then(Json::as_str) == Some("INACTIVE") {
+    if service.status() == ServiceStatus::Inactive {
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
     }
     put(&mut service.body, "desiredCount", 0);
-    put(&mut service.body, "status", "DRAINING");
-    save(ctx.app, &service).await?;
+    put(&mut service.body, "status", ServiceStatus::Draining.as_str());
+    service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
     reconcile_service(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
@@ -410,8 +346,8 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut failures = Vec::new();
     for reference in references {
         let arn = service_arn(ctx.app, &cluster.arn, reference);
-        match load_services(ctx.app, "arn = ?", vec![arn.as_str().into()]).await?.first() {
-            Some(service) => services.push(describe(ctx.app, service, include_tags).await?),
+        match service_model::find(&ctx.app.store, &arn).await? {
+            Some(service) => services.push(describe(ctx.app, &service, include_tags).await?),
             None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
         }
     }
@@ -422,12 +358,7 @@ async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 10)?;
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
-    let services = load_services(
-        ctx.app,
-        "cluster_arn = ? AND status <> 'INACTIVE' ORDER BY name",
-        vec![cluster.arn.as_str().into()],
-    )
-    .await?;
+    let services = service_model::of_cluster(&ctx.app.store, &cluster.arn).await?;
     let arns = services
         .into_iter()
         .filter(|s| {
@@ -455,7 +386,7 @@ fn event(service: &mut Service, event: &Event) {
 /// One pass of the service scheduler over every service, bringing each towards its desired
 /// state. Errors of one service do not stop the others.
 pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
-    let services = load_services(app, "status <> 'INACTIVE' ORDER BY arn", Vec::new()).await?;
+    let services = service_model::all_live(&app.store).await?;
     for service in services {
         let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
         if let Err(error) = reconcile_service(app, &cluster, service).await {
@@ -483,13 +414,13 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let lock = app.ecs_channels.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     // The service as it is now, not as the caller read it before waiting for the lock.
-    let Some(mut service) = load_services(app, "arn = ?", vec![service.arn.as_str().into()]).await?.into_iter().next()
-    else {
+    let Some(mut service) = service_model::find(&app.store, &service.arn).await? else {
         return Ok(());
     };
     let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
-    let (instances, reserved) = instances_of(app, &cluster.arn, Groups::Only(&group)).await?;
+    let (instances, reserved) =
+        instances_of(&app.store, &app.ecs_channels.specs, &cluster.arn, Groups::Only(&group)).await?;
     let launch = service_launch(app, &service).await;
     let now = ids::now();
     let observed =
@@ -530,7 +461,7 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         .map(str::to_owned);
     plan::Service {
         name: service.name.clone(),
-        status: plan::ServiceStatus::parse(text("status")),
+        status: ServiceStatus::parse(text("status")),
         strategy: plan::SchedulingStrategy::parse(text("schedulingStrategy")),
         desired_count: body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0),
         deployments,
@@ -545,8 +476,8 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 fn observed_task(task: &TaskRow) -> plan::Task {
     plan::Task {
         arn: task.arn.clone(),
-        desired: plan::TaskStatus::parse(&task.desired_status),
-        last: plan::TaskStatus::parse(&task.last_status),
+        desired: task.desired_status.into(),
+        last: task.last_status.into(),
         health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
@@ -617,7 +548,7 @@ async fn apply(
                 changed = true;
             }
             Action::Deactivate => {
-                put(&mut service.body, "status", "INACTIVE");
+                put(&mut service.body, "status", ServiceStatus::Inactive.as_str());
                 changed = true;
             }
             Action::EndDeployments(ended) => {
@@ -641,18 +572,13 @@ async fn apply(
             }
         }
     }
-    if changed { save(app, service).await } else { Ok(()) }
+    if changed { service_model::save(&app.store, service).await } else { Ok(()) }
 }
 
 /// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.
 async fn stop_lost(app: &App, arn: &str, now: i64) -> Result<(), AwsError> {
-    super::tasks::update_task(app, arn, |task| {
-        task.desired_status = "STOPPED".to_owned();
-        task.last_status = "STOPPED".to_owned();
-        put(&mut task.body, "stopCode", "ServiceSchedulerInitiated");
-        put(&mut task.body, "stoppedReason", StopReason::InstanceLost.text());
-        put(&mut task.body, "stoppingAt", now);
-        put(&mut task.body, "stoppedAt", now);
+    task_model::update_task(app, arn, |task| {
+        task.record_lost(StopReason::InstanceLost.text(), now);
         Ok(true)
     })
     .await?;

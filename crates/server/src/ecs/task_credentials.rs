@@ -19,7 +19,8 @@
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
-use super::tasks::{load_task, polling_instance};
+use super::model::task::{TaskStatus, load_task, task_id};
+use super::tasks::polling_instance;
 use crate::auth::SessionKind;
 use crate::ecs::{self, invalid_parameter};
 use crate::iam::roles::find_role;
@@ -59,11 +60,11 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let task_arn = ecs::required(ctx.body, "taskArn")?;
     let member = role_member(ecs::required(ctx.body, "roleType")?)?;
     let not_here = || invalid_parameter("The referenced task was not found on this container instance.");
-    let task = load_task(ctx.app, task_arn).await?.ok_or_else(not_here)?;
+    let task = load_task(&ctx.app.store, &ctx.app.account_id, task_arn).await?.ok_or_else(not_here)?;
     if task.container_instance_arn.as_deref() != Some(instance.arn.as_str()) {
         return Err(not_here());
     }
-    if task.last_status == "STOPPED" {
+    if task.last_status == TaskStatus::Stopped {
         // The execution role outlives the task a little: the agent ships the last lines of
         // its output with it (until its containers are cleaned up, as ECS's agent keeps them).
         let stopped_at = task.body.get("stoppedAt").and_then(Json::as_i64).unwrap_or(0);
@@ -94,7 +95,7 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                 "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
             ))
         })?;
-    let session_name = crate::ecs::tasks::task_id(task_arn);
+    let session_name = task_id(task_arn);
     // The task's session, which ends with its instance but never acts as it.
     let grant = SessionGrant {
         policy: None,

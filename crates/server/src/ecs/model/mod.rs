@@ -1,0 +1,13 @@
+//! ECS's domain layer: the stored models (tasks, container instances, services), their
+//! statuses as enums, the task state machine, and their SQL behind functions that take the store (never
+//! a request's `Ctx`). The handlers in `ecs/` decode a request, call these, and encode the
+//! answer.
+//!
+//! Guarantees: a status is stored and answered with the same words ECS uses (`as_str`), and
+//! a stored word the model does not know is an internal error, never guessed at; a task's
+//! status never moves back (`TaskStatus::may_become`); every write of a task is optimistic
+//! and keeps its instance's counters in the same transaction.
+
+pub(crate) mod container_instance;
+pub(crate) mod service;
+pub(crate) mod task;
