@@ -36,6 +36,9 @@ start_server() {
   # The built-in generator speaks plain HTTP: plain unless $tls is set (builds from before TLS
   # have no such flag and are plain anyway).
   if [ -z "${tls:-}" ] && "$server" server --help | grep -q -- --insecure-http; then plain=(--insecure-http); fi
+  # Removed first: the background server truncates it only once it runs, and a second start
+  # must not read the first server's address.
+  rm -f "$work/server.out"
   "$server" server --listen 127.0.0.1:0 --data-dir "$data" "${plain[@]}" "$@" > "$work/server.out" 2> "$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 100); do grep -q 'listening on' "$work/server.out" 2> /dev/null && break; sleep 0.1; done
