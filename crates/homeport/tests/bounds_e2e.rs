@@ -326,10 +326,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
-    std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
 /// Reads one HTTP/2 frame: its type, flags and payload; `None` once the connection ends.
 fn read_frame(stream: &mut impl Read) -> Option<(u8, u8, Vec<u8>)> {
     let mut header = [0_u8; 9];
@@ -383,14 +379,7 @@ fn a_silent_tls_client_and_an_idle_http2_connection_are_closed_at_the_head_deadl
     });
 
     let connect = |protocol: &[u8]| {
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = rustls::pki_types::pem::PemObject::from_pem_file(data.join("tls/ca.pem")).unwrap();
-        roots.add(ca).unwrap();
-        let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut config = (*common::tls::client_config(&data.join("tls/ca.pem"))).clone();
         config.alpn_protocols = vec![protocol.to_vec()];
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();

@@ -16,16 +16,16 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::tls::{Tls, get_on as exchange};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 use sha2::{Digest, Sha256};
 
 mod common;
@@ -88,62 +88,15 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// A TLS connection to the server, trusting only `ca` (a PEM file).
-type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
+/// A TLS connection to the server, trusting only `ca` (a PEM file), for `localhost`.
 fn connect(address: &str, ca: &Path) -> Tls {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = ServerName::try_from("localhost").unwrap();
-    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    let tcp = TcpStream::connect(address).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut stream = rustls::StreamOwned::new(connection, tcp);
-    stream.flush().unwrap();
-    while stream.conn.is_handshaking() {
-        stream.conn.complete_io(&mut stream.sock).unwrap();
-    }
-    stream
+    common::tls::connect_verified(address, "localhost", ca)
 }
 
 /// The certificate the server presented on a connection.
 fn presented(stream: &Tls) -> CertificateDer<'static> {
     stream.conn.peer_certificates().unwrap()[0].clone().into_owned()
 }
-
-/// One keep-alive `GET path` with this `Host` on an open connection: the status line, the
-/// headers and the body.
-fn exchange(stream: &mut impl ReadWrite, path: &str, host: &str) -> String {
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
-    stream.flush().unwrap();
-    let mut response = Vec::new();
-    let mut byte = [0_u8; 1];
-    while !response.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed: {}", String::from_utf8_lossy(&response));
-        response.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .map_or(0, |value| value.trim().parse().unwrap());
-    let mut body = vec![0_u8; length];
-    stream.read_exact(&mut body).unwrap();
-    response.extend_from_slice(&body);
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 /// `GET path` over TLS with exactly this `Host` header; the whole response.
 fn get(address: &str, path: &str, host: &str, ca: &Path) -> String {

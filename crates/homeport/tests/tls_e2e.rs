@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -371,21 +371,8 @@ fn presented_certificate(server: &Server) -> Vec<u8> {
 
 /// `GET /health` on an open keep-alive connection: the status.
 fn health_on(stream: &mut common::tls::Stream, host: &str) -> u16 {
-    write!(stream, "GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0_u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection stays open");
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-        .unwrap_or(0);
-    let mut body = vec![0_u8; length];
-    stream.read_exact(&mut body).unwrap();
-    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+    let response = common::tls::get_on(stream, "/health", host);
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 fn now() -> f64 {

@@ -41,14 +41,26 @@ pub fn connect(address: &str) -> Stream {
     }
 }
 
-/// A TLS session over `tcp` with the server at `address`, its handshake completed (so a
-/// verification failure is the error).
-pub fn tls_over(
-    tcp: TcpStream,
-    address: &str,
-    config: Arc<rustls::ClientConfig>,
-) -> io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+/// A TLS session over `tcp` with the server at `address` (verified for its host), its
+/// handshake completed (so a verification failure is the error).
+pub fn tls_over(tcp: TcpStream, address: &str, config: Arc<rustls::ClientConfig>) -> io::Result<Tls> {
     let host = address.rsplit_once(':').map_or(address, |(host, _)| host).trim_matches(['[', ']']);
+    tls_to(tcp, host, config)
+}
+
+/// A verified TLS connection to the server at `address`, trusting only `ca_file`, verified
+/// for the name `host`; reads wait at most 30 s.
+pub fn connect_verified(address: &str, host: &str, ca_file: &Path) -> Tls {
+    let tcp = TcpStream::connect(address).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    tls_to(tcp, host, client_config(ca_file)).unwrap()
+}
+
+/// A client TLS stream over TCP.
+pub type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A TLS session over `tcp` verified for `host`, its handshake completed.
+pub fn tls_to(tcp: TcpStream, host: &str, config: Arc<rustls::ClientConfig>) -> io::Result<Tls> {
     let name = ServerName::try_from(host.to_owned()).map_err(io::Error::other)?;
     let connection = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
     let mut stream = rustls::StreamOwned::new(connection, tcp);
@@ -101,4 +113,26 @@ impl Write for Stream {
             Stream::Tls(tls) => tls.flush(),
         }
     }
+}
+
+/// One keep-alive `GET path` with this `Host` on an open connection (plain or TLS): the status
+/// line, the headers and the body.
+pub fn get_on(stream: &mut (impl Read + Write), path: &str, host: &str) -> String {
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    stream.flush().unwrap();
+    let mut response = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed: {}", String::from_utf8_lossy(&response));
+        response.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |value| value.trim().parse().unwrap());
+    let mut body = vec![0_u8; length];
+    stream.read_exact(&mut body).unwrap();
+    response.extend_from_slice(&body);
+    String::from_utf8_lossy(&response).into_owned()
 }
