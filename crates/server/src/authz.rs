@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::auth::{Identity, Principal};
 use crate::cache::{Permissions, Policies};
 use crate::ids;
-use crate::operations::internal;
+use crate::errors::internal;
 
 /// What the pipeline decided, for the audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use iam_policy::Policy;
 
-use crate::auth::Principal;
+use crate::identity::{Principal, SessionScope};
 
 /// How long an entry may be used without being read again from the store.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -35,14 +35,6 @@ pub struct KeyEntry {
     pub scope: Arc<SessionScope>,
 }
 
-/// A role session's session policies (AssumeRole's `Policy` and `PolicyArns`) and session
-/// tags. Empty for every other caller.
-#[derive(Debug, Clone, Default)]
-pub struct SessionScope {
-    pub policies: Vec<(String, Policy)>,
-    pub tags: Vec<(String, String)>,
-}
-
 /// What temporary credentials carry beyond a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -51,7 +43,7 @@ pub struct Session {
     pub issued_at: i64,
     pub expires_at: i64,
     /// What they were issued to.
-    pub kind: crate::auth::SessionKind,
+    pub kind: crate::identity::SessionKind,
 }
 
 /// What authorizes a user or a role: its identity policies (inline, its groups', attached

@@ -11,10 +11,13 @@ mod auth;
 mod authz;
 mod cache;
 mod cloudtrail;
+mod data_dir;
 mod ecr;
 mod ecs;
+mod errors;
 mod http;
 mod iam;
+mod identity;
 pub mod ids;
 mod log;
 mod logs;
@@ -33,7 +36,8 @@ pub use iam::managed;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use app::{App, Config, FirstStart, StartError};
+pub use app::{App, Config, FirstStart};
+pub use errors::StartError;
 
 /// The background passes: the ECS service scheduler every second, log retention every minute.
 async fn service_scheduler(app: Arc<App>) {

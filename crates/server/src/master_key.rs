@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use store::seal::{SealError, Sealer};
 use store::{Store, StoreError, Value};
 
-use crate::app::StartError;
+use crate::errors::StartError;
 
 /// What the check value seals, and the context it is sealed for.
 const KNOWN_TEXT: &[u8] = b"homeport master key check";

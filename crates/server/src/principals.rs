@@ -19,7 +19,7 @@ use aws_protocol::AwsError;
 use serde_json::Value as Json;
 use store::Store;
 
-use crate::operations::internal;
+use crate::errors::internal;
 
 /// A policy's bound principals: ARN as written to unique id.
 pub type Bindings = BTreeMap<String, String>;

@@ -17,6 +17,8 @@ use aws_protocol::{AwsError, Protocol};
 use crate::app::App;
 
 use crate::auth::Identity;
+pub use crate::errors::{internal, validation};
+use crate::errors::INTERNAL_FAILURE;
 use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
 
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -404,27 +406,10 @@ pub fn json_page(
     answer
 }
 
-pub fn validation(message: impl Into<String>) -> AwsError {
-    AwsError::new("ValidationError", 400, message)
-}
 
 /// How many times an operation that read, checked and then wrote under a guard tries again
 /// when a concurrent call changed what it read.
 pub(crate) const RACE_ATTEMPTS: u32 = 16;
-
-/// AWS's common code for a failure that is the service's, which [`internal`] answers with
-/// until [`in_service`] renders it as the operation's service models it.
-const INTERNAL_FAILURE: &str = "InternalFailure";
-
-/// A failure that is Homeport's, not the caller's: logged here, reported without internals.
-///
-/// It is service-neutral (AWS's common `InternalFailure`, HTTP 500): the pipeline answers it
-/// in the code, status and message of the service the request reached ([`in_service`]), so
-/// no handler names its service's internal error.
-pub fn internal(error: impl std::fmt::Display) -> AwsError {
-    crate::log::event(&format!("internal error: {error}"));
-    AwsError::new(INTERNAL_FAILURE, 500, "The request processing has failed because of an unknown error.")
-}
 
 /// `error` as `service` (a SigV4 service name) answers it: an [`internal`] failure becomes
 /// that service's own internal error, as its model defines it (each service's `errors`
