@@ -23,7 +23,8 @@
 mod common;
 
 use serde_json::{Value, json};
-use server::operations::{OPERATIONS, Operation};
+use server::operations::Operation;
+use server::services::OPERATIONS;
 
 use common::{Key, Server, aws_cli_available, fresh_dir};
 

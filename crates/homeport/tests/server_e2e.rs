@@ -252,8 +252,8 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
         "ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
     ]
     .join("&");
-    assert!(!server::operations::OPERATIONS.is_empty());
-    for operation in server::operations::OPERATIONS {
+    assert!(!server::services::OPERATIONS.is_empty());
+    for operation in server::services::OPERATIONS {
         let (request, missing, denied) = match operation.protocol {
             aws_protocol::Protocol::Query => (
                 format!("Action={}&Version=2010-05-08&{params}", operation.name),
@@ -277,8 +277,7 @@ fn every_operation_refuses_unsigned_and_unauthorized_callers() {
         let needs_permission = matches!(
             operation.authorization,
             server::operations::Authorization::Policies
-                | server::operations::Authorization::Trust
-                | server::operations::Authorization::Repository
+                | server::operations::Authorization::WithResourcePolicy(_)
                 | server::operations::Authorization::Instance
         );
         if !needs_permission {
@@ -349,7 +348,7 @@ fn answered_requests_survive_a_crash_in_the_audit_trail() {
     let key = server.aws_json(&root, &["iam", "create-access-key"]);
     let (id, secret) =
         (key["AccessKey"]["AccessKeyId"].as_str().unwrap(), key["AccessKey"]["SecretAccessKey"].as_str().unwrap());
-    let operation = server::operations::OPERATIONS.iter().find(|op| op.name == "GetCallerIdentity").unwrap();
+    let operation = server::services::OPERATIONS.iter().find(|op| op.name == "GetCallerIdentity").unwrap();
     let mut answered = Vec::new();
     for _ in 0..120 {
         let (status, response) =

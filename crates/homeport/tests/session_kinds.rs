@@ -34,7 +34,8 @@ use serde_json::{Value, json};
 
 use common::ecs::{ECS_POLICY, SSM_POLICY, instance_role};
 use common::{Key, Server, aws_cli_available, boto3_available, credentials_file, fresh_dir, key, post};
-use server::operations::{Authorization, OPERATIONS, Operation};
+use server::operations::{Authorization, Operation};
+use server::services::OPERATIONS;
 
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const ECS_TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;

@@ -444,7 +444,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     // in docs/ecs-agent-protocol.md and docs/instance-protocol.md, and the agent's and the
     // end-to-end tests exercise them).
     const UNMODELLED: &[&str] = &["UpdateInstanceInformation", "Poll", "GetTaskCredentials"];
-    let missing: Vec<&str> = server::operations::OPERATIONS
+    let missing: Vec<&str> = server::services::OPERATIONS
         .iter()
         .filter(|operation| !UNMODELLED.contains(&operation.name))
         .filter(|operation| !toured.contains(&snake_case(operation.name)))

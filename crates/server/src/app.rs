@@ -1,10 +1,12 @@
 //! The control plane's state and its start: data directory, master key, store, account and
 //! root credentials.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use aws_protocol::SigningKeyCache;
+use aws_protocol::{AwsError, SigningKeyCache};
 use store::seal::{Sealer, write_private};
 use store::{Store, Value};
 
@@ -65,12 +67,10 @@ pub struct App {
     pub account_id: String,
     /// Seconds without a heartbeat after which a managed instance is `ConnectionLost`.
     pub instance_ping_timeout: i64,
-    /// Wake-ups for the ECS agents' long polls.
-    pub ecs_channels: crate::ecs::channel::Channels,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
-    /// ECR's layer files.
-    pub registry: crate::ecr::registry::blobs::Blobs,
+    /// What services keep for the life of the server (see [`ServiceState`]).
+    pub service_state: ServiceState,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
     pub registry_host: String,
     /// `https://HOST[:PORT]` agents reach this server at (set once listening).
@@ -80,6 +80,33 @@ pub struct App {
     pub scheme: &'static str,
     /// The serving certificate and the CA `/cacerts` serves; `None` with plain HTTP.
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+}
+
+/// State a service keeps for the life of the server (the ECS agents' wake-ups, the
+/// registry's layer files), held by type so that no infrastructure module names a service.
+/// The root (`services::start`) provides every value before the server takes a request, and
+/// nothing changes it after: a service reads its state without a lock.
+#[derive(Default)]
+pub struct ServiceState(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl ServiceState {
+    /// Holds `value` as the server's one `T`, replacing any before.
+    pub fn provide<T: Any + Send + Sync>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The server's `T`, an internal error if none was provided at start.
+    pub fn get<T: Any + Send + Sync>(&self) -> Result<&T, AwsError> {
+        self.0.get(&TypeId::of::<T>()).and_then(|value| value.downcast_ref::<T>()).ok_or_else(|| {
+            crate::errors::internal(format!("no {} was provided at start", std::any::type_name::<T>()))
+        })
+    }
+}
+
+impl std::fmt::Debug for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServiceState({} values)", self.0.len())
+    }
 }
 
 /// What the first start created, to tell the operator once.
@@ -110,13 +137,6 @@ impl App {
             .map_err(|e| start_error("cannot bind stored policies' principals")(&e.message))?;
         let audit = crate::audit::AuditLog::open(&config.data_dir, store.clone()).await.map_err(StartError)?;
         let account_id = ensure_account(&store, config.account_id.as_deref()).await?;
-        let registry = crate::ecr::registry::blobs::Blobs::open(&config.data_dir)
-            .map_err(|e| start_error("cannot open the registry's directory")(&e))?;
-        // Uploads abandoned for over a day: their files went with `Blobs::open`.
-        store
-            .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![Value::Int(ids::now() - 24 * 3600)])
-            .await
-            .map_err(|e| start_error("cannot clean the registry's uploads")(&e))?;
         // Nodes elsewhere name images by the registry's address: without --registry-host, the
         // address they reach this server at (the public URL's), else the listen address.
         let registry_host = config
@@ -145,9 +165,8 @@ impl App {
             region: config.region.clone(),
             account_id,
             instance_ping_timeout: config.instance_ping_timeout,
-            ecs_channels: crate::ecs::channel::Channels::default(),
             instance_disconnect_timeout: config.instance_disconnect_timeout,
-            registry,
+            service_state: ServiceState::default(),
             registry_host,
             public_url,
             scheme: config.scheme(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use aws_protocol::AwsError;
 use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, ResourcePolicyKind, decide};
 
+pub use crate::identity::RequestFacts;
 use crate::app::App;
 use crate::auth::{Identity, Principal};
 use crate::cache::{Permissions, Policies};
@@ -25,13 +26,6 @@ pub struct Verdict {
     pub decision: EvalDecision,
     /// `policy-id#statement` of the statements that decided.
     pub statements: Vec<String>,
-}
-
-/// The request facts the global condition keys describe.
-#[derive(Debug, Clone)]
-pub struct RequestFacts {
-    pub source_ip: String,
-    pub region: String,
 }
 
 /// The global condition keys of a request by `identity` (principal tags are added by

@@ -1,9 +1,9 @@
 //! The listener: HTTPS (HTTP/2 or HTTP/1.1 as ALPN chooses; plain HTTP/1.1 only with
 //! `--insecure-http`) with keep-alive, one task per connection, graceful shutdown that lets
-//! in-flight requests finish. `/v2` requests (the container registry) go to
-//! `ecr::registry`, which streams their bodies, and `/download/homeport` to `ssm::downloads`, which
-//! streams the binary; every other body is collected (within [`body_limit`]) and handed to the
-//! pipeline.
+//! in-flight requests finish. Requests an [`Endpoint`] owns (the container registry's `/v2`,
+//! the agent's binary) go to it, which streams their bodies; every other body is collected
+//! (within [`body_limit`]) and handed to the pipeline. The root hands in what is routed
+//! ([`Routes`]): this module names no service.
 //!
 //! Bounds, since all of this happens before authentication:
 //! - at most [`MAX_CONNECTIONS`] connections (fewer if the file-descriptor limit is lower);
@@ -50,11 +50,41 @@ use tokio::time::Sleep;
 
 use crate::app::App;
 use crate::audit::AuditLog;
-use crate::ecr::registry;
 use crate::ids;
 use crate::operations::{IAM_NAMESPACE, STS_NAMESPACE};
-use crate::pipeline::{Incoming, Reply, error_reply, handle};
-use crate::ssm::downloads;
+use crate::pipeline::{Api, Incoming, Reply, error_reply, handle};
+
+/// A response body: bytes in memory or a file streamed.
+pub type ResponseBody = http_body_util::combinators::BoxBody<Bytes, io::Error>;
+
+/// A body of bytes in memory.
+pub fn full(bytes: impl Into<Bytes>) -> ResponseBody {
+    http_body_util::Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+/// No body.
+pub fn empty() -> ResponseBody {
+    http_body_util::Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// What the listener routes, handed in by the root (`services::ROUTES`).
+pub struct Routes {
+    /// The signed AWS APIs, through the pipeline.
+    pub api: Api,
+    /// The endpoints services own beside them, asked first, in order.
+    pub endpoints: &'static [Endpoint],
+}
+
+/// An HTTP endpoint a service owns beside the signed APIs (the registry's `/v2`, the agent's
+/// binary). It gets the request unread and streams the body itself, within its own bounds.
+pub struct Endpoint {
+    /// Whether a request with this method and path is the endpoint's (asked before any of the
+    /// body is read).
+    pub owns: fn(&hyper::Method, &str) -> bool,
+    pub serve: for<'a> fn(&'a App, &'a AuditLog, SocketAddr, Request<Body>) -> EndpointFuture<'a>,
+}
+
+pub type EndpointFuture<'a> = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send + 'a>>;
 
 /// The body limit of every operation but those in [`body_limit`]: no other operation served
 /// here takes a document near it (IAM's largest, a policy, is 131,072 characters).
@@ -121,6 +151,7 @@ fn out_of_resources(error: &io::Error) -> bool {
 /// connection is TLS (HTTP/2 when ALPN chose it, else HTTP/1.1); without, plain HTTP/1.1.
 pub async fn serve(
     app: Arc<App>,
+    routes: &'static Routes,
     audit: AuditLog,
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -153,7 +184,7 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let shared = Shared { app: Arc::clone(&app), audit: audit.clone(), bodies: Arc::clone(&bodies), peer };
+        let shared = Shared { app: Arc::clone(&app), routes, audit: audit.clone(), bodies: Arc::clone(&bodies), peer };
         let stopping = stopping.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
@@ -176,6 +207,7 @@ pub async fn serve(
 #[derive(Clone)]
 struct Shared {
     app: Arc<App>,
+    routes: &'static Routes,
     audit: AuditLog,
     bodies: Arc<Semaphore>,
     peer: SocketAddr,
@@ -187,15 +219,15 @@ fn service(
     activity: Option<Arc<Activity>>,
 ) -> impl hyper::service::Service<
     Request<Body>,
-    Response = Response<registry::Body>,
+    Response = Response<ResponseBody>,
     Error = Infallible,
-    Future = impl Future<Output = Result<Response<registry::Body>, Infallible>> + Send,
+    Future = impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send,
 > + Clone {
     service_fn(move |request| {
         let shared = shared.clone();
         let busy = activity.as_ref().map(|activity| activity.begin());
         async move {
-            let response = respond(&shared.app, &shared.audit, &shared.bodies, shared.peer, request).await;
+            let response = respond(&shared.app, shared.routes, &shared.audit, &shared.bodies, shared.peer, request).await;
             drop(busy);
             Ok::<_, Infallible>(response)
         }
@@ -329,44 +361,41 @@ impl Drop for Busy {
 
 async fn respond(
     app: &App,
+    routes: &Routes,
     audit: &AuditLog,
     bodies: &Arc<Semaphore>,
     peer: SocketAddr,
     request: Request<Body>,
-) -> Response<registry::Body> {
-    let path = request.uri().path();
-    if registry::owns(path) {
-        return registry::serve(app, audit, peer, request).await;
+) -> Response<ResponseBody> {
+    let (method, path) = (request.method(), request.uri().path());
+    if let Some(endpoint) = routes.endpoints.iter().find(|endpoint| (endpoint.owns)(method, path)) {
+        return (endpoint.serve)(app, audit, peer, request).await;
     }
     // HEAD as GET, without the body (its length kept): HTTP/1.1 would drop it, but on HTTP/2
     // a body after a HEAD's headers is a protocol error.
     if request.method() == hyper::Method::HEAD {
-        return without_body(respond_with_body(app, audit, bodies, peer, request).await);
+        return without_body(respond_with_body(app, &routes.api, audit, bodies, peer, request).await);
     }
-    respond_with_body(app, audit, bodies, peer, request).await
+    respond_with_body(app, &routes.api, audit, bodies, peer, request).await
 }
 
 /// A response to HEAD: the headers (with the body's length) and no body.
-fn without_body(response: Response<registry::Body>) -> Response<registry::Body> {
+pub fn without_body(response: Response<ResponseBody>) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     if let Some(length) = body.size_hint().exact() {
         parts.headers.entry(hyper::header::CONTENT_LENGTH).or_insert_with(|| hyper::header::HeaderValue::from(length));
     }
-    Response::from_parts(parts, registry::empty())
+    Response::from_parts(parts, empty())
 }
 
 async fn respond_with_body(
     app: &App,
+    api: &Api,
     audit: &AuditLog,
     bodies: &Arc<Semaphore>,
     peer: SocketAddr,
     request: Request<Body>,
-) -> Response<registry::Body> {
-    let path = request.uri().path();
-    let method = request.method();
-    if path == downloads::BINARY_PATH && (method == hyper::Method::GET || method == hyper::Method::HEAD) {
-        return downloads::binary().await;
-    }
+) -> Response<ResponseBody> {
     let (parts, body) = request.into_parts();
     let mut headers: Vec<(&str, &str)> = parts
         .headers
@@ -392,7 +421,7 @@ async fn respond_with_body(
         Err(refusal) => return reply(edge_error(&request, &refusal.error())),
     };
     request.body = &body;
-    reply(handle(app, audit, Incoming { request, source_ip: peer.ip().to_string() }).await)
+    reply(handle(app, audit, api, Incoming { request, source_ip: peer.ip().to_string() }).await)
 }
 
 /// Why a body was not collected.
@@ -489,8 +518,8 @@ pub fn edge_error(request: &HttpRequest<'_>, error: &AwsError) -> Reply {
     error_reply(error, Protocol::Query, namespace, &request_id)
 }
 
-pub fn reply(reply: Reply) -> Response<registry::Body> {
-    let mut response = Response::new(registry::full(Bytes::from(reply.body)));
+pub fn reply(reply: Reply) -> Response<ResponseBody> {
+    let mut response = Response::new(full(Bytes::from(reply.body)));
     *response.status_mut() =
         hyper::StatusCode::from_u16(reply.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

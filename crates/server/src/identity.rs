@@ -155,3 +155,10 @@ pub struct SessionScope {
     pub policies: Vec<(String, Policy)>,
     pub tags: Vec<(String, String)>,
 }
+
+/// What a request's global condition keys describe beyond its caller: where it came from.
+#[derive(Debug, Clone)]
+pub struct RequestFacts {
+    pub source_ip: String,
+    pub region: String,
+}

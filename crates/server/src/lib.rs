@@ -26,6 +26,7 @@ pub mod operations;
 mod pipeline;
 mod principals;
 mod schema;
+pub mod services;
 mod ssm;
 mod sts;
 pub mod tls;
@@ -39,23 +40,6 @@ use std::sync::Arc;
 pub use app::{App, Config, FirstStart};
 pub use errors::StartError;
 
-/// The background passes: the ECS service scheduler every second, log retention every minute.
-async fn service_scheduler(app: Arc<App>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for pass in 0_u64.. {
-        tick.tick().await;
-        if let Err(error) = ecs::services::reconcile_all(&app).await {
-            log::event(&format!("service scheduler: {error}"));
-        }
-        if pass % 60 == 0 {
-            if let Err(error) = logs::expire(&app).await {
-                log::event(&format!("log retention: {error}"));
-            }
-        }
-    }
-}
-
 /// Starts the server and serves until `shutdown` completes. `ready` is called with the bound
 /// address and what the first start created, once the server accepts connections.
 pub async fn run(
@@ -64,6 +48,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
     let (mut app, first_start) = App::start(&config).await?;
+    services::start(&mut app, &config.data_dir).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|error| StartError(format!("cannot listen on {}: {error}; pick another --listen", config.listen)))?;
@@ -91,11 +76,11 @@ pub async fn run(
     }
     let audit = app.audit.clone();
     let app = Arc::new(app);
-    tokio::spawn(service_scheduler(Arc::clone(&app)));
+    tokio::spawn(services::background(Arc::clone(&app)));
     if let Some(certificates) = &app.tls {
         tokio::spawn(Arc::clone(certificates).maintain());
     }
-    http::serve(app, audit, listener, tls, shutdown).await;
+    http::serve(app, &services::ROUTES, audit, listener, tls, shutdown).await;
     log::event("stopped");
     Ok(())
 }

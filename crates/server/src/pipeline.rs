@@ -11,7 +11,7 @@ use crate::audit::{AuditLog, Record};
 use crate::auth::authenticate;
 use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, request_context};
 use crate::ids;
-use crate::operations::{self, Authorization, Ctx, IAM_NAMESPACE, Operation, Output, STS_NAMESPACE};
+use crate::operations::{Authorization, Ctx, Operation, Output, Service};
 
 /// What to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,44 @@ pub struct Reply {
     pub content_type: &'static str,
     pub request_id: String,
     pub body: Vec<u8>,
+}
+
+/// What the pipeline routes to, handed to it by the root (`services::ROUTES`): no
+/// infrastructure module names a service.
+pub struct Api {
+    pub services: &'static [Service],
+    /// Every routed operation.
+    pub operations: &'static [Operation],
+    /// The service a request that reaches none is answered as (IAM, the global endpoint's).
+    pub fallback: &'static Service,
+    /// Requests answered before SigV4, asked in order: the public downloads (no proof) and
+    /// the agent's registration requests, which carry their own proof.
+    pub unsigned: &'static [UnsignedRoute],
+}
+
+/// A route answered before SigV4: `None` when the request is not its own.
+pub type UnsignedRoute = for<'a> fn(&'a App, &'a AuditLog, &'a Incoming<'a>, &'a str) -> UnsignedFuture<'a>;
+
+pub type UnsignedFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Reply>> + Send + 'a>>;
+
+impl Api {
+    /// The service a SigV4 service name reaches.
+    pub fn service(&self, name: &str) -> Option<&'static Service> {
+        self.services.iter().find(|service| service.name == name)
+    }
+
+    /// The operation a service and action name reach.
+    pub fn find(&self, service: &str, name: &str) -> Option<&'static Operation> {
+        self.operations.iter().find(|operation| operation.service == service && operation.name == name)
+    }
+
+    /// `error` as the service named `service` answers it (see [`Service::answer`]).
+    fn answer(&self, service: &str, error: AwsError) -> AwsError {
+        match self.service(service) {
+            Some(service) => service.answer(error),
+            None => error,
+        }
+    }
 }
 
 /// The parts of an HTTP request the pipeline reads.
@@ -56,38 +94,26 @@ pub(crate) fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str,
     }
 }
 
-pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Reply {
+pub async fn handle(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>) -> Reply {
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
-    let request = &incoming.request;
-    // HEAD answers as GET does; the listener sends its headers without the body.
-    if request.method == "GET" || request.method == "HEAD" {
-        if let Some(reply) = crate::ssm::downloads::serve(request, &request_id, app) {
+    for route in api.unsigned {
+        if let Some(reply) = route(app, audit, &incoming, &request_id).await {
             return reply;
         }
     }
+    let request = &incoming.request;
     let target = request.header("x-amz-target");
-    // An agent's registration and credential requests carry their own proof, not SigV4.
-    if let Some(outcome) =
-        crate::ssm::instance_protocol::handle(app, audit, request, &incoming.source_ip, &request_id).await
-    {
-        return match outcome {
-            Ok(json) => Reply {
-                status: 200,
-                content_type: "application/x-amz-json-1.1",
-                request_id,
-                body: json.to_string().into_bytes(),
-            },
-            Err(error) => error_reply(&error, Protocol::Json, IAM_NAMESPACE, &request_id),
-        };
-    }
+    let fallback = api.fallback.namespace;
     let guessed = if target.is_some() { Protocol::Json } else { Protocol::Query };
     let claim = match Claim::parse(request) {
         Ok(claim) => claim,
-        Err(error) => return error_reply(&AwsError::from_auth(&error, guessed), guessed, IAM_NAMESPACE, &request_id),
+        Err(error) => return error_reply(&AwsError::from_auth(&error, guessed), guessed, fallback, &request_id),
     };
     let service = claim.credential.service.clone();
-    let protocol = operations::protocol_of(&service);
-    let namespace = if service == "sts" { STS_NAMESPACE } else { IAM_NAMESPACE };
+    let described = api.service(&service);
+    // A service Homeport does not route speaks awsJson, as all but IAM and STS do.
+    let protocol = described.map_or(Protocol::Json, |service| service.protocol);
+    let namespace = described.map_or(fallback, |service| service.namespace);
     let identity = match authenticate(app, request, &claim).await {
         Ok(identity) => identity,
         Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
@@ -104,7 +130,7 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
         Ok(params) => params,
         Err(error) => return error_reply(&error.to_aws(), protocol, namespace, &request_id),
     };
-    let (operation, body) = match route(&service, protocol, &params, target, request.body) {
+    let (operation, body) = match route(api, &service, protocol, &params, target, request.body) {
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
@@ -122,9 +148,9 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
     if !read_only && audit.refuses_changes() {
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
-    let (outcome, resources, verdict) = run(&ctx).await;
+    let (outcome, resources, verdict) = run(api, &ctx).await;
     // Homeport's own failures are answered (and audited) in the service's own code.
-    let outcome = outcome.map_err(|error| operations::in_service(&service, error));
+    let outcome = outcome.map_err(|error| api.answer(&service, error));
     if outcome.is_ok() && operation.flushes_iam_cache() {
         // A change to what the cache holds applies from the next request: nothing cached may
         // outlive it. Other writes and the agents' traffic leave the cache valid.
@@ -154,7 +180,7 @@ pub async fn handle(app: &App, audit: &AuditLog, incoming: Incoming<'_>) -> Repl
             crate::log::event(&format!("answered {} without its audit record: {error}", operation.name));
         } else {
             // No durable record, no answer: the caller retries rather than acting unaudited.
-            let error = operations::in_service(&service, operations::internal(error));
+            let error = api.answer(&service, crate::errors::internal(error));
             return error_reply(&error, protocol, namespace, &request_id);
         }
     }
@@ -191,6 +217,7 @@ pub(crate) fn disk_full(protocol: Protocol) -> AwsError {
 /// Finds the operation: by `Action` for awsQuery, by `X-Amz-Target` for awsJson (whose body
 /// is then read as JSON).
 fn route(
+    api: &Api,
     service: &str,
     protocol: Protocol,
     params: &QueryParams,
@@ -201,14 +228,14 @@ fn route(
         Protocol::Query => {
             let action = params.get("Action").unwrap_or_default();
             let version = params.get("Version").unwrap_or_default();
-            operations::find(service, action).map(|operation| (operation, serde_json::Value::Null)).ok_or_else(|| {
+            api.find(service, action).map(|operation| (operation, serde_json::Value::Null)).ok_or_else(|| {
                 AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"))
             })
         }
         Protocol::Json => {
             let unknown = || unknown_operation(service, target.unwrap_or_default());
             let (prefix, name) = target.and_then(|target| target.rsplit_once('.')).ok_or_else(unknown)?;
-            let operation = operations::find(service, name)
+            let operation = api.find(service, name)
                 .filter(|operation| operation.namespace == prefix)
                 .ok_or_else(unknown)?;
             Ok((operation, aws_protocol::json::decode_body(body)?))
@@ -230,12 +257,12 @@ fn unknown_operation(service: &str, target: &str) -> AwsError {
 }
 
 /// Authorizes and runs the operation: its outcome, its resources and the verdict.
-async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
+async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
     let operation = ctx.operation;
     // The statement names the error as the service answers it (the caller sees the same code).
     let denied = |error: AwsError| Verdict {
         decision: iam_policy::EvalDecision::ImplicitDeny,
-        statements: vec![operations::in_service(operation.service, error).code],
+        statements: vec![api.answer(operation.service, error).code],
     };
     let resources = match (operation.resources)(ctx).await {
         Ok(resources) => resources,
@@ -250,12 +277,9 @@ async fn run(ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) 
                 Err(error) => return (Err(error.clone()), resources, denied(error)),
             };
             let found = match mode {
-                Authorization::Trust => crate::sts::sessions::trust_policy(ctx, &resources)
-                    .await
-                    .map(|trust| Some(("trust-policy", trust, iam_policy::ResourcePolicyKind::Trust))),
-                Authorization::Repository => crate::ecr::repository_policy(ctx.app, &resources).await.map(|policy| {
-                    policy.map(|policy| ("repository-policy", policy, iam_policy::ResourcePolicyKind::Ordinary))
-                }),
+                Authorization::WithResourcePolicy(source) => {
+                    (source.find)(ctx, &resources).await.map(|policy| policy.map(|policy| (source.id, policy, source.kind)))
+                }
                 _ => Ok(None),
             };
             let found = match found {

@@ -26,6 +26,6 @@ mod tests {
 
     #[test]
     fn an_internal_failure_is_the_common_internal_failure() {
-        internal_as_answered("cloudtrail", "InternalFailure", 500);
+        internal_as_answered(&super::super::SERVICE, "InternalFailure", 500);
     }
 }

@@ -19,6 +19,15 @@ use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
 use errors::invalid;
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "cloudtrail",
+    protocol: aws_protocol::Protocol::Json,
+    namespace: CLOUDTRAIL_TARGET,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};
+
 /// The `X-Amz-Target` prefix of CloudTrail's awsJson operations.
 pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 

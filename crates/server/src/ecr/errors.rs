@@ -42,6 +42,6 @@ mod tests {
 
     #[test]
     fn an_internal_failure_is_ecr_server_exception() {
-        internal_as_answered("ecr", "ServerException", 500);
+        internal_as_answered(&super::super::SERVICE, "ServerException", 500);
     }
 }

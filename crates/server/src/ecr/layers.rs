@@ -74,7 +74,7 @@ pub async fn start_upload(app: &App, repository: &str) -> Result<String, AwsErro
         )
         .await
         .map_err(internal)?;
-    app.registry.start_upload(&id).await.map_err(internal)?;
+    crate::ecr::registry::blobs::blobs(app)?.start_upload(&id).await.map_err(internal)?;
     Ok(id)
 }
 
@@ -88,7 +88,7 @@ pub async fn check_upload(app: &App, repository: &str, id: &str) -> Result<(), A
         )
         .await
         .map_err(internal)?;
-    if rows.is_empty() || app.registry.upload_size(id).await.map_err(internal)?.is_none() {
+    if rows.is_empty() || crate::ecr::registry::blobs::blobs(app)?.upload_size(id).await.map_err(internal)?.is_none() {
         return Err(upload_not_found(app, repository, id));
     }
     Ok(())
@@ -97,7 +97,7 @@ pub async fn check_upload(app: &App, repository: &str, id: &str) -> Result<(), A
 /// Forgets an upload (its row and its file).
 pub async fn cancel_upload(app: &App, id: &str) -> Result<(), AwsError> {
     app.store.execute("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]).await.map_err(internal)?;
-    app.registry.cancel(id).await;
+    crate::ecr::registry::blobs::blobs(app)?.cancel(id).await;
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub fn upload_error(app: &App, repository: &str, id: &str, error: UploadError) -
 /// the layer is recorded (while the collector is held off). Returns the layer's size.
 pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Digest) -> Result<i64, AwsError> {
     check_upload(app, repository, id).await?;
-    let completed = app.registry.complete(id, digest).await;
+    let completed = crate::ecr::registry::blobs::blobs(app)?.complete(id, digest).await;
     let completed = match completed {
         Ok(completed) => completed,
         Err(error) => {
@@ -163,7 +163,7 @@ pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Dig
         Ok(_) => Ok(size),
         Err(StoreError::Unmet(_)) => {
             // The repository went while the layer arrived: its file may be unreferenced.
-            app.registry.collect(&app.store, &[digest.to_string()]).await;
+            crate::ecr::registry::blobs::blobs(app)?.collect(&app.store, &[digest.to_string()]).await;
             Err(crate::ecr::repository_not_found(app, repository))
         }
         Err(error) => Err(internal(error)),
@@ -268,7 +268,7 @@ async fn upload_layer_part(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     repository(ctx.app, name).await?;
     check_upload(ctx.app, name, id).await?;
     let error = |error| upload_error(ctx.app, name, id, error);
-    let mut writer = ctx.app.registry.writer(id, Some(first)).await.map_err(error)?;
+    let mut writer = crate::ecr::registry::blobs::blobs(ctx.app)?.writer(id, Some(first)).await.map_err(error)?;
     writer.write(&bytes).await.map_err(internal)?;
     let size = writer.finish().await.map_err(internal)?;
     Ok(json!({

@@ -31,6 +31,15 @@ pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
 
 pub use errors::{invalid_member, invalid_parameter, repository_not_found};
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "ecr",
+    protocol: aws_protocol::Protocol::Json,
+    namespace: ECR_TARGET,
+    authorization: crate::operations::Authorization::WithResourcePolicy(&REPOSITORY_POLICY),
+    internal_error: errors::internal_error,
+};
+
 /// Whether `name` fits ECR's repository name rule: 2 to 256 characters,
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
 pub fn valid_repository_name(name: &str) -> bool {
@@ -203,8 +212,16 @@ pub async fn all_repositories(app: &App) -> Result<Vec<Repository>, AwsError> {
     Ok(repositories)
 }
 
+/// Where ECR's operations find the repository policy that takes part in their authorization
+/// (every ECR operation's, unless it says otherwise).
+pub static REPOSITORY_POLICY: crate::operations::ResourcePolicySource = crate::operations::ResourcePolicySource {
+    id: "repository-policy",
+    kind: iam_policy::ResourcePolicyKind::Ordinary,
+    find: |ctx, resources| Box::pin(repository_policy(ctx.app, resources)),
+};
+
 /// The repository policy of the repository the (single) resource ARN names, parsed: what
-/// the pipeline hands the policy engine for `Authorization::Repository`. A repository that
+/// the pipeline hands the policy engine for [`REPOSITORY_POLICY`]. A repository that
 /// does not exist, or has no policy, has none (the operation itself then answers).
 pub async fn repository_policy(app: &App, resources: &[String]) -> Result<Option<Policy>, AwsError> {
     let prefix = repository_arn(app, "");
@@ -225,7 +242,7 @@ pub async fn authorize_on_repository(
 ) -> Result<Verdict, (Verdict, AwsError)> {
     let resources = vec![repository_arn(app, name)];
     let policy = repository_policy(app, &resources).await.map_err(|error| {
-        let error = crate::operations::in_service("ecr", error);
+        let error = SERVICE.answer(error);
         (Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code.clone()] }, error)
     })?;
     let resource_policy = policy.as_ref().map(|policy| ResourcePolicy {
@@ -262,6 +279,7 @@ pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
 
     #[test]
     fn repository_names_follow_ecr_pattern() {

@@ -164,7 +164,7 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
         Err(error) => return Err(internal(error)),
     }
-    ctx.app.registry.collect(&ctx.app.store, &layers).await;
+    crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
     Ok(json!({ "repository": existing.to_json(ctx.app) }))
 }
 

@@ -17,6 +17,11 @@ struct Channel {
     manifest_sent: Option<Instant>,
 }
 
+/// The server's channels (provided at start, in the app's service state).
+pub fn channels(app: &crate::app::App) -> Result<&Channels, aws_protocol::AwsError> {
+    app.service_state.get()
+}
+
 /// Every container instance's channel, created on first use, and each cluster's placement
 /// lock.
 #[derive(Debug, Default)]

@@ -35,6 +35,6 @@ mod tests {
 
     #[test]
     fn an_internal_failure_is_ecs_server_exception() {
-        internal_as_answered("ecs", "ServerException", 500);
+        internal_as_answered(&super::super::SERVICE, "ServerException", 500);
     }
 }

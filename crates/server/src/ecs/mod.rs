@@ -61,6 +61,15 @@ pub fn includes(body: &Json, field: &str) -> bool {
 
 pub use crate::operations::put;
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "ecs",
+    protocol: aws_protocol::Protocol::Json,
+    namespace: ECS_TARGET,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};
+
 /// ECS's `tags` (`[{"key", "value"}]`), validated as ECS does (at most 50, no `aws:` keys).
 pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
     let Some(items) = body.get("tags").and_then(Json::as_array) else { return Ok(Vec::new()) };

@@ -254,7 +254,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     // Read, change and save under the cluster's placement lock, which the scheduler's pass
     // holds while it reads and saves the service: neither overwrites the other's change.
-    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
     if service.status() != ServiceStatus::Active {
@@ -310,7 +310,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     // Under the placement lock, as UpdateService.
-    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let placing = lock.lock().await;
     let mut service = named_service(ctx, &cluster).await?;
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
@@ -411,7 +411,7 @@ fn lost_cutoff(app: &App, now: i64) -> i64 {
 async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
     // Placements into a cluster are serialized (and so are passes over one service), so this
     // pass and RunTask never both spend the same free resources.
-    let lock = app.ecs_channels.placement_lock(&cluster.arn);
+    let lock = crate::ecs::channel::channels(app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     // The service as it is now, not as the caller read it before waiting for the lock.
     let Some(mut service) = service_model::find(&app.store, &service.arn).await? else {
@@ -420,7 +420,7 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
     let (instances, reserved) =
-        instances_of(&app.store, &app.ecs_channels.specs, &cluster.arn, Groups::Only(&group)).await?;
+        instances_of(&app.store, &crate::ecs::channel::channels(app)?.specs, &cluster.arn, Groups::Only(&group)).await?;
     let launch = service_launch(app, &service).await;
     let now = ids::now();
     let observed =

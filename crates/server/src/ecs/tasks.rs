@@ -304,10 +304,10 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut constraints = scheduler::constraints(ctx.body.get("placementConstraints"))?;
     constraints.extend(scheduler::constraints(launch.definition.get("placementConstraints"))?);
     let strategies = scheduler::strategies(ctx.body.get("placementStrategy"))?;
-    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let groups = scheduler::groups_needed(&constraints, &launch.group);
-    let (instances, reserved) = instances_of(&ctx.app.store, &ctx.app.ecs_channels.specs, &cluster.arn, groups).await?;
+    let (instances, reserved) = instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
     let now = ids::now();
     let seed = u64::try_from(now).unwrap_or(0) ^ 0x5eed;
     let placement = scheduler::place(
@@ -333,10 +333,10 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));
     }
     let launch = launch(ctx, ctx.body).await?;
-    let lock = ctx.app.ecs_channels.placement_lock(&cluster.arn);
+    let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &ctx.app.ecs_channels.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
     let cluster_name = cluster.name.as_str();
     let now = ids::now();
     let mut placed = Vec::new();
@@ -485,7 +485,7 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
     let cluster = cluster_arn(ctx.app, ctx.body);
-    let instance = instance_model::find_instance(&ctx.app.store, &ctx.app.ecs_channels.specs, &ctx.app.account_id, arn)
+    let instance = instance_model::find_instance(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &ctx.app.account_id, arn)
         .await?
         .filter(|i| {
             i.status.is_registered()
@@ -511,7 +511,7 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let after = ctx.body.get("sequenceNumber").and_then(Json::as_i64).unwrap_or(0).max(0);
     let wait =
         ctx.body.get("waitSeconds").and_then(Json::as_u64).unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
-    let notify = ctx.app.ecs_channels.notifier(&instance.arn);
+    let notify = crate::ecs::channel::channels(ctx.app)?.notifier(&instance.arn);
     // Connectedness is kept to the second it matters at (60 s): record a poll every 10 s.
     let now = ids::now();
     if instance.last_poll_at.is_none_or(|at| now - at >= POLL_RECORD_SECONDS) {
@@ -538,7 +538,7 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         messages.push(json!({"messageId": message_id("stop-verification", after), "type": "StopVerificationAck", "stopTasks": stop}));
     }
     let mut tasks = model::changed_since(&ctx.app.store, &instance.arn, after).await?;
-    let manifest_due = ctx.app.ecs_channels.manifest_due(&instance.arn, MANIFEST_EVERY);
+    let manifest_due = crate::ecs::channel::channels(ctx.app)?.manifest_due(&instance.arn, MANIFEST_EVERY);
     if tasks.is_empty() && messages.is_empty() && !manifest_due && wait > 0 {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(wait), notify.notified()).await;
         tasks = model::changed_since(&ctx.app.store, &instance.arn, after).await?;

@@ -9,7 +9,8 @@ use super::users::{find_user, user_resource};
 use crate::auth::Principal;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, internal, no_such_user, query};
+use crate::operations::{Ctx, Page, internal, query};
+use crate::iam::errors::no_such_user;
 
 /// Long-term access keys a user may have (IAM's default quota).
 const KEYS_PER_USER: i64 = 2;

@@ -20,13 +20,18 @@ pub(crate) fn concurrent_modification() -> AwsError {
     )
 }
 
+/// IAM's NoSuchEntity for a user.
+pub fn no_such_user(name: &str) -> AwsError {
+    super::entities::no_such(super::entities::Kind::User, name)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::operations::tests::internal_as_answered;
 
     #[test]
     fn an_internal_failure_is_iams_service_failure() {
-        let error = internal_as_answered("iam", "ServiceFailure", 500);
+        let error = internal_as_answered(&super::super::SERVICE, "ServiceFailure", 500);
         assert_eq!(error.message, "The request processing has failed because of an unknown error.");
     }
 }

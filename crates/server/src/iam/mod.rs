@@ -17,3 +17,12 @@ pub(crate) mod roles;
 pub(crate) mod simulator;
 pub(crate) mod tags;
 pub(crate) mod users;
+
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "iam",
+    protocol: aws_protocol::Protocol::Query,
+    namespace: crate::operations::IAM_NAMESPACE,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};

@@ -41,6 +41,6 @@ mod tests {
 
     #[test]
     fn an_internal_failure_is_logs_service_unavailable_exception() {
-        internal_as_answered("logs", "ServiceUnavailableException", 500);
+        internal_as_answered(&super::super::SERVICE, "ServiceUnavailableException", 500);
     }
 }

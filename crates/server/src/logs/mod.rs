@@ -29,6 +29,15 @@ const RETENTION_DAYS: &[i64] =
 use errors::validation;
 pub use errors::{invalid_parameter, no_group, no_stream};
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "logs",
+    protocol: aws_protocol::Protocol::Json,
+    namespace: LOGS_TARGET,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};
+
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
 pub fn group_arn(app: &App, group: &str) -> String {
     format!("arn:aws:logs:{}:{}:log-group:{group}", app.region, app.account_id)

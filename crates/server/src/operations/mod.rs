@@ -1,12 +1,12 @@
-//! Every routed operation, in one table, and what every service's handlers share (`Ctx`,
-//! `Operation`, paging, validation). The handlers live in their service's folder (`iam`,
-//! `sts`, `ssm`, `ecs`, `ecr`, `logs`, `cloudtrail`); this table is the one place that names
-//! them all, and the infrastructure (`pipeline`, `authz`, `http`) reaches operations only
-//! through it.
+//! What every service's operations are made of and share: the [`Service`] and [`Operation`]
+//! descriptions the pipeline routes and authorizes by, the context a handler runs with
+//! ([`Ctx`]), paging and validation. This module names no service: each service's folder
+//! (`iam`, `sts`, `ssm`, `ecs`, `ecr`, `logs`, `cloudtrail`) describes itself and its
+//! operations with these types, and the root (`services`) hands the tables to the pipeline.
 //!
-//! An entry cannot exist without its IAM action and its resource function: the pipeline
-//! authorizes with them before `run` is called, and a test walks this table to prove every
-//! operation refuses unsigned and unauthorized calls.
+//! An operation cannot be described without its IAM action, its resource function and its
+//! declared effect: the pipeline authorizes with them before `run` is called, and a test
+//! walks the table to prove every operation refuses unsigned and unauthorized calls.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +19,6 @@ use crate::app::App;
 use crate::auth::Identity;
 pub use crate::errors::{internal, validation};
 use crate::errors::INTERNAL_FAILURE;
-use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
 
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -34,10 +33,10 @@ pub struct Ctx<'a> {
     pub operation: &'static Operation,
     /// What the request's global condition keys describe (for checks made while running,
     /// such as `iam:PassRole`).
-    pub facts: &'a crate::authz::RequestFacts,
+    pub facts: &'a crate::identity::RequestFacts,
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
-    pub(crate) target: std::sync::OnceLock<iam::entities::Entity>,
+    pub(crate) target: std::sync::OnceLock<crate::iam::entities::Entity>,
 }
 
 impl Ctx<'_> {
@@ -89,17 +88,62 @@ pub enum Authorization {
     UnlessDenied,
     /// Allowed to every authenticated caller whatever its policies (`sts:GetCallerIdentity`).
     Always,
-    /// The caller's policies together with the trust policy of the role its resource names
-    /// (`sts:AssumeRole`): in the same account the trust policy may grant on its own.
-    Trust,
-    /// The caller's policies together with the repository policy of the ECR repository its
-    /// resource names, evaluated as AWS evaluates a same-account resource-based policy.
-    Repository,
+    /// The caller's policies together with the resource-based policy of what its resource
+    /// names, as AWS evaluates a same-account one: a role's trust policy (`sts:AssumeRole`),
+    /// which may grant on its own, or an ECR repository's policy.
+    WithResourcePolicy(&'static ResourcePolicySource),
     /// As [`Authorization::Policies`], and only for a managed instance's own session: the
     /// agent's calls (Poll, state reports, task credentials, registration). A session issued
     /// to a task, a user or a role is refused whatever its policies allow; the operation
     /// then checks the instance it names is the caller's.
     Instance,
+}
+
+/// Where an operation's resource-based policy comes from, and how it takes part.
+pub struct ResourcePolicySource {
+    /// How the audit record names it (`trust-policy`, `repository-policy`).
+    pub id: &'static str,
+    pub kind: iam_policy::ResourcePolicyKind,
+    /// The policy of the resource the operation is authorized on (its resource ARNs), if it
+    /// has one; an error refuses the request with it.
+    pub find: for<'a> fn(&'a Ctx<'a>, &'a [String]) -> PolicyFuture<'a>,
+}
+
+pub type PolicyFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<iam_policy::Policy>, AwsError>> + Send + 'a>>;
+
+impl PartialEq for ResourcePolicySource {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for ResourcePolicySource {}
+
+impl std::fmt::Debug for ResourcePolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+/// A SigV4 service Homeport routes, as its folder describes it (`SERVICE` in its `mod.rs`).
+pub struct Service {
+    /// The SigV4 service name it is reached by (`iam`, `ecs`).
+    pub name: &'static str,
+    pub protocol: Protocol,
+    /// Its operations' XML namespace (awsQuery) or `X-Amz-Target` prefix (awsJson).
+    pub namespace: &'static str,
+    /// How its operations are authorized unless one says otherwise.
+    pub authorization: Authorization,
+    /// Its answer to a failure that is Homeport's ([`internal`]), as its model defines it.
+    pub internal_error: fn() -> AwsError,
+}
+
+impl Service {
+    /// `error` as this service answers it: an [`internal`] failure becomes the service's own
+    /// internal error; every other error is unchanged.
+    pub fn answer(&self, error: AwsError) -> AwsError {
+        if error.code == INTERNAL_FAILURE && error.status == 500 { (self.internal_error)() } else { error }
+    }
 }
 
 /// What an operation may change, declared with it (never guessed from its name).
@@ -149,41 +193,34 @@ pub struct Operation {
 /// Declares one routed operation as the constant `CONST`, the one way every service does it:
 ///
 /// `operation!(service, CONST, "Name", Effect, resources, run)`, optionally followed by
-/// `authorization = Variant` (else [`Authorization::Policies`], and
-/// [`Authorization::Repository`] for `ecr`) and `action = "service:Action"` (else
-/// `service:Name`). The service's identifier gives the SigV4 service name, the protocol
-/// (awsQuery for `iam` and `sts`, awsJson otherwise) and the namespace or target prefix.
-/// `Effect` is the [`Effect`] variant the operation declares: what it may change.
+/// `authorization = Variant` or `resource_policy = SOURCE` (else the service's
+/// [`Service::authorization`]) and `action = "service:Action"` (else `service:Name`). The
+/// service's identifier names its folder, whose `SERVICE` gives the SigV4 service name, the
+/// protocol and the namespace or target prefix. `Effect` is the [`Effect`] variant the
+/// operation declares: what it may change.
 macro_rules! operation {
     ($service:ident, $const:ident, $name:literal, $effect:ident, $resources:expr, $run:expr
-        $(, authorization = $authorization:ident)? $(, action = $action:literal)? $(,)?) => {
+        $(, authorization = $authorization:ident)? $(, resource_policy = $policy:path)?
+        $(, action = $action:literal)? $(,)?) => {
         pub const $const: $crate::operations::Operation = $crate::operations::Operation {
-            service: stringify!($service),
-            protocol: $crate::operations::operation!(@protocol $service),
+            service: $crate::$service::SERVICE.name,
+            protocol: $crate::$service::SERVICE.protocol,
             name: $name,
-            namespace: $crate::operations::operation!(@namespace $service),
+            namespace: $crate::$service::SERVICE.namespace,
             action: $crate::operations::operation!(@action $service $name $($action)?),
-            authorization: $crate::operations::operation!(@authorization $service $($authorization)?),
+            authorization: $crate::operations::operation!(@authorization $service $($authorization)? $(; $policy)?),
             effect: $crate::operations::Effect::$effect,
             resources: $resources,
             run: $run,
         };
     };
-    (@protocol iam) => { aws_protocol::Protocol::Query };
-    (@protocol sts) => { aws_protocol::Protocol::Query };
-    (@protocol $service:ident) => { aws_protocol::Protocol::Json };
-    (@namespace iam) => { $crate::operations::IAM_NAMESPACE };
-    (@namespace sts) => { $crate::operations::STS_NAMESPACE };
-    (@namespace ecs) => { $crate::ecs::ECS_TARGET };
-    (@namespace ecr) => { $crate::ecr::ECR_TARGET };
-    (@namespace ssm) => { $crate::ssm::SSM_TARGET };
-    (@namespace logs) => { $crate::logs::LOGS_TARGET };
-    (@namespace cloudtrail) => { $crate::cloudtrail::CLOUDTRAIL_TARGET };
     (@action $service:ident $name:literal) => { concat!(stringify!($service), ":", $name) };
     (@action $service:ident $name:literal $action:literal) => { $action };
-    (@authorization ecr) => { $crate::operations::Authorization::Repository };
-    (@authorization $service:ident) => { $crate::operations::Authorization::Policies };
+    (@authorization $service:ident) => { $crate::$service::SERVICE.authorization };
     (@authorization $service:ident $authorization:ident) => { $crate::operations::Authorization::$authorization };
+    (@authorization $service:ident ; $policy:path) => {
+        $crate::operations::Authorization::WithResourcePolicy(&$policy)
+    };
 }
 pub(crate) use operation;
 
@@ -199,180 +236,6 @@ impl Operation {
     pub fn changes_nothing(&self) -> bool {
         self.effect == Effect::Read && !matches!(self.name, "GetSessionToken" | "GetAuthorizationToken")
     }
-}
-
-/// Every operation the server routes.
-pub static OPERATIONS: &[Operation] = &[
-    sts::GET_CALLER_IDENTITY,
-    sts::GET_SESSION_TOKEN,
-    sts::ASSUME_ROLE,
-    iam::users::CREATE_USER,
-    iam::users::GET_USER,
-    iam::users::LIST_USERS,
-    iam::users::DELETE_USER,
-    iam::users::UPDATE_USER,
-    iam::access_keys::CREATE_ACCESS_KEY,
-    iam::access_keys::LIST_ACCESS_KEYS,
-    iam::access_keys::DELETE_ACCESS_KEY,
-    iam::access_keys::UPDATE_ACCESS_KEY,
-    iam::access_keys::GET_ACCESS_KEY_LAST_USED,
-    iam::simulator::SIMULATE_CUSTOM_POLICY,
-    iam::simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
-    iam::principal_simulator::SIMULATE_PRINCIPAL_POLICY,
-    iam::principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
-    iam::account::GET_ACCOUNT_SUMMARY,
-    iam::account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
-    iam::inline_policies::PUT_USER_POLICY,
-    iam::inline_policies::GET_USER_POLICY,
-    iam::inline_policies::LIST_USER_POLICIES,
-    iam::inline_policies::DELETE_USER_POLICY,
-    iam::groups::CREATE_GROUP,
-    iam::groups::GET_GROUP,
-    iam::groups::LIST_GROUPS,
-    iam::groups::DELETE_GROUP,
-    iam::groups::ADD_USER_TO_GROUP,
-    iam::groups::REMOVE_USER_FROM_GROUP,
-    iam::groups::LIST_GROUPS_FOR_USER,
-    iam::inline_policies::PUT_GROUP_POLICY,
-    iam::inline_policies::GET_GROUP_POLICY,
-    iam::inline_policies::LIST_GROUP_POLICIES,
-    iam::inline_policies::DELETE_GROUP_POLICY,
-    iam::attachments::ATTACH_USER_POLICY,
-    iam::attachments::DETACH_USER_POLICY,
-    iam::attachments::LIST_ATTACHED_USER_POLICIES,
-    iam::attachments::ATTACH_GROUP_POLICY,
-    iam::attachments::DETACH_GROUP_POLICY,
-    iam::attachments::LIST_ATTACHED_GROUP_POLICIES,
-    iam::attachments::ATTACH_ROLE_POLICY,
-    iam::attachments::DETACH_ROLE_POLICY,
-    iam::attachments::LIST_ATTACHED_ROLE_POLICIES,
-    iam::roles::CREATE_ROLE,
-    iam::roles::GET_ROLE,
-    iam::roles::LIST_ROLES,
-    iam::roles::UPDATE_ROLE,
-    iam::roles::UPDATE_ROLE_DESCRIPTION,
-    iam::roles::UPDATE_ASSUME_ROLE_POLICY,
-    iam::roles::DELETE_ROLE,
-    iam::roles::CREATE_SERVICE_LINKED_ROLE,
-    iam::inline_policies::PUT_ROLE_POLICY,
-    iam::inline_policies::GET_ROLE_POLICY,
-    iam::inline_policies::LIST_ROLE_POLICIES,
-    iam::inline_policies::DELETE_ROLE_POLICY,
-    iam::boundaries::PUT_USER_PERMISSIONS_BOUNDARY,
-    iam::boundaries::DELETE_USER_PERMISSIONS_BOUNDARY,
-    iam::boundaries::PUT_ROLE_PERMISSIONS_BOUNDARY,
-    iam::boundaries::DELETE_ROLE_PERMISSIONS_BOUNDARY,
-    iam::tags::TAG_USER,
-    iam::tags::UNTAG_USER,
-    iam::tags::LIST_USER_TAGS,
-    iam::tags::TAG_ROLE,
-    iam::tags::UNTAG_ROLE,
-    iam::tags::LIST_ROLE_TAGS,
-    iam::tags::TAG_POLICY,
-    iam::tags::UNTAG_POLICY,
-    iam::tags::LIST_POLICY_TAGS,
-    iam::policies::CREATE_POLICY,
-    iam::policies::GET_POLICY,
-    iam::policies::DELETE_POLICY,
-    iam::policies::LIST_POLICIES,
-    iam::policies::CREATE_POLICY_VERSION,
-    iam::policies::GET_POLICY_VERSION,
-    iam::policies::LIST_POLICY_VERSIONS,
-    iam::policies::DELETE_POLICY_VERSION,
-    iam::policies::SET_DEFAULT_POLICY_VERSION,
-    iam::policies::LIST_ENTITIES_FOR_POLICY,
-    iam::instance_profiles::CREATE_INSTANCE_PROFILE,
-    iam::instance_profiles::GET_INSTANCE_PROFILE,
-    iam::instance_profiles::LIST_INSTANCE_PROFILES,
-    iam::instance_profiles::DELETE_INSTANCE_PROFILE,
-    iam::instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
-    iam::instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
-    iam::instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
-    cloudtrail::LOOKUP_EVENTS,
-    ssm::activations::CREATE_ACTIVATION,
-    ssm::activations::DESCRIBE_ACTIVATIONS,
-    ssm::activations::DELETE_ACTIVATION,
-    ssm::instances::DESCRIBE_INSTANCE_INFORMATION,
-    ssm::instances::DEREGISTER_MANAGED_INSTANCE,
-    ssm::instances::UPDATE_INSTANCE_INFORMATION,
-    ssm::instances::ADD_TAGS_TO_RESOURCE,
-    ssm::instances::REMOVE_TAGS_FROM_RESOURCE,
-    ssm::instances::LIST_TAGS_FOR_RESOURCE,
-    ecs::clusters::CREATE_CLUSTER,
-    ecs::clusters::DESCRIBE_CLUSTERS,
-    ecs::clusters::LIST_CLUSTERS,
-    ecs::clusters::DELETE_CLUSTER,
-    ecs::clusters::UPDATE_CLUSTER,
-    ecs::task_definitions::REGISTER_TASK_DEFINITION,
-    ecs::task_definitions::DESCRIBE_TASK_DEFINITION,
-    ecs::task_definitions::LIST_TASK_DEFINITIONS,
-    ecs::task_definitions::LIST_TASK_DEFINITION_FAMILIES,
-    ecs::task_definitions::DEREGISTER_TASK_DEFINITION,
-    ecs::task_definitions::DELETE_TASK_DEFINITIONS,
-    ecs::container_instances::REGISTER_CONTAINER_INSTANCE,
-    ecs::container_instances::DEREGISTER_CONTAINER_INSTANCE,
-    ecs::container_instances::DESCRIBE_CONTAINER_INSTANCES,
-    ecs::container_instances::LIST_CONTAINER_INSTANCES,
-    ecs::container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
-    ecs::container_instances::PUT_ATTRIBUTES,
-    ecs::container_instances::DELETE_ATTRIBUTES,
-    ecs::container_instances::LIST_ATTRIBUTES,
-    ecs::tasks::RUN_TASK,
-    ecs::tasks::START_TASK,
-    ecs::tasks::STOP_TASK,
-    ecs::tasks::DESCRIBE_TASKS,
-    ecs::tasks::LIST_TASKS,
-    ecs::tasks::SUBMIT_TASK_STATE_CHANGE,
-    ecs::tasks::SUBMIT_CONTAINER_STATE_CHANGE,
-    ecs::tasks::POLL,
-    ecs::task_credentials::GET_TASK_CREDENTIALS,
-    ecs::services::CREATE_SERVICE,
-    ecs::services::UPDATE_SERVICE,
-    ecs::services::DELETE_SERVICE,
-    ecs::services::DESCRIBE_SERVICES,
-    ecs::services::LIST_SERVICES,
-    logs::groups::CREATE_LOG_GROUP,
-    logs::groups::DELETE_LOG_GROUP,
-    logs::groups::DESCRIBE_LOG_GROUPS,
-    logs::groups::CREATE_LOG_STREAM,
-    logs::groups::DELETE_LOG_STREAM,
-    logs::groups::DESCRIBE_LOG_STREAMS,
-    logs::groups::PUT_RETENTION_POLICY,
-    logs::groups::DELETE_RETENTION_POLICY,
-    logs::events::PUT_LOG_EVENTS,
-    logs::events::GET_LOG_EVENTS,
-    logs::events::FILTER_LOG_EVENTS,
-    ecr::repositories::CREATE_REPOSITORY,
-    ecr::repositories::DESCRIBE_REPOSITORIES,
-    ecr::repositories::DELETE_REPOSITORY,
-    ecr::repositories::PUT_IMAGE_TAG_MUTABILITY,
-    ecr::auth::GET_AUTHORIZATION_TOKEN,
-    ecr::policies::SET_REPOSITORY_POLICY,
-    ecr::policies::GET_REPOSITORY_POLICY,
-    ecr::policies::DELETE_REPOSITORY_POLICY,
-    ecr::images::PUT_IMAGE,
-    ecr::images::BATCH_GET_IMAGE,
-    ecr::images::LIST_IMAGES,
-    ecr::images::DESCRIBE_IMAGES,
-    ecr::images::BATCH_DELETE_IMAGE,
-    ecr::layers::GET_DOWNLOAD_URL_FOR_LAYER,
-    ecr::layers::BATCH_CHECK_LAYER_AVAILABILITY,
-    ecr::layers::INITIATE_LAYER_UPLOAD,
-    ecr::layers::UPLOAD_LAYER_PART,
-    ecr::layers::COMPLETE_LAYER_UPLOAD,
-];
-
-/// The protocol a SigV4 service speaks.
-pub fn protocol_of(service: &str) -> Protocol {
-    match service {
-        "iam" | "sts" => Protocol::Query,
-        _ => Protocol::Json,
-    }
-}
-
-/// The operation a service and action name reach.
-pub fn find(service: &str, name: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|operation| operation.service == service && operation.name == name)
 }
 
 pub(crate) fn lower_first(name: &str) -> String {
@@ -411,26 +274,6 @@ pub fn json_page(
 /// when a concurrent call changed what it read.
 pub(crate) const RACE_ATTEMPTS: u32 = 16;
 
-/// `error` as `service` (a SigV4 service name) answers it: an [`internal`] failure becomes
-/// that service's own internal error, as its model defines it (each service's `errors`
-/// module); every other error is unchanged.
-pub fn in_service(service: &str, error: AwsError) -> AwsError {
-    if error.code != INTERNAL_FAILURE || error.status != 500 {
-        return error;
-    }
-    match service {
-        "iam" => iam::errors::internal_error(),
-        "sts" => sts::errors::internal_error(),
-        "ssm" => ssm::errors::internal_error(),
-        "ecs" => ecs::errors::internal_error(),
-        "ecr" => ecr::errors::internal_error(),
-        "logs" => logs::errors::internal_error(),
-        "cloudtrail" => cloudtrail::errors::internal_error(),
-        // A service Homeport does not route: AWS's common code, as it is.
-        _ => error,
-    }
-}
-
 /// Checks an IAM name (users, policies) against AWS's pattern and length.
 pub fn check_name(value: &str, member: &str, max: usize) -> Result<(), AwsError> {
     let valid_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
@@ -460,10 +303,6 @@ pub fn check_path(value: &str) -> Result<(), AwsError> {
             "1 validation error detected: Value '{value}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
         )))
     }
-}
-
-pub fn no_such_user(name: &str) -> AwsError {
-    iam::entities::no_such(iam::entities::Kind::User, name)
 }
 
 /// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
@@ -517,20 +356,19 @@ pub(crate) mod tests {
     /// Checks [`internal`] reaches a caller of `service` as `code` and `status`, in the
     /// service's protocol (awsQuery XML with `Receiver` or awsJson's `__type`), without the
     /// failure's internals; returns the error as rendered.
-    pub(crate) fn internal_as_answered(service: &str, code: &str, status: u16) -> AwsError {
-        let error = in_service(service, internal("disk I/O error at /var/lib/secret"));
-        assert_eq!((error.code.as_str(), error.status), (code, status), "{service}");
+    pub(crate) fn internal_as_answered(service: &Service, code: &str, status: u16) -> AwsError {
+        let error = service.answer(internal("disk I/O error at /var/lib/secret"));
+        assert_eq!((error.code.as_str(), error.status), (code, status), "{}", service.name);
         assert!(!error.message.contains("secret"), "{}", error.message);
-        let namespace = if service == "sts" { STS_NAMESPACE } else { IAM_NAMESPACE };
-        let reply = crate::pipeline::error_reply(&error, protocol_of(service), namespace, "request-1");
+        let reply = crate::pipeline::error_reply(&error, service.protocol, service.namespace, "request-1");
         assert_eq!(reply.status, status);
         let body = String::from_utf8_lossy(&reply.body).into_owned();
-        match protocol_of(service) {
+        match service.protocol {
             Protocol::Query => {
                 assert_eq!(reply.content_type, "text/xml");
                 assert!(body.contains(&format!("<Code>{code}</Code>")), "{body}");
                 assert!(body.contains("<Type>Receiver</Type>"), "{body}");
-                assert!(body.contains(&format!("xmlns=\"{namespace}\"")), "{body}");
+                assert!(body.contains(&format!("xmlns=\"{}\"", service.namespace)), "{body}");
             }
             Protocol::Json => {
                 assert_eq!(reply.content_type, "application/x-amz-json-1.1");
@@ -540,115 +378,8 @@ pub(crate) mod tests {
             }
         }
         // Any other error passes through unchanged.
-        let other = in_service(service, validation("bad"));
+        let other = service.answer(validation("bad"));
         assert_eq!(other.code, "ValidationError");
         error
-    }
-
-    #[test]
-    fn every_routed_service_has_its_own_internal_error() {
-        for operation in OPERATIONS {
-            let error = in_service(operation.service, internal("x"));
-            assert_eq!(error.status, 500, "{}", operation.service);
-            let modelled = !matches!(operation.service, "sts" | "cloudtrail");
-            assert_eq!(error.code != INTERNAL_FAILURE, modelled, "{}", operation.service);
-        }
-    }
-
-    fn flushing() -> Vec<&'static str> {
-        OPERATIONS.iter().filter(|operation| operation.flushes_iam_cache()).map(|operation| operation.name).collect()
-    }
-
-    #[test]
-    fn only_writes_of_what_the_iam_cache_holds_flush_it() {
-        let flushing = flushing();
-        // Every IAM mutation does, and the one SSM call that removes sessions.
-        for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
-            assert_eq!(
-                operation.flushes_iam_cache(),
-                operation.effect != Effect::Read,
-                "{} (a mutation of IAM flushes, a read does not)",
-                operation.name
-            );
-        }
-        for name in ["CreateUser", "DeleteAccessKey", "UpdateAccessKey", "AttachRolePolicy", "PutUserPolicy", "TagRole"]
-        {
-            assert!(flushing.contains(&name), "{name} must flush");
-        }
-        assert!(flushing.contains(&"DeregisterManagedInstance"), "deregistering deletes the instance's sessions");
-        let outside_iam: Vec<_> = OPERATIONS
-            .iter()
-            .filter(|operation| operation.service != "iam" && operation.flushes_iam_cache())
-            .map(|operation| operation.name)
-            .collect();
-        assert_eq!(outside_iam, ["DeregisterManagedInstance"]);
-    }
-
-    #[test]
-    fn the_agents_traffic_and_logs_leave_the_iam_cache_alone() {
-        let agent = [
-            "Poll",
-            "SubmitTaskStateChange",
-            "SubmitContainerStateChange",
-            "GetTaskCredentials",
-            "RegisterContainerInstance",
-            "UpdateInstanceInformation",
-            "PutLogEvents",
-        ];
-        for name in agent {
-            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
-            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::AgentTraffic), "{name}");
-            assert!(!flushing().contains(&name), "{name} must not flush");
-        }
-        // Every call only an instance's own session may make is the agent's.
-        for operation in OPERATIONS.iter().filter(|operation| operation.authorization == Authorization::Instance) {
-            assert_eq!(operation.effect, Effect::AgentTraffic, "{}", operation.name);
-        }
-        let logs: Vec<_> = OPERATIONS.iter().filter(|operation| operation.service == "logs").collect();
-        assert!(logs.len() >= 11);
-        for operation in logs {
-            assert!(!operation.flushes_iam_cache(), "{}", operation.name);
-        }
-        for name in ["Poll", "PutLogEvents", "CreateCluster", "RunTask", "PutImage", "CreateLogGroup", "AssumeRole"] {
-            assert!(!flushing().contains(&name), "{name} must not flush");
-        }
-    }
-
-    /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
-    /// but for three reads whose names the rule does not know as reads, which stay writes in
-    /// the trail (as they always were there).
-    #[test]
-    fn declared_reads_and_cloudtrails_read_only_events_agree() {
-        let reads_named_otherwise = ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability"];
-        for operation in OPERATIONS {
-            let read_only = crate::audit::read_only_event(operation.name);
-            match operation.effect {
-                Effect::Read => assert!(
-                    read_only || reads_named_otherwise.contains(&operation.name),
-                    "{} is declared a read",
-                    operation.name
-                ),
-                Effect::Write | Effect::IamWrite => assert!(!read_only, "{} is declared a write", operation.name),
-                // GetTaskCredentials is CloudTrail-read-only, Poll is not: either may be.
-                Effect::AgentTraffic => {}
-            }
-        }
-        for name in reads_named_otherwise {
-            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
-            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::Read), "{name}");
-        }
-    }
-
-    /// Only reads that hand out nothing are answered without their audit record.
-    #[test]
-    fn credentials_are_never_handed_out_unrecorded() {
-        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
-            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
-            assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
-        }
-        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
-            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
-            assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
-        }
     }
 }

@@ -43,6 +43,25 @@ fn reply(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8
     Reply { status, content_type, request_id: request_id.to_owned(), body }
 }
 
+/// The public files (`GET` and `HEAD`), answered before SigV4: the health check, the install
+/// script and the CA certificate.
+pub const PUBLIC_FILES: crate::pipeline::UnsignedRoute = |app, _audit, incoming, request_id| {
+    let request = &incoming.request;
+    let reply = if matches!(request.method, "GET" | "HEAD") { serve(request, request_id, app) } else { None };
+    Box::pin(std::future::ready(reply))
+};
+
+/// The running executable, streamed to `GET` (and `HEAD`) [`BINARY_PATH`].
+pub const BINARY: crate::http::Endpoint = crate::http::Endpoint {
+    owns: |method, path| path == BINARY_PATH && (method == hyper::Method::GET || method == hyper::Method::HEAD),
+    serve: |_app, _audit, _peer, request| {
+        Box::pin(async move {
+            let response = binary().await;
+            if request.method() == hyper::Method::HEAD { crate::http::without_body(response) } else { response }
+        })
+    },
+};
+
 /// The answer to a public `GET`, or `None` for any other path.
 pub fn serve(request: &HttpRequest<'_>, request_id: &str, app: &App) -> Option<Reply> {
     match request.path {

@@ -38,6 +38,6 @@ mod tests {
 
     #[test]
     fn an_internal_failure_is_ssm_internal_server_error() {
-        internal_as_answered("ssm", "InternalServerError", 500);
+        internal_as_answered(&super::super::SERVICE, "InternalServerError", 500);
     }
 }

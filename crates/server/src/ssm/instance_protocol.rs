@@ -45,8 +45,29 @@ struct Outcome {
     result: Result<Json, AwsError>,
 }
 
+/// The agent's registration calls, answered before SigV4 (they carry their own proof).
+pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
+    Box::pin(async move {
+        let outcome = handle(app, audit, &incoming.request, &incoming.source_ip, request_id).await?;
+        Some(match outcome {
+            Ok(json) => crate::pipeline::Reply {
+                status: 200,
+                content_type: "application/x-amz-json-1.1",
+                request_id: request_id.to_owned(),
+                body: json.to_string().into_bytes(),
+            },
+            Err(error) => crate::pipeline::error_reply(
+                &error,
+                aws_protocol::Protocol::Json,
+                crate::operations::IAM_NAMESPACE,
+                request_id,
+            ),
+        })
+    })
+};
+
 /// Answers one of the two calls and audits it. `None` if the target is not one of them.
-pub async fn handle(
+async fn handle(
     app: &App,
     audit: &AuditLog,
     request: &HttpRequest<'_>,
@@ -64,7 +85,7 @@ pub async fn handle(
         _ => return None,
     };
     // Homeport's own failures are answered (and audited) as SSM's.
-    outcome.result = outcome.result.map_err(|error| crate::operations::in_service("ssm", error));
+    outcome.result = outcome.result.map_err(|error| super::SERVICE.answer(error));
     let event_name = target.trim_start_matches("AmazonSSM.");
     let record = Record {
         time: ids::now(),
@@ -85,7 +106,7 @@ pub async fn handle(
         error_code: outcome.result.as_ref().err().map(|error| error.code.as_str().into()),
     };
     if let Err(error) = audit.record(record).await {
-        return Some(Err(crate::operations::in_service("ssm", internal(error))));
+        return Some(Err(super::SERVICE.answer(internal(error))));
     }
     Some(outcome.result)
 }

@@ -22,6 +22,15 @@ pub use crate::operations::put;
 
 pub use errors::{invalid_parameters, too_many_tags, validation_exception};
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "ssm",
+    protocol: aws_protocol::Protocol::Json,
+    namespace: SSM_TARGET,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};
+
 /// A timestamp member as the SDKs send it: epoch seconds, possibly fractional.
 pub fn epoch(value: &Json) -> Option<i64> {
     let seconds = value.as_f64()?;

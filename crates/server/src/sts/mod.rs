@@ -21,6 +21,15 @@ use crate::operations::operation;
 use crate::operations::{Ctx, internal, query};
 use sessions::{SessionGrant, assumed_role, issue_role_session};
 
+/// The service as the pipeline routes it.
+pub const SERVICE: crate::operations::Service = crate::operations::Service {
+    name: "sts",
+    protocol: aws_protocol::Protocol::Query,
+    namespace: crate::operations::STS_NAMESPACE,
+    authorization: crate::operations::Authorization::Policies,
+    internal_error: errors::internal_error,
+};
+
 operation!(
     sts,
     GET_CALLER_IDENTITY,
@@ -135,7 +144,7 @@ operation!(
     Write,
     |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
     |ctx| query(assume_role(ctx)),
-    authorization = Trust
+    resource_policy = sessions::TRUST_POLICY
 );
 
 /// Role sessions made by a role session (role chaining) last at most an hour.

@@ -13,6 +13,13 @@ use crate::iam::roles::{Role, find_role};
 use crate::ids;
 use crate::operations::{Ctx, internal};
 
+/// Where `sts:AssumeRole` finds the trust policy that takes part in its authorization.
+pub static TRUST_POLICY: crate::operations::ResourcePolicySource = crate::operations::ResourcePolicySource {
+    id: "trust-policy",
+    kind: iam_policy::ResourcePolicyKind::Trust,
+    find: |ctx, resources| Box::pin(async move { trust_policy(ctx, resources).await.map(Some) }),
+};
+
 /// The trust policy of the role a request assumes, or AWS's AccessDenied when there is no
 /// such role in this account (or the caller is root, which may not assume roles).
 pub(crate) async fn trust_policy(ctx: &Ctx<'_>, resources: &[String]) -> Result<Policy, AwsError> {

@@ -4,7 +4,8 @@
 //! is covered the moment it is routed.
 
 use aws_protocol::Protocol;
-use server::operations::{Authorization, OPERATIONS};
+use server::operations::Authorization;
+use server::services::OPERATIONS;
 
 use crate::support::shared;
 
@@ -56,7 +57,7 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
                     failures.push(format!("{name} needs no permission: {} {}", refused.status, refused.body));
                 }
             }
-            Authorization::Policies | Authorization::Trust | Authorization::Repository | Authorization::Instance => {
+            Authorization::Policies | Authorization::WithResourcePolicy(_) | Authorization::Instance => {
                 let names_action =
                     refused.message().contains(&format!("not authorized to perform: {}", operation.action));
                 if (refused.status, refused.code().as_str()) != (403, denied) || !names_action {

@@ -19,12 +19,9 @@ pub mod blobs;
 mod layers;
 mod manifests;
 
-use std::io;
 use std::net::SocketAddr;
 
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
@@ -33,8 +30,7 @@ use crate::app::App;
 use crate::audit::AuditLog;
 use crate::ecr::valid_repository_name;
 
-/// A response body: bytes in memory or a file streamed.
-pub type Body = BoxBody<Bytes, io::Error>;
+pub use crate::http::{ResponseBody as Body, empty, full};
 
 /// Whether a request path belongs to the registry.
 pub fn owns(path: &str) -> bool {
@@ -175,15 +171,6 @@ impl RegistryError {
     }
 }
 
-/// A body of bytes in memory.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
-}
-
-/// No body.
-pub fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
-}
 
 /// A response with the registry's version header.
 pub fn respond(status: u16, body: Body) -> Response<Body> {
@@ -214,6 +201,12 @@ impl Exchange<'_> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
+
+/// The registry's `/v2` endpoint, streamed.
+pub const ENDPOINT: crate::http::Endpoint = crate::http::Endpoint {
+    owns: |_method, path| owns(path),
+    serve: |app, audit, peer, request| Box::pin(serve(app, audit, peer, request)),
+};
 
 /// Serves one `/v2` request.
 pub async fn serve(app: &App, audit: &AuditLog, peer: SocketAddr, request: Request<Incoming>) -> Response<Body> {

@@ -508,7 +508,7 @@ pub(crate) async fn update_task(
 ) -> Result<TaskRow, AwsError> {
     let Updated { task, notify } = update(&app.store, &app.account_id, arn, change).await?;
     if let (true, Some(instance)) = (notify, &task.container_instance_arn) {
-        app.ecs_channels.wake(instance);
+        crate::ecs::channel::channels(app)?.wake(instance);
     }
     Ok(task)
 }
@@ -652,7 +652,7 @@ pub(crate) async fn create_tasks(
     }
     insert(&app.store, &app.account_id, &tasks, launch, now).await?;
     for instance in placed {
-        app.ecs_channels.wake(instance);
+        crate::ecs::channel::channels(app)?.wake(instance);
     }
     Ok(tasks)
 }

@@ -1,0 +1,329 @@
+//! The root: every service Homeport routes, wired into the infrastructure. This module and
+//! `lib.rs` are the only ones above the services; nothing imports them but the binary. It
+//! holds the services' descriptions, the one table of routed operations, the endpoints
+//! services own outside the signed APIs, what each service opens at start, and the
+//! background passes.
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::errors::StartError;
+use crate::http::Routes;
+use crate::log;
+use crate::operations::{Operation, Service};
+use crate::pipeline::Api;
+use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
+
+/// Every service the server routes.
+pub static SERVICES: &[Service] =
+    &[iam::SERVICE, sts::SERVICE, ssm::SERVICE, ecs::SERVICE, ecr::SERVICE, logs::SERVICE, cloudtrail::SERVICE];
+
+/// Every operation the server routes.
+pub static OPERATIONS: &[Operation] = &[
+    sts::GET_CALLER_IDENTITY,
+    sts::GET_SESSION_TOKEN,
+    sts::ASSUME_ROLE,
+    iam::users::CREATE_USER,
+    iam::users::GET_USER,
+    iam::users::LIST_USERS,
+    iam::users::DELETE_USER,
+    iam::users::UPDATE_USER,
+    iam::access_keys::CREATE_ACCESS_KEY,
+    iam::access_keys::LIST_ACCESS_KEYS,
+    iam::access_keys::DELETE_ACCESS_KEY,
+    iam::access_keys::UPDATE_ACCESS_KEY,
+    iam::access_keys::GET_ACCESS_KEY_LAST_USED,
+    iam::simulator::SIMULATE_CUSTOM_POLICY,
+    iam::simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
+    iam::principal_simulator::SIMULATE_PRINCIPAL_POLICY,
+    iam::principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
+    iam::account::GET_ACCOUNT_SUMMARY,
+    iam::account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
+    iam::inline_policies::PUT_USER_POLICY,
+    iam::inline_policies::GET_USER_POLICY,
+    iam::inline_policies::LIST_USER_POLICIES,
+    iam::inline_policies::DELETE_USER_POLICY,
+    iam::groups::CREATE_GROUP,
+    iam::groups::GET_GROUP,
+    iam::groups::LIST_GROUPS,
+    iam::groups::DELETE_GROUP,
+    iam::groups::ADD_USER_TO_GROUP,
+    iam::groups::REMOVE_USER_FROM_GROUP,
+    iam::groups::LIST_GROUPS_FOR_USER,
+    iam::inline_policies::PUT_GROUP_POLICY,
+    iam::inline_policies::GET_GROUP_POLICY,
+    iam::inline_policies::LIST_GROUP_POLICIES,
+    iam::inline_policies::DELETE_GROUP_POLICY,
+    iam::attachments::ATTACH_USER_POLICY,
+    iam::attachments::DETACH_USER_POLICY,
+    iam::attachments::LIST_ATTACHED_USER_POLICIES,
+    iam::attachments::ATTACH_GROUP_POLICY,
+    iam::attachments::DETACH_GROUP_POLICY,
+    iam::attachments::LIST_ATTACHED_GROUP_POLICIES,
+    iam::attachments::ATTACH_ROLE_POLICY,
+    iam::attachments::DETACH_ROLE_POLICY,
+    iam::attachments::LIST_ATTACHED_ROLE_POLICIES,
+    iam::roles::CREATE_ROLE,
+    iam::roles::GET_ROLE,
+    iam::roles::LIST_ROLES,
+    iam::roles::UPDATE_ROLE,
+    iam::roles::UPDATE_ROLE_DESCRIPTION,
+    iam::roles::UPDATE_ASSUME_ROLE_POLICY,
+    iam::roles::DELETE_ROLE,
+    iam::roles::CREATE_SERVICE_LINKED_ROLE,
+    iam::inline_policies::PUT_ROLE_POLICY,
+    iam::inline_policies::GET_ROLE_POLICY,
+    iam::inline_policies::LIST_ROLE_POLICIES,
+    iam::inline_policies::DELETE_ROLE_POLICY,
+    iam::boundaries::PUT_USER_PERMISSIONS_BOUNDARY,
+    iam::boundaries::DELETE_USER_PERMISSIONS_BOUNDARY,
+    iam::boundaries::PUT_ROLE_PERMISSIONS_BOUNDARY,
+    iam::boundaries::DELETE_ROLE_PERMISSIONS_BOUNDARY,
+    iam::tags::TAG_USER,
+    iam::tags::UNTAG_USER,
+    iam::tags::LIST_USER_TAGS,
+    iam::tags::TAG_ROLE,
+    iam::tags::UNTAG_ROLE,
+    iam::tags::LIST_ROLE_TAGS,
+    iam::tags::TAG_POLICY,
+    iam::tags::UNTAG_POLICY,
+    iam::tags::LIST_POLICY_TAGS,
+    iam::policies::CREATE_POLICY,
+    iam::policies::GET_POLICY,
+    iam::policies::DELETE_POLICY,
+    iam::policies::LIST_POLICIES,
+    iam::policies::CREATE_POLICY_VERSION,
+    iam::policies::GET_POLICY_VERSION,
+    iam::policies::LIST_POLICY_VERSIONS,
+    iam::policies::DELETE_POLICY_VERSION,
+    iam::policies::SET_DEFAULT_POLICY_VERSION,
+    iam::policies::LIST_ENTITIES_FOR_POLICY,
+    iam::instance_profiles::CREATE_INSTANCE_PROFILE,
+    iam::instance_profiles::GET_INSTANCE_PROFILE,
+    iam::instance_profiles::LIST_INSTANCE_PROFILES,
+    iam::instance_profiles::DELETE_INSTANCE_PROFILE,
+    iam::instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
+    iam::instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
+    iam::instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
+    cloudtrail::LOOKUP_EVENTS,
+    ssm::activations::CREATE_ACTIVATION,
+    ssm::activations::DESCRIBE_ACTIVATIONS,
+    ssm::activations::DELETE_ACTIVATION,
+    ssm::instances::DESCRIBE_INSTANCE_INFORMATION,
+    ssm::instances::DEREGISTER_MANAGED_INSTANCE,
+    ssm::instances::UPDATE_INSTANCE_INFORMATION,
+    ssm::instances::ADD_TAGS_TO_RESOURCE,
+    ssm::instances::REMOVE_TAGS_FROM_RESOURCE,
+    ssm::instances::LIST_TAGS_FOR_RESOURCE,
+    ecs::clusters::CREATE_CLUSTER,
+    ecs::clusters::DESCRIBE_CLUSTERS,
+    ecs::clusters::LIST_CLUSTERS,
+    ecs::clusters::DELETE_CLUSTER,
+    ecs::clusters::UPDATE_CLUSTER,
+    ecs::task_definitions::REGISTER_TASK_DEFINITION,
+    ecs::task_definitions::DESCRIBE_TASK_DEFINITION,
+    ecs::task_definitions::LIST_TASK_DEFINITIONS,
+    ecs::task_definitions::LIST_TASK_DEFINITION_FAMILIES,
+    ecs::task_definitions::DEREGISTER_TASK_DEFINITION,
+    ecs::task_definitions::DELETE_TASK_DEFINITIONS,
+    ecs::container_instances::REGISTER_CONTAINER_INSTANCE,
+    ecs::container_instances::DEREGISTER_CONTAINER_INSTANCE,
+    ecs::container_instances::DESCRIBE_CONTAINER_INSTANCES,
+    ecs::container_instances::LIST_CONTAINER_INSTANCES,
+    ecs::container_instances::UPDATE_CONTAINER_INSTANCES_STATE,
+    ecs::container_instances::PUT_ATTRIBUTES,
+    ecs::container_instances::DELETE_ATTRIBUTES,
+    ecs::container_instances::LIST_ATTRIBUTES,
+    ecs::tasks::RUN_TASK,
+    ecs::tasks::START_TASK,
+    ecs::tasks::STOP_TASK,
+    ecs::tasks::DESCRIBE_TASKS,
+    ecs::tasks::LIST_TASKS,
+    ecs::tasks::SUBMIT_TASK_STATE_CHANGE,
+    ecs::tasks::SUBMIT_CONTAINER_STATE_CHANGE,
+    ecs::tasks::POLL,
+    ecs::task_credentials::GET_TASK_CREDENTIALS,
+    ecs::services::CREATE_SERVICE,
+    ecs::services::UPDATE_SERVICE,
+    ecs::services::DELETE_SERVICE,
+    ecs::services::DESCRIBE_SERVICES,
+    ecs::services::LIST_SERVICES,
+    logs::groups::CREATE_LOG_GROUP,
+    logs::groups::DELETE_LOG_GROUP,
+    logs::groups::DESCRIBE_LOG_GROUPS,
+    logs::groups::CREATE_LOG_STREAM,
+    logs::groups::DELETE_LOG_STREAM,
+    logs::groups::DESCRIBE_LOG_STREAMS,
+    logs::groups::PUT_RETENTION_POLICY,
+    logs::groups::DELETE_RETENTION_POLICY,
+    logs::events::PUT_LOG_EVENTS,
+    logs::events::GET_LOG_EVENTS,
+    logs::events::FILTER_LOG_EVENTS,
+    ecr::repositories::CREATE_REPOSITORY,
+    ecr::repositories::DESCRIBE_REPOSITORIES,
+    ecr::repositories::DELETE_REPOSITORY,
+    ecr::repositories::PUT_IMAGE_TAG_MUTABILITY,
+    ecr::auth::GET_AUTHORIZATION_TOKEN,
+    ecr::policies::SET_REPOSITORY_POLICY,
+    ecr::policies::GET_REPOSITORY_POLICY,
+    ecr::policies::DELETE_REPOSITORY_POLICY,
+    ecr::images::PUT_IMAGE,
+    ecr::images::BATCH_GET_IMAGE,
+    ecr::images::LIST_IMAGES,
+    ecr::images::DESCRIBE_IMAGES,
+    ecr::images::BATCH_DELETE_IMAGE,
+    ecr::layers::GET_DOWNLOAD_URL_FOR_LAYER,
+    ecr::layers::BATCH_CHECK_LAYER_AVAILABILITY,
+    ecr::layers::INITIATE_LAYER_UPLOAD,
+    ecr::layers::UPLOAD_LAYER_PART,
+    ecr::layers::COMPLETE_LAYER_UPLOAD,
+];
+
+/// What the listener routes: the signed APIs, and the endpoints services own beside them.
+pub static ROUTES: Routes = Routes {
+    api: Api {
+        services: SERVICES,
+        operations: OPERATIONS,
+        fallback: &iam::SERVICE,
+        unsigned: &[ssm::downloads::PUBLIC_FILES, ssm::instance_protocol::ROUTE],
+    },
+    endpoints: &[ecr::registry::ENDPOINT, ssm::downloads::BINARY],
+};
+
+/// Opens what services keep for the life of the server, before it takes a request.
+pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), StartError> {
+    app.service_state.provide(ecs::channel::Channels::default());
+    ecr::registry::blobs::start(app, data_dir).await
+}
+
+/// The background passes: the ECS service scheduler every second, log retention every minute.
+pub async fn background(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for pass in 0_u64.. {
+        tick.tick().await;
+        if let Err(error) = ecs::services::reconcile_all(&app).await {
+            log::event(&format!("service scheduler: {error}"));
+        }
+        if pass % 60 == 0 {
+            if let Err(error) = logs::expire(&app).await {
+                log::event(&format!("log retention: {error}"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::internal;
+    use crate::operations::{Authorization, Effect};
+
+    #[test]
+    fn every_routed_service_has_its_own_internal_error() {
+        for operation in OPERATIONS {
+            let service = SERVICES.iter().find(|service| service.name == operation.service);
+            let error = service.map(|service| service.answer(internal("x")));
+            let code = error.as_ref().map(|error| (error.code.as_str(), error.status));
+            let modelled = !matches!(operation.service, "sts" | "cloudtrail");
+            assert!(code.is_some_and(|(code, status)| status == 500 && (code != "InternalFailure") == modelled), "{}", operation.service);
+        }
+    }
+
+    fn flushing() -> Vec<&'static str> {
+        OPERATIONS.iter().filter(|operation| operation.flushes_iam_cache()).map(|operation| operation.name).collect()
+    }
+
+    #[test]
+    fn only_writes_of_what_the_iam_cache_holds_flush_it() {
+        let flushing = flushing();
+        // Every IAM mutation does, and the one SSM call that removes sessions.
+        for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
+            assert_eq!(
+                operation.flushes_iam_cache(),
+                operation.effect != Effect::Read,
+                "{} (a mutation of IAM flushes, a read does not)",
+                operation.name
+            );
+        }
+        for name in ["CreateUser", "DeleteAccessKey", "UpdateAccessKey", "AttachRolePolicy", "PutUserPolicy", "TagRole"]
+        {
+            assert!(flushing.contains(&name), "{name} must flush");
+        }
+        assert!(flushing.contains(&"DeregisterManagedInstance"), "deregistering deletes the instance's sessions");
+        let outside_iam: Vec<_> = OPERATIONS
+            .iter()
+            .filter(|operation| operation.service != "iam" && operation.flushes_iam_cache())
+            .map(|operation| operation.name)
+            .collect();
+        assert_eq!(outside_iam, ["DeregisterManagedInstance"]);
+    }
+
+    #[test]
+    fn the_agents_traffic_and_logs_leave_the_iam_cache_alone() {
+        let agent = [
+            "Poll",
+            "SubmitTaskStateChange",
+            "SubmitContainerStateChange",
+            "GetTaskCredentials",
+            "RegisterContainerInstance",
+            "UpdateInstanceInformation",
+            "PutLogEvents",
+        ];
+        for name in agent {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::AgentTraffic), "{name}");
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+        // Every call only an instance's own session may make is the agent's.
+        for operation in OPERATIONS.iter().filter(|operation| operation.authorization == Authorization::Instance) {
+            assert_eq!(operation.effect, Effect::AgentTraffic, "{}", operation.name);
+        }
+        let logs: Vec<_> = OPERATIONS.iter().filter(|operation| operation.service == "logs").collect();
+        assert!(logs.len() >= 11);
+        for operation in logs {
+            assert!(!operation.flushes_iam_cache(), "{}", operation.name);
+        }
+        for name in ["Poll", "PutLogEvents", "CreateCluster", "RunTask", "PutImage", "CreateLogGroup", "AssumeRole"] {
+            assert!(!flushing().contains(&name), "{name} must not flush");
+        }
+    }
+
+    /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
+    /// but for three reads whose names the rule does not know as reads, which stay writes in
+    /// the trail (as they always were there).
+    #[test]
+    fn declared_reads_and_cloudtrails_read_only_events_agree() {
+        let reads_named_otherwise = ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability"];
+        for operation in OPERATIONS {
+            let read_only = crate::audit::read_only_event(operation.name);
+            match operation.effect {
+                Effect::Read => assert!(
+                    read_only || reads_named_otherwise.contains(&operation.name),
+                    "{} is declared a read",
+                    operation.name
+                ),
+                Effect::Write | Effect::IamWrite => assert!(!read_only, "{} is declared a write", operation.name),
+                // GetTaskCredentials is CloudTrail-read-only, Poll is not: either may be.
+                Effect::AgentTraffic => {}
+            }
+        }
+        for name in reads_named_otherwise {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::Read), "{name}");
+        }
+    }
+
+    /// Only reads that hand out nothing are answered without their audit record.
+    #[test]
+    fn credentials_are_never_handed_out_unrecorded() {
+        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
+        }
+        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
+        }
+    }
+}
