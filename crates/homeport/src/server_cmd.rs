@@ -206,6 +206,7 @@ pub fn run(args: ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    install_log();
     let credentials_file = absolute(&config.data_dir.join("root-credentials"));
     let ready = move |address: SocketAddr, app: &App, first_start: Option<&FirstStart>| {
         announce(address, app, first_start, &credentials_file);
@@ -217,6 +218,32 @@ pub fn run(args: ServerArgs) -> ExitCode {
             output::error_line(&format!("error: {error}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The server's log: one line per event on standard error, `TIME LEVEL [request{id=..}:] TEXT`,
+/// the time in UTC to the second. Events at INFO and above; `HOMEPORT_LOG` (a tracing filter
+/// level such as `debug` or `warn`) changes the threshold.
+fn install_log() {
+    let level = std::env::var("HOMEPORT_LOG")
+        .ok()
+        .and_then(|level| level.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    // Another subscriber already installed (none is, in the binary) keeps its place.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_timer(UtcSeconds)
+        .with_target(false)
+        .with_max_level(level)
+        .try_init();
+}
+
+/// The log's timestamps: ISO 8601 in UTC, as the audit trail writes them.
+struct UtcSeconds;
+
+impl tracing_subscriber::fmt::time::FormatTime for UtcSeconds {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        w.write_str(&server::ids::iso8601(server::ids::now()))
     }
 }
 

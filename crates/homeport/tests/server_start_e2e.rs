@@ -410,7 +410,7 @@ fn the_server_speaks_https_by_default_and_plain_http_only_when_asked() {
     let cacerts = get_plain(&insecure.address, "/cacerts", "localhost");
     assert!(cacerts.starts_with("HTTP/1.1 404"), "{cacerts}");
     assert!(cacerts.contains("<Code>NotFound</Code>"), "{cacerts}");
-    assert!(read(&insecure.log).contains("WARNING: serving plain HTTP"), "{}", read(&insecure.log));
+    assert!(read(&insecure.log).contains("WARN serving plain HTTP"), "{}", read(&insecure.log));
     drop(insecure);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -122,7 +122,7 @@ impl App {
         create_private_dir(&config.data_dir)
             .map_err(|e| start_error(&format!("cannot create the data directory {}", config.data_dir.display()))(&e))?;
         for change in make_private(&config.data_dir)? {
-            crate::log::event(&change);
+            tracing::info!("{change}");
         }
         let (sealer, key_source) = crate::master_key::load(&config.data_dir)?;
         let store_url = match &config.store_url {

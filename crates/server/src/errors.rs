@@ -23,7 +23,7 @@ pub(crate) const INTERNAL_FAILURE: &str = "InternalFailure";
 /// in the code, status and message of the service the request reached ([`in_service`]), so
 /// no handler names its service's internal error.
 pub fn internal(error: impl std::fmt::Display) -> AwsError {
-    crate::log::event(&format!("internal error: {error}"));
+    tracing::error!("internal error: {error}");
     AwsError::new(INTERNAL_FAILURE, 500, "The request processing has failed because of an unknown error.")
 }
 

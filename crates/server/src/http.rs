@@ -177,7 +177,7 @@ pub async fn serve(
             Ok(accepted) => accepted,
             Err(error) => {
                 if out_of_resources(&error) {
-                    crate::log::event(&format!("cannot accept a connection ({error}); retrying shortly"));
+                    tracing::warn!("cannot accept a connection ({error}); retrying shortly");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
                 continue;

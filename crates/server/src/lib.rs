@@ -19,7 +19,6 @@ mod http;
 mod iam;
 mod identity;
 pub mod ids;
-mod log;
 mod logs;
 mod master_key;
 pub mod operations;
@@ -66,13 +65,13 @@ pub async fn run(
     };
     ready(address, &app, first_start.as_ref());
     if cfg!(feature = "bench-audit-switch") {
-        log::event("WARNING: this build was made for benchmarks: HOMEPORT_BENCH_UNAUDITED turns the audit trail off");
+        tracing::warn!("this build was made for benchmarks: HOMEPORT_BENCH_UNAUDITED turns the audit trail off");
     }
     if app.tls.is_none() {
-        log::event("WARNING: serving plain HTTP (--insecure-http): everything crosses the network in clear");
+        tracing::warn!("serving plain HTTP (--insecure-http): everything crosses the network in clear");
     }
     if app.audit.is_off() {
-        log::event("WARNING: HOMEPORT_BENCH_UNAUDITED is set: requests are answered without an audit record");
+        tracing::warn!("HOMEPORT_BENCH_UNAUDITED is set: requests are answered without an audit record");
     }
     let audit = app.audit.clone();
     let app = Arc::new(app);
@@ -81,6 +80,6 @@ pub async fn run(
         tokio::spawn(Arc::clone(certificates).maintain());
     }
     http::serve(app, &services::ROUTES, audit, listener, tls, shutdown).await;
-    log::event("stopped");
+    tracing::info!("stopped");
     Ok(())
 }

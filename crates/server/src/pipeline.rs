@@ -5,6 +5,7 @@
 use aws_protocol::query::QueryParams;
 use aws_protocol::sigv4::{Claim, HttpRequest};
 use aws_protocol::{AwsError, Protocol};
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
@@ -94,8 +95,15 @@ pub(crate) fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str,
     }
 }
 
+/// Answers one request. What is logged while answering it carries its request id, and its
+/// operation once routed.
 pub async fn handle(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>) -> Reply {
     let request_id = ids::request_id().unwrap_or_else(|_| "00000000-0000-4000-a000-000000000000".to_owned());
+    let span = tracing::info_span!("request", id = %request_id, operation = tracing::field::Empty);
+    answer(app, audit, api, incoming, request_id).instrument(span).await
+}
+
+async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, request_id: String) -> Reply {
     for route in api.unsigned {
         if let Some(reply) = route(app, audit, &incoming, &request_id).await {
             return reply;
@@ -134,6 +142,7 @@ pub async fn handle(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
+    tracing::Span::current().record("operation", operation.action);
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let ctx = Ctx {
         app,
@@ -177,7 +186,7 @@ pub async fn handle(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'
     if let Err(error) = audit.record(record).await {
         if read_only && audit.refuses_changes() {
             // A full disk leaves the server read-only, not dead: a read changed nothing.
-            crate::log::event(&format!("answered {} without its audit record: {error}", operation.name));
+            tracing::warn!("answered {} without its audit record: {error}", operation.name);
         } else {
             // No durable record, no answer: the caller retries rather than acting unaudited.
             let error = api.answer(&service, crate::errors::internal(error));

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::errors::StartError;
 use crate::http::Routes;
-use crate::log;
 use crate::operations::{Operation, Service};
 use crate::pipeline::Api;
 use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
@@ -203,11 +202,11 @@ pub async fn background(app: Arc<App>) {
     for pass in 0_u64.. {
         tick.tick().await;
         if let Err(error) = ecs::services::reconcile_all(&app).await {
-            log::event(&format!("service scheduler: {error}"));
+            tracing::error!("service scheduler: {error}");
         }
         if pass % 60 == 0 {
             if let Err(error) = logs::expire(&app).await {
-                log::event(&format!("log retention: {error}"));
+                tracing::error!("log retention: {error}");
             }
         }
     }

@@ -241,7 +241,7 @@ impl Tls {
             next = match self.renew() {
                 Ok(lifetime) => renewal_delay(lifetime),
                 Err(error) => {
-                    crate::log::event(&format!("cannot renew the serving certificate ({error}); trying again"));
+                    tracing::warn!("cannot renew the serving certificate ({error}); trying again");
                     renewal_delay(lifetime).clamp(Duration::from_secs(1), Duration::from_secs(60))
                 }
             };
@@ -256,13 +256,13 @@ impl Tls {
         let issued = authority.issue(&self.names, *lifetime, &self.provider)?;
         self.swap(&issued);
         if let Err(error) = write_serving(&self.dir, &issued) {
-            crate::log::event(&format!("the renewed serving certificate is served but not saved: {error}"));
+            tracing::warn!("the renewed serving certificate is served but not saved: {error}");
         }
-        crate::log::event(&format!(
+        tracing::info!(
             "renewed the serving certificate: serial {}, valid until {}",
             issued.serial,
             crate::ids::iso8601(i64::try_from(issued.not_after).unwrap_or(i64::MAX))
-        ));
+        );
         Ok(issued.lifetime)
     }
 
@@ -306,20 +306,20 @@ impl Tls {
             Ok(issued) => {
                 self.swap(&issued);
                 if let Err(error) = write_public(&self.ca_file(), &issued.trust.pem) {
-                    crate::log::event(&format!("cannot update {}: {error}", self.ca_file().display()));
+                    tracing::warn!("cannot update {}: {error}", self.ca_file().display());
                 }
-                crate::log::event(&format!(
+                tracing::info!(
                     "reloaded the serving certificate from {} {why}: serial {}, valid until {}",
                     cert.display(),
                     issued.serial,
                     crate::ids::iso8601(i64::try_from(issued.not_after).unwrap_or(i64::MAX))
-                ));
+                );
                 Ok(())
             }
             Err(error) => {
-                crate::log::event(&format!(
+                tracing::warn!(
                     "cannot reload the serving certificate {why} ({error}); still serving the previous one"
-                ));
+                );
                 Err(error)
             }
         }
@@ -407,7 +407,7 @@ impl Authority {
         write_private(key_path, key.serialize_pem().as_bytes())?;
         write_public(pem_path, certificate.pem().as_bytes())?;
         let der = certificate.der().clone();
-        crate::log::event(&format!("made a new CA in {}", pem_path.display()));
+        tracing::info!("made a new CA in {}", pem_path.display());
         Ok(Authority { key, issuer: certificate, der })
     }
 

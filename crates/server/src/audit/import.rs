@@ -94,8 +94,8 @@ impl Importer {
             }
             let result = self.catch_up(&journal).await;
             match (&result, failing) {
-                (Err(error), false) => crate::log::event(&format!("audit import failing (will retry): {error}")),
-                (Ok(()), true) => crate::log::event("audit import recovered"),
+                (Err(error), false) => tracing::warn!("audit import failing (will retry): {error}"),
+                (Ok(()), true) => tracing::info!("audit import recovered"),
                 _ => {}
             }
             failing = result.is_err();

@@ -161,7 +161,7 @@ impl AuditLog {
             std::fs::write(&probe, vec![0_u8; PROBE_BYTES]).and_then(|()| std::fs::File::open(&probe)?.sync_all());
         let _ = std::fs::remove_file(&probe);
         if written.is_ok() {
-            crate::log::event("the audit journal's disk has room again: changes are accepted");
+            tracing::info!("the audit journal's disk has room again: changes are accepted");
             self.full.full.store(false, Ordering::Relaxed);
         }
         written.is_err()
@@ -170,9 +170,9 @@ impl AuditLog {
     fn note_outcome(&self, outcome: &std::io::Result<()>) {
         match outcome {
             Err(error) if is_disk_full(error) && !self.full.full.swap(true, Ordering::Relaxed) => {
-                crate::log::event(&format!(
+                tracing::error!(
                     "the audit journal cannot be written ({error}): the disk is full; changes are refused, reads still answered"
-                ));
+                );
             }
             Ok(()) if self.full.full.load(Ordering::Relaxed) => self.full.full.store(false, Ordering::Relaxed),
             _ => {}

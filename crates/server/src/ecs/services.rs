@@ -390,7 +390,7 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     for service in services {
         let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
         if let Err(error) = reconcile_service(app, &cluster, service).await {
-            crate::log::event(&format!("service scheduler: {error}"));
+            tracing::error!("service scheduler: {error}");
         }
     }
     Ok(())

@@ -132,7 +132,7 @@ pub async fn binary() -> Response<registry::Body> {
             response
         }
         Err(error) => {
-            crate::log::event(&format!("cannot read the running executable to serve it: {error}"));
+            tracing::warn!("cannot read the running executable to serve it: {error}");
             unavailable("The binary is not available; install it by hand.")
         }
     }
