@@ -97,9 +97,10 @@ impl ServiceState {
 
     /// The server's `T`, an internal error if none was provided at start.
     pub fn get<T: Any + Send + Sync>(&self) -> Result<&T, AwsError> {
-        self.0.get(&TypeId::of::<T>()).and_then(|value| value.downcast_ref::<T>()).ok_or_else(|| {
-            crate::errors::internal(format!("no {} was provided at start", std::any::type_name::<T>()))
-        })
+        self.0
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .ok_or_else(|| crate::errors::internal(format!("no {} was provided at start", std::any::type_name::<T>())))
     }
 }
 

@@ -8,8 +8,8 @@ use iam_policy::Policy;
 
 use crate::app::App;
 use crate::cache::{KeyEntry, Session};
-use crate::ids;
 pub use crate::identity::{Identity, Principal, SessionKind, SessionScope, user_arn};
+use crate::ids;
 
 /// Verifies the request's signature and returns who made it.
 pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -> Result<Identity, AuthError> {

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use aws_protocol::AwsError;
 use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, ResourcePolicyKind, decide};
 
-pub use crate::identity::RequestFacts;
 use crate::app::App;
 use crate::auth::{Identity, Principal};
 use crate::cache::{Permissions, Policies};
-use crate::ids;
 use crate::errors::internal;
+pub use crate::identity::RequestFacts;
+use crate::ids;
 
 /// What the pipeline decided, for the audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -227,7 +227,8 @@ fn service(
         let shared = shared.clone();
         let busy = activity.as_ref().map(|activity| activity.begin());
         async move {
-            let response = respond(&shared.app, shared.routes, &shared.audit, &shared.bodies, shared.peer, request).await;
+            let response =
+                respond(&shared.app, shared.routes, &shared.audit, &shared.bodies, shared.peer, request).await;
             drop(busy);
             Ok::<_, Infallible>(response)
         }

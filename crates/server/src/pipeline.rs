@@ -244,9 +244,8 @@ fn route(
         Protocol::Json => {
             let unknown = || unknown_operation(service, target.unwrap_or_default());
             let (prefix, name) = target.and_then(|target| target.rsplit_once('.')).ok_or_else(unknown)?;
-            let operation = api.find(service, name)
-                .filter(|operation| operation.namespace == prefix)
-                .ok_or_else(unknown)?;
+            let operation =
+                api.find(service, name).filter(|operation| operation.namespace == prefix).ok_or_else(unknown)?;
             Ok((operation, aws_protocol::json::decode_body(body)?))
         }
     }
@@ -286,9 +285,9 @@ async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>
                 Err(error) => return (Err(error.clone()), resources, denied(error)),
             };
             let found = match mode {
-                Authorization::WithResourcePolicy(source) => {
-                    (source.find)(ctx, &resources).await.map(|policy| policy.map(|policy| (source.id, policy, source.kind)))
-                }
+                Authorization::WithResourcePolicy(source) => (source.find)(ctx, &resources)
+                    .await
+                    .map(|policy| policy.map(|policy| (source.id, policy, source.kind))),
                 _ => Ok(None),
             };
             let found = match found {

@@ -225,7 +225,11 @@ mod tests {
             let error = service.map(|service| service.answer(internal("x")));
             let code = error.as_ref().map(|error| (error.code.as_str(), error.status));
             let modelled = !matches!(operation.service, "sts" | "cloudtrail");
-            assert!(code.is_some_and(|(code, status)| status == 500 && (code != "InternalFailure") == modelled), "{}", operation.service);
+            assert!(
+                code.is_some_and(|(code, status)| status == 500 && (code != "InternalFailure") == modelled),
+                "{}",
+                operation.service
+            );
         }
     }
 

@@ -139,7 +139,8 @@ impl Tls {
     pub fn start(source: Source, data_dir: &Path, names: &[String]) -> Result<Arc<Tls>, String> {
         let dir = data_dir.join("tls");
         // Made private with the rest of the data directory (`app::make_private`) if it was not.
-        crate::data_dir::create_private_dir(&dir).map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+        crate::data_dir::create_private_dir(&dir)
+            .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
         let provider = Arc::new(crypto_provider());
         let (authority, all_names, issued) = match &source {
             Source::Own { names: extra, lifetime } => {
@@ -317,9 +318,7 @@ impl Tls {
                 Ok(())
             }
             Err(error) => {
-                tracing::warn!(
-                    "cannot reload the serving certificate {why} ({error}); still serving the previous one"
-                );
+                tracing::warn!("cannot reload the serving certificate {why} ({error}); still serving the previous one");
                 Err(error)
             }
         }

@@ -58,7 +58,8 @@ impl Importer {
     /// Imports what earlier runs left in `dir` (and any pre-journal rows), then starts a new
     /// segment for this run.
     pub async fn recover(dir: &Path, store: Store) -> Result<(Importer, Journal), String> {
-        crate::data_dir::create_private_dir(dir).map_err(|e| failed("cannot create the audit journal directory", dir, e))?;
+        crate::data_dir::create_private_dir(dir)
+            .map_err(|e| failed("cannot create the audit journal directory", dir, e))?;
         let replica = replica_id(dir).map_err(|e| failed("cannot read the replica id in", dir, e))?;
         let keeps_journal = store.dialect() == Dialect::Sqlite;
         let mut importer = Importer { store, replica, dir: dir.to_path_buf(), imported: (0, 0), keeps_journal };

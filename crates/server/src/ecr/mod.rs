@@ -280,7 +280,6 @@ pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
 mod tests {
     use super::*;
 
-
     #[test]
     fn repository_names_follow_ecr_pattern() {
         for good in ["ab", "my-app", "team/app", "a.b_c__d---e", "x1/y2/z3"] {

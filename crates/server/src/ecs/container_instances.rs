@@ -202,7 +202,8 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     crate::ecs::channel::channels(ctx.app)?.reset(&arn);
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let instance = instances.iter().find(|i| i.arn == arn).ok_or_else(|| internal("registered instance vanished"))?;
     Ok(json!({"containerInstance": describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now)}))
 }
@@ -213,7 +214,8 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let arn = instance_arn(ctx.app, &cluster.arn, reference);
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let instance = instances
         .iter()
         .find(|i| i.arn == arn && i.status.is_registered())
@@ -236,7 +238,8 @@ async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let now = ids::now();
     let mut described = Vec::new();
     let mut failures = Vec::new();
@@ -270,7 +273,8 @@ async fn list_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let filter = ctx.body.get("filter").and_then(Json::as_str).map(Query::parse).transpose()?;
     let groups = if filter.as_ref().is_some_and(Query::reads_groups) { Groups::All } else { Groups::None };
-    let (instances, reserved) = instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
+    let (instances, reserved) =
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
     let now = ids::now();
     let empty = Reserved::default();
     let arns = instances
@@ -296,7 +300,8 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         .ok_or_else(|| invalid_parameter("Container instances can be set to ACTIVE or DRAINING only."))?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let now = ids::now();
     let mut updated = Vec::new();
     let mut failures = Vec::new();
@@ -321,7 +326,9 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
     if items.is_empty() || items.len() > 10 {
         return Err(invalid_parameter("attributes must have between 1 and 10 items."));
     }
-    let (instances, _) = instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+    let (instances, _) =
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     for item in &items {
         let name = item.get("name").and_then(Json::as_str).unwrap_or_default();
         if name.is_empty() || name.len() > 128 {
@@ -358,7 +365,9 @@ async fn list_attributes(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
     let wanted_name = ctx.body.get("attributeName").and_then(Json::as_str);
     let wanted_value = ctx.body.get("attributeValue").and_then(Json::as_str);
-    let (instances, _) = instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+    let (instances, _) =
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let mut listed = Vec::new();
     for instance in instances.iter().filter(|i| i.status.is_registered()) {
         for attribute in instance.spec.attributes.as_array().into_iter().flatten() {

@@ -420,7 +420,8 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
     let (instances, reserved) =
-        instances_of(&app.store, &crate::ecs::channel::channels(app)?.specs, &cluster.arn, Groups::Only(&group)).await?;
+        instances_of(&app.store, &crate::ecs::channel::channels(app)?.specs, &cluster.arn, Groups::Only(&group))
+            .await?;
     let launch = service_launch(app, &service).await;
     let now = ids::now();
     let observed =

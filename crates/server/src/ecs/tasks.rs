@@ -307,7 +307,8 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let groups = scheduler::groups_needed(&constraints, &launch.group);
-    let (instances, reserved) = instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
+    let (instances, reserved) =
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
     let now = ids::now();
     let seed = u64::try_from(now).unwrap_or(0) ^ 0x5eed;
     let placement = scheduler::place(
@@ -336,7 +337,8 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None).await?;
+        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
+            .await?;
     let cluster_name = cluster.name.as_str();
     let now = ids::now();
     let mut placed = Vec::new();
@@ -485,13 +487,18 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
     let cluster = cluster_arn(ctx.app, ctx.body);
-    let instance = instance_model::find_instance(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &ctx.app.account_id, arn)
-        .await?
-        .filter(|i| {
-            i.status.is_registered()
-                && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
-        })
-        .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
+    let instance = instance_model::find_instance(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &ctx.app.account_id,
+        arn,
+    )
+    .await?
+    .filter(|i| {
+        i.status.is_registered()
+            && i.arn.starts_with(&format!("{}/", cluster.replace(":cluster/", ":container-instance/")))
+    })
+    .ok_or_else(|| invalid_parameter("Container instance not found or deregistered; register again."))?;
     if caller_instance(ctx) != Some(instance.instance_id.as_str()) {
         return Err(AwsError::new(
             "AccessDeniedException",

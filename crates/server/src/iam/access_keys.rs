@@ -7,10 +7,10 @@ use store::Value;
 
 use super::users::{find_user, user_resource};
 use crate::auth::Principal;
+use crate::iam::errors::no_such_user;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, Page, internal, query};
-use crate::iam::errors::no_such_user;
 
 /// Long-term access keys a user may have (IAM's default quota).
 const KEYS_PER_USER: i64 = 2;

@@ -7,9 +7,9 @@ use aws_protocol::query::XmlResponse;
 
 use super::entities::{Entity, Kind, create, existing, find_stored, list, resource};
 use super::users::{find_user, user_resource};
+use crate::iam::errors::no_such_user;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, query};
-use crate::iam::errors::no_such_user;
 
 /// Groups a user may be in (IAM's default quota).
 const GROUPS_PER_USER: i64 = 10;

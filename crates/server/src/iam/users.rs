@@ -8,10 +8,10 @@ use super::boundaries;
 use super::entities::{Entity, Kind, find, find_stored, insert, list, resource};
 use super::tags::{self, Tagged};
 use crate::auth::Principal;
+use crate::iam::errors::no_such_user;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, check_name, check_path, internal, query};
-use crate::iam::errors::no_such_user;
 
 /// The stored user of that name (compared case-insensitively, as IAM does).
 pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {

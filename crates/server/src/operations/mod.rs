@@ -17,8 +17,8 @@ use aws_protocol::{AwsError, Protocol};
 use crate::app::App;
 
 use crate::auth::Identity;
-pub use crate::errors::{internal, validation};
 use crate::errors::INTERNAL_FAILURE;
+pub use crate::errors::{internal, validation};
 
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -268,7 +268,6 @@ pub fn json_page(
     }
     answer
 }
-
 
 /// How many times an operation that read, checked and then wrote under a guard tries again
 /// when a concurrent call changed what it read.

@@ -114,7 +114,8 @@ pub fn blobs(app: &crate::app::App) -> Result<&Blobs, aws_protocol::AwsError> {
 /// Opens the registry's files for the server and forgets uploads abandoned for over a day
 /// (their files went with [`Blobs::open`]); the root calls it once, at start.
 pub async fn start(app: &mut crate::app::App, data_dir: &Path) -> Result<(), crate::errors::StartError> {
-    let opened = Blobs::open(data_dir).map_err(|e| crate::errors::start_error("cannot open the registry's directory")(&e))?;
+    let opened =
+        Blobs::open(data_dir).map_err(|e| crate::errors::start_error("cannot open the registry's directory")(&e))?;
     app.service_state.provide(opened);
     app.store
         .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![store::Value::Int(crate::ids::now() - 24 * 3600)])

@@ -36,7 +36,12 @@ pub async fn blob(
     if layer_size(app, &repository.name, digest).await.map_err(|e| ecr(&e))?.is_none() {
         return Err(blob_unknown(digest));
     }
-    let Some((mut file, len)) = crate::ecr::registry::blobs::blobs(app).map_err(|error| RegistryError::from_ecr(&error))?.open_blob(&parsed).await.map_err(|error| internal(&error))? else {
+    let Some((mut file, len)) = crate::ecr::registry::blobs::blobs(app)
+        .map_err(|error| RegistryError::from_ecr(&error))?
+        .open_blob(&parsed)
+        .await
+        .map_err(|error| internal(&error))?
+    else {
         return Err(blob_unknown(digest));
     };
     // A resumed download asks for the rest: `Range: bytes=START-` or `bytes=START-END`.
@@ -124,12 +129,16 @@ async fn append(
     offset: Option<u64>,
     mut body: hyper::body::Incoming,
 ) -> Result<u64, RegistryError> {
-    let mut writer = crate::ecr::registry::blobs::blobs(app).map_err(|error| RegistryError::from_ecr(&error))?.writer(id, offset).await.map_err(|error| {
-        if let super::blobs::UploadError::OutOfOrder { size } = error {
-            return RegistryError::new(416, "BLOB_UPLOAD_INVALID", format!("the upload is at byte {size}"));
-        }
-        ecr(&upload_error(app, repository, id, error))
-    })?;
+    let mut writer = crate::ecr::registry::blobs::blobs(app)
+        .map_err(|error| RegistryError::from_ecr(&error))?
+        .writer(id, offset)
+        .await
+        .map_err(|error| {
+            if let super::blobs::UploadError::OutOfOrder { size } = error {
+                return RegistryError::new(416, "BLOB_UPLOAD_INVALID", format!("the upload is at byte {size}"));
+            }
+            ecr(&upload_error(app, repository, id, error))
+        })?;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|error| RegistryError::new(400, "BLOB_UPLOAD_INVALID", error.to_string()))?;
         if let Ok(data) = frame.into_data() {
@@ -181,7 +190,12 @@ pub async fn upload(
             Ok(response)
         }
         _ => {
-            let size = crate::ecr::registry::blobs::blobs(app).map_err(|error| RegistryError::from_ecr(&error))?.upload_size(id).await.map_err(|error| internal(&error))?.unwrap_or(0);
+            let size = crate::ecr::registry::blobs::blobs(app)
+                .map_err(|error| RegistryError::from_ecr(&error))?
+                .upload_size(id)
+                .await
+                .map_err(|error| internal(&error))?
+                .unwrap_or(0);
             let mut response = accepted(name, id, size);
             *response.status_mut() = hyper::StatusCode::NO_CONTENT;
             Ok(response)

@@ -171,7 +171,6 @@ impl RegistryError {
     }
 }
 
-
 /// A response with the registry's version header.
 pub fn respond(status: u16, body: Body) -> Response<Body> {
     let mut response = Response::new(body);
