@@ -7,7 +7,6 @@ use aws_protocol::query::XmlResponse;
 
 use super::entities::{self, Entity, Kind, create, existing, find_stored, list, resource};
 use super::model::Added;
-use super::model::entities::delete_group as delete_stored_group;
 use super::model::groups::{self as model, PER_USER};
 use super::users::{find_user, user_resource};
 use crate::operations::operation;
@@ -71,7 +70,7 @@ async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("GroupName")?;
     // The guards and the delete are one statement: nothing can be added in between.
-    if delete_stored_group(&ctx.app.store, ctx.account(), &name.to_lowercase()).await? {
+    if model::delete(&ctx.app.store, ctx.account(), &name.to_lowercase()).await? {
         return Ok(ctx.response());
     }
     if find_stored(ctx, Kind::Group, name).await?.is_none() {

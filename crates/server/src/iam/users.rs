@@ -6,7 +6,7 @@ use aws_protocol::query::XmlResponse;
 
 use super::boundaries;
 use super::entities::{self, Entity, Kind, find, find_stored, insert, list, resource};
-use super::model::entities::{self as model, UserHeldBy};
+use super::model::users::{self as model, UserHeldBy};
 use super::model::tags::{self, Tag, Tagged};
 use super::tag_list;
 use crate::auth::Principal;
@@ -117,13 +117,13 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let key = name.to_lowercase();
     let store = &ctx.app.store;
     // The guards and the delete are one statement: nothing can be attached in between.
-    if model::delete_user(store, ctx.account(), &key).await? {
+    if model::delete(store, ctx.account(), &key).await? {
         return Ok(ctx.response());
     }
     if find_stored(ctx, Kind::User, name).await?.is_none() {
         return Err(no_such_user(name));
     }
-    let message = match model::user_held_by(store, ctx.account(), &key).await? {
+    let message = match model::held_by(store, ctx.account(), &key).await? {
         Some(UserHeldBy::AccessKeys) => "Cannot delete entity, must delete access keys first.",
         Some(UserHeldBy::Groups) => "Cannot delete entity, must remove user from group first.",
         Some(UserHeldBy::AttachedPolicies) => "Cannot delete entity, must detach all policies first.",
@@ -160,7 +160,7 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let new_path = ctx.params.get("NewPath").unwrap_or(&user.path).to_owned();
     check_path(&new_path)?;
     // The user, its keys, its policies and its memberships move together.
-    if !model::rename_user(&ctx.app.store, ctx.account(), &user.key(), &new_name, &new_path).await? {
+    if !model::rename(&ctx.app.store, ctx.account(), &user.key(), &new_name, &new_path).await? {
         return Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")));
     }
     Ok(ctx.response())

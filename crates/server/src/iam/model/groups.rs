@@ -6,7 +6,7 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::entities::{Entity, Kind};
-use super::{Added, Dependents, Error};
+use super::{Added, Dependents, Error, attachments, inline};
 
 /// Groups a user may be in (IAM's default quota).
 pub(crate) const PER_USER: i64 = 10;
@@ -43,6 +43,23 @@ pub(crate) async fn add(store: &Store, account: &str, group_key: &str, user_key:
         Ok(_) => Ok(Added::OverQuota),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Deletes a group only while it has no member, inline policy or attached policy. `false`:
+/// it was not deleted (absent, or held).
+pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bool, Error> {
+    let mut sql = "DELETE FROM iam_groups WHERE account_id = ? AND name_key = ?".to_owned();
+    let mut params = vec![account.into(), key.into()];
+    Dependents::append_none(
+        &mut sql,
+        &mut params,
+        &[
+            members_of(account, key),
+            inline::of(account, Kind::Group, key),
+            attachments::of(account, Kind::Group, key),
+        ],
+    );
+    Ok(store.execute(&sql, params).await? == 1)
 }
 
 /// Removes a user from a group. `false`: it was not a member.

@@ -36,6 +36,7 @@ pub mod managed;
 pub(crate) mod policies;
 pub(crate) mod roles;
 pub(crate) mod tags;
+pub(crate) mod users;
 
 /// A failure of the model that is Homeport's, not the caller's.
 #[derive(Debug, thiserror::Error)]
