@@ -102,9 +102,13 @@ async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Resu
         return Ok(context);
     }
     let Some(target) = ctx.target.get() else { return Ok(context) };
-    let boundary =
-        crate::iam::model::boundaries::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase())
-            .await?;
+    let boundary = crate::iam::model::boundaries::boundary_of(
+        &ctx.app.store,
+        ctx.account(),
+        target.kind,
+        &target.name.to_lowercase(),
+    )
+    .await?;
     Ok(match boundary {
         Some(arn) => context.with("iam:PermissionsBoundary", arn),
         None => context,

@@ -135,7 +135,11 @@ async fn add_role_to_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsE
     // The role will be passed to EC2 instances through the profile.
     crate::authz::pass_role(ctx, &role.arn(ctx.account()), "ec2.amazonaws.com", &profile.arn(ctx.account())).await?;
     if !model::add_role(&ctx.app.store, ctx.account(), &profile.key(), &role.entity.key()).await? {
-        return Err(AwsError::new("LimitExceeded", 409, "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"));
+        return Err(AwsError::new(
+            "LimitExceeded",
+            409,
+            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+        ));
     }
     Ok(ctx.response())
 }

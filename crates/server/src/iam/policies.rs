@@ -7,8 +7,8 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 use iam_policy::{PolicyKind, SizeQuota};
 
-use super::model::entities::Kind;
 use super::inline_policies::policy_error;
+use super::model::entities::Kind;
 use super::model::managed;
 use super::model::policies::{self as model, ManagedPolicy, Usage, VersionAdded};
 use super::model::tags::{Tag, Tagged, load as load_tags};
@@ -303,7 +303,9 @@ async fn get_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 }
 
 async fn version_created_at(ctx: &Ctx<'_>, policy: &ManagedPolicy, version: &str) -> Result<i64, AwsError> {
-    model::version_created_at(&ctx.app.store, &policy.arn, version).await?.ok_or_else(|| no_such_version(policy, version))
+    model::version_created_at(&ctx.app.store, &policy.arn, version)
+        .await?
+        .ok_or_else(|| no_such_version(policy, version))
 }
 
 operation!(iam, LIST_POLICY_VERSIONS, "ListPolicyVersions", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(

@@ -6,8 +6,8 @@ use aws_protocol::query::XmlResponse;
 
 use super::boundaries;
 use super::entities::{self, Entity, Kind, find, find_stored, insert, list, resource};
-use super::model::users::{self as model, UserHeldBy};
 use super::model::tags::{self, Tag, Tagged};
+use super::model::users::{self as model, UserHeldBy};
 use super::tag_list;
 use crate::auth::Principal;
 use crate::ids;

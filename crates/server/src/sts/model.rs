@@ -145,7 +145,10 @@ mod tests {
             .await
             .unwrap();
         let row = &rows[0];
-        assert_eq!((row.text(0).unwrap(), row.text(1).unwrap(), row.text(2).unwrap()), ("deploy".to_owned(), role.entity.id.clone(), "ci".to_owned()));
+        assert_eq!(
+            (row.text(0).unwrap(), row.text(1).unwrap(), row.text(2).unwrap()),
+            ("deploy".to_owned(), role.entity.id.clone(), "ci".to_owned())
+        );
         assert_eq!(row.text(3).unwrap(), sha256_hex(b"the-token"), "only the token's hash is kept");
         assert_eq!(row.text(4).unwrap(), r#"["arn:aws:iam::aws:policy/IAMReadOnlyAccess"]"#);
         assert_eq!(row.text(5).unwrap(), r#"[["team","a"]]"#);
@@ -170,6 +173,9 @@ mod tests {
         assert_eq!((rows[0].text(0).unwrap().as_str(), rows[0].opt_text(1).unwrap()), ("ASIAR", None));
         assert_eq!(rows[0].text(3).unwrap(), SessionKind::Root.as_str());
         assert_eq!((rows[1].text(1).unwrap().as_str(), rows[1].text(2).unwrap().as_str()), ("alice", "AIDAALICE"));
-        assert!(record_user_session(store, ACCOUNT, credentials("ASIAU", "t3"), &SessionKind::Root, None).await.is_err(), "ids are unique");
+        assert!(
+            record_user_session(store, ACCOUNT, credentials("ASIAU", "t3"), &SessionKind::Root, None).await.is_err(),
+            "ids are unique"
+        );
     }
 }

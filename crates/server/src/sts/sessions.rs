@@ -66,8 +66,13 @@ pub(crate) async fn issue_role_session(
     let sealed = app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
     let issued_at = ids::now();
     let expires_at = issued_at + duration;
-    let credentials =
-        SessionCredentials { access_key_id: &access_key_id, sealed_secret: sealed, token: &token, issued_at, expires_at };
+    let credentials = SessionCredentials {
+        access_key_id: &access_key_id,
+        sealed_secret: sealed,
+        token: &token,
+        issued_at,
+        expires_at,
+    };
     model::record_role_session(&app.store, &app.account_id, credentials, role, session_name, grant, region).await?;
     Ok(IssuedCredentials { access_key_id, secret_access_key: secret, session_token: token, expires_at })
 }

@@ -100,7 +100,12 @@ pub(crate) async fn create(
 }
 
 /// The keys of a user (`None`: the root user) whose ids sort after `after`, by id.
-pub(crate) async fn after(store: &Store, account: &str, user_key: Option<&str>, after: &str) -> Result<Vec<AccessKey>, Error> {
+pub(crate) async fn after(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    after: &str,
+) -> Result<Vec<AccessKey>, Error> {
     let (filter, owner) = owned_by(user_key);
     let mut params = vec![account.into()];
     params.extend(owner);
@@ -118,7 +123,8 @@ pub(crate) async fn after(store: &Store, account: &str, user_key: Option<&str>, 
             let status = row.text(1)?;
             Ok(AccessKey {
                 id: row.text(0)?,
-                status: KeyStatus::parse(&status).ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
+                status: KeyStatus::parse(&status)
+                    .ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
                 created_at: row.int(2)?,
             })
         })
@@ -126,12 +132,18 @@ pub(crate) async fn after(store: &Store, account: &str, user_key: Option<&str>, 
 }
 
 /// Deletes a key of a user (`None`: the root user). `false`: the owner has no such key.
-pub(crate) async fn delete(store: &Store, account: &str, user_key: Option<&str>, access_key_id: &str) -> Result<bool, Error> {
+pub(crate) async fn delete(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    access_key_id: &str,
+) -> Result<bool, Error> {
     let (filter, owner) = owned_by(user_key);
     let mut params = vec![access_key_id.into(), account.into()];
     params.extend(owner);
-    let deleted =
-        store.execute(&format!("DELETE FROM access_keys WHERE access_key_id = ? AND account_id = ? AND {filter}"), params).await?;
+    let deleted = store
+        .execute(&format!("DELETE FROM access_keys WHERE access_key_id = ? AND account_id = ? AND {filter}"), params)
+        .await?;
     Ok(deleted > 0)
 }
 
@@ -148,7 +160,10 @@ pub(crate) async fn set_status(
     let mut params = vec![status.as_str().into(), access_key_id.into(), account.into()];
     params.extend(owner);
     let updated = store
-        .execute(&format!("UPDATE access_keys SET status = ? WHERE access_key_id = ? AND account_id = ? AND {filter}"), params)
+        .execute(
+            &format!("UPDATE access_keys SET status = ? WHERE access_key_id = ? AND account_id = ? AND {filter}"),
+            params,
+        )
         .await?;
     Ok(updated > 0)
 }
@@ -165,7 +180,12 @@ pub(crate) async fn last_use(store: &Store, account: &str, access_key_id: &str) 
         .await?;
     rows.first()
         .map(|row| {
-            Ok(KeyUse { owner: row.opt_text(0)?, used_at: row.opt_int(1)?, service: row.opt_text(2)?, region: row.opt_text(3)? })
+            Ok(KeyUse {
+                owner: row.opt_text(0)?,
+                used_at: row.opt_int(1)?,
+                service: row.opt_text(2)?,
+                region: row.opt_text(3)?,
+            })
         })
         .transpose()
 }
@@ -177,7 +197,10 @@ pub(crate) fn of_root(account: &str) -> Dependents {
 
 /// A user's keys (what keeps it from being deleted).
 pub(crate) fn of_user(account: &str, user_key: &str) -> Dependents {
-    Dependents::new("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?", vec![account.into(), user_key.into()])
+    Dependents::new(
+        "SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?",
+        vec![account.into(), user_key.into()],
+    )
 }
 
 /// The statement moving a user's keys to its new key.
@@ -215,10 +238,13 @@ mod tests {
         assert!(!create(store, ACCOUNT, Some("alice"), "AKIA3", vec![3], 12).await.unwrap(), "two at most");
         assert!(create(store, ACCOUNT, None, "AKIAROOT", vec![4], 13).await.unwrap(), "the root user's are apart");
         let keys = after(store, ACCOUNT, Some("alice"), "").await.unwrap();
-        assert_eq!(keys, [
-            AccessKey { id: "AKIA1".to_owned(), status: KeyStatus::Active, created_at: 10 },
-            AccessKey { id: "AKIA2".to_owned(), status: KeyStatus::Active, created_at: 11 },
-        ]);
+        assert_eq!(
+            keys,
+            [
+                AccessKey { id: "AKIA1".to_owned(), status: KeyStatus::Active, created_at: 10 },
+                AccessKey { id: "AKIA2".to_owned(), status: KeyStatus::Active, created_at: 11 },
+            ]
+        );
         assert!(!set_status(store, ACCOUNT, None, "AKIA1", KeyStatus::Inactive).await.unwrap(), "not the root user's");
         assert!(set_status(store, ACCOUNT, Some("alice"), "AKIA1", KeyStatus::Inactive).await.unwrap());
         assert_eq!(after(store, ACCOUNT, Some("alice"), "").await.unwrap()[0].status, KeyStatus::Inactive);

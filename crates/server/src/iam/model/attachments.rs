@@ -73,7 +73,12 @@ pub(crate) async fn of_entity(store: &Store, account: &str, kind: Kind, key: &st
 }
 
 /// The entities of `kind` that `arn` is attached to, by key.
-pub(crate) async fn entities_of_policy(store: &Store, account: &str, kind: Kind, arn: &str) -> Result<Vec<Entity>, Error> {
+pub(crate) async fn entities_of_policy(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    arn: &str,
+) -> Result<Vec<Entity>, Error> {
     let sql = format!(
         "SELECT {} FROM policy_attachments a
          JOIN {} e ON e.account_id = a.account_id AND e.name_key = a.owner_key
@@ -98,8 +103,9 @@ pub(crate) async fn count_of_policy(store: &Store, account: &str, arn: &str) -> 
 
 /// Every policy ARN attached to something in the account.
 pub(crate) async fn policy_arns(store: &Store, account: &str) -> Result<Vec<String>, Error> {
-    let rows =
-        store.query("SELECT DISTINCT policy_arn FROM policy_attachments WHERE account_id = ?", vec![account.into()]).await?;
+    let rows = store
+        .query("SELECT DISTINCT policy_arn FROM policy_attachments WHERE account_id = ?", vec![account.into()])
+        .await?;
     super::texts(&rows)
 }
 
@@ -169,7 +175,10 @@ mod tests {
         }
         let one_more = "arn:aws:iam::111122223333:policy/more";
         assert_eq!(attach(store, ACCOUNT, Kind::Group, "ops", one_more).await.unwrap(), Added::OverQuota);
-        assert_eq!(attach(store, ACCOUNT, Kind::Group, "ops", "arn:aws:iam::111122223333:policy/p0").await.unwrap(), Added::Already);
+        assert_eq!(
+            attach(store, ACCOUNT, Kind::Group, "ops", "arn:aws:iam::111122223333:policy/p0").await.unwrap(),
+            Added::Already
+        );
         assert_eq!(attach(store, ACCOUNT, Kind::Group, "dev", one_more).await.unwrap(), Added::New, "per owner");
     }
 }

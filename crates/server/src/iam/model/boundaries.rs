@@ -51,7 +51,12 @@ pub(crate) fn delete(account: &str, kind: Kind, key: &str) -> Statement {
 }
 
 /// The entities of `kind` that `arn` bounds, by key.
-pub(crate) async fn entities_of_policy(store: &Store, account: &str, kind: Kind, arn: &str) -> Result<Vec<Entity>, Error> {
+pub(crate) async fn entities_of_policy(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    arn: &str,
+) -> Result<Vec<Entity>, Error> {
     let sql = format!(
         "SELECT {} FROM permissions_boundaries a
          JOIN {} e ON e.account_id = a.account_id AND e.name_key = a.owner_key
@@ -121,7 +126,11 @@ mod tests {
         assert_eq!(boundary_of(store, ACCOUNT, Kind::Group, "deploy").await.unwrap(), None, "kinds are apart");
         assert_eq!(boundary_of(store, "999988887777", Kind::Role, "deploy").await.unwrap(), None, "accounts are apart");
         put(store, ACCOUNT, Kind::Role, "deploy", second).await.unwrap();
-        assert_eq!(boundary_of(store, ACCOUNT, Kind::Role, "deploy").await.unwrap().as_deref(), Some(second), "one at most");
+        assert_eq!(
+            boundary_of(store, ACCOUNT, Kind::Role, "deploy").await.unwrap().as_deref(),
+            Some(second),
+            "one at most"
+        );
         assert_eq!(count_of_policy(store, ACCOUNT, first).await.unwrap(), 1, "the user's");
         assert_eq!(count_of_policy(store, ACCOUNT, second).await.unwrap(), 1);
         let bounded = entities_of_policy(store, ACCOUNT, Kind::Role, second).await.unwrap();
@@ -129,7 +138,11 @@ mod tests {
         assert!(of_policy(ACCOUNT, second).exist(store).await.unwrap());
         remove(store, ACCOUNT, Kind::Role, "deploy").await.unwrap();
         assert_eq!(boundary_of(store, ACCOUNT, Kind::Role, "deploy").await.unwrap(), None);
-        assert_eq!(boundary_of(store, ACCOUNT, Kind::User, "deploy").await.unwrap().as_deref(), Some(first), "one owner");
+        assert_eq!(
+            boundary_of(store, ACCOUNT, Kind::User, "deploy").await.unwrap().as_deref(),
+            Some(first),
+            "one owner"
+        );
         assert_eq!(policy_arns(store, ACCOUNT).await.unwrap(), [first]);
     }
 }

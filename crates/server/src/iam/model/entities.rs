@@ -146,7 +146,8 @@ pub(crate) async fn after(store: &Store, account: &str, kind: Kind, after: &str)
 
 /// Every entity of `kind` in the account, by key.
 pub(crate) async fn all(store: &Store, account: &str, kind: Kind) -> Result<Vec<Entity>, Error> {
-    let sql = format!("SELECT {} FROM {} WHERE account_id = ? ORDER BY name_key", Entity::columns(kind, ""), kind.table());
+    let sql =
+        format!("SELECT {} FROM {} WHERE account_id = ? ORDER BY name_key", Entity::columns(kind, ""), kind.table());
     from_rows(kind, &store.query(&sql, vec![account.into()]).await?)
 }
 
@@ -194,7 +195,13 @@ pub(crate) mod tests {
 
     /// A new entity of `kind` named `name` under `/`.
     pub(crate) fn entity(kind: Kind, name: &str) -> Entity {
-        Entity { kind, name: name.to_owned(), id: format!("{}{}", kind.id_prefix(), name.to_uppercase()), path: "/".to_owned(), created_at: 7 }
+        Entity {
+            kind,
+            name: name.to_owned(),
+            id: format!("{}{}", kind.id_prefix(), name.to_uppercase()),
+            path: "/".to_owned(),
+            created_at: 7,
+        }
     }
 
     /// Stores a new entity of `kind` named `name` (a role with a trust policy and the default
@@ -215,7 +222,10 @@ pub(crate) mod tests {
         let store = &temp.store;
         assert!(create(store, ACCOUNT, &entity(Kind::User, "Alice"), Vec::new(), Vec::new()).await.unwrap());
         assert!(!create(store, ACCOUNT, &entity(Kind::User, "ALICE"), Vec::new(), Vec::new()).await.unwrap());
-        assert!(create(store, ACCOUNT, &entity(Kind::Group, "alice"), Vec::new(), Vec::new()).await.unwrap(), "kinds are apart");
+        assert!(
+            create(store, ACCOUNT, &entity(Kind::Group, "alice"), Vec::new(), Vec::new()).await.unwrap(),
+            "kinds are apart"
+        );
         let found = find(store, ACCOUNT, Kind::User, "aLiCe").await.unwrap().unwrap();
         assert_eq!((found.name.as_str(), found.id.as_str(), found.key().as_str()), ("Alice", "AIDAALICE", "alice"));
         assert_eq!(found.arn(ACCOUNT), "arn:aws:iam::111122223333:user/Alice");

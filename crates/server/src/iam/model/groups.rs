@@ -53,11 +53,7 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
     Dependents::append_none(
         &mut sql,
         &mut params,
-        &[
-            members_of(account, key),
-            inline::of(account, Kind::Group, key),
-            attachments::of(account, Kind::Group, key),
-        ],
+        &[members_of(account, key), inline::of(account, Kind::Group, key), attachments::of(account, Kind::Group, key)],
     );
     Ok(store.execute(&sql, params).await? == 1)
 }
@@ -107,12 +103,18 @@ pub(crate) async fn of_user(store: &Store, account: &str, user_key: &str) -> Res
 
 /// A user's memberships (what keeps it from being deleted).
 pub(crate) fn memberships_of(account: &str, user_key: &str) -> Dependents {
-    Dependents::new("SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?", vec![account.into(), user_key.into()])
+    Dependents::new(
+        "SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?",
+        vec![account.into(), user_key.into()],
+    )
 }
 
 /// A group's members (what keeps it from being deleted).
 pub(crate) fn members_of(account: &str, group_key: &str) -> Dependents {
-    Dependents::new("SELECT 1 FROM group_members WHERE account_id = ? AND group_key = ?", vec![account.into(), group_key.into()])
+    Dependents::new(
+        "SELECT 1 FROM group_members WHERE account_id = ? AND group_key = ?",
+        vec![account.into(), group_key.into()],
+    )
 }
 
 /// The statement moving a user's memberships to its new key.
@@ -146,7 +148,10 @@ mod tests {
         let groups = of_user(store, ACCOUNT, "alice").await.unwrap();
         assert_eq!(groups.len(), 10);
         assert_eq!(groups[0].name, "g00");
-        assert_eq!(members(store, ACCOUNT, "g03").await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["alice"]);
+        assert_eq!(
+            members(store, ACCOUNT, "g03").await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["alice"]
+        );
         assert!(remove(store, ACCOUNT, "g03", "alice").await.unwrap());
         assert!(!remove(store, ACCOUNT, "g03", "alice").await.unwrap());
         assert!(members(store, ACCOUNT, "g03").await.unwrap().is_empty());

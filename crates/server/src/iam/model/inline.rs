@@ -13,7 +13,13 @@ use super::{Dependents, Error};
 pub(crate) type Inline = (String, String);
 
 /// An entity's inline policies other than `except`, by name.
-pub(crate) async fn others(store: &Store, account: &str, kind: Kind, key: &str, except: &str) -> Result<Vec<Inline>, Error> {
+pub(crate) async fn others(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+    except: &str,
+) -> Result<Vec<Inline>, Error> {
     let rows = store
         .query(
             "SELECT policy_name, document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ? ORDER BY policy_name",
@@ -99,7 +105,13 @@ fn unchanged(account: &str, kind: Kind, key: &str, policy_name: &str, others: &[
 }
 
 /// The document of an entity's inline policy, if it has one of that name.
-pub(crate) async fn document(store: &Store, account: &str, kind: Kind, key: &str, policy_name: &str) -> Result<Option<String>, Error> {
+pub(crate) async fn document(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+    policy_name: &str,
+) -> Result<Option<String>, Error> {
     let rows = store
         .query(
             "SELECT document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
@@ -110,7 +122,13 @@ pub(crate) async fn document(store: &Store, account: &str, kind: Kind, key: &str
 }
 
 /// The names of an entity's inline policies that sort after `after`, in order.
-pub(crate) async fn names_after(store: &Store, account: &str, kind: Kind, key: &str, after: &str) -> Result<Vec<String>, Error> {
+pub(crate) async fn names_after(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+    after: &str,
+) -> Result<Vec<String>, Error> {
     let rows = store
         .query(
             "SELECT policy_name FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name > ? ORDER BY policy_name",
@@ -121,7 +139,13 @@ pub(crate) async fn names_after(store: &Store, account: &str, kind: Kind, key: &
 }
 
 /// Deletes an entity's inline policy. `false`: it has none of that name.
-pub(crate) async fn delete(store: &Store, account: &str, kind: Kind, key: &str, policy_name: &str) -> Result<bool, Error> {
+pub(crate) async fn delete(
+    store: &Store,
+    account: &str,
+    kind: Kind,
+    key: &str,
+    policy_name: &str,
+) -> Result<bool, Error> {
     let deleted = store
         .execute(
             "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
@@ -159,7 +183,11 @@ mod tests {
     async fn a_policy_is_written_only_while_the_others_are_the_ones_checked() {
         let temp = temp_store().await;
         let store = &temp.store;
-        let doc = |n: u32| format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:Get{n}","Resource":"*"}}}}"#);
+        let doc = |n: u32| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:Get{n}","Resource":"*"}}}}"#
+            )
+        };
         assert!(!put(store, ACCOUNT, Kind::Role, "deploy", "p1", &doc(1), &[]).await.unwrap(), "no owner, no write");
         stored(store, Kind::Role, "deploy").await;
         assert!(put(store, ACCOUNT, Kind::Role, "deploy", "p1", &doc(1), &[]).await.unwrap());

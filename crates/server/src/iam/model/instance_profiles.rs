@@ -53,7 +53,12 @@ pub(crate) async fn add_role(store: &Store, account: &str, profile_key: &str, ro
 }
 
 /// Takes a role out of a profile. `false`: the profile did not hold it.
-pub(crate) async fn remove_role(store: &Store, account: &str, profile_key: &str, role_key: &str) -> Result<bool, Error> {
+pub(crate) async fn remove_role(
+    store: &Store,
+    account: &str,
+    profile_key: &str,
+    role_key: &str,
+) -> Result<bool, Error> {
     let removed = store
         .execute(
             "DELETE FROM instance_profile_roles WHERE account_id = ? AND profile_key = ? AND role_key = ?",

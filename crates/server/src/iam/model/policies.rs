@@ -177,7 +177,11 @@ pub(crate) async fn delete(store: &Store, account: &str, arn: &str) -> Result<bo
 pub(crate) type Version = (String, String, i64);
 
 /// The document of a policy version (AWS managed policies have only their default).
-pub(crate) async fn version_document(store: &Store, policy: &ManagedPolicy, version: &str) -> Result<Option<String>, Error> {
+pub(crate) async fn version_document(
+    store: &Store,
+    policy: &ManagedPolicy,
+    version: &str,
+) -> Result<Option<String>, Error> {
     if policy.aws_managed {
         let document = managed::find(&policy.arn).filter(|_| version == policy.default_version);
         return Ok(document.map(|found| found.document.to_owned()));
@@ -339,7 +343,8 @@ mod tests {
     use crate::iam::model::entities::Kind;
     use crate::iam::model::tests::{ACCOUNT, temp_store};
 
-    const DOC: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
+    const DOC: &str =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
 
     fn policy(name: &str) -> ManagedPolicy {
         ManagedPolicy {
@@ -361,7 +366,10 @@ mod tests {
         let store = &temp.store;
         let read = policy("Read");
         assert!(create(store, ACCOUNT, &read, DOC, &[]).await.unwrap());
-        assert!(!create(store, ACCOUNT, &policy("READ"), DOC, &[]).await.unwrap(), "names are unique case-insensitively");
+        assert!(
+            !create(store, ACCOUNT, &policy("READ"), DOC, &[]).await.unwrap(),
+            "names are unique case-insensitively"
+        );
         assert_eq!(arn_of_name(store, ACCOUNT, "read").await.unwrap().as_deref(), Some(read.arn.as_str()));
         for expected in 2..=5 {
             let next = next_version(store, &read.arn).await.unwrap().unwrap();

@@ -181,7 +181,11 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let role = entity(Kind::Role, "Deploy");
-        assert!(create(store, ACCOUNT, &role, columns(Some("ships".to_owned()), 3_600, TRUST, None), Vec::new()).await.unwrap());
+        assert!(
+            create(store, ACCOUNT, &role, columns(Some("ships".to_owned()), 3_600, TRUST, None), Vec::new())
+                .await
+                .unwrap()
+        );
         let found = find(store, ACCOUNT, "deploy").await.unwrap().unwrap();
         assert_eq!((found.entity.name.as_str(), found.description.as_deref()), ("Deploy", Some("ships")));
         assert_eq!((found.max_session_duration, found.trust_policy.as_str(), &found.last_used), (3_600, TRUST, &None));

@@ -91,7 +91,13 @@ pub(crate) async fn tag(store: &Store, account: &str, tagged: Tagged, key: &str,
 }
 
 /// Removes the tags of these keys (compared case-insensitively) from a resource.
-pub(crate) async fn untag(store: &Store, account: &str, tagged: Tagged, key: &str, tag_keys: &[String]) -> Result<(), Error> {
+pub(crate) async fn untag(
+    store: &Store,
+    account: &str,
+    tagged: Tagged,
+    key: &str,
+    tag_keys: &[String],
+) -> Result<(), Error> {
     let statements = tag_keys
         .iter()
         .map(|tag_key| {
@@ -151,9 +157,15 @@ mod tests {
     async fn a_later_value_replaces_an_earlier_one_and_the_first_case_of_a_key_is_kept() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, &entity(Kind::User, "alice"), Vec::new(), set_statements(ACCOUNT, USER, "alice", &[tag("Team", "a")]))
-            .await
-            .unwrap();
+        create(
+            store,
+            ACCOUNT,
+            &entity(Kind::User, "alice"),
+            Vec::new(),
+            set_statements(ACCOUNT, USER, "alice", &[tag("Team", "a")]),
+        )
+        .await
+        .unwrap();
         assert!(super::tag(store, ACCOUNT, USER, "alice", &[tag("TEAM", "b"), tag("cost", "1")]).await.unwrap());
         assert_eq!(load(store, ACCOUNT, USER, "alice").await.unwrap(), [tag("cost", "1"), tag("Team", "b")]);
         untag(store, ACCOUNT, USER, "alice", &["team".to_owned()]).await.unwrap();
