@@ -231,10 +231,11 @@ async fn session_scope(
         .map_err(|_| AuthError::InvalidKey)?
         .unwrap_or_default();
     for arn in arns {
-        let document =
-            crate::iam::managed::document(&app.store, account_id, &arn).await.map_err(|_| AuthError::InvalidKey)?;
+        let document = crate::iam::model::managed::document(&app.store, account_id, &arn)
+            .await
+            .map_err(|_| AuthError::InvalidKey)?;
         // A managed session policy deleted since still bounds the session: to nothing.
-        let text = document.unwrap_or_else(|| crate::iam::managed::DENIES_EVERYTHING.into());
+        let text = document.unwrap_or_else(|| crate::iam::model::managed::DENIES_EVERYTHING.into());
         scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?));
     }
     scope.tags = tags

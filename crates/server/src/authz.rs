@@ -96,9 +96,13 @@ async fn target_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Resu
         return Ok(context);
     }
     let Some(target) = ctx.target.get() else { return Ok(context) };
-    let boundary =
-        crate::iam::entities::boundary_of(&ctx.app.store, ctx.account(), target.kind, &target.name.to_lowercase())
-            .await?;
+    let boundary = crate::iam::model::boundaries::boundary_of(
+        &ctx.app.store,
+        ctx.account(),
+        target.kind,
+        &target.name.to_lowercase(),
+    )
+    .await?;
     Ok(match boundary {
         Some(arn) => context.with("iam:PermissionsBoundary", arn),
         None => context,
@@ -268,7 +272,7 @@ pub async fn authorize(
     let permissions = match identity.principal {
         // Root's own permissions are everything; a resource policy may still refuse it.
         Principal::Root => Arc::new(Permissions {
-            identity: crate::iam::managed::parsed(crate::iam::managed::ADMINISTRATOR_ACCESS)
+            identity: crate::iam::model::managed::parsed(crate::iam::model::managed::ADMINISTRATOR_ACCESS)
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()
                 .collect(),
@@ -420,7 +424,7 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
         let policy = managed_policy(app, account, &arn).await?;
         let policy = match policy {
             Some(policy) => policy,
-            None => Policy::parse(crate::iam::managed::DENIES_EVERYTHING).map_err(internal)?,
+            None => Policy::parse(crate::iam::model::managed::DENIES_EVERYTHING).map_err(internal)?,
         };
         permissions.boundary = Some((arn, policy));
     }
@@ -439,10 +443,10 @@ async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Re
 
 /// A managed policy's default document, parsed (the catalogue's are parsed once).
 async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Policy>, AwsError> {
-    if let Some(policy) = crate::iam::managed::parsed(arn) {
+    if let Some(policy) = crate::iam::model::managed::parsed(arn) {
         return Ok(Some(policy.clone()));
     }
-    let document = crate::iam::managed::document(&app.store, account, arn).await.map_err(internal)?;
+    let document = crate::iam::model::managed::document(&app.store, account, arn).await.map_err(internal)?;
     Ok(document.and_then(|text| Policy::parse(&text).ok()))
 }
 

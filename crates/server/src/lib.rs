@@ -31,7 +31,7 @@ mod sts;
 pub mod tls;
 
 /// The AWS managed policies, public for the tests that decide with their documents.
-pub use iam::managed;
+pub use iam::model::managed;
 
 use std::future::Future;
 use std::sync::Arc;

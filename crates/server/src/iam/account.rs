@@ -6,15 +6,21 @@ use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 
+use super::attachments::write_members as write_attached_members;
 use super::boundaries;
-use super::entities::{self, Entity, Kind};
+use super::entities::{self, Kind};
 use super::instance_profiles::{profiles_of, write_profile_fields};
-use super::policies::{ManagedPolicy, Usage, find_policy, usage, write_policy};
+use super::model::boundaries::boundary_of;
+use super::model::entities as entity_model;
+use super::model::policies::{self as policies_model, ManagedPolicy, Usage, Version};
+use super::model::tags::{Tagged, load as load_tags};
+use super::model::{account as model, attachments, groups, inline};
+use super::policies::{find_policy, usage, write_policy};
 use super::roles::find_role;
-use super::tags::{self, Tagged};
+use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query};
+use crate::operations::{Ctx, query};
 
 operation!(
     iam,
@@ -57,31 +63,15 @@ const QUOTAS: &[(&str, i64)] = &[
 
 async fn get_account_summary(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let account = ctx.account();
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT (SELECT COUNT(*) FROM users WHERE account_id = ?),
-                    (SELECT COUNT(*) FROM iam_groups WHERE account_id = ?),
-                    (SELECT COUNT(*) FROM roles WHERE account_id = ?),
-                    (SELECT COUNT(*) FROM managed_policies WHERE account_id = ?),
-                    (SELECT COUNT(*) FROM instance_profiles WHERE account_id = ?),
-                    (SELECT COUNT(*) FROM policy_versions v JOIN managed_policies p ON p.arn = v.policy_arn WHERE p.account_id = ?),
-                    (SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND user_name_key IS NULL)",
-            vec![account.into(); 7],
-        )
-        .await
-        .map_err(internal)?;
-    let row = rows.first().ok_or_else(|| internal("no summary row"))?;
-    let count = |index| row.int(index).map_err(internal);
+    let counts = model::counts(&ctx.app.store, account).await?;
     let counts = [
-        ("Users", count(0)?),
-        ("Groups", count(1)?),
-        ("Roles", count(2)?),
-        ("Policies", count(3)?),
-        ("InstanceProfiles", count(4)?),
-        ("PolicyVersionsInUse", count(5)?),
-        ("AccountAccessKeysPresent", count(6)?.min(1)),
+        ("Users", counts.users),
+        ("Groups", counts.groups),
+        ("Roles", counts.roles),
+        ("Policies", counts.policies),
+        ("InstanceProfiles", counts.instance_profiles),
+        ("PolicyVersionsInUse", counts.policy_versions),
+        ("AccountAccessKeysPresent", i64::from(counts.root_has_access_keys)),
     ];
     let mut entries: Vec<(&str, i64)> = counts.into_iter().chain(QUOTAS.iter().copied()).collect();
     entries.sort_unstable();
@@ -107,28 +97,8 @@ operation!(
 
 /// An entity's inline policies (`(name, document)`) and attached managed policy ARNs.
 async fn policies_of(ctx: &Ctx<'_>, kind: Kind, key: &str) -> Result<(Vec<(String, String)>, Vec<String>), AwsError> {
-    let owner = vec![ctx.account().into(), kind.noun().into(), key.into()];
-    let store = &ctx.app.store;
-    let inline = store
-        .query(
-            "SELECT policy_name, document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? ORDER BY policy_name",
-            owner.clone(),
-        )
-        .await
-        .map_err(internal)?;
-    let attached = store
-        .query(
-            "SELECT policy_arn FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ? ORDER BY policy_arn",
-            owner,
-        )
-        .await
-        .map_err(internal)?;
-    let inline = inline
-        .iter()
-        .map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?)))
-        .collect::<Result<_, AwsError>>()?;
-    let attached = attached.iter().map(|row| row.text(0).map_err(internal)).collect::<Result<_, _>>()?;
-    Ok((inline, attached))
+    let (store, account) = (&ctx.app.store, ctx.account());
+    Ok((inline::of_entity(store, account, kind, key).await?, attachments::of_entity(store, account, kind, key).await?))
 }
 
 fn write_inline(xml: &mut XmlResponse, element: &str, policies: &[(String, String)]) {
@@ -142,34 +112,8 @@ fn write_inline(xml: &mut XmlResponse, element: &str, policies: &[(String, Strin
 }
 
 fn write_attached(xml: &mut XmlResponse, arns: &[String]) {
-    xml.nest("AttachedManagedPolicies", |xml| {
-        for arn in arns {
-            xml.nest("member", |xml| {
-                xml.element("PolicyName", arn.rsplit('/').next().unwrap_or(arn)).element("PolicyArn", arn);
-            });
-        }
-    });
+    xml.nest("AttachedManagedPolicies", |xml| write_attached_members(xml, arns));
 }
-
-async fn entities(ctx: &Ctx<'_>, kind: Kind) -> Result<Vec<Entity>, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            &format!(
-                "SELECT {} FROM {} WHERE account_id = ? ORDER BY name_key",
-                Entity::columns(kind, ""),
-                kind.table()
-            ),
-            vec![ctx.account().into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.iter().map(|row| Entity::from_row(kind, row)).collect()
-}
-
-/// A policy version: its id, its document and when it was made.
-type Version = (String, String, i64);
 
 async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let filters = ctx.params.strings("Filter");
@@ -181,29 +125,20 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
 
     let mut users = Vec::new();
     if wanted("User") {
-        for user in entities(ctx, Kind::User).await? {
-            let key = user.name.to_lowercase();
+        for user in entity_model::all(store, account, Kind::User).await? {
+            let key = user.key();
             let (inline, attached) = policies_of(ctx, Kind::User, &key).await?;
-            let groups = store
-                .query(
-                    "SELECT g.name FROM group_members m JOIN iam_groups g ON g.account_id = m.account_id AND g.name_key = m.group_key
-                     WHERE m.account_id = ? AND m.user_key = ? ORDER BY g.name_key",
-                    vec![account.into(), key.as_str().into()],
-                )
-                .await
-                .map_err(internal)?
-                .iter()
-                .map(|row| row.text(0).map_err(internal))
-                .collect::<Result<Vec<_>, _>>()?;
-            let boundary = entities::boundary_of(store, account, Kind::User, &key).await?;
-            let tags = tags::load(store, account, Tagged::Entity(Kind::User), &key).await?;
+            let groups: Vec<String> =
+                groups::of_user(store, account, &key).await?.into_iter().map(|group| group.name).collect();
+            let boundary = boundary_of(store, account, Kind::User, &key).await?;
+            let tags = load_tags(store, account, Tagged::Entity(Kind::User), &key).await?;
             users.push((user, inline, attached, groups, boundary, tags));
         }
     }
     xml.nest("UserDetailList", |xml| {
         for (user, inline, attached, groups, boundary, tags) in &users {
             xml.nest("member", |xml| {
-                user.write(xml, account);
+                entities::write(xml, user, account);
                 write_inline(xml, "UserPolicyList", inline);
                 xml.nest("GroupList", |xml| {
                     for group in groups {
@@ -212,22 +147,22 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
                 });
                 write_attached(xml, attached);
                 boundaries::write(xml, boundary.as_deref());
-                tags::write(xml, tags);
+                tag_list::write(xml, tags);
             });
         }
     });
 
     let mut groups = Vec::new();
     if wanted("Group") {
-        for group in entities(ctx, Kind::Group).await? {
-            let (inline, attached) = policies_of(ctx, Kind::Group, &group.name.to_lowercase()).await?;
+        for group in entity_model::all(store, account, Kind::Group).await? {
+            let (inline, attached) = policies_of(ctx, Kind::Group, &group.key()).await?;
             groups.push((group, inline, attached));
         }
     }
     xml.nest("GroupDetailList", |xml| {
         for (group, inline, attached) in &groups {
             xml.nest("member", |xml| {
-                group.write(xml, account);
+                entities::write(xml, group, account);
                 write_inline(xml, "GroupPolicyList", inline);
                 write_attached(xml, attached);
             });
@@ -236,12 +171,12 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
 
     let mut roles = Vec::new();
     if wanted("Role") {
-        for entity in entities(ctx, Kind::Role).await? {
-            let key = entity.name.to_lowercase();
+        for entity in entity_model::all(store, account, Kind::Role).await? {
+            let key = entity.key();
             let Some(role) = find_role(store, account, &key).await? else { continue };
             let (inline, attached) = policies_of(ctx, Kind::Role, &key).await?;
-            let boundary = entities::boundary_of(store, account, Kind::Role, &key).await?;
-            let tags = tags::load(store, account, Tagged::Entity(Kind::Role), &key).await?;
+            let boundary = boundary_of(store, account, Kind::Role, &key).await?;
+            let tags = load_tags(store, account, Tagged::Entity(Kind::Role), &key).await?;
             let profiles = profiles_of(ctx, &role).await?;
             roles.push((role, profiles, inline, attached, boundary, tags));
         }
@@ -250,7 +185,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
         for (role, profiles, inline, attached, boundary, tags) in &roles {
             xml.nest("member", |xml| {
                 // RoleDetail has no Description or MaxSessionDuration, unlike Role.
-                role.entity.write(xml, account);
+                entities::write(xml, &role.entity, account);
                 xml.element("AssumeRolePolicyDocument", &uri_encode(&role.trust_policy, false));
                 xml.nest("InstanceProfileList", |xml| {
                     for profile in profiles {
@@ -260,7 +195,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
                 write_inline(xml, "RolePolicyList", inline);
                 write_attached(xml, attached);
                 boundaries::write(xml, boundary.as_deref());
-                tags::write(xml, tags);
+                tag_list::write(xml, tags);
             });
         }
     });
@@ -268,19 +203,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
     // Managed policies: the account's own, and AWS's that something here uses.
     let (local, aws) = (wanted("LocalManagedPolicy"), wanted("AWSManagedPolicy"));
     if local || aws {
-        let rows = store
-            .query(
-                "SELECT arn FROM managed_policies WHERE account_id = ?
-                 UNION SELECT policy_arn FROM policy_attachments WHERE account_id = ?
-                 UNION SELECT policy_arn FROM permissions_boundaries WHERE account_id = ?",
-                vec![account.into(), account.into(), account.into()],
-            )
-            .await
-            .map_err(internal)?;
-        for row in &rows {
-            used_policies.push(row.text(0).map_err(internal)?);
-        }
-        used_policies.sort_unstable();
+        used_policies = policies_model::in_use(store, account).await?;
     }
     let mut policies: Vec<(ManagedPolicy, Usage, Vec<Version>)> = Vec::new();
     for arn in &used_policies {
@@ -288,22 +211,7 @@ async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
         if (policy.aws_managed && !aws) || (!policy.aws_managed && !local) {
             continue;
         }
-        let versions = if policy.aws_managed {
-            crate::iam::managed::find(arn)
-                .map(|found| vec![(policy.default_version.clone(), found.document.to_owned(), policy.created_at)])
-                .unwrap_or_default()
-        } else {
-            store
-                .query(
-                    "SELECT version_id, document, created_at FROM policy_versions WHERE policy_arn = ? ORDER BY created_at, version_id",
-                    vec![arn.as_str().into()],
-                )
-                .await
-                .map_err(internal)?
-                .iter()
-                .map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?, row.int(2).map_err(internal)?)))
-                .collect::<Result<_, AwsError>>()?
-        };
+        let versions = policies_model::versions_with_documents(store, &policy).await?;
         let usage = usage(ctx, arn).await?;
         policies.push((policy, usage, versions));
     }

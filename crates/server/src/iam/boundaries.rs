@@ -4,12 +4,12 @@
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use store::Statement;
 
 use super::entities::{Kind, existing, resource};
+use super::model::boundaries as model;
 use super::policies::{check_arn, find_policy};
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query};
+use crate::operations::{Ctx, query};
 
 /// The request's `PermissionsBoundary`, checked to name an existing managed policy.
 pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
@@ -19,24 +19,6 @@ pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsErro
         return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
     }
     Ok(Some(arn.to_owned()))
-}
-
-/// The statements that make `arn` the boundary of an entity (replacing any other).
-pub(crate) fn set_statements(account: &str, kind: Kind, key: &str, arn: &str) -> Vec<Statement> {
-    vec![
-        delete_statement(account, kind, key),
-        Statement::new(
-            "INSERT INTO permissions_boundaries (account_id, owner_kind, owner_key, policy_arn) VALUES (?, ?, ?, ?)",
-            vec![account.into(), kind.noun().into(), key.into(), arn.into()],
-        ),
-    ]
-}
-
-pub(crate) fn delete_statement(account: &str, kind: Kind, key: &str) -> Statement {
-    Statement::new(
-        "DELETE FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
-        vec![account.into(), kind.noun().into(), key.into()],
-    )
 }
 
 /// IAM's `PermissionsBoundary` element (nothing when there is no boundary).
@@ -55,14 +37,13 @@ async fn put(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
             "1 validation error detected: Value null at 'permissionsBoundary' failed to satisfy constraint: Member must not be null",
         )
     })?;
-    ctx.app.store.transaction(set_statements(ctx.account(), kind, &key, &arn)).await.map_err(internal)?;
+    model::put(&ctx.app.store, ctx.account(), kind, &key, &arn).await?;
     Ok(ctx.response())
 }
 
 async fn delete(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let key = existing(ctx, kind).await?.name.to_lowercase();
-    let statement = delete_statement(ctx.account(), kind, &key);
-    ctx.app.store.execute(&statement.sql, statement.params).await.map_err(internal)?;
+    model::remove(&ctx.app.store, ctx.account(), kind, &key).await?;
     Ok(ctx.response())
 }
 

@@ -5,8 +5,8 @@
 
 use aws_protocol::AwsError;
 
-/// IAM's answer to a failure that is Homeport's, not the caller's: the pipeline renders
-/// [`crate::operations::internal`] in this shape for every IAM operation.
+/// IAM's answer to a failure that is Homeport's, not the caller's: the pipeline renders the
+/// service-neutral internal failure in this shape for every IAM operation.
 pub fn internal_error() -> AwsError {
     AwsError::new("ServiceFailure", 500, "The request processing has failed because of an unknown error.")
 }

@@ -8,8 +8,9 @@ use aws_protocol::sigv4::uri_encode;
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
 use super::entities::{Kind, existing, resource};
+use super::model::inline as model;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, check_name, internal, query};
+use crate::operations::{Ctx, Page, check_name, query};
 
 fn quota(kind: Kind, name: &str) -> SizeQuota<'_> {
     match kind {
@@ -84,95 +85,22 @@ async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> 
     for _ in 0..crate::operations::RACE_ATTEMPTS {
         let name = existing(ctx, kind).await?.name;
         let key = name.to_lowercase();
-        let others = ctx
-            .app
-            .store
-            .query(
-                "SELECT policy_name, document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?",
-                vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()],
-            )
-            .await
-            .map_err(internal)?;
-        let others: Vec<(String, String)> = others
-            .iter()
-            .map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?)))
-            .collect::<Result<_, AwsError>>()?;
+        let others = model::others(&ctx.app.store, ctx.account(), kind, &key, policy_name).await?;
         quota(kind, &name)
             .check(others.iter().map(|(_, document)| document.as_str()).chain(std::iter::once(document)))
             .map_err(policy_error)?;
-        let target = vec![ctx.account().into(), kind.noun().into(), key.as_str().into(), policy_name.into()];
-        let mut insert = target.clone();
-        insert.push(document.into());
-        let written = ctx
-            .app
-            .store
-            .transaction(vec![
-                unchanged(ctx.account(), kind, &key, policy_name, &others),
-                store::Statement::new(
-                    "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-                    target,
-                ),
-                store::Statement::new(
-                    "INSERT INTO inline_policies (account_id, owner_kind, owner_key, policy_name, document) VALUES (?, ?, ?, ?, ?)",
-                    insert,
-                ),
-            ])
-            .await;
-        match written {
-            Ok(_) => return Ok(ctx.response()),
-            Err(store::StoreError::Unmet(_)) => {}
-            Err(error) => return Err(internal(error)),
+        if model::put(&ctx.app.store, ctx.account(), kind, &key, policy_name, document, &others).await? {
+            return Ok(ctx.response());
         }
     }
     Err(crate::iam::errors::concurrent_modification())
 }
 
-/// The guard of a PutXPolicy: changes the owner's row only while it exists and its policies
-/// other than `policy_name` are exactly `others` (name and document), the set the size
-/// quota was checked against.
-fn unchanged(account: &str, kind: Kind, key: &str, policy_name: &str, others: &[(String, String)]) -> store::Statement {
-    let owner = || -> Vec<store::Value> { vec![account.into(), kind.noun().into(), key.into(), policy_name.into()] };
-    let counted = i64::try_from(others.len()).unwrap_or(i64::MAX);
-    let mut sql = format!(
-        "UPDATE {} SET name = name WHERE account_id = ? AND name_key = ?
-           AND (SELECT COUNT(*) FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ?) = ?",
-        kind.table()
-    );
-    let mut params: Vec<store::Value> = vec![account.into(), key.into()];
-    params.extend(owner());
-    params.push(store::Value::Int(counted));
-    if !others.is_empty() {
-        let pairs = vec!["(policy_name = ? AND document = ?)"; others.len()].join(" OR ");
-        sql.push_str(&format!(
-            "
-           AND (SELECT COUNT(*) FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name <> ? AND ({pairs})) = ?"
-        ));
-        params.extend(owner());
-        for (name, document) in others {
-            params.push(name.as_str().into());
-            params.push(document.as_str().into());
-        }
-        params.push(store::Value::Int(counted));
-    }
-    store::Statement::guard(sql, params)
-}
-
 async fn get_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
     let name = existing(ctx, kind).await?.name;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT document FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), policy_name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let document = rows
-        .first()
-        .map(|row| row.text(0).map_err(internal))
-        .transpose()?
+    let document = model::document(&ctx.app.store, ctx.account(), kind, &name.to_lowercase(), policy_name)
+        .await?
         .ok_or_else(|| no_such_policy(kind, policy_name))?;
     let mut xml = ctx.response();
     // IAM returns policy documents URL-encoded.
@@ -185,16 +113,7 @@ async fn get_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> 
 async fn list_policies(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let name = existing(ctx, kind).await?.name;
     let page = Page::from_params(ctx)?;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT policy_name FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name > ? ORDER BY policy_name",
-            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), page.after.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let names: Vec<String> = rows.iter().map(|row| row.text(0).map_err(internal)).collect::<Result<_, _>>()?;
+    let names = model::names_after(&ctx.app.store, ctx.account(), kind, &name.to_lowercase(), &page.after).await?;
     let (shown, next) = page.cut(&names, Clone::clone);
     let mut xml = ctx.response();
     xml.nest("PolicyNames", |xml| {
@@ -209,16 +128,7 @@ async fn list_policies(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsErro
 async fn delete_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
     let name = existing(ctx, kind).await?.name;
-    let deleted = ctx
-        .app
-        .store
-        .execute(
-            "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND owner_key = ? AND policy_name = ?",
-            vec![ctx.account().into(), kind.noun().into(), name.to_lowercase().into(), policy_name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if deleted == 0 {
+    if !model::delete(&ctx.app.store, ctx.account(), kind, &name.to_lowercase(), policy_name).await? {
         return Err(no_such_policy(kind, policy_name));
     }
     Ok(ctx.response())

@@ -4,27 +4,19 @@
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use store::Statement;
 
-use super::entities::{Entity, Kind, existing, insert, page_of, resource};
-use super::roles::{Role, existing_role, find_role};
-use super::tags::{self, Tagged};
+use super::entities::{self, Entity, Kind, existing, insert, page_of, resource};
+use super::model::instance_profiles as model;
+use super::model::tags::{self, Tagged};
+use super::roles::{Role, existing_role, find_role, write_summary};
+use super::tag_list;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query};
+use crate::operations::{Ctx, query};
 
 /// The role a profile holds, if any.
 async fn role_of(ctx: &Ctx<'_>, profile: &Entity) -> Result<Option<Role>, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT role_key FROM instance_profile_roles WHERE account_id = ? AND profile_key = ?",
-            vec![ctx.account().into(), profile.name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    match rows.first() {
-        Some(row) => find_role(&ctx.app.store, ctx.account(), &row.text(0).map_err(internal)?).await,
+    match model::role_of(&ctx.app.store, ctx.account(), &profile.key()).await? {
+        Some(role_key) => find_role(&ctx.app.store, ctx.account(), &role_key).await,
         None => Ok(None),
     }
 }
@@ -35,10 +27,10 @@ fn write_profile(xml: &mut XmlResponse, account: &str, profile: &Entity, role: O
 }
 
 pub(crate) fn write_profile_fields(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
-    profile.write(xml, account);
+    entities::write(xml, profile, account);
     xml.nest("Roles", |xml| {
         if let Some(role) = role {
-            xml.nest("member", |xml| role.write_summary(xml, account));
+            xml.nest("member", |xml| write_summary(xml, role, account));
         }
     });
 }
@@ -53,7 +45,7 @@ operation!(
 );
 
 async fn create_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let tags = tags::from_params(ctx)?;
+    let tags = tag_list::from_params(ctx)?;
     let account = ctx.account();
     let profile = insert(ctx, Kind::InstanceProfile, Vec::new(), |key| {
         tags::set_statements(account, Tagged::Entity(Kind::InstanceProfile), key, &tags)
@@ -118,29 +110,14 @@ operation!(
 
 async fn delete_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let profile = existing(ctx, Kind::InstanceProfile).await?;
-    let key = profile.name.to_lowercase();
-    let account = ctx.account();
-    let deleted = ctx
-        .app
-        .store
-        .transaction(vec![
-            Statement::guard(
-                "DELETE FROM instance_profiles WHERE account_id = ? AND name_key = ?
-                   AND NOT EXISTS (SELECT 1 FROM instance_profile_roles WHERE account_id = ? AND profile_key = ?)",
-                vec![account.into(), key.as_str().into(), account.into(), key.as_str().into()],
-            ),
-            tags::delete_all(account, Tagged::Entity(Kind::InstanceProfile), &key),
-        ])
-        .await;
-    match deleted {
-        Ok(_) => Ok(ctx.response()),
-        Err(store::StoreError::Unmet(_)) => Err(AwsError::new(
+    if !model::delete(&ctx.app.store, ctx.account(), &profile.key()).await? {
+        return Err(AwsError::new(
             "DeleteConflict",
             409,
             "Cannot delete entity, must remove roles from instance profile first.",
-        )),
-        Err(error) => Err(internal(error)),
+        ));
     }
+    Ok(ctx.response())
 }
 
 operation!(
@@ -157,21 +134,14 @@ async fn add_role_to_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsE
     let role = existing_role(ctx).await?;
     // The role will be passed to EC2 instances through the profile.
     crate::authz::pass_role(ctx, &role.arn(ctx.account()), "ec2.amazonaws.com", &profile.arn(ctx.account())).await?;
-    let added = ctx
-        .app
-        .store
-        .execute(
-            "INSERT INTO instance_profile_roles (account_id, profile_key, role_key) VALUES (?, ?, ?)",
-            vec![ctx.account().into(), profile.name.to_lowercase().into(), role.entity.name.to_lowercase().into()],
-        )
-        .await;
-    match added {
-        Ok(_) => Ok(ctx.response()),
-        Err(store::StoreError::Conflict) => {
-            Err(AwsError::new("LimitExceeded", 409, "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"))
-        }
-        Err(error) => Err(internal(error)),
+    if !model::add_role(&ctx.app.store, ctx.account(), &profile.key(), &role.entity.key()).await? {
+        return Err(AwsError::new(
+            "LimitExceeded",
+            409,
+            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1",
+        ));
     }
+    Ok(ctx.response())
 }
 
 operation!(
@@ -186,16 +156,8 @@ operation!(
 async fn remove_role_from_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let profile = existing(ctx, Kind::InstanceProfile).await?;
     let role = existing_role(ctx).await?;
-    let removed = ctx
-        .app
-        .store
-        .execute(
-            "DELETE FROM instance_profile_roles WHERE account_id = ? AND profile_key = ? AND role_key = ?",
-            vec![ctx.account().into(), profile.name.to_lowercase().into(), role.entity.name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    if removed == 0 {
+    let removed = model::remove_role(&ctx.app.store, ctx.account(), &profile.key(), &role.entity.key()).await?;
+    if !removed {
         return Err(AwsError::new(
             "NoSuchEntity",
             404,
@@ -229,19 +191,5 @@ async fn list_instance_profiles_for_role(ctx: &Ctx<'_>) -> Result<XmlResponse, A
 
 /// The instance profiles holding a role.
 pub(crate) async fn profiles_of(ctx: &Ctx<'_>, role: &Role) -> Result<Vec<Entity>, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            &format!(
-                "SELECT {} FROM instance_profile_roles r
-                 JOIN instance_profiles p ON p.account_id = r.account_id AND p.name_key = r.profile_key
-                 WHERE r.account_id = ? AND r.role_key = ? ORDER BY p.name_key",
-                Entity::columns(Kind::InstanceProfile, "p")
-            ),
-            vec![ctx.account().into(), role.entity.name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.iter().map(|row| Entity::from_row(Kind::InstanceProfile, row)).collect()
+    Ok(model::of_role(&ctx.app.store, ctx.account(), &role.entity.key()).await?)
 }

@@ -1,5 +1,9 @@
 //! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, tags,
 //! permissions boundaries, instance profiles, the account's summary, and the policy simulators.
+//!
+//! The handlers here decode a request, authorize it, call the domain layer in [`model`] (the
+//! only place that reads or writes IAM's tables) and encode the answer; a model failure is
+//! answered as IAM's internal error.
 
 pub(crate) mod access_keys;
 pub(crate) mod account;
@@ -10,11 +14,12 @@ pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
-pub mod managed;
+pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod principal_simulator;
 pub(crate) mod roles;
 pub(crate) mod simulator;
+pub(crate) mod tag_list;
 pub(crate) mod tags;
 pub(crate) mod users;
 
@@ -26,3 +31,14 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
 };
+
+impl From<model::Error> for aws_protocol::AwsError {
+    /// A model failure is Homeport's: logged, and answered without its internals (an error
+    /// the model passed on in AWS's shape is answered as is).
+    fn from(error: model::Error) -> aws_protocol::AwsError {
+        match error {
+            model::Error::Answered(error) => error,
+            other => crate::operations::internal(other),
+        }
+    }
+}

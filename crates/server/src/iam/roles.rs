@@ -9,93 +9,53 @@ use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 use iam_policy::{PolicyKind, SizeQuota};
-use store::{Statement, Value};
 
 use super::boundaries;
 use super::entities::{self, Entity, Kind, insert, page_of, resource};
 use super::inline_policies::policy_error;
-use super::tags::{self, Tagged};
+use super::model::roles::{self as model, RoleHeldBy};
+use super::model::tags::{self, Tagged};
+use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, query, validation};
 
+pub(crate) use super::model::roles::Role;
+
 /// Session lengths a role may allow, in seconds, and the default.
 const MAX_SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
 
-/// A role as stored, beyond what every entity has.
-#[derive(Debug, Clone)]
-pub(crate) struct Role {
-    pub entity: Entity,
-    pub description: Option<String>,
-    pub max_session_duration: i64,
-    pub trust_policy: String,
-    pub last_used: Option<(i64, String)>,
+/// The fields of IAM's `Role` shape that ListRoles returns too.
+pub(crate) fn write_summary(xml: &mut XmlResponse, role: &Role, account: &str) {
+    entities::write(xml, &role.entity, account);
+    // IAM returns policy documents URL-encoded.
+    xml.element("AssumeRolePolicyDocument", &uri_encode(&role.trust_policy, false));
+    if let Some(description) = &role.description {
+        xml.element("Description", description);
+    }
+    xml.element("MaxSessionDuration", &role.max_session_duration.to_string());
 }
 
-impl Role {
-    pub(crate) fn arn(&self, account: &str) -> String {
-        self.entity.arn(account)
-    }
-
-    /// The fields of IAM's `Role` shape that ListRoles returns too.
-    pub(crate) fn write_summary(&self, xml: &mut XmlResponse, account: &str) {
-        self.entity.write(xml, account);
-        // IAM returns policy documents URL-encoded.
-        xml.element("AssumeRolePolicyDocument", &uri_encode(&self.trust_policy, false));
-        if let Some(description) = &self.description {
-            xml.element("Description", description);
-        }
-        xml.element("MaxSessionDuration", &self.max_session_duration.to_string());
-    }
-}
-
-/// The role of that name (case-insensitively), if it exists.
+/// The role of that name (case-insensitively), if it exists (what other services ask).
 pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -> Result<Option<Role>, AwsError> {
-    let rows = store
-        .query(
-            "SELECT name, role_id, path, created_at, description, max_session_duration, trust_policy, last_used_at, last_used_region,
-                    trust_principals
-             FROM roles WHERE account_id = ? AND name_key = ?",
-            vec![account.into(), name.to_lowercase().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let Some(row) = rows.first() else { return Ok(None) };
-    let last_used = match (row.opt_int(7).map_err(internal)?, row.opt_text(8).map_err(internal)?) {
-        (Some(at), Some(region)) => Some((at, region)),
-        _ => None,
-    };
-    Ok(Some(Role {
-        entity: Entity::from_row(Kind::Role, row)?,
-        description: row.opt_text(4).map_err(internal)?,
-        max_session_duration: row.int(5).map_err(internal)?,
-        // As it reads now: principals bound to users or roles gone since show their ids.
-        trust_policy: crate::principals::resolve(
-            store,
-            account,
-            &row.text(6).map_err(internal)?,
-            row.opt_text(9).map_err(internal)?.as_deref(),
-        )
-        .await?,
-        last_used,
-    }))
+    Ok(model::find(store, account, name).await?)
 }
 
 /// The role the request's `RoleName` names, or NoSuchEntity.
 pub(crate) async fn existing_role(ctx: &Ctx<'_>) -> Result<Role, AwsError> {
     let name = ctx.required("RoleName")?;
-    find_role(&ctx.app.store, ctx.account(), name).await?.ok_or_else(|| super::entities::no_such(Kind::Role, name))
+    find_role(&ctx.app.store, ctx.account(), name).await?.ok_or_else(|| entities::no_such(Kind::Role, name))
 }
 
 /// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
 async fn write_role(ctx: &Ctx<'_>, xml: &mut XmlResponse, role: &Role) -> Result<(), AwsError> {
-    let key = role.entity.name.to_lowercase();
-    let boundary = entities::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
+    let key = role.entity.key();
+    let boundary = super::model::boundaries::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
     let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::Role), &key).await?;
     xml.nest("Role", |xml| {
-        role.write_summary(xml, ctx.account());
+        write_summary(xml, role, ctx.account());
         boundaries::write(xml, boundary.as_deref());
-        tags::write(xml, &tags);
+        tag_list::write(xml, &tags);
         xml.nest("RoleLastUsed", |xml| {
             if let Some((at, region)) = &role.last_used {
                 xml.element("LastUsedDate", &ids::iso8601(*at)).element("Region", region);
@@ -154,19 +114,14 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let description = check_description(ctx)?;
     let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(*MAX_SESSION_DURATION.start());
     let trust_principals = check_trust_policy(ctx, trust_policy).await?;
-    let tags = tags::from_params(ctx)?;
+    let tags = tag_list::from_params(ctx)?;
     let boundary = boundaries::from_params(ctx).await?;
-    let columns = vec![
-        ("description", Value::from(description.clone())),
-        ("max_session_duration", Value::Int(max_session_duration)),
-        ("trust_policy", trust_policy.into()),
-        ("trust_principals", trust_principals.into()),
-    ];
+    let columns = model::columns(description.clone(), max_session_duration, trust_policy, Some(trust_principals));
     let account = ctx.account();
     let entity = insert(ctx, Kind::Role, columns, |key| {
         let mut also = tags::set_statements(account, Tagged::Entity(Kind::Role), key, &tags);
         if let Some(arn) = &boundary {
-            also.extend(boundaries::set_statements(account, Kind::Role, key, arn));
+            also.extend(super::model::boundaries::set(account, Kind::Role, key, arn));
         }
         also
     })
@@ -207,7 +162,7 @@ async fn list_roles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let mut xml = ctx.response();
     xml.nest("Roles", |xml| {
         for role in &roles {
-            xml.nest("member", |xml| role.write_summary(xml, ctx.account()));
+            xml.nest("member", |xml| write_summary(xml, role, ctx.account()));
         }
     });
     page.finish(&mut xml, next);
@@ -232,20 +187,7 @@ async fn set_role_fields(
     description: Option<String>,
     max_session_duration: i64,
 ) -> Result<(), AwsError> {
-    ctx.app
-        .store
-        .execute(
-            "UPDATE roles SET description = ?, max_session_duration = ? WHERE account_id = ? AND role_id = ?",
-            vec![
-                Value::from(description),
-                Value::Int(max_session_duration),
-                ctx.account().into(),
-                entity.id.as_str().into(),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(())
+    Ok(model::set_fields(&ctx.app.store, ctx.account(), &entity.id, description, max_session_duration).await?)
 }
 
 operation!(
@@ -279,14 +221,7 @@ async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     let document = ctx.required("PolicyDocument")?;
     let trust_principals = check_trust_policy(ctx, document).await?;
     let role = existing_role(ctx).await?;
-    ctx.app
-        .store
-        .execute(
-            "UPDATE roles SET trust_policy = ?, trust_principals = ? WHERE account_id = ? AND role_id = ?",
-            vec![document.into(), trust_principals.into(), ctx.account().into(), role.entity.id.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    model::set_trust_policy(&ctx.app.store, ctx.account(), &role.entity.id, document, &trust_principals).await?;
     Ok(ctx.response())
 }
 
@@ -296,52 +231,16 @@ operation!(iam, DELETE_ROLE, "DeleteRole", IamWrite, |ctx| Box::pin(resource(ctx
 
 async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
-    let key = role.entity.name.to_lowercase();
-    let account = ctx.account();
-    let owned = |table: &str, column: &str, kind: &str| {
-        format!("NOT EXISTS (SELECT 1 FROM {table} WHERE account_id = ? AND {column} = ?{kind})")
-    };
-    let pair = || -> [Value; 2] { [account.into(), key.as_str().into()] };
-    let deleted = ctx
-        .app
-        .store
-        .transaction(vec![
-            Statement::guard(
-                format!(
-                    "DELETE FROM roles WHERE account_id = ? AND name_key = ? AND {} AND {} AND {}",
-                    owned("inline_policies", "owner_key", " AND owner_kind = 'role'"),
-                    owned("policy_attachments", "owner_key", " AND owner_kind = 'role'"),
-                    owned("instance_profile_roles", "role_key", ""),
-                ),
-                [pair(), pair(), pair(), pair()].into_iter().flatten().collect(),
-            ),
-            boundaries::delete_statement(account, Kind::Role, &key),
-            tags::delete_all(account, Tagged::Entity(Kind::Role), &key),
-        ])
-        .await;
-    match deleted {
-        Ok(_) => Ok(ctx.response()),
-        Err(store::StoreError::Unmet(_)) => {
-            let holds = |sql: &'static str| {
-                let params = pair().to_vec();
-                async move { ctx.app.store.query(sql, params).await.map(|rows| !rows.is_empty()).map_err(internal) }
-            };
-            let message = if holds("SELECT 1 FROM instance_profile_roles WHERE account_id = ? AND role_key = ?").await?
-            {
-                "Cannot delete entity, must remove roles from instance profile first."
-            } else if holds(
-                "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'role' AND owner_key = ?",
-            )
-            .await?
-            {
-                "Cannot delete entity, must detach all policies first."
-            } else {
-                "Cannot delete entity, must delete policies first."
-            };
-            Err(AwsError::new("DeleteConflict", 409, message))
-        }
-        Err(error) => Err(internal(error)),
+    let key = role.entity.key();
+    if model::delete(&ctx.app.store, ctx.account(), &key).await? {
+        return Ok(ctx.response());
     }
+    let message = match model::held_by(&ctx.app.store, ctx.account(), &key).await? {
+        Some(RoleHeldBy::InstanceProfiles) => "Cannot delete entity, must remove roles from instance profile first.",
+        Some(RoleHeldBy::AttachedPolicies) => "Cannot delete entity, must detach all policies first.",
+        Some(RoleHeldBy::InlinePolicies) | None => "Cannot delete entity, must delete policies first.",
+    };
+    Err(AwsError::new("DeleteConflict", 409, message))
 }
 
 /// The services a service-linked role can be made for, with the role name and description
@@ -390,35 +289,13 @@ async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
         path: path.clone(),
         created_at: ids::now(),
     };
-    let inserted = ctx
-        .app
-        .store
-        .execute(
-            "INSERT INTO roles (account_id, name_key, name, role_id, path, created_at, description, max_session_duration, trust_policy)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                ctx.account().into(),
-                role_name.to_lowercase().into(),
-                role_name.into(),
-                entity.id.as_str().into(),
-                path.as_str().into(),
-                Value::Int(entity.created_at),
-                description.as_str().into(),
-                Value::Int(*MAX_SESSION_DURATION.start()),
-                trust_policy.as_str().into(),
-            ],
-        )
-        .await;
-    match inserted {
-        Ok(_) => {}
-        Err(store::StoreError::Conflict) => {
-            return Err(AwsError::new(
-                "InvalidInput",
-                400,
-                format!("Service role name {role_name} has been taken in this account, please try a different suffix."),
-            ));
-        }
-        Err(error) => return Err(internal(error)),
+    let columns = model::columns(Some(description.clone()), *MAX_SESSION_DURATION.start(), &trust_policy, None);
+    if !super::model::entities::create(&ctx.app.store, ctx.account(), &entity, columns, Vec::new()).await? {
+        return Err(AwsError::new(
+            "InvalidInput",
+            400,
+            format!("Service role name {role_name} has been taken in this account, please try a different suffix."),
+        ));
     }
     let role = Role {
         entity,

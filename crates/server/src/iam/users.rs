@@ -5,13 +5,15 @@ use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
 use super::boundaries;
-use super::entities::{Entity, Kind, find, find_stored, insert, list, resource};
-use super::tags::{self, Tagged};
+use super::entities::{self, Entity, Kind, find, find_stored, insert, list, resource};
+use super::model::tags::{self, Tag, Tagged};
+use super::model::users::{self as model, UserHeldBy};
+use super::tag_list;
 use crate::auth::Principal;
 use crate::iam::errors::no_such_user;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, check_name, check_path, internal, query};
+use crate::operations::{Ctx, check_name, check_path, query};
 
 /// The stored user of that name (compared case-insensitively, as IAM does).
 pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
@@ -32,22 +34,22 @@ operation!(iam, CREATE_USER, "CreateUser", IamWrite, |ctx| Box::pin(user_resourc
 ));
 
 async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let tags = tags::from_params(ctx)?;
+    let tags = tag_list::from_params(ctx)?;
     let boundary = boundaries::from_params(ctx).await?;
     let account = ctx.account();
     let user = insert(ctx, Kind::User, Vec::new(), |key| {
         let mut also = tags::set_statements(account, USER, key, &tags);
         if let Some(arn) = &boundary {
-            also.extend(boundaries::set_statements(account, Kind::User, key, arn));
+            also.extend(super::model::boundaries::set(account, Kind::User, key, arn));
         }
         also
     })
     .await?;
     let mut xml = ctx.response();
     xml.nest("User", |xml| {
-        user.write(xml, account);
+        entities::write(xml, &user, account);
         boundaries::write(xml, boundary.as_deref());
-        tags::write(xml, &tags);
+        tag_list::write(xml, &tags);
     });
     Ok(xml)
 }
@@ -87,13 +89,13 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let key = user.name.to_lowercase();
     let permissions = crate::authz::owner_permissions(ctx.app, ctx.account(), "user", &key).await?;
     let boundary = permissions.boundary.as_ref().map(|(arn, _)| arn.as_str());
-    let tags: Vec<tags::Tag> =
-        permissions.tags.iter().map(|(key, value)| tags::Tag { key: key.clone(), value: value.clone() }).collect();
+    let tags: Vec<Tag> =
+        permissions.tags.iter().map(|(key, value)| Tag { key: key.clone(), value: value.clone() }).collect();
     let mut xml = ctx.response();
     xml.nest("User", |xml| {
-        user.write(xml, ctx.account());
+        entities::write(xml, &user, ctx.account());
         boundaries::write(xml, boundary);
-        tags::write(xml, &tags);
+        tag_list::write(xml, &tags);
     });
     Ok(xml)
 }
@@ -116,54 +118,17 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let key = name.to_lowercase();
     let store = &ctx.app.store;
     // The guards and the delete are one statement: nothing can be attached in between.
-    let deleted = store
-        .transaction(vec![store::Statement::guard(
-            "DELETE FROM users WHERE account_id = ? AND name_key = ?
-               AND NOT EXISTS (SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?)
-               AND NOT EXISTS (SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?)",
-            vec![
-                ctx.account().into(),
-                key.as_str().into(),
-                ctx.account().into(),
-                key.as_str().into(),
-                ctx.account().into(),
-                key.as_str().into(),
-                ctx.account().into(),
-                key.as_str().into(),
-                ctx.account().into(),
-                key.as_str().into(),
-            ],
-        ),
-        boundaries::delete_statement(ctx.account(), Kind::User, &key),
-        tags::delete_all(ctx.account(), USER, &key),
-        ])
-        .await;
-    match deleted {
-        Ok(_) => return Ok(ctx.response()),
-        Err(store::StoreError::Unmet(_)) => {}
-        Err(error) => return Err(internal(error)),
+    if model::delete(store, ctx.account(), &key).await? {
+        return Ok(ctx.response());
     }
     if find_stored(ctx, Kind::User, name).await?.is_none() {
         return Err(no_such_user(name));
     }
-    let attached = |sql: &'static str| {
-        let params = vec![ctx.account().into(), key.as_str().into()];
-        async move { store.query(sql, params).await.map(|rows| !rows.is_empty()).map_err(internal) }
-    };
-    let message = if attached("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?").await? {
-        "Cannot delete entity, must delete access keys first."
-    } else if attached("SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?").await? {
-        "Cannot delete entity, must remove user from group first."
-    } else if attached(
-        "SELECT 1 FROM policy_attachments WHERE account_id = ? AND owner_kind = 'user' AND owner_key = ?",
-    )
-    .await?
-    {
-        "Cannot delete entity, must detach all policies first."
-    } else {
-        "Cannot delete entity, must delete policies first."
+    let message = match model::held_by(store, ctx.account(), &key).await? {
+        Some(UserHeldBy::AccessKeys) => "Cannot delete entity, must delete access keys first.",
+        Some(UserHeldBy::Groups) => "Cannot delete entity, must remove user from group first.",
+        Some(UserHeldBy::AttachedPolicies) => "Cannot delete entity, must detach all policies first.",
+        Some(UserHeldBy::InlinePolicies) | None => "Cannot delete entity, must delete policies first.",
     };
     Err(AwsError::new("DeleteConflict", 409, message))
 }
@@ -180,7 +145,7 @@ async fn update_user_resources(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     if let Some(user) = ctx.target.get() {
         let name = ctx.params.get("NewUserName").unwrap_or(&user.name);
         let path = ctx.params.get("NewPath").unwrap_or(&user.path);
-        let renamed = super::entities::arn(Kind::User, ctx.account(), path, name);
+        let renamed = entities::arn(Kind::User, ctx.account(), path, name);
         if !resources.contains(&renamed) {
             resources.push(renamed);
         }
@@ -195,42 +160,9 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     check_name(&new_name, "newUserName", 64)?;
     let new_path = ctx.params.get("NewPath").unwrap_or(&user.path).to_owned();
     check_path(&new_path)?;
-    let (old_key, new_key) = (user.name.to_lowercase(), new_name.to_lowercase());
-    let account = ctx.account();
     // The user, its keys, its policies and its memberships move together.
-    let rename = |table: &str, column: &str, condition: &str| {
-        store::Statement::new(
-            format!("UPDATE {table} SET {column} = ? WHERE account_id = ? AND {column} = ?{condition}"),
-            vec![new_key.as_str().into(), account.into(), old_key.as_str().into()],
-        )
-    };
-    let updated = ctx
-        .app
-        .store
-        .transaction(vec![
-            store::Statement::new(
-                "UPDATE users SET name_key = ?, name = ?, path = ? WHERE account_id = ? AND name_key = ?",
-                vec![
-                    new_key.as_str().into(),
-                    new_name.as_str().into(),
-                    new_path.as_str().into(),
-                    account.into(),
-                    old_key.as_str().into(),
-                ],
-            ),
-            rename("access_keys", "user_name_key", ""),
-            rename("inline_policies", "owner_key", " AND owner_kind = 'user'"),
-            rename("group_members", "user_key", ""),
-            rename("policy_attachments", "owner_key", " AND owner_kind = 'user'"),
-            rename("permissions_boundaries", "owner_key", " AND owner_kind = 'user'"),
-            rename("tags", "resource_key", " AND resource_kind = 'user'"),
-        ])
-        .await;
-    match updated {
-        Ok(_) => Ok(ctx.response()),
-        Err(store::StoreError::Conflict) => {
-            Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")))
-        }
-        Err(error) => Err(internal(error)),
+    if !model::rename(&ctx.app.store, ctx.account(), &user.key(), &new_name, &new_path).await? {
+        return Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")));
     }
+    Ok(ctx.response())
 }

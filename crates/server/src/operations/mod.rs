@@ -36,7 +36,7 @@ pub struct Ctx<'a> {
     pub facts: &'a crate::identity::RequestFacts,
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
-    pub(crate) target: std::sync::OnceLock<crate::iam::entities::Entity>,
+    pub(crate) target: std::sync::OnceLock<crate::iam::model::entities::Entity>,
 }
 
 impl Ctx<'_> {

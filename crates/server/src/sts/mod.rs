@@ -6,12 +6,11 @@
 //! session and finding the trust policy are in `sessions`, which ECS, SSM and the pipeline use.
 
 pub(crate) mod errors;
+pub(crate) mod model;
 pub(crate) mod sessions;
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use aws_protocol::sigv4::sha256_hex;
-use store::Value;
 
 use iam_policy::PolicyKind;
 
@@ -101,32 +100,21 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let issued_at = ids::now();
     let expires_at = issued_at + duration;
     // The session belongs to the user's unique id (its name only says whose it is).
-    let (kind, user_key, user_id) = match &ctx.identity.principal {
-        Principal::Root => (SessionKind::Root, None, None),
-        Principal::User { name, user_id, .. } => (SessionKind::User, Some(name.to_lowercase()), Some(user_id.clone())),
+    let (kind, user) = match &ctx.identity.principal {
+        Principal::Root => (SessionKind::Root, None),
+        Principal::User { name, user_id, .. } => (SessionKind::User, Some((name.to_lowercase(), user_id.clone()))),
         Principal::RoleSession { .. } => {
             return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
         }
     };
-    ctx.app
-        .store
-        .execute(
-            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash, issued_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                access_key_id.as_str().into(),
-                ctx.account().into(),
-                Value::from(user_key),
-                Value::from(user_id),
-                kind.as_str().into(),
-                sealed.into(),
-                sha256_hex(token.as_bytes()).into(),
-                Value::Int(issued_at),
-                Value::Int(expires_at),
-            ],
-        )
-        .await
-        .map_err(internal)?;
+    let credentials = model::SessionCredentials {
+        access_key_id: &access_key_id,
+        sealed_secret: sealed,
+        token: &token,
+        issued_at,
+        expires_at,
+    };
+    model::record_user_session(&ctx.app.store, ctx.account(), credentials, &kind, user).await?;
     let mut xml = ctx.response();
     xml.nest("Credentials", |xml| {
         xml.element("AccessKeyId", &access_key_id)

@@ -1,17 +1,18 @@
 //! The sessions STS issues and the trust policy AssumeRole is decided by: what other services
 //! (ECS's task credentials, the SSM instance protocol) and the pipeline (`Authorization::Trust`)
-//! call, apart from STS's request handlers. A session is a row of `sessions`, its secret sealed
-//! and its token kept only as a hash; it is authorized by its role's current policies.
+//! call, apart from STS's request handlers. A session is recorded by [`super::model`]; it is
+//! authorized by its role's current policies.
 
 use aws_protocol::AwsError;
-use aws_protocol::sigv4::sha256_hex;
 use iam_policy::Policy;
-use store::Value;
 
-use crate::auth::{Principal, SessionKind};
-use crate::iam::roles::{Role, find_role};
+use super::model::{self, SessionCredentials};
+use crate::auth::Principal;
+use crate::iam::model::roles::{self, Role};
 use crate::ids;
 use crate::operations::{Ctx, internal};
+
+pub(crate) use super::model::SessionGrant;
 
 /// Where `sts:AssumeRole` finds the trust policy that takes part in its authorization.
 pub static TRUST_POLICY: crate::operations::ResourcePolicySource = crate::operations::ResourcePolicySource {
@@ -43,7 +44,7 @@ pub(crate) async fn assumed_role(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Role
     let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
     let Some(path_and_name) = arn.strip_prefix(&prefix) else { return Ok(None) };
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    let role = find_role(&ctx.app.store, ctx.account(), name).await?;
+    let role = roles::find(&ctx.app.store, ctx.account(), name).await?;
     Ok(role.filter(|role| role.arn(ctx.account()) == arn))
 }
 
@@ -53,18 +54,6 @@ pub(crate) struct IssuedCredentials {
     pub secret_access_key: String,
     pub session_token: String,
     pub expires_at: i64,
-}
-
-/// What a role session is scoped to beyond its role.
-pub(crate) struct SessionGrant<'a> {
-    pub policy: Option<&'a str>,
-    pub policy_arns: &'a [String],
-    pub tags: &'a [(String, String)],
-    /// What the session is issued to: the role's caller, a managed instance, or a task.
-    pub kind: &'a SessionKind,
-    /// The managed instance whose deregistration revokes the session (an instance's own, or
-    /// the one its task runs on).
-    pub revoked_with: Option<&'a str>,
 }
 
 /// Issues credentials for a session of `role` named `session_name`, lasting `duration`
@@ -84,36 +73,13 @@ pub(crate) async fn issue_role_session(
     let sealed = app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
     let issued_at = ids::now();
     let expires_at = issued_at + duration;
-    let account = app.account_id.as_str();
-    app.store
-        .transaction(vec![
-            store::Statement::new(
-                "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
-                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    access_key_id.as_str().into(),
-                    account.into(),
-                    sealed.into(),
-                    sha256_hex(token.as_bytes()).into(),
-                    Value::Int(issued_at),
-                    Value::Int(expires_at),
-                    role.entity.name.to_lowercase().into(),
-                    role.entity.id.as_str().into(),
-                    session_name.into(),
-                    Value::from(grant.policy.map(str::to_owned)),
-                    serde_json::to_string(grant.policy_arns).map_err(internal)?.into(),
-                    serde_json::to_string(grant.tags).map_err(internal)?.into(),
-                    Value::from(grant.revoked_with.map(str::to_owned)),
-                    grant.kind.as_str().into(),
-                ],
-            ),
-            store::Statement::new(
-                "UPDATE roles SET last_used_at = ?, last_used_region = ? WHERE account_id = ? AND role_id = ?",
-                vec![Value::Int(issued_at), region.into(), account.into(), role.entity.id.as_str().into()],
-            ),
-        ])
-        .await
-        .map_err(internal)?;
+    let credentials = SessionCredentials {
+        access_key_id: &access_key_id,
+        sealed_secret: sealed,
+        token: &token,
+        issued_at,
+        expires_at,
+    };
+    model::record_role_session(&app.store, &app.account_id, credentials, role, session_name, grant, region).await?;
     Ok(IssuedCredentials { access_key_id, secret_access_key: secret, session_token: token, expires_at })
 }

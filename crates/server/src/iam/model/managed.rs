@@ -24,7 +24,7 @@ macro_rules! managed {
             path: $path,
             policy_id: $id,
             default_version: $version,
-            document: include_str!(concat!("../../../../managed-policies/", $name, ".json")),
+            document: include_str!(concat!("../../../../../managed-policies/", $name, ".json")),
         }
     };
 }

@@ -1,0 +1,269 @@
+//! Long-term access keys of users and of the root user: every statement on `access_keys`
+//! that IAM's operations make (the signing path reads them in `auth`). A key's secret is
+//! sealed before it reaches the store.
+//!
+//! Guarantees: a user (or the root user) holds at most [`PER_USER`] keys, counted in the
+//! inserting statement; a key's status is [`KeyStatus`], stored in IAM's words, and a stored
+//! word it does not know is an [`Error`].
+
+use store::{Statement, Store, Value};
+
+use super::{Dependents, Error};
+
+/// Long-term access keys a user may have (IAM's default quota).
+pub(crate) const PER_USER: i64 = 2;
+
+/// Whether a key signs requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    /// The status IAM's word names (`Active`, `Inactive`), if any.
+    pub(crate) fn parse(text: &str) -> Option<KeyStatus> {
+        match text {
+            "Active" => Some(KeyStatus::Active),
+            "Inactive" => Some(KeyStatus::Inactive),
+            _ => None,
+        }
+    }
+
+    /// IAM's word (stored and answered as is).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// An access key as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccessKey {
+    pub id: String,
+    pub status: KeyStatus,
+    pub created_at: i64,
+}
+
+/// When and where a key was last used, and the name of the user who owns it (`None`: the
+/// root user's key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyUse {
+    pub owner: Option<String>,
+    pub used_at: Option<i64>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The owner condition: a user's key (`Some(user_key)`) or the root user's (`None`).
+fn owned_by(user_key: Option<&str>) -> (&'static str, Vec<Value>) {
+    match user_key {
+        Some(key) => ("user_name_key = ?", vec![key.into()]),
+        None => ("user_name_key IS NULL", vec![]),
+    }
+}
+
+/// Records a new `Active` key of a user (`None`: the root user) with its sealed secret.
+/// `false`: the owner holds its quota already, and nothing was written.
+pub(crate) async fn create(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    access_key_id: &str,
+    sealed_secret: Vec<u8>,
+    created_at: i64,
+) -> Result<bool, Error> {
+    let owner = Value::from(user_key.map(str::to_owned));
+    // The quota check and the insert are one statement, so two concurrent requests cannot
+    // both take the last slot.
+    let inserted = store
+        .execute(
+            "INSERT INTO access_keys (access_key_id, account_id, user_name_key, secret_sealed, status, created_at)
+             SELECT ?, ?, ?, ?, ?, ?
+             WHERE (SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND user_name_key = ?) < ?",
+            vec![
+                access_key_id.into(),
+                account.into(),
+                owner.clone(),
+                sealed_secret.into(),
+                KeyStatus::Active.as_str().into(),
+                Value::Int(created_at),
+                account.into(),
+                owner,
+                Value::Int(PER_USER),
+            ],
+        )
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// The keys of a user (`None`: the root user) whose ids sort after `after`, by id.
+pub(crate) async fn after(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    after: &str,
+) -> Result<Vec<AccessKey>, Error> {
+    let (filter, owner) = owned_by(user_key);
+    let mut params = vec![account.into()];
+    params.extend(owner);
+    params.push(after.into());
+    let rows = store
+        .query(
+            &format!(
+                "SELECT access_key_id, status, created_at FROM access_keys WHERE account_id = ? AND {filter} AND access_key_id > ? ORDER BY access_key_id"
+            ),
+            params,
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let status = row.text(1)?;
+            Ok(AccessKey {
+                id: row.text(0)?,
+                status: KeyStatus::parse(&status)
+                    .ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
+                created_at: row.int(2)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes a key of a user (`None`: the root user). `false`: the owner has no such key.
+pub(crate) async fn delete(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    access_key_id: &str,
+) -> Result<bool, Error> {
+    let (filter, owner) = owned_by(user_key);
+    let mut params = vec![access_key_id.into(), account.into()];
+    params.extend(owner);
+    let deleted = store
+        .execute(&format!("DELETE FROM access_keys WHERE access_key_id = ? AND account_id = ? AND {filter}"), params)
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// Sets the status of a key of a user (`None`: the root user). `false`: the owner has no
+/// such key.
+pub(crate) async fn set_status(
+    store: &Store,
+    account: &str,
+    user_key: Option<&str>,
+    access_key_id: &str,
+    status: KeyStatus,
+) -> Result<bool, Error> {
+    let (filter, owner) = owned_by(user_key);
+    let mut params = vec![status.as_str().into(), access_key_id.into(), account.into()];
+    params.extend(owner);
+    let updated = store
+        .execute(
+            &format!("UPDATE access_keys SET status = ? WHERE access_key_id = ? AND account_id = ? AND {filter}"),
+            params,
+        )
+        .await?;
+    Ok(updated > 0)
+}
+
+/// A key's owner and last use, if the account has that key.
+pub(crate) async fn last_use(store: &Store, account: &str, access_key_id: &str) -> Result<Option<KeyUse>, Error> {
+    let rows = store
+        .query(
+            "SELECT users.name, keys.last_used_at, keys.last_used_service, keys.last_used_region
+             FROM access_keys keys LEFT JOIN users ON users.account_id = keys.account_id AND users.name_key = keys.user_name_key
+             WHERE keys.access_key_id = ? AND keys.account_id = ?",
+            vec![access_key_id.into(), account.into()],
+        )
+        .await?;
+    rows.first()
+        .map(|row| {
+            Ok(KeyUse {
+                owner: row.opt_text(0)?,
+                used_at: row.opt_int(1)?,
+                service: row.opt_text(2)?,
+                region: row.opt_text(3)?,
+            })
+        })
+        .transpose()
+}
+
+/// Whether the root user has a key (what GetAccountSummary reports).
+pub(crate) fn of_root(account: &str) -> Dependents {
+    Dependents::new("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key IS NULL", vec![account.into()])
+}
+
+/// A user's keys (what keeps it from being deleted).
+pub(crate) fn of_user(account: &str, user_key: &str) -> Dependents {
+    Dependents::new(
+        "SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?",
+        vec![account.into(), user_key.into()],
+    )
+}
+
+/// The statement moving a user's keys to its new key.
+pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
+    Statement::new(
+        "UPDATE access_keys SET user_name_key = ? WHERE account_id = ? AND user_name_key = ?",
+        vec![new_key.into(), account.into(), old_key.into()],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+    use crate::iam::model::entities::{Kind, tests::stored};
+    use crate::iam::model::tests::{ACCOUNT, temp_store};
+
+    #[test]
+    fn statuses_round_trip_in_iams_words_and_nothing_else_is_one() {
+        for status in [KeyStatus::Active, KeyStatus::Inactive] {
+            assert_eq!(KeyStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(KeyStatus::parse("active"), None);
+        assert_eq!(KeyStatus::parse("Deleted"), None);
+    }
+
+    #[tokio::test]
+    async fn a_key_is_created_active_within_the_quota_and_its_status_changes_only_for_its_owner() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        stored(store, Kind::User, "alice").await;
+        assert!(create(store, ACCOUNT, Some("alice"), "AKIA1", vec![1], 10).await.unwrap());
+        assert!(create(store, ACCOUNT, Some("alice"), "AKIA2", vec![2], 11).await.unwrap());
+        assert!(!create(store, ACCOUNT, Some("alice"), "AKIA3", vec![3], 12).await.unwrap(), "two at most");
+        assert!(create(store, ACCOUNT, None, "AKIAROOT", vec![4], 13).await.unwrap(), "the root user's are apart");
+        let keys = after(store, ACCOUNT, Some("alice"), "").await.unwrap();
+        assert_eq!(
+            keys,
+            [
+                AccessKey { id: "AKIA1".to_owned(), status: KeyStatus::Active, created_at: 10 },
+                AccessKey { id: "AKIA2".to_owned(), status: KeyStatus::Active, created_at: 11 },
+            ]
+        );
+        assert!(!set_status(store, ACCOUNT, None, "AKIA1", KeyStatus::Inactive).await.unwrap(), "not the root user's");
+        assert!(set_status(store, ACCOUNT, Some("alice"), "AKIA1", KeyStatus::Inactive).await.unwrap());
+        assert_eq!(after(store, ACCOUNT, Some("alice"), "").await.unwrap()[0].status, KeyStatus::Inactive);
+        assert_eq!(after(store, ACCOUNT, Some("alice"), "AKIA1").await.unwrap().len(), 1);
+        let used = last_use(store, ACCOUNT, "AKIA1").await.unwrap().unwrap();
+        assert_eq!((used.owner.as_deref(), used.used_at), (Some("alice"), None));
+        assert_eq!(last_use(store, ACCOUNT, "AKIAROOT").await.unwrap().unwrap().owner, None);
+        assert!(of_root(ACCOUNT).exist(store).await.unwrap());
+        assert!(!delete(store, ACCOUNT, Some("alice"), "AKIAROOT").await.unwrap());
+        assert!(delete(store, ACCOUNT, Some("alice"), "AKIA1").await.unwrap());
+        assert!(last_use(store, ACCOUNT, "AKIA1").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stored_status_the_model_does_not_know_is_an_error() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        create(store, ACCOUNT, Some("alice"), "AKIA1", vec![1], 10).await.unwrap();
+        store.execute("UPDATE access_keys SET status = 'Revoked'", vec![]).await.unwrap();
+        assert!(matches!(after(store, ACCOUNT, Some("alice"), "").await, Err(Error::Failed(_))));
+    }
+}

@@ -1,0 +1,238 @@
+//! Users, groups, roles and instance profiles as stored: a name unique case-insensitively in
+//! the account (its lowercase form is the entity's key), a path, a unique id, a creation
+//! date and an ARN. Inline policies, attachments, boundaries, memberships and tags hang off
+//! an entity by its kind's noun and its key.
+//!
+//! Guarantees: a name is taken at most once per kind and account, case-insensitively (the
+//! table's key): creating over it is refused, never merged.
+
+use store::{Row, Statement, Store, StoreError, Value};
+
+use super::Error;
+
+/// The kind of a named IAM entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    User,
+    Group,
+    Role,
+    InstanceProfile,
+}
+
+impl Kind {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Kind::User => "users",
+            Kind::Group => "iam_groups",
+            Kind::Role => "roles",
+            Kind::InstanceProfile => "instance_profiles",
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            Kind::User => "user_id",
+            Kind::Group => "group_id",
+            Kind::Role => "role_id",
+            Kind::InstanceProfile => "profile_id",
+        }
+    }
+
+    /// The unique id's prefix, as IAM makes them.
+    pub(crate) fn id_prefix(self) -> &'static str {
+        match self {
+            Kind::User => "AIDA",
+            Kind::Group => "AGPA",
+            Kind::Role => "AROA",
+            Kind::InstanceProfile => "AIPA",
+        }
+    }
+
+    /// The lowercase noun of ARNs and messages, and the `owner_kind` of what hangs off it.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+            Kind::Role => "role",
+            Kind::InstanceProfile => "instance-profile",
+        }
+    }
+
+    /// The capitalized noun of XML elements (`User`, `UserName`, `UserId`).
+    pub(crate) fn element(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Group => "Group",
+            Kind::Role => "Role",
+            Kind::InstanceProfile => "InstanceProfile",
+        }
+    }
+
+    /// The request parameter naming an entity of this kind.
+    pub(crate) fn param(self) -> &'static str {
+        match self {
+            Kind::User => "UserName",
+            Kind::Group => "GroupName",
+            Kind::Role => "RoleName",
+            Kind::InstanceProfile => "InstanceProfileName",
+        }
+    }
+
+    /// The longest name IAM accepts for this kind.
+    pub(crate) fn max_name(self) -> usize {
+        match self {
+            Kind::User | Kind::Role => 64,
+            Kind::Group | Kind::InstanceProfile => 128,
+        }
+    }
+}
+
+/// A stored user, group, role or instance profile (what every kind has).
+#[derive(Debug, Clone)]
+pub(crate) struct Entity {
+    pub kind: Kind,
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub created_at: i64,
+}
+
+impl Entity {
+    pub(crate) fn from_row(kind: Kind, row: &Row) -> Result<Entity, Error> {
+        Ok(Entity { kind, name: row.text(0)?, id: row.text(1)?, path: row.text(2)?, created_at: row.int(3)? })
+    }
+
+    /// The columns `from_row` reads, in order, for `kind`'s table (optionally aliased).
+    pub(crate) fn columns(kind: Kind, alias: &str) -> String {
+        let prefix = if alias.is_empty() { String::new() } else { format!("{alias}.") };
+        format!("{prefix}name, {prefix}{}, {prefix}path, {prefix}created_at", kind.id_column())
+    }
+
+    /// What its rows elsewhere hang off: its lowercase name.
+    pub(crate) fn key(&self) -> String {
+        self.name.to_lowercase()
+    }
+
+    pub(crate) fn arn(&self, account: &str) -> String {
+        arn(self.kind, account, &self.path, &self.name)
+    }
+}
+
+pub(crate) fn arn(kind: Kind, account: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{}{path}{name}", kind.noun())
+}
+
+fn from_rows(kind: Kind, rows: &[Row]) -> Result<Vec<Entity>, Error> {
+    rows.iter().map(|row| Entity::from_row(kind, row)).collect()
+}
+
+/// The entity of that name (compared case-insensitively, as IAM does), as stored now.
+pub(crate) async fn find(store: &Store, account: &str, kind: Kind, name: &str) -> Result<Option<Entity>, Error> {
+    let sql =
+        format!("SELECT {} FROM {} WHERE account_id = ? AND name_key = ?", Entity::columns(kind, ""), kind.table());
+    let rows = store.query(&sql, vec![account.into(), name.to_lowercase().into()]).await?;
+    rows.first().map(|row| Entity::from_row(kind, row)).transpose()
+}
+
+/// The account's entities of `kind` whose key sorts after `after`, by key.
+pub(crate) async fn after(store: &Store, account: &str, kind: Kind, after: &str) -> Result<Vec<Entity>, Error> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE account_id = ? AND name_key > ? ORDER BY name_key",
+        Entity::columns(kind, ""),
+        kind.table()
+    );
+    from_rows(kind, &store.query(&sql, vec![account.into(), after.into()]).await?)
+}
+
+/// Every entity of `kind` in the account, by key.
+pub(crate) async fn all(store: &Store, account: &str, kind: Kind) -> Result<Vec<Entity>, Error> {
+    let sql =
+        format!("SELECT {} FROM {} WHERE account_id = ? ORDER BY name_key", Entity::columns(kind, ""), kind.table());
+    from_rows(kind, &store.query(&sql, vec![account.into()]).await?)
+}
+
+/// Records a new entity with `columns` beyond the common ones, and `also` (its tags, its
+/// boundary) in the same transaction. `false`: an entity of that kind and name exists.
+pub(crate) async fn create(
+    store: &Store,
+    account: &str,
+    entity: &Entity,
+    columns: Vec<(&'static str, Value)>,
+    also: Vec<Statement>,
+) -> Result<bool, Error> {
+    let kind = entity.kind;
+    let mut names = format!("account_id, name_key, name, {}, path, created_at", kind.id_column());
+    let mut params = vec![
+        account.into(),
+        entity.key().into(),
+        entity.name.as_str().into(),
+        entity.id.as_str().into(),
+        entity.path.as_str().into(),
+        Value::Int(entity.created_at),
+    ];
+    for (column, value) in columns {
+        names.push_str(", ");
+        names.push_str(column);
+        params.push(value);
+    }
+    let placeholders = vec!["?"; params.len()].join(", ");
+    let mut statements =
+        vec![Statement::new(format!("INSERT INTO {} ({names}) VALUES ({placeholders})", kind.table()), params)];
+    statements.extend(also);
+    match store.transaction(statements).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+    use crate::iam::model::tests::{ACCOUNT, temp_store};
+
+    /// A new entity of `kind` named `name` under `/`.
+    pub(crate) fn entity(kind: Kind, name: &str) -> Entity {
+        Entity {
+            kind,
+            name: name.to_owned(),
+            id: format!("{}{}", kind.id_prefix(), name.to_uppercase()),
+            path: "/".to_owned(),
+            created_at: 7,
+        }
+    }
+
+    /// Stores a new entity of `kind` named `name` (a role with a trust policy and the default
+    /// session length).
+    pub(crate) async fn stored(store: &Store, kind: Kind, name: &str) -> Entity {
+        let entity = entity(kind, name);
+        let columns = match kind {
+            Kind::Role => vec![("max_session_duration", Value::Int(3_600)), ("trust_policy", "{}".into())],
+            _ => Vec::new(),
+        };
+        assert!(create(store, ACCOUNT, &entity, columns, Vec::new()).await.unwrap(), "{name} is new");
+        entity
+    }
+
+    #[tokio::test]
+    async fn an_entity_is_found_by_any_spelling_and_its_name_is_taken_case_insensitively() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        assert!(create(store, ACCOUNT, &entity(Kind::User, "Alice"), Vec::new(), Vec::new()).await.unwrap());
+        assert!(!create(store, ACCOUNT, &entity(Kind::User, "ALICE"), Vec::new(), Vec::new()).await.unwrap());
+        assert!(
+            create(store, ACCOUNT, &entity(Kind::Group, "alice"), Vec::new(), Vec::new()).await.unwrap(),
+            "kinds are apart"
+        );
+        let found = find(store, ACCOUNT, Kind::User, "aLiCe").await.unwrap().unwrap();
+        assert_eq!((found.name.as_str(), found.id.as_str(), found.key().as_str()), ("Alice", "AIDAALICE", "alice"));
+        assert_eq!(found.arn(ACCOUNT), "arn:aws:iam::111122223333:user/Alice");
+        assert!(find(store, "999988887777", Kind::User, "alice").await.unwrap().is_none());
+        stored(store, Kind::User, "bob").await;
+        let names = |entities: Vec<Entity>| entities.into_iter().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(names(all(store, ACCOUNT, Kind::User).await.unwrap()), ["Alice", "bob"]);
+        assert_eq!(names(after(store, ACCOUNT, Kind::User, "alice").await.unwrap()), ["bob"]);
+    }
+}

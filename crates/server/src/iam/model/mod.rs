@@ -1,0 +1,136 @@
+//! IAM's domain layer: users, groups, roles and instance profiles, managed and inline
+//! policies, attachments, permissions boundaries, tags and access keys as the store holds
+//! them, and every SQL statement on their tables, as functions of the store (never of a
+//! request's `Ctx`). The handlers in `iam/` decode a request, authorize it, call these, and
+//! encode the answer; `auth` and `authz` read the account's policies through them.
+//!
+//! Guarantees:
+//! - Each table's statements live in one module (`policy_attachments` in [`attachments`],
+//!   `permissions_boundaries` in [`boundaries`], ...); another module that must check or
+//!   move an owner's rows in its own transaction composes that module's [`Dependents`] and
+//!   rename statements, so no statement on a table is written twice.
+//! - An entity's rows elsewhere hang off it by its kind's noun and its lowercase name (its
+//!   key); a rename moves all of them in one transaction, a delete is refused in the
+//!   deleting statement itself while any of them is left.
+//! - Every quota (attachments, memberships, access keys, tags, policy versions) is checked
+//!   in the statement or transaction that writes, so concurrent calls cannot pass it
+//!   together; what a write found is answered as an outcome ([`Added`], `bool`), never as
+//!   an AWS error: the wording is the handlers'.
+//! - A stored word the model does not know (an access key's status) is an [`Error`], never
+//!   guessed at. [`Error`] is always Homeport's failure: handlers answer it as the
+//!   service's internal error.
+//! - Nothing here imports a handler module or `crate::operations`.
+
+use aws_protocol::AwsError;
+use store::{Store, StoreError, Value};
+
+pub(crate) mod access_keys;
+pub(crate) mod account;
+pub(crate) mod attachments;
+pub(crate) mod boundaries;
+pub(crate) mod entities;
+pub(crate) mod groups;
+pub(crate) mod inline;
+pub(crate) mod instance_profiles;
+pub mod managed;
+pub(crate) mod policies;
+pub(crate) mod roles;
+pub(crate) mod tags;
+pub(crate) mod users;
+
+/// A failure of the model that is Homeport's, not the caller's.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The store failed, or holds a row the model cannot read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something else failed (randomness, serialization); the text says what.
+    #[error("{0}")]
+    Failed(String),
+    /// An error already in AWS's shape, from a shared module the model calls
+    /// (`principals`): passed on as is.
+    #[error(transparent)]
+    Answered(#[from] AwsError),
+}
+
+/// What an idempotent, quota-bound add found: IAM answers adding twice as success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// The row is new.
+    New,
+    /// The row was there already (or a concurrent call added it first).
+    Already,
+    /// The owner holds its quota already; nothing was written.
+    OverQuota,
+}
+
+/// The rows of one table that depend on something (an entity, a policy): the query that
+/// finds them, usable as a guard's `NOT EXISTS` condition or asked on its own, so a
+/// delete's guard and the answer saying what blocked it read the same rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Dependents {
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl Dependents {
+    pub(crate) fn new(sql: impl Into<String>, params: Vec<Value>) -> Dependents {
+        Dependents { sql: sql.into(), params }
+    }
+
+    /// Whether any such row exists now.
+    pub(crate) async fn exist(&self, store: &Store) -> Result<bool, Error> {
+        Ok(!store.query(&self.sql, self.params.clone()).await?.is_empty())
+    }
+
+    /// Appends `AND NOT EXISTS (...)` for each of `dependents` to `sql` and their
+    /// parameters to `params`.
+    pub(crate) fn append_none(sql: &mut String, params: &mut Vec<Value>, dependents: &[Dependents]) {
+        for dependent in dependents {
+            sql.push_str(&format!("\n   AND NOT EXISTS ({})", dependent.sql));
+            params.extend(dependent.params.iter().cloned());
+        }
+    }
+}
+
+/// The first text column of every row.
+fn texts(rows: &[store::Row]) -> Result<Vec<String>, Error> {
+    Ok(rows.iter().map(|row| row.text(0)).collect::<Result<_, _>>()?)
+}
+
+/// The first row's first integer column (a `COUNT(*)`).
+fn count(rows: &[store::Row]) -> Result<i64, Error> {
+    Ok(rows.first().ok_or_else(|| Error::Failed("no count row".to_owned()))?.int(0)?)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use store::Store;
+
+    /// A migrated SQLite store in a fresh temporary directory (removed when dropped).
+    pub(crate) struct TempStore {
+        pub store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub(crate) async fn temp_store() -> TempStore {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("homeport-iam-model-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
+        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        TempStore { store, dir }
+    }
+
+    pub(crate) const ACCOUNT: &str = "111122223333";
+}
