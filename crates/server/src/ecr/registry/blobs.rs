@@ -291,10 +291,7 @@ impl Blobs {
         let _collector = self.collector.lock().await;
         for digest in digests {
             let Some(digest) = Digest::parse(digest) else { continue };
-            let referenced = store
-                .query("SELECT 1 FROM ecr_layers WHERE digest = ?", vec![digest.as_str().into()])
-                .await
-                .map(|rows| !rows.is_empty());
+            let referenced = crate::ecr::model::layer::referenced(store, digest.as_str()).await;
             // When the store cannot say, keep the file: a stray file is harmless, a lost one is not.
             if referenced == Ok(false) {
                 let _ = tokio::fs::remove_file(self.blob_path(&digest)).await;
