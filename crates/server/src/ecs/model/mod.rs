@@ -1,4 +1,4 @@
-//! ECS's domain layer: the stored models (tasks, container instances, services), their
+//! ECS's domain layer: the stored models (clusters, tasks, container instances, services), their
 //! statuses as enums, the task state machine, and their SQL behind functions that take the store (never
 //! a request's `Ctx`). The handlers in `ecs/` decode a request, call these, and encode the
 //! answer.
@@ -8,6 +8,7 @@
 //! status never moves back (`TaskStatus::may_become`); every write of a task is optimistic
 //! and keeps its instance's counters in the same transaction.
 
+pub(crate) mod cluster;
 pub(crate) mod container_instance;
 pub(crate) mod service;
 pub(crate) mod task;
