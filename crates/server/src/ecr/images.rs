@@ -11,7 +11,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use crate::app::App;
-use crate::ecr::model::image::{self as model, DeletedId, Image, NewImage, Stored, TagMove, TagStatus};
+use crate::ecr::model::image::{self as model, DeletedId, Image, NewImage, PushOutcome, TagMove, TagStatus};
 pub use crate::ecr::model::image::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, MAX_MANIFEST, OCI_INDEX, OCI_MANIFEST, valid_tag,
 };
@@ -147,9 +147,11 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
         _ => TagMove::Stays,
     };
     match model::store(&app.store, account, name, digest.as_str(), existing.is_none().then_some(&new), tag).await? {
-        Stored::Stored => Ok(Pushed { digest: digest.to_string(), media_type: references.media_type, changed: true }),
-        Stored::RepositoryGone => Err(crate::ecr::repository_not_found(app, name)),
-        Stored::TagRaced => Err(AwsError::new(
+        PushOutcome::Stored => {
+            Ok(Pushed { digest: digest.to_string(), media_type: references.media_type, changed: true })
+        }
+        PushOutcome::RepositoryGone => Err(crate::ecr::repository_not_found(app, name)),
+        PushOutcome::TagRaced => Err(AwsError::new(
             "ImageTagAlreadyExistsException",
             400,
             "The image tag was changed by a concurrent push; retry the push.",

@@ -245,7 +245,7 @@ pub enum TagMove<'a> {
 
 /// What recording a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
+pub enum PushOutcome {
     Stored,
     /// The repository went meanwhile; nothing was written.
     RepositoryGone,
@@ -262,7 +262,7 @@ pub async fn store(
     digest: &str,
     new: Option<&NewImage<'_>>,
     tag: TagMove<'_>,
-) -> Result<Stored, AwsError> {
+) -> Result<PushOutcome, AwsError> {
     let key = || vec![Value::from(account), Value::from(repository)];
     let mut statements = vec![repository::guard(account, repository)];
     if let Some(image) = new {
@@ -298,9 +298,9 @@ pub async fn store(
         ));
     }
     match store.transaction(statements).await {
-        Ok(_) => Ok(Stored::Stored),
-        Err(StoreError::Unmet(0)) => Ok(Stored::RepositoryGone),
-        Err(StoreError::Unmet(_) | StoreError::Conflict) => Ok(Stored::TagRaced),
+        Ok(_) => Ok(PushOutcome::Stored),
+        Err(StoreError::Unmet(0)) => Ok(PushOutcome::RepositoryGone),
+        Err(StoreError::Unmet(_) | StoreError::Conflict) => Ok(PushOutcome::TagRaced),
         Err(error) => Err(internal(error)),
     }
 }
@@ -434,7 +434,7 @@ mod tests {
         assert_eq!((found.media_type.as_str(), found.manifests), (OCI_INDEX, vec![digest('e')]));
     }
 
-    async fn push(store: &Store, digest: &str, new: Option<&NewImage<'_>>, tag: TagMove<'_>) -> Stored {
+    async fn push(store: &Store, digest: &str, new: Option<&NewImage<'_>>, tag: TagMove<'_>) -> PushOutcome {
         super::store(store, ACCOUNT, "web", digest, new, tag).await.unwrap()
     }
 
@@ -445,24 +445,24 @@ mod tests {
         create(store, ACCOUNT, "web", TagMutability::Mutable, 1).await.unwrap();
         let (first, second) = (digest('1'), digest('2'));
         let to = |from| TagMove::To { tag: "latest", from };
-        assert_eq!(push(store, &first, Some(&new_image(10)), to(None)).await, Stored::Stored);
+        assert_eq!(push(store, &first, Some(&new_image(10)), to(None)).await, PushOutcome::Stored);
         assert_eq!(find(store, ACCOUNT, "web", "latest").await.unwrap().unwrap().digest, first);
         assert_eq!(find(store, ACCOUNT, "web", &first).await.unwrap().unwrap().size, 42);
         assert!(find(store, ACCOUNT, "web", "v2").await.unwrap().is_none());
         assert!(find(store, ACCOUNT, "other", &first).await.unwrap().is_none(), "images belong to a repository");
 
         // A second push read `latest` as naming nothing: it loses, and writes nothing.
-        assert_eq!(push(store, &second, Some(&new_image(11)), to(None)).await, Stored::TagRaced);
+        assert_eq!(push(store, &second, Some(&new_image(11)), to(None)).await, PushOutcome::TagRaced);
         assert!(find(store, ACCOUNT, "web", &second).await.unwrap().is_none(), "all or nothing");
         // Read from what it names, it moves.
-        assert_eq!(push(store, &second, Some(&new_image(11)), to(Some(&first))).await, Stored::Stored);
+        assert_eq!(push(store, &second, Some(&new_image(11)), to(Some(&first))).await, PushOutcome::Stored);
         assert_eq!(tagged(store, ACCOUNT, "web", "latest").await.unwrap(), Some(second.clone()));
         let listed = with_tags(store, ACCOUNT, "web").await.unwrap();
         let shown: Vec<_> = listed.iter().map(|(image, tags)| (image.digest.clone(), tags.clone())).collect();
         assert_eq!(shown, [(first.clone(), vec![]), (second.clone(), vec!["latest".to_owned()])], "oldest first");
 
         crate::ecr::model::repository::delete(store, ACCOUNT, "web", true).await.unwrap();
-        assert_eq!(push(store, &digest('3'), Some(&new_image(12)), TagMove::Stays).await, Stored::RepositoryGone);
+        assert_eq!(push(store, &digest('3'), Some(&new_image(12)), TagMove::Stays).await, PushOutcome::RepositoryGone);
     }
 
     #[tokio::test]
@@ -473,7 +473,7 @@ mod tests {
         let image = digest('1');
         push(store, &image, Some(&new_image(10)), TagMove::To { tag: "a", from: None }).await;
         // A stored image tagged again: only the tag is written.
-        assert_eq!(push(store, &image, None, TagMove::To { tag: "b", from: None }).await, Stored::Stored);
+        assert_eq!(push(store, &image, None, TagMove::To { tag: "b", from: None }).await, PushOutcome::Stored);
         assert_eq!(tags(store, ACCOUNT, "web").await.unwrap(), ["a", "b"]);
 
         let deleted = delete(store, ACCOUNT, "web", &image, Some("a")).await.unwrap();
