@@ -7,6 +7,10 @@ use aws_protocol::AwsError;
 
 use crate::app::App;
 
+/// A failure that is Homeport's (the store's), logged and answered as
+/// [`internal_error`] by the pipeline: what the model (`ecr::model`) returns for it.
+pub(crate) use crate::operations::internal;
+
 /// ECR's answer to a failure that is Homeport's, not the caller's: the pipeline renders
 /// [`crate::operations::internal`] in this shape for every ECR operation.
 pub fn internal_error() -> AwsError {

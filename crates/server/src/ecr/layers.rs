@@ -10,9 +10,9 @@ use aws_protocol::AwsError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value as Json, json};
-use store::{Statement, StoreError, Value};
 
 use crate::app::App;
+use crate::ecr::model::layer::{self as model, UploadStatus};
 use crate::ecr::registry::blobs::{Digest, UploadError};
 use crate::ecr::{check_registry, invalid_member, invalid_parameter, repository, repository_name, repository_resource};
 use crate::ids;
@@ -42,15 +42,7 @@ const PART_SIZE: i64 = 5 * 1024 * 1024;
 
 /// A layer's size in a repository, if the repository has it.
 pub async fn layer_size(app: &App, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT size FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
-            vec![app.account_id.as_str().into(), repository.into(), digest.into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.first().map(|row| row.int(0).map_err(internal)).transpose()
+    model::size(&app.store, &app.account_id, repository, digest).await
 }
 
 pub fn upload_not_found(app: &App, repository: &str, id: &str) -> AwsError {
@@ -67,28 +59,17 @@ pub fn upload_not_found(app: &App, repository: &str, id: &str) -> AwsError {
 /// Starts an upload into a repository and returns its id.
 pub async fn start_upload(app: &App, repository: &str) -> Result<String, AwsError> {
     let id = ids::uuid().map_err(internal)?;
-    app.store
-        .execute(
-            "INSERT INTO ecr_uploads (upload_id, account_id, repository, created_at) VALUES (?, ?, ?, ?)",
-            vec![id.as_str().into(), app.account_id.as_str().into(), repository.into(), Value::Int(ids::now())],
-        )
-        .await
-        .map_err(internal)?;
+    model::start_upload(&app.store, &app.account_id, repository, &id, ids::now()).await?;
     crate::ecr::registry::blobs::blobs(app)?.start_upload(&id).await.map_err(internal)?;
     Ok(id)
 }
 
 /// Checks an upload was started in this repository and is still open.
 pub async fn check_upload(app: &App, repository: &str, id: &str) -> Result<(), AwsError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT 1 FROM ecr_uploads WHERE upload_id = ? AND account_id = ? AND repository = ?",
-            vec![id.into(), app.account_id.as_str().into(), repository.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if rows.is_empty() || crate::ecr::registry::blobs::blobs(app)?.upload_size(id).await.map_err(internal)?.is_none() {
+    let status = model::upload_status(&app.store, &app.account_id, repository, id).await?;
+    if status == UploadStatus::Unknown
+        || crate::ecr::registry::blobs::blobs(app)?.upload_size(id).await.map_err(internal)?.is_none()
+    {
         return Err(upload_not_found(app, repository, id));
     }
     Ok(())
@@ -96,7 +77,7 @@ pub async fn check_upload(app: &App, repository: &str, id: &str) -> Result<(), A
 
 /// Forgets an upload (its row and its file).
 pub async fn cancel_upload(app: &App, id: &str) -> Result<(), AwsError> {
-    app.store.execute("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]).await.map_err(internal)?;
+    model::forget_upload(&app.store, id).await?;
     crate::ecr::registry::blobs::blobs(app)?.cancel(id).await;
     Ok(())
 }
@@ -141,33 +122,14 @@ pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Dig
         }
     };
     let size = i64::try_from(completed.size).unwrap_or(i64::MAX);
-    let account = app.account_id.as_str();
-    let key = || vec![Value::from(account), Value::from(repository)];
-    let recorded = app
-        .store
-        .transaction(vec![
-            crate::ecr::repository_guard(app, repository),
-            Statement::new(
-                "DELETE FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
-                [key(), vec![digest.as_str().into()]].concat(),
-            ),
-            Statement::new(
-                "INSERT INTO ecr_layers (account_id, repository, digest, size) VALUES (?, ?, ?, ?)",
-                [key(), vec![digest.as_str().into(), Value::Int(size)]].concat(),
-            ),
-            Statement::new("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]),
-        ])
-        .await;
+    let recorded = model::record(&app.store, &app.account_id, repository, digest.as_str(), size, id).await;
     drop(completed);
-    match recorded {
-        Ok(_) => Ok(size),
-        Err(StoreError::Unmet(_)) => {
-            // The repository went while the layer arrived: its file may be unreferenced.
-            crate::ecr::registry::blobs::blobs(app)?.collect(&app.store, &[digest.to_string()]).await;
-            Err(crate::ecr::repository_not_found(app, repository))
-        }
-        Err(error) => Err(internal(error)),
+    if !recorded? {
+        // The repository went while the layer arrived: its file may be unreferenced.
+        crate::ecr::registry::blobs::blobs(app)?.collect(&app.store, &[digest.to_string()]).await;
+        return Err(crate::ecr::repository_not_found(app, repository));
     }
+    Ok(size)
 }
 
 fn layer_digest(body: &Json, member: &str) -> Result<Digest, AwsError> {

@@ -1,8 +1,8 @@
-//! Amazon ECR: what its operation families share. Repositories live in `repositories`
-//! (with their tag mutability and repository policy), images in `images` (the manifest's
-//! exact bytes, addressed by their SHA-256), and the layers each
-//! repository holds in `layers`; the layer bytes themselves are files of
-//! [`registry::blobs`].
+//! Amazon ECR: what its operation families share. Repositories are handled in
+//! `repositories` and `policies` (with their tag mutability and repository policy), images in
+//! `images` (the manifest's exact bytes, addressed by their SHA-256), and the layers each
+//! repository holds in `layers`; what they store, and the SQL, is the domain layer's
+//! (`model`); the layer bytes themselves are files of [`registry::blobs`].
 //!
 //! Every ECR operation but GetAuthorizationToken is authorized on the repository's ARN with
 //! the repository policy taking part (`Authorization::Repository`), as AWS evaluates a
@@ -13,6 +13,7 @@ pub(crate) mod auth;
 pub(crate) mod errors;
 pub(crate) mod images;
 pub(crate) mod layers;
+pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod registry;
 pub(crate) mod repositories;
@@ -24,12 +25,13 @@ use serde_json::{Value as Json, json};
 use crate::app::App;
 use crate::auth::Identity;
 use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, context};
-use crate::operations::{Ctx, internal};
+use crate::operations::Ctx;
 
 /// The `X-Amz-Target` prefix of ECR.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
 
 pub use errors::{invalid_member, invalid_parameter, repository_not_found};
+pub use model::repository::Repository;
 
 /// The service as the pipeline routes it.
 pub const SERVICE: crate::operations::Service = crate::operations::Service {
@@ -112,104 +114,28 @@ pub fn repository_uri(app: &App, name: &str) -> String {
     format!("{}/{name}", app.registry_host)
 }
 
-/// One repository's row.
-#[derive(Debug, Clone)]
-pub struct Repository {
-    pub name: String,
-    pub created_at: i64,
-    pub tag_mutability: String,
-    pub policy: Option<String>,
-}
-
-impl Repository {
-    pub fn immutable(&self) -> bool {
-        self.tag_mutability == "IMMUTABLE"
-    }
-
-    /// ECR's `Repository` shape.
-    pub fn to_json(&self, app: &App) -> Json {
-        json!({
-            "repositoryArn": repository_arn(app, &self.name),
-            "registryId": app.account_id,
-            "repositoryName": self.name,
-            "repositoryUri": repository_uri(app, &self.name),
-            "createdAt": self.created_at,
-            "imageTagMutability": self.tag_mutability,
-            "imageScanningConfiguration": {"scanOnPush": false},
-            "encryptionConfiguration": {"encryptionType": "AES256"},
-        })
-    }
-}
-
-const REPOSITORY_COLUMNS: &str = "name, created_at, tag_mutability, policy, policy_principals";
-
-async fn repository_of(app: &App, row: &store::Row) -> Result<Repository, AwsError> {
-    // The policy as it reads now: principals bound to users or roles gone since show their ids.
-    let policy = match row.opt_text(3).map_err(internal)? {
-        Some(text) => Some(
-            crate::principals::resolve(
-                &app.store,
-                &app.account_id,
-                &text,
-                row.opt_text(4).map_err(internal)?.as_deref(),
-            )
-            .await?,
-        ),
-        None => None,
-    };
-    Ok(Repository {
-        name: row.text(0).map_err(internal)?,
-        created_at: row.int(1).map_err(internal)?,
-        tag_mutability: row.text(2).map_err(internal)?,
-        policy,
+/// ECR's `Repository` shape.
+pub fn repository_json(app: &App, repository: &Repository) -> Json {
+    json!({
+        "repositoryArn": repository_arn(app, &repository.name),
+        "registryId": app.account_id,
+        "repositoryName": repository.name,
+        "repositoryUri": repository_uri(app, &repository.name),
+        "createdAt": repository.created_at,
+        "imageTagMutability": repository.tag_mutability.as_str(),
+        "imageScanningConfiguration": {"scanOnPush": false},
+        "encryptionConfiguration": {"encryptionType": "AES256"},
     })
 }
 
 /// The repository named `name`, if it exists.
 pub async fn find_repository(app: &App, name: &str) -> Result<Option<Repository>, AwsError> {
-    let rows = app
-        .store
-        .query(
-            &format!("SELECT {REPOSITORY_COLUMNS} FROM ecr_repositories WHERE account_id = ? AND name = ?"),
-            vec![app.account_id.as_str().into(), name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    match rows.first() {
-        Some(row) => repository_of(app, row).await.map(Some),
-        None => Ok(None),
-    }
+    model::repository::find(&app.store, &app.account_id, name).await
 }
 
 /// The repository named `name`, or RepositoryNotFoundException.
 pub async fn repository(app: &App, name: &str) -> Result<Repository, AwsError> {
     find_repository(app, name).await?.ok_or_else(|| repository_not_found(app, name))
-}
-
-/// A transaction's guard that the repository still exists (it also locks the row, so the
-/// repository cannot go while the transaction writes what belongs to it).
-pub fn repository_guard(app: &App, name: &str) -> store::Statement {
-    store::Statement::guard(
-        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
-        vec![app.account_id.as_str().into(), name.into()],
-    )
-}
-
-/// Every repository, by name.
-pub async fn all_repositories(app: &App) -> Result<Vec<Repository>, AwsError> {
-    let rows = app
-        .store
-        .query(
-            &format!("SELECT {REPOSITORY_COLUMNS} FROM ecr_repositories WHERE account_id = ? ORDER BY name"),
-            vec![app.account_id.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let mut repositories = Vec::with_capacity(rows.len());
-    for row in &rows {
-        repositories.push(repository_of(app, row).await?);
-    }
-    Ok(repositories)
 }
 
 /// Where ECR's operations find the repository policy that takes part in their authorization

@@ -8,9 +8,10 @@ use aws_protocol::AwsError;
 use iam_policy::PolicyKind;
 use serde_json::{Value as Json, json};
 
+use crate::ecr::model::repository as model;
 use crate::ecr::{check_registry, invalid_parameter, repository, repository_name, repository_resource};
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op};
+use crate::operations::{Ctx, json as json_op};
 
 /// ECR's limit on a repository policy's length.
 const MAX_POLICY: usize = 10_240;
@@ -62,16 +63,7 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             crate::principals::BindError::NoSuchPrincipal(_) => invalid_policy(),
             crate::principals::BindError::Store(error) => error,
         })?;
-    let changed = ctx
-        .app
-        .store
-        .execute(
-            "UPDATE ecr_repositories SET policy = ?, policy_principals = ? WHERE account_id = ? AND name = ?",
-            vec![text.into(), principals.into(), ctx.account().into(), name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if changed == 0 {
+    if !model::set_policy(&ctx.app.store, ctx.account(), name, text, &principals).await? {
         return Err(crate::ecr::repository_not_found(ctx.app, name));
     }
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": text }))
@@ -88,13 +80,6 @@ async fn delete_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let policy = repository(ctx.app, name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
-    ctx.app
-        .store
-        .execute(
-            "UPDATE ecr_repositories SET policy = NULL, policy_principals = NULL WHERE account_id = ? AND name = ?",
-            vec![ctx.account().into(), name.into()],
-        )
-        .await
-        .map_err(internal)?;
+    model::delete_policy(&ctx.app.store, ctx.account(), name).await?;
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": policy }))
 }

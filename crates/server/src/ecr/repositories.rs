@@ -8,15 +8,15 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::{Statement, StoreError, Value};
 
+use crate::ecr::model::repository::{self as model, Deletion, TagMutability};
 use crate::ecr::{
-    invalid_member, page, repository, repository_arn, repository_name, repository_not_found, repository_resource,
-    strings,
+    invalid_member, page, repository, repository_arn, repository_json, repository_name, repository_not_found,
+    repository_resource, strings,
 };
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op};
+use crate::operations::{Ctx, json as json_op};
 
 operation!(ecr, CREATE_REPOSITORY, "CreateRepository", Write, repository_resource, |ctx| json_op(create_repository(
     ctx
@@ -49,20 +49,22 @@ operation!(
 );
 
 /// `imageTagMutability`: `MUTABLE` (the default) or `IMMUTABLE`.
-fn tag_mutability(body: &Json) -> Result<&str, AwsError> {
+fn tag_mutability(body: &Json) -> Result<TagMutability, AwsError> {
     match body.get("imageTagMutability").and_then(Json::as_str) {
-        None => Ok("MUTABLE"),
-        Some(value @ ("MUTABLE" | "IMMUTABLE")) => Ok(value),
-        Some(value @ ("IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION")) => Err(invalid_member(
-            "imageTagMutability",
-            value,
-            "Homeport supports MUTABLE and IMMUTABLE (no exclusion filters)",
-        )),
-        Some(value) => Err(invalid_member(
-            "imageTagMutability",
-            value,
-            "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]",
-        )),
+        None => Ok(TagMutability::Mutable),
+        Some(value) => match TagMutability::parse(value) {
+            Some(mutability) => Ok(mutability),
+            None if matches!(value, "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION") => Err(invalid_member(
+                "imageTagMutability",
+                value,
+                "Homeport supports MUTABLE and IMMUTABLE (no exclusion filters)",
+            )),
+            None => Err(invalid_member(
+                "imageTagMutability",
+                value,
+                "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]",
+            )),
+        },
     }
 }
 
@@ -70,28 +72,15 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::ecr::check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let mutability = tag_mutability(ctx.body)?;
-    let now = ids::now();
-    let inserted = ctx
-        .app
-        .store
-        .execute(
-            "INSERT INTO ecr_repositories (account_id, name, created_at, tag_mutability, policy) VALUES (?, ?, ?, ?, NULL)",
-            vec![ctx.account().into(), name.into(), Value::Int(now), mutability.into()],
-        )
-        .await;
-    match inserted {
-        Ok(_) => {}
-        Err(StoreError::Conflict) => {
-            return Err(AwsError::new(
-                "RepositoryAlreadyExistsException",
-                400,
-                format!("The repository with name '{name}' already exists in the registry with id '{}'", ctx.account()),
-            ));
-        }
-        Err(error) => return Err(internal(error)),
+    if !model::create(&ctx.app.store, ctx.account(), name, mutability, ids::now()).await? {
+        return Err(AwsError::new(
+            "RepositoryAlreadyExistsException",
+            400,
+            format!("The repository with name '{name}' already exists in the registry with id '{}'", ctx.account()),
+        ));
     }
     let created = repository(ctx.app, name).await?;
-    Ok(json!({ "repository": created.to_json(ctx.app) }))
+    Ok(json!({ "repository": repository_json(ctx.app, &created) }))
 }
 
 async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -100,15 +89,15 @@ async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, size) = page(ctx.body)?;
     let mut found = Vec::new();
     if names.is_empty() {
-        for repository in crate::ecr::all_repositories(ctx.app).await? {
-            found.push(repository.to_json(ctx.app));
+        for repository in model::all(&ctx.app.store, ctx.account()).await? {
+            found.push(repository_json(ctx.app, &repository));
         }
         return Ok(crate::operations::json_page("repositories", "nextToken", found, start, size));
     }
     for name in names {
         // A name ECR cannot have names no repository either.
         match crate::ecr::find_repository(ctx.app, name).await? {
-            Some(repository) => found.push(repository.to_json(ctx.app)),
+            Some(repository) => found.push(repository_json(ctx.app, &repository)),
             None => return Err(repository_not_found(ctx.app, name)),
         }
     }
@@ -121,51 +110,20 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let existing = repository(ctx.app, name).await?;
     let account = ctx.account();
-    let key = || vec![Value::from(account), Value::from(name)];
-    let layers = ctx
-        .app
-        .store
-        .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND repository = ?", key())
-        .await
-        .map_err(internal)?
-        .iter()
-        .map(|row| row.text(0))
-        .collect::<Result<Vec<String>, _>>()
-        .map_err(internal)?;
-    let guard = if force {
-        Statement::guard("DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?", key())
-    } else {
-        Statement::guard(
-            "DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?
-             AND NOT EXISTS (SELECT 1 FROM ecr_images WHERE account_id = ? AND repository = ?)",
-            [key(), key()].concat(),
-        )
-    };
-    let statements = vec![
-        guard,
-        Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND repository = ?", key()),
-    ];
-    match ctx.app.store.transaction(statements).await {
-        Ok(_) => {}
-        Err(StoreError::Unmet(_)) => {
-            if crate::ecr::find_repository(ctx.app, name).await?.is_none() {
-                return Err(repository_not_found(ctx.app, name));
-            }
-            return Err(AwsError::new(
-                "RepositoryNotEmptyException",
-                400,
-                format!(
-                    "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
-                ),
-            ));
+    match model::delete(&ctx.app.store, account, name, force).await? {
+        Deletion::Deleted { layers } => {
+            crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
+            Ok(json!({ "repository": repository_json(ctx.app, &existing) }))
         }
-        Err(error) => return Err(internal(error)),
+        Deletion::NotFound => Err(repository_not_found(ctx.app, name)),
+        Deletion::NotEmpty => Err(AwsError::new(
+            "RepositoryNotEmptyException",
+            400,
+            format!(
+                "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
+            ),
+        )),
     }
-    crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
-    Ok(json!({ "repository": existing.to_json(ctx.app) }))
 }
 
 async fn put_image_tag_mutability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -175,17 +133,8 @@ async fn put_image_tag_mutability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_member("imageTagMutability", "null", "Member must not be null"));
     }
     let mutability = tag_mutability(ctx.body)?;
-    let changed = ctx
-        .app
-        .store
-        .execute(
-            "UPDATE ecr_repositories SET tag_mutability = ? WHERE account_id = ? AND name = ?",
-            vec![mutability.into(), ctx.account().into(), name.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if changed == 0 {
+    if !model::set_tag_mutability(&ctx.app.store, ctx.account(), name, mutability).await? {
         return Err(repository_not_found(ctx.app, name));
     }
-    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "imageTagMutability": mutability }))
+    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "imageTagMutability": mutability.as_str() }))
 }

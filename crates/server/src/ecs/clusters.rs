@@ -6,16 +6,14 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::Value;
 
-use super::model::container_instance::ContainerInstanceStatus;
-use super::model::task::TaskStatus;
-use super::service_plan::ServiceStatus;
+pub(crate) use super::model::cluster::Cluster;
+use super::model::cluster::{self as model, ClusterStatus, Occupant};
 use crate::app::App;
 use crate::ecs::{self, cluster_arn, cluster_not_found, invalid_parameter};
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op};
+use crate::operations::{Ctx, json as json_op};
 
 operation!(
     ecs,
@@ -53,77 +51,28 @@ fn named(body: &Json) -> Json {
     json!({"cluster": body.get("clusterName").and_then(Json::as_str).unwrap_or("default")})
 }
 
-/// A stored cluster.
-pub(crate) struct Cluster {
-    pub arn: String,
-    pub name: String,
-    pub status: String,
-    pub settings: Json,
-}
-
 /// The cluster a `cluster` member names, in any status.
 pub(crate) async fn find_cluster(app: &App, body: &Json) -> Result<Option<Cluster>, AwsError> {
-    let arn = cluster_arn(app, body);
-    let rows = app
-        .store
-        .query(
-            "SELECT arn, name, status, settings FROM ecs_clusters WHERE arn = ? AND account_id = ?",
-            vec![arn.as_str().into(), app.account_id.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.first()
-        .map(|row| {
-            Ok(Cluster {
-                arn: row.text(0).map_err(internal)?,
-                name: row.text(1).map_err(internal)?,
-                status: row.text(2).map_err(internal)?,
-                settings: ecs::json_column(row, 3)?,
-            })
-        })
-        .transpose()
+    model::find(&app.store, &app.account_id, &cluster_arn(app, body)).await
 }
 
 /// The `ACTIVE` cluster a request names, or ClusterNotFoundException.
 pub(crate) async fn active_cluster(app: &App, body: &Json) -> Result<Cluster, AwsError> {
-    find_cluster(app, body).await?.filter(|cluster| cluster.status == "ACTIVE").ok_or_else(cluster_not_found)
+    find_cluster(app, body)
+        .await?
+        .filter(|cluster| cluster.status == ClusterStatus::Active)
+        .ok_or_else(cluster_not_found)
 }
 
 /// ECS's `Cluster` shape, with the counts ECS keeps.
 async fn describe(app: &App, cluster: &Cluster, include: &[&str]) -> Result<Json, AwsError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT (SELECT COUNT(*) FROM ecs_container_instances WHERE cluster_arn = ? AND status <> ?),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status = ?),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status IN (?, ?, ?)),
-                    (SELECT COUNT(*) FROM ecs_services WHERE cluster_arn = ? AND status = ?)",
-            {
-                let cluster: Value = cluster.arn.as_str().into();
-                let word = |status: &'static str| Value::from(status);
-                vec![
-                    cluster.clone(),
-                    word(ContainerInstanceStatus::Inactive.as_str()),
-                    cluster.clone(),
-                    word(TaskStatus::Running.as_str()),
-                    cluster.clone(),
-                    word(TaskStatus::Provisioning.as_str()),
-                    word(TaskStatus::Pending.as_str()),
-                    word(TaskStatus::Activating.as_str()),
-                    cluster,
-                    word(ServiceStatus::Active.as_str()),
-                ]
-            },
-        )
-        .await
-        .map_err(internal)?;
-    let row = rows.first().ok_or_else(|| internal("no count row"))?;
-    let count = |index| row.int(index).map_err(internal);
-    let (instances, running, pending, services) = (count(0)?, count(1)?, count(2)?, count(3)?);
+    let counts = model::counts(&app.store, &cluster.arn).await?;
+    let (instances, running, pending, services) =
+        (counts.instances, counts.running_tasks, counts.pending_tasks, counts.active_services);
     let mut described = json!({
         "clusterArn": cluster.arn,
         "clusterName": cluster.name,
-        "status": cluster.status,
+        "status": cluster.status.as_str(),
         "registeredContainerInstancesCount": instances,
         "runningTasksCount": running,
         "pendingTasksCount": pending,
@@ -185,26 +134,7 @@ async fn create_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let arn = ecs::arn(ctx.app, "cluster", name);
     let account = ctx.account();
     // Creating an existing cluster returns it (reactivated if it was deleted).
-    let mut statements = vec![
-        store::Statement::new(
-            "UPDATE ecs_clusters SET status = 'ACTIVE' WHERE arn = ? AND account_id = ?",
-            vec![arn.as_str().into(), account.into()],
-        ),
-        store::Statement::new(
-            "INSERT INTO ecs_clusters (arn, account_id, name, status, settings, created_at)
-             SELECT ?, ?, ?, 'ACTIVE', ?, ? WHERE NOT EXISTS (SELECT 1 FROM ecs_clusters WHERE arn = ?)",
-            vec![
-                arn.as_str().into(),
-                account.into(),
-                name.into(),
-                settings.to_string().into(),
-                Value::Int(ids::now()),
-                arn.as_str().into(),
-            ],
-        ),
-    ];
-    statements.extend(ecs::set_tags(account, &arn, &tags));
-    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    model::create(&ctx.app.store, account, &arn, name, &settings, &tags, ids::now()).await?;
     let cluster = find_cluster(ctx.app, &json!({"cluster": arn})).await?.ok_or_else(cluster_not_found)?;
     Ok(json!({"cluster": describe(ctx.app, &cluster, &["TAGS"]).await?}))
 }
@@ -231,64 +161,40 @@ async fn describe_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn list_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT arn FROM ecs_clusters WHERE account_id = ? AND status = 'ACTIVE' ORDER BY arn",
-            vec![ctx.account().into()],
-        )
-        .await
-        .map_err(internal)?;
-    let arns = rows.iter().map(|row| row.text(0).map(Json::String).map_err(internal)).collect::<Result<_, _>>()?;
+    let arns = model::active_arns(&ctx.app.store, ctx.account()).await?.into_iter().map(Json::String).collect();
     Ok(page.answer("clusterArns", arns))
 }
 
 async fn delete_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let arn = cluster.arn.as_str();
-    let refuse = |code: &str, message: &str| AwsError::new(code, 400, message);
-    // Whether the cluster holds a row of `table` whose `column` is not `word`.
-    let holds = |table: &'static str, column: &'static str, word: &'static str| {
-        let store = &ctx.app.store;
-        let sql = format!("SELECT 1 FROM {table} WHERE cluster_arn = ? AND {column} <> ?");
-        async move { store.query(&sql, vec![arn.into(), word.into()]).await.map(|rows| !rows.is_empty()).map_err(internal) }
-    };
-    if holds("ecs_container_instances", "status", ContainerInstanceStatus::Inactive.as_str()).await? {
-        return Err(refuse(
-            "ClusterContainsContainerInstancesException",
-            "The Cluster cannot be deleted while Container Instances are active or draining.",
-        ));
+    let refuse = |code: &str, message: &str| Err(AwsError::new(code, 400, message));
+    match model::occupant(&ctx.app.store, &cluster.arn).await? {
+        Some(Occupant::ContainerInstances) => {
+            return refuse(
+                "ClusterContainsContainerInstancesException",
+                "The Cluster cannot be deleted while Container Instances are active or draining.",
+            );
+        }
+        Some(Occupant::Services) => {
+            return refuse(
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active.",
+            );
+        }
+        Some(Occupant::Tasks) => {
+            return refuse("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.");
+        }
+        None => {}
     }
-    if holds("ecs_services", "status", ServiceStatus::Inactive.as_str()).await? {
-        return Err(refuse(
-            "ClusterContainsServicesException",
-            "The Cluster cannot be deleted while Services are active.",
-        ));
-    }
-    if holds("ecs_tasks", "last_status", TaskStatus::Stopped.as_str()).await? {
-        return Err(refuse("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."));
-    }
-    ctx.app
-        .store
-        .execute("UPDATE ecs_clusters SET status = 'INACTIVE' WHERE arn = ?", vec![arn.into()])
-        .await
-        .map_err(internal)?;
-    let cluster = Cluster { status: "INACTIVE".to_owned(), ..cluster };
+    model::deactivate(&ctx.app.store, &cluster.arn).await?;
+    let cluster = Cluster { status: ClusterStatus::Inactive, ..cluster };
     Ok(json!({"cluster": describe(ctx.app, &cluster, &[]).await?}))
 }
 
 async fn update_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
     let settings = settings(ctx.body)?.unwrap_or(cluster.settings.clone());
-    ctx.app
-        .store
-        .execute(
-            "UPDATE ecs_clusters SET settings = ? WHERE arn = ?",
-            vec![settings.to_string().into(), cluster.arn.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    model::set_settings(&ctx.app.store, &cluster.arn, &settings).await?;
     let cluster = Cluster { settings, ..cluster };
     Ok(json!({"cluster": describe(ctx.app, &cluster, &[]).await?}))
 }

@@ -11,15 +11,15 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
-use store::Value;
 
+use super::model::task_definition::{self as model, NewRevision, TaskDefinitionStatus};
 use super::unsupported;
 use crate::app::App;
 use crate::ecs::{self, client, invalid_parameter, put};
 use crate::iam::roles::find_role;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op};
+use crate::operations::{Ctx, json as json_op};
 
 operation!(
     ecs,
@@ -252,7 +252,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "networkMode": network_mode,
         // Refused unless empty (`unsupported`).
         "volumes": [],
-        "status": "ACTIVE",
+        "status": TaskDefinitionStatus::Active.as_str(),
         "requiresAttributes": [],
         "placementConstraints": body.get("placementConstraints").cloned().unwrap_or(json!([])),
         "compatibilities": ["EC2", "EXTERNAL"],
@@ -268,38 +268,14 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     // The next revision: one more than any this family ever had, claimed by the insert's
     // unique key, so concurrent registrations get distinct revisions.
     for _ in 0..5 {
-        let rows = ctx
-            .app
-            .store
-            .query(
-                "SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE account_id = ? AND family = ?",
-                vec![account.into(), family.into()],
-            )
-            .await
-            .map_err(internal)?;
-        let revision = rows.first().ok_or_else(|| internal("no revision row"))?.int(0).map_err(internal)?;
+        let revision = model::next_revision(&ctx.app.store, account, family).await?;
         let arn = ecs::arn(ctx.app, "task-definition", &format!("{family}:{revision}"));
         put(&mut document, "taskDefinitionArn", arn.as_str());
         put(&mut document, "revision", revision);
-        let mut statements = vec![store::Statement::new(
-            "INSERT INTO ecs_task_definitions (arn, account_id, family, revision, status, body, registered_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
-            vec![
-                arn.as_str().into(),
-                account.into(),
-                family.into(),
-                Value::Int(revision),
-                document.to_string().into(),
-                Value::Int(now),
-            ],
-        )];
-        statements.extend(ecs::set_tags(account, &arn, &tags));
-        match ctx.app.store.transaction(statements).await {
-            Ok(_) => {
-                let tags: Vec<Json> = tags.iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
-                return Ok(json!({"taskDefinition": document, "tags": tags}));
-            }
-            Err(store::StoreError::Conflict) => continue,
-            Err(error) => return Err(internal(error)),
+        let new = NewRevision { arn: &arn, family, revision, document: &document, registered_at: now };
+        if model::register(&ctx.app.store, account, &new, &tags).await? {
+            let tags: Vec<Json> = tags.iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
+            return Ok(json!({"taskDefinition": document, "tags": tags}));
         }
     }
     Err(ecs::errors::server("Too many concurrent registrations of this family; retry."))
@@ -313,34 +289,14 @@ pub(crate) async fn find_task_definition(app: &App, reference: &str) -> Result<O
         Some((_, rest)) if reference.starts_with("arn:") => rest,
         _ => reference,
     };
-    let rows = match reference.split_once(':') {
+    let found = match reference.split_once(':') {
         Some((family, revision)) => {
             let revision = revision.parse::<i64>().map_err(|_| client("Invalid revision number."))?;
-            app.store
-                .query(
-                    "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND revision = ?",
-                    vec![account.into(), family.into(), Value::Int(revision)],
-                )
-                .await
+            model::find_revision(&app.store, account, family, revision).await?
         }
-        None => {
-            app.store
-                .query(
-                    "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND status = 'ACTIVE'
-                     ORDER BY revision DESC LIMIT 1",
-                    vec![account.into(), reference.into()],
-                )
-                .await
-        }
-    }
-    .map_err(internal)?;
-    let Some(row) = rows.first() else { return Ok(None) };
-    let mut document = ecs::json_column(row, 0)?;
-    put(&mut document, "status", row.text(1).map_err(internal)?);
-    if let Some(at) = row.opt_int(2).map_err(internal)? {
-        put(&mut document, "deregisteredAt", at);
-    }
-    Ok(Some(document))
+        None => model::find_latest_active(&app.store, account, reference).await?,
+    };
+    Ok(found.map(model::TaskDefinition::into_document))
 }
 
 fn unable_to_describe() -> AwsError {
@@ -374,22 +330,11 @@ async fn list_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let status = status_filter(ctx.body, &["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"], "ACTIVE")?;
     let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
     let descending = ctx.body.get("sort").and_then(Json::as_str) == Some("DESC");
-    let order = if descending { "family DESC, revision DESC" } else { "family, revision" };
-    let rows = ctx
-        .app
-        .store
-        .query(
-            &format!(
-                "SELECT arn, family FROM ecs_task_definitions WHERE account_id = ? AND status = ? ORDER BY {order}"
-            ),
-            vec![ctx.account().into(), status.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    let status = TaskDefinitionStatus::parse(&status).unwrap_or(TaskDefinitionStatus::Active);
     let mut arns = Vec::new();
-    for row in &rows {
-        if row.text(1).map_err(internal)?.starts_with(prefix) {
-            arns.push(Json::String(row.text(0).map_err(internal)?));
+    for (arn, family) in model::arns(&ctx.app.store, ctx.account(), status, descending).await? {
+        if family.starts_with(prefix) {
+            arns.push(Json::String(arn));
         }
     }
     Ok(page.answer("taskDefinitionArns", arns))
@@ -400,20 +345,8 @@ async fn list_task_definition_families(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let status = status_filter(ctx.body, &["ACTIVE", "INACTIVE", "ALL"], "ACTIVE")?;
     let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
     // A family is ACTIVE while one of its revisions is, INACTIVE once none is.
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT family, MAX(CASE WHEN status = 'ACTIVE' THEN 1 ELSE 0 END) FROM ecs_task_definitions
-             WHERE account_id = ? GROUP BY family ORDER BY family",
-            vec![ctx.account().into()],
-        )
-        .await
-        .map_err(internal)?;
     let mut families = Vec::new();
-    for row in &rows {
-        let family = row.text(0).map_err(internal)?;
-        let active = row.int(1).map_err(internal)? == 1;
+    for (family, active) in model::families(&ctx.app.store, ctx.account()).await? {
         let wanted = match status.as_str() {
             "ALL" => true,
             "ACTIVE" => active,
@@ -433,15 +366,7 @@ async fn deregister_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
     let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
-    let now = ids::now();
-    ctx.app
-        .store
-        .execute(
-            "UPDATE ecs_task_definitions SET status = 'INACTIVE', deregistered_at = ? WHERE arn = ? AND status = 'ACTIVE'",
-            vec![Value::Int(now), arn.as_str().into()],
-        )
-        .await
-        .map_err(internal)?;
+    model::deregister(&ctx.app.store, &arn, ids::now()).await?;
     let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
     Ok(json!({"taskDefinition": document}))
 }
@@ -460,21 +385,13 @@ async fn delete_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             continue;
         };
         let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
-        let changed = ctx
-            .app
-            .store
-            .execute(
-                "UPDATE ecs_task_definitions SET status = 'DELETE_IN_PROGRESS' WHERE arn = ? AND status = 'INACTIVE'",
-                vec![arn.as_str().into()],
-            )
-            .await
-            .map_err(internal)?;
-        if changed == 0 {
+        let changed = model::mark_deleting(&ctx.app.store, &arn).await?;
+        if !changed {
             failures.push(json!({"arn": arn, "reason": "The specified task definition is still in ACTIVE status. Deregister the task definition first."}));
             continue;
         }
         let mut document = document;
-        put(&mut document, "status", "DELETE_IN_PROGRESS");
+        put(&mut document, "status", TaskDefinitionStatus::DeleteInProgress.as_str());
         put(&mut document, "deleteRequestedAt", ids::now());
         deleted.push(document);
     }

@@ -6,6 +6,10 @@
 
 use aws_protocol::AwsError;
 
+/// A failure that is Homeport's (the store's), logged and answered as
+/// [`internal_error`] by the pipeline: what the model (`logs::model`) returns for it.
+pub(crate) use crate::operations::internal;
+
 /// CloudWatch Logs' answer to a failure that is Homeport's, not the caller's: the pipeline
 /// renders [`crate::operations::internal`] in this shape for every Logs operation.
 pub fn internal_error() -> AwsError {

@@ -9,12 +9,13 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::{Statement, Value};
 
 use crate::ids;
+use crate::logs::model::event::{self, Destination, Direction, Page, Position};
+use crate::logs::model::stream;
 use crate::logs::{self, group_exists, group_name, invalid_parameter, no_stream, stream_name};
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op, put};
+use crate::operations::{Ctx, json as json_op, put};
 use logs_filter::Pattern;
 
 const MAX_EVENTS: usize = 10_000;
@@ -96,22 +97,12 @@ async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let account = ctx.account();
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT g.retention_days, s.name FROM log_groups g
-             LEFT JOIN log_streams s ON s.account_id = g.account_id AND s.group_name = g.name AND s.name = ?
-             WHERE g.account_id = ? AND g.name = ?",
-            vec![stream.into(), account.into(), group.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let row = rows.first().ok_or_else(logs::no_group)?;
-    if row.opt_text(1).map_err(internal)?.is_none() {
-        return Err(no_stream());
-    }
-    let retention_ms = row.opt_int(0).map_err(internal)?.map(|days| days * DAY_MS);
+    let retention_days = match event::destination(&ctx.app.store, account, group, stream).await? {
+        Destination::NoGroup => return Err(logs::no_group()),
+        Destination::NoStream => return Err(no_stream()),
+        Destination::Stream { retention_days } => retention_days,
+    };
+    let retention_ms = retention_days.map(|days| days * DAY_MS);
     let now_ms = ids::now() * 1000;
     // Events are in order, so the rejected ones are a prefix (too old, expired) and a suffix (too new).
     let too_old = parsed.iter().take_while(|(t, _)| *t < now_ms - MAX_AGE_MS).count();
@@ -120,36 +111,7 @@ async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let accepted_start = too_old.max(expired);
     let accepted_end = parsed.len() - too_new;
     let accepted = parsed.get(accepted_start..accepted_end).unwrap_or_default();
-    let mut statements: Vec<Statement> = accepted
-        .iter()
-        .map(|(timestamp, message)| {
-            Statement::new(
-                "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message) VALUES (?, ?, ?, ?, ?, ?)",
-                vec![account.into(), group.into(), stream.into(), Value::Int(*timestamp), Value::Int(now_ms), (*message).into()],
-            )
-        })
-        .collect();
-    if let (Some((first, _)), Some((last, _))) = (accepted.first(), accepted.last()) {
-        let stored: usize = accepted.iter().map(|(_, m)| m.len()).sum();
-        statements.push(Statement::new(
-            "UPDATE log_streams SET first_event_at = CASE WHEN first_event_at IS NULL OR first_event_at > ? THEN ? ELSE first_event_at END,
-                    last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ? THEN ? ELSE last_event_at END,
-                    last_ingestion_at = ?, stored_bytes = stored_bytes + ?
-             WHERE account_id = ? AND group_name = ? AND name = ?",
-            vec![
-                Value::Int(*first),
-                Value::Int(*first),
-                Value::Int(*last),
-                Value::Int(*last),
-                Value::Int(now_ms),
-                Value::Int(i64::try_from(stored).unwrap_or(i64::MAX)),
-                account.into(),
-                group.into(),
-                stream.into(),
-            ],
-        ));
-    }
-    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    event::append(&ctx.app.store, account, group, stream, accepted, now_ms).await?;
     let mut answer = json!({"nextSequenceToken": format!("{:056}", now_ms)});
     if too_old + expired + too_new > 0 {
         let mut rejected = json!({});
@@ -167,9 +129,6 @@ async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     Ok(answer)
 }
-
-/// A position in a stream's order: `(timestamp, seq)`.
-type Position = (i64, i64);
 
 fn token(direction: char, position: Position) -> String {
     format!("{direction}/{:020}/{:020}", position.0, position.1)
@@ -207,16 +166,7 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !group_exists(ctx.app, group).await? {
         return Err(logs::no_group());
     }
-    let exists = ctx
-        .app
-        .store
-        .query(
-            "SELECT 1 FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
-            vec![ctx.account().into(), group.into(), stream.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if exists.is_empty() {
+    if !stream::exists(&ctx.app.store, ctx.account(), group, stream).await? {
         return Err(no_stream());
     }
     let limit = limit(ctx.body)?;
@@ -227,44 +177,21 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         None if from_head => ('f', (i64::MIN, i64::MIN)),
         None => ('b', (i64::MAX, i64::MAX)),
     };
-    let (comparison, order) = if direction == 'f' {
-        ("(event_time > ? OR (event_time = ? AND seq > ?))", "event_time, seq")
-    } else {
-        ("(event_time < ? OR (event_time = ? AND seq < ?))", "event_time DESC, seq DESC")
+    let page = Page {
+        window: (start, end),
+        direction: if direction == 'f' { Direction::Forward } else { Direction::Backward },
+        from: position,
+        limit,
     };
-    let rows = ctx
-        .app
-        .store
-        .query(
-            &format!(
-                "SELECT seq, event_time, ingestion_time, message FROM log_events
-                 WHERE account_id = ? AND group_name = ? AND stream_name = ? AND event_time >= ? AND event_time < ? AND {comparison}
-                 ORDER BY {order} LIMIT ?"
-            ),
-            vec![
-                ctx.account().into(),
-                group.into(),
-                stream.into(),
-                Value::Int(start),
-                Value::Int(end),
-                Value::Int(position.0),
-                Value::Int(position.0),
-                Value::Int(position.1),
-                Value::Int(limit),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-    let mut found: Vec<(Position, Json)> = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let seq = row.int(0).map_err(internal)?;
-        let timestamp = row.int(1).map_err(internal)?;
-        let event = json!({"timestamp": timestamp, "message": row.text(3).map_err(internal)?, "ingestionTime": row.int(2).map_err(internal)?});
-        found.push(((timestamp, seq), event));
-    }
-    if direction == 'b' {
-        found.reverse();
-    }
+    let found: Vec<(Position, Json)> = event::of_stream(&ctx.app.store, ctx.account(), group, stream, page)
+        .await?
+        .into_iter()
+        .map(|event| {
+            let json =
+                json!({"timestamp": event.timestamp, "message": event.message, "ingestionTime": event.ingestion_time});
+            (event.position(), json)
+        })
+        .collect();
     // With no events the tokens stay where the request was.
     let first = found.first().map_or(position, |(p, _)| *p);
     let last = found.last().map_or(position, |(p, _)| *p);
@@ -309,52 +236,29 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut stopped_early = false;
     // Pages of the group's events in order; the pattern is applied as they are read.
     'pages: loop {
-        let rows = ctx
-            .app
-            .store
-            .query(
-                "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
-                 WHERE account_id = ? AND group_name = ? AND event_time >= ? AND event_time < ?
-                   AND (event_time > ? OR (event_time = ? AND seq > ?))
-                 ORDER BY event_time, seq LIMIT 1000",
-                vec![
-                    ctx.account().into(),
-                    group.into(),
-                    Value::Int(start),
-                    Value::Int(end),
-                    Value::Int(position.0),
-                    Value::Int(position.0),
-                    Value::Int(position.1),
-                ],
-            )
-            .await
-            .map_err(internal)?;
-        if rows.is_empty() {
+        let page = event::of_group_after(&ctx.app.store, ctx.account(), group, (start, end), position, 1000).await?;
+        if page.is_empty() {
             break;
         }
-        for row in &rows {
-            let seq = row.int(0).map_err(internal)?;
-            let stream = row.text(1).map_err(internal)?;
-            let timestamp = row.int(2).map_err(internal)?;
-            position = (timestamp, seq);
+        for event in page {
+            position = event.position();
             let wanted_stream = if names.is_empty() {
-                prefix.is_none_or(|p| stream.starts_with(p))
+                prefix.is_none_or(|p| event.stream.starts_with(p))
             } else {
-                names.contains(&stream.as_str())
+                names.contains(&event.stream.as_str())
             };
-            let message = row.text(4).map_err(internal)?;
             // Reading a row is work too, whether or not its stream is wanted.
             work = work.saturating_add(ROW_COST);
             if wanted_stream {
-                work = work.saturating_add(pattern.cost(message.len()));
+                work = work.saturating_add(pattern.cost(event.message.len()));
             }
-            if wanted_stream && pattern.matches(&message) {
+            if wanted_stream && pattern.matches(&event.message) {
                 events.push(json!({
-                    "logStreamName": stream,
-                    "timestamp": timestamp,
-                    "message": message,
-                    "ingestionTime": row.int(3).map_err(internal)?,
-                    "eventId": format!("{seq:056}"),
+                    "logStreamName": event.stream,
+                    "timestamp": event.timestamp,
+                    "message": event.message,
+                    "ingestionTime": event.ingestion_time,
+                    "eventId": format!("{:056}", event.seq),
                 }));
                 if events.len() == limit {
                     break 'pages;

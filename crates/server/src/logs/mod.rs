@@ -6,25 +6,22 @@
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
 //! older than it are deleted by the server's periodic pass (`expire`) and never returned.
+//! What CloudWatch Logs stores, and the SQL, is the domain layer's (`model`).
 
 pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod groups;
+pub(crate) mod model;
 
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
-use store::Value;
 
 use crate::app::App;
 use crate::ids;
-use crate::operations::{Ctx, internal};
+use crate::operations::Ctx;
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs.
 pub const LOGS_TARGET: &str = "Logs_20140328";
-
-/// Retention periods CloudWatch Logs accepts, in days.
-const RETENTION_DAYS: &[i64] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 use errors::validation;
 pub use errors::{invalid_parameter, no_group, no_stream};
@@ -76,15 +73,7 @@ pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
 
 /// Whether a log group exists.
 pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?",
-            vec![app.account_id.as_str().into(), group.into()],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(!rows.is_empty())
+    model::group::exists(&app.store, &app.account_id, group).await
 }
 
 /// `limit` (1 to 50, default 50) and an offset `nextToken`.
@@ -110,15 +99,5 @@ fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
 /// Deletes the events older than their group's retention (run periodically, and at once when
 /// a retention is set).
 pub async fn expire(app: &App) -> Result<(), AwsError> {
-    let now_ms = ids::now() * 1000;
-    app.store
-        .execute(
-            "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id
-               AND g.name = log_events.group_name AND g.retention_days IS NOT NULL
-               AND log_events.event_time < ? - g.retention_days * 86400000)",
-            vec![Value::Int(now_ms)],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(())
+    model::event::expire(&app.store, ids::now() * 1000).await
 }

@@ -8,12 +8,13 @@
 use aws_protocol::AwsError;
 use aws_protocol::sigv4::sha256_hex;
 use serde_json::{Value as Json, json};
-use store::Value;
 
 use crate::iam::roles::{Role, find_role};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
+use crate::ssm::model::activation::{self as model, NewActivation};
+use crate::ssm::model::tags::{self, ResourceKind};
 use crate::ssm::{self, epoch, invalid_parameters, tags_from_body, validation_exception};
 
 /// Registrations one activation may allow, and its default.
@@ -116,25 +117,18 @@ async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::authz::pass_role(ctx, &role.arn(ctx.account()), "ssm.amazonaws.com", &activation_arn).await?;
     let code = ids::activation_code().map_err(internal)?;
     let metadata = body.get("RegistrationMetadata").map(Json::to_string);
-    let mut statements = vec![store::Statement::new(
-        "INSERT INTO activations (activation_id, account_id, code_hash, role_name, description, default_instance_name,
-                                  registration_limit, registrations_count, expires_at, created_at, registration_metadata)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-        vec![
-            activation_id.as_str().into(),
-            ctx.account().into(),
-            sha256_hex(code.as_bytes()).into(),
-            role.entity.name.as_str().into(),
-            Value::from(description),
-            Value::from(default_instance_name),
-            Value::Int(limit),
-            Value::Int(expires_at),
-            Value::Int(now),
-            Value::from(metadata),
-        ],
-    )];
-    statements.extend(ssm::set_tags(ctx.account(), "Activation", &activation_id, &tags));
-    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    let activation = NewActivation {
+        id: &activation_id,
+        code_hash: &sha256_hex(code.as_bytes()),
+        role_name: &role.entity.name,
+        description: description.as_deref(),
+        default_instance_name: default_instance_name.as_deref(),
+        registration_limit: limit,
+        expires_at,
+        created_at: now,
+        metadata,
+    };
+    model::create(&ctx.app.store, ctx.account(), &activation, &tags).await?;
     Ok(json!({"ActivationId": activation_id, "ActivationCode": code}))
 }
 
@@ -148,49 +142,35 @@ async fn describe_activations(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         &["ActivationIds", "DefaultInstanceName", "IamRole"],
         "InvalidFilter",
     )?;
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT activation_id, description, default_instance_name, role_name, registration_limit, registrations_count,
-                    expires_at, created_at FROM activations WHERE account_id = ? ORDER BY created_at, activation_id",
-            vec![ctx.account().into()],
-        )
-        .await
-        .map_err(internal)?;
     let now = ids::now();
     let mut activations = Vec::new();
-    for row in &rows {
-        let id = row.text(0).map_err(internal)?;
-        let default_name = row.opt_text(2).map_err(internal)?;
-        let role = row.text(3).map_err(internal)?;
+    for stored in model::all(&ctx.app.store, ctx.account()).await? {
         let matches = filters.iter().all(|(key, values)| {
             let field = match key.as_str() {
-                "ActivationIds" => Some(id.as_str()),
-                "DefaultInstanceName" => default_name.as_deref(),
-                _ => Some(role.as_str()),
+                "ActivationIds" => Some(stored.id.as_str()),
+                "DefaultInstanceName" => stored.default_instance_name.as_deref(),
+                _ => Some(stored.role_name.as_str()),
             };
             field.is_some_and(|field| values.iter().any(|value| value == field))
         });
         if !matches {
             continue;
         }
-        let expires_at = row.int(6).map_err(internal)?;
-        let tags = ssm::load_tags(&ctx.app.store, ctx.account(), "Activation", &id).await?;
+        let tags = tags::of(&ctx.app.store, ctx.account(), ResourceKind::Activation, &stored.id).await?;
         let mut activation = json!({
-            "ActivationId": id,
-            "IamRole": role,
-            "RegistrationLimit": row.int(4).map_err(internal)?,
-            "RegistrationsCount": row.int(5).map_err(internal)?,
-            "ExpirationDate": expires_at,
-            "Expired": expires_at <= now,
-            "CreatedDate": row.int(7).map_err(internal)?,
-            "Tags": tags,
+            "ActivationId": stored.id,
+            "IamRole": stored.role_name,
+            "RegistrationLimit": stored.registration_limit,
+            "RegistrationsCount": stored.registrations_count,
+            "ExpirationDate": stored.expires_at,
+            "Expired": stored.expired(now),
+            "CreatedDate": stored.created_at,
+            "Tags": ssm::tags_json(tags),
         });
-        if let Some(description) = row.opt_text(1).map_err(internal)? {
+        if let Some(description) = stored.description {
             ssm::put(&mut activation, "Description", json!(description));
         }
-        if let Some(name) = default_name {
+        if let Some(name) = stored.default_instance_name {
             ssm::put(&mut activation, "DefaultInstanceName", json!(name));
         }
         activations.push(activation);
@@ -200,22 +180,9 @@ async fn describe_activations(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = ctx.body.get("ActivationId").and_then(Json::as_str).unwrap_or_default();
-    let deleted = ctx
-        .app
-        .store
-        .transaction(vec![
-            store::Statement::guard(
-                "DELETE FROM activations WHERE account_id = ? AND activation_id = ?",
-                vec![ctx.account().into(), id.into()],
-            ),
-            ssm::delete_tags(ctx.account(), "Activation", id),
-        ])
-        .await;
-    match deleted {
-        Ok(_) => Ok(json!({})),
-        Err(store::StoreError::Unmet(_)) => {
-            Err(AwsError::new("InvalidActivation", 400, format!("Activation ID {id} is not valid.")))
-        }
-        Err(error) => Err(internal(error)),
+    if model::delete(&ctx.app.store, ctx.account(), id).await? {
+        Ok(json!({}))
+    } else {
+        Err(AwsError::new("InvalidActivation", 400, format!("Activation ID {id} is not valid.")))
     }
 }

@@ -5,6 +5,10 @@
 
 use aws_protocol::AwsError;
 
+/// A failure that is Homeport's (the store's), logged and answered as
+/// [`internal_error`] by the pipeline: what the model (`ssm::model`) returns for it.
+pub(crate) use crate::operations::internal;
+
 /// SSM's answer to a failure that is Homeport's, not the caller's: the pipeline renders
 /// [`crate::operations::internal`] in this shape for every SSM call.
 pub fn internal_error() -> AwsError {

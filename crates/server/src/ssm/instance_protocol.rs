@@ -16,7 +16,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Value as Json, json};
-use store::Value;
 
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
@@ -24,6 +23,8 @@ use crate::auth::SessionKind;
 use crate::iam::roles::find_role;
 use crate::ids;
 use crate::operations::internal;
+use crate::ssm::model::activation;
+use crate::ssm::model::instance::{self, Registration};
 use crate::ssm::trusts_ssm;
 use crate::sts::sessions::{SessionGrant, issue_role_session};
 
@@ -177,70 +178,33 @@ async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Resul
     if fingerprint.is_empty() || fingerprint.len() > 256 {
         return Err(AwsError::new("ValidationException", 400, "Fingerprint must have 1 to 256 characters."));
     }
-    let rows = app
-        .store
-        .query(
-            "SELECT code_hash, role_name, default_instance_name, expires_at FROM activations WHERE account_id = ? AND activation_id = ?",
-            vec![app.account_id.as_str().into(), activation_id.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let row = rows.first().ok_or_else(invalid_activation)?;
-    let code_hash = row.text(0).map_err(internal)?;
-    if !constant_time_eq(sha256_hex(code.as_bytes()).as_bytes(), code_hash.as_bytes()) {
+    let activation =
+        activation::find(&app.store, &app.account_id, activation_id).await?.ok_or_else(invalid_activation)?;
+    if !constant_time_eq(sha256_hex(code.as_bytes()).as_bytes(), activation.code_hash.as_bytes()) {
         return Err(invalid_activation());
     }
     let now = ids::now();
-    if row.int(3).map_err(internal)? <= now {
+    if activation.expired(now) {
         return Err(AwsError::new("ActivationExpired", 400, format!("Activation {activation_id} has expired.")));
     }
-    let role_name = row.text(1).map_err(internal)?;
-    let name = row.opt_text(2).map_err(internal)?;
     let instance_id = ids::managed_instance_id().map_err(internal)?;
-    let account = app.account_id.as_str();
-    let registered = app
-        .store
-        .transaction(vec![
-            store::Statement::guard(
-                "UPDATE activations SET registrations_count = registrations_count + 1
-                 WHERE account_id = ? AND activation_id = ? AND registrations_count < registration_limit AND expires_at > ?",
-                vec![account.into(), activation_id.into(), Value::Int(now)],
-            ),
-            store::Statement::new(
-                "INSERT INTO managed_instances (instance_id, account_id, activation_id, role_name, public_key, fingerprint, name, registered_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    instance_id.as_str().into(),
-                    account.into(),
-                    activation_id.into(),
-                    role_name.as_str().into(),
-                    public_key.into(),
-                    fingerprint.into(),
-                    Value::from(name),
-                    Value::Int(now),
-                ],
-            ),
-            // The activation's tags are copied onto the instance.
-            store::Statement::new(
-                "INSERT INTO tags (account_id, resource_kind, resource_key, tag_key_lower, tag_key, tag_value)
-                 SELECT account_id, 'ManagedInstance', ?, tag_key_lower, tag_key, tag_value FROM tags
-                 WHERE account_id = ? AND resource_kind = 'Activation' AND resource_key = ?",
-                vec![instance_id.as_str().into(), account.into(), activation_id.into()],
-            ),
-        ])
-        .await;
-    match registered {
-        Ok(_) => {
-            app.cache.invalidate();
-            Ok(instance_id)
-        }
-        Err(store::StoreError::Unmet(_)) => Err(AwsError::new(
+    let registration = Registration {
+        instance_id: &instance_id,
+        activation_id,
+        role_name: &activation.role_name,
+        public_key,
+        fingerprint,
+        name: activation.default_instance_name.as_deref(),
+    };
+    if !instance::register(&app.store, &app.account_id, &registration, now).await? {
+        return Err(AwsError::new(
             "RegistrationLimitExceeded",
             400,
             format!("Activation {activation_id} has reached its registration limit."),
-        )),
-        Err(error) => Err(internal(error)),
+        ));
     }
+    app.cache.invalidate();
+    Ok(instance_id)
 }
 
 /// The parts of `Authorization: HOMEPORT-ED25519 InstanceId=..., Timestamp=..., Signature=...`.
@@ -288,23 +252,15 @@ async fn issue(
     timestamp: &str,
     signature: &str,
 ) -> Result<Json, AwsError> {
-    let rows = app
-        .store
-        .query(
-            "SELECT public_key, role_name, fingerprint FROM managed_instances WHERE account_id = ? AND instance_id = ?",
-            vec![app.account_id.as_str().into(), instance_id.into()],
-        )
-        .await
-        .map_err(internal)?;
-    let row = rows
-        .first()
+    let registered = instance::signing_key(&app.store, &app.account_id, instance_id)
+        .await?
         .ok_or_else(|| AwsError::new("InvalidInstanceId", 400, format!("Instance {instance_id} is not registered.")))?;
     let signed_at = parse_amz_date(timestamp).ok_or_else(|| access_denied("The Timestamp is not valid."))?;
     if (ids::now() - signed_at).abs() > SKEW_SECONDS {
         return Err(access_denied("The request timestamp is more than 5 minutes from the server's time."));
     }
     let key = BASE64
-        .decode(row.text(0).map_err(internal)?)
+        .decode(&registered.public_key)
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
@@ -317,10 +273,10 @@ async fn issue(
     let signed = string_to_sign(timestamp, instance_id, request.body);
     key.verify_strict(signed.as_bytes(), &signature)
         .map_err(|_| access_denied("The request signature is not valid."))?;
-    if member(body, "Fingerprint") != row.text(2).map_err(internal)? {
+    if member(body, "Fingerprint") != registered.fingerprint {
         return Err(access_denied("The fingerprint does not match the registered instance."));
     }
-    let role_name = row.text(1).map_err(internal)?;
+    let role_name = registered.role_name;
     let role_arn = format!("arn:aws:iam::{}:role/{role_name}", app.account_id);
     let not_trusted = || {
         access_denied(format!(

@@ -8,15 +8,16 @@
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::Value;
 
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, json as json_op};
+use crate::operations::{Ctx, json as json_op};
+use crate::ssm::model::instance::{self as model, HostInformation, TagsAdded};
+use crate::ssm::model::tags::{self, ResourceKind};
 use crate::ssm::{self, validation_exception};
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
-const MANAGED_INSTANCE: &str = "ManagedInstance";
+const MANAGED_INSTANCE: &str = ResourceKind::ManagedInstance.as_str();
 
 fn instance_arn(ctx: &Ctx<'_>, id: &str) -> String {
     format!("arn:aws:ssm:{}:{}:managed-instance/{id}", ctx.app.region, ctx.account())
@@ -105,16 +106,7 @@ operation!(
 
 /// Whether a registered instance exists in this account.
 async fn exists(ctx: &Ctx<'_>, id: &str) -> Result<bool, AwsError> {
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT 1 FROM managed_instances WHERE account_id = ? AND instance_id = ?",
-            vec![ctx.account().into(), id.into()],
-        )
-        .await
-        .map_err(internal)?;
-    Ok(!rows.is_empty())
+    model::exists(&ctx.app.store, ctx.account(), id).await
 }
 
 const FILTER_KEYS: &[&str] = &[
@@ -153,53 +145,40 @@ async fn describe_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
             filters.push((key.to_owned(), values));
         }
     }
-    let rows = ctx
-        .app
-        .store
-        .query(
-            "SELECT instance_id, activation_id, role_name, name, registered_at, last_ping_at, ip_address, computer_name,
-                    platform_name, platform_type, platform_version, agent_version
-             FROM managed_instances WHERE account_id = ? ORDER BY registered_at, instance_id",
-            vec![ctx.account().into()],
-        )
-        .await
-        .map_err(internal)?;
     let now = ids::now();
     let mut instances = Vec::new();
-    for row in &rows {
-        let text = |index| row.opt_text(index).map_err(internal);
-        let id = row.text(0).map_err(internal)?;
-        let last_ping = row.opt_int(5).map_err(internal)?;
-        let online = last_ping.is_some_and(|at| now - at <= ctx.app.instance_ping_timeout);
-        let ping_status = if online { "Online" } else { "ConnectionLost" };
+    for stored in model::all(&ctx.app.store, ctx.account()).await? {
+        let ping_status = stored.ping_status(now, ctx.app.instance_ping_timeout);
         let mut instance = json!({
-            "InstanceId": id,
-            "PingStatus": ping_status,
-            "ActivationId": row.text(1).map_err(internal)?,
-            "IamRole": row.text(2).map_err(internal)?,
-            "RegistrationDate": row.int(4).map_err(internal)?,
+            "InstanceId": stored.id,
+            "PingStatus": ping_status.as_str(),
+            "ActivationId": stored.activation_id,
+            "IamRole": stored.role_name,
+            "RegistrationDate": stored.registered_at,
             "ResourceType": MANAGED_INSTANCE,
             "IsLatestVersion": true,
-            "SourceId": id,
+            "SourceId": stored.id,
             "SourceType": "AWS::SSM::ManagedInstance",
         });
-        for (member, index) in [
-            ("Name", 3),
-            ("IPAddress", 6),
-            ("ComputerName", 7),
-            ("PlatformName", 8),
-            ("PlatformType", 9),
-            ("PlatformVersion", 10),
-            ("AgentVersion", 11),
+        let host = stored.host;
+        for (member, value) in [
+            ("Name", stored.name),
+            ("IPAddress", host.ip_address),
+            ("ComputerName", host.computer_name),
+            ("PlatformName", host.platform_name),
+            ("PlatformType", host.platform_type),
+            ("PlatformVersion", host.platform_version),
+            ("AgentVersion", host.agent_version),
         ] {
-            if let Some(value) = text(index)? {
+            if let Some(value) = value {
                 ssm::put(&mut instance, member, json!(value));
             }
         }
-        if let Some(at) = last_ping {
+        if let Some(at) = stored.last_ping_at {
             ssm::put(&mut instance, "LastPingDateTime", json!(at));
         }
-        let tags = ssm::load_tags(&ctx.app.store, ctx.account(), MANAGED_INSTANCE, &id).await?;
+        let tags =
+            ssm::tags_json(tags::of(&ctx.app.store, ctx.account(), ResourceKind::ManagedInstance, &stored.id).await?);
         if matches_filters(&instance, &tags, &filters) {
             instances.push(instance);
         }
@@ -235,28 +214,7 @@ fn matches_filters(instance: &Json, tags: &[Json], filters: &[(String, Vec<Strin
 
 async fn deregister_managed_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = instance_id(ctx.body)?;
-    let account = ctx.account();
-    let deleted = ctx
-        .app
-        .store
-        .transaction(vec![
-            store::Statement::guard(
-                "DELETE FROM managed_instances WHERE account_id = ? AND instance_id = ?",
-                vec![account.into(), id.into()],
-            ),
-            // Its credentials end with it.
-            store::Statement::new(
-                "DELETE FROM sessions WHERE account_id = ? AND instance_id = ?",
-                vec![account.into(), id.into()],
-            ),
-            ssm::delete_tags(account, MANAGED_INSTANCE, id),
-        ])
-        .await;
-    match deleted {
-        Ok(_) => Ok(json!({})),
-        Err(store::StoreError::Unmet(_)) => Err(invalid_instance(id)),
-        Err(error) => Err(internal(error)),
-    }
+    if model::deregister(&ctx.app.store, ctx.account(), id).await? { Ok(json!({})) } else { Err(invalid_instance(id)) }
 }
 
 async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -266,31 +224,18 @@ async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if ctx.identity.instance() != Some(id) {
         return Err(invalid_instance(id));
     }
-    let text = |member: &str, max: usize| -> Value {
-        Value::from(ctx.body.get(member).and_then(Json::as_str).map(|text| text.chars().take(max).collect::<String>()))
+    let text = |member: &str, max: usize| -> Option<String> {
+        ctx.body.get(member).and_then(Json::as_str).map(|text| text.chars().take(max).collect::<String>())
     };
-    let changed = ctx
-        .app
-        .store
-        .execute(
-            "UPDATE managed_instances SET last_ping_at = ?, ip_address = ?, computer_name = ?, platform_name = ?,
-                    platform_type = ?, platform_version = ?, agent_version = ?
-             WHERE account_id = ? AND instance_id = ?",
-            vec![
-                Value::Int(ids::now()),
-                text("IPAddress", 46),
-                text("ComputerName", 255),
-                text("PlatformName", 255),
-                text("PlatformType", 32),
-                text("PlatformVersion", 255),
-                text("AgentVersion", 64),
-                ctx.account().into(),
-                id.into(),
-            ],
-        )
-        .await
-        .map_err(internal)?;
-    if changed == 0 {
+    let host = HostInformation {
+        ip_address: text("IPAddress", 46),
+        computer_name: text("ComputerName", 255),
+        platform_name: text("PlatformName", 255),
+        platform_type: text("PlatformType", 32),
+        platform_version: text("PlatformVersion", 255),
+        agent_version: text("AgentVersion", 64),
+    };
+    if !model::record_heartbeat(&ctx.app.store, ctx.account(), id, &host, ids::now()).await? {
         return Err(invalid_instance(id));
     }
     Ok(json!({}))
@@ -302,27 +247,12 @@ async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
     }
-    let mut statements = ssm::set_tags(ctx.account(), MANAGED_INSTANCE, id, &tags);
-    // The quota counts the tags the instance has with these added, in the same transaction.
-    statements.push(store::Statement::guard(
-        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND instance_id = ?
-           AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?",
-        vec![
-            ctx.account().into(),
-            id.into(),
-            ctx.account().into(),
-            MANAGED_INSTANCE.into(),
-            id.into(),
-            store::Value::Int(ssm::TAGS_PER_RESOURCE),
-        ],
-    ));
-    match ctx.app.store.transaction(statements).await {
-        Ok(_) => Ok(json!({})),
-        Err(store::StoreError::Unmet(_)) if exists(ctx, id).await? => Err(ssm::too_many_tags()),
-        Err(store::StoreError::Unmet(_)) => {
+    match model::add_tags(&ctx.app.store, ctx.account(), id, &tags).await? {
+        TagsAdded::Added => Ok(json!({})),
+        TagsAdded::TooMany => Err(ssm::too_many_tags()),
+        TagsAdded::NoInstance => {
             Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")))
         }
-        Err(error) => Err(internal(error)),
     }
 }
 
@@ -337,16 +267,7 @@ async fn remove_tags_from_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         .and_then(Json::as_array)
         .map(|keys| keys.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
-    let statements = keys
-        .iter()
-        .map(|key| {
-            store::Statement::new(
-                "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key_lower = ?",
-                vec![ctx.account().into(), MANAGED_INSTANCE.into(), id.into(), (*key).into()],
-            )
-        })
-        .collect();
-    ctx.app.store.transaction(statements).await.map_err(internal)?;
+    tags::remove(&ctx.app.store, ctx.account(), ResourceKind::ManagedInstance, id, &keys).await?;
     Ok(json!({}))
 }
 
@@ -355,5 +276,6 @@ async fn list_tags_for_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
     }
-    Ok(json!({"TagList": ssm::load_tags(&ctx.app.store, ctx.account(), MANAGED_INSTANCE, id).await?}))
+    let tags = tags::of(&ctx.app.store, ctx.account(), ResourceKind::ManagedInstance, id).await?;
+    Ok(json!({"TagList": ssm::tags_json(tags)}))
 }

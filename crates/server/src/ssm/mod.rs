@@ -1,19 +1,20 @@
 //! What the SSM operations share: their declaration (awsJson 1.1, target prefix `AmazonSSM`,
 //! action `ssm:NAME`), SSM's error shapes, JSON timestamps, tags, filters, `NextToken` paging,
-//! and whether a role trusts `ssm.amazonaws.com`.
+//! and whether a role trusts `ssm.amazonaws.com`. What SSM stores, and the SQL, is the domain
+//! layer's (`model`).
 
 pub(crate) mod activations;
 pub(crate) mod downloads;
 pub(crate) mod errors;
 pub(crate) mod instance_protocol;
 pub(crate) mod instances;
+pub(crate) mod model;
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
-use store::Statement;
 
 use crate::iam::roles::Role;
-use crate::operations::internal;
+use crate::ssm::model::tags::Tag;
 
 /// The `X-Amz-Target` prefix of SSM.
 pub const SSM_TARGET: &str = "AmazonSSM";
@@ -61,45 +62,22 @@ pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
 }
 
 /// Tags one SSM resource may carry (SSM's quota for most resources).
-pub const TAGS_PER_RESOURCE: i64 = 50;
+pub const TAGS_PER_RESOURCE: i64 = model::tags::PER_RESOURCE;
 
-/// Statements that set tags on an SSM resource (`kind` is SSM's resource type).
-pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<Statement> {
-    tags.iter()
-        .flat_map(|(key, value)| {
-            [
-                Statement::new(
-                    "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key_lower = ?",
-                    vec![account.into(), kind.into(), id.into(), key.as_str().into()],
-                ),
-                Statement::new(
-                    "INSERT INTO tags (account_id, resource_kind, resource_key, tag_key_lower, tag_key, tag_value) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![account.into(), kind.into(), id.into(), key.as_str().into(), key.as_str().into(), value.as_str().into()],
-                ),
-            ]
-        })
-        .collect()
+/// Statements that set tags on a resource of `kind` (an SSM resource type, or `ecs`: ECS
+/// keeps its tags in the same table).
+pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<store::Statement> {
+    model::tags::set_of_kind(account, kind, id, tags)
 }
 
-pub fn delete_tags(account: &str, kind: &str, id: &str) -> Statement {
-    Statement::new(
-        "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
-        vec![account.into(), kind.into(), id.into()],
-    )
-}
-
-/// An SSM resource's tags as SSM returns them (`[{"Key", "Value"}]`, sorted by key).
+/// A resource's tags as SSM returns them (`[{"Key", "Value"}]`, sorted by key).
 pub async fn load_tags(store: &store::Store, account: &str, kind: &str, id: &str) -> Result<Vec<Json>, AwsError> {
-    let rows = store
-        .query(
-            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? ORDER BY tag_key",
-            vec![account.into(), kind.into(), id.into()],
-        )
-        .await
-        .map_err(internal)?;
-    rows.iter()
-        .map(|row| Ok(json!({"Key": row.text(0).map_err(internal)?, "Value": row.text(1).map_err(internal)?})))
-        .collect()
+    Ok(tags_json(model::tags::of_kind(store, account, kind, id).await?))
+}
+
+/// Tags as SSM returns them (`[{"Key", "Value"}]`, in the order given).
+pub fn tags_json(tags: Vec<Tag>) -> Vec<Json> {
+    tags.into_iter().map(|(key, value)| json!({"Key": key, "Value": value})).collect()
 }
 
 /// A request's filters: `[{KEY_MEMBER: key, VALUES_MEMBER: [..]}]`, each key one of `known`.

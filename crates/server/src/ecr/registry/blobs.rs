@@ -117,8 +117,9 @@ pub async fn start(app: &mut crate::app::App, data_dir: &Path) -> Result<(), cra
     let opened =
         Blobs::open(data_dir).map_err(|e| crate::errors::start_error("cannot open the registry's directory")(&e))?;
     app.service_state.provide(opened);
-    app.store
-        .execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![store::Value::Int(crate::ids::now() - 24 * 3600)])
+    let abandoned_before =
+        crate::ids::now().saturating_sub(i64::try_from(ABANDONED_AFTER.as_secs()).unwrap_or(i64::MAX));
+    crate::ecr::model::layer::forget_uploads_started_before(&app.store, abandoned_before)
         .await
         .map_err(|e| crate::errors::start_error("cannot clean the registry's uploads")(&e))?;
     Ok(())
@@ -309,10 +310,7 @@ impl Blobs {
         let _collector = self.collector.lock().await;
         for digest in digests {
             let Some(digest) = Digest::parse(digest) else { continue };
-            let referenced = store
-                .query("SELECT 1 FROM ecr_layers WHERE digest = ?", vec![digest.as_str().into()])
-                .await
-                .map(|rows| !rows.is_empty());
+            let referenced = crate::ecr::model::layer::referenced(store, digest.as_str()).await;
             // When the store cannot say, keep the file: a stray file is harmless, a lost one is not.
             if referenced == Ok(false) {
                 let _ = tokio::fs::remove_file(self.blob_path(&digest)).await;

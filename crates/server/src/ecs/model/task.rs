@@ -15,7 +15,7 @@ use serde_json::{Value as Json, json};
 use store::{Statement, Store, Value};
 
 use crate::app::App;
-use crate::ecs::clusters::Cluster;
+use crate::ecs::model::cluster::Cluster;
 use crate::ecs::model::container_instance;
 use crate::ecs::scheduler::Demand;
 use crate::ecs::{self, invalid_parameter, put};

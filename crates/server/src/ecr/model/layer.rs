@@ -1,0 +1,169 @@
+//! The layer model: the layers a repository holds (`ecr_layers`, digest and size) and the
+//! uploads started into it (`ecr_uploads`). The bytes are files of
+//! [`crate::ecr::registry::blobs`]; this is what the store says about them.
+//!
+//! Guarantees: an upload belongs to the repository it was started in and is known only
+//! there ([`upload_status`]); a layer is recorded, and its upload forgotten, in one
+//! transaction guarded by the repository's row, so no layer is recorded for a repository
+//! deleted meanwhile; a digest is [`referenced`] while any repository of any account holds
+//! it (what keeps its file).
+
+use aws_protocol::AwsError;
+use store::{Statement, Store, StoreError, Value};
+
+use crate::ecr::errors::internal;
+use crate::ecr::model::repository;
+
+/// Where an upload stands, as the store records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStatus {
+    /// Started in this repository and neither completed nor cancelled: it takes bytes.
+    InProgress,
+    /// Never started here, or completed, or cancelled.
+    Unknown,
+}
+
+/// A layer's size in a repository, if the repository has it.
+pub async fn size(store: &Store, account: &str, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT size FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
+            vec![account.into(), repository.into(), digest.into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.first().map(|row| row.int(0).map_err(internal)).transpose()
+}
+
+/// Whether any repository still holds layer `digest` (its file must stay). The store's
+/// failure is returned as is: the collector keeps a file when the store cannot say.
+pub async fn referenced(store: &Store, digest: &str) -> Result<bool, StoreError> {
+    store.query("SELECT 1 FROM ecr_layers WHERE digest = ?", vec![digest.into()]).await.map(|rows| !rows.is_empty())
+}
+
+/// Records upload `id`, started now into a repository.
+pub async fn start_upload(store: &Store, account: &str, repository: &str, id: &str, now: i64) -> Result<(), AwsError> {
+    store
+        .execute(
+            "INSERT INTO ecr_uploads (upload_id, account_id, repository, created_at) VALUES (?, ?, ?, ?)",
+            vec![id.into(), account.into(), repository.into(), Value::Int(now)],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Where upload `id` stands in a repository.
+pub async fn upload_status(store: &Store, account: &str, repository: &str, id: &str) -> Result<UploadStatus, AwsError> {
+    let rows = store
+        .query(
+            "SELECT 1 FROM ecr_uploads WHERE upload_id = ? AND account_id = ? AND repository = ?",
+            vec![id.into(), account.into(), repository.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(if rows.is_empty() { UploadStatus::Unknown } else { UploadStatus::InProgress })
+}
+
+/// Forgets upload `id` (its row; the caller removes its file).
+pub async fn forget_upload(store: &Store, id: &str) -> Result<(), AwsError> {
+    store.execute("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Forgets every upload started before `cutoff` (their files went with the registry's
+/// start), in every account.
+pub async fn forget_uploads_started_before(store: &Store, cutoff: i64) -> Result<(), StoreError> {
+    store.execute("DELETE FROM ecr_uploads WHERE created_at < ?", vec![Value::Int(cutoff)]).await.map(|_| ())
+}
+
+/// Records layer `digest` of `size` bytes in a repository and forgets the upload it came
+/// from, in one transaction; false (nothing written) when the repository is gone.
+pub async fn record(
+    store: &Store,
+    account: &str,
+    repository: &str,
+    digest: &str,
+    size: i64,
+    upload: &str,
+) -> Result<bool, AwsError> {
+    let key = || vec![Value::from(account), Value::from(repository)];
+    let recorded = store
+        .transaction(vec![
+            repository::guard(account, repository),
+            Statement::new(
+                "DELETE FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
+                [key(), vec![digest.into()]].concat(),
+            ),
+            Statement::new(
+                "INSERT INTO ecr_layers (account_id, repository, digest, size) VALUES (?, ?, ?, ?)",
+                [key(), vec![digest.into(), Value::Int(size)]].concat(),
+            ),
+            Statement::new("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![upload.into()]),
+        ])
+        .await;
+    match recorded {
+        Ok(_) => Ok(true),
+        Err(StoreError::Unmet(_)) => Ok(false),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+    use crate::ecr::model::repository::{TagMutability, create};
+    use crate::ecr::model::testing::{ACCOUNT, temp_store};
+
+    const UPLOAD: &str = "0f4e2a8c-1b2d-4e5f-8a9b-0c1d2e3f4a5b";
+
+    #[tokio::test]
+    async fn an_upload_is_known_only_in_its_repository_until_it_completes() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        create(store, ACCOUNT, "web", TagMutability::Mutable, 1).await.unwrap();
+        create(store, ACCOUNT, "api", TagMutability::Mutable, 1).await.unwrap();
+        assert_eq!(upload_status(store, ACCOUNT, "web", UPLOAD).await.unwrap(), UploadStatus::Unknown);
+        start_upload(store, ACCOUNT, "web", UPLOAD, 5).await.unwrap();
+        assert_eq!(upload_status(store, ACCOUNT, "web", UPLOAD).await.unwrap(), UploadStatus::InProgress);
+        assert_eq!(upload_status(store, ACCOUNT, "api", UPLOAD).await.unwrap(), UploadStatus::Unknown);
+        assert_eq!(upload_status(store, "444455556666", "web", UPLOAD).await.unwrap(), UploadStatus::Unknown);
+
+        let digest = format!("sha256:{}", "b".repeat(64));
+        assert_eq!(size(store, ACCOUNT, "web", &digest).await.unwrap(), None);
+        assert!(record(store, ACCOUNT, "web", &digest, 9, UPLOAD).await.unwrap());
+        assert_eq!(size(store, ACCOUNT, "web", &digest).await.unwrap(), Some(9));
+        assert_eq!(size(store, ACCOUNT, "api", &digest).await.unwrap(), None, "layers belong to a repository");
+        assert_eq!(upload_status(store, ACCOUNT, "web", UPLOAD).await.unwrap(), UploadStatus::Unknown, "completed");
+        // The same layer again (another upload) replaces the record.
+        assert!(record(store, ACCOUNT, "web", &digest, 9, "other").await.unwrap());
+        assert_eq!(size(store, ACCOUNT, "web", &digest).await.unwrap(), Some(9));
+
+        start_upload(store, ACCOUNT, "api", UPLOAD, 6).await.unwrap();
+        forget_upload(store, UPLOAD).await.unwrap();
+        assert_eq!(upload_status(store, ACCOUNT, "api", UPLOAD).await.unwrap(), UploadStatus::Unknown, "cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_layer_is_referenced_while_any_repository_holds_it_and_never_recorded_for_a_gone_one() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        create(store, ACCOUNT, "web", TagMutability::Mutable, 1).await.unwrap();
+        create(store, ACCOUNT, "api", TagMutability::Mutable, 1).await.unwrap();
+        let digest = format!("sha256:{}", "c".repeat(64));
+        assert!(!referenced(store, &digest).await.unwrap());
+        record(store, ACCOUNT, "web", &digest, 3, UPLOAD).await.unwrap();
+        record(store, ACCOUNT, "api", &digest, 3, UPLOAD).await.unwrap();
+        repository::delete(store, ACCOUNT, "web", true).await.unwrap();
+        assert!(referenced(store, &digest).await.unwrap(), "`api` still holds it");
+        repository::delete(store, ACCOUNT, "api", true).await.unwrap();
+        assert!(!referenced(store, &digest).await.unwrap());
+
+        start_upload(store, ACCOUNT, "gone", UPLOAD, 7).await.unwrap();
+        assert!(!record(store, ACCOUNT, "gone", &digest, 3, UPLOAD).await.unwrap(), "no repository, no layer");
+        assert_eq!(size(store, ACCOUNT, "gone", &digest).await.unwrap(), None);
+        assert_eq!(upload_status(store, ACCOUNT, "gone", UPLOAD).await.unwrap(), UploadStatus::InProgress, "untouched");
+    }
+}

@@ -1,0 +1,53 @@
+//! ECR's domain layer: repositories (with their tag mutability, repository policy and
+//! lifecycle), images (manifests, tags and digests) and layers with their uploads, and the
+//! SQL of the `ecr_*` tables as functions of the store, never of a request's `Ctx`. The
+//! handlers in `ecr/` and the registry (`ecr/registry`) decode a request, call these, and
+//! encode the answer.
+//!
+//! Guarantees:
+//! - everything a repository holds (images, tags, layers, uploads) is written in a
+//!   transaction guarded by the repository's row ([`repository::guard`]), so nothing is
+//!   recorded for a repository deleted meanwhile, and deleting a repository removes all of
+//!   it in one transaction;
+//! - a repository with images is deleted only when forced (the check is in the `DELETE`);
+//! - a tag names one image of its repository and moves only from the digest it was read to
+//!   name (a concurrent move fails the guard rather than being overwritten);
+//! - an image goes with its last tag, never while a tag still names it;
+//! - a tag mutability or an upload status is an enum stored in ECR's words, and a stored word
+//!   the model does not know is an internal error, never guessed at.
+
+pub(crate) mod image;
+pub(crate) mod layer;
+pub(crate) mod repository;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use store::Store;
+
+    pub(crate) const ACCOUNT: &str = "111122223333";
+
+    /// A migrated SQLite store in a fresh directory (removed on drop).
+    pub(crate) struct TempStore {
+        pub store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub(crate) async fn temp_store() -> TempStore {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("homeport-ecr-model-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
+        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        TempStore { store, dir }
+    }
+}

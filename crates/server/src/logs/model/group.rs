@@ -1,0 +1,185 @@
+//! The log-group model: a group, its retention, what its streams have stored, and the SQL of
+//! `log_groups`.
+//!
+//! Guarantees: a name is created once per account (the primary key decides); a retention is
+//! one of CloudWatch's day counts or none; a group is deleted with its streams and events in
+//! one transaction.
+
+use aws_protocol::AwsError;
+use store::{Statement, Store, StoreError, Value};
+
+use crate::logs::errors::internal;
+
+/// How long a group keeps its events: one of the day counts CloudWatch Logs accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(i64);
+
+impl Retention {
+    /// Retention periods CloudWatch Logs accepts, in days.
+    pub const DAYS: &[i64] =
+        &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+    /// The retention of `days`, if CloudWatch accepts that count.
+    pub fn of_days(days: i64) -> Option<Retention> {
+        Retention::DAYS.contains(&days).then_some(Retention(days))
+    }
+
+    pub fn days(self) -> i64 {
+        self.0
+    }
+}
+
+/// A stored log group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogGroup {
+    pub name: String,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    /// Days, as stored (one of [`Retention::DAYS`]).
+    pub retention_days: Option<i64>,
+    /// What its streams have stored, in message bytes.
+    pub stored_bytes: i64,
+}
+
+/// Records a new group without retention; false when the name is taken.
+pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Result<bool, AwsError> {
+    let inserted = store
+        .execute(
+            "INSERT INTO log_groups (account_id, name, created_at) VALUES (?, ?, ?)",
+            vec![account.into(), name.into(), Value::Int(now_ms)],
+        )
+        .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+/// Deletes a group with its streams and events; false when there is no such group.
+pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, AwsError> {
+    let deleted = store
+        .transaction(vec![
+            Statement::guard(
+                "DELETE FROM log_groups WHERE account_id = ? AND name = ?",
+                vec![account.into(), name.into()],
+            ),
+            Statement::new(
+                "DELETE FROM log_streams WHERE account_id = ? AND group_name = ?",
+                vec![account.into(), name.into()],
+            ),
+            Statement::new(
+                "DELETE FROM log_events WHERE account_id = ? AND group_name = ?",
+                vec![account.into(), name.into()],
+            ),
+        ])
+        .await;
+    match deleted {
+        Ok(_) => Ok(true),
+        Err(StoreError::Unmet(_)) => Ok(false),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+/// Whether a group exists.
+pub async fn exists(store: &Store, account: &str, name: &str) -> Result<bool, AwsError> {
+    let rows = store
+        .query("SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?", vec![account.into(), name.into()])
+        .await
+        .map_err(internal)?;
+    Ok(!rows.is_empty())
+}
+
+/// Every group of `account`, by name.
+pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT g.name, g.created_at, g.retention_days,
+                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.group_name = g.name)
+             FROM log_groups g WHERE g.account_id = ? ORDER BY g.name",
+            vec![account.into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| {
+            Ok(LogGroup {
+                name: row.text(0).map_err(internal)?,
+                created_at: row.int(1).map_err(internal)?,
+                retention_days: row.opt_int(2).map_err(internal)?,
+                stored_bytes: row.int(3).map_err(internal)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets (or, with `None`, removes) a group's retention; false when there is no such group.
+/// The caller runs the retention pass ([`super::event::expire`]) when it shortens.
+pub async fn set_retention(
+    store: &Store,
+    account: &str,
+    name: &str,
+    retention: Option<Retention>,
+) -> Result<bool, AwsError> {
+    let changed = store
+        .execute(
+            "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND name = ?",
+            vec![Value::from(retention.map(Retention::days)), account.into(), name.into()],
+        )
+        .await
+        .map_err(internal)?;
+    Ok(changed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+
+    use super::*;
+    use crate::logs::model::testing::{ACCOUNT, temp_store};
+
+    #[test]
+    fn a_retention_is_one_of_cloudwatch_day_counts() {
+        for days in [1, 7, 30, 365, 3653] {
+            assert_eq!(Retention::of_days(days).map(Retention::days), Some(days));
+        }
+        for days in [0, 2, 31, 3654, -1] {
+            assert_eq!(Retention::of_days(days), None, "{days}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_is_created_once_listed_by_name_and_keeps_a_retention() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        assert!(create(store, ACCOUNT, "/web", 1_000).await.unwrap());
+        assert!(create(store, ACCOUNT, "/api", 2_000).await.unwrap());
+        assert!(!create(store, ACCOUNT, "/web", 3_000).await.unwrap(), "the name is taken");
+        assert!(exists(store, ACCOUNT, "/web").await.unwrap());
+        assert!(!exists(store, "444455556666", "/web").await.unwrap());
+
+        assert!(set_retention(store, ACCOUNT, "/web", Retention::of_days(7)).await.unwrap());
+        assert!(!set_retention(store, ACCOUNT, "/gone", Retention::of_days(7)).await.unwrap());
+        let groups = all(store, ACCOUNT).await.unwrap();
+        let web = LogGroup { name: "/web".to_owned(), created_at: 1_000, retention_days: Some(7), stored_bytes: 0 };
+        assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/api", "/web"]);
+        assert_eq!(groups[1], web);
+        assert!(set_retention(store, ACCOUNT, "/web", None).await.unwrap());
+        assert_eq!(all(store, ACCOUNT).await.unwrap()[1].retention_days, None);
+    }
+
+    #[tokio::test]
+    async fn a_group_goes_with_its_streams_and_events() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        create(store, ACCOUNT, "/web", 1_000).await.unwrap();
+        super::super::stream::create(store, ACCOUNT, "/web", "a", 1_000).await.unwrap();
+        super::super::event::append(store, ACCOUNT, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
+        assert_eq!(all(store, ACCOUNT).await.unwrap()[0].stored_bytes, 5);
+        assert!(delete(store, ACCOUNT, "/web").await.unwrap());
+        assert!(!delete(store, ACCOUNT, "/web").await.unwrap(), "gone");
+        for table in ["log_streams", "log_events"] {
+            assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
+        }
+    }
+}

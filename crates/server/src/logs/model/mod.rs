@@ -1,0 +1,50 @@
+//! CloudWatch Logs' domain layer: log groups (with their retention), their streams (with
+//! what they have stored) and the events in them, with the SQL of `log_groups`,
+//! `log_streams` and `log_events` as functions of the store, never of a request's `Ctx`. The
+//! handlers in `logs/` decode a request, call these, and encode the answer.
+//!
+//! Guarantees:
+//! - a group's retention is one of CloudWatch's day counts ([`group::Retention`]), or none;
+//! - deleting a group removes its streams and events, and deleting a stream its events, in
+//!   one transaction;
+//! - events are appended, and their stream's first and last event times and stored bytes
+//!   moved, in one transaction; events are read in one order (timestamp, then arrival), so a
+//!   position in it (`event::Position`) pages without skipping or repeating;
+//! - the retention pass ([`event::expire`]) deletes exactly the events older than their
+//!   group's retention, in one statement.
+
+pub(crate) mod event;
+pub(crate) mod group;
+pub(crate) mod stream;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use store::Store;
+
+    pub(crate) const ACCOUNT: &str = "111122223333";
+
+    /// A migrated SQLite store in a fresh directory (removed on drop).
+    pub(crate) struct TempStore {
+        pub store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub(crate) async fn temp_store() -> TempStore {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("homeport-logs-model-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
+        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        TempStore { store, dir }
+    }
+}
