@@ -113,14 +113,17 @@ mod tests {
                 },
             },
         );
-        let debug = format!("{:?}", TaskCredentials {
-            access_key_id: "ASIA1".into(),
-            secret_access_key: "hidden".into(),
-            session_token: "hidden".into(),
-            expiration: 0,
-            role_arn: String::new(),
-            role_type: RoleType::Execution,
-        });
+        let debug = format!(
+            "{:?}",
+            TaskCredentials {
+                access_key_id: "ASIA1".into(),
+                secret_access_key: "hidden".into(),
+                session_token: "hidden".into(),
+                expiration: 0,
+                role_arn: String::new(),
+                role_type: RoleType::Execution,
+            }
+        );
         assert!(!debug.contains("hidden"), "{debug}");
     }
 

@@ -84,7 +84,7 @@ impl PollMessage {
 }
 
 /// What every message has, read on its own: its id and `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageHeader {
     #[serde(default)]

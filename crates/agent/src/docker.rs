@@ -124,16 +124,8 @@ impl ListedContainer {
     }
 }
 
-/// A host port Docker bound for a container port.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkBinding {
-    #[serde(rename = "bindIP")]
-    pub bind_ip: String,
-    pub container_port: u16,
-    pub host_port: u16,
-    pub protocol: String,
-}
+/// A host port Docker bound for a container port, as a state change reports it.
+pub use agent_protocol::state_change::NetworkBinding;
 
 /// What `GET /containers/{id}/json` says of a container's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
