@@ -69,14 +69,18 @@ pub struct ContainerReport {
     pub health_status: Option<String>,
 }
 
-/// A host port bound for a container port.
+/// A host port bound for a container port. The agent writes every member; a member another
+/// client leaves out reads as empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkBinding {
-    #[serde(rename = "bindIP")]
+    #[serde(rename = "bindIP", default)]
     pub bind_ip: String,
+    #[serde(default)]
     pub container_port: u16,
+    #[serde(default)]
     pub host_port: u16,
+    #[serde(default)]
     pub protocol: String,
 }
 

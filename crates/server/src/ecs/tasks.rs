@@ -8,7 +8,13 @@
 //! whatever it missed. The task model, its state machine and its SQL are `model::task`; this
 //! module decodes, calls it, and encodes.
 
+use agent_protocol::poll::{
+    Heartbeat, ManifestEntry, PollAnswer, PollMessage, PollRequest, StopVerificationAck, TaskManifest, TaskMessage,
+};
+use agent_protocol::state_change::{Acknowledgment, ContainerStateChange, TaskStateChange};
+use agent_protocol::task::TaskPayload;
 use aws_protocol::AwsError;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster};
@@ -454,31 +460,39 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
 
 async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (_, arn) = reported_task(ctx).await?;
-    let status = TaskStatus::reported(ecs::required(ctx.body, "status")?)
+    let change: TaskStateChange = ecs::agent_request(ctx.body)?;
+    let status = TaskStatus::reported(ecs::not_blank(&change.status, "status")?)
         .ok_or_else(|| invalid_parameter("status must be PENDING, RUNNING or STOPPED."))?;
+    let containers = change.containers.iter().map(ecs::agent_answer).collect::<Result<Vec<_>, _>>()?;
+    let times = [
+        ("pullStartedAt", change.pull_started_at),
+        ("pullStoppedAt", change.pull_stopped_at),
+        ("executionStoppedAt", change.execution_stopped_at),
+    ];
     let report = StateReport {
         status,
-        containers: ctx.body.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default(),
-        times: ["pullStartedAt", "pullStoppedAt", "executionStoppedAt"]
+        containers: &containers,
+        times: times
             .into_iter()
-            .filter_map(|member| Some((member, crate::ssm::epoch(ctx.body.get(member)?)?.into())))
+            .filter_map(|(member, at)| Some((member, crate::ssm::epoch(&Json::Number(at?))?.into())))
             .collect(),
-        reason: ctx.body.get("reason").and_then(Json::as_str),
+        reason: change.reason.as_deref(),
     };
     let now = ids::now();
     update_task(ctx.app, &arn, |task| Ok(task.record_report(&report, now))).await?;
-    Ok(json!({"acknowledgment": "ACK"}))
+    ecs::agent_answer(&Acknowledgment::ack())
 }
 
 async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (_, arn) = reported_task(ctx).await?;
-    let report = ctx.body.clone();
+    let change: ContainerStateChange = ecs::agent_request(ctx.body)?;
+    let report = ecs::agent_answer(&change.container)?;
     update_task(ctx.app, &arn, |task| {
         task.apply_containers(std::slice::from_ref(&report));
         Ok(false)
     })
     .await?;
-    Ok(json!({"acknowledgment": "ACK"}))
+    ecs::agent_answer(&Acknowledgment::ack())
 }
 
 /// The instance a poll comes from, which must be the caller's own.
@@ -508,9 +522,9 @@ fn message_id(kind: &str, seq: i64) -> String {
 
 async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let instance = polling_instance(ctx).await?;
-    let after = ctx.body.get("sequenceNumber").and_then(Json::as_i64).unwrap_or(0).max(0);
-    let wait =
-        ctx.body.get("waitSeconds").and_then(Json::as_u64).unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
+    let request: PollRequest = ecs::agent_request(ctx.body)?;
+    let after = request.sequence_number.max(0);
+    let wait = request.wait_seconds.unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
     let notify = ctx.app.ecs_channels.notifier(&instance.arn);
     // Connectedness is kept to the second it matters at (60 s): record a poll every 10 s.
     let now = ids::now();
@@ -519,23 +533,18 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
-    let candidates: Vec<&str> = ctx
-        .body
-        .get("stopCandidates")
-        .and_then(Json::as_array)
-        .map(|c| c.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
-    if !candidates.is_empty() {
-        let mut stop = Vec::new();
-        for arn in candidates {
-            let keep = load_task(&ctx.app.store, &ctx.app.account_id, arn)
+    if !request.stop_candidates.is_empty() {
+        let mut stop_tasks = Vec::new();
+        for arn in request.stop_candidates {
+            let keep = load_task(&ctx.app.store, &ctx.app.account_id, &arn)
                 .await?
                 .is_some_and(|t| t.meant_to_run_on(&instance.arn));
             if !keep {
-                stop.push(arn.to_owned());
+                stop_tasks.push(arn);
             }
         }
-        messages.push(json!({"messageId": message_id("stop-verification", after), "type": "StopVerificationAck", "stopTasks": stop}));
+        let message_id = message_id("stop-verification", after);
+        messages.push(PollMessage::StopVerificationAck(StopVerificationAck { message_id, stop_tasks }));
     }
     let mut tasks = model::changed_since(&ctx.app.store, &instance.arn, after).await?;
     let manifest_due = ctx.app.ecs_channels.manifest_due(&instance.arn, MANIFEST_EVERY);
@@ -546,21 +555,31 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut sequence = after;
     for task in &tasks {
         sequence = sequence.max(task.updated_seq);
-        messages.push(json!({
-            "messageId": message_id("task", task.updated_seq),
-            "type": "TaskMessage",
-            "seqNum": task.updated_seq,
-            "task": task.message(),
-        }));
+        match TaskPayload::deserialize(&task.message()) {
+            Ok(payload) => messages.push(PollMessage::Task(TaskMessage {
+                message_id: message_id("task", task.updated_seq),
+                seq_num: task.updated_seq,
+                task: payload,
+            })),
+            // Its definition has a member of a shape no agent reads: the task cannot run (an
+            // agent would acknowledge it and do nothing), and the poll goes on past it.
+            Err(error) => crate::log::event(&format!("poll: task {} cannot be sent to its agent: {error}", task.arn)),
+        }
     }
     if manifest_due {
         let all = model::on_instance(&ctx.app.store, &instance.arn).await?;
-        let listed: Vec<Json> =
-            all.iter().map(|t| json!({"taskArn": t.arn, "desiredStatus": t.desired_status.as_str()})).collect();
-        messages.push(json!({"messageId": message_id("manifest", sequence), "type": "TaskManifest", "seqNum": sequence, "tasks": listed}));
+        let tasks = all
+            .iter()
+            .map(|t| ManifestEntry { task_arn: t.arn.clone(), desired_status: t.desired_status.as_str().to_owned() })
+            .collect();
+        messages.push(PollMessage::Manifest(TaskManifest {
+            message_id: message_id("manifest", sequence),
+            seq_num: sequence,
+            tasks,
+        }));
     }
     if messages.is_empty() {
-        messages.push(json!({"messageId": message_id("heartbeat", sequence), "type": "Heartbeat"}));
+        messages.push(PollMessage::Heartbeat(Heartbeat { message_id: message_id("heartbeat", sequence) }));
     }
-    Ok(json!({"sequenceNumber": sequence, "messages": messages}))
+    ecs::agent_answer(&PollAnswer { sequence_number: sequence, messages })
 }
