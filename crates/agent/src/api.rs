@@ -7,8 +7,6 @@
 //! caller can say what AWS would say; an unreachable or misbehaving endpoint is a
 //! [`CallError::Transport`] or [`CallError::BadResponse`], worth retrying.
 
-use std::fmt;
-
 use agent_protocol::credentials::{TaskCredentialsAnswer, TaskCredentialsRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,13 +19,16 @@ use crate::signing::sign_json_call;
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Why a call did not succeed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The control plane was not reached, or the exchange broke off.
-    Transport(HttpError),
+    #[error(transparent)]
+    Transport(#[from] HttpError),
     /// The control plane refused: its `__type` (without any `namespace#`) and message.
+    #[error("{code}{}{message}", if message.is_empty() { "" } else { ": " })]
     Service { status: u16, code: String, message: String },
     /// A success whose body is not what the protocol promises.
+    #[error("unexpected response: {0}")]
     BadResponse(String),
 }
 
@@ -38,25 +39,6 @@ impl CallError {
             CallError::Service { code, .. } => Some(code),
             _ => None,
         }
-    }
-}
-
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CallError::Transport(error) => write!(f, "{error}"),
-            CallError::Service { code, message, .. } if message.is_empty() => write!(f, "{code}"),
-            CallError::Service { code, message, .. } => write!(f, "{code}: {message}"),
-            CallError::BadResponse(why) => write!(f, "unexpected response: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for CallError {}
-
-impl From<HttpError> for CallError {
-    fn from(error: HttpError) -> CallError {
-        CallError::Transport(error)
     }
 }
 
