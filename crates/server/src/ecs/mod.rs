@@ -52,9 +52,9 @@ pub fn agent_request<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T, A
     T::deserialize(body).map_err(|error| invalid_parameter(format!("The request is not well formed: {error}.")))
 }
 
-/// An agent protocol answer as the operation's JSON.
-pub fn agent_answer<T: serde::Serialize>(answer: &T) -> Result<Json, AwsError> {
-    serde_json::to_value(answer).map_err(internal)
+/// An agent protocol message as JSON (an operation's answer, or what the task model reads).
+pub fn agent_json<T: serde::Serialize>(message: &T) -> Result<Json, AwsError> {
+    serde_json::to_value(message).map_err(internal)
 }
 
 /// A string member already read, or ECS's error for a missing one (as [`required`]).

@@ -109,7 +109,7 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let duration = TASK_SESSION_SECONDS.min(role.max_session_duration);
     let issued = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
-    ecs::agent_answer(&TaskCredentialsAnswer {
+    ecs::agent_json(&TaskCredentialsAnswer {
         credentials: TaskCredentials {
             access_key_id: issued.access_key_id,
             secret_access_key: issued.secret_access_key,

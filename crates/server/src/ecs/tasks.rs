@@ -463,7 +463,7 @@ async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let change: TaskStateChange = ecs::agent_request(ctx.body)?;
     let status = TaskStatus::reported(ecs::not_blank(&change.status, "status")?)
         .ok_or_else(|| invalid_parameter("status must be PENDING, RUNNING or STOPPED."))?;
-    let containers = change.containers.iter().map(ecs::agent_answer).collect::<Result<Vec<_>, _>>()?;
+    let containers = change.containers.iter().map(ecs::agent_json).collect::<Result<Vec<_>, _>>()?;
     let times = [
         ("pullStartedAt", change.pull_started_at),
         ("pullStoppedAt", change.pull_stopped_at),
@@ -480,19 +480,19 @@ async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let now = ids::now();
     update_task(ctx.app, &arn, |task| Ok(task.record_report(&report, now))).await?;
-    ecs::agent_answer(&Acknowledgment::ack())
+    ecs::agent_json(&Acknowledgment::ack())
 }
 
 async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (_, arn) = reported_task(ctx).await?;
     let change: ContainerStateChange = ecs::agent_request(ctx.body)?;
-    let report = ecs::agent_answer(&change.container)?;
+    let report = ecs::agent_json(&change.container)?;
     update_task(ctx.app, &arn, |task| {
         task.apply_containers(std::slice::from_ref(&report));
         Ok(false)
     })
     .await?;
-    ecs::agent_answer(&Acknowledgment::ack())
+    ecs::agent_json(&Acknowledgment::ack())
 }
 
 /// The instance a poll comes from, which must be the caller's own.
@@ -581,5 +581,5 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if messages.is_empty() {
         messages.push(PollMessage::Heartbeat(Heartbeat { message_id: message_id("heartbeat", sequence) }));
     }
-    ecs::agent_answer(&PollAnswer { sequence_number: sequence, messages })
+    ecs::agent_json(&PollAnswer { sequence_number: sequence, messages })
 }
