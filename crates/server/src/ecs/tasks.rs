@@ -583,3 +583,43 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     ecs::agent_json(&PollAnswer { sequence_number: sequence, messages })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    /// A task's stored payload, as `create_tasks` writes it from a registered definition (its
+    /// defaults filled in), goes to the agent member for member.
+    #[test]
+    fn a_stored_payload_is_sent_as_it_is() {
+        let arn = "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef0123456789abcdef";
+        let payload = json!({
+            "family": "web", "revision": 3, "networkMode": "bridge",
+            "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containers": [{
+                "name": "app", "image": "busybox", "essential": true, "cpu": 0, "memory": 64,
+                "environment": [{"name": "MODE", "value": "prod"}], "mountPoints": [], "volumesFrom": [],
+                "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web"}},
+            }],
+        });
+        let task = TaskRow {
+            arn: arn.to_owned(),
+            cluster_arn: "arn:aws:ecs:us-east-1:111122223333:cluster/edge".to_owned(),
+            container_instance_arn: None,
+            desired_status: DesiredStatus::Stopped,
+            last_status: TaskStatus::Running,
+            body: json!({}),
+            payload,
+            version: 0,
+            updated_seq: 7,
+            reserved_cpu: 0,
+            reserved_memory: 64,
+        };
+        let sent = TaskPayload::deserialize(&task.message()).unwrap();
+        assert_eq!((sent.task_arn.as_str(), sent.desired_status.as_str()), (arn, "STOPPED"));
+        assert_eq!(ecs::agent_json(&sent).unwrap(), task.message());
+    }
+}
