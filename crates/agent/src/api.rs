@@ -7,8 +7,7 @@
 //! caller can say what AWS would say; an unreachable or misbehaving endpoint is a
 //! [`CallError::Transport`] or [`CallError::BadResponse`], worth retrying.
 
-use std::fmt;
-
+use agent_protocol::credentials::{TaskCredentialsAnswer, TaskCredentialsRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,13 +19,16 @@ use crate::signing::sign_json_call;
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Why a call did not succeed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The control plane was not reached, or the exchange broke off.
-    Transport(HttpError),
+    #[error(transparent)]
+    Transport(#[from] HttpError),
     /// The control plane refused: its `__type` (without any `namespace#`) and message.
+    #[error("{code}{}{message}", if message.is_empty() { "" } else { ": " })]
     Service { status: u16, code: String, message: String },
     /// A success whose body is not what the protocol promises.
+    #[error("unexpected response: {0}")]
     BadResponse(String),
 }
 
@@ -37,25 +39,6 @@ impl CallError {
             CallError::Service { code, .. } => Some(code),
             _ => None,
         }
-    }
-}
-
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CallError::Transport(error) => write!(f, "{error}"),
-            CallError::Service { code, message, .. } if message.is_empty() => write!(f, "{code}"),
-            CallError::Service { code, message, .. } => write!(f, "{code}: {message}"),
-            CallError::BadResponse(why) => write!(f, "unexpected response: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for CallError {}
-
-impl From<HttpError> for CallError {
-    fn from(error: HttpError) -> CallError {
-        CallError::Transport(error)
     }
 }
 
@@ -186,7 +169,7 @@ pub async fn ecs_call(
     region: &str,
     credentials: &RoleCredentials,
     operation: &str,
-    body: &Value,
+    body: &(impl Serialize + ?Sized),
     limit: std::time::Duration,
 ) -> Result<Value, CallError> {
     let body = serde_json::to_vec(body).map_err(|error| CallError::BadResponse(error.to_string()))?;
@@ -228,28 +211,18 @@ pub async fn get_task_credentials(
     endpoint: &Endpoint,
     region: &str,
     credentials: &RoleCredentials,
-    request: &Value,
+    request: &TaskCredentialsRequest,
 ) -> Result<TaskRoleCredentials, CallError> {
     let answer = ecs_call(endpoint, region, credentials, "GetTaskCredentials", request, http::TIMEOUT).await?;
-    let held = answer.get("credentials").ok_or_else(|| CallError::BadResponse("no credentials".to_owned()))?;
-    let text = |name: &str| {
-        held.get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| CallError::BadResponse(format!("credentials without {name}")))
-    };
-    let expires_at = held
-        .get("expiration")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| CallError::BadResponse("credentials without expiration".to_owned()))?;
+    let TaskCredentialsAnswer { credentials: held } =
+        serde_json::from_value(answer).map_err(|error| CallError::BadResponse(error.to_string()))?;
     Ok(TaskRoleCredentials {
-        role_arn: text("roleArn")?,
+        role_arn: held.role_arn,
         credentials: RoleCredentials {
-            access_key_id: text("accessKeyId")?,
-            secret_access_key: text("secretAccessKey")?,
-            session_token: text("sessionToken")?,
-            // `as` saturates: no value can wrap around.
-            expires_at: expires_at as i64,
+            access_key_id: held.access_key_id,
+            secret_access_key: held.secret_access_key,
+            session_token: held.session_token,
+            expires_at: held.expiration,
         },
     })
 }

@@ -47,7 +47,7 @@ use crate::docker::DockerApi;
 use crate::log;
 use crate::state::{StateDir, write_private};
 use crate::task_roles::{RoleType, TaskRoles};
-use crate::task_spec::{ContainerSpec, TaskSpec};
+use crate::task_spec::{ContainerDefinition, TaskPayload};
 
 /// PutLogEvents' limits.
 pub const MAX_BATCH_EVENTS: usize = 10_000;
@@ -77,7 +77,11 @@ pub struct Destination {
 impl Destination {
     /// The destination of a container's log if its driver is `awslogs` (`Err`: the options
     /// are unusable, with why).
-    pub fn of(spec: &TaskSpec, container: &ContainerSpec, runtime_id: &str) -> Option<Result<Destination, String>> {
+    pub fn of(
+        spec: &TaskPayload,
+        container: &ContainerDefinition,
+        runtime_id: &str,
+    ) -> Option<Result<Destination, String>> {
         let configuration = container.log_configuration.as_ref().filter(|c| c.log_driver == "awslogs")?;
         let options: &BTreeMap<String, String> = &configuration.options;
         let Some(group) = options.get("awslogs-group").filter(|g| !g.is_empty()) else {
@@ -615,7 +619,7 @@ mod tests {
 
     #[test]
     fn destinations_follow_ecs_naming() {
-        let spec: TaskSpec = serde_json::from_value(json!({
+        let spec: TaskPayload = serde_json::from_value(json!({
             "taskArn": "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef",
             "containers": [
                 {"name": "app", "logConfiguration": {"logDriver": "awslogs", "options": {

@@ -15,7 +15,6 @@
 //! engine's tests drive it with the in-memory `fake` instead, which records every call.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -39,15 +38,19 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(600);
 const PULL_TAIL: usize = 64 * 1024;
 
 /// Why a Docker call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DockerError {
     /// The daemon was not reached, or the exchange broke off.
+    #[error("cannot reach Docker at {}: {error}", .socket.display())]
     Unreachable { socket: PathBuf, error: HttpError },
     /// The daemon refused: its status and message.
+    #[error("Docker answered {status}: {message}")]
     Api { status: u16, message: String },
     /// An answer that is not what the API promises.
+    #[error("unexpected answer from Docker: {0}")]
     BadResponse(String),
     /// `DOCKER_HOST` names something other than a Unix socket.
+    #[error("DOCKER_HOST=`{0}`: the agent speaks to Docker over a Unix socket only (unix:///var/run/docker.sock)")]
     UnsupportedHost(String),
 }
 
@@ -64,24 +67,6 @@ impl DockerError {
         }
     }
 }
-
-impl fmt::Display for DockerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DockerError::Unreachable { socket, error } => {
-                write!(f, "cannot reach Docker at {}: {error}", socket.display())
-            }
-            DockerError::Api { status, message } => write!(f, "Docker answered {status}: {message}"),
-            DockerError::BadResponse(why) => write!(f, "unexpected answer from Docker: {why}"),
-            DockerError::UnsupportedHost(host) => write!(
-                f,
-                "DOCKER_HOST=`{host}`: the agent speaks to Docker over a Unix socket only (unix:///var/run/docker.sock)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for DockerError {}
 
 /// The daemon's facts registration needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,16 +109,8 @@ impl ListedContainer {
     }
 }
 
-/// A host port Docker bound for a container port.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkBinding {
-    #[serde(rename = "bindIP")]
-    pub bind_ip: String,
-    pub container_port: u16,
-    pub host_port: u16,
-    pub protocol: String,
-}
+/// A host port Docker bound for a container port, as a state change reports it.
+pub use agent_protocol::state_change::NetworkBinding;
 
 /// What `GET /containers/{id}/json` says of a container's state.
 #[derive(Debug, Clone, PartialEq, Eq)]

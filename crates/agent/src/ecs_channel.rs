@@ -15,34 +15,21 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use agent_protocol::poll::{
+    MAX_WAIT_SECONDS, MessageHeader, PollAnswer, PollMessage, PollRequest, StopVerificationAck, TaskManifest,
+    TaskMessage,
+};
+use serde_json::Value;
 
 use crate::reconcile::{Status, TaskRecord, stop_candidates};
-use crate::task_spec::TaskSpec;
 
 /// How long a poll asks the control plane to wait (its maximum).
-pub const WAIT_SECONDS: u64 = 20;
+pub const WAIT_SECONDS: u64 = MAX_WAIT_SECONDS;
 
-/// One message of a poll's answer.
+/// One message of a poll's answer, as the agent reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    Task {
-        id: String,
-        seq: i64,
-        task: Box<TaskSpec>,
-    },
-    Manifest {
-        id: String,
-        seq: i64,
-        tasks: Vec<(String, String)>,
-    },
-    StopVerificationAck {
-        id: String,
-        stop_tasks: Vec<String>,
-    },
-    Heartbeat {
-        id: String,
-    },
+    Read(PollMessage),
     /// A message this agent does not understand (or a task it cannot read): acknowledged,
     /// logged, not acted on.
     Unreadable {
@@ -54,64 +41,40 @@ pub enum Message {
 impl Message {
     pub fn id(&self) -> &str {
         match self {
-            Message::Task { id, .. }
-            | Message::Manifest { id, .. }
-            | Message::StopVerificationAck { id, .. }
-            | Message::Heartbeat { id }
-            | Message::Unreadable { id, .. } => id,
+            Message::Read(message) => message.id(),
+            Message::Unreadable { id, .. } => id,
         }
     }
 }
 
-/// A poll's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollResponse {
-    pub sequence_number: i64,
-    pub messages: Vec<Message>,
-}
+/// A poll's answer, each message read on its own.
+pub type PollResponse = PollAnswer<Message>;
 
 /// Reads a poll's answer; one unreadable message does not spoil the others.
-pub fn parse_poll_response(value: &Value) -> Result<PollResponse, String> {
-    let sequence_number =
-        value.get("sequenceNumber").and_then(Value::as_i64).ok_or("a poll answer without sequenceNumber")?;
-    let mut messages = Vec::new();
-    for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
-        let id = message.get("messageId").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let seq = message.get("seqNum").and_then(Value::as_i64).unwrap_or(0);
-        let strings = |member: &str| -> Vec<String> {
-            message
-                .get(member)
-                .and_then(Value::as_array)
-                .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let parsed = match message.get("type").and_then(Value::as_str).unwrap_or_default() {
-            "TaskMessage" => match message.get("task").map(|task| serde_json::from_value::<TaskSpec>(task.clone())) {
-                Some(Ok(task)) => Message::Task { id, seq, task: Box::new(task) },
-                Some(Err(error)) => Message::Unreadable { id, why: format!("a task that cannot be read: {error}") },
-                None => Message::Unreadable { id, why: "a TaskMessage without a task".to_owned() },
-            },
-            "TaskManifest" => {
-                let tasks = message
-                    .get("tasks")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|entry| {
-                        let arn = entry.get("taskArn").and_then(Value::as_str)?;
-                        let desired = entry.get("desiredStatus").and_then(Value::as_str).unwrap_or("RUNNING");
-                        Some((arn.to_owned(), desired.to_owned()))
-                    })
-                    .collect();
-                Message::Manifest { id, seq, tasks }
-            }
-            "StopVerificationAck" => Message::StopVerificationAck { id, stop_tasks: strings("stopTasks") },
-            "Heartbeat" => Message::Heartbeat { id },
-            other => Message::Unreadable { id, why: format!("an unknown message type `{other}`") },
-        };
-        messages.push(parsed);
+pub fn parse_poll_response(value: Value) -> Result<PollResponse, String> {
+    let answer: PollAnswer<Value> =
+        serde_json::from_value(value).map_err(|error| format!("a poll answer that cannot be read: {error}"))?;
+    Ok(PollAnswer {
+        sequence_number: answer.sequence_number,
+        messages: answer.messages.into_iter().map(read).collect(),
+    })
+}
+
+fn read(message: Value) -> Message {
+    let header: MessageHeader = serde_json::from_value(message.clone()).unwrap_or_default();
+    match serde_json::from_value::<PollMessage>(message) {
+        Ok(message) => Message::Read(message),
+        Err(error) => {
+            let why = match header.kind.as_str() {
+                "TaskMessage" => format!("a task that cannot be read: {error}"),
+                kind @ ("TaskManifest" | "StopVerificationAck" | "Heartbeat") => {
+                    format!("a {kind} that cannot be read: {error}")
+                }
+                other => format!("an unknown message type `{other}`"),
+            };
+            Message::Unreadable { id: header.message_id, why }
+        }
     }
-    Ok(PollResponse { sequence_number, messages })
 }
 
 /// The channel's side of the agent: what the next poll says.
@@ -145,36 +108,29 @@ impl Channel {
         Channel { sequence_number, ..Channel::default() }
     }
 
-    /// The next poll's body; it carries (and so forgets) the acks and candidates.
-    pub fn next_request(&mut self, cluster: &str, container_instance: &str) -> Value {
+    /// The next poll; it carries (and so forgets) the acks and candidates.
+    pub fn next_request(&mut self, cluster: &str, container_instance: &str) -> PollRequest {
         let sequence_number = if self.resync { 0 } else { self.sequence_number };
         self.resync = false;
-        json!({
-            "cluster": cluster,
-            "containerInstance": container_instance,
-            "sequenceNumber": sequence_number,
-            "acks": std::mem::take(&mut self.acks),
-            "stopCandidates": std::mem::take(&mut self.candidates),
-            "waitSeconds": WAIT_SECONDS,
-        })
+        PollRequest {
+            cluster: cluster.to_owned(),
+            container_instance: container_instance.to_owned(),
+            sequence_number,
+            acks: std::mem::take(&mut self.acks),
+            stop_candidates: std::mem::take(&mut self.candidates),
+            wait_seconds: Some(WAIT_SECONDS),
+        }
     }
 
     /// A poll failed: what it carried goes again with the next one.
-    pub fn failed(&mut self, request: &Value) {
-        let strings = |member: &str| -> Vec<String> {
-            request
-                .get(member)
-                .and_then(Value::as_array)
-                .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let mut acks = strings("acks");
+    pub fn failed(&mut self, request: &PollRequest) {
+        let mut acks = request.acks.clone();
         acks.append(&mut self.acks);
         self.acks = acks;
-        let mut candidates = strings("stopCandidates");
+        let mut candidates = request.stop_candidates.clone();
         candidates.retain(|c| !self.candidates.contains(c));
         self.candidates.append(&mut candidates);
-        if request.get("sequenceNumber").and_then(Value::as_i64) == Some(0) && self.sequence_number != 0 {
+        if request.sequence_number == 0 && self.sequence_number != 0 {
             self.resync = true;
         }
     }
@@ -185,25 +141,25 @@ impl Channel {
         for message in response.messages {
             self.acks.push(message.id().to_owned());
             match message {
-                Message::Task { task, .. } => {
+                Message::Read(PollMessage::Task(TaskMessage { task, .. })) => {
                     let stop = task.desired_status == "STOPPED";
                     match tasks.get_mut(&task.task_arn) {
                         Some(record) => {
                             if stop && record.desired != Status::Stopped {
                                 applied.stops.push(task.task_arn.clone());
                             }
-                            record.apply_desired(*task);
+                            record.apply_desired(task);
                         }
                         None => {
                             if !stop {
                                 applied.new_tasks.push(task.task_arn.clone());
                             }
-                            tasks.insert(task.task_arn.clone(), TaskRecord::from_spec(*task));
+                            tasks.insert(task.task_arn.clone(), TaskRecord::from_spec(task));
                         }
                     }
                 }
-                Message::Manifest { tasks: listed, .. } => {
-                    let arns: Vec<String> = listed.iter().map(|(arn, _)| arn.clone()).collect();
+                Message::Read(PollMessage::Manifest(TaskManifest { tasks: listed, .. })) => {
+                    let arns: Vec<String> = listed.into_iter().map(|entry| entry.task_arn).collect();
                     self.candidates = stop_candidates(tasks, &arns);
                     applied.candidates = self.candidates.clone();
                     // Never sent: unknown, or known only from its containers' labels.
@@ -215,7 +171,7 @@ impl Channel {
                     }
                     self.unknown = unknown;
                 }
-                Message::StopVerificationAck { stop_tasks, .. } => {
+                Message::Read(PollMessage::StopVerificationAck(StopVerificationAck { stop_tasks, .. })) => {
                     for arn in stop_tasks {
                         if let Some(record) = tasks.get_mut(&arn) {
                             if record.desired != Status::Stopped {
@@ -225,7 +181,7 @@ impl Channel {
                         }
                     }
                 }
-                Message::Heartbeat { .. } => {}
+                Message::Read(PollMessage::Heartbeat(_)) => {}
                 Message::Unreadable { why, .. } => applied.unreadable.push(why),
             }
         }
@@ -240,6 +196,9 @@ impl Channel {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail loudly")]
 
+    use agent_protocol::poll::{Heartbeat, ManifestEntry};
+    use serde_json::json;
+
     use super::*;
 
     const A: &str = "arn:aws:ecs:us-east-1:111122223333:task/edge/aaaa";
@@ -252,7 +211,7 @@ mod tests {
     }
 
     fn poll_answer(sequence_number: i64, messages: Vec<Value>) -> PollResponse {
-        parse_poll_response(&json!({"sequenceNumber": sequence_number, "messages": messages})).unwrap()
+        parse_poll_response(json!({"sequenceNumber": sequence_number, "messages": messages})).unwrap()
     }
 
     #[test]
@@ -270,20 +229,32 @@ mod tests {
             ],
         );
         assert_eq!(answer.sequence_number, 44);
-        let Message::Task { seq, task, .. } = &answer.messages[0] else { panic!() };
-        assert_eq!((*seq, task.task_arn.as_str(), task.containers[0].image.as_str()), (43, A, "busybox"));
+        let Message::Read(PollMessage::Task(TaskMessage { seq_num, task, .. })) = &answer.messages[0] else { panic!() };
+        assert_eq!((*seq_num, task.task_arn.as_str(), task.containers[0].image.as_str()), (43, A, "busybox"));
         assert_eq!(
             answer.messages[1],
-            Message::Manifest { id: "manifest-44".into(), seq: 44, tasks: vec![(A.into(), "RUNNING".into())] }
+            Message::Read(PollMessage::Manifest(TaskManifest {
+                message_id: "manifest-44".into(),
+                seq_num: 44,
+                tasks: vec![ManifestEntry { task_arn: A.into(), desired_status: "RUNNING".into() }]
+            }))
         );
         assert_eq!(
             answer.messages[2],
-            Message::StopVerificationAck { id: "stop-verification-41".into(), stop_tasks: vec![B.into()] }
+            Message::Read(PollMessage::StopVerificationAck(StopVerificationAck {
+                message_id: "stop-verification-41".into(),
+                stop_tasks: vec![B.into()]
+            }))
         );
-        assert_eq!(answer.messages[3], Message::Heartbeat { id: "heartbeat-44".into() });
-        assert!(matches!(&answer.messages[4], Message::Unreadable { why, .. } if why.contains("cannot be read")));
+        assert_eq!(
+            answer.messages[3],
+            Message::Read(PollMessage::Heartbeat(Heartbeat { message_id: "heartbeat-44".into() }))
+        );
+        assert!(
+            matches!(&answer.messages[4], Message::Unreadable { id, why } if id == "x" && why.contains("cannot be read"))
+        );
         assert!(matches!(&answer.messages[5], Message::Unreadable { why, .. } if why.contains("Telemetry")));
-        assert!(parse_poll_response(&json!({"messages": []})).is_err());
+        assert!(parse_poll_response(json!({"messages": []})).is_err());
     }
 
     #[test]
@@ -292,7 +263,7 @@ mod tests {
         let mut tasks = BTreeMap::new();
         let first = channel.next_request("edge", "ci");
         assert_eq!(
-            first,
+            serde_json::to_value(&first).unwrap(),
             json!({"cluster": "edge", "containerInstance": "ci", "sequenceNumber": 0, "acks": [],
                    "stopCandidates": [], "waitSeconds": 20})
         );
@@ -300,8 +271,8 @@ mod tests {
         assert_eq!(applied.new_tasks, [A]);
         assert_eq!(tasks[A].desired, Status::Running);
         let second = channel.next_request("edge", "ci");
-        assert_eq!((second["sequenceNumber"].as_i64(), second["acks"].clone()), (Some(43), json!(["task-43"])));
-        assert_eq!(channel.next_request("edge", "ci")["acks"], json!([]), "acks go once");
+        assert_eq!((second.sequence_number, second.acks), (43, vec!["task-43".to_owned()]));
+        assert!(channel.next_request("edge", "ci").acks.is_empty(), "acks go once");
         // The same message again (a lost answer) changes nothing; a stop is taken.
         channel.apply(&mut tasks, poll_answer(43, vec![task_message(A, 43, "RUNNING")]));
         let applied = channel.apply(&mut tasks, poll_answer(45, vec![task_message(A, 45, "STOPPED")]));
@@ -321,7 +292,7 @@ mod tests {
         let request = channel.next_request("edge", "ci");
         channel.failed(&request);
         let again = channel.next_request("edge", "ci");
-        assert_eq!((again["sequenceNumber"].as_i64(), again["acks"].clone()), (Some(8), json!(["task-8"])));
+        assert_eq!((again.sequence_number, again.acks), (8, vec!["task-8".to_owned()]));
     }
 
     #[test]
@@ -335,7 +306,7 @@ mod tests {
         assert_eq!(applied.candidates, [B]);
         assert_eq!(tasks[B].desired, Status::Running, "a candidate runs until verified");
         let request = channel.next_request("edge", "ci");
-        assert_eq!(request["stopCandidates"], json!([B]));
+        assert_eq!(request.stop_candidates, [B]);
         let ack = json!({"messageId": "stop-verification-2", "type": "StopVerificationAck", "stopTasks": [B]});
         let applied = channel.apply(&mut tasks, poll_answer(2, vec![ack]));
         assert_eq!(applied.verified_stops, [B]);
@@ -360,9 +331,9 @@ mod tests {
             "a task adopted from labels needs its spec"
         );
         let request = channel.next_request("edge", "ci");
-        assert_eq!(request["sequenceNumber"], 0);
+        assert_eq!(request.sequence_number, 0);
         channel.apply(&mut tasks, poll_answer(9, vec![task_message(A, 3, "RUNNING")]));
         assert!(tasks.contains_key(A));
-        assert_eq!(channel.next_request("edge", "ci")["sequenceNumber"], 9);
+        assert_eq!(channel.next_request("edge", "ci").sequence_number, 9);
     }
 }

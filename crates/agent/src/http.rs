@@ -189,49 +189,42 @@ impl Response {
 }
 
 /// Why an exchange failed before a complete response arrived.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    #[error("invalid endpoint {0}")]
     InvalidEndpoint(String),
     /// An `https` endpoint without a TLS configuration: nothing was sent.
+    #[error(
+        "`{0}`: an https:// endpoint needs the CA that verifies it (register with --ca-sha256, --ca-file \
+         or --system-ca); nothing was sent"
+    )]
     NoTrust(String),
-    Connect {
-        address: String,
-        source: std::io::Error,
-    },
+    #[error("cannot connect to {address}: {source}")]
+    Connect { address: String, source: std::io::Error },
     /// The TLS handshake with `host` failed (an untrusted certificate among the reasons).
-    Tls {
-        host: String,
-        source: std::io::Error,
-    },
+    #[error("{}", tls_failure(.host, .source))]
+    Tls { host: String, source: std::io::Error },
+    #[error(transparent)]
     Proxy(ProxyError),
-    Io(std::io::Error),
+    #[error("connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no response within {} seconds", .0.as_secs())]
     Timeout(Duration),
+    #[error("malformed response: {0}")]
     Malformed(&'static str),
 }
 
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::InvalidEndpoint(why) => write!(f, "invalid endpoint {why}"),
-            HttpError::NoTrust(url) => write!(
-                f,
-                "`{url}`: an https:// endpoint needs the CA that verifies it (register with --ca-sha256, --ca-file \
-                 or --system-ca); nothing was sent"
-            ),
-            HttpError::Connect { address, source } => write!(f, "cannot connect to {address}: {source}"),
-            HttpError::Tls { host, source } if is_certificate_error(source) => write!(
-                f,
-                "the certificate {host} presented is not trusted ({source}); nothing was sent. The agent trusts \
-                 only the CA it was given at registration (--ca-sha256 or --ca-file, kept as STATE_DIR/ca.pem) or, \
-                 with --system-ca, the system's store, and the certificate must name {host}: if the server's CA \
-                 changed, register again with its new fingerprint"
-            ),
-            HttpError::Tls { host, source } => write!(f, "TLS with {host} failed: {source}"),
-            HttpError::Proxy(error) => write!(f, "{error}"),
-            HttpError::Io(error) => write!(f, "connection failed: {error}"),
-            HttpError::Timeout(limit) => write!(f, "no response within {} seconds", limit.as_secs()),
-            HttpError::Malformed(why) => write!(f, "malformed response: {why}"),
-        }
+/// What a failed handshake means: an untrusted certificate says what the agent trusts.
+fn tls_failure(host: &str, source: &std::io::Error) -> String {
+    if is_certificate_error(source) {
+        format!(
+            "the certificate {host} presented is not trusted ({source}); nothing was sent. The agent trusts \
+             only the CA it was given at registration (--ca-sha256 or --ca-file, kept as STATE_DIR/ca.pem) or, \
+             with --system-ca, the system's store, and the certificate must name {host}: if the server's CA \
+             changed, register again with its new fingerprint"
+        )
+    } else {
+        format!("TLS with {host} failed: {source}")
     }
 }
 
@@ -241,14 +234,6 @@ fn is_certificate_error(error: &std::io::Error) -> bool {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .is_some_and(|error| matches!(error, rustls::Error::InvalidCertificate(_)))
-}
-
-impl std::error::Error for HttpError {}
-
-impl From<std::io::Error> for HttpError {
-    fn from(error: std::io::Error) -> HttpError {
-        HttpError::Io(error)
-    }
 }
 
 /// One request: the method, the path with its query, the `Host` header, other headers

@@ -27,24 +27,15 @@ pub const PUBLIC_KEY_TYPE: &str = "Ed25519";
 pub struct InstanceKey(SigningKey);
 
 /// Why a key could not be made or read. Never carries key material.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// The operating system would not provide random bytes.
+    #[error("cannot get random bytes for a key: {0}")]
     NoRandomness(String),
     /// `instance.key` does not hold a base64 32-byte seed.
+    #[error("the instance key file does not hold a base64 Ed25519 seed")]
     Malformed,
 }
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyError::NoRandomness(error) => write!(f, "cannot get random bytes for a key: {error}"),
-            KeyError::Malformed => write!(f, "the instance key file does not hold a base64 Ed25519 seed"),
-        }
-    }
-}
-
-impl std::error::Error for KeyError {}
 
 impl InstanceKey {
     /// A new key from 32 random bytes.

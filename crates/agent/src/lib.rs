@@ -27,6 +27,9 @@
 //! session token, an activation code); every file holding one is created 0600 and replaced
 //! atomically; the agent reads no AWS configuration of the user's (`~/.aws`, `AWS_*`).
 
+/// The agent protocol's wire shapes, for the binary's tools that speak it too (`fleet`).
+pub use agent_protocol as protocol;
+
 pub mod api;
 pub mod attribute;
 pub mod awslogs;

@@ -52,59 +52,39 @@ impl fmt::Debug for Proxy {
 }
 
 /// Why a proxy could not be used or refused the tunnel.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     /// A proxy variable's value is not a usable proxy URL.
-    Invalid {
-        variable: String,
-        why: String,
-    },
-    Connect {
-        proxy: String,
-        source: std::io::Error,
-    },
-    Io {
-        proxy: String,
-        source: std::io::Error,
-    },
+    #[error(
+        "{variable} cannot be used: {why}; set it to http://[USER:PASSWORD@]HOST:PORT, or unset it \
+         (and list the control plane in NO_PROXY) to connect directly"
+    )]
+    Invalid { variable: String, why: String },
+    #[error("cannot connect to the proxy {proxy}: {source}")]
+    Connect { proxy: String, source: std::io::Error },
+    #[error("the connection through the proxy {proxy} failed: {source}")]
+    Io { proxy: String, source: std::io::Error },
     /// The proxy answered the `CONNECT` with something other than success.
-    Refused {
-        proxy: String,
-        target: String,
-        status_line: String,
-    },
-    Malformed {
-        proxy: String,
-        why: &'static str,
-    },
+    #[error("{}", refusal(.proxy, .target, .status_line))]
+    Refused { proxy: String, target: String, status_line: String },
+    #[error("the proxy {proxy} answered CONNECT badly: {why}")]
+    Malformed { proxy: String, why: &'static str },
 }
 
-impl fmt::Display for ProxyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxyError::Invalid { variable, why } => write!(
-                f,
-                "{variable} cannot be used: {why}; set it to http://[USER:PASSWORD@]HOST:PORT, or unset it \
-                 (and list the control plane in NO_PROXY) to connect directly"
-            ),
-            ProxyError::Connect { proxy, source } => write!(f, "cannot connect to the proxy {proxy}: {source}"),
-            ProxyError::Io { proxy, source } => write!(f, "the connection through the proxy {proxy} failed: {source}"),
-            ProxyError::Refused { proxy, target, status_line } if status_line.contains(" 407") => write!(
-                f,
-                "the proxy {proxy} wants authentication to reach {target} ({status_line}): put the user and \
-                 password in the proxy variable, http://USER:PASSWORD@HOST:PORT"
-            ),
-            ProxyError::Refused { proxy, target, status_line } => write!(
-                f,
-                "the proxy {proxy} refused a tunnel to {target} ({status_line}): it must allow CONNECT to that \
-                 port, or list the control plane in NO_PROXY"
-            ),
-            ProxyError::Malformed { proxy, why } => write!(f, "the proxy {proxy} answered CONNECT badly: {why}"),
-        }
+/// What a refused tunnel means: a 407 wants the proxy's credentials.
+fn refusal(proxy: &str, target: &str, status_line: &str) -> String {
+    if status_line.contains(" 407") {
+        format!(
+            "the proxy {proxy} wants authentication to reach {target} ({status_line}): put the user and \
+             password in the proxy variable, http://USER:PASSWORD@HOST:PORT"
+        )
+    } else {
+        format!(
+            "the proxy {proxy} refused a tunnel to {target} ({status_line}): it must allow CONNECT to that \
+             port, or list the control plane in NO_PROXY"
+        )
     }
 }
-
-impl std::error::Error for ProxyError {}
 
 impl Proxy {
     /// Reads `http://[USER:PASSWORD@]HOST[:PORT]` (or a bare `HOST[:PORT]`); `variable` names

@@ -28,11 +28,12 @@
 
 use std::collections::BTreeMap;
 
+use agent_protocol::state_change as wire;
+use agent_protocol::task::{Condition, Dependency};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::docker::{Inspected, ListedContainer, NetworkBinding};
-use crate::task_spec::{Condition, Dependency, LABEL_CONTAINER_NAME, LABEL_TASK_ARN, TaskSpec};
+use crate::task_spec::{LABEL_CONTAINER_NAME, LABEL_TASK_ARN, TaskPayload};
 
 /// ECS's reason when an essential container exits.
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
@@ -150,7 +151,7 @@ impl ContainerRecord {
     }
 
     /// Its health as ECS reports it, if its definition (in `spec`) has a health check.
-    fn health_status(&self, spec: Option<&TaskSpec>) -> Option<&'static str> {
+    fn health_status(&self, spec: Option<&TaskPayload>) -> Option<&'static str> {
         let checked = spec.and_then(|s| s.container(&self.name)).is_some_and(|c| c.health_check.is_some());
         checked.then_some(match self.health.as_deref() {
             Some("healthy") => "HEALTHY",
@@ -159,7 +160,7 @@ impl ContainerRecord {
         })
     }
 
-    fn report(&self, spec: Option<&TaskSpec>) -> ContainerReport {
+    fn report(&self, spec: Option<&TaskPayload>) -> ContainerReport {
         ContainerReport {
             container_name: self.name.clone(),
             runtime_id: self.runtime_id.clone(),
@@ -180,7 +181,7 @@ pub struct TaskRecord {
     pub arn: String,
     /// `None` for a task adopted from Docker's labels that the control plane never described.
     #[serde(default)]
-    pub spec: Option<TaskSpec>,
+    pub spec: Option<TaskPayload>,
     /// `RUNNING` or `STOPPED`: the control plane's wish, or the agent's own decision to stop.
     pub desired: Status,
     /// Why the agent stopped it on its own (ECS's wording).
@@ -211,7 +212,7 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// A task the control plane sent.
-    pub fn from_spec(spec: TaskSpec) -> TaskRecord {
+    pub fn from_spec(spec: TaskPayload) -> TaskRecord {
         let desired = if spec.desired_status == "STOPPED" { Status::Stopped } else { Status::Running };
         let containers = spec.containers.iter().map(|c| ContainerRecord::new(&c.name)).collect();
         TaskRecord {
@@ -283,7 +284,7 @@ impl TaskRecord {
 
     /// Applies the control plane's desired status: a stop is always taken; a run never
     /// restarts a task the agent has stopped (it has reported, or will report, why).
-    pub fn apply_desired(&mut self, spec: TaskSpec) {
+    pub fn apply_desired(&mut self, spec: TaskPayload) {
         if spec.desired_status == "STOPPED" {
             self.desired = Status::Stopped;
         }
@@ -328,27 +329,17 @@ pub struct ContainerReport {
 }
 
 impl ContainerReport {
-    fn to_json(&self) -> Value {
-        let mut value = json!({
-            "containerName": self.container_name,
-            "status": self.status.as_str(),
-            "networkBindings": self.network_bindings,
-        });
-        if let Some(object) = value.as_object_mut() {
-            if let Some(id) = &self.runtime_id {
-                object.insert("runtimeId".to_owned(), json!(id));
-            }
-            if let Some(code) = self.exit_code {
-                object.insert("exitCode".to_owned(), json!(code));
-            }
-            if let Some(reason) = &self.reason {
-                object.insert("reason".to_owned(), json!(truncate(reason, MAX_REASON_CHARS)));
-            }
-            if let Some(health) = self.health_status {
-                object.insert("healthStatus".to_owned(), json!(health));
-            }
+    /// This report as the control plane receives it.
+    fn to_wire(&self) -> wire::ContainerReport {
+        wire::ContainerReport {
+            container_name: self.container_name.clone(),
+            runtime_id: self.runtime_id.clone(),
+            status: Some(self.status.as_str().to_owned()),
+            exit_code: self.exit_code,
+            reason: self.reason.as_deref().map(|reason| truncate(reason, MAX_REASON_CHARS)),
+            network_bindings: Some(self.network_bindings.clone()),
+            health_status: self.health_status.map(str::to_owned),
         }
-        value
     }
 }
 
@@ -377,8 +368,8 @@ impl Report {
         }
     }
 
-    /// The ECS operation and its request body.
-    pub fn request(&self, cluster: &str) -> (&'static str, Value) {
+    /// The ECS operation and its request.
+    pub fn request(&self, cluster: &str) -> (&'static str, StateChange) {
         match self {
             Report::Task {
                 task_arn,
@@ -389,38 +380,36 @@ impl Report {
                 pull_stopped_at,
                 execution_stopped_at,
             } => {
-                let mut body = json!({
-                    "cluster": cluster,
-                    "task": task_arn,
-                    "status": status.as_str(),
-                    "containers": containers.iter().map(ContainerReport::to_json).collect::<Vec<_>>(),
-                });
-                if let Some(object) = body.as_object_mut() {
-                    if let Some(reason) = reason {
-                        object.insert("reason".to_owned(), json!(truncate(reason, MAX_REASON_CHARS)));
-                    }
-                    for (name, at) in [
-                        ("pullStartedAt", pull_started_at),
-                        ("pullStoppedAt", pull_stopped_at),
-                        ("executionStoppedAt", execution_stopped_at),
-                    ] {
-                        if let Some(at) = at {
-                            object.insert(name.to_owned(), json!(at));
-                        }
-                    }
-                }
-                ("SubmitTaskStateChange", body)
+                let change = wire::TaskStateChange {
+                    cluster: cluster.to_owned(),
+                    task: task_arn.clone(),
+                    status: status.as_str().to_owned(),
+                    reason: reason.as_deref().map(|reason| truncate(reason, MAX_REASON_CHARS)),
+                    containers: containers.iter().map(ContainerReport::to_wire).collect(),
+                    pull_started_at: pull_started_at.map(Into::into),
+                    pull_stopped_at: pull_stopped_at.map(Into::into),
+                    execution_stopped_at: execution_stopped_at.map(Into::into),
+                };
+                ("SubmitTaskStateChange", StateChange::Task(change))
             }
             Report::Container { task_arn, container } => {
-                let mut body = container.to_json();
-                if let Some(object) = body.as_object_mut() {
-                    object.insert("cluster".to_owned(), json!(cluster));
-                    object.insert("task".to_owned(), json!(task_arn));
-                }
-                ("SubmitContainerStateChange", body)
+                let change = wire::ContainerStateChange {
+                    cluster: cluster.to_owned(),
+                    task: task_arn.clone(),
+                    container: container.to_wire(),
+                };
+                ("SubmitContainerStateChange", StateChange::Container(change))
             }
         }
     }
+}
+
+/// A report's request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum StateChange {
+    Task(wire::TaskStateChange),
+    Container(wire::ContainerStateChange),
 }
 
 /// The longest task or container reason reported, as ECS's agent sends them (a pull refusal
@@ -919,7 +908,7 @@ pub fn stop_candidates(tasks: &BTreeMap<String, TaskRecord>, manifest: &[String]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail loudly")]
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -1358,7 +1347,7 @@ mod tests {
         let (operation, body) = report.request("edge");
         assert_eq!(operation, "SubmitTaskStateChange");
         assert_eq!(
-            body,
+            serde_json::to_value(&body).unwrap(),
             json!({"cluster": "edge", "task": ARN, "status": "STOPPED", "reason": ESSENTIAL_EXITED,
                    "executionStoppedAt": 1_795_000_000,
                    "containers": [{"containerName": "app", "runtimeId": "c1", "status": "STOPPED", "exitCode": 1,
@@ -1368,6 +1357,7 @@ mod tests {
         let Report::Task { containers, .. } = report else { panic!() };
         let (operation, body) =
             Report::Container { task_arn: ARN.into(), container: containers[0].clone() }.request("edge");
+        let body = serde_json::to_value(&body).unwrap();
         assert_eq!(operation, "SubmitContainerStateChange");
         assert_eq!(
             (body["cluster"].as_str(), body["task"].as_str(), body["exitCode"].as_i64()),

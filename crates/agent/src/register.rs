@@ -25,7 +25,6 @@
 //! machine and state directory: the SHA-256 of `/etc/machine-id` and the directory's path
 //! (random when the machine has no id), so it identifies without revealing the machine id.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use aws_protocol::sigv4::sha256_hex;
@@ -80,88 +79,59 @@ pub struct Registration {
 }
 
 /// Why registration failed; each says what to do next.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    AlreadyRegistered {
-        instance_id: String,
-        state_dir: PathBuf,
-    },
+    #[error(
+        "this server is already registered as {instance_id} (state in {dir}).\n\
+         Start it with `homeport agent run --state-dir {dir}`, or register again with --force: \
+         that spends one more registration of the activation, and {instance_id} stays registered \
+         until you run `aws ssm deregister-managed-instance --instance-id {instance_id}`",
+        dir = .state_dir.display()
+    )]
+    AlreadyRegistered { instance_id: String, state_dir: PathBuf },
+    #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
     Endpoint(HttpError),
     /// The control plane's CA could not be established (a pin mismatch among the reasons).
+    #[error(transparent)]
     Trust(TrustError),
     /// An agent (`run`, or another `register`) uses the state directory.
+    #[error(transparent)]
     Locked(LockError),
-    State(StateError),
+    #[error("{0} (run as a user who may write there, e.g. with sudo, or choose --state-dir)")]
+    State(#[from] StateError),
+    #[error(transparent)]
     Key(KeyError),
     /// The control plane refused: SSM's code and message.
-    Refused {
-        code: String,
-        message: String,
-    },
-    Unreachable {
-        endpoint: String,
-        error: String,
-    },
+    #[error("{}", refusal(.code, .message))]
+    Refused { code: String, message: String },
+    #[error(
+        "cannot register with {endpoint}: {error}\n\
+         check the --endpoint URL and that the control plane is running and reachable from this server"
+    )]
+    Unreachable { endpoint: String, error: String },
 }
 
-impl fmt::Display for RegisterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RegisterError::AlreadyRegistered { instance_id, state_dir } => {
-                let dir = state_dir.display();
-                write!(
-                    f,
-                    "this server is already registered as {instance_id} (state in {dir}).\n\
-                     Start it with `homeport agent run --state-dir {dir}`, or register again with --force: \
-                     that spends one more registration of the activation, and {instance_id} stays registered \
-                     until you run `aws ssm deregister-managed-instance --instance-id {instance_id}`"
-                )
-            }
-            RegisterError::Usage(message) => write!(f, "{message}"),
-            RegisterError::Endpoint(error) => write!(f, "{error}"),
-            RegisterError::Trust(error) => write!(f, "{error}"),
-            RegisterError::Locked(error) => write!(f, "{error}"),
-            RegisterError::State(error) => {
-                write!(f, "{error} (run as a user who may write there, e.g. with sudo, or choose --state-dir)")
-            }
-            RegisterError::Key(error) => write!(f, "{error}"),
-            RegisterError::Refused { code, message } => {
-                let advice = match code.as_str() {
-                    "InvalidActivation" => {
-                        "check the activation id and code (`aws ssm describe-activations` lists the ids; \
-                         the code was shown once, by create-activation), or create a new activation"
-                    }
-                    "ActivationExpired" => "create a new activation (`aws ssm create-activation`) and register with it",
-                    "RegistrationLimitExceeded" => {
-                        "every registration this activation allows has been used; create a new activation \
-                         with a larger --registration-limit"
-                    }
-                    "ValidationException" => {
-                        "this is likely a bug in the agent or a version mismatch with the control plane"
-                    }
-                    _ => "see the control plane's message above",
-                };
-                if message.is_empty() {
-                    write!(f, "registration refused ({code}): {advice}")
-                } else {
-                    write!(f, "registration refused ({code}): {message}\n{advice}")
-                }
-            }
-            RegisterError::Unreachable { endpoint, error } => write!(
-                f,
-                "cannot register with {endpoint}: {error}\n\
-                 check the --endpoint URL and that the control plane is running and reachable from this server"
-            ),
+/// A refusal with what to do about it.
+fn refusal(code: &str, message: &str) -> String {
+    let advice = match code {
+        "InvalidActivation" => {
+            "check the activation id and code (`aws ssm describe-activations` lists the ids; \
+             the code was shown once, by create-activation), or create a new activation"
         }
-    }
-}
-
-impl std::error::Error for RegisterError {}
-
-impl From<StateError> for RegisterError {
-    fn from(error: StateError) -> RegisterError {
-        RegisterError::State(error)
+        "ActivationExpired" => "create a new activation (`aws ssm create-activation`) and register with it",
+        "RegistrationLimitExceeded" => {
+            "every registration this activation allows has been used; create a new activation \
+             with a larger --registration-limit"
+        }
+        "ValidationException" => "this is likely a bug in the agent or a version mismatch with the control plane",
+        _ => "see the control plane's message above",
+    };
+    if message.is_empty() {
+        format!("registration refused ({code}): {advice}")
+    } else {
+        format!("registration refused ({code}): {message}\n{advice}")
     }
 }
 

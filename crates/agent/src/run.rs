@@ -25,7 +25,6 @@
 //! part (`crate::ecs`) beside this loop, on the same thread, with the credentials this loop
 //! keeps (handed over through a watch channel); without a cluster the agent only heartbeats.
 
-use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,42 +79,23 @@ impl RunOptions {
 }
 
 /// Why the agent could not start (`Locked`: another agent uses the state directory).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    NotRegistered {
-        state_dir: PathBuf,
-    },
+    #[error(
+        "no registration in {dir}: register first with `homeport agent register --endpoint URL \
+         --activation-id ID --activation-code CODE --state-dir {dir}`",
+        dir = .state_dir.display()
+    )]
+    NotRegistered { state_dir: PathBuf },
+    #[error(transparent)]
     Locked(LockError),
-    State(StateError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
     Key(KeyError),
     /// The registered endpoint, or the trust that verifies it, cannot be used.
+    #[error(transparent)]
     Trust(TrustError),
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::NotRegistered { state_dir } => write!(
-                f,
-                "no registration in {}: register first with `homeport agent register --endpoint URL \
-                 --activation-id ID --activation-code CODE --state-dir {}`",
-                state_dir.display(),
-                state_dir.display()
-            ),
-            RunError::Locked(error) => write!(f, "{error}"),
-            RunError::State(error) => write!(f, "{error}"),
-            RunError::Key(error) => write!(f, "{error}"),
-            RunError::Trust(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl std::error::Error for RunError {}
-
-impl From<StateError> for RunError {
-    fn from(error: StateError) -> RunError {
-        RunError::State(error)
-    }
 }
 
 /// Runs the agent until `shutdown` completes.

@@ -20,7 +20,6 @@
 //! created with its final mode, so a secret is never readable by others even for a moment.
 //! The directory is created 0700, and tightened to 0700 when it already exists.
 
-use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -76,50 +75,28 @@ pub struct Instance {
 }
 
 /// An I/O failure on a state file, with the path and what was being done.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}: {source}", .path.display())]
 pub struct StateError {
     pub action: &'static str,
     pub path: PathBuf,
     pub source: std::io::Error,
 }
 
-impl fmt::Display for StateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot {} {}: {}", self.action, self.path.display(), self.source)
-    }
-}
-
-impl std::error::Error for StateError {}
-
 /// Why the state directory could not be locked.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another agent process holds it (its process id, if it wrote one).
-    Held {
-        state_dir: PathBuf,
-        holder: Option<u32>,
-    },
+    #[error(
+        "another homeport agent{} is using the state directory {}: stop it first \
+         (`systemctl stop homeport-agent` if it runs as the service), or give this one its own --state-dir",
+        .holder.map(|pid| format!(" (process {pid})")).unwrap_or_default(),
+        .state_dir.display()
+    )]
+    Held { state_dir: PathBuf, holder: Option<u32> },
+    #[error(transparent)]
     State(StateError),
 }
-
-impl fmt::Display for LockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LockError::Held { state_dir, holder } => {
-                let who = holder.map(|pid| format!(" (process {pid})")).unwrap_or_default();
-                write!(
-                    f,
-                    "another homeport agent{who} is using the state directory {}: stop it first \
-                     (`systemctl stop homeport-agent` if it runs as the service), or give this one its own --state-dir",
-                    state_dir.display()
-                )
-            }
-            LockError::State(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl std::error::Error for LockError {}
 
 /// The state directory's lock, held until dropped (or the process ends, whatever way).
 #[derive(Debug)]

@@ -17,9 +17,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agent_protocol::credentials::TaskCredentialsRequest;
 use aws_protocol::sigv4::constant_time_eq;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::api::{self, CallError, TaskRoleCredentials};
@@ -29,7 +29,7 @@ use crate::control_plane::{ControlPlane, Credentials, current_credentials};
 use crate::credentials::RoleCredentials;
 use crate::credentials::refresh_delay;
 use crate::log;
-use crate::task_spec::{TaskSpec, task_id};
+use crate::task_spec::{TaskPayload, task_id};
 
 /// The address the credentials endpoint listens on (ECS's), and ECS's port for it.
 pub const ENDPOINT_ADDRESS: &str = "169.254.170.2";
@@ -78,22 +78,7 @@ fn random_hex<const N: usize>() -> Option<String> {
 }
 
 /// Which role of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleType {
-    /// The task role (`taskRoleArn`): what the containers act as.
-    Application,
-    /// The execution role (`executionRoleArn`): what the agent pulls and ships logs as.
-    Execution,
-}
-
-impl RoleType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoleType::Application => "TaskApplication",
-            RoleType::Execution => "TaskExecution",
-        }
-    }
-}
+pub use agent_protocol::credentials::RoleType;
 
 /// What the endpoint may answer for one credentials id.
 #[derive(Debug, PartialEq, Eq)]
@@ -152,7 +137,7 @@ impl TaskRoles {
     /// gets its execution role only.
     pub fn track(
         &self,
-        spec: &TaskSpec,
+        spec: &TaskPayload,
         secret: Option<TaskSecret>,
         stopped: bool,
         control_plane: &ControlPlane,
@@ -320,12 +305,12 @@ async fn refresh(roles: TaskRoles, task_arn: String, wanted: Vec<RoleType>, cont
         let mut failed = None;
         let mut ended = Vec::new();
         for role in &wanted {
-            let request = json!({
-                "cluster": fetch.cluster,
-                "containerInstance": fetch.container_instance_arn,
-                "taskArn": task_arn,
-                "roleType": role.as_str(),
-            });
+            let request = TaskCredentialsRequest {
+                cluster: fetch.cluster.clone(),
+                container_instance: fetch.container_instance_arn.clone(),
+                task_arn: task_arn.clone(),
+                role_type: role.as_str().to_owned(),
+            };
             match api::get_task_credentials(&control_plane.endpoint, &control_plane.region, &instance, &request).await {
                 Ok(held) => {
                     next = next.min(refresh_delay(crate::now(), held.credentials.expires_at));

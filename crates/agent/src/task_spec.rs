@@ -1,8 +1,7 @@
-//! A task as the control plane hands it over (the `task` of a `TaskMessage`,
-//! `docs/ecs-agent-protocol.md`), typed, and the Docker container configuration each of its
-//! containers becomes.
+//! The Docker container configuration each container of a task becomes (the task as the
+//! control plane hands it over is `agent_protocol::task::TaskPayload`).
 //!
-//! Members the agent does not act on are ignored when read; what it acts on follows ECS:
+//! What the agent acts on follows ECS:
 //! `image`, `command`, `entryPoint`, `environment`, `workingDirectory`, `user`, `hostname`,
 //! `portMappings` (hostPort 0 is a dynamic port), `cpu` (CPU shares, at least 2 as ECS's agent
 //! does, since Docker reads 0 as 1024), `memory` (a hard limit) and `memoryReservation` (a
@@ -10,9 +9,7 @@
 //! `dockerLabels` and `healthCheck`. Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
 //! every container carries the labels that let a restarted agent adopt it.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+pub use agent_protocol::task::{ContainerDefinition, HealthCheck, TaskPayload, task_id};
 use serde_json::{Map, Value, json};
 
 pub const LABEL_TASK_ARN: &str = "com.amazonaws.ecs.task-arn";
@@ -27,195 +24,9 @@ pub const LABEL_INSTANCE: &str = "homeport.container-instance-arn";
 /// re-registered agent removes the containers of its earlier ones, and only those.
 pub const LABEL_AGENT: &str = "homeport.agent-id";
 
-/// ECS's default grace between SIGTERM and SIGKILL.
-pub const DEFAULT_STOP_TIMEOUT: u64 = 30;
-
-/// A task to run (or stop).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskSpec {
-    pub task_arn: String,
-    #[serde(default)]
-    pub family: String,
-    #[serde(default)]
-    pub revision: i64,
-    #[serde(default = "running")]
-    pub desired_status: String,
-    #[serde(default)]
-    pub network_mode: Option<String>,
-    /// The role its containers act as (served by the credentials endpoint).
-    #[serde(default)]
-    pub task_role_arn: Option<String>,
-    /// The role the agent pulls its images and ships its logs as.
-    #[serde(default)]
-    pub execution_role_arn: Option<String>,
-    #[serde(default)]
-    pub containers: Vec<ContainerSpec>,
-}
-
-fn running() -> String {
-    "RUNNING".to_owned()
-}
-
-/// One container definition (the task's overrides applied by the control plane).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerSpec {
-    pub name: String,
-    #[serde(default)]
-    pub image: String,
-    #[serde(default)]
-    pub essential: Option<bool>,
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    #[serde(default)]
-    pub entry_point: Option<Vec<String>>,
-    #[serde(default)]
-    pub environment: Vec<KeyValue>,
-    #[serde(default)]
-    pub working_directory: Option<String>,
-    #[serde(default)]
-    pub user: Option<String>,
-    #[serde(default)]
-    pub hostname: Option<String>,
-    #[serde(default)]
-    pub port_mappings: Vec<PortMapping>,
-    #[serde(default)]
-    pub cpu: Option<i64>,
-    #[serde(default)]
-    pub memory: Option<i64>,
-    #[serde(default)]
-    pub memory_reservation: Option<i64>,
-    #[serde(default)]
-    pub depends_on: Vec<Dependency>,
-    #[serde(default)]
-    pub links: Vec<String>,
-    #[serde(default)]
-    pub stop_timeout: Option<u64>,
-    #[serde(default)]
-    pub docker_labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub health_check: Option<HealthCheck>,
-    #[serde(default)]
-    pub log_configuration: Option<LogConfiguration>,
-}
-
-/// A container's `logConfiguration`: the driver and its options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct LogConfiguration {
-    #[serde(default)]
-    pub log_driver: String,
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-}
-
-impl ContainerSpec {
-    /// ECS's default: a container is essential unless it says otherwise.
-    pub fn is_essential(&self) -> bool {
-        self.essential.unwrap_or(true)
-    }
-
-    pub fn stop_timeout(&self) -> u64 {
-        self.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT)
-    }
-
-    /// What this container waits for before it starts: its `dependsOn`, and a `START`
-    /// condition on each container it links to (Docker starts a container only once the
-    /// containers it links to run).
-    pub fn dependencies(&self) -> Vec<Dependency> {
-        let mut dependencies = self.depends_on.clone();
-        for link in &self.links {
-            let target = link.split(':').next().unwrap_or_default();
-            if !dependencies.iter().any(|d| d.container_name == target) {
-                dependencies.push(Dependency { container_name: target.to_owned(), condition: Condition::Start });
-            }
-        }
-        dependencies
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyValue {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PortMapping {
-    pub container_port: u16,
-    #[serde(default)]
-    pub host_port: Option<u16>,
-    #[serde(default)]
-    pub protocol: Option<String>,
-}
-
-impl PortMapping {
-    pub fn protocol(&self) -> &str {
-        self.protocol.as_deref().unwrap_or("tcp")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Dependency {
-    pub container_name: String,
-    pub condition: Condition,
-}
-
-/// A `dependsOn` condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Condition {
-    /// The dependency has started.
-    Start,
-    /// The dependency has run to completion (any exit code).
-    Complete,
-    /// The dependency has exited with code 0.
-    Success,
-    /// The dependency's health check passes.
-    Healthy,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HealthCheck {
-    pub command: Vec<String>,
-    #[serde(default)]
-    pub interval: Option<u64>,
-    #[serde(default)]
-    pub timeout: Option<u64>,
-    #[serde(default)]
-    pub retries: Option<u64>,
-    #[serde(default)]
-    pub start_period: Option<u64>,
-}
-
-impl TaskSpec {
-    /// The task id: the last part of its ARN.
-    pub fn task_id(&self) -> &str {
-        task_id(&self.task_arn)
-    }
-
-    pub fn network_mode(&self) -> &str {
-        self.network_mode.as_deref().unwrap_or("bridge")
-    }
-
-    pub fn container(&self, name: &str) -> Option<&ContainerSpec> {
-        self.containers.iter().find(|c| c.name == name)
-    }
-
-    /// The Docker name of one of its containers.
-    pub fn docker_name(&self, container: &str) -> String {
-        docker_name(&self.family, self.revision, container, self.task_id())
-    }
-}
-
-pub fn task_id(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+/// Docker's name of one of a task's containers.
+pub fn docker_name_of(task: &TaskPayload, container: &str) -> String {
+    docker_name(&task.family, task.revision, container, task.task_id())
 }
 
 /// `ecs-FAMILY-REVISION-CONTAINER-` and the first 12 characters of the task id.
@@ -240,9 +51,9 @@ pub struct Placement<'a> {
 }
 
 /// The body of `POST /containers/create` for one container of a task.
-pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &Placement<'_>) -> Value {
+pub fn container_config(task: &TaskPayload, container: &ContainerDefinition, placement: &Placement<'_>) -> Value {
     let mut labels: Map<String, Value> =
-        container.docker_labels.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
+        container.docker_labels().map(|(name, value)| (name.clone(), json!(value))).collect();
     for (name, value) in [
         (LABEL_TASK_ARN, task.task_arn.clone()),
         (LABEL_CONTAINER_NAME, container.name.clone()),
@@ -257,7 +68,7 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
     let network_mode = task.network_mode();
     let mut exposed = Map::new();
     let mut bindings = Map::new();
-    for mapping in &container.port_mappings {
+    for mapping in container.port_mappings() {
         let key = format!("{}/{}", mapping.container_port, mapping.protocol());
         exposed.insert(key.clone(), json!({}));
         if network_mode == "bridge" {
@@ -284,13 +95,13 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
         if let Some(reservation) = container.memory_reservation {
             object.insert("MemoryReservation".to_owned(), json!(mebibytes(reservation)));
         }
-        if network_mode == "bridge" && !container.links.is_empty() {
+        if network_mode == "bridge" && !container.links().is_empty() {
             let links: Vec<String> = container
-                .links
+                .links()
                 .iter()
                 .map(|link| {
                     let (target, alias) = link.split_once(':').unwrap_or((link.as_str(), link.as_str()));
-                    format!("{}:{alias}", task.docker_name(target))
+                    format!("{}:{alias}", docker_name_of(task, target))
                 })
                 .collect();
             object.insert("Links".to_owned(), json!(links));
@@ -300,7 +111,7 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
         "Image": container.image,
         "Labels": labels,
         "Env": container
-            .environment
+            .environment()
             .iter()
             .map(|v| (v.name.as_str(), v.value.as_str()))
             .chain(placement.environment.iter().map(|(name, value)| (name.as_str(), value.as_str())))
@@ -332,9 +143,9 @@ pub fn container_config(task: &TaskSpec, container: &ContainerSpec, placement: &
 
 /// The bindings of a container in `host` network mode, which Docker does not list: each
 /// port mapping is the host's own port.
-pub fn host_mode_bindings(container: &ContainerSpec) -> Vec<crate::docker::NetworkBinding> {
+pub fn host_mode_bindings(container: &ContainerDefinition) -> Vec<crate::docker::NetworkBinding> {
     container
-        .port_mappings
+        .port_mappings()
         .iter()
         .map(|mapping| crate::docker::NetworkBinding {
             bind_ip: "0.0.0.0".to_owned(),
@@ -365,7 +176,7 @@ mod tests {
 
     const ARN: &str = "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef0123456789abcdef";
 
-    fn task(payload: Value) -> TaskSpec {
+    fn task(payload: Value) -> TaskPayload {
         serde_json::from_value(payload).unwrap()
     }
 
@@ -389,7 +200,7 @@ mod tests {
         let app = spec.container("app").unwrap();
         assert!(app.is_essential());
         assert_eq!(app.stop_timeout(), 30);
-        assert_eq!(spec.docker_name("app"), "ecs-web-3-app-0123456789ab");
+        assert_eq!(docker_name_of(&spec, "app"), "ecs-web-3-app-0123456789ab");
     }
 
     #[test]
@@ -471,23 +282,6 @@ mod tests {
         assert_eq!(
             serde_json::to_value(bindings).unwrap(),
             json!([{"bindIP": "0.0.0.0", "containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}])
-        );
-    }
-
-    #[test]
-    fn links_are_start_dependencies() {
-        let app = ContainerSpec {
-            name: "app".into(),
-            links: vec!["db:database".into(), "cache".into()],
-            depends_on: vec![Dependency { container_name: "db".into(), condition: Condition::Healthy }],
-            ..ContainerSpec::default()
-        };
-        assert_eq!(
-            app.dependencies(),
-            [
-                Dependency { container_name: "db".into(), condition: Condition::Healthy },
-                Dependency { container_name: "cache".into(), condition: Condition::Start },
-            ]
         );
     }
 

@@ -71,93 +71,60 @@ impl fmt::Display for Fingerprint {
 }
 
 /// Why trust could not be established; each says what to do next.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TrustError {
     /// `--ca-sha256`'s value is not a fingerprint.
+    #[error(
+        "--ca-sha256 `{0}` is not a SHA-256 fingerprint: expected 64 hex digits (optionally with \
+         `sha256:` first and `:` between pairs); {WHERE_THE_FINGERPRINT_IS}"
+    )]
     Fingerprint(String),
     /// The CA served differs from the pin. Nothing secret has been sent.
-    Mismatch {
-        endpoint: String,
-        pinned: Fingerprint,
-        presented: Fingerprint,
-    },
+    #[error(
+        "the CA served by {endpoint}/cacerts has the SHA-256 fingerprint {presented}, but --ca-sha256 pins \
+         {pinned}: refusing to register. Nothing secret was sent (the activation code was not used).\n\
+         Check the fingerprint you were given: {WHERE_THE_FINGERPRINT_IS}. If they agree, this machine is \
+         not talking to that server (another server on that address, or something intercepting the \
+         connection)"
+    )]
+    Mismatch { endpoint: String, pinned: Fingerprint, presented: Fingerprint },
     /// `GET /cacerts` did not complete.
-    Fetch {
-        endpoint: String,
-        error: HttpError,
-    },
+    #[error(
+        "cannot fetch the CA from {endpoint}/cacerts: {error}\n\
+         check the --endpoint URL and that the control plane is running and reachable from this server"
+    )]
+    Fetch { endpoint: String, error: HttpError },
     /// `GET /cacerts` answered something other than 200.
-    NoCa {
-        endpoint: String,
-        status: u16,
-    },
-    /// Bytes that should be a CA are not PEM certificates (`source` names them).
-    NotCertificates {
-        source: String,
-        why: String,
-    },
-    CaFile {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    #[error(
+        "{endpoint}/cacerts answered HTTP {status}, not a CA certificate: if the server runs with \
+         --insecure-http, register with its http:// address; otherwise check the --endpoint URL"
+    )]
+    NoCa { endpoint: String, status: u16 },
+    /// Bytes that should be a CA are not PEM certificates (`what` names them).
+    #[error("{what} is not a CA certificate in PEM form ({why})")]
+    NotCertificates { what: String, why: String },
+    #[error(
+        "cannot read the CA file {}: {error} (copy DATA/tls/ca.pem from the server, or use --ca-sha256)",
+        .path.display()
+    )]
+    CaFile { path: PathBuf, error: std::io::Error },
     /// The system's store gave no certificate.
+    #[error(
+        "--system-ca: the system's certificate store gave no usable certificate ({0}); install the \
+         ca-certificates package, or use --ca-sha256 / --ca-file"
+    )]
     System(String),
     /// The state names an https endpoint without the trust it needs, or its CA changed.
+    #[error("{0}")]
     State(String),
+    #[error(transparent)]
     StateFile(StateError),
 }
-
-impl fmt::Display for TrustError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrustError::Fingerprint(text) => write!(
-                f,
-                "--ca-sha256 `{text}` is not a SHA-256 fingerprint: expected 64 hex digits (optionally with \
-                 `sha256:` first and `:` between pairs); {WHERE_THE_FINGERPRINT_IS}"
-            ),
-            TrustError::Mismatch { endpoint, pinned, presented } => write!(
-                f,
-                "the CA served by {endpoint}/cacerts has the SHA-256 fingerprint {presented}, but --ca-sha256 pins \
-                 {pinned}: refusing to register. Nothing secret was sent (the activation code was not used).\n\
-                 Check the fingerprint you were given: {WHERE_THE_FINGERPRINT_IS}. If they agree, this machine is \
-                 not talking to that server (another server on that address, or something intercepting the \
-                 connection)"
-            ),
-            TrustError::Fetch { endpoint, error } => write!(
-                f,
-                "cannot fetch the CA from {endpoint}/cacerts: {error}\n\
-                 check the --endpoint URL and that the control plane is running and reachable from this server"
-            ),
-            TrustError::NoCa { endpoint, status } => write!(
-                f,
-                "{endpoint}/cacerts answered HTTP {status}, not a CA certificate: if the server runs with \
-                 --insecure-http, register with its http:// address; otherwise check the --endpoint URL"
-            ),
-            TrustError::NotCertificates { source, why } => {
-                write!(f, "{source} is not a CA certificate in PEM form ({why})")
-            }
-            TrustError::CaFile { path, error } => write!(
-                f,
-                "cannot read the CA file {}: {error} (copy DATA/tls/ca.pem from the server, or use --ca-sha256)",
-                path.display()
-            ),
-            TrustError::System(why) => write!(
-                f,
-                "--system-ca: the system's certificate store gave no usable certificate ({why}); install the \
-                 ca-certificates package, or use --ca-sha256 / --ca-file"
-            ),
-            TrustError::State(message) => write!(f, "{message}"),
-            TrustError::StateFile(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl std::error::Error for TrustError {}
 
 /// The certificates of a PEM file's bytes (at least one; other PEM sections are ignored);
 /// `source` names the bytes for the error.
 pub fn certificates(pem: &[u8], source: &str) -> Result<Vec<CertificateDer<'static>>, TrustError> {
-    let not = |why: String| TrustError::NotCertificates { source: source.to_owned(), why };
+    let not = |why: String| TrustError::NotCertificates { what: source.to_owned(), why };
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| not(format!("{error:?}")))?;
@@ -188,7 +155,7 @@ pub fn config_for_ca(pem: &[u8], source: &str) -> Result<Arc<ClientConfig>, Trus
     let mut roots = RootCertStore::empty();
     for certificate in certificates(pem, source)? {
         roots.add(certificate).map_err(|error| TrustError::NotCertificates {
-            source: source.to_owned(),
+            what: source.to_owned(),
             why: format!("not usable as a trust anchor: {error}"),
         })?;
     }

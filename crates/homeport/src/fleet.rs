@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use agent::credentials::RoleCredentials;
 use agent::http::Endpoint;
 use agent::keys::InstanceKey;
+use agent::protocol::poll::{MAX_WAIT_SECONDS, MessageHeader, PollAnswer, PollRequest};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -142,23 +143,24 @@ async fn poll_loop(
     received: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 ) {
-    let mut sequence = 0_i64;
-    let mut acks: Vec<String> = Vec::new();
+    let mut request = PollRequest {
+        cluster: args.cluster.clone(),
+        container_instance: member.container_instance,
+        wait_seconds: Some(MAX_WAIT_SECONDS),
+        ..PollRequest::default()
+    };
     while !stop.load(Ordering::Relaxed) {
-        let body = json!({"cluster": args.cluster, "containerInstance": member.container_instance,
-            "sequenceNumber": sequence, "acks": acks, "waitSeconds": 20});
-        match call(&endpoint, &args.region, &member.credentials, "ecs", &format!("{ECS}.Poll"), &body).await {
+        let body = serde_json::to_value(&request).unwrap_or_default();
+        let answer = call(&endpoint, &args.region, &member.credentials, "ecs", &format!("{ECS}.Poll"), &body).await;
+        // Each message's id and type is all a simulated agent needs.
+        match answer.and_then(|answer| {
+            serde_json::from_value::<PollAnswer<MessageHeader>>(answer).map_err(|error| error.to_string())
+        }) {
             Ok(answer) => {
-                acks.clear();
-                for message in answer.get("messages").and_then(Value::as_array).into_iter().flatten() {
-                    if message.get("type").and_then(Value::as_str) == Some("TaskMessage") {
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if let Some(id) = message.get("messageId").and_then(Value::as_str) {
-                        acks.push(id.to_owned());
-                    }
-                }
-                sequence = answer.get("sequenceNumber").and_then(Value::as_i64).unwrap_or(sequence);
+                let tasks = answer.messages.iter().filter(|message| message.kind == "TaskMessage").count();
+                received.fetch_add(tasks, Ordering::Relaxed);
+                request.acks = answer.messages.into_iter().map(|message| message.message_id).collect();
+                request.sequence_number = answer.sequence_number;
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }

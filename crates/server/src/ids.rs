@@ -16,16 +16,9 @@ pub fn iso8601(seconds: i64) -> String {
 }
 
 /// The operating system could not supply randomness: nothing secret can be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system could not supply random bytes")]
 pub struct NoRandomness;
-
-impl std::fmt::Display for NoRandomness {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the operating system could not supply random bytes")
-    }
-}
-
-impl std::error::Error for NoRandomness {}
 
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
 fn random_from(alphabet: &[u8], len: usize) -> Result<String, NoRandomness> {

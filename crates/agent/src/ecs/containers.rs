@@ -24,7 +24,7 @@ use crate::docker::{DockerApi, DockerError};
 use crate::log;
 use crate::reconcile::{self, LaunchResult};
 use crate::task_roles::{RoleType, TaskRoles, TaskSecret};
-use crate::task_spec::{Placement, TaskSpec, container_config, host_mode_bindings, task_id};
+use crate::task_spec::{Placement, TaskPayload, container_config, docker_name_of, host_mode_bindings, task_id};
 
 impl<D: DockerApi> Engine<D> {
     /// Creates (unless it exists) and starts one container of a task.
@@ -174,7 +174,7 @@ impl<D: DockerApi> Engine<D> {
 /// The environment that points a task's containers at its role credentials (none without a
 /// task role or an endpoint).
 fn credentials_environment(
-    spec: &TaskSpec,
+    spec: &TaskPayload,
     secret: Option<&TaskSecret>,
     base_url: &Option<String>,
 ) -> Vec<(String, String)> {
@@ -194,7 +194,7 @@ pub(super) struct LogSigner {
 }
 
 impl LogSigner {
-    async fn credentials(&self, spec: &TaskSpec) -> Option<RoleCredentials> {
+    async fn credentials(&self, spec: &TaskPayload) -> Option<RoleCredentials> {
         match spec.execution_role_arn {
             Some(_) => {
                 Some(self.roles.wait_for(&self.task_arn, RoleType::Execution, CREDENTIALS_WAIT).await?.credentials)
@@ -209,7 +209,7 @@ impl LogSigner {
 /// refusal fails the start with Docker's words; an unreachable control plane is tried again.
 pub(super) async fn launch<D: DockerApi>(
     docker: &D,
-    spec: &TaskSpec,
+    spec: &TaskPayload,
     container: &str,
     runtime_id: Option<String>,
     placement: &Placement<'_>,
@@ -221,7 +221,7 @@ pub(super) async fn launch<D: DockerApi>(
     let id = match runtime_id {
         Some(id) => id,
         None => {
-            let name = spec.docker_name(container);
+            let name = docker_name_of(spec, container);
             match docker.create(&name, &container_config(spec, definition, placement)).await {
                 Ok(id) => id,
                 // Created by a run of the agent that stopped before recording it.

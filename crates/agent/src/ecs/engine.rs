@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use agent_protocol::poll::PollRequest;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -50,7 +51,7 @@ pub(super) enum Outcome {
     Launched { task: String, container: String, result: Result<LaunchResult, String> },
     Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
     Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
-    Polled { request: Value, result: Result<Value, CallError> },
+    Polled { request: PollRequest, result: Result<Value, CallError> },
     Reported { result: Result<(), CallError> },
 }
 

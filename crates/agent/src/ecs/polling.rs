@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use agent_protocol::poll::PollRequest;
 use serde_json::Value;
 
 use super::CALL_LIMIT;
@@ -53,7 +54,7 @@ impl<D: DockerApi> Engine<D> {
         });
     }
 
-    pub(super) fn settle_poll(&mut self, request: &Value, result: Result<Value, CallError>) {
+    pub(super) fn settle_poll(&mut self, request: &PollRequest, result: Result<Value, CallError>) {
         self.polling.active = false;
         let answer = match result {
             Ok(answer) => answer,
@@ -85,7 +86,7 @@ impl<D: DockerApi> Engine<D> {
             log::event("ecs: polling again");
         }
         self.polling.backoff.reset();
-        let response = match parse_poll_response(&answer) {
+        let response = match parse_poll_response(answer) {
             Ok(response) => response,
             Err(why) => {
                 self.channel.failed(request);

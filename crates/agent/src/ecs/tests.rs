@@ -102,7 +102,7 @@ impl Harness {
     }
 
     fn docker_name(&self, container: &str) -> String {
-        self.task().spec.as_ref().unwrap().docker_name(container)
+        crate::task_spec::docker_name_of(self.task().spec.as_ref().unwrap(), container)
     }
 
     /// The task statuses queued for reporting, with their reasons.

@@ -46,6 +46,22 @@ pub fn required<'a>(body: &'a Json, member: &str) -> Result<&'a str, AwsError> {
         .ok_or_else(|| invalid_parameter(format!("{member} can not be blank.")))
 }
 
+/// A request body of the agent protocol read as its `T` (`agent_protocol`); a body of
+/// another shape is refused as an invalid parameter.
+pub fn agent_request<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T, AwsError> {
+    T::deserialize(body).map_err(|error| invalid_parameter(format!("The request is not well formed: {error}.")))
+}
+
+/// An agent protocol message as JSON (an operation's answer, or what the task model reads).
+pub fn agent_json<T: serde::Serialize>(message: &T) -> Result<Json, AwsError> {
+    serde_json::to_value(message).map_err(internal)
+}
+
+/// A string member already read, or ECS's error for a missing one (as [`required`]).
+pub fn not_blank<'a>(text: &'a str, member: &str) -> Result<&'a str, AwsError> {
+    if text.is_empty() { Err(invalid_parameter(format!("{member} can not be blank."))) } else { Ok(text) }
+}
+
 /// The strings of a list member (`[]` when absent).
 pub fn strings<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
     body.get(member)

@@ -16,8 +16,9 @@
 //! `Task` session) and is revoked with the managed instance (deregistering it ends the
 //! session).
 
+use agent_protocol::credentials::{RoleType, TaskCredentials, TaskCredentialsAnswer, TaskCredentialsRequest};
 use aws_protocol::AwsError;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::model::task::{TaskStatus, load_task, task_id};
 use super::tasks::polling_instance;
@@ -44,21 +45,23 @@ operation!(
     action = "ecs:Poll"
 );
 
-/// Which of a task's roles: the member of the task naming it.
-fn role_member(role_type: &str) -> Result<&'static str, AwsError> {
+/// The member of a task naming one of its roles.
+fn role_member(role_type: RoleType) -> &'static str {
     match role_type {
-        "TaskApplication" => Ok("taskRoleArn"),
-        "TaskExecution" => Ok("executionRoleArn"),
-        other => Err(invalid_parameter(format!(
-            "roleType `{other}` is not valid; expected TaskApplication or TaskExecution."
-        ))),
+        RoleType::Application => "taskRoleArn",
+        RoleType::Execution => "executionRoleArn",
     }
 }
 
 async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let instance = polling_instance(ctx).await?;
-    let task_arn = ecs::required(ctx.body, "taskArn")?;
-    let member = role_member(ecs::required(ctx.body, "roleType")?)?;
+    let request: TaskCredentialsRequest = ecs::agent_request(ctx.body)?;
+    let task_arn = ecs::not_blank(&request.task_arn, "taskArn")?;
+    let role_type = ecs::not_blank(&request.role_type, "roleType")?;
+    let role_type = RoleType::parse(role_type).ok_or_else(|| {
+        invalid_parameter(format!("roleType `{role_type}` is not valid; expected TaskApplication or TaskExecution."))
+    })?;
+    let member = role_member(role_type);
     let not_here = || invalid_parameter("The referenced task was not found on this container instance.");
     let task = load_task(&ctx.app.store, &ctx.app.account_id, task_arn).await?.ok_or_else(not_here)?;
     if task.container_instance_arn.as_deref() != Some(instance.arn.as_str()) {
@@ -69,7 +72,7 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         // its output with it (until its containers are cleaned up, as ECS's agent keeps them).
         let stopped_at = task.body.get("stoppedAt").and_then(Json::as_i64).unwrap_or(0);
         let cleaning_up = crate::ids::now() - stopped_at < EXECUTION_AFTER_STOP_SECONDS;
-        if member != "executionRoleArn" || !cleaning_up {
+        if role_type != RoleType::Execution || !cleaning_up {
             return Err(invalid_parameter("The task has stopped; its credentials are no longer issued."));
         }
     }
@@ -106,12 +109,14 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let duration = TASK_SESSION_SECONDS.min(role.max_session_duration);
     let issued = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
-    Ok(json!({"credentials": {
-        "accessKeyId": issued.access_key_id,
-        "secretAccessKey": issued.secret_access_key,
-        "sessionToken": issued.session_token,
-        "expiration": issued.expires_at,
-        "roleArn": role_arn,
-        "roleType": ctx.body.get("roleType").cloned().unwrap_or(Json::Null),
-    }}))
+    ecs::agent_json(&TaskCredentialsAnswer {
+        credentials: TaskCredentials {
+            access_key_id: issued.access_key_id,
+            secret_access_key: issued.secret_access_key,
+            session_token: issued.session_token,
+            expiration: issued.expires_at,
+            role_arn: role_arn.to_owned(),
+            role_type,
+        },
+    })
 }

@@ -8,7 +8,13 @@
 //! whatever it missed. The task model, its state machine and its SQL are `model::task`; this
 //! module decodes, calls it, and encodes.
 
+use agent_protocol::poll::{
+    Heartbeat, ManifestEntry, PollAnswer, PollMessage, PollRequest, StopVerificationAck, TaskManifest, TaskMessage,
+};
+use agent_protocol::state_change::{Acknowledgment, ContainerStateChange, TaskStateChange};
+use agent_protocol::task::TaskPayload;
 use aws_protocol::AwsError;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster};
@@ -456,31 +462,39 @@ async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
 
 async fn submit_task_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (_, arn) = reported_task(ctx).await?;
-    let status = TaskStatus::reported(ecs::required(ctx.body, "status")?)
+    let change: TaskStateChange = ecs::agent_request(ctx.body)?;
+    let status = TaskStatus::reported(ecs::not_blank(&change.status, "status")?)
         .ok_or_else(|| invalid_parameter("status must be PENDING, RUNNING or STOPPED."))?;
+    let containers = change.containers.iter().map(ecs::agent_json).collect::<Result<Vec<_>, _>>()?;
+    let times = [
+        ("pullStartedAt", change.pull_started_at),
+        ("pullStoppedAt", change.pull_stopped_at),
+        ("executionStoppedAt", change.execution_stopped_at),
+    ];
     let report = StateReport {
         status,
-        containers: ctx.body.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default(),
-        times: ["pullStartedAt", "pullStoppedAt", "executionStoppedAt"]
+        containers: &containers,
+        times: times
             .into_iter()
-            .filter_map(|member| Some((member, crate::ssm::epoch(ctx.body.get(member)?)?.into())))
+            .filter_map(|(member, at)| Some((member, crate::ssm::epoch(&Json::Number(at?))?.into())))
             .collect(),
-        reason: ctx.body.get("reason").and_then(Json::as_str),
+        reason: change.reason.as_deref(),
     };
     let now = ids::now();
     update_task(ctx.app, &arn, |task| Ok(task.record_report(&report, now))).await?;
-    Ok(json!({"acknowledgment": "ACK"}))
+    ecs::agent_json(&Acknowledgment::ack())
 }
 
 async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (_, arn) = reported_task(ctx).await?;
-    let report = ctx.body.clone();
+    let change: ContainerStateChange = ecs::agent_request(ctx.body)?;
+    let report = ecs::agent_json(&change.container)?;
     update_task(ctx.app, &arn, |task| {
         task.apply_containers(std::slice::from_ref(&report));
         Ok(false)
     })
     .await?;
-    Ok(json!({"acknowledgment": "ACK"}))
+    ecs::agent_json(&Acknowledgment::ack())
 }
 
 /// The instance a poll comes from, which must be the caller's own.
@@ -515,9 +529,9 @@ fn message_id(kind: &str, seq: i64) -> String {
 
 async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let instance = polling_instance(ctx).await?;
-    let after = ctx.body.get("sequenceNumber").and_then(Json::as_i64).unwrap_or(0).max(0);
-    let wait =
-        ctx.body.get("waitSeconds").and_then(Json::as_u64).unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
+    let request: PollRequest = ecs::agent_request(ctx.body)?;
+    let after = request.sequence_number.max(0);
+    let wait = request.wait_seconds.unwrap_or(MAX_POLL_WAIT_SECONDS).min(MAX_POLL_WAIT_SECONDS);
     let notify = crate::ecs::channel::channels(ctx.app)?.notifier(&instance.arn);
     // Connectedness is kept to the second it matters at (60 s): record a poll every 10 s.
     let now = ids::now();
@@ -526,23 +540,18 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
-    let candidates: Vec<&str> = ctx
-        .body
-        .get("stopCandidates")
-        .and_then(Json::as_array)
-        .map(|c| c.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
-    if !candidates.is_empty() {
-        let mut stop = Vec::new();
-        for arn in candidates {
-            let keep = load_task(&ctx.app.store, &ctx.app.account_id, arn)
+    if !request.stop_candidates.is_empty() {
+        let mut stop_tasks = Vec::new();
+        for arn in request.stop_candidates {
+            let keep = load_task(&ctx.app.store, &ctx.app.account_id, &arn)
                 .await?
                 .is_some_and(|t| t.meant_to_run_on(&instance.arn));
             if !keep {
-                stop.push(arn.to_owned());
+                stop_tasks.push(arn);
             }
         }
-        messages.push(json!({"messageId": message_id("stop-verification", after), "type": "StopVerificationAck", "stopTasks": stop}));
+        let message_id = message_id("stop-verification", after);
+        messages.push(PollMessage::StopVerificationAck(StopVerificationAck { message_id, stop_tasks }));
     }
     let mut tasks = model::changed_since(&ctx.app.store, &instance.arn, after).await?;
     let manifest_due = crate::ecs::channel::channels(ctx.app)?.manifest_due(&instance.arn, MANIFEST_EVERY);
@@ -553,21 +562,71 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut sequence = after;
     for task in &tasks {
         sequence = sequence.max(task.updated_seq);
-        messages.push(json!({
-            "messageId": message_id("task", task.updated_seq),
-            "type": "TaskMessage",
-            "seqNum": task.updated_seq,
-            "task": task.message(),
-        }));
+        match TaskPayload::deserialize(&task.message()) {
+            Ok(payload) => messages.push(PollMessage::Task(TaskMessage {
+                message_id: message_id("task", task.updated_seq),
+                seq_num: task.updated_seq,
+                task: payload,
+            })),
+            // Its definition has a member of a shape no agent reads: the task cannot run (an
+            // agent would acknowledge it and do nothing), and the poll goes on past it.
+            Err(error) => tracing::error!("poll: task {} cannot be sent to its agent: {error}", task.arn),
+        }
     }
     if manifest_due {
         let all = model::on_instance(&ctx.app.store, &instance.arn).await?;
-        let listed: Vec<Json> =
-            all.iter().map(|t| json!({"taskArn": t.arn, "desiredStatus": t.desired_status.as_str()})).collect();
-        messages.push(json!({"messageId": message_id("manifest", sequence), "type": "TaskManifest", "seqNum": sequence, "tasks": listed}));
+        let tasks = all
+            .iter()
+            .map(|t| ManifestEntry { task_arn: t.arn.clone(), desired_status: t.desired_status.as_str().to_owned() })
+            .collect();
+        messages.push(PollMessage::Manifest(TaskManifest {
+            message_id: message_id("manifest", sequence),
+            seq_num: sequence,
+            tasks,
+        }));
     }
     if messages.is_empty() {
-        messages.push(json!({"messageId": message_id("heartbeat", sequence), "type": "Heartbeat"}));
+        messages.push(PollMessage::Heartbeat(Heartbeat { message_id: message_id("heartbeat", sequence) }));
     }
-    Ok(json!({"sequenceNumber": sequence, "messages": messages}))
+    ecs::agent_json(&PollAnswer { sequence_number: sequence, messages })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+
+    /// A task's stored payload, as `create_tasks` writes it from a registered definition (its
+    /// defaults filled in), goes to the agent member for member.
+    #[test]
+    fn a_stored_payload_is_sent_as_it_is() {
+        let arn = "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef0123456789abcdef";
+        let payload = json!({
+            "family": "web", "revision": 3, "networkMode": "bridge",
+            "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containers": [{
+                "name": "app", "image": "busybox", "essential": true, "cpu": 0, "memory": 64,
+                "environment": [{"name": "MODE", "value": "prod"}], "mountPoints": [], "volumesFrom": [],
+                "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web"}},
+            }],
+        });
+        let task = TaskRow {
+            arn: arn.to_owned(),
+            cluster_arn: "arn:aws:ecs:us-east-1:111122223333:cluster/edge".to_owned(),
+            container_instance_arn: None,
+            desired_status: DesiredStatus::Stopped,
+            last_status: TaskStatus::Running,
+            body: json!({}),
+            payload,
+            version: 0,
+            updated_seq: 7,
+            reserved_cpu: 0,
+            reserved_memory: 64,
+        };
+        let sent = TaskPayload::deserialize(&task.message()).unwrap();
+        assert_eq!((sent.task_arn.as_str(), sent.desired_status.as_str()), (arn, "STOPPED"));
+        assert_eq!(ecs::agent_json(&sent).unwrap(), task.message());
+    }
 }
