@@ -20,7 +20,7 @@ import sys
 SERVICES = {"iam", "sts", "ssm", "ecs", "ecr", "logs", "cloudtrail"}
 # The root may name every service; infrastructure may read only these of a service.
 ROOT = {"crate", "services"}
-IAM_DOMAIN = ("iam::model", "iam::entities", "iam::managed")
+IAM_DOMAIN = ("iam::model",)
 
 
 def expand(prefix, tree):
