@@ -6,10 +6,27 @@
 use aws_protocol::AwsError;
 
 use crate::app::App;
+use crate::ecr::model::ModelError;
+use crate::ecr::model::image::ManifestError;
 
-/// A failure that is Homeport's (the store's), logged and answered as
-/// [`internal_error`] by the pipeline: what the model (`ecr::model`) returns for it.
-pub(crate) use crate::operations::internal;
+/// A failure of the model is Homeport's: logged, and answered as [`internal_error`] by the
+/// pipeline (a policy's principals that could not be read are answered as they were).
+impl From<ModelError> for AwsError {
+    fn from(error: ModelError) -> AwsError {
+        match error {
+            ModelError::Principals(error) => error,
+            other => crate::operations::internal(other),
+        }
+    }
+}
+
+/// A refused manifest, in ECR's words: the member that is wrong, and why.
+impl From<ManifestError> for AwsError {
+    fn from(error: ManifestError) -> AwsError {
+        let member = if error.of_media_type() { "imageManifestMediaType" } else { "imageManifest" };
+        invalid_parameter(format!("Invalid parameter at '{member}' failed to satisfy constraint: '{error}'"))
+    }
+}
 
 /// ECR's answer to a failure that is Homeport's, not the caller's: the pipeline renders
 /// [`crate::operations::internal`] in this shape for every ECR operation.

@@ -34,16 +34,16 @@ operation!(ecr, BATCH_DELETE_IMAGE, "BatchDeleteImage", Write, repository_resour
 
 /// The image a reference (`sha256:...` digest or a tag) names in a repository.
 pub async fn find_image(app: &App, repository: &str, reference: &str) -> Result<Option<Image>, AwsError> {
-    model::find(&app.store, &app.account_id, repository, reference).await
+    Ok(model::find(&app.store, &app.account_id, repository, reference).await?)
 }
 
 /// The tags of a repository, sorted (the registry's tag list).
 pub async fn tags(app: &App, repository: &str) -> Result<Vec<String>, AwsError> {
-    model::tags(&app.store, &app.account_id, repository).await
+    Ok(model::tags(&app.store, &app.account_id, repository).await?)
 }
 
 async fn tagged(app: &App, repository: &str, tag: &str) -> Result<Option<String>, AwsError> {
-    model::tagged(&app.store, &app.account_id, repository, tag).await
+    Ok(model::tagged(&app.store, &app.account_id, repository, tag).await?)
 }
 
 /// What a push asked for.
@@ -280,7 +280,7 @@ fn tag_status(body: &Json) -> Result<TagStatus, AwsError> {
 
 /// Every image of a repository with its tags, oldest push first.
 async fn images_with_tags(app: &App, repository: &str) -> Result<Vec<(Image, Vec<String>)>, AwsError> {
-    model::with_tags(&app.store, &app.account_id, repository).await
+    Ok(model::with_tags(&app.store, &app.account_id, repository).await?)
 }
 
 async fn list_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {

@@ -42,7 +42,7 @@ const PART_SIZE: i64 = 5 * 1024 * 1024;
 
 /// A layer's size in a repository, if the repository has it.
 pub async fn layer_size(app: &App, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
-    model::size(&app.store, &app.account_id, repository, digest).await
+    Ok(model::size(&app.store, &app.account_id, repository, digest).await?)
 }
 
 pub fn upload_not_found(app: &App, repository: &str, id: &str) -> AwsError {

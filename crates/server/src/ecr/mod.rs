@@ -130,7 +130,7 @@ pub fn repository_json(app: &App, repository: &Repository) -> Json {
 
 /// The repository named `name`, if it exists.
 pub async fn find_repository(app: &App, name: &str) -> Result<Option<Repository>, AwsError> {
-    model::repository::find(&app.store, &app.account_id, name).await
+    Ok(model::repository::find(&app.store, &app.account_id, name).await?)
 }
 
 /// The repository named `name`, or RepositoryNotFoundException.

@@ -6,9 +6,15 @@
 
 use aws_protocol::AwsError;
 
-/// A failure that is Homeport's (the store's), logged and answered as
-/// [`internal_error`] by the pipeline: what the model (`logs::model`) returns for it.
-pub(crate) use crate::operations::internal;
+use crate::logs::model::ModelError;
+
+/// A failure of the model (the store's) is Homeport's: logged, and answered as
+/// [`internal_error`] by the pipeline.
+impl From<ModelError> for AwsError {
+    fn from(error: ModelError) -> AwsError {
+        crate::operations::internal(error)
+    }
+}
 
 /// CloudWatch Logs' answer to a failure that is Homeport's, not the caller's: the pipeline
 /// renders [`crate::operations::internal`] in this shape for every Logs operation.

@@ -73,7 +73,7 @@ pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
 
 /// Whether a log group exists.
 pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
-    model::group::exists(&app.store, &app.account_id, group).await
+    Ok(model::group::exists(&app.store, &app.account_id, group).await?)
 }
 
 /// `limit` (1 to 50, default 50) and an offset `nextToken`.
@@ -99,5 +99,5 @@ fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
 /// Deletes the events older than their group's retention (run periodically, and at once when
 /// a retention is set).
 pub async fn expire(app: &App) -> Result<(), AwsError> {
-    model::event::expire(&app.store, ids::now() * 1000).await
+    Ok(model::event::expire(&app.store, ids::now() * 1000).await?)
 }

@@ -5,9 +5,15 @@
 
 use aws_protocol::AwsError;
 
-/// A failure that is Homeport's (the store's), logged and answered as
-/// [`internal_error`] by the pipeline: what the model (`ssm::model`) returns for it.
-pub(crate) use crate::operations::internal;
+use crate::ssm::model::ModelError;
+
+/// A failure of the model (the store's) is Homeport's: logged, and answered as
+/// [`internal_error`] by the pipeline.
+impl From<ModelError> for AwsError {
+    fn from(error: ModelError) -> AwsError {
+        crate::operations::internal(error)
+    }
+}
 
 /// SSM's answer to a failure that is Homeport's, not the caller's: the pipeline renders
 /// [`crate::operations::internal`] in this shape for every SSM call.

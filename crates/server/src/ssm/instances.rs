@@ -106,7 +106,7 @@ operation!(
 
 /// Whether a registered instance exists in this account.
 async fn exists(ctx: &Ctx<'_>, id: &str) -> Result<bool, AwsError> {
-    model::exists(&ctx.app.store, ctx.account(), id).await
+    Ok(model::exists(&ctx.app.store, ctx.account(), id).await?)
 }
 
 const FILTER_KEYS: &[&str] = &[

@@ -8,12 +8,10 @@
 //! pushes of one tag cannot both win silently; an image is removed with its last tag (the
 //! `DELETE` checks no tag names it), never while a tag still does.
 
-use aws_protocol::AwsError;
 use serde_json::Value as Json;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::ecr::errors::{internal, invalid_parameter};
-use crate::ecr::model::repository;
+use super::{ModelError, repository_guard};
 use crate::ecr::registry::blobs::Digest;
 
 /// The manifest media types accepted (Docker schema 2 and OCI, single and index).
@@ -83,37 +81,52 @@ pub struct References {
     pub manifests: Vec<String>,
 }
 
-fn manifest_invalid(reason: &str) -> AwsError {
-    invalid_parameter(format!("Invalid parameter at 'imageManifest' failed to satisfy constraint: '{reason}'"))
+/// Why a manifest is refused (ECR answers each as InvalidParameterException, `ecr::errors`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("Invalid JSON syntax")]
+    InvalidJson,
+    #[error("The manifest has no config")]
+    NoConfig,
+    #[error("Invalid digest {0}")]
+    InvalidDigest(String),
+    #[error("Manifest media type {declared} does not match the manifest's mediaType {inner}")]
+    MediaTypeMismatch { declared: String, inner: String },
+    #[error("Unsupported manifest media type {0}")]
+    Unsupported(String),
+}
+
+impl ManifestError {
+    /// Whether it is the media type that is wrong (rather than the manifest's content).
+    pub fn of_media_type(&self) -> bool {
+        matches!(self, ManifestError::MediaTypeMismatch { .. } | ManifestError::Unsupported(_))
+    }
 }
 
 /// What `manifest` references, with its media type (`declared`, else its own `mediaType`,
-/// else guessed from its shape); ECR's InvalidParameterException when it is not a manifest
-/// Homeport keeps.
-pub fn references(manifest: &[u8], declared: Option<&str>) -> Result<References, AwsError> {
-    let document: Json = serde_json::from_slice(manifest).map_err(|_| manifest_invalid("Invalid JSON syntax"))?;
+/// else guessed from its shape), unless it is not a manifest Homeport keeps.
+pub fn references(manifest: &[u8], declared: Option<&str>) -> Result<References, ManifestError> {
+    let document: Json = serde_json::from_slice(manifest).map_err(|_| ManifestError::InvalidJson)?;
     let inner = document.get("mediaType").and_then(Json::as_str);
     let media_type = match (declared, inner) {
         (Some(declared), Some(inner)) if declared != inner => {
-            return Err(invalid_parameter(format!(
-                "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'Manifest media type {declared} does not match the manifest's mediaType {inner}'"
-            )));
+            return Err(ManifestError::MediaTypeMismatch { declared: declared.to_owned(), inner: inner.to_owned() });
         }
         (Some(media_type), _) | (None, Some(media_type)) => media_type.to_owned(),
         (None, None) if document.get("manifests").is_some() => OCI_INDEX.to_owned(),
         (None, None) => OCI_MANIFEST.to_owned(),
     };
-    let digest_of = |entry: &Json| -> Result<String, AwsError> {
+    let digest_of = |entry: &Json| -> Result<String, ManifestError> {
         let digest = entry.get("digest").and_then(Json::as_str).unwrap_or_default();
         if Digest::parse(digest).is_none() {
-            return Err(manifest_invalid(&format!("Invalid digest {digest}")));
+            return Err(ManifestError::InvalidDigest(digest.to_owned()));
         }
         Ok(digest.to_owned())
     };
     let mut references = References { media_type, artifact_media_type: None, blobs: Vec::new(), manifests: Vec::new() };
     match references.media_type.as_str() {
         DOCKER_MANIFEST | OCI_MANIFEST => {
-            let config = document.get("config").ok_or_else(|| manifest_invalid("The manifest has no config"))?;
+            let config = document.get("config").ok_or(ManifestError::NoConfig)?;
             references.artifact_media_type = config.get("mediaType").and_then(Json::as_str).map(str::to_owned);
             references.blobs.push(digest_of(config)?);
             let layers = document.get("layers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -130,42 +143,42 @@ pub fn references(manifest: &[u8], declared: Option<&str>) -> Result<References,
                 references.manifests.push(digest_of(manifest)?);
             }
         }
-        other => {
-            return Err(invalid_parameter(format!(
-                "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'Unsupported manifest media type {other}'"
-            )));
-        }
+        other => return Err(ManifestError::Unsupported(other.to_owned())),
     }
     Ok(references)
 }
 
 const COLUMNS: &str = "digest, media_type, artifact_media_type, manifest, size, pushed_at";
 
-fn image_of(row: &store::Row) -> Result<Image, AwsError> {
+fn image_of(row: &store::Row) -> Result<Image, ModelError> {
     Ok(Image {
-        digest: row.text(0).map_err(internal)?,
-        media_type: row.text(1).map_err(internal)?,
-        artifact_media_type: row.opt_text(2).map_err(internal)?,
-        manifest: row.blob(3).map_err(internal)?,
-        size: row.int(4).map_err(internal)?,
-        pushed_at: row.int(5).map_err(internal)?,
+        digest: row.text(0)?,
+        media_type: row.text(1)?,
+        artifact_media_type: row.opt_text(2)?,
+        manifest: row.blob(3)?,
+        size: row.int(4)?,
+        pushed_at: row.int(5)?,
     })
 }
 
 /// The digest a tag names in a repository.
-pub async fn tagged(store: &Store, account: &str, repository: &str, tag: &str) -> Result<Option<String>, AwsError> {
+pub async fn tagged(store: &Store, account: &str, repository: &str, tag: &str) -> Result<Option<String>, ModelError> {
     let rows = store
         .query(
             "SELECT digest FROM ecr_tags WHERE account_id = ? AND repository = ? AND tag = ?",
             vec![account.into(), repository.into(), tag.into()],
         )
-        .await
-        .map_err(internal)?;
-    rows.first().map(|row| row.text(0).map_err(internal)).transpose()
+        .await?;
+    Ok(rows.first().map(|row| row.text(0)).transpose()?)
 }
 
 /// The image a reference (`sha256:...` digest or a tag) names in a repository.
-pub async fn find(store: &Store, account: &str, repository: &str, reference: &str) -> Result<Option<Image>, AwsError> {
+pub async fn find(
+    store: &Store,
+    account: &str,
+    repository: &str,
+    reference: &str,
+) -> Result<Option<Image>, ModelError> {
     let digest = if Digest::parse(reference).is_some() {
         reference.to_owned()
     } else {
@@ -179,30 +192,32 @@ pub async fn find(store: &Store, account: &str, repository: &str, reference: &st
             &format!("SELECT {COLUMNS} FROM ecr_images WHERE account_id = ? AND repository = ? AND digest = ?"),
             vec![account.into(), repository.into(), digest.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.first().map(image_of).transpose()
 }
 
 /// The tags of each image of a repository, as `(digest, tag)`, by tag.
-async fn tags_by_digest(store: &Store, account: &str, repository: &str) -> Result<Vec<(String, String)>, AwsError> {
+async fn tags_by_digest(store: &Store, account: &str, repository: &str) -> Result<Vec<(String, String)>, ModelError> {
     let rows = store
         .query(
             "SELECT digest, tag FROM ecr_tags WHERE account_id = ? AND repository = ? ORDER BY tag",
             vec![account.into(), repository.into()],
         )
-        .await
-        .map_err(internal)?;
-    rows.iter().map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?))).collect()
+        .await?;
+    rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
 }
 
 /// The tags of a repository, sorted (the registry's tag list).
-pub async fn tags(store: &Store, account: &str, repository: &str) -> Result<Vec<String>, AwsError> {
+pub async fn tags(store: &Store, account: &str, repository: &str) -> Result<Vec<String>, ModelError> {
     Ok(tags_by_digest(store, account, repository).await?.into_iter().map(|(_, tag)| tag).collect())
 }
 
 /// Every image of a repository with its tags (sorted), oldest push first.
-pub async fn with_tags(store: &Store, account: &str, repository: &str) -> Result<Vec<(Image, Vec<String>)>, AwsError> {
+pub async fn with_tags(
+    store: &Store,
+    account: &str,
+    repository: &str,
+) -> Result<Vec<(Image, Vec<String>)>, ModelError> {
     let rows = store
         .query(
             &format!(
@@ -210,8 +225,7 @@ pub async fn with_tags(store: &Store, account: &str, repository: &str) -> Result
             ),
             vec![account.into(), repository.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let tags = tags_by_digest(store, account, repository).await?;
     rows.iter()
         .map(|row| {
@@ -262,9 +276,9 @@ pub async fn store(
     digest: &str,
     new: Option<&NewImage<'_>>,
     tag: TagMove<'_>,
-) -> Result<PushOutcome, AwsError> {
+) -> Result<PushOutcome, ModelError> {
     let key = || vec![Value::from(account), Value::from(repository)];
-    let mut statements = vec![repository::guard(account, repository)];
+    let mut statements = vec![repository_guard(account, repository)];
     if let Some(image) = new {
         statements.push(Statement::new(
             "INSERT INTO ecr_images (account_id, repository, digest, media_type, artifact_media_type, manifest, size, pushed_at)
@@ -301,7 +315,7 @@ pub async fn store(
         Ok(_) => Ok(PushOutcome::Stored),
         Err(StoreError::Unmet(0)) => Ok(PushOutcome::RepositoryGone),
         Err(StoreError::Unmet(_) | StoreError::Conflict) => Ok(PushOutcome::TagRaced),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -320,7 +334,7 @@ pub async fn delete(
     repository: &str,
     digest: &str,
     tag: Option<&str>,
-) -> Result<Vec<DeletedId>, AwsError> {
+) -> Result<Vec<DeletedId>, ModelError> {
     let key = || vec![Value::from(account), Value::from(repository)];
     let remove_untagged = Statement::new(
         "DELETE FROM ecr_images WHERE account_id = ? AND repository = ? AND digest = ?
@@ -359,7 +373,7 @@ pub async fn delete(
             )
         }
     };
-    store.transaction(statements).await.map_err(internal)?;
+    store.transaction(statements).await?;
     Ok(deleted)
 }
 
@@ -424,11 +438,34 @@ mod tests {
         assert_eq!(found.media_type, DOCKER_MANIFEST);
         assert_eq!(found.blobs.len(), 2, "the foreign layer is not expected here");
         assert_eq!(found.artifact_media_type.as_deref(), Some("application/vnd.docker.container.image.v1+json"));
-        assert_eq!(references(manifest.as_bytes(), Some(OCI_MANIFEST)).unwrap_err().code, "InvalidParameterException");
-        assert!(references(b"{", None).is_err());
+        let mismatch = references(manifest.as_bytes(), Some(OCI_MANIFEST)).unwrap_err();
+        assert!(mismatch.of_media_type());
+        let answered = aws_protocol::AwsError::from(mismatch);
+        assert_eq!(answered.code, "InvalidParameterException");
+        assert_eq!(
+            answered.message,
+            format!(
+                "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'Manifest media type {OCI_MANIFEST} does not match the manifest's mediaType {DOCKER_MANIFEST}'"
+            )
+        );
+        assert_eq!(references(b"{", None).unwrap_err(), ManifestError::InvalidJson);
+        let answered = aws_protocol::AwsError::from(ManifestError::InvalidJson).message;
+        assert_eq!(
+            answered,
+            "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+        );
         let schema1 =
             json!({"schemaVersion": 1, "mediaType": "application/vnd.docker.distribution.manifest.v1+prettyjws"});
-        assert!(references(schema1.to_string().as_bytes(), None).is_err());
+        let unsupported = references(schema1.to_string().as_bytes(), None).unwrap_err();
+        assert_eq!(
+            unsupported,
+            ManifestError::Unsupported("application/vnd.docker.distribution.manifest.v1+prettyjws".to_owned())
+        );
+        let bad_digest = json!({"schemaVersion": 2, "config": {"digest": "sha256:nope"}}).to_string();
+        assert_eq!(
+            references(bad_digest.as_bytes(), None).unwrap_err(),
+            ManifestError::InvalidDigest("sha256:nope".to_owned())
+        );
         let index = json!({"schemaVersion": 2, "manifests": [{"digest": digest('e')}]}).to_string();
         let found = references(index.as_bytes(), None).unwrap();
         assert_eq!((found.media_type.as_str(), found.manifests), (OCI_INDEX, vec![digest('e')]));

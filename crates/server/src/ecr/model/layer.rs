@@ -8,11 +8,9 @@
 //! deleted meanwhile; a digest is [`referenced`] while any repository of any account holds
 //! it (what keeps its file).
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::ecr::errors::internal;
-use crate::ecr::model::repository;
+use super::{ModelError, repository_guard};
 
 /// Where an upload stands, as the store records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +22,14 @@ pub enum UploadStatus {
 }
 
 /// A layer's size in a repository, if the repository has it.
-pub async fn size(store: &Store, account: &str, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
+pub async fn size(store: &Store, account: &str, repository: &str, digest: &str) -> Result<Option<i64>, ModelError> {
     let rows = store
         .query(
             "SELECT size FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
             vec![account.into(), repository.into(), digest.into()],
         )
-        .await
-        .map_err(internal)?;
-    rows.first().map(|row| row.int(0).map_err(internal)).transpose()
+        .await?;
+    Ok(rows.first().map(|row| row.int(0)).transpose()?)
 }
 
 /// Whether any repository still holds layer `digest` (its file must stay). The store's
@@ -42,32 +39,41 @@ pub async fn referenced(store: &Store, digest: &str) -> Result<bool, StoreError>
 }
 
 /// Records upload `id`, started now into a repository.
-pub async fn start_upload(store: &Store, account: &str, repository: &str, id: &str, now: i64) -> Result<(), AwsError> {
+pub async fn start_upload(
+    store: &Store,
+    account: &str,
+    repository: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), ModelError> {
     store
         .execute(
             "INSERT INTO ecr_uploads (upload_id, account_id, repository, created_at) VALUES (?, ?, ?, ?)",
             vec![id.into(), account.into(), repository.into(), Value::Int(now)],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }
 
 /// Where upload `id` stands in a repository.
-pub async fn upload_status(store: &Store, account: &str, repository: &str, id: &str) -> Result<UploadStatus, AwsError> {
+pub async fn upload_status(
+    store: &Store,
+    account: &str,
+    repository: &str,
+    id: &str,
+) -> Result<UploadStatus, ModelError> {
     let rows = store
         .query(
             "SELECT 1 FROM ecr_uploads WHERE upload_id = ? AND account_id = ? AND repository = ?",
             vec![id.into(), account.into(), repository.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(if rows.is_empty() { UploadStatus::Unknown } else { UploadStatus::InProgress })
 }
 
 /// Forgets upload `id` (its row; the caller removes its file).
-pub async fn forget_upload(store: &Store, id: &str) -> Result<(), AwsError> {
-    store.execute("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]).await.map_err(internal)?;
+pub async fn forget_upload(store: &Store, id: &str) -> Result<(), ModelError> {
+    store.execute("DELETE FROM ecr_uploads WHERE upload_id = ?", vec![id.into()]).await?;
     Ok(())
 }
 
@@ -86,11 +92,11 @@ pub async fn record(
     digest: &str,
     size: i64,
     upload: &str,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let key = || vec![Value::from(account), Value::from(repository)];
     let recorded = store
         .transaction(vec![
-            repository::guard(account, repository),
+            repository_guard(account, repository),
             Statement::new(
                 "DELETE FROM ecr_layers WHERE account_id = ? AND repository = ? AND digest = ?",
                 [key(), vec![digest.into()]].concat(),
@@ -105,7 +111,7 @@ pub async fn record(
     match recorded {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -114,7 +120,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::ecr::model::repository::{TagMutability, create};
+    use crate::ecr::model::repository::{self, TagMutability, create};
     use crate::ecr::model::testing::{ACCOUNT, temp_store};
 
     const UPLOAD: &str = "0f4e2a8c-1b2d-4e5f-8a9b-0c1d2e3f4a5b";

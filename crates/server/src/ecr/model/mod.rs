@@ -6,7 +6,7 @@
 //!
 //! Guarantees:
 //! - everything a repository holds (images, tags, layers, uploads) is written in a
-//!   transaction guarded by the repository's row ([`repository::guard`]), so nothing is
+//!   transaction guarded by the repository's row ([`repository_guard`]), so nothing is
 //!   recorded for a repository deleted meanwhile, and deleting a repository removes all of
 //!   it in one transaction;
 //! - a repository with images is deleted only when forced (the check is in the `DELETE`);
@@ -15,10 +15,40 @@
 //! - an image goes with its last tag, never while a tag still names it;
 //! - a tag mutability or an upload status is an enum stored in ECR's words, and a stored word
 //!   the model does not know is an internal error, never guessed at.
+//!
+//! The model answers in its own errors ([`ModelError`], [`image::ManifestError`]), never in
+//! ECR's wire shapes: `ecr::errors` turns them into ECR's codes and messages.
 
 pub(crate) mod image;
 pub(crate) mod layer;
 pub(crate) mod repository;
+
+use store::{Statement, StoreError};
+
+/// Why the model could not answer: a failure that is Homeport's, never the caller's (the
+/// handlers answer it as ECR's `ServerException`, `ecr::errors`).
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds what the model cannot read (a word it does not know).
+    #[error("{0}")]
+    Corrupt(String),
+    /// A stored policy's principals could not be read (`crate::principals`), already in the
+    /// shape the caller answers.
+    #[error("{0}")]
+    Principals(aws_protocol::AwsError),
+}
+
+/// A transaction's guard that repository `name` still exists (it also locks the row, so the
+/// repository cannot go while the transaction writes what belongs to it).
+pub fn repository_guard(account: &str, name: &str) -> Statement {
+    Statement::guard(
+        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
+        vec![account.into(), name.into()],
+    )
+}
 
 #[cfg(test)]
 pub(crate) mod testing {

@@ -8,10 +8,9 @@
 //! repository removes its images, tags, layer references and uploads in the same
 //! transaction, and refuses, in the `DELETE` itself, a repository with images unless forced.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::ecr::errors::internal;
+use crate::ecr::model::ModelError;
 
 /// Whether a tag may move to another image, as ECR names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,33 +52,34 @@ impl Repository {
 
 const COLUMNS: &str = "name, created_at, tag_mutability, policy, policy_principals";
 
-async fn repository_of(store: &Store, account: &str, row: &store::Row) -> Result<Repository, AwsError> {
+async fn repository_of(store: &Store, account: &str, row: &store::Row) -> Result<Repository, ModelError> {
     // The policy as it reads now: principals bound to users or roles gone since show their ids.
-    let policy = match row.opt_text(3).map_err(internal)? {
+    let policy = match row.opt_text(3)? {
         Some(text) => Some(
-            crate::principals::resolve(store, account, &text, row.opt_text(4).map_err(internal)?.as_deref()).await?,
+            crate::principals::resolve(store, account, &text, row.opt_text(4)?.as_deref())
+                .await
+                .map_err(ModelError::Principals)?,
         ),
         None => None,
     };
-    let mutability = row.text(2).map_err(internal)?;
+    let mutability = row.text(2)?;
     Ok(Repository {
-        name: row.text(0).map_err(internal)?,
-        created_at: row.int(1).map_err(internal)?,
+        name: row.text(0)?,
+        created_at: row.int(1)?,
         tag_mutability: TagMutability::parse(&mutability)
-            .ok_or_else(|| internal(format!("unknown tag mutability `{mutability}`")))?,
+            .ok_or_else(|| ModelError::Corrupt(format!("unknown tag mutability `{mutability}`")))?,
         policy,
     })
 }
 
 /// The repository named `name`, if it exists.
-pub async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Repository>, AwsError> {
+pub async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Repository>, ModelError> {
     let rows = store
         .query(
             &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? AND name = ?"),
             vec![account.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     match rows.first() {
         Some(row) => repository_of(store, account, row).await.map(Some),
         None => Ok(None),
@@ -87,28 +87,18 @@ pub async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Rep
 }
 
 /// Every repository of `account`, by name.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<Repository>, AwsError> {
+pub async fn all(store: &Store, account: &str) -> Result<Vec<Repository>, ModelError> {
     let rows = store
         .query(
             &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? ORDER BY name"),
             vec![account.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let mut repositories = Vec::with_capacity(rows.len());
     for row in &rows {
         repositories.push(repository_of(store, account, row).await?);
     }
     Ok(repositories)
-}
-
-/// A transaction's guard that the repository still exists (it also locks the row, so the
-/// repository cannot go while the transaction writes what belongs to it).
-pub fn guard(account: &str, name: &str) -> Statement {
-    Statement::guard(
-        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
-        vec![account.into(), name.into()],
-    )
 }
 
 /// Records a new repository without a policy; false when the name is taken.
@@ -118,7 +108,7 @@ pub async fn create(
     name: &str,
     mutability: TagMutability,
     now: i64,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let inserted = store
         .execute(
             "INSERT INTO ecr_repositories (account_id, name, created_at, tag_mutability, policy) VALUES (?, ?, ?, ?, NULL)",
@@ -128,7 +118,7 @@ pub async fn create(
     match inserted {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -138,14 +128,13 @@ pub async fn set_tag_mutability(
     account: &str,
     name: &str,
     mutability: TagMutability,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let changed = store
         .execute(
             "UPDATE ecr_repositories SET tag_mutability = ? WHERE account_id = ? AND name = ?",
             vec![mutability.as_str().into(), account.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(changed > 0)
 }
 
@@ -157,26 +146,24 @@ pub async fn set_policy(
     name: &str,
     text: &str,
     principals: &str,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let changed = store
         .execute(
             "UPDATE ecr_repositories SET policy = ?, policy_principals = ? WHERE account_id = ? AND name = ?",
             vec![text.into(), principals.into(), account.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(changed > 0)
 }
 
 /// Removes a repository's policy (none, or no repository, is no change).
-pub async fn delete_policy(store: &Store, account: &str, name: &str) -> Result<(), AwsError> {
+pub async fn delete_policy(store: &Store, account: &str, name: &str) -> Result<(), ModelError> {
     store
         .execute(
             "UPDATE ecr_repositories SET policy = NULL, policy_principals = NULL WHERE account_id = ? AND name = ?",
             vec![account.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }
 
@@ -195,16 +182,14 @@ pub enum Deletion {
 
 /// Deletes a repository with its images, tags, layer references and uploads, in one
 /// transaction; one holding images only when `force`.
-pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Result<Deletion, AwsError> {
+pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Result<Deletion, ModelError> {
     let key = || vec![Value::from(account), Value::from(name)];
     let layers = store
         .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND repository = ?", key())
-        .await
-        .map_err(internal)?
+        .await?
         .iter()
         .map(|row| row.text(0))
-        .collect::<Result<Vec<String>, _>>()
-        .map_err(internal)?;
+        .collect::<Result<Vec<String>, _>>()?;
     let guard = if force {
         Statement::guard("DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?", key())
     } else {
@@ -230,7 +215,7 @@ pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Re
                 Ok(Deletion::NotEmpty)
             }
         }
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -7,10 +7,9 @@
 //! strictly after it (forward) or before it (backward) in that order, so pages never skip or
 //! repeat; [`expire`] deletes exactly the events older than their group's retention.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, Value};
 
-use crate::logs::errors::internal;
+use crate::logs::model::ModelError;
 
 /// A position in the events' order: `(timestamp, seq)`.
 pub type Position = (i64, i64);
@@ -52,7 +51,7 @@ pub enum Destination {
 }
 
 /// Whether `stream` of `group` exists, and its group's retention.
-pub async fn destination(store: &Store, account: &str, group: &str, stream: &str) -> Result<Destination, AwsError> {
+pub async fn destination(store: &Store, account: &str, group: &str, stream: &str) -> Result<Destination, ModelError> {
     let rows = store
         .query(
             "SELECT g.retention_days, s.name FROM log_groups g
@@ -60,13 +59,12 @@ pub async fn destination(store: &Store, account: &str, group: &str, stream: &str
              WHERE g.account_id = ? AND g.name = ?",
             vec![stream.into(), account.into(), group.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let Some(row) = rows.first() else { return Ok(Destination::NoGroup) };
-    if row.opt_text(1).map_err(internal)?.is_none() {
+    if row.opt_text(1)?.is_none() {
         return Ok(Destination::NoStream);
     }
-    Ok(Destination::Stream { retention_days: row.opt_int(0).map_err(internal)? })
+    Ok(Destination::Stream { retention_days: row.opt_int(0)? })
 }
 
 /// Stores `events` (`(timestamp, message)`, in order) in a stream, ingested at `now_ms`, and
@@ -78,7 +76,7 @@ pub async fn append(
     stream: &str,
     events: &[(i64, &str)],
     now_ms: i64,
-) -> Result<(), AwsError> {
+) -> Result<(), ModelError> {
     let mut statements: Vec<Statement> = events
         .iter()
         .map(|(timestamp, message)| {
@@ -108,17 +106,17 @@ pub async fn append(
             ],
         ));
     }
-    store.transaction(statements).await.map_err(internal)?;
+    store.transaction(statements).await?;
     Ok(())
 }
 
-fn event_of(row: &store::Row) -> Result<LogEvent, AwsError> {
+fn event_of(row: &store::Row) -> Result<LogEvent, ModelError> {
     Ok(LogEvent {
-        seq: row.int(0).map_err(internal)?,
-        stream: row.text(1).map_err(internal)?,
-        timestamp: row.int(2).map_err(internal)?,
-        ingestion_time: row.int(3).map_err(internal)?,
-        message: row.text(4).map_err(internal)?,
+        seq: row.int(0)?,
+        stream: row.text(1)?,
+        timestamp: row.int(2)?,
+        ingestion_time: row.int(3)?,
+        message: row.text(4)?,
     })
 }
 
@@ -139,7 +137,7 @@ pub async fn of_stream(
     group: &str,
     stream: &str,
     page: Page,
-) -> Result<Vec<LogEvent>, AwsError> {
+) -> Result<Vec<LogEvent>, ModelError> {
     let Page { window, direction, from, limit } = page;
     let (comparison, order) = match direction {
         Direction::Forward => ("(event_time > ? OR (event_time = ? AND seq > ?))", "event_time, seq"),
@@ -164,8 +162,7 @@ pub async fn of_stream(
                 Value::Int(limit),
             ],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let mut events = rows.iter().map(event_of).collect::<Result<Vec<_>, _>>()?;
     if direction == Direction::Backward {
         events.reverse();
@@ -182,7 +179,7 @@ pub async fn of_group_after(
     window: (i64, i64),
     after: Position,
     page: i64,
-) -> Result<Vec<LogEvent>, AwsError> {
+) -> Result<Vec<LogEvent>, ModelError> {
     let rows = store
         .query(
             "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
@@ -200,13 +197,12 @@ pub async fn of_group_after(
                 Value::Int(page),
             ],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.iter().map(event_of).collect()
 }
 
 /// Deletes, in every account, the events older than their group's retention at `now_ms`.
-pub async fn expire(store: &Store, now_ms: i64) -> Result<(), AwsError> {
+pub async fn expire(store: &Store, now_ms: i64) -> Result<(), ModelError> {
     store
         .execute(
             "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id
@@ -214,8 +210,7 @@ pub async fn expire(store: &Store, now_ms: i64) -> Result<(), AwsError> {
                AND log_events.event_time < ? - g.retention_days * 86400000)",
             vec![Value::Int(now_ms)],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(())
 }
 

@@ -5,10 +5,9 @@
 //! one of CloudWatch's day counts or none; a group is deleted with its streams and events in
 //! one transaction.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::logs::errors::internal;
+use crate::logs::model::ModelError;
 
 /// How long a group keeps its events: one of the day counts CloudWatch Logs accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +41,7 @@ pub struct LogGroup {
 }
 
 /// Records a new group without retention; false when the name is taken.
-pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Result<bool, AwsError> {
+pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Result<bool, ModelError> {
     let inserted = store
         .execute(
             "INSERT INTO log_groups (account_id, name, created_at) VALUES (?, ?, ?)",
@@ -52,12 +51,12 @@ pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Re
     match inserted {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Deletes a group with its streams and events; false when there is no such group.
-pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, AwsError> {
+pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
@@ -77,21 +76,20 @@ pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, Aw
     match deleted {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Whether a group exists.
-pub async fn exists(store: &Store, account: &str, name: &str) -> Result<bool, AwsError> {
+pub async fn exists(store: &Store, account: &str, name: &str) -> Result<bool, ModelError> {
     let rows = store
         .query("SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?", vec![account.into(), name.into()])
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(!rows.is_empty())
 }
 
 /// Every group of `account`, by name.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, AwsError> {
+pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, ModelError> {
     let rows = store
         .query(
             "SELECT g.name, g.created_at, g.retention_days,
@@ -99,15 +97,14 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, AwsError
              FROM log_groups g WHERE g.account_id = ? ORDER BY g.name",
             vec![account.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(LogGroup {
-                name: row.text(0).map_err(internal)?,
-                created_at: row.int(1).map_err(internal)?,
-                retention_days: row.opt_int(2).map_err(internal)?,
-                stored_bytes: row.int(3).map_err(internal)?,
+                name: row.text(0)?,
+                created_at: row.int(1)?,
+                retention_days: row.opt_int(2)?,
+                stored_bytes: row.int(3)?,
             })
         })
         .collect()
@@ -120,14 +117,13 @@ pub async fn set_retention(
     account: &str,
     name: &str,
     retention: Option<Retention>,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let changed = store
         .execute(
             "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND name = ?",
             vec![Value::from(retention.map(Retention::days)), account.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(changed > 0)
 }
 

@@ -17,6 +17,12 @@ pub(crate) mod event;
 pub(crate) mod group;
 pub(crate) mod stream;
 
+/// Why the model could not answer: the store failed, a failure that is Homeport's, never the
+/// caller's (the handlers answer it as CloudWatch Logs' `ServiceUnavailableException`, `logs::errors`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ModelError(#[from] store::StoreError);
+
 #[cfg(test)]
 pub(crate) mod testing {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

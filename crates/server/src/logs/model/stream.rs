@@ -5,10 +5,9 @@
 //! transaction; streams are listed in one total order (by name, or by last event time then
 //! name), so offset paging over them is stable while nothing changes.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::logs::errors::internal;
+use crate::logs::model::ModelError;
 
 /// A stored log stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub enum Created {
 }
 
 /// Records a new stream of `group` (the caller checks the group exists).
-pub async fn create(store: &Store, account: &str, group: &str, name: &str, now_ms: i64) -> Result<Created, AwsError> {
+pub async fn create(store: &Store, account: &str, group: &str, name: &str, now_ms: i64) -> Result<Created, ModelError> {
     let inserted = store
         .execute(
             "INSERT INTO log_streams (account_id, group_name, name, created_at) VALUES (?, ?, ?, ?)",
@@ -48,12 +47,12 @@ pub async fn create(store: &Store, account: &str, group: &str, name: &str, now_m
     match inserted {
         Ok(_) => Ok(Created::Created),
         Err(StoreError::Conflict) => Ok(Created::AlreadyExists),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Deletes a stream with its events; false when there is no such stream.
-pub async fn delete(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, AwsError> {
+pub async fn delete(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
@@ -69,19 +68,18 @@ pub async fn delete(store: &Store, account: &str, group: &str, name: &str) -> Re
     match deleted {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Whether a stream exists in a group.
-pub async fn exists(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, AwsError> {
+pub async fn exists(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, ModelError> {
     let rows = store
         .query(
             "SELECT 1 FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
             vec![account.into(), group.into(), name.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(!rows.is_empty())
 }
 
@@ -92,7 +90,7 @@ pub async fn of_group(
     group: &str,
     order: StreamOrder,
     descending: bool,
-) -> Result<Vec<LogStream>, AwsError> {
+) -> Result<Vec<LogStream>, ModelError> {
     let order = match (order, descending) {
         (StreamOrder::LastEventTime, false) => "COALESCE(last_event_at, 0), name",
         (StreamOrder::LastEventTime, true) => "COALESCE(last_event_at, 0) DESC, name DESC",
@@ -107,17 +105,16 @@ pub async fn of_group(
             ),
             vec![account.into(), group.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(LogStream {
-                name: row.text(0).map_err(internal)?,
-                created_at: row.int(1).map_err(internal)?,
-                first_event_at: row.opt_int(2).map_err(internal)?,
-                last_event_at: row.opt_int(3).map_err(internal)?,
-                last_ingestion_at: row.opt_int(4).map_err(internal)?,
-                stored_bytes: row.int(5).map_err(internal)?,
+                name: row.text(0)?,
+                created_at: row.int(1)?,
+                first_event_at: row.opt_int(2)?,
+                last_event_at: row.opt_int(3)?,
+                last_ingestion_at: row.opt_int(4)?,
+                stored_bytes: row.int(5)?,
             })
         })
         .collect()

@@ -6,10 +6,9 @@
 //! registration (`instance::register`), which checks the limit and the expiry in the same
 //! statement.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::ssm::errors::internal;
+use crate::ssm::model::ModelError;
 use crate::ssm::model::tags::{self, ResourceKind, Tag};
 
 /// A stored activation.
@@ -50,7 +49,7 @@ pub struct NewActivation<'a> {
 }
 
 /// Records a new activation and its tags, in one transaction.
-pub async fn create(store: &Store, account: &str, new: &NewActivation<'_>, tags: &[Tag]) -> Result<(), AwsError> {
+pub async fn create(store: &Store, account: &str, new: &NewActivation<'_>, tags: &[Tag]) -> Result<(), ModelError> {
     let mut statements = vec![Statement::new(
         "INSERT INTO activations (activation_id, account_id, code_hash, role_name, description, default_instance_name,
                                   registration_limit, registrations_count, expires_at, created_at, registration_metadata)
@@ -69,54 +68,52 @@ pub async fn create(store: &Store, account: &str, new: &NewActivation<'_>, tags:
         ],
     )];
     statements.extend(tags::set(account, ResourceKind::Activation, new.id, tags));
-    store.transaction(statements).await.map_err(internal)?;
+    store.transaction(statements).await?;
     Ok(())
 }
 
 const COLUMNS: &str = "activation_id, code_hash, role_name, description, default_instance_name, registration_limit,
                        registrations_count, expires_at, created_at";
 
-fn activation_of(row: &store::Row) -> Result<Activation, AwsError> {
+fn activation_of(row: &store::Row) -> Result<Activation, ModelError> {
     Ok(Activation {
-        id: row.text(0).map_err(internal)?,
-        code_hash: row.text(1).map_err(internal)?,
-        role_name: row.text(2).map_err(internal)?,
-        description: row.opt_text(3).map_err(internal)?,
-        default_instance_name: row.opt_text(4).map_err(internal)?,
-        registration_limit: row.int(5).map_err(internal)?,
-        registrations_count: row.int(6).map_err(internal)?,
-        expires_at: row.int(7).map_err(internal)?,
-        created_at: row.int(8).map_err(internal)?,
+        id: row.text(0)?,
+        code_hash: row.text(1)?,
+        role_name: row.text(2)?,
+        description: row.opt_text(3)?,
+        default_instance_name: row.opt_text(4)?,
+        registration_limit: row.int(5)?,
+        registrations_count: row.int(6)?,
+        expires_at: row.int(7)?,
+        created_at: row.int(8)?,
     })
 }
 
 /// One activation of `account`, expired or not.
-pub async fn find(store: &Store, account: &str, id: &str) -> Result<Option<Activation>, AwsError> {
+pub async fn find(store: &Store, account: &str, id: &str) -> Result<Option<Activation>, ModelError> {
     let rows = store
         .query(
             &format!("SELECT {COLUMNS} FROM activations WHERE account_id = ? AND activation_id = ?"),
             vec![account.into(), id.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.first().map(activation_of).transpose()
 }
 
 /// Every activation of `account`, oldest first.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<Activation>, AwsError> {
+pub async fn all(store: &Store, account: &str) -> Result<Vec<Activation>, ModelError> {
     let rows = store
         .query(
             &format!("SELECT {COLUMNS} FROM activations WHERE account_id = ? ORDER BY created_at, activation_id"),
             vec![account.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.iter().map(activation_of).collect()
 }
 
 /// Deletes an activation and its tags (the instances it registered stay); false when there
 /// is no such activation.
-pub async fn delete(store: &Store, account: &str, id: &str) -> Result<bool, AwsError> {
+pub async fn delete(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
@@ -129,7 +126,7 @@ pub async fn delete(store: &Store, account: &str, id: &str) -> Result<bool, AwsE
     match deleted {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -7,10 +7,9 @@
 //! and copies the activation's tags onto it; [`deregister`] removes it with every session
 //! issued to it and its tags; its tags never exceed [`tags::PER_RESOURCE`] ([`add_tags`]).
 
-use aws_protocol::AwsError;
 use store::{Statement, Store, StoreError, Value};
 
-use crate::ssm::errors::internal;
+use crate::ssm::model::ModelError;
 use crate::ssm::model::tags::{self, ResourceKind, Tag};
 
 /// Whether an instance's agent is heard from, as SSM names it.
@@ -65,7 +64,7 @@ impl ManagedInstance {
 }
 
 /// Every managed instance of `account`, oldest registration first.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, AwsError> {
+pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, ModelError> {
     let rows = store
         .query(
             "SELECT instance_id, activation_id, role_name, name, registered_at, last_ping_at, ip_address, computer_name,
@@ -73,18 +72,17 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, A
              FROM managed_instances WHERE account_id = ? ORDER BY registered_at, instance_id",
             vec![account.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.iter()
         .map(|row| {
-            let text = |index| row.opt_text(index).map_err(internal);
+            let text = |index| row.opt_text(index).map_err(ModelError::from);
             Ok(ManagedInstance {
-                id: row.text(0).map_err(internal)?,
-                activation_id: row.text(1).map_err(internal)?,
-                role_name: row.text(2).map_err(internal)?,
+                id: row.text(0)?,
+                activation_id: row.text(1)?,
+                role_name: row.text(2)?,
                 name: text(3)?,
-                registered_at: row.int(4).map_err(internal)?,
-                last_ping_at: row.opt_int(5).map_err(internal)?,
+                registered_at: row.int(4)?,
+                last_ping_at: row.opt_int(5)?,
                 host: HostInformation {
                     ip_address: text(6)?,
                     computer_name: text(7)?,
@@ -99,14 +97,13 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, A
 }
 
 /// Whether instance `id` is registered in `account`.
-pub async fn exists(store: &Store, account: &str, id: &str) -> Result<bool, AwsError> {
+pub async fn exists(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
     let rows = store
         .query(
             "SELECT 1 FROM managed_instances WHERE account_id = ? AND instance_id = ?",
             vec![account.into(), id.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(!rows.is_empty())
 }
 
@@ -120,22 +117,15 @@ pub struct SigningKey {
 }
 
 /// The signing key of instance `id`, if it is registered.
-pub async fn signing_key(store: &Store, account: &str, id: &str) -> Result<Option<SigningKey>, AwsError> {
+pub async fn signing_key(store: &Store, account: &str, id: &str) -> Result<Option<SigningKey>, ModelError> {
     let rows = store
         .query(
             "SELECT public_key, role_name, fingerprint FROM managed_instances WHERE account_id = ? AND instance_id = ?",
             vec![account.into(), id.into()],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     rows.first()
-        .map(|row| {
-            Ok(SigningKey {
-                public_key: row.text(0).map_err(internal)?,
-                role_name: row.text(1).map_err(internal)?,
-                fingerprint: row.text(2).map_err(internal)?,
-            })
-        })
+        .map(|row| Ok(SigningKey { public_key: row.text(0)?, role_name: row.text(1)?, fingerprint: row.text(2)? }))
         .transpose()
 }
 
@@ -158,7 +148,7 @@ pub async fn register(
     account: &str,
     registration: &Registration<'_>,
     now: i64,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let Registration { instance_id, activation_id, .. } = *registration;
     let registered = store
         .transaction(vec![
@@ -193,7 +183,7 @@ pub async fn register(
     match registered {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -205,7 +195,7 @@ pub async fn record_heartbeat(
     id: &str,
     host: &HostInformation,
     now: i64,
-) -> Result<bool, AwsError> {
+) -> Result<bool, ModelError> {
     let text = |value: &Option<String>| Value::from(value.clone());
     let changed = store
         .execute(
@@ -224,14 +214,13 @@ pub async fn record_heartbeat(
                 id.into(),
             ],
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(changed > 0)
 }
 
 /// Deletes an instance with every session issued to it and its tags; false when it is not
 /// registered.
-pub async fn deregister(store: &Store, account: &str, id: &str) -> Result<bool, AwsError> {
+pub async fn deregister(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
@@ -249,7 +238,7 @@ pub async fn deregister(store: &Store, account: &str, id: &str) -> Result<bool, 
     match deleted {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -264,7 +253,7 @@ pub enum TagsAdded {
 }
 
 /// Sets `tags` on an instance, the quota counted with them in the same transaction.
-pub async fn add_tags(store: &Store, account: &str, id: &str, new: &[Tag]) -> Result<TagsAdded, AwsError> {
+pub async fn add_tags(store: &Store, account: &str, id: &str, new: &[Tag]) -> Result<TagsAdded, ModelError> {
     let kind = ResourceKind::ManagedInstance;
     let mut statements = tags::set(account, kind, id, new);
     statements.push(Statement::guard(
@@ -283,7 +272,7 @@ pub async fn add_tags(store: &Store, account: &str, id: &str, new: &[Tag]) -> Re
         Ok(_) => Ok(TagsAdded::Added),
         Err(StoreError::Unmet(_)) if exists(store, account, id).await? => Ok(TagsAdded::TooMany),
         Err(StoreError::Unmet(_)) => Ok(TagsAdded::NoInstance),
-        Err(error) => Err(internal(error)),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -20,6 +20,12 @@ pub(crate) mod activation;
 pub(crate) mod instance;
 pub(crate) mod tags;
 
+/// Why the model could not answer: the store failed, a failure that is Homeport's, never the
+/// caller's (the handlers answer it as SSM's `InternalServerError`, `ssm::errors`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ModelError(#[from] store::StoreError);
+
 #[cfg(test)]
 pub(crate) mod testing {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

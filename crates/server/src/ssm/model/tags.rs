@@ -4,10 +4,9 @@
 //! Guarantees: a key is one tag per resource, compared as SSM stores it (setting a key again
 //! replaces its value); tags are read sorted by key.
 
-use aws_protocol::AwsError;
 use store::{Statement, Store};
 
-use crate::ssm::errors::internal;
+use crate::ssm::model::ModelError;
 
 /// Tags one SSM resource may carry (SSM's quota for most resources).
 pub const PER_RESOURCE: i64 = 50;
@@ -64,7 +63,13 @@ pub fn delete_all(account: &str, kind: ResourceKind, id: &str) -> Statement {
 }
 
 /// Removes the tags of `keys` from a resource, in one transaction.
-pub async fn remove(store: &Store, account: &str, kind: ResourceKind, id: &str, keys: &[&str]) -> Result<(), AwsError> {
+pub async fn remove(
+    store: &Store,
+    account: &str,
+    kind: ResourceKind,
+    id: &str,
+    keys: &[&str],
+) -> Result<(), ModelError> {
     let statements = keys
         .iter()
         .map(|key| {
@@ -74,25 +79,24 @@ pub async fn remove(store: &Store, account: &str, kind: ResourceKind, id: &str, 
             )
         })
         .collect();
-    store.transaction(statements).await.map_err(internal)?;
+    store.transaction(statements).await?;
     Ok(())
 }
 
 /// A resource's tags, sorted by key.
-pub async fn of(store: &Store, account: &str, kind: ResourceKind, id: &str) -> Result<Vec<Tag>, AwsError> {
+pub async fn of(store: &Store, account: &str, kind: ResourceKind, id: &str) -> Result<Vec<Tag>, ModelError> {
     of_kind(store, account, kind.as_str(), id).await
 }
 
 /// [`of`] for a resource kind named by another service (see [`set_of_kind`]).
-pub async fn of_kind(store: &Store, account: &str, kind: &str, id: &str) -> Result<Vec<Tag>, AwsError> {
+pub async fn of_kind(store: &Store, account: &str, kind: &str, id: &str) -> Result<Vec<Tag>, ModelError> {
     let rows = store
         .query(
             "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? ORDER BY tag_key",
             vec![account.into(), kind.into(), id.into()],
         )
-        .await
-        .map_err(internal)?;
-    rows.iter().map(|row| Ok((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?))).collect()
+        .await?;
+    rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
 }
 
 #[cfg(test)]
