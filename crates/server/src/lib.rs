@@ -28,6 +28,8 @@ mod schema;
 pub mod services;
 mod ssm;
 mod sts;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 
 /// The AWS managed policies, public for the tests that decide with their documents.

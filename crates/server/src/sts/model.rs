@@ -112,7 +112,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::{Kind, tests::stored};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     fn credentials<'a>(access_key_id: &'a str, token: &'a str) -> SessionCredentials<'a> {
         SessionCredentials { access_key_id, sealed_secret: vec![9; 8], token, issued_at: 100, expires_at: 1_000 }

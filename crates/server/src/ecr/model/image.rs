@@ -385,7 +385,7 @@ mod tests {
 
     use super::*;
     use crate::ecr::model::repository::{TagMutability, create};
-    use crate::ecr::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     fn digest(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))

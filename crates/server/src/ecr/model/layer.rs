@@ -121,7 +121,7 @@ mod tests {
 
     use super::*;
     use crate::ecr::model::repository::{self, TagMutability, create};
-    use crate::ecr::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const UPLOAD: &str = "0f4e2a8c-1b2d-4e5f-8a9b-0c1d2e3f4a5b";
 

@@ -49,35 +49,3 @@ pub fn repository_guard(account: &str, name: &str) -> Statement {
         vec![account.into(), name.into()],
     )
 }
-
-#[cfg(test)]
-pub(crate) mod testing {
-    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
-
-    use store::Store;
-
-    pub(crate) const ACCOUNT: &str = "111122223333";
-
-    /// A migrated SQLite store in a fresh directory (removed on drop).
-    pub(crate) struct TempStore {
-        pub store: Store,
-        dir: std::path::PathBuf,
-    }
-
-    impl Drop for TempStore {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    pub(crate) async fn temp_store() -> TempStore {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("homeport-ecr-model-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
-        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
-        TempStore { store, dir }
-    }
-}

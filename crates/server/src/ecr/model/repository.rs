@@ -224,8 +224,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::ecr::model::testing::{ACCOUNT, temp_store};
     use crate::ecr::model::{image, layer};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[test]
     fn tag_mutabilities_round_trip_through_their_words() {

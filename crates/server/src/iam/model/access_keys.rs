@@ -217,7 +217,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::{Kind, tests::stored};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[test]
     fn statuses_round_trip_in_iams_words_and_nothing_else_is_one() {

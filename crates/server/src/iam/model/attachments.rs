@@ -139,7 +139,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::tests::stored;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const READ_ONLY: &str = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
 

@@ -110,7 +110,7 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::create;
     use crate::iam::model::entities::tests::{entity, stored};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn a_boundary_is_looked_up_replaced_and_removed() {

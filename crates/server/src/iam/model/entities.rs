@@ -191,7 +191,7 @@ pub(crate) mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     /// A new entity of `kind` named `name` under `/`.
     pub(crate) fn entity(kind: Kind, name: &str) -> Entity {

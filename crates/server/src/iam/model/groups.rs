@@ -131,7 +131,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::tests::stored;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn memberships_round_trip_within_the_users_quota() {

@@ -177,7 +177,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::tests::stored;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn a_policy_is_written_only_while_the_others_are_the_ones_checked() {

@@ -101,7 +101,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::tests::stored;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn a_profile_holds_one_role_and_is_deleted_only_empty() {

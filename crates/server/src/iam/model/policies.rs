@@ -341,7 +341,7 @@ mod tests {
 
     use super::*;
     use crate::iam::model::entities::Kind;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const DOC: &str =
         r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;

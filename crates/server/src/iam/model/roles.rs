@@ -172,7 +172,7 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::create;
     use crate::iam::model::entities::tests::{entity, stored};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 

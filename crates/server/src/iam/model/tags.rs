@@ -145,7 +145,7 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::create;
     use crate::iam::model::entities::tests::{entity, stored};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     fn tag(key: &str, value: &str) -> Tag {
         Tag { key: key.to_owned(), value: value.to_owned() }

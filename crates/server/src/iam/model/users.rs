@@ -102,7 +102,7 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::tests::{entity, stored};
     use crate::iam::model::entities::{create, find};
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn a_user_is_deleted_only_when_nothing_holds_it_and_says_what_does() {

@@ -221,7 +221,7 @@ mod tests {
     use super::*;
     use crate::logs::model::group::{self, Retention};
     use crate::logs::model::stream;
-    use crate::logs::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const DAY_MS: i64 = 86_400_000;
     const ALL: (i64, i64) = (i64::MIN, i64::MAX);

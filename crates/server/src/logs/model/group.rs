@@ -132,7 +132,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::logs::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[test]
     fn a_retention_is_one_of_cloudwatch_day_counts() {

@@ -125,8 +125,8 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::logs::model::testing::{ACCOUNT, temp_store};
     use crate::logs::model::{event, group};
+    use crate::testing::{ACCOUNT, temp_store};
 
     async fn names(store: &Store, order: StreamOrder, descending: bool) -> Vec<String> {
         of_group(store, ACCOUNT, "/web", order, descending).await.unwrap().into_iter().map(|s| s.name).collect()

@@ -135,7 +135,7 @@ pub(crate) mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::ssm::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     pub(crate) const ACTIVATION: &str = "7a3c1f52-0e1d-4b6a-9c2e-5d8f0a1b2c3d";
 

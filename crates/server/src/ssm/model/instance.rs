@@ -282,7 +282,7 @@ mod tests {
 
     use super::*;
     use crate::ssm::model::activation::{self, tests::ACTIVATION, tests::new_activation};
-    use crate::ssm::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     fn registration(instance_id: &str) -> Registration<'_> {
         Registration {

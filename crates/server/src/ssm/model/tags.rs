@@ -104,7 +104,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::ssm::model::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     fn tag(key: &str, value: &str) -> Tag {
         (key.to_owned(), value.to_owned())
