@@ -1,7 +1,14 @@
 //! IAM roles and instance profiles, in process: the happy path, IAM's errors for bad input
 //! (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, iam, shared, unique};
+use crate::support::{Case, TestServer, iam, unique};
+
+crate::support::on_both_stores!(
+    roles_are_created_read_updated_and_deleted,
+    bad_role_input_is_refused_with_iams_messages,
+    a_role_in_use_cannot_be_deleted,
+    a_user_without_permissions_is_refused_every_role_operation
+);
 
 /// A trust policy letting `principal` (a service or an account's root) assume the role.
 fn trust(principal: &str) -> String {
@@ -11,9 +18,7 @@ fn trust(principal: &str) -> String {
     )
 }
 
-#[test]
-fn roles_are_created_read_updated_and_deleted() {
-    let server = shared();
+fn roles_are_created_read_updated_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("role");
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
@@ -82,9 +87,7 @@ fn roles_are_created_read_updated_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_role_input_is_refused_with_iams_messages() {
-    let server = shared();
+fn bad_role_input_is_refused_with_iams_messages(server: &TestServer) {
     let root = &server.root;
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
     let stranger = trust(&format!("arn:aws:iam::{}:user/nobody-made-me", server.account_id));
@@ -120,9 +123,7 @@ fn bad_role_input_is_refused_with_iams_messages() {
     ]);
 }
 
-#[test]
-fn a_role_in_use_cannot_be_deleted() {
-    let server = shared();
+fn a_role_in_use_cannot_be_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("used");
     let profile = unique("profile");
@@ -201,50 +202,30 @@ fn a_role_in_use_cannot_be_deleted() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_role_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_role_operation(server: &TestServer) {
     let nobody = server.nobody();
     let role = |name: &str| format!("arn:aws:iam::{}:role/{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: iam:{action} on resource: {resource}");
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             iam("CreateRole", &[("RoleName", "r1"), ("AssumeRolePolicyDocument", &ecs_trust)]),
-            403,
-            "AccessDenied",
             denied("CreateRole", &role("r1")),
         ),
-        Case::error(
-            "get",
-            nobody,
-            iam("GetRole", &[("RoleName", "r2")]),
-            403,
-            "AccessDenied",
-            denied("GetRole", &role("r2")),
-        ),
-        Case::error(
-            "delete",
-            nobody,
-            iam("DeleteRole", &[("RoleName", "r3")]),
-            403,
-            "AccessDenied",
-            denied("DeleteRole", &role("r3")),
-        ),
-        Case::error(
+        Case::denied("get", nobody, iam("GetRole", &[("RoleName", "r2")]), denied("GetRole", &role("r2"))),
+        Case::denied("delete", nobody, iam("DeleteRole", &[("RoleName", "r3")]), denied("DeleteRole", &role("r3"))),
+        Case::denied(
             "attach",
             nobody,
             iam(
                 "AttachRolePolicy",
                 &[("RoleName", "r4"), ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess")],
             ),
-            403,
-            "AccessDenied",
             denied("AttachRolePolicy", &role("r4")),
         ),
-        Case::error("list", nobody, iam("ListRoles", &[]), 403, "AccessDenied", "iam:ListRoles"),
+        Case::denied("list", nobody, iam("ListRoles", &[]), "iam:ListRoles"),
     ]);
 }
