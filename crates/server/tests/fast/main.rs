@@ -19,6 +19,7 @@ mod cloudtrail;
 mod ecr_images;
 mod ecr_repositories;
 mod ecs_clusters;
+mod ecs_refusals;
 mod ecs_services;
 mod ecs_task_definitions;
 mod ecs_tasks;
