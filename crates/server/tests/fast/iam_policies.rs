@@ -5,6 +5,7 @@ use crate::support::{ALLOW_ALL, Case, TestServer, iam, unique};
 
 crate::support::on_both_stores!(
     policies_and_their_versions_are_made_read_and_deleted,
+    a_policy_keeps_five_versions_at_most,
     bad_policy_input_is_refused_with_iams_messages,
     a_user_without_permissions_is_refused_every_policy_operation,
     a_user_is_allowed_what_its_policy_allows_and_nothing_else
@@ -86,6 +87,22 @@ fn policies_and_their_versions_are_made_read_and_deleted(server: &TestServer) {
             "NoSuchEntity",
             format!("Policy {arn} was not found."),
         ),
+    ]);
+}
+
+fn a_policy_keeps_five_versions_at_most(server: &TestServer) {
+    let root = &server.root;
+    let name = unique("versioned");
+    let arn = format!("arn:aws:iam::{}:policy/{name}", server.account_id);
+    server.iam(root, "CreatePolicy", &[("PolicyName", &name), ("PolicyDocument", READ_ONLY)]).ok();
+    let new_version = || iam("CreatePolicyVersion", &[("PolicyArn", &arn), ("PolicyDocument", READ_ONLY)]);
+    server.run(&[
+        Case::ok("v2", root, new_version()).xml("VersionId", "v2"),
+        Case::ok("v3", root, new_version()).xml("VersionId", "v3"),
+        Case::ok("v4", root, new_version()).xml("VersionId", "v4"),
+        Case::ok("v5", root, new_version()).xml("VersionId", "v5"),
+        Case::error("a sixth", root, new_version(), 409, "LimitExceeded", "up to 5 versions"),
+        Case::ok("five kept", root, iam("ListPolicyVersions", &[("PolicyArn", &arn)])).xml_count("VersionId", 5),
     ]);
 }
 

@@ -7,6 +7,7 @@ crate::support::on_both_stores!(
     roles_are_created_read_updated_and_deleted,
     bad_role_input_is_refused_with_iams_messages,
     a_role_in_use_cannot_be_deleted,
+    a_role_holds_ten_managed_policies_at_most,
     a_user_without_permissions_is_refused_every_role_operation
 );
 
@@ -199,6 +200,108 @@ fn a_role_in_use_cannot_be_deleted(server: &TestServer) {
         ),
         Case::ok("now the role goes", root, iam("DeleteRole", &[("RoleName", &name)])),
         Case::ok("and the profile", root, iam("DeleteInstanceProfile", &[("InstanceProfileName", &profile)])),
+    ]);
+}
+
+/// The limits and refusals around a role's managed policies (once the negative half of the
+/// end-to-end seed steps): a trust policy without a principal, an identity policy with one, a
+/// namesake in other letters, an AWS policy that does not exist, the eleventh attachment, and
+/// what the attachments count.
+fn a_role_holds_ten_managed_policies_at_most(server: &TestServer) {
+    let root = &server.root;
+    let name = unique("tenpolicies");
+    let path = format!("/{}/", unique("tenpath"));
+    let ec2_role = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+    let with_principal =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#;
+    let no_principal = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#;
+    let ssm_trust = trust("ssm.amazonaws.com");
+    server.iam(root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &ssm_trust)]).ok();
+    let attach = |arn: &str| iam("AttachRolePolicy", &[("RoleName", &name), ("PolicyArn", arn)]);
+    server.run(&[
+        Case::error(
+            "a trust policy without a principal",
+            root,
+            iam("CreateRole", &[("RoleName", &unique("broken")), ("AssumeRolePolicyDocument", no_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "Principal",
+        ),
+        Case::error(
+            "an AWS policy that does not exist",
+            root,
+            attach("arn:aws:iam::aws:policy/NoSuchPolicy"),
+            404,
+            "NoSuchEntity",
+            "arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable",
+        ),
+        Case::error(
+            "a namesake in capitals",
+            root,
+            iam("CreateRole", &[("RoleName", &name.to_uppercase()), ("AssumeRolePolicyDocument", &ssm_trust)]),
+            409,
+            "EntityAlreadyExists",
+            format!("Role with name {} already exists.", name.to_uppercase()),
+        ),
+        Case::error(
+            "an inline policy with a principal",
+            root,
+            iam("PutRolePolicy", &[("RoleName", &name), ("PolicyName", "p"), ("PolicyDocument", with_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "Policy document should not specify a principal.",
+        ),
+        Case::error(
+            "a managed policy with a principal",
+            root,
+            iam("CreatePolicy", &[("PolicyName", &unique("p")), ("PolicyDocument", with_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "",
+        ),
+        Case::ok("an AWS policy", root, attach("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")),
+    ]);
+    // Nine policies of the account's own make ten.
+    for n in 2..=10 {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"ecs:Describe{n}","Resource":"*"}}}}"#
+        );
+        let created = server
+            .iam(
+                root,
+                "CreatePolicy",
+                &[("PolicyName", &unique("custom")), ("Path", &path), ("PolicyDocument", &document)],
+            )
+            .ok();
+        server.iam(root, "AttachRolePolicy", &[("RoleName", &name), ("PolicyArn", &created.xml("Arn"))]).ok();
+    }
+    server.run(&[
+        Case::error(
+            "the eleventh",
+            root,
+            attach(ec2_role),
+            409,
+            "LimitExceeded",
+            "Cannot exceed quota for PoliciesPerRole: 10",
+        ),
+        Case::ok("ten attached", root, iam("ListAttachedRolePolicies", &[("RoleName", &name)]))
+            .xml_count("PolicyArn", 10),
+        // A role with policies cannot go.
+        Case::error(
+            "delete it",
+            root,
+            iam("DeleteRole", &[("RoleName", &name)]),
+            409,
+            "DeleteConflict",
+            "must detach all policies first",
+        ),
+        Case::ok(
+            "the account's attached policies",
+            root,
+            iam("ListPolicies", &[("Scope", "Local"), ("OnlyAttached", "true"), ("PathPrefix", &path)]),
+        )
+        .xml_count("PolicyName", 9)
+        .xml("AttachmentCount", "1"),
     ]);
 }
 
