@@ -55,21 +55,36 @@ static SHARED: LazyLock<TestServer> = LazyLock::new(TestServer::start);
 /// The server this test program shares (started on first use, never stopped: the process's end
 /// stops it; [`TestServer::start`] removes data directories such ends leave behind).
 pub fn shared() -> &'static TestServer {
+    // The PostgreSQL server starts meanwhile, so that its cases, which come later, find it up.
+    static STARTING_POSTGRES: std::sync::Once = std::sync::Once::new();
+    STARTING_POSTGRES.call_once(|| {
+        std::thread::spawn(|| LazyLock::force(&SHARED_POSTGRES));
+    });
     &SHARED
 }
 
-static SHARED_POSTGRES: LazyLock<Option<TestServer>> = LazyLock::new(|| {
-    let admin_url = postgres_admin_url()?;
-    let server = TestServer::start_on(Some(fresh_database(&admin_url)));
-    // Dropping a database takes PostgreSQL seconds: off the tests' path.
-    std::thread::spawn(move || drop_stale_databases(&admin_url));
-    Some(server)
+/// The PostgreSQL server, or why it did not start (kept to fail each case that needs it).
+static SHARED_POSTGRES: LazyLock<Result<Option<TestServer>, String>> = LazyLock::new(|| {
+    let started = std::panic::catch_unwind(|| {
+        let admin_url = postgres_admin_url()?;
+        let server = TestServer::start_on(Some(fresh_database(&admin_url)));
+        // Dropping a database takes PostgreSQL seconds: off the tests' path.
+        std::thread::spawn(move || drop_stale_databases(&admin_url));
+        Some(server)
+    });
+    started.map_err(|panic| {
+        let message = panic.downcast_ref::<String>().cloned();
+        message.or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned())).unwrap_or_default()
+    })
 });
 
 /// The server this test program shares on PostgreSQL, on a database of its own; `None`
 /// (saying so on stderr) when `HOMEPORT_TEST_POSTGRES_URL` is unset outside CI.
 pub fn shared_postgres() -> Option<&'static TestServer> {
-    SHARED_POSTGRES.as_ref()
+    match &*SHARED_POSTGRES {
+        Ok(server) => server.as_ref(),
+        Err(why) => panic!("the PostgreSQL test server did not start: {why}"),
+    }
 }
 
 /// Declares a family's cases, each a `fn(&TestServer)` of the module, as two tests:
