@@ -1,5 +1,7 @@
-//! `homeport server` end to end: the real binary, the real aws CLI, both stores, restarts
-//! after kill -9, and every routed operation refusing unsigned and unauthorized callers.
+//! `homeport server` end to end: the real binary, the real aws CLI, both stores, and restarts
+//! after kill -9. (That every routed operation refuses unsigned and unauthorized callers is
+//! the server's fast tier's walker, `crates/server/tests/fast/every_operation.rs`.) And `HEAD`
+//! on the public paths answers as `GET` does, without the body.
 //!
 //! Needs the aws CLI (pip package awscli) and, for the PostgreSQL half,
 //! `HOMEPORT_TEST_POSTGRES_URL`; `.ci/run` provides both and CI fails without them.
@@ -12,7 +14,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
 mod common;
@@ -233,71 +235,6 @@ fn post(
 }
 
 #[test]
-fn every_operation_refuses_unsigned_and_unauthorized_callers() {
-    if !aws_cli_available() {
-        return;
-    }
-    let dir = fresh_dir("operations");
-    let server = Server::start(&dir.join("data"), None);
-    let root = server.root_credentials();
-    server.aws_json(&root, &["iam", "create-user", "--user-name", "nobody"]);
-    let key = server.aws_json(&root, &["iam", "create-access-key", "--user-name", "nobody"]);
-    let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
-    let secret = key["AccessKey"]["SecretAccessKey"].as_str().unwrap();
-    let params = [
-        "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D",
-        "RoleName=r&InstanceProfileName=ip&AWSServiceName=ecs.amazonaws.com&RoleSessionName=s",
-        "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess",
-        "AssumeRolePolicyDocument=%7B%7D&VersionId=v1&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody",
-        "ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
-    ]
-    .join("&");
-    assert!(!server::services::OPERATIONS.is_empty());
-    for operation in server::services::OPERATIONS {
-        let (request, missing, denied) = match operation.protocol {
-            aws_protocol::Protocol::Query => (
-                format!("Action={}&Version=2010-05-08&{params}", operation.name),
-                "<Code>MissingAuthenticationToken</Code>",
-                "<Code>AccessDenied</Code>",
-            ),
-            aws_protocol::Protocol::Json => (
-                r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
-                    "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
-                    "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo"}"#
-                    .to_owned(),
-                "\"MissingAuthenticationTokenException\"",
-                "\"AccessDeniedException\"",
-            ),
-        };
-        let (status, body) = post(&server.address, None, operation, &request);
-        assert_eq!(status, 403, "{}: {body}", operation.name);
-        assert!(body.contains(missing), "{}: {body}", operation.name);
-
-        let (status, body) = post(&server.address, Some((id, secret)), operation, &request);
-        let needs_permission = matches!(
-            operation.authorization,
-            server::operations::Authorization::Policies
-                | server::operations::Authorization::WithResourcePolicy(_)
-                | server::operations::Authorization::Instance
-        );
-        if !needs_permission {
-            // As on AWS, a caller may ask who it is, or for session credentials, without permission.
-            assert_eq!(status, 200, "{}: {body}", operation.name);
-        } else {
-            assert_eq!(status, 403, "{}: {body}", operation.name);
-            assert!(body.contains(denied), "{}: {body}", operation.name);
-            assert!(
-                body.contains(&format!("not authorized to perform: {}", operation.action)),
-                "{}: {body}",
-                operation.name
-            );
-        }
-    }
-    server.kill();
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
 fn a_config_file_sets_what_flags_do_not() {
     let dir = fresh_dir("config");
     let config = dir.join("homeport.conf");
@@ -391,4 +328,39 @@ fn answered_requests_survive_a_crash_in_the_audit_trail() {
     assert_eq!(seen, answered, "every answered request once, newest first");
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Sends `METHOD PATH` and returns the status, the headers (lowercased names) and the body.
+fn request(address: &str, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = common::connect(address);
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(response[..split].to_vec()).unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, response[split + 4..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn head_on_the_public_paths_answers_as_get_without_the_body() {
+    let dir = fresh_dir("refusals-head");
+    let server = Server::start(&dir.join("data"), None);
+    for path in ["/health", "/install.sh", "/download/homeport"] {
+        let (get_status, get_headers, get_body) = request(&server.address, "GET", path);
+        let (status, headers, body) = request(&server.address, "HEAD", path);
+        assert_eq!((get_status, status), (200, 200), "{path}");
+        assert!(!get_body.is_empty() && body.is_empty(), "{path}: HEAD sent {} bytes", body.len());
+        assert_eq!(header(&headers, "content-type"), header(&get_headers, "content-type"), "{path}");
+        assert_eq!(header(&headers, "content-length"), Some(get_body.len().to_string().as_str()), "{path}");
+    }
 }

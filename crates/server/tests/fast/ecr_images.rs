@@ -7,7 +7,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use sha2::Digest;
 
-use crate::support::{Case, TestServer, ecr, shared, unique};
+use crate::support::{Case, TestServer, ecr, unique};
+
+crate::support::on_both_stores!(
+    images_are_pushed_described_fetched_and_deleted,
+    an_immutable_repository_keeps_its_tags,
+    a_user_without_permissions_is_refused_every_image_operation
+);
 
 fn digest(bytes: &[u8]) -> String {
     let hash: String = sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect();
@@ -56,9 +62,7 @@ fn manifest(config: (&str, usize), layer: (&str, usize)) -> String {
     .to_string()
 }
 
-#[test]
-fn images_are_pushed_described_fetched_and_deleted() {
-    let server = shared();
+fn images_are_pushed_described_fetched_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("images");
     let account = &server.account_id;
@@ -123,9 +127,7 @@ fn images_are_pushed_described_fetched_and_deleted() {
     ]);
 }
 
-#[test]
-fn an_immutable_repository_keeps_its_tags() {
-    let server = shared();
+fn an_immutable_repository_keeps_its_tags(server: &TestServer) {
     let root = &server.root;
     let name = unique("immutable");
     server.ecr(root, "CreateRepository", &json!({"repositoryName": name, "imageTagMutability": "IMMUTABLE"})).ok();
@@ -143,53 +145,36 @@ fn an_immutable_repository_keeps_its_tags() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_image_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_image_operation(server: &TestServer) {
     let nobody = server.nobody();
     let name = unique("guarded-images");
     server.ecr(&server.root, "CreateRepository", &json!({"repositoryName": name})).ok();
     let arn = format!("arn:aws:ecr:us-east-1:{}:repository/{name}", server.account_id);
     let denied = |action: &str| format!("is not authorized to perform: ecr:{action} on resource: {arn}");
     server.run(&[
-        Case::error(
+        Case::denied(
             "push",
             nobody,
             ecr("PutImage", json!({"repositoryName": name, "imageManifest": "{}"})),
-            403,
-            "AccessDeniedException",
             denied("PutImage"),
         ),
-        Case::error(
+        Case::denied(
             "start an upload",
             nobody,
             ecr("InitiateLayerUpload", json!({"repositoryName": name})),
-            403,
-            "AccessDeniedException",
             denied("InitiateLayerUpload"),
         ),
-        Case::error(
+        Case::denied(
             "fetch",
             nobody,
             ecr("BatchGetImage", json!({"repositoryName": name, "imageIds": [{"imageTag": "v1"}]})),
-            403,
-            "AccessDeniedException",
             denied("BatchGetImage"),
         ),
-        Case::error(
-            "list",
-            nobody,
-            ecr("ListImages", json!({"repositoryName": name})),
-            403,
-            "AccessDeniedException",
-            denied("ListImages"),
-        ),
-        Case::error(
+        Case::denied("list", nobody, ecr("ListImages", json!({"repositoryName": name})), denied("ListImages")),
+        Case::denied(
             "delete",
             nobody,
             ecr("BatchDeleteImage", json!({"repositoryName": name, "imageIds": [{"imageTag": "v1"}]})),
-            403,
-            "AccessDeniedException",
             denied("BatchDeleteImage"),
         ),
     ]);

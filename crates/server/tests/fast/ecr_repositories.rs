@@ -1,12 +1,17 @@
 //! ECR repositories and their policies, in process: the happy path, ECR's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, ecr, shared, unique};
+use crate::support::{Case, TestServer, ecr, unique};
 use serde_json::json;
 
-#[test]
-fn repositories_are_created_described_and_deleted() {
-    let server = shared();
+crate::support::on_both_stores!(
+    repositories_are_created_described_and_deleted,
+    bad_repository_input_is_refused_with_ecrs_messages,
+    repository_policies_are_set_read_and_deleted,
+    a_user_without_permissions_is_refused_every_repository_operation
+);
+
+fn repositories_are_created_described_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = format!("team/{}", unique("app"));
     let account = &server.account_id;
@@ -57,9 +62,7 @@ fn repositories_are_created_described_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_repository_input_is_refused_with_ecrs_messages() {
-    let server = shared();
+fn bad_repository_input_is_refused_with_ecrs_messages(server: &TestServer) {
     let root = &server.root;
     let pattern = "Member must satisfy regular expression pattern: (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*";
     server.run(&[
@@ -90,9 +93,7 @@ fn bad_repository_input_is_refused_with_ecrs_messages() {
     ]);
 }
 
-#[test]
-fn repository_policies_are_set_read_and_deleted() {
-    let server = shared();
+fn repository_policies_are_set_read_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("policed");
     let account = &server.account_id;
@@ -155,54 +156,37 @@ fn repository_policies_are_set_read_and_deleted() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_repository_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_repository_operation(server: &TestServer) {
     let nobody = server.nobody();
     let arn = |name: &str| format!("arn:aws:ecr:us-east-1:{}:repository/{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: ecr:{action} on resource: {resource}");
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             ecr("CreateRepository", json!({"repositoryName": "r1"})),
-            403,
-            "AccessDeniedException",
             denied("CreateRepository", &arn("r1")),
         ),
-        Case::error(
+        Case::denied(
             "describe",
             nobody,
             ecr("DescribeRepositories", json!({"repositoryNames": ["r2"]})),
-            403,
-            "AccessDeniedException",
             denied("DescribeRepositories", &arn("r2")),
         ),
-        Case::error(
+        Case::denied(
             "delete",
             nobody,
             ecr("DeleteRepository", json!({"repositoryName": "r3"})),
-            403,
-            "AccessDeniedException",
             denied("DeleteRepository", &arn("r3")),
         ),
-        Case::error(
+        Case::denied(
             "set a policy",
             nobody,
             ecr("SetRepositoryPolicy", json!({"repositoryName": "r4", "policyText": crate::support::ALLOW_ALL})),
-            403,
-            "AccessDeniedException",
             denied("SetRepositoryPolicy", &arn("r4")),
         ),
-        Case::error(
-            "log in",
-            nobody,
-            ecr("GetAuthorizationToken", json!({})),
-            403,
-            "AccessDeniedException",
-            "ecr:GetAuthorizationToken",
-        ),
+        Case::denied("log in", nobody, ecr("GetAuthorizationToken", json!({})), "ecr:GetAuthorizationToken"),
         Case::ok("root may log in", &server.root, ecr("GetAuthorizationToken", json!({})))
             .json_len("/authorizationData", 1),
     ]);

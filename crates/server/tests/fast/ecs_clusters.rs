@@ -1,12 +1,16 @@
 //! ECS clusters, in process: the happy path, ECS's errors for bad input (today's codes and
 //! messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, ecs, shared, unique};
+use crate::support::{Case, TestServer, ecs, unique};
 use serde_json::json;
 
-#[test]
-fn clusters_are_created_described_listed_and_deleted() {
-    let server = shared();
+crate::support::on_both_stores!(
+    clusters_are_created_described_listed_and_deleted,
+    bad_cluster_input_is_refused_with_ecss_messages,
+    a_user_without_permissions_is_refused_every_cluster_operation
+);
+
+fn clusters_are_created_described_listed_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("cluster");
     let arn = format!("arn:aws:ecs:us-east-1:{}:cluster/{name}", server.account_id);
@@ -93,9 +97,7 @@ fn clusters_are_created_described_listed_and_deleted() {
     );
 }
 
-#[test]
-fn bad_cluster_input_is_refused_with_ecss_messages() {
-    let server = shared();
+fn bad_cluster_input_is_refused_with_ecss_messages(server: &TestServer) {
     let root = &server.root;
     let name_rule =
         "Cluster name can have up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens.";
@@ -183,40 +185,32 @@ fn bad_cluster_input_is_refused_with_ecss_messages() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_cluster_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_cluster_operation(server: &TestServer) {
     let nobody = server.nobody();
     let arn = |name: &str| format!("arn:aws:ecs:us-east-1:{}:cluster/{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: ecs:{action} on resource: {resource}");
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             ecs("CreateCluster", json!({"clusterName": "k1"})),
-            403,
-            "AccessDeniedException",
             format!("User: {} {}", server.nobody_arn(), denied("CreateCluster", &arn("k1"))),
         ),
-        Case::error(
+        Case::denied(
             "describe",
             nobody,
             ecs("DescribeClusters", json!({"clusters": ["k2"]})),
-            403,
-            "AccessDeniedException",
             denied("DescribeClusters", "*"),
         ),
-        Case::error(
+        Case::denied(
             "delete",
             nobody,
             ecs("DeleteCluster", json!({"cluster": "k3"})),
-            403,
-            "AccessDeniedException",
             denied("DeleteCluster", &arn("k3")),
         ),
-        Case::error("list", nobody, ecs("ListClusters", json!({})), 403, "AccessDeniedException", "ecs:ListClusters"),
-        Case::error(
+        Case::denied("list", nobody, ecs("ListClusters", json!({})), "ecs:ListClusters"),
+        Case::denied(
             "update settings",
             nobody,
             ecs(
@@ -225,8 +219,6 @@ fn a_user_without_permissions_is_refused_every_cluster_operation() {
                     "cluster": "k4", "settings": [{"name": "containerInsights", "value": "enabled"}],
                 }),
             ),
-            403,
-            "AccessDeniedException",
             denied("UpdateCluster", &arn("k4")),
         ),
     ]);

@@ -1,8 +1,14 @@
 //! ECS task definitions, in process: registering revisions, describing and deregistering
 //! them, ECS's errors for bad definitions (today's codes and messages), and refusals.
 
-use crate::support::{Case, ecs, iam, shared, unique};
+use crate::support::{Case, TestServer, ecs, iam, unique};
 use serde_json::{Value, json};
+
+crate::support::on_both_stores!(
+    revisions_are_registered_described_listed_and_deregistered,
+    bad_task_definitions_are_refused_with_ecss_messages,
+    a_user_without_permissions_is_refused_every_task_definition_operation
+);
 
 fn web(family: &str) -> Value {
     json!({"family": family, "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}]})
@@ -13,9 +19,7 @@ fn with_container(family: &str, container: Value) -> Value {
     json!({"family": family, "containerDefinitions": [container]})
 }
 
-#[test]
-fn revisions_are_registered_described_listed_and_deregistered() {
-    let server = shared();
+fn revisions_are_registered_described_listed_and_deregistered(server: &TestServer) {
     let root = &server.root;
     let family = unique("family");
     let arn =
@@ -62,9 +66,7 @@ fn revisions_are_registered_described_listed_and_deregistered() {
     ]);
 }
 
-#[test]
-fn bad_task_definitions_are_refused_with_ecss_messages() {
-    let server = shared();
+fn bad_task_definitions_are_refused_with_ecss_messages(server: &TestServer) {
     let root = &server.root;
     let family = unique("bad");
     let one = |container: Value| ecs("RegisterTaskDefinition", with_container(&family, container));
@@ -134,45 +136,25 @@ fn bad_task_definitions_are_refused_with_ecss_messages() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_task_definition_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_task_definition_operation(server: &TestServer) {
     let nobody = server.nobody();
     let family = unique("guarded");
     server.ecs(&server.root, "RegisterTaskDefinition", &web(&family)).ok();
     server.run(&[
-        Case::error(
-            "register",
-            nobody,
-            ecs("RegisterTaskDefinition", web(&family)),
-            403,
-            "AccessDeniedException",
-            "ecs:RegisterTaskDefinition",
-        ),
-        Case::error(
+        Case::denied("register", nobody, ecs("RegisterTaskDefinition", web(&family)), "ecs:RegisterTaskDefinition"),
+        Case::denied(
             "describe",
             nobody,
             ecs("DescribeTaskDefinition", json!({"taskDefinition": family})),
-            403,
-            "AccessDeniedException",
             "ecs:DescribeTaskDefinition",
         ),
-        Case::error(
+        Case::denied(
             "deregister",
             nobody,
             ecs("DeregisterTaskDefinition", json!({"taskDefinition": format!("{family}:1")})),
-            403,
-            "AccessDeniedException",
             "ecs:DeregisterTaskDefinition",
         ),
-        Case::error(
-            "list",
-            nobody,
-            ecs("ListTaskDefinitions", json!({})),
-            403,
-            "AccessDeniedException",
-            "ecs:ListTaskDefinitions",
-        ),
+        Case::denied("list", nobody, ecs("ListTaskDefinitions", json!({})), "ecs:ListTaskDefinitions"),
         Case::ok(
             "and it is still there",
             &server.root,

@@ -2,12 +2,15 @@
 //! nothing can take the task, ECS's errors for bad launches (today's codes and messages), and
 //! refusals.
 
-use crate::support::{Case, ecs, merged, shared, unique};
+use crate::support::{Case, TestServer, ecs, merged, unique};
 use serde_json::json;
 
-#[test]
-fn tasks_without_instances_and_bad_launches() {
-    let server = shared();
+crate::support::on_both_stores!(
+    tasks_without_instances_and_bad_launches,
+    a_user_without_permissions_is_refused_every_task_operation
+);
+
+fn tasks_without_instances_and_bad_launches(server: &TestServer) {
     let root = &server.root;
     let cluster = unique("task-cluster");
     let family = unique("task-family");
@@ -65,51 +68,24 @@ fn tasks_without_instances_and_bad_launches() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_task_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_task_operation(server: &TestServer) {
     let nobody = server.nobody();
     let cluster = unique("guarded-tasks");
     server.ecs(&server.root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     server.run(&[
-        Case::error(
-            "run",
-            nobody,
-            ecs("RunTask", json!({"cluster": cluster, "taskDefinition": "f"})),
-            403,
-            "AccessDeniedException",
-            "ecs:RunTask",
-        ),
-        Case::error(
-            "list",
-            nobody,
-            ecs("ListTasks", json!({"cluster": cluster})),
-            403,
-            "AccessDeniedException",
-            "ecs:ListTasks",
-        ),
-        Case::error(
-            "stop",
-            nobody,
-            ecs("StopTask", json!({"cluster": cluster, "task": "t"})),
-            403,
-            "AccessDeniedException",
-            "ecs:StopTask",
-        ),
-        Case::error(
+        Case::denied("run", nobody, ecs("RunTask", json!({"cluster": cluster, "taskDefinition": "f"})), "ecs:RunTask"),
+        Case::denied("list", nobody, ecs("ListTasks", json!({"cluster": cluster})), "ecs:ListTasks"),
+        Case::denied("stop", nobody, ecs("StopTask", json!({"cluster": cluster, "task": "t"})), "ecs:StopTask"),
+        Case::denied(
             "describe",
             nobody,
             ecs("DescribeTasks", json!({"cluster": cluster, "tasks": ["t"]})),
-            403,
-            "AccessDeniedException",
             "ecs:DescribeTasks",
         ),
-        Case::error(
+        Case::denied(
             "list its instances",
             nobody,
             ecs("ListContainerInstances", json!({"cluster": cluster})),
-            403,
-            "AccessDeniedException",
             "ecs:ListContainerInstances",
         ),
     ]);

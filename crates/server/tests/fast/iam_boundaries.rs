@@ -2,11 +2,11 @@
 //! boundary takes away from an identity policy that allows everything; IAM's errors (today's
 //! codes and messages).
 
-use crate::support::{ALLOW_ALL, Case, iam, shared, unique};
+use crate::support::{ALLOW_ALL, Case, TestServer, iam, unique};
 
-#[test]
-fn a_boundary_caps_what_a_user_may_do() {
-    let server = shared();
+crate::support::on_both_stores!(a_boundary_caps_what_a_user_may_do, boundaries_name_existing_managed_policies);
+
+fn a_boundary_caps_what_a_user_may_do(server: &TestServer) {
     let root = &server.root;
     let name = unique("bounded");
     let key = server.user_with_policy(&name, Some(ALLOW_ALL));
@@ -19,7 +19,7 @@ fn a_boundary_caps_what_a_user_may_do() {
             .xml("PermissionsBoundaryArn", read_only)
             .xml("PermissionsBoundaryType", "PermissionsBoundaryPolicy"),
         Case::ok("may still read", &key, iam("GetUser", &[("UserName", &other)])).xml("UserName", &other),
-        Case::error("may no longer delete", &key, iam("DeleteUser", &[("UserName", &other)]), 403, "AccessDenied",
+        Case::denied("may no longer delete", &key, iam("DeleteUser", &[("UserName", &other)]),
             format!("User: {} is not authorized to perform: iam:DeleteUser on resource: {} because no permissions boundary allows the iam:DeleteUser action",
                 server.user_arn(&name), server.user_arn(&other))),
         Case::ok("unbound", root, iam("DeleteUserPermissionsBoundary", &[("UserName", &name)])),
@@ -28,9 +28,7 @@ fn a_boundary_caps_what_a_user_may_do() {
     ]);
 }
 
-#[test]
-fn boundaries_name_existing_managed_policies() {
-    let server = shared();
+fn boundaries_name_existing_managed_policies(server: &TestServer) {
     let root = &server.root;
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let role = unique("boundedrole");
@@ -55,8 +53,9 @@ fn boundaries_name_existing_managed_policies() {
         Case::error("a user nobody made", root, iam("PutUserPermissionsBoundary", &[
             ("UserName", "nobody-made-me"), ("PermissionsBoundary", "arn:aws:iam::aws:policy/PowerUserAccess"),
         ]), 404, "NoSuchEntity", "The user with name nobody-made-me cannot be found."),
-        Case::error("a user without permissions", server.nobody(), iam("PutUserPermissionsBoundary", &[
+        Case::denied("a user without permissions", server.nobody(), iam("PutUserPermissionsBoundary", &[
             ("UserName", "x"), ("PermissionsBoundary", "arn:aws:iam::aws:policy/PowerUserAccess"),
-        ]), 403, "AccessDenied", format!("is not authorized to perform: iam:PutUserPermissionsBoundary on resource: {}", server.user_arn("x"))),
+        ]), format!("is not authorized to perform: iam:PutUserPermissionsBoundary on resource: {}",
+            server.user_arn("x"))),
     ]);
 }

@@ -1,11 +1,15 @@
 //! IAM groups and their members, in process: the happy path, IAM's errors (today's codes and
 //! messages), what membership grants, and refusals of a caller without permissions.
 
-use crate::support::{Case, iam, shared, unique};
+use crate::support::{Case, TestServer, iam, unique};
 
-#[test]
-fn groups_are_made_joined_left_and_deleted() {
-    let server = shared();
+crate::support::on_both_stores!(
+    groups_are_made_joined_left_and_deleted,
+    a_member_holds_its_groups_policies,
+    a_user_without_permissions_is_refused_every_group_operation
+);
+
+fn groups_are_made_joined_left_and_deleted(server: &TestServer) {
     let root = &server.root;
     let group = unique("group");
     let user = unique("member");
@@ -82,9 +86,7 @@ fn groups_are_made_joined_left_and_deleted() {
     ]);
 }
 
-#[test]
-fn a_member_holds_its_groups_policies() {
-    let server = shared();
+fn a_member_holds_its_groups_policies(server: &TestServer) {
     let root = &server.root;
     let group = unique("readers");
     let name = unique("reader");
@@ -93,68 +95,29 @@ fn a_member_holds_its_groups_policies() {
     server.iam(root, "CreateGroup", &[("GroupName", &group)]).ok();
     server.iam(root, "PutGroupPolicy", &[("GroupName", &group), ("PolicyName", "read"), ("PolicyDocument", read)]).ok();
     server.run(&[
-        Case::error(
-            "before joining",
-            &member,
-            iam("GetUser", &[("UserName", &name)]),
-            403,
-            "AccessDenied",
-            "iam:GetUser",
-        ),
+        Case::denied("before joining", &member, iam("GetUser", &[("UserName", &name)]), "iam:GetUser"),
         Case::ok("join", root, iam("AddUserToGroup", &[("GroupName", &group), ("UserName", &name)])),
         Case::ok("after joining", &member, iam("GetUser", &[("UserName", &name)])).xml("UserName", &name),
-        Case::error("but nothing else", &member, iam("ListUsers", &[]), 403, "AccessDenied", "iam:ListUsers"),
+        Case::denied("but nothing else", &member, iam("ListUsers", &[]), "iam:ListUsers"),
         Case::ok("leave", root, iam("RemoveUserFromGroup", &[("GroupName", &group), ("UserName", &name)])),
-        Case::error(
-            "after leaving",
-            &member,
-            iam("GetUser", &[("UserName", &name)]),
-            403,
-            "AccessDenied",
-            "iam:GetUser",
-        ),
+        Case::denied("after leaving", &member, iam("GetUser", &[("UserName", &name)]), "iam:GetUser"),
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_group_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_group_operation(server: &TestServer) {
     let nobody = server.nobody();
     let group = |name: &str| format!("arn:aws:iam::{}:group/{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: iam:{action} on resource: {resource}");
     server.run(&[
-        Case::error(
-            "create",
-            nobody,
-            iam("CreateGroup", &[("GroupName", "g1")]),
-            403,
-            "AccessDenied",
-            denied("CreateGroup", &group("g1")),
-        ),
-        Case::error(
+        Case::denied("create", nobody, iam("CreateGroup", &[("GroupName", "g1")]), denied("CreateGroup", &group("g1"))),
+        Case::denied(
             "join",
             nobody,
             iam("AddUserToGroup", &[("GroupName", "g2"), ("UserName", "u")]),
-            403,
-            "AccessDenied",
             denied("AddUserToGroup", &group("g2")),
         ),
-        Case::error(
-            "delete",
-            nobody,
-            iam("DeleteGroup", &[("GroupName", "g3")]),
-            403,
-            "AccessDenied",
-            denied("DeleteGroup", &group("g3")),
-        ),
-        Case::error(
-            "read",
-            nobody,
-            iam("GetGroup", &[("GroupName", "g4")]),
-            403,
-            "AccessDenied",
-            denied("GetGroup", &group("g4")),
-        ),
+        Case::denied("delete", nobody, iam("DeleteGroup", &[("GroupName", "g3")]), denied("DeleteGroup", &group("g3"))),
+        Case::denied("read", nobody, iam("GetGroup", &[("GroupName", "g4")]), denied("GetGroup", &group("g4"))),
     ]);
 }

@@ -1,14 +1,20 @@
 //! IAM managed policies and their versions, in process: the happy path, IAM's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{ALLOW_ALL, Case, iam, shared, unique};
+use crate::support::{ALLOW_ALL, Case, TestServer, iam, unique};
+
+crate::support::on_both_stores!(
+    policies_and_their_versions_are_made_read_and_deleted,
+    a_policy_keeps_five_versions_at_most,
+    bad_policy_input_is_refused_with_iams_messages,
+    a_user_without_permissions_is_refused_every_policy_operation,
+    a_user_is_allowed_what_its_policy_allows_and_nothing_else
+);
 
 const READ_ONLY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}]}"#;
 
-#[test]
-fn policies_and_their_versions_are_made_read_and_deleted() {
-    let server = shared();
+fn policies_and_their_versions_are_made_read_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("policy");
     let arn = format!("arn:aws:iam::{}:policy/{name}", server.account_id);
@@ -84,9 +90,23 @@ fn policies_and_their_versions_are_made_read_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_policy_input_is_refused_with_iams_messages() {
-    let server = shared();
+fn a_policy_keeps_five_versions_at_most(server: &TestServer) {
+    let root = &server.root;
+    let name = unique("versioned");
+    let arn = format!("arn:aws:iam::{}:policy/{name}", server.account_id);
+    server.iam(root, "CreatePolicy", &[("PolicyName", &name), ("PolicyDocument", READ_ONLY)]).ok();
+    let new_version = || iam("CreatePolicyVersion", &[("PolicyArn", &arn), ("PolicyDocument", READ_ONLY)]);
+    server.run(&[
+        Case::ok("v2", root, new_version()).xml("VersionId", "v2"),
+        Case::ok("v3", root, new_version()).xml("VersionId", "v3"),
+        Case::ok("v4", root, new_version()).xml("VersionId", "v4"),
+        Case::ok("v5", root, new_version()).xml("VersionId", "v5"),
+        Case::error("a sixth", root, new_version(), 409, "LimitExceeded", "up to 5 versions"),
+        Case::ok("five kept", root, iam("ListPolicyVersions", &[("PolicyArn", &arn)])).xml_count("VersionId", 5),
+    ]);
+}
+
+fn bad_policy_input_is_refused_with_iams_messages(server: &TestServer) {
     let root = &server.root;
     let name = unique("badpolicy");
     let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -123,51 +143,35 @@ fn bad_policy_input_is_refused_with_iams_messages() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_policy_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_policy_operation(server: &TestServer) {
     let nobody = server.nobody();
     let mine = format!("arn:aws:iam::{}:policy/p1", server.account_id);
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             iam("CreatePolicy", &[("PolicyName", "p1"), ("PolicyDocument", READ_ONLY)]),
-            403,
-            "AccessDenied",
             format!("is not authorized to perform: iam:CreatePolicy on resource: {mine}"),
         ),
-        Case::error(
+        Case::denied(
             "get",
             nobody,
             iam("GetPolicy", &[("PolicyArn", &mine)]),
-            403,
-            "AccessDenied",
             format!("is not authorized to perform: iam:GetPolicy on resource: {mine}"),
         ),
-        Case::error(
-            "delete",
-            nobody,
-            iam("DeletePolicy", &[("PolicyArn", &mine)]),
-            403,
-            "AccessDenied",
-            "iam:DeletePolicy",
-        ),
-        Case::error("list", nobody, iam("ListPolicies", &[]), 403, "AccessDenied", "iam:ListPolicies"),
+        Case::denied("delete", nobody, iam("DeletePolicy", &[("PolicyArn", &mine)]), "iam:DeletePolicy"),
+        Case::denied("list", nobody, iam("ListPolicies", &[]), "iam:ListPolicies"),
     ]);
 }
 
-#[test]
-fn a_user_is_allowed_what_its_policy_allows_and_nothing_else() {
-    let server = shared();
+fn a_user_is_allowed_what_its_policy_allows_and_nothing_else(server: &TestServer) {
     let root = &server.root;
     let reader = server.user_with_policy(&unique("reader"), Some(READ_ONLY));
     let target = unique("target");
     server.iam(root, "CreateUser", &[("UserName", &target)]).ok();
     server.run(&[
         Case::ok("get is allowed", &reader, iam("GetUser", &[("UserName", &target)])).xml("UserName", &target),
-        Case::error("delete is not", &reader, iam("DeleteUser", &[("UserName", &target)]), 403, "AccessDenied",
-            format!(
+        Case::denied("delete is not", &reader, iam("DeleteUser", &[("UserName", &target)]), format!(
                 "is not authorized to perform: iam:DeleteUser on resource: {} because no identity-based policy allows the iam:DeleteUser action",
                 server.user_arn(&target)
             )),

@@ -1,7 +1,15 @@
 //! IAM roles and instance profiles, in process: the happy path, IAM's errors for bad input
 //! (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, iam, shared, unique};
+use crate::support::{Case, TestServer, iam, unique};
+
+crate::support::on_both_stores!(
+    roles_are_created_read_updated_and_deleted,
+    bad_role_input_is_refused_with_iams_messages,
+    a_role_in_use_cannot_be_deleted,
+    a_role_holds_ten_managed_policies_at_most,
+    a_user_without_permissions_is_refused_every_role_operation
+);
 
 /// A trust policy letting `principal` (a service or an account's root) assume the role.
 fn trust(principal: &str) -> String {
@@ -11,9 +19,7 @@ fn trust(principal: &str) -> String {
     )
 }
 
-#[test]
-fn roles_are_created_read_updated_and_deleted() {
-    let server = shared();
+fn roles_are_created_read_updated_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("role");
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
@@ -82,9 +88,7 @@ fn roles_are_created_read_updated_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_role_input_is_refused_with_iams_messages() {
-    let server = shared();
+fn bad_role_input_is_refused_with_iams_messages(server: &TestServer) {
     let root = &server.root;
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
     let stranger = trust(&format!("arn:aws:iam::{}:user/nobody-made-me", server.account_id));
@@ -120,9 +124,7 @@ fn bad_role_input_is_refused_with_iams_messages() {
     ]);
 }
 
-#[test]
-fn a_role_in_use_cannot_be_deleted() {
-    let server = shared();
+fn a_role_in_use_cannot_be_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("used");
     let profile = unique("profile");
@@ -201,50 +203,132 @@ fn a_role_in_use_cannot_be_deleted() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_role_operation() {
-    let server = shared();
+/// The limits and refusals around a role's managed policies (once the negative half of the
+/// end-to-end seed steps): a trust policy without a principal, an identity policy with one, a
+/// namesake in other letters, an AWS policy that does not exist, the eleventh attachment, and
+/// what the attachments count.
+fn a_role_holds_ten_managed_policies_at_most(server: &TestServer) {
+    let root = &server.root;
+    let name = unique("tenpolicies");
+    let path = format!("/{}/", unique("tenpath"));
+    let ec2_role = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
+    let with_principal =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#;
+    let no_principal = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#;
+    let ssm_trust = trust("ssm.amazonaws.com");
+    server.iam(root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &ssm_trust)]).ok();
+    let attach = |arn: &str| iam("AttachRolePolicy", &[("RoleName", &name), ("PolicyArn", arn)]);
+    server.run(&[
+        Case::error(
+            "a trust policy without a principal",
+            root,
+            iam("CreateRole", &[("RoleName", &unique("broken")), ("AssumeRolePolicyDocument", no_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "Principal",
+        ),
+        Case::error(
+            "an AWS policy that does not exist",
+            root,
+            attach("arn:aws:iam::aws:policy/NoSuchPolicy"),
+            404,
+            "NoSuchEntity",
+            "arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable",
+        ),
+        Case::error(
+            "a namesake in capitals",
+            root,
+            iam("CreateRole", &[("RoleName", &name.to_uppercase()), ("AssumeRolePolicyDocument", &ssm_trust)]),
+            409,
+            "EntityAlreadyExists",
+            format!("Role with name {} already exists.", name.to_uppercase()),
+        ),
+        Case::error(
+            "an inline policy with a principal",
+            root,
+            iam("PutRolePolicy", &[("RoleName", &name), ("PolicyName", "p"), ("PolicyDocument", with_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "Policy document should not specify a principal.",
+        ),
+        Case::error(
+            "a managed policy with a principal",
+            root,
+            iam("CreatePolicy", &[("PolicyName", &unique("p")), ("PolicyDocument", with_principal)]),
+            400,
+            "MalformedPolicyDocument",
+            "",
+        ),
+        Case::ok("an AWS policy", root, attach("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")),
+    ]);
+    // Nine policies of the account's own make ten.
+    for n in 2..=10 {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"ecs:Describe{n}","Resource":"*"}}}}"#
+        );
+        let created = server
+            .iam(
+                root,
+                "CreatePolicy",
+                &[("PolicyName", &unique("custom")), ("Path", &path), ("PolicyDocument", &document)],
+            )
+            .ok();
+        server.iam(root, "AttachRolePolicy", &[("RoleName", &name), ("PolicyArn", &created.xml("Arn"))]).ok();
+    }
+    server.run(&[
+        Case::error(
+            "the eleventh",
+            root,
+            attach(ec2_role),
+            409,
+            "LimitExceeded",
+            "Cannot exceed quota for PoliciesPerRole: 10",
+        ),
+        Case::ok("ten attached", root, iam("ListAttachedRolePolicies", &[("RoleName", &name)]))
+            .xml_count("PolicyArn", 10),
+        // A role with policies cannot go.
+        Case::error(
+            "delete it",
+            root,
+            iam("DeleteRole", &[("RoleName", &name)]),
+            409,
+            "DeleteConflict",
+            "must detach all policies first",
+        ),
+        Case::ok(
+            "the account's attached policies",
+            root,
+            iam("ListPolicies", &[("Scope", "Local"), ("OnlyAttached", "true"), ("PathPrefix", &path)]),
+        )
+        .xml_count("PolicyName", 9)
+        .xml("AttachmentCount", "1"),
+    ]);
+}
+
+fn a_user_without_permissions_is_refused_every_role_operation(server: &TestServer) {
     let nobody = server.nobody();
     let role = |name: &str| format!("arn:aws:iam::{}:role/{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: iam:{action} on resource: {resource}");
     let ecs_trust = trust("ecs-tasks.amazonaws.com");
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             iam("CreateRole", &[("RoleName", "r1"), ("AssumeRolePolicyDocument", &ecs_trust)]),
-            403,
-            "AccessDenied",
             denied("CreateRole", &role("r1")),
         ),
-        Case::error(
-            "get",
-            nobody,
-            iam("GetRole", &[("RoleName", "r2")]),
-            403,
-            "AccessDenied",
-            denied("GetRole", &role("r2")),
-        ),
-        Case::error(
-            "delete",
-            nobody,
-            iam("DeleteRole", &[("RoleName", "r3")]),
-            403,
-            "AccessDenied",
-            denied("DeleteRole", &role("r3")),
-        ),
-        Case::error(
+        Case::denied("get", nobody, iam("GetRole", &[("RoleName", "r2")]), denied("GetRole", &role("r2"))),
+        Case::denied("delete", nobody, iam("DeleteRole", &[("RoleName", "r3")]), denied("DeleteRole", &role("r3"))),
+        Case::denied(
             "attach",
             nobody,
             iam(
                 "AttachRolePolicy",
                 &[("RoleName", "r4"), ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess")],
             ),
-            403,
-            "AccessDenied",
             denied("AttachRolePolicy", &role("r4")),
         ),
-        Case::error("list", nobody, iam("ListRoles", &[]), 403, "AccessDenied", "iam:ListRoles"),
+        Case::denied("list", nobody, iam("ListRoles", &[]), "iam:ListRoles"),
     ]);
 }

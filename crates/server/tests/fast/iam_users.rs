@@ -1,11 +1,19 @@
 //! IAM users, their access keys and tags, in process: the happy path, IAM's errors for bad
 //! input (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, iam, shared, unique};
+use crate::support::{Case, TestServer, iam, unique};
 
-#[test]
-fn users_are_created_read_renamed_and_deleted() {
-    let server = shared();
+crate::support::on_both_stores!(
+    users_are_created_read_renamed_and_deleted,
+    bad_user_input_is_refused_with_iams_messages,
+    a_user_with_keys_policies_or_groups_cannot_be_deleted,
+    access_keys_are_made_listed_deactivated_and_capped_at_two,
+    user_tags_are_set_listed_and_checked,
+    a_user_without_permissions_is_refused_every_user_operation,
+    an_unsigned_or_badly_signed_request_is_refused
+);
+
+fn users_are_created_read_renamed_and_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("user");
     let renamed = unique("renamed");
@@ -62,9 +70,7 @@ fn users_are_created_read_renamed_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_user_input_is_refused_with_iams_messages() {
-    let server = shared();
+fn bad_user_input_is_refused_with_iams_messages(server: &TestServer) {
     let root = &server.root;
     let long = "u".repeat(65);
     server.run(&[
@@ -85,9 +91,7 @@ fn bad_user_input_is_refused_with_iams_messages() {
     ]);
 }
 
-#[test]
-fn a_user_with_keys_policies_or_groups_cannot_be_deleted() {
-    let server = shared();
+fn a_user_with_keys_policies_or_groups_cannot_be_deleted(server: &TestServer) {
     let root = &server.root;
     let name = unique("keyed");
     let group = unique("group");
@@ -158,9 +162,7 @@ fn a_user_with_keys_policies_or_groups_cannot_be_deleted() {
     ]);
 }
 
-#[test]
-fn access_keys_are_made_listed_deactivated_and_capped_at_two() {
-    let server = shared();
+fn access_keys_are_made_listed_deactivated_and_capped_at_two(server: &TestServer) {
     let root = &server.root;
     let name = unique("keys");
     let first = server.user_with_policy(&name, None);
@@ -210,9 +212,7 @@ fn access_keys_are_made_listed_deactivated_and_capped_at_two() {
     assert_eq!((refused.status, refused.code().as_str()), (403, "InvalidClientTokenId"), "{}", refused.body);
 }
 
-#[test]
-fn user_tags_are_set_listed_and_checked() {
-    let server = shared();
+fn user_tags_are_set_listed_and_checked(server: &TestServer) {
     let root = &server.root;
     let name = unique("tagged");
     server.iam(root, "CreateUser", &[("UserName", &name)]).ok();
@@ -261,72 +261,41 @@ fn user_tags_are_set_listed_and_checked() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_user_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_user_operation(server: &TestServer) {
     let nobody = server.nobody();
     let arn = |name: &str| server.user_arn(name);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: iam:{action} on resource: {resource}");
     server.run(&[
-        Case::error(
-            "create",
-            nobody,
-            iam("CreateUser", &[("UserName", "x1")]),
-            403,
-            "AccessDenied",
-            denied("CreateUser", &arn("x1")),
-        ),
-        Case::error(
-            "get another",
-            nobody,
-            iam("GetUser", &[("UserName", "x2")]),
-            403,
-            "AccessDenied",
-            denied("GetUser", &arn("x2")),
-        ),
-        Case::error("list", nobody, iam("ListUsers", &[]), 403, "AccessDenied", "iam:ListUsers"),
-        Case::error(
-            "delete",
-            nobody,
-            iam("DeleteUser", &[("UserName", "x3")]),
-            403,
-            "AccessDenied",
-            denied("DeleteUser", &arn("x3")),
-        ),
-        Case::error(
+        Case::denied("create", nobody, iam("CreateUser", &[("UserName", "x1")]), denied("CreateUser", &arn("x1"))),
+        Case::denied("get another", nobody, iam("GetUser", &[("UserName", "x2")]), denied("GetUser", &arn("x2"))),
+        Case::denied("list", nobody, iam("ListUsers", &[]), "iam:ListUsers"),
+        Case::denied("delete", nobody, iam("DeleteUser", &[("UserName", "x3")]), denied("DeleteUser", &arn("x3"))),
+        Case::denied(
             "make a key for another",
             nobody,
             iam("CreateAccessKey", &[("UserName", "x4")]),
-            403,
-            "AccessDenied",
             denied("CreateAccessKey", &arn("x4")),
         ),
-        Case::error(
+        Case::denied(
             "tag",
             nobody,
             iam("TagUser", &[("UserName", "x5"), ("Tags.member.1.Key", "k"), ("Tags.member.1.Value", "v")]),
-            403,
-            "AccessDenied",
             denied("TagUser", &arn("x5")),
         ),
-        Case::error(
+        Case::denied(
             "give itself a policy",
             nobody,
             iam(
                 "PutUserPolicy",
                 &[("UserName", "x6"), ("PolicyName", "p"), ("PolicyDocument", crate::support::ALLOW_ALL)],
             ),
-            403,
-            "AccessDenied",
             denied("PutUserPolicy", &arn("x6")),
         ),
     ]);
 }
 
-#[test]
-fn an_unsigned_or_badly_signed_request_is_refused() {
-    let server = shared();
+fn an_unsigned_or_badly_signed_request_is_refused(server: &TestServer) {
     let unsigned = server.query(None, "iam", "ListUsers", "2010-05-08", &[]);
     assert_eq!((unsigned.status, unsigned.code().as_str()), (403, "MissingAuthenticationToken"), "{}", unsigned.body);
     let mut wrong = server.root.clone();

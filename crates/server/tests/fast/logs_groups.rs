@@ -1,12 +1,17 @@
 //! CloudWatch Logs groups, streams and events, in process: the happy path, Logs' errors for
 //! bad input (today's codes and messages), and refusals of a caller without permissions.
 
-use crate::support::{Case, logs, now_ms, shared, unique};
+use crate::support::{Case, TestServer, logs, now_ms, unique};
 use serde_json::json;
 
-#[test]
-fn groups_and_streams_are_created_described_and_deleted() {
-    let server = shared();
+crate::support::on_both_stores!(
+    groups_and_streams_are_created_described_and_deleted,
+    events_are_put_read_back_and_checked,
+    a_user_without_permissions_is_refused_every_logs_operation,
+    filter_patterns_pick_the_events_they_describe
+);
+
+fn groups_and_streams_are_created_described_and_deleted(server: &TestServer) {
     let root = &server.root;
     let group = format!("/app/{}", unique("group"));
     let stream = unique("stream");
@@ -59,9 +64,7 @@ fn groups_and_streams_are_created_described_and_deleted() {
     ]);
 }
 
-#[test]
-fn events_are_put_read_back_and_checked() {
-    let server = shared();
+fn events_are_put_read_back_and_checked(server: &TestServer) {
     let root = &server.root;
     let group = unique("events");
     let stream = "s";
@@ -109,39 +112,31 @@ fn events_are_put_read_back_and_checked() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_logs_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_logs_operation(server: &TestServer) {
     let nobody = server.nobody();
     let group = |name: &str| format!("arn:aws:logs:us-east-1:{}:log-group:{name}", server.account_id);
     let denied =
         |action: &str, resource: &str| format!("is not authorized to perform: logs:{action} on resource: {resource}");
     server.run(&[
-        Case::error(
+        Case::denied(
             "create a group",
             nobody,
             logs("CreateLogGroup", json!({"logGroupName": "g1"})),
-            403,
-            "AccessDeniedException",
             denied("CreateLogGroup", &group("g1")),
         ),
-        Case::error(
+        Case::denied(
             "delete a group",
             nobody,
             logs("DeleteLogGroup", json!({"logGroupName": "g2"})),
-            403,
-            "AccessDeniedException",
             denied("DeleteLogGroup", &group("g2")),
         ),
-        Case::error(
+        Case::denied(
             "create a stream",
             nobody,
             logs("CreateLogStream", json!({"logGroupName": "g3", "logStreamName": "s"})),
-            403,
-            "AccessDeniedException",
             denied("CreateLogStream", &format!("{}:log-stream:s", group("g3"))),
         ),
-        Case::error(
+        Case::denied(
             "put events",
             nobody,
             logs(
@@ -150,32 +145,19 @@ fn a_user_without_permissions_is_refused_every_logs_operation() {
                     "logGroupName": "g4", "logStreamName": "s", "logEvents": [{"timestamp": now_ms(), "message": "m"}],
                 }),
             ),
-            403,
-            "AccessDeniedException",
             "logs:PutLogEvents",
         ),
-        Case::error(
+        Case::denied(
             "read events",
             nobody,
             logs("GetLogEvents", json!({"logGroupName": "g5", "logStreamName": "s"})),
-            403,
-            "AccessDeniedException",
             "logs:GetLogEvents",
         ),
-        Case::error(
-            "describe groups",
-            nobody,
-            logs("DescribeLogGroups", json!({})),
-            403,
-            "AccessDeniedException",
-            "logs:DescribeLogGroups",
-        ),
+        Case::denied("describe groups", nobody, logs("DescribeLogGroups", json!({})), "logs:DescribeLogGroups"),
     ]);
 }
 
-#[test]
-fn filter_patterns_pick_the_events_they_describe() {
-    let server = shared();
+fn filter_patterns_pick_the_events_they_describe(server: &TestServer) {
     let root = &server.root;
     let group = unique("filtered");
     server.logs(root, "CreateLogGroup", &json!({"logGroupName": group})).ok();

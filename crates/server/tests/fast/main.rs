@@ -8,7 +8,8 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
-    reason = "a test program: its helpers fail loudly on any surprise, as its tests do"
+    clippy::print_stderr,
+    reason = "a test program: its helpers fail loudly on any surprise, as its tests do, and say what did not run"
 )]
 
 mod support;
@@ -18,6 +19,7 @@ mod cloudtrail;
 mod ecr_images;
 mod ecr_repositories;
 mod ecs_clusters;
+mod ecs_refusals;
 mod ecs_services;
 mod ecs_task_definitions;
 mod ecs_tasks;

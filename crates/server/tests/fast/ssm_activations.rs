@@ -1,25 +1,28 @@
 //! SSM hybrid activations (and the managed instances they list), in process: the happy path,
 //! SSM's errors for bad input (today's codes and messages), and refusals.
 
-use crate::support::{Case, shared, ssm, unique};
+use crate::support::{Case, TestServer, ssm, unique};
 use serde_json::json;
+
+crate::support::on_both_stores!(
+    activations_are_created_described_and_deleted,
+    bad_activations_are_refused_with_ssms_messages,
+    a_user_without_permissions_is_refused_every_activation_operation
+);
 
 const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const EC2_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// A role of `trust`'s, made by root; its name.
-fn role(trust: &str) -> String {
-    let server = shared();
+fn role(server: &TestServer, trust: &str) -> String {
     let name = unique("ssmrole");
     server.iam(&server.root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", trust)]).ok();
     name
 }
 
-#[test]
-fn activations_are_created_described_and_deleted() {
-    let server = shared();
+fn activations_are_created_described_and_deleted(server: &TestServer) {
     let root = &server.root;
-    let role = role(SSM_TRUST);
+    let role = role(server, SSM_TRUST);
     let created = server
         .ssm(
             root,
@@ -112,12 +115,10 @@ fn activations_are_created_described_and_deleted() {
     ]);
 }
 
-#[test]
-fn bad_activations_are_refused_with_ssms_messages() {
-    let server = shared();
+fn bad_activations_are_refused_with_ssms_messages(server: &TestServer) {
     let root = &server.root;
-    let trusted = role(SSM_TRUST);
-    let untrusted = role(EC2_TRUST);
+    let trusted = role(server, SSM_TRUST);
+    let untrusted = role(server, EC2_TRUST);
     let account = &server.account_id;
     let far = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 40 * 86_400;
     server.run(&[
@@ -153,55 +154,33 @@ fn bad_activations_are_refused_with_ssms_messages() {
     ]);
 }
 
-#[test]
-fn a_user_without_permissions_is_refused_every_activation_operation() {
-    let server = shared();
+fn a_user_without_permissions_is_refused_every_activation_operation(server: &TestServer) {
     let nobody = server.nobody();
-    let trusted = role(SSM_TRUST);
+    let trusted = role(server, SSM_TRUST);
     // Creating an activation passes its role to SSM: ssm:CreateActivation alone is not enough.
     let creator = server.user_with_policy(
         &unique("activator"),
         Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:CreateActivation","Resource":"*"}]}"#),
     );
     server.run(&[
-        Case::error(
+        Case::denied(
             "create",
             nobody,
             ssm("CreateActivation", json!({"IamRole": trusted})),
-            403,
-            "AccessDeniedException",
             format!("User: {} is not authorized to perform: ssm:CreateActivation on resource: ", server.nobody_arn()),
         ),
-        Case::error(
-            "describe",
-            nobody,
-            ssm("DescribeActivations", json!({})),
-            403,
-            "AccessDeniedException",
-            "ssm:DescribeActivations",
-        ),
-        Case::error(
-            "delete",
-            nobody,
-            ssm("DeleteActivation", json!({"ActivationId": "x"})),
-            403,
-            "AccessDeniedException",
-            "ssm:DeleteActivation",
-        ),
-        Case::error(
+        Case::denied("describe", nobody, ssm("DescribeActivations", json!({})), "ssm:DescribeActivations"),
+        Case::denied("delete", nobody, ssm("DeleteActivation", json!({"ActivationId": "x"})), "ssm:DeleteActivation"),
+        Case::denied(
             "list instances",
             nobody,
             ssm("DescribeInstanceInformation", json!({})),
-            403,
-            "AccessDeniedException",
             "ssm:DescribeInstanceInformation",
         ),
-        Case::error(
+        Case::denied(
             "create without iam:PassRole",
             &creator,
             ssm("CreateActivation", json!({"IamRole": trusted})),
-            403,
-            "AccessDeniedException",
             format!(
                 "is not authorized to perform: iam:PassRole on resource: arn:aws:iam::{}:role/{trusted}",
                 server.account_id

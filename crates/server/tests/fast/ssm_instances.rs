@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use crate::support::{Case, shared, ssm};
+use crate::support::{Case, TestServer, ssm};
 
-#[test]
-fn instances_that_are_not_there() {
-    let server = shared();
+crate::support::on_both_stores!(instances_that_are_not_there);
+
+fn instances_that_are_not_there(server: &TestServer) {
     let root = &server.root;
     let absent = "mi-0123456789abcdef0";
     server.run(&[
@@ -34,8 +34,8 @@ fn instances_that_are_not_there() {
         })), 400, "InvalidResourceId", format!("The resource ID {absent} is not valid.")),
         Case::error("its tags", root, ssm("ListTagsForResource", json!({"ResourceType": "ManagedInstance", "ResourceId": absent})),
             400, "InvalidResourceId", format!("The resource ID {absent} is not valid.")),
-        Case::error("a user without permissions", server.nobody(),
-            ssm("DeregisterManagedInstance", json!({"InstanceId": absent})), 403, "AccessDeniedException",
+        Case::denied("a user without permissions", server.nobody(),
+            ssm("DeregisterManagedInstance", json!({"InstanceId": absent})),
             format!("is not authorized to perform: ssm:DeregisterManagedInstance on resource: arn:aws:ssm:us-east-1:{}:managed-instance/{absent}", server.account_id)),
     ]);
 }

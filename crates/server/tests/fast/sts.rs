@@ -1,7 +1,15 @@
 //! STS, in process: who the caller is, session tokens and assumed roles (with their errors as
 //! AWS gives them today), and what a session may then do.
 
-use crate::support::{Case, Key, iam, shared, sts, unique};
+use crate::support::{Case, Key, TestServer, iam, sts, unique};
+
+crate::support::on_both_stores!(
+    get_caller_identity_names_the_caller,
+    session_tokens_and_their_limits,
+    roles_are_assumed_by_whom_their_trust_policy_names,
+    a_role_session_acts_with_the_roles_permissions,
+    session_policies_and_tags_narrow_what_a_session_may_do
+);
 
 fn trusting(principal_arn: &str) -> String {
     format!(
@@ -9,9 +17,7 @@ fn trusting(principal_arn: &str) -> String {
     )
 }
 
-#[test]
-fn get_caller_identity_names_the_caller() {
-    let server = shared();
+fn get_caller_identity_names_the_caller(server: &TestServer) {
     let name = unique("caller");
     let key = server.user_with_policy(&name, None);
     server.run(&[
@@ -23,9 +29,7 @@ fn get_caller_identity_names_the_caller() {
     ]);
 }
 
-#[test]
-fn session_tokens_and_their_limits() {
-    let server = shared();
+fn session_tokens_and_their_limits(server: &TestServer) {
     let root = &server.root;
     let user = server.user_with_policy(&unique("sessions"), Some(crate::support::ALLOW_ALL));
     let answer = server.sts(&user, "GetSessionToken", &[("DurationSeconds", "900")]).ok();
@@ -41,11 +45,11 @@ fn session_tokens_and_their_limits() {
             "1 validation error detected: Value '7200' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 3600"),
         Case::error("a user's at least 900 s", &user, sts("GetSessionToken", &[("DurationSeconds", "60")]), 400,
             "ValidationError", "Member must have value between 900 and 129600"),
-        Case::error("an MFA code nothing can check", &user,
-            sts("GetSessionToken", &[("SerialNumber", "arn:aws:iam::123456789012:mfa/x"), ("TokenCode", "123456")]), 403,
-            "AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code."),
+        Case::denied("an MFA code nothing can check", &user,
+            sts("GetSessionToken", &[("SerialNumber", "arn:aws:iam::123456789012:mfa/x"), ("TokenCode", "123456")]),
+            "MultiFactorAuthentication failed, unable to validate MFA code."),
         Case::ok("the session works", &session, sts("GetCallerIdentity", &[])).xml("Account", &server.account_id),
-        Case::error("not from a session", &session, sts("GetSessionToken", &[]), 403, "AccessDenied",
+        Case::denied("not from a session", &session, sts("GetSessionToken", &[]),
             "Cannot call GetSessionToken with session credentials"),
         // As in AWS, a GetSessionToken session without MFA cannot call IAM.
         Case::error("no IAM from such a session", &session, iam("ListUsers", &[]), 403, "InvalidClientTokenId",
@@ -53,9 +57,7 @@ fn session_tokens_and_their_limits() {
     ]);
 }
 
-#[test]
-fn roles_are_assumed_by_whom_their_trust_policy_names() {
-    let server = shared();
+fn roles_are_assumed_by_whom_their_trust_policy_names(server: &TestServer) {
     let root = &server.root;
     let user_name = unique("assumer");
     let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
@@ -77,14 +79,13 @@ fn roles_are_assumed_by_whom_their_trust_policy_names() {
     server.run(&[
         Case::ok("the trusted user", &user, assume("s1", &[]))
             .xml("Arn", format!("arn:aws:sts::{}:assumed-role/{role}/s1", server.account_id)),
-        Case::error("root may not", root, assume("s2", &[]), 403, "AccessDenied", "Roles may not be assumed by root accounts."),
-        Case::error("a user the trust policy does not name", &stranger, assume("s3", &[]), 403, "AccessDenied",
+        Case::denied("root may not", root, assume("s2", &[]), "Roles may not be assumed by root accounts."),
+        Case::denied("a user the trust policy does not name", &stranger, assume("s3", &[]),
             format!("is not authorized to perform: sts:AssumeRole on resource: {role_arn}")),
-        Case::error("a role nobody made", &user,
-            sts("AssumeRole", &[
-                ("RoleArn", &format!("arn:aws:iam::{}:role/nobody-made-me", server.account_id)),
-                ("RoleSessionName", "s4"),
-            ]), 403, "AccessDenied", "is not authorized to perform: sts:AssumeRole on resource: "),
+        Case::denied("a role nobody made", &user, sts("AssumeRole", &[
+            ("RoleArn", &format!("arn:aws:iam::{}:role/nobody-made-me", server.account_id)),
+            ("RoleSessionName", "s4"),
+        ]), "is not authorized to perform: sts:AssumeRole on resource: "),
         Case::error("a session name of one letter", &user, assume("s", &[]), 400, "ValidationError",
             "1 validation error detected: Value 's' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"),
         Case::error("a session name with a space", &user, assume("a b", &[]), 400, "ValidationError",
@@ -100,9 +101,7 @@ fn roles_are_assumed_by_whom_their_trust_policy_names() {
     ]);
 }
 
-#[test]
-fn a_role_session_acts_with_the_roles_permissions() {
-    let server = shared();
+fn a_role_session_acts_with_the_roles_permissions(server: &TestServer) {
     let root = &server.root;
     let user_name = unique("chainer");
     let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
@@ -128,12 +127,10 @@ fn a_role_session_acts_with_the_roles_permissions() {
         Case::ok("it is the role", &session, sts("GetCallerIdentity", &[])).xml("Arn", &session_arn),
         Case::ok("it may read a user", &session, iam("GetUser", &[("UserName", &user_name)]))
             .xml("UserName", &user_name),
-        Case::error(
+        Case::denied(
             "it may not delete one",
             &session,
             iam("DeleteUser", &[("UserName", &user_name)]),
-            403,
-            "AccessDenied",
             format!("User: {session_arn} is not authorized to perform: iam:DeleteUser"),
         ),
         Case::error(
@@ -148,8 +145,7 @@ fn a_role_session_acts_with_the_roles_permissions() {
 }
 
 /// A role trusting `user_arn` (for AssumeRole and TagSession) with `policy` inline; its ARN.
-fn role_with_policy(user_arn: &str, policy: &str) -> String {
-    let server = shared();
+fn role_with_policy(server: &TestServer, user_arn: &str, policy: &str) -> String {
     let root = &server.root;
     let name = unique("sessionrole");
     let trust = format!(
@@ -169,13 +165,12 @@ fn session_key(answer: &crate::support::Response) -> Key {
     }
 }
 
-#[test]
-fn session_policies_and_tags_narrow_what_a_session_may_do() {
-    let server = shared();
+fn session_policies_and_tags_narrow_what_a_session_may_do(server: &TestServer) {
     let user_name = unique("tagger");
     let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
-    let role = role_with_policy(&server.user_arn(&user_name), crate::support::ALLOW_ALL);
+    let role = role_with_policy(server, &server.user_arn(&user_name), crate::support::ALLOW_ALL);
     let by_tag = role_with_policy(
+        server,
         &server.user_arn(&user_name),
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}"#,
     );
@@ -218,24 +213,20 @@ fn session_policies_and_tags_narrow_what_a_session_may_do() {
     let chaining =
         session_key(&server.sts(&user, "AssumeRole", &[("RoleArn", &role), ("RoleSessionName", "first")]).ok());
     let account_trusting =
-        role_with_policy(&format!("arn:aws:iam::{}:root", server.account_id), crate::support::ALLOW_ALL);
+        role_with_policy(server, &format!("arn:aws:iam::{}:root", server.account_id), crate::support::ALLOW_ALL);
     server.run(&[
         Case::ok("the session policy allows it", &narrowed, iam("GetUser", &[("UserName", &user_name)])),
-        Case::error(
+        Case::denied(
             "the role allows it, the session policy does not",
             &narrowed,
             iam("ListUsers", &[]),
-            403,
-            "AccessDenied",
             "because no session policy allows the iam:ListUsers action",
         ),
         Case::ok("tagged blue", &blue, iam("GetUser", &[("UserName", &user_name)])).xml("UserName", &user_name),
-        Case::error(
+        Case::denied(
             "tagged red",
             &red,
             iam("GetUser", &[("UserName", &user_name)]),
-            403,
-            "AccessDenied",
             "is not authorized to perform: iam:GetUser",
         ),
         Case::error(

@@ -6,7 +6,13 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Call, Case, Key, ecr, ecs, logs, shared, unique};
+use crate::support::{Call, Case, Key, TestServer, ecr, ecs, logs, unique};
+
+crate::support::on_both_stores!(
+    an_allow_on_a_request_tag_needs_that_tag_with_that_value,
+    for_all_values_on_tag_keys_allows_only_listed_keys,
+    a_deny_on_tag_keys_or_a_request_tag_refuses_whatever_the_allow
+);
 
 const CREATE_ACTIONS: &str = r#"["ecs:CreateCluster", "ecr:CreateRepository", "logs:CreateLogGroup"]"#;
 
@@ -42,15 +48,13 @@ fn cases(label: &str, key: &Key, tags: Option<&[(&str, &str)]>, allowed: bool) -
                 Case::ok(&name, key, call)
             } else {
                 let refusal = format!("is not authorized to perform: {action}");
-                Case::error(&name, key, call, 403, "AccessDeniedException", refusal)
+                Case::denied(&name, key, call, refusal)
             }
         })
         .collect()
 }
 
-#[test]
-fn an_allow_on_a_request_tag_needs_that_tag_with_that_value() {
-    let server = shared();
+fn an_allow_on_a_request_tag_needs_that_tag_with_that_value(server: &TestServer) {
     let policy = format!(
         r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": {CREATE_ACTIONS}, "Resource": "*",
             "Condition": {{"StringEquals": {{"aws:RequestTag/env": "dev"}}}}}}]}}"#
@@ -63,9 +67,7 @@ fn an_allow_on_a_request_tag_needs_that_tag_with_that_value() {
     server.run(&rows);
 }
 
-#[test]
-fn for_all_values_on_tag_keys_allows_only_listed_keys() {
-    let server = shared();
+fn for_all_values_on_tag_keys_allows_only_listed_keys(server: &TestServer) {
     let policy = format!(
         r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": {CREATE_ACTIONS}, "Resource": "*",
             "Condition": {{"ForAllValues:StringEquals": {{"aws:TagKeys": ["env", "team"]}}}}}}]}}"#
@@ -79,9 +81,7 @@ fn for_all_values_on_tag_keys_allows_only_listed_keys() {
     server.run(&rows);
 }
 
-#[test]
-fn a_deny_on_tag_keys_or_a_request_tag_refuses_whatever_the_allow() {
-    let server = shared();
+fn a_deny_on_tag_keys_or_a_request_tag_refuses_whatever_the_allow(server: &TestServer) {
     let policy = format!(
         r#"{{"Version": "2012-10-17", "Statement": [
             {{"Effect": "Allow", "Action": {CREATE_ACTIONS}, "Resource": "*"}},

@@ -6,14 +6,20 @@
 //! Only the server's public API (`server::run`, `server::Config`) and HTTP are used, so these
 //! tests see exactly what a client sees. The test program shares one server ([`shared`]):
 //! each case makes its own names (see [`unique`]) so cases can run in parallel against it.
+//!
+//! The store's second backend gets a shared server of its own ([`shared_postgres`]): the same
+//! server on a fresh PostgreSQL database of this process, named by `HOMEPORT_TEST_POSTGRES_URL`
+//! (a role that may create databases). A family declares its cases with [`on_both_stores`] to
+//! run each on both. Without that variable the PostgreSQL cases say they did not run, and
+//! fail in CI (`CI` set), as the end-to-end tests do.
 
 #![allow(dead_code, reason = "test support: not every helper has a caller at every moment")]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use aws_protocol::sigv4::{HttpRequest, canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
 use serde_json::Value;
@@ -36,6 +42,10 @@ pub struct TestServer {
     pub account_id: String,
     /// The account's root key, read from `DATA_DIR/root-credentials` as a user would.
     pub root: Key,
+    /// The PostgreSQL database the server stores in; `None` for the embedded SQLite store.
+    pub store_url: Option<String>,
+    /// The user without permissions of [`TestServer::nobody`], made on first use.
+    nobody: OnceLock<(String, Key)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -45,8 +55,63 @@ static SHARED: LazyLock<TestServer> = LazyLock::new(TestServer::start);
 /// The server this test program shares (started on first use, never stopped: the process's end
 /// stops it; [`TestServer::start`] removes data directories such ends leave behind).
 pub fn shared() -> &'static TestServer {
+    // The PostgreSQL server starts meanwhile, so that its cases, which come later, find it up.
+    static STARTING_POSTGRES: std::sync::Once = std::sync::Once::new();
+    STARTING_POSTGRES.call_once(|| {
+        std::thread::spawn(|| LazyLock::force(&SHARED_POSTGRES));
+    });
     &SHARED
 }
+
+/// The PostgreSQL server, or why it did not start (kept to fail each case that needs it).
+static SHARED_POSTGRES: LazyLock<Result<Option<TestServer>, String>> = LazyLock::new(|| {
+    let started = std::panic::catch_unwind(|| {
+        let admin_url = postgres_admin_url()?;
+        let server = TestServer::start_on(Some(fresh_database(&admin_url)));
+        // Dropping a database takes PostgreSQL seconds: off the tests' path.
+        std::thread::spawn(move || drop_stale_databases(&admin_url));
+        Some(server)
+    });
+    started.map_err(|panic| {
+        let message = panic.downcast_ref::<String>().cloned();
+        message.or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned())).unwrap_or_default()
+    })
+});
+
+/// The server this test program shares on PostgreSQL, on a database of its own; `None`
+/// (saying so on stderr) when `HOMEPORT_TEST_POSTGRES_URL` is unset outside CI.
+pub fn shared_postgres() -> Option<&'static TestServer> {
+    match &*SHARED_POSTGRES {
+        Ok(server) => server.as_ref(),
+        Err(why) => panic!("the PostgreSQL test server did not start: {why}"),
+    }
+}
+
+/// Declares a family's cases, each a `fn(&TestServer)` of the module, as two tests:
+/// `sqlite::NAME` on [`shared`] and `postgres::NAME` on [`shared_postgres`].
+macro_rules! on_both_stores {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $case() {
+                    super::$case($crate::support::shared());
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $case() {
+                    if let Some(server) = $crate::support::shared_postgres() {
+                        super::$case(server);
+                    }
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_both_stores;
 
 /// A name no other case of this process uses: `prefix` and a counter.
 pub fn unique(prefix: &str) -> String {
@@ -74,18 +139,24 @@ impl TestServer {
     /// Starts a server on 127.0.0.1:0 with a fresh data directory and waits until it accepts
     /// connections.
     pub fn start() -> TestServer {
+        TestServer::start_on(None)
+    }
+
+    /// Starts a server as [`TestServer::start`] does, storing in the PostgreSQL database at
+    /// `store_url` (the embedded SQLite store when `None`).
+    pub fn start_on(store_url: Option<String>) -> TestServer {
         remove_stale_dirs();
         let data_dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{}", std::process::id(), unique("")));
         let _ = std::fs::remove_dir_all(&data_dir);
         // Private from the start, as the server wants its data directory.
         std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&data_dir).unwrap();
-        TestServer::start_in(data_dir)
+        TestServer::start_in(data_dir, store_url)
     }
 
     /// Stops this server (waiting for it to end) and starts another on its data directory.
     pub fn restart(mut self) -> TestServer {
         assert!(self.stop(), "the test server's thread panicked");
-        TestServer::start_in(self.data_dir.clone())
+        TestServer::start_in(self.data_dir.clone(), self.store_url.clone())
     }
 
     /// Asks the server to shut down and waits for its thread; false if that thread panicked.
@@ -96,11 +167,11 @@ impl TestServer {
         self.thread.take().is_none_or(|thread| thread.join().is_ok())
     }
 
-    fn start_in(data_dir: PathBuf) -> TestServer {
+    fn start_in(data_dir: PathBuf, store_url: Option<String>) -> TestServer {
         let config = server::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.clone(),
-            store_url: None,
+            store_url: store_url.clone(),
             region: "us-east-1".to_owned(),
             account_id: None,
             instance_ping_timeout: 120,
@@ -140,7 +211,16 @@ impl TestServer {
             Err(_) => panic!("the test server's thread ended before it was ready"),
         };
         let root = read_credentials(&data_dir.join("root-credentials"));
-        TestServer { address, data_dir, account_id, root, shutdown: Some(shutdown_tx), thread: Some(thread) }
+        TestServer {
+            address,
+            data_dir,
+            account_id,
+            root,
+            store_url,
+            nobody: OnceLock::new(),
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
     }
 
     /// An awsQuery call to IAM (`Version=2010-05-08`) signed with `key`.
@@ -245,8 +325,7 @@ impl TestServer {
         Key { id: created.xml("AccessKeyId"), secret: created.xml("SecretAccessKey"), token: None }
     }
 
-    /// The key of the test program's user without permissions (made once, for the shared
-    /// server).
+    /// The key of this server's user without permissions (made once per server).
     pub fn nobody(&self) -> &Key {
         &self.nobody_user().1
     }
@@ -257,8 +336,7 @@ impl TestServer {
     }
 
     fn nobody_user(&self) -> &(String, Key) {
-        static NOBODY: std::sync::OnceLock<(String, Key)> = std::sync::OnceLock::new();
-        NOBODY.get_or_init(|| {
+        self.nobody.get_or_init(|| {
             let name = unique("nobody");
             let key = self.user_with_policy(&name, None);
             (name, key)
@@ -293,6 +371,63 @@ fn remove_stale_dirs() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// `HOMEPORT_TEST_POSTGRES_URL`, or `None` when it is unset outside CI (in CI its absence
+/// fails the test).
+fn postgres_admin_url() -> Option<String> {
+    let Ok(url) = std::env::var("HOMEPORT_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set HOMEPORT_TEST_POSTGRES_URL: the PostgreSQL store is tested there"
+        );
+        eprintln!("HOMEPORT_TEST_POSTGRES_URL unset: the fast tier's PostgreSQL cases did NOT RUN");
+        return None;
+    };
+    Some(url)
+}
+
+const DATABASE_PREFIX: &str = "homeport_fasttier_";
+
+/// Creates this process's database on the admin URL's server and returns its URL. The
+/// process's end leaves it behind, for a later run's [`drop_stale_databases`].
+fn fresh_database(admin_url: &str) -> String {
+    let name = format!("{DATABASE_PREFIX}{}", std::process::id());
+    block_on_admin(admin_url, async |admin| {
+        admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), vec![]).await.unwrap();
+        admin.execute(&format!("CREATE DATABASE {name}"), vec![]).await.unwrap();
+        // A test database need not survive the machine losing power: its commits do not wait
+        // for the disk.
+        admin.execute(&format!("ALTER DATABASE {name} SET synchronous_commit = off"), vec![]).await.unwrap();
+    });
+    let Some((server, _)) = admin_url.rsplit_once('/') else {
+        panic!("HOMEPORT_TEST_POSTGRES_URL must end with /DATABASE: {admin_url}")
+    };
+    format!("{server}/{name}")
+}
+
+/// Drops the databases of test processes that have ended, as [`remove_stale_dirs`] does
+/// for data directories.
+fn drop_stale_databases(admin_url: &str) {
+    block_on_admin(admin_url, async |admin| {
+        let pattern = store::Value::Text(format!("{DATABASE_PREFIX}%"));
+        let sql = "SELECT datname::text FROM pg_database WHERE datname::text LIKE ?";
+        for row in admin.query(sql, vec![pattern]).await.unwrap() {
+            let stale = row.text(0).unwrap();
+            if !Path::new("/proc").join(stale.trim_start_matches(DATABASE_PREFIX)).exists() {
+                admin.execute(&format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)"), vec![]).await.unwrap();
+            }
+        }
+    });
+}
+
+/// Runs `work` with a connection to the admin URL's database.
+fn block_on_admin(admin_url: &str, work: impl AsyncFnOnce(&store::Store)) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let admin = store::Store::open(admin_url).await.unwrap();
+        work(&admin).await;
+    });
 }
 
 /// The `[default]` key of a shared-credentials file.
@@ -604,6 +739,16 @@ impl Case {
     ) -> Case {
         let expect = Expect::Error(status, code, message.into());
         Case { name: name.to_owned(), key: Some(key.clone()), call, expect, fields: Vec::new() }
+    }
+
+    /// A case expecting a refusal: 403 with the protocol's code (`AccessDenied` for awsQuery,
+    /// `AccessDeniedException` for awsJson) and a message containing `message`.
+    pub fn denied(name: &str, key: &Key, call: Call, message: impl Into<String>) -> Case {
+        let code = match call {
+            Call::Query { .. } => "AccessDenied",
+            Call::Json { .. } => "AccessDeniedException",
+        };
+        Case::error(name, key, call, 403, code, message)
     }
 
     /// A case that sends the request unsigned, expecting an error.
