@@ -104,17 +104,7 @@ pub(crate) async fn create_tasks(
         if let Some(started_by) = &launch.started_by {
             put(&mut body, "startedBy", started_by.as_str());
         }
-        let mut payload = json!({
-            "family": launch.definition.get("family").cloned().unwrap_or(Json::Null),
-            "revision": launch.definition.get("revision").cloned().unwrap_or(Json::Null),
-            "networkMode": launch.definition.get("networkMode").cloned().unwrap_or(json!("bridge")),
-            "containers": launch.containers,
-        });
-        for member in ["taskRoleArn", "executionRoleArn"] {
-            if let Some(value) = launch.definition.get(member) {
-                put(&mut payload, member, value.clone());
-            }
-        }
+        let payload = stored_payload(launch);
         tasks.push(TaskRow {
             arn,
             cluster_arn: cluster.arn.clone(),
@@ -134,4 +124,76 @@ pub(crate) async fn create_tasks(
         crate::ecs::channel::channels(app)?.wake(instance);
     }
     Ok(tasks)
+}
+
+/// The payload stored with each task of `launch`: what its agent is sent (`TaskRow::message`
+/// adds the task's ARN and desired status), the definition's containers with the overrides
+/// applied, as the launch has them.
+fn stored_payload(launch: &Launch) -> Json {
+    let mut payload = json!({
+        "family": launch.definition.get("family").cloned().unwrap_or(Json::Null),
+        "revision": launch.definition.get("revision").cloned().unwrap_or(Json::Null),
+        "networkMode": launch.definition.get("networkMode").cloned().unwrap_or(json!("bridge")),
+        "containers": launch.containers,
+    });
+    for member in ["taskRoleArn", "executionRoleArn"] {
+        if let Some(value) = launch.definition.get(member) {
+            put(&mut payload, member, value.clone());
+        }
+    }
+    payload
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecs::scheduler::Demand;
+
+    fn launch(definition: Json, containers: Vec<Json>) -> Launch {
+        Launch {
+            definition,
+            containers,
+            overrides: json!({}),
+            demand: Demand { cpu: 256, memory: 512, ports: Vec::new() },
+            started_by: None,
+            group: "family:web".to_owned(),
+            tags: Vec::new(),
+            service_name: None,
+            client_token: None,
+        }
+    }
+
+    #[test]
+    fn the_stored_payload_is_pinned_byte_for_byte() {
+        // What the agent is sent is this text (plus the task's ARN and desired status): a
+        // change of its bytes is a change of the wire, so it is pinned here.
+        let container = json!({
+            "name": "app", "image": "busybox", "essential": true, "cpu": 0, "memory": 64,
+            "environment": [{"name": "MODE", "value": "prod"}], "mountPoints": [],
+            "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}],
+        });
+        let definition = json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-east-1:111122223333:task-definition/web:3",
+            "family": "web", "revision": 3, "networkMode": "host", "cpu": "256",
+            "taskRoleArn": "arn:aws:iam::111122223333:role/app",
+            "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "containerDefinitions": [{"name": "ignored: the launch's containers are sent"}],
+        });
+        assert_eq!(
+            stored_payload(&launch(definition, vec![container])).to_string(),
+            concat!(
+                r#"{"containers":[{"cpu":0,"environment":[{"name":"MODE","value":"prod"}],"essential":true,"#,
+                r#""image":"busybox","memory":64,"mountPoints":[],"name":"app","#,
+                r#""portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}]}],"#,
+                r#""executionRoleArn":"arn:aws:iam::111122223333:role/exec","family":"web","networkMode":"host","#,
+                r#""revision":3,"taskRoleArn":"arn:aws:iam::111122223333:role/app"}"#,
+            )
+        );
+        // Without roles or a network mode: bridge, and no role members; a definition without a
+        // family or revision (never stored so) gives nulls.
+        assert_eq!(
+            stored_payload(&launch(json!({}), Vec::new())).to_string(),
+            r#"{"containers":[],"family":null,"networkMode":"bridge","revision":null}"#
+        );
+    }
 }
