@@ -13,7 +13,7 @@ use crate::ecs;
 use crate::ecs::errors::internal;
 use crate::ecs::model::container_instance::ContainerInstanceStatus;
 use crate::ecs::model::service::ServiceStatus;
-use crate::ecs::model::task::TaskStatus;
+use crate::ecs::model::task::status::TaskStatus;
 
 /// A cluster's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
