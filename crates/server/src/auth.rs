@@ -8,6 +8,9 @@ use iam_policy::Policy;
 
 use crate::app::App;
 use crate::cache::{KeyEntry, Session};
+use crate::iam::model::access_keys::{self, KeyStatus};
+use crate::iam::model::entities::{self, Entity, Kind};
+use crate::iam::model::{self as model, sessions};
 pub use crate::identity::{Identity, Principal, SessionKind, SessionScope, user_arn};
 use crate::ids;
 
@@ -80,61 +83,57 @@ fn check_session_token(entry: &KeyEntry, token: Option<&str>) -> Result<(), Auth
     }
 }
 
-/// Reads an active access key, its opened secret and its principal from the store.
+/// Reads an active access key, its opened secret and its principal from the store, through
+/// the IAM model: one query for the key, one for its user or role, and one per customer
+/// managed session policy of a role session.
 async fn load_key(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     // Temporary credentials (ASIA...) live in their own table, with their token's hash, what
     // they were issued to and, for role sessions, the role and what the session was scoped to.
-    let sql = if key_id.starts_with("ASIA") {
-        "SELECT account_id, user_name_key, secret_sealed, 'Active', token_hash, issued_at, expires_at,
-                role_key, role_id, session_name, session_policy, session_policy_arns, session_tags,
-                kind, user_id, instance_id
-         FROM sessions WHERE access_key_id = ?"
-    } else {
-        "SELECT account_id, user_name_key, secret_sealed, status, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                NULL, NULL, NULL
-         FROM access_keys WHERE access_key_id = ?"
-    };
-    let rows = app.store.query(sql, vec![key_id.into()]).await.map_err(|_| AuthError::InvalidKey)?;
-    let Some(row) = rows.first() else { return Err(AuthError::InvalidKey) };
-    let text = |index| row.opt_text(index).map_err(|_| AuthError::InvalidKey);
-    let (Ok(account_id), Ok(sealed), Ok(status)) = (row.text(0), row.blob(2), row.text(3)) else {
-        return Err(AuthError::InvalidKey);
-    };
-    if status != "Active" {
-        return Err(AuthError::InvalidKey);
+    if key_id.starts_with("ASIA") {
+        return load_session(app, key_id).await;
     }
-    let secret = app.sealer.open(&sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
-    let secret = String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)?;
-    let (name_key, role_key) = (text(1)?, text(7)?);
-    let session = match (text(4)?, row.opt_int(5), row.opt_int(6)) {
-        (Some(token_hash), Ok(Some(issued_at)), Ok(Some(expires_at))) => {
-            let kind = session_kind(text(13)?.as_deref(), text(15)?, name_key.is_some(), role_key.is_some())?;
-            Some(Session { token_hash, issued_at, expires_at, kind })
-        }
-        _ => None,
+    let key = access_keys::for_authentication(&app.store, key_id).await.map_err(|_| AuthError::InvalidKey)?;
+    let key = key.filter(|key| key.status == KeyStatus::Active).ok_or(AuthError::InvalidKey)?;
+    let secret = open_secret(app, &key.sealed_secret, key_id)?;
+    // A long-term key belongs to its user by name: the user cannot be deleted while it has
+    // one, and a renamed user's keys follow it.
+    let principal = match &key.user_key {
+        Some(name_key) => user(entities::find(&app.store, &key.account, Kind::User, name_key).await)?,
+        None => Principal::Root,
     };
-    let principal = match (&session, name_key, role_key) {
-        (_, _, Some(role_key)) => {
-            let role_id = text(8)?.ok_or(AuthError::InvalidKey)?;
-            let session_name = text(9)?.ok_or(AuthError::InvalidKey)?;
-            role_session(app, &account_id, &role_key, role_id, session_name).await?
+    Ok(KeyEntry { account_id: key.account, principal, secret, session: None, scope: Arc::default() })
+}
+
+/// Reads temporary credentials, their opened secret and their principal from the store.
+async fn load_session(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
+    let row = sessions::for_authentication(&app.store, key_id).await.map_err(|_| AuthError::InvalidKey)?;
+    let row = row.ok_or(AuthError::InvalidKey)?;
+    let secret = open_secret(app, &row.sealed_secret, key_id)?;
+    let kind = session_kind(row.kind.as_deref(), row.instance_id, row.user_key.is_some(), row.role_key.is_some())?;
+    let session = Session { token_hash: row.token_hash, issued_at: row.issued_at, expires_at: row.expires_at, kind };
+    let account = row.account;
+    let (principal, scope) = match (row.role_key, row.user_key) {
+        (Some(role_key), _) => {
+            let role_id = row.role_id.ok_or(AuthError::InvalidKey)?;
+            let session_name = row.session_name.ok_or(AuthError::InvalidKey)?;
+            let principal = role_session(app, &account, &role_key, role_id, session_name).await?;
+            (principal, session_scope(app, &account, row.policy, row.policy_arns, row.tags).await?)
         }
         // A user's session belongs to the user it was issued to, by unique id: a user made
         // since under the same name (the first deleted) does not inherit it.
-        (Some(_), Some(_), None) => {
-            let user_id = text(14)?.ok_or(AuthError::InvalidKey)?;
-            user(app, &account_id, UserBy::Id(&user_id)).await?
+        (None, Some(_)) => {
+            let user_id = row.user_id.ok_or(AuthError::InvalidKey)?;
+            (user(entities::find_by_id(&app.store, &account, Kind::User, &user_id).await)?, SessionScope::default())
         }
-        // A long-term key belongs to its user by name: the user cannot be deleted while it has
-        // one, and a renamed user's keys follow it.
-        (None, Some(name_key), None) => user(app, &account_id, UserBy::NameKey(&name_key)).await?,
-        (_, None, None) => Principal::Root,
+        (None, None) => (Principal::Root, SessionScope::default()),
     };
-    let scope = match principal {
-        Principal::RoleSession { .. } => session_scope(app, &account_id, text(10)?, text(11)?, text(12)?).await?,
-        _ => SessionScope::default(),
-    };
-    Ok(KeyEntry { account_id, principal, secret, session, scope: Arc::new(scope) })
+    Ok(KeyEntry { account_id: account, principal, secret, session: Some(session), scope: Arc::new(scope) })
+}
+
+/// A key's secret, opened: it was sealed for the key's id.
+fn open_secret(app: &App, sealed: &[u8], key_id: &str) -> Result<String, AuthError> {
+    let secret = app.sealer.open(sealed, key_id).map_err(|_| AuthError::InvalidKey)?;
+    String::from_utf8(secret).map_err(|_| AuthError::InvalidKey)
 }
 
 /// What a session row says it was issued to. Rows written before the `kind` column (by a
@@ -161,29 +160,10 @@ fn session_kind(
     Ok(kind)
 }
 
-/// How a credential names its user.
-enum UserBy<'a> {
-    /// Its lowercase name (long-term access keys).
-    NameKey(&'a str),
-    /// Its unique id, `AIDA...` (sessions).
-    Id(&'a str),
-}
-
-async fn user(app: &App, account_id: &str, by: UserBy<'_>) -> Result<Principal, AuthError> {
-    let (sql, value) = match by {
-        UserBy::Id(id) => {
-            ("SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND user_id = ?", id)
-        }
-        UserBy::NameKey(key) => {
-            ("SELECT name, user_id, path, created_at FROM users WHERE account_id = ? AND name_key = ?", key)
-        }
-    };
-    let users = app.store.query(sql, vec![account_id.into(), value.into()]).await.map_err(|_| AuthError::InvalidKey)?;
-    let user = users.first().ok_or(AuthError::InvalidKey)?;
-    match (user.text(0), user.text(1), user.text(2), user.int(3)) {
-        (Ok(name), Ok(user_id), Ok(path), Ok(created_at)) => Ok(Principal::User { name, user_id, path, created_at }),
-        _ => Err(AuthError::InvalidKey),
-    }
+/// The user a credential names, which must exist.
+fn user(found: Result<Option<Entity>, model::Error>) -> Result<Principal, AuthError> {
+    let user = found.map_err(|_| AuthError::InvalidKey)?.ok_or(AuthError::InvalidKey)?;
+    Ok(Principal::User { name: user.name, user_id: user.id, path: user.path, created_at: user.created_at })
 }
 
 /// The session's role, which must still be the role it was issued for: a role deleted (or
@@ -195,19 +175,9 @@ async fn role_session(
     role_id: String,
     session_name: String,
 ) -> Result<Principal, AuthError> {
-    let roles = app
-        .store
-        .query(
-            "SELECT name, path FROM roles WHERE account_id = ? AND name_key = ? AND role_id = ?",
-            vec![account_id.into(), role_key.into(), role_id.as_str().into()],
-        )
-        .await
-        .map_err(|_| AuthError::InvalidKey)?;
-    let role = roles.first().ok_or(AuthError::InvalidKey)?;
-    match (role.text(0), role.text(1)) {
-        (Ok(role_name), Ok(role_path)) => Ok(Principal::RoleSession { role_name, role_id, role_path, session_name }),
-        _ => Err(AuthError::InvalidKey),
-    }
+    let role = entities::find(&app.store, account_id, Kind::Role, role_key).await.map_err(|_| AuthError::InvalidKey)?;
+    let role = role.filter(|role| role.id == role_id).ok_or(AuthError::InvalidKey)?;
+    Ok(Principal::RoleSession { role_name: role.name, role_id, role_path: role.path, session_name })
 }
 
 /// A role session's session policies (the inline one and the managed ones, resolved now so

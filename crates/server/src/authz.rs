@@ -15,8 +15,10 @@ use iam_policy::{Context, EvalDecision, Policy, PolicyRef, PolicySet, Request, R
 
 use crate::app::App;
 use crate::auth::{Identity, Principal};
-use crate::cache::{Permissions, Policies};
+use crate::cache::Policies;
 use crate::errors::internal;
+use crate::iam::model::entities::Kind;
+use crate::iam::model::permissions::{self, Permissions};
 pub use crate::identity::RequestFacts;
 use crate::ids;
 
@@ -352,102 +354,21 @@ pub fn trusts_service(app: &App, trust_policy: &str, role_arn: &str, service: &s
 /// The caller's permissions, parsed, from the cache or the store.
 pub(crate) async fn permissions(app: &App, identity: &Identity) -> Result<Policies, AwsError> {
     let Some((kind, key)) = identity.principal.policy_owner() else { return Ok(Policies::default()) };
+    let kind = if kind == "user" { Kind::User } else { Kind::Role };
     owner_permissions(app, &identity.account_id, kind, &key).await
 }
 
-/// The permissions of the user or role `key` (lowercase name), from the cache or the store.
-pub(crate) async fn owner_permissions(app: &App, account: &str, kind: &str, key: &str) -> Result<Policies, AwsError> {
-    let cache_key = format!("{account}/{kind}/{key}");
+/// The permissions of the user, group or role `key` (lowercase name), from the cache or the
+/// store (one read of the IAM model's [`permissions::of`] per miss).
+pub(crate) async fn owner_permissions(app: &App, account: &str, kind: Kind, key: &str) -> Result<Policies, AwsError> {
+    let cache_key = format!("{account}/{}/{key}", kind.noun());
     if let Some(policies) = app.cache.policies(&cache_key) {
         return Ok(policies);
     }
     let generation = app.cache.generation();
-    let policies: Policies = Arc::new(load_permissions(app, account, kind, key).await?);
+    let policies: Policies = Arc::new(permissions::of(&app.store, account, kind, key).await.map_err(internal)?);
     app.cache.put_policies(&cache_key, policies.clone(), generation);
     Ok(policies)
-}
-
-async fn load_permissions(app: &App, account: &str, kind: &str, key: &str) -> Result<Permissions, AwsError> {
-    // A user's policies include its groups'; a role's are its own.
-    let (owned, params): (&str, Vec<store::Value>) = if kind == "user" {
-        (
-            "a.account_id = ? AND ((a.owner_kind = 'user' AND a.owner_key = ?)
-               OR (a.owner_kind = 'group' AND a.owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))",
-            vec![account.into(), key.into(), account.into(), key.into()],
-        )
-    } else {
-        ("a.account_id = ? AND a.owner_kind = ? AND a.owner_key = ?", vec![account.into(), kind.into(), key.into()])
-    };
-    let store = &app.store;
-    let mut permissions = Permissions::default();
-    let inline = store
-        .query(
-            &format!(
-                "SELECT a.owner_kind, a.owner_key, a.policy_name, a.document FROM inline_policies a WHERE {owned}
-                 ORDER BY a.owner_kind DESC, a.owner_key, a.policy_name"
-            ),
-            params.clone(),
-        )
-        .await
-        .map_err(internal)?;
-    for row in &inline {
-        let text = |index| row.text(index).map_err(internal);
-        let (owner_kind, owner, policy_name, document) = (text(0)?, text(1)?, text(2)?, text(3)?);
-        // Stored documents were validated on the way in; one that no longer parses grants nothing.
-        if let Ok(policy) = Policy::parse(&document) {
-            permissions.identity.push((format!("{owner_kind}/{owner}/{policy_name}"), policy));
-        }
-    }
-    let attached = store
-        .query(
-            &format!("SELECT DISTINCT a.policy_arn FROM policy_attachments a WHERE {owned} ORDER BY a.policy_arn"),
-            params,
-        )
-        .await
-        .map_err(internal)?;
-    for row in &attached {
-        let arn = row.text(0).map_err(internal)?;
-        if let Some(policy) = managed_policy(app, account, &arn).await? {
-            permissions.identity.push((arn, policy));
-        }
-    }
-    let boundary = store
-        .query(
-            "SELECT policy_arn FROM permissions_boundaries WHERE account_id = ? AND owner_kind = ? AND owner_key = ?",
-            vec![account.into(), kind.into(), key.into()],
-        )
-        .await
-        .map_err(internal)?;
-    if let Some(row) = boundary.first() {
-        let arn = row.text(0).map_err(internal)?;
-        // A boundary always bounds: one whose policy cannot be read allows nothing.
-        let policy = managed_policy(app, account, &arn).await?;
-        let policy = match policy {
-            Some(policy) => policy,
-            None => Policy::parse(crate::iam::model::managed::DENIES_EVERYTHING).map_err(internal)?,
-        };
-        permissions.boundary = Some((arn, policy));
-    }
-    let tags = store
-        .query(
-            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? ORDER BY tag_key_lower",
-            vec![account.into(), kind.into(), key.into()],
-        )
-        .await
-        .map_err(internal)?;
-    for row in &tags {
-        permissions.tags.push((row.text(0).map_err(internal)?, row.text(1).map_err(internal)?));
-    }
-    Ok(permissions)
-}
-
-/// A managed policy's default document, parsed (the catalogue's are parsed once).
-async fn managed_policy(app: &App, account: &str, arn: &str) -> Result<Option<Policy>, AwsError> {
-    if let Some(policy) = crate::iam::model::managed::parsed(arn) {
-        return Ok(Some(policy.clone()));
-    }
-    let document = crate::iam::model::managed::document(&app.store, account, arn).await.map_err(internal)?;
-    Ok(document.and_then(|text| Policy::parse(&text).ok()))
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use iam_policy::Policy;
-
+use crate::iam::model::permissions::Permissions;
 use crate::identity::{Principal, SessionScope};
 
 /// How long an entry may be used without being read again from the store.
@@ -46,15 +45,8 @@ pub struct Session {
     pub kind: crate::identity::SessionKind,
 }
 
-/// What authorizes a user or a role: its identity policies (inline, its groups', attached
-/// managed ones), its permissions boundary and its tags (for `aws:PrincipalTag`).
-#[derive(Debug, Default)]
-pub struct Permissions {
-    pub identity: Vec<(String, Policy)>,
-    pub boundary: Option<(String, Policy)>,
-    pub tags: Vec<(String, String)>,
-}
-
+/// What authorizes a user or a role, as the IAM model gathers it, shared by every request
+/// that reads it from the cache.
 pub type Policies = Arc<Permissions>;
 
 struct Slot<T> {

@@ -20,6 +20,7 @@ use serde_json::Value as Json;
 use store::Store;
 
 use crate::errors::internal;
+use crate::iam::model::entities::{self, Kind};
 
 /// A policy's bound principals: ARN as written to unique id.
 pub type Bindings = BTreeMap<String, String>;
@@ -68,25 +69,22 @@ fn aws_principals(document: &mut Json) -> Vec<&mut Json> {
     values
 }
 
-/// The current ARN and unique id of the user or role `kind` whose `column` is `value`.
-async fn lookup(
-    store: &Store,
-    account: &str,
-    kind: &str,
-    column: &str,
-    value: &str,
-) -> Result<Option<(String, String)>, AwsError> {
-    let sql = match (kind, column) {
-        ("user", "id") => "SELECT name, path, user_id FROM users WHERE account_id = ? AND user_id = ?",
-        ("user", _) => "SELECT name, path, user_id FROM users WHERE account_id = ? AND name_key = ?",
-        (_, "id") => "SELECT name, path, role_id FROM roles WHERE account_id = ? AND role_id = ?",
-        (_, _) => "SELECT name, path, role_id FROM roles WHERE account_id = ? AND name_key = ?",
+/// How [`lookup`] finds an entity.
+enum By<'a> {
+    /// Its name, compared case-insensitively.
+    Name(&'a str),
+    /// Its unique id.
+    Id(&'a str),
+}
+
+/// The current ARN and unique id of the user or role (`kind`: `user` or `role`) found `by`.
+async fn lookup(store: &Store, account: &str, kind: &str, by: By<'_>) -> Result<Option<(String, String)>, AwsError> {
+    let kind = if kind == "user" { Kind::User } else { Kind::Role };
+    let found = match by {
+        By::Name(name) => entities::find(store, account, kind, name).await,
+        By::Id(id) => entities::find_by_id(store, account, kind, id).await,
     };
-    let rows = store.query(sql, vec![account.into(), value.into()]).await.map_err(internal)?;
-    let Some(row) = rows.first() else { return Ok(None) };
-    let (name, path, id) =
-        (row.text(0).map_err(internal)?, row.text(1).map_err(internal)?, row.text(2).map_err(internal)?);
-    Ok(Some((format!("arn:aws:iam::{account}:{kind}{path}{name}"), id)))
+    Ok(found.map_err(internal)?.map(|entity| (entity.arn(account), entity.id)))
 }
 
 /// Binds the user and role ARNs `document` names as principals to their unique ids: the
@@ -99,7 +97,7 @@ pub async fn bind(store: &Store, account: &str, document: &str, lenient: bool) -
     for value in aws_principals(&mut parsed) {
         let Some(arn) = value.as_str() else { continue };
         let Some((kind, name)) = entity_of(account, arn) else { continue };
-        let found = lookup(store, account, kind, "name", &name.to_lowercase()).await.map_err(BindError::Store)?;
+        let found = lookup(store, account, kind, By::Name(name)).await.map_err(BindError::Store)?;
         let id = match found {
             Some((current, id)) if current == arn => id,
             _ if lenient => {
@@ -121,7 +119,7 @@ pub async fn resolve(store: &Store, account: &str, document: &str, bindings: Opt
     let mut replacements = BTreeMap::new();
     for (arn, id) in &bindings {
         let Some((kind, _)) = entity_of(account, arn) else { continue };
-        let current = lookup(store, account, kind, "id", id).await?.map(|(current, _)| current);
+        let current = lookup(store, account, kind, By::Id(id)).await?.map(|(current, _)| current);
         if current.as_deref() != Some(arn.as_str()) {
             replacements.insert(arn.as_str(), current.unwrap_or_else(|| id.clone()));
         }

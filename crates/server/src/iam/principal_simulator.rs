@@ -85,7 +85,7 @@ async fn held(ctx: &Ctx<'_>) -> Result<Held, AwsError> {
     let (kind, entity) = source(ctx).await?;
     let entity = entity
         .ok_or_else(|| AwsError::new("NoSuchEntity", 404, format!("{} {arn} does not exist.", kind.element())))?;
-    let permissions = owner_permissions(ctx.app, ctx.account(), kind.noun(), &entity.name.to_lowercase()).await?;
+    let permissions = owner_permissions(ctx.app, ctx.account(), kind, &entity.name.to_lowercase()).await?;
     Ok(Held {
         kind,
         identity: permissions.identity.clone(),

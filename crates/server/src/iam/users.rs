@@ -87,7 +87,7 @@ async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     // Its boundary and tags are part of its permissions, which the cache holds (a user
     // asking about itself, the common case, then costs no query).
     let key = user.name.to_lowercase();
-    let permissions = crate::authz::owner_permissions(ctx.app, ctx.account(), "user", &key).await?;
+    let permissions = crate::authz::owner_permissions(ctx.app, ctx.account(), Kind::User, &key).await?;
     let boundary = permissions.boundary.as_ref().map(|(arn, _)| arn.as_str());
     let tags: Vec<Tag> =
         permissions.tags.iter().map(|(key, value)| Tag { key: key.clone(), value: value.clone() }).collect();

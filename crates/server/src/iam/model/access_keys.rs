@@ -1,6 +1,6 @@
-//! Long-term access keys of users and of the root user: every statement on `access_keys`
-//! that IAM's operations make (the signing path reads them in `auth`). A key's secret is
-//! sealed before it reaches the store.
+//! Long-term access keys of users and of the root user: every statement on `access_keys`,
+//! IAM's operations' and the one the signing path reads a key with
+//! ([`for_authentication`]). A key's secret is sealed before it reaches the store.
 //!
 //! Guarantees: a user (or the root user) holds at most [`PER_USER`] keys, counted in the
 //! inserting statement; a key's status is [`KeyStatus`], stored in IAM's words, and a stored
@@ -55,6 +55,38 @@ pub(crate) struct KeyUse {
     pub used_at: Option<i64>,
     pub service: Option<String>,
     pub region: Option<String>,
+}
+
+/// A key as the signing path reads it: its account, its owner and its secret, still sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SigningKey {
+    pub account: String,
+    /// The lowercase name of the user who owns it (`None`: the root user's key).
+    pub user_key: Option<String>,
+    pub sealed_secret: Vec<u8>,
+    pub status: KeyStatus,
+}
+
+/// The key `access_key_id`, whoever owns it, if it exists.
+pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Result<Option<SigningKey>, Error> {
+    let rows = store
+        .query(
+            "SELECT account_id, user_name_key, secret_sealed, status FROM access_keys WHERE access_key_id = ?",
+            vec![access_key_id.into()],
+        )
+        .await?;
+    rows.first()
+        .map(|row| {
+            let status = row.text(3)?;
+            Ok(SigningKey {
+                account: row.text(0)?,
+                user_key: row.opt_text(1)?,
+                sealed_secret: row.blob(2)?,
+                status: KeyStatus::parse(&status)
+                    .ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
+            })
+        })
+        .transpose()
 }
 
 /// The owner condition: a user's key (`Some(user_key)`) or the root user's (`None`).
@@ -256,6 +288,30 @@ mod tests {
         assert!(!delete(store, ACCOUNT, Some("alice"), "AKIAROOT").await.unwrap());
         assert!(delete(store, ACCOUNT, Some("alice"), "AKIA1").await.unwrap());
         assert!(last_use(store, ACCOUNT, "AKIA1").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_signing_path_reads_any_owners_key_with_its_sealed_secret() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        create(store, ACCOUNT, Some("alice"), "AKIA1", vec![1, 2], 10).await.unwrap();
+        create(store, ACCOUNT, None, "AKIAROOT", vec![3], 11).await.unwrap();
+        set_status(store, ACCOUNT, None, "AKIAROOT", KeyStatus::Inactive).await.unwrap();
+        let key = for_authentication(store, "AKIA1").await.unwrap().unwrap();
+        assert_eq!(
+            key,
+            SigningKey {
+                account: ACCOUNT.to_owned(),
+                user_key: Some("alice".to_owned()),
+                sealed_secret: vec![1, 2],
+                status: KeyStatus::Active
+            }
+        );
+        let root = for_authentication(store, "AKIAROOT").await.unwrap().unwrap();
+        assert_eq!((root.user_key, root.status), (None, KeyStatus::Inactive));
+        assert!(for_authentication(store, "AKIA2").await.unwrap().is_none());
+        store.execute("UPDATE access_keys SET status = 'Revoked'", vec![]).await.unwrap();
+        assert!(matches!(for_authentication(store, "AKIA1").await, Err(Error::Failed(_))));
     }
 
     #[tokio::test]

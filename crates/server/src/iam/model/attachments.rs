@@ -8,7 +8,7 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::entities::{Entity, Kind};
-use super::{Added, Dependents, Error};
+use super::{Added, Dependents, Error, Holders};
 
 /// Managed policies per user, group or role (IAM's default quota).
 pub(crate) const PER_OWNER: i64 = 10;
@@ -67,6 +67,20 @@ pub(crate) async fn of_entity(store: &Store, account: &str, kind: Kind, key: &st
         .query(
             "SELECT policy_arn FROM policy_attachments WHERE account_id = ? AND owner_kind = ? AND owner_key = ? ORDER BY policy_arn",
             vec![account.into(), kind.noun().into(), key.into()],
+        )
+        .await?;
+    super::texts(&rows)
+}
+
+/// The ARNs attached to any of `holders`, sorted, each once.
+pub(crate) async fn held(store: &Store, holders: &Holders) -> Result<Vec<String>, Error> {
+    let rows = store
+        .query(
+            &format!(
+                "SELECT DISTINCT a.policy_arn FROM policy_attachments a WHERE {} ORDER BY a.policy_arn",
+                holders.condition
+            ),
+            holders.params.clone(),
         )
         .await?;
     super::texts(&rows)

@@ -134,6 +134,19 @@ pub(crate) async fn find(store: &Store, account: &str, kind: Kind, name: &str) -
     rows.first().map(|row| Entity::from_row(kind, row)).transpose()
 }
 
+/// The entity whose unique id (`AIDA...`, `AROA...`) is `id`, as stored now: never one made
+/// since under the same name.
+pub(crate) async fn find_by_id(store: &Store, account: &str, kind: Kind, id: &str) -> Result<Option<Entity>, Error> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE account_id = ? AND {} = ?",
+        Entity::columns(kind, ""),
+        kind.table(),
+        kind.id_column()
+    );
+    let rows = store.query(&sql, vec![account.into(), id.into()]).await?;
+    rows.first().map(|row| Entity::from_row(kind, row)).transpose()
+}
+
 /// The account's entities of `kind` whose key sorts after `after`, by key.
 pub(crate) async fn after(store: &Store, account: &str, kind: Kind, after: &str) -> Result<Vec<Entity>, Error> {
     let sql = format!(
@@ -230,6 +243,10 @@ pub(crate) mod tests {
         assert_eq!((found.name.as_str(), found.id.as_str(), found.key().as_str()), ("Alice", "AIDAALICE", "alice"));
         assert_eq!(found.arn(ACCOUNT), "arn:aws:iam::111122223333:user/Alice");
         assert!(find(store, "999988887777", Kind::User, "alice").await.unwrap().is_none());
+        let by_id = find_by_id(store, ACCOUNT, Kind::User, "AIDAALICE").await.unwrap().unwrap();
+        assert_eq!(by_id.name, "Alice");
+        assert!(find_by_id(store, ACCOUNT, Kind::Group, "AIDAALICE").await.unwrap().is_none(), "kinds are apart");
+        assert!(find_by_id(store, ACCOUNT, Kind::User, "aidaalice").await.unwrap().is_none(), "ids are exact");
         stored(store, Kind::User, "bob").await;
         let names = |entities: Vec<Entity>| entities.into_iter().map(|e| e.name).collect::<Vec<_>>();
         assert_eq!(names(all(store, ACCOUNT, Kind::User).await.unwrap()), ["Alice", "bob"]);

@@ -6,7 +6,7 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::entities::{Entity, Kind};
-use super::{Added, Dependents, Error, attachments, inline};
+use super::{Added, Dependents, Error, Holders, attachments, inline};
 
 /// Groups a user may be in (IAM's default quota).
 pub(crate) const PER_USER: i64 = 10;
@@ -99,6 +99,22 @@ pub(crate) async fn of_user(store: &Store, account: &str, user_key: &str) -> Res
         )
         .await?;
     rows.iter().map(|row| Entity::from_row(Kind::Group, row)).collect()
+}
+
+/// The [`Holders`] of an entity's permissions: a user's own and its groups', a role's (or a
+/// group's) own.
+pub(crate) fn holders(account: &str, kind: Kind, key: &str) -> Holders {
+    match kind {
+        Kind::User => Holders {
+            condition: "a.account_id = ? AND ((a.owner_kind = 'user' AND a.owner_key = ?)
+               OR (a.owner_kind = 'group' AND a.owner_key IN (SELECT group_key FROM group_members WHERE account_id = ? AND user_key = ?)))",
+            params: vec![account.into(), key.into(), account.into(), key.into()],
+        },
+        _ => Holders {
+            condition: "a.account_id = ? AND a.owner_kind = ? AND a.owner_key = ?",
+            params: vec![account.into(), kind.noun().into(), key.into()],
+        },
+    }
 }
 
 /// A user's memberships (what keeps it from being deleted).

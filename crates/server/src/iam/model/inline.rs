@@ -7,7 +7,7 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::entities::Kind;
-use super::{Dependents, Error};
+use super::{Dependents, Error, Holders};
 
 /// An inline policy: its name and document.
 pub(crate) type Inline = (String, String);
@@ -38,6 +38,36 @@ pub(crate) async fn of_entity(store: &Store, account: &str, kind: Kind, key: &st
         )
         .await?;
     rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
+}
+
+/// An inline policy as it authorizes someone: its owner (the noun of its kind and its key),
+/// its name and its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Held {
+    pub owner_kind: String,
+    pub owner_key: String,
+    pub name: String,
+    pub document: String,
+}
+
+/// The inline policies of `holders`, the principal's own first (users sort before groups),
+/// then by owner and name.
+pub(crate) async fn held(store: &Store, holders: &Holders) -> Result<Vec<Held>, Error> {
+    let rows = store
+        .query(
+            &format!(
+                "SELECT a.owner_kind, a.owner_key, a.policy_name, a.document FROM inline_policies a WHERE {}
+                 ORDER BY a.owner_kind DESC, a.owner_key, a.policy_name",
+                holders.condition
+            ),
+            holders.params.clone(),
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Held { owner_kind: row.text(0)?, owner_key: row.text(1)?, name: row.text(2)?, document: row.text(3)? })
+        })
+        .collect()
 }
 
 /// Writes (or replaces) an inline policy, only while the owner exists and its other

@@ -2,7 +2,9 @@
 //! policies, attachments, permissions boundaries, tags and access keys as the store holds
 //! them, and every SQL statement on their tables, as functions of the store (never of a
 //! request's `Ctx`). The handlers in `iam/` decode a request, authorize it, call these, and
-//! encode the answer; `auth` and `authz` read the account's policies through them.
+//! encode the answer; `auth` reads keys and sessions through them
+//! ([`access_keys::for_authentication`], [`sessions`]) and `authz` what authorizes a
+//! principal ([`permissions`]), so the signing and deciding paths hold no SQL.
 //!
 //! Guarantees:
 //! - Each table's statements live in one module (`policy_attachments` in [`attachments`],
@@ -33,8 +35,10 @@ pub(crate) mod groups;
 pub(crate) mod inline;
 pub(crate) mod instance_profiles;
 pub mod managed;
+pub mod permissions;
 pub(crate) mod policies;
 pub(crate) mod roles;
+pub(crate) mod sessions;
 pub(crate) mod tags;
 pub(crate) mod users;
 
@@ -91,6 +95,15 @@ impl Dependents {
             params.extend(dependent.params.iter().cloned());
         }
     }
+}
+
+/// Whose policies authorize a principal ([`groups::holders`]), as a condition on a table of
+/// policies by owner aliased `a` (`inline_policies`, `policy_attachments`) and its
+/// parameters, so each table's statement reads the same owners.
+#[derive(Debug, Clone)]
+pub(crate) struct Holders {
+    condition: &'static str,
+    params: Vec<Value>,
 }
 
 /// The first text column of every row.
