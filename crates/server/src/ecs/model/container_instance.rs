@@ -533,30 +533,9 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// A migrated SQLite store in a fresh temporary directory (removed when dropped).
-    pub(crate) struct TempStore {
-        pub store: Store,
-        dir: std::path::PathBuf,
-    }
+    pub(crate) use crate::testing::temp_store;
 
-    impl Drop for TempStore {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    pub(crate) async fn temp_store() -> TempStore {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("homeport-ecs-model-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
-        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
-        TempStore { store, dir }
-    }
-
-    pub(crate) const ACCOUNT: &str = "111122223333";
+    pub(crate) use crate::testing::ACCOUNT;
     pub(crate) const CLUSTER: &str = "arn:aws:ecs:us-east-1:111122223333:cluster/edge";
 
     pub(crate) fn instance_arn(id: &str) -> String {

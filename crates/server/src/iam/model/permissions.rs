@@ -69,7 +69,7 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::tests::stored;
     use crate::iam::model::tags::Tag;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, temp_store};
 
     const ALLOW: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
     const READ_ONLY: &str = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";

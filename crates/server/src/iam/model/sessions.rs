@@ -78,8 +78,8 @@ mod tests {
 
     use super::*;
     use crate::auth::SessionKind;
-    use crate::iam::model::tests::{ACCOUNT, temp_store};
     use crate::sts::model::{SessionCredentials, record_user_session};
+    use crate::testing::{ACCOUNT, temp_store};
 
     #[tokio::test]
     async fn a_recorded_session_reads_back_as_stored_and_no_other_key_is_one() {
