@@ -1,5 +1,5 @@
 //! The root: every service Homeport routes, wired into the infrastructure. This module and
-//! `lib.rs` are the only ones above the services; nothing imports them but the binary. It
+//! `lib.rs` are the only ones above the services; only the binary and the tests import them. It
 //! holds the services' descriptions, the one table of routed operations, the endpoints
 //! services own outside the signed APIs, what each service opens at start, and the
 //! background passes.

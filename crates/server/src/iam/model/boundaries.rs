@@ -57,34 +57,17 @@ pub(crate) async fn entities_of_policy(
     kind: Kind,
     arn: &str,
 ) -> Result<Vec<Entity>, Error> {
-    let sql = format!(
-        "SELECT {} FROM permissions_boundaries a
-         JOIN {} e ON e.account_id = a.account_id AND e.name_key = a.owner_key
-         WHERE a.account_id = ? AND a.owner_kind = ? AND a.policy_arn = ? ORDER BY e.name_key",
-        Entity::columns(kind, "e"),
-        kind.table()
-    );
-    let rows = store.query(&sql, vec![account.into(), kind.noun().into(), arn.into()]).await?;
-    rows.iter().map(|row| Entity::from_row(kind, row)).collect()
+    super::policy_uses::entities_of_policy(store, "permissions_boundaries", account, kind, arn).await
 }
 
 /// How many entities of the account `arn` bounds.
 pub(crate) async fn count_of_policy(store: &Store, account: &str, arn: &str) -> Result<i64, Error> {
-    let rows = store
-        .query(
-            "SELECT COUNT(*) FROM permissions_boundaries WHERE account_id = ? AND policy_arn = ?",
-            vec![account.into(), arn.into()],
-        )
-        .await?;
-    super::count(&rows)
+    super::policy_uses::count_of_policy(store, "permissions_boundaries", account, arn).await
 }
 
 /// Every policy ARN that bounds something in the account.
 pub(crate) async fn policy_arns(store: &Store, account: &str) -> Result<Vec<String>, Error> {
-    let rows = store
-        .query("SELECT DISTINCT policy_arn FROM permissions_boundaries WHERE account_id = ?", vec![account.into()])
-        .await?;
-    super::texts(&rows)
+    super::policy_uses::policy_arns(store, "permissions_boundaries", account).await
 }
 
 /// A policy's uses as a boundary (what keeps it from being deleted).

@@ -37,6 +37,7 @@ pub(crate) mod instance_profiles;
 pub mod managed;
 pub mod permissions;
 pub(crate) mod policies;
+mod policy_uses;
 pub(crate) mod roles;
 pub(crate) mod sessions;
 pub(crate) mod tags;
