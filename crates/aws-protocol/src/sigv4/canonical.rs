@@ -12,7 +12,11 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
         if unreserved || (keep_slash && byte == b'/') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            // Policy documents returned by IAM are mostly escapes: no formatting machinery.
+            out.push('%');
+            for nibble in [byte >> 4, byte & 0x0f] {
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0').to_ascii_uppercase());
+            }
         }
     }
     out
@@ -135,6 +139,7 @@ mod tests {
     fn uri_encoding_keeps_only_unreserved_characters() {
         assert_eq!(uri_encode("a b/c~d_e.f-g*h", false), "a%20b%2Fc~d_e.f-g%2Ah");
         assert_eq!(uri_encode("a b/c", true), "a%20b/c");
+        assert_eq!(uri_encode("é\u{7f}", false), "%C3%A9%7F");
         assert_eq!(uri_encode("é", false), "%C3%A9");
     }
 
