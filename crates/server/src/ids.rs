@@ -71,11 +71,28 @@ pub fn request_id() -> Result<String, NoRandomness> {
     uuid()
 }
 
-/// A random (version 4) UUID: `xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx`.
+/// The lowercase hex digit of a nibble.
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0')
+}
+
+/// A random (version 4) UUID: `xxxxxxxx-xxxx-4xxx-axxx-xxxxxxxxxxxx`, from one read of 16
+/// random bytes (every request takes one).
 pub fn uuid() -> Result<String, NoRandomness> {
-    let hex = random_from(b"0123456789abcdef", 32)?;
-    let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_owned();
-    Ok(format!("{}-{}-4{}-a{}-{}", part(0..8), part(8..12), part(13..16), part(17..20), part(20..32)))
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|_| NoRandomness)?;
+    // The version (4) and variant (`a`, RFC 4122's 10xx) nibbles.
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x0f) | 0xa0;
+    let mut out = String::with_capacity(36);
+    for (index, byte) in bytes.iter().enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(hex_digit(byte >> 4));
+        out.push(hex_digit(byte & 0x0f));
+    }
+    Ok(out)
 }
 
 /// An SSM activation code: 20 letters and digits.
@@ -104,6 +121,11 @@ mod tests {
         assert_eq!(secret_access_key().unwrap().len(), 40);
         assert_eq!(unique_id("AIDA").unwrap().len(), 21);
         assert_eq!(request_id().unwrap().len(), 36);
+        let uuid = uuid().unwrap();
+        let groups: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(groups.iter().map(|group| group.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('4') && groups[3].starts_with('a'), "{uuid}");
+        assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_digit() || matches!(c, 'a'..='f')), "{uuid}");
         let account = account_id().unwrap();
         assert!(account.len() == 12 && !account.starts_with('0'));
         assert_ne!(access_key_id().unwrap(), access_key_id().unwrap());
