@@ -15,6 +15,10 @@ mod output;
 mod policy;
 mod server_cmd;
 
+/// The allocator of every command: see the workspace's Cargo.toml for the measurement.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "homeport", version, about = "Run containers on your own servers, the ECS Anywhere way")]
 struct Cli {
