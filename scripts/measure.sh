@@ -11,6 +11,9 @@
 #   cpu_per_request SECONDS LUA    server on CPU 0, wrk -t1 -c64 on CPU 1: µs of server CPU
 #                                  per request (utime+stime of the whole process)
 #   wrk_unpinned SECONDS LUA [FLAGS]  server on both CPUs, wrk -t2 -c64: sets $rps, $p50, $p99
+#   measure_call CREDENTIALS SECONDS LINE   both of the above, or for a call slower than 20 ms
+#                                  (c64 would only time out) both from requests sent one at a
+#                                  time, server on CPU 0: sets $cpu, $p50, $p99, $load (c64/c1)
 #   urlencode TEXT                 TEXT percent-encoded for a form value
 
 clk_tck=$(getconf CLK_TCK)
@@ -32,7 +35,7 @@ call_name() { echo "${1%%|*}"; }
 
 check_call() {
   loadgen_request "$2"
-  "$bin" loadgen --endpoint "$endpoint" --credentials "$1" "${request[@]}" --count 1 --concurrency 1 > "$work/check.out" 2>&1 || {
+  "$bin" loadgen --endpoint "$endpoint" --credentials "$1" "${request[@]}" --count "${3:-1}" --concurrency 1 > "$work/check.out" 2>&1 || {
     echo "$(call_name "$2") does not answer 2xx: refusing to benchmark an error response" >&2
     cat "$work/check.out" >&2
     exit 1
@@ -80,6 +83,29 @@ wrk_unpinned() {
   rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$work/wrk.out")
   p50=$(_ms "$(awk '$1 == "50%" { print $2 }' "$work/wrk.out")")
   p99=$(_ms "$(awk '$1 == "99%" { print $2 }' "$work/wrk.out")")
+}
+
+measure_call() {
+  local credentials=$1 seconds=$2 line=$3 lua single count before after
+  check_call "$credentials" "$line" 3
+  single=$(grep -o 'p50=[0-9.]*' "$work/check.out" | cut -d= -f2)
+  if awk -v ms="$single" 'BEGIN { exit !(ms < 20) }'; then
+    lua=$(wrk_script "$credentials" "$line")
+    cpu=$(cpu_per_request "$seconds" "$lua")
+    wrk_unpinned "$seconds" "$lua"
+    load=c64
+    return
+  fi
+  count=$(awk -v ms="$single" -v s="$seconds" 'BEGIN { n = int(s * 1000 / ms); print n < 3 ? 3 : n }')
+  taskset -a -p -c 0 "$server_pid" > /dev/null
+  before=$(server_ticks)
+  check_call "$credentials" "$line" "$count"
+  after=$(server_ticks)
+  taskset -a -p -c 0-1 "$server_pid" > /dev/null
+  cpu=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$count" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }')
+  p50=$(grep -o 'p50=[0-9.]*' "$work/check.out" | cut -d= -f2)
+  p99=$(grep -o 'p99=[0-9.]*' "$work/check.out" | cut -d= -f2)
+  load=c1
 }
 
 # A user allowed exactly the given IAM policy (an inline one) and its key in FILE:
