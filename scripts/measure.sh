@@ -56,6 +56,8 @@ run_wrk() {
   if grep -q -e 'Non-2xx' -e 'Socket errors' "$work/wrk.out"; then
     echo "wrk saw errors ($*):" >&2
     cat "$work/wrk.out" >&2
+    kill -0 "$server_pid" 2> /dev/null || echo "the server has exited; its last words:" >&2
+    tail -20 "$work/server.err" >&2
     exit 1
   fi
 }
