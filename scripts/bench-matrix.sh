@@ -107,7 +107,7 @@ CONF
   local nginx_pid=$!
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
   lua=$(wrk_script "$work/credentials" "${calls[0]}")
-  run_wrk wrk -t2 -c64 -d"${seconds}s" -s "$lua" "http://127.0.0.1:$port/"
+  run_wrk wrk -t2 -c64 --timeout 30s -d"${seconds}s" -s "$lua" "http://127.0.0.1:$port/"
   ceiling=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$work/wrk.out")
   kill "$nginx_pid"
   wait "$nginx_pid" 2> /dev/null || true

@@ -11,7 +11,7 @@
 #   cpu_per_request SECONDS LUA    server on CPU 0, wrk -t1 -c64 on CPU 1: µs of server CPU
 #                                  per request (utime+stime of the whole process)
 #   wrk_unpinned SECONDS LUA [FLAGS]  server on both CPUs, wrk -t2 -c64: sets $rps, $p50, $p99
-#   measure_call CREDENTIALS SECONDS LINE   both of the above, or for a call slower than 20 ms
+#   measure_call CREDENTIALS SECONDS LINE   both of the above, or for a call slower than 5 ms
 #                                  (c64 would only time out) both from requests sent one at a
 #                                  time, server on CPU 0: sets $cpu, $p50, $p99, $load (c64/c1)
 #   urlencode TEXT                 TEXT percent-encoded for a form value
@@ -68,7 +68,7 @@ cpu_per_request() {
   local seconds=$1 lua=$2 before after requests
   taskset -a -p -c 0 "$server_pid" > /dev/null
   before=$(server_ticks)
-  run_wrk taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -s "$lua" "$endpoint/"
+  run_wrk taskset -c 1 wrk -t1 -c64 --timeout 30s -d"${seconds}s" -s "$lua" "$endpoint/"
   after=$(server_ticks)
   taskset -a -p -c 0-1 "$server_pid" > /dev/null
   requests=$(awk '/requests in/ { print $1 }' "$work/wrk.out")
@@ -81,7 +81,7 @@ _ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/) v
 wrk_unpinned() {
   local seconds=$1 lua=$2
   taskset -a -p -c 0-1 "$server_pid" > /dev/null
-  run_wrk wrk -t2 -c64 -d"${seconds}s" --latency -s "$lua" "$endpoint/"
+  run_wrk wrk -t2 -c64 --timeout 30s -d"${seconds}s" --latency -s "$lua" "$endpoint/"
   rps=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$work/wrk.out")
   p50=$(_ms "$(awk '$1 == "50%" { print $2 }' "$work/wrk.out")")
   p99=$(_ms "$(awk '$1 == "99%" { print $2 }' "$work/wrk.out")")
@@ -91,7 +91,7 @@ measure_call() {
   local credentials=$1 seconds=$2 line=$3 lua single count before after
   check_call "$credentials" "$line" 3
   single=$(grep -o 'p50=[0-9.]*' "$work/check.out" | cut -d= -f2)
-  if awk -v ms="$single" 'BEGIN { exit !(ms < 20) }'; then
+  if awk -v ms="$single" 'BEGIN { exit !(ms < 5) }'; then
     lua=$(wrk_script "$credentials" "$line")
     cpu=$(cpu_per_request "$seconds" "$lua")
     wrk_unpinned "$seconds" "$lua"
