@@ -284,11 +284,17 @@ pub async fn authorize(
             .await
             .map_err(|error| (Verdict { decision: EvalDecision::ImplicitDeny, statements: Vec::new() }, error))?,
     };
-    let mut context = context.clone();
-    // Session tags override the principal's own tags of the same key.
-    for (key, value) in permissions.tags.iter().chain(&identity.scope.tags) {
-        context = context.with(&format!("aws:PrincipalTag/{key}"), value.clone());
-    }
+    // Session tags override the principal's own tags of the same key. Most principals have
+    // none: their requests decide on the context as it came.
+    let mut tags = permissions.tags.iter().chain(&identity.scope.tags).peekable();
+    let context = match tags.peek() {
+        None => std::borrow::Cow::Borrowed(context),
+        Some(_) => std::borrow::Cow::Owned(
+            tags.fold(context.clone(), |context, (key, value)| {
+                context.with(&format!("aws:PrincipalTag/{key}"), value.clone())
+            }),
+        ),
+    };
     let identity_refs = refs(&permissions.identity);
     let boundary_refs = refs(permissions.boundary.as_slice());
     let session_refs = refs(&identity.scope.policies);
