@@ -289,11 +289,9 @@ pub async fn authorize(
     let mut tags = permissions.tags.iter().chain(&identity.scope.tags).peekable();
     let context = match tags.peek() {
         None => std::borrow::Cow::Borrowed(context),
-        Some(_) => std::borrow::Cow::Owned(
-            tags.fold(context.clone(), |context, (key, value)| {
-                context.with(&format!("aws:PrincipalTag/{key}"), value.clone())
-            }),
-        ),
+        Some(_) => std::borrow::Cow::Owned(tags.fold(context.clone(), |context, (key, value)| {
+            context.with(&format!("aws:PrincipalTag/{key}"), value.clone())
+        })),
     };
     let identity_refs = refs(&permissions.identity);
     let boundary_refs = refs(permissions.boundary.as_slice());
