@@ -104,17 +104,28 @@ impl std::error::Error for AwsError {}
 /// Escapes text for XML element content and attribute values.
 pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            other => out.push(other),
-        }
-    }
+    xml_escape_into(&mut out, text);
     out
+}
+
+/// Appends `text` to `out`, escaped as [`xml_escape`] does: runs without a special character
+/// are copied whole.
+pub fn xml_escape_into(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        let (plain, special) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = special.chars();
+        out.push_str(match chars.next() {
+            Some('&') => "&amp;",
+            Some('<') => "&lt;",
+            Some('>') => "&gt;",
+            Some('"') => "&quot;",
+            _ => "&apos;",
+        });
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
 }
 
 /// Escapes text for a JSON string.
@@ -137,6 +148,17 @@ pub fn json_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_escaping_replaces_exactly_the_five_special_characters() {
+        assert_eq!(xml_escape(r#"a<b>&"c'd é"#), "a&lt;b&gt;&amp;&quot;c&apos;d é");
+        assert_eq!(xml_escape("plain"), "plain");
+        assert_eq!(xml_escape("&&"), "&amp;&amp;");
+        assert_eq!(xml_escape(""), "");
+        let mut out = "x".to_owned();
+        xml_escape_into(&mut out, "<é>");
+        assert_eq!(out, "x&lt;é&gt;");
+    }
 
     #[test]
     fn authentication_errors_carry_each_protocols_code() {

@@ -6,7 +6,7 @@
 //! `<ActionResponse xmlns=NS><ActionResult>...</ActionResult><ResponseMetadata><RequestId>`.
 
 use crate::AwsError;
-use crate::error::xml_escape;
+use crate::error::{xml_escape, xml_escape_into};
 use crate::sigv4::HttpRequest;
 
 /// The most parameters one request may carry. Nothing botocore sends for the operations
@@ -178,16 +178,32 @@ impl XmlResponse {
 
     /// `<tag>escaped text</tag>`.
     pub fn element(&mut self, tag: &str, text: &str) -> &mut XmlResponse {
-        self.body.push_str(&format!("<{tag}>{}</{tag}>\n", xml_escape(text)));
+        // Pushed piece by piece: list responses write thousands of elements.
+        self.open(tag, "");
+        xml_escape_into(&mut self.body, text);
+        self.close(tag);
         self
     }
 
     /// `<tag>` with the elements `fill` writes, then `</tag>`.
     pub fn nest(&mut self, tag: &str, fill: impl FnOnce(&mut XmlResponse)) -> &mut XmlResponse {
-        self.body.push_str(&format!("<{tag}>\n"));
+        self.open(tag, "\n");
         fill(self);
-        self.body.push_str(&format!("</{tag}>\n"));
+        self.close(tag);
         self
+    }
+
+    fn open(&mut self, tag: &str, then: &str) {
+        self.body.push('<');
+        self.body.push_str(tag);
+        self.body.push('>');
+        self.body.push_str(then);
+    }
+
+    fn close(&mut self, tag: &str) {
+        self.body.push_str("</");
+        self.body.push_str(tag);
+        self.body.push_str(">\n");
     }
 
     /// Closes the result and adds the request id.
