@@ -9,6 +9,10 @@
 //!   session policy, deciding an action allowed only by the last policy, and a denied one.
 //!   Target: median <= 20 us. `worst_case` repeats resource patterns and conditions across
 //!   statements, as real policies do; `worst_case_all_distinct` shares nothing.
+//! - `policies_per_principal/N`: a principal with N managed policies of ~6,000 characters,
+//!   each about services of its own (the last also allows `ecs:RunTask`), deciding
+//!   `ecs:RunTask`. Target: 20 policies within 2x of 1 (the action index skips statements
+//!   about other services).
 //!
 //! Run: `cargo bench -p iam-policy --bench evaluate`.
 
@@ -145,5 +149,48 @@ fn worst_case_with(c: &mut Criterion, distinct: bool) {
     }
 }
 
-criterion_group!(benches, ecs_anywhere_role, worst_case);
+/// A ~6,000-character policy about its own services only, like most of a principal's
+/// policies are for any one request; `allow` adds a statement granting `ecs:RunTask`.
+fn other_services_policy(index: usize, allow: bool) -> String {
+    let mut statements: Vec<String> = (0..14)
+        .map(|s| {
+            let actions: Vec<String> = (0..7).map(|a| format!("\"svc{index}x{s}:Action{a}*\"")).collect();
+            format!(
+                r#"{{"Sid":"S{s}","Effect":"Allow","Action":[{}],"Resource":["arn:aws:svc{index}:*:111122223333:thing/*","arn:aws:svc{index}:*:111122223333:other/${{aws:username}}/*"],"Condition":{{"StringEquals":{{"aws:RequestedRegion":["eu-west-1","ap-south-1"]}},"IpAddress":{{"aws:SourceIp":"192.0.2.0/24"}}}}}}"#,
+                actions.join(",")
+            )
+        })
+        .collect();
+    if allow {
+        statements.push(
+            r#"{"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:*:111122223333:task-definition/web:*"}"#
+                .to_owned(),
+        );
+    }
+    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","))
+}
+
+fn policies_per_principal(c: &mut Criterion) {
+    let caller = Caller::from_arn("arn:aws:sts::111122223333:assumed-role/deployer/ci").unwrap();
+    let context = Context::new().with("aws:RequestedRegion", "us-east-1").with("aws:SourceIp", "198.51.100.7");
+    let task = "arn:aws:ecs:us-east-1:111122223333:task-definition/web:1";
+    let mut group = c.benchmark_group("policies_per_principal");
+    for count in [1, 5, 10, 20] {
+        let texts: Vec<String> = (0..count).map(|i| other_services_policy(i, i + 1 == count)).collect();
+        assert!(texts.iter().all(|text| (5_000..=6_144).contains(&iam_policy::policy_size(text))));
+        let parsed: Vec<Policy> = texts.iter().map(|text| Policy::parse(text).unwrap()).collect();
+        let identity: Vec<PolicyRef<'_>> = parsed.iter().map(|policy| PolicyRef { id: "p", policy }).collect();
+        let policies = PolicySet { identity: &identity, ..PolicySet::default() };
+        let request = Request::new("ecs:RunTask", task, Some(&caller), &context);
+        assert_eq!(decide(&policies, &request).decision, EvalDecision::Allowed);
+        group.bench_function(count.to_string(), |b| {
+            b.iter(|| {
+                decide(black_box(&policies), &Request::new(black_box("ecs:RunTask"), task, Some(&caller), &context))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ecs_anywhere_role, worst_case, policies_per_principal);
 criterion_main!(benches);

@@ -6,6 +6,7 @@
 //! and the simulator can point at the statement. Kind-specific rules (a trust policy needs a
 //! principal, an identity policy must not have one, sizes) are in [`crate::validate`].
 
+use crate::action_index::ActionIndex;
 use crate::condition::{Condition, Operator, PolicyValue};
 use crate::error::PolicyError;
 use crate::json::{self, Key, Node, Span, Value};
@@ -32,6 +33,8 @@ pub struct Policy {
     pub statements: Vec<Statement>,
     /// How many memo slots evaluation needs (distinct fixed resource patterns and conditions).
     pub(crate) slots: usize,
+    /// The statements each service's actions can reach.
+    pub(crate) action_index: ActionIndex,
     text: String,
 }
 
@@ -153,7 +156,8 @@ impl Policy {
             statement.end = lines.position(text, statement.span.end.saturating_sub(1));
         }
         let slots = assign_slots(&mut statements);
-        Ok(Policy { version, version_given, id, statements, slots, text: text.to_owned() })
+        let action_index = ActionIndex::build(&statements);
+        Ok(Policy { version, version_given, id, statements, slots, action_index, text: text.to_owned() })
     }
 
     /// The context keys the policy reads, for IAM's `GetContextKeysFor*Policy`: every

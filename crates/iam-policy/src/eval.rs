@@ -111,9 +111,25 @@ impl Memo {
 }
 
 pub(crate) fn evaluate_policy(policy: &Policy, request: &Request<'_>, rule: PrincipalRule) -> PolicyHits {
+    match policy.action_index.candidates(&request.action) {
+        // A policy about other services only: nothing to look at.
+        Some([]) => PolicyHits::default(),
+        Some(candidates) => evaluate_statements(policy, candidates.iter().map(|&index| index as usize), request, rule),
+        None => evaluate_statements(policy, 0..policy.statements.len(), request, rule),
+    }
+}
+
+/// Evaluates the statements at `indices` (in document order).
+fn evaluate_statements(
+    policy: &Policy,
+    indices: impl Iterator<Item = usize>,
+    request: &Request<'_>,
+    rule: PrincipalRule,
+) -> PolicyHits {
     let mut out = PolicyHits::default();
     let mut memo = Memo::new(policy.slots);
-    for (index, statement) in policy.statements.iter().enumerate() {
+    for index in indices {
+        let Some(statement) = policy.statements.get(index) else { continue };
         if !action_matches(statement, &request.action) {
             continue;
         }
@@ -182,6 +198,44 @@ fn note_missing_keys(statement: &Statement, context: &Context, missing: &mut Vec
         let known = missing.iter().any(|seen| seen.eq_ignore_ascii_case(key));
         if !known && context.get(&key.to_ascii_lowercase()).is_none() {
             missing.push(key.to_owned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index only skips: every combination of these entries, as Action or NotAction,
+    /// finds the same statements for every action as looking at all of them does.
+    #[test]
+    fn the_action_index_changes_no_outcome() {
+        let entries = ["ecs:RunTask", "ECS:*", "s3:Get*", "*", "ec?:Describe*", "e*:RunTask", "iam:*User", "nocolon"];
+        let actions =
+            ["ecs:runtask", "ecs:describeclusters", "s3:getobject", "iam:getuser", "sqs:send", "ec2:describe"];
+        let context = Context::new();
+        for first in entries {
+            for second in entries {
+                for negated in [false, true] {
+                    let key = if negated { "NotAction" } else { "Action" };
+                    let text = format!(
+                        r#"{{"Version":"2012-10-17","Statement":[
+                            {{"Effect":"Allow","{key}":["{first}","{second}"],"Resource":"*"}},
+                            {{"Effect":"Deny","Action":"{second}","Resource":"*"}},
+                            {{"Effect":"Allow","Action":"{first}","Resource":"*"}}]}}"#
+                    );
+                    let policy = Policy::parse(&text).unwrap();
+                    for action in actions {
+                        let request = Request::new(action, "arn:aws:s3:::b", None, &context);
+                        let indexed = evaluate_policy(&policy, &request, PrincipalRule::Ignore).hits;
+                        let all =
+                            evaluate_statements(&policy, 0..policy.statements.len(), &request, PrincipalRule::Ignore)
+                                .hits;
+                        let statements = |hits: &[Hit]| hits.iter().map(|hit| hit.statement).collect::<Vec<_>>();
+                        assert_eq!(statements(&indexed), statements(&all), "{text} for {action}");
+                    }
+                }
+            }
         }
     }
 }

@@ -23,6 +23,7 @@
 //! assert_eq!(decide(&policies, &other).decision, EvalDecision::ImplicitDeny);
 //! ```
 
+mod action_index;
 pub mod arn;
 pub mod condition;
 pub mod context;
