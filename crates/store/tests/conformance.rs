@@ -167,6 +167,38 @@ async fn suite(store: &Store) {
         store.query("SELECT COUNT(*) FROM access_keys WHERE user_name = ?", vec!["frank".into()]).await.unwrap();
     assert_eq!(frank[0].int(0).unwrap(), 4);
 
+    // Writes committed together keep their own outcomes: of 30 simultaneous transactions,
+    // the conflicting ones and the unmet ones change nothing, and all the others take effect.
+    let mixed = (0..30).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let event = Statement::new("INSERT INTO events (body) VALUES (?)", vec![format!("mixed {n}").into()]);
+            let statements = match n % 3 {
+                0 => vec![event],
+                1 => vec![event, Statement::new(insert, vec!["bob".into(), Value::Int(1), Value::Null, Value::Null])],
+                _ => vec![event, Statement::guard("UPDATE users SET age = 1 WHERE name = ?", vec!["nobody".into()])],
+            };
+            (n, store.transaction(statements).await)
+        })
+    });
+    let mixed: Vec<_> = mixed.collect();
+    for outcome in mixed {
+        let (n, outcome) = outcome.await.unwrap();
+        let expected = match n % 3 {
+            0 => Ok(vec![1]),
+            1 => Err(StoreError::Conflict),
+            _ => Err(StoreError::Unmet(1)),
+        };
+        assert_eq!(outcome, expected, "transaction {n}");
+    }
+    let kept = store.query("SELECT body FROM events WHERE body LIKE 'mixed %' ORDER BY seq", vec![]).await.unwrap();
+    let mut kept: Vec<String> = kept.iter().map(|row| row.text(0).unwrap()).collect();
+    kept.sort();
+    let mut expected: Vec<String> = (0..30).filter(|n| n % 3 == 0).map(|n| format!("mixed {n}")).collect();
+    expected.sort();
+    assert_eq!(kept, expected);
+    store.execute("DELETE FROM events WHERE body LIKE 'mixed %'", vec![]).await.unwrap();
+
     // A long read (longer than SQLite's inline budget) still returns its whole answer.
     let long = store
         .query(
