@@ -442,6 +442,15 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE ecr_repositories ADD COLUMN policy_principals TEXT
     ",
     },
+    Migration {
+        version: 12,
+        // ListTasks pages by key (`created_at`, `arn`) through the cluster's index, so a page
+        // costs the same however many tasks the cluster holds.
+        sql: "
+        DROP INDEX ecs_tasks_by_cluster;
+        CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status, created_at, arn)
+    ",
+    },
 ];
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use super::model::container_instance::{
     self as instance_model, ContainerInstance, ContainerInstanceStatus, Groups, instances_of,
 };
 use super::model::task::{
-    self as model, DesiredStatus, Launch, StateReport, TaskFilter, TaskRow, TaskStatus, create_tasks, load_task,
-    update_task,
+    self as model, DesiredStatus, Launch, StateReport, TaskCursor, TaskFilter, TaskRow, TaskStatus, create_tasks,
+    load_task, update_task,
 };
 use super::scheduler::{self, Demand, Placement};
 use super::task_definitions::{check_task_role, find_task_definition};
@@ -396,11 +396,12 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("Tasks cannot be empty and can have at most 100 items."));
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
+    let arns: Vec<String> = references.iter().map(|reference| task_arn(ctx.app, &cluster.arn, reference)).collect();
+    let found = model::load_many(&ctx.app.store, &ctx.app.account_id, &arns).await?;
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
-    for reference in references {
-        let arn = task_arn(ctx.app, &cluster.arn, reference);
-        match load_task(&ctx.app.store, &ctx.app.account_id, &arn).await?.filter(|t| t.cluster_arn == cluster.arn) {
+    for arn in arns {
+        match found.iter().find(|t| t.arn == arn && t.cluster_arn == cluster.arn) {
             Some(task) => {
                 let mut described = task.describe();
                 if !include_tags {
@@ -416,7 +417,8 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let page = ecs::Page::from_body(ctx.body, 100, 100)?;
+    let limit = ecs::max_results(ctx.body, 100, 100)?;
+    let after = ctx.body.get("nextToken").and_then(Json::as_str).map(parse_cursor).transpose()?;
     let desired = match ctx.body.get("desiredStatus").and_then(Json::as_str) {
         None => DesiredStatus::Running,
         Some(word) => DesiredStatus::parse(word)
@@ -434,8 +436,23 @@ async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         service_name: text("serviceName"),
         family: text("family"),
     };
-    let arns = model::list(&ctx.app.store, &filter).await?;
-    Ok(page.answer("taskArns", arns.into_iter().map(Json::String).collect()))
+    let page = model::list(&ctx.app.store, &filter, after.as_ref(), limit).await?;
+    let mut answer = json!({"taskArns": page.arns});
+    if let Some(next) = page.next {
+        put(&mut answer, "nextToken", format!("{}.{}", next.created_at, next.arn));
+    }
+    Ok(answer)
+}
+
+/// The task a ListTasks `nextToken` (`CREATED_AT.ARN`, as `list_tasks` hands it out) says the
+/// next page starts after.
+fn parse_cursor(token: &str) -> Result<TaskCursor, AwsError> {
+    let (created_at, arn) = token.split_once('.').ok_or_else(ecs::invalid_token)?;
+    let created_at = created_at.parse::<i64>().map_err(|_| ecs::invalid_token())?;
+    if !arn.starts_with("arn:") {
+        return Err(ecs::invalid_token());
+    }
+    Ok(TaskCursor { created_at, arn: arn.to_owned() })
 }
 
 /// The task a state report names, which must run on the reporting instance.
