@@ -444,11 +444,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 12,
-        // ListTasks pages by key (`created_at`, `arn`) through the cluster's index, so a page
-        // costs the same however many tasks the cluster holds.
+        // ListTasks pages by key (`created_at`, `arn`) through the cluster's index, and RunTask
+        // finds the tasks of a client token through its own, so neither reads every task of
+        // the cluster.
         sql: "
         DROP INDEX ecs_tasks_by_cluster;
-        CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status, created_at, arn)
+        CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status, created_at, arn);
+        CREATE INDEX ecs_tasks_by_client_token ON ecs_tasks (cluster_arn, client_token)
     ",
     },
 ];

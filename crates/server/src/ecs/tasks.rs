@@ -8,6 +8,8 @@
 //! whatever it missed. The task model, its state machine and its SQL are `model::task`; this
 //! module decodes, calls it, and encodes.
 
+use std::collections::HashMap;
+
 use agent_protocol::poll::{
     Heartbeat, ManifestEntry, PollAnswer, PollMessage, PollRequest, StopVerificationAck, TaskManifest, TaskMessage,
 };
@@ -20,7 +22,8 @@ use serde_json::{Value as Json, json};
 use super::clusters::{Cluster, active_cluster};
 use super::container_instances::caller_instance;
 use super::model::container_instance::{
-    self as instance_model, ContainerInstance, ContainerInstanceStatus, Groups, instances_of,
+    self as instance_model, AGENT_CONNECTED_SECONDS, ContainerInstance, ContainerInstanceStatus, Groups, Reserved,
+    Which, instances_where,
 };
 use super::model::task::{
     self as model, DesiredStatus, Launch, StateReport, TaskCursor, TaskFilter, TaskRow, TaskStatus, create_tasks,
@@ -313,21 +316,42 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let groups = scheduler::groups_needed(&constraints, &launch.group);
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
     let now = ids::now();
     let seed = u64::try_from(now).unwrap_or(0) ^ 0x5eed;
-    let placement = scheduler::place(
-        &instances,
-        &reserved,
-        &launch.demand,
-        count,
-        &launch.group,
-        &constraints,
-        &strategies,
-        now,
-        seed,
-    );
+    let specs = &crate::ecs::channel::channels(ctx.app)?.specs;
+    let ports = !launch.demand.ports.is_empty();
+    let place = |instances: &[ContainerInstance], reserved: &HashMap<String, Reserved>| {
+        scheduler::place(
+            instances,
+            reserved,
+            &launch.demand,
+            count,
+            &launch.group,
+            &constraints,
+            &strategies,
+            now,
+            seed,
+        )
+    };
+    // First among the instances that may take a task (ACTIVE, agent connected): where the
+    // strategies rank each instance by itself, the others are never chosen, so where all
+    // tasks fit this is the placement over the whole cluster. Otherwise (a strategy that
+    // reads other instances, or tasks left unplaced, whose failures name every instance
+    // that refused) every instance is read.
+    let mut placement = None;
+    if scheduler::ranks_each_instance_alone(&strategies) {
+        let which = Which::Candidates { connected_since: now - AGENT_CONNECTED_SECONDS };
+        let (instances, reserved) = instances_where(&ctx.app.store, specs, &cluster.arn, which, groups, ports).await?;
+        placement = Some(place(&instances, &reserved)).filter(|p| p.placed.len() == count);
+    }
+    let placement = match placement {
+        Some(placement) => placement,
+        None => {
+            let (instances, reserved) =
+                instances_where(&ctx.app.store, specs, &cluster.arn, Which::All, groups, ports).await?;
+            place(&instances, &reserved)
+        }
+    };
     let tasks = create_tasks(ctx.app, &cluster, &launch, &placement.placed).await?;
     Ok(json!({"tasks": tasks.iter().map(TaskRow::describe).collect::<Vec<_>>(), "failures": failures(&placement)}))
 }
@@ -342,18 +366,27 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let launch = launch(ctx, ctx.body).await?;
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
     let cluster_name = cluster.name.as_str();
+    let arns: Vec<String> = references
+        .iter()
+        .map(|reference| match reference.starts_with("arn:") {
+            true => (*reference).to_owned(),
+            false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
+        })
+        .collect();
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&arns),
+        Groups::None,
+        !launch.demand.ports.is_empty(),
+    )
+    .await?;
     let now = ids::now();
     let mut placed = Vec::new();
     let mut placement = Placement::default();
-    for reference in references {
-        let arn = match reference.starts_with("arn:") {
-            true => reference.to_owned(),
-            false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
-        };
+    for arn in arns {
         let Some(instance) = instances.iter().find(|i| i.arn == arn && i.status == ContainerInstanceStatus::Active)
         else {
             placement.failures.push((Some(arn), "MISSING".to_owned()));

@@ -320,6 +320,18 @@ pub(crate) enum Groups<'a> {
     All,
 }
 
+/// Which container instances of a cluster to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every one, in any status.
+    All,
+    /// Those with these ARNs (any status), at most the hundred a request names.
+    Arns(&'a [String]),
+    /// Those that may take a task: `ACTIVE`, with an agent that polled at `connected_since`
+    /// or later (`ContainerInstance::connected`).
+    Candidates { connected_since: i64 },
+}
+
 /// The cluster's container instances (every status) and what their tasks reserve: CPU,
 /// memory and task counts from each instance's counters (kept in the transactions that
 /// create and stop tasks), host ports from the tasks that hold some, groups as asked.
@@ -329,13 +341,42 @@ pub(crate) async fn instances_of(
     cluster_arn: &str,
     groups: Groups<'_>,
 ) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
+    instances_where(store, specs, cluster_arn, Which::All, groups, true).await
+}
+
+/// The instances of the cluster `which` names, by ARN, and what their tasks reserve (as
+/// `instances_of`; host ports only with `ports`, since only a task with fixed host ports
+/// and a description need them). Reading some instances reads only their tasks, through
+/// the index of tasks by instance.
+pub(crate) async fn instances_where(
+    store: &Store,
+    specs: &SpecCache,
+    cluster_arn: &str,
+    which: Which<'_>,
+    groups: Groups<'_>,
+    ports: bool,
+) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    let mut params: Vec<Value> = vec![cluster_arn.into()];
+    let condition = match which {
+        Which::All => String::new(),
+        Which::Arns(arns) if arns.is_empty() => return Ok((Vec::new(), HashMap::new())),
+        Which::Arns(arns) => {
+            params.extend(arns.iter().map(|arn| Value::from(arn.as_str())));
+            format!(" AND arn IN ({})", marks(arns.len()))
+        }
+        Which::Candidates { connected_since } => {
+            params.extend([ContainerInstanceStatus::Active.as_str().into(), Value::Int(connected_since)]);
+            " AND status = ? AND last_poll_at >= ?".to_owned()
+        }
+    };
     let rows = store
         .query(
             &format!(
-                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ? ORDER BY arn",
+                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ?{condition} ORDER BY arn",
                 ContainerInstance::COLUMNS
             ),
-            vec![cluster_arn.into()],
+            params,
         )
         .await
         .map_err(internal)?;
@@ -346,30 +387,46 @@ pub(crate) async fn instances_of(
         reserved.insert(instance.arn.clone(), ContainerInstance::counters(row)?);
         instances.push(instance);
     }
-    // The literal matches the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
-    const LIVE: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
-    let ports = store
-        .query(
-            &format!(
-                "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {LIVE} AND reserved_ports <> '[]'"
-            ),
-            vec![cluster_arn.into()],
-        )
-        .await
-        .map_err(internal)?;
-    for row in &ports {
-        let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
-        reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+    // The tasks of the instances read: the cluster's (through its indexes) when all were
+    // read, else those of each instance read (through the index by instance).
+    let (scope, scope_params): (String, Vec<Value>) = match which {
+        Which::All => ("cluster_arn = ?".to_owned(), vec![cluster_arn.into()]),
+        _ if instances.is_empty() => return Ok((instances, reserved)),
+        _ => (
+            format!("container_instance_arn IN ({})", marks(instances.len())),
+            instances.iter().map(|i| Value::from(i.arn.as_str())).collect(),
+        ),
+    };
+    // The literals match the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
+    const LIVE: &str = "last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
+    if ports {
+        let rows = store
+            .query(
+                &format!(
+                    "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {scope} AND {LIVE} AND reserved_ports <> '[]'"
+                ),
+                scope_params.clone(),
+            )
+            .await
+            .map_err(internal)?;
+        for row in &rows {
+            let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
+            reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+        }
     }
-    let (filter, params): (&str, Vec<Value>) = match groups {
+    let mut params = scope_params;
+    let filter = match groups {
         Groups::None => return Ok((instances, reserved)),
-        Groups::Only(group) => (" AND task_group = ?", vec![cluster_arn.into(), group.into()]),
-        Groups::All => (" AND task_group IS NOT NULL", vec![cluster_arn.into()]),
+        Groups::Only(group) => {
+            params.push(group.into());
+            " AND task_group = ?"
+        }
+        Groups::All => " AND task_group IS NOT NULL",
     };
     let counted = store
         .query(
             &format!(
-                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {LIVE}{filter}
+                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {scope} AND {LIVE}{filter}
                  GROUP BY container_instance_arn, task_group"
             ),
             params,
@@ -602,6 +659,45 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(stored[0].text(0).unwrap(), "INACTIVE", "the stored word is ECS's");
+    }
+
+    #[tokio::test]
+    async fn some_instances_are_read_by_arn_or_as_candidates_with_what_their_tasks_hold() {
+        let temp = temp_store().await;
+        let (store, specs) = (&temp.store, SpecCache::default());
+        let (a, b, c) = (register(store, "a").await, register(store, "b").await, register(store, "c").await);
+        record_poll(store, &a, 2000, 0).await.unwrap();
+        record_poll(store, &c, 2000, 0).await.unwrap();
+        set_status(store, &c, ContainerInstanceStatus::Draining).await.unwrap();
+        store
+            .execute(
+                "INSERT INTO ecs_tasks (arn, account_id, cluster_arn, container_instance_arn, task_definition_arn, task_group,
+                                        desired_status, last_status, body, payload, version, reserved_cpu, reserved_memory,
+                                        reserved_ports, created_at, updated_seq)
+                 VALUES ('t', ?, ?, ?, 'd', 'family:web', 'RUNNING', 'PENDING', '{}', '{}', 0, 0, 0, '[\"80\"]', 1, 0)",
+                vec![ACCOUNT.into(), CLUSTER.into(), a.as_str().into()],
+            )
+            .await
+            .unwrap();
+        let arns = |instances: &[ContainerInstance]| instances.iter().map(|i| i.arn.clone()).collect::<Vec<_>>();
+        let named = [c.clone(), a.clone(), instance_arn("nobody")];
+        let (found, reserved) =
+            instances_where(store, &specs, CLUSTER, Which::Arns(&named), Groups::Only("family:web"), true)
+                .await
+                .unwrap();
+        assert_eq!(arns(&found), [a.clone(), c.clone()], "by ARN, in any status, in ARN order");
+        assert_eq!(
+            (reserved[&a].ports.clone(), reserved[&a].groups.clone()),
+            (vec!["80".to_owned()], vec!["family:web".to_owned()])
+        );
+        let (found, reserved) =
+            instances_where(store, &specs, CLUSTER, Which::Candidates { connected_since: 1990 }, Groups::None, false)
+                .await
+                .unwrap();
+        assert_eq!(arns(&found), [a.clone()], "ACTIVE and connected: b never polled since, c drains");
+        assert!(reserved[&a].ports.is_empty(), "ports are read only when asked for");
+        let (all, _) = instances_of(store, &specs, CLUSTER, Groups::None).await.unwrap();
+        assert_eq!(arns(&all), [a, b, c]);
     }
 
     #[tokio::test]
