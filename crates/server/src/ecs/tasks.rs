@@ -591,11 +591,10 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
     if !request.stop_candidates.is_empty() {
+        let known = model::load_many(&ctx.app.store, &ctx.app.account_id, &request.stop_candidates).await?;
         let mut stop_tasks = Vec::new();
         for arn in request.stop_candidates {
-            let keep = load_task(&ctx.app.store, &ctx.app.account_id, &arn)
-                .await?
-                .is_some_and(|t| t.meant_to_run_on(&instance.arn));
+            let keep = known.iter().any(|t| t.arn == arn && t.meant_to_run_on(&instance.arn));
             if !keep {
                 stop_tasks.push(arn);
             }
@@ -626,8 +625,8 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if manifest_due {
         let all = model::on_instance(&ctx.app.store, &instance.arn).await?;
         let tasks = all
-            .iter()
-            .map(|t| ManifestEntry { task_arn: t.arn.clone(), desired_status: t.desired_status.as_str().to_owned() })
+            .into_iter()
+            .map(|(task_arn, desired)| ManifestEntry { task_arn, desired_status: desired.as_str().to_owned() })
             .collect();
         messages.push(PollMessage::Manifest(TaskManifest {
             message_id: message_id("manifest", sequence),

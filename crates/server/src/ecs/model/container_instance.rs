@@ -310,7 +310,7 @@ pub(crate) async fn find_instance(
     }
 }
 
-/// Which task groups `instances_of` should count per instance.
+/// Which task groups `instances_where` should count per instance.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Groups<'a> {
     None,
@@ -332,21 +332,11 @@ pub(crate) enum Which<'a> {
     Candidates { connected_since: i64 },
 }
 
-/// The cluster's container instances (every status) and what their tasks reserve: CPU,
+/// The instances of the cluster `which` names, by ARN, and what their tasks reserve: CPU,
 /// memory and task counts from each instance's counters (kept in the transactions that
-/// create and stop tasks), host ports from the tasks that hold some, groups as asked.
-pub(crate) async fn instances_of(
-    store: &Store,
-    specs: &SpecCache,
-    cluster_arn: &str,
-    groups: Groups<'_>,
-) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
-    instances_where(store, specs, cluster_arn, Which::All, groups, true).await
-}
-
-/// The instances of the cluster `which` names, by ARN, and what their tasks reserve (as
-/// `instances_of`; host ports only with `ports`, since only a task with fixed host ports
-/// and a description need them). Reading some instances reads only their tasks, through
+/// create and stop tasks), host ports from the tasks that hold some (only with `ports`:
+/// only placing a task with fixed host ports and describing an instance need them), groups
+/// as asked. Reading some instances reads only their tasks, through
 /// the index of tasks by instance.
 pub(crate) async fn instances_where(
     store: &Store,
@@ -356,30 +346,26 @@ pub(crate) async fn instances_where(
     groups: Groups<'_>,
     ports: bool,
 ) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
-    let marks = |n: usize| vec!["?"; n].join(", ");
-    let mut params: Vec<Value> = vec![cluster_arn.into()];
-    let condition = match which {
-        Which::All => String::new(),
-        Which::Arns(arns) if arns.is_empty() => return Ok((Vec::new(), HashMap::new())),
+    let rows = match which {
+        Which::All => instance_rows(store, cluster_arn, "", Vec::new()).await?,
         Which::Arns(arns) => {
-            params.extend(arns.iter().map(|arn| Value::from(arn.as_str())));
-            format!(" AND arn IN ({})", marks(arns.len()))
+            let mut rows = Vec::new();
+            for some in arns.chunks(IN_LIST) {
+                let params = some.iter().map(|arn| Value::from(arn.as_str())).collect();
+                rows.extend(
+                    instance_rows(store, cluster_arn, &format!(" AND arn IN ({})", marks(some.len())), params).await?,
+                );
+            }
+            if arns.len() > IN_LIST {
+                rows.sort_by_key(|row| row.text(0).ok());
+            }
+            rows
         }
         Which::Candidates { connected_since } => {
-            params.extend([ContainerInstanceStatus::Active.as_str().into(), Value::Int(connected_since)]);
-            " AND status = ? AND last_poll_at >= ?".to_owned()
+            let params = vec![ContainerInstanceStatus::Active.as_str().into(), Value::Int(connected_since)];
+            instance_rows(store, cluster_arn, " AND status = ? AND last_poll_at >= ?", params).await?
         }
     };
-    let rows = store
-        .query(
-            &format!(
-                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ?{condition} ORDER BY arn",
-                ContainerInstance::COLUMNS
-            ),
-            params,
-        )
-        .await
-        .map_err(internal)?;
     let mut instances = Vec::with_capacity(rows.len());
     let mut reserved: HashMap<String, Reserved> = HashMap::with_capacity(rows.len());
     for row in &rows {
@@ -389,56 +375,92 @@ pub(crate) async fn instances_where(
     }
     // The tasks of the instances read: the cluster's (through its indexes) when all were
     // read, else those of each instance read (through the index by instance).
-    let (scope, scope_params): (String, Vec<Value>) = match which {
-        Which::All => ("cluster_arn = ?".to_owned(), vec![cluster_arn.into()]),
-        _ if instances.is_empty() => return Ok((instances, reserved)),
-        _ => (
-            format!("container_instance_arn IN ({})", marks(instances.len())),
-            instances.iter().map(|i| Value::from(i.arn.as_str())).collect(),
-        ),
+    let scopes: Vec<(String, Vec<Value>)> = match which {
+        Which::All => vec![("cluster_arn = ?".to_owned(), vec![cluster_arn.into()])],
+        _ => instances
+            .chunks(IN_LIST)
+            .map(|some| {
+                let params = some.iter().map(|i| Value::from(i.arn.as_str())).collect();
+                (format!("container_instance_arn IN ({})", marks(some.len())), params)
+            })
+            .collect(),
     };
     // The literals match the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
     const LIVE: &str = "last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
-    if ports {
-        let rows = store
+    for (scope, params) in &scopes {
+        if ports {
+            let rows = store
+                .query(
+                    &format!(
+                        "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {scope} AND {LIVE} AND reserved_ports <> '[]'"
+                    ),
+                    params.clone(),
+                )
+                .await
+                .map_err(internal)?;
+            for row in &rows {
+                let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
+                reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+            }
+        }
+        let mut params = params.clone();
+        let filter = match groups {
+            Groups::None => continue,
+            Groups::Only(group) => {
+                params.push(group.into());
+                " AND task_group = ?"
+            }
+            Groups::All => " AND task_group IS NOT NULL",
+        };
+        let counted = store
             .query(
                 &format!(
-                    "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {scope} AND {LIVE} AND reserved_ports <> '[]'"
+                    "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {scope} AND {LIVE}{filter}
+                     GROUP BY container_instance_arn, task_group"
                 ),
-                scope_params.clone(),
+                params,
             )
             .await
             .map_err(internal)?;
-        for row in &rows {
-            let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
-            reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+        for row in &counted {
+            let group = row.text(1).map_err(internal)?;
+            let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
+            reserved
+                .entry(row.text(0).map_err(internal)?)
+                .or_default()
+                .groups
+                .extend(std::iter::repeat_n(group, count));
         }
-    }
-    let mut params = scope_params;
-    let filter = match groups {
-        Groups::None => return Ok((instances, reserved)),
-        Groups::Only(group) => {
-            params.push(group.into());
-            " AND task_group = ?"
-        }
-        Groups::All => " AND task_group IS NOT NULL",
-    };
-    let counted = store
-        .query(
-            &format!(
-                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {scope} AND {LIVE}{filter}
-                 GROUP BY container_instance_arn, task_group"
-            ),
-            params,
-        )
-        .await
-        .map_err(internal)?;
-    for row in &counted {
-        let group = row.text(1).map_err(internal)?;
-        let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
-        reserved.entry(row.text(0).map_err(internal)?).or_default().groups.extend(std::iter::repeat_n(group, count));
     }
     Ok((instances, reserved))
+}
+
+/// ARNs per `IN (...)` list: well under either store's limit on parameters.
+const IN_LIST: usize = 100;
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The rows of the cluster's instances that `condition` (`AND ...`, with `params`) keeps, by ARN.
+async fn instance_rows(
+    store: &Store,
+    cluster_arn: &str,
+    condition: &str,
+    params: Vec<Value>,
+) -> Result<Vec<store::Row>, AwsError> {
+    let mut all: Vec<Value> = vec![cluster_arn.into()];
+    all.extend(params);
+    store
+        .query(
+            &format!(
+                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ?{condition} ORDER BY arn",
+                ContainerInstance::COLUMNS
+            ),
+            all,
+        )
+        .await
+        .map_err(internal)
 }
 
 /// The registration a managed instance holds in a cluster (any status but `INACTIVE`).
@@ -694,9 +716,9 @@ pub(crate) mod tests {
             instances_where(store, &specs, CLUSTER, Which::Candidates { connected_since: 1990 }, Groups::None, false)
                 .await
                 .unwrap();
-        assert_eq!(arns(&found), [a.clone()], "ACTIVE and connected: b never polled since, c drains");
+        assert_eq!(arns(&found), std::slice::from_ref(&a), "ACTIVE and connected: b never polled since, c drains");
         assert!(reserved[&a].ports.is_empty(), "ports are read only when asked for");
-        let (all, _) = instances_of(store, &specs, CLUSTER, Groups::None).await.unwrap();
+        let (all, _) = instances_where(store, &specs, CLUSTER, Which::All, Groups::None, true).await.unwrap();
         assert_eq!(arns(&all), [a, b, c]);
     }
 

@@ -60,16 +60,17 @@ pub(crate) async fn load_task(store: &Store, account: &str, arn: &str) -> Result
     Ok(load_tasks(store, "arn = ? AND account_id = ?", vec![arn.into(), account.into()]).await?.into_iter().next())
 }
 
-/// The tasks of `account` among `arns` (at most DescribeTasks' hundred), in one query by
-/// primary key; those not found are absent.
+/// The tasks of `account` among `arns`, by primary key, a hundred per query (DescribeTasks
+/// names at most that many); those not found are absent.
 pub(crate) async fn load_many(store: &Store, account: &str, arns: &[String]) -> Result<Vec<TaskRow>, AwsError> {
-    if arns.is_empty() {
-        return Ok(Vec::new());
+    let mut tasks = Vec::with_capacity(arns.len());
+    for some in arns.chunks(100) {
+        let marks = vec!["?"; some.len()].join(", ");
+        let mut params: Vec<Value> = vec![account.into()];
+        params.extend(some.iter().map(|arn| Value::from(arn.as_str())));
+        tasks.extend(load_tasks(store, &format!("account_id = ? AND arn IN ({marks})"), params).await?);
     }
-    let marks = vec!["?"; arns.len()].join(", ");
-    let mut params: Vec<Value> = vec![account.into()];
-    params.extend(arns.iter().map(|arn| Value::from(arn.as_str())));
-    load_tasks(store, &format!("account_id = ? AND arn IN ({marks})"), params).await
+    Ok(tasks)
 }
 
 /// The tasks a RunTask with this client token already started in the cluster.
@@ -92,14 +93,20 @@ pub(crate) async fn changed_since(store: &Store, instance: &str, after: i64) -> 
     .await
 }
 
-/// The tasks an instance is to run or has not yet stopped (its manifest).
-pub(crate) async fn on_instance(store: &Store, instance: &str) -> Result<Vec<TaskRow>, AwsError> {
-    load_tasks(
-        store,
-        "container_instance_arn = ? AND (desired_status = ? OR last_status <> ?)",
-        vec![instance.into(), DesiredStatus::Running.as_str().into(), TaskStatus::Stopped.as_str().into()],
-    )
-    .await
+/// The tasks an instance is to run or has not yet stopped (its manifest): each one's ARN and
+/// desired status, all a manifest lists, so no task's documents are read.
+pub(crate) async fn on_instance(store: &Store, instance: &str) -> Result<Vec<(String, DesiredStatus)>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT arn, desired_status FROM ecs_tasks
+             WHERE container_instance_arn = ? AND (desired_status = ? OR last_status <> ?)",
+            vec![instance.into(), DesiredStatus::Running.as_str().into(), TaskStatus::Stopped.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| Ok((row.text(0).map_err(internal)?, stored(&row.text(1).map_err(internal)?, DesiredStatus::parse)?)))
+        .collect()
 }
 
 /// A service's tasks that are meant to run, oldest first.
@@ -359,7 +366,7 @@ mod tests {
 
     use super::*;
     use crate::ecs::model::container_instance::tests::{ACCOUNT, CLUSTER, register, temp_store};
-    use crate::ecs::model::container_instance::{SpecCache, find_instance, instances_of};
+    use crate::ecs::model::container_instance::{SpecCache, Which, find_instance, instances_where};
     use crate::ecs::model::task::row::tests::{new_task, report, task_arn};
 
     fn launch(group: &str) -> Launch {
@@ -386,7 +393,8 @@ mod tests {
             .await
             .unwrap();
         let counters = || async {
-            instances_of(store, &specs, CLUSTER, crate::ecs::model::container_instance::Groups::None).await.unwrap().1
+            let none = crate::ecs::model::container_instance::Groups::None;
+            instances_where(store, &specs, CLUSTER, Which::All, none, true).await.unwrap().1
         };
         let held = counters().await[&instance].clone();
         assert_eq!((held.cpu, held.memory, held.pending, held.running), (512, 1024, 2, 0));
@@ -468,7 +476,8 @@ mod tests {
         assert_eq!(listed(DesiredStatus::Stopped, None).await, [task_arn("stopped")]);
         assert_eq!(listed(DesiredStatus::Running, Some("web")).await.len(), 2);
         assert!(listed(DesiredStatus::Running, Some("db")).await.is_empty());
-        let manifest: Vec<String> = on_instance(store, &instance).await.unwrap().into_iter().map(|t| t.arn).collect();
+        let manifest: Vec<String> =
+            on_instance(store, &instance).await.unwrap().into_iter().map(|(arn, _)| arn).collect();
         assert_eq!(manifest.len(), 2, "a stopped task leaves the manifest: {manifest:?}");
         assert!(!manifest.contains(&task_arn("stopped")));
     }
