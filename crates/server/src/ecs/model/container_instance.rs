@@ -336,8 +336,8 @@ pub(crate) enum Which<'a> {
 /// memory and task counts from each instance's counters (kept in the transactions that
 /// create and stop tasks), host ports from the tasks that hold some (only with `ports`:
 /// only placing a task with fixed host ports and describing an instance need them), groups
-/// as asked. Reading some instances reads only their tasks, through
-/// the index of tasks by instance.
+/// as asked. Tasks are read through the cluster's partial index of live tasks with host
+/// ports and its index by group, never through an instance's whole history of tasks.
 pub(crate) async fn instances_where(
     store: &Store,
     specs: &SpecCache,
@@ -373,49 +373,42 @@ pub(crate) async fn instances_where(
         reserved.insert(instance.arn.clone(), ContainerInstance::counters(row)?);
         instances.push(instance);
     }
-    // The tasks of the instances read: the cluster's (through its indexes) when all were
-    // read, else those of each instance read (through the index by instance).
-    let scopes: Vec<(String, Vec<Value>)> = match which {
-        Which::All => vec![("cluster_arn = ?".to_owned(), vec![cluster_arn.into()])],
-        _ => instances
-            .chunks(IN_LIST)
-            .map(|some| {
-                let params = some.iter().map(|i| Value::from(i.arn.as_str())).collect();
-                (format!("container_instance_arn IN ({})", marks(some.len())), params)
-            })
-            .collect(),
-    };
+    // What their tasks hold, through the cluster's indexes: the partial index of live tasks
+    // with fixed host ports (at most one per port of an instance), the index by group;
+    // tasks on instances not read are skipped.
+    let read: std::collections::HashSet<&str> = instances.iter().map(|i| i.arn.as_str()).collect();
     // The literals match the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
-    const LIVE: &str = "last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
-    for (scope, params) in &scopes {
-        if ports {
-            let rows = store
-                .query(
-                    &format!(
-                        "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {scope} AND {LIVE} AND reserved_ports <> '[]'"
-                    ),
-                    params.clone(),
-                )
-                .await
-                .map_err(internal)?;
-            for row in &rows {
-                let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
-                reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+    const LIVE: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
+    let mut held: HashMap<String, Reserved> = HashMap::new();
+    if ports {
+        let rows = store
+            .query(
+                &format!(
+                    "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {LIVE} AND reserved_ports <> '[]'"
+                ),
+                vec![cluster_arn.into()],
+            )
+            .await
+            .map_err(internal)?;
+        for row in &rows {
+            let instance = row.text(0).map_err(internal)?;
+            if !read.contains(instance.as_str()) {
+                continue;
             }
+            let ports: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
+            held.entry(instance).or_default().ports.extend(ports);
         }
-        let mut params = params.clone();
-        let filter = match groups {
-            Groups::None => continue,
-            Groups::Only(group) => {
-                params.push(group.into());
-                " AND task_group = ?"
-            }
-            Groups::All => " AND task_group IS NOT NULL",
-        };
+    }
+    let (filter, params): (&str, Vec<Value>) = match groups {
+        Groups::None => ("", Vec::new()),
+        Groups::Only(group) => (" AND task_group = ?", vec![cluster_arn.into(), group.into()]),
+        Groups::All => (" AND task_group IS NOT NULL", vec![cluster_arn.into()]),
+    };
+    if !params.is_empty() {
         let counted = store
             .query(
                 &format!(
-                    "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {scope} AND {LIVE}{filter}
+                    "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {LIVE}{filter}
                      GROUP BY container_instance_arn, task_group"
                 ),
                 params,
@@ -423,14 +416,19 @@ pub(crate) async fn instances_where(
             .await
             .map_err(internal)?;
         for row in &counted {
+            let instance = row.text(0).map_err(internal)?;
+            if !read.contains(instance.as_str()) {
+                continue;
+            }
             let group = row.text(1).map_err(internal)?;
             let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
-            reserved
-                .entry(row.text(0).map_err(internal)?)
-                .or_default()
-                .groups
-                .extend(std::iter::repeat_n(group, count));
+            held.entry(instance).or_default().groups.extend(std::iter::repeat_n(group, count));
         }
+    }
+    for (instance, tasks) in held {
+        let entry = reserved.entry(instance).or_default();
+        entry.ports.extend(tasks.ports);
+        entry.groups.extend(tasks.groups);
     }
     Ok((instances, reserved))
 }

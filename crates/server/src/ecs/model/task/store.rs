@@ -29,6 +29,11 @@ impl TaskRow {
         "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, payload, version, updated_seq,
                            reserved_cpu, reserved_memory";
 
+    /// `COLUMNS` but the payload (read as `null`): what describing a task needs.
+    const DESCRIBED_COLUMNS: &str =
+        "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, 'null', version, updated_seq,
+                           reserved_cpu, reserved_memory";
+
     fn from_row(row: &store::Row) -> Result<TaskRow, AwsError> {
         Ok(TaskRow {
             arn: row.text(0).map_err(internal)?,
@@ -48,10 +53,17 @@ impl TaskRow {
 
 /// The tasks matching `condition` (SQL over `ecs_tasks`, with `?` for `params`).
 pub(crate) async fn load_tasks(store: &Store, condition: &str, params: Vec<Value>) -> Result<Vec<TaskRow>, AwsError> {
-    let rows = store
-        .query(&format!("SELECT {} FROM ecs_tasks WHERE {condition}", TaskRow::COLUMNS), params)
-        .await
-        .map_err(internal)?;
+    load_with(store, TaskRow::COLUMNS, condition, params).await
+}
+
+async fn load_with(
+    store: &Store,
+    columns: &str,
+    condition: &str,
+    params: Vec<Value>,
+) -> Result<Vec<TaskRow>, AwsError> {
+    let rows =
+        store.query(&format!("SELECT {columns} FROM ecs_tasks WHERE {condition}"), params).await.map_err(internal)?;
     rows.iter().map(TaskRow::from_row).collect()
 }
 
@@ -61,14 +73,16 @@ pub(crate) async fn load_task(store: &Store, account: &str, arn: &str) -> Result
 }
 
 /// The tasks of `account` among `arns`, by primary key, a hundred per query (DescribeTasks
-/// names at most that many); those not found are absent.
+/// names at most that many); those not found are absent. What is sent to agents (`payload`)
+/// is not read: it is `null` in these rows, which are for describing and checking.
 pub(crate) async fn load_many(store: &Store, account: &str, arns: &[String]) -> Result<Vec<TaskRow>, AwsError> {
     let mut tasks = Vec::with_capacity(arns.len());
     for some in arns.chunks(100) {
         let marks = vec!["?"; some.len()].join(", ");
         let mut params: Vec<Value> = vec![account.into()];
         params.extend(some.iter().map(|arn| Value::from(arn.as_str())));
-        tasks.extend(load_tasks(store, &format!("account_id = ? AND arn IN ({marks})"), params).await?);
+        let condition = format!("account_id = ? AND arn IN ({marks})");
+        tasks.extend(load_with(store, TaskRow::DESCRIBED_COLUMNS, &condition, params).await?);
     }
     Ok(tasks)
 }
