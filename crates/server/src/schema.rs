@@ -442,6 +442,18 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE ecr_repositories ADD COLUMN policy_principals TEXT
     ",
     },
+    Migration {
+        version: 12,
+        // ListTasks pages by key (`created_at`, `arn`) through the cluster's index, RunTask
+        // finds the tasks of a client token and a service's description and pass the
+        // service's tasks through their own, so none reads every task of the cluster.
+        sql: "
+        DROP INDEX ecs_tasks_by_cluster;
+        CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (cluster_arn, desired_status, created_at, arn);
+        CREATE INDEX ecs_tasks_by_client_token ON ecs_tasks (cluster_arn, client_token);
+        CREATE INDEX ecs_tasks_by_service ON ecs_tasks (cluster_arn, service_name, desired_status, created_at, arn)
+    ",
+    },
 ];
 
 #[cfg(test)]

@@ -89,13 +89,16 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let wanted = usize::try_from(max_results).unwrap_or(50);
     let mut events = Vec::with_capacity(wanted);
     let mut next = None;
+    // The chunks are walked newest first by their primary key, sixteen at a time, the time
+    // range checked on each row: the unary `+` keeps either store from reading the range
+    // through the time index instead (every chunk in it, sorted, to answer one page).
     'chunks: loop {
         let rows = ctx
             .app
             .store
             .query(
                 &format!(
-                    "SELECT seq, {CHUNK_COLUMNS} FROM audit_chunks WHERE last_time >= ? AND first_time <= ? AND seq <= ?
+                    "SELECT seq, {CHUNK_COLUMNS} FROM audit_chunks WHERE +last_time >= ? AND +first_time <= ? AND seq <= ?
                      ORDER BY seq DESC LIMIT ?"
                 ),
                 vec![Value::Int(start), Value::Int(end), Value::Int(position.chunk), Value::Int(CHUNKS_PER_QUERY)],

@@ -13,8 +13,8 @@ use serde_json::{Value as Json, json};
 
 use super::clusters::active_cluster;
 use super::model::container_instance::{
-    self as model, Candidate, ContainerInstance, ContainerInstanceStatus, Groups, Registration, Reserved, instances_of,
-    resource,
+    self as model, Candidate, ContainerInstance, ContainerInstanceStatus, Groups, Registration, Reserved, Which,
+    instances_where, resource,
 };
 use super::query::Query;
 use crate::app::App;
@@ -201,9 +201,16 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     };
     crate::ecs::channel::channels(ctx.app)?.reset(&arn);
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let registered = [arn.clone()];
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&registered),
+        Groups::None,
+        true,
+    )
+    .await?;
     let instance = instances.iter().find(|i| i.arn == arn).ok_or_else(|| internal("registered instance vanished"))?;
     Ok(json!({"containerInstance": describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now)}))
 }
@@ -213,9 +220,16 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let reference = ecs::required(ctx.body, "containerInstance")?;
     let arn = instance_arn(ctx.app, &cluster.arn, reference);
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let named = [arn.clone()];
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&named),
+        Groups::None,
+        true,
+    )
+    .await?;
     let instance = instances
         .iter()
         .find(|i| i.arn == arn && i.status.is_registered())
@@ -237,14 +251,20 @@ async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("containerInstances must have between 1 and 100 items."));
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&arns),
+        Groups::None,
+        true,
+    )
+    .await?;
     let now = ids::now();
     let mut described = Vec::new();
     let mut failures = Vec::new();
-    for reference in references {
-        let arn = instance_arn(ctx.app, &cluster.arn, reference);
+    for arn in arns {
         match instances.iter().find(|i| i.arn == arn) {
             Some(instance) => {
                 let mut one = describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now);
@@ -273,8 +293,17 @@ async fn list_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let filter = ctx.body.get("filter").and_then(Json::as_str).map(Query::parse).transpose()?;
     let groups = if filter.as_ref().is_some_and(Query::reads_groups) { Groups::All } else { Groups::None };
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
+    // The query language reads no host ports: the instances and their counters, with the
+    // groups when the filter reads them.
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::All,
+        groups,
+        false,
+    )
+    .await?;
     let now = ids::now();
     let empty = Reserved::default();
     let arns = instances
@@ -299,14 +328,20 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         .filter(|s| s.settable())
         .ok_or_else(|| invalid_parameter("Container instances can be set to ACTIVE or DRAINING only."))?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&arns),
+        Groups::None,
+        true,
+    )
+    .await?;
     let now = ids::now();
     let mut updated = Vec::new();
     let mut failures = Vec::new();
-    for reference in references {
-        let arn = instance_arn(ctx.app, &cluster.arn, reference);
+    for arn in arns {
         let Some(instance) = instances.iter().find(|i| i.arn == arn && i.status.is_registered()) else {
             failures.push(json!({"arn": arn, "reason": "MISSING"}));
             continue;
@@ -326,9 +361,21 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
     if items.is_empty() || items.len() > 10 {
         return Err(invalid_parameter("attributes must have between 1 and 10 items."));
     }
-    let (instances, _) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let targets: Vec<String> = items
+        .iter()
+        .map(|item| {
+            instance_arn(ctx.app, &cluster.arn, item.get("targetId").and_then(Json::as_str).unwrap_or_default())
+        })
+        .collect();
+    let (instances, _) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&targets),
+        Groups::None,
+        false,
+    )
+    .await?;
     for item in &items {
         let name = item.get("name").and_then(Json::as_str).unwrap_or_default();
         if name.is_empty() || name.len() > 128 {
@@ -365,9 +412,15 @@ async fn list_attributes(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
     let wanted_name = ctx.body.get("attributeName").and_then(Json::as_str);
     let wanted_value = ctx.body.get("attributeValue").and_then(Json::as_str);
-    let (instances, _) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
+    let (instances, _) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::All,
+        Groups::None,
+        false,
+    )
+    .await?;
     let mut listed = Vec::new();
     for instance in instances.iter().filter(|i| i.status.is_registered()) {
         for attribute in instance.spec.attributes.as_array().into_iter().flatten() {

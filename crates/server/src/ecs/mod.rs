@@ -119,7 +119,25 @@ pub async fn load_tags(store: &store::Store, account: &str, arn: &str) -> Result
     Ok(tags.iter().map(|tag| json!({"key": tag["Key"], "value": tag["Value"]})).collect())
 }
 
-/// `maxResults` / `nextToken` paging (tokens are offsets into a stable order).
+/// A request's `maxResults` (`default` when absent), refused outside `1..=max`.
+pub fn max_results(body: &Json, max: i64, default: i64) -> Result<usize, AwsError> {
+    let size = match body.get("maxResults") {
+        None | Some(Json::Null) => default,
+        Some(value) => value
+            .as_i64()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| invalid_parameter(format!("maxResults must be between 1 and {max}.")))?,
+    };
+    Ok(usize::try_from(size).unwrap_or(100))
+}
+
+/// ECS's refusal of a `nextToken` it did not hand out.
+pub fn invalid_token() -> AwsError {
+    invalid_parameter("Invalid nextToken.")
+}
+
+/// `maxResults` / `nextToken` paging over a list read whole (tokens are offsets into a
+/// stable order); lists that grow with a cluster page by key instead (ListTasks).
 pub struct Page {
     start: usize,
     size: usize,
@@ -127,18 +145,12 @@ pub struct Page {
 
 impl Page {
     pub fn from_body(body: &Json, max: i64, default: i64) -> Result<Page, AwsError> {
-        let size = match body.get("maxResults") {
-            None | Some(Json::Null) => default,
-            Some(value) => value
-                .as_i64()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| invalid_parameter(format!("maxResults must be between 1 and {max}.")))?,
-        };
+        let size = max_results(body, max, default)?;
         let start = match body.get("nextToken").and_then(Json::as_str) {
             None => 0,
-            Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("Invalid nextToken."))?,
+            Some(token) => token.parse::<usize>().map_err(|_| invalid_token())?,
         };
-        Ok(Page { start, size: usize::try_from(size).unwrap_or(100) })
+        Ok(Page { start, size })
     }
 
     /// `{LIST: this page, "nextToken"?}`.

@@ -54,6 +54,18 @@ pub fn groups_needed<'a>(constraints: &[Constraint], group: &'a str) -> Groups<'
     }
 }
 
+/// Whether every strategy ranks an instance by that instance alone (`binpack`, `spread` over
+/// instances), so that instances that cannot take a task never change which one is chosen.
+/// `random` draws by position among all `ACTIVE` instances and `spread` over an attribute
+/// counts the tasks of every instance sharing the value: those need every instance.
+pub fn ranks_each_instance_alone(strategies: &[Strategy]) -> bool {
+    strategies.iter().all(|strategy| match strategy {
+        Strategy::Binpack { .. } => true,
+        Strategy::Spread { field } => field == "instanceId" || field == "host",
+        Strategy::Random => false,
+    })
+}
+
 /// Reads `placementConstraints` (request and task definition alike).
 pub fn constraints(value: Option<&Json>) -> Result<Vec<Constraint>, AwsError> {
     let items = value.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -307,6 +319,32 @@ mod tests {
         let binpack = run(&instances, &demand, 3, &[], &[Strategy::Binpack { field: "memory".into() }]);
         let ids: Vec<&str> = binpack.placed.iter().map(|a| id(a)).collect();
         assert_eq!(ids, ["a", "a", "a"]);
+    }
+
+    #[test]
+    fn where_strategies_rank_each_instance_alone_the_instances_that_cannot_take_a_task_change_nothing() {
+        let mut disconnected = instance("d", 8192, 8000, "z1");
+        disconnected.last_poll_at = Some(0);
+        let mut draining = instance("e", 8192, 8000, "z1");
+        draining.status = ContainerInstanceStatus::Draining;
+        let (a, b, c) =
+            (instance("a", 1024, 1000, "z1"), instance("b", 2048, 600, "z2"), instance("c", 512, 900, "z1"));
+        let all = [a.clone(), b.clone(), c.clone(), disconnected, draining];
+        let candidates = [a, b, c];
+        let demand = Demand { cpu: 128, memory: 100, ports: vec![] };
+        let strategies = [
+            vec![Strategy::Spread { field: "instanceId".into() }],
+            vec![Strategy::Binpack { field: "cpu".into() }],
+            vec![Strategy::Binpack { field: "memory".into() }, Strategy::Spread { field: "host".into() }],
+        ];
+        for strategy in &strategies {
+            assert!(ranks_each_instance_alone(strategy));
+            for count in [1, 3, 10] {
+                assert_eq!(run(&candidates, &demand, count, &[], strategy), run(&all, &demand, count, &[], strategy));
+            }
+        }
+        assert!(!ranks_each_instance_alone(&[Strategy::Random]));
+        assert!(!ranks_each_instance_alone(&[Strategy::Spread { field: "attribute:zone".into() }]));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster, find_cluster};
-use super::model::container_instance::{Groups, instances_of};
+use super::model::container_instance::{Groups, Which, instances_where};
 use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
@@ -419,10 +419,18 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     };
     let tasks = service_tasks(app, &service).await?;
     let group = format!("service:{}", service.name);
-    let (instances, reserved) =
-        instances_of(&app.store, &crate::ecs::channel::channels(app)?.specs, &cluster.arn, Groups::Only(&group))
-            .await?;
     let launch = service_launch(app, &service).await;
+    // Host ports matter only to placing a task that takes fixed ones.
+    let ports = launch.as_ref().is_ok_and(|(_, template)| !template.demand.ports.is_empty());
+    let (instances, reserved) = instances_where(
+        &app.store,
+        &crate::ecs::channel::channels(app)?.specs,
+        &cluster.arn,
+        Which::All,
+        Groups::Only(&group),
+        ports,
+    )
+    .await?;
     let now = ids::now();
     let observed =
         observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));

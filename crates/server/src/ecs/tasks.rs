@@ -8,6 +8,8 @@
 //! whatever it missed. The task model, its state machine and its SQL are `model::task`; this
 //! module decodes, calls it, and encodes.
 
+use std::collections::HashMap;
+
 use agent_protocol::poll::{
     Heartbeat, ManifestEntry, PollAnswer, PollMessage, PollRequest, StopVerificationAck, TaskManifest, TaskMessage,
 };
@@ -20,11 +22,12 @@ use serde_json::{Value as Json, json};
 use super::clusters::{Cluster, active_cluster};
 use super::container_instances::caller_instance;
 use super::model::container_instance::{
-    self as instance_model, ContainerInstance, ContainerInstanceStatus, Groups, instances_of,
+    self as instance_model, AGENT_CONNECTED_SECONDS, ContainerInstance, ContainerInstanceStatus, Groups, Reserved,
+    Which, instances_where,
 };
 use super::model::task::{
-    self as model, DesiredStatus, Launch, StateReport, TaskFilter, TaskRow, TaskStatus, create_tasks, load_task,
-    update_task,
+    self as model, DesiredStatus, Launch, StateReport, TaskCursor, TaskFilter, TaskRow, TaskStatus, create_tasks,
+    load_task, update_task,
 };
 use super::scheduler::{self, Demand, Placement};
 use super::task_definitions::{check_task_role, find_task_definition};
@@ -313,21 +316,42 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let groups = scheduler::groups_needed(&constraints, &launch.group);
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, groups).await?;
     let now = ids::now();
     let seed = u64::try_from(now).unwrap_or(0) ^ 0x5eed;
-    let placement = scheduler::place(
-        &instances,
-        &reserved,
-        &launch.demand,
-        count,
-        &launch.group,
-        &constraints,
-        &strategies,
-        now,
-        seed,
-    );
+    let specs = &crate::ecs::channel::channels(ctx.app)?.specs;
+    let ports = !launch.demand.ports.is_empty();
+    let place = |instances: &[ContainerInstance], reserved: &HashMap<String, Reserved>| {
+        scheduler::place(
+            instances,
+            reserved,
+            &launch.demand,
+            count,
+            &launch.group,
+            &constraints,
+            &strategies,
+            now,
+            seed,
+        )
+    };
+    // First among the instances that may take a task (ACTIVE, agent connected): where the
+    // strategies rank each instance by itself, the others are never chosen, so where all
+    // tasks fit this is the placement over the whole cluster. Otherwise (a strategy that
+    // reads other instances, or tasks left unplaced, whose failures name every instance
+    // that refused) every instance is read.
+    let mut placement = None;
+    if scheduler::ranks_each_instance_alone(&strategies) {
+        let which = Which::Candidates { connected_since: now - AGENT_CONNECTED_SECONDS };
+        let (instances, reserved) = instances_where(&ctx.app.store, specs, &cluster.arn, which, groups, ports).await?;
+        placement = Some(place(&instances, &reserved)).filter(|p| p.placed.len() == count);
+    }
+    let placement = match placement {
+        Some(placement) => placement,
+        None => {
+            let (instances, reserved) =
+                instances_where(&ctx.app.store, specs, &cluster.arn, Which::All, groups, ports).await?;
+            place(&instances, &reserved)
+        }
+    };
     let tasks = create_tasks(ctx.app, &cluster, &launch, &placement.placed).await?;
     Ok(json!({"tasks": tasks.iter().map(TaskRow::describe).collect::<Vec<_>>(), "failures": failures(&placement)}))
 }
@@ -342,18 +366,27 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let launch = launch(ctx, ctx.body).await?;
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
-    let (instances, reserved) =
-        instances_of(&ctx.app.store, &crate::ecs::channel::channels(ctx.app)?.specs, &cluster.arn, Groups::None)
-            .await?;
     let cluster_name = cluster.name.as_str();
+    let arns: Vec<String> = references
+        .iter()
+        .map(|reference| match reference.starts_with("arn:") {
+            true => (*reference).to_owned(),
+            false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
+        })
+        .collect();
+    let (instances, reserved) = instances_where(
+        &ctx.app.store,
+        &crate::ecs::channel::channels(ctx.app)?.specs,
+        &cluster.arn,
+        Which::Arns(&arns),
+        Groups::None,
+        !launch.demand.ports.is_empty(),
+    )
+    .await?;
     let now = ids::now();
     let mut placed = Vec::new();
     let mut placement = Placement::default();
-    for reference in references {
-        let arn = match reference.starts_with("arn:") {
-            true => reference.to_owned(),
-            false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
-        };
+    for arn in arns {
         let Some(instance) = instances.iter().find(|i| i.arn == arn && i.status == ContainerInstanceStatus::Active)
         else {
             placement.failures.push((Some(arn), "MISSING".to_owned()));
@@ -396,11 +429,12 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("Tasks cannot be empty and can have at most 100 items."));
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
+    let arns: Vec<String> = references.iter().map(|reference| task_arn(ctx.app, &cluster.arn, reference)).collect();
+    let found = model::load_many(&ctx.app.store, &ctx.app.account_id, &arns).await?;
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
-    for reference in references {
-        let arn = task_arn(ctx.app, &cluster.arn, reference);
-        match load_task(&ctx.app.store, &ctx.app.account_id, &arn).await?.filter(|t| t.cluster_arn == cluster.arn) {
+    for arn in arns {
+        match found.iter().find(|t| t.arn == arn && t.cluster_arn == cluster.arn) {
             Some(task) => {
                 let mut described = task.describe();
                 if !include_tags {
@@ -416,7 +450,8 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let page = ecs::Page::from_body(ctx.body, 100, 100)?;
+    let limit = ecs::max_results(ctx.body, 100, 100)?;
+    let after = ctx.body.get("nextToken").and_then(Json::as_str).map(parse_cursor).transpose()?;
     let desired = match ctx.body.get("desiredStatus").and_then(Json::as_str) {
         None => DesiredStatus::Running,
         Some(word) => DesiredStatus::parse(word)
@@ -434,8 +469,23 @@ async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         service_name: text("serviceName"),
         family: text("family"),
     };
-    let arns = model::list(&ctx.app.store, &filter).await?;
-    Ok(page.answer("taskArns", arns.into_iter().map(Json::String).collect()))
+    let page = model::list(&ctx.app.store, &filter, after.as_ref(), limit).await?;
+    let mut answer = json!({"taskArns": page.arns});
+    if let Some(next) = page.next {
+        put(&mut answer, "nextToken", format!("{}.{}", next.created_at, next.arn));
+    }
+    Ok(answer)
+}
+
+/// The task a ListTasks `nextToken` (`CREATED_AT.ARN`, as `list_tasks` hands it out) says the
+/// next page starts after.
+fn parse_cursor(token: &str) -> Result<TaskCursor, AwsError> {
+    let (created_at, arn) = token.split_once('.').ok_or_else(ecs::invalid_token)?;
+    let created_at = created_at.parse::<i64>().map_err(|_| ecs::invalid_token())?;
+    if !arn.starts_with("arn:") {
+        return Err(ecs::invalid_token());
+    }
+    Ok(TaskCursor { created_at, arn: arn.to_owned() })
 }
 
 /// The task a state report names, which must run on the reporting instance.
@@ -541,11 +591,10 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut messages = Vec::new();
     // Stop verification: of the tasks the agent runs unlisted, those that are not to run.
     if !request.stop_candidates.is_empty() {
+        let known = model::load_many(&ctx.app.store, &ctx.app.account_id, &request.stop_candidates).await?;
         let mut stop_tasks = Vec::new();
         for arn in request.stop_candidates {
-            let keep = load_task(&ctx.app.store, &ctx.app.account_id, &arn)
-                .await?
-                .is_some_and(|t| t.meant_to_run_on(&instance.arn));
+            let keep = known.iter().any(|t| t.arn == arn && t.meant_to_run_on(&instance.arn));
             if !keep {
                 stop_tasks.push(arn);
             }
@@ -576,8 +625,8 @@ async fn poll(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if manifest_due {
         let all = model::on_instance(&ctx.app.store, &instance.arn).await?;
         let tasks = all
-            .iter()
-            .map(|t| ManifestEntry { task_arn: t.arn.clone(), desired_status: t.desired_status.as_str().to_owned() })
+            .into_iter()
+            .map(|(task_arn, desired)| ManifestEntry { task_arn, desired_status: desired.as_str().to_owned() })
             .collect();
         messages.push(PollMessage::Manifest(TaskManifest {
             message_id: message_id("manifest", sequence),

@@ -31,6 +31,8 @@ const MAX_AHEAD_MS: i64 = 2 * 3_600_000;
 const FILTER_WORK_BUDGET: usize = 32 * 1024 * 1024;
 /// What reading one row counts against that budget.
 const ROW_COST: usize = 256;
+/// The most rows FilterLogEvents reads from the store at once.
+const MAX_ROWS_PER_READ: i64 = 1000;
 /// FilterLogEvents' `logStreamNames` limit.
 const MAX_STREAM_NAMES: usize = 100;
 
@@ -234,9 +236,13 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut position = after;
     let mut work = 0usize;
     let mut stopped_early = false;
-    // Pages of the group's events in order; the pattern is applied as they are read.
+    // Pages of the group's events in order; the pattern is applied as they are read. The
+    // first page is as long as the answer may be, so a pattern that matches most events reads
+    // little more than it answers; each page after doubles, up to a thousand rows.
+    let mut rows = i64::try_from(limit).unwrap_or(MAX_ROWS_PER_READ).clamp(1, MAX_ROWS_PER_READ);
     'pages: loop {
-        let page = event::of_group_after(&ctx.app.store, ctx.account(), group, (start, end), position, 1000).await?;
+        let page = event::of_group_after(&ctx.app.store, ctx.account(), group, (start, end), position, rows).await?;
+        rows = rows.saturating_mul(2).min(MAX_ROWS_PER_READ);
         if page.is_empty() {
             break;
         }

@@ -129,27 +129,27 @@ pub(crate) struct Counts {
     pub active_services: i64,
 }
 
-/// The counts of cluster `arn`.
+/// The counts of cluster `arn`. Its tasks' are the sums of its instances' counters (which
+/// the task transactions keep, `model::task::store`; every task is placed on an instance,
+/// and a deregistered instance keeps its counters), so counting reads the cluster's
+/// instances through their index, never its tasks. An instance's `pending_tasks` counts its
+/// live tasks that do not run; a task's stored status is only ever PENDING, RUNNING or
+/// STOPPED (what agents report and stops record), so that is ECS's `pendingTasksCount`.
 pub(crate) async fn counts(store: &Store, arn: &str) -> Result<Counts, AwsError> {
     let cluster: Value = arn.into();
-    let word = |status: &'static str| Value::from(status);
     let rows = store
         .query(
             "SELECT (SELECT COUNT(*) FROM ecs_container_instances WHERE cluster_arn = ? AND status <> ?),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status = ?),
-                    (SELECT COUNT(*) FROM ecs_tasks WHERE cluster_arn = ? AND last_status IN (?, ?, ?)),
+                    (SELECT COALESCE(CAST(SUM(running_tasks) AS BIGINT), 0) FROM ecs_container_instances WHERE cluster_arn = ?),
+                    (SELECT COALESCE(CAST(SUM(pending_tasks) AS BIGINT), 0) FROM ecs_container_instances WHERE cluster_arn = ?),
                     (SELECT COUNT(*) FROM ecs_services WHERE cluster_arn = ? AND status = ?)",
             vec![
                 cluster.clone(),
-                word(ContainerInstanceStatus::Inactive.as_str()),
+                ContainerInstanceStatus::Inactive.as_str().into(),
                 cluster.clone(),
-                word(TaskStatus::Running.as_str()),
                 cluster.clone(),
-                word(TaskStatus::Provisioning.as_str()),
-                word(TaskStatus::Pending.as_str()),
-                word(TaskStatus::Activating.as_str()),
                 cluster,
-                word(ServiceStatus::Active.as_str()),
+                ServiceStatus::Active.as_str().into(),
             ],
         )
         .await
@@ -178,7 +178,7 @@ pub(crate) async fn occupant(store: &Store, arn: &str) -> Result<Option<Occupant
         (Occupant::Tasks, "ecs_tasks", "last_status", TaskStatus::Stopped.as_str()),
     ];
     for (occupant, table, column, word) in checks {
-        let sql = format!("SELECT 1 FROM {table} WHERE cluster_arn = ? AND {column} <> ?");
+        let sql = format!("SELECT 1 FROM {table} WHERE cluster_arn = ? AND {column} <> ? LIMIT 1");
         if !store.query(&sql, vec![arn.into(), word.into()]).await.map_err(internal)?.is_empty() {
             return Ok(Some(occupant));
         }

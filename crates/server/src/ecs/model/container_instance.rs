@@ -310,7 +310,7 @@ pub(crate) async fn find_instance(
     }
 }
 
-/// Which task groups `instances_of` should count per instance.
+/// Which task groups `instances_where` should count per instance.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Groups<'a> {
     None,
@@ -320,25 +320,52 @@ pub(crate) enum Groups<'a> {
     All,
 }
 
-/// The cluster's container instances (every status) and what their tasks reserve: CPU,
+/// Which container instances of a cluster to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every one, in any status.
+    All,
+    /// Those with these ARNs (any status), at most the hundred a request names.
+    Arns(&'a [String]),
+    /// Those that may take a task: `ACTIVE`, with an agent that polled at `connected_since`
+    /// or later (`ContainerInstance::connected`).
+    Candidates { connected_since: i64 },
+}
+
+/// The instances of the cluster `which` names, by ARN, and what their tasks reserve: CPU,
 /// memory and task counts from each instance's counters (kept in the transactions that
-/// create and stop tasks), host ports from the tasks that hold some, groups as asked.
-pub(crate) async fn instances_of(
+/// create and stop tasks), host ports from the tasks that hold some (only with `ports`:
+/// only placing a task with fixed host ports and describing an instance need them), groups
+/// as asked. Tasks are read through the cluster's partial index of live tasks with host
+/// ports and its index by group, never through an instance's whole history of tasks.
+pub(crate) async fn instances_where(
     store: &Store,
     specs: &SpecCache,
     cluster_arn: &str,
+    which: Which<'_>,
     groups: Groups<'_>,
+    ports: bool,
 ) -> Result<(Vec<ContainerInstance>, HashMap<String, Reserved>), AwsError> {
-    let rows = store
-        .query(
-            &format!(
-                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ? ORDER BY arn",
-                ContainerInstance::COLUMNS
-            ),
-            vec![cluster_arn.into()],
-        )
-        .await
-        .map_err(internal)?;
+    let rows = match which {
+        Which::All => instance_rows(store, cluster_arn, "", Vec::new()).await?,
+        Which::Arns(arns) => {
+            let mut rows = Vec::new();
+            for some in arns.chunks(IN_LIST) {
+                let params = some.iter().map(|arn| Value::from(arn.as_str())).collect();
+                rows.extend(
+                    instance_rows(store, cluster_arn, &format!(" AND arn IN ({})", marks(some.len())), params).await?,
+                );
+            }
+            if arns.len() > IN_LIST {
+                rows.sort_by_key(|row| row.text(0).ok());
+            }
+            rows
+        }
+        Which::Candidates { connected_since } => {
+            let params = vec![ContainerInstanceStatus::Active.as_str().into(), Value::Int(connected_since)];
+            instance_rows(store, cluster_arn, " AND status = ? AND last_poll_at >= ?", params).await?
+        }
+    };
     let mut instances = Vec::with_capacity(rows.len());
     let mut reserved: HashMap<String, Reserved> = HashMap::with_capacity(rows.len());
     for row in &rows {
@@ -346,42 +373,92 @@ pub(crate) async fn instances_of(
         reserved.insert(instance.arn.clone(), ContainerInstance::counters(row)?);
         instances.push(instance);
     }
-    // The literal matches the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
+    // What their tasks hold, through the cluster's indexes: the partial index of live tasks
+    // with fixed host ports (at most one per port of an instance), the index by group;
+    // tasks on instances not read are skipped.
+    let read: std::collections::HashSet<&str> = instances.iter().map(|i| i.arn.as_str()).collect();
+    // The literals match the partial index `ecs_tasks_with_ports` (TaskStatus::Stopped).
     const LIVE: &str = "cluster_arn = ? AND last_status <> 'STOPPED' AND container_instance_arn IS NOT NULL";
-    let ports = store
-        .query(
-            &format!(
-                "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {LIVE} AND reserved_ports <> '[]'"
-            ),
-            vec![cluster_arn.into()],
-        )
-        .await
-        .map_err(internal)?;
-    for row in &ports {
-        let held: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
-        reserved.entry(row.text(0).map_err(internal)?).or_default().ports.extend(held);
+    let mut held: HashMap<String, Reserved> = HashMap::new();
+    if ports {
+        let rows = store
+            .query(
+                &format!(
+                    "SELECT container_instance_arn, reserved_ports FROM ecs_tasks WHERE {LIVE} AND reserved_ports <> '[]'"
+                ),
+                vec![cluster_arn.into()],
+            )
+            .await
+            .map_err(internal)?;
+        for row in &rows {
+            let instance = row.text(0).map_err(internal)?;
+            if !read.contains(instance.as_str()) {
+                continue;
+            }
+            let ports: Vec<String> = serde_json::from_str(&row.text(1).map_err(internal)?).map_err(internal)?;
+            held.entry(instance).or_default().ports.extend(ports);
+        }
     }
     let (filter, params): (&str, Vec<Value>) = match groups {
-        Groups::None => return Ok((instances, reserved)),
+        Groups::None => ("", Vec::new()),
         Groups::Only(group) => (" AND task_group = ?", vec![cluster_arn.into(), group.into()]),
         Groups::All => (" AND task_group IS NOT NULL", vec![cluster_arn.into()]),
     };
-    let counted = store
-        .query(
-            &format!(
-                "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {LIVE}{filter}
-                 GROUP BY container_instance_arn, task_group"
-            ),
-            params,
-        )
-        .await
-        .map_err(internal)?;
-    for row in &counted {
-        let group = row.text(1).map_err(internal)?;
-        let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
-        reserved.entry(row.text(0).map_err(internal)?).or_default().groups.extend(std::iter::repeat_n(group, count));
+    if !params.is_empty() {
+        let counted = store
+            .query(
+                &format!(
+                    "SELECT container_instance_arn, task_group, COUNT(*) FROM ecs_tasks WHERE {LIVE}{filter}
+                     GROUP BY container_instance_arn, task_group"
+                ),
+                params,
+            )
+            .await
+            .map_err(internal)?;
+        for row in &counted {
+            let instance = row.text(0).map_err(internal)?;
+            if !read.contains(instance.as_str()) {
+                continue;
+            }
+            let group = row.text(1).map_err(internal)?;
+            let count = usize::try_from(row.int(2).map_err(internal)?).unwrap_or(0);
+            held.entry(instance).or_default().groups.extend(std::iter::repeat_n(group, count));
+        }
+    }
+    for (instance, tasks) in held {
+        let entry = reserved.entry(instance).or_default();
+        entry.ports.extend(tasks.ports);
+        entry.groups.extend(tasks.groups);
     }
     Ok((instances, reserved))
+}
+
+/// ARNs per `IN (...)` list: well under either store's limit on parameters.
+const IN_LIST: usize = 100;
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The rows of the cluster's instances that `condition` (`AND ...`, with `params`) keeps, by ARN.
+async fn instance_rows(
+    store: &Store,
+    cluster_arn: &str,
+    condition: &str,
+    params: Vec<Value>,
+) -> Result<Vec<store::Row>, AwsError> {
+    let mut all: Vec<Value> = vec![cluster_arn.into()];
+    all.extend(params);
+    store
+        .query(
+            &format!(
+                "SELECT {} FROM ecs_container_instances WHERE cluster_arn = ?{condition} ORDER BY arn",
+                ContainerInstance::COLUMNS
+            ),
+            all,
+        )
+        .await
+        .map_err(internal)
 }
 
 /// The registration a managed instance holds in a cluster (any status but `INACTIVE`).
@@ -602,6 +679,45 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(stored[0].text(0).unwrap(), "INACTIVE", "the stored word is ECS's");
+    }
+
+    #[tokio::test]
+    async fn some_instances_are_read_by_arn_or_as_candidates_with_what_their_tasks_hold() {
+        let temp = temp_store().await;
+        let (store, specs) = (&temp.store, SpecCache::default());
+        let (a, b, c) = (register(store, "a").await, register(store, "b").await, register(store, "c").await);
+        record_poll(store, &a, 2000, 0).await.unwrap();
+        record_poll(store, &c, 2000, 0).await.unwrap();
+        set_status(store, &c, ContainerInstanceStatus::Draining).await.unwrap();
+        store
+            .execute(
+                "INSERT INTO ecs_tasks (arn, account_id, cluster_arn, container_instance_arn, task_definition_arn, task_group,
+                                        desired_status, last_status, body, payload, version, reserved_cpu, reserved_memory,
+                                        reserved_ports, created_at, updated_seq)
+                 VALUES ('t', ?, ?, ?, 'd', 'family:web', 'RUNNING', 'PENDING', '{}', '{}', 0, 0, 0, '[\"80\"]', 1, 0)",
+                vec![ACCOUNT.into(), CLUSTER.into(), a.as_str().into()],
+            )
+            .await
+            .unwrap();
+        let arns = |instances: &[ContainerInstance]| instances.iter().map(|i| i.arn.clone()).collect::<Vec<_>>();
+        let named = [c.clone(), a.clone(), instance_arn("nobody")];
+        let (found, reserved) =
+            instances_where(store, &specs, CLUSTER, Which::Arns(&named), Groups::Only("family:web"), true)
+                .await
+                .unwrap();
+        assert_eq!(arns(&found), [a.clone(), c.clone()], "by ARN, in any status, in ARN order");
+        assert_eq!(
+            (reserved[&a].ports.clone(), reserved[&a].groups.clone()),
+            (vec!["80".to_owned()], vec!["family:web".to_owned()])
+        );
+        let (found, reserved) =
+            instances_where(store, &specs, CLUSTER, Which::Candidates { connected_since: 1990 }, Groups::None, false)
+                .await
+                .unwrap();
+        assert_eq!(arns(&found), std::slice::from_ref(&a), "ACTIVE and connected: b never polled since, c drains");
+        assert!(reserved[&a].ports.is_empty(), "ports are read only when asked for");
+        let (all, _) = instances_where(store, &specs, CLUSTER, Which::All, Groups::None, true).await.unwrap();
+        assert_eq!(arns(&all), [a, b, c]);
     }
 
     #[tokio::test]

@@ -29,6 +29,11 @@ impl TaskRow {
         "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, payload, version, updated_seq,
                            reserved_cpu, reserved_memory";
 
+    /// `COLUMNS` but the payload (read as `null`): what describing a task needs.
+    const DESCRIBED_COLUMNS: &str =
+        "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, 'null', version, updated_seq,
+                           reserved_cpu, reserved_memory";
+
     fn from_row(row: &store::Row) -> Result<TaskRow, AwsError> {
         Ok(TaskRow {
             arn: row.text(0).map_err(internal)?,
@@ -48,16 +53,38 @@ impl TaskRow {
 
 /// The tasks matching `condition` (SQL over `ecs_tasks`, with `?` for `params`).
 pub(crate) async fn load_tasks(store: &Store, condition: &str, params: Vec<Value>) -> Result<Vec<TaskRow>, AwsError> {
-    let rows = store
-        .query(&format!("SELECT {} FROM ecs_tasks WHERE {condition}", TaskRow::COLUMNS), params)
-        .await
-        .map_err(internal)?;
+    load_with(store, TaskRow::COLUMNS, condition, params).await
+}
+
+async fn load_with(
+    store: &Store,
+    columns: &str,
+    condition: &str,
+    params: Vec<Value>,
+) -> Result<Vec<TaskRow>, AwsError> {
+    let rows =
+        store.query(&format!("SELECT {columns} FROM ecs_tasks WHERE {condition}"), params).await.map_err(internal)?;
     rows.iter().map(TaskRow::from_row).collect()
 }
 
 /// One task of `account` by ARN.
 pub(crate) async fn load_task(store: &Store, account: &str, arn: &str) -> Result<Option<TaskRow>, AwsError> {
     Ok(load_tasks(store, "arn = ? AND account_id = ?", vec![arn.into(), account.into()]).await?.into_iter().next())
+}
+
+/// The tasks of `account` among `arns`, by primary key, a hundred per query (DescribeTasks
+/// names at most that many); those not found are absent. What is sent to agents (`payload`)
+/// is not read: it is `null` in these rows, which are for describing and checking.
+pub(crate) async fn load_many(store: &Store, account: &str, arns: &[String]) -> Result<Vec<TaskRow>, AwsError> {
+    let mut tasks = Vec::with_capacity(arns.len());
+    for some in arns.chunks(100) {
+        let marks = vec!["?"; some.len()].join(", ");
+        let mut params: Vec<Value> = vec![account.into()];
+        params.extend(some.iter().map(|arn| Value::from(arn.as_str())));
+        let condition = format!("account_id = ? AND arn IN ({marks})");
+        tasks.extend(load_with(store, TaskRow::DESCRIBED_COLUMNS, &condition, params).await?);
+    }
+    Ok(tasks)
 }
 
 /// The tasks a RunTask with this client token already started in the cluster.
@@ -80,14 +107,20 @@ pub(crate) async fn changed_since(store: &Store, instance: &str, after: i64) -> 
     .await
 }
 
-/// The tasks an instance is to run or has not yet stopped (its manifest).
-pub(crate) async fn on_instance(store: &Store, instance: &str) -> Result<Vec<TaskRow>, AwsError> {
-    load_tasks(
-        store,
-        "container_instance_arn = ? AND (desired_status = ? OR last_status <> ?)",
-        vec![instance.into(), DesiredStatus::Running.as_str().into(), TaskStatus::Stopped.as_str().into()],
-    )
-    .await
+/// The tasks an instance is to run or has not yet stopped (its manifest): each one's ARN and
+/// desired status, all a manifest lists, so no task's documents are read.
+pub(crate) async fn on_instance(store: &Store, instance: &str) -> Result<Vec<(String, DesiredStatus)>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT arn, desired_status FROM ecs_tasks
+             WHERE container_instance_arn = ? AND (desired_status = ? OR last_status <> ?)",
+            vec![instance.into(), DesiredStatus::Running.as_str().into(), TaskStatus::Stopped.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    rows.iter()
+        .map(|row| Ok((row.text(0).map_err(internal)?, stored(&row.text(1).map_err(internal)?, DesiredStatus::parse)?)))
+        .collect()
 }
 
 /// A service's tasks that are meant to run, oldest first.
@@ -111,8 +144,31 @@ pub(crate) struct TaskFilter<'a> {
     pub family: Option<&'a str>,
 }
 
-/// The ARNs of the tasks `filter` matches, oldest first.
-pub(crate) async fn list(store: &Store, filter: &TaskFilter<'_>) -> Result<Vec<String>, AwsError> {
+/// Where a page of ListTasks starts: after the task created at `created_at` with `arn`
+/// (tasks are listed oldest first, by ARN among those created in the same second).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskCursor {
+    pub created_at: i64,
+    pub arn: String,
+}
+
+/// One page of ListTasks: the ARNs, and where the next page starts if there is one.
+#[derive(Debug, Default)]
+pub(crate) struct TaskPage {
+    pub arns: Vec<String>,
+    pub next: Option<TaskCursor>,
+}
+
+/// The ARNs of the tasks `filter` matches, oldest first: at most `limit` after `after`. The
+/// query reads at most `limit + 1` entries of the index on `(cluster_arn, desired_status,
+/// created_at, arn)` (and of the instance's, given one), so a page costs the same however
+/// many tasks the cluster holds.
+pub(crate) async fn list(
+    store: &Store,
+    filter: &TaskFilter<'_>,
+    after: Option<&TaskCursor>,
+    limit: usize,
+) -> Result<TaskPage, AwsError> {
     let mut condition = String::from("cluster_arn = ?");
     let mut params: Vec<Value> = vec![filter.cluster_arn.into()];
     match filter.desired {
@@ -142,8 +198,28 @@ pub(crate) async fn list(store: &Store, filter: &TaskFilter<'_>) -> Result<Vec<S
         condition.push_str(" AND task_group = ?");
         params.push(format!("family:{family}").into());
     }
-    condition.push_str(" ORDER BY created_at, arn");
-    Ok(load_tasks(store, &condition, params).await?.into_iter().map(|t| t.arn).collect())
+    if let Some(cursor) = after {
+        condition.push_str(" AND (created_at, arn) > (?, ?)");
+        params.extend([Value::Int(cursor.created_at), cursor.arn.as_str().into()]);
+    }
+    params.push(Value::Int(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX)));
+    let rows = store
+        .query(
+            &format!("SELECT arn, created_at FROM ecs_tasks WHERE {condition} ORDER BY created_at, arn LIMIT ?"),
+            params,
+        )
+        .await
+        .map_err(internal)?;
+    let mut page = TaskPage::default();
+    for row in rows.iter().take(limit) {
+        let arn = row.text(0).map_err(internal)?;
+        page.next = Some(TaskCursor { created_at: row.int(1).map_err(internal)?, arn: arn.clone() });
+        page.arns.push(arn);
+    }
+    if rows.len() <= limit {
+        page.next = None;
+    }
+    Ok(page)
 }
 
 /// The statements that take the next task sequence number and give it to `arn`.
@@ -304,7 +380,7 @@ mod tests {
 
     use super::*;
     use crate::ecs::model::container_instance::tests::{ACCOUNT, CLUSTER, register, temp_store};
-    use crate::ecs::model::container_instance::{SpecCache, find_instance, instances_of};
+    use crate::ecs::model::container_instance::{SpecCache, Which, find_instance, instances_where};
     use crate::ecs::model::task::row::tests::{new_task, report, task_arn};
 
     fn launch(group: &str) -> Launch {
@@ -331,7 +407,8 @@ mod tests {
             .await
             .unwrap();
         let counters = || async {
-            instances_of(store, &specs, CLUSTER, crate::ecs::model::container_instance::Groups::None).await.unwrap().1
+            let none = crate::ecs::model::container_instance::Groups::None;
+            instances_where(store, &specs, CLUSTER, Which::All, none, true).await.unwrap().1
         };
         let held = counters().await[&instance].clone();
         assert_eq!((held.cpu, held.memory, held.pending, held.running), (512, 1024, 2, 0));
@@ -406,16 +483,59 @@ mod tests {
                 service_name: None,
                 family,
             };
-            async move { list(store, &filter).await.unwrap() }
+            async move { list(store, &filter, None, 100).await.unwrap().arns }
         };
         assert_eq!(listed(DesiredStatus::Running, None).await, [task_arn("pending"), task_arn("running")]);
         assert_eq!(listed(DesiredStatus::Pending, None).await, [task_arn("pending")]);
         assert_eq!(listed(DesiredStatus::Stopped, None).await, [task_arn("stopped")]);
         assert_eq!(listed(DesiredStatus::Running, Some("web")).await.len(), 2);
         assert!(listed(DesiredStatus::Running, Some("db")).await.is_empty());
-        let manifest: Vec<String> = on_instance(store, &instance).await.unwrap().into_iter().map(|t| t.arn).collect();
+        let manifest: Vec<String> =
+            on_instance(store, &instance).await.unwrap().into_iter().map(|(arn, _)| arn).collect();
         assert_eq!(manifest.len(), 2, "a stopped task leaves the manifest: {manifest:?}");
         assert!(!manifest.contains(&task_arn("stopped")));
+    }
+
+    #[tokio::test]
+    async fn list_pages_by_key_oldest_first_over_more_tasks_than_a_page() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        let instance = register(store, "a").await;
+        // Two seconds of launches, so a page boundary falls inside a second and across one.
+        let first: Vec<TaskRow> = (0..7).map(|n| new_task(&format!("b{n}"), &instance)).collect();
+        let second: Vec<TaskRow> = (0..5).map(|n| new_task(&format!("a{n}"), &instance)).collect();
+        insert(store, ACCOUNT, &first, &launch("family:web"), 1000).await.unwrap();
+        insert(store, ACCOUNT, &second, &launch("family:web"), 1001).await.unwrap();
+        let mut expected: Vec<String> = (0..7).map(|n| task_arn(&format!("b{n}"))).collect();
+        expected.sort();
+        let mut later: Vec<String> = (0..5).map(|n| task_arn(&format!("a{n}"))).collect();
+        later.sort();
+        expected.extend(later);
+        let filter = TaskFilter {
+            cluster_arn: CLUSTER,
+            desired: DesiredStatus::Running,
+            container_instance_arn: None,
+            started_by: None,
+            service_name: None,
+            family: None,
+        };
+        for size in [1, 4, 5, 7, 11, 12, 13] {
+            let (mut listed, mut after, mut pages) = (Vec::new(), None, 0);
+            loop {
+                let page = list(store, &filter, after.as_ref(), size).await.unwrap();
+                assert!(page.arns.len() <= size);
+                listed.extend(page.arns);
+                pages += 1;
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(listed, expected, "pages of {size}");
+            assert_eq!(pages, expected.len().div_ceil(size), "no empty last page with pages of {size}");
+        }
+        let stopped = TaskFilter { desired: DesiredStatus::Stopped, ..filter };
+        assert!(list(store, &stopped, None, 5).await.unwrap().arns.is_empty());
     }
 
     #[tokio::test]
