@@ -65,11 +65,18 @@ run_wrk() {
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 
 cpu_per_request() {
-  local seconds=$1 lua=$2 before after requests
+  local seconds=$1 lua=$2 before after requests perf_pid=""
   taskset -a -p -c 0 "$server_pid" > /dev/null
+  # PROFILE=NAME (the call's name, ':' as '-', e.g. 'ecs-DescribeTasks (10)'): perf-NAME.data in the current
+  # directory, recorded during this run (the CPU figure then includes perf's own cost).
+  if [ -n "${PROFILE:-}" ] && [ "$(basename "$lua" .lua)" = "$PROFILE" ]; then
+    perf record -F 999 -g --call-graph dwarf,16384 -p "$server_pid" -o "perf-$PROFILE.data" -- sleep "$seconds" > /dev/null 2>&1 &
+    perf_pid=$!
+  fi
   before=$(server_ticks)
   run_wrk taskset -c 1 wrk -t1 -c64 --timeout 30s -d"${seconds}s" -s "$lua" "$endpoint/"
   after=$(server_ticks)
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
   taskset -a -p -c 0-1 "$server_pid" > /dev/null
   requests=$(awk '/requests in/ { print $1 }' "$work/wrk.out")
   awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }'
