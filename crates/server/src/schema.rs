@@ -442,6 +442,12 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE ecr_repositories ADD COLUMN policy_principals TEXT
     ",
     },
+    Migration {
+        version: 12,
+        // The profiles holding a role (ListInstanceProfilesForRole, a role's deletion) are
+        // found by the role, not by reading every profile of the account.
+        sql: "CREATE INDEX instance_profile_roles_by_role ON instance_profile_roles (account_id, role_key)",
+    },
 ];
 
 #[cfg(test)]
