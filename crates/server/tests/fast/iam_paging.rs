@@ -8,7 +8,8 @@ crate::support::on_both_stores!(
     roles_are_listed_page_by_page_under_a_path,
     instance_profiles_are_listed_page_by_page_with_their_roles,
     policies_are_listed_page_by_page_under_a_path,
-    a_policys_entities_are_listed_page_by_page
+    a_policys_entities_are_listed_page_by_page,
+    a_groups_members_are_listed_page_by_page
 );
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -191,4 +192,20 @@ fn a_policys_entities_are_listed_page_by_page(server: &TestServer) {
     assert_eq!(walk_all(server, "ListEntitiesForPolicy", &elements, &params), users);
     let params = [("PolicyArn", arn.as_str()), ("PolicyUsageFilter", "PermissionsBoundary")];
     assert!(walk_all(server, "ListEntitiesForPolicy", &elements, &params).is_empty());
+}
+
+fn a_groups_members_are_listed_page_by_page(server: &TestServer) {
+    let group = unique("paging-group-");
+    server.iam(&server.root, "CreateGroup", &[("GroupName", &group)]).ok();
+    let mut members: Vec<String> =
+        (0..5).map(|n| format!("{group}-{}{n}", if n % 2 == 0 { "M" } else { "m" })).collect();
+    for user in &members {
+        server.iam(&server.root, "CreateUser", &[("UserName", user)]).ok();
+        server.iam(&server.root, "AddUserToGroup", &[("GroupName", &group), ("UserName", user)]).ok();
+    }
+    members.sort_by_key(|name| name.to_lowercase());
+    for max_items in ["1", "2", "100"] {
+        let params = [("GroupName", group.as_str()), ("MaxItems", max_items)];
+        assert_eq!(walk_all(server, "GetGroup", &["UserName"], &params), members, "by {max_items}");
+    }
 }
