@@ -454,6 +454,20 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX ecs_tasks_by_service ON ecs_tasks (cluster_arn, service_name, desired_status, created_at, arn)
     ",
     },
+    Migration {
+        version: 13,
+        // The profiles holding a role (ListInstanceProfilesForRole, a role's deletion) are
+        // found by the role, and the entities a policy is attached to or bounds (GetPolicy's
+        // counts, ListEntitiesForPolicy's pages, by key) by the policy, not by reading the
+        // account's every row.
+        sql: "
+        CREATE INDEX instance_profile_roles_by_role ON instance_profile_roles (account_id, role_key);
+        CREATE INDEX policy_attachments_by_policy_owner
+            ON policy_attachments (account_id, policy_arn, owner_kind, owner_key);
+        CREATE INDEX permissions_boundaries_by_policy
+            ON permissions_boundaries (account_id, policy_arn, owner_kind, owner_key)
+    ",
+    },
 ];
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::model::entities as model;
 use crate::ids;
 use crate::operations::{Ctx, Page, check_name, check_path, internal};
 
-pub(crate) use super::model::entities::{Entity, Kind, arn};
+pub(crate) use super::model::entities::{Entity, Kind, Window, arn};
 
 /// Path, name, id, ARN and creation date, as IAM's `User` and `Group` shapes hold them.
 pub(crate) fn write(xml: &mut XmlResponse, entity: &Entity, account: &str) {
@@ -107,22 +107,21 @@ pub(crate) async fn create(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, Aws
     Ok(xml)
 }
 
-/// The entities of `kind` under `PathPrefix`, from `Marker` on, and the next page's marker.
-pub(crate) async fn page_of(ctx: &Ctx<'_>, kind: Kind) -> Result<(Vec<Entity>, Page, Option<String>), AwsError> {
+/// The window of a List request: under `PathPrefix`, from `Marker` on, one more than `page`
+/// shows (so [`Page::cut`] knows whether another page follows).
+pub(crate) fn window<'a>(ctx: &'a Ctx<'_>, page: &'a Page) -> Window<'a> {
     let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
-    let page = Page::from_params(ctx)?;
-    let mut entities = model::after(&ctx.app.store, ctx.account(), kind, &page.after).await?;
-    entities.retain(|entity| entity.path.starts_with(prefix));
-    let (shown, next) = page.cut(&entities, Entity::key);
-    Ok((shown.to_vec(), page, next))
+    Window { prefix, after: &page.after, limit: page.max_items.saturating_add(1) }
 }
 
 /// ListUsers / ListGroups: `PathPrefix`, `Marker` and `MaxItems`.
 pub(crate) async fn list(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
-    let (shown, page, next) = page_of(ctx, kind).await?;
+    let page = Page::from_params(ctx)?;
+    let entities = model::page(&ctx.app.store, ctx.account(), kind, window(ctx, &page)).await?;
+    let (shown, next) = page.cut(&entities, Entity::key);
     let mut xml = ctx.response();
     xml.nest(&format!("{}s", kind.element()), |xml| {
-        for entity in &shown {
+        for entity in shown {
             xml.nest("member", |xml| write(xml, entity, ctx.account()));
         }
     });

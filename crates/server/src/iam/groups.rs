@@ -11,7 +11,7 @@ use super::model::groups::{self as model, PER_USER};
 use super::users::{find_user, user_resource};
 use crate::iam::errors::no_such_user;
 use crate::operations::operation;
-use crate::operations::{Ctx, query};
+use crate::operations::{Ctx, Page, query};
 
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     resource(ctx, Kind::Group).await
@@ -56,15 +56,18 @@ async fn list_groups(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let group = existing_group(ctx).await?;
-    let members = model::members(&ctx.app.store, ctx.account(), &group.key()).await?;
+    let page = Page::from_params(ctx)?;
+    let limit = page.max_items.saturating_add(1);
+    let members = model::members(&ctx.app.store, ctx.account(), &group.key(), &page.after, limit).await?;
+    let (shown, next) = page.cut(&members, Entity::key);
     let mut xml = ctx.response();
     xml.nest("Group", |xml| entities::write(xml, &group, ctx.account()));
     xml.nest("Users", |xml| {
-        for user in &members {
+        for user in shown {
             xml.nest("member", |xml| entities::write(xml, user, ctx.account()));
         }
     });
-    xml.element("IsTruncated", "false");
+    page.finish(&mut xml, next);
     Ok(xml)
 }
 

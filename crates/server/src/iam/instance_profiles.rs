@@ -5,23 +5,19 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::entities::{self, Entity, Kind, existing, insert, page_of, resource};
+use super::entities::{self, Entity, Kind, existing, insert, resource};
 use super::model::instance_profiles as model;
 use super::model::tags::{self, Tagged};
-use super::roles::{Role, existing_role, find_role, write_summary};
+use super::roles::{Role, existing_role, write_summary};
 use super::tag_list;
 use crate::operations::operation;
-use crate::operations::{Ctx, query};
+use crate::operations::{Ctx, Page, query};
 
 /// The role a profile holds, if any.
 async fn role_of(ctx: &Ctx<'_>, profile: &Entity) -> Result<Option<Role>, AwsError> {
-    match model::role_of(&ctx.app.store, ctx.account(), &profile.key()).await? {
-        Some(role_key) => find_role(&ctx.app.store, ctx.account(), &role_key).await,
-        None => Ok(None),
-    }
+    Ok(model::role_held(&ctx.app.store, ctx.account(), &profile.key()).await?)
 }
 
-/// IAM's `InstanceProfile` shape.
 fn write_profile(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
     xml.nest("InstanceProfile", |xml| write_profile_fields(xml, account, profile, role));
 }
@@ -83,15 +79,12 @@ operation!(
 );
 
 async fn list_instance_profiles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let (profiles, page, next) = page_of(ctx, Kind::InstanceProfile).await?;
-    let mut listed = Vec::with_capacity(profiles.len());
-    for profile in profiles {
-        let role = role_of(ctx, &profile).await?;
-        listed.push((profile, role));
-    }
+    let page = Page::from_params(ctx)?;
+    let profiles = model::page(&ctx.app.store, ctx.account(), entities::window(ctx, &page)).await?;
+    let (listed, next) = page.cut(&profiles, |(profile, _)| profile.key());
     let mut xml = ctx.response();
     xml.nest("InstanceProfiles", |xml| {
-        for (profile, role) in &listed {
+        for (profile, role) in listed {
             xml.nest("member", |xml| write_profile_fields(xml, ctx.account(), profile, role.as_ref()));
         }
     });

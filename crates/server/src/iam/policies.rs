@@ -8,7 +8,7 @@ use aws_protocol::sigv4::uri_encode;
 use iam_policy::{PolicyKind, SizeQuota};
 
 use super::inline_policies::policy_error;
-use super::model::entities::Kind;
+use super::model::entities::{Entity, Kind, Window};
 use super::model::managed;
 use super::model::policies::{self as model, ManagedPolicy, Usage, VersionAdded};
 use super::model::tags::{Tag, Tagged, load as load_tags};
@@ -157,8 +157,10 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 operation!(iam, GET_POLICY, "GetPolicy", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
 
 async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let policy = named_policy(ctx).await?;
-    let usage = usage(ctx, &policy.arn).await?;
+    let arn = ctx.required("PolicyArn")?;
+    check_arn(arn)?;
+    let (policy, usage) =
+        model::find_with_usage(&ctx.app.store, ctx.account(), arn).await?.ok_or_else(|| not_found(arn))?;
     let tags = load_tags(&ctx.app.store, ctx.account(), Tagged::Policy, &policy.arn).await?;
     let mut xml = ctx.response();
     xml.nest("Policy", |xml| write_policy(xml, &policy, usage, &tags));
@@ -205,30 +207,40 @@ async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         )));
     }
     let page = Page::from_params(ctx)?;
-    let mut policies: Vec<ManagedPolicy> = Vec::new();
-    if scope != "Local" {
-        policies.extend(managed::CATALOGUE.iter().map(ManagedPolicy::from_catalogue));
-    }
-    if scope != "AWS" {
-        policies.extend(model::of_account(&ctx.app.store, ctx.account()).await?);
-    }
-    policies.retain(|policy| policy.path.starts_with(prefix));
-    // Markers are ARNs, so the order is theirs.
-    policies.sort_by(|a, b| a.arn.cmp(&b.arn));
+    let limit = page.max_items.saturating_add(1);
+    let used_as = only_attached.then_some(match usage_filter {
+        Some("PermissionsPolicy") => Usage { attachments: 1, boundaries: 0 },
+        Some(_) => Usage { attachments: 0, boundaries: 1 },
+        None => Usage { attachments: 1, boundaries: 1 },
+    });
     let mut listed = Vec::new();
-    for policy in policies.into_iter().filter(|policy| policy.arn > page.after) {
-        let usage = usage(ctx, &policy.arn).await?;
-        let used = match usage_filter {
-            Some("PermissionsPolicy") => usage.attachments > 0,
-            Some(_) => usage.boundaries > 0,
-            None => usage.attachments > 0 || usage.boundaries > 0,
-        };
-        if only_attached && !used {
-            continue;
-        }
-        listed.push((policy, usage));
-        if listed.len() > page.max_items {
-            break;
+    // Markers are ARNs, so the order is theirs: the account's (`arn:aws:iam::123...`) sort
+    // before AWS's (`arn:aws:iam::aws:...`).
+    if scope != "AWS" {
+        let window = model::PolicyWindow { prefix, after: &page.after, limit, used_as };
+        listed = model::page_with_usage(&ctx.app.store, ctx.account(), window).await?;
+    }
+    if scope != "Local" {
+        let mut catalogue: Vec<ManagedPolicy> = managed::CATALOGUE
+            .iter()
+            .map(ManagedPolicy::from_catalogue)
+            .filter(|policy| policy.path.starts_with(prefix) && policy.arn > page.after)
+            .collect();
+        catalogue.sort_by(|a, b| a.arn.cmp(&b.arn));
+        for policy in catalogue {
+            if listed.len() >= limit {
+                break;
+            }
+            let usage = usage(ctx, &policy.arn).await?;
+            let used = match usage_filter {
+                Some("PermissionsPolicy") => usage.attachments > 0,
+                Some(_) => usage.boundaries > 0,
+                None => usage.attachments > 0 || usage.boundaries > 0,
+            };
+            if only_attached && !used {
+                continue;
+            }
+            listed.push((policy, usage));
         }
     }
     let (shown, next) = page.cut(&listed, |(policy, _)| policy.arn.clone());
@@ -288,13 +300,19 @@ operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", Read, |ctx| Box::pin(pol
 ));
 
 async fn get_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let policy = named_policy(ctx).await?;
-    let version = ctx.required("VersionId")?;
-    let document = model::version_document(&ctx.app.store, &policy, version)
-        .await?
-        .ok_or_else(|| no_such_version(&policy, version))?;
-    let created_at =
-        if policy.aws_managed { policy.created_at } else { version_created_at(ctx, &policy, version).await? };
+    let arn = ctx.required("PolicyArn")?;
+    check_arn(arn)?;
+    let version = match ctx.params.get("VersionId") {
+        Some(version) => version,
+        // A missing policy is answered first, as before the version is looked at.
+        None => {
+            named_policy(ctx).await?;
+            ctx.required("VersionId")?
+        }
+    };
+    let (policy, found) =
+        model::find_with_version(&ctx.app.store, ctx.account(), arn, version).await?.ok_or_else(|| not_found(arn))?;
+    let (document, created_at) = found.ok_or_else(|| no_such_version(&policy, version))?;
     let mut xml = ctx.response();
     xml.nest("PolicyVersion", |xml| {
         write_version(xml, version, &policy.default_version, created_at, Some(&document));
@@ -361,33 +379,46 @@ operation!(iam, LIST_ENTITIES_FOR_POLICY, "ListEntitiesForPolicy", Read, |ctx| B
     query(list_entities_for_policy(ctx))
 });
 
+/// The kinds ListEntitiesForPolicy lists, in its order, with their answer's element.
+const POLICY_ENTITIES: [(Kind, &str); 3] =
+    [(Kind::Group, "PolicyGroups"), (Kind::User, "PolicyUsers"), (Kind::Role, "PolicyRoles")];
+
 async fn list_entities_for_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;
     let filter = ctx.params.get("EntityFilter");
     let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
     let boundaries = ctx.params.get("PolicyUsageFilter") == Some("PermissionsBoundary");
-    let mut xml = ctx.response();
-    for (kind, element) in [(Kind::Group, "PolicyGroups"), (Kind::User, "PolicyUsers"), (Kind::Role, "PolicyRoles")] {
-        let list = kind.element();
-        let mut members = if filter.is_none_or(|filter| filter == list) {
-            let (store, account, arn) = (&ctx.app.store, ctx.account(), policy.arn.as_str());
-            if boundaries {
-                super::model::boundaries::entities_of_policy(store, account, kind, arn).await?
-            } else {
-                super::model::attachments::entities_of_policy(store, account, kind, arn).await?
-            }
+    let page = Page::from_params(ctx)?;
+    // One page over the three kinds in turn: its marker is `noun/key` of the last entity shown.
+    let (from_kind, after) = page.after.split_once('/').unwrap_or(("", ""));
+    let start = POLICY_ENTITIES.iter().position(|(kind, _)| kind.noun() == from_kind).unwrap_or(0);
+    let limit = page.max_items.saturating_add(1);
+    let mut listed: Vec<Entity> = Vec::new();
+    for (index, (kind, _)) in POLICY_ENTITIES.iter().enumerate().skip(start) {
+        if filter.is_some_and(|filter| filter != kind.element()) || listed.len() >= limit {
+            continue;
+        }
+        let after = if index == start { after } else { "" };
+        let window = Window { prefix, after, limit: limit - listed.len() };
+        let (store, account, arn) = (&ctx.app.store, ctx.account(), policy.arn.as_str());
+        listed.extend(if boundaries {
+            super::model::boundaries::entities_of_policy(store, account, *kind, arn, window).await?
         } else {
-            Vec::new()
-        };
-        members.retain(|entity| entity.path.starts_with(prefix));
+            super::model::attachments::entities_of_policy(store, account, *kind, arn, window).await?
+        });
+    }
+    let (shown, next) = page.cut(&listed, |entity| format!("{}/{}", entity.kind.noun(), entity.key()));
+    let mut xml = ctx.response();
+    for (kind, element) in POLICY_ENTITIES {
+        let list = kind.element();
         xml.nest(element, |xml| {
-            for entity in &members {
+            for entity in shown.iter().filter(|entity| entity.kind == kind) {
                 xml.nest("member", |xml| {
                     xml.element(&format!("{list}Name"), &entity.name).element(&format!("{list}Id"), &entity.id);
                 });
             }
         });
     }
-    xml.element("IsTruncated", "false");
+    page.finish(&mut xml, next);
     Ok(xml)
 }

@@ -11,14 +11,14 @@ use aws_protocol::sigv4::uri_encode;
 use iam_policy::{PolicyKind, SizeQuota};
 
 use super::boundaries;
-use super::entities::{self, Entity, Kind, insert, page_of, resource};
+use super::entities::{self, Entity, Kind, insert, resource};
 use super::inline_policies::policy_error;
-use super::model::roles::{self as model, RoleHeldBy};
+use super::model::roles::{self as model, RoleDetail, RoleHeldBy};
 use super::model::tags::{self, Tagged};
 use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query, validation};
+use crate::operations::{Ctx, Page, internal, query, validation};
 
 pub(crate) use super::model::roles::Role;
 
@@ -41,28 +41,55 @@ pub(crate) async fn find_role(store: &store::Store, account: &str, name: &str) -
     Ok(model::find(store, account, name).await?)
 }
 
+/// Whether `role` is the role the request was authorized on, when the request's target is a
+/// role: one replaced under the same name since is not (the caller gets NoSuchEntity, as if
+/// it had been read a moment later).
+fn is_target(ctx: &Ctx<'_>, role: &Entity) -> bool {
+    ctx.target
+        .get()
+        .filter(|target| target.kind == Kind::Role && target.key() == role.key())
+        .is_none_or(|target| target.id == role.id)
+}
+
 /// The role the request's `RoleName` names, or NoSuchEntity.
 pub(crate) async fn existing_role(ctx: &Ctx<'_>) -> Result<Role, AwsError> {
     let name = ctx.required("RoleName")?;
-    find_role(&ctx.app.store, ctx.account(), name).await?.ok_or_else(|| entities::no_such(Kind::Role, name))
+    find_role(&ctx.app.store, ctx.account(), name)
+        .await?
+        .filter(|role| is_target(ctx, &role.entity))
+        .ok_or_else(|| entities::no_such(Kind::Role, name))
 }
 
-/// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
-async fn write_role(ctx: &Ctx<'_>, xml: &mut XmlResponse, role: &Role) -> Result<(), AwsError> {
+/// The role the request's `RoleName` names, with its boundary and tags, or NoSuchEntity.
+async fn existing_role_detail(ctx: &Ctx<'_>) -> Result<RoleDetail, AwsError> {
+    let name = ctx.required("RoleName")?;
+    model::detail(&ctx.app.store, ctx.account(), name)
+        .await?
+        .filter(|detail| is_target(ctx, &detail.role.entity))
+        .ok_or_else(|| entities::no_such(Kind::Role, name))
+}
+
+/// `role` with its boundary and tags as stored now (after a write that set them).
+async fn with_detail(ctx: &Ctx<'_>, role: Role) -> Result<RoleDetail, AwsError> {
     let key = role.entity.key();
     let boundary = super::model::boundaries::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
     let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::Role), &key).await?;
+    Ok(RoleDetail { role, boundary, tags })
+}
+
+/// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
+fn write_role(xml: &mut XmlResponse, detail: &RoleDetail, account: &str) {
+    let role = &detail.role;
     xml.nest("Role", |xml| {
-        write_summary(xml, role, ctx.account());
-        boundaries::write(xml, boundary.as_deref());
-        tag_list::write(xml, &tags);
+        write_summary(xml, role, account);
+        boundaries::write(xml, detail.boundary.as_deref());
+        tag_list::write(xml, &detail.tags);
         xml.nest("RoleLastUsed", |xml| {
             if let Some((at, region)) = &role.last_used {
                 xml.element("LastUsedDate", &ids::iso8601(*at)).element("Region", region);
             }
         });
     });
-    Ok(())
 }
 
 /// Validates a trust policy document as IAM does for CreateRole and UpdateAssumeRolePolicy,
@@ -128,17 +155,18 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     .await?;
     let role =
         Role { entity, description, max_session_duration, trust_policy: trust_policy.to_owned(), last_used: None };
+    let detail = with_detail(ctx, role).await?;
     let mut xml = ctx.response();
-    write_role(ctx, &mut xml, &role).await?;
+    write_role(&mut xml, &detail, ctx.account());
     Ok(xml)
 }
 
 operation!(iam, GET_ROLE, "GetRole", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
 
 async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let role = existing_role(ctx).await?;
+    let detail = existing_role_detail(ctx).await?;
     let mut xml = ctx.response();
-    write_role(ctx, &mut xml, &role).await?;
+    write_role(&mut xml, &detail, ctx.account());
     Ok(xml)
 }
 
@@ -152,16 +180,12 @@ operation!(
 );
 
 async fn list_roles(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let (entities, page, next) = page_of(ctx, Kind::Role).await?;
-    let mut roles = Vec::with_capacity(entities.len());
-    for entity in &entities {
-        if let Some(role) = find_role(&ctx.app.store, ctx.account(), &entity.name).await? {
-            roles.push(role);
-        }
-    }
+    let page = Page::from_params(ctx)?;
+    let listed = model::page(&ctx.app.store, ctx.account(), entities::window(ctx, &page)).await?;
+    let (roles, next) = page.cut(&listed, |role| role.entity.key());
     let mut xml = ctx.response();
     xml.nest("Roles", |xml| {
-        for role in &roles {
+        for role in roles {
             xml.nest("member", |xml| write_summary(xml, role, ctx.account()));
         }
     });
@@ -203,8 +227,9 @@ async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     let mut role = existing_role(ctx).await?;
     role.description = Some(check_description(ctx)?.unwrap_or_default());
     set_role_fields(ctx, &role.entity, role.description.clone(), role.max_session_duration).await?;
+    let detail = with_detail(ctx, role).await?;
     let mut xml = ctx.response();
-    write_role(ctx, &mut xml, &role).await?;
+    write_role(&mut xml, &detail, ctx.account());
     Ok(xml)
 }
 
@@ -304,7 +329,8 @@ async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
         trust_policy,
         last_used: None,
     };
+    let detail = with_detail(ctx, role).await?;
     let mut xml = ctx.response();
-    write_role(ctx, &mut xml, &role).await?;
+    write_role(&mut xml, &detail, ctx.account());
     Ok(xml)
 }

@@ -26,6 +26,7 @@ mod ecs_tasks;
 mod every_operation;
 mod iam_boundaries;
 mod iam_groups;
+mod iam_paging;
 mod iam_policies;
 mod iam_roles;
 mod iam_simulator;

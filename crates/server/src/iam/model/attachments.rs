@@ -7,7 +7,7 @@
 
 use store::{Statement, Store, StoreError, Value};
 
-use super::entities::{Entity, Kind};
+use super::entities::{Entity, Kind, Window};
 use super::{Added, Dependents, Error, Holders};
 
 /// Managed policies per user, group or role (IAM's default quota).
@@ -86,14 +86,20 @@ pub(crate) async fn held(store: &Store, holders: &Holders) -> Result<Vec<String>
     super::texts(&rows)
 }
 
-/// The entities of `kind` that `arn` is attached to, by key.
+/// The entities of `kind` that `arn` is attached to, in `window`.
 pub(crate) async fn entities_of_policy(
     store: &Store,
     account: &str,
     kind: Kind,
     arn: &str,
+    window: Window<'_>,
 ) -> Result<Vec<Entity>, Error> {
-    super::policy_uses::entities_of_policy(store, "policy_attachments", account, kind, arn).await
+    super::policy_uses::entities_of_policy(store, "policy_attachments", account, kind, arn, window).await
+}
+
+/// [`count_of_policy`] as a scalar subquery on a row of `managed_policies` aliased `p`.
+pub(crate) fn count_of_row() -> String {
+    super::policy_uses::count_of_row("policy_attachments")
 }
 
 /// How many entities of the account `arn` is attached to.
@@ -138,6 +144,8 @@ mod tests {
     use crate::iam::model::entities::tests::stored;
     use crate::testing::{ACCOUNT, temp_store};
 
+    const ALL: Window<'static> = Window { prefix: "/", after: "", limit: 100 };
+
     const READ_ONLY: &str = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
 
     #[tokio::test]
@@ -152,7 +160,7 @@ mod tests {
         assert_eq!(of_entity(store, ACCOUNT, Kind::Role, "deploy").await.unwrap(), [admin, READ_ONLY], "sorted");
         assert!(of_entity(store, ACCOUNT, Kind::User, "deploy").await.unwrap().is_empty(), "kinds are apart");
         assert_eq!(count_of_policy(store, ACCOUNT, READ_ONLY).await.unwrap(), 1);
-        let holders = entities_of_policy(store, ACCOUNT, Kind::Role, READ_ONLY).await.unwrap();
+        let holders = entities_of_policy(store, ACCOUNT, Kind::Role, READ_ONLY, ALL).await.unwrap();
         assert_eq!(holders.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["deploy"]);
         assert!(of(ACCOUNT, Kind::Role, "deploy").exist(store).await.unwrap());
         assert!(detach(store, ACCOUNT, Kind::Role, "deploy", READ_ONLY).await.unwrap());

@@ -4,7 +4,7 @@
 
 use store::{Statement, Store};
 
-use super::entities::{Entity, Kind};
+use super::entities::{Entity, Kind, Window};
 use super::{Dependents, Error};
 
 /// The boundary ARN of an entity, if it has one.
@@ -50,14 +50,20 @@ pub(crate) fn delete(account: &str, kind: Kind, key: &str) -> Statement {
     )
 }
 
-/// The entities of `kind` that `arn` bounds, by key.
+/// The entities of `kind` that `arn` bounds, in `window`.
 pub(crate) async fn entities_of_policy(
     store: &Store,
     account: &str,
     kind: Kind,
     arn: &str,
+    window: Window<'_>,
 ) -> Result<Vec<Entity>, Error> {
-    super::policy_uses::entities_of_policy(store, "permissions_boundaries", account, kind, arn).await
+    super::policy_uses::entities_of_policy(store, "permissions_boundaries", account, kind, arn, window).await
+}
+
+/// [`count_of_policy`] as a scalar subquery on a row of `managed_policies` aliased `p`.
+pub(crate) fn count_of_row() -> String {
+    super::policy_uses::count_of_row("permissions_boundaries")
 }
 
 /// How many entities of the account `arn` bounds.
@@ -95,6 +101,8 @@ mod tests {
     use crate::iam::model::entities::tests::{entity, stored};
     use crate::testing::{ACCOUNT, temp_store};
 
+    const ALL: Window<'static> = Window { prefix: "/", after: "", limit: 100 };
+
     #[tokio::test]
     async fn a_boundary_is_looked_up_replaced_and_removed() {
         let temp = temp_store().await;
@@ -116,7 +124,7 @@ mod tests {
         );
         assert_eq!(count_of_policy(store, ACCOUNT, first).await.unwrap(), 1, "the user's");
         assert_eq!(count_of_policy(store, ACCOUNT, second).await.unwrap(), 1);
-        let bounded = entities_of_policy(store, ACCOUNT, Kind::Role, second).await.unwrap();
+        let bounded = entities_of_policy(store, ACCOUNT, Kind::Role, second, ALL).await.unwrap();
         assert_eq!(bounded.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["deploy"]);
         assert!(of_policy(ACCOUNT, second).exist(store).await.unwrap());
         remove(store, ACCOUNT, Kind::Role, "deploy").await.unwrap();

@@ -147,14 +147,37 @@ pub(crate) async fn find_by_id(store: &Store, account: &str, kind: Kind, id: &st
     rows.first().map(|row| Entity::from_row(kind, row)).transpose()
 }
 
-/// The account's entities of `kind` whose key sorts after `after`, by key.
-pub(crate) async fn after(store: &Store, account: &str, kind: Kind, after: &str) -> Result<Vec<Entity>, Error> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE account_id = ? AND name_key > ? ORDER BY name_key",
-        Entity::columns(kind, ""),
-        kind.table()
-    );
-    from_rows(kind, &store.query(&sql, vec![account.into(), after.into()]).await?)
+/// Where a page of entities starts and how long it is: those whose path starts with `prefix`
+/// and whose key sorts after `after`, by key, at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window<'a> {
+    pub prefix: &'a str,
+    pub after: &'a str,
+    pub limit: usize,
+}
+
+impl Window<'_> {
+    /// The conditions (on a table aliased `alias`, after its account's) and ordering of the
+    /// window, and their parameters. The store reads the page along the table's key and stops
+    /// at `limit`: never the entities before the marker, nor those after the page. The prefix
+    /// is compared with `substr` (paths are ASCII: characters are bytes on every store), not
+    /// `LIKE`, whose wildcards and case folding differ between SQLite and PostgreSQL.
+    pub(crate) fn sql(&self, alias: &str) -> (String, Vec<Value>) {
+        let prefix_length = self.prefix.chars().count();
+        let sql = format!(
+            "AND {alias}.name_key > ? AND substr({alias}.path, 1, {prefix_length}) = ? ORDER BY {alias}.name_key LIMIT {}",
+            self.limit
+        );
+        (sql, vec![self.after.into(), self.prefix.into()])
+    }
+}
+
+/// The account's entities of `kind` in `window`.
+pub(crate) async fn page(store: &Store, account: &str, kind: Kind, window: Window<'_>) -> Result<Vec<Entity>, Error> {
+    let (condition, params) = window.sql("e");
+    let sql =
+        format!("SELECT {} FROM {} e WHERE e.account_id = ? {condition}", Entity::columns(kind, "e"), kind.table());
+    from_rows(kind, &store.query(&sql, std::iter::once(account.into()).chain(params).collect()).await?)
 }
 
 /// Every entity of `kind` in the account, by key.
@@ -250,6 +273,7 @@ pub(crate) mod tests {
         stored(store, Kind::User, "bob").await;
         let names = |entities: Vec<Entity>| entities.into_iter().map(|e| e.name).collect::<Vec<_>>();
         assert_eq!(names(all(store, ACCOUNT, Kind::User).await.unwrap()), ["Alice", "bob"]);
-        assert_eq!(names(after(store, ACCOUNT, Kind::User, "alice").await.unwrap()), ["bob"]);
+        let window = Window { prefix: "/", after: "alice", limit: 10 };
+        assert_eq!(names(page(store, ACCOUNT, Kind::User, window).await.unwrap()), ["bob"]);
     }
 }

@@ -69,17 +69,25 @@ pub(crate) async fn remove(store: &Store, account: &str, group_key: &str, user_k
     Ok(removed > 0)
 }
 
-/// A group's members, by key.
-pub(crate) async fn members(store: &Store, account: &str, group_key: &str) -> Result<Vec<Entity>, Error> {
+/// A group's members whose key sorts after `after`, by key, at most `limit`: read along the
+/// memberships' key, stopping at the page's end.
+pub(crate) async fn members(
+    store: &Store,
+    account: &str,
+    group_key: &str,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Entity>, Error> {
     let rows = store
         .query(
             &format!(
                 "SELECT {} FROM group_members members
                  JOIN users u ON u.account_id = members.account_id AND u.name_key = members.user_key
-                 WHERE members.account_id = ? AND members.group_key = ? ORDER BY u.name_key",
+                 WHERE members.account_id = ? AND members.group_key = ? AND members.user_key > ?
+                 ORDER BY members.user_key LIMIT {limit}",
                 Entity::columns(Kind::User, "u")
             ),
-            vec![account.into(), group_key.into()],
+            vec![account.into(), group_key.into(), after.into()],
         )
         .await?;
     rows.iter().map(|row| Entity::from_row(Kind::User, row)).collect()
@@ -165,12 +173,12 @@ mod tests {
         assert_eq!(groups.len(), 10);
         assert_eq!(groups[0].name, "g00");
         assert_eq!(
-            members(store, ACCOUNT, "g03").await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            members(store, ACCOUNT, "g03", "", 10).await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
             ["alice"]
         );
         assert!(remove(store, ACCOUNT, "g03", "alice").await.unwrap());
         assert!(!remove(store, ACCOUNT, "g03", "alice").await.unwrap());
-        assert!(members(store, ACCOUNT, "g03").await.unwrap().is_empty());
+        assert!(members(store, ACCOUNT, "g03", "", 10).await.unwrap().is_empty());
         assert!(!members_of(ACCOUNT, "g03").exist(store).await.unwrap());
         assert!(memberships_of(ACCOUNT, "alice").exist(store).await.unwrap());
     }

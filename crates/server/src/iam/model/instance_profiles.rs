@@ -4,13 +4,15 @@
 //! Guarantees: a profile holds at most one role (IAM's quota, the table's key); a profile is
 //! deleted only while it holds none, and its tags go with it.
 
-use store::{Statement, Store, StoreError};
+use store::{Row, Statement, Store, StoreError, Value};
 
-use super::entities::{Entity, Kind};
+use super::entities::{Entity, Kind, Window};
+use super::roles::{self, Role};
 use super::tags::{self, Tagged};
 use super::{Dependents, Error};
 
 /// The key of the role a profile holds, if any.
+#[cfg(test)]
 pub(crate) async fn role_of(store: &Store, account: &str, profile_key: &str) -> Result<Option<String>, Error> {
     let rows = store
         .query(
@@ -19,6 +21,56 @@ pub(crate) async fn role_of(store: &Store, account: &str, profile_key: &str) -> 
         )
         .await?;
     Ok(rows.first().map(|row| row.text(0)).transpose()?)
+}
+
+/// The role a profile holds, if any (and if it exists), read in one statement.
+pub(crate) async fn role_held(store: &Store, account: &str, profile_key: &str) -> Result<Option<Role>, Error> {
+    let rows = store
+        .query(
+            &format!(
+                "SELECT {} FROM instance_profile_roles pr
+                 JOIN roles r ON r.account_id = pr.account_id AND r.name_key = pr.role_key
+                 WHERE pr.account_id = ? AND pr.profile_key = ?",
+                roles::COLUMNS
+            ),
+            vec![account.into(), profile_key.into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(row) => Ok(Some(roles::from_row(store, account, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The account's profiles in `window`, each with the role it holds (if any, and if it
+/// exists), read in one statement.
+pub(crate) async fn page(
+    store: &Store,
+    account: &str,
+    window: Window<'_>,
+) -> Result<Vec<(Entity, Option<Role>)>, Error> {
+    let (condition, params) = window.sql("p");
+    let sql = format!(
+        "SELECT {}, {} FROM instance_profiles p
+         LEFT JOIN instance_profile_roles pr ON pr.account_id = p.account_id AND pr.profile_key = p.name_key
+         LEFT JOIN roles r ON r.account_id = pr.account_id AND r.name_key = pr.role_key
+         WHERE p.account_id = ? {condition}",
+        Entity::columns(Kind::InstanceProfile, "p"),
+        roles::COLUMNS
+    );
+    let rows = store.query(&sql, std::iter::once(account.into()).chain(params).collect()).await?;
+    let mut profiles = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let profile = Entity::from_row(Kind::InstanceProfile, row)?;
+        // The role's columns follow the profile's four; a profile holding none has NULLs there.
+        let role_row = Row(row.0.get(4..).unwrap_or_default().to_vec());
+        let role = match role_row.0.first() {
+            Some(Value::Null) | None => None,
+            Some(_) => Some(roles::from_row(store, account, &role_row).await?),
+        };
+        profiles.push((profile, role));
+    }
+    Ok(profiles)
 }
 
 /// The instance profiles holding a role, by key.

@@ -87,6 +87,100 @@ pub(crate) async fn find(store: &Store, account: &str, arn: &str) -> Result<Opti
     rows.first().map(ManagedPolicy::from_row).transpose()
 }
 
+/// [`ManagedPolicy::COLUMNS`] on `managed_policies` aliased `p`.
+const ALIASED_COLUMNS: &str =
+    "p.arn, p.name, p.policy_id, p.path, p.description, p.default_version, p.created_at, p.updated_at";
+
+/// The managed policy of an ARN with its usage, if it exists: the account's read in one
+/// statement.
+pub(crate) async fn find_with_usage(
+    store: &Store,
+    account: &str,
+    arn: &str,
+) -> Result<Option<(ManagedPolicy, Usage)>, Error> {
+    if let Some(policy) = managed::find(arn) {
+        return Ok(Some((ManagedPolicy::from_catalogue(policy), usage(store, account, arn).await?)));
+    }
+    let sql = format!(
+        "SELECT {ALIASED_COLUMNS}, {}, {} FROM managed_policies p WHERE p.arn = ? AND p.account_id = ?",
+        attachments::count_of_row(),
+        boundaries::count_of_row()
+    );
+    let rows = store.query(&sql, vec![arn.into(), account.into()]).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    Ok(Some((ManagedPolicy::from_row(row)?, Usage { attachments: row.int(8)?, boundaries: row.int(9)? })))
+}
+
+/// The managed policy of an ARN, if it exists, with the document and creation date of its
+/// version `version`, if that exists: the account's read in one statement (AWS managed
+/// policies have only their default version).
+pub(crate) async fn find_with_version(
+    store: &Store,
+    account: &str,
+    arn: &str,
+    version: &str,
+) -> Result<Option<(ManagedPolicy, Option<(String, i64)>)>, Error> {
+    if let Some(policy) = managed::find(arn) {
+        let found = ManagedPolicy::from_catalogue(policy);
+        let document = (version == found.default_version).then(|| (policy.document.to_owned(), found.created_at));
+        return Ok(Some((found, document)));
+    }
+    let sql = format!(
+        "SELECT {ALIASED_COLUMNS}, v.document, v.created_at FROM managed_policies p
+         LEFT JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = ?
+         WHERE p.arn = ? AND p.account_id = ?"
+    );
+    let rows = store.query(&sql, vec![version.into(), arn.into(), account.into()]).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let document = match (row.opt_text(8)?, row.opt_int(9)?) {
+        (Some(document), Some(created_at)) => Some((document, created_at)),
+        _ => None,
+    };
+    Ok(Some((ManagedPolicy::from_row(row)?, document)))
+}
+
+/// Which of the account's policies a page of ListPolicies shows: those under `prefix` whose
+/// ARN sorts after `after`, by ARN, at most `limit`, and with `OnlyAttached` only those used
+/// (`Some(Usage { attachments: 1, .. })`: attached; `boundaries`: as a boundary; both: either).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PolicyWindow<'a> {
+    pub prefix: &'a str,
+    pub after: &'a str,
+    pub limit: usize,
+    pub used_as: Option<Usage>,
+}
+
+/// The account's policies in `window`, with their usage, read in one statement that stops at
+/// the page's end.
+pub(crate) async fn page_with_usage(
+    store: &Store,
+    account: &str,
+    window: PolicyWindow<'_>,
+) -> Result<Vec<(ManagedPolicy, Usage)>, Error> {
+    let (attached, bounding) = (attachments::count_of_row(), boundaries::count_of_row());
+    let used = match window.used_as {
+        None => String::new(),
+        Some(Usage { attachments: 0, .. }) => format!("AND {bounding} > 0"),
+        Some(Usage { boundaries: 0, .. }) => format!("AND {attached} > 0"),
+        Some(_) => format!("AND ({attached} > 0 OR {bounding} > 0)"),
+    };
+    let sql = format!(
+        "SELECT {ALIASED_COLUMNS}, {attached}, {bounding} FROM managed_policies p
+         WHERE p.account_id = ? AND p.arn > ? AND substr(p.path, 1, {}) = ? {used}
+         ORDER BY p.arn LIMIT {}",
+        window.prefix.chars().count(),
+        window.limit
+    );
+    // The account's ARNs share their beginning: the scan starts there, not at the first
+    // account's.
+    let start = format!("arn:aws:iam::{account}:");
+    let after = if window.after > start.as_str() { window.after.to_owned() } else { start };
+    let rows = store.query(&sql, vec![account.into(), after.into(), window.prefix.into()]).await?;
+    rows.iter()
+        .map(|row| Ok((ManagedPolicy::from_row(row)?, Usage { attachments: row.int(8)?, boundaries: row.int(9)? })))
+        .collect()
+}
+
 /// The ARN of the account's policy named `name` (case-insensitively), if there is one.
 pub(crate) async fn arn_of_name(store: &Store, account: &str, name: &str) -> Result<Option<String>, Error> {
     let rows = store
@@ -96,12 +190,6 @@ pub(crate) async fn arn_of_name(store: &Store, account: &str, name: &str) -> Res
         )
         .await?;
     Ok(rows.first().map(|row| row.text(0)).transpose()?)
-}
-
-/// The account's customer managed policies (in no particular order).
-pub(crate) async fn of_account(store: &Store, account: &str) -> Result<Vec<ManagedPolicy>, Error> {
-    let sql = format!("SELECT {} FROM managed_policies WHERE account_id = ?", ManagedPolicy::COLUMNS);
-    store.query(&sql, vec![account.into()]).await?.iter().map(ManagedPolicy::from_row).collect()
 }
 
 /// Records a new customer managed policy with `document` as its default version `v1`, and
@@ -175,25 +263,6 @@ pub(crate) async fn delete(store: &Store, account: &str, arn: &str) -> Result<bo
 
 /// A policy version: its id, its document and when it was made.
 pub(crate) type Version = (String, String, i64);
-
-/// The document of a policy version (AWS managed policies have only their default).
-pub(crate) async fn version_document(
-    store: &Store,
-    policy: &ManagedPolicy,
-    version: &str,
-) -> Result<Option<String>, Error> {
-    if policy.aws_managed {
-        let document = managed::find(&policy.arn).filter(|_| version == policy.default_version);
-        return Ok(document.map(|found| found.document.to_owned()));
-    }
-    let rows = store
-        .query(
-            "SELECT document FROM policy_versions WHERE policy_arn = ? AND version_id = ?",
-            vec![policy.arn.as_str().into(), version.into()],
-        )
-        .await?;
-    Ok(rows.first().map(|row| row.text(0)).transpose()?)
-}
 
 /// When a customer managed policy's version was made, if it exists.
 pub(crate) async fn version_created_at(store: &Store, arn: &str, version: &str) -> Result<Option<i64>, Error> {
@@ -390,6 +459,12 @@ mod tests {
         assert_eq!(version_created_at(store, &read.arn, "v5").await.unwrap(), Some(6));
         attachments::attach(store, ACCOUNT, Kind::User, "alice", &read.arn).await.unwrap();
         assert_eq!(usage(store, ACCOUNT, &read.arn).await.unwrap(), Usage { attachments: 1, boundaries: 0 });
+        let (found, usage_read) = find_with_usage(store, ACCOUNT, &read.arn).await.unwrap().unwrap();
+        assert_eq!((found.default_version.as_str(), usage_read), ("v5", Usage { attachments: 1, boundaries: 0 }));
+        let (_, v5) = find_with_version(store, ACCOUNT, &read.arn, "v5").await.unwrap().unwrap();
+        assert_eq!(v5, Some((DOC.to_owned(), 6)));
+        assert!(find_with_version(store, ACCOUNT, &read.arn, "v1").await.unwrap().unwrap().1.is_none(), "deleted");
+        assert!(find_with_version(store, "999988887777", &read.arn, "v5").await.unwrap().is_none(), "not another's");
         assert!(!delete(store, ACCOUNT, &read.arn).await.unwrap(), "attached");
         attachments::detach(store, ACCOUNT, Kind::User, "alice", &read.arn).await.unwrap();
         assert!(delete(store, ACCOUNT, &read.arn).await.unwrap());
@@ -405,8 +480,9 @@ mod tests {
         let found = find(store, ACCOUNT, admin).await.unwrap().unwrap();
         assert!(found.aws_managed);
         assert_eq!(versions(store, &found).await.unwrap(), [("v1".to_owned(), found.created_at)]);
-        assert!(version_document(store, &found, "v1").await.unwrap().is_some());
-        assert!(version_document(store, &found, "v2").await.unwrap().is_none());
+        let (_, v1) = find_with_version(store, ACCOUNT, admin, "v1").await.unwrap().unwrap();
+        assert_eq!(v1.map(|(_, created_at)| created_at), Some(found.created_at));
+        assert!(find_with_version(store, ACCOUNT, admin, "v2").await.unwrap().unwrap().1.is_none());
         create(store, ACCOUNT, &policy("Own"), DOC, &[]).await.unwrap();
         attachments::attach(store, ACCOUNT, Kind::User, "alice", admin).await.unwrap();
         attachments::attach(store, ACCOUNT, Kind::Role, "deploy", admin).await.unwrap();

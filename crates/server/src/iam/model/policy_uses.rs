@@ -6,24 +6,31 @@
 use store::Store;
 
 use super::Error;
-use super::entities::{Entity, Kind};
+use super::entities::{Entity, Kind, Window};
 
-/// The entities of `kind` whose rows in `table` name `arn`, by key.
+/// The entities of `kind` whose rows in `table` name `arn`, in `window`: read along the
+/// table's index by policy and owner, stopping at the window's end.
 pub(super) async fn entities_of_policy(
     store: &Store,
     table: &'static str,
     account: &str,
     kind: Kind,
     arn: &str,
+    window: Window<'_>,
 ) -> Result<Vec<Entity>, Error> {
     let sql = format!(
         "SELECT {} FROM {table} a
          JOIN {} e ON e.account_id = a.account_id AND e.name_key = a.owner_key
-         WHERE a.account_id = ? AND a.owner_kind = ? AND a.policy_arn = ? ORDER BY e.name_key",
+         WHERE a.account_id = ? AND a.policy_arn = ? AND a.owner_kind = ? AND a.owner_key > ?
+           AND substr(e.path, 1, {}) = ?
+         ORDER BY a.owner_key LIMIT {}",
         Entity::columns(kind, "e"),
-        kind.table()
+        kind.table(),
+        window.prefix.chars().count(),
+        window.limit
     );
-    let rows = store.query(&sql, vec![account.into(), kind.noun().into(), arn.into()]).await?;
+    let params = vec![account.into(), arn.into(), kind.noun().into(), window.after.into(), window.prefix.into()];
+    let rows = store.query(&sql, params).await?;
     rows.iter().map(|row| Entity::from_row(kind, row)).collect()
 }
 
@@ -37,6 +44,12 @@ pub(super) async fn count_of_policy(
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE account_id = ? AND policy_arn = ?");
     let rows = store.query(&sql, vec![account.into(), arn.into()]).await?;
     super::count(&rows)
+}
+
+/// A scalar subquery counting the rows of `table` naming the policy of a row of
+/// `managed_policies` aliased `p` (so a policy and its counts are read in one statement).
+pub(super) fn count_of_row(table: &'static str) -> String {
+    format!("(SELECT COUNT(*) FROM {table} u WHERE u.account_id = p.account_id AND u.policy_arn = p.arn)")
 }
 
 /// Every policy ARN a row of `table` in the account names.

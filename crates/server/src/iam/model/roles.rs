@@ -7,10 +7,10 @@
 //! deleted only while no inline policy, attachment or instance profile holds it, and its
 //! boundary and tags go with it.
 
-use store::{Statement, Store, StoreError, Value};
+use store::{Row, Statement, Store, StoreError, Value};
 
-use super::entities::{Entity, Kind};
-use super::tags::{self, Tagged};
+use super::entities::{Entity, Kind, Window};
+use super::tags::{self, Tag, Tagged};
 use super::{Dependents, Error, attachments, boundaries, inline, instance_profiles};
 
 /// A role as stored, beyond what every entity has.
@@ -29,29 +29,85 @@ impl Role {
     }
 }
 
-/// The role of that name (case-insensitively), if it exists.
-pub(crate) async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Role>, Error> {
-    let rows = store
-        .query(
-            "SELECT name, role_id, path, created_at, description, max_session_duration, trust_policy, last_used_at, last_used_region,
-                    trust_principals
-             FROM roles WHERE account_id = ? AND name_key = ?",
-            vec![account.into(), name.to_lowercase().into()],
-        )
-        .await?;
-    let Some(row) = rows.first() else { return Ok(None) };
+/// A role with its permissions boundary and tags: what GetRole shows.
+#[derive(Debug, Clone)]
+pub(crate) struct RoleDetail {
+    pub role: Role,
+    pub boundary: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+/// The columns [`from_row`] reads, from `roles` aliased `r`.
+pub(super) const COLUMNS: &str =
+    "r.name, r.role_id, r.path, r.created_at, r.description, r.max_session_duration, r.trust_policy,
+                       r.last_used_at, r.last_used_region, r.trust_principals";
+
+/// The role in a row starting with [`COLUMNS`].
+pub(super) async fn from_row(store: &Store, account: &str, row: &Row) -> Result<Role, Error> {
     let last_used = match (row.opt_int(7)?, row.opt_text(8)?) {
         (Some(at), Some(region)) => Some((at, region)),
         _ => None,
     };
-    Ok(Some(Role {
+    Ok(Role {
         entity: Entity::from_row(Kind::Role, row)?,
         description: row.opt_text(4)?,
         max_session_duration: row.int(5)?,
         // As it reads now: principals bound to users or roles gone since show their ids.
         trust_policy: crate::principals::resolve(store, account, &row.text(6)?, row.opt_text(9)?.as_deref()).await?,
         last_used,
-    }))
+    })
+}
+
+/// The role of that name (case-insensitively), if it exists.
+pub(crate) async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Role>, Error> {
+    let rows = store
+        .query(
+            &format!("SELECT {COLUMNS} FROM roles r WHERE r.account_id = ? AND r.name_key = ?"),
+            vec![account.into(), name.to_lowercase().into()],
+        )
+        .await?;
+    match rows.first() {
+        Some(row) => Ok(Some(from_row(store, account, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The role of that name (case-insensitively) with its boundary and tags (sorted by key), if
+/// it exists: one statement, its row repeated once per tag (at most [`tags::PER_RESOURCE`]).
+pub(crate) async fn detail(store: &Store, account: &str, name: &str) -> Result<Option<RoleDetail>, Error> {
+    let rows = store
+        .query(
+            &format!(
+                "SELECT {COLUMNS}, b.policy_arn, t.tag_key, t.tag_value FROM roles r
+                 LEFT JOIN permissions_boundaries b
+                   ON b.account_id = r.account_id AND b.owner_kind = 'role' AND b.owner_key = r.name_key
+                 LEFT JOIN tags t
+                   ON t.account_id = r.account_id AND t.resource_kind = 'role' AND t.resource_key = r.name_key
+                 WHERE r.account_id = ? AND r.name_key = ? ORDER BY t.tag_key_lower"
+            ),
+            vec![account.into(), name.to_lowercase().into()],
+        )
+        .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut tags = Vec::new();
+    for row in &rows {
+        if let (Some(key), Some(value)) = (row.opt_text(11)?, row.opt_text(12)?) {
+            tags.push(Tag { key, value });
+        }
+    }
+    Ok(Some(RoleDetail { role: from_row(store, account, first).await?, boundary: first.opt_text(10)?, tags }))
+}
+
+/// The account's roles in `window`, read in one statement.
+pub(crate) async fn page(store: &Store, account: &str, window: Window<'_>) -> Result<Vec<Role>, Error> {
+    let (condition, params) = window.sql("r");
+    let sql = format!("SELECT {COLUMNS} FROM roles r WHERE r.account_id = ? {condition}");
+    let rows = store.query(&sql, std::iter::once(account.into()).chain(params).collect()).await?;
+    let mut roles = Vec::with_capacity(rows.len());
+    for row in &rows {
+        roles.push(from_row(store, account, row).await?);
+    }
+    Ok(roles)
 }
 
 /// The columns of a new role beyond the common ones, for [`super::entities::create`].
