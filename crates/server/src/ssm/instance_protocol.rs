@@ -55,7 +55,7 @@ pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request
                 status: 200,
                 content_type: "application/x-amz-json-1.1",
                 request_id: request_id.to_owned(),
-                body: json.to_string().into_bytes(),
+                body: serde_json::to_vec(&json).unwrap_or_default(),
             },
             Err(error) => crate::pipeline::error_reply(
                 &error,
