@@ -190,7 +190,7 @@ measure_run_task() {
 }
 
 build
-echo "Homeport $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), wrk ${seconds}s per run, $(nproc) CPUs"
+echo "Homeport $(git rev-parse --short HEAD)${server_bin:+ (server: $server_bin)}, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk ${seconds}s per run, $(nproc) CPUs"
 for part in $parts; do
   started=$(date +%s)
   "grow_$part"

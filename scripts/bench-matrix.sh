@@ -131,7 +131,7 @@ print_table() {
   local base name cpu rps share
   base=$(cut -d'|' -f2 <<< "${results[0]}")
   echo
-  echo "Homeport $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), wrk ${seconds}s per run, $(nproc) CPUs"
+  echo "Homeport $(git rev-parse --short HEAD)${server_bin:+ (server: $server_bin)}, $(date -u '+%Y-%m-%d %H:%M UTC'), wrk ${seconds}s per run, $(nproc) CPUs"
   echo
   echo "| call | server CPU µs/req (1 core) | x GetCallerIdentity | req/s c64 | share of ceiling |"
   echo "|---|---:|---:|---:|---:|"
