@@ -146,6 +146,18 @@ operation!(
     |ctx| { json_op(list_attributes(ctx)) }
 );
 
+/// The named instances of a cluster and what each holds (with the host ports their tasks
+/// take when `ports`): what describing, deregistering, updating and starting on them read.
+pub(crate) async fn named_instances(
+    ctx: &Ctx<'_>,
+    cluster_arn: &str,
+    arns: &[String],
+    ports: bool,
+) -> Result<(Vec<ContainerInstance>, std::collections::HashMap<String, Reserved>), AwsError> {
+    let specs = &crate::ecs::channel::channels(ctx.app)?.specs;
+    instances_where(&ctx.app.store, specs, cluster_arn, Which::Arns(arns), Groups::None, ports).await
+}
+
 /// The managed instance whose own credentials signed the request, if any (a session issued
 /// to one of its tasks is the task's, not the instance's).
 pub(crate) fn caller_instance<'a>(ctx: &'a Ctx<'_>) -> Option<&'a str> {
@@ -202,15 +214,7 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     crate::ecs::channel::channels(ctx.app)?.reset(&arn);
     let registered = [arn.clone()];
-    let (instances, reserved) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&registered),
-        Groups::None,
-        true,
-    )
-    .await?;
+    let (instances, reserved) = named_instances(ctx, &cluster.arn, &registered, true).await?;
     let instance = instances.iter().find(|i| i.arn == arn).ok_or_else(|| internal("registered instance vanished"))?;
     Ok(json!({"containerInstance": describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now)}))
 }
@@ -221,15 +225,7 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let arn = instance_arn(ctx.app, &cluster.arn, reference);
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let named = [arn.clone()];
-    let (instances, reserved) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&named),
-        Groups::None,
-        true,
-    )
-    .await?;
+    let (instances, reserved) = named_instances(ctx, &cluster.arn, &named, true).await?;
     let instance = instances
         .iter()
         .find(|i| i.arn == arn && i.status.is_registered())
@@ -252,15 +248,7 @@ async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
     let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
-    let (instances, reserved) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&arns),
-        Groups::None,
-        true,
-    )
-    .await?;
+    let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, true).await?;
     let now = ids::now();
     let mut described = Vec::new();
     let mut failures = Vec::new();
@@ -329,15 +317,7 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         .ok_or_else(|| invalid_parameter("Container instances can be set to ACTIVE or DRAINING only."))?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
-    let (instances, reserved) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&arns),
-        Groups::None,
-        true,
-    )
-    .await?;
+    let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, true).await?;
     let now = ids::now();
     let mut updated = Vec::new();
     let mut failures = Vec::new();
@@ -367,15 +347,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
             instance_arn(ctx.app, &cluster.arn, item.get("targetId").and_then(Json::as_str).unwrap_or_default())
         })
         .collect();
-    let (instances, _) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&targets),
-        Groups::None,
-        false,
-    )
-    .await?;
+    let (instances, _) = named_instances(ctx, &cluster.arn, &targets, false).await?;
     for item in &items {
         let name = item.get("name").and_then(Json::as_str).unwrap_or_default();
         if name.is_empty() || name.len() > 128 {

@@ -20,10 +20,10 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster};
-use super::container_instances::caller_instance;
+use super::container_instances::{caller_instance, named_instances};
 use super::model::container_instance::{
-    self as instance_model, AGENT_CONNECTED_SECONDS, ContainerInstance, ContainerInstanceStatus, Groups, Reserved,
-    Which, instances_where,
+    self as instance_model, AGENT_CONNECTED_SECONDS, ContainerInstance, ContainerInstanceStatus, Reserved, Which,
+    instances_where,
 };
 use super::model::task::{
     self as model, DesiredStatus, Launch, StateReport, TaskCursor, TaskFilter, TaskRow, TaskStatus, create_tasks,
@@ -374,15 +374,7 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
         })
         .collect();
-    let (instances, reserved) = instances_where(
-        &ctx.app.store,
-        &crate::ecs::channel::channels(ctx.app)?.specs,
-        &cluster.arn,
-        Which::Arns(&arns),
-        Groups::None,
-        !launch.demand.ports.is_empty(),
-    )
-    .await?;
+    let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, !launch.demand.ports.is_empty()).await?;
     let now = ids::now();
     let mut placed = Vec::new();
     let mut placement = Placement::default();
