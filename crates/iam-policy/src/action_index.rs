@@ -9,10 +9,13 @@
 
 use crate::document::Statement;
 
+/// Up to this many services a lookup scans instead of searching.
+const LINEAR: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct ActionIndex {
-    /// Per lowercase service prefix, sorted by it (a binary search is cheaper than hashing
-    /// for the few services a policy names, and stays cheap for hundreds): the statements
+    /// Per lowercase service prefix, sorted by it (scanned or searched, either cheaper than
+    /// hashing for the few services a policy names, and cheap for hundreds): the statements
     /// whose `Action` names it literally, merged in document order with `any`.
     by_service: Vec<(String, Vec<u32>)>,
     /// The statements that may apply to any service: `NotAction`, no `Action`, or an entry
@@ -49,9 +52,14 @@ impl ActionIndex {
     /// The statements that can apply to `lowercase_action`, in document order; `None` when
     /// the action has no service prefix (every statement is then looked at).
     pub(crate) fn candidates(&self, lowercase_action: &str) -> Option<&[u32]> {
-        let (service, _) = lowercase_action.split_once(":")?;
-        let found = self.by_service.binary_search_by(|(named, _)| named.as_str().cmp(service));
-        Some(match found.ok().and_then(|at| self.by_service.get(at)) {
+        let (service, _) = lowercase_action.split_once(':')?;
+        // Most policies name a few services: comparing lengths first rejects them at once.
+        let found = if self.by_service.len() <= LINEAR {
+            self.by_service.iter().position(|(named, _)| named == service)
+        } else {
+            self.by_service.binary_search_by(|(named, _)| named.as_str().cmp(service)).ok()
+        };
+        Some(match found.and_then(|at| self.by_service.get(at)) {
             Some((_, positions)) => positions,
             None => &self.any,
         })
@@ -98,5 +106,20 @@ mod tests {
         assert_eq!(index.candidates("iam:getuser"), Some(&[2, 3, 4, 5, 6][..]));
         assert_eq!(index.candidates("sqs:sendmessage"), Some(&[2, 3, 4, 6][..]));
         assert_eq!(index.candidates("no-service"), None);
+    }
+
+    #[test]
+    fn many_services_are_searched_as_well_as_few_are_scanned() {
+        let statements: Vec<String> = (0..40)
+            .map(|n| format!(r#"{{"Effect":"Allow","Action":"svc{n:02}:Get*","Resource":"*"}}"#))
+            .chain([r#"{"Effect":"Deny","NotAction":"svc07:*","Resource":"*"}"#.to_owned()])
+            .collect();
+        let text = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","));
+        let policy = Policy::parse(&text).unwrap();
+        assert!(policy.action_index.by_service.len() > super::LINEAR);
+        for n in [0, 7, 23, 39] {
+            assert_eq!(policy.action_index.candidates(&format!("svc{n:02}:getthing")), Some(&[n, 40][..]));
+        }
+        assert_eq!(policy.action_index.candidates("svc40:getthing"), Some(&[40][..]));
     }
 }
