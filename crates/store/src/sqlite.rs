@@ -186,6 +186,10 @@ fn drain(writer: &Mutex<Connection>, queue: &Mutex<Queue>) {
 
 /// One SQLite transaction for the whole batch, each caller's statements in a savepoint.
 fn commit(connection: &mut Connection, batch: Vec<Pending>) {
+    if !connection.is_autocommit() {
+        // A drain that panicked mid-batch left its transaction open; none of it was answered.
+        let _ = connection.execute_batch("ROLLBACK");
+    }
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
         let error = map_error(error);
         for pending in batch {
