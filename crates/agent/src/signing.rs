@@ -5,7 +5,7 @@
 //! leak into nor be confused with the instance's. The canonical request and string to sign
 //! come from `aws-protocol`, the same code the control plane verifies with.
 
-use aws_protocol::sigv4::{HttpRequest, canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
+use aws_protocol::sigv4::{Signer, format_amz_date};
 
 use crate::credentials::RoleCredentials;
 
@@ -22,7 +22,6 @@ pub fn sign_json_call(
     now: i64,
 ) -> Vec<(String, String)> {
     let amz_date = format_amz_date(now);
-    let date = amz_date.get(..8).unwrap_or_default();
     // Sorted by lowercase name: that order is the signed-headers list.
     let mut headers = vec![
         ("Content-Type".to_owned(), "application/x-amz-json-1.1".to_owned()),
@@ -33,22 +32,14 @@ pub fn sign_json_call(
     ];
     // Long-term keys (the fleet simulator's root key) have no session token to send.
     headers.retain(|(name, value)| name != "X-Amz-Security-Token" || !value.is_empty());
-    let signed_names: Vec<String> = headers.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
-    let signed: Vec<&str> = signed_names.iter().map(String::as_str).collect();
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
-    let request = HttpRequest { method: "POST", path: "/", query: "", headers: &pairs, body };
-    let canonical = canonical_request(&request, &signed, &sha256_hex(body));
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let signature = signing_key(&credentials.secret_access_key, date, region, service)
-        .sign(&string_to_sign(&amz_date, &scope, &canonical));
-    headers.push((
-        "Authorization".to_owned(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
-            credentials.access_key_id,
-            signed.join(";")
-        ),
-    ));
+    let signer = Signer {
+        access_key_id: &credentials.access_key_id,
+        secret_access_key: &credentials.secret_access_key,
+        region,
+        service,
+    };
+    let authorization = signer.authorization(&headers, body, &amz_date);
+    headers.push(("Authorization".to_owned(), authorization));
     // The HTTP client adds Host itself.
     headers.retain(|(name, _)| name != "Host");
     headers
@@ -58,7 +49,7 @@ pub fn sign_json_call(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
-    use aws_protocol::sigv4::Claim;
+    use aws_protocol::sigv4::{Claim, HttpRequest, signing_key};
 
     use super::*;
 

@@ -2,7 +2,7 @@
 //! credentials are passed in), so the same request can be replayed, written as a wrk script,
 //! or stamped with a sequence number and signed once per send.
 
-use aws_protocol::sigv4::{HttpRequest, canonical_request, format_amz_date, sha256_hex, signing_key, string_to_sign};
+use aws_protocol::sigv4::{Signer, format_amz_date};
 
 /// Where a template's sequence number goes: `Action=CreateUser&UserName=u{n}`.
 pub const SEQUENCE_PLACEHOLDER: &str = "{n}";
@@ -57,7 +57,6 @@ pub fn sign(
     unix_seconds: i64,
 ) -> Signed {
     let amz_date = format_amz_date(unix_seconds);
-    let date = amz_date.get(..8).unwrap_or_default().to_owned();
     let content_type = match template.protocol {
         Protocol::Query => "application/x-www-form-urlencoded; charset=utf-8",
         Protocol::Json { .. } => "application/x-amz-json-1.1",
@@ -70,22 +69,14 @@ pub fn sign(
     if let Protocol::Json { target } = &template.protocol {
         headers.push(("X-Amz-Target".to_owned(), target.clone()));
     }
-    let signed_names: Vec<String> = headers.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
-    let signed: Vec<&str> = signed_names.iter().map(String::as_str).collect();
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let request = HttpRequest { method: "POST", path: "/", query: "", headers: &pairs, body: body.as_bytes() };
-    let canonical = canonical_request(&request, &signed, &sha256_hex(body.as_bytes()));
-    let scope = format!("{date}/{}/{}/aws4_request", credentials.region, template.service);
-    let signature = signing_key(&credentials.secret_access_key, &date, &credentials.region, &template.service)
-        .sign(&string_to_sign(&amz_date, &scope, &canonical));
-    headers.push((
-        "Authorization".to_owned(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
-            credentials.access_key_id,
-            signed.join(";")
-        ),
-    ));
+    let signer = Signer {
+        access_key_id: &credentials.access_key_id,
+        secret_access_key: &credentials.secret_access_key,
+        region: &credentials.region,
+        service: &template.service,
+    };
+    let authorization = signer.authorization(&headers, body.as_bytes(), &amz_date);
+    headers.push(("Authorization".to_owned(), authorization));
     Signed { host: host.to_owned(), headers, body }
 }
 
@@ -134,7 +125,7 @@ fn lua_string(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use aws_protocol::sigv4::Claim;
+    use aws_protocol::sigv4::{Claim, HttpRequest, signing_key};
 
     use super::*;
 
