@@ -468,6 +468,33 @@ pub const MIGRATIONS: &[Migration] = &[
             ON permissions_boundaries (account_id, policy_arn, owner_kind, owner_key)
     ",
     },
+    Migration {
+        version: 14,
+        // What each principal was authorized for, by the hour: the audit importer adds every
+        // decision the engine made (the operation's action on each resource, and the checks an
+        // operation makes while running, such as `iam:PassRole`) in the transaction that imports
+        // its record. Access advisor and policy generation read this instead of the trail.
+        // `principal_id` is the user's or role's unique id (the account id for root), so a
+        // namesake created later inherits nothing; `passed_to` is `iam:PassedToService` for
+        // `iam:PassRole` and empty otherwise.
+        sql: "
+        CREATE TABLE iam_usage (
+            account_id TEXT NOT NULL,
+            principal_id TEXT NOT NULL,
+            hour BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            resource TEXT NOT NULL,
+            passed_to TEXT NOT NULL,
+            allowed BIGINT NOT NULL,
+            denied BIGINT NOT NULL,
+            first_time BIGINT NOT NULL,
+            last_time BIGINT NOT NULL,
+            last_region TEXT NOT NULL,
+            PRIMARY KEY (principal_id, hour, action, resource, passed_to)
+        );
+        CREATE INDEX iam_usage_by_hour ON iam_usage (hour)
+    ",
+    },
 ];
 
 #[cfg(test)]
