@@ -332,10 +332,19 @@ pub async fn pass_role(
     let context = context(ctx.identity, ctx.facts)
         .with("iam:PassedToService", service)
         .with("iam:AssociatedResourceArn", associated_resource);
-    authorize(ctx.app, ctx.identity, "iam:PassRole", &[role_arn.to_owned()], &context, None)
-        .await
-        .map(|_| ())
-        .map_err(|(_, error)| error)
+    let decided = authorize(ctx.app, ctx.identity, "iam:PassRole", &[role_arn.to_owned()], &context, None).await;
+    let decision = match &decided {
+        Ok(verdict) | Err((verdict, _)) => verdict.decision,
+    };
+    if let Ok(mut checks) = ctx.checks.lock() {
+        checks.push(crate::audit::Check {
+            decision: decision.as_str().to_owned(),
+            action: "iam:PassRole".to_owned(),
+            resource: role_arn.to_owned(),
+            passed_to: service.to_owned(),
+        });
+    }
+    decided.map(|_| ()).map_err(|(_, error)| error)
 }
 
 /// Whether a role's trust policy lets the AWS service `service` assume it for this account

@@ -130,6 +130,16 @@ impl Identity {
         }
     }
 
+    /// The unique id of the IAM principal behind the caller: the user's, the role's (not the
+    /// session's), or the account id for root. Usage is bound to it, never to a name.
+    pub fn principal_id(&self) -> &str {
+        match &self.principal {
+            Principal::Root => &self.account_id,
+            Principal::User { user_id, .. } => user_id,
+            Principal::RoleSession { role_id, .. } => role_id,
+        }
+    }
+
     /// The caller as the policy engine sees it.
     pub fn caller(&self) -> Caller {
         match &self.principal {

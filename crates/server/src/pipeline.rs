@@ -152,12 +152,13 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         operation,
         facts: &facts,
         target: Default::default(),
+        checks: Default::default(),
     };
     let read_only = operation.changes_nothing();
     if !read_only && audit.refuses_changes() {
         return error_reply(&disk_full(protocol), protocol, namespace, &request_id);
     }
-    let (outcome, resources, verdict) = run(api, &ctx).await;
+    let (outcome, resources, verdict, decided) = run(api, &ctx).await;
     // Homeport's own failures are answered (and audited) in the service's own code.
     let outcome = outcome.map_err(|error| api.answer(&service, error));
     if outcome.is_ok() && operation.flushes_iam_cache() {
@@ -182,6 +183,9 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         decision: verdict.decision.as_str().into(),
         statements: verdict.statements,
         error_code: outcome.as_ref().err().map(|error| error.code.as_str().into()),
+        principal_id: identity.principal_id().into(),
+        action: if decided { operation.action } else { "" }.into(),
+        checks: ctx.checks.into_inner().unwrap_or_default(),
     };
     if let Err(error) = audit.record(record).await {
         if read_only && audit.refuses_changes() {
@@ -266,8 +270,10 @@ fn unknown_operation(service: &str, target: &str) -> AwsError {
     AwsError::new("UnknownOperationException", 400, message)
 }
 
-/// Authorizes and runs the operation: its outcome, its resources and the verdict.
-async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict) {
+/// Authorizes and runs the operation: its outcome, its resources, the verdict, and whether
+/// the policy engine decided it (rather than the operation needing no decision, or the
+/// request being refused before one).
+async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>, Verdict, bool) {
     let operation = ctx.operation;
     // The statement names the error as the service answers it (the caller sees the same code).
     let denied = |error: AwsError| Verdict {
@@ -276,15 +282,15 @@ async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>
     };
     let resources = match (operation.resources)(ctx).await {
         Ok(resources) => resources,
-        Err(error) => return (Err(error.clone()), Vec::new(), denied(error)),
+        Err(error) => return (Err(error.clone()), Vec::new(), denied(error), false),
     };
     let allowed = |why: &str| Verdict { decision: iam_policy::EvalDecision::Allowed, statements: vec![why.to_owned()] };
-    let verdict = match operation.authorization {
-        Authorization::Always => allowed("always allowed"),
+    let (verdict, decided) = match operation.authorization {
+        Authorization::Always => (allowed("always allowed"), false),
         mode => {
             let context = match request_context(ctx).await {
                 Ok(context) => context,
-                Err(error) => return (Err(error.clone()), resources, denied(error)),
+                Err(error) => return (Err(error.clone()), resources, denied(error), false),
             };
             let found = match mode {
                 Authorization::WithResourcePolicy(source) => (source.find)(ctx, &resources)
@@ -294,7 +300,7 @@ async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>
             };
             let found = match found {
                 Ok(found) => found,
-                Err(error) => return (Err(error.clone()), resources, denied(error)),
+                Err(error) => return (Err(error.clone()), resources, denied(error), false),
             };
             let resource_policy = found.as_ref().map(|(id, policy, kind)| ResourcePolicy { id, policy, kind: *kind });
             match authorize(ctx.app, ctx.identity, operation.action, &resources, &context, resource_policy).await {
@@ -311,19 +317,19 @@ async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>
                             resources.first().map(String::as_str).unwrap_or("*")
                         ),
                     );
-                    return (Err(error.clone()), resources, denied(error));
+                    return (Err(error.clone()), resources, denied(error), false);
                 }
-                Ok(verdict) => verdict,
+                Ok(verdict) => (verdict, true),
                 // Operations that need no permission still honour an explicit Deny.
                 Err((verdict, _))
                     if mode == Authorization::UnlessDenied
                         && verdict.decision == iam_policy::EvalDecision::ImplicitDeny =>
                 {
-                    allowed("needs no permission")
+                    (allowed("needs no permission"), false)
                 }
-                Err((verdict, error)) => return (Err(error), resources, verdict),
+                Err((verdict, error)) => return (Err(error), resources, verdict, true),
             }
         }
     };
-    ((operation.run)(ctx).await, resources, verdict)
+    ((operation.run)(ctx).await, resources, verdict, decided)
 }

@@ -476,7 +476,7 @@ pub const MIGRATIONS: &[Migration] = &[
         // its record. Access advisor and policy generation read this instead of the trail.
         // `principal_id` is the user's or role's unique id (the account id for root), so a
         // namesake created later inherits nothing; `passed_to` is `iam:PassedToService` for
-        // `iam:PassRole` and empty otherwise.
+        // `iam:PassRole` and empty otherwise; `region` the one the request was signed for.
         sql: "
         CREATE TABLE iam_usage (
             account_id TEXT NOT NULL,
@@ -485,12 +485,12 @@ pub const MIGRATIONS: &[Migration] = &[
             action TEXT NOT NULL,
             resource TEXT NOT NULL,
             passed_to TEXT NOT NULL,
+            region TEXT NOT NULL,
             allowed BIGINT NOT NULL,
             denied BIGINT NOT NULL,
             first_time BIGINT NOT NULL,
             last_time BIGINT NOT NULL,
-            last_region TEXT NOT NULL,
-            PRIMARY KEY (principal_id, hour, action, resource, passed_to)
+            PRIMARY KEY (principal_id, hour, action, resource, passed_to, region)
         );
         CREATE INDEX iam_usage_by_hour ON iam_usage (hour)
     ",

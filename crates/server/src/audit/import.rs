@@ -3,7 +3,8 @@
 //! A chunk row holds complete journal lines and is keyed by the range it came from
 //! (`replica`, `segment`, `start_offset`): importing a range twice is a unique-key conflict,
 //! taken as "already there", so a crash between commit and bookkeeping never duplicates.
-//! Each chunk's commit also records the access keys' last use (GetAccessKeyLastUsed).
+//! Each chunk's commit also records the access keys' last use (GetAccessKeyLastUsed) and what
+//! its requests were authorized for (`iam_usage`, see `usage`).
 //!
 //! With PostgreSQL (shared by replicas) a row holds its lines, and a segment is deleted once
 //! wholly imported. With the embedded store the segments are kept and are the trail: a row
@@ -171,6 +172,7 @@ impl Importer {
         let held = if self.keeps_journal { Held::InJournal } else { Held::InRow(text) };
         let mut statements = vec![chunk(&self.replica, segment, start, end, (first, last), held)];
         statements.extend(last_used(&heads));
+        statements.extend(super::usage::statements(text));
         match self.store.transaction(statements).await {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(error) => Err(error),
@@ -233,6 +235,7 @@ impl Importer {
                     decision: field(12)?,
                     statements: serde_json::from_str(&field(13)?).unwrap_or_default(),
                     error_code: row.opt_text(14)?.map(Cow::Owned),
+                    ..Record::default()
                 };
                 (earliest, latest) = (earliest.min(record.time), latest.max(record.time));
                 line::encode(&record, &mut text);

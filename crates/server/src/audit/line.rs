@@ -13,7 +13,7 @@ use std::io::Write;
 
 use serde::Deserialize;
 
-use super::Record;
+use super::{Check, Record};
 
 /// The most bytes a record keeps of one value (an ARN is at most 2,048 characters); longer
 /// values are cut at a character boundary and end with [`CUT`].
@@ -68,6 +68,12 @@ pub fn encode(record: &Record<'_>, out: &mut Vec<u8>) {
     if let Some(code) = &record.error_code {
         member(out, "err", code);
     }
+    for (name, value) in [("pid", &record.principal_id), ("act", &record.action)] {
+        if !value.is_empty() {
+            member(out, name, value);
+        }
+    }
+    checks(out, &record.checks);
     out.extend_from_slice(b"}\n");
 }
 
@@ -115,6 +121,27 @@ fn list(out: &mut Vec<u8>, name: &str, values: &[String]) {
         out.extend_from_slice(b",\"");
         let _ = write!(out, "{CUT}{} more", values.len() - MAX_LIST_VALUES);
         out.push(b'"');
+    }
+    out.push(b']');
+}
+
+/// `,"az":[[DECISION,ACTION,RESOURCE,PASSED_TO],...]`, or nothing for none; capped as a list.
+fn checks(out: &mut Vec<u8>, checks: &[Check]) {
+    if checks.is_empty() {
+        return;
+    }
+    out.extend_from_slice(b",\"az\":[");
+    for (at, check) in checks.iter().take(MAX_LIST_VALUES).enumerate() {
+        if at > 0 {
+            out.push(b',');
+        }
+        for (index, value) in
+            [&check.decision, &check.action, &check.resource, &check.passed_to].into_iter().enumerate()
+        {
+            out.push(if index == 0 { b'[' } else { b',' });
+            capped_string(out, value, MAX_VALUE_BYTES);
+        }
+        out.push(b']');
     }
     out.push(b']');
 }
@@ -221,6 +248,14 @@ mod tests {
             decision: "allowed".into(),
             statements: vec!["self".to_owned()],
             error_code: Some("NoSuchEntity".into()),
+            principal_id: "AIDAEXAMPLE".into(),
+            action: "iam:GetUser".into(),
+            checks: vec![Check {
+                decision: "implicitDeny".to_owned(),
+                action: "iam:PassRole".to_owned(),
+                resource: "arn:aws:iam::111122223333:role/r\"q".to_owned(),
+                passed_to: "ecs-tasks.amazonaws.com".to_owned(),
+            }],
         }
     }
 
@@ -277,8 +312,10 @@ mod tests {
         large.resources = vec!["arn:aws:iam::111122223333:user/u".to_owned(); 10_000];
         large.resources[0] = huge.clone();
         large.statements = vec!["s".to_owned(); 10_000];
+        large.checks = vec![Check { resource: "r".to_owned(), ..Check::default() }; 10_000];
+        large.checks[0].resource = huge.clone();
         let text = line(&large);
-        let bound = 16 * MAX_VALUE_BYTES + 2 * MAX_LIST_VALUES * (MAX_VALUE_BYTES + 8);
+        let bound = 16 * MAX_VALUE_BYTES + 3 * MAX_LIST_VALUES * (MAX_VALUE_BYTES + 8);
         assert!(text.len() < bound, "a line of {} bytes", text.len());
         let decoded = decode(&text).unwrap();
         assert!(decoded.principal_arn.len() <= MAX_VALUE_BYTES && decoded.principal_arn.ends_with(CUT));
@@ -287,6 +324,8 @@ mod tests {
         assert_eq!(decoded.resources.len(), MAX_LIST_VALUES + 1);
         assert_eq!(decoded.resources.last().unwrap(), &format!("{CUT}{} more", 10_000 - MAX_LIST_VALUES));
         assert_eq!(decoded.statements.len(), MAX_LIST_VALUES + 1);
+        assert_eq!(decoded.checks.len(), MAX_LIST_VALUES);
+        assert!(decoded.checks.iter().all(|check| check.resource.len() <= MAX_VALUE_BYTES));
         assert_eq!(capped("short", 10), "short");
         assert_eq!(capped("abcdefghijk", 10), "abcdefg");
     }

@@ -36,6 +36,7 @@
 mod import;
 mod journal;
 mod line;
+mod usage;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -47,6 +48,7 @@ use store::{Row, Store, StoreError, Value};
 use tokio::sync::{mpsc, oneshot};
 
 pub use line::decode;
+pub use usage::HOUR as USAGE_HOUR;
 
 use import::Importer;
 use journal::Journal;
@@ -92,6 +94,38 @@ pub struct Record<'a> {
     pub statements: Vec<String>,
     #[serde(rename = "err", borrow)]
     pub error_code: Option<Cow<'a, str>>,
+    /// The principal's unique id: the user's, the role's for its sessions, the account id for
+    /// root; empty when the request was not made by an IAM principal (an instance's
+    /// registration). What access advisor and policy generation bind usage to.
+    #[serde(rename = "pid", borrow)]
+    pub principal_id: Cow<'a, str>,
+    /// The action the policy engine decided on `resources` with `decision`; empty when the
+    /// engine decided nothing (an operation every caller may call, a request refused before).
+    #[serde(rename = "act", borrow)]
+    pub action: Cow<'a, str>,
+    /// The other decisions the engine made while the operation ran (`iam:PassRole`).
+    #[serde(rename = "az")]
+    pub checks: Vec<Check>,
+}
+
+/// A decision the policy engine made while an operation ran, beyond the operation's own
+/// action: `iam:PassRole` on a role, with the service it was passed to. A line holds it as
+/// `[decision, action, resource, passed_to]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "(String, String, String, String)")]
+pub struct Check {
+    /// `allowed`, `explicitDeny` or `implicitDeny`, as [`Record::decision`].
+    pub decision: String,
+    pub action: String,
+    pub resource: String,
+    /// `iam:PassedToService`, for `iam:PassRole`; empty otherwise.
+    pub passed_to: String,
+}
+
+impl From<(String, String, String, String)> for Check {
+    fn from((decision, action, resource, passed_to): (String, String, String, String)) -> Check {
+        Check { decision, action, resource, passed_to }
+    }
 }
 
 type Waiter = oneshot::Sender<Result<(), StoreError>>;

@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
     pub(crate) target: std::sync::OnceLock<crate::iam::model::entities::Entity>,
+    /// The decisions the engine made while the operation ran (`iam:PassRole`), for its
+    /// audit record.
+    pub(crate) checks: std::sync::Mutex<Vec<crate::audit::Check>>,
 }
 
 impl Ctx<'_> {

@@ -105,6 +105,7 @@ async fn handle(
         decision: if outcome.result.is_ok() { "allowed" } else { "implicitDeny" }.into(),
         statements: Vec::new(),
         error_code: outcome.result.as_ref().err().map(|error| error.code.as_str().into()),
+        ..Record::default()
     };
     if let Err(error) = audit.record(record).await {
         return Some(Err(super::SERVICE.answer(internal(error))));

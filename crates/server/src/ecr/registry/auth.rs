@@ -11,7 +11,7 @@ use hyper::{HeaderMap, Response};
 
 use super::{Body, RegistryError, set};
 use crate::app::App;
-use crate::audit::{AuditLog, Record};
+use crate::audit::{AuditLog, Check, Record};
 use crate::auth::Identity;
 use crate::authz::{RequestFacts, Verdict};
 use crate::ecr::auth::{TokenError, open};
@@ -92,7 +92,8 @@ pub struct Event<'a> {
     pub caller: &'a Identity,
     pub facts: &'a RequestFacts,
     pub user_agent: String,
-    pub action: Option<&'a str>,
+    /// The actions the request was authorized for (the first names the event).
+    pub actions: &'a [&'a str],
     pub name: &'a str,
 }
 
@@ -104,7 +105,15 @@ pub async fn record(
     verdict: Verdict,
     error: Option<&RegistryError>,
 ) -> Result<(), RegistryError> {
-    let action = event.action.unwrap_or("ecr:Unknown");
+    let action = event.actions.first().copied().unwrap_or("ecr:Unknown");
+    let resource = repository_arn(app, event.name);
+    // Each action was decided on the repository; a refusal is the verdict's.
+    let checks = event.actions.get(1..).unwrap_or_default().iter().map(|action| Check {
+        decision: verdict.decision.as_str().to_owned(),
+        action: (*action).to_owned(),
+        resource: resource.clone(),
+        passed_to: String::new(),
+    });
     let record = Record {
         time: ids::now(),
         request_id: ids::request_id().unwrap_or_default().into(),
@@ -118,10 +127,13 @@ pub async fn record(
         service: "ecr".into(),
         region: app.region.as_str().into(),
         event_name: action.strip_prefix("ecr:").unwrap_or(action).into(),
-        resources: vec![repository_arn(app, event.name)],
+        checks: checks.collect(),
+        resources: vec![resource],
         decision: verdict.decision.as_str().into(),
         statements: verdict.statements,
         error_code: error.map(|error| error.code.into()),
+        principal_id: event.caller.principal_id().into(),
+        action: action.into(),
     };
     audit.record(record).await.map_err(|_| {
         // No durable record, no answer: Docker retries rather than acting unaudited.

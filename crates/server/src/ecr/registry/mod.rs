@@ -236,8 +236,7 @@ pub async fn serve(app: &App, audit: &AuditLog, peer: SocketAddr, request: Reque
         Ok(verdict) => (handle(exchange, route).await, verdict),
         Err((verdict, error)) => (Err(error), verdict),
     };
-    let event =
-        auth::Event { caller: &caller, facts: &facts, user_agent, action: actions.first().copied(), name: &name };
+    let event = auth::Event { caller: &caller, facts: &facts, user_agent, actions, name: &name };
     if let Err(error) = auth::record(app, audit, event, verdict, outcome.as_ref().err()).await {
         return error.into_response();
     }

@@ -34,6 +34,7 @@ pub(crate) mod entities;
 pub(crate) mod groups;
 pub(crate) mod inline;
 pub(crate) mod instance_profiles;
+pub(crate) mod least_privilege;
 pub mod managed;
 pub mod permissions;
 pub(crate) mod policies;

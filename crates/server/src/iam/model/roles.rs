@@ -170,6 +170,16 @@ pub(crate) fn record_use(account: &str, role_id: &str, at: i64, region: &str) ->
     )
 }
 
+/// The statement recording a role's sessions' latest request (at `at`, signed for `region`),
+/// unless a later use is already recorded: the audit importer's, for `RoleLastUsed`.
+pub(crate) fn record_activity(role_id: &str, at: i64, region: &str) -> Statement {
+    Statement::new(
+        "UPDATE roles SET last_used_at = ?, last_used_region = ?
+         WHERE role_id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        vec![Value::Int(at), region.into(), role_id.into(), Value::Int(at)],
+    )
+}
+
 /// What keeps a role from being deleted, in the order IAM reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RoleHeldBy {
