@@ -13,7 +13,8 @@ use crate::output;
 pub struct ServerArgs {
     /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
     /// `account_id`, `instance_ping_timeout`, `instance_disconnect_timeout`,
-    /// `registry_host`, `public_url`, `insecure_http`, `tls_san`, `tls_cert`, `tls_key`);
+    /// `access_advisor_days`, `registry_host`, `public_url`, `insecure_http`, `tls_san`,
+    /// `tls_cert`, `tls_key`);
     /// flags and `HOMEPORT_*` variables override it.
     #[arg(long, env = "HOMEPORT_CONFIG")]
     config: Option<PathBuf>,
@@ -41,6 +42,10 @@ pub struct ServerArgs {
     /// elsewhere [default: 180].
     #[arg(long, env = "HOMEPORT_INSTANCE_DISCONNECT_TIMEOUT")]
     instance_disconnect_timeout: Option<i64>,
+    /// Days of recorded use IAM's access advisor reports (its tracking period), after which
+    /// the use is forgotten [default: 400, as on AWS].
+    #[arg(long, env = "HOMEPORT_ACCESS_ADVISOR_DAYS", value_name = "DAYS")]
+    access_advisor_days: Option<i64>,
     /// `HOST:PORT` that Docker reaches the ECR registry at, the start of every repository URI
     /// [default: the --public-url's HOST:PORT if given, else the listen address, 0.0.0.0
     /// replaced by 127.0.0.1].
@@ -82,6 +87,7 @@ const SETTINGS: &[&str] = &[
     "account_id",
     "instance_ping_timeout",
     "instance_disconnect_timeout",
+    "access_advisor_days",
     "registry_host",
     "public_url",
     "insecure_http",
@@ -124,8 +130,8 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         None => Vec::new(),
     };
     let setting = |key: &str| file.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.clone());
-    // A duration in seconds: the flag, else the file, else the default; at least 1.
-    let seconds = |flag: Option<i64>, key: &str, default: i64| -> Result<i64, String> {
+    // A duration (in seconds, or days): the flag, else the file, else the default; at least 1.
+    let duration = |flag: Option<i64>, key: &str, default: i64| -> Result<i64, String> {
         let from_file =
             setting(key).map(|text| text.parse::<i64>().map_err(|error| format!("{key}: {error}"))).transpose()?;
         Ok(flag.or(from_file).unwrap_or(default).max(1))
@@ -176,8 +182,9 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         store_url: args.store_url.or_else(|| setting("store")),
         region: args.region.or_else(|| setting("region")).unwrap_or_else(|| "us-east-1".to_owned()),
         account_id: args.account_id.or_else(|| setting("account_id")),
-        instance_ping_timeout: seconds(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
-        instance_disconnect_timeout: seconds(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
+        instance_ping_timeout: duration(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
+        instance_disconnect_timeout: duration(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
+        access_advisor_days: duration(args.access_advisor_days, "access_advisor_days", 400)?,
         registry_host: args.registry_host.or_else(|| setting("registry_host")),
         public_url: args
             .public_url
@@ -430,6 +437,16 @@ mod tests {
             let error = resolved(args, file).unwrap_err();
             assert!(error.contains(refusal), "{args:?} {file:?}: {error}");
         }
+    }
+
+    #[test]
+    fn the_access_advisor_period_is_400_days_unless_set() {
+        assert_eq!(resolved(&[], None).unwrap().access_advisor_days, 400);
+        assert_eq!(resolved(&["--access-advisor-days", "30"], None).unwrap().access_advisor_days, 30);
+        assert_eq!(resolved(&[], Some("access_advisor_days = 90\n")).unwrap().access_advisor_days, 90);
+        assert_eq!(resolved(&["--access-advisor-days", "0"], None).unwrap().access_advisor_days, 1, "at least a day");
+        let error = resolved(&[], Some("access_advisor_days = soon\n")).unwrap_err();
+        assert!(error.contains("access_advisor_days"), "{error}");
     }
 
     #[test]

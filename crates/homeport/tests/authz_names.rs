@@ -79,6 +79,7 @@ fn classify(name: &str) -> Option<Names> {
         | "UntagUser"
         | "ListUserTags" => Existing(User, "UserName"),
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => Existing(User, "PolicySourceArn"),
+        "GenerateServiceLastAccessedDetails" | "ListPoliciesGrantingServiceAccess" => Existing(User, "Arn"),
         "GetGroup"
         | "DeleteGroup"
         | "AddUserToGroup"
@@ -213,7 +214,10 @@ fn classify(name: &str) -> Option<Names> {
         | "DeregisterTaskDefinition"
         | "DeleteTaskDefinitions"
         | "DescribeLogGroups"
-        | "GetAuthorizationToken" => Nothing,
+        | "GetAuthorizationToken"
+        // A job is read only by who started it, on every resource (`*`), as AWS scopes them.
+        | "GetServiceLastAccessedDetails"
+        | "GetServiceLastAccessedDetailsWithEntities" => Nothing,
         _ => return None,
     })
 }
@@ -448,6 +452,8 @@ fn request(world: &World, names: (Entity, &'static str), spelled: &str) -> (Vec<
         ("PolicyArn", format!("arn:aws:iam::{account}:policy/ops/HelperPolicy")),
         ("RoleArn", format!("arn:aws:iam::{account}:role/ops/helper-role")),
         ("PolicySourceArn", format!("arn:aws:iam::{account}:user/ops/bob")),
+        ("Arn", format!("arn:aws:iam::{account}:user/ops/bob")),
+        ("ServiceNamespaces.member.1", "iam".to_owned()),
         ("RoleSessionName", "s".to_owned()),
         ("PolicyName", "kept".to_owned()),
         ("PolicyDocument", ALLOW_ALL.to_owned()),
@@ -484,7 +490,7 @@ fn spellings(world: &World, entity: Entity, param: &str) -> Vec<(String, String)
     let user = format!("arn:aws:iam::{account}:user/ops/admin");
     let role = format!("arn:aws:iam::{account}:role/ops/admin-role");
     match (entity, param) {
-        (Entity::User, "PolicySourceArn") => vec![(format!("arn:aws:iam::{account}:user/ops/ADMIN"), user)],
+        (Entity::User, "PolicySourceArn" | "Arn") => vec![(format!("arn:aws:iam::{account}:user/ops/ADMIN"), user)],
         (Entity::User, _) => vec![("ADMIN".to_owned(), user.clone()), ("Admin".to_owned(), user)],
         (Entity::Group, _) => vec![("ADMINS".to_owned(), format!("arn:aws:iam::{account}:group/ops/admins"))],
         (Entity::Role, "RoleArn") => {

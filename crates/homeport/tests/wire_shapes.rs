@@ -150,6 +150,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         ),
         call("get_context_keys_for_custom_policy", json!({"PolicyInputList": [allow]})),
         call("get_context_keys_for_principal_policy", json!({"PolicySourceArn": user_arn})),
+        call("generate_service_last_accessed_details", json!({"Arn": user_arn, "Granularity": "ACTION_LEVEL"})),
+        call("list_policies_granting_service_access", json!({"Arn": user_arn, "ServiceNamespaces": ["iam", "s3"]})),
         call("get_account_summary", json!({})),
         call("get_account_authorization_details", json!({})),
         json!({"service": "sts", "operation": "get_caller_identity", "params": {}}),
@@ -160,12 +162,17 @@ fn tour(store_url: Option<&str>, name: &str) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     let key = &answers[3]["response"]["AccessKey"];
+    let generated =
+        first.iter().position(|call| call["operation"] == "generate_service_last_accessed_details").unwrap();
+    let job = answers[generated]["response"]["JobId"].as_str().unwrap().to_owned();
     let (key_id, secret) = (key["AccessKeyId"].as_str().unwrap(), key["SecretAccessKey"].as_str().unwrap());
     let as_user = |operation: &str, service: &str, params: Value| json!({"service": service, "operation": operation, "params": params, "credentials": [key_id, secret]});
     let second = vec![
         as_user("assume_role", "sts", json!({"RoleArn": role_arn, "RoleSessionName": "tour"})),
         call("update_access_key", json!({"UserName": "u", "AccessKeyId": key_id, "Status": "Inactive"})),
         call("get_access_key_last_used", json!({"AccessKeyId": key_id})),
+        call("get_service_last_accessed_details", json!({"JobId": job})),
+        call("get_service_last_accessed_details_with_entities", json!({"JobId": job, "ServiceNamespace": "iam"})),
         call("delete_access_key", json!({"UserName": "u", "AccessKeyId": key_id})),
         call("remove_role_from_instance_profile", json!({"InstanceProfileName": "ip", "RoleName": "r"})),
         call("delete_instance_profile", json!({"InstanceProfileName": "ip"})),

@@ -28,6 +28,9 @@ pub struct Config {
     pub instance_ping_timeout: i64,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
+    /// Days of use access advisor reports (its tracking period; AWS's is 400), and after
+    /// which recorded use is forgotten.
+    pub access_advisor_days: i64,
     /// `HOST:PORT` Docker reaches the registry at (repository URIs start with it); `None`
     /// for the listen address, with an unspecified IP replaced by 127.0.0.1.
     pub registry_host: Option<String>,
@@ -69,6 +72,8 @@ pub struct App {
     pub instance_ping_timeout: i64,
     /// Seconds without a poll after which a container instance's service tasks are replaced.
     pub instance_disconnect_timeout: i64,
+    /// Days of use access advisor reports, and after which recorded use is forgotten.
+    pub access_advisor_days: i64,
     /// What services keep for the life of the server (see [`ServiceState`]).
     pub service_state: ServiceState,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
@@ -167,6 +172,7 @@ impl App {
             account_id,
             instance_ping_timeout: config.instance_ping_timeout,
             instance_disconnect_timeout: config.instance_disconnect_timeout,
+            access_advisor_days: config.access_advisor_days,
             service_state: ServiceState::default(),
             registry_host,
             public_url,

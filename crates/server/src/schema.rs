@@ -495,6 +495,27 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX iam_usage_by_hour ON iam_usage (hour)
     ",
     },
+    Migration {
+        version: 15,
+        // Access advisor's reports (GenerateServiceLastAccessedDetails): computed when the job
+        // starts and kept whole as JSON, so every page of every read answers from the same
+        // report. `owner_id` is the starting principal's `aws:userid` (the account id for
+        // root, the user's unique id, `ROLEID:SESSION` for a role session): only it reads the
+        // job. Jobs older than a month are removed by the background pass.
+        sql: "
+        CREATE TABLE access_advisor_jobs (
+            job_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            owner_id TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            granularity TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            completed_at BIGINT NOT NULL,
+            report TEXT NOT NULL
+        );
+        CREATE INDEX access_advisor_jobs_by_creation ON access_advisor_jobs (created_at)
+    ",
+    },
 ];
 
 #[cfg(test)]

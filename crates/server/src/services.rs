@@ -104,6 +104,10 @@ pub static OPERATIONS: &[Operation] = &[
     iam::instance_profiles::ADD_ROLE_TO_INSTANCE_PROFILE,
     iam::instance_profiles::REMOVE_ROLE_FROM_INSTANCE_PROFILE,
     iam::instance_profiles::LIST_INSTANCE_PROFILES_FOR_ROLE,
+    iam::access_advisor::GENERATE_SERVICE_LAST_ACCESSED_DETAILS,
+    iam::access_advisor::GET_SERVICE_LAST_ACCESSED_DETAILS,
+    iam::access_advisor::GET_SERVICE_LAST_ACCESSED_DETAILS_WITH_ENTITIES,
+    iam::access_advisor::LIST_POLICIES_GRANTING_SERVICE_ACCESS,
     cloudtrail::LOOKUP_EVENTS,
     ssm::activations::CREATE_ACTIVATION,
     ssm::activations::DESCRIBE_ACTIVATIONS,
@@ -192,10 +196,13 @@ pub static ROUTES: Routes = Routes {
 /// Opens what services keep for the life of the server, before it takes a request.
 pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), StartError> {
     app.service_state.provide(ecs::channel::Channels::default());
+    // Access advisor tracks every action the server routes.
+    app.service_state.provide(iam::model::service_access::Tracked::new(OPERATIONS.iter().map(|op| op.action)));
     ecr::registry::blobs::start(app, data_dir).await
 }
 
-/// The background passes: the ECS service scheduler every second, log retention every minute.
+/// The background passes: the ECS service scheduler every second; log retention, and access
+/// advisor's forgetting of use and reports past their time, every minute.
 pub async fn background(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -207,6 +214,9 @@ pub async fn background(app: Arc<App>) {
         if pass % 60 == 0 {
             if let Err(error) = logs::expire(&app).await {
                 tracing::error!("log retention: {error}");
+            }
+            if let Err(error) = iam::access_advisor::expire(&app).await {
+                tracing::error!("access advisor expiry: {error}");
             }
         }
     }
@@ -240,14 +250,21 @@ mod tests {
     #[test]
     fn only_writes_of_what_the_iam_cache_holds_flush_it() {
         let flushing = flushing();
-        // Every IAM mutation does, and the one SSM call that removes sessions.
+        // Every IAM mutation does, and the one SSM call that removes sessions. Starting an
+        // access advisor report writes only the report, which the cache does not hold.
+        let writes_no_iam_entity = ["GenerateServiceLastAccessedDetails"];
         for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
+            let mutates_iam = operation.effect != Effect::Read && !writes_no_iam_entity.contains(&operation.name);
             assert_eq!(
                 operation.flushes_iam_cache(),
-                operation.effect != Effect::Read,
+                mutates_iam,
                 "{} (a mutation of IAM flushes, a read does not)",
                 operation.name
             );
+        }
+        for name in writes_no_iam_entity {
+            let operation = OPERATIONS.iter().find(|operation| operation.name == name);
+            assert_eq!(operation.map(|operation| operation.effect), Some(Effect::Write), "{name}");
         }
         for name in ["CreateUser", "DeleteAccessKey", "UpdateAccessKey", "AttachRolePolicy", "PutUserPolicy", "TagRole"]
         {

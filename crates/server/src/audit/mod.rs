@@ -16,9 +16,9 @@
 //!   before serving, whatever an earlier run left in its journals is imported. With the
 //!   embedded store the journal is kept as the trail and rows index it (synced to disk
 //!   before the row commits); with PostgreSQL rows hold the lines, for every replica to read.
-//! - Readers of the trail (LookupEvents, GetAccessKeyLastUsed) call [`AuditLog::sync`] first,
-//!   so they see every request this replica answered before them. Other replicas' records
-//!   arrive within their own import interval.
+//! - Readers of the trail (LookupEvents, GetAccessKeyLastUsed, access advisor's reports) call
+//!   [`AuditLog::sync`] first, so they see every request this replica answered before them.
+//!   Other replicas' records arrive within their own import interval.
 //! - A full disk (the journal refused a write for want of space) turns the server read-only
 //!   rather than dead: from the first such failure [`AuditLog::refuses_changes`] holds until a
 //!   probe write of [`PROBE_BYTES`] succeeds again (tried at most once a second), the pipeline

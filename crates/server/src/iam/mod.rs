@@ -1,10 +1,12 @@
 //! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, tags,
-//! permissions boundaries, instance profiles, the account's summary, and the policy simulators.
+//! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
+//! access advisor (service last accessed data).
 //!
 //! The handlers here decode a request, authorize it, call the domain layer in [`model`] (the
 //! only place that reads or writes IAM's tables) and encode the answer; a model failure is
 //! answered as IAM's internal error.
 
+pub(crate) mod access_advisor;
 pub(crate) mod access_keys;
 pub(crate) mod account;
 pub(crate) mod attachments;

@@ -74,7 +74,7 @@ pub(crate) async fn policy_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsErr
 /// The ARN of the account's policy `arn` names, as stored: policy names are unique
 /// case-insensitively, so another spelling is authorized as the policy it would name (and
 /// then not found, since policies are found by their exact ARN). Anything else is as given.
-async fn stored_arn(ctx: &Ctx<'_>, arn: &str) -> Result<String, AwsError> {
+pub(crate) async fn stored_arn(ctx: &Ctx<'_>, arn: &str) -> Result<String, AwsError> {
     let name = arn.rsplit('/').next().unwrap_or_default();
     let stored = model::arn_of_name(&ctx.app.store, ctx.account(), name).await?;
     Ok(stored.filter(|stored| stored.eq_ignore_ascii_case(arn)).unwrap_or_else(|| arn.to_owned()))

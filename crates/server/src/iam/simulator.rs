@@ -96,7 +96,7 @@ pub(crate) fn simulation_request(params: &QueryParams) -> Result<SimulateCustomP
 
 /// `MaxItems`: an integer from 1 to 1,000 (the model's bounds, checked as AWS's validation
 /// layer does, before the simulator sees the request).
-fn max_items(text: &str) -> Result<i64, AwsError> {
+pub(crate) fn max_items(text: &str) -> Result<i64, AwsError> {
     let refuse = |constraint: &str| {
         validation(format!(
             "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must {constraint}"

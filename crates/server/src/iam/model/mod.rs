@@ -27,6 +27,7 @@ use aws_protocol::AwsError;
 use store::{Store, StoreError, Value};
 
 pub(crate) mod access_keys;
+pub(crate) mod access_reports;
 pub(crate) mod account;
 pub(crate) mod attachments;
 pub(crate) mod boundaries;
@@ -40,8 +41,10 @@ pub mod permissions;
 pub(crate) mod policies;
 mod policy_uses;
 pub(crate) mod roles;
+pub(crate) mod service_access;
 pub(crate) mod sessions;
 pub(crate) mod tags;
+pub(crate) mod usage;
 pub(crate) mod users;
 
 /// A failure of the model that is Homeport's, not the caller's.

@@ -176,6 +176,7 @@ impl TestServer {
             account_id: None,
             instance_ping_timeout: 120,
             instance_disconnect_timeout: 180,
+            access_advisor_days: 400,
             registry_host: None,
             public_url: None,
             insecure_http: true,
