@@ -20,9 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use iam_policy::pattern::{Pattern, Segments};
 use serde_json::{Value as Json, json};
-use store::{Store, Value};
-
-use super::Error;
 
 /// One thing a principal was allowed to do.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,39 +28,6 @@ pub struct Observation {
     pub resource: String,
     /// `iam:PassedToService` for `iam:PassRole`; empty otherwise.
     pub passed_to: String,
-}
-
-/// What the principal with unique id `principal_id` was allowed between `from` and `to`
-/// (epoch seconds, both included), in `regions` (every region when empty), from `iam_usage`:
-/// the distinct (action, resource, passed-to service) of the hours that overlap the window.
-/// An hour that straddles an end of the window counts when its first or last use lies
-/// within it (the table keeps uses by the hour, not one by one).
-pub(crate) async fn observed(
-    store: &Store,
-    principal_id: &str,
-    (from, to): (i64, i64),
-    regions: &[String],
-) -> Result<Vec<Observation>, Error> {
-    let mut sql = "SELECT DISTINCT action, resource, passed_to FROM iam_usage
-         WHERE principal_id = ? AND hour >= ? AND hour <= ? AND allowed > 0
-           AND last_time >= ? AND first_time <= ?"
-        .to_owned();
-    let mut params: Vec<Value> = vec![
-        principal_id.into(),
-        Value::Int(from - from.rem_euclid(crate::audit::USAGE_HOUR)),
-        Value::Int(to),
-        Value::Int(from),
-        Value::Int(to),
-    ];
-    if !regions.is_empty() {
-        sql.push_str(&format!(" AND region IN ({})", vec!["?"; regions.len()].join(", ")));
-        params.extend(regions.iter().map(|region| Value::from(region.as_str())));
-    }
-    sql.push_str(" ORDER BY action, resource, passed_to");
-    let rows = store.query(&sql, params).await?;
-    rows.iter()
-        .map(|row| Ok(Observation { action: row.text(0)?, resource: row.text(1)?, passed_to: row.text(2)? }))
-        .collect()
 }
 
 /// The most characters (whitespace aside) of one generated document: a managed policy's.

@@ -1,6 +1,7 @@
-//! What principals were authorized for, by the hour: every statement on `iam_usage`, which the
-//! audit importer fills (one row per principal, hour, action, resource and passed-to service,
-//! with its allowed and denied counts and its last time and region). Access advisor reads it.
+//! What principals were authorized for, by the hour: every read of `iam_usage`, which the
+//! audit importer fills (`audit::usage`: one row per principal, hour, action, resource,
+//! passed-to service and region, with its allowed and denied counts and its first and last
+//! time). Access advisor and policy generation read it.
 //!
 //! Guarantees: a read returns one row per principal and action, grouped by the store over the
 //! tracking window (never the raw rows), and reads only the principals it is given, by the
@@ -10,6 +11,7 @@
 use store::{Store, Value};
 
 use super::Error;
+use super::least_privilege::Observation;
 
 /// Principals read per statement (the store's parameter lists stay small).
 const PRINCIPALS_PER_READ: usize = 200;
@@ -38,9 +40,12 @@ pub(crate) async fn last_accesses(
     let mut found = Vec::new();
     for chunk in principals.chunks(PRINCIPALS_PER_READ) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let within = |t: &str| format!("{t}.account_id = ? AND {t}.principal_id IN ({marks}) AND {t}.last_time >= ?");
+        // The hour bounds the key's range; the last use within it decides.
+        let within = |t: &str| {
+            format!("{t}.account_id = ? AND {t}.principal_id IN ({marks}) AND {t}.hour >= ? AND {t}.last_time >= ?")
+        };
         let sql = format!(
-            "SELECT u.principal_id, u.action, u.last_time, MAX(u.last_region) FROM iam_usage u
+            "SELECT u.principal_id, u.action, u.last_time, MAX(u.region) FROM iam_usage u
              JOIN (SELECT w.principal_id, w.action, MAX(w.last_time) AS last_time FROM iam_usage w
                    WHERE {} GROUP BY w.principal_id, w.action) latest
                ON latest.principal_id = u.principal_id AND latest.action = u.action
@@ -53,7 +58,7 @@ pub(crate) async fn last_accesses(
         );
         let window: Vec<Value> = std::iter::once(account.into())
             .chain(chunk.iter().map(|id| Value::from(id.as_str())))
-            .chain(std::iter::once(Value::Int(since)))
+            .chain([Value::Int(since - since.rem_euclid(crate::audit::USAGE_HOUR)), Value::Int(since)])
             .collect();
         let params = window.iter().cloned().chain(window.iter().cloned()).collect();
         for row in store.query(&sql, params).await? {
@@ -66,6 +71,39 @@ pub(crate) async fn last_accesses(
         }
     }
     Ok(found)
+}
+
+/// What the principal with unique id `principal_id` was allowed between `from` and `to`
+/// (epoch seconds, both included), in `regions` (every region when empty), from `iam_usage`:
+/// the distinct (action, resource, passed-to service) of the hours that overlap the window.
+/// An hour that straddles an end of the window counts when its first or last use lies
+/// within it (the table keeps uses by the hour, not one by one).
+pub(crate) async fn observed(
+    store: &Store,
+    principal_id: &str,
+    (from, to): (i64, i64),
+    regions: &[String],
+) -> Result<Vec<Observation>, Error> {
+    let mut sql = "SELECT DISTINCT action, resource, passed_to FROM iam_usage
+         WHERE principal_id = ? AND hour >= ? AND hour <= ? AND allowed > 0
+           AND last_time >= ? AND first_time <= ?"
+        .to_owned();
+    let mut params: Vec<Value> = vec![
+        principal_id.into(),
+        Value::Int(from - from.rem_euclid(crate::audit::USAGE_HOUR)),
+        Value::Int(to),
+        Value::Int(from),
+        Value::Int(to),
+    ];
+    if !regions.is_empty() {
+        sql.push_str(&format!(" AND region IN ({})", vec!["?"; regions.len()].join(", ")));
+        params.extend(regions.iter().map(|region| Value::from(region.as_str())));
+    }
+    sql.push_str(" ORDER BY action, resource, passed_to");
+    let rows = store.query(&sql, params).await?;
+    rows.iter()
+        .map(|row| Ok(Observation { action: row.text(0)?, resource: row.text(1)?, passed_to: row.text(2)? }))
+        .collect()
 }
 
 /// Removes the rows last used before `before` (seconds since the epoch); how many.
@@ -96,7 +134,7 @@ pub(crate) mod tests {
             store
                 .execute(
                     "INSERT INTO iam_usage (account_id, principal_id, hour, action, resource, passed_to, allowed,
-                                            denied, first_time, last_time, last_region)
+                                            denied, first_time, last_time, region)
                      VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
                     vec![
                         ACCOUNT.into(),
