@@ -453,7 +453,7 @@ fn routing_and_refusals_answer_in_rest_json(server: &TestServer) {
             validate(ADMIN, "IDENTITY_POLICY"),
             403,
             "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
+            "missing Authentication Token",
         ),
         Case::error(
             "an unknown path",
