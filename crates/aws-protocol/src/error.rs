@@ -2,8 +2,11 @@
 //!
 //! awsQuery services (IAM, STS) answer `<ErrorResponse><Error><Type/><Code/><Message/>
 //! </Error><RequestId/></ErrorResponse>`; awsJson services (SSM, ECS, ECR, Logs, CloudTrail)
-//! answer `{"__type": CODE, "message": MESSAGE}` with `x-amzn-RequestId`. Authentication
-//! failures carry different codes in the two families, as AWS names them.
+//! answer `{"__type": CODE, "message": MESSAGE}` with `x-amzn-RequestId`; restJson1 services
+//! (IAM Access Analyzer) name the code in the `x-amzn-ErrorType` header and answer
+//! `{"message": MESSAGE, ...}` with the members the error's shape models (a
+//! `ValidationException`'s `reason` and `fieldList`). Authentication failures carry different
+//! codes in the query and JSON families, as AWS names them.
 
 use crate::sigv4::AuthError;
 
@@ -14,6 +17,9 @@ pub enum Protocol {
     Query,
     /// awsJson 1.0 / 1.1: `X-Amz-Target` and JSON in, JSON out.
     Json,
+    /// restJson1: the operation is the HTTP method and path; input members come from the JSON
+    /// body, the path's labels and the query string; JSON out, the error code in a header.
+    RestJson,
 }
 
 /// An error as AWS returns it: code, HTTP status, message, and whose fault it is.
@@ -24,12 +30,27 @@ pub struct AwsError {
     pub message: String,
     /// `Sender` (the client's fault) or `Receiver`.
     pub sender_fault: bool,
+    /// Members of the error's shape besides the message, as JSON protocols render them
+    /// (`reason` and `fieldList` of Access Analyzer's `ValidationException`); empty for most.
+    pub members: Vec<(String, serde_json::Value)>,
 }
 
 impl AwsError {
     pub fn new(code: impl Into<String>, status: u16, message: impl Into<String>) -> AwsError {
         let status_is_client = (400..500).contains(&status);
-        AwsError { code: code.into(), status, message: message.into(), sender_fault: status_is_client }
+        AwsError {
+            code: code.into(),
+            status,
+            message: message.into(),
+            sender_fault: status_is_client,
+            members: Vec::new(),
+        }
+    }
+
+    /// The error with one more member of its shape (`reason`, `fieldList`).
+    pub fn with_member(mut self, name: &str, value: serde_json::Value) -> AwsError {
+        self.members.push((name.to_owned(), value));
+        self
     }
 
     /// The error AWS returns for an authentication failure in `protocol`.
@@ -69,7 +90,7 @@ impl AwsError {
         };
         let code = match protocol {
             Protocol::Query => query_code,
-            Protocol::Json => json_code,
+            Protocol::Json | Protocol::RestJson => json_code,
         };
         AwsError::new(code, status, message)
     }
@@ -90,6 +111,17 @@ impl AwsError {
     /// The awsJson error body.
     pub fn to_json(&self) -> String {
         format!("{{\"__type\":\"{}\",\"message\":\"{}\"}}", json_escape(&self.code), json_escape(&self.message))
+    }
+
+    /// The restJson1 error body: the message and the shape's other members (the code goes in
+    /// the `x-amzn-ErrorType` header).
+    pub fn to_rest_json(&self) -> Vec<u8> {
+        let mut body = serde_json::Map::new();
+        body.insert("message".to_owned(), serde_json::Value::String(self.message.clone()));
+        for (name, value) in &self.members {
+            body.insert(name.clone(), value.clone());
+        }
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 }
 
@@ -179,5 +211,13 @@ mod tests {
         assert!(xml.contains("<RequestId>req-1</RequestId>"));
         assert_eq!(error.to_json(), r#"{"__type":"AccessDenied","message":"User: a<b> is \"not\" authorized & more"}"#);
         assert_eq!(json_escape("a\u{1}b\n"), "a\\u0001b\\n");
+        let rest = AwsError::new("ValidationException", 400, "bad \"x\"")
+            .with_member("reason", serde_json::json!("fieldValidationFailed"));
+        let body: serde_json::Value = serde_json::from_slice(&rest.to_rest_json()).unwrap();
+        assert_eq!(body, serde_json::json!({"message": "bad \"x\"", "reason": "fieldValidationFailed"}));
+        assert_eq!(
+            AwsError::from_auth(&AuthError::Missing, Protocol::RestJson).code,
+            "MissingAuthenticationTokenException"
+        );
     }
 }

@@ -13,7 +13,7 @@ parameter validation, to send what the SDK would refuse) and "allPages": "Evalua
 Every successful response is also checked against the service model botocore ships: each
 awsQuery XML element must be a member of its shape (structures by member name, lists as
 `member`, maps as `entry`/`key`/`value`, scalars without children), and each awsJson member
-must be a member of its shape with the JSON type its shape implies. Elements the model does not know,
+must be a member of its shape with the JSON type its shape implies (restJson bodies too). Elements the model does not know,
 which botocore would silently drop, come back as "shapeProblems" next to the response.
 
 Credentials come from the usual places (the test points AWS_SHARED_CREDENTIALS_FILE at the
@@ -106,7 +106,7 @@ def shape_problems(body, operation_model):
     """The problems of a response body against the operation's output shape."""
     if operation_model.output_shape is None:
         return []
-    if operation_model.metadata.get("protocol") == "json":
+    if operation_model.metadata.get("protocol") in ("json", "rest-json"):
         problems = []
         check_json(json.loads(body or b"{}"), operation_model.output_shape, operation_model.name, problems)
         return problems

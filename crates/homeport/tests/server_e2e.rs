@@ -229,6 +229,7 @@ fn post(
     let target = match operation.protocol {
         aws_protocol::Protocol::Query => None,
         aws_protocol::Protocol::Json => Some(format!("{}.{}", operation.namespace, operation.name)),
+        aws_protocol::Protocol::RestJson => panic!("{}: restJson requests are not POSTs to /", operation.name),
     };
     let key = key.map(|(id, secret)| common::Key { id, secret, token: None });
     common::post(address, key.as_ref(), operation.service, target.as_deref(), body)

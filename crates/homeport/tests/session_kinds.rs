@@ -91,6 +91,7 @@ fn call(server: &Server, creds: &Creds, operation: &Operation, body: &str) -> (u
             let target = format!("{}.{}", operation.namespace, operation.name);
             post(&server.address, Some(&creds.key()), operation.service, Some(&target), body)
         }
+        aws_protocol::Protocol::RestJson => panic!("{}: no restJson operation is the agent's", operation.name),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct Condition {
     /// Shared by every identical condition of the policy (same operator, key and values):
     /// within one request they decide alike, so one evaluation serves them all.
     pub(crate) slot: Option<u32>,
+    /// Where the key's values are in the document (a string or an array).
+    pub span: crate::json::Span,
+    /// The operator as written (`ForAllValues:StringLike`), for messages.
+    pub operator_name: String,
 }
 
 /// A parsed condition operator such as `ForAnyValue:StringNotLikeIfExists`.
@@ -181,7 +185,16 @@ impl Condition {
     pub(crate) fn new(operator: Operator, key: String, values: Vec<PolicyValue>) -> Condition {
         let lookup_key = key.to_ascii_lowercase();
         let lookup_hash = crate::context::key_hash(&lookup_key);
-        Condition { operator, key, lookup_key, lookup_hash, values, slot: None }
+        Condition {
+            operator,
+            key,
+            lookup_key,
+            lookup_hash,
+            values,
+            slot: None,
+            span: crate::json::Span::default(),
+            operator_name: String::new(),
+        }
     }
 
     /// Text identifying the condition exactly, for sharing a slot; `None` when a value holds

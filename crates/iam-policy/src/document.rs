@@ -77,6 +77,8 @@ pub(crate) enum ResourceMatcher {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub sid: Option<String>,
+    /// Where the `Sid` value is, when there is one.
+    pub sid_span: Option<Span>,
     pub effect: Effect,
     pub action: Option<Clause<ActionPattern>>,
     pub resource: Option<Clause<ResourcePattern>>,
@@ -252,6 +254,7 @@ fn parse_statement(node: Node, variables: bool) -> Result<Statement, PolicyError
     };
     let mut statement = Statement {
         sid: None,
+        sid_span: None,
         effect: Effect::Allow,
         action: None,
         resource: None,
@@ -266,7 +269,10 @@ fn parse_statement(node: Node, variables: bool) -> Result<Statement, PolicyError
         let node_span = node.span;
         let negated = key.name.starts_with("Not");
         match key.name.as_str() {
-            "Sid" => statement.sid = Some(string(&key, node)?),
+            "Sid" => {
+                statement.sid = Some(string(&key, node)?);
+                statement.sid_span = Some(node_span);
+            }
             "Effect" => {
                 effect = Some(match string(&key, node)?.as_str() {
                     "Allow" => Effect::Allow,
@@ -351,6 +357,7 @@ fn parse_conditions(node: Node, variables: bool) -> Result<Vec<Condition>, Polic
             return Err(PolicyError::malformed("Syntax errors in policy.").at(keys_node.span));
         };
         for (key, values_node) in keys {
+            let span = values_node.span;
             if !key.name.contains(':') || key.name.starts_with(':') {
                 return Err(PolicyError::malformed(
                     "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
@@ -361,7 +368,10 @@ fn parse_conditions(node: Node, variables: bool) -> Result<Vec<Condition>, Polic
                 .into_iter()
                 .map(|text| PolicyValue::new(text, operator.base, variables))
                 .collect();
-            conditions.push(Condition::new(operator, key.name, values));
+            let mut condition = Condition::new(operator, key.name, values);
+            condition.span = span;
+            condition.operator_name.clone_from(&operator_key.name);
+            conditions.push(condition);
         }
     }
     Ok(conditions)

@@ -314,6 +314,67 @@ impl Reader<'_> {
     }
 }
 
+/// One step of a path through a document, as IAM Access Analyzer names them: into an
+/// array's item, into the value of an object's member, or onto a member's name itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Index(usize),
+    Value(String),
+    Key(String),
+}
+
+/// The path from `root` to the innermost value (or member name) whose span holds `span`:
+/// `[Value("Statement"), Index(0), Value("Action")]` for a statement's `Action`. A span that
+/// no child holds ends the path at the value that does (the root: an empty path).
+pub fn path_to(root: &Node, span: Span) -> Vec<PathStep> {
+    let holds = |outer: Span| outer.start <= span.start && span.end <= outer.end;
+    let mut path = Vec::new();
+    let mut node = root;
+    loop {
+        let next = match &node.value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find(|(_, item)| holds(item.span))
+                .map(|(index, item)| (PathStep::Index(index), item)),
+            Value::Object(members) => {
+                if let Some((key, _)) = members.iter().find(|(key, _)| holds(key.span)) {
+                    path.push(PathStep::Key(key.name.clone()));
+                    return path;
+                }
+                members
+                    .iter()
+                    .find(|(_, value)| holds(value.span))
+                    .map(|(key, value)| (PathStep::Value(key.name.clone()), value))
+            }
+            _ => None,
+        };
+        match next {
+            Some((step, child)) => {
+                path.push(step);
+                node = child;
+            }
+            None => return path,
+        }
+    }
+}
+
+/// A position as IAM Access Analyzer reports it: 1-based line, 0-based column and 0-based
+/// offset, both counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Point {
+    pub line: u32,
+    pub column: u32,
+    pub offset: u32,
+}
+
+/// The [`Point`] of a byte offset in `text`.
+pub fn point(text: &str, offset: usize) -> Point {
+    let at = position(text, offset);
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    Point { line: at.line, column: at.column.saturating_sub(1), offset: saturate(before.chars().count()) }
+}
+
 /// A 1-based line and column (in characters), as IAM reports statement positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -396,6 +457,28 @@ mod tests {
     fn refuses_deep_nesting_without_overflowing_the_stack() {
         let text = "[".repeat(100_000);
         assert_eq!(parse(&text).unwrap_err().reason, "document nested too deeply");
+    }
+
+    #[test]
+    fn paths_lead_to_the_innermost_value_or_member_name() {
+        let text = r#"{"Statement": [{"Sid": "", "Action": ["a:b", "c:d"]}], "Version": "x"}"#;
+        let root = parse(text).unwrap();
+        let span_of = |needle: &str| {
+            let start = text.find(needle).unwrap();
+            Span { start, end: start + needle.len() }
+        };
+        let value = |name: &str| PathStep::Value(name.to_owned());
+        assert_eq!(
+            path_to(&root, span_of(r#""c:d""#)),
+            vec![value("Statement"), PathStep::Index(0), value("Action"), PathStep::Index(1)]
+        );
+        assert_eq!(path_to(&root, span_of(r#""""#)), vec![value("Statement"), PathStep::Index(0), value("Sid")]);
+        assert_eq!(
+            path_to(&root, span_of(r#""Action""#)),
+            vec![value("Statement"), PathStep::Index(0), PathStep::Key("Action".to_owned())]
+        );
+        assert_eq!(path_to(&root, root.span), vec![]);
+        assert_eq!(point("{\n  \"é\": 1", 9), Point { line: 2, column: 6, offset: 8 });
     }
 
     #[test]

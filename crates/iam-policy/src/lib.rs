@@ -23,7 +23,9 @@
 //! assert_eq!(decide(&policies, &other).decision, EvalDecision::ImplicitDeny);
 //! ```
 
+pub mod access;
 mod action_index;
+pub mod analyzer;
 pub mod arn;
 pub mod condition;
 pub mod context;

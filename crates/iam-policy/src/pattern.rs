@@ -177,6 +177,16 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
+/// A pattern's tokens as matching sees them (literals lowercased when case-insensitive, ARN
+/// stars marked), for comparing patterns with patterns (`access`).
+pub(crate) fn pattern_tokens(text: &str, case: Case, segments: Option<Segments>) -> Vec<Token> {
+    let mut tokens = merge_literals(tokenize(text), case);
+    if let Some(segments) = segments {
+        mark_segment_stars(&mut tokens, segments);
+    }
+    tokens
+}
+
 fn merge_literals(tokens: Vec<Token>, case: Case) -> Vec<Token> {
     let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
     for token in tokens {

@@ -81,6 +81,12 @@ pub struct Validated {
 /// Parses and validates `text` as a policy of `kind`.
 pub fn validate(text: &str, kind: PolicyKind) -> Result<Validated, PolicyError> {
     check_characters(text)?;
+    validate_grammar(text, kind)
+}
+
+/// [`validate`] without IAM's API parameter pattern (Access Analyzer, whose documents are
+/// not IAM's parameters, takes any characters).
+pub(crate) fn validate_grammar(text: &str, kind: PolicyKind) -> Result<Validated, PolicyError> {
     let policy = Policy::parse(text)?;
     if policy.statements.is_empty() {
         return Err(PolicyError::malformed("Syntax errors in policy."));
@@ -134,7 +140,7 @@ fn check_statement(statement: &Statement, kind: PolicyKind) -> Result<(), Policy
         return Err(at(PolicyError::malformed("Policy statement must contain actions.")));
     };
     for pattern in &action.items {
-        check_action(&pattern.text).map_err(at)?;
+        check_action(&pattern.text).map_err(|error| error.at(action.span))?;
     }
     match kind {
         PolicyKind::Identity => {
@@ -176,7 +182,7 @@ fn check_statement(statement: &Statement, kind: PolicyKind) -> Result<(), Policy
         return Err(at(PolicyError::malformed("Policy statement must contain resources.")));
     };
     for pattern in &resource.items {
-        check_resource(&pattern.text).map_err(at)?;
+        check_resource(&pattern.text).map_err(|error| error.at(resource.span))?;
     }
     Ok(())
 }

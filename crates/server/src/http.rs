@@ -528,6 +528,9 @@ pub fn reply(reply: Reply) -> Response<ResponseBody> {
     if let Ok(value) = hyper::header::HeaderValue::from_str(&reply.request_id) {
         headers.insert("x-amzn-RequestId", value);
     }
+    if let Some(value) = reply.error_type.and_then(|code| hyper::header::HeaderValue::from_str(&code).ok()) {
+        headers.insert("x-amzn-ErrorType", value);
+    }
     response
 }
 

@@ -5,6 +5,7 @@
 //! decision durably, run the operation against the store, encode. An operation cannot be
 //! routed without its authorization: the table in `operations` requires it.
 
+mod access_analyzer;
 pub mod app;
 mod audit;
 mod auth;

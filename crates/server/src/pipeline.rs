@@ -21,6 +21,15 @@ pub struct Reply {
     pub content_type: &'static str,
     pub request_id: String,
     pub body: Vec<u8>,
+    /// A restJson error's code, sent as `x-amzn-ErrorType`.
+    pub error_type: Option<String>,
+}
+
+impl Reply {
+    /// A reply without an error type header.
+    pub fn new(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Reply {
+        Reply { status, content_type, request_id: request_id.to_owned(), body, error_type: None }
+    }
 }
 
 /// What the pipeline routes to, handed to it by the root (`services::ROUTES`): no
@@ -52,6 +61,26 @@ impl Api {
         self.operations.iter().find(|operation| operation.service == service && operation.name == name)
     }
 
+    /// The restJson operation of `service` (any service when `None`) that `method` and `path`
+    /// reach, with its path's labels: of two templates that match, the one with fewer labels
+    /// (`/policy/generation/{jobId}` never shadows a literal `/policy/generation/x`).
+    pub fn find_route(
+        &self,
+        service: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> Option<(&'static Operation, Vec<(&'static str, String)>)> {
+        self.operations
+            .iter()
+            .filter(|operation| service.is_none_or(|service| operation.service == service))
+            .filter_map(|operation| {
+                let route = operation.route.filter(|route| route.method == method)?;
+                route.matches(path).map(|labels| (route.label_count(), operation, labels))
+            })
+            .min_by_key(|(label_count, _, _)| *label_count)
+            .map(|(_, operation, labels)| (operation, labels))
+    }
+
     /// `error` as the service named `service` answers it (see [`Service::answer`]).
     fn answer(&self, service: &str, error: AwsError) -> AwsError {
         match self.service(service) {
@@ -68,12 +97,7 @@ pub struct Incoming<'a> {
 }
 
 fn xml_error(error: &AwsError, namespace: &str, request_id: &str) -> Reply {
-    Reply {
-        status: error.status,
-        content_type: "text/xml",
-        request_id: request_id.to_owned(),
-        body: error.to_query_xml(namespace, request_id).into_bytes(),
-    }
+    Reply::new(error.status, "text/xml", request_id, error.to_query_xml(namespace, request_id).into_bytes())
 }
 
 pub(crate) fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str, request_id: &str) -> Reply {
@@ -85,11 +109,14 @@ pub(crate) fn error_reply(error: &AwsError, protocol: Protocol, namespace: &str,
             if error.code == "AccessDenied" {
                 error.code = "AccessDeniedException".to_owned();
             }
+            Reply::new(error.status, "application/x-amz-json-1.1", request_id, error.to_json().into_bytes())
+        }
+        Protocol::RestJson => {
+            // As awsJson services do, restJson ones name this error with the suffix.
+            let code = if error.code == "AccessDenied" { "AccessDeniedException" } else { error.code.as_str() };
             Reply {
-                status: error.status,
-                content_type: "application/x-amz-json-1.1",
-                request_id: request_id.to_owned(),
-                body: error.to_json().into_bytes(),
+                error_type: Some(code.to_owned()),
+                ..Reply::new(error.status, "application/json", request_id, error.to_rest_json())
             }
         }
     }
@@ -112,7 +139,15 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
     let request = &incoming.request;
     let target = request.header("x-amz-target");
     let fallback = api.fallback.namespace;
-    let guessed = if target.is_some() { Protocol::Json } else { Protocol::Query };
+    // Before the credential names the service: a target means awsJson, a restJson operation's
+    // method and path mean restJson, anything else awsQuery (IAM's, the global endpoint's).
+    let guessed = if target.is_some() {
+        Protocol::Json
+    } else if api.find_route(None, request.method, request.path).is_some() {
+        Protocol::RestJson
+    } else {
+        Protocol::Query
+    };
     let claim = match Claim::parse(request) {
         Ok(claim) => claim,
         Err(error) => return error_reply(&AwsError::from_auth(&error, guessed), guessed, fallback, &request_id),
@@ -138,7 +173,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         Ok(params) => params,
         Err(error) => return error_reply(&error.to_aws(), protocol, namespace, &request_id),
     };
-    let (operation, body) = match route(api, &service, protocol, &params, target, request.body) {
+    let (operation, body, labels) = match route(api, &service, protocol, request, &params) {
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
@@ -149,6 +184,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         identity: &identity,
         params: &params,
         body: &body,
+        labels: &labels,
         operation,
         facts: &facts,
         target: Default::default(),
@@ -198,19 +234,20 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         }
     }
     match outcome {
-        Ok(Output::Xml(xml)) => Reply {
-            status: 200,
-            content_type: "text/xml",
-            request_id: request_id.clone(),
-            body: xml.finish(&request_id).into_bytes(),
-        },
-        Ok(Output::Json(json)) => Reply {
-            status: 200,
-            content_type: "application/x-amz-json-1.1",
-            request_id,
+        Ok(Output::Xml(xml)) => Reply::new(200, "text/xml", &request_id, xml.finish(&request_id).into_bytes()),
+        // A restJson success answers with the status its route declares.
+        Ok(Output::Json(json)) => match operation.route {
+            Some(route) => {
+                Reply::new(route.status, "application/json", &request_id, serde_json::to_vec(&json).unwrap_or_default())
+            }
             // Straight into bytes: `to_string` goes through `Display` and a formatter per
             // token (15% of DescribeTasks' CPU).
-            body: serde_json::to_vec(&json).unwrap_or_default(),
+            None => Reply::new(
+                200,
+                "application/x-amz-json-1.1",
+                &request_id,
+                serde_json::to_vec(&json).unwrap_or_default(),
+            ),
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
@@ -220,7 +257,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
 pub(crate) fn disk_full(protocol: Protocol) -> AwsError {
     let code = match protocol {
         Protocol::Query => "ServiceUnavailable",
-        Protocol::Json => "ServiceUnavailableException",
+        Protocol::Json | Protocol::RestJson => "ServiceUnavailableException",
     };
     AwsError::new(
         code,
@@ -229,32 +266,61 @@ pub(crate) fn disk_full(protocol: Protocol) -> AwsError {
     )
 }
 
-/// Finds the operation: by `Action` for awsQuery, by `X-Amz-Target` for awsJson (whose body
-/// is then read as JSON).
+/// What routing found: the operation, its JSON body (`null` for awsQuery) and its path's labels.
+type Routed = (&'static Operation, serde_json::Value, Vec<(&'static str, String)>);
+
+/// Finds the operation: by `Action` for awsQuery, by `X-Amz-Target` for awsJson, by method and
+/// path for restJson (the body of either JSON protocol is then read as JSON).
 fn route(
     api: &Api,
     service: &str,
     protocol: Protocol,
+    request: &HttpRequest<'_>,
     params: &QueryParams,
-    target: Option<&str>,
-    body: &[u8],
-) -> Result<(&'static Operation, serde_json::Value), AwsError> {
+) -> Result<Routed, AwsError> {
+    let target = request.header("x-amz-target");
+    let body = request.body;
     match protocol {
         Protocol::Query => {
             let action = params.get("Action").unwrap_or_default();
             let version = params.get("Version").unwrap_or_default();
-            api.find(service, action).map(|operation| (operation, serde_json::Value::Null)).ok_or_else(|| {
-                AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}"))
-            })
+            api.find(service, action).map(|operation| (operation, serde_json::Value::Null, Vec::new())).ok_or_else(
+                || {
+                    AwsError::new(
+                        "InvalidAction",
+                        400,
+                        format!("Could not find operation {action} for version {version}"),
+                    )
+                },
+            )
         }
         Protocol::Json => {
             let unknown = || unknown_operation(service, target.unwrap_or_default());
             let (prefix, name) = target.and_then(|target| target.rsplit_once('.')).ok_or_else(unknown)?;
             let operation =
                 api.find(service, name).filter(|operation| operation.namespace == prefix).ok_or_else(unknown)?;
-            Ok((operation, aws_protocol::json::decode_body(body)?))
+            Ok((operation, aws_protocol::json::decode_body(body)?, Vec::new()))
+        }
+        Protocol::RestJson => {
+            let (operation, labels) = api
+                .find_route(Some(service), request.method, request.path)
+                .ok_or_else(|| unknown_route(service, request.method, request.path))?;
+            Ok((operation, aws_protocol::json::decode_body(body)?, labels))
         }
     }
+}
+
+/// A restJson method and path Homeport does not route: 404 `UnknownOperationException`, as
+/// Smithy's restJson1 servers answer a request no operation's route matches; the message names
+/// what was asked, cut to a bounded length.
+fn unknown_route(service: &str, method: &str, path: &str) -> AwsError {
+    let asked: String = format!("{method} {path}").chars().take(160).collect();
+    let service: String = service.chars().take(32).collect();
+    AwsError::new(
+        "UnknownOperationException",
+        404,
+        format!("Homeport does not support the {service} operation {asked}."),
+    )
 }
 
 /// An awsJson target Homeport does not route: AWS's code, with a message that says so (AWS

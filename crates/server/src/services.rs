@@ -11,11 +11,19 @@ use crate::errors::StartError;
 use crate::http::Routes;
 use crate::operations::{Operation, Service};
 use crate::pipeline::Api;
-use crate::{cloudtrail, ecr, ecs, iam, logs, ssm, sts};
+use crate::{access_analyzer, cloudtrail, ecr, ecs, iam, logs, ssm, sts};
 
 /// Every service the server routes.
-pub static SERVICES: &[Service] =
-    &[iam::SERVICE, sts::SERVICE, ssm::SERVICE, ecs::SERVICE, ecr::SERVICE, logs::SERVICE, cloudtrail::SERVICE];
+pub static SERVICES: &[Service] = &[
+    iam::SERVICE,
+    sts::SERVICE,
+    ssm::SERVICE,
+    ecs::SERVICE,
+    ecr::SERVICE,
+    logs::SERVICE,
+    cloudtrail::SERVICE,
+    access_analyzer::SERVICE,
+];
 
 /// Every operation the server routes.
 pub static OPERATIONS: &[Operation] = &[
@@ -180,6 +188,9 @@ pub static OPERATIONS: &[Operation] = &[
     ecr::layers::INITIATE_LAYER_UPLOAD,
     ecr::layers::UPLOAD_LAYER_PART,
     ecr::layers::COMPLETE_LAYER_UPLOAD,
+    access_analyzer::validation::VALIDATE_POLICY,
+    access_analyzer::checks::CHECK_NO_NEW_ACCESS,
+    access_analyzer::checks::CHECK_ACCESS_NOT_GRANTED,
 ];
 
 /// What the listener routes: the signed APIs, and the endpoints services own beside them.

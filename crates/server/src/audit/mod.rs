@@ -276,7 +276,9 @@ impl AuditLog {
 /// may do on a full disk and whether it empties the IAM cache come from its operation's
 /// declared `Effect` instead, which a test keeps in agreement with this for every operation.
 pub fn read_only_event(event_name: &str) -> bool {
-    ["Get", "List", "Describe", "Lookup", "Simulate"].iter().any(|verb| event_name.starts_with(verb))
+    ["Get", "List", "Describe", "Lookup", "Simulate", "Validate", "Check"]
+        .iter()
+        .any(|verb| event_name.starts_with(verb))
 }
 
 #[cfg(test)]

@@ -24,12 +24,16 @@ pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// What an operation runs with: the app, the authenticated caller and its input (form
-/// parameters for awsQuery operations, the JSON body for awsJson ones).
+/// parameters for awsQuery operations, the JSON body for awsJson ones; for restJson ones the
+/// JSON body, the query string in `params` and the path's labels in `labels`).
 pub struct Ctx<'a> {
     pub app: &'a App,
     pub identity: &'a Identity,
     pub params: &'a QueryParams,
     pub body: &'a serde_json::Value,
+    /// The labels of a restJson operation's path template (`{jobId}`), percent-decoded, in
+    /// template order; empty for the other protocols.
+    pub labels: &'a [(&'static str, String)],
     pub operation: &'static Operation,
     /// What the request's global condition keys describe (for checks made while running,
     /// such as `iam:PassRole`).
@@ -60,6 +64,17 @@ impl Ctx<'_> {
 
     pub fn account(&self) -> &str {
         &self.app.account_id
+    }
+
+    /// A label of a restJson operation's path (`jobId` of `/policy/generation/{jobId}`): the
+    /// router matched the template, so every label it names is there.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|(label, _)| *label == name).map(|(_, value)| value.as_str())
+    }
+
+    /// A query-string member of a restJson operation (`maxResults`), as sent, decoded.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
     }
 }
 
@@ -130,10 +145,11 @@ impl std::fmt::Debug for ResourcePolicySource {
 
 /// A SigV4 service Homeport routes, as its folder describes it (`SERVICE` in its `mod.rs`).
 pub struct Service {
-    /// The SigV4 service name it is reached by (`iam`, `ecs`).
+    /// The SigV4 service name it is reached by (`iam`, `ecs`, `access-analyzer`).
     pub name: &'static str,
     pub protocol: Protocol,
-    /// Its operations' XML namespace (awsQuery) or `X-Amz-Target` prefix (awsJson).
+    /// Its operations' XML namespace (awsQuery) or `X-Amz-Target` prefix (awsJson); for
+    /// restJson, the service's name in messages (it routes by [`HttpRoute`]).
     pub namespace: &'static str,
     /// How its operations are authorized unless one says otherwise.
     pub authorization: Authorization,
@@ -171,12 +187,68 @@ pub enum Effect {
     AgentTraffic,
 }
 
+/// Where a restJson operation is reached: an HTTP method and a path template whose
+/// `{label}` segments each match one non-empty path segment (handed to the handler through
+/// [`Ctx::label`]), and the status of a success, as botocore's model declares them
+/// (`"http": {"method": "POST", "requestUri": "/policy/validation", "responseCode": 200}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub status: u16,
+}
+
+impl HttpRoute {
+    /// The labels of `path` (as sent: percent-encoded, without the query) when it matches this
+    /// route's template, decoded; `None` when it does not.
+    pub fn matches(&self, path: &str) -> Option<Vec<(&'static str, String)>> {
+        let mut labels = Vec::new();
+        let mut sent = path.split('/');
+        for segment in self.path.split('/') {
+            let value = sent.next()?;
+            match segment.strip_prefix('{').and_then(|label| label.strip_suffix('}')) {
+                Some(label) if !value.is_empty() => labels.push((label, percent_decode(value)?)),
+                Some(_) => return None,
+                None if segment == value => {}
+                None => return None,
+            }
+        }
+        sent.next().is_none().then_some(labels)
+    }
+
+    /// How many labels the template has: a literal segment is preferred to a label where
+    /// two templates match one path.
+    pub fn label_count(&self) -> usize {
+        self.path.split('/').filter(|segment| segment.starts_with('{')).count()
+    }
+}
+
+/// A path segment's percent-escapes decoded; `None` for a malformed escape or text that is not
+/// UTF-8 (no template label takes either).
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(byte);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// One routed operation.
 pub struct Operation {
     /// The SigV4 service name it is reached by (`iam`, `sts`, `cloudtrail`).
     pub service: &'static str,
     pub protocol: Protocol,
-    /// The `Action` parameter (awsQuery) or the part of `X-Amz-Target` after the dot.
+    /// The `Action` parameter (awsQuery) or the part of `X-Amz-Target` after the dot; the
+    /// operation's name in the model for restJson.
     pub name: &'static str,
     /// The XML namespace (awsQuery) or the `X-Amz-Target` prefix (awsJson).
     pub namespace: &'static str,
@@ -191,20 +263,23 @@ pub struct Operation {
     pub resources: for<'a> fn(&'a Ctx<'a>) -> ResourcesFuture<'a>,
     /// The operation itself; only the pipeline calls it, after authorization.
     pub run: for<'a> fn(&'a Ctx<'a>) -> OperationFuture<'a>,
+    /// Where a restJson operation is reached (`None` for the other protocols, routed by name).
+    pub route: Option<HttpRoute>,
 }
 
 /// Declares one routed operation as the constant `CONST`, the one way every service does it:
 ///
 /// `operation!(service, CONST, "Name", Effect, resources, run)`, optionally followed by
 /// `authorization = Variant` or `resource_policy = SOURCE` (else the service's
-/// [`Service::authorization`]) and `action = "service:Action"` (else `service:Name`). The
+/// [`Service::authorization`]), `action = "service:Action"` (else `service:Name`) and, for a
+/// restJson service, `http = ("METHOD", "/path/{label}", status)`, its [`HttpRoute`]. The
 /// service's identifier names its folder, whose `SERVICE` gives the SigV4 service name, the
 /// protocol and the namespace or target prefix. `Effect` is the [`Effect`] variant the
 /// operation declares: what it may change.
 macro_rules! operation {
     ($service:ident, $const:ident, $name:literal, $effect:ident, $resources:expr, $run:expr
         $(, authorization = $authorization:ident)? $(, resource_policy = $policy:path)?
-        $(, action = $action:literal)? $(,)?) => {
+        $(, action = $action:literal)? $(, http = ($method:literal, $path:literal, $status:literal))? $(,)?) => {
         pub const $const: $crate::operations::Operation = $crate::operations::Operation {
             service: $crate::$service::SERVICE.name,
             protocol: $crate::$service::SERVICE.protocol,
@@ -215,7 +290,12 @@ macro_rules! operation {
             effect: $crate::operations::Effect::$effect,
             resources: $resources,
             run: $run,
+            route: $crate::operations::operation!(@route $($method $path $status)?),
         };
+    };
+    (@route) => { None };
+    (@route $method:literal $path:literal $status:literal) => {
+        Some($crate::operations::HttpRoute { method: $method, path: $path, status: $status })
     };
     (@action $service:ident $name:literal) => { concat!(stringify!($service), ":", $name) };
     (@action $service:ident $name:literal $action:literal) => { $action };
@@ -372,6 +452,12 @@ pub(crate) mod tests {
                 assert!(body.contains("<Type>Receiver</Type>"), "{body}");
                 assert!(body.contains(&format!("xmlns=\"{}\"", service.namespace)), "{body}");
             }
+            Protocol::RestJson => {
+                assert_eq!(reply.content_type, "application/json");
+                assert_eq!(reply.error_type.as_deref(), Some(code));
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                assert_eq!(json["message"], error.message.as_str(), "{body}");
+            }
             Protocol::Json => {
                 assert_eq!(reply.content_type, "application/x-amz-json-1.1");
                 let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -383,5 +469,19 @@ pub(crate) mod tests {
         let other = service.answer(validation("bad"));
         assert_eq!(other.code, "ValidationError");
         error
+    }
+
+    #[test]
+    fn routes_match_their_template_and_capture_labels_decoded() {
+        let job = HttpRoute { method: "GET", path: "/policy/generation/{jobId}", status: 200 };
+        let list = HttpRoute { method: "GET", path: "/policy/generation", status: 200 };
+        assert_eq!(job.matches("/policy/generation/abc%2D1"), Some(vec![("jobId", "abc-1".to_owned())]));
+        assert_eq!(list.matches("/policy/generation"), Some(vec![]));
+        for path in ["/policy/generation/", "/policy/generation", "/policy/generation/a/b", "/policy/x/a", "/"] {
+            assert_eq!(job.matches(path), None, "{path}");
+        }
+        assert_eq!(list.matches("/policy/generation/a"), None);
+        assert_eq!(job.matches("/policy/generation/%zz"), None, "a malformed escape matches nothing");
+        assert_eq!((job.label_count(), list.label_count()), (1, 0));
     }
 }

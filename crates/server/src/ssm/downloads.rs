@@ -40,7 +40,7 @@ const INSTALL_SCRIPT: &str = include_str!("../../../../packaging/install.sh");
 pub const CA_PATH: &str = "/cacerts";
 
 fn reply(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Reply {
-    Reply { status, content_type, request_id: request_id.to_owned(), body }
+    Reply::new(status, content_type, request_id, body)
 }
 
 /// The public files (`GET` and `HEAD`), answered before SigV4: the health check, the install

@@ -51,12 +51,12 @@ pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request
     Box::pin(async move {
         let outcome = handle(app, audit, &incoming.request, &incoming.source_ip, request_id).await?;
         Some(match outcome {
-            Ok(json) => crate::pipeline::Reply {
-                status: 200,
-                content_type: "application/x-amz-json-1.1",
-                request_id: request_id.to_owned(),
-                body: serde_json::to_vec(&json).unwrap_or_default(),
-            },
+            Ok(json) => crate::pipeline::Reply::new(
+                200,
+                "application/x-amz-json-1.1",
+                request_id,
+                serde_json::to_vec(&json).unwrap_or_default(),
+            ),
             Err(error) => crate::pipeline::error_reply(
                 &error,
                 aws_protocol::Protocol::Json,

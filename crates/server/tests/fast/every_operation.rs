@@ -1,7 +1,8 @@
 //! Every routed operation (the server's own table, `server::operations::OPERATIONS`), in
 //! process: each refuses an unsigned request in its protocol's words, and each that needs a
 //! permission refuses a caller without any, naming the operation's IAM action. A new operation
-//! is covered the moment it is routed.
+//! is covered the moment it is routed; a restJson one is called at its route (method and path,
+//! each label a placeholder).
 
 use aws_protocol::Protocol;
 use server::operations::Authorization;
@@ -32,6 +33,29 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
     assert!(OPERATIONS.len() > 80, "the table lists every operation: {}", OPERATIONS.len());
     let mut failures = Vec::new();
     for operation in OPERATIONS {
+        let name = format!("{}:{}", operation.service, operation.name);
+        if let Some(route) = operation.route {
+            // restJson: the route's method and path (each label a placeholder), an empty object.
+            let path: Vec<&str> = route
+                .path
+                .split('/')
+                .map(|segment| if segment.starts_with('{') { "placeholder" } else { segment })
+                .collect();
+            let path = path.join("/");
+            let body = serde_json::json!({});
+            let call = |key| server.rest_json(key, operation.service, route.method, &path, "", Some(&body));
+            let unsigned = call(None);
+            if (unsigned.status, unsigned.code().as_str()) != (403, "MissingAuthenticationTokenException") {
+                failures.push(format!("{name} unsigned: {} {} {}", unsigned.status, unsigned.head, unsigned.body));
+            }
+            let refused = call(Some(nobody));
+            let names_action = refused.message().contains(&format!("not authorized to perform: {}", operation.action));
+            if (refused.status, refused.code().as_str()) != (403, "AccessDeniedException") || !names_action {
+                failures
+                    .push(format!("{name} without permission: {} {} {}", refused.status, refused.head, refused.body));
+            }
+            continue;
+        }
         let (target, body, missing, denied) = match operation.protocol {
             Protocol::Query => (
                 None,
@@ -39,14 +63,13 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
                 "MissingAuthenticationToken",
                 "AccessDenied",
             ),
-            Protocol::Json => (
+            Protocol::Json | Protocol::RestJson => (
                 Some(format!("{}.{}", operation.namespace, operation.name)),
                 JSON_BODY.to_owned(),
                 "MissingAuthenticationTokenException",
                 "AccessDeniedException",
             ),
         };
-        let name = format!("{}:{}", operation.service, operation.name);
         let unsigned = server.post_raw(None, operation.service, target.as_deref(), &body);
         if (unsigned.status, unsigned.code().as_str()) != (403, missing) {
             failures.push(format!("{name} unsigned: {} {}", unsigned.status, unsigned.body));

@@ -14,6 +14,7 @@
 
 mod support;
 
+mod access_analyzer;
 mod authentication;
 mod cloudtrail;
 mod ecr_images;

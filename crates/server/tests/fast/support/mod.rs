@@ -1,7 +1,8 @@
 //! The fast tier's test server: `server::run` in this test process, on its own runtime
 //! thread, with a fresh data directory (embedded SQLite), plain HTTP on 127.0.0.1:0, and a
-//! caller that signs awsQuery (IAM, STS) and awsJson 1.1 (ECS, ECR, Logs, SSM, CloudTrail)
-//! requests with `aws-protocol`'s SigV4 signer, as root or as any access key.
+//! caller that signs awsQuery (IAM, STS), awsJson 1.1 (ECS, ECR, Logs, SSM, CloudTrail) and
+//! restJson1 (Access Analyzer: any method, path and query string) requests with
+//! `aws-protocol`'s SigV4 signer, as root or as any access key.
 //!
 //! Only the server's public API (`server::run`, `server::Config`) and HTTP are used, so these
 //! tests see exactly what a client sees. The test program shares one server ([`shared`]):
@@ -302,12 +303,46 @@ impl TestServer {
     }
 
     /// POSTs `body` to `/` with `headers`, SigV4-signed for `service` with `key` when given.
-    fn post(&self, key: Option<&Key>, service: &str, mut headers: Vec<(&str, String)>, body: &str) -> Response {
+    fn post(&self, key: Option<&Key>, service: &str, headers: Vec<(&str, String)>, body: &str) -> Response {
+        self.send_as(key, service, "POST", "/", "", headers, body)
+    }
+
+    /// A restJson1 call: `method` to `path` (as sent: percent-encoded) with the raw `query`
+    /// string and a JSON `body` (none when `None`), signed for `service` with `key` when given,
+    /// as botocore signs it (the path and query as sent).
+    pub fn rest_json(
+        &self,
+        key: Option<&Key>,
+        service: &str,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let headers = vec![("Content-Type", "application/json".to_owned())];
+        self.send_as(key, service, method, path, query, headers, &body)
+    }
+
+    /// Sends `body` with `method` to `path?query` with `headers`, SigV4-signed for `service`
+    /// with `key` when given.
+    #[allow(clippy::too_many_arguments, reason = "the parts of one HTTP request")]
+    fn send_as(
+        &self,
+        key: Option<&Key>,
+        service: &str,
+        method: &str,
+        path: &str,
+        query: &str,
+        mut headers: Vec<(&str, String)>,
+        body: &str,
+    ) -> Response {
         headers.push(("Host", self.address.to_string()));
+        let target = Target { method, path, query };
         if let Some(key) = key {
-            sign(key, service, &mut headers, body);
+            sign(key, service, &target, &mut headers, body);
         }
-        send(self.address, &headers, body)
+        send(self.address, &target, &headers, body)
     }
 
     /// Creates a user with `policy` inline (none for a user with no permissions) and a key of
@@ -443,9 +478,16 @@ pub fn read_credentials(path: &Path) -> Key {
     Key { id: value("aws_access_key_id").unwrap(), secret: value("aws_secret_access_key").unwrap(), token: None }
 }
 
+/// What a request asks for: its method, path and query string, as sent.
+struct Target<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+}
+
 /// Adds `X-Amz-Date`, `X-Amz-Security-Token` (for a session) and `Authorization`: SigV4 over
 /// every header, for `service` in us-east-1, now.
-fn sign(key: &Key, service: &str, headers: &mut Vec<(&str, String)>, body: &str) {
+fn sign(key: &Key, service: &str, target: &Target<'_>, headers: &mut Vec<(&str, String)>, body: &str) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let amz_date = format_amz_date(i64::try_from(now).unwrap());
     headers.push(("X-Amz-Date", amz_date.clone()));
@@ -453,7 +495,13 @@ fn sign(key: &Key, service: &str, headers: &mut Vec<(&str, String)>, body: &str)
         headers.push(("X-Amz-Security-Token", token.clone()));
     }
     let pairs: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let request = HttpRequest { method: "POST", path: "/", query: "", headers: &pairs, body: body.as_bytes() };
+    let request = HttpRequest {
+        method: target.method,
+        path: target.path,
+        query: target.query,
+        headers: &pairs,
+        body: body.as_bytes(),
+    };
     let mut signed: Vec<String> = headers.iter().map(|(name, _)| name.to_ascii_lowercase()).collect();
     signed.sort();
     let signed_refs: Vec<&str> = signed.iter().map(String::as_str).collect();
@@ -473,9 +521,10 @@ fn sign(key: &Key, service: &str, headers: &mut Vec<(&str, String)>, body: &str)
 }
 
 /// One HTTP/1.1 exchange on a connection of its own.
-fn send(address: SocketAddr, headers: &[(&str, String)], body: &str) -> Response {
+fn send(address: SocketAddr, target: &Target<'_>, headers: &[(&str, String)], body: &str) -> Response {
     let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = String::from("POST / HTTP/1.1\r\n");
+    let query = if target.query.is_empty() { String::new() } else { format!("?{}", target.query) };
+    let mut request = format!("{} {}{query} HTTP/1.1\r\n", target.method, target.path);
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -558,8 +607,20 @@ impl Response {
         found
     }
 
-    /// The error code: `<Code>` for awsQuery, `__type` (without a namespace) for awsJson.
+    /// A response header's value (the first, by case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+        })
+    }
+
+    /// The error code: `<Code>` for awsQuery, `__type` (without a namespace) for awsJson,
+    /// `x-amzn-ErrorType` for restJson.
     pub fn code(&self) -> String {
+        if let Some(code) = self.header("x-amzn-ErrorType") {
+            return code.split(':').next().unwrap_or_default().to_owned();
+        }
         if let Some(kind) = self.value().get("__type").and_then(Value::as_str) {
             return kind.rsplit('#').next().unwrap_or(kind).to_owned();
         }
@@ -625,6 +686,13 @@ pub enum Call {
     Query { service: &'static str, action: String, params: Vec<(String, String)> },
     /// awsJson 1.1: `service` is the signing name (`ecs`, `ecr`, `logs`, `ssm`, `cloudtrail`).
     Json { service: &'static str, operation: String, body: Value },
+    /// restJson1: a method, a path and a query string as sent, and a JSON body (or none).
+    RestJson { service: &'static str, method: &'static str, path: String, query: String, body: Option<Value> },
+}
+
+/// An Access Analyzer call: `method` to `path` with `body`.
+pub fn access_analyzer(method: &'static str, path: &str, body: Value) -> Call {
+    Call::RestJson { service: "access-analyzer", method, path: path.to_owned(), query: String::new(), body: Some(body) }
 }
 
 pub fn iam(action: &str, params: &[(&str, &str)]) -> Call {
@@ -684,6 +752,9 @@ impl TestServer {
                     other => panic!("no awsJson target prefix for {other}"),
                 };
                 self.json_as(key, service, &format!("{prefix}.{operation}"), body)
+            }
+            Call::RestJson { service, method, path, query, body } => {
+                self.rest_json(key, service, method, path, query, body.as_ref())
             }
         }
     }
@@ -747,7 +818,7 @@ impl Case {
     pub fn denied(name: &str, key: &Key, call: Call, message: impl Into<String>) -> Case {
         let code = match call {
             Call::Query { .. } => "AccessDenied",
-            Call::Json { .. } => "AccessDeniedException",
+            Call::Json { .. } | Call::RestJson { .. } => "AccessDeniedException",
         };
         Case::error(name, key, call, 403, code, message)
     }

@@ -1,0 +1,107 @@
+//! IAM Access Analyzer's policy checks, over restJson1 (signing name `access-analyzer`):
+//! `ValidatePolicy` (`validation`), `CheckNoNewAccess` and `CheckAccessNotGranted` (`checks`).
+//! Each is a pure function of its input, decided by `iam-policy` (`analyzer`, `access`): no
+//! store, no analyzer resource, authorized as `access-analyzer:ACTION` on `*` as the Service
+//! Authorization Reference lists them.
+//!
+//! Input members are checked as botocore's model constrains them (required, enums, list
+//! lengths, types) and refused with `ValidationException` (`reason`, `fieldList`); what
+//! Homeport cannot honour (a locale other than English) is refused the same way, with the
+//! reason `notSupported`.
+
+pub(crate) mod checks;
+pub(crate) mod validation;
+
+use aws_protocol::AwsError;
+use serde_json::{Value as Json, json};
+
+use crate::operations::{Authorization, Service};
+
+/// The service as the pipeline routes it.
+pub const SERVICE: Service = Service {
+    name: "access-analyzer",
+    protocol: aws_protocol::Protocol::RestJson,
+    namespace: "AccessAnalyzer",
+    authorization: Authorization::Policies,
+    internal_error,
+};
+
+/// Access Analyzer's answer to a failure that is Homeport's: `InternalServerException` (500).
+pub fn internal_error() -> AwsError {
+    AwsError::new(
+        "InternalServerException",
+        500,
+        "Internal server error. Retry the request; the server's log records the cause.",
+    )
+}
+
+/// `ValidationException` (400) for one member that breaks a constraint: `reason` is one of the
+/// model's (`fieldValidationFailed`, `notSupported`, ...), `fieldList` names the member.
+pub fn invalid(reason: &str, member: &str, message: impl Into<String>) -> AwsError {
+    let message = message.into();
+    AwsError::new("ValidationException", 400, message.clone())
+        .with_member("reason", json!(reason))
+        .with_member("fieldList", json!([{"name": member, "message": message}]))
+}
+
+/// A required member, or the error naming it.
+fn missing(member: &str) -> AwsError {
+    invalid(
+        "fieldValidationFailed",
+        member,
+        format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ),
+    )
+}
+
+/// A string member: `None` when absent (or `null`), an error when not a string.
+pub fn optional_string<'a>(body: &'a Json, member: &str) -> Result<Option<&'a str>, AwsError> {
+    match body.get(member) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(text)) => Ok(Some(text)),
+        Some(_) => Err(invalid("cannotParse", member, format!("Member '{member}' must be a string."))),
+    }
+}
+
+/// A required string member.
+pub fn required_string<'a>(body: &'a Json, member: &str) -> Result<&'a str, AwsError> {
+    optional_string(body, member)?.ok_or_else(|| missing(member))
+}
+
+/// A required member that must be one of `values`.
+pub fn required_enum<'a>(body: &'a Json, member: &str, values: &[&str]) -> Result<&'a str, AwsError> {
+    let value = required_string(body, member)?;
+    check_enum(value, member, values)?;
+    Ok(value)
+}
+
+pub fn check_enum(value: &str, member: &str, values: &[&str]) -> Result<(), AwsError> {
+    if values.contains(&value) {
+        return Ok(());
+    }
+    let shown: String = value.chars().take(256).collect();
+    Err(invalid(
+        "fieldValidationFailed",
+        member,
+        format!(
+            "1 validation error detected: Value '{shown}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            values.join(", ")
+        ),
+    ))
+}
+
+/// The resource every policy check is authorized on.
+pub fn any_resource(_ctx: &crate::operations::Ctx<'_>) -> crate::operations::ResourcesFuture<'static> {
+    Box::pin(async { Ok(vec!["*".to_owned()]) })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::operations::tests::internal_as_answered;
+
+    #[test]
+    fn an_internal_failure_is_the_internal_server_exception() {
+        internal_as_answered(&super::SERVICE, "InternalServerException", 500);
+    }
+}
