@@ -13,7 +13,7 @@ use crate::output;
 pub struct ServerArgs {
     /// A config file of `key = value` lines (`listen`, `data_dir`, `store`, `region`,
     /// `account_id`, `instance_ping_timeout`, `instance_disconnect_timeout`,
-    /// `access_advisor_days`, `registry_host`, `public_url`, `insecure_http`, `tls_san`,
+    /// `access_advisor_days`, `policy_generations_per_day`, `policy_generation_days`, `registry_host`, `public_url`, `insecure_http`, `tls_san`,
     /// `tls_cert`, `tls_key`);
     /// flags and `HOMEPORT_*` variables override it.
     #[arg(long, env = "HOMEPORT_CONFIG")]
@@ -46,6 +46,13 @@ pub struct ServerArgs {
     /// the use is forgotten [default: 400, as on AWS].
     #[arg(long, env = "HOMEPORT_ACCESS_ADVISOR_DAYS", value_name = "DAYS")]
     access_advisor_days: Option<i64>,
+    /// Policy generations (Access Analyzer) an account may start in a day [default: 50, as on
+    /// AWS].
+    #[arg(long, env = "HOMEPORT_POLICY_GENERATIONS_PER_DAY", value_name = "COUNT")]
+    policy_generations_per_day: Option<i64>,
+    /// The most days of the audit trail one policy generation reads [default: 90, as on AWS].
+    #[arg(long, env = "HOMEPORT_POLICY_GENERATION_DAYS", value_name = "DAYS")]
+    policy_generation_days: Option<i64>,
     /// `HOST:PORT` that Docker reaches the ECR registry at, the start of every repository URI
     /// [default: the --public-url's HOST:PORT if given, else the listen address, 0.0.0.0
     /// replaced by 127.0.0.1].
@@ -88,6 +95,8 @@ const SETTINGS: &[&str] = &[
     "instance_ping_timeout",
     "instance_disconnect_timeout",
     "access_advisor_days",
+    "policy_generations_per_day",
+    "policy_generation_days",
     "registry_host",
     "public_url",
     "insecure_http",
@@ -185,6 +194,8 @@ fn resolve(args: ServerArgs) -> Result<Config, String> {
         instance_ping_timeout: duration(args.instance_ping_timeout, "instance_ping_timeout", 120)?,
         instance_disconnect_timeout: duration(args.instance_disconnect_timeout, "instance_disconnect_timeout", 180)?,
         access_advisor_days: duration(args.access_advisor_days, "access_advisor_days", 400)?,
+        policy_generations_per_day: duration(args.policy_generations_per_day, "policy_generations_per_day", 50)?,
+        policy_generation_days: duration(args.policy_generation_days, "policy_generation_days", 90)?,
         registry_host: args.registry_host.or_else(|| setting("registry_host")),
         public_url: args
             .public_url

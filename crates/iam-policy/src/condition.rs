@@ -321,7 +321,7 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
 
 /// ISO 8601 dates and date-times (UTC `Z` or an offset), or epoch seconds, as seconds since
 /// the epoch.
-pub(crate) fn parse_date(text: &str) -> Option<f64> {
+pub fn parse_date(text: &str) -> Option<f64> {
     if let Some(seconds) = parse_number(text) {
         return Some(seconds);
     }

@@ -31,6 +31,10 @@ pub struct Config {
     /// Days of use access advisor reports (its tracking period; AWS's is 400), and after
     /// which recorded use is forgotten.
     pub access_advisor_days: i64,
+    /// Access Analyzer's quotas: policy generations an account may start a day (AWS: 50), and
+    /// the most days one may read (AWS: 90).
+    pub policy_generations_per_day: i64,
+    pub policy_generation_days: i64,
     /// `HOST:PORT` Docker reaches the registry at (repository URIs start with it); `None`
     /// for the listen address, with an unspecified IP replaced by 127.0.0.1.
     pub registry_host: Option<String>,
@@ -74,6 +78,9 @@ pub struct App {
     pub instance_disconnect_timeout: i64,
     /// Days of use access advisor reports, and after which recorded use is forgotten.
     pub access_advisor_days: i64,
+    /// Access Analyzer's quotas (see [`Config`]).
+    pub policy_generations_per_day: i64,
+    pub policy_generation_days: i64,
     /// What services keep for the life of the server (see [`ServiceState`]).
     pub service_state: ServiceState,
     /// `HOST:PORT` of the registry, the start of every repository URI (set once listening).
@@ -173,6 +180,8 @@ impl App {
             instance_ping_timeout: config.instance_ping_timeout,
             instance_disconnect_timeout: config.instance_disconnect_timeout,
             access_advisor_days: config.access_advisor_days,
+            policy_generations_per_day: config.policy_generations_per_day,
+            policy_generation_days: config.policy_generation_days,
             service_state: ServiceState::default(),
             registry_host,
             public_url,

@@ -516,6 +516,27 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX access_advisor_jobs_by_creation ON access_advisor_jobs (created_at)
     ",
     },
+    Migration {
+        version: 16,
+        // Access Analyzer's policy generations: made whole when they start (from `iam_usage`),
+        // their result kept as JSON. Listed newest first by account; a client token names one
+        // job per account (NULLs are distinct on both backends); the daily quota counts an
+        // account's jobs of the last day through the same index.
+        sql: "
+        CREATE TABLE policy_generations (
+            job_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            client_token TEXT,
+            principal_arn TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_on BIGINT NOT NULL,
+            completed_on BIGINT,
+            outcome TEXT NOT NULL
+        );
+        CREATE INDEX policy_generations_by_account ON policy_generations (account_id, started_on, job_id);
+        CREATE UNIQUE INDEX policy_generations_by_token ON policy_generations (account_id, client_token)
+    ",
+    },
 ];
 
 #[cfg(test)]

@@ -191,6 +191,10 @@ pub static OPERATIONS: &[Operation] = &[
     access_analyzer::validation::VALIDATE_POLICY,
     access_analyzer::checks::CHECK_NO_NEW_ACCESS,
     access_analyzer::checks::CHECK_ACCESS_NOT_GRANTED,
+    access_analyzer::policy_generation::START_POLICY_GENERATION,
+    access_analyzer::policy_generation::GET_GENERATED_POLICY,
+    access_analyzer::policy_generation::LIST_POLICY_GENERATIONS,
+    access_analyzer::policy_generation::CANCEL_POLICY_GENERATION,
 ];
 
 /// What the listener routes: the signed APIs, and the endpoints services own beside them.
@@ -212,8 +216,9 @@ pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), Star
     ecr::registry::blobs::start(app, data_dir).await
 }
 
-/// The background passes: the ECS service scheduler every second; log retention, and access
-/// advisor's forgetting of use and reports past their time, every minute.
+/// The background passes: the ECS service scheduler every second; log retention, access
+/// advisor's forgetting of use and reports past their time, and policy generations past
+/// theirs, every minute.
 pub async fn background(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,6 +233,9 @@ pub async fn background(app: Arc<App>) {
             }
             if let Err(error) = iam::access_advisor::expire(&app).await {
                 tracing::error!("access advisor expiry: {error}");
+            }
+            if let Err(error) = access_analyzer::policy_generation::expire(&app).await {
+                tracing::error!("policy generation expiry: {error}");
             }
         }
     }

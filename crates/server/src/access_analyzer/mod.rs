@@ -1,8 +1,9 @@
-//! IAM Access Analyzer's policy checks, over restJson1 (signing name `access-analyzer`):
-//! `ValidatePolicy` (`validation`), `CheckNoNewAccess` and `CheckAccessNotGranted` (`checks`).
-//! Each is a pure function of its input, decided by `iam-policy` (`analyzer`, `access`): no
-//! store, no analyzer resource, authorized as `access-analyzer:ACTION` on `*` as the Service
-//! Authorization Reference lists them.
+//! IAM Access Analyzer, over restJson1 (signing name `access-analyzer`): the policy checks,
+//! `ValidatePolicy` (`validation`), `CheckNoNewAccess` and `CheckAccessNotGranted` (`checks`),
+//! each a pure function of its input decided by `iam-policy` (`analyzer`, `access`); and
+//! policy generation over Homeport's audit trail (`policy_generation`, jobs in `model`).
+//! Every operation is authorized as `access-analyzer:ACTION` on `*`, as the Service
+//! Authorization Reference lists them (none has a resource type).
 //!
 //! Input members are checked as botocore's model constrains them (required, enums, list
 //! lengths, types) and refused with `ValidationException` (`reason`, `fieldList`); what
@@ -10,6 +11,8 @@
 //! reason `notSupported`.
 
 pub(crate) mod checks;
+pub(crate) mod model;
+pub(crate) mod policy_generation;
 pub(crate) mod validation;
 
 use aws_protocol::AwsError;

@@ -15,6 +15,7 @@
 mod support;
 
 mod access_analyzer;
+mod access_analyzer_generation;
 mod authentication;
 mod cloudtrail;
 mod ecr_images;

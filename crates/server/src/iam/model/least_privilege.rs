@@ -114,19 +114,18 @@ fn statement(actions: &[&str], resources: &[String], passed_to: &[&str]) -> Json
         Ok([one]) => one,
         Err(many) => Json::Array(many),
     };
-    let mut statement = json!({
-        "Effect": "Allow",
-        "Action": one_or_many(actions.iter().map(|action| json!(action)).collect()),
-        "Resource": one_or_many(resources.iter().map(|resource| json!(resource)).collect()),
-    });
-    if !passed_to.is_empty() {
-        statement["Condition"] = json!({
-            "StringEquals": {
-                "iam:PassedToService": one_or_many(passed_to.iter().map(|service| json!(service)).collect())
-            }
-        });
+    let action = one_or_many(actions.iter().map(|action| json!(action)).collect());
+    let resource = one_or_many(resources.iter().map(|resource| json!(resource)).collect());
+    if passed_to.is_empty() {
+        return json!({"Effect": "Allow", "Action": action, "Resource": resource});
     }
-    statement
+    let services = one_or_many(passed_to.iter().map(|service| json!(service)).collect());
+    json!({
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"StringEquals": {"iam:PassedToService": services}},
+    })
 }
 
 /// The statements in as few documents within [`DOCUMENT_LIMIT`] as their order allows.

@@ -111,6 +111,15 @@ pub(crate) async fn observed(
 /// `hour` is at most `last_time` whatever unit the importer keeps it in (the hour's first
 /// second, or hours since the epoch), so `hour < before` never excludes a row the last-time
 /// test removes, and with the first unit it lets the store find them by the hour's index.
+/// Since when use is recorded (the first use the table still holds), if any: a window that
+/// starts before it is not wholly covered. Two lookups on the hour index.
+pub(crate) async fn recorded_since(store: &Store) -> Result<Option<i64>, Error> {
+    let rows = store
+        .query("SELECT MIN(first_time) FROM iam_usage WHERE hour = (SELECT MIN(hour) FROM iam_usage)", vec![])
+        .await?;
+    Ok(rows.first().map(|row| row.opt_int(0)).transpose()?.flatten())
+}
+
 pub(crate) async fn expire(store: &Store, before: i64) -> Result<u64, Error> {
     Ok(store
         .execute("DELETE FROM iam_usage WHERE hour < ? AND last_time < ?", vec![Value::Int(before), Value::Int(before)])

@@ -178,6 +178,8 @@ impl TestServer {
             instance_ping_timeout: 120,
             instance_disconnect_timeout: 180,
             access_advisor_days: 400,
+            policy_generations_per_day: 50,
+            policy_generation_days: 90,
             registry_host: None,
             public_url: None,
             insecure_http: true,
