@@ -1,4 +1,4 @@
-//! IAM Access Analyzer's policy checks over restJson1, end to end: the real binary, driven by
+//! IAM Access Analyzer's policy checks and policy generation over restJson1, end to end: the real binary, driven by
 //! boto3's `accessanalyzer` client in one python process (`boto3_calls.py`), so the method,
 //! path, query string, body, signature and error header are the SDK's own, and every answer
 //! is checked against the service model botocore ships.
@@ -68,6 +68,37 @@ fn access_analyzer_checks_answer_boto3() {
     let error = &answers[4]["error"];
     assert_eq!((error["Code"].as_str(), error["Status"].as_u64()), (Some("ValidationException"), Some(400)), "{error}");
     assert!(error["Message"].as_str().unwrap().contains("policyType"), "{error}");
+
+    // Policy generation: a user's one call becomes its policy, through boto3 end to end.
+    let policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}]}"#;
+    let iam = |operation: &str, params: serde_json::Value| json!({"service": "iam", "operation": operation, "params": params});
+    let made = server.boto3(&[
+        iam("create_user", json!({"UserName": "generated"})),
+        iam("put_user_policy", json!({"UserName": "generated", "PolicyName": "list", "PolicyDocument": policy})),
+        iam("create_access_key", json!({"UserName": "generated"})),
+    ]);
+    let user_arn = made[0]["response"]["User"]["Arn"].as_str().unwrap().to_owned();
+    let key = &made[2]["response"]["AccessKey"];
+    let credentials = json!([key["AccessKeyId"], key["SecretAccessKey"], null]);
+    let started = server.boto3(&[
+        json!({"service": "ecs", "operation": "list_clusters", "params": {}, "credentials": credentials}),
+        call("start_policy_generation", json!({"policyGenerationDetails": {"principalArn": user_arn}})),
+    ]);
+    let job = started[1]["response"]["jobId"].as_str().unwrap_or_else(|| panic!("{}", started[1])).to_owned();
+    let read = server.boto3(&[
+        call("get_generated_policy", json!({"jobId": job, "includeResourcePlaceholders": true})),
+        call("list_policy_generations", json!({"principalArn": user_arn, "maxResults": 10})),
+        call("cancel_policy_generation", json!({"jobId": job})),
+    ]);
+    let generated = read[0].get("response").unwrap_or_else(|| panic!("{}", read[0]));
+    assert_eq!(generated["jobDetails"]["status"], "SUCCEEDED", "{generated}");
+    let document: serde_json::Value =
+        serde_json::from_str(generated["generatedPolicyResult"]["generatedPolicies"][0]["policy"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(document["Statement"], json!([{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]));
+    assert_eq!(read[1]["response"]["policyGenerations"][0]["jobId"], job.as_str(), "{}", read[1]);
+    assert!(read[2].get("response").is_some(), "{}", read[2]);
 
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -96,6 +96,10 @@ def check_json(value, shape, path, problems):
             check_json(item, shape.value, f"{path}.{key}", problems)
     elif kind in ("string",) and not isinstance(value, str):
         problems.append(f"{path} should be a string")
+    elif kind == "timestamp" and shape.serialization.get("timestampFormat") == "iso8601":
+        # A shape may name its format (Access Analyzer's are ISO 8601 strings).
+        if not isinstance(value, str):
+            problems.append(f"{path} should be an ISO 8601 string")
     elif kind in ("integer", "long", "float", "double", "timestamp") and not isinstance(value, (int, float)):
         problems.append(f"{path} should be a number")
     elif kind == "boolean" and not isinstance(value, bool):
