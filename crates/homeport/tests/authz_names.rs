@@ -220,7 +220,13 @@ fn classify(name: &str) -> Option<Names> {
         | "GetServiceLastAccessedDetailsWithEntities" 
         | "ValidatePolicy"
         | "CheckNoNewAccess"
-        | "CheckAccessNotGranted" => Nothing,
+        | "CheckAccessNotGranted"
+        // Access Analyzer's actions have no resource type: a generation is authorized on `*`,
+        // whichever principal it reads (as on AWS).
+        | "StartPolicyGeneration"
+        | "GetGeneratedPolicy"
+        | "ListPolicyGenerations"
+        | "CancelPolicyGeneration" => Nothing,
         _ => return None,
     })
 }
