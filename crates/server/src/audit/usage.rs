@@ -10,25 +10,27 @@
 //! - A chunk costs one statement per distinct (principal, hour, action, resource, passed-to
 //!   service, region), not per request: an agent polling every few seconds adds a handful of rows an hour.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use store::{Statement, Value};
 
-use super::line::{self, CUT};
+use super::line::CUT;
 
 /// Seconds in a bucket of `iam_usage`.
 pub const HOUR: i64 = 3_600;
 
-/// One row of `iam_usage`'s key.
+/// One row of `iam_usage`'s key, borrowed from the chunk's text where it needs no unescaping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    account: String,
-    principal: String,
+struct Key<'a> {
+    account: Cow<'a, str>,
+    principal: Cow<'a, str>,
     hour: i64,
-    action: String,
-    resource: String,
-    passed_to: String,
-    region: String,
+    action: Cow<'a, str>,
+    resource: Cow<'a, str>,
+    passed_to: Cow<'a, str>,
+    region: Cow<'a, str>,
 }
 
 /// What a chunk adds to a row.
@@ -52,48 +54,79 @@ impl Tally {
     }
 }
 
+/// The members of a record that say what the engine decided (see `Record`): read without
+/// the rest, and without copying what needs no unescaping.
+#[derive(Debug, Deserialize)]
+struct Decided<'a> {
+    #[serde(rename = "t")]
+    time: i64,
+    #[serde(rename = "a", borrow, default)]
+    account: Cow<'a, str>,
+    #[serde(rename = "p", borrow, default)]
+    principal_arn: Cow<'a, str>,
+    #[serde(rename = "r", borrow, default)]
+    region: Cow<'a, str>,
+    #[serde(rename = "res", borrow, default)]
+    resources: Vec<Cow<'a, str>>,
+    #[serde(rename = "d", borrow, default)]
+    decision: Cow<'a, str>,
+    #[serde(rename = "pid", borrow, default)]
+    principal_id: Cow<'a, str>,
+    #[serde(rename = "act", borrow, default)]
+    action: Cow<'a, str>,
+    #[serde(rename = "az", borrow, default)]
+    checks: Vec<(Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// The record of `line` when the engine decided something for it. A line without `"act":`
+/// or `"az":` decided nothing and is not parsed (those names can only be members: inside a
+/// JSON string their quotes are escaped).
+fn decided(line: &str) -> Option<Decided<'_>> {
+    if !line.contains("\"act\":") && !line.contains("\"az\":") {
+        return None;
+    }
+    serde_json::from_str::<Decided<'_>>(line).ok().filter(|record| !record.principal_id.is_empty())
+}
+
 /// The statements adding `text`'s records (journal lines) to `iam_usage`, and moving the last
 /// use of the roles whose sessions made them.
-pub(super) fn statements(text: &str) -> Vec<Statement> {
-    let mut tallies: HashMap<Key, Tally> = HashMap::new();
-    let mut roles: HashMap<String, (i64, String)> = HashMap::new();
-    for record in text.lines().filter_map(line::decode) {
-        if record.principal_id.is_empty() {
-            continue;
-        }
+pub(super) fn statements<'a>(text: &'a str) -> Vec<Statement> {
+    let mut tallies: HashMap<Key<'a>, Tally> = HashMap::new();
+    let mut roles: HashMap<Cow<'a, str>, (i64, Cow<'a, str>)> = HashMap::new();
+    for record in text.lines().filter_map(decided) {
         let hour = record.time - record.time.rem_euclid(HOUR);
-        let mut count = |action: &str, resource: &str, passed_to: &str, decision: &str| {
+        let mut count = |action: &Cow<'a, str>, resource: &Cow<'a, str>, passed_to: &Cow<'a, str>, decision: &str| {
             // A value cut to fit the line names no real resource.
             if resource.ends_with(CUT) {
                 return;
             }
             let key = Key {
-                account: record.account_id.to_string(),
-                principal: record.principal_id.to_string(),
+                account: record.account.clone(),
+                principal: record.principal_id.clone(),
                 hour,
-                action: action.to_owned(),
-                resource: resource.to_owned(),
-                passed_to: passed_to.to_owned(),
-                region: record.region.to_string(),
+                action: action.clone(),
+                resource: resource.clone(),
+                passed_to: passed_to.clone(),
+                region: record.region.clone(),
             };
             tallies
                 .entry(key)
                 .or_insert(Tally { allowed: 0, denied: 0, first: record.time, last: record.time })
                 .add(decision == "allowed", record.time);
         };
+        let none = Cow::Borrowed("");
         if !record.action.is_empty() {
             for resource in &record.resources {
-                count(&record.action, resource, "", &record.decision);
+                count(&record.action, resource, &none, &record.decision);
             }
         }
-        for check in &record.checks {
-            count(&check.action, &check.resource, &check.passed_to, &check.decision);
+        for (decision, action, resource, passed_to) in &record.checks {
+            count(action, resource, passed_to, decision);
         }
-        let decided = !record.action.is_empty() || !record.checks.is_empty();
-        if decided && record.principal_arn.starts_with("arn:aws:sts::") {
-            let used = roles.entry(record.principal_id.to_string()).or_insert((i64::MIN, String::new()));
+        if record.principal_arn.starts_with("arn:aws:sts::") {
+            let used = roles.entry(record.principal_id.clone()).or_insert((i64::MIN, Cow::Borrowed("")));
             if record.time >= used.0 {
-                *used = (record.time, record.region.to_string());
+                *used = (record.time, record.region.clone());
             }
         }
     }
@@ -107,7 +140,7 @@ pub(super) fn statements(text: &str) -> Vec<Statement> {
 }
 
 /// Adds a tally to its row, creating it if needed (the same SQL on both backends).
-fn upsert(key: Key, tally: Tally) -> Statement {
+fn upsert(key: Key<'_>, tally: Tally) -> Statement {
     Statement::new(
         "INSERT INTO iam_usage (account_id, principal_id, hour, action, resource, passed_to, region,
                                 allowed, denied, first_time, last_time)
@@ -120,13 +153,13 @@ fn upsert(key: Key, tally: Tally) -> Statement {
              last_time = CASE WHEN excluded.last_time > iam_usage.last_time
                               THEN excluded.last_time ELSE iam_usage.last_time END",
         vec![
-            key.account.into(),
-            key.principal.into(),
+            key.account.as_ref().into(),
+            key.principal.as_ref().into(),
             Value::Int(key.hour),
-            key.action.into(),
-            key.resource.into(),
-            key.passed_to.into(),
-            key.region.into(),
+            key.action.as_ref().into(),
+            key.resource.as_ref().into(),
+            key.passed_to.as_ref().into(),
+            key.region.as_ref().into(),
             Value::Int(tally.allowed),
             Value::Int(tally.denied),
             Value::Int(tally.first),
@@ -139,7 +172,7 @@ fn upsert(key: Key, tally: Tally) -> Statement {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
-    use super::super::{Check, Record};
+    use super::super::{Check, Record, line};
     use super::*;
 
     fn line(record: &Record<'_>) -> String {
