@@ -13,7 +13,8 @@ const SERVICE: &str = "access-analyzer";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailWindow {
     pub trail_arn: String,
-    /// The role AWS's Access Analyzer would read the trail as (required by the API).
+    /// The role Access Analyzer reads the trail as: required by the API with a window; the
+    /// server checks that it exists and that the caller may pass it.
     pub access_role: String,
     /// Seconds since the epoch.
     pub start: i64,
@@ -76,9 +77,15 @@ pub fn start_policy_generation(
     })
 }
 
+/// A job's state and, once it succeeded, its documents with resource-level detail
+/// (`includeResourcePlaceholders=true`: the observed resources, generated ids wildcarded;
+/// without it every statement would name `*`).
 pub fn get_generated_policy(client: &Client, job_id: &str) -> Result<GeneratedPolicy, ClientError> {
     let operation = "GetGeneratedPolicy";
-    let path = format!("/policy/generation/{}", aws_protocol::sigv4::uri_encode(job_id, false));
+    let path = format!(
+        "/policy/generation/{}?includeResourcePlaceholders=true",
+        aws_protocol::sigv4::uri_encode(job_id, false)
+    );
     let answer = client.rest_json(SERVICE, operation, "GET", &path, None)?;
     read_generated_policy(&answer).map_err(|why| ClientError::Malformed { operation: operation.to_owned(), why })
 }

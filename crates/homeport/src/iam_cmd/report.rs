@@ -61,7 +61,10 @@ impl Report {
             self.role_arn, self.job_id
         ));
         if self.is_complete == Some(false) {
-            out.push_str("Warning: the generation says its result is not complete: some use may be missing from it.\n");
+            out.push_str(
+                "Warning: the generation says its result is not complete (isComplete false): the trail may not \
+                 hold all of the window, and use it does not hold is not in the policy.\n",
+            );
         }
         let count = self.policies.len();
         out.push_str(&format!(
