@@ -80,7 +80,10 @@ impl Report {
             out.push('\n');
         }
         if self.replaced.is_empty() {
-            out.push_str(&format!("\nNo managed policy is attached to {}: it would replace none.\n", self.role_name));
+            out.push_str(&format!(
+                "\nIt would replace no managed policy: none other is attached to {}.\n",
+                self.role_name
+            ));
         } else {
             out.push_str(&format!(
                 "\nIt would replace the {} managed polic{} attached to {}:\n",

@@ -387,12 +387,12 @@ fn apply(
         say(&format!("  Detached {} from {}.", replaced.arn, role.name));
         applied.detached.push(replaced.arn.clone());
     }
-    say(&format!(
-        "Done: {} now holds the generated policy instead of {} managed polic{}.",
-        role.name,
-        report.replaced.len(),
-        if report.replaced.len() == 1 { "y" } else { "ies" }
-    ));
+    let done = match report.replaced.len() {
+        0 => format!("Done: {} holds the generated policy (no other managed policy was attached).", role.name),
+        1 => format!("Done: {} holds the generated policy instead of 1 managed policy.", role.name),
+        count => format!("Done: {} holds the generated policy instead of {count} managed policies.", role.name),
+    };
+    say(&done);
     Ok(applied)
 }
 
