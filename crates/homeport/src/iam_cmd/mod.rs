@@ -28,6 +28,10 @@ pub enum IamCommand {
     /// Generate a least-privilege policy from what a role was authorized for (IAM Access
     /// Analyzer's policy generation over the audit trail), show what its managed policies grant
     /// that was never used, and with --apply swap them for it.
+    #[command(after_help = "Exit status: 0 done; 1 refused to go on (the generation failed, the simulation \
+        shows a request that would be denied, a policy of that name holds another document); as the aws CLI: 252 \
+        bad input, 253 the environment (AWS_ENDPOINT_URL, credentials, AWS_CA_BUNDLE), 254 a service error, 255 \
+        no connection.")]
     SuggestPolicy(SuggestArgs),
 }
 
