@@ -260,7 +260,9 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     ecs.call(&["update-service", "--service", "web", "--desired-count", "0"]);
     ecs.call(&["delete-service", "--service", "web"]);
 
+    let started = Instant::now();
     let (least_privilege, agent_three) = least_privilege(&server, &ecs, &dir, (&agent_one, &id_one, &arn_one));
+    eprintln!("least privilege (push, 3 tasks, suggest-policy --apply, a fresh agent) took {:?}", started.elapsed());
 
     // Detach the generated policy: the restarted agent's registration is refused, in AWS's words.
     server.aws_json(
