@@ -427,6 +427,7 @@ fn least_privilege(
         (fresh["agentConnected"] == true).then(|| fresh["containerInstanceArn"].as_str().unwrap().to_owned())
     });
     run_on(&arn_three);
+    forget();
     (generated_arn, agent_three)
 }
 
