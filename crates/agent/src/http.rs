@@ -4,7 +4,8 @@
 //! One request per connection (`Connection: close`): the agent calls a few times a minute
 //! at most, and a fresh connection is the simplest thing that survives the control plane
 //! (or Docker) restarting between calls. The exchange is generic over the stream
-//! ([`send`]): TCP or TLS over TCP for the control plane ([`post`], [`get`]), a Unix socket for
+//! ([`send`]): TCP or TLS over TCP for the control plane ([`post`], [`get`], and [`request`] for
+//! any method, as `homeport iam` uses it), a Unix socket for
 //! Docker (`crate::docker`). Responses are read by `Content-Length`, by chunked transfer
 //! coding, or to the end of the connection, with the head capped at 16 KiB and the body at
 //! 1 MiB, and the whole exchange bounded by a timeout.
@@ -283,13 +284,26 @@ pub async fn post_within(
     body: &[u8],
     limit: Duration,
 ) -> Result<Response, HttpError> {
-    let request = Request { method: "POST", path: "/", host: &endpoint.host, headers, body };
-    tokio::time::timeout(limit, exchange(endpoint, &request)).await.map_err(|_| HttpError::Timeout(limit))?
+    request(endpoint, "POST", "/", headers, body, limit).await
 }
 
 /// Sends `GET path` without a body and reads the response within `limit`.
 pub async fn get(endpoint: &Endpoint, path: &str, limit: Duration) -> Result<Response, HttpError> {
-    let request = Request { method: "GET", path, host: &endpoint.host, headers: &[], body: &[] };
+    request(endpoint, "GET", path, &[], &[], limit).await
+}
+
+/// Sends `method path` (`path` with its query, as it goes on the wire) with `headers` and
+/// `body`, and reads the response within `limit`: what the REST protocols need (`PUT
+/// /policy/generation`, `GET /policy/generation/ID`).
+pub async fn request(
+    endpoint: &Endpoint,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    limit: Duration,
+) -> Result<Response, HttpError> {
+    let request = Request { method, path, host: &endpoint.host, headers, body };
     tokio::time::timeout(limit, exchange(endpoint, &request)).await.map_err(|_| HttpError::Timeout(limit))?
 }
 

@@ -2,14 +2,16 @@
 //!
 //! `homeport server` runs the control plane; `homeport agent ...` registers this machine as
 //! a managed instance and runs its agent; `homeport policy ...` are the offline IAM policy
-//! tools.
+//! tools; `homeport iam ...` work against a running server as the aws CLI does.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod agent_cmd;
+mod aws_client;
 mod fleet;
+mod iam_cmd;
 mod loadgen;
 mod output;
 mod policy;
@@ -41,6 +43,10 @@ enum Command {
     /// Work with IAM policy documents offline: validate them and simulate requests.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Work with a Homeport server's IAM: generate a least-privilege policy from a role's
+    /// recorded use (the endpoint and credentials come from the environment, as for the aws CLI).
+    #[command(subcommand)]
+    Iam(iam_cmd::IamCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +57,6 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(args),
         Command::FleetSim(args) => fleet::run(args),
         Command::Policy(command) => policy::run(command),
+        Command::Iam(command) => iam_cmd::run(command),
     }
 }

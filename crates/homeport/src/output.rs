@@ -17,3 +17,10 @@ pub fn text(text: &str) {
 pub fn error_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
+
+/// Writes text to standard error as it is (progress that redraws its line carries no line end).
+pub fn error_text(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
+}

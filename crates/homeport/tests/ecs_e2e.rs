@@ -9,8 +9,13 @@
 //! its task with ECS's reason; an image that cannot be pulled (`CannotPullContainerError`, from
 //! a registry on a closed loopback port, so nothing leaves the machine); an agent restart adopting its containers (same ids, no
 //! duplicates); a control-plane crash losing no task; a service of 2 healing after one agent
-//! is killed (`--instance-disconnect-timeout 5`); and, after AmazonEC2ContainerServiceforEC2Role
-//! is detached, a restarted agent's registration failing with AccessDeniedException.
+//! is killed (`--instance-disconnect-timeout 5`); the seed's least-privilege advice as `homeport
+//! iam suggest-policy --apply` (as root): after a task without an execution role (so the instance
+//! role pulls its image from Homeport's registry and ships its awslogs output), both managed
+//! policies swapped for the generated one, a fraction of their size, with the same agent
+//! running a new task (pulled, its logs shipped) and heartbeating, and a fresh agent registered
+//! with a new activation running one; and, once that policy is detached, a restarted agent's
+//! registration failing with AccessDeniedException.
 //!
 //! The image is made here: the static busybox (`busybox-static`) in a root filesystem of
 //! symlinks, `docker import`ed. Without Docker (or busybox) the test says it did not run,
@@ -33,7 +38,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent, registered_id};
+use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
 
 #[test]
 fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
@@ -255,9 +260,15 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
     ecs.call(&["update-service", "--service", "web", "--desired-count", "0"]);
     ecs.call(&["delete-service", "--service", "web"]);
 
-    // Detach the ECS policy: the restarted agent's registration is refused, in AWS's words.
-    server
-        .aws_json(&root, &["iam", "detach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", ECS_POLICY]);
+    let started = Instant::now();
+    let (least_privilege, agent_three) = least_privilege(&server, &ecs, &dir, (&agent_one, &id_one, &arn_one));
+    eprintln!("least privilege (push, 3 tasks, suggest-policy --apply, a fresh agent) took {:?}", started.elapsed());
+
+    // Detach the generated policy: the restarted agent's registration is refused, in AWS's words.
+    server.aws_json(
+        &root,
+        &["iam", "detach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", &least_privilege],
+    );
     agent_one.signal("TERM");
     let _ = agent_one.child.wait();
     let mark = agent_one.lines();
@@ -268,16 +279,156 @@ fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
 
     // Nothing secret reached a log.
     let (_, secret, token) = common::read_credentials(&one.join("credentials"));
-    for log in [agent_one.log(), agent_two.log()] {
+    for log in [agent_one.log(), agent_two.log(), agent_three.log()] {
         for secret in [secret.as_str(), token.as_str(), activation["ActivationCode"].as_str().unwrap()] {
             assert!(!log.contains(secret), "a secret in the agent's log");
         }
     }
     drop(agent_one);
     drop(agent_two);
+    drop(agent_three);
     drop(containers);
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `homeport iam suggest-policy --role ecsAnywhereRole --apply ecsAnywhereLeastPrivilege`, as
+/// root, once agent one (`(agent, mi- id, container instance ARN)`) has run a task with no
+/// execution role, so the instance role pulled its image from Homeport's registry and shipped
+/// its awslogs output; then agent one and a fresh agent (registered with a new activation for
+/// the role) each run such a task. Returns the generated policy's ARN and the fresh agent.
+fn least_privilege(
+    server: &Server,
+    ecs: &Ecs<'_>,
+    dir: &std::path::Path,
+    one: (&Agent, &str, &str),
+) -> (String, Agent) {
+    let (agent_one, id_one, arn_one) = one;
+    let root = server.root_credentials();
+    let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    server.aws_json(&root, &["ecr", "create-repository", "--repository-name", "least"]);
+    let image = format!("{}/least:1", server.address);
+    let docker_config = dir.join("docker-root");
+    ecr_login(server, &root, &docker_config);
+    docker(&["tag", IMAGE, &image]);
+    let pushed = Command::new("docker").env("DOCKER_CONFIG", &docker_config).args(["push", &image]).output().unwrap();
+    assert!(pushed.status.success(), "push: {}", String::from_utf8_lossy(&pushed.stderr));
+    // Untagged before each task, so the task's pull goes to the registry as the instance role.
+    let forget = || {
+        let output = Command::new("docker").args(["rmi", "-f", &image]).output().unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success() || text.contains("No such image"), "rmi: {text}");
+    };
+    server.aws_json(&root, &["logs", "create-log-group", "--log-group-name", "/ecs/least"]);
+    ecs.register_definition(json!({
+        "family": "least",
+        "containerDefinitions": [{
+            "name": "app", "image": image, "memory": 16, "essential": true, "stopTimeout": 2,
+            "command": ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo \"tick $i\"; i=$((i+1)); sleep 1; done"],
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/least",
+                "awslogs-region": "us-east-1", "awslogs-stream-prefix": "least"}},
+        }],
+    }));
+    // Runs `least` on one container instance: RUNNING, pulled, and its ticks shipped.
+    let run_on = |instance: &str| {
+        forget();
+        let started = ecs.call(&["start-task", "--task-definition", "least", "--container-instances", instance]);
+        let arn = started["tasks"][0]["taskArn"].as_str().unwrap_or_else(|| panic!("{started}")).to_owned();
+        let running = ecs.await_status(std::slice::from_ref(&arn), "RUNNING", Duration::from_secs(60)).remove(0);
+        assert!(running.get("pullStartedAt").is_some(), "pulled from the registry: {running}");
+        let stream = format!("least/app/{}", arn.rsplit('/').next().unwrap());
+        wait_for("three ticks shipped with the instance role", Duration::from_secs(30), || {
+            let events = server.aws_json(
+                &root,
+                &["logs", "get-log-events", "--log-group-name", "/ecs/least", "--log-stream-name", &stream],
+            );
+            (events["events"].as_array()?.len() >= 3).then_some(())
+        });
+    };
+    run_on(arn_one);
+
+    let output = Command::new(env!("CARGO_BIN_EXE_homeport"))
+        .args(["iam", "suggest-policy", "--role", "ecsAnywhereRole", "--apply", "ecsAnywhereLeastPrivilege"])
+        .args(["--output", "json"])
+        .envs(server.endpoint_env())
+        .env("AWS_SHARED_CREDENTIALS_FILE", &root)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "suggest-policy: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let count = |name: &str| report["ActionCounts"][name].as_u64().unwrap();
+    let (managed, generated) = (count("ManagedPolicyEntries"), count("GeneratedActions"));
+    eprintln!(
+        "suggest-policy: {managed} action entries in the managed policies, {generated} generated actions: {}",
+        report["GeneratedActions"]
+    );
+    assert_eq!(managed, 42, "AmazonSSMManagedInstanceCore's 25 and AmazonEC2ContainerServiceforEC2Role's 17");
+    assert!(generated * 3 <= managed, "a small fraction: {generated} of {managed}");
+    let actions: Vec<&str> =
+        report["GeneratedActions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for used in [
+        "ssm:UpdateInstanceInformation",
+        "ecs:RegisterContainerInstance",
+        "ecs:Poll",
+        "ecr:BatchGetImage",
+        "logs:PutLogEvents",
+    ] {
+        assert!(actions.contains(&used), "{used} in {actions:?}");
+    }
+    let unused = &report["ReplacedPolicies"];
+    assert!(unused.to_string().contains("ecs:CreateCluster"), "never used, so listed: {unused}");
+    let generated_arn = format!("arn:aws:iam::{account}:policy/ecsAnywhereLeastPrivilege");
+    assert_eq!(report["Applied"]["Created"], json!([generated_arn]), "{report}");
+    let mut detached: Vec<&str> =
+        report["Applied"]["Detached"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    detached.sort_unstable();
+    assert_eq!(detached, [SSM_POLICY, ECS_POLICY], "both managed policies, and nothing else");
+    let attached = server.aws_json(&root, &["iam", "list-attached-role-policies", "--role-name", "ecsAnywhereRole"]);
+    assert_eq!(
+        attached["AttachedPolicies"],
+        json!([{"PolicyName": "ecsAnywhereLeastPrivilege", "PolicyArn": generated_arn}])
+    );
+
+    // The same agent goes on: a new task pulled and shipped, heartbeats recorded, nothing denied.
+    let mark = agent_one.lines();
+    let ping = || {
+        let filter = format!("Key=InstanceIds,Values={id_one}");
+        let answer = server.aws_json(&root, &["ssm", "describe-instance-information", "--filters", &filter]);
+        let instance = &answer["InstanceInformationList"][0];
+        (instance["PingStatus"].as_str().unwrap().to_owned(), instance["LastPingDateTime"].to_string())
+    };
+    let (_, swapped_at) = ping();
+    run_on(arn_one);
+    wait_for("a heartbeat after the swap", Duration::from_secs(30), || {
+        let (status, last) = ping();
+        (status == "Online" && last != swapped_at).then_some(())
+    });
+    let log = agent_one.log();
+    let denied: Vec<&str> = log.lines().skip(mark).filter(|line| line.contains("AccessDenied")).collect();
+    assert!(denied.is_empty(), "agent one was refused something after the swap: {denied:?}");
+
+    // A fresh agent, with a new activation for the same role, registers and runs a task.
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let three = dir.join("three");
+    let id_three = registered_id(&register_agent(server, &activation, &ecs.cluster, &three, &[]));
+    let agent_three = Agent::start(&three);
+    let arn_three = wait_for("the fresh agent's container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        let mut args = vec!["describe-container-instances", "--container-instances"];
+        args.extend(listed["containerInstanceArns"].as_array()?.iter().filter_map(Value::as_str));
+        let described = ecs.call(&args);
+        let fresh =
+            described["containerInstances"].as_array()?.iter().find(|i| i["ec2InstanceId"] == id_three.as_str())?;
+        (fresh["agentConnected"] == true).then(|| fresh["containerInstanceArn"].as_str().unwrap().to_owned())
+    });
+    run_on(&arn_three);
+    forget();
+    (generated_arn, agent_three)
 }
 
 /// Docker's RFC 3339 time (`2026-11-28T06:10:01.12Z`, trailing zeros of the fraction
