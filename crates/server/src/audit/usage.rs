@@ -75,8 +75,11 @@ struct Decided<'a> {
     #[serde(rename = "act", borrow, default)]
     action: Cow<'a, str>,
     #[serde(rename = "az", borrow, default)]
-    checks: Vec<(Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>)>,
+    checks: Vec<CheckText<'a>>,
 }
+
+/// A `Check` as its line holds it: `[decision, action, resource, passed_to]`.
+type CheckText<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
 
 /// The record of `line` when the engine decided something for it. A line without `"act":`
 /// or `"az":` decided nothing and is not parsed (those names can only be members: inside a
