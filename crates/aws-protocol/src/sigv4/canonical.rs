@@ -22,6 +22,25 @@ pub fn uri_encode(text: &str, keep_slash: bool) -> String {
     out
 }
 
+/// Decodes `%XX` escapes, everything else kept as it is (`+` too: RFC 3986, as in a path or
+/// an IAM policy document); `None` for a broken escape or a result that is not UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(byte);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Percent-decodes a query component; `+` is a space, as in form encoding. Invalid escapes
 /// are kept as written.
 fn decode_component(text: &str) -> String {

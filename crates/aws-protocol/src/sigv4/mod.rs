@@ -15,7 +15,7 @@ mod claim;
 mod key;
 mod sign;
 
-pub use canonical::{canonical_request, string_to_sign, uri_encode};
+pub use canonical::{canonical_request, percent_decode, string_to_sign, uri_encode};
 pub use claim::{Claim, CredentialScope};
 pub use key::{SigningKey, SigningKeyCache, signing_key};
 pub use sign::Signer;

@@ -2,6 +2,8 @@
 //! into the few fields it uses. Lists are followed to their last page (`Marker`), and policy
 //! documents, which IAM returns percent-encoded, are decoded.
 
+use aws_protocol::sigv4::percent_decode;
+
 use super::xml::Element;
 use super::{Client, ClientError};
 
@@ -236,25 +238,6 @@ fn document(operation: &str, encoded: &str) -> Result<String, ClientError> {
         operation: operation.to_owned(),
         why: "the policy document is not percent-encoded UTF-8".to_owned(),
     })
-}
-
-/// Decodes `%XX` escapes (everything else is kept as it is); `None` for a broken escape or a
-/// result that is not UTF-8.
-pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        if byte == b'%' {
-            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ impl HttpRoute {
         for segment in self.path.split('/') {
             let value = sent.next()?;
             match segment.strip_prefix('{').and_then(|label| label.strip_suffix('}')) {
-                Some(label) if !value.is_empty() => labels.push((label, percent_decode(value)?)),
+                Some(label) if !value.is_empty() => labels.push((label, aws_protocol::sigv4::percent_decode(value)?)),
                 Some(_) => return None,
                 None if segment == value => {}
                 None => return None,
@@ -221,25 +221,6 @@ impl HttpRoute {
     pub fn label_count(&self) -> usize {
         self.path.split('/').filter(|segment| segment.starts_with('{')).count()
     }
-}
-
-/// A path segment's percent-escapes decoded; `None` for a malformed escape or text that is not
-/// UTF-8 (no template label takes either).
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        if byte == b'%' {
-            let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// One routed operation.
