@@ -47,7 +47,7 @@ operation!(
     LIST_FINDINGS_V2,
     "ListFindingsV2",
     Read,
-    |ctx| analyzer_resource(ctx, ctx.body.get("analyzerArn").and_then(Json::as_str)),
+    |ctx| analyzer_resource(ctx.body.get("analyzerArn").and_then(Json::as_str)),
     |ctx| json_op(list(ctx)),
     action = "access-analyzer:ListFindings",
     http = ("POST", "/findingv2", 200),
@@ -58,7 +58,7 @@ operation!(
     GET_FINDING_V2,
     "GetFindingV2",
     Read,
-    |ctx| analyzer_resource(ctx, ctx.query("analyzerArn")),
+    |ctx| analyzer_resource(ctx.query("analyzerArn")),
     |ctx| json_op(get(ctx)),
     action = "access-analyzer:GetFinding",
     http = ("GET", "/findingv2/{id}", 200),
@@ -69,7 +69,7 @@ operation!(
     GET_FINDINGS_STATISTICS,
     "GetFindingsStatistics",
     Read,
-    |ctx| analyzer_resource(ctx, ctx.body.get("analyzerArn").and_then(Json::as_str)),
+    |ctx| analyzer_resource(ctx.body.get("analyzerArn").and_then(Json::as_str)),
     |ctx| json_op(statistics(ctx)),
     action = "access-analyzer:GetFindingsStatistics",
     http = ("POST", "/analyzer/findings/statistics", 200),
@@ -80,7 +80,7 @@ operation!(
     UPDATE_FINDINGS,
     "UpdateFindings",
     Write,
-    |ctx| analyzer_resource(ctx, ctx.body.get("analyzerArn").and_then(Json::as_str)),
+    |ctx| analyzer_resource(ctx.body.get("analyzerArn").and_then(Json::as_str)),
     |ctx| json_op(update(ctx)),
     action = "access-analyzer:UpdateFindings",
     http = ("PUT", "/finding", 200),
@@ -88,7 +88,7 @@ operation!(
 
 /// Authorized on the analyzer's ARN as given (names are exact: the spelling is the identity);
 /// on `*` when the request names none, which the operation then refuses.
-fn analyzer_resource<'a>(_ctx: &'a Ctx<'a>, arn: Option<&str>) -> ResourcesFuture<'a> {
+fn analyzer_resource(arn: Option<&str>) -> ResourcesFuture<'static> {
     let arn = arn.unwrap_or("*").to_owned();
     Box::pin(async move { Ok(vec![arn]) })
 }

@@ -386,6 +386,21 @@ fn unused_roles_keys_and_permissions_are_found_as_access_analyzer_finds_them(ser
     );
     server.call(root, &configure(365)).ok();
     assert_eq!(server.findings_of(&analyzer, &resources), Vec::<Value>::new(), "nothing has existed for a year");
+    // An analysis rule: a role tagged as the rule says is not analyzed.
+    server
+        .iam(
+            root,
+            "TagRole",
+            &[("RoleName", &unused_role), ("Tags.member.1.Key", "Lifecycle"), ("Tags.member.1.Value", "dormant")],
+        )
+        .ok();
+    let rule = json!({"configuration": {"unusedAccess": {"unusedAccessAge": 90,
+        "analysisRule": {"exclusions": [{"resourceTags": [{"lifecycle": "dormant"}]}]}}}});
+    let ruled = server.call(root, &access_analyzer("PUT", &format!("/analyzer/{name}"), rule.clone())).ok().value();
+    assert_eq!(ruled, rule);
+    let excluded = kinds(&server.findings_of(&analyzer, &resources));
+    assert!(!excluded.iter().any(|(resource, _)| *resource == unused_role), "{excluded:?}");
+    assert_eq!(excluded.len(), 3, "{excluded:?}");
     server.call(root, &configure(90)).ok();
     assert_eq!(ids(&server.findings_of(&analyzer, &resources)), ids(&findings), "the same findings again");
 
