@@ -1,4 +1,5 @@
-//! IAM Access Analyzer's policy checks and policy generation over restJson1, end to end: the real binary, driven by
+//! IAM Access Analyzer's policy checks, policy generation and unused access analysis over
+//! restJson1, end to end: the real binary, driven by
 //! boto3's `accessanalyzer` client in one python process (`boto3_calls.py`), so the method,
 //! path, query string, body, signature and error header are the SDK's own, and every answer
 //! is checked against the service model botocore ships.
@@ -11,6 +12,8 @@ mod common;
 
 use common::{Server, boto3_available, fresh_dir};
 use serde_json::json;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 #[test]
 fn access_analyzer_checks_answer_boto3() {
@@ -99,6 +102,70 @@ fn access_analyzer_checks_answer_boto3() {
     assert_eq!(document["Statement"], json!([{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]));
     assert_eq!(read[1]["response"]["policyGenerations"][0]["jobId"], job.as_str(), "{}", read[1]);
     assert!(read[2].get("response").is_some(), "{}", read[2]);
+
+    // Unused access: a user whose key was never used, and a role never used, both created
+    // long ago (written back in time in the store: no API moves the clock); the generated
+    // user (it listed clusters, and was allowed nothing else) has no finding.
+    let made = server.boto3(&[
+        iam("create_user", json!({"UserName": "dormant"})),
+        iam("create_access_key", json!({"UserName": "dormant"})),
+        iam("create_role", json!({"RoleName": "dormant-role", "AssumeRolePolicyDocument": TRUST})),
+    ]);
+    let dormant_key = made[1]["response"]["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
+    let role_arn = made[2]["response"]["Role"]["Arn"].as_str().unwrap().to_owned();
+    let long_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 200 * 86_400;
+    let long_ago = i64::try_from(long_ago).unwrap();
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let store = store::Store::open(server.data_dir.join("homeport.db").to_str().unwrap()).await.unwrap();
+        for sql in [
+            "UPDATE users SET created_at = ? WHERE name_key IN ('dormant', 'generated')",
+            "UPDATE roles SET created_at = ? WHERE name_key = 'dormant-role'",
+            "UPDATE access_keys SET created_at = ? WHERE user_name_key IN ('dormant', 'generated')",
+        ] {
+            store.execute(sql, vec![store::Value::Int(long_ago)]).await.unwrap();
+        }
+    });
+    let created = server.boto3(&[call(
+        "create_analyzer",
+        json!({"analyzerName": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "tags": {"team": "platform"},
+            "configuration": {"unusedAccess": {"unusedAccessAge": 90}}}),
+    )]);
+    let analyzer = created[0]["response"]["arn"].as_str().unwrap_or_else(|| panic!("{}", created[0])).to_owned();
+    let listed = server.boto3(&[
+        call("get_analyzer", json!({"analyzerName": "unused"})),
+        call("list_analyzers", json!({"type": "ACCOUNT_UNUSED_ACCESS"})),
+        call("list_findings_v2", json!({"analyzerArn": analyzer, "sort": {"attributeName": "findingType"}})),
+        call("get_findings_statistics", json!({"analyzerArn": analyzer})),
+    ]);
+    let response = |index: usize| listed[index].get("response").unwrap_or_else(|| panic!("{}", listed[index]));
+    assert_eq!(response(0)["analyzer"]["configuration"], json!({"unusedAccess": {"unusedAccessAge": 90}}));
+    assert_eq!(response(0)["analyzer"]["tags"], json!({"team": "platform"}));
+    assert_eq!(response(1)["analyzers"][0]["arn"], analyzer.as_str());
+    let findings = response(2)["findings"].as_array().unwrap().clone();
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|finding| (finding["findingType"].as_str().unwrap(), finding["resource"].as_str().unwrap()))
+        .collect();
+    let dormant_arn = role_arn.replace(":role/dormant-role", ":user/dormant");
+    assert_eq!(found, [("UnusedIAMRole", role_arn.as_str()), ("UnusedIAMUserAccessKey", dormant_arn.as_str())]);
+    assert_eq!(
+        response(3)["findingsStatistics"][0]["unusedAccessFindingsStatistics"]["totalActiveFindings"],
+        2,
+        "{}",
+        response(3)
+    );
+    let details = server.boto3(&[
+        call("get_finding_v2", json!({"analyzerArn": analyzer, "id": findings[0]["id"]})),
+        call("get_finding_v2", json!({"analyzerArn": analyzer, "id": findings[1]["id"], "maxResults": 1})),
+        call("update_findings", json!({"analyzerArn": analyzer, "status": "ARCHIVED", "ids": [findings[0]["id"]]})),
+        call("list_findings_v2", json!({"analyzerArn": analyzer, "filter": {"status": {"eq": ["ARCHIVED"]}}})),
+        call("delete_analyzer", json!({"analyzerName": "unused"})),
+    ]);
+    let response = |index: usize| details[index].get("response").unwrap_or_else(|| panic!("{}", details[index]));
+    assert_eq!(response(0)["findingDetails"], json!([{"unusedIamRoleDetails": {}}]));
+    assert_eq!(response(1)["findingDetails"], json!([{"unusedIamUserAccessKeyDetails": {"accessKeyId": dormant_key}}]));
+    assert_eq!(response(3)["findings"][0]["id"], findings[0]["id"]);
+    assert!(details[4].get("response").is_some(), "{}", details[4]);
 
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -140,7 +140,9 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateLogGroup"
         | "CreateLogStream"
         | "CreateRepository"
-        | "RegisterContainerInstance" => Creates,
+        | "RegisterContainerInstance"
+        // An analyzer's name, as spelled (case-sensitive, as AWS's).
+        | "CreateAnalyzer" => Creates,
         "GetAccessKeyLastUsed"
         | "DeleteActivation"
         | "DeregisterManagedInstance"
@@ -192,7 +194,15 @@ fn classify(name: &str) -> Option<Names> {
         | "BatchCheckLayerAvailability"
         | "InitiateLayerUpload"
         | "UploadLayerPart"
-        | "CompleteLayerUpload" => Exact,
+        | "CompleteLayerUpload"
+        // An analyzer by its exact name or ARN (the `Analyzer` resource type).
+        | "GetAnalyzer"
+        | "UpdateAnalyzer"
+        | "DeleteAnalyzer"
+        | "ListFindingsV2"
+        | "GetFindingV2"
+        | "GetFindingsStatistics"
+        | "UpdateFindings" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -226,7 +236,8 @@ fn classify(name: &str) -> Option<Names> {
         | "StartPolicyGeneration"
         | "GetGeneratedPolicy"
         | "ListPolicyGenerations"
-        | "CancelPolicyGeneration" => Nothing,
+        | "CancelPolicyGeneration"
+        | "ListAnalyzers" => Nothing,
         _ => return None,
     })
 }

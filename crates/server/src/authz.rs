@@ -194,7 +194,7 @@ enum BodyTags {
 const ECS_TAGS: BodyTags = BodyTags::List { member: "tags", key: "key", value: "value" };
 const SSM_TAGS: BodyTags = BodyTags::List { member: "Tags", key: "Key", value: "Value" };
 
-/// The awsJson actions AWS's service authorization reference defines `aws:RequestTag/*` and
+/// The JSON (awsJson and restJson) actions AWS's service authorization reference defines `aws:RequestTag/*` and
 /// `aws:TagKeys` for, among those Homeport routes, and where each request carries its tags.
 /// Only these requests define the keys: tags in any other body define nothing.
 const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
@@ -209,6 +209,7 @@ const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
     ("ssm:AddTagsToResource", SSM_TAGS),
     ("ssm:CreateActivation", SSM_TAGS),
     ("ssm:RemoveTagsFromResource", BodyTags::Keys { member: "TagKeys" }),
+    ("access-analyzer:CreateAnalyzer", BodyTags::Map { member: "tags" }),
 ];
 
 /// Adds the condition keys a JSON request body defines for its action: each tag it sets as
@@ -431,6 +432,14 @@ mod tests {
         let activation =
             body_keys(Context::new(), "ssm:CreateActivation", &json!({"Tags": [{"Key": "owner", "Value": "me"}]}));
         assert_eq!(activation.get("aws:tagkeys").cloned(), keys(&["owner"]));
+
+        let analyzer = body_keys(
+            Context::new(),
+            "access-analyzer:CreateAnalyzer",
+            &json!({"analyzerName": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "tags": {"team": "platform"}}),
+        );
+        assert_eq!(analyzer.get("aws:requesttag/team").cloned(), single("platform"));
+        assert_eq!(analyzer.get("aws:tagkeys").cloned(), keys(&["team"]));
     }
 
     #[test]

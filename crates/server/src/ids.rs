@@ -81,8 +81,26 @@ fn hex_digit(nibble: u8) -> char {
 pub fn uuid() -> Result<String, NoRandomness> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).map_err(|_| NoRandomness)?;
-    // The version (4) and variant (`a`, RFC 4122's 10xx) nibbles.
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    Ok(uuid_text(bytes, 0x40))
+}
+
+/// The UUID that `name` always gives: the first 16 bytes of its SHA-256 as a version 8
+/// (RFC 9562's custom) UUID, `xxxxxxxx-xxxx-8xxx-axxx-xxxxxxxxxxxx`. Ids derived this way
+/// are stable across reads of what they name.
+pub fn uuid_of(name: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 16];
+    for (byte, from) in bytes.iter_mut().zip(digest.iter()) {
+        *byte = *from;
+    }
+    uuid_text(bytes, 0x80)
+}
+
+/// 16 bytes as a UUID of `version` (the high nibble of its seventh byte), RFC 4122's variant.
+fn uuid_text(mut bytes: [u8; 16], version: u8) -> String {
+    // The version and variant (`a`, RFC 4122's 10xx) nibbles.
+    bytes[6] = (bytes[6] & 0x0f) | version;
     bytes[8] = (bytes[8] & 0x0f) | 0xa0;
     let mut out = String::with_capacity(36);
     for (index, byte) in bytes.iter().enumerate() {
@@ -92,7 +110,7 @@ pub fn uuid() -> Result<String, NoRandomness> {
         out.push(hex_digit(byte >> 4));
         out.push(hex_digit(byte & 0x0f));
     }
-    Ok(out)
+    out
 }
 
 /// An SSM activation code: 20 letters and digits.
@@ -129,5 +147,17 @@ mod tests {
         let account = account_id().unwrap();
         assert!(account.len() == 12 && !account.starts_with('0'));
         assert_ne!(access_key_id().unwrap(), access_key_id().unwrap());
+    }
+
+    #[test]
+    fn a_derived_uuid_is_the_same_for_the_same_name_only() {
+        let derived = uuid_of("analyzer\nUnusedIAMRole\nAROAEXAMPLE");
+        assert_eq!(derived, uuid_of("analyzer\nUnusedIAMRole\nAROAEXAMPLE"));
+        assert_ne!(derived, uuid_of("analyzer\nUnusedIAMRole\nAROAOTHER"));
+        let groups: Vec<&str> = derived.split('-').collect();
+        assert_eq!(groups.iter().map(|group| group.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(groups[2].starts_with('8') && groups[3].starts_with('a'), "{derived}");
+        // SHA-256("") begins e3b0c442 98fc1c14 9afbf4c8 996fb924.
+        assert_eq!(uuid_of(""), "e3b0c442-98fc-8c14-aafb-f4c8996fb924");
     }
 }

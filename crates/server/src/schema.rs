@@ -537,6 +537,35 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE UNIQUE INDEX policy_generations_by_token ON policy_generations (account_id, client_token)
     ",
     },
+    Migration {
+        version: 17,
+        // Access Analyzer's analyzers (only `ACCOUNT_UNUSED_ACCESS` is created): one per
+        // account and type, which the unique index enforces under concurrency; names are
+        // case-sensitive, as AWS's. `configuration` and `tags` are kept as JSON. Findings are
+        // computed when read; only the status a caller set on one (UpdateFindings) is stored,
+        // by the analyzer's own id, and goes with the analyzer.
+        sql: "
+        CREATE TABLE access_analyzers (
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            analyzer_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            client_token TEXT,
+            configuration TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            PRIMARY KEY (account_id, name)
+        );
+        CREATE UNIQUE INDEX access_analyzers_by_type ON access_analyzers (account_id, type);
+        CREATE TABLE access_analyzer_findings (
+            analyzer_id TEXT NOT NULL,
+            finding_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (analyzer_id, finding_id)
+        )
+    ",
+    },
 ];
 
 #[cfg(test)]

@@ -195,6 +195,15 @@ pub static OPERATIONS: &[Operation] = &[
     access_analyzer::policy_generation::GET_GENERATED_POLICY,
     access_analyzer::policy_generation::LIST_POLICY_GENERATIONS,
     access_analyzer::policy_generation::CANCEL_POLICY_GENERATION,
+    access_analyzer::analyzers::CREATE_ANALYZER,
+    access_analyzer::analyzers::GET_ANALYZER,
+    access_analyzer::analyzers::LIST_ANALYZERS,
+    access_analyzer::analyzers::UPDATE_ANALYZER,
+    access_analyzer::analyzers::DELETE_ANALYZER,
+    access_analyzer::findings::LIST_FINDINGS_V2,
+    access_analyzer::findings::GET_FINDING_V2,
+    access_analyzer::findings::GET_FINDINGS_STATISTICS,
+    access_analyzer::findings::UPDATE_FINDINGS,
 ];
 
 /// What the listener routes: the signed APIs, and the endpoints services own beside them.
@@ -217,8 +226,8 @@ pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), Star
 }
 
 /// The background passes: the ECS service scheduler every second; log retention, access
-/// advisor's forgetting of use and reports past their time, and policy generations past
-/// theirs, every minute.
+/// advisor's forgetting of use and reports past their time, policy generations past theirs,
+/// and the statuses of unused access findings that no longer hold, every minute.
 pub async fn background(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -236,6 +245,9 @@ pub async fn background(app: Arc<App>) {
             }
             if let Err(error) = access_analyzer::policy_generation::expire(&app).await {
                 tracing::error!("policy generation expiry: {error}");
+            }
+            if let Err(error) = access_analyzer::findings::forget_resolved(&app).await {
+                tracing::error!("unused access findings: {error}");
             }
         }
     }

@@ -1,18 +1,25 @@
 //! IAM Access Analyzer, over restJson1 (signing name `access-analyzer`): the policy checks,
 //! `ValidatePolicy` (`validation`), `CheckNoNewAccess` and `CheckAccessNotGranted` (`checks`),
-//! each a pure function of its input decided by `iam-policy` (`analyzer`, `access`); and
-//! policy generation over Homeport's audit trail (`policy_generation`, jobs in `model`).
-//! Every operation is authorized as `access-analyzer:ACTION` on `*`, as the Service
-//! Authorization Reference lists them (none has a resource type).
+//! each a pure function of its input decided by `iam-policy` (`analyzer`, `access`); policy
+//! generation over Homeport's audit trail (`policy_generation`, jobs in `model::generations`);
+//! and unused access analysis: analyzers (`analyzers`, kept in `model::analyzers`) whose
+//! findings (`findings`, filtered and sorted by `filter`) are computed when read by
+//! `unused_access`'s rules. Every operation is authorized as `access-analyzer:ACTION`: those
+//! on an analyzer on its ARN (the Service Authorization Reference's `Analyzer` resource), the
+//! others on `*`, as the reference lists them.
 //!
 //! Input members are checked as botocore's model constrains them (required, enums, list
 //! lengths, types) and refused with `ValidationException` (`reason`, `fieldList`); what
 //! Homeport cannot honour (a locale other than English) is refused the same way, with the
 //! reason `notSupported`.
 
+pub(crate) mod analyzers;
 pub(crate) mod checks;
+pub(crate) mod filter;
+pub(crate) mod findings;
 pub(crate) mod model;
 pub(crate) mod policy_generation;
+pub(crate) mod unused_access;
 pub(crate) mod validation;
 
 use aws_protocol::AwsError;
@@ -70,6 +77,57 @@ pub fn optional_string<'a>(body: &'a Json, member: &str) -> Result<Option<&'a st
 /// A required string member.
 pub fn required_string<'a>(body: &'a Json, member: &str) -> Result<&'a str, AwsError> {
     optional_string(body, member)?.ok_or_else(|| missing(member))
+}
+
+/// An object member (`None` when absent or `null`).
+pub fn optional_object<'a>(body: &'a Json, member: &str) -> Result<Option<&'a Json>, AwsError> {
+    match body.get(member) {
+        None | Some(Json::Null) => Ok(None),
+        Some(value @ Json::Object(_)) => Ok(Some(value)),
+        Some(_) => Err(invalid("cannotParse", member, format!("Member '{member}' must be an object."))),
+    }
+}
+
+/// An integer member (`None` when absent or `null`).
+pub fn optional_integer(body: &Json, member: &str) -> Result<Option<i64>, AwsError> {
+    match body.get(member) {
+        None | Some(Json::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| invalid("cannotParse", member, format!("Member '{member}' must be an integer."))),
+    }
+}
+
+/// A member outside its model's numeric range: `ValidationException` saying which bound.
+pub fn out_of_range(member: &str, value: impl std::fmt::Display, bound: &str) -> AwsError {
+    invalid(
+        "fieldValidationFailed",
+        member,
+        format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value {bound}"
+        ),
+    )
+}
+
+/// A page's length as `maxResults` asks it: 1 or more (at most `max` are answered),
+/// `default` when absent.
+pub fn page_size(asked: Option<i64>, default: usize, max: usize) -> Result<usize, AwsError> {
+    match asked {
+        None => Ok(default),
+        Some(n) if n >= 1 => Ok(usize::try_from(n).unwrap_or(max).min(max)),
+        Some(n) => Err(out_of_range("maxResults", n, "greater than or equal to 1")),
+    }
+}
+
+/// An integer query-string member (`None` when absent).
+pub fn query_integer(ctx: &crate::operations::Ctx<'_>, member: &str) -> Result<Option<i64>, AwsError> {
+    ctx.query(member)
+        .map(|text| {
+            text.parse::<i64>()
+                .map_err(|_| invalid("cannotParse", member, format!("Member '{member}' must be an integer.")))
+        })
+        .transpose()
 }
 
 /// A required member that must be one of `values`.

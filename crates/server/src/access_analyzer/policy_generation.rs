@@ -25,8 +25,8 @@
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
-use super::model::{self, Job, JobStatus, Outcome, Started};
-use super::{any_resource, invalid, optional_string, required_string};
+use super::model::generations::{self as model, Job, JobStatus, Outcome, Started};
+use super::{any_resource, invalid, optional_object as object, optional_string, required_string};
 use crate::errors::internal;
 use crate::iam::model::entities::{self, Kind};
 use crate::iam::model::least_privilege::{self, Observation};
@@ -116,15 +116,6 @@ fn pattern_error(member: &str, value: &str, pattern: &str) -> AwsError {
             "1 validation error detected: Value '{shown}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
         ),
     )
-}
-
-/// An object member (`None` when absent).
-fn object<'a>(body: &'a Json, member: &str) -> Result<Option<&'a Json>, AwsError> {
-    match body.get(member) {
-        None | Some(Json::Null) => Ok(None),
-        Some(value @ Json::Object(_)) => Ok(Some(value)),
-        Some(_) => Err(invalid("cannotParse", member, format!("Member '{member}' must be an object."))),
-    }
 }
 
 /// An ISO 8601 timestamp member, in seconds.

@@ -16,6 +16,7 @@ mod support;
 
 mod access_analyzer;
 mod access_analyzer_generation;
+mod access_analyzer_unused;
 mod authentication;
 mod cloudtrail;
 mod ecr_images;

@@ -222,6 +222,41 @@ pub(crate) async fn last_use(store: &Store, account: &str, access_key_id: &str) 
         .transpose()
 }
 
+/// A user's key with its last use, as the unused access analysis reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserKey {
+    /// The owner's lowercase name.
+    pub user_key: String,
+    pub key: AccessKey,
+    pub last_used_at: Option<i64>,
+}
+
+/// Every key of the account's users (never the root user's), by owner and id.
+pub(crate) async fn of_users(store: &Store, account: &str) -> Result<Vec<UserKey>, Error> {
+    let rows = store
+        .query(
+            "SELECT user_name_key, access_key_id, status, created_at, last_used_at FROM access_keys
+             WHERE account_id = ? AND user_name_key IS NOT NULL ORDER BY user_name_key, access_key_id",
+            vec![account.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let status = row.text(2)?;
+            Ok(UserKey {
+                user_key: row.text(0)?,
+                key: AccessKey {
+                    id: row.text(1)?,
+                    status: KeyStatus::parse(&status)
+                        .ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
+                    created_at: row.int(3)?,
+                },
+                last_used_at: row.opt_int(4)?,
+            })
+        })
+        .collect()
+}
+
 /// Whether the root user has a key (what GetAccountSummary reports).
 pub(crate) fn of_root(account: &str) -> Dependents {
     Dependents::new("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key IS NULL", vec![account.into()])

@@ -110,6 +110,18 @@ pub(crate) async fn page(store: &Store, account: &str, window: Window<'_>) -> Re
     Ok(roles)
 }
 
+/// When each of the account's roles was last used (assumed, or a session's latest request),
+/// by unique id; roles never used are absent.
+pub(crate) async fn last_uses(store: &Store, account: &str) -> Result<std::collections::HashMap<String, i64>, Error> {
+    let rows = store
+        .query(
+            "SELECT role_id, last_used_at FROM roles WHERE account_id = ? AND last_used_at IS NOT NULL",
+            vec![account.into()],
+        )
+        .await?;
+    rows.iter().map(|row| Ok((row.text(0)?, row.int(1)?))).collect()
+}
+
 /// The columns of a new role beyond the common ones, for [`super::entities::create`].
 pub(crate) fn columns(
     description: Option<String>,

@@ -138,6 +138,19 @@ pub(crate) async fn load(store: &Store, account: &str, tagged: Tagged, key: &str
     rows.iter().map(|row| Ok(Tag { key: row.text(0)?, value: row.text(1)? })).collect()
 }
 
+/// The tags of every resource of one kind in the account, with the key (lowercase name) of
+/// the resource each is on, by resource and tag key.
+pub(crate) async fn of_every(store: &Store, account: &str, tagged: Tagged) -> Result<Vec<(String, Tag)>, Error> {
+    let rows = store
+        .query(
+            "SELECT resource_key, tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = ?
+             ORDER BY resource_key, tag_key_lower",
+            vec![account.into(), tagged.noun().into()],
+        )
+        .await?;
+    rows.iter().map(|row| Ok((row.text(0)?, Tag { key: row.text(1)?, value: row.text(2)? }))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

@@ -385,6 +385,24 @@ impl TestServer {
     pub fn user_arn(&self, name: &str) -> String {
         format!("arn:aws:iam::{}:user/{name}", self.account_id)
     }
+
+    /// Runs `statements` on this server's store, beside the server: the one way a case moves
+    /// what happened back in time (an entity's creation, a key's or role's last use, rows of
+    /// `iam_usage`), which no API can. Only for what the server reads afresh at every request
+    /// (never what its caches hold: keys, policies).
+    pub fn rewrite_history(&self, statements: &[(&str, Vec<store::Value>)]) {
+        let url = match &self.store_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("homeport.db").to_string_lossy().into_owned(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let store = store::Store::open(&url).await.unwrap();
+            for (sql, params) in statements {
+                store.execute(sql, params.clone()).await.unwrap_or_else(|error| panic!("{sql}: {error}"));
+            }
+        });
+    }
 }
 
 impl Drop for TestServer {
