@@ -167,6 +167,29 @@ fn access_analyzer_checks_answer_boto3() {
     assert_eq!(response(3)["findings"][0]["id"], findings[0]["id"]);
     assert!(details[4].get("response").is_some(), "{}", details[4]);
 
+    // `homeport iam unused-access` makes the account's analyzer, then changes its period.
+    let unused_access = |days: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_homeport"))
+            .args(["iam", "unused-access", "--days", days, "--output", "json"])
+            .envs(server.endpoint_env())
+            .env("AWS_SHARED_CREDENTIALS_FILE", server.root_credentials())
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = unused_access("30");
+    assert!(first["analyzerArn"].as_str().unwrap().ends_with(":analyzer/homeport-unused-access"), "{first}");
+    assert_eq!(first["unusedAccessAge"], 30);
+    assert!(first["findings"].is_array(), "{first}");
+    let second = unused_access("45");
+    assert_eq!((&second["analyzerArn"], &second["unusedAccessAge"]), (&first["analyzerArn"], &json!(45)));
+
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
