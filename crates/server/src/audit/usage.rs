@@ -7,6 +7,8 @@
 //!   imported once (its range is its key).
 //! - Usage is bound to the principal's unique id (`Record::principal_id`), never to a name:
 //!   a user or role created later under the same name inherits nothing.
+//! - Resources are kept with generated ids as `*` (a task's, a container instance's): the
+//!   tasks of a cluster are one resource of the table, not one row each.
 //! - A chunk costs one statement per distinct (principal, hour, action, resource, passed-to
 //!   service, region), not per request: an agent polling every few seconds adds a handful of rows an hour.
 
@@ -91,6 +93,15 @@ fn decided(line: &str) -> Option<Decided<'_>> {
     serde_json::from_str::<Decided<'_>>(line).ok().filter(|record| !record.principal_id.is_empty())
 }
 
+/// `resource` as `iam_usage` keeps it: identifiers a service generates (a task's, a container
+/// instance's, a managed instance's) as `*`, so the tasks of a cluster count as one resource
+/// rather than a row each (`least_privilege::generalize`: what policy generation would make of
+/// them anyway; no reader needs the ids).
+fn generalized<'a>(resource: &Cow<'a, str>) -> Cow<'a, str> {
+    let general = crate::iam::model::least_privilege::generalize(resource);
+    if general == **resource { resource.clone() } else { Cow::Owned(general) }
+}
+
 /// The statements adding `text`'s records (journal lines) to `iam_usage`, and moving the last
 /// use of the roles whose sessions made them.
 pub(super) fn statements<'a>(text: &'a str) -> Vec<Statement> {
@@ -108,7 +119,7 @@ pub(super) fn statements<'a>(text: &'a str) -> Vec<Statement> {
                 principal: record.principal_id.clone(),
                 hour,
                 action: action.clone(),
-                resource: resource.clone(),
+                resource: generalized(resource),
                 passed_to: passed_to.clone(),
                 region: record.region.clone(),
             };
@@ -221,13 +232,24 @@ mod tests {
             request(10_800, "AROA1", "ecs:Poll", &["ci/1"], "allowed"),
             // Every resource counts; a value cut to fit the line names none.
             request(7_250, "AIDA2", "ecs:Poll", &["ci/1", "ci/2", "cut..."], "allowed"),
+            // The tasks of a cluster are one resource.
+            request(
+                7_270,
+                "AIDA4",
+                "ecs:DescribeTasks",
+                &[
+                    "arn:aws:ecs:r:1:task/c/0123456789abcdef0123456789abcdef",
+                    "arn:aws:ecs:r:1:task/c/fedcba9876543210fedcba9876543210",
+                ],
+                "allowed",
+            ),
             // Not decided by the engine: nothing counted.
             request(7_260, "AIDA3", "", &["x"], "allowed"),
             passed,
         ]);
-        // Six usage rows, and the last use of the two principals whose records are role
+        // Seven usage rows, and the last use of the three principals whose records are role
         // sessions (the kind comes from the ARN).
-        assert_eq!(first.len(), 6 + 2);
+        assert_eq!(first.len(), 7 + 3);
         store.transaction(first).await.unwrap();
         let poll = || {
             let store = store.clone();
@@ -265,7 +287,12 @@ mod tests {
         assert_eq!(passed[0].text(1).unwrap(), "ecs-tasks.amazonaws.com");
         assert_eq!(passed[0].int(2).unwrap(), 1);
         let count = store.query("SELECT COUNT(*) FROM iam_usage", vec![]).await.unwrap();
-        assert_eq!(count[0].int(0).unwrap(), 7);
+        assert_eq!(count[0].int(0).unwrap(), 8);
+        let tasks = store
+            .query("SELECT resource, allowed FROM iam_usage WHERE action = 'ecs:DescribeTasks'", vec![])
+            .await
+            .unwrap();
+        assert_eq!((tasks[0].text(0).unwrap().as_str(), tasks[0].int(1).unwrap()), ("arn:aws:ecs:r:1:task/c/*", 2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
