@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Server, boto3_available, fresh_dir};
+use common::{Server, boto3_available, fresh_dir, snake_case};
 use serde_json::json;
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -22,20 +22,40 @@ fn access_analyzer_checks_answer_boto3() {
     }
     let dir = fresh_dir("access-analyzer");
     let server = Server::start(&dir.join("data"), None);
+    // Every Access Analyzer call sent, to check below that the tour covers every operation
+    // (`wire_shapes.rs` leaves this service to this test).
+    let toured = std::cell::RefCell::new(Vec::<String>::new());
+    let tour = |calls: &[serde_json::Value]| {
+        let names = calls.iter().filter(|call| call["service"] == "accessanalyzer");
+        toured.borrow_mut().extend(names.map(|call| call["operation"].as_str().unwrap().to_owned()));
+        server.boto3(calls)
+    };
     let admin = r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::amzn-s3-demo-bucket","arn:aws:s3:::amzn-s3-demo-bucket/*"]}]}"#;
     let call = |operation: &str, params: serde_json::Value| json!({"service": "accessanalyzer", "operation": operation, "params": params});
-    let answers = server.boto3(&[
+    let answers = tour(&[
         call("validate_policy", json!({"policyDocument": admin, "policyType": "IDENTITY_POLICY"})),
         // `maxResults` and `nextToken` travel in the query string.
-        call("validate_policy", json!({"policyDocument": admin, "policyType": "IDENTITY_POLICY", "maxResults": 1, "nextToken": "1"})),
-        call("check_no_new_access", json!({"newPolicyDocument": admin, "existingPolicyDocument": read, "policyType": "IDENTITY_POLICY"})),
-        call("check_access_not_granted", json!({"policyDocument": read, "access": [{"actions": ["s3:DeleteBucket"]}], "policyType": "IDENTITY_POLICY"})),
-        call("validate_policy", json!({"policyDocument": admin, "policyType": "SESSION_POLICY"})).as_object().map(|call| {
-            let mut call = call.clone();
-            call.insert("validate".to_owned(), json!(false));
-            serde_json::Value::Object(call)
-        }).unwrap(),
+        call(
+            "validate_policy",
+            json!({"policyDocument": admin, "policyType": "IDENTITY_POLICY", "maxResults": 1, "nextToken": "1"}),
+        ),
+        call(
+            "check_no_new_access",
+            json!({"newPolicyDocument": admin, "existingPolicyDocument": read, "policyType": "IDENTITY_POLICY"}),
+        ),
+        call(
+            "check_access_not_granted",
+            json!({"policyDocument": read, "access": [{"actions": ["s3:DeleteBucket"]}], "policyType": "IDENTITY_POLICY"}),
+        ),
+        call("validate_policy", json!({"policyDocument": admin, "policyType": "SESSION_POLICY"}))
+            .as_object()
+            .map(|call| {
+                let mut call = call.clone();
+                call.insert("validate".to_owned(), json!(false));
+                serde_json::Value::Object(call)
+            })
+            .unwrap(),
     ]);
     let response = |index: usize| answers[index].get("response").unwrap_or_else(|| panic!("{}", answers[index]));
 
@@ -76,7 +96,7 @@ fn access_analyzer_checks_answer_boto3() {
     let policy =
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:ListClusters","Resource":"*"}]}"#;
     let iam = |operation: &str, params: serde_json::Value| json!({"service": "iam", "operation": operation, "params": params});
-    let made = server.boto3(&[
+    let made = tour(&[
         iam("create_user", json!({"UserName": "generated"})),
         iam("put_user_policy", json!({"UserName": "generated", "PolicyName": "list", "PolicyDocument": policy})),
         iam("create_access_key", json!({"UserName": "generated"})),
@@ -84,12 +104,12 @@ fn access_analyzer_checks_answer_boto3() {
     let user_arn = made[0]["response"]["User"]["Arn"].as_str().unwrap().to_owned();
     let key = &made[2]["response"]["AccessKey"];
     let credentials = json!([key["AccessKeyId"], key["SecretAccessKey"], null]);
-    let started = server.boto3(&[
+    let started = tour(&[
         json!({"service": "ecs", "operation": "list_clusters", "params": {}, "credentials": credentials}),
         call("start_policy_generation", json!({"policyGenerationDetails": {"principalArn": user_arn}})),
     ]);
     let job = started[1]["response"]["jobId"].as_str().unwrap_or_else(|| panic!("{}", started[1])).to_owned();
-    let read = server.boto3(&[
+    let read = tour(&[
         call("get_generated_policy", json!({"jobId": job, "includeResourcePlaceholders": true})),
         call("list_policy_generations", json!({"principalArn": user_arn, "maxResults": 10})),
         call("cancel_policy_generation", json!({"jobId": job})),
@@ -106,7 +126,7 @@ fn access_analyzer_checks_answer_boto3() {
     // Unused access: a user whose key was never used, and a role never used, both created
     // long ago (written back in time in the store: no API moves the clock); the generated
     // user (it listed clusters, and was allowed nothing else) has no finding.
-    let made = server.boto3(&[
+    let made = tour(&[
         iam("create_user", json!({"UserName": "dormant"})),
         iam("create_access_key", json!({"UserName": "dormant"})),
         iam("create_role", json!({"RoleName": "dormant-role", "AssumeRolePolicyDocument": TRUST})),
@@ -125,17 +145,21 @@ fn access_analyzer_checks_answer_boto3() {
             store.execute(sql, vec![store::Value::Int(long_ago)]).await.unwrap();
         }
     });
-    let created = server.boto3(&[call(
+    let created = tour(&[call(
         "create_analyzer",
         json!({"analyzerName": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "tags": {"team": "platform"},
             "configuration": {"unusedAccess": {"unusedAccessAge": 90}}}),
     )]);
     let analyzer = created[0]["response"]["arn"].as_str().unwrap_or_else(|| panic!("{}", created[0])).to_owned();
-    let listed = server.boto3(&[
+    let listed = tour(&[
         call("get_analyzer", json!({"analyzerName": "unused"})),
         call("list_analyzers", json!({"type": "ACCOUNT_UNUSED_ACCESS"})),
         call("list_findings_v2", json!({"analyzerArn": analyzer, "sort": {"attributeName": "findingType"}})),
         call("get_findings_statistics", json!({"analyzerArn": analyzer})),
+        call(
+            "update_analyzer",
+            json!({"analyzerName": "unused", "configuration": {"unusedAccess": {"unusedAccessAge": 90}}}),
+        ),
     ]);
     let response = |index: usize| listed[index].get("response").unwrap_or_else(|| panic!("{}", listed[index]));
     assert_eq!(response(0)["analyzer"]["configuration"], json!({"unusedAccess": {"unusedAccessAge": 90}}));
@@ -154,7 +178,7 @@ fn access_analyzer_checks_answer_boto3() {
         "{}",
         response(3)
     );
-    let details = server.boto3(&[
+    let details = tour(&[
         call("get_finding_v2", json!({"analyzerArn": analyzer, "id": findings[0]["id"]})),
         call("get_finding_v2", json!({"analyzerArn": analyzer, "id": findings[1]["id"], "maxResults": 1})),
         call("update_findings", json!({"analyzerArn": analyzer, "status": "ARCHIVED", "ids": [findings[0]["id"]]})),
@@ -166,6 +190,14 @@ fn access_analyzer_checks_answer_boto3() {
     assert_eq!(response(1)["findingDetails"], json!([{"unusedIamUserAccessKeyDetails": {"accessKeyId": dormant_key}}]));
     assert_eq!(response(3)["findings"][0]["id"], findings[0]["id"]);
     assert!(details[4].get("response").is_some(), "{}", details[4]);
+
+    let missing: Vec<&str> = server::services::OPERATIONS
+        .iter()
+        .filter(|operation| operation.service == "access-analyzer")
+        .filter(|operation| !toured.borrow().contains(&snake_case(operation.name)))
+        .map(|operation| operation.name)
+        .collect();
+    assert!(missing.is_empty(), "Access Analyzer operations without a shape check: {missing:?}");
 
     // `homeport iam unused-access` makes the account's analyzer, then changes its period.
     let unused_access = |days: &str| {

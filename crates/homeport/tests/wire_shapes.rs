@@ -16,23 +16,7 @@ mod common;
 
 use serde_json::{Value, json};
 
-use common::{Server, boto3_available, fresh_dir};
-
-/// `CreateUser` → `create_user`, as boto3 names operations.
-fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for (index, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if index > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+use common::{Server, boto3_available, fresh_dir, snake_case};
 
 fn call(operation: &str, params: Value) -> Value {
     json!({"operation": operation, "params": params})
@@ -451,9 +435,11 @@ fn tour(store_url: Option<&str>, name: &str) {
     // in docs/ecs-agent-protocol.md and docs/instance-protocol.md, and the agent's and the
     // end-to-end tests exercise them).
     const UNMODELLED: &[&str] = &["UpdateInstanceInformation", "Poll", "GetTaskCredentials"];
+    // Access Analyzer's operations are toured by `access_analyzer_api.rs`, which checks the
+    // same way that it covers all of them.
     let missing: Vec<&str> = server::services::OPERATIONS
         .iter()
-        .filter(|operation| !UNMODELLED.contains(&operation.name))
+        .filter(|operation| !UNMODELLED.contains(&operation.name) && operation.service != "access-analyzer")
         .filter(|operation| !toured.contains(&snake_case(operation.name)))
         .map(|operation| operation.name)
         .collect();

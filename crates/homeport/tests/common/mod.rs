@@ -550,3 +550,19 @@ impl Drop for Agent {
         let _ = self.child.wait();
     }
 }
+
+/// `CreateUser` → `create_user`, as boto3 names operations.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if index > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
