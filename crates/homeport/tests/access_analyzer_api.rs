@@ -201,17 +201,9 @@ fn access_analyzer_checks_answer_boto3() {
 
     // `homeport iam unused-access` makes the account's analyzer, then changes its period.
     let unused_access = |days: &str| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_homeport"))
-            .args(["iam", "unused-access", "--days", days, "--output", "json"])
-            .envs(server.endpoint_env())
-            .env("AWS_SHARED_CREDENTIALS_FILE", server.root_credentials())
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_homeport"));
+        command.args(["iam", "unused-access", "--days", days, "--output", "json"]);
+        let output = server.as_root(&mut command).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
     };

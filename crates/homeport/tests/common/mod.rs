@@ -218,17 +218,10 @@ fn admin(url: &str, sql: &str) {
 }
 
 impl Server {
-    /// Makes each call through boto3 as root and returns one answer per call:
-    /// `{"response": ...}` or `{"error": {"Code", "Message", "Status"}}`.
-    pub fn boto3(&self, calls: &[Value]) -> Vec<Value> {
-        let calls_file = self.data_dir.with_file_name("boto3-calls.jsonl");
-        let lines: Vec<String> = calls.iter().map(Value::to_string).collect();
-        std::fs::write(&calls_file, lines.join("\n") + "\n").unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_calls.py");
-        let output = Command::new("python3")
-            .arg(script)
-            .arg(self.url())
-            .arg(&calls_file)
+    /// `command` pointed at this server as root, as a user would (`AWS_ENDPOINT_URL`, the CA,
+    /// the root credentials file), with nothing of the caller's own AWS environment.
+    pub fn as_root<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
             .envs(self.endpoint_env())
             .env("AWS_SHARED_CREDENTIALS_FILE", self.root_credentials())
             .env("AWS_CONFIG_FILE", "/nonexistent")
@@ -236,8 +229,17 @@ impl Server {
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .unwrap();
+    }
+
+    /// Makes each call through boto3 as root and returns one answer per call:
+    /// `{"response": ...}` or `{"error": {"Code", "Message", "Status"}}`.
+    pub fn boto3(&self, calls: &[Value]) -> Vec<Value> {
+        let calls_file = self.data_dir.with_file_name("boto3-calls.jsonl");
+        let lines: Vec<String> = calls.iter().map(Value::to_string).collect();
+        std::fs::write(&calls_file, lines.join("\n") + "\n").unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_calls.py");
+        let output =
+            self.as_root(Command::new("python3").arg(script).arg(self.url()).arg(&calls_file)).output().unwrap();
         assert!(output.status.success(), "boto3_calls.py failed: {}", String::from_utf8_lossy(&output.stderr));
         let answers: Vec<Value> =
             String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
