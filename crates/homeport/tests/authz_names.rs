@@ -90,7 +90,8 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteGroupPolicy"
         | "AttachGroupPolicy"
         | "DetachGroupPolicy"
-        | "ListAttachedGroupPolicies" => Existing(Group, "GroupName"),
+        | "ListAttachedGroupPolicies"
+        | "UpdateGroup" => Existing(Group, "GroupName"),
         "AttachRolePolicy"
         | "DetachRolePolicy"
         | "ListAttachedRolePolicies"
@@ -108,14 +109,18 @@ fn classify(name: &str) -> Option<Names> {
         | "TagRole"
         | "UntagRole"
         | "ListRoleTags"
-        | "ListInstanceProfilesForRole" => Existing(Role, "RoleName"),
+        | "ListInstanceProfilesForRole"
+        | "DeleteServiceLinkedRole" => Existing(Role, "RoleName"),
         "AssumeRole" => Existing(Role, "RoleArn"),
         // The role is passed to SSM: iam:PassRole on the stored role.
         "CreateActivation" => Existing(Role, "IamRole"),
         "GetInstanceProfile"
         | "DeleteInstanceProfile"
         | "AddRoleToInstanceProfile"
-        | "RemoveRoleFromInstanceProfile" => Existing(InstanceProfile, "InstanceProfileName"),
+        | "RemoveRoleFromInstanceProfile"
+        | "TagInstanceProfile"
+        | "UntagInstanceProfile"
+        | "ListInstanceProfileTags" => Existing(InstanceProfile, "InstanceProfileName"),
         "TagPolicy"
         | "UntagPolicy"
         | "ListPolicyTags"
@@ -202,7 +207,9 @@ fn classify(name: &str) -> Option<Names> {
         | "ListFindingsV2"
         | "GetFindingV2"
         | "GetFindingsStatistics"
-        | "UpdateFindings" => Exact,
+        | "UpdateFindings"
+        // A deletion task by its id.
+        | "GetServiceLinkedRoleDeletionStatus" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -237,7 +244,31 @@ fn classify(name: &str) -> Option<Names> {
         | "GetGeneratedPolicy"
         | "ListPolicyGenerations"
         | "CancelPolicyGeneration"
-        | "ListAnalyzers" => Nothing,
+        | "ListAnalyzers"
+        // The account itself, and features it does not have (Organizations, partner
+        // delegation, outbound federation): authorized on `*`, as on AWS.
+        | "CreateAccountAlias"
+        | "DeleteAccountAlias"
+        | "ListAccountAliases"
+        | "SetSecurityTokenServicePreferences"
+        | "ListOrganizationsFeatures"
+        | "EnableOrganizationsRootCredentialsManagement"
+        | "DisableOrganizationsRootCredentialsManagement"
+        | "EnableOrganizationsRootSessions"
+        | "DisableOrganizationsRootSessions"
+        | "GenerateOrganizationsAccessReport"
+        | "GetOrganizationsAccessReport"
+        | "ListDelegationRequests"
+        | "GetDelegationRequest"
+        | "AcceptDelegationRequest"
+        | "AssociateDelegationRequest"
+        | "RejectDelegationRequest"
+        | "UpdateDelegationRequest"
+        | "SendDelegationToken"
+        | "CreateDelegationRequest"
+        | "GetHumanReadableSummary"
+        | "GetOutboundWebIdentityFederationInfo"
+        | "DisableOutboundWebIdentityFederation" => Nothing,
         _ => return None,
     })
 }

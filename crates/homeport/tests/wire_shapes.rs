@@ -79,6 +79,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("detach_group_policy", json!({"GroupName": "g", "PolicyArn": managed})),
         call("delete_group_policy", json!({"GroupName": "g", "PolicyName": "inline"})),
         call("remove_user_from_group", json!({"GroupName": "g", "UserName": "u"})),
+        call("update_group", json!({"GroupName": "g", "NewPath": "/teams/"})),
         call("delete_group", json!({"GroupName": "g"})),
         call("attach_user_policy", json!({"UserName": "u", "PolicyArn": managed})),
         call("list_attached_user_policies", json!({"UserName": "u"})),
@@ -120,6 +121,9 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("create_instance_profile", json!({"InstanceProfileName": "ip"})),
         call("add_role_to_instance_profile", json!({"InstanceProfileName": "ip", "RoleName": "r"})),
         call("get_instance_profile", json!({"InstanceProfileName": "ip"})),
+        call("tag_instance_profile", json!({"InstanceProfileName": "ip", "Tags": tags})),
+        call("list_instance_profile_tags", json!({"InstanceProfileName": "ip"})),
+        call("untag_instance_profile", json!({"InstanceProfileName": "ip", "TagKeys": ["team"]})),
         call("list_instance_profiles", json!({})),
         call("list_instance_profiles_for_role", json!({"RoleName": "r"})),
         call("create_service_linked_role", json!({"AWSServiceName": "ecs.amazonaws.com"})),
@@ -137,6 +141,11 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("generate_service_last_accessed_details", json!({"Arn": user_arn, "Granularity": "ACTION_LEVEL"})),
         call("list_policies_granting_service_access", json!({"Arn": user_arn, "ServiceNamespaces": ["iam", "s3"]})),
         call("get_account_summary", json!({})),
+        call("create_account_alias", json!({"AccountAlias": "tour-alias"})),
+        call("list_account_aliases", json!({})),
+        call("delete_account_alias", json!({"AccountAlias": "tour-alias"})),
+        call("set_security_token_service_preferences", json!({"GlobalEndpointTokenVersion": "v2Token"})),
+        call("list_delegation_requests", json!({})),
         call("get_account_authorization_details", json!({})),
         json!({"service": "sts", "operation": "get_caller_identity", "params": {}}),
         json!({"service": "sts", "operation": "get_session_token", "params": {"DurationSeconds": 900}}),
@@ -169,10 +178,59 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("delete_user_policy", json!({"UserName": "u", "PolicyName": "inline"})),
         call("update_user", json!({"UserName": "u", "NewUserName": "u2"})),
         call("delete_user", json!({"UserName": "u2"})),
+        call("delete_service_linked_role", json!({"RoleName": "AWSServiceRoleForECS"})),
     ];
     let answers = server.boto3(&second);
     for (call, answer) in second.iter().zip(&answers) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let task = answers.last().unwrap()["response"]["DeletionTaskId"].as_str().unwrap();
+    // Operations that answer with an error here, as AWS does for an account like this one:
+    // the error's code is checked, and the request's shape by botocore.
+    let request = "abcdefghijklmnop-1";
+    let refusals = [
+        (call("get_service_linked_role_deletion_status", json!({"DeletionTaskId": task})), None),
+        (call("list_organizations_features", json!({})), Some("OrganizationNotFoundException")),
+        (call("enable_organizations_root_credentials_management", json!({})), Some("OrganizationNotFoundException")),
+        (call("disable_organizations_root_credentials_management", json!({})), Some("OrganizationNotFoundException")),
+        (call("enable_organizations_root_sessions", json!({})), Some("OrganizationNotFoundException")),
+        (call("disable_organizations_root_sessions", json!({})), Some("OrganizationNotFoundException")),
+        (
+            call("generate_organizations_access_report", json!({"EntityPath": "o-a1b2c3d4e5/r-f6g7h8i9j0example"})),
+            Some("OrganizationNotFoundException"),
+        ),
+        (call("get_organizations_access_report", json!({"JobId": "0".repeat(36)})), Some("NoSuchEntity")),
+        (call("get_delegation_request", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (call("accept_delegation_request", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (call("associate_delegation_request", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (call("reject_delegation_request", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (call("update_delegation_request", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (call("send_delegation_token", json!({"DelegationRequestId": request})), Some("NoSuchEntity")),
+        (
+            call(
+                "create_delegation_request",
+                json!({"Description": "d", "Permissions": {}, "RequestMessage": "m", "RequestorWorkflowId": "workflow",
+                       "RedirectUrl": "https://example.com", "NotificationChannel": "arn:aws:sns:us-east-1:123456789012:t",
+                       "SessionDuration": 3600}),
+            ),
+            Some("AccessDenied"),
+        ),
+        (
+            call(
+                "get_human_readable_summary",
+                json!({"EntityArn": format!("arn:aws:iam::{account}:delegation-request/x")}),
+            ),
+            Some("NoSuchEntity"),
+        ),
+        (call("get_outbound_web_identity_federation_info", json!({})), Some("FeatureDisabled")),
+        (call("disable_outbound_web_identity_federation", json!({})), Some("FeatureDisabled")),
+    ];
+    let refused: Vec<Value> = refusals.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in refusals.iter().zip(server.boto3(&refused)) {
+        match code {
+            None => assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]),
+            Some(code) => assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]),
+        }
     }
 
     // The awsJson services: SSM (with an instance registered through the agent protocol) and CloudTrail.
@@ -421,6 +479,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     let toured: Vec<String> = first
         .iter()
         .chain(&second)
+        .chain(&refused)
         .chain(&setup)
         .chain(&third)
         .chain(&setup_ecs)

@@ -566,6 +566,29 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 22,
+        // The account's alias (one per account, unique among accounts), its STS preferences,
+        // and the deletion tasks of service-linked roles (DeleteServiceLinkedRole), kept so
+        // GetServiceLinkedRoleDeletionStatus can answer; `reason` is the failure's JSON.
+        sql: "
+        CREATE TABLE account_aliases (
+            account_id TEXT PRIMARY KEY,
+            alias TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE sts_preferences (
+            account_id TEXT PRIMARY KEY,
+            global_endpoint_token_version BIGINT NOT NULL
+        );
+        CREATE TABLE service_linked_role_deletions (
+            task_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            created_at BIGINT NOT NULL
+        )
+    ",
+    },
 ];
 
 #[cfg(test)]

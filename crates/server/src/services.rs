@@ -46,6 +46,28 @@ pub static OPERATIONS: &[Operation] = &[
     iam::principal_simulator::GET_CONTEXT_KEYS_FOR_PRINCIPAL_POLICY,
     iam::account::GET_ACCOUNT_SUMMARY,
     iam::account::GET_ACCOUNT_AUTHORIZATION_DETAILS,
+    iam::account_aliases::CREATE_ACCOUNT_ALIAS,
+    iam::account_aliases::DELETE_ACCOUNT_ALIAS,
+    iam::account_aliases::LIST_ACCOUNT_ALIASES,
+    iam::account_aliases::SET_SECURITY_TOKEN_SERVICE_PREFERENCES,
+    iam::organizations::LIST_ORGANIZATIONS_FEATURES,
+    iam::organizations::ENABLE_ORGANIZATIONS_ROOT_CREDENTIALS_MANAGEMENT,
+    iam::organizations::DISABLE_ORGANIZATIONS_ROOT_CREDENTIALS_MANAGEMENT,
+    iam::organizations::ENABLE_ORGANIZATIONS_ROOT_SESSIONS,
+    iam::organizations::DISABLE_ORGANIZATIONS_ROOT_SESSIONS,
+    iam::organizations::GENERATE_ORGANIZATIONS_ACCESS_REPORT,
+    iam::organizations::GET_ORGANIZATIONS_ACCESS_REPORT,
+    iam::delegation_requests::LIST_DELEGATION_REQUESTS,
+    iam::delegation_requests::GET_DELEGATION_REQUEST,
+    iam::delegation_requests::ACCEPT_DELEGATION_REQUEST,
+    iam::delegation_requests::ASSOCIATE_DELEGATION_REQUEST,
+    iam::delegation_requests::REJECT_DELEGATION_REQUEST,
+    iam::delegation_requests::UPDATE_DELEGATION_REQUEST,
+    iam::delegation_requests::SEND_DELEGATION_TOKEN,
+    iam::delegation_requests::CREATE_DELEGATION_REQUEST,
+    iam::delegation_requests::GET_HUMAN_READABLE_SUMMARY,
+    iam::outbound_federation::GET_OUTBOUND_WEB_IDENTITY_FEDERATION_INFO,
+    iam::outbound_federation::DISABLE_OUTBOUND_WEB_IDENTITY_FEDERATION,
     iam::inline_policies::PUT_USER_POLICY,
     iam::inline_policies::GET_USER_POLICY,
     iam::inline_policies::LIST_USER_POLICIES,
@@ -53,6 +75,7 @@ pub static OPERATIONS: &[Operation] = &[
     iam::groups::CREATE_GROUP,
     iam::groups::GET_GROUP,
     iam::groups::LIST_GROUPS,
+    iam::groups::UPDATE_GROUP,
     iam::groups::DELETE_GROUP,
     iam::groups::ADD_USER_TO_GROUP,
     iam::groups::REMOVE_USER_FROM_GROUP,
@@ -77,7 +100,9 @@ pub static OPERATIONS: &[Operation] = &[
     iam::roles::UPDATE_ROLE_DESCRIPTION,
     iam::roles::UPDATE_ASSUME_ROLE_POLICY,
     iam::roles::DELETE_ROLE,
-    iam::roles::CREATE_SERVICE_LINKED_ROLE,
+    iam::service_linked_roles::CREATE_SERVICE_LINKED_ROLE,
+    iam::service_linked_roles::DELETE_SERVICE_LINKED_ROLE,
+    iam::service_linked_roles::GET_SERVICE_LINKED_ROLE_DELETION_STATUS,
     iam::inline_policies::PUT_ROLE_POLICY,
     iam::inline_policies::GET_ROLE_POLICY,
     iam::inline_policies::LIST_ROLE_POLICIES,
@@ -95,6 +120,9 @@ pub static OPERATIONS: &[Operation] = &[
     iam::tags::TAG_POLICY,
     iam::tags::UNTAG_POLICY,
     iam::tags::LIST_POLICY_TAGS,
+    iam::tags::TAG_INSTANCE_PROFILE,
+    iam::tags::UNTAG_INSTANCE_PROFILE,
+    iam::tags::LIST_INSTANCE_PROFILE_TAGS,
     iam::policies::CREATE_POLICY,
     iam::policies::GET_POLICY,
     iam::policies::DELETE_POLICY,
@@ -282,8 +310,28 @@ mod tests {
     fn only_writes_of_what_the_iam_cache_holds_flush_it() {
         let flushing = flushing();
         // Every IAM mutation does, and the one SSM call that removes sessions. Starting an
-        // access advisor report writes only the report, which the cache does not hold.
-        let writes_no_iam_entity = ["GenerateServiceLastAccessedDetails"];
+        // access advisor report writes only the report, which the cache does not hold; nor
+        // does it hold the account's alias or STS preferences, and the operations of features
+        // the account lacks (Organizations, partner delegation, outbound federation) write
+        // nothing at all.
+        let writes_no_iam_entity = [
+            "GenerateServiceLastAccessedDetails",
+            "CreateAccountAlias",
+            "DeleteAccountAlias",
+            "SetSecurityTokenServicePreferences",
+            "EnableOrganizationsRootCredentialsManagement",
+            "DisableOrganizationsRootCredentialsManagement",
+            "EnableOrganizationsRootSessions",
+            "DisableOrganizationsRootSessions",
+            "GenerateOrganizationsAccessReport",
+            "AcceptDelegationRequest",
+            "AssociateDelegationRequest",
+            "RejectDelegationRequest",
+            "UpdateDelegationRequest",
+            "SendDelegationToken",
+            "CreateDelegationRequest",
+            "DisableOutboundWebIdentityFederation",
+        ];
         for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
             let mutates_iam = operation.effect != Effect::Read && !writes_no_iam_entity.contains(&operation.name);
             assert_eq!(

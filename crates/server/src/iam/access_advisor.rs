@@ -25,7 +25,7 @@ use super::simulator::max_items;
 use crate::app::App;
 use crate::authz::owner_permissions;
 use crate::ids;
-use crate::operations::{Ctx, internal, operation, query, validation};
+use crate::operations::{Ctx, account_wide, internal, operation, query, validation};
 
 /// A day, in seconds.
 const DAY: i64 = 86_400;
@@ -44,20 +44,15 @@ operation!(
     |ctx| Box::pin(subject_resource(ctx, WITH_POLICIES)),
     |ctx| query(generate_service_last_accessed_details(ctx))
 );
-operation!(
-    iam,
-    GET_SERVICE_LAST_ACCESSED_DETAILS,
-    "GetServiceLastAccessedDetails",
-    Read,
-    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    |ctx| query(get_service_last_accessed_details(ctx))
-);
+operation!(iam, GET_SERVICE_LAST_ACCESSED_DETAILS, "GetServiceLastAccessedDetails", Read, account_wide, |ctx| query(
+    get_service_last_accessed_details(ctx)
+));
 operation!(
     iam,
     GET_SERVICE_LAST_ACCESSED_DETAILS_WITH_ENTITIES,
     "GetServiceLastAccessedDetailsWithEntities",
     Read,
-    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
+    account_wide,
     |ctx| query(get_service_last_accessed_details_with_entities(ctx))
 );
 operation!(

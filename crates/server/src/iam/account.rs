@@ -20,16 +20,11 @@ use super::roles::find_role;
 use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, query};
+use crate::operations::{Ctx, account_wide, query};
 
-operation!(
-    iam,
-    GET_ACCOUNT_SUMMARY,
-    "GetAccountSummary",
-    Read,
-    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    |ctx| { query(get_account_summary(ctx)) }
-);
+operation!(iam, GET_ACCOUNT_SUMMARY, "GetAccountSummary", Read, account_wide, |ctx| {
+    query(get_account_summary(ctx))
+});
 
 /// IAM's default quotas, as GetAccountSummary reports them.
 const QUOTAS: &[(&str, i64)] = &[
@@ -58,7 +53,6 @@ const QUOTAS: &[(&str, i64)] = &[
     ("AccountSigningCertificatesPresent", 0),
     ("ServerCertificates", 0),
     ("Providers", 0),
-    ("GlobalEndpointTokenVersion", 1),
 ];
 
 async fn get_account_summary(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
@@ -72,6 +66,7 @@ async fn get_account_summary(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         ("InstanceProfiles", counts.instance_profiles),
         ("PolicyVersionsInUse", counts.policy_versions),
         ("AccountAccessKeysPresent", i64::from(counts.root_has_access_keys)),
+        ("GlobalEndpointTokenVersion", model::global_endpoint_token_version(&ctx.app.store, account).await?),
     ];
     let mut entries: Vec<(&str, i64)> = counts.into_iter().chain(QUOTAS.iter().copied()).collect();
     entries.sort_unstable();
@@ -86,14 +81,9 @@ async fn get_account_summary(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(
-    iam,
-    GET_ACCOUNT_AUTHORIZATION_DETAILS,
-    "GetAccountAuthorizationDetails",
-    Read,
-    |_| Box::pin(async { Ok(vec!["*".to_owned()]) }),
-    |ctx| query(get_account_authorization_details(ctx))
-);
+operation!(iam, GET_ACCOUNT_AUTHORIZATION_DETAILS, "GetAccountAuthorizationDetails", Read, account_wide, |ctx| query(
+    get_account_authorization_details(ctx)
+));
 
 /// An entity's inline policies (`(name, document)`) and attached managed policy ARNs.
 async fn policies_of(ctx: &Ctx<'_>, kind: Kind, key: &str) -> Result<(Vec<(String, String)>, Vec<String>), AwsError> {

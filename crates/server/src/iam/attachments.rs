@@ -4,7 +4,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::entities::{Kind, existing, resource};
+use super::entities::{Kind, existing, existing_modifiable, resource};
 use super::model::Added;
 use super::model::attachments::{self as model, PER_OWNER};
 use super::policies::{check_arn, find_policy};
@@ -79,7 +79,7 @@ async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     if find_policy(ctx, arn).await?.is_none() {
         return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
     }
-    let key = existing(ctx, kind).await?.key();
+    let key = existing_modifiable(ctx, kind).await?.key();
     match model::attach(&ctx.app.store, ctx.account(), kind, &key, arn).await? {
         // Attaching twice is not an error.
         Added::New | Added::Already => Ok(ctx.response()),
@@ -93,7 +93,7 @@ async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
 
 async fn detach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let arn = ctx.required("PolicyArn")?;
-    let key = existing(ctx, kind).await?.key();
+    let key = existing_modifiable(ctx, kind).await?.key();
     if !model::detach(&ctx.app.store, ctx.account(), kind, &key, arn).await? {
         return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} was not found.")));
     }

@@ -5,7 +5,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::entities::{Kind, existing, resource};
+use super::entities::{Kind, existing_modifiable, resource};
 use super::model::boundaries as model;
 use super::policies::{check_arn, find_policy};
 use crate::operations::operation;
@@ -31,7 +31,7 @@ pub(crate) fn write(xml: &mut XmlResponse, boundary: Option<&str>) {
 }
 
 async fn put(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
-    let key = existing(ctx, kind).await?.name.to_lowercase();
+    let key = existing_modifiable(ctx, kind).await?.name.to_lowercase();
     let arn = from_params(ctx).await?.ok_or_else(|| {
         crate::operations::validation(
             "1 validation error detected: Value null at 'permissionsBoundary' failed to satisfy constraint: Member must not be null",
@@ -42,7 +42,7 @@ async fn put(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
 }
 
 async fn delete(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
-    let key = existing(ctx, kind).await?.name.to_lowercase();
+    let key = existing_modifiable(ctx, kind).await?.name.to_lowercase();
     model::remove(&ctx.app.store, ctx.account(), kind, &key).await?;
     Ok(ctx.response())
 }

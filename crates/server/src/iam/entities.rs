@@ -61,6 +61,50 @@ pub(crate) async fn resource(ctx: &Ctx<'_>, kind: Kind) -> Result<Vec<String>, A
     }])
 }
 
+/// Whether a request may change `entity`: a service-linked role (under `/aws-service-role/`)
+/// is changed only by its service, as on AWS.
+pub(crate) fn modifiable(entity: &Entity) -> Result<(), AwsError> {
+    if entity.kind == Kind::Role && entity.path.starts_with("/aws-service-role/") {
+        return Err(AwsError::new(
+            "UnmodifiableEntity",
+            400,
+            format!(
+                "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
+                entity.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The entity the request names, when the request may change it ([`existing`] and
+/// [`modifiable`]).
+pub(crate) async fn existing_modifiable(ctx: &Ctx<'_>, kind: Kind) -> Result<Entity, AwsError> {
+    let entity = existing(ctx, kind).await?;
+    modifiable(&entity)?;
+    Ok(entity)
+}
+
+/// What an Update{User,Group} is authorized on: the entity as it is and, when it is renamed
+/// or moved (`new_name_param`, `NewPath`), the entity as it will be, as IAM documents. A caller
+/// cannot move an entity under a path, or to a name, that its policies would not let it act on.
+pub(crate) async fn resource_and_renamed(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    new_name_param: &str,
+) -> Result<Vec<String>, AwsError> {
+    let mut resources = resource(ctx, kind).await?;
+    if let Some(entity) = ctx.target.get() {
+        let name = ctx.params.get(new_name_param).unwrap_or(&entity.name);
+        let path = ctx.params.get("NewPath").unwrap_or(&entity.path);
+        let renamed = arn(kind, ctx.account(), path, name);
+        if !resources.contains(&renamed) {
+            resources.push(renamed);
+        }
+    }
+    Ok(resources)
+}
+
 /// The stored entity `name` names, recorded as the request's target (the first resolved one
 /// stays the target).
 pub(crate) async fn resolve(ctx: &Ctx<'_>, kind: Kind, name: &str) -> Result<Option<Entity>, AwsError> {

@@ -1,17 +1,17 @@
-//! IAM groups: CreateGroup, GetGroup, ListGroups, DeleteGroup, AddUserToGroup,
+//! IAM groups: CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup, AddUserToGroup,
 //! RemoveUserFromGroup, ListGroupsForUser. A group's inline policies apply to its members;
 //! the memberships, and their quota, are [`super::model::groups`].
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::entities::{self, Entity, Kind, create, existing, find_stored, list, resource};
+use super::entities::{self, Entity, Kind, create, existing, find_stored, list, resource, resource_and_renamed};
 use super::model::Added;
 use super::model::groups::{self as model, PER_USER};
 use super::users::{find_user, user_resource};
 use crate::iam::errors::no_such_user;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, query};
+use crate::operations::{Ctx, Page, check_name, check_path, query};
 
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     resource(ctx, Kind::Group).await
@@ -32,6 +32,14 @@ operation!(
     Read,
     |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:group/", ctx.account())]) }),
     |ctx| query(list_groups(ctx))
+);
+operation!(
+    iam,
+    UPDATE_GROUP,
+    "UpdateGroup",
+    IamWrite,
+    |ctx| Box::pin(resource_and_renamed(ctx, Kind::Group, "NewGroupName")),
+    |ctx| query(update_group(ctx))
 );
 operation!(iam, DELETE_GROUP, "DeleteGroup", IamWrite, |ctx| Box::pin(group_resource(ctx)), |ctx| query(delete_group(
     ctx
@@ -69,6 +77,19 @@ async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     });
     page.finish(&mut xml, next);
     Ok(xml)
+}
+
+async fn update_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let group = existing_group(ctx).await?;
+    let new_name = ctx.params.get("NewGroupName").unwrap_or(&group.name).to_owned();
+    check_name(&new_name, "newGroupName", Kind::Group.max_name())?;
+    let new_path = ctx.params.get("NewPath").unwrap_or(&group.path).to_owned();
+    check_path(&new_path)?;
+    // The group, its members and its policies move together.
+    if !model::rename(&ctx.app.store, ctx.account(), &group.key(), &new_name, &new_path).await? {
+        return Err(AwsError::new("EntityAlreadyExists", 409, format!("Group with name {new_name} already exists.")));
+    }
+    Ok(ctx.response())
 }
 
 async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {

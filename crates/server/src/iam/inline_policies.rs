@@ -7,7 +7,7 @@ use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
 use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 
-use super::entities::{Kind, existing, resource};
+use super::entities::{Kind, existing, existing_modifiable, resource};
 use super::model::inline as model;
 use crate::operations::operation;
 use crate::operations::{Ctx, Page, check_name, query};
@@ -83,7 +83,7 @@ async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> 
     // The size quota counts the owner's other policies: the write happens only while they
     // are the ones checked (and the owner exists), else the check runs again.
     for _ in 0..crate::operations::RACE_ATTEMPTS {
-        let name = existing(ctx, kind).await?.name;
+        let name = existing_modifiable(ctx, kind).await?.name;
         let key = name.to_lowercase();
         let others = model::others(&ctx.app.store, ctx.account(), kind, &key, policy_name).await?;
         quota(kind, &name)
@@ -127,7 +127,7 @@ async fn list_policies(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsErro
 
 async fn delete_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
-    let name = existing(ctx, kind).await?.name;
+    let name = existing_modifiable(ctx, kind).await?.name;
     if !model::delete(&ctx.app.store, ctx.account(), kind, &name.to_lowercase(), policy_name).await? {
         return Err(no_such_policy(kind, policy_name));
     }

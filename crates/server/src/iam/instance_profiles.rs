@@ -18,8 +18,12 @@ async fn role_of(ctx: &Ctx<'_>, profile: &Entity) -> Result<Option<Role>, AwsErr
     Ok(model::role_held(&ctx.app.store, ctx.account(), &profile.key()).await?)
 }
 
-fn write_profile(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
-    xml.nest("InstanceProfile", |xml| write_profile_fields(xml, account, profile, role));
+/// The `InstanceProfile` of CreateInstanceProfile and GetInstanceProfile, with its tags.
+fn write_profile(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>, tags: &[tags::Tag]) {
+    xml.nest("InstanceProfile", |xml| {
+        write_profile_fields(xml, account, profile, role);
+        tag_list::write(xml, tags);
+    });
 }
 
 pub(crate) fn write_profile_fields(xml: &mut XmlResponse, account: &str, profile: &Entity, role: Option<&Role>) {
@@ -48,7 +52,7 @@ async fn create_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError>
     })
     .await?;
     let mut xml = ctx.response();
-    write_profile(&mut xml, account, &profile, None);
+    write_profile(&mut xml, account, &profile, None, &tags);
     Ok(xml)
 }
 
@@ -64,8 +68,9 @@ operation!(
 async fn get_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let profile = existing(ctx, Kind::InstanceProfile).await?;
     let role = role_of(ctx, &profile).await?;
+    let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::InstanceProfile), &profile.key()).await?;
     let mut xml = ctx.response();
-    write_profile(&mut xml, ctx.account(), &profile, role.as_ref());
+    write_profile(&mut xml, ctx.account(), &profile, role.as_ref(), &tags);
     Ok(xml)
 }
 

@@ -18,12 +18,12 @@ use super::model::tags::{self, Tagged};
 use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, internal, query, validation};
+use crate::operations::{Ctx, Page, query, validation};
 
 pub(crate) use super::model::roles::Role;
 
 /// Session lengths a role may allow, in seconds, and the default.
-const MAX_SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
+pub(crate) const MAX_SESSION_DURATION: std::ops::RangeInclusive<i64> = 3_600..=43_200;
 
 /// The fields of IAM's `Role` shape that ListRoles returns too.
 pub(crate) fn write_summary(xml: &mut XmlResponse, role: &Role, account: &str) {
@@ -70,7 +70,7 @@ async fn existing_role_detail(ctx: &Ctx<'_>) -> Result<RoleDetail, AwsError> {
 }
 
 /// `role` with its boundary and tags as stored now (after a write that set them).
-async fn with_detail(ctx: &Ctx<'_>, role: Role) -> Result<RoleDetail, AwsError> {
+pub(crate) async fn with_detail(ctx: &Ctx<'_>, role: Role) -> Result<RoleDetail, AwsError> {
     let key = role.entity.key();
     let boundary = super::model::boundaries::boundary_of(&ctx.app.store, ctx.account(), Kind::Role, &key).await?;
     let tags = tags::load(&ctx.app.store, ctx.account(), Tagged::Entity(Kind::Role), &key).await?;
@@ -78,7 +78,7 @@ async fn with_detail(ctx: &Ctx<'_>, role: Role) -> Result<RoleDetail, AwsError> 
 }
 
 /// The full `Role` shape of GetRole, CreateRole and UpdateRoleDescription.
-fn write_role(xml: &mut XmlResponse, detail: &RoleDetail, account: &str) {
+pub(crate) fn write_role(xml: &mut XmlResponse, detail: &RoleDetail, account: &str) {
     let role = &detail.role;
     xml.nest("Role", |xml| {
         write_summary(xml, role, account);
@@ -105,7 +105,7 @@ async fn check_trust_policy(ctx: &Ctx<'_>, document: &str) -> Result<String, Aws
     })
 }
 
-fn check_description(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
+pub(crate) fn check_description(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     let description = ctx.params.get("Description");
     let valid = |text: &str| {
         text.chars().count() <= 1000
@@ -246,6 +246,7 @@ async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     let document = ctx.required("PolicyDocument")?;
     let trust_principals = check_trust_policy(ctx, document).await?;
     let role = existing_role(ctx).await?;
+    entities::modifiable(&role.entity)?;
     model::set_trust_policy(&ctx.app.store, ctx.account(), &role.entity.id, document, &trust_principals).await?;
     Ok(ctx.response())
 }
@@ -256,6 +257,7 @@ operation!(iam, DELETE_ROLE, "DeleteRole", IamWrite, |ctx| Box::pin(resource(ctx
 
 async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let role = existing_role(ctx).await?;
+    entities::modifiable(&role.entity)?;
     let key = role.entity.key();
     if model::delete(&ctx.app.store, ctx.account(), &key).await? {
         return Ok(ctx.response());
@@ -266,71 +268,4 @@ async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         Some(RoleHeldBy::InlinePolicies) | None => "Cannot delete entity, must delete policies first.",
     };
     Err(AwsError::new("DeleteConflict", 409, message))
-}
-
-/// The services a service-linked role can be made for, with the role name and description
-/// AWS gives it.
-const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] =
-    &[("ecs.amazonaws.com", "AWSServiceRoleForECS", "Role to enable Amazon ECS to manage your cluster.")];
-
-operation!(
-    iam,
-    CREATE_SERVICE_LINKED_ROLE,
-    "CreateServiceLinkedRole",
-    IamWrite,
-    |ctx| Box::pin(service_linked_role_resource(ctx)),
-    |ctx| query(create_service_linked_role(ctx))
-);
-
-fn service_linked_role(ctx: &Ctx<'_>) -> Result<(&'static str, &'static str, &'static str), AwsError> {
-    let service = ctx.required("AWSServiceName")?;
-    SERVICE_LINKED_ROLES
-        .iter()
-        .find(|(name, _, _)| *name == service)
-        .copied()
-        .ok_or_else(|| AwsError::new("InvalidInput", 400, format!("Invalid service name: {service}")))
-}
-
-async fn service_linked_role_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let service = ctx.required("AWSServiceName")?;
-    let name = SERVICE_LINKED_ROLES.iter().find(|(name, _, _)| *name == service).map_or("*", |(_, role, _)| *role);
-    Ok(vec![format!("arn:aws:iam::{}:role/aws-service-role/{service}/{name}", ctx.account())])
-}
-
-async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let (service, role_name, default_description) = service_linked_role(ctx)?;
-    if ctx.params.get("CustomSuffix").is_some() {
-        return Err(AwsError::new("InvalidInput", 400, format!("Custom suffix is not allowed for {service}")));
-    }
-    let description = check_description(ctx)?.unwrap_or_else(|| default_description.to_owned());
-    let trust_policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
-    let path = format!("/aws-service-role/{service}/");
-    let entity = Entity {
-        kind: Kind::Role,
-        name: role_name.to_owned(),
-        id: ids::unique_id("AROA").map_err(internal)?,
-        path: path.clone(),
-        created_at: ids::now(),
-    };
-    let columns = model::columns(Some(description.clone()), *MAX_SESSION_DURATION.start(), &trust_policy, None);
-    if !super::model::entities::create(&ctx.app.store, ctx.account(), &entity, columns, Vec::new()).await? {
-        return Err(AwsError::new(
-            "InvalidInput",
-            400,
-            format!("Service role name {role_name} has been taken in this account, please try a different suffix."),
-        ));
-    }
-    let role = Role {
-        entity,
-        description: Some(description),
-        max_session_duration: *MAX_SESSION_DURATION.start(),
-        trust_policy,
-        last_used: None,
-    };
-    let detail = with_detail(ctx, role).await?;
-    let mut xml = ctx.response();
-    write_role(&mut xml, &detail, ctx.account());
-    Ok(xml)
 }

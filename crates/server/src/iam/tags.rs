@@ -1,4 +1,4 @@
-//! Tag/Untag/List{User,Role,Policy}Tags. The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy,InstanceProfile}Tags. The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
@@ -67,6 +67,7 @@ async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
 
 const USER: Tagged = Tagged::Entity(Kind::User);
 const ROLE: Tagged = Tagged::Entity(Kind::Role);
+const INSTANCE_PROFILE: Tagged = Tagged::Entity(Kind::InstanceProfile);
 
 operation!(iam, TAG_USER, "TagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
 operation!(iam, UNTAG_USER, "UntagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(
@@ -94,3 +95,27 @@ operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", Read, |ctx| Box::pin(policy_
     ctx,
     Tagged::Policy
 )));
+operation!(
+    iam,
+    TAG_INSTANCE_PROFILE,
+    "TagInstanceProfile",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
+    |ctx| query(tag(ctx, INSTANCE_PROFILE))
+);
+operation!(
+    iam,
+    UNTAG_INSTANCE_PROFILE,
+    "UntagInstanceProfile",
+    IamWrite,
+    |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
+    |ctx| query(untag(ctx, INSTANCE_PROFILE))
+);
+operation!(
+    iam,
+    LIST_INSTANCE_PROFILE_TAGS,
+    "ListInstanceProfileTags",
+    Read,
+    |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
+    |ctx| query(list(ctx, INSTANCE_PROFILE))
+);

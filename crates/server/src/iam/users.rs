@@ -5,7 +5,7 @@ use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
 use super::boundaries;
-use super::entities::{self, Entity, Kind, find, find_stored, insert, list, resource};
+use super::entities::{self, Entity, Kind, find, find_stored, insert, list, resource, resource_and_renamed};
 use super::model::tags::{self, Tag, Tagged};
 use super::model::users::{self as model, UserHeldBy};
 use super::tag_list;
@@ -133,25 +133,14 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-operation!(iam, UPDATE_USER, "UpdateUser", IamWrite, |ctx| Box::pin(update_user_resources(ctx)), |ctx| query(
-    update_user(ctx)
-));
-
-/// UpdateUser is authorized on the user as it is and, when it is renamed or moved, on the user
-/// as it will be (as IAM documents): a caller cannot move itself under a path, or to a name,
-/// that its policies would not let it act on.
-async fn update_user_resources(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let mut resources = resource(ctx, Kind::User).await?;
-    if let Some(user) = ctx.target.get() {
-        let name = ctx.params.get("NewUserName").unwrap_or(&user.name);
-        let path = ctx.params.get("NewPath").unwrap_or(&user.path);
-        let renamed = entities::arn(Kind::User, ctx.account(), path, name);
-        if !resources.contains(&renamed) {
-            resources.push(renamed);
-        }
-    }
-    Ok(resources)
-}
+operation!(
+    iam,
+    UPDATE_USER,
+    "UpdateUser",
+    IamWrite,
+    |ctx| Box::pin(resource_and_renamed(ctx, Kind::User, "NewUserName")),
+    |ctx| query(update_user(ctx))
+);
 
 async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;

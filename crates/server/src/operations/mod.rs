@@ -97,6 +97,11 @@ pub fn json<'a>(handler: impl Future<Output = Result<serde_json::Value, AwsError
 }
 pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
 
+/// The resource of an operation that acts on the account as a whole (IAM authorizes it on `*`).
+pub fn account_wide<'a>(_ctx: &'a Ctx<'a>) -> ResourcesFuture<'a> {
+    Box::pin(async { Ok(vec!["*".to_owned()]) })
+}
+
 /// How an operation is authorized. Every operation is authenticated and audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authorization {

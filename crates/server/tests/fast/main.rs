@@ -28,6 +28,7 @@ mod ecs_task_definitions;
 mod ecs_tasks;
 mod every_operation;
 mod iam_access_advisor;
+mod iam_account;
 mod iam_boundaries;
 mod iam_groups;
 mod iam_paging;

@@ -141,6 +141,37 @@ pub(crate) fn members_of(account: &str, group_key: &str) -> Dependents {
     )
 }
 
+/// Renames and moves a group, with its members, inline and attached policies, in one
+/// transaction. `false`: another group has the new name.
+pub(crate) async fn rename(
+    store: &Store,
+    account: &str,
+    old_key: &str,
+    new_name: &str,
+    new_path: &str,
+) -> Result<bool, Error> {
+    let new_key = new_name.to_lowercase();
+    let renamed = store
+        .transaction(vec![
+            Statement::new(
+                "UPDATE iam_groups SET name_key = ?, name = ?, path = ? WHERE account_id = ? AND name_key = ?",
+                vec![new_key.as_str().into(), new_name.into(), new_path.into(), account.into(), old_key.into()],
+            ),
+            Statement::new(
+                "UPDATE group_members SET group_key = ? WHERE account_id = ? AND group_key = ?",
+                vec![new_key.as_str().into(), account.into(), old_key.into()],
+            ),
+            inline::rename_owner(account, Kind::Group, old_key, &new_key),
+            attachments::rename_owner(account, Kind::Group, old_key, &new_key),
+        ])
+        .await;
+    match renamed {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// The statement moving a user's memberships to its new key.
 pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
     Statement::new(
@@ -156,6 +187,25 @@ mod tests {
     use super::*;
     use crate::iam::model::entities::tests::stored;
     use crate::testing::{ACCOUNT, temp_store};
+
+    #[tokio::test]
+    async fn a_renamed_group_keeps_its_members_and_policies() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        stored(store, Kind::User, "alice").await;
+        stored(store, Kind::Group, "ops").await;
+        stored(store, Kind::Group, "taken").await;
+        add(store, ACCOUNT, "ops", "alice").await.unwrap();
+        let arn = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
+        attachments::attach(store, ACCOUNT, Kind::Group, "ops", arn).await.unwrap();
+        assert!(!rename(store, ACCOUNT, "ops", "Taken", "/").await.unwrap(), "the name is taken");
+        assert!(rename(store, ACCOUNT, "ops", "Platform", "/teams/").await.unwrap());
+        assert_eq!(members(store, ACCOUNT, "platform", "", 10).await.unwrap()[0].name, "alice");
+        assert!(!delete(store, ACCOUNT, "platform").await.unwrap(), "its member and policy moved with it");
+        assert!(remove(store, ACCOUNT, "platform", "alice").await.unwrap());
+        assert!(attachments::detach(store, ACCOUNT, Kind::Group, "platform", arn).await.unwrap());
+        assert!(delete(store, ACCOUNT, "platform").await.unwrap());
+    }
 
     #[tokio::test]
     async fn memberships_round_trip_within_the_users_quota() {

@@ -42,6 +42,7 @@ pub(crate) mod policies;
 mod policy_uses;
 pub(crate) mod roles;
 pub(crate) mod service_access;
+pub(crate) mod service_linked_roles;
 pub(crate) mod sessions;
 pub(crate) mod tags;
 pub(crate) mod usage;
