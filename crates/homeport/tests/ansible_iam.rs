@@ -1,0 +1,103 @@
+//! Ansible's `amazon.aws` IAM modules (PyPI's `ansible`) manage users with login profiles,
+//! keys and inline policies, a group, the source document's role with its managed policies,
+//! an instance profile with tags and a customer managed policy on Homeport, pointed at it
+//! through `AWS_ENDPOINT_URL` as a user would: the playbook creates them, a second run reports
+//! no change, a third removes them all. Against the embedded store only: each task costs a
+//! second of CPU, and the stores' equivalence is the fast tier's and the store suite's to show.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, fresh_dir};
+use serde_json::json;
+
+/// Whether `ansible-playbook` runs; in CI its absence fails the test.
+fn ansible_available() -> bool {
+    let found = Command::new("ansible-playbook").arg("--version").output().is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must install ansible (pip install ansible)");
+        eprintln!("ansible-playbook not found: the Ansible test did NOT RUN (pip install ansible)");
+    }
+    found
+}
+
+/// Runs the playbook with `state`, and returns the recap's `changed=` count.
+fn play(server: &Server, dir: &Path, state: &str) -> u64 {
+    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible/iam.yml");
+    let python = String::from_utf8(
+        Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let output = server
+        .as_root(&mut Command::new("ansible-playbook"))
+        .arg(&playbook)
+        .args(["-i", "localhost,", "-e"])
+        .arg(format!("state={state} ansible_python_interpreter={}", python.trim()))
+        .env("AWS_REGION", "us-east-1")
+        .env("ANSIBLE_LOCAL_TEMP", dir.join("ansible-tmp"))
+        .env("ANSIBLE_HOME", dir.join("ansible-home"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "ansible-playbook state={state} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let recap = stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with("localhost"))
+        .unwrap_or_else(|| panic!("no recap:\n{stdout}"));
+    let changed = recap.split_whitespace().find_map(|field| field.strip_prefix("changed=")).unwrap();
+    changed.parse().unwrap()
+}
+
+fn manage_iam_with_ansible() {
+    let dir = fresh_dir("ansible-iam");
+    let server = Server::start(&dir.join("data"), None);
+    assert!(play(&server, &dir, "present") > 0, "the first run creates");
+    let answers = server.boto3(&[
+        json!({"service": "iam", "operation": "get_login_profile", "params": {"UserName": "hp-alice"}}),
+        json!({"service": "iam", "operation": "list_access_keys", "params": {"UserName": "hp-alice"}}),
+        json!({"service": "iam", "operation": "get_group", "params": {"GroupName": "hp-operators"}}),
+        json!({"service": "iam", "operation": "list_attached_role_policies", "params": {"RoleName": "hp-ecsAnywhereRole"}}),
+        json!({"service": "iam", "operation": "list_instance_profile_tags", "params": {"InstanceProfileName": "hp-profile"}}),
+    ]);
+    assert_eq!(answers[0]["response"]["LoginProfile"]["UserName"], "hp-alice", "{}", answers[0]);
+    assert_eq!(answers[1]["response"]["AccessKeyMetadata"].as_array().unwrap().len(), 1, "{}", answers[1]);
+    assert_eq!(answers[2]["response"]["Users"][0]["UserName"], "hp-alice", "{}", answers[2]);
+    assert_eq!(answers[3]["response"]["AttachedPolicies"].as_array().unwrap().len(), 2, "{}", answers[3]);
+    assert_eq!(answers[4]["response"]["Tags"], json!([{"Key": "team", "Value": "platform"}]), "{}", answers[4]);
+    assert_eq!(play(&server, &dir, "present"), 0, "a second run changes nothing");
+    assert!(play(&server, &dir, "absent") > 0, "the removal removes");
+    let answers = server.boto3(&[
+        json!({"service": "iam", "operation": "list_users", "params": {}}),
+        json!({"service": "iam", "operation": "list_groups", "params": {}}),
+        json!({"service": "iam", "operation": "list_roles", "params": {}}),
+        json!({"service": "iam", "operation": "list_instance_profiles", "params": {}}),
+        json!({"service": "iam", "operation": "list_policies", "params": {"Scope": "Local"}}),
+    ]);
+    for (answer, list) in answers.iter().zip(["Users", "Groups", "Roles", "InstanceProfiles", "Policies"]) {
+        let left: Vec<&serde_json::Value> = answer["response"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|entity| entity.to_string().contains("hp-"))
+            .collect();
+        assert!(left.is_empty(), "{list} left behind: {left:?}");
+    }
+    assert_eq!(play(&server, &dir, "absent"), 0, "removing again changes nothing");
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ansible_creates_reruns_and_removes_iam() {
+    if ansible_available() && common::boto3_available() {
+        manage_iam_with_ansible();
+    }
+}
