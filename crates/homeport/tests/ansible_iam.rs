@@ -5,6 +5,14 @@
 //! no change, a third removes them all. Against the embedded store only: each task costs a
 //! second of CPU, and the stores' equivalence is the fast tier's and the store suite's to show.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "a test fails loudly on any surprise"
+)]
+
 mod common;
 
 use std::path::Path;
