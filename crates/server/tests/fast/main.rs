@@ -41,3 +41,4 @@ mod ssm_activations;
 mod ssm_instances;
 mod sts;
 mod tags_conditions;
+mod validation;
