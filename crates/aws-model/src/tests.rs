@@ -34,7 +34,8 @@ fn operations_are_found_by_service_and_name_and_unknown_ones_are_not_validated()
 #[test]
 fn each_constraint_kind_has_aws_words() {
     let long = "a".repeat(65);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Option<String>)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<String>);
+    let cases: Vec<Case> = vec![
         ("CreateUser", vec![("UserName", "alice")], None),
         (
             "CreateUser",
