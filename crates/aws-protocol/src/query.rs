@@ -77,6 +77,11 @@ impl QueryParams {
         QueryParams { pairs }
     }
 
+    /// Every parameter, in the order received.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
     /// How many parameters there are.
     pub fn len(&self) -> usize {
         self.pairs.len()
@@ -127,6 +132,19 @@ impl QueryParams {
     /// The values of a list of strings `name.member.N`, ordered by N.
     pub fn strings(&self, name: &str) -> Vec<String> {
         self.members(name).iter().filter_map(|member| member.get("").map(str::to_owned)).collect()
+    }
+
+    /// The values of a list of strings `name.member.N`, ordered by N, borrowed (one pass, as
+    /// [`QueryParams::members`]).
+    pub fn member_values(&self, name: &str) -> Vec<&str> {
+        let mut values: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+        for (key, value) in &self.pairs {
+            let Some(rest) = key.strip_prefix(name).and_then(|rest| rest.strip_prefix(".member.")) else { continue };
+            if let Some(number) = member_number(rest) {
+                values.entry(number).or_insert(value.as_str());
+            }
+        }
+        values.into_values().collect()
     }
 
     /// True if any parameter is `name` or lies under `name.`.
@@ -240,6 +258,8 @@ mod tests {
         assert_eq!(entries[0].strings("ContextKeyValues"), vec!["bob"]);
         let tags: Vec<_> = params.members("Tags").iter().map(|tag| tag.get("Key").unwrap().to_owned()).collect();
         assert_eq!(tags, vec!["k9", "k10"], "members are ordered by number, not text");
+        assert_eq!(params.member_values("PolicyInputList"), vec![r#"{"a":1}"#, "second"]);
+        assert!(params.member_values("ContextEntries").is_empty(), "structures are not values");
         assert!(params.contains("Tags"));
         assert!(!params.contains("Tag"));
     }

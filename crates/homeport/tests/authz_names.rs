@@ -505,7 +505,7 @@ fn request(world: &World, names: (Entity, &'static str), spelled: &str) -> (Vec<
         ("PolicySourceArn", format!("arn:aws:iam::{account}:user/ops/bob")),
         ("Arn", format!("arn:aws:iam::{account}:user/ops/bob")),
         ("ServiceNamespaces.member.1", "iam".to_owned()),
-        ("RoleSessionName", "s".to_owned()),
+        ("RoleSessionName", "session".to_owned()),
         ("PolicyName", "kept".to_owned()),
         ("PolicyDocument", ALLOW_ALL.to_owned()),
         ("AssumeRolePolicyDocument", TRUST.to_owned()),

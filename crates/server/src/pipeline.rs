@@ -178,6 +178,11 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
     tracing::Span::current().record("operation", operation.action);
+    // The model's constraints, after authentication and before authorization, as AWS's front
+    // end checks them: an operation no vendored model describes is not checked here.
+    if let Err(error) = validate(operation, &params) {
+        return error_reply(&error, protocol, namespace, &request_id);
+    }
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let ctx = Ctx {
         app,
@@ -250,6 +255,16 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
             ),
         },
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
+    }
+}
+
+/// Checks a request against its operation's input in the service's botocore model
+/// (`aws_model`): AWS's `ValidationError` listing every constraint it breaks. Linear in the
+/// request (each member is one pass over the parameters; patterns match in linear time).
+fn validate(operation: &Operation, params: &QueryParams) -> Result<(), AwsError> {
+    match aws_model::input(operation.service, operation.name) {
+        Some(input) if operation.protocol == Protocol::Query => input.validate_query(params),
+        _ => Ok(()),
     }
 }
 

@@ -9,7 +9,7 @@ use store::{Statement, Value};
 
 use super::model::entities as model;
 use crate::ids;
-use crate::operations::{Ctx, Page, check_name, check_path, internal};
+use crate::operations::{Ctx, Page, internal};
 
 pub(crate) use super::model::entities::{Entity, Kind, Window, arn};
 
@@ -124,11 +124,9 @@ pub(crate) async fn insert(
     columns: Vec<(&'static str, Value)>,
     also: impl FnOnce(&str) -> Vec<Statement>,
 ) -> Result<Entity, AwsError> {
+    // The name's and the path's length and pattern are the model's, checked by the pipeline.
     let name = ctx.required(kind.param())?;
-    let member = crate::operations::lower_first(kind.param());
-    check_name(name, &member, kind.max_name())?;
     let path = ctx.params.get("Path").unwrap_or("/");
-    check_path(path)?;
     let entity = Entity {
         kind,
         name: name.to_owned(),

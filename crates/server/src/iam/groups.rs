@@ -1,7 +1,12 @@
 //! IAM groups: CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup, AddUserToGroup,
 //! RemoveUserFromGroup, ListGroupsForUser. A group's inline policies apply to its members;
 //! the memberships, and their quota, are [`super::model::groups`].
+//!
+//! Handlers read their typed input (`aws_model::iam::*Request`, generated from IAM's model):
+//! the pipeline has checked the model's constraints (names' lengths and pattern, `MaxItems`),
+//! so what is left here is what the model cannot say.
 
+use aws_model::iam::{AddUserToGroupRequest, DeleteGroupRequest, ListGroupsForUserRequest, RemoveUserFromGroupRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -93,7 +98,7 @@ async fn update_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 }
 
 async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("GroupName")?;
+    let DeleteGroupRequest { group_name: name } = ctx.input();
     // The guards and the delete are one statement: nothing can be added in between.
     if model::delete(&ctx.app.store, ctx.account(), &name.to_lowercase()).await? {
         return Ok(ctx.response());
@@ -106,7 +111,7 @@ async fn delete_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 async fn add_user_to_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let group = existing_group(ctx).await?;
-    let user_name = ctx.required("UserName")?;
+    let AddUserToGroupRequest { user_name, .. } = ctx.input();
     let user = find_user(ctx, user_name).await?.ok_or_else(|| no_such_user(user_name))?;
     match model::add(&ctx.app.store, ctx.account(), &group.key(), &user.key()).await? {
         // Adding a member twice is not an error on AWS.
@@ -119,7 +124,7 @@ async fn add_user_to_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 
 async fn remove_user_from_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let group = existing_group(ctx).await?;
-    let user_name = ctx.required("UserName")?;
+    let RemoveUserFromGroupRequest { user_name, .. } = ctx.input();
     if !model::remove(&ctx.app.store, ctx.account(), &group.key(), &user_name.to_lowercase()).await? {
         return Err(no_such_user(user_name));
     }
@@ -127,7 +132,8 @@ async fn remove_user_from_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> 
 }
 
 async fn list_groups_for_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let user_name = ctx.required("UserName")?;
+    // Not paged: a user is in at most ten groups (`Marker` and `MaxItems` are checked, unused).
+    let ListGroupsForUserRequest { user_name, .. } = ctx.input();
     let user = find_user(ctx, user_name).await?.ok_or_else(|| no_such_user(user_name))?;
     let groups = model::of_user(&ctx.app.store, ctx.account(), &user.key()).await?;
     let mut xml = ctx.response();

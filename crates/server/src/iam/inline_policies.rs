@@ -10,7 +10,7 @@ use iam_policy::{ErrorCode, PolicyKind, SizeQuota};
 use super::entities::{Kind, existing, existing_modifiable, resource};
 use super::model::inline as model;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, check_name, query};
+use crate::operations::{Ctx, Page, query};
 
 fn quota(kind: Kind, name: &str) -> SizeQuota<'_> {
     match kind {
@@ -77,7 +77,6 @@ operation!(iam, DELETE_ROLE_POLICY, "DeleteRolePolicy", IamWrite, |ctx| Box::pin
 
 async fn put_policy(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let policy_name = ctx.required("PolicyName")?;
-    check_name(policy_name, "policyName", 128)?;
     let document = ctx.required("PolicyDocument")?;
     iam_policy::validate(document, PolicyKind::Identity).map_err(policy_error)?;
     // The size quota counts the owner's other policies: the write happens only while they

@@ -15,7 +15,7 @@ use super::model::tags::{Tag, Tagged, load as load_tags};
 use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, check_name, check_path, internal};
+use crate::operations::{Ctx, Page, internal};
 use crate::operations::{query, validation};
 
 pub(crate) async fn usage(ctx: &Ctx<'_>, arn: &str) -> Result<Usage, AwsError> {
@@ -118,9 +118,7 @@ operation!(iam, CREATE_POLICY, "CreatePolicy", IamWrite, |ctx| Box::pin(policy_r
 
 async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("PolicyName")?;
-    check_name(name, "policyName", 128)?;
     let path = ctx.params.get("Path").unwrap_or("/");
-    check_path(path)?;
     let document = ctx.required("PolicyDocument")?;
     let description = ctx.params.get("Description");
     if description.is_some_and(|text| text.chars().count() > 1000) {

@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use crate::iam::errors::no_such_user;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, check_name, check_path, query};
+use crate::operations::{Ctx, query};
 
 /// The stored user of that name (compared case-insensitively, as IAM does).
 pub(crate) async fn find_user(ctx: &Ctx<'_>, name: &str) -> Result<Option<Entity>, AwsError> {
@@ -146,9 +146,7 @@ async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("UserName")?;
     let user = find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?;
     let new_name = ctx.params.get("NewUserName").unwrap_or(&user.name).to_owned();
-    check_name(&new_name, "newUserName", 64)?;
     let new_path = ctx.params.get("NewPath").unwrap_or(&user.path).to_owned();
-    check_path(&new_path)?;
     // The user, its keys, its policies and its memberships move together.
     if !model::rename(&ctx.app.store, ctx.account(), &user.key(), &new_name, &new_path).await? {
         return Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")));

@@ -46,7 +46,7 @@ pub struct Ctx<'a> {
     pub(crate) checks: std::sync::Mutex<Vec<crate::audit::Check>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// The response document of this operation.
     pub fn response(&self) -> XmlResponse {
         XmlResponse::new(self.operation.name, self.operation.namespace)
@@ -60,6 +60,13 @@ impl Ctx<'_> {
                 "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
             ))
         })
+    }
+
+    /// The request's typed input (awsQuery), generated from the service's model
+    /// (`aws_model::iam::CreateGroupRequest`, ...), borrowing its parameters. The pipeline has
+    /// checked the model's constraints, so a required member is present.
+    pub fn input<T: aws_model::FromQuery<'a>>(&self) -> T {
+        T::from_query(self.params)
     }
 
     pub fn account(&self) -> &str {
@@ -341,37 +348,6 @@ pub fn json_page(
 /// How many times an operation that read, checked and then wrote under a guard tries again
 /// when a concurrent call changed what it read.
 pub(crate) const RACE_ATTEMPTS: u32 = 16;
-
-/// Checks an IAM name (users, policies) against AWS's pattern and length.
-pub fn check_name(value: &str, member: &str, max: usize) -> Result<(), AwsError> {
-    let valid_chars = value.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if value.is_empty() || value.chars().count() > max {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
-        )));
-    }
-    if !valid_chars {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks an IAM path: `/` alone, or starting and ending with `/`, at most 512 characters.
-pub fn check_path(value: &str) -> Result<(), AwsError> {
-    let valid = value.starts_with('/')
-        && value.ends_with('/')
-        && value.len() <= 512
-        && value.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
-    if valid {
-        Ok(())
-    } else {
-        Err(validation(format!(
-            "1 validation error detected: Value '{value}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
-        )))
-    }
-}
 
 /// `Marker` / `MaxItems` paging over names, as IAM's List operations do it.
 pub(crate) struct Page {

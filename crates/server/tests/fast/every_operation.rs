@@ -10,10 +10,13 @@ use server::services::OPERATIONS;
 
 use crate::support::shared;
 
-/// Parameters enough for every awsQuery operation to get as far as authorization.
+/// Parameters enough for every awsQuery operation to get as far as authorization: every
+/// member its model requires, within the model's constraints (the pipeline validates first).
 const QUERY_PARAMS: &str = concat!(
+    "Tags.member.1.Key=k&Tags.member.1.Value=v&TagKeys.member.1=k&Status=Active&Description=d",
+    "&PermissionsBoundary=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess&",
     "UserName=nobody&GroupName=g&PolicyName=p&AccessKeyId=AKIAIOSFODNN7EXAMPLE&PolicyDocument=%7B%7D",
-    "&RoleName=r&InstanceProfileName=ip&AWSServiceName=ecs.amazonaws.com&RoleSessionName=s",
+    "&RoleName=r&InstanceProfileName=ip&AWSServiceName=ecs.amazonaws.com&RoleSessionName=session",
     "&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess",
     "&AssumeRolePolicyDocument=%7B%7D&VersionId=v1&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody",
     "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",

@@ -349,7 +349,8 @@ fn bad_input_is_refused_as_iam_refuses_it(server: &TestServer) {
         Case::error("no namespaces", root, iam("ListPoliciesGrantingServiceAccess", &[("Arn", &arn)]), 400,
             "ValidationError", "Value null at 'serviceNamespaces'"),
         Case::error("a namespace of the list that is none", root, listing("a b"), 400, "ValidationError",
-            "Value 'a b' at 'serviceNamespaces.1.member' failed to satisfy constraint"),
+            // As AWS reports a list of strings: once, on the list, with the element's constraints.
+            "1 validation error detected: Value '[a b]' at 'serviceNamespaces' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 64, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\\w-]*]"),
         Case::error("policies granting to a policy", root,
             iam("ListPoliciesGrantingServiceAccess", &[("Arn", ADMINISTRATOR), ("ServiceNamespaces.member.1", "iam")]),
             400, "InvalidInput", format!("ARN {ADMINISTRATOR} is not valid.")),

@@ -48,8 +48,8 @@ fn boundaries_name_existing_managed_policies(server: &TestServer) {
             "ValidationError",
             "1 validation error detected: Value null at 'permissionsBoundary' failed to satisfy constraint: Member must not be null"),
         Case::error("an ARN that is not one", root,
-            iam("CreateUser", &[("UserName", &unique("u")), ("PermissionsBoundary", "not-an-arn")]), 400, "InvalidInput",
-            "ARN not-an-arn is not valid."),
+            iam("CreateUser", &[("UserName", &unique("u")), ("PermissionsBoundary", "not-an-arn-but-long-enough")]), 400,
+            "InvalidInput", "ARN not-an-arn-but-long-enough is not valid."),
         Case::error("a user nobody made", root, iam("PutUserPermissionsBoundary", &[
             ("UserName", "nobody-made-me"), ("PermissionsBoundary", "arn:aws:iam::aws:policy/PowerUserAccess"),
         ]), 404, "NoSuchEntity", "The user with name nobody-made-me cannot be found."),

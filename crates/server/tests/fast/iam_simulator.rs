@@ -84,10 +84,10 @@ fn a_principals_policies_are_simulated(server: &TestServer) {
         Case::error(
             "an ARN that is not one",
             root,
-            simulate("not-an-arn", "s3:GetObject", "*"),
+            simulate("not-an-arn-but-long-enough", "s3:GetObject", "*"),
             400,
             "InvalidInput",
-            "ARN not-an-arn is not valid.",
+            "ARN not-an-arn-but-long-enough is not valid.",
         ),
         Case::denied(
             "a user without permissions",

@@ -42,3 +42,4 @@ mod ssm_activations;
 mod ssm_instances;
 mod sts;
 mod tags_conditions;
+mod validation;

@@ -44,7 +44,8 @@ fn session_tokens_and_their_limits(server: &TestServer) {
             "ValidationError",
             "1 validation error detected: Value '7200' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 3600"),
         Case::error("a user's at least 900 s", &user, sts("GetSessionToken", &[("DurationSeconds", "60")]), 400,
-            "ValidationError", "Member must have value between 900 and 129600"),
+            "ValidationError",
+            "1 validation error detected: Value '60' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"),
         Case::denied("an MFA code nothing can check", &user,
             sts("GetSessionToken", &[("SerialNumber", "arn:aws:iam::123456789012:mfa/x"), ("TokenCode", "123456")]),
             "MultiFactorAuthentication failed, unable to validate MFA code."),
@@ -266,7 +267,7 @@ fn session_policies_and_tags_narrow_what_a_session_may_do(server: &TestServer) {
             ),
             400,
             "ValidationError",
-            "at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and 128",
+            "2 validation errors detected: Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+; Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ),
     ]);
 }

@@ -77,14 +77,6 @@ impl Kind {
             Kind::InstanceProfile => "InstanceProfileName",
         }
     }
-
-    /// The longest name IAM accepts for this kind.
-    pub(crate) fn max_name(self) -> usize {
-        match self {
-            Kind::User | Kind::Role => 64,
-            Kind::Group | Kind::InstanceProfile => 128,
-        }
-    }
 }
 
 /// A stored user, group, role or instance profile (what every kind has).
