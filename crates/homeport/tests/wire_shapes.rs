@@ -209,7 +209,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         (
             call(
                 "create_delegation_request",
-                json!({"Description": "d", "Permissions": {}, "RequestMessage": "m", "RequestorWorkflowId": "workflow",
+                json!({"Description": "d", "Permissions": {"PolicyTemplateArn": "arn:aws:iam::aws:policy/template"}, "RequestMessage": "m", "RequestorWorkflowId": "workflow",
                        "RedirectUrl": "https://example.com", "NotificationChannel": "arn:aws:sns:us-east-1:123456789012:t",
                        "SessionDuration": 3600}),
             ),

@@ -6,7 +6,9 @@
 //! the pipeline has checked the model's constraints (names' lengths and pattern, `MaxItems`),
 //! so what is left here is what the model cannot say.
 
-use aws_model::iam::{AddUserToGroupRequest, DeleteGroupRequest, ListGroupsForUserRequest, RemoveUserFromGroupRequest};
+use aws_model::iam::{
+    AddUserToGroupRequest, DeleteGroupRequest, ListGroupsForUserRequest, RemoveUserFromGroupRequest, UpdateGroupRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -16,7 +18,7 @@ use super::model::groups::{self as model, PER_USER};
 use super::users::{find_user, user_resource};
 use crate::iam::errors::no_such_user;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, check_name, check_path, query};
+use crate::operations::{Ctx, Page, query};
 
 pub(crate) async fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     resource(ctx, Kind::Group).await
@@ -85,13 +87,12 @@ async fn get_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 }
 
 async fn update_group(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let UpdateGroupRequest { new_path, new_group_name, .. } = ctx.input();
     let group = existing_group(ctx).await?;
-    let new_name = ctx.params.get("NewGroupName").unwrap_or(&group.name).to_owned();
-    check_name(&new_name, "newGroupName", Kind::Group.max_name())?;
-    let new_path = ctx.params.get("NewPath").unwrap_or(&group.path).to_owned();
-    check_path(&new_path)?;
+    let new_name = new_group_name.unwrap_or(&group.name);
+    let new_path = new_path.unwrap_or(&group.path);
     // The group, its members and its policies move together.
-    if !model::rename(&ctx.app.store, ctx.account(), &group.key(), &new_name, &new_path).await? {
+    if !model::rename(&ctx.app.store, ctx.account(), &group.key(), new_name, new_path).await? {
         return Err(AwsError::new("EntityAlreadyExists", 409, format!("Group with name {new_name} already exists.")));
     }
     Ok(ctx.response())

@@ -22,6 +22,10 @@ const QUERY_PARAMS: &str = concat!(
     "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
     "&Arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody&JobId=0e4c2a9e-1f7b-4c1d-a2b3-c4d5e6f70809",
     "&ServiceNamespace=iam&ServiceNamespaces.member.1=iam&DeletionTaskId=task%2Faws-service-role%2Fx%2Fy%2Fz",
+    "&AccountAlias=alias-x&GlobalEndpointTokenVersion=v1Token&EntityPath=o-a1b2c3d4e5%2Fr-f6g7h8i9j0example",
+    "&DelegationRequestId=abcdefghijklmnop-1&Permissions.PolicyTemplateArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Fx",
+    "&RequestorWorkflowId=workflow&NotificationChannel=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3At",
+    "&SessionDuration=3600&EntityArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Adelegation-request%2Fx",
 );
 
 /// Members enough for every awsJson operation to get as far as authorization.
