@@ -77,7 +77,12 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteUserPermissionsBoundary"
         | "TagUser"
         | "UntagUser"
-        | "ListUserTags" => Existing(User, "UserName"),
+        | "ListUserTags"
+        | "EnableMFADevice"
+        | "ResyncMFADevice"
+        | "DeactivateMFADevice"
+        | "ListMFADevices"
+        | "GetMFADevice" => Existing(User, "UserName"),
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => Existing(User, "PolicySourceArn"),
         "GenerateServiceLastAccessedDetails" | "ListPoliciesGrantingServiceAccess" => Existing(User, "Arn"),
         "GetGroup"
@@ -142,7 +147,9 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateRepository"
         | "RegisterContainerInstance"
         // An analyzer's name, as spelled (case-sensitive, as AWS's).
-        | "CreateAnalyzer" => Creates,
+        | "CreateAnalyzer"
+        // A device's serial number, as spelled.
+        | "CreateVirtualMFADevice" => Creates,
         "GetAccessKeyLastUsed"
         | "DeleteActivation"
         | "DeregisterManagedInstance"
@@ -202,7 +209,15 @@ fn classify(name: &str) -> Option<Names> {
         | "ListFindingsV2"
         | "GetFindingV2"
         | "GetFindingsStatistics"
-        | "UpdateFindings" => Exact,
+        | "UpdateFindings"
+        // A virtual MFA device by its serial number (case-sensitive, as AWS's).
+        | "DeleteVirtualMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags"
+        // A federated user by its name, an account's root by its id.
+        | "GetFederationToken"
+        | "AssumeRoot" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -237,7 +252,12 @@ fn classify(name: &str) -> Option<Names> {
         | "GetGeneratedPolicy"
         | "ListPolicyGenerations"
         | "CancelPolicyGeneration"
-        | "ListAnalyzers" => Nothing,
+        | "ListAnalyzers"
+        | "ListVirtualMFADevices"
+        | "GetAccessKeyInfo"
+        | "DecodeAuthorizationMessage"
+        | "GetDelegatedAccessToken"
+        | "GetWebIdentityToken" => Nothing,
         _ => return None,
     })
 }

@@ -163,9 +163,12 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
     };
     let get_session_token_credentials = identity.session_issued_at.is_some()
         && !matches!(identity.principal, crate::auth::Principal::RoleSession { .. });
-    if get_session_token_credentials && service == "iam" {
-        // As on AWS: GetSessionToken credentials without MFA cannot call the IAM API (role
-        // sessions can, within their role's permissions).
+    let without_mfa = identity.mfa_authenticated_at.is_none()
+        || matches!(identity.principal, crate::auth::Principal::FederatedUser { .. });
+    if get_session_token_credentials && without_mfa && service == "iam" {
+        // As on AWS: GetSessionToken credentials without MFA, and GetFederationToken's
+        // always, cannot call the IAM API (role sessions can, within their role's
+        // permissions).
         let error = AwsError::from_auth(&aws_protocol::AuthError::InvalidKey, protocol);
         return error_reply(&error, protocol, namespace, &request_id);
     }
@@ -178,6 +181,18 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
     tracing::Span::current().record("operation", operation.action);
+    if matches!(identity.principal, crate::auth::Principal::FederatedUser { .. })
+        && operation.service == "sts"
+        && operation.name != "GetCallerIdentity"
+    {
+        // As on AWS: a federated user's credentials call no STS operation but GetCallerIdentity.
+        let error = AwsError::new(
+            "AccessDenied",
+            403,
+            format!("Cannot call {} with session credentials of a federated user", operation.name),
+        );
+        return error_reply(&error, protocol, namespace, &request_id);
+    }
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
     let ctx = Ctx {
         app,

@@ -18,8 +18,12 @@ const QUERY_PARAMS: &str = concat!(
     "&AssumeRolePolicyDocument=%7B%7D&VersionId=v1&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody",
     "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
     "&Arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody&JobId=0e4c2a9e-1f7b-4c1d-a2b3-c4d5e6f70809",
-    "&ServiceNamespace=iam&ServiceNamespaces.member.1=iam",
+    "&ServiceNamespace=iam&ServiceNamespaces.member.1=iam&Name=federated&TargetPrincipal=111122223333",
 );
+
+/// What IAM's MFA device operations name besides (STS reads `SerialNumber` as an MFA code's
+/// device, which would refuse GetSessionToken for want of a code).
+const IAM_MFA_PARAMS: &str = "&VirtualMFADeviceName=d&SerialNumber=arn%3Aaws%3Aiam%3A%3A111122223333%3Amfa%2Fd";
 
 /// Members enough for every awsJson operation to get as far as authorization.
 const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
@@ -59,7 +63,11 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
         let (target, body, missing, denied) = match operation.protocol {
             Protocol::Query => (
                 None,
-                format!("Action={}&Version=2010-05-08&{QUERY_PARAMS}", operation.name),
+                format!(
+                    "Action={}&Version=2010-05-08&{QUERY_PARAMS}{}",
+                    operation.name,
+                    if operation.service == "iam" { IAM_MFA_PARAMS } else { "" }
+                ),
                 "MissingAuthenticationToken",
                 "AccessDenied",
             ),
