@@ -538,7 +538,7 @@ fn mfa_tour(server: &Server, account: &str) -> (MfaUser, Vec<Value>) {
         call("list_mfa_device_tags", json!({"SerialNumber": serial})),
         call("untag_mfa_device", json!({"SerialNumber": serial, "TagKeys": ["c"]})),
         json!({"service": "sts", "operation": "get_session_token", "credentials": as_user,
-            "params": {"SerialNumber": serial, "TokenCode": totp(&tour_seed, now)}}),
+            "params": {"SerialNumber": serial, "TokenCode": totp(&tour_seed, now - 2)}}),
         call("deactivate_mfa_device", json!({"UserName": "mfa-u", "SerialNumber": serial})),
         call("delete_virtual_mfa_device", json!({"SerialNumber": serial})),
         call(
@@ -552,7 +552,8 @@ fn mfa_tour(server: &Server, account: &str) -> (MfaUser, Vec<Value>) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     let listed = &answers[3]["response"]["VirtualMFADevices"];
-    assert_eq!(listed[0]["User"]["UserName"], "mfa-u", "an assigned device names its user: {listed}");
+    let tour = listed.as_array().unwrap().iter().find(|device| device["SerialNumber"] == serial.as_str()).unwrap();
+    assert_eq!(tour["User"]["UserName"], "mfa-u", "an assigned device names its user: {listed}");
     (MfaUser { key, serial: kept, seed: kept_seed }, first.into_iter().chain(second).collect())
 }
 
@@ -585,7 +586,7 @@ fn sts_tour(server: &Server, account: &str, mfa: &MfaUser) -> Vec<Value> {
     assert_eq!(answers[1]["response"]["FederatedUser"]["Arn"], format!("arn:aws:sts::{account}:federated-user/tour"));
     assert_eq!(answers[2]["response"]["Account"], account);
     // What a standalone account is answered, as AWS answers it (each code is in the model).
-    let refused = vec![
+    let refused = [
         (
             sts("decode_authorization_message", json!({"EncodedMessage": "bm90LWEtbWVzc2FnZQ"})),
             "InvalidAuthorizationMessageException",

@@ -55,7 +55,7 @@ pub fn temporary_access_key_id(account: &str) -> Result<String, NoRandomness> {
 
 /// The bits of a key id's first six bytes (after the prefix, base-32 decoded) that hold its
 /// account, as AWS lays them out: 40 bits above 7 random ones, below one set bit.
-const ACCOUNT_MASK: u64 = 0x7f_ffff_ffff_80;
+const ACCOUNT_MASK: u64 = 0x7fff_ffff_ff80;
 
 /// `prefix` and ten bytes in base 32 (16 characters, no padding): bytes 0..6 hold the set top
 /// bit, the account's 40 bits and 7 random bits; bytes 6..10 are random.
