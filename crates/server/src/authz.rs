@@ -88,17 +88,11 @@ async fn proven_mfa_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> 
     else {
         return Ok(context);
     };
-    let user = (serial, name.to_lowercase());
-    let store = &ctx.app.store;
-    let checked = crate::iam::model::mfa_devices::check_code(
-        store,
-        &ctx.app.sealer,
-        ctx.account(),
-        (user.0, &user.1),
-        code,
-        ids::now(),
-    )
-    .await?;
+    let user_key = name.to_lowercase();
+    let device = (serial, user_key.as_str());
+    let (store, sealer) = (&ctx.app.store, &ctx.app.sealer);
+    let checked =
+        crate::iam::model::mfa_devices::check_code(store, sealer, ctx.account(), device, code, ids::now()).await?;
     Ok(if checked.is_some() { with_mfa(context, 0) } else { context })
 }
 

@@ -199,15 +199,15 @@ operation!(
 
 async fn delete_virtual_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let device = existing_device(ctx).await?;
-    if !model::delete(&ctx.app.store, ctx.account(), &device.serial_number).await? {
-        if device.user_key.is_none()
-            && model::find(&ctx.app.store, ctx.account(), &device.serial_number).await?.is_none()
-        {
-            return Err(no_such_device(&device.serial_number));
-        }
-        return Err(AwsError::new("DeleteConflict", 409, "MFA Device is still in use."));
+    let store = &ctx.app.store;
+    if model::delete(store, ctx.account(), &device.serial_number).await? {
+        return Ok(ctx.response());
     }
-    Ok(ctx.response())
+    // Not deleted: assigned, or deleted by another request meanwhile.
+    match model::find(store, ctx.account(), &device.serial_number).await? {
+        Some(_) => Err(AwsError::new("DeleteConflict", 409, "MFA Device is still in use.")),
+        None => Err(no_such_device(&device.serial_number)),
+    }
 }
 
 operation!(iam, LIST_MFA_DEVICES, "ListMFADevices", Read, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(
