@@ -205,7 +205,7 @@ async fn delete_virtual_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     }
     // Not deleted: assigned, or deleted by another request meanwhile.
     match model::find(store, ctx.account(), &device.serial_number).await? {
-        Some(_) => Err(AwsError::new("DeleteConflict", 409, "MFA Device is still in use.")),
+        Some(_) => Err(AwsError::new("DeleteConflict", 409, "MFA device is still in use.")),
         None => Err(no_such_device(&device.serial_number)),
     }
 }

@@ -189,7 +189,7 @@ fn a_virtual_device_lives_as_aws_says(server: &TestServer) {
             iam("DeleteVirtualMFADevice", &[("SerialNumber", serial)]),
             409,
             "DeleteConflict",
-            "MFA Device is still in use.",
+            "MFA device is still in use.",
         ),
         Case::error(
             "its user is not deleted",
