@@ -77,7 +77,12 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteUserPermissionsBoundary"
         | "TagUser"
         | "UntagUser"
-        | "ListUserTags" => Existing(User, "UserName"),
+        | "ListUserTags"
+        | "EnableMFADevice"
+        | "ResyncMFADevice"
+        | "DeactivateMFADevice"
+        | "ListMFADevices"
+        | "GetMFADevice" => Existing(User, "UserName"),
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => Existing(User, "PolicySourceArn"),
         "GenerateServiceLastAccessedDetails" | "ListPoliciesGrantingServiceAccess" => Existing(User, "Arn"),
         "GetGroup"
@@ -147,7 +152,9 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateRepository"
         | "RegisterContainerInstance"
         // An analyzer's name, as spelled (case-sensitive, as AWS's).
-        | "CreateAnalyzer" => Creates,
+        | "CreateAnalyzer"
+        // A device's serial number, as spelled.
+        | "CreateVirtualMFADevice" => Creates,
         "GetAccessKeyLastUsed"
         | "DeleteActivation"
         | "DeregisterManagedInstance"
@@ -209,7 +216,15 @@ fn classify(name: &str) -> Option<Names> {
         | "GetFindingsStatistics"
         | "UpdateFindings"
         // A deletion task by its id.
-        | "GetServiceLinkedRoleDeletionStatus" => Exact,
+        | "GetServiceLinkedRoleDeletionStatus"
+        // A virtual MFA device by its serial number (case-sensitive, as AWS's).
+        | "DeleteVirtualMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags"
+        // A federated user by its name, an account's root by its id.
+        | "GetFederationToken"
+        | "AssumeRoot" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -268,7 +283,12 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateDelegationRequest"
         | "GetHumanReadableSummary"
         | "GetOutboundWebIdentityFederationInfo"
-        | "DisableOutboundWebIdentityFederation" => Nothing,
+        | "DisableOutboundWebIdentityFederation"
+        | "ListVirtualMFADevices"
+        | "GetAccessKeyInfo"
+        | "DecodeAuthorizationMessage"
+        | "GetDelegatedAccessToken"
+        | "GetWebIdentityToken" => Nothing,
         _ => return None,
     })
 }
@@ -520,6 +540,9 @@ fn request(world: &World, names: (Entity, &'static str), spelled: &str) -> (Vec<
         ("TagKeys.member.1", "team".to_owned()),
         ("VersionId", "v1".to_owned()),
         ("ActionNames.member.1", "iam:GetUser".to_owned()),
+        ("SerialNumber", format!("arn:aws:iam::{account}:mfa/helper-device")),
+        ("AuthenticationCode1", "123456".to_owned()),
+        ("AuthenticationCode2", "654321".to_owned()),
     ];
     let (_, param) = names;
     params.retain(|(name, _)| *name != param);

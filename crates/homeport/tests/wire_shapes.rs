@@ -475,6 +475,9 @@ fn tour(store_url: Option<&str>, name: &str) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
 
+    let (mfa, mfa_calls) = mfa_tour(&server, &account);
+    let sts_calls = sts_tour(&server, &account, &mfa);
+
     // The tour must cover every operation the server routes that botocore models.
     let toured: Vec<String> = first
         .iter()
@@ -488,6 +491,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&fifth)
         .chain(&sixth)
         .chain(&seventh)
+        .chain(&mfa_calls)
+        .chain(&sts_calls)
         .map(|call| call["operation"].as_str().unwrap().to_owned())
         .collect();
     // Homeport's agent-channel operations, which botocore does not model (their shapes are
@@ -505,4 +510,165 @@ fn tour(store_url: Option<&str>, name: &str) {
     assert!(missing.is_empty(), "operations without a shape check: {missing:?}");
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The code of `seed` at time step `step` (RFC 6238: HMAC-SHA-1, 6 digits).
+fn totp(seed: &[u8], step: i64) -> String {
+    use aws_lc_rs::hmac;
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed), &step.to_be_bytes());
+    let digest = tag.as_ref();
+    let offset = (digest[19] & 0x0f) as usize;
+    let word = u32::from_be_bytes(digest[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
+    format!("{:06}", word % 1_000_000)
+}
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for ch in text.bytes() {
+        buffer = (buffer << 5) | b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".iter().position(|&c| c == ch).unwrap() as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn step_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 30
+}
+
+/// A user with a virtual MFA device, as the MFA part of the tour leaves them.
+struct MfaUser {
+    key: (String, String),
+    serial: String,
+    seed: Vec<u8>,
+}
+
+/// The virtual MFA device operations, in their model's shapes: a device made, enabled with two
+/// codes computed here from the seed it returned, resynchronized, used for a session, tagged,
+/// deactivated and deleted; then a second device left enabled for the STS part.
+fn mfa_tour(server: &Server, account: &str) -> (MfaUser, Vec<Value>) {
+    let allow_sts = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:*","Resource":"*"}}"#;
+    let first = vec![
+        call("create_user", json!({"UserName": "mfa-u"})),
+        call("put_user_policy", json!({"UserName": "mfa-u", "PolicyName": "sts", "PolicyDocument": allow_sts})),
+        call("create_access_key", json!({"UserName": "mfa-u"})),
+        call(
+            "create_virtual_mfa_device",
+            json!({"VirtualMFADeviceName": "tour", "Tags": [{"Key": "a", "Value": "b"}]}),
+        ),
+        call("create_virtual_mfa_device", json!({"VirtualMFADeviceName": "kept", "Path": "/ops/"})),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let created = &answers[2]["response"]["AccessKey"];
+    let key =
+        (created["AccessKeyId"].as_str().unwrap().to_owned(), created["SecretAccessKey"].as_str().unwrap().to_owned());
+    // botocore hands the seed back as bytes (the tour prints them as `b'...'`).
+    let seed = |answer: &Value| {
+        let text = answer["response"]["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap();
+        base32_decode(text.trim_start_matches("b'").trim_end_matches('\''))
+    };
+    let (tour_seed, kept_seed) = (seed(&answers[3]), seed(&answers[4]));
+    let serial = format!("arn:aws:iam::{account}:mfa/tour");
+    let kept = format!("arn:aws:iam::{account}:mfa/ops/kept");
+    assert_eq!(answers[4]["response"]["VirtualMFADevice"]["SerialNumber"], kept.as_str());
+    let now = step_now();
+    let as_user = json!([key.0, key.1]);
+    let second = vec![
+        call(
+            "enable_mfa_device",
+            json!({"UserName": "mfa-u", "SerialNumber": serial,
+            "AuthenticationCode1": totp(&tour_seed, now - 8), "AuthenticationCode2": totp(&tour_seed, now - 7)}),
+        ),
+        call(
+            "resync_mfa_device",
+            json!({"UserName": "mfa-u", "SerialNumber": serial,
+            "AuthenticationCode1": totp(&tour_seed, now - 4), "AuthenticationCode2": totp(&tour_seed, now - 3)}),
+        ),
+        call("list_mfa_devices", json!({"UserName": "mfa-u"})),
+        call("list_virtual_mfa_devices", json!({"AssignmentStatus": "Any"})),
+        call("get_mfa_device", json!({"UserName": "mfa-u", "SerialNumber": serial})),
+        call("tag_mfa_device", json!({"SerialNumber": serial, "Tags": [{"Key": "c", "Value": "d"}]})),
+        call("list_mfa_device_tags", json!({"SerialNumber": serial})),
+        call("untag_mfa_device", json!({"SerialNumber": serial, "TagKeys": ["c"]})),
+        json!({"service": "sts", "operation": "get_session_token", "credentials": as_user,
+            "params": {"SerialNumber": serial, "TokenCode": totp(&tour_seed, now - 2)}}),
+        call("deactivate_mfa_device", json!({"UserName": "mfa-u", "SerialNumber": serial})),
+        call("delete_virtual_mfa_device", json!({"SerialNumber": serial})),
+        call(
+            "enable_mfa_device",
+            json!({"UserName": "mfa-u", "SerialNumber": kept,
+            "AuthenticationCode1": totp(&kept_seed, now - 8), "AuthenticationCode2": totp(&kept_seed, now - 7)}),
+        ),
+    ];
+    let answers = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let listed = &answers[3]["response"]["VirtualMFADevices"];
+    let tour = listed.as_array().unwrap().iter().find(|device| device["SerialNumber"] == serial.as_str()).unwrap();
+    assert_eq!(tour["User"]["UserName"], "mfa-u", "an assigned device names its user: {listed}");
+    (MfaUser { key, serial: kept, seed: kept_seed }, first.into_iter().chain(second).collect())
+}
+
+/// STS beyond GetCallerIdentity, GetSessionToken and AssumeRole: the federated user's token and
+/// the access key's account in their shapes, and the refusals a standalone account gets.
+fn sts_tour(server: &Server, account: &str, mfa: &MfaUser) -> Vec<Value> {
+    let as_user = json!([mfa.key.0, mfa.key.1]);
+    let sts = |operation: &str, params: Value| json!({"service": "sts", "operation": operation, "params": params, "credentials": as_user});
+    let role_trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:user/mfa-u"}},"Action":"sts:AssumeRole"}}}}"#
+    );
+    let calls = vec![
+        call("create_role", json!({"RoleName": "mfa-r", "AssumeRolePolicyDocument": role_trust})),
+        sts(
+            "get_federation_token",
+            json!({"Name": "tour", "Policy": r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"logs:*","Resource":"*"}}"#}),
+        ),
+        sts("get_access_key_info", json!({"AccessKeyId": mfa.key.0})),
+        sts(
+            "assume_role",
+            json!({"RoleArn": format!("arn:aws:iam::{account}:role/mfa-r"), "RoleSessionName": "mfa",
+            "SerialNumber": mfa.serial, "TokenCode": totp(&mfa.seed, step_now())}),
+        ),
+    ];
+    let answers = server.boto3(&calls);
+    for (call, answer) in calls.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let mut toured = calls;
+    assert_eq!(answers[1]["response"]["FederatedUser"]["Arn"], format!("arn:aws:sts::{account}:federated-user/tour"));
+    assert_eq!(answers[2]["response"]["Account"], account);
+    // What a standalone account is answered, as AWS answers it (each code is in the model).
+    let refused = [
+        (
+            sts("decode_authorization_message", json!({"EncodedMessage": "bm90LWEtbWVzc2FnZQ"})),
+            "InvalidAuthorizationMessageException",
+        ),
+        (
+            sts(
+                "assume_root",
+                json!({"TargetPrincipal": "111122223333",
+            "TaskPolicyArn": {"arn": "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials"}}),
+            ),
+            "AccessDenied",
+        ),
+        (sts("get_delegated_access_token", json!({"TradeInToken": "x".repeat(32)})), "ExpiredTradeInTokenException"),
+        (
+            sts("get_web_identity_token", json!({"Audience": ["https://example.com"], "SigningAlgorithm": "ES384"})),
+            "OutboundWebIdentityFederationDisabledException",
+        ),
+    ];
+    let calls: Vec<Value> = refused.iter().map(|(call, _)| call.clone()).collect();
+    let answers = server.boto3(&calls);
+    for ((call, code), answer) in refused.iter().zip(&answers) {
+        assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]);
+    }
+    toured.extend(calls);
+    toured
 }

@@ -205,7 +205,8 @@ impl App {
         if !existing.is_empty() {
             return Ok(None);
         }
-        let access_key_id = ids::access_key_id().map_err(|e| start_error("cannot create root credentials")(&e))?;
+        let access_key_id =
+            ids::access_key_id(&self.account_id).map_err(|e| start_error("cannot create root credentials")(&e))?;
         let secret = ids::secret_access_key().map_err(|e| start_error("cannot create root credentials")(&e))?;
         let credentials_file = data_dir.join("root-credentials");
         // Write the file first: a key nobody can read back would be useless.

@@ -60,6 +60,7 @@ fn identity_of(entry: KeyEntry, key_id: &str) -> Identity {
         principal: entry.principal,
         access_key_id: key_id.to_owned(),
         session_issued_at: entry.session.as_ref().map(|session| session.issued_at),
+        mfa_authenticated_at: entry.session.as_ref().and_then(|session| session.mfa_at),
         session_kind: entry.session.map(|session| session.kind),
         scope: entry.scope,
     }
@@ -110,9 +111,33 @@ async fn load_session(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
     let row = row.ok_or(AuthError::InvalidKey)?;
     let secret = open_secret(app, &row.sealed_secret, key_id)?;
     let kind = session_kind(row.kind.as_deref(), row.instance_id, row.user_key.is_some(), row.role_key.is_some())?;
-    let session = Session { token_hash: row.token_hash, issued_at: row.issued_at, expires_at: row.expires_at, kind };
+    let federated = kind == SessionKind::Federated;
+    let session = Session {
+        token_hash: row.token_hash,
+        issued_at: row.issued_at,
+        expires_at: row.expires_at,
+        kind,
+        mfa_at: row.mfa_at,
+    };
     let account = row.account;
     let (principal, scope) = match (row.role_key, row.user_key) {
+        // A federated user's session: the user who asked for it (by unique id) or root, and
+        // its session policies.
+        (None, user_key) if federated => {
+            let name = row.session_name.ok_or(AuthError::InvalidKey)?;
+            let parent = match (user_key, row.user_id) {
+                (Some(_), Some(user_id)) => {
+                    match user(entities::find_by_id(&app.store, &account, Kind::User, &user_id).await)? {
+                        Principal::User { name, user_id, .. } => Some((name, user_id)),
+                        _ => return Err(AuthError::InvalidKey),
+                    }
+                }
+                (None, None) => None,
+                _ => return Err(AuthError::InvalidKey),
+            };
+            let scope = session_scope(app, &account, row.policy, row.policy_arns, row.tags).await?;
+            (Principal::FederatedUser { name, user: parent }, scope)
+        }
         (Some(role_key), _) => {
             let role_id = row.role_id.ok_or(AuthError::InvalidKey)?;
             let session_name = row.session_name.ok_or(AuthError::InvalidKey)?;
@@ -152,6 +177,7 @@ fn session_kind(
             SessionKind::Instance { instance_id: instance_id.ok_or(AuthError::InvalidKey)? }
         }
         Some("task") if has_role => SessionKind::Task,
+        Some("federated") if !has_role => SessionKind::Federated,
         None if has_role => SessionKind::Role,
         None if has_user => SessionKind::User,
         None => SessionKind::Root,

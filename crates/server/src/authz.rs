@@ -49,17 +49,51 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
                 Principal::Root => "Account",
                 Principal::User { .. } => "User",
                 Principal::RoleSession { .. } => "AssumedRole",
+                Principal::FederatedUser { .. } => "FederatedUser",
             },
         );
     if let Principal::User { name, .. } = &identity.principal {
         context = context.with("aws:username", name.clone());
     }
     if let Some(issued_at) = identity.session_issued_at {
-        // Temporary credentials: their issue time, and no MFA (Homeport has no MFA devices).
-        context =
-            context.with("aws:TokenIssueTime", ids::iso8601(issued_at)).with("aws:MultiFactorAuthPresent", "false");
+        // Temporary credentials: their issue time, and whether they were issued with MFA (and
+        // how long ago it was authenticated, computed now). Long-term keys define neither MFA
+        // key, as on AWS.
+        context = context.with("aws:TokenIssueTime", ids::iso8601(issued_at));
+        context = match identity.mfa_authenticated_at {
+            Some(at) => with_mfa(context, now - at),
+            None => context.with("aws:MultiFactorAuthPresent", "false"),
+        };
     }
     context
+}
+
+/// The MFA keys of a request whose MFA was authenticated `age` seconds ago.
+fn with_mfa(context: Context, age: i64) -> Context {
+    context.with("aws:MultiFactorAuthPresent", "true").with("aws:MultiFactorAuthAge", age.max(0).to_string())
+}
+
+/// The actions whose request may prove an MFA code itself (`SerialNumber` and `TokenCode`):
+/// their decision (a trust policy requiring MFA) sees it as a session made with it would.
+const MFA_PROVING_ACTIONS: &[&str] = &["sts:AssumeRole", "sts:GetSessionToken"];
+
+/// Adds the MFA keys when the request carries a code valid now for its calling user's device
+/// (checked, not accepted: the operation accepts it, once).
+async fn proven_mfa_keys(ctx: &crate::operations::Ctx<'_>, context: Context) -> Result<Context, AwsError> {
+    if !MFA_PROVING_ACTIONS.contains(&ctx.operation.action) {
+        return Ok(context);
+    }
+    let (Some(serial), Some(code), Principal::User { name, .. }) =
+        (ctx.params.get("SerialNumber"), ctx.params.get("TokenCode"), &ctx.identity.principal)
+    else {
+        return Ok(context);
+    };
+    let user_key = name.to_lowercase();
+    let device = (serial, user_key.as_str());
+    let (store, sealer) = (&ctx.app.store, &ctx.app.sealer);
+    let checked =
+        crate::iam::model::mfa_devices::check_code(store, sealer, ctx.account(), device, code, ids::now()).await?;
+    Ok(if checked.is_some() { with_mfa(context, 0) } else { context })
 }
 
 /// The condition keys of the request `ctx` carries: the global ones, those its parameters
@@ -67,6 +101,7 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
 pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context, AwsError> {
     let context = request_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.params);
     let context = body_keys(context, ctx.operation.action, ctx.body);
+    let context = proven_mfa_keys(ctx, context).await?;
     target_keys(ctx, context).await
 }
 
@@ -273,8 +308,9 @@ pub async fn authorize(
         return Ok(Verdict { decision: EvalDecision::Allowed, statements: vec!["root".to_owned()] });
     }
     let permissions = match identity.principal {
-        // Root's own permissions are everything; a resource policy may still refuse it.
-        Principal::Root => Arc::new(Permissions {
+        // Root's own permissions are everything (and those of a federated user root asked
+        // for, within its session policies); a resource policy may still refuse it.
+        Principal::Root | Principal::FederatedUser { user: None, .. } => Arc::new(Permissions {
             identity: crate::iam::model::managed::parsed(crate::iam::model::managed::ADMINISTRATOR_ACCESS)
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()

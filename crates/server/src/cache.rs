@@ -43,6 +43,8 @@ pub struct Session {
     pub expires_at: i64,
     /// What they were issued to.
     pub kind: crate::identity::SessionKind,
+    /// When the MFA code they were issued with was authenticated (`None`: issued without).
+    pub mfa_at: Option<i64>,
 }
 
 /// What authorizes a user or a role, as the IAM model gathers it, shared by every request

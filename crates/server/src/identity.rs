@@ -22,6 +22,13 @@ pub enum Principal {
         role_path: String,
         session_name: String,
     },
+    /// A GetFederationToken session, named `arn:aws:sts::ACCOUNT:federated-user/NAME`: the
+    /// permissions of the IAM user who asked for it (`user`: its name and unique id; `None`:
+    /// root), within the session's policies (none: no permissions at all).
+    FederatedUser {
+        name: String,
+        user: Option<(String, String)>,
+    },
 }
 
 /// What temporary credentials were issued to, recorded when they are issued and kept apart
@@ -40,6 +47,8 @@ pub enum SessionKind {
     Instance { instance_id: String },
     /// A task's role credentials (GetTaskCredentials): the task, not the instance it runs on.
     Task,
+    /// GetFederationToken by an IAM user or root.
+    Federated,
 }
 
 impl SessionKind {
@@ -51,6 +60,7 @@ impl SessionKind {
             SessionKind::Role => "role",
             SessionKind::Instance { .. } => "instance",
             SessionKind::Task => "task",
+            SessionKind::Federated => "federated",
         }
     }
 }
@@ -62,6 +72,7 @@ impl Principal {
             Principal::Root => None,
             Principal::User { name, .. } => Some(("user", name.to_lowercase())),
             Principal::RoleSession { role_name, .. } => Some(("role", role_name.to_lowercase())),
+            Principal::FederatedUser { user, .. } => user.as_ref().map(|(name, _)| ("user", name.to_lowercase())),
         }
     }
 }
@@ -74,6 +85,9 @@ pub struct Identity {
     pub access_key_id: String,
     /// When the caller signed with temporary credentials: when they were issued.
     pub session_issued_at: Option<i64>,
+    /// When the caller signed with temporary credentials issued with an MFA code: when that
+    /// code was authenticated (`aws:MultiFactorAuthAge` counts from it).
+    pub mfa_authenticated_at: Option<i64>,
     /// When the caller signed with temporary credentials: what they were issued to.
     pub session_kind: Option<SessionKind>,
     /// What the session was scoped to when it was made (empty for long-term keys).
@@ -98,6 +112,7 @@ impl Identity {
             Principal::RoleSession { role_name, session_name, .. } => {
                 format!("arn:aws:sts::{}:assumed-role/{role_name}/{session_name}", self.account_id)
             }
+            Principal::FederatedUser { name, .. } => federated_user_arn(&self.account_id, name),
         }
     }
 
@@ -117,6 +132,7 @@ impl Identity {
             Principal::Root => "root".to_owned(),
             Principal::User { name, .. } => name.clone(),
             Principal::RoleSession { role_name, session_name, .. } => format!("{role_name}/{session_name}"),
+            Principal::FederatedUser { name, .. } => name.clone(),
         }
     }
 
@@ -127,6 +143,7 @@ impl Identity {
             Principal::Root => self.account_id.clone(),
             Principal::User { user_id, .. } => user_id.clone(),
             Principal::RoleSession { role_id, session_name, .. } => format!("{role_id}:{session_name}"),
+            Principal::FederatedUser { name, .. } => format!("{}:{name}", self.account_id),
         }
     }
 
@@ -137,6 +154,7 @@ impl Identity {
             Principal::Root => &self.account_id,
             Principal::User { user_id, .. } => user_id,
             Principal::RoleSession { role_id, .. } => role_id,
+            Principal::FederatedUser { user, .. } => user.as_ref().map_or(&self.account_id, |(_, user_id)| user_id),
         }
     }
 
@@ -150,8 +168,16 @@ impl Identity {
                 role_arn: self.principal_arn(),
                 account: self.account_id.clone(),
             },
+            Principal::FederatedUser { .. } => {
+                Caller::FederatedUser { arn: self.arn(), account: self.account_id.clone() }
+            }
         }
     }
+}
+
+/// `arn:aws:sts::ACCOUNT:federated-user/NAME`.
+pub fn federated_user_arn(account_id: &str, name: &str) -> String {
+    format!("arn:aws:sts::{account_id}:federated-user/{name}")
 }
 
 pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {

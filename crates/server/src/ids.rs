@@ -41,14 +41,91 @@ fn random_from(alphabet: &[u8], len: usize) -> Result<String, NoRandomness> {
 
 const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-/// A long-term access key id: `AKIA` and 16 base-32 characters.
-pub fn access_key_id() -> Result<String, NoRandomness> {
-    Ok(format!("AKIA{}", random_from(BASE32, 16)?))
+/// A long-term access key id of `account`: `AKIA` and 16 base-32 characters that carry the
+/// account as AWS's do (see [`key_id_account`]).
+pub fn access_key_id(account: &str) -> Result<String, NoRandomness> {
+    key_id("AKIA", account)
 }
 
-/// A temporary access key id: `ASIA` and 16 base-32 characters.
-pub fn temporary_access_key_id() -> Result<String, NoRandomness> {
-    Ok(format!("ASIA{}", random_from(BASE32, 16)?))
+/// A temporary access key id of `account`: `ASIA` and 16 base-32 characters, carrying the
+/// account as [`access_key_id`] does.
+pub fn temporary_access_key_id(account: &str) -> Result<String, NoRandomness> {
+    key_id("ASIA", account)
+}
+
+/// The bits of a key id's first six bytes (after the prefix, base-32 decoded) that hold its
+/// account, as AWS lays them out: 40 bits above 7 random ones, below one set bit.
+const ACCOUNT_MASK: u64 = 0x7fff_ffff_ff80;
+
+/// `prefix` and ten bytes in base 32 (16 characters, no padding): bytes 0..6 hold the set top
+/// bit, the account's 40 bits and 7 random bits; bytes 6..10 are random.
+fn key_id(prefix: &str, account: &str) -> Result<String, NoRandomness> {
+    let mut bytes = [0u8; 10];
+    getrandom::getrandom(&mut bytes).map_err(|_| NoRandomness)?;
+    let account: u64 = account.parse().unwrap_or(0);
+    let head = u64::from_be_bytes([0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]]);
+    let head = (1 << 47) | ((account << 7) & ACCOUNT_MASK) | (head & 0x7f);
+    bytes[..6].copy_from_slice(&head.to_be_bytes()[2..]);
+    Ok(format!("{prefix}{}", base32(&bytes)))
+}
+
+/// The account an access key id carries (`AKIA`/`ASIA` and 16 base-32 characters), decoded as
+/// AWS decodes its own key ids; `None` for text that is not such an id.
+pub fn key_id_account(access_key_id: &str) -> Option<String> {
+    let body = access_key_id.get(4..).filter(|body| body.len() == 16)?;
+    let bytes = base32_decode(body)?;
+    let head = u64::from_be_bytes([
+        0,
+        0,
+        *bytes.first()?,
+        *bytes.get(1)?,
+        *bytes.get(2)?,
+        *bytes.get(3)?,
+        *bytes.get(4)?,
+        *bytes.get(5)?,
+    ]);
+    Some(format!("{:012}", (head & ACCOUNT_MASK) >> 7))
+}
+
+/// RFC 4648 base 32 without padding (a whole number of 5-byte groups needs none).
+pub fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            push_base32(&mut out, buffer >> bits);
+        }
+    }
+    if bits > 0 {
+        push_base32(&mut out, buffer << (5 - bits));
+    }
+    out
+}
+
+/// Appends the base-32 digit of `value`'s low five bits.
+fn push_base32(out: &mut String, value: u32) {
+    if let Some(&digit) = usize::try_from(value & 31).ok().and_then(|index| BASE32.get(index)) {
+        out.push(char::from(digit));
+    }
+}
+
+/// The bytes of unpadded RFC 4648 base 32 (upper case), or `None`.
+fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for ch in text.bytes() {
+        let value = BASE32.iter().position(|&c| c == ch)?;
+        buffer = (buffer << 5) | u32::try_from(value).ok()?;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
 }
 
 /// A 40-character secret access key.
@@ -134,7 +211,7 @@ mod tests {
 
     #[test]
     fn identifiers_have_aws_shapes() {
-        let key = access_key_id().unwrap();
+        let key = access_key_id("123456789012").unwrap();
         assert!(key.starts_with("AKIA") && key.len() == 20 && key.chars().all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(secret_access_key().unwrap().len(), 40);
         assert_eq!(unique_id("AIDA").unwrap().len(), 21);
@@ -146,7 +223,22 @@ mod tests {
         assert!(uuid.chars().all(|c| c == '-' || c.is_ascii_digit() || matches!(c, 'a'..='f')), "{uuid}");
         let account = account_id().unwrap();
         assert!(account.len() == 12 && !account.starts_with('0'));
-        assert_ne!(access_key_id().unwrap(), access_key_id().unwrap());
+        assert_ne!(access_key_id("123456789012").unwrap(), access_key_id("123456789012").unwrap());
+    }
+
+    #[test]
+    fn a_key_id_carries_its_account_as_awss_do() {
+        for account in ["123456789012", "999999999999", "000000000001"] {
+            let long_term = access_key_id(account).unwrap();
+            let temporary = temporary_access_key_id(account).unwrap();
+            assert!(long_term.starts_with("AKIA") && temporary.starts_with("ASIA"));
+            assert_eq!(key_id_account(&long_term).as_deref(), Some(account), "{long_term}");
+            assert_eq!(key_id_account(&temporary).as_deref(), Some(account), "{temporary}");
+        }
+        // A key id AWS issued, decoded to the account it belongs to (609629065308).
+        assert_eq!(key_id_account("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+        assert_eq!(key_id_account("AKIA1"), None);
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
     }
 
     #[test]

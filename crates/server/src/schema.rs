@@ -567,6 +567,31 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        // Virtual MFA devices (their TOTP seed sealed, bound to the serial number; the last
+        // time step accepted, so a code is never used twice; the drift Resync measured) and
+        // when a session's MFA was authenticated.
+        version: 19,
+        sql: "
+        CREATE TABLE mfa_devices (
+            account_id TEXT NOT NULL,
+            serial_key TEXT NOT NULL,
+            serial_number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            seed_sealed {blob} NOT NULL,
+            created_at BIGINT NOT NULL,
+            user_key TEXT,
+            user_id TEXT,
+            enabled_at BIGINT,
+            last_step BIGINT NOT NULL,
+            drift BIGINT NOT NULL,
+            PRIMARY KEY (account_id, serial_key)
+        );
+        CREATE INDEX mfa_devices_by_user ON mfa_devices (account_id, user_key);
+        ALTER TABLE sessions ADD COLUMN mfa_at BIGINT
+    ",
+    },
+    Migration {
         version: 22,
         // The account's alias (one per account, unique among accounts), its STS preferences,
         // and the deletion tasks of service-linked roles (DeleteServiceLinkedRole), kept so

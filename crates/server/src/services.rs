@@ -30,6 +30,12 @@ pub static OPERATIONS: &[Operation] = &[
     sts::GET_CALLER_IDENTITY,
     sts::GET_SESSION_TOKEN,
     sts::ASSUME_ROLE,
+    sts::federation::GET_FEDERATION_TOKEN,
+    sts::tokens::GET_ACCESS_KEY_INFO,
+    sts::tokens::DECODE_AUTHORIZATION_MESSAGE,
+    sts::tokens::ASSUME_ROOT,
+    sts::tokens::GET_DELEGATED_ACCESS_TOKEN,
+    sts::tokens::GET_WEB_IDENTITY_TOKEN,
     iam::users::CREATE_USER,
     iam::users::GET_USER,
     iam::users::LIST_USERS,
@@ -40,6 +46,14 @@ pub static OPERATIONS: &[Operation] = &[
     iam::access_keys::DELETE_ACCESS_KEY,
     iam::access_keys::UPDATE_ACCESS_KEY,
     iam::access_keys::GET_ACCESS_KEY_LAST_USED,
+    iam::mfa_devices::CREATE_VIRTUAL_MFA_DEVICE,
+    iam::mfa_devices::ENABLE_MFA_DEVICE,
+    iam::mfa_devices::RESYNC_MFA_DEVICE,
+    iam::mfa_devices::DEACTIVATE_MFA_DEVICE,
+    iam::mfa_devices::DELETE_VIRTUAL_MFA_DEVICE,
+    iam::mfa_devices::LIST_MFA_DEVICES,
+    iam::mfa_devices::LIST_VIRTUAL_MFA_DEVICES,
+    iam::mfa_devices::GET_MFA_DEVICE,
     iam::simulator::SIMULATE_CUSTOM_POLICY,
     iam::simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     iam::principal_simulator::SIMULATE_PRINCIPAL_POLICY,
@@ -123,6 +137,9 @@ pub static OPERATIONS: &[Operation] = &[
     iam::tags::TAG_INSTANCE_PROFILE,
     iam::tags::UNTAG_INSTANCE_PROFILE,
     iam::tags::LIST_INSTANCE_PROFILE_TAGS,
+    iam::tags::TAG_MFA_DEVICE,
+    iam::tags::UNTAG_MFA_DEVICE,
+    iam::tags::LIST_MFA_DEVICE_TAGS,
     iam::policies::CREATE_POLICY,
     iam::policies::GET_POLICY,
     iam::policies::DELETE_POLICY,
@@ -389,11 +406,12 @@ mod tests {
     }
 
     /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
-    /// but for three reads whose names the rule does not know as reads, which stay writes in
+    /// but for four reads whose names the rule does not know as reads, which stay writes in
     /// the trail (as they always were there).
     #[test]
     fn declared_reads_and_cloudtrails_read_only_events_agree() {
-        let reads_named_otherwise = ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability"];
+        let reads_named_otherwise =
+            ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability", "DecodeAuthorizationMessage"];
         for operation in OPERATIONS {
             let read_only = crate::audit::read_only_event(operation.name);
             match operation.effect {

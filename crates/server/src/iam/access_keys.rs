@@ -22,7 +22,7 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
         (Some(name), _) => name.to_owned(),
         (None, Principal::User { name, .. }) => name.clone(),
         (None, Principal::Root) => return Ok(None),
-        (None, Principal::RoleSession { .. }) => {
+        (None, Principal::RoleSession { .. } | Principal::FederatedUser { .. }) => {
             return Err(crate::operations::validation("Must specify userName when calling with non-User credentials"));
         }
     };
@@ -37,7 +37,7 @@ operation!(iam, CREATE_ACCESS_KEY, "CreateAccessKey", IamWrite, |ctx| Box::pin(u
 async fn create_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
-    let access_key_id = ids::access_key_id().map_err(internal)?;
+    let access_key_id = ids::access_key_id(ctx.account()).map_err(internal)?;
     let secret = ids::secret_access_key().map_err(internal)?;
     let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
     let created_at = ids::now();

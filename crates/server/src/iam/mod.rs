@@ -1,4 +1,4 @@
-//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, tags,
+//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, virtual MFA devices, tags,
 //! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
 //! access advisor (service last accessed data).
 //!
@@ -18,6 +18,8 @@ pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
+pub(crate) mod mfa_devices;
+pub(crate) mod mfa_qr;
 pub(crate) mod model;
 pub(crate) mod organizations;
 pub(crate) mod outbound_federation;

@@ -1,10 +1,11 @@
-//! Tag/Untag/List{User,Role,Policy,InstanceProfile}Tags. The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice}Tags. The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
 use super::entities::{Kind, existing, resource};
+use super::mfa_devices::{device_resource, existing_device};
 use super::model::tags::{self as model, PER_RESOURCE, Tag, Tagged};
 use super::policies::{existing_policy, policy_resource};
 use super::tag_list::{from_params, write_members};
@@ -18,6 +19,7 @@ fn quota(tagged: Tagged) -> &'static str {
         Tagged::Entity(Kind::Group) => "TagsPerGroup",
         Tagged::Entity(Kind::InstanceProfile) => "TagsPerInstanceProfile",
         Tagged::Policy => "TagsPerPolicy",
+        Tagged::MfaDevice => "TagsPerMFADevice",
     }
 }
 
@@ -27,6 +29,7 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
     match tagged {
         Tagged::Entity(kind) => Ok(existing(ctx, kind).await?.name.to_lowercase()),
         Tagged::Policy => Ok(existing_policy(ctx).await?.arn),
+        Tagged::MfaDevice => Ok(existing_device(ctx).await?.key()),
     }
 }
 
@@ -119,3 +122,13 @@ operation!(
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
     |ctx| query(list(ctx, INSTANCE_PROFILE))
 );
+operation!(iam, TAG_MFA_DEVICE, "TagMFADevice", IamWrite, |ctx| Box::pin(device_resource(ctx)), |ctx| query(tag(
+    ctx,
+    Tagged::MfaDevice
+)));
+operation!(iam, UNTAG_MFA_DEVICE, "UntagMFADevice", IamWrite, |ctx| Box::pin(device_resource(ctx)), |ctx| query(
+    untag(ctx, Tagged::MfaDevice)
+));
+operation!(iam, LIST_MFA_DEVICE_TAGS, "ListMFADeviceTags", Read, |ctx| Box::pin(device_resource(ctx)), |ctx| query(
+    list(ctx, Tagged::MfaDevice)
+));

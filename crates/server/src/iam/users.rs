@@ -126,6 +126,7 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     }
     let message = match model::held_by(store, ctx.account(), &key).await? {
         Some(UserHeldBy::AccessKeys) => "Cannot delete entity, must delete access keys first.",
+        Some(UserHeldBy::MfaDevices) => "Cannot delete entity, must delete MFA device first.",
         Some(UserHeldBy::Groups) => "Cannot delete entity, must remove user from group first.",
         Some(UserHeldBy::AttachedPolicies) => "Cannot delete entity, must detach all policies first.",
         Some(UserHeldBy::InlinePolicies) | None => "Cannot delete entity, must delete policies first.",

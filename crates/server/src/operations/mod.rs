@@ -181,8 +181,8 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
-    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability. Some hand
-    /// out credentials (GetSessionToken, GetAuthorizationToken), which are new to the cache and
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage. Some hand
+    /// out credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new to the cache and
     /// so leave it valid.
     Read,
     /// Changes a service's own resources (clusters, tasks, services, log groups, repositories,
@@ -310,9 +310,19 @@ impl Operation {
     /// while the audit trail cannot be written (a full disk). Credentials are never handed out
     /// unrecorded.
     pub fn changes_nothing(&self) -> bool {
-        self.effect == Effect::Read && !matches!(self.name, "GetSessionToken" | "GetAuthorizationToken")
+        self.effect == Effect::Read && !ISSUES_CREDENTIALS.contains(&self.name)
     }
 }
+
+/// The reads (CloudTrail's, by name) that hand out credentials or tokens: never answered
+/// unrecorded.
+const ISSUES_CREDENTIALS: &[&str] = &[
+    "GetSessionToken",
+    "GetAuthorizationToken",
+    "GetFederationToken",
+    "GetDelegatedAccessToken",
+    "GetWebIdentityToken",
+];
 
 pub(crate) fn lower_first(name: &str) -> String {
     let mut chars = name.chars();

@@ -290,8 +290,14 @@ async fn issue(
     }
     // The instance's own session: the one that acts as the instance.
     let kind = SessionKind::Instance { instance_id: instance_id.to_owned() };
-    let grant =
-        SessionGrant { policy: None, policy_arns: &[], tags: &[], kind: &kind, revoked_with: Some(instance_id) };
+    let grant = SessionGrant {
+        policy: None,
+        policy_arns: &[],
+        tags: &[],
+        kind: &kind,
+        revoked_with: Some(instance_id),
+        mfa_at: None,
+    };
     let credentials = issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &app.region).await?;
     Ok(json!({
         "AccessKeyId": credentials.access_key_id,

@@ -1,4 +1,5 @@
-//! STS: GetCallerIdentity, GetSessionToken and AssumeRole.
+//! STS: GetCallerIdentity, GetSessionToken and AssumeRole (both with an MFA code, `mfa`);
+//! GetFederationToken is `federation`, the operations that issue nothing here `tokens`.
 //!
 //! AssumeRole is decided by the caller's policies together with the role's trust policy; the
 //! session it makes is authorized by the role's current policies (read per request through
@@ -6,8 +7,11 @@
 //! session and finding the trust policy are in `sessions`, which ECS, SSM and the pipeline use.
 
 pub(crate) mod errors;
+pub(crate) mod federation;
+pub(crate) mod mfa;
 pub(crate) mod model;
 pub(crate) mod sessions;
+pub(crate) mod tokens;
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
@@ -66,14 +70,6 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     if ctx.identity.session_issued_at.is_some() {
         return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
     }
-    if ctx.params.get("SerialNumber").is_some() || ctx.params.get("TokenCode").is_some() {
-        // Homeport has no MFA devices, so no code can be valid.
-        return Err(AwsError::new(
-            "AccessDenied",
-            403,
-            "MultiFactorAuthentication failed, unable to validate MFA code.",
-        ));
-    }
     let root = ctx.identity.principal == Principal::Root;
     let allowed = if root { ROOT_SESSION_SECONDS } else { USER_SESSION_SECONDS };
     let duration = match ctx.params.get("DurationSeconds") {
@@ -93,7 +89,9 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             }
         },
     };
-    let access_key_id = ids::temporary_access_key_id().map_err(internal)?;
+    // The code is accepted last, once the request is otherwise sound.
+    let mfa_at = mfa::authenticate(ctx).await?;
+    let access_key_id = ids::temporary_access_key_id(ctx.account()).map_err(internal)?;
     let secret = ids::secret_access_key().map_err(internal)?;
     let token = ids::session_token().map_err(internal)?;
     let sealed = ctx.app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;
@@ -103,7 +101,7 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let (kind, user) = match &ctx.identity.principal {
         Principal::Root => (SessionKind::Root, None),
         Principal::User { name, user_id, .. } => (SessionKind::User, Some((name.to_lowercase(), user_id.clone()))),
-        Principal::RoleSession { .. } => {
+        Principal::RoleSession { .. } | Principal::FederatedUser { .. } => {
             return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
         }
     };
@@ -114,7 +112,7 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         issued_at,
         expires_at,
     };
-    model::record_user_session(&ctx.app.store, ctx.account(), credentials, &kind, user).await?;
+    model::record_user_session(&ctx.app.store, ctx.account(), credentials, &kind, user, mfa_at).await?;
     let mut xml = ctx.response();
     xml.nest("Credentials", |xml| {
         xml.element("AccessKeyId", &access_key_id)
@@ -143,7 +141,7 @@ const MAX_POLICY_ARNS: usize = 10;
 const MAX_SESSION_POLICY_CHARS: usize = 2_048;
 const MAX_SESSION_TAGS: usize = 50;
 
-fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
+pub(crate) fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
     AwsError::new(
         "ValidationError",
         400,
@@ -151,6 +149,57 @@ fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
             "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
         ),
     )
+}
+
+/// What a new session is scoped to, as the request sets it: its inline session policy, its
+/// managed session policies' ARNs and its session tags (AssumeRole, GetFederationToken).
+pub(crate) struct ScopeParams<'a> {
+    pub policy: Option<&'a str>,
+    pub policy_arns: Vec<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl ScopeParams<'_> {
+    /// The session element AWS answers when the request passed policies or tags: how much of
+    /// the packed allowance they used, in percent.
+    pub(crate) fn packed_size(&self) -> Option<usize> {
+        if self.policy.is_none() && self.policy_arns.is_empty() && self.tags.is_empty() {
+            return None;
+        }
+        let packed = self.policy.map_or(0, str::len)
+            + self.policy_arns.iter().map(String::len).sum::<usize>()
+            + self.tags.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
+        Some(packed * 100 / MAX_SESSION_POLICY_CHARS)
+    }
+}
+
+/// The request's `Policy`, `PolicyArns` and `Tags`, checked as STS checks them.
+pub(crate) fn scope_params<'a>(ctx: &'a Ctx<'_>) -> Result<ScopeParams<'a>, AwsError> {
+    let session_policy = ctx.params.get("Policy");
+    if let Some(document) = session_policy {
+        if document.chars().count() > MAX_SESSION_POLICY_CHARS {
+            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
+        }
+        iam_policy::validate(document, PolicyKind::Identity)
+            .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
+    }
+    let policy_arns: Vec<String> =
+        ctx.params.members("PolicyArns").iter().filter_map(|member| member.get("arn").map(str::to_owned)).collect();
+    if policy_arns.len() > MAX_POLICY_ARNS {
+        return Err(sts_validation("[...]", "policyArns", "Member must have length less than or equal to 10"));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for member in ctx.params.members("Tags") {
+        let key = member.get("Key").unwrap_or_default();
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(sts_validation(key, "tags.member.key", "Member must have length between 1 and 128"));
+        }
+        tags.push((key.to_owned(), member.get("Value").unwrap_or_default().to_owned()));
+    }
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(sts_validation("[...]", "tags", "Member must have length less than or equal to 50"));
+    }
+    Ok(ScopeParams { policy: session_policy, policy_arns, tags })
 }
 
 fn role_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
@@ -235,46 +284,25 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             seconds
         }
     };
-    let session_policy = ctx.params.get("Policy");
-    if let Some(document) = session_policy {
-        if document.chars().count() > MAX_SESSION_POLICY_CHARS {
-            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
-        }
-        iam_policy::validate(document, PolicyKind::Identity)
-            .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
-    }
-    let policy_arns: Vec<String> =
-        ctx.params.members("PolicyArns").iter().filter_map(|member| member.get("arn").map(str::to_owned)).collect();
-    if policy_arns.len() > MAX_POLICY_ARNS {
-        return Err(sts_validation("[...]", "policyArns", "Member must have length less than or equal to 10"));
-    }
-    let mut tags: Vec<(String, String)> = Vec::new();
-    for member in ctx.params.members("Tags") {
-        let key = member.get("Key").unwrap_or_default();
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(sts_validation(key, "tags.member.key", "Member must have length between 1 and 128"));
-        }
-        tags.push((key.to_owned(), member.get("Value").unwrap_or_default().to_owned()));
-    }
-    if tags.len() > MAX_SESSION_TAGS {
-        return Err(sts_validation("[...]", "tags", "Member must have length less than or equal to 50"));
-    }
+    let mut scope = scope_params(ctx)?;
     // A role session passes on the tags it was told to (TransitiveTagKeys); the new session's
     // own tags win over them.
     if let Principal::RoleSession { .. } = ctx.identity.principal {
         for (key, value) in &ctx.identity.scope.tags {
-            if !tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key)) {
-                tags.push((key.clone(), value.clone()));
+            if !scope.tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key)) {
+                scope.tags.push((key.clone(), value.clone()));
             }
         }
     }
 
+    let mfa_at = mfa::authenticate(ctx).await?;
     let grant = SessionGrant {
-        policy: session_policy,
-        policy_arns: &policy_arns,
-        tags: &tags,
+        policy: scope.policy,
+        policy_arns: &scope.policy_arns,
+        tags: &scope.tags,
         kind: &SessionKind::Role,
         revoked_with: None,
+        mfa_at,
     };
     let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
@@ -290,12 +318,8 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", ctx.account(), role.entity.name),
         );
     });
-    if session_policy.is_some() || !policy_arns.is_empty() || !tags.is_empty() {
-        // How much of the packed session-policy-and-tags allowance the request used, in percent.
-        let packed = session_policy.map_or(0, str::len)
-            + policy_arns.iter().map(String::len).sum::<usize>()
-            + tags.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
-        xml.element("PackedPolicySize", &(packed * 100 / MAX_SESSION_POLICY_CHARS).to_string());
+    if let Some(packed) = scope.packed_size() {
+        xml.element("PackedPolicySize", &packed.to_string());
     }
     Ok(xml)
 }

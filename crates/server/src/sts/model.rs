@@ -22,6 +22,8 @@ pub(crate) struct SessionGrant<'a> {
     /// The managed instance whose deregistration revokes the session (an instance's own, or
     /// the one its task runs on).
     pub revoked_with: Option<&'a str>,
+    /// When the caller proved an MFA code for it (AssumeRole's `SerialNumber` and `TokenCode`).
+    pub mfa_at: Option<i64>,
 }
 
 /// A session's credentials and lifetime, as recorded (the secret sealed, the token as is:
@@ -33,6 +35,9 @@ pub(crate) struct SessionCredentials<'a> {
     pub issued_at: i64,
     pub expires_at: i64,
 }
+
+/// When a session's MFA was authenticated (`None`: it was issued without MFA).
+pub(crate) type MfaAt = Option<i64>;
 
 /// Records a session of `role` named `session_name`, and the role's use now in `region`.
 pub(crate) async fn record_role_session(
@@ -51,8 +56,8 @@ pub(crate) async fn record_role_session(
         .transaction(vec![
             Statement::new(
                 "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
-                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind, mfa_at)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     credentials.access_key_id.into(),
                     account.into(),
@@ -68,6 +73,7 @@ pub(crate) async fn record_role_session(
                     tags.into(),
                     Value::from(grant.revoked_with.map(str::to_owned)),
                     grant.kind.as_str().into(),
+                    Value::from(grant.mfa_at),
                 ],
             ),
             roles::record_use(account, &role.entity.id, credentials.issued_at, region),
@@ -84,12 +90,13 @@ pub(crate) async fn record_user_session(
     credentials: SessionCredentials<'_>,
     kind: &SessionKind,
     user: Option<(String, String)>,
+    mfa_at: MfaAt,
 ) -> Result<(), Error> {
     let (user_key, user_id) = user.unzip();
     store
         .execute(
-            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash, issued_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash, issued_at, expires_at, mfa_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 credentials.access_key_id.into(),
                 account.into(),
@@ -100,6 +107,46 @@ pub(crate) async fn record_user_session(
                 sha256_hex(credentials.token.as_bytes()).into(),
                 Value::Int(credentials.issued_at),
                 Value::Int(credentials.expires_at),
+                Value::from(mfa_at),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records a federated user's session named `name`, asked for by the user `(lowercase name,
+/// unique id)` or by root (`None`), with its session policies and tags (`grant`).
+pub(crate) async fn record_federated_session(
+    store: &Store,
+    account: &str,
+    credentials: SessionCredentials<'_>,
+    name: &str,
+    user: Option<(String, String)>,
+    grant: &SessionGrant<'_>,
+) -> Result<(), Error> {
+    let failed = |error: serde_json::Error| Error::Failed(error.to_string());
+    let policy_arns = serde_json::to_string(grant.policy_arns).map_err(failed)?;
+    let tags = serde_json::to_string(grant.tags).map_err(failed)?;
+    let (user_key, user_id) = user.unzip();
+    store
+        .execute(
+            "INSERT INTO sessions (access_key_id, account_id, user_name_key, user_id, kind, secret_sealed, token_hash,
+                                   issued_at, expires_at, session_name, session_policy, session_policy_arns, session_tags)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                credentials.access_key_id.into(),
+                account.into(),
+                Value::from(user_key),
+                Value::from(user_id),
+                grant.kind.as_str().into(),
+                credentials.sealed_secret.into(),
+                sha256_hex(credentials.token.as_bytes()).into(),
+                Value::Int(credentials.issued_at),
+                Value::Int(credentials.expires_at),
+                name.into(),
+                Value::from(grant.policy.map(str::to_owned)),
+                policy_arns.into(),
+                tags.into(),
             ],
         )
         .await?;
@@ -132,6 +179,7 @@ mod tests {
             tags: &tags,
             kind: &SessionKind::Role,
             revoked_with: Some("mi-0123456789abcdef0"),
+            mfa_at: None,
         };
         record_role_session(store, ACCOUNT, credentials("ASIA1", "the-token"), &role, "ci", &grant, "eu-west-1")
             .await
@@ -163,8 +211,10 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let user = Some(("alice".to_owned(), "AIDAALICE".to_owned()));
-        record_user_session(store, ACCOUNT, credentials("ASIAU", "t1"), &SessionKind::User, user).await.unwrap();
-        record_user_session(store, ACCOUNT, credentials("ASIAR", "t2"), &SessionKind::Root, None).await.unwrap();
+        record_user_session(store, ACCOUNT, credentials("ASIAU", "t1"), &SessionKind::User, user, Some(90))
+            .await
+            .unwrap();
+        record_user_session(store, ACCOUNT, credentials("ASIAR", "t2"), &SessionKind::Root, None, None).await.unwrap();
         let rows = store
             .query("SELECT access_key_id, user_name_key, user_id, kind FROM sessions ORDER BY access_key_id", vec![])
             .await
@@ -174,7 +224,9 @@ mod tests {
         assert_eq!(rows[0].text(3).unwrap(), SessionKind::Root.as_str());
         assert_eq!((rows[1].text(1).unwrap().as_str(), rows[1].text(2).unwrap().as_str()), ("alice", "AIDAALICE"));
         assert!(
-            record_user_session(store, ACCOUNT, credentials("ASIAU", "t3"), &SessionKind::Root, None).await.is_err(),
+            record_user_session(store, ACCOUNT, credentials("ASIAU", "t3"), &SessionKind::Root, None, None)
+                .await
+                .is_err(),
             "ids are unique"
         );
     }

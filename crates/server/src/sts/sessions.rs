@@ -67,7 +67,7 @@ pub(crate) async fn issue_role_session(
     grant: &SessionGrant<'_>,
     region: &str,
 ) -> Result<IssuedCredentials, AwsError> {
-    let access_key_id = ids::temporary_access_key_id().map_err(internal)?;
+    let access_key_id = ids::temporary_access_key_id(&app.account_id).map_err(internal)?;
     let secret = ids::secret_access_key().map_err(internal)?;
     let token = ids::session_token().map_err(internal)?;
     let sealed = app.sealer.seal(secret.as_bytes(), &access_key_id).map_err(internal)?;

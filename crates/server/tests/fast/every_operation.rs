@@ -22,11 +22,17 @@ const QUERY_PARAMS: &str = concat!(
     "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
     "&Arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody&JobId=0e4c2a9e-1f7b-4c1d-a2b3-c4d5e6f70809",
     "&ServiceNamespace=iam&ServiceNamespaces.member.1=iam&DeletionTaskId=task%2Faws-service-role%2Fx%2Fy%2Fz",
+    "&Name=federated&TargetPrincipal=111122223333&TaskPolicyArn.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Froot-task%2FIAMAuditRootUserCredentials",
+    "&EncodedMessage=m&TradeInToken=t&Audience.member.1=https%3A%2F%2Fexample.com&SigningAlgorithm=ES384",
     "&AccountAlias=alias-x&GlobalEndpointTokenVersion=v1Token&EntityPath=o-a1b2c3d4e5%2Fr-f6g7h8i9j0example",
     "&DelegationRequestId=abcdefghijklmnop-1&Permissions.PolicyTemplateArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Fx",
     "&RequestorWorkflowId=workflow&NotificationChannel=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3At",
     "&SessionDuration=3600&EntityArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Adelegation-request%2Fx",
 );
+
+/// What IAM's MFA device operations name besides (STS reads `SerialNumber` as an MFA code's
+/// device, which would refuse GetSessionToken for want of a code).
+const IAM_MFA_PARAMS: &str = "&VirtualMFADeviceName=d&SerialNumber=arn%3Aaws%3Aiam%3A%3A111122223333%3Amfa%2Fd&AuthenticationCode1=123456&AuthenticationCode2=654321";
 
 /// Members enough for every awsJson operation to get as far as authorization.
 const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
@@ -66,7 +72,11 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
         let (target, body, missing, denied) = match operation.protocol {
             Protocol::Query => (
                 None,
-                format!("Action={}&Version=2010-05-08&{QUERY_PARAMS}", operation.name),
+                format!(
+                    "Action={}&Version=2010-05-08&{QUERY_PARAMS}{}",
+                    operation.name,
+                    if operation.service == "iam" { IAM_MFA_PARAMS } else { "" }
+                ),
                 "MissingAuthenticationToken",
                 "AccessDenied",
             ),

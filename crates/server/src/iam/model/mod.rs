@@ -37,6 +37,7 @@ pub(crate) mod inline;
 pub(crate) mod instance_profiles;
 pub(crate) mod least_privilege;
 pub mod managed;
+pub(crate) mod mfa_devices;
 pub mod permissions;
 pub(crate) mod policies;
 mod policy_uses;
@@ -45,6 +46,7 @@ pub(crate) mod service_access;
 pub(crate) mod service_linked_roles;
 pub(crate) mod sessions;
 pub(crate) mod tags;
+pub(crate) mod totp;
 pub(crate) mod usage;
 pub(crate) mod users;
 

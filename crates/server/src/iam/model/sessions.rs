@@ -36,6 +36,8 @@ pub(crate) struct Session {
     pub policy: Option<String>,
     pub policy_arns: Option<String>,
     pub tags: Option<String>,
+    /// When its MFA was authenticated (issued with an MFA code).
+    pub mfa_at: Option<i64>,
 }
 
 /// The session whose access key is `access_key_id`, if it exists (expired or not).
@@ -44,7 +46,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
         .query(
             "SELECT account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
                     role_key, role_id, session_name, session_policy, session_policy_arns, session_tags,
-                    kind, user_id, instance_id
+                    kind, user_id, instance_id, mfa_at
              FROM sessions WHERE access_key_id = ?",
             vec![access_key_id.into()],
         )
@@ -67,6 +69,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
                 kind: row.opt_text(12)?,
                 user_id: row.opt_text(13)?,
                 instance_id: row.opt_text(14)?,
+                mfa_at: row.opt_int(15)?,
             })
         })
         .transpose()
@@ -93,7 +96,8 @@ mod tests {
             expires_at: 1_000,
         };
         let user = Some(("alice".to_owned(), "AIDAALICE".to_owned()));
-        record_user_session(store, ACCOUNT, credentials, &SessionKind::User, user).await.unwrap();
+        record_user_session(store, ACCOUNT, credentials, &SessionKind::User, user, Some(90)).await.unwrap();
+        assert_eq!(for_authentication(store, "ASIAU").await.unwrap().unwrap().mfa_at, Some(90));
         let session = for_authentication(store, "ASIAU").await.unwrap().unwrap();
         assert_eq!((session.account.as_str(), session.sealed_secret.as_slice()), (ACCOUNT, [9; 8].as_slice()));
         assert_eq!((session.issued_at, session.expires_at), (100, 1_000));

@@ -26,6 +26,8 @@ pub(crate) struct Tag {
 pub(crate) enum Tagged {
     Entity(Kind),
     Policy,
+    /// A virtual MFA device, by its lowercase serial number.
+    MfaDevice,
 }
 
 impl Tagged {
@@ -33,6 +35,7 @@ impl Tagged {
         match self {
             Tagged::Entity(kind) => kind.noun(),
             Tagged::Policy => "policy",
+            Tagged::MfaDevice => "mfa",
         }
     }
 
@@ -53,6 +56,10 @@ impl Tagged {
             Tagged::Policy => Statement::guard(
                 format!("UPDATE managed_policies SET name = name WHERE arn = ? AND {count} <= ?"),
                 std::iter::once(key.into()).chain(counted).collect(),
+            ),
+            Tagged::MfaDevice => Statement::guard(
+                format!("UPDATE mfa_devices SET name = name WHERE account_id = ? AND serial_key = ? AND {count} <= ?"),
+                [account.into(), key.into()].into_iter().chain(counted).collect(),
             ),
         }
     }

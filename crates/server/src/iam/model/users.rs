@@ -8,18 +8,19 @@
 use store::{Statement, Store, StoreError};
 
 use super::entities::Kind;
-use super::{Dependents, Error, access_keys, attachments, boundaries, groups, inline, tags};
+use super::{Dependents, Error, access_keys, attachments, boundaries, groups, inline, mfa_devices, tags};
 
 /// What keeps a user from being deleted, in the order IAM reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UserHeldBy {
     AccessKeys,
+    MfaDevices,
     Groups,
     AttachedPolicies,
     InlinePolicies,
 }
 
-/// Deletes a user with its boundary and tags, only while it has no access key, inline
+/// Deletes a user with its boundary and tags, only while it has no access key, MFA device, inline
 /// policy, group or attached policy. `false`: it was not deleted (absent, or held).
 pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bool, Error> {
     let mut sql = "DELETE FROM users WHERE account_id = ? AND name_key = ?".to_owned();
@@ -29,6 +30,7 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
         &mut params,
         &[
             access_keys::of_user(account, key),
+            mfa_devices::of_user_dependents(account, key),
             inline::of(account, Kind::User, key),
             groups::memberships_of(account, key),
             attachments::of(account, Kind::User, key),
@@ -52,6 +54,7 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
 pub(crate) async fn held_by(store: &Store, account: &str, key: &str) -> Result<Option<UserHeldBy>, Error> {
     let held = [
         (UserHeldBy::AccessKeys, access_keys::of_user(account, key)),
+        (UserHeldBy::MfaDevices, mfa_devices::of_user_dependents(account, key)),
         (UserHeldBy::Groups, groups::memberships_of(account, key)),
         (UserHeldBy::AttachedPolicies, attachments::of(account, Kind::User, key)),
         (UserHeldBy::InlinePolicies, inline::of(account, Kind::User, key)),
@@ -81,6 +84,7 @@ pub(crate) async fn rename(
                 vec![new_key.as_str().into(), new_name.into(), new_path.into(), account.into(), old_key.into()],
             ),
             access_keys::rename_user(account, old_key, &new_key),
+            mfa_devices::rename_user(account, old_key, &new_key),
             inline::rename_owner(account, Kind::User, old_key, &new_key),
             groups::rename_user(account, old_key, &new_key),
             attachments::rename_owner(account, Kind::User, old_key, &new_key),
