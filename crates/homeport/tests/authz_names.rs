@@ -37,6 +37,7 @@ enum Entity {
     InstanceProfile,
     Policy,
     TaskDefinition,
+    ServerCertificate,
 }
 
 /// What an operation names, as authorization sees it.
@@ -77,7 +78,31 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteUserPermissionsBoundary"
         | "TagUser"
         | "UntagUser"
-        | "ListUserTags" => Existing(User, "UserName"),
+        | "ListUserTags"
+        | "CreateLoginProfile"
+        | "GetLoginProfile"
+        | "UpdateLoginProfile"
+        | "DeleteLoginProfile"
+        | "UploadSSHPublicKey"
+        | "GetSSHPublicKey"
+        | "ListSSHPublicKeys"
+        | "UpdateSSHPublicKey"
+        | "DeleteSSHPublicKey"
+        | "CreateServiceSpecificCredential"
+        | "ListServiceSpecificCredentials"
+        | "ResetServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential"
+        | "DeleteServiceSpecificCredential"
+        | "UploadSigningCertificate"
+        | "ListSigningCertificates"
+        | "UpdateSigningCertificate"
+        | "DeleteSigningCertificate" => Existing(User, "UserName"),
+        "GetServerCertificate"
+        | "UpdateServerCertificate"
+        | "DeleteServerCertificate"
+        | "TagServerCertificate"
+        | "UntagServerCertificate"
+        | "ListServerCertificateTags" => Existing(ServerCertificate, "ServerCertificateName"),
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => Existing(User, "PolicySourceArn"),
         "GenerateServiceLastAccessedDetails" | "ListPoliciesGrantingServiceAccess" => Existing(User, "Arn"),
         "GetGroup"
@@ -141,6 +166,7 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateLogStream"
         | "CreateRepository"
         | "RegisterContainerInstance"
+        | "UploadServerCertificate"
         // An analyzer's name, as spelled (case-sensitive, as AWS's).
         | "CreateAnalyzer" => Creates,
         "GetAccessKeyLastUsed"
@@ -237,7 +263,16 @@ fn classify(name: &str) -> Option<Names> {
         | "GetGeneratedPolicy"
         | "ListPolicyGenerations"
         | "CancelPolicyGeneration"
-        | "ListAnalyzers" => Nothing,
+        | "ListAnalyzers"
+        // The account's password policy and credential report are authorized on `*`, as AWS
+        // scopes them; ChangePassword acts on the caller itself, whatever it sends.
+        | "GetAccountPasswordPolicy"
+        | "UpdateAccountPasswordPolicy"
+        | "DeleteAccountPasswordPolicy"
+        | "GenerateCredentialReport"
+        | "GetCredentialReport"
+        | "ChangePassword"
+        | "ListServerCertificates" => Nothing,
         _ => return None,
     })
 }
@@ -325,6 +360,8 @@ fn root_caller(server: &Server) -> Caller {
 }
 
 const ALLOW_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const CERTIFICATE: &str = include_str!("../../server/src/iam/testdata/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../server/src/iam/testdata/key.pem");
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ssm.amazonaws.com","ecs-tasks.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
 
 /// The denied entities (canonical spellings, under /ops/) and their bystanders (not denied),
@@ -397,6 +434,21 @@ fn build_world(server: &Server, root: &Caller) -> World {
         &[("PolicyArn", &admin_policy), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "ops")],
     );
     ok(server, root, "CreatePolicyVersion", &[("PolicyArn", &admin_policy), ("PolicyDocument", ALLOW_ALL)]);
+    for certificate in ["admin-cert", "helper-cert"] {
+        ok(
+            server,
+            root,
+            "UploadServerCertificate",
+            &[
+                ("ServerCertificateName", certificate),
+                ("Path", "/ops/"),
+                ("CertificateBody", CERTIFICATE),
+                ("PrivateKey", PRIVATE_KEY),
+                ("Tags.member.1.Key", "team"),
+                ("Tags.member.1.Value", "ops"),
+            ],
+        );
+    }
     let (status, body) = call_json(
         server,
         root,
@@ -441,6 +493,8 @@ fn snapshot(server: &Server, root: &Caller, world: &World) -> Vec<String> {
         ("GetPolicy", vec![("PolicyArn", &policy)]),
         ("ListPolicyVersions", vec![("PolicyArn", &policy)]),
         ("ListPolicyTags", vec![("PolicyArn", &policy)]),
+        ("GetServerCertificate", vec![("ServerCertificateName", "admin-cert")]),
+        ("ListServerCertificates", vec![]),
     ];
     let mut state: Vec<String> = reads
         .iter()
@@ -489,6 +543,7 @@ fn request(world: &World, names: (Entity, &'static str), spelled: &str) -> (Vec<
         ("TagKeys.member.1", "team".to_owned()),
         ("VersionId", "v1".to_owned()),
         ("ActionNames.member.1", "iam:GetUser".to_owned()),
+        ("ServerCertificateName", "helper-cert".to_owned()),
     ];
     let (_, param) = names;
     params.retain(|(name, _)| *name != param);
@@ -527,6 +582,9 @@ fn spellings(world: &World, entity: Entity, param: &str) -> Vec<(String, String)
             format!("arn:aws:iam::{account}:policy/ops/ADMINPOLICY"),
             format!("arn:aws:iam::{account}:policy/ops/AdminPolicy"),
         )],
+        (Entity::ServerCertificate, _) => {
+            vec![("ADMIN-CERT".to_owned(), format!("arn:aws:iam::{account}:server-certificate/ops/admin-cert"))]
+        }
         (Entity::TaskDefinition, _) => {
             let canonical = world.task_definition.clone();
             let elsewhere = canonical.replacen(&format!(":ecs:{}:", world.region), ":ecs:eu-west-3:", 1);
@@ -572,6 +630,7 @@ fn spellings_are_refused(store_url: Option<&str>, name: &str) {
         format!("arn:aws:iam::{account}:instance-profile/ops/admin-profile"),
         format!("arn:aws:iam::{account}:policy/ops/AdminPolicy"),
         format!("arn:aws:ecs:{}:{account}:task-definition/admin-task:*", world.region),
+        format!("arn:aws:iam::{account}:server-certificate/ops/admin-cert"),
     ];
     let policy = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"},

@@ -1,4 +1,6 @@
-//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, tags,
+//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys and a user's
+//! other credentials (password, SSH keys, service-specific credentials, signing certificates),
+//! server certificates, the password policy, the credential report, tags,
 //! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
 //! access advisor (service last accessed data).
 //!
@@ -11,16 +13,24 @@ pub(crate) mod access_keys;
 pub(crate) mod account;
 pub(crate) mod attachments;
 pub(crate) mod boundaries;
+pub(crate) mod credential_report;
 pub(crate) mod entities;
 pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
+pub(crate) mod key_material;
+pub(crate) mod login_profiles;
 pub(crate) mod model;
+pub(crate) mod password_policy;
 pub(crate) mod policies;
 pub(crate) mod principal_simulator;
 pub(crate) mod roles;
+pub(crate) mod server_certificates;
+pub(crate) mod service_credentials;
+pub(crate) mod signing_certificates;
 pub(crate) mod simulator;
+pub(crate) mod ssh_public_keys;
 pub(crate) mod tag_list;
 pub(crate) mod tags;
 pub(crate) mod users;

@@ -1,4 +1,5 @@
-//! Tag/Untag/List{User,Role,Policy}Tags. The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy}Tags, and the same for server certificates (routed by
+//! [`super::server_certificates`]). The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
@@ -18,6 +19,7 @@ fn quota(tagged: Tagged) -> &'static str {
         Tagged::Entity(Kind::Group) => "TagsPerGroup",
         Tagged::Entity(Kind::InstanceProfile) => "TagsPerInstanceProfile",
         Tagged::Policy => "TagsPerPolicy",
+        Tagged::ServerCertificate => "TagsPerServerCertificate",
     }
 }
 
@@ -27,10 +29,11 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
     match tagged {
         Tagged::Entity(kind) => Ok(existing(ctx, kind).await?.name.to_lowercase()),
         Tagged::Policy => Ok(existing_policy(ctx).await?.arn),
+        Tagged::ServerCertificate => Ok(super::server_certificates::existing(ctx).await?.key()),
     }
 }
 
-async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+pub(crate) async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let tags = from_params(ctx)?;
     let key = target(ctx, tagged).await?;
     if !model::tag(&ctx.app.store, ctx.account(), tagged, &key, &tags).await? {
@@ -43,14 +46,14 @@ async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-async fn untag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+pub(crate) async fn untag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let keys = ctx.params.strings("TagKeys");
     let key = target(ctx, tagged).await?;
     model::untag(&ctx.app.store, ctx.account(), tagged, &key, &keys).await?;
     Ok(ctx.response())
 }
 
-async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+pub(crate) async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let key = target(ctx, tagged).await?;
     let page = Page::from_params(ctx)?;
     let tags: Vec<Tag> = model::load(&ctx.app.store, ctx.account(), tagged, &key)

@@ -1,4 +1,4 @@
-//! The account as a whole: the entity counts GetAccountSummary reports.
+//! The account as a whole: the entity counts GetAccountSummary reports, and its creation.
 
 use store::Store;
 
@@ -39,4 +39,10 @@ pub(crate) async fn counts(store: &Store, account: &str) -> Result<Counts, Error
         policy_versions: row.int(5)?,
         root_has_access_keys: access_keys::of_root(account).exist(store).await?,
     })
+}
+
+/// When the account was made (the root user's creation, as the credential report shows it).
+pub(crate) async fn created_at(store: &Store, account: &str) -> Result<Option<i64>, Error> {
+    let rows = store.query("SELECT created_at FROM accounts WHERE account_id = ?", vec![account.into()]).await?;
+    rows.first().map(|row| Ok(row.int(0)?)).transpose()
 }

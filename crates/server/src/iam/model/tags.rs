@@ -1,4 +1,5 @@
-//! Tags on users, roles, instance profiles and customer managed policies: every statement on
+//! Tags on users, roles, instance profiles, customer managed policies and server certificates:
+//! every statement on
 //! `tags`.
 //!
 //! Guarantees: keys are unique case-insensitively (the case given first is kept, a later
@@ -26,6 +27,7 @@ pub(crate) struct Tag {
 pub(crate) enum Tagged {
     Entity(Kind),
     Policy,
+    ServerCertificate,
 }
 
 impl Tagged {
@@ -33,6 +35,7 @@ impl Tagged {
         match self {
             Tagged::Entity(kind) => kind.noun(),
             Tagged::Policy => "policy",
+            Tagged::ServerCertificate => "server-certificate",
         }
     }
 
@@ -47,6 +50,12 @@ impl Tagged {
                 format!(
                     "UPDATE {} SET name = name WHERE account_id = ? AND name_key = ? AND {count} <= ?",
                     kind.table()
+                ),
+                [account.into(), key.into()].into_iter().chain(counted).collect(),
+            ),
+            Tagged::ServerCertificate => Statement::guard(
+                format!(
+                    "UPDATE server_certificates SET name = name WHERE account_id = ? AND name_key = ? AND {count} <= ?"
                 ),
                 [account.into(), key.into()].into_iter().chain(counted).collect(),
             ),
