@@ -67,9 +67,9 @@ pub static OPERATIONS: &[Operation] = &[
     iam::server_certificates::LIST_SERVER_CERTIFICATES,
     iam::server_certificates::UPDATE_SERVER_CERTIFICATE,
     iam::server_certificates::DELETE_SERVER_CERTIFICATE,
-    iam::server_certificates::TAG_SERVER_CERTIFICATE,
-    iam::server_certificates::UNTAG_SERVER_CERTIFICATE,
-    iam::server_certificates::LIST_SERVER_CERTIFICATE_TAGS,
+    iam::tags::TAG_SERVER_CERTIFICATE,
+    iam::tags::UNTAG_SERVER_CERTIFICATE,
+    iam::tags::LIST_SERVER_CERTIFICATE_TAGS,
     iam::credential_report::GENERATE_CREDENTIAL_REPORT,
     iam::credential_report::GET_CREDENTIAL_REPORT,
     iam::simulator::SIMULATE_CUSTOM_POLICY,
@@ -314,8 +314,35 @@ mod tests {
     fn only_writes_of_what_the_iam_cache_holds_flush_it() {
         let flushing = flushing();
         // Every IAM mutation does, and the one SSM call that removes sessions. Starting an
-        // access advisor report writes only the report, which the cache does not hold.
-        let writes_no_iam_entity = ["GenerateServiceLastAccessedDetails"];
+        // access advisor report or a credential report writes only the report, which the
+        // cache does not hold; nor does it hold a user's credentials other than access keys
+        // (none of them authenticates a request to Homeport), the password policy or server
+        // certificates.
+        let writes_no_iam_entity = [
+            "GenerateServiceLastAccessedDetails",
+            "GenerateCredentialReport",
+            "CreateLoginProfile",
+            "UpdateLoginProfile",
+            "DeleteLoginProfile",
+            "ChangePassword",
+            "UpdateAccountPasswordPolicy",
+            "DeleteAccountPasswordPolicy",
+            "UploadSSHPublicKey",
+            "UpdateSSHPublicKey",
+            "DeleteSSHPublicKey",
+            "CreateServiceSpecificCredential",
+            "ResetServiceSpecificCredential",
+            "UpdateServiceSpecificCredential",
+            "DeleteServiceSpecificCredential",
+            "UploadSigningCertificate",
+            "UpdateSigningCertificate",
+            "DeleteSigningCertificate",
+            "UploadServerCertificate",
+            "UpdateServerCertificate",
+            "DeleteServerCertificate",
+            "TagServerCertificate",
+            "UntagServerCertificate",
+        ];
         for operation in OPERATIONS.iter().filter(|operation| operation.service == "iam") {
             let mutates_iam = operation.effect != Effect::Read && !writes_no_iam_entity.contains(&operation.name);
             assert_eq!(

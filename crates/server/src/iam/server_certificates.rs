@@ -1,6 +1,6 @@
 //! Server certificates: UploadServerCertificate, GetServerCertificate, ListServerCertificates,
-//! UpdateServerCertificate (rename and move), DeleteServerCertificate, and their tags
-//! (Tag/Untag/ListServerCertificateTags, through [`super::tags`]).
+//! UpdateServerCertificate (rename and move), DeleteServerCertificate (their tags are
+//! [`super::tags`]' operations).
 //!
 //! Guarantees: a certificate is stored only when it parses, has not expired, and its private
 //! key is its own; the private key is sealed with the master key before it reaches the store
@@ -229,30 +229,3 @@ async fn delete_server_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     }
     Ok(ctx.response())
 }
-
-operation!(
-    iam,
-    TAG_SERVER_CERTIFICATE,
-    "TagServerCertificate",
-    Write,
-    |ctx| Box::pin(certificate_resource(ctx)),
-    |ctx| query(super::tags::tag(ctx, Tagged::ServerCertificate))
-);
-
-operation!(
-    iam,
-    UNTAG_SERVER_CERTIFICATE,
-    "UntagServerCertificate",
-    Write,
-    |ctx| Box::pin(certificate_resource(ctx)),
-    |ctx| query(super::tags::untag(ctx, Tagged::ServerCertificate))
-);
-
-operation!(
-    iam,
-    LIST_SERVER_CERTIFICATE_TAGS,
-    "ListServerCertificateTags",
-    Read,
-    |ctx| Box::pin(certificate_resource(ctx)),
-    |ctx| query(super::tags::list(ctx, Tagged::ServerCertificate))
-);

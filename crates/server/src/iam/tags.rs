@@ -1,5 +1,4 @@
-//! Tag/Untag/List{User,Role,Policy}Tags, and the same for server certificates (routed by
-//! [`super::server_certificates`]). The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy,ServerCertificate}Tags. The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
@@ -8,6 +7,7 @@ use aws_protocol::query::XmlResponse;
 use super::entities::{Kind, existing, resource};
 use super::model::tags::{self as model, PER_RESOURCE, Tag, Tagged};
 use super::policies::{existing_policy, policy_resource};
+use super::server_certificates::{certificate_resource, existing as existing_certificate};
 use super::tag_list::{from_params, write_members};
 use crate::operations::operation;
 use crate::operations::{Ctx, Page, query};
@@ -29,11 +29,11 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
     match tagged {
         Tagged::Entity(kind) => Ok(existing(ctx, kind).await?.name.to_lowercase()),
         Tagged::Policy => Ok(existing_policy(ctx).await?.arn),
-        Tagged::ServerCertificate => Ok(super::server_certificates::existing(ctx).await?.key()),
+        Tagged::ServerCertificate => Ok(existing_certificate(ctx).await?.key()),
     }
 }
 
-pub(crate) async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let tags = from_params(ctx)?;
     let key = target(ctx, tagged).await?;
     if !model::tag(&ctx.app.store, ctx.account(), tagged, &key, &tags).await? {
@@ -46,14 +46,14 @@ pub(crate) async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, Aw
     Ok(ctx.response())
 }
 
-pub(crate) async fn untag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+async fn untag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let keys = ctx.params.strings("TagKeys");
     let key = target(ctx, tagged).await?;
     model::untag(&ctx.app.store, ctx.account(), tagged, &key, &keys).await?;
     Ok(ctx.response())
 }
 
-pub(crate) async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
+async fn list(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     let key = target(ctx, tagged).await?;
     let page = Page::from_params(ctx)?;
     let tags: Vec<Tag> = model::load(&ctx.app.store, ctx.account(), tagged, &key)
@@ -97,3 +97,27 @@ operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", Read, |ctx| Box::pin(policy_
     ctx,
     Tagged::Policy
 )));
+operation!(
+    iam,
+    TAG_SERVER_CERTIFICATE,
+    "TagServerCertificate",
+    Write,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(tag(ctx, Tagged::ServerCertificate))
+);
+operation!(
+    iam,
+    UNTAG_SERVER_CERTIFICATE,
+    "UntagServerCertificate",
+    Write,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(untag(ctx, Tagged::ServerCertificate))
+);
+operation!(
+    iam,
+    LIST_SERVER_CERTIFICATE_TAGS,
+    "ListServerCertificateTags",
+    Read,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(list(ctx, Tagged::ServerCertificate))
+);
