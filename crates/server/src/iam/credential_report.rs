@@ -17,7 +17,7 @@ use super::model::entities::{self, Entity, Kind, Window};
 use super::model::login_profiles::{self, LoginProfile};
 use super::model::signing_certificates::{self, SigningCertificate};
 use super::model::{account, passwords::PasswordPolicy};
-use super::password_policy::account_wide;
+use super::password_policy::{account_wide, bool_text as flag};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, query};
@@ -45,10 +45,6 @@ fn time(seconds: i64) -> String {
         Some(bare) => format!("{bare}+00:00"),
         None => text,
     }
-}
-
-fn flag(value: bool) -> &'static str {
-    if value { "true" } else { "false" }
 }
 
 /// What one owner holds, as the report's columns after `password_*` and `mfa_active`.

@@ -14,11 +14,12 @@ use super::access_keys::user_subject;
 use super::errors::concurrent_modification;
 use super::model::login_profiles::{self as model, LoginProfile};
 use super::model::passwords::{self, PasswordPolicy};
+use super::password_policy::{bool_text, flag};
 use super::users::user_resource;
 use crate::auth::Principal;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query, validation};
+use crate::operations::{Ctx, internal, query};
 
 pub(crate) fn no_such_profile(user: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("Login Profile for User {user} cannot be found."))
@@ -26,16 +27,6 @@ pub(crate) fn no_such_profile(user: &str) -> AwsError {
 
 fn policy_violation() -> AwsError {
     AwsError::new("PasswordPolicyViolation", 400, "Password does not conform to the account password policy.")
-}
-
-/// A boolean parameter (`true` / `false`, as botocore sends them), if given.
-pub(crate) fn flag(ctx: &Ctx<'_>, name: &str) -> Result<Option<bool>, AwsError> {
-    match ctx.params.get(name) {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(other) => Err(validation(format!("Invalid value '{other}' for {name}: must be true or false"))),
-    }
 }
 
 /// Refuses `password` unless it meets the account's policy (or AWS's default) and, when the
@@ -67,7 +58,7 @@ fn write_profile(xml: &mut XmlResponse, user: &str, profile_created: i64, reset_
     xml.nest("LoginProfile", |xml| {
         xml.element("UserName", user)
             .element("CreateDate", &ids::iso8601(profile_created))
-            .element("PasswordResetRequired", if reset_required { "true" } else { "false" });
+            .element("PasswordResetRequired", bool_text(reset_required));
     });
 }
 

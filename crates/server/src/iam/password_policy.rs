@@ -5,7 +5,6 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::login_profiles::flag;
 use super::model::login_profiles as model;
 use super::model::passwords::PasswordPolicy;
 use crate::operations::operation;
@@ -25,7 +24,8 @@ operation!(iam, GET_ACCOUNT_PASSWORD_POLICY, "GetAccountPasswordPolicy", Read, a
     get_account_password_policy(ctx)
 ));
 
-fn bool_text(value: bool) -> &'static str {
+/// IAM's XML for a boolean.
+pub(crate) fn bool_text(value: bool) -> &'static str {
     if value { "true" } else { "false" }
 }
 
@@ -49,6 +49,16 @@ async fn get_account_password_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsEr
         xml.element("HardExpiry", bool_text(policy.hard_expiry));
     });
     Ok(xml)
+}
+
+/// A boolean parameter (`true` / `false`, as botocore sends them), if given.
+pub(crate) fn flag(ctx: &Ctx<'_>, name: &str) -> Result<Option<bool>, AwsError> {
+    match ctx.params.get(name) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(validation(format!("Invalid value '{other}' for {name}: must be true or false"))),
+    }
 }
 
 /// An integer parameter, if given.

@@ -682,21 +682,19 @@ fn server_certificates_keep_their_key_sealed_and_are_renamed_tagged_and_listed(s
 
 fn a_user_holding_any_credential_cannot_be_deleted(server: &TestServer) {
     let root = &server.root;
-    let name = user(server, "held");
-    let delete = || iam("DeleteUser", &[("UserName", &name)]);
-    let conflict = |what: &str| Case::error(what, root, delete(), 409, "DeleteConflict", "");
-    let ssh = server.iam(root, "UploadSSHPublicKey", &[("UserName", &name), ("SSHPublicKeyBody", SSH[0])]).ok();
-    let credential = server
-        .iam(
-            root,
-            "CreateServiceSpecificCredential",
-            &[("UserName", &name), ("ServiceName", "codecommit.amazonaws.com")],
-        )
-        .ok();
+    // Everything is given to the user under its first name: a rename must carry it all.
+    let first = user(server, "held");
+    let ssh = server.iam(root, "UploadSSHPublicKey", &[("UserName", &first), ("SSHPublicKeyBody", SSH[0])]).ok();
+    let codecommit = [("UserName", first.as_str()), ("ServiceName", "codecommit.amazonaws.com")];
+    let credential = server.iam(root, "CreateServiceSpecificCredential", &codecommit).ok();
     let certificate =
-        server.iam(root, "UploadSigningCertificate", &[("UserName", &name), ("CertificateBody", EC_CERT)]);
-    let certificate_id = (certificate.status == 200).then(|| certificate.xml("CertificateId"));
-    server.iam(root, "CreateLoginProfile", &[("UserName", &name), ("Password", STRONG)]).ok();
+        server.iam(root, "UploadSigningCertificate", &[("UserName", &first), ("CertificateBody", EC_CERT)]).ok();
+    server.iam(root, "CreateLoginProfile", &[("UserName", &first), ("Password", STRONG)]).ok();
+    let name = unique("renamed");
+    server.iam(root, "UpdateUser", &[("UserName", &first), ("NewUserName", &name)]).ok();
+    let delete = || iam("DeleteUser", &[("UserName", &name)]);
+    let referenced = "Cannot delete entity, must remove referenced objects first.";
+    let id = certificate.xml("CertificateId");
     let mut cases = vec![
         Case::error(
             "with a password",
@@ -707,35 +705,24 @@ fn a_user_holding_any_credential_cannot_be_deleted(server: &TestServer) {
             "Cannot delete entity, must delete login profile first.",
         ),
         Case::ok("drop it", root, iam("DeleteLoginProfile", &[("UserName", &name)])),
-    ];
-    if let Some(id) = &certificate_id {
-        cases.extend([
-            Case::error(
-                "with a signing certificate",
-                root,
-                delete(),
-                409,
-                "DeleteConflict",
-                "Cannot delete entity, must delete certificates first.",
-            ),
-            Case::ok("drop it", root, iam("DeleteSigningCertificate", &[("UserName", &name), ("CertificateId", id)])),
-        ]);
-    }
-    cases.extend([
         Case::error(
-            "with an SSH key",
+            "with a signing certificate",
             root,
             delete(),
             409,
             "DeleteConflict",
-            "Cannot delete entity, must remove referenced objects first.",
+            "Cannot delete entity, must delete certificates first.",
         ),
+        Case::ok("drop it", root, iam("DeleteSigningCertificate", &[("UserName", &name), ("CertificateId", &id)])),
+    ];
+    cases.extend([
+        Case::error("with an SSH key", root, delete(), 409, "DeleteConflict", referenced),
         Case::ok(
             "drop it",
             root,
             iam("DeleteSSHPublicKey", &[("UserName", &name), ("SSHPublicKeyId", &ssh.xml("SSHPublicKeyId"))]),
         ),
-        conflict("with a service-specific credential"),
+        Case::error("with a service-specific credential", root, delete(), 409, "DeleteConflict", referenced),
         Case::ok(
             "drop it",
             root,

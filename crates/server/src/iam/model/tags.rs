@@ -1,6 +1,5 @@
 //! Tags on users, roles, instance profiles, customer managed policies and server certificates:
-//! every statement on
-//! `tags`.
+//! every statement on `tags`.
 //!
 //! Guarantees: keys are unique case-insensitively (the case given first is kept, a later
 //! value replaces the earlier one) and at most [`PER_RESOURCE`] sit on one resource; the

@@ -80,8 +80,8 @@ pub(crate) async fn held_by(store: &Store, account: &str, key: &str) -> Result<O
     Ok(None)
 }
 
-/// Renames and moves a user, with its keys and other credentials, policies, memberships, attachments, boundary and
-/// tags, in one transaction. `false`: another user has the new name.
+/// Renames and moves a user, with its keys and other credentials, policies, memberships,
+/// attachments, boundary and tags, in one transaction. `false`: another user has the new name.
 pub(crate) async fn rename(
     store: &Store,
     account: &str,
