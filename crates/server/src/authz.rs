@@ -124,6 +124,9 @@ const TAGGING_ACTIONS: &[&str] = &[
     "iam:UntagUser",
     "iam:UntagRole",
     "iam:UntagPolicy",
+    "iam:UploadServerCertificate",
+    "iam:TagServerCertificate",
+    "iam:UntagServerCertificate",
     "sts:AssumeRole",
 ];
 

@@ -18,7 +18,8 @@ crate::support::on_both_stores!(
     server_certificates_keep_their_key_sealed_and_are_renamed_tagged_and_listed,
     a_user_holding_any_credential_cannot_be_deleted,
     the_credential_report_lists_every_user_and_their_credentials,
-    a_user_without_permissions_is_refused_every_credential_operation
+    a_user_without_permissions_is_refused_every_credential_operation,
+    a_server_certificates_tags_are_request_tags
 );
 
 const CERT: &str = include_str!("../../src/iam/testdata/cert.pem");
@@ -813,5 +814,38 @@ fn a_user_without_permissions_is_refused_every_credential_operation(server: &Tes
             iam("ListServerCertificates", &[]),
             "iam:ListServerCertificates",
         ),
+    ]);
+}
+
+fn a_server_certificates_tags_are_request_tags(server: &TestServer) {
+    let root = &server.root;
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:UploadServerCertificate","iam:TagServerCertificate"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"ops"}}}]}"#;
+    let tagger = server.user_with_policy(&unique("tagger"), Some(policy));
+    let name = unique("tagged");
+    let upload = |tag: &str| {
+        iam(
+            "UploadServerCertificate",
+            &[
+                ("ServerCertificateName", &name),
+                ("CertificateBody", CERT),
+                ("PrivateKey", KEY),
+                ("Tags.member.1.Key", "team"),
+                ("Tags.member.1.Value", tag),
+            ],
+        )
+    };
+    server.run(&[
+        Case::denied("another team's tag", &tagger, upload("dev"), "iam:UploadServerCertificate"),
+        Case::ok("its own team's tag", &tagger, upload("ops")),
+        Case::denied(
+            "tagging another team",
+            &tagger,
+            iam(
+                "TagServerCertificate",
+                &[("ServerCertificateName", &name), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "dev")],
+            ),
+            "iam:TagServerCertificate",
+        ),
+        Case::ok("clean up", root, iam("DeleteServerCertificate", &[("ServerCertificateName", &name)])),
     ]);
 }
