@@ -428,6 +428,20 @@ fn service_credentials_are_issued_once_reset_and_capped_per_service(server: &Tes
         Case::ok("list all of the user's", root, iam("ListServiceSpecificCredentials", &[("UserName", &name)]))
             .xml_count("ServiceSpecificCredentialId", 4),
         Case::ok(
+            "every user's Keyspaces credentials",
+            root,
+            iam("ListServiceSpecificCredentials", &[("AllUsers", "true"), ("ServiceName", "cassandra.amazonaws.com")]),
+        )
+        .contains(format!("<UserName>{name}</UserName>")),
+        Case::error(
+            "AllUsers with a user",
+            root,
+            iam("ListServiceSpecificCredentials", &[("AllUsers", "true"), ("UserName", &name)]),
+            400,
+            "ValidationError",
+            "AllUsers cannot be specified together with UserName.",
+        ),
+        Case::ok(
             "deactivate",
             root,
             iam(
