@@ -37,6 +37,7 @@ enum Entity {
     InstanceProfile,
     Policy,
     TaskDefinition,
+    ServerCertificate,
 }
 
 /// What an operation names, as authorization sees it.
@@ -82,7 +83,31 @@ fn classify(name: &str) -> Option<Names> {
         | "ResyncMFADevice"
         | "DeactivateMFADevice"
         | "ListMFADevices"
-        | "GetMFADevice" => Existing(User, "UserName"),
+        | "GetMFADevice"
+        | "CreateLoginProfile"
+        | "GetLoginProfile"
+        | "UpdateLoginProfile"
+        | "DeleteLoginProfile"
+        | "UploadSSHPublicKey"
+        | "GetSSHPublicKey"
+        | "ListSSHPublicKeys"
+        | "UpdateSSHPublicKey"
+        | "DeleteSSHPublicKey"
+        | "CreateServiceSpecificCredential"
+        | "ListServiceSpecificCredentials"
+        | "ResetServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential"
+        | "DeleteServiceSpecificCredential"
+        | "UploadSigningCertificate"
+        | "ListSigningCertificates"
+        | "UpdateSigningCertificate"
+        | "DeleteSigningCertificate" => Existing(User, "UserName"),
+        "GetServerCertificate"
+        | "UpdateServerCertificate"
+        | "DeleteServerCertificate"
+        | "TagServerCertificate"
+        | "UntagServerCertificate"
+        | "ListServerCertificateTags" => Existing(ServerCertificate, "ServerCertificateName"),
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => Existing(User, "PolicySourceArn"),
         "GenerateServiceLastAccessedDetails" | "ListPoliciesGrantingServiceAccess" => Existing(User, "Arn"),
         "GetGroup"
@@ -151,6 +176,7 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateLogStream"
         | "CreateRepository"
         | "RegisterContainerInstance"
+        | "UploadServerCertificate"
         // An analyzer's name, as spelled (case-sensitive, as AWS's).
         | "CreateAnalyzer"
         // A device's serial number, as spelled.
@@ -288,7 +314,16 @@ fn classify(name: &str) -> Option<Names> {
         | "GetAccessKeyInfo"
         | "DecodeAuthorizationMessage"
         | "GetDelegatedAccessToken"
-        | "GetWebIdentityToken" => Nothing,
+        | "GetWebIdentityToken"
+        // The account's password policy and credential report are authorized on `*`, as AWS
+        // scopes them; ChangePassword acts on the caller itself, whatever it sends.
+        | "GetAccountPasswordPolicy"
+        | "UpdateAccountPasswordPolicy"
+        | "DeleteAccountPasswordPolicy"
+        | "GenerateCredentialReport"
+        | "GetCredentialReport"
+        | "ChangePassword"
+        | "ListServerCertificates" => Nothing,
         _ => return None,
     })
 }
@@ -376,6 +411,8 @@ fn root_caller(server: &Server) -> Caller {
 }
 
 const ALLOW_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const CERTIFICATE: &str = include_str!("../../server/src/iam/testdata/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../server/src/iam/testdata/key.pem");
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ssm.amazonaws.com","ecs-tasks.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
 
 /// The denied entities (canonical spellings, under /ops/) and their bystanders (not denied),
@@ -448,6 +485,21 @@ fn build_world(server: &Server, root: &Caller) -> World {
         &[("PolicyArn", &admin_policy), ("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "ops")],
     );
     ok(server, root, "CreatePolicyVersion", &[("PolicyArn", &admin_policy), ("PolicyDocument", ALLOW_ALL)]);
+    for certificate in ["admin-cert", "helper-cert"] {
+        ok(
+            server,
+            root,
+            "UploadServerCertificate",
+            &[
+                ("ServerCertificateName", certificate),
+                ("Path", "/ops/"),
+                ("CertificateBody", CERTIFICATE),
+                ("PrivateKey", PRIVATE_KEY),
+                ("Tags.member.1.Key", "team"),
+                ("Tags.member.1.Value", "ops"),
+            ],
+        );
+    }
     let (status, body) = call_json(
         server,
         root,
@@ -492,6 +544,8 @@ fn snapshot(server: &Server, root: &Caller, world: &World) -> Vec<String> {
         ("GetPolicy", vec![("PolicyArn", &policy)]),
         ("ListPolicyVersions", vec![("PolicyArn", &policy)]),
         ("ListPolicyTags", vec![("PolicyArn", &policy)]),
+        ("GetServerCertificate", vec![("ServerCertificateName", "admin-cert")]),
+        ("ListServerCertificates", vec![]),
     ];
     let mut state: Vec<String> = reads
         .iter()
@@ -543,6 +597,16 @@ fn request(world: &World, names: (Entity, &'static str), spelled: &str) -> (Vec<
         ("SerialNumber", format!("arn:aws:iam::{account}:mfa/helper-device")),
         ("AuthenticationCode1", "123456".to_owned()),
         ("AuthenticationCode2", "654321".to_owned()),
+        ("ServerCertificateName", "helper-cert".to_owned()),
+        ("SSHPublicKeyBody", "ssh-rsa AAAA".to_owned()),
+        ("SSHPublicKeyId", "APKAEIBAERJR2EXAMPLE".to_owned()),
+        ("Encoding", "SSH".to_owned()),
+        ("ServiceName", "codecommit.amazonaws.com".to_owned()),
+        ("ServiceSpecificCredentialId", "ACCAEXAMPLE123EXAMPLE".to_owned()),
+        ("CertificateBody", "certificate".to_owned()),
+        ("CertificateId", "ABCDEFGHIJKLMNOPQRSTUVWX".to_owned()),
+        ("PrivateKey", "key".to_owned()),
+        ("Password", "Passw0rd-helper".to_owned()),
     ];
     let (_, param) = names;
     params.retain(|(name, _)| *name != param);
@@ -581,6 +645,9 @@ fn spellings(world: &World, entity: Entity, param: &str) -> Vec<(String, String)
             format!("arn:aws:iam::{account}:policy/ops/ADMINPOLICY"),
             format!("arn:aws:iam::{account}:policy/ops/AdminPolicy"),
         )],
+        (Entity::ServerCertificate, _) => {
+            vec![("ADMIN-CERT".to_owned(), format!("arn:aws:iam::{account}:server-certificate/ops/admin-cert"))]
+        }
         (Entity::TaskDefinition, _) => {
             let canonical = world.task_definition.clone();
             let elsewhere = canonical.replacen(&format!(":ecs:{}:", world.region), ":ecs:eu-west-3:", 1);
@@ -626,6 +693,7 @@ fn spellings_are_refused(store_url: Option<&str>, name: &str) {
         format!("arn:aws:iam::{account}:instance-profile/ops/admin-profile"),
         format!("arn:aws:iam::{account}:policy/ops/AdminPolicy"),
         format!("arn:aws:ecs:{}:{account}:task-definition/admin-task:*", world.region),
+        format!("arn:aws:iam::{account}:server-certificate/ops/admin-cert"),
     ];
     let policy = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"},

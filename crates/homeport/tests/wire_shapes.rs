@@ -233,6 +233,10 @@ fn tour(store_url: Option<&str>, name: &str) {
         }
     }
 
+    // A user's other credentials, the password policy, server certificates and the
+    // credential report (ChangePassword as the user itself).
+    let (credential_batch, credential_batch_after) = credential_calls(&server);
+
     // The awsJson services: SSM (with an instance registered through the agent protocol) and CloudTrail.
     let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
     let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
@@ -483,6 +487,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         .iter()
         .chain(&second)
         .chain(&refused)
+        .chain(&credential_batch)
+        .chain(&credential_batch_after)
         .chain(&setup)
         .chain(&third)
         .chain(&setup_ecs)
@@ -671,4 +677,116 @@ fn sts_tour(server: &Server, account: &str, mfa: &MfaUser) -> Vec<Value> {
     }
     toured.extend(calls);
     toured
+}
+
+const CERTIFICATE: &str = include_str!("../../server/src/iam/testdata/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../server/src/iam/testdata/key.pem");
+const SSH_KEY: &str = include_str!("../../server/src/iam/testdata/key.pub");
+
+/// Every credential operation once, in two batches (the second needs the first's ids); both
+/// are returned for the coverage check.
+fn credential_calls(server: &Server) -> (Vec<Value>, Vec<Value>) {
+    let own_password =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"}}"#;
+    let setup = server.boto3(&[
+        call("create_user", json!({"UserName": "c"})),
+        call("put_user_policy", json!({"UserName": "c", "PolicyName": "own", "PolicyDocument": own_password})),
+        call("create_access_key", json!({"UserName": "c"})),
+    ]);
+    let key = &setup[2]["response"]["AccessKey"];
+    let (key_id, secret) = (key["AccessKeyId"].as_str().unwrap(), key["SecretAccessKey"].as_str().unwrap());
+    let as_c = |operation: &str, params: Value| json!({"operation": operation, "params": params, "credentials": [key_id, secret]});
+    let user = |operation: &str, extra: Value| {
+        let mut params = json!({"UserName": "c"});
+        params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        call(operation, params)
+    };
+    let first = vec![
+        call(
+            "update_account_password_policy",
+            json!({"MinimumPasswordLength": 10, "RequireNumbers": true, "PasswordReusePrevention": 2, "MaxPasswordAge": 90}),
+        ),
+        call("get_account_password_policy", json!({})),
+        user("create_login_profile", json!({"Password": "Passw0rd-one", "PasswordResetRequired": true})),
+        user("get_login_profile", json!({})),
+        user("update_login_profile", json!({"Password": "Passw0rd-two"})),
+        as_c("change_password", json!({"OldPassword": "Passw0rd-two", "NewPassword": "Passw0rd-three"})),
+        user("upload_ssh_public_key", json!({"SSHPublicKeyBody": SSH_KEY})),
+        user("list_ssh_public_keys", json!({})),
+        user("create_service_specific_credential", json!({"ServiceName": "codecommit.amazonaws.com"})),
+        user(
+            "create_service_specific_credential",
+            json!({"ServiceName": "bedrock.amazonaws.com", "CredentialAgeDays": 30}),
+        ),
+        user("list_service_specific_credentials", json!({})),
+        user("upload_signing_certificate", json!({"CertificateBody": CERTIFICATE})),
+        user("list_signing_certificates", json!({})),
+        call(
+            "upload_server_certificate",
+            json!({"ServerCertificateName": "tour-cert", "Path": "/tour/", "CertificateBody": CERTIFICATE,
+                "PrivateKey": PRIVATE_KEY, "CertificateChain": CERTIFICATE, "Tags": [{"Key": "team", "Value": "ops"}]}),
+        ),
+        call("get_server_certificate", json!({"ServerCertificateName": "tour-cert"})),
+        call("list_server_certificates", json!({"PathPrefix": "/tour/"})),
+        call(
+            "tag_server_certificate",
+            json!({"ServerCertificateName": "tour-cert", "Tags": [{"Key": "more", "Value": "x"}]}),
+        ),
+        call("list_server_certificate_tags", json!({"ServerCertificateName": "tour-cert"})),
+        call("untag_server_certificate", json!({"ServerCertificateName": "tour-cert", "TagKeys": ["more"]})),
+        call(
+            "update_server_certificate",
+            json!({"ServerCertificateName": "tour-cert", "NewServerCertificateName": "tour-cert2"}),
+        ),
+        call("generate_credential_report", json!({})),
+        call("get_credential_report", json!({})),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let at = |operation: &str| first.iter().position(|call| call["operation"] == operation).unwrap();
+    let ssh_key = answers[at("upload_ssh_public_key")]["response"]["SSHPublicKey"]["SSHPublicKeyId"].clone();
+    let codecommit = answers[at("create_service_specific_credential")]["response"]["ServiceSpecificCredential"]
+        ["ServiceSpecificCredentialId"]
+        .clone();
+    let bedrock = answers[at("create_service_specific_credential") + 1]["response"]["ServiceSpecificCredential"]
+        ["ServiceSpecificCredentialId"]
+        .clone();
+    let certificate = answers[at("upload_signing_certificate")]["response"]["Certificate"]["CertificateId"].clone();
+    let report = answers[at("get_credential_report")]["response"]["Content"].as_str().unwrap().to_owned();
+    // boto3 decodes the blob; the harness prints its bytes.
+    assert!(report.contains("user,arn,user_creation_time,password_enabled,"), "{report}");
+    assert!(report.contains(",true,no_information,"), "c has a password: {report}");
+    let second = vec![
+        user("get_ssh_public_key", json!({"SSHPublicKeyId": ssh_key, "Encoding": "PEM"})),
+        user("update_ssh_public_key", json!({"SSHPublicKeyId": ssh_key, "Status": "Inactive"})),
+        user("delete_ssh_public_key", json!({"SSHPublicKeyId": ssh_key})),
+        user("reset_service_specific_credential", json!({"ServiceSpecificCredentialId": codecommit})),
+        user(
+            "update_service_specific_credential",
+            json!({"ServiceSpecificCredentialId": codecommit, "Status": "Inactive"}),
+        ),
+        user("delete_service_specific_credential", json!({"ServiceSpecificCredentialId": codecommit})),
+        user("delete_service_specific_credential", json!({"ServiceSpecificCredentialId": bedrock})),
+        user("update_signing_certificate", json!({"CertificateId": certificate, "Status": "Inactive"})),
+        user("delete_signing_certificate", json!({"CertificateId": certificate})),
+        call("delete_server_certificate", json!({"ServerCertificateName": "tour-cert2"})),
+        user("delete_login_profile", json!({})),
+        call("delete_account_password_policy", json!({})),
+        user("delete_access_key", json!({"AccessKeyId": key_id})),
+        user("delete_user_policy", json!({"PolicyName": "own"})),
+        user("delete_user", json!({})),
+    ];
+    let answers = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert!(
+        answers[0]["response"]["SSHPublicKey"]["SSHPublicKeyBody"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    (first, second)
 }

@@ -159,6 +159,9 @@ const TAGGING_ACTIONS: &[&str] = &[
     "iam:UntagUser",
     "iam:UntagRole",
     "iam:UntagPolicy",
+    "iam:UploadServerCertificate",
+    "iam:TagServerCertificate",
+    "iam:UntagServerCertificate",
     "sts:AssumeRole",
 ];
 

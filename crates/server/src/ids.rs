@@ -143,6 +143,12 @@ pub fn unique_id(prefix: &str) -> Result<String, NoRandomness> {
     Ok(format!("{prefix}{}", random_from(BASE32, 17)?))
 }
 
+/// A signing certificate's id: 32 characters of IAM's unique-id alphabet (AWS's are
+/// uppercase letters and digits of about that length).
+pub fn certificate_id() -> Result<String, NoRandomness> {
+    random_from(BASE32, 32)
+}
+
 /// A request id in UUID form.
 pub fn request_id() -> Result<String, NoRandomness> {
     uuid()

@@ -567,6 +567,84 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 18,
+        // A user's other credentials (none of which authenticates a request to Homeport):
+        // its console password (`login_profiles`: a PBKDF2 hash, and the hashes of earlier
+        // ones for the reuse rule, as JSON), SSH public keys (as SSH's wire form, base64, and
+        // their fingerprint), service-specific credentials (the password or API key only as a
+        // hash), signing certificates (`user_key` NULL: the root user's) and the account's
+        // password policy (JSON), server certificates (the private key sealed with the master
+        // key) and its latest credential report. Rows hang off a user by its lowercase name,
+        // as access keys do.
+        sql: "
+        CREATE TABLE login_profiles (
+            account_id TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            history TEXT NOT NULL,
+            reset_required BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            changed_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, user_key)
+        );
+        CREATE TABLE password_policies (
+            account_id TEXT PRIMARY KEY,
+            policy TEXT NOT NULL
+        );
+        CREATE TABLE ssh_public_keys (
+            key_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            key_blob TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            status TEXT NOT NULL,
+            uploaded_at BIGINT NOT NULL
+        );
+        CREATE INDEX ssh_public_keys_by_user ON ssh_public_keys (account_id, user_key);
+        CREATE TABLE service_credentials (
+            credential_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            service TEXT NOT NULL,
+            service_user_name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT
+        );
+        CREATE INDEX service_credentials_by_user ON service_credentials (account_id, user_key);
+        CREATE TABLE signing_certificates (
+            certificate_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            user_key TEXT,
+            body TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            status TEXT NOT NULL,
+            uploaded_at BIGINT NOT NULL
+        );
+        CREATE INDEX signing_certificates_by_user ON signing_certificates (account_id, user_key);
+        CREATE UNIQUE INDEX signing_certificates_by_digest ON signing_certificates (account_id, digest);
+        CREATE TABLE server_certificates (
+            account_id TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            certificate_id TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            body TEXT NOT NULL,
+            chain TEXT,
+            private_key_sealed {blob} NOT NULL,
+            uploaded_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name_key)
+        );
+        CREATE TABLE credential_reports (
+            account_id TEXT PRIMARY KEY,
+            generated_at BIGINT NOT NULL,
+            content TEXT NOT NULL
+        )
+    ",
+    },
+    Migration {
         // Virtual MFA devices (their TOTP seed sealed, bound to the serial number; the last
         // time step accepted, so a code is never used twice; the drift Resync measured) and
         // when a session's MFA was authenticated.

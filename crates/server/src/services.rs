@@ -54,6 +54,38 @@ pub static OPERATIONS: &[Operation] = &[
     iam::mfa_devices::LIST_MFA_DEVICES,
     iam::mfa_devices::LIST_VIRTUAL_MFA_DEVICES,
     iam::mfa_devices::GET_MFA_DEVICE,
+    iam::login_profiles::CREATE_LOGIN_PROFILE,
+    iam::login_profiles::GET_LOGIN_PROFILE,
+    iam::login_profiles::UPDATE_LOGIN_PROFILE,
+    iam::login_profiles::DELETE_LOGIN_PROFILE,
+    iam::login_profiles::CHANGE_PASSWORD,
+    iam::password_policy::GET_ACCOUNT_PASSWORD_POLICY,
+    iam::password_policy::UPDATE_ACCOUNT_PASSWORD_POLICY,
+    iam::password_policy::DELETE_ACCOUNT_PASSWORD_POLICY,
+    iam::ssh_public_keys::UPLOAD_SSH_PUBLIC_KEY,
+    iam::ssh_public_keys::GET_SSH_PUBLIC_KEY,
+    iam::ssh_public_keys::LIST_SSH_PUBLIC_KEYS,
+    iam::ssh_public_keys::UPDATE_SSH_PUBLIC_KEY,
+    iam::ssh_public_keys::DELETE_SSH_PUBLIC_KEY,
+    iam::service_credentials::CREATE_SERVICE_SPECIFIC_CREDENTIAL,
+    iam::service_credentials::LIST_SERVICE_SPECIFIC_CREDENTIALS,
+    iam::service_credentials::RESET_SERVICE_SPECIFIC_CREDENTIAL,
+    iam::service_credentials::UPDATE_SERVICE_SPECIFIC_CREDENTIAL,
+    iam::service_credentials::DELETE_SERVICE_SPECIFIC_CREDENTIAL,
+    iam::signing_certificates::UPLOAD_SIGNING_CERTIFICATE,
+    iam::signing_certificates::LIST_SIGNING_CERTIFICATES,
+    iam::signing_certificates::UPDATE_SIGNING_CERTIFICATE,
+    iam::signing_certificates::DELETE_SIGNING_CERTIFICATE,
+    iam::server_certificates::UPLOAD_SERVER_CERTIFICATE,
+    iam::server_certificates::GET_SERVER_CERTIFICATE,
+    iam::server_certificates::LIST_SERVER_CERTIFICATES,
+    iam::server_certificates::UPDATE_SERVER_CERTIFICATE,
+    iam::server_certificates::DELETE_SERVER_CERTIFICATE,
+    iam::tags::TAG_SERVER_CERTIFICATE,
+    iam::tags::UNTAG_SERVER_CERTIFICATE,
+    iam::tags::LIST_SERVER_CERTIFICATE_TAGS,
+    iam::credential_report::GENERATE_CREDENTIAL_REPORT,
+    iam::credential_report::GET_CREDENTIAL_REPORT,
     iam::simulator::SIMULATE_CUSTOM_POLICY,
     iam::simulator::GET_CONTEXT_KEYS_FOR_CUSTOM_POLICY,
     iam::principal_simulator::SIMULATE_PRINCIPAL_POLICY,
@@ -327,12 +359,35 @@ mod tests {
     fn only_writes_of_what_the_iam_cache_holds_flush_it() {
         let flushing = flushing();
         // Every IAM mutation does, and the one SSM call that removes sessions. Starting an
-        // access advisor report writes only the report, which the cache does not hold; nor
-        // does it hold the account's alias or STS preferences, and the operations of features
-        // the account lacks (Organizations, partner delegation, outbound federation) write
-        // nothing at all.
+        // access advisor or credential report writes only the report, which the cache does not
+        // hold; nor does it hold a user's credentials other than access keys (none of them
+        // authenticates a request to Homeport), the password policy, server certificates, the
+        // account's alias or STS preferences; and the operations of features the account lacks
+        // (Organizations, partner delegation, outbound federation) write nothing at all.
         let writes_no_iam_entity = [
             "GenerateServiceLastAccessedDetails",
+            "GenerateCredentialReport",
+            "CreateLoginProfile",
+            "UpdateLoginProfile",
+            "DeleteLoginProfile",
+            "ChangePassword",
+            "UpdateAccountPasswordPolicy",
+            "DeleteAccountPasswordPolicy",
+            "UploadSSHPublicKey",
+            "UpdateSSHPublicKey",
+            "DeleteSSHPublicKey",
+            "CreateServiceSpecificCredential",
+            "ResetServiceSpecificCredential",
+            "UpdateServiceSpecificCredential",
+            "DeleteServiceSpecificCredential",
+            "UploadSigningCertificate",
+            "UpdateSigningCertificate",
+            "DeleteSigningCertificate",
+            "UploadServerCertificate",
+            "UpdateServerCertificate",
+            "DeleteServerCertificate",
+            "TagServerCertificate",
+            "UntagServerCertificate",
             "CreateAccountAlias",
             "DeleteAccountAlias",
             "SetSecurityTokenServicePreferences",

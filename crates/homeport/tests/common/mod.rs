@@ -555,18 +555,15 @@ impl Drop for Agent {
 
 /// `CreateUser` → `create_user`, as boto3 names operations.
 pub fn snake_case(name: &str) -> String {
-    // As botocore's `xform_name`: a capital starts a word after a lower-case letter or a
-    // digit, or when it begins a capitalized word after an acronym (`MFADevice`: `mfa_device`).
+    // botocore's `xform_name`: a capital starts a word when a lowercase letter follows it
+    // (`SSHPublic` -> `ssh_public`) or a lowercase letter or digit precedes it.
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::new();
-    for (index, &c) in chars.iter().enumerate() {
+    for (index, c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() && index > 0 {
             let previous = chars[index - 1];
-            let next_is_lower = chars.get(index + 1).is_some_and(char::is_ascii_lowercase);
-            if previous.is_ascii_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_ascii_uppercase() && next_is_lower)
-            {
+            let next_is_lower = chars.get(index + 1).is_some_and(|next| next.is_ascii_lowercase());
+            if next_is_lower || previous.is_ascii_lowercase() || previous.is_ascii_digit() {
                 out.push('_');
             }
         }

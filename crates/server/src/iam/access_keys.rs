@@ -17,7 +17,7 @@ fn no_such_key(access_key_id: &str) -> AwsError {
 }
 
 /// The user a request is about: `UserName`, else the caller itself. `None` is the root user.
-async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
+pub(crate) async fn subject(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     let name = match (ctx.params.get("UserName"), &ctx.identity.principal) {
         (Some(name), _) => name.to_owned(),
         (None, Principal::User { name, .. }) => name.clone(),
@@ -105,18 +105,32 @@ operation!(iam, UPDATE_ACCESS_KEY, "UpdateAccessKey", IamWrite, |ctx| Box::pin(u
 
 async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let access_key_id = ctx.required("AccessKeyId")?;
-    let text = ctx.required("Status")?;
-    let Some(status) = KeyStatus::parse(text) else {
-        return Err(crate::operations::validation(format!(
-            "1 validation error detected: Value '{text}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
-        )));
-    };
+    let status = status_param(ctx)?;
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::set_status(&ctx.app.store, ctx.account(), user_key.as_deref(), access_key_id, status).await? {
         return Err(no_such_key(access_key_id));
     }
     Ok(ctx.response())
+}
+
+/// The request's `Status` (Active or Inactive), as the Update operations of every credential
+/// take it.
+pub(crate) fn status_param(ctx: &Ctx<'_>) -> Result<KeyStatus, AwsError> {
+    let text = ctx.required("Status")?;
+    KeyStatus::parse(text).ok_or_else(|| {
+        crate::operations::validation(format!(
+            "1 validation error detected: Value '{text}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
+        ))
+    })
+}
+
+/// The user a request about a user's own credentials is about (`UserName`, else the calling
+/// user), as stored; the root user and role sessions must name one.
+pub(crate) async fn user_subject(ctx: &Ctx<'_>) -> Result<String, AwsError> {
+    subject(ctx)
+        .await?
+        .ok_or_else(|| crate::operations::validation("Must specify userName when calling with non-User credentials"))
 }
 
 operation!(

@@ -1,4 +1,6 @@
-//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, virtual MFA devices, tags,
+//! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys and a user's
+//! other credentials (password, SSH keys, service-specific credentials, signing certificates,
+//! virtual MFA devices), server certificates, the password policy, the credential report, tags,
 //! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
 //! access advisor (service last accessed data).
 //!
@@ -12,22 +14,30 @@ pub(crate) mod account;
 pub(crate) mod account_aliases;
 pub(crate) mod attachments;
 pub(crate) mod boundaries;
+pub(crate) mod credential_report;
 pub(crate) mod delegation_requests;
 pub(crate) mod entities;
 pub(crate) mod errors;
 pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
+pub(crate) mod key_material;
+pub(crate) mod login_profiles;
 pub(crate) mod mfa_devices;
 pub(crate) mod mfa_qr;
 pub(crate) mod model;
 pub(crate) mod organizations;
 pub(crate) mod outbound_federation;
+pub(crate) mod password_policy;
 pub(crate) mod policies;
 pub(crate) mod principal_simulator;
 pub(crate) mod roles;
+pub(crate) mod server_certificates;
+pub(crate) mod service_credentials;
 pub(crate) mod service_linked_roles;
+pub(crate) mod signing_certificates;
 pub(crate) mod simulator;
+pub(crate) mod ssh_public_keys;
 pub(crate) mod tag_list;
 pub(crate) mod tags;
 pub(crate) mod users;

@@ -1,4 +1,4 @@
-//! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice}Tags. The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice,ServerCertificate}Tags. The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
@@ -8,6 +8,7 @@ use super::entities::{Kind, existing, resource};
 use super::mfa_devices::{device_resource, existing_device};
 use super::model::tags::{self as model, PER_RESOURCE, Tag, Tagged};
 use super::policies::{existing_policy, policy_resource};
+use super::server_certificates::{certificate_resource, existing as existing_certificate};
 use super::tag_list::{from_params, write_members};
 use crate::operations::operation;
 use crate::operations::{Ctx, Page, query};
@@ -20,6 +21,7 @@ fn quota(tagged: Tagged) -> &'static str {
         Tagged::Entity(Kind::InstanceProfile) => "TagsPerInstanceProfile",
         Tagged::Policy => "TagsPerPolicy",
         Tagged::MfaDevice => "TagsPerMFADevice",
+        Tagged::ServerCertificate => "TagsPerServerCertificate",
     }
 }
 
@@ -30,6 +32,7 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
         Tagged::Entity(kind) => Ok(existing(ctx, kind).await?.name.to_lowercase()),
         Tagged::Policy => Ok(existing_policy(ctx).await?.arn),
         Tagged::MfaDevice => Ok(existing_device(ctx).await?.key()),
+        Tagged::ServerCertificate => Ok(existing_certificate(ctx).await?.key()),
     }
 }
 
@@ -132,3 +135,27 @@ operation!(iam, UNTAG_MFA_DEVICE, "UntagMFADevice", IamWrite, |ctx| Box::pin(dev
 operation!(iam, LIST_MFA_DEVICE_TAGS, "ListMFADeviceTags", Read, |ctx| Box::pin(device_resource(ctx)), |ctx| query(
     list(ctx, Tagged::MfaDevice)
 ));
+operation!(
+    iam,
+    TAG_SERVER_CERTIFICATE,
+    "TagServerCertificate",
+    Write,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(tag(ctx, Tagged::ServerCertificate))
+);
+operation!(
+    iam,
+    UNTAG_SERVER_CERTIFICATE,
+    "UntagServerCertificate",
+    Write,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(untag(ctx, Tagged::ServerCertificate))
+);
+operation!(
+    iam,
+    LIST_SERVER_CERTIFICATE_TAGS,
+    "ListServerCertificateTags",
+    Read,
+    |ctx| Box::pin(certificate_resource(ctx)),
+    |ctx| query(list(ctx, Tagged::ServerCertificate))
+);

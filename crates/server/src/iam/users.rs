@@ -125,8 +125,11 @@ async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         return Err(no_such_user(name));
     }
     let message = match model::held_by(store, ctx.account(), &key).await? {
+        Some(UserHeldBy::LoginProfile) => "Cannot delete entity, must delete login profile first.",
         Some(UserHeldBy::AccessKeys) => "Cannot delete entity, must delete access keys first.",
         Some(UserHeldBy::MfaDevices) => "Cannot delete entity, must delete MFA device first.",
+        Some(UserHeldBy::SigningCertificates) => "Cannot delete entity, must delete certificates first.",
+        Some(UserHeldBy::ReferencedObjects) => "Cannot delete entity, must remove referenced objects first.",
         Some(UserHeldBy::Groups) => "Cannot delete entity, must remove user from group first.",
         Some(UserHeldBy::AttachedPolicies) => "Cannot delete entity, must detach all policies first.",
         Some(UserHeldBy::InlinePolicies) | None => "Cannot delete entity, must delete policies first.",

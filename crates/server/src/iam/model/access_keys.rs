@@ -257,6 +257,47 @@ pub(crate) async fn of_users(store: &Store, account: &str) -> Result<Vec<UserKey
         .collect()
 }
 
+/// A key as the credential report shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReportedKey {
+    /// The owner's lowercase name (`None`: the root user's key).
+    pub user_key: Option<String>,
+    pub key: AccessKey,
+    pub used: KeyUse,
+}
+
+/// Every key of the account (the root user's too), by owner, age and id.
+pub(crate) async fn for_report(store: &Store, account: &str) -> Result<Vec<ReportedKey>, Error> {
+    let rows = store
+        .query(
+            "SELECT user_name_key, access_key_id, status, created_at, last_used_at, last_used_service, last_used_region
+             FROM access_keys WHERE account_id = ? ORDER BY user_name_key, created_at, access_key_id",
+            vec![account.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let status = row.text(2)?;
+            let user_key = row.opt_text(0)?;
+            Ok(ReportedKey {
+                key: AccessKey {
+                    id: row.text(1)?,
+                    status: KeyStatus::parse(&status)
+                        .ok_or_else(|| Error::Failed(format!("unknown key status `{status}`")))?,
+                    created_at: row.int(3)?,
+                },
+                used: KeyUse {
+                    owner: user_key.clone(),
+                    used_at: row.opt_int(4)?,
+                    service: row.opt_text(5)?,
+                    region: row.opt_text(6)?,
+                },
+                user_key,
+            })
+        })
+        .collect()
+}
+
 /// Whether the root user has a key (what GetAccountSummary reports).
 pub(crate) fn of_root(account: &str) -> Dependents {
     Dependents::new("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key IS NULL", vec![account.into()])

@@ -1,4 +1,4 @@
-//! The account as a whole: the entity counts GetAccountSummary reports.
+//! The account as a whole: the entity counts GetAccountSummary reports, and its creation.
 
 use store::{Store, StoreError, Value};
 
@@ -90,6 +90,12 @@ pub(crate) async fn set_global_endpoint_token_version(store: &Store, account: &s
         )
         .await?;
     Ok(())
+}
+
+/// When the account was made (the root user's creation, as the credential report shows it).
+pub(crate) async fn created_at(store: &Store, account: &str) -> Result<Option<i64>, Error> {
+    let rows = store.query("SELECT created_at FROM accounts WHERE account_id = ?", vec![account.into()]).await?;
+    rows.first().map(|row| Ok(row.int(0)?)).transpose()
 }
 
 #[cfg(test)]

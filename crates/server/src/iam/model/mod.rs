@@ -1,6 +1,7 @@
 //! IAM's domain layer: users, groups, roles and instance profiles, managed and inline
-//! policies, attachments, permissions boundaries, tags and access keys as the store holds
-//! them, and every SQL statement on their tables, as functions of the store (never of a
+//! policies, attachments, permissions boundaries, tags, access keys and the other credentials
+//! (login profiles and the password policy, SSH keys, service-specific credentials, signing and
+//! server certificates, the credential report) as the store holds them, and every SQL statement on their tables, as functions of the store (never of a
 //! request's `Ctx`). The handlers in `iam/` decode a request, authorize it, call these, and
 //! encode the answer; `auth` reads keys and sessions through them
 //! ([`access_keys::for_authentication`], [`sessions`]) and `authz` what authorizes a
@@ -31,20 +32,27 @@ pub(crate) mod access_reports;
 pub(crate) mod account;
 pub(crate) mod attachments;
 pub(crate) mod boundaries;
+pub(crate) mod credential_reports;
 pub(crate) mod entities;
 pub(crate) mod groups;
 pub(crate) mod inline;
 pub(crate) mod instance_profiles;
 pub(crate) mod least_privilege;
+pub(crate) mod login_profiles;
 pub mod managed;
 pub(crate) mod mfa_devices;
+pub(crate) mod passwords;
 pub mod permissions;
 pub(crate) mod policies;
 mod policy_uses;
 pub(crate) mod roles;
+pub(crate) mod server_certificates;
 pub(crate) mod service_access;
+pub(crate) mod service_credentials;
 pub(crate) mod service_linked_roles;
 pub(crate) mod sessions;
+pub(crate) mod signing_certificates;
+pub(crate) mod ssh_keys;
 pub(crate) mod tags;
 pub(crate) mod totp;
 pub(crate) mod usage;

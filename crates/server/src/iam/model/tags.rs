@@ -1,5 +1,5 @@
-//! Tags on users, roles, instance profiles and customer managed policies: every statement on
-//! `tags`.
+//! Tags on users, roles, instance profiles, customer managed policies and server certificates:
+//! every statement on `tags`.
 //!
 //! Guarantees: keys are unique case-insensitively (the case given first is kept, a later
 //! value replaces the earlier one) and at most [`PER_RESOURCE`] sit on one resource; the
@@ -28,6 +28,7 @@ pub(crate) enum Tagged {
     Policy,
     /// A virtual MFA device, by its lowercase serial number.
     MfaDevice,
+    ServerCertificate,
 }
 
 impl Tagged {
@@ -36,6 +37,7 @@ impl Tagged {
             Tagged::Entity(kind) => kind.noun(),
             Tagged::Policy => "policy",
             Tagged::MfaDevice => "mfa",
+            Tagged::ServerCertificate => "server-certificate",
         }
     }
 
@@ -50,6 +52,12 @@ impl Tagged {
                 format!(
                     "UPDATE {} SET name = name WHERE account_id = ? AND name_key = ? AND {count} <= ?",
                     kind.table()
+                ),
+                [account.into(), key.into()].into_iter().chain(counted).collect(),
+            ),
+            Tagged::ServerCertificate => Statement::guard(
+                format!(
+                    "UPDATE server_certificates SET name = name WHERE account_id = ? AND name_key = ? AND {count} <= ?"
                 ),
                 [account.into(), key.into()].into_iter().chain(counted).collect(),
             ),

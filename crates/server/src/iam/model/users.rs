@@ -8,20 +8,28 @@
 use store::{Statement, Store, StoreError};
 
 use super::entities::Kind;
-use super::{Dependents, Error, access_keys, attachments, boundaries, groups, inline, mfa_devices, tags};
+use super::{
+    Dependents, Error, access_keys, attachments, boundaries, groups, inline, login_profiles, mfa_devices,
+    service_credentials, signing_certificates, ssh_keys, tags,
+};
 
 /// What keeps a user from being deleted, in the order IAM reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UserHeldBy {
+    LoginProfile,
     AccessKeys,
     MfaDevices,
+    SigningCertificates,
+    /// SSH public keys or service-specific credentials (IAM's "referenced objects").
+    ReferencedObjects,
     Groups,
     AttachedPolicies,
     InlinePolicies,
 }
 
-/// Deletes a user with its boundary and tags, only while it has no access key, MFA device, inline
-/// policy, group or attached policy. `false`: it was not deleted (absent, or held).
+/// Deletes a user with its boundary and tags, only while it has no login profile, access key,
+/// MFA device, signing certificate, SSH key, service-specific credential, inline policy, group
+/// or attached policy. `false`: it was not deleted (absent, or held).
 pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bool, Error> {
     let mut sql = "DELETE FROM users WHERE account_id = ? AND name_key = ?".to_owned();
     let mut params = vec![account.into(), key.into()];
@@ -29,8 +37,12 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
         &mut sql,
         &mut params,
         &[
+            login_profiles::held_by(account, key),
             access_keys::of_user(account, key),
             mfa_devices::of_user_dependents(account, key),
+            signing_certificates::held_by(account, key),
+            ssh_keys::held_by(account, key),
+            service_credentials::held_by(account, key),
             inline::of(account, Kind::User, key),
             groups::memberships_of(account, key),
             attachments::of(account, Kind::User, key),
@@ -53,8 +65,12 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
 /// What holds a user now (`None`: nothing does).
 pub(crate) async fn held_by(store: &Store, account: &str, key: &str) -> Result<Option<UserHeldBy>, Error> {
     let held = [
+        (UserHeldBy::LoginProfile, login_profiles::held_by(account, key)),
         (UserHeldBy::AccessKeys, access_keys::of_user(account, key)),
         (UserHeldBy::MfaDevices, mfa_devices::of_user_dependents(account, key)),
+        (UserHeldBy::SigningCertificates, signing_certificates::held_by(account, key)),
+        (UserHeldBy::ReferencedObjects, ssh_keys::held_by(account, key)),
+        (UserHeldBy::ReferencedObjects, service_credentials::held_by(account, key)),
         (UserHeldBy::Groups, groups::memberships_of(account, key)),
         (UserHeldBy::AttachedPolicies, attachments::of(account, Kind::User, key)),
         (UserHeldBy::InlinePolicies, inline::of(account, Kind::User, key)),
@@ -67,8 +83,8 @@ pub(crate) async fn held_by(store: &Store, account: &str, key: &str) -> Result<O
     Ok(None)
 }
 
-/// Renames and moves a user, with its keys, policies, memberships, attachments, boundary and
-/// tags, in one transaction. `false`: another user has the new name.
+/// Renames and moves a user, with its keys and other credentials, policies, memberships,
+/// attachments, boundary and tags, in one transaction. `false`: another user has the new name.
 pub(crate) async fn rename(
     store: &Store,
     account: &str,
@@ -85,6 +101,10 @@ pub(crate) async fn rename(
             ),
             access_keys::rename_user(account, old_key, &new_key),
             mfa_devices::rename_user(account, old_key, &new_key),
+            login_profiles::rename_user(account, old_key, &new_key),
+            ssh_keys::rename_user(account, old_key, &new_key),
+            service_credentials::rename_user(account, old_key, &new_key),
+            signing_certificates::rename_user(account, old_key, &new_key),
             inline::rename_owner(account, Kind::User, old_key, &new_key),
             groups::rename_user(account, old_key, &new_key),
             attachments::rename_owner(account, Kind::User, old_key, &new_key),
