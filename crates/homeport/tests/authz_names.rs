@@ -202,7 +202,26 @@ fn classify(name: &str) -> Option<Names> {
         | "ListFindingsV2"
         | "GetFindingV2"
         | "GetFindingsStatistics"
-        | "UpdateFindings" => Exact,
+        | "UpdateFindings"
+        // An OpenID Connect provider by its exact ARN (case-sensitive, as AWS's), or the URL
+        // Create makes it from.
+        | "CreateOpenIDConnectProvider"
+        | "GetOpenIDConnectProvider"
+        | "DeleteOpenIDConnectProvider"
+        | "AddClientIDToOpenIDConnectProvider"
+        | "RemoveClientIDFromOpenIDConnectProvider"
+        | "UpdateOpenIDConnectProviderThumbprint"
+        | "TagOpenIDConnectProvider"
+        | "UntagOpenIDConnectProvider"
+        | "ListOpenIDConnectProviderTags"
+        // A SAML provider by its exact ARN, or the name Create makes it from.
+        | "CreateSAMLProvider"
+        | "GetSAMLProvider"
+        | "UpdateSAMLProvider"
+        | "DeleteSAMLProvider"
+        | "TagSAMLProvider"
+        | "UntagSAMLProvider"
+        | "ListSAMLProviderTags" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -237,7 +256,9 @@ fn classify(name: &str) -> Option<Names> {
         | "GetGeneratedPolicy"
         | "ListPolicyGenerations"
         | "CancelPolicyGeneration"
-        | "ListAnalyzers" => Nothing,
+        | "ListAnalyzers"
+        | "ListOpenIDConnectProviders"
+        | "ListSAMLProviders" => Nothing,
         _ => return None,
     })
 }

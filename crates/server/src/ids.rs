@@ -66,6 +66,11 @@ pub fn unique_id(prefix: &str) -> Result<String, NoRandomness> {
     Ok(format!("{prefix}{}", random_from(BASE32, 17)?))
 }
 
+/// A SAML provider's id as IAM shows it (`SAMLProviderUUID`): 26 characters of `[A-Z2-7]`.
+pub fn saml_provider_uuid() -> Result<String, NoRandomness> {
+    random_from(BASE32, 26)
+}
+
 /// A request id in UUID form.
 pub fn request_id() -> Result<String, NoRandomness> {
     uuid()

@@ -1,5 +1,5 @@
 //! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys, tags,
-//! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
+//! permissions boundaries, instance profiles, OpenID Connect and SAML identity providers, the account's summary, the policy simulators, and
 //! access advisor (service last accessed data).
 //!
 //! The handlers here decode a request, authorize it, call the domain layer in [`model`] (the
@@ -17,9 +17,12 @@ pub(crate) mod groups;
 pub(crate) mod inline_policies;
 pub(crate) mod instance_profiles;
 pub(crate) mod model;
+pub(crate) mod oidc_providers;
 pub(crate) mod policies;
 pub(crate) mod principal_simulator;
 pub(crate) mod roles;
+pub(crate) mod saml_metadata;
+pub(crate) mod saml_providers;
 pub(crate) mod simulator;
 pub(crate) mod tag_list;
 pub(crate) mod tags;

@@ -19,6 +19,8 @@ const QUERY_PARAMS: &str = concat!(
     "&ActionNames.member.1=s3%3AGetObject&PolicyInputList.member.1=%7B%7D",
     "&Arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fnobody&JobId=0e4c2a9e-1f7b-4c1d-a2b3-c4d5e6f70809",
     "&ServiceNamespace=iam&ServiceNamespaces.member.1=iam",
+    "&Url=https%3A%2F%2Fissuer.example.com&OpenIDConnectProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Aoidc-provider%2Fissuer.example.com",
+    "&SAMLProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2Fidp&Name=idp",
 );
 
 /// Members enough for every awsJson operation to get as far as authorization.

@@ -26,6 +26,10 @@ pub(crate) struct Tag {
 pub(crate) enum Tagged {
     Entity(Kind),
     Policy,
+    /// An OpenID Connect provider, keyed by its ARN.
+    OidcProvider,
+    /// A SAML provider, keyed by its ARN.
+    SamlProvider,
 }
 
 impl Tagged {
@@ -33,6 +37,8 @@ impl Tagged {
         match self {
             Tagged::Entity(kind) => kind.noun(),
             Tagged::Policy => "policy",
+            Tagged::OidcProvider => "oidc-provider",
+            Tagged::SamlProvider => "saml-provider",
         }
     }
 
@@ -53,6 +59,13 @@ impl Tagged {
             Tagged::Policy => Statement::guard(
                 format!("UPDATE managed_policies SET name = name WHERE arn = ? AND {count} <= ?"),
                 std::iter::once(key.into()).chain(counted).collect(),
+            ),
+            Tagged::OidcProvider | Tagged::SamlProvider => Statement::guard(
+                format!(
+                    "UPDATE {} SET arn = arn WHERE account_id = ? AND arn = ? AND {count} <= ?",
+                    if self == Tagged::OidcProvider { "oidc_providers" } else { "saml_providers" }
+                ),
+                [account.into(), key.into()].into_iter().chain(counted).collect(),
             ),
         }
     }
