@@ -555,16 +555,22 @@ impl Drop for Agent {
 
 /// `CreateUser` → `create_user`, as boto3 names operations.
 pub fn snake_case(name: &str) -> String {
+    // As botocore's `xform_name`: a run of capitals is one word (`OpenIDConnect` ->
+    // `open_id_connect`, `SAMLProvider` -> `saml_provider`).
+    let chars: Vec<char> = name.chars().collect();
     let mut out = String::new();
-    for (index, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if index > 0 {
+    for (index, c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            let previous = chars[index - 1];
+            let next_is_lower = chars.get(index + 1).is_some_and(|next| next.is_ascii_lowercase());
+            if previous.is_ascii_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_ascii_uppercase() && next_is_lower)
+            {
                 out.push('_');
             }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
         }
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
