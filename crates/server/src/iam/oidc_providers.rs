@@ -12,7 +12,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::model::oidc_providers::{self as model, CLIENT_IDS, Created, List, OidcProvider, THUMBPRINTS};
+use super::model::oidc_providers::{self as model, CLIENT_IDS, Creation, List, OidcProvider, THUMBPRINTS};
 use super::model::tags::{self, Tagged};
 use super::tag_list;
 use crate::ids;
@@ -124,11 +124,11 @@ async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     };
     let tags = tag_list::from_params(ctx)?;
     match model::create(&ctx.app.store, ctx.account(), &provider, &tags).await? {
-        Created::Created => {}
-        Created::AlreadyExists => {
+        Creation::Made => {}
+        Creation::AlreadyExists => {
             return Err(AwsError::new("EntityAlreadyExists", 409, format!("Provider with url {url} already exists.")));
         }
-        Created::QuotaReached => return Err(quota("OpenIdConnectProvidersPerAccount", model::PER_ACCOUNT)),
+        Creation::QuotaReached => return Err(quota("OpenIdConnectProvidersPerAccount", model::PER_ACCOUNT)),
     }
     let mut xml = ctx.response();
     xml.element("OpenIDConnectProviderArn", &provider.arn);

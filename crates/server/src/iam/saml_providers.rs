@@ -10,7 +10,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::model::oidc_providers::Created;
+use super::model::oidc_providers::Creation;
 use super::model::saml_providers::{self as model, SamlProvider};
 use super::model::tags::{self, Tagged};
 use super::saml_metadata;
@@ -86,11 +86,11 @@ async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         created_at: now,
     };
     match model::create(&ctx.app.store, ctx.account(), &provider, &tags).await? {
-        Created::Created => {}
-        Created::AlreadyExists => {
+        Creation::Made => {}
+        Creation::AlreadyExists => {
             return Err(AwsError::new("EntityAlreadyExists", 409, format!("SAMLProvider {name} already exists.")));
         }
-        Created::QuotaReached => {
+        Creation::QuotaReached => {
             return Err(AwsError::new(
                 "LimitExceeded",
                 409,

@@ -35,8 +35,8 @@ pub(crate) struct OidcProvider {
 
 /// What a create found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Created {
-    Created,
+pub(crate) enum Creation {
+    Made,
     AlreadyExists,
     QuotaReached,
 }
@@ -55,7 +55,7 @@ pub(crate) async fn create(
     account: &str,
     provider: &OidcProvider,
     tags: &[Tag],
-) -> Result<Created, Error> {
+) -> Result<Creation, Error> {
     let limit = Value::Int(i64::try_from(PER_ACCOUNT).unwrap_or(i64::MAX));
     let mut statements = vec![Statement::guard(
         "INSERT INTO oidc_providers (account_id, arn, url, client_ids, thumbprints, created_at)
@@ -73,14 +73,14 @@ pub(crate) async fn create(
     )];
     statements.extend(tags::set_statements(account, Tagged::OidcProvider, &provider.arn, tags));
     match store.transaction(statements).await {
-        Ok(_) => Ok(Created::Created),
-        Err(StoreError::Conflict) => Ok(Created::AlreadyExists),
+        Ok(_) => Ok(Creation::Made),
+        Err(StoreError::Conflict) => Ok(Creation::AlreadyExists),
         Err(StoreError::Unmet(_)) => {
             // The count or a concurrent insert of the same ARN: tell them apart.
             Ok(if find(store, account, &provider.arn).await?.is_some() {
-                Created::AlreadyExists
+                Creation::AlreadyExists
             } else {
-                Created::QuotaReached
+                Creation::QuotaReached
             })
         }
         Err(error) => Err(error.into()),
@@ -184,8 +184,8 @@ mod tests {
         let store = &temp.store;
         let github = provider("token.actions.githubusercontent.com");
         let tag = Tag { key: "team".to_owned(), value: "ci".to_owned() };
-        assert_eq!(create(store, ACCOUNT, &github, &[tag.clone()]).await.unwrap(), Created::Created);
-        assert_eq!(create(store, ACCOUNT, &github, &[]).await.unwrap(), Created::AlreadyExists);
+        assert_eq!(create(store, ACCOUNT, &github, std::slice::from_ref(&tag)).await.unwrap(), Creation::Made);
+        assert_eq!(create(store, ACCOUNT, &github, &[]).await.unwrap(), Creation::AlreadyExists);
         let read = find(store, ACCOUNT, &github.arn).await.unwrap().unwrap();
         assert_eq!(read, github);
         let two = vec!["sts.amazonaws.com".to_owned(), "other".to_owned()];
@@ -203,13 +203,10 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         for n in 0..PER_ACCOUNT {
-            assert_eq!(
-                create(store, ACCOUNT, &provider(&format!("h{n}.example")), &[]).await.unwrap(),
-                Created::Created
-            );
+            assert_eq!(create(store, ACCOUNT, &provider(&format!("h{n}.example")), &[]).await.unwrap(), Creation::Made);
         }
-        assert_eq!(create(store, ACCOUNT, &provider("one-more.example"), &[]).await.unwrap(), Created::QuotaReached);
-        assert_eq!(create(store, ACCOUNT, &provider("h0.example"), &[]).await.unwrap(), Created::AlreadyExists);
+        assert_eq!(create(store, ACCOUNT, &provider("one-more.example"), &[]).await.unwrap(), Creation::QuotaReached);
+        assert_eq!(create(store, ACCOUNT, &provider("h0.example"), &[]).await.unwrap(), Creation::AlreadyExists);
         assert_eq!(list(store, ACCOUNT).await.unwrap().len(), PER_ACCOUNT);
     }
 }

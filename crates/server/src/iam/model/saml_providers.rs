@@ -9,7 +9,7 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::Error;
-use super::oidc_providers::Created;
+use super::oidc_providers::Creation;
 use super::tags::{self, Tag, Tagged};
 
 /// SAML providers per account (IAM's quota `SAMLProvidersPerAccount`).
@@ -31,7 +31,7 @@ pub(crate) async fn create(
     account: &str,
     provider: &SamlProvider,
     tags: &[Tag],
-) -> Result<Created, Error> {
+) -> Result<Creation, Error> {
     let limit = Value::Int(i64::try_from(PER_ACCOUNT).unwrap_or(i64::MAX));
     let mut statements = vec![Statement::guard(
         "INSERT INTO saml_providers (account_id, arn, provider_uuid, metadata, valid_until, created_at)
@@ -49,12 +49,12 @@ pub(crate) async fn create(
     )];
     statements.extend(tags::set_statements(account, Tagged::SamlProvider, &provider.arn, tags));
     match store.transaction(statements).await {
-        Ok(_) => Ok(Created::Created),
-        Err(StoreError::Conflict) => Ok(Created::AlreadyExists),
+        Ok(_) => Ok(Creation::Made),
+        Err(StoreError::Conflict) => Ok(Creation::AlreadyExists),
         Err(StoreError::Unmet(_)) => Ok(if find(store, account, &provider.arn).await?.is_some() {
-            Created::AlreadyExists
+            Creation::AlreadyExists
         } else {
-            Created::QuotaReached
+            Creation::QuotaReached
         }),
         Err(error) => Err(error.into()),
     }
@@ -144,8 +144,8 @@ mod tests {
             created_at: 100,
         };
         let tag = Tag { key: "team".to_owned(), value: "it".to_owned() };
-        assert_eq!(create(store, ACCOUNT, &provider, &[tag.clone()]).await.unwrap(), Created::Created);
-        assert_eq!(create(store, ACCOUNT, &provider, &[]).await.unwrap(), Created::AlreadyExists);
+        assert_eq!(create(store, ACCOUNT, &provider, std::slice::from_ref(&tag)).await.unwrap(), Creation::Made);
+        assert_eq!(create(store, ACCOUNT, &provider, &[]).await.unwrap(), Creation::AlreadyExists);
         assert_eq!(find(store, ACCOUNT, &provider.arn).await.unwrap().unwrap(), provider);
         assert!(update_metadata(store, ACCOUNT, &provider.arn, "<new/>", 3_000).await.unwrap());
         let updated = find(store, ACCOUNT, &provider.arn).await.unwrap().unwrap();
