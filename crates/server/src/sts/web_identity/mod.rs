@@ -27,13 +27,13 @@ pub(crate) use issuer::Issuers;
 use issuer::{FetchError, Freshness};
 use token::{Token, candidates};
 
-use super::sessions::{SessionGrant, issue_role_session};
+use super::sessions::{SessionGrant, issue_role_session, role_of_arn};
 use super::{check_session_name, session_duration, session_policies, sts_validation, write_role_session};
 use crate::app::App;
 use crate::audit::{AuditLog, Record};
 use crate::auth::SessionKind;
 use crate::iam::model::oidc_providers::{self, OidcProvider};
-use crate::iam::model::roles::{self, Role};
+use crate::iam::model::roles::Role;
 use crate::ids;
 use crate::operations::STS_NAMESPACE;
 
@@ -282,15 +282,6 @@ async fn verify_signature(app: &App, token: &Token, provider: &OidcProvider) -> 
         return Err(invalid_token("The token's signature does not verify with the issuer's keys."));
     }
     Ok(())
-}
-
-/// The account's role `arn` names exactly (its path included).
-async fn role_of_arn(app: &App, arn: &str) -> Result<Option<Role>, AwsError> {
-    let prefix = format!("arn:aws:iam::{}:role/", app.account_id);
-    let Some(path_and_name) = arn.strip_prefix(&prefix) else { return Ok(None) };
-    let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    let role = roles::find(&app.store, &app.account_id, name).await?;
-    Ok(role.filter(|role| role.arn(&app.account_id) == arn))
 }
 
 /// The condition keys the trust policy is decided with (see the module's documentation).

@@ -108,14 +108,18 @@ pub(crate) fn signing_keys(document: &Json) -> Vec<Json> {
     keys.iter().filter(|key| key.get("use").and_then(Json::as_str).is_none_or(|use_| use_ == "sig")).cloned().collect()
 }
 
+/// The most keys one token's signature is tried with (a key set may hold hundreds).
+const MAX_CANDIDATES: usize = 8;
+
 /// The keys of `keys` that may have signed `token`: the one its `kid` names, or, without a
-/// `kid`, every key.
+/// `kid`, every key; at most [`MAX_CANDIDATES`] of them.
 pub(crate) fn candidates<'a>(keys: &'a [Json], token: &Token) -> Vec<&'a Json> {
     keys.iter()
         .filter(|key| match &token.kid {
             Some(kid) => key.get("kid").and_then(Json::as_str) == Some(kid.as_str()),
             None => true,
         })
+        .take(MAX_CANDIDATES)
         .collect()
 }
 
