@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use crate::support::oidc_issuer::{Issuer, Signer};
 use crate::support::{Call, Case, Expect, Key, TestServer, iam, sts, unique};
 
-crate::support::on_both_stores!(a_ci_token_assumes_its_role, tokens_and_issuers_refused_as_aws_refuses_them);
+crate::support::on_both_stores!(
+    a_ci_token_assumes_its_role,
+    tokens_and_issuers_refused_as_aws_refuses_them,
+    tags_in_the_token_need_tag_session_and_tag_the_session
+);
 
 /// A provider for a fresh issuer path of the shared issuer, trusted by `thumbprint`; its URL
 /// and ARN.
@@ -247,4 +251,64 @@ fn tokens_and_issuers_refused_as_aws_refuses_them(server: &TestServer) {
         fields: Vec::new(),
     };
     server.run(&[case]);
+}
+
+fn tags_in_the_token_need_tag_session_and_tag_the_session(server: &TestServer) {
+    let issuer = Issuer::shared();
+    let (url, provider_arn) = provider(server, Some(&issuer.ca_thumbprint));
+    let untagging = role(server, &url, &provider_arn);
+    let host = url.trim_start_matches("https://");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+        "Condition": {"StringLike": {format!("{host}:sub"): "repo:org/repo:*"}}
+    }]});
+    let name = unique("tagged");
+    let tagging = server
+        .iam(&server.root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &trust.to_string())])
+        .ok()
+        .xml("Arn");
+    let by_tag = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"ci"}}}]}"#;
+    server
+        .iam(
+            &server.root,
+            "PutRolePolicy",
+            &[("RoleName", &name), ("PolicyName", "by-tag"), ("PolicyDocument", by_tag)],
+        )
+        .ok();
+    let tagged = |team: Value| {
+        let mut claims = claims(&url, "repo:org/repo:ref:refs/heads/main", "sts.amazonaws.com", 600);
+        claims["https://aws.amazon.com/tags"] =
+            json!({"principal_tags": {"team": team}, "transitive_tag_keys": ["team"]});
+        issuer.token(Signer::Ec, &claims)
+    };
+    let session = |team: &str| {
+        let answer = server.call_as(None, &assume(&tagging, &tagged(json!([team]))));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(!answer.xml("PackedPolicySize").is_empty(), "tags count towards the packed size");
+        Key {
+            id: answer.xml("AccessKeyId"),
+            secret: answer.xml("SecretAccessKey"),
+            token: Some(answer.xml("SessionToken")),
+        }
+    };
+    server.run(&[
+        Case::ok("the token's tag is the session's", &session("ci"), iam("ListUsers", &[])),
+        Case::denied("another tag is another session", &session("web"), iam("ListUsers", &[]), "iam:ListUsers"),
+        Case::unsigned(
+            "a trust policy without sts:TagSession",
+            assume(&untagging, &tagged(json!(["ci"]))),
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:TagSession",
+        ),
+        Case::unsigned(
+            "a malformed claim",
+            assume(&tagging, &tagged(json!(["a", "b"]))),
+            400,
+            "InvalidIdentityToken",
+            "is not a valid session tags claim",
+        ),
+    ]);
 }

@@ -10,6 +10,8 @@
 //! for OIDC providers: `HOST/PATH:aud` (`azp` when the token has one, else the matched
 //! audience), `HOST/PATH:oaud` (the audience, when `azp` was used), `HOST/PATH:sub`,
 //! `HOST/PATH:amr` (when the token has it), `aws:FederatedProvider` and `sts:RoleSessionName`.
+//! Session tags in the token (`https://aws.amazon.com/tags`) need `sts:TagSession` from the
+//! trust policy too (with `aws:RequestTag/*` and `aws:TagKeys`), and become the session's tags.
 //!
 //! Guarantees: every member's size is checked before anything else is done (the token at
 //! 20,000 characters), nothing is fetched but the issuer of a registered provider, the request
@@ -41,7 +43,7 @@ use crate::operations::STS_NAMESPACE;
 pub const ACTION: &str = "AssumeRoleWithWebIdentity";
 /// STS's bound on `WebIdentityToken` (`clientTokenType`).
 const MAX_TOKEN_CHARS: usize = 20_000;
-/// The token claim carrying session tags, which Homeport does not honour.
+/// The token claim carrying session tags.
 const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 
 /// The unsigned route: a request with no SigV4 whose `Action` is AssumeRoleWithWebIdentity.
@@ -192,24 +194,30 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     let subject =
         token.text("sub").filter(|sub| !sub.is_empty()).ok_or_else(|| invalid_token("The token has no sub claim."))?;
     seen.subject = subject.to_owned();
-    if token.claims.get(TAGS_CLAIM).is_some() {
-        return Err(invalid_token(format!(
-            "Homeport does not support session tags in web identity tokens ({TAGS_CLAIM})."
-        )));
-    }
+    let tags = session_tags(&token)?;
 
     let not_authorized =
         || AwsError::new("AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
     let role = role_of_arn(app, role_arn).await?.ok_or_else(not_authorized)?;
     let context = trust_context(&token, &provider, &audience, session_name, source_ip);
-    if !trusts(&role, role_arn, &provider.arn, &context) {
+    if !trusts(&role, role_arn, &provider.arn, "sts:AssumeRoleWithWebIdentity", &context) {
         return Err(not_authorized());
+    }
+    if !tags.is_empty() {
+        // Tags the token passes need the trust policy's `sts:TagSession` too, as on AWS.
+        let context = tags
+            .iter()
+            .fold(context, |context, (key, value)| context.with(&format!("aws:RequestTag/{key}"), value.clone()))
+            .with_values("aws:TagKeys", tags.iter().map(|(key, _)| key.clone()));
+        if !trusts(&role, role_arn, &provider.arn, "sts:TagSession", &context) {
+            return Err(AwsError::new("AccessDenied", 403, "Not authorized to perform sts:TagSession"));
+        }
     }
     let duration = session_duration(params, &role, false)?;
     let grant = SessionGrant {
         policy: session_policy,
         policy_arns: &policy_arns,
-        tags: &[],
+        tags: &tags,
         kind: &SessionKind::Role,
         revoked_with: None,
     };
@@ -315,8 +323,40 @@ fn trust_context(
     context
 }
 
-/// Whether `role`'s trust policy lets the provider assume it with these keys.
-fn trusts(role: &Role, role_arn: &str, provider_arn: &str, context: &Context) -> bool {
+/// The session tags the token passes in its `https://aws.amazon.com/tags` claim
+/// (`principal_tags`: each key to a list of one value, or to a value), within STS's 50 tags
+/// and their lengths. Homeport passes every session tag on to chained sessions, so
+/// `transitive_tag_keys` asks nothing more.
+fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok(Vec::new()) };
+    let malformed = || invalid_token(format!("The {TAGS_CLAIM} claim is not a valid session tags claim."));
+    let principal_tags = claim.get("principal_tags").and_then(serde_json::Value::as_object).ok_or_else(malformed)?;
+    let mut tags = Vec::with_capacity(principal_tags.len().min(64));
+    for (key, value) in principal_tags {
+        let value = match value {
+            serde_json::Value::String(one) => one.as_str(),
+            serde_json::Value::Array(values) if values.len() == 1 => {
+                values.first().and_then(serde_json::Value::as_str).ok_or_else(malformed)?
+            }
+            _ => return Err(malformed()),
+        };
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(malformed());
+        }
+        tags.push((key.clone(), value.to_owned()));
+    }
+    if tags.len() > 50 {
+        return Err(AwsError::new(
+            "PackedPolicyTooLarge",
+            400,
+            "Packed policy consumes more than 100 percent of the allotted size.",
+        ));
+    }
+    Ok(tags)
+}
+
+/// Whether `role`'s trust policy lets the provider perform `action` on it with these keys.
+fn trusts(role: &Role, role_arn: &str, provider_arn: &str, action: &str, context: &Context) -> bool {
     let Ok(trust) = Policy::parse(&role.trust_policy) else { return false };
     let caller = Caller::WebIdentity { provider: provider_arn.to_owned() };
     let set = PolicySet {
@@ -324,8 +364,7 @@ fn trusts(role: &Role, role_arn: &str, provider_arn: &str, context: &Context) ->
         resource_kind: ResourcePolicyKind::Trust,
         ..PolicySet::default()
     };
-    decide(&set, &Request::new("sts:AssumeRoleWithWebIdentity", role_arn, Some(&caller), context)).decision
-        == EvalDecision::Allowed
+    decide(&set, &Request::new(action, role_arn, Some(&caller), context)).decision == EvalDecision::Allowed
 }
 
 #[cfg(test)]
@@ -414,7 +453,13 @@ mod tests {
         let arn = "arn:aws:iam::111122223333:role/ci";
         let decided = |sub: &str, provider_arn: &str| {
             let token = token(json!({"sub": sub, "aud": "sts.amazonaws.com"}));
-            trusts(&role, arn, provider_arn, &trust_context(&token, &github, "sts.amazonaws.com", "s1", "127.0.0.1"))
+            trusts(
+                &role,
+                arn,
+                provider_arn,
+                "sts:AssumeRoleWithWebIdentity",
+                &trust_context(&token, &github, "sts.amazonaws.com", "s1", "127.0.0.1"),
+            )
         };
         assert!(decided("repo:org/repo:ref:refs/heads/main", &github.arn));
         assert!(!decided("repo:org/other:ref:refs/heads/main", &github.arn));
