@@ -250,7 +250,26 @@ fn classify(name: &str) -> Option<Names> {
         | "ListMFADeviceTags"
         // A federated user by its name, an account's root by its id.
         | "GetFederationToken"
-        | "AssumeRoot" => Exact,
+        | "AssumeRoot"
+        // An OpenID Connect provider by its exact ARN (case-sensitive, as AWS's), or the URL
+        // Create makes it from.
+        | "CreateOpenIDConnectProvider"
+        | "GetOpenIDConnectProvider"
+        | "DeleteOpenIDConnectProvider"
+        | "AddClientIDToOpenIDConnectProvider"
+        | "RemoveClientIDFromOpenIDConnectProvider"
+        | "UpdateOpenIDConnectProviderThumbprint"
+        | "TagOpenIDConnectProvider"
+        | "UntagOpenIDConnectProvider"
+        | "ListOpenIDConnectProviderTags"
+        // A SAML provider by its exact ARN, or the name Create makes it from.
+        | "CreateSAMLProvider"
+        | "GetSAMLProvider"
+        | "UpdateSAMLProvider"
+        | "DeleteSAMLProvider"
+        | "TagSAMLProvider"
+        | "UntagSAMLProvider"
+        | "ListSAMLProviderTags" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -323,7 +342,9 @@ fn classify(name: &str) -> Option<Names> {
         | "GenerateCredentialReport"
         | "GetCredentialReport"
         | "ChangePassword"
-        | "ListServerCertificates" => Nothing,
+        | "ListServerCertificates"
+        | "ListOpenIDConnectProviders"
+        | "ListSAMLProviders" => Nothing,
         _ => return None,
     })
 }

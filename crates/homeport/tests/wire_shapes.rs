@@ -52,6 +52,13 @@ fn tour(store_url: Option<&str>, name: &str) {
     let policy_arn = format!("arn:aws:iam::{account}:policy/p");
     let role_arn = format!("arn:aws:iam::{account}:role/r");
     let user_arn = format!("arn:aws:iam::{account}:user/u");
+    let oidc_arn = format!("arn:aws:iam::{account}:oidc-provider/tour.example.com");
+    let saml_arn = format!("arn:aws:iam::{account}:saml-provider/tour-idp");
+    // A metadata document as identity providers write them (IAM takes 1,000 characters at least).
+    let saml_metadata = format!(
+        r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
+        "A".repeat(800)
+    );
     let trust = format!(
         r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{user_arn}"}},"Action":"sts:AssumeRole"}}}}"#
     );
@@ -146,6 +153,40 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("delete_account_alias", json!({"AccountAlias": "tour-alias"})),
         call("set_security_token_service_preferences", json!({"GlobalEndpointTokenVersion": "v2Token"})),
         call("list_delegation_requests", json!({})),
+        call(
+            "create_open_id_connect_provider",
+            json!({"Url": "https://tour.example.com", "ClientIDList": ["sts.amazonaws.com"],
+            "ThumbprintList": ["6938fd4d98bab03faadb97b34396831e3780aea1"], "Tags": tags}),
+        ),
+        call("get_open_id_connect_provider", json!({"OpenIDConnectProviderArn": oidc_arn})),
+        call("list_open_id_connect_providers", json!({})),
+        call(
+            "add_client_id_to_open_id_connect_provider",
+            json!({"OpenIDConnectProviderArn": oidc_arn, "ClientID": "app"}),
+        ),
+        call(
+            "remove_client_id_from_open_id_connect_provider",
+            json!({"OpenIDConnectProviderArn": oidc_arn, "ClientID": "app"}),
+        ),
+        call(
+            "update_open_id_connect_provider_thumbprint",
+            json!({"OpenIDConnectProviderArn": oidc_arn, "ThumbprintList": []}),
+        ),
+        call(
+            "tag_open_id_connect_provider",
+            json!({"OpenIDConnectProviderArn": oidc_arn, "Tags": [{"Key": "more", "Value": "x"}]}),
+        ),
+        call("list_open_id_connect_provider_tags", json!({"OpenIDConnectProviderArn": oidc_arn})),
+        call("untag_open_id_connect_provider", json!({"OpenIDConnectProviderArn": oidc_arn, "TagKeys": ["more"]})),
+        call("delete_open_id_connect_provider", json!({"OpenIDConnectProviderArn": oidc_arn})),
+        call("create_saml_provider", json!({"Name": "tour-idp", "SAMLMetadataDocument": saml_metadata, "Tags": tags})),
+        call("get_saml_provider", json!({"SAMLProviderArn": saml_arn})),
+        call("list_saml_providers", json!({})),
+        call("update_saml_provider", json!({"SAMLProviderArn": saml_arn, "SAMLMetadataDocument": saml_metadata})),
+        call("tag_saml_provider", json!({"SAMLProviderArn": saml_arn, "Tags": [{"Key": "more", "Value": "x"}]})),
+        call("list_saml_provider_tags", json!({"SAMLProviderArn": saml_arn})),
+        call("untag_saml_provider", json!({"SAMLProviderArn": saml_arn, "TagKeys": ["more"]})),
+        call("delete_saml_provider", json!({"SAMLProviderArn": saml_arn})),
         call("get_account_authorization_details", json!({})),
         json!({"service": "sts", "operation": "get_caller_identity", "params": {}}),
         json!({"service": "sts", "operation": "get_session_token", "params": {"DurationSeconds": 900}}),

@@ -149,6 +149,11 @@ pub fn certificate_id() -> Result<String, NoRandomness> {
     random_from(BASE32, 32)
 }
 
+/// A SAML provider's id as IAM shows it (`SAMLProviderUUID`): 26 characters of `[A-Z2-7]`.
+pub fn saml_provider_uuid() -> Result<String, NoRandomness> {
+    random_from(BASE32, 26)
+}
+
 /// A request id in UUID form.
 pub fn request_id() -> Result<String, NoRandomness> {
     uuid()

@@ -670,7 +670,37 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
-        version: 22,
+        version: 20,
+        // IAM's OpenID Connect identity providers, by their ARN (`oidc-provider/HOST/PATH`,
+        // case-sensitive as AWS's). `url` is kept as IAM answers it (without `https://`);
+        // client ids and thumbprints are JSON lists in the order they were given, rewritten
+        // whole under a compare-and-set on the old value. Their tags are in `tags`
+        // (`resource_kind` `oidc-provider`, keyed by ARN). SAML providers likewise
+        // (`saml-provider/NAME`), with their metadata document as given, its expiry and the
+        // provider's UUID.
+        sql: "
+        CREATE TABLE oidc_providers (
+            account_id TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            url TEXT NOT NULL,
+            client_ids TEXT NOT NULL,
+            thumbprints TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, arn)
+        );
+        CREATE TABLE saml_providers (
+            account_id TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            provider_uuid TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            valid_until BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, arn)
+        )
+    ",
+    },
+    Migration {
+        version: 21,
         // The account's alias (one per account, unique among accounts), its STS preferences,
         // and the deletion tasks of service-linked roles (DeleteServiceLinkedRole), kept so
         // GetServiceLinkedRoleDeletionStatus can answer; `reason` is the failure's JSON.

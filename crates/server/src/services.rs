@@ -172,6 +172,24 @@ pub static OPERATIONS: &[Operation] = &[
     iam::tags::TAG_MFA_DEVICE,
     iam::tags::UNTAG_MFA_DEVICE,
     iam::tags::LIST_MFA_DEVICE_TAGS,
+    iam::oidc_providers::CREATE_OPEN_ID_CONNECT_PROVIDER,
+    iam::oidc_providers::GET_OPEN_ID_CONNECT_PROVIDER,
+    iam::oidc_providers::LIST_OPEN_ID_CONNECT_PROVIDERS,
+    iam::oidc_providers::DELETE_OPEN_ID_CONNECT_PROVIDER,
+    iam::oidc_providers::ADD_CLIENT_ID_TO_OPEN_ID_CONNECT_PROVIDER,
+    iam::oidc_providers::REMOVE_CLIENT_ID_FROM_OPEN_ID_CONNECT_PROVIDER,
+    iam::oidc_providers::UPDATE_OPEN_ID_CONNECT_PROVIDER_THUMBPRINT,
+    iam::tags::TAG_OPEN_ID_CONNECT_PROVIDER,
+    iam::tags::UNTAG_OPEN_ID_CONNECT_PROVIDER,
+    iam::tags::LIST_OPEN_ID_CONNECT_PROVIDER_TAGS,
+    iam::saml_providers::CREATE_SAML_PROVIDER,
+    iam::saml_providers::GET_SAML_PROVIDER,
+    iam::saml_providers::LIST_SAML_PROVIDERS,
+    iam::saml_providers::UPDATE_SAML_PROVIDER,
+    iam::saml_providers::DELETE_SAML_PROVIDER,
+    iam::tags::TAG_SAML_PROVIDER,
+    iam::tags::UNTAG_SAML_PROVIDER,
+    iam::tags::LIST_SAML_PROVIDER_TAGS,
     iam::policies::CREATE_POLICY,
     iam::policies::GET_POLICY,
     iam::policies::DELETE_POLICY,
@@ -289,7 +307,7 @@ pub static ROUTES: Routes = Routes {
         services: SERVICES,
         operations: OPERATIONS,
         fallback: &iam::SERVICE,
-        unsigned: &[ssm::downloads::PUBLIC_FILES, ssm::instance_protocol::ROUTE],
+        unsigned: &[ssm::downloads::PUBLIC_FILES, ssm::instance_protocol::ROUTE, sts::web_identity::ROUTE],
     },
     endpoints: &[ecr::registry::ENDPOINT, ssm::downloads::BINARY],
 };
@@ -297,6 +315,8 @@ pub static ROUTES: Routes = Routes {
 /// Opens what services keep for the life of the server, before it takes a request.
 pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), StartError> {
     app.service_state.provide(ecs::channel::Channels::default());
+    // AssumeRoleWithWebIdentity's cache of OpenID Connect issuers' keys.
+    app.service_state.provide(sts::web_identity::Issuers::default());
     // Access advisor tracks every action the server routes.
     app.service_state.provide(iam::model::service_access::Tracked::new(OPERATIONS.iter().map(|op| op.action)));
     ecr::registry::blobs::start(app, data_dir).await

@@ -1,8 +1,9 @@
 //! IAM: users, groups, roles, policies (managed, inline, AWS managed), access keys and a user's
 //! other credentials (password, SSH keys, service-specific credentials, signing certificates,
 //! virtual MFA devices), server certificates, the password policy, the credential report, tags,
-//! permissions boundaries, instance profiles, the account's summary, the policy simulators, and
-//! access advisor (service last accessed data).
+//! permissions boundaries, instance profiles, OpenID Connect and SAML identity providers, the
+//! account's summary, alias and service-linked roles, the policy simulators, and access advisor
+//! (service last accessed data).
 //!
 //! The handlers here decode a request, authorize it, call the domain layer in [`model`] (the
 //! only place that reads or writes IAM's tables) and encode the answer; a model failure is
@@ -26,12 +27,15 @@ pub(crate) mod login_profiles;
 pub(crate) mod mfa_devices;
 pub(crate) mod mfa_qr;
 pub(crate) mod model;
+pub(crate) mod oidc_providers;
 pub(crate) mod organizations;
 pub(crate) mod outbound_federation;
 pub(crate) mod password_policy;
 pub(crate) mod policies;
 pub(crate) mod principal_simulator;
 pub(crate) mod roles;
+pub(crate) mod saml_metadata;
+pub(crate) mod saml_providers;
 pub(crate) mod server_certificates;
 pub(crate) mod service_credentials;
 pub(crate) mod service_linked_roles;

@@ -1,4 +1,4 @@
-//! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice,ServerCertificate}Tags. The tags and their quota are
+//! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice,ServerCertificate,OpenIDConnectProvider,SAMLProvider}Tags. The tags and their quota are
 //! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
 
 use aws_protocol::AwsError;
@@ -7,7 +7,9 @@ use aws_protocol::query::XmlResponse;
 use super::entities::{Kind, existing, resource};
 use super::mfa_devices::{device_resource, existing_device};
 use super::model::tags::{self as model, PER_RESOURCE, Tag, Tagged};
+use super::oidc_providers::{existing_provider, provider_resource};
 use super::policies::{existing_policy, policy_resource};
+use super::saml_providers::{existing_saml_provider, saml_provider_resource};
 use super::server_certificates::{certificate_resource, existing as existing_certificate};
 use super::tag_list::{from_params, write_members};
 use crate::operations::operation;
@@ -22,6 +24,8 @@ fn quota(tagged: Tagged) -> &'static str {
         Tagged::Policy => "TagsPerPolicy",
         Tagged::MfaDevice => "TagsPerMFADevice",
         Tagged::ServerCertificate => "TagsPerServerCertificate",
+        Tagged::OidcProvider => "TagsPerOpenIdConnectProvider",
+        Tagged::SamlProvider => "TagsPerSAMLProvider",
     }
 }
 
@@ -33,6 +37,8 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
         Tagged::Policy => Ok(existing_policy(ctx).await?.arn),
         Tagged::MfaDevice => Ok(existing_device(ctx).await?.key()),
         Tagged::ServerCertificate => Ok(existing_certificate(ctx).await?.key()),
+        Tagged::OidcProvider => Ok(existing_provider(ctx).await?.arn),
+        Tagged::SamlProvider => Ok(existing_saml_provider(ctx).await?.arn),
     }
 }
 
@@ -158,4 +164,47 @@ operation!(
     Read,
     |ctx| Box::pin(certificate_resource(ctx)),
     |ctx| query(list(ctx, Tagged::ServerCertificate))
+);
+operation!(
+    iam,
+    TAG_OPEN_ID_CONNECT_PROVIDER,
+    "TagOpenIDConnectProvider",
+    IamWrite,
+    |ctx| Box::pin(provider_resource(ctx)),
+    |ctx| query(tag(ctx, Tagged::OidcProvider))
+);
+operation!(
+    iam,
+    UNTAG_OPEN_ID_CONNECT_PROVIDER,
+    "UntagOpenIDConnectProvider",
+    IamWrite,
+    |ctx| Box::pin(provider_resource(ctx)),
+    |ctx| query(untag(ctx, Tagged::OidcProvider))
+);
+operation!(
+    iam,
+    LIST_OPEN_ID_CONNECT_PROVIDER_TAGS,
+    "ListOpenIDConnectProviderTags",
+    Read,
+    |ctx| Box::pin(provider_resource(ctx)),
+    |ctx| query(list(ctx, Tagged::OidcProvider))
+);
+operation!(iam, TAG_SAML_PROVIDER, "TagSAMLProvider", IamWrite, |ctx| Box::pin(saml_provider_resource(ctx)), |ctx| {
+    query(tag(ctx, Tagged::SamlProvider))
+});
+operation!(
+    iam,
+    UNTAG_SAML_PROVIDER,
+    "UntagSAMLProvider",
+    IamWrite,
+    |ctx| Box::pin(saml_provider_resource(ctx)),
+    |ctx| query(untag(ctx, Tagged::SamlProvider))
+);
+operation!(
+    iam,
+    LIST_SAML_PROVIDER_TAGS,
+    "ListSAMLProviderTags",
+    Read,
+    |ctx| Box::pin(saml_provider_resource(ctx)),
+    |ctx| query(list(ctx, Tagged::SamlProvider))
 );

@@ -1,5 +1,6 @@
 //! STS: GetCallerIdentity, GetSessionToken and AssumeRole (both with an MFA code, `mfa`);
-//! GetFederationToken is `federation`, the operations that issue nothing here `tokens`.
+//! GetFederationToken is `federation`, the operations that issue nothing here `tokens`;
+//! AssumeRoleWithWebIdentity, unsigned, is `web_identity`.
 //!
 //! AssumeRole is decided by the caller's policies together with the role's trust policy; the
 //! session it makes is authorized by the role's current policies (read per request through
@@ -12,17 +13,19 @@ pub(crate) mod mfa;
 pub(crate) mod model;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
+pub(crate) mod web_identity;
 
 use aws_protocol::AwsError;
-use aws_protocol::query::XmlResponse;
+use aws_protocol::query::{QueryParams, XmlResponse};
 
 use iam_policy::PolicyKind;
 
 use crate::auth::{Principal, SessionKind};
+use crate::iam::model::roles::Role;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, query};
-use sessions::{SessionGrant, assumed_role, issue_role_session};
+use sessions::{IssuedCredentials, SessionGrant, assumed_role, issue_role_session};
 
 /// The service as the pipeline routes it.
 pub const SERVICE: crate::operations::Service = crate::operations::Service {
@@ -160,34 +163,27 @@ pub(crate) struct ScopeParams<'a> {
 }
 
 impl ScopeParams<'_> {
-    /// The session element AWS answers when the request passed policies or tags: how much of
-    /// the packed allowance they used, in percent.
+    /// The session element AWS answers when the request passed policies or tags.
     pub(crate) fn packed_size(&self) -> Option<usize> {
-        if self.policy.is_none() && self.policy_arns.is_empty() && self.tags.is_empty() {
-            return None;
-        }
-        let packed = self.policy.map_or(0, str::len)
-            + self.policy_arns.iter().map(String::len).sum::<usize>()
-            + self.tags.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
-        Some(packed * 100 / MAX_SESSION_POLICY_CHARS)
+        packed_size(self.policy, &self.policy_arns, &self.tags)
     }
+}
+
+/// How much of the packed session-policy-and-tags allowance a session's policies and tags
+/// use, in percent; `None` when it has none (AWS then answers no `PackedPolicySize`).
+fn packed_size(policy: Option<&str>, policy_arns: &[String], tags: &[(String, String)]) -> Option<usize> {
+    if policy.is_none() && policy_arns.is_empty() && tags.is_empty() {
+        return None;
+    }
+    let packed = policy.map_or(0, str::len)
+        + policy_arns.iter().map(String::len).sum::<usize>()
+        + tags.iter().map(|(key, value)| key.len() + value.len()).sum::<usize>();
+    Some(packed * 100 / MAX_SESSION_POLICY_CHARS)
 }
 
 /// The request's `Policy`, `PolicyArns` and `Tags`, checked as STS checks them.
 pub(crate) fn scope_params<'a>(ctx: &'a Ctx<'_>) -> Result<ScopeParams<'a>, AwsError> {
-    let session_policy = ctx.params.get("Policy");
-    if let Some(document) = session_policy {
-        if document.chars().count() > MAX_SESSION_POLICY_CHARS {
-            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
-        }
-        iam_policy::validate(document, PolicyKind::Identity)
-            .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
-    }
-    let policy_arns: Vec<String> =
-        ctx.params.members("PolicyArns").iter().filter_map(|member| member.get("arn").map(str::to_owned)).collect();
-    if policy_arns.len() > MAX_POLICY_ARNS {
-        return Err(sts_validation("[...]", "policyArns", "Member must have length less than or equal to 10"));
-    }
+    let (policy, policy_arns) = session_policies(ctx.params)?;
     let mut tags: Vec<(String, String)> = Vec::new();
     for member in ctx.params.members("Tags") {
         let key = member.get("Key").unwrap_or_default();
@@ -199,7 +195,26 @@ pub(crate) fn scope_params<'a>(ctx: &'a Ctx<'_>) -> Result<ScopeParams<'a>, AwsE
     if tags.len() > MAX_SESSION_TAGS {
         return Err(sts_validation("[...]", "tags", "Member must have length less than or equal to 50"));
     }
-    Ok(ScopeParams { policy: session_policy, policy_arns, tags })
+    Ok(ScopeParams { policy, policy_arns, tags })
+}
+
+/// A request's session policy (`Policy`, validated as an identity policy within 2,048
+/// characters) and managed session policies (`PolicyArns`, at most ten).
+pub(crate) fn session_policies(params: &QueryParams) -> Result<(Option<&str>, Vec<String>), AwsError> {
+    let session_policy = params.get("Policy");
+    if let Some(document) = session_policy {
+        if document.chars().count() > MAX_SESSION_POLICY_CHARS {
+            return Err(sts_validation("...", "policy", "Member must have length less than or equal to 2048"));
+        }
+        iam_policy::validate(document, PolicyKind::Identity)
+            .map_err(|error| AwsError::new("MalformedPolicyDocument", 400, error.message))?;
+    }
+    let members = params.members("PolicyArns");
+    if members.len() > MAX_POLICY_ARNS {
+        return Err(sts_validation("[...]", "policyArns", "Member must have length less than or equal to 10"));
+    }
+    let policy_arns = members.iter().filter_map(|member| member.get("arn").map(str::to_owned)).collect();
+    Ok((session_policy, policy_arns))
 }
 
 fn role_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
@@ -216,28 +231,7 @@ fn role_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
 async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let arn = role_arn(ctx)?;
     let session_name = ctx.required("RoleSessionName")?;
-    let name_chars = session_name.chars().count();
-    if name_chars < 2 {
-        return Err(sts_validation(
-            session_name,
-            "roleSessionName",
-            "Member must have length greater than or equal to 2",
-        ));
-    }
-    if name_chars > 64 {
-        return Err(sts_validation(
-            session_name,
-            "roleSessionName",
-            "Member must have length less than or equal to 64",
-        ));
-    }
-    if !session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
-        return Err(sts_validation(
-            session_name,
-            "roleSessionName",
-            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
-        ));
-    }
+    check_session_name(session_name)?;
     let role = assumed_role(ctx, arn).await?.ok_or_else(|| {
         AwsError::new(
             "AccessDenied",
@@ -246,44 +240,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         )
     })?;
     let chained = matches!(ctx.identity.principal, Principal::RoleSession { .. });
-    let duration = match ctx.params.get("DurationSeconds") {
-        None if chained => DEFAULT_ROLE_SESSION_SECONDS.min(CHAINED_SESSION_SECONDS),
-        None => DEFAULT_ROLE_SESSION_SECONDS,
-        Some(text) => {
-            let seconds = text.parse::<i64>().map_err(|_| {
-                sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900")
-            })?;
-            if seconds < 900 {
-                return Err(sts_validation(
-                    text,
-                    "durationSeconds",
-                    "Member must have value greater than or equal to 900",
-                ));
-            }
-            if seconds > 43_200 {
-                return Err(sts_validation(
-                    text,
-                    "durationSeconds",
-                    "Member must have value less than or equal to 43200",
-                ));
-            }
-            if chained && seconds > CHAINED_SESSION_SECONDS {
-                return Err(AwsError::new(
-                    "ValidationError",
-                    400,
-                    "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
-                ));
-            }
-            if seconds > role.max_session_duration {
-                return Err(AwsError::new(
-                    "ValidationError",
-                    400,
-                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-                ));
-            }
-            seconds
-        }
-    };
+    let duration = session_duration(ctx.params, &role, chained)?;
     let mut scope = scope_params(ctx)?;
     // A role session passes on the tags it was told to (TransitiveTagKeys); the new session's
     // own tags win over them.
@@ -306,6 +263,84 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     };
     let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
+    write_role_session(&mut xml, ctx.account(), &role, session_name, &credentials, &grant);
+    Ok(xml)
+}
+
+/// Checks a `RoleSessionName` as STS does (2 to 64 of `[\w+=,.@-]`): the validator checks
+/// AssumeRole's before it runs, but AssumeRoleWithWebIdentity is answered before the pipeline.
+pub(crate) fn check_session_name(session_name: &str) -> Result<(), AwsError> {
+    let name_chars = session_name.chars().count();
+    if name_chars < 2 {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length greater than or equal to 2",
+        ));
+    }
+    if name_chars > 64 {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must have length less than or equal to 64",
+        ));
+    }
+    if !session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
+        return Err(sts_validation(
+            session_name,
+            "roleSessionName",
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+        ));
+    }
+    Ok(())
+}
+
+/// A role session's `DurationSeconds` (an hour by default): 900 to 43,200, within the role's
+/// `MaxSessionDuration`, and within an hour when `chained` (a role session assuming a role).
+pub(crate) fn session_duration(params: &QueryParams, role: &Role, chained: bool) -> Result<i64, AwsError> {
+    let Some(text) = params.get("DurationSeconds") else {
+        return Ok(if chained {
+            DEFAULT_ROLE_SESSION_SECONDS.min(CHAINED_SESSION_SECONDS)
+        } else {
+            DEFAULT_ROLE_SESSION_SECONDS
+        });
+    };
+    let seconds = text
+        .parse::<i64>()
+        .map_err(|_| sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900"))?;
+    if seconds < 900 {
+        return Err(sts_validation(text, "durationSeconds", "Member must have value greater than or equal to 900"));
+    }
+    if seconds > 43_200 {
+        return Err(sts_validation(text, "durationSeconds", "Member must have value less than or equal to 43200"));
+    }
+    if chained && seconds > CHAINED_SESSION_SECONDS {
+        return Err(AwsError::new(
+            "ValidationError",
+            400,
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    if seconds > role.max_session_duration {
+        return Err(AwsError::new(
+            "ValidationError",
+            400,
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    Ok(seconds)
+}
+
+/// A new role session's `Credentials`, `AssumedRoleUser` and, when it has session policies or
+/// tags, `PackedPolicySize`.
+pub(crate) fn write_role_session(
+    xml: &mut XmlResponse,
+    account: &str,
+    role: &Role,
+    session_name: &str,
+    credentials: &IssuedCredentials,
+    grant: &SessionGrant<'_>,
+) {
     xml.nest("Credentials", |xml| {
         xml.element("AccessKeyId", &credentials.access_key_id)
             .element("SecretAccessKey", &credentials.secret_access_key)
@@ -313,13 +348,10 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             .element("Expiration", &ids::iso8601(credentials.expires_at));
     });
     xml.nest("AssumedRoleUser", |xml| {
-        xml.element("AssumedRoleId", &format!("{}:{session_name}", role.entity.id)).element(
-            "Arn",
-            &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", ctx.account(), role.entity.name),
-        );
+        xml.element("AssumedRoleId", &format!("{}:{session_name}", role.entity.id))
+            .element("Arn", &format!("arn:aws:sts::{account}:assumed-role/{}/{session_name}", role.entity.name));
     });
-    if let Some(packed) = scope.packed_size() {
+    if let Some(packed) = packed_size(grant.policy, grant.policy_arns, grant.tags) {
         xml.element("PackedPolicySize", &packed.to_string());
     }
-    Ok(xml)
 }

@@ -41,11 +41,17 @@ pub(crate) async fn trust_policy(ctx: &Ctx<'_>, resources: &[String]) -> Result<
 
 /// The role an ARN names, if it is one of this account's roles (its path included).
 pub(crate) async fn assumed_role(ctx: &Ctx<'_>, arn: &str) -> Result<Option<Role>, AwsError> {
-    let prefix = format!("arn:aws:iam::{}:role/", ctx.account());
+    role_of_arn(ctx.app, arn).await
+}
+
+/// The role an ARN names exactly, if it is one of the server's account's roles (for callers
+/// without a request context, such as AssumeRoleWithWebIdentity's unsigned route).
+pub(crate) async fn role_of_arn(app: &crate::app::App, arn: &str) -> Result<Option<Role>, AwsError> {
+    let prefix = format!("arn:aws:iam::{}:role/", app.account_id);
     let Some(path_and_name) = arn.strip_prefix(&prefix) else { return Ok(None) };
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    let role = roles::find(&ctx.app.store, ctx.account(), name).await?;
-    Ok(role.filter(|role| role.arn(ctx.account()) == arn))
+    let role = roles::find(&app.store, &app.account_id, name).await?;
+    Ok(role.filter(|role| role.arn(&app.account_id) == arn))
 }
 
 /// Temporary credentials just issued (their secret and token are shown once, here).

@@ -26,6 +26,9 @@ const QUERY_PARAMS: &str = concat!(
     "&SSHPublicKeyId=APKAEIBAERJR2EXAMPLE&ServiceName=codecommit.amazonaws.com",
     "&ServiceSpecificCredentialId=ACCAEXAMPLE123EXAMPLE&CertificateBody=cert&PrivateKey=key",
     "&CertificateId=ABCDEFGHIJKLMNOPQRSTUVWX",
+    "&Url=https%3A%2F%2Fissuer.example.com&OpenIDConnectProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Aoidc-provider%2Fissuer.example.com",
+    "&ClientID=app&ThumbprintList.member.1=6938fd4d98bab03faadb97b34396831e3780aea1",
+    "&SAMLProviderArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2Fidp",
     "&Name=federated&TargetPrincipal=111122223333&TaskPolicyArn.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Froot-task%2FIAMAuditRootUserCredentials",
     "&EncodedMessage=m&TradeInToken=t&Audience.member.1=https%3A%2F%2Fexample.com&SigningAlgorithm=ES384",
     "&AccountAlias=alias-x&GlobalEndpointTokenVersion=v1Token&EntityPath=o-a1b2c3d4e5%2Fr-f6g7h8i9j0example",
@@ -79,7 +82,12 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
                 format!(
                     "Action={}&Version=2010-05-08&{QUERY_PARAMS}{}",
                     operation.name,
-                    if operation.service == "iam" { IAM_MFA_PARAMS } else { "" }
+                    // A SAML metadata document is at least 1,000 characters.
+                    if operation.service == "iam" {
+                        format!("{IAM_MFA_PARAMS}&SAMLMetadataDocument={}", "m".repeat(1000))
+                    } else {
+                        String::new()
+                    }
                 ),
                 "MissingAuthenticationToken",
                 "AccessDenied",

@@ -29,6 +29,10 @@ pub(crate) enum Tagged {
     /// A virtual MFA device, by its lowercase serial number.
     MfaDevice,
     ServerCertificate,
+    /// An OpenID Connect provider, keyed by its ARN.
+    OidcProvider,
+    /// A SAML provider, keyed by its ARN.
+    SamlProvider,
 }
 
 impl Tagged {
@@ -38,6 +42,8 @@ impl Tagged {
             Tagged::Policy => "policy",
             Tagged::MfaDevice => "mfa",
             Tagged::ServerCertificate => "server-certificate",
+            Tagged::OidcProvider => "oidc-provider",
+            Tagged::SamlProvider => "saml-provider",
         }
     }
 
@@ -67,6 +73,13 @@ impl Tagged {
             ),
             Tagged::MfaDevice => Statement::guard(
                 format!("UPDATE mfa_devices SET name = name WHERE account_id = ? AND serial_key = ? AND {count} <= ?"),
+                [account.into(), key.into()].into_iter().chain(counted).collect(),
+            ),
+            Tagged::OidcProvider | Tagged::SamlProvider => Statement::guard(
+                format!(
+                    "UPDATE {} SET arn = arn WHERE account_id = ? AND arn = ? AND {count} <= ?",
+                    if self == Tagged::OidcProvider { "oidc_providers" } else { "saml_providers" }
+                ),
                 [account.into(), key.into()].into_iter().chain(counted).collect(),
             ),
         }

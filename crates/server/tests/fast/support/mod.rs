@@ -16,6 +16,8 @@
 
 #![allow(dead_code, reason = "test support: not every helper has a caller at every moment")]
 
+pub mod oidc_issuer;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
