@@ -275,7 +275,7 @@ pub async fn authorize(
     let permissions = match identity.principal {
         // Root's own permissions are everything; a resource policy may still refuse it.
         Principal::Root => Arc::new(Permissions {
-            identity: crate::iam::model::managed::parsed(crate::iam::model::managed::ADMINISTRATOR_ACCESS)
+            identity: crate::iam::model::managed::root_permissions()
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()
                 .collect(),

@@ -268,10 +268,21 @@ async fn delete_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new("DeleteConflict", 409, message))
 }
 
-/// The services a service-linked role can be made for, with the role name and description
-/// AWS gives it.
-const SERVICE_LINKED_ROLES: &[(&str, &str, &str)] =
-    &[("ecs.amazonaws.com", "AWSServiceRoleForECS", "Role to enable Amazon ECS to manage your cluster.")];
+/// A service a service-linked role can be made for, with the role name, description and
+/// permissions policy (from the AWS managed catalogue, attached) AWS gives it.
+struct ServiceLinkedRole {
+    service: &'static str,
+    role: &'static str,
+    description: &'static str,
+    policy: &'static str,
+}
+
+const SERVICE_LINKED_ROLES: &[ServiceLinkedRole] = &[ServiceLinkedRole {
+    service: "ecs.amazonaws.com",
+    role: "AWSServiceRoleForECS",
+    description: "Role to enable Amazon ECS to manage your cluster.",
+    policy: "arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy",
+}];
 
 operation!(
     iam,
@@ -282,23 +293,23 @@ operation!(
     |ctx| query(create_service_linked_role(ctx))
 );
 
-fn service_linked_role(ctx: &Ctx<'_>) -> Result<(&'static str, &'static str, &'static str), AwsError> {
+fn service_linked_role(ctx: &Ctx<'_>) -> Result<&'static ServiceLinkedRole, AwsError> {
     let service = ctx.required("AWSServiceName")?;
     SERVICE_LINKED_ROLES
         .iter()
-        .find(|(name, _, _)| *name == service)
-        .copied()
+        .find(|linked| linked.service == service)
         .ok_or_else(|| AwsError::new("InvalidInput", 400, format!("Invalid service name: {service}")))
 }
 
 async fn service_linked_role_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let service = ctx.required("AWSServiceName")?;
-    let name = SERVICE_LINKED_ROLES.iter().find(|(name, _, _)| *name == service).map_or("*", |(_, role, _)| *role);
+    let name = SERVICE_LINKED_ROLES.iter().find(|linked| linked.service == service).map_or("*", |linked| linked.role);
     Ok(vec![format!("arn:aws:iam::{}:role/aws-service-role/{service}/{name}", ctx.account())])
 }
 
 async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let (service, role_name, default_description) = service_linked_role(ctx)?;
+    let &ServiceLinkedRole { service, role: role_name, description: default_description, policy } =
+        service_linked_role(ctx)?;
     if ctx.params.get("CustomSuffix").is_some() {
         return Err(AwsError::new("InvalidInput", 400, format!("Custom suffix is not allowed for {service}")));
     }
@@ -315,7 +326,8 @@ async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
         created_at: ids::now(),
     };
     let columns = model::columns(Some(description.clone()), *MAX_SESSION_DURATION.start(), &trust_policy, None);
-    if !super::model::entities::create(&ctx.app.store, ctx.account(), &entity, columns, Vec::new()).await? {
+    let attached = super::model::attachments::attach_to_new(ctx.account(), Kind::Role, &entity.key(), policy);
+    if !super::model::entities::create(&ctx.app.store, ctx.account(), &entity, columns, vec![attached]).await? {
         return Err(AwsError::new(
             "InvalidInput",
             400,

@@ -29,6 +29,7 @@ mod ecs_tasks;
 mod every_operation;
 mod iam_access_advisor;
 mod iam_boundaries;
+mod iam_catalogue;
 mod iam_groups;
 mod iam_paging;
 mod iam_policies;
