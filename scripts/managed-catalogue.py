@@ -6,7 +6,8 @@ document).
 
     python3 scripts/managed-catalogue.py [CATALOGUE_JSONL]   (default ../shared/managed-policies/catalogue.jsonl)
 
-The artefact is zlib (deflate, level 9) of one UTF-8 text, read by
+The artefact is the text's length in bytes (4 bytes, little-endian: the reader inflates into
+a buffer of exactly that size) then zlib (deflate, level 9) of one UTF-8 text, read by
 crates/server/src/iam/model/managed.rs:
 
     homeport-managed-policies 1
@@ -21,6 +22,7 @@ the same input.
 """
 
 import json
+import struct
 import sys
 import zlib
 from datetime import datetime
@@ -59,7 +61,7 @@ def main():
         documents.append(document)
     text = ("\n".join(lines) + "\n" + "".join(documents)).encode()
     out = ROOT / "managed-policies/catalogue.zlib"
-    out.write_bytes(zlib.compress(text, 9))
+    out.write_bytes(struct.pack("<I", len(text)) + zlib.compress(text, 9))
     print(f"{out.relative_to(ROOT)}: {len(policies)} policies, {len(text)} bytes, {out.stat().st_size} compressed")
 
 

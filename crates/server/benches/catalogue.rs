@@ -1,7 +1,7 @@
 //! The AWS managed policy catalogue's first use, timed once per process (a `OnceLock` cannot
 //! be timed twice): inflating and indexing the artefact, finding a policy, and parsing
 //! documents on first need. `cargo bench -p server --bench catalogue` (optimised), or
-//! `cargo test -p server --bench catalogue --profile dev` for a quick unoptimised run.
+//! `cargo test -p server --bench catalogue` for a quick unoptimised run.
 
 #![allow(clippy::print_stdout, reason = "a bench binary reports its measurements")]
 

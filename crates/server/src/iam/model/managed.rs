@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use iam_policy::Policy;
 
-/// The catalogue, zlib-compressed (see `scripts/managed-catalogue.py` for its layout).
+/// The catalogue: its length, then zlib (see `scripts/managed-catalogue.py` for its layout).
 static ARTEFACT: &[u8] = include_bytes!("../../../../../managed-policies/catalogue.zlib");
 
 /// What the decoded artefact may be at most (it is about 3.2 MB); a larger one is refused.
@@ -68,10 +68,21 @@ pub fn catalogue() -> &'static [ManagedPolicy] {
     })
 }
 
-/// The artefact inflated into its text.
+/// The artefact inflated into its text: a buffer of the length it states, filled exactly
+/// (inflating into a growing vector would hold up to twice the text for the process's life).
 fn decode(artefact: &[u8]) -> Result<String, String> {
-    let bytes = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(artefact, MAX_DECODED)
-        .map_err(|error| format!("inflate: {:?}", error.status))?;
+    let (length, stream) = artefact.split_first_chunk::<4>().ok_or("no length")?;
+    let length = usize::try_from(u32::from_le_bytes(*length)).map_err(|error| error.to_string())?;
+    if length > MAX_DECODED {
+        return Err(format!("{length} bytes is more than a catalogue"));
+    }
+    let mut bytes = vec![0; length];
+    let written =
+        miniz_oxide::inflate::decompress_slice_iter_to_slice(&mut bytes, std::iter::once(stream), true, false)
+            .map_err(|status| format!("inflate: {status:?}"))?;
+    if written != length {
+        return Err(format!("{written} bytes inflated, {length} stated"));
+    }
     String::from_utf8(bytes).map_err(|error| error.to_string())
 }
 
@@ -222,7 +233,11 @@ mod tests {
 
     #[test]
     fn a_damaged_artefact_is_refused_not_misread() {
-        assert!(decode(&ARTEFACT[..ARTEFACT.len() / 2]).is_err());
+        assert!(decode(&ARTEFACT[..ARTEFACT.len() / 2]).is_err(), "cut short");
+        let mut longer = ARTEFACT.to_vec();
+        longer[0] = longer[0].wrapping_add(1);
+        assert!(decode(&longer).is_err(), "a length that is not the text's");
+        assert!(decode(&[0xff, 0xff, 0xff, 0x7f]).is_err(), "more than a catalogue");
         assert!(index("homeport-managed-policies 2\n0\n").is_err());
         let one = "homeport-managed-policies 1\n1\narn:aws:iam::aws:policy/A\tANPA1\tv1\t1\t1\t2\t3\t2\n{}";
         let entries = index(one).unwrap();
