@@ -98,10 +98,14 @@ fn index(text: &'static str) -> Result<Vec<ManagedPolicy>, String> {
         return Err("not a catalogue of this layout".to_owned());
     }
     let count: usize = line()?.parse().map_err(|_| "no count")?;
-    let facts = (0..count).map(|_| line()).collect::<Result<Vec<_>, _>>()?;
+    // Grown line by line, never sized by the stated count.
+    let mut facts = Vec::new();
+    for _ in 0..count {
+        facts.push(line()?);
+    }
     let documents = rest;
     let mut offset: usize = 0;
-    let mut entries = Vec::with_capacity(count);
+    let mut entries = Vec::with_capacity(facts.len());
     for facts in facts {
         let fields: Vec<&str> = facts.split('\t').collect();
         let &[arn, policy_id, default_version, attachable, created, updated, version_created, length] =
@@ -239,6 +243,7 @@ mod tests {
         assert!(decode(&longer).is_err(), "a length that is not the text's");
         assert!(decode(&[0xff, 0xff, 0xff, 0x7f]).is_err(), "more than a catalogue");
         assert!(index("homeport-managed-policies 2\n0\n").is_err());
+        assert!(index("homeport-managed-policies 1\n18446744073709551615\n").is_err(), "a count beyond the lines");
         let one = "homeport-managed-policies 1\n1\narn:aws:iam::aws:policy/A\tANPA1\tv1\t1\t1\t2\t3\t2\n{}";
         let entries = index(one).unwrap();
         assert_eq!((entries[0].name, entries[0].path, entries[0].document), ("A", "/", "{}"));
