@@ -98,6 +98,9 @@ fn tour(store_url: Option<&str>, name: &str) {
         call("create_policy", json!({"PolicyName": "p", "PolicyDocument": allow, "Description": "d", "Tags": tags})),
         call("get_policy", json!({"PolicyArn": policy_arn})),
         call("list_policies", json!({"Scope": "All"})),
+        // The whole AWS managed catalogue, paged through as the aws CLI does.
+        json!({"operation": "list_policies", "params": {"Scope": "AWS", "MaxItems": 100}, "allPages": "Policies"}),
+        call("get_policy_version", json!({"PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess", "VersionId": "v123"})),
         call("create_policy_version", json!({"PolicyArn": policy_arn, "PolicyDocument": allow})),
         call("get_policy_version", json!({"PolicyArn": policy_arn, "VersionId": "v2"})),
         call("list_policy_versions", json!({"PolicyArn": policy_arn})),
@@ -195,6 +198,15 @@ fn tour(store_url: Option<&str>, name: &str) {
     for (call, answer) in first.iter().zip(&answers) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
+    let catalogue = first.iter().position(|call| call.get("allPages").is_some()).unwrap();
+    let policies = answers[catalogue]["response"]["Policies"].as_array().unwrap();
+    let arns: std::collections::BTreeSet<&str> =
+        policies.iter().map(|policy| policy["Arn"].as_str().unwrap()).collect();
+    assert_eq!((policies.len(), arns.len()), (1315, 1315), "every AWS managed policy, once");
+    assert!(arns.iter().all(|arn| arn.starts_with("arn:aws:iam::aws:policy/")));
+    // botocore decodes the URL-encoded document into JSON.
+    let document = &answers[catalogue + 1]["response"]["PolicyVersion"]["Document"];
+    assert_eq!(document["Version"], "2012-10-17", "{document}");
     let key = &answers[3]["response"]["AccessKey"];
     let generated =
         first.iter().position(|call| call["operation"] == "generate_service_last_accessed_details").unwrap();

@@ -227,6 +227,11 @@ async fn session_scope(
         .map_err(|_| AuthError::InvalidKey)?
         .unwrap_or_default();
     for arn in arns {
+        // The catalogue's are parsed once per process.
+        if let Some(policy) = crate::iam::model::managed::parsed(&arn) {
+            scope.policies.push((arn, policy.clone()));
+            continue;
+        }
         let document = crate::iam::model::managed::document(&app.store, account_id, &arn)
             .await
             .map_err(|_| AuthError::InvalidKey)?;

@@ -314,7 +314,7 @@ pub async fn authorize(
         // Root's own permissions are everything (and those of a federated user root asked
         // for, within its session policies); a resource policy may still refuse it.
         Principal::Root | Principal::FederatedUser { user: None, .. } => Arc::new(Permissions {
-            identity: crate::iam::model::managed::parsed(crate::iam::model::managed::ADMINISTRATOR_ACCESS)
+            identity: crate::iam::model::managed::root_permissions()
                 .map(|policy| ("root".to_owned(), policy.clone()))
                 .into_iter()
                 .collect(),

@@ -7,7 +7,7 @@ use aws_protocol::query::XmlResponse;
 use super::entities::{Kind, existing, existing_modifiable, resource};
 use super::model::Added;
 use super::model::attachments::{self as model, PER_OWNER};
-use super::policies::{check_arn, find_policy};
+use super::policies::attachable_policy;
 use crate::operations::operation;
 use crate::operations::{Ctx, query};
 
@@ -75,10 +75,7 @@ fn quota_name(kind: Kind) -> &'static str {
 
 async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     let arn = ctx.required("PolicyArn")?;
-    check_arn(arn)?;
-    if find_policy(ctx, arn).await?.is_none() {
-        return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
-    }
+    attachable_policy(ctx, arn).await?;
     let key = existing_modifiable(ctx, kind).await?.key();
     match model::attach(&ctx.app.store, ctx.account(), kind, &key, arn).await? {
         // Attaching twice is not an error.

@@ -7,17 +7,14 @@ use aws_protocol::query::XmlResponse;
 
 use super::entities::{Kind, existing_modifiable, resource};
 use super::model::boundaries as model;
-use super::policies::{check_arn, find_policy};
+use super::policies::attachable_policy;
 use crate::operations::operation;
 use crate::operations::{Ctx, query};
 
 /// The request's `PermissionsBoundary`, checked to name an existing managed policy.
 pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
     let Some(arn) = ctx.params.get("PermissionsBoundary") else { return Ok(None) };
-    check_arn(arn)?;
-    if find_policy(ctx, arn).await?.is_none() {
-        return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")));
-    }
+    attachable_policy(ctx, arn).await?;
     Ok(Some(arn.to_owned()))
 }
 

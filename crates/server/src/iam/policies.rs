@@ -9,7 +9,6 @@ use iam_policy::{PolicyKind, SizeQuota};
 
 use super::inline_policies::policy_error;
 use super::model::entities::{Entity, Kind, Window};
-use super::model::managed;
 use super::model::policies::{self as model, ManagedPolicy, Usage, VersionAdded};
 use super::model::tags::{Tag, Tagged, load as load_tags};
 use super::tag_list;
@@ -38,6 +37,16 @@ pub(crate) fn check_arn(arn: &str) -> Result<(), AwsError> {
 /// The managed policy of an ARN, AWS's or this account's, if it exists.
 pub(crate) async fn find_policy(ctx: &Ctx<'_>, arn: &str) -> Result<Option<ManagedPolicy>, AwsError> {
     Ok(model::find(&ctx.app.store, ctx.account(), arn).await?)
+}
+
+/// The managed policy of an ARN that can be attached or made a boundary, or IAM's
+/// NoSuchEntity (said alike of a missing policy and of AWS's one unattachable policy).
+pub(crate) async fn attachable_policy(ctx: &Ctx<'_>, arn: &str) -> Result<ManagedPolicy, AwsError> {
+    check_arn(arn)?;
+    find_policy(ctx, arn)
+        .await?
+        .filter(|policy| policy.attachable)
+        .ok_or_else(|| AwsError::new("NoSuchEntity", 404, format!("Policy {arn} does not exist or is not attachable.")))
 }
 
 /// The managed policy the request's `PolicyArn` names, or NoSuchEntity.
@@ -94,7 +103,7 @@ pub(crate) fn write_policy(xml: &mut XmlResponse, policy: &ManagedPolicy, usage:
         .element("DefaultVersionId", &policy.default_version)
         .element("AttachmentCount", &usage.attachments.to_string())
         .element("PermissionsBoundaryUsageCount", &usage.boundaries.to_string())
-        .element("IsAttachable", "true");
+        .element("IsAttachable", if policy.attachable { "true" } else { "false" });
     if let Some(description) = &policy.description {
         xml.element("Description", description);
     }
@@ -139,6 +148,7 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         created_at: now,
         updated_at: now,
         aws_managed: false,
+        attachable: true,
     };
     if !model::create(&ctx.app.store, ctx.account(), &policy, document, &tags).await? {
         return Err(AwsError::new(
@@ -218,28 +228,9 @@ async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         let window = model::PolicyWindow { prefix, after: &page.after, limit, used_as };
         listed = model::page_with_usage(&ctx.app.store, ctx.account(), window).await?;
     }
-    if scope != "Local" {
-        let mut catalogue: Vec<ManagedPolicy> = managed::CATALOGUE
-            .iter()
-            .map(ManagedPolicy::from_catalogue)
-            .filter(|policy| policy.path.starts_with(prefix) && policy.arn > page.after)
-            .collect();
-        catalogue.sort_by(|a, b| a.arn.cmp(&b.arn));
-        for policy in catalogue {
-            if listed.len() >= limit {
-                break;
-            }
-            let usage = usage(ctx, &policy.arn).await?;
-            let used = match usage_filter {
-                Some("PermissionsPolicy") => usage.attachments > 0,
-                Some(_) => usage.boundaries > 0,
-                None => usage.attachments > 0 || usage.boundaries > 0,
-            };
-            if only_attached && !used {
-                continue;
-            }
-            listed.push((policy, usage));
-        }
+    if scope != "Local" && listed.len() < limit {
+        let window = model::PolicyWindow { prefix, after: &page.after, limit: limit - listed.len(), used_as };
+        listed.extend(model::catalogue_page_with_usage(&ctx.app.store, ctx.account(), window).await?);
     }
     let (shown, next) = page.cut(&listed, |(policy, _)| policy.arn.clone());
     let mut xml = ctx.response();

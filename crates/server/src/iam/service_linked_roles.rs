@@ -11,7 +11,6 @@
 
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
-use store::Statement;
 
 use super::entities::{Entity, Kind, existing};
 use super::model::roles as role_model;
@@ -161,10 +160,7 @@ async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
     let max_session_duration = *MAX_SESSION_DURATION.start();
     let columns = role_model::columns(description.clone(), max_session_duration, &trust_policy, None);
     let policy_arn = format!("arn:aws:iam::aws:policy/aws-service-role/{}", linked.policy);
-    let attach = Statement::new(
-        "INSERT INTO policy_attachments (account_id, owner_kind, owner_key, policy_arn) VALUES (?, ?, ?, ?)",
-        vec![ctx.account().into(), Kind::Role.noun().into(), entity.key().into(), policy_arn.into()],
-    );
+    let attach = super::model::attachments::attach_to_new(ctx.account(), Kind::Role, &entity.key(), &policy_arn);
     if !super::model::entities::create(&ctx.app.store, ctx.account(), &entity, columns, vec![attach]).await? {
         return Err(AwsError::new(
             "InvalidInput",

@@ -30,6 +30,7 @@ mod every_operation;
 mod iam_access_advisor;
 mod iam_account;
 mod iam_boundaries;
+mod iam_catalogue;
 mod iam_credentials;
 mod iam_groups;
 mod iam_mfa;

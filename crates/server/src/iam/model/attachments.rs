@@ -50,6 +50,15 @@ pub(crate) async fn attach(store: &Store, account: &str, kind: Kind, key: &str, 
     }
 }
 
+/// The statement attaching `arn` to an entity being created in the same transaction (which
+/// holds nothing yet, so no quota applies).
+pub(crate) fn attach_to_new(account: &str, kind: Kind, key: &str, arn: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO policy_attachments (account_id, owner_kind, owner_key, policy_arn) VALUES (?, ?, ?, ?)",
+        vec![account.into(), kind.noun().into(), key.into(), arn.into()],
+    )
+}
+
 /// Detaches `arn` from an entity. `false`: it was not attached.
 pub(crate) async fn detach(store: &Store, account: &str, kind: Kind, key: &str, arn: &str) -> Result<bool, Error> {
     let removed = store
@@ -105,6 +114,12 @@ pub(crate) fn count_of_row() -> String {
 /// How many entities of the account `arn` is attached to.
 pub(crate) async fn count_of_policy(store: &Store, account: &str, arn: &str) -> Result<i64, Error> {
     super::policy_uses::count_of_policy(store, "policy_attachments", account, arn).await
+}
+
+/// How many entities of the account each policy under the ARN prefix `prefix` is
+/// attached to (policies of none absent).
+pub(crate) async fn counts_by_policy(store: &Store, account: &str, prefix: &str) -> Result<Vec<(String, i64)>, Error> {
+    super::policy_uses::counts_by_policy(store, "policy_attachments", account, prefix).await
 }
 
 /// Every policy ARN attached to something in the account.

@@ -71,6 +71,12 @@ pub(crate) async fn count_of_policy(store: &Store, account: &str, arn: &str) -> 
     super::policy_uses::count_of_policy(store, "permissions_boundaries", account, arn).await
 }
 
+/// How many entities of the account each policy under the ARN prefix `prefix` is
+/// the boundary of (policies of none absent).
+pub(crate) async fn counts_by_policy(store: &Store, account: &str, prefix: &str) -> Result<Vec<(String, i64)>, Error> {
+    super::policy_uses::counts_by_policy(store, "permissions_boundaries", account, prefix).await
+}
+
 /// Every policy ARN that bounds something in the account.
 pub(crate) async fn policy_arns(store: &Store, account: &str) -> Result<Vec<String>, Error> {
     super::policy_uses::policy_arns(store, "permissions_boundaries", account).await

@@ -6,6 +6,8 @@
 //! one default; a policy is deleted only when nothing uses it (attachments, boundaries) and
 //! only its default version remains; every such check runs in the transaction that writes.
 
+use std::collections::HashMap;
+
 use store::{Statement, Store, StoreError, Value};
 
 use super::tags::{self, Tag, Tagged};
@@ -13,9 +15,6 @@ use super::{Dependents, Error, attachments, boundaries, managed};
 
 /// Versions a customer managed policy keeps at most.
 pub(crate) const MAX_VERSIONS: i64 = 5;
-
-/// When AWS published the managed policies (the catalogue carries no dates of its own).
-const CATALOGUE_DATE: i64 = 1_423_247_986;
 
 /// A managed policy, AWS's or the account's.
 #[derive(Debug, Clone)]
@@ -29,6 +28,8 @@ pub(crate) struct ManagedPolicy {
     pub created_at: i64,
     pub updated_at: i64,
     pub aws_managed: bool,
+    /// Whether it can be attached or made a boundary (every customer managed policy can).
+    pub attachable: bool,
 }
 
 impl ManagedPolicy {
@@ -40,9 +41,10 @@ impl ManagedPolicy {
             path: policy.path.to_owned(),
             description: None,
             default_version: policy.default_version.to_owned(),
-            created_at: CATALOGUE_DATE,
-            updated_at: CATALOGUE_DATE,
+            created_at: policy.created_at,
+            updated_at: policy.updated_at,
             aws_managed: true,
+            attachable: policy.attachable,
         }
     }
 
@@ -59,6 +61,7 @@ impl ManagedPolicy {
             created_at: row.int(6)?,
             updated_at: row.int(7)?,
             aws_managed: false,
+            attachable: true,
         })
     }
 }
@@ -121,9 +124,9 @@ pub(crate) async fn find_with_version(
     version: &str,
 ) -> Result<Option<(ManagedPolicy, Option<(String, i64)>)>, Error> {
     if let Some(policy) = managed::find(arn) {
-        let found = ManagedPolicy::from_catalogue(policy);
-        let document = (version == found.default_version).then(|| (policy.document.to_owned(), found.created_at));
-        return Ok(Some((found, document)));
+        let document =
+            (version == policy.default_version).then(|| (policy.document.to_owned(), policy.version_created_at));
+        return Ok(Some((ManagedPolicy::from_catalogue(policy), document)));
     }
     let sql = format!(
         "SELECT {ALIASED_COLUMNS}, v.document, v.created_at FROM managed_policies p
@@ -179,6 +182,38 @@ pub(crate) async fn page_with_usage(
     rows.iter()
         .map(|row| Ok((ManagedPolicy::from_row(row)?, Usage { attachments: row.int(8)?, boundaries: row.int(9)? })))
         .collect()
+}
+
+/// AWS's policies in `window`, sorted by ARN, with their usage in this account (read in two
+/// statements, whatever the page: each table's counts of the AWS policies it names).
+pub(crate) async fn catalogue_page_with_usage(
+    store: &Store,
+    account: &str,
+    window: PolicyWindow<'_>,
+) -> Result<Vec<(ManagedPolicy, Usage)>, Error> {
+    let mut used: HashMap<String, Usage> = HashMap::new();
+    for (arn, count) in attachments::counts_by_policy(store, account, managed::ARN_PREFIX).await? {
+        used.entry(arn).or_default().attachments = count;
+    }
+    for (arn, count) in boundaries::counts_by_policy(store, account, managed::ARN_PREFIX).await? {
+        used.entry(arn).or_default().boundaries = count;
+    }
+    let catalogue = managed::catalogue();
+    let start = catalogue.partition_point(|policy| policy.arn <= window.after);
+    Ok(catalogue
+        .iter()
+        .skip(start)
+        .filter(|policy| policy.path.starts_with(window.prefix))
+        .map(|policy| (policy, used.get(policy.arn).copied().unwrap_or_default()))
+        .filter(|(_, usage)| match window.used_as {
+            None => true,
+            Some(Usage { attachments: 0, .. }) => usage.boundaries > 0,
+            Some(Usage { boundaries: 0, .. }) => usage.attachments > 0,
+            Some(_) => usage.attachments > 0 || usage.boundaries > 0,
+        })
+        .take(window.limit)
+        .map(|(policy, usage)| (ManagedPolicy::from_catalogue(policy), usage))
+        .collect())
 }
 
 /// The ARN of the account's policy named `name` (case-insensitively), if there is one.
@@ -279,7 +314,9 @@ pub(crate) async fn version_created_at(store: &Store, arn: &str, version: &str) 
 /// default only.
 pub(crate) async fn versions(store: &Store, policy: &ManagedPolicy) -> Result<Vec<(String, i64)>, Error> {
     if policy.aws_managed {
-        return Ok(vec![(policy.default_version.clone(), policy.created_at)]);
+        return Ok(managed::find(&policy.arn)
+            .map(|found| vec![(policy.default_version.clone(), found.version_created_at)])
+            .unwrap_or_default());
     }
     let rows = store
         .query(
@@ -295,7 +332,7 @@ pub(crate) async fn versions(store: &Store, policy: &ManagedPolicy) -> Result<Ve
 pub(crate) async fn versions_with_documents(store: &Store, policy: &ManagedPolicy) -> Result<Vec<Version>, Error> {
     if policy.aws_managed {
         return Ok(managed::find(&policy.arn)
-            .map(|found| vec![(policy.default_version.clone(), found.document.to_owned(), policy.created_at)])
+            .map(|found| vec![(policy.default_version.clone(), found.document.to_owned(), found.version_created_at)])
             .unwrap_or_default());
     }
     let rows = store
@@ -426,6 +463,7 @@ mod tests {
             created_at: 5,
             updated_at: 5,
             aws_managed: false,
+            attachable: true,
         }
     }
 

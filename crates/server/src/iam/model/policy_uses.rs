@@ -52,6 +52,23 @@ pub(super) fn count_of_row(table: &'static str) -> String {
     format!("(SELECT COUNT(*) FROM {table} u WHERE u.account_id = p.account_id AND u.policy_arn = p.arn)")
 }
 
+/// How many rows of `table` in the account name each policy whose ARN begins with `prefix`
+/// (those named by none are absent), in one statement.
+pub(super) async fn counts_by_policy(
+    store: &Store,
+    table: &'static str,
+    account: &str,
+    prefix: &str,
+) -> Result<Vec<(String, i64)>, Error> {
+    let sql = format!(
+        "SELECT policy_arn, COUNT(*) FROM {table} WHERE account_id = ? AND substr(policy_arn, 1, {}) = ?
+         GROUP BY policy_arn",
+        prefix.chars().count()
+    );
+    let rows = store.query(&sql, vec![account.into(), prefix.into()]).await?;
+    rows.iter().map(|row| Ok((row.text(0)?, row.int(1)?))).collect()
+}
+
 /// Every policy ARN a row of `table` in the account names.
 pub(super) async fn policy_arns(store: &Store, table: &'static str, account: &str) -> Result<Vec<String>, Error> {
     let sql = format!("SELECT DISTINCT policy_arn FROM {table} WHERE account_id = ?");
