@@ -6,9 +6,12 @@
 //! inserting statement; a key's status is [`KeyStatus`], stored in IAM's words, and a stored
 //! word it does not know is an [`Error`].
 
-use store::{Statement, Store, Value};
+use store::{Store, Value};
 
-use super::{Dependents, Error};
+use super::{Dependents, Error, UserRows};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "access_keys", column: "user_name_key" };
 
 /// Long-term access keys a user may have (IAM's default quota).
 pub(crate) const PER_USER: i64 = 2;
@@ -301,22 +304,6 @@ pub(crate) async fn for_report(store: &Store, account: &str) -> Result<Vec<Repor
 /// Whether the root user has a key (what GetAccountSummary reports).
 pub(crate) fn of_root(account: &str) -> Dependents {
     Dependents::new("SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key IS NULL", vec![account.into()])
-}
-
-/// A user's keys (what keeps it from being deleted).
-pub(crate) fn of_user(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM access_keys WHERE account_id = ? AND user_name_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's keys to its new key.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE access_keys SET user_name_key = ? WHERE account_id = ? AND user_name_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }
 
 #[cfg(test)]

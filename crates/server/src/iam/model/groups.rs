@@ -6,7 +6,10 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::entities::{Entity, Kind};
-use super::{Added, Dependents, Error, Holders, attachments, inline};
+use super::{Added, Dependents, Error, Holders, UserRows, attachments, inline};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "group_members", column: "user_key" };
 
 /// Groups a user may be in (IAM's default quota).
 pub(crate) const PER_USER: i64 = 10;
@@ -125,14 +128,6 @@ pub(crate) fn holders(account: &str, kind: Kind, key: &str) -> Holders {
     }
 }
 
-/// A user's memberships (what keeps it from being deleted).
-pub(crate) fn memberships_of(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM group_members WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
 /// A group's members (what keeps it from being deleted).
 pub(crate) fn members_of(account: &str, group_key: &str) -> Dependents {
     Dependents::new(
@@ -170,14 +165,6 @@ pub(crate) async fn rename(
         Err(StoreError::Conflict) => Ok(false),
         Err(error) => Err(error.into()),
     }
-}
-
-/// The statement moving a user's memberships to its new key.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE group_members SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }
 
 #[cfg(test)]
@@ -230,6 +217,6 @@ mod tests {
         assert!(!remove(store, ACCOUNT, "g03", "alice").await.unwrap());
         assert!(members(store, ACCOUNT, "g03", "", 10).await.unwrap().is_empty());
         assert!(!members_of(ACCOUNT, "g03").exist(store).await.unwrap());
-        assert!(memberships_of(ACCOUNT, "alice").exist(store).await.unwrap());
+        assert!(USER_ROWS.of(ACCOUNT, "alice").exist(store).await.unwrap());
     }
 }

@@ -8,7 +8,10 @@
 use store::{Statement, Store, StoreError, Value};
 
 use super::passwords::PasswordPolicy;
-use super::{Dependents, Error};
+use super::{Error, UserRows};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "login_profiles", column: "user_key" };
 
 /// Earlier passwords kept for `PasswordReusePrevention` (its maximum).
 pub(crate) const HISTORY: usize = 24;
@@ -140,22 +143,6 @@ pub(crate) async fn delete(store: &Store, account: &str, user_key: &str) -> Resu
         )
         .await?;
     Ok(deleted > 0)
-}
-
-/// A user's login profile, as a delete's guard sees it.
-pub(crate) fn held_by(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM login_profiles WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's login profile to its new name.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE login_profiles SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }
 
 /// The account's password policy, if one is set.

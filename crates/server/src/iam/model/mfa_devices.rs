@@ -15,7 +15,10 @@ use store::seal::Sealer;
 use store::{Row, Statement, Store, StoreError, Value};
 
 use super::tags::{self, Tag, Tagged};
-use super::{Dependents, Error, totp};
+use super::{Error, UserRows, totp};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "mfa_devices", column: "user_key" };
 
 /// The TOTP seed's length in bytes (64 base-32 characters, as AWS's seeds).
 pub(crate) const SEED_BYTES: usize = 40;
@@ -266,22 +269,6 @@ pub(crate) async fn delete(store: &Store, account: &str, serial: &str) -> Result
         Err(StoreError::Unmet(_)) => Ok(false),
         Err(error) => Err(error.into()),
     }
-}
-
-/// The devices assigned to a user, as a delete's guard reads them.
-pub(crate) fn of_user_dependents(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM mfa_devices WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's devices to its new key.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE mfa_devices SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }
 
 /// Checks `code` against the device `serial` assigned to the user `user_key` at `now`,

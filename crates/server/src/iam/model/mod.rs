@@ -95,6 +95,37 @@ pub(crate) struct Dependents {
     params: Vec<Value>,
 }
 
+/// A table whose rows hang off a user by its key in `column` (its access keys, other
+/// credentials, MFA devices, memberships): what keeps the user from being deleted, and the
+/// statement that moves them when it is renamed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserRows {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+impl UserRows {
+    /// The user's rows, as a delete's guard sees them.
+    pub(crate) fn of(self, account: &str, user_key: &str) -> Dependents {
+        Dependents::new(
+            format!("SELECT 1 FROM {} WHERE account_id = ? AND {} = ?", self.table, self.column),
+            vec![account.into(), user_key.into()],
+        )
+    }
+
+    /// The statement moving the user's rows to its new key.
+    pub(crate) fn rename(self, account: &str, old_key: &str, new_key: &str) -> store::Statement {
+        store::Statement::new(
+            format!(
+                "UPDATE {} SET {column} = ? WHERE account_id = ? AND {column} = ?",
+                self.table,
+                column = self.column
+            ),
+            vec![new_key.into(), account.into(), old_key.into()],
+        )
+    }
+}
+
 impl Dependents {
     pub(crate) fn new(sql: impl Into<String>, params: Vec<Value>) -> Dependents {
         Dependents { sql: sql.into(), params }

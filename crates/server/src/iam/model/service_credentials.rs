@@ -4,10 +4,13 @@
 //! Guarantees: a user holds at most [`PER_SERVICE`] credentials for one service, counted in
 //! the inserting statement; the password or key is stored only as its hash.
 
-use store::{Statement, Store, Value};
+use store::{Store, Value};
 
 use super::access_keys::KeyStatus;
-use super::{Dependents, Error};
+use super::{Error, UserRows};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "service_credentials", column: "user_key" };
 
 /// Credentials a user may have for one service (IAM's quota).
 pub(crate) const PER_SERVICE: i64 = 2;
@@ -158,20 +161,4 @@ pub(crate) async fn delete(store: &Store, account: &str, user_key: &str, id: &st
         )
         .await?;
     Ok(deleted > 0)
-}
-
-/// A user's credentials, as a delete's guard sees them.
-pub(crate) fn held_by(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM service_credentials WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's credentials to its new name.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE service_credentials SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }

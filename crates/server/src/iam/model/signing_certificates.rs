@@ -5,10 +5,13 @@
 //! statement; one certificate (by the SHA-256 of its DER) belongs to one owner of the
 //! account at most (a unique index).
 
-use store::{Statement, Store, StoreError, Value};
+use store::{Store, StoreError, Value};
 
 use super::access_keys::KeyStatus;
-use super::{Dependents, Error};
+use super::{Error, UserRows};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "signing_certificates", column: "user_key" };
 
 /// Signing certificates a user may have (IAM's quota).
 pub(crate) const PER_USER: i64 = 2;
@@ -159,20 +162,4 @@ pub(crate) async fn delete(store: &Store, account: &str, user_key: Option<&str>,
         )
         .await?;
     Ok(deleted > 0)
-}
-
-/// A user's certificates, as a delete's guard sees them.
-pub(crate) fn held_by(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM signing_certificates WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's certificates to its new name.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE signing_certificates SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }

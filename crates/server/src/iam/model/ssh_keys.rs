@@ -4,10 +4,13 @@
 //! fingerprint) twice, both checked in the inserting statement; a key is stored in SSH's wire
 //! form, whatever encoding it was uploaded in.
 
-use store::{Statement, Store, Value};
+use store::{Store, Value};
 
 use super::access_keys::KeyStatus;
-use super::{Dependents, Error};
+use super::{Error, UserRows};
+
+/// This table's rows of a user (DeleteUser's guard, UpdateUser's move).
+pub(crate) const USER_ROWS: UserRows = UserRows { table: "ssh_public_keys", column: "user_key" };
 
 /// SSH public keys a user may have (IAM's default quota).
 pub(crate) const PER_USER: i64 = 5;
@@ -129,20 +132,4 @@ pub(crate) async fn delete(store: &Store, account: &str, user_key: &str, id: &st
         )
         .await?;
     Ok(deleted > 0)
-}
-
-/// A user's keys, as a delete's guard sees them.
-pub(crate) fn held_by(account: &str, user_key: &str) -> Dependents {
-    Dependents::new(
-        "SELECT 1 FROM ssh_public_keys WHERE account_id = ? AND user_key = ?",
-        vec![account.into(), user_key.into()],
-    )
-}
-
-/// The statement moving a user's keys to its new name.
-pub(crate) fn rename_user(account: &str, old_key: &str, new_key: &str) -> Statement {
-    Statement::new(
-        "UPDATE ssh_public_keys SET user_key = ? WHERE account_id = ? AND user_key = ?",
-        vec![new_key.into(), account.into(), old_key.into()],
-    )
 }

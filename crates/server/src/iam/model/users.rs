@@ -9,7 +9,7 @@ use store::{Statement, Store, StoreError};
 
 use super::entities::Kind;
 use super::{
-    Dependents, Error, access_keys, attachments, boundaries, groups, inline, login_profiles, mfa_devices,
+    Dependents, Error, UserRows, access_keys, attachments, boundaries, groups, inline, login_profiles, mfa_devices,
     service_credentials, signing_certificates, ssh_keys, tags,
 };
 
@@ -27,27 +27,30 @@ pub(crate) enum UserHeldBy {
     InlinePolicies,
 }
 
+/// The tables whose rows hang off a user by its key, with what each is to DeleteUser, in the
+/// order IAM reports them; a rename moves them all.
+const USER_ROWS: [(UserHeldBy, UserRows); 7] = [
+    (UserHeldBy::LoginProfile, login_profiles::USER_ROWS),
+    (UserHeldBy::AccessKeys, access_keys::USER_ROWS),
+    (UserHeldBy::MfaDevices, mfa_devices::USER_ROWS),
+    (UserHeldBy::SigningCertificates, signing_certificates::USER_ROWS),
+    (UserHeldBy::ReferencedObjects, ssh_keys::USER_ROWS),
+    (UserHeldBy::ReferencedObjects, service_credentials::USER_ROWS),
+    (UserHeldBy::Groups, groups::USER_ROWS),
+];
+
 /// Deletes a user with its boundary and tags, only while it has no login profile, access key,
 /// MFA device, signing certificate, SSH key, service-specific credential, inline policy, group
 /// or attached policy. `false`: it was not deleted (absent, or held).
 pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bool, Error> {
     let mut sql = "DELETE FROM users WHERE account_id = ? AND name_key = ?".to_owned();
     let mut params = vec![account.into(), key.into()];
-    Dependents::append_none(
-        &mut sql,
-        &mut params,
-        &[
-            login_profiles::held_by(account, key),
-            access_keys::of_user(account, key),
-            mfa_devices::of_user_dependents(account, key),
-            signing_certificates::held_by(account, key),
-            ssh_keys::held_by(account, key),
-            service_credentials::held_by(account, key),
-            inline::of(account, Kind::User, key),
-            groups::memberships_of(account, key),
-            attachments::of(account, Kind::User, key),
-        ],
-    );
+    let held: Vec<Dependents> = USER_ROWS
+        .iter()
+        .map(|(_, rows)| rows.of(account, key))
+        .chain([inline::of(account, Kind::User, key), attachments::of(account, Kind::User, key)])
+        .collect();
+    Dependents::append_none(&mut sql, &mut params, &held);
     let deleted = store
         .transaction(vec![
             Statement::guard(sql, params),
@@ -64,17 +67,10 @@ pub(crate) async fn delete(store: &Store, account: &str, key: &str) -> Result<bo
 
 /// What holds a user now (`None`: nothing does).
 pub(crate) async fn held_by(store: &Store, account: &str, key: &str) -> Result<Option<UserHeldBy>, Error> {
-    let held = [
-        (UserHeldBy::LoginProfile, login_profiles::held_by(account, key)),
-        (UserHeldBy::AccessKeys, access_keys::of_user(account, key)),
-        (UserHeldBy::MfaDevices, mfa_devices::of_user_dependents(account, key)),
-        (UserHeldBy::SigningCertificates, signing_certificates::held_by(account, key)),
-        (UserHeldBy::ReferencedObjects, ssh_keys::held_by(account, key)),
-        (UserHeldBy::ReferencedObjects, service_credentials::held_by(account, key)),
-        (UserHeldBy::Groups, groups::memberships_of(account, key)),
+    let held = USER_ROWS.iter().map(|(reason, rows)| (*reason, rows.of(account, key))).chain([
         (UserHeldBy::AttachedPolicies, attachments::of(account, Kind::User, key)),
         (UserHeldBy::InlinePolicies, inline::of(account, Kind::User, key)),
-    ];
+    ]);
     for (reason, dependents) in held {
         if dependents.exist(store).await? {
             return Ok(Some(reason));
@@ -93,25 +89,18 @@ pub(crate) async fn rename(
     new_path: &str,
 ) -> Result<bool, Error> {
     let new_key = new_name.to_lowercase();
-    let updated = store
-        .transaction(vec![
-            Statement::new(
-                "UPDATE users SET name_key = ?, name = ?, path = ? WHERE account_id = ? AND name_key = ?",
-                vec![new_key.as_str().into(), new_name.into(), new_path.into(), account.into(), old_key.into()],
-            ),
-            access_keys::rename_user(account, old_key, &new_key),
-            mfa_devices::rename_user(account, old_key, &new_key),
-            login_profiles::rename_user(account, old_key, &new_key),
-            ssh_keys::rename_user(account, old_key, &new_key),
-            service_credentials::rename_user(account, old_key, &new_key),
-            signing_certificates::rename_user(account, old_key, &new_key),
-            inline::rename_owner(account, Kind::User, old_key, &new_key),
-            groups::rename_user(account, old_key, &new_key),
-            attachments::rename_owner(account, Kind::User, old_key, &new_key),
-            boundaries::rename_owner(account, Kind::User, old_key, &new_key),
-            tags::rename_owner(account, tags::Tagged::Entity(Kind::User), old_key, &new_key),
-        ])
-        .await;
+    let mut statements = vec![
+        Statement::new(
+            "UPDATE users SET name_key = ?, name = ?, path = ? WHERE account_id = ? AND name_key = ?",
+            vec![new_key.as_str().into(), new_name.into(), new_path.into(), account.into(), old_key.into()],
+        ),
+        inline::rename_owner(account, Kind::User, old_key, &new_key),
+        attachments::rename_owner(account, Kind::User, old_key, &new_key),
+        boundaries::rename_owner(account, Kind::User, old_key, &new_key),
+        tags::rename_owner(account, tags::Tagged::Entity(Kind::User), old_key, &new_key),
+    ];
+    statements.extend(USER_ROWS.iter().map(|(_, rows)| rows.rename(account, old_key, &new_key)));
+    let updated = store.transaction(statements).await;
     match updated {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict) => Ok(false),
