@@ -434,6 +434,7 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
 /// Operations whose input can name a role or a task definition but pass none to a service.
 const PASSES_NO_ROLE: &[(&str, &str)] = &[
     ("AssumeRole", "assumes the role: its trust policy decides"),
+    ("DeleteServiceLinkedRole", "deletes the role"),
     ("CreateRole", "makes the role"),
     ("GetRole", "reads the role"),
     ("DeleteRole", "deletes the role"),
