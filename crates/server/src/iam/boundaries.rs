@@ -2,6 +2,7 @@
 //! CreateRole, and Put/Delete{User,Role}PermissionsBoundary. A boundary names a managed
 //! policy (AWS's or the account's) by ARN; an entity has at most one.
 
+use aws_model::iam::{PutRolePermissionsBoundaryRequest, PutUserPermissionsBoundaryRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -11,9 +12,10 @@ use super::policies::attachable_policy;
 use crate::operations::operation;
 use crate::operations::{Ctx, query};
 
-/// The request's `PermissionsBoundary`, checked to name an existing managed policy.
-pub(crate) async fn from_params(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
-    let Some(arn) = ctx.params.get("PermissionsBoundary") else { return Ok(None) };
+/// A request's `PermissionsBoundary` (of its typed input), checked to name an existing
+/// managed policy.
+pub(crate) async fn checked(ctx: &Ctx<'_>, boundary: Option<&str>) -> Result<Option<String>, AwsError> {
+    let Some(arn) = boundary else { return Ok(None) };
     attachable_policy(ctx, arn).await?;
     Ok(Some(arn.to_owned()))
 }
@@ -27,14 +29,11 @@ pub(crate) fn write(xml: &mut XmlResponse, boundary: Option<&str>) {
     }
 }
 
-async fn put(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
+/// `arn`: the request's `PermissionsBoundary` (required: the pipeline has checked it is there).
+async fn put(ctx: &Ctx<'_>, kind: Kind, arn: &str) -> Result<XmlResponse, AwsError> {
     let key = existing_modifiable(ctx, kind).await?.name.to_lowercase();
-    let arn = from_params(ctx).await?.ok_or_else(|| {
-        crate::operations::validation(
-            "1 validation error detected: Value null at 'permissionsBoundary' failed to satisfy constraint: Member must not be null",
-        )
-    })?;
-    model::put(&ctx.app.store, ctx.account(), kind, &key, &arn).await?;
+    attachable_policy(ctx, arn).await?;
+    model::put(&ctx.app.store, ctx.account(), kind, &key, arn).await?;
     Ok(ctx.response())
 }
 
@@ -50,7 +49,10 @@ operation!(
     "PutUserPermissionsBoundary",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::User)),
-    |ctx| query(put(ctx, Kind::User))
+    |ctx| {
+        let PutUserPermissionsBoundaryRequest { permissions_boundary, .. } = ctx.input();
+        query(put(ctx, Kind::User, permissions_boundary))
+    }
 );
 operation!(
     iam,
@@ -66,7 +68,10 @@ operation!(
     "PutRolePermissionsBoundary",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Role)),
-    |ctx| query(put(ctx, Kind::Role))
+    |ctx| {
+        let PutRolePermissionsBoundaryRequest { permissions_boundary, .. } = ctx.input();
+        query(put(ctx, Kind::Role, permissions_boundary))
+    }
 );
 operation!(
     iam,

@@ -45,7 +45,7 @@ operation!(
 );
 
 async fn create_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateInstanceProfileRequest>().tags)?;
     let account = ctx.account();
     let profile = insert(ctx, Kind::InstanceProfile, Vec::new(), |key| {
         tags::set_statements(account, Tagged::Entity(Kind::InstanceProfile), key, &tags)

@@ -76,7 +76,7 @@ operation!(
 async fn create_virtual_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("VirtualMFADeviceName")?;
     let path = ctx.params.get("Path").unwrap_or("/");
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateVirtualMFADeviceRequest>().tags)?;
     let serial = model::serial_number(ctx.account(), path, name);
     let mut seed = [0u8; model::SEED_BYTES];
     getrandom::getrandom(&mut seed).map_err(|_| internal(ids::NoRandomness))?;

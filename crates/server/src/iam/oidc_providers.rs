@@ -122,7 +122,7 @@ async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         thumbprints: thumbprints(ctx)?,
         created_at: ids::now(),
     };
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateOpenIDConnectProviderRequest>().tags)?;
     match model::create(&ctx.app.store, ctx.account(), &provider, &tags).await? {
         Creation::Made => {}
         Creation::AlreadyExists => {

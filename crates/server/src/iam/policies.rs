@@ -136,7 +136,7 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         ));
     }
     check_document(document)?;
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreatePolicyRequest>().tags)?;
     let now = ids::now();
     let policy = ManagedPolicy {
         arn: format!("arn:aws:iam::{}:policy{path}{name}", ctx.account()),

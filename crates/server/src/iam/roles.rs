@@ -5,6 +5,9 @@
 //! against IAM's 2,048-character quota; a role is deleted only when no inline policy,
 //! attachment or instance profile holds it, checked in the deleting statement itself.
 
+use aws_model::iam::{
+    CreateRoleRequest, UpdateAssumeRolePolicyRequest, UpdateRoleDescriptionRequest, UpdateRoleRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
@@ -105,30 +108,14 @@ async fn check_trust_policy(ctx: &Ctx<'_>, document: &str) -> Result<String, Aws
     })
 }
 
-pub(crate) fn check_description(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
-    let description = ctx.params.get("Description");
-    let valid = |text: &str| {
-        text.chars().count() <= 1000
-            && text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'))
-    };
-    match description {
-        Some(text) if !valid(text) => Err(validation(format!(
-            "1 validation error detected: Value '{text}' at 'description' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]* and have length less than or equal to 1000"
-        ))),
-        _ => Ok(description.map(str::to_owned)),
-    }
-}
-
-fn check_max_session_duration(ctx: &Ctx<'_>) -> Result<Option<i64>, AwsError> {
-    let Some(text) = ctx.params.get("MaxSessionDuration") else { return Ok(None) };
-    match text.parse::<i64>() {
-        Ok(seconds) if MAX_SESSION_DURATION.contains(&seconds) => Ok(Some(seconds)),
-        Ok(seconds) if seconds < *MAX_SESSION_DURATION.start() => Err(validation(format!(
-            "1 validation error detected: Value '{text}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"
-        ))),
-        _ => Err(validation(format!(
+/// A `MaxSessionDuration` that is not a number: the model's range is checked by the pipeline,
+/// but a value that does not parse passes it, and is refused rather than dropped.
+fn check_max_session_duration(ctx: &Ctx<'_>, seconds: Option<i64>) -> Result<Option<i64>, AwsError> {
+    match (seconds, ctx.params.get("MaxSessionDuration")) {
+        (None, Some(text)) => Err(validation(format!(
             "1 validation error detected: Value '{text}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"
         ))),
+        _ => Ok(seconds),
     }
 }
 
@@ -137,12 +124,20 @@ operation!(iam, CREATE_ROLE, "CreateRole", IamWrite, |ctx| Box::pin(resource(ctx
 ));
 
 async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let trust_policy = ctx.required("AssumeRolePolicyDocument")?;
-    let description = check_description(ctx)?;
-    let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(*MAX_SESSION_DURATION.start());
+    let CreateRoleRequest {
+        assume_role_policy_document: trust_policy,
+        description,
+        max_session_duration,
+        permissions_boundary,
+        tags,
+        ..
+    } = ctx.input();
+    let description = description.map(str::to_owned);
+    let max_session_duration =
+        check_max_session_duration(ctx, max_session_duration)?.unwrap_or(*MAX_SESSION_DURATION.start());
     let trust_principals = check_trust_policy(ctx, trust_policy).await?;
-    let tags = tag_list::from_params(ctx)?;
-    let boundary = boundaries::from_params(ctx).await?;
+    let tags = tag_list::from_members(&tags)?;
+    let boundary = boundaries::checked(ctx, permissions_boundary).await?;
     let columns = model::columns(description.clone(), max_session_duration, trust_policy, Some(trust_principals));
     let account = ctx.account();
     let entity = insert(ctx, Kind::Role, columns, |key| {
@@ -198,9 +193,11 @@ operation!(iam, UPDATE_ROLE, "UpdateRole", IamWrite, |ctx| Box::pin(resource(ctx
 ));
 
 async fn update_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let UpdateRoleRequest { description, max_session_duration, .. } = ctx.input();
     let role = existing_role(ctx).await?;
-    let description = check_description(ctx)?.or(role.description);
-    let max_session_duration = check_max_session_duration(ctx)?.unwrap_or(role.max_session_duration);
+    let description = description.map(str::to_owned).or(role.description);
+    let max_session_duration =
+        check_max_session_duration(ctx, max_session_duration)?.unwrap_or(role.max_session_duration);
     set_role_fields(ctx, &role.entity, description, max_session_duration).await?;
     Ok(ctx.response())
 }
@@ -224,8 +221,9 @@ operation!(
 );
 
 async fn update_role_description(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let UpdateRoleDescriptionRequest { description, .. } = ctx.input();
     let mut role = existing_role(ctx).await?;
-    role.description = Some(check_description(ctx)?.unwrap_or_default());
+    role.description = Some(description.to_owned());
     set_role_fields(ctx, &role.entity, role.description.clone(), role.max_session_duration).await?;
     let detail = with_detail(ctx, role).await?;
     let mut xml = ctx.response();
@@ -243,7 +241,7 @@ operation!(
 );
 
 async fn update_assume_role_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let document = ctx.required("PolicyDocument")?;
+    let UpdateAssumeRolePolicyRequest { policy_document: document, .. } = ctx.input();
     let trust_principals = check_trust_policy(ctx, document).await?;
     let role = existing_role(ctx).await?;
     entities::modifiable(&role.entity)?;

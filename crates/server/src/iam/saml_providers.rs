@@ -76,7 +76,7 @@ async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let name = ctx.required("Name")?;
     let document = ctx.required("SAMLMetadataDocument")?;
     refuse_encryption(ctx)?;
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateSAMLProviderRequest>().tags)?;
     let now = ids::now();
     let provider = SamlProvider {
         arn: format!("arn:aws:iam::{}:saml-provider/{name}", ctx.account()),

@@ -66,7 +66,7 @@ async fn upload_server_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     let body = ctx.required("CertificateBody")?;
     let private_key = ctx.required("PrivateKey")?;
     let chain = ctx.params.get("CertificateChain");
-    let tags = tag_list::from_params(ctx)?;
+    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::UploadServerCertificateRequest>().tags)?;
     let parsed = key_material::certificate(body).ok_or_else(malformed_certificate)?;
     let now = ids::now();
     if parsed.not_after <= now {

@@ -9,13 +9,14 @@
 //!   its attachments gone, or FAILED with the reason. No Homeport service depends on these
 //!   roles, so none holds one back; only an inline policy or an instance profile could.
 
+use aws_model::iam::{CreateServiceLinkedRoleRequest, GetServiceLinkedRoleDeletionStatusRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
 use super::entities::{Entity, Kind, existing};
 use super::model::roles as role_model;
 use super::model::service_linked_roles as model;
-use super::roles::{MAX_SESSION_DURATION, Role, check_description, with_detail, write_role};
+use super::roles::{MAX_SESSION_DURATION, Role, with_detail, write_role};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, query};
@@ -122,8 +123,8 @@ fn linked_service(name: &str) -> Option<&'static LinkedService> {
 }
 
 /// The role's name: AWS's, with `_SUFFIX` where the service allows one.
-fn role_name(ctx: &Ctx<'_>, linked: &LinkedService) -> Result<String, AwsError> {
-    match ctx.params.get("CustomSuffix") {
+fn role_name(linked: &LinkedService, custom_suffix: Option<&str>) -> Result<String, AwsError> {
+    match custom_suffix {
         None => Ok(linked.role.to_owned()),
         Some(suffix) if linked.custom_suffix => Ok(format!("{}_{suffix}", linked.role)),
         Some(_) => {
@@ -133,20 +134,20 @@ fn role_name(ctx: &Ctx<'_>, linked: &LinkedService) -> Result<String, AwsError> 
 }
 
 async fn create_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let service = ctx.required("AWSServiceName")?;
+    let CreateServiceLinkedRoleRequest { aws_service_name: service, custom_suffix, .. } = ctx.input();
     let name = match linked_service(service) {
-        Some(linked) => role_name(ctx, linked)?,
+        Some(linked) => role_name(linked, custom_suffix)?,
         None => "*".to_owned(),
     };
     Ok(vec![format!("arn:aws:iam::{}:role/aws-service-role/{service}/{name}", ctx.account())])
 }
 
 async fn create_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let service = ctx.required("AWSServiceName")?;
+    let CreateServiceLinkedRoleRequest { aws_service_name: service, description, custom_suffix } = ctx.input();
     let linked = linked_service(service)
         .ok_or_else(|| AwsError::new("InvalidInput", 400, format!("Invalid service name: {service}")))?;
-    let role_name = role_name(ctx, linked)?;
-    let description = check_description(ctx)?.or_else(|| linked.description.map(str::to_owned));
+    let role_name = role_name(linked, custom_suffix)?;
+    let description = description.or(linked.description).map(str::to_owned);
     let trust_policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
     );
@@ -190,7 +191,7 @@ async fn delete_service_linked_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
 
 /// A deletion task is authorized on the role it deleted, which its id names.
 async fn deletion_status_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let task_id = ctx.required("DeletionTaskId")?;
+    let GetServiceLinkedRoleDeletionStatusRequest { deletion_task_id: task_id } = ctx.input();
     let role = task_id
         .strip_prefix("task/")
         .and_then(|rest| rest.rsplit_once('/'))
@@ -199,7 +200,7 @@ async fn deletion_status_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError
 }
 
 async fn get_service_linked_role_deletion_status(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let task_id = ctx.required("DeletionTaskId")?;
+    let GetServiceLinkedRoleDeletionStatusRequest { deletion_task_id: task_id } = ctx.input();
     let Some(deletion) = model::find(&ctx.app.store, ctx.account(), task_id).await? else {
         return Err(AwsError::new("NoSuchEntity", 404, format!("Deletion task {task_id} does not exist.")));
     };

@@ -1,8 +1,16 @@
 //! Tag/Untag/List{User,Role,Policy,InstanceProfile,MFADevice,ServerCertificate,OpenIDConnectProvider,SAMLProvider}Tags. The tags and their quota are
-//! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`].
+//! [`super::model::tags`]; the request's `Tags` list is [`super::tag_list`]. Each operation
+//! hands its typed input's `Tags` or `TagKeys` (`aws_model::iam::Tag*Request`) to the shared
+//! handler; the pipeline has checked their sizes and characters.
 
+use aws_model::iam::{
+    TagInstanceProfileRequest, TagMFADeviceRequest, TagOpenIDConnectProviderRequest, TagPolicyRequest, TagRoleRequest,
+    TagSAMLProviderRequest, TagServerCertificateRequest, TagUserRequest, UntagInstanceProfileRequest,
+    UntagMFADeviceRequest, UntagOpenIDConnectProviderRequest, UntagPolicyRequest, UntagRoleRequest,
+    UntagSAMLProviderRequest, UntagServerCertificateRequest, UntagUserRequest,
+};
 use aws_protocol::AwsError;
-use aws_protocol::query::XmlResponse;
+use aws_protocol::query::{QueryParams, XmlResponse};
 
 use super::entities::{Kind, existing, resource};
 use super::mfa_devices::{device_resource, existing_device};
@@ -11,7 +19,7 @@ use super::oidc_providers::{existing_provider, provider_resource};
 use super::policies::{existing_policy, policy_resource};
 use super::saml_providers::{existing_saml_provider, saml_provider_resource};
 use super::server_certificates::{certificate_resource, existing as existing_certificate};
-use super::tag_list::{from_params, write_members};
+use super::tag_list::{from_members, write_members};
 use crate::operations::operation;
 use crate::operations::{Ctx, Page, query};
 
@@ -42,8 +50,8 @@ async fn target(ctx: &Ctx<'_>, tagged: Tagged) -> Result<String, AwsError> {
     }
 }
 
-async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
-    let tags = from_params(ctx)?;
+async fn tag(ctx: &Ctx<'_>, tagged: Tagged, tags: Vec<QueryParams>) -> Result<XmlResponse, AwsError> {
+    let tags = from_members(&tags)?;
     let key = target(ctx, tagged).await?;
     if !model::tag(&ctx.app.store, ctx.account(), tagged, &key, &tags).await? {
         return Err(AwsError::new(
@@ -55,10 +63,9 @@ async fn tag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-async fn untag(ctx: &Ctx<'_>, tagged: Tagged) -> Result<XmlResponse, AwsError> {
-    let keys = ctx.params.strings("TagKeys");
+async fn untag(ctx: &Ctx<'_>, tagged: Tagged, tag_keys: Vec<&str>) -> Result<XmlResponse, AwsError> {
     let key = target(ctx, tagged).await?;
-    model::untag(&ctx.app.store, ctx.account(), tagged, &key, &keys).await?;
+    model::untag(&ctx.app.store, ctx.account(), tagged, &key, &tag_keys).await?;
     Ok(ctx.response())
 }
 
@@ -81,27 +88,41 @@ const USER: Tagged = Tagged::Entity(Kind::User);
 const ROLE: Tagged = Tagged::Entity(Kind::Role);
 const INSTANCE_PROFILE: Tagged = Tagged::Entity(Kind::InstanceProfile);
 
-operation!(iam, TAG_USER, "TagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(ctx, USER)));
+operation!(iam, TAG_USER, "TagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(tag(
+    ctx,
+    USER,
+    ctx.input::<TagUserRequest>().tags
+)));
 operation!(iam, UNTAG_USER, "UntagUser", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(untag(
-    ctx, USER
+    ctx,
+    USER,
+    ctx.input::<UntagUserRequest>().tag_keys
 )));
 operation!(iam, LIST_USER_TAGS, "ListUserTags", Read, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| query(list(
     ctx, USER
 )));
-operation!(iam, TAG_ROLE, "TagRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(ctx, ROLE)));
+operation!(iam, TAG_ROLE, "TagRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(tag(
+    ctx,
+    ROLE,
+    ctx.input::<TagRoleRequest>().tags
+)));
 operation!(iam, UNTAG_ROLE, "UntagRole", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(untag(
-    ctx, ROLE
+    ctx,
+    ROLE,
+    ctx.input::<UntagRoleRequest>().tag_keys
 )));
 operation!(iam, LIST_ROLE_TAGS, "ListRoleTags", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(list(
     ctx, ROLE
 )));
 operation!(iam, TAG_POLICY, "TagPolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(tag(
     ctx,
-    Tagged::Policy
+    Tagged::Policy,
+    ctx.input::<TagPolicyRequest>().tags
 )));
 operation!(iam, UNTAG_POLICY, "UntagPolicy", IamWrite, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(untag(
     ctx,
-    Tagged::Policy
+    Tagged::Policy,
+    ctx.input::<UntagPolicyRequest>().tag_keys
 )));
 operation!(iam, LIST_POLICY_TAGS, "ListPolicyTags", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(list(
     ctx,
@@ -113,7 +134,7 @@ operation!(
     "TagInstanceProfile",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
-    |ctx| query(tag(ctx, INSTANCE_PROFILE))
+    |ctx| query(tag(ctx, INSTANCE_PROFILE, ctx.input::<TagInstanceProfileRequest>().tags))
 );
 operation!(
     iam,
@@ -121,7 +142,7 @@ operation!(
     "UntagInstanceProfile",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::InstanceProfile)),
-    |ctx| query(untag(ctx, INSTANCE_PROFILE))
+    |ctx| query(untag(ctx, INSTANCE_PROFILE, ctx.input::<UntagInstanceProfileRequest>().tag_keys))
 );
 operation!(
     iam,
@@ -133,10 +154,11 @@ operation!(
 );
 operation!(iam, TAG_MFA_DEVICE, "TagMFADevice", IamWrite, |ctx| Box::pin(device_resource(ctx)), |ctx| query(tag(
     ctx,
-    Tagged::MfaDevice
+    Tagged::MfaDevice,
+    ctx.input::<TagMFADeviceRequest>().tags
 )));
 operation!(iam, UNTAG_MFA_DEVICE, "UntagMFADevice", IamWrite, |ctx| Box::pin(device_resource(ctx)), |ctx| query(
-    untag(ctx, Tagged::MfaDevice)
+    untag(ctx, Tagged::MfaDevice, ctx.input::<UntagMFADeviceRequest>().tag_keys)
 ));
 operation!(iam, LIST_MFA_DEVICE_TAGS, "ListMFADeviceTags", Read, |ctx| Box::pin(device_resource(ctx)), |ctx| query(
     list(ctx, Tagged::MfaDevice)
@@ -147,7 +169,7 @@ operation!(
     "TagServerCertificate",
     Write,
     |ctx| Box::pin(certificate_resource(ctx)),
-    |ctx| query(tag(ctx, Tagged::ServerCertificate))
+    |ctx| query(tag(ctx, Tagged::ServerCertificate, ctx.input::<TagServerCertificateRequest>().tags))
 );
 operation!(
     iam,
@@ -155,7 +177,7 @@ operation!(
     "UntagServerCertificate",
     Write,
     |ctx| Box::pin(certificate_resource(ctx)),
-    |ctx| query(untag(ctx, Tagged::ServerCertificate))
+    |ctx| query(untag(ctx, Tagged::ServerCertificate, ctx.input::<UntagServerCertificateRequest>().tag_keys))
 );
 operation!(
     iam,
@@ -171,7 +193,7 @@ operation!(
     "TagOpenIDConnectProvider",
     IamWrite,
     |ctx| Box::pin(provider_resource(ctx)),
-    |ctx| query(tag(ctx, Tagged::OidcProvider))
+    |ctx| query(tag(ctx, Tagged::OidcProvider, ctx.input::<TagOpenIDConnectProviderRequest>().tags))
 );
 operation!(
     iam,
@@ -179,7 +201,7 @@ operation!(
     "UntagOpenIDConnectProvider",
     IamWrite,
     |ctx| Box::pin(provider_resource(ctx)),
-    |ctx| query(untag(ctx, Tagged::OidcProvider))
+    |ctx| query(untag(ctx, Tagged::OidcProvider, ctx.input::<UntagOpenIDConnectProviderRequest>().tag_keys))
 );
 operation!(
     iam,
@@ -190,7 +212,7 @@ operation!(
     |ctx| query(list(ctx, Tagged::OidcProvider))
 );
 operation!(iam, TAG_SAML_PROVIDER, "TagSAMLProvider", IamWrite, |ctx| Box::pin(saml_provider_resource(ctx)), |ctx| {
-    query(tag(ctx, Tagged::SamlProvider))
+    query(tag(ctx, Tagged::SamlProvider, ctx.input::<TagSAMLProviderRequest>().tags))
 });
 operation!(
     iam,
@@ -198,7 +220,7 @@ operation!(
     "UntagSAMLProvider",
     IamWrite,
     |ctx| Box::pin(saml_provider_resource(ctx)),
-    |ctx| query(untag(ctx, Tagged::SamlProvider))
+    |ctx| query(untag(ctx, Tagged::SamlProvider, ctx.input::<UntagSAMLProviderRequest>().tag_keys))
 );
 operation!(
     iam,

@@ -1,6 +1,9 @@
 //! IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser (tags and permissions
 //! boundaries travel with the user: set on create, moved on rename, removed on delete).
+//! Handlers read their typed input (`aws_model::iam::*Request`): the pipeline has checked the
+//! model's constraints (names, paths, the boundary's ARN length, the tags' size and characters).
 
+use aws_model::iam::{CreateUserRequest, DeleteUserRequest, GetUserRequest, UpdateUserRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -34,8 +37,9 @@ operation!(iam, CREATE_USER, "CreateUser", IamWrite, |ctx| Box::pin(user_resourc
 ));
 
 async fn create_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let tags = tag_list::from_params(ctx)?;
-    let boundary = boundaries::from_params(ctx).await?;
+    let CreateUserRequest { permissions_boundary, tags, .. } = ctx.input();
+    let tags = tag_list::from_members(&tags)?;
+    let boundary = boundaries::checked(ctx, permissions_boundary).await?;
     let account = ctx.account();
     let user = insert(ctx, Kind::User, Vec::new(), |key| {
         let mut also = tags::set_statements(account, USER, key, &tags);
@@ -59,7 +63,8 @@ const USER: Tagged = Tagged::Entity(Kind::User);
 operation!(iam, GET_USER, "GetUser", Read, |ctx| Box::pin(user_resource(ctx, true)), |ctx| query(get_user(ctx)));
 
 async fn get_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let user = match (ctx.params.get("UserName"), &ctx.identity.principal) {
+    let GetUserRequest { user_name } = ctx.input();
+    let user = match (user_name, &ctx.identity.principal) {
         // The caller itself, as authenticated (the cache behind it never outlives a change).
         (named, Principal::User { name, user_id, path, created_at })
             if named.is_none_or(|named| named.to_lowercase() == name.to_lowercase()) =>
@@ -114,7 +119,7 @@ operation!(iam, DELETE_USER, "DeleteUser", IamWrite, |ctx| Box::pin(user_resourc
 ));
 
 async fn delete_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("UserName")?;
+    let DeleteUserRequest { user_name: name } = ctx.input();
     let key = name.to_lowercase();
     let store = &ctx.app.store;
     // The guards and the delete are one statement: nothing can be attached in between.
@@ -147,12 +152,12 @@ operation!(
 );
 
 async fn update_user(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("UserName")?;
+    let UpdateUserRequest { user_name: name, new_path, new_user_name } = ctx.input();
     let user = find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))?;
-    let new_name = ctx.params.get("NewUserName").unwrap_or(&user.name).to_owned();
-    let new_path = ctx.params.get("NewPath").unwrap_or(&user.path).to_owned();
+    let new_name = new_user_name.unwrap_or(&user.name);
+    let new_path = new_path.unwrap_or(&user.path);
     // The user, its keys, its policies and its memberships move together.
-    if !model::rename(&ctx.app.store, ctx.account(), &user.key(), &new_name, &new_path).await? {
+    if !model::rename(&ctx.app.store, ctx.account(), &user.key(), new_name, new_path).await? {
         return Err(AwsError::new("EntityAlreadyExists", 409, format!("User with name {new_name} already exists.")));
     }
     Ok(ctx.response())

@@ -124,14 +124,14 @@ pub(crate) async fn untag(
     account: &str,
     tagged: Tagged,
     key: &str,
-    tag_keys: &[String],
+    tag_keys: &[impl AsRef<str>],
 ) -> Result<(), Error> {
     let statements = tag_keys
         .iter()
         .map(|tag_key| {
             Statement::new(
                 "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key_lower = ?",
-                vec![account.into(), tagged.noun().into(), key.into(), tag_key.to_lowercase().into()],
+                vec![account.into(), tagged.noun().into(), key.into(), tag_key.as_ref().to_lowercase().into()],
             )
         })
         .collect();
