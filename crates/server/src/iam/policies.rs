@@ -1,7 +1,13 @@
 //! Managed policies' operations: Create/Get/List/DeletePolicy, the policy version
 //! operations and ListEntitiesForPolicy. The policies, their versions and what is checked
-//! when they change are [`super::model::policies`].
+//! when they change are [`super::model::policies`]. Handlers read their typed input
+//! (`aws_model::iam::*Request`): the pipeline has checked the model's constraints (names, paths,
+//! the description's length, `Scope` and `PolicyUsageFilter`'s values, required members).
 
+use aws_model::iam::{
+    CreatePolicyRequest, CreatePolicyVersionRequest, DeletePolicyVersionRequest, GetPolicyRequest,
+    GetPolicyVersionRequest, ListEntitiesForPolicyRequest, ListPoliciesRequest, SetDefaultPolicyVersionRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
@@ -14,8 +20,8 @@ use super::model::tags::{Tag, Tagged, load as load_tags};
 use super::tag_list;
 use crate::ids;
 use crate::operations::operation;
+use crate::operations::query;
 use crate::operations::{Ctx, Page, internal};
-use crate::operations::{query, validation};
 
 pub(crate) async fn usage(ctx: &Ctx<'_>, arn: &str) -> Result<Usage, AwsError> {
     Ok(model::usage(&ctx.app.store, ctx.account(), arn).await?)
@@ -126,17 +132,10 @@ operation!(iam, CREATE_POLICY, "CreatePolicy", IamWrite, |ctx| Box::pin(policy_r
 ));
 
 async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("PolicyName")?;
-    let path = ctx.params.get("Path").unwrap_or("/");
-    let document = ctx.required("PolicyDocument")?;
-    let description = ctx.params.get("Description");
-    if description.is_some_and(|text| text.chars().count() > 1000) {
-        return Err(validation(
-            "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000",
-        ));
-    }
+    let CreatePolicyRequest { policy_name: name, path, policy_document: document, description, tags } = ctx.input();
+    let path = path.unwrap_or("/");
     check_document(document)?;
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreatePolicyRequest>().tags)?;
+    let tags = tag_list::from_members(&tags)?;
     let now = ids::now();
     let policy = ManagedPolicy {
         arn: format!("arn:aws:iam::{}:policy{path}{name}", ctx.account()),
@@ -165,7 +164,7 @@ async fn create_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 operation!(iam, GET_POLICY, "GetPolicy", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(get_policy(ctx)));
 
 async fn get_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required("PolicyArn")?;
+    let GetPolicyRequest { policy_arn: arn } = ctx.input();
     check_arn(arn)?;
     let (policy, usage) =
         model::find_with_usage(&ctx.app.store, ctx.account(), arn).await?.ok_or_else(|| not_found(arn))?;
@@ -199,21 +198,10 @@ operation!(iam, LIST_POLICIES, "ListPolicies", Read, |_| Box::pin(async move { O
 });
 
 async fn list_policies(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let scope = ctx.params.get("Scope").unwrap_or("All");
-    if !["All", "AWS", "Local"].contains(&scope) {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
-        )));
-    }
-    let only_attached = ctx.params.get("OnlyAttached") == Some("true");
-    let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
-    let usage_filter = ctx.params.get("PolicyUsageFilter");
-    if usage_filter.is_some_and(|filter| !["PermissionsPolicy", "PermissionsBoundary"].contains(&filter)) {
-        return Err(validation(format!(
-            "1 validation error detected: Value '{}' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]",
-            usage_filter.unwrap_or_default()
-        )));
-    }
+    let ListPoliciesRequest { scope, only_attached, path_prefix, policy_usage_filter: usage_filter, .. } = ctx.input();
+    let scope = scope.unwrap_or("All");
+    let only_attached = only_attached == Some(true);
+    let prefix = path_prefix.unwrap_or("/");
     let page = Page::from_params(ctx)?;
     let limit = page.max_items.saturating_add(1);
     let used_as = only_attached.then_some(match usage_filter {
@@ -248,10 +236,10 @@ operation!(iam, CREATE_POLICY_VERSION, "CreatePolicyVersion", IamWrite, |ctx| Bo
 });
 
 async fn create_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let CreatePolicyVersionRequest { policy_document: document, set_as_default, .. } = ctx.input();
     let policy = existing_policy(ctx).await?;
-    let document = ctx.required("PolicyDocument")?;
     check_document(document)?;
-    let set_as_default = ctx.params.get("SetAsDefault") == Some("true");
+    let set_as_default = set_as_default == Some(true);
     let arn = policy.arn.as_str();
     let now = ids::now();
     // Concurrent calls race for the next version number; a lost race is tried again with the
@@ -289,16 +277,8 @@ operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", Read, |ctx| Box::pin(pol
 ));
 
 async fn get_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required("PolicyArn")?;
+    let GetPolicyVersionRequest { policy_arn: arn, version_id: version } = ctx.input();
     check_arn(arn)?;
-    let version = match ctx.params.get("VersionId") {
-        Some(version) => version,
-        // A missing policy is answered first, as before the version is looked at.
-        None => {
-            named_policy(ctx).await?;
-            ctx.required("VersionId")?
-        }
-    };
     let (policy, found) =
         model::find_with_version(&ctx.app.store, ctx.account(), arn, version).await?.ok_or_else(|| not_found(arn))?;
     let (document, created_at) = found.ok_or_else(|| no_such_version(&policy, version))?;
@@ -337,8 +317,8 @@ operation!(iam, DELETE_POLICY_VERSION, "DeletePolicyVersion", IamWrite, |ctx| Bo
 });
 
 async fn delete_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let DeletePolicyVersionRequest { version_id: version, .. } = ctx.input();
     let policy = existing_policy(ctx).await?;
-    let version = ctx.required("VersionId")?;
     if model::delete_version(&ctx.app.store, &policy.arn, version).await? {
         return Ok(ctx.response());
     }
@@ -356,8 +336,8 @@ operation!(
 );
 
 async fn set_default_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let SetDefaultPolicyVersionRequest { version_id: version, .. } = ctx.input();
     let policy = existing_policy(ctx).await?;
-    let version = ctx.required("VersionId")?;
     if !model::set_default_version(&ctx.app.store, &policy.arn, version, ids::now()).await? {
         return Err(no_such_version(&policy, version));
     }
@@ -374,9 +354,9 @@ const POLICY_ENTITIES: [(Kind, &str); 3] =
 
 async fn list_entities_for_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let policy = named_policy(ctx).await?;
-    let filter = ctx.params.get("EntityFilter");
-    let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
-    let boundaries = ctx.params.get("PolicyUsageFilter") == Some("PermissionsBoundary");
+    let ListEntitiesForPolicyRequest { entity_filter: filter, path_prefix, policy_usage_filter, .. } = ctx.input();
+    let prefix = path_prefix.unwrap_or("/");
+    let boundaries = policy_usage_filter == Some("PermissionsBoundary");
     let page = Page::from_params(ctx)?;
     // One page over the three kinds in turn: its marker is `noun/key` of the last entity shown.
     let (from_kind, after) = page.after.split_once('/').unwrap_or(("", ""));
