@@ -1,6 +1,11 @@
 //! Attach/Detach/ListAttached{User,Group,Role}Policies. The attachments, and their quota,
-//! are [`super::model::attachments`].
+//! are [`super::model::attachments`]. Each operation hands its typed input's `PolicyArn`
+//! (`aws_model::iam::Attach{User,Group,Role}PolicyRequest`, ...) to the shared handler.
 
+use aws_model::iam::{
+    AttachGroupPolicyRequest, AttachRolePolicyRequest, AttachUserPolicyRequest, DetachGroupPolicyRequest,
+    DetachRolePolicyRequest, DetachUserPolicyRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -12,10 +17,10 @@ use crate::operations::operation;
 use crate::operations::{Ctx, query};
 
 operation!(iam, ATTACH_USER_POLICY, "AttachUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| {
-    query(attach(ctx, Kind::User))
+    query(attach(ctx, Kind::User, ctx.input::<AttachUserPolicyRequest>().policy_arn))
 });
 operation!(iam, DETACH_USER_POLICY, "DetachUserPolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::User)), |ctx| {
-    query(detach(ctx, Kind::User))
+    query(detach(ctx, Kind::User, ctx.input::<DetachUserPolicyRequest>().policy_arn))
 });
 operation!(
     iam,
@@ -31,7 +36,7 @@ operation!(
     "AttachGroupPolicy",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Group)),
-    |ctx| query(attach(ctx, Kind::Group))
+    |ctx| query(attach(ctx, Kind::Group, ctx.input::<AttachGroupPolicyRequest>().policy_arn))
 );
 operation!(
     iam,
@@ -39,7 +44,7 @@ operation!(
     "DetachGroupPolicy",
     IamWrite,
     |ctx| Box::pin(resource(ctx, Kind::Group)),
-    |ctx| query(detach(ctx, Kind::Group))
+    |ctx| query(detach(ctx, Kind::Group, ctx.input::<DetachGroupPolicyRequest>().policy_arn))
 );
 operation!(
     iam,
@@ -50,10 +55,10 @@ operation!(
     |ctx| query(list_attached(ctx, Kind::Group))
 );
 operation!(iam, ATTACH_ROLE_POLICY, "AttachRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
-    query(attach(ctx, Kind::Role))
+    query(attach(ctx, Kind::Role, ctx.input::<AttachRolePolicyRequest>().policy_arn))
 });
 operation!(iam, DETACH_ROLE_POLICY, "DetachRolePolicy", IamWrite, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| {
-    query(detach(ctx, Kind::Role))
+    query(detach(ctx, Kind::Role, ctx.input::<DetachRolePolicyRequest>().policy_arn))
 });
 operation!(
     iam,
@@ -73,8 +78,8 @@ fn quota_name(kind: Kind) -> &'static str {
     }
 }
 
-async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required("PolicyArn")?;
+/// `arn`: the request's `PolicyArn`.
+async fn attach(ctx: &Ctx<'_>, kind: Kind, arn: &str) -> Result<XmlResponse, AwsError> {
     attachable_policy(ctx, arn).await?;
     let key = existing_modifiable(ctx, kind).await?.key();
     match model::attach(&ctx.app.store, ctx.account(), kind, &key, arn).await? {
@@ -88,8 +93,8 @@ async fn attach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
     }
 }
 
-async fn detach(ctx: &Ctx<'_>, kind: Kind) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required("PolicyArn")?;
+/// `arn`: the request's `PolicyArn`.
+async fn detach(ctx: &Ctx<'_>, kind: Kind, arn: &str) -> Result<XmlResponse, AwsError> {
     let key = existing_modifiable(ctx, kind).await?.key();
     if !model::detach(&ctx.app.store, ctx.account(), kind, &key, arn).await? {
         return Err(AwsError::new("NoSuchEntity", 404, format!("Policy {arn} was not found.")));
