@@ -1,6 +1,7 @@
 //! Access keys: CreateAccessKey, ListAccessKeys, DeleteAccessKey. Secrets are sealed before
 //! they reach the store and returned exactly once, by CreateAccessKey.
 
+use aws_model::iam::{DeleteAccessKeyRequest, GetAccessKeyLastUsedRequest, UpdateAccessKeyRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -89,7 +90,7 @@ operation!(iam, DELETE_ACCESS_KEY, "DeleteAccessKey", IamWrite, |ctx| Box::pin(u
 ));
 
 async fn delete_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let access_key_id = ctx.required("AccessKeyId")?;
+    let DeleteAccessKeyRequest { access_key_id, .. } = ctx.input();
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::delete(&ctx.app.store, ctx.account(), user_key.as_deref(), access_key_id).await? {
@@ -104,8 +105,8 @@ operation!(iam, UPDATE_ACCESS_KEY, "UpdateAccessKey", IamWrite, |ctx| Box::pin(u
 ));
 
 async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let access_key_id = ctx.required("AccessKeyId")?;
-    let status = status_param(ctx)?;
+    let UpdateAccessKeyRequest { access_key_id, status, .. } = ctx.input();
+    let status = parse_status(status)?;
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::set_status(&ctx.app.store, ctx.account(), user_key.as_deref(), access_key_id, status).await? {
@@ -114,10 +115,10 @@ async fn update_access_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(ctx.response())
 }
 
-/// The request's `Status` (Active or Inactive), as the Update operations of every credential
-/// take it.
-pub(crate) fn status_param(ctx: &Ctx<'_>) -> Result<KeyStatus, AwsError> {
-    let text = ctx.required("Status")?;
+/// A request's `Status` (Active or Inactive), as the Update operations of every credential
+/// take it. The pipeline has checked the model's enum, so the error is there for a caller that
+/// was not validated.
+pub(crate) fn parse_status(text: &str) -> Result<KeyStatus, AwsError> {
     KeyStatus::parse(text).ok_or_else(|| {
         crate::operations::validation(format!(
             "1 validation error detected: Value '{text}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
@@ -144,7 +145,7 @@ operation!(
 
 /// The key the request's `AccessKeyId` names, as stored: owner (None for root) and last use.
 async fn find_key(ctx: &Ctx<'_>) -> Result<Option<KeyUse>, AwsError> {
-    let access_key_id = ctx.required("AccessKeyId")?;
+    let GetAccessKeyLastUsedRequest { access_key_id } = ctx.input();
     Ok(model::last_use(&ctx.app.store, ctx.account(), access_key_id).await?)
 }
 
@@ -161,7 +162,7 @@ async fn key_owner_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 }
 
 async fn get_access_key_last_used(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let access_key_id = ctx.required("AccessKeyId")?;
+    let GetAccessKeyLastUsedRequest { access_key_id } = ctx.input();
     // Last use is recorded by the audit importer: let it catch up with this replica.
     ctx.app.audit.sync().await.map_err(internal)?;
     let KeyUse { owner, used_at, service, region } = find_key(ctx).await?.ok_or_else(|| no_such_key(access_key_id))?;

@@ -11,7 +11,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::access_keys::{status_param, user_subject};
+use super::access_keys::{parse_status, user_subject};
 use super::model::access_keys::KeyStatus;
 use super::model::passwords;
 use super::model::service_credentials::{self as model, PER_SERVICE, ServiceCredential};
@@ -239,7 +239,7 @@ operation!(
 
 async fn update_service_specific_credential(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let id = ctx.required("ServiceSpecificCredentialId")?;
-    let status = status_param(ctx)?;
+    let status = parse_status(ctx.input::<aws_model::iam::UpdateServiceSpecificCredentialRequest>().status)?;
     let user = user_subject(ctx).await?;
     if !model::set_status(&ctx.app.store, ctx.account(), &user.to_lowercase(), id, status).await? {
         return Err(no_such_credential(id));

@@ -7,7 +7,7 @@ use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use sha2::Digest;
 
-use super::access_keys::{status_param, subject};
+use super::access_keys::{parse_status, subject};
 use super::key_material;
 use super::model::access_keys::KeyStatus;
 use super::model::signing_certificates::{self as model, PER_USER, SigningCertificate, Uploaded};
@@ -135,7 +135,7 @@ operation!(
 
 async fn update_signing_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let id = ctx.required("CertificateId")?;
-    let status = status_param(ctx)?;
+    let status = parse_status(ctx.input::<aws_model::iam::UpdateSigningCertificateRequest>().status)?;
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::set_status(&ctx.app.store, ctx.account(), user_key.as_deref(), id, status).await? {

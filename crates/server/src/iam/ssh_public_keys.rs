@@ -6,7 +6,7 @@
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
-use super::access_keys::{status_param, user_subject};
+use super::access_keys::{parse_status, user_subject};
 use super::key_material::{SshKeyRefusal, SshPublicKey};
 use super::model::access_keys::KeyStatus;
 use super::model::ssh_keys::{self as model, PER_USER, SshKey, Uploaded};
@@ -135,7 +135,7 @@ operation!(iam, UPDATE_SSH_PUBLIC_KEY, "UpdateSSHPublicKey", Write, |ctx| Box::p
 
 async fn update_ssh_public_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let id = ctx.required("SSHPublicKeyId")?;
-    let status = status_param(ctx)?;
+    let status = parse_status(ctx.input::<aws_model::iam::UpdateSSHPublicKeyRequest>().status)?;
     let user = user_subject(ctx).await?;
     if !model::set_status(&ctx.app.store, ctx.account(), &user.to_lowercase(), id, status).await? {
         return Err(no_such_key(id));
