@@ -2,6 +2,7 @@
 //! and ListInstanceProfilesForRole. A profile holds at most one role (IAM's quota), and
 //! adding one needs `iam:PassRole` on it, as on AWS.
 
+use aws_model::iam::CreateInstanceProfileRequest;
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -45,7 +46,8 @@ operation!(
 );
 
 async fn create_instance_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateInstanceProfileRequest>().tags)?;
+    let CreateInstanceProfileRequest { tags, .. } = ctx.input();
+    let tags = tag_list::from_members(&tags)?;
     let account = ctx.account();
     let profile = insert(ctx, Kind::InstanceProfile, Vec::new(), |key| {
         tags::set_statements(account, Tagged::Entity(Kind::InstanceProfile), key, &tags)
