@@ -7,6 +7,7 @@
 //! never answered, logged or audited; ChangePassword needs the old password and acts only on
 //! the calling user.
 
+use aws_model::iam::{ChangePasswordRequest, CreateLoginProfileRequest, UpdateLoginProfileRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -19,7 +20,7 @@ use super::users::user_resource;
 use crate::auth::Principal;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, internal, query};
+use crate::operations::{Ctx, internal, missing, query};
 
 pub(crate) fn no_such_profile(user: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("Login Profile for User {user} cannot be found."))
@@ -67,7 +68,10 @@ operation!(iam, CREATE_LOGIN_PROFILE, "CreateLoginProfile", Write, |ctx| Box::pi
 });
 
 async fn create_login_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let password = ctx.required("Password")?;
+    // The model makes `Password` optional (for a console login without one, which Homeport
+    // does not offer); it is needed here.
+    let CreateLoginProfileRequest { password, .. } = ctx.input();
+    let password = password.ok_or_else(|| missing("Password"))?;
     let reset_required = flag(ctx, "PasswordResetRequired")?.unwrap_or(false);
     let user = user_subject(ctx).await?;
     let key = user.to_lowercase();
@@ -108,9 +112,9 @@ operation!(iam, UPDATE_LOGIN_PROFILE, "UpdateLoginProfile", Write, |ctx| Box::pi
 });
 
 async fn update_login_profile(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let UpdateLoginProfileRequest { password, .. } = ctx.input();
     let reset_required = flag(ctx, "PasswordResetRequired")?;
     let user = user_subject(ctx).await?;
-    let password = ctx.params.get("Password");
     set_password(ctx, &user, password, reset_required).await?;
     Ok(ctx.response())
 }
@@ -164,8 +168,7 @@ operation!(
 );
 
 async fn change_password(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let old = ctx.required("OldPassword")?;
-    let new = ctx.required("NewPassword")?;
+    let ChangePasswordRequest { old_password: old, new_password: new } = ctx.input();
     let Principal::User { name, .. } = &ctx.identity.principal else {
         return Err(AwsError::new("InvalidUserType", 400, "Only IAM users can change their own password."));
     };

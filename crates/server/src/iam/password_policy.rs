@@ -45,7 +45,8 @@ async fn get_account_password_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsEr
     Ok(xml)
 }
 
-/// A boolean parameter (`true` / `false`, as botocore sends them), if given.
+/// A boolean parameter (`true` / `false`, as botocore sends them), if given. Read as sent: the
+/// model's validator does not refuse another value, and a typed input would drop it.
 pub(crate) fn flag(ctx: &Ctx<'_>, name: &str) -> Result<Option<bool>, AwsError> {
     match ctx.params.get(name) {
         None => Ok(None),

@@ -54,12 +54,7 @@ impl<'a> Ctx<'a> {
 
     /// A required parameter, or AWS's ValidationError naming it.
     pub fn required(&self, name: &str) -> Result<&str, AwsError> {
-        self.params.get(name).ok_or_else(|| {
-            let member = lower_first(name);
-            validation(format!(
-                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-            ))
-        })
+        self.params.get(name).ok_or_else(|| missing(name))
     }
 
     /// The request's typed input (awsQuery), generated from the service's model
@@ -83,6 +78,15 @@ impl<'a> Ctx<'a> {
     pub fn query(&self, name: &str) -> Option<&str> {
         self.params.get(name)
     }
+}
+
+/// AWS's ValidationError for a member the operation needs and the request did not send (one
+/// the model calls optional: the model's required members are checked by the pipeline).
+pub fn missing(name: &str) -> AwsError {
+    let member = lower_first(name);
+    validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
 }
 
 /// An operation's answer, in its protocol.
