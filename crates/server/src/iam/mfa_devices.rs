@@ -5,6 +5,10 @@
 //! logged nor written to the audit record. A device is named by its serial number exactly as
 //! AWS names it; the user a request names is authorized on the stored user's ARN.
 
+use aws_model::iam::{
+    CreateVirtualMFADeviceRequest, DeactivateMFADeviceRequest, EnableMFADeviceRequest, GetMFADeviceRequest,
+    ListMFADevicesRequest, ListVirtualMFADevicesRequest, ResyncMFADeviceRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use base64::Engine;
@@ -41,10 +45,10 @@ pub(crate) async fn device_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsErr
     Ok(vec![ctx.required("SerialNumber")?.to_owned()])
 }
 
-/// The user a request is about: `UserName`, else the calling user (`None`: the caller is
+/// The user a request is about: its `UserName`, else the calling user (`None`: the caller is
 /// root, which has no virtual devices here).
-async fn subject(ctx: &Ctx<'_>) -> Result<Option<Entity>, AwsError> {
-    let name = match (ctx.params.get("UserName"), &ctx.identity.principal) {
+async fn subject(ctx: &Ctx<'_>, user_name: Option<&str>) -> Result<Option<Entity>, AwsError> {
+    let name = match (user_name, &ctx.identity.principal) {
         (Some(name), _) => name.to_owned(),
         (None, Principal::User { name, .. }) => name.clone(),
         (None, Principal::Root) => return Ok(None),
@@ -55,9 +59,8 @@ async fn subject(ctx: &Ctx<'_>) -> Result<Option<Entity>, AwsError> {
     Ok(Some(find_user(ctx, &name).await?.ok_or_else(|| no_such_user(&name))?))
 }
 
-/// The user the request's `UserName` names (required).
-async fn named_user(ctx: &Ctx<'_>) -> Result<Entity, AwsError> {
-    let name = ctx.required("UserName")?;
+/// The user a request's `UserName` names.
+async fn named_user(ctx: &Ctx<'_>, name: &str) -> Result<Entity, AwsError> {
     find_user(ctx, name).await?.ok_or_else(|| no_such_user(name))
 }
 
@@ -67,16 +70,16 @@ operation!(
     "CreateVirtualMFADevice",
     IamWrite,
     |ctx| Box::pin(async move {
-        let name = ctx.required("VirtualMFADeviceName")?;
-        Ok(vec![model::serial_number(ctx.account(), ctx.params.get("Path").unwrap_or("/"), name)])
+        let CreateVirtualMFADeviceRequest { virtual_mfa_device_name: name, path, .. } = ctx.input();
+        Ok(vec![model::serial_number(ctx.account(), path.unwrap_or("/"), name)])
     }),
     |ctx| query(create_virtual_mfa_device(ctx))
 );
 
 async fn create_virtual_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("VirtualMFADeviceName")?;
-    let path = ctx.params.get("Path").unwrap_or("/");
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateVirtualMFADeviceRequest>().tags)?;
+    let CreateVirtualMFADeviceRequest { virtual_mfa_device_name: name, path, tags } = ctx.input();
+    let path = path.unwrap_or("/");
+    let tags = tag_list::from_members(&tags)?;
     let serial = model::serial_number(ctx.account(), path, name);
     let mut seed = [0u8; model::SEED_BYTES];
     getrandom::getrandom(&mut seed).map_err(|_| internal(ids::NoRandomness))?;
@@ -103,9 +106,13 @@ async fn create_virtual_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
 }
 
 /// The two consecutive codes of Enable and Resync, checked against `seed` around `around`.
-fn consecutive_codes(ctx: &Ctx<'_>, seed: &[u8], around: i64, window: i64, after: i64) -> Result<i64, AwsError> {
-    let first = ctx.required("AuthenticationCode1")?;
-    let second = ctx.required("AuthenticationCode2")?;
+fn consecutive_codes(
+    (first, second): (&str, &str),
+    seed: &[u8],
+    around: i64,
+    window: i64,
+    after: i64,
+) -> Result<i64, AwsError> {
     totp::consecutive(seed, first, second, around, window, after).ok_or_else(invalid_code)
 }
 
@@ -114,7 +121,8 @@ operation!(iam, ENABLE_MFA_DEVICE, "EnableMFADevice", IamWrite, |ctx| Box::pin(u
 });
 
 async fn enable_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let user = named_user(ctx).await?;
+    let EnableMFADeviceRequest { user_name, authentication_code1, authentication_code2, .. } = ctx.input();
+    let user = named_user(ctx, user_name).await?;
     let device = existing_device(ctx).await?;
     if device.user_key.is_some() {
         return Err(AwsError::new("EntityAlreadyExists", 409, "MFA Device is already in use."));
@@ -124,7 +132,8 @@ async fn enable_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let server_step = totp::step_at(now);
     // The codes may have been typed a while after they were shown: the device's clock is
     // taken to be right until Resync says otherwise.
-    let step = consecutive_codes(ctx, &seed, server_step, totp::ENABLE_WINDOW, device.last_step)?;
+    let codes = (authentication_code1, authentication_code2);
+    let step = consecutive_codes(codes, &seed, server_step, totp::ENABLE_WINDOW, device.last_step)?;
     let assigned =
         model::enable(&ctx.app.store, ctx.account(), &device.serial_number, (&user.key(), &user.id), now, (step, 0))
             .await?;
@@ -157,11 +166,13 @@ operation!(iam, RESYNC_MFA_DEVICE, "ResyncMFADevice", IamWrite, |ctx| Box::pin(u
 });
 
 async fn resync_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let user = named_user(ctx).await?;
+    let ResyncMFADeviceRequest { user_name, authentication_code1, authentication_code2, .. } = ctx.input();
+    let user = named_user(ctx, user_name).await?;
     let device = device_of(ctx, &user).await?;
     let seed = device.seed(&ctx.app.sealer)?;
     let server_step = totp::step_at(ids::now());
-    let step = consecutive_codes(ctx, &seed, server_step, totp::RESYNC_WINDOW, device.last_step)?;
+    let codes = (authentication_code1, authentication_code2);
+    let step = consecutive_codes(codes, &seed, server_step, totp::RESYNC_WINDOW, device.last_step)?;
     let drift = step - server_step;
     if !model::accept(&ctx.app.store, ctx.account(), &device.serial_number, &user.key(), step, Some(drift)).await? {
         return Err(invalid_code());
@@ -179,8 +190,8 @@ operation!(
 );
 
 async fn deactivate_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let serial = ctx.required("SerialNumber")?;
-    let user = subject(ctx).await?.ok_or_else(|| no_such_device(serial))?;
+    let DeactivateMFADeviceRequest { user_name, serial_number: serial } = ctx.input();
+    let user = subject(ctx, user_name).await?.ok_or_else(|| no_such_device(serial))?;
     let device = device_of(ctx, &user).await?;
     if !model::deactivate(&ctx.app.store, ctx.account(), &device.serial_number, &user.key()).await? {
         return Err(no_such_device(serial));
@@ -215,8 +226,9 @@ operation!(iam, LIST_MFA_DEVICES, "ListMFADevices", Read, |ctx| Box::pin(user_re
 ));
 
 async fn list_mfa_devices(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let ListMFADevicesRequest { user_name, .. } = ctx.input();
     let page = Page::from_params(ctx)?;
-    let devices = match subject(ctx).await? {
+    let devices = match subject(ctx, user_name).await? {
         Some(user) => model::of_user(&ctx.app.store, ctx.account(), &user.key())
             .await?
             .into_iter()
@@ -250,7 +262,8 @@ operation!(
 );
 
 async fn list_virtual_mfa_devices(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let status = ctx.params.get("AssignmentStatus").unwrap_or("Any");
+    let ListVirtualMFADevicesRequest { assignment_status, .. } = ctx.input();
+    let status = assignment_status.unwrap_or("Any");
     let wanted = |device: &MfaDevice| match status {
         "Assigned" => device.user_key.is_some(),
         "Unassigned" => device.user_key.is_none(),
@@ -293,8 +306,8 @@ operation!(iam, GET_MFA_DEVICE, "GetMFADevice", Read, |ctx| Box::pin(user_resour
 ));
 
 async fn get_mfa_device(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let serial = ctx.required("SerialNumber")?;
-    let user = subject(ctx).await?.ok_or_else(|| no_such_device(serial))?;
+    let GetMFADeviceRequest { serial_number: serial, user_name } = ctx.input();
+    let user = subject(ctx, user_name).await?.ok_or_else(|| no_such_device(serial))?;
     let device = device_of(ctx, &user).await?;
     let mut xml = ctx.response();
     xml.element("UserName", &user.name)
