@@ -3,6 +3,9 @@
 //! PEM form ([`super::key_material`]); the fingerprint is the MD5 of the key's DER
 //! SubjectPublicKeyInfo, as EC2 shows an imported key's.
 
+use aws_model::iam::{
+    DeleteSSHPublicKeyRequest, GetSSHPublicKeyRequest, UpdateSSHPublicKeyRequest, UploadSSHPublicKeyRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -13,7 +16,7 @@ use super::model::ssh_keys::{self as model, PER_USER, SshKey, Uploaded};
 use super::users::user_resource;
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, internal, query, validation};
+use crate::operations::{Ctx, Page, internal, query};
 
 fn no_such_key(id: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("The Public Key with id {id} cannot be found."))
@@ -35,7 +38,7 @@ operation!(iam, UPLOAD_SSH_PUBLIC_KEY, "UploadSSHPublicKey", Write, |ctx| Box::p
 });
 
 async fn upload_ssh_public_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let body = ctx.required("SSHPublicKeyBody")?;
+    let UploadSSHPublicKeyRequest { ssh_public_key_body: body, .. } = ctx.input();
     let user = user_subject(ctx).await?;
     let parsed = SshPublicKey::parse(body).map_err(|refusal| match refusal {
         SshKeyRefusal::Encoding => AwsError::new(
@@ -81,21 +84,13 @@ operation!(iam, GET_SSH_PUBLIC_KEY, "GetSSHPublicKey", Read, |ctx| Box::pin(user
 ));
 
 async fn get_ssh_public_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("SSHPublicKeyId")?;
-    let encoding = ctx.required("Encoding")?;
+    let GetSSHPublicKeyRequest { ssh_public_key_id: id, encoding, .. } = ctx.input();
     let user = user_subject(ctx).await?;
     let key =
         model::find(&ctx.app.store, ctx.account(), &user.to_lowercase(), id).await?.ok_or_else(|| no_such_key(id))?;
     let parsed = SshPublicKey::from_blob(&key.blob).ok_or_else(|| internal("a stored SSH key does not read"))?;
-    let body = match encoding {
-        "SSH" => parsed.to_ssh(),
-        "PEM" => parsed.to_pem(),
-        other => {
-            return Err(validation(format!(
-                "1 validation error detected: Value '{other}' at 'encoding' failed to satisfy constraint: Member must satisfy enum value set: [SSH, PEM]"
-            )));
-        }
-    };
+    // `SSH` or `PEM`: the pipeline has checked the model's enum.
+    let body = if encoding == "SSH" { parsed.to_ssh() } else { parsed.to_pem() };
     let mut xml = ctx.response();
     write_key(&mut xml, &user, &key, &body);
     Ok(xml)
@@ -134,8 +129,8 @@ operation!(iam, UPDATE_SSH_PUBLIC_KEY, "UpdateSSHPublicKey", Write, |ctx| Box::p
 });
 
 async fn update_ssh_public_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("SSHPublicKeyId")?;
-    let status = parse_status(ctx.input::<aws_model::iam::UpdateSSHPublicKeyRequest>().status)?;
+    let UpdateSSHPublicKeyRequest { ssh_public_key_id: id, status, .. } = ctx.input();
+    let status = parse_status(status)?;
     let user = user_subject(ctx).await?;
     if !model::set_status(&ctx.app.store, ctx.account(), &user.to_lowercase(), id, status).await? {
         return Err(no_such_key(id));
@@ -148,7 +143,7 @@ operation!(iam, DELETE_SSH_PUBLIC_KEY, "DeleteSSHPublicKey", Write, |ctx| Box::p
 });
 
 async fn delete_ssh_public_key(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("SSHPublicKeyId")?;
+    let DeleteSSHPublicKeyRequest { ssh_public_key_id: id, .. } = ctx.input();
     let user = user_subject(ctx).await?;
     if !model::delete(&ctx.app.store, ctx.account(), &user.to_lowercase(), id).await? {
         return Err(no_such_key(id));
