@@ -8,6 +8,11 @@
 //! Guarantees: the secret is answered once (by Create and Reset) and kept only as its hash;
 //! two credentials per user and service at most.
 
+use aws_model::iam::{
+    CreateServiceSpecificCredentialRequest, DeleteServiceSpecificCredentialRequest,
+    ListServiceSpecificCredentialsRequest, ResetServiceSpecificCredentialRequest,
+    UpdateServiceSpecificCredentialRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -96,14 +101,14 @@ operation!(
 );
 
 async fn create_service_specific_credential(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let service = ctx.required("ServiceName")?;
+    let CreateServiceSpecificCredentialRequest { service_name: service, credential_age_days: age_days, .. } =
+        ctx.input();
     let shape = shape(service)?;
-    let age_days = match ctx.params.get("CredentialAgeDays") {
-        None => None,
-        Some(text) => {
-            Some(text.parse::<i64>().map_err(|_| validation(format!("Invalid value '{text}' for CredentialAgeDays")))?)
-        }
-    };
+    // A value that is not a number passes the model's validator and is dropped by the typed
+    // input: it is refused, not ignored.
+    if let (None, Some(text)) = (age_days, ctx.params.get("CredentialAgeDays")) {
+        return Err(validation(format!("Invalid value '{text}' for CredentialAgeDays")));
+    }
     if age_days.is_some() && shape == Shape::Password {
         return Err(validation("CredentialAgeDays is only valid for Bedrock and CloudWatch Logs API keys."));
     }
@@ -143,7 +148,8 @@ operation!(
 
 /// With `AllUsers`, every user of the account; else the named user or the caller.
 async fn list_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    if ctx.params.get("AllUsers") == Some("true") {
+    let ListServiceSpecificCredentialsRequest { all_users, .. } = ctx.input();
+    if all_users == Some(true) {
         return Ok(vec![format!("arn:aws:iam::{}:user/*", ctx.account())]);
     }
     user_resource(ctx, true).await
@@ -151,12 +157,12 @@ async fn list_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 
 async fn list_service_specific_credentials(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let page = Page::from_params(ctx)?;
-    let service = ctx.params.get("ServiceName");
+    let ListServiceSpecificCredentialsRequest { user_name, service_name: service, all_users, .. } = ctx.input();
     if let Some(service) = service {
         shape(service)?;
     }
-    let all_users = ctx.params.get("AllUsers") == Some("true");
-    if all_users && ctx.params.get("UserName").is_some() {
+    let all_users = all_users == Some(true);
+    if all_users && user_name.is_some() {
         return Err(validation("AllUsers cannot be specified together with UserName."));
     }
     let user = if all_users { None } else { Some(user_subject(ctx).await?) };
@@ -213,7 +219,7 @@ operation!(
 );
 
 async fn reset_service_specific_credential(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("ServiceSpecificCredentialId")?;
+    let ResetServiceSpecificCredentialRequest { service_specific_credential_id: id, .. } = ctx.input();
     let user = user_subject(ctx).await?;
     let key = user.to_lowercase();
     let store = &ctx.app.store;
@@ -238,8 +244,8 @@ operation!(
 );
 
 async fn update_service_specific_credential(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("ServiceSpecificCredentialId")?;
-    let status = parse_status(ctx.input::<aws_model::iam::UpdateServiceSpecificCredentialRequest>().status)?;
+    let UpdateServiceSpecificCredentialRequest { service_specific_credential_id: id, status, .. } = ctx.input();
+    let status = parse_status(status)?;
     let user = user_subject(ctx).await?;
     if !model::set_status(&ctx.app.store, ctx.account(), &user.to_lowercase(), id, status).await? {
         return Err(no_such_credential(id));
@@ -257,7 +263,7 @@ operation!(
 );
 
 async fn delete_service_specific_credential(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("ServiceSpecificCredentialId")?;
+    let DeleteServiceSpecificCredentialRequest { service_specific_credential_id: id, .. } = ctx.input();
     let user = user_subject(ctx).await?;
     if !model::delete(&ctx.app.store, ctx.account(), &user.to_lowercase(), id).await? {
         return Err(no_such_credential(id));
