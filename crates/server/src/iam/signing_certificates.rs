@@ -3,6 +3,9 @@
 //! DeleteSigningCertificate. A certificate must be one PEM `CERTIFICATE` that parses and has
 //! not expired; one certificate belongs to one owner of the account at most.
 
+use aws_model::iam::{
+    DeleteSigningCertificateRequest, UpdateSigningCertificateRequest, UploadSigningCertificateRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use sha2::Digest;
@@ -58,7 +61,7 @@ operation!(
 );
 
 async fn upload_signing_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let body = ctx.required("CertificateBody")?;
+    let UploadSigningCertificateRequest { certificate_body: body, .. } = ctx.input();
     let user = subject(ctx).await?;
     let parsed = key_material::certificate(body).ok_or_else(malformed_certificate)?;
     let now = ids::now();
@@ -134,8 +137,8 @@ operation!(
 );
 
 async fn update_signing_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("CertificateId")?;
-    let status = parse_status(ctx.input::<aws_model::iam::UpdateSigningCertificateRequest>().status)?;
+    let UpdateSigningCertificateRequest { certificate_id: id, status, .. } = ctx.input();
+    let status = parse_status(status)?;
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::set_status(&ctx.app.store, ctx.account(), user_key.as_deref(), id, status).await? {
@@ -154,7 +157,7 @@ operation!(
 );
 
 async fn delete_signing_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("CertificateId")?;
+    let DeleteSigningCertificateRequest { certificate_id: id, .. } = ctx.input();
     let user = subject(ctx).await?;
     let user_key = user.as_ref().map(|name| name.to_lowercase());
     if !model::delete(&ctx.app.store, ctx.account(), user_key.as_deref(), id).await? {
