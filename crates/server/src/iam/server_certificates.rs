@@ -7,6 +7,7 @@
 //! and is never answered; every operation on an existing certificate is authorized on its
 //! stored ARN (its name as stored, its path), whatever the request's spelling.
 
+use aws_model::iam::{ListServerCertificatesRequest, UpdateServerCertificateRequest, UploadServerCertificateRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -62,11 +63,15 @@ operation!(
 );
 
 async fn upload_server_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("ServerCertificateName")?;
-    let body = ctx.required("CertificateBody")?;
-    let private_key = ctx.required("PrivateKey")?;
-    let chain = ctx.params.get("CertificateChain");
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::UploadServerCertificateRequest>().tags)?;
+    let UploadServerCertificateRequest {
+        path,
+        server_certificate_name: name,
+        certificate_body: body,
+        private_key,
+        certificate_chain: chain,
+        tags,
+    } = ctx.input();
+    let tags = tag_list::from_members(&tags)?;
     let parsed = key_material::certificate(body).ok_or_else(malformed_certificate)?;
     let now = ids::now();
     if parsed.not_after <= now {
@@ -92,7 +97,7 @@ async fn upload_server_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
     let certificate = ServerCertificate {
         name: name.to_owned(),
         id: ids::unique_id("ASCA").map_err(internal)?,
-        path: ctx.params.get("Path").unwrap_or("/").to_owned(),
+        path: path.unwrap_or("/").to_owned(),
         body: body.to_owned(),
         chain: chain.map(str::to_owned),
         uploaded_at: now,
@@ -160,8 +165,9 @@ operation!(
 );
 
 async fn list_server_certificates(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let ListServerCertificatesRequest { path_prefix, .. } = ctx.input();
     let page = Page::from_params(ctx)?;
-    let prefix = ctx.params.get("PathPrefix").unwrap_or("/");
+    let prefix = path_prefix.unwrap_or("/");
     let limit = page.max_items.saturating_add(1);
     let certificates = model::page(&ctx.app.store, ctx.account(), prefix, &page.after, limit).await?;
     let (shown, next) = page.cut(&certificates, ServerCertificate::key);
@@ -187,10 +193,12 @@ operation!(
 /// Authorized on the certificate as it is and, when renamed or moved, as it will be (as
 /// IAM documents for UpdateServerCertificate).
 async fn update_resources(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let UpdateServerCertificateRequest { server_certificate_name: name, new_path, new_server_certificate_name } =
+        ctx.input();
     let mut resources = certificate_resource(ctx).await?;
-    if let Some(found) = model::find(&ctx.app.store, ctx.account(), ctx.required("ServerCertificateName")?).await? {
-        let name = ctx.params.get("NewServerCertificateName").unwrap_or(&found.name);
-        let path = ctx.params.get("NewPath").unwrap_or(&found.path);
+    if let Some(found) = model::find(&ctx.app.store, ctx.account(), name).await? {
+        let name = new_server_certificate_name.unwrap_or(&found.name);
+        let path = new_path.unwrap_or(&found.path);
         let renamed = arn(ctx.account(), path, name);
         if !resources.contains(&renamed) {
             resources.push(renamed);
@@ -200,9 +208,10 @@ async fn update_resources(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 }
 
 async fn update_server_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
+    let UpdateServerCertificateRequest { new_path, new_server_certificate_name, .. } = ctx.input();
     let certificate = existing(ctx).await?;
-    let new_name = ctx.params.get("NewServerCertificateName").unwrap_or(&certificate.name);
-    let new_path = ctx.params.get("NewPath").unwrap_or(&certificate.path);
+    let new_name = new_server_certificate_name.unwrap_or(&certificate.name);
+    let new_path = new_path.unwrap_or(&certificate.path);
     if !model::rename(&ctx.app.store, ctx.account(), &certificate.key(), new_name, new_path).await? {
         return Err(AwsError::new(
             "EntityAlreadyExists",
