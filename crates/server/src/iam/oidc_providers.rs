@@ -9,6 +9,10 @@
 //! `ThumbprintList` is given, none is kept: the issuer's certificate must then chain to the
 //! system's roots (IAM would fetch the top intermediate CA's thumbprint at creation).
 
+use aws_model::iam::{
+    AddClientIDToOpenIDConnectProviderRequest, CreateOpenIDConnectProviderRequest, DeleteOpenIDConnectProviderRequest,
+    RemoveClientIDFromOpenIDConnectProviderRequest, UpdateOpenIDConnectProviderThumbprintRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -51,12 +55,12 @@ fn not_found(arn: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("OpenIDConnect Provider not found for arn {arn}"))
 }
 
-/// The request's client ids: duplicates dropped, within IAM's quota.
-fn client_ids(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+/// A request's client ids: duplicates dropped, within IAM's quota.
+fn client_ids(sent: &[&str]) -> Result<Vec<String>, AwsError> {
     let mut ids: Vec<String> = Vec::new();
-    for id in ctx.params.strings("ClientIDList") {
-        if !ids.contains(&id) {
-            ids.push(id);
+    for id in sent {
+        if !ids.iter().any(|held| held == id) {
+            ids.push((*id).to_owned());
         }
     }
     if ids.len() > CLIENT_IDS {
@@ -65,10 +69,10 @@ fn client_ids(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     Ok(ids)
 }
 
-/// The request's thumbprints, lowercase: each 40 hexadecimal digits, at most five.
-fn thumbprints(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+/// A request's thumbprints, lowercase: each 40 hexadecimal digits, at most five.
+fn thumbprints(sent: &[&str]) -> Result<Vec<String>, AwsError> {
     let mut prints: Vec<String> = Vec::new();
-    for print in ctx.params.strings("ThumbprintList") {
+    for print in sent {
         if print.len() != 40 || !print.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Err(invalid_input(format!("Thumbprint {print} is not a 40-character hexadecimal SHA-1 hash.")));
         }
@@ -109,7 +113,7 @@ operation!(
 );
 
 async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let url = ctx.required("Url")?;
+    let CreateOpenIDConnectProviderRequest { url, client_id_list, thumbprint_list, tags } = ctx.input();
     let stored_url = provider_url(url).ok_or_else(|| {
         invalid_input(format!(
             "The URL {url} is not valid: it must begin with https:// and contain neither a query nor a fragment."
@@ -118,11 +122,11 @@ async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let provider = OidcProvider {
         arn: provider_arn(ctx.account(), stored_url),
         url: stored_url.to_owned(),
-        client_ids: client_ids(ctx)?,
-        thumbprints: thumbprints(ctx)?,
+        client_ids: client_ids(&client_id_list)?,
+        thumbprints: thumbprints(&thumbprint_list)?,
         created_at: ids::now(),
     };
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateOpenIDConnectProviderRequest>().tags)?;
+    let tags = tag_list::from_members(&tags)?;
     match model::create(&ctx.app.store, ctx.account(), &provider, &tags).await? {
         Creation::Made => {}
         Creation::AlreadyExists => {
@@ -198,7 +202,8 @@ operation!(
 
 async fn delete(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     // Idempotent, as IAM documents: deleting what is not there succeeds.
-    model::delete(&ctx.app.store, ctx.account(), ctx.required(ARN)?).await?;
+    let DeleteOpenIDConnectProviderRequest { open_id_connect_provider_arn: arn } = ctx.input();
+    model::delete(&ctx.app.store, ctx.account(), arn).await?;
     Ok(ctx.response())
 }
 
@@ -233,7 +238,7 @@ operation!(
 );
 
 async fn add_client_id(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("ClientID")?;
+    let AddClientIDToOpenIDConnectProviderRequest { client_id: id, .. } = ctx.input();
     change_list(ctx, List::ClientIds, |provider| {
         if provider.client_ids.iter().any(|held| held == id) {
             return Ok(None);
@@ -256,7 +261,7 @@ operation!(
 );
 
 async fn remove_client_id(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let id = ctx.required("ClientID")?;
+    let RemoveClientIDFromOpenIDConnectProviderRequest { client_id: id, .. } = ctx.input();
     change_list(ctx, List::ClientIds, |provider| {
         Ok(provider
             .client_ids
@@ -277,11 +282,10 @@ operation!(
 );
 
 async fn update_thumbprints(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let prints = thumbprints(ctx)?;
-    if prints.is_empty() && ctx.params.get("ThumbprintList").is_none() {
-        // The list is required; botocore sends an empty one as `ThumbprintList=` alone.
-        ctx.required("ThumbprintList")?;
-    }
+    // Required: the pipeline has checked it was sent (botocore sends an empty one as
+    // `ThumbprintList=` alone).
+    let UpdateOpenIDConnectProviderThumbprintRequest { thumbprint_list, .. } = ctx.input();
+    let prints = thumbprints(&thumbprint_list)?;
     change_list(ctx, List::Thumbprints, |_| Ok(Some(prints.clone()))).await
 }
 
