@@ -7,6 +7,7 @@
 //! (`AssertionEncryptionMode`, `AddPrivateKey`, `RemovePrivateKey`) are refused, never
 //! dropped. A document without `validUntil` is valid for a hundred years from its upload.
 
+use aws_model::iam::{CreateSAMLProviderRequest, DeleteSAMLProviderRequest, UpdateSAMLProviderRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -42,10 +43,11 @@ pub(crate) async fn saml_provider_resource(ctx: &Ctx<'_>) -> Result<Vec<String>,
     Ok(vec![ctx.required(ARN)?.to_owned()])
 }
 
-/// Refuses the members for encrypted assertions, which Homeport cannot honour.
-fn refuse_encryption(ctx: &Ctx<'_>) -> Result<(), AwsError> {
-    for member in ["AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey"] {
-        if ctx.params.get(member).is_some() {
+/// Refuses the members for encrypted assertions, which Homeport cannot honour: each is its
+/// name and what the request's typed input holds.
+fn refuse_encryption(members: &[(&str, Option<&str>)]) -> Result<(), AwsError> {
+    for (member, sent) in members {
+        if sent.is_some() {
             return Err(AwsError::new(
                 "InvalidInput",
                 400,
@@ -73,10 +75,15 @@ operation!(
 );
 
 async fn create(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let name = ctx.required("Name")?;
-    let document = ctx.required("SAMLMetadataDocument")?;
-    refuse_encryption(ctx)?;
-    let tags = tag_list::from_members(&ctx.input::<aws_model::iam::CreateSAMLProviderRequest>().tags)?;
+    let CreateSAMLProviderRequest {
+        saml_metadata_document: document,
+        name,
+        tags,
+        assertion_encryption_mode,
+        add_private_key,
+    } = ctx.input();
+    refuse_encryption(&[("AssertionEncryptionMode", assertion_encryption_mode), ("AddPrivateKey", add_private_key)])?;
+    let tags = tag_list::from_members(&tags)?;
     let now = ids::now();
     let provider = SamlProvider {
         arn: format!("arn:aws:iam::{}:saml-provider/{name}", ctx.account()),
@@ -154,10 +161,20 @@ operation!(
 );
 
 async fn update(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required(ARN)?;
-    refuse_encryption(ctx)?;
+    let UpdateSAMLProviderRequest {
+        saml_metadata_document,
+        saml_provider_arn: arn,
+        assertion_encryption_mode,
+        add_private_key,
+        remove_private_key,
+    } = ctx.input();
+    refuse_encryption(&[
+        ("AssertionEncryptionMode", assertion_encryption_mode),
+        ("AddPrivateKey", add_private_key),
+        ("RemovePrivateKey", remove_private_key),
+    ])?;
     let provider = existing_saml_provider(ctx).await?;
-    if let Some(document) = ctx.params.get("SAMLMetadataDocument") {
+    if let Some(document) = saml_metadata_document {
         let valid_until = checked_metadata(document, ids::now())?;
         if !model::update_metadata(&ctx.app.store, ctx.account(), &provider.arn, document, valid_until).await? {
             return Err(not_found(arn));
@@ -178,7 +195,7 @@ operation!(
 );
 
 async fn delete(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let arn = ctx.required(ARN)?;
+    let DeleteSAMLProviderRequest { saml_provider_arn: arn } = ctx.input();
     if !model::delete(&ctx.app.store, ctx.account(), arn).await? {
         return Err(not_found(arn));
     }
