@@ -5,12 +5,13 @@
 //! Guarantees: an account has one alias at most, and a new one replaces it, as on AWS; no two
 //! accounts have the same alias.
 
+use aws_model::iam::{CreateAccountAliasRequest, DeleteAccountAliasRequest, SetSecurityTokenServicePreferencesRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
 use super::model::account as model;
 use crate::operations::operation;
-use crate::operations::{Ctx, Page, account_wide, query, validation};
+use crate::operations::{Ctx, Page, account_wide, query};
 
 operation!(iam, CREATE_ACCOUNT_ALIAS, "CreateAccountAlias", Write, account_wide, |ctx| query(create_account_alias(
     ctx
@@ -29,7 +30,7 @@ operation!(
 );
 
 async fn create_account_alias(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let alias = ctx.required("AccountAlias")?;
+    let CreateAccountAliasRequest { account_alias: alias } = ctx.input();
     if !model::set_alias(&ctx.app.store, ctx.account(), alias).await? {
         return Err(AwsError::new("EntityAlreadyExists", 409, format!("The account alias {alias} already exists.")));
     }
@@ -37,7 +38,7 @@ async fn create_account_alias(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 }
 
 async fn delete_account_alias(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let alias = ctx.required("AccountAlias")?;
+    let DeleteAccountAliasRequest { account_alias: alias } = ctx.input();
     if !model::delete_alias(&ctx.app.store, ctx.account(), alias).await? {
         return Err(AwsError::new("NoSuchEntity", 404, format!("The account alias {alias} cannot be found.")));
     }
@@ -60,16 +61,9 @@ async fn list_account_aliases(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
 }
 
 async fn set_security_token_service_preferences(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let requested = ctx.required("GlobalEndpointTokenVersion")?;
-    let version = match requested {
-        "v1Token" => 1,
-        "v2Token" => 2,
-        other => {
-            return Err(validation(format!(
-                "1 validation error detected: Value '{other}' at 'globalEndpointTokenVersion' failed to satisfy constraint: Member must satisfy enum value set: [v1Token, v2Token]"
-            )));
-        }
-    };
+    let SetSecurityTokenServicePreferencesRequest { global_endpoint_token_version } = ctx.input();
+    // `v1Token` or `v2Token`: the pipeline has checked the model's enum.
+    let version = if global_endpoint_token_version == "v2Token" { 2 } else { 1 };
     model::set_global_endpoint_token_version(&ctx.app.store, ctx.account(), version).await?;
     Ok(ctx.response())
 }
