@@ -14,6 +14,7 @@
 //! sealed with the master key for [`MESSAGE_CONTEXT`] (so only this server can read one) and
 //! refuses anything else as AWS refuses a message that is not its own.
 
+use aws_model::sts::{AssumeRootRequest, DecodeAuthorizationMessageRequest, GetAccessKeyInfoRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use base64::Engine;
@@ -34,7 +35,7 @@ operation!(
 );
 
 async fn get_access_key_info(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let key_id = ctx.required("AccessKeyId")?;
+    let GetAccessKeyInfoRequest { access_key_id: key_id } = ctx.input();
     let store = &ctx.app.store;
     let stored = match access_keys::for_authentication(store, key_id).await? {
         Some(key) => Some(key.account),
@@ -63,7 +64,7 @@ operation!(
 );
 
 async fn decode_authorization_message(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let encoded = ctx.required("EncodedMessage")?;
+    let DecodeAuthorizationMessageRequest { encoded_message: encoded } = ctx.input();
     let invalid = || {
         AwsError::new("InvalidAuthorizationMessageException", 400, "The encoded authorization message is not valid.")
     };
@@ -88,14 +89,17 @@ operation!(
     ASSUME_ROOT,
     "AssumeRoot",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:iam::{}:root", ctx.required("TargetPrincipal")?)]) }),
+    |ctx| Box::pin(async move {
+        let AssumeRootRequest { target_principal, .. } = ctx.input();
+        Ok(vec![format!("arn:aws:iam::{target_principal}:root")])
+    }),
     |ctx| query(assume_root(ctx))
 );
 
 /// A standalone account is no Organizations management account nor delegated administrator
 /// with centralized root access: an authorized caller is still refused, as AWS refuses it.
 async fn assume_root(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let target = ctx.required("TargetPrincipal")?;
+    let AssumeRootRequest { target_principal: target, .. } = ctx.input();
     let arn = ctx.identity.arn();
     if ctx.identity.principal == Principal::Root {
         return Err(AwsError::new(
@@ -126,9 +130,9 @@ operation!(
 );
 
 /// Trade-in tokens come from AWS's delegated access feature, which a standalone account does
-/// not have: no token this server could be handed can be exchanged.
-async fn get_delegated_access_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    ctx.required("TradeInToken")?;
+/// not have: no token this server could be handed can be exchanged (the pipeline has checked
+/// `TradeInToken` was sent).
+async fn get_delegated_access_token(_ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new(
         "ExpiredTradeInTokenException",
         400,
@@ -146,9 +150,8 @@ operation!(
 );
 
 /// Outbound web identity federation is a feature an account enables; Homeport's accounts
-/// never have it.
-async fn get_web_identity_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    ctx.required("SigningAlgorithm")?;
+/// never have it (the pipeline has checked `SigningAlgorithm` was sent).
+async fn get_web_identity_token(_ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(AwsError::new(
         "OutboundWebIdentityFederationDisabledException",
         403,
