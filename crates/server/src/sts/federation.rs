@@ -4,6 +4,7 @@
 //! passed here; with none it has no permissions at all (the engine's rule for federated
 //! users). It cannot call IAM, nor STS beyond GetCallerIdentity (the pipeline refuses both).
 
+use aws_model::sts::GetFederationTokenRequest;
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -20,7 +21,9 @@ operation!(
     GET_FEDERATION_TOKEN,
     "GetFederationToken",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![federated_user_arn(ctx.account(), ctx.required("Name")?)]) }),
+    |ctx| Box::pin(async move {
+        Ok(vec![federated_user_arn(ctx.account(), ctx.input::<GetFederationTokenRequest>().name)])
+    }),
     |ctx| query(get_federation_token(ctx))
 );
 
@@ -38,8 +41,9 @@ async fn get_federation_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             return Err(AwsError::new("AccessDenied", 403, "Cannot call GetFederationToken with session credentials"));
         }
     };
-    let name = ctx.required("Name")?;
+    let GetFederationTokenRequest { name, tags, .. } = ctx.input();
     let allowed = if parent.is_none() { ROOT_SECONDS } else { USER_SECONDS };
+    // Read as sent: the answer quotes it, and a value that is not a number is refused.
     let duration = match ctx.params.get("DurationSeconds") {
         None => DEFAULT_SECONDS.min(*allowed.end()),
         Some(text) => text.parse::<i64>().ok().filter(|seconds| allowed.contains(seconds)).ok_or_else(|| {
@@ -50,7 +54,7 @@ async fn get_federation_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
             )
         })?,
     };
-    let scope: ScopeParams<'_> = scope_params(ctx)?;
+    let scope: ScopeParams<'_> = scope_params(ctx, &tags)?;
     let access_key_id = ids::temporary_access_key_id(ctx.account()).map_err(internal)?;
     let secret = ids::secret_access_key().map_err(internal)?;
     let token = ids::session_token().map_err(internal)?;

@@ -19,10 +19,15 @@ fn invalid_code() -> AwsError {
     AwsError::new("AccessDenied", 403, "MultiFactorAuthentication failed with invalid MFA one time pass code.")
 }
 
-/// When the request proved its MFA code (now), or `None` when it carries none. The code is
-/// accepted here: a second request with it is refused.
-pub(crate) async fn authenticate(ctx: &Ctx<'_>) -> Result<Option<i64>, AwsError> {
-    let (serial, code) = match (ctx.params.get("SerialNumber"), ctx.params.get("TokenCode")) {
+/// When the request proved its MFA code (now), or `None` when it carries none: `serial` and
+/// `code` are its typed input's `SerialNumber` and `TokenCode`. The code is accepted here: a
+/// second request with it is refused.
+pub(crate) async fn authenticate(
+    ctx: &Ctx<'_>,
+    serial: Option<&str>,
+    code: Option<&str>,
+) -> Result<Option<i64>, AwsError> {
+    let (serial, code) = match (serial, code) {
         (None, None) => return Ok(None),
         (Some(serial), Some(code)) => (serial, code),
         _ => return Err(unable_to_validate()),

@@ -15,6 +15,7 @@ pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod web_identity;
 
+use aws_model::sts::{AssumeRoleRequest, GetSessionTokenRequest};
 use aws_protocol::AwsError;
 use aws_protocol::query::{QueryParams, XmlResponse};
 
@@ -75,6 +76,8 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     }
     let root = ctx.identity.principal == Principal::Root;
     let allowed = if root { ROOT_SESSION_SECONDS } else { USER_SESSION_SECONDS };
+    let GetSessionTokenRequest { serial_number, token_code, .. } = ctx.input();
+    // Read as sent: the answer quotes it, and a value that is not a number is refused.
     let duration = match ctx.params.get("DurationSeconds") {
         None => DEFAULT_SESSION_SECONDS.min(*allowed.end()),
         Some(text) => match text.parse::<i64>() {
@@ -93,7 +96,7 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         },
     };
     // The code is accepted last, once the request is otherwise sound.
-    let mfa_at = mfa::authenticate(ctx).await?;
+    let mfa_at = mfa::authenticate(ctx, serial_number, token_code).await?;
     let access_key_id = ids::temporary_access_key_id(ctx.account()).map_err(internal)?;
     let secret = ids::secret_access_key().map_err(internal)?;
     let token = ids::session_token().map_err(internal)?;
@@ -131,7 +134,7 @@ operation!(
     ASSUME_ROLE,
     "AssumeRole",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![role_arn(ctx)?.to_owned()]) }),
+    |ctx| Box::pin(async move { Ok(vec![ctx.input::<AssumeRoleRequest>().role_arn.to_owned()]) }),
     |ctx| query(assume_role(ctx)),
     resource_policy = sessions::TRUST_POLICY
 );
@@ -139,10 +142,10 @@ operation!(
 /// Role sessions made by a role session (role chaining) last at most an hour.
 const CHAINED_SESSION_SECONDS: i64 = 3_600;
 const DEFAULT_ROLE_SESSION_SECONDS: i64 = 3_600;
-/// Session policies and tags AWS accepts on one session.
+/// Session policies AWS accepts on one session (checked here: AssumeRoleWithWebIdentity, which
+/// shares the check, is answered before the pipeline validates).
 const MAX_POLICY_ARNS: usize = 10;
 const MAX_SESSION_POLICY_CHARS: usize = 2_048;
-const MAX_SESSION_TAGS: usize = 50;
 
 pub(crate) fn sts_validation(value: &str, member: &str, constraint: &str) -> AwsError {
     AwsError::new(
@@ -181,20 +184,16 @@ fn packed_size(policy: Option<&str>, policy_arns: &[String], tags: &[(String, St
     Some(packed * 100 / MAX_SESSION_POLICY_CHARS)
 }
 
-/// The request's `Policy`, `PolicyArns` and `Tags`, checked as STS checks them.
-pub(crate) fn scope_params<'a>(ctx: &'a Ctx<'_>) -> Result<ScopeParams<'a>, AwsError> {
+/// The request's `Policy`, `PolicyArns` and `Tags` (its typed input's `tags`), checked as STS
+/// checks them (the pipeline has checked the tags' number and their keys' lengths).
+pub(crate) fn scope_params<'a>(ctx: &'a Ctx<'_>, tags: &[QueryParams]) -> Result<ScopeParams<'a>, AwsError> {
     let (policy, policy_arns) = session_policies(ctx.params)?;
-    let mut tags: Vec<(String, String)> = Vec::new();
-    for member in ctx.params.members("Tags") {
-        let key = member.get("Key").unwrap_or_default();
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(sts_validation(key, "tags.member.key", "Member must have length between 1 and 128"));
-        }
-        tags.push((key.to_owned(), member.get("Value").unwrap_or_default().to_owned()));
-    }
-    if tags.len() > MAX_SESSION_TAGS {
-        return Err(sts_validation("[...]", "tags", "Member must have length less than or equal to 50"));
-    }
+    let tags = tags
+        .iter()
+        .map(|member| {
+            (member.get("Key").unwrap_or_default().to_owned(), member.get("Value").unwrap_or_default().to_owned())
+        })
+        .collect();
     Ok(ScopeParams { policy, policy_arns, tags })
 }
 
@@ -217,21 +216,10 @@ pub(crate) fn session_policies(params: &QueryParams) -> Result<(Option<&str>, Ve
     Ok((session_policy, policy_arns))
 }
 
-fn role_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
-    let arn = ctx.required("RoleArn")?;
-    if arn.len() < 20 {
-        return Err(sts_validation(arn, "roleArn", "Member must have length greater than or equal to 20"));
-    }
-    if arn.len() > 2048 {
-        return Err(sts_validation(arn, "roleArn", "Member must have length less than or equal to 2048"));
-    }
-    Ok(arn)
-}
-
 async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let arn = role_arn(ctx)?;
-    let session_name = ctx.required("RoleSessionName")?;
-    check_session_name(session_name)?;
+    // The pipeline has checked the role ARN's length and the session name's.
+    let AssumeRoleRequest { role_arn: arn, role_session_name: session_name, tags, serial_number, token_code, .. } =
+        ctx.input();
     let role = assumed_role(ctx, arn).await?.ok_or_else(|| {
         AwsError::new(
             "AccessDenied",
@@ -241,7 +229,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     })?;
     let chained = matches!(ctx.identity.principal, Principal::RoleSession { .. });
     let duration = session_duration(ctx.params, &role, chained)?;
-    let mut scope = scope_params(ctx)?;
+    let mut scope = scope_params(ctx, &tags)?;
     // A role session passes on the tags it was told to (TransitiveTagKeys); the new session's
     // own tags win over them.
     if let Principal::RoleSession { .. } = ctx.identity.principal {
@@ -252,7 +240,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     }
 
-    let mfa_at = mfa::authenticate(ctx).await?;
+    let mfa_at = mfa::authenticate(ctx, serial_number, token_code).await?;
     let grant = SessionGrant {
         policy: scope.policy,
         policy_arns: &scope.policy_arns,
