@@ -7,6 +7,7 @@
 //! permission is refused with AccessDenied, as on AWS), then refused with
 //! `OrganizationNotFoundException`; no report job can exist, so reading one is NoSuchEntity.
 
+use aws_model::iam::GetOrganizationsAccessReportRequest;
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 
@@ -63,12 +64,12 @@ operation!(iam, GET_ORGANIZATIONS_ACCESS_REPORT, "GetOrganizationsAccessReport",
     get_organizations_access_report(ctx)
 ));
 
-async fn generate_organizations_access_report(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    ctx.required("EntityPath")?;
+/// The pipeline has checked `EntityPath` was sent.
+async fn generate_organizations_access_report(_ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Err(no_organization())
 }
 
 async fn get_organizations_access_report(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let job_id = ctx.required("JobId")?;
+    let GetOrganizationsAccessReportRequest { job_id, .. } = ctx.input();
     Err(AwsError::new("NoSuchEntity", 404, format!("No report exists for job ID {job_id}.")))
 }
