@@ -2,6 +2,7 @@
 //! GetAccountAuthorizationDetails (every user, group, role and managed policy in use, with
 //! their policies, in one answer).
 
+use aws_model::iam::GetAccountAuthorizationDetailsRequest;
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use aws_protocol::sigv4::uri_encode;
@@ -106,8 +107,8 @@ fn write_attached(xml: &mut XmlResponse, arns: &[String]) {
 }
 
 async fn get_account_authorization_details(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let filters = ctx.params.strings("Filter");
-    let wanted = |filter: &str| filters.is_empty() || filters.iter().any(|f| f == filter);
+    let GetAccountAuthorizationDetailsRequest { filter: filters, .. } = ctx.input();
+    let wanted = |filter: &str| filters.is_empty() || filters.contains(&filter);
     let account = ctx.account();
     let store = &ctx.app.store;
     let mut xml = ctx.response();
