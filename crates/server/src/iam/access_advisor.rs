@@ -11,6 +11,10 @@
 //! and kept ([`reports`]); a job is read only by the principal that started it, and is
 //! unknown to anyone else.
 
+use aws_model::iam::{
+    GenerateServiceLastAccessedDetailsRequest, GetServiceLastAccessedDetailsRequest,
+    GetServiceLastAccessedDetailsWithEntitiesRequest, ListPoliciesGrantingServiceAccessRequest,
+};
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use iam_policy::Policy;
@@ -18,7 +22,7 @@ use iam_policy::Policy;
 use super::entities::{Entity, Kind, find, no_such};
 use super::model::access_reports::{self as reports, Granularity, Job, Report, ReportEntity, ServiceReport};
 use super::model::entities::Window;
-use super::model::service_access::{Allowed, Tracked, is_namespace};
+use super::model::service_access::{Allowed, Tracked};
 use super::model::{attachments, groups, managed, usage};
 use super::policies::{find_policy, not_found as no_such_policy, stored_arn};
 use super::simulator::max_items;
@@ -41,7 +45,7 @@ operation!(
     GENERATE_SERVICE_LAST_ACCESSED_DETAILS,
     "GenerateServiceLastAccessedDetails",
     Write,
-    |ctx| Box::pin(subject_resource(ctx, WITH_POLICIES)),
+    |ctx| Box::pin(subject_resource(ctx, ctx.input::<GenerateServiceLastAccessedDetailsRequest>().arn, WITH_POLICIES)),
     |ctx| query(generate_service_last_accessed_details(ctx))
 );
 operation!(iam, GET_SERVICE_LAST_ACCESSED_DETAILS, "GetServiceLastAccessedDetails", Read, account_wide, |ctx| query(
@@ -60,7 +64,7 @@ operation!(
     LIST_POLICIES_GRANTING_SERVICE_ACCESS,
     "ListPoliciesGrantingServiceAccess",
     Read,
-    |ctx| Box::pin(subject_resource(ctx, !WITH_POLICIES)),
+    |ctx| Box::pin(subject_resource(ctx, ctx.input::<ListPoliciesGrantingServiceAccessRequest>().arn, !WITH_POLICIES)),
     |ctx| query(list_policies_granting_service_access(ctx))
 );
 
@@ -88,30 +92,13 @@ impl Subject {
     }
 }
 
-/// The request's `Arn`, checked against the model's length bounds.
-fn arn_param<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
-    let arn = ctx.required("Arn")?;
-    let length = arn.chars().count();
-    let constraint = if length < 20 {
-        "have length greater than or equal to 20"
-    } else if length > 2048 {
-        "have length less than or equal to 2048"
-    } else {
-        return Ok(arn);
-    };
-    Err(validation(format!(
-        "1 validation error detected: Value '{arn}' at 'arn' failed to satisfy constraint: Member must {constraint}"
-    )))
-}
-
 /// Whether a managed policy may be a [`Subject`] (a report may be about one; a listing of the
 /// policies granting access may not).
 const WITH_POLICIES: bool = true;
 
 /// The user, group, role or (`with_policies`) managed policy the request's `Arn` names, as
 /// stored: InvalidInput for an ARN of anything else, NoSuchEntity for one naming nothing.
-async fn subject(ctx: &Ctx<'_>, with_policies: bool) -> Result<Subject, AwsError> {
-    let arn = arn_param(ctx)?;
+async fn subject(ctx: &Ctx<'_>, arn: &str, with_policies: bool) -> Result<Subject, AwsError> {
     let invalid = || AwsError::new("InvalidInput", 400, format!("ARN {arn} is not valid."));
     let parsed = iam_policy::arn::Arn::parse(arn).filter(|parsed| parsed.service == "iam").ok_or_else(invalid)?;
     let (noun, path_and_name) = parsed.resource.split_once('/').ok_or_else(invalid)?;
@@ -143,9 +130,8 @@ async fn subject(ctx: &Ctx<'_>, with_policies: bool) -> Result<Subject, AwsError
 
 /// Authorized on the subject's own ARN when it exists, else on the ARN as given (a malformed
 /// or unknown one is refused by the operation, after authorization, as IAM does).
-async fn subject_resource(ctx: &Ctx<'_>, with_policies: bool) -> Result<Vec<String>, AwsError> {
-    let arn = arn_param(ctx)?;
-    Ok(vec![match subject(ctx, with_policies).await {
+async fn subject_resource(ctx: &Ctx<'_>, arn: &str, with_policies: bool) -> Result<Vec<String>, AwsError> {
+    Ok(vec![match subject(ctx, arn, with_policies).await {
         Ok(subject) => subject.arn(ctx.account()),
         // Another spelling of a policy's ARN is authorized as the policy it would name.
         Err(error) if error.code == "NoSuchEntity" && with_policies && arn.contains(":policy/") => {
@@ -154,16 +140,6 @@ async fn subject_resource(ctx: &Ctx<'_>, with_policies: bool) -> Result<Vec<Stri
         Err(error) if matches!(error.code.as_str(), "InvalidInput" | "NoSuchEntity") => arn.to_owned(),
         Err(error) => return Err(error),
     }])
-}
-
-/// The `Granularity` asked for, by default services only.
-fn granularity(ctx: &Ctx<'_>) -> Result<Granularity, AwsError> {
-    let Some(text) = ctx.params.get("Granularity") else { return Ok(Granularity::ServiceLevel) };
-    Granularity::parse(text).ok_or_else(|| {
-        validation(format!(
-            "1 validation error detected: Value '{text}' at 'granularity' failed to satisfy constraint: Member must satisfy enum value set: [SERVICE_LEVEL, ACTION_LEVEL]"
-        ))
-    })
 }
 
 /// The permissions policies of a subject, parsed: an entity's (a user's with its groups'), or
@@ -247,8 +223,10 @@ async fn report_entities(ctx: &Ctx<'_>, subject: &Subject) -> Result<Vec<(String
 }
 
 async fn generate_service_last_accessed_details(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let granularity = granularity(ctx)?;
-    let subject = subject(ctx, WITH_POLICIES).await?;
+    let GenerateServiceLastAccessedDetailsRequest { arn, granularity } = ctx.input();
+    // `SERVICE_LEVEL` (the default) or `ACTION_LEVEL`: the pipeline has checked the model's enum.
+    let granularity = granularity.and_then(Granularity::parse).unwrap_or(Granularity::ServiceLevel);
+    let subject = subject(ctx, arn, WITH_POLICIES).await?;
     // Use is recorded by the audit importer: let it catch up with this replica.
     ctx.app.audit.sync().await.map_err(internal)?;
     let tracked = ctx.app.service_state.get::<Tracked>()?;
@@ -274,17 +252,9 @@ async fn generate_service_last_accessed_details(ctx: &Ctx<'_>) -> Result<XmlResp
     Ok(xml)
 }
 
-/// The job the request's `JobId` names, if the caller started it; NoSuchEntity otherwise,
-/// whoever started it.
-async fn job(ctx: &Ctx<'_>) -> Result<Job, AwsError> {
-    let id = ctx.required("JobId")?;
-    let length = id.chars().count();
-    if length != 36 {
-        let bound = if length < 36 { "greater" } else { "less" };
-        return Err(validation(format!(
-            "1 validation error detected: Value '{id}' at 'jobId' failed to satisfy constraint: Member must have length {bound} than or equal to 36"
-        )));
-    }
+/// The job a request's `JobId` (`id`) names, if the caller started it; NoSuchEntity
+/// otherwise, whoever started it.
+async fn job(ctx: &Ctx<'_>, id: &str) -> Result<Job, AwsError> {
     reports::find(&ctx.app.store, ctx.account(), id, &ctx.identity.user_id())
         .await?
         .ok_or_else(|| AwsError::new("NoSuchEntity", 404, format!("The job with ID {id} cannot be found.")))
@@ -351,7 +321,8 @@ fn write_service(xml: &mut XmlResponse, service: &ServiceReport) {
 }
 
 async fn get_service_last_accessed_details(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let job = job(ctx).await?;
+    let GetServiceLastAccessedDetailsRequest { job_id, .. } = ctx.input();
+    let job = job(ctx, job_id).await?;
     let services = &job.report.services;
     let shown = page(ctx, services.len())?;
     let mut xml = ctx.response();
@@ -368,29 +339,10 @@ async fn get_service_last_accessed_details(ctx: &Ctx<'_>) -> Result<XmlResponse,
     Ok(xml)
 }
 
-/// The request's `ServiceNamespace`, checked against the model's bounds.
-fn service_namespace<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
-    let namespace = ctx.required("ServiceNamespace")?;
-    check_namespace(namespace, "serviceNamespace")?;
-    Ok(namespace)
-}
-
-/// A service namespace as IAM's model bounds it: 1 to 64 characters of `[\w-]`.
-fn check_namespace(namespace: &str, member: &str) -> Result<(), AwsError> {
-    let constraint = match namespace.chars().count() {
-        0 => "Member must have length greater than or equal to 1",
-        65.. => "Member must have length less than or equal to 64",
-        _ if !is_namespace(namespace) => "Member must satisfy regular expression pattern: [\\w-]*",
-        _ => return Ok(()),
-    };
-    Err(validation(format!(
-        "1 validation error detected: Value '{namespace}' at '{member}' failed to satisfy constraint: {constraint}"
-    )))
-}
-
 async fn get_service_last_accessed_details_with_entities(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let namespace = service_namespace(ctx)?.to_ascii_lowercase();
-    let job = job(ctx).await?;
+    let GetServiceLastAccessedDetailsWithEntitiesRequest { job_id, service_namespace, .. } = ctx.input();
+    let namespace = service_namespace.to_ascii_lowercase();
+    let job = job(ctx, job_id).await?;
     let report = &job.report;
     // Every entity that could have used the policies for the service, the latest first, then
     // those that did not (none for a service the report does not list).
@@ -433,31 +385,16 @@ async fn get_service_last_accessed_details_with_entities(ctx: &Ctx<'_>) -> Resul
     Ok(xml)
 }
 
-/// The request's `ServiceNamespaces`: 1 to 200 namespaces, each once, in the request's order.
-fn service_namespaces(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    if !ctx.params.contains("ServiceNamespaces") {
-        ctx.required("ServiceNamespaces")?;
-    }
-    let namespaces = ctx.params.strings("ServiceNamespaces");
-    let bound = match namespaces.len() {
-        0 => Some("greater than or equal to 1"),
-        201.. => Some("less than or equal to 200"),
-        _ => None,
-    };
-    if let Some(bound) = bound {
-        return Err(validation(format!(
-            "1 validation error detected: Value '[{}]' at 'serviceNamespaces' failed to satisfy constraint: Member must have length {bound}",
-            namespaces.join(", ")
-        )));
-    }
+/// A request's `ServiceNamespaces`, each once, in the request's order (the pipeline has checked
+/// there are 1 to 200 and each one's characters).
+fn unique_namespaces(namespaces: &[&str]) -> Vec<String> {
     let mut unique: Vec<String> = Vec::with_capacity(namespaces.len());
-    for (index, namespace) in namespaces.into_iter().enumerate() {
-        check_namespace(&namespace, &format!("serviceNamespaces.{}.member", index + 1))?;
-        if !unique.contains(&namespace) {
-            unique.push(namespace);
+    for namespace in namespaces {
+        if !unique.iter().any(|held| held == namespace) {
+            unique.push((*namespace).to_owned());
         }
     }
-    Ok(unique)
+    unique
 }
 
 /// A permissions policy as ListPoliciesGrantingServiceAccess names it.
@@ -511,12 +448,13 @@ async fn granting_policies(ctx: &Ctx<'_>, entity: &Entity) -> Result<Vec<Grantin
 }
 
 async fn list_policies_granting_service_access(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let namespaces = service_namespaces(ctx)?;
+    let ListPoliciesGrantingServiceAccessRequest { marker, arn, service_namespaces } = ctx.input();
+    let namespaces = unique_namespaces(&service_namespaces);
     // Every answer is whole: a marker is never handed out, so none is honoured.
-    if let Some(marker) = ctx.params.get("Marker") {
+    if let Some(marker) = marker {
         return Err(invalid_marker(marker));
     }
-    let Subject::Entity(entity) = subject(ctx, !WITH_POLICIES).await? else {
+    let Subject::Entity(entity) = subject(ctx, arn, !WITH_POLICIES).await? else {
         return Err(internal("a policy named where only identities are"));
     };
     let tracked = ctx.app.service_state.get::<Tracked>()?;
