@@ -45,6 +45,8 @@ pub(crate) struct Claims {
     pub audiences: Vec<String>,
     /// Each attribute's name and values, in document order.
     pub attributes: Vec<(String, Vec<String>)>,
+    /// The `AuthnStatement`'s `SessionNotOnOrAfter`: no session lasts beyond it.
+    pub session_until: Option<i64>,
 }
 
 impl Claims {
@@ -179,7 +181,17 @@ pub(crate) fn verify(
             (attribute.attribute("Name").unwrap_or_default().to_owned(), values.collect())
         })
         .collect();
+    let mut session_until = None;
+    for statement in saml(assertion, "AuthnStatement") {
+        if let Some(until) = time(statement, "SessionNotOnOrAfter")? {
+            session_until = Some(session_until.map_or(until, |earlier: i64| earlier.min(until)));
+        }
+    }
+    if session_until.is_some_and(|until| now >= until) {
+        return Err(Refusal::Expired);
+    }
     Ok(Claims {
+        session_until,
         issuer: issuer.trim().to_owned(),
         subject: xmldsig::text_content(name_id).trim().to_owned(),
         subject_format: name_id.attribute("Format").unwrap_or_default().to_owned(),

@@ -16,7 +16,8 @@
 //! need `sts:TagSession` too and become the session's tags (every session tag passes on to
 //! chained sessions in Homeport, so `TransitiveTagKeys` asks nothing more); a `SourceIdentity`
 //! attribute needs `sts:SetSourceIdentity` and is answered back (sessions do not keep it).
-//! A `SessionDuration` attribute caps the session's duration.
+//! A `SessionDuration` attribute and the `AuthnStatement`'s `SessionNotOnOrAfter` cap the
+//! session's duration.
 //!
 //! Guarantees: every member's size is checked before anything else is done (the assertion at
 //! 100,000 characters, decoded into a tree of at most 20,000 nodes, no DTD), the claims are read
@@ -110,9 +111,7 @@ fn not_authorized() -> AwsError {
 fn refused(refusal: Refusal) -> AwsError {
     match refusal {
         Refusal::Malformed(why) => invalid_token(format!("Invalid SAML response: {why}")),
-        Refusal::Unsigned => {
-            invalid_token("Response signature invalid: neither the response nor its assertion is signed")
-        }
+        Refusal::Unsigned => invalid_token("Missing signature: neither the response nor its assertion is signed"),
         Refusal::BadSignature => invalid_token("Response signature invalid"),
         Refusal::WrongIssuer => invalid_token("Issuer not present in specified provider"),
         Refusal::WrongAudience => invalid_token("Audience, Recipient or Destination is not the AWS sign-in endpoint"),
@@ -195,6 +194,9 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         } else {
             cap.min(role.max_session_duration)
         };
+    }
+    if let Some(until) = claims.session_until {
+        duration = duration.min(until - ids::now()).max(1);
     }
     let grant = SessionGrant {
         policy: session_policy,
