@@ -17,6 +17,8 @@ const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const SKEW: i64 = 300;
 /// Nodes an assertion may have (a generous bound on memory for a 100,000-character input).
 const NODES_LIMIT: u32 = 20_000;
+/// How deep elements may nest (a SAML response nests about ten deep).
+const MAX_DEPTH: usize = 64;
 
 /// Why an assertion was refused; `mod` maps each to AWS's code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,17 @@ pub(crate) fn verify(
 ) -> Result<Claims, Refusal> {
     let options = ParsingOptions { allow_dtd: false, nodes_limit: NODES_LIMIT };
     let document = Document::parse_with_options(document, options).map_err(|_| malformed("not well-formed XML"))?;
+    // Canonicalization recurses through elements: their nesting is bounded first.
+    let mut depths = vec![0_usize; document.descendants().count() + 1];
+    for node in document.descendants() {
+        let depth = node.parent().and_then(|parent| depths.get(parent.id().get_usize())).map_or(0, |depth| depth + 1);
+        if depth > MAX_DEPTH {
+            return Err(malformed("elements nest too deeply"));
+        }
+        if let Some(slot) = depths.get_mut(node.id().get_usize()) {
+            *slot = depth;
+        }
+    }
     let response = document.root_element();
     if !response.has_tag_name((PROTOCOL, "Response")) {
         return Err(malformed("the root element is not a samlp:Response"));
@@ -280,6 +293,9 @@ mod tests {
         let unsigned = format!("{}{}", &ASSERTION_SIGNED[..start], &ASSERTION_SIGNED[end..])
             .replace("</samlp:Status>", &format!("</samlp:Status>{}", forged_without_signature(signed)));
         assert_eq!(check(&unsigned, NOW).unwrap_err(), Refusal::Unsigned);
+        let deep = ASSERTION_SIGNED
+            .replace("</samlp:Status>", &format!("</samlp:Status>{}{}", "<x>".repeat(100), "</x>".repeat(100)));
+        assert_eq!(check(&deep, NOW).unwrap_err(), malformed("elements nest too deeply"));
         let dtd = format!("<!DOCTYPE r [<!ENTITY a \"x\">]>{ASSERTION_SIGNED}");
         assert!(matches!(check(&dtd, NOW).unwrap_err(), Refusal::Malformed(_)));
     }
