@@ -250,6 +250,9 @@ mod tests {
     const METADATA: &str = include_str!("testdata/metadata.xml");
     const ASSERTION_SIGNED: &str = include_str!("testdata/response-assertion-signed.xml");
     const RESPONSE_SIGNED: &str = include_str!("testdata/response-signed.xml");
+    /// The assertion in the default namespace, signed by xmlsec1 with an `InclusiveNamespaces`
+    /// list naming a prefix used only in an attribute's value.
+    const DEFAULT_NAMESPACE: &str = include_str!("testdata/response-default-namespace.xml");
     /// 2026-06-01T12:01:00Z, within the vectors' validity.
     const NOW: i64 = 1_780_315_260;
 
@@ -260,8 +263,8 @@ mod tests {
 
     #[test]
     fn vectors_signed_by_signxml_verify() {
-        for document in [ASSERTION_SIGNED, RESPONSE_SIGNED] {
-            let claims = check(document, NOW).unwrap();
+        for (at, document) in [ASSERTION_SIGNED, RESPONSE_SIGNED, DEFAULT_NAMESPACE].into_iter().enumerate() {
+            let claims = check(document, NOW).unwrap_or_else(|refusal| panic!("vector {at}: {refusal:?}"));
             assert_eq!(claims.issuer, "https://idp.example.com/saml");
             assert_eq!(claims.subject, "alice & <co>");
             assert_eq!(claims.subject_format, "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");

@@ -1,8 +1,10 @@
-"""Signs the fixed SAML test vectors with signxml (an implementation independent of Homeport's).
+"""Signs the fixed SAML test vectors with signxml and xmlsec1 (implementations independent of
+Homeport's), and checks each with xmlsec1.
 
-Run once: python3 make_vectors.py (needs `pip install signxml`). The key is a test key only.
+Run once: python3 make_vectors.py (needs `pip install signxml` and `apt-get install xmlsec1`).
+The key is a test key only.
 """
-import base64, datetime
+import base64, datetime, os
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -69,3 +71,23 @@ signed = LegacySigner(method=SignatureConstructionMethod.enveloped, signature_al
                    digest_algorithm="sha1", c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#WithComments").sign(
     root, key=key_pem, cert=cert_pem.decode(), reference_uri="_resp1")
 open("response-signed.xml", "wb").write(etree.tostring(signed))
+# 3: as ADFS writes it, the assertion in the default namespace, and as Okta signs, with an
+# InclusiveNamespaces prefix list naming `xs` (used only inside xsi:type's value), signed by
+# xmlsec1 (libxmlsec1: signxml writes the list only into CanonicalizationMethod yet applies it
+# to the Reference too, which conforming verifiers refuse).
+import subprocess
+adfs = response(False)
+at = adfs.index("<saml:Assertion")
+adfs = adfs[:at] + adfs[at:].replace("saml:", "").replace('xmlns:saml="urn', 'xmlns="urn')
+EXC = "http://www.w3.org/2001/10/xml-exc-c14n#"
+template = f'''<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC}"><ec:InclusiveNamespaces xmlns:ec="{EXC}" PrefixList="xs"/></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_assert1"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="{EXC}"><ec:InclusiveNamespaces xmlns:ec="{EXC}" PrefixList="xs"/></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>'''
+adfs = adfs.replace("</Issuer>", "</Issuer>" + template, 1)
+open("template.xml", "w").write(adfs)
+ID = ["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+      "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"]
+subprocess.run(["xmlsec1", "--sign", "--privkey-pem", "idp-key.pem", *ID,
+                "--output", "response-default-namespace.xml", "template.xml"], check=True)
+os.remove("template.xml")
+# Each vector verifies with xmlsec1 as well.
+for vector in ["response-assertion-signed.xml", "response-signed.xml", "response-default-namespace.xml"]:
+    subprocess.run(["xmlsec1", "--verify", "--pubkey-cert-pem", "idp-cert.pem", *ID, vector], check=True)
