@@ -307,7 +307,12 @@ pub static ROUTES: Routes = Routes {
         services: SERVICES,
         operations: OPERATIONS,
         fallback: &iam::SERVICE,
-        unsigned: &[ssm::downloads::PUBLIC_FILES, ssm::instance_protocol::ROUTE, sts::web_identity::ROUTE],
+        unsigned: &[
+            ssm::downloads::PUBLIC_FILES,
+            ssm::instance_protocol::ROUTE,
+            sts::web_identity::ROUTE,
+            sts::saml::ROUTE,
+        ],
     },
     endpoints: &[ecr::registry::ENDPOINT, ssm::downloads::BINARY],
 };

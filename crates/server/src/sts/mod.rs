@@ -1,6 +1,6 @@
 //! STS: GetCallerIdentity, GetSessionToken and AssumeRole (both with an MFA code, `mfa`);
 //! GetFederationToken is `federation`, the operations that issue nothing here `tokens`;
-//! AssumeRoleWithWebIdentity, unsigned, is `web_identity`.
+//! AssumeRoleWithWebIdentity, unsigned, is `web_identity`; AssumeRoleWithSAML, unsigned, `saml`.
 //!
 //! AssumeRole is decided by the caller's policies together with the role's trust policy; the
 //! session it makes is authorized by the role's current policies (read per request through
@@ -11,6 +11,7 @@ pub(crate) mod errors;
 pub(crate) mod federation;
 pub(crate) mod mfa;
 pub(crate) mod model;
+pub(crate) mod saml;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod web_identity;

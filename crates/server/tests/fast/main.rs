@@ -47,6 +47,7 @@ mod ssm_activations;
 mod ssm_instances;
 mod sts;
 mod sts_federation;
+mod sts_saml;
 mod sts_web_identity;
 mod tags_conditions;
 mod validation;

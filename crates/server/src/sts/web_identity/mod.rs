@@ -50,7 +50,7 @@ const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
     Box::pin(async move {
         let request = &incoming.request;
-        if !is_unsigned_web_identity(request) {
+        if !is_unsigned(request, ACTION) {
             return None;
         }
         let params = match QueryParams::from_request(request) {
@@ -65,30 +65,30 @@ pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request
     })
 };
 
-/// Whether a request may be an unsigned AssumeRoleWithWebIdentity: no `Authorization`, no
-/// presigned query, no `X-Amz-Target`, and the action's name in its query or body (a cheap
-/// look before its parameters are decoded).
-fn is_unsigned_web_identity(request: &HttpRequest<'_>) -> bool {
-    let mentions = |bytes: &[u8]| bytes.windows(ACTION.len()).any(|window| window == ACTION.as_bytes());
+/// Whether a request may be an unsigned call of `action` (AssumeRoleWithWebIdentity,
+/// AssumeRoleWithSAML): no `Authorization`, no presigned query, no `X-Amz-Target`, and the
+/// action's name in its query or body (a cheap look before its parameters are decoded).
+pub(super) fn is_unsigned(request: &HttpRequest<'_>, action: &str) -> bool {
+    let mentions = |bytes: &[u8]| bytes.windows(action.len()).any(|window| window == action.as_bytes());
     request.header("authorization").is_none()
         && request.header("x-amz-target").is_none()
         && !request.query.contains("X-Amz-Signature")
         && (mentions(request.query.as_bytes()) || mentions(request.body))
 }
 
-fn reply(result: Result<XmlResponse, AwsError>, request_id: &str) -> crate::pipeline::Reply {
+pub(super) fn reply(result: Result<XmlResponse, AwsError>, request_id: &str) -> crate::pipeline::Reply {
     match result {
         Ok(xml) => crate::pipeline::Reply::new(200, "text/xml", request_id, xml.finish(request_id).into_bytes()),
         Err(error) => crate::pipeline::error_reply(&error, aws_protocol::Protocol::Query, STS_NAMESPACE, request_id),
     }
 }
 
-/// What the audit record says of the call.
+/// What the audit record says of an unsigned call.
 #[derive(Default)]
-struct Seen {
-    provider: String,
-    role_arn: String,
-    subject: String,
+pub(super) struct Seen {
+    pub provider: String,
+    pub role_arn: String,
+    pub subject: String,
 }
 
 async fn handle(
@@ -103,7 +103,24 @@ async fn handle(
         return Err(crate::pipeline::disk_full(aws_protocol::Protocol::Query));
     }
     let mut seen = Seen::default();
-    let result = assume(app, params, source_ip, &mut seen).await.map_err(|error| super::SERVICE.answer(error));
+    let result = assume(app, params, source_ip, &mut seen).await;
+    audited(app, audit, request, source_ip, request_id, ACTION, &seen, result).await
+}
+
+/// Records an unsigned call of `action` and answers its result (an internal error if the
+/// record cannot be written: no credentials leave unrecorded).
+#[expect(clippy::too_many_arguments, reason = "the request's facts, each from a different place")]
+pub(super) async fn audited(
+    app: &App,
+    audit: &AuditLog,
+    request: &HttpRequest<'_>,
+    source_ip: &str,
+    request_id: &str,
+    action: &str,
+    seen: &Seen,
+    result: Result<XmlResponse, AwsError>,
+) -> Result<XmlResponse, AwsError> {
+    let result = result.map_err(|error| super::SERVICE.answer(error));
     let record = Record {
         time: ids::now(),
         request_id: request_id.into(),
@@ -116,7 +133,7 @@ async fn handle(
         event_source: "".into(),
         service: "sts".into(),
         region: app.region.as_str().into(),
-        event_name: ACTION.into(),
+        event_name: action.into(),
         resources: vec![seen.role_arn.clone()],
         decision: if result.is_ok() { "allowed" } else { "implicitDeny" }.into(),
         statements: Vec::new(),
@@ -135,7 +152,7 @@ fn invalid_token(message: impl Into<String>) -> AwsError {
 
 const NO_KEY: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
 
-fn required<'a>(params: &'a QueryParams, name: &str) -> Result<&'a str, AwsError> {
+pub(super) fn required<'a>(params: &'a QueryParams, name: &str) -> Result<&'a str, AwsError> {
     params.get(name).ok_or_else(|| {
         let member = crate::operations::lower_first(name);
         AwsError::new(
@@ -148,7 +165,7 @@ fn required<'a>(params: &'a QueryParams, name: &str) -> Result<&'a str, AwsError
 
 /// Checks a member's length in characters (`min..=max`), in STS's words, without echoing a
 /// value too long to echo.
-fn check_length(value: &str, member: &str, min: usize, max: usize) -> Result<(), AwsError> {
+pub(super) fn check_length(value: &str, member: &str, min: usize, max: usize) -> Result<(), AwsError> {
     let chars = value.chars().count();
     if chars < min {
         return Err(sts_validation(value, member, &format!("Member must have length greater than or equal to {min}")));
@@ -358,7 +375,7 @@ fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
 }
 
 /// Whether `role`'s trust policy lets the provider perform `action` on it with these keys.
-fn trusts(role: &Role, role_arn: &str, provider_arn: &str, action: &str, context: &Context) -> bool {
+pub(super) fn trusts(role: &Role, role_arn: &str, provider_arn: &str, action: &str, context: &Context) -> bool {
     let Ok(trust) = Policy::parse(&role.trust_policy) else { return false };
     let caller = Caller::WebIdentity { provider: provider_arn.to_owned() };
     let set = PolicySet {

@@ -17,6 +17,7 @@
 #![allow(dead_code, reason = "test support: not every helper has a caller at every moment")]
 
 pub mod oidc_issuer;
+pub mod saml_idp;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
