@@ -72,7 +72,7 @@ async fn upload_signing_certificate(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErr
         id: ids::certificate_id().map_err(internal)?,
         user_key: user.as_ref().map(|name| name.to_lowercase()),
         body: body.to_owned(),
-        digest: sha2::Sha256::digest(&parsed.der).iter().map(|byte| format!("{byte:02x}")).collect(),
+        digest: aws_protocol::sigv4::hex(&sha2::Sha256::digest(&parsed.der)),
         status: KeyStatus::Active,
         uploaded_at: now,
     };

@@ -35,7 +35,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use iam_policy::Context;
 
 use super::sessions::{SessionGrant, issue_role_session, role_of_arn};
-use super::web_identity::{Seen, audited, check_length, is_unsigned, reply, required, trusts};
+use super::web_identity::{Seen, answer_unsigned, check_length, required, trusts};
 use super::{check_session_name, session_duration, session_policies, write_role_session};
 use crate::app::App;
 use crate::auth::SessionKind;
@@ -77,27 +77,9 @@ const ATTRIBUTE_KEYS: &[(&str, &str)] = &[
 
 /// The unsigned route: a request with no SigV4 whose `Action` is AssumeRoleWithSAML.
 pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
-    Box::pin(async move {
-        let request = &incoming.request;
-        if !is_unsigned(request, ACTION) {
-            return None;
-        }
-        let params = match QueryParams::from_request(request) {
-            Ok(params) => params,
-            Err(error) => return Some(reply(Err(error.to_aws()), request_id)),
-        };
-        if params.get("Action") != Some(ACTION) {
-            return None;
-        }
-        let result = if audit.refuses_changes() {
-            Err(crate::pipeline::disk_full(aws_protocol::Protocol::Query))
-        } else {
-            let mut seen = Seen::default();
-            let result = assume(app, &params, &incoming.source_ip, &mut seen).await;
-            audited(app, audit, request, &incoming.source_ip, request_id, ACTION, &seen, result).await
-        };
-        Some(reply(result, request_id))
-    })
+    Box::pin(answer_unsigned(app, audit, incoming, request_id, ACTION, |app, params, source_ip, seen| {
+        Box::pin(assume(app, params, source_ip, seen))
+    }))
 };
 
 fn invalid_token(message: impl Into<String>) -> AwsError {

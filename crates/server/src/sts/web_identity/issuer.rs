@@ -231,7 +231,7 @@ fn system_verifier() -> Option<Arc<WebPkiServerVerifier>> {
 /// The lowercase hex SHA-1 of a certificate (IAM's thumbprint).
 pub(crate) fn thumbprint(certificate: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, certificate);
-    digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect()
+    aws_protocol::sigv4::hex(digest.as_ref())
 }
 
 /// The system's roots, else a provider's thumbprints (see the module's documentation).

@@ -20,6 +20,9 @@
 mod issuer;
 pub(crate) mod token;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use aws_protocol::AwsError;
 use aws_protocol::query::{QueryParams, XmlResponse};
 use aws_protocol::sigv4::HttpRequest;
@@ -38,6 +41,7 @@ use crate::iam::model::oidc_providers::{self, OidcProvider};
 use crate::iam::model::roles::Role;
 use crate::ids;
 use crate::operations::STS_NAMESPACE;
+use crate::pipeline::Incoming;
 
 /// The operation's name, its `Action`.
 pub const ACTION: &str = "AssumeRoleWithWebIdentity";
@@ -48,27 +52,58 @@ const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 
 /// The unsigned route: a request with no SigV4 whose `Action` is AssumeRoleWithWebIdentity.
 pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
-    Box::pin(async move {
-        let request = &incoming.request;
-        if !is_unsigned(request, ACTION) {
-            return None;
-        }
-        let params = match QueryParams::from_request(request) {
-            Ok(params) => params,
-            Err(error) => return Some(reply(Err(error.to_aws()), request_id)),
-        };
-        if params.get("Action") != Some(ACTION) {
-            return None;
-        }
-        let result = handle(app, audit, &params, request, &incoming.source_ip, request_id).await;
-        Some(reply(result, request_id))
-    })
+    Box::pin(answer_unsigned(app, audit, incoming, request_id, ACTION, |app, params, source_ip, seen| {
+        Box::pin(assume(app, params, source_ip, seen))
+    }))
 };
+
+/// What an unsigned STS action does with its parameters: its answer, and what it saw for the
+/// audit record.
+pub(super) type Assume = for<'a> fn(
+    &'a App,
+    &'a QueryParams,
+    &'a str,
+    &'a mut Seen,
+) -> Pin<Box<dyn Future<Output = AssumeResult> + Send + 'a>>;
+
+type AssumeResult = Result<XmlResponse, AwsError>;
+
+/// Answers `incoming` when it is an unsigned call of `action` (`None` when it is not): its
+/// parameters decoded, `assume` run unless the audit trail refuses changes, and the call
+/// recorded before its answer leaves.
+pub(super) async fn answer_unsigned(
+    app: &App,
+    audit: &AuditLog,
+    incoming: &Incoming<'_>,
+    request_id: &str,
+    action: &str,
+    assume: Assume,
+) -> Option<crate::pipeline::Reply> {
+    let request = &incoming.request;
+    if !is_unsigned(request, action) {
+        return None;
+    }
+    let params = match QueryParams::from_request(request) {
+        Ok(params) => params,
+        Err(error) => return Some(reply(Err(error.to_aws()), request_id)),
+    };
+    if params.get("Action") != Some(action) {
+        return None;
+    }
+    let result = if audit.refuses_changes() {
+        Err(crate::pipeline::disk_full(aws_protocol::Protocol::Query))
+    } else {
+        let mut seen = Seen::default();
+        let result = assume(app, &params, &incoming.source_ip, &mut seen).await;
+        audited(app, audit, request, &incoming.source_ip, request_id, action, &seen, result).await
+    };
+    Some(reply(result, request_id))
+}
 
 /// Whether a request may be an unsigned call of `action` (AssumeRoleWithWebIdentity,
 /// AssumeRoleWithSAML): no `Authorization`, no presigned query, no `X-Amz-Target`, and the
 /// action's name in its query or body (a cheap look before its parameters are decoded).
-pub(super) fn is_unsigned(request: &HttpRequest<'_>, action: &str) -> bool {
+fn is_unsigned(request: &HttpRequest<'_>, action: &str) -> bool {
     let mentions = |bytes: &[u8]| bytes.windows(action.len()).any(|window| window == action.as_bytes());
     request.header("authorization").is_none()
         && request.header("x-amz-target").is_none()
@@ -76,7 +111,7 @@ pub(super) fn is_unsigned(request: &HttpRequest<'_>, action: &str) -> bool {
         && (mentions(request.query.as_bytes()) || mentions(request.body))
 }
 
-pub(super) fn reply(result: Result<XmlResponse, AwsError>, request_id: &str) -> crate::pipeline::Reply {
+fn reply(result: Result<XmlResponse, AwsError>, request_id: &str) -> crate::pipeline::Reply {
     match result {
         Ok(xml) => crate::pipeline::Reply::new(200, "text/xml", request_id, xml.finish(request_id).into_bytes()),
         Err(error) => crate::pipeline::error_reply(&error, aws_protocol::Protocol::Query, STS_NAMESPACE, request_id),
@@ -91,26 +126,10 @@ pub(super) struct Seen {
     pub subject: String,
 }
 
-async fn handle(
-    app: &App,
-    audit: &AuditLog,
-    params: &QueryParams,
-    request: &HttpRequest<'_>,
-    source_ip: &str,
-    request_id: &str,
-) -> Result<XmlResponse, AwsError> {
-    if audit.refuses_changes() {
-        return Err(crate::pipeline::disk_full(aws_protocol::Protocol::Query));
-    }
-    let mut seen = Seen::default();
-    let result = assume(app, params, source_ip, &mut seen).await;
-    audited(app, audit, request, source_ip, request_id, ACTION, &seen, result).await
-}
-
 /// Records an unsigned call of `action` and answers its result (an internal error if the
 /// record cannot be written: no credentials leave unrecorded).
 #[expect(clippy::too_many_arguments, reason = "the request's facts, each from a different place")]
-pub(super) async fn audited(
+async fn audited(
     app: &App,
     audit: &AuditLog,
     request: &HttpRequest<'_>,
