@@ -161,40 +161,18 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         Ok(identity) => identity,
         Err(error) => return error_reply(&AwsError::from_auth(&error, protocol), protocol, namespace, &request_id),
     };
-    // As on AWS: of temporary credentials, role sessions may call the IAM API (within their
-    // role's permissions) and GetSessionToken's only when issued with MFA; GetFederationToken's
-    // never may.
-    let refused_by_iam = identity.session_issued_at.is_some()
-        && match identity.principal {
-            crate::auth::Principal::RoleSession { .. } => false,
-            crate::auth::Principal::FederatedUser { .. } => true,
-            _ => identity.mfa_authenticated_at.is_none(),
-        };
-    if refused_by_iam && service == "iam" {
-        let error = AwsError::from_auth(&aws_protocol::AuthError::InvalidKey, protocol);
-        return error_reply(&error, protocol, namespace, &request_id);
-    }
     let params = match QueryParams::from_request(request) {
         Ok(params) => params,
         Err(error) => return error_reply(&error.to_aws(), protocol, namespace, &request_id),
     };
+    if let Some(Err(error)) = described.map(|service| (service.admits)(&identity, params.get("Action"))) {
+        return error_reply(&error, protocol, namespace, &request_id);
+    }
     let (operation, body, labels) = match route(api, &service, protocol, request, &params) {
         Ok(found) => found,
         Err(error) => return error_reply(&error, protocol, namespace, &request_id),
     };
     tracing::Span::current().record("operation", operation.action);
-    if matches!(identity.principal, crate::auth::Principal::FederatedUser { .. })
-        && operation.service == "sts"
-        && operation.name != "GetCallerIdentity"
-    {
-        // As on AWS: a federated user's credentials call no STS operation but GetCallerIdentity.
-        let error = AwsError::new(
-            "AccessDenied",
-            403,
-            format!("Cannot call {} with session credentials of a federated user", operation.name),
-        );
-        return error_reply(&error, protocol, namespace, &request_id);
-    }
     // The model's constraints, after authentication and before authorization, as AWS's front
     // end checks them: an operation no vendored model describes is not checked here.
     if let Err(error) = validate(operation, &params) {

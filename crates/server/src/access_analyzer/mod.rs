@@ -34,6 +34,7 @@ pub const SERVICE: Service = Service {
     namespace: "AccessAnalyzer",
     authorization: Authorization::Policies,
     internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// Access Analyzer's answer to a failure that is Homeport's: `InternalServerException` (500).

@@ -26,6 +26,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: CLOUDTRAIL_TARGET,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// The `X-Amz-Target` prefix of CloudTrail's awsJson operations.

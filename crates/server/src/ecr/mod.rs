@@ -40,6 +40,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: ECR_TARGET,
     authorization: crate::operations::Authorization::WithResourcePolicy(&REPOSITORY_POLICY),
     internal_error: errors::internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// Whether `name` fits ECR's repository name rule: 2 to 256 characters,

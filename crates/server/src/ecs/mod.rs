@@ -84,6 +84,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: ECS_TARGET,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// ECS's `tags` (`[{"key", "value"}]`), validated as ECS does (at most 50, no `aws:` keys).

@@ -53,7 +53,27 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: crate::operations::IAM_NAMESPACE,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits,
 };
+
+/// As on AWS: of temporary credentials, role sessions may call the IAM API (within their
+/// role's permissions) and GetSessionToken's only when issued with MFA; GetFederationToken's
+/// never may. They are refused as an unknown key is.
+fn admits(identity: &crate::auth::Identity, _action: Option<&str>) -> Result<(), aws_protocol::AwsError> {
+    let refused = identity.session_issued_at.is_some()
+        && match identity.principal {
+            crate::auth::Principal::RoleSession { .. } => false,
+            crate::auth::Principal::FederatedUser { .. } => true,
+            _ => identity.mfa_authenticated_at.is_none(),
+        };
+    if refused {
+        return Err(aws_protocol::AwsError::from_auth(
+            &aws_protocol::AuthError::InvalidKey,
+            aws_protocol::Protocol::Query,
+        ));
+    }
+    Ok(())
+}
 
 impl From<model::Error> for aws_protocol::AwsError {
     /// A model failure is Homeport's: logged, and answered without its internals (an error

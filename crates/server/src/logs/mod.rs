@@ -33,6 +33,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: LOGS_TARGET,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.

@@ -171,6 +171,15 @@ pub struct Service {
     pub authorization: Authorization,
     /// Its answer to a failure that is Homeport's ([`internal`]), as its model defines it.
     pub internal_error: fn() -> AwsError,
+    /// Whether it serves an authenticated caller at all, given the action it asks for (the
+    /// request's `Action`, when it has one), before routing, validation and authorization:
+    /// some temporary credentials may not call some services ([`admit_all`] for the rest).
+    pub admits: fn(&Identity, Option<&str>) -> Result<(), AwsError>,
+}
+
+/// A service's admission when every authenticated caller may reach it.
+pub fn admit_all(_identity: &Identity, _action: Option<&str>) -> Result<(), AwsError> {
+    Ok(())
 }
 
 impl Service {

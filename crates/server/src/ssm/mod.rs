@@ -30,6 +30,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: SSM_TARGET,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits: crate::operations::admit_all,
 };
 
 /// A timestamp member as the SDKs send it: epoch seconds, possibly fractional.

@@ -36,7 +36,21 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
     namespace: crate::operations::STS_NAMESPACE,
     authorization: crate::operations::Authorization::Policies,
     internal_error: errors::internal_error,
+    admits,
 };
+
+/// As on AWS: a federated user's credentials call no STS operation but GetCallerIdentity.
+fn admits(identity: &crate::auth::Identity, action: Option<&str>) -> Result<(), AwsError> {
+    let federated = matches!(identity.principal, Principal::FederatedUser { .. });
+    match action {
+        Some(action) if federated && action != GET_CALLER_IDENTITY.name => Err(AwsError::new(
+            "AccessDenied",
+            403,
+            format!("Cannot call {action} with session credentials of a federated user"),
+        )),
+        _ => Ok(()),
+    }
+}
 
 operation!(
     sts,
