@@ -68,6 +68,12 @@ impl<'a> Ctx<'a> {
         &self.app.account_id
     }
 
+    /// The region the request was signed for: a regional service's state, ARNs and
+    /// answers are this region's (IAM and STS are global and ignore it).
+    pub fn region(&self) -> &str {
+        &self.facts.region
+    }
+
     /// A label of a restJson operation's path (`jobId` of `/policy/generation/{jobId}`): the
     /// router matched the template, so every label it names is there.
     pub fn label(&self, name: &str) -> Option<&str> {
