@@ -188,6 +188,11 @@ mod tests {
                 image: "busybox".into(),
                 ..ContainerDefinition::default()
             }],
+            volumes: None,
+            pid_mode: None,
+            ipc_mode: None,
+            cpu: None,
+            memory: None,
         }
     }
 

@@ -136,10 +136,14 @@ fn stored_payload(launch: &Launch) -> Json {
         "networkMode": launch.definition.get("networkMode").cloned().unwrap_or(json!("bridge")),
         "containers": launch.containers,
     });
-    for member in ["taskRoleArn", "executionRoleArn"] {
+    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory", "pidMode", "ipcMode"] {
         if let Some(value) = launch.definition.get(member) {
             put(&mut payload, member, value.clone());
         }
+    }
+    // The agent creates and mounts them; an empty list says nothing new.
+    if let Some(volumes) = launch.definition.get("volumes").filter(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        put(&mut payload, "volumes", volumes.clone());
     }
     payload
 }
@@ -185,8 +189,8 @@ mod tests {
                 r#"{"containers":[{"cpu":0,"environment":[{"name":"MODE","value":"prod"}],"essential":true,"#,
                 r#""image":"busybox","memory":64,"mountPoints":[],"name":"app","#,
                 r#""portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}]}],"#,
-                r#""executionRoleArn":"arn:aws:iam::111122223333:role/exec","family":"web","networkMode":"host","#,
-                r#""revision":3,"taskRoleArn":"arn:aws:iam::111122223333:role/app"}"#,
+                r#""cpu":"256","executionRoleArn":"arn:aws:iam::111122223333:role/exec","family":"web","#,
+                r#""networkMode":"host","revision":3,"taskRoleArn":"arn:aws:iam::111122223333:role/app"}"#,
             )
         );
         // Without roles or a network mode: bridge, and no role members; a definition without a
