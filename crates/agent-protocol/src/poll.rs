@@ -188,11 +188,7 @@ mod tests {
                 image: "busybox".into(),
                 ..ContainerDefinition::default()
             }],
-            volumes: None,
-            pid_mode: None,
-            ipc_mode: None,
-            cpu: None,
-            memory: None,
+            settings: Box::default(),
         }
     }
 

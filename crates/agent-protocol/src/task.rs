@@ -40,6 +40,16 @@ pub struct TaskPayload {
     pub execution_role_arn: Option<String>,
     #[serde(default)]
     pub containers: Vec<ContainerDefinition>,
+    /// The task-level settings, members of the task on the wire (boxed: most tasks have
+    /// none, and the poll's messages stay small).
+    #[serde(flatten)]
+    pub settings: Box<TaskSettings>,
+}
+
+/// A task definition's task-level settings the agent applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSettings {
     /// The task definition's `volumes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<Volume>>,
@@ -75,7 +85,7 @@ impl TaskPayload {
     }
 
     pub fn volumes(&self) -> &[Volume] {
-        self.volumes.as_deref().unwrap_or_default()
+        self.settings.volumes.as_deref().unwrap_or_default()
     }
 
     pub fn volume(&self, name: &str) -> Option<&Volume> {
@@ -408,11 +418,7 @@ mod tests {
             task_role_arn: Some("arn:aws:iam::111122223333:role/app".into()),
             execution_role_arn: Some("arn:aws:iam::111122223333:role/exec".into()),
             containers: vec![web()],
-            volumes: None,
-            pid_mode: None,
-            ipc_mode: None,
-            cpu: None,
-            memory: None,
+            settings: Box::default(),
         };
         pins(
             &format!(
@@ -447,11 +453,7 @@ mod tests {
             task_role_arn: None,
             execution_role_arn: None,
             containers: vec![ContainerDefinition { name: "app".into(), ..ContainerDefinition::default() }],
-            volumes: None,
-            pid_mode: None,
-            ipc_mode: None,
-            cpu: None,
-            memory: None,
+            settings: Box::default(),
         };
         let read: TaskPayload =
             serde_json::from_str(&format!(r#"{{"taskArn": "{ARN}", "containers": [{{"name": "app"}}]}}"#)).unwrap();

@@ -1,6 +1,6 @@
 //! The container definition's settings beyond the basics (`task_spec` maps those), as members
-//! of Docker's container-create body, each in a function of its own so `task_spec` adds
-//! them with one call: the task's volumes mounted (`mountPoints`, `volumesFrom`), the
+//! of Docker's container-create body (`task_spec::container_config`'s, which `apply` extends
+//! before `ecs::containers` sends it), each in a function of its own: the task's volumes mounted (`mountPoints`, `volumesFrom`), the
 //! Linux settings (`linuxParameters`, `ulimits`, `systemControls`, `privileged`,
 //! `readonlyRootFilesystem`, `pidMode`/`ipcMode`), name resolution (`extraHosts`,
 //! `dnsServers`, `dnsSearchDomains`) and Docker's own log drivers.
@@ -187,7 +187,7 @@ fn linux(container: &ContainerDefinition, host: &mut Map<String, Value>) {
 
 /// The task's `pidMode` and `ipcMode` (`host`, or `none` for IPC).
 fn namespaces(task: &TaskPayload, host: &mut Map<String, Value>) {
-    for (mode, docker) in [(&task.pid_mode, "PidMode"), (&task.ipc_mode, "IpcMode")] {
+    for (mode, docker) in [(&task.settings.pid_mode, "PidMode"), (&task.settings.ipc_mode, "IpcMode")] {
         if let Some(mode) = mode.as_deref().filter(|mode| matches!(*mode, "host" | "none")) {
             host.insert(docker.to_owned(), json!(mode));
         }

@@ -286,8 +286,8 @@ fn task_metadata(view: &TaskView, version: Version, inspected: &HashMap<String, 
         json!(if record.desired == Status::Stopped { "STOPPED" } else { "RUNNING" }),
     );
     out.insert("KnownStatus".to_owned(), json!(record.status().unwrap_or(Status::Pending).as_str()));
-    let cpu = spec.and_then(|s| s.cpu.as_deref()).and_then(|c| c.parse::<f64>().ok());
-    let memory = spec.and_then(|s| s.memory.as_deref()).and_then(|m| m.parse::<i64>().ok());
+    let cpu = spec.and_then(|s| s.settings.cpu.as_deref()).and_then(|c| c.parse::<f64>().ok());
+    let memory = spec.and_then(|s| s.settings.memory.as_deref()).and_then(|m| m.parse::<i64>().ok());
     if cpu.is_some() || memory.is_some() {
         let mut limits = Map::new();
         put(&mut limits, "CPU", cpu.map(|units| json!(units / 1024.0)));

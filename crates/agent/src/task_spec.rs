@@ -7,7 +7,8 @@
 //! does, since Docker reads 0 as 1024), `memory` (a hard limit) and `memoryReservation` (a
 //! soft one) in MiB, `essential`, `dependsOn`, `links`, `stopTimeout` (30 s by default),
 //! `dockerLabels` and `healthCheck`; the rest of the settings (volumes, Linux settings, name
-//! resolution, Docker's log drivers) are added by `crate::docker_options`. Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
+//! resolution, Docker's log drivers) are added by `crate::docker_options` (`docker_options::apply`
+//! on this body, which `ecs::containers` sends). Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
 //! every container carries the labels that let a restarted agent adopt it.
 
 pub use agent_protocol::task::{ContainerDefinition, HealthCheck, TaskPayload, Volume, task_id};
@@ -139,7 +140,6 @@ pub fn container_config(task: &TaskPayload, container: &ContainerDefinition, pla
             }
         }
     }
-    crate::docker_options::apply(task, container, &mut config);
     config
 }
 

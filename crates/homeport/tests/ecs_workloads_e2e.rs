@@ -92,8 +92,9 @@ fn volumes_metadata_and_container_settings_reach_docker() {
         return;
     }
     let cluster = format!("workloads-{}", std::process::id());
-    let containers = Containers { cluster: cluster.clone() };
+    // Declared first, dropped last: after the containers that use it are removed.
     let shared = Volume(format!("homeport-test-data-{}", std::process::id()));
+    let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);
     let root = server.root_credentials();
     instance_role(&server, &[SSM_POLICY, ECS_POLICY]);

@@ -226,7 +226,9 @@ pub(super) async fn launch<D: DockerApi>(
         Some(id) => id,
         None => {
             let name = docker_name_of(spec, container);
-            match docker.create(&name, &container_config(spec, definition, placement)).await {
+            let mut config = container_config(spec, definition, placement);
+            crate::docker_options::apply(spec, definition, &mut config);
+            match docker.create(&name, &config).await {
                 Ok(id) => id,
                 // Created by a run of the agent that stopped before recording it.
                 Err(DockerError::Api { status: 409, .. }) => docker.inspect(&name).await.map_err(|e| e.to_string())?.id,

@@ -441,7 +441,7 @@ async fn volumes_are_created_before_the_containers_and_only_the_tasks_own_remove
     ]));
     let record = saved.tasks.get_mut(TASK).unwrap();
     let spec = record.spec.as_mut().unwrap();
-    spec.volumes = Some(
+    spec.settings.volumes = Some(
         serde_json::from_value(json!([
             {"name": "data", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}},
             {"name": "scratch", "dockerVolumeConfiguration": {"scope": "task", "labels": {"team": "ops"}}},
@@ -478,7 +478,7 @@ async fn a_missing_shared_volume_without_autoprovision_stops_the_task_before_any
     let docker = FakeDocker::new(&["busybox:1"], journal());
     let mut saved = wanted(json!([{"name": "app", "image": "busybox:1"}]));
     let spec = saved.tasks.get_mut(TASK).unwrap().spec.as_mut().unwrap();
-    spec.volumes = Some(
+    spec.settings.volumes = Some(
         serde_json::from_value(json!([{"name": "db", "dockerVolumeConfiguration": {"scope": "shared"}}])).unwrap(),
     );
     let mut harness = Harness::new("volume-missing", &docker, None, saved);

@@ -87,7 +87,7 @@ fn text<'a>(object: &'a Map<String, Json>, member: &str) -> &'a str {
     object.get(member).and_then(Json::as_str).unwrap_or_default()
 }
 
-fn items<'a>(value: Option<&'a Json>) -> impl Iterator<Item = &'a Json> {
+fn items(value: Option<&Json>) -> impl Iterator<Item = &Json> {
     value.and_then(Json::as_array).into_iter().flatten()
 }
 
@@ -268,7 +268,7 @@ pub fn settings(container: &Map<String, Json>) -> Result<(), AwsError> {
             return Err(invalid("Each extraHost needs a hostname and an ipAddress.".to_owned()));
         }
     }
-    for requirement in items(container.get("resourceRequirements")) {
+    if let Some(requirement) = items(container.get("resourceRequirements")).next() {
         let kind = requirement.get("type").and_then(Json::as_str).unwrap_or_default();
         // A GPU would have to be counted per instance and handed to one task at a time
         // (ECS registers each GPU's id); until the agent does, it is refused, never shared.
