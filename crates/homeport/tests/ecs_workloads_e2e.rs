@@ -6,14 +6,15 @@
 //! `readOnly` cannot be written; a container reads its own metadata, its task's and its
 //! stats from `ECS_CONTAINER_METADATA_URI_V4` (and v3) in ECS's shapes, and neither its
 //! task's answer nor its environment says anything of another task's, whose id it cannot
-//! guess (a wrong id is a 404); the container settings the agent hands to Docker
-//! (`linuxParameters`, `ulimits`, `extraHosts`, `dnsServers`, `systemControls`, the
+//! guess (a wrong id is a 404); a sidecar reading through `volumesFrom`; a task-scoped
+//! volume named for its task; the container settings the agent hands to Docker
+//! (`linuxParameters`, `ulimits`, `extraHosts`, `dnsServers`, `systemControls`, `pidMode`, `ipcMode`, the
 //! `json-file` driver's options) as `docker inspect` shows them; RegisterTaskDefinition's
 //! refusals in ECS's words (an unknown volume, a GPU requirement).
 //!
 //! Without Docker (or busybox) the test says it did not run, except in CI, where it fails.
 //! Every container it creates carries its own cluster's label and is removed when the test
-//! ends, failed or not; so is its shared volume.
+//! ends, failed or not; so are its volumes.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,18 +34,39 @@ use serde_json::{Value, json};
 use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
 use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent};
 
-/// Removes the test's shared volume when dropped (after the containers that use it).
-struct Volume(String);
+/// Removes the test's volumes when dropped (declared before `Containers`, so after the
+/// containers that use them are removed).
+#[derive(Default)]
+struct Volumes(std::cell::RefCell<Vec<String>>);
 
-impl Drop for Volume {
+impl Volumes {
+    fn add(&self, name: &str) -> String {
+        self.0.borrow_mut().push(name.to_owned());
+        name.to_owned()
+    }
+}
+
+impl Drop for Volumes {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["volume", "rm", "-f", &self.0]).output();
+        for name in self.0.borrow().iter() {
+            let _ = Command::new("docker").args(["volume", "rm", "-f", name]).output();
+        }
     }
 }
 
 /// The one running container of a task.
 fn container_of(containers: &Containers, task: &str) -> String {
     wait_for("the task's container", Duration::from_secs(30), || containers.of_task(task, false).into_iter().next())
+}
+
+/// The running container `name` of a task.
+fn named_container(task: &str, name: &str) -> String {
+    wait_for(&format!("container {name}"), Duration::from_secs(30), || {
+        let task_filter = format!("label=com.amazonaws.ecs.task-arn={task}");
+        let name_filter = format!("label=com.amazonaws.ecs.container-name={name}");
+        let ids = docker(&["ps", "-q", "--no-trunc", "--filter", &task_filter, "--filter", &name_filter]);
+        ids.lines().next().map(str::to_owned)
+    })
 }
 
 /// A variable of a container's environment.
@@ -93,7 +115,8 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     }
     let cluster = format!("workloads-{}", std::process::id());
     // Declared first, dropped last: after the containers that use it are removed.
-    let shared = Volume(format!("homeport-test-data-{}", std::process::id()));
+    let volumes_made = Volumes::default();
+    let shared = volumes_made.add(&format!("homeport-test-data-{}", std::process::id()));
     let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);
     let root = server.root_credentials();
@@ -128,11 +151,18 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     let volume = json!([{"name": "data", "dockerVolumeConfiguration": {
         "scope": "shared", "autoprovision": true, "driver": "local", "labels": {"team": "ops"}}}]);
     // (The shared volume's Docker name is the definition's volume name: unique per run here.)
-    let volumes = json!([{"name": shared.0, "dockerVolumeConfiguration": volume[0]["dockerVolumeConfiguration"]}]);
-    let mount = json!([{"sourceVolume": shared.0, "containerPath": "/data"}]);
+    let volumes = json!([{"name": shared, "dockerVolumeConfiguration": volume[0]["dockerVolumeConfiguration"]}]);
+    let mount = json!([{"sourceVolume": shared, "containerPath": "/data"}]);
+    let mut writer_volumes = volumes.clone();
+    writer_volumes
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "scratch", "dockerVolumeConfiguration": {"scope": "task"}}));
+    let mut writer_mounts = mount.clone();
+    writer_mounts.as_array_mut().unwrap().push(json!({"sourceVolume": "scratch", "containerPath": "/scratch"}));
     ecs.register_definition(json!({
-        "family": "writer", "volumes": volumes,
-        "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 16, "stopTimeout": 2, "mountPoints": mount,
+        "family": "writer", "volumes": writer_volumes,
+        "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 16, "stopTimeout": 2, "mountPoints": writer_mounts,
             "command": ["sh", "-c", "echo persisted-across-tasks > /data/greeting && echo written && exec sleep 600"]}],
     }));
     let writer = ecs.run_task("writer", &[]).remove(0);
@@ -141,7 +171,11 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     wait_for("the writer's line", Duration::from_secs(20), || {
         logs(&writer_container).contains("written").then_some(())
     });
-    let labels = docker(&["volume", "inspect", "--format", "{{json .Labels}}", &shared.0]);
+    // The task's own volume is named for it (removed with it after ECS's three-hour clean-up wait).
+    let scratch = format!("ecs-writer-1-scratch-{}", &writer.rsplit('/').next().unwrap()[..12]);
+    assert_eq!(docker(&["volume", "inspect", "--format", "{{.Name}}", &scratch]).trim(), scratch);
+    volumes_made.add(&scratch);
+    let labels = docker(&["volume", "inspect", "--format", "{{json .Labels}}", &shared]);
     assert_eq!(serde_json::from_str::<Value>(&labels).unwrap()["team"], "ops", "{labels}");
     ecs.call(&["stop-task", "--task", &writer]);
     ecs.await_status(std::slice::from_ref(&writer), "STOPPED", Duration::from_secs(60));
@@ -167,19 +201,31 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     ecs.register_definition(json!({
         "family": "bound",
         "volumes": [{"name": "config", "host": {"sourcePath": host_dir.to_str().unwrap()}}],
-        "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 16, "stopTimeout": 2,
-            "mountPoints": [{"sourceVolume": "config", "containerPath": "/config", "readOnly": true}],
-            "command": ["sh", "-c", "cat /config/setting; (echo x > /config/new) 2>/dev/null && echo WRITABLE || echo READ-ONLY; exec sleep 600"]}],
+        "containerDefinitions": [
+            {"name": "app", "image": IMAGE, "memory": 16, "stopTimeout": 2,
+             "mountPoints": [{"sourceVolume": "config", "containerPath": "/config", "readOnly": true}],
+             "command": ["sh", "-c", "cat /config/setting; (echo x > /config/new) 2>/dev/null && echo WRITABLE || echo READ-ONLY; exec sleep 600"]},
+            {"name": "side", "image": IMAGE, "memory": 16, "stopTimeout": 2, "essential": false,
+             "volumesFrom": [{"sourceContainer": "app", "readOnly": true}],
+             "command": ["sh", "-c", "cat /config/setting; exec sleep 600"]},
+        ],
     }));
     let bound = ecs.run_task("bound", &[]).remove(0);
     ecs.await_status(std::slice::from_ref(&bound), "RUNNING", Duration::from_secs(60));
-    let bound_container = container_of(&containers, &bound);
+    let bound_container = named_container(&bound, "app");
     let said = wait_for("the bound task's lines", Duration::from_secs(20), || {
         let text = logs(&bound_container);
         (text.lines().count() >= 2).then_some(text)
     });
     assert_eq!(said.lines().collect::<Vec<_>>(), ["from-the-host", "READ-ONLY"]);
     assert!(!host_dir.join("new").exists(), "nothing was written through the read-only mount");
+    // The sidecar mounts what the app mounts (`volumesFrom`), once the app exists.
+    let side = named_container(&bound, "side");
+    let side_said = wait_for("the sidecar's line", Duration::from_secs(20), || {
+        let text = logs(&side);
+        (!text.is_empty()).then_some(text)
+    });
+    assert_eq!(side_said.trim(), "from-the-host");
 
     // Task metadata: each container reads its own, and nothing of the other task's.
     ecs.register_definition(json!({
@@ -232,7 +278,7 @@ fn volumes_metadata_and_container_settings_reach_docker() {
 
     // The container settings reach Docker as Docker's members.
     ecs.register_definition(json!({
-        "family": "tuned",
+        "family": "tuned", "pidMode": "host", "ipcMode": "none",
         "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 32, "stopTimeout": 2,
             "command": ["sleep", "600"],
             "linuxParameters": {"initProcessEnabled": true, "capabilities": {"drop": ["NET_RAW"]},
@@ -249,6 +295,7 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     let host: Value =
         serde_json::from_str(&docker(&["inspect", "--format", "{{json .HostConfig}}", &tuned_container])).unwrap();
     assert_eq!(host["Init"], true, "{host}");
+    assert_eq!((host["PidMode"].as_str(), host["IpcMode"].as_str()), (Some("host"), Some("none")), "{host}");
     assert_eq!(host["CapDrop"], json!(["NET_RAW"]), "{host}");
     assert_eq!(host["Tmpfs"], json!({"/scratch": "size=8m"}), "{host}");
     assert_eq!(host["ShmSize"], 16 * 1024 * 1024, "{host}");
