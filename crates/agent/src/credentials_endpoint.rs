@@ -70,7 +70,9 @@ impl CredentialsEndpoint {
     /// Serves forever: the credentials, and the task metadata (`crate::metadata_endpoint`)
     /// read from `docker`.
     pub async fn serve(self, roles: TaskRoles, metadata: TaskMetadata, docker: Docker) {
-        log::event(&format!("ecs: serving task credentials and metadata at {}", self.base_url));
+        log::event("ecs: serving task metadata (/v3/ and /v4/) beside the task credentials");
+        // (This line ends with the URL: tools read it from there.)
+        log::event(&format!("ecs: serving task credentials at {}", self.base_url));
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
