@@ -58,6 +58,9 @@ pub struct TaskSettings {
     pub pid_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
+    /// The service that started the task, if one did (its task metadata says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
     /// The task-level CPU units and MiB, as the task definition writes them (`"256"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,

@@ -286,6 +286,7 @@ fn task_metadata(view: &TaskView, version: Version, inspected: &HashMap<String, 
     let spec = record.spec.as_ref();
     let mut out = Map::new();
     out.insert("Cluster".to_owned(), json!(view.cluster));
+    put(&mut out, "ServiceName", spec.and_then(|s| s.settings.service_name.clone()).map(Value::String));
     out.insert("TaskARN".to_owned(), json!(record.arn));
     out.insert("Family".to_owned(), json!(spec.map(|s| s.family.clone()).unwrap_or_default()));
     out.insert("Revision".to_owned(), json!(spec.map(|s| s.revision.to_string()).unwrap_or_default()));
@@ -326,7 +327,7 @@ mod tests {
 
     fn record(arn: &str, id: &str) -> TaskRecord {
         let spec: TaskPayload = serde_json::from_value(json!({
-            "taskArn": arn, "family": "web", "revision": 7, "cpu": "512", "memory": "256",
+            "taskArn": arn, "family": "web", "revision": 7, "cpu": "512", "memory": "256", "serviceName": "web-svc",
             "containers": [
                 {"name": "app", "image": "busybox", "cpu": 128, "memory": 64,
                  "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "1m"}}},
@@ -415,7 +416,7 @@ mod tests {
         assert_eq!(
             task,
             json!({
-                "Cluster": "edge", "TaskARN": ARN, "Family": "web", "Revision": "7",
+                "Cluster": "edge", "ServiceName": "web-svc", "TaskARN": ARN, "Family": "web", "Revision": "7",
                 "DesiredStatus": "RUNNING", "KnownStatus": "PENDING",
                 "Limits": {"CPU": 0.5, "Memory": 256}, "LaunchType": "EXTERNAL",
                 "Containers": [

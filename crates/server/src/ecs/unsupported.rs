@@ -7,7 +7,8 @@
 //! nothing and is accepted, so the output of DescribeTaskDefinition (`"mountPoints": []`,
 //! `"volumesFrom": []`) registers again. `task_definition_checks` then checks the values of
 //! what is allowed here. What the agent honours is listed in
-//! `crates/agent/src/task_spec.rs`; the two lists change together.
+//! `crates/agent/src/task_spec.rs` and `crates/agent/src/docker_options.rs`; the lists change
+//! together.
 //!
 //! Launches (RunTask, StartTask, CreateService, UpdateService): the parameters that ask for
 //! something Homeport does not do (ECS Exec, capacity providers, managed tags, propagated
