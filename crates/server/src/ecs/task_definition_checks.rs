@@ -118,7 +118,12 @@ pub fn volumes(task: &Json) -> Result<Vec<String>, AwsError> {
             )));
         }
         if let Some(host) = host {
-            let source = host.get("sourcePath").and_then(Json::as_str).unwrap_or_default();
+            // `host: {}` asks Docker for a volume of its own; a sourcePath must name something.
+            let source = host.get("sourcePath").filter(|p| !p.is_null());
+            if source.is_some_and(|p| p.as_str().is_none_or(str::is_empty)) {
+                return Err(client("host.sourcePath should not be blank."));
+            }
+            let source = source.and_then(Json::as_str).unwrap_or_default();
             if !source.is_empty() && !source.starts_with('/') {
                 return Err(client(format!("Invalid sourcePath '{source}' for volume '{name}'; it must be absolute.")));
             }
@@ -166,7 +171,7 @@ pub fn mounts(container: &Map<String, Json>, volumes: &[String], containers: &[&
     for from in items(container.get("volumesFrom")) {
         let source = from.get("sourceContainer").and_then(Json::as_str).unwrap_or_default();
         if source == name || !containers.contains(&source) {
-            return Err(client(format!("Unknown container '{source}' in volumesFrom of container '{name}'.")));
+            return Err(client(format!("Invalid 'volumesFrom' setting. Unknown container: '{source}'.")));
         }
     }
     Ok(())
@@ -312,11 +317,11 @@ mod tests {
             ),
             (
                 json!({"name": "app", "volumesFrom": [{"sourceContainer": "ghost"}]}),
-                "Unknown container 'ghost' in volumesFrom of container 'app'.",
+                "Invalid 'volumesFrom' setting. Unknown container: 'ghost'.",
             ),
             (
                 json!({"name": "app", "volumesFrom": [{"sourceContainer": "app"}]}),
-                "Unknown container 'app' in volumesFrom of container 'app'.",
+                "Invalid 'volumesFrom' setting. Unknown container: 'app'.",
             ),
         ];
         for (container, message) in refused {
@@ -337,6 +342,7 @@ mod tests {
                 "Invalid labels",
             ),
             (json!([{"name": "a", "host": {"sourcePath": "relative"}}]), "it must be absolute"),
+            (json!([{"name": "a", "host": {"sourcePath": ""}}]), "host.sourcePath should not be blank."),
         ];
         for (list, message) in bad_volumes {
             let error = volumes(&json!({"volumes": list})).unwrap_err();
