@@ -3,7 +3,8 @@
 //! `ECS_CONTAINER_METADATA_URI=http://169.254.170.2:PORT/v3/ID`, and under each
 //! - `${uri}`: the container's metadata;
 //! - `${uri}/task`: the task's, with each of its containers';
-//! - `${uri}/stats`: the container's Docker stats (`GET /containers/ID/stats?stream=false`);
+//! - `${uri}/stats`: the container's Docker stats (`GET /containers/ID/stats?stream=false`),
+//!   with v4's `network_rate_stats` (bytes a second since the previous request's sample);
 //! - `${uri}/task/stats`: every container's stats, by Docker id.
 //!
 //! It is served by the credentials endpoint's listener (`crate::credentials_endpoint`) and
@@ -49,6 +50,16 @@ pub struct TaskView {
 #[derive(Clone, Default)]
 pub struct TaskMetadata {
     tasks: Arc<Mutex<HashMap<String, TaskView>>>,
+    /// Each container's last network totals, for v4's `network_rate_stats`.
+    network: Arc<Mutex<HashMap<String, NetworkSample>>>,
+}
+
+/// A container's received and sent bytes (all its interfaces) when last sampled.
+#[derive(Debug, Clone, Copy)]
+struct NetworkSample {
+    at: std::time::Instant,
+    received: u64,
+    sent: u64,
 }
 
 /// The environment a container gets, given the endpoint's base URL and its task's id.
@@ -74,7 +85,39 @@ impl TaskMetadata {
             .filter(|record| record.metadata_id.is_some() && record.spec.is_some())
             .map(|record| (record.arn.clone(), TaskView { cluster: cluster.to_owned(), record: record.clone() }))
             .collect();
+        let live: Vec<&str> =
+            views.values().flat_map(|v| v.record.containers.iter().filter_map(|c| c.runtime_id.as_deref())).collect();
+        if let Ok(mut samples) = self.network.lock() {
+            samples.retain(|runtime_id, _| live.contains(&runtime_id.as_str()));
+        }
         self.with(|tasks| *tasks = views);
+    }
+
+    /// v4's `network_rate_stats` added to a container's Docker stats: bytes a second since
+    /// the previous request's sample (0 at the first), when Docker reports its networks.
+    fn add_network_rates(&self, runtime_id: &str, stats: &mut Value) {
+        let Some(networks) = stats.get("networks").and_then(Value::as_object) else { return };
+        let total = |member: &str| networks.values().filter_map(|n| n.get(member).and_then(Value::as_u64)).sum::<u64>();
+        let now = NetworkSample { at: std::time::Instant::now(), received: total("rx_bytes"), sent: total("tx_bytes") };
+        let previous = match self.network.lock() {
+            Ok(mut samples) => samples.insert(runtime_id.to_owned(), now),
+            Err(_) => None,
+        };
+        let (received, sent) = match previous {
+            Some(before) if now.at > before.at => {
+                let seconds = now.at.duration_since(before.at).as_secs_f64();
+                #[expect(clippy::cast_precision_loss, reason = "a rate needs no more than f64's 52 bits")]
+                let rate = |after: u64, earlier: u64| after.saturating_sub(earlier) as f64 / seconds;
+                (rate(now.received, before.received), rate(now.sent, before.sent))
+            }
+            _ => (0.0, 0.0),
+        };
+        if let Some(object) = stats.as_object_mut() {
+            object.insert(
+                "network_rate_stats".to_owned(),
+                json!({"rx_bytes_per_sec": received, "tx_bytes_per_sec": sent}),
+            );
+        }
     }
 
     /// The task whose id opens `id` (`TASKID-CONTAINER`), and the container's name.
@@ -166,7 +209,12 @@ pub async fn answer(path: &str, metadata: &TaskMetadata, docker: &Docker) -> (u1
         }
         Route::ContainerStats(_) => match view.record.container(&container).and_then(|r| r.runtime_id.clone()) {
             Some(runtime_id) => match docker.stats_json(&runtime_id).await {
-                Ok(stats) => (200, stats),
+                Ok(mut stats) => {
+                    if version == Version::V4 {
+                        metadata.add_network_rates(&runtime_id, &mut stats);
+                    }
+                    (200, stats)
+                }
                 Err(error) => (500, json!(format!("Unable to get the container's stats: {error}"))),
             },
             None => (200, Value::Null),
@@ -182,7 +230,10 @@ pub async fn answer(path: &str, metadata: &TaskMetadata, docker: &Docker) -> (u1
                 });
             }
             let mut all = Map::new();
-            while let Some(Ok((runtime_id, stats))) = samples.join_next().await {
+            while let Some(Ok((runtime_id, mut stats))) = samples.join_next().await {
+                if version == Version::V4 {
+                    metadata.add_network_rates(&runtime_id, &mut stats);
+                }
                 all.insert(runtime_id, stats);
             }
             (200, Value::Object(all))
@@ -386,6 +437,24 @@ mod tests {
                 (ENV_V3.to_owned(), "http://169.254.170.2:51679/v3/abc-app".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn network_rates_are_bytes_a_second_between_samples() {
+        let metadata = published();
+        let sample = |rx: u64, tx: u64| json!({"networks": {"eth0": {"rx_bytes": rx, "tx_bytes": tx}, "eth1": {"rx_bytes": 0, "tx_bytes": 10}}});
+        let mut first = sample(1000, 0);
+        metadata.add_network_rates("c1", &mut first);
+        assert_eq!(first["network_rate_stats"], json!({"rx_bytes_per_sec": 0.0, "tx_bytes_per_sec": 0.0}));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut second = sample(2000, 500);
+        metadata.add_network_rates("c1", &mut second);
+        let rx = second["network_rate_stats"]["rx_bytes_per_sec"].as_f64().unwrap();
+        let tx = second["network_rate_stats"]["tx_bytes_per_sec"].as_f64().unwrap();
+        assert!(rx > 0.0 && rx <= 10_000.0 && tx > 0.0 && tx <= 5_000.0, "{second}");
+        let mut host_mode = json!({"cpu_stats": {}});
+        metadata.add_network_rates("c1", &mut host_mode);
+        assert!(host_mode.get("network_rate_stats").is_none(), "no networks, no rates");
     }
 
     #[test]

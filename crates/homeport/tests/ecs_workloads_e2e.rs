@@ -256,6 +256,7 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     assert_eq!(task["Containers"].as_array().unwrap().len(), 1, "{task}");
     let stats = metadata(&ids[0], &format!("{}/stats", uris[0])).expect("its stats");
     assert!(stats.get("memory_stats").is_some() && stats.get("cpu_stats").is_some(), "{stats}");
+    assert!(stats["network_rate_stats"]["rx_bytes_per_sec"].is_number(), "v4 adds network rates: {stats}");
     let task_stats = metadata(&ids[0], &format!("{}/task/stats", uris[0])).expect("its task's stats");
     assert!(task_stats.get(&ids[0]).is_some_and(|s| s.get("cpu_stats").is_some()), "{task_stats}");
     let v3 = container_env(&ids[0], "ECS_CONTAINER_METADATA_URI");
