@@ -162,7 +162,7 @@ async fn put_filter(ctx: &Ctx<'_>, kind: FilterKind) -> Result<Json, AwsError> {
         FilterKind::Subscription => SUBSCRIPTION_FILTERS_PER_GROUP,
     };
     match filters::put(&ctx.app.store, ctx.scope(), kind, &filter, quota).await? {
-        Put::Put => Ok(json!({})),
+        Put::Written => Ok(json!({})),
         Put::OverQuota => Err(limit_exceeded()),
         Put::NoGroup => Err(no_group()),
     }
@@ -281,7 +281,7 @@ async fn put_resource_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         updated_at: ids::now() * 1000,
     };
     match filters::put_policy(&ctx.app.store, ctx.scope(), &policy, RESOURCE_POLICIES_PER_REGION).await? {
-        Put::Put => Ok(json!({ "resourcePolicy": policy_json(policy) })),
+        Put::Written => Ok(json!({ "resourcePolicy": policy_json(policy) })),
         Put::OverQuota | Put::NoGroup => Err(limit_exceeded()),
     }
 }

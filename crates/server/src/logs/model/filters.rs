@@ -41,7 +41,7 @@ pub struct Filter {
 /// What putting a filter or policy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Put {
-    Put,
+    Written,
     /// The quota is reached and the name is new: nothing was written.
     OverQuota,
     NoGroup,
@@ -88,7 +88,7 @@ pub async fn put(
         ),
     ];
     match store.transaction(statements).await {
-        Ok(_) => Ok(Put::Put),
+        Ok(_) => Ok(Put::Written),
         Err(StoreError::Unmet(0)) => Ok(Put::NoGroup),
         Err(StoreError::Unmet(_)) => Ok(Put::OverQuota),
         Err(error) => Err(error.into()),
@@ -188,7 +188,7 @@ pub async fn put_policy(
         ),
     ];
     match store.transaction(statements).await {
-        Ok(_) => Ok(Put::Put),
+        Ok(_) => Ok(Put::Written),
         Err(StoreError::Unmet(_)) => Ok(Put::OverQuota),
         Err(error) => Err(error.into()),
     }
