@@ -199,7 +199,7 @@ async fn put_image_op(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 /// An `ImageIdentifier` resolved to its image, or ECR's failure for it.
-async fn resolve(app: &App, repository: &str, id: &Json) -> Result<Result<Image, Json>, AwsError> {
+pub(crate) async fn resolve(app: &App, repository: &str, id: &Json) -> Result<Result<Image, Json>, AwsError> {
     let digest = id.get("imageDigest").and_then(Json::as_str);
     let tag = id.get("imageTag").and_then(Json::as_str);
     let failure =

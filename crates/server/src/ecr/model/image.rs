@@ -498,7 +498,7 @@ mod tests {
         let shown: Vec<_> = listed.iter().map(|(image, tags)| (image.digest.clone(), tags.clone())).collect();
         assert_eq!(shown, [(first.clone(), vec![]), (second.clone(), vec!["latest".to_owned()])], "oldest first");
 
-        crate::ecr::model::repository::delete(store, ACCOUNT, "web", true).await.unwrap();
+        crate::ecr::model::repository::delete(store, ACCOUNT, "us-east-1", "web", true).await.unwrap();
         assert_eq!(push(store, &digest('3'), Some(&new_image(12)), TagMove::Stays).await, PushOutcome::RepositoryGone);
     }
 

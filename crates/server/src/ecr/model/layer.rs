@@ -162,9 +162,9 @@ mod tests {
         assert!(!referenced(store, &digest).await.unwrap());
         record(store, ACCOUNT, "web", &digest, 3, UPLOAD).await.unwrap();
         record(store, ACCOUNT, "api", &digest, 3, UPLOAD).await.unwrap();
-        repository::delete(store, ACCOUNT, "web", true).await.unwrap();
+        repository::delete(store, ACCOUNT, "us-east-1", "web", true).await.unwrap();
         assert!(referenced(store, &digest).await.unwrap(), "`api` still holds it");
-        repository::delete(store, ACCOUNT, "api", true).await.unwrap();
+        repository::delete(store, ACCOUNT, "us-east-1", "api", true).await.unwrap();
         assert!(!referenced(store, &digest).await.unwrap());
 
         start_upload(store, ACCOUNT, "gone", UPLOAD, 7).await.unwrap();

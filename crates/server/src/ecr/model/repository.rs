@@ -6,7 +6,7 @@
 //! before the write); a repository policy is read as it reads now (principals bound to
 //! users or roles since deleted show their unique ids, `crate::principals`); deleting a
 //! repository removes its images, tags, layer references and uploads in the same
-//! transaction, and refuses, in the `DELETE` itself, a repository with images unless forced.
+//! transaction (with its settings and tags, `settings::deletions`), and refuses, in the `DELETE` itself, a repository with images unless forced.
 
 use store::{Statement, Store, StoreError, Value};
 
@@ -182,7 +182,13 @@ pub enum Deletion {
 
 /// Deletes a repository with its images, tags, layer references and uploads, in one
 /// transaction; one holding images only when `force`.
-pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Result<Deletion, ModelError> {
+pub async fn delete(
+    store: &Store,
+    account: &str,
+    region: &str,
+    name: &str,
+    force: bool,
+) -> Result<Deletion, ModelError> {
     let key = || vec![Value::from(account), Value::from(name)];
     let layers = store
         .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND repository = ?", key())
@@ -199,13 +205,15 @@ pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Re
             [key(), key()].concat(),
         )
     };
-    let statements = vec![
+    let mut statements = vec![
         guard,
         Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND repository = ?", key()),
     ];
+    // Its settings and tags (`settings`) go with it.
+    statements.extend(crate::ecr::model::settings::deletions(account, region, name));
     match store.transaction(statements).await {
         Ok(_) => Ok(Deletion::Deleted { layers }),
         Err(StoreError::Unmet(_)) => {
@@ -288,13 +296,13 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(delete(store, ACCOUNT, "web", false).await.unwrap(), Deletion::NotEmpty);
+        assert_eq!(delete(store, ACCOUNT, "us-east-1", "web", false).await.unwrap(), Deletion::NotEmpty);
         assert!(find(store, ACCOUNT, "web").await.unwrap().is_some(), "refused whole");
         assert_eq!(
-            delete(store, ACCOUNT, "web", true).await.unwrap(),
+            delete(store, ACCOUNT, "us-east-1", "web", true).await.unwrap(),
             Deletion::Deleted { layers: vec![config.clone()] }
         );
-        assert_eq!(delete(store, ACCOUNT, "web", true).await.unwrap(), Deletion::NotFound);
+        assert_eq!(delete(store, ACCOUNT, "us-east-1", "web", true).await.unwrap(), Deletion::NotFound);
         for table in ["ecr_images", "ecr_tags", "ecr_layers", "ecr_uploads"] {
             let rows = store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap();
             assert!(rows.is_empty(), "{table}");
@@ -302,6 +310,6 @@ mod tests {
         assert!(!layer::referenced(store, &config).await.unwrap(), "its file may be collected");
 
         create(store, ACCOUNT, "empty", TagMutability::Mutable, 20).await.unwrap();
-        assert_eq!(delete(store, ACCOUNT, "empty", false).await.unwrap(), Deletion::Deleted { layers: Vec::new() });
+        assert_eq!(delete(store, ACCOUNT, "us-east-1", "empty", false).await.unwrap(), Deletion::Deleted { layers: Vec::new() });
     }
 }
