@@ -269,7 +269,23 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteSAMLProvider"
         | "TagSAMLProvider"
         | "UntagSAMLProvider"
-        | "ListSAMLProviderTags" => Exact,
+        | "ListSAMLProviderTags"
+        // An ECR repository by its exact name or ARN (names are lower case; ARNs exact).
+        | "PutLifecyclePolicy"
+        | "GetLifecyclePolicy"
+        | "DeleteLifecyclePolicy"
+        | "StartLifecyclePolicyPreview"
+        | "GetLifecyclePolicyPreview"
+        | "TagResource"
+        | "UntagResource"
+        | "PutImageScanningConfiguration"
+        | "BatchGetRepositoryScanningConfiguration"
+        | "StartImageScan"
+        | "DescribeImageScanFindings"
+        | "DescribeImageReplicationStatus"
+        | "DescribeImageSigningStatus"
+        | "ListImageReferrers"
+        | "UpdateImageStorageClass" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -344,7 +360,32 @@ fn classify(name: &str) -> Option<Names> {
         | "ChangePassword"
         | "ListServerCertificates"
         | "ListOpenIDConnectProviders"
-        | "ListSAMLProviders" => Nothing,
+        | "ListSAMLProviders"
+        // ECR's registry-wide actions have no resource type: authorized on `*`, as on AWS.
+        | "DescribeRegistry"
+        | "PutRegistryPolicy"
+        | "GetRegistryPolicy"
+        | "DeleteRegistryPolicy"
+        | "PutReplicationConfiguration"
+        | "PutRegistryScanningConfiguration"
+        | "GetRegistryScanningConfiguration"
+        | "GetAccountSetting"
+        | "PutAccountSetting"
+        | "RegisterPullTimeUpdateExclusion"
+        | "DeregisterPullTimeUpdateExclusion"
+        | "ListPullTimeUpdateExclusions"
+        | "CreatePullThroughCacheRule"
+        | "DescribePullThroughCacheRules"
+        | "UpdatePullThroughCacheRule"
+        | "DeletePullThroughCacheRule"
+        | "ValidatePullThroughCacheRule"
+        | "CreateRepositoryCreationTemplate"
+        | "DescribeRepositoryCreationTemplates"
+        | "UpdateRepositoryCreationTemplate"
+        | "DeleteRepositoryCreationTemplate"
+        | "PutSigningConfiguration"
+        | "GetSigningConfiguration"
+        | "DeleteSigningConfiguration" => Nothing,
         _ => return None,
     })
 }

@@ -37,6 +37,10 @@ operation!(
     |ctx| {
         Box::pin(async move {
             let names = crate::ecr::strings(ctx.body, "repositoryNames");
+            if names.is_empty() {
+                // Refused as the model refuses it, after authorization on every repository.
+                return Ok(vec![repository_arn(ctx.app, "*")]);
+            }
             Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
         })
     },
