@@ -6,10 +6,12 @@
 //! pass runs every minute, at once after a policy is put, and whenever the lifecycle clock
 //! moves ([`LifecycleClock`]); it expires what each policy selects, deleting the image with
 //! all its tags as BatchDeleteImage does, and records when it evaluated the policy
-//! (`lastEvaluatedAt`). ECR promises expiry within a day of an image meeting a rule; this is
+//! (`lastEvaluatedAt`). An image an index lists is kept while the index is (a later pass
+//! expires it once the index is gone), so no index is left naming a missing image. ECR promises expiry within a day of an image meeting a rule; this is
 //! sooner. A preview is evaluated when it is started (its status is `COMPLETE` at once) and
 //! kept, with the policy it previewed, until the next one.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
@@ -165,8 +167,18 @@ async fn evaluate(
         .map(|(image, tags)| Candidate { digest: &image.digest, tags, pushed_at: image.pushed_at })
         .collect();
     let expiries = policy.evaluate(&candidates, now);
+    // An image an index (a manifest list) lists stays while the index does: expiring it
+    // would break the index. It is expired by a later pass once the index is gone.
+    let expiring: HashSet<&str> = expiries.iter().map(|expiry| expiry.digest.as_str()).collect();
+    let listed: HashSet<String> = stored
+        .iter()
+        .filter(|(image, _)| !expiring.contains(image.digest.as_str()))
+        .filter_map(|(image, _)| images::references(&image.manifest, Some(&image.media_type)).ok())
+        .flat_map(|references| references.manifests)
+        .collect();
     Ok(expiries
         .into_iter()
+        .filter(|expiry| !listed.contains(&expiry.digest))
         .filter_map(|expiry| {
             let (image, tags) = stored.iter().find(|(image, _)| image.digest == expiry.digest)?;
             Some((expiry, tags.clone(), image.pushed_at))

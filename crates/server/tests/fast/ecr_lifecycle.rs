@@ -12,6 +12,7 @@ use crate::support::{Case, TestServer, ecr, unique};
 
 crate::support::on_both_stores!(
     lifecycle_policies_are_validated_kept_previewed_and_deleted,
+    an_image_an_index_lists_is_not_expired_while_the_index_stays,
     a_user_without_permissions_is_refused_every_lifecycle_operation
 );
 
@@ -117,6 +118,32 @@ fn lifecycle_policies_are_validated_kept_previewed_and_deleted(server: &TestServ
         Case::error("deleted again", root, ecr("DeleteLifecyclePolicy", json!({"repositoryName": name})), 400,
             "LifecyclePolicyNotFoundException", no_policy.as_str()),
         Case::ok("both images stay", root, ecr("ListImages", json!({"repositoryName": name}))).json_len("/imageIds", 2),
+    ]);
+}
+
+fn an_image_an_index_lists_is_not_expired_while_the_index_stays(server: &TestServer) {
+    let root = &server.root;
+    let name = unique("indexed");
+    server.ecr(root, "CreateRepository", &json!({"repositoryName": name})).ok();
+    let listed = push_image(server, &name, &format!("{name}-listed"), Some("v1"));
+    let lone = push_image(server, &name, &format!("{name}-lone"), Some("v0"));
+    std::thread::sleep(Duration::from_millis(1100));
+    push_image(server, &name, &format!("{name}-new"), Some("v2"));
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": 1, "digest": listed,
+                       "platform": {"architecture": "amd64", "os": "linux"}}],
+    })
+    .to_string();
+    server.ecr(root, "PutImage", &json!({"repositoryName": name, "imageManifest": index, "imageTag": "multi"})).ok();
+    // Keep the newest `v*` image: v1 and v0 are past the count, but the index lists v1.
+    server.run(&[
+        Case::ok("preview", root,
+            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name, "lifecyclePolicyText": keep_newest_tagged(1)}))),
+        Case::ok("only the image no index lists", root, ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})))
+            .json_len("/previewResults", 1)
+            .json("/previewResults/0/imageDigest", lone.as_str()),
     ]);
 }
 
