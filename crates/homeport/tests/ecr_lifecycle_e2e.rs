@@ -75,7 +75,9 @@ fn images(server: &Server, root: &Path, repository: &str) -> Vec<(String, Vec<St
         .unwrap()
         .iter()
         .map(|detail| {
-            let tags = detail["imageTags"].as_array().map(|tags| tags.iter().map(|t| t.as_str().unwrap().to_owned()).collect());
+            let tags = detail["imageTags"]
+                .as_array()
+                .map(|tags| tags.iter().map(|t| t.as_str().unwrap().to_owned()).collect());
             (detail["imageDigest"].as_str().unwrap().to_owned(), tags.unwrap_or_default())
         })
         .collect();
@@ -162,7 +164,10 @@ fn a_lifecycle_policy_expires_pushed_images_by_count_and_by_age() {
     assert_eq!(previewed, [v1.as_str()], "{preview}");
     assert_eq!(preview["previewResults"][0]["appliedRulePriority"], 1);
 
-    let put = server.aws_json(&root, &["ecr", "put-lifecycle-policy", "--repository-name", &repo, "--lifecycle-policy-text", &policy]);
+    let put = server.aws_json(
+        &root,
+        &["ecr", "put-lifecycle-policy", "--repository-name", &repo, "--lifecycle-policy-text", &policy],
+    );
     assert_eq!(put["lifecyclePolicyText"], Value::from(policy.as_str()));
     // By count, at once: v1 goes, the untagged image is younger than a day.
     await_digests(&server, &root, &repo, &[v2, v3, untagged, scratch], Duration::from_secs(15));

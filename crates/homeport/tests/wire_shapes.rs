@@ -575,18 +575,33 @@ fn tour(store_url: Option<&str>, name: &str) {
     // What a registry without a scanner, an upstream, templates or a signer refuses.
     let eighth_refusals = [
         (ecr("create_repository", json!({"repositoryName": "tour/more"})), None),
-        (ecr("start_image_scan", json!({"repositoryName": "tour/more", "imageId": image_id})), Some("ImageNotFoundException")),
+        (
+            ecr("start_image_scan", json!({"repositoryName": "tour/more", "imageId": image_id})),
+            Some("ImageNotFoundException"),
+        ),
         (
             ecr("describe_image_scan_findings", json!({"repositoryName": "tour/more", "imageId": image_id})),
             Some("ImageNotFoundException"),
         ),
         (
-            ecr("create_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"})),
+            ecr(
+                "create_pull_through_cache_rule",
+                json!({"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"}),
+            ),
             Some("UnsupportedUpstreamRegistryException"),
         ),
-        (ecr("update_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})), Some("PullThroughCacheRuleNotFoundException")),
-        (ecr("delete_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})), Some("PullThroughCacheRuleNotFoundException")),
-        (ecr("validate_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})), Some("PullThroughCacheRuleNotFoundException")),
+        (
+            ecr("update_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
+        (
+            ecr("delete_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
+        (
+            ecr("validate_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
         (
             ecr("create_repository_creation_template", json!({"prefix": "ROOT", "appliedFor": ["REPLICATION"]})),
             Some("ValidationException"),

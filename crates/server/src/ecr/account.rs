@@ -30,37 +30,114 @@ use crate::ecr::{invalid_member, invalid_parameter};
 use crate::operations::operation;
 use crate::operations::{Ctx, account_wide, json as json_op};
 
-operation!(ecr, DESCRIBE_REGISTRY, "DescribeRegistry", Read, account_wide, |ctx| json_op(describe_registry(ctx)),
-    authorization = Policies);
-operation!(ecr, PUT_REGISTRY_POLICY, "PutRegistryPolicy", Write, account_wide, |ctx| json_op(put_registry_policy(ctx)),
-    authorization = Policies);
-operation!(ecr, GET_REGISTRY_POLICY, "GetRegistryPolicy", Read, account_wide, |ctx| json_op(get_registry_policy(ctx)),
-    authorization = Policies);
-operation!(ecr, DELETE_REGISTRY_POLICY, "DeleteRegistryPolicy", Write, account_wide, |ctx| json_op(
-    delete_registry_policy(ctx)
-), authorization = Policies);
-operation!(ecr, PUT_REPLICATION_CONFIGURATION, "PutReplicationConfiguration", Write, account_wide, |ctx| json_op(
-    put_replication_configuration(ctx)
-), authorization = Policies);
-operation!(ecr, PUT_REGISTRY_SCANNING_CONFIGURATION, "PutRegistryScanningConfiguration", Write, account_wide, |ctx| {
-    json_op(put_scanning_configuration(ctx))
-}, authorization = Policies);
-operation!(ecr, GET_REGISTRY_SCANNING_CONFIGURATION, "GetRegistryScanningConfiguration", Read, account_wide, |ctx| {
-    json_op(get_scanning_configuration(ctx))
-}, authorization = Policies);
-operation!(ecr, GET_ACCOUNT_SETTING, "GetAccountSetting", Read, account_wide, |ctx| json_op(get_account_setting(ctx)),
-    authorization = Policies);
-operation!(ecr, REGISTER_PULL_TIME_UPDATE_EXCLUSION, "RegisterPullTimeUpdateExclusion", Write, account_wide, |ctx| {
-    json_op(register_exclusion(ctx))
-}, authorization = Policies);
-operation!(ecr, DEREGISTER_PULL_TIME_UPDATE_EXCLUSION, "DeregisterPullTimeUpdateExclusion", Write, account_wide, |ctx| {
-    json_op(deregister_exclusion(ctx))
-}, authorization = Policies);
-operation!(ecr, LIST_PULL_TIME_UPDATE_EXCLUSIONS, "ListPullTimeUpdateExclusions", Read, account_wide, |ctx| json_op(
-    list_exclusions(ctx)
-), authorization = Policies);
-operation!(ecr, PUT_ACCOUNT_SETTING, "PutAccountSetting", Write, account_wide, |ctx| json_op(put_account_setting(ctx)),
-    authorization = Policies);
+operation!(
+    ecr,
+    DESCRIBE_REGISTRY,
+    "DescribeRegistry",
+    Read,
+    account_wide,
+    |ctx| json_op(describe_registry(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    PUT_REGISTRY_POLICY,
+    "PutRegistryPolicy",
+    Write,
+    account_wide,
+    |ctx| json_op(put_registry_policy(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    GET_REGISTRY_POLICY,
+    "GetRegistryPolicy",
+    Read,
+    account_wide,
+    |ctx| json_op(get_registry_policy(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DELETE_REGISTRY_POLICY,
+    "DeleteRegistryPolicy",
+    Write,
+    account_wide,
+    |ctx| json_op(delete_registry_policy(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    PUT_REPLICATION_CONFIGURATION,
+    "PutReplicationConfiguration",
+    Write,
+    account_wide,
+    |ctx| json_op(put_replication_configuration(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    PUT_REGISTRY_SCANNING_CONFIGURATION,
+    "PutRegistryScanningConfiguration",
+    Write,
+    account_wide,
+    |ctx| { json_op(put_scanning_configuration(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    GET_REGISTRY_SCANNING_CONFIGURATION,
+    "GetRegistryScanningConfiguration",
+    Read,
+    account_wide,
+    |ctx| { json_op(get_scanning_configuration(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    GET_ACCOUNT_SETTING,
+    "GetAccountSetting",
+    Read,
+    account_wide,
+    |ctx| json_op(get_account_setting(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    REGISTER_PULL_TIME_UPDATE_EXCLUSION,
+    "RegisterPullTimeUpdateExclusion",
+    Write,
+    account_wide,
+    |ctx| { json_op(register_exclusion(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DEREGISTER_PULL_TIME_UPDATE_EXCLUSION,
+    "DeregisterPullTimeUpdateExclusion",
+    Write,
+    account_wide,
+    |ctx| { json_op(deregister_exclusion(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    LIST_PULL_TIME_UPDATE_EXCLUSIONS,
+    "ListPullTimeUpdateExclusions",
+    Read,
+    account_wide,
+    |ctx| json_op(list_exclusions(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    PUT_ACCOUNT_SETTING,
+    "PutAccountSetting",
+    Write,
+    account_wide,
+    |ctx| json_op(put_account_setting(ctx)),
+    authorization = Policies
+);
 
 const REGISTRY_POLICY: &str = "registry-policy";
 const REPLICATION: &str = "replication";
@@ -102,7 +179,9 @@ async fn put_registry_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_member("policyText", "...", "Member must have length less than or equal to 10240"));
     }
     iam_policy::validate(text, PolicyKind::Resource).map_err(|_| {
-        invalid_parameter("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'")
+        invalid_parameter(
+            "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'",
+        )
     })?;
     set_setting(ctx, REGISTRY_POLICY, Some(text)).await?;
     Ok(json!({ "registryId": ctx.account(), "policyText": text }))
@@ -121,7 +200,8 @@ async fn delete_registry_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 /// `[0-9a-z-]{2,25}`: a region's name as the model allows it.
 fn valid_region(region: &str) -> bool {
-    (2..=25).contains(&region.len()) && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (2..=25).contains(&region.len())
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A replication configuration, checked against the model's limits and Homeport's one
@@ -130,11 +210,16 @@ fn replication_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let Some(configuration) = ctx.body.get("replicationConfiguration").filter(|value| value.is_object()) else {
         return Err(invalid_member("replicationConfiguration", "null", "Member must not be null"));
     };
-    let rules = configuration.get("rules").and_then(Json::as_array).ok_or_else(|| {
-        invalid_member("replicationConfiguration.rules", "null", "Member must not be null")
-    })?;
+    let rules = configuration
+        .get("rules")
+        .and_then(Json::as_array)
+        .ok_or_else(|| invalid_member("replicationConfiguration.rules", "null", "Member must not be null"))?;
     if rules.len() > 10 {
-        return Err(invalid_member("replicationConfiguration.rules", "[...]", "Member must have length less than or equal to 10"));
+        return Err(invalid_member(
+            "replicationConfiguration.rules",
+            "[...]",
+            "Member must have length less than or equal to 10",
+        ));
     }
     let mut kept = Vec::new();
     let mut destinations_total = 0;
@@ -306,7 +391,8 @@ fn principal_arn<'a>(ctx: &'a Ctx<'a>) -> Result<&'a str, AwsError> {
                         && resource.split_once('/').is_some_and(|(kind, path)| {
                             matches!(kind, "user" | "role")
                                 && path.split('/').all(|part| {
-                                    !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || "_+=,.@-".contains(c))
+                                    !part.is_empty()
+                                        && part.chars().all(|c| c.is_alphanumeric() || "_+=,.@-".contains(c))
                                 })
                         })
                 })
@@ -361,7 +447,7 @@ async fn list_exclusions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let arns: Vec<Json> = settings::registry_settings_named(&ctx.app.store, ctx.account(), ctx.region(), EXCLUSION)
         .await?
         .into_iter()
-        .filter_map(|(name, _)| name.strip_prefix(EXCLUSION).map(|arn| Json::from(arn)))
+        .filter_map(|(name, _)| name.strip_prefix(EXCLUSION).map(Json::from))
         .collect();
     Ok(crate::operations::json_page("pullTimeUpdateExclusions", "nextToken", arns, start, size))
 }

@@ -21,9 +21,14 @@ use crate::ecr::{check_registry, invalid_member, invalid_parameter, repository, 
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
 
-operation!(ecr, DESCRIBE_IMAGE_REPLICATION_STATUS, "DescribeImageReplicationStatus", Read, repository_resource, |ctx| {
-    json_op(replication_status(ctx))
-});
+operation!(
+    ecr,
+    DESCRIBE_IMAGE_REPLICATION_STATUS,
+    "DescribeImageReplicationStatus",
+    Read,
+    repository_resource,
+    |ctx| { json_op(replication_status(ctx)) }
+);
 operation!(ecr, DESCRIBE_IMAGE_SIGNING_STATUS, "DescribeImageSigningStatus", Read, repository_resource, |ctx| {
     json_op(signing_status(ctx))
 });
@@ -44,9 +49,9 @@ pub(crate) async fn named_image(ctx: &Ctx<'_>, name: &str) -> Result<(Image, Jso
         Err(failure) if failure.get("failureCode").and_then(Json::as_str) == Some("ImageNotFound") => {
             Err(image_not_found(ctx.account(), name, id))
         }
-        Err(failure) => Err(invalid_parameter(
-            failure.get("failureReason").and_then(Json::as_str).unwrap_or_default().to_owned(),
-        )),
+        Err(failure) => {
+            Err(invalid_parameter(failure.get("failureReason").and_then(Json::as_str).unwrap_or_default().to_owned()))
+        }
     }
 }
 

@@ -63,7 +63,11 @@ pub struct LifecycleClock {
 
 impl LifecycleClock {
     pub fn new(data_dir: &Path) -> LifecycleClock {
-        LifecycleClock { offset_file: data_dir.join(CLOCK_OFFSET_FILE), last_offset: AtomicI64::new(0), due: AtomicBool::new(false) }
+        LifecycleClock {
+            offset_file: data_dir.join(CLOCK_OFFSET_FILE),
+            last_offset: AtomicI64::new(0),
+            due: AtomicBool::new(false),
+        }
     }
 
     fn offset(&self) -> i64 {
@@ -92,7 +96,11 @@ fn policy_text<'a>(ctx: &'a Ctx<'a>) -> Result<Option<(&'a str, LifecyclePolicy)
         ));
     }
     if text.len() > 30_720 {
-        return Err(invalid_member("lifecyclePolicyText", "...", "Member must have length less than or equal to 30720"));
+        return Err(invalid_member(
+            "lifecyclePolicyText",
+            "...",
+            "Member must have length less than or equal to 30720",
+        ));
     }
     let policy = LifecyclePolicy::parse(text).map_err(|detail| {
         invalid_parameter(format!(
@@ -223,7 +231,9 @@ async fn start_preview(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         })
         .collect();
     settings::set_preview(&ctx.app.store, key(ctx, name), &text, &Json::Array(results).to_string()).await?;
-    Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "lifecyclePolicyText": text, "status": "COMPLETE" }))
+    Ok(
+        json!({ "registryId": ctx.account(), "repositoryName": name, "lifecyclePolicyText": text, "status": "COMPLETE" }),
+    )
 }
 
 /// Whether a preview result is one an `ImageIdentifier` names (by digest, tag, or both).
@@ -281,7 +291,8 @@ async fn get_preview(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         })
         .filter(|result| ids.is_none_or(|ids| ids.iter().any(|id| named_by(result, id))))
         .collect();
-    let mut answer = crate::operations::json_page("previewResults", "nextToken", shown, start, usize::try_from(size).unwrap_or(100));
+    let mut answer =
+        crate::operations::json_page("previewResults", "nextToken", shown, start, usize::try_from(size).unwrap_or(100));
     for (member, value) in [
         ("registryId", json!(ctx.account())),
         ("repositoryName", json!(name)),
@@ -316,7 +327,12 @@ pub async fn expire(app: &App, now: i64) -> Result<(), AwsError> {
         let name = repository.repository.as_str();
         for (expiry, _, _) in evaluate(app, &repository.account, name, &policy, now).await? {
             images::delete(&app.store, &repository.account, name, &expiry.digest, None).await?;
-            tracing::info!(repository = name, digest = expiry.digest, rule = expiry.priority, "lifecycle policy expired an image");
+            tracing::info!(
+                repository = name,
+                digest = expiry.digest,
+                rule = expiry.priority,
+                "lifecycle policy expired an image"
+            );
         }
         let key = RepositoryKey { account: &repository.account, region: &repository.region, name };
         settings::lifecycle_evaluated(&app.store, key, now).await?;

@@ -15,9 +15,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use crate::ecr::image_status::named_image;
-use crate::ecr::{
-    check_registry, invalid_member, repository, repository_arn, repository_name, repository_resource,
-};
+use crate::ecr::{check_registry, invalid_member, repository, repository_arn, repository_name, repository_resource};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
 

@@ -34,9 +34,9 @@ fn resource_arn<'a>(ctx: &'a Ctx<'a>) -> ResourcesFuture<'a> {
 fn repository_of<'a>(ctx: &'a Ctx<'a>) -> Result<&'a str, AwsError> {
     let arn = ctx.body.get("resourceArn").and_then(Json::as_str).unwrap_or_default();
     let prefix = format!("arn:aws:ecr:{}:{}:repository/", ctx.region(), ctx.account());
-    arn.strip_prefix(&prefix)
-        .filter(|name| crate::ecr::valid_repository_name(name))
-        .ok_or_else(|| invalid_parameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'"))
+    arn.strip_prefix(&prefix).filter(|name| crate::ecr::valid_repository_name(name)).ok_or_else(|| {
+        invalid_parameter("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'")
+    })
 }
 
 fn invalid_tag(message: impl Into<String>) -> AwsError {

@@ -19,50 +19,122 @@ use crate::ecr::invalid_member;
 use crate::operations::operation;
 use crate::operations::{Ctx, account_wide, json as json_op};
 
-operation!(ecr, CREATE_PULL_THROUGH_CACHE_RULE, "CreatePullThroughCacheRule", Write, account_wide, |ctx| json_op(
-    create_pull_through_cache_rule(ctx)
-), authorization = Policies);
-operation!(ecr, DESCRIBE_PULL_THROUGH_CACHE_RULES, "DescribePullThroughCacheRules", Read, account_wide, |ctx| json_op(
-    describe_pull_through_cache_rules(ctx)
-), authorization = Policies);
-operation!(ecr, UPDATE_PULL_THROUGH_CACHE_RULE, "UpdatePullThroughCacheRule", Write, account_wide, |ctx| json_op(
-    no_pull_through_cache_rule(ctx)
-), authorization = Policies);
-operation!(ecr, DELETE_PULL_THROUGH_CACHE_RULE, "DeletePullThroughCacheRule", Write, account_wide, |ctx| json_op(
-    no_pull_through_cache_rule(ctx)
-), authorization = Policies);
-operation!(ecr, VALIDATE_PULL_THROUGH_CACHE_RULE, "ValidatePullThroughCacheRule", Read, account_wide, |ctx| json_op(
-    no_pull_through_cache_rule(ctx)
-), authorization = Policies);
-operation!(ecr, CREATE_REPOSITORY_CREATION_TEMPLATE, "CreateRepositoryCreationTemplate", Write, account_wide, |ctx| {
-    json_op(create_template(ctx))
-}, authorization = Policies);
-operation!(ecr, DESCRIBE_REPOSITORY_CREATION_TEMPLATES, "DescribeRepositoryCreationTemplates", Read, account_wide, |ctx| {
-    json_op(describe_templates(ctx))
-}, authorization = Policies);
-operation!(ecr, UPDATE_REPOSITORY_CREATION_TEMPLATE, "UpdateRepositoryCreationTemplate", Write, account_wide, |ctx| {
-    json_op(no_template(ctx))
-}, authorization = Policies);
-operation!(ecr, DELETE_REPOSITORY_CREATION_TEMPLATE, "DeleteRepositoryCreationTemplate", Write, account_wide, |ctx| {
-    json_op(no_template(ctx))
-}, authorization = Policies);
-operation!(ecr, PUT_SIGNING_CONFIGURATION, "PutSigningConfiguration", Write, account_wide, |ctx| json_op(
-    put_signing_configuration(ctx)
-), authorization = Policies);
-operation!(ecr, GET_SIGNING_CONFIGURATION, "GetSigningConfiguration", Read, account_wide, |ctx| json_op(
-    no_signing_configuration(ctx)
-), authorization = Policies);
-operation!(ecr, DELETE_SIGNING_CONFIGURATION, "DeleteSigningConfiguration", Write, account_wide, |ctx| json_op(
-    no_signing_configuration(ctx)
-), authorization = Policies);
+operation!(
+    ecr,
+    CREATE_PULL_THROUGH_CACHE_RULE,
+    "CreatePullThroughCacheRule",
+    Write,
+    account_wide,
+    |ctx| json_op(create_pull_through_cache_rule(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DESCRIBE_PULL_THROUGH_CACHE_RULES,
+    "DescribePullThroughCacheRules",
+    Read,
+    account_wide,
+    |ctx| json_op(describe_pull_through_cache_rules(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    UPDATE_PULL_THROUGH_CACHE_RULE,
+    "UpdatePullThroughCacheRule",
+    Write,
+    account_wide,
+    |ctx| json_op(no_pull_through_cache_rule(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DELETE_PULL_THROUGH_CACHE_RULE,
+    "DeletePullThroughCacheRule",
+    Write,
+    account_wide,
+    |ctx| json_op(no_pull_through_cache_rule(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    VALIDATE_PULL_THROUGH_CACHE_RULE,
+    "ValidatePullThroughCacheRule",
+    Read,
+    account_wide,
+    |ctx| json_op(no_pull_through_cache_rule(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    CREATE_REPOSITORY_CREATION_TEMPLATE,
+    "CreateRepositoryCreationTemplate",
+    Write,
+    account_wide,
+    |ctx| { json_op(create_template(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DESCRIBE_REPOSITORY_CREATION_TEMPLATES,
+    "DescribeRepositoryCreationTemplates",
+    Read,
+    account_wide,
+    |ctx| { json_op(describe_templates(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    UPDATE_REPOSITORY_CREATION_TEMPLATE,
+    "UpdateRepositoryCreationTemplate",
+    Write,
+    account_wide,
+    |ctx| { json_op(no_template(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DELETE_REPOSITORY_CREATION_TEMPLATE,
+    "DeleteRepositoryCreationTemplate",
+    Write,
+    account_wide,
+    |ctx| { json_op(no_template(ctx)) },
+    authorization = Policies
+);
+operation!(
+    ecr,
+    PUT_SIGNING_CONFIGURATION,
+    "PutSigningConfiguration",
+    Write,
+    account_wide,
+    |ctx| json_op(put_signing_configuration(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    GET_SIGNING_CONFIGURATION,
+    "GetSigningConfiguration",
+    Read,
+    account_wide,
+    |ctx| json_op(no_signing_configuration(ctx)),
+    authorization = Policies
+);
+operation!(
+    ecr,
+    DELETE_SIGNING_CONFIGURATION,
+    "DeleteSigningConfiguration",
+    Write,
+    account_wide,
+    |ctx| json_op(no_signing_configuration(ctx)),
+    authorization = Policies
+);
 
 /// A pull-through cache rule's or template's prefix: ECR's repository name pattern with an
 /// optional trailing `/`, or `ROOT` (templates only), within `max` characters.
 fn prefix<'a>(ctx: &'a Ctx<'a>, member: &str, min: usize, max: usize, root: bool) -> Result<&'a str, AwsError> {
     let value = ctx.body.get(member).and_then(Json::as_str).unwrap_or_default();
     let name = value.strip_suffix('/').unwrap_or(value);
-    let pattern_fits = (root && value == "ROOT")
-        || (!name.is_empty() && name.split('/').all(crate::ecr::valid_name_component));
+    let pattern_fits =
+        (root && value == "ROOT") || (!name.is_empty() && name.split('/').all(crate::ecr::valid_name_component));
     let fits = (min..=max).contains(&value.len()) && pattern_fits;
     if fits {
         Ok(value)
@@ -70,7 +142,9 @@ fn prefix<'a>(ctx: &'a Ctx<'a>, member: &str, min: usize, max: usize, root: bool
         Err(invalid_member(
             member,
             value,
-            &format!("Member must have length between {min} and {max} and satisfy regular expression pattern: ^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$"),
+            &format!(
+                "Member must have length between {min} and {max} and satisfy regular expression pattern: ^([a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*\\/?|ROOT)$"
+            ),
         ))
     }
 }
@@ -84,7 +158,9 @@ async fn create_pull_through_cache_rule(ctx: &Ctx<'_>) -> Result<Json, AwsError>
     Err(AwsError::new(
         "UnsupportedUpstreamRegistryException",
         400,
-        format!("The upstream registry '{url}' is not supported: Homeport's registry does not pull from upstream registries"),
+        format!(
+            "The upstream registry '{url}' is not supported: Homeport's registry does not pull from upstream registries"
+        ),
     ))
 }
 
@@ -92,7 +168,10 @@ fn pull_through_cache_rule_not_found(ctx: &Ctx<'_>, prefix: &str) -> AwsError {
     AwsError::new(
         "PullThroughCacheRuleNotFoundException",
         400,
-        format!("The pull through cache rule with prefix '{prefix}' does not exist in the registry with id '{}'", ctx.account()),
+        format!(
+            "The pull through cache rule with prefix '{prefix}' does not exist in the registry with id '{}'",
+            ctx.account()
+        ),
     )
 }
 
@@ -133,7 +212,10 @@ async fn no_template(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Err(AwsError::new(
         "TemplateNotFoundException",
         400,
-        format!("The repository creation template with prefix '{prefix}' does not exist in the registry with id '{}'", ctx.account()),
+        format!(
+            "The repository creation template with prefix '{prefix}' does not exist in the registry with id '{}'",
+            ctx.account()
+        ),
     ))
 }
 

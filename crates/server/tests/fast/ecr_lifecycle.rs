@@ -59,64 +59,146 @@ fn lifecycle_policies_are_validated_kept_previewed_and_deleted(server: &TestServ
     let failure = "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: ";
     let put = |text: &str| ecr("PutLifecyclePolicy", json!({"repositoryName": name, "lifecyclePolicyText": text}));
     let untagged = |priority| {
-        rule(priority, json!({"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 3}))
+        rule(
+            priority,
+            json!({"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 3}),
+        )
     };
     let any = rule(1, json!({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 50}));
-    let no_policy =
-        format!("Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{account}'");
+    let no_policy = format!(
+        "Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{account}'"
+    );
     server.run(&[
-        Case::error("none yet", root, ecr("GetLifecyclePolicy", json!({"repositoryName": name})), 400,
-            "LifecyclePolicyNotFoundException", no_policy.as_str()),
-        Case::error("no preview yet", root, ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})), 400,
-            "LifecyclePolicyPreviewNotFoundException", "There is no lifecycle policy preview"),
-        Case::error("preview of no policy", root, ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name})), 400,
-            "LifecyclePolicyNotFoundException", no_policy.as_str()),
-        Case::error("too short", root, put("{\"rules\": []}"), 400, "InvalidParameterException",
-            "Member must have length greater than or equal to 100"),
-        Case::error("not a policy", root, put(&"x".repeat(120)), 400, "InvalidParameterException",
-            format!("{failure}Could not map policyString into LifecyclePolicy.'")),
-        Case::error("two untagged rules", root, put(&policy(&[untagged(1), untagged(2)])), 400, "InvalidParameterException",
-            format!("{failure}Only one rule can select Untagged images per storage class.'")),
-        Case::error("any before the last", root, put(&policy(&[any.clone(), untagged(2)])), 400, "InvalidParameterException",
-            format!("{failure}Rule for tagStatus=ANY must have the lowest priority per storage class'")),
-        Case::error("an unknown member", root,
-            put(&policy(&[rule(1, json!({"tagStatus": "any", "countType": "sinceImagePushed", "countNumber": 3, "pad": "........"}))])),
-            400, "InvalidParameterException", "object instance has properties which are not allowed by the schema: [\"pad\"]"),
-        Case::error("no such repository", root,
-            ecr("PutLifecyclePolicy", json!({"repositoryName": "nobody-made-me", "lifecyclePolicyText": kept})), 400,
-            "RepositoryNotFoundException", "The repository with name 'nobody-made-me' does not exist"),
-        Case::ok("preview a policy not put", root,
-            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name, "lifecyclePolicyText": kept})))
-            .json("/status", "COMPLETE")
-            .json("/lifecyclePolicyText", kept.as_str()),
-        Case::ok("the preview expires the older", root, ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})))
-            .json("/status", "COMPLETE")
-            .json_len("/previewResults", 1)
-            .json("/previewResults/0/imageDigest", old.as_str())
-            .json("/previewResults/0/imageTags/0", "v1")
-            .json("/previewResults/0/action/type", "EXPIRE")
-            .json("/previewResults/0/appliedRulePriority", 1)
-            .json("/summary/expiringImageTotalCount", 1),
-        Case::ok("filtered to untagged", root,
-            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name, "filter": {"tagStatus": "UNTAGGED"}})))
-            .json_len("/previewResults", 0),
-        Case::ok("filtered to the newer", root,
-            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name, "imageIds": [{"imageDigest": new}]})))
-            .json_len("/previewResults", 0),
+        Case::error(
+            "none yet",
+            root,
+            ecr("GetLifecyclePolicy", json!({"repositoryName": name})),
+            400,
+            "LifecyclePolicyNotFoundException",
+            no_policy.as_str(),
+        ),
+        Case::error(
+            "no preview yet",
+            root,
+            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})),
+            400,
+            "LifecyclePolicyPreviewNotFoundException",
+            "There is no lifecycle policy preview",
+        ),
+        Case::error(
+            "preview of no policy",
+            root,
+            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name})),
+            400,
+            "LifecyclePolicyNotFoundException",
+            no_policy.as_str(),
+        ),
+        Case::error(
+            "too short",
+            root,
+            put("{\"rules\": []}"),
+            400,
+            "InvalidParameterException",
+            "Member must have length greater than or equal to 100",
+        ),
+        Case::error(
+            "not a policy",
+            root,
+            put(&"x".repeat(120)),
+            400,
+            "InvalidParameterException",
+            format!("{failure}Could not map policyString into LifecyclePolicy.'"),
+        ),
+        Case::error(
+            "two untagged rules",
+            root,
+            put(&policy(&[untagged(1), untagged(2)])),
+            400,
+            "InvalidParameterException",
+            format!("{failure}Only one rule can select Untagged images per storage class.'"),
+        ),
+        Case::error(
+            "any before the last",
+            root,
+            put(&policy(&[any.clone(), untagged(2)])),
+            400,
+            "InvalidParameterException",
+            format!("{failure}Rule for tagStatus=ANY must have the lowest priority per storage class'"),
+        ),
+        Case::error(
+            "an unknown member",
+            root,
+            put(&policy(&[rule(
+                1,
+                json!({"tagStatus": "any", "countType": "sinceImagePushed", "countNumber": 3, "pad": "........"}),
+            )])),
+            400,
+            "InvalidParameterException",
+            "object instance has properties which are not allowed by the schema: [\"pad\"]",
+        ),
+        Case::error(
+            "no such repository",
+            root,
+            ecr("PutLifecyclePolicy", json!({"repositoryName": "nobody-made-me", "lifecyclePolicyText": kept})),
+            400,
+            "RepositoryNotFoundException",
+            "The repository with name 'nobody-made-me' does not exist",
+        ),
+        Case::ok(
+            "preview a policy not put",
+            root,
+            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name, "lifecyclePolicyText": kept})),
+        )
+        .json("/status", "COMPLETE")
+        .json("/lifecyclePolicyText", kept.as_str()),
+        Case::ok(
+            "the preview expires the older",
+            root,
+            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})),
+        )
+        .json("/status", "COMPLETE")
+        .json_len("/previewResults", 1)
+        .json("/previewResults/0/imageDigest", old.as_str())
+        .json("/previewResults/0/imageTags/0", "v1")
+        .json("/previewResults/0/action/type", "EXPIRE")
+        .json("/previewResults/0/appliedRulePriority", 1)
+        .json("/summary/expiringImageTotalCount", 1),
+        Case::ok(
+            "filtered to untagged",
+            root,
+            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name, "filter": {"tagStatus": "UNTAGGED"}})),
+        )
+        .json_len("/previewResults", 0),
+        Case::ok(
+            "filtered to the newer",
+            root,
+            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name, "imageIds": [{"imageDigest": new}]})),
+        )
+        .json_len("/previewResults", 0),
         Case::ok("put one keeping both", root, put(&keep_newest_tagged(5)))
             .json("/repositoryName", name.as_str())
             .json("/registryId", account.as_str()),
         Case::ok("read back", root, ecr("GetLifecyclePolicy", json!({"repositoryName": name})))
             .json("/lifecyclePolicyText", keep_newest_tagged(5)),
-        Case::ok("preview of the stored policy", root, ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name})))
-            .json("/lifecyclePolicyText", keep_newest_tagged(5)),
+        Case::ok(
+            "preview of the stored policy",
+            root,
+            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name})),
+        )
+        .json("/lifecyclePolicyText", keep_newest_tagged(5)),
         Case::ok("which expires nothing", root, ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})))
             .json_len("/previewResults", 0)
             .json("/summary/expiringImageTotalCount", 0),
         Case::ok("deleted", root, ecr("DeleteLifecyclePolicy", json!({"repositoryName": name})))
             .json("/lifecyclePolicyText", keep_newest_tagged(5)),
-        Case::error("deleted again", root, ecr("DeleteLifecyclePolicy", json!({"repositoryName": name})), 400,
-            "LifecyclePolicyNotFoundException", no_policy.as_str()),
+        Case::error(
+            "deleted again",
+            root,
+            ecr("DeleteLifecyclePolicy", json!({"repositoryName": name})),
+            400,
+            "LifecyclePolicyNotFoundException",
+            no_policy.as_str(),
+        ),
         Case::ok("both images stay", root, ecr("ListImages", json!({"repositoryName": name}))).json_len("/imageIds", 2),
     ]);
 }
@@ -139,11 +221,21 @@ fn an_image_an_index_lists_is_not_expired_while_the_index_stays(server: &TestSer
     server.ecr(root, "PutImage", &json!({"repositoryName": name, "imageManifest": index, "imageTag": "multi"})).ok();
     // Keep the newest `v*` image: v1 and v0 are past the count, but the index lists v1.
     server.run(&[
-        Case::ok("preview", root,
-            ecr("StartLifecyclePolicyPreview", json!({"repositoryName": name, "lifecyclePolicyText": keep_newest_tagged(1)}))),
-        Case::ok("only the image no index lists", root, ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})))
-            .json_len("/previewResults", 1)
-            .json("/previewResults/0/imageDigest", lone.as_str()),
+        Case::ok(
+            "preview",
+            root,
+            ecr(
+                "StartLifecyclePolicyPreview",
+                json!({"repositoryName": name, "lifecyclePolicyText": keep_newest_tagged(1)}),
+            ),
+        ),
+        Case::ok(
+            "only the image no index lists",
+            root,
+            ecr("GetLifecyclePolicyPreview", json!({"repositoryName": name})),
+        )
+        .json_len("/previewResults", 1)
+        .json("/previewResults/0/imageDigest", lone.as_str()),
     ]);
 }
 
@@ -164,7 +256,10 @@ fn a_user_without_permissions_is_refused_every_lifecycle_operation(server: &Test
             operation,
             nobody,
             ecr(operation, json!({"repositoryName": name, "lifecyclePolicyText": keep_newest_tagged(1)})),
-            format!("not authorized to perform: ecr:{operation} on resource: arn:aws:ecr:us-east-1:{}:repository/{name}", server.account_id),
+            format!(
+                "not authorized to perform: ecr:{operation} on resource: arn:aws:ecr:us-east-1:{}:repository/{name}",
+                server.account_id
+            ),
         )
     })
     .collect();
@@ -212,8 +307,14 @@ fn a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_mo
 
     // Keep the two newest `v*` images; expire what has been untagged for more than a day.
     let text = policy(&[
-        rule(1, json!({"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 2})),
-        rule(2, json!({"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1})),
+        rule(
+            1,
+            json!({"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 2}),
+        ),
+        rule(
+            2,
+            json!({"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}),
+        ),
     ]);
     server.ecr(root, "PutLifecyclePolicy", &json!({"repositoryName": name, "lifecyclePolicyText": text})).ok();
     await_images(&server, &name, &[&second, &third, &untagged], Duration::from_secs(10));
@@ -224,12 +325,16 @@ fn a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_mo
     std::fs::write(server.data_dir.join("ecr-lifecycle-clock-offset"), (2 * 86_400).to_string()).unwrap();
     await_images(&server, &name, &[&second, &third], Duration::from_secs(10));
     let listed = server.ecr(root, "ListImages", &json!({"repositoryName": name})).ok().value();
-    let mut tags: Vec<&str> = listed["imageIds"].as_array().unwrap().iter().filter_map(|id| id["imageTag"].as_str()).collect();
+    let mut tags: Vec<&str> =
+        listed["imageIds"].as_array().unwrap().iter().filter_map(|id| id["imageTag"].as_str()).collect();
     tags.sort_unstable();
     assert_eq!(tags, ["v2", "v3"]);
     // A repository without a policy keeps its images whatever the clock says.
     await_images(&server, &other, &[&untouched], Duration::from_secs(1));
     // The first image's tag is gone with it.
-    let gone = server.ecr(root, "BatchGetImage", &json!({"repositoryName": name, "imageIds": [{"imageDigest": first}]})).ok().value();
+    let gone = server
+        .ecr(root, "BatchGetImage", &json!({"repositoryName": name, "imageIds": [{"imageDigest": first}]}))
+        .ok()
+        .value();
     assert_eq!(gone["failures"][0]["failureCode"], "ImageNotFound", "{gone}");
 }

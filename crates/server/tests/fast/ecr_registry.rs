@@ -75,8 +75,12 @@ fn tag_conditions_decide_tag_resource_and_untag_resource(server: &TestServer) {
         Case::denied("env=prod", &key, tag("env", "prod"), "is not authorized to perform: ecr:TagResource"),
         Case::denied("another key", &key, tag("team", "dev"), "is not authorized to perform: ecr:TagResource"),
         Case::ok("untag env", &key, ecr("UntagResource", json!({"resourceArn": arn, "tagKeys": ["env"]}))),
-        Case::denied("untag team", &key, ecr("UntagResource", json!({"resourceArn": arn, "tagKeys": ["team"]})),
-            "is not authorized to perform: ecr:UntagResource"),
+        Case::denied(
+            "untag team",
+            &key,
+            ecr("UntagResource", json!({"resourceArn": arn, "tagKeys": ["team"]})),
+            "is not authorized to perform: ecr:UntagResource",
+        ),
     ]);
 }
 
@@ -172,23 +176,57 @@ fn scanning_answers_as_a_registry_without_a_scanner(server: &TestServer) {
     server.ecr(root, "CreateRepository", &json!({"repositoryName": name})).ok();
     let digest = push_image(server, &name, &name, Some("v1"));
     server.run(&[
-        Case::ok("scan on push off", root,
-            ecr("PutImageScanningConfiguration", json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": false}})))
-            .json("/imageScanningConfiguration/scanOnPush", false),
-        Case::error("scan on push on", root,
-            ecr("PutImageScanningConfiguration", json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": true}})),
-            400, "ValidationException", "Homeport has no vulnerability scanner"),
-        Case::ok("configurations", root,
-            ecr("BatchGetRepositoryScanningConfiguration", json!({"repositoryNames": [name, "nobody-made-me"]})))
-            .json("/scanningConfigurations/0/scanFrequency", "MANUAL")
-            .json("/failures/0/failureCode", "REPOSITORY_NOT_FOUND"),
-        Case::error("start a scan", root, ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v1"}})),
-            400, "UnsupportedImageTypeException", "Homeport has no vulnerability scanner"),
-        Case::error("its findings", root,
+        Case::ok(
+            "scan on push off",
+            root,
+            ecr(
+                "PutImageScanningConfiguration",
+                json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": false}}),
+            ),
+        )
+        .json("/imageScanningConfiguration/scanOnPush", false),
+        Case::error(
+            "scan on push on",
+            root,
+            ecr(
+                "PutImageScanningConfiguration",
+                json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": true}}),
+            ),
+            400,
+            "ValidationException",
+            "Homeport has no vulnerability scanner",
+        ),
+        Case::ok(
+            "configurations",
+            root,
+            ecr("BatchGetRepositoryScanningConfiguration", json!({"repositoryNames": [name, "nobody-made-me"]})),
+        )
+        .json("/scanningConfigurations/0/scanFrequency", "MANUAL")
+        .json("/failures/0/failureCode", "REPOSITORY_NOT_FOUND"),
+        Case::error(
+            "start a scan",
+            root,
+            ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v1"}})),
+            400,
+            "UnsupportedImageTypeException",
+            "Homeport has no vulnerability scanner",
+        ),
+        Case::error(
+            "its findings",
+            root,
             ecr("DescribeImageScanFindings", json!({"repositoryName": name, "imageId": {"imageDigest": digest}})),
-            400, "ScanNotFoundException", format!("Image scan does not exist for the image with '{{imageDigest:'{digest}', imageTag:'null'}}'")),
-        Case::error("a missing image", root, ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v9"}})),
-            400, "ImageNotFoundException", "imageTag:'v9'"),
+            400,
+            "ScanNotFoundException",
+            format!("Image scan does not exist for the image with '{{imageDigest:'{digest}', imageTag:'null'}}'"),
+        ),
+        Case::error(
+            "a missing image",
+            root,
+            ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v9"}})),
+            400,
+            "ImageNotFoundException",
+            "imageTag:'v9'",
+        ),
     ]);
 }
 
@@ -241,25 +279,67 @@ fn missing_features_are_answered_as_ecr_answers_a_registry_without_them(server: 
     server.run(&[
         Case::ok("no pull-through cache rules", root, ecr("DescribePullThroughCacheRules", json!({})))
             .json_len("/pullThroughCacheRules", 0),
-        Case::error("create one", root,
-            ecr("CreatePullThroughCacheRule", json!({"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"})),
-            400, "UnsupportedUpstreamRegistryException", "does not pull from upstream registries"),
-        Case::error("validate one", root, ecr("ValidatePullThroughCacheRule", json!({"ecrRepositoryPrefix": "hub"})),
-            400, "PullThroughCacheRuleNotFoundException",
-            format!("The pull through cache rule with prefix 'hub' does not exist in the registry with id '{account}'")),
-        Case::error("a bad prefix", root, ecr("DeletePullThroughCacheRule", json!({"ecrRepositoryPrefix": "Hub"})),
-            400, "InvalidParameterException", "ecrRepositoryPrefix"),
+        Case::error(
+            "create one",
+            root,
+            ecr(
+                "CreatePullThroughCacheRule",
+                json!({"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"}),
+            ),
+            400,
+            "UnsupportedUpstreamRegistryException",
+            "does not pull from upstream registries",
+        ),
+        Case::error(
+            "validate one",
+            root,
+            ecr("ValidatePullThroughCacheRule", json!({"ecrRepositoryPrefix": "hub"})),
+            400,
+            "PullThroughCacheRuleNotFoundException",
+            format!("The pull through cache rule with prefix 'hub' does not exist in the registry with id '{account}'"),
+        ),
+        Case::error(
+            "a bad prefix",
+            root,
+            ecr("DeletePullThroughCacheRule", json!({"ecrRepositoryPrefix": "Hub"})),
+            400,
+            "InvalidParameterException",
+            "ecrRepositoryPrefix",
+        ),
         Case::ok("no templates", root, ecr("DescribeRepositoryCreationTemplates", json!({})))
             .json_len("/repositoryCreationTemplates", 0),
-        Case::error("create one", root,
+        Case::error(
+            "create one",
+            root,
             ecr("CreateRepositoryCreationTemplate", json!({"prefix": "ROOT", "appliedFor": ["REPLICATION"]})),
-            400, "ValidationException", "Repository creation templates are not supported"),
-        Case::error("delete one", root, ecr("DeleteRepositoryCreationTemplate", json!({"prefix": "team/"})),
-            400, "TemplateNotFoundException", "The repository creation template with prefix 'team/' does not exist"),
-        Case::error("no signing configuration", root, ecr("GetSigningConfiguration", json!({})),
-            400, "SigningConfigurationNotFoundException", "Signing configuration does not exist"),
-        Case::error("put one", root, ecr("PutSigningConfiguration", json!({"signingConfiguration": {"rules": []}})),
-            400, "ValidationException", "Homeport has no signer"),
+            400,
+            "ValidationException",
+            "Repository creation templates are not supported",
+        ),
+        Case::error(
+            "delete one",
+            root,
+            ecr("DeleteRepositoryCreationTemplate", json!({"prefix": "team/"})),
+            400,
+            "TemplateNotFoundException",
+            "The repository creation template with prefix 'team/' does not exist",
+        ),
+        Case::error(
+            "no signing configuration",
+            root,
+            ecr("GetSigningConfiguration", json!({})),
+            400,
+            "SigningConfigurationNotFoundException",
+            "Signing configuration does not exist",
+        ),
+        Case::error(
+            "put one",
+            root,
+            ecr("PutSigningConfiguration", json!({"signingConfiguration": {"rules": []}})),
+            400,
+            "ValidationException",
+            "Homeport has no signer",
+        ),
     ]);
 }
 
@@ -269,17 +349,42 @@ fn a_user_without_permissions_is_refused_every_registry_operation(server: &TestS
     server.ecr(&server.root, "CreateRepository", &json!({"repositoryName": name})).ok();
     let on_repository = format!("on resource: {}", arn(server, &name));
     let cases = vec![
-        Case::denied("TagResource", nobody, ecr("TagResource", json!({"resourceArn": arn(server, &name), "tags": []})),
-            format!("ecr:TagResource {on_repository}")),
-        Case::denied("ListTagsForResource", nobody, ecr("ListTagsForResource", json!({"resourceArn": arn(server, &name)})),
-            format!("ecr:ListTagsForResource {on_repository}")),
-        Case::denied("StartImageScan", nobody, ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v1"}})),
-            format!("ecr:StartImageScan {on_repository}")),
-        Case::denied("DescribeRegistry", nobody, ecr("DescribeRegistry", json!({})), "ecr:DescribeRegistry on resource: *"),
-        Case::denied("PutRegistryPolicy", nobody, ecr("PutRegistryPolicy", json!({"policyText": "{}"})),
-            "ecr:PutRegistryPolicy on resource: *"),
-        Case::denied("GetAccountSetting", nobody, ecr("GetAccountSetting", json!({"name": "BLOB_MOUNTING"})),
-            "ecr:GetAccountSetting on resource: *"),
+        Case::denied(
+            "TagResource",
+            nobody,
+            ecr("TagResource", json!({"resourceArn": arn(server, &name), "tags": []})),
+            format!("ecr:TagResource {on_repository}"),
+        ),
+        Case::denied(
+            "ListTagsForResource",
+            nobody,
+            ecr("ListTagsForResource", json!({"resourceArn": arn(server, &name)})),
+            format!("ecr:ListTagsForResource {on_repository}"),
+        ),
+        Case::denied(
+            "StartImageScan",
+            nobody,
+            ecr("StartImageScan", json!({"repositoryName": name, "imageId": {"imageTag": "v1"}})),
+            format!("ecr:StartImageScan {on_repository}"),
+        ),
+        Case::denied(
+            "DescribeRegistry",
+            nobody,
+            ecr("DescribeRegistry", json!({})),
+            "ecr:DescribeRegistry on resource: *",
+        ),
+        Case::denied(
+            "PutRegistryPolicy",
+            nobody,
+            ecr("PutRegistryPolicy", json!({"policyText": "{}"})),
+            "ecr:PutRegistryPolicy on resource: *",
+        ),
+        Case::denied(
+            "GetAccountSetting",
+            nobody,
+            ecr("GetAccountSetting", json!({"name": "BLOB_MOUNTING"})),
+            "ecr:GetAccountSetting on resource: *",
+        ),
     ];
     server.run(&cases);
 }

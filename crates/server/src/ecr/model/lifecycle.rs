@@ -32,7 +32,10 @@ const MAX_WILDCARDS: usize = 4;
 pub enum TagSelection {
     /// Images with tags, each prefix matched by one of its tags and each pattern by one of its
     /// tags (every entry of both lists must be matched).
-    Tagged { prefixes: Vec<String>, patterns: Vec<String> },
+    Tagged {
+        prefixes: Vec<String>,
+        patterns: Vec<String>,
+    },
     Untagged,
     Any,
 }
@@ -134,7 +137,7 @@ fn wrong_type(value: &Json, allowed: &str) -> Invalid {
     format!("instance type ({}) does not match any allowed primitive type (allowed: [\"{allowed}\"])", type_name(value))
 }
 
-fn object<'a>(value: &'a Json) -> Result<&'a Map<String, Json>, Invalid> {
+fn object(value: &Json) -> Result<&Map<String, Json>, Invalid> {
     value.as_object().ok_or_else(|| wrong_type(value, "object"))
 }
 
@@ -208,7 +211,9 @@ fn selection(value: &Json) -> Result<(TagSelection, Count), Invalid> {
             Count::SincePushedDays(number)
         }
         ("sinceImagePulled" | "sinceImageTransitioned", _) => {
-            return Err(format!("countType {count_type} is not supported: Homeport records neither pulls nor transitions"));
+            return Err(format!(
+                "countType {count_type} is not supported: Homeport records neither pulls nor transitions"
+            ));
         }
         _ => return Err("instance failed to match exactly one schema (matched 0 out of 2)".to_owned()),
     };
@@ -275,7 +280,9 @@ impl LifecyclePolicy {
             // Newest first (the digest breaks ties, so the order is total).
             selected.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at).then_with(|| b.digest.cmp(a.digest)));
             let chosen: Vec<&Candidate<'_>> = match rule.count {
-                Count::MoreThan(keep) => selected.iter().skip(usize::try_from(keep).unwrap_or(usize::MAX)).copied().collect(),
+                Count::MoreThan(keep) => {
+                    selected.iter().skip(usize::try_from(keep).unwrap_or(usize::MAX)).copied().collect()
+                }
                 Count::SincePushedDays(days) => {
                     let cutoff = now.saturating_sub(days.saturating_mul(DAY));
                     selected.iter().filter(|image| image.pushed_at < cutoff).copied().collect()
@@ -283,7 +290,8 @@ impl LifecyclePolicy {
             };
             for image in chosen {
                 if !claimed.contains(image.digest) {
-                    expired.push((image.pushed_at, Expiry { digest: image.digest.to_owned(), priority: rule.priority }));
+                    expired
+                        .push((image.pushed_at, Expiry { digest: image.digest.to_owned(), priority: rule.priority }));
                 }
             }
             claimed.extend(selected.iter().map(|image| image.digest));
@@ -436,12 +444,18 @@ mod tests {
             Candidate { digest: "sha256:3", tags: &t3, pushed_at: 30 * DAY },
             Candidate { digest: "sha256:u", tags: &none, pushed_at: 25 * DAY },
         ];
-        let by_count = policy(json!([expire(1, json!({"tagStatus": "tagged", "tagPatternList": ["v*"],
-            "countType": "imageCountMoreThan", "countNumber": 2}))]))
+        let by_count = policy(json!([expire(
+            1,
+            json!({"tagStatus": "tagged", "tagPatternList": ["v*"],
+            "countType": "imageCountMoreThan", "countNumber": 2})
+        )]))
         .unwrap();
         assert_eq!(by_count.evaluate(&images, 0), vec![Expiry { digest: "sha256:1".into(), priority: 1 }]);
-        let by_age = policy(json!([expire(4, json!({"tagStatus": "any", "countType": "sinceImagePushed",
-            "countUnit": "days", "countNumber": 7}))]))
+        let by_age = policy(json!([expire(
+            4,
+            json!({"tagStatus": "any", "countType": "sinceImagePushed",
+            "countUnit": "days", "countNumber": 7})
+        )]))
         .unwrap();
         let digests = |expiries: Vec<Expiry>| expiries.into_iter().map(|e| e.digest).collect::<Vec<_>>();
         assert_eq!(digests(by_age.evaluate(&images, 31 * DAY)), ["sha256:1", "sha256:2"]);

@@ -310,6 +310,9 @@ mod tests {
         assert!(!layer::referenced(store, &config).await.unwrap(), "its file may be collected");
 
         create(store, ACCOUNT, "empty", TagMutability::Mutable, 20).await.unwrap();
-        assert_eq!(delete(store, ACCOUNT, "us-east-1", "empty", false).await.unwrap(), Deletion::Deleted { layers: Vec::new() });
+        assert_eq!(
+            delete(store, ACCOUNT, "us-east-1", "empty", false).await.unwrap(),
+            Deletion::Deleted { layers: Vec::new() }
+        );
     }
 }

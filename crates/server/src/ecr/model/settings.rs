@@ -158,7 +158,12 @@ pub async fn with_lifecycle_policies(store: &Store) -> Result<Vec<WithLifecycle>
         .await?;
     rows.iter()
         .map(|row| {
-            Ok(WithLifecycle { account: row.text(0)?, region: row.text(1)?, repository: row.text(2)?, policy: row.text(3)? })
+            Ok(WithLifecycle {
+                account: row.text(0)?,
+                region: row.text(1)?,
+                repository: row.text(2)?,
+                policy: row.text(3)?,
+            })
         })
         .collect()
 }
@@ -166,7 +171,10 @@ pub async fn with_lifecycle_policies(store: &Store) -> Result<Vec<WithLifecycle>
 /// The last lifecycle preview of a repository: the policy previewed and its results (JSON).
 pub async fn preview(store: &Store, key: RepositoryKey<'_>) -> Result<Option<(String, String)>, ModelError> {
     let rows = store
-        .query(&format!("SELECT preview_policy, preview_results FROM ecr_repository_settings WHERE {KEY}"), key.values())
+        .query(
+            &format!("SELECT preview_policy, preview_results FROM ecr_repository_settings WHERE {KEY}"),
+            key.values(),
+        )
         .await?;
     match rows.first() {
         Some(row) => match (row.opt_text(0)?, row.opt_text(1)?) {
@@ -333,7 +341,10 @@ mod tests {
         assert!(tags(store, east).await.unwrap().is_empty());
 
         assert!(set_registry_setting(store, ACCOUNT, "us-east-1", "registry-policy", Some("p")).await.unwrap());
-        assert_eq!(registry_setting(store, ACCOUNT, "us-east-1", "registry-policy").await.unwrap().as_deref(), Some("p"));
+        assert_eq!(
+            registry_setting(store, ACCOUNT, "us-east-1", "registry-policy").await.unwrap().as_deref(),
+            Some("p")
+        );
         assert_eq!(registry_setting(store, ACCOUNT, "eu-west-1", "registry-policy").await.unwrap(), None);
         assert!(set_registry_setting(store, ACCOUNT, "us-east-1", "registry-policy", None).await.unwrap());
         assert!(!set_registry_setting(store, ACCOUNT, "us-east-1", "registry-policy", None).await.unwrap());
