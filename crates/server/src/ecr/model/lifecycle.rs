@@ -30,8 +30,8 @@ const MAX_WILDCARDS: usize = 4;
 /// Which images a rule's selection admits by their tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagSelection {
-    /// Images with tags, each prefix matched by one of its tags and each pattern by one of its
-    /// tags (every entry of both lists must be matched).
+    /// Images with tags, each prefix (or each pattern: a rule has one list or the other)
+    /// matched by one of its tags: every entry must be matched.
     Tagged {
         prefixes: Vec<String>,
         patterns: Vec<String>,
@@ -185,6 +185,9 @@ fn selection(value: &Json) -> Result<(TagSelection, Count), Invalid> {
         "tagged" => {
             if prefixes.is_none() && patterns.is_none() {
                 return Err("tagPrefixList or tagPatternList is required when tagStatus is tagged".to_owned());
+            }
+            if prefixes.is_some() && patterns.is_some() {
+                return Err("a rule may specify either tagPatternList or tagPrefixList, but not both".to_owned());
             }
             let patterns = patterns.unwrap_or_default();
             if patterns.iter().any(|pattern| pattern.matches('*').count() > MAX_WILDCARDS) {
@@ -377,6 +380,11 @@ mod tests {
             (
                 json!({"rules": [expire(1, json!({"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1, "extra": 1}))]}).to_string(),
                 "object instance has properties which are not allowed by the schema: [\"extra\"]",
+            ),
+            (
+                json!({"rules": [expire(1, json!({"tagStatus": "tagged", "tagPrefixList": ["a"], "tagPatternList": ["b*"],
+                    "countType": "imageCountMoreThan", "countNumber": 1}))]}).to_string(),
+                "a rule may specify either tagPatternList or tagPrefixList, but not both",
             ),
             (
                 json!({"rules": [expire(1, json!({"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}))]}).to_string(),
