@@ -328,6 +328,8 @@ pub async fn expire(app: &App, now: i64) -> Result<(), AwsError> {
         for (expiry, _, _) in evaluate(app, &repository.account, name, &policy, now).await? {
             images::delete(&app.store, &repository.account, name, &expiry.digest, None).await?;
             tracing::info!(
+                account = repository.account,
+                region = repository.region,
                 repository = name,
                 digest = expiry.digest,
                 rule = expiry.priority,
