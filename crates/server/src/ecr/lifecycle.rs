@@ -320,24 +320,38 @@ pub async fn expire_when_due(app: &App, pass: u64) -> Result<(), AwsError> {
 
 /// Applies every repository's lifecycle policy at `now`: each image a policy expires is
 /// deleted with its tags; a policy that no longer parses is skipped (it was validated when
-/// put).
+/// put), and a repository whose pass fails is logged and left to the next pass, the others
+/// going on.
 pub async fn expire(app: &App, now: i64) -> Result<(), AwsError> {
     for repository in settings::with_lifecycle_policies(&app.store).await? {
-        let Ok(policy) = LifecyclePolicy::parse(&repository.policy) else { continue };
-        let name = repository.repository.as_str();
-        for (expiry, _, _) in evaluate(app, &repository.account, name, &policy, now).await? {
-            images::delete(&app.store, &repository.account, name, &expiry.digest, None).await?;
-            tracing::info!(
+        if let Err(error) = expire_repository(app, &repository, now).await {
+            tracing::error!(
                 account = repository.account,
                 region = repository.region,
-                repository = name,
-                digest = expiry.digest,
-                rule = expiry.priority,
-                "lifecycle policy expired an image"
+                repository = repository.repository,
+                "lifecycle policy not applied: {}",
+                error.message
             );
         }
-        let key = RepositoryKey { account: &repository.account, region: &repository.region, name };
-        settings::lifecycle_evaluated(&app.store, key, now).await?;
     }
+    Ok(())
+}
+
+async fn expire_repository(app: &App, repository: &settings::WithLifecycle, now: i64) -> Result<(), AwsError> {
+    let Ok(policy) = LifecyclePolicy::parse(&repository.policy) else { return Ok(()) };
+    let name = repository.repository.as_str();
+    for (expiry, _, _) in evaluate(app, &repository.account, name, &policy, now).await? {
+        images::delete(&app.store, &repository.account, name, &expiry.digest, None).await?;
+        tracing::info!(
+            account = repository.account,
+            region = repository.region,
+            repository = name,
+            digest = expiry.digest,
+            rule = expiry.priority,
+            "lifecycle policy expired an image"
+        );
+    }
+    let key = RepositoryKey { account: &repository.account, region: &repository.region, name };
+    settings::lifecycle_evaluated(&app.store, key, now).await?;
     Ok(())
 }
