@@ -11,10 +11,12 @@
 //! features the registry lacks (pull-through cache, creation templates, signing) in
 //! `unavailable`.
 //!
-//! Every repository operation is authorized on the repository's ARN with
-//! the repository policy taking part (`Authorization::Repository`), as AWS evaluates a
-//! same-account resource-based policy; the registry (`registry`, the `/v2` API) authorizes its pushes
-//! and pulls through [`authorize_on_repository`], the same code.
+//! Every operation on one repository is authorized on the repository's ARN with the
+//! repository policy taking part (`Authorization::Repository`), as AWS evaluates a
+//! same-account resource-based policy; the registry (`registry`, the `/v2` API) authorizes
+//! its pushes and pulls through [`authorize_on_repository`], the same code. Operations on the
+//! registry as a whole (and GetAuthorizationToken) are authorized on `*`, and those naming
+//! several repositories on each of them, by the caller's policies alone.
 
 pub(crate) mod account;
 pub(crate) mod auth;
