@@ -1,7 +1,7 @@
 //! ECR lifecycle policies, in process: a policy validated with ECR's messages, kept, read,
 //! previewed and deleted; and applied for real by the server's background pass, by count at
 //! once after it is put and by age when the lifecycle clock (the test hook file in the data
-//! directory) moves ahead.
+//! directory) moves ahead, on both stores.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use crate::support::{Case, TestServer, ecr, unique};
 crate::support::on_both_stores!(
     lifecycle_policies_are_validated_kept_previewed_and_deleted,
     an_image_an_index_lists_is_not_expired_while_the_index_stays,
+    a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_moves,
     a_user_without_permissions_is_refused_every_lifecycle_operation
 );
 
@@ -288,22 +289,38 @@ fn await_images(server: &TestServer, repository: &str, expected: &[&str], within
     }
 }
 
-#[test]
-fn a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_moves() {
-    // Its own server: the clock hook moves the lifecycle clock of the whole server.
-    let server = TestServer::start();
+/// The lifecycle clock of `server` set `seconds` ahead (the test hook file), until dropped.
+struct ClockAhead(std::path::PathBuf);
+
+impl ClockAhead {
+    fn set(server: &TestServer, seconds: i64) -> ClockAhead {
+        let hook = server.data_dir.join("ecr-lifecycle-clock-offset");
+        std::fs::write(&hook, seconds.to_string()).unwrap();
+        ClockAhead(hook)
+    }
+}
+
+impl Drop for ClockAhead {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The lifecycle clock hook moves the clock of the whole server: no other case of this
+/// program has an age rule, and the hook is removed at the end.
+fn a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_moves(server: &TestServer) {
     let root = &server.root;
     let name = unique("expiring");
     server.ecr(root, "CreateRepository", &json!({"repositoryName": name})).ok();
-    let first = push_image(&server, &name, "first", Some("v1"));
+    let first = push_image(server, &name, "first", Some("v1"));
     std::thread::sleep(Duration::from_millis(1100));
-    let second = push_image(&server, &name, "second", Some("v2"));
+    let second = push_image(server, &name, "second", Some("v2"));
     std::thread::sleep(Duration::from_millis(1100));
-    let third = push_image(&server, &name, "third", Some("v3"));
-    let untagged = push_image(&server, &name, "untagged", None);
+    let third = push_image(server, &name, "third", Some("v3"));
+    let untagged = push_image(server, &name, "untagged", None);
     let other = unique("untouched");
     server.ecr(root, "CreateRepository", &json!({"repositoryName": other})).ok();
-    let untouched = push_image(&server, &other, "untouched", Some("v1"));
+    let untouched = push_image(server, &other, "untouched", Some("v1"));
 
     // Keep the two newest `v*` images; expire what has been untagged for more than a day.
     let text = policy(&[
@@ -317,20 +334,20 @@ fn a_lifecycle_policy_expires_images_by_count_at_once_and_by_age_as_the_clock_mo
         ),
     ]);
     server.ecr(root, "PutLifecyclePolicy", &json!({"repositoryName": name, "lifecyclePolicyText": text})).ok();
-    await_images(&server, &name, &[&second, &third, &untagged], Duration::from_secs(10));
+    await_images(server, &name, &[&second, &third, &untagged], Duration::from_secs(10));
     let read = server.ecr(root, "GetLifecyclePolicy", &json!({"repositoryName": name})).ok().value();
     assert!(read["lastEvaluatedAt"].as_f64().is_some(), "{read}");
 
     // Two days later by the lifecycle clock, the untagged image is past its day.
-    std::fs::write(server.data_dir.join("ecr-lifecycle-clock-offset"), (2 * 86_400).to_string()).unwrap();
-    await_images(&server, &name, &[&second, &third], Duration::from_secs(10));
+    let _hook = ClockAhead::set(server, 2 * 86_400);
+    await_images(server, &name, &[&second, &third], Duration::from_secs(10));
     let listed = server.ecr(root, "ListImages", &json!({"repositoryName": name})).ok().value();
     let mut tags: Vec<&str> =
         listed["imageIds"].as_array().unwrap().iter().filter_map(|id| id["imageTag"].as_str()).collect();
     tags.sort_unstable();
     assert_eq!(tags, ["v2", "v3"]);
     // A repository without a policy keeps its images whatever the clock says.
-    await_images(&server, &other, &[&untouched], Duration::from_secs(1));
+    await_images(server, &other, &[&untouched], Duration::from_secs(1));
     // The first image's tag is gone with it.
     let gone = server
         .ecr(root, "BatchGetImage", &json!({"repositoryName": name, "imageIds": [{"imageDigest": first}]}))
