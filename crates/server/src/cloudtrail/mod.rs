@@ -235,7 +235,7 @@ fn event(ctx: &Ctx<'_>, record: Record<'_>) -> Json {
         "eventTime": ids::iso8601(time),
         "eventSource": event_source,
         "eventName": event_name,
-        "awsRegion": ctx.app.region,
+        "awsRegion": ctx.region(),
         "sourceIPAddress": source_ip,
         "userAgent": user_agent,
         "requestID": request_id,

@@ -43,8 +43,8 @@ pub(crate) async fn named_image(ctx: &Ctx<'_>, name: &str) -> Result<(Image, Jso
     let Some(id) = ctx.body.get("imageId").filter(|value| value.is_object()) else {
         return Err(invalid_member("imageId", "null", "Member must not be null"));
     };
-    repository(ctx.app, name).await?;
-    match crate::ecr::images::resolve(ctx.app, name, id).await? {
+    repository(ctx.app, ctx.scope(), name).await?;
+    match crate::ecr::images::resolve(ctx.app, ctx.scope(), name, id).await? {
         Ok(image) => Ok((image, id.clone())),
         Err(failure) if failure.get("failureCode").and_then(Json::as_str) == Some("ImageNotFound") => {
             Err(image_not_found(ctx.account(), name, id))
@@ -171,8 +171,8 @@ async fn referrers(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         None => 0,
         Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("Invalid parameter at 'nextToken'"))?,
     };
-    repository(ctx.app, name).await?;
-    let stored = images::with_tags(&ctx.app.store, ctx.account(), name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
+    let stored = images::with_tags(&ctx.app.store, ctx.scope(), name).await?;
     let found: Vec<Json> = stored
         .iter()
         .filter_map(|(image, _)| referrer_of(image, subject))

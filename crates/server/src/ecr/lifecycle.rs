@@ -26,6 +26,7 @@ use crate::ecr::{check_registry, invalid_member, invalid_parameter, repository, 
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
 
 operation!(ecr, PUT_LIFECYCLE_POLICY, "PutLifecyclePolicy", Write, repository_resource, |ctx| json_op(
     put_lifecycle_policy(ctx)
@@ -127,7 +128,7 @@ async fn put_lifecycle_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let Some((text, _)) = policy_text(ctx)? else {
         return Err(invalid_member("lifecyclePolicyText", "null", "Member must not be null"));
     };
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     settings::set_lifecycle_policy(&ctx.app.store, key(ctx, name), Some(text)).await?;
     if let Ok(clock) = ctx.app.service_state.get::<LifecycleClock>() {
         clock.due.store(true, Ordering::Relaxed);
@@ -137,7 +138,7 @@ async fn put_lifecycle_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 /// The stored policy's answer (Get and Delete answer alike).
 async fn stored_policy(ctx: &Ctx<'_>, name: &str) -> Result<Json, AwsError> {
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let stored = settings::repository(&ctx.app.store, key(ctx, name)).await?;
     let text = stored.lifecycle_policy.ok_or_else(|| no_policy(ctx, name))?;
     let mut answer = json!({ "registryId": ctx.account(), "repositoryName": name, "lifecyclePolicyText": text });
@@ -160,16 +161,16 @@ async fn delete_lifecycle_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Ok(answer)
 }
 
-/// What `policy` expires in repository `name` of `account` at `now`, with the images' tags
+/// What `policy` expires in repository `name` of `scope` at `now`, with the images' tags
 /// and push times.
 async fn evaluate(
     app: &App,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     policy: &LifecyclePolicy,
     now: i64,
 ) -> Result<Vec<(Expiry, Vec<String>, i64)>, AwsError> {
-    let stored = images::with_tags(&app.store, account, name).await?;
+    let stored = images::with_tags(&app.store, scope, name).await?;
     let candidates: Vec<Candidate<'_>> = stored
         .iter()
         .map(|(image, tags)| Candidate { digest: &image.digest, tags, pushed_at: image.pushed_at })
@@ -202,7 +203,7 @@ async fn start_preview(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let given = policy_text(ctx)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let (text, policy) = match given {
         Some((text, policy)) => (text.to_owned(), policy),
         None => {
@@ -213,7 +214,7 @@ async fn start_preview(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             (text, policy)
         }
     };
-    let results: Vec<Json> = evaluate(ctx.app, ctx.account(), name, &policy, lifecycle_now(ctx.app))
+    let results: Vec<Json> = evaluate(ctx.app, ctx.scope(), name, &policy, lifecycle_now(ctx.app))
         .await?
         .into_iter()
         .map(|(expiry, tags, pushed_at)| {
@@ -265,7 +266,7 @@ async fn get_preview(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         None => 0,
         Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("Invalid parameter at 'nextToken'"))?,
     };
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let Some((text, results)) = settings::preview(&ctx.app.store, key(ctx, name)).await? else {
         return Err(AwsError::new(
             "LifecyclePolicyPreviewNotFoundException",
@@ -340,8 +341,9 @@ pub async fn expire(app: &App, now: i64) -> Result<(), AwsError> {
 async fn expire_repository(app: &App, repository: &settings::WithLifecycle, now: i64) -> Result<(), AwsError> {
     let Ok(policy) = LifecyclePolicy::parse(&repository.policy) else { return Ok(()) };
     let name = repository.repository.as_str();
-    for (expiry, _, _) in evaluate(app, &repository.account, name, &policy, now).await? {
-        images::delete(&app.store, &repository.account, name, &expiry.digest, None).await?;
+    let scope = Scope { account: &repository.account, region: &repository.region };
+    for (expiry, _, _) in evaluate(app, scope, name, &policy, now).await? {
+        images::delete(&app.store, scope, name, &expiry.digest, None).await?;
         tracing::info!(
             account = repository.account,
             region = repository.region,

@@ -45,9 +45,9 @@ operation!(
         Box::pin(async move {
             let names = strings(ctx.body, "repositoryNames");
             if names.is_empty() {
-                return Ok(vec![repository_arn(ctx.app, "*")]);
+                return Ok(vec![repository_arn(ctx.scope(), "*")]);
             }
-            Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
+            Ok(names.into_iter().map(|name| repository_arn(ctx.scope(), name)).collect())
         })
     },
     |ctx| json_op(describe_repositories(ctx)),
@@ -117,7 +117,7 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let tags = crate::ecr::tags::request_tags(ctx.body)?;
     let settings = encryption(ctx.body)?;
     crate::ecr::scanning::check_create(ctx.body)?;
-    if !model::create(&ctx.app.store, ctx.account(), name, mutability, ids::now()).await? {
+    if !model::create(&ctx.app.store, ctx.scope(), name, mutability, ids::now()).await? {
         return Err(AwsError::new(
             "RepositoryAlreadyExistsException",
             400,
@@ -126,7 +126,7 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let key = RepositoryKey { account: ctx.account(), region: ctx.region(), name };
     settings::create(&ctx.app.store, key, &settings, &tags).await?;
-    let created = repository(ctx.app, name).await?;
+    let created = repository(ctx.app, ctx.scope(), name).await?;
     Ok(json!({ "repository": repository_view(ctx, &created).await? }))
 }
 
@@ -136,14 +136,14 @@ async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, size) = page(ctx.body)?;
     let mut found = Vec::new();
     if names.is_empty() {
-        for repository in model::all(&ctx.app.store, ctx.account()).await? {
+        for repository in model::all(&ctx.app.store, ctx.scope()).await? {
             found.push(repository_view(ctx, &repository).await?);
         }
         return Ok(crate::operations::json_page("repositories", "nextToken", found, start, size));
     }
     for name in names {
         // A name ECR cannot have names no repository either.
-        match crate::ecr::find_repository(ctx.app, name).await? {
+        match crate::ecr::find_repository(ctx.app, ctx.scope(), name).await? {
             Some(repository) => found.push(repository_view(ctx, &repository).await?),
             None => return Err(repository_not_found(ctx.app, name)),
         }
@@ -155,10 +155,9 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::ecr::check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
-    let existing = repository(ctx.app, name).await?;
+    let existing = repository(ctx.app, ctx.scope(), name).await?;
     let shown = repository_view(ctx, &existing).await?;
-    let account = ctx.account();
-    match model::delete(&ctx.app.store, account, ctx.region(), name, force).await? {
+    match model::delete(&ctx.app.store, ctx.scope(), name, force).await? {
         Deletion::Deleted { layers } => {
             crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
             Ok(json!({ "repository": shown }))
@@ -168,7 +167,8 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "RepositoryNotEmptyException",
             400,
             format!(
-                "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
+                "The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images",
+                ctx.account()
             ),
         )),
     }
@@ -181,7 +181,7 @@ async fn put_image_tag_mutability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_member("imageTagMutability", "null", "Member must not be null"));
     }
     let mutability = tag_mutability(ctx.body)?;
-    if !model::set_tag_mutability(&ctx.app.store, ctx.account(), name, mutability).await? {
+    if !model::set_tag_mutability(&ctx.app.store, ctx.scope(), name, mutability).await? {
         return Err(repository_not_found(ctx.app, name));
     }
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "imageTagMutability": mutability.as_str() }))

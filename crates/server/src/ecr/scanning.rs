@@ -37,9 +37,9 @@ operation!(
             let names = crate::ecr::strings(ctx.body, "repositoryNames");
             if names.is_empty() {
                 // Refused as the model refuses it, after authorization on every repository.
-                return Ok(vec![repository_arn(ctx.app, "*")]);
+                return Ok(vec![repository_arn(ctx.scope(), "*")]);
             }
-            Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
+            Ok(names.into_iter().map(|name| repository_arn(ctx.scope(), name)).collect())
         })
     },
     |ctx| json_op(batch_get_scanning_configuration(ctx)),
@@ -60,7 +60,7 @@ async fn put_image_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsErro
     let Some(configuration) = ctx.body.get("imageScanningConfiguration").filter(|value| value.is_object()) else {
         return Err(invalid_member("imageScanningConfiguration", "null", "Member must not be null"));
     };
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     if configuration.get("scanOnPush").and_then(Json::as_bool).unwrap_or(false) {
         return Err(no_scanner());
     }
@@ -84,9 +84,11 @@ async fn batch_get_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsErro
     }
     let (mut found, mut failures) = (Vec::new(), Vec::new());
     for name in names {
-        if crate::ecr::valid_repository_name(name) && crate::ecr::find_repository(ctx.app, name).await?.is_some() {
+        if crate::ecr::valid_repository_name(name)
+            && crate::ecr::find_repository(ctx.app, ctx.scope(), name).await?.is_some()
+        {
             found.push(json!({
-                "repositoryArn": repository_arn(ctx.app, name),
+                "repositoryArn": repository_arn(ctx.scope(), name),
                 "repositoryName": name,
                 "scanOnPush": false,
                 "scanFrequency": "MANUAL",

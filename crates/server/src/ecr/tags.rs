@@ -78,7 +78,7 @@ fn key<'a>(ctx: &'a Ctx<'a>, name: &'a str) -> RepositoryKey<'a> {
 async fn tag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_of(ctx)?;
     let tags = request_tags(ctx.body)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let existing = settings::tags(&ctx.app.store, key(ctx, name)).await?;
     let added = tags.iter().filter(|(new, _)| !existing.iter().any(|(old, _)| old == new)).count();
     if existing.len() + added > MAX_TAGS {
@@ -94,14 +94,14 @@ async fn untag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if keys.iter().any(|key| key.is_empty() || key.chars().count() > 128) {
         return Err(invalid_tag("Tag keys must be between 1 and 128 characters in length"));
     }
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     settings::untag(&ctx.app.store, key(ctx, name), &keys).await?;
     Ok(json!({}))
 }
 
 async fn list_tags(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_of(ctx)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     Ok(json!({ "tags": tags_json(&settings::tags(&ctx.app.store, key(ctx, name)).await?) }))
 }
 
