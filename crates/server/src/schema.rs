@@ -882,7 +882,8 @@ pub const MIGRATIONS: &[Migration] = &[
         // ECR beyond the repository's row (`ecr::model::settings`): a repository's
         // encryption, lifecycle policy and last preview; its tags; and the registry's own
         // settings (registry policy, replication, scanning, account settings), each a named
-        // value. Every table is per account and region.
+        // value; and how each pushed image's replication to each destination region went.
+        // Every table is per account and region.
         sql: "
         CREATE TABLE ecr_repository_settings (
             account_id TEXT NOT NULL,
@@ -910,6 +911,16 @@ pub const MIGRATIONS: &[Migration] = &[
             name TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE ecr_replication_statuses (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            destination_region TEXT NOT NULL,
+            status TEXT NOT NULL,
+            failure_code TEXT,
+            PRIMARY KEY (account_id, region, repository, digest, destination_region)
         )
     ",
     },

@@ -9,8 +9,8 @@
 //! - the registry policy is validated as a resource-based policy and stored; it grants
 //!   other accounts replication and pull-through access on AWS, and Homeport has one
 //!   account, so it takes part in no decision;
-//! - a replication rule may name only this registry (another account's is refused) and is
-//!   stored; Homeport does not copy images between regions yet (see ARCHITECTURE.md);
+//! - a replication rule may name only this registry (another account's is refused) and
+//!   other regions; images pushed afterwards are replicated (`ecr::replication`);
 //! - Homeport has no vulnerability scanner: the scanning configuration is `BASIC` with no
 //!   rules, and a rule or `ENHANCED` scanning is refused (`ecr::scanning` answers the image
 //!   scan operations);

@@ -1,9 +1,9 @@
 //! What ECR reports about an image beyond its manifest: DescribeImageReplicationStatus,
 //! DescribeImageSigningStatus, ListImageReferrers and UpdateImageStorageClass.
 //!
-//! - Replication status: one `FAILED` status (its `failureCode` saying why) for each
-//!   destination of a replication rule that selects the repository, since Homeport keeps the
-//!   replication configuration but copies nothing between regions yet; none without a rule.
+//! - Replication status: how the image's replication to each destination region went
+//!   (`ecr::replication`), `COMPLETE` or `FAILED` with its `failureCode`; none for an image
+//!   pushed while no rule selected its repository.
 //! - Signing status: none, as for a registry without a signing configuration (Homeport
 //!   refuses one, `ecr::unavailable`).
 //! - Referrers: the repository's manifests whose `subject` is the image (the OCI referrers
@@ -64,40 +64,26 @@ fn answered_id(image: &Image, id: &Json) -> Json {
     answered
 }
 
-/// Whether a replication rule's filters select repository `name` (no filters: every one).
-fn selects(rule: &Json, name: &str) -> bool {
-    match rule.get("repositoryFilters").and_then(Json::as_array) {
-        None => true,
-        Some(filters) => filters
-            .iter()
-            .filter_map(|filter| filter.get("filter").and_then(Json::as_str))
-            .any(|prefix| name.starts_with(prefix)),
-    }
-}
-
 async fn replication_status(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let (image, id) = named_image(ctx, name).await?;
-    let configuration = settings::registry_setting(&ctx.app.store, ctx.account(), ctx.region(), "replication").await?;
-    let configuration: Json = match configuration {
-        Some(text) => serde_json::from_str(&text).map_err(crate::operations::internal)?,
-        None => json!({ "rules": [] }),
-    };
-    let mut statuses = Vec::new();
-    for rule in configuration.get("rules").and_then(Json::as_array).into_iter().flatten() {
-        if !selects(rule, name) {
-            continue;
-        }
-        for destination in rule.get("destinations").and_then(Json::as_array).into_iter().flatten() {
-            statuses.push(json!({
-                "region": destination.get("region"),
-                "registryId": destination.get("registryId"),
-                "status": "FAILED",
-                "failureCode": "Homeport does not replicate images between regions",
-            }));
-        }
-    }
+    let key = settings::RepositoryKey { account: ctx.account(), region: ctx.region(), name };
+    let statuses: Vec<Json> = settings::replication_statuses(&ctx.app.store, key, &image.digest)
+        .await?
+        .into_iter()
+        .map(|status| {
+            let mut shown = json!({
+                "region": status.destination_region,
+                "registryId": ctx.account(),
+                "status": status.status,
+            });
+            if let Some(code) = status.failure_code {
+                crate::operations::put(&mut shown, "failureCode", code);
+            }
+            shown
+        })
+        .collect();
     Ok(json!({ "repositoryName": name, "imageId": answered_id(&image, &id), "replicationStatuses": statuses }))
 }
 

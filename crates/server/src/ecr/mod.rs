@@ -6,7 +6,8 @@
 //!
 //! Lifecycle policies and their pass are in `lifecycle`, resource tags in `tags`, what the
 //! registry as a whole keeps (registry policy, replication, scanning configuration, account
-//! settings, pull-time exclusions) in `account`, scanning in `scanning`, an image's
+//! settings, pull-time exclusions) in `account`, replication between regions in
+//! `replication`, scanning in `scanning`, an image's
 //! replication and signing status, referrers and storage class in `image_status`, and the
 //! features the registry lacks (pull-through cache, creation templates, signing) in
 //! `unavailable`.
@@ -28,6 +29,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod registry;
+pub(crate) mod replication;
 pub(crate) mod repositories;
 pub(crate) mod scanning;
 pub(crate) mod tags;

@@ -9,13 +9,13 @@
 use serde_json::json;
 
 use crate::ecr_lifecycle::push_image;
-use crate::support::{Case, TestServer, ecr, unique};
+use crate::support::{Case, TestServer, ecr, in_region, unique};
 
 crate::support::on_both_stores!(
     repositories_are_tagged_untagged_and_listed_within_ecrs_limits,
     tag_conditions_decide_tag_resource_and_untag_resource,
     encryption_is_kept_as_created,
-    registry_settings_are_kept_and_answered,
+    registry_settings_are_kept_and_answered_and_images_replicate_between_regions,
     scanning_answers_as_a_registry_without_a_scanner,
     image_status_referrers_and_storage_class_are_answered,
     missing_features_are_answered_as_ecr_answers_a_registry_without_them,
@@ -110,6 +110,72 @@ fn encryption_is_kept_as_created(server: &TestServer) {
     ]);
 }
 
+/// One case, as the registry's replication configuration is one value the steps share.
+fn registry_settings_are_kept_and_answered_and_images_replicate_between_regions(server: &TestServer) {
+    registry_settings_are_kept_and_answered(server);
+    images_replicate_between_regions(server);
+}
+
+fn images_replicate_between_regions(server: &TestServer) {
+    let root = &server.root;
+    let account = &server.account_id;
+    let replication = json!({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": account}],
+        "repositoryFilters": [{"filter": "replicated-", "filterType": "PREFIX_MATCH"}]}]});
+    server.ecr(root, "PutReplicationConfiguration", &json!({"replicationConfiguration": replication})).ok();
+    let (name, plain) = (unique("replicated-"), unique("plain"));
+    for repository in [&name, &plain] {
+        server.ecr(root, "CreateRepository", &json!({"repositoryName": repository})).ok();
+    }
+    let first = push_image(server, &name, &name, Some("v1"));
+    push_image(server, &plain, &plain, Some("v1"));
+    let in_ireland = |call: crate::support::Call| in_region("eu-west-1", || server.call(root, &call));
+    let described = in_ireland(ecr("DescribeImages", json!({"repositoryName": name}))).ok().value();
+    assert_eq!(described["imageDetails"][0]["imageDigest"], first.as_str(), "{described}");
+    assert_eq!(described["imageDetails"][0]["imageTags"], json!(["v1"]));
+    let repository = in_ireland(ecr("DescribeRepositories", json!({"repositoryNames": [name]}))).ok().value();
+    assert_eq!(
+        repository["repositories"][0]["repositoryArn"],
+        format!("arn:aws:ecr:eu-west-1:{account}:repository/{name}")
+    );
+    let other = in_ireland(ecr("DescribeRepositories", json!({"repositoryNames": [plain]})));
+    assert_eq!(other.code(), "RepositoryNotFoundException", "no rule selects it");
+    // The replica is a whole image there: its manifest and layers.
+    let fetched = in_ireland(ecr("BatchGetImage", json!({"repositoryName": name, "imageIds": [{"imageTag": "v1"}]})))
+        .ok()
+        .value();
+    let manifest: serde_json::Value =
+        serde_json::from_str(fetched["images"][0]["imageManifest"].as_str().unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let available =
+        in_ireland(ecr("BatchCheckLayerAvailability", json!({"repositoryName": name, "layerDigests": [layer]})))
+            .ok()
+            .value();
+    assert_eq!(available["layers"][0]["layerAvailability"], "AVAILABLE", "{available}");
+
+    // An immutable tag there refuses the next v1: the push here succeeds, the replica fails.
+    in_ireland(ecr("PutImageTagMutability", json!({"repositoryName": name, "imageTagMutability": "IMMUTABLE"}))).ok();
+    let second = push_image(server, &name, &format!("{name}-2"), Some("v1"));
+    let status = |digest: &str| {
+        server
+            .ecr(
+                root,
+                "DescribeImageReplicationStatus",
+                &json!({"repositoryName": name, "imageId": {"imageDigest": digest}}),
+            )
+            .ok()
+            .value()
+    };
+    let complete = status(&first);
+    assert_eq!(
+        complete["replicationStatuses"],
+        json!([{"region": "eu-west-1", "registryId": account, "status": "COMPLETE"}])
+    );
+    let failed = status(&second);
+    assert_eq!(failed["replicationStatuses"][0]["status"], "FAILED", "{failed}");
+    assert_eq!(failed["replicationStatuses"][0]["failureCode"], "ImageTagAlreadyExistsException");
+    server.ecr(root, "PutReplicationConfiguration", &json!({"replicationConfiguration": {"rules": []}})).ok();
+}
+
 fn registry_settings_are_kept_and_answered(server: &TestServer) {
     let root = &server.root;
     let account = &server.account_id;
@@ -117,7 +183,7 @@ fn registry_settings_are_kept_and_answered(server: &TestServer) {
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"replicate","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":["ecr:CreateRepository","ecr:ReplicateImage"],"Resource":"arn:aws:ecr:us-east-1:{account}:repository/*"}}]}}"#
     );
     let replication = json!({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": account}],
-        "repositoryFilters": [{"filter": "team", "filterType": "PREFIX_MATCH"}]}]});
+        "repositoryFilters": [{"filter": "replicated-", "filterType": "PREFIX_MATCH"}]}]});
     let exclusion = format!("arn:aws:iam::{account}:role/ci");
     server.run(&[
         Case::error("no registry policy", root, ecr("GetRegistryPolicy", json!({})), 400, "RegistryPolicyNotFoundException",

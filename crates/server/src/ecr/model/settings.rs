@@ -3,7 +3,8 @@
 //! `ecr_repository_settings` (encryption, the lifecycle policy with when it was
 //! last evaluated, and the last lifecycle preview), `ecr_repository_tags` and
 //! `ecr_registry_settings` (the registry policy, replication and scanning configurations and
-//! account settings, each a named JSON or text value).
+//! account settings, each a named JSON or text value) and `ecr_replication_statuses` (how
+//! each pushed image's replication to each destination region went).
 //!
 //! Guarantees: a repository without a settings row reads as ECR's defaults (`AES256`, no
 //! lifecycle policy); the rows of a repository go with it (`repository::delete`
@@ -55,7 +56,7 @@ const KEY: &str = "account_id = ? AND region = ? AND repository = ?";
 /// repository's deletion transaction).
 pub fn deletions(account: &str, region: &str, name: &str) -> Vec<Statement> {
     let key = RepositoryKey { account, region, name };
-    ["ecr_repository_settings", "ecr_repository_tags"]
+    ["ecr_repository_settings", "ecr_repository_tags", "ecr_replication_statuses"]
         .into_iter()
         .map(|table| Statement::new(format!("DELETE FROM {table} WHERE {KEY}"), key.values()))
         .collect()
@@ -302,6 +303,71 @@ pub async fn registry_settings_named(
         }
     }
     Ok(named)
+}
+
+/// How replicating an image to one destination region went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationStatus {
+    pub destination_region: String,
+    /// `COMPLETE` or `FAILED`.
+    pub status: String,
+    pub failure_code: Option<String>,
+}
+
+/// Records how replicating image `digest` of a repository to a destination went (replacing
+/// an earlier attempt's).
+pub async fn record_replication(
+    store: &Store,
+    key: RepositoryKey<'_>,
+    digest: &str,
+    status: &ReplicationStatus,
+) -> Result<(), ModelError> {
+    store
+        .execute(
+            "INSERT INTO ecr_replication_statuses (account_id, region, repository, digest, destination_region, status,
+                                                   failure_code)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id, region, repository, digest, destination_region)
+             DO UPDATE SET status = excluded.status, failure_code = excluded.failure_code",
+            [
+                key.values(),
+                vec![
+                    digest.into(),
+                    status.destination_region.as_str().into(),
+                    status.status.as_str().into(),
+                    Value::from(status.failure_code.clone()),
+                ],
+            ]
+            .concat(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// How image `digest` of a repository was replicated, by destination region.
+pub async fn replication_statuses(
+    store: &Store,
+    key: RepositoryKey<'_>,
+    digest: &str,
+) -> Result<Vec<ReplicationStatus>, ModelError> {
+    let rows = store
+        .query(
+            &format!(
+                "SELECT destination_region, status, failure_code FROM ecr_replication_statuses
+                 WHERE {KEY} AND digest = ? ORDER BY destination_region"
+            ),
+            [key.values(), vec![digest.into()]].concat(),
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReplicationStatus {
+                destination_region: row.text(0)?,
+                status: row.text(1)?,
+                failure_code: row.opt_text(2)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
