@@ -3,7 +3,8 @@
 //! what has been untagged for more than a day, previewed, then applied by the server's
 //! background pass: by count at once, by age once the lifecycle clock is moved two days ahead
 //! (the test hook file `ecr-lifecycle-clock-offset` in the data directory). An expired image
-//! can no longer be pulled; the kept ones can.
+//! can no longer be pulled; the kept ones can. Every push is also replicated to another region
+//! (PutReplicationConfiguration), where, without a policy, the replicas stay.
 //!
 //! Docker and the aws CLI are required in CI; elsewhere their absence skips the test with a
 //! notice. Images the test makes are removed from Docker at the end, and Docker's login state
@@ -126,7 +127,15 @@ fn a_lifecycle_policy_expires_pushed_images_by_count_and_by_age() {
     for (local, word) in locals.iter().zip(words) {
         build_image(&dir, local, word);
     }
-    server.aws_json(&root, &["ecr", "create-repository", "--repository-name", &repo]);
+    let created = server.aws_json(&root, &["ecr", "create-repository", "--repository-name", &repo]);
+    let account = created["repository"]["registryId"].as_str().unwrap().to_owned();
+    // Every push is replicated to eu-west-1, whose repository has no lifecycle policy.
+    let replication = json!({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": account}],
+        "repositoryFilters": [{"filter": format!("lifecycle-{id}/"), "filterType": "PREFIX_MATCH"}]}]});
+    server.aws_json(
+        &root,
+        &["ecr", "put-replication-configuration", "--replication-configuration", &replication.to_string()],
+    );
     let config = dir.join("docker");
     ecr_login(&server, &root, &config);
 
@@ -141,6 +150,21 @@ fn a_lifecycle_policy_expires_pushed_images_by_count_and_by_age() {
     let (v1, v2, v3, untagged, scratch) = (&digests[0], &digests[1], &digests[2], &digests[3], &digests[4]);
     let held = images(&server, &root, &repo);
     assert_eq!(held.len(), 5, "{held:?}");
+    let replicas =
+        server.aws_json(&root, &["ecr", "describe-images", "--region", "eu-west-1", "--repository-name", &repo]);
+    assert_eq!(replicas["imageDetails"].as_array().unwrap().len(), 5, "{replicas}");
+    let status = server.aws_json(
+        &root,
+        &[
+            "ecr",
+            "describe-image-replication-status",
+            "--repository-name",
+            &repo,
+            "--image-id",
+            &format!("imageDigest={v1}"),
+        ],
+    );
+    assert_eq!(status["replicationStatuses"][0]["status"], "COMPLETE", "{status}");
     assert!(held.iter().any(|(digest, tags)| digest == untagged && tags.is_empty()), "{held:?}");
 
     let policy = json!({"rules": [
@@ -177,6 +201,10 @@ fn a_lifecycle_policy_expires_pushed_images_by_count_and_by_age() {
     // Two days later on the lifecycle clock: the untagged image is past its day.
     std::fs::write(server.data_dir.join("ecr-lifecycle-clock-offset"), (2 * 86_400).to_string()).unwrap();
     await_digests(&server, &root, &repo, &[v2, v3, scratch], Duration::from_secs(15));
+    // The replicas are another region's images, which no policy there expires.
+    let replicas =
+        server.aws_json(&root, &["ecr", "describe-images", "--region", "eu-west-1", "--repository-name", &repo]);
+    assert_eq!(replicas["imageDetails"].as_array().unwrap().len(), 5, "{replicas}");
 
     // What expired cannot be pulled; what was kept can, and runs.
     docker_ok(&config, &["rmi", &remote("v1"), &remote("v3"), &locals[0], &locals[2]]);
