@@ -20,6 +20,17 @@ fn iam_and_sts_are_global_whatever_region_signs(server: &TestServer) {
     assert_eq!(arn, format!("arn:aws:iam::{}:user/{name}", server.account_id), "no region in a global ARN");
     let caller = in_region("sa-east-1", || server.sts(root, "GetCallerIdentity", &[]).ok().xml("Account"));
     assert_eq!(caller, server.account_id);
+    let lookup = json!({"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": arn}]});
+    let iam_events = |region| {
+        in_region(region, || server.cloudtrail(root, "LookupEvents", &lookup).ok().value())["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["EventName"] == "CreateUser")
+            .count()
+    };
+    assert_eq!(iam_events("us-east-1"), 1, "IAM's events are us-east-1's, whatever region signed them");
+    assert_eq!(iam_events("eu-west-1"), 0);
     server.iam(root, "DeleteUser", &[("UserName", &name)]).ok();
 }
 
@@ -55,6 +66,14 @@ fn regional_services_keep_each_region_apart(server: &TestServer) {
     assert_eq!(found["failures"][0]["reason"], "MISSING", "another region's ARN names nothing here: {found}");
     let there = in_region("eu-central-1", || server.ecs(root, "DescribeClusters", &json!({"clusters": [cluster]})));
     assert_eq!(there.ok().value()["clusters"][0]["clusterArn"], arn);
+    // Its events are that region's event history; IAM's are us-east-1's.
+    let lookup = json!({"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": arn}]});
+    let history = in_region("eu-central-1", || server.cloudtrail(root, "LookupEvents", &lookup).ok().value());
+    let detail: serde_json::Value =
+        serde_json::from_str(history["Events"][0]["CloudTrailEvent"].as_str().unwrap_or_default()).unwrap();
+    assert_eq!(detail["awsRegion"], "eu-central-1", "{history}");
+    let home = server.cloudtrail(root, "LookupEvents", &lookup).ok().value();
+    assert_eq!(home["Events"].as_array().map(Vec::len), Some(0), "not in us-east-1's history: {home}");
     in_region("eu-central-1", || server.ecs(root, "DeleteCluster", &json!({"cluster": cluster})).ok());
 
     // A repository, and a task definition family, are their region's.
