@@ -275,14 +275,13 @@ fn classify(name: &str) -> Option<Names> {
         | "TagSAMLProvider"
         | "UntagSAMLProvider"
         | "ListSAMLProviderTags"
-        // An ECR repository by its exact name or ARN (names are lower case; ARNs exact).
+        // An ECR repository by its exact name (names are lower case); TagResource and
+        // UntagResource (above) take its exact ARN.
         | "PutLifecyclePolicy"
         | "GetLifecyclePolicy"
         | "DeleteLifecyclePolicy"
         | "StartLifecyclePolicyPreview"
         | "GetLifecyclePolicyPreview"
-        | "TagResource"
-        | "UntagResource"
         | "PutImageScanningConfiguration"
         | "BatchGetRepositoryScanningConfiguration"
         | "StartImageScan"
