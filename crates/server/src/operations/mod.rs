@@ -206,7 +206,7 @@ impl Service {
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
     /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability,
-    /// DecodeAuthorizationMessage, BatchGetRepositoryScanningConfiguration. Some hand out
+    /// DecodeAuthorizationMessage, BatchGetRepositoryScanningConfiguration, TestMetricFilter. Some hand out
     /// credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new
     /// to the cache and so leave it valid.
     Read,
