@@ -291,7 +291,6 @@ fn validation_is_cheap() {
         assert!(input.validate_json(std::hint::black_box(&body)).is_ok());
     }
     let each = started.elapsed() / rounds;
-    eprintln!("RegisterTaskDefinition, 10 containers: {} ns per validation", each.as_nanos());
     // Generous even for an unoptimized build on a busy machine.
     assert!(each < std::time::Duration::from_millis(2), "{each:?}");
 }
