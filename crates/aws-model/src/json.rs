@@ -185,13 +185,13 @@ fn scalar_text<'v>(shape: &Shape, value: &'v Value) -> Result<Cow<'v, str>, Mism
 /// Whether `value`'s JSON type fits the scalar `shape` (the mismatch AWS answers if not),
 /// without reading it: what a shape with no constraints needs.
 fn scalar_type(shape: &Shape, value: &Value) -> Result<(), Mismatch> {
-    let fits = match (shape.kind, value) {
-        (Kind::String | Kind::Blob, Value::String(_)) => true,
-        (Kind::Timestamp, Value::String(_) | Value::Number(_)) => true,
-        (Kind::Integer | Kind::Long | Kind::Float, Value::Number(_)) => true,
-        (Kind::Boolean, Value::Bool(_)) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (shape.kind, value),
+        (Kind::String | Kind::Blob, Value::String(_))
+            | (Kind::Timestamp, Value::String(_) | Value::Number(_))
+            | (Kind::Integer | Kind::Long | Kind::Float, Value::Number(_))
+            | (Kind::Boolean, Value::Bool(_))
+    );
     if fits { Ok(()) } else { scalar_text(shape, value).map(|_| ()) }
 }
 
@@ -208,7 +208,13 @@ fn is_scalar(shape: &Shape) -> bool {
     !matches!(shape.kind, Kind::Structure | Kind::List | Kind::Map)
 }
 
-fn list(model: &Model, shape: &Shape, elements: &[Value], at: &At<'_>, out: &mut Vec<Violation>) -> Result<(), Mismatch> {
+fn list(
+    model: &Model,
+    shape: &Shape,
+    elements: &[Value],
+    at: &At<'_>,
+    out: &mut Vec<Violation>,
+) -> Result<(), Mismatch> {
     let element = model.shape(shape.element);
     let present = || elements.iter().filter(|element| !element.is_null());
     if is_scalar(element) && !constrained(element) {

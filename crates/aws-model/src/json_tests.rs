@@ -54,7 +54,8 @@ fn each_service_answers_with_its_own_code() {
 #[test]
 fn each_constraint_kind_has_aws_words() {
     let long = "g".repeat(513);
-    let cases: Vec<(&str, &str, Value, Option<(&str, String)>)> = vec![
+    type Case<'a> = (&'a str, &'a str, Value, Option<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
         ("logs", "CreateLogGroup", json!({"logGroupName": "/ecs/app"}), None),
         (
             "logs",
@@ -91,7 +92,9 @@ fn each_constraint_kind_has_aws_words() {
             json!({"logStreamName": "s", "limit": 10001}),
             Some((
                 "InvalidParameterException",
-                one("Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"),
+                one(
+                    "Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000",
+                ),
             )),
         ),
         (
@@ -100,7 +103,9 @@ fn each_constraint_kind_has_aws_words() {
             json!({"desiredStatus": "SLEEPING"}),
             Some((
                 "InvalidParameterException",
-                one("Value 'SLEEPING' at 'desiredStatus' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, PENDING, STOPPED]"),
+                one(
+                    "Value 'SLEEPING' at 'desiredStatus' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, PENDING, STOPPED]",
+                ),
             )),
         ),
         ("ecs", "ListTasks", json!({"desiredStatus": "STOPPED", "unknownMember": 1}), None),
@@ -111,7 +116,9 @@ fn each_constraint_kind_has_aws_words() {
             json!({"IamRole": "r", "RegistrationLimit": 0}),
             Some((
                 "ValidationException",
-                one("Value '0' at 'registrationLimit' failed to satisfy constraint: Member must have value greater than or equal to 1"),
+                one(
+                    "Value '0' at 'registrationLimit' failed to satisfy constraint: Member must have value greater than or equal to 1",
+                ),
             )),
         ),
         (
@@ -121,7 +128,9 @@ fn each_constraint_kind_has_aws_words() {
             Some((
                 "ValidationException",
                 // A sensitive member's value is never shown.
-                one("Value at 'secretString' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+                one(
+                    "Value at 'secretString' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                ),
             )),
         ),
         (
@@ -130,7 +139,9 @@ fn each_constraint_kind_has_aws_words() {
             json!({"repositoryName": "MyApp"}),
             Some((
                 "InvalidParameterException",
-                one(r"Value 'MyApp' at 'repositoryName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*"),
+                one(
+                    r"Value 'MyApp' at 'repositoryName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*",
+                ),
             )),
         ),
     ];
@@ -143,8 +154,7 @@ fn each_constraint_kind_has_aws_words() {
 
 #[test]
 fn several_violations_are_joined_in_member_order() {
-    let (_, message) =
-        refused("logs", "PutRetentionPolicy", json!({"logGroupName": "a b"})).expect("two violations");
+    let (_, message) = refused("logs", "PutRetentionPolicy", json!({"logGroupName": "a b"})).expect("two violations");
     assert_eq!(
         message,
         r"2 validation errors detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+; Value null at 'retentionInDays' failed to satisfy constraint: Member must not be null"
@@ -175,25 +185,33 @@ fn lists_and_maps_are_sized_and_their_scalars_checked_once() {
     let tags: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i:02}"), json!("v"))).collect();
     let (_, message) = refused("logs", "CreateLogGroup", json!({"logGroupName": "g", "tags": tags})).unwrap();
     assert!(message.starts_with("1 validation error detected: Value '{k00=v, k01=v,"), "{message}");
-    assert!(message.ends_with("at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"));
+    assert!(
+        message.ends_with("at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+    );
     let (_, message) =
         refused("logs", "CreateLogGroup", json!({"logGroupName": "g", "tags": {"bad#key": "v"}})).unwrap();
     assert_eq!(
         message,
-        one(r"Value '{bad#key=v}' at 'tags' failed to satisfy constraint: Map key must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$]")
+        one(
+            r"Value '{bad#key=v}' at 'tags' failed to satisfy constraint: Map key must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$]"
+        )
     );
     // ECR: a list of 1 to 100 image ids; an empty one breaks the minimum.
     let (_, message) = refused("ecr", "BatchGetImage", json!({"repositoryName": "app", "imageIds": []})).unwrap();
     assert_eq!(
         message,
-        one("Value '[]' at 'imageIds' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        one(
+            "Value '[]' at 'imageIds' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        )
     );
     // A list of strings whose element breaks a constraint: once, on the list.
     let (_, message) =
         refused("logs", "FilterLogEvents", json!({"logGroupName": "g", "logStreamNames": ["ok", "a:b"]})).unwrap();
     assert_eq!(
         message,
-        one("Value '[ok, a:b]' at 'logStreamNames' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 512, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [^:*]*]")
+        one(
+            "Value '[ok, a:b]' at 'logStreamNames' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 512, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [^:*]*]"
+        )
     );
 }
 
@@ -209,17 +227,42 @@ fn lengths_count_utf16_units() {
 #[test]
 fn a_value_of_the_wrong_json_type_is_a_serialization_exception() {
     let cases: Vec<(&str, &str, Value, &str)> = vec![
-        ("logs", "GetLogEvents", json!({"logStreamName": "s", "limit": "10"}), "STRING_VALUE can not be converted to an Integer"),
-        ("logs", "GetLogEvents", json!({"logStreamName": "s", "limit": true}), "TRUE_VALUE can not be converted to an Integer"),
+        (
+            "logs",
+            "GetLogEvents",
+            json!({"logStreamName": "s", "limit": "10"}),
+            "STRING_VALUE can not be converted to an Integer",
+        ),
+        (
+            "logs",
+            "GetLogEvents",
+            json!({"logStreamName": "s", "limit": true}),
+            "TRUE_VALUE can not be converted to an Integer",
+        ),
         ("logs", "CreateLogGroup", json!({"logGroupName": 7}), "NUMBER_VALUE can not be converted to a String"),
         ("logs", "CreateLogGroup", json!({"logGroupName": ["g"]}), "Start of list found where not expected"),
-        ("logs", "CreateLogGroup", json!({"logGroupName": {"a": 1}}), "Start of structure or map found where not expected."),
+        (
+            "logs",
+            "CreateLogGroup",
+            json!({"logGroupName": {"a": 1}}),
+            "Start of structure or map found where not expected.",
+        ),
         ("ecs", "DescribeClusters", json!({"clusters": "c"}), "Expected list or null"),
         ("ecs", "DescribeClusters", json!({"clusters": [1]}), "NUMBER_VALUE can not be converted to a String"),
         ("ecs", "DescribeClusters", json!({"clusters": {}}), "Start of structure or map found where not expected."),
-        ("ecs", "RegisterTaskDefinition", json!({"family": "f", "containerDefinitions": [], "runtimePlatform": "x"}), "Expected null"),
+        (
+            "ecs",
+            "RegisterTaskDefinition",
+            json!({"family": "f", "containerDefinitions": [], "runtimePlatform": "x"}),
+            "Expected null",
+        ),
         ("ecs", "ListTasks", json!({"maxResults": false}), "FALSE_VALUE can not be converted to an Integer"),
-        ("ecr", "CreateRepository", json!({"repositoryName": "app", "imageScanningConfiguration": {"scanOnPush": "yes"}}), "STRING_VALUE can not be converted to an Boolean"),
+        (
+            "ecr",
+            "CreateRepository",
+            json!({"repositoryName": "app", "imageScanningConfiguration": {"scanOnPush": "yes"}}),
+            "STRING_VALUE can not be converted to an Boolean",
+        ),
     ];
     for (service, operation, body, message) in cases {
         let error = input(service, operation).unwrap().validate_json(&body).unwrap_err();
@@ -236,9 +279,15 @@ fn nulls_are_absent_and_fractions_are_truncated() {
     assert_eq!(refused("ecs", "DescribeClusters", json!({"clusters": ["a", null]})), None);
     assert_eq!(refused("logs", "GetLogEvents", json!({"logStreamName": "s", "limit": 5.7})), None);
     let (_, message) = refused("logs", "GetLogEvents", json!({"logStreamName": "s", "limit": 0.5})).unwrap();
-    assert_eq!(message, one("Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"));
+    assert_eq!(
+        message,
+        one("Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+    );
     // Timestamps: epoch seconds as the SDKs send them.
-    assert_eq!(refused("logs", "GetLogEvents", json!({"logStreamName": "s", "startTime": 1_700_000_000_000_i64})), None);
+    assert_eq!(
+        refused("logs", "GetLogEvents", json!({"logStreamName": "s", "startTime": 1_700_000_000_000_i64})),
+        None
+    );
 }
 
 #[test]

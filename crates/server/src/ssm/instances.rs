@@ -12,9 +12,9 @@ use serde_json::{Value as Json, json};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::ssm;
 use crate::ssm::model::instance::{self as model, HostInformation, TagsAdded};
 use crate::ssm::model::tags::{self, ResourceKind};
-use crate::ssm;
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
 const MANAGED_INSTANCE: &str = ResourceKind::ManagedInstance.as_str();

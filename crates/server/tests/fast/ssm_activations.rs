@@ -170,7 +170,12 @@ fn a_user_without_permissions_is_refused_every_activation_operation(server: &Tes
             format!("User: {} is not authorized to perform: ssm:CreateActivation on resource: ", server.nobody_arn()),
         ),
         Case::denied("describe", nobody, ssm("DescribeActivations", json!({})), "ssm:DescribeActivations"),
-        Case::denied("delete", nobody, ssm("DeleteActivation", json!({"ActivationId": "0123abcd-0123-4567-89ab-0123456789ab"})), "ssm:DeleteActivation"),
+        Case::denied(
+            "delete",
+            nobody,
+            ssm("DeleteActivation", json!({"ActivationId": "0123abcd-0123-4567-89ab-0123456789ab"})),
+            "ssm:DeleteActivation",
+        ),
         Case::denied(
             "list instances",
             nobody,
