@@ -6,6 +6,8 @@
 //!   sends one, ten containers with ports, environment, awslogs and a health check (valid:
 //!   the whole body is walked). Target: a few microseconds, small beside the request's
 //!   signature check and store transaction.
+//! - `put_log_events_100`: a PutLogEvents batch of 100 events of 100 characters, as the agent
+//!   ships a task's output.
 //! - `create_log_group_invalid`: a too-long `logGroupName` (the refusal is built).
 //!
 //! Run: `cargo bench -p aws-model --bench validate`.
@@ -50,6 +52,12 @@ fn validate(c: &mut Criterion) {
     c.bench_function("register_task_definition_10_containers", |b| {
         b.iter(|| input.validate_json(black_box(&body)).is_ok())
     });
+    let input = aws_model::input("logs", "PutLogEvents").unwrap();
+    let events: Vec<Value> =
+        (0..100).map(|i| json!({"timestamp": 1_700_000_000_000_i64 + i, "message": "m".repeat(100)})).collect();
+    let body = json!({"logGroupName": "/ecs/web", "logStreamName": "web/web/0123456789abcdef", "logEvents": events});
+    assert!(input.validate_json(&body).is_ok());
+    c.bench_function("put_log_events_100", |b| b.iter(|| input.validate_json(black_box(&body)).is_ok()));
     let input = aws_model::input("logs", "CreateLogGroup").unwrap();
     let body = json!({"logGroupName": "g".repeat(600)});
     assert!(input.validate_json(&body).is_err());

@@ -129,6 +129,7 @@ fn value(model: &Model, shape: &Shape, value: &Value, at: &At<'_>, out: &mut Vec
             _ => Err(mismatch("Expected null")),
         },
         _ if !constrained(shape) => scalar_type(shape, value),
+        Kind::Integer | Kind::Long | Kind::Float if number_within(shape, value) => Ok(()),
         _ => {
             let text = scalar_text(shape, value)?;
             for constraint in scalar_failures(model, shape, &text) {
@@ -193,6 +194,14 @@ fn scalar_type(shape: &Shape, value: &Value) -> Result<(), Mismatch> {
             | (Kind::Boolean, Value::Bool(_))
     );
     if fits { Ok(()) } else { scalar_text(shape, value).map(|_| ()) }
+}
+
+/// Whether `value` is a number within the numeric `shape`'s range, read without text (the
+/// common case: only a number out of range, or not a number, takes the slower path).
+fn number_within(shape: &Shape, value: &Value) -> bool {
+    let Some(number) = value.as_f64() else { return false };
+    let number = if shape.kind == Kind::Float { number } else { number.trunc() };
+    shape.min.is_none_or(|min| number >= min as f64) && shape.max.is_none_or(|max| number <= max as f64)
 }
 
 /// Whether a scalar shape has a constraint to check.

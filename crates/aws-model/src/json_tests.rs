@@ -343,3 +343,10 @@ fn validation_is_cheap() {
     // Generous even for an unoptimized build on a busy machine.
     assert!(each < std::time::Duration::from_millis(2), "{each:?}");
 }
+
+#[test]
+fn utf16_lengths_are_javas() {
+    for text in ["", "abc", "é", "日本語", "\u{1F600}", "a\u{1F600}é\u{10FFFF}z"] {
+        assert_eq!(utf16_length(text), text.encode_utf16().count(), "{text:?}");
+    }
+}
