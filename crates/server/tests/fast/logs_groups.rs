@@ -8,7 +8,8 @@ crate::support::on_both_stores!(
     groups_and_streams_are_created_described_and_deleted,
     events_are_put_read_back_and_checked,
     a_user_without_permissions_is_refused_every_logs_operation,
-    filter_patterns_pick_the_events_they_describe
+    filter_patterns_pick_the_events_they_describe,
+    tags_are_a_groups_by_name_and_by_arn
 );
 
 fn groups_and_streams_are_created_described_and_deleted(server: &TestServer) {
@@ -214,4 +215,89 @@ fn filter_patterns_pick_the_events_they_describe(server: &TestServer) {
         Case::ok("a JSON pattern left open", root, filter("{ $.level = ")).json_len("/events", 0),
     ]);
     server.run(&cases);
+}
+
+fn tags_are_a_groups_by_name_and_by_arn(server: &TestServer) {
+    let root = &server.root;
+    let group = format!("/tags/{}", unique("group"));
+    let arn = format!("arn:aws:logs:us-east-1:{}:log-group:{group}", server.account_id);
+    let fifty: serde_json::Map<String, serde_json::Value> = (0..50).map(|n| (format!("k{n}"), json!("v"))).collect();
+    server.run(&[
+        Case::ok(
+            "created with tags",
+            root,
+            logs("CreateLogGroup", json!({"logGroupName": group, "tags": {"team": "edge", "tier": "web"}})),
+        ),
+        Case::ok("listed by name", root, logs("ListTagsLogGroup", json!({"logGroupName": group})))
+            .json("/tags", json!({"team": "edge", "tier": "web"})),
+        Case::ok("tagged by ARN", root, logs("TagResource", json!({"resourceArn": arn, "tags": {"team": "core"}}))),
+        Case::ok("listed by ARN", root, logs("ListTagsForResource", json!({"resourceArn": arn})))
+            .json("/tags", json!({"team": "core", "tier": "web"})),
+        Case::ok("untagged by name", root, logs("UntagLogGroup", json!({"logGroupName": group, "tags": ["tier"]}))),
+        Case::ok("untagged by ARN", root, logs("UntagResource", json!({"resourceArn": arn, "tagKeys": ["team"]}))),
+        Case::ok("none left", root, logs("ListTagsForResource", json!({"resourceArn": arn}))).json("/tags", json!({})),
+        Case::ok("fifty fit", root, logs("TagLogGroup", json!({"logGroupName": group, "tags": fifty}))),
+        Case::error(
+            "fifty-one do not, by ARN",
+            root,
+            logs("TagResource", json!({"resourceArn": arn, "tags": {"one": "more"}})),
+            400,
+            "TooManyTagsException",
+            "50",
+        ),
+        Case::error(
+            "nor by name",
+            root,
+            logs("TagLogGroup", json!({"logGroupName": group, "tags": {"one": "more"}})),
+            400,
+            "InvalidParameterException",
+            "50",
+        ),
+        Case::error(
+            "an ARN with :*",
+            root,
+            logs("ListTagsForResource", json!({"resourceArn": format!("{arn}:*")})),
+            400,
+            "InvalidParameterException",
+            "names no log group",
+        ),
+        Case::error(
+            "another region's group",
+            root,
+            logs("ListTagsForResource", json!({"resourceArn": arn.replace("us-east-1", "eu-west-1")})),
+            400,
+            "ResourceNotFoundException",
+            "does not exist",
+        ),
+        Case::error(
+            "a group nobody made",
+            root,
+            logs("ListTagsLogGroup", json!({"logGroupName": "/nobody/made/me"})),
+            400,
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
+        Case::error(
+            "a KMS key (Homeport runs no KMS)",
+            root,
+            logs("CreateLogGroup", json!({"logGroupName": format!("{group}-kms"), "kmsKeyId": "alias/mine"})),
+            400,
+            "InvalidParameterException",
+            "does not exist",
+        ),
+        Case::ok(
+            "infrequent access",
+            root,
+            logs(
+                "CreateLogGroup",
+                json!({"logGroupName": format!("{group}-ia"), "logGroupClass": "INFREQUENT_ACCESS"}),
+            ),
+        ),
+        Case::ok("its class", root, logs("DescribeLogGroups", json!({"logGroupNamePrefix": format!("{group}-ia")})))
+            .json("/logGroups/0/logGroupClass", "INFREQUENT_ACCESS"),
+        Case::ok("deleted with its tags", root, logs("DeleteLogGroup", json!({"logGroupName": group}))),
+        Case::ok("made again", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
+        Case::ok("without the old tags", root, logs("ListTagsLogGroup", json!({"logGroupName": group})))
+            .json("/tags", json!({})),
+    ]);
 }

@@ -16,6 +16,7 @@
 pub(crate) mod event;
 pub(crate) mod group;
 pub(crate) mod stream;
+pub(crate) mod tags;
 
 /// Why the model could not answer: the store failed, a failure that is Homeport's, never the
 /// caller's (the handlers answer it as CloudWatch Logs' `ServiceUnavailableException`, `logs::errors`).
