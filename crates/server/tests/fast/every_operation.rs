@@ -44,7 +44,7 @@ const IAM_MFA_PARAMS: &str = "&VirtualMFADeviceName=d&SerialNumber=arn%3Aaws%3Ai
 /// Members enough for every awsJson operation of `service` to get as far as authorization:
 /// every member its model requires, within the model's constraints (the pipeline validates
 /// first).
-fn json_body(service: &str) -> &'static str {
+fn json_body(service: &str, operation: &str) -> &'static str {
     match service {
         "ssm" => {
             r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0",
@@ -63,8 +63,11 @@ fn json_body(service: &str) -> &'static str {
             "layerDigests":["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             "partFirstByte":0,"partLastByte":0,"layerPartBlob":"AA=="}"#
         }
+        // UntagLogGroup's `tags` are keys; every other operation's are a map.
+        "logs" if operation == "UntagLogGroup" => r#"{"logGroupName":"g","tags":["k"]}"#,
         "logs" => {
-            r#"{"logGroupName":"g","logStreamName":"s","retentionInDays":1,"logEvents":[{"timestamp":0,"message":"m"}]}"#
+            r#"{"logGroupName":"g","logStreamName":"s","retentionInDays":1,"logEvents":[{"timestamp":0,"message":"m"}],
+            "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g"}"#
         }
         _ => "{}",
     }
@@ -118,7 +121,7 @@ fn every_operation_refuses_the_unsigned_and_the_unauthorized() {
             ),
             Protocol::Json | Protocol::RestJson => (
                 Some(format!("{}.{}", operation.namespace, operation.name)),
-                json_body(operation.service).to_owned(),
+                json_body(operation.service, operation.name).to_owned(),
                 "MissingAuthenticationTokenException",
                 "AccessDeniedException",
             ),
