@@ -886,10 +886,10 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 29,
-        // CloudWatch Logs beyond groups, streams and events: a group's class, its metric filters (the pattern as given,
-        // the transformations as JSON) and subscription filters (stored and answered: nothing
-        // is delivered), and the region's resource policies. A group's filters and tags go
-        // with it.
+        // CloudWatch Logs beyond groups, streams and events: a group's class, its metric
+        // filters (the pattern as given, the transformations as JSON) and subscription filters
+        // (stored and answered, their destination, role and distribution as JSON: nothing is
+        // delivered), and the region's resource policies. A group's filters and tags go with it.
         sql: "
         ALTER TABLE log_groups ADD COLUMN log_group_class TEXT NOT NULL DEFAULT 'STANDARD';
         CREATE TABLE logs_metric_filters (
@@ -908,9 +908,7 @@ pub const MIGRATIONS: &[Migration] = &[
             group_name TEXT NOT NULL,
             name TEXT NOT NULL,
             pattern TEXT NOT NULL,
-            destination_arn TEXT NOT NULL,
-            role_arn TEXT,
-            distribution TEXT NOT NULL,
+            detail TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, group_name, name)
         );

@@ -1,7 +1,8 @@
 //! CloudWatch Logs: what its operations share (target prefix, errors, names, ARNs, paging)
 //! and the retention pass. Log groups and streams are in `groups`
 //! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
-//! Put/DeleteRetentionPolicy), events in `events`, group tags in `tags`.
+//! Put/DeleteRetentionPolicy), events in `events`, group tags in `tags`, metric and
+//! subscription filters and resource policies in `filters`.
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
@@ -10,6 +11,7 @@
 
 pub(crate) mod errors;
 pub(crate) mod events;
+pub(crate) mod filters;
 pub(crate) mod groups;
 pub(crate) mod model;
 pub(crate) mod tags;

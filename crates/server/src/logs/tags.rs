@@ -97,7 +97,7 @@ async fn add(ctx: &Ctx<'_>, name: &str, member: &str, too_many: fn(&str) -> AwsE
     let new = tag_map(ctx.body, member)?;
     let arn = group_arn(ctx.scope(), name);
     match tags::add(&ctx.app.store, ctx.scope(), name, &arn, &new).await? {
-        Tagged::Tagged => Ok(json!({})),
+        Tagged::Done => Ok(json!({})),
         Tagged::NoGroup => Err(no_group()),
         Tagged::TooMany => Err(too_many(&arn)),
     }

@@ -14,6 +14,7 @@
 //!   group's retention, in one statement.
 
 pub(crate) mod event;
+pub(crate) mod filters;
 pub(crate) mod group;
 pub(crate) mod stream;
 pub(crate) mod tags;

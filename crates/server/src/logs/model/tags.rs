@@ -20,7 +20,7 @@ pub const KIND: &str = "logs";
 /// What adding tags did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tagged {
-    Tagged,
+    Done,
     /// The group would hold more than [`PER_GROUP`]; nothing was written.
     TooMany,
     NoGroup,
@@ -58,7 +58,7 @@ pub async fn add(
     // The quota is checked after the writes, in the same transaction.
     statements.push(group_guard(scope, name, arn, Some(PER_GROUP)));
     match store.transaction(statements).await {
-        Ok(_) => Ok(Tagged::Tagged),
+        Ok(_) => Ok(Tagged::Done),
         Err(StoreError::Unmet(0)) => Ok(Tagged::NoGroup),
         Err(StoreError::Unmet(_)) => Ok(Tagged::TooMany),
         Err(error) => Err(error.into()),
