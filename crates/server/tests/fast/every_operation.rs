@@ -67,7 +67,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
         "logs" if operation == "UntagLogGroup" => r#"{"logGroupName":"g","tags":["k"]}"#,
         "logs" => {
             r#"{"logGroupName":"g","logStreamName":"s","retentionInDays":1,"logEvents":[{"timestamp":0,"message":"m"}],
-            "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g"}"#
+            "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g",
+            "filterName":"f","filterPattern":"","logEventMessages":["m"],
+            "metricTransformations":[{"metricName":"m","metricNamespace":"n","metricValue":"1"}],
+            "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f"}"#
         }
         _ => "{}",
     }
