@@ -722,6 +722,32 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 25,
+        // CloudWatch Logs Insights queries (`logs::insights`): what StartQuery asked, where the
+        // run is (`status`; `heartbeat_at`, milliseconds, moved by the replica running it, so
+        // a query whose runner stopped is answered as Failed), and once it ends its answer
+        // (`results`, `statistics`: the JSON GetQueryResults returns).
+        sql: "
+        CREATE TABLE logs_queries (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            query_id TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            log_groups TEXT NOT NULL,
+            start_time BIGINT NOT NULL,
+            end_time BIGINT NOT NULL,
+            result_limit BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL,
+            results TEXT,
+            statistics TEXT,
+            PRIMARY KEY (account_id, region, query_id)
+        );
+        CREATE INDEX logs_queries_by_status ON logs_queries (account_id, region, status)
+    ",
+    },
 ];
 
 #[cfg(test)]

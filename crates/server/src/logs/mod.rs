@@ -1,7 +1,9 @@
 //! CloudWatch Logs: what its operations share (target prefix, errors, names, ARNs, paging)
 //! and the retention pass. Log groups and streams are in `groups`
 //! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
-//! Put/DeleteRetentionPolicy), events in `events`.
+//! Put/DeleteRetentionPolicy), events in `events`, Logs Insights queries in `queries`
+//! (Start/Stop/DescribeQueries, GetQueryResults, GetLogRecord) with their background run in
+//! `query_run` and their language in the `logs-insights` crate.
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
@@ -12,6 +14,8 @@ pub(crate) mod errors;
 pub(crate) mod events;
 pub(crate) mod groups;
 pub(crate) mod model;
+pub(crate) mod queries;
+pub(crate) mod query_run;
 
 use aws_protocol::AwsError;
 use serde_json::Value as Json;

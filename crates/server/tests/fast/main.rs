@@ -42,6 +42,7 @@ mod iam_saml_providers;
 mod iam_simulator;
 mod iam_users;
 mod logs_groups;
+mod logs_insights;
 mod server_restart;
 mod ssm_activations;
 mod ssm_instances;
