@@ -217,6 +217,9 @@ fn classify(name: &str) -> Option<Names> {
         | "PutLogEvents"
         | "GetLogEvents"
         | "FilterLogEvents"
+        // Logs Insights: the groups a query reads, and a query by its id.
+        | "StartQuery"
+        | "GetQueryResults"
         | "DescribeRepositories"
         | "DeleteRepository"
         | "PutImageTagMutability"
@@ -344,7 +347,14 @@ fn classify(name: &str) -> Option<Names> {
         | "ChangePassword"
         | "ListServerCertificates"
         | "ListOpenIDConnectProviders"
-        | "ListSAMLProviders" => Nothing,
+        | "ListSAMLProviders"
+        // Logs Insights' actions without a resource type: authorized on `*`, as on AWS.
+        | "StopQuery"
+        | "DescribeQueries"
+        | "GetLogRecord"
+        | "PutQueryDefinition"
+        | "DescribeQueryDefinitions"
+        | "DeleteQueryDefinition" => Nothing,
         _ => return None,
     })
 }

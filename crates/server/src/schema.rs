@@ -727,7 +727,8 @@ pub const MIGRATIONS: &[Migration] = &[
         // CloudWatch Logs Insights queries (`logs::insights`): what StartQuery asked, where the
         // run is (`status`; `heartbeat_at`, milliseconds, moved by the replica running it, so
         // a query whose runner stopped is answered as Failed), and once it ends its answer
-        // (`results`, `statistics`: the JSON GetQueryResults returns).
+        // (`results`, `statistics`: the JSON GetQueryResults returns); saved query definitions
+        // (`log_groups` and `parameters` as JSON, `client_token` PutQueryDefinition's).
         sql: "
         CREATE TABLE logs_queries (
             account_id TEXT NOT NULL,
@@ -745,7 +746,19 @@ pub const MIGRATIONS: &[Migration] = &[
             statistics TEXT,
             PRIMARY KEY (account_id, region, query_id)
         );
-        CREATE INDEX logs_queries_by_status ON logs_queries (account_id, region, status)
+        CREATE INDEX logs_queries_by_status ON logs_queries (account_id, region, status);
+        CREATE TABLE logs_query_definitions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            definition_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            log_groups TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            client_token TEXT,
+            last_modified BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, definition_id)
+        )
     ",
     },
 ];

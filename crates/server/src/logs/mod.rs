@@ -3,7 +3,8 @@
 //! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
 //! Put/DeleteRetentionPolicy), events in `events`, Logs Insights queries in `queries`
 //! (Start/Stop/DescribeQueries, GetQueryResults, GetLogRecord) with their background run in
-//! `query_run` and their language in the `logs-insights` crate.
+//! `query_run` and their language in the `logs-insights` crate, saved queries in
+//! `query_definitions` (Put/Describe/DeleteQueryDefinition).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
@@ -15,6 +16,7 @@ pub(crate) mod events;
 pub(crate) mod groups;
 pub(crate) mod model;
 pub(crate) mod queries;
+pub(crate) mod query_definitions;
 pub(crate) mod query_run;
 
 use aws_protocol::AwsError;

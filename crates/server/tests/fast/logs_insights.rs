@@ -1,7 +1,8 @@
 //! CloudWatch Logs Insights through the pipeline: StartQuery runs in the background and
 //! GetQueryResults answers it once Complete (rows of `{field, value}` with `@ptr`, statistics),
 //! GetLogRecord reads a row's event back, DescribeQueries lists and StopQuery stops; Logs'
-//! errors for bad input, and refusals of a caller without permissions.
+//! errors for bad input, and refusals of a caller without permissions; saved query
+//! definitions.
 
 use crate::support::{Case, TestServer, logs, now_ms, unique};
 use serde_json::{Value, json};
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 crate::support::on_both_stores!(
     queries_run_in_the_background_and_answer_with_pointers,
     bad_queries_are_refused_with_logs_errors,
+    query_definitions_are_saved_replaced_and_deleted,
     a_user_without_permissions_is_refused_insights
 );
 
@@ -212,5 +214,50 @@ fn a_user_without_permissions_is_refused_insights(server: &TestServer) {
         Case::denied("stop", nobody, logs("StopQuery", json!({"queryId": "q"})), "logs:StopQuery"),
         Case::denied("describe", nobody, logs("DescribeQueries", json!({})), "logs:DescribeQueries"),
         Case::denied("a record", nobody, logs("GetLogRecord", json!({"logRecordPointer": "p"})), "logs:GetLogRecord"),
+        Case::denied("save a query", nobody, logs("PutQueryDefinition", json!({"name": "n", "queryString": "x"})),
+            "logs:PutQueryDefinition on resource: *"),
+    ]);
+}
+
+fn query_definitions_are_saved_replaced_and_deleted(server: &TestServer) {
+    let root = &server.root;
+    let prefix = unique("saved-");
+    let name = format!("{prefix}/errors");
+    let token = format!("{}-token-of-thirty-six-characters", unique("t"));
+    let put = |body: Value| logs("PutQueryDefinition", body);
+    let created = server
+        .logs(root, "PutQueryDefinition", &json!({"name": name, "queryString": "filter level = 'error'",
+            "logGroupNames": ["/a"], "clientToken": token,
+            "parameters": [{"name": "level", "defaultValue": "error"}]}))
+        .ok()
+        .value();
+    let id = created["queryDefinitionId"].as_str().unwrap().to_owned();
+    server.run(&[
+        Case::ok("the same token again", root, put(json!({"name": name, "queryString": "x", "clientToken": token})))
+            .json("/queryDefinitionId", id.as_str()),
+        Case::ok("described by prefix", root,
+            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})))
+            .json_len("/queryDefinitions", 1)
+            .json("/queryDefinitions/0/name", name.as_str())
+            .json("/queryDefinitions/0/logGroupNames/0", "/a")
+            .json("/queryDefinitions/0/parameters/0/defaultValue", "error")
+            .json("/queryDefinitions/0/queryLanguage", "CWLI"),
+        Case::ok("replaced whole", root, put(json!({"queryDefinitionId": id, "name": name, "queryString": "stats count(*)"})))
+            .json("/queryDefinitionId", id.as_str()),
+        Case::ok("nothing of the old kept", root,
+            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})))
+            .json("/queryDefinitions/0/queryString", "stats count(*)")
+            .json_len("/queryDefinitions/0/logGroupNames", 0),
+        Case::error("update one nobody made", root, put(json!({"queryDefinitionId": "nope", "name": "n", "queryString": "x"})),
+            400, "ResourceNotFoundException", "The specified query definition does not exist."),
+        Case::error("no name", root, put(json!({"queryString": "x"})), 400, "InvalidParameterException", "'name'"),
+        Case::error("a short token", root, put(json!({"name": "n", "queryString": "x", "clientToken": "short"})), 400,
+            "InvalidParameterException", "Member must have length between 36 and 128"),
+        Case::error("a parameter name Logs refuses", root,
+            put(json!({"name": "n", "queryString": "x", "parameters": [{"name": "1st"}]})), 400,
+            "InvalidParameterException", "^[a-zA-Z_][a-zA-Z0-9_]*"),
+        Case::ok("deleted", root, logs("DeleteQueryDefinition", json!({"queryDefinitionId": id}))).json("/success", true),
+        Case::error("deleted again", root, logs("DeleteQueryDefinition", json!({"queryDefinitionId": id})), 400,
+            "ResourceNotFoundException", "The specified query definition does not exist."),
     ]);
 }

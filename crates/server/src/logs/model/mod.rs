@@ -18,6 +18,7 @@
 pub(crate) mod event;
 pub(crate) mod group;
 pub(crate) mod query;
+pub(crate) mod query_definition;
 pub(crate) mod stream;
 
 /// Why the model could not answer: the store failed, a failure that is Homeport's, never the
