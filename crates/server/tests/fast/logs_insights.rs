@@ -223,7 +223,7 @@ fn query_definitions_are_saved_replaced_and_deleted(server: &TestServer) {
     let root = &server.root;
     let prefix = unique("saved-");
     let name = format!("{prefix}/errors");
-    let token = format!("{}-token-of-thirty-six-characters", unique("t"));
+    let token = format!("{}-a-client-token-of-at-least-thirty-six-characters", unique("t"));
     let put = |body: Value| logs("PutQueryDefinition", body);
     let created = server
         .logs(root, "PutQueryDefinition", &json!({"name": name, "queryString": "filter level = 'error'",
