@@ -20,6 +20,9 @@ use crate::{Event, Outcome, Row, RunError};
 
 /// The most groups `stats` (or keys `dedup`) may hold.
 pub const MAX_GROUPS: usize = 100_000;
+/// The most rows a `sort` keeps when the stages after it may drop rows (a `filter` or `dedup`
+/// after it): the first this many in its order.
+pub const MAX_SORTED: usize = 100_000;
 
 /// One record: an event with the fields the query assigned, or a row `stats` produced.
 #[derive(Debug)]
@@ -318,18 +321,35 @@ impl Run {
             }
         }
         // A sort keeps only what the stages after it can let through: the next limit, or the
-        // answer's, when nothing after it drops rows.
+        // answer's, when nothing after it drops rows. A sort whose rows all go on to `stats`
+        // changes nothing and is dropped; one followed by stages that drop rows keeps at most
+        // MAX_SORTED of them.
         let mut keep = limit;
-        for stage in stages.iter_mut().rev() {
+        let mut feeds_stats = false;
+        let mut pointless = Vec::new();
+        for (index, stage) in stages.iter_mut().enumerate().rev() {
             match stage {
-                Stage::Limit { n, .. } => keep = keep.min(*n),
+                Stage::Limit { n, .. } => {
+                    keep = keep.min(*n);
+                    feeds_stats = false;
+                }
                 Stage::Sort(sorter) => {
-                    sorter.keep = keep.max(1);
+                    if feeds_stats {
+                        pointless.push(index);
+                    }
+                    sorter.keep = keep.clamp(1, MAX_SORTED);
                     keep = usize::MAX;
                 }
                 Stage::Assign(_) | Stage::Parse(..) => {}
-                Stage::Filter(_) | Stage::Dedup(..) | Stage::Stats(_) => keep = usize::MAX,
+                Stage::Filter(_) | Stage::Dedup(..) => keep = usize::MAX,
+                Stage::Stats(_) => {
+                    keep = usize::MAX;
+                    feeds_stats = true;
+                }
             }
+        }
+        for index in pointless {
+            stages.remove(index);
         }
         let match_point =
             stages.iter().position(|s| matches!(s, Stage::Sort(_) | Stage::Stats(_))).unwrap_or(stages.len());

@@ -204,6 +204,12 @@ mod tests {
                 "who=bob",
             ]),
             ("# a comment\nfields @logStream | limit 2", &["@logStream=b", "@logStream=a"]),
+            ("sort ms desc | stats count(*) as n", &["n=6"]),
+            ("sort ms desc | limit 2 | stats count(*) as n, min(ms) as low", &["n=2 low=20"]),
+            ("sort @timestamp desc | dedup @logStream | fields @logStream, @timestamp", &[
+                "@logStream=b @timestamp=2023-11-14 22:26:00.000",
+                "@logStream=a @timestamp=2023-11-14 22:22:00.000",
+            ]),
         ];
         for (query, expected) in cases {
             let got = rows(query);
