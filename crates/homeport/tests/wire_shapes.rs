@@ -663,8 +663,8 @@ fn insights_tour(server: &Server) -> Vec<Value> {
     }
     assert_eq!(answers[0]["response"]["logRecord"]["level"], "error", "{}", answers[0]);
     assert_eq!(answers[1]["response"]["queries"][0]["queryId"], query_id.as_str());
-    let definition = answers[4]["response"]["queryDefinitionId"].clone();
-    assert_eq!(answers[5]["response"]["queryDefinitions"][0]["queryDefinitionId"], definition);
+    let definition = answers[3]["response"]["queryDefinitionId"].clone();
+    assert_eq!(answers[4]["response"]["queryDefinitions"][0]["queryDefinitionId"], definition);
     let third = vec![logs("delete_query_definition", json!({"queryDefinitionId": definition}))];
     let answers = server.boto3(&third);
     assert_eq!(answers[0]["response"]["success"], true, "{}", answers[0]);
