@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use server::bench::{MIGRATIONS, run_logs_insights_query};
+use server::bench::{migrate, run_logs_insights_query};
 use store::{Durability, Statement, Store, Value};
 
 const ACCOUNT: &str = "111122223333";
@@ -33,7 +33,10 @@ fn message(i: u64) -> String {
 
 async fn load(store: &Store, events: u64) {
     let loaded = store
-        .query("SELECT COUNT(*) FROM log_events WHERE account_id = ? AND group_name = ?", vec![ACCOUNT.into(), GROUP.into()])
+        .query(
+            "SELECT COUNT(*) FROM log_events WHERE account_id = ? AND region = ? AND group_name = ?",
+            vec![ACCOUNT.into(), REGION.into(), GROUP.into()],
+        )
         .await
         .ok()
         .and_then(|rows| rows.first().and_then(|row| row.int(0).ok()))
@@ -45,34 +48,35 @@ async fn load(store: &Store, events: u64) {
     let started = Instant::now();
     let now = START_MS;
     let mut setup = vec![Statement::new(
-        "INSERT INTO log_groups (account_id, name, created_at) VALUES (?, ?, ?)",
-        vec![ACCOUNT.into(), GROUP.into(), Value::Int(now)],
+        "INSERT INTO log_groups (account_id, region, name, created_at) VALUES (?, ?, ?, ?)",
+        vec![ACCOUNT.into(), REGION.into(), GROUP.into(), Value::Int(now)],
     )];
     for stream in 0..10 {
         setup.push(Statement::new(
-            "INSERT INTO log_streams (account_id, group_name, name, created_at) VALUES (?, ?, ?, ?)",
-            vec![ACCOUNT.into(), GROUP.into(), format!("stream-{stream}").into(), Value::Int(now)],
+            "INSERT INTO log_streams (account_id, region, group_name, name, created_at) VALUES (?, ?, ?, ?, ?)",
+            vec![ACCOUNT.into(), REGION.into(), GROUP.into(), format!("stream-{stream}").into(), Value::Int(now)],
         ));
     }
     if let Err(error) = store.transaction(setup).await {
         println!("setup: {error}");
         return;
     }
-    let row = "(?, ?, ?, ?, ?, ?)";
+    let row = "(?, ?, ?, ?, ?, ?, ?)";
     let sql = format!(
-        "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
+        "INSERT INTO log_events (account_id, region, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
         vec![row; ROWS_PER_STATEMENT].join(", ")
     );
     let mut i = 0_u64;
     while i < events {
         let mut statements = Vec::with_capacity(STATEMENTS_PER_TRANSACTION);
         while statements.len() < STATEMENTS_PER_TRANSACTION && i < events {
-            let mut params = Vec::with_capacity(ROWS_PER_STATEMENT * 6);
+            let mut params = Vec::with_capacity(ROWS_PER_STATEMENT * 7);
             let mut rows = 0;
             while rows < ROWS_PER_STATEMENT && i < events {
                 let time = START_MS + i64::try_from(i).unwrap_or(0) * STEP_MS;
                 params.extend([
                     Value::from(ACCOUNT),
+                    Value::from(REGION),
                     Value::from(GROUP),
                     Value::from(format!("stream-{}", i % 10)),
                     Value::Int(time),
@@ -86,7 +90,7 @@ async fn load(store: &Store, events: u64) {
                 statements.push(Statement::new(sql.clone(), params));
             } else {
                 let partial = format!(
-                    "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
+                    "INSERT INTO log_events (account_id, region, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
                     vec![row; rows].join(", ")
                 );
                 statements.push(Statement::new(partial, params));
@@ -134,7 +138,7 @@ fn main() {
                 return;
             }
         };
-        if let Err(error) = store.migrate(MIGRATIONS).await {
+        if let Err(error) = migrate(&store, REGION).await {
             println!("migrations: {error}");
             return;
         }

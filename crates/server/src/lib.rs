@@ -25,6 +25,7 @@ mod master_key;
 pub mod operations;
 mod pipeline;
 mod principals;
+pub mod regions;
 mod schema;
 pub mod services;
 mod ssm;
@@ -37,7 +38,7 @@ pub mod tls;
 #[doc(hidden)]
 pub mod bench {
     pub use crate::logs::query_run::run_now as run_logs_insights_query;
-    pub use crate::schema::MIGRATIONS;
+    pub use crate::schema::migrate;
 }
 
 /// The AWS managed policies, public for the tests that decide with their documents.

@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 
 use crate::ids;
 use crate::logs::model::event;
-use crate::logs::model::query::{self, Scope, Status, StoredQuery, Stopped};
+use crate::logs::model::query::{self, Status, StoredQuery, Stopped};
 use crate::logs::query_run::{self, Job};
 use crate::logs::{errors::validation, invalid_parameter};
 use crate::operations::operation;
@@ -53,12 +53,8 @@ operation!(logs, STOP_QUERY, "StopQuery", Write, account_wide, |ctx| json_op(sto
 operation!(logs, DESCRIBE_QUERIES, "DescribeQueries", Read, account_wide, |ctx| json_op(describe_queries(ctx)));
 operation!(logs, GET_LOG_RECORD, "GetLogRecord", Read, account_wide, |ctx| json_op(get_log_record(ctx)));
 
-fn scope(ctx: &Ctx<'_>) -> Scope {
-    Scope { account: ctx.account().to_owned(), region: ctx.region().to_owned() }
-}
-
 fn group_arn(ctx: &Ctx<'_>, group: &str) -> String {
-    format!("arn:aws:logs:{}:{}:log-group:{group}", ctx.region(), ctx.account())
+    crate::logs::group_arn(ctx.scope(), group)
 }
 
 fn valid_group_name(name: &str) -> bool {
@@ -129,7 +125,7 @@ fn no_query() -> AwsError {
 /// authorized on every group, and then not found).
 async fn query_groups(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let id = query_id(ctx.body)?;
-    match query::get(&ctx.app.store, &scope(ctx), id).await? {
+    match query::get(&ctx.app.store, ctx.scope(), id).await? {
         Some(stored) => Ok(stored.log_groups.iter().map(|group| group_arn(ctx, group)).collect()),
         None => Ok(vec![group_arn(ctx, "*")]),
     }
@@ -188,7 +184,7 @@ async fn start_query(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let id = ids::uuid().map_err(crate::operations::internal)?;
-    let scope = scope(ctx);
+    let scope = ctx.scope();
     let stored = StoredQuery {
         id: id.clone(),
         query_string: text.to_owned(),
@@ -201,7 +197,7 @@ async fn start_query(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         results: None,
         statistics: None,
     };
-    if !query::create(&ctx.app.store, &scope, &stored, MAX_RUNNING).await? {
+    if !query::create(&ctx.app.store, scope, &stored, MAX_RUNNING).await? {
         return Err(AwsError::new(
             "LimitExceededException",
             400,
@@ -210,12 +206,21 @@ async fn start_query(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let window = (start.saturating_mul(1000), end.saturating_mul(1000).saturating_add(999));
     let limit = usize::try_from(limit).unwrap_or(10_000);
-    query_run::spawn(ctx.app.store.clone(), Job { scope, id: id.clone(), query: parsed, groups, window, limit });
+    let job = Job {
+        account: scope.account.to_owned(),
+        region: scope.region.to_owned(),
+        id: id.clone(),
+        query: parsed,
+        groups,
+        window,
+        limit,
+    };
+    query_run::spawn(ctx.app.store.clone(), job);
     Ok(json!({"queryId": id}))
 }
 
 async fn event_group_exists(ctx: &Ctx<'_>, group: &str) -> Result<bool, AwsError> {
-    crate::logs::group_exists(ctx.app, group).await
+    crate::logs::group_exists(ctx.app, ctx.scope(), group).await
 }
 
 fn statistics(stored: &StoredQuery) -> Json {
@@ -227,9 +232,9 @@ fn statistics(stored: &StoredQuery) -> Json {
 
 async fn get_query_results(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = query_id(ctx.body)?;
-    let scope = scope(ctx);
-    query::abandon_stale(&ctx.app.store, &scope, ids::now() * 1000).await?;
-    let stored = query::get(&ctx.app.store, &scope, id).await?.ok_or_else(no_query)?;
+    let scope = ctx.scope();
+    query::abandon_stale(&ctx.app.store, scope, ids::now() * 1000).await?;
+    let stored = query::get(&ctx.app.store, scope, id).await?.ok_or_else(no_query)?;
     let max_items = match ctx.body.get("maxItems") {
         None | Some(Json::Null) => MAX_ITEMS,
         Some(value) => value
@@ -253,7 +258,7 @@ async fn get_query_results(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn stop_query(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = query_id(ctx.body)?;
-    match query::stop(&ctx.app.store, &scope(ctx), id).await? {
+    match query::stop(&ctx.app.store, ctx.scope(), id).await? {
         Stopped::Stopped => Ok(json!({"success": true})),
         Stopped::NotRunning => Ok(json!({"success": false})),
         Stopped::NoSuchQuery => Err(no_query()),
@@ -288,9 +293,9 @@ async fn describe_queries(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         Some(token) => token.parse::<usize>().map_err(|_| invalid_parameter("The specified nextToken is invalid."))?,
     };
     let language = body.get("queryLanguage").and_then(Json::as_str);
-    let scope = scope(ctx);
-    query::abandon_stale(&ctx.app.store, &scope, ids::now() * 1000).await?;
-    let queries: Vec<Json> = query::all(&ctx.app.store, &scope, status)
+    let scope = ctx.scope();
+    query::abandon_stale(&ctx.app.store, scope, ids::now() * 1000).await?;
+    let queries: Vec<Json> = query::all(&ctx.app.store, scope, status)
         .await?
         .into_iter()
         .filter(|stored| group.is_none_or(|g| stored.log_groups.iter().any(|name| name == g)))
@@ -316,7 +321,7 @@ async fn get_log_record(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let pointer = ctx.body.get("logRecordPointer").and_then(Json::as_str).unwrap_or_default();
     let (group, seq) =
         query_run::read_pointer(pointer).ok_or_else(|| invalid_parameter("The specified logRecordPointer is invalid."))?;
-    let found = event::by_seq(&ctx.app.store, ctx.account(), &group, seq).await?;
+    let found = event::by_seq(&ctx.app.store, ctx.scope(), &group, seq).await?;
     let stored = found.ok_or_else(|| AwsError::new("ResourceNotFoundException", 400, "The specified log record does not exist."))?;
     let event = logs_insights::Event {
         timestamp: stored.timestamp,

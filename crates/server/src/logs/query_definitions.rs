@@ -15,7 +15,6 @@ use serde_json::{Value as Json, json};
 use crate::ids;
 use crate::logs::errors::validation;
 use crate::logs::invalid_parameter;
-use crate::logs::model::query::Scope;
 use crate::logs::model::query_definition::{self, Put, QueryDefinition};
 use crate::operations::operation;
 use crate::operations::{Ctx, account_wide, json as json_op};
@@ -30,10 +29,6 @@ operation!(logs, DESCRIBE_QUERY_DEFINITIONS, "DescribeQueryDefinitions", Read, a
 operation!(logs, DELETE_QUERY_DEFINITION, "DeleteQueryDefinition", Write, account_wide, |ctx| json_op(
     delete_query_definition(ctx)
 ));
-
-fn scope(ctx: &Ctx<'_>) -> Scope {
-    Scope { account: ctx.account().to_owned(), region: ctx.region().to_owned() }
-}
 
 fn text<'b>(body: &'b Json, member: &str, min: usize, max: usize) -> Result<Option<&'b str>, AwsError> {
     match body.get(member) {
@@ -120,7 +115,7 @@ async fn put_query_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         parameters: parameters(body)?.to_string(),
         last_modified: ids::now() * 1000,
     };
-    match query_definition::put(&ctx.app.store, &scope(ctx), &definition, update.is_some(), token, MAX_DEFINITIONS).await? {
+    match query_definition::put(&ctx.app.store, ctx.scope(), &definition, update.is_some(), token, MAX_DEFINITIONS).await? {
         Put::Stored(id) => Ok(json!({"queryDefinitionId": id})),
         Put::NoSuchDefinition => Err(no_definition()),
         Put::TooMany => Err(AwsError::new(
@@ -147,7 +142,7 @@ async fn describe_query_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let cwli = body.get("queryLanguage").and_then(Json::as_str).is_none_or(|l| l == "CWLI");
     let definitions: Vec<Json> = if cwli {
-        query_definition::all(&ctx.app.store, &scope(ctx), prefix)
+        query_definition::all(&ctx.app.store, ctx.scope(), prefix)
             .await?
             .into_iter()
             .map(|definition| {
@@ -171,7 +166,7 @@ async fn describe_query_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_query_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = required(ctx.body, "queryDefinitionId", 1, 256)?;
-    if query_definition::delete(&ctx.app.store, &scope(ctx), id).await? {
+    if query_definition::delete(&ctx.app.store, ctx.scope(), id).await? {
         Ok(json!({"success": true}))
     } else {
         Err(no_definition())

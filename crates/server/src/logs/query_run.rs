@@ -19,7 +19,8 @@ use serde_json::{Value as Json, json};
 use store::Store;
 
 use crate::ids;
-use crate::logs::model::query::{self, Scope, Status};
+use crate::logs::model::query::{self, Status};
+use crate::regions::Scope;
 use crate::logs::model::{ModelError, event};
 
 /// How many events one read takes from the store.
@@ -31,13 +32,20 @@ pub const TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// What a query runs over.
 pub struct Job {
-    pub scope: Scope,
+    pub account: String,
+    pub region: String,
     pub id: String,
     pub query: logs_insights::Query,
     pub groups: Vec<String>,
     /// Epoch milliseconds, both inclusive.
     pub window: (i64, i64),
     pub limit: usize,
+}
+
+impl Job {
+    fn scope(&self) -> Scope<'_> {
+        Scope { account: &self.account, region: &self.region }
+    }
 }
 
 /// Why a run ended without an answer.
@@ -65,7 +73,7 @@ pub fn spawn(store: Store, job: Job) {
                 (Status::Failed, None)
             }
         };
-        if let Err(error) = query::finish(&store, &job.scope, &job.id, status, answer).await {
+        if let Err(error) = query::finish(&store, job.scope(), &job.id, status, answer).await {
             tracing::error!("logs insights query {}: storing its end: {error}", job.id);
         }
     });
@@ -77,11 +85,11 @@ async fn run(store: &Store, job: &Job) -> Result<(String, String), Stop> {
     let mut beat = Instant::now();
     let mut run = job.query.run(job.limit);
     'groups: for (source, group) in job.groups.iter().enumerate() {
-        let log: Arc<str> = Arc::from(format!("{}:{group}", job.scope.account));
+        let log: Arc<str> = Arc::from(format!("{}:{group}", job.account));
         let source = u32::try_from(source).unwrap_or(u32::MAX);
         let mut after = None;
         loop {
-            let page = event::scan_group(store, &job.scope.account, group, job.window, after, PAGE).await?;
+            let page = event::scan_group(store, job.scope(), group, job.window, after, PAGE).await?;
             let full = i64::try_from(page.len()).is_ok_and(|n| n == PAGE);
             for stored in page {
                 after = Some(stored.position());
@@ -101,7 +109,7 @@ async fn run(store: &Store, job: &Job) -> Result<(String, String), Stop> {
             }
             if beat.elapsed() >= HEARTBEAT {
                 beat = Instant::now();
-                if !query::heartbeat(store, &job.scope, &job.id, ids::now() * 1000).await? {
+                if !query::heartbeat(store, job.scope(), &job.id, ids::now() * 1000).await? {
                     return Err(Stop::Cancelled);
                 }
                 if started.elapsed() >= TIMEOUT {
@@ -154,7 +162,7 @@ pub async fn run_now(
     text: &str,
 ) -> Result<(String, String), String> {
     let parsed = logs_insights::Query::parse(text).map_err(|error| error.message)?;
-    let scope = Scope { account: account.to_owned(), region: region.to_owned() };
+    let scope = Scope { account, region };
     let id = ids::uuid().map_err(|error| error.to_string())?;
     let stored = query::StoredQuery {
         id: id.clone(),
@@ -168,8 +176,8 @@ pub async fn run_now(
         results: None,
         statistics: None,
     };
-    query::create(store, &scope, &stored, i64::MAX).await.map_err(|error| error.to_string())?;
-    let job = Job { scope, id, query: parsed, groups: vec![group.to_owned()], window, limit: 10_000 };
+    query::create(store, scope, &stored, i64::MAX).await.map_err(|error| error.to_string())?;
+    let job = Job { account: account.to_owned(), region: region.to_owned(), id, query: parsed, groups: vec![group.to_owned()], window, limit: 10_000 };
     run(store, &job).await.map_err(|stop| match stop {
         Stop::Cancelled => "cancelled".to_owned(),
         Stop::Timeout => "timed out".to_owned(),

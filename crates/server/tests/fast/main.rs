@@ -43,6 +43,7 @@ mod iam_simulator;
 mod iam_users;
 mod logs_groups;
 mod logs_insights;
+mod regions;
 mod server_restart;
 mod ssm_activations;
 mod ssm_instances;

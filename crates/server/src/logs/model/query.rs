@@ -10,6 +10,7 @@
 use store::{Store, Value};
 
 use crate::logs::model::ModelError;
+use crate::regions::Scope;
 
 /// How long a running query's heartbeat may be silent before it counts as abandoned.
 pub const STALE_MS: i64 = 30_000;
@@ -72,26 +73,17 @@ pub struct StoredQuery {
     pub statistics: Option<String>,
 }
 
-/// Which account and region a query belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub account: String,
-    pub region: String,
-}
-
-impl Scope {
-    fn params(&self) -> Vec<Value> {
-        vec![self.account.as_str().into(), self.region.as_str().into()]
-    }
+fn scoped(scope: Scope<'_>) -> Vec<Value> {
+    vec![scope.account.into(), scope.region.into()]
 }
 
 /// Stores a new `Running` query, unless `max_running` of the scope's queries already run
 /// (then `false`).
-pub async fn create(store: &Store, scope: &Scope, query: &StoredQuery, max_running: i64) -> Result<bool, ModelError> {
+pub async fn create(store: &Store, scope: Scope<'_>, query: &StoredQuery, max_running: i64) -> Result<bool, ModelError> {
     let groups = serde_json::to_string(&query.log_groups).unwrap_or_default();
     let mut params = vec![
-        scope.account.as_str().into(),
-        scope.region.as_str().into(),
+        scope.account.into(),
+        scope.region.into(),
         query.id.as_str().into(),
         query.query_string.as_str().into(),
         groups.into(),
@@ -101,7 +93,7 @@ pub async fn create(store: &Store, scope: &Scope, query: &StoredQuery, max_runni
         Value::Int(query.created_at),
         Value::Int(query.created_at),
     ];
-    params.extend(scope.params());
+    params.extend(scoped(scope));
     params.push(Value::Int(max_running));
     let inserted = store
         .execute(
@@ -134,8 +126,8 @@ fn query_of(row: &store::Row, with_answer: bool) -> Result<StoredQuery, ModelErr
 }
 
 /// One query, with its answer.
-pub async fn get(store: &Store, scope: &Scope, id: &str) -> Result<Option<StoredQuery>, ModelError> {
-    let mut params = scope.params();
+pub async fn get(store: &Store, scope: Scope<'_>, id: &str) -> Result<Option<StoredQuery>, ModelError> {
+    let mut params = scoped(scope);
     params.push(id.into());
     let rows = store
         .query(&format!("SELECT {COLUMNS} FROM logs_queries WHERE account_id = ? AND region = ? AND query_id = ?"), params)
@@ -144,8 +136,8 @@ pub async fn get(store: &Store, scope: &Scope, id: &str) -> Result<Option<Stored
 }
 
 /// The scope's queries, newest first, without their answers.
-pub async fn all(store: &Store, scope: &Scope, status: Option<Status>) -> Result<Vec<StoredQuery>, ModelError> {
-    let mut params = scope.params();
+pub async fn all(store: &Store, scope: Scope<'_>, status: Option<Status>) -> Result<Vec<StoredQuery>, ModelError> {
+    let mut params = scoped(scope);
     let mut sql = String::from(
         "SELECT query_id, query_string, log_groups, start_time, end_time, result_limit, status, created_at, NULL, NULL
          FROM logs_queries WHERE account_id = ? AND region = ?",
@@ -159,9 +151,9 @@ pub async fn all(store: &Store, scope: &Scope, status: Option<Status>) -> Result
 }
 
 /// The runner's heartbeat: `true` while the query is still `Running` (not stopped).
-pub async fn heartbeat(store: &Store, scope: &Scope, id: &str, now_ms: i64) -> Result<bool, ModelError> {
+pub async fn heartbeat(store: &Store, scope: Scope<'_>, id: &str, now_ms: i64) -> Result<bool, ModelError> {
     let mut params = vec![Value::Int(now_ms)];
-    params.extend(scope.params());
+    params.extend(scoped(scope));
     params.push(id.into());
     let moved = store
         .execute(
@@ -175,7 +167,7 @@ pub async fn heartbeat(store: &Store, scope: &Scope, id: &str, now_ms: i64) -> R
 /// Ends a running query with `status` and, for `Complete`, its answer.
 pub async fn finish(
     store: &Store,
-    scope: &Scope,
+    scope: Scope<'_>,
     id: &str,
     status: Status,
     answer: Option<(String, String)>,
@@ -185,7 +177,7 @@ pub async fn finish(
         None => (Value::Null, Value::Null),
     };
     let mut params = vec![status.as_str().into(), results, statistics];
-    params.extend(scope.params());
+    params.extend(scoped(scope));
     params.push(id.into());
     store
         .execute(
@@ -207,8 +199,8 @@ pub enum Stopped {
 }
 
 /// Cancels a running query.
-pub async fn stop(store: &Store, scope: &Scope, id: &str) -> Result<Stopped, ModelError> {
-    let mut params = scope.params();
+pub async fn stop(store: &Store, scope: Scope<'_>, id: &str) -> Result<Stopped, ModelError> {
+    let mut params = scoped(scope);
     params.push(id.into());
     let moved = store
         .execute(
@@ -225,8 +217,8 @@ pub async fn stop(store: &Store, scope: &Scope, id: &str) -> Result<Stopped, Mod
 
 /// Answers as `Failed` the scope's running queries whose runner has been silent for
 /// [`STALE_MS`] at `now_ms`.
-pub async fn abandon_stale(store: &Store, scope: &Scope, now_ms: i64) -> Result<(), ModelError> {
-    let mut params = scope.params();
+pub async fn abandon_stale(store: &Store, scope: Scope<'_>, now_ms: i64) -> Result<(), ModelError> {
+    let mut params = scoped(scope);
     params.push(Value::Int(now_ms - STALE_MS));
     store
         .execute(
@@ -243,7 +235,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, SCOPE, temp_store};
 
     fn query(id: &str, at: i64) -> StoredQuery {
         StoredQuery {
@@ -264,31 +256,31 @@ mod tests {
     async fn a_query_ends_once_and_a_silent_runner_fails_it() {
         let temp = temp_store().await;
         let store = &temp.store;
-        let east = Scope { account: ACCOUNT.into(), region: "us-east-1".into() };
-        let west = Scope { account: ACCOUNT.into(), region: "us-west-2".into() };
-        assert!(create(store, &east, &query("q1", 1000), 2).await.unwrap());
-        assert!(create(store, &east, &query("q2", 1000), 2).await.unwrap());
-        assert!(!create(store, &east, &query("q3", 1000), 2).await.unwrap(), "two already run");
-        assert!(create(store, &west, &query("q3", 1000), 2).await.unwrap(), "another region's count");
-        assert!(get(store, &west, "q1").await.unwrap().is_none(), "regions do not share queries");
+        let east = SCOPE;
+        let west = Scope { account: ACCOUNT, region: "us-west-2" };
+        assert!(create(store, east, &query("q1", 1000), 2).await.unwrap());
+        assert!(create(store, east, &query("q2", 1000), 2).await.unwrap());
+        assert!(!create(store, east, &query("q3", 1000), 2).await.unwrap(), "two already run");
+        assert!(create(store, west, &query("q3", 1000), 2).await.unwrap(), "another region's count");
+        assert!(get(store, west, "q1").await.unwrap().is_none(), "regions do not share queries");
 
-        assert_eq!(stop(store, &east, "q1").await.unwrap(), Stopped::Stopped);
-        assert!(!heartbeat(store, &east, "q1", 2000).await.unwrap(), "the runner sees the stop");
-        finish(store, &east, "q1", Status::Complete, Some(("[]".into(), "{}".into()))).await.unwrap();
-        assert_eq!(get(store, &east, "q1").await.unwrap().unwrap().status, Status::Cancelled, "the stop won");
-        assert_eq!(stop(store, &east, "q1").await.unwrap(), Stopped::NotRunning);
-        assert_eq!(stop(store, &east, "nope").await.unwrap(), Stopped::NoSuchQuery);
+        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopped::Stopped);
+        assert!(!heartbeat(store, east, "q1", 2000).await.unwrap(), "the runner sees the stop");
+        finish(store, east, "q1", Status::Complete, Some(("[]".into(), "{}".into()))).await.unwrap();
+        assert_eq!(get(store, east, "q1").await.unwrap().unwrap().status, Status::Cancelled, "the stop won");
+        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopped::NotRunning);
+        assert_eq!(stop(store, east, "nope").await.unwrap(), Stopped::NoSuchQuery);
 
-        assert!(heartbeat(store, &east, "q2", 40_000).await.unwrap());
-        abandon_stale(store, &east, 40_000 + STALE_MS).await.unwrap();
-        assert_eq!(get(store, &east, "q2").await.unwrap().unwrap().status, Status::Running, "just in time");
-        abandon_stale(store, &east, 40_001 + STALE_MS).await.unwrap();
-        let failed = get(store, &east, "q2").await.unwrap().unwrap();
+        assert!(heartbeat(store, east, "q2", 40_000).await.unwrap());
+        abandon_stale(store, east, 40_000 + STALE_MS).await.unwrap();
+        assert_eq!(get(store, east, "q2").await.unwrap().unwrap().status, Status::Running, "just in time");
+        abandon_stale(store, east, 40_001 + STALE_MS).await.unwrap();
+        let failed = get(store, east, "q2").await.unwrap().unwrap();
         assert_eq!(failed.status, Status::Failed);
         assert_eq!(failed.results, None);
 
-        let listed = all(store, &east, Some(Status::Failed)).await.unwrap();
+        let listed = all(store, east, Some(Status::Failed)).await.unwrap();
         assert_eq!(listed.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(), ["q2"]);
-        assert_eq!(all(store, &east, None).await.unwrap().len(), 2);
+        assert_eq!(all(store, east, None).await.unwrap().len(), 2);
     }
 }

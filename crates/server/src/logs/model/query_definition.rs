@@ -8,7 +8,7 @@
 use store::{Store, Value};
 
 use crate::logs::model::ModelError;
-use crate::logs::model::query::Scope;
+use crate::regions::Scope;
 
 /// One saved definition. `log_groups` and `parameters` are kept as the JSON given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,13 +35,13 @@ pub enum Put {
 /// `update`; `client_token` makes a repeated create answer the first one's id.
 pub async fn put(
     store: &Store,
-    scope: &Scope,
+    scope: Scope<'_>,
     definition: &QueryDefinition,
     update: bool,
     client_token: Option<&str>,
     max: i64,
 ) -> Result<Put, ModelError> {
-    let key = |id: &str| -> Vec<Value> { vec![scope.account.as_str().into(), scope.region.as_str().into(), id.into()] };
+    let key = |id: &str| -> Vec<Value> { vec![scope.account.into(), scope.region.into(), id.into()] };
     if update {
         let mut params = vec![
             definition.name.as_str().into(),
@@ -64,7 +64,7 @@ pub async fn put(
         let rows = store
             .query(
                 "SELECT definition_id FROM logs_query_definitions WHERE account_id = ? AND region = ? AND client_token = ?",
-                vec![scope.account.as_str().into(), scope.region.as_str().into(), token.into()],
+                vec![scope.account.into(), scope.region.into(), token.into()],
             )
             .await?;
         if let Some(row) = rows.first() {
@@ -79,8 +79,8 @@ pub async fn put(
         definition.parameters.as_str().into(),
         client_token.map_or(Value::Null, Value::from),
         Value::Int(definition.last_modified),
-        scope.account.as_str().into(),
-        scope.region.as_str().into(),
+        scope.account.into(),
+        scope.region.into(),
         Value::Int(max),
     ]);
     let inserted = store
@@ -96,12 +96,12 @@ pub async fn put(
 }
 
 /// The scope's definitions whose name starts with `prefix`, by name.
-pub async fn all(store: &Store, scope: &Scope, prefix: &str) -> Result<Vec<QueryDefinition>, ModelError> {
+pub async fn all(store: &Store, scope: Scope<'_>, prefix: &str) -> Result<Vec<QueryDefinition>, ModelError> {
     let rows = store
         .query(
             "SELECT definition_id, name, query_string, log_groups, parameters, last_modified FROM logs_query_definitions
              WHERE account_id = ? AND region = ? ORDER BY name, definition_id",
-            vec![scope.account.as_str().into(), scope.region.as_str().into()],
+            vec![scope.account.into(), scope.region.into()],
         )
         .await?;
     let mut definitions = Vec::new();
@@ -123,11 +123,11 @@ pub async fn all(store: &Store, scope: &Scope, prefix: &str) -> Result<Vec<Query
 }
 
 /// Deletes a definition: whether there was one.
-pub async fn delete(store: &Store, scope: &Scope, id: &str) -> Result<bool, ModelError> {
+pub async fn delete(store: &Store, scope: Scope<'_>, id: &str) -> Result<bool, ModelError> {
     let deleted = store
         .execute(
             "DELETE FROM logs_query_definitions WHERE account_id = ? AND region = ? AND definition_id = ?",
-            vec![scope.account.as_str().into(), scope.region.as_str().into(), id.into()],
+            vec![scope.account.into(), scope.region.into(), id.into()],
         )
         .await?;
     Ok(deleted == 1)
@@ -138,7 +138,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, SCOPE, temp_store};
 
     fn definition(id: &str, name: &str) -> QueryDefinition {
         QueryDefinition {
@@ -155,24 +155,24 @@ mod tests {
     async fn definitions_are_created_once_per_token_replaced_whole_and_bounded() {
         let temp = temp_store().await;
         let store = &temp.store;
-        let scope = Scope { account: ACCOUNT.into(), region: "us-east-1".into() };
+        let scope = SCOPE;
         let stored = |id: &str| Put::Stored(id.to_owned());
-        assert_eq!(put(store, &scope, &definition("d1", "errors"), false, Some("t1"), 2).await.unwrap(), stored("d1"));
+        assert_eq!(put(store, scope, &definition("d1", "errors"), false, Some("t1"), 2).await.unwrap(), stored("d1"));
         assert_eq!(
-            put(store, &scope, &definition("d2", "errors"), false, Some("t1"), 2).await.unwrap(),
+            put(store, scope, &definition("d2", "errors"), false, Some("t1"), 2).await.unwrap(),
             stored("d1"),
             "the same token answers the first"
         );
-        assert_eq!(put(store, &scope, &definition("d2", "slow"), false, None, 2).await.unwrap(), stored("d2"));
-        assert_eq!(put(store, &scope, &definition("d3", "x"), false, None, 2).await.unwrap(), Put::TooMany);
+        assert_eq!(put(store, scope, &definition("d2", "slow"), false, None, 2).await.unwrap(), stored("d2"));
+        assert_eq!(put(store, scope, &definition("d3", "x"), false, None, 2).await.unwrap(), Put::TooMany);
         let renamed = QueryDefinition { query_string: "stats count(*)".into(), ..definition("d1", "errors-2") };
-        assert_eq!(put(store, &scope, &renamed, true, None, 2).await.unwrap(), stored("d1"));
-        assert_eq!(put(store, &scope, &definition("nope", "x"), true, None, 2).await.unwrap(), Put::NoSuchDefinition);
-        let found = all(store, &scope, "err").await.unwrap();
+        assert_eq!(put(store, scope, &renamed, true, None, 2).await.unwrap(), stored("d1"));
+        assert_eq!(put(store, scope, &definition("nope", "x"), true, None, 2).await.unwrap(), Put::NoSuchDefinition);
+        let found = all(store, scope, "err").await.unwrap();
         assert_eq!(found, [renamed]);
-        let west = Scope { account: ACCOUNT.into(), region: "us-west-2".into() };
-        assert!(all(store, &west, "").await.unwrap().is_empty(), "regions do not share definitions");
-        assert!(delete(store, &scope, "d1").await.unwrap());
-        assert!(!delete(store, &scope, "d1").await.unwrap());
+        let west = Scope { account: ACCOUNT, region: "us-west-2" };
+        assert!(all(store, west, "").await.unwrap().is_empty(), "regions do not share definitions");
+        assert!(delete(store, scope, "d1").await.unwrap());
+        assert!(!delete(store, scope, "d1").await.unwrap());
     }
 }
