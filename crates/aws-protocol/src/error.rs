@@ -111,12 +111,10 @@ impl AwsError {
     /// The awsJson error body: `__type`, the message and the shape's other members
     /// (`queryCompileError` of Logs' `MalformedQueryException`).
     pub fn to_json(&self) -> String {
-        let head = format!("{{\"__type\":\"{}\",\"message\":\"{}\"", json_escape(&self.code), json_escape(&self.message));
-        let members: String = self
-            .members
-            .iter()
-            .map(|(name, value)| format!(",\"{}\":{value}", json_escape(name)))
-            .collect();
+        let head =
+            format!("{{\"__type\":\"{}\",\"message\":\"{}\"", json_escape(&self.code), json_escape(&self.message));
+        let members: String =
+            self.members.iter().map(|(name, value)| format!(",\"{}\":{value}", json_escape(name))).collect();
         format!("{head}{members}}}")
     }
 

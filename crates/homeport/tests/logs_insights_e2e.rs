@@ -28,8 +28,8 @@ fn start_query_then_get_query_results_until_complete() {
     let group = "/homeport/insights";
     aws(&["logs", "create-log-group", "--log-group-name", group]);
     aws(&["logs", "create-log-stream", "--log-group-name", group, "--log-stream-name", "app"]);
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
-        .unwrap();
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
     let events: Vec<Value> = [("info", 12), ("error", 250), ("info", 30), ("error", 900)]
         .iter()
         .enumerate()

@@ -127,7 +127,9 @@ fn flatten(json: &Json, path: String, into: &mut Vec<(String, String)>) {
     let join = |step: &str| if path.is_empty() { step.to_owned() } else { format!("{path}.{step}") };
     match json {
         Json::Object(members) => members.iter().for_each(|(name, value)| flatten(value, join(name), into)),
-        Json::Array(items) => items.iter().enumerate().for_each(|(i, value)| flatten(value, join(&i.to_string()), into)),
+        Json::Array(items) => {
+            items.iter().enumerate().for_each(|(i, value)| flatten(value, join(&i.to_string()), into))
+        }
         other => {
             if let Some(value) = json_value(other) {
                 into.push((path, value.render()));
@@ -181,7 +183,8 @@ pub(crate) fn eval(expr: &Expr, record: &Record, fields: &Fields) -> Option<Valu
                 Arithmetic::Div | Arithmetic::Mod => return None,
             };
             // A time plus or minus a number of milliseconds is still a time.
-            let time_kept = matches!(a, Value::Time(_)) && matches!(op, Arithmetic::Add | Arithmetic::Sub)
+            let time_kept = matches!(a, Value::Time(_))
+                && matches!(op, Arithmetic::Add | Arithmetic::Sub)
                 && !matches!(b, Value::Time(_));
             Some(if time_kept { Value::Time(n as i64) } else { Value::Num(n) })
         }
@@ -232,7 +235,11 @@ impl Sorter {
         Sorter { keys, keep: usize::MAX, arrived: 0, rows: Vec::new() }
     }
 
-    fn order(keys: &[(Expr, Order)], a: &(Vec<Option<Value>>, u64, Record), b: &(Vec<Option<Value>>, u64, Record)) -> Ordering {
+    fn order(
+        keys: &[(Expr, Order)],
+        a: &(Vec<Option<Value>>, u64, Record),
+        b: &(Vec<Option<Value>>, u64, Record),
+    ) -> Ordering {
         for ((_, order), (x, y)) in keys.iter().zip(a.0.iter().zip(b.0.iter())) {
             // Absent values sort last whichever the order.
             let ordering = match (x, y) {
@@ -269,7 +276,11 @@ enum Stage {
     Parse(Expr, Extractor),
     Filter(Expr),
     Dedup(Vec<Expr>, HashSet<Vec<Key>>),
-    Limit { n: usize, passed: usize, ends_scan: bool },
+    Limit {
+        n: usize,
+        passed: usize,
+        ends_scan: bool,
+    },
     Sort(Sorter),
     Stats(Stats),
 }
@@ -354,7 +365,18 @@ impl Run {
         let match_point =
             stages.iter().position(|s| matches!(s, Stage::Sort(_) | Stage::Stats(_))).unwrap_or(stages.len());
         let columns = columns(commands, &mut fields);
-        Run { fields, stages, match_point, columns, limit, rows: Vec::new(), scanned: 0, matched: 0, bytes: 0, done: false }
+        Run {
+            fields,
+            stages,
+            match_point,
+            columns,
+            limit,
+            rows: Vec::new(),
+            scanned: 0,
+            matched: 0,
+            bytes: 0,
+            done: false,
+        }
     }
 
     /// Whether the answer can no longer change, however many more events come (a `limit`

@@ -185,7 +185,11 @@ pub enum Fold {
     Count(u64),
     Distinct(HashSet<Key>),
     Sum(Option<f64>),
-    Moments { n: u64, mean: f64, m2: f64 },
+    Moments {
+        n: u64,
+        mean: f64,
+        m2: f64,
+    },
     Extreme(Option<Value>),
     /// The value and the time of the record it came from.
     AtTime(Option<(i64, Value)>),
@@ -226,9 +230,9 @@ impl Fold {
                 }
             }
             Fold::AtTime(best) => {
-                let better = best.as_ref().is_none_or(|(at, _)| {
-                    if aggregate == Aggregate::Earliest { time < *at } else { time >= *at }
-                });
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(at, _)| if aggregate == Aggregate::Earliest { time < *at } else { time >= *at });
                 if better {
                     *best = Some((time, value));
                 }

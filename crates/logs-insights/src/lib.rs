@@ -156,60 +156,74 @@ mod tests {
     fn queries_answer_as_insights_does() {
         let cases: &[(&str, &[&str])] = &[
             ("fields status | filter status = 500", &["status=500"]),
-            ("filter status >= 200 and status < 300 | fields path, user.name", &[
-                "path=/pay user.name=ann",
-                "path=/ user.name=ann",
-            ]),
+            (
+                "filter status >= 200 and status < 300 | fields path, user.name",
+                &["path=/pay user.name=ann", "path=/ user.name=ann"],
+            ),
             ("filter @message like 'user=ann' | fields @message", &["@message=GET /home 200 user=ann took=5"]),
-            ("filter @message like /user=(bob|cy)/ | fields @logStream | sort @timestamp asc", &[
-                "@logStream=b",
-                "@logStream=b",
-            ]),
+            (
+                "filter @message like /user=(bob|cy)/ | fields @logStream | sort @timestamp asc",
+                &["@logStream=b", "@logStream=b"],
+            ),
             ("filter @message =~ /POST/ | fields @message", &["@message=POST /pay 503 user=bob took=90"]),
             ("filter path in ['/pay', '/x'] | fields ms | sort ms desc", &["ms=30", "ms=20"]),
             ("filter path not in ['/pay'] | fields ms", &["ms=10"]),
             ("filter not ispresent(status) | stats count(*) as n", &["n=3"]),
             ("filter @message not like /GET/ | stats count(*)", &["count(*)=4"]),
-            ("stats count(*) by bin(5m)", &[
-                "bin(5m)=2023-11-14 22:15:00.000 count(*)=3",
-                "bin(5m)=2023-11-14 22:20:00.000 count(*)=2",
-                "bin(5m)=2023-11-14 22:25:00.000 count(*)=1",
-            ]),
+            (
+                "stats count(*) by bin(5m)",
+                &[
+                    "bin(5m)=2023-11-14 22:15:00.000 count(*)=3",
+                    "bin(5m)=2023-11-14 22:20:00.000 count(*)=2",
+                    "bin(5m)=2023-11-14 22:25:00.000 count(*)=1",
+                ],
+            ),
             ("stats count(*) as n by @logStream | sort n desc", &["@logStream=a n=3", "@logStream=b n=3"]),
-            ("stats sum(ms), avg(ms), min(ms), max(ms), count(ms), count_distinct(user.name)", &[
-                "sum(ms)=60 avg(ms)=20 min(ms)=10 max(ms)=30 count(ms)=3 count_distinct(user.name)=2",
-            ]),
+            (
+                "stats sum(ms), avg(ms), min(ms), max(ms), count(ms), count_distinct(user.name)",
+                &["sum(ms)=60 avg(ms)=20 min(ms)=10 max(ms)=30 count(ms)=3 count_distinct(user.name)=2"],
+            ),
             ("stats earliest(path) as first, latest(path) as last", &["first=/ last=/pay"]),
             ("stats stddev(ms) as sd", &["sd=10"]),
-            ("parse @message '* * * user=* took=*' as method, url, code, who, took | filter code = 200 | \
-              stats sum(took) as total by who | sort who", &["who=ann total=5", "who=cy total=7"]),
-            ("parse @message /user=(?<who>\\w+) took=(?<took>\\d+)/ | filter took > 50 | display who, took", &[
-                "who=bob took=90",
-            ]),
-            ("fields strlen(path) as len, toupper(path) as up, concat(path, '!') as bang | filter path = '/pay' | limit 1", &[
-                "len=4 up=/PAY bang=/pay!",
-            ]),
+            (
+                "parse @message '* * * user=* took=*' as method, url, code, who, took | filter code = 200 | \
+              stats sum(took) as total by who | sort who",
+                &["who=ann total=5", "who=cy total=7"],
+            ),
+            (
+                "parse @message /user=(?<who>\\w+) took=(?<took>\\d+)/ | filter took > 50 | display who, took",
+                &["who=bob took=90"],
+            ),
+            (
+                "fields strlen(path) as len, toupper(path) as up, concat(path, '!') as bang | filter path = '/pay' | limit 1",
+                &["len=4 up=/PAY bang=/pay!"],
+            ),
             ("fields ms * 2 + 1 as x, ms % 7 as m | sort x | limit 2", &["x=21 m=3", "x=41 m=6"]),
-            ("filter ispresent(ms) | fields datefloor(@timestamp, 1h) as hour | limit 1", &[
-                "hour=2023-11-14 22:00:00.000",
-            ]),
+            (
+                "filter ispresent(ms) | fields datefloor(@timestamp, 1h) as hour | limit 1",
+                &["hour=2023-11-14 22:00:00.000"],
+            ),
             ("fields coalesce(user.name, 'none') as who | dedup who | sort who", &["who=ann", "who=bob", "who=none"]),
-            ("fields substr(@logStream, 0, 1) as s, replace(path, '/', '_') as p, abs(-2) as a, ceil(1.2) as c, \
-              floor(1.8) as f | filter path = '/' ", &["s=a p=_ a=2 c=2 f=1"]),
-            ("fields tolower('AbC') as l, trim('  x ') as t, isblank(nothing) as b, fromMillis(0) as z | limit 1", &[
-                "l=abc t=x b=true z=1970-01-01 00:00:00.000",
-            ]),
-            ("fields `user.name` as who | filter who = 'bob' or @logStream = 'b' and @message like 'cy'", &[
-                "who=",
-                "who=bob",
-            ]),
+            (
+                "fields substr(@logStream, 0, 1) as s, replace(path, '/', '_') as p, abs(-2) as a, ceil(1.2) as c, \
+              floor(1.8) as f | filter path = '/' ",
+                &["s=a p=_ a=2 c=2 f=1"],
+            ),
+            (
+                "fields tolower('AbC') as l, trim('  x ') as t, isblank(nothing) as b, fromMillis(0) as z | limit 1",
+                &["l=abc t=x b=true z=1970-01-01 00:00:00.000"],
+            ),
+            (
+                "fields `user.name` as who | filter who = 'bob' or @logStream = 'b' and @message like 'cy'",
+                &["who=", "who=bob"],
+            ),
             ("# a comment\nfields @logStream | limit 2", &["@logStream=b", "@logStream=a"]),
             ("sort ms desc | stats count(*) as n", &["n=6"]),
             ("sort ms desc | limit 2 | stats count(*) as n, min(ms) as low", &["n=2 low=20"]),
-            ("sort @timestamp desc | dedup @logStream | fields @logStream, @timestamp", &[
-                "@logStream=b @timestamp=2023-11-14 22:26:00.000",
-                "@logStream=a @timestamp=2023-11-14 22:22:00.000",
-            ]),
+            (
+                "sort @timestamp desc | dedup @logStream | fields @logStream, @timestamp",
+                &["@logStream=b @timestamp=2023-11-14 22:26:00.000", "@logStream=a @timestamp=2023-11-14 22:22:00.000"],
+            ),
         ];
         for (query, expected) in cases {
             let got = rows(query);
@@ -292,7 +306,11 @@ mod tests {
             ("stats nope(x)", "unexpected symbol found nope at line 1 and position 6", 6),
             ("fields nope(x)", "Unknown function name: nope", 7),
             ("fields strlen(a, b)", "Wrong number of arguments to function strlen", 7),
-            ("parse @message 'a=* b=*' as a", "Number of fields in the as clause (1) does not match the number of wildcards in the pattern (2)", 15),
+            (
+                "parse @message 'a=* b=*' as a",
+                "Number of fields in the as clause (1) does not match the number of wildcards in the pattern (2)",
+                15,
+            ),
             ("filter @message like /(/", "Invalid regular expression /(/", 21),
             ("filter 'unterminated", "unexpected symbol found 'unterminated at line 1 and position 7", 7),
             ("limit 0", "unexpected symbol found 0 at line 1 and position 6", 6),

@@ -160,7 +160,8 @@ struct Lexed {
     end: usize,
 }
 
-const SYMBOLS: &[&str] = &["=~", "!=", "<=", ">=", "==", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%"];
+const SYMBOLS: &[&str] =
+    &["=~", "!=", "<=", ">=", "==", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%"];
 
 fn unexpected(text: &str, start: usize, end: usize) -> QueryError {
     let line = text.get(..start).map_or(1, |before| before.matches('\n').count() + 1);
@@ -192,11 +193,12 @@ fn lex(text: &str) -> Result<Vec<Lexed>, QueryError> {
         // `/` divides after an operand and starts a regex elsewhere, and after `parse FIELD`.
         let after_parse_source = tokens.len() >= 2
             && matches!(tokens.get(tokens.len() - 2).map(|t| &t.token), Some(Token::Ident(w)) if w.eq_ignore_ascii_case("parse"));
-        let operand_before = !after_parse_source && tokens.last().is_some_and(|last| {
-            matches!(&last.token, Token::Ident(word) if !is_reserved(word))
-                || matches!(last.token, Token::Str(_) | Token::Num(_) | Token::Period(_) | Token::Regex(_))
-                || matches!(last.token, Token::Sym(")") | Token::Sym("]"))
-        });
+        let operand_before = !after_parse_source
+            && tokens.last().is_some_and(|last| {
+                matches!(&last.token, Token::Ident(word) if !is_reserved(word))
+                    || matches!(last.token, Token::Str(_) | Token::Num(_) | Token::Period(_) | Token::Regex(_))
+                    || matches!(last.token, Token::Sym(")") | Token::Sym("]"))
+            });
         let token = if c == b'"' || c == b'\'' || c == b'`' {
             let mut value = String::new();
             at += 1;

@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 
 use crate::ids;
 use crate::logs::model::event;
-use crate::logs::model::query::{self, Status, StoredQuery, Stopped};
+use crate::logs::model::query::{self, Status, Stopped, StoredQuery};
 use crate::logs::query_run::{self, Job};
 use crate::logs::{errors::validation, invalid_parameter};
 use crate::operations::operation;
@@ -72,9 +72,8 @@ fn named_groups(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     };
     let single = body.get("logGroupName").and_then(Json::as_str).map(|name| vec![name.to_owned()]);
     let (names, identifiers) = (list("logGroupNames"), list("logGroupIdentifiers"));
-    let exactly_one = || {
-        invalid_parameter("Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified.")
-    };
+    let exactly_one =
+        || invalid_parameter("Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified.");
     let (member, groups) = match (single, names, identifiers) {
         (Some(single), None, None) => ("logGroupName", single),
         (None, Some(names), None) => ("logGroupNames", names),
@@ -137,7 +136,9 @@ fn time(body: &Json, member: &str) -> Result<i64, AwsError> {
             .as_i64()
             .filter(|t| *t >= 0)
             .ok_or_else(|| validation(member, &value.to_string(), "Member must have value greater than or equal to 0")),
-        None => Err(invalid_parameter(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))),
+        None => Err(invalid_parameter(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))),
     }
 }
 
@@ -319,10 +320,11 @@ async fn describe_queries(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn get_log_record(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let pointer = ctx.body.get("logRecordPointer").and_then(Json::as_str).unwrap_or_default();
-    let (group, seq) =
-        query_run::read_pointer(pointer).ok_or_else(|| invalid_parameter("The specified logRecordPointer is invalid."))?;
+    let (group, seq) = query_run::read_pointer(pointer)
+        .ok_or_else(|| invalid_parameter("The specified logRecordPointer is invalid."))?;
     let found = event::by_seq(&ctx.app.store, ctx.scope(), &group, seq).await?;
-    let stored = found.ok_or_else(|| AwsError::new("ResourceNotFoundException", 400, "The specified log record does not exist."))?;
+    let stored = found
+        .ok_or_else(|| AwsError::new("ResourceNotFoundException", 400, "The specified log record does not exist."))?;
     let event = logs_insights::Event {
         timestamp: stored.timestamp,
         ingestion_time: stored.ingestion_time,
@@ -332,7 +334,9 @@ async fn get_log_record(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         source: 0,
         id: stored.seq,
     };
-    let record: serde_json::Map<String, Json> =
-        logs_insights::discovered_fields(&event).into_iter().map(|(field, value)| (field, Json::String(value))).collect();
+    let record: serde_json::Map<String, Json> = logs_insights::discovered_fields(&event)
+        .into_iter()
+        .map(|(field, value)| (field, Json::String(value)))
+        .collect();
     Ok(json!({"logRecord": record}))
 }

@@ -22,7 +22,9 @@ use crate::operations::{Ctx, account_wide, json as json_op};
 const MAX_DEFINITIONS: i64 = 1000;
 const MAX_PARAMETERS: usize = 20;
 
-operation!(logs, PUT_QUERY_DEFINITION, "PutQueryDefinition", Write, account_wide, |ctx| json_op(put_query_definition(ctx)));
+operation!(logs, PUT_QUERY_DEFINITION, "PutQueryDefinition", Write, account_wide, |ctx| json_op(put_query_definition(
+    ctx
+)));
 operation!(logs, DESCRIBE_QUERY_DEFINITIONS, "DescribeQueryDefinitions", Read, account_wide, |ctx| json_op(
     describe_query_definitions(ctx)
 ));
@@ -59,7 +61,11 @@ fn no_definition() -> AwsError {
 fn parameters(body: &Json) -> Result<Json, AwsError> {
     let Some(list) = body.get("parameters").and_then(Json::as_array) else { return Ok(json!([])) };
     if list.len() > MAX_PARAMETERS {
-        return Err(validation("parameters", &list.len().to_string(), "Member must have length less than or equal to 20"));
+        return Err(validation(
+            "parameters",
+            &list.len().to_string(),
+            "Member must have length less than or equal to 20",
+        ));
     }
     let mut kept = Vec::new();
     for parameter in list {
@@ -67,7 +73,11 @@ fn parameters(body: &Json) -> Result<Json, AwsError> {
         let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(validation("parameters.member.name", name, "Member must satisfy regular expression pattern: ^[a-zA-Z_][a-zA-Z0-9_]*"));
+            return Err(validation(
+                "parameters.member.name",
+                name,
+                "Member must satisfy regular expression pattern: ^[a-zA-Z_][a-zA-Z0-9_]*",
+            ));
         }
         let mut entry = json!({"name": name});
         if let Some(default) = text(parameter, "defaultValue", 0, 1024)? {
@@ -88,14 +98,21 @@ async fn put_query_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let name = required(body, "name", 1, 255)?;
     let query_string = required(body, "queryString", 1, 10_000)?;
-    let groups: Vec<&str> =
-        body.get("logGroupNames").and_then(Json::as_array).map(|g| g.iter().map(|n| n.as_str().unwrap_or_default()).collect()).unwrap_or_default();
+    let groups: Vec<&str> = body
+        .get("logGroupNames")
+        .and_then(Json::as_array)
+        .map(|g| g.iter().map(|n| n.as_str().unwrap_or_default()).collect())
+        .unwrap_or_default();
     for group in &groups {
         let valid = !group.is_empty()
             && group.len() <= 512
             && group.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
         if !valid {
-            return Err(validation("logGroupNames", group, "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"));
+            return Err(validation(
+                "logGroupNames",
+                group,
+                "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+",
+            ));
         }
     }
     let token = text(body, "clientToken", 36, 128)?;
@@ -115,7 +132,9 @@ async fn put_query_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         parameters: parameters(body)?.to_string(),
         last_modified: ids::now() * 1000,
     };
-    match query_definition::put(&ctx.app.store, ctx.scope(), &definition, update.is_some(), token, MAX_DEFINITIONS).await? {
+    match query_definition::put(&ctx.app.store, ctx.scope(), &definition, update.is_some(), token, MAX_DEFINITIONS)
+        .await?
+    {
         Put::Stored(id) => Ok(json!({"queryDefinitionId": id})),
         Put::NoSuchDefinition => Err(no_definition()),
         Put::TooMany => Err(AwsError::new(

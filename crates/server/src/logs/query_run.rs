@@ -20,8 +20,8 @@ use store::Store;
 
 use crate::ids;
 use crate::logs::model::query::{self, Status};
-use crate::regions::Scope;
 use crate::logs::model::{ModelError, event};
+use crate::regions::Scope;
 
 /// How many events one read takes from the store.
 pub const PAGE: i64 = 5_000;
@@ -177,7 +177,15 @@ pub async fn run_now(
         statistics: None,
     };
     query::create(store, scope, &stored, i64::MAX).await.map_err(|error| error.to_string())?;
-    let job = Job { account: account.to_owned(), region: region.to_owned(), id, query: parsed, groups: vec![group.to_owned()], window, limit: 10_000 };
+    let job = Job {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        id,
+        query: parsed,
+        groups: vec![group.to_owned()],
+        window,
+        limit: 10_000,
+    };
     run(store, &job).await.map_err(|stop| match stop {
         Stop::Cancelled => "cancelled".to_owned(),
         Stop::Timeout => "timed out".to_owned(),

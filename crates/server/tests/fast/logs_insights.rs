@@ -104,7 +104,11 @@ fn queries_run_in_the_background_and_answer_with_pointers(server: &TestServer) {
 
     let slow = query(server, &group, "filter ms > 20 | fields status, ms, user.id | sort ms desc");
     assert_eq!(rows(&slow), ["status=500 ms=250 user.id=u1", "status=200 ms=30 user.id=u1"]);
-    let parsed = query(server, &group, "parse @message '* * * took=*' as verb, path, code, took | filter code != 200 | display path, took");
+    let parsed = query(
+        server,
+        &group,
+        "parse @message '* * * took=*' as verb, path, code, took | filter code != 200 | display path, took",
+    );
     assert_eq!(rows(&parsed), ["path=/pay took=90"]);
 
     let newest = query(server, &group, "fields @message, @logStream | limit 1");
@@ -112,15 +116,11 @@ fn queries_run_in_the_background_and_answer_with_pointers(server: &TestServer) {
     assert_eq!(row[0]["value"], "GET /pay 200 took=7", "without a sort, the newest first");
     let pointer = row.iter().find(|f| f["field"] == "@ptr").unwrap()["value"].as_str().unwrap().to_owned();
     let query_id = newest["queryId"].as_str().unwrap().to_owned();
-    let api_pointer = slow["answer"]["results"][0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["field"] == "@ptr")
-        .unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api_pointer =
+        slow["answer"]["results"][0].as_array().unwrap().iter().find(|f| f["field"] == "@ptr").unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     server.run(&[
         Case::ok("a record by its pointer", root, logs("GetLogRecord", json!({"logRecordPointer": pointer})))
             .json("/logRecord/@message", "GET /pay 200 took=7")
@@ -130,20 +130,34 @@ fn queries_run_in_the_background_and_answer_with_pointers(server: &TestServer) {
             .json("/logRecord/status", "500")
             .json("/logRecord/user.id", "u1")
             .json("/logRecord/@timestamp", (base + 60_000).to_string()),
-        Case::error("a pointer it never gave", root, logs("GetLogRecord", json!({"logRecordPointer": "bm9wZQ"})), 400,
-            "InvalidParameterException", "The specified logRecordPointer is invalid."),
-        Case::ok("a second page of one row", root, logs("GetQueryResults", json!({"queryId": query_id, "maxItems": 0})))
-            .json_len("/results", 0)
-            .json("/nextToken", "0")
-            .json("/status", "Complete"),
+        Case::error(
+            "a pointer it never gave",
+            root,
+            logs("GetLogRecord", json!({"logRecordPointer": "bm9wZQ"})),
+            400,
+            "InvalidParameterException",
+            "The specified logRecordPointer is invalid.",
+        ),
+        Case::ok(
+            "a second page of one row",
+            root,
+            logs("GetQueryResults", json!({"queryId": query_id, "maxItems": 0})),
+        )
+        .json_len("/results", 0)
+        .json("/nextToken", "0")
+        .json("/status", "Complete"),
         Case::ok("stop a finished query", root, logs("StopQuery", json!({"queryId": query_id})))
             .json("/success", false),
         Case::ok("described", root, logs("DescribeQueries", json!({"logGroupName": group, "status": "Complete"})))
             .json_len("/queries", 4)
             .json("/queries/0/logGroupName", group.as_str())
             .json("/queries/0/queryLanguage", "CWLI"),
-        Case::ok("none cancelled", root, logs("DescribeQueries", json!({"logGroupName": group, "status": "Cancelled"})))
-            .json_len("/queries", 0),
+        Case::ok(
+            "none cancelled",
+            root,
+            logs("DescribeQueries", json!({"logGroupName": group, "status": "Cancelled"})),
+        )
+        .json_len("/queries", 0),
         Case::ok("one at a time", root, logs("DescribeQueries", json!({"logGroupName": group, "maxResults": 1})))
             .json_len("/queries", 1)
             .json("/nextToken", "1"),
@@ -207,15 +221,22 @@ fn a_user_without_permissions_is_refused_insights(server: &TestServer) {
         Case::denied(
             "start a query",
             nobody,
-            logs("StartQuery", json!({"logGroupName": "/secret", "startTime": 0, "endTime": 1, "queryString": "fields @message"})),
+            logs(
+                "StartQuery",
+                json!({"logGroupName": "/secret", "startTime": 0, "endTime": 1, "queryString": "fields @message"}),
+            ),
             format!("is not authorized to perform: logs:StartQuery on resource: {arn}"),
         ),
         Case::denied("results", nobody, logs("GetQueryResults", json!({"queryId": "q"})), "logs:GetQueryResults"),
         Case::denied("stop", nobody, logs("StopQuery", json!({"queryId": "q"})), "logs:StopQuery"),
         Case::denied("describe", nobody, logs("DescribeQueries", json!({})), "logs:DescribeQueries"),
         Case::denied("a record", nobody, logs("GetLogRecord", json!({"logRecordPointer": "p"})), "logs:GetLogRecord"),
-        Case::denied("save a query", nobody, logs("PutQueryDefinition", json!({"name": "n", "queryString": "x"})),
-            "logs:PutQueryDefinition on resource: *"),
+        Case::denied(
+            "save a query",
+            nobody,
+            logs("PutQueryDefinition", json!({"name": "n", "queryString": "x"})),
+            "logs:PutQueryDefinition on resource: *",
+        ),
     ]);
 }
 
@@ -226,38 +247,76 @@ fn query_definitions_are_saved_replaced_and_deleted(server: &TestServer) {
     let token = format!("{}-a-client-token-of-at-least-thirty-six-characters", unique("t"));
     let put = |body: Value| logs("PutQueryDefinition", body);
     let created = server
-        .logs(root, "PutQueryDefinition", &json!({"name": name, "queryString": "filter level = 'error'",
+        .logs(
+            root,
+            "PutQueryDefinition",
+            &json!({"name": name, "queryString": "filter level = 'error'",
             "logGroupNames": ["/a"], "clientToken": token,
-            "parameters": [{"name": "level", "defaultValue": "error"}]}))
+            "parameters": [{"name": "level", "defaultValue": "error"}]}),
+        )
         .ok()
         .value();
     let id = created["queryDefinitionId"].as_str().unwrap().to_owned();
     server.run(&[
         Case::ok("the same token again", root, put(json!({"name": name, "queryString": "x", "clientToken": token})))
             .json("/queryDefinitionId", id.as_str()),
-        Case::ok("described by prefix", root,
-            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})))
-            .json_len("/queryDefinitions", 1)
-            .json("/queryDefinitions/0/name", name.as_str())
-            .json("/queryDefinitions/0/logGroupNames/0", "/a")
-            .json("/queryDefinitions/0/parameters/0/defaultValue", "error")
-            .json("/queryDefinitions/0/queryLanguage", "CWLI"),
-        Case::ok("replaced whole", root, put(json!({"queryDefinitionId": id, "name": name, "queryString": "stats count(*)"})))
-            .json("/queryDefinitionId", id.as_str()),
-        Case::ok("nothing of the old kept", root,
-            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})))
-            .json("/queryDefinitions/0/queryString", "stats count(*)")
-            .json_len("/queryDefinitions/0/logGroupNames", 0),
-        Case::error("update one nobody made", root, put(json!({"queryDefinitionId": "nope", "name": "n", "queryString": "x"})),
-            400, "ResourceNotFoundException", "The specified query definition does not exist."),
+        Case::ok(
+            "described by prefix",
+            root,
+            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})),
+        )
+        .json_len("/queryDefinitions", 1)
+        .json("/queryDefinitions/0/name", name.as_str())
+        .json("/queryDefinitions/0/logGroupNames/0", "/a")
+        .json("/queryDefinitions/0/parameters/0/defaultValue", "error")
+        .json("/queryDefinitions/0/queryLanguage", "CWLI"),
+        Case::ok(
+            "replaced whole",
+            root,
+            put(json!({"queryDefinitionId": id, "name": name, "queryString": "stats count(*)"})),
+        )
+        .json("/queryDefinitionId", id.as_str()),
+        Case::ok(
+            "nothing of the old kept",
+            root,
+            logs("DescribeQueryDefinitions", json!({"queryDefinitionNamePrefix": prefix})),
+        )
+        .json("/queryDefinitions/0/queryString", "stats count(*)")
+        .json_len("/queryDefinitions/0/logGroupNames", 0),
+        Case::error(
+            "update one nobody made",
+            root,
+            put(json!({"queryDefinitionId": "nope", "name": "n", "queryString": "x"})),
+            400,
+            "ResourceNotFoundException",
+            "The specified query definition does not exist.",
+        ),
         Case::error("no name", root, put(json!({"queryString": "x"})), 400, "InvalidParameterException", "'name'"),
-        Case::error("a short token", root, put(json!({"name": "n", "queryString": "x", "clientToken": "short"})), 400,
-            "InvalidParameterException", "Member must have length between 36 and 128"),
-        Case::error("a parameter name Logs refuses", root,
-            put(json!({"name": "n", "queryString": "x", "parameters": [{"name": "1st"}]})), 400,
-            "InvalidParameterException", "^[a-zA-Z_][a-zA-Z0-9_]*"),
-        Case::ok("deleted", root, logs("DeleteQueryDefinition", json!({"queryDefinitionId": id}))).json("/success", true),
-        Case::error("deleted again", root, logs("DeleteQueryDefinition", json!({"queryDefinitionId": id})), 400,
-            "ResourceNotFoundException", "The specified query definition does not exist."),
+        Case::error(
+            "a short token",
+            root,
+            put(json!({"name": "n", "queryString": "x", "clientToken": "short"})),
+            400,
+            "InvalidParameterException",
+            "Member must have length between 36 and 128",
+        ),
+        Case::error(
+            "a parameter name Logs refuses",
+            root,
+            put(json!({"name": "n", "queryString": "x", "parameters": [{"name": "1st"}]})),
+            400,
+            "InvalidParameterException",
+            "^[a-zA-Z_][a-zA-Z0-9_]*",
+        ),
+        Case::ok("deleted", root, logs("DeleteQueryDefinition", json!({"queryDefinitionId": id})))
+            .json("/success", true),
+        Case::error(
+            "deleted again",
+            root,
+            logs("DeleteQueryDefinition", json!({"queryDefinitionId": id})),
+            400,
+            "ResourceNotFoundException",
+            "The specified query definition does not exist.",
+        ),
     ]);
 }

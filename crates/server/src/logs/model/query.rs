@@ -79,7 +79,12 @@ fn scoped(scope: Scope<'_>) -> Vec<Value> {
 
 /// Stores a new `Running` query, unless `max_running` of the scope's queries already run
 /// (then `false`).
-pub async fn create(store: &Store, scope: Scope<'_>, query: &StoredQuery, max_running: i64) -> Result<bool, ModelError> {
+pub async fn create(
+    store: &Store,
+    scope: Scope<'_>,
+    query: &StoredQuery,
+    max_running: i64,
+) -> Result<bool, ModelError> {
     let groups = serde_json::to_string(&query.log_groups).unwrap_or_default();
     let mut params = vec![
         scope.account.into(),
@@ -130,7 +135,10 @@ pub async fn get(store: &Store, scope: Scope<'_>, id: &str) -> Result<Option<Sto
     let mut params = scoped(scope);
     params.push(id.into());
     let rows = store
-        .query(&format!("SELECT {COLUMNS} FROM logs_queries WHERE account_id = ? AND region = ? AND query_id = ?"), params)
+        .query(
+            &format!("SELECT {COLUMNS} FROM logs_queries WHERE account_id = ? AND region = ? AND query_id = ?"),
+            params,
+        )
         .await?;
     rows.first().map(|row| query_of(row, true)).transpose()
 }
