@@ -454,13 +454,10 @@ impl Parser<'_> {
                 return Err(self.error_here());
             };
             self.expect("(")?;
-            let argument = if function == Aggregate::Count && self.eat("*") {
-                None
-            } else if function == Aggregate::Count && matches!(self.peek(), Some(Token::Sym(")"))) {
-                None
-            } else {
-                Some(self.expr()?)
-            };
+            // `count(*)` and `count()` count records.
+            let counts_records = function == Aggregate::Count
+                && (self.eat("*") || matches!(self.peek(), Some(Token::Sym(")"))));
+            let argument = if counts_records { None } else { Some(self.expr()?) };
             self.expect(")")?;
             let shown = if self.eat_keyword("as") { self.name()? } else { self.text_since(from) };
             let slot = self.fields.slot(&shown);

@@ -24,9 +24,12 @@ const STATEMENTS_PER_TRANSACTION: usize = 500;
 fn message(i: u64) -> String {
     // A fixed pseudo-random sequence, so every run loads the same events.
     let x = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407) >> 33;
-    let verb = ["GET", "GET", "GET", "POST", "PUT", "DELETE"][(x % 6) as usize];
-    let resource = ["items", "users", "orders", "carts"][(x / 7 % 4) as usize];
-    let code = [200, 200, 200, 200, 201, 404, 500, 503][(x / 31 % 8) as usize];
+    let pick = |options: &[&'static str], n: u64| {
+        options.get(usize::try_from(n).unwrap_or(0) % options.len()).copied().unwrap_or_default()
+    };
+    let verb = pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"], x);
+    let resource = pick(&["items", "users", "orders", "carts"], x / 7);
+    let code = pick(&["200", "200", "200", "200", "201", "404", "500", "503"], x / 31);
     let took = x / 251 % 1000;
     format!("{verb} /api/{resource}/{} {code} took={took} user=u{}", x % 10_000, x / 13 % 500)
 }

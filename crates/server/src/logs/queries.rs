@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 
 use crate::ids;
 use crate::logs::model::event;
-use crate::logs::model::query::{self, Status, Stopped, StoredQuery};
+use crate::logs::model::query::{self, Status, Stopping, StoredQuery};
 use crate::logs::query_run::{self, Job};
 use crate::logs::{errors::validation, invalid_parameter};
 use crate::operations::operation;
@@ -260,9 +260,9 @@ async fn get_query_results(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn stop_query(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = query_id(ctx.body)?;
     match query::stop(&ctx.app.store, ctx.scope(), id).await? {
-        Stopped::Stopped => Ok(json!({"success": true})),
-        Stopped::NotRunning => Ok(json!({"success": false})),
-        Stopped::NoSuchQuery => Err(no_query()),
+        Stopping::Stopped => Ok(json!({"success": true})),
+        Stopping::NotRunning => Ok(json!({"success": false})),
+        Stopping::NoSuchQuery => Err(no_query()),
     }
 }
 

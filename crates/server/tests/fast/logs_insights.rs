@@ -183,7 +183,7 @@ fn bad_queries_are_refused_with_logs_errors(server: &TestServer) {
             400, "MalformedQueryException", "Unknown function name: nope"),
         Case::error("a group nobody made", root, start(json!({"logGroupName": "nobody-made-me"})), 400,
             "ResourceNotFoundException",
-            &format!("Log group 'nobody-made-me' does not exist for account ID '{}'", server.account_id)),
+            format!("Log group 'nobody-made-me' does not exist for account ID '{}'", server.account_id)),
         Case::error("no group", root, start(json!({})), 400, "InvalidParameterException",
             "Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified."),
         Case::error("a name and names", root, start(json!({"logGroupName": group, "logGroupNames": [group]})), 400,

@@ -199,7 +199,7 @@ pub async fn finish(
 
 /// What a stop did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
+pub enum Stopping {
     Stopped,
     /// It had already ended.
     NotRunning,
@@ -207,7 +207,7 @@ pub enum Stopped {
 }
 
 /// Cancels a running query.
-pub async fn stop(store: &Store, scope: Scope<'_>, id: &str) -> Result<Stopped, ModelError> {
+pub async fn stop(store: &Store, scope: Scope<'_>, id: &str) -> Result<Stopping, ModelError> {
     let mut params = scoped(scope);
     params.push(id.into());
     let moved = store
@@ -218,9 +218,9 @@ pub async fn stop(store: &Store, scope: Scope<'_>, id: &str) -> Result<Stopped, 
         )
         .await?;
     if moved == 1 {
-        return Ok(Stopped::Stopped);
+        return Ok(Stopping::Stopped);
     }
-    Ok(if get(store, scope, id).await?.is_some() { Stopped::NotRunning } else { Stopped::NoSuchQuery })
+    Ok(if get(store, scope, id).await?.is_some() { Stopping::NotRunning } else { Stopping::NoSuchQuery })
 }
 
 /// Answers as `Failed` the scope's running queries whose runner has been silent for
@@ -272,12 +272,12 @@ mod tests {
         assert!(create(store, west, &query("q3", 1000), 2).await.unwrap(), "another region's count");
         assert!(get(store, west, "q1").await.unwrap().is_none(), "regions do not share queries");
 
-        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopped::Stopped);
+        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopping::Stopped);
         assert!(!heartbeat(store, east, "q1", 2000).await.unwrap(), "the runner sees the stop");
         finish(store, east, "q1", Status::Complete, Some(("[]".into(), "{}".into()))).await.unwrap();
         assert_eq!(get(store, east, "q1").await.unwrap().unwrap().status, Status::Cancelled, "the stop won");
-        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopped::NotRunning);
-        assert_eq!(stop(store, east, "nope").await.unwrap(), Stopped::NoSuchQuery);
+        assert_eq!(stop(store, east, "q1").await.unwrap(), Stopping::NotRunning);
+        assert_eq!(stop(store, east, "nope").await.unwrap(), Stopping::NoSuchQuery);
 
         assert!(heartbeat(store, east, "q2", 40_000).await.unwrap());
         abandon_stale(store, east, 40_000 + STALE_MS).await.unwrap();
