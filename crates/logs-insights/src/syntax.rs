@@ -455,8 +455,8 @@ impl Parser<'_> {
             };
             self.expect("(")?;
             // `count(*)` and `count()` count records.
-            let counts_records = function == Aggregate::Count
-                && (self.eat("*") || matches!(self.peek(), Some(Token::Sym(")"))));
+            let counts_records =
+                function == Aggregate::Count && (self.eat("*") || matches!(self.peek(), Some(Token::Sym(")"))));
             let argument = if counts_records { None } else { Some(self.expr()?) };
             self.expect(")")?;
             let shown = if self.eat_keyword("as") { self.name()? } else { self.text_since(from) };
