@@ -189,6 +189,14 @@ pub(crate) fn eval(expr: &Expr, record: &Record, fields: &Fields) -> Option<Valu
             Some(if time_kept { Value::Time(n as i64) } else { Value::Num(n) })
         }
         Expr::Negate(inner) => eval(inner, record, fields)?.number().map(|n| Value::Num(-n)),
+        Expr::Call(function, arguments) if arguments.len() <= 3 => {
+            // Most calls take at most three arguments: evaluated on the stack, not in a Vec.
+            let mut values: [Option<Value>; 3] = [None, None, None];
+            for (value, argument) in values.iter_mut().zip(arguments) {
+                *value = eval(argument, record, fields);
+            }
+            function.apply(values.get(..arguments.len()).unwrap_or_default())
+        }
         Expr::Call(function, arguments) => {
             let values: Vec<Option<Value>> = arguments.iter().map(|a| eval(a, record, fields)).collect();
             function.apply(&values)
@@ -268,6 +276,7 @@ struct Stats {
     by: Vec<Projection>,
     index: HashMap<Vec<Key>, usize>,
     groups: Vec<(Vec<Key>, Vec<Fold>)>,
+    key: Vec<Key>,
 }
 
 enum Stage {
@@ -313,7 +322,7 @@ impl Run {
                 Command::Limit(n) => Stage::Limit { n, passed: 0, ends_scan: false },
                 Command::Sort(keys) => Stage::Sort(Sorter::new(keys)),
                 Command::Stats { aggregates, by } => {
-                    Stage::Stats(Stats { aggregates, by, index: HashMap::new(), groups: Vec::new() })
+                    Stage::Stats(Stats { aggregates, by, index: HashMap::new(), groups: Vec::new(), key: Vec::new() })
                 }
             });
         }
@@ -467,15 +476,17 @@ impl Run {
                     return Ok(());
                 }
                 Stage::Stats(stats) => {
-                    let key: Vec<Key> =
-                        stats.by.iter().map(|p| Key::of(eval(&p.expr, &record, fields).as_ref())).collect();
-                    let group = match stats.index.get(&key) {
+                    // The key is built in a buffer the stage keeps, and copied only for a new group.
+                    stats.key.clear();
+                    stats.key.extend(stats.by.iter().map(|p| Key::of(eval(&p.expr, &record, fields).as_ref())));
+                    let group = match stats.index.get(stats.key.as_slice()) {
                         Some(group) => *group,
                         None => {
                             if stats.groups.len() >= MAX_GROUPS {
                                 return Err(RunError(format!("stats produced more than {MAX_GROUPS} groups")));
                             }
                             let folds = stats.aggregates.iter().map(|a| a.function.start()).collect();
+                            let key = stats.key.clone();
                             stats.groups.push((key.clone(), folds));
                             stats.index.insert(key, stats.groups.len() - 1);
                             stats.groups.len() - 1

@@ -13,6 +13,10 @@ use std::time::Instant;
 use server::bench::{migrate, run_logs_insights_query};
 use store::{Durability, Statement, Store, Value};
 
+/// The shipped binary's allocator, so allocation costs what it costs in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";
 const GROUP: &str = "/bench/insights";
