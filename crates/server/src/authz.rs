@@ -65,6 +65,9 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
             None => context.with("aws:MultiFactorAuthPresent", "false"),
         };
     }
+    if let Some(source) = &identity.source_identity {
+        context = context.with("aws:SourceIdentity", source.clone());
+    }
     context
 }
 
@@ -244,6 +247,10 @@ const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
     ("ecs:StartTask", ECS_TAGS),
     ("ecr:CreateRepository", BodyTags::List { member: "tags", key: "Key", value: "Value" }),
     ("logs:CreateLogGroup", BodyTags::Map { member: "tags" }),
+    ("logs:TagLogGroup", BodyTags::Map { member: "tags" }),
+    ("logs:TagResource", BodyTags::Map { member: "tags" }),
+    ("logs:UntagLogGroup", BodyTags::Keys { member: "tags" }),
+    ("logs:UntagResource", BodyTags::Keys { member: "tagKeys" }),
     ("ssm:AddTagsToResource", SSM_TAGS),
     ("ssm:CreateActivation", SSM_TAGS),
     ("ssm:RemoveTagsFromResource", BodyTags::Keys { member: "TagKeys" }),

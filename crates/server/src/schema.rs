@@ -916,6 +916,55 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 27,
+        // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
+        // or a SAML or web identity token's): it never changes, passes on to the sessions the
+        // session chains to, and is `aws:SourceIdentity` of every request made with it. And the
+        // keys of its transitive session tags (JSON), the only tags that pass on to them.
+        sql: "
+        ALTER TABLE sessions ADD COLUMN source_identity TEXT;
+        ALTER TABLE sessions ADD COLUMN transitive_tag_keys TEXT
+    ",
+    },
+    Migration {
+        version: 29,
+        // CloudWatch Logs beyond groups, streams and events: a group's class, its metric
+        // filters (the pattern as given, the transformations as JSON) and subscription filters
+        // (stored and answered, their destination, role and distribution as JSON: nothing is
+        // delivered), and the region's resource policies. A group's filters and tags go with it.
+        sql: "
+        ALTER TABLE log_groups ADD COLUMN log_group_class TEXT NOT NULL DEFAULT 'STANDARD';
+        CREATE TABLE logs_metric_filters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            transformations TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, group_name, name)
+        );
+        CREATE TABLE logs_subscription_filters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, group_name, name)
+        );
+        CREATE TABLE logs_resource_policies (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

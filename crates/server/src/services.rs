@@ -262,6 +262,22 @@ pub static OPERATIONS: &[Operation] = &[
     logs::groups::DESCRIBE_LOG_STREAMS,
     logs::groups::PUT_RETENTION_POLICY,
     logs::groups::DELETE_RETENTION_POLICY,
+    logs::filters::PUT_METRIC_FILTER,
+    logs::filters::DESCRIBE_METRIC_FILTERS,
+    logs::filters::DELETE_METRIC_FILTER,
+    logs::filters::TEST_METRIC_FILTER,
+    logs::filters::PUT_SUBSCRIPTION_FILTER,
+    logs::filters::DESCRIBE_SUBSCRIPTION_FILTERS,
+    logs::filters::DELETE_SUBSCRIPTION_FILTER,
+    logs::filters::PUT_RESOURCE_POLICY,
+    logs::filters::DESCRIBE_RESOURCE_POLICIES,
+    logs::filters::DELETE_RESOURCE_POLICY,
+    logs::tags::TAG_LOG_GROUP,
+    logs::tags::UNTAG_LOG_GROUP,
+    logs::tags::LIST_TAGS_LOG_GROUP,
+    logs::tags::TAG_RESOURCE,
+    logs::tags::UNTAG_RESOURCE,
+    logs::tags::LIST_TAGS_FOR_RESOURCE,
     logs::events::PUT_LOG_EVENTS,
     logs::events::GET_LOG_EVENTS,
     logs::events::FILTER_LOG_EVENTS,
@@ -494,12 +510,17 @@ mod tests {
     }
 
     /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
-    /// but for four reads whose names the rule does not know as reads, which stay writes in
+    /// but for five reads whose names the rule does not know as reads, which stay writes in
     /// the trail (as they always were there).
     #[test]
     fn declared_reads_and_cloudtrails_read_only_events_agree() {
-        let reads_named_otherwise =
-            ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability", "DecodeAuthorizationMessage"];
+        let reads_named_otherwise = [
+            "FilterLogEvents",
+            "BatchGetImage",
+            "BatchCheckLayerAvailability",
+            "DecodeAuthorizationMessage",
+            "TestMetricFilter",
+        ];
         for operation in OPERATIONS {
             let read_only = crate::audit::read_only_event(operation.name);
             match operation.effect {

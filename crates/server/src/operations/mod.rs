@@ -205,7 +205,8 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
-    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage. Some hand
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage,
+    /// TestMetricFilter. Some hand
     /// out credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new to the cache and
     /// so leave it valid.
     Read,

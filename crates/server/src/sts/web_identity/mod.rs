@@ -11,7 +11,9 @@
 //! audience), `HOST/PATH:oaud` (the audience, when `azp` was used), `HOST/PATH:sub`,
 //! `HOST/PATH:amr` (when the token has it), `aws:FederatedProvider` and `sts:RoleSessionName`.
 //! Session tags in the token (`https://aws.amazon.com/tags`) need `sts:TagSession` from the
-//! trust policy too (with `aws:RequestTag/*` and `aws:TagKeys`), and become the session's tags.
+//! trust policy too (with `aws:RequestTag/*` and `aws:TagKeys`), and become the session's tags;
+//! a source identity (`https://aws.amazon.com/source_identity`) needs `sts:SetSourceIdentity`
+//! (with `sts:SourceIdentity`), is answered back and kept by the session.
 //!
 //! Guarantees: every member's size is checked before anything else is done (the token at
 //! 20,000 characters), nothing is fetched but the issuer of a registered provider, the request
@@ -49,6 +51,13 @@ pub const ACTION: &str = "AssumeRoleWithWebIdentity";
 const MAX_TOKEN_CHARS: usize = 20_000;
 /// The token claim carrying session tags.
 const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
+/// The claim a token sets the session's source identity with.
+const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
+
+/// Whether `text` is a source identity as STS accepts one: 2 to 64 of `[\w+=,.@-]`.
+fn is_source_identity(text: &str) -> bool {
+    (2..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
 
 /// The unsigned route: a request with no SigV4 whose `Action` is AssumeRoleWithWebIdentity.
 pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
@@ -230,7 +239,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     let subject =
         token.text("sub").filter(|sub| !sub.is_empty()).ok_or_else(|| invalid_token("The token has no sub claim."))?;
     seen.subject = subject.to_owned();
-    let tags = session_tags(&token)?;
+    let (tags, transitive) = session_tags(&token)?;
 
     let not_authorized =
         || AwsError::new("AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
@@ -238,6 +247,17 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     let context = trust_context(&token, &provider, &audience, session_name, source_ip);
     if !trusts(&role, role_arn, &provider.arn, "sts:AssumeRoleWithWebIdentity", &context) {
         return Err(not_authorized());
+    }
+    // A source identity the token sets needs the trust policy's `sts:SetSourceIdentity`.
+    let source_identity = token.text(SOURCE_IDENTITY_CLAIM);
+    if let Some(source) = source_identity {
+        if !is_source_identity(source) {
+            return Err(invalid_token(format!("The {SOURCE_IDENTITY_CLAIM} claim is not a valid source identity.")));
+        }
+        let context = context.clone().with("sts:SourceIdentity", source);
+        if !trusts(&role, role_arn, &provider.arn, "sts:SetSourceIdentity", &context) {
+            return Err(AwsError::new("AccessDenied", 403, "Not authorized to perform sts:SetSourceIdentity"));
+        }
     }
     if !tags.is_empty() {
         // Tags the token passes need the trust policy's `sts:TagSession` too, as on AWS.
@@ -258,6 +278,8 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         revoked_with: None,
         // A web identity is not an MFA authentication.
         mfa_at: None,
+        source_identity,
+        transitive: &transitive,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);
@@ -265,6 +287,9 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     xml.element("SubjectFromWebIdentityToken", subject)
         .element("Provider", &provider.arn)
         .element("Audience", &audience);
+    if let Some(source) = source_identity {
+        xml.element("SourceIdentity", source);
+    }
     Ok(xml)
 }
 
@@ -363,10 +388,10 @@ fn trust_context(
 
 /// The session tags the token passes in its `https://aws.amazon.com/tags` claim
 /// (`principal_tags`: each key to a list of one value, or to a value), within STS's 50 tags
-/// and their lengths. Homeport passes every session tag on to chained sessions, so
-/// `transitive_tag_keys` asks nothing more.
-fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
-    let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok(Vec::new()) };
+/// and their lengths, and the keys of those that are transitive (`transitive_tag_keys`, each
+/// one of the tags' keys).
+fn session_tags(token: &Token) -> Result<crate::sts::model::FederatedTags, AwsError> {
+    let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok((Vec::new(), Vec::new())) };
     let malformed = || invalid_token(format!("The {TAGS_CLAIM} claim is not a valid session tags claim."));
     let principal_tags = claim.get("principal_tags").and_then(serde_json::Value::as_object).ok_or_else(malformed)?;
     let mut tags = Vec::with_capacity(principal_tags.len().min(64));
@@ -390,7 +415,17 @@ fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
             "Packed policy consumes more than 100 percent of the allotted size.",
         ));
     }
-    Ok(tags)
+    let transitive = match claim.get("transitive_tag_keys") {
+        None => Vec::new(),
+        Some(keys) => keys
+            .as_array()
+            .ok_or_else(malformed)?
+            .iter()
+            .map(|key| key.as_str().filter(|key| tags.iter().any(|(own, _)| own == key)).map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(malformed)?,
+    };
+    Ok((tags, transitive))
 }
 
 /// Whether `role`'s trust policy lets the provider perform `action` on it with these keys.
