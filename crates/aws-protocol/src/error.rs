@@ -108,9 +108,14 @@ impl AwsError {
         )
     }
 
-    /// The awsJson error body.
+    /// The awsJson error body: `__type`, the message and the shape's other members
+    /// (`queryCompileError` of Logs' `MalformedQueryException`).
     pub fn to_json(&self) -> String {
-        format!("{{\"__type\":\"{}\",\"message\":\"{}\"}}", json_escape(&self.code), json_escape(&self.message))
+        let head =
+            format!("{{\"__type\":\"{}\",\"message\":\"{}\"", json_escape(&self.code), json_escape(&self.message));
+        let members: String =
+            self.members.iter().map(|(name, value)| format!(",\"{}\":{value}", json_escape(name))).collect();
+        format!("{head}{members}}}")
     }
 
     /// The restJson1 error body: the message and the shape's other members (the code goes in
@@ -215,6 +220,12 @@ mod tests {
             .with_member("reason", serde_json::json!("fieldValidationFailed"));
         let body: serde_json::Value = serde_json::from_slice(&rest.to_rest_json()).unwrap();
         assert_eq!(body, serde_json::json!({"message": "bad \"x\"", "reason": "fieldValidationFailed"}));
+        let json: serde_json::Value = serde_json::from_str(&rest.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"__type": "ValidationException", "message": "bad \"x\"", "reason": "fieldValidationFailed"}),
+            "awsJson renders the shape's members beside the message"
+        );
         assert_eq!(
             AwsError::from_auth(&AuthError::Missing, Protocol::RestJson).code,
             "MissingAuthenticationTokenException"

@@ -232,6 +232,9 @@ fn classify(name: &str) -> Option<Names> {
         | "ListTagsLogGroup"
         | "TagResource"
         | "UntagResource"
+        // Logs Insights: the groups a query reads, and a query by its id.
+        | "StartQuery"
+        | "GetQueryResults"
         | "DescribeRepositories"
         | "DeleteRepository"
         | "PutImageTagMutability"
@@ -375,6 +378,13 @@ fn classify(name: &str) -> Option<Names> {
         | "ListServerCertificates"
         | "ListOpenIDConnectProviders"
         | "ListSAMLProviders"
+        // Logs Insights' actions without a resource type: authorized on `*`, as on AWS.
+        | "StopQuery"
+        | "DescribeQueries"
+        | "GetLogRecord"
+        | "PutQueryDefinition"
+        | "DescribeQueryDefinitions"
+        | "DeleteQueryDefinition"
         // ECR's registry-wide actions have no resource type: authorized on `*`, as on AWS.
         | "DescribeRegistry"
         | "PutRegistryPolicy"

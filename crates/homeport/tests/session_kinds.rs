@@ -426,6 +426,11 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
         }
         "CreateActivation" => json!({"IamRole": "ecsAnywhereRole"}).to_string(),
         "AddRoleToInstanceProfile" => format!("InstanceProfileName=profile-{caller}&RoleName=ec2Role"),
+        // The role CloudWatch Logs would deliver to the destination with.
+        "PutSubscriptionFilter" => json!({"logGroupName": "subscribed", "filterName": format!("sub-{caller}"),
+            "filterPattern": "", "destinationArn": format!("arn:aws:lambda:us-east-1:{}:function:ship", world.account),
+            "roleArn": app_role})
+        .to_string(),
         _ => return None,
     };
     Some(request)
@@ -497,7 +502,9 @@ print(json.dumps(found))
         .map(|op| op.name)
         .collect();
     assert!(unclassified.is_empty(), "these can name a role: do they pass it? {unclassified:?}");
-    assert_eq!(passing.len(), 7, "every case above is a routed operation");
+    assert_eq!(passing.len(), 8, "every case above is a routed operation");
+    let (status, answer) = json_call(server, &world.root, "CreateLogGroup", &json!({"logGroupName": "subscribed"}));
+    assert_eq!(status, 200, "{answer}");
 
     // What the cases need: a role-free definition for the services to update, a definition
     // with only an execution role, an EC2 role and an instance profile per caller.

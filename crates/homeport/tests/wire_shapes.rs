@@ -649,6 +649,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         }
     }
 
+    let insights_calls = insights_tour(&server);
     let (mfa, mfa_calls) = mfa_tour(&server, &account);
     let sts_calls = sts_tour(&server, &account, &mfa);
 
@@ -667,6 +668,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&fifth)
         .chain(&sixth)
         .chain(&seventh)
+        .chain(&insights_calls)
         .chain(&eighth)
         .chain(&mfa_calls)
         .chain(&sts_calls)
@@ -721,6 +723,70 @@ struct MfaUser {
     key: (String, String),
     serial: String,
     seed: Vec<u8>,
+}
+
+/// Logs Insights: a query started, its results once Complete (rows with `@ptr`), the
+/// record a pointer names, the queries described and a stop. Every call made.
+fn insights_tour(server: &Server) -> Vec<Value> {
+    let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let group = "/tour/insights";
+    let first = vec![
+        logs("create_log_group", json!({"logGroupName": group})),
+        logs("create_log_stream", json!({"logGroupName": group, "logStreamName": "s"})),
+        logs(
+            "put_log_events",
+            json!({"logGroupName": group, "logStreamName": "s",
+                "logEvents": [{"timestamp": now * 1000 - 1000, "message": "{\"level\": \"error\", \"ms\": 12}"}]}),
+        ),
+        logs(
+            "start_query",
+            json!({"logGroupName": group, "startTime": now - 600, "endTime": now + 60,
+                "queryString": "fields @timestamp, level, ms | sort @timestamp desc", "limit": 10}),
+        ),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let query_id = answers[3]["response"]["queryId"].as_str().unwrap().to_owned();
+    let results = logs("get_query_results", json!({"queryId": query_id}));
+    let mut polls = Vec::new();
+    let pointer = loop {
+        let answer = server.boto3(std::slice::from_ref(&results)).remove(0);
+        polls.push(results.clone());
+        let response = &answer["response"];
+        if response["status"] == "Complete" {
+            let row = response["results"][0].as_array().unwrap();
+            break row.iter().find(|field| field["field"] == "@ptr").unwrap()["value"].as_str().unwrap().to_owned();
+        }
+        assert!(polls.len() < 20 && response["status"] == "Running", "{answer}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let second = vec![
+        logs("get_log_record", json!({"logRecordPointer": pointer})),
+        logs("describe_queries", json!({"logGroupName": group, "status": "Complete", "maxResults": 5})),
+        logs("stop_query", json!({"queryId": query_id})),
+        logs(
+            "put_query_definition",
+            json!({"name": "tour/errors", "queryString": "filter level = 'error'", "logGroupNames": [group],
+                "parameters": [{"name": "level", "defaultValue": "error", "description": "which level"}]}),
+        ),
+        logs("describe_query_definitions", json!({"queryDefinitionNamePrefix": "tour/"})),
+        logs("delete_log_group", json!({"logGroupName": group})),
+    ];
+    let answers = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[0]["response"]["logRecord"]["level"], "error", "{}", answers[0]);
+    assert_eq!(answers[1]["response"]["queries"][0]["queryId"], query_id.as_str());
+    let definition = answers[3]["response"]["queryDefinitionId"].clone();
+    assert_eq!(answers[4]["response"]["queryDefinitions"][0]["queryDefinitionId"], definition);
+    let third = vec![logs("delete_query_definition", json!({"queryDefinitionId": definition}))];
+    let answers = server.boto3(&third);
+    assert_eq!(answers[0]["response"]["success"], true, "{}", answers[0]);
+    first.into_iter().chain(polls).chain(second).chain(third).collect()
 }
 
 /// The virtual MFA device operations, in their model's shapes: a device made, enabled with two

@@ -34,6 +34,13 @@ mod sts;
 mod testing;
 pub mod tls;
 
+/// What the benchmarks (`benches/`) drive directly: the schema, and a Logs Insights run.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::logs::query_run::run_now as run_logs_insights_query;
+    pub use crate::schema::migrate;
+}
+
 /// The AWS managed policies, public for the tests that decide with their documents.
 pub use iam::model::managed;
 

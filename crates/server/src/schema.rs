@@ -925,6 +925,45 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 25,
+        // CloudWatch Logs Insights queries (`logs::insights`): what StartQuery asked, where the
+        // run is (`status`; `heartbeat_at`, milliseconds, moved by the replica running it, so
+        // a query whose runner stopped is answered as Failed), and once it ends its answer
+        // (`results`, `statistics`: the JSON GetQueryResults returns); saved query definitions
+        // (`log_groups` and `parameters` as JSON, `client_token` PutQueryDefinition's).
+        sql: "
+        CREATE TABLE logs_queries (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            query_id TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            log_groups TEXT NOT NULL,
+            start_time BIGINT NOT NULL,
+            end_time BIGINT NOT NULL,
+            result_limit BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL,
+            results TEXT,
+            statistics TEXT,
+            PRIMARY KEY (account_id, region, query_id)
+        );
+        CREATE INDEX logs_queries_by_status ON logs_queries (account_id, region, status);
+        CREATE TABLE logs_query_definitions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            definition_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            log_groups TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            client_token TEXT,
+            last_modified BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, definition_id)
+        )
+    ",
+    },
+    Migration {
         version: 27,
         // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
         // or a SAML or web identity token's): it never changes, passes on to the sessions the

@@ -7,7 +7,8 @@
 //! a group holds at most 100 metric filters and 2 subscription filters, a region 10 resource
 //! policies (`LimitExceededException`). Metric filters are stored and answered: Homeport
 //! runs no CloudWatch metrics, so no metric is published. Subscription filters are stored and
-//! answered: nothing is delivered to their destination.
+//! answered: nothing is delivered to their destination (a subscription's `roleArn` needs
+//! `iam:PassRole` to `logs.amazonaws.com`, as on AWS).
 
 use aws_protocol::AwsError;
 use logs_filter::Pattern;
@@ -157,6 +158,11 @@ async fn put_filter(ctx: &Ctx<'_>, kind: FilterKind) -> Result<Json, AwsError> {
         detail: detail(ctx.body, kind)?.to_string(),
         created_at: ids::now() * 1000,
     };
+    // A subscription's role is passed to CloudWatch Logs, which would deliver with it.
+    if let Some(role_arn) = ctx.body.get("roleArn").and_then(Json::as_str).filter(|_| kind == FilterKind::Subscription)
+    {
+        crate::authz::pass_role(ctx, role_arn, "logs.amazonaws.com", &super::group_arn(ctx.scope(), group)).await?;
+    }
     let quota = match kind {
         FilterKind::Metric => METRIC_FILTERS_PER_GROUP,
         FilterKind::Subscription => SUBSCRIPTION_FILTERS_PER_GROUP,

@@ -2,7 +2,10 @@
 //! and the retention pass. Log groups and streams are in `groups`
 //! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
 //! Put/DeleteRetentionPolicy), events in `events`, group tags in `tags`, metric and
-//! subscription filters and resource policies in `filters`.
+//! subscription filters and resource policies in `filters`, Logs Insights queries in
+//! `queries` (Start/Stop/DescribeQueries, GetQueryResults, GetLogRecord) with their
+//! background run in `query_run` and their language in the `logs-insights` crate, saved
+//! queries in `query_definitions` (Put/Describe/DeleteQueryDefinition).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
@@ -14,6 +17,9 @@ pub(crate) mod events;
 pub(crate) mod filters;
 pub(crate) mod groups;
 pub(crate) mod model;
+pub(crate) mod queries;
+pub(crate) mod query_definitions;
+pub(crate) mod query_run;
 pub(crate) mod tags;
 
 use aws_protocol::AwsError;

@@ -78,7 +78,9 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g",
             "filterName":"f","filterPattern":"","logEventMessages":["m"],
             "metricTransformations":[{"metricName":"m","metricNamespace":"n","metricValue":"1"}],
-            "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f"}"#
+            "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f",
+            "queryId":"q","logRecordPointer":"p","startTime":0,"endTime":1,"queryString":"fields @message","name":"n",
+            "queryDefinitionId":"d"}"#
         }
         _ => "{}",
     }

@@ -44,6 +44,7 @@ mod iam_saml_providers;
 mod iam_simulator;
 mod iam_users;
 mod logs_groups;
+mod logs_insights;
 mod regions;
 mod server_restart;
 mod ssm_activations;

@@ -126,6 +126,22 @@ fn event_of(row: &store::Row) -> Result<LogEvent, ModelError> {
     })
 }
 
+/// [`event_of`] taking the row's texts rather than copying them (a scan reads millions).
+fn event_from(row: store::Row) -> Result<LogEvent, ModelError> {
+    let seq = row.int(0)?;
+    let timestamp = row.int(2)?;
+    let ingestion_time = row.int(3)?;
+    let mut values = row.0.into_iter();
+    let mut text = |index: usize| match values.nth(index) {
+        Some(Value::Text(text)) => Ok(text),
+        other => Err(ModelError::from(store::StoreError::Invalid(format!("column is {other:?}, not text")))),
+    };
+    // `nth` consumes what it skips: column 1, then column 4 (three further on).
+    let stream = text(1)?;
+    let message = text(2)?;
+    Ok(LogEvent { seq, stream, timestamp, ingestion_time, message })
+}
+
 /// Which events of a stream a read wants: up to `limit` with a timestamp in `window` (start
 /// inclusive, end exclusive), the nearest to `from` in `direction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +222,54 @@ pub async fn of_group_after(
         )
         .await?;
     rows.iter().map(event_of).collect()
+}
+
+/// The next `page` events of a group after `after` (or from the start) with a timestamp in
+/// `window` (both ends inclusive), in order: one range scan of `log_events_by_group` from the
+/// later of the window's start and the position, so reading a group page by page is linear.
+pub async fn scan_group(
+    store: &Store,
+    scope: Scope<'_>,
+    group: &str,
+    window: (i64, i64),
+    after: Option<Position>,
+    page: i64,
+) -> Result<Vec<LogEvent>, ModelError> {
+    let (from_time, after) = match after {
+        Some(after) => (after.0.max(window.0), after),
+        None => (window.0, (i64::MIN, i64::MIN)),
+    };
+    let rows = store
+        .query(
+            "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
+             WHERE account_id = ? AND region = ? AND group_name = ? AND event_time >= ? AND event_time <= ?
+               AND (event_time > ? OR seq > ?)
+             ORDER BY event_time, seq LIMIT ?",
+            vec![
+                scope.account.into(),
+                scope.region.into(),
+                group.into(),
+                Value::Int(from_time),
+                Value::Int(window.1),
+                Value::Int(after.0),
+                Value::Int(after.1),
+                Value::Int(page),
+            ],
+        )
+        .await?;
+    rows.into_iter().map(event_from).collect()
+}
+
+/// One event of a group by its `seq`.
+pub async fn by_seq(store: &Store, scope: Scope<'_>, group: &str, seq: i64) -> Result<Option<LogEvent>, ModelError> {
+    let rows = store
+        .query(
+            "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
+             WHERE seq = ? AND account_id = ? AND region = ? AND group_name = ?",
+            vec![Value::Int(seq), scope.account.into(), scope.region.into(), group.into()],
+        )
+        .await?;
+    rows.first().map(event_of).transpose()
 }
 
 /// Deletes, in every account, the events older than their group's retention at `now_ms`.
@@ -297,6 +361,13 @@ mod tests {
         assert_eq!(messages(&group_page), ["one", "other", "two"], "the group's streams interleave by time");
         let next = of_group_after(store, SCOPE, "/web", ALL, group_page[2].position(), 3).await.unwrap();
         assert_eq!(messages(&next), ["three", "four"]);
+        let scanned = scan_group(store, SCOPE, "/web", (100, 200), None, 2).await.unwrap();
+        assert_eq!(messages(&scanned), ["one", "other"], "a scan's window is inclusive");
+        let rest = scan_group(store, SCOPE, "/web", (100, 200), Some(scanned[1].position()), 5).await.unwrap();
+        assert_eq!(messages(&rest), ["two", "three"]);
+        let found = by_seq(store, SCOPE, "/web", rest[0].seq).await.unwrap().unwrap();
+        assert_eq!(found.message, "two");
+        assert_eq!(by_seq(store, SCOPE, "/other", rest[0].seq).await.unwrap(), None, "only in its group");
         assert_eq!(next[0].stream, "a");
         assert_eq!(next[0].ingestion_time, 400);
     }

@@ -10,12 +10,16 @@
 //! - events are appended, and their stream's first and last event times and stored bytes
 //!   moved, in one transaction; events are read in one order (timestamp, then arrival), so a
 //!   position in it (`event::Position`) pages without skipping or repeating;
+//! - a Logs Insights query ([`query`]) ends once, and one whose runner went silent is
+//!   answered as failed, never left running;
 //! - the retention pass ([`event::expire`]) deletes exactly the events older than their
 //!   group's retention, in one statement.
 
 pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
+pub(crate) mod query;
+pub(crate) mod query_definition;
 pub(crate) mod stream;
 pub(crate) mod tags;
 
