@@ -188,6 +188,9 @@ fn classify(name: &str) -> Option<Names> {
         | "AddTagsToResource"
         | "RemoveTagsFromResource"
         | "ListTagsForResource"
+        // An ECS resource by its ARN, as spelled.
+        | "TagResource"
+        | "UntagResource"
         | "DeleteCluster"
         | "UpdateCluster"
         | "DescribeClusters"
@@ -285,6 +288,11 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeActivations"
         | "DescribeInstanceInformation"
         | "ListClusters"
+        // ECS's account settings: authorized on `*`, as on AWS.
+        | "PutAccountSetting"
+        | "PutAccountSettingDefault"
+        | "DeleteAccountSetting"
+        | "ListAccountSettings"
         | "DescribeTaskDefinition"
         | "ListTaskDefinitions"
         | "ListTaskDefinitionFamilies"

@@ -321,6 +321,20 @@ fn tour(store_url: Option<&str>, name: &str) {
         ecs("describe_clusters", json!({"clusters": ["tour", "missing"], "include": ["STATISTICS", "TAGS"]})),
         ecs("list_clusters", json!({})),
         ecs(
+            "tag_resource",
+            json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour"),
+                "tags": [{"key": "env", "value": "test"}]}),
+        ),
+        ecs(
+            "untag_resource",
+            json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour"), "tagKeys": ["env"]}),
+        ),
+        ecs("list_tags_for_resource", json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour")})),
+        ecs("put_account_setting", json!({"name": "containerInsights", "value": "enabled"})),
+        ecs("put_account_setting_default", json!({"name": "awsvpcTrunking", "value": "enabled"})),
+        ecs("list_account_settings", json!({"effectiveSettings": true, "maxResults": 5})),
+        ecs("delete_account_setting", json!({"name": "containerInsights"})),
+        ecs(
             "update_cluster",
             json!({"cluster": "tour", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
         ),

@@ -245,6 +245,8 @@ const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
     ("ecs:RegisterContainerInstance", ECS_TAGS),
     ("ecs:RunTask", ECS_TAGS),
     ("ecs:StartTask", ECS_TAGS),
+    ("ecs:TagResource", ECS_TAGS),
+    ("ecs:UntagResource", BodyTags::Keys { member: "tagKeys" }),
     ("ecr:CreateRepository", BodyTags::List { member: "tags", key: "Key", value: "Value" }),
     ("logs:CreateLogGroup", BodyTags::Map { member: "tags" }),
     ("ssm:AddTagsToResource", SSM_TAGS),
@@ -385,6 +387,28 @@ pub async fn pass_role(
             action: "iam:PassRole".to_owned(),
             resource: role_arn.to_owned(),
             passed_to: service.to_owned(),
+        });
+    }
+    decided.map(|_| ()).map_err(|(_, error)| error)
+}
+
+/// ECS's tag-on-create authorization (its `tagResourceAuthorization` account setting `on`):
+/// a create that sets tags is authorized as `ecs:TagResource` on the new resource too, with
+/// `ecs:CreateAction` naming the create and the tags it sets as `aws:RequestTag/*` and
+/// `aws:TagKeys`. The decision is recorded with the request's, as `iam:PassRole`'s is.
+pub async fn tag_on_create(ctx: &crate::operations::Ctx<'_>, resource: &str) -> Result<(), AwsError> {
+    let context = body_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.body)
+        .with("ecs:CreateAction", ctx.operation.name);
+    let decided = authorize(ctx.app, ctx.identity, "ecs:TagResource", &[resource.to_owned()], &context, None).await;
+    let decision = match &decided {
+        Ok(verdict) | Err((verdict, _)) => verdict.decision,
+    };
+    if let Ok(mut checks) = ctx.checks.lock() {
+        checks.push(crate::audit::Check {
+            decision: decision.as_str().to_owned(),
+            action: "ecs:TagResource".to_owned(),
+            resource: resource.to_owned(),
+            passed_to: String::new(),
         });
     }
     decided.map(|_| ()).map_err(|(_, error)| error)

@@ -884,6 +884,22 @@ pub const MIGRATIONS: &[Migration] = &[
         // session chains to, and is `aws:SourceIdentity` of every request made with it.
         sql: "ALTER TABLE sessions ADD COLUMN source_identity TEXT",
     },
+    Migration {
+        version: 28,
+        // ECS's account settings, per region: a principal's own (`principal_arn` a user or
+        // role), and the account's defaults (`principal_arn` the root user's ARN, which
+        // PutAccountSettingDefault and the root user's PutAccountSetting both write).
+        sql: "
+        CREATE TABLE ecs_account_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            principal_arn TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, principal_arn, name)
+        )
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

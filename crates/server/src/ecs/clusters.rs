@@ -130,9 +130,17 @@ async fn create_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Cluster name can have up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens.",
         ));
     }
-    let settings = settings(ctx.body)?.unwrap_or_else(|| json!([{"name": "containerInsights", "value": "disabled"}]));
+    let settings = match settings(ctx.body)? {
+        Some(settings) => settings,
+        // The account setting is each new cluster's default.
+        None => {
+            let insights = super::account_settings::effective_for_caller(ctx, "containerInsights").await?;
+            json!([{"name": "containerInsights", "value": insights}])
+        }
+    };
     let tags = ecs::tags_from_body(ctx.body)?;
     let arn = ecs::arn(ctx.scope(), "cluster", name);
+    ecs::authorize_tags(ctx, &arn, &tags).await?;
     let scope = ctx.scope();
     // Creating an existing cluster returns it (reactivated if it was deleted).
     model::create(&ctx.app.store, scope, &arn, name, &settings, &tags, ids::now()).await?;

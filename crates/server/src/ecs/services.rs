@@ -21,6 +21,7 @@ use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
+use super::tagging::{self, Propagate, TaskTagging};
 use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
@@ -202,7 +203,10 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let task_definition =
         launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
     let tags = ecs::tags_from_body(ctx.body)?;
+    let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
+    let managed = tagging::managed(ctx.body)?;
     let arn = service_arn(ctx.scope(), &cluster.arn, name);
+    ecs::authorize_tags(ctx, &arn, &tags).await?;
     let now = ids::now();
     let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
     let body = json!({
@@ -225,8 +229,8 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "placementStrategy": ctx.body.get("placementStrategy").cloned().unwrap_or(json!([])),
         "schedulingStrategy": strategy,
         "createdBy": ctx.identity.arn(),
-        "enableECSManagedTags": false,
-        "propagateTags": "NONE",
+        "enableECSManagedTags": managed,
+        "propagateTags": propagate,
         "enableExecuteCommand": false,
     });
     let existing = service_model::find(&ctx.app.store, &arn).await?;
@@ -275,6 +279,13 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         if let Some(value) = ctx.body.get(member) {
             put(&mut service.body, member, value.clone());
         }
+    }
+    // How the tasks launched from now on are tagged.
+    if let Some(propagate) = propagate_tags_word(ctx.body)? {
+        put(&mut service.body, "propagateTags", propagate);
+    }
+    if ctx.body.get("enableECSManagedTags").is_some() {
+        put(&mut service.body, "enableECSManagedTags", tagging::managed(ctx.body)?);
     }
     let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
     let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
@@ -496,6 +507,18 @@ fn observed_task(task: &TaskRow) -> plan::Task {
     }
 }
 
+/// A CreateService's or UpdateService's `propagateTags`, validated (`None` when absent).
+fn propagate_tags_word(body: &Json) -> Result<Option<&'static str>, AwsError> {
+    if body.get("propagateTags").is_none_or(Json::is_null) {
+        return Ok(None);
+    }
+    Ok(Some(match tagging::propagate(body, true)? {
+        Propagate::None => "NONE",
+        Propagate::TaskDefinition => "TASK_DEFINITION",
+        Propagate::Service => "SERVICE",
+    }))
+}
+
 /// How the service's new tasks (of its primary deployment) are launched and placed, or why
 /// they cannot be, in the error's words.
 async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::TaskTemplate), String> {
@@ -516,6 +539,15 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
     let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
     let mut launched: Launch = launch_from(app, scope, &body).await.map_err(message)?;
     launched.service_name = Some(service.name.clone());
+    let tagging = TaskTagging {
+        given: &[],
+        propagate: tagging::propagate(&service.body, true).map_err(message)?,
+        managed: tagging::managed(&service.body).map_err(message)?,
+        cluster_arn: &service.cluster_arn,
+        definition_arn: launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default(),
+        service_arn: Some(&service.arn),
+    };
+    launched.tags = tagging::task_tags(&app.store, scope, &tagging).await.map_err(message)?;
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
     constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
     let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;

@@ -239,6 +239,8 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let tags = ecs::tags_from_body(body)?;
+    // Its revision is not known yet: authorized on every revision of the family.
+    ecs::authorize_tags(ctx, &ecs::arn(ctx.scope(), "task-definition", &format!("{family}:*")), &tags).await?;
     let scope = ctx.scope();
     for member in ["taskRoleArn", "executionRoleArn"] {
         if let Some(role_arn) = body.get(member).and_then(Json::as_str) {

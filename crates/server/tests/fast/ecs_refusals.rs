@@ -100,9 +100,10 @@ fn launch_parameters_homeport_does_not_act_on_are_refused(server: &TestServer) {
         refused(
             ecs(
                 "StartTask",
-                launch(json!({"containerInstances": ["0123456789abcdef"], "propagateTags": "TASK_DEFINITION"})),
+                launch(json!({"containerInstances": ["0123456789abcdef"],
+                              "volumeConfigurations": [{"name": "data", "managedEBSVolume": {"sizeInGiB": 1}}]})),
             ),
-            "StartTask parameter 'propagateTags'",
+            "StartTask parameter 'volumeConfigurations'",
         ),
         refused(
             ecs(
