@@ -188,6 +188,15 @@ fn classify(name: &str) -> Option<Names> {
         | "AddTagsToResource"
         | "RemoveTagsFromResource"
         | "ListTagsForResource"
+        // A capacity provider by its name, a cluster, task or container instance by name or ARN.
+        | "CreateCapacityProvider"
+        | "UpdateCapacityProvider"
+        | "DeleteCapacityProvider"
+        | "PutClusterCapacityProviders"
+        | "UpdateClusterSettings"
+        | "SubmitAttachmentStateChanges"
+        | "UpdateContainerAgent"
+        | "ExecuteCommand"
         // An ECS resource by its ARN, as spelled.
         | "TagResource"
         | "UntagResource"
@@ -288,7 +297,10 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeActivations"
         | "DescribeInstanceInformation"
         | "ListClusters"
-        // ECS's account settings: authorized on `*`, as on AWS.
+        // ECS's account settings, capacity providers and namespaces: authorized on `*`, as on AWS.
+        | "DescribeCapacityProviders"
+        | "ListServicesByNamespace"
+        | "DiscoverPollEndpoint"
         | "PutAccountSetting"
         | "PutAccountSettingDefault"
         | "DeleteAccountSetting"

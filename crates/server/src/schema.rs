@@ -888,7 +888,8 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 28,
         // ECS's account settings, per region: a principal's own (`principal_arn` a user or
         // role), and the account's defaults (`principal_arn` the root user's ARN, which
-        // PutAccountSettingDefault and the root user's PutAccountSetting both write).
+        // PutAccountSettingDefault and the root user's PutAccountSetting both write); and the
+        // capacity providers of each cluster.
         sql: "
         CREATE TABLE ecs_account_settings (
             account_id TEXT NOT NULL,
@@ -897,7 +898,9 @@ pub const MIGRATIONS: &[Migration] = &[
             name TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (account_id, region, principal_arn, name)
-        )
+        );
+        -- The capacity providers associated with a cluster (PutClusterCapacityProviders).
+        ALTER TABLE ecs_clusters ADD COLUMN capacity_providers TEXT NOT NULL DEFAULT '[]'
     ",
     },
 ];

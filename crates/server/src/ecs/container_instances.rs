@@ -72,7 +72,7 @@ pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i
 }
 
 /// The container instance ARN a reference names (an ARN, or the id within the cluster).
-fn instance_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
+pub(crate) fn instance_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }

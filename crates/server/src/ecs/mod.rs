@@ -3,11 +3,15 @@
 //! `nextToken` paging.
 
 pub(crate) mod account_settings;
+pub(crate) mod agent_calls;
+pub(crate) mod capacity_providers;
 pub(crate) mod channel;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod errors;
+pub(crate) mod exec;
 pub(crate) mod model;
+pub(crate) mod namespaces;
 pub(crate) mod query;
 pub(crate) mod scheduler;
 pub(crate) mod service_plan;

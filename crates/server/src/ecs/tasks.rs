@@ -142,7 +142,7 @@ async fn standalone_tags(ctx: &Ctx<'_>, cluster: &str, launch: &Launch) -> Resul
     tagging::task_tags(&ctx.app.store, ctx.scope(), &tagging).await
 }
 
-fn task_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+pub(crate) fn task_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let cluster = cluster_arn(ctx.scope(), ctx.body);
     Ok(vec![task_arn(ctx.scope(), &cluster, ecs::required(ctx.body, "task")?)])
 }

@@ -197,15 +197,12 @@ fn unrouted_operations_are_named_and_service_events_end_once(server: &TestServer
     let family = unique("web");
     let service = unique("web");
     server.run(&[Case::error(
-        "ExecuteCommand",
+        "CreateTaskSet",
         root,
-        ecs(
-            "ExecuteCommand",
-            json!({"cluster": cluster, "task": "0123456789abcdef", "command": "sh", "interactive": true}),
-        ),
+        ecs("CreateTaskSet", json!({"cluster": cluster, "service": service, "taskDefinition": family})),
         400,
         "UnknownOperationException",
-        "Homeport does not support the ecs operation ExecuteCommand.",
+        "Homeport does not support the ecs operation CreateTaskSet.",
     )]);
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     server

@@ -46,7 +46,8 @@ const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"
     "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
     "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo",
     "resourceArn":"arn:aws:ecs:us-east-1:111122223333:cluster/c","tags":[{"key":"k","value":"v"}],"tagKeys":["k"],
-    "name":"containerInsights","value":"enabled"}"#;
+    "name":"containerInsights","value":"enabled","capacityProvider":"cp","capacityProviders":[],
+    "defaultCapacityProviderStrategy":[],"settings":[],"namespace":"n","command":"ls","interactive":true,"attachments":[]}"#;
 
 #[test]
 fn every_operation_refuses_the_unsigned_and_the_unauthorized() {

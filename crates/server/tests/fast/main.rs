@@ -22,6 +22,7 @@ mod cloudtrail;
 mod ecr_images;
 mod ecr_repositories;
 mod ecs_account_settings;
+mod ecs_capacity_providers;
 mod ecs_clusters;
 mod ecs_refusals;
 mod ecs_services;
