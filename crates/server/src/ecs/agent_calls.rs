@@ -2,9 +2,10 @@
 //! Homeport's agent does not need (it polls this server with its own protocol,
 //! `docs/ecs-agent-protocol.md`) is still answered as ECS would, for an agent that asks.
 //!
-//! - DiscoverPollEndpoint (instance-only, as `Poll`): the endpoint to poll is this server's
-//!   public URL; Homeport keeps no telemetry or Service Connect endpoint, so none is named.
-//! - SubmitAttachmentStateChanges (instance-only): Homeport makes no attachments (no awsvpc
+//! - DiscoverPollEndpoint (instance-only, as `Poll`, for the caller's own container instance):
+//!   the endpoint to poll is this server's public URL; Homeport keeps no telemetry or Service Connect endpoint, so none is named.
+//! - SubmitAttachmentStateChanges (instance-only, from a container instance of the cluster):
+//!   Homeport makes no attachments (no awsvpc
 //!   network interfaces, no Service Connect), so a report names one that does not exist and is
 //!   refused; an empty report is acknowledged.
 //! - UpdateContainerAgent: an external instance's agent is updated on its machine, not by
@@ -50,11 +51,38 @@ operation!(
 );
 
 async fn discover_poll_endpoint(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    // A container instance named is the caller's own, as Poll's is.
+    if let Some(reference) = ctx.body.get("containerInstance").and_then(Json::as_str) {
+        let arn = instance_arn(ctx.scope(), &cluster_arn(ctx.scope(), ctx.body), reference);
+        let owner = super::model::container_instance::owner(&ctx.app.store, &arn).await?;
+        if owner.is_none() || owner.as_deref() != super::container_instances::caller_instance(ctx) {
+            return Err(AwsError::new(
+                "AccessDeniedException",
+                403,
+                "Only a container instance's own agent discovers its endpoint.",
+            ));
+        }
+    }
     Ok(json!({"endpoint": format!("{}/", ctx.app.public_url.trim_end_matches('/'))}))
 }
 
 async fn submit_attachment_state_changes(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
+    // Only an agent of the cluster reports: its caller's container instance is registered there.
+    let specs = &crate::ecs::channel::channels(ctx.app)?.specs;
+    let registered = match super::container_instances::caller_instance(ctx) {
+        Some(instance) => {
+            super::model::container_instance::registration_of(&ctx.app.store, specs, &cluster.arn, instance).await?
+        }
+        None => None,
+    };
+    if registered.is_none() {
+        return Err(AwsError::new(
+            "AccessDeniedException",
+            403,
+            "Only a container instance of the cluster reports its attachments.",
+        ));
+    }
     let attachments = ctx.body.get("attachments").and_then(Json::as_array).cloned().unwrap_or_default();
     if let Some(attachment) = attachments.first() {
         let arn = attachment.get("attachmentArn").and_then(Json::as_str).unwrap_or_default();
