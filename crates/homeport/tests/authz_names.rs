@@ -197,6 +197,8 @@ fn classify(name: &str) -> Option<Names> {
         | "SubmitAttachmentStateChanges"
         | "UpdateContainerAgent"
         | "ExecuteCommand"
+        | "UpdateTaskProtection"
+        | "GetTaskProtection"
         // An ECS resource by its ARN, as spelled.
         | "TagResource"
         | "UntagResource"

@@ -466,6 +466,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         as_node("discover_poll_endpoint", json!({"cluster": "fleet", "containerInstance": instance_arn})),
         as_node("submit_attachment_state_changes", json!({"cluster": "fleet", "attachments": []})),
         ecs("describe_capacity_providers", json!({"include": ["TAGS"]})),
+        ecs("update_task_protection", json!({"cluster": "fleet", "tasks": [task], "protectionEnabled": true})),
+        ecs("get_task_protection", json!({"cluster": "fleet", "tasks": [task, "missing"]})),
         ecs(
             "put_cluster_capacity_providers",
             json!({"cluster": "fleet", "capacityProviders": ["FARGATE", "FARGATE_SPOT"], "defaultCapacityProviderStrategy": []}),

@@ -258,6 +258,8 @@ pub static OPERATIONS: &[Operation] = &[
     ecs::agent_calls::SUBMIT_ATTACHMENT_STATE_CHANGES,
     ecs::agent_calls::UPDATE_CONTAINER_AGENT,
     ecs::exec::EXECUTE_COMMAND,
+    ecs::task_protection::UPDATE_TASK_PROTECTION,
+    ecs::task_protection::GET_TASK_PROTECTION,
     ecs::task_credentials::GET_TASK_CREDENTIALS,
     ecs::services::CREATE_SERVICE,
     ecs::services::UPDATE_SERVICE,

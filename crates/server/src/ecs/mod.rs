@@ -19,6 +19,7 @@ pub(crate) mod services;
 pub(crate) mod tagging;
 pub(crate) mod task_credentials;
 pub(crate) mod task_definitions;
+pub(crate) mod task_protection;
 pub(crate) mod tasks;
 pub(crate) mod unsupported;
 

@@ -464,7 +464,8 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let now = ids::now();
     let observed =
         observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
-    let observed_tasks: Vec<plan::Task> = tasks.iter().map(observed_task).collect();
+    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
+    let observed_tasks: Vec<plan::Task> = tasks.iter().map(|task| observed_task(task, &protected)).collect();
     let cluster_instances =
         plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
     let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
@@ -512,7 +513,7 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 }
 
 /// A task as the plan sees it.
-fn observed_task(task: &TaskRow) -> plan::Task {
+fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) -> plan::Task {
     plan::Task {
         arn: task.arn.clone(),
         desired: task.desired_status.into(),
@@ -521,6 +522,7 @@ fn observed_task(task: &TaskRow) -> plan::Task {
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+        protected: protected.contains(&task.arn),
     }
 }
 

@@ -152,7 +152,7 @@ fn container_instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 }
 
 /// The task ARN a reference names (an ARN, or the id within the cluster).
-fn task_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
+pub(crate) fn task_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }

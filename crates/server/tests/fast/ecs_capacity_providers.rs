@@ -92,6 +92,19 @@ fn what_an_external_fleet_cannot_do_is_refused_as_ecs_refuses_it(server: &TestSe
         Case::error("update the agent of an instance nobody registered", root,
             ecs("UpdateContainerAgent", json!({"cluster": cluster, "containerInstance": task})), 400,
             "InvalidParameterException", "was not found."),
+        Case::ok("protect a task nobody ran", root,
+            ecs("UpdateTaskProtection", json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true})))
+            .json_len("/protectedTasks", 0)
+            .json("/failures/0/reason", "MISSING"),
+        Case::ok("its protection", root, ecs("GetTaskProtection", json!({"cluster": cluster, "tasks": [task]})))
+            .json("/failures/0/arn", format!("arn:aws:ecs:us-east-1:{}:task/{cluster}/{task}", server.account_id)),
+        Case::error("for three days", root,
+            ecs("UpdateTaskProtection", json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true,
+                                               "expiresInMinutes": 4320})),
+            400, "InvalidParameterException", "expiresInMinutes must be between 1 and 2880."),
+        Case::error("no task", root,
+            ecs("GetTaskProtection", json!({"cluster": cluster, "tasks": []})),
+            400, "InvalidParameterException", "tasks must have between 1 and 10 items."),
         Case::error("a namespace", root, ecs("ListServicesByNamespace", json!({"namespace": "local"})), 400,
             "NamespaceNotFoundException", "The namespace local was not found."),
         Case::denied("the agent's own call, by root", root,
@@ -109,5 +122,8 @@ fn capacity_provider_operations_need_their_permissions(server: &TestServer) {
             format!("ecs:DeleteCapacityProvider on resource: {arn}")),
         Case::denied("exec", nobody,
             ecs("ExecuteCommand", json!({"task": "t", "command": "sh", "interactive": true})), "ecs:ExecuteCommand"),
+        Case::denied("protect", nobody,
+            ecs("UpdateTaskProtection", json!({"tasks": ["t"], "protectionEnabled": true})),
+            "ecs:UpdateTaskProtection"),
     ]);
 }

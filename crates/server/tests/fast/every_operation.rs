@@ -47,7 +47,8 @@ const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"
     "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo",
     "resourceArn":"arn:aws:ecs:us-east-1:111122223333:cluster/c","tags":[{"key":"k","value":"v"}],"tagKeys":["k"],
     "name":"containerInsights","value":"enabled","capacityProvider":"cp","capacityProviders":[],
-    "defaultCapacityProviderStrategy":[],"settings":[],"namespace":"n","command":"ls","interactive":true,"attachments":[]}"#;
+    "defaultCapacityProviderStrategy":[],"settings":[],"namespace":"n","command":"ls","interactive":true,"attachments":[],
+    "tasks":["t"],"protectionEnabled":true}"#;
 
 #[test]
 fn every_operation_refuses_the_unsigned_and_the_unauthorized() {

@@ -17,3 +17,4 @@ pub(crate) mod service;
 pub(crate) mod tags;
 pub(crate) mod task;
 pub(crate) mod task_definition;
+pub(crate) mod task_protection;
