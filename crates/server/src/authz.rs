@@ -108,6 +108,37 @@ pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context
     target_keys(ctx, context).await
 }
 
+/// Adds `aws:ResourceTag/KEY` and `ecs:ResourceTag/KEY` for an ECS request on one resource:
+/// the tags that resource has now (ECS keeps them in the shared `tags` table under the
+/// resource's ARN), as the Service Authorization Reference defines both keys for ECS's actions
+/// on its taggable resources. A request on `*`, on several resources or on one without tags
+/// defines none, so a condition on them is not met.
+pub async fn resource_tag_keys(
+    ctx: &crate::operations::Ctx<'_>,
+    resources: &[String],
+    mut context: Context,
+) -> Result<Context, AwsError> {
+    let [resource] = resources else { return Ok(context) };
+    if !ctx.operation.action.starts_with("ecs:") || !resource.starts_with("arn:aws:ecs:") {
+        return Ok(context);
+    }
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = 'ecs' AND resource_key = ?",
+            vec![ctx.account().into(), resource.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    for row in rows {
+        let (key, value) = (row.text(0).map_err(internal)?, row.text(1).map_err(internal)?);
+        context = context.with(&format!("aws:ResourceTag/{key}"), value.clone());
+        context = context.with(&format!("ecs:ResourceTag/{key}"), value);
+    }
+    Ok(context)
+}
+
 /// The actions whose `iam:PermissionsBoundary` is the boundary the request sets (AWS's
 /// service authorization reference defines the key for these and for
 /// `TARGET_BOUNDARY_ACTIONS`).

@@ -10,7 +10,8 @@ crate::support::on_both_stores!(
     resources_are_tagged_listed_and_untagged_by_arn,
     arns_ecs_does_not_tag_are_refused_as_ecs_refuses_them,
     a_tagged_create_needs_tag_resource_unless_the_setting_is_off,
-    tagging_is_authorized_on_the_resource_with_its_tags
+    tagging_is_authorized_on_the_resource_with_its_tags,
+    a_resources_tags_are_its_resource_tag_keys
 );
 
 fn resources_are_tagged_listed_and_untagged_by_arn(server: &TestServer) {
@@ -198,5 +199,33 @@ fn tagging_is_authorized_on_the_resource_with_its_tags(server: &TestServer) {
             .json("/tags/0/key", "env"),
         Case::denied("nobody", server.nobody(), ecs("ListTagsForResource", json!({"resourceArn": arn(&cluster)})),
             "ecs:ListTagsForResource"),
+    ]);
+}
+
+fn a_resources_tags_are_its_resource_tag_keys(server: &TestServer) {
+    let root = &server.root;
+    let (blue, red) = (unique("blue-team"), unique("red-team"));
+    for (name, team) in [(&blue, "blue"), (&red, "red")] {
+        server.ecs(root, "CreateCluster", &json!({"clusterName": name, "tags": [{"key": "team", "value": team}]})).ok();
+    }
+    let policy = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ecs:DeleteCluster", "ecs:UpdateCluster"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}},
+        {"Effect": "Allow", "Action": "ecs:ListTagsForResource", "Resource": "*",
+         "Condition": {"StringEquals": {"ecs:ResourceTag/team": "blue"}}}]}"#;
+    let key = server.user_with_policy(&unique("blue-operator"), Some(policy));
+    let arn = |name: &str| format!("arn:aws:ecs:us-east-1:{}:cluster/{name}", server.account_id);
+    let settings = json!([{"name": "containerInsights", "value": "enabled"}]);
+    server.run(&[
+        Case::ok("its team's cluster", &key, ecs("UpdateCluster", json!({"cluster": blue, "settings": settings}))),
+        Case::denied("another team's", &key, ecs("UpdateCluster", json!({"cluster": red, "settings": settings})),
+            "ecs:UpdateCluster"),
+        Case::ok("ecs:ResourceTag too", &key, ecs("ListTagsForResource", json!({"resourceArn": arn(&blue)}))),
+        Case::denied("not another's", &key, ecs("ListTagsForResource", json!({"resourceArn": arn(&red)})),
+            "ecs:ListTagsForResource"),
+        // Retagged, the cluster is no longer the team's.
+        Case::ok("retag", root, ecs("TagResource", json!({"resourceArn": arn(&blue),
+                                                            "tags": [{"key": "team", "value": "red"}]}))),
+        Case::denied("then refused", &key, ecs("DeleteCluster", json!({"cluster": blue})), "ecs:DeleteCluster"),
     ]);
 }
