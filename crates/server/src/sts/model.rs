@@ -27,6 +27,8 @@ pub(crate) struct SessionGrant<'a> {
     /// Who the person behind it is, as the caller (or its identity provider) set it once:
     /// `aws:SourceIdentity` of every request the session makes.
     pub source_identity: Option<&'a str>,
+    /// The keys of its tags that pass on to the sessions it chains to (transitive tags).
+    pub transitive: &'a [String],
 }
 
 /// A session's credentials and lifetime, as recorded (the secret sealed, the token as is:
@@ -55,13 +57,14 @@ pub(crate) async fn record_role_session(
     let failed = |error: serde_json::Error| Error::Failed(error.to_string());
     let policy_arns = serde_json::to_string(grant.policy_arns).map_err(failed)?;
     let tags = serde_json::to_string(grant.tags).map_err(failed)?;
+    let transitive = serde_json::to_string(grant.transitive).map_err(failed)?;
     store
         .transaction(vec![
             Statement::new(
                 "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
                                        role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind, mfa_at,
-                                       source_identity)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       source_identity, transitive_tag_keys)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     credentials.access_key_id.into(),
                     account.into(),
@@ -79,6 +82,7 @@ pub(crate) async fn record_role_session(
                     grant.kind.as_str().into(),
                     Value::from(grant.mfa_at),
                     Value::from(grant.source_identity.map(str::to_owned)),
+                    transitive.into(),
                 ],
             ),
             roles::record_use(account, &role.entity.id, credentials.issued_at, region),
@@ -186,6 +190,7 @@ mod tests {
             revoked_with: Some("mi-0123456789abcdef0"),
             mfa_at: None,
             source_identity: None,
+            transitive: &[],
         };
         record_role_session(store, ACCOUNT, credentials("ASIA1", "the-token"), &role, "ci", &grant, "eu-west-1")
             .await
