@@ -79,7 +79,8 @@ fn clusters_are_tagged_and_account_settings_kept_through_the_aws_cli() {
     ecs(&["delete-account-setting", "--name", "containerInsights"]);
     let after = ecs(&["list-account-settings", "--name", "containerInsights", "--effective-settings"]);
     assert_eq!(value_of(&after, "containerInsights"), "disabled", "ECS's default again");
-    let refused = server.aws(&root, &["ecs", "put-account-setting", "--name", "taskLongArnFormat", "--value", "disabled"]);
+    let refused =
+        server.aws(&root, &["ecs", "put-account-setting", "--name", "taskLongArnFormat", "--value", "disabled"]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("(InvalidParameterException)"), "{stderr}");
 }

@@ -62,7 +62,12 @@ const SETTINGS: &[Setting] = &[
         refused: LONG_ARNS,
     },
     Setting { name: "awsvpcTrunking", values: &["enabled", "disabled"], default: "disabled", refused: None },
-    Setting { name: "containerInsights", values: &["enabled", "disabled", "enhanced"], default: "disabled", refused: None },
+    Setting {
+        name: "containerInsights",
+        values: &["enabled", "disabled", "enhanced"],
+        default: "disabled",
+        refused: None,
+    },
     Setting { name: "fargateFIPSMode", values: &["enabled", "disabled"], default: "disabled", refused: None },
     Setting { name: "tagResourceAuthorization", values: &["on", "off"], default: "on", refused: None },
     Setting { name: "fargateTaskRetirementWaitPeriod", values: &["0", "7", "14"], default: "7", refused: None },
@@ -108,7 +113,9 @@ fn principal(ctx: &Ctx<'_>) -> Result<String, AwsError> {
     if valid {
         Ok(arn.to_owned())
     } else {
-        Err(invalid_parameter(format!("Invalid principal ARN: {arn}. Specify a user, role or the root user of this account.")))
+        Err(invalid_parameter(format!(
+            "Invalid principal ARN: {arn}. Specify a user, role or the root user of this account."
+        )))
     }
 }
 
@@ -198,7 +205,7 @@ async fn list_account_settings(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             }
         }
     }
-    settings.retain(|setting| value.is_none_or(|value| setting["value"] == value));
+    settings.retain(|setting| value.is_none_or(|value| setting.get("value").and_then(Json::as_str) == Some(value)));
     Ok(page.answer("settings", settings))
 }
 

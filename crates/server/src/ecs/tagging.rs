@@ -91,7 +91,10 @@ async fn tag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let arn = existing(ctx, true).await?;
     let current = ecs::load_tags(&ctx.app.store, ctx.account(), arn).await?;
-    let added = tags.iter().filter(|(key, _)| !current.iter().any(|tag| tag["key"] == key.as_str())).count();
+    let added = tags
+        .iter()
+        .filter(|(key, _)| !current.iter().any(|tag| tag.get("key").and_then(Json::as_str) == Some(key.as_str())))
+        .count();
     if current.len() + added > PER_RESOURCE {
         return Err(invalid_parameter("The maximum number of tags on a resource is 50."));
     }
@@ -174,9 +177,10 @@ pub(crate) async fn task_tags(
     };
     if let Some(from) = from {
         for tag in ecs::load_tags(store, scope.account, from).await? {
-            let key = tag["key"].as_str().unwrap_or_default().to_owned();
+            let text = |member: &str| tag.get(member).and_then(Json::as_str).unwrap_or_default().to_owned();
+            let key = text("key");
             if !tags.iter().any(|(given, _)| *given == key) {
-                tags.push((key, tag["value"].as_str().unwrap_or_default().to_owned()));
+                tags.push((key, text("value")));
             }
         }
     }
@@ -251,7 +255,12 @@ mod tests {
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"), Ok(Taggable::TaskDefinition));
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:service/web/api"), Ok(Taggable::Service));
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:task/web/0123"), Ok(Taggable::Task));
-        for bad in ["web", "arn:aws:ecr:us-east-1:111122223333:repository/web", "arn:aws:ecs:us-east-1:111122223333:widget/x", "arn:aws:ecs:us-east-1:111122223333:cluster/"] {
+        for bad in [
+            "web",
+            "arn:aws:ecr:us-east-1:111122223333:repository/web",
+            "arn:aws:ecs:us-east-1:111122223333:widget/x",
+            "arn:aws:ecs:us-east-1:111122223333:cluster/",
+        ] {
             assert_eq!(kind(bad), Err("The ARN provided is invalid.".to_owned()), "{bad}");
         }
         assert_eq!(

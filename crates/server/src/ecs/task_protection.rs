@@ -19,9 +19,14 @@ use crate::ecs::{self, cluster_arn, invalid_parameter};
 use crate::ids;
 use crate::operations::{Ctx, json as json_op, operation};
 
-operation!(ecs, UPDATE_TASK_PROTECTION, "UpdateTaskProtection", Write, |ctx| Box::pin(async move { tasks(ctx) }), |ctx| {
-    json_op(update_task_protection(ctx))
-});
+operation!(
+    ecs,
+    UPDATE_TASK_PROTECTION,
+    "UpdateTaskProtection",
+    Write,
+    |ctx| Box::pin(async move { tasks(ctx) }),
+    |ctx| { json_op(update_task_protection(ctx)) }
+);
 operation!(ecs, GET_TASK_PROTECTION, "GetTaskProtection", Read, |ctx| Box::pin(async move { tasks(ctx) }), |ctx| {
     json_op(get_task_protection(ctx))
 });
@@ -42,7 +47,9 @@ async fn refusal(ctx: &Ctx<'_>, cluster: &str, arn: &str) -> Result<Option<Json>
     let Some(task) = task else { return Ok(Some(json!({"arn": arn, "reason": "MISSING"}))) };
     let of_service = task.body.get("group").and_then(Json::as_str).is_some_and(|group| group.starts_with("service:"));
     if !of_service {
-        return Ok(Some(json!({"arn": arn, "reason": "TASK_NOT_VALID", "detail": "The task is not part of a service."})));
+        return Ok(Some(
+            json!({"arn": arn, "reason": "TASK_NOT_VALID", "detail": "The task is not part of a service."}),
+        ));
     }
     if task.desired_status == DesiredStatus::Stopped {
         return Ok(Some(json!({"arn": arn, "reason": "TASK_NOT_VALID", "detail": "The task is stopping or stopped."})));

@@ -21,8 +21,10 @@ fn reserved_providers_are_described_and_associated_and_no_other_is_made(server: 
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     let group = format!("arn:aws:autoscaling:us-east-1:{account}:autoScalingGroup:1-2:autoScalingGroupName/asg");
     let put = |providers: serde_json::Value, strategy: serde_json::Value| {
-        ecs("PutClusterCapacityProviders",
-            json!({"cluster": cluster, "capacityProviders": providers, "defaultCapacityProviderStrategy": strategy}))
+        ecs(
+            "PutClusterCapacityProviders",
+            json!({"cluster": cluster, "capacityProviders": providers, "defaultCapacityProviderStrategy": strategy}),
+        )
     };
     server.run(&[
         Case::ok("the account's", root, ecs("DescribeCapacityProviders", json!({})))
@@ -86,29 +88,65 @@ fn what_an_external_fleet_cannot_do_is_refused_as_ecs_refuses_it(server: &TestSe
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     let task = "0123456789abcdef0123456789abcdef";
     server.run(&[
-        Case::error("exec into a task nobody ran", root,
+        Case::error(
+            "exec into a task nobody ran",
+            root,
             ecs("ExecuteCommand", json!({"cluster": cluster, "task": task, "command": "sh", "interactive": true})),
-            400, "InvalidParameterException", "The referenced task was not found."),
-        Case::error("update the agent of an instance nobody registered", root,
-            ecs("UpdateContainerAgent", json!({"cluster": cluster, "containerInstance": task})), 400,
-            "InvalidParameterException", "was not found."),
-        Case::ok("protect a task nobody ran", root,
-            ecs("UpdateTaskProtection", json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true})))
-            .json_len("/protectedTasks", 0)
-            .json("/failures/0/reason", "MISSING"),
+            400,
+            "InvalidParameterException",
+            "The referenced task was not found.",
+        ),
+        Case::error(
+            "update the agent of an instance nobody registered",
+            root,
+            ecs("UpdateContainerAgent", json!({"cluster": cluster, "containerInstance": task})),
+            400,
+            "InvalidParameterException",
+            "was not found.",
+        ),
+        Case::ok(
+            "protect a task nobody ran",
+            root,
+            ecs("UpdateTaskProtection", json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true})),
+        )
+        .json_len("/protectedTasks", 0)
+        .json("/failures/0/reason", "MISSING"),
         Case::ok("its protection", root, ecs("GetTaskProtection", json!({"cluster": cluster, "tasks": [task]})))
             .json("/failures/0/arn", format!("arn:aws:ecs:us-east-1:{}:task/{cluster}/{task}", server.account_id)),
-        Case::error("for three days", root,
-            ecs("UpdateTaskProtection", json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true,
-                                               "expiresInMinutes": 4320})),
-            400, "InvalidParameterException", "expiresInMinutes must be between 1 and 2880."),
-        Case::error("no task", root,
+        Case::error(
+            "for three days",
+            root,
+            ecs(
+                "UpdateTaskProtection",
+                json!({"cluster": cluster, "tasks": [task], "protectionEnabled": true,
+                                               "expiresInMinutes": 4320}),
+            ),
+            400,
+            "InvalidParameterException",
+            "expiresInMinutes must be between 1 and 2880.",
+        ),
+        Case::error(
+            "no task",
+            root,
             ecs("GetTaskProtection", json!({"cluster": cluster, "tasks": []})),
-            400, "InvalidParameterException", "tasks must have between 1 and 10 items."),
-        Case::error("a namespace", root, ecs("ListServicesByNamespace", json!({"namespace": "local"})), 400,
-            "NamespaceNotFoundException", "The namespace local was not found."),
-        Case::denied("the agent's own call, by root", root,
-            ecs("DiscoverPollEndpoint", json!({"cluster": cluster})), "ecs:DiscoverPollEndpoint"),
+            400,
+            "InvalidParameterException",
+            "tasks must have between 1 and 10 items.",
+        ),
+        Case::error(
+            "a namespace",
+            root,
+            ecs("ListServicesByNamespace", json!({"namespace": "local"})),
+            400,
+            "NamespaceNotFoundException",
+            "The namespace local was not found.",
+        ),
+        Case::denied(
+            "the agent's own call, by root",
+            root,
+            ecs("DiscoverPollEndpoint", json!({"cluster": cluster})),
+            "ecs:DiscoverPollEndpoint",
+        ),
     ]);
 }
 
@@ -116,14 +154,29 @@ fn capacity_provider_operations_need_their_permissions(server: &TestServer) {
     let nobody = server.nobody();
     let arn = format!("arn:aws:ecs:us-east-1:{}:capacity-provider/FARGATE", server.account_id);
     server.run(&[
-        Case::denied("describe", nobody, ecs("DescribeCapacityProviders", json!({})),
-            "ecs:DescribeCapacityProviders on resource: *"),
-        Case::denied("delete", nobody, ecs("DeleteCapacityProvider", json!({"capacityProvider": "FARGATE"})),
-            format!("ecs:DeleteCapacityProvider on resource: {arn}")),
-        Case::denied("exec", nobody,
-            ecs("ExecuteCommand", json!({"task": "t", "command": "sh", "interactive": true})), "ecs:ExecuteCommand"),
-        Case::denied("protect", nobody,
+        Case::denied(
+            "describe",
+            nobody,
+            ecs("DescribeCapacityProviders", json!({})),
+            "ecs:DescribeCapacityProviders on resource: *",
+        ),
+        Case::denied(
+            "delete",
+            nobody,
+            ecs("DeleteCapacityProvider", json!({"capacityProvider": "FARGATE"})),
+            format!("ecs:DeleteCapacityProvider on resource: {arn}"),
+        ),
+        Case::denied(
+            "exec",
+            nobody,
+            ecs("ExecuteCommand", json!({"task": "t", "command": "sh", "interactive": true})),
+            "ecs:ExecuteCommand",
+        ),
+        Case::denied(
+            "protect",
+            nobody,
             ecs("UpdateTaskProtection", json!({"tasks": ["t"], "protectionEnabled": true})),
-            "ecs:UpdateTaskProtection"),
+            "ecs:UpdateTaskProtection",
+        ),
     ]);
 }

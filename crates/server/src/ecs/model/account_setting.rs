@@ -26,7 +26,13 @@ pub(crate) async fn of(store: &Store, scope: Scope<'_>, principal: &str) -> Resu
 }
 
 /// Sets `principal`'s value of `name` in `scope`.
-pub(crate) async fn put(store: &Store, scope: Scope<'_>, principal: &str, name: &str, value: &str) -> Result<(), AwsError> {
+pub(crate) async fn put(
+    store: &Store,
+    scope: Scope<'_>,
+    principal: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), AwsError> {
     let key = || vec![scope.account.into(), scope.region.into(), principal.into(), name.into()];
     let mut insert = key();
     insert.push(value.into());
