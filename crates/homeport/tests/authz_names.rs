@@ -295,7 +295,22 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteSAMLProvider"
         | "TagSAMLProvider"
         | "UntagSAMLProvider"
-        | "ListSAMLProviderTags" => Exact,
+        | "ListSAMLProviderTags"
+        // An ECR repository by its exact name (names are lower case); TagResource and
+        // UntagResource (above) take its exact ARN.
+        | "PutLifecyclePolicy"
+        | "GetLifecyclePolicy"
+        | "DeleteLifecyclePolicy"
+        | "StartLifecyclePolicyPreview"
+        | "GetLifecyclePolicyPreview"
+        | "PutImageScanningConfiguration"
+        | "BatchGetRepositoryScanningConfiguration"
+        | "StartImageScan"
+        | "DescribeImageScanFindings"
+        | "DescribeImageReplicationStatus"
+        | "DescribeImageSigningStatus"
+        | "ListImageReferrers"
+        | "UpdateImageStorageClass" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -378,7 +393,32 @@ fn classify(name: &str) -> Option<Names> {
         | "ChangePassword"
         | "ListServerCertificates"
         | "ListOpenIDConnectProviders"
-        | "ListSAMLProviders" => Nothing,
+        | "ListSAMLProviders"
+        // ECR's registry-wide actions have no resource type: authorized on `*`, as on AWS.
+        | "DescribeRegistry"
+        | "PutRegistryPolicy"
+        | "GetRegistryPolicy"
+        | "DeleteRegistryPolicy"
+        | "PutReplicationConfiguration"
+        | "PutRegistryScanningConfiguration"
+        | "GetRegistryScanningConfiguration"
+        | "GetAccountSetting"
+        | "PutAccountSetting"
+        | "RegisterPullTimeUpdateExclusion"
+        | "DeregisterPullTimeUpdateExclusion"
+        | "ListPullTimeUpdateExclusions"
+        | "CreatePullThroughCacheRule"
+        | "DescribePullThroughCacheRules"
+        | "UpdatePullThroughCacheRule"
+        | "DeletePullThroughCacheRule"
+        | "ValidatePullThroughCacheRule"
+        | "CreateRepositoryCreationTemplate"
+        | "DescribeRepositoryCreationTemplates"
+        | "UpdateRepositoryCreationTemplate"
+        | "DeleteRepositoryCreationTemplate"
+        | "PutSigningConfiguration"
+        | "GetSigningConfiguration"
+        | "DeleteSigningConfiguration" => Nothing,
         _ => return None,
     })
 }

@@ -1,4 +1,4 @@
-//! A task's images, before any of its containers is created: each is checked and pulled if
+//! A task's images (and then its volumes, `super::volumes`), before any of its containers is created: each is checked and pulled if
 //! missing (ECS's `prefer-cached` behaviour), from Homeport's own registry with ECR
 //! credentials (`crate::registry_auth`).
 //!
@@ -111,6 +111,7 @@ impl<D: DockerApi> Engine<D> {
                 .and_then(|t| t.spec.as_ref())
                 .is_some_and(|s| s.execution_role_arn.is_some()),
         };
+        let spec = self.tasks.get(&task).and_then(|t| t.spec.clone());
         self.ops.spawn(async move {
             // A task's containers start with their role credentials at hand.
             if !pulls.roles.wait_ready(&task, CREDENTIALS_WAIT).await {
@@ -119,7 +120,12 @@ impl<D: DockerApi> Engine<D> {
                     task_id(&task)
                 ));
             }
-            let result = ensure_images(&docker, &images, &pulls).await;
+            let mut result = ensure_images(&docker, &images, &pulls).await;
+            if let (Ok(_), Some(spec)) = (&result, &spec) {
+                if let Err(error) = super::volumes::ensure_volumes(&docker, spec).await {
+                    result = Err(error);
+                }
+            }
             if matches!(result, Err(ImagesError::Unreachable(_))) {
                 tokio::time::sleep(DOCKER_RETRY).await;
             }
@@ -132,7 +138,8 @@ impl<D: DockerApi> Engine<D> {
         match result {
             Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),
             Err(ImagesError::Pull { image, reason }) => {
-                log::event(&format!("ecs: task {}: cannot pull {image}: {reason}", task_id(task)));
+                let what = if image.is_empty() { "its volumes" } else { image.as_str() };
+                log::event(&format!("ecs: task {}: cannot prepare {what}: {reason}", task_id(task)));
                 reconcile::apply_images(record, Err((image, reason)));
             }
             Err(ImagesError::Unreachable(error)) => {

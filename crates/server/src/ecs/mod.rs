@@ -18,6 +18,7 @@ pub(crate) mod service_plan;
 pub(crate) mod services;
 pub(crate) mod tagging;
 pub(crate) mod task_credentials;
+pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
 pub(crate) mod task_protection;
 pub(crate) mod tasks;

@@ -41,6 +41,10 @@ pub(crate) struct SessionCredentials<'a> {
     pub expires_at: i64,
 }
 
+/// A federated session's tags and the keys of those that are transitive, as its token or
+/// assertion passes them.
+pub(crate) type FederatedTags = (Vec<(String, String)>, Vec<String>);
+
 /// When a session's MFA was authenticated (`None`: it was issued without MFA).
 pub(crate) type MfaAt = Option<i64>;
 

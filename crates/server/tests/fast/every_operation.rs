@@ -45,8 +45,13 @@ const IAM_MFA_PARAMS: &str = "&VirtualMFADeviceName=d&SerialNumber=arn%3Aaws%3Ai
 const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
     "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
     "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo",
-    "resourceArn":"arn:aws:ecs:us-east-1:111122223333:cluster/c","tags":[{"key":"k","value":"v"}],"tagKeys":["k"],
-    "name":"containerInsights","value":"enabled","capacityProvider":"cp","capacityProviders":[],
+    "resourceArn":"arn:aws:ecr:us-east-1:111122223333:repository/repo","tags":[],"tagKeys":["k"],
+    "lifecyclePolicyText":"{}","policyText":"{}","replicationConfiguration":{"rules":[]},"name":"BLOB_MOUNTING",
+    "value":"DISABLED","imageId":{"imageTag":"v1"},"imageScanningConfiguration":{"scanOnPush":false},
+    "repositoryNames":["repo"],"subjectId":{"imageDigest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+    "targetStorageClass":"STANDARD","ecrRepositoryPrefix":"repo","upstreamRegistryUrl":"registry.example.com",
+    "prefix":"repo","appliedFor":["REPLICATION"],"signingConfiguration":{"rules":[]},
+    "principalArn":"arn:aws:iam::111122223333:role/r","capacityProvider":"cp","capacityProviders":[],
     "defaultCapacityProviderStrategy":[],"settings":[],"namespace":"n","command":"ls","interactive":true,"attachments":[],
     "tasks":["t"],"protectionEnabled":true}"#;
 

@@ -226,7 +226,7 @@ fn role_pairs(claims: &Claims) -> impl Iterator<Item = (&str, &str)> {
 /// The session tags of the `PrincipalTag:KEY` attributes, within STS's 50 tags and lengths,
 /// and the keys of those the `TransitiveTagKeys` attribute makes transitive (each one of the
 /// tags' keys).
-fn session_tags(claims: &Claims) -> Result<(Vec<(String, String)>, Vec<String>), AwsError> {
+fn session_tags(claims: &Claims) -> Result<crate::sts::model::FederatedTags, AwsError> {
     let prefix = format!("{ATTRIBUTES}PrincipalTag:");
     let mut tags = Vec::new();
     for (name, values) in &claims.attributes {

@@ -390,7 +390,7 @@ fn trust_context(
 /// (`principal_tags`: each key to a list of one value, or to a value), within STS's 50 tags
 /// and their lengths, and the keys of those that are transitive (`transitive_tag_keys`, each
 /// one of the tags' keys).
-fn session_tags(token: &Token) -> Result<(Vec<(String, String)>, Vec<String>), AwsError> {
+fn session_tags(token: &Token) -> Result<crate::sts::model::FederatedTags, AwsError> {
     let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok((Vec::new(), Vec::new())) };
     let malformed = || invalid_token(format!("The {TAGS_CLAIM} claim is not a valid session tags claim."));
     let principal_tags = claim.get("principal_tags").and_then(serde_json::Value::as_object).ok_or_else(malformed)?;
