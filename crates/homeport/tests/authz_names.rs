@@ -330,7 +330,6 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeCapacityProviders"
         | "ListServicesByNamespace"
         | "DiscoverPollEndpoint"
-        | "PutAccountSetting"
         | "PutAccountSettingDefault"
         | "DeleteAccountSetting"
         | "ListAccountSettings"
