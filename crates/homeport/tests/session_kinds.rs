@@ -283,6 +283,9 @@ fn instance_request(world: &World, name: &str) -> Value {
             "totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
                                {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}]}),
         "UpdateInstanceInformation" => json!({"InstanceId": world.instance_id, "AgentName": "t", "AgentVersion": "1"}),
+        "DiscoverPollEndpoint" => json!({"cluster": "c", "containerInstance": world.instance_arn}),
+        // No attachment: Homeport makes none, so only an empty report is acknowledged.
+        "SubmitAttachmentStateChanges" => json!({"cluster": "c", "attachments": []}),
         other => panic!("no request for the instance-only operation {other}: add one here"),
     }
 }

@@ -322,6 +322,20 @@ fn tour(store_url: Option<&str>, name: &str) {
         ecs("describe_clusters", json!({"clusters": ["tour", "missing"], "include": ["STATISTICS", "TAGS"]})),
         ecs("list_clusters", json!({})),
         ecs(
+            "tag_resource",
+            json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour"),
+                "tags": [{"key": "env", "value": "test"}]}),
+        ),
+        ecs(
+            "untag_resource",
+            json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour"), "tagKeys": ["env"]}),
+        ),
+        ecs("list_tags_for_resource", json!({"resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/tour")})),
+        ecs("put_account_setting", json!({"name": "containerInsights", "value": "enabled"})),
+        ecs("put_account_setting_default", json!({"name": "awsvpcTrunking", "value": "enabled"})),
+        ecs("list_account_settings", json!({"effectiveSettings": true, "maxResults": 5})),
+        ecs("delete_account_setting", json!({"name": "containerInsights"})),
+        ecs(
             "update_cluster",
             json!({"cluster": "tour", "settings": [{"name": "containerInsights", "value": "enabled"}]}),
         ),
@@ -331,7 +345,7 @@ fn tour(store_url: Option<&str>, name: &str) {
                 "portMappings": [{"containerPort": 80}], "command": ["sleep", "60"]}], "tags": [{"key": "team", "value": "ops"}]}),
         ),
         ecs("describe_task_definition", json!({"taskDefinition": "web", "include": ["TAGS"]})),
-        ecs("list_task_definitions", json!({"familyPrefix": "we"})),
+        ecs("list_task_definitions", json!({"familyPrefix": "web"})),
         ecs("list_task_definition_families", json!({})),
         ecs("deregister_task_definition", json!({"taskDefinition": "web:1"})),
         ecs("delete_task_definitions", json!({"taskDefinitions": ["web:1"]})),
@@ -477,6 +491,19 @@ fn tour(store_url: Option<&str>, name: &str) {
         logs("delete_retention_policy", json!({"logGroupName": "/ecs/web"})),
         logs("delete_log_stream", json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1"})),
         logs("delete_log_group", json!({"logGroupName": "/ecs/web"})),
+        as_node("discover_poll_endpoint", json!({"cluster": "fleet", "containerInstance": instance_arn})),
+        as_node("submit_attachment_state_changes", json!({"cluster": "fleet", "attachments": []})),
+        ecs("describe_capacity_providers", json!({"include": ["TAGS"]})),
+        ecs("update_task_protection", json!({"cluster": "fleet", "tasks": [task], "protectionEnabled": true})),
+        ecs("get_task_protection", json!({"cluster": "fleet", "tasks": [task, "missing"]})),
+        ecs(
+            "put_cluster_capacity_providers",
+            json!({"cluster": "fleet", "capacityProviders": ["FARGATE", "FARGATE_SPOT"], "defaultCapacityProviderStrategy": []}),
+        ),
+        ecs(
+            "update_cluster_settings",
+            json!({"cluster": "fleet", "settings": [{"name": "containerInsights", "value": "disabled"}]}),
+        ),
         ecs("update_service", json!({"cluster": "fleet", "service": "web", "desiredCount": 0})),
         ecs("describe_services", json!({"cluster": "fleet", "services": ["web", "missing"], "include": ["TAGS"]})),
         ecs("list_services", json!({"cluster": "fleet"})),
@@ -491,6 +518,32 @@ fn tour(store_url: Option<&str>, name: &str) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     assert_eq!(answers[2]["response"]["tasks"][0]["lastStatus"], "RUNNING", "{}", answers[2]);
+    // What ECS answers an external fleet with an error, each code in the model.
+    let fifth_refused = [
+        (
+            ecs(
+                "create_capacity_provider",
+                json!({"name": "ondemand", "autoScalingGroupProvider": {"autoScalingGroupArn":
+                    format!("arn:aws:autoscaling:us-east-1:{account}:autoScalingGroup:1-2:autoScalingGroupName/asg")}}),
+            ),
+            "ClientException",
+        ),
+        (ecs("update_capacity_provider", json!({"name": "FARGATE"})), "ClientException"),
+        (ecs("delete_capacity_provider", json!({"capacityProvider": "ondemand"})), "ClientException"),
+        (ecs("list_services_by_namespace", json!({"namespace": "local"})), "NamespaceNotFoundException"),
+        (
+            ecs("execute_command", json!({"cluster": "fleet", "task": task, "command": "ls", "interactive": true})),
+            "InvalidParameterException",
+        ),
+        (
+            ecs("update_container_agent", json!({"cluster": "fleet", "containerInstance": instance_arn})),
+            "InvalidParameterException",
+        ),
+    ];
+    let fifth_refused_calls: Vec<Value> = fifth_refused.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in fifth_refused.iter().zip(server.boto3(&fifth_refused_calls)) {
+        assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]);
+    }
     let answer_of =
         |name: &str| &fifth.iter().zip(&answers).find(|(call, _)| call["operation"] == name).unwrap().1["response"];
     assert_eq!(answer_of("get_log_events")["events"].as_array().unwrap().len(), 2);
@@ -666,6 +719,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&registered_calls)
         .chain(&fourth)
         .chain(&fifth)
+        .chain(&fifth_refused_calls)
         .chain(&sixth)
         .chain(&seventh)
         .chain(&insights_calls)

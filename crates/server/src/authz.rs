@@ -108,6 +108,37 @@ pub async fn request_context(ctx: &crate::operations::Ctx<'_>) -> Result<Context
     target_keys(ctx, context).await
 }
 
+/// Adds `aws:ResourceTag/KEY` and `ecs:ResourceTag/KEY` for an ECS request on one resource:
+/// the tags that resource has now (ECS keeps them in the shared `tags` table under the
+/// resource's ARN), as the Service Authorization Reference defines both keys for ECS's actions
+/// on its taggable resources. A request on `*`, on several resources or on one without tags
+/// defines none, so a condition on them is not met.
+pub async fn resource_tag_keys(
+    ctx: &crate::operations::Ctx<'_>,
+    resources: &[String],
+    mut context: Context,
+) -> Result<Context, AwsError> {
+    let [resource] = resources else { return Ok(context) };
+    if !ctx.operation.action.starts_with("ecs:") || !resource.starts_with("arn:aws:ecs:") {
+        return Ok(context);
+    }
+    let rows = ctx
+        .app
+        .store
+        .query(
+            "SELECT tag_key, tag_value FROM tags WHERE account_id = ? AND resource_kind = 'ecs' AND resource_key = ?",
+            vec![ctx.account().into(), resource.as_str().into()],
+        )
+        .await
+        .map_err(internal)?;
+    for row in rows {
+        let (key, value) = (row.text(0).map_err(internal)?, row.text(1).map_err(internal)?);
+        context = context.with(&format!("aws:ResourceTag/{key}"), value.clone());
+        context = context.with(&format!("ecs:ResourceTag/{key}"), value);
+    }
+    Ok(context)
+}
+
 /// The actions whose `iam:PermissionsBoundary` is the boundary the request sets (AWS's
 /// service authorization reference defines the key for these and for
 /// `TARGET_BOUNDARY_ACTIONS`).
@@ -246,6 +277,8 @@ const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
     ("ecs:RegisterContainerInstance", ECS_TAGS),
     ("ecs:RunTask", ECS_TAGS),
     ("ecs:StartTask", ECS_TAGS),
+    ("ecs:TagResource", ECS_TAGS),
+    ("ecs:UntagResource", BodyTags::Keys { member: "tagKeys" }),
     ("ecr:CreateRepository", ECR_TAGS),
     ("ecr:TagResource", ECR_TAGS),
     ("ecr:UntagResource", BodyTags::Keys { member: "tagKeys" }),
@@ -392,6 +425,28 @@ pub async fn pass_role(
             action: "iam:PassRole".to_owned(),
             resource: role_arn.to_owned(),
             passed_to: service.to_owned(),
+        });
+    }
+    decided.map(|_| ()).map_err(|(_, error)| error)
+}
+
+/// ECS's tag-on-create authorization (its `tagResourceAuthorization` account setting `on`):
+/// a create that sets tags is authorized as `ecs:TagResource` on the new resource too, with
+/// `ecs:CreateAction` naming the create and the tags it sets as `aws:RequestTag/*` and
+/// `aws:TagKeys`. The decision is recorded with the request's, as `iam:PassRole`'s is.
+pub async fn tag_on_create(ctx: &crate::operations::Ctx<'_>, resource: &str) -> Result<(), AwsError> {
+    let context = body_keys(context(ctx.identity, ctx.facts), ctx.operation.action, ctx.body)
+        .with("ecs:CreateAction", ctx.operation.name);
+    let decided = authorize(ctx.app, ctx.identity, "ecs:TagResource", &[resource.to_owned()], &context, None).await;
+    let decision = match &decided {
+        Ok(verdict) | Err((verdict, _)) => verdict.decision,
+    };
+    if let Ok(mut checks) = ctx.checks.lock() {
+        checks.push(crate::audit::Check {
+            decision: decision.as_str().to_owned(),
+            action: "ecs:TagResource".to_owned(),
+            resource: resource.to_owned(),
+            passed_to: String::new(),
         });
     }
     decided.map(|_| ()).map_err(|(_, error)| error)

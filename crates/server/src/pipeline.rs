@@ -372,6 +372,10 @@ async fn run(api: &Api, ctx: &Ctx<'_>) -> (Result<Output, AwsError>, Vec<String>
                 Ok(context) => context,
                 Err(error) => return (Err(error.clone()), resources, denied(error), false),
             };
+            let context = match crate::authz::resource_tag_keys(ctx, &resources, context).await {
+                Ok(context) => context,
+                Err(error) => return (Err(error.clone()), resources, denied(error), false),
+            };
             let found = match mode {
                 Authorization::WithResourcePolicy(source) => (source.find)(ctx, &resources)
                     .await

@@ -975,6 +975,35 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 28,
+        // ECS's account settings, per region: a principal's own (`principal_arn` a user or
+        // role), and the account's defaults (`principal_arn` the root user's ARN, which
+        // PutAccountSettingDefault and the root user's PutAccountSetting both write); and the
+        // capacity providers of each cluster; and the tasks protected from scale-in.
+        sql: "
+        CREATE TABLE ecs_account_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            principal_arn TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, principal_arn, name)
+        );
+        -- The capacity providers associated with a cluster (PutClusterCapacityProviders).
+        ALTER TABLE ecs_clusters ADD COLUMN capacity_providers TEXT NOT NULL DEFAULT '[]';
+        -- A service task's scale-in protection (UpdateTaskProtection), until it expires.
+        CREATE TABLE ecs_task_protection (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            task_arn TEXT NOT NULL,
+            cluster_arn TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, task_arn)
+        );
+        CREATE INDEX ecs_task_protection_by_cluster ON ecs_task_protection (cluster_arn, expires_at)
+    ",
+    },
+    Migration {
         version: 29,
         // CloudWatch Logs beyond groups, streams and events: a group's class, its metric
         // filters (the pattern as given, the transformations as JSON) and subscription filters

@@ -1,4 +1,4 @@
-//! ECS clusters: Create/Describe/List/Delete/UpdateCluster.
+//! ECS clusters: Create/Describe/List/Delete/UpdateCluster and UpdateClusterSettings.
 //!
 //! A deleted cluster stays describable as `INACTIVE`; creating it again makes it `ACTIVE`. A
 //! cluster is deleted only when no container instance, service or unstopped task is in it,
@@ -47,6 +47,32 @@ operation!(
     |ctx| { json_op(update_cluster(ctx)) }
 );
 
+operation!(
+    ecs,
+    UPDATE_CLUSTER_SETTINGS,
+    "UpdateClusterSettings",
+    Write,
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
+    |ctx| { json_op(update_cluster(ctx)) }
+);
+
+/// Cluster members that ask for what Homeport does not do (ECS Exec's logging and keys,
+/// Service Connect's namespace), refused rather than ignored.
+const UNSUPPORTED_MEMBERS: [&str; 2] = ["configuration", "serviceConnectDefaults"];
+
+fn check_supported(ctx: &Ctx<'_>) -> Result<(), AwsError> {
+    for member in UNSUPPORTED_MEMBERS {
+        let asks = ctx.body.get(member).is_some_and(|value| !value.is_null() && *value != json!({}));
+        if asks {
+            return Err(invalid_parameter(format!(
+                "Homeport does not support the {} parameter '{member}' yet.",
+                ctx.operation.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// CreateCluster names its cluster with `clusterName`, the others with `cluster`.
 fn named(body: &Json) -> Json {
     json!({"cluster": body.get("clusterName").and_then(Json::as_str).unwrap_or("default")})
@@ -65,6 +91,12 @@ pub(crate) async fn active_cluster(app: &App, scope: Scope<'_>, body: &Json) -> 
         .ok_or_else(cluster_not_found)
 }
 
+/// ECS's `Cluster` shape of the cluster `arn` names, as it is now.
+pub(crate) async fn describe_named(app: &App, scope: Scope<'_>, arn: &str) -> Result<Json, AwsError> {
+    let cluster = find_cluster(app, scope, &json!({"cluster": arn})).await?.ok_or_else(cluster_not_found)?;
+    describe(app, &cluster, &[]).await
+}
+
 /// ECS's `Cluster` shape, with the counts ECS keeps.
 async fn describe(app: &App, cluster: &Cluster, include: &[&str]) -> Result<Json, AwsError> {
     let counts = model::counts(&app.store, &cluster.arn).await?;
@@ -81,7 +113,7 @@ async fn describe(app: &App, cluster: &Cluster, include: &[&str]) -> Result<Json
         "statistics": [],
         "tags": [],
         "settings": cluster.settings,
-        "capacityProviders": [],
+        "capacityProviders": cluster.capacity_providers,
         "defaultCapacityProviderStrategy": [],
     });
     if include.contains(&"STATISTICS") {
@@ -130,12 +162,25 @@ async fn create_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Cluster name can have up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens.",
         ));
     }
-    let settings = settings(ctx.body)?.unwrap_or_else(|| json!([{"name": "containerInsights", "value": "disabled"}]));
+    check_supported(ctx)?;
+    let settings = match settings(ctx.body)? {
+        Some(settings) => settings,
+        // The account setting is each new cluster's default.
+        None => {
+            let insights = super::account_settings::effective_for_caller(ctx, "containerInsights").await?;
+            json!([{"name": "containerInsights", "value": insights}])
+        }
+    };
     let tags = ecs::tags_from_body(ctx.body)?;
+    let capacity_providers = super::capacity_providers::associations(ctx)?;
     let arn = ecs::arn(ctx.scope(), "cluster", name);
+    ecs::authorize_tags(ctx, &arn, &tags).await?;
     let scope = ctx.scope();
     // Creating an existing cluster returns it (reactivated if it was deleted).
     model::create(&ctx.app.store, scope, &arn, name, &settings, &tags, ids::now()).await?;
+    if let Some(names) = capacity_providers {
+        model::set_capacity_providers(&ctx.app.store, &arn, &names).await?;
+    }
     let cluster = find_cluster(ctx.app, ctx.scope(), &json!({"cluster": arn})).await?.ok_or_else(cluster_not_found)?;
     Ok(json!({"cluster": describe(ctx.app, &cluster, &["TAGS"]).await?}))
 }
@@ -194,7 +239,9 @@ async fn delete_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Ok(json!({"cluster": describe(ctx.app, &cluster, &[]).await?}))
 }
 
+/// UpdateCluster and UpdateClusterSettings (whose `settings` is required).
 async fn update_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    check_supported(ctx)?;
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let settings = settings(ctx.body)?.unwrap_or(cluster.settings.clone());
     model::set_settings(&ctx.app.store, &cluster.arn, &settings).await?;

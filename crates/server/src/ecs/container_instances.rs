@@ -72,7 +72,7 @@ pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i
 }
 
 /// The container instance ARN a reference names (an ARN, or the id within the cluster).
-fn instance_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
+pub(crate) fn instance_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }
@@ -197,6 +197,12 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             )));
         }
     }
+    let tags = ecs::tags_from_body(ctx.body)?;
+    let to_tag = match &existing {
+        Some(instance) => instance.arn.clone(),
+        None => ecs::arn(ctx.scope(), "container-instance", &format!("{}/*", cluster.name)),
+    };
+    ecs::authorize_tags(ctx, &to_tag, &tags).await?;
     let now = ids::now();
     let registration =
         Registration { resources: &resources, attributes: &attributes, version_info: &version_info, now };
@@ -212,11 +218,16 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             arn
         }
     };
+    if !tags.is_empty() {
+        store.transaction(ecs::set_tags(ctx.account(), &arn, &tags)).await.map_err(internal)?;
+    }
     crate::ecs::channel::channels(ctx.app)?.reset(&arn);
     let registered = [arn.clone()];
     let (instances, reserved) = named_instances(ctx, &cluster.arn, &registered, true).await?;
     let instance = instances.iter().find(|i| i.arn == arn).ok_or_else(|| internal("registered instance vanished"))?;
-    Ok(json!({"containerInstance": describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now)}))
+    let mut described = describe(instance, reserved.get(&arn).unwrap_or(&Reserved::default()), now);
+    put(&mut described, "tags", ecs::load_tags(store, ctx.account(), &arn).await?);
+    Ok(json!({"containerInstance": described}))
 }
 
 async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {

@@ -2,18 +2,25 @@
 //! `AmazonEC2ContainerServiceV20141113`, action `ecs:NAME`), ECS's errors, ARNs, tags and
 //! `nextToken` paging.
 
+pub(crate) mod account_settings;
+pub(crate) mod agent_calls;
+pub(crate) mod capacity_providers;
 pub(crate) mod channel;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod errors;
+pub(crate) mod exec;
 pub(crate) mod model;
+pub(crate) mod namespaces;
 pub(crate) mod query;
 pub(crate) mod scheduler;
 pub(crate) mod service_plan;
 pub(crate) mod services;
+pub(crate) mod tagging;
 pub(crate) mod task_credentials;
 pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
+pub(crate) mod task_protection;
 pub(crate) mod tasks;
 pub(crate) mod unsupported;
 
@@ -115,6 +122,20 @@ pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
             Ok((key.to_owned(), value.to_owned()))
         })
         .collect()
+}
+
+/// Refuses a create that sets `tags` on `arn` unless the caller may also `ecs:TagResource`
+/// it, while the caller's `tagResourceAuthorization` account setting is `on` (ECS's
+/// default); nothing to check without tags.
+pub async fn authorize_tags(
+    ctx: &crate::operations::Ctx<'_>,
+    arn: &str,
+    tags: &[(String, String)],
+) -> Result<(), AwsError> {
+    if tags.is_empty() || account_settings::effective_for_caller(ctx, "tagResourceAuthorization").await? != "on" {
+        return Ok(());
+    }
+    crate::authz::tag_on_create(ctx, arn).await
 }
 
 /// Statements that set tags on an ECS resource (by ARN).

@@ -196,6 +196,9 @@ pub(crate) struct Task {
     pub deployment: String,
     /// When it was created: scale-in stops the newest first.
     pub created_at: i64,
+    /// Protected from scale-in (UpdateTaskProtection): neither scale-in nor a deployment
+    /// stops it while its protection lasts (a deployment waits for it).
+    pub protected: bool,
 }
 
 /// A container instance's status.
@@ -525,7 +528,7 @@ fn plan_replica(
     let running_healthy = count(tasks.iter().filter(|t| t.last == TaskStatus::Running).count());
     let mut can_stop = (running_healthy - min_healthy).max(0);
     let mut stopped: Vec<&Task> = Vec::new();
-    for task in replace {
+    for task in replace.into_iter().filter(|task| !task.protected) {
         let running = task.last == TaskStatus::Running;
         if can_stop > 0 || !running || desired == 0 {
             steps.stop(task, StopReason::Deployment);
@@ -537,7 +540,7 @@ fn plan_replica(
     }
     // 3. Scale in: stop the newest extra tasks of the primary deployment.
     let extra = usize::try_from(kept - desired).unwrap_or(0);
-    for task in keep.iter().rev().take(extra) {
+    for task in keep.iter().rev().filter(|task| !task.protected).take(extra) {
         steps.stop(task, StopReason::ScaleIn);
         stopped.push(task);
     }
@@ -627,6 +630,7 @@ mod tests {
             instance: Some(instance_arn(on)),
             deployment: deployment.to_owned(),
             created_at,
+            protected: false,
         }
     }
 
@@ -742,6 +746,22 @@ mod tests {
         for (desired, tasks, expected) in cases {
             assert_eq!(run(&service(desired), tasks, &two), expected, "desired {desired}, {} tasks", tasks.len());
         }
+    }
+
+    #[test]
+    fn a_protected_task_is_neither_scaled_in_nor_replaced_by_a_deployment() {
+        let two = [instance("a", "ACTIVE"), instance("b", "ACTIVE")];
+        let mut protected = running("t30", "ecs-svc/1", "b");
+        protected.protected = true;
+        let tasks = [running("t10", "ecs-svc/1", "a"), protected.clone(), running("t20", "ecs-svc/1", "a")];
+        let stops: Vec<String> =
+            run(&service(1), &tasks, &two).into_iter().filter(|line| line.starts_with("stop")).collect();
+        assert_eq!(stops, ["stop t20 (ScaleIn)", "stop t10 (ScaleIn)"], "the newest unprotected ones");
+        // A deployment of a new revision leaves the protected task of the old one running.
+        let mut old = protected;
+        old.deployment = "ecs-svc/0".to_owned();
+        let plan = run(&service(1), &[old, running("t40", "ecs-svc/1", "a")], &two);
+        assert!(plan.iter().all(|line| !line.starts_with("stop t30")), "{plan:?}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
+use super::tagging::{self, Propagate, TaskTagging};
 use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
@@ -202,7 +203,10 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let task_definition =
         launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
     let tags = ecs::tags_from_body(ctx.body)?;
+    let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
+    let managed = tagging::managed(ctx.body)?;
     let arn = service_arn(ctx.scope(), &cluster.arn, name);
+    ecs::authorize_tags(ctx, &arn, &tags).await?;
     let now = ids::now();
     let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
     let body = json!({
@@ -225,8 +229,8 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "placementStrategy": ctx.body.get("placementStrategy").cloned().unwrap_or(json!([])),
         "schedulingStrategy": strategy,
         "createdBy": ctx.identity.arn(),
-        "enableECSManagedTags": false,
-        "propagateTags": "NONE",
+        "enableECSManagedTags": managed,
+        "propagateTags": propagate,
         "enableExecuteCommand": false,
     });
     let existing = service_model::find(&ctx.app.store, &arn).await?;
@@ -275,6 +279,13 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         if let Some(value) = ctx.body.get(member) {
             put(&mut service.body, member, value.clone());
         }
+    }
+    // How the tasks launched from now on are tagged.
+    if let Some(propagate) = propagate_tags_word(ctx.body)? {
+        put(&mut service.body, "propagateTags", propagate);
+    }
+    if ctx.body.get("enableECSManagedTags").is_some() {
+        put(&mut service.body, "enableECSManagedTags", tagging::managed(ctx.body)?);
     }
     let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
     let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
@@ -359,9 +370,26 @@ async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 10)?;
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
+    if let Some(strategy) = strategy
+        && !["REPLICA", "DAEMON"].contains(&strategy)
+    {
+        return Err(invalid_parameter(format!(
+            "Invalid schedulingStrategy: {strategy}. Valid values are REPLICA and DAEMON."
+        )));
+    }
+    // Every service Homeport runs is EXTERNAL: another launch type lists none.
+    let launch_type = ctx.body.get("launchType").and_then(Json::as_str);
+    if let Some(launch_type) = launch_type
+        && !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].contains(&launch_type)
+    {
+        return Err(invalid_parameter(format!(
+            "Invalid launchType: {launch_type}. Valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES."
+        )));
+    }
     let services = service_model::of_cluster(&ctx.app.store, &cluster.arn).await?;
     let arns = services
         .into_iter()
+        .filter(|s| launch_type.is_none_or(|wanted| s.body.get("launchType").and_then(Json::as_str) == Some(wanted)))
         .filter(|s| {
             strategy.is_none_or(|wanted| s.body.get("schedulingStrategy").and_then(Json::as_str) == Some(wanted))
         })
@@ -436,7 +464,8 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let now = ids::now();
     let observed =
         observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
-    let observed_tasks: Vec<plan::Task> = tasks.iter().map(observed_task).collect();
+    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
+    let observed_tasks: Vec<plan::Task> = tasks.iter().map(|task| observed_task(task, &protected)).collect();
     let cluster_instances =
         plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
     let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
@@ -484,7 +513,7 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 }
 
 /// A task as the plan sees it.
-fn observed_task(task: &TaskRow) -> plan::Task {
+fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) -> plan::Task {
     plan::Task {
         arn: task.arn.clone(),
         desired: task.desired_status.into(),
@@ -493,7 +522,20 @@ fn observed_task(task: &TaskRow) -> plan::Task {
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+        protected: protected.contains(&task.arn),
     }
+}
+
+/// A CreateService's or UpdateService's `propagateTags`, validated (`None` when absent).
+fn propagate_tags_word(body: &Json) -> Result<Option<&'static str>, AwsError> {
+    if body.get("propagateTags").is_none_or(Json::is_null) {
+        return Ok(None);
+    }
+    Ok(Some(match tagging::propagate(body, true)? {
+        Propagate::None => "NONE",
+        Propagate::TaskDefinition => "TASK_DEFINITION",
+        Propagate::Service => "SERVICE",
+    }))
 }
 
 /// How the service's new tasks (of its primary deployment) are launched and placed, or why
@@ -516,6 +558,15 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
     let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
     let mut launched: Launch = launch_from(app, scope, &body).await.map_err(message)?;
     launched.service_name = Some(service.name.clone());
+    let tagging = TaskTagging {
+        given: &[],
+        propagate: tagging::propagate(&service.body, true).map_err(message)?,
+        managed: tagging::managed(&service.body).map_err(message)?,
+        cluster_arn: &service.cluster_arn,
+        definition_arn: launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default(),
+        service_arn: Some(&service.arn),
+    };
+    launched.tags = tagging::task_tags(&app.store, scope, &tagging).await.map_err(message)?;
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
     constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
     let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;

@@ -239,6 +239,8 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let tags = ecs::tags_from_body(body)?;
+    // Its revision is not known yet: authorized on every revision of the family.
+    ecs::authorize_tags(ctx, &ecs::arn(ctx.scope(), "task-definition", &format!("{family}:*")), &tags).await?;
     let scope = ctx.scope();
     for member in ["taskRoleArn", "executionRoleArn"] {
         if let Some(role_arn) = role_member(body, member) {
@@ -342,12 +344,14 @@ fn status_filter(body: &Json, allowed: &[&str], default: &str) -> Result<String,
 async fn list_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
     let status = status_filter(ctx.body, &["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"], "ACTIVE")?;
-    let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
+    // Despite its name, ListTaskDefinitions' `familyPrefix` is a whole family's name (as ECS
+    // documents it); ListTaskDefinitionFamilies' is a prefix.
+    let family_name = ctx.body.get("familyPrefix").and_then(Json::as_str);
     let descending = ctx.body.get("sort").and_then(Json::as_str) == Some("DESC");
     let status = TaskDefinitionStatus::parse(&status).unwrap_or(TaskDefinitionStatus::Active);
     let mut arns = Vec::new();
     for (arn, family) in model::arns(&ctx.app.store, ctx.scope(), status, descending).await? {
-        if family.starts_with(prefix) {
+        if family_name.is_none_or(|name| family == name) {
             arns.push(Json::String(arn));
         }
     }

@@ -30,6 +30,7 @@ use super::model::task::{
     load_task, update_task,
 };
 use super::scheduler::{self, Demand, Placement};
+use super::tagging::{self, TaskTagging};
 use super::task_definitions::{check_task_role, find_task_definition};
 use super::unsupported;
 use crate::app::App;
@@ -120,7 +121,28 @@ async fn task_definition_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError
     }])
 }
 
-fn task_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+/// A launch's tags need `ecs:TagResource` on its tasks (their ids not known yet: every task
+/// of the cluster), as [`ecs::authorize_tags`] says.
+async fn authorize_task_tags(ctx: &Ctx<'_>, cluster: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+    let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
+    ecs::authorize_tags(ctx, &ecs::arn(ctx.scope(), "task", &format!("{cluster_name}/*")), tags).await
+}
+
+/// The tags of a RunTask's or StartTask's tasks: the request's, propagated from the task
+/// definition with `propagateTags`, and ECS's managed ones with `enableECSManagedTags`.
+async fn standalone_tags(ctx: &Ctx<'_>, cluster: &str, launch: &Launch) -> Result<Vec<(String, String)>, AwsError> {
+    let tagging = TaskTagging {
+        given: &launch.tags,
+        propagate: tagging::propagate(ctx.body, false)?,
+        managed: tagging::managed(ctx.body)?,
+        cluster_arn: cluster,
+        definition_arn: launch.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default(),
+        service_arn: None,
+    };
+    tagging::task_tags(&ctx.app.store, ctx.scope(), &tagging).await
+}
+
+pub(crate) fn task_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let cluster = cluster_arn(ctx.scope(), ctx.body);
     Ok(vec![task_arn(ctx.scope(), &cluster, ecs::required(ctx.body, "task")?)])
 }
@@ -130,7 +152,7 @@ fn container_instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 }
 
 /// The task ARN a reference names (an ARN, or the id within the cluster).
-fn task_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
+pub(crate) fn task_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }
@@ -304,7 +326,9 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         ));
     }
     let count = count(ctx.body)?;
-    let launch = launch(ctx, ctx.body).await?;
+    let mut launch = launch(ctx, ctx.body).await?;
+    authorize_task_tags(ctx, &cluster.arn, &launch.tags).await?;
+    launch.tags = standalone_tags(ctx, &cluster.arn, &launch).await?;
     if let Some(token) = &launch.client_token {
         let existing = model::started_with_token(&ctx.app.store, &cluster.arn, token).await?;
         if !existing.is_empty() {
@@ -364,7 +388,9 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if references.is_empty() || references.len() > MAX_TASKS_PER_CALL {
         return Err(invalid_parameter("containerInstances must have between 1 and 10 items."));
     }
-    let launch = launch(ctx, ctx.body).await?;
+    let mut launch = launch(ctx, ctx.body).await?;
+    authorize_task_tags(ctx, &cluster.arn, &launch.tags).await?;
+    launch.tags = standalone_tags(ctx, &cluster.arn, &launch).await?;
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
     let cluster_name = cluster.name.as_str();
@@ -430,9 +456,13 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         match found.iter().find(|t| t.arn == arn && t.cluster_arn == cluster.arn) {
             Some(task) => {
                 let mut described = task.describe();
-                if !include_tags {
-                    put(&mut described, "tags", json!([]));
-                }
+                // The tags as they are now (TagResource changes them), not as launched.
+                let tags = if include_tags {
+                    Json::Array(ecs::load_tags(&ctx.app.store, ctx.account(), &task.arn).await?)
+                } else {
+                    json!([])
+                };
+                put(&mut described, "tags", tags);
                 tasks.push(described);
             }
             None => failures.push(json!({"arn": arn, "reason": "MISSING"})),

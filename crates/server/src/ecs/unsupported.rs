@@ -11,8 +11,7 @@
 //! together.
 //!
 //! Launches (RunTask, StartTask, CreateService, UpdateService): the parameters that ask for
-//! something Homeport does not do (ECS Exec, capacity providers, managed tags, propagated
-//! tags, task volumes, Service Connect, ...) are refused with `InvalidParameterException`;
+//! something Homeport does not do (ECS Exec, capacity providers, task volumes, Service Connect, ...) are refused with `InvalidParameterException`;
 //! the overrides are allowlisted as the task definition is.
 
 use aws_protocol::AwsError;
@@ -174,8 +173,6 @@ type Asks = fn(&Json) -> bool;
 /// a value asks for it.
 const LAUNCH_PARAMETERS: &[(&str, Asks)] = &[
     ("enableExecuteCommand", |v| *v == Json::Bool(true)),
-    ("enableECSManagedTags", |v| *v == Json::Bool(true)),
-    ("propagateTags", |v| !is_unset(v) && v.as_str() != Some("NONE")),
     ("capacityProviderStrategy", |v| !is_unset(v)),
     ("volumeConfigurations", |v| !is_unset(v)),
     ("platformVersion", |v| !is_unset(v)),
@@ -297,8 +294,6 @@ mod tests {
     fn launch_parameters_that_ask_for_what_homeport_does_not_do_are_refused() {
         let refused = [
             (json!({"enableExecuteCommand": true}), "'enableExecuteCommand'"),
-            (json!({"enableECSManagedTags": true}), "'enableECSManagedTags'"),
-            (json!({"propagateTags": "TASK_DEFINITION"}), "'propagateTags'"),
             (json!({"capacityProviderStrategy": [{"capacityProvider": "cp"}]}), "'capacityProviderStrategy'"),
             (json!({"volumeConfigurations": [{"name": "data"}]}), "'volumeConfigurations'"),
             (json!({"platformVersion": "LATEST"}), "'platformVersion'"),

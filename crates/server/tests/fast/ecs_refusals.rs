@@ -109,9 +109,11 @@ fn launch_parameters_homeport_does_not_act_on_are_refused(server: &TestServer) {
         refused(
             ecs(
                 "StartTask",
-                launch(json!({"containerInstances": ["0123456789abcdef"], "propagateTags": "TASK_DEFINITION"})),
+                launch(json!({"containerInstances": ["0123456789abcdef"],
+                              "volumeConfigurations": [{"name": "data", "managedEBSVolume": {"sizeInGiB": 1,
+                                  "roleArn": "arn:aws:iam::111122223333:role/ebs"}}]})),
             ),
-            "StartTask parameter 'propagateTags'",
+            "StartTask parameter 'volumeConfigurations'",
         ),
         refused(
             ecs(
@@ -205,15 +207,12 @@ fn unrouted_operations_are_named_and_service_events_end_once(server: &TestServer
     let family = unique("web");
     let service = unique("web");
     server.run(&[Case::error(
-        "ExecuteCommand",
+        "CreateTaskSet",
         root,
-        ecs(
-            "ExecuteCommand",
-            json!({"cluster": cluster, "task": "0123456789abcdef", "command": "sh", "interactive": true}),
-        ),
+        ecs("CreateTaskSet", json!({"cluster": cluster, "service": service, "taskDefinition": family})),
         400,
         "UnknownOperationException",
-        "Homeport does not support the ecs operation ExecuteCommand.",
+        "Homeport does not support the ecs operation CreateTaskSet.",
     )]);
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     server

@@ -62,6 +62,21 @@ fn services_are_created_described_and_refused_while_scaled_up(server: &TestServe
             .json_len("/services", 0)
             .json("/failures/0/reason", "MISSING"),
         Case::ok("listed", root, ecs("ListServices", json!({"cluster": cluster}))).json("/serviceArns", json!([arn])),
+        Case::ok("listed as EXTERNAL", root, ecs("ListServices", json!({"cluster": cluster, "launchType": "EXTERNAL"})))
+            .json("/serviceArns", json!([arn])),
+        Case::ok("not as FARGATE", root, ecs("ListServices", json!({"cluster": cluster, "launchType": "FARGATE"})))
+            .json_len("/serviceArns", 0),
+        Case::ok("as REPLICA", root, ecs("ListServices", json!({"cluster": cluster, "schedulingStrategy": "REPLICA"})))
+            .json("/serviceArns", json!([arn])),
+        Case::ok("not as DAEMON", root, ecs("ListServices", json!({"cluster": cluster, "schedulingStrategy": "DAEMON"})))
+            .json_len("/serviceArns", 0),
+        Case::error("a launch type ECS does not have", root,
+            ecs("ListServices", json!({"cluster": cluster, "launchType": "LAMBDA"})), 400, "InvalidParameterException",
+            "Value 'LAMBDA' at 'launchType' failed to satisfy constraint: Member must satisfy enum value set"),
+        Case::error("a strategy ECS does not have", root,
+            ecs("ListServices", json!({"cluster": cluster, "schedulingStrategy": "ONCE"})), 400,
+            "InvalidParameterException",
+            "Value 'ONCE' at 'schedulingStrategy' failed to satisfy constraint: Member must satisfy enum value set"),
         Case::error("deleted while scaled up", root, ecs("DeleteService", json!({"cluster": cluster, "service": name})), 400,
             "InvalidParameterException", "The service cannot be stopped while it is scaled above 0."),
         Case::error("the cluster has a service", root, ecs("DeleteCluster", json!({"cluster": cluster})), 400,

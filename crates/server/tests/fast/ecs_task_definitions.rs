@@ -48,6 +48,13 @@ fn revisions_are_registered_described_listed_and_deregistered(server: &TestServe
             .json("/taskDefinitionArns", json!([arn(1), arn(2)])),
         Case::ok("its family", root, ecs("ListTaskDefinitionFamilies", json!({"familyPrefix": family})))
             .json("/families", json!([family])),
+        // ListTaskDefinitions' familyPrefix is a whole family name; the families' a prefix.
+        Case::ok("not by a prefix of the family", root,
+            ecs("ListTaskDefinitions", json!({"familyPrefix": &family[..family.len() - 1]})))
+            .json_len("/taskDefinitionArns", 0),
+        Case::ok("a family by a prefix", root,
+            ecs("ListTaskDefinitionFamilies", json!({"familyPrefix": &family[..family.len() - 1], "status": "ALL"})))
+            .contains(format!("\"{family}\"")),
         Case::ok("deregister 1", root, ecs("DeregisterTaskDefinition", json!({"taskDefinition": format!("{family}:1")})))
             .json("/taskDefinition/status", "INACTIVE"),
         Case::ok("only 2 is active", root, ecs("ListTaskDefinitions", json!({"familyPrefix": family, "status": "ACTIVE"})))

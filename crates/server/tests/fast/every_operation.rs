@@ -54,7 +54,13 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
             "serviceName":"s","service":"s","family":"f","containerDefinitions":[],"taskDefinitions":["t:1"],
             "containerInstances":["arn:aws:ecs:us-east-1:111122223333:container-instance/c/x"],"status":"ACTIVE",
-            "attributes":[{"name":"a"}],"targetType":"container-instance","tasks":["t"],"services":["s"]}"#
+            "attributes":[{"name":"a"}],"targetType":"container-instance","tasks":["t"],"services":["s"],
+            "resourceArn":"arn:aws:ecs:us-east-1:111122223333:cluster/c","tags":[{"key":"k","value":"v"}],"tagKeys":["k"],
+            "name":"serviceLongArnFormat","value":"enabled","principalArn":"arn:aws:iam::111122223333:role/r",
+            "capacityProvider":"cp","capacityProviders":[],"defaultCapacityProviderStrategy":[],
+            "autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:x"},
+            "settings":[{"name":"containerInsights","value":"enabled"}],"namespace":"n","command":"ls","interactive":true,
+            "attachments":[],"protectionEnabled":true}"#
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",

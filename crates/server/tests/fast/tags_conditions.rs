@@ -14,7 +14,10 @@ crate::support::on_both_stores!(
     a_deny_on_tag_keys_or_a_request_tag_refuses_whatever_the_allow
 );
 
-const CREATE_ACTIONS: &str = r#"["ecs:CreateCluster", "ecr:CreateRepository", "logs:CreateLogGroup"]"#;
+/// ECS's tagging authorization is on (its default): a tagged CreateCluster needs
+/// `ecs:TagResource` too, decided on the same keys (`ecs_tags.rs` tries it alone).
+const CREATE_ACTIONS: &str =
+    r#"["ecs:CreateCluster", "ecs:TagResource", "ecr:CreateRepository", "logs:CreateLogGroup"]"#;
 
 /// The three creating calls, each with `tags` as its service spells them (`None`: untagged).
 fn creations(tags: Option<&[(&str, &str)]>) -> [(&'static str, Call); 3] {

@@ -46,13 +46,16 @@ pub(crate) struct Cluster {
     pub name: String,
     pub status: ClusterStatus,
     pub settings: Json,
+    /// The names of the capacity providers associated with it.
+    pub capacity_providers: Vec<String>,
 }
 
 /// The cluster of `scope` with `arn`, in any status (none for another region's ARN).
 pub(crate) async fn find(store: &Store, scope: Scope<'_>, arn: &str) -> Result<Option<Cluster>, AwsError> {
     let rows = store
         .query(
-            "SELECT arn, name, status, settings FROM ecs_clusters WHERE arn = ? AND account_id = ? AND region = ?",
+            "SELECT arn, name, status, settings, capacity_providers FROM ecs_clusters
+             WHERE arn = ? AND account_id = ? AND region = ?",
             vec![arn.into(), scope.account.into(), scope.region.into()],
         )
         .await
@@ -66,6 +69,7 @@ pub(crate) async fn find(store: &Store, scope: Scope<'_>, arn: &str) -> Result<O
                 status: ClusterStatus::parse(&status)
                     .ok_or_else(|| internal(format!("unknown cluster status `{status}`")))?,
                 settings: ecs::json_column(row, 3)?,
+                capacity_providers: serde_json::from_value(ecs::json_column(row, 4)?).map_err(internal)?,
             })
         })
         .transpose()
@@ -195,6 +199,16 @@ pub(crate) async fn deactivate(store: &Store, arn: &str) -> Result<(), AwsError>
             "UPDATE ecs_clusters SET status = ? WHERE arn = ?",
             vec![ClusterStatus::Inactive.as_str().into(), arn.into()],
         )
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Replaces the capacity providers associated with cluster `arn`.
+pub(crate) async fn set_capacity_providers(store: &Store, arn: &str, names: &[String]) -> Result<(), AwsError> {
+    let names = serde_json::to_string(names).map_err(internal)?;
+    store
+        .execute("UPDATE ecs_clusters SET capacity_providers = ? WHERE arn = ?", vec![names.into(), arn.into()])
         .await
         .map_err(internal)?;
     Ok(())

@@ -10,8 +10,11 @@
 //! are never reused, and a deleted cluster is kept as `INACTIVE` and taken again by its
 //! creation.
 
+pub(crate) mod account_setting;
 pub(crate) mod cluster;
 pub(crate) mod container_instance;
 pub(crate) mod service;
+pub(crate) mod tags;
 pub(crate) mod task;
 pub(crate) mod task_definition;
+pub(crate) mod task_protection;
