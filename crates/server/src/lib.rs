@@ -26,6 +26,7 @@ pub mod operations;
 mod pipeline;
 mod principals;
 mod schema;
+mod secretsmanager;
 pub mod services;
 mod ssm;
 mod sts;
