@@ -14,6 +14,7 @@
 //! - `images`: the images of a task, present before any of its containers is created;
 //! - `containers`: creating, starting, stopping, inspecting and removing one container;
 //! - `roles_and_logs`: what lives beside a task's containers (role credentials, log shipping);
+//! - `secrets`: a task's secrets and private registries' credentials, read with its execution role;
 //! - `polling` and `reporting`: the `Poll` channel and the queue of state reports.
 //!
 //! Docker is reached through [`DockerApi`], so the engine's ordering guarantees are tested
@@ -43,6 +44,7 @@ mod images;
 mod polling;
 mod reporting;
 mod roles_and_logs;
+mod secrets;
 #[cfg(test)]
 mod tests;
 

@@ -35,8 +35,10 @@ impl<D: DockerApi> Engine<D> {
         let runtime_id = record.containers.iter().find(|c| c.name == container).and_then(|c| c.runtime_id.clone());
         let (cluster, instance, agent_id) =
             (self.cluster.clone(), self.instance_arn.clone(), self.signers.agent_id.clone());
-        let environment =
+        let mut environment =
             credentials_environment(&spec, record.credentials_secret.as_ref(), &self.signers.credentials_url);
+        // Its secrets, resolved with the execution role before its images were pulled.
+        environment.extend(self.secrets.get(&task).map(|secrets| secrets.of(&container)).unwrap_or_default());
         let logs = LogSigner {
             control_plane: self.control_plane.clone(),
             roles: self.signers.task_roles.clone(),

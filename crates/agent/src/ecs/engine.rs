@@ -47,7 +47,7 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 /// plane could not be reached, and it is tried again).
 pub(super) enum Outcome {
     Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
-    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError> },
+    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError>, secrets: Option<crate::task_secrets::Resolved> },
     Launched { task: String, container: String, result: Result<LaunchResult, String> },
     Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
     Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
@@ -96,6 +96,9 @@ pub(super) struct Engine<D> {
     pub(super) reregister: bool,
     /// Log shipping under way or done, by container runtime id.
     pub(super) shippers: HashMap<String, Shipper>,
+    /// The resolved secrets of tasks whose containers are still to be created, by task ARN:
+    /// in memory only (`crate::task_secrets`), dropped with the task.
+    pub(super) secrets: HashMap<String, crate::task_secrets::Resolved>,
 }
 
 impl<D: DockerApi> Engine<D> {
@@ -125,6 +128,7 @@ impl<D: DockerApi> Engine<D> {
             saved: Vec::new(),
             reregister: false,
             shippers: HashMap::new(),
+            secrets: HashMap::new(),
         }
     }
 
@@ -208,6 +212,7 @@ impl<D: DockerApi> Engine<D> {
             Action::Report(report) => self.reporting.queue.push_back(report),
             Action::Forget { task } => {
                 self.tasks.remove(&task);
+                self.secrets.remove(&task);
             }
         }
     }
@@ -247,7 +252,7 @@ impl<D: DockerApi> Engine<D> {
                     Err(error) => log::event(&format!("ecs: cannot list containers: {error}")),
                 }
             }
-            Outcome::Images { task, result } => self.settle_images(&task, result),
+            Outcome::Images { task, result, secrets } => self.settle_images(&task, result, secrets),
             Outcome::Launched { task, container, result } => self.settle_launch(&task, &container, result),
             Outcome::Exited { task, container, result } => self.settle_exit(&task, &container, result),
             Outcome::Removed { task, container, result } => self.settle_removed(task, &container, result),

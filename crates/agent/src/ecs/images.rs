@@ -7,6 +7,8 @@
 //!   reconciler waits for [`Outcome::Images`]).
 //! - The pull waits (at most 30 s) for the task's role credentials first, so its containers
 //!   start with them at hand.
+//! - A task's secrets (`super::secrets`) are resolved before its images are pulled: a
+//!   secret that cannot be had stops the task with ECS's `ResourceInitializationError`.
 //! - An image that cannot be had stops the task with ECS's reason: `CannotPullContainerError:
 //!   Error response from daemon: ...` for Docker's refusal, `CannotPullECRContainerError: ...`
 //!   when the registry's credentials are refused. Docker or the control plane being
@@ -38,6 +40,9 @@ pub(super) struct Pulls {
     pub(super) instance: Credentials,
     pub(super) task_arn: String,
     pub(super) execution_role: bool,
+    /// The images of private registries and the Secrets Manager secret each is pulled with
+    /// (`repositoryCredentials`).
+    pub(super) private: Vec<(String, String)>,
 }
 
 impl Pulls {
@@ -46,7 +51,7 @@ impl Pulls {
     /// tried again.
     async fn auth_for(&self, image: &str) -> Result<Option<String>, ImagesError> {
         if !crate::registry_auth::is_served_by(image, self.control_plane.endpoint.host()) {
-            return Ok(None);
+            return self.private_registry_auth(image).await;
         }
         let refused = |why: String| ImagesError::Pull {
             image: image.to_owned(),
@@ -110,7 +115,9 @@ impl<D: DockerApi> Engine<D> {
                 .get(&task)
                 .and_then(|t| t.spec.as_ref())
                 .is_some_and(|s| s.execution_role_arn.is_some()),
+            private: self.tasks.get(&task).and_then(|t| t.spec.as_ref()).map(super::secrets::private_images).unwrap_or_default(),
         };
+        let spec = self.tasks.get(&task).and_then(|t| t.spec.clone());
         self.ops.spawn(async move {
             // A task's containers start with their role credentials at hand.
             if !pulls.roles.wait_ready(&task, CREDENTIALS_WAIT).await {
@@ -119,15 +126,27 @@ impl<D: DockerApi> Engine<D> {
                     task_id(&task)
                 ));
             }
-            let result = ensure_images(&docker, &images, &pulls).await;
+            // Its secrets first, as ECS resolves them before pulling.
+            let (result, secrets) = match super::secrets::resolve_task(&pulls, spec.as_ref()).await {
+                Ok(secrets) => (ensure_images(&docker, &images, &pulls).await, secrets),
+                Err(error) => (Err(error), None),
+            };
             if matches!(result, Err(ImagesError::Unreachable(_))) {
                 tokio::time::sleep(DOCKER_RETRY).await;
             }
-            Outcome::Images { task, result }
+            Outcome::Images { task, result, secrets }
         });
     }
 
-    pub(super) fn settle_images(&mut self, task: &str, result: Result<Option<(i64, i64)>, ImagesError>) {
+    pub(super) fn settle_images(
+        &mut self,
+        task: &str,
+        result: Result<Option<(i64, i64)>, ImagesError>,
+        secrets: Option<crate::task_secrets::Resolved>,
+    ) {
+        if let Some(secrets) = secrets {
+            self.secrets.insert(task.to_owned(), secrets);
+        }
         let Some(record) = self.tasks.get_mut(task) else { return };
         match result {
             Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),

@@ -53,6 +53,9 @@ const CONTAINER_MEMBERS: &[&str] = &[
     "dockerLabels",
     "healthCheck",
     "logConfiguration",
+    // Resolved by the agent at start with the execution role (`task_secrets`).
+    "secrets",
+    "repositoryCredentials",
 ];
 
 /// Container members the agent applies only in the `bridge` network mode.
@@ -101,6 +104,7 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
         if let Some(member) = unsupported_member(container, CONTAINER_MEMBERS) {
             return Err(not_supported(format!("the container definition parameter '{member}' (container '{name}')")));
         }
+        crate::ecs::task_secrets::check(container, name)?;
         // Docker applies these only to a container on the bridge network.
         let network_mode = task.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
         for member in BRIDGE_ONLY_MEMBERS {
@@ -208,11 +212,6 @@ mod tests {
     fn members_homeport_does_not_act_on_are_refused_by_name() {
         // (task members, container members, the quoted name the message must carry)
         let refused = [
-            (
-                json!({}),
-                json!({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]}),
-                "'secrets'",
-            ),
             (json!({}), json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}), "'mountPoints'"),
             (json!({}), json!({"volumesFrom": [{"sourceContainer": "other"}]}), "'volumesFrom'"),
             (
@@ -224,7 +223,6 @@ mod tests {
             (json!({}), json!({"privileged": true}), "'privileged'"),
             (json!({}), json!({"readonlyRootFilesystem": true}), "'readonlyRootFilesystem'"),
             (json!({}), json!({"ulimits": [{"name": "nofile", "softLimit": 1, "hardLimit": 2}]}), "'ulimits'"),
-            (json!({}), json!({"repositoryCredentials": {"credentialsParameter": "arn"}}), "'repositoryCredentials'"),
             (json!({}), json!({"startTimeout": 30}), "'startTimeout'"),
             (json!({}), json!({"extraHosts": [{"hostname": "db", "ipAddress": "10.0.0.1"}]}), "'extraHosts'"),
             (json!({}), json!({"dnsServers": ["10.0.0.2"]}), "'dnsServers'"),

@@ -23,7 +23,7 @@ use iam_policy::{Effect, Policy, Statement};
 
 /// Actions operations check while they run, beyond the one each is authorized as (the audit
 /// records their decisions too): tracked like the operations' own.
-const CHECKED_WHILE_RUNNING: &[&str] = &["iam:PassRole", "secretsmanager:GetSecretValue"];
+const CHECKED_WHILE_RUNNING: &[&str] = &["iam:PassRole"];
 
 /// AWS's names of the services Homeport can name, as access advisor shows them (by
 /// namespace); another namespace is shown by itself.
