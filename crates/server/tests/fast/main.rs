@@ -45,6 +45,8 @@ mod logs_groups;
 mod server_restart;
 mod ssm_activations;
 mod ssm_instances;
+mod ssm_parameters;
+mod secrets_manager;
 mod sts;
 mod sts_federation;
 mod sts_saml;
