@@ -269,7 +269,33 @@ fn classify(name: &str) -> Option<Names> {
         | "DeleteSAMLProvider"
         | "TagSAMLProvider"
         | "UntagSAMLProvider"
-        | "ListSAMLProviderTags" => Exact,
+        | "ListSAMLProviderTags"
+        // A parameter by its name or ARN (case-sensitive, as AWS's), with a selector.
+        | "PutParameter"
+        | "GetParameter"
+        | "GetParameters"
+        | "GetParametersByPath"
+        | "DeleteParameter"
+        | "DeleteParameters"
+        | "GetParameterHistory"
+        | "LabelParameterVersion"
+        | "UnlabelParameterVersion"
+        // A secret by its name or ARN (case-sensitive), resolved to its stored ARN; CreateSecret
+        // on the ARN the new secret will have.
+        | "CreateSecret"
+        | "DescribeSecret"
+        | "UpdateSecret"
+        | "DeleteSecret"
+        | "RestoreSecret"
+        | "GetSecretValue"
+        | "PutSecretValue"
+        | "UpdateSecretVersionStage"
+        | "ListSecretVersionIds"
+        | "GetResourcePolicy"
+        | "PutResourcePolicy"
+        | "DeleteResourcePolicy"
+        | "TagResource"
+        | "UntagResource" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -344,7 +370,12 @@ fn classify(name: &str) -> Option<Names> {
         | "ChangePassword"
         | "ListServerCertificates"
         | "ListOpenIDConnectProviders"
-        | "ListSAMLProviders" => Nothing,
+        | "ListSAMLProviders"
+        // Lists: `*`, as AWS scopes them (BatchGetSecretValue then checks
+        // secretsmanager:GetSecretValue on each secret).
+        | "DescribeParameters"
+        | "ListSecrets"
+        | "BatchGetSecretValue" => Nothing,
         _ => return None,
     })
 }

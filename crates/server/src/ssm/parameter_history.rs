@@ -54,6 +54,10 @@ async fn get_parameter_history(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut history = Vec::new();
     for version in &versions {
         let mut entry = metadata_json(ctx, version);
+        // ParameterHistory has no ARN (ParameterMetadata has).
+        if let Some(map) = entry.as_object_mut() {
+            map.remove("ARN");
+        }
         ssm::put(&mut entry, "Value", shown_value(ctx, version, decrypt)?);
         ssm::put(&mut entry, "Labels", json!(version.labels));
         history.push(entry);
