@@ -26,7 +26,8 @@ use crate::control_plane::ControlPlane;
 use crate::credentials::RoleCredentials;
 use crate::task_spec::{ContainerDefinition, TaskPayload};
 
-const PREFIX: &str = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed";
+const PREFIX: &str =
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed";
 const GET_PARAMETERS: &str = "AmazonSSM.GetParameters";
 const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
 
@@ -191,9 +192,15 @@ pub async fn resolve(
                 let text = match secret_values.get(&key) {
                     Some(text) => text.clone(),
                     None => {
-                        let text =
-                            secret_string(control_plane, credentials, &region, &arn, stage.as_deref(), version_id.as_deref())
-                                .await?;
+                        let text = secret_string(
+                            control_plane,
+                            credentials,
+                            &region,
+                            &arn,
+                            stage.as_deref(),
+                            version_id.as_deref(),
+                        )
+                        .await?;
                         secret_values.insert(key, text.clone());
                         text
                     }
@@ -230,9 +237,10 @@ async fn secret_string(
     if let Some(version_id) = version_id {
         body["VersionId"] = json!(version_id);
     }
-    let answer = api::json_call(&control_plane.endpoint, region, credentials, "secretsmanager", GET_SECRET_VALUE, &body)
-        .await
-        .map_err(|error| refusal(error, |why| asm_failed(arn, why)))?;
+    let answer =
+        api::json_call(&control_plane.endpoint, region, credentials, "secretsmanager", GET_SECRET_VALUE, &body)
+            .await
+            .map_err(|error| refusal(error, |why| asm_failed(arn, why)))?;
     answer
         .get("SecretString")
         .and_then(Value::as_str)
@@ -292,7 +300,7 @@ fn docker_auth(username: &str, password: &str, server: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
     use super::*;
 
@@ -301,12 +309,21 @@ mod tests {
         assert_eq!(source("/app/db"), Source::Parameter { name: "/app/db".into(), region: None });
         assert_eq!(
             source("arn:aws:ssm:eu-west-1:111122223333:parameter/app/db"),
-            Source::Parameter { name: "arn:aws:ssm:eu-west-1:111122223333:parameter/app/db".into(), region: Some("eu-west-1".into()) }
+            Source::Parameter {
+                name: "arn:aws:ssm:eu-west-1:111122223333:parameter/app/db".into(),
+                region: Some("eu-west-1".into())
+            }
         );
         let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf";
         assert_eq!(
             source(arn),
-            Source::Secret { arn: arn.into(), region: "us-east-1".into(), json_key: None, stage: None, version_id: None }
+            Source::Secret {
+                arn: arn.into(),
+                region: "us-east-1".into(),
+                json_key: None,
+                stage: None,
+                version_id: None
+            }
         );
         assert_eq!(
             source(&format!("{arn}:password:AWSPREVIOUS:")),
@@ -320,7 +337,13 @@ mod tests {
         );
         assert_eq!(
             source(&format!("{arn}:::0123")),
-            Source::Secret { arn: arn.into(), region: "us-east-1".into(), json_key: None, stage: None, version_id: Some("0123".into()) }
+            Source::Secret {
+                arn: arn.into(),
+                region: "us-east-1".into(),
+                json_key: None,
+                stage: None,
+                version_id: Some("0123".into())
+            }
         );
     }
 
@@ -333,6 +356,146 @@ mod tests {
         assert_eq!(registry_of("localhost:5000/app"), "localhost:5000");
         assert_eq!(registry_of("team/app"), "docker.io");
         assert_eq!(registry_of("busybox"), "docker.io");
+    }
+
+    /// A control plane answering each `X-Amz-Target` with `answers[target]` (status, body);
+    /// its base URL.
+    async fn control_plane(answers: Vec<(&'static str, u16, String)>) -> ControlPlane {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let count = stream.read(&mut chunk).await.unwrap();
+                        if count == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&chunk[..count]);
+                        let text = String::from_utf8_lossy(&request).into_owned();
+                        let Some(end) = text.find("\r\n\r\n") else { continue };
+                        let header = |name: &str| {
+                            text[..end].lines().find_map(|line| {
+                                let (key, value) = line.split_once(':')?;
+                                key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+                            })
+                        };
+                        let length: usize = header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+                        if request.len() < end + 4 + length {
+                            continue;
+                        }
+                        let target = header("x-amz-target").unwrap_or_default();
+                        let (status, body) = answers
+                            .iter()
+                            .find(|(wanted, _, _)| *wanted == target)
+                            .map(|(_, status, body)| (*status, body.clone()))
+                            .unwrap_or((500, "{}".to_owned()));
+                        let answer = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        stream.write_all(answer.as_bytes()).await.unwrap();
+                        return;
+                    }
+                });
+            }
+        });
+        ControlPlane {
+            endpoint: crate::http::Endpoint::parse(&format!("http://{address}")).unwrap(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn credentials() -> RoleCredentials {
+        RoleCredentials {
+            access_key_id: "ASIAEXECUTION".into(),
+            secret_access_key: "secret".into(),
+            session_token: "token".into(),
+            expires_at: crate::now() + 3600,
+        }
+    }
+
+    fn task(secrets: Value) -> TaskPayload {
+        serde_json::from_value(json!({
+            "taskArn": "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef0123456789abcdef",
+            "family": "web", "revision": 1, "desiredStatus": "RUNNING",
+            "containers": [{"name": "app", "image": "busybox", "secrets": secrets}]
+        }))
+        .unwrap()
+    }
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:api-AbCdEf";
+
+    #[tokio::test]
+    async fn secrets_resolve_into_each_containers_variables() {
+        let parameters = json!({"Parameters": [{"Name": "/app/db", "ARN": "arn:aws:ssm:us-east-1:111122223333:parameter/app/db",
+            "Value": "pg-pass", "Type": "SecureString"}], "InvalidParameters": []});
+        let secret = json!({"ARN": SECRET, "SecretString": "{\"password\":\"api-pass\",\"port\":5432}"});
+        let plane = control_plane(vec![
+            ("AmazonSSM.GetParameters", 200, parameters.to_string()),
+            ("secretsmanager.GetSecretValue", 200, secret.to_string()),
+        ])
+        .await;
+        let wanted = task(json!([
+            {"name": "DB", "valueFrom": "/app/db"},
+            {"name": "API", "valueFrom": format!("{SECRET}:password::")},
+            {"name": "PORT", "valueFrom": format!("{SECRET}:port::")},
+            {"name": "WHOLE", "valueFrom": SECRET},
+        ]));
+        let resolved = resolve(&plane, &credentials(), &wanted).await.unwrap();
+        assert_eq!(
+            resolved.of("app"),
+            [
+                ("DB".to_owned(), "pg-pass".to_owned()),
+                ("API".to_owned(), "api-pass".to_owned()),
+                ("PORT".to_owned(), "5432".to_owned()),
+                ("WHOLE".to_owned(), "{\"password\":\"api-pass\",\"port\":5432}".to_owned()),
+            ]
+        );
+        let missing_key = task(json!([{"name": "X", "valueFrom": format!("{SECRET}:absent::")}]));
+        let Err(SecretsError::Refused(reason)) = resolve(&plane, &credentials(), &missing_key).await else { panic!() };
+        assert!(reason.ends_with("did not contain json key absent"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn refusals_and_missing_parameters_become_ecs_reasons() {
+        let denied = json!({"__type": "AccessDeniedException", "message": "User: arn:aws:sts::111122223333:assumed-role/exec/t is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:111122223333:parameter/app/db"});
+        let plane = control_plane(vec![("AmazonSSM.GetParameters", 400, denied.to_string())]).await;
+        let wanted = task(json!([{"name": "DB", "valueFrom": "/app/db"}]));
+        let Err(SecretsError::Refused(reason)) = resolve(&plane, &credentials(), &wanted).await else { panic!() };
+        assert!(
+            reason.starts_with("ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secrets from ssm: AccessDeniedException: User: "),
+            "{reason}"
+        );
+        assert!(reason.contains("ssm:GetParameters"), "{reason}");
+        let missing = json!({"Parameters": [], "InvalidParameters": ["/app/db"]});
+        let plane = control_plane(vec![("AmazonSSM.GetParameters", 200, missing.to_string())]).await;
+        let Err(SecretsError::Refused(reason)) = resolve(&plane, &credentials(), &wanted).await else { panic!() };
+        assert!(reason.ends_with("unable to retrieve secrets from ssm: invalid parameters: /app/db"), "{reason}");
+        let nowhere = ControlPlane {
+            endpoint: crate::http::Endpoint::parse("http://127.0.0.1:9").unwrap(),
+            region: "us-east-1".into(),
+        };
+        assert!(matches!(resolve(&nowhere, &credentials(), &wanted).await, Err(SecretsError::Unreachable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_private_registrys_credentials_become_dockers_auth() {
+        use base64::Engine;
+        let secret = json!({"ARN": SECRET, "SecretString": "{\"username\":\"deploy\",\"password\":\"reg-pass\"}"});
+        let plane = control_plane(vec![("secretsmanager.GetSecretValue", 200, secret.to_string())]).await;
+        let auth =
+            private_registry_auth(&plane, &credentials(), SECRET, "registry.example.com/team/app:1").await.unwrap();
+        let decoded: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE.decode(auth).unwrap()).unwrap();
+        assert_eq!(
+            decoded,
+            json!({"username": "deploy", "password": "reg-pass", "serveraddress": "registry.example.com"})
+        );
     }
 
     #[test]

@@ -59,7 +59,17 @@ fn parameters_and_secrets_through_the_aws_cli() {
 
     let put = aws(&["ssm", "put-parameter", "--name", "/app/db/password", "--type", "SecureString", "--value", "one"]);
     assert_eq!(put["Version"], 1, "{put}");
-    aws(&["ssm", "put-parameter", "--name", "/app/db/password", "--type", "SecureString", "--value", "two", "--overwrite"]);
+    aws(&[
+        "ssm",
+        "put-parameter",
+        "--name",
+        "/app/db/password",
+        "--type",
+        "SecureString",
+        "--value",
+        "two",
+        "--overwrite",
+    ]);
     aws(&["ssm", "put-parameter", "--name", "/app/db/host", "--type", "String", "--value", "db.local"]);
     let read = aws(&["ssm", "get-parameter", "--name", "/app/db/password", "--with-decryption"]);
     assert_eq!(read["Parameter"]["Value"], "two");
@@ -67,7 +77,8 @@ fn parameters_and_secrets_through_the_aws_cli() {
     let sealed = aws(&["ssm", "get-parameter", "--name", "/app/db/password"]);
     assert_ne!(sealed["Parameter"]["Value"], "two", "only decrypted on request");
     let tree = aws(&["ssm", "get-parameters-by-path", "--path", "/app", "--recursive", "--with-decryption"]);
-    let mut names: Vec<&str> = tree["Parameters"].as_array().unwrap().iter().map(|p| p["Name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        tree["Parameters"].as_array().unwrap().iter().map(|p| p["Name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, ["/app/db/host", "/app/db/password"], "the CLI follows the pages");
     let first = aws(&["ssm", "get-parameter", "--name", "/app/db/password:1", "--with-decryption"]);
@@ -89,7 +100,8 @@ fn parameters_and_secrets_through_the_aws_cli() {
     aws(&["secretsmanager", "put-secret-value", "--secret-id", &arn, "--secret-string", r#"{"password":"p2"}"#]);
     let value = aws(&["secretsmanager", "get-secret-value", "--secret-id", "app/api"]);
     assert_eq!(value["SecretString"], r#"{"password":"p2"}"#);
-    let previous = aws(&["secretsmanager", "get-secret-value", "--secret-id", "app/api", "--version-stage", "AWSPREVIOUS"]);
+    let previous =
+        aws(&["secretsmanager", "get-secret-value", "--secret-id", "app/api", "--version-stage", "AWSPREVIOUS"]);
     assert_eq!(previous["SecretString"], r#"{"username":"app","password":"p1"}"#);
     let listed = aws(&["secretsmanager", "list-secrets"]);
     assert_eq!(listed["SecretList"][0]["Name"], "app/api");
@@ -98,7 +110,10 @@ fn parameters_and_secrets_through_the_aws_cli() {
     let refused = server.aws(&root, &["secretsmanager", "get-secret-value", "--secret-id", "app/api"]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("InvalidRequestException"));
     aws(&["secretsmanager", "restore-secret", "--secret-id", "app/api"]);
-    assert_eq!(aws(&["secretsmanager", "get-secret-value", "--secret-id", &arn])["SecretString"], r#"{"password":"p2"}"#);
+    assert_eq!(
+        aws(&["secretsmanager", "get-secret-value", "--secret-id", &arn])["SecretString"],
+        r#"{"password":"p2"}"#
+    );
     // Nothing in the data directory holds a value in the clear.
     assert!(!any_file_holds(&dir.join("data"), r#""password":"p2""#));
     server.kill();
@@ -141,11 +156,10 @@ fn tasks_read_their_secrets_with_the_execution_role() {
     }
     aws(&["ssm", "put-parameter", "--name", "/app/db-password", "--type", "SecureString", "--value", PARAMETER_VALUE]);
     let secret = json!({"username": "app", "password": JSON_PASSWORD}).to_string();
-    let secret_arn =
-        aws(&["secretsmanager", "create-secret", "--name", "app/api", "--secret-string", &secret])["ARN"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let secret_arn = aws(&["secretsmanager", "create-secret", "--name", "app/api", "--secret-string", &secret])["ARN"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     aws(&["ecs", "create-cluster", "--cluster-name", &cluster]);
     let activation = aws(&["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);

@@ -578,10 +578,14 @@ fn tour(store_url: Option<&str>, name: &str) {
 /// Parameter Store and Secrets Manager, each operation once: the calls made, checked.
 fn secrets_tour(server: &Server, account: &str) -> (Vec<Value>, Vec<Value>) {
     let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
-    let sm = |operation: &str, params: Value| json!({"service": "secretsmanager", "operation": operation, "params": params});
+    let sm =
+        |operation: &str, params: Value| json!({"service": "secretsmanager", "operation": operation, "params": params});
     let tags = json!([{"Key": "team", "Value": "ops"}]);
     let parameters = vec![
-        ssm("put_parameter", json!({"Name": "/tour/db", "Value": "v1", "Type": "SecureString", "Tags": tags, "Description": "d"})),
+        ssm(
+            "put_parameter",
+            json!({"Name": "/tour/db", "Value": "v1", "Type": "SecureString", "Tags": tags, "Description": "d"}),
+        ),
         ssm("put_parameter", json!({"Name": "/tour/db", "Value": "v2", "Type": "SecureString", "Overwrite": true})),
         ssm("get_parameter", json!({"Name": "/tour/db:1", "WithDecryption": true})),
         ssm("get_parameters", json!({"Names": ["/tour/db", "/tour/none"], "WithDecryption": true})),
@@ -589,7 +593,10 @@ fn secrets_tour(server: &Server, account: &str) -> (Vec<Value>, Vec<Value>) {
         ssm("label_parameter_version", json!({"Name": "/tour/db", "ParameterVersion": 1, "Labels": ["prod"]})),
         ssm("get_parameter_history", json!({"Name": "/tour/db"})),
         ssm("unlabel_parameter_version", json!({"Name": "/tour/db", "ParameterVersion": 1, "Labels": ["prod"]})),
-        ssm("describe_parameters", json!({"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/tour"]}]})),
+        ssm(
+            "describe_parameters",
+            json!({"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/tour"]}]}),
+        ),
         ssm("list_tags_for_resource", json!({"ResourceType": "Parameter", "ResourceId": "/tour/db"})),
         ssm("delete_parameter", json!({"Name": "/tour/db"})),
         ssm("delete_parameters", json!({"Names": ["/tour/none"]})),
@@ -603,7 +610,10 @@ fn secrets_tour(server: &Server, account: &str) -> (Vec<Value>, Vec<Value>) {
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
     let secrets = vec![
-        sm("create_secret", json!({"Name": "tour/db", "SecretString": "{\"password\":\"p\"}", "Tags": tags, "Description": "d"})),
+        sm(
+            "create_secret",
+            json!({"Name": "tour/db", "SecretString": "{\"password\":\"p\"}", "Tags": tags, "Description": "d"}),
+        ),
         sm("put_secret_value", json!({"SecretId": "tour/db", "SecretString": "two", "VersionStages": ["AWSPENDING"]})),
         sm("get_secret_value", json!({"SecretId": "tour/db"})),
         sm("batch_get_secret_value", json!({"SecretIdList": ["tour/db"]})),

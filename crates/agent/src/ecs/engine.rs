@@ -46,13 +46,37 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 /// What a background operation came back with (a launch's `Err`: Docker or the control
 /// plane could not be reached, and it is tried again).
 pub(super) enum Outcome {
-    Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
-    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError>, secrets: Option<crate::task_secrets::Resolved> },
-    Launched { task: String, container: String, result: Result<LaunchResult, String> },
-    Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
-    Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
-    Polled { request: PollRequest, result: Result<Value, CallError> },
-    Reported { result: Result<(), CallError> },
+    Observed {
+        generation: u64,
+        result: Result<Vec<ListedContainer>, DockerError>,
+    },
+    Images {
+        task: String,
+        result: Result<Option<(i64, i64)>, ImagesError>,
+        secrets: Option<crate::task_secrets::Resolved>,
+    },
+    Launched {
+        task: String,
+        container: String,
+        result: Result<LaunchResult, String>,
+    },
+    Exited {
+        task: String,
+        container: String,
+        result: Result<Option<i64>, DockerError>,
+    },
+    Removed {
+        task: Option<String>,
+        container: String,
+        result: Result<(), DockerError>,
+    },
+    Polled {
+        request: PollRequest,
+        result: Result<Value, CallError>,
+    },
+    Reported {
+        result: Result<(), CallError>,
+    },
 }
 
 /// The credentials the engine works with: the instance role's, and its tasks' roles (with

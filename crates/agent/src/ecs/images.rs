@@ -115,7 +115,12 @@ impl<D: DockerApi> Engine<D> {
                 .get(&task)
                 .and_then(|t| t.spec.as_ref())
                 .is_some_and(|s| s.execution_role_arn.is_some()),
-            private: self.tasks.get(&task).and_then(|t| t.spec.as_ref()).map(super::secrets::private_images).unwrap_or_default(),
+            private: self
+                .tasks
+                .get(&task)
+                .and_then(|t| t.spec.as_ref())
+                .map(super::secrets::private_images)
+                .unwrap_or_default(),
         };
         let spec = self.tasks.get(&task).and_then(|t| t.spec.clone());
         self.ops.spawn(async move {

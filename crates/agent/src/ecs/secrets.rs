@@ -61,5 +61,8 @@ pub(super) async fn resolve_task(pulls: &Pulls, task: Option<&TaskPayload>) -> R
     let Some(task) = task.filter(|task| task_secrets::has_secrets(task)) else { return Ok(None) };
     // The reason names no image: it is the task's (every container keeps its own state).
     let credentials = pulls.execution_credentials("").await?;
-    task_secrets::resolve(&pulls.control_plane, &credentials, task).await.map(Some).map_err(|error| images_error("", error))
+    task_secrets::resolve(&pulls.control_plane, &credentials, task)
+        .await
+        .map(Some)
+        .map_err(|error| images_error("", error))
 }

@@ -25,9 +25,7 @@ pub fn check(container: &Map<String, Json>, name: &str) -> Result<(), AwsError> 
         let variable = secret.get("name").and_then(Json::as_str).unwrap_or_default();
         let value_from = secret.get("valueFrom").and_then(Json::as_str).unwrap_or_default();
         if variable.is_empty() || value_from.is_empty() {
-            return Err(client(format!(
-                "Container '{name}': secrets must have both a 'name' and a 'valueFrom'."
-            )));
+            return Err(client(format!("Container '{name}': secrets must have both a 'name' and a 'valueFrom'.")));
         }
         if seen.contains(&variable) {
             return Err(client(format!("Container '{name}': the secret '{variable}' is given twice.")));

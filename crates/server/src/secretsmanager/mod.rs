@@ -102,7 +102,8 @@ pub async fn current_policy(ctx: &Ctx<'_>, secret: &Secret) -> Result<Option<Str
     match &secret.policy {
         None => Ok(None),
         Some(text) => Ok(Some(
-            crate::principals::resolve(&ctx.app.store, ctx.account(), text, secret.policy_principals.as_deref()).await?,
+            crate::principals::resolve(&ctx.app.store, ctx.account(), text, secret.policy_principals.as_deref())
+                .await?,
         )),
     }
 }

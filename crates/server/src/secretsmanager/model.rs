@@ -105,7 +105,13 @@ pub async fn purge_expired(store: &Store, account: &str, region: &str, now: i64)
 }
 
 /// The secret named `name`, or whose ARN is `arn` (after purging expired ones).
-pub async fn find(store: &Store, account: &str, region: &str, by: By<'_>, now: i64) -> Result<Option<Secret>, ModelError> {
+pub async fn find(
+    store: &Store,
+    account: &str,
+    region: &str,
+    by: By<'_>,
+    now: i64,
+) -> Result<Option<Secret>, ModelError> {
     purge_expired(store, account, region, now).await?;
     let (column, value) = match by {
         By::Name(name) => ("name", name),
@@ -206,12 +212,7 @@ pub async fn create(
 }
 
 /// The statement that records a new version.
-pub fn insert_version(
-    account: &str,
-    region: &str,
-    arn: &str,
-    version: &SecretVersion,
-) -> Statement {
+pub fn insert_version(account: &str, region: &str, arn: &str, version: &SecretVersion) -> Statement {
     Statement::new(
         "INSERT INTO secret_versions (account_id, region, secret_arn, version_id, value_sealed, is_binary, stages, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -262,7 +263,9 @@ pub fn change(account: &str, region: &str, arn: &str, change: Change<'_>) -> Sta
         Change::Description(text) => ("description = ?", vec![text.into()]),
         Change::KmsKeyId(key) => ("kms_key_id = ?", vec![key.into()]),
         Change::Tags(tags) => ("tags = ?", vec![list_text(tags).into()]),
-        Change::Policy { text, principals } => ("policy = ?, policy_principals = ?", vec![text.into(), principals.into()]),
+        Change::Policy { text, principals } => {
+            ("policy = ?, policy_principals = ?", vec![text.into(), principals.into()])
+        }
         Change::DeletionDate(date) => ("deletion_date = ?", vec![date.into()]),
         Change::ChangedAt(at) => ("changed_at = ?", vec![at.into()]),
         Change::AccessedAt(at) => ("accessed_at = ?", vec![at.into()]),

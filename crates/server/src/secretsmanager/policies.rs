@@ -48,9 +48,9 @@ fn is_public(document: &str) -> bool {
             Json::Array(items) => items.iter().any(|item| item == "*"),
             _ => false,
         };
-        let principal = statement.get("Principal").is_some_and(|principal| {
-            everyone(principal) || principal.get("AWS").is_some_and(everyone)
-        });
+        let principal = statement
+            .get("Principal")
+            .is_some_and(|principal| everyone(principal) || principal.get("AWS").is_some_and(everyone));
         allows && principal && statement.get("Condition").is_none()
     })
 }

@@ -25,24 +25,18 @@ const DEFAULT_RECOVERY_WINDOW: i64 = 30;
 /// Tags a secret may carry.
 pub const MAX_TAGS: usize = 50;
 
-operation!(secretsmanager, CREATE_SECRET, "CreateSecret", Write, new_secret_resource, |ctx| json_op(
-    create_secret(ctx)
-));
-operation!(secretsmanager, DESCRIBE_SECRET, "DescribeSecret", Read, secret_resource, |ctx| json_op(
-    describe_secret(ctx)
-));
+operation!(secretsmanager, CREATE_SECRET, "CreateSecret", Write, new_secret_resource, |ctx| json_op(create_secret(
+    ctx
+)));
+operation!(secretsmanager, DESCRIBE_SECRET, "DescribeSecret", Read, secret_resource, |ctx| json_op(describe_secret(
+    ctx
+)));
 operation!(secretsmanager, LIST_SECRETS, "ListSecrets", Read, crate::operations::account_wide, |ctx| json_op(
     list_secrets(ctx)
 ));
-operation!(secretsmanager, UPDATE_SECRET, "UpdateSecret", Write, secret_resource, |ctx| json_op(update_secret(
-    ctx
-)));
-operation!(secretsmanager, DELETE_SECRET, "DeleteSecret", Write, secret_resource, |ctx| json_op(delete_secret(
-    ctx
-)));
-operation!(secretsmanager, RESTORE_SECRET, "RestoreSecret", Write, secret_resource, |ctx| json_op(
-    restore_secret(ctx)
-));
+operation!(secretsmanager, UPDATE_SECRET, "UpdateSecret", Write, secret_resource, |ctx| json_op(update_secret(ctx)));
+operation!(secretsmanager, DELETE_SECRET, "DeleteSecret", Write, secret_resource, |ctx| json_op(delete_secret(ctx)));
+operation!(secretsmanager, RESTORE_SECRET, "RestoreSecret", Write, secret_resource, |ctx| json_op(restore_secret(ctx)));
 
 /// CreateSecret's resource: the ARN the new secret will have, its random suffix chosen here
 /// (and kept in the context for the handler).
@@ -114,7 +108,8 @@ async fn create_secret(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let statement = first.as_ref().map(|version| model::insert_version(ctx.account(), ctx.region(), &arn, version));
     if !model::create(&ctx.app.store, ctx.account(), ctx.region(), &new, statement).await? {
         // The name is taken: by a secret scheduled for deletion too, as AWS says.
-        let existing = model::find(&ctx.app.store, ctx.account(), ctx.region(), model::By::Name(name), ids::now()).await?;
+        let existing =
+            model::find(&ctx.app.store, ctx.account(), ctx.region(), model::By::Name(name), ids::now()).await?;
         if existing.is_some_and(|secret| secret.deletion_date.is_some()) {
             return Err(invalid_request(
                 "You can't create this secret because a secret with this name is already scheduled for deletion.",
@@ -136,11 +131,8 @@ async fn create_secret(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 /// The `SecretListEntry` / DescribeSecret shape of a secret.
 async fn secret_json(ctx: &Ctx<'_>, secret: &Secret, stages_member: &str) -> Result<Json, AwsError> {
     let versions = model::versions(&ctx.app.store, ctx.account(), ctx.region(), &secret.arn).await?;
-    let stages: serde_json::Map<String, Json> = versions
-        .iter()
-        .filter(|v| !v.stages.is_empty())
-        .map(|v| (v.version_id.clone(), json!(v.stages)))
-        .collect();
+    let stages: serde_json::Map<String, Json> =
+        versions.iter().filter(|v| !v.stages.is_empty()).map(|v| (v.version_id.clone(), json!(v.stages))).collect();
     let mut answer = json!({
         "ARN": secret.arn,
         "Name": secret.name,
@@ -389,7 +381,8 @@ mod tests {
 
     #[test]
     fn tags_are_bounded_and_keys_unique() {
-        let tags = tags_member(&json!({"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]})).unwrap_or_default();
+        let tags =
+            tags_member(&json!({"Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]})).unwrap_or_default();
         assert_eq!(tags, [("a".to_owned(), "2".to_owned())]);
         assert!(tags_member(&json!({"Tags": [{"Key": "aws:x", "Value": "1"}]})).is_err());
         let many: Vec<Json> = (0..51).map(|n| json!({"Key": format!("k{n}"), "Value": "v"})).collect();

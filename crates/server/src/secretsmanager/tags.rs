@@ -12,9 +12,7 @@ use crate::secretsmanager::secrets::{MAX_TAGS, tags_member};
 use crate::secretsmanager::{live_secret, secret_resource, validation};
 
 operation!(secretsmanager, TAG_RESOURCE, "TagResource", Write, secret_resource, |ctx| json_op(tag_resource(ctx)));
-operation!(secretsmanager, UNTAG_RESOURCE, "UntagResource", Write, secret_resource, |ctx| json_op(untag_resource(
-    ctx
-)));
+operation!(secretsmanager, UNTAG_RESOURCE, "UntagResource", Write, secret_resource, |ctx| json_op(untag_resource(ctx)));
 
 async fn tag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if ctx.body.get("Tags").and_then(Json::as_array).is_none() {

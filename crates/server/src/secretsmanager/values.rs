@@ -21,9 +21,7 @@ use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, RACE_ATTEMPTS, internal, json as json_op};
 use crate::secretsmanager::model::{self, Change, Secret, SecretVersion, Written, seal_context};
-use crate::secretsmanager::{
-    invalid_parameter, live_secret, marked_for_deletion, not_found, put, secret_resource,
-};
+use crate::secretsmanager::{invalid_parameter, live_secret, marked_for_deletion, not_found, put, secret_resource};
 
 pub const CURRENT: &str = "AWSCURRENT";
 pub const PREVIOUS: &str = "AWSPREVIOUS";
@@ -32,20 +30,15 @@ const MAX_VERSIONS: usize = 100;
 /// The largest value, in bytes.
 const MAX_VALUE: usize = 65_536;
 
-operation!(secretsmanager, GET_SECRET_VALUE, "GetSecretValue", Read, secret_resource, |ctx| json_op(
-    get_secret_value(ctx)
-));
+operation!(secretsmanager, GET_SECRET_VALUE, "GetSecretValue", Read, secret_resource, |ctx| json_op(get_secret_value(
+    ctx
+)));
 operation!(secretsmanager, PUT_SECRET_VALUE, "PutSecretValue", Write, secret_resource, |ctx| json_op(
     put_secret_value(ctx)
 ));
-operation!(
-    secretsmanager,
-    UPDATE_SECRET_VERSION_STAGE,
-    "UpdateSecretVersionStage",
-    Write,
-    secret_resource,
-    |ctx| json_op(update_secret_version_stage(ctx))
-);
+operation!(secretsmanager, UPDATE_SECRET_VERSION_STAGE, "UpdateSecretVersionStage", Write, secret_resource, |ctx| {
+    json_op(update_secret_version_stage(ctx))
+});
 operation!(secretsmanager, LIST_SECRET_VERSION_IDS, "ListSecretVersionIds", Read, secret_resource, |ctx| json_op(
     list_secret_version_ids(ctx)
 ));
@@ -231,21 +224,20 @@ fn stages_member(body: &Json) -> Result<Vec<String>, AwsError> {
 }
 
 async fn put_secret_value(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let value = NewValue::from_body(ctx.body)?.ok_or_else(|| {
-        invalid_parameter("You must provide either SecretString or SecretBinary.")
-    })?;
+    let value = NewValue::from_body(ctx.body)?
+        .ok_or_else(|| invalid_parameter("You must provide either SecretString or SecretBinary."))?;
     let id = version_id(ctx.body)?;
     let stages = stages_member(ctx.body)?;
     for _ in 0..RACE_ATTEMPTS {
         let secret = live_secret(ctx).await?;
         let versions = model::versions(&ctx.app.store, ctx.account(), ctx.region(), &secret.arn).await?;
-        let answer = |stages: Vec<String>| {
-            json!({"ARN": secret.arn, "Name": secret.name, "VersionId": id, "VersionStages": stages})
-        };
+        let answer = |stages: Vec<String>| json!({"ARN": secret.arn, "Name": secret.name, "VersionId": id, "VersionStages": stages});
         match add_version(ctx, &secret, &versions, &id, &value, stages.clone())? {
             Added::Same(stages) => return Ok(answer(stages)),
             Added::Write(statements, stages) => {
-                if model::write(&ctx.app.store, ctx.account(), ctx.region(), &secret, statements).await? == Written::Done {
+                if model::write(&ctx.app.store, ctx.account(), ctx.region(), &secret, statements).await?
+                    == Written::Done
+                {
                     return Ok(answer(stages));
                 }
             }
@@ -266,7 +258,9 @@ fn pick<'a>(
     };
     versions
         .iter()
-        .find(|v| version_id.is_none_or(|id| v.version_id == id) && stage.is_none_or(|s| v.stages.iter().any(|x| x == s)))
+        .find(|v| {
+            version_id.is_none_or(|id| v.version_id == id) && stage.is_none_or(|s| v.stages.iter().any(|x| x == s))
+        })
         .ok_or_else(|| {
             let what = match (version_id, stage) {
                 (Some(id), _) => format!("VersionId: {id}"),
@@ -453,7 +447,8 @@ async fn batch_get_secret_value(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                         errors.push(error("InvalidRequestException", &marked_for_deletion().message));
                     }
                     Some(secret) => {
-                        let versions = model::versions(&ctx.app.store, ctx.account(), ctx.region(), &secret.arn).await?;
+                        let versions =
+                            model::versions(&ctx.app.store, ctx.account(), ctx.region(), &secret.arn).await?;
                         match pick(&versions, None, None) {
                             Ok(version) => values.push(value_json(ctx, &secret, version).await?),
                             Err(failed) => errors.push(error(&failed.code, &failed.message)),

@@ -46,7 +46,9 @@ fn instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 fn tagged_instance<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
     match tagged(ctx)? {
         Tagged::ManagedInstance(id) => Ok(id),
-        Tagged::Parameter(_) => Err(AwsError::new("InvalidResourceType", 400, "The resource type Parameter is not supported.")),
+        Tagged::Parameter(_) => {
+            Err(AwsError::new("InvalidResourceType", 400, "The resource type Parameter is not supported."))
+        }
     }
 }
 

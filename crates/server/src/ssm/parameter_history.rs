@@ -43,7 +43,11 @@ operation!(ssm, DESCRIBE_PARAMETERS, "DescribeParameters", Read, crate::operatio
 ));
 
 fn too_many_updates() -> AwsError {
-    AwsError::new("TooManyUpdates", 400, "There are concurrent updates for a resource that supports one update at a time.")
+    AwsError::new(
+        "TooManyUpdates",
+        400,
+        "There are concurrent updates for a resource that supports one update at a time.",
+    )
 }
 
 async fn get_parameter_history(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -153,7 +157,8 @@ async fn label_parameter_version(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             ));
         }
         updated.push((number, target_labels));
-        if model::set_labels(&ctx.app.store, ctx.account(), ctx.region(), &parameter, &updated).await? == Written::Done {
+        if model::set_labels(&ctx.app.store, ctx.account(), ctx.region(), &parameter, &updated).await? == Written::Done
+        {
             return Ok(json!({"InvalidLabels": invalid, "ParameterVersion": number}));
         }
     }
@@ -208,9 +213,14 @@ fn describe_filters(body: &Json) -> Result<Vec<Filter>, AwsError> {
                 &["Name", "Type", "KeyId", "Path", "Tier", "DataType", "Label"]
             };
             if !known.contains(&key) && !(list == "ParameterFilters" && key.starts_with("tag:")) {
-                return Err(AwsError::new("InvalidFilterKey", 400, format!("The following filter key is not valid: {key}")));
+                return Err(AwsError::new(
+                    "InvalidFilterKey",
+                    400,
+                    format!("The following filter key is not valid: {key}"),
+                ));
             }
-            let option = item.get("Option").and_then(Json::as_str).unwrap_or(if key == "Path" { "OneLevel" } else { "Equals" });
+            let option =
+                item.get("Option").and_then(Json::as_str).unwrap_or(if key == "Path" { "OneLevel" } else { "Equals" });
             let allowed: &[&str] = match key {
                 "Path" => &["Recursive", "OneLevel"],
                 "Name" => &["Equals", "BeginsWith", "Contains"],
@@ -230,7 +240,11 @@ fn describe_filters(body: &Json) -> Result<Vec<Filter>, AwsError> {
                 .map(|values| values.iter().filter_map(Json::as_str).map(str::to_owned).collect())
                 .unwrap_or_default();
             if values.is_empty() && !key.starts_with("tag:") {
-                return Err(AwsError::new("InvalidFilterValue", 400, format!("The filter {key} needs at least one value.")));
+                return Err(AwsError::new(
+                    "InvalidFilterValue",
+                    400,
+                    format!("The filter {key} needs at least one value."),
+                ));
             }
             // `Filters` compares names by prefix, as Parameter Store's older filter does.
             let option = if list == "Filters" && key == "Name" { "BeginsWith" } else { option };

@@ -198,11 +198,7 @@ pub fn is_kms_key_id(key: &str) -> bool {
 
 /// A stored version's value as the API answers it: a SecureString's plaintext only when
 /// `decrypt`, else its ciphertext (base64 of the sealed bytes), as Parameter Store shows it.
-pub fn shown_value(
-    ctx: &Ctx<'_>,
-    version: &ParameterVersion,
-    decrypt: bool,
-) -> Result<String, AwsError> {
+pub fn shown_value(ctx: &Ctx<'_>, version: &ParameterVersion, decrypt: bool) -> Result<String, AwsError> {
     match &version.value {
         StoredValue::Plain(text) => Ok(text.clone()),
         StoredValue::Sealed(sealed) if decrypt => {
@@ -242,10 +238,7 @@ pub fn with_decryption(body: &Json) -> bool {
 }
 
 /// The version a selector picks among `versions` (the latest without one).
-pub fn select<'a>(
-    versions: &'a [ParameterVersion],
-    selector: Option<&Selector>,
-) -> Option<&'a ParameterVersion> {
+pub fn select<'a>(versions: &'a [ParameterVersion], selector: Option<&Selector>) -> Option<&'a ParameterVersion> {
     match selector {
         None => versions.last(),
         Some(Selector::Version(number)) => versions.iter().find(|v| v.version == *number),

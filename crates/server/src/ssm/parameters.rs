@@ -15,7 +15,7 @@ use crate::operations::operation;
 use crate::operations::{Ctx, RACE_ATTEMPTS, internal, json as json_op};
 use crate::ssm::model::parameter::{self as model, NewVersion, ParameterVersion, StoredValue, Written, seal_context};
 use crate::ssm::parameter_names::{
-    ADVANCED_VALUE, STANDARD_VALUE, Reference, check_name, check_path, key_id, parameter_arn, parameter_json,
+    ADVANCED_VALUE, Reference, STANDARD_VALUE, check_name, check_path, key_id, parameter_arn, parameter_json,
     parameter_not_found, reference, select, version_not_found, with_decryption,
 };
 use crate::ssm::{self, tags_from_body, validation_exception};
@@ -161,10 +161,9 @@ fn tier_of(asked: Option<&str>, previous: Option<&str>, value: &str) -> Result<&
 /// `AllowedPattern`, a regular expression the whole value must match.
 fn check_pattern(pattern: &str, value: &str) -> Result<(), AwsError> {
     let translated = aws_model::java_regex::translate(pattern);
-    let regex = regex::RegexBuilder::new(&format!("^(?:{translated})$"))
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|_| AwsError::new("InvalidAllowedPatternException", 400, "The allowed pattern must be a valid regular expression."))?;
+    let regex = regex::RegexBuilder::new(&format!("^(?:{translated})$")).size_limit(1 << 20).build().map_err(|_| {
+        AwsError::new("InvalidAllowedPatternException", 400, "The allowed pattern must be a valid regular expression.")
+    })?;
     if regex.is_match(value) {
         Ok(())
     } else {
@@ -281,14 +280,19 @@ async fn put_parameter(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         };
         let done = match &existing {
             None => model::create(&ctx.app.store, ctx.account(), ctx.region(), &new, &tags).await?,
-            Some(parameter) => model::add_version(&ctx.app.store, ctx.account(), ctx.region(), parameter, &new).await?
-                == Written::Done,
+            Some(parameter) => {
+                model::add_version(&ctx.app.store, ctx.account(), ctx.region(), parameter, &new).await? == Written::Done
+            }
         };
         if done {
             return Ok(json!({"Version": version, "Tier": tier}));
         }
     }
-    Err(AwsError::new("TooManyUpdates", 400, "There are concurrent updates for a resource that supports one update at a time."))
+    Err(AwsError::new(
+        "TooManyUpdates",
+        400,
+        "There are concurrent updates for a resource that supports one update at a time.",
+    ))
 }
 
 async fn get_parameter(ctx: &Ctx<'_>) -> Result<Json, AwsError> {

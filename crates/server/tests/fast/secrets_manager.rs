@@ -18,7 +18,11 @@ const TOKEN_3: &str = "00000000-0000-4000-8000-000000000003";
 
 fn create(server: &TestServer, name: &str, value: &str) -> Value {
     server
-        .secretsmanager(&server.root, "CreateSecret", &json!({"Name": name, "SecretString": value, "ClientRequestToken": TOKEN_1}))
+        .secretsmanager(
+            &server.root,
+            "CreateSecret",
+            &json!({"Name": name, "SecretString": value, "ClientRequestToken": TOKEN_1}),
+        )
         .ok()
         .value()
 }
@@ -141,7 +145,10 @@ fn deleted_secrets_refuse_until_restored(server: &TestServer) {
         Case::error(
             "both a window and force",
             root,
-            sm("DeleteSecret", json!({"SecretId": name, "RecoveryWindowInDays": 7, "ForceDeleteWithoutRecovery": true})),
+            sm(
+                "DeleteSecret",
+                json!({"SecretId": name, "RecoveryWindowInDays": 7, "ForceDeleteWithoutRecovery": true}),
+            ),
             400,
             "InvalidParameterException",
             "in conjunction with",
@@ -167,7 +174,14 @@ fn deleted_secrets_refuse_until_restored(server: &TestServer) {
         Case::ok("restored", root, sm("RestoreSecret", json!({"SecretId": name}))),
         Case::ok("readable again", root, sm("GetSecretValue", json!({"SecretId": name}))).json("/SecretString", "v"),
         Case::ok("forced", root, sm("DeleteSecret", json!({"SecretId": forced, "ForceDeleteWithoutRecovery": true}))),
-        Case::error("gone at once", root, sm("DescribeSecret", json!({"SecretId": forced})), 400, "ResourceNotFoundException", ""),
+        Case::error(
+            "gone at once",
+            root,
+            sm("DescribeSecret", json!({"SecretId": forced})),
+            400,
+            "ResourceNotFoundException",
+            "",
+        ),
         Case::ok("its name free again", root, sm("CreateSecret", json!({"Name": forced, "SecretString": "again"}))),
     ]);
 }
@@ -180,8 +194,12 @@ fn secrets_are_listed_tagged_and_described(server: &TestServer) {
         create(server, name, "v");
     }
     server.run(&[
-        Case::ok("by name prefix", root, sm("ListSecrets", json!({"Filters": [{"Key": "name", "Values": [format!("{team}/")]}]})))
-            .json_len("/SecretList", 3),
+        Case::ok(
+            "by name prefix",
+            root,
+            sm("ListSecrets", json!({"Filters": [{"Key": "name", "Values": [format!("{team}/")]}]})),
+        )
+        .json_len("/SecretList", 3),
         Case::ok(
             "paged",
             root,
@@ -189,7 +207,11 @@ fn secrets_are_listed_tagged_and_described(server: &TestServer) {
         )
         .json_len("/SecretList", 2)
         .json("/NextToken", "2"),
-        Case::ok("tagged", root, sm("TagResource", json!({"SecretId": names[0], "Tags": [{"Key": "owner", "Value": team}]}))),
+        Case::ok(
+            "tagged",
+            root,
+            sm("TagResource", json!({"SecretId": names[0], "Tags": [{"Key": "owner", "Value": team}]})),
+        ),
         Case::ok("by tag value", root, sm("ListSecrets", json!({"Filters": [{"Key": "tag-value", "Values": [team]}]})))
             .json_len("/SecretList", 1)
             .json("/SecretList/0/Name", names[0].as_str()),
@@ -227,8 +249,14 @@ fn resource_policies_take_part_in_authorization(server: &TestServer) {
         Case::ok("the policy", root, sm("PutResourcePolicy", json!({"SecretId": name, "ResourcePolicy": policy}))),
         Case::ok("read through the policy", &reader, sm("GetSecretValue", json!({"SecretId": name})))
             .json("/SecretString", "s3cret"),
-        Case::denied("nothing else", &reader, sm("PutSecretValue", json!({"SecretId": name, "SecretString": "x"})), "secretsmanager:PutSecretValue"),
-        Case::ok("shown", root, sm("GetResourcePolicy", json!({"SecretId": name}))).contains("secretsmanager:GetSecretValue"),
+        Case::denied(
+            "nothing else",
+            &reader,
+            sm("PutSecretValue", json!({"SecretId": name, "SecretString": "x"})),
+            "secretsmanager:PutSecretValue",
+        ),
+        Case::ok("shown", root, sm("GetResourcePolicy", json!({"SecretId": name})))
+            .contains("secretsmanager:GetSecretValue"),
         Case::ok("removed", root, sm("DeleteResourcePolicy", json!({"SecretId": name}))),
         Case::denied("refused again", &reader, sm("GetSecretValue", json!({"SecretId": name})), arn.as_str()),
     ]);

@@ -80,10 +80,11 @@ fn secure_strings_are_sealed_and_opened_only_when_asked(server: &TestServer) {
         Case::ok("decrypted", root, ssm("GetParameter", json!({"Name": name, "WithDecryption": true})))
             .json("/Parameter/Value", "hunter2")
             .json("/Parameter/Type", "SecureString"),
-        Case::ok("described with the default key", root, ssm(
-            "DescribeParameters",
-            json!({"ParameterFilters": [{"Key": "Name", "Values": [name]}]}),
-        ))
+        Case::ok(
+            "described with the default key",
+            root,
+            ssm("DescribeParameters", json!({"ParameterFilters": [{"Key": "Name", "Values": [name]}]})),
+        )
         .json_len("/Parameters", 1)
         .json("/Parameters/0/KeyId", "alias/aws/ssm"),
         Case::ok(
@@ -92,11 +93,15 @@ fn secure_strings_are_sealed_and_opened_only_when_asked(server: &TestServer) {
             ssm("PutParameter", json!({"Name": name, "Value": "hunter3", "Overwrite": true, "KeyId": "alias/app"})),
         )
         .json("/Version", 2),
-        Case::ok("history keeps both keys", root, ssm("GetParameterHistory", json!({"Name": name, "WithDecryption": true})))
-            .json("/Parameters/0/KeyId", "alias/aws/ssm")
-            .json("/Parameters/0/Value", "hunter2")
-            .json("/Parameters/1/KeyId", "alias/app")
-            .json("/Parameters/1/Value", "hunter3"),
+        Case::ok(
+            "history keeps both keys",
+            root,
+            ssm("GetParameterHistory", json!({"Name": name, "WithDecryption": true})),
+        )
+        .json("/Parameters/0/KeyId", "alias/aws/ssm")
+        .json("/Parameters/0/Value", "hunter2")
+        .json("/Parameters/1/KeyId", "alias/app")
+        .json("/Parameters/1/Value", "hunter3"),
         Case::error(
             "a key that is no key",
             root,
@@ -268,9 +273,7 @@ fn parameters_are_authorized_on_their_arn(server: &TestServer) {
     let allowed = format!("/{app}/allowed");
     let denied = format!("/{app}/denied");
     for name in [&allowed, &denied] {
-        server
-            .ssm(&server.root, "PutParameter", &json!({"Name": name, "Value": "v", "Type": "SecureString"}))
-            .ok();
+        server.ssm(&server.root, "PutParameter", &json!({"Name": name, "Value": "v", "Type": "SecureString"})).ok();
     }
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["ssm:GetParameter","ssm:GetParameters"],"Resource":"arn:aws:ssm:us-east-1:{}:parameter/{app}/allowed"}}]}}"#,
@@ -280,13 +283,23 @@ fn parameters_are_authorized_on_their_arn(server: &TestServer) {
     server.run(&[
         Case::ok("the allowed one", &reader, ssm("GetParameter", json!({"Name": allowed, "WithDecryption": true})))
             .json("/Parameter/Value", "v"),
-        Case::denied("the other", &reader, ssm("GetParameter", json!({"Name": denied})), format!("parameter/{app}/denied")),
+        Case::denied(
+            "the other",
+            &reader,
+            ssm("GetParameter", json!({"Name": denied})),
+            format!("parameter/{app}/denied"),
+        ),
         Case::denied(
             "both at once",
             &reader,
             ssm("GetParameters", json!({"Names": [allowed, denied]})),
             "ssm:GetParameters",
         ),
-        Case::denied("writing", &reader, ssm("PutParameter", json!({"Name": allowed, "Value": "w", "Overwrite": true})), "ssm:PutParameter"),
+        Case::denied(
+            "writing",
+            &reader,
+            ssm("PutParameter", json!({"Name": allowed, "Value": "w", "Overwrite": true})),
+            "ssm:PutParameter",
+        ),
     ]);
 }

@@ -132,7 +132,11 @@ pub async fn versions(
 }
 
 /// The latest version of every parameter of the region, by name.
-pub async fn all_latest(store: &Store, account: &str, region: &str) -> Result<Vec<(ParameterVersion, Vec<Tag>)>, ModelError> {
+pub async fn all_latest(
+    store: &Store,
+    account: &str,
+    region: &str,
+) -> Result<Vec<(ParameterVersion, Vec<Tag>)>, ModelError> {
     let columns: String = COLUMNS.split(", ").map(|column| format!("v.{column}")).collect::<Vec<_>>().join(", ");
     let rows = store
         .query(
@@ -352,7 +356,10 @@ mod tests {
         assert!(!create(store, ACCOUNT, "us-east-1", &version("/app/db", 1, "b"), &[]).await.unwrap(), "taken");
         assert!(create(store, ACCOUNT, "eu-west-1", &version("/app/db", 1, "c"), &[]).await.unwrap(), "per region");
         let read = find(store, ACCOUNT, "us-east-1", "/app/db").await.unwrap().unwrap();
-        assert_eq!(add_version(store, ACCOUNT, "us-east-1", &read, &version("/app/db", 2, "d")).await.unwrap(), Written::Done);
+        assert_eq!(
+            add_version(store, ACCOUNT, "us-east-1", &read, &version("/app/db", 2, "d")).await.unwrap(),
+            Written::Done
+        );
         // A writer that read the same generation lost the race.
         assert_eq!(
             add_version(store, ACCOUNT, "us-east-1", &read, &version("/app/db", 2, "e")).await.unwrap(),
