@@ -230,13 +230,15 @@ async fn secret_string(
     stage: Option<&str>,
     version_id: Option<&str>,
 ) -> Result<String, SecretsError> {
-    let mut body = json!({"SecretId": arn});
+    let mut body = serde_json::Map::new();
+    body.insert("SecretId".to_owned(), json!(arn));
     if let Some(stage) = stage {
-        body["VersionStage"] = json!(stage);
+        body.insert("VersionStage".to_owned(), json!(stage));
     }
     if let Some(version_id) = version_id {
-        body["VersionId"] = json!(version_id);
+        body.insert("VersionId".to_owned(), json!(version_id));
     }
+    let body = Value::Object(body);
     let answer =
         api::json_call(&control_plane.endpoint, region, credentials, "secretsmanager", GET_SECRET_VALUE, &body)
             .await

@@ -15,6 +15,7 @@
 //!   unreachable is not a reason: the images are checked again a second later.
 
 use super::engine::{Engine, Outcome};
+use super::secrets::ExecutionRole;
 use super::{CREDENTIALS_WAIT, DOCKER_RETRY};
 use crate::api::CallError;
 use crate::control_plane::{ControlPlane, Credentials, current_credentials};
@@ -22,6 +23,7 @@ use crate::docker::{DockerApi, DockerError};
 use crate::log;
 use crate::reconcile;
 use crate::task_roles::{RoleType, TaskRoles};
+use crate::task_secrets::SecretsError;
 use crate::task_spec::task_id;
 
 /// Why a task's images are not all here.
@@ -51,7 +53,16 @@ impl Pulls {
     /// tried again.
     async fn auth_for(&self, image: &str) -> Result<Option<String>, ImagesError> {
         if !crate::registry_auth::is_served_by(image, self.control_plane.endpoint.host()) {
-            return self.private_registry_auth(image).await;
+            // A private registry's image is pulled with the secret its container names.
+            let Some((_, parameter)) = self.private.iter().find(|(private, _)| private == image) else {
+                return Ok(None);
+            };
+            return self
+                .execution()
+                .registry_auth(parameter, image)
+                .await
+                .map(Some)
+                .map_err(|e| secrets_error(image, e));
         }
         let refused = |why: String| ImagesError::Pull {
             image: image.to_owned(),
@@ -71,6 +82,26 @@ impl Pulls {
             Err(error @ CallError::Service { .. }) => Err(refused(error.to_string())),
             Err(error) => Err(ImagesError::Unreachable(format!("cannot get a token for {image}: {error}"))),
         }
+    }
+}
+
+impl Pulls {
+    fn execution(&self) -> ExecutionRole<'_> {
+        ExecutionRole {
+            control_plane: &self.control_plane,
+            roles: &self.roles,
+            task_arn: &self.task_arn,
+            present: self.execution_role,
+        }
+    }
+}
+
+/// A secret that could not be had, as the images phase answers it (`image` empty for the
+/// task's `secrets`: the reason is the task's).
+fn secrets_error(image: &str, error: SecretsError) -> ImagesError {
+    match error {
+        SecretsError::Refused(reason) => ImagesError::Pull { image: image.to_owned(), reason },
+        SecretsError::Unreachable(why) => ImagesError::Unreachable(format!("cannot read the task's secrets: {why}")),
     }
 }
 
@@ -132,9 +163,9 @@ impl<D: DockerApi> Engine<D> {
                 ));
             }
             // Its secrets first, as ECS resolves them before pulling.
-            let (result, secrets) = match super::secrets::resolve_task(&pulls, spec.as_ref()).await {
+            let (result, secrets) = match pulls.execution().resolve(spec.as_ref()).await {
                 Ok(secrets) => (ensure_images(&docker, &images, &pulls).await, secrets),
-                Err(error) => (Err(error), None),
+                Err(error) => (Err(secrets_error("", error)), None),
             };
             if matches!(result, Err(ImagesError::Unreachable(_))) {
                 tokio::time::sleep(DOCKER_RETRY).await;

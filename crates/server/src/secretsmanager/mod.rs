@@ -1,6 +1,6 @@
 //! AWS Secrets Manager (awsJson 1.1, target prefix `secretsmanager`, actions
 //! `secretsmanager:NAME`): what its operation families share. Secrets are created, described,
-//! listed, updated, deleted and restored in `secrets`; their values and version stages in
+//! listed, updated, deleted and restored in `secrets` (paging and filters in `listing`); their values and version stages in
 //! `values`; resource policies in `policies`; tags in `tags`; what is stored, and the SQL, in
 //! `model`.
 //!
@@ -17,6 +17,7 @@
 //!   but DescribeSecret, ListSecretVersionIds, GetResourcePolicy, RestoreSecret and a forced
 //!   DeleteSecret, as AWS.
 
+pub(crate) mod listing;
 pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod secrets;

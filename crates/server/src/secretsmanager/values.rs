@@ -370,7 +370,7 @@ async fn update_secret_version_stage(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn list_secret_version_ids(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let (start, size) = crate::secretsmanager::secrets::page(ctx.body)?;
+    let (start, size) = crate::secretsmanager::listing::page(ctx.body)?;
     let secret = crate::secretsmanager::existing_secret(ctx).await?;
     let include_deprecated = ctx.body.get("IncludeDeprecated").and_then(Json::as_bool).unwrap_or(false);
     let versions = model::versions(&ctx.app.store, ctx.account(), ctx.region(), &secret.arn).await?;
@@ -458,9 +458,9 @@ async fn batch_get_secret_value(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             }
         }
         (None, true) => {
-            let (start, size) = crate::secretsmanager::secrets::page_of(ctx.body, 20)?;
-            let filters = crate::secretsmanager::secrets::filters(ctx.body)?;
-            let secrets = crate::secretsmanager::secrets::matching(ctx, &filters, false).await?;
+            let (start, size) = crate::secretsmanager::listing::page_of(ctx.body, 20)?;
+            let filters = crate::secretsmanager::listing::filters(ctx.body)?;
+            let secrets = crate::secretsmanager::listing::matching(ctx, &filters, false).await?;
             let end = start.saturating_add(size).min(secrets.len());
             for secret in secrets.get(start..end).unwrap_or_default() {
                 if !may_read(ctx, secret).await? {

@@ -212,7 +212,8 @@ fn describe_filters(body: &Json) -> Result<Vec<Filter>, AwsError> {
             } else {
                 &["Name", "Type", "KeyId", "Path", "Tier", "DataType", "Label"]
             };
-            if !known.contains(&key) && !(list == "ParameterFilters" && key.starts_with("tag:")) {
+            let tag = list == "ParameterFilters" && key.starts_with("tag:");
+            if !(known.contains(&key) || tag) {
                 return Err(AwsError::new(
                     "InvalidFilterKey",
                     400,
