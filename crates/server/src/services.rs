@@ -513,12 +513,17 @@ mod tests {
     }
 
     /// The trail's `readOnly` stays CloudTrail's, by event name; the declarations agree with it
-    /// but for four reads whose names the rule does not know as reads, which stay writes in
+    /// but for five reads whose names the rule does not know as reads, which stay writes in
     /// the trail (as they always were there).
     #[test]
     fn declared_reads_and_cloudtrails_read_only_events_agree() {
-        let reads_named_otherwise =
-            ["FilterLogEvents", "BatchGetImage", "BatchCheckLayerAvailability", "DecodeAuthorizationMessage"];
+        let reads_named_otherwise = [
+            "FilterLogEvents",
+            "BatchGetImage",
+            "BatchCheckLayerAvailability",
+            "DecodeAuthorizationMessage",
+            "BatchGetSecretValue",
+        ];
         for operation in OPERATIONS {
             let read_only = crate::audit::read_only_event(operation.name);
             match operation.effect {
@@ -541,11 +546,21 @@ mod tests {
     /// Only reads that hand out nothing are answered without their audit record.
     #[test]
     fn credentials_are_never_handed_out_unrecorded() {
-        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
+        for name in [
+            "GetSessionToken",
+            "GetAuthorizationToken",
+            "GetTaskCredentials",
+            "AssumeRole",
+            "Poll",
+            "GetSecretValue",
+            "BatchGetSecretValue",
+            "GetParameters",
+        ] {
             let operation = OPERATIONS.iter().find(|operation| operation.name == name);
             assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
         }
-        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
+        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy", "ListSecrets"]
+        {
             let operation = OPERATIONS.iter().find(|operation| operation.name == name);
             assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
         }

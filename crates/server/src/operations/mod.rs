@@ -203,7 +203,7 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
-    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage. Some hand
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage, BatchGetSecretValue. Some hand
     /// out credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new to the cache and
     /// so leave it valid.
     Read,
@@ -336,14 +336,20 @@ impl Operation {
     }
 }
 
-/// The reads (CloudTrail's, by name) that hand out credentials or tokens: never answered
-/// unrecorded.
+/// The reads (CloudTrail's, by name) that hand out credentials, tokens or secret values:
+/// never answered unrecorded.
 const ISSUES_CREDENTIALS: &[&str] = &[
     "GetSessionToken",
     "GetAuthorizationToken",
     "GetFederationToken",
     "GetDelegatedAccessToken",
     "GetWebIdentityToken",
+    "GetSecretValue",
+    "BatchGetSecretValue",
+    "GetParameter",
+    "GetParameters",
+    "GetParametersByPath",
+    "GetParameterHistory",
 ];
 
 pub(crate) fn lower_first(name: &str) -> String {

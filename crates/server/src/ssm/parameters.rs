@@ -217,10 +217,23 @@ async fn put_parameter(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     for _ in 0..RACE_ATTEMPTS {
         let existing = model::find(&ctx.app.store, ctx.account(), ctx.region(), name).await?;
-        let latest = match &existing {
-            Some(_) => model::versions(&ctx.app.store, ctx.account(), ctx.region(), name).await?.pop(),
-            None => None,
+        let mut versions = match &existing {
+            Some(_) => model::versions(&ctx.app.store, ctx.account(), ctx.region(), name).await?,
+            None => Vec::new(),
         };
+        // The version a new one pushes out must have no label.
+        let full = i64::try_from(versions.len()).unwrap_or(i64::MAX) >= model::MAX_VERSIONS;
+        if let Some(oldest) = versions.first().filter(|oldest| full && overwrite && !oldest.labels.is_empty()) {
+            return Err(AwsError::new(
+                "ParameterMaxVersionLimitExceeded",
+                400,
+                format!(
+                    "You attempted to create a new version of {name} by calling the PutParameter API with the overwrite flag. Version {}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
+                    oldest.version
+                ),
+            ));
+        }
+        let latest = versions.pop();
         if existing.is_some() && !overwrite {
             return Err(AwsError::new(
                 "ParameterAlreadyExists",

@@ -10,7 +10,8 @@ crate::support::on_both_stores!(
     secure_strings_are_sealed_and_opened_only_when_asked,
     paths_labels_history_and_descriptions,
     bad_parameters_are_refused_with_parameter_stores_codes,
-    parameters_are_authorized_on_their_arn
+    parameters_are_authorized_on_their_arn,
+    a_hundred_versions_are_kept_and_a_labelled_one_never_pushed_out
 );
 
 fn parameters_are_written_read_and_versioned(server: &TestServer) {
@@ -301,5 +302,38 @@ fn parameters_are_authorized_on_their_arn(server: &TestServer) {
             ssm("PutParameter", json!({"Name": allowed, "Value": "w", "Overwrite": true})),
             "ssm:PutParameter",
         ),
+    ]);
+}
+
+fn a_hundred_versions_are_kept_and_a_labelled_one_never_pushed_out(server: &TestServer) {
+    let root = &server.root;
+    let name = format!("/{}/counter", unique("many"));
+    server.ssm(root, "PutParameter", &json!({"Name": name, "Value": "1", "Type": "String"})).ok();
+    server.ssm(root, "LabelParameterVersion", &json!({"Name": name, "ParameterVersion": 1, "Labels": ["first"]})).ok();
+    for value in 2..=100 {
+        server.ssm(root, "PutParameter", &json!({"Name": name, "Value": value.to_string(), "Overwrite": true})).ok();
+    }
+    server.run(&[
+        Case::error(
+            "the 101st would push out the labelled first",
+            root,
+            ssm("PutParameter", json!({"Name": name, "Value": "101", "Overwrite": true})),
+            400,
+            "ParameterMaxVersionLimitExceeded",
+            "Version 1, the oldest version, can't be deleted because it has a label",
+        ),
+        Case::ok("the label moves", root, ssm("LabelParameterVersion", json!({"Name": name, "Labels": ["first"]}))),
+        Case::ok("then it goes", root, ssm("PutParameter", json!({"Name": name, "Value": "101", "Overwrite": true})))
+            .json("/Version", 101),
+        Case::error(
+            "version 1 is gone",
+            root,
+            ssm("GetParameter", json!({"Name": format!("{name}:1")})),
+            400,
+            "ParameterVersionNotFound",
+            "",
+        ),
+        Case::ok("version 2 is kept", root, ssm("GetParameter", json!({"Name": format!("{name}:2")})))
+            .json("/Parameter/Value", "2"),
     ]);
 }
