@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent, registered_id};
+use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
 
 const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
@@ -238,6 +238,119 @@ fn tasks_read_their_secrets_with_the_execution_role() {
     let stopped = ecs.await_status(std::slice::from_ref(&task), "STOPPED", Duration::from_secs(60)).remove(0);
     let reason = stopped["stoppedReason"].as_str().unwrap();
     assert!(reason.ends_with("unable to retrieve secrets from ssm: invalid parameters: /app/db-password"), "{reason}");
+    drop(agent);
+    drop(containers);
+    server.kill();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `repositoryCredentials`: an image of a registry other than the control plane's (here
+/// Homeport's own registry reached as `localhost:PORT`, which the agent does not know as its
+/// control plane's) is pulled with the username and password of a Secrets Manager secret,
+/// read with the execution role.
+#[test]
+fn private_registry_credentials_come_from_a_secret() {
+    if !aws_cli_available() || !docker_available("the secrets end-to-end test") {
+        return;
+    }
+    let dir = fresh_dir("secrets-registry");
+    if !import_busybox(&dir) {
+        return;
+    }
+    let cluster = format!("registry-{}", std::process::id());
+    let containers = Containers { cluster: cluster.clone() };
+    let server = Server::start(&dir.join("data"), None);
+    let root = server.root_credentials();
+    let aws = |args: &[&str]| server.aws_json(&root, args);
+    instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
+    let account = aws(&["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
+    for (role, inline) in [
+        ("secretsExecRole", READ_SECRETS),
+        (
+            "noAsmExecRole",
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"*"}}"#,
+        ),
+    ] {
+        aws(&["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST]);
+        aws(&["iam", "attach-role-policy", "--role-name", role, "--policy-arn", EXECUTION_POLICY]);
+        aws(&["iam", "put-role-policy", "--role-name", role, "--policy-name", "secrets", "--policy-document", inline]);
+    }
+    // An image pushed to the registry, then gone from Docker.
+    aws(&["ecr", "create-repository", "--repository-name", "private"]);
+    let pushed_as = format!("{}/private:1", server.address);
+    let docker_config = dir.join("docker-root");
+    ecr_login(&server, &root, &docker_config);
+    common::ecs::docker(&["tag", IMAGE, &pushed_as]);
+    let pushed = std::process::Command::new("docker")
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["push", &pushed_as])
+        .output()
+        .unwrap();
+    assert!(pushed.status.success(), "push: {}", String::from_utf8_lossy(&pushed.stderr));
+    let port = server.address.rsplit(':').next().unwrap();
+    let image = format!("localhost:{port}/private:1");
+    let forget = |image: &str| {
+        let _ = std::process::Command::new("docker").args(["rmi", "-f", image]).output();
+    };
+    forget(&pushed_as);
+    forget(&image);
+    let password = aws(&["ecr", "get-authorization-token"])["authorizationData"][0]["authorizationToken"]
+        .as_str()
+        .map(|token| {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(token).unwrap();
+            String::from_utf8(decoded).unwrap().strip_prefix("AWS:").unwrap().to_owned()
+        })
+        .unwrap();
+    let credentials = json!({"username": "AWS", "password": password}).to_string();
+    let secret_arn =
+        aws(&["secretsmanager", "create-secret", "--name", "registry", "--secret-string", &credentials])["ARN"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    aws(&["ecs", "create-cluster", "--cluster-name", &cluster]);
+    let activation = aws(&["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let state = dir.join("agent");
+    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
+    let agent = Agent::start(&state);
+    let ecs = Ecs { server: &server, cluster: cluster.clone() };
+    wait_for("a connected container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
+    });
+    let definition = |family: &str, role: &str| {
+        json!({
+            "family": family,
+            "executionRoleArn": format!("arn:aws:iam::{account}:role/{role}"),
+            "containerDefinitions": [{
+                "name": "app", "image": image, "memory": 16, "essential": true, "stopTimeout": 2,
+                "command": ["sleep", "600"],
+                "repositoryCredentials": {"credentialsParameter": secret_arn},
+            }]
+        })
+    };
+    ecs.register_definition(definition("private", "secretsExecRole"));
+    let task = ecs.run_task("private", &[]).remove(0);
+    ecs.await_status(std::slice::from_ref(&task), "RUNNING", Duration::from_secs(60));
+    assert!(!agent.log().contains(&password), "the agent's log shows no password");
+    assert!(!any_file_holds(&state, &password), "the agent's state holds no password");
+    ecs.call(&["stop-task", "--task", &task]);
+    ecs.await_status(std::slice::from_ref(&task), "STOPPED", Duration::from_secs(60));
+    forget(&image);
+
+    // Without secretsmanager:GetSecretValue: ECS's reason, and no container.
+    ecs.register_definition(definition("private-denied", "noAsmExecRole"));
+    let task = ecs.run_task("private-denied", &[]).remove(0);
+    let stopped = ecs.await_status(std::slice::from_ref(&task), "STOPPED", Duration::from_secs(60)).remove(0);
+    assert!(containers.of_task(&task, true).is_empty(), "no container was created");
+    let reason = stopped["stoppedReason"].as_str().unwrap();
+    let wanted = format!(
+        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: \
+         unable to retrieve secret from asm: failed to fetch secret {secret_arn} from secrets manager: AccessDeniedException: "
+    );
+    assert!(reason.starts_with(&wanted), "{reason}");
+    assert!(reason.contains("secretsmanager:GetSecretValue"), "{reason}");
     drop(agent);
     drop(containers);
     server.kill();
