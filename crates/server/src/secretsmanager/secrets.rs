@@ -99,6 +99,7 @@ async fn create_secret(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             return Err(invalid_request(format!("{refused}: this server has no other region to replicate to.")));
         }
     }
+    refuse_type(body)?;
     let value = NewValue::from_body(body)?;
     let id = version_id(body)?;
     let first = match &value {
@@ -167,9 +168,21 @@ async fn list_secrets(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let filters = filters(ctx.body)?;
     let planned = ctx.body.get("IncludePlannedDeletion").and_then(Json::as_bool).unwrap_or(false);
     let mut secrets = matching(ctx, &filters, planned).await?;
+    // SortBy: the creation date by default; the stable sort keeps names in order among equals.
+    match ctx.body.get("SortBy").and_then(Json::as_str) {
+        None | Some("created-date") => secrets.sort_by_key(|secret| secret.created_at),
+        Some("last-accessed-date") => secrets.sort_by_key(|secret| secret.accessed_at),
+        Some("last-changed-date") => secrets.sort_by_key(|secret| secret.changed_at),
+        Some("name") => secrets.sort_by(|a, b| a.name.cmp(&b.name)),
+        Some(other) => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{other}' at 'sortBy' failed to satisfy constraint: Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]"
+            )));
+        }
+    }
     match ctx.body.get("SortOrder").and_then(Json::as_str) {
-        None | Some("asc") => secrets.sort_by_key(|secret| secret.created_at),
-        Some("desc") => secrets.sort_by_key(|secret| std::cmp::Reverse(secret.created_at)),
+        None | Some("asc") => {}
+        Some("desc") => secrets.reverse(),
         Some(other) => {
             return Err(validation(format!(
                 "1 validation error detected: Value '{other}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [asc, desc]"
@@ -188,7 +201,18 @@ async fn list_secrets(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Ok(answer)
 }
 
+/// `Type` names a secret managed by a partner service, which this server has none of.
+fn refuse_type(body: &Json) -> Result<(), AwsError> {
+    match body.get("Type").and_then(Json::as_str) {
+        Some(kind) => Err(invalid_request(format!(
+            "The secret type {kind} is not supported: this server has no partner that manages secrets."
+        ))),
+        None => Ok(()),
+    }
+}
+
 async fn update_secret(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    refuse_type(ctx.body)?;
     let description = description_member(ctx.body)?;
     let key = kms_key_id(ctx.body)?;
     let value = NewValue::from_body(ctx.body)?;

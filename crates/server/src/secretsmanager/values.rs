@@ -224,6 +224,9 @@ fn stages_member(body: &Json) -> Result<Vec<String>, AwsError> {
 }
 
 async fn put_secret_value(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    if ctx.body.get("RotationToken").is_some_and(|token| !token.is_null()) {
+        return Err(invalid_parameter("RotationToken: this server runs no rotation functions."));
+    }
     let value = NewValue::from_body(ctx.body)?
         .ok_or_else(|| invalid_parameter("You must provide either SecretString or SecretBinary."))?;
     let id = version_id(ctx.body)?;

@@ -266,6 +266,10 @@ fn under_path(name: &str, option: &str, paths: &[String]) -> bool {
 async fn describe_parameters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ssm::Page::from_body(ctx.body, 1..=50, 50)?;
     let filters = describe_filters(ctx.body)?;
+    // Parameters shared with this account by others: there are no other accounts here.
+    if ctx.body.get("Shared").and_then(Json::as_bool) == Some(true) {
+        return Ok(page.answer("Parameters", Vec::new()));
+    }
     let (paths, others): (Vec<Filter>, Vec<Filter>) = filters.into_iter().partition(|(key, _, _)| key == "Path");
     let labels: Vec<Filter> = others.iter().filter(|(key, _, _)| key == "Label").cloned().collect();
     let others: Vec<Filter> = others.into_iter().filter(|(key, _, _)| key != "Label").collect();

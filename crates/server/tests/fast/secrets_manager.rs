@@ -217,6 +217,32 @@ fn secrets_are_listed_tagged_and_described(server: &TestServer) {
             .json("/SecretList/0/Name", names[0].as_str()),
         Case::ok("untagged", root, sm("UntagResource", json!({"SecretId": names[0], "TagKeys": ["owner"]}))),
         Case::ok("tags gone", root, sm("DescribeSecret", json!({"SecretId": names[0]}))).json("/Tags", json!([])),
+        Case::ok(
+            "by name, newest first",
+            root,
+            sm(
+                "ListSecrets",
+                json!({"SortBy": "name", "SortOrder": "desc", "Filters": [{"Key": "name", "Values": [format!("{team}/")]}]}),
+            ),
+        )
+        .json("/SecretList/0/Name", names[2].as_str())
+        .json("/SecretList/2/Name", names[0].as_str()),
+        Case::error(
+            "a rotation token without rotation",
+            root,
+            sm("PutSecretValue", json!({"SecretId": names[0], "SecretString": "x", "RotationToken": "t"})),
+            400,
+            "InvalidParameterException",
+            "RotationToken",
+        ),
+        Case::error(
+            "a partner's secret type",
+            root,
+            sm("CreateSecret", json!({"Name": unique("typed"), "SecretString": "x", "Type": "SalesforceClientCredentials"})),
+            400,
+            "InvalidRequestException",
+            "not supported",
+        ),
         Case::ok("batch", root, sm("BatchGetSecretValue", json!({"SecretIdList": [names[1], "nope"]})))
             .json_len("/SecretValues", 1)
             .json("/Errors/0/ErrorCode", "ResourceNotFoundException"),

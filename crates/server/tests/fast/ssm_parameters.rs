@@ -166,6 +166,8 @@ fn paths_labels_history_and_descriptions(server: &TestServer) {
             ssm("DescribeParameters", json!({"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [app]}]})),
         )
         .json_len("/Parameters", 3),
+        Case::ok("shared with this account: none", root, ssm("DescribeParameters", json!({"Shared": true})))
+            .json_len("/Parameters", 0),
         Case::error(
             "both kinds of filter",
             root,
