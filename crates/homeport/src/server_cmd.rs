@@ -28,7 +28,8 @@ pub struct ServerArgs {
     /// `postgres://USER:PASSWORD@HOST/DB` to keep state in PostgreSQL instead of the embedded SQLite.
     #[arg(long = "store", env = "HOMEPORT_STORE")]
     store_url: Option<String>,
-    /// The region the endpoint serves [default: us-east-1].
+    /// The default region shown to users and given to what predates regions [default:
+    /// us-east-1]; every region a client signs for is served.
     #[arg(long, env = "HOMEPORT_REGION")]
     region: Option<String>,
     /// The 12-digit account id to create on first start (random if omitted).

@@ -142,8 +142,14 @@ impl App {
             Some(url) => url.clone(),
             None => config.data_dir.join("homeport.db").to_string_lossy().into_owned(),
         };
+        if !crate::regions::is_region(&config.region) {
+            let named = format!("'{}' is not a region name such as us-east-1 or eu-west-2", config.region);
+            return Err(start_error("--region")(&named));
+        }
         let store = Store::open(&store_url).await.map_err(|e| start_error("cannot open the store")(&e))?;
-        store.migrate(crate::schema::MIGRATIONS).await.map_err(|e| start_error("cannot migrate the store")(&e))?;
+        crate::schema::migrate(&store, &config.region)
+            .await
+            .map_err(|e| start_error("cannot migrate the store")(&e))?;
         crate::master_key::verify(&store, &sealer, &key_source).await?;
         crate::principals::bind_stored(&store)
             .await

@@ -21,8 +21,8 @@ pub async fn authenticate(app: &App, request: &HttpRequest<'_>, claim: &Claim) -
     check_session_token(&entry, claim.security_token.as_deref())?;
     let scope = &claim.credential;
     let signing_key = app.signing_keys.get(key_id, &entry.secret, &scope.date, &scope.region, &scope.service);
-    // IAM is a global service: clients sign it for us-east-1 whatever their region.
-    let region = if scope.service == "iam" && scope.region == "us-east-1" { "us-east-1" } else { app.region.as_str() };
+    // Every region is served (`regions`); a scope naming none is refused as AWS refuses it.
+    let region = if crate::regions::is_region(&scope.region) { scope.region.as_str() } else { app.region.as_str() };
     claim.verify(request, region, &signing_key, ids::now())?;
     Ok(identity_of(entry, key_id))
 }

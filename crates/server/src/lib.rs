@@ -25,6 +25,7 @@ mod master_key;
 pub mod operations;
 mod pipeline;
 mod principals;
+pub mod regions;
 mod schema;
 mod secretsmanager;
 pub mod services;

@@ -209,7 +209,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
-        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        crate::schema::migrate(&store, "us-east-1").await.unwrap();
         let account = "111122223333";
         store
             .execute(

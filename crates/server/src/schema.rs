@@ -723,6 +723,161 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 22,
+        // Regions: the state of every regional service is its region's (the one a request is
+        // signed for). Rows that existed before belong to the region the server served then,
+        // `{home_region}` ([`migrate`]). Tables whose key named no region are rebuilt with it
+        // in their key (a log group, repository, task definition family or analyzer of the
+        // same name may exist in each region); the others gain the column and the indexes
+        // their listings read through.
+        sql: "
+        CREATE TABLE log_groups_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            retention_days BIGINT,
+            PRIMARY KEY (account_id, region, name)
+        );
+        INSERT INTO log_groups_regional (account_id, region, name, created_at, retention_days)
+            SELECT account_id, '{home_region}', name, created_at, retention_days FROM log_groups;
+        DROP TABLE log_groups;
+        ALTER TABLE log_groups_regional RENAME TO log_groups;
+        CREATE TABLE log_streams_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            first_event_at BIGINT,
+            last_event_at BIGINT,
+            last_ingestion_at BIGINT,
+            stored_bytes BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (account_id, region, group_name, name)
+        );
+        INSERT INTO log_streams_regional (account_id, region, group_name, name, created_at, first_event_at,
+                                          last_event_at, last_ingestion_at, stored_bytes)
+            SELECT account_id, '{home_region}', group_name, name, created_at, first_event_at, last_event_at,
+                   last_ingestion_at, stored_bytes FROM log_streams;
+        DROP TABLE log_streams;
+        ALTER TABLE log_streams_regional RENAME TO log_streams;
+        ALTER TABLE log_events ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        DROP INDEX log_events_by_stream;
+        DROP INDEX log_events_by_group;
+        CREATE INDEX log_events_by_stream ON log_events (account_id, region, group_name, stream_name, event_time, seq);
+        CREATE INDEX log_events_by_group ON log_events (account_id, region, group_name, event_time, seq);
+        CREATE TABLE ecr_repositories_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            tag_mutability TEXT NOT NULL,
+            policy TEXT,
+            policy_principals TEXT,
+            PRIMARY KEY (account_id, region, name)
+        );
+        INSERT INTO ecr_repositories_regional (account_id, region, name, created_at, tag_mutability, policy,
+                                               policy_principals)
+            SELECT account_id, '{home_region}', name, created_at, tag_mutability, policy, policy_principals
+            FROM ecr_repositories;
+        DROP TABLE ecr_repositories;
+        ALTER TABLE ecr_repositories_regional RENAME TO ecr_repositories;
+        CREATE TABLE ecr_images_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            artifact_media_type TEXT,
+            manifest {blob} NOT NULL,
+            size BIGINT NOT NULL,
+            pushed_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, repository, digest)
+        );
+        INSERT INTO ecr_images_regional (account_id, region, repository, digest, media_type, artifact_media_type,
+                                         manifest, size, pushed_at)
+            SELECT account_id, '{home_region}', repository, digest, media_type, artifact_media_type, manifest, size,
+                   pushed_at FROM ecr_images;
+        DROP TABLE ecr_images;
+        ALTER TABLE ecr_images_regional RENAME TO ecr_images;
+        CREATE TABLE ecr_tags_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, repository, tag)
+        );
+        INSERT INTO ecr_tags_regional (account_id, region, repository, tag, digest)
+            SELECT account_id, '{home_region}', repository, tag, digest FROM ecr_tags;
+        DROP TABLE ecr_tags;
+        ALTER TABLE ecr_tags_regional RENAME TO ecr_tags;
+        CREATE INDEX ecr_tags_by_digest ON ecr_tags (account_id, region, repository, digest);
+        CREATE TABLE ecr_layers_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, repository, digest)
+        );
+        INSERT INTO ecr_layers_regional (account_id, region, repository, digest, size)
+            SELECT account_id, '{home_region}', repository, digest, size FROM ecr_layers;
+        DROP TABLE ecr_layers;
+        ALTER TABLE ecr_layers_regional RENAME TO ecr_layers;
+        CREATE INDEX ecr_layers_by_digest ON ecr_layers (digest);
+        ALTER TABLE ecr_uploads ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        CREATE TABLE ecs_task_definitions_regional (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            family TEXT NOT NULL,
+            revision BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            registered_at BIGINT NOT NULL,
+            deregistered_at BIGINT,
+            UNIQUE (account_id, region, family, revision)
+        );
+        INSERT INTO ecs_task_definitions_regional (arn, account_id, region, family, revision, status, body,
+                                                   registered_at, deregistered_at)
+            SELECT arn, account_id, '{home_region}', family, revision, status, body, registered_at, deregistered_at
+            FROM ecs_task_definitions;
+        DROP TABLE ecs_task_definitions;
+        ALTER TABLE ecs_task_definitions_regional RENAME TO ecs_task_definitions;
+        ALTER TABLE ecs_clusters ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        CREATE INDEX ecs_clusters_by_region ON ecs_clusters (account_id, region, status, arn);
+        ALTER TABLE activations ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        ALTER TABLE managed_instances ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        DROP INDEX managed_instances_by_account;
+        CREATE INDEX managed_instances_by_account ON managed_instances (account_id, region, registered_at);
+        CREATE TABLE access_analyzers_regional (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            analyzer_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            client_token TEXT,
+            configuration TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        INSERT INTO access_analyzers_regional (account_id, region, name, analyzer_id, type, created_at, client_token,
+                                               configuration, tags)
+            SELECT account_id, '{home_region}', name, analyzer_id, type, created_at, client_token, configuration, tags
+            FROM access_analyzers;
+        DROP TABLE access_analyzers;
+        ALTER TABLE access_analyzers_regional RENAME TO access_analyzers;
+        CREATE UNIQUE INDEX access_analyzers_by_type ON access_analyzers (account_id, region, type);
+        ALTER TABLE policy_generations ADD COLUMN region TEXT NOT NULL DEFAULT '{home_region}';
+        DROP INDEX policy_generations_by_account;
+        DROP INDEX policy_generations_by_token;
+        CREATE INDEX policy_generations_by_account ON policy_generations (account_id, region, started_on, job_id);
+        CREATE UNIQUE INDEX policy_generations_by_token ON policy_generations (account_id, region, client_token)
+    ",
+    },
+    Migration {
         version: 24,
         // Secrets for workloads. SSM parameters (one row per name, its latest version and a
         // generation every write moves, so "read, decide, write" is guarded; its tags as a
@@ -792,6 +947,12 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Brings `store` to the current schema; rows that predate regions belong to `home_region`
+/// (the region the server serves by default).
+pub async fn migrate(store: &store::Store, home_region: &str) -> Result<(), store::StoreError> {
+    store.migrate_with(MIGRATIONS, &[("home_region", home_region)]).await
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
@@ -844,7 +1005,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        store.migrate(MIGRATIONS).await.unwrap();
+        migrate(&store, "us-east-1").await.unwrap();
         let rows = store
             .query("SELECT access_key_id, kind, user_id FROM sessions ORDER BY access_key_id", vec![])
             .await
@@ -864,6 +1025,57 @@ mod tests {
             .map(|(key, kind, id)| ((*key).to_owned(), (*kind).to_owned(), id.map(str::to_owned)))
             .collect();
         assert_eq!(found, expected);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Rows stored before regions belong to the region the server served when it migrated,
+    /// and a name taken in that region is free in every other.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_stored_before_regions_belong_to_the_home_region() {
+        let root = std::env::temp_dir().join(format!("homeport-regions-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
+        let before: Vec<Migration> = MIGRATIONS.iter().copied().filter(|m| m.version < 22).collect();
+        store.migrate(&before).await.unwrap();
+        for sql in [
+            "INSERT INTO log_groups (account_id, name, created_at) VALUES ('111122223333', '/ecs/web', 1)",
+            "INSERT INTO log_streams (account_id, group_name, name, created_at) VALUES ('111122223333', '/ecs/web', 's', 1)",
+            "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message)
+             VALUES ('111122223333', '/ecs/web', 's', 1, 1, 'hello')",
+            "INSERT INTO ecr_repositories (account_id, name, created_at, tag_mutability) VALUES ('111122223333', 'web', 1, 'MUTABLE')",
+            "INSERT INTO ecs_task_definitions (arn, account_id, family, revision, status, body, registered_at)
+             VALUES ('arn:aws:ecs:eu-west-2:111122223333:task-definition/web:1', '111122223333', 'web', 1, 'ACTIVE', '{}', 1)",
+            "INSERT INTO access_analyzers (account_id, name, analyzer_id, type, created_at, configuration, tags)
+             VALUES ('111122223333', 'unused', 'a-1', 'ACCOUNT_UNUSED_ACCESS', 1, '{}', '{}')",
+        ] {
+            store.execute(sql, vec![]).await.unwrap();
+        }
+        migrate(&store, "eu-west-2").await.unwrap();
+        for table in
+            ["log_groups", "log_streams", "log_events", "ecr_repositories", "ecs_task_definitions", "access_analyzers"]
+        {
+            let rows = store.query(&format!("SELECT region FROM {table}"), vec![]).await.unwrap();
+            let regions: Vec<String> = rows.iter().map(|row| row.text(0).unwrap()).collect();
+            assert_eq!(regions, ["eu-west-2"], "{table}");
+        }
+        for sql in [
+            "INSERT INTO log_groups (account_id, region, name, created_at) VALUES ('111122223333', 'us-east-1', '/ecs/web', 2)",
+            "INSERT INTO ecr_repositories (account_id, region, name, created_at, tag_mutability)
+             VALUES ('111122223333', 'us-east-1', 'web', 2, 'MUTABLE')",
+            "INSERT INTO ecs_task_definitions (arn, account_id, region, family, revision, status, body, registered_at)
+             VALUES ('arn:aws:ecs:us-east-1:111122223333:task-definition/web:1', '111122223333', 'us-east-1', 'web', 1, 'ACTIVE', '{}', 2)",
+        ] {
+            store.execute(sql, vec![]).await.unwrap();
+        }
+        let taken = store
+            .execute(
+                "INSERT INTO log_groups (account_id, region, name, created_at) VALUES ('111122223333', 'eu-west-2', '/ecs/web', 3)",
+                vec![],
+            )
+            .await;
+        assert!(matches!(taken, Err(store::StoreError::Conflict)), "still taken in its own region: {taken:?}");
+        assert!(store.migrate_with(MIGRATIONS, &[("home_region", "x'; DROP TABLE users; --")]).await.is_err());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -7,6 +7,10 @@ use store::Store;
 /// The account the model tests store under.
 pub(crate) const ACCOUNT: &str = "111122223333";
 
+/// The test account's state in the region the tests' stores default to.
+pub(crate) const SCOPE: crate::regions::Scope<'static> =
+    crate::regions::Scope { account: ACCOUNT, region: "us-east-1" };
+
 /// A migrated SQLite store in a fresh temporary directory (removed when dropped).
 pub(crate) struct TempStore {
     pub store: Store,
@@ -26,6 +30,6 @@ pub(crate) async fn temp_store() -> TempStore {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&dir.join("homeport.db").to_string_lossy()).await.unwrap();
-    store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+    crate::schema::migrate(&store, "us-east-1").await.unwrap();
     TempStore { store, dir }
 }

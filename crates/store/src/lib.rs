@@ -168,6 +168,13 @@ impl Store {
 
     /// Applies the migrations not applied yet, in order.
     pub async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
-        migrate::run(self, migrations).await
+        migrate::run(self, migrations, &[]).await
+    }
+
+    /// As [`Store::migrate`], with `{NAME}` in the migrations' SQL replaced by its value
+    /// (letters, digits, `-` and `_` only, or the migration is refused): what a migration
+    /// needs of the deployment, such as the region rows that existed before belong to.
+    pub async fn migrate_with(&self, migrations: &[Migration], values: &[(&str, &str)]) -> Result<(), StoreError> {
+        migrate::run(self, migrations, values).await
     }
 }

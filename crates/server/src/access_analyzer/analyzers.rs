@@ -106,13 +106,13 @@ const MAX_TAGS: usize = 50;
 /// The `Analyzer` resource the request names by its path.
 fn named_resource<'a>(ctx: &'a Ctx<'a>) -> ResourcesFuture<'a> {
     let name = ctx.label("analyzerName").unwrap_or_default().to_owned();
-    Box::pin(async move { Ok(vec![model::arn(&ctx.app.region, ctx.account(), &name)]) })
+    Box::pin(async move { Ok(vec![model::arn(ctx.region(), ctx.account(), &name)]) })
 }
 
 /// The `Analyzer` resource CreateAnalyzer would make, as its name is spelled.
 fn created_resource<'a>(ctx: &'a Ctx<'a>) -> ResourcesFuture<'a> {
     let name = ctx.body.get("analyzerName").and_then(Json::as_str).unwrap_or_default().to_owned();
-    Box::pin(async move { Ok(vec![model::arn(&ctx.app.region, ctx.account(), &name)]) })
+    Box::pin(async move { Ok(vec![model::arn(ctx.region(), ctx.account(), &name)]) })
 }
 
 /// `AnalyzerName`: 1 to 255 characters of `[A-Za-z_][A-Za-z0-9_.-]*`.
@@ -140,7 +140,7 @@ pub(crate) fn check_name(name: &str, member: &str) -> Result<(), AwsError> {
 async fn named(ctx: &Ctx<'_>) -> Result<Analyzer, AwsError> {
     let name = ctx.label("analyzerName").unwrap_or_default();
     check_name(name, "analyzerName")?;
-    model::find(&ctx.app.store, ctx.account(), name).await.map_err(internal)?.ok_or_else(|| not_found(name))
+    model::find(&ctx.app.store, ctx.scope(), name).await.map_err(internal)?.ok_or_else(|| not_found(name))
 }
 
 /// `ResourceNotFoundException` for the analyzer `id` (its name or ARN).
@@ -276,7 +276,7 @@ pub(crate) fn configuration_json(configuration: &UnusedAccess) -> Json {
 /// An `AnalyzerSummary` (its configuration only where GetAnalyzer answers it).
 fn summary(ctx: &Ctx<'_>, analyzer: &Analyzer, with_configuration: bool) -> Json {
     let mut summary = json!({
-        "arn": analyzer.arn(&ctx.app.region, ctx.account()),
+        "arn": analyzer.arn(ctx.region(), ctx.account()),
         "name": analyzer.name,
         "type": analyzer.kind,
         "createdAt": ids::iso8601(analyzer.created_at),
@@ -327,8 +327,8 @@ async fn create(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         configuration,
         tags,
     };
-    let arn = |analyzer: &Analyzer| json!({"arn": analyzer.arn(&ctx.app.region, ctx.account())});
-    match model::insert(&ctx.app.store, ctx.account(), &analyzer).await {
+    let arn = |analyzer: &Analyzer| json!({"arn": analyzer.arn(ctx.region(), ctx.account())});
+    match model::insert(&ctx.app.store, ctx.scope(), &analyzer).await {
         Ok(Created::New) => Ok(arn(&analyzer)),
         Ok(Created::Retried(existing)) => Ok(arn(&existing)),
         Ok(Created::NameTaken) | Err(store::StoreError::Conflict) => {
@@ -367,7 +367,7 @@ async fn list(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         check_name(token, "nextToken")
             .map_err(|_| invalid("fieldValidationFailed", "nextToken", "The nextToken is not valid."))?;
     }
-    let mut analyzers = model::page(&ctx.app.store, ctx.account(), kind, after, size + 1).await.map_err(internal)?;
+    let mut analyzers = model::page(&ctx.app.store, ctx.scope(), kind, after, size + 1).await.map_err(internal)?;
     let more = analyzers.len() > size;
     analyzers.truncate(size);
     let listed: Vec<Json> = analyzers.iter().map(|analyzer| summary(ctx, analyzer, false)).collect();
@@ -382,7 +382,7 @@ async fn update(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let Some(configuration) = configuration(ctx.body)? else {
         return Ok(json!({"configuration": configuration_json(&analyzer.configuration)}));
     };
-    if !model::configure(&ctx.app.store, ctx.account(), &analyzer.name, &configuration).await.map_err(internal)? {
+    if !model::configure(&ctx.app.store, ctx.scope(), &analyzer.name, &configuration).await.map_err(internal)? {
         return Err(not_found(&analyzer.name));
     }
     Ok(json!({"configuration": configuration_json(&configuration)}))
@@ -393,7 +393,7 @@ async fn delete(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_name(name, "analyzerName")?;
     // `clientToken` (query) is accepted: deleting changes nothing twice, but a retry after a
     // success finds no analyzer and says so (AWS would answer it as the first).
-    if !model::delete(&ctx.app.store, ctx.account(), name).await.map_err(internal)? {
+    if !model::delete(&ctx.app.store, ctx.scope(), name).await.map_err(internal)? {
         return Err(not_found(name));
     }
     Ok(json!({}))

@@ -113,11 +113,11 @@ async fn analyzer(ctx: &Ctx<'_>, arn: &str) -> Result<Analyzer, AwsError> {
         ));
     };
     let found = if check_name(name, "analyzerArn").is_ok() {
-        model::find(&ctx.app.store, ctx.account(), name).await.map_err(internal)?
+        model::find(&ctx.app.store, ctx.scope(), name).await.map_err(internal)?
     } else {
         None
     };
-    found.filter(|analyzer| analyzer.arn(&ctx.app.region, ctx.account()) == arn).ok_or_else(|| not_found(arn))
+    found.filter(|analyzer| analyzer.arn(ctx.region(), ctx.account()) == arn).ok_or_else(|| not_found(arn))
 }
 
 /// What a user's or role's report entity is, for access advisor's report builder.

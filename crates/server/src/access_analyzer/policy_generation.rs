@@ -88,7 +88,7 @@ const DAY: i64 = 86_400;
 
 /// The ARN of Homeport's trail, in the server's region.
 pub fn trail_arn(ctx: &Ctx<'_>) -> String {
-    format!("arn:aws:cloudtrail:{}:{}:trail/{TRAIL_NAME}", ctx.app.region, ctx.account())
+    format!("arn:aws:cloudtrail:{}:{}:trail/{TRAIL_NAME}", ctx.region(), ctx.account())
 }
 
 /// `PrincipalArn`'s pattern: `arn:[^:]*:iam::[^:]*:(role|user)/.{1,576}`.
@@ -173,7 +173,7 @@ async fn start(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         outcome,
     };
     let per_day = ctx.app.policy_generations_per_day;
-    match model::insert(&ctx.app.store, ctx.account(), &job, client_token, per_day).await.map_err(internal)? {
+    match model::insert(&ctx.app.store, ctx.scope(), &job, client_token, per_day).await.map_err(internal)? {
         Started::New => Ok(json!({"jobId": job.job_id})),
         Started::Existing(existing) => Ok(json!({"jobId": existing.job_id})),
         Started::OverQuota => Err(AwsError::new(
@@ -269,7 +269,7 @@ async fn asked(ctx: &Ctx<'_>, now: i64) -> Result<Result<Asked, Failure>, AwsErr
     }
     if !all_regions && regions.is_empty() {
         // Neither: the trail's own region, as a single-region trail records.
-        regions.push(ctx.app.region.clone());
+        regions.push(ctx.region().to_owned());
     }
     // The access role is what Access Analyzer reads the trail as: it must exist, and the
     // caller must be allowed to pass it to the service, as on AWS.
@@ -346,7 +346,7 @@ pub async fn expire(app: &crate::app::App) -> Result<(), AwsError> {
 /// The account's job the path names.
 async fn job(ctx: &Ctx<'_>) -> Result<Job, AwsError> {
     let job_id = ctx.label("jobId").unwrap_or_default();
-    model::find(&ctx.app.store, ctx.account(), job_id).await.map_err(internal)?.ok_or_else(|| {
+    model::find(&ctx.app.store, ctx.scope(), job_id).await.map_err(internal)?.ok_or_else(|| {
         AwsError::new("ResourceNotFoundException", 404, format!("The policy generation job {job_id} does not exist."))
             .with_member("resourceId", json!(job_id))
             .with_member("resourceType", json!("PolicyGeneration"))
@@ -447,7 +447,7 @@ async fn list(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             Some((started_on.parse::<i64>().map_err(|_| bad_token())?, job_id))
         }
     };
-    let mut jobs = model::page(&ctx.app.store, ctx.account(), principal, after, size + 1).await.map_err(internal)?;
+    let mut jobs = model::page(&ctx.app.store, ctx.scope(), principal, after, size + 1).await.map_err(internal)?;
     let more = jobs.len() > size;
     jobs.truncate(size);
     let generations: Vec<Json> = jobs.iter().map(|job| job_details(job, true)).collect();

@@ -420,7 +420,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         let store = Store::open(root.join("db").to_str().unwrap()).await.unwrap();
-        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        crate::schema::migrate(&store, "us-east-1").await.unwrap();
         store
             .execute(
                 "INSERT INTO audit_events (event_time, request_id, account_id, event_source, event_name, read_only, resources, decision, statements)

@@ -215,7 +215,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let store = store::Store::open(dir.join("db").to_str().unwrap()).await.unwrap();
-        store.migrate(crate::schema::MIGRATIONS).await.unwrap();
+        crate::schema::migrate(&store, "us-east-1").await.unwrap();
         let mut passed = request(7_205, "AROA1", "ecs:RegisterTaskDefinition", &["*"], "allowed");
         passed.checks = vec![Check {
             decision: "implicitDeny".to_owned(),

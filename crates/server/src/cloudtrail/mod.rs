@@ -117,6 +117,7 @@ async fn lookup_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
                     continue;
                 };
                 let wanted_here = record.account_id == ctx.account()
+                    && event_region(&record) == ctx.region()
                     && (start..=end).contains(&record.time)
                     && filter.as_ref().is_none_or(|filter| filter.matches(&record));
                 if !wanted_here {
@@ -204,7 +205,14 @@ impl Filter {
     }
 }
 
+/// The region an event is recorded in, as CloudTrail's event history keeps it: the one its
+/// request was signed for, except IAM's, whose events are us-east-1's (IAM is global).
+fn event_region<'a>(record: &'a Record<'_>) -> &'a str {
+    if record.service == "iam" { "us-east-1" } else { &record.region }
+}
+
 fn event(ctx: &Ctx<'_>, record: Record<'_>) -> Json {
+    let region = event_region(&record).to_owned();
     let Record {
         time,
         request_id,
@@ -235,7 +243,7 @@ fn event(ctx: &Ctx<'_>, record: Record<'_>) -> Json {
         "eventTime": ids::iso8601(time),
         "eventSource": event_source,
         "eventName": event_name,
-        "awsRegion": ctx.app.region,
+        "awsRegion": region,
         "sourceIPAddress": source_ip,
         "userAgent": user_agent,
         "requestID": request_id,

@@ -51,7 +51,7 @@ async fn get_authorization_token(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let key_id = &ctx.identity.access_key_id;
     let session_end = crate::auth::session_expiry(ctx.app, key_id).await.map_err(|_| internal("key vanished"))?;
     let expires_at = session_end.map_or(ids::now() + TOKEN_LIFETIME, |end| end.min(ids::now() + TOKEN_LIFETIME));
-    let password = seal(ctx.app, key_id, expires_at)?;
+    let password = seal(ctx.app, key_id, ctx.region(), expires_at)?;
     let token = STANDARD.encode(format!("AWS:{password}"));
     let data = json!({
         "authorizationToken": token,
@@ -63,8 +63,8 @@ async fn get_authorization_token(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     Ok(json!({ "authorizationData": vec![data; count] }))
 }
 
-fn seal(app: &App, key_id: &str, expires_at: i64) -> Result<String, AwsError> {
-    let claims = json!({ "k": key_id, "e": expires_at }).to_string();
+fn seal(app: &App, key_id: &str, region: &str, expires_at: i64) -> Result<String, AwsError> {
+    let claims = json!({ "k": key_id, "r": region, "e": expires_at }).to_string();
     let sealed = app.sealer.seal(claims.as_bytes(), SEAL_CONTEXT).map_err(internal)?;
     Ok(URL_SAFE_NO_PAD.encode(sealed))
 }
@@ -78,8 +78,17 @@ pub enum TokenError {
     Expired,
 }
 
-/// Opens a registry password: the access key id it was issued to, if it is still valid.
-pub fn open(app: &App, password: &str) -> Result<String, TokenError> {
+/// What a registry password vouches for: the access key it was issued to, and the region
+/// whose registry it opens (the one GetAuthorizationToken was signed for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub key_id: String,
+    pub region: String,
+}
+
+/// Opens a registry password, if it is still valid. One sealed before passwords named a
+/// region opens the server's default region, where every repository then was.
+pub fn open(app: &App, password: &str) -> Result<Opened, TokenError> {
     let sealed = URL_SAFE_NO_PAD.decode(password.trim()).map_err(|_| TokenError::Invalid)?;
     let claims = app.sealer.open(&sealed, SEAL_CONTEXT).map_err(|_| TokenError::Invalid)?;
     let claims: Json = serde_json::from_slice(&claims).map_err(|_| TokenError::Invalid)?;
@@ -91,5 +100,6 @@ pub fn open(app: &App, password: &str) -> Result<String, TokenError> {
     if ids::now() >= expires_at {
         return Err(TokenError::Expired);
     }
-    Ok(key_id.to_owned())
+    let region = claims.get("r").and_then(Json::as_str).unwrap_or(&app.region);
+    Ok(Opened { key_id: key_id.to_owned(), region: region.to_owned() })
 }

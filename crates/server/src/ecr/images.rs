@@ -23,6 +23,7 @@ use crate::ecr::{
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
 
 operation!(ecr, PUT_IMAGE, "PutImage", Write, repository_resource, |ctx| json_op(put_image_op(ctx)));
 operation!(ecr, BATCH_GET_IMAGE, "BatchGetImage", Read, repository_resource, |ctx| json_op(batch_get_image(ctx)));
@@ -33,17 +34,22 @@ operation!(ecr, BATCH_DELETE_IMAGE, "BatchDeleteImage", Write, repository_resour
 )));
 
 /// The image a reference (`sha256:...` digest or a tag) names in a repository.
-pub async fn find_image(app: &App, repository: &str, reference: &str) -> Result<Option<Image>, AwsError> {
-    Ok(model::find(&app.store, &app.account_id, repository, reference).await?)
+pub async fn find_image(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &str,
+    reference: &str,
+) -> Result<Option<Image>, AwsError> {
+    Ok(model::find(&app.store, scope, repository, reference).await?)
 }
 
 /// The tags of a repository, sorted (the registry's tag list).
-pub async fn tags(app: &App, repository: &str) -> Result<Vec<String>, AwsError> {
-    Ok(model::tags(&app.store, &app.account_id, repository).await?)
+pub async fn tags(app: &App, scope: Scope<'_>, repository: &str) -> Result<Vec<String>, AwsError> {
+    Ok(model::tags(&app.store, scope, repository).await?)
 }
 
-async fn tagged(app: &App, repository: &str, tag: &str) -> Result<Option<String>, AwsError> {
-    Ok(model::tagged(&app.store, &app.account_id, repository, tag).await?)
+async fn tagged(app: &App, scope: Scope<'_>, repository: &str, tag: &str) -> Result<Option<String>, AwsError> {
+    Ok(model::tagged(&app.store, scope, repository, tag).await?)
 }
 
 /// What a push asked for.
@@ -65,7 +71,12 @@ pub struct Pushed {
 }
 
 /// Stores an image and moves its tag, in one transaction.
-pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Result<Pushed, AwsError> {
+pub async fn put_image(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &Repository,
+    push: Push<'_>,
+) -> Result<Pushed, AwsError> {
     let name = repository.name.as_str();
     if push.manifest.is_empty() || push.manifest.len() > MAX_MANIFEST {
         return Err(invalid_member("imageManifest", "...", "Member must have length between 1 and 4194304"));
@@ -84,11 +95,11 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
         ));
     }
     let references = model::references(push.manifest, push.media_type)?;
-    let account = app.account_id.as_str();
+    let account = scope.account;
     let mut size = 0_i64;
     let mut missing = Vec::new();
     for blob in &references.blobs {
-        match crate::ecr::model::layer::size(&app.store, account, name, blob).await? {
+        match crate::ecr::model::layer::size(&app.store, scope, name, blob).await? {
             Some(stored) => size += stored,
             None => missing.push(blob.clone()),
         }
@@ -104,7 +115,7 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
         ));
     }
     for listed in &references.manifests {
-        match find_image(app, name, listed).await? {
+        match find_image(app, scope, name, listed).await? {
             Some(image) => size += image.size,
             None => {
                 return Err(AwsError::new(
@@ -115,9 +126,9 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
             }
         }
     }
-    let existing = find_image(app, name, digest.as_str()).await?;
+    let existing = find_image(app, scope, name, digest.as_str()).await?;
     let current = match push.tag {
-        Some(tag) => tagged(app, name, tag).await?,
+        Some(tag) => tagged(app, scope, name, tag).await?,
         None => None,
     };
     let tag_moves = push.tag.is_some() && current.as_deref() != Some(digest.as_str());
@@ -146,7 +157,7 @@ pub async fn put_image(app: &App, repository: &Repository, push: Push<'_>) -> Re
         Some(tag) if tag_moves => TagMove::To { tag, from: current.as_deref() },
         _ => TagMove::Stays,
     };
-    match model::store(&app.store, account, name, digest.as_str(), existing.is_none().then_some(&new), tag).await? {
+    match model::store(&app.store, scope, name, digest.as_str(), existing.is_none().then_some(&new), tag).await? {
         PushOutcome::Stored => {
             Ok(Pushed { digest: digest.to_string(), media_type: references.media_type, changed: true })
         }
@@ -164,7 +175,7 @@ async fn put_image_op(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_name(ctx.body)?;
     let manifest = ctx.body.get("imageManifest").and_then(Json::as_str).unwrap_or_default();
     let field = |member: &str| ctx.body.get(member).and_then(Json::as_str);
-    let repository = repository(ctx.app, name).await?;
+    let repository = repository(ctx.app, ctx.scope(), name).await?;
     let push = Push {
         manifest: manifest.as_bytes(),
         media_type: field("imageManifestMediaType"),
@@ -172,7 +183,7 @@ async fn put_image_op(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         digest: field("imageDigest"),
     };
     let tag = push.tag;
-    let pushed = put_image(ctx.app, &repository, push).await?;
+    let pushed = put_image(ctx.app, ctx.scope(), &repository, push).await?;
     if !pushed.changed {
         return Err(AwsError::new(
             "ImageAlreadyExistsException",
@@ -199,7 +210,7 @@ async fn put_image_op(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 /// An `ImageIdentifier` resolved to its image, or ECR's failure for it.
-async fn resolve(app: &App, repository: &str, id: &Json) -> Result<Result<Image, Json>, AwsError> {
+async fn resolve(app: &App, scope: Scope<'_>, repository: &str, id: &Json) -> Result<Result<Image, Json>, AwsError> {
     let digest = id.get("imageDigest").and_then(Json::as_str);
     let tag = id.get("imageTag").and_then(Json::as_str);
     let failure =
@@ -217,17 +228,17 @@ async fn resolve(app: &App, repository: &str, id: &Json) -> Result<Result<Image,
         return failure("InvalidImageTag", "Invalid request parameters: image tag is not valid");
     }
     let found = match (tag, digest) {
-        (Some(tag), Some(digest)) => match tagged(app, repository, tag).await? {
+        (Some(tag), Some(digest)) => match tagged(app, scope, repository, tag).await? {
             Some(named) if named != digest => {
                 return failure(
                     "ImageTagDoesNotMatchDigest",
                     "Invalid request parameters: given tag does not map to the given digest",
                 );
             }
-            Some(_) => find_image(app, repository, digest).await?,
+            Some(_) => find_image(app, scope, repository, digest).await?,
             None => None,
         },
-        (Some(reference), None) | (None, Some(reference)) => find_image(app, repository, reference).await?,
+        (Some(reference), None) | (None, Some(reference)) => find_image(app, scope, repository, reference).await?,
         (None, None) => None,
     };
     match found {
@@ -247,10 +258,10 @@ fn image_ids(body: &Json) -> Result<&[Json], AwsError> {
 async fn batch_get_image(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let (mut images, mut failures) = (Vec::new(), Vec::new());
     for id in image_ids(ctx.body)? {
-        match resolve(ctx.app, name, id).await? {
+        match resolve(ctx.app, ctx.scope(), name, id).await? {
             Ok(image) => {
                 let mut image_id = id.clone();
                 crate::operations::put(&mut image_id, "imageDigest", image.digest.as_str());
@@ -279,8 +290,12 @@ fn tag_status(body: &Json) -> Result<TagStatus, AwsError> {
 }
 
 /// Every image of a repository with its tags, oldest push first.
-async fn images_with_tags(app: &App, repository: &str) -> Result<Vec<(Image, Vec<String>)>, AwsError> {
-    Ok(model::with_tags(&app.store, &app.account_id, repository).await?)
+async fn images_with_tags(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &str,
+) -> Result<Vec<(Image, Vec<String>)>, AwsError> {
+    Ok(model::with_tags(&app.store, scope, repository).await?)
 }
 
 async fn list_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -288,9 +303,9 @@ async fn list_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_name(ctx.body)?;
     let status = tag_status(ctx.body)?;
     let (start, size) = page(ctx.body)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let mut ids = Vec::new();
-    for (image, tags) in images_with_tags(ctx.app, name).await? {
+    for (image, tags) in images_with_tags(ctx.app, ctx.scope(), name).await? {
         if !status.admits(&tags) {
             continue;
         }
@@ -328,8 +343,8 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_name(ctx.body)?;
     let status = tag_status(ctx.body)?;
     let (start, size) = page(ctx.body)?;
-    repository(ctx.app, name).await?;
-    let all = images_with_tags(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
+    let all = images_with_tags(ctx.app, ctx.scope(), name).await?;
     let Some(requested) = ctx.body.get("imageIds").filter(|ids| !ids.is_null()) else {
         let details = all
             .into_iter()
@@ -340,7 +355,7 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let mut details = Vec::new();
     for id in image_ids(&json!({ "imageIds": requested }))? {
-        match resolve(ctx.app, name, id).await? {
+        match resolve(ctx.app, ctx.scope(), name, id).await? {
             Ok(image) => {
                 let tags = all.iter().find(|(found, _)| found.digest == image.digest).map(|(_, tags)| tags.clone());
                 details.push(detail(ctx.app, name, &image, tags.unwrap_or_default()));
@@ -372,11 +387,12 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 /// image with all its tags. Returns the ids deleted.
 pub async fn delete_image(
     app: &App,
+    scope: Scope<'_>,
     repository: &str,
     image: &Image,
     tag: Option<&str>,
 ) -> Result<Vec<Json>, AwsError> {
-    let deleted = model::delete(&app.store, &app.account_id, repository, &image.digest, tag).await?;
+    let deleted = model::delete(&app.store, scope, repository, &image.digest, tag).await?;
     Ok(deleted
         .into_iter()
         .map(|DeletedId { digest, tag }| match tag {
@@ -389,13 +405,13 @@ pub async fn delete_image(
 async fn batch_delete_image(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let (mut deleted, mut failures) = (Vec::new(), Vec::new());
     for id in image_ids(ctx.body)? {
-        match resolve(ctx.app, name, id).await? {
+        match resolve(ctx.app, ctx.scope(), name, id).await? {
             Ok(image) => {
                 let tag = id.get("imageTag").and_then(Json::as_str);
-                deleted.extend(delete_image(ctx.app, name, &image, tag).await?);
+                deleted.extend(delete_image(ctx.app, ctx.scope(), name, &image, tag).await?);
             }
             Err(failure) => failures.push(failure),
         }

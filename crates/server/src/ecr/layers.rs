@@ -18,6 +18,7 @@ use crate::ecr::{check_registry, invalid_member, invalid_parameter, repository, 
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
+use crate::regions::Scope;
 
 operation!(ecr, GET_DOWNLOAD_URL_FOR_LAYER, "GetDownloadUrlForLayer", Read, repository_resource, |ctx| json_op(
     get_download_url_for_layer(ctx)
@@ -41,8 +42,8 @@ operation!(ecr, COMPLETE_LAYER_UPLOAD, "CompleteLayerUpload", Write, repository_
 const PART_SIZE: i64 = 5 * 1024 * 1024;
 
 /// A layer's size in a repository, if the repository has it.
-pub async fn layer_size(app: &App, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
-    Ok(model::size(&app.store, &app.account_id, repository, digest).await?)
+pub async fn layer_size(app: &App, scope: Scope<'_>, repository: &str, digest: &str) -> Result<Option<i64>, AwsError> {
+    Ok(model::size(&app.store, scope, repository, digest).await?)
 }
 
 pub fn upload_not_found(app: &App, repository: &str, id: &str) -> AwsError {
@@ -57,16 +58,16 @@ pub fn upload_not_found(app: &App, repository: &str, id: &str) -> AwsError {
 }
 
 /// Starts an upload into a repository and returns its id.
-pub async fn start_upload(app: &App, repository: &str) -> Result<String, AwsError> {
+pub async fn start_upload(app: &App, scope: Scope<'_>, repository: &str) -> Result<String, AwsError> {
     let id = ids::uuid().map_err(internal)?;
-    model::start_upload(&app.store, &app.account_id, repository, &id, ids::now()).await?;
+    model::start_upload(&app.store, scope, repository, &id, ids::now()).await?;
     crate::ecr::registry::blobs::blobs(app)?.start_upload(&id).await.map_err(internal)?;
     Ok(id)
 }
 
 /// Checks an upload was started in this repository and is still open.
-pub async fn check_upload(app: &App, repository: &str, id: &str) -> Result<(), AwsError> {
-    let status = model::upload_status(&app.store, &app.account_id, repository, id).await?;
+pub async fn check_upload(app: &App, scope: Scope<'_>, repository: &str, id: &str) -> Result<(), AwsError> {
+    let status = model::upload_status(&app.store, scope, repository, id).await?;
     if status == UploadStatus::Unknown
         || crate::ecr::registry::blobs::blobs(app)?.upload_size(id).await.map_err(internal)?.is_none()
     {
@@ -108,8 +109,14 @@ pub fn upload_error(app: &App, repository: &str, id: &str, error: UploadError) -
 
 /// Completes an upload as layer `digest` of the repository: the blob moves into place and
 /// the layer is recorded (while the collector is held off). Returns the layer's size.
-pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Digest) -> Result<i64, AwsError> {
-    check_upload(app, repository, id).await?;
+pub async fn complete_upload(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &str,
+    id: &str,
+    digest: &Digest,
+) -> Result<i64, AwsError> {
+    check_upload(app, scope, repository, id).await?;
     let completed = crate::ecr::registry::blobs::blobs(app)?.complete(id, digest).await;
     let completed = match completed {
         Ok(completed) => completed,
@@ -122,7 +129,7 @@ pub async fn complete_upload(app: &App, repository: &str, id: &str, digest: &Dig
         }
     };
     let size = i64::try_from(completed.size).unwrap_or(i64::MAX);
-    let recorded = model::record(&app.store, &app.account_id, repository, digest.as_str(), size, id).await;
+    let recorded = model::record(&app.store, scope, repository, digest.as_str(), size, id).await;
     drop(completed);
     if !recorded? {
         // The repository went while the layer arrived: its file may be unreferenced.
@@ -156,8 +163,8 @@ async fn get_download_url_for_layer(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let digest = layer_digest(ctx.body, "layerDigest")?;
-    repository(ctx.app, name).await?;
-    if layer_size(ctx.app, name, digest.as_str()).await?.is_none() {
+    repository(ctx.app, ctx.scope(), name).await?;
+    if layer_size(ctx.app, ctx.scope(), name, digest.as_str()).await?.is_none() {
         return Err(AwsError::new(
             "LayersNotFoundException",
             400,
@@ -181,14 +188,14 @@ async fn batch_check_layer_availability(ctx: &Ctx<'_>) -> Result<Json, AwsError>
     if digests.is_empty() || digests.len() > 100 {
         return Err(invalid_member("layerDigests", "[...]", "Member must have length between 1 and 100"));
     }
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     let (mut layers, mut failures) = (Vec::new(), Vec::new());
     for digest in digests {
         if Digest::parse(digest).is_none() {
             failures.push(json!({"layerDigest": digest, "failureCode": "InvalidLayerDigest", "failureReason": "Invalid layer digest"}));
             continue;
         }
-        match layer_size(ctx.app, name, digest).await? {
+        match layer_size(ctx.app, ctx.scope(), name, digest).await? {
             Some(size) => layers.push(json!({
                 "layerDigest": digest,
                 "layerAvailability": "AVAILABLE",
@@ -204,8 +211,8 @@ async fn batch_check_layer_availability(ctx: &Ctx<'_>) -> Result<Json, AwsError>
 async fn initiate_layer_upload(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
-    repository(ctx.app, name).await?;
-    let id = start_upload(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
+    let id = start_upload(ctx.app, ctx.scope(), name).await?;
     Ok(json!({ "uploadId": id, "partSize": PART_SIZE }))
 }
 
@@ -227,8 +234,8 @@ async fn upload_layer_part(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             format!("The part's byte range {first}-{last} does not match the {length} bytes sent"),
         ));
     }
-    repository(ctx.app, name).await?;
-    check_upload(ctx.app, name, id).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
+    check_upload(ctx.app, ctx.scope(), name, id).await?;
     let error = |error| upload_error(ctx.app, name, id, error);
     let mut writer = crate::ecr::registry::blobs::blobs(ctx.app)?.writer(id, Some(first)).await.map_err(error)?;
     writer.write(&bytes).await.map_err(internal)?;
@@ -251,9 +258,9 @@ async fn complete_layer_upload(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     };
     let digest = Digest::parse(digest)
         .ok_or_else(|| AwsError::new("InvalidLayerException", 400, format!("Invalid layer digest {digest}")))?;
-    repository(ctx.app, name).await?;
-    if layer_size(ctx.app, name, digest.as_str()).await?.is_some() {
-        check_upload(ctx.app, name, id).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
+    if layer_size(ctx.app, ctx.scope(), name, digest.as_str()).await?.is_some() {
+        check_upload(ctx.app, ctx.scope(), name, id).await?;
         cancel_upload(ctx.app, id).await?;
         return Err(AwsError::new(
             "LayerAlreadyExistsException",
@@ -264,7 +271,7 @@ async fn complete_layer_upload(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             ),
         ));
     }
-    complete_upload(ctx.app, name, id, &digest).await?;
+    complete_upload(ctx.app, ctx.scope(), name, id, &digest).await?;
     Ok(json!({
         "registryId": ctx.account(),
         "repositoryName": name,

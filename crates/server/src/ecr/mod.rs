@@ -26,6 +26,7 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::authz::{RequestFacts, ResourcePolicy, Verdict, authorize, context};
 use crate::operations::Ctx;
+use crate::regions::Scope;
 
 /// The `X-Amz-Target` prefix of ECR.
 pub const ECR_TARGET: &str = "AmazonEC2ContainerRegistry_V20150921";
@@ -101,13 +102,13 @@ pub fn check_registry(ctx: &Ctx<'_>) -> Result<(), AwsError> {
 }
 
 /// `arn:aws:ecr:REGION:ACCOUNT:repository/NAME`.
-pub fn repository_arn(app: &App, name: &str) -> String {
-    format!("arn:aws:ecr:{}:{}:repository/{name}", app.region, app.account_id)
+pub fn repository_arn(scope: Scope<'_>, name: &str) -> String {
+    format!("arn:aws:ecr:{}:{}:repository/{name}", scope.region, scope.account)
 }
 
 /// The repository resource a request names (`repositoryName`).
 pub fn repository_resource<'a>(ctx: &'a Ctx<'a>) -> crate::operations::ResourcesFuture<'a> {
-    Box::pin(async move { Ok(vec![repository_arn(ctx.app, repository_name(ctx.body)?)]) })
+    Box::pin(async move { Ok(vec![repository_arn(ctx.scope(), repository_name(ctx.body)?)]) })
 }
 
 /// `HOST/NAME`: where Docker reaches the repository.
@@ -116,9 +117,9 @@ pub fn repository_uri(app: &App, name: &str) -> String {
 }
 
 /// ECR's `Repository` shape.
-pub fn repository_json(app: &App, repository: &Repository) -> Json {
+pub fn repository_json(app: &App, scope: Scope<'_>, repository: &Repository) -> Json {
     json!({
-        "repositoryArn": repository_arn(app, &repository.name),
+        "repositoryArn": repository_arn(scope, &repository.name),
         "registryId": app.account_id,
         "repositoryName": repository.name,
         "repositoryUri": repository_uri(app, &repository.name),
@@ -130,13 +131,13 @@ pub fn repository_json(app: &App, repository: &Repository) -> Json {
 }
 
 /// The repository named `name`, if it exists.
-pub async fn find_repository(app: &App, name: &str) -> Result<Option<Repository>, AwsError> {
-    Ok(model::repository::find(&app.store, &app.account_id, name).await?)
+pub async fn find_repository(app: &App, scope: Scope<'_>, name: &str) -> Result<Option<Repository>, AwsError> {
+    Ok(model::repository::find(&app.store, scope, name).await?)
 }
 
 /// The repository named `name`, or RepositoryNotFoundException.
-pub async fn repository(app: &App, name: &str) -> Result<Repository, AwsError> {
-    find_repository(app, name).await?.ok_or_else(|| repository_not_found(app, name))
+pub async fn repository(app: &App, scope: Scope<'_>, name: &str) -> Result<Repository, AwsError> {
+    find_repository(app, scope, name).await?.ok_or_else(|| repository_not_found(app, name))
 }
 
 /// Where ECR's operations find the repository policy that takes part in their authorization
@@ -144,16 +145,16 @@ pub async fn repository(app: &App, name: &str) -> Result<Repository, AwsError> {
 pub static REPOSITORY_POLICY: crate::operations::ResourcePolicySource = crate::operations::ResourcePolicySource {
     id: "repository-policy",
     kind: iam_policy::ResourcePolicyKind::Ordinary,
-    find: |ctx, resources| Box::pin(repository_policy(ctx.app, resources)),
+    find: |ctx, resources| Box::pin(repository_policy(ctx.app, ctx.scope(), resources)),
 };
 
 /// The repository policy of the repository the (single) resource ARN names, parsed: what
 /// the pipeline hands the policy engine for [`REPOSITORY_POLICY`]. A repository that
 /// does not exist, or has no policy, has none (the operation itself then answers).
-pub async fn repository_policy(app: &App, resources: &[String]) -> Result<Option<Policy>, AwsError> {
-    let prefix = repository_arn(app, "");
+pub async fn repository_policy(app: &App, scope: Scope<'_>, resources: &[String]) -> Result<Option<Policy>, AwsError> {
+    let prefix = repository_arn(scope, "");
     let Some(name) = resources.first().and_then(|arn| arn.strip_prefix(&prefix)) else { return Ok(None) };
-    let Some(repository) = find_repository(app, name).await? else { return Ok(None) };
+    let Some(repository) = find_repository(app, scope, name).await? else { return Ok(None) };
     // A stored policy was validated on the way in; one that no longer parses takes no part.
     Ok(repository.policy.and_then(|text| Policy::parse(&text).ok()))
 }
@@ -167,8 +168,9 @@ pub async fn authorize_on_repository(
     action: &str,
     name: &str,
 ) -> Result<Verdict, (Verdict, AwsError)> {
-    let resources = vec![repository_arn(app, name)];
-    let policy = repository_policy(app, &resources).await.map_err(|error| {
+    let scope = Scope { account: &app.account_id, region: &facts.region };
+    let resources = vec![repository_arn(scope, name)];
+    let policy = repository_policy(app, scope, &resources).await.map_err(|error| {
         let error = SERVICE.answer(error);
         (Verdict { decision: iam_policy::EvalDecision::ImplicitDeny, statements: vec![error.code.clone()] }, error)
     })?;

@@ -54,7 +54,7 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "Member must have length less than or equal to 10240",
         ));
     }
-    repository(ctx.app, name).await?;
+    repository(ctx.app, ctx.scope(), name).await?;
     iam_policy::validate(text, PolicyKind::RepositoryPolicy).map_err(|_| invalid_policy())?;
     // The users and roles it names are bound to their unique ids; one that does not exist
     // makes the policy invalid, as on ECR.
@@ -63,7 +63,7 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             crate::principals::BindError::NoSuchPrincipal(_) => invalid_policy(),
             crate::principals::BindError::Store(error) => error,
         })?;
-    if !model::set_policy(&ctx.app.store, ctx.account(), name, text, &principals).await? {
+    if !model::set_policy(&ctx.app.store, ctx.scope(), name, text, &principals).await? {
         return Err(crate::ecr::repository_not_found(ctx.app, name));
     }
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": text }))
@@ -72,14 +72,14 @@ async fn set_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn get_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
-    let policy = repository(ctx.app, name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
+    let policy = repository(ctx.app, ctx.scope(), name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": policy }))
 }
 
 async fn delete_repository_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
-    let policy = repository(ctx.app, name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
-    model::delete_policy(&ctx.app.store, ctx.account(), name).await?;
+    let policy = repository(ctx.app, ctx.scope(), name).await?.policy.ok_or_else(|| no_policy(ctx, name))?;
+    model::delete_policy(&ctx.app.store, ctx.scope(), name).await?;
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "policyText": policy }))
 }

@@ -39,9 +39,9 @@ operation!(
         Box::pin(async move {
             let names = strings(ctx.body, "repositoryNames");
             if names.is_empty() {
-                return Ok(vec![repository_arn(ctx.app, "*")]);
+                return Ok(vec![repository_arn(ctx.scope(), "*")]);
             }
-            Ok(names.into_iter().map(|name| repository_arn(ctx.app, name)).collect())
+            Ok(names.into_iter().map(|name| repository_arn(ctx.scope(), name)).collect())
         })
     },
     |ctx| json_op(describe_repositories(ctx)),
@@ -72,15 +72,15 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::ecr::check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let mutability = tag_mutability(ctx.body)?;
-    if !model::create(&ctx.app.store, ctx.account(), name, mutability, ids::now()).await? {
+    if !model::create(&ctx.app.store, ctx.scope(), name, mutability, ids::now()).await? {
         return Err(AwsError::new(
             "RepositoryAlreadyExistsException",
             400,
             format!("The repository with name '{name}' already exists in the registry with id '{}'", ctx.account()),
         ));
     }
-    let created = repository(ctx.app, name).await?;
-    Ok(json!({ "repository": repository_json(ctx.app, &created) }))
+    let created = repository(ctx.app, ctx.scope(), name).await?;
+    Ok(json!({ "repository": repository_json(ctx.app, ctx.scope(), &created) }))
 }
 
 async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -89,15 +89,15 @@ async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, size) = page(ctx.body)?;
     let mut found = Vec::new();
     if names.is_empty() {
-        for repository in model::all(&ctx.app.store, ctx.account()).await? {
-            found.push(repository_json(ctx.app, &repository));
+        for repository in model::all(&ctx.app.store, ctx.scope()).await? {
+            found.push(repository_json(ctx.app, ctx.scope(), &repository));
         }
         return Ok(crate::operations::json_page("repositories", "nextToken", found, start, size));
     }
     for name in names {
         // A name ECR cannot have names no repository either.
-        match crate::ecr::find_repository(ctx.app, name).await? {
-            Some(repository) => found.push(repository_json(ctx.app, &repository)),
+        match crate::ecr::find_repository(ctx.app, ctx.scope(), name).await? {
+            Some(repository) => found.push(repository_json(ctx.app, ctx.scope(), &repository)),
             None => return Err(repository_not_found(ctx.app, name)),
         }
     }
@@ -108,19 +108,20 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::ecr::check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
-    let existing = repository(ctx.app, name).await?;
-    let account = ctx.account();
-    match model::delete(&ctx.app.store, account, name, force).await? {
+    let existing = repository(ctx.app, ctx.scope(), name).await?;
+    let scope = ctx.scope();
+    match model::delete(&ctx.app.store, scope, name, force).await? {
         Deletion::Deleted { layers } => {
             crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
-            Ok(json!({ "repository": repository_json(ctx.app, &existing) }))
+            Ok(json!({ "repository": repository_json(ctx.app, ctx.scope(), &existing) }))
         }
         Deletion::NotFound => Err(repository_not_found(ctx.app, name)),
         Deletion::NotEmpty => Err(AwsError::new(
             "RepositoryNotEmptyException",
             400,
             format!(
-                "The repository with name '{name}' in registry with id '{account}' cannot be deleted because it still contains images"
+                "The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images",
+                scope.account
             ),
         )),
     }
@@ -133,7 +134,7 @@ async fn put_image_tag_mutability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_member("imageTagMutability", "null", "Member must not be null"));
     }
     let mutability = tag_mutability(ctx.body)?;
-    if !model::set_tag_mutability(&ctx.app.store, ctx.account(), name, mutability).await? {
+    if !model::set_tag_mutability(&ctx.app.store, ctx.scope(), name, mutability).await? {
         return Err(repository_not_found(ctx.app, name));
     }
     Ok(json!({ "registryId": ctx.account(), "repositoryName": name, "imageTagMutability": mutability.as_str() }))

@@ -14,13 +14,14 @@ use crate::ecs::{self, cluster_arn, cluster_not_found, invalid_parameter};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
 
 operation!(
     ecs,
     CREATE_CLUSTER,
     "CreateCluster",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, &named(ctx.body))]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), &named(ctx.body))]) }),
     |ctx| { json_op(create_cluster(ctx)) }
 );
 operation!(ecs, DESCRIBE_CLUSTERS, "DescribeClusters", Read, |_| Box::pin(async { Ok(vec!["*".to_owned()]) }), |ctx| {
@@ -34,7 +35,7 @@ operation!(
     DELETE_CLUSTER,
     "DeleteCluster",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(delete_cluster(ctx)) }
 );
 operation!(
@@ -42,7 +43,7 @@ operation!(
     UPDATE_CLUSTER,
     "UpdateCluster",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(update_cluster(ctx)) }
 );
 
@@ -52,13 +53,13 @@ fn named(body: &Json) -> Json {
 }
 
 /// The cluster a `cluster` member names, in any status.
-pub(crate) async fn find_cluster(app: &App, body: &Json) -> Result<Option<Cluster>, AwsError> {
-    model::find(&app.store, &app.account_id, &cluster_arn(app, body)).await
+pub(crate) async fn find_cluster(app: &App, scope: Scope<'_>, body: &Json) -> Result<Option<Cluster>, AwsError> {
+    model::find(&app.store, scope, &cluster_arn(scope, body)).await
 }
 
 /// The `ACTIVE` cluster a request names, or ClusterNotFoundException.
-pub(crate) async fn active_cluster(app: &App, body: &Json) -> Result<Cluster, AwsError> {
-    find_cluster(app, body)
+pub(crate) async fn active_cluster(app: &App, scope: Scope<'_>, body: &Json) -> Result<Cluster, AwsError> {
+    find_cluster(app, scope, body)
         .await?
         .filter(|cluster| cluster.status == ClusterStatus::Active)
         .ok_or_else(cluster_not_found)
@@ -131,11 +132,11 @@ async fn create_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let settings = settings(ctx.body)?.unwrap_or_else(|| json!([{"name": "containerInsights", "value": "disabled"}]));
     let tags = ecs::tags_from_body(ctx.body)?;
-    let arn = ecs::arn(ctx.app, "cluster", name);
-    let account = ctx.account();
+    let arn = ecs::arn(ctx.scope(), "cluster", name);
+    let scope = ctx.scope();
     // Creating an existing cluster returns it (reactivated if it was deleted).
-    model::create(&ctx.app.store, account, &arn, name, &settings, &tags, ids::now()).await?;
-    let cluster = find_cluster(ctx.app, &json!({"cluster": arn})).await?.ok_or_else(cluster_not_found)?;
+    model::create(&ctx.app.store, scope, &arn, name, &settings, &tags, ids::now()).await?;
+    let cluster = find_cluster(ctx.app, ctx.scope(), &json!({"cluster": arn})).await?.ok_or_else(cluster_not_found)?;
     Ok(json!({"cluster": describe(ctx.app, &cluster, &["TAGS"]).await?}))
 }
 
@@ -151,9 +152,11 @@ async fn describe_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut clusters = Vec::new();
     let mut failures = Vec::new();
     for name in &names {
-        match find_cluster(ctx.app, &json!({"cluster": name})).await? {
+        match find_cluster(ctx.app, ctx.scope(), &json!({"cluster": name})).await? {
             Some(cluster) => clusters.push(describe(ctx.app, &cluster, &include).await?),
-            None => failures.push(json!({"arn": cluster_arn(ctx.app, &json!({"cluster": name})), "reason": "MISSING"})),
+            None => {
+                failures.push(json!({"arn": cluster_arn(ctx.scope(), &json!({"cluster": name})), "reason": "MISSING"}))
+            }
         }
     }
     Ok(json!({"clusters": clusters, "failures": failures}))
@@ -161,12 +164,12 @@ async fn describe_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn list_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
-    let arns = model::active_arns(&ctx.app.store, ctx.account()).await?.into_iter().map(Json::String).collect();
+    let arns = model::active_arns(&ctx.app.store, ctx.scope()).await?.into_iter().map(Json::String).collect();
     Ok(page.answer("clusterArns", arns))
 }
 
 async fn delete_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let refuse = |code: &str, message: &str| Err(AwsError::new(code, 400, message));
     match model::occupant(&ctx.app.store, &cluster.arn).await? {
         Some(Occupant::ContainerInstances) => {
@@ -192,7 +195,7 @@ async fn delete_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn update_cluster(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let settings = settings(ctx.body)?.unwrap_or(cluster.settings.clone());
     model::set_settings(&ctx.app.store, &cluster.arn, &settings).await?;
     let cluster = Cluster { settings, ..cluster };

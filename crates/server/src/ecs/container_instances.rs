@@ -17,11 +17,11 @@ use super::model::container_instance::{
     instances_where, resource,
 };
 use super::query::Query;
-use crate::app::App;
 use crate::ecs::{self, client, cluster_arn, invalid_parameter, put};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
+use crate::regions::Scope;
 
 /// ECS's `ContainerInstance` shape.
 pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i64) -> Json {
@@ -72,12 +72,12 @@ pub(crate) fn describe(instance: &ContainerInstance, reserved: &Reserved, now: i
 }
 
 /// The container instance ARN a reference names (an ARN, or the id within the cluster).
-fn instance_arn(app: &App, cluster: &str, reference: &str) -> String {
+fn instance_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }
     let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
-    ecs::arn(app, "container-instance", &format!("{cluster_name}/{reference}"))
+    ecs::arn(scope, "container-instance", &format!("{cluster_name}/{reference}"))
 }
 
 operation!(
@@ -85,7 +85,7 @@ operation!(
     REGISTER_CONTAINER_INSTANCE,
     "RegisterContainerInstance",
     AgentTraffic,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(register_container_instance(ctx)),
     authorization = Instance
 );
@@ -94,7 +94,7 @@ operation!(
     DEREGISTER_CONTAINER_INSTANCE,
     "DeregisterContainerInstance",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(deregister_container_instance(ctx))
 );
 operation!(
@@ -102,7 +102,7 @@ operation!(
     DESCRIBE_CONTAINER_INSTANCES,
     "DescribeContainerInstances",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(describe_container_instances(ctx))
 );
 operation!(
@@ -110,7 +110,7 @@ operation!(
     LIST_CONTAINER_INSTANCES,
     "ListContainerInstances",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(list_container_instances(ctx))
 );
 operation!(
@@ -118,7 +118,7 @@ operation!(
     UPDATE_CONTAINER_INSTANCES_STATE,
     "UpdateContainerInstancesState",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(update_container_instances_state(ctx))
 );
 operation!(
@@ -126,7 +126,7 @@ operation!(
     PUT_ATTRIBUTES,
     "PutAttributes",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(put_attributes(ctx, true)) }
 );
 operation!(
@@ -134,7 +134,7 @@ operation!(
     DELETE_ATTRIBUTES,
     "DeleteAttributes",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(put_attributes(ctx, false))
 );
 operation!(
@@ -142,7 +142,7 @@ operation!(
     LIST_ATTRIBUTES,
     "ListAttributes",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(list_attributes(ctx)) }
 );
 
@@ -179,7 +179,7 @@ fn valid_resources(resources: &Json) -> Result<(), AwsError> {
 }
 
 async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let instance_id = caller_instance(ctx).ok_or_else(|| {
         client("RegisterContainerInstance must be called with the credentials of a registered managed instance (homeport agent).")
     })?;
@@ -207,7 +207,7 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
         None => {
             let id = ids::uuid().map_err(internal)?.replace('-', "");
-            let arn = ecs::arn(ctx.app, "container-instance", &format!("{}/{id}", cluster.name));
+            let arn = ecs::arn(ctx.scope(), "container-instance", &format!("{}/{id}", cluster.name));
             model::insert(store, ctx.account(), &arn, &cluster.arn, instance_id, &registration).await?;
             arn
         }
@@ -220,9 +220,9 @@ async fn register_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let reference = ecs::required(ctx.body, "containerInstance")?;
-    let arn = instance_arn(ctx.app, &cluster.arn, reference);
+    let arn = instance_arn(ctx.scope(), &cluster.arn, reference);
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let named = [arn.clone()];
     let (instances, reserved) = named_instances(ctx, &cluster.arn, &named, true).await?;
@@ -241,13 +241,14 @@ async fn deregister_container_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 }
 
 async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > 100 {
         return Err(invalid_parameter("containerInstances must have between 1 and 100 items."));
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
-    let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
+    let arns: Vec<String> =
+        references.iter().map(|reference| instance_arn(ctx.scope(), &cluster.arn, reference)).collect();
     let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, true).await?;
     let now = ids::now();
     let mut described = Vec::new();
@@ -268,7 +269,7 @@ async fn describe_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn list_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 100)?;
     // Any status but INACTIVE may be asked for (ListContainerInstances never lists those).
     let status = match ctx.body.get("status").and_then(Json::as_str) {
@@ -311,12 +312,13 @@ async fn list_container_instances(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let status = ContainerInstanceStatus::parse(ecs::required(ctx.body, "status")?)
         .filter(|s| s.settable())
         .ok_or_else(|| invalid_parameter("Container instances can be set to ACTIVE or DRAINING only."))?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
-    let arns: Vec<String> = references.iter().map(|reference| instance_arn(ctx.app, &cluster.arn, reference)).collect();
+    let arns: Vec<String> =
+        references.iter().map(|reference| instance_arn(ctx.scope(), &cluster.arn, reference)).collect();
     let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, true).await?;
     let now = ids::now();
     let mut updated = Vec::new();
@@ -336,7 +338,7 @@ async fn update_container_instances_state(ctx: &Ctx<'_>) -> Result<Json, AwsErro
 
 /// PutAttributes (`put`) and DeleteAttributes: custom attributes of container instances.
 async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let items = ctx.body.get("attributes").and_then(Json::as_array).cloned().unwrap_or_default();
     if items.is_empty() || items.len() > 10 {
         return Err(invalid_parameter("attributes must have between 1 and 10 items."));
@@ -344,7 +346,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
     let targets: Vec<String> = items
         .iter()
         .map(|item| {
-            instance_arn(ctx.app, &cluster.arn, item.get("targetId").and_then(Json::as_str).unwrap_or_default())
+            instance_arn(ctx.scope(), &cluster.arn, item.get("targetId").and_then(Json::as_str).unwrap_or_default())
         })
         .collect();
     let (instances, _) = named_instances(ctx, &cluster.arn, &targets, false).await?;
@@ -357,7 +359,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
             return Err(invalid_parameter("targetType must be container-instance."));
         }
         let target = item.get("targetId").and_then(Json::as_str).unwrap_or_default();
-        let arn = instance_arn(ctx.app, &cluster.arn, target);
+        let arn = instance_arn(ctx.scope(), &cluster.arn, target);
         let instance = instances
             .iter()
             .find(|i| i.arn == arn)
@@ -377,7 +379,7 @@ async fn put_attributes(ctx: &Ctx<'_>, put_them: bool) -> Result<Json, AwsError>
 }
 
 async fn list_attributes(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     if ctx.body.get("targetType").and_then(Json::as_str) != Some("container-instance") {
         return Err(invalid_parameter("targetType must be container-instance."));
     }

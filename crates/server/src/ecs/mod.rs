@@ -22,21 +22,28 @@ use serde_json::{Value as Json, json};
 use store::Statement;
 
 use crate::operations::internal;
+use crate::regions::Scope;
 
 /// The `X-Amz-Target` prefix of ECS.
 pub const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113";
 
 pub use errors::{client, cluster_not_found, invalid_parameter};
 
-/// `arn:aws:ecs:REGION:ACCOUNT:KIND/NAME`.
-pub fn arn(app: &crate::app::App, kind: &str, name: &str) -> String {
-    format!("arn:aws:ecs:{}:{}:{kind}/{name}", app.region, app.account_id)
+/// `arn:aws:ecs:REGION:ACCOUNT:KIND/NAME` in `scope`.
+pub fn arn(scope: Scope<'_>, kind: &str, name: &str) -> String {
+    format!("arn:aws:ecs:{}:{}:{kind}/{name}", scope.region, scope.account)
+}
+
+/// The region an ARN names (`arn:aws:ecs:REGION:...`; empty for a malformed one): what a
+/// resource made from another (a cluster's task) is in.
+pub fn region_of(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or_default()
 }
 
 /// The cluster ARN a `cluster` member names (a name or an ARN; `default` when absent).
-pub fn cluster_arn(app: &crate::app::App, body: &Json) -> String {
+pub fn cluster_arn(scope: Scope<'_>, body: &Json) -> String {
     let cluster = body.get("cluster").and_then(Json::as_str).unwrap_or("default");
-    if cluster.starts_with("arn:") { cluster.to_owned() } else { arn(app, "cluster", cluster) }
+    if cluster.starts_with("arn:") { cluster.to_owned() } else { arn(scope, "cluster", cluster) }
 }
 
 /// A string member, or ECS's error for a missing one.

@@ -28,6 +28,7 @@ use crate::ecs::{self, cluster_arn, invalid_parameter, put};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, internal, json as json_op};
+use crate::regions::Scope;
 
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
@@ -61,7 +62,7 @@ operation!(
     DESCRIBE_SERVICES,
     "DescribeServices",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(describe_services(ctx)) }
 );
 operation!(
@@ -69,21 +70,21 @@ operation!(
     LIST_SERVICES,
     "ListServices",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(list_services(ctx)) }
 );
 
-fn service_arn(app: &App, cluster: &str, reference: &str) -> String {
+fn service_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }
     let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
-    ecs::arn(app, "service", &format!("{cluster_name}/{reference}"))
+    ecs::arn(scope, "service", &format!("{cluster_name}/{reference}"))
 }
 
 fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
-    let cluster = cluster_arn(ctx.app, ctx.body);
-    Ok(vec![service_arn(ctx.app, &cluster, ecs::required(ctx.body, member)?)])
+    let cluster = cluster_arn(ctx.scope(), ctx.body);
+    Ok(vec![service_arn(ctx.scope(), &cluster, ecs::required(ctx.body, member)?)])
 }
 
 fn not_found() -> AwsError {
@@ -172,7 +173,7 @@ fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Res
 }
 
 async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     unsupported::check_launch(ctx.operation.name, ctx.body)?;
     let name = ecs::required(ctx.body, "serviceName")?;
     if name.len() > 255 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -201,7 +202,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let task_definition =
         launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
     let tags = ecs::tags_from_body(ctx.body)?;
-    let arn = service_arn(ctx.app, &cluster.arn, name);
+    let arn = service_arn(ctx.scope(), &cluster.arn, name);
     let now = ids::now();
     let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
     let body = json!({
@@ -240,12 +241,12 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
-    let arn = service_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "service")?);
+    let arn = service_arn(ctx.scope(), &cluster.arn, ecs::required(ctx.body, "service")?);
     service_model::find_in_account(&ctx.app.store, ctx.account(), &arn).await?.ok_or_else(not_found)
 }
 
 async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     unsupported::check_launch(ctx.operation.name, ctx.body)?;
     if ctx.body.get("networkConfiguration").is_some() {
         return Err(invalid_parameter(
@@ -308,7 +309,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     // Under the placement lock, as UpdateService.
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let placing = lock.lock().await;
@@ -331,7 +332,7 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let references: Vec<&str> = ctx
         .body
         .get("services")
@@ -345,7 +346,7 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut services = Vec::new();
     let mut failures = Vec::new();
     for reference in references {
-        let arn = service_arn(ctx.app, &cluster.arn, reference);
+        let arn = service_arn(ctx.scope(), &cluster.arn, reference);
         match service_model::find(&ctx.app.store, &arn).await? {
             Some(service) => services.push(describe(ctx.app, &service, include_tags).await?),
             None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
@@ -355,7 +356,7 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 10)?;
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
     let services = service_model::of_cluster(&ctx.app.store, &cluster.arn).await?;
@@ -388,7 +389,8 @@ fn event(service: &mut Service, event: &Event) {
 pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     let services = service_model::all_live(&app.store).await?;
     for service in services {
-        let Some(cluster) = find_cluster(app, &json!({"cluster": service.cluster_arn})).await? else { continue };
+        let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
+        let Some(cluster) = find_cluster(app, scope, &json!({"cluster": service.cluster_arn})).await? else { continue };
         if let Err(error) = reconcile_service(app, &cluster, service).await {
             tracing::error!("service scheduler: {error}");
         }
@@ -511,7 +513,8 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
         "group": format!("service:{}", service.name),
     });
     let message = |error: AwsError| error.message;
-    let mut launched: Launch = launch_from(app, &body).await.map_err(message)?;
+    let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
+    let mut launched: Launch = launch_from(app, scope, &body).await.map_err(message)?;
     launched.service_name = Some(service.name.clone());
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
     constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);

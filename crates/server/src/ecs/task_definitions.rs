@@ -20,6 +20,7 @@ use crate::iam::roles::find_role;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
 
 operation!(
     ecs,
@@ -238,10 +239,10 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let tags = ecs::tags_from_body(body)?;
-    let account = ctx.account();
+    let scope = ctx.scope();
     for member in ["taskRoleArn", "executionRoleArn"] {
         if let Some(role_arn) = body.get(member).and_then(Json::as_str) {
-            check_task_role(ctx, role_arn, &ecs::arn(ctx.app, "task-definition", family)).await?;
+            check_task_role(ctx, role_arn, &ecs::arn(ctx.scope(), "task-definition", family)).await?;
         }
     }
 
@@ -268,12 +269,12 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     // The next revision: one more than any this family ever had, claimed by the insert's
     // unique key, so concurrent registrations get distinct revisions.
     for _ in 0..5 {
-        let revision = model::next_revision(&ctx.app.store, account, family).await?;
-        let arn = ecs::arn(ctx.app, "task-definition", &format!("{family}:{revision}"));
+        let revision = model::next_revision(&ctx.app.store, scope, family).await?;
+        let arn = ecs::arn(ctx.scope(), "task-definition", &format!("{family}:{revision}"));
         put(&mut document, "taskDefinitionArn", arn.as_str());
         put(&mut document, "revision", revision);
         let new = NewRevision { arn: &arn, family, revision, document: &document, registered_at: now };
-        if model::register(&ctx.app.store, account, &new, &tags).await? {
+        if model::register(&ctx.app.store, scope, &new, &tags).await? {
             let tags: Vec<Json> = tags.iter().map(|(key, value)| json!({"key": key, "value": value})).collect();
             return Ok(json!({"taskDefinition": document, "tags": tags}));
         }
@@ -283,8 +284,11 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 /// The task definition a `taskDefinition` member names: `family` (its latest ACTIVE
 /// revision), `family:revision` or an ARN.
-pub(crate) async fn find_task_definition(app: &App, reference: &str) -> Result<Option<Json>, AwsError> {
-    let account = app.account_id.as_str();
+pub(crate) async fn find_task_definition(
+    app: &App,
+    scope: Scope<'_>,
+    reference: &str,
+) -> Result<Option<Json>, AwsError> {
     let reference = match reference.split_once(":task-definition/") {
         Some((_, rest)) if reference.starts_with("arn:") => rest,
         _ => reference,
@@ -292,9 +296,9 @@ pub(crate) async fn find_task_definition(app: &App, reference: &str) -> Result<O
     let found = match reference.split_once(':') {
         Some((family, revision)) => {
             let revision = revision.parse::<i64>().map_err(|_| client("Invalid revision number."))?;
-            model::find_revision(&app.store, account, family, revision).await?
+            model::find_revision(&app.store, scope, family, revision).await?
         }
-        None => model::find_latest_active(&app.store, account, reference).await?,
+        None => model::find_latest_active(&app.store, scope, reference).await?,
     };
     Ok(found.map(model::TaskDefinition::into_document))
 }
@@ -305,7 +309,7 @@ fn unable_to_describe() -> AwsError {
 
 async fn describe_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let reference = ecs::required(ctx.body, "taskDefinition")?;
-    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    let document = find_task_definition(ctx.app, ctx.scope(), reference).await?.ok_or_else(unable_to_describe)?;
     let mut answer = json!({"taskDefinition": document});
     let include_tags =
         ctx.body.get("include").and_then(Json::as_array).is_some_and(|items| items.iter().any(|i| i == "TAGS"));
@@ -332,7 +336,7 @@ async fn list_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let descending = ctx.body.get("sort").and_then(Json::as_str) == Some("DESC");
     let status = TaskDefinitionStatus::parse(&status).unwrap_or(TaskDefinitionStatus::Active);
     let mut arns = Vec::new();
-    for (arn, family) in model::arns(&ctx.app.store, ctx.account(), status, descending).await? {
+    for (arn, family) in model::arns(&ctx.app.store, ctx.scope(), status, descending).await? {
         if family.starts_with(prefix) {
             arns.push(Json::String(arn));
         }
@@ -346,7 +350,7 @@ async fn list_task_definition_families(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     let prefix = ctx.body.get("familyPrefix").and_then(Json::as_str).unwrap_or_default();
     // A family is ACTIVE while one of its revisions is, INACTIVE once none is.
     let mut families = Vec::new();
-    for (family, active) in model::families(&ctx.app.store, ctx.account()).await? {
+    for (family, active) in model::families(&ctx.app.store, ctx.scope()).await? {
         let wanted = match status.as_str() {
             "ALL" => true,
             "ACTIVE" => active,
@@ -364,10 +368,10 @@ async fn deregister_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !reference.contains(':') || reference.ends_with(':') {
         return Err(client("The specified task definition identifier is invalid. Specify a valid revision."));
     }
-    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    let document = find_task_definition(ctx.app, ctx.scope(), reference).await?.ok_or_else(unable_to_describe)?;
     let arn = document.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
     model::deregister(&ctx.app.store, &arn, ids::now()).await?;
-    let document = find_task_definition(ctx.app, reference).await?.ok_or_else(unable_to_describe)?;
+    let document = find_task_definition(ctx.app, ctx.scope(), reference).await?.ok_or_else(unable_to_describe)?;
     Ok(json!({"taskDefinition": document}))
 }
 
@@ -379,7 +383,8 @@ async fn delete_task_definitions(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
     for reference in references {
-        let document = if reference.contains(':') { find_task_definition(ctx.app, reference).await? } else { None };
+        let document =
+            if reference.contains(':') { find_task_definition(ctx.app, ctx.scope(), reference).await? } else { None };
         let Some(document) = document else {
             failures.push(json!({"arn": reference, "reason": "TASK_DEFINITION_NOT_FOUND"}));
             continue;

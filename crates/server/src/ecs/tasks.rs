@@ -37,6 +37,7 @@ use crate::ecs::{self, client, cluster_arn, invalid_parameter, put};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
 
 /// Tasks RunTask and StartTask start at most per call.
 const MAX_TASKS_PER_CALL: usize = 10;
@@ -60,7 +61,7 @@ operation!(
     DESCRIBE_TASKS,
     "DescribeTasks",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(describe_tasks(ctx)) }
 );
 operation!(
@@ -68,7 +69,7 @@ operation!(
     LIST_TASKS,
     "ListTasks",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| { json_op(list_tasks(ctx)) }
 );
 operation!(
@@ -76,7 +77,7 @@ operation!(
     SUBMIT_TASK_STATE_CHANGE,
     "SubmitTaskStateChange",
     AgentTraffic,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(submit_task_state_change(ctx)),
     authorization = Instance
 );
@@ -85,7 +86,7 @@ operation!(
     SUBMIT_CONTAINER_STATE_CHANGE,
     "SubmitContainerStateChange",
     AgentTraffic,
-    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.app, ctx.body)]) }),
+    |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
     |ctx| json_op(submit_container_state_change(ctx)),
     authorization = Instance
 );
@@ -105,7 +106,7 @@ operation!(
 /// do not choose it), so a Deny on `family:*` holds however the request spells it.
 async fn task_definition_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     let reference = ecs::required(ctx.body, "taskDefinition")?;
-    let stored = match find_task_definition(ctx.app, reference).await {
+    let stored = match find_task_definition(ctx.app, ctx.scope(), reference).await {
         Ok(definition) => definition,
         // A malformed reference is refused by the operation, after authorization.
         Err(error) if error.status == 400 => None,
@@ -115,13 +116,13 @@ async fn task_definition_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError
     Ok(vec![match stored {
         Some(arn) => arn.to_owned(),
         None if reference.starts_with("arn:") => reference.to_owned(),
-        None => ecs::arn(ctx.app, "task-definition", reference),
+        None => ecs::arn(ctx.scope(), "task-definition", reference),
     }])
 }
 
 fn task_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    let cluster = cluster_arn(ctx.app, ctx.body);
-    Ok(vec![task_arn(ctx.app, &cluster, ecs::required(ctx.body, "task")?)])
+    let cluster = cluster_arn(ctx.scope(), ctx.body);
+    Ok(vec![task_arn(ctx.scope(), &cluster, ecs::required(ctx.body, "task")?)])
 }
 
 fn container_instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
@@ -129,12 +130,12 @@ fn container_instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 }
 
 /// The task ARN a reference names (an ARN, or the id within the cluster).
-fn task_arn(app: &App, cluster: &str, reference: &str) -> String {
+fn task_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     if reference.starts_with("arn:") {
         return reference.to_owned();
     }
     let cluster_name = cluster.rsplit('/').next().unwrap_or_default();
-    ecs::arn(app, "task", &format!("{cluster_name}/{reference}"))
+    ecs::arn(scope, "task", &format!("{cluster_name}/{reference}"))
 }
 
 /// A container definition with a `containerOverrides` entry applied.
@@ -189,7 +190,7 @@ fn demand(definition: &Json, containers: &[Json]) -> Demand {
 /// those the overrides name. Whoever registered the definition passed them to it, not to
 /// this caller's tasks.
 pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsError> {
-    let launched = launch_from(ctx.app, body).await?;
+    let launched = launch_from(ctx.app, ctx.scope(), body).await?;
     // New tasks and services need an ACTIVE revision; the service scheduler (which calls
     // `launch_from`) goes on running one deregistered under a service, as ECS does.
     if launched.definition.get("status").and_then(Json::as_str) != Some("ACTIVE") {
@@ -209,9 +210,9 @@ pub(crate) async fn launch(ctx: &Ctx<'_>, body: &Json) -> Result<Launch, AwsErro
 pub(crate) const TASK_ROLES: [&str; 2] = ["taskRoleArn", "executionRoleArn"];
 
 /// The launch a request body describes (task definition, overrides, labels), validated.
-pub(crate) async fn launch_from(app: &App, body: &Json) -> Result<Launch, AwsError> {
+pub(crate) async fn launch_from(app: &App, scope: Scope<'_>, body: &Json) -> Result<Launch, AwsError> {
     let reference = ecs::required(body, "taskDefinition")?;
-    let definition = find_task_definition(app, reference)
+    let definition = find_task_definition(app, scope, reference)
         .await?
         .filter(|d| d.get("status").and_then(Json::as_str) == Some("ACTIVE") || reference.contains(':'))
         .ok_or_else(|| client("Unable to describe task definition."))?;
@@ -294,7 +295,7 @@ fn check_launch_type(body: &Json) -> Result<(), AwsError> {
 }
 
 async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     check_launch_type(ctx.body)?;
     unsupported::check_launch(ctx.operation.name, ctx.body)?;
     if ctx.body.get("networkConfiguration").is_some() {
@@ -357,7 +358,7 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     unsupported::check_launch(ctx.operation.name, ctx.body)?;
     let references: Vec<&str> = ecs::strings(ctx.body, "containerInstances");
     if references.is_empty() || references.len() > MAX_TASKS_PER_CALL {
@@ -371,7 +372,7 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         .iter()
         .map(|reference| match reference.starts_with("arn:") {
             true => (*reference).to_owned(),
-            false => ecs::arn(ctx.app, "container-instance", &format!("{cluster_name}/{reference}")),
+            false => ecs::arn(ctx.scope(), "container-instance", &format!("{cluster_name}/{reference}")),
         })
         .collect();
     let (instances, reserved) = named_instances(ctx, &cluster.arn, &arns, !launch.demand.ports.is_empty()).await?;
@@ -404,8 +405,8 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn stop_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let arn = task_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "task")?);
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
+    let arn = task_arn(ctx.scope(), &cluster.arn, ecs::required(ctx.body, "task")?);
     let reason = ctx.body.get("reason").and_then(Json::as_str).unwrap_or("Task stopped by user");
     if reason.len() > 255 {
         return Err(invalid_parameter("reason can have at most 255 characters."));
@@ -415,13 +416,13 @@ async fn stop_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let references: Vec<&str> = ecs::strings(ctx.body, "tasks");
     if references.is_empty() || references.len() > 100 {
         return Err(invalid_parameter("Tasks cannot be empty and can have at most 100 items."));
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
-    let arns: Vec<String> = references.iter().map(|reference| task_arn(ctx.app, &cluster.arn, reference)).collect();
+    let arns: Vec<String> = references.iter().map(|reference| task_arn(ctx.scope(), &cluster.arn, reference)).collect();
     let found = model::load_many(&ctx.app.store, &ctx.app.account_id, &arns).await?;
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
@@ -441,7 +442,7 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let limit = ecs::max_results(ctx.body, 100, 100)?;
     let after = ctx.body.get("nextToken").and_then(Json::as_str).map(parse_cursor).transpose()?;
     let desired = match ctx.body.get("desiredStatus").and_then(Json::as_str) {
@@ -455,7 +456,7 @@ async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         desired,
         container_instance_arn: text("containerInstance").map(|instance| match instance.starts_with("arn:") {
             true => instance.to_owned(),
-            false => ecs::arn(ctx.app, "container-instance", &format!("{}/{instance}", cluster.name)),
+            false => ecs::arn(ctx.scope(), "container-instance", &format!("{}/{instance}", cluster.name)),
         }),
         started_by: text("startedBy"),
         service_name: text("serviceName"),
@@ -482,8 +483,8 @@ fn parse_cursor(token: &str) -> Result<TaskCursor, AwsError> {
 
 /// The task a state report names, which must run on the reporting instance.
 async fn reported_task(ctx: &Ctx<'_>) -> Result<(Cluster, String), AwsError> {
-    let cluster = active_cluster(ctx.app, ctx.body).await?;
-    let arn = task_arn(ctx.app, &cluster.arn, ecs::required(ctx.body, "task")?);
+    let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
+    let arn = task_arn(ctx.scope(), &cluster.arn, ecs::required(ctx.body, "task")?);
     let task = load_task(&ctx.app.store, &ctx.app.account_id, &arn)
         .await?
         .ok_or_else(|| invalid_parameter("The referenced task was not found."))?;
@@ -542,7 +543,7 @@ async fn submit_container_state_change(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
 /// The instance a poll comes from, which must be the caller's own.
 pub(crate) async fn polling_instance(ctx: &Ctx<'_>) -> Result<ContainerInstance, AwsError> {
     let arn = ecs::required(ctx.body, "containerInstance")?;
-    let cluster = cluster_arn(ctx.app, ctx.body);
+    let cluster = cluster_arn(ctx.scope(), ctx.body);
     let instance = instance_model::find_instance(
         &ctx.app.store,
         &crate::ecs::channel::channels(ctx.app)?.specs,

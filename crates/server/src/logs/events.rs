@@ -98,8 +98,8 @@ async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             ));
         }
     }
-    let account = ctx.account();
-    let retention_days = match event::destination(&ctx.app.store, account, group, stream).await? {
+    let scope = ctx.scope();
+    let retention_days = match event::destination(&ctx.app.store, scope, group, stream).await? {
         Destination::NoGroup => return Err(logs::no_group()),
         Destination::NoStream => return Err(no_stream()),
         Destination::Stream { retention_days } => retention_days,
@@ -113,7 +113,7 @@ async fn put_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let accepted_start = too_old.max(expired);
     let accepted_end = parsed.len() - too_new;
     let accepted = parsed.get(accepted_start..accepted_end).unwrap_or_default();
-    event::append(&ctx.app.store, account, group, stream, accepted, now_ms).await?;
+    event::append(&ctx.app.store, scope, group, stream, accepted, now_ms).await?;
     let mut answer = json!({"nextSequenceToken": format!("{:056}", now_ms)});
     if too_old + expired + too_new > 0 {
         let mut rejected = json!({});
@@ -165,10 +165,10 @@ fn window(body: &Json) -> (i64, i64) {
 async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;
     let stream = stream_name(ctx.body)?;
-    if !group_exists(ctx.app, group).await? {
+    if !group_exists(ctx.app, ctx.scope(), group).await? {
         return Err(logs::no_group());
     }
-    if !stream::exists(&ctx.app.store, ctx.account(), group, stream).await? {
+    if !stream::exists(&ctx.app.store, ctx.scope(), group, stream).await? {
         return Err(no_stream());
     }
     let limit = limit(ctx.body)?;
@@ -185,7 +185,7 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         from: position,
         limit,
     };
-    let found: Vec<(Position, Json)> = event::of_stream(&ctx.app.store, ctx.account(), group, stream, page)
+    let found: Vec<(Position, Json)> = event::of_stream(&ctx.app.store, ctx.scope(), group, stream, page)
         .await?
         .into_iter()
         .map(|event| {
@@ -206,7 +206,7 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;
-    if !group_exists(ctx.app, group).await? {
+    if !group_exists(ctx.app, ctx.scope(), group).await? {
         return Err(logs::no_group());
     }
     let names: Vec<&str> = ctx
@@ -241,7 +241,7 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     // little more than it answers; each page after doubles, up to a thousand rows.
     let mut rows = i64::try_from(limit).unwrap_or(MAX_ROWS_PER_READ).clamp(1, MAX_ROWS_PER_READ);
     'pages: loop {
-        let page = event::of_group_after(&ctx.app.store, ctx.account(), group, (start, end), position, rows).await?;
+        let page = event::of_group_after(&ctx.app.store, ctx.scope(), group, (start, end), position, rows).await?;
         rows = rows.saturating_mul(2).min(MAX_ROWS_PER_READ);
         if page.is_empty() {
             break;

@@ -35,7 +35,7 @@ operation!(
     DESCRIBE_LOG_GROUPS,
     "DescribeLogGroups",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:logs:{}:{}:log-group:*", ctx.app.region, ctx.account())]) }),
+    |ctx| Box::pin(async move { Ok(vec![format!("arn:aws:logs:{}:{}:log-group:*", ctx.region(), ctx.account())]) }),
     |ctx| json_op(describe_log_groups(ctx))
 );
 operation!(
@@ -81,7 +81,7 @@ operation!(
 
 async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
-    if !group::create(&ctx.app.store, ctx.account(), name, ids::now() * 1000).await? {
+    if !group::create(&ctx.app.store, ctx.scope(), name, ids::now() * 1000).await? {
         return Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log group already exists"));
     }
     Ok(json!({}))
@@ -89,7 +89,7 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
-    if group::delete(&ctx.app.store, ctx.account(), name).await? { Ok(json!({})) } else { Err(no_group()) }
+    if group::delete(&ctx.app.store, ctx.scope(), name).await? { Ok(json!({})) } else { Err(no_group()) }
 }
 
 async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -97,12 +97,12 @@ async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let prefix = ctx.body.get("logGroupNamePrefix").and_then(Json::as_str).unwrap_or_default();
     let pattern = ctx.body.get("logGroupNamePattern").and_then(Json::as_str);
     let mut groups = Vec::new();
-    for stored in group::all(&ctx.app.store, ctx.account()).await? {
+    for stored in group::all(&ctx.app.store, ctx.scope()).await? {
         let name = stored.name;
         if !name.starts_with(prefix) || pattern.is_some_and(|p| !name.contains(p)) {
             continue;
         }
-        let arn = group_arn(ctx.app, &name);
+        let arn = group_arn(ctx.scope(), &name);
         let mut group = json!({
             "logGroupName": name,
             "creationTime": stored.created_at,
@@ -123,10 +123,10 @@ async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn create_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;
     let name = stream_name(ctx.body)?;
-    if !group_exists(ctx.app, group).await? {
+    if !group_exists(ctx.app, ctx.scope(), group).await? {
         return Err(no_group());
     }
-    match stream::create(&ctx.app.store, ctx.account(), group, name, ids::now() * 1000).await? {
+    match stream::create(&ctx.app.store, ctx.scope(), group, name, ids::now() * 1000).await? {
         Created::Created => Ok(json!({})),
         Created::AlreadyExists => {
             Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log stream already exists"))
@@ -137,12 +137,12 @@ async fn create_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn delete_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;
     let name = stream_name(ctx.body)?;
-    if stream::delete(&ctx.app.store, ctx.account(), group, name).await? { Ok(json!({})) } else { Err(no_stream()) }
+    if stream::delete(&ctx.app.store, ctx.scope(), group, name).await? { Ok(json!({})) } else { Err(no_stream()) }
 }
 
 async fn describe_log_streams(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = group_name(ctx.body)?;
-    if !group_exists(ctx.app, group).await? {
+    if !group_exists(ctx.app, ctx.scope(), group).await? {
         return Err(no_group());
     }
     let (start, limit) = page(ctx.body)?;
@@ -154,7 +154,7 @@ async fn describe_log_streams(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let descending = ctx.body.get("descending").and_then(Json::as_bool).unwrap_or(false);
     let order = if by_time { StreamOrder::LastEventTime } else { StreamOrder::LogStreamName };
     let mut streams = Vec::new();
-    for stored in stream::of_group(&ctx.app.store, ctx.account(), group, order, descending).await? {
+    for stored in stream::of_group(&ctx.app.store, ctx.scope(), group, order, descending).await? {
         let name = stored.name;
         if !name.starts_with(prefix) {
             continue;
@@ -162,7 +162,7 @@ async fn describe_log_streams(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         let mut stream = json!({
             "logStreamName": name,
             "creationTime": stored.created_at,
-            "arn": format!("{}:log-stream:{name}", group_arn(ctx.app, group)),
+            "arn": format!("{}:log-stream:{name}", group_arn(ctx.scope(), group)),
             "storedBytes": stored.stored_bytes,
         });
         for (member, value) in [
@@ -194,7 +194,7 @@ async fn put_retention_policy(ctx: &Ctx<'_>, set: bool) -> Result<Json, AwsError
     } else {
         None
     };
-    if !group::set_retention(&ctx.app.store, ctx.account(), group, retention).await? {
+    if !group::set_retention(&ctx.app.store, ctx.scope(), group, retention).await? {
         return Err(no_group());
     }
     if set {

@@ -19,6 +19,7 @@ use serde_json::Value as Json;
 use crate::app::App;
 use crate::ids;
 use crate::operations::Ctx;
+use crate::regions::Scope;
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs.
 pub const LOGS_TARGET: &str = "Logs_20140328";
@@ -37,18 +38,18 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
 };
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
-pub fn group_arn(app: &App, group: &str) -> String {
-    format!("arn:aws:logs:{}:{}:log-group:{group}", app.region, app.account_id)
+pub fn group_arn(scope: Scope<'_>, group: &str) -> String {
+    format!("arn:aws:logs:{}:{}:log-group:{group}", scope.region, scope.account)
 }
 
 /// The log-group resource a request names (`logGroupName`).
 pub fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    Ok(vec![group_arn(ctx.app, group_name(ctx.body)?)])
+    Ok(vec![group_arn(ctx.scope(), group_name(ctx.body)?)])
 }
 
 /// The log-stream resource a request names (`logGroupName` and `logStreamName`).
 pub fn stream_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
-    Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.app, group_name(ctx.body)?), stream_name(ctx.body)?)])
+    Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.scope(), group_name(ctx.body)?), stream_name(ctx.body)?)])
 }
 
 /// The `logGroupName` member, checked against CloudWatch's pattern.
@@ -73,8 +74,8 @@ pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
 }
 
 /// Whether a log group exists.
-pub async fn group_exists(app: &App, group: &str) -> Result<bool, AwsError> {
-    Ok(model::group::exists(&app.store, &app.account_id, group).await?)
+pub async fn group_exists(app: &App, scope: Scope<'_>, group: &str) -> Result<bool, AwsError> {
+    Ok(model::group::exists(&app.store, scope, group).await?)
 }
 
 /// `limit` (1 to 50, default 50) and an offset `nextToken`.

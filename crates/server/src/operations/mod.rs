@@ -77,6 +77,11 @@ impl<'a> Ctx<'a> {
         &self.facts.region
     }
 
+    /// Where a regional service's state is: the caller's account in the signed region.
+    pub fn scope(&self) -> crate::regions::Scope<'_> {
+        crate::regions::Scope { account: self.account(), region: self.region() }
+    }
+
     /// A label of a restJson operation's path (`jobId` of `/policy/generation/{jobId}`): the
     /// router matched the template, so every label it names is there.
     pub fn label(&self, name: &str) -> Option<&str> {

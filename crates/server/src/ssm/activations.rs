@@ -109,7 +109,7 @@ async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         format!("arn:aws:iam::{}:role/{iam_role}", ctx.account())
     };
     let activation_id = ids::uuid().map_err(internal)?;
-    let activation_arn = format!("arn:aws:ssm:{}:{}:activation/{activation_id}", ctx.app.region, ctx.account());
+    let activation_arn = format!("arn:aws:ssm:{}:{}:activation/{activation_id}", ctx.region(), ctx.account());
     let role = ssm_role(ctx.app, iam_role, &activation_arn)
         .await?
         .ok_or_else(|| validation_exception(format!("Not existing role: {role_arn_text}")))?;
@@ -128,7 +128,7 @@ async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         created_at: now,
         metadata,
     };
-    model::create(&ctx.app.store, ctx.account(), &activation, &tags).await?;
+    model::create(&ctx.app.store, ctx.scope(), &activation, &tags).await?;
     Ok(json!({"ActivationId": activation_id, "ActivationCode": code}))
 }
 
@@ -144,7 +144,7 @@ async fn describe_activations(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     )?;
     let now = ids::now();
     let mut activations = Vec::new();
-    for stored in model::all(&ctx.app.store, ctx.account()).await? {
+    for stored in model::all(&ctx.app.store, ctx.scope()).await? {
         let matches = filters.iter().all(|(key, values)| {
             let field = match key.as_str() {
                 "ActivationIds" => Some(stored.id.as_str()),
@@ -180,7 +180,7 @@ async fn describe_activations(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = ctx.body.get("ActivationId").and_then(Json::as_str).unwrap_or_default();
-    if model::delete(&ctx.app.store, ctx.account(), id).await? {
+    if model::delete(&ctx.app.store, ctx.scope(), id).await? {
         Ok(json!({}))
     } else {
         Err(AwsError::new("InvalidActivation", 400, format!("Activation ID {id} is not valid.")))

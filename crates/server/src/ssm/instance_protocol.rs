@@ -23,8 +23,9 @@ use crate::auth::SessionKind;
 use crate::iam::roles::find_role;
 use crate::ids;
 use crate::operations::internal;
+use crate::regions::Scope;
 use crate::ssm::model::activation;
-use crate::ssm::model::instance::{self, Registration};
+use crate::ssm::model::instance::{self, Registration, SigningKey};
 use crate::ssm::trusts_ssm;
 use crate::sts::sessions::{SessionGrant, issue_role_session};
 
@@ -43,6 +44,9 @@ const CREDENTIALS_SECONDS: i64 = 3_600;
 struct Outcome {
     principal: String,
     resource: String,
+    /// The region of the activation or instance it concerns (the server's default until
+    /// one is found): the protocol is unsigned, so no signature names one.
+    region: String,
     result: Result<Json, AwsError>,
 }
 
@@ -99,7 +103,7 @@ async fn handle(
         user_agent: request.header("user-agent").unwrap_or_default().into(),
         event_source: "".into(),
         service: "ssm".into(),
-        region: app.region.as_str().into(),
+        region: outcome.region.as_str().into(),
         event_name: event_name.into(),
         resources: vec![outcome.resource.clone()],
         decision: if outcome.result.is_ok() { "allowed" } else { "implicitDeny" }.into(),
@@ -150,22 +154,38 @@ async fn register(app: &App, body: &Json) -> Outcome {
     // Shapes first: nothing the caller sent reaches the record (or the store) unchecked.
     let activation_id = member(body, "ActivationId");
     if !is_activation_id(activation_id) {
-        return Outcome { principal: String::new(), resource: String::new(), result: Err(malformed_activation_id()) };
+        let region = app.region.clone();
+        return Outcome {
+            principal: String::new(),
+            resource: String::new(),
+            region,
+            result: Err(malformed_activation_id()),
+        };
     }
     let activation_id = activation_id.to_owned();
-    let principal = format!("arn:aws:ssm:{}:{}:activation/{activation_id}", app.region, app.account_id);
-    let (resource, result) = match register_instance(app, body, &activation_id).await {
-        Ok(instance_id) => (instance_arn(app, &instance_id), Ok(json!({"InstanceId": instance_id}))),
-        Err(error) => (principal.clone(), Err(error)),
-    };
-    Outcome { principal, resource, result }
+    let activation_arn = |region: &str| format!("arn:aws:ssm:{region}:{}:activation/{activation_id}", app.account_id);
+    match register_instance(app, body, &activation_id).await {
+        Ok((instance_id, region)) => Outcome {
+            principal: activation_arn(&region),
+            resource: instance_arn(app, &region, &instance_id),
+            result: Ok(json!({"InstanceId": instance_id})),
+            region,
+        },
+        Err(error) => Outcome {
+            principal: activation_arn(&app.region),
+            resource: activation_arn(&app.region),
+            region: app.region.clone(),
+            result: Err(error),
+        },
+    }
 }
 
-fn instance_arn(app: &App, instance_id: &str) -> String {
-    format!("arn:aws:ssm:{}:{}:managed-instance/{instance_id}", app.region, app.account_id)
+fn instance_arn(app: &App, region: &str, instance_id: &str) -> String {
+    format!("arn:aws:ssm:{region}:{}:managed-instance/{instance_id}", app.account_id)
 }
 
-async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Result<String, AwsError> {
+/// Registers an instance with an activation: its id, and its region (the activation's).
+async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Result<(String, String), AwsError> {
     let code = member(body, "ActivationCode");
     if member(body, "PublicKeyType") != "Ed25519" {
         return Err(AwsError::new("ValidationException", 400, "PublicKeyType must be Ed25519."));
@@ -179,8 +199,9 @@ async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Resul
     if fingerprint.is_empty() || fingerprint.len() > 256 {
         return Err(AwsError::new("ValidationException", 400, "Fingerprint must have 1 to 256 characters."));
     }
-    let activation =
-        activation::find(&app.store, &app.account_id, activation_id).await?.ok_or_else(invalid_activation)?;
+    let activation = activation::find_for_registration(&app.store, &app.account_id, activation_id)
+        .await?
+        .ok_or_else(invalid_activation)?;
     if !constant_time_eq(sha256_hex(code.as_bytes()).as_bytes(), activation.code_hash.as_bytes()) {
         return Err(invalid_activation());
     }
@@ -197,7 +218,8 @@ async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Resul
         fingerprint,
         name: activation.default_instance_name.as_deref(),
     };
-    if !instance::register(&app.store, &app.account_id, &registration, now).await? {
+    let scope = Scope { account: &app.account_id, region: &activation.region };
+    if !instance::register(&app.store, scope, &registration, now).await? {
         return Err(AwsError::new(
             "RegistrationLimitExceeded",
             400,
@@ -205,7 +227,7 @@ async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Resul
         ));
     }
     app.cache.invalidate();
-    Ok(instance_id)
+    Ok((instance_id, activation.region))
 }
 
 /// The parts of `Authorization: HOMEPORT-ED25519 InstanceId=..., Timestamp=..., Signature=...`.
@@ -237,25 +259,42 @@ fn access_denied(message: impl Into<String>) -> AwsError {
 async fn request_token(app: &App, request: &HttpRequest<'_>, body: &Json) -> Outcome {
     let parsed = request.header("authorization").and_then(authorization).filter(|(id, _, _)| is_instance_id(id));
     let instance_id = parsed.map(|(id, _, _)| id.to_owned()).unwrap_or_default();
-    let principal = instance_arn(app, &instance_id);
-    let result = match parsed {
-        None => Err(access_denied(format!("Missing or malformed {SCHEME} Authorization header."))),
-        Some((id, timestamp, signature)) => issue(app, request, body, id, timestamp, signature).await,
+    let registered = match parsed {
+        Some((id, _, _)) => instance::signing_key(&app.store, &app.account_id, id).await.map_err(AwsError::from),
+        None => Ok(None),
     };
-    Outcome { resource: principal.clone(), principal, result }
+    let region = match &registered {
+        Ok(Some(registered)) => registered.region.clone(),
+        _ => app.region.clone(),
+    };
+    let result = match (parsed, registered) {
+        (None, _) => Err(access_denied(format!("Missing or malformed {SCHEME} Authorization header."))),
+        (Some(_), Err(error)) => Err(error),
+        (Some((id, _, _)), Ok(None)) => {
+            Err(AwsError::new("InvalidInstanceId", 400, format!("Instance {id} is not registered.")))
+        }
+        (Some((id, timestamp, signature)), Ok(Some(registered))) => {
+            issue(app, request, body, Signed { instance_id: id, timestamp, signature }, registered).await
+        }
+    };
+    let principal = instance_arn(app, &region, &instance_id);
+    Outcome { resource: principal.clone(), principal, region, result }
+}
+
+/// What a token request's Authorization header claims.
+struct Signed<'a> {
+    instance_id: &'a str,
+    timestamp: &'a str,
+    signature: &'a str,
 }
 
 async fn issue(
     app: &App,
     request: &HttpRequest<'_>,
     body: &Json,
-    instance_id: &str,
-    timestamp: &str,
-    signature: &str,
+    Signed { instance_id, timestamp, signature }: Signed<'_>,
+    registered: SigningKey,
 ) -> Result<Json, AwsError> {
-    let registered = instance::signing_key(&app.store, &app.account_id, instance_id)
-        .await?
-        .ok_or_else(|| AwsError::new("InvalidInstanceId", 400, format!("Instance {instance_id} is not registered.")))?;
     let signed_at = parse_amz_date(timestamp).ok_or_else(|| access_denied("The Timestamp is not valid."))?;
     if (ids::now() - signed_at).abs() > SKEW_SECONDS {
         return Err(access_denied("The request timestamp is more than 5 minutes from the server's time."));
@@ -285,7 +324,7 @@ async fn issue(
         ))
     };
     let role = find_role(&app.store, &app.account_id, &role_name).await?.ok_or_else(not_trusted)?;
-    if !trusts_ssm(app, &role, &instance_arn(app, instance_id)) {
+    if !trusts_ssm(app, &role, &instance_arn(app, &registered.region, instance_id)) {
         return Err(not_trusted());
     }
     // The instance's own session: the one that acts as the instance.
@@ -298,7 +337,8 @@ async fn issue(
         revoked_with: Some(instance_id),
         mfa_at: None,
     };
-    let credentials = issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &app.region).await?;
+    let credentials =
+        issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &registered.region).await?;
     Ok(json!({
         "AccessKeyId": credentials.access_key_id,
         "SecretAccessKey": credentials.secret_access_key,

@@ -20,7 +20,7 @@ use crate::ssm::{self, parameter_history, validation_exception};
 const MANAGED_INSTANCE: &str = ResourceKind::ManagedInstance.as_str();
 
 fn instance_arn(ctx: &Ctx<'_>, id: &str) -> String {
-    format!("arn:aws:ssm:{}:{}:managed-instance/{id}", ctx.app.region, ctx.account())
+    format!("arn:aws:ssm:{}:{}:managed-instance/{id}", ctx.region(), ctx.account())
 }
 
 fn invalid_instance(id: &str) -> AwsError {
@@ -132,7 +132,7 @@ operation!(
 
 /// Whether a registered instance exists in this account.
 async fn exists(ctx: &Ctx<'_>, id: &str) -> Result<bool, AwsError> {
-    Ok(model::exists(&ctx.app.store, ctx.account(), id).await?)
+    Ok(model::exists(&ctx.app.store, ctx.scope(), id).await?)
 }
 
 const FILTER_KEYS: &[&str] = &[
@@ -173,7 +173,7 @@ async fn describe_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> 
     }
     let now = ids::now();
     let mut instances = Vec::new();
-    for stored in model::all(&ctx.app.store, ctx.account()).await? {
+    for stored in model::all(&ctx.app.store, ctx.scope()).await? {
         let ping_status = stored.ping_status(now, ctx.app.instance_ping_timeout);
         let mut instance = json!({
             "InstanceId": stored.id,
@@ -240,7 +240,7 @@ fn matches_filters(instance: &Json, tags: &[Json], filters: &[(String, Vec<Strin
 
 async fn deregister_managed_instance(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let id = instance_id(ctx.body)?;
-    if model::deregister(&ctx.app.store, ctx.account(), id).await? { Ok(json!({})) } else { Err(invalid_instance(id)) }
+    if model::deregister(&ctx.app.store, ctx.scope(), id).await? { Ok(json!({})) } else { Err(invalid_instance(id)) }
 }
 
 async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -261,7 +261,7 @@ async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         platform_version: text("PlatformVersion", 255),
         agent_version: text("AgentVersion", 64),
     };
-    if !model::record_heartbeat(&ctx.app.store, ctx.account(), id, &host, ids::now()).await? {
+    if !model::record_heartbeat(&ctx.app.store, ctx.scope(), id, &host, ids::now()).await? {
         return Err(invalid_instance(id));
     }
     Ok(json!({}))
@@ -276,7 +276,7 @@ async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
     }
-    match model::add_tags(&ctx.app.store, ctx.account(), id, &tags).await? {
+    match model::add_tags(&ctx.app.store, ctx.scope(), id, &tags).await? {
         TagsAdded::Added => Ok(json!({})),
         TagsAdded::TooMany => Err(ssm::too_many_tags()),
         TagsAdded::NoInstance => {

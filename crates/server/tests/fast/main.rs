@@ -42,6 +42,7 @@ mod iam_saml_providers;
 mod iam_simulator;
 mod iam_users;
 mod logs_groups;
+mod regions;
 mod secrets_manager;
 mod server_restart;
 mod ssm_activations;

@@ -9,7 +9,8 @@ crate::support::on_both_stores!(
     secrets_are_created_read_and_versioned,
     deleted_secrets_refuse_until_restored,
     secrets_are_listed_tagged_and_described,
-    resource_policies_take_part_in_authorization
+    resource_policies_take_part_in_authorization,
+    parameters_and_secrets_are_each_regions_own
 );
 
 const TOKEN_1: &str = "00000000-0000-4000-8000-000000000001";
@@ -286,4 +287,33 @@ fn resource_policies_take_part_in_authorization(server: &TestServer) {
         Case::ok("removed", root, sm("DeleteResourcePolicy", json!({"SecretId": name}))),
         Case::denied("refused again", &reader, sm("GetSecretValue", json!({"SecretId": name})), arn.as_str()),
     ]);
+}
+
+fn parameters_and_secrets_are_each_regions_own(server: &TestServer) {
+    use crate::support::in_region;
+    let root = &server.root;
+    let name = format!("/{}/db", unique("regional"));
+    let secret = unique("regional");
+    let put = json!({"Name": name, "Value": "eu", "Type": "SecureString"});
+    let read = in_region("eu-west-1", || {
+        server.ssm(root, "PutParameter", &put).ok();
+        server.ssm(root, "GetParameter", &json!({"Name": name, "WithDecryption": true})).ok().value()
+    });
+    assert_eq!(read["Parameter"]["Value"], "eu");
+    let arn = read["Parameter"]["ARN"].as_str().unwrap();
+    assert!(arn.starts_with("arn:aws:ssm:eu-west-1:"), "{arn}");
+    let elsewhere = server.ssm(root, "GetParameter", &json!({"Name": name}));
+    assert_eq!((elsewhere.status, elsewhere.code().as_str()), (400, "ParameterNotFound"), "{}", elsewhere.body);
+    // The same name in another region is another parameter.
+    server.ssm(root, "PutParameter", &json!({"Name": name, "Value": "us", "Type": "String"})).ok();
+    let created = in_region("eu-west-1", || {
+        server.secretsmanager(root, "CreateSecret", &json!({"Name": secret, "SecretString": "eu"})).ok().value()
+    });
+    assert!(created["ARN"].as_str().unwrap().starts_with("arn:aws:secretsmanager:eu-west-1:"), "{created}");
+    let elsewhere = server.secretsmanager(root, "GetSecretValue", &json!({"SecretId": secret}));
+    assert_eq!(elsewhere.code(), "ResourceNotFoundException", "{}", elsewhere.body);
+    let by_arn = in_region("eu-west-1", || {
+        server.secretsmanager(root, "GetSecretValue", &json!({"SecretId": created["ARN"]})).ok().value()
+    });
+    assert_eq!(by_arn["SecretString"], "eu");
 }

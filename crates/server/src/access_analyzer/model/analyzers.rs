@@ -9,6 +9,7 @@
 //!   written; a stored word the model does not know (a finding's status) is an error.
 //! - A finding's status is written only while its analyzer exists, and goes with it.
 
+use crate::regions::Scope;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -92,14 +93,15 @@ pub(crate) enum Created {
 }
 
 /// Stores `analyzer` for `account` unless the name or (one per account) the type is taken.
-pub(crate) async fn insert(store: &Store, account: &str, analyzer: &Analyzer) -> Result<Created, StoreError> {
+pub(crate) async fn insert(store: &Store, scope: Scope<'_>, analyzer: &Analyzer) -> Result<Created, StoreError> {
     let configuration = serde_json::to_string(&analyzer.configuration).map_err(unreadable)?;
     let tags = serde_json::to_string(&analyzer.tags).map_err(unreadable)?;
     let inserted = store
         .execute(
-            &format!("INSERT INTO access_analyzers (account_id, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            &format!("INSERT INTO access_analyzers (account_id, region, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             vec![
-                account.into(),
+                scope.account.into(),
+                scope.region.into(),
                 analyzer.name.as_str().into(),
                 analyzer.id.as_str().into(),
                 analyzer.kind.as_str().into(),
@@ -113,11 +115,11 @@ pub(crate) async fn insert(store: &Store, account: &str, analyzer: &Analyzer) ->
     match inserted {
         Ok(_) => Ok(Created::New),
         Err(StoreError::Conflict) => {
-            if let Some(existing) = find(store, account, &analyzer.name).await? {
+            if let Some(existing) = find(store, scope, &analyzer.name).await? {
                 let retried = existing.client_token.is_some() && existing.client_token == analyzer.client_token;
                 return Ok(if retried { Created::Retried(Box::new(existing)) } else { Created::NameTaken });
             }
-            match page(store, account, Some(&analyzer.kind), None, 1).await?.into_iter().next() {
+            match page(store, scope, Some(&analyzer.kind), None, 1).await?.into_iter().next() {
                 Some(holder) => Ok(Created::TypeTaken(holder.name)),
                 // The holder was deleted meanwhile: the caller may try again.
                 None => Err(StoreError::Conflict),
@@ -128,11 +130,11 @@ pub(crate) async fn insert(store: &Store, account: &str, analyzer: &Analyzer) ->
 }
 
 /// The account's analyzer `name` (case-sensitive).
-pub(crate) async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Analyzer>, StoreError> {
+pub(crate) async fn find(store: &Store, scope: Scope<'_>, name: &str) -> Result<Option<Analyzer>, StoreError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM access_analyzers WHERE account_id = ? AND name = ?"),
-            vec![account.into(), name.into()],
+            &format!("SELECT {COLUMNS} FROM access_analyzers WHERE account_id = ? AND region = ? AND name = ?"),
+            vec![scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     rows.first().map(Analyzer::from_row).transpose()
@@ -141,13 +143,13 @@ pub(crate) async fn find(store: &Store, account: &str, name: &str) -> Result<Opt
 /// Up to `size` of the account's analyzers (of `kind` when given), by name, after `after`.
 pub(crate) async fn page(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     kind: Option<&str>,
     after: Option<&str>,
     size: usize,
 ) -> Result<Vec<Analyzer>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM access_analyzers WHERE account_id = ?");
-    let mut params: Vec<Value> = vec![account.into()];
+    let mut sql = format!("SELECT {COLUMNS} FROM access_analyzers WHERE account_id = ? AND region = ?");
+    let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into()];
     if let Some(kind) = kind {
         sql.push_str(" AND type = ?");
         params.push(kind.into());
@@ -164,15 +166,15 @@ pub(crate) async fn page(
 /// Replaces the configuration of the account's analyzer `name`; `false`: there is none.
 pub(crate) async fn configure(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     configuration: &UnusedAccess,
 ) -> Result<bool, StoreError> {
     let configuration = serde_json::to_string(configuration).map_err(unreadable)?;
     let changed = store
         .execute(
-            "UPDATE access_analyzers SET configuration = ? WHERE account_id = ? AND name = ?",
-            vec![configuration.into(), account.into(), name.into()],
+            "UPDATE access_analyzers SET configuration = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![configuration.into(), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
@@ -180,8 +182,8 @@ pub(crate) async fn configure(
 
 /// Deletes the account's analyzer `name` with the statuses of its findings; `false`: there
 /// is none.
-pub(crate) async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, StoreError> {
-    let Some(analyzer) = find(store, account, name).await? else { return Ok(false) };
+pub(crate) async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool, StoreError> {
+    let Some(analyzer) = find(store, scope, name).await? else { return Ok(false) };
     let deleted = store
         .transaction(vec![
             Statement::new(
@@ -189,8 +191,8 @@ pub(crate) async fn delete(store: &Store, account: &str, name: &str) -> Result<b
                 vec![analyzer.id.as_str().into()],
             ),
             Statement::guard(
-                "DELETE FROM access_analyzers WHERE account_id = ? AND analyzer_id = ?",
-                vec![account.into(), analyzer.id.as_str().into()],
+                "DELETE FROM access_analyzers WHERE account_id = ? AND region = ? AND analyzer_id = ?",
+                vec![scope.account.into(), scope.region.into(), analyzer.id.as_str().into()],
             ),
         ])
         .await;
@@ -301,13 +303,14 @@ pub(crate) async fn forget_statuses(store: &Store, analyzer_id: &str, stale: &[S
     Ok(())
 }
 
-/// The account's analyzers some of whose findings carry a status a caller set.
+/// The account's analyzers, in every region, some of whose findings carry a status a caller
+/// set.
 pub(crate) async fn with_statuses(store: &Store, account: &str) -> Result<Vec<Analyzer>, StoreError> {
     let rows = store
         .query(
             &format!(
                 "SELECT {COLUMNS} FROM access_analyzers WHERE account_id = ?
-                 AND analyzer_id IN (SELECT DISTINCT analyzer_id FROM access_analyzer_findings) ORDER BY name"
+                 AND analyzer_id IN (SELECT DISTINCT analyzer_id FROM access_analyzer_findings) ORDER BY region, name"
             ),
             vec![account.into()],
         )
@@ -320,7 +323,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, SCOPE, temp_store};
 
     fn analyzer(name: &str, token: Option<&str>) -> Analyzer {
         Analyzer {
@@ -344,24 +347,32 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let first = analyzer("Unused", Some("token-1"));
-        assert!(matches!(insert(store, ACCOUNT, &first).await.unwrap(), Created::New));
-        assert_eq!(find(store, ACCOUNT, "Unused").await.unwrap(), Some(first.clone()), "read back as written");
-        assert_eq!(find(store, ACCOUNT, "unused").await.unwrap(), None, "names are case-sensitive");
-        let retried = insert(store, ACCOUNT, &Analyzer { id: "id-2".to_owned(), ..first.clone() }).await.unwrap();
+        assert!(matches!(insert(store, SCOPE, &first).await.unwrap(), Created::New));
+        assert_eq!(find(store, SCOPE, "Unused").await.unwrap(), Some(first.clone()), "read back as written");
+        assert_eq!(find(store, SCOPE, "unused").await.unwrap(), None, "names are case-sensitive");
+        let retried = insert(store, SCOPE, &Analyzer { id: "id-2".to_owned(), ..first.clone() }).await.unwrap();
         assert!(matches!(retried, Created::Retried(found) if found.id == first.id));
         let again = Analyzer { id: "id-3".to_owned(), client_token: Some("other".to_owned()), ..first.clone() };
-        assert!(matches!(insert(store, ACCOUNT, &again).await.unwrap(), Created::NameTaken));
+        assert!(matches!(insert(store, SCOPE, &again).await.unwrap(), Created::NameTaken));
         let second = Analyzer { id: "id-4".to_owned(), ..analyzer("Other", None) };
-        assert!(matches!(insert(store, ACCOUNT, &second).await.unwrap(), Created::TypeTaken(name) if name == "Unused"));
+        assert!(matches!(insert(store, SCOPE, &second).await.unwrap(), Created::TypeTaken(name) if name == "Unused"));
         let elsewhere = Analyzer { id: "id-5".to_owned(), ..second.clone() };
-        assert!(matches!(insert(store, "999988887777", &elsewhere).await.unwrap(), Created::New), "accounts are apart");
-        assert_eq!(page(store, ACCOUNT, Some("ACCOUNT"), None, 10).await.unwrap(), []);
-        assert_eq!(page(store, ACCOUNT, None, Some("Unused"), 10).await.unwrap(), []);
+        assert!(
+            matches!(
+                insert(store, crate::regions::Scope { account: "999988887777", region: "us-east-1" }, &elsewhere)
+                    .await
+                    .unwrap(),
+                Created::New
+            ),
+            "accounts are apart"
+        );
+        assert_eq!(page(store, SCOPE, Some("ACCOUNT"), None, 10).await.unwrap(), []);
+        assert_eq!(page(store, SCOPE, None, Some("Unused"), 10).await.unwrap(), []);
 
         let configuration = UnusedAccess { age_days: 30, exclusions: None };
-        assert!(configure(store, ACCOUNT, "Unused", &configuration).await.unwrap());
-        assert!(!configure(store, ACCOUNT, "Nobody", &configuration).await.unwrap());
-        assert_eq!(find(store, ACCOUNT, "Unused").await.unwrap().unwrap().configuration, configuration);
+        assert!(configure(store, SCOPE, "Unused", &configuration).await.unwrap());
+        assert!(!configure(store, SCOPE, "Nobody", &configuration).await.unwrap());
+        assert_eq!(find(store, SCOPE, "Unused").await.unwrap().unwrap().configuration, configuration);
 
         let ids = ["f1".to_owned(), "f2".to_owned()];
         assert!(set_statuses(store, &first.id, &ids, FindingStatus::Archived, 100).await.unwrap());
@@ -373,11 +384,11 @@ mod tests {
         forget_statuses(store, &first.id, &ids[1..]).await.unwrap();
         assert_eq!(statuses(store, &first.id).await.unwrap().len(), 1);
 
-        assert!(delete(store, ACCOUNT, "Unused").await.unwrap());
-        assert!(!delete(store, ACCOUNT, "Unused").await.unwrap());
+        assert!(delete(store, SCOPE, "Unused").await.unwrap());
+        assert!(!delete(store, SCOPE, "Unused").await.unwrap());
         assert!(statuses(store, &first.id).await.unwrap().is_empty(), "statuses go with their analyzer");
         assert!(!set_statuses(store, &first.id, &ids, FindingStatus::Archived, 300).await.unwrap());
         assert!(statuses(store, &first.id).await.unwrap().is_empty(), "nothing written for a deleted analyzer");
-        assert!(matches!(insert(store, ACCOUNT, &second).await.unwrap(), Created::New), "the type is free again");
+        assert!(matches!(insert(store, SCOPE, &second).await.unwrap(), Created::New), "the type is free again");
     }
 }

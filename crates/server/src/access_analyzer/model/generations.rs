@@ -10,6 +10,7 @@
 //!   the job it started).
 //! - A stored status the model does not know is an error, never guessed at.
 
+use crate::regions::Scope;
 use serde::{Deserialize, Serialize};
 use store::{Row, Statement, Store, StoreError, Value};
 
@@ -100,25 +101,26 @@ pub enum Started {
 /// or `client_token` names an earlier job.
 pub async fn insert(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     job: &Job,
     client_token: Option<&str>,
     per_day: i64,
 ) -> Result<Started, StoreError> {
     if let Some(token) = client_token
-        && let Some(existing) = by_token(store, account, token).await?
+        && let Some(existing) = by_token(store, scope, token).await?
     {
         return Ok(Started::Existing(Box::new(existing)));
     }
     let outcome = serde_json::to_string(&job.outcome).map_err(|error| StoreError::Unavailable(error.to_string()))?;
     let insert = Statement::guard(
         format!(
-            "INSERT INTO policy_generations (account_id, client_token, {COLUMNS})
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?
-             WHERE (SELECT COUNT(*) FROM policy_generations WHERE account_id = ? AND started_on > ?) < ?"
+            "INSERT INTO policy_generations (account_id, region, client_token, {COLUMNS})
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+             WHERE (SELECT COUNT(*) FROM policy_generations WHERE account_id = ? AND region = ? AND started_on > ?) < ?"
         ),
         vec![
-            account.into(),
+            scope.account.into(),
+            scope.region.into(),
             client_token.map_or(Value::Null, Value::from),
             job.job_id.as_str().into(),
             job.principal_arn.as_str().into(),
@@ -126,7 +128,8 @@ pub async fn insert(
             Value::Int(job.started_on),
             job.completed_on.map_or(Value::Null, Value::Int),
             outcome.into(),
-            account.into(),
+            scope.account.into(),
+            scope.region.into(),
             Value::Int(job.started_on - 86_400),
             Value::Int(per_day),
         ],
@@ -136,7 +139,7 @@ pub async fn insert(
         Err(StoreError::Unmet(_)) => Ok(Started::OverQuota),
         // A concurrent start with the same token won: its job is the answer.
         Err(StoreError::Conflict) => match client_token {
-            Some(token) => by_token(store, account, token)
+            Some(token) => by_token(store, scope, token)
                 .await?
                 .map(|job| Started::Existing(Box::new(job)))
                 .ok_or_else(|| StoreError::Unavailable("a client token's job vanished".to_owned())),
@@ -146,22 +149,24 @@ pub async fn insert(
     }
 }
 
-async fn by_token(store: &Store, account: &str, token: &str) -> Result<Option<Job>, StoreError> {
+async fn by_token(store: &Store, scope: Scope<'_>, token: &str) -> Result<Option<Job>, StoreError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM policy_generations WHERE account_id = ? AND client_token = ?"),
-            vec![account.into(), token.into()],
+            &format!(
+                "SELECT {COLUMNS} FROM policy_generations WHERE account_id = ? AND region = ? AND client_token = ?"
+            ),
+            vec![scope.account.into(), scope.region.into(), token.into()],
         )
         .await?;
     rows.first().map(Job::from_row).transpose()
 }
 
 /// The account's job `job_id`.
-pub async fn find(store: &Store, account: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+pub async fn find(store: &Store, scope: Scope<'_>, job_id: &str) -> Result<Option<Job>, StoreError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM policy_generations WHERE account_id = ? AND job_id = ?"),
-            vec![account.into(), job_id.into()],
+            &format!("SELECT {COLUMNS} FROM policy_generations WHERE account_id = ? AND region = ? AND job_id = ?"),
+            vec![scope.account.into(), scope.region.into(), job_id.into()],
         )
         .await?;
     rows.first().map(Job::from_row).transpose()
@@ -171,13 +176,13 @@ pub async fn find(store: &Store, account: &str, job_id: &str) -> Result<Option<J
 /// the job at (`started_on`, `job_id`) when given: a page by key.
 pub async fn page(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     principal_arn: Option<&str>,
     after: Option<(i64, &str)>,
     size: usize,
 ) -> Result<Vec<Job>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM policy_generations WHERE account_id = ?");
-    let mut params: Vec<Value> = vec![account.into()];
+    let mut sql = format!("SELECT {COLUMNS} FROM policy_generations WHERE account_id = ? AND region = ?");
+    let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into()];
     if let Some(arn) = principal_arn {
         sql.push_str(" AND principal_arn = ?");
         params.push(arn.into());

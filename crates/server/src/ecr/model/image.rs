@@ -8,6 +8,7 @@
 //! pushes of one tag cannot both win silently; an image is removed with its last tag (the
 //! `DELETE` checks no tag names it), never while a tag still does.
 
+use crate::regions::Scope;
 use serde_json::Value as Json;
 use store::{Statement, Store, StoreError, Value};
 
@@ -162,11 +163,16 @@ fn image_of(row: &store::Row) -> Result<Image, ModelError> {
 }
 
 /// The digest a tag names in a repository.
-pub async fn tagged(store: &Store, account: &str, repository: &str, tag: &str) -> Result<Option<String>, ModelError> {
+pub async fn tagged(
+    store: &Store,
+    scope: Scope<'_>,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<String>, ModelError> {
     let rows = store
         .query(
-            "SELECT digest FROM ecr_tags WHERE account_id = ? AND repository = ? AND tag = ?",
-            vec![account.into(), repository.into(), tag.into()],
+            "SELECT digest FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? AND tag = ?",
+            vec![scope.account.into(), scope.region.into(), repository.into(), tag.into()],
         )
         .await?;
     Ok(rows.first().map(|row| row.text(0)).transpose()?)
@@ -175,58 +181,64 @@ pub async fn tagged(store: &Store, account: &str, repository: &str, tag: &str) -
 /// The image a reference (`sha256:...` digest or a tag) names in a repository.
 pub async fn find(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     repository: &str,
     reference: &str,
 ) -> Result<Option<Image>, ModelError> {
     let digest = if Digest::parse(reference).is_some() {
         reference.to_owned()
     } else {
-        match tagged(store, account, repository, reference).await? {
+        match tagged(store, scope, repository, reference).await? {
             Some(digest) => digest,
             None => return Ok(None),
         }
     };
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM ecr_images WHERE account_id = ? AND repository = ? AND digest = ?"),
-            vec![account.into(), repository.into(), digest.into()],
+            &format!(
+                "SELECT {COLUMNS} FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ? AND digest = ?"
+            ),
+            vec![scope.account.into(), scope.region.into(), repository.into(), digest.into()],
         )
         .await?;
     rows.first().map(image_of).transpose()
 }
 
 /// The tags of each image of a repository, as `(digest, tag)`, by tag.
-async fn tags_by_digest(store: &Store, account: &str, repository: &str) -> Result<Vec<(String, String)>, ModelError> {
+async fn tags_by_digest(
+    store: &Store,
+    scope: Scope<'_>,
+    repository: &str,
+) -> Result<Vec<(String, String)>, ModelError> {
     let rows = store
         .query(
-            "SELECT digest, tag FROM ecr_tags WHERE account_id = ? AND repository = ? ORDER BY tag",
-            vec![account.into(), repository.into()],
+            "SELECT digest, tag FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? ORDER BY tag",
+            vec![scope.account.into(), scope.region.into(), repository.into()],
         )
         .await?;
     rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
 }
 
 /// The tags of a repository, sorted (the registry's tag list).
-pub async fn tags(store: &Store, account: &str, repository: &str) -> Result<Vec<String>, ModelError> {
-    Ok(tags_by_digest(store, account, repository).await?.into_iter().map(|(_, tag)| tag).collect())
+pub async fn tags(store: &Store, scope: Scope<'_>, repository: &str) -> Result<Vec<String>, ModelError> {
+    Ok(tags_by_digest(store, scope, repository).await?.into_iter().map(|(_, tag)| tag).collect())
 }
 
 /// Every image of a repository with its tags (sorted), oldest push first.
 pub async fn with_tags(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     repository: &str,
 ) -> Result<Vec<(Image, Vec<String>)>, ModelError> {
     let rows = store
         .query(
             &format!(
-                "SELECT {COLUMNS} FROM ecr_images WHERE account_id = ? AND repository = ? ORDER BY pushed_at, digest"
+                "SELECT {COLUMNS} FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ? ORDER BY pushed_at, digest"
             ),
-            vec![account.into(), repository.into()],
+            vec![scope.account.into(), scope.region.into(), repository.into()],
         )
         .await?;
-    let tags = tags_by_digest(store, account, repository).await?;
+    let tags = tags_by_digest(store, scope, repository).await?;
     rows.iter()
         .map(|row| {
             let image = image_of(row)?;
@@ -271,18 +283,18 @@ pub enum PushOutcome {
 /// it, in one transaction guarded by the repository's row.
 pub async fn store(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     repository: &str,
     digest: &str,
     new: Option<&NewImage<'_>>,
     tag: TagMove<'_>,
 ) -> Result<PushOutcome, ModelError> {
-    let key = || vec![Value::from(account), Value::from(repository)];
-    let mut statements = vec![repository_guard(account, repository)];
+    let key = || vec![Value::from(scope.account), Value::from(scope.region), Value::from(repository)];
+    let mut statements = vec![repository_guard(scope, repository)];
     if let Some(image) = new {
         statements.push(Statement::new(
-            "INSERT INTO ecr_images (account_id, repository, digest, media_type, artifact_media_type, manifest, size, pushed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ecr_images (account_id, region, repository, digest, media_type, artifact_media_type, manifest, size, pushed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 key(),
                 vec![
@@ -302,12 +314,12 @@ pub async fn store(
             // Only the digest read may be replaced: a concurrent move makes this a guard
             // failure rather than a silent overwrite.
             statements.push(Statement::guard(
-                "DELETE FROM ecr_tags WHERE account_id = ? AND repository = ? AND tag = ? AND digest = ?",
+                "DELETE FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? AND tag = ? AND digest = ?",
                 [key(), vec![tag.into(), from.into()]].concat(),
             ));
         }
         statements.push(Statement::new(
-            "INSERT INTO ecr_tags (account_id, repository, tag, digest) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ecr_tags (account_id, region, repository, tag, digest) VALUES (?, ?, ?, ?, ?)",
             [key(), vec![tag.into(), digest.into()]].concat(),
         ));
     }
@@ -330,15 +342,15 @@ pub struct DeletedId {
 /// without a tag, the image with all its tags. Returns the ids deleted.
 pub async fn delete(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     repository: &str,
     digest: &str,
     tag: Option<&str>,
 ) -> Result<Vec<DeletedId>, ModelError> {
-    let key = || vec![Value::from(account), Value::from(repository)];
+    let key = || vec![Value::from(scope.account), Value::from(scope.region), Value::from(repository)];
     let remove_untagged = Statement::new(
-        "DELETE FROM ecr_images WHERE account_id = ? AND repository = ? AND digest = ?
-         AND NOT EXISTS (SELECT 1 FROM ecr_tags WHERE account_id = ? AND repository = ? AND digest = ?)",
+        "DELETE FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ? AND digest = ?
+         AND NOT EXISTS (SELECT 1 FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? AND digest = ?)",
         [key(), vec![digest.into()], key(), vec![digest.into()]].concat(),
     );
     let id = |tag: Option<&str>| DeletedId { digest: digest.to_owned(), tag: tag.map(str::to_owned) };
@@ -346,7 +358,7 @@ pub async fn delete(
         Some(tag) => (
             vec![
                 Statement::new(
-                    "DELETE FROM ecr_tags WHERE account_id = ? AND repository = ? AND tag = ? AND digest = ?",
+                    "DELETE FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? AND tag = ? AND digest = ?",
                     [key(), vec![tag.into(), digest.into()]].concat(),
                 ),
                 remove_untagged,
@@ -354,7 +366,7 @@ pub async fn delete(
             vec![id(Some(tag))],
         ),
         None => {
-            let tags: Vec<String> = tags_by_digest(store, account, repository)
+            let tags: Vec<String> = tags_by_digest(store, scope, repository)
                 .await?
                 .into_iter()
                 .filter(|(tagged, _)| tagged == digest)
@@ -364,7 +376,7 @@ pub async fn delete(
             (
                 vec![
                     Statement::new(
-                        "DELETE FROM ecr_tags WHERE account_id = ? AND repository = ? AND digest = ?",
+                        "DELETE FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ? AND digest = ?",
                         [key(), vec![digest.into()]].concat(),
                     ),
                     remove_untagged,
@@ -385,7 +397,7 @@ mod tests {
 
     use super::*;
     use crate::ecr::model::repository::{TagMutability, create};
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{SCOPE, temp_store};
 
     fn digest(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))
@@ -472,33 +484,33 @@ mod tests {
     }
 
     async fn push(store: &Store, digest: &str, new: Option<&NewImage<'_>>, tag: TagMove<'_>) -> PushOutcome {
-        super::store(store, ACCOUNT, "web", digest, new, tag).await.unwrap()
+        super::store(store, SCOPE, "web", digest, new, tag).await.unwrap()
     }
 
     #[tokio::test]
     async fn an_image_is_found_by_digest_or_tag_and_a_tag_moves_only_from_what_was_read() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, "web", TagMutability::Mutable, 1).await.unwrap();
+        create(store, SCOPE, "web", TagMutability::Mutable, 1).await.unwrap();
         let (first, second) = (digest('1'), digest('2'));
         let to = |from| TagMove::To { tag: "latest", from };
         assert_eq!(push(store, &first, Some(&new_image(10)), to(None)).await, PushOutcome::Stored);
-        assert_eq!(find(store, ACCOUNT, "web", "latest").await.unwrap().unwrap().digest, first);
-        assert_eq!(find(store, ACCOUNT, "web", &first).await.unwrap().unwrap().size, 42);
-        assert!(find(store, ACCOUNT, "web", "v2").await.unwrap().is_none());
-        assert!(find(store, ACCOUNT, "other", &first).await.unwrap().is_none(), "images belong to a repository");
+        assert_eq!(find(store, SCOPE, "web", "latest").await.unwrap().unwrap().digest, first);
+        assert_eq!(find(store, SCOPE, "web", &first).await.unwrap().unwrap().size, 42);
+        assert!(find(store, SCOPE, "web", "v2").await.unwrap().is_none());
+        assert!(find(store, SCOPE, "other", &first).await.unwrap().is_none(), "images belong to a repository");
 
         // A second push read `latest` as naming nothing: it loses, and writes nothing.
         assert_eq!(push(store, &second, Some(&new_image(11)), to(None)).await, PushOutcome::TagRaced);
-        assert!(find(store, ACCOUNT, "web", &second).await.unwrap().is_none(), "all or nothing");
+        assert!(find(store, SCOPE, "web", &second).await.unwrap().is_none(), "all or nothing");
         // Read from what it names, it moves.
         assert_eq!(push(store, &second, Some(&new_image(11)), to(Some(&first))).await, PushOutcome::Stored);
-        assert_eq!(tagged(store, ACCOUNT, "web", "latest").await.unwrap(), Some(second.clone()));
-        let listed = with_tags(store, ACCOUNT, "web").await.unwrap();
+        assert_eq!(tagged(store, SCOPE, "web", "latest").await.unwrap(), Some(second.clone()));
+        let listed = with_tags(store, SCOPE, "web").await.unwrap();
         let shown: Vec<_> = listed.iter().map(|(image, tags)| (image.digest.clone(), tags.clone())).collect();
         assert_eq!(shown, [(first.clone(), vec![]), (second.clone(), vec!["latest".to_owned()])], "oldest first");
 
-        crate::ecr::model::repository::delete(store, ACCOUNT, "web", true).await.unwrap();
+        crate::ecr::model::repository::delete(store, SCOPE, "web", true).await.unwrap();
         assert_eq!(push(store, &digest('3'), Some(&new_image(12)), TagMove::Stays).await, PushOutcome::RepositoryGone);
     }
 
@@ -506,31 +518,31 @@ mod tests {
     async fn an_image_goes_with_its_last_tag_or_with_all_of_them() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, "web", TagMutability::Mutable, 1).await.unwrap();
+        create(store, SCOPE, "web", TagMutability::Mutable, 1).await.unwrap();
         let image = digest('1');
         push(store, &image, Some(&new_image(10)), TagMove::To { tag: "a", from: None }).await;
         // A stored image tagged again: only the tag is written.
         assert_eq!(push(store, &image, None, TagMove::To { tag: "b", from: None }).await, PushOutcome::Stored);
-        assert_eq!(tags(store, ACCOUNT, "web").await.unwrap(), ["a", "b"]);
+        assert_eq!(tags(store, SCOPE, "web").await.unwrap(), ["a", "b"]);
 
-        let deleted = delete(store, ACCOUNT, "web", &image, Some("a")).await.unwrap();
+        let deleted = delete(store, SCOPE, "web", &image, Some("a")).await.unwrap();
         assert_eq!(deleted, [DeletedId { digest: image.clone(), tag: Some("a".to_owned()) }]);
-        assert!(find(store, ACCOUNT, "web", &image).await.unwrap().is_some(), "`b` still names it");
-        delete(store, ACCOUNT, "web", &image, Some("b")).await.unwrap();
-        assert!(find(store, ACCOUNT, "web", &image).await.unwrap().is_none(), "gone with its last tag");
+        assert!(find(store, SCOPE, "web", &image).await.unwrap().is_some(), "`b` still names it");
+        delete(store, SCOPE, "web", &image, Some("b")).await.unwrap();
+        assert!(find(store, SCOPE, "web", &image).await.unwrap().is_none(), "gone with its last tag");
 
         let other = digest('2');
         push(store, &other, Some(&new_image(11)), TagMove::To { tag: "x", from: None }).await;
         push(store, &other, None, TagMove::To { tag: "y", from: None }).await;
-        let deleted = delete(store, ACCOUNT, "web", &other, None).await.unwrap();
+        let deleted = delete(store, SCOPE, "web", &other, None).await.unwrap();
         let tag = |t: &str| DeletedId { digest: other.clone(), tag: Some(t.to_owned()) };
         assert_eq!(deleted, [tag("x"), tag("y")], "an image deleted by digest goes with all its tags");
-        assert!(with_tags(store, ACCOUNT, "web").await.unwrap().is_empty());
-        assert!(tags(store, ACCOUNT, "web").await.unwrap().is_empty());
+        assert!(with_tags(store, SCOPE, "web").await.unwrap().is_empty());
+        assert!(tags(store, SCOPE, "web").await.unwrap().is_empty());
 
         let untagged = digest('3');
         push(store, &untagged, Some(&new_image(12)), TagMove::Stays).await;
-        let deleted = delete(store, ACCOUNT, "web", &untagged, None).await.unwrap();
+        let deleted = delete(store, SCOPE, "web", &untagged, None).await.unwrap();
         assert_eq!(deleted, [DeletedId { digest: untagged.clone(), tag: None }]);
     }
 }

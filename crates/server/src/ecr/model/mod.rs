@@ -23,6 +23,7 @@ pub(crate) mod image;
 pub(crate) mod layer;
 pub(crate) mod repository;
 
+use crate::regions::Scope;
 use store::{Statement, StoreError};
 
 /// Why the model could not answer: a failure that is Homeport's, never the caller's (the
@@ -43,9 +44,9 @@ pub enum ModelError {
 
 /// A transaction's guard that repository `name` still exists (it also locks the row, so the
 /// repository cannot go while the transaction writes what belongs to it).
-pub fn repository_guard(account: &str, name: &str) -> Statement {
+pub fn repository_guard(scope: Scope<'_>, name: &str) -> Statement {
     Statement::guard(
-        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND name = ?",
-        vec![account.into(), name.into()],
+        "UPDATE ecr_repositories SET name = name WHERE account_id = ? AND region = ? AND name = ?",
+        vec![scope.account.into(), scope.region.into(), name.into()],
     )
 }

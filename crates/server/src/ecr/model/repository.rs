@@ -8,6 +8,7 @@
 //! repository removes its images, tags, layer references and uploads in the same
 //! transaction, and refuses, in the `DELETE` itself, a repository with images unless forced.
 
+use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
 
 use crate::ecr::model::ModelError;
@@ -52,11 +53,11 @@ impl Repository {
 
 const COLUMNS: &str = "name, created_at, tag_mutability, policy, policy_principals";
 
-async fn repository_of(store: &Store, account: &str, row: &store::Row) -> Result<Repository, ModelError> {
+async fn repository_of(store: &Store, scope: Scope<'_>, row: &store::Row) -> Result<Repository, ModelError> {
     // The policy as it reads now: principals bound to users or roles gone since show their ids.
     let policy = match row.opt_text(3)? {
         Some(text) => Some(
-            crate::principals::resolve(store, account, &text, row.opt_text(4)?.as_deref())
+            crate::principals::resolve(store, scope.account, &text, row.opt_text(4)?.as_deref())
                 .await
                 .map_err(ModelError::Principals)?,
         ),
@@ -73,30 +74,30 @@ async fn repository_of(store: &Store, account: &str, row: &store::Row) -> Result
 }
 
 /// The repository named `name`, if it exists.
-pub async fn find(store: &Store, account: &str, name: &str) -> Result<Option<Repository>, ModelError> {
+pub async fn find(store: &Store, scope: Scope<'_>, name: &str) -> Result<Option<Repository>, ModelError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? AND name = ?"),
-            vec![account.into(), name.into()],
+            &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? AND region = ? AND name = ?"),
+            vec![scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     match rows.first() {
-        Some(row) => repository_of(store, account, row).await.map(Some),
+        Some(row) => repository_of(store, scope, row).await.map(Some),
         None => Ok(None),
     }
 }
 
 /// Every repository of `account`, by name.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<Repository>, ModelError> {
+pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<Repository>, ModelError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? ORDER BY name"),
-            vec![account.into()],
+            &format!("SELECT {COLUMNS} FROM ecr_repositories WHERE account_id = ? AND region = ? ORDER BY name"),
+            vec![scope.account.into(), scope.region.into()],
         )
         .await?;
     let mut repositories = Vec::with_capacity(rows.len());
     for row in &rows {
-        repositories.push(repository_of(store, account, row).await?);
+        repositories.push(repository_of(store, scope, row).await?);
     }
     Ok(repositories)
 }
@@ -104,15 +105,15 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<Repository>, ModelE
 /// Records a new repository without a policy; false when the name is taken.
 pub async fn create(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     mutability: TagMutability,
     now: i64,
 ) -> Result<bool, ModelError> {
     let inserted = store
         .execute(
-            "INSERT INTO ecr_repositories (account_id, name, created_at, tag_mutability, policy) VALUES (?, ?, ?, ?, NULL)",
-            vec![account.into(), name.into(), Value::Int(now), mutability.as_str().into()],
+            "INSERT INTO ecr_repositories (account_id, region, name, created_at, tag_mutability, policy) VALUES (?, ?, ?, ?, ?, NULL)",
+            vec![scope.account.into(), scope.region.into(), name.into(), Value::Int(now), mutability.as_str().into()],
         )
         .await;
     match inserted {
@@ -125,14 +126,14 @@ pub async fn create(
 /// Sets a repository's tag mutability; false when it does not exist.
 pub async fn set_tag_mutability(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     mutability: TagMutability,
 ) -> Result<bool, ModelError> {
     let changed = store
         .execute(
-            "UPDATE ecr_repositories SET tag_mutability = ? WHERE account_id = ? AND name = ?",
-            vec![mutability.as_str().into(), account.into(), name.into()],
+            "UPDATE ecr_repositories SET tag_mutability = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![mutability.as_str().into(), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
@@ -142,26 +143,26 @@ pub async fn set_tag_mutability(
 /// false when the repository does not exist.
 pub async fn set_policy(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     text: &str,
     principals: &str,
 ) -> Result<bool, ModelError> {
     let changed = store
         .execute(
-            "UPDATE ecr_repositories SET policy = ?, policy_principals = ? WHERE account_id = ? AND name = ?",
-            vec![text.into(), principals.into(), account.into(), name.into()],
+            "UPDATE ecr_repositories SET policy = ?, policy_principals = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![text.into(), principals.into(), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
 }
 
 /// Removes a repository's policy (none, or no repository, is no change).
-pub async fn delete_policy(store: &Store, account: &str, name: &str) -> Result<(), ModelError> {
+pub async fn delete_policy(store: &Store, scope: Scope<'_>, name: &str) -> Result<(), ModelError> {
     store
         .execute(
-            "UPDATE ecr_repositories SET policy = NULL, policy_principals = NULL WHERE account_id = ? AND name = ?",
-            vec![account.into(), name.into()],
+            "UPDATE ecr_repositories SET policy = NULL, policy_principals = NULL WHERE account_id = ? AND region = ? AND name = ?",
+            vec![scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(())
@@ -182,34 +183,34 @@ pub enum Deletion {
 
 /// Deletes a repository with its images, tags, layer references and uploads, in one
 /// transaction; one holding images only when `force`.
-pub async fn delete(store: &Store, account: &str, name: &str, force: bool) -> Result<Deletion, ModelError> {
-    let key = || vec![Value::from(account), Value::from(name)];
+pub async fn delete(store: &Store, scope: Scope<'_>, name: &str, force: bool) -> Result<Deletion, ModelError> {
+    let key = || vec![Value::from(scope.account), Value::from(scope.region), Value::from(name)];
     let layers = store
-        .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND repository = ?", key())
+        .query("SELECT digest FROM ecr_layers WHERE account_id = ? AND region = ? AND repository = ?", key())
         .await?
         .iter()
         .map(|row| row.text(0))
         .collect::<Result<Vec<String>, _>>()?;
     let guard = if force {
-        Statement::guard("DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?", key())
+        Statement::guard("DELETE FROM ecr_repositories WHERE account_id = ? AND region = ? AND name = ?", key())
     } else {
         Statement::guard(
-            "DELETE FROM ecr_repositories WHERE account_id = ? AND name = ?
-             AND NOT EXISTS (SELECT 1 FROM ecr_images WHERE account_id = ? AND repository = ?)",
+            "DELETE FROM ecr_repositories WHERE account_id = ? AND region = ? AND name = ?
+             AND NOT EXISTS (SELECT 1 FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ?)",
             [key(), key()].concat(),
         )
     };
     let statements = vec![
         guard,
-        Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND repository = ?", key()),
-        Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND region = ? AND repository = ?", key()),
+        Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND region = ? AND repository = ?", key()),
     ];
     match store.transaction(statements).await {
         Ok(_) => Ok(Deletion::Deleted { layers }),
         Err(StoreError::Unmet(_)) => {
-            if find(store, account, name).await?.is_none() {
+            if find(store, scope, name).await?.is_none() {
                 Ok(Deletion::NotFound)
             } else {
                 Ok(Deletion::NotEmpty)
@@ -225,7 +226,7 @@ mod tests {
 
     use super::*;
     use crate::ecr::model::{image, layer};
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{SCOPE, temp_store};
 
     #[test]
     fn tag_mutabilities_round_trip_through_their_words() {
@@ -240,42 +241,53 @@ mod tests {
     async fn a_name_is_created_once_per_account_and_listed_by_name() {
         let temp = temp_store().await;
         let store = &temp.store;
-        assert!(create(store, ACCOUNT, "web", TagMutability::Mutable, 10).await.unwrap());
-        assert!(create(store, ACCOUNT, "api", TagMutability::Immutable, 11).await.unwrap());
-        assert!(!create(store, ACCOUNT, "web", TagMutability::Immutable, 12).await.unwrap(), "the name is taken");
-        assert!(create(store, "444455556666", "web", TagMutability::Mutable, 13).await.unwrap(), "per account");
-        let names: Vec<_> = all(store, ACCOUNT).await.unwrap().into_iter().map(|r| r.name).collect();
+        assert!(create(store, SCOPE, "web", TagMutability::Mutable, 10).await.unwrap());
+        assert!(create(store, SCOPE, "api", TagMutability::Immutable, 11).await.unwrap());
+        assert!(!create(store, SCOPE, "web", TagMutability::Immutable, 12).await.unwrap(), "the name is taken");
+        assert!(
+            create(
+                store,
+                crate::regions::Scope { account: "444455556666", region: "us-east-1" },
+                "web",
+                TagMutability::Mutable,
+                13
+            )
+            .await
+            .unwrap(),
+            "per account"
+        );
+        let names: Vec<_> = all(store, SCOPE).await.unwrap().into_iter().map(|r| r.name).collect();
         assert_eq!(names, ["api", "web"]);
-        let web = find(store, ACCOUNT, "web").await.unwrap().unwrap();
+        let web = find(store, SCOPE, "web").await.unwrap().unwrap();
         assert_eq!((web.created_at, web.tag_mutability, web.policy), (10, TagMutability::Mutable, None));
-        assert!(find(store, ACCOUNT, "gone").await.unwrap().is_none());
+        assert!(find(store, SCOPE, "gone").await.unwrap().is_none());
 
-        assert!(set_tag_mutability(store, ACCOUNT, "web", TagMutability::Immutable).await.unwrap());
-        assert!(find(store, ACCOUNT, "web").await.unwrap().unwrap().immutable());
-        assert!(!set_tag_mutability(store, ACCOUNT, "gone", TagMutability::Immutable).await.unwrap());
+        assert!(set_tag_mutability(store, SCOPE, "web", TagMutability::Immutable).await.unwrap());
+        assert!(find(store, SCOPE, "web").await.unwrap().unwrap().immutable());
+        assert!(!set_tag_mutability(store, SCOPE, "gone", TagMutability::Immutable).await.unwrap());
     }
 
     #[tokio::test]
     async fn a_policy_is_stored_read_and_removed() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, "web", TagMutability::Mutable, 10).await.unwrap();
+        create(store, SCOPE, "web", TagMutability::Mutable, 10).await.unwrap();
         let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}]}"#;
-        assert!(set_policy(store, ACCOUNT, "web", text, "{}").await.unwrap());
-        assert!(!set_policy(store, ACCOUNT, "gone", text, "{}").await.unwrap());
-        assert_eq!(find(store, ACCOUNT, "web").await.unwrap().unwrap().policy.as_deref(), Some(text));
-        delete_policy(store, ACCOUNT, "web").await.unwrap();
-        assert_eq!(find(store, ACCOUNT, "web").await.unwrap().unwrap().policy, None);
+        assert!(set_policy(store, SCOPE, "web", text, "{}").await.unwrap());
+        assert!(!set_policy(store, SCOPE, "gone", text, "{}").await.unwrap());
+        assert_eq!(find(store, SCOPE, "web").await.unwrap().unwrap().policy.as_deref(), Some(text));
+        delete_policy(store, SCOPE, "web").await.unwrap();
+        assert_eq!(find(store, SCOPE, "web").await.unwrap().unwrap().policy, None);
     }
 
     #[tokio::test]
     async fn a_repository_with_images_goes_only_when_forced_and_takes_everything_with_it() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, "web", TagMutability::Mutable, 10).await.unwrap();
+        create(store, SCOPE, "web", TagMutability::Mutable, 10).await.unwrap();
         let config = format!("sha256:{}", "a".repeat(64));
-        assert!(layer::record(store, ACCOUNT, "web", &config, 7, "upload-1").await.unwrap());
-        layer::start_upload(store, ACCOUNT, "web", "upload-2", 11).await.unwrap();
+        assert!(layer::record(store, SCOPE, "web", &config, 7, "upload-1").await.unwrap());
+        layer::start_upload(store, SCOPE, "web", "upload-2", 11).await.unwrap();
         let digest = format!("sha256:{}", "d".repeat(64));
         let new = image::NewImage {
             media_type: "application/vnd.oci.image.manifest.v1+json",
@@ -284,24 +296,24 @@ mod tests {
             size: 7,
             pushed_at: 12,
         };
-        image::store(store, ACCOUNT, "web", &digest, Some(&new), image::TagMove::To { tag: "v1", from: None })
+        image::store(store, SCOPE, "web", &digest, Some(&new), image::TagMove::To { tag: "v1", from: None })
             .await
             .unwrap();
 
-        assert_eq!(delete(store, ACCOUNT, "web", false).await.unwrap(), Deletion::NotEmpty);
-        assert!(find(store, ACCOUNT, "web").await.unwrap().is_some(), "refused whole");
+        assert_eq!(delete(store, SCOPE, "web", false).await.unwrap(), Deletion::NotEmpty);
+        assert!(find(store, SCOPE, "web").await.unwrap().is_some(), "refused whole");
         assert_eq!(
-            delete(store, ACCOUNT, "web", true).await.unwrap(),
+            delete(store, SCOPE, "web", true).await.unwrap(),
             Deletion::Deleted { layers: vec![config.clone()] }
         );
-        assert_eq!(delete(store, ACCOUNT, "web", true).await.unwrap(), Deletion::NotFound);
+        assert_eq!(delete(store, SCOPE, "web", true).await.unwrap(), Deletion::NotFound);
         for table in ["ecr_images", "ecr_tags", "ecr_layers", "ecr_uploads"] {
             let rows = store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap();
             assert!(rows.is_empty(), "{table}");
         }
         assert!(!layer::referenced(store, &config).await.unwrap(), "its file may be collected");
 
-        create(store, ACCOUNT, "empty", TagMutability::Mutable, 20).await.unwrap();
-        assert_eq!(delete(store, ACCOUNT, "empty", false).await.unwrap(), Deletion::Deleted { layers: Vec::new() });
+        create(store, SCOPE, "empty", TagMutability::Mutable, 20).await.unwrap();
+        assert_eq!(delete(store, SCOPE, "empty", false).await.unwrap(), Deletion::Deleted { layers: Vec::new() });
     }
 }

@@ -30,7 +30,8 @@ pub enum Refusal {
 }
 
 /// The caller of a registry request.
-pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Identity, Refusal> {
+/// The caller a registry request's password names, and the region it was issued for.
+pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<(Identity, String), Refusal> {
     let Some(header) = headers.get("authorization").and_then(|value| value.to_str().ok()) else {
         return Err(Refusal::Missing);
     };
@@ -40,14 +41,15 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Identity, Re
     let ("AWS", password) = decoded.split_once(':').ok_or(Refusal::Invalid)? else {
         return Err(Refusal::Invalid);
     };
-    let key_id = open(app, password).map_err(|error| match error {
+    let opened = open(app, password).map_err(|error| match error {
         TokenError::Invalid => Refusal::Invalid,
         TokenError::Expired => Refusal::Expired,
     })?;
-    crate::auth::resolve_key(app, &key_id).await.map_err(|error| match error {
+    let caller = crate::auth::resolve_key(app, &opened.key_id).await.map_err(|error| match error {
         aws_protocol::AuthError::ExpiredToken => Refusal::Expired,
         _ => Refusal::Invalid,
-    })
+    })?;
+    Ok((caller, opened.region))
 }
 
 /// The 401 that makes Docker send (or ask for) credentials.
@@ -106,7 +108,8 @@ pub async fn record(
     error: Option<&RegistryError>,
 ) -> Result<(), RegistryError> {
     let action = event.actions.first().copied().unwrap_or("ecr:Unknown");
-    let resource = repository_arn(app, event.name);
+    let scope = crate::regions::Scope { account: &app.account_id, region: &event.facts.region };
+    let resource = repository_arn(scope, event.name);
     // Each action was decided on the repository; a refusal is the verdict's.
     let checks = event.actions.get(1..).unwrap_or_default().iter().map(|action| Check {
         decision: verdict.decision.as_str().to_owned(),
@@ -125,7 +128,7 @@ pub async fn record(
         user_agent: event.user_agent.into(),
         event_source: "".into(),
         service: "ecr".into(),
-        region: app.region.as_str().into(),
+        region: event.facts.region.as_str().into(),
         event_name: action.strip_prefix("ecr:").unwrap_or(action).into(),
         checks: checks.collect(),
         resources: vec![resource],

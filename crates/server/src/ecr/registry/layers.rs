@@ -11,6 +11,7 @@ use super::{Body, Exchange, RegistryError, empty, query_value, respond, set};
 use crate::app::App;
 use crate::ecr::Repository;
 use crate::ecr::layers::{cancel_upload, check_upload, complete_upload, layer_size, start_upload, upload_error};
+use crate::regions::Scope;
 
 fn blob_unknown(digest: &str) -> RegistryError {
     RegistryError::new(404, "BLOB_UNKNOWN", "blob unknown to registry")
@@ -32,8 +33,9 @@ pub async fn blob(
     digest: &str,
 ) -> Result<Response<Body>, RegistryError> {
     let app = exchange.app;
+    let scope = Scope { account: &app.account_id, region: &exchange.region };
     let parsed = Digest::parse(digest).ok_or_else(|| digest_invalid(digest))?;
-    if layer_size(app, &repository.name, digest).await.map_err(|e| ecr(&e))?.is_none() {
+    if layer_size(app, scope, &repository.name, digest).await.map_err(|e| ecr(&e))?.is_none() {
         return Err(blob_unknown(digest));
     }
     let Some((mut file, len)) = crate::ecr::registry::blobs::blobs(app)
@@ -110,14 +112,15 @@ fn created(repository: &str, digest: &Digest) -> Response<Body> {
 /// not shared across repositories here), or takes a whole blob with `?digest=`.
 pub async fn start(exchange: Exchange<'_>, repository: &Repository) -> Result<Response<Body>, RegistryError> {
     let app = exchange.app;
+    let scope = Scope { account: &app.account_id, region: &exchange.region };
     let name = repository.name.as_str();
-    let id = start_upload(app, name).await.map_err(|e| ecr(&e))?;
+    let id = start_upload(app, scope, name).await.map_err(|e| ecr(&e))?;
     let Some(digest) = query_value(&exchange.query, "digest").map(|digest| digest.into_owned()) else {
         return Ok(accepted(name, &id, 0));
     };
     let digest = Digest::parse(&digest).ok_or_else(|| digest_invalid(&digest))?;
     append(app, name, &id, None, exchange.body).await?;
-    complete_upload(app, name, &id, &digest).await.map_err(|e| ecr(&e))?;
+    complete_upload(app, scope, name, &id, &digest).await.map_err(|e| ecr(&e))?;
     Ok(created(name, &digest))
 }
 
@@ -163,13 +166,14 @@ pub async fn upload(
     id: &str,
 ) -> Result<Response<Body>, RegistryError> {
     let app = exchange.app;
+    let scope = Scope { account: &app.account_id, region: &exchange.region };
     let name = repository.name.as_str();
     if !super::blobs::valid_upload_id(id) {
         return Err(RegistryError::new(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry"));
     }
     let unknown =
         |error: aws_protocol::AwsError| RegistryError::from_ecr(&error).with_detail(serde_json::json!({ "uuid": id }));
-    check_upload(app, name, id).await.map_err(unknown)?;
+    check_upload(app, scope, name, id).await.map_err(unknown)?;
     match exchange.method.as_str() {
         "PATCH" => {
             let offset = chunk_start(&exchange)?;
@@ -180,7 +184,7 @@ pub async fn upload(
             let digest = query_value(&exchange.query, "digest").map(|digest| digest.into_owned()).unwrap_or_default();
             let digest = Digest::parse(&digest).ok_or_else(|| digest_invalid(&digest))?;
             append(app, name, id, None, exchange.body).await?;
-            complete_upload(app, name, id, &digest).await.map_err(|e| ecr(&e))?;
+            complete_upload(app, scope, name, id, &digest).await.map_err(|e| ecr(&e))?;
             Ok(created(name, &digest))
         }
         "DELETE" => {

@@ -14,6 +14,7 @@ use crate::ecr::images::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, MAX_MANIFEST, OCI_INDEX, OCI_MANIFEST, Push, delete_image, find_image,
     put_image, valid_tag,
 };
+use crate::regions::Scope;
 
 fn manifest_unknown(reference: &str) -> RegistryError {
     RegistryError::new(404, "MANIFEST_UNKNOWN", format!("Requested image not found: {reference}"))
@@ -36,7 +37,7 @@ pub async fn serve(
     }
     match exchange.method.as_str() {
         "PUT" => put(exchange, repository, reference, by_digest).await,
-        "DELETE" => delete(exchange.app, repository, reference).await,
+        "DELETE" => delete(exchange.app, exchange.scope(), repository, reference).await,
         _ => get(exchange, repository, reference).await,
     }
 }
@@ -46,7 +47,7 @@ async fn get(
     repository: &Repository,
     reference: &str,
 ) -> Result<Response<Body>, RegistryError> {
-    let image = find_image(exchange.app, &repository.name, reference)
+    let image = find_image(exchange.app, exchange.scope(), &repository.name, reference)
         .await
         .map_err(|e| ecr(&e))?
         .ok_or_else(|| manifest_unknown(reference))?;
@@ -70,6 +71,7 @@ async fn put(
         .header("content-type")
         .map(|value| value.split(';').next().unwrap_or_default().trim().to_owned())
         .filter(|value| [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX].contains(&value.as_str()));
+    let scope = Scope { account: &exchange.app.account_id, region: &exchange.region };
     let bytes = Limited::new(exchange.body, MAX_MANIFEST)
         .collect()
         .await
@@ -81,7 +83,7 @@ async fn put(
         tag: (!by_digest).then_some(reference),
         digest: by_digest.then_some(reference),
     };
-    let pushed = put_image(exchange.app, repository, push).await.map_err(|e| ecr(&e))?;
+    let pushed = put_image(exchange.app, scope, repository, push).await.map_err(|e| ecr(&e))?;
     let mut response = respond(201, super::empty());
     set(&mut response, "location", format!("/v2/{}/manifests/{}", repository.name, pushed.digest));
     set(&mut response, "docker-content-digest", &pushed.digest);
@@ -89,21 +91,26 @@ async fn put(
     Ok(response)
 }
 
-async fn delete(app: &App, repository: &Repository, reference: &str) -> Result<Response<Body>, RegistryError> {
-    let image = find_image(app, &repository.name, reference)
+async fn delete(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &Repository,
+    reference: &str,
+) -> Result<Response<Body>, RegistryError> {
+    let image = find_image(app, scope, &repository.name, reference)
         .await
         .map_err(|e| ecr(&e))?
         .ok_or_else(|| manifest_unknown(reference))?;
     let tag = Digest::parse(reference).is_none().then_some(reference);
-    delete_image(app, &repository.name, &image, tag).await.map_err(|e| ecr(&e))?;
+    delete_image(app, scope, &repository.name, &image, tag).await.map_err(|e| ecr(&e))?;
     let mut response = respond(202, super::empty());
     set(&mut response, "content-length", "0");
     Ok(response)
 }
 
 /// `GET /v2/NAME/tags/list`.
-pub async fn tags(app: &App, repository: &Repository) -> Result<Response<Body>, RegistryError> {
-    let tags = crate::ecr::images::tags(app, &repository.name).await.map_err(|e| ecr(&e))?;
+pub async fn tags(app: &App, scope: Scope<'_>, repository: &Repository) -> Result<Response<Body>, RegistryError> {
+    let tags = crate::ecr::images::tags(app, scope, &repository.name).await.map_err(|e| ecr(&e))?;
     let mut response = respond(200, full(json!({ "name": repository.name, "tags": tags }).to_string()));
     set(&mut response, "content-type", "application/json; charset=utf-8");
     Ok(response)

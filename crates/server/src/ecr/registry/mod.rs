@@ -29,6 +29,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::audit::AuditLog;
 use crate::ecr::valid_repository_name;
+use crate::regions::Scope;
 
 pub use crate::http::{ResponseBody as Body, empty, full};
 
@@ -189,6 +190,8 @@ pub fn set(response: &mut Response<Body>, name: &'static str, value: impl AsRef<
 /// What a handler needs of one request.
 pub struct Exchange<'a> {
     pub app: &'a App,
+    /// The region the caller's authorization token was issued in: the registry's.
+    pub region: String,
     pub method: Method,
     pub query: String,
     pub headers: hyper::HeaderMap,
@@ -196,6 +199,11 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
+    /// The registry's state: the app's account in the token's region.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope { account: &self.app.account_id, region: &self.region }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
@@ -213,8 +221,8 @@ pub async fn serve(app: &App, audit: &AuditLog, peer: SocketAddr, request: Reque
     let Some(route) = Route::parse(parts.uri.path()) else {
         return RegistryError::new(404, "NOT_FOUND", "404 page not found").into_response();
     };
-    let caller = match auth::authenticate(app, &parts.headers).await {
-        Ok(caller) => caller,
+    let (caller, region) = match auth::authenticate(app, &parts.headers).await {
+        Ok(authenticated) => authenticated,
         Err(error) => return auth::challenge(app, error),
     };
     let Some(name) = route.repository().map(str::to_owned) else {
@@ -229,8 +237,8 @@ pub async fn serve(app: &App, audit: &AuditLog, peer: SocketAddr, request: Reque
     let Some(actions) = route.actions(&parts.method, &query) else {
         return RegistryError::new(405, "UNSUPPORTED", "The operation is unsupported.").into_response();
     };
-    let exchange = Exchange { app, method: parts.method, query, headers: parts.headers, body };
-    let facts = crate::authz::RequestFacts { source_ip: peer.ip().to_string(), region: app.region.clone() };
+    let facts = crate::authz::RequestFacts { source_ip: peer.ip().to_string(), region: region.clone() };
+    let exchange = Exchange { app, region, method: parts.method, query, headers: parts.headers, body };
     let user_agent = exchange.header("user-agent").unwrap_or_default().to_owned();
     let (outcome, verdict) = match auth::authorize(app, &caller, &facts, actions, &name).await {
         Ok(verdict) => (handle(exchange, route).await, verdict),
@@ -246,13 +254,13 @@ pub async fn serve(app: &App, audit: &AuditLog, peer: SocketAddr, request: Reque
 async fn handle(exchange: Exchange<'_>, route: Route) -> Result<Response<Body>, RegistryError> {
     let app = exchange.app;
     let name = route.repository().unwrap_or_default().to_owned();
-    let repository = crate::ecr::find_repository(app, &name)
+    let repository = crate::ecr::find_repository(app, exchange.scope(), &name)
         .await
         .map_err(|error| RegistryError::from_ecr(&error))?
         .ok_or_else(|| RegistryError::from_ecr(&crate::ecr::repository_not_found(app, &name)))?;
     match route {
         Route::Base => Ok(respond(200, full("{}"))),
-        Route::Tags { .. } => manifests::tags(app, &repository).await,
+        Route::Tags { .. } => manifests::tags(app, exchange.scope(), &repository).await,
         Route::Manifest { reference, .. } => manifests::serve(exchange, &repository, &reference).await,
         Route::Blob { digest, .. } => layers::blob(exchange, &repository, &digest).await,
         Route::StartUpload { .. } => layers::start(exchange, &repository).await,

@@ -5,6 +5,7 @@
 //! with its tags, in one transaction; a deleted cluster stays as `INACTIVE`; a status is
 //! stored in ECS's words, and a stored word the model does not know is an internal error.
 
+use crate::regions::Scope;
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
 use store::{Statement, Store, Value};
@@ -47,12 +48,12 @@ pub(crate) struct Cluster {
     pub settings: Json,
 }
 
-/// The cluster of `account` with `arn`, in any status.
-pub(crate) async fn find(store: &Store, account: &str, arn: &str) -> Result<Option<Cluster>, AwsError> {
+/// The cluster of `scope` with `arn`, in any status (none for another region's ARN).
+pub(crate) async fn find(store: &Store, scope: Scope<'_>, arn: &str) -> Result<Option<Cluster>, AwsError> {
     let rows = store
         .query(
-            "SELECT arn, name, status, settings FROM ecs_clusters WHERE arn = ? AND account_id = ?",
-            vec![arn.into(), account.into()],
+            "SELECT arn, name, status, settings FROM ecs_clusters WHERE arn = ? AND account_id = ? AND region = ?",
+            vec![arn.into(), scope.account.into(), scope.region.into()],
         )
         .await
         .map_err(internal)?;
@@ -70,12 +71,12 @@ pub(crate) async fn find(store: &Store, account: &str, arn: &str) -> Result<Opti
         .transpose()
 }
 
-/// The ARNs of the `ACTIVE` clusters of `account`, sorted.
-pub(crate) async fn active_arns(store: &Store, account: &str) -> Result<Vec<String>, AwsError> {
+/// The ARNs of the `ACTIVE` clusters of `scope`, sorted.
+pub(crate) async fn active_arns(store: &Store, scope: Scope<'_>) -> Result<Vec<String>, AwsError> {
     let rows = store
         .query(
-            "SELECT arn FROM ecs_clusters WHERE account_id = ? AND status = ? ORDER BY arn",
-            vec![account.into(), ClusterStatus::Active.as_str().into()],
+            "SELECT arn FROM ecs_clusters WHERE account_id = ? AND region = ? AND status = ? ORDER BY arn",
+            vec![scope.account.into(), scope.region.into(), ClusterStatus::Active.as_str().into()],
         )
         .await
         .map_err(internal)?;
@@ -86,7 +87,7 @@ pub(crate) async fn active_arns(store: &Store, account: &str) -> Result<Vec<Stri
 /// settings kept), and sets its tags, in one transaction.
 pub(crate) async fn create(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     arn: &str,
     name: &str,
     settings: &Json,
@@ -97,14 +98,15 @@ pub(crate) async fn create(
     let mut statements = vec![
         Statement::new(
             "UPDATE ecs_clusters SET status = ? WHERE arn = ? AND account_id = ?",
-            vec![active.into(), arn.into(), account.into()],
+            vec![active.into(), arn.into(), scope.account.into()],
         ),
         Statement::new(
-            "INSERT INTO ecs_clusters (arn, account_id, name, status, settings, created_at)
-             SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ecs_clusters WHERE arn = ?)",
+            "INSERT INTO ecs_clusters (arn, account_id, region, name, status, settings, created_at)
+             SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ecs_clusters WHERE arn = ?)",
             vec![
                 arn.into(),
-                account.into(),
+                scope.account.into(),
+                scope.region.into(),
                 name.into(),
                 active.into(),
                 settings.to_string().into(),
@@ -113,7 +115,7 @@ pub(crate) async fn create(
             ],
         ),
     ];
-    statements.extend(ecs::set_tags(account, arn, tags));
+    statements.extend(ecs::set_tags(scope.account, arn, tags));
     store.transaction(statements).await.map_err(internal)?;
     Ok(())
 }
@@ -215,6 +217,7 @@ mod tests {
 
     use super::*;
     use crate::ecs::model::container_instance::tests::{ACCOUNT, CLUSTER, register, temp_store};
+    use crate::testing::SCOPE;
 
     #[test]
     fn statuses_round_trip_through_their_words() {
@@ -230,17 +233,23 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let insights = json!([{"name": "containerInsights", "value": "enabled"}]);
-        create(store, ACCOUNT, CLUSTER, "edge", &insights, &[("team".to_owned(), "a".to_owned())], 10).await.unwrap();
+        create(store, SCOPE, CLUSTER, "edge", &insights, &[("team".to_owned(), "a".to_owned())], 10).await.unwrap();
         let other = "arn:aws:ecs:us-east-1:111122223333:cluster/blue";
-        create(store, ACCOUNT, other, "blue", &json!([]), &[], 10).await.unwrap();
-        assert_eq!(active_arns(store, ACCOUNT).await.unwrap(), [other, CLUSTER]);
-        assert!(find(store, "999988887777", CLUSTER).await.unwrap().is_none(), "clusters belong to an account");
+        create(store, SCOPE, other, "blue", &json!([]), &[], 10).await.unwrap();
+        assert_eq!(active_arns(store, SCOPE).await.unwrap(), [other, CLUSTER]);
+        assert!(
+            find(store, crate::regions::Scope { account: "999988887777", region: "us-east-1" }, CLUSTER)
+                .await
+                .unwrap()
+                .is_none(),
+            "clusters belong to an account"
+        );
 
         deactivate(store, CLUSTER).await.unwrap();
-        assert_eq!(find(store, ACCOUNT, CLUSTER).await.unwrap().unwrap().status, ClusterStatus::Inactive);
-        assert_eq!(active_arns(store, ACCOUNT).await.unwrap(), [other]);
-        create(store, ACCOUNT, CLUSTER, "edge", &json!([]), &[], 20).await.unwrap();
-        let again = find(store, ACCOUNT, CLUSTER).await.unwrap().unwrap();
+        assert_eq!(find(store, SCOPE, CLUSTER).await.unwrap().unwrap().status, ClusterStatus::Inactive);
+        assert_eq!(active_arns(store, SCOPE).await.unwrap(), [other]);
+        create(store, SCOPE, CLUSTER, "edge", &json!([]), &[], 20).await.unwrap();
+        let again = find(store, SCOPE, CLUSTER).await.unwrap().unwrap();
         assert_eq!((again.status, again.name.as_str()), (ClusterStatus::Active, "edge"));
         assert_eq!(again.settings, insights, "reactivating keeps what it had");
         let rows = store.query("SELECT 1 FROM ecs_clusters WHERE arn = ?", vec![CLUSTER.into()]).await.unwrap();
@@ -248,14 +257,14 @@ mod tests {
         assert_eq!(ecs::load_tags(store, ACCOUNT, CLUSTER).await.unwrap(), [json!({"key": "team", "value": "a"})]);
 
         set_settings(store, CLUSTER, &json!([])).await.unwrap();
-        assert_eq!(find(store, ACCOUNT, CLUSTER).await.unwrap().unwrap().settings, json!([]));
+        assert_eq!(find(store, SCOPE, CLUSTER).await.unwrap().unwrap().settings, json!([]));
     }
 
     #[tokio::test]
     async fn a_registered_instance_is_counted_and_keeps_the_cluster() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, CLUSTER, "edge", &json!([]), &[], 10).await.unwrap();
+        create(store, SCOPE, CLUSTER, "edge", &json!([]), &[], 10).await.unwrap();
         assert_eq!(occupant(store, CLUSTER).await.unwrap(), None);
         let empty = Counts { instances: 0, running_tasks: 0, pending_tasks: 0, active_services: 0 };
         assert_eq!(counts(store, CLUSTER).await.unwrap(), empty);

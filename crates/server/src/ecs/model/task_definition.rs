@@ -8,6 +8,7 @@
 //! each step checked in its `UPDATE`; the status read is the column's, never the stored
 //! document's.
 
+use crate::regions::Scope;
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
 use store::{Statement, Store, StoreError, Value};
@@ -77,14 +78,14 @@ fn definition_of(row: &store::Row) -> Result<TaskDefinition, AwsError> {
 /// Revision `revision` of `family`, in any status.
 pub(crate) async fn find_revision(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     family: &str,
     revision: i64,
 ) -> Result<Option<TaskDefinition>, AwsError> {
     let rows = store
         .query(
-            "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND revision = ?",
-            vec![account.into(), family.into(), Value::Int(revision)],
+            "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND region = ? AND family = ? AND revision = ?",
+            vec![scope.account.into(), scope.region.into(), family.into(), Value::Int(revision)],
         )
         .await
         .map_err(internal)?;
@@ -94,14 +95,14 @@ pub(crate) async fn find_revision(
 /// The latest `ACTIVE` revision of `family`.
 pub(crate) async fn find_latest_active(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     family: &str,
 ) -> Result<Option<TaskDefinition>, AwsError> {
     let rows = store
         .query(
-            "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND family = ? AND status = ?
+            "SELECT body, status, deregistered_at FROM ecs_task_definitions WHERE account_id = ? AND region = ? AND family = ? AND status = ?
              ORDER BY revision DESC LIMIT 1",
-            vec![account.into(), family.into(), TaskDefinitionStatus::Active.as_str().into()],
+            vec![scope.account.into(), scope.region.into(), family.into(), TaskDefinitionStatus::Active.as_str().into()],
         )
         .await
         .map_err(internal)?;
@@ -109,11 +110,11 @@ pub(crate) async fn find_latest_active(
 }
 
 /// The revision a new registration of `family` would take: one more than any it ever had.
-pub(crate) async fn next_revision(store: &Store, account: &str, family: &str) -> Result<i64, AwsError> {
+pub(crate) async fn next_revision(store: &Store, scope: Scope<'_>, family: &str) -> Result<i64, AwsError> {
     let rows = store
         .query(
-            "SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE account_id = ? AND family = ?",
-            vec![account.into(), family.into()],
+            "SELECT COALESCE(MAX(revision), 0) + 1 FROM ecs_task_definitions WHERE account_id = ? AND region = ? AND family = ?",
+            vec![scope.account.into(), scope.region.into(), family.into()],
         )
         .await
         .map_err(internal)?;
@@ -134,15 +135,17 @@ pub(crate) struct NewRevision<'a> {
 /// revision was taken meanwhile (read [`next_revision`] again).
 pub(crate) async fn register(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     new: &NewRevision<'_>,
     tags: &[(String, String)],
 ) -> Result<bool, AwsError> {
     let mut statements = vec![Statement::new(
-        "INSERT INTO ecs_task_definitions (arn, account_id, family, revision, status, body, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ecs_task_definitions (arn, account_id, region, family, revision, status, body, registered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             new.arn.into(),
-            account.into(),
+            scope.account.into(),
+            scope.region.into(),
             new.family.into(),
             Value::Int(new.revision),
             TaskDefinitionStatus::Active.as_str().into(),
@@ -150,7 +153,7 @@ pub(crate) async fn register(
             Value::Int(new.registered_at),
         ],
     )];
-    statements.extend(ecs::set_tags(account, new.arn, tags));
+    statements.extend(ecs::set_tags(scope.account, new.arn, tags));
     match store.transaction(statements).await {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict) => Ok(false),
@@ -162,7 +165,7 @@ pub(crate) async fn register(
 /// (reversed when `descending`).
 pub(crate) async fn arns(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     status: TaskDefinitionStatus,
     descending: bool,
 ) -> Result<Vec<(String, String)>, AwsError> {
@@ -170,9 +173,9 @@ pub(crate) async fn arns(
     let rows = store
         .query(
             &format!(
-                "SELECT arn, family FROM ecs_task_definitions WHERE account_id = ? AND status = ? ORDER BY {order}"
+                "SELECT arn, family FROM ecs_task_definitions WHERE account_id = ? AND region = ? AND status = ? ORDER BY {order}"
             ),
-            vec![account.into(), status.as_str().into()],
+            vec![scope.account.into(), scope.region.into(), status.as_str().into()],
         )
         .await
         .map_err(internal)?;
@@ -181,12 +184,12 @@ pub(crate) async fn arns(
 
 /// Every family of `account`, by name, with whether one of its revisions is `ACTIVE` (a
 /// family is `ACTIVE` while one is, `INACTIVE` once none is).
-pub(crate) async fn families(store: &Store, account: &str) -> Result<Vec<(String, bool)>, AwsError> {
+pub(crate) async fn families(store: &Store, scope: Scope<'_>) -> Result<Vec<(String, bool)>, AwsError> {
     let rows = store
         .query(
             "SELECT family, MAX(CASE WHEN status = ? THEN 1 ELSE 0 END) FROM ecs_task_definitions
-             WHERE account_id = ? GROUP BY family ORDER BY family",
-            vec![TaskDefinitionStatus::Active.as_str().into(), account.into()],
+             WHERE account_id = ? AND region = ? GROUP BY family ORDER BY family",
+            vec![TaskDefinitionStatus::Active.as_str().into(), scope.account.into(), scope.region.into()],
         )
         .await
         .map_err(internal)?;
@@ -233,7 +236,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ecs::model::container_instance::tests::{ACCOUNT, temp_store};
+    use crate::ecs::model::container_instance::tests::temp_store;
+    use crate::testing::SCOPE;
 
     fn arn(family: &str, revision: i64) -> String {
         format!("arn:aws:ecs:us-east-1:111122223333:task-definition/{family}:{revision}")
@@ -241,11 +245,11 @@ mod tests {
 
     /// Registers the next revision of `family`, as RegisterTaskDefinition does.
     async fn register_next(store: &Store, family: &str) -> i64 {
-        let revision = next_revision(store, ACCOUNT, family).await.unwrap();
+        let revision = next_revision(store, SCOPE, family).await.unwrap();
         let arn = arn(family, revision);
         let document = json!({"family": family, "revision": revision, "status": "ACTIVE"});
         let new = NewRevision { arn: &arn, family, revision, document: &document, registered_at: 10 };
-        assert!(register(store, ACCOUNT, &new, &[]).await.unwrap());
+        assert!(register(store, SCOPE, &new, &[]).await.unwrap());
         revision
     }
 
@@ -273,10 +277,15 @@ mod tests {
         let taken = arn("web", 2);
         let document = json!({"other": true});
         let new = NewRevision { arn: &taken, family: "web", revision: 2, document: &document, registered_at: 11 };
-        assert!(!register(store, ACCOUNT, &new, &[]).await.unwrap(), "the unique key decides");
-        assert_eq!(find_revision(store, ACCOUNT, "web", 2).await.unwrap().unwrap().document["revision"], 2);
-        assert_eq!(find_latest_active(store, ACCOUNT, "web").await.unwrap().unwrap().document["revision"], 2);
-        assert!(find_revision(store, "999988887777", "web", 1).await.unwrap().is_none());
+        assert!(!register(store, SCOPE, &new, &[]).await.unwrap(), "the unique key decides");
+        assert_eq!(find_revision(store, SCOPE, "web", 2).await.unwrap().unwrap().document["revision"], 2);
+        assert_eq!(find_latest_active(store, SCOPE, "web").await.unwrap().unwrap().document["revision"], 2);
+        assert!(
+            find_revision(store, crate::regions::Scope { account: "999988887777", region: "us-east-1" }, "web", 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -287,21 +296,21 @@ mod tests {
         register_next(store, "web").await;
         assert!(!mark_deleting(store, &arn("web", 2)).await.unwrap(), "an ACTIVE revision is deregistered first");
         deregister(store, &arn("web", 2), 30).await.unwrap();
-        let latest = find_latest_active(store, ACCOUNT, "web").await.unwrap().unwrap();
+        let latest = find_latest_active(store, SCOPE, "web").await.unwrap().unwrap();
         assert_eq!(latest.document["revision"], 1, "the latest ACTIVE one");
-        let second = find_revision(store, ACCOUNT, "web", 2).await.unwrap().unwrap();
+        let second = find_revision(store, SCOPE, "web", 2).await.unwrap().unwrap();
         assert_eq!((second.status, second.deregistered_at), (TaskDefinitionStatus::Inactive, Some(30)));
         assert!(mark_deleting(store, &arn("web", 2)).await.unwrap());
         deregister(store, &arn("web", 2), 40).await.unwrap();
-        let second = find_revision(store, ACCOUNT, "web", 2).await.unwrap().unwrap();
+        let second = find_revision(store, SCOPE, "web", 2).await.unwrap().unwrap();
         assert_eq!((second.status, second.deregistered_at), (TaskDefinitionStatus::DeleteInProgress, Some(30)));
 
-        let listed = |status| arns(store, ACCOUNT, status, false);
+        let listed = |status| arns(store, SCOPE, status, false);
         assert_eq!(listed(TaskDefinitionStatus::Active).await.unwrap(), [(arn("web", 1), "web".to_owned())]);
         assert_eq!(listed(TaskDefinitionStatus::DeleteInProgress).await.unwrap().len(), 1);
         deregister(store, &arn("web", 1), 50).await.unwrap();
         register_next(store, "api").await;
-        let families = families(store, ACCOUNT).await.unwrap();
+        let families = families(store, SCOPE).await.unwrap();
         assert_eq!(families, [("api".to_owned(), true), ("web".to_owned(), false)]);
     }
 }

@@ -7,6 +7,7 @@
 //! strictly after it (forward) or before it (backward) in that order, so pages never skip or
 //! repeat; [`expire`] deletes exactly the events older than their group's retention.
 
+use crate::regions::Scope;
 use store::{Statement, Store, Value};
 
 use crate::logs::model::ModelError;
@@ -51,13 +52,18 @@ pub enum Destination {
 }
 
 /// Whether `stream` of `group` exists, and its group's retention.
-pub async fn destination(store: &Store, account: &str, group: &str, stream: &str) -> Result<Destination, ModelError> {
+pub async fn destination(
+    store: &Store,
+    scope: Scope<'_>,
+    group: &str,
+    stream: &str,
+) -> Result<Destination, ModelError> {
     let rows = store
         .query(
             "SELECT g.retention_days, s.name FROM log_groups g
-             LEFT JOIN log_streams s ON s.account_id = g.account_id AND s.group_name = g.name AND s.name = ?
-             WHERE g.account_id = ? AND g.name = ?",
-            vec![stream.into(), account.into(), group.into()],
+             LEFT JOIN log_streams s ON s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name AND s.name = ?
+             WHERE g.account_id = ? AND g.region = ? AND g.name = ?",
+            vec![stream.into(), scope.account.into(), scope.region.into(), group.into()],
         )
         .await?;
     let Some(row) = rows.first() else { return Ok(Destination::NoGroup) };
@@ -71,7 +77,7 @@ pub async fn destination(store: &Store, account: &str, group: &str, stream: &str
 /// moves the stream's times and stored bytes, in one transaction.
 pub async fn append(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     group: &str,
     stream: &str,
     events: &[(i64, &str)],
@@ -81,8 +87,8 @@ pub async fn append(
         .iter()
         .map(|(timestamp, message)| {
             Statement::new(
-                "INSERT INTO log_events (account_id, group_name, stream_name, event_time, ingestion_time, message) VALUES (?, ?, ?, ?, ?, ?)",
-                vec![account.into(), group.into(), stream.into(), Value::Int(*timestamp), Value::Int(now_ms), (*message).into()],
+                "INSERT INTO log_events (account_id, region, group_name, stream_name, event_time, ingestion_time, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![scope.account.into(), scope.region.into(), group.into(), stream.into(), Value::Int(*timestamp), Value::Int(now_ms), (*message).into()],
             )
         })
         .collect();
@@ -92,7 +98,7 @@ pub async fn append(
             "UPDATE log_streams SET first_event_at = CASE WHEN first_event_at IS NULL OR first_event_at > ? THEN ? ELSE first_event_at END,
                     last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ? THEN ? ELSE last_event_at END,
                     last_ingestion_at = ?, stored_bytes = stored_bytes + ?
-             WHERE account_id = ? AND group_name = ? AND name = ?",
+             WHERE account_id = ? AND region = ? AND group_name = ? AND name = ?",
             vec![
                 Value::Int(*first),
                 Value::Int(*first),
@@ -100,7 +106,7 @@ pub async fn append(
                 Value::Int(*last),
                 Value::Int(now_ms),
                 Value::Int(i64::try_from(stored).unwrap_or(i64::MAX)),
-                account.into(),
+                scope.account.into(), scope.region.into(),
                 group.into(),
                 stream.into(),
             ],
@@ -133,7 +139,7 @@ pub struct Page {
 /// The events of a stream a [`Page`] wants, in order (oldest first).
 pub async fn of_stream(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     group: &str,
     stream: &str,
     page: Page,
@@ -147,11 +153,11 @@ pub async fn of_stream(
         .query(
             &format!(
                 "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
-                 WHERE account_id = ? AND group_name = ? AND stream_name = ? AND event_time >= ? AND event_time < ? AND {comparison}
+                 WHERE account_id = ? AND region = ? AND group_name = ? AND stream_name = ? AND event_time >= ? AND event_time < ? AND {comparison}
                  ORDER BY {order} LIMIT ?"
             ),
             vec![
-                account.into(),
+                scope.account.into(), scope.region.into(),
                 group.into(),
                 stream.into(),
                 Value::Int(window.0),
@@ -174,7 +180,7 @@ pub async fn of_stream(
 /// order.
 pub async fn of_group_after(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     group: &str,
     window: (i64, i64),
     after: Position,
@@ -183,11 +189,12 @@ pub async fn of_group_after(
     let rows = store
         .query(
             "SELECT seq, stream_name, event_time, ingestion_time, message FROM log_events
-             WHERE account_id = ? AND group_name = ? AND event_time >= ? AND event_time < ?
+             WHERE account_id = ? AND region = ? AND group_name = ? AND event_time >= ? AND event_time < ?
                AND (event_time > ? OR (event_time = ? AND seq > ?))
              ORDER BY event_time, seq LIMIT ?",
             vec![
-                account.into(),
+                scope.account.into(),
+                scope.region.into(),
                 group.into(),
                 Value::Int(window.0),
                 Value::Int(window.1),
@@ -205,7 +212,7 @@ pub async fn of_group_after(
 pub async fn expire(store: &Store, now_ms: i64) -> Result<(), ModelError> {
     store
         .execute(
-            "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id
+            "DELETE FROM log_events WHERE EXISTS (SELECT 1 FROM log_groups g WHERE g.account_id = log_events.account_id AND g.region = log_events.region
                AND g.name = log_events.group_name AND g.retention_days IS NOT NULL
                AND log_events.event_time < ? - g.retention_days * 86400000)",
             vec![Value::Int(now_ms)],
@@ -221,15 +228,15 @@ mod tests {
     use super::*;
     use crate::logs::model::group::{self, Retention};
     use crate::logs::model::stream;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{SCOPE, temp_store};
 
     const DAY_MS: i64 = 86_400_000;
     const ALL: (i64, i64) = (i64::MIN, i64::MAX);
 
     async fn web_stream(store: &Store, names: &[&str]) {
-        group::create(store, ACCOUNT, "/web", 1).await.unwrap();
+        group::create(store, SCOPE, "/web", 1).await.unwrap();
         for name in names {
-            stream::create(store, ACCOUNT, "/web", name, 1).await.unwrap();
+            stream::create(store, SCOPE, "/web", name, 1).await.unwrap();
         }
     }
 
@@ -240,7 +247,7 @@ mod tests {
         from: Position,
         limit: i64,
     ) -> Vec<LogEvent> {
-        of_stream(store, ACCOUNT, "/web", "a", Page { window, direction, from, limit }).await.unwrap()
+        of_stream(store, SCOPE, "/web", "a", Page { window, direction, from, limit }).await.unwrap()
     }
 
     fn messages(events: &[LogEvent]) -> Vec<&str> {
@@ -251,14 +258,14 @@ mod tests {
     async fn a_destination_is_a_stream_of_a_group_with_its_retention() {
         let temp = temp_store().await;
         let store = &temp.store;
-        assert_eq!(destination(store, ACCOUNT, "/web", "a").await.unwrap(), Destination::NoGroup);
+        assert_eq!(destination(store, SCOPE, "/web", "a").await.unwrap(), Destination::NoGroup);
         web_stream(store, &["a"]).await;
-        assert_eq!(destination(store, ACCOUNT, "/web", "b").await.unwrap(), Destination::NoStream);
+        assert_eq!(destination(store, SCOPE, "/web", "b").await.unwrap(), Destination::NoStream);
         let open = Destination::Stream { retention_days: None };
-        assert_eq!(destination(store, ACCOUNT, "/web", "a").await.unwrap(), open);
-        group::set_retention(store, ACCOUNT, "/web", Retention::of_days(3)).await.unwrap();
+        assert_eq!(destination(store, SCOPE, "/web", "a").await.unwrap(), open);
+        group::set_retention(store, SCOPE, "/web", Retention::of_days(3)).await.unwrap();
         let kept = Destination::Stream { retention_days: Some(3) };
-        assert_eq!(destination(store, ACCOUNT, "/web", "a").await.unwrap(), kept);
+        assert_eq!(destination(store, SCOPE, "/web", "a").await.unwrap(), kept);
     }
 
     #[tokio::test]
@@ -267,10 +274,10 @@ mod tests {
         let store = &temp.store;
         web_stream(store, &["a", "b"]).await;
         // Two events share a timestamp: arrival orders them.
-        append(store, ACCOUNT, "/web", "a", &[(100, "one"), (200, "two"), (200, "three"), (300, "four")], 400)
+        append(store, SCOPE, "/web", "a", &[(100, "one"), (200, "two"), (200, "three"), (300, "four")], 400)
             .await
             .unwrap();
-        append(store, ACCOUNT, "/web", "b", &[(150, "other")], 400).await.unwrap();
+        append(store, SCOPE, "/web", "b", &[(150, "other")], 400).await.unwrap();
 
         let start = (i64::MIN, i64::MIN);
         let first = read(store, ALL, Direction::Forward, start, 2).await;
@@ -286,9 +293,9 @@ mod tests {
         let window = read(store, (200, 300), Direction::Forward, start, 10).await;
         assert_eq!(messages(&window), ["two", "three"], "start inclusive, end exclusive");
 
-        let group_page = of_group_after(store, ACCOUNT, "/web", ALL, start, 3).await.unwrap();
+        let group_page = of_group_after(store, SCOPE, "/web", ALL, start, 3).await.unwrap();
         assert_eq!(messages(&group_page), ["one", "other", "two"], "the group's streams interleave by time");
-        let next = of_group_after(store, ACCOUNT, "/web", ALL, group_page[2].position(), 3).await.unwrap();
+        let next = of_group_after(store, SCOPE, "/web", ALL, group_page[2].position(), 3).await.unwrap();
         assert_eq!(messages(&next), ["three", "four"]);
         assert_eq!(next[0].stream, "a");
         assert_eq!(next[0].ingestion_time, 400);
@@ -299,19 +306,19 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         web_stream(store, &["a"]).await;
-        group::create(store, ACCOUNT, "/forever", 1).await.unwrap();
-        stream::create(store, ACCOUNT, "/forever", "a", 1).await.unwrap();
+        group::create(store, SCOPE, "/forever", 1).await.unwrap();
+        stream::create(store, SCOPE, "/forever", "a", 1).await.unwrap();
         let now = 100 * DAY_MS;
         let events = [(now - 2 * DAY_MS, "old"), (now - DAY_MS, "edge"), (now - 1, "new")];
-        append(store, ACCOUNT, "/web", "a", &events, now).await.unwrap();
-        append(store, ACCOUNT, "/forever", "a", &events, now).await.unwrap();
-        group::set_retention(store, ACCOUNT, "/web", Retention::of_days(1)).await.unwrap();
+        append(store, SCOPE, "/web", "a", &events, now).await.unwrap();
+        append(store, SCOPE, "/forever", "a", &events, now).await.unwrap();
+        group::set_retention(store, SCOPE, "/web", Retention::of_days(1)).await.unwrap();
         expire(store, now).await.unwrap();
         let start = (i64::MIN, i64::MIN);
         let kept = read(store, ALL, Direction::Forward, start, 10).await;
         assert_eq!(messages(&kept), ["edge", "new"], "exactly one day old is kept");
         let page = Page { window: ALL, direction: Direction::Forward, from: start, limit: 10 };
-        let forever = of_stream(store, ACCOUNT, "/forever", "a", page).await.unwrap();
+        let forever = of_stream(store, SCOPE, "/forever", "a", page).await.unwrap();
         assert_eq!(forever.len(), 3, "a group without retention keeps everything");
     }
 }

@@ -5,6 +5,7 @@
 //! one of CloudWatch's day counts or none; a group is deleted with its streams and events in
 //! one transaction.
 
+use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
 
 use crate::logs::model::ModelError;
@@ -41,11 +42,11 @@ pub struct LogGroup {
 }
 
 /// Records a new group without retention; false when the name is taken.
-pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Result<bool, ModelError> {
+pub async fn create(store: &Store, scope: Scope<'_>, name: &str, now_ms: i64) -> Result<bool, ModelError> {
     let inserted = store
         .execute(
-            "INSERT INTO log_groups (account_id, name, created_at) VALUES (?, ?, ?)",
-            vec![account.into(), name.into(), Value::Int(now_ms)],
+            "INSERT INTO log_groups (account_id, region, name, created_at) VALUES (?, ?, ?, ?)",
+            vec![scope.account.into(), scope.region.into(), name.into(), Value::Int(now_ms)],
         )
         .await;
     match inserted {
@@ -56,20 +57,20 @@ pub async fn create(store: &Store, account: &str, name: &str, now_ms: i64) -> Re
 }
 
 /// Deletes a group with its streams and events; false when there is no such group.
-pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, ModelError> {
+pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
-                "DELETE FROM log_groups WHERE account_id = ? AND name = ?",
-                vec![account.into(), name.into()],
+                "DELETE FROM log_groups WHERE account_id = ? AND region = ? AND name = ?",
+                vec![scope.account.into(), scope.region.into(), name.into()],
             ),
             Statement::new(
-                "DELETE FROM log_streams WHERE account_id = ? AND group_name = ?",
-                vec![account.into(), name.into()],
+                "DELETE FROM log_streams WHERE account_id = ? AND region = ? AND group_name = ?",
+                vec![scope.account.into(), scope.region.into(), name.into()],
             ),
             Statement::new(
-                "DELETE FROM log_events WHERE account_id = ? AND group_name = ?",
-                vec![account.into(), name.into()],
+                "DELETE FROM log_events WHERE account_id = ? AND region = ? AND group_name = ?",
+                vec![scope.account.into(), scope.region.into(), name.into()],
             ),
         ])
         .await;
@@ -81,21 +82,24 @@ pub async fn delete(store: &Store, account: &str, name: &str) -> Result<bool, Mo
 }
 
 /// Whether a group exists.
-pub async fn exists(store: &Store, account: &str, name: &str) -> Result<bool, ModelError> {
+pub async fn exists(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool, ModelError> {
     let rows = store
-        .query("SELECT 1 FROM log_groups WHERE account_id = ? AND name = ?", vec![account.into(), name.into()])
+        .query(
+            "SELECT 1 FROM log_groups WHERE account_id = ? AND region = ? AND name = ?",
+            vec![scope.account.into(), scope.region.into(), name.into()],
+        )
         .await?;
     Ok(!rows.is_empty())
 }
 
 /// Every group of `account`, by name.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, ModelError> {
+pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, ModelError> {
     let rows = store
         .query(
             "SELECT g.name, g.created_at, g.retention_days,
-                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.group_name = g.name)
-             FROM log_groups g WHERE g.account_id = ? ORDER BY g.name",
-            vec![account.into()],
+                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name)
+             FROM log_groups g WHERE g.account_id = ? AND g.region = ? ORDER BY g.name",
+            vec![scope.account.into(), scope.region.into()],
         )
         .await?;
     rows.iter()
@@ -114,14 +118,14 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<LogGroup>, ModelErr
 /// The caller runs the retention pass ([`super::event::expire`]) when it shortens.
 pub async fn set_retention(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     name: &str,
     retention: Option<Retention>,
 ) -> Result<bool, ModelError> {
     let changed = store
         .execute(
-            "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND name = ?",
-            vec![Value::from(retention.map(Retention::days)), account.into(), name.into()],
+            "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![Value::from(retention.map(Retention::days)), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
@@ -132,7 +136,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{SCOPE, temp_store};
 
     #[test]
     fn a_retention_is_one_of_cloudwatch_day_counts() {
@@ -148,32 +152,36 @@ mod tests {
     async fn a_group_is_created_once_listed_by_name_and_keeps_a_retention() {
         let temp = temp_store().await;
         let store = &temp.store;
-        assert!(create(store, ACCOUNT, "/web", 1_000).await.unwrap());
-        assert!(create(store, ACCOUNT, "/api", 2_000).await.unwrap());
-        assert!(!create(store, ACCOUNT, "/web", 3_000).await.unwrap(), "the name is taken");
-        assert!(exists(store, ACCOUNT, "/web").await.unwrap());
-        assert!(!exists(store, "444455556666", "/web").await.unwrap());
+        assert!(create(store, SCOPE, "/web", 1_000).await.unwrap());
+        assert!(create(store, SCOPE, "/api", 2_000).await.unwrap());
+        assert!(!create(store, SCOPE, "/web", 3_000).await.unwrap(), "the name is taken");
+        assert!(exists(store, SCOPE, "/web").await.unwrap());
+        assert!(
+            !exists(store, crate::regions::Scope { account: "444455556666", region: "us-east-1" }, "/web")
+                .await
+                .unwrap()
+        );
 
-        assert!(set_retention(store, ACCOUNT, "/web", Retention::of_days(7)).await.unwrap());
-        assert!(!set_retention(store, ACCOUNT, "/gone", Retention::of_days(7)).await.unwrap());
-        let groups = all(store, ACCOUNT).await.unwrap();
+        assert!(set_retention(store, SCOPE, "/web", Retention::of_days(7)).await.unwrap());
+        assert!(!set_retention(store, SCOPE, "/gone", Retention::of_days(7)).await.unwrap());
+        let groups = all(store, SCOPE).await.unwrap();
         let web = LogGroup { name: "/web".to_owned(), created_at: 1_000, retention_days: Some(7), stored_bytes: 0 };
         assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/api", "/web"]);
         assert_eq!(groups[1], web);
-        assert!(set_retention(store, ACCOUNT, "/web", None).await.unwrap());
-        assert_eq!(all(store, ACCOUNT).await.unwrap()[1].retention_days, None);
+        assert!(set_retention(store, SCOPE, "/web", None).await.unwrap());
+        assert_eq!(all(store, SCOPE).await.unwrap()[1].retention_days, None);
     }
 
     #[tokio::test]
     async fn a_group_goes_with_its_streams_and_events() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, ACCOUNT, "/web", 1_000).await.unwrap();
-        super::super::stream::create(store, ACCOUNT, "/web", "a", 1_000).await.unwrap();
-        super::super::event::append(store, ACCOUNT, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
-        assert_eq!(all(store, ACCOUNT).await.unwrap()[0].stored_bytes, 5);
-        assert!(delete(store, ACCOUNT, "/web").await.unwrap());
-        assert!(!delete(store, ACCOUNT, "/web").await.unwrap(), "gone");
+        create(store, SCOPE, "/web", 1_000).await.unwrap();
+        super::super::stream::create(store, SCOPE, "/web", "a", 1_000).await.unwrap();
+        super::super::event::append(store, SCOPE, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
+        assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5);
+        assert!(delete(store, SCOPE, "/web").await.unwrap());
+        assert!(!delete(store, SCOPE, "/web").await.unwrap(), "gone");
         for table in ["log_streams", "log_events"] {
             assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
         }

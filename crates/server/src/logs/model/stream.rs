@@ -5,6 +5,7 @@
 //! transaction; streams are listed in one total order (by name, or by last event time then
 //! name), so offset paging over them is stable while nothing changes.
 
+use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
 
 use crate::logs::model::ModelError;
@@ -37,11 +38,17 @@ pub enum Created {
 }
 
 /// Records a new stream of `group` (the caller checks the group exists).
-pub async fn create(store: &Store, account: &str, group: &str, name: &str, now_ms: i64) -> Result<Created, ModelError> {
+pub async fn create(
+    store: &Store,
+    scope: Scope<'_>,
+    group: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<Created, ModelError> {
     let inserted = store
         .execute(
-            "INSERT INTO log_streams (account_id, group_name, name, created_at) VALUES (?, ?, ?, ?)",
-            vec![account.into(), group.into(), name.into(), Value::Int(now_ms)],
+            "INSERT INTO log_streams (account_id, region, group_name, name, created_at) VALUES (?, ?, ?, ?, ?)",
+            vec![scope.account.into(), scope.region.into(), group.into(), name.into(), Value::Int(now_ms)],
         )
         .await;
     match inserted {
@@ -52,16 +59,16 @@ pub async fn create(store: &Store, account: &str, group: &str, name: &str, now_m
 }
 
 /// Deletes a stream with its events; false when there is no such stream.
-pub async fn delete(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, ModelError> {
+pub async fn delete(store: &Store, scope: Scope<'_>, group: &str, name: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
-                "DELETE FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
-                vec![account.into(), group.into(), name.into()],
+                "DELETE FROM log_streams WHERE account_id = ? AND region = ? AND group_name = ? AND name = ?",
+                vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
             ),
             Statement::new(
-                "DELETE FROM log_events WHERE account_id = ? AND group_name = ? AND stream_name = ?",
-                vec![account.into(), group.into(), name.into()],
+                "DELETE FROM log_events WHERE account_id = ? AND region = ? AND group_name = ? AND stream_name = ?",
+                vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
             ),
         ])
         .await;
@@ -73,11 +80,11 @@ pub async fn delete(store: &Store, account: &str, group: &str, name: &str) -> Re
 }
 
 /// Whether a stream exists in a group.
-pub async fn exists(store: &Store, account: &str, group: &str, name: &str) -> Result<bool, ModelError> {
+pub async fn exists(store: &Store, scope: Scope<'_>, group: &str, name: &str) -> Result<bool, ModelError> {
     let rows = store
         .query(
-            "SELECT 1 FROM log_streams WHERE account_id = ? AND group_name = ? AND name = ?",
-            vec![account.into(), group.into(), name.into()],
+            "SELECT 1 FROM log_streams WHERE account_id = ? AND region = ? AND group_name = ? AND name = ?",
+            vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
         )
         .await?;
     Ok(!rows.is_empty())
@@ -86,7 +93,7 @@ pub async fn exists(store: &Store, account: &str, group: &str, name: &str) -> Re
 /// The streams of a group, in `order` (reversed when `descending`).
 pub async fn of_group(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     group: &str,
     order: StreamOrder,
     descending: bool,
@@ -101,9 +108,9 @@ pub async fn of_group(
         .query(
             &format!(
                 "SELECT name, created_at, first_event_at, last_event_at, last_ingestion_at, stored_bytes FROM log_streams
-                 WHERE account_id = ? AND group_name = ? ORDER BY {order}"
+                 WHERE account_id = ? AND region = ? AND group_name = ? ORDER BY {order}"
             ),
-            vec![account.into(), group.into()],
+            vec![scope.account.into(), scope.region.into(), group.into()],
         )
         .await?;
     rows.iter()
@@ -126,31 +133,31 @@ mod tests {
 
     use super::*;
     use crate::logs::model::{event, group};
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{SCOPE, temp_store};
 
     async fn names(store: &Store, order: StreamOrder, descending: bool) -> Vec<String> {
-        of_group(store, ACCOUNT, "/web", order, descending).await.unwrap().into_iter().map(|s| s.name).collect()
+        of_group(store, SCOPE, "/web", order, descending).await.unwrap().into_iter().map(|s| s.name).collect()
     }
 
     #[tokio::test]
     async fn streams_are_created_once_per_group_and_listed_in_either_order() {
         let temp = temp_store().await;
         let store = &temp.store;
-        group::create(store, ACCOUNT, "/web", 1).await.unwrap();
-        group::create(store, ACCOUNT, "/api", 1).await.unwrap();
+        group::create(store, SCOPE, "/web", 1).await.unwrap();
+        group::create(store, SCOPE, "/api", 1).await.unwrap();
         for name in ["b", "a", "c"] {
-            assert_eq!(create(store, ACCOUNT, "/web", name, 10).await.unwrap(), Created::Created);
+            assert_eq!(create(store, SCOPE, "/web", name, 10).await.unwrap(), Created::Created);
         }
-        assert_eq!(create(store, ACCOUNT, "/web", "a", 11).await.unwrap(), Created::AlreadyExists);
-        assert_eq!(create(store, ACCOUNT, "/api", "a", 11).await.unwrap(), Created::Created, "per group");
-        event::append(store, ACCOUNT, "/web", "c", &[(5_000, "x")], 6_000).await.unwrap();
-        event::append(store, ACCOUNT, "/web", "a", &[(9_000, "yy")], 9_500).await.unwrap();
+        assert_eq!(create(store, SCOPE, "/web", "a", 11).await.unwrap(), Created::AlreadyExists);
+        assert_eq!(create(store, SCOPE, "/api", "a", 11).await.unwrap(), Created::Created, "per group");
+        event::append(store, SCOPE, "/web", "c", &[(5_000, "x")], 6_000).await.unwrap();
+        event::append(store, SCOPE, "/web", "a", &[(9_000, "yy")], 9_500).await.unwrap();
 
         assert_eq!(names(store, StreamOrder::LogStreamName, false).await, ["a", "b", "c"]);
         assert_eq!(names(store, StreamOrder::LogStreamName, true).await, ["c", "b", "a"]);
         assert_eq!(names(store, StreamOrder::LastEventTime, false).await, ["b", "c", "a"], "no events first");
         assert_eq!(names(store, StreamOrder::LastEventTime, true).await, ["a", "c", "b"]);
-        let a = of_group(store, ACCOUNT, "/web", StreamOrder::LogStreamName, false).await.unwrap().remove(0);
+        let a = of_group(store, SCOPE, "/web", StreamOrder::LogStreamName, false).await.unwrap().remove(0);
         let expected = LogStream {
             name: "a".to_owned(),
             created_at: 10,
@@ -166,15 +173,15 @@ mod tests {
     async fn a_stream_goes_with_its_events_only() {
         let temp = temp_store().await;
         let store = &temp.store;
-        group::create(store, ACCOUNT, "/web", 1).await.unwrap();
-        create(store, ACCOUNT, "/web", "a", 10).await.unwrap();
-        create(store, ACCOUNT, "/web", "b", 10).await.unwrap();
-        event::append(store, ACCOUNT, "/web", "a", &[(1_000, "one")], 1_000).await.unwrap();
-        event::append(store, ACCOUNT, "/web", "b", &[(1_000, "two")], 1_000).await.unwrap();
-        assert!(delete(store, ACCOUNT, "/web", "a").await.unwrap());
-        assert!(!delete(store, ACCOUNT, "/web", "a").await.unwrap(), "gone");
-        assert!(!exists(store, ACCOUNT, "/web", "a").await.unwrap());
-        assert!(exists(store, ACCOUNT, "/web", "b").await.unwrap());
+        group::create(store, SCOPE, "/web", 1).await.unwrap();
+        create(store, SCOPE, "/web", "a", 10).await.unwrap();
+        create(store, SCOPE, "/web", "b", 10).await.unwrap();
+        event::append(store, SCOPE, "/web", "a", &[(1_000, "one")], 1_000).await.unwrap();
+        event::append(store, SCOPE, "/web", "b", &[(1_000, "two")], 1_000).await.unwrap();
+        assert!(delete(store, SCOPE, "/web", "a").await.unwrap());
+        assert!(!delete(store, SCOPE, "/web", "a").await.unwrap(), "gone");
+        assert!(!exists(store, SCOPE, "/web", "a").await.unwrap());
+        assert!(exists(store, SCOPE, "/web", "b").await.unwrap());
         let left = store.query("SELECT stream_name FROM log_events", vec![]).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left.first().unwrap().text(0).unwrap(), "b");

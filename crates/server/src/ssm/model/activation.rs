@@ -6,6 +6,7 @@
 //! registration (`instance::register`), which checks the limit and the expiry in the same
 //! statement.
 
+use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
 
 use crate::ssm::model::ModelError;
@@ -24,6 +25,8 @@ pub struct Activation {
     pub registrations_count: i64,
     pub expires_at: i64,
     pub created_at: i64,
+    /// The region it was created in, where the instances it registers are.
+    pub region: String,
 }
 
 impl Activation {
@@ -49,14 +52,15 @@ pub struct NewActivation<'a> {
 }
 
 /// Records a new activation and its tags, in one transaction.
-pub async fn create(store: &Store, account: &str, new: &NewActivation<'_>, tags: &[Tag]) -> Result<(), ModelError> {
+pub async fn create(store: &Store, scope: Scope<'_>, new: &NewActivation<'_>, tags: &[Tag]) -> Result<(), ModelError> {
     let mut statements = vec![Statement::new(
-        "INSERT INTO activations (activation_id, account_id, code_hash, role_name, description, default_instance_name,
-                                  registration_limit, registrations_count, expires_at, created_at, registration_metadata)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        "INSERT INTO activations (activation_id, account_id, region, code_hash, role_name, description,
+                                  default_instance_name, registration_limit, registrations_count, expires_at, created_at,
+                                  registration_metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
         vec![
             new.id.into(),
-            account.into(),
+            scope.account.into(), scope.region.into(),
             new.code_hash.into(),
             new.role_name.into(),
             Value::from(new.description.map(str::to_owned)),
@@ -67,13 +71,13 @@ pub async fn create(store: &Store, account: &str, new: &NewActivation<'_>, tags:
             Value::from(new.metadata.clone()),
         ],
     )];
-    statements.extend(tags::set(account, ResourceKind::Activation, new.id, tags));
+    statements.extend(tags::set(scope.account, ResourceKind::Activation, new.id, tags));
     store.transaction(statements).await?;
     Ok(())
 }
 
 const COLUMNS: &str = "activation_id, code_hash, role_name, description, default_instance_name, registration_limit,
-                       registrations_count, expires_at, created_at";
+                       registrations_count, expires_at, created_at, region";
 
 fn activation_of(row: &store::Row) -> Result<Activation, ModelError> {
     Ok(Activation {
@@ -86,11 +90,13 @@ fn activation_of(row: &store::Row) -> Result<Activation, ModelError> {
         registrations_count: row.int(6)?,
         expires_at: row.int(7)?,
         created_at: row.int(8)?,
+        region: row.text(9)?,
     })
 }
 
-/// One activation of `account`, expired or not.
-pub async fn find(store: &Store, account: &str, id: &str) -> Result<Option<Activation>, ModelError> {
+/// The activation `id` of `account`, in whichever region it was created (its code is what
+/// the unsigned registration proves; the region is the activation's), expired or not.
+pub async fn find_for_registration(store: &Store, account: &str, id: &str) -> Result<Option<Activation>, ModelError> {
     let rows = store
         .query(
             &format!("SELECT {COLUMNS} FROM activations WHERE account_id = ? AND activation_id = ?"),
@@ -101,11 +107,11 @@ pub async fn find(store: &Store, account: &str, id: &str) -> Result<Option<Activ
 }
 
 /// Every activation of `account`, oldest first.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<Activation>, ModelError> {
+pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<Activation>, ModelError> {
     let rows = store
         .query(
-            &format!("SELECT {COLUMNS} FROM activations WHERE account_id = ? ORDER BY created_at, activation_id"),
-            vec![account.into()],
+            &format!("SELECT {COLUMNS} FROM activations WHERE account_id = ? AND region = ? ORDER BY created_at, activation_id"),
+            vec![scope.account.into(), scope.region.into()],
         )
         .await?;
     rows.iter().map(activation_of).collect()
@@ -113,14 +119,14 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<Activation>, ModelE
 
 /// Deletes an activation and its tags (the instances it registered stay); false when there
 /// is no such activation.
-pub async fn delete(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
+pub async fn delete(store: &Store, scope: Scope<'_>, id: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
-                "DELETE FROM activations WHERE account_id = ? AND activation_id = ?",
-                vec![account.into(), id.into()],
+                "DELETE FROM activations WHERE account_id = ? AND region = ? AND activation_id = ?",
+                vec![scope.account.into(), scope.region.into(), id.into()],
             ),
-            tags::delete_all(account, ResourceKind::Activation, id),
+            tags::delete_all(scope.account, ResourceKind::Activation, id),
         ])
         .await;
     match deleted {
@@ -135,7 +141,7 @@ pub(crate) mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, SCOPE, temp_store};
 
     pub(crate) const ACTIVATION: &str = "7a3c1f52-0e1d-4b6a-9c2e-5d8f0a1b2c3d";
 
@@ -165,6 +171,7 @@ pub(crate) mod tests {
             registrations_count: 1,
             expires_at: 200,
             created_at: 100,
+            region: "us-east-1".to_owned(),
         };
         assert!(!activation.expired(199));
         assert!(activation.expired(200), "expired at the instant");
@@ -176,23 +183,27 @@ pub(crate) mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let tags = [("team".to_owned(), "edge".to_owned())];
-        create(store, ACCOUNT, &new_activation(ACTIVATION, 3, 1_000), &tags).await.unwrap();
+        create(store, SCOPE, &new_activation(ACTIVATION, 3, 1_000), &tags).await.unwrap();
         let later = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
         let mut second = new_activation(later, 1, 2_000);
         second.created_at = 150;
-        create(store, ACCOUNT, &second, &[]).await.unwrap();
+        create(store, SCOPE, &second, &[]).await.unwrap();
 
-        let found = find(store, ACCOUNT, ACTIVATION).await.unwrap().unwrap();
+        let found = find_for_registration(store, ACCOUNT, ACTIVATION).await.unwrap().unwrap();
         assert_eq!((found.registrations_count, found.registration_limit, found.expires_at), (0, 3, 1_000));
         assert_eq!(found.description.as_deref(), Some("edge servers"));
-        assert!(find(store, "444455556666", ACTIVATION).await.unwrap().is_none());
-        let ids: Vec<_> = all(store, ACCOUNT).await.unwrap().into_iter().map(|a| a.id).collect();
+        assert_eq!(found.region, "us-east-1", "the region it was created in");
+        assert!(find_for_registration(store, "444455556666", ACTIVATION).await.unwrap().is_none());
+        let ids: Vec<_> = all(store, SCOPE).await.unwrap().into_iter().map(|a| a.id).collect();
         assert_eq!(ids, [ACTIVATION, later], "oldest first");
+        let elsewhere = crate::regions::Scope { account: ACCOUNT, region: "eu-west-1" };
+        assert!(all(store, elsewhere).await.unwrap().is_empty(), "another region's activations are not listed");
+        assert!(!delete(store, elsewhere, ACTIVATION).await.unwrap(), "nor deleted from another region");
         assert_eq!(tags::of(store, ACCOUNT, ResourceKind::Activation, ACTIVATION).await.unwrap(), tags);
 
-        assert!(delete(store, ACCOUNT, ACTIVATION).await.unwrap());
-        assert!(!delete(store, ACCOUNT, ACTIVATION).await.unwrap(), "gone");
+        assert!(delete(store, SCOPE, ACTIVATION).await.unwrap());
+        assert!(!delete(store, SCOPE, ACTIVATION).await.unwrap(), "gone");
         assert!(tags::of(store, ACCOUNT, ResourceKind::Activation, ACTIVATION).await.unwrap().is_empty());
-        assert_eq!(all(store, ACCOUNT).await.unwrap().len(), 1);
+        assert_eq!(all(store, SCOPE).await.unwrap().len(), 1);
     }
 }

@@ -7,6 +7,7 @@
 //! and copies the activation's tags onto it; [`deregister`] removes it with every session
 //! issued to it and its tags; its tags never exceed [`tags::PER_RESOURCE`] ([`add_tags`]).
 
+use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
 
 use crate::ssm::model::ModelError;
@@ -64,13 +65,13 @@ impl ManagedInstance {
 }
 
 /// Every managed instance of `account`, oldest registration first.
-pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, ModelError> {
+pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<ManagedInstance>, ModelError> {
     let rows = store
         .query(
             "SELECT instance_id, activation_id, role_name, name, registered_at, last_ping_at, ip_address, computer_name,
                     platform_name, platform_type, platform_version, agent_version
-             FROM managed_instances WHERE account_id = ? ORDER BY registered_at, instance_id",
-            vec![account.into()],
+             FROM managed_instances WHERE account_id = ? AND region = ? ORDER BY registered_at, instance_id",
+            vec![scope.account.into(), scope.region.into()],
         )
         .await?;
     rows.iter()
@@ -97,11 +98,11 @@ pub async fn all(store: &Store, account: &str) -> Result<Vec<ManagedInstance>, M
 }
 
 /// Whether instance `id` is registered in `account`.
-pub async fn exists(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
+pub async fn exists(store: &Store, scope: Scope<'_>, id: &str) -> Result<bool, ModelError> {
     let rows = store
         .query(
-            "SELECT 1 FROM managed_instances WHERE account_id = ? AND instance_id = ?",
-            vec![account.into(), id.into()],
+            "SELECT 1 FROM managed_instances WHERE account_id = ? AND region = ? AND instance_id = ?",
+            vec![scope.account.into(), scope.region.into(), id.into()],
         )
         .await?;
     Ok(!rows.is_empty())
@@ -114,18 +115,28 @@ pub struct SigningKey {
     pub public_key: String,
     pub role_name: String,
     pub fingerprint: String,
+    /// The region it registered in (its activation's).
+    pub region: String,
 }
 
-/// The signing key of instance `id`, if it is registered.
+/// The signing key of instance `id` of `account`, if it is registered (in whichever region:
+/// its signature is what the unsigned protocol proves).
 pub async fn signing_key(store: &Store, account: &str, id: &str) -> Result<Option<SigningKey>, ModelError> {
     let rows = store
         .query(
-            "SELECT public_key, role_name, fingerprint FROM managed_instances WHERE account_id = ? AND instance_id = ?",
+            "SELECT public_key, role_name, fingerprint, region FROM managed_instances WHERE account_id = ? AND instance_id = ?",
             vec![account.into(), id.into()],
         )
         .await?;
     rows.first()
-        .map(|row| Ok(SigningKey { public_key: row.text(0)?, role_name: row.text(1)?, fingerprint: row.text(2)? }))
+        .map(|row| {
+            Ok(SigningKey {
+                public_key: row.text(0)?,
+                role_name: row.text(1)?,
+                fingerprint: row.text(2)?,
+                region: row.text(3)?,
+            })
+        })
         .transpose()
 }
 
@@ -145,7 +156,7 @@ pub struct Registration<'a> {
 /// activation is gone, expired at `now` or has no registration left.
 pub async fn register(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     registration: &Registration<'_>,
     now: i64,
 ) -> Result<bool, ModelError> {
@@ -154,15 +165,16 @@ pub async fn register(
         .transaction(vec![
             Statement::guard(
                 "UPDATE activations SET registrations_count = registrations_count + 1
-                 WHERE account_id = ? AND activation_id = ? AND registrations_count < registration_limit AND expires_at > ?",
-                vec![account.into(), activation_id.into(), Value::Int(now)],
+                 WHERE account_id = ? AND region = ? AND activation_id = ? AND registrations_count < registration_limit AND expires_at > ?",
+                vec![scope.account.into(), scope.region.into(), activation_id.into(), Value::Int(now)],
             ),
             Statement::new(
-                "INSERT INTO managed_instances (instance_id, account_id, activation_id, role_name, public_key, fingerprint, name, registered_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO managed_instances (instance_id, account_id, region, activation_id, role_name, public_key,
+                                                fingerprint, name, registered_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     instance_id.into(),
-                    account.into(),
+                    scope.account.into(), scope.region.into(),
                     activation_id.into(),
                     registration.role_name.into(),
                     registration.public_key.into(),
@@ -176,7 +188,7 @@ pub async fn register(
                 "INSERT INTO tags (account_id, resource_kind, resource_key, tag_key_lower, tag_key, tag_value)
                  SELECT account_id, 'ManagedInstance', ?, tag_key_lower, tag_key, tag_value FROM tags
                  WHERE account_id = ? AND resource_kind = 'Activation' AND resource_key = ?",
-                vec![instance_id.into(), account.into(), activation_id.into()],
+                vec![instance_id.into(), scope.account.into(), activation_id.into()],
             ),
         ])
         .await;
@@ -191,7 +203,7 @@ pub async fn register(
 /// registered.
 pub async fn record_heartbeat(
     store: &Store,
-    account: &str,
+    scope: Scope<'_>,
     id: &str,
     host: &HostInformation,
     now: i64,
@@ -201,7 +213,7 @@ pub async fn record_heartbeat(
         .execute(
             "UPDATE managed_instances SET last_ping_at = ?, ip_address = ?, computer_name = ?, platform_name = ?,
                     platform_type = ?, platform_version = ?, agent_version = ?
-             WHERE account_id = ? AND instance_id = ?",
+             WHERE account_id = ? AND region = ? AND instance_id = ?",
             vec![
                 Value::Int(now),
                 text(&host.ip_address),
@@ -210,7 +222,8 @@ pub async fn record_heartbeat(
                 text(&host.platform_type),
                 text(&host.platform_version),
                 text(&host.agent_version),
-                account.into(),
+                scope.account.into(),
+                scope.region.into(),
                 id.into(),
             ],
         )
@@ -220,19 +233,19 @@ pub async fn record_heartbeat(
 
 /// Deletes an instance with every session issued to it and its tags; false when it is not
 /// registered.
-pub async fn deregister(store: &Store, account: &str, id: &str) -> Result<bool, ModelError> {
+pub async fn deregister(store: &Store, scope: Scope<'_>, id: &str) -> Result<bool, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
-                "DELETE FROM managed_instances WHERE account_id = ? AND instance_id = ?",
-                vec![account.into(), id.into()],
+                "DELETE FROM managed_instances WHERE account_id = ? AND region = ? AND instance_id = ?",
+                vec![scope.account.into(), scope.region.into(), id.into()],
             ),
             // Its credentials end with it.
             Statement::new(
                 "DELETE FROM sessions WHERE account_id = ? AND instance_id = ?",
-                vec![account.into(), id.into()],
+                vec![scope.account.into(), id.into()],
             ),
-            tags::delete_all(account, ResourceKind::ManagedInstance, id),
+            tags::delete_all(scope.account, ResourceKind::ManagedInstance, id),
         ])
         .await;
     match deleted {
@@ -253,16 +266,17 @@ pub enum TagsAdded {
 }
 
 /// Sets `tags` on an instance, the quota counted with them in the same transaction.
-pub async fn add_tags(store: &Store, account: &str, id: &str, new: &[Tag]) -> Result<TagsAdded, ModelError> {
+pub async fn add_tags(store: &Store, scope: Scope<'_>, id: &str, new: &[Tag]) -> Result<TagsAdded, ModelError> {
     let kind = ResourceKind::ManagedInstance;
-    let mut statements = tags::set(account, kind, id, new);
+    let mut statements = tags::set(scope.account, kind, id, new);
     statements.push(Statement::guard(
-        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND instance_id = ?
+        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND region = ? AND instance_id = ?
            AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?",
         vec![
-            account.into(),
+            scope.account.into(),
+            scope.region.into(),
             id.into(),
-            account.into(),
+            scope.account.into(),
             kind.as_str().into(),
             id.into(),
             Value::Int(tags::PER_RESOURCE),
@@ -270,7 +284,7 @@ pub async fn add_tags(store: &Store, account: &str, id: &str, new: &[Tag]) -> Re
     ));
     match store.transaction(statements).await {
         Ok(_) => Ok(TagsAdded::Added),
-        Err(StoreError::Unmet(_)) if exists(store, account, id).await? => Ok(TagsAdded::TooMany),
+        Err(StoreError::Unmet(_)) if exists(store, scope, id).await? => Ok(TagsAdded::TooMany),
         Err(StoreError::Unmet(_)) => Ok(TagsAdded::NoInstance),
         Err(error) => Err(error.into()),
     }
@@ -282,7 +296,7 @@ mod tests {
 
     use super::*;
     use crate::ssm::model::activation::{self, tests::ACTIVATION, tests::new_activation};
-    use crate::testing::{ACCOUNT, temp_store};
+    use crate::testing::{ACCOUNT, SCOPE, temp_store};
 
     fn registration(instance_id: &str) -> Registration<'_> {
         Registration {
@@ -314,19 +328,28 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let tags = [("team".to_owned(), "edge".to_owned())];
-        activation::create(store, ACCOUNT, &new_activation(ACTIVATION, 2, 1_000), &tags).await.unwrap();
-        assert!(register(store, ACCOUNT, &registration("mi-00000000000000001"), 500).await.unwrap());
+        activation::create(store, SCOPE, &new_activation(ACTIVATION, 2, 1_000), &tags).await.unwrap();
+        assert!(register(store, SCOPE, &registration("mi-00000000000000001"), 500).await.unwrap());
         assert!(
-            !register(store, ACCOUNT, &registration("mi-00000000000000002"), 1_000).await.unwrap(),
+            !register(store, SCOPE, &registration("mi-00000000000000002"), 1_000).await.unwrap(),
             "expired at its date"
         );
-        assert!(register(store, ACCOUNT, &registration("mi-00000000000000002"), 600).await.unwrap());
-        assert!(!register(store, ACCOUNT, &registration("mi-00000000000000003"), 700).await.unwrap(), "limit spent");
-        assert!(!register(store, "444455556666", &registration("mi-00000000000000004"), 700).await.unwrap());
-        let spent = activation::find(store, ACCOUNT, ACTIVATION).await.unwrap().unwrap();
+        assert!(register(store, SCOPE, &registration("mi-00000000000000002"), 600).await.unwrap());
+        assert!(!register(store, SCOPE, &registration("mi-00000000000000003"), 700).await.unwrap(), "limit spent");
+        assert!(
+            !register(
+                store,
+                crate::regions::Scope { account: "444455556666", region: "us-east-1" },
+                &registration("mi-00000000000000004"),
+                700
+            )
+            .await
+            .unwrap()
+        );
+        let spent = activation::find_for_registration(store, ACCOUNT, ACTIVATION).await.unwrap().unwrap();
         assert_eq!((spent.registrations_count, spent.registration_limit), (2, 2));
 
-        let instances = all(store, ACCOUNT).await.unwrap();
+        let instances = all(store, SCOPE).await.unwrap();
         let ids: Vec<_> = instances.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["mi-00000000000000001", "mi-00000000000000002"], "only what was registered, oldest first");
         assert_eq!(instances[0].name.as_deref(), Some("edge"));
@@ -342,13 +365,13 @@ mod tests {
     async fn a_heartbeat_is_recorded_and_deregistering_ends_the_instance_and_its_sessions() {
         let temp = temp_store().await;
         let store = &temp.store;
-        activation::create(store, ACCOUNT, &new_activation(ACTIVATION, 5, 1_000), &[]).await.unwrap();
+        activation::create(store, SCOPE, &new_activation(ACTIVATION, 5, 1_000), &[]).await.unwrap();
         let id = "mi-00000000000000001";
-        register(store, ACCOUNT, &registration(id), 100).await.unwrap();
+        register(store, SCOPE, &registration(id), 100).await.unwrap();
         let host = HostInformation { agent_version: Some("3.3.0".to_owned()), ..HostInformation::default() };
-        assert!(record_heartbeat(store, ACCOUNT, id, &host, 200).await.unwrap());
-        assert!(!record_heartbeat(store, ACCOUNT, "mi-00000000000000009", &host, 200).await.unwrap());
-        let instance = all(store, ACCOUNT).await.unwrap().remove(0);
+        assert!(record_heartbeat(store, SCOPE, id, &host, 200).await.unwrap());
+        assert!(!record_heartbeat(store, SCOPE, "mi-00000000000000009", &host, 200).await.unwrap());
+        let instance = all(store, SCOPE).await.unwrap().remove(0);
         assert_eq!(instance.ping_status(230, 60), PingStatus::Online);
         assert_eq!((instance.last_ping_at, instance.host), (Some(200), host));
 
@@ -360,10 +383,10 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(add_tags(store, ACCOUNT, id, &[("a".to_owned(), "1".to_owned())]).await.unwrap(), TagsAdded::Added);
-        assert!(deregister(store, ACCOUNT, id).await.unwrap());
-        assert!(!exists(store, ACCOUNT, id).await.unwrap());
-        assert!(!deregister(store, ACCOUNT, id).await.unwrap(), "gone");
+        assert_eq!(add_tags(store, SCOPE, id, &[("a".to_owned(), "1".to_owned())]).await.unwrap(), TagsAdded::Added);
+        assert!(deregister(store, SCOPE, id).await.unwrap());
+        assert!(!exists(store, SCOPE, id).await.unwrap());
+        assert!(!deregister(store, SCOPE, id).await.unwrap(), "gone");
         let sessions = store.query("SELECT 1 FROM sessions WHERE instance_id = ?", vec![id.into()]).await.unwrap();
         assert!(sessions.is_empty(), "its credentials end with it");
         assert!(tags::of(store, ACCOUNT, ResourceKind::ManagedInstance, id).await.unwrap().is_empty());
@@ -373,24 +396,24 @@ mod tests {
     async fn an_instance_holds_at_most_fifty_tags() {
         let temp = temp_store().await;
         let store = &temp.store;
-        activation::create(store, ACCOUNT, &new_activation(ACTIVATION, 5, 1_000), &[]).await.unwrap();
+        activation::create(store, SCOPE, &new_activation(ACTIVATION, 5, 1_000), &[]).await.unwrap();
         let id = "mi-00000000000000001";
-        register(store, ACCOUNT, &registration(id), 100).await.unwrap();
+        register(store, SCOPE, &registration(id), 100).await.unwrap();
         let many = |from: usize, count: usize| -> Vec<Tag> {
             (from..from + count).map(|n| (format!("k{n:02}"), "v".to_owned())).collect()
         };
-        assert_eq!(add_tags(store, ACCOUNT, id, &many(0, 49)).await.unwrap(), TagsAdded::Added);
-        assert_eq!(add_tags(store, ACCOUNT, id, &many(49, 2)).await.unwrap(), TagsAdded::TooMany);
+        assert_eq!(add_tags(store, SCOPE, id, &many(0, 49)).await.unwrap(), TagsAdded::Added);
+        assert_eq!(add_tags(store, SCOPE, id, &many(49, 2)).await.unwrap(), TagsAdded::TooMany);
         assert_eq!(
             tags::of(store, ACCOUNT, ResourceKind::ManagedInstance, id).await.unwrap().len(),
             49,
             "nothing written"
         );
         assert_eq!(
-            add_tags(store, ACCOUNT, id, &many(0, 50)).await.unwrap(),
+            add_tags(store, SCOPE, id, &many(0, 50)).await.unwrap(),
             TagsAdded::Added,
             "replacing keys is no growth"
         );
-        assert_eq!(add_tags(store, ACCOUNT, "mi-00000000000000002", &many(0, 1)).await.unwrap(), TagsAdded::NoInstance);
+        assert_eq!(add_tags(store, SCOPE, "mi-00000000000000002", &many(0, 1)).await.unwrap(), TagsAdded::NoInstance);
     }
 }

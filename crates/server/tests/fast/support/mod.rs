@@ -525,8 +525,21 @@ struct Target<'a> {
     query: &'a str,
 }
 
+thread_local! {
+    /// The region this thread's requests are signed for (`us-east-1` unless [`in_region`]).
+    static SIGNING_REGION: std::cell::RefCell<String> = std::cell::RefCell::new("us-east-1".to_owned());
+}
+
+/// Runs `work` with every request this thread sends signed for `region`.
+pub fn in_region<T>(region: &str, work: impl FnOnce() -> T) -> T {
+    let before = SIGNING_REGION.replace(region.to_owned());
+    let result = work();
+    SIGNING_REGION.set(before);
+    result
+}
+
 /// Adds `X-Amz-Date`, `X-Amz-Security-Token` (for a session) and `Authorization`: SigV4 over
-/// every header, for `service` in us-east-1, now.
+/// every header, for `service` in this thread's region ([`in_region`]), now.
 fn sign(key: &Key, service: &str, target: &Target<'_>, headers: &mut Vec<(&str, String)>, body: &str) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let amz_date = format_amz_date(i64::try_from(now).unwrap());
@@ -547,9 +560,10 @@ fn sign(key: &Key, service: &str, target: &Target<'_>, headers: &mut Vec<(&str, 
     let signed_refs: Vec<&str> = signed.iter().map(String::as_str).collect();
     let canonical = canonical_request(&request, &signed_refs, &sha256_hex(body.as_bytes()));
     let date = &amz_date[..8];
-    let scope = format!("{date}/us-east-1/{service}/aws4_request");
+    let region = SIGNING_REGION.with_borrow(Clone::clone);
+    let scope = format!("{date}/{region}/{service}/aws4_request");
     let signature =
-        signing_key(&key.secret, date, "us-east-1", service).sign(&string_to_sign(&amz_date, &scope, &canonical));
+        signing_key(&key.secret, date, &region, service).sign(&string_to_sign(&amz_date, &scope, &canonical));
     headers.push((
         "Authorization",
         format!(

@@ -18,6 +18,7 @@ use crate::ecs::model::container_instance;
 use crate::ecs::{self, put};
 use crate::ids;
 use crate::operations::internal;
+use crate::regions::Scope;
 
 /// `update`, then wakes the poll of the task's instance when its agent must hear of it.
 pub(crate) async fn update_task(
@@ -55,17 +56,18 @@ pub(crate) async fn create_tasks(
 ) -> Result<Vec<TaskRow>, AwsError> {
     let now = ids::now();
     let cluster_name = cluster.name.as_str();
+    let scope = Scope { account: &app.account_id, region: ecs::region_of(&cluster.arn) };
     let mut tasks = Vec::new();
     for instance_arn in placed {
         let id = ids::uuid().map_err(internal)?.replace('-', "");
-        let arn = ecs::arn(app, "task", &format!("{cluster_name}/{id}"));
+        let arn = ecs::arn(scope, "task", &format!("{cluster_name}/{id}"));
         let containers: Vec<Json> = launch
             .containers
             .iter()
             .map(|c| {
                 let name = c.get("name").and_then(Json::as_str).unwrap_or_default();
                 let mut container = json!({
-                    "containerArn": ecs::arn(app, "container", &format!("{cluster_name}/{id}/{}", ids::uuid().unwrap_or_default())),
+                    "containerArn": ecs::arn(scope, "container", &format!("{cluster_name}/{id}/{}", ids::uuid().unwrap_or_default())),
                     "taskArn": arn,
                     "name": name,
                     "image": c.get("image").cloned().unwrap_or(Json::Null),
