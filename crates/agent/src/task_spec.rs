@@ -6,7 +6,9 @@
 //! `portMappings` (hostPort 0 is a dynamic port), `cpu` (CPU shares, at least 2 as ECS's agent
 //! does, since Docker reads 0 as 1024), `memory` (a hard limit) and `memoryReservation` (a
 //! soft one) in MiB, `essential`, `dependsOn`, `links`, `stopTimeout` (30 s by default),
-//! `dockerLabels` and `healthCheck`. Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
+//! `dockerLabels` and `healthCheck`; `secrets` and `repositoryCredentials` are resolved by
+//! `crate::task_secrets` and reach the configuration as environment variables and Docker's
+//! pull credentials. Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
 //! every container carries the labels that let a restarted agent adopt it.
 
 pub use agent_protocol::task::{ContainerDefinition, HealthCheck, TaskPayload, task_id};

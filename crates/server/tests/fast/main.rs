@@ -25,6 +25,7 @@ mod ecs_clusters;
 mod ecs_refusals;
 mod ecs_services;
 mod ecs_task_definitions;
+mod ecs_task_secrets;
 mod ecs_tasks;
 mod every_operation;
 mod iam_access_advisor;
