@@ -41,8 +41,9 @@ pub struct Ctx<'a> {
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
     pub(crate) target: std::sync::OnceLock<crate::iam::model::entities::Entity>,
-    /// The ARN of what the operation creates when its resource function chose it (a
-    /// secret's random suffix): the handler creates exactly what was authorized.
+    /// The ARN of what the operation acts on when its resource function chose it (a new
+    /// secret's, with its random suffix) or resolved it (an existing secret's, from its name):
+    /// the handler acts on exactly what was authorized.
     pub(crate) created: std::sync::OnceLock<String>,
     /// The decisions the engine made while the operation ran (`iam:PassRole`), for its
     /// audit record.

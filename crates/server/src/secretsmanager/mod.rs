@@ -138,9 +138,14 @@ pub async fn find_secret(ctx: &Ctx<'_>, id: &str) -> Result<Option<Secret>, AwsE
     Ok(model::find(store, account, region, By::Name(id), now).await?)
 }
 
-/// The secret `SecretId` names, or ResourceNotFoundException.
+/// The secret `SecretId` names, or ResourceNotFoundException; only the one the request was
+/// authorized on (a secret deleted and created again since under the same name is another).
 pub async fn existing_secret(ctx: &Ctx<'_>) -> Result<Secret, AwsError> {
-    find_secret(ctx, secret_id(ctx)?).await?.ok_or_else(not_found)
+    let secret = find_secret(ctx, secret_id(ctx)?).await?.ok_or_else(not_found)?;
+    match ctx.created.get() {
+        Some(authorized) if *authorized != secret.arn => Err(not_found()),
+        _ => Ok(secret),
+    }
 }
 
 /// [`existing_secret`], refusing one scheduled for deletion.
@@ -157,10 +162,14 @@ pub async fn live_secret(ctx: &Ctx<'_>) -> Result<Secret, AwsError> {
 pub fn secret_resource<'a>(ctx: &'a Ctx<'a>) -> ResourcesFuture<'a> {
     Box::pin(async move {
         let id = secret_id(ctx)?;
-        Ok(vec![match find_secret(ctx, id).await? {
-            Some(secret) => secret.arn,
-            None if id.starts_with("arn:") => id.to_owned(),
-            None => format!("{}{id}", arn_prefix(ctx)),
+        let found = find_secret(ctx, id).await?;
+        // The handler acts on this secret only, and on none when none was found here
+        // (`existing_secret`), whatever is created meanwhile.
+        let authorized = ctx.created.get_or_init(|| found.map(|secret| secret.arn).unwrap_or_default());
+        Ok(vec![match authorized.as_str() {
+            "" if id.starts_with("arn:") => id.to_owned(),
+            "" => format!("{}{id}", arn_prefix(ctx)),
+            arn => arn.to_owned(),
         }])
     })
 }
