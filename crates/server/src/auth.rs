@@ -61,6 +61,7 @@ fn identity_of(entry: KeyEntry, key_id: &str) -> Identity {
         access_key_id: key_id.to_owned(),
         session_issued_at: entry.session.as_ref().map(|session| session.issued_at),
         mfa_authenticated_at: entry.session.as_ref().and_then(|session| session.mfa_at),
+        source_identity: entry.session.as_ref().and_then(|session| session.source_identity.clone()),
         session_kind: entry.session.map(|session| session.kind),
         scope: entry.scope,
     }
@@ -118,6 +119,7 @@ async fn load_session(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
         expires_at: row.expires_at,
         kind,
         mfa_at: row.mfa_at,
+        source_identity: row.source_identity,
     };
     let account = row.account;
     let (principal, scope) = match (row.role_key, row.user_key) {

@@ -65,6 +65,9 @@ pub fn context(identity: &Identity, facts: &RequestFacts) -> Context {
             None => context.with("aws:MultiFactorAuthPresent", "false"),
         };
     }
+    if let Some(source) = &identity.source_identity {
+        context = context.with("aws:SourceIdentity", source.clone());
+    }
     context
 }
 

@@ -45,6 +45,8 @@ pub struct Session {
     pub kind: crate::identity::SessionKind,
     /// When the MFA code they were issued with was authenticated (`None`: issued without).
     pub mfa_at: Option<i64>,
+    /// The source identity they were issued with.
+    pub source_identity: Option<String>,
 }
 
 /// What authorizes a user or a role, as the IAM model gathers it, shared by every request

@@ -88,6 +88,8 @@ pub struct Identity {
     /// When the caller signed with temporary credentials issued with an MFA code: when that
     /// code was authenticated (`aws:MultiFactorAuthAge` counts from it).
     pub mfa_authenticated_at: Option<i64>,
+    /// The source identity of the session it signed with (`aws:SourceIdentity`).
+    pub source_identity: Option<String>,
     /// When the caller signed with temporary credentials: what they were issued to.
     pub session_kind: Option<SessionKind>,
     /// What the session was scoped to when it was made (empty for long-term keys).

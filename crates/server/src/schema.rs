@@ -945,6 +945,13 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 27,
+        // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
+        // or a SAML or web identity token's): it never changes, passes on to the sessions the
+        // session chains to, and is `aws:SourceIdentity` of every request made with it.
+        sql: "ALTER TABLE sessions ADD COLUMN source_identity TEXT",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

@@ -336,6 +336,7 @@ async fn issue(
         kind: &kind,
         revoked_with: Some(instance_id),
         mfa_at: None,
+        source_identity: None,
     };
     let credentials =
         issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &registered.region).await?;

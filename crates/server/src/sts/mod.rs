@@ -233,8 +233,26 @@ pub(crate) fn session_policies(params: &QueryParams) -> Result<(Option<&str>, Ve
 
 async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     // The pipeline has checked the role ARN's length and the session name's.
-    let AssumeRoleRequest { role_arn: arn, role_session_name: session_name, tags, serial_number, token_code, .. } =
-        ctx.input();
+    let AssumeRoleRequest {
+        role_arn: arn,
+        role_session_name: session_name,
+        tags,
+        transitive_tag_keys,
+        serial_number,
+        token_code,
+        source_identity,
+        provided_contexts,
+        ..
+    } = ctx.input();
+    if !provided_contexts.is_empty() {
+        // Context assertions are signed by AWS STS for IAM Identity Center, which Homeport
+        // does not run: none presented can be one it issued.
+        return Err(AwsError::new(
+            "InvalidParameterValue",
+            400,
+            "The ProvidedContexts could not be verified: Homeport's STS issues no trusted context assertions.",
+        ));
+    }
     let role = assumed_role(ctx, arn).await?.ok_or_else(|| {
         AwsError::new(
             "AccessDenied",
@@ -255,6 +273,28 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         }
     }
 
+    // Setting session tags or a source identity needs its own permission, decided as
+    // AssumeRole was (the caller's policies with the role's trust policy).
+    if !tags.is_empty() || !transitive_tag_keys.is_empty() {
+        authorize_on_role(ctx, &role, "sts:TagSession").await?;
+    }
+    // A source identity, once set, is the session's and every session it chains to.
+    let inherited = ctx.identity.source_identity.as_deref();
+    let source_identity = match (inherited, source_identity) {
+        (Some(held), Some(asked)) if held != asked => {
+            return Err(AwsError::new(
+                "AccessDenied",
+                403,
+                format!("The source identity of a role session cannot be changed: it is {held}, not {asked}."),
+            ));
+        }
+        (_, Some(asked)) => {
+            authorize_on_role(ctx, &role, "sts:SetSourceIdentity").await?;
+            Some(asked)
+        }
+        (held, None) => held,
+    };
+
     let mfa_at = mfa::authenticate(ctx, serial_number, token_code).await?;
     let grant = SessionGrant {
         policy: scope.policy,
@@ -263,11 +303,45 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         kind: &SessionKind::Role,
         revoked_with: None,
         mfa_at,
+        source_identity,
     };
     let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
     write_role_session(&mut xml, ctx.account(), &role, session_name, &credentials, &grant);
+    if let Some(source) = source_identity {
+        xml.element("SourceIdentity", source);
+    }
     Ok(xml)
+}
+
+/// Decides `action` (`sts:TagSession`, `sts:SetSourceIdentity`) on the role being assumed,
+/// as the pipeline decided `sts:AssumeRole`: the caller's policies with the role's trust
+/// policy, on the request's condition keys; the decision is recorded with the request's.
+async fn authorize_on_role(ctx: &Ctx<'_>, role: &Role, action: &str) -> Result<(), AwsError> {
+    let arn = role.arn(ctx.account());
+    let denied = || AwsError::new("AccessDenied", 403, format!("Not authorized to perform {action} on {arn}"));
+    let trust = iam_policy::Policy::parse(&role.trust_policy).map_err(|_| denied())?;
+    let resource_policy = crate::authz::ResourcePolicy {
+        id: sessions::TRUST_POLICY.id,
+        policy: &trust,
+        kind: iam_policy::ResourcePolicyKind::Trust,
+    };
+    let context = crate::authz::request_context(ctx).await?;
+    let resources = [arn.clone()];
+    let decided =
+        crate::authz::authorize(ctx.app, ctx.identity, action, &resources, &context, Some(resource_policy)).await;
+    let decision = match &decided {
+        Ok(verdict) | Err((verdict, _)) => verdict.decision,
+    };
+    if let Ok(mut checks) = ctx.checks.lock() {
+        checks.push(crate::audit::Check {
+            decision: decision.as_str().to_owned(),
+            action: action.to_owned(),
+            resource: arn.clone(),
+            passed_to: String::new(),
+        });
+    }
+    decided.map(|_| ()).map_err(|(_, error)| error)
 }
 
 /// Checks a `RoleSessionName` as STS does (2 to 64 of `[\w+=,.@-]`): the validator checks

@@ -24,6 +24,9 @@ pub(crate) struct SessionGrant<'a> {
     pub revoked_with: Option<&'a str>,
     /// When the caller proved an MFA code for it (AssumeRole's `SerialNumber` and `TokenCode`).
     pub mfa_at: Option<i64>,
+    /// Who the person behind it is, as the caller (or its identity provider) set it once:
+    /// `aws:SourceIdentity` of every request the session makes.
+    pub source_identity: Option<&'a str>,
 }
 
 /// A session's credentials and lifetime, as recorded (the secret sealed, the token as is:
@@ -56,8 +59,9 @@ pub(crate) async fn record_role_session(
         .transaction(vec![
             Statement::new(
                 "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
-                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind, mfa_at)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind, mfa_at,
+                                       source_identity)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     credentials.access_key_id.into(),
                     account.into(),
@@ -74,6 +78,7 @@ pub(crate) async fn record_role_session(
                     Value::from(grant.revoked_with.map(str::to_owned)),
                     grant.kind.as_str().into(),
                     Value::from(grant.mfa_at),
+                    Value::from(grant.source_identity.map(str::to_owned)),
                 ],
             ),
             roles::record_use(account, &role.entity.id, credentials.issued_at, region),
@@ -180,6 +185,7 @@ mod tests {
             kind: &SessionKind::Role,
             revoked_with: Some("mi-0123456789abcdef0"),
             mfa_at: None,
+            source_identity: None,
         };
         record_role_session(store, ACCOUNT, credentials("ASIA1", "the-token"), &role, "ci", &grant, "eu-west-1")
             .await

@@ -8,7 +8,8 @@ crate::support::on_both_stores!(
     session_tokens_and_their_limits,
     roles_are_assumed_by_whom_their_trust_policy_names,
     a_role_session_acts_with_the_roles_permissions,
-    session_policies_and_tags_narrow_what_a_session_may_do
+    session_policies_and_tags_narrow_what_a_session_may_do,
+    session_tags_and_source_identities_need_their_own_permission
 );
 
 fn trusting(principal_arn: &str) -> String {
@@ -270,4 +271,82 @@ fn session_policies_and_tags_narrow_what_a_session_may_do(server: &TestServer) {
             "2 validation errors detected: Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+; Value '' at 'tags.1.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ),
     ]);
+}
+
+/// A role that `user_arn` may assume with `actions` (its trust policy's), whose sessions may
+/// call `iam:GetUser` only with `aws:SourceIdentity` `alice`, and assume roles; its ARN.
+fn role_trusting_for(server: &TestServer, user_arn: &str, actions: &str) -> String {
+    let root = &server.root;
+    let name = unique("sourcerole");
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{user_arn}","arn:aws:iam::{}:root"]}},"Action":{actions}}}]}}"#,
+        server.account_id
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:SourceIdentity":"alice"}}},
+        {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+    server.iam(root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &trust)]).ok();
+    server.iam(root, "PutRolePolicy", &[("RoleName", &name), ("PolicyName", "p"), ("PolicyDocument", policy)]).ok();
+    format!("arn:aws:iam::{}:role/{name}", server.account_id)
+}
+
+fn session_tags_and_source_identities_need_their_own_permission(server: &TestServer) {
+    let user_name = unique("sourcer");
+    let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
+    let user_arn = server.user_arn(&user_name);
+    let only_assume = role_trusting_for(server, &user_arn, r#""sts:AssumeRole""#);
+    let full = role_trusting_for(server, &user_arn, r#"["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]"#);
+    let tagged = |role: &str| {
+        vec![
+            ("RoleArn", role.to_owned()),
+            ("RoleSessionName", "src".to_owned()),
+            ("Tags.member.1.Key", "team".to_owned()),
+            ("Tags.member.1.Value", "blue".to_owned()),
+        ]
+    };
+    let sourced = |role: &str, source: &str| {
+        vec![("RoleArn", role.to_owned()), ("RoleSessionName", "src".to_owned()), ("SourceIdentity", source.to_owned())]
+    };
+    let params = |pairs: &[(&'static str, String)]| pairs.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let call = |key: &Key, pairs: Vec<(&'static str, String)>| {
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        server.sts(key, "AssumeRole", &refs)
+    };
+    let denied = call(&user, params(&tagged(&only_assume)));
+    assert_eq!((denied.status, denied.code()), (403, "AccessDenied".to_owned()), "tags need sts:TagSession");
+    assert!(denied.message().contains("sts:TagSession"), "{}", denied.message());
+    let denied = call(&user, params(&sourced(&only_assume, "alice")));
+    assert_eq!((denied.status, denied.code()), (403, "AccessDenied".to_owned()), "needs sts:SetSourceIdentity");
+    assert!(denied.message().contains("sts:SetSourceIdentity"), "{}", denied.message());
+    call(&user, params(&tagged(&full))).ok();
+
+    // The source identity is answered, is `aws:SourceIdentity` of the session's requests,
+    // and passes on to the sessions it chains to, which cannot change it.
+    let answer = call(&user, params(&sourced(&full, "alice"))).ok();
+    assert_eq!(answer.xml("SourceIdentity"), "alice");
+    let alice = session_key(&answer);
+    server.iam(&alice, "GetUser", &[("UserName", &user_name)]).ok();
+    let bob = session_key(&call(&user, params(&sourced(&full, "bob"))).ok());
+    let refused = server.iam(&bob, "GetUser", &[("UserName", &user_name)]);
+    assert_eq!(refused.code(), "AccessDenied", "the condition names alice");
+    let chained = call(&alice, vec![("RoleArn", full.clone()), ("RoleSessionName", "chained".to_owned())]).ok();
+    assert_eq!(chained.xml("SourceIdentity"), "alice", "inherited");
+    server.iam(&session_key(&chained), "GetUser", &[("UserName", &user_name)]).ok();
+    let changed = call(&alice, params(&sourced(&full, "mallory")));
+    assert_eq!((changed.status, changed.code()), (403, "AccessDenied".to_owned()), "{}", changed.message());
+
+    let contexts = call(
+        &user,
+        vec![
+            ("RoleArn", full.clone()),
+            ("RoleSessionName", "src".to_owned()),
+            ("ProvidedContexts.member.1.ProviderArn", "arn:aws:iam::aws:contextProvider/IdentityCenter".to_owned()),
+            ("ProvidedContexts.member.1.ContextAssertion", "not-one-sts-signed".to_owned()),
+        ],
+    );
+    assert_eq!(
+        (contexts.status, contexts.code()),
+        (400, "InvalidParameterValue".to_owned()),
+        "never accepted unchecked"
+    );
 }

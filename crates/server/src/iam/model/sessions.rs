@@ -38,6 +38,8 @@ pub(crate) struct Session {
     pub tags: Option<String>,
     /// When its MFA was authenticated (issued with an MFA code).
     pub mfa_at: Option<i64>,
+    /// The source identity it was issued with (a role session's).
+    pub source_identity: Option<String>,
 }
 
 /// The session whose access key is `access_key_id`, if it exists (expired or not).
@@ -46,7 +48,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
         .query(
             "SELECT account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
                     role_key, role_id, session_name, session_policy, session_policy_arns, session_tags,
-                    kind, user_id, instance_id, mfa_at
+                    kind, user_id, instance_id, mfa_at, source_identity
              FROM sessions WHERE access_key_id = ?",
             vec![access_key_id.into()],
         )
@@ -70,6 +72,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
                 user_id: row.opt_text(13)?,
                 instance_id: row.opt_text(14)?,
                 mfa_at: row.opt_int(15)?,
+                source_identity: row.opt_text(16)?,
             })
         })
         .transpose()

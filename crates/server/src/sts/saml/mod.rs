@@ -15,7 +15,7 @@
 //! `saml:cn`, ...), `aws:FederatedProvider` and `sts:RoleSessionName`. `PrincipalTag:` attributes
 //! need `sts:TagSession` too and become the session's tags (every session tag passes on to
 //! chained sessions in Homeport, so `TransitiveTagKeys` asks nothing more); a `SourceIdentity`
-//! attribute needs `sts:SetSourceIdentity` and is answered back (sessions do not keep it).
+//! attribute needs `sts:SetSourceIdentity`, is answered back and kept on the session.
 //! A `SessionDuration` attribute and the `AuthnStatement`'s `SessionNotOnOrAfter` cap the
 //! session's duration.
 //!
@@ -188,6 +188,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         revoked_with: None,
         // A SAML assertion is not an MFA authentication Homeport saw.
         mfa_at: None,
+        source_identity,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);

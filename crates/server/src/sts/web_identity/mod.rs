@@ -258,6 +258,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         revoked_with: None,
         // A web identity is not an MFA authentication.
         mfa_at: None,
+        source_identity: None,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);
