@@ -48,9 +48,9 @@ operation!(ssm, DELETE_PARAMETERS, "DeleteParameters", Write, |ctx| Box::pin(asy
     json_op(delete_parameters(ctx))
 });
 
-/// The `Name` member, required.
+/// The `Name` member, required; spaces at its ends are dropped, as Parameter Store drops them.
 pub(crate) fn name_member<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
-    ctx.body.get("Name").and_then(Json::as_str).ok_or_else(|| crate::operations::missing("Name"))
+    ctx.body.get("Name").and_then(Json::as_str).map(str::trim).ok_or_else(|| crate::operations::missing("Name"))
 }
 
 /// The resource of an operation on one parameter: its ARN.
@@ -67,6 +67,7 @@ fn names_member<'a>(ctx: &'a Ctx<'_>) -> Result<Vec<&'a str>, AwsError> {
         .ok_or_else(|| crate::operations::missing("Names"))?
         .iter()
         .filter_map(Json::as_str)
+        .map(str::trim)
         .collect();
     if names.is_empty() || names.len() > 10 {
         return Err(validation_exception(format!(

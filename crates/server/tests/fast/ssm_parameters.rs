@@ -43,7 +43,7 @@ fn parameters_are_written_read_and_versioned(server: &TestServer) {
         ),
         Case::ok("overwritten", root, ssm("PutParameter", json!({"Name": name, "Value": "db2", "Overwrite": true})))
             .json("/Version", 2),
-        Case::ok("read", root, ssm("GetParameter", json!({"Name": name})))
+        Case::ok("read", root, ssm("GetParameter", json!({"Name": format!(" {name} ")})))
             .json("/Parameter/Value", "db2")
             .json("/Parameter/Version", 2)
             .json("/Parameter/Type", "String")
