@@ -54,6 +54,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     let user_arn = format!("arn:aws:iam::{account}:user/u");
     let oidc_arn = format!("arn:aws:iam::{account}:oidc-provider/tour.example.com");
     let saml_arn = format!("arn:aws:iam::{account}:saml-provider/tour-idp");
+    let group_arn = format!("arn:aws:logs:us-east-1:{account}:log-group:/ecs/web");
     // A metadata document as identity providers write them (IAM takes 1,000 characters at least).
     let saml_metadata = format!(
         r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#,
@@ -446,6 +447,33 @@ fn tour(store_url: Option<&str>, name: &str) {
             json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1", "startFromHead": true}),
         ),
         logs("filter_log_events", json!({"logGroupName": "/ecs/web", "filterPattern": "{ $.level = \"error\" }"})),
+        logs("tag_log_group", json!({"logGroupName": "/ecs/web", "tags": {"team": "edge"}})),
+        logs(
+            "put_metric_filter",
+            json!({"logGroupName": "/ecs/web", "filterName": "errors", "filterPattern": "ERROR",
+                "metricTransformations": [{"metricName": "Errors", "metricNamespace": "Web", "metricValue": "1"}]}),
+        ),
+        logs("describe_metric_filters", json!({"logGroupName": "/ecs/web"})),
+        logs("test_metric_filter", json!({"filterPattern": "ERROR", "logEventMessages": ["ERROR one", "fine"]})),
+        logs("delete_metric_filter", json!({"logGroupName": "/ecs/web", "filterName": "errors"})),
+        logs(
+            "put_subscription_filter",
+            json!({"logGroupName": "/ecs/web", "filterName": "ship", "filterPattern": "",
+                "destinationArn": format!("arn:aws:lambda:us-east-1:{account}:function:ship")}),
+        ),
+        logs("describe_subscription_filters", json!({"logGroupName": "/ecs/web"})),
+        logs("delete_subscription_filter", json!({"logGroupName": "/ecs/web", "filterName": "ship"})),
+        logs(
+            "put_resource_policy",
+            json!({"policyName": "route53", "policyDocument": r#"{"Version":"2012-10-17","Statement":[]}"#}),
+        ),
+        logs("describe_resource_policies", json!({})),
+        logs("delete_resource_policy", json!({"policyName": "route53"})),
+        logs("list_tags_log_group", json!({"logGroupName": "/ecs/web"})),
+        logs("untag_log_group", json!({"logGroupName": "/ecs/web", "tags": ["team"]})),
+        logs("tag_resource", json!({"resourceArn": group_arn, "tags": {"tier": "web"}})),
+        logs("list_tags_for_resource", json!({"resourceArn": group_arn})),
+        logs("untag_resource", json!({"resourceArn": group_arn, "tagKeys": ["tier"]})),
         logs("delete_retention_policy", json!({"logGroupName": "/ecs/web"})),
         logs("delete_log_stream", json!({"logGroupName": "/ecs/web", "logStreamName": "web/main/1"})),
         logs("delete_log_group", json!({"logGroupName": "/ecs/web"})),

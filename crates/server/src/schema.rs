@@ -952,6 +952,44 @@ pub const MIGRATIONS: &[Migration] = &[
         // session chains to, and is `aws:SourceIdentity` of every request made with it.
         sql: "ALTER TABLE sessions ADD COLUMN source_identity TEXT",
     },
+    Migration {
+        version: 29,
+        // CloudWatch Logs beyond groups, streams and events: a group's class, its metric
+        // filters (the pattern as given, the transformations as JSON) and subscription filters
+        // (stored and answered, their destination, role and distribution as JSON: nothing is
+        // delivered), and the region's resource policies. A group's filters and tags go with it.
+        sql: "
+        ALTER TABLE log_groups ADD COLUMN log_group_class TEXT NOT NULL DEFAULT 'STANDARD';
+        CREATE TABLE logs_metric_filters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            transformations TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, group_name, name)
+        );
+        CREATE TABLE logs_subscription_filters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, group_name, name)
+        );
+        CREATE TABLE logs_resource_policies (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

@@ -1,5 +1,7 @@
 //! Log groups and streams: Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
-//! Put/DeleteRetentionPolicy. Setting a retention runs the retention pass at once.
+//! Put/DeleteRetentionPolicy. Setting a retention runs the retention pass at once. Homeport
+//! runs no KMS, so a `kmsKeyId` names a key that does not exist and is refused as CloudWatch
+//! Logs refuses one (never stored and left unused).
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
@@ -81,7 +83,27 @@ operation!(
 
 async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
-    if !group::create(&ctx.app.store, ctx.scope(), name, ids::now() * 1000).await? {
+    let tags = super::tags::tag_map(ctx.body, "tags")?;
+    let class = match ctx.body.get("logGroupClass").and_then(Json::as_str).unwrap_or("STANDARD") {
+        class @ ("STANDARD" | "INFREQUENT_ACCESS") => class,
+        "DELIVERY" => {
+            return Err(invalid_parameter(
+                "DELIVERY log groups are made by CloudWatch Logs' vended-log delivery, which Homeport does not run.",
+            ));
+        }
+        other => {
+            return Err(validation(
+                "logGroupClass",
+                other,
+                "Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]",
+            ));
+        }
+    };
+    if let Some(key) = ctx.body.get("kmsKeyId").and_then(Json::as_str) {
+        return Err(super::no_kms_key(key));
+    }
+    let new = group::NewGroup { name, class, tags: &tags, created_at: ids::now() * 1000 };
+    if !group::create(&ctx.app.store, ctx.scope(), &new).await? {
         return Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log group already exists"));
     }
     Ok(json!({}))
@@ -106,15 +128,16 @@ async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         let mut group = json!({
             "logGroupName": name,
             "creationTime": stored.created_at,
-            "metricFilterCount": 0,
+            "metricFilterCount": stored.metric_filters,
             "arn": format!("{arn}:*"),
             "logGroupArn": arn,
             "storedBytes": stored.stored_bytes,
-            "logGroupClass": "STANDARD",
+            "logGroupClass": stored.class,
         });
         if let Some(days) = stored.retention_days {
             put(&mut group, "retentionInDays", days);
         }
+
         groups.push(group);
     }
     Ok(paged("logGroups", groups, start, limit))

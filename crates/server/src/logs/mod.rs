@@ -1,7 +1,8 @@
 //! CloudWatch Logs: what its operations share (target prefix, errors, names, ARNs, paging)
 //! and the retention pass. Log groups and streams are in `groups`
 //! (Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
-//! Put/DeleteRetentionPolicy), events in `events`.
+//! Put/DeleteRetentionPolicy), events in `events`, group tags in `tags`, metric and
+//! subscription filters and resource policies in `filters`.
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
@@ -10,8 +11,10 @@
 
 pub(crate) mod errors;
 pub(crate) mod events;
+pub(crate) mod filters;
 pub(crate) mod groups;
 pub(crate) mod model;
+pub(crate) mod tags;
 
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
@@ -39,7 +42,7 @@ pub const SERVICE: crate::operations::Service = crate::operations::Service {
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
 pub fn group_arn(scope: Scope<'_>, group: &str) -> String {
-    format!("arn:aws:logs:{}:{}:log-group:{group}", scope.region, scope.account)
+    model::group::arn(scope, group)
 }
 
 /// The log-group resource a request names (`logGroupName`).
@@ -71,6 +74,14 @@ pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
         return Err(validation("logStreamName", name, "Member must satisfy regular expression pattern: [^:*]*"));
     }
     Ok(name)
+}
+
+/// CloudWatch Logs' refusal of a KMS key it cannot use: Homeport runs no KMS, so every key id
+/// names a key that does not exist.
+pub fn no_kms_key(key: &str) -> AwsError {
+    invalid_parameter(format!(
+        "The specified KMS key {key} does not exist or is not allowed to be used: Homeport runs no KMS, so log groups cannot be encrypted with a KMS key."
+    ))
 }
 
 /// Whether a log group exists.

@@ -8,7 +8,9 @@ crate::support::on_both_stores!(
     groups_and_streams_are_created_described_and_deleted,
     events_are_put_read_back_and_checked,
     a_user_without_permissions_is_refused_every_logs_operation,
-    filter_patterns_pick_the_events_they_describe
+    filter_patterns_pick_the_events_they_describe,
+    tags_are_a_groups_by_name_and_by_arn,
+    filters_and_resource_policies_are_kept_within_their_quotas
 );
 
 fn groups_and_streams_are_created_described_and_deleted(server: &TestServer) {
@@ -212,4 +214,192 @@ fn filter_patterns_pick_the_events_they_describe(server: &TestServer) {
         Case::ok("a JSON pattern left open", root, filter("{ $.level = ")).json_len("/events", 0),
     ]);
     server.run(&cases);
+}
+
+fn tags_are_a_groups_by_name_and_by_arn(server: &TestServer) {
+    let root = &server.root;
+    let group = format!("/tags/{}", unique("group"));
+    let arn = format!("arn:aws:logs:us-east-1:{}:log-group:{group}", server.account_id);
+    let fifty: serde_json::Map<String, serde_json::Value> = (0..50).map(|n| (format!("k{n}"), json!("v"))).collect();
+    server.run(&[
+        Case::ok(
+            "created with tags",
+            root,
+            logs("CreateLogGroup", json!({"logGroupName": group, "tags": {"team": "edge", "tier": "web"}})),
+        ),
+        Case::ok("listed by name", root, logs("ListTagsLogGroup", json!({"logGroupName": group})))
+            .json("/tags", json!({"team": "edge", "tier": "web"})),
+        Case::ok("tagged by ARN", root, logs("TagResource", json!({"resourceArn": arn, "tags": {"team": "core"}}))),
+        Case::ok("listed by ARN", root, logs("ListTagsForResource", json!({"resourceArn": arn})))
+            .json("/tags", json!({"team": "core", "tier": "web"})),
+        Case::ok("untagged by name", root, logs("UntagLogGroup", json!({"logGroupName": group, "tags": ["tier"]}))),
+        Case::ok("untagged by ARN", root, logs("UntagResource", json!({"resourceArn": arn, "tagKeys": ["team"]}))),
+        Case::ok("none left", root, logs("ListTagsForResource", json!({"resourceArn": arn}))).json("/tags", json!({})),
+        Case::ok("fifty fit", root, logs("TagLogGroup", json!({"logGroupName": group, "tags": fifty}))),
+        Case::error(
+            "fifty-one do not, by ARN",
+            root,
+            logs("TagResource", json!({"resourceArn": arn, "tags": {"one": "more"}})),
+            400,
+            "TooManyTagsException",
+            "50",
+        ),
+        Case::error(
+            "nor by name",
+            root,
+            logs("TagLogGroup", json!({"logGroupName": group, "tags": {"one": "more"}})),
+            400,
+            "InvalidParameterException",
+            "50",
+        ),
+        Case::error(
+            "an ARN with :*",
+            root,
+            logs("ListTagsForResource", json!({"resourceArn": format!("{arn}:*")})),
+            400,
+            "InvalidParameterException",
+            "names no log group",
+        ),
+        Case::error(
+            "another region's group",
+            root,
+            logs("ListTagsForResource", json!({"resourceArn": arn.replace("us-east-1", "eu-west-1")})),
+            400,
+            "ResourceNotFoundException",
+            "does not exist",
+        ),
+        Case::error(
+            "a group nobody made",
+            root,
+            logs("ListTagsLogGroup", json!({"logGroupName": "/nobody/made/me"})),
+            400,
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
+        Case::error(
+            "a KMS key (Homeport runs no KMS)",
+            root,
+            logs("CreateLogGroup", json!({"logGroupName": format!("{group}-kms"), "kmsKeyId": "alias/mine"})),
+            400,
+            "InvalidParameterException",
+            "does not exist",
+        ),
+        Case::ok(
+            "infrequent access",
+            root,
+            logs(
+                "CreateLogGroup",
+                json!({"logGroupName": format!("{group}-ia"), "logGroupClass": "INFREQUENT_ACCESS"}),
+            ),
+        ),
+        Case::ok("its class", root, logs("DescribeLogGroups", json!({"logGroupNamePrefix": format!("{group}-ia")})))
+            .json("/logGroups/0/logGroupClass", "INFREQUENT_ACCESS"),
+        Case::ok("deleted with its tags", root, logs("DeleteLogGroup", json!({"logGroupName": group}))),
+        Case::ok("made again", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
+        Case::ok("without the old tags", root, logs("ListTagsLogGroup", json!({"logGroupName": group})))
+            .json("/tags", json!({})),
+    ]);
+}
+
+fn filters_and_resource_policies_are_kept_within_their_quotas(server: &TestServer) {
+    let root = &server.root;
+    let group = format!("/filters/{}", unique("group"));
+    let transformation = json!([{"metricName": "Errors", "metricNamespace": "Web", "metricValue": "1"}]);
+    let metric = |name: &str, pattern: &str| {
+        logs(
+            "PutMetricFilter",
+            json!({"logGroupName": group, "filterName": name, "filterPattern": pattern,
+            "metricTransformations": transformation}),
+        )
+    };
+    let subscription = |name: &str| {
+        logs(
+            "PutSubscriptionFilter",
+            json!({"logGroupName": group, "filterName": name, "filterPattern": "",
+            "destinationArn": "arn:aws:lambda:us-east-1:123456789012:function:ship"}),
+        )
+    };
+    let policy = |name: String| {
+        logs(
+            "PutResourcePolicy",
+            json!({"policyName": name, "policyDocument": r#"{"Version":"2012-10-17","Statement":[]}"#}),
+        )
+    };
+    server.run(&[
+        Case::error(
+            "a group nobody made",
+            root,
+            metric("errors", "ERROR"),
+            400,
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
+        Case::ok("the group", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
+        Case::ok("a metric filter", root, metric("errors", "ERROR")),
+        Case::ok("put again replaces it", root, metric("errors", "{ $.level = \"error\" }")),
+        Case::ok("another", root, metric("warnings", "WARN")),
+        Case::error(
+            "a pattern that does not parse",
+            root,
+            metric("bad", "{ level = 1 }"),
+            400,
+            "InvalidParameterException",
+            "Invalid filter pattern",
+        ),
+        Case::ok("described", root, logs("DescribeMetricFilters", json!({"logGroupName": group})))
+            .json_len("/metricFilters", 2)
+            .json("/metricFilters/0/filterName", "errors")
+            .json("/metricFilters/0/filterPattern", "{ $.level = \"error\" }")
+            .json("/metricFilters/0/metricTransformations/0/metricName", "Errors"),
+        Case::ok(
+            "by prefix",
+            root,
+            logs("DescribeMetricFilters", json!({"logGroupName": group, "filterNamePrefix": "warn"})),
+        )
+        .json_len("/metricFilters", 1),
+        Case::ok("counted on the group", root, logs("DescribeLogGroups", json!({"logGroupNamePrefix": group})))
+            .json("/logGroups/0/metricFilterCount", 2),
+        Case::ok(
+            "tested",
+            root,
+            logs(
+                "TestMetricFilter",
+                json!({"filterPattern": "ERROR", "logEventMessages": ["ERROR one", "fine", "ERROR two"]}),
+            ),
+        )
+        .json_len("/matches", 2)
+        .json("/matches/1/eventNumber", 3),
+        Case::ok("deleted", root, logs("DeleteMetricFilter", json!({"logGroupName": group, "filterName": "warnings"}))),
+        Case::error(
+            "deleted again",
+            root,
+            logs("DeleteMetricFilter", json!({"logGroupName": group, "filterName": "warnings"})),
+            400,
+            "ResourceNotFoundException",
+            "filter does not exist",
+        ),
+        Case::ok("a subscription", root, subscription("one")),
+        Case::ok("a second", root, subscription("two")),
+        Case::error("a third", root, subscription("three"), 400, "LimitExceededException", "Resource limit exceeded."),
+        Case::ok("subscriptions described", root, logs("DescribeSubscriptionFilters", json!({"logGroupName": group})))
+            .json_len("/subscriptionFilters", 2)
+            .json("/subscriptionFilters/0/distribution", "ByLogStream"),
+        Case::ok("the group goes with its filters", root, logs("DeleteLogGroup", json!({"logGroupName": group}))),
+        Case::ok("made again", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
+        Case::ok("without them", root, logs("DescribeMetricFilters", json!({"logGroupName": group})))
+            .json_len("/metricFilters", 0),
+    ]);
+    // Ten resource policies per region; an eleventh is refused, one replaced is not new.
+    let names: Vec<String> = (0..10).map(|n| unique(&format!("policy{n}"))).collect();
+    for name in &names {
+        server.call(root, &policy(name.clone())).ok();
+    }
+    let over = server.call(root, &policy(unique("eleventh")));
+    assert_eq!((over.status, over.code()), (400, "LimitExceededException".to_owned()));
+    server.call(root, &policy(names[0].clone())).ok();
+    for name in &names {
+        server.call(root, &logs("DeleteResourcePolicy", json!({"policyName": name}))).ok();
+    }
+    let gone = server.call(root, &logs("DeleteResourcePolicy", json!({"policyName": names[0]})));
+    assert_eq!((gone.status, gone.code()), (400, "ResourceNotFoundException".to_owned()));
 }

@@ -234,7 +234,7 @@ mod tests {
     const ALL: (i64, i64) = (i64::MIN, i64::MAX);
 
     async fn web_stream(store: &Store, names: &[&str]) {
-        group::create(store, SCOPE, "/web", 1).await.unwrap();
+        group::create(store, SCOPE, &group::NewGroup::plain("/web", 1)).await.unwrap();
         for name in names {
             stream::create(store, SCOPE, "/web", name, 1).await.unwrap();
         }
@@ -306,7 +306,7 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         web_stream(store, &["a"]).await;
-        group::create(store, SCOPE, "/forever", 1).await.unwrap();
+        group::create(store, SCOPE, &group::NewGroup::plain("/forever", 1)).await.unwrap();
         stream::create(store, SCOPE, "/forever", "a", 1).await.unwrap();
         let now = 100 * DAY_MS;
         let events = [(now - 2 * DAY_MS, "old"), (now - DAY_MS, "edge"), (now - 1, "new")];

@@ -39,16 +39,41 @@ pub struct LogGroup {
     pub retention_days: Option<i64>,
     /// What its streams have stored, in message bytes.
     pub stored_bytes: i64,
+    /// `STANDARD` or `INFREQUENT_ACCESS`.
+    pub class: String,
+    pub metric_filters: i64,
 }
 
-/// Records a new group without retention; false when the name is taken.
-pub async fn create(store: &Store, scope: Scope<'_>, name: &str, now_ms: i64) -> Result<bool, ModelError> {
-    let inserted = store
-        .execute(
-            "INSERT INTO log_groups (account_id, region, name, created_at) VALUES (?, ?, ?, ?)",
-            vec![scope.account.into(), scope.region.into(), name.into(), Value::Int(now_ms)],
-        )
-        .await;
+/// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
+pub fn arn(scope: Scope<'_>, name: &str) -> String {
+    format!("arn:aws:logs:{}:{}:log-group:{name}", scope.region, scope.account)
+}
+
+/// A group to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewGroup<'a> {
+    pub name: &'a str,
+    pub class: &'a str,
+    pub tags: &'a [(String, String)],
+    pub created_at: i64,
+}
+
+#[cfg(test)]
+impl<'a> NewGroup<'a> {
+    /// A `STANDARD` group without tags.
+    pub fn plain(name: &'a str, created_at: i64) -> NewGroup<'a> {
+        NewGroup { name, class: "STANDARD", tags: &[], created_at }
+    }
+}
+
+/// Records a new group without retention, with its tags; false when the name is taken.
+pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Result<bool, ModelError> {
+    let mut statements = vec![Statement::new(
+        "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class) VALUES (?, ?, ?, ?, ?)",
+        vec![scope.account.into(), scope.region.into(), new.name.into(), Value::Int(new.created_at), new.class.into()],
+    )];
+    statements.extend(crate::ssm::set_tags(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
+    let inserted = store.transaction(statements).await;
     match inserted {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict) => Ok(false),
@@ -72,6 +97,15 @@ pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool,
                 "DELETE FROM log_events WHERE account_id = ? AND region = ? AND group_name = ?",
                 vec![scope.account.into(), scope.region.into(), name.into()],
             ),
+            Statement::new(
+                "DELETE FROM logs_metric_filters WHERE account_id = ? AND region = ? AND group_name = ?",
+                vec![scope.account.into(), scope.region.into(), name.into()],
+            ),
+            Statement::new(
+                "DELETE FROM logs_subscription_filters WHERE account_id = ? AND region = ? AND group_name = ?",
+                vec![scope.account.into(), scope.region.into(), name.into()],
+            ),
+            super::tags::delete_all(scope.account, &arn(scope, name)),
         ])
         .await;
     match deleted {
@@ -97,7 +131,9 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
     let rows = store
         .query(
             "SELECT g.name, g.created_at, g.retention_days,
-                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name)
+                    (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name),
+                    g.log_group_class,
+                    (SELECT COUNT(*) FROM logs_metric_filters f WHERE f.account_id = g.account_id AND f.region = g.region AND f.group_name = g.name)
              FROM log_groups g WHERE g.account_id = ? AND g.region = ? ORDER BY g.name",
             vec![scope.account.into(), scope.region.into()],
         )
@@ -109,6 +145,8 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
                 created_at: row.int(1)?,
                 retention_days: row.opt_int(2)?,
                 stored_bytes: row.int(3)?,
+                class: row.text(4)?,
+                metric_filters: row.int(5)?,
             })
         })
         .collect()
@@ -152,9 +190,9 @@ mod tests {
     async fn a_group_is_created_once_listed_by_name_and_keeps_a_retention() {
         let temp = temp_store().await;
         let store = &temp.store;
-        assert!(create(store, SCOPE, "/web", 1_000).await.unwrap());
-        assert!(create(store, SCOPE, "/api", 2_000).await.unwrap());
-        assert!(!create(store, SCOPE, "/web", 3_000).await.unwrap(), "the name is taken");
+        assert!(create(store, SCOPE, &NewGroup::plain("/web", 1_000)).await.unwrap());
+        assert!(create(store, SCOPE, &NewGroup::plain("/api", 2_000)).await.unwrap());
+        assert!(!create(store, SCOPE, &NewGroup::plain("/web", 3_000)).await.unwrap(), "the name is taken");
         assert!(exists(store, SCOPE, "/web").await.unwrap());
         assert!(
             !exists(store, crate::regions::Scope { account: "444455556666", region: "us-east-1" }, "/web")
@@ -165,7 +203,14 @@ mod tests {
         assert!(set_retention(store, SCOPE, "/web", Retention::of_days(7)).await.unwrap());
         assert!(!set_retention(store, SCOPE, "/gone", Retention::of_days(7)).await.unwrap());
         let groups = all(store, SCOPE).await.unwrap();
-        let web = LogGroup { name: "/web".to_owned(), created_at: 1_000, retention_days: Some(7), stored_bytes: 0 };
+        let web = LogGroup {
+            name: "/web".to_owned(),
+            created_at: 1_000,
+            retention_days: Some(7),
+            stored_bytes: 0,
+            class: "STANDARD".to_owned(),
+            metric_filters: 0,
+        };
         assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/api", "/web"]);
         assert_eq!(groups[1], web);
         assert!(set_retention(store, SCOPE, "/web", None).await.unwrap());
@@ -173,16 +218,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_group_goes_with_its_streams_and_events() {
+    async fn a_group_goes_with_its_streams_events_and_tags() {
         let temp = temp_store().await;
         let store = &temp.store;
-        create(store, SCOPE, "/web", 1_000).await.unwrap();
+        let tags = [("team".to_owned(), "edge".to_owned())];
+        create(store, SCOPE, &NewGroup { tags: &tags, ..NewGroup::plain("/web", 1_000) }).await.unwrap();
         super::super::stream::create(store, SCOPE, "/web", "a", 1_000).await.unwrap();
         super::super::event::append(store, SCOPE, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
         assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5);
         assert!(delete(store, SCOPE, "/web").await.unwrap());
         assert!(!delete(store, SCOPE, "/web").await.unwrap(), "gone");
-        for table in ["log_streams", "log_events"] {
+        for table in ["log_streams", "log_events", "tags"] {
             assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
         }
     }

@@ -14,8 +14,10 @@
 //!   group's retention, in one statement.
 
 pub(crate) mod event;
+pub(crate) mod filters;
 pub(crate) mod group;
 pub(crate) mod stream;
+pub(crate) mod tags;
 
 /// Why the model could not answer: the store failed, a failure that is Homeport's, never the
 /// caller's (the handlers answer it as CloudWatch Logs' `ServiceUnavailableException`, `logs::errors`).

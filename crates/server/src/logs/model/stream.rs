@@ -143,8 +143,8 @@ mod tests {
     async fn streams_are_created_once_per_group_and_listed_in_either_order() {
         let temp = temp_store().await;
         let store = &temp.store;
-        group::create(store, SCOPE, "/web", 1).await.unwrap();
-        group::create(store, SCOPE, "/api", 1).await.unwrap();
+        group::create(store, SCOPE, &group::NewGroup::plain("/web", 1)).await.unwrap();
+        group::create(store, SCOPE, &group::NewGroup::plain("/api", 1)).await.unwrap();
         for name in ["b", "a", "c"] {
             assert_eq!(create(store, SCOPE, "/web", name, 10).await.unwrap(), Created::Created);
         }
@@ -173,7 +173,7 @@ mod tests {
     async fn a_stream_goes_with_its_events_only() {
         let temp = temp_store().await;
         let store = &temp.store;
-        group::create(store, SCOPE, "/web", 1).await.unwrap();
+        group::create(store, SCOPE, &group::NewGroup::plain("/web", 1)).await.unwrap();
         create(store, SCOPE, "/web", "a", 10).await.unwrap();
         create(store, SCOPE, "/web", "b", 10).await.unwrap();
         event::append(store, SCOPE, "/web", "a", &[(1_000, "one")], 1_000).await.unwrap();

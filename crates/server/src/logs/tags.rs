@@ -1,0 +1,159 @@
+//! Log group tags: TagLogGroup, UntagLogGroup and ListTagsLogGroup (by group name), and
+//! TagResource, UntagResource and ListTagsForResource (by the group's ARN, without `:*`),
+//! and the `tags` of CreateLogGroup. Both families act on the same tags.
+//!
+//! Guarantees: a group holds at most 50 tags, counted in the transaction that adds them
+//! (`TooManyTagsException` by ARN, `InvalidParameterException` by name, as CloudWatch
+//! answers); a resource ARN must name a log group of this account and region.
+
+use aws_protocol::AwsError;
+use serde_json::{Map, Value as Json, json};
+
+use super::model::tags::{self, PER_GROUP, Tagged};
+use super::{group_arn, group_name, group_resource, invalid_parameter, no_group};
+use crate::operations::operation;
+use crate::operations::{Ctx, json as json_op};
+use crate::regions::Scope;
+
+operation!(logs, TAG_LOG_GROUP, "TagLogGroup", Write, |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| {
+    json_op(tag_by_name(ctx))
+});
+operation!(logs, UNTAG_LOG_GROUP, "UntagLogGroup", Write, |ctx| Box::pin(async move { group_resource(ctx) }), |ctx| {
+    json_op(untag_by_name(ctx))
+});
+operation!(
+    logs,
+    LIST_TAGS_LOG_GROUP,
+    "ListTagsLogGroup",
+    Read,
+    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| json_op(list_by_name(ctx))
+);
+operation!(
+    logs,
+    TAG_RESOURCE,
+    "TagResource",
+    Write,
+    |ctx| Box::pin(async move { resource_arn(ctx).map(|arn| vec![arn.to_owned()]) }),
+    |ctx| json_op(tag_resource(ctx))
+);
+operation!(
+    logs,
+    UNTAG_RESOURCE,
+    "UntagResource",
+    Write,
+    |ctx| Box::pin(async move { resource_arn(ctx).map(|arn| vec![arn.to_owned()]) }),
+    |ctx| json_op(untag_resource(ctx))
+);
+operation!(
+    logs,
+    LIST_TAGS_FOR_RESOURCE,
+    "ListTagsForResource",
+    Read,
+    |ctx| Box::pin(async move { resource_arn(ctx).map(|arn| vec![arn.to_owned()]) }),
+    |ctx| json_op(list_for_resource(ctx))
+);
+
+/// A tag map member (`{"key": "value"}`; none when absent), as CloudWatch Logs sends tags.
+pub fn tag_map(body: &Json, member: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let Some(map) = body.get(member).filter(|value| !value.is_null()) else { return Ok(Vec::new()) };
+    let map = map.as_object().ok_or_else(|| invalid_parameter(format!("{member} must be a map of strings.")))?;
+    map.iter()
+        .map(|(key, value)| match value.as_str() {
+            Some(value) => Ok((key.clone(), value.to_owned())),
+            None => Err(invalid_parameter(format!("The value of the tag {key} must be a string."))),
+        })
+        .collect()
+}
+
+/// The keys a list member names (`tags` of UntagLogGroup, `tagKeys` of UntagResource).
+fn keys<'a>(body: &'a Json, member: &str) -> Vec<&'a str> {
+    body.get(member)
+        .and_then(Json::as_array)
+        .map(|keys| keys.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The `resourceArn` member.
+fn resource_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
+    ctx.body.get("resourceArn").and_then(Json::as_str).ok_or_else(|| crate::operations::missing("resourceArn"))
+}
+
+/// The log group a resource ARN names: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` of this
+/// account and region. Any other resource is not one of this region's.
+fn group_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<&'a str, AwsError> {
+    let prefix = group_arn(scope, "");
+    match arn.strip_prefix(&prefix) {
+        Some(name) if !name.is_empty() && !name.contains(':') => Ok(name),
+        Some(_) => Err(invalid_parameter(format!("The resource ARN {arn} names no log group (write it without :*)."))),
+        None if arn.starts_with("arn:aws:logs:") => {
+            Err(AwsError::new("ResourceNotFoundException", 400, format!("The resource {arn} does not exist.")))
+        }
+        None => Err(invalid_parameter(format!("Invalid resource ARN: {arn}"))),
+    }
+}
+
+async fn add(ctx: &Ctx<'_>, name: &str, member: &str, too_many: fn(&str) -> AwsError) -> Result<Json, AwsError> {
+    let new = tag_map(ctx.body, member)?;
+    let arn = group_arn(ctx.scope(), name);
+    match tags::add(&ctx.app.store, ctx.scope(), name, &arn, &new).await? {
+        Tagged::Done => Ok(json!({})),
+        Tagged::NoGroup => Err(no_group()),
+        Tagged::TooMany => Err(too_many(&arn)),
+    }
+}
+
+async fn list(ctx: &Ctx<'_>, name: &str) -> Result<Json, AwsError> {
+    let scope = ctx.scope();
+    if !super::group_exists(ctx.app, scope, name).await? {
+        return Err(no_group());
+    }
+    let stored = crate::ssm::load_tags(&ctx.app.store, scope.account, tags::KIND, &group_arn(scope, name)).await?;
+    let map: Map<String, Json> = stored
+        .iter()
+        .filter_map(|tag| Some((tag.get("Key")?.as_str()?.to_owned(), tag.get("Value")?.clone())))
+        .collect();
+    Ok(json!({ "tags": map }))
+}
+
+async fn remove(ctx: &Ctx<'_>, name: &str, member: &str) -> Result<Json, AwsError> {
+    let arn = group_arn(ctx.scope(), name);
+    if tags::remove(&ctx.app.store, ctx.scope(), name, &arn, &keys(ctx.body, member)).await? {
+        Ok(json!({}))
+    } else {
+        Err(no_group())
+    }
+}
+
+fn too_many_by_name(_arn: &str) -> AwsError {
+    invalid_parameter(format!("A log group can have at most {PER_GROUP} tags."))
+}
+
+fn too_many_by_arn(arn: &str) -> AwsError {
+    AwsError::new("TooManyTagsException", 400, format!("A resource can have at most {PER_GROUP} tags."))
+        .with_member("resourceName", json!(arn))
+}
+
+async fn tag_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    add(ctx, group_name(ctx.body)?, "tags", too_many_by_name).await
+}
+
+async fn untag_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    remove(ctx, group_name(ctx.body)?, "tags").await
+}
+
+async fn list_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    list(ctx, group_name(ctx.body)?).await
+}
+
+async fn tag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    add(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tags", too_many_by_arn).await
+}
+
+async fn untag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    remove(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tagKeys").await
+}
+
+async fn list_for_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    list(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?).await
+}
