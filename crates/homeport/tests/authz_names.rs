@@ -306,11 +306,9 @@ fn classify(name: &str) -> Option<Names> {
         | "PutSecretValue"
         | "UpdateSecretVersionStage"
         | "ListSecretVersionIds"
-        | "GetResourcePolicy"
-        | "PutResourcePolicy"
-        | "DeleteResourcePolicy"
-        | "TagResource"
-        | "UntagResource" => Exact,
+        // (PutResourcePolicy, DeleteResourcePolicy, TagResource and UntagResource, which
+        // CloudWatch Logs names alike, are listed with Logs' above: a secret's are exact too.)
+        | "GetResourcePolicy" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
