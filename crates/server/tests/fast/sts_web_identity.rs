@@ -12,7 +12,8 @@ use crate::support::{Call, Case, Expect, Key, TestServer, iam, sts, unique};
 crate::support::on_both_stores!(
     a_ci_token_assumes_its_role,
     tokens_and_issuers_refused_as_aws_refuses_them,
-    tags_in_the_token_need_tag_session_and_tag_the_session
+    tags_in_the_token_need_tag_session_and_tag_the_session,
+    a_source_identity_in_the_token_needs_its_permission_and_stays_with_the_session
 );
 
 /// A provider for a fresh issuer path of the shared issuer, trusted by `thumbprint`; its URL
@@ -309,6 +310,60 @@ fn tags_in_the_token_need_tag_session_and_tag_the_session(server: &TestServer) {
             400,
             "InvalidIdentityToken",
             "is not a valid session tags claim",
+        ),
+    ]);
+}
+
+fn a_source_identity_in_the_token_needs_its_permission_and_stays_with_the_session(server: &TestServer) {
+    let issuer = Issuer::shared();
+    let (url, provider_arn) = provider(server, Some(&issuer.ca_thumbprint));
+    let plain = role(server, &url, &provider_arn);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": ["sts:AssumeRoleWithWebIdentity", "sts:SetSourceIdentity"],
+    }]});
+    let name = unique("sourced");
+    let sourcing = server
+        .iam(&server.root, "CreateRole", &[("RoleName", &name), ("AssumeRolePolicyDocument", &trust.to_string())])
+        .ok()
+        .xml("Arn");
+    let only_alice = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"StringEquals":{"aws:SourceIdentity":"alice"}}}]}"#;
+    server
+        .iam(
+            &server.root,
+            "PutRolePolicy",
+            &[("RoleName", &name), ("PolicyName", "alice"), ("PolicyDocument", only_alice)],
+        )
+        .ok();
+    let token = |source: &str| {
+        let mut claims = claims(&url, "repo:org/repo:ref:refs/heads/main", "sts.amazonaws.com", 600);
+        claims["https://aws.amazon.com/source_identity"] = json!(source);
+        issuer.token(Signer::Ec, &claims)
+    };
+    let answer = server.call_as(None, &assume(&sourcing, &token("alice")));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.xml("SourceIdentity"), "alice");
+    let alice = Key {
+        id: answer.xml("AccessKeyId"),
+        secret: answer.xml("SecretAccessKey"),
+        token: Some(answer.xml("SessionToken")),
+    };
+    server.run(&[
+        Case::ok("the session's requests carry it", &alice, iam("ListUsers", &[])),
+        Case::unsigned(
+            "a trust policy without sts:SetSourceIdentity",
+            assume(&plain, &token("alice")),
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:SetSourceIdentity",
+        ),
+        Case::unsigned(
+            "not a source identity",
+            assume(&sourcing, &token("a")),
+            400,
+            "InvalidIdentityToken",
+            "source identity",
         ),
     ]);
 }

@@ -11,7 +11,9 @@
 //! audience), `HOST/PATH:oaud` (the audience, when `azp` was used), `HOST/PATH:sub`,
 //! `HOST/PATH:amr` (when the token has it), `aws:FederatedProvider` and `sts:RoleSessionName`.
 //! Session tags in the token (`https://aws.amazon.com/tags`) need `sts:TagSession` from the
-//! trust policy too (with `aws:RequestTag/*` and `aws:TagKeys`), and become the session's tags.
+//! trust policy too (with `aws:RequestTag/*` and `aws:TagKeys`), and become the session's tags;
+//! a source identity (`https://aws.amazon.com/source_identity`) needs `sts:SetSourceIdentity`
+//! (with `sts:SourceIdentity`), is answered back and kept by the session.
 //!
 //! Guarantees: every member's size is checked before anything else is done (the token at
 //! 20,000 characters), nothing is fetched but the issuer of a registered provider, the request
@@ -49,6 +51,13 @@ pub const ACTION: &str = "AssumeRoleWithWebIdentity";
 const MAX_TOKEN_CHARS: usize = 20_000;
 /// The token claim carrying session tags.
 const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
+/// The claim a token sets the session's source identity with.
+const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
+
+/// Whether `text` is a source identity as STS accepts one: 2 to 64 of `[\w+=,.@-]`.
+fn is_source_identity(text: &str) -> bool {
+    (2..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
 
 /// The unsigned route: a request with no SigV4 whose `Action` is AssumeRoleWithWebIdentity.
 pub const ROUTE: crate::pipeline::UnsignedRoute = |app, audit, incoming, request_id| {
@@ -239,6 +248,17 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     if !trusts(&role, role_arn, &provider.arn, "sts:AssumeRoleWithWebIdentity", &context) {
         return Err(not_authorized());
     }
+    // A source identity the token sets needs the trust policy's `sts:SetSourceIdentity`.
+    let source_identity = token.text(SOURCE_IDENTITY_CLAIM);
+    if let Some(source) = source_identity {
+        if !is_source_identity(source) {
+            return Err(invalid_token(format!("The {SOURCE_IDENTITY_CLAIM} claim is not a valid source identity.")));
+        }
+        let context = context.clone().with("sts:SourceIdentity", source);
+        if !trusts(&role, role_arn, &provider.arn, "sts:SetSourceIdentity", &context) {
+            return Err(AwsError::new("AccessDenied", 403, "Not authorized to perform sts:SetSourceIdentity"));
+        }
+    }
     if !tags.is_empty() {
         // Tags the token passes need the trust policy's `sts:TagSession` too, as on AWS.
         let context = tags
@@ -258,7 +278,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         revoked_with: None,
         // A web identity is not an MFA authentication.
         mfa_at: None,
-        source_identity: None,
+        source_identity,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);
@@ -266,6 +286,9 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     xml.element("SubjectFromWebIdentityToken", subject)
         .element("Provider", &provider.arn)
         .element("Audience", &audience);
+    if let Some(source) = source_identity {
+        xml.element("SourceIdentity", source);
+    }
     Ok(xml)
 }
 
