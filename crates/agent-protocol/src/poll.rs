@@ -188,6 +188,7 @@ mod tests {
                 image: "busybox".into(),
                 ..ContainerDefinition::default()
             }],
+            settings: Box::default(),
         }
     }
 

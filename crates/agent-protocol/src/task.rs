@@ -40,6 +40,32 @@ pub struct TaskPayload {
     pub execution_role_arn: Option<String>,
     #[serde(default)]
     pub containers: Vec<ContainerDefinition>,
+    /// The task-level settings, members of the task on the wire (boxed: most tasks have
+    /// none, and the poll's messages stay small).
+    #[serde(flatten)]
+    pub settings: Box<TaskSettings>,
+}
+
+/// A task definition's task-level settings the agent applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSettings {
+    /// The task definition's `volumes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
+    /// `host`, `task` or `none` (absent: each container its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc_mode: Option<String>,
+    /// The service that started the task, if one did (its task metadata says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// The task-level CPU units and MiB, as the task definition writes them (`"256"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
 }
 
 fn running() -> String {
@@ -60,6 +86,82 @@ impl TaskPayload {
     pub fn container(&self, name: &str) -> Option<&ContainerDefinition> {
         self.containers.iter().find(|c| c.name == name)
     }
+
+    pub fn volumes(&self) -> &[Volume] {
+        self.settings.volumes.as_deref().unwrap_or_default()
+    }
+
+    pub fn volume(&self, name: &str) -> Option<&Volume> {
+        self.volumes().iter().find(|v| v.name == name)
+    }
+}
+
+/// A task definition `volumes` entry: a bind mount of a host path (`host.sourcePath`), a
+/// Docker volume (`dockerVolumeConfiguration`), or, with neither, a Docker volume the task's
+/// containers share for the task's life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Volume {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostVolume>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_volume_configuration: Option<DockerVolumeConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HostVolume {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_path: Option<String>,
+}
+
+/// A Docker volume's configuration, as ECS has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerVolumeConfiguration {
+    /// `task` (the default: created for the task, removed with it) or `shared` (kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// For a `shared` volume: create it if it does not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoprovision: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_opts: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+impl DockerVolumeConfiguration {
+    /// Whether the volume outlives the task (`scope` `shared`).
+    pub fn is_shared(&self) -> bool {
+        self.scope.as_deref() == Some("shared")
+    }
+}
+
+/// A container's `mountPoints` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MountPoint {
+    #[serde(default)]
+    pub source_volume: String,
+    #[serde(default)]
+    pub container_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+/// A container's `volumesFrom` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeFrom {
+    #[serde(default)]
+    pub source_container: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
 }
 
 /// The last part of a task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID`).
@@ -113,6 +215,13 @@ pub struct ContainerDefinition {
     pub health_check: Option<HealthCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<LogConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_points: Option<Vec<MountPoint>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes_from: Option<Vec<VolumeFrom>>,
+    /// Seconds to wait for its dependencies before giving up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timeout: Option<u64>,
     /// The definition's other members, as it has them.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
@@ -144,6 +253,14 @@ impl ContainerDefinition {
         self.links.as_deref().unwrap_or_default()
     }
 
+    pub fn mount_points(&self) -> &[MountPoint] {
+        self.mount_points.as_deref().unwrap_or_default()
+    }
+
+    pub fn volumes_from(&self) -> &[VolumeFrom] {
+        self.volumes_from.as_deref().unwrap_or_default()
+    }
+
     /// Its Docker labels (none when it has none).
     pub fn docker_labels(&self) -> impl Iterator<Item = (&String, &String)> {
         self.docker_labels.iter().flatten()
@@ -151,11 +268,12 @@ impl ContainerDefinition {
 
     /// What this container waits for before it starts: its `dependsOn`, and a `START`
     /// condition on each container it links to (Docker starts a container only once the
-    /// containers it links to run).
+    /// containers it links to run) or takes volumes from (they must exist to be named).
     pub fn dependencies(&self) -> Vec<Dependency> {
         let mut dependencies = self.depends_on().to_vec();
-        for link in self.links() {
-            let target = link.split(':').next().unwrap_or_default();
+        let links = self.links().iter().map(|link| link.split(':').next().unwrap_or_default());
+        let sources = self.volumes_from().iter().map(|from| from.source_container.as_str());
+        for target in links.chain(sources) {
             if !dependencies.iter().any(|d| d.container_name == target) {
                 dependencies.push(Dependency { container_name: target.to_owned(), condition: Condition::Start });
             }
@@ -285,7 +403,10 @@ mod tests {
                 options: BTreeMap::from([("awslogs-group".into(), "/ecs/web".into())]),
                 other: BTreeMap::new(),
             }),
-            other: BTreeMap::from([("mountPoints".into(), Value::Array(vec![]))]),
+            mount_points: Some(vec![]),
+            volumes_from: None,
+            start_timeout: None,
+            other: BTreeMap::from([("ulimits".into(), Value::Array(vec![]))]),
         }
     }
 
@@ -300,6 +421,7 @@ mod tests {
             task_role_arn: Some("arn:aws:iam::111122223333:role/app".into()),
             execution_role_arn: Some("arn:aws:iam::111122223333:role/exec".into()),
             containers: vec![web()],
+            settings: Box::default(),
         };
         pins(
             &format!(
@@ -317,7 +439,7 @@ mod tests {
                         "healthCheck": {{"command": ["CMD-SHELL", "true"], "interval": 5, "timeout": 2,
                                          "retries": 3, "startPeriod": 0}},
                         "logConfiguration": {{"logDriver": "awslogs", "options": {{"awslogs-group": "/ecs/web"}}}},
-                        "mountPoints": []}}]}}"#
+                        "mountPoints": [], "ulimits": []}}]}}"#
             ),
             &payload,
         );
@@ -334,6 +456,7 @@ mod tests {
             task_role_arn: None,
             execution_role_arn: None,
             containers: vec![ContainerDefinition { name: "app".into(), ..ContainerDefinition::default() }],
+            settings: Box::default(),
         };
         let read: TaskPayload =
             serde_json::from_str(&format!(r#"{{"taskArn": "{ARN}", "containers": [{{"name": "app"}}]}}"#)).unwrap();

@@ -14,6 +14,9 @@
 //! `RoleArn`); anything else gets a 4xx JSON error (`{"code", "message"}`). If the address
 //! cannot be added (not root), the endpoint listens on 127.0.0.1 instead, which serves
 //! host-network tasks only, and says so in the log. No secret is ever logged.
+//!
+//! The same listener serves the task metadata endpoint's `/v3/` and `/v4/` paths
+//! (`crate::metadata_endpoint`), isolated per task by the same kind of secret id.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,7 +26,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::docker::Docker;
 use crate::log;
+use crate::metadata_endpoint::{self, TaskMetadata};
 use crate::task_roles::{ENDPOINT_ADDRESS, Lookup, TaskRoles};
 
 /// The most of a request the endpoint reads (a GET has no body worth reading).
@@ -62,15 +67,19 @@ impl CredentialsEndpoint {
         Ok(CredentialsEndpoint { listener, base_url: format!("http://{address}") })
     }
 
-    /// Serves forever.
-    pub async fn serve(self, roles: TaskRoles) {
+    /// Serves forever: the credentials, and the task metadata (`crate::metadata_endpoint`)
+    /// read from `docker`.
+    pub async fn serve(self, roles: TaskRoles, metadata: TaskMetadata, docker: Docker) {
+        log::event("ecs: serving task metadata (/v3/ and /v4/) beside the task credentials");
+        // (This line ends with the URL: tools read it from there.)
         log::event(&format!("ecs: serving task credentials at {}", self.base_url));
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
-                    let roles = roles.clone();
+                    let (roles, metadata, docker) = (roles.clone(), metadata.clone(), docker.clone());
                     tokio::spawn(async move {
-                        let _ = tokio::time::timeout(CONNECTION_TIMEOUT, answer(stream, &roles)).await;
+                        let serving = answer(stream, &roles, &metadata, &docker);
+                        let _ = tokio::time::timeout(CONNECTION_TIMEOUT, serving).await;
                     });
                 }
                 Err(error) => {
@@ -105,7 +114,7 @@ fn ensure_link_local_address() -> Result<(), String> {
     }
 }
 
-async fn answer(mut stream: TcpStream, roles: &TaskRoles) {
+async fn answer(mut stream: TcpStream, roles: &TaskRoles, metadata: &TaskMetadata, docker: &Docker) {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !buffer.windows(4).any(|window| window == b"\r\n\r\n") {
@@ -117,7 +126,19 @@ async fn answer(mut stream: TcpStream, roles: &TaskRoles) {
             Ok(count) => buffer.extend_from_slice(chunk.get(..count).unwrap_or_default()),
         }
     }
-    let (status, body) = handle(&String::from_utf8_lossy(&buffer), roles, crate::now());
+    let head = String::from_utf8_lossy(&buffer);
+    let mut request_line = head.split("\r\n").next().unwrap_or_default().split(' ');
+    let (method, target) = (request_line.next().unwrap_or_default(), request_line.next().unwrap_or_default());
+    let path = target.split('?').next().unwrap_or_default();
+    let (status, body) = if metadata_endpoint::serves(path) {
+        if method == "GET" {
+            metadata_endpoint::answer(path, metadata, docker).await
+        } else {
+            (405, error("MethodNotAllowed", "Only GET is supported."))
+        }
+    } else {
+        handle(&head, roles, crate::now())
+    };
     respond(&mut stream, status, &body).await;
 }
 
@@ -178,6 +199,7 @@ async fn respond(stream: &mut TcpStream, status: u16, body: &Value) {
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
         _ => "Service Unavailable",
     };
     let body = body.to_string();

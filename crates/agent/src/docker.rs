@@ -155,6 +155,13 @@ pub trait DockerApi: Clone + Send + Sync + 'static {
         since_ns: Option<i64>,
         follow: bool,
     ) -> impl Future<Output = Result<LogStream, DockerError>> + Send;
+    /// A volume's driver, if the volume exists.
+    fn volume_driver(&self, name: &str) -> impl Future<Output = Result<Option<String>, DockerError>> + Send;
+    /// Creates a volume (`{"Name", "Driver", "DriverOpts", "Labels"}`); one that exists with
+    /// the same driver is fine.
+    fn create_volume(&self, config: &Value) -> impl Future<Output = Result<(), DockerError>> + Send;
+    /// Removes a volume (gone already is fine; in use is Docker's 409).
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), DockerError>> + Send;
 }
 
 /// The Docker daemon behind one Unix socket.
@@ -389,6 +396,48 @@ impl DockerApi for Docker {
             return Err(api_error(status, &pending));
         }
         Ok(LogStream { stream, pending })
+    }
+
+    /// `GET /volumes/{name}`: its `Driver`, or `None` when there is no such volume.
+    async fn volume_driver(&self, name: &str) -> Result<Option<String>, DockerError> {
+        match self.call("GET", &format!("/volumes/{}", path_escape(name)), None, CALL_TIMEOUT).await {
+            Ok(response) => {
+                Ok(Some(json_body(&response)?.get("Driver").and_then(Value::as_str).unwrap_or("local").to_owned()))
+            }
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `POST /volumes/create`.
+    async fn create_volume(&self, config: &Value) -> Result<(), DockerError> {
+        self.call("POST", "/volumes/create", Some(config), CALL_TIMEOUT).await.map(drop)
+    }
+
+    /// `DELETE /volumes/{name}` (gone already is fine).
+    async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        match self.call("DELETE", &format!("/volumes/{}", path_escape(name)), None, CALL_TIMEOUT).await {
+            Err(error) if error.is_not_found() => Ok(()),
+            other => other.map(drop),
+        }
+    }
+}
+
+impl Docker {
+    /// `GET PATH`'s JSON answer (what the task metadata endpoint reads: a container's
+    /// inspection, its stats).
+    pub async fn get_json(&self, path: &str) -> Result<Value, DockerError> {
+        json_body(&self.call("GET", path, None, CALL_TIMEOUT).await?)
+    }
+
+    /// `GET /containers/{id}/json`, whole.
+    pub async fn inspect_json(&self, id: &str) -> Result<Value, DockerError> {
+        self.get_json(&format!("/containers/{}/json", query_escape(id))).await
+    }
+
+    /// `GET /containers/{id}/stats?stream=false`: one sample, with the previous CPU reading.
+    pub async fn stats_json(&self, id: &str) -> Result<Value, DockerError> {
+        self.get_json(&format!("/containers/{}/stats?stream=false", query_escape(id))).await
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `engine`: the state it owns and its loop (plan, dispatch, settle, observe Docker);
 //! - `adoption`: what is found in Docker before the first poll (adopted, duplicates, orphans);
 //! - `images`: the images of a task, present before any of its containers is created;
+//! - `volumes`: the task's Docker volumes, created after its images, its own removed with it;
 //! - `containers`: creating, starting, stopping, inspecting and removing one container;
 //! - `roles_and_logs`: what lives beside a task's containers (role credentials, log shipping);
 //! - `secrets`: a task's secrets and private registries' credentials, read with its execution role;
@@ -47,6 +48,7 @@ mod roles_and_logs;
 mod secrets;
 #[cfg(test)]
 mod tests;
+mod volumes;
 
 use std::time::Duration;
 
@@ -59,6 +61,7 @@ use crate::credentials_endpoint::CredentialsEndpoint;
 use crate::docker::{Docker, DockerApi, DockerError};
 use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
 use crate::log;
+use crate::metadata_endpoint::TaskMetadata;
 use crate::state::StateDir;
 use crate::task_roles::TaskRoles;
 use engine::{Engine, Signers};
@@ -115,15 +118,16 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
         }
     };
     let roles = TaskRoles::new();
+    let metadata = TaskMetadata::default();
     let credentials_url = match CredentialsEndpoint::bind(options.credentials_port).await {
         Ok(endpoint) => {
             let url = endpoint.base_url.clone();
-            tokio::spawn(endpoint.serve(roles.clone()));
+            tokio::spawn(endpoint.serve(roles.clone(), metadata.clone(), docker.clone()));
             Some(url)
         }
         Err(error) => {
             log::event(&format!(
-                "ecs: cannot serve task credentials on port {} ({error}); tasks with a task role get none",
+                "ecs: cannot serve task credentials and metadata on port {} ({error}); tasks get neither",
                 options.credentials_port
             ));
             None
@@ -156,6 +160,7 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
                         task_roles: roles.clone(),
                         credentials_url: credentials_url.clone(),
                         agent_id: agent_id.clone(),
+                        metadata: metadata.clone(),
                     },
                 );
                 saved = engine.serve().await;

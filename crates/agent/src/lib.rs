@@ -17,8 +17,9 @@
 //! reconciles Docker (`docker`: the `DockerApi` trait, a minimal Engine API client behind
 //! it) to the tasks it is given
 //! (`task_spec` for the task payload and container configuration, `reconcile` for the
-//! decisions, pure). Tasks' IAM roles (`task_roles`) are served to their containers by the
-//! credentials endpoint (`credentials_endpoint`) and sign the pulls from Homeport's registry
+//! decisions, pure; `docker_options` for the settings beyond the basics). Tasks' IAM roles
+//! (`task_roles`) are served to their containers by the credentials endpoint
+//! (`credentials_endpoint`), which also serves their task metadata (`metadata_endpoint`), and sign the pulls from Homeport's registry
 //! (`registry_auth`) and the shipping of `awslogs` containers' output (`awslogs`). What they
 //! all share sits below the ECS part and imports none of it: where the control plane is and
 //! the instance role's current credentials (`control_plane`), and retry delays (`backoff`).
@@ -38,6 +39,7 @@ pub mod control_plane;
 pub mod credentials;
 pub mod credentials_endpoint;
 pub mod docker;
+pub mod docker_options;
 pub mod ecs;
 pub mod ecs_channel;
 pub mod ecs_registration;
@@ -45,6 +47,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod metadata_endpoint;
 pub mod proxy;
 pub mod reconcile;
 pub mod register;

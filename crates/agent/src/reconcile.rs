@@ -97,6 +97,9 @@ pub struct ContainerRecord {
     pub health_reported: Option<String>,
     #[serde(default)]
     pub bindings: Vec<NetworkBinding>,
+    /// When it began waiting for its dependencies (its `startTimeout` counts from then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<i64>,
     /// Its exit was acknowledged by a container state change.
     #[serde(default)]
     pub exit_reported: bool,
@@ -126,6 +129,7 @@ impl ContainerRecord {
             health: None,
             health_reported: None,
             bindings: Vec::new(),
+            waiting_since: None,
             exit_reported: false,
             busy: false,
             exit_report_queued: false,
@@ -201,6 +205,10 @@ pub struct TaskRecord {
     /// task role only).
     #[serde(default)]
     pub credentials_secret: Option<crate::task_roles::TaskSecret>,
+    /// The task's 128 random bits in its containers' metadata endpoint URIs
+    /// (`crate::metadata_endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_id: Option<String>,
     #[serde(skip)]
     pub images_ready: bool,
     #[serde(skip)]
@@ -226,6 +234,7 @@ impl TaskRecord {
             pull_stopped_at: None,
             execution_stopped_at: None,
             credentials_secret: None,
+            metadata_id: None,
             images_ready: false,
             pulling: false,
             queued: None,
@@ -245,6 +254,7 @@ impl TaskRecord {
             pull_stopped_at: None,
             execution_stopped_at: None,
             credentials_secret: None,
+            metadata_id: None,
             images_ready: false,
             pulling: false,
             queued: None,
@@ -255,7 +265,7 @@ impl TaskRecord {
         self.containers.iter_mut().find(|c| c.name == name)
     }
 
-    fn container(&self, name: &str) -> Option<&ContainerRecord> {
+    pub fn container(&self, name: &str) -> Option<&ContainerRecord> {
         self.containers.iter().find(|c| c.name == name)
     }
 
@@ -300,7 +310,7 @@ impl TaskRecord {
     }
 
     /// The status the task is in now, as it would be reported.
-    fn status(&self) -> Option<Status> {
+    pub fn status(&self) -> Option<Status> {
         let settled = |c: &ContainerRecord| c.state == ContainerState::Stopped && c.exit_known && !c.busy;
         if self.desired == Status::Stopped {
             return self.containers.iter().all(settled).then_some(Status::Stopped);
@@ -547,9 +557,19 @@ pub fn plan(task: &mut TaskRecord, now: i64, cleanup_after: i64) -> Vec<Action> 
                         _ => None,
                     });
                     let Some(record) = task.container_mut(&container.name) else { continue };
+                    let all_met = states.iter().all(|s| *s == DependencyState::Met);
+                    // `startTimeout`: how long it may wait for its dependencies.
+                    let since = *record.waiting_since.get_or_insert(now);
+                    let timed_out = container.start_timeout.filter(|limit| {
+                        !all_met && now.saturating_sub(since) >= i64::try_from(*limit).unwrap_or(i64::MAX)
+                    });
                     if let Some(why) = failed {
                         record.stop_without_running(Some(format!("CannotStartContainerError: {why}")));
-                    } else if states.iter().all(|s| *s == DependencyState::Met) {
+                    } else if let Some(limit) = timed_out {
+                        record.stop_without_running(Some(format!(
+                            "CannotStartContainerError: its dependencies were not met within its startTimeout of {limit}s"
+                        )));
+                    } else if all_met {
                         record.busy = true;
                         actions.push(Action::Launch { task: task.arn.clone(), container: container.name.clone() });
                     }
@@ -1012,6 +1032,28 @@ mod tests {
         assert_eq!(*execution_stopped_at, Some(105));
         acknowledge(&mut task, &actions);
         assert_eq!(kinds(&plan(&mut task, 106, 3600)), ["forget"], "nothing was created: nothing to clean");
+    }
+
+    #[test]
+    fn a_container_waiting_past_its_start_timeout_never_starts() {
+        let mut task = record(json!([
+            {"name": "db", "image": "d", "essential": false, "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "app", "image": "a", "essential": true, "startTimeout": 10,
+             "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+        ]));
+        plan(&mut task, 0, 0);
+        apply_images(&mut task, Ok(None));
+        assert_eq!(kinds(&plan(&mut task, 100, 0)), ["launch:db"]);
+        apply_launch(&mut task, "db", LaunchResult::Launched(inspected("db1", true, 0)), 1);
+        assert!(kinds(&plan(&mut task, 109, 0)).is_empty(), "app waits up to 10 s for db to be healthy");
+        plan(&mut task, 110, 0);
+        let app = task.container("app").unwrap();
+        assert_eq!(app.state, ContainerState::Stopped);
+        assert_eq!(
+            app.reason.as_deref(),
+            Some("CannotStartContainerError: its dependencies were not met within its startTimeout of 10s")
+        );
+        assert_eq!(task.desired, Status::Stopped, "an essential container that cannot start stops the task");
     }
 
     #[test]

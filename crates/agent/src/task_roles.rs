@@ -71,7 +71,7 @@ impl TaskSecret {
     }
 }
 
-fn random_hex<const N: usize>() -> Option<String> {
+pub(crate) fn random_hex<const N: usize>() -> Option<String> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).ok()?;
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())

@@ -137,14 +137,18 @@ async fn load_session(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
                 (None, None) => None,
                 _ => return Err(AuthError::InvalidKey),
             };
-            let scope = session_scope(app, &account, row.policy, row.policy_arns, row.tags).await?;
+            let scope =
+                session_scope(app, &account, row.policy, row.policy_arns, (row.tags, row.transitive_tag_keys)).await?;
             (Principal::FederatedUser { name, user: parent }, scope)
         }
         (Some(role_key), _) => {
             let role_id = row.role_id.ok_or(AuthError::InvalidKey)?;
             let session_name = row.session_name.ok_or(AuthError::InvalidKey)?;
             let principal = role_session(app, &account, &role_key, role_id, session_name).await?;
-            (principal, session_scope(app, &account, row.policy, row.policy_arns, row.tags).await?)
+            (
+                principal,
+                session_scope(app, &account, row.policy, row.policy_arns, (row.tags, row.transitive_tag_keys)).await?,
+            )
         }
         // A user's session belongs to the user it was issued to, by unique id: a user made
         // since under the same name (the first deleted) does not inherit it.
@@ -209,13 +213,14 @@ async fn role_session(
 }
 
 /// A role session's session policies (the inline one and the managed ones, resolved now so
-/// a change to a managed policy applies from the next load) and its session tags.
+/// a change to a managed policy applies from the next load) and its session tags, with
+/// which of them are transitive.
 async fn session_scope(
     app: &App,
     account_id: &str,
     inline: Option<String>,
     arns: Option<String>,
-    tags: Option<String>,
+    (tags, transitive): (Option<String>, Option<String>),
 ) -> Result<SessionScope, AuthError> {
     let mut scope = SessionScope::default();
     if let Some(document) = inline {
@@ -242,6 +247,11 @@ async fn session_scope(
         scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?));
     }
     scope.tags = tags
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| AuthError::InvalidKey)?
+        .unwrap_or_default();
+    scope.transitive = transitive
         .map(|text| serde_json::from_str(&text))
         .transpose()
         .map_err(|_| AuthError::InvalidKey)?

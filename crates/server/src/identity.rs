@@ -192,6 +192,8 @@ pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
 pub struct SessionScope {
     pub policies: Vec<(String, Policy)>,
     pub tags: Vec<(String, String)>,
+    /// The keys of `tags` that pass on to the sessions this one chains to.
+    pub transitive: Vec<String>,
 }
 
 /// What a request's global condition keys describe beyond its caller: where it came from.

@@ -949,8 +949,12 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 27,
         // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
         // or a SAML or web identity token's): it never changes, passes on to the sessions the
-        // session chains to, and is `aws:SourceIdentity` of every request made with it.
-        sql: "ALTER TABLE sessions ADD COLUMN source_identity TEXT",
+        // session chains to, and is `aws:SourceIdentity` of every request made with it. And the
+        // keys of its transitive session tags (JSON), the only tags that pass on to them.
+        sql: "
+        ALTER TABLE sessions ADD COLUMN source_identity TEXT;
+        ALTER TABLE sessions ADD COLUMN transitive_tag_keys TEXT
+    ",
     },
     Migration {
         version: 29,

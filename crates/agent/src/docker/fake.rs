@@ -37,6 +37,8 @@ struct World {
     next_id: u64,
     /// The far ends of open followed logs, by container id: dropped when it stops.
     followers: Vec<(String, UnixStream)>,
+    /// Volumes by name: their driver.
+    volumes: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Default)]
@@ -90,6 +92,11 @@ impl FakeDocker {
 
     pub fn container(&self, id_or_name: &str) -> Option<FakeContainer> {
         self.world.lock().unwrap().containers.iter().find(|c| c.id == id_or_name || c.name == id_or_name).cloned()
+    }
+
+    /// The volumes there, by name.
+    pub fn volumes(&self) -> Vec<String> {
+        self.world.lock().unwrap().volumes.keys().cloned().collect()
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -209,5 +216,24 @@ impl DockerApi for FakeDocker {
             self.world.lock().unwrap().followers.push((id.to_owned(), far_end));
         }
         Ok(LogStream { stream, pending: Vec::new() })
+    }
+
+    async fn volume_driver(&self, name: &str) -> Result<Option<String>, DockerError> {
+        self.call("volume_driver", name)?;
+        Ok(self.world.lock().unwrap().volumes.get(name).cloned())
+    }
+
+    async fn create_volume(&self, config: &Value) -> Result<(), DockerError> {
+        let name = config.get("Name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        self.call("create_volume", &name)?;
+        let driver = config.get("Driver").and_then(Value::as_str).unwrap_or("local").to_owned();
+        self.world.lock().unwrap().volumes.insert(name, driver);
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        self.call("remove_volume", name)?;
+        self.world.lock().unwrap().volumes.remove(name);
+        Ok(())
     }
 }

@@ -3,8 +3,9 @@
 //! removed.
 //!
 //! Guarantees:
-//! - A container is created with this instance's labels (`crate::task_spec::container_config`)
-//!   and, for a task with a task role, the environment that points it at its credentials.
+//! - A container is created with this instance's labels (`crate::task_spec::container_config`),
+//!   the environment that points it at its task metadata (`crate::metadata_endpoint`) and, for
+//!   a task with a task role, at its credentials.
 //! - A container an earlier run created without recording it (the name is taken) is found
 //!   by name, never created twice.
 //! - The `awslogs` group (if the options ask) and stream are created before the container
@@ -37,6 +38,9 @@ impl<D: DockerApi> Engine<D> {
             (self.cluster.clone(), self.instance_arn.clone(), self.signers.agent_id.clone());
         let mut environment =
             credentials_environment(&spec, record.credentials_secret.as_ref(), &self.signers.credentials_url);
+        if let (Some(url), Some(id)) = (&self.signers.credentials_url, &record.metadata_id) {
+            environment.extend(crate::metadata_endpoint::environment(url, id, &container));
+        }
         // Its secrets, resolved with the execution role before its images were pulled.
         environment.extend(self.secrets.get(&task).map(|secrets| secrets.of(&container)).unwrap_or_default());
         let logs = LogSigner {
@@ -224,7 +228,9 @@ pub(super) async fn launch<D: DockerApi>(
         Some(id) => id,
         None => {
             let name = docker_name_of(spec, container);
-            match docker.create(&name, &container_config(spec, definition, placement)).await {
+            let mut config = container_config(spec, definition, placement);
+            crate::docker_options::apply(spec, definition, &mut config);
+            match docker.create(&name, &config).await {
                 Ok(id) => id,
                 // Created by a run of the agent that stopped before recording it.
                 Err(DockerError::Api { status: 409, .. }) => docker.inspect(&name).await.map_err(|e| e.to_string())?.id,

@@ -34,6 +34,7 @@ use crate::docker::{DockerApi, DockerError, ListedContainer};
 use crate::ecs_channel::Channel;
 use crate::ecs_registration::EcsState;
 use crate::log;
+use crate::metadata_endpoint::TaskMetadata;
 use crate::reconcile::{self, Action, ContainerState, LaunchResult, Status, TaskRecord};
 use crate::state::StateDir;
 use crate::task_roles::TaskRoles;
@@ -70,6 +71,11 @@ pub(super) enum Outcome {
         container: String,
         result: Result<(), DockerError>,
     },
+    VolumeRemoved {
+        task: String,
+        volume: String,
+        result: Result<(), DockerError>,
+    },
     Polled {
         request: PollRequest,
         result: Result<Value, CallError>,
@@ -88,6 +94,8 @@ pub(super) struct Signers {
     pub(super) credentials_url: Option<String>,
     /// The label value of this agent's containers (empty: unknown).
     pub(super) agent_id: String,
+    /// What the task metadata endpoint serves (the engine publishes its table there).
+    pub(super) metadata: TaskMetadata,
 }
 
 /// Where the engine is in listing Docker's containers.
@@ -193,6 +201,16 @@ impl<D: DockerApi> Engine<D> {
         self.state()
     }
 
+    /// Gives each task that will create containers its metadata endpoint id (before the
+    /// first container is created with it in its environment).
+    fn assign_metadata_ids(&mut self) {
+        for task in self.tasks.values_mut() {
+            if task.spec.is_some() && task.desired == Status::Running && task.metadata_id.is_none() {
+                task.metadata_id = crate::task_roles::random_hex::<16>();
+            }
+        }
+    }
+
     /// The label every container of this container instance carries.
     pub(super) fn labels(&self) -> Vec<String> {
         vec![format!("{LABEL_INSTANCE}={}", self.instance_arn)]
@@ -208,6 +226,7 @@ impl<D: DockerApi> Engine<D> {
             Ok(()) => self.saved = bytes,
             Err(error) => log::event(&format!("ecs: {error}")),
         }
+        self.signers.metadata.publish(&self.cluster, &self.tasks);
     }
 
     /// Plans every task and starts what the plans ask for.
@@ -216,6 +235,7 @@ impl<D: DockerApi> Engine<D> {
         // role is kept.
         self.start_shippers();
         self.track_roles();
+        self.assign_metadata_ids();
         let now = crate::now();
         let mut actions = Vec::new();
         for task in self.tasks.values_mut() {
@@ -235,7 +255,9 @@ impl<D: DockerApi> Engine<D> {
             Action::Remove { task, container, runtime_id } => self.start_remove(task, container, runtime_id),
             Action::Report(report) => self.reporting.queue.push_back(report),
             Action::Forget { task } => {
-                self.tasks.remove(&task);
+                if let Some(spec) = self.tasks.remove(&task).and_then(|record| record.spec) {
+                    self.start_volume_removal(&task, super::volumes::task_scoped(&spec));
+                }
                 self.secrets.remove(&task);
             }
         }
@@ -280,6 +302,7 @@ impl<D: DockerApi> Engine<D> {
             Outcome::Launched { task, container, result } => self.settle_launch(&task, &container, result),
             Outcome::Exited { task, container, result } => self.settle_exit(&task, &container, result),
             Outcome::Removed { task, container, result } => self.settle_removed(task, &container, result),
+            Outcome::VolumeRemoved { task, volume, result } => self.settle_volume_removed(&task, &volume, result),
             Outcome::Polled { request, result } => self.settle_poll(&request, result),
             Outcome::Reported { result } => self.settle_report(result),
         }

@@ -1,4 +1,4 @@
-//! A task's images, before any of its containers is created: each is checked and pulled if
+//! A task's images (and then its volumes, `super::volumes`), before any of its containers is created: each is checked and pulled if
 //! missing (ECS's `prefer-cached` behaviour), from Homeport's own registry with ECR
 //! credentials (`crate::registry_auth`).
 //!
@@ -163,10 +163,15 @@ impl<D: DockerApi> Engine<D> {
                 ));
             }
             // Its secrets first, as ECS resolves them before pulling.
-            let (result, secrets) = match pulls.execution().resolve(spec.as_ref()).await {
+            let (mut result, secrets) = match pulls.execution().resolve(spec.as_ref()).await {
                 Ok(secrets) => (ensure_images(&docker, &images, &pulls).await, secrets),
                 Err(error) => (Err(secrets_error("", error)), None),
             };
+            if let (Ok(_), Some(spec)) = (&result, &spec) {
+                if let Err(error) = super::volumes::ensure_volumes(&docker, spec).await {
+                    result = Err(error);
+                }
+            }
             if matches!(result, Err(ImagesError::Unreachable(_))) {
                 tokio::time::sleep(DOCKER_RETRY).await;
             }
@@ -187,7 +192,8 @@ impl<D: DockerApi> Engine<D> {
         match result {
             Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),
             Err(ImagesError::Pull { image, reason }) => {
-                log::event(&format!("ecs: task {}: cannot pull {image}: {reason}", task_id(task)));
+                let what = if image.is_empty() { "its volumes" } else { image.as_str() };
+                log::event(&format!("ecs: task {}: cannot prepare {what}: {reason}", task_id(task)));
                 reconcile::apply_images(record, Err((image, reason)));
             }
             Err(ImagesError::Unreachable(error)) => {

@@ -69,6 +69,7 @@ impl Harness {
             instance: credentials,
             task_roles: TaskRoles::new(),
             credentials_url: None,
+            metadata: crate::metadata_endpoint::TaskMetadata::default(),
             agent_id: AGENT.into(),
         };
         let engine = Engine::new(state, control_plane, &options, docker.clone(), INSTANCE.into(), saved, signers);
@@ -428,4 +429,62 @@ async fn a_container_an_earlier_run_created_without_recording_it_is_started_not_
     assert!(harness.called(&format!("start {existing}")));
     assert_eq!(docker.calls().iter().filter(|c| c.starts_with("create")).count(), 1, "one refused create");
     assert_eq!(docker.container(&existing).unwrap().state, "running");
+}
+
+#[tokio::test]
+async fn volumes_are_created_before_the_containers_and_only_the_tasks_own_removed_with_it() {
+    let docker = FakeDocker::new(&["busybox:1"], journal());
+    let mut saved = wanted(json!([
+        {"name": "app", "image": "busybox:1",
+         "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"},
+                         {"sourceVolume": "scratch", "containerPath": "/scratch"}]},
+    ]));
+    let record = saved.tasks.get_mut(TASK).unwrap();
+    let spec = record.spec.as_mut().unwrap();
+    spec.settings.volumes = Some(
+        serde_json::from_value(json!([
+            {"name": "data", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}},
+            {"name": "scratch", "dockerVolumeConfiguration": {"scope": "task", "labels": {"team": "ops"}}},
+            {"name": "config", "host": {"sourcePath": "/etc"}},
+        ]))
+        .unwrap(),
+    );
+    let mut harness = Harness::new("volumes", &docker, None, saved);
+    harness.settle().await;
+
+    let created = harness.position(&format!("create {}", harness.docker_name("app")));
+    let scratch = "ecs-web-1-scratch-0123456789ab";
+    assert!(harness.position("create_volume data") < created);
+    assert!(harness.position(&format!("create_volume {scratch}")) < created);
+    assert_eq!(super::volumes::created(&docker.calls()), ["data", scratch], "a host path is no Docker volume");
+    assert!(harness.task().metadata_id.is_some(), "every task that runs has its metadata id");
+
+    // Stopped, acknowledged and cleaned up: the task's own volume goes, the shared one stays.
+    let task = harness.engine.tasks.get_mut(TASK).unwrap();
+    task.desired = Status::Stopped;
+    harness.settle().await;
+    let task = harness.engine.tasks.get_mut(TASK).unwrap();
+    task.reported = Some(Status::Stopped);
+    task.execution_stopped_at = Some(0);
+    harness.settle().await;
+    assert!(!harness.engine.tasks.contains_key(TASK), "forgotten");
+    assert!(harness.called(&format!("remove_volume {scratch}")));
+    assert!(!harness.called("remove_volume data"));
+    assert_eq!(docker.volumes(), ["data"]);
+}
+
+#[tokio::test]
+async fn a_missing_shared_volume_without_autoprovision_stops_the_task_before_any_container() {
+    let docker = FakeDocker::new(&["busybox:1"], journal());
+    let mut saved = wanted(json!([{"name": "app", "image": "busybox:1"}]));
+    let spec = saved.tasks.get_mut(TASK).unwrap().spec.as_mut().unwrap();
+    spec.settings.volumes = Some(
+        serde_json::from_value(json!([{"name": "db", "dockerVolumeConfiguration": {"scope": "shared"}}])).unwrap(),
+    );
+    let mut harness = Harness::new("volume-missing", &docker, None, saved);
+    harness.settle().await;
+
+    let reason = "CannotCreateVolumeError: volume db: it does not exist and autoprovision is not set";
+    assert!(!harness.called("create "), "{:?}", docker.calls());
+    assert_eq!(harness.task().stop_reason.as_deref(), Some(reason));
 }

@@ -12,6 +12,7 @@ pub(crate) mod scheduler;
 pub(crate) mod service_plan;
 pub(crate) mod services;
 pub(crate) mod task_credentials;
+pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
 pub(crate) mod task_secrets;
 pub(crate) mod tasks;

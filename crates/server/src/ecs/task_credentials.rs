@@ -108,6 +108,7 @@ async fn get_task_credentials(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         revoked_with: Some(&instance.instance_id),
         mfa_at: None,
         source_identity: None,
+        transitive: &[],
     };
     let duration = TASK_SESSION_SECONDS.min(role.max_session_duration);
     let issued = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;

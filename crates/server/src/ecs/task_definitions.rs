@@ -13,7 +13,7 @@ use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
 use super::model::task_definition::{self as model, NewRevision, TaskDefinitionStatus};
-use super::unsupported;
+use super::{task_definition_checks, unsupported};
 use crate::app::App;
 use crate::ecs::{self, client, invalid_parameter, put};
 use crate::iam::roles::find_role;
@@ -195,6 +195,8 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if let Some(unknown) = requires.iter().find(|c| !["EC2", "EXTERNAL", "FARGATE", "MANAGED_INSTANCES"].contains(c)) {
         return Err(invalid_parameter(format!("Invalid requiresCompatibilities value '{unknown}'.")));
     }
+    let volume_names = task_definition_checks::volumes(body)?;
+    task_definition_checks::namespaces(body)?;
     if requires.contains(&"EXTERNAL") && network_mode == "awsvpc" {
         return Err(client("Task definition does not support launch_type EXTERNAL with networkMode awsvpc."));
     }
@@ -224,6 +226,10 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !containers.iter().any(|c| c.get("essential") == Some(&json!(true))) {
         return Err(client("Task definition must have at least one essential container."));
     }
+    for container in containers.iter().filter_map(Json::as_object) {
+        task_definition_checks::mounts(container, &volume_names, &names)?;
+        task_definition_checks::settings(container)?;
+    }
     for container in &containers {
         for dependency in container.get("dependsOn").and_then(Json::as_array).into_iter().flatten() {
             let target = dependency.get("containerName").and_then(Json::as_str).unwrap_or_default();
@@ -251,8 +257,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "family": family,
         "containerDefinitions": containers,
         "networkMode": network_mode,
-        // Refused unless empty (`unsupported`).
-        "volumes": [],
+        "volumes": body.get("volumes").filter(|v| v.is_array()).cloned().unwrap_or(json!([])),
         "status": TaskDefinitionStatus::Active.as_str(),
         "requiresAttributes": [],
         "placementConstraints": body.get("placementConstraints").cloned().unwrap_or(json!([])),
@@ -261,8 +266,8 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "registeredAt": now,
         "registeredBy": ctx.identity.arn(),
     });
-    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory"] {
-        if let Some(value) = body.get(member) {
+    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory", "pidMode", "ipcMode"] {
+        if let Some(value) = body.get(member).filter(|value| value.as_str().is_some_and(|v| !v.is_empty())) {
             put(&mut document, member, value.clone());
         }
     }

@@ -5,8 +5,10 @@
 //! `ClientException` and a message naming it (no task then runs without its secret or its
 //! volume). A member set to its empty value (`[]`, `{}`, `""`, `false`, `null`) asks for
 //! nothing and is accepted, so the output of DescribeTaskDefinition (`"mountPoints": []`,
-//! `"volumesFrom": []`) registers again. What the agent honours is listed in
-//! `crates/agent/src/task_spec.rs`; the two lists change together.
+//! `"volumesFrom": []`) registers again. `task_definition_checks` then checks the values of
+//! what is allowed here. What the agent honours is listed in
+//! `crates/agent/src/task_spec.rs` and `crates/agent/src/docker_options.rs`; the lists change
+//! together.
 //!
 //! Launches (RunTask, StartTask, CreateService, UpdateService): the parameters that ask for
 //! something Homeport does not do (ECS Exec, capacity providers, managed tags, propagated
@@ -16,6 +18,7 @@
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
 
+use crate::ecs::task_definition_checks::LOG_DRIVERS;
 use crate::ecs::{client, invalid_parameter};
 
 /// Task definition members Homeport acts on (or that only label the definition).
@@ -30,7 +33,13 @@ const TASK_MEMBERS: &[&str] = &[
     "memory",
     "placementConstraints",
     "tags",
+    "volumes",
+    "pidMode",
+    "ipcMode",
 ];
+
+/// Volume members the agent acts on (a host path, or a Docker volume).
+const VOLUME_MEMBERS: &[&str] = &["name", "host", "dockerVolumeConfiguration"];
 
 /// Container definition members the agent acts on.
 const CONTAINER_MEMBERS: &[&str] = &[
@@ -53,19 +62,33 @@ const CONTAINER_MEMBERS: &[&str] = &[
     "dockerLabels",
     "healthCheck",
     "logConfiguration",
+    "mountPoints",
+    "volumesFrom",
+    "linuxParameters",
+    "ulimits",
+    "extraHosts",
+    "dnsServers",
+    "dnsSearchDomains",
+    "privileged",
+    "readonlyRootFilesystem",
+    "systemControls",
+    "startTimeout",
+    "resourceRequirements",
     // Resolved by the agent at start with the execution role (`task_secrets`).
     "secrets",
     "repositoryCredentials",
 ];
 
-/// Container members the agent applies only in the `bridge` network mode.
-const BRIDGE_ONLY_MEMBERS: &[&str] = &["hostname", "links"];
+/// Container members the agent applies only in the `bridge` network mode (Docker refuses
+/// them with another network's).
+const BRIDGE_ONLY_MEMBERS: &[&str] = &["hostname", "links", "extraHosts", "dnsServers", "dnsSearchDomains"];
 
 /// Port mapping members: the agent binds `containerPort` to `hostPort` over `protocol`;
 /// `name` and `appProtocol` only label the mapping for Service Connect, on ECS as here.
 const PORT_MAPPING_MEMBERS: &[&str] = &["containerPort", "hostPort", "protocol", "name", "appProtocol"];
 
-/// The one log driver the agent ships for, and the options it reads.
+/// The log driver the agent ships for itself, and the options it reads; the other drivers
+/// (`task_definition_checks::LOG_DRIVERS`) are Docker's, their options passed to it.
 const LOG_DRIVER: &str = "awslogs";
 const AWSLOGS_OPTIONS: &[&str] = &["awslogs-group", "awslogs-region", "awslogs-stream-prefix", "awslogs-create-group"];
 
@@ -98,6 +121,11 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
     if let Some(member) = unsupported_member(task, TASK_MEMBERS) {
         return Err(not_supported(format!("the task definition parameter '{member}'")));
     }
+    for volume in task.get("volumes").and_then(Json::as_array).into_iter().flatten() {
+        if let Some(member) = volume.as_object().and_then(|v| unsupported_member(v, VOLUME_MEMBERS)) {
+            return Err(not_supported(format!("the volume parameter '{member}'")));
+        }
+    }
     for container in task.get("containerDefinitions").and_then(Json::as_array).into_iter().flatten() {
         let Some(container) = container.as_object() else { continue };
         let name = container.get("name").and_then(Json::as_str).unwrap_or_default();
@@ -121,13 +149,17 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
         }
         let Some(logging) = container.get("logConfiguration").and_then(Json::as_object) else { continue };
         let driver = logging.get("logDriver").and_then(Json::as_str).unwrap_or_default();
-        if driver != LOG_DRIVER {
+        if !LOG_DRIVERS.contains(&driver) {
             return Err(not_supported(format!(
-                "the log driver '{driver}' (container '{name}'); awslogs is the one supported"
+                "the log driver '{driver}' (container '{name}'); the supported ones are {}",
+                LOG_DRIVERS.join(", ")
             )));
         }
         if let Some(member) = unsupported_member(logging, &["logDriver", "options"]) {
             return Err(not_supported(format!("the log configuration parameter '{member}' (container '{name}')")));
+        }
+        if driver != LOG_DRIVER {
+            continue;
         }
         let options = logging.get("options").and_then(Json::as_object);
         if let Some(option) =
@@ -212,20 +244,11 @@ mod tests {
     fn members_homeport_does_not_act_on_are_refused_by_name() {
         // (task members, container members, the quoted name the message must carry)
         let refused = [
-            (json!({}), json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}), "'mountPoints'"),
-            (json!({}), json!({"volumesFrom": [{"sourceContainer": "other"}]}), "'volumesFrom'"),
             (
                 json!({}),
                 json!({"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::b/f.env"}]}),
                 "'environmentFiles'",
             ),
-            (json!({}), json!({"linuxParameters": {"initProcessEnabled": true}}), "'linuxParameters'"),
-            (json!({}), json!({"privileged": true}), "'privileged'"),
-            (json!({}), json!({"readonlyRootFilesystem": true}), "'readonlyRootFilesystem'"),
-            (json!({}), json!({"ulimits": [{"name": "nofile", "softLimit": 1, "hardLimit": 2}]}), "'ulimits'"),
-            (json!({}), json!({"startTimeout": 30}), "'startTimeout'"),
-            (json!({}), json!({"extraHosts": [{"hostname": "db", "ipAddress": "10.0.0.1"}]}), "'extraHosts'"),
-            (json!({}), json!({"dnsServers": ["10.0.0.2"]}), "'dnsServers'"),
             (json!({}), json!({"restartPolicy": {"enabled": true}}), "'restartPolicy'"),
             (json!({}), json!({"someFutureMember": 1}), "'someFutureMember'"),
             (
@@ -233,7 +256,6 @@ mod tests {
                 json!({"portMappings": [{"containerPort": 80, "containerPortRange": "80-90"}]}),
                 "'containerPortRange'",
             ),
-            (json!({}), json!({"logConfiguration": {"logDriver": "json-file"}}), "'json-file'"),
             (
                 json!({}),
                 json!({"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g", "mode": "non-blocking"}}}),
@@ -244,11 +266,17 @@ mod tests {
                 json!({"logConfiguration": {"logDriver": "awslogs", "secretOptions": [{"name": "k", "valueFrom": "v"}]}}),
                 "'secretOptions'",
             ),
-            (json!({"volumes": [{"name": "data", "host": {"sourcePath": "/srv"}}]}), json!({}), "'volumes'"),
             (json!({"networkMode": "host"}), json!({"hostname": "app"}), "'hostname' with networkMode host"),
             (json!({"networkMode": "none"}), json!({"links": ["db"]}), "'links' with networkMode none"),
-            (json!({"pidMode": "host"}), json!({}), "'pidMode'"),
-            (json!({"ipcMode": "host"}), json!({}), "'ipcMode'"),
+            (json!({"networkMode": "host"}), json!({"dnsServers": ["10.0.0.2"]}), "'dnsServers' with networkMode host"),
+            (json!({}), json!({"logConfiguration": {"logDriver": "splunk"}}), "'splunk'"),
+            (json!({}), json!({"dockerSecurityOptions": ["no-new-privileges"]}), "'dockerSecurityOptions'"),
+            (
+                json!({"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}),
+                json!({}),
+                "'efsVolumeConfiguration'",
+            ),
+            (json!({"volumes": [{"name": "data", "configuredAtLaunch": true}]}), json!({}), "'configuredAtLaunch'"),
             (json!({"runtimePlatform": {"operatingSystemFamily": "LINUX"}}), json!({}), "'runtimePlatform'"),
             (json!({"proxyConfiguration": {"containerName": "envoy"}}), json!({}), "'proxyConfiguration'"),
             (json!({"ephemeralStorage": {"sizeInGiB": 30}}), json!({}), "'ephemeralStorage'"),
@@ -310,16 +338,25 @@ mod tests {
                 json!({"taskRoleArn": "arn:aws:iam::1:role/t", "executionRoleArn": "arn:aws:iam::1:role/e",
                        "networkMode": "bridge", "requiresCompatibilities": ["EXTERNAL"], "cpu": "256",
                        "memory": "512", "placementConstraints": [{"type": "memberOf", "expression": "attribute:zone == lab"}],
-                       "tags": [{"key": "team", "value": "ops"}]}),
+                       "tags": [{"key": "team", "value": "ops"}], "pidMode": "host", "ipcMode": "none",
+                       "volumes": [{"name": "data", "host": {"sourcePath": "/srv"}},
+                                   {"name": "db", "dockerVolumeConfiguration": {"scope": "shared", "driver": "local"}}]}),
                 json!({"essential": true, "command": ["sh"], "entryPoint": ["/bin/env"],
                        "environment": [{"name": "A", "value": "b"}], "workingDirectory": "/srv", "user": "1000",
                        "hostname": "app", "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "tcp", "name": "web", "appProtocol": "http"}],
                        "cpu": 128, "memoryReservation": 32, "dependsOn": [], "links": [], "stopTimeout": 5,
                        "dockerLabels": {"team": "ops"}, "healthCheck": {"command": ["CMD-SHELL", "true"]},
+                       "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
+                       "volumesFrom": [{"sourceContainer": "other", "readOnly": true}],
+                       "linuxParameters": {"initProcessEnabled": true}, "privileged": true, "readonlyRootFilesystem": true,
+                       "ulimits": [{"name": "nofile", "softLimit": 1, "hardLimit": 2}], "startTimeout": 30,
+                       "extraHosts": [{"hostname": "db", "ipAddress": "10.0.0.1"}], "dnsServers": ["10.0.0.2"],
                        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web",
                            "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web", "awslogs-create-group": "true"},
                            "secretOptions": []}}),
             ),
+            (json!({}), json!({"logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}})),
+            (json!({}), json!({"logConfiguration": {"logDriver": "none"}})),
             // What DescribeTaskDefinition answers registers again.
             (
                 json!({"volumes": [], "pidMode": "", "proxyConfiguration": null, "enableFaultInjection": false}),

@@ -209,7 +209,8 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
-    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage, BatchGetSecretValue. Some hand
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage,
+    /// TestMetricFilter, BatchGetSecretValue. Some hand
     /// out credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new to the cache and
     /// so leave it valid.
     Read,

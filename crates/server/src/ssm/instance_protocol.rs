@@ -337,6 +337,7 @@ async fn issue(
         revoked_with: Some(instance_id),
         mfa_at: None,
         source_identity: None,
+        transitive: &[],
     };
     let credentials =
         issue_role_session(app, &role, instance_id, CREDENTIALS_SECONDS, &grant, &registered.region).await?;

@@ -75,6 +75,7 @@ async fn get_federation_token(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         revoked_with: None,
         mfa_at: None,
         source_identity: None,
+        transitive: &[],
     };
     model::record_federated_session(&ctx.app.store, ctx.account(), credentials, name, parent, &grant).await?;
     let mut xml = ctx.response();

@@ -263,15 +263,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let chained = matches!(ctx.identity.principal, Principal::RoleSession { .. });
     let duration = session_duration(ctx.params, &role, chained)?;
     let mut scope = scope_params(ctx, &tags)?;
-    // A role session passes on the tags it was told to (TransitiveTagKeys); the new session's
-    // own tags win over them.
-    if let Principal::RoleSession { .. } = ctx.identity.principal {
-        for (key, value) in &ctx.identity.scope.tags {
-            if !scope.tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key)) {
-                scope.tags.push((key.clone(), value.clone()));
-            }
-        }
-    }
+    let transitive = transitive_tags(ctx, &mut scope.tags, &transitive_tag_keys)?;
 
     // Setting session tags or a source identity needs its own permission, decided as
     // AssumeRole was (the caller's policies with the role's trust policy).
@@ -304,6 +296,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         revoked_with: None,
         mfa_at,
         source_identity,
+        transitive: &transitive,
     };
     let credentials = issue_role_session(ctx.app, &role, session_name, duration, &grant, &ctx.facts.region).await?;
     let mut xml = ctx.response();
@@ -312,6 +305,34 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
         xml.element("SourceIdentity", source);
     }
     Ok(xml)
+}
+
+/// The keys of a new role session's transitive tags: those the request names
+/// (`TransitiveTagKeys`, each one of its own `Tags`) and, when a role session chains, the
+/// transitive tags it passes on, which are added to `tags` and which the request may not set
+/// again. A chaining session's other tags do not pass on.
+fn transitive_tags(ctx: &Ctx<'_>, tags: &mut Vec<(String, String)>, asked: &[&str]) -> Result<Vec<String>, AwsError> {
+    let invalid = |message: String| AwsError::new("InvalidParameterValue", 400, message);
+    let is_tag = |tags: &[(String, String)], key: &str| tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key));
+    if let Some(key) = asked.iter().find(|key| !is_tag(tags, key)) {
+        return Err(invalid(format!("The transitive tag key {key} is not the key of one of the session's Tags.")));
+    }
+    let mut transitive: Vec<String> = asked.iter().map(|key| (*key).to_owned()).collect();
+    if let Principal::RoleSession { .. } = ctx.identity.principal {
+        let parent = &ctx.identity.scope;
+        for (key, value) in
+            parent.tags.iter().filter(|(key, _)| parent.transitive.iter().any(|t| t.eq_ignore_ascii_case(key)))
+        {
+            if is_tag(tags, key) {
+                return Err(invalid(format!(
+                    "The session tag {key} cannot be set: the role session it chains from passes it on as a transitive tag."
+                )));
+            }
+            tags.push((key.clone(), value.clone()));
+            transitive.push(key.clone());
+        }
+    }
+    Ok(transitive)
 }
 
 /// Decides `action` (`sts:TagSession`, `sts:SetSourceIdentity`) on the role being assumed,

@@ -27,6 +27,8 @@ pub(crate) struct SessionGrant<'a> {
     /// Who the person behind it is, as the caller (or its identity provider) set it once:
     /// `aws:SourceIdentity` of every request the session makes.
     pub source_identity: Option<&'a str>,
+    /// The keys of its tags that pass on to the sessions it chains to (transitive tags).
+    pub transitive: &'a [String],
 }
 
 /// A session's credentials and lifetime, as recorded (the secret sealed, the token as is:
@@ -38,6 +40,10 @@ pub(crate) struct SessionCredentials<'a> {
     pub issued_at: i64,
     pub expires_at: i64,
 }
+
+/// A federated session's tags and the keys of those that are transitive, as its token or
+/// assertion passes them.
+pub(crate) type FederatedTags = (Vec<(String, String)>, Vec<String>);
 
 /// When a session's MFA was authenticated (`None`: it was issued without MFA).
 pub(crate) type MfaAt = Option<i64>;
@@ -55,13 +61,14 @@ pub(crate) async fn record_role_session(
     let failed = |error: serde_json::Error| Error::Failed(error.to_string());
     let policy_arns = serde_json::to_string(grant.policy_arns).map_err(failed)?;
     let tags = serde_json::to_string(grant.tags).map_err(failed)?;
+    let transitive = serde_json::to_string(grant.transitive).map_err(failed)?;
     store
         .transaction(vec![
             Statement::new(
                 "INSERT INTO sessions (access_key_id, account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
                                        role_key, role_id, session_name, session_policy, session_policy_arns, session_tags, instance_id, kind, mfa_at,
-                                       source_identity)
-                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       source_identity, transitive_tag_keys)
+                 VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     credentials.access_key_id.into(),
                     account.into(),
@@ -79,6 +86,7 @@ pub(crate) async fn record_role_session(
                     grant.kind.as_str().into(),
                     Value::from(grant.mfa_at),
                     Value::from(grant.source_identity.map(str::to_owned)),
+                    transitive.into(),
                 ],
             ),
             roles::record_use(account, &role.entity.id, credentials.issued_at, region),
@@ -186,6 +194,7 @@ mod tests {
             revoked_with: Some("mi-0123456789abcdef0"),
             mfa_at: None,
             source_identity: None,
+            transitive: &[],
         };
         record_role_session(store, ACCOUNT, credentials("ASIA1", "the-token"), &role, "ci", &grant, "eu-west-1")
             .await

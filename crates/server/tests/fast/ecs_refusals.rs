@@ -1,6 +1,7 @@
 //! What ECS in Homeport refuses rather than accepts and ignores, in process: task definition
-//! members Homeport does not act on (`secrets`, `volumes`, `mountPoints`, other log drivers,
-//! ...) refused at registration with `ClientException` naming the member, and nothing stored;
+//! members Homeport does not act on (`secrets`, EFS volumes, the `splunk` log driver,
+//! `pidMode` `task`, GPUs, ...) refused at registration with `ClientException` naming the
+//! member, a mount point naming no volume refused in ECS's words, and nothing stored;
 //! launch parameters it would not act on (ECS Exec, capacity providers, propagated tags,
 //! environment files) refused with `InvalidParameterException`; a deregistered (INACTIVE)
 //! revision refused by RunTask, StartTask, CreateService and UpdateService as ECS refuses it,
@@ -41,18 +42,26 @@ fn task_definition_members_homeport_does_not_act_on_are_refused_at_registration(
             json!({"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::bucket/app.env"}]}),
             "'environmentFiles'",
         ),
-        (json!({}), json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}), "'mountPoints'"),
-        (json!({"volumes": [{"name": "data", "host": {"sourcePath": "/srv/data"}}]}), json!({}), "'volumes'"),
         (
+            json!({"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}),
             json!({}),
-            json!({"logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}}),
-            "'json-file'",
+            "'efsVolumeConfiguration'",
         ),
-        (json!({}), json!({"ulimits": [{"name": "nofile", "softLimit": 1024, "hardLimit": 2048}]}), "'ulimits'"),
-        (json!({"pidMode": "host"}), json!({}), "'pidMode'"),
+        (json!({}), json!({"logConfiguration": {"logDriver": "splunk", "options": {"splunk-url": "u"}}}), "'splunk'"),
+        (json!({}), json!({"dockerSecurityOptions": ["no-new-privileges"]}), "'dockerSecurityOptions'"),
+        (json!({"pidMode": "task"}), json!({}), "'pidMode'"),
+        (json!({}), json!({"resourceRequirements": [{"type": "GPU", "value": "1"}]}), "'GPU'"),
     ];
     let mut table: Vec<Case> =
         cases.into_iter().map(|(task, extra, member)| refused(member, register(task, extra), member)).collect();
+    table.push(Case::error(
+        "a mount point naming no volume",
+        root,
+        register(json!({}), json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]})),
+        400,
+        "ClientException",
+        "Unknown volume 'data'.",
+    ));
     table.extend([
         // Nothing was stored, and the same definition without them registers; empty lists (as
         // DescribeTaskDefinition answers them) are no request for anything.

@@ -9,7 +9,8 @@ crate::support::on_both_stores!(
     roles_are_assumed_by_whom_their_trust_policy_names,
     a_role_session_acts_with_the_roles_permissions,
     session_policies_and_tags_narrow_what_a_session_may_do,
-    session_tags_and_source_identities_need_their_own_permission
+    session_tags_and_source_identities_need_their_own_permission,
+    only_transitive_tags_pass_on_to_chained_sessions
 );
 
 fn trusting(principal_arn: &str) -> String {
@@ -349,4 +350,51 @@ fn session_tags_and_source_identities_need_their_own_permission(server: &TestSer
         (400, "InvalidParameterValue".to_owned()),
         "never accepted unchecked"
     );
+}
+
+fn only_transitive_tags_pass_on_to_chained_sessions(server: &TestServer) {
+    let user_name = unique("chainer");
+    let user = server.user_with_policy(&user_name, Some(crate::support::ALLOW_ALL));
+    let role = role_with_policy(
+        server,
+        &format!("arn:aws:iam::{}:root", server.account_id),
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"},
+            {"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}},
+            {"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/env":"prod"}}}]}"#,
+    );
+    let assume = |key: &Key, pairs: &[(&str, &str)]| {
+        let mut params = vec![("RoleArn", role.as_str()), ("RoleSessionName", "chain")];
+        params.extend_from_slice(pairs);
+        server.sts(key, "AssumeRole", &params)
+    };
+    let first = session_key(
+        &assume(
+            &user,
+            &[
+                ("Tags.member.1.Key", "team"),
+                ("Tags.member.1.Value", "blue"),
+                ("Tags.member.2.Key", "env"),
+                ("Tags.member.2.Value", "prod"),
+                ("TransitiveTagKeys.member.1", "team"),
+            ],
+        )
+        .ok(),
+    );
+    server.iam(&first, "GetUser", &[("UserName", &user_name)]).ok();
+    server.iam(&first, "ListUsers", &[]).ok();
+    let chained = session_key(&assume(&first, &[]).ok());
+    server.iam(&chained, "GetUser", &[("UserName", &user_name)]).ok();
+    let refused = server.iam(&chained, "ListUsers", &[]);
+    assert_eq!(refused.code(), "AccessDenied", "env was not transitive: {}", refused.body);
+    // Chained again, the transitive tag stays transitive.
+    let twice = session_key(&assume(&chained, &[]).ok());
+    server.iam(&twice, "GetUser", &[("UserName", &user_name)]).ok();
+    let reset = assume(&chained, &[("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "red")]);
+    assert_eq!((reset.status, reset.code()), (400, "InvalidParameterValue".to_owned()), "{}", reset.body);
+    let stray = assume(
+        &user,
+        &[("Tags.member.1.Key", "team"), ("Tags.member.1.Value", "blue"), ("TransitiveTagKeys.member.1", "env")],
+    );
+    assert_eq!((stray.status, stray.code()), (400, "InvalidParameterValue".to_owned()), "{}", stray.body);
 }

@@ -40,6 +40,8 @@ pub(crate) struct Session {
     pub mfa_at: Option<i64>,
     /// The source identity it was issued with (a role session's).
     pub source_identity: Option<String>,
+    /// The keys of its transitive session tags, as the JSON stored.
+    pub transitive_tag_keys: Option<String>,
 }
 
 /// The session whose access key is `access_key_id`, if it exists (expired or not).
@@ -48,7 +50,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
         .query(
             "SELECT account_id, user_name_key, secret_sealed, token_hash, issued_at, expires_at,
                     role_key, role_id, session_name, session_policy, session_policy_arns, session_tags,
-                    kind, user_id, instance_id, mfa_at, source_identity
+                    kind, user_id, instance_id, mfa_at, source_identity, transitive_tag_keys
              FROM sessions WHERE access_key_id = ?",
             vec![access_key_id.into()],
         )
@@ -73,6 +75,7 @@ pub(crate) async fn for_authentication(store: &Store, access_key_id: &str) -> Re
                 instance_id: row.opt_text(14)?,
                 mfa_at: row.opt_int(15)?,
                 source_identity: row.opt_text(16)?,
+                transitive_tag_keys: row.opt_text(17)?,
             })
         })
         .transpose()

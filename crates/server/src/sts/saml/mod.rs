@@ -13,8 +13,8 @@
 //! recipient), `saml:iss`, `saml:sub`, `saml:sub_type`, `saml:namequalifier`, `saml:doc`, the
 //! eduPerson/eduOrg and directory attributes named by their OIDs (`saml:edupersonaffiliation`,
 //! `saml:cn`, ...), `aws:FederatedProvider` and `sts:RoleSessionName`. `PrincipalTag:` attributes
-//! need `sts:TagSession` too and become the session's tags (every session tag passes on to
-//! chained sessions in Homeport, so `TransitiveTagKeys` asks nothing more); a `SourceIdentity`
+//! need `sts:TagSession` too and become the session's tags (those `TransitiveTagKeys` names
+//! pass on to the sessions it chains to); a `SourceIdentity`
 //! attribute needs `sts:SetSourceIdentity`, is answered back and kept on the session.
 //! A `SessionDuration` attribute and the `AuthnStatement`'s `SessionNotOnOrAfter` cap the
 //! session's duration.
@@ -140,7 +140,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         .ok_or_else(|| invalid_token("RoleSessionName is required in AuthnResponse"))?;
     check_session_name(session_name)
         .map_err(|_| invalid_token("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"))?;
-    let tags = session_tags(&claims)?;
+    let (tags, transitive) = session_tags(&claims)?;
     let source_identity = single(&claims, "SourceIdentity")?;
     let role = role_of_arn(app, role_arn).await?.ok_or_else(not_authorized)?;
     let name_qualifier = name_qualifier(&claims.issuer, &app.account_id, principal_arn);
@@ -189,6 +189,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         // A SAML assertion is not an MFA authentication Homeport saw.
         mfa_at: None,
         source_identity,
+        transitive: &transitive,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);
@@ -222,8 +223,10 @@ fn role_pairs(claims: &Claims) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// The session tags of the `PrincipalTag:KEY` attributes, within STS's 50 tags and lengths.
-fn session_tags(claims: &Claims) -> Result<Vec<(String, String)>, AwsError> {
+/// The session tags of the `PrincipalTag:KEY` attributes, within STS's 50 tags and lengths,
+/// and the keys of those the `TransitiveTagKeys` attribute makes transitive (each one of the
+/// tags' keys).
+fn session_tags(claims: &Claims) -> Result<crate::sts::model::FederatedTags, AwsError> {
     let prefix = format!("{ATTRIBUTES}PrincipalTag:");
     let mut tags = Vec::new();
     for (name, values) in &claims.attributes {
@@ -243,7 +246,11 @@ fn session_tags(claims: &Claims) -> Result<Vec<(String, String)>, AwsError> {
             "Packed policy consumes more than 100 percent of the allotted size.",
         ));
     }
-    Ok(tags)
+    let transitive = claims.attribute(&format!("{ATTRIBUTES}TransitiveTagKeys")).unwrap_or_default().to_vec();
+    if let Some(key) = transitive.iter().find(|key| !tags.iter().any(|(own, _)| own.eq_ignore_ascii_case(key))) {
+        return Err(invalid_token(format!("TransitiveTagKeys in AuthnResponse names {key}, which is no PrincipalTag")));
+    }
+    Ok((tags, transitive))
 }
 
 /// `SubjectType`: the NameID format without SAML 2.0's `nameid-format:` prefix.

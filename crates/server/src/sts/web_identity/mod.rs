@@ -239,7 +239,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
     let subject =
         token.text("sub").filter(|sub| !sub.is_empty()).ok_or_else(|| invalid_token("The token has no sub claim."))?;
     seen.subject = subject.to_owned();
-    let tags = session_tags(&token)?;
+    let (tags, transitive) = session_tags(&token)?;
 
     let not_authorized =
         || AwsError::new("AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
@@ -279,6 +279,7 @@ async fn assume(app: &App, params: &QueryParams, source_ip: &str, seen: &mut See
         // A web identity is not an MFA authentication.
         mfa_at: None,
         source_identity,
+        transitive: &transitive,
     };
     let credentials = issue_role_session(app, &role, session_name, duration, &grant, &app.region).await?;
     let mut xml = XmlResponse::new(ACTION, STS_NAMESPACE);
@@ -387,10 +388,10 @@ fn trust_context(
 
 /// The session tags the token passes in its `https://aws.amazon.com/tags` claim
 /// (`principal_tags`: each key to a list of one value, or to a value), within STS's 50 tags
-/// and their lengths. Homeport passes every session tag on to chained sessions, so
-/// `transitive_tag_keys` asks nothing more.
-fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
-    let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok(Vec::new()) };
+/// and their lengths, and the keys of those that are transitive (`transitive_tag_keys`, each
+/// one of the tags' keys).
+fn session_tags(token: &Token) -> Result<crate::sts::model::FederatedTags, AwsError> {
+    let Some(claim) = token.claims.get(TAGS_CLAIM) else { return Ok((Vec::new(), Vec::new())) };
     let malformed = || invalid_token(format!("The {TAGS_CLAIM} claim is not a valid session tags claim."));
     let principal_tags = claim.get("principal_tags").and_then(serde_json::Value::as_object).ok_or_else(malformed)?;
     let mut tags = Vec::with_capacity(principal_tags.len().min(64));
@@ -414,7 +415,17 @@ fn session_tags(token: &Token) -> Result<Vec<(String, String)>, AwsError> {
             "Packed policy consumes more than 100 percent of the allotted size.",
         ));
     }
-    Ok(tags)
+    let transitive = match claim.get("transitive_tag_keys") {
+        None => Vec::new(),
+        Some(keys) => keys
+            .as_array()
+            .ok_or_else(malformed)?
+            .iter()
+            .map(|key| key.as_str().filter(|key| tags.iter().any(|(own, _)| own == key)).map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(malformed)?,
+    };
+    Ok((tags, transitive))
 }
 
 /// Whether `role`'s trust policy lets the provider perform `action` on it with these keys.

@@ -138,10 +138,18 @@ fn stored_payload(launch: &Launch) -> Json {
         "networkMode": launch.definition.get("networkMode").cloned().unwrap_or(json!("bridge")),
         "containers": launch.containers,
     });
-    for member in ["taskRoleArn", "executionRoleArn"] {
+    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory", "pidMode", "ipcMode"] {
         if let Some(value) = launch.definition.get(member) {
             put(&mut payload, member, value.clone());
         }
+    }
+    // The task metadata endpoint names a service's task's service, as ECS's does.
+    if let Some(service) = &launch.service_name {
+        put(&mut payload, "serviceName", service.as_str());
+    }
+    // The agent creates and mounts them; an empty list says nothing new.
+    if let Some(volumes) = launch.definition.get("volumes").filter(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        put(&mut payload, "volumes", volumes.clone());
     }
     payload
 }
@@ -187,10 +195,14 @@ mod tests {
                 r#"{"containers":[{"cpu":0,"environment":[{"name":"MODE","value":"prod"}],"essential":true,"#,
                 r#""image":"busybox","memory":64,"mountPoints":[],"name":"app","#,
                 r#""portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}]}],"#,
-                r#""executionRoleArn":"arn:aws:iam::111122223333:role/exec","family":"web","networkMode":"host","#,
-                r#""revision":3,"taskRoleArn":"arn:aws:iam::111122223333:role/app"}"#,
+                r#""cpu":"256","executionRoleArn":"arn:aws:iam::111122223333:role/exec","family":"web","#,
+                r#""networkMode":"host","revision":3,"taskRoleArn":"arn:aws:iam::111122223333:role/app"}"#,
             )
         );
+        // A service's task names its service (the task metadata endpoint shows it).
+        let mut of_service = launch(json!({"family": "web", "revision": 1}), Vec::new());
+        of_service.service_name = Some("web-svc".to_owned());
+        assert_eq!(stored_payload(&of_service)["serviceName"], "web-svc");
         // Without roles or a network mode: bridge, and no role members; a definition without a
         // family or revision (never stored so) gives nulls.
         assert_eq!(
