@@ -308,7 +308,22 @@ fn classify(name: &str) -> Option<Names> {
         | "ListSecretVersionIds"
         // (PutResourcePolicy, DeleteResourcePolicy, TagResource and UntagResource, which
         // CloudWatch Logs names alike, are listed with Logs' above: a secret's are exact too.)
-        | "GetResourcePolicy" => Exact,
+        | "GetResourcePolicy"
+        // An ECR repository by its exact name (names are lower case); TagResource and
+        // UntagResource (above) take its exact ARN.
+        | "PutLifecyclePolicy"
+        | "GetLifecyclePolicy"
+        | "DeleteLifecyclePolicy"
+        | "StartLifecyclePolicyPreview"
+        | "GetLifecyclePolicyPreview"
+        | "PutImageScanningConfiguration"
+        | "BatchGetRepositoryScanningConfiguration"
+        | "StartImageScan"
+        | "DescribeImageScanFindings"
+        | "DescribeImageReplicationStatus"
+        | "DescribeImageSigningStatus"
+        | "ListImageReferrers"
+        | "UpdateImageStorageClass" => Exact,
         "GetCallerIdentity"
         | "GetSessionToken"
         | "ListUsers"
@@ -388,7 +403,32 @@ fn classify(name: &str) -> Option<Names> {
         // secretsmanager:GetSecretValue on each secret).
         | "DescribeParameters"
         | "ListSecrets"
-        | "BatchGetSecretValue" => Nothing,
+        | "BatchGetSecretValue"
+        // ECR's registry-wide actions have no resource type: authorized on `*`, as on AWS.
+        | "DescribeRegistry"
+        | "PutRegistryPolicy"
+        | "GetRegistryPolicy"
+        | "DeleteRegistryPolicy"
+        | "PutReplicationConfiguration"
+        | "PutRegistryScanningConfiguration"
+        | "GetRegistryScanningConfiguration"
+        | "GetAccountSetting"
+        | "PutAccountSetting"
+        | "RegisterPullTimeUpdateExclusion"
+        | "DeregisterPullTimeUpdateExclusion"
+        | "ListPullTimeUpdateExclusions"
+        | "CreatePullThroughCacheRule"
+        | "DescribePullThroughCacheRules"
+        | "UpdatePullThroughCacheRule"
+        | "DeletePullThroughCacheRule"
+        | "ValidatePullThroughCacheRule"
+        | "CreateRepositoryCreationTemplate"
+        | "DescribeRepositoryCreationTemplates"
+        | "UpdateRepositoryCreationTemplate"
+        | "DeleteRepositoryCreationTemplate"
+        | "PutSigningConfiguration"
+        | "GetSigningConfiguration"
+        | "DeleteSigningConfiguration" => Nothing,
         _ => return None,
     })
 }

@@ -552,12 +552,101 @@ fn tour(store_url: Option<&str>, name: &str) {
         ecr("get_repository_policy", json!({"repositoryName": repo})),
         ecr("delete_repository_policy", json!({"repositoryName": repo})),
         ecr("get_authorization_token", json!({})),
+    ]);
+    // Lifecycle policies, tags, the registry's settings and an image's status.
+    let repo_arn = format!("arn:aws:ecr:us-east-1:{account}:repository/{repo}");
+    let lifecycle = json!({"rules": [{"rulePriority": 1, "description": "keep ten",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}, "action": {"type": "expire"}}]})
+    .to_string();
+    let registry_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "ecr:ReplicateImage",
+        "Resource": format!("arn:aws:ecr:us-east-1:{account}:repository/*")}]})
+    .to_string();
+    let image_id = json!({"imageTag": "v1"});
+    let excluded = format!("arn:aws:iam::{account}:role/excluded");
+    seventh.extend([
+        ecr("put_lifecycle_policy", json!({"repositoryName": repo, "lifecyclePolicyText": lifecycle})),
+        ecr("get_lifecycle_policy", json!({"repositoryName": repo})),
+        ecr("start_lifecycle_policy_preview", json!({"repositoryName": repo})),
+        ecr("get_lifecycle_policy_preview", json!({"repositoryName": repo})),
+        ecr("delete_lifecycle_policy", json!({"repositoryName": repo})),
+        ecr("tag_resource", json!({"resourceArn": repo_arn, "tags": [{"Key": "team", "Value": "tour"}]})),
+        ecr("list_tags_for_resource", json!({"resourceArn": repo_arn})),
+        ecr("untag_resource", json!({"resourceArn": repo_arn, "tagKeys": ["team"]})),
+        ecr("put_image_scanning_configuration", json!({"repositoryName": repo, "imageScanningConfiguration": {"scanOnPush": false}})),
+        ecr("batch_get_repository_scanning_configuration", json!({"repositoryNames": [repo, "tour/missing"]})),
+        ecr("describe_image_replication_status", json!({"repositoryName": repo, "imageId": image_id})),
+        ecr("describe_image_signing_status", json!({"repositoryName": repo, "imageId": image_id})),
+        ecr("list_image_referrers", json!({"repositoryName": repo, "subjectId": {"imageDigest": sha256(manifest.as_bytes())}})),
+        ecr("update_image_storage_class", json!({"repositoryName": repo, "imageId": image_id, "targetStorageClass": "STANDARD"})),
+        ecr("describe_registry", json!({})),
+        ecr("put_registry_policy", json!({"policyText": registry_policy})),
+        ecr("get_registry_policy", json!({})),
+        ecr("delete_registry_policy", json!({})),
+        ecr("put_replication_configuration", json!({"replicationConfiguration": {"rules": [{"destinations": [{"region": "eu-west-1", "registryId": account}]}]}})),
+        ecr("put_registry_scanning_configuration", json!({"scanType": "BASIC"})),
+        ecr("get_registry_scanning_configuration", json!({})),
+        ecr("put_account_setting", json!({"name": "REGISTRY_POLICY_SCOPE", "value": "V2"})),
+        ecr("get_account_setting", json!({"name": "REGISTRY_POLICY_SCOPE"})),
+        ecr("register_pull_time_update_exclusion", json!({"principalArn": excluded})),
+        ecr("list_pull_time_update_exclusions", json!({})),
+        ecr("deregister_pull_time_update_exclusion", json!({"principalArn": excluded})),
+        ecr("describe_pull_through_cache_rules", json!({})),
+        ecr("describe_repository_creation_templates", json!({})),
         ecr("batch_delete_image", json!({"repositoryName": repo, "imageIds": [{"imageTag": "v1"}]})),
         ecr("delete_repository", json!({"repositoryName": repo, "force": true})),
     ]);
     let answers = server.boto3(&seventh);
     for (call, answer) in seventh.iter().zip(&answers) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    // What a registry without a scanner, an upstream, templates or a signer refuses.
+    let eighth_refusals = [
+        (ecr("create_repository", json!({"repositoryName": "tour/more"})), None),
+        (
+            ecr("start_image_scan", json!({"repositoryName": "tour/more", "imageId": image_id})),
+            Some("ImageNotFoundException"),
+        ),
+        (
+            ecr("describe_image_scan_findings", json!({"repositoryName": "tour/more", "imageId": image_id})),
+            Some("ImageNotFoundException"),
+        ),
+        (
+            ecr(
+                "create_pull_through_cache_rule",
+                json!({"ecrRepositoryPrefix": "hub", "upstreamRegistryUrl": "registry-1.docker.io"}),
+            ),
+            Some("UnsupportedUpstreamRegistryException"),
+        ),
+        (
+            ecr("update_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
+        (
+            ecr("delete_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
+        (
+            ecr("validate_pull_through_cache_rule", json!({"ecrRepositoryPrefix": "hub"})),
+            Some("PullThroughCacheRuleNotFoundException"),
+        ),
+        (
+            ecr("create_repository_creation_template", json!({"prefix": "ROOT", "appliedFor": ["REPLICATION"]})),
+            Some("ValidationException"),
+        ),
+        (ecr("update_repository_creation_template", json!({"prefix": "team"})), Some("TemplateNotFoundException")),
+        (ecr("delete_repository_creation_template", json!({"prefix": "team"})), Some("TemplateNotFoundException")),
+        (ecr("put_signing_configuration", json!({"signingConfiguration": {"rules": []}})), Some("ValidationException")),
+        (ecr("get_signing_configuration", json!({})), Some("SigningConfigurationNotFoundException")),
+        (ecr("delete_signing_configuration", json!({})), Some("SigningConfigurationNotFoundException")),
+        (ecr("delete_repository", json!({"repositoryName": "tour/more"})), None),
+    ];
+    let eighth: Vec<Value> = eighth_refusals.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in eighth_refusals.iter().zip(server.boto3(&eighth)) {
+        match code {
+            None => assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]),
+            Some(code) => assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]),
+        }
     }
 
     let (parameter_calls, secret_calls) = secrets_tour(&server, &account);
@@ -580,6 +669,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&fifth)
         .chain(&sixth)
         .chain(&seventh)
+        .chain(&eighth)
         .chain(&mfa_calls)
         .chain(&sts_calls)
         .chain(&parameter_calls)

@@ -233,6 +233,7 @@ enum BodyTags {
 }
 
 const ECS_TAGS: BodyTags = BodyTags::List { member: "tags", key: "key", value: "value" };
+const ECR_TAGS: BodyTags = BodyTags::List { member: "tags", key: "Key", value: "Value" };
 const SSM_TAGS: BodyTags = BodyTags::List { member: "Tags", key: "Key", value: "Value" };
 
 /// The JSON (awsJson and restJson) actions AWS's service authorization reference defines `aws:RequestTag/*` and
@@ -245,7 +246,9 @@ const JSON_TAGGING_ACTIONS: &[(&str, BodyTags)] = &[
     ("ecs:RegisterContainerInstance", ECS_TAGS),
     ("ecs:RunTask", ECS_TAGS),
     ("ecs:StartTask", ECS_TAGS),
-    ("ecr:CreateRepository", BodyTags::List { member: "tags", key: "Key", value: "Value" }),
+    ("ecr:CreateRepository", ECR_TAGS),
+    ("ecr:TagResource", ECR_TAGS),
+    ("ecr:UntagResource", BodyTags::Keys { member: "tagKeys" }),
     ("logs:CreateLogGroup", BodyTags::Map { member: "tags" }),
     ("logs:TagLogGroup", BodyTags::Map { member: "tags" }),
     ("logs:TagResource", BodyTags::Map { member: "tags" }),

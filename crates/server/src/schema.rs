@@ -878,6 +878,53 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 23,
+        // ECR beyond the repository's row (`ecr::model::settings`): a repository's
+        // encryption, lifecycle policy and last preview; its tags; and the registry's own
+        // settings (registry policy, replication, scanning, account settings), each a named
+        // value; and how each pushed image's replication to each destination region went.
+        // Every table is per account and region.
+        sql: "
+        CREATE TABLE ecr_repository_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            encryption_type TEXT NOT NULL,
+            kms_key TEXT,
+            lifecycle_policy TEXT,
+            lifecycle_evaluated_at BIGINT,
+            preview_policy TEXT,
+            preview_results TEXT,
+            PRIMARY KEY (account_id, region, repository)
+        );
+        CREATE TABLE ecr_repository_tags (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag_key TEXT NOT NULL,
+            tag_value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, repository, tag_key)
+        );
+        CREATE TABLE ecr_registry_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE ecr_replication_statuses (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            destination_region TEXT NOT NULL,
+            status TEXT NOT NULL,
+            failure_code TEXT,
+            PRIMARY KEY (account_id, region, repository, digest, destination_region)
+        )
+    ",
+    },
+    Migration {
         version: 24,
         // Secrets for workloads. SSM parameters (one row per name, its latest version and a
         // generation every write moves, so "read, decide, write" is guarded; its tags as a

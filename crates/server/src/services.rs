@@ -326,6 +326,46 @@ pub static OPERATIONS: &[Operation] = &[
     ecr::layers::INITIATE_LAYER_UPLOAD,
     ecr::layers::UPLOAD_LAYER_PART,
     ecr::layers::COMPLETE_LAYER_UPLOAD,
+    ecr::lifecycle::PUT_LIFECYCLE_POLICY,
+    ecr::lifecycle::GET_LIFECYCLE_POLICY,
+    ecr::lifecycle::DELETE_LIFECYCLE_POLICY,
+    ecr::lifecycle::START_LIFECYCLE_POLICY_PREVIEW,
+    ecr::lifecycle::GET_LIFECYCLE_POLICY_PREVIEW,
+    ecr::tags::TAG_RESOURCE,
+    ecr::tags::UNTAG_RESOURCE,
+    ecr::tags::LIST_TAGS_FOR_RESOURCE,
+    ecr::account::DESCRIBE_REGISTRY,
+    ecr::account::PUT_REGISTRY_POLICY,
+    ecr::account::GET_REGISTRY_POLICY,
+    ecr::account::DELETE_REGISTRY_POLICY,
+    ecr::account::PUT_REPLICATION_CONFIGURATION,
+    ecr::account::PUT_REGISTRY_SCANNING_CONFIGURATION,
+    ecr::account::GET_REGISTRY_SCANNING_CONFIGURATION,
+    ecr::account::GET_ACCOUNT_SETTING,
+    ecr::account::PUT_ACCOUNT_SETTING,
+    ecr::account::REGISTER_PULL_TIME_UPDATE_EXCLUSION,
+    ecr::account::DEREGISTER_PULL_TIME_UPDATE_EXCLUSION,
+    ecr::account::LIST_PULL_TIME_UPDATE_EXCLUSIONS,
+    ecr::scanning::PUT_IMAGE_SCANNING_CONFIGURATION,
+    ecr::scanning::BATCH_GET_REPOSITORY_SCANNING_CONFIGURATION,
+    ecr::scanning::START_IMAGE_SCAN,
+    ecr::scanning::DESCRIBE_IMAGE_SCAN_FINDINGS,
+    ecr::image_status::DESCRIBE_IMAGE_REPLICATION_STATUS,
+    ecr::image_status::DESCRIBE_IMAGE_SIGNING_STATUS,
+    ecr::image_status::LIST_IMAGE_REFERRERS,
+    ecr::image_status::UPDATE_IMAGE_STORAGE_CLASS,
+    ecr::unavailable::CREATE_PULL_THROUGH_CACHE_RULE,
+    ecr::unavailable::DESCRIBE_PULL_THROUGH_CACHE_RULES,
+    ecr::unavailable::UPDATE_PULL_THROUGH_CACHE_RULE,
+    ecr::unavailable::DELETE_PULL_THROUGH_CACHE_RULE,
+    ecr::unavailable::VALIDATE_PULL_THROUGH_CACHE_RULE,
+    ecr::unavailable::CREATE_REPOSITORY_CREATION_TEMPLATE,
+    ecr::unavailable::DESCRIBE_REPOSITORY_CREATION_TEMPLATES,
+    ecr::unavailable::UPDATE_REPOSITORY_CREATION_TEMPLATE,
+    ecr::unavailable::DELETE_REPOSITORY_CREATION_TEMPLATE,
+    ecr::unavailable::PUT_SIGNING_CONFIGURATION,
+    ecr::unavailable::GET_SIGNING_CONFIGURATION,
+    ecr::unavailable::DELETE_SIGNING_CONFIGURATION,
     access_analyzer::validation::VALIDATE_POLICY,
     access_analyzer::checks::CHECK_NO_NEW_ACCESS,
     access_analyzer::checks::CHECK_ACCESS_NOT_GRANTED,
@@ -367,12 +407,15 @@ pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), Star
     app.service_state.provide(sts::web_identity::Issuers::default());
     // Access advisor tracks every action the server routes.
     app.service_state.provide(iam::model::service_access::Tracked::new(OPERATIONS.iter().map(|op| op.action)));
+    // ECR's lifecycle clock (a test hook may set it ahead, `ecr::lifecycle::CLOCK_OFFSET_FILE`).
+    app.service_state.provide(ecr::lifecycle::LifecycleClock::new(data_dir));
     ecr::registry::blobs::start(app, data_dir).await
 }
 
 /// The background passes: the ECS service scheduler every second; log retention, access
 /// advisor's forgetting of use and reports past their time, policy generations past theirs,
-/// and the statuses of unused access findings that no longer hold, every minute.
+/// and the statuses of unused access findings that no longer hold, every minute; ECR's
+/// lifecycle policies every minute and when one is put or the lifecycle clock moves.
 pub async fn background(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -380,6 +423,9 @@ pub async fn background(app: Arc<App>) {
         tick.tick().await;
         if let Err(error) = ecs::services::reconcile_all(&app).await {
             tracing::error!("service scheduler: {error}");
+        }
+        if let Err(error) = ecr::lifecycle::expire_when_due(&app, pass).await {
+            tracing::error!("ECR lifecycle policies: {error}");
         }
         if pass % 60 == 0 {
             if let Err(error) = logs::expire(&app).await {
@@ -538,6 +584,7 @@ mod tests {
             "BatchGetImage",
             "BatchCheckLayerAvailability",
             "DecodeAuthorizationMessage",
+            "BatchGetRepositoryScanningConfiguration",
             "TestMetricFilter",
             "BatchGetSecretValue",
         ];

@@ -57,6 +57,20 @@ pub fn repository_not_found(app: &App, name: &str) -> AwsError {
     )
 }
 
+/// ECR's ImageNotFoundException for an `ImageIdentifier` of repository `name`.
+pub fn image_not_found(account: &str, name: &str, id: &serde_json::Value) -> AwsError {
+    let shown = |member: &str| id.get(member).and_then(serde_json::Value::as_str).unwrap_or("null").to_owned();
+    AwsError::new(
+        "ImageNotFoundException",
+        400,
+        format!(
+            "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{name}' in the registry with id '{account}'",
+            shown("imageDigest"),
+            shown("imageTag"),
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use crate::operations::tests::internal_as_answered;

@@ -70,8 +70,24 @@ pub struct Pushed {
     pub changed: bool,
 }
 
-/// Stores an image and moves its tag, in one transaction.
+/// Stores an image and moves its tag, in one transaction; then, when it changed anything,
+/// replicates it as the registry's replication configuration says (`ecr::replication`).
 pub async fn put_image(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &Repository,
+    push: Push<'_>,
+) -> Result<Pushed, AwsError> {
+    let (manifest, tag) = (push.manifest, push.tag);
+    let pushed = store_image(app, scope, repository, push).await?;
+    if pushed.changed {
+        crate::ecr::replication::replicate(app, scope, &repository.name, &pushed, manifest, tag).await?;
+    }
+    Ok(pushed)
+}
+
+/// Stores an image and moves its tag, in one transaction (a replica is stored so too).
+pub async fn store_image(
     app: &App,
     scope: Scope<'_>,
     repository: &Repository,
@@ -210,7 +226,12 @@ async fn put_image_op(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 /// An `ImageIdentifier` resolved to its image, or ECR's failure for it.
-async fn resolve(app: &App, scope: Scope<'_>, repository: &str, id: &Json) -> Result<Result<Image, Json>, AwsError> {
+pub(crate) async fn resolve(
+    app: &App,
+    scope: Scope<'_>,
+    repository: &str,
+    id: &Json,
+) -> Result<Result<Image, Json>, AwsError> {
     let digest = id.get("imageDigest").and_then(Json::as_str);
     let tag = id.get("imageTag").and_then(Json::as_str);
     let failure =

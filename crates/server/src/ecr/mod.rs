@@ -4,19 +4,36 @@
 //! repository holds in `layers`; what they store, and the SQL, is the domain layer's
 //! (`model`); the layer bytes themselves are files of [`registry::blobs`].
 //!
-//! Every ECR operation but GetAuthorizationToken is authorized on the repository's ARN with
-//! the repository policy taking part (`Authorization::Repository`), as AWS evaluates a
-//! same-account resource-based policy; the registry (`registry`, the `/v2` API) authorizes its pushes
-//! and pulls through [`authorize_on_repository`], the same code.
+//! Lifecycle policies and their pass are in `lifecycle`, resource tags in `tags`, what the
+//! registry as a whole keeps (registry policy, replication, scanning configuration, account
+//! settings, pull-time exclusions) in `account`, replication between regions in
+//! `replication`, scanning in `scanning`, an image's
+//! replication and signing status, referrers and storage class in `image_status`, and the
+//! features the registry lacks (pull-through cache, creation templates, signing) in
+//! `unavailable`.
+//!
+//! Every operation on one repository is authorized on the repository's ARN with the
+//! repository policy taking part (`Authorization::Repository`), as AWS evaluates a
+//! same-account resource-based policy; the registry (`registry`, the `/v2` API) authorizes
+//! its pushes and pulls through [`authorize_on_repository`], the same code. Operations on the
+//! registry as a whole (and GetAuthorizationToken) are authorized on `*`, and those naming
+//! several repositories on each of them, by the caller's policies alone.
 
+pub(crate) mod account;
 pub(crate) mod auth;
 pub(crate) mod errors;
+pub(crate) mod image_status;
 pub(crate) mod images;
 pub(crate) mod layers;
+pub(crate) mod lifecycle;
 pub(crate) mod model;
 pub(crate) mod policies;
 pub(crate) mod registry;
+pub(crate) mod replication;
 pub(crate) mod repositories;
+pub(crate) mod scanning;
+pub(crate) mod tags;
+pub(crate) mod unavailable;
 
 use aws_protocol::AwsError;
 use iam_policy::{Policy, ResourcePolicyKind};
@@ -50,7 +67,8 @@ pub fn valid_repository_name(name: &str) -> bool {
     (2..=256).contains(&name.len()) && name.split('/').all(valid_name_component)
 }
 
-fn valid_name_component(component: &str) -> bool {
+/// Whether one `/`-separated part of a repository name fits ECR's pattern.
+pub(crate) fn valid_name_component(component: &str) -> bool {
     let bytes = component.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if bytes.first().is_none_or(|b| !alnum(b)) || bytes.last().is_none_or(|b| !alnum(b)) {
@@ -128,6 +146,23 @@ pub fn repository_json(app: &App, scope: Scope<'_>, repository: &Repository) -> 
         "imageScanningConfiguration": {"scanOnPush": false},
         "encryptionConfiguration": {"encryptionType": "AES256"},
     })
+}
+
+/// ECR's `Repository` shape with what the repository's settings say (its encryption).
+pub async fn repository_view(ctx: &Ctx<'_>, repository: &Repository) -> Result<Json, AwsError> {
+    let key = model::settings::RepositoryKey { account: ctx.account(), region: ctx.region(), name: &repository.name };
+    let settings = model::settings::repository(&ctx.app.store, key).await?;
+    Ok(with_settings(repository_json(ctx.app, ctx.scope(), repository), &settings))
+}
+
+/// A `Repository` shape with `settings`' encryption (scanning is always off, `scanning`).
+pub fn with_settings(mut shape: Json, settings: &model::settings::RepositorySettings) -> Json {
+    let mut encryption = json!({ "encryptionType": settings.encryption_type });
+    if let Some(key) = &settings.kms_key {
+        crate::operations::put(&mut encryption, "kmsKey", key.as_str());
+    }
+    crate::operations::put(&mut shape, "encryptionConfiguration", encryption);
+    shape
 }
 
 /// The repository named `name`, if it exists.

@@ -1,6 +1,11 @@
 //! ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository and
 //! PutImageTagMutability.
 //!
+//! CreateRepository keeps its `tags` (`ecr::tags`' limits) and `encryptionConfiguration`
+//! (`AES256` by default; a KMS key id is kept and answered as given, though Homeport's layer
+//! files are not encrypted with it), and refuses `scanOnPush` (there is no scanner,
+//! `ecr::scanning`).
+//!
 //! Deleting a repository that holds images needs `force`; with it, the repository, its
 //! images, tags, layer references and unfinished uploads go in one transaction, and layer
 //! files no other repository references are removed afterwards
@@ -10,9 +15,10 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use crate::ecr::model::repository::{self as model, Deletion, TagMutability};
+use crate::ecr::model::settings::{self, RepositoryKey, RepositorySettings};
 use crate::ecr::{
-    invalid_member, page, repository, repository_arn, repository_json, repository_name, repository_not_found,
-    repository_resource, strings,
+    invalid_member, page, repository, repository_arn, repository_name, repository_not_found, repository_resource,
+    repository_view, strings,
 };
 use crate::ids;
 use crate::operations::operation;
@@ -68,10 +74,49 @@ fn tag_mutability(body: &Json) -> Result<TagMutability, AwsError> {
     }
 }
 
+/// `encryptionConfiguration`: `AES256` (the default), or `KMS` / `KMS_DSSE` with an optional
+/// key (1 to 2048 characters), which only those types take.
+fn encryption(body: &Json) -> Result<RepositorySettings, AwsError> {
+    let Some(configuration) = body.get("encryptionConfiguration").filter(|value| !value.is_null()) else {
+        return Ok(RepositorySettings::default());
+    };
+    let kind = configuration.get("encryptionType").and_then(Json::as_str).unwrap_or_default();
+    if !matches!(kind, "AES256" | "KMS" | "KMS_DSSE") {
+        return Err(invalid_member(
+            "encryptionConfiguration.encryptionType",
+            kind,
+            "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]",
+        ));
+    }
+    let key = configuration.get("kmsKey").and_then(Json::as_str);
+    if let Some(key) = key {
+        if key.is_empty() || key.len() > 2048 {
+            return Err(invalid_member(
+                "encryptionConfiguration.kmsKey",
+                key,
+                "Member must have length between 1 and 2048",
+            ));
+        }
+        if kind == "AES256" {
+            return Err(crate::ecr::invalid_parameter(
+                "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'A KMS key may be given only with the KMS or KMS_DSSE encryption type'",
+            ));
+        }
+    }
+    Ok(RepositorySettings {
+        encryption_type: kind.to_owned(),
+        kms_key: key.map(str::to_owned),
+        ..RepositorySettings::default()
+    })
+}
+
 async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     crate::ecr::check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let mutability = tag_mutability(ctx.body)?;
+    let tags = crate::ecr::tags::request_tags(ctx.body)?;
+    let settings = encryption(ctx.body)?;
+    crate::ecr::scanning::check_create(ctx.body)?;
     if !model::create(&ctx.app.store, ctx.scope(), name, mutability, ids::now()).await? {
         return Err(AwsError::new(
             "RepositoryAlreadyExistsException",
@@ -79,8 +124,10 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             format!("The repository with name '{name}' already exists in the registry with id '{}'", ctx.account()),
         ));
     }
+    let key = RepositoryKey { account: ctx.account(), region: ctx.region(), name };
+    settings::create(&ctx.app.store, key, &settings, &tags).await?;
     let created = repository(ctx.app, ctx.scope(), name).await?;
-    Ok(json!({ "repository": repository_json(ctx.app, ctx.scope(), &created) }))
+    Ok(json!({ "repository": repository_view(ctx, &created).await? }))
 }
 
 async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -90,14 +137,14 @@ async fn describe_repositories(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut found = Vec::new();
     if names.is_empty() {
         for repository in model::all(&ctx.app.store, ctx.scope()).await? {
-            found.push(repository_json(ctx.app, ctx.scope(), &repository));
+            found.push(repository_view(ctx, &repository).await?);
         }
         return Ok(crate::operations::json_page("repositories", "nextToken", found, start, size));
     }
     for name in names {
         // A name ECR cannot have names no repository either.
         match crate::ecr::find_repository(ctx.app, ctx.scope(), name).await? {
-            Some(repository) => found.push(repository_json(ctx.app, ctx.scope(), &repository)),
+            Some(repository) => found.push(repository_view(ctx, &repository).await?),
             None => return Err(repository_not_found(ctx.app, name)),
         }
     }
@@ -109,11 +156,11 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_name(ctx.body)?;
     let force = ctx.body.get("force").and_then(Json::as_bool).unwrap_or(false);
     let existing = repository(ctx.app, ctx.scope(), name).await?;
-    let scope = ctx.scope();
-    match model::delete(&ctx.app.store, scope, name, force).await? {
+    let shown = repository_view(ctx, &existing).await?;
+    match model::delete(&ctx.app.store, ctx.scope(), name, force).await? {
         Deletion::Deleted { layers } => {
             crate::ecr::registry::blobs::blobs(ctx.app)?.collect(&ctx.app.store, &layers).await;
-            Ok(json!({ "repository": repository_json(ctx.app, ctx.scope(), &existing) }))
+            Ok(json!({ "repository": shown }))
         }
         Deletion::NotFound => Err(repository_not_found(ctx.app, name)),
         Deletion::NotEmpty => Err(AwsError::new(
@@ -121,7 +168,7 @@ async fn delete_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             400,
             format!(
                 "The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images",
-                scope.account
+                ctx.account()
             ),
         )),
     }

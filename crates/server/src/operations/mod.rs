@@ -209,10 +209,10 @@ impl Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
-    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability, DecodeAuthorizationMessage,
-    /// TestMetricFilter, BatchGetSecretValue. Some hand
-    /// out credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new to the cache and
-    /// so leave it valid.
+    /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability,
+    /// DecodeAuthorizationMessage, BatchGetRepositoryScanningConfiguration, TestMetricFilter, BatchGetSecretValue. Some hand out
+    /// credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new
+    /// to the cache and so leave it valid.
     Read,
     /// Changes a service's own resources (clusters, tasks, services, log groups, repositories,
     /// images, activations) or adds a session: nothing the IAM cache holds, which stays valid.

@@ -15,13 +15,13 @@ crate::support::on_both_stores!(
     a_user_without_permissions_is_refused_every_image_operation
 );
 
-fn digest(bytes: &[u8]) -> String {
+pub(crate) fn digest(bytes: &[u8]) -> String {
     let hash: String = sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect();
     format!("sha256:{hash}")
 }
 
 /// Uploads `bytes` as one layer of `repository`; its digest.
-fn upload_layer(server: &TestServer, repository: &str, bytes: &[u8]) -> String {
+pub(crate) fn upload_layer(server: &TestServer, repository: &str, bytes: &[u8]) -> String {
     let root = &server.root;
     let started = server.ecr(root, "InitiateLayerUpload", &json!({"repositoryName": repository})).ok().value();
     let upload = started["uploadId"].as_str().unwrap().to_owned();
@@ -52,7 +52,7 @@ fn upload_layer(server: &TestServer, repository: &str, bytes: &[u8]) -> String {
 }
 
 /// A Docker v2 manifest of a config and one layer.
-fn manifest(config: (&str, usize), layer: (&str, usize)) -> String {
+pub(crate) fn manifest(config: (&str, usize), layer: (&str, usize)) -> String {
     json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",

@@ -45,7 +45,14 @@ const IAM_MFA_PARAMS: &str = "&VirtualMFADeviceName=d&SerialNumber=arn%3Aaws%3Ai
 const JSON_BODY: &str = r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0","IamRole":"r",
     "taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
     "serviceName":"s","service":"s","logGroupName":"g","logStreamName":"s","repositoryName":"repo",
-    "Name":"n","Names":["n"],"Path":"/p","SecretId":"s","resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g"}"#;
+    "Name":"n","Names":["n"],"Path":"/p","SecretId":"s",
+    "resourceArn":"arn:aws:ecr:us-east-1:111122223333:repository/repo","tags":[],"tagKeys":["k"],
+    "lifecyclePolicyText":"{}","policyText":"{}","replicationConfiguration":{"rules":[]},"name":"BLOB_MOUNTING",
+    "value":"DISABLED","imageId":{"imageTag":"v1"},"imageScanningConfiguration":{"scanOnPush":false},
+    "repositoryNames":["repo"],"subjectId":{"imageDigest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+    "targetStorageClass":"STANDARD","ecrRepositoryPrefix":"repo","upstreamRegistryUrl":"registry.example.com",
+    "prefix":"repo","appliedFor":["REPLICATION"],"signingConfiguration":{"rules":[]},
+    "principalArn":"arn:aws:iam::111122223333:role/r"}"#;
 
 #[test]
 fn every_operation_refuses_the_unsigned_and_the_unauthorized() {

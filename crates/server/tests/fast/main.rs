@@ -20,6 +20,8 @@ mod access_analyzer_unused;
 mod authentication;
 mod cloudtrail;
 mod ecr_images;
+mod ecr_lifecycle;
+mod ecr_registry;
 mod ecr_repositories;
 mod ecs_clusters;
 mod ecs_refusals;

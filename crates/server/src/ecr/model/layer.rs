@@ -116,6 +116,36 @@ pub async fn record(
     }
 }
 
+/// Records that a repository holds a layer whose file is already stored (a replica of one
+/// another repository holds); false when the repository is gone.
+pub async fn reference(
+    store: &Store,
+    scope: Scope<'_>,
+    repository: &str,
+    digest: &str,
+    size: i64,
+) -> Result<bool, ModelError> {
+    let key = || vec![Value::from(scope.account), Value::from(scope.region), Value::from(repository)];
+    let recorded = store
+        .transaction(vec![
+            repository_guard(scope, repository),
+            Statement::new(
+                "DELETE FROM ecr_layers WHERE account_id = ? AND region = ? AND repository = ? AND digest = ?",
+                [key(), vec![digest.into()]].concat(),
+            ),
+            Statement::new(
+                "INSERT INTO ecr_layers (account_id, region, repository, digest, size) VALUES (?, ?, ?, ?, ?)",
+                [key(), vec![digest.into(), Value::Int(size)]].concat(),
+            ),
+        ])
+        .await;
+    match recorded {
+        Ok(_) => Ok(true),
+        Err(StoreError::Unmet(_)) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

@@ -1,5 +1,6 @@
 //! ECR's domain layer: repositories (with their tag mutability, repository policy and
-//! lifecycle), images (manifests, tags and digests) and layers with their uploads, and the
+//! lifecycle), their settings and tags and the registry's (`settings`), lifecycle policies
+//! (`lifecycle`, pure), images (manifests, tags and digests) and layers with their uploads, and the
 //! SQL of the `ecr_*` tables as functions of the store, never of a request's `Ctx`. The
 //! handlers in `ecr/` and the registry (`ecr/registry`) decode a request, call these, and
 //! encode the answer.
@@ -21,7 +22,9 @@
 
 pub(crate) mod image;
 pub(crate) mod layer;
+pub(crate) mod lifecycle;
 pub(crate) mod repository;
+pub(crate) mod settings;
 
 use crate::regions::Scope;
 use store::{Statement, StoreError};

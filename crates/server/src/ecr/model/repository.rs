@@ -6,7 +6,7 @@
 //! before the write); a repository policy is read as it reads now (principals bound to
 //! users or roles since deleted show their unique ids, `crate::principals`); deleting a
 //! repository removes its images, tags, layer references and uploads in the same
-//! transaction, and refuses, in the `DELETE` itself, a repository with images unless forced.
+//! transaction (with its settings and tags, `settings::deletions`), and refuses, in the `DELETE` itself, a repository with images unless forced.
 
 use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
@@ -200,13 +200,15 @@ pub async fn delete(store: &Store, scope: Scope<'_>, name: &str, force: bool) ->
             [key(), key()].concat(),
         )
     };
-    let statements = vec![
+    let mut statements = vec![
         guard,
         Statement::new("DELETE FROM ecr_tags WHERE account_id = ? AND region = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_images WHERE account_id = ? AND region = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_layers WHERE account_id = ? AND region = ? AND repository = ?", key()),
         Statement::new("DELETE FROM ecr_uploads WHERE account_id = ? AND region = ? AND repository = ?", key()),
     ];
+    // Its settings and tags (`settings`) go with it.
+    statements.extend(crate::ecr::model::settings::deletions(scope.account, scope.region, name));
     match store.transaction(statements).await {
         Ok(_) => Ok(Deletion::Deleted { layers }),
         Err(StoreError::Unmet(_)) => {
