@@ -8,9 +8,12 @@
 //! not code. What it checks, in each member's order: required members (`must not be null`),
 //! string lengths in UTF-16 code units (Java's `String.length()`, as AWS's Coral validator
 //! counts), `pattern` (a Java regex, matched against the whole value: see [`java_regex`]),
-//! `enum`, numeric `min`/`max`, list sizes, and nested structures and lists of them. A failure
-//! is AWS's `ValidationError` (HTTP 400) with AWS's message:
+//! `enum`, numeric `min`/`max`, list and map sizes, and nested structures, lists and maps. A
+//! failure is the service's refusal ([`Model::refusal`]: `ValidationError` for awsQuery) with
+//! AWS's message:
 //! `1 validation error detected: Value 'x' at 'userName' failed to satisfy constraint: ...`.
+//! awsJson bodies are walked by [`Input::validate_json`] (`json`), which first refuses a value
+//! of the wrong JSON type as AWS's deserializer does (`SerializationException`).
 //!
 //! Pure: no I/O, no clock. Linear in the request: each member is one pass over the decoded
 //! parameters, and patterns are compiled once (lazily) by the `regex` crate, whose matching is
@@ -25,7 +28,10 @@ use aws_protocol::query::QueryParams;
 #[rustfmt::skip]
 mod generated;
 pub mod java_regex;
+mod json;
 mod query;
+
+pub use json::Mismatch;
 
 pub use generated::*;
 
@@ -136,6 +142,20 @@ impl Model {
     fn shape(&self, index: usize) -> &Shape {
         self.shapes.get(index).unwrap_or(&BLANK)
     }
+
+    /// The error code the service answers a request its model's constraints refuse with
+    /// (HTTP 400, message `N validation error(s) detected: ...`), as each service was seen to:
+    /// awsQuery's `ValidationError` (IAM, STS); `InvalidParameterException` for ECS, ECR and
+    /// CloudWatch Logs (none models a `ValidationException` for the operations Homeport
+    /// serves, and each answers a bad parameter with this one); `ValidationException` for the
+    /// other awsJson services (SSM, Secrets Manager).
+    pub fn refusal(&self) -> &'static str {
+        match (self.protocol, self.service) {
+            (aws_protocol::Protocol::Query, _) => "ValidationError",
+            (_, "ecs" | "ecr" | "logs") => "InvalidParameterException",
+            _ => "ValidationException",
+        }
+    }
 }
 
 /// An operation's input, as its service's model describes it.
@@ -168,6 +188,25 @@ impl Input {
         query::structure(self.model, self.model.shape(self.shape), params, "", &mut violations);
         violations
     }
+
+    /// Checks an awsJson body (a JSON object) against the input: AWS's
+    /// `SerializationException` for a value of the wrong JSON type, else the service's
+    /// refusal ([`Model::refusal`]) listing every violated constraint, in order.
+    pub fn validate_json(&self, body: &serde_json::Value) -> Result<(), AwsError> {
+        match self.violations_json(body) {
+            Ok(violations) if violations.is_empty() => Ok(()),
+            Ok(violations) => Err(AwsError::new(self.model.refusal(), 400, message(&violations))),
+            Err(mismatch) => Err(AwsError::new("SerializationException", 400, mismatch.message)),
+        }
+    }
+
+    /// Every constraint an awsJson body breaks, in the order AWS lists them, or the first
+    /// value of a JSON type the input cannot hold (`body` not an object is read as `{}`).
+    pub fn violations_json(&self, body: &serde_json::Value) -> Result<Vec<Violation>, Mismatch> {
+        let empty = serde_json::Map::new();
+        let object = body.as_object().unwrap_or(&empty);
+        json::body(self.model, self.model.shape(self.shape), object)
+    }
 }
 
 /// A typed input read from awsQuery parameters (the generated `CreateUserRequest`, ...).
@@ -189,7 +228,8 @@ pub enum Shown {
 /// One broken constraint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// AWS's path to the member: lowerCamel names, list elements as `tags.1.member`.
+    /// AWS's path to the member: lowerCamel names (whatever the wire's case), list elements as
+    /// `tags.1.member`.
     pub path: String,
     pub value: Shown,
     /// `Member must ...`.
@@ -227,8 +267,7 @@ fn scalar_failures(model: &Model, shape: &Shape, value: &str) -> Vec<String> {
                     failed.push(pattern_constraint(pattern));
                 }
             }
-            // Java's String.length(): UTF-16 code units.
-            let length = i64::try_from(value.encode_utf16().count()).unwrap_or(i64::MAX);
+            let length = i64::try_from(utf16_length(value)).unwrap_or(i64::MAX);
             failed.extend(length_constraints(shape, length));
             if !shape.enumeration.is_empty() && !shape.enumeration.contains(&value) {
                 failed.push(enum_constraint(shape));
@@ -247,6 +286,13 @@ fn scalar_failures(model: &Model, shape: &Shape, value: &str) -> Vec<String> {
         _ => {}
     }
     failed
+}
+
+/// Java's `String.length()`: UTF-16 code units, counted from the UTF-8 bytes (every byte that
+/// starts a character is one unit, and one that starts a 4-byte character, outside the Basic
+/// Multilingual Plane, one more), a pass the compiler vectorizes.
+fn utf16_length(value: &str) -> usize {
+    value.bytes().map(|byte| usize::from(byte & 0xC0 != 0x80) + usize::from(byte >= 0xF0)).sum()
 }
 
 /// The length constraints `length` breaks (a string's or a list's).
@@ -301,5 +347,7 @@ fn lower_first(name: &str) -> String {
     chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
+#[cfg(test)]
+mod json_tests;
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,8 @@ fn operations_are_found_by_service_and_name_and_unknown_ones_are_not_validated()
     assert!(input("iam", "CreateUser").is_some());
     assert!(input("sts", "AssumeRole").is_some());
     assert!(input("iam", "NoSuchOperation").is_none());
-    assert!(input("ecs", "CreateCluster").is_none(), "a service no vendored model describes");
+    assert!(input("ecs", "CreateCluster").is_some());
+    assert!(input("cloudtrail", "LookupEvents").is_none(), "a service no vendored model describes");
     assert!(input("sts", "CreateUser").is_none(), "operations belong to their service");
 }
 
@@ -240,7 +241,13 @@ fn every_pattern_compiles_but_the_listed() {
         .filter(|pattern| pattern.regex().is_none())
         .map(|pattern| pattern.java)
         .collect();
-    assert_eq!(unchecked, vec!["^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"]);
+    // IAM's and SSM's look-aheads; SSM's `(?i)` (the build has no Unicode case folding) and a
+    // repetition beyond the regex crate's size limit: none on an operation Homeport serves but
+    // CreateActivation's RegistrationMetadata (`^(?!\s*$).+`), which is left unchecked.
+    assert_eq!(
+        unchecked,
+        vec!["^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$", "(?i)all|[0-9]{12}", "^(?!\\s*$).+", "^.{1,100000}$"]
+    );
 }
 
 #[test]

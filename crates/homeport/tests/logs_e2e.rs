@@ -61,6 +61,9 @@ fn log_events_keep_cloudwatch_rules_and_page_without_gaps() {
         logs("filter_log_events", json!({"logGroupName": group, "filterPattern": "?\"line 1\" ?\"line 3\""})),
         logs("put_retention_policy", json!({"logGroupName": group, "retentionInDays": 1})),
         logs("put_retention_policy", json!({"logGroupName": group, "retentionInDays": 4})),
+        // botocore checks no maximum length and no pattern: the server's model does.
+        logs("create_log_group", json!({"logGroupName": "g".repeat(513)})),
+        logs("create_log_stream", json!({"logGroupName": "a b", "logStreamName": "x:y"})),
     ];
     let answers = server.boto3(&calls);
     assert!(answers[0].get("response").is_some(), "{}", answers[0]);
@@ -84,6 +87,20 @@ fn log_events_keep_cloudwatch_rules_and_page_without_gaps() {
     assert_eq!(
         answers[11]["error"]["Code"], "InvalidParameterException",
         "4 days is not a retention CloudWatch offers"
+    );
+    assert_eq!(answers[12]["error"]["Code"], "InvalidParameterException", "{}", answers[12]);
+    assert_eq!(
+        answers[12]["error"]["Message"],
+        format!(
+            "1 validation error detected: Value '{}' at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512",
+            "g".repeat(513)
+        )
+    );
+    assert_eq!(
+        answers[13]["error"]["Message"],
+        r"2 validation errors detected: Value 'a b' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+; Value 'x:y' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*",
+        "{}",
+        answers[13]
     );
 
     // Paging: forward from the head's token, backward from the tail's, never a gap or a repeat.

@@ -175,7 +175,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
     tracing::Span::current().record("operation", operation.action);
     // The model's constraints, after authentication and before authorization, as AWS's front
     // end checks them: an operation no vendored model describes is not checked here.
-    if let Err(error) = validate(operation, &params) {
+    if let Err(error) = validate(operation, &params, &body) {
         return error_reply(&error, protocol, namespace, &request_id);
     }
     let facts = RequestFacts { source_ip: incoming.source_ip.clone(), region: claim.credential.region.clone() };
@@ -255,11 +255,15 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
 }
 
 /// Checks a request against its operation's input in the service's botocore model
-/// (`aws_model`): AWS's `ValidationError` listing every constraint it breaks. Linear in the
-/// request (each member is one pass over the parameters; patterns match in linear time).
-fn validate(operation: &Operation, params: &QueryParams) -> Result<(), AwsError> {
+/// (`aws_model`): awsQuery parameters, or an awsJson body (a value of the wrong JSON type is
+/// `SerializationException`); a violation is the service's refusal (`ValidationError`,
+/// `InvalidParameterException` or `ValidationException`, as `aws_model::Model::refusal`
+/// says) listing every constraint the request breaks. Linear in the request (each member is
+/// one pass; patterns match in linear time). restJson bodies are not checked here.
+fn validate(operation: &Operation, params: &QueryParams, body: &serde_json::Value) -> Result<(), AwsError> {
     match aws_model::input(operation.service, operation.name) {
         Some(input) if operation.protocol == Protocol::Query => input.validate_query(params),
+        Some(input) if operation.protocol == Protocol::Json => input.validate_json(body),
         _ => Ok(()),
     }
 }

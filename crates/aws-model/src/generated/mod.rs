@@ -5,8 +5,13 @@
 //! One module per vendored botocore model: its constraint table (`MODEL`) and, for an
 //! awsQuery service, a typed input per operation.
 
+pub mod ecr;
+pub mod ecs;
 pub mod iam;
+pub mod logs;
+pub mod secretsmanager;
+pub mod ssm;
 pub mod sts;
 
 /// Every vendored model.
-pub static MODELS: &[&crate::Model] = &[&iam::MODEL, &sts::MODEL];
+pub static MODELS: &[&crate::Model] = &[&ecr::MODEL, &ecs::MODEL, &iam::MODEL, &logs::MODEL, &secretsmanager::MODEL, &ssm::MODEL, &sts::MODEL];

@@ -184,10 +184,8 @@ async fn get_download_url_for_layer(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn batch_check_layer_availability(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
+    // 1 to 100 of them: the pipeline has checked the model's sizes.
     let digests = crate::ecr::strings(ctx.body, "layerDigests");
-    if digests.is_empty() || digests.len() > 100 {
-        return Err(invalid_member("layerDigests", "[...]", "Member must have length between 1 and 100"));
-    }
     repository(ctx.app, ctx.scope(), name).await?;
     let (mut layers, mut failures) = (Vec::new(), Vec::new());
     for digest in digests {

@@ -152,10 +152,8 @@ fn container(value: &Json, network_mode: &str, task_memory: bool) -> Result<Json
         if !(0..=65_535).contains(&host_port) {
             return Err(client(format!("Invalid hostPort for container '{name}'; it must be between 0 and 65535.")));
         }
+        // `tcp` or `udp`: the pipeline has checked the model's enum.
         let protocol = mapping.get("protocol").and_then(Json::as_str).unwrap_or("tcp");
-        if !["tcp", "udp"].contains(&protocol) {
-            return Err(client(format!("Invalid protocol '{protocol}' for container '{name}'; use tcp or udp.")));
-        }
         mappings.push(json!({"containerPort": container_port, "hostPort": host_port, "protocol": protocol}));
     }
     if network_mode == "none" && !mappings.is_empty() {
@@ -183,18 +181,14 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         ));
     }
     unsupported::check(body)?;
+    // The network mode and compatibilities are words of the model's enums (the pipeline has
+    // checked them).
     let network_mode = body.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
-    if !["bridge", "host", "awsvpc", "none"].contains(&network_mode) {
-        return Err(invalid_parameter(format!("Invalid networkMode '{network_mode}'.")));
-    }
     let requires: Vec<&str> = body
         .get("requiresCompatibilities")
         .and_then(Json::as_array)
         .map(|items| items.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
-    if let Some(unknown) = requires.iter().find(|c| !["EC2", "EXTERNAL", "FARGATE", "MANAGED_INSTANCES"].contains(c)) {
-        return Err(invalid_parameter(format!("Invalid requiresCompatibilities value '{unknown}'.")));
-    }
     let volume_names = task_definition_checks::volumes(body)?;
     task_definition_checks::namespaces(body)?;
     if requires.contains(&"EXTERNAL") && network_mode == "awsvpc" {
@@ -247,7 +241,7 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let tags = ecs::tags_from_body(body)?;
     let scope = ctx.scope();
     for member in ["taskRoleArn", "executionRoleArn"] {
-        if let Some(role_arn) = body.get(member).and_then(Json::as_str) {
+        if let Some(role_arn) = role_member(body, member) {
             check_task_role(ctx, role_arn, &ecs::arn(ctx.scope(), "task-definition", family)).await?;
         }
     }
@@ -266,7 +260,12 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "registeredAt": now,
         "registeredBy": ctx.identity.arn(),
     });
-    for member in ["taskRoleArn", "executionRoleArn", "cpu", "memory", "pidMode", "ipcMode"] {
+    for member in ["taskRoleArn", "executionRoleArn"] {
+        if let Some(role_arn) = role_member(body, member) {
+            put(&mut document, member, role_arn);
+        }
+    }
+    for member in ["cpu", "memory", "pidMode", "ipcMode"] {
         if let Some(value) = body.get(member).filter(|value| value.as_str().is_some_and(|v| !v.is_empty())) {
             put(&mut document, member, value.clone());
         }
@@ -285,6 +284,12 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     Err(ecs::errors::server("Too many concurrent registrations of this family; retry."))
+}
+
+/// A role member of a task definition (`taskRoleArn`, `executionRoleArn`): an empty string is
+/// no role, as ECS reads it (Ansible's `ecs_taskdefinition` sends `taskRoleArn: ""`).
+fn role_member<'a>(body: &'a Json, member: &str) -> Option<&'a str> {
+    body.get(member).and_then(Json::as_str).filter(|role_arn| !role_arn.is_empty())
 }
 
 /// The task definition a `taskDefinition` member names: `family` (its latest ACTIVE

@@ -445,11 +445,9 @@ async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let limit = ecs::max_results(ctx.body, 100, 100)?;
     let after = ctx.body.get("nextToken").and_then(Json::as_str).map(parse_cursor).transpose()?;
-    let desired = match ctx.body.get("desiredStatus").and_then(Json::as_str) {
-        None => DesiredStatus::Running,
-        Some(word) => DesiredStatus::parse(word)
-            .ok_or_else(|| invalid_parameter("desiredStatus must be RUNNING, PENDING or STOPPED."))?,
-    };
+    // The pipeline has refused a word outside the model's enum (RUNNING, PENDING, STOPPED).
+    let desired = ctx.body.get("desiredStatus").and_then(Json::as_str).and_then(DesiredStatus::parse);
+    let desired = desired.unwrap_or(DesiredStatus::Running);
     let text = |member: &str| ctx.body.get(member).and_then(Json::as_str);
     let filter = TaskFilter {
         cluster_arn: &cluster.arn,

@@ -146,14 +146,10 @@ fn parse_token(token: &str) -> Result<(char, Position), AwsError> {
     Ok((direction, (timestamp, seq)))
 }
 
-fn limit(body: &Json) -> Result<i64, AwsError> {
-    match body.get("limit") {
-        None | Some(Json::Null) => Ok(10_000),
-        Some(value) => value
-            .as_i64()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| invalid_parameter("limit must be between 1 and 10000.")),
-    }
+/// GetLogEvents' `limit`: 1 to 10,000 (the pipeline has checked the model's range; a
+/// fraction is truncated, as AWS reads it), 10,000 when absent.
+fn limit(body: &Json) -> i64 {
+    body.get("limit").and_then(Json::as_f64).map_or(10_000, |limit| limit.trunc() as i64)
 }
 
 /// The time window a request asks for (`startTime` inclusive, `endTime` exclusive).
@@ -171,7 +167,7 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if !stream::exists(&ctx.app.store, ctx.scope(), group, stream).await? {
         return Err(no_stream());
     }
-    let limit = limit(ctx.body)?;
+    let limit = limit(ctx.body);
     let (start, end) = window(ctx.body);
     let from_head = ctx.body.get("startFromHead").and_then(Json::as_bool).unwrap_or(false);
     let (direction, position) = match ctx.body.get("nextToken").and_then(Json::as_str) {
@@ -226,7 +222,7 @@ async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let pattern = Pattern::parse(ctx.body.get("filterPattern").and_then(Json::as_str).unwrap_or_default())
         .map_err(|error| invalid_parameter(error.0))?;
-    let limit = usize::try_from(limit(ctx.body)?).unwrap_or(10_000);
+    let limit = usize::try_from(limit(ctx.body)).unwrap_or(10_000);
     let (start, end) = window(ctx.body);
     let after = match ctx.body.get("nextToken").and_then(Json::as_str) {
         Some(token) => parse_token(token)?.1,

@@ -17,8 +17,6 @@ use crate::ssm::model::activation::{self as model, NewActivation};
 use crate::ssm::model::tags::{self, ResourceKind};
 use crate::ssm::{self, epoch, invalid_parameters, tags_from_body, validation_exception};
 
-/// Registrations one activation may allow, and its default.
-const REGISTRATION_LIMIT: std::ops::RangeInclusive<i64> = 1..=1_000;
 /// An activation's default lifetime, and the furthest ahead it may expire.
 const DEFAULT_LIFETIME: i64 = 24 * 3600;
 const MAX_LIFETIME: i64 = 30 * 24 * 3600;
@@ -65,17 +63,10 @@ pub(crate) async fn ssm_role(
 
 async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let body = ctx.body;
-    let iam_role = body.get("IamRole").and_then(Json::as_str).ok_or_else(|| {
-        validation_exception("1 validation error detected: Value null at 'iamRole' failed to satisfy constraint: Member must not be null")
-    })?;
-    let limit = match body.get("RegistrationLimit") {
-        None | Some(Json::Null) => 1,
-        Some(value) => value.as_i64().filter(|n| REGISTRATION_LIMIT.contains(n)).ok_or_else(|| {
-            validation_exception(format!(
-                "1 validation error detected: Value '{value}' at 'registrationLimit' failed to satisfy constraint: Member must have value between 1 and 1000"
-            ))
-        })?,
-    };
+    // The pipeline has checked the model: `IamRole` is present, `RegistrationLimit` is a number
+    // from 1 to 1000 (a fraction truncated, as AWS reads it), the texts within their lengths.
+    let iam_role = body.get("IamRole").and_then(Json::as_str).unwrap_or_default();
+    let limit = body.get("RegistrationLimit").and_then(Json::as_f64).map_or(1, |limit| limit.trunc() as i64);
     let now = ids::now();
     let expires_at = match body.get("ExpirationDate") {
         None | Some(Json::Null) => now + DEFAULT_LIFETIME,
@@ -87,17 +78,9 @@ async fn create_activation(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             at
         }
     };
-    let text = |member: &str, max: usize| -> Result<Option<String>, AwsError> {
-        match body.get(member).and_then(Json::as_str) {
-            Some(text) if text.chars().count() > max => Err(validation_exception(format!(
-                "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max}",
-                crate::operations::lower_first(member)
-            ))),
-            other => Ok(other.map(str::to_owned)),
-        }
-    };
-    let description = text("Description", 256)?;
-    let default_instance_name = text("DefaultInstanceName", 256)?;
+    let text = |member: &str| body.get(member).and_then(Json::as_str).map(str::to_owned);
+    let description = text("Description");
+    let default_instance_name = text("DefaultInstanceName");
     let tags = tags_from_body(body)?;
     // CreateActivation declares no TooManyTagsError: the quota is refused as a parameter.
     if tags.len() > usize::try_from(ssm::TAGS_PER_RESOURCE).unwrap_or(usize::MAX) {

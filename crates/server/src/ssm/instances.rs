@@ -12,9 +12,10 @@ use serde_json::{Value as Json, json};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
+use crate::ssm;
 use crate::ssm::model::instance::{self as model, HostInformation, TagsAdded};
 use crate::ssm::model::tags::{self, ResourceKind};
-use crate::ssm::{self, parameter_history, validation_exception};
+use crate::ssm::parameter_history;
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
 const MANAGED_INSTANCE: &str = ResourceKind::ManagedInstance.as_str();
@@ -27,13 +28,10 @@ fn invalid_instance(id: &str) -> AwsError {
     AwsError::new("InvalidInstanceId", 400, format!("Instance Id {id} is not valid or is not registered."))
 }
 
-/// The `InstanceId` member, checked against SSM's pattern for managed instances.
+/// The `InstanceId` member (present: the pipeline has checked the model), checked against
+/// SSM's pattern for managed instances.
 fn instance_id(body: &Json) -> Result<&str, AwsError> {
-    let id = body.get("InstanceId").and_then(Json::as_str).ok_or_else(|| {
-        validation_exception(
-            "1 validation error detected: Value null at 'instanceId' failed to satisfy constraint: Member must not be null",
-        )
-    })?;
+    let id = body.get("InstanceId").and_then(Json::as_str).unwrap_or_default();
     let valid = id.strip_prefix("mi-").is_some_and(|hex| hex.len() == 17 && hex.chars().all(|c| c.is_ascii_hexdigit()));
     if valid { Ok(id) } else { Err(invalid_instance(id)) }
 }

@@ -132,7 +132,7 @@ fn bad_cluster_input_is_refused_with_ecss_messages(server: &TestServer) {
             ecs("CreateCluster", json!({"clusterName": unique("c"), "settings": [{"name": "speed", "value": "fast"}]})),
             400,
             "InvalidParameterException",
-            "Invalid cluster setting: speed=fast.",
+            "1 validation error detected: Value 'speed' at 'settings.1.member.name' failed to satisfy constraint: Member must satisfy enum value set: [containerInsights]",
         ),
         Case::error(
             "an aws: tag",

@@ -140,7 +140,7 @@ fn bad_services_are_refused_with_ecss_messages(server: &TestServer) {
             create(&unique("s"), json!({"schedulingStrategy": "SOMETIMES"})),
             400,
             "InvalidParameterException",
-            "schedulingStrategy must be REPLICA or DAEMON.",
+            "1 validation error detected: Value 'SOMETIMES' at 'schedulingStrategy' failed to satisfy constraint: Member must satisfy enum value set: [REPLICA, DAEMON]",
         ),
         Case::error(
             "a network configuration",

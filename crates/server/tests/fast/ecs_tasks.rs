@@ -62,7 +62,7 @@ fn tasks_without_instances_and_bad_launches(server: &TestServer) {
             "InvalidParameterException", "Tasks cannot be empty and can have at most 100 items."),
         Case::error("list by a status ECS does not have", root,
             ecs("ListTasks", json!({"cluster": cluster, "desiredStatus": "SLEEPING"})), 400, "InvalidParameterException",
-            "desiredStatus must be RUNNING, PENDING or STOPPED."),
+            "1 validation error detected: Value 'SLEEPING' at 'desiredStatus' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, PENDING, STOPPED]"),
         Case::ok("no container instances", root, ecs("ListContainerInstances", json!({"cluster": cluster})))
             .json_len("/containerInstanceArns", 0),
     ]);

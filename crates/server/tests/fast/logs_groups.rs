@@ -87,13 +87,14 @@ fn events_are_put_read_back_and_checked(server: &TestServer) {
             .json_len("/events", 1)
             .json("/events/0/message", "two"),
         Case::error("none", root, put(json!([])), 400, "InvalidParameterException",
-            "logEvents must have between 1 and 10000 events."),
+            "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1"),
         Case::error("no timestamp", root, put(json!([{"message": "m"}])), 400, "InvalidParameterException",
-            "Each log event needs a timestamp."),
+            "1 validation error detected: Value null at 'logEvents.1.member.timestamp' failed to satisfy constraint: Member must not be null"),
         Case::error("no message", root, put(json!([{"timestamp": now}])), 400, "InvalidParameterException",
-            "Each log event needs a message."),
+            "1 validation error detected: Value null at 'logEvents.1.member.message' failed to satisfy constraint: Member must not be null"),
         Case::error("an empty message", root, put(json!([{"timestamp": now, "message": ""}])), 400,
-            "InvalidParameterException", "Log event messages cannot be empty."),
+            "InvalidParameterException",
+            "1 validation error detected: Value '' at 'logEvents.1.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1"),
         Case::error("out of order", root, put(json!([{"timestamp": now, "message": "b"}, {"timestamp": now - 1, "message": "a"}])),
             400, "InvalidParameterException",
             "Log events in a single PutLogEvents request must be in chronological order."),
@@ -102,7 +103,8 @@ fn events_are_put_read_back_and_checked(server: &TestServer) {
         })), 400, "ResourceNotFoundException", "The specified log stream does not exist."),
         Case::error("a limit of none", root,
             logs("GetLogEvents", json!({"logGroupName": group, "logStreamName": stream, "limit": 0})), 400,
-            "InvalidParameterException", "limit must be between 1 and 10000."),
+            "InvalidParameterException",
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"),
         Case::error("a token it never gave", root,
             logs("GetLogEvents", json!({"logGroupName": group, "logStreamName": stream, "nextToken": "what"})), 400,
             "InvalidParameterException", "The specified nextToken is invalid."),
@@ -209,7 +211,7 @@ fn filter_patterns_pick_the_events_they_describe(server: &TestServer) {
             "Space-delimited filter patterns are not supported by Homeport.",
         ),
         Case::error("a pattern too long", root, filter(&"x".repeat(1025)), 400, "InvalidParameterException",
-            "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024"),
+            format!("1 validation error detected: Value '{}' at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024", "x".repeat(1025))),
         // Today an unclosed `{` makes a term pattern (`{`, `$.level`, `=`), which no event has.
         Case::ok("a JSON pattern left open", root, filter("{ $.level = ")).json_len("/events", 0),
     ]);
@@ -258,7 +260,10 @@ fn tags_are_a_groups_by_name_and_by_arn(server: &TestServer) {
             logs("ListTagsForResource", json!({"resourceArn": format!("{arn}:*")})),
             400,
             "InvalidParameterException",
-            "names no log group",
+            // The model's pattern has no `*`: the pipeline refuses it before the handler.
+            format!(
+                "1 validation error detected: Value '{arn}:*' at 'resourceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=/:,.@-]*"
+            ),
         ),
         Case::error(
             "another region's group",

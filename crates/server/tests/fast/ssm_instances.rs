@@ -22,8 +22,8 @@ fn instances_that_are_not_there(server: &TestServer) {
         Case::error("deregister one never registered", root, ssm("DeregisterManagedInstance", json!({"InstanceId": absent})),
             400, "InvalidInstanceId", format!("Instance Id {absent} is not valid or is not registered.")),
         Case::error("deregister an EC2 id", root,
-            ssm("DeregisterManagedInstance", json!({"InstanceId": "i-0123456789abcdef0"})), 400, "InvalidInstanceId",
-            "Instance Id i-0123456789abcdef0 is not valid or is not registered."),
+            ssm("DeregisterManagedInstance", json!({"InstanceId": "i-0123456789abcdef0"})), 400, "ValidationException",
+            r"2 validation errors detected: Value 'i-0123456789abcdef0' at 'instanceId' failed to satisfy constraint: Member must satisfy regular expression pattern: (^mi-[0-9a-f]{17}$)|(^eks_c:[0-9A-Za-z][A-Za-z0-9\-_]{0,99}_\w{17}$); Value 'i-0123456789abcdef0' at 'instanceId' failed to satisfy constraint: Member must have length greater than or equal to 20"),
         Case::error("deregister nothing", root, ssm("DeregisterManagedInstance", json!({})), 400, "ValidationException",
             "1 validation error detected: Value null at 'instanceId' failed to satisfy constraint: Member must not be null"),
         Case::error("tag a document", root, ssm("AddTagsToResource", json!({

@@ -1,8 +1,13 @@
-//! The model's constraints, enforced by the pipeline for every IAM and STS operation (generated
-//! from botocore's models by `cargo run -p xtask -- codegen`): AWS's exact `ValidationError`,
-//! after authentication and before authorization.
+//! The model's constraints, enforced by the pipeline for every IAM and STS operation and every
+//! awsJson operation of ECS, ECR, Logs and SSM (generated from botocore's models by
+//! `cargo run -p xtask -- codegen`): AWS's exact message, with each service's code
+//! (`ValidationError`, `InvalidParameterException`, `ValidationException`), after
+//! authentication and before authorization; a JSON value of the wrong type is
+//! `SerializationException`.
 
-use crate::support::{Case, TestServer, iam, shared, sts};
+use serde_json::json;
+
+use crate::support::{Case, TestServer, ecr, ecs, iam, logs, shared, ssm, sts, unique};
 
 /// Calls `call` as `key` and checks the answer is `ValidationError` 400 with exactly `message`.
 fn refused(server: &TestServer, key: &crate::support::Key, call: &crate::support::Call, message: &str) {
@@ -110,4 +115,119 @@ fn validation_comes_after_authentication_and_before_authorization() {
             "is not authorized to perform: iam:CreateUser",
         ),
     ]);
+}
+
+/// Calls `call` as `key` and checks the answer is exactly `code` (400) with `message`.
+fn answered(server: &TestServer, key: &crate::support::Key, call: &crate::support::Call, code: &str, message: &str) {
+    let response = server.call(key, call);
+    assert_eq!((response.status, response.code().as_str()), (400, code), "{}", response.body);
+    assert_eq!(response.message(), message);
+}
+
+#[test]
+fn json_bodies_are_checked_against_their_model_as_each_service_answers() {
+    let server = shared();
+    let root = &server.root;
+    let long = "g".repeat(513);
+    answered(
+        server,
+        root,
+        &logs("CreateLogGroup", json!({"logGroupName": long})),
+        "InvalidParameterException",
+        &format!(
+            "1 validation error detected: Value '{long}' at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512"
+        ),
+    );
+    answered(
+        server,
+        root,
+        &ecs("ListTasks", json!({"desiredStatus": "SLEEPING"})),
+        "InvalidParameterException",
+        "1 validation error detected: Value 'SLEEPING' at 'desiredStatus' failed to satisfy constraint: Member must satisfy enum value set: [RUNNING, PENDING, STOPPED]",
+    );
+    answered(
+        server,
+        root,
+        &ecr("PutImageTagMutability", json!({"repositoryName": "nobody-made-me"})),
+        "InvalidParameterException",
+        "1 validation error detected: Value null at 'imageTagMutability' failed to satisfy constraint: Member must not be null",
+    );
+    answered(
+        server,
+        root,
+        &ssm("CreateActivation", json!({"RegistrationLimit": 1001})),
+        "ValidationException",
+        "2 validation errors detected: Value null at 'iamRole' failed to satisfy constraint: Member must not be null; Value '1001' at 'registrationLimit' failed to satisfy constraint: Member must have value less than or equal to 1000",
+    );
+    answered(
+        server,
+        root,
+        &ecs(
+            "RegisterTaskDefinition",
+            json!({"family": unique("nested"), "containerDefinitions": [
+                {"name": "web", "image": "nginx", "memory": 64},
+                {"name": "log", "image": "nginx", "memory": 64, "logConfiguration": {"options": {"awslogs-group": "g"}}},
+            ]}),
+        ),
+        "InvalidParameterException",
+        "1 validation error detected: Value null at 'containerDefinitions.2.member.logConfiguration.logDriver' failed to satisfy constraint: Member must not be null",
+    );
+    answered(
+        server,
+        root,
+        &logs("GetLogEvents", json!({"logGroupName": "g", "logStreamName": "s", "limit": "10"})),
+        "SerializationException",
+        "STRING_VALUE can not be converted to an Integer",
+    );
+    answered(
+        server,
+        root,
+        &ecs("DescribeClusters", json!({"clusters": "default"})),
+        "SerializationException",
+        "Expected list or null",
+    );
+}
+
+/// A request the model refuses is refused before authorization, whoever sends it; a valid one
+/// from a caller without permissions is denied.
+#[test]
+fn json_validation_comes_before_authorization() {
+    let server = shared();
+    server.run(&[
+        Case::error(
+            "no permissions, bad input",
+            server.nobody(),
+            logs("CreateLogGroup", json!({"logGroupName": "a b"})),
+            400,
+            "InvalidParameterException",
+            "at 'logGroupName' failed to satisfy constraint",
+        ),
+        Case::denied(
+            "no permissions, valid input",
+            server.nobody(),
+            logs("CreateLogGroup", json!({"logGroupName": unique("ok")})),
+            "is not authorized to perform: logs:CreateLogGroup",
+        ),
+    ]);
+}
+
+/// Ansible's `ecs_taskdefinition` sends `taskRoleArn: ""` for "no role": ECS registers the
+/// definition without one.
+#[test]
+fn an_empty_task_role_is_no_role() {
+    let server = shared();
+    let family = unique("no-role");
+    let registered = server
+        .ecs(
+            &server.root,
+            "RegisterTaskDefinition",
+            &json!({"family": family, "taskRoleArn": "", "executionRoleArn": "",
+                "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 64}]}),
+        )
+        .ok()
+        .value();
+    let definition = &registered["taskDefinition"];
+    assert_eq!(definition["family"], family.as_str());
+    assert!(definition.get("taskRoleArn").is_none(), "{definition}");
+    assert!(definition.get("executionRoleArn").is_none(), "{definition}");
 }
