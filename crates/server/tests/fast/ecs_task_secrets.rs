@@ -46,7 +46,15 @@ fn secrets_are_registered_as_references_and_malformed_ones_refused(server: &Test
         .json("/taskDefinition/containerDefinitions/0/repositoryCredentials", credentials.clone()),
         Case::ok("described as references", root, ecs("DescribeTaskDefinition", json!({"taskDefinition": family})))
             .json("/taskDefinition/containerDefinitions/0/secrets/1/valueFrom", secret_arn.as_str()),
-        refused("no valueFrom", json!({"secrets": [{"name": "X"}]}), "both a 'name' and a 'valueFrom'"),
+        // The model's checks come first (the pipeline validates), as on ECS.
+        Case::error(
+            "no valueFrom",
+            root,
+            ecs("RegisterTaskDefinition", definition(&family, json!({"secrets": [{"name": "X"}]}))),
+            400,
+            "InvalidParameterException",
+            "valueFrom' failed to satisfy constraint: Member must not be null",
+        ),
         refused(
             "twice the same variable",
             json!({"secrets": [{"name": "X", "valueFrom": "/a"}, {"name": "X", "valueFrom": "/b"}]}),
@@ -57,6 +65,13 @@ fn secrets_are_registered_as_references_and_malformed_ones_refused(server: &Test
             json!({"secrets": [{"name": "X", "valueFrom": "arn:aws:s3:::bucket/key"}]}),
             "SSM Parameter Store or Secrets Manager",
         ),
-        refused("credentials without their secret", json!({"repositoryCredentials": {}}), "credentialsParameter"),
+        Case::error(
+            "credentials without their secret",
+            root,
+            ecs("RegisterTaskDefinition", definition(&family, json!({"repositoryCredentials": {}}))),
+            400,
+            "InvalidParameterException",
+            "credentialsParameter",
+        ),
     ]);
 }

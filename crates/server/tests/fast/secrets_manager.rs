@@ -231,7 +231,7 @@ fn secrets_are_listed_tagged_and_described(server: &TestServer) {
         Case::error(
             "a rotation token without rotation",
             root,
-            sm("PutSecretValue", json!({"SecretId": names[0], "SecretString": "x", "RotationToken": "t"})),
+            sm("PutSecretValue", json!({"SecretId": names[0], "SecretString": "x", "RotationToken": "t".repeat(36)})),
             400,
             "InvalidParameterException",
             "RotationToken",

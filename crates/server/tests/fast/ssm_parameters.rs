@@ -106,7 +106,7 @@ fn secure_strings_are_sealed_and_opened_only_when_asked(server: &TestServer) {
         Case::error(
             "a key that is no key",
             root,
-            ssm("PutParameter", json!({"Name": name, "Value": "x", "Overwrite": true, "KeyId": "not a key"})),
+            ssm("PutParameter", json!({"Name": name, "Value": "x", "Overwrite": true, "KeyId": "notakey"})),
             400,
             "InvalidKeyId",
             "",
