@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-SERVICES = {"iam", "sts", "ssm", "ecs", "ecr", "logs", "cloudtrail"}
+SERVICES = {"iam", "sts", "ssm", "ecs", "ecr", "logs", "cloudtrail", "secretsmanager"}
 # The root may name every service; infrastructure may read only these of a service.
 ROOT = {"crate", "services"}
 IAM_DOMAIN = ("iam::model",)

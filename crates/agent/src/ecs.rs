@@ -15,6 +15,7 @@
 //! - `volumes`: the task's Docker volumes, created after its images, its own removed with it;
 //! - `containers`: creating, starting, stopping, inspecting and removing one container;
 //! - `roles_and_logs`: what lives beside a task's containers (role credentials, log shipping);
+//! - `secrets`: a task's secrets and private registries' credentials, read with its execution role;
 //! - `polling` and `reporting`: the `Poll` channel and the queue of state reports.
 //!
 //! Docker is reached through [`DockerApi`], so the engine's ordering guarantees are tested
@@ -44,6 +45,7 @@ mod images;
 mod polling;
 mod reporting;
 mod roles_and_logs;
+mod secrets;
 #[cfg(test)]
 mod tests;
 mod volumes;

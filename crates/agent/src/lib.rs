@@ -56,6 +56,7 @@ pub mod run;
 pub mod signing;
 pub mod state;
 pub mod task_roles;
+pub mod task_secrets;
 pub mod task_spec;
 pub mod trust;
 

@@ -8,7 +8,9 @@
 //! soft one) in MiB, `essential`, `dependsOn`, `links`, `stopTimeout` (30 s by default),
 //! `dockerLabels` and `healthCheck`; the rest of the settings (volumes, Linux settings, name
 //! resolution, Docker's log drivers) are added by `crate::docker_options` (`docker_options::apply`
-//! on this body, which `ecs::containers` sends). Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
+//! on this body, which `ecs::containers` sends); `secrets` and `repositoryCredentials` are
+//! resolved by `crate::task_secrets` and reach the configuration as environment variables and
+//! Docker's pull credentials. Names are `ecs-FAMILY-REVISION-CONTAINER-TASKID12`, and
 //! every container carries the labels that let a restarted agent adopt it.
 
 pub use agent_protocol::task::{ContainerDefinition, HealthCheck, TaskPayload, Volume, task_id};

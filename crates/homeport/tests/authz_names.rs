@@ -299,6 +299,30 @@ fn classify(name: &str) -> Option<Names> {
         | "TagSAMLProvider"
         | "UntagSAMLProvider"
         | "ListSAMLProviderTags"
+        // A parameter by its name or ARN (case-sensitive, as AWS's), with a selector.
+        | "PutParameter"
+        | "GetParameter"
+        | "GetParameters"
+        | "GetParametersByPath"
+        | "DeleteParameter"
+        | "DeleteParameters"
+        | "GetParameterHistory"
+        | "LabelParameterVersion"
+        | "UnlabelParameterVersion"
+        // A secret by its name or ARN (case-sensitive), resolved to its stored ARN; CreateSecret
+        // on the ARN the new secret will have.
+        | "CreateSecret"
+        | "DescribeSecret"
+        | "UpdateSecret"
+        | "DeleteSecret"
+        | "RestoreSecret"
+        | "GetSecretValue"
+        | "PutSecretValue"
+        | "UpdateSecretVersionStage"
+        | "ListSecretVersionIds"
+        // (PutResourcePolicy, DeleteResourcePolicy, TagResource and UntagResource, which
+        // CloudWatch Logs names alike, are listed with Logs' above: a secret's are exact too.)
+        | "GetResourcePolicy"
         // An ECR repository by its exact name (names are lower case); TagResource and
         // UntagResource (above) take its exact ARN.
         | "PutLifecyclePolicy"
@@ -403,6 +427,11 @@ fn classify(name: &str) -> Option<Names> {
         | "PutQueryDefinition"
         | "DescribeQueryDefinitions"
         | "DeleteQueryDefinition"
+        // Lists: `*`, as AWS scopes them (BatchGetSecretValue then checks
+        // secretsmanager:GetSecretValue on each secret).
+        | "DescribeParameters"
+        | "ListSecrets"
+        | "BatchGetSecretValue"
         // ECR's registry-wide actions have no resource type: authorized on `*`, as on AWS.
         | "DescribeRegistry"
         | "PutRegistryPolicy"

@@ -703,6 +703,8 @@ fn tour(store_url: Option<&str>, name: &str) {
     }
 
     let insights_calls = insights_tour(&server);
+    let (parameter_calls, secret_calls) = secrets_tour(&server, &account);
+
     let (mfa, mfa_calls) = mfa_tour(&server, &account);
     let sts_calls = sts_tour(&server, &account, &mfa);
 
@@ -726,6 +728,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&eighth)
         .chain(&mfa_calls)
         .chain(&sts_calls)
+        .chain(&parameter_calls)
+        .chain(&secret_calls)
         .map(|call| call["operation"].as_str().unwrap().to_owned())
         .collect();
     // Homeport's agent-channel operations, which botocore does not model (their shapes are
@@ -743,6 +747,77 @@ fn tour(store_url: Option<&str>, name: &str) {
     assert!(missing.is_empty(), "operations without a shape check: {missing:?}");
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Parameter Store and Secrets Manager, each operation once: the calls made, checked.
+fn secrets_tour(server: &Server, account: &str) -> (Vec<Value>, Vec<Value>) {
+    let ssm = |operation: &str, params: Value| json!({"service": "ssm", "operation": operation, "params": params});
+    let sm =
+        |operation: &str, params: Value| json!({"service": "secretsmanager", "operation": operation, "params": params});
+    let tags = json!([{"Key": "team", "Value": "ops"}]);
+    let parameters = vec![
+        ssm(
+            "put_parameter",
+            json!({"Name": "/tour/db", "Value": "v1", "Type": "SecureString", "Tags": tags, "Description": "d"}),
+        ),
+        ssm("put_parameter", json!({"Name": "/tour/db", "Value": "v2", "Type": "SecureString", "Overwrite": true})),
+        ssm("get_parameter", json!({"Name": "/tour/db:1", "WithDecryption": true})),
+        ssm("get_parameters", json!({"Names": ["/tour/db", "/tour/none"], "WithDecryption": true})),
+        ssm("get_parameters_by_path", json!({"Path": "/tour", "Recursive": true})),
+        ssm("label_parameter_version", json!({"Name": "/tour/db", "ParameterVersion": 1, "Labels": ["prod"]})),
+        ssm("get_parameter_history", json!({"Name": "/tour/db"})),
+        ssm("unlabel_parameter_version", json!({"Name": "/tour/db", "ParameterVersion": 1, "Labels": ["prod"]})),
+        ssm(
+            "describe_parameters",
+            json!({"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/tour"]}]}),
+        ),
+        ssm("list_tags_for_resource", json!({"ResourceType": "Parameter", "ResourceId": "/tour/db"})),
+        ssm("delete_parameter", json!({"Name": "/tour/db"})),
+        ssm("delete_parameters", json!({"Names": ["/tour/none"]})),
+    ];
+    let answers = server.boto3(&parameters);
+    for (call, answer) in parameters.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[2]["response"]["Parameter"]["Value"], "v1");
+    assert_eq!(answers[3]["response"]["InvalidParameters"], json!(["/tour/none"]));
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+    let secrets = vec![
+        sm(
+            "create_secret",
+            json!({"Name": "tour/db", "SecretString": "{\"password\":\"p\"}", "Tags": tags, "Description": "d"}),
+        ),
+        sm("put_secret_value", json!({"SecretId": "tour/db", "SecretString": "two", "VersionStages": ["AWSPENDING"]})),
+        sm("get_secret_value", json!({"SecretId": "tour/db"})),
+        sm("batch_get_secret_value", json!({"SecretIdList": ["tour/db"]})),
+        sm("list_secret_version_ids", json!({"SecretId": "tour/db"})),
+        sm("describe_secret", json!({"SecretId": "tour/db"})),
+        sm("list_secrets", json!({"Filters": [{"Key": "name", "Values": ["tour/"]}]})),
+        sm("update_secret", json!({"SecretId": "tour/db", "Description": "e"})),
+        sm("tag_resource", json!({"SecretId": "tour/db", "Tags": [{"Key": "more", "Value": "x"}]})),
+        sm("untag_resource", json!({"SecretId": "tour/db", "TagKeys": ["more"]})),
+        sm("put_resource_policy", json!({"SecretId": "tour/db", "ResourcePolicy": policy.to_string()})),
+        sm("get_resource_policy", json!({"SecretId": "tour/db"})),
+        sm("delete_resource_policy", json!({"SecretId": "tour/db"})),
+        sm("delete_secret", json!({"SecretId": "tour/db", "RecoveryWindowInDays": 7})),
+        sm("restore_secret", json!({"SecretId": "tour/db"})),
+    ];
+    let answers = server.boto3(&secrets);
+    for (call, answer) in secrets.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let pending = answers[1]["response"]["VersionId"].as_str().unwrap().to_owned();
+    let current = answers[0]["response"]["VersionId"].as_str().unwrap().to_owned();
+    let stage = vec![sm(
+        "update_secret_version_stage",
+        json!({"SecretId": "tour/db", "VersionStage": "AWSCURRENT", "MoveToVersionId": pending, "RemoveFromVersionId": current}),
+    )];
+    let answers = server.boto3(&stage);
+    assert!(answers[0].get("response").is_some(), "{}", answers[0]);
+    let mut secret_calls = secrets;
+    secret_calls.extend(stage);
+    (parameters, secret_calls)
 }
 
 /// The code of `seed` at time step `step` (RFC 6238: HMAC-SHA-1, 6 digits).

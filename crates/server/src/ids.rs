@@ -211,6 +211,12 @@ pub fn managed_instance_id() -> Result<String, NoRandomness> {
     Ok(format!("mi-{}", random_from(b"0123456789abcdef", 17)?))
 }
 
+/// The suffix Secrets Manager adds to a secret's name in its ARN (`-` and 6 letters and
+/// digits), so a secret created again under a deleted one's name has another ARN.
+pub fn secret_suffix() -> Result<String, NoRandomness> {
+    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 6)
+}
+
 /// A 12-digit account id not starting with 0.
 pub fn account_id() -> Result<String, NoRandomness> {
     Ok(format!("{}{}", random_from(b"123456789", 1)?, random_from(b"0123456789", 11)?))

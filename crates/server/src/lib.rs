@@ -27,6 +27,7 @@ mod pipeline;
 mod principals;
 pub mod regions;
 mod schema;
+mod secretsmanager;
 pub mod services;
 mod ssm;
 mod sts;

@@ -188,6 +188,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         operation,
         facts: &facts,
         target: Default::default(),
+        created: Default::default(),
         checks: Default::default(),
     };
     let read_only = operation.changes_nothing();

@@ -964,6 +964,74 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 24,
+        // Secrets for workloads. SSM parameters (one row per name, its latest version and a
+        // generation every write moves, so "read, decide, write" is guarded; its tags as a
+        // JSON list) and their versions (a String's value as text; a SecureString's sealed
+        // with the master key, bound to account, region, name and version; labels as a JSON
+        // list). Secrets Manager's secrets (by name; the ARN with its random suffix; the
+        // resource policy with its principals bound; when deletion was scheduled) and their
+        // versions (the value sealed, bound to the secret's ARN and the version id; the
+        // stages as a JSON list).
+        sql: "
+        CREATE TABLE ssm_parameters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            generation BIGINT NOT NULL,
+            tags TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE ssm_parameter_versions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT,
+            value_sealed {blob},
+            key_id TEXT,
+            description TEXT,
+            allowed_pattern TEXT,
+            data_type TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            modified_at BIGINT NOT NULL,
+            modified_by TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name, version)
+        );
+        CREATE TABLE secrets (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            arn TEXT NOT NULL UNIQUE,
+            description TEXT,
+            kms_key_id TEXT,
+            tags TEXT NOT NULL,
+            policy TEXT,
+            policy_principals TEXT,
+            generation BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            changed_at BIGINT NOT NULL,
+            accessed_at BIGINT,
+            deletion_date BIGINT,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE secret_versions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            secret_arn TEXT NOT NULL,
+            version_id TEXT NOT NULL,
+            value_sealed {blob} NOT NULL,
+            is_binary BIGINT NOT NULL,
+            stages TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, secret_arn, version_id)
+        )
+    ",
+    },
+    Migration {
         version: 27,
         // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
         // or a SAML or web identity token's): it never changes, passes on to the sessions the

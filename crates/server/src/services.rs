@@ -11,7 +11,7 @@ use crate::errors::StartError;
 use crate::http::Routes;
 use crate::operations::{Operation, Service};
 use crate::pipeline::Api;
-use crate::{access_analyzer, cloudtrail, ecr, ecs, iam, logs, ssm, sts};
+use crate::{access_analyzer, cloudtrail, ecr, ecs, iam, logs, secretsmanager, ssm, sts};
 
 /// Every service the server routes.
 pub static SERVICES: &[Service] = &[
@@ -23,6 +23,7 @@ pub static SERVICES: &[Service] = &[
     logs::SERVICE,
     cloudtrail::SERVICE,
     access_analyzer::SERVICE,
+    secretsmanager::SERVICE,
 ];
 
 /// Every operation the server routes.
@@ -221,6 +222,32 @@ pub static OPERATIONS: &[Operation] = &[
     ssm::instances::ADD_TAGS_TO_RESOURCE,
     ssm::instances::REMOVE_TAGS_FROM_RESOURCE,
     ssm::instances::LIST_TAGS_FOR_RESOURCE,
+    ssm::parameters::PUT_PARAMETER,
+    ssm::parameters::GET_PARAMETER,
+    ssm::parameters::GET_PARAMETERS,
+    ssm::parameters::GET_PARAMETERS_BY_PATH,
+    ssm::parameters::DELETE_PARAMETER,
+    ssm::parameters::DELETE_PARAMETERS,
+    ssm::parameter_history::GET_PARAMETER_HISTORY,
+    ssm::parameter_history::LABEL_PARAMETER_VERSION,
+    ssm::parameter_history::UNLABEL_PARAMETER_VERSION,
+    ssm::parameter_history::DESCRIBE_PARAMETERS,
+    secretsmanager::secrets::CREATE_SECRET,
+    secretsmanager::secrets::DESCRIBE_SECRET,
+    secretsmanager::secrets::LIST_SECRETS,
+    secretsmanager::secrets::UPDATE_SECRET,
+    secretsmanager::secrets::DELETE_SECRET,
+    secretsmanager::secrets::RESTORE_SECRET,
+    secretsmanager::values::GET_SECRET_VALUE,
+    secretsmanager::values::PUT_SECRET_VALUE,
+    secretsmanager::values::UPDATE_SECRET_VERSION_STAGE,
+    secretsmanager::values::LIST_SECRET_VERSION_IDS,
+    secretsmanager::values::BATCH_GET_SECRET_VALUE,
+    secretsmanager::policies::GET_RESOURCE_POLICY,
+    secretsmanager::policies::PUT_RESOURCE_POLICY,
+    secretsmanager::policies::DELETE_RESOURCE_POLICY,
+    secretsmanager::tags::TAG_RESOURCE,
+    secretsmanager::tags::UNTAG_RESOURCE,
     ecs::clusters::CREATE_CLUSTER,
     ecs::clusters::DESCRIBE_CLUSTERS,
     ecs::clusters::LIST_CLUSTERS,
@@ -587,6 +614,7 @@ mod tests {
             "DecodeAuthorizationMessage",
             "BatchGetRepositoryScanningConfiguration",
             "TestMetricFilter",
+            "BatchGetSecretValue",
         ];
         for operation in OPERATIONS {
             let read_only = crate::audit::read_only_event(operation.name);
@@ -610,11 +638,21 @@ mod tests {
     /// Only reads that hand out nothing are answered without their audit record.
     #[test]
     fn credentials_are_never_handed_out_unrecorded() {
-        for name in ["GetSessionToken", "GetAuthorizationToken", "GetTaskCredentials", "AssumeRole", "Poll"] {
+        for name in [
+            "GetSessionToken",
+            "GetAuthorizationToken",
+            "GetTaskCredentials",
+            "AssumeRole",
+            "Poll",
+            "GetSecretValue",
+            "BatchGetSecretValue",
+            "GetParameters",
+        ] {
             let operation = OPERATIONS.iter().find(|operation| operation.name == name);
             assert_eq!(operation.map(Operation::changes_nothing), Some(false), "{name}");
         }
-        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy"] {
+        for name in ["GetUser", "ListRoles", "DescribeTasks", "LookupEvents", "SimulatePrincipalPolicy", "ListSecrets"]
+        {
             let operation = OPERATIONS.iter().find(|operation| operation.name == name);
             assert_eq!(operation.map(Operation::changes_nothing), Some(true), "{name}");
         }

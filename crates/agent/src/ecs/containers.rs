@@ -41,6 +41,8 @@ impl<D: DockerApi> Engine<D> {
         if let (Some(url), Some(id)) = (&self.signers.credentials_url, &record.metadata_id) {
             environment.extend(crate::metadata_endpoint::environment(url, id, &container));
         }
+        // Its secrets, resolved with the execution role before its images were pulled.
+        environment.extend(self.secrets.get(&task).map(|secrets| secrets.of(&container)).unwrap_or_default());
         let logs = LogSigner {
             control_plane: self.control_plane.clone(),
             roles: self.signers.task_roles.clone(),

@@ -47,14 +47,42 @@ const OBSERVE_IDLE: Duration = Duration::from_secs(10);
 /// What a background operation came back with (a launch's `Err`: Docker or the control
 /// plane could not be reached, and it is tried again).
 pub(super) enum Outcome {
-    Observed { generation: u64, result: Result<Vec<ListedContainer>, DockerError> },
-    Images { task: String, result: Result<Option<(i64, i64)>, ImagesError> },
-    Launched { task: String, container: String, result: Result<LaunchResult, String> },
-    Exited { task: String, container: String, result: Result<Option<i64>, DockerError> },
-    Removed { task: Option<String>, container: String, result: Result<(), DockerError> },
-    VolumeRemoved { task: String, volume: String, result: Result<(), DockerError> },
-    Polled { request: PollRequest, result: Result<Value, CallError> },
-    Reported { result: Result<(), CallError> },
+    Observed {
+        generation: u64,
+        result: Result<Vec<ListedContainer>, DockerError>,
+    },
+    Images {
+        task: String,
+        result: Result<Option<(i64, i64)>, ImagesError>,
+        secrets: Option<crate::task_secrets::Resolved>,
+    },
+    Launched {
+        task: String,
+        container: String,
+        result: Result<LaunchResult, String>,
+    },
+    Exited {
+        task: String,
+        container: String,
+        result: Result<Option<i64>, DockerError>,
+    },
+    Removed {
+        task: Option<String>,
+        container: String,
+        result: Result<(), DockerError>,
+    },
+    VolumeRemoved {
+        task: String,
+        volume: String,
+        result: Result<(), DockerError>,
+    },
+    Polled {
+        request: PollRequest,
+        result: Result<Value, CallError>,
+    },
+    Reported {
+        result: Result<(), CallError>,
+    },
 }
 
 /// The credentials the engine works with: the instance role's, and its tasks' roles (with
@@ -100,6 +128,9 @@ pub(super) struct Engine<D> {
     pub(super) reregister: bool,
     /// Log shipping under way or done, by container runtime id.
     pub(super) shippers: HashMap<String, Shipper>,
+    /// The resolved secrets of tasks whose containers are still to be created, by task ARN:
+    /// in memory only (`crate::task_secrets`), dropped with the task.
+    pub(super) secrets: HashMap<String, crate::task_secrets::Resolved>,
 }
 
 impl<D: DockerApi> Engine<D> {
@@ -129,6 +160,7 @@ impl<D: DockerApi> Engine<D> {
             saved: Vec::new(),
             reregister: false,
             shippers: HashMap::new(),
+            secrets: HashMap::new(),
         }
     }
 
@@ -226,6 +258,7 @@ impl<D: DockerApi> Engine<D> {
                 if let Some(spec) = self.tasks.remove(&task).and_then(|record| record.spec) {
                     self.start_volume_removal(&task, super::volumes::task_scoped(&spec));
                 }
+                self.secrets.remove(&task);
             }
         }
     }
@@ -265,7 +298,7 @@ impl<D: DockerApi> Engine<D> {
                     Err(error) => log::event(&format!("ecs: cannot list containers: {error}")),
                 }
             }
-            Outcome::Images { task, result } => self.settle_images(&task, result),
+            Outcome::Images { task, result, secrets } => self.settle_images(&task, result, secrets),
             Outcome::Launched { task, container, result } => self.settle_launch(&task, &container, result),
             Outcome::Exited { task, container, result } => self.settle_exit(&task, &container, result),
             Outcome::Removed { task, container, result } => self.settle_removed(task, &container, result),

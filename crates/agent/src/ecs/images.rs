@@ -7,12 +7,15 @@
 //!   reconciler waits for [`Outcome::Images`]).
 //! - The pull waits (at most 30 s) for the task's role credentials first, so its containers
 //!   start with them at hand.
+//! - A task's secrets (`super::secrets`) are resolved before its images are pulled: a
+//!   secret that cannot be had stops the task with ECS's `ResourceInitializationError`.
 //! - An image that cannot be had stops the task with ECS's reason: `CannotPullContainerError:
 //!   Error response from daemon: ...` for Docker's refusal, `CannotPullECRContainerError: ...`
 //!   when the registry's credentials are refused. Docker or the control plane being
 //!   unreachable is not a reason: the images are checked again a second later.
 
 use super::engine::{Engine, Outcome};
+use super::secrets::ExecutionRole;
 use super::{CREDENTIALS_WAIT, DOCKER_RETRY};
 use crate::api::CallError;
 use crate::control_plane::{ControlPlane, Credentials, current_credentials};
@@ -20,6 +23,7 @@ use crate::docker::{DockerApi, DockerError};
 use crate::log;
 use crate::reconcile;
 use crate::task_roles::{RoleType, TaskRoles};
+use crate::task_secrets::SecretsError;
 use crate::task_spec::task_id;
 
 /// Why a task's images are not all here.
@@ -38,6 +42,9 @@ pub(super) struct Pulls {
     pub(super) instance: Credentials,
     pub(super) task_arn: String,
     pub(super) execution_role: bool,
+    /// The images of private registries and the Secrets Manager secret each is pulled with
+    /// (`repositoryCredentials`).
+    pub(super) private: Vec<(String, String)>,
 }
 
 impl Pulls {
@@ -46,7 +53,16 @@ impl Pulls {
     /// tried again.
     async fn auth_for(&self, image: &str) -> Result<Option<String>, ImagesError> {
         if !crate::registry_auth::is_served_by(image, self.control_plane.endpoint.host()) {
-            return Ok(None);
+            // A private registry's image is pulled with the secret its container names.
+            let Some((_, parameter)) = self.private.iter().find(|(private, _)| private == image) else {
+                return Ok(None);
+            };
+            return self
+                .execution()
+                .registry_auth(parameter, image)
+                .await
+                .map(Some)
+                .map_err(|e| secrets_error(image, e));
         }
         let refused = |why: String| ImagesError::Pull {
             image: image.to_owned(),
@@ -66,6 +82,26 @@ impl Pulls {
             Err(error @ CallError::Service { .. }) => Err(refused(error.to_string())),
             Err(error) => Err(ImagesError::Unreachable(format!("cannot get a token for {image}: {error}"))),
         }
+    }
+}
+
+impl Pulls {
+    fn execution(&self) -> ExecutionRole<'_> {
+        ExecutionRole {
+            control_plane: &self.control_plane,
+            roles: &self.roles,
+            task_arn: &self.task_arn,
+            present: self.execution_role,
+        }
+    }
+}
+
+/// A secret that could not be had, as the images phase answers it (`image` empty for the
+/// task's `secrets`: the reason is the task's).
+fn secrets_error(image: &str, error: SecretsError) -> ImagesError {
+    match error {
+        SecretsError::Refused(reason) => ImagesError::Pull { image: image.to_owned(), reason },
+        SecretsError::Unreachable(why) => ImagesError::Unreachable(format!("cannot read the task's secrets: {why}")),
     }
 }
 
@@ -110,6 +146,12 @@ impl<D: DockerApi> Engine<D> {
                 .get(&task)
                 .and_then(|t| t.spec.as_ref())
                 .is_some_and(|s| s.execution_role_arn.is_some()),
+            private: self
+                .tasks
+                .get(&task)
+                .and_then(|t| t.spec.as_ref())
+                .map(super::secrets::private_images)
+                .unwrap_or_default(),
         };
         let spec = self.tasks.get(&task).and_then(|t| t.spec.clone());
         self.ops.spawn(async move {
@@ -120,7 +162,11 @@ impl<D: DockerApi> Engine<D> {
                     task_id(&task)
                 ));
             }
-            let mut result = ensure_images(&docker, &images, &pulls).await;
+            // Its secrets first, as ECS resolves them before pulling.
+            let (mut result, secrets) = match pulls.execution().resolve(spec.as_ref()).await {
+                Ok(secrets) => (ensure_images(&docker, &images, &pulls).await, secrets),
+                Err(error) => (Err(secrets_error("", error)), None),
+            };
             if let (Ok(_), Some(spec)) = (&result, &spec) {
                 if let Err(error) = super::volumes::ensure_volumes(&docker, spec).await {
                     result = Err(error);
@@ -129,11 +175,19 @@ impl<D: DockerApi> Engine<D> {
             if matches!(result, Err(ImagesError::Unreachable(_))) {
                 tokio::time::sleep(DOCKER_RETRY).await;
             }
-            Outcome::Images { task, result }
+            Outcome::Images { task, result, secrets }
         });
     }
 
-    pub(super) fn settle_images(&mut self, task: &str, result: Result<Option<(i64, i64)>, ImagesError>) {
+    pub(super) fn settle_images(
+        &mut self,
+        task: &str,
+        result: Result<Option<(i64, i64)>, ImagesError>,
+        secrets: Option<crate::task_secrets::Resolved>,
+    ) {
+        if let Some(secrets) = secrets {
+            self.secrets.insert(task.to_owned(), secrets);
+        }
         let Some(record) = self.tasks.get_mut(task) else { return };
         match result {
             Ok(pulled) => reconcile::apply_images(record, Ok(pulled)),

@@ -21,6 +21,7 @@ pub(crate) mod task_credentials;
 pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
 pub(crate) mod task_protection;
+pub(crate) mod task_secrets;
 pub(crate) mod tasks;
 pub(crate) mod unsupported;
 

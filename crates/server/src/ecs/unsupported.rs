@@ -73,6 +73,9 @@ const CONTAINER_MEMBERS: &[&str] = &[
     "systemControls",
     "startTimeout",
     "resourceRequirements",
+    // Resolved by the agent at start with the execution role (`task_secrets`).
+    "secrets",
+    "repositoryCredentials",
 ];
 
 /// Container members the agent applies only in the `bridge` network mode (Docker refuses
@@ -128,6 +131,7 @@ pub fn check(body: &Json) -> Result<(), AwsError> {
         if let Some(member) = unsupported_member(container, CONTAINER_MEMBERS) {
             return Err(not_supported(format!("the container definition parameter '{member}' (container '{name}')")));
         }
+        crate::ecs::task_secrets::check(container, name)?;
         // Docker applies these only to a container on the bridge network.
         let network_mode = task.get("networkMode").and_then(Json::as_str).unwrap_or("bridge");
         for member in BRIDGE_ONLY_MEMBERS {
@@ -239,15 +243,9 @@ mod tests {
         let refused = [
             (
                 json!({}),
-                json!({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]}),
-                "'secrets'",
-            ),
-            (
-                json!({}),
                 json!({"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::b/f.env"}]}),
                 "'environmentFiles'",
             ),
-            (json!({}), json!({"repositoryCredentials": {"credentialsParameter": "arn"}}), "'repositoryCredentials'"),
             (json!({}), json!({"restartPolicy": {"enabled": true}}), "'restartPolicy'"),
             (json!({}), json!({"someFutureMember": 1}), "'someFutureMember'"),
             (

@@ -41,6 +41,10 @@ pub struct Ctx<'a> {
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
     pub(crate) target: std::sync::OnceLock<crate::iam::model::entities::Entity>,
+    /// The ARN of what the operation acts on when its resource function chose it (a new
+    /// secret's, with its random suffix) or resolved it (an existing secret's, from its name):
+    /// the handler acts on exactly what was authorized.
+    pub(crate) created: std::sync::OnceLock<String>,
     /// The decisions the engine made while the operation ran (`iam:PassRole`), for its
     /// audit record.
     pub(crate) checks: std::sync::Mutex<Vec<crate::audit::Check>>,
@@ -206,7 +210,7 @@ impl Service {
 pub enum Effect {
     /// Changes nothing: CloudTrail's read-only events (`Get`, `List`, `Describe`, `Lookup`,
     /// `Simulate`), and FilterLogEvents, BatchGetImage, BatchCheckLayerAvailability,
-    /// DecodeAuthorizationMessage, BatchGetRepositoryScanningConfiguration, TestMetricFilter. Some hand out
+    /// DecodeAuthorizationMessage, BatchGetRepositoryScanningConfiguration, TestMetricFilter, BatchGetSecretValue. Some hand out
     /// credentials (GetSessionToken, GetFederationToken, GetAuthorizationToken), which are new
     /// to the cache and so leave it valid.
     Read,
@@ -339,14 +343,20 @@ impl Operation {
     }
 }
 
-/// The reads (CloudTrail's, by name) that hand out credentials or tokens: never answered
-/// unrecorded.
+/// The reads (CloudTrail's, by name) that hand out credentials, tokens or secret values:
+/// never answered unrecorded.
 const ISSUES_CREDENTIALS: &[&str] = &[
     "GetSessionToken",
     "GetAuthorizationToken",
     "GetFederationToken",
     "GetDelegatedAccessToken",
     "GetWebIdentityToken",
+    "GetSecretValue",
+    "BatchGetSecretValue",
+    "GetParameter",
+    "GetParameters",
+    "GetParametersByPath",
+    "GetParameterHistory",
 ];
 
 pub(crate) fn lower_first(name: &str) -> String {

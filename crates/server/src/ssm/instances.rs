@@ -1,6 +1,6 @@
 //! Managed instances (servers registered with an activation): DescribeInstanceInformation,
 //! DeregisterManagedInstance, UpdateInstanceInformation (the agent's heartbeat) and the tags
-//! of `ManagedInstance` resources.
+//! of `ManagedInstance` resources (and of `Parameter` ones, which `parameter_history` keeps).
 //!
 //! `PingStatus` is `Online` while the last heartbeat is younger than the server's ping
 //! timeout, `ConnectionLost` after. Deregistering an instance deletes it and every session
@@ -15,6 +15,7 @@ use crate::operations::{Ctx, json as json_op};
 use crate::ssm;
 use crate::ssm::model::instance::{self as model, HostInformation, TagsAdded};
 use crate::ssm::model::tags::{self, ResourceKind};
+use crate::ssm::parameter_history;
 
 /// SSM's resource type (and our tags' `resource_kind`) for managed instances.
 const MANAGED_INSTANCE: &str = ResourceKind::ManagedInstance.as_str();
@@ -41,14 +42,40 @@ fn instance_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 
 /// The managed instance a tagging request names (`ResourceType` must be `ManagedInstance`).
 fn tagged_instance<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
-    let kind = ctx.body.get("ResourceType").and_then(Json::as_str).unwrap_or_default();
-    if kind != MANAGED_INSTANCE {
-        return Err(AwsError::new("InvalidResourceType", 400, format!("The resource type {kind} is not supported.")));
+    match tagged(ctx)? {
+        Tagged::ManagedInstance(id) => Ok(id),
+        Tagged::Parameter(_) => {
+            Err(AwsError::new("InvalidResourceType", 400, "The resource type Parameter is not supported."))
+        }
     }
-    ctx.body
+}
+
+/// What a tagging request names: a managed instance or a parameter (`ResourceType`).
+enum Tagged<'a> {
+    ManagedInstance(&'a str),
+    Parameter(&'a str),
+}
+
+fn tagged<'a>(ctx: &'a Ctx<'_>) -> Result<Tagged<'a>, AwsError> {
+    let kind = ctx.body.get("ResourceType").and_then(Json::as_str).unwrap_or_default();
+    let id = ctx
+        .body
         .get("ResourceId")
         .and_then(Json::as_str)
-        .ok_or_else(|| AwsError::new("InvalidResourceId", 400, "The resource ID is not valid."))
+        .ok_or_else(|| AwsError::new("InvalidResourceId", 400, "The resource ID is not valid."))?;
+    match kind {
+        MANAGED_INSTANCE => Ok(Tagged::ManagedInstance(id)),
+        "Parameter" => Ok(Tagged::Parameter(id)),
+        _ => Err(AwsError::new("InvalidResourceType", 400, format!("The resource type {kind} is not supported."))),
+    }
+}
+
+/// The ARN a tagging request is authorized on.
+fn tagged_arn(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    match tagged(ctx)? {
+        Tagged::ManagedInstance(id) => Ok(vec![instance_arn(ctx, id)]),
+        Tagged::Parameter(name) => Ok(vec![parameter_history::tagged_parameter_arn(ctx, name)?]),
+    }
 }
 
 operation!(
@@ -81,7 +108,7 @@ operation!(
     ADD_TAGS_TO_RESOURCE,
     "AddTagsToResource",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| Box::pin(async move { tagged_arn(ctx) }),
     |ctx| json_op(add_tags_to_resource(ctx))
 );
 operation!(
@@ -89,7 +116,7 @@ operation!(
     REMOVE_TAGS_FROM_RESOURCE,
     "RemoveTagsFromResource",
     Write,
-    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| Box::pin(async move { tagged_arn(ctx) }),
     |ctx| json_op(remove_tags_from_resource(ctx))
 );
 operation!(
@@ -97,7 +124,7 @@ operation!(
     LIST_TAGS_FOR_RESOURCE,
     "ListTagsForResource",
     Read,
-    |ctx| Box::pin(async move { Ok(vec![instance_arn(ctx, tagged_instance(ctx)?)]) }),
+    |ctx| Box::pin(async move { tagged_arn(ctx) }),
     |ctx| json_op(list_tags_for_resource(ctx))
 );
 
@@ -239,8 +266,11 @@ async fn update_instance_information(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let id = tagged_instance(ctx)?;
     let tags = ssm::tags_from_body(ctx.body)?;
+    if let Tagged::Parameter(name) = tagged(ctx)? {
+        return parameter_history::add_parameter_tags(ctx, name, &tags).await;
+    }
+    let id = tagged_instance(ctx)?;
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
     }
@@ -254,21 +284,27 @@ async fn add_tags_to_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn remove_tags_from_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let id = tagged_instance(ctx)?;
-    if !exists(ctx, id).await? {
-        return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
-    }
     let keys: Vec<&str> = ctx
         .body
         .get("TagKeys")
         .and_then(Json::as_array)
         .map(|keys| keys.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
+    if let Tagged::Parameter(name) = tagged(ctx)? {
+        return parameter_history::remove_parameter_tags(ctx, name, &keys).await;
+    }
+    let id = tagged_instance(ctx)?;
+    if !exists(ctx, id).await? {
+        return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));
+    }
     tags::remove(&ctx.app.store, ctx.account(), ResourceKind::ManagedInstance, id, &keys).await?;
     Ok(json!({}))
 }
 
 async fn list_tags_for_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+    if let Tagged::Parameter(name) = tagged(ctx)? {
+        return parameter_history::list_parameter_tags(ctx, name).await;
+    }
     let id = tagged_instance(ctx)?;
     if !exists(ctx, id).await? {
         return Err(AwsError::new("InvalidResourceId", 400, format!("The resource ID {id} is not valid.")));

@@ -1,6 +1,8 @@
 //! What the SSM operations share: their declaration (awsJson 1.1, target prefix `AmazonSSM`,
 //! action `ssm:NAME`), SSM's error shapes, JSON timestamps, tags, filters, `NextToken` paging,
-//! and whether a role trusts `ssm.amazonaws.com`. What SSM stores, and the SQL, is the domain
+//! and whether a role trusts `ssm.amazonaws.com`. Parameter Store is `parameters` (reads and
+//! writes), `parameter_history` (history, labels, DescribeParameters, tags) and
+//! `parameter_names` (names, ARNs, selectors, key ids). What SSM stores, and the SQL, is the domain
 //! layer's (`model`).
 
 pub(crate) mod activations;
@@ -9,6 +11,9 @@ pub(crate) mod errors;
 pub(crate) mod instance_protocol;
 pub(crate) mod instances;
 pub(crate) mod model;
+pub(crate) mod parameter_history;
+pub(crate) mod parameter_names;
+pub(crate) mod parameters;
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};

@@ -39,8 +39,8 @@ fn task_definition_members_homeport_does_not_act_on_are_refused_at_registration(
     let cases = [
         (
             json!({}),
-            json!({"secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:111122223333:parameter/db"}]}),
-            "'secrets'",
+            json!({"environmentFiles": [{"type": "s3", "value": "arn:aws:s3:::bucket/app.env"}]}),
+            "'environmentFiles'",
         ),
         (
             json!({"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}),

@@ -48,7 +48,8 @@ fn json_body(service: &str, operation: &str) -> &'static str {
     match service {
         "ssm" => {
             r#"{"InstanceId":"mi-0123456789abcdef0","ResourceType":"ManagedInstance","ResourceId":"mi-0123456789abcdef0",
-            "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"]}"#
+            "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
+            "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
         "ecs" => {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
@@ -87,6 +88,9 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f",
             "queryId":"q","logRecordPointer":"p","startTime":0,"endTime":1,"queryString":"fields @message","name":"n",
             "queryDefinitionId":"d"}"#
+        }
+        "secretsmanager" => {
+            r#"{"SecretId":"s","Name":"n","ResourcePolicy":"{}","Tags":[],"TagKeys":["k"],"VersionStage":"AWSCURRENT"}"#
         }
         _ => "{}",
     }

@@ -36,6 +36,7 @@ const SERVICE_NAMES: &[(&str, &str)] = &[
     ("iam", "AWS Identity and Access Management"),
     ("logs", "Amazon CloudWatch Logs"),
     ("s3", "Amazon Simple Storage Service"),
+    ("secretsmanager", "AWS Secrets Manager"),
     ("ssm", "AWS Systems Manager"),
     ("sts", "AWS Security Token Service"),
 ];

@@ -18,6 +18,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod instance;
+pub(crate) mod parameter;
 pub(crate) mod tags;
 
 /// Why the model could not answer: the store failed, a failure that is Homeport's, never the

@@ -117,6 +117,19 @@ macro_rules! on_both_stores {
 }
 pub(crate) use on_both_stores;
 
+/// Whether any file under `dir` (recursively) contains `needle`.
+pub fn any_file_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            any_file_holds(&path, needle)
+        } else {
+            std::fs::read(&path).unwrap_or_default().windows(needle.len()).any(|window| window == needle)
+        }
+    })
+}
+
 /// A name no other case of this process uses: `prefix` and a counter.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -284,6 +297,10 @@ impl TestServer {
 
     pub fn ssm(&self, key: &Key, operation: &str, body: &Value) -> Response {
         self.json(key, "ssm", &format!("AmazonSSM.{operation}"), body)
+    }
+
+    pub fn secretsmanager(&self, key: &Key, operation: &str, body: &Value) -> Response {
+        self.json(key, "secretsmanager", &format!("secretsmanager.{operation}"), body)
     }
 
     pub fn cloudtrail(&self, key: &Key, operation: &str, body: &Value) -> Response {
@@ -761,6 +778,10 @@ pub fn ssm(operation: &str, body: Value) -> Call {
     Call::Json { service: "ssm", operation: operation.to_owned(), body }
 }
 
+pub fn secretsmanager(operation: &str, body: Value) -> Call {
+    Call::Json { service: "secretsmanager", operation: operation.to_owned(), body }
+}
+
 pub fn cloudtrail(operation: &str, body: Value) -> Call {
     Call::Json { service: "cloudtrail", operation: operation.to_owned(), body }
 }
@@ -785,6 +806,7 @@ impl TestServer {
                     "ecr" => "AmazonEC2ContainerRegistry_V20150921",
                     "logs" => "Logs_20140328",
                     "ssm" => "AmazonSSM",
+                    "secretsmanager" => "secretsmanager",
                     "cloudtrail" => "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
                     other => panic!("no awsJson target prefix for {other}"),
                 };
