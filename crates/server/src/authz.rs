@@ -415,16 +415,36 @@ pub async fn pass_role(
     let context = context(ctx.identity, ctx.facts)
         .with("iam:PassedToService", service)
         .with("iam:AssociatedResourceArn", associated_resource);
-    let decided = authorize(ctx.app, ctx.identity, "iam:PassRole", &[role_arn.to_owned()], &context, None).await;
+    check(ctx, Check { action: "iam:PassRole", resource: role_arn, passed_to: service }, &context, None).await
+}
+
+/// What an operation decides while it runs, beyond its own action: `action` on `resource`
+/// (and, for `iam:PassRole`, the service the role is passed to).
+pub struct Check<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub passed_to: &'a str,
+}
+
+/// Decides a [`Check`] for the request `ctx` carries, with its resource's policy when it has
+/// one, and records the decision with the request's (its audit record lists it).
+pub async fn check(
+    ctx: &crate::operations::Ctx<'_>,
+    Check { action, resource, passed_to }: Check<'_>,
+    context: &Context,
+    resource_policy: Option<ResourcePolicy<'_>>,
+) -> Result<(), AwsError> {
+    let resources = [resource.to_owned()];
+    let decided = authorize(ctx.app, ctx.identity, action, &resources, context, resource_policy).await;
     let decision = match &decided {
         Ok(verdict) | Err((verdict, _)) => verdict.decision,
     };
     if let Ok(mut checks) = ctx.checks.lock() {
         checks.push(crate::audit::Check {
             decision: decision.as_str().to_owned(),
-            action: "iam:PassRole".to_owned(),
-            resource: role_arn.to_owned(),
-            passed_to: service.to_owned(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            passed_to: passed_to.to_owned(),
         });
     }
     decided.map(|_| ()).map_err(|(_, error)| error)

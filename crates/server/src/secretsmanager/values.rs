@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value as Json, json};
 use store::Statement;
 
-use crate::authz::{ResourcePolicy, authorize, context};
+use crate::authz::{Check, ResourcePolicy, context};
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, RACE_ATTEMPTS, internal, json as json_op};
@@ -398,28 +398,8 @@ async fn may_read(ctx: &Ctx<'_>, secret: &Secret) -> Result<bool, AwsError> {
         policy,
         kind: iam_policy::ResourcePolicyKind::Ordinary,
     });
-    let action = "secretsmanager:GetSecretValue";
-    let decided = authorize(
-        ctx.app,
-        ctx.identity,
-        action,
-        std::slice::from_ref(&secret.arn),
-        &context(ctx.identity, ctx.facts),
-        resource_policy,
-    )
-    .await;
-    let decision = match &decided {
-        Ok(verdict) | Err((verdict, _)) => verdict.decision,
-    };
-    if let Ok(mut checks) = ctx.checks.lock() {
-        checks.push(crate::audit::Check {
-            decision: decision.as_str().to_owned(),
-            action: action.to_owned(),
-            resource: secret.arn.clone(),
-            passed_to: String::new(),
-        });
-    }
-    Ok(decided.is_ok())
+    let check = Check { action: "secretsmanager:GetSecretValue", resource: &secret.arn, passed_to: "" };
+    Ok(crate::authz::check(ctx, check, &context(ctx.identity, ctx.facts), resource_policy).await.is_ok())
 }
 
 async fn batch_get_secret_value(ctx: &Ctx<'_>) -> Result<Json, AwsError> {

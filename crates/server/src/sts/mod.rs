@@ -348,21 +348,8 @@ async fn authorize_on_role(ctx: &Ctx<'_>, role: &Role, action: &str) -> Result<(
         kind: iam_policy::ResourcePolicyKind::Trust,
     };
     let context = crate::authz::request_context(ctx).await?;
-    let resources = [arn.clone()];
-    let decided =
-        crate::authz::authorize(ctx.app, ctx.identity, action, &resources, &context, Some(resource_policy)).await;
-    let decision = match &decided {
-        Ok(verdict) | Err((verdict, _)) => verdict.decision,
-    };
-    if let Ok(mut checks) = ctx.checks.lock() {
-        checks.push(crate::audit::Check {
-            decision: decision.as_str().to_owned(),
-            action: action.to_owned(),
-            resource: arn.clone(),
-            passed_to: String::new(),
-        });
-    }
-    decided.map(|_| ()).map_err(|(_, error)| error)
+    let check = crate::authz::Check { action, resource: &arn, passed_to: "" };
+    crate::authz::check(ctx, check, &context, Some(resource_policy)).await
 }
 
 /// Checks a `RoleSessionName` as STS does (2 to 64 of `[\w+=,.@-]`): the validator checks
