@@ -302,6 +302,8 @@ const SHARED_WITH_OTHER_CALLERS: &[(&str, &str)] = &[
     ("BatchCheckLayerAvailability", "every registry client"),
     ("CreateLogStream", "every log shipper"),
     ("PutLogEvents", "every log shipper"),
+    ("GetParameter", "every reader of parameters"),
+    ("GetParameters", "every reader of parameters (a task's secrets, with its execution role)"),
 ];
 
 #[test]
@@ -466,6 +468,10 @@ const PASSES_NO_ROLE: &[(&str, &str)] = &[
     ("DescribeTaskDefinition", "reads a definition"),
     ("DeregisterTaskDefinition", "retires a definition"),
     ("DeleteTaskDefinitions", "deletes definitions"),
+    ("CreatePullThroughCacheRule", "is refused: Homeport pulls through from no upstream registry"),
+    ("UpdatePullThroughCacheRule", "names a rule, and none exists"),
+    ("CreateRepositoryCreationTemplate", "is refused: Homeport keeps no creation templates"),
+    ("UpdateRepositoryCreationTemplate", "names a template, and none exists"),
 ];
 
 #[test]
