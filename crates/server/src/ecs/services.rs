@@ -4,13 +4,15 @@
 //! The scheduler's rules, as ECS's: a `REPLICA` service keeps `desiredCount` tasks of its
 //! primary deployment running; a new deployment (a new task definition, or
 //! `forceNewDeployment`) starts tasks up to `maximumPercent` of the desired count and stops old
-//! ones while at least `minimumHealthyPercent` stay running; tasks on `DRAINING` instances
-//! are replaced the same way; tasks on instances whose agent has been gone longer than the
-//! disconnect timeout are stopped and replaced; a `DAEMON` service runs one task on every
-//! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
-//! restart of the control plane resumes where it was. The decisions are
-//! `service_plan::plan`'s (pure, with the rules in full); `reconcile_service` observes and
-//! applies.
+//! ones while at least `minimumHealthyPercent` stay healthy (running, and passing their
+//! container health checks if they have any); tasks on `DRAINING` instances are replaced the
+//! same way; tasks on instances whose agent has been gone longer than the disconnect timeout
+//! are stopped and replaced; a `DAEMON` service runs one task on every `ACTIVE` instance that
+//! meets its constraints; the deployment circuit breaker fails a deployment whose tasks keep
+//! failing, and rolls back to the last completed one if asked. Every change is written to the
+//! store before it is acted on, so a restart of the control plane resumes where it was. The
+//! decisions are `service_plan::plan`'s (pure, with the rules in full); `reconcile_service`
+//! observes and applies.
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
@@ -33,6 +35,10 @@ use crate::regions::Scope;
 
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
+
+/// Where a service's document keeps the latest deployment that completed (`id`,
+/// `taskDefinition`), which a failed deployment rolls back to; never shown to clients.
+const LAST_COMPLETED: &str = "homeport:lastCompletedDeployment";
 
 operation!(
     ecs,
@@ -117,6 +123,9 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             .count()
     };
     let mut described = service.body.clone();
+    if let Some(document) = described.as_object_mut() {
+        document.remove(LAST_COMPLETED);
+    }
     put(&mut described, "runningCount", running(None));
     put(&mut described, "pendingCount", pending(None));
     if let Some(deployments) = described.get_mut("deployments").and_then(Json::as_array_mut) {
@@ -154,23 +163,44 @@ fn deployment_id() -> Result<String, AwsError> {
     Ok(format!("ecs-svc/{digits:0>16}"))
 }
 
-fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Result<Json, AwsError> {
-    let read = |member: &str, default: i64| -> i64 {
-        value
-            .and_then(|v| v.get(member))
-            .and_then(Json::as_i64)
-            .or_else(|| current.and_then(|c| c.get(member)).and_then(Json::as_i64))
-            .unwrap_or(default)
+/// The service's `deploymentConfiguration`: the request's members over the current ones, over
+/// ECS's defaults (a rolling update of 100% to 200%; a daemon's 0% to 100%, its maximum fixed,
+/// since one instance runs one of its tasks). What Homeport cannot honour was refused by
+/// `unsupported::check_launch`.
+fn deployment_configuration(value: Option<&Json>, current: Option<&Json>, daemon: bool) -> Result<Json, AwsError> {
+    let member = |name: &str| value.and_then(|v| v.get(name)).or_else(|| current.and_then(|c| c.get(name)));
+    let percent = |name: &str, default: i64| member(name).and_then(Json::as_i64).unwrap_or(default);
+    let (maximum, minimum) = if daemon {
+        (percent("maximumPercent", 100), percent("minimumHealthyPercent", 0))
+    } else {
+        (percent("maximumPercent", 200), percent("minimumHealthyPercent", 100))
     };
-    let (maximum, minimum) = (read("maximumPercent", 200), read("minimumHealthyPercent", 100));
+    if daemon && maximum != 100 {
+        return Err(invalid_parameter("The maximumPercent of a DAEMON service must be 100."));
+    }
     if !(100..=200).contains(&maximum) && maximum != 0 || !(0..=100).contains(&minimum) || maximum < minimum {
         return Err(invalid_parameter("maximumPercent must be 100-200 and minimumHealthyPercent 0-100, not above it."));
     }
+    let breaker = member("deploymentCircuitBreaker");
+    let flag = |name: &str| breaker.and_then(|b| b.get(name)).and_then(Json::as_bool).unwrap_or(false);
     Ok(json!({
-        "deploymentCircuitBreaker": {"enable": false, "rollback": false},
+        "deploymentCircuitBreaker": {"enable": flag("enable"), "rollback": flag("rollback")},
         "maximumPercent": maximum,
         "minimumHealthyPercent": minimum,
+        "strategy": "ROLLING",
     }))
+}
+
+/// `healthCheckGracePeriodSeconds`, validated (`None` when absent).
+fn grace_period(body: &Json) -> Result<Option<i64>, AwsError> {
+    match body.get("healthCheckGracePeriodSeconds") {
+        None | Some(Json::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|seconds| (0..=i64::from(i32::MAX)).contains(seconds))
+            .map(Some)
+            .ok_or_else(|| invalid_parameter("healthCheckGracePeriodSeconds must be between 0 and 2147483647.")),
+    }
 }
 
 async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -196,6 +226,10 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "DAEMON" => 0,
         _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
     };
+    let daemon = strategy == "DAEMON";
+    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
+        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
+    }
     // Validates the task definition, the overrides-free launch and the roles it passes.
     let launched = launch(ctx, ctx.body).await?;
     scheduler::constraints(ctx.body.get("placementConstraints"))?;
@@ -208,7 +242,9 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let arn = service_arn(ctx.scope(), &cluster.arn, name);
     ecs::authorize_tags(ctx, &arn, &tags).await?;
     let now = ids::now();
-    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
+    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None, daemon)?;
+    let grace = grace_period(ctx.body)?.unwrap_or(0);
+    let rebalancing = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str).unwrap_or("DISABLED");
     let body = json!({
         "serviceArn": arn,
         "serviceName": name,
@@ -232,6 +268,9 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "enableECSManagedTags": managed,
         "propagateTags": propagate,
         "enableExecuteCommand": false,
+        "healthCheckGracePeriodSeconds": grace,
+        "availabilityZoneRebalancing": rebalancing,
+        "deploymentController": {"type": "ECS"},
     });
     let existing = service_model::find(&ctx.app.store, &arn).await?;
     if existing.as_ref().is_some_and(|service| service.status() != ServiceStatus::Inactive) {
@@ -271,9 +310,20 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             desired.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid_parameter("desiredCount must be >= 0."))?;
         put(&mut service.body, "desiredCount", desired);
     }
+    let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
     if let Some(configuration) = ctx.body.get("deploymentConfiguration") {
-        let merged = deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"))?;
+        let merged =
+            deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"), daemon)?;
         put(&mut service.body, "deploymentConfiguration", merged);
+    }
+    if let Some(grace) = grace_period(ctx.body)? {
+        put(&mut service.body, "healthCheckGracePeriodSeconds", grace);
+    }
+    if let Some(rebalancing) = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str) {
+        put(&mut service.body, "availabilityZoneRebalancing", rebalancing);
+    }
+    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
+        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
     }
     for member in ["placementConstraints", "placementStrategy"] {
         if let Some(value) = ctx.body.get(member) {
@@ -447,7 +497,8 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let Some(mut service) = service_model::find(&app.store, &service.arn).await? else {
         return Ok(());
     };
-    let tasks = service_tasks(app, &service).await?;
+    let mut tasks = service_tasks(app, &service).await?;
+    tasks.extend(failure_history(app, &service).await?);
     let group = format!("service:{}", service.name);
     let launch = service_launch(app, &service).await;
     // Host ports matter only to placing a task that takes fixed ones.
@@ -473,6 +524,23 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     apply(app, cluster, &mut service, launch.as_ref(), actions, now).await
 }
 
+/// The primary deployment's stopped tasks, newest first, while it rolls out: what its failure
+/// count reads (at most as many as the highest circuit breaker threshold).
+async fn failure_history(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+    let Some(primary) = service.body.get("deployments").and_then(Json::as_array).and_then(|d| d.first()) else {
+        return Ok(Vec::new());
+    };
+    if plan::RolloutState::parse(primary.get("rolloutState").and_then(Json::as_str))
+        != Some(plan::RolloutState::InProgress)
+    {
+        return Ok(Vec::new());
+    }
+    let id = primary.get("id").and_then(Json::as_str).unwrap_or_default();
+    let since = primary.get("createdAt").and_then(Json::as_i64).unwrap_or(0);
+    let limit = plan::failure_threshold(i64::MAX);
+    task_model::stopped_of_deployment(&app.store, &service.cluster_arn, &service.name, id, since, limit).await
+}
+
 /// The service as the plan sees it.
 fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
     let body = &service.body;
@@ -490,8 +558,11 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         .map(|d| plan::Deployment {
             id: d.get("id").and_then(Json::as_str).unwrap_or_default().to_owned(),
             rollout: plan::RolloutState::parse(d.get("rolloutState").and_then(Json::as_str)),
+            failed_tasks: d.get("failedTasks").and_then(Json::as_i64).unwrap_or(0),
         })
         .collect();
+    let breaker = configuration.and_then(|c| c.get("deploymentCircuitBreaker"));
+    let flag = |member: &str| breaker.and_then(|b| b.get(member)).and_then(Json::as_bool).unwrap_or(false);
     let latest_event = body
         .get("events")
         .and_then(Json::as_array)
@@ -507,6 +578,9 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         deployments,
         maximum_percent: percent("maximumPercent", 200),
         minimum_healthy_percent: percent("minimumHealthyPercent", 100),
+        circuit_breaker: plan::CircuitBreaker { enable: flag("enable"), rollback: flag("rollback") },
+        health_check_grace_period: body.get("healthCheckGracePeriodSeconds").and_then(Json::as_i64).unwrap_or(0),
+        last_completed: body.get(LAST_COMPLETED).and_then(|d| d.get("id")).and_then(Json::as_str).map(str::to_owned),
         template,
         latest_event,
     }
@@ -514,14 +588,31 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 
 /// A task as the plan sees it.
 fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) -> plan::Task {
+    let text = |member: &str| task.body.get(member).and_then(Json::as_str);
+    let checks_health = task
+        .payload
+        .get("containers")
+        .and_then(Json::as_array)
+        .is_some_and(|containers| containers.iter().any(|c| c.get("healthCheck").is_some_and(|h| !h.is_null())));
+    // Stopped on its own (never ran, or an essential container exited), or by the scheduler
+    // for failing its health checks.
+    let failed = task.last_status == TaskStatus::Stopped
+        && match text("stopCode") {
+            Some("TaskFailedToStart" | "EssentialContainerExited") => true,
+            Some("ServiceSchedulerInitiated") => text("stoppedReason") == Some(StopReason::Unhealthy.text()),
+            _ => false,
+        };
     plan::Task {
         arn: task.arn.clone(),
         desired: task.desired_status.into(),
         last: task.last_status.into(),
-        health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
+        health: plan::Health::parse(text("healthStatus")),
+        checks_health,
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+        started_at: task.body.get("startedAt").and_then(Json::as_i64),
+        failed,
         protected: protected.contains(&task.arn),
     }
 }
@@ -624,18 +715,67 @@ async fn apply(
                 changed = true;
             }
             Action::Rollout(state) => {
+                let mut completed = None;
                 if let Some(primary) =
                     service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
                 {
                     put(primary, "rolloutState", state.as_str());
                     put(primary, "rolloutStateReason", state.reason());
                     put(primary, "updatedAt", now);
+                    if state == plan::RolloutState::Completed {
+                        let member = |name: &str| primary.get(name).cloned().unwrap_or(Json::Null);
+                        completed = Some(json!({"id": member("id"), "taskDefinition": member("taskDefinition")}));
+                    }
                 }
+                if let Some(completed) = completed {
+                    put(&mut service.body, LAST_COMPLETED, completed);
+                }
+                changed = true;
+            }
+            Action::FailedTasks(failed) => {
+                if let Some(primary) =
+                    service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+                {
+                    put(primary, "failedTasks", failed);
+                    put(primary, "updatedAt", now);
+                }
+                changed = true;
+            }
+            Action::RollBack { to } => {
+                roll_back(service, &to, now);
                 changed = true;
             }
         }
     }
     if changed { service_model::save(&app.store, service).await } else { Ok(()) }
+}
+
+/// Makes deployment `to` (the latest that completed) the primary again, `IN_PROGRESS`, with
+/// its task definition; the failed primary stays as an `ACTIVE` deployment whose tasks the
+/// next passes replace. A deployment that has ended is taken up again under its id.
+fn roll_back(service: &mut Service, to: &str, now: i64) {
+    let completed = service.body.get(LAST_COMPLETED).cloned().unwrap_or(Json::Null);
+    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) else { return };
+    for deployment in deployments.iter_mut() {
+        put(deployment, "status", "ACTIVE");
+    }
+    let position = deployments.iter().position(|d| d.get("id").and_then(Json::as_str) == Some(to));
+    let mut target = match position {
+        Some(index) => deployments.remove(index),
+        None => {
+            let definition = completed.get("taskDefinition").and_then(Json::as_str).unwrap_or_default();
+            deployment(to, definition, desired, now)
+        }
+    };
+    put(&mut target, "status", "PRIMARY");
+    put(&mut target, "rolloutState", plan::RolloutState::InProgress.as_str());
+    put(&mut target, "rolloutStateReason", plan::RolloutState::InProgress.reason());
+    put(&mut target, "failedTasks", 0);
+    put(&mut target, "updatedAt", now);
+    let definition = target.get("taskDefinition").cloned().unwrap_or(Json::Null);
+    deployments.insert(0, target);
+    put(&mut service.body, "taskDefinition", definition);
 }
 
 /// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 crate::support::on_both_stores!(
     services_are_created_described_and_refused_while_scaled_up,
     scaled_services,
+    deployment_settings_are_kept_and_what_homeport_cannot_honour_is_refused,
     bad_services_are_refused_with_ecss_messages,
     a_user_without_permissions_is_refused_every_service_operation
 );
@@ -112,6 +113,60 @@ fn scaled_services(server: &TestServer) {
             ecs("UpdateService", json!({"cluster": cluster, "service": name, "desiredCount": 1})), 400,
             "ServiceNotActiveException", "Service was not ACTIVE."),
         Case::ok("no longer listed", root, ecs("ListServices", json!({"cluster": cluster}))).json_len("/serviceArns", 0),
+    ]);
+}
+
+/// The circuit breaker, the grace period and a daemon's defaults are kept and answered;
+/// deployment features Homeport does not have (alarms, blue/green, a load balancer's role)
+/// are refused, never dropped.
+fn deployment_settings_are_kept_and_what_homeport_cannot_honour_is_refused(server: &TestServer) {
+    let root = &server.root;
+    let (cluster, family) = cluster_and_family(server);
+    let create = |name: &str, extra: Value| {
+        ecs("CreateService", service(&cluster, name, &family, merged(json!({"desiredCount": 0}), extra)))
+    };
+    let name = unique("breaker");
+    let refused = |what: &str| format!("Homeport does not support the CreateService parameter {what} yet.");
+    server.run(&[
+        Case::ok("a breaker and a grace period", root, create(&name, json!({
+            "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}, "minimumHealthyPercent": 50},
+            "healthCheckGracePeriodSeconds": 30,
+        })))
+        .json("/service/deploymentConfiguration/deploymentCircuitBreaker", json!({"enable": true, "rollback": true}))
+        .json("/service/deploymentConfiguration/minimumHealthyPercent", 50)
+        .json("/service/deploymentConfiguration/strategy", "ROLLING")
+        .json("/service/healthCheckGracePeriodSeconds", 30)
+        .json("/service/deploymentController/type", "ECS")
+        .json("/service/deployments/0/failedTasks", 0),
+        Case::ok("the breaker kept when the percentages change", root, ecs("UpdateService", json!({
+            "cluster": cluster, "service": name, "deploymentConfiguration": {"maximumPercent": 150},
+            "healthCheckGracePeriodSeconds": 5,
+        })))
+        .json("/service/deploymentConfiguration/deploymentCircuitBreaker/rollback", true)
+        .json("/service/deploymentConfiguration/maximumPercent", 150)
+        .json("/service/healthCheckGracePeriodSeconds", 5),
+        Case::ok("a daemon's defaults", root, create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON"})))
+            .json("/service/deploymentConfiguration/maximumPercent", 100)
+            .json("/service/deploymentConfiguration/minimumHealthyPercent", 0),
+        Case::error("a daemon above 100%", root,
+            create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON", "deploymentConfiguration": {"maximumPercent": 200}})),
+            400, "InvalidParameterException", "The maximumPercent of a DAEMON service must be 100."),
+        Case::error("a daemon with a placement strategy", root,
+            create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON", "placementStrategy": [{"type": "random"}]})),
+            400, "InvalidParameterException", "Placement strategies are not supported with the DAEMON scheduling strategy."),
+        Case::error("alarms", root, create(&unique("s"), json!({"deploymentConfiguration": {
+            "alarms": {"alarmNames": ["high-errors"], "enable": true, "rollback": true}}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.alarms'")),
+        Case::ok("alarms turned off are nothing to honour", root, create(&unique("s"), json!({"deploymentConfiguration": {
+            "alarms": {"alarmNames": [], "enable": false, "rollback": false}}}))),
+        Case::error("blue/green", root, create(&unique("s"), json!({"deploymentConfiguration": {"strategy": "BLUE_GREEN"}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.strategy'")),
+        Case::error("a bake time", root, create(&unique("s"), json!({"deploymentConfiguration": {"bakeTimeInMinutes": 5}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.bakeTimeInMinutes'")),
+        Case::error("a load balancer's role", root, create(&unique("s"), json!({"role": "ecsServiceRole"})),
+            400, "InvalidParameterException", refused("'role'")),
+        Case::error("a negative grace period", root, create(&unique("s"), json!({"healthCheckGracePeriodSeconds": -1})),
+            400, "InvalidParameterException", "healthCheckGracePeriodSeconds must be between 0 and 2147483647."),
     ]);
 }
 
