@@ -176,6 +176,10 @@ pub struct ContainerDefinition {
     pub name: String,
     #[serde(default)]
     pub image: String,
+    /// The task's container's ARN (what its metadata's `ContainerARN` says); the control
+    /// plane adds it to each container of a task it sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub essential: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
