@@ -14,16 +14,20 @@
 //! decisions are `service_plan::plan`'s (pure, with the rules in full); `reconcile_service`
 //! observes and applies.
 
+use std::collections::HashMap;
+
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster, find_cluster};
+use super::model::container_instance::{ContainerInstance, Reserved};
 use super::model::container_instance::{Groups, Which, instances_where};
 use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
 use super::tagging::{self, Propagate, TaskTagging};
+use super::task_sets;
 use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
@@ -89,7 +93,7 @@ fn service_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     ecs::arn(scope, "service", &format!("{cluster_name}/{reference}"))
 }
 
-fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
     let cluster = cluster_arn(ctx.scope(), ctx.body);
     Ok(vec![service_arn(ctx.scope(), &cluster, ecs::required(ctx.body, member)?)])
 }
@@ -99,11 +103,11 @@ fn not_found() -> AwsError {
 }
 
 /// The service's tasks that are meant to run (by deployment id in `startedBy`).
-async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+pub(crate) async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
     task_model::of_service(&app.store, &service.cluster_arn, &service.name).await
 }
 
-fn deployment_of(task: &TaskRow) -> &str {
+pub(crate) fn deployment_of(task: &TaskRow) -> &str {
     task.body.get("startedBy").and_then(Json::as_str).unwrap_or_default()
 }
 
@@ -135,6 +139,10 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             put(deployment, "pendingCount", pending(Some(&id)));
         }
     }
+    if task_sets::is_external(service) {
+        let sets = task_sets::counted_sets(app, service).await?;
+        put(&mut described, "taskSets", sets.into_iter().map(task_sets::without_tags).collect::<Vec<_>>());
+    }
     if include_tags {
         put(&mut described, "tags", ecs::load_tags(&app.store, &app.account_id, &service.arn).await?);
     }
@@ -158,7 +166,7 @@ fn deployment(id: &str, task_definition: &str, desired: i64, now: i64) -> Json {
     })
 }
 
-fn deployment_id() -> Result<String, AwsError> {
+pub(crate) fn deployment_id() -> Result<String, AwsError> {
     let digits: String = ids::uuid().map_err(internal)?.chars().filter(char::is_ascii_digit).take(16).collect();
     Ok(format!("ecs-svc/{digits:0>16}"))
 }
@@ -216,26 +224,40 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         ));
     }
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str).unwrap_or("REPLICA");
-    let desired = match strategy {
-        "REPLICA" => ctx
-            .body
-            .get("desiredCount")
-            .and_then(Json::as_i64)
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| invalid_parameter("desiredCount is required for REPLICA services."))?,
-        "DAEMON" => 0,
+    // `ECS` (the rolling update) or `EXTERNAL` (task sets); `check_launch` refused the rest.
+    let controller = ctx.body.pointer("/deploymentController/type").and_then(Json::as_str).unwrap_or("ECS");
+    let external = controller == "EXTERNAL";
+    let desired = match (strategy, ctx.body.get("desiredCount").and_then(Json::as_i64)) {
+        ("REPLICA", Some(desired)) if desired >= 0 => desired,
+        ("REPLICA", None) if external => 0,
+        ("REPLICA", _) => return Err(invalid_parameter("desiredCount is required for REPLICA services.")),
+        ("DAEMON", _) => 0,
         _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
     };
     let daemon = strategy == "DAEMON";
     if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
         return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
     }
-    // Validates the task definition, the overrides-free launch and the roles it passes.
-    let launched = launch(ctx, ctx.body).await?;
+    if daemon && external {
+        return Err(invalid_parameter(
+            "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.",
+        ));
+    }
+    if external && ctx.body.get("taskDefinition").is_some() {
+        return Err(invalid_parameter(
+            "A service using the EXTERNAL deployment controller takes its task definition from its task sets.",
+        ));
+    }
     scheduler::constraints(ctx.body.get("placementConstraints"))?;
     scheduler::strategies(ctx.body.get("placementStrategy"))?;
-    let task_definition =
-        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+    // Validates the task definition, the overrides-free launch and the roles it passes (an
+    // EXTERNAL service's task sets each have theirs).
+    let task_definition = if external {
+        String::new()
+    } else {
+        let launched = launch(ctx, ctx.body).await?;
+        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned()
+    };
     let tags = ecs::tags_from_body(ctx.body)?;
     let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
     let managed = tagging::managed(ctx.body)?;
@@ -245,7 +267,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None, daemon)?;
     let grace = grace_period(ctx.body)?.unwrap_or(0);
     let rebalancing = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str).unwrap_or("DISABLED");
-    let body = json!({
+    let mut body = json!({
         "serviceArn": arn,
         "serviceName": name,
         "clusterArn": cluster.arn,
@@ -258,7 +280,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "launchType": "EXTERNAL",
         "taskDefinition": task_definition,
         "deploymentConfiguration": configuration,
-        "deployments": [deployment(&deployment_id()?, &task_definition, desired, now)],
+        "deployments": if external { json!([]) } else { json!([deployment(&deployment_id()?, &task_definition, desired, now)]) },
         "events": [],
         "createdAt": now,
         "placementConstraints": ctx.body.get("placementConstraints").cloned().unwrap_or(json!([])),
@@ -270,20 +292,24 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "enableExecuteCommand": false,
         "healthCheckGracePeriodSeconds": grace,
         "availabilityZoneRebalancing": rebalancing,
-        "deploymentController": {"type": "ECS"},
+        "deploymentController": {"type": controller},
     });
+    if external && let Some(document) = body.as_object_mut() {
+        document.remove("taskDefinition");
+        document.insert("taskSets".to_owned(), json!([]));
+    }
     let existing = service_model::find(&ctx.app.store, &arn).await?;
     if existing.as_ref().is_some_and(|service| service.status() != ServiceStatus::Inactive) {
         return Err(invalid_parameter("Creation of service was not idempotent."));
     }
     let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
     service_model::create(&ctx.app.store, ctx.account(), &service, &tags, now, existing.is_some()).await?;
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = service_model::find(&ctx.app.store, &service.arn).await?.ok_or_else(not_found)?;
     Ok(json!({"service": describe(ctx.app, &service, true).await?}))
 }
 
-async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
+pub(crate) async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
     let arn = service_arn(ctx.scope(), &cluster.arn, ecs::required(ctx.body, "service")?);
     service_model::find_in_account(&ctx.app.store, ctx.account(), &arn).await?.ok_or_else(not_found)
 }
@@ -337,6 +363,21 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if ctx.body.get("enableECSManagedTags").is_some() {
         put(&mut service.body, "enableECSManagedTags", tagging::managed(ctx.body)?);
     }
+    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
+    if task_sets::is_external(&service) {
+        // Its task sets carry what a deployment changes; UpdateService scales them.
+        if ctx.body.get("taskDefinition").is_some() || force {
+            return Err(invalid_parameter(
+                "A service using the EXTERNAL deployment controller is deployed with task sets: create one.",
+            ));
+        }
+        task_sets::recompute(&mut service);
+        service_model::save(&ctx.app.store, &service).await?;
+        drop(placing);
+        reconcile(ctx.app, &cluster, service.clone()).await?;
+        let service = named_service(ctx, &cluster).await?;
+        return Ok(json!({"service": describe(ctx.app, &service, false).await?}));
+    }
     let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
     let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
         Some(_) => {
@@ -344,7 +385,6 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
         None => None,
     };
-    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
     let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
     if force || new_definition.as_ref().is_some_and(|d| *d != current) {
         let definition = new_definition.unwrap_or(current);
@@ -364,7 +404,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))
 }
@@ -387,7 +427,7 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     put(&mut service.body, "status", ServiceStatus::Draining.as_str());
     service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))
 }
@@ -469,7 +509,7 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     for service in services {
         let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
         let Some(cluster) = find_cluster(app, scope, &json!({"cluster": service.cluster_arn})).await? else { continue };
-        if let Err(error) = reconcile_service(app, &cluster, service).await {
+        if let Err(error) = reconcile(app, &cluster, service).await {
             tracing::error!("service scheduler: {error}");
         }
     }
@@ -488,7 +528,7 @@ fn lost_cutoff(app: &App, now: i64) -> i64 {
 /// Brings one service towards its desired state (one step; the next pass continues):
 /// observes the service, its tasks and its cluster's instances, plans (`service_plan`),
 /// and carries the plan out.
-async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
+pub(crate) async fn reconcile(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
     // Placements into a cluster are serialized (and so are passes over one service), so this
     // pass and RunTask never both spend the same free resources.
     let lock = crate::ecs::channel::channels(app)?.placement_lock(&cluster.arn);
@@ -497,31 +537,55 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let Some(mut service) = service_model::find(&app.store, &service.arn).await? else {
         return Ok(());
     };
-    let mut tasks = service_tasks(app, &service).await?;
-    tasks.extend(failure_history(app, &service).await?);
-    let group = format!("service:{}", service.name);
-    let launch = service_launch(app, &service).await;
+    if task_sets::is_external(&service) {
+        return task_sets::reconcile(app, cluster, service).await;
+    }
+    let primary = service.body.pointer("/deployments/0/id").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let definition = service.body.get("taskDefinition").cloned().unwrap_or(Json::Null);
+    let launch = service_launch(app, &service, &definition, &primary).await;
     // Host ports matter only to placing a task that takes fixed ones.
     let ports = launch.as_ref().is_ok_and(|(_, template)| !template.demand.ports.is_empty());
-    let (instances, reserved) = instances_where(
-        &app.store,
-        &crate::ecs::channel::channels(app)?.specs,
-        &cluster.arn,
-        Which::All,
-        Groups::Only(&group),
-        ports,
-    )
-    .await?;
-    let now = ids::now();
-    let observed =
+    let observed = observe(app, cluster, &service, ports).await?;
+    let planned =
         observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
-    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
-    let observed_tasks: Vec<plan::Task> = tasks.iter().map(|task| observed_task(task, &protected)).collect();
-    let cluster_instances =
-        plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
-    let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
+    let actions = plan::plan(&planned, &observed.tasks, &observed.instances(), observed.now);
     let launch = launch.map(|(launch, _)| launch);
-    apply(app, cluster, &mut service, launch.as_ref(), actions, now).await
+    apply(app, cluster, &mut service, launch.as_ref(), actions, observed.now).await
+}
+
+/// What one pass of the scheduler sees of a service: its tasks (and its primary
+/// deployment's failure history) and its cluster's instances, at `now`.
+pub(crate) struct Observed {
+    pub tasks: Vec<plan::Task>,
+    list: Vec<ContainerInstance>,
+    reserved: HashMap<String, Reserved>,
+    lost_before: i64,
+    pub now: i64,
+}
+
+impl Observed {
+    pub(crate) fn instances(&self) -> plan::Instances<'_> {
+        plan::Instances { list: &self.list, reserved: &self.reserved, lost_before: self.lost_before }
+    }
+}
+
+/// Observes `service` for a pass; `ports` reads the host ports instances' tasks hold.
+pub(crate) async fn observe(
+    app: &App,
+    cluster: &Cluster,
+    service: &Service,
+    ports: bool,
+) -> Result<Observed, AwsError> {
+    let mut tasks = service_tasks(app, service).await?;
+    tasks.extend(failure_history(app, service).await?);
+    let group = format!("service:{}", service.name);
+    let channels = crate::ecs::channel::channels(app)?;
+    let (list, reserved) =
+        instances_where(&app.store, &channels.specs, &cluster.arn, Which::All, Groups::Only(&group), ports).await?;
+    let now = ids::now();
+    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
+    let tasks = tasks.iter().map(|task| observed_task(task, &protected)).collect();
+    Ok(Observed { tasks, list, reserved, lost_before: lost_cutoff(app, now), now })
 }
 
 /// The primary deployment's stopped tasks, newest first, while it rolls out: what its failure
@@ -542,7 +606,7 @@ async fn failure_history(app: &App, service: &Service) -> Result<Vec<TaskRow>, A
 }
 
 /// The service as the plan sees it.
-fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
+pub(crate) fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
     let body = &service.body;
     let text = |member: &str| body.get(member).and_then(Json::as_str);
     let configuration = body.get("deploymentConfiguration");
@@ -631,18 +695,15 @@ fn propagate_tags_word(body: &Json) -> Result<Option<&'static str>, AwsError> {
 
 /// How the service's new tasks (of its primary deployment) are launched and placed, or why
 /// they cannot be, in the error's words.
-async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::TaskTemplate), String> {
-    let primary = service
-        .body
-        .get("deployments")
-        .and_then(Json::as_array)
-        .and_then(|d| d.first())
-        .and_then(|d| d.get("id"))
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+pub(crate) async fn service_launch(
+    app: &App,
+    service: &Service,
+    task_definition: &Json,
+    started_by: &str,
+) -> Result<(Launch, plan::TaskTemplate), String> {
     let body = json!({
-        "taskDefinition": service.body.get("taskDefinition").cloned().unwrap_or(Json::Null),
-        "startedBy": primary,
+        "taskDefinition": task_definition,
+        "startedBy": started_by,
         "group": format!("service:{}", service.name),
     });
     let message = |error: AwsError| error.message;
@@ -667,7 +728,7 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
 }
 
 /// Carries out the plan's actions in order, then writes the service if they changed it.
-async fn apply(
+pub(crate) async fn apply(
     app: &App,
     cluster: &Cluster,
     service: &mut Service,

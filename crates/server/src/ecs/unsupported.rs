@@ -183,7 +183,9 @@ const LAUNCH_PARAMETERS: &[(&str, Asks)] = &[
     ("serviceRegistries", |v| !is_unset(v)),
     ("loadBalancers", |v| !is_unset(v)),
     ("serviceConnectConfiguration", |v| v.get("enabled") == Some(&Json::Bool(true))),
-    ("deploymentController", |v| !is_unset(v) && v.get("type").and_then(Json::as_str) != Some("ECS")),
+    ("deploymentController", |v| {
+        !is_unset(v) && !matches!(v.get("type").and_then(Json::as_str), Some("ECS" | "EXTERNAL"))
+    }),
     // A service's IAM role is for load balancers, which Homeport does not attach.
     ("role", |v| !is_unset(v)),
     ("vpcLatticeConfigurations", |v| !is_unset(v)),
