@@ -9,7 +9,9 @@
 //! 100%-200% never drops below 10 (the time each took is printed: the figure the issue asks
 //! for); a revision whose container fails its health check trips the deployment
 //! circuit breaker (`failedTasks`, the `FAILED` rollout in ECS's words, the events) and rolls
-//! back to revision 2, which becomes steady again; a DAEMON service runs one task on each
+//! back to revision 2, which becomes steady again; an `EXTERNAL` service's task sets run
+//! their scale's tasks, and a blue/green switch (primary, scale, delete) leaves the green set
+//! alone and steady; a DAEMON service runs one task on each
 //! instance, starts one on an instance that joins, and stops it when that instance drains.
 //!
 //! Without Docker (or busybox) the test says it did not run, except in CI, where it fails.
@@ -185,6 +187,51 @@ fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
     assert_eq!(rolled_back["taskDefinition"].as_str().map(|d| d.ends_with("web:2")), Some(true));
     assert_eq!(rolled_back["deployments"][0]["id"], good_deployment.as_str());
     ecs.call(&["delete-service", "--service", "web", "--force"]);
+
+    // The EXTERNAL controller: a blue/green tool's task sets, each running its scale's tasks.
+    ecs.call(&[
+        "create-service",
+        "--service-name",
+        "edge",
+        "--desired-count",
+        "2",
+        "--launch-type",
+        "EXTERNAL",
+        "--deployment-controller",
+        "type=EXTERNAL",
+    ]);
+    let set = |definition: &str, scale: &str| {
+        let created = ecs.call(&[
+            "create-task-set",
+            "--service",
+            "edge",
+            "--task-definition",
+            definition,
+            "--scale",
+            &format!("value={scale},unit=PERCENT"),
+        ]);
+        created["taskSet"]["id"].as_str().unwrap().to_owned()
+    };
+    let running_of = |id: &str| {
+        ecs.service_tasks("edge").into_iter().filter(|t| t["startedBy"] == id && t["lastStatus"] == "RUNNING").count()
+    };
+    let blue = set("web:1", "100");
+    let green = set("web:2", "50");
+    wait_for("blue 2 and green 1 running", Duration::from_secs(60), || {
+        (running_of(&blue) == 2 && running_of(&green) == 1).then_some(())
+    });
+    ecs.call(&["update-service-primary-task-set", "--service", "edge", "--primary-task-set", &green]);
+    ecs.call(&["update-task-set", "--service", "edge", "--task-set", &green, "--scale", "value=100,unit=PERCENT"]);
+    ecs.call(&["update-task-set", "--service", "edge", "--task-set", &blue, "--scale", "value=0,unit=PERCENT"]);
+    ecs.call(&["delete-task-set", "--service", "edge", "--task-set", &blue]);
+    let edge = wait_for("green alone, steady", Duration::from_secs(60), || {
+        let described = service(&ecs, "edge");
+        let sets = described["taskSets"].as_array()?.clone();
+        let steady = sets.len() == 1 && sets[0]["stabilityStatus"] == "STEADY_STATE" && running_of(&green) == 2;
+        (steady && running_of(&blue) == 0).then_some(described)
+    });
+    assert!(edge["taskDefinition"].as_str().unwrap().ends_with("web:2"), "the primary's definition: {edge}");
+    ecs.call(&["delete-service", "--service", "edge", "--force"]);
 
     // A DAEMON service: one task per instance, one more when an instance joins, and that one
     // stopped when its instance drains.
