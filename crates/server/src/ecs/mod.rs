@@ -22,6 +22,7 @@ pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
 pub(crate) mod task_protection;
 pub(crate) mod task_secrets;
+pub(crate) mod task_sets;
 pub(crate) mod tasks;
 pub(crate) mod unsupported;
 

@@ -112,6 +112,21 @@ pub fn strategies(value: Option<&Json>) -> Result<Vec<Strategy>, AwsError> {
         .collect()
 }
 
+/// Whether `instance` satisfies every `memberOf` constraint: what the instance of a running
+/// `DAEMON` task must keep satisfying (`distinctInstance` concerns placement alone).
+pub fn satisfies_member_of(
+    instance: &ContainerInstance,
+    reserved: &Reserved,
+    constraints: &[Constraint],
+    now: i64,
+) -> bool {
+    let candidate = Candidate { instance, reserved, now };
+    constraints.iter().all(|constraint| match constraint {
+        Constraint::MemberOf(query) => query.matches(&candidate),
+        Constraint::DistinctInstance => true,
+    })
+}
+
 /// One instance during placement: what is left on it and what runs there.
 struct Slot<'a> {
     instance: &'a ContainerInstance,
