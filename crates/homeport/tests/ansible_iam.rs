@@ -16,52 +16,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{Server, fresh_dir};
 use serde_json::json;
 
-/// Whether `ansible-playbook` runs; in CI its absence fails the test.
-fn ansible_available() -> bool {
-    let found = Command::new("ansible-playbook").arg("--version").output().is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install ansible (pip install ansible)");
-        eprintln!("ansible-playbook not found: the Ansible test did NOT RUN (pip install ansible)");
-    }
-    found
-}
-
-/// Runs the playbook with `state`, and returns the recap's `changed=` count.
+/// Runs the IAM playbook with `state`, and returns the recap's `changed=` count.
 fn play(server: &Server, dir: &Path, state: &str) -> u64 {
-    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible/iam.yml");
-    let python = String::from_utf8(
-        Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().unwrap().stdout,
-    )
-    .unwrap();
-    let output = server
-        .as_root(&mut Command::new("ansible-playbook"))
-        .arg(&playbook)
-        .args(["-i", "localhost,", "-e"])
-        .arg(format!("state={state} ansible_python_interpreter={}", python.trim()))
-        .env("AWS_REGION", "us-east-1")
-        .env("ANSIBLE_LOCAL_TEMP", dir.join("ansible-tmp"))
-        .env("ANSIBLE_HOME", dir.join("ansible-home"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "ansible-playbook state={state} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let recap = stdout
-        .lines()
-        .rev()
-        .find(|line| line.starts_with("localhost"))
-        .unwrap_or_else(|| panic!("no recap:\n{stdout}"));
-    let changed = recap.split_whitespace().find_map(|field| field.strip_prefix("changed=")).unwrap();
-    changed.parse().unwrap()
+    common::ansible::play(server, dir, "iam.yml", state, "")
 }
 
 fn manage_iam_with_ansible() {
@@ -105,7 +66,7 @@ fn manage_iam_with_ansible() {
 
 #[test]
 fn ansible_creates_reruns_and_removes_iam() {
-    if ansible_available() && common::boto3_available() {
+    if common::ansible::available() && common::boto3_available() {
         manage_iam_with_ansible();
     }
 }

@@ -155,8 +155,9 @@ pub async fn repository_view(ctx: &Ctx<'_>, repository: &Repository) -> Result<J
     Ok(with_settings(repository_json(ctx.app, ctx.scope(), repository), &settings))
 }
 
-/// A `Repository` shape with `settings`' encryption (scanning is always off, `scanning`).
+/// A `Repository` shape with `settings`' encryption and scan on push.
 pub fn with_settings(mut shape: Json, settings: &model::settings::RepositorySettings) -> Json {
+    crate::operations::put(&mut shape, "imageScanningConfiguration", json!({ "scanOnPush": settings.scan_on_push }));
     let mut encryption = json!({ "encryptionType": settings.encryption_type });
     if let Some(key) = &settings.kms_key {
         crate::operations::put(&mut encryption, "kmsKey", key.as_str());

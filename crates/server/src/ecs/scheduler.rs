@@ -85,6 +85,33 @@ pub fn constraints(value: Option<&Json>) -> Result<Vec<Constraint>, AwsError> {
         .collect()
 }
 
+/// A task definition's placement constraints: its `placementConstraints`, and its
+/// `runtimePlatform` as the instance attributes that platform has (`ecs.os-type`,
+/// `ecs.cpu-architecture`, which the agent reports), so a task never lands on an instance
+/// of another operating system or architecture.
+pub fn definition_constraints(definition: &Json) -> Result<Vec<Constraint>, AwsError> {
+    let mut all = constraints(definition.get("placementConstraints"))?;
+    all.extend(platform_constraints(definition)?);
+    Ok(all)
+}
+
+/// The `memberOf` constraints of a task definition's `runtimePlatform` (none without one).
+/// Its values are the model's enums (validated before): `LINUX` or a `WINDOWS_*` family,
+/// `X86_64` or `ARM64`.
+pub fn platform_constraints(definition: &Json) -> Result<Vec<Constraint>, AwsError> {
+    let platform = definition.get("runtimePlatform");
+    let member = |name: &str| platform.and_then(|p| p.get(name)).and_then(Json::as_str);
+    let mut expressions = Vec::new();
+    if let Some(family) = member("operatingSystemFamily") {
+        let os = if family == "LINUX" { "linux" } else { "windows" };
+        expressions.push(format!("attribute:ecs.os-type == {os}"));
+    }
+    if let Some(architecture) = member("cpuArchitecture") {
+        expressions.push(format!("attribute:ecs.cpu-architecture == {}", architecture.to_ascii_lowercase()));
+    }
+    expressions.iter().map(|expression| Ok(Constraint::MemberOf(Query::parse(expression)?))).collect()
+}
+
 /// Reads `placementStrategy`; the default spreads over instances.
 pub fn strategies(value: Option<&Json>) -> Result<Vec<Strategy>, AwsError> {
     let items = value.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();

@@ -568,7 +568,7 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
     };
     launched.tags = tagging::task_tags(&app.store, scope, &tagging).await.map_err(message)?;
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
-    constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
+    constraints.extend(scheduler::definition_constraints(&launched.definition).map_err(message)?);
     let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;
     let template =
         plan::TaskTemplate { demand: launched.demand.clone(), group: launched.group.clone(), constraints, strategies };

@@ -267,6 +267,9 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             put(&mut document, member, role_arn);
         }
     }
+    if let Some(platform) = body.get("runtimePlatform").filter(|p| p.as_object().is_some_and(|p| !p.is_empty())) {
+        put(&mut document, "runtimePlatform", platform.clone());
+    }
     for member in ["cpu", "memory", "pidMode", "ipcMode"] {
         if let Some(value) = body.get(member).filter(|value| value.as_str().is_some_and(|v| !v.is_empty())) {
             put(&mut document, member, value.clone());
