@@ -18,16 +18,8 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{Server, fresh_dir};
 use serde_json::{Value, json};
-
-/// Runs the ECS playbook with `state` and the repository's KMS key, and returns the recap's
-/// `changed=` count.
-fn play(server: &Server, dir: &Path, state: &str, kms_key: &str) -> u64 {
-    common::ansible::play(server, dir, "ecs.yml", state, &format!("kms_key={kms_key}"))
-}
 
 /// `tags` (a list of `{key, value}` or `{Key, Value}`) as sorted pairs.
 fn pairs(tags: &Value) -> Vec<(String, String)> {
@@ -108,12 +100,14 @@ fn manage_ecs_with_ansible() {
     let identity = server.boto3(&[json!({"service": "sts", "operation": "get_caller_identity", "params": {}})]);
     let account = identity[0]["response"]["Account"].as_str().unwrap().to_owned();
     let kms_key = format!("arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
-    assert!(play(&server, &dir, "present", &kms_key) > 0, "the first run creates");
-    assert_created(&server, &kms_key);
-    assert_eq!(play(&server, &dir, "present", &kms_key), 0, "a second run changes nothing");
-    assert!(play(&server, &dir, "absent", &kms_key) > 0, "the removal removes");
-    assert_removed(&server);
-    assert_eq!(play(&server, &dir, "absent", &kms_key), 0, "removing again changes nothing");
+    common::ansible::create_rerun_remove(
+        &server,
+        &dir,
+        "ecs.yml",
+        &format!("kms_key={kms_key}"),
+        || assert_created(&server, &kms_key),
+        || assert_removed(&server),
+    );
     server.kill();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -51,3 +51,22 @@ pub fn play(server: &Server, dir: &Path, playbook: &str, state: &str, extra: &st
     let changed = recap.split_whitespace().find_map(|field| field.strip_prefix("changed=")).unwrap();
     changed.parse().unwrap()
 }
+
+/// A playbook's whole life on `server`: `state=present` creates (some change), `created`
+/// checks what it made, a second run changes nothing, `state=absent` removes (some change),
+/// `removed` checks what is left, and a second removal changes nothing.
+pub fn create_rerun_remove(
+    server: &Server,
+    dir: &Path,
+    playbook: &str,
+    extra: &str,
+    created: impl FnOnce(),
+    removed: impl FnOnce(),
+) {
+    assert!(play(server, dir, playbook, "present", extra) > 0, "the first run creates");
+    created();
+    assert_eq!(play(server, dir, playbook, "present", extra), 0, "a second run changes nothing");
+    assert!(play(server, dir, playbook, "absent", extra) > 0, "the removal removes");
+    removed();
+    assert_eq!(play(server, dir, playbook, "absent", extra), 0, "removing again changes nothing");
+}

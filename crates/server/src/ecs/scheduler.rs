@@ -337,6 +337,32 @@ mod tests {
     }
 
     #[test]
+    fn a_runtime_platform_places_tasks_only_on_instances_of_that_platform() {
+        let on = |id: &str, architecture: &str| {
+            let mut found = instance(id, 1024, 1000, "z1");
+            let attributes = json!([{"name": "ecs.os-type", "value": "linux"},
+                                    {"name": "ecs.cpu-architecture", "value": architecture}]);
+            let resources = json!([{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                                   {"name": "MEMORY", "type": "INTEGER", "integerValue": 1000}]);
+            found.spec = std::sync::Arc::new(Spec::from_json(&resources, &attributes).unwrap());
+            found
+        };
+        let instances = [on("x", "x86_64"), on("a", "arm64")];
+        let demand = Demand::default();
+        let placed = |platform: Json| {
+            let constraints = definition_constraints(&json!({"runtimePlatform": platform})).unwrap();
+            let placement =
+                run(&instances, &demand, 2, &constraints, &[Strategy::Spread { field: "instanceId".into() }]);
+            placement.placed.iter().map(|arn| id(arn).to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(placed(json!({"cpuArchitecture": "ARM64"})), ["a", "a"]);
+        assert_eq!(placed(json!({"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"})), ["x", "x"]);
+        assert_eq!(placed(json!({"operatingSystemFamily": "LINUX"})).len(), 2, "either architecture");
+        assert!(placed(json!({"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"})).is_empty(), "no Windows instance");
+        assert!(definition_constraints(&json!({})).unwrap().is_empty(), "no platform, no constraint");
+    }
+
+    #[test]
     fn spread_alternates_and_binpack_fills_one_first() {
         let instances = [instance("a", 1024, 1000, "z1"), instance("b", 1024, 1000, "z2")];
         let demand = Demand { cpu: 0, memory: 100, ports: vec![] };
