@@ -360,11 +360,11 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, size) = page(ctx.body)?;
     repository(ctx.app, ctx.scope(), name).await?;
     let all = images_with_tags(ctx.app, ctx.scope(), name).await?;
-    let scanned = crate::ecr::scanning::scans_on_push(ctx, name).await?;
+    let scanned = crate::ecr::scans_on_push(ctx, name).await?;
     let detail = |image: &Image, tags: Vec<String>| {
         let mut shown = detail(ctx.app, name, image, tags);
         if scanned {
-            crate::operations::put(&mut shown, "imageScanStatus", crate::ecr::scanning::no_scanner_status());
+            crate::operations::put(&mut shown, "imageScanStatus", crate::ecr::no_scanner_status());
         }
         shown
     };

@@ -166,6 +166,21 @@ pub fn with_settings(mut shape: Json, settings: &model::settings::RepositorySett
     shape
 }
 
+/// The scan status of an image in a repository that scans on push: the scan could not run
+/// (there is no scanner, `ecr::scanning`).
+pub fn no_scanner_status() -> Json {
+    json!({
+        "status": "FAILED",
+        "description": "Homeport has no vulnerability scanner configured: the image was not scanned",
+    })
+}
+
+/// Whether the repository `name` scans its images on push.
+pub async fn scans_on_push(ctx: &Ctx<'_>, name: &str) -> Result<bool, AwsError> {
+    let key = model::settings::RepositoryKey { account: ctx.account(), region: ctx.region(), name };
+    Ok(model::settings::repository(&ctx.app.store, key).await?.scan_on_push)
+}
+
 /// The repository named `name`, if it exists.
 pub async fn find_repository(app: &App, scope: Scope<'_>, name: &str) -> Result<Option<Repository>, AwsError> {
     Ok(model::repository::find(&app.store, scope, name).await?)

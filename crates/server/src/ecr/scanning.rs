@@ -49,20 +49,6 @@ operation!(
     authorization = Policies
 );
 
-/// The scan status of an image in a repository that scans on push: the scan could not run.
-pub fn no_scanner_status() -> Json {
-    json!({
-        "status": "FAILED",
-        "description": "Homeport has no vulnerability scanner configured: the image was not scanned",
-    })
-}
-
-/// Whether the repository `name` scans its images on push.
-pub async fn scans_on_push(ctx: &Ctx<'_>, name: &str) -> Result<bool, AwsError> {
-    let key = RepositoryKey { account: ctx.account(), region: ctx.region(), name };
-    Ok(settings::repository(&ctx.app.store, key).await?.scan_on_push)
-}
-
 async fn put_image_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
@@ -95,7 +81,7 @@ async fn batch_get_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         if crate::ecr::valid_repository_name(name)
             && crate::ecr::find_repository(ctx.app, ctx.scope(), name).await?.is_some()
         {
-            let on = scans_on_push(ctx, name).await?;
+            let on = crate::ecr::scans_on_push(ctx, name).await?;
             found.push(json!({
                 "repositoryArn": repository_arn(ctx.scope(), name),
                 "repositoryName": name,
@@ -129,12 +115,12 @@ async fn describe_image_scan_findings(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let (image, id) = named_image(ctx, name).await?;
-    if scans_on_push(ctx, name).await? {
+    if crate::ecr::scans_on_push(ctx, name).await? {
         return Ok(json!({
             "registryId": ctx.account(),
             "repositoryName": name,
             "imageId": crate::ecr::image_status::answered_id(&image, &id),
-            "imageScanStatus": no_scanner_status(),
+            "imageScanStatus": crate::ecr::no_scanner_status(),
         }));
     }
     let tag = id.get("imageTag").and_then(Json::as_str).unwrap_or("null");
