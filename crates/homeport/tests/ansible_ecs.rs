@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{Server, fresh_dir};
+use common::Server;
 use serde_json::{Value, json};
 
 /// `tags` (a list of `{key, value}` or `{Key, Value}`) as sorted pairs.
@@ -42,7 +42,8 @@ fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// What the first run made, read back with boto3.
-fn assert_created(server: &Server, kms_key: &str) {
+fn assert_created(server: &Server) {
+    let kms_key = kms_key(server);
     let answers = server.boto3(&[
         json!({"service": "ecs", "operation": "describe_clusters", "params": {"clusters": ["hp-cluster"], "include": ["TAGS"]}}),
         json!({"service": "ecs", "operation": "describe_services", "params": {"cluster": "hp-cluster", "services": ["hp-web"], "include": ["TAGS"]}}),
@@ -94,27 +95,20 @@ fn assert_removed(server: &Server) {
     assert_eq!(answers[4]["response"]["logGroups"], json!([]), "{}", answers[4]);
 }
 
-fn manage_ecs_with_ansible() {
-    let dir = fresh_dir("ansible-ecs");
-    let server = Server::start(&dir.join("data"), None);
+/// The KMS key of the repository: a key ARN in the caller's account, kept as given.
+fn kms_key(server: &Server) -> String {
     let identity = server.boto3(&[json!({"service": "sts", "operation": "get_caller_identity", "params": {}})]);
     let account = identity[0]["response"]["Account"].as_str().unwrap().to_owned();
-    let kms_key = format!("arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
-    common::ansible::create_rerun_remove(
-        &server,
-        &dir,
-        "ecs.yml",
-        &format!("kms_key={kms_key}"),
-        || assert_created(&server, &kms_key),
-        || assert_removed(&server),
-    );
-    server.kill();
-    std::fs::remove_dir_all(&dir).unwrap();
+    format!("arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 }
 
 #[test]
 fn ansible_creates_reruns_and_removes_ecs_ecr_and_logs() {
-    if common::ansible::available() && common::boto3_available() {
-        manage_ecs_with_ansible();
-    }
+    common::ansible::create_rerun_remove(
+        "ansible-ecs",
+        "ecs.yml",
+        |server| format!("kms_key={}", kms_key(server)),
+        assert_created,
+        assert_removed,
+    );
 }
