@@ -10,6 +10,7 @@
     reason = "test support: fails loudly on any surprise; each test binary uses part of it"
 )]
 
+pub mod ansible;
 pub mod ecs;
 pub mod tls;
 

@@ -459,23 +459,10 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 10)?;
+    // Both filters are the model's enums, refused outside them before this runs. Every
+    // service Homeport runs is EXTERNAL: another launch type lists none.
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
-    if let Some(strategy) = strategy
-        && !["REPLICA", "DAEMON"].contains(&strategy)
-    {
-        return Err(invalid_parameter(format!(
-            "Invalid schedulingStrategy: {strategy}. Valid values are REPLICA and DAEMON."
-        )));
-    }
-    // Every service Homeport runs is EXTERNAL: another launch type lists none.
     let launch_type = ctx.body.get("launchType").and_then(Json::as_str);
-    if let Some(launch_type) = launch_type
-        && !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].contains(&launch_type)
-    {
-        return Err(invalid_parameter(format!(
-            "Invalid launchType: {launch_type}. Valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES."
-        )));
-    }
     let services = service_model::of_cluster(&ctx.app.store, &cluster.arn).await?;
     let arns = services
         .into_iter()
@@ -720,7 +707,7 @@ pub(crate) async fn service_launch(
     };
     launched.tags = tagging::task_tags(&app.store, scope, &tagging).await.map_err(message)?;
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
-    constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
+    constraints.extend(scheduler::definition_constraints(&launched.definition).map_err(message)?);
     let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;
     let template =
         plan::TaskTemplate { demand: launched.demand.clone(), group: launched.group.clone(), constraints, strategies };

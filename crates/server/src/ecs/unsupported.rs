@@ -31,6 +31,8 @@ const TASK_MEMBERS: &[&str] = &[
     "cpu",
     "memory",
     "placementConstraints",
+    // Placement: a task goes only to an instance of its platform (`scheduler`).
+    "runtimePlatform",
     "tags",
     "volumes",
     "pidMode",
@@ -296,7 +298,6 @@ mod tests {
                 "'efsVolumeConfiguration'",
             ),
             (json!({"volumes": [{"name": "data", "configuredAtLaunch": true}]}), json!({}), "'configuredAtLaunch'"),
-            (json!({"runtimePlatform": {"operatingSystemFamily": "LINUX"}}), json!({}), "'runtimePlatform'"),
             (json!({"proxyConfiguration": {"containerName": "envoy"}}), json!({}), "'proxyConfiguration'"),
             (json!({"ephemeralStorage": {"sizeInGiB": 30}}), json!({}), "'ephemeralStorage'"),
             (json!({"enableFaultInjection": true}), json!({}), "'enableFaultInjection'"),
