@@ -2,7 +2,7 @@
 //! server that restarts on that store: they move into batches at start and read back through
 //! every API that reads events, exactly as they were, on SQLite and on PostgreSQL.
 
-use crate::support::{TestServer, fresh_postgres, logs, now_ms};
+use crate::support::{TestServer, fresh_postgres, now_ms};
 use serde_json::{Value, json};
 use store::Value as Sql;
 
