@@ -88,13 +88,15 @@ fn events_stored_one_per_row_are_read_back_after_a_restart(first: TestServer) {
         token = Some(next);
     }
     assert_eq!(forward, in_order);
-    let tail = server.logs(&root, "GetLogEvents", &json!({"logGroupName": group, "logStreamName": "a", "limit": 2})).ok();
+    let tail =
+        server.logs(&root, "GetLogEvents", &json!({"logGroupName": group, "logStreamName": "a", "limit": 2})).ok();
     let tail = tail.value();
     assert_eq!(messages(&tail), &in_order[2..]);
     let back = json!({"logGroupName": group, "logStreamName": "a", "nextToken": tail["nextBackwardToken"]});
     assert_eq!(messages(&server.logs(&root, "GetLogEvents", &back).ok().value()), &in_order[..2]);
 
-    let filtered = server.logs(&root, "FilterLogEvents", &json!({"logGroupName": group, "filterPattern": "?500 ?503 ?only"}));
+    let filtered =
+        server.logs(&root, "FilterLogEvents", &json!({"logGroupName": group, "filterPattern": "?500 ?503 ?only"}));
     let filtered = filtered.ok().value();
     assert_eq!(messages(&filtered), ["b's only event", "GET /pay 500", "GET /home 503"], "{filtered}");
 

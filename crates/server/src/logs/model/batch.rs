@@ -153,7 +153,8 @@ mod tests {
     #[test]
     fn a_batch_decodes_to_what_was_encoded() {
         let long = "é".repeat(200);
-        let events = [(-5, "before the epoch"), (-5, "same time"), (1_700_000_000_000, long.as_str()), (i64::MAX, "end")];
+        let events =
+            [(-5, "before the epoch"), (-5, "same time"), (1_700_000_000_000, long.as_str()), (i64::MAX, "end")];
         let expected: Vec<(i64, String)> = events.iter().map(|(t, m)| (*t, (*m).to_owned())).collect();
         assert_eq!(round_trip(&events), expected);
         assert_eq!(round_trip(&[]), Vec::<(i64, String)>::new());

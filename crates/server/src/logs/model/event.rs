@@ -137,7 +137,13 @@ pub async fn append(
 
 /// The INSERT of one batch (`events` sorted, at most [`MAX_BATCH_EVENTS`]) and the widening
 /// of its group's batch span when the batch is wider; none for no events.
-pub(super) fn batch_statements(scope: Scope<'_>, group: &str, stream: &str, events: &[(i64, &str)], ingested: i64) -> Vec<Statement> {
+pub(super) fn batch_statements(
+    scope: Scope<'_>,
+    group: &str,
+    stream: &str,
+    events: &[(i64, &str)],
+    ingested: i64,
+) -> Vec<Statement> {
     let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) else { return Vec::new() };
     let span = last.saturating_sub(*first);
     let mut statements = vec![Statement::new(
@@ -581,7 +587,9 @@ mod tests {
         let now = crate::ids::now() * 1000;
         // The first batch straddles the retention's edge; the second is wholly past it.
         let straddling = [(now - 2 * DAY_MS, "old"), (now - DAY_MS + 60_000, "edge"), (now - 1, "new")];
-        append(store, SCOPE, "/web", "a", &[(now - 3 * DAY_MS, "older"), (now - 2 * DAY_MS - 1, "gone")], now).await.unwrap();
+        append(store, SCOPE, "/web", "a", &[(now - 3 * DAY_MS, "older"), (now - 2 * DAY_MS - 1, "gone")], now)
+            .await
+            .unwrap();
         append(store, SCOPE, "/web", "a", &straddling, now).await.unwrap();
         append(store, SCOPE, "/forever", "a", &straddling, now).await.unwrap();
         let old = read(store, ALL, Direction::Forward, (i64::MIN, i64::MIN), 10).await;
@@ -596,7 +604,8 @@ mod tests {
         assert_eq!(by_seq(store, SCOPE, "/web", old[2].seq).await.unwrap(), None, "nor by its seq");
         assert_eq!(by_seq(store, SCOPE, "/web", old[3].seq).await.unwrap().unwrap().message, "edge");
         expire(store, now).await.unwrap();
-        let batches = store.query("SELECT group_name, event_count FROM log_batches ORDER BY seq", vec![]).await.unwrap();
+        let batches =
+            store.query("SELECT group_name, event_count FROM log_batches ORDER BY seq", vec![]).await.unwrap();
         let left: Vec<(String, i64)> = batches.iter().map(|row| (row.text(0).unwrap(), row.int(1).unwrap())).collect();
         let expected = [("/web".to_owned(), 3), ("/forever".to_owned(), 3)];
         assert_eq!(left, expected, "the batch wholly past retention is gone, the straddling one kept");
