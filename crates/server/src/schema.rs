@@ -1110,6 +1110,14 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 30,
+        // An ECR repository's scan-on-push setting (`ecr::scanning`): stored and answered;
+        // with no scanner, its images' scans report that none is configured.
+        sql: "
+        ALTER TABLE ecr_repository_settings ADD COLUMN scan_on_push BIGINT NOT NULL DEFAULT 0
+    ",
+    },
+    Migration {
         version: 31,
         // CloudWatch Logs events, one row per appended batch (`logs::model::batch`): its first
         // and last timestamps, its ingestion time and its events encoded together, read by

@@ -108,11 +108,10 @@ async fn list(ctx: &Ctx<'_>, name: &str) -> Result<Json, AwsError> {
     if !super::group_exists(ctx.app, scope, name).await? {
         return Err(no_group());
     }
-    let stored = crate::ssm::load_tags(&ctx.app.store, scope.account, tags::KIND, &group_arn(scope, name)).await?;
-    let map: Map<String, Json> = stored
-        .iter()
-        .filter_map(|tag| Some((tag.get("Key")?.as_str()?.to_owned(), tag.get("Value")?.clone())))
-        .collect();
+    let stored = crate::tags::of(&ctx.app.store, scope.account, tags::KIND, &group_arn(scope, name))
+        .await
+        .map_err(crate::errors::internal)?;
+    let map: Map<String, Json> = stored.into_iter().map(|(key, value)| (key, Json::String(value))).collect();
     Ok(json!({ "tags": map }))
 }
 

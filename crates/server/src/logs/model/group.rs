@@ -72,7 +72,7 @@ pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Resu
         "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class) VALUES (?, ?, ?, ?, ?)",
         vec![scope.account.into(), scope.region.into(), new.name.into(), Value::Int(new.created_at), new.class.into()],
     )];
-    statements.extend(crate::ssm::set_tags(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
+    statements.extend(crate::tags::set(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
     let inserted = store.transaction(statements).await;
     match inserted {
         Ok(_) => Ok(true),

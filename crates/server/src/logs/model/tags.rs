@@ -1,4 +1,5 @@
-//! The tags of log groups: kept in the shared `tags` table as the resource kind `logs`, keyed
+//! The tags of log groups: kept in the shared `tags` table ([`crate::tags`]) as the resource
+//! kind `logs`, keyed
 //! by the group's ARN (which names its region), set and removed inside the group's own
 //! transactions.
 //!
@@ -30,11 +31,7 @@ pub enum Tagged {
 /// exists (and, when `limit` is given, holds at most that many tags), so a transaction
 /// beginning with it writes nothing for a group that is gone or would be over its quota.
 fn group_guard(scope: Scope<'_>, name: &str, arn: &str, limit: Option<i64>) -> Statement {
-    let quota = if limit.is_some() {
-        " AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?"
-    } else {
-        ""
-    };
+    let quota = if limit.is_some() { format!(" AND {} <= ?", crate::tags::COUNT) } else { String::new() };
     let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into(), name.into()];
     if let Some(limit) = limit {
         params.extend([scope.account.into(), KIND.into(), arn.into(), Value::Int(limit)]);
@@ -54,7 +51,7 @@ pub async fn add(
     tags: &[(String, String)],
 ) -> Result<Tagged, ModelError> {
     let mut statements = vec![group_guard(scope, name, arn, None)];
-    statements.extend(crate::ssm::set_tags(scope.account, KIND, arn, tags));
+    statements.extend(crate::tags::set(scope.account, KIND, arn, tags));
     // The quota is checked after the writes, in the same transaction.
     statements.push(group_guard(scope, name, arn, Some(PER_GROUP)));
     match store.transaction(statements).await {
@@ -68,12 +65,7 @@ pub async fn add(
 /// Removes the tags of `keys` from the group `name`; false when there is no such group.
 pub async fn remove(store: &Store, scope: Scope<'_>, name: &str, arn: &str, keys: &[&str]) -> Result<bool, ModelError> {
     let mut statements = vec![group_guard(scope, name, arn, None)];
-    statements.extend(keys.iter().map(|key| {
-        Statement::new(
-            "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key = ?",
-            vec![scope.account.into(), KIND.into(), arn.into(), (*key).into()],
-        )
-    }));
+    statements.extend(crate::tags::remove(scope.account, KIND, arn, keys));
     match store.transaction(statements).await {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
@@ -83,8 +75,5 @@ pub async fn remove(store: &Store, scope: Scope<'_>, name: &str, arn: &str, keys
 
 /// The statement that removes every tag of a group (in its deletion's transaction).
 pub fn delete_all(account: &str, arn: &str) -> Statement {
-    Statement::new(
-        "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
-        vec![account.into(), KIND.into(), arn.into()],
-    )
+    crate::tags::delete_all(account, KIND, arn)
 }
