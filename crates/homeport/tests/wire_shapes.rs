@@ -518,6 +518,42 @@ fn tour(store_url: Option<&str>, name: &str) {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     assert_eq!(answers[2]["response"]["tasks"][0]["lastStatus"], "RUNNING", "{}", answers[2]);
+    // Task sets of an EXTERNAL service: the set's id is the create's answer.
+    let sets_created = [
+        ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "edge", "desiredCount": 0, "deploymentController": {"type": "EXTERNAL"}}),
+        ),
+        ecs(
+            "create_task_set",
+            json!({"cluster": "fleet", "service": "edge", "taskDefinition": "job", "externalId": "blue",
+                "scale": {"value": 50, "unit": "PERCENT"}, "tags": [{"key": "colour", "value": "blue"}]}),
+        ),
+    ];
+    let created = server.boto3(&sets_created);
+    for (call, answer) in sets_created.iter().zip(&created) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let set = created[1]["response"]["taskSet"]["id"].as_str().unwrap().to_owned();
+    let sets_changed = [
+        ecs(
+            "describe_task_sets",
+            json!({"cluster": "fleet", "service": "edge", "taskSets": [set, "missing"], "include": ["TAGS"]}),
+        ),
+        ecs(
+            "update_task_set",
+            json!({"cluster": "fleet", "service": "edge", "taskSet": set, "scale": {"value": 0, "unit": "PERCENT"}}),
+        ),
+        ecs("update_service_primary_task_set", json!({"cluster": "fleet", "service": "edge", "primaryTaskSet": set})),
+        ecs("delete_task_set", json!({"cluster": "fleet", "service": "edge", "taskSet": set, "force": true})),
+        ecs("delete_service", json!({"cluster": "fleet", "service": "edge", "force": true})),
+    ];
+    let changed = server.boto3(&sets_changed);
+    for (call, answer) in sets_changed.iter().zip(&changed) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(changed[0]["response"]["taskSets"][0]["tags"], json!([{"key": "colour", "value": "blue"}]));
+    assert_eq!(changed[0]["response"]["failures"][0]["reason"], "MISSING");
     // What ECS answers an external fleet with an error, each code in the model.
     let fifth_refused = [
         (
@@ -721,6 +757,8 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&registered_calls)
         .chain(&fourth)
         .chain(&fifth)
+        .chain(&sets_created)
+        .chain(&sets_changed)
         .chain(&fifth_refused_calls)
         .chain(&sixth)
         .chain(&seventh)

@@ -1,7 +1,8 @@
 //! Logs Insights over a large log group in the embedded SQLite store: loads
 //! `HOMEPORT_BENCH_EVENTS` events (10,000,000 by default; kept between runs in
-//! `$TMPDIR/homeport-insights-bench-N.db`) into one group of ten streams, one every 50 ms
-//! (about six days), then times the queries the issue asks for, each run as StartQuery runs it
+//! `$TMPDIR/homeport-insights-bench-batches-N.db`) into one group of ten streams, one every
+//! 50 ms (about six days), stored as PutLogEvents stores them in batches of 100 per stream,
+//! then times the queries the issue asks for, each run as StartQuery runs it
 //! (the same paged index scan and evaluation, awaited here): `stats count(*) by bin(5m)`, and
 //! a `filter` with a `parse`, once aggregated and once answering rows.
 //! `cargo bench -p server --bench insights`.
@@ -10,7 +11,7 @@
 
 use std::time::Instant;
 
-use server::bench::{migrate, run_logs_insights_query};
+use server::bench::{append_log_events, migrate, run_logs_insights_query};
 use store::{Durability, Statement, Store, Value};
 
 /// The shipped binary's allocator, so allocation costs what it costs in the server.
@@ -22,8 +23,9 @@ const REGION: &str = "us-east-1";
 const GROUP: &str = "/bench/insights";
 const START_MS: i64 = 1_700_000_000_000;
 const STEP_MS: i64 = 50;
-const ROWS_PER_STATEMENT: usize = 100;
-const STATEMENTS_PER_TRANSACTION: usize = 500;
+const STREAMS: u64 = 10;
+/// Events per stored batch (one PutLogEvents call of an agent).
+const BATCH: u64 = 100;
 
 fn message(i: u64) -> String {
     // A fixed pseudo-random sequence, so every run loads the same events.
@@ -41,7 +43,7 @@ fn message(i: u64) -> String {
 async fn load(store: &Store, events: u64) {
     let loaded = store
         .query(
-            "SELECT COUNT(*) FROM log_events WHERE account_id = ? AND region = ? AND group_name = ?",
+            "SELECT COALESCE(CAST(SUM(event_count) AS BIGINT), 0) FROM log_batches WHERE account_id = ? AND region = ? AND group_name = ?",
             vec![ACCOUNT.into(), REGION.into(), GROUP.into()],
         )
         .await
@@ -58,7 +60,7 @@ async fn load(store: &Store, events: u64) {
         "INSERT INTO log_groups (account_id, region, name, created_at) VALUES (?, ?, ?, ?)",
         vec![ACCOUNT.into(), REGION.into(), GROUP.into(), Value::Int(now)],
     )];
-    for stream in 0..10 {
+    for stream in 0..STREAMS {
         setup.push(Statement::new(
             "INSERT INTO log_streams (account_id, region, group_name, name, created_at) VALUES (?, ?, ?, ?, ?)",
             vec![ACCOUNT.into(), REGION.into(), GROUP.into(), format!("stream-{stream}").into(), Value::Int(now)],
@@ -68,46 +70,33 @@ async fn load(store: &Store, events: u64) {
         println!("setup: {error}");
         return;
     }
-    let row = "(?, ?, ?, ?, ?, ?, ?)";
-    let sql = format!(
-        "INSERT INTO log_events (account_id, region, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
-        vec![row; ROWS_PER_STATEMENT].join(", ")
-    );
+    // Event `i` is in stream `i % STREAMS`, at `START_MS + i * STEP_MS`: each stream's next
+    // BATCH events go in as one PutLogEvents batch, as an agent ships them.
+    let per_round = STREAMS * BATCH;
     let mut i = 0_u64;
     while i < events {
-        let mut statements = Vec::with_capacity(STATEMENTS_PER_TRANSACTION);
-        while statements.len() < STATEMENTS_PER_TRANSACTION && i < events {
-            let mut params = Vec::with_capacity(ROWS_PER_STATEMENT * 7);
-            let mut rows = 0;
-            while rows < ROWS_PER_STATEMENT && i < events {
-                let time = START_MS + i64::try_from(i).unwrap_or(0) * STEP_MS;
-                params.extend([
-                    Value::from(ACCOUNT),
-                    Value::from(REGION),
-                    Value::from(GROUP),
-                    Value::from(format!("stream-{}", i % 10)),
-                    Value::Int(time),
-                    Value::Int(time + 20),
-                    Value::from(message(i)),
-                ]);
-                rows += 1;
-                i += 1;
-            }
-            if rows == ROWS_PER_STATEMENT {
-                statements.push(Statement::new(sql.clone(), params));
-            } else {
-                let partial = format!(
-                    "INSERT INTO log_events (account_id, region, group_name, stream_name, event_time, ingestion_time, message) VALUES {}",
-                    vec![row; rows].join(", ")
-                );
-                statements.push(Statement::new(partial, params));
+        let round_end = (i + per_round).min(events);
+        let mut batches: Vec<Vec<(i64, String)>> = vec![Vec::new(); usize::try_from(STREAMS).unwrap_or(0)];
+        for n in i..round_end {
+            let time = START_MS + i64::try_from(n).unwrap_or(0) * STEP_MS;
+            if let Some(batch) = batches.get_mut(usize::try_from(n % STREAMS).unwrap_or(0)) {
+                batch.push((time, message(n)));
             }
         }
-        if let Err(error) = store.transaction(statements).await {
-            println!("loading: {error}");
-            return;
+        for (stream, batch) in batches.iter().enumerate() {
+            let Some((last, _)) = batch.last() else { continue };
+            let borrowed: Vec<(i64, &str)> = batch.iter().map(|(time, text)| (*time, text.as_str())).collect();
+            let names = (GROUP, format!("stream-{stream}"));
+            if let Err(error) =
+                append_log_events(store, (ACCOUNT, REGION), (names.0, &names.1), &borrowed, last + 20).await
+            {
+                println!("loading: {error}");
+                return;
+            }
         }
-        if i % 1_000_000 == 0 {
+        let before = i;
+        i = round_end;
+        if i / 1_000_000 != before / 1_000_000 {
             println!("  {i} events loaded ({:.0} s)", started.elapsed().as_secs_f64());
         }
     }
@@ -148,7 +137,7 @@ async fn time_query(store: &Store, events: u64, text: &str) {
 
 fn main() {
     let events: u64 = std::env::var("HOMEPORT_BENCH_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000_000);
-    let path = std::env::temp_dir().join(format!("homeport-insights-bench-{events}.db"));
+    let path = std::env::temp_dir().join(format!("homeport-insights-bench-batches-{events}.db"));
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
         println!("no runtime");
         return;

@@ -36,11 +36,24 @@ mod tags;
 mod testing;
 pub mod tls;
 
-/// What the benchmarks (`benches/`) drive directly: the schema, and a Logs Insights run.
+/// What the benchmarks (`benches/`) drive directly: the schema, storing a batch of log
+/// events, and a Logs Insights run.
 #[doc(hidden)]
 pub mod bench {
     pub use crate::logs::query_run::run_now as run_logs_insights_query;
     pub use crate::schema::migrate;
+
+    /// Stores `events` (`(timestamp, message)`) in a stream as PutLogEvents does.
+    pub async fn append_log_events(
+        store: &store::Store,
+        (account, region): (&str, &str),
+        (group, stream): (&str, &str),
+        events: &[(i64, &str)],
+        now_ms: i64,
+    ) -> Result<(), String> {
+        let scope = crate::regions::Scope { account, region };
+        crate::logs::model::event::append(store, scope, group, stream, events, now_ms).await.map_err(|e| e.to_string())
+    }
 }
 
 /// The AWS managed policies, public for the tests that decide with their documents.

@@ -1118,6 +1118,32 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 31,
+        // CloudWatch Logs events, one row per appended batch (`logs::model::batch`): its first
+        // and last timestamps, its ingestion time and its events encoded together, read by
+        // range scans on the first timestamp per stream and per group. `batch_span` is the
+        // widest a batch of the group spans (last less first timestamp), the bound of those
+        // scans. `log_events` keeps only events stored before, until the server moves them
+        // into batches at start (`logs::model::legacy_events`).
+        sql: "
+        CREATE TABLE log_batches (
+            seq {serial},
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            stream_name TEXT NOT NULL,
+            first_time BIGINT NOT NULL,
+            last_time BIGINT NOT NULL,
+            ingestion_time BIGINT NOT NULL,
+            event_count BIGINT NOT NULL,
+            events {blob} NOT NULL
+        );
+        CREATE INDEX log_batches_by_stream ON log_batches (account_id, region, group_name, stream_name, first_time, seq);
+        CREATE INDEX log_batches_by_group ON log_batches (account_id, region, group_name, first_time, seq);
+        ALTER TABLE log_groups ADD COLUMN batch_span BIGINT NOT NULL DEFAULT 0
+    ",
+    },
+    Migration {
         version: 32,
         // A task's body is stored bare (1): without the members DescribeTasks writes beside it
         // (`lastStatus`, `desiredStatus`, `version`, `tags`), so it is spliced into the answer

@@ -442,6 +442,8 @@ pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), Star
     app.service_state.provide(iam::model::service_access::Tracked::new(OPERATIONS.iter().map(|op| op.action)));
     // ECR's lifecycle clock (a test hook may set it ahead, `ecr::lifecycle::CLOCK_OFFSET_FILE`).
     app.service_state.provide(ecr::lifecycle::LifecycleClock::new(data_dir));
+    // CloudWatch Logs events stored one row each before migration 31, moved into batches.
+    logs::convert_legacy_events(app).await?;
     ecr::registry::blobs::start(app, data_dir).await
 }
 

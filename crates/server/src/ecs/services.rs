@@ -199,6 +199,14 @@ fn deployment_configuration(value: Option<&Json>, current: Option<&Json>, daemon
     }))
 }
 
+/// A daemon runs on every instance: placement strategies do not apply to it.
+fn check_daemon_placement(daemon: bool, body: &Json) -> Result<(), AwsError> {
+    if daemon && body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
+        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
+    }
+    Ok(())
+}
+
 /// `healthCheckGracePeriodSeconds`, validated (`None` when absent).
 fn grace_period(body: &Json) -> Result<Option<i64>, AwsError> {
     match body.get("healthCheckGracePeriodSeconds") {
@@ -235,9 +243,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
     };
     let daemon = strategy == "DAEMON";
-    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
-        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
-    }
+    check_daemon_placement(daemon, ctx.body)?;
     if daemon && external {
         return Err(invalid_parameter(
             "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.",
@@ -348,9 +354,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if let Some(rebalancing) = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str) {
         put(&mut service.body, "availabilityZoneRebalancing", rebalancing);
     }
-    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
-        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
-    }
+    check_daemon_placement(daemon, ctx.body)?;
     for member in ["placementConstraints", "placementStrategy"] {
         if let Some(value) = ctx.body.get(member) {
             put(&mut service.body, member, value.clone());
@@ -663,6 +667,7 @@ fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) 
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
         started_at: task.body.get("startedAt").and_then(Json::as_i64),
+        stopped_at: task.body.get("stoppedAt").and_then(Json::as_i64),
         failed,
         protected: protected.contains(&task.arn),
     }

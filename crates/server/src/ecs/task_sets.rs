@@ -85,6 +85,10 @@ fn not_found() -> AwsError {
     AwsError::new("TaskSetNotFoundException", 400, "The specified task set does not exist.")
 }
 
+fn not_external() -> AwsError {
+    invalid_parameter("Task sets are only supported for services using the EXTERNAL deployment controller.")
+}
+
 /// Whether a service is run by task sets.
 pub(crate) fn is_external(service: &Service) -> bool {
     service.body.pointer("/deploymentController/type").and_then(Json::as_str) == Some("EXTERNAL")
@@ -97,9 +101,7 @@ async fn external_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, A
         return Err(AwsError::new("ServiceNotActiveException", 400, "Service was not ACTIVE."));
     }
     if !is_external(&service) {
-        return Err(invalid_parameter(
-            "Task sets are only supported for services using the EXTERNAL deployment controller.",
-        ));
+        return Err(not_external());
     }
     Ok(service)
 }
@@ -190,7 +192,6 @@ async fn create_task_set(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "taskSetArn": arn,
         "serviceArn": service.arn,
         "clusterArn": cluster.arn,
-        "startedBy": ctx.body.get("externalId").and_then(Json::as_str).map(|_| "EXTERNAL"),
         "externalId": ctx.body.get("externalId").cloned().unwrap_or(Json::Null),
         "status": status,
         "taskDefinition": definition,
@@ -262,9 +263,7 @@ async fn describe_task_sets(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let service = named_service(ctx, &cluster).await?;
     if !is_external(&service) {
-        return Err(invalid_parameter(
-            "Task sets are only supported for services using the EXTERNAL deployment controller.",
-        ));
+        return Err(not_external());
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
     let named: Option<Vec<&str>> =

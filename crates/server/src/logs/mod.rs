@@ -115,7 +115,19 @@ fn paged(list: &str, items: Vec<Json>, start: usize, limit: usize) -> Json {
     crate::operations::json_page(list, "nextToken", items, start, limit)
 }
 
-/// Deletes the events older than their group's retention (run periodically, and at once when
+/// Moves the events stored before migration 31 (one row each) into batches; run at start,
+/// before the server takes a request.
+pub async fn convert_legacy_events(app: &App) -> Result<(), crate::errors::StartError> {
+    let moved = model::legacy_events::convert(&app.store)
+        .await
+        .map_err(|error| crate::errors::StartError(format!("cannot move log events into batches: {error}")))?;
+    if moved > 0 {
+        tracing::info!("moved {moved} log events stored one per row into batches");
+    }
+    Ok(())
+}
+
+/// Deletes the batches of events older than their group's retention (run periodically, and at once when
 /// a retention is set).
 pub async fn expire(app: &App) -> Result<(), AwsError> {
     Ok(model::event::expire(&app.store, ids::now() * 1000).await?)

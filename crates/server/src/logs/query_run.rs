@@ -1,6 +1,6 @@
 //! Running a Logs Insights query in the background: StartQuery stores the query `Running`
 //! and hands it to [`spawn`], which reads each log group's events in time order, a page at a
-//! time (one range scan of `log_events_by_group`), pushes them through the query
+//! time (range scans of `log_batches_by_group`), pushes them through the query
 //! (`logs_insights`), and stores the answer once it is complete.
 //!
 //! Guarantees: memory is a page of events plus what the query keeps (its groups, its

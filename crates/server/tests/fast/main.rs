@@ -49,6 +49,7 @@ mod iam_simulator;
 mod iam_users;
 mod logs_groups;
 mod logs_insights;
+mod logs_legacy_events;
 mod regions;
 mod secrets_manager;
 mod server_restart;

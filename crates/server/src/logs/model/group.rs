@@ -94,7 +94,7 @@ pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool,
                 vec![scope.account.into(), scope.region.into(), name.into()],
             ),
             Statement::new(
-                "DELETE FROM log_events WHERE account_id = ? AND region = ? AND group_name = ?",
+                "DELETE FROM log_batches WHERE account_id = ? AND region = ? AND group_name = ?",
                 vec![scope.account.into(), scope.region.into(), name.into()],
             ),
             Statement::new(
@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5);
         assert!(delete(store, SCOPE, "/web").await.unwrap());
         assert!(!delete(store, SCOPE, "/web").await.unwrap(), "gone");
-        for table in ["log_streams", "log_events", "tags"] {
+        for table in ["log_streams", "log_batches", "tags"] {
             assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
         }
     }

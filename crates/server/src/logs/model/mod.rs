@@ -1,6 +1,6 @@
 //! CloudWatch Logs' domain layer: log groups (with their retention), their streams (with
 //! what they have stored) and the events in them, with the SQL of `log_groups`,
-//! `log_streams` and `log_events` as functions of the store, never of a request's `Ctx`. The
+//! `log_streams` and `log_batches` (events, one row per appended batch) as functions of the store, never of a request's `Ctx`. The
 //! handlers in `logs/` decode a request, call these, and encode the answer.
 //!
 //! Guarantees:
@@ -12,12 +12,16 @@
 //!   position in it (`event::Position`) pages without skipping or repeating;
 //! - a Logs Insights query ([`query`]) ends once, and one whose runner went silent is
 //!   answered as failed, never left running;
-//! - the retention pass ([`event::expire`]) deletes exactly the events older than their
-//!   group's retention, in one statement.
+//! - no read answers an event older than its group's retention; the retention pass
+//!   ([`event::expire`]) deletes, in one statement, exactly the batches whose every event is;
+//! - events stored before migration 31 (one row each in `log_events`) are moved into batches
+//!   at start ([`legacy_events`]), each exactly once, in their order.
 
+pub(crate) mod batch;
 pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
+pub(crate) mod legacy_events;
 pub(crate) mod query;
 pub(crate) mod query_definition;
 pub(crate) mod stream;

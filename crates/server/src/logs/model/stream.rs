@@ -67,7 +67,7 @@ pub async fn delete(store: &Store, scope: Scope<'_>, group: &str, name: &str) ->
                 vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
             ),
             Statement::new(
-                "DELETE FROM log_events WHERE account_id = ? AND region = ? AND group_name = ? AND stream_name = ?",
+                "DELETE FROM log_batches WHERE account_id = ? AND region = ? AND group_name = ? AND stream_name = ?",
                 vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
             ),
         ])
@@ -182,7 +182,7 @@ mod tests {
         assert!(!delete(store, SCOPE, "/web", "a").await.unwrap(), "gone");
         assert!(!exists(store, SCOPE, "/web", "a").await.unwrap());
         assert!(exists(store, SCOPE, "/web", "b").await.unwrap());
-        let left = store.query("SELECT stream_name FROM log_events", vec![]).await.unwrap();
+        let left = store.query("SELECT stream_name FROM log_batches", vec![]).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left.first().unwrap().text(0).unwrap(), "b");
     }

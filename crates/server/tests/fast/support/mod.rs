@@ -71,7 +71,7 @@ pub fn shared() -> &'static TestServer {
 static SHARED_POSTGRES: LazyLock<Result<Option<TestServer>, String>> = LazyLock::new(|| {
     let started = std::panic::catch_unwind(|| {
         let admin_url = postgres_admin_url()?;
-        let server = TestServer::start_on(Some(fresh_database(&admin_url)));
+        let server = TestServer::start_on(Some(fresh_database(&admin_url, "")));
         // Dropping a database takes PostgreSQL seconds: off the tests' path.
         std::thread::spawn(move || drop_stale_databases(&admin_url));
         Some(server)
@@ -466,9 +466,10 @@ fn postgres_admin_url() -> Option<String> {
 const DATABASE_PREFIX: &str = "homeport_fasttier_";
 
 /// Creates this process's database on the admin URL's server and returns its URL. The
-/// process's end leaves it behind, for a later run's [`drop_stale_databases`].
-fn fresh_database(admin_url: &str) -> String {
-    let name = format!("{DATABASE_PREFIX}{}", std::process::id());
+/// process's end leaves it behind, for a later run's [`drop_stale_databases`]. `tag` names
+/// another database of this process (the shared server's has none).
+fn fresh_database(admin_url: &str, tag: &str) -> String {
+    let name = format!("{DATABASE_PREFIX}{}{tag}", std::process::id());
     block_on_admin(admin_url, async |admin| {
         admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), vec![]).await.unwrap();
         admin.execute(&format!("CREATE DATABASE {name}"), vec![]).await.unwrap();
@@ -482,6 +483,13 @@ fn fresh_database(admin_url: &str) -> String {
     format!("{server}/{name}")
 }
 
+/// A fresh PostgreSQL database of this process named by `tag` (letters, digits and `_`), for
+/// a case that needs a server of its own on PostgreSQL; `None` as [`shared_postgres`] is.
+pub fn fresh_postgres(tag: &str) -> Option<String> {
+    let admin_url = postgres_admin_url()?;
+    Some(fresh_database(&admin_url, &format!("_{tag}")))
+}
+
 /// Drops the databases of test processes that have ended, as [`remove_stale_dirs`] does
 /// for data directories.
 fn drop_stale_databases(admin_url: &str) {
@@ -490,7 +498,9 @@ fn drop_stale_databases(admin_url: &str) {
         let sql = "SELECT datname::text FROM pg_database WHERE datname::text LIKE ?";
         for row in admin.query(sql, vec![pattern]).await.unwrap() {
             let stale = row.text(0).unwrap();
-            if !Path::new("/proc").join(stale.trim_start_matches(DATABASE_PREFIX)).exists() {
+            // The process's id, before any tag (`_NAME`).
+            let pid = stale.trim_start_matches(DATABASE_PREFIX).split('_').next().unwrap_or_default();
+            if !Path::new("/proc").join(pid).exists() {
                 admin.execute(&format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)"), vec![]).await.unwrap();
             }
         }
