@@ -1032,6 +1032,26 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 26,
+        // CloudWatch Logs' destinations (PutDestination: the target and role as given, the
+        // access policy once PutDestinationPolicy sets one; nothing is delivered to them), and
+        // the KMS key id a log group records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey):
+        // Homeport runs no KMS, so it is returned, never used.
+        sql: "
+        ALTER TABLE log_groups ADD COLUMN kms_key_id TEXT;
+        CREATE TABLE logs_destinations (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            target_arn TEXT NOT NULL,
+            role_arn TEXT NOT NULL,
+            access_policy TEXT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
+    ",
+    },
+    Migration {
         version: 27,
         // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
         // or a SAML or web identity token's): it never changes, passes on to the sessions the

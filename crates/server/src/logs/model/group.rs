@@ -42,6 +42,8 @@ pub struct LogGroup {
     /// `STANDARD` or `INFREQUENT_ACCESS`.
     pub class: String,
     pub metric_filters: i64,
+    /// The KMS key ARN it records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey).
+    pub kms_key_id: Option<String>,
 }
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
@@ -55,6 +57,7 @@ pub struct NewGroup<'a> {
     pub name: &'a str,
     pub class: &'a str,
     pub tags: &'a [(String, String)],
+    pub kms_key_id: Option<&'a str>,
     pub created_at: i64,
 }
 
@@ -62,15 +65,22 @@ pub struct NewGroup<'a> {
 impl<'a> NewGroup<'a> {
     /// A `STANDARD` group without tags.
     pub fn plain(name: &'a str, created_at: i64) -> NewGroup<'a> {
-        NewGroup { name, class: "STANDARD", tags: &[], created_at }
+        NewGroup { name, class: "STANDARD", tags: &[], kms_key_id: None, created_at }
     }
 }
 
 /// Records a new group without retention, with its tags; false when the name is taken.
 pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Result<bool, ModelError> {
     let mut statements = vec![Statement::new(
-        "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class) VALUES (?, ?, ?, ?, ?)",
-        vec![scope.account.into(), scope.region.into(), new.name.into(), Value::Int(new.created_at), new.class.into()],
+        "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class, kms_key_id) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            scope.account.into(),
+            scope.region.into(),
+            new.name.into(),
+            Value::Int(new.created_at),
+            new.class.into(),
+            Value::from(new.kms_key_id),
+        ],
     )];
     statements.extend(crate::ssm::set_tags(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
     let inserted = store.transaction(statements).await;
@@ -133,7 +143,8 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
             "SELECT g.name, g.created_at, g.retention_days,
                     (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name),
                     g.log_group_class,
-                    (SELECT COUNT(*) FROM logs_metric_filters f WHERE f.account_id = g.account_id AND f.region = g.region AND f.group_name = g.name)
+                    (SELECT COUNT(*) FROM logs_metric_filters f WHERE f.account_id = g.account_id AND f.region = g.region AND f.group_name = g.name),
+                    g.kms_key_id
              FROM log_groups g WHERE g.account_id = ? AND g.region = ? ORDER BY g.name",
             vec![scope.account.into(), scope.region.into()],
         )
@@ -147,6 +158,7 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
                 stored_bytes: row.int(3)?,
                 class: row.text(4)?,
                 metric_filters: row.int(5)?,
+                kms_key_id: row.opt_text(6)?,
             })
         })
         .collect()
@@ -164,6 +176,18 @@ pub async fn set_retention(
         .execute(
             "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND region = ? AND name = ?",
             vec![Value::from(retention.map(Retention::days)), scope.account.into(), scope.region.into(), name.into()],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// Records (or, with `None`, forgets) the KMS key id of a group; false when there is no such
+/// group.
+pub async fn set_kms_key(store: &Store, scope: Scope<'_>, name: &str, key: Option<&str>) -> Result<bool, ModelError> {
+    let changed = store
+        .execute(
+            "UPDATE log_groups SET kms_key_id = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![Value::from(key), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
@@ -210,6 +234,7 @@ mod tests {
             stored_bytes: 0,
             class: "STANDARD".to_owned(),
             metric_filters: 0,
+            kms_key_id: None,
         };
         assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/api", "/web"]);
         assert_eq!(groups[1], web);

@@ -12,9 +12,11 @@
 //!   position in it (`event::Position`) pages without skipping or repeating;
 //! - a Logs Insights query ([`query`]) ends once, and one whose runner went silent is
 //!   answered as failed, never left running;
+//! - a destination's name is one row per account and region, and its tags go with it;
 //! - the retention pass ([`event::expire`]) deletes exactly the events older than their
 //!   group's retention, in one statement.
 
+pub(crate) mod destinations;
 pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
