@@ -91,7 +91,9 @@ pub fn named_group<'a>(ctx: &Ctx<'_>, body: &'a Json) -> Result<NamedGroup<'a>, 
         (None, Some(identifier)) => Ok(identified_group(ctx.scope(), identifier)),
         (_, None) => {
             if body.get("logGroupName").is_none_or(Json::is_null) {
-                return Err(crate::operations::missing("logGroupName"));
+                return Err(invalid_parameter(
+                    "1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null",
+                ));
             }
             let name = group_name(body)?;
             Ok(NamedGroup { name, arn: group_arn(ctx.scope(), name), here: true })

@@ -87,7 +87,9 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "metricTransformations":[{"metricName":"m","metricNamespace":"n","metricValue":"1"}],
             "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f",
             "queryId":"q","logRecordPointer":"p","startTime":0,"endTime":1,"queryString":"fields @message","name":"n",
-            "queryDefinitionId":"d"}"#
+            "queryDefinitionId":"d","destinationName":"d","targetArn":"arn:aws:kinesis:us-east-1:111122223333:stream/s",
+            "roleArn":"arn:aws:iam::111122223333:role/r","accessPolicy":"{}",
+            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#
         }
         "secretsmanager" => {
             r#"{"SecretId":"s","Name":"n","ResourcePolicy":"{}","Tags":[],"TagKeys":["k"],"VersionStage":"AWSCURRENT"}"#
