@@ -243,6 +243,13 @@ fn classify(name: &str) -> Option<Names> {
         | "ListTagsLogGroup"
         | "TagResource"
         | "UntagResource"
+        // CloudWatch Logs' destinations (exact names), a group's KMS key, its fields.
+        | "PutDestination"
+        | "DeleteDestination"
+        | "PutDestinationPolicy"
+        | "AssociateKmsKey"
+        | "DisassociateKmsKey"
+        | "GetLogGroupFields"
         // Logs Insights: the groups a query reads, and a query by its id.
         | "StartQuery"
         | "GetQueryResults"
@@ -366,6 +373,8 @@ fn classify(name: &str) -> Option<Names> {
         | "DeregisterTaskDefinition"
         | "DeleteTaskDefinitions"
         | "DescribeLogGroups"
+        | "ListLogGroups"
+        | "DescribeDestinations"
         | "GetAuthorizationToken"
         // A job is read only by who started it, on every resource (`*`), as AWS scopes them.
         | "GetServiceLastAccessedDetails"
