@@ -250,6 +250,8 @@ fn classify(name: &str) -> Option<Names> {
         | "AssociateKmsKey"
         | "DisassociateKmsKey"
         | "GetLogGroupFields"
+        | "DescribeFieldIndexes"
+        | "DescribeIndexPolicies"
         // Logs Insights: the groups a query reads, and a query by its id.
         | "StartQuery"
         | "GetQueryResults"
@@ -375,6 +377,9 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeLogGroups"
         | "ListLogGroups"
         | "DescribeDestinations"
+        | "PutAccountPolicy"
+        | "DescribeAccountPolicies"
+        | "DeleteAccountPolicy"
         | "GetAuthorizationToken"
         // A job is read only by who started it, on every resource (`*`), as AWS scopes them.
         | "GetServiceLastAccessedDetails"

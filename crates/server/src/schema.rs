@@ -1036,7 +1036,8 @@ pub const MIGRATIONS: &[Migration] = &[
         // CloudWatch Logs' destinations (PutDestination: the target and role as given, the
         // access policy once PutDestinationPolicy sets one; nothing is delivered to them), and
         // the KMS key id a log group records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey):
-        // Homeport runs no KMS, so it is returned, never used.
+        // Homeport runs no KMS, so it is returned, never used; and the account policies of the
+        // region (PutAccountPolicy, subscription filter policies only, stored and answered).
         sql: "
         ALTER TABLE log_groups ADD COLUMN kms_key_id TEXT;
         CREATE TABLE logs_destinations (
@@ -1048,6 +1049,16 @@ pub const MIGRATIONS: &[Migration] = &[
             access_policy TEXT,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE logs_account_policies (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            policy_type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            selection_criteria TEXT,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, policy_type, name)
         )
     ",
     },

@@ -8,7 +8,9 @@
 //! queries in `query_definitions` (Put/Describe/DeleteQueryDefinition), destinations in
 //! `destinations` (Put/Describe/DeleteDestination, PutDestinationPolicy), a group's KMS key
 //! id in `kms` (Associate/DisassociateKmsKey), ListLogGroups in `list_groups` and
-//! GetLogGroupFields in `group_fields`. Reads of one group take it by `logGroupName` or
+//! GetLogGroupFields in `group_fields`, DescribeFieldIndexes and DescribeIndexPolicies (empty:
+//! Homeport keeps no indexes) in `field_indexes`, Put/Describe/DeleteAccountPolicy
+//! (subscription filter policies) in `account_policies`. Reads of one group take it by `logGroupName` or
 //! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
@@ -16,9 +18,11 @@
 //! older than it are deleted by the server's periodic pass (`expire`) and never returned.
 //! What CloudWatch Logs stores, and the SQL, is the domain layer's (`model`).
 
+pub(crate) mod account_policies;
 pub(crate) mod destinations;
 pub(crate) mod errors;
 pub(crate) mod events;
+pub(crate) mod field_indexes;
 pub(crate) mod filters;
 pub(crate) mod group_fields;
 pub(crate) mod groups;

@@ -16,6 +16,7 @@
 //! - the retention pass ([`event::expire`]) deletes exactly the events older than their
 //!   group's retention, in one statement.
 
+pub(crate) mod account_policies;
 pub(crate) mod destinations;
 pub(crate) mod event;
 pub(crate) mod filters;
