@@ -15,6 +15,7 @@
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
+use super::errors::no_destination;
 use super::model::destinations::{self, Destination};
 use super::{invalid_parameter, page, paged};
 use crate::ids;
@@ -52,11 +53,6 @@ operation!(
 
 /// An access policy's size limit (PutDestinationPolicy's documentation).
 const MAX_ACCESS_POLICY_BYTES: usize = 5120;
-
-/// CloudWatch Logs' answer for a destination that does not exist.
-pub fn no_destination() -> AwsError {
-    AwsError::new("ResourceNotFoundException", 400, "The specified destination does not exist.")
-}
 
 /// The `destinationName` member (the model has checked its length and pattern).
 fn destination_name(body: &Json) -> Result<&str, AwsError> {

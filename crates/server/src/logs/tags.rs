@@ -109,7 +109,7 @@ fn resource_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<Resource<'a>, A
 fn described(scope: Scope<'_>, resource: Resource<'_>) -> (String, AwsError) {
     match resource {
         Resource::Group(name) => (group_arn(scope, name), no_group()),
-        Resource::Destination(name) => (destinations::arn(scope, name), super::destinations::no_destination()),
+        Resource::Destination(name) => (destinations::arn(scope, name), super::errors::no_destination()),
     }
 }
 
