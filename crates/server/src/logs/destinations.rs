@@ -5,7 +5,8 @@
 //! Guarantees: a destination's `targetArn` is a Kinesis stream's or a Firehose delivery
 //! stream's ARN, the only targets CloudWatch Logs delivers to through a destination; its
 //! `roleArn` needs `iam:PassRole` to `logs.amazonaws.com` (with the destination as
-//! `iam:AssociatedResourceArn`), as PutDestination documents; an access policy is a JSON
+//! `iam:AssociatedResourceArn`), as PutDestination documents; its `tags` are added to those
+//! it has, whether it is new or put again; an access policy is a JSON
 //! policy document of at most 5,120 bytes, and replaces the one before (`forceUpdate` only
 //! affirms, so it changes nothing here). Destinations are stored and answered: Homeport runs
 //! no Kinesis or Firehose, so nothing is delivered to their target. Homeport serves one
@@ -164,7 +165,7 @@ async fn put_destination_policy(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         )));
     }
     let parsed: Option<Json> = serde_json::from_str(policy).ok();
-    if !parsed.as_ref().is_some_and(|document| document.get("Statement").is_some()) {
+    if parsed.as_ref().is_none_or(|document| document.get("Statement").is_none()) {
         return Err(invalid_parameter("The accessPolicy is not a JSON policy document."));
     }
     if destinations::set_policy(&ctx.app.store, ctx.scope(), name, policy).await? {

@@ -2,8 +2,9 @@
 //! `logs_destinations` (migration 26).
 //!
 //! Guarantees: a name is one row per account and region (putting it again replaces its target
-//! and role, and keeps its creation time and access policy); a destination is deleted with its
-//! tags in one transaction; tags set with a new destination are written in its transaction.
+//! and role, and keeps its creation time and access policy); the tags a put carries are set
+//! in its transaction (added to those it has); a destination is deleted with its tags in one
+//! transaction.
 
 use store::{Statement, Store, StoreError, Value};
 
