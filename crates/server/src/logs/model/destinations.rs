@@ -53,7 +53,7 @@ pub async fn put(
     Ok(())
 }
 
-/// The region's destinations whose name starts with `prefix`, by name.
+/// The region's destinations whose name starts with `prefix`, by name (byte order).
 pub async fn list(store: &Store, scope: Scope<'_>, prefix: &str) -> Result<Vec<Destination>, ModelError> {
     let rows = store
         .query(
@@ -75,6 +75,8 @@ pub async fn list(store: &Store, scope: Scope<'_>, prefix: &str) -> Result<Vec<D
             });
         }
     }
+    // ASCII order, as CloudWatch documents, whatever the store's collation.
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
 }
 
