@@ -252,6 +252,7 @@ fn classify(name: &str) -> Option<Names> {
         | "GetLogGroupFields"
         | "DescribeFieldIndexes"
         | "DescribeIndexPolicies"
+        | "PutLogGroupDeletionProtection"
         // Logs Insights: the groups a query reads, and a query by its id.
         | "StartQuery"
         | "GetQueryResults"

@@ -963,6 +963,14 @@ fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
         ),
         logs("describe_account_policies", json!({"policyType": "SUBSCRIPTION_FILTER_POLICY"})),
         logs("delete_account_policy", json!({"policyName": "ship-all", "policyType": "SUBSCRIPTION_FILTER_POLICY"})),
+        logs(
+            "put_log_group_deletion_protection",
+            json!({"logGroupIdentifier": group, "deletionProtectionEnabled": true}),
+        ),
+        logs(
+            "put_log_group_deletion_protection",
+            json!({"logGroupIdentifier": group, "deletionProtectionEnabled": false}),
+        ),
         logs("delete_log_group", json!({"logGroupName": group})),
         logs("delete_destination", json!({"destinationName": "ship"})),
     ];

@@ -1036,10 +1036,12 @@ pub const MIGRATIONS: &[Migration] = &[
         // CloudWatch Logs' destinations (PutDestination: the target and role as given, the
         // access policy once PutDestinationPolicy sets one; nothing is delivered to them), and
         // the KMS key id a log group records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey):
-        // Homeport runs no KMS, so it is returned, never used; and the account policies of the
+        // Homeport runs no KMS, so it is returned, never used; a group's deletion protection
+        // (1 while DeleteLogGroup must refuse it); and the account policies of the
         // region (PutAccountPolicy, subscription filter policies only, stored and answered).
         sql: "
         ALTER TABLE log_groups ADD COLUMN kms_key_id TEXT;
+        ALTER TABLE log_groups ADD COLUMN deletion_protection BIGINT NOT NULL DEFAULT 0;
         CREATE TABLE logs_destinations (
             account_id TEXT NOT NULL,
             region TEXT NOT NULL,

@@ -349,6 +349,7 @@ pub static OPERATIONS: &[Operation] = &[
     logs::account_policies::PUT_ACCOUNT_POLICY,
     logs::account_policies::DESCRIBE_ACCOUNT_POLICIES,
     logs::account_policies::DELETE_ACCOUNT_POLICY,
+    logs::protection::PUT_LOG_GROUP_DELETION_PROTECTION,
     ecr::repositories::CREATE_REPOSITORY,
     ecr::repositories::DESCRIBE_REPOSITORIES,
     ecr::repositories::DELETE_REPOSITORY,

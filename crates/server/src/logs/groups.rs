@@ -2,7 +2,8 @@
 //! Put/DeleteRetentionPolicy. Setting a retention runs the retention pass at once. A
 //! `kmsKeyId` is recorded and returned when it is a well-formed key ARN of the request's
 //! region, as AssociateKmsKey records one (`logs::kms`: Homeport runs no KMS, so it is never
-//! used).
+//! used). `deletionProtectionEnabled` is kept, and DeleteLogGroup refuses a protected group
+//! (`logs::protection`).
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
@@ -104,7 +105,9 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         Some(key) => Some(super::kms::key_arn(ctx.scope(), key, name)?),
         None => None,
     };
-    let new = group::NewGroup { name, class, tags: &tags, kms_key_id, created_at: ids::now() * 1000 };
+    let deletion_protection = ctx.body.get("deletionProtectionEnabled").and_then(Json::as_bool).unwrap_or(false);
+    let new =
+        group::NewGroup { name, class, tags: &tags, kms_key_id, deletion_protection, created_at: ids::now() * 1000 };
     if !group::create(&ctx.app.store, ctx.scope(), &new).await? {
         return Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log group already exists"));
     }
@@ -113,7 +116,11 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
-    if group::delete(&ctx.app.store, ctx.scope(), name).await? { Ok(json!({})) } else { Err(no_group()) }
+    match group::delete(&ctx.app.store, ctx.scope(), name).await? {
+        group::Deleted::Deleted => Ok(json!({})),
+        group::Deleted::NoGroup => Err(no_group()),
+        group::Deleted::Protected => Err(super::protection::protected(name)),
+    }
 }
 
 async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -160,9 +167,10 @@ async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "logGroupArn": arn,
             "logGroupClass": stored.class,
         });
-        // With a pattern CloudWatch answers without the stored bytes.
+        // With a pattern CloudWatch answers without the stored bytes and the protection.
         if pattern.is_none() {
             put(&mut group, "storedBytes", stored.stored_bytes);
+            put(&mut group, "deletionProtectionEnabled", stored.deletion_protection);
         }
         if let Some(days) = stored.retention_days {
             put(&mut group, "retentionInDays", days);

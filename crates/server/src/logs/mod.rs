@@ -10,7 +10,8 @@
 //! id in `kms` (Associate/DisassociateKmsKey), ListLogGroups in `list_groups` and
 //! GetLogGroupFields in `group_fields`, DescribeFieldIndexes and DescribeIndexPolicies (empty:
 //! Homeport keeps no indexes) in `field_indexes`, Put/Describe/DeleteAccountPolicy
-//! (subscription filter policies) in `account_policies`. Reads of one group take it by `logGroupName` or
+//! (subscription filter policies) in `account_policies`, PutLogGroupDeletionProtection in
+//! `protection`. Reads of one group take it by `logGroupName` or
 //! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
@@ -29,6 +30,7 @@ pub(crate) mod groups;
 pub(crate) mod kms;
 pub(crate) mod list_groups;
 pub(crate) mod model;
+pub(crate) mod protection;
 pub(crate) mod queries;
 pub(crate) mod query_definitions;
 pub(crate) mod query_run;

@@ -83,6 +83,9 @@ fn json_body(service: &str, operation: &str) -> &'static str {
         "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies") => {
             r#"{"logGroupIdentifiers":["g"]}"#
         }
+        "logs" if operation == "PutLogGroupDeletionProtection" => {
+            r#"{"logGroupIdentifier":"g","deletionProtectionEnabled":true}"#
+        }
         "logs" => {
             r#"{"logGroupName":"g","logStreamName":"s","retentionInDays":1,"logEvents":[{"timestamp":0,"message":"m"}],
             "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g",

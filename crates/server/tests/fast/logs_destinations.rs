@@ -11,7 +11,8 @@ crate::support::on_both_stores!(
     a_group_records_a_kms_key_arn_of_its_region,
     list_log_groups_filters_by_pattern_class_and_tags,
     group_fields_are_discovered_from_recent_events,
-    a_group_is_named_by_name_or_identifier_never_both
+    a_group_is_named_by_name_or_identifier_never_both,
+    deletion_protection_blocks_the_groups_deletion
 );
 
 const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:111122223333:stream/ship";
@@ -473,6 +474,42 @@ fn a_group_is_named_by_name_or_identifier_never_both(server: &TestServer) {
             server.nobody(),
             logs("GetLogEvents", json!({"logGroupIdentifier": group, "logStreamName": "s"})),
             format!("is not authorized to perform: logs:GetLogEvents on resource: {arn}"),
+        ),
+    ]);
+}
+
+fn deletion_protection_blocks_the_groups_deletion(server: &TestServer) {
+    let root = &server.root;
+    let group = format!("/protected/{}", unique("group"));
+    let arn = format!("arn:aws:logs:us-east-1:{}:log-group:{group}", server.account_id);
+    let describe = || logs("DescribeLogGroups", json!({"logGroupNamePrefix": group}));
+    let delete = || logs("DeleteLogGroup", json!({"logGroupName": group}));
+    let protect = |enabled: bool| {
+        logs("PutLogGroupDeletionProtection", json!({"logGroupIdentifier": arn, "deletionProtectionEnabled": enabled}))
+    };
+    server.run(&[
+        Case::ok(
+            "created protected",
+            root,
+            logs("CreateLogGroup", json!({"logGroupName": group, "deletionProtectionEnabled": true})),
+        ),
+        Case::ok("described", root, describe()).json("/logGroups/0/deletionProtectionEnabled", true),
+        Case::error("not deleted", root, delete(), 400, "ValidationException", "deletion protection enabled"),
+        Case::ok(
+            "a stream still comes and goes",
+            root,
+            logs("CreateLogStream", json!({"logGroupName": group, "logStreamName": "s"})),
+        ),
+        Case::ok("unprotected by ARN", root, protect(false)),
+        Case::ok("described unprotected", root, describe()).json("/logGroups/0/deletionProtectionEnabled", false),
+        Case::ok("deleted", root, delete()),
+        Case::error(
+            "a group nobody made",
+            root,
+            protect(true),
+            400,
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
         ),
     ]);
 }
