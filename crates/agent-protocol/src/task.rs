@@ -176,6 +176,10 @@ pub struct ContainerDefinition {
     pub name: String,
     #[serde(default)]
     pub image: String,
+    /// The task's container's ARN (what its metadata's `ContainerARN` says); the control
+    /// plane adds it to each container of a task it sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub essential: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -372,6 +376,7 @@ mod tests {
         ContainerDefinition {
             name: "web".into(),
             image: "busybox".into(),
+            container_arn: Some("arn:aws:ecs:us-east-1:111122223333:container/edge/0123456789abcdef/c-web".into()),
             essential: Some(true),
             command: Some(vec!["sh".into(), "-c".into(), "sleep 60".into()]),
             entry_point: Some(vec!["/bin/env".into()]),
@@ -428,7 +433,9 @@ mod tests {
                 r#"{{"taskArn": "{ARN}", "family": "web", "revision": 3, "desiredStatus": "RUNNING",
                     "networkMode": "bridge", "taskRoleArn": "arn:aws:iam::111122223333:role/app",
                     "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
-                    "containers": [{{"name": "web", "image": "busybox", "essential": true,
+                    "containers": [{{"name": "web", "image": "busybox",
+                        "containerArn": "arn:aws:ecs:us-east-1:111122223333:container/edge/0123456789abcdef/c-web",
+                        "essential": true,
                         "command": ["sh", "-c", "sleep 60"], "entryPoint": ["/bin/env"],
                         "environment": [{{"name": "MODE", "value": "prod"}}], "workingDirectory": "/srv",
                         "user": "1000", "hostname": "web",

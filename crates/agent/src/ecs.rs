@@ -61,7 +61,7 @@ use crate::credentials_endpoint::CredentialsEndpoint;
 use crate::docker::{Docker, DockerApi, DockerError};
 use crate::ecs_registration::{Attribute, EcsState, register_request, registered_arn};
 use crate::log;
-use crate::metadata_endpoint::TaskMetadata;
+use crate::metadata_endpoint::{TagReader, TaskMetadata};
 use crate::state::StateDir;
 use crate::task_roles::TaskRoles;
 use engine::{Engine, Signers};
@@ -118,7 +118,10 @@ pub async fn run(state: StateDir, control_plane: ControlPlane, options: EcsOptio
         }
     };
     let roles = TaskRoles::new();
-    let metadata = TaskMetadata::default();
+    let metadata = TaskMetadata::reading_tags(TagReader {
+        control_plane: control_plane.clone(),
+        credentials: credentials.clone(),
+    });
     let credentials_url = match CredentialsEndpoint::bind(options.credentials_port).await {
         Ok(endpoint) => {
             let url = endpoint.base_url.clone();

@@ -3,6 +3,11 @@
 //! `ECS_CONTAINER_METADATA_URI=http://169.254.170.2:PORT/v3/ID`, and under each
 //! - `${uri}`: the container's metadata;
 //! - `${uri}/task`: the task's, with each of its containers';
+//! - `${uri}/taskWithTags`: the same with `TaskTags` and `ContainerInstanceTags`, read as
+//!   ECS's agent reads them: `ecs:ListTagsForResource` on each, signed with the instance
+//!   role (whose managed policy allows it); a refused or failed read is an entry of `Errors`
+//!   (the field, the error's code, message and HTTP status, the resource), never a failure
+//!   of the whole answer;
 //! - `${uri}/stats`: the container's Docker stats (`GET /containers/ID/stats?stream=false`),
 //!   with v4's `network_rate_stats` (bytes a second since the previous request's sample);
 //! - `${uri}/task/stats`: every container's stats, by Docker id.
@@ -27,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use aws_protocol::sigv4::{constant_time_eq, format_iso8601};
 use serde_json::{Map, Value, json};
 
+use crate::api;
+use crate::control_plane::{ControlPlane, Credentials, current_credentials};
 use crate::docker::Docker;
 use crate::reconcile::{ContainerRecord, ContainerState, Status, TaskRecord};
 use crate::task_spec::{LABEL_AGENT, LABEL_INSTANCE, TaskPayload, docker_name_of};
@@ -42,8 +49,20 @@ const ID_SEPARATOR: char = '-';
 #[derive(Debug, Clone)]
 pub struct TaskView {
     pub cluster: String,
+    /// The container instance the task runs on.
+    pub instance: String,
     pub record: TaskRecord,
 }
+
+/// How `taskWithTags` reads tags: the control plane, as the instance role.
+#[derive(Clone)]
+pub struct TagReader {
+    pub control_plane: ControlPlane,
+    pub credentials: Credentials,
+}
+
+/// How long reading one resource's tags may take.
+const TAGS_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine's tasks as the endpoint serves them, shared by the engine (which publishes
 /// its table after every change) and the endpoint.
@@ -52,6 +71,8 @@ pub struct TaskMetadata {
     tasks: Arc<Mutex<HashMap<String, TaskView>>>,
     /// Each container's last network totals, for v4's `network_rate_stats`.
     network: Arc<Mutex<HashMap<String, NetworkSample>>>,
+    /// Where `taskWithTags` reads tags (none: every tag read is an error).
+    tags: Option<TagReader>,
 }
 
 /// A container's received and sent bytes (all its interfaces) when last sampled.
@@ -71,6 +92,57 @@ pub fn environment(base_url: &str, task_id: &str, container: &str) -> Vec<(Strin
 }
 
 impl TaskMetadata {
+    /// An endpoint whose `taskWithTags` reads tags with `reader`.
+    pub fn reading_tags(reader: TagReader) -> TaskMetadata {
+        TaskMetadata { tags: Some(reader), ..TaskMetadata::default() }
+    }
+
+    /// `TaskTags` and `ContainerInstanceTags` for `view`, and the `Errors` of the reads that
+    /// failed.
+    async fn read_tags(&self, view: &TaskView) -> (Map<String, Value>, Vec<Value>) {
+        let mut found = Map::new();
+        let mut errors = Vec::new();
+        for (field, arn) in [("ContainerInstanceTags", view.instance.as_str()), ("TaskTags", view.record.arn.as_str())]
+        {
+            match self.list_tags(arn).await {
+                Ok(tags) => {
+                    found.insert(field.to_owned(), Value::Object(tags));
+                }
+                Err((code, message, status)) => errors.push(json!({
+                    "ErrorField": field, "ErrorCode": code, "ErrorMessage": message, "StatusCode": status,
+                    "ResourceARN": arn,
+                })),
+            }
+        }
+        (found, errors)
+    }
+
+    /// `ecs:ListTagsForResource` of `arn` as a `{key: value}` object, or the error's code,
+    /// message and HTTP status.
+    async fn list_tags(&self, arn: &str) -> Result<Map<String, Value>, (String, String, u16)> {
+        let Some(reader) = &self.tags else {
+            return Err(("Unavailable".to_owned(), "This agent reads no tags.".to_owned(), 500));
+        };
+        let mut credentials = reader.credentials.clone();
+        let Ok(held) = tokio::time::timeout(TAGS_LIMIT, current_credentials(&mut credentials)).await else {
+            return Err(("Unavailable".to_owned(), "The instance holds no credentials yet.".to_owned(), 500));
+        };
+        let ControlPlane { endpoint, region } = &reader.control_plane;
+        let body = json!({"resourceArn": arn});
+        match api::ecs_call(endpoint, region, &held, "ListTagsForResource", &body, TAGS_LIMIT).await {
+            Ok(answer) => Ok(answer
+                .get("tags")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|tag| Some((tag.get("key")?.as_str()?.to_owned(), tag.get("value")?.clone())))
+                .collect()),
+            Err(api::CallError::Service { status, code, message }) => Err((code, message, status)),
+            Err(error) => Err(("ServerException".to_owned(), error.to_string(), 500)),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, TaskView>) -> T) -> T {
         match self.tasks.lock() {
             Ok(mut guard) => f(&mut guard),
@@ -79,11 +151,15 @@ impl TaskMetadata {
     }
 
     /// Replaces what is served with the engine's table (tasks without an id are not served).
-    pub fn publish(&self, cluster: &str, tasks: &BTreeMap<String, TaskRecord>) {
+    pub fn publish(&self, cluster: &str, instance: &str, tasks: &BTreeMap<String, TaskRecord>) {
         let views: HashMap<String, TaskView> = tasks
             .values()
             .filter(|record| record.metadata_id.is_some() && record.spec.is_some())
-            .map(|record| (record.arn.clone(), TaskView { cluster: cluster.to_owned(), record: record.clone() }))
+            .map(|record| {
+                let view =
+                    TaskView { cluster: cluster.to_owned(), instance: instance.to_owned(), record: record.clone() };
+                (record.arn.clone(), view)
+            })
             .collect();
         let live: Vec<&str> =
             views.values().flat_map(|v| v.record.containers.iter().filter_map(|c| c.runtime_id.as_deref())).collect();
@@ -150,6 +226,7 @@ enum Version {
 enum Route<'a> {
     Container(&'a str),
     Task(&'a str),
+    TaskWithTags(&'a str),
     ContainerStats(&'a str),
     TaskStats(&'a str),
 }
@@ -168,6 +245,7 @@ fn route(path: &str) -> Option<(Version, Route<'_>)> {
     let route = match tail {
         "" => Route::Container(id),
         "task" => Route::Task(id),
+        "taskWithTags" => Route::TaskWithTags(id),
         "stats" => Route::ContainerStats(id),
         "task/stats" => Route::TaskStats(id),
         _ => return None,
@@ -187,25 +265,42 @@ fn not_found(what: &str) -> (u16, Value) {
 /// The status and body for `GET path`.
 pub async fn answer(path: &str, metadata: &TaskMetadata, docker: &Docker) -> (u16, Value) {
     let Some((version, route)) = route(path) else {
-        return (404, json!("Unknown path; the metadata paths are ID, ID/task, ID/stats and ID/task/stats."));
+        return (
+            404,
+            json!("Unknown path; the metadata paths are ID, ID/task, ID/taskWithTags, ID/stats and ID/task/stats."),
+        );
     };
     let id = match route {
-        Route::Container(id) | Route::Task(id) | Route::ContainerStats(id) | Route::TaskStats(id) => id,
+        Route::Container(id)
+        | Route::Task(id)
+        | Route::TaskWithTags(id)
+        | Route::ContainerStats(id)
+        | Route::TaskStats(id) => id,
     };
     let Some((view, container)) = metadata.lookup(id) else { return not_found("the container's metadata") };
     match route {
         Route::Container(_) => {
             let inspected = inspect(docker, view.record.container(&container)).await;
-            (200, container_metadata(&view, &container, inspected.as_ref()))
+            (200, container_metadata(&view, version, &container, inspected.as_ref()))
         }
-        Route::Task(_) => {
+        Route::Task(_) | Route::TaskWithTags(_) => {
             let mut inspected = HashMap::new();
             for record in &view.record.containers {
                 if let Some(found) = inspect(docker, Some(record)).await {
                     inspected.insert(record.name.clone(), found);
                 }
             }
-            (200, task_metadata(&view, version, &inspected))
+            let mut task = task_metadata(&view, version, &inspected);
+            if matches!(route, Route::TaskWithTags(_))
+                && let Some(object) = task.as_object_mut()
+            {
+                let (tags, errors) = metadata.read_tags(&view).await;
+                object.extend(tags);
+                if !errors.is_empty() {
+                    object.insert("Errors".to_owned(), Value::Array(errors));
+                }
+            }
+            (200, task)
         }
         Route::ContainerStats(_) => match view.record.container(&container).and_then(|r| r.runtime_id.clone()) {
             Some(runtime_id) => match docker.stats_json(&runtime_id).await {
@@ -262,7 +357,7 @@ fn put(object: &mut Map<String, Value>, name: &str, value: Option<Value>) {
 }
 
 /// One container's metadata, with what Docker's inspection (if any) adds.
-fn container_metadata(view: &TaskView, name: &str, inspected: Option<&Value>) -> Value {
+fn container_metadata(view: &TaskView, version: Version, name: &str, inspected: Option<&Value>) -> Value {
     let record = view.record.container(name);
     let spec = view.record.spec.as_ref();
     let definition = spec.and_then(|s| s.container(name));
@@ -272,6 +367,9 @@ fn container_metadata(view: &TaskView, name: &str, inspected: Option<&Value>) ->
     out.insert("Name".to_owned(), json!(name));
     out.insert("DockerName".to_owned(), json!(spec.map(|s| docker_name_of(s, name)).unwrap_or_default()));
     out.insert("Image".to_owned(), json!(definition.map(|d| d.image.clone()).unwrap_or_default()));
+    if version == Version::V4 {
+        put(&mut out, "ContainerARN", definition.and_then(|d| d.container_arn.clone()).map(Value::String));
+    }
     put(&mut out, "ImageID", pointer("/Image"));
     let ports: Vec<Value> = record
         .map(|r| r.bindings.as_slice())
@@ -361,7 +459,7 @@ fn task_metadata(view: &TaskView, version: Version, inspected: &HashMap<String, 
         out.insert("LaunchType".to_owned(), json!("EXTERNAL"));
     }
     let containers: Vec<Value> =
-        record.containers.iter().map(|c| container_metadata(view, &c.name, inspected.get(&c.name))).collect();
+        record.containers.iter().map(|c| container_metadata(view, version, &c.name, inspected.get(&c.name))).collect();
     out.insert("Containers".to_owned(), json!(containers));
     Value::Object(out)
 }
@@ -375,12 +473,14 @@ mod tests {
 
     const ARN: &str = "arn:aws:ecs:us-east-1:111122223333:task/edge/0123456789abcdef0123456789abcdef";
     const OTHER: &str = "arn:aws:ecs:us-east-1:111122223333:task/edge/fedcba9876543210fedcba9876543210";
+    const INSTANCE: &str = "arn:aws:ecs:us-east-1:111122223333:container-instance/edge/0123456789abcdef";
 
     fn record(arn: &str, id: &str) -> TaskRecord {
         let spec: TaskPayload = serde_json::from_value(json!({
             "taskArn": arn, "family": "web", "revision": 7, "cpu": "512", "memory": "256", "serviceName": "web-svc",
             "containers": [
                 {"name": "app", "image": "busybox", "cpu": 128, "memory": 64,
+                 "containerArn": "arn:aws:ecs:us-east-1:111122223333:container/edge/0123/c-app",
                  "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "1m"}}},
                 {"name": "side", "image": "busybox"}
             ]
@@ -409,7 +509,7 @@ mod tests {
         crate::reconcile::apply_launch(&mut mine, "app", LaunchResult::Launched(inspected), 1);
         let theirs = record(OTHER, "ffffffffffffffffffffffffffffffff");
         let metadata = TaskMetadata::default();
-        metadata.publish("edge", &BTreeMap::from([(ARN.to_owned(), mine), (OTHER.to_owned(), theirs)]));
+        metadata.publish("edge", INSTANCE, &BTreeMap::from([(ARN.to_owned(), mine), (OTHER.to_owned(), theirs)]));
         metadata
     }
 
@@ -462,6 +562,7 @@ mod tests {
         assert_eq!(route("/v4/x-app"), Some((Version::V4, Route::Container("x-app"))));
         assert_eq!(route("/v4/x-app/"), Some((Version::V4, Route::Container("x-app"))));
         assert_eq!(route("/v4/x-app/task"), Some((Version::V4, Route::Task("x-app"))));
+        assert_eq!(route("/v3/x-app/taskWithTags"), Some((Version::V3, Route::TaskWithTags("x-app"))));
         assert_eq!(route("/v3/x-app/stats"), Some((Version::V3, Route::ContainerStats("x-app"))));
         assert_eq!(route("/v4/x-app/task/stats"), Some((Version::V4, Route::TaskStats("x-app"))));
         assert_eq!(route("/v4/"), None);
@@ -490,6 +591,7 @@ mod tests {
                 "Limits": {"CPU": 0.5, "Memory": 256}, "LaunchType": "EXTERNAL",
                 "Containers": [
                     {"DockerId": "c1", "Name": "app", "DockerName": "ecs-web-7-app-0123456789ab", "Image": "busybox",
+                     "ContainerARN": "arn:aws:ecs:us-east-1:111122223333:container/edge/0123/c-app",
                      "ImageID": "sha256:abc",
                      "Ports": [{"ContainerPort": 80, "Protocol": "tcp", "HostPort": 32768, "HostIp": "0.0.0.0"}],
                      "Labels": {"com.amazonaws.ecs.cluster": "edge", "team": "ops"},
@@ -505,5 +607,6 @@ mod tests {
         );
         let v3 = task_metadata(&view, Version::V3, &HashMap::new());
         assert!(v3.get("LaunchType").is_none(), "LaunchType is v4's");
+        assert!(v3["Containers"][0].get("ContainerARN").is_none(), "so is ContainerARN");
     }
 }

@@ -15,59 +15,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{Server, fresh_dir};
+use common::Server;
 use serde_json::json;
 
-/// Whether `ansible-playbook` runs; in CI its absence fails the test.
-fn ansible_available() -> bool {
-    let found = Command::new("ansible-playbook").arg("--version").output().is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install ansible (pip install ansible)");
-        eprintln!("ansible-playbook not found: the Ansible test did NOT RUN (pip install ansible)");
-    }
-    found
-}
-
-/// Runs the playbook with `state`, and returns the recap's `changed=` count.
-fn play(server: &Server, dir: &Path, state: &str) -> u64 {
-    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible/iam.yml");
-    let python = String::from_utf8(
-        Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().unwrap().stdout,
-    )
-    .unwrap();
-    let output = server
-        .as_root(&mut Command::new("ansible-playbook"))
-        .arg(&playbook)
-        .args(["-i", "localhost,", "-e"])
-        .arg(format!("state={state} ansible_python_interpreter={}", python.trim()))
-        .env("AWS_REGION", "us-east-1")
-        .env("ANSIBLE_LOCAL_TEMP", dir.join("ansible-tmp"))
-        .env("ANSIBLE_HOME", dir.join("ansible-home"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "ansible-playbook state={state} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let recap = stdout
-        .lines()
-        .rev()
-        .find(|line| line.starts_with("localhost"))
-        .unwrap_or_else(|| panic!("no recap:\n{stdout}"));
-    let changed = recap.split_whitespace().find_map(|field| field.strip_prefix("changed=")).unwrap();
-    changed.parse().unwrap()
-}
-
-fn manage_iam_with_ansible() {
-    let dir = fresh_dir("ansible-iam");
-    let server = Server::start(&dir.join("data"), None);
-    assert!(play(&server, &dir, "present") > 0, "the first run creates");
+/// What the first run made, read back with boto3.
+fn assert_created(server: &Server) {
     let answers = server.boto3(&[
         json!({"service": "iam", "operation": "get_login_profile", "params": {"UserName": "hp-alice"}}),
         json!({"service": "iam", "operation": "list_access_keys", "params": {"UserName": "hp-alice"}}),
@@ -80,8 +32,10 @@ fn manage_iam_with_ansible() {
     assert_eq!(answers[2]["response"]["Users"][0]["UserName"], "hp-alice", "{}", answers[2]);
     assert_eq!(answers[3]["response"]["AttachedPolicies"].as_array().unwrap().len(), 2, "{}", answers[3]);
     assert_eq!(answers[4]["response"]["Tags"], json!([{"Key": "team", "Value": "platform"}]), "{}", answers[4]);
-    assert_eq!(play(&server, &dir, "present"), 0, "a second run changes nothing");
-    assert!(play(&server, &dir, "absent") > 0, "the removal removes");
+}
+
+/// What the removal left: nothing of the playbook's.
+fn assert_removed(server: &Server) {
     let answers = server.boto3(&[
         json!({"service": "iam", "operation": "list_users", "params": {}}),
         json!({"service": "iam", "operation": "list_groups", "params": {}}),
@@ -98,14 +52,9 @@ fn manage_iam_with_ansible() {
             .collect();
         assert!(left.is_empty(), "{list} left behind: {left:?}");
     }
-    assert_eq!(play(&server, &dir, "absent"), 0, "removing again changes nothing");
-    server.kill();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn ansible_creates_reruns_and_removes_iam() {
-    if ansible_available() && common::boto3_available() {
-        manage_iam_with_ansible();
-    }
+    common::ansible::create_rerun_remove("ansible-iam", "iam.yml", |_| String::new(), assert_created, assert_removed);
 }

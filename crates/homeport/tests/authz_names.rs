@@ -219,6 +219,12 @@ fn classify(name: &str) -> Option<Names> {
         | "UpdateService"
         | "DeleteService"
         | "DescribeServices"
+        // A service's task sets, named by the service (and the set) in the cluster.
+        | "CreateTaskSet"
+        | "DescribeTaskSets"
+        | "UpdateTaskSet"
+        | "DeleteTaskSet"
+        | "UpdateServicePrimaryTaskSet"
         | "ListServices"
         | "DeleteLogGroup"
         | "DeleteLogStream"

@@ -3,7 +3,8 @@
 //!
 //! Covered: a task writes to a `shared` Docker volume (autoprovisioned with the definition's
 //! driver and labels), is stopped, and its successor reads the data; a host path mounted
-//! `readOnly` cannot be written; a container reads its own metadata, its task's and its
+//! `readOnly` cannot be written; a container reads its own metadata (its `ContainerARN`
+//! is DescribeTasks' own), its task's (with its tags through `taskWithTags`) and its
 //! stats from `ECS_CONTAINER_METADATA_URI_V4` (and v3) in ECS's shapes, and neither its
 //! task's answer nor its environment says anything of another task's, whose id it cannot
 //! guess (a wrong id is a 404); a sidecar reading through `volumesFrom`; a task-scoped
@@ -233,7 +234,7 @@ fn volumes_metadata_and_container_settings_reach_docker() {
         "containerDefinitions": [{"name": "app", "image": IMAGE, "memory": 16, "cpu": 64, "stopTimeout": 2,
                                   "dockerLabels": {"team": "ops"}, "command": ["sleep", "600"]}],
     }));
-    let tasks = ecs.run_task("meta", &["--count", "2"]);
+    let tasks = ecs.run_task("meta", &["--count", "2", "--tags", "key=team,value=ops"]);
     ecs.await_status(&tasks, "RUNNING", Duration::from_secs(60));
     let ids: Vec<String> = tasks.iter().map(|task| container_of(&containers, task)).collect();
     let uris: Vec<String> = ids.iter().map(|id| container_env(id, "ECS_CONTAINER_METADATA_URI_V4")).collect();
@@ -254,6 +255,14 @@ fn volumes_metadata_and_container_settings_reach_docker() {
     assert_eq!(task["Limits"], json!({"CPU": 0.25, "Memory": 64}), "{task}");
     assert_eq!(task["LaunchType"], "EXTERNAL");
     assert_eq!(task["Containers"].as_array().unwrap().len(), 1, "{task}");
+    let described = ecs.task(&tasks[0]);
+    assert_eq!(own["ContainerARN"], described["containers"][0]["containerArn"], "{own}");
+    // With tags, read as the instance role (its managed policy allows ecs:ListTagsForResource).
+    let tagged = metadata(&ids[0], &format!("{}/taskWithTags", uris[0])).expect("its task's metadata with tags");
+    assert_eq!(tagged["TaskTags"], json!({"team": "ops"}), "{tagged}");
+    assert_eq!(tagged["ContainerInstanceTags"], json!({}), "{tagged}");
+    assert!(tagged.get("Errors").is_none(), "{tagged}");
+    assert_eq!(tagged["TaskARN"], task["TaskARN"]);
     let stats = metadata(&ids[0], &format!("{}/stats", uris[0])).expect("its stats");
     assert!(stats.get("memory_stats").is_some() && stats.get("cpu_stats").is_some(), "{stats}");
     assert!(stats["network_rate_stats"]["rx_bytes_per_sec"].is_number(), "v4 adds network rates: {stats}");

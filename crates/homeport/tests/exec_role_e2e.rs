@@ -40,11 +40,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
+use common::ecs::{
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, TASKS_TRUST, awslogs, cluster_with_agent, docker, execution_role,
+    import_busybox, instance_role, log_messages, wait_for,
+};
+use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir};
 
-const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
-const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 /// awslogs-create-group needs logs:CreateLogGroup, which the managed policy lacks (as on AWS).
 const CREATE_GROUP_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}}"#;
@@ -191,24 +192,6 @@ fn container_env(id: &str, name: &str) -> String {
     env.iter().find_map(|entry| entry.strip_prefix(&format!("{name}="))).unwrap().to_owned()
 }
 
-/// Every message of a log stream, oldest first.
-fn log_messages(server: &Server, group: &str, stream: &str) -> Vec<String> {
-    let output = server.aws(
-        &server.root_credentials(),
-        &["logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--start-from-head"],
-    );
-    if !output.status.success() {
-        return Vec::new();
-    }
-    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
-    answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
-}
-
-fn awslogs(group: &str, prefix: &str) -> Value {
-    json!({"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": "us-east-1",
-        "awslogs-stream-prefix": prefix, "awslogs-create-group": "true"}})
-}
-
 fn task_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
 }
@@ -230,39 +213,17 @@ fn task_roles_and_awslogs_with_docker() {
     instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
     let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     let role_arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
-    for role in ["appRole", "execRole"] {
-        server.aws_json(
-            &root,
-            &["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST],
-        );
-    }
-    server.aws_json(&root, &["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY]);
     server.aws_json(
         &root,
-        &[
-            "iam",
-            "put-role-policy",
-            "--role-name",
-            "execRole",
-            "--policy-name",
-            "create-groups",
-            "--policy-document",
-            CREATE_GROUP_POLICY,
-        ],
+        &["iam", "create-role", "--role-name", "appRole", "--assume-role-policy-document", TASKS_TRUST],
     );
-    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
-    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    execution_role(&server, "execRole", Some(("create-groups", CREATE_GROUP_POLICY)));
     let state = dir.join("agent");
-    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
-    let agent = Agent::start(&state);
+    let (agent, _) = cluster_with_agent(&server, &cluster, &state);
     let line = agent.await_line(0, &["serving task credentials at http://"], Duration::from_secs(30));
     let endpoint = line.split("at ").last().unwrap().trim().to_owned();
     assert!(endpoint.starts_with("http://169.254.170.2:"), "served on ECS's address: {line}");
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
-    wait_for("a connected container instance", Duration::from_secs(30), || {
-        let listed = ecs.call(&["list-container-instances"]);
-        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
-    });
 
     // awslogs: stdout and stderr, shipped with the execution role across a control-plane crash.
     ecs.register_definition(json!({
@@ -508,11 +469,7 @@ fn pulls_from_homeports_registry_with_the_right_role() {
         );
     };
     put_policy("ecsAnywhereRole", "agent", AGENT_ONLY_POLICY);
-    server.aws_json(
-        &root,
-        &["iam", "create-role", "--role-name", "execRole", "--assume-role-policy-document", TASKS_TRUST],
-    );
-    server.aws_json(&root, &["iam", "attach-role-policy", "--role-name", "execRole", "--policy-arn", EXECUTION_POLICY]);
+    execution_role(&server, "execRole", None);
 
     // An image in Homeport's registry, pushed by root and then gone from Docker.
     server.aws_json(&root, &["ecr", "create-repository", "--repository-name", "app"]);
@@ -530,16 +487,8 @@ fn pulls_from_homeports_registry_with_the_right_role() {
     };
     forget();
 
-    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
-    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
-    let state = dir.join("agent");
-    let instance_id = registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
-    let agent = Agent::start(&state);
+    let (agent, instance_id) = cluster_with_agent(&server, &cluster, &dir.join("agent"));
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
-    wait_for("a connected container instance", Duration::from_secs(30), || {
-        let listed = ecs.call(&["list-container-instances"]);
-        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
-    });
     let definition = |family: &str, execution_role: Option<String>| {
         let mut definition = json!({
             "family": family,
@@ -621,24 +570,9 @@ fn awslogs_that_cannot_be_set_up_stops_the_task_with_the_reason() {
     instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
     let account = server.aws_json(&root, &["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     // The managed execution policy: streams and events, not groups (as on AWS).
-    server.aws_json(
-        &root,
-        &["iam", "create-role", "--role-name", "plainExecRole", "--assume-role-policy-document", TASKS_TRUST],
-    );
-    server.aws_json(
-        &root,
-        &["iam", "attach-role-policy", "--role-name", "plainExecRole", "--policy-arn", EXECUTION_POLICY],
-    );
-    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", &cluster]);
-    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
-    let state = dir.join("agent");
-    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
-    let agent = Agent::start(&state);
+    execution_role(&server, "plainExecRole", None);
+    let (agent, _) = cluster_with_agent(&server, &cluster, &dir.join("agent"));
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
-    wait_for("a connected container instance", Duration::from_secs(30), || {
-        let listed = ecs.call(&["list-container-instances"]);
-        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
-    });
     let execution_role = format!("arn:aws:iam::{account}:role/plainExecRole");
     let definition = |family: &str, options: Value| {
         json!({

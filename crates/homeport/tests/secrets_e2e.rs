@@ -21,13 +21,14 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
+use common::ecs::{
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, cluster_with_agent, execution_role, import_busybox, instance_role,
+    log_messages, wait_for,
+};
+use common::{Server, aws_cli_available, docker_available, ecr_login, fresh_dir};
 
-const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
-const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 const READ_SECRETS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParameters","secretsmanager:GetSecretValue","logs:CreateLogGroup"],"Resource":"*"}]}"#;
 const READ_SECRETS_ONLY_ASM: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","logs:CreateLogGroup"],"Resource":"*"}]}"#;
 
@@ -120,19 +121,6 @@ fn parameters_and_secrets_through_the_aws_cli() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Every message of a log stream, oldest first.
-fn log_messages(server: &Server, group: &str, stream: &str) -> Vec<String> {
-    let output = server.aws(
-        &server.root_credentials(),
-        &["logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--start-from-head"],
-    );
-    if !output.status.success() {
-        return Vec::new();
-    }
-    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
-    answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
-}
-
 #[test]
 fn tasks_read_their_secrets_with_the_execution_role() {
     if !aws_cli_available() || !docker_available("the secrets end-to-end test") {
@@ -150,9 +138,7 @@ fn tasks_read_their_secrets_with_the_execution_role() {
     instance_role(&server, &[SSM_POLICY, ECS_POLICY]);
     let account = aws(&["sts", "get-caller-identity"])["Account"].as_str().unwrap().to_owned();
     for (role, inline) in [("secretsExecRole", READ_SECRETS), ("noSsmExecRole", READ_SECRETS_ONLY_ASM)] {
-        aws(&["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST]);
-        aws(&["iam", "attach-role-policy", "--role-name", role, "--policy-arn", EXECUTION_POLICY]);
-        aws(&["iam", "put-role-policy", "--role-name", role, "--policy-name", "secrets", "--policy-document", inline]);
+        execution_role(&server, role, Some(("secrets", inline)));
     }
     aws(&["ssm", "put-parameter", "--name", "/app/db-password", "--type", "SecureString", "--value", PARAMETER_VALUE]);
     let secret = json!({"username": "app", "password": JSON_PASSWORD}).to_string();
@@ -161,16 +147,9 @@ fn tasks_read_their_secrets_with_the_execution_role() {
         .unwrap()
         .to_owned();
 
-    aws(&["ecs", "create-cluster", "--cluster-name", &cluster]);
-    let activation = aws(&["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
     let state = dir.join("agent");
-    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
-    let agent = Agent::start(&state);
+    let (agent, _) = cluster_with_agent(&server, &cluster, &state);
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
-    wait_for("a connected container instance", Duration::from_secs(30), || {
-        let listed = ecs.call(&["list-container-instances"]);
-        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
-    });
     let definition = |family: &str, role: &str| {
         json!({
             "family": family,
@@ -271,9 +250,7 @@ fn private_registry_credentials_come_from_a_secret() {
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"*"}}"#,
         ),
     ] {
-        aws(&["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST]);
-        aws(&["iam", "attach-role-policy", "--role-name", role, "--policy-arn", EXECUTION_POLICY]);
-        aws(&["iam", "put-role-policy", "--role-name", role, "--policy-name", "secrets", "--policy-document", inline]);
+        execution_role(&server, role, Some(("secrets", inline)));
     }
     // An image pushed to the registry, then gone from Docker.
     aws(&["ecr", "create-repository", "--repository-name", "private"]);
@@ -309,16 +286,9 @@ fn private_registry_credentials_come_from_a_secret() {
             .unwrap()
             .to_owned();
 
-    aws(&["ecs", "create-cluster", "--cluster-name", &cluster]);
-    let activation = aws(&["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
     let state = dir.join("agent");
-    registered_id(&register_agent(&server, &activation, &cluster, &state, &[]));
-    let agent = Agent::start(&state);
+    let (agent, _) = cluster_with_agent(&server, &cluster, &state);
     let ecs = Ecs { server: &server, cluster: cluster.clone() };
-    wait_for("a connected container instance", Duration::from_secs(30), || {
-        let listed = ecs.call(&["list-container-instances"]);
-        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
-    });
     let definition = |family: &str, role: &str| {
         json!({
             "family": family,

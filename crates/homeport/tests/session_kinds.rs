@@ -429,6 +429,10 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
         "UpdateService" => {
             json!({"cluster": "c", "service": format!("base-{caller}"), "taskDefinition": "app"}).to_string()
         }
+        // A task set of an EXTERNAL service, scaled to nothing: its definition's roles pass.
+        "CreateTaskSet" => json!({"cluster": "c", "service": format!("blue-{caller}"), "taskDefinition": "app",
+                                  "scale": {"value": 0, "unit": "PERCENT"}})
+        .to_string(),
         "CreateActivation" => json!({"IamRole": "ecsAnywhereRole"}).to_string(),
         "AddRoleToInstanceProfile" => format!("InstanceProfileName=profile-{caller}&RoleName=ec2Role"),
         // The role CloudWatch Logs would deliver to the destination with.
@@ -521,7 +525,7 @@ print(json.dumps(found))
         .map(|op| op.name)
         .collect();
     assert!(unclassified.is_empty(), "these can name a role: do they pass it? {unclassified:?}");
-    assert_eq!(passing.len(), 10, "every case above is a routed operation");
+    assert_eq!(passing.len(), 11, "every case above is a routed operation");
     let (status, answer) = json_call(server, &world.root, "CreateLogGroup", &json!({"logGroupName": "subscribed"}));
     assert_eq!(status, 200, "{answer}");
 
@@ -554,6 +558,10 @@ print(json.dumps(found))
             "CreateService",
             &json!({"cluster": "c", "serviceName": format!("base-{caller}"), "taskDefinition": "plain", "desiredCount": 0, "launchType": "EXTERNAL"}),
         );
+        assert_eq!(status, 200, "{answer}");
+        let external = json!({"cluster": "c", "serviceName": format!("blue-{caller}"), "desiredCount": 1,
+                              "launchType": "EXTERNAL", "deploymentController": {"type": "EXTERNAL"}});
+        let (status, answer) = json_call(server, &world.root, "CreateService", &external);
         assert_eq!(status, 200, "{answer}");
     }
 

@@ -31,6 +31,7 @@ mod secretsmanager;
 pub mod services;
 mod ssm;
 mod sts;
+mod tags;
 #[cfg(test)]
 mod testing;
 pub mod tls;

@@ -1142,6 +1142,14 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 30,
+        // An ECR repository's scan-on-push setting (`ecr::scanning`): stored and answered;
+        // with no scanner, its images' scans report that none is configured.
+        sql: "
+        ALTER TABLE ecr_repository_settings ADD COLUMN scan_on_push BIGINT NOT NULL DEFAULT 0
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

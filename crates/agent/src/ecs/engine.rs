@@ -226,7 +226,7 @@ impl<D: DockerApi> Engine<D> {
             Ok(()) => self.saved = bytes,
             Err(error) => log::event(&format!("ecs: {error}")),
         }
-        self.signers.metadata.publish(&self.cluster, &self.tasks);
+        self.signers.metadata.publish(&self.cluster, &self.instance_arn, &self.tasks);
     }
 
     /// Plans every task and starts what the plans ask for.

@@ -16,12 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::Server;
+use super::{Agent, Server, register_agent, registered_id};
 
 pub const IMAGE: &str = "homeport-test/busybox:latest";
 pub const SSM_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
 pub const ECS_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
 pub const SSM_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+/// The trust policy of a role that ECS tasks assume (a task role or an execution role).
+pub const TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+pub const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 /// Creates `ecsAnywhereRole`, trusting SSM, with `policies` attached (as the seed does).
 pub fn instance_role(server: &Server, policies: &[&str]) {
@@ -34,6 +37,56 @@ pub fn instance_role(server: &Server, policies: &[&str]) {
         server
             .aws_json(&root, &["iam", "attach-role-policy", "--role-name", "ecsAnywhereRole", "--policy-arn", policy]);
     }
+}
+
+/// Creates `role`, which ECS tasks assume, with the managed execution policy attached and
+/// `inline` (a policy document) as its inline policy named `inline_name`, if given.
+pub fn execution_role(server: &Server, role: &str, inline: Option<(&str, &str)>) {
+    let root = server.root_credentials();
+    server.aws_json(&root, &["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TASKS_TRUST]);
+    server.aws_json(&root, &["iam", "attach-role-policy", "--role-name", role, "--policy-arn", EXECUTION_POLICY]);
+    if let Some((name, document)) = inline {
+        server.aws_json(
+            &root,
+            &["iam", "put-role-policy", "--role-name", role, "--policy-name", name, "--policy-document", document],
+        );
+    }
+}
+
+/// Creates `cluster`, registers an agent into it with an activation of `ecsAnywhereRole`
+/// (state in `state_dir`), starts it and waits until its container instance is connected:
+/// the agent and its managed instance's id.
+pub fn cluster_with_agent(server: &Server, cluster: &str, state_dir: &Path) -> (Agent, String) {
+    let root = server.root_credentials();
+    server.aws_json(&root, &["ecs", "create-cluster", "--cluster-name", cluster]);
+    let activation = server.aws_json(&root, &["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    let instance_id = registered_id(&register_agent(server, &activation, cluster, state_dir, &[]));
+    let agent = Agent::start(state_dir);
+    let ecs = Ecs { server, cluster: cluster.to_owned() };
+    wait_for("a connected container instance", Duration::from_secs(30), || {
+        let listed = ecs.call(&["list-container-instances"]);
+        (listed["containerInstanceArns"].as_array()?.len() == 1).then_some(())
+    });
+    (agent, instance_id)
+}
+
+/// awslogs options shipping to `group` under `prefix`, creating the group if need be.
+pub fn awslogs(group: &str, prefix: &str) -> Value {
+    json!({"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": "us-east-1",
+        "awslogs-stream-prefix": prefix, "awslogs-create-group": "true"}})
+}
+
+/// Every message of a log stream, oldest first (none while the stream does not exist).
+pub fn log_messages(server: &Server, group: &str, stream: &str) -> Vec<String> {
+    let output = server.aws(
+        &server.root_credentials(),
+        &["logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--start-from-head"],
+    );
+    if !output.status.success() {
+        return Vec::new();
+    }
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
 }
 
 pub fn docker(args: &[&str]) -> String {

@@ -10,6 +10,7 @@
     reason = "test support: fails loudly on any surprise; each test binary uses part of it"
 )]
 
+pub mod ansible;
 pub mod ecs;
 pub mod tls;
 
@@ -85,7 +86,13 @@ impl Server {
     }
 
     pub fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
-        Command::new("aws")
+        self.aws_command(credentials, args).output().unwrap()
+    }
+
+    /// The aws CLI with `args`, pointed at this server as `credentials`, to run or spawn.
+    pub fn aws_command(&self, credentials: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new("aws");
+        command
             .args(args)
             .envs(self.endpoint_env())
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -93,9 +100,8 @@ impl Server {
             .env("AWS_CONFIG_FILE", "/nonexistent")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .output()
-            .unwrap()
+            .env_remove("AWS_SECRET_ACCESS_KEY");
+        command
     }
 
     pub fn aws_json(&self, credentials: &Path, args: &[&str]) -> serde_json::Value {

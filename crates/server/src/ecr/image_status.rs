@@ -56,7 +56,7 @@ pub(crate) async fn named_image(ctx: &Ctx<'_>, name: &str) -> Result<(Image, Jso
 }
 
 /// The id as ECR answers it: the digest always, the tag when one was named.
-fn answered_id(image: &Image, id: &Json) -> Json {
+pub(crate) fn answered_id(image: &Image, id: &Json) -> Json {
     let mut answered = json!({ "imageDigest": image.digest });
     if let Some(tag) = id.get("imageTag").and_then(Json::as_str) {
         crate::operations::put(&mut answered, "imageTag", tag);

@@ -360,12 +360,17 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, size) = page(ctx.body)?;
     repository(ctx.app, ctx.scope(), name).await?;
     let all = images_with_tags(ctx.app, ctx.scope(), name).await?;
+    let scanned = crate::ecr::scans_on_push(ctx, name).await?;
+    let detail = |image: &Image, tags: Vec<String>| {
+        let mut shown = detail(ctx.app, name, image, tags);
+        if scanned {
+            crate::operations::put(&mut shown, "imageScanStatus", crate::ecr::no_scanner_status());
+        }
+        shown
+    };
     let Some(requested) = ctx.body.get("imageIds").filter(|ids| !ids.is_null()) else {
-        let details = all
-            .into_iter()
-            .filter(|(_, tags)| status.admits(tags))
-            .map(|(image, tags)| detail(ctx.app, name, &image, tags))
-            .collect();
+        let details =
+            all.into_iter().filter(|(_, tags)| status.admits(tags)).map(|(image, tags)| detail(&image, tags)).collect();
         return Ok(crate::operations::json_page("imageDetails", "nextToken", details, start, size));
     };
     let mut details = Vec::new();
@@ -373,7 +378,7 @@ async fn describe_images(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         match resolve(ctx.app, ctx.scope(), name, id).await? {
             Ok(image) => {
                 let tags = all.iter().find(|(found, _)| found.digest == image.digest).map(|(_, tags)| tags.clone());
-                details.push(detail(ctx.app, name, &image, tags.unwrap_or_default()));
+                details.push(detail(&image, tags.unwrap_or_default()));
             }
             Err(failure) if failure.get("failureCode").and_then(Json::as_str) == Some("ImageNotFound") => {
                 let shown = |member: &str| id.get(member).and_then(Json::as_str).unwrap_or("null").to_owned();

@@ -155,14 +155,30 @@ pub async fn repository_view(ctx: &Ctx<'_>, repository: &Repository) -> Result<J
     Ok(with_settings(repository_json(ctx.app, ctx.scope(), repository), &settings))
 }
 
-/// A `Repository` shape with `settings`' encryption (scanning is always off, `scanning`).
+/// A `Repository` shape with `settings`' encryption and scan on push.
 pub fn with_settings(mut shape: Json, settings: &model::settings::RepositorySettings) -> Json {
+    crate::operations::put(&mut shape, "imageScanningConfiguration", json!({ "scanOnPush": settings.scan_on_push }));
     let mut encryption = json!({ "encryptionType": settings.encryption_type });
     if let Some(key) = &settings.kms_key {
         crate::operations::put(&mut encryption, "kmsKey", key.as_str());
     }
     crate::operations::put(&mut shape, "encryptionConfiguration", encryption);
     shape
+}
+
+/// The scan status of an image in a repository that scans on push: the scan could not run
+/// (there is no scanner, `ecr::scanning`).
+pub fn no_scanner_status() -> Json {
+    json!({
+        "status": "FAILED",
+        "description": "Homeport has no vulnerability scanner configured: the image was not scanned",
+    })
+}
+
+/// Whether the repository `name` scans its images on push.
+pub async fn scans_on_push(ctx: &Ctx<'_>, name: &str) -> Result<bool, AwsError> {
+    let key = model::settings::RepositoryKey { account: ctx.account(), region: ctx.region(), name };
+    Ok(model::settings::repository(&ctx.app.store, key).await?.scan_on_push)
 }
 
 /// The repository named `name`, if it exists.

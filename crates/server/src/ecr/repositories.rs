@@ -1,10 +1,10 @@
 //! ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository and
 //! PutImageTagMutability.
 //!
-//! CreateRepository keeps its `tags` (`ecr::tags`' limits) and `encryptionConfiguration`
-//! (`AES256` by default; a KMS key id is kept and answered as given, though Homeport's layer
-//! files are not encrypted with it), and refuses `scanOnPush` (there is no scanner,
-//! `ecr::scanning`).
+//! CreateRepository keeps its `tags` (`ecr::tags`' limits), `encryptionConfiguration`
+//! (`AES256` by default; with `KMS` or `KMS_DSSE`, the key's ARN, answered as ECR answers it,
+//! though Homeport's layer files are not encrypted with it) and `scanOnPush` (stored and
+//! answered; with no scanner, scans report that none is configured: `ecr::scanning`).
 //!
 //! Deleting a repository that holds images needs `force`; with it, the repository, its
 //! images, tags, layer references and unfinished uploads go in one transaction, and layer
@@ -75,39 +75,65 @@ fn tag_mutability(body: &Json) -> Result<TagMutability, AwsError> {
 }
 
 /// `encryptionConfiguration`: `AES256` (the default), or `KMS` / `KMS_DSSE` with an optional
-/// key (1 to 2048 characters), which only those types take.
-fn encryption(body: &Json) -> Result<RepositorySettings, AwsError> {
+/// key (1 to 2048 characters), which only those types take. The key is kept as ECR answers
+/// it, as the key's ARN ([`kms_key_arn`]).
+fn encryption(ctx: &Ctx<'_>, body: &Json) -> Result<RepositorySettings, AwsError> {
     let Some(configuration) = body.get("encryptionConfiguration").filter(|value| !value.is_null()) else {
         return Ok(RepositorySettings::default());
     };
     let kind = configuration.get("encryptionType").and_then(Json::as_str).unwrap_or_default();
-    if !matches!(kind, "AES256" | "KMS" | "KMS_DSSE") {
-        return Err(invalid_member(
-            "encryptionConfiguration.encryptionType",
-            kind,
-            "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]",
+    let key = configuration.get("kmsKey").and_then(Json::as_str);
+    if key.is_some() && kind == "AES256" {
+        return Err(crate::ecr::invalid_parameter(
+            "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'A KMS key may be given only with the KMS or KMS_DSSE encryption type'",
         ));
     }
-    let key = configuration.get("kmsKey").and_then(Json::as_str);
-    if let Some(key) = key {
-        if key.is_empty() || key.len() > 2048 {
-            return Err(invalid_member(
-                "encryptionConfiguration.kmsKey",
-                key,
-                "Member must have length between 1 and 2048",
-            ));
-        }
-        if kind == "AES256" {
-            return Err(crate::ecr::invalid_parameter(
-                "Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'A KMS key may be given only with the KMS or KMS_DSSE encryption type'",
-            ));
-        }
+    let kms_key = match kind {
+        "AES256" => None,
+        _ => Some(kms_key_arn(ctx.scope(), key)?),
+    };
+    Ok(RepositorySettings { encryption_type: kind.to_owned(), kms_key, ..RepositorySettings::default() })
+}
+
+/// The ARN of the KMS key a repository is encrypted with, as ECR answers it: a key's ARN in
+/// the repository's region as given; a key id as that key's ARN in the caller's account and
+/// region; no key as the ARN of the account's AWS managed key for ECR (`aws/ecr`) in the
+/// region, its id derived from the account and region (Homeport has no KMS, so the same
+/// account and region always name the same key). An alias, or its ARN, is refused: without
+/// KMS, Homeport cannot resolve it to its key. (Layer files are not encrypted with the key:
+/// ARCHITECTURE.md, ECR.)
+fn kms_key_arn(scope: crate::regions::Scope<'_>, key: Option<&str>) -> Result<String, AwsError> {
+    let refused = |why: String| {
+        crate::ecr::invalid_parameter(format!(
+            "Invalid parameter at 'encryptionConfiguration.kmsKey' failed to satisfy constraint: '{why}'"
+        ))
+    };
+    let Some(key) = key else {
+        let hex = aws_protocol::sigv4::sha256_hex(format!("aws/ecr {} {}", scope.account, scope.region).as_bytes());
+        let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default().to_owned();
+        let id = format!("{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32));
+        return Ok(format!("arn:aws:kms:{}:{}:key/{id}", scope.region, scope.account));
+    };
+    if key.starts_with("alias/") || key.contains(":alias/") {
+        return Err(refused(format!("Homeport has no KMS to resolve the alias {key}: give the key's id or ARN")));
     }
-    Ok(RepositorySettings {
-        encryption_type: kind.to_owned(),
-        kms_key: key.map(str::to_owned),
-        ..RepositorySettings::default()
-    })
+    let Some(rest) = key.strip_prefix("arn:aws:kms:") else {
+        if key.contains(['/', ':']) {
+            return Err(refused(format!("{key} is neither a KMS key id nor a KMS key ARN")));
+        }
+        return Ok(format!("arn:aws:kms:{}:{}:key/{key}", scope.region, scope.account));
+    };
+    let mut parts = rest.splitn(3, ':');
+    let (region, account, resource) = (parts.next(), parts.next(), parts.next());
+    let valid_account = account.is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+    let id = resource.and_then(|r| r.strip_prefix("key/")).filter(|id| !id.is_empty() && !id.contains(['/', ':']));
+    if !valid_account || id.is_none() {
+        return Err(refused(format!("{key} is neither a KMS key id nor a KMS key ARN")));
+    }
+    if region != Some(scope.region) {
+        return Err(refused(format!("the KMS key must be in the repository's region, {}", scope.region)));
+    }
+    Ok(key.to_owned())
 }
 
 async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -115,8 +141,10 @@ async fn create_repository(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = repository_name(ctx.body)?;
     let mutability = tag_mutability(ctx.body)?;
     let tags = crate::ecr::tags::request_tags(ctx.body)?;
-    let settings = encryption(ctx.body)?;
-    crate::ecr::scanning::check_create(ctx.body)?;
+    let settings = RepositorySettings {
+        scan_on_push: crate::ecr::scanning::scan_on_push_at_create(ctx.body),
+        ..encryption(ctx, ctx.body)?
+    };
     if !model::create(&ctx.app.store, ctx.scope(), name, mutability, ids::now()).await? {
         return Err(AwsError::new(
             "RepositoryAlreadyExistsException",

@@ -1,20 +1,23 @@
 //! Image scanning, in a registry without a scanner: PutImageScanningConfiguration,
 //! BatchGetRepositoryScanningConfiguration, StartImageScan and DescribeImageScanFindings.
 //!
-//! Homeport has no vulnerability scanner, and answers as ECR does for what it cannot scan:
-//! - a repository's configuration is `scanOnPush: false` with the `MANUAL` frequency and
-//!   no filters; asking for scan on push is refused (`ValidationException`), never kept and
-//!   ignored;
+//! Homeport has no vulnerability scanner, and answers as ECR does for scans that cannot run:
+//! - a repository's `scanOnPush` (CreateRepository, PutImageScanningConfiguration) is stored
+//!   and answered (DescribeRepositories, BatchGetRepositoryScanningConfiguration with the
+//!   `SCAN_ON_PUSH` or `MANUAL` frequency and no filters);
+//! - in a repository that scans on push, every image's scan status (DescribeImages,
+//!   DescribeImageScanFindings) is `FAILED`, saying that no scanner is configured, and has no
+//!   findings; without scan on push, DescribeImageScanFindings answers ECR's
+//!   `ScanNotFoundException`, as for an image never scanned;
 //! - StartImageScan of an image that exists is refused with ECR's
 //!   `UnsupportedImageTypeException` (its answer for an image its scanner cannot read);
-//! - DescribeImageScanFindings of an image that exists answers ECR's
-//!   `ScanNotFoundException`, as for an image never scanned;
 //! - a missing repository or image is refused first, as ECR refuses it.
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use crate::ecr::image_status::named_image;
+use crate::ecr::model::settings::{self, RepositoryKey};
 use crate::ecr::{check_registry, invalid_member, repository, repository_arn, repository_name, repository_resource};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
@@ -46,14 +49,6 @@ operation!(
     authorization = Policies
 );
 
-fn no_scanner() -> AwsError {
-    AwsError::new(
-        "ValidationException",
-        400,
-        "Image scanning is not available: Homeport has no vulnerability scanner, so scanOnPush must be false",
-    )
-}
-
 async fn put_image_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
@@ -61,20 +56,19 @@ async fn put_image_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         return Err(invalid_member("imageScanningConfiguration", "null", "Member must not be null"));
     };
     repository(ctx.app, ctx.scope(), name).await?;
-    if configuration.get("scanOnPush").and_then(Json::as_bool).unwrap_or(false) {
-        return Err(no_scanner());
-    }
+    let on = configuration.get("scanOnPush").and_then(Json::as_bool).unwrap_or(false);
+    let key = RepositoryKey { account: ctx.account(), region: ctx.region(), name };
+    settings::set_scan_on_push(&ctx.app.store, key, on).await?;
     Ok(json!({
         "registryId": ctx.account(),
         "repositoryName": name,
-        "imageScanningConfiguration": { "scanOnPush": false },
+        "imageScanningConfiguration": { "scanOnPush": on },
     }))
 }
 
-/// Whether CreateRepository's `imageScanningConfiguration` asks for what Homeport cannot do.
-pub fn check_create(body: &Json) -> Result<(), AwsError> {
-    let scan = body.get("imageScanningConfiguration").and_then(|c| c.get("scanOnPush")).and_then(Json::as_bool);
-    if scan == Some(true) { Err(no_scanner()) } else { Ok(()) }
+/// CreateRepository's `imageScanningConfiguration.scanOnPush` (false when absent).
+pub fn scan_on_push_at_create(body: &Json) -> bool {
+    body.get("imageScanningConfiguration").and_then(|c| c.get("scanOnPush")).and_then(Json::as_bool).unwrap_or(false)
 }
 
 async fn batch_get_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -87,11 +81,12 @@ async fn batch_get_scanning_configuration(ctx: &Ctx<'_>) -> Result<Json, AwsErro
         if crate::ecr::valid_repository_name(name)
             && crate::ecr::find_repository(ctx.app, ctx.scope(), name).await?.is_some()
         {
+            let on = crate::ecr::scans_on_push(ctx, name).await?;
             found.push(json!({
                 "repositoryArn": repository_arn(ctx.scope(), name),
                 "repositoryName": name,
-                "scanOnPush": false,
-                "scanFrequency": "MANUAL",
+                "scanOnPush": on,
+                "scanFrequency": if on { "SCAN_ON_PUSH" } else { "MANUAL" },
                 "appliedScanFilters": [],
             }));
         } else {
@@ -120,6 +115,14 @@ async fn describe_image_scan_findings(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     check_registry(ctx)?;
     let name = repository_name(ctx.body)?;
     let (image, id) = named_image(ctx, name).await?;
+    if crate::ecr::scans_on_push(ctx, name).await? {
+        return Ok(json!({
+            "registryId": ctx.account(),
+            "repositoryName": name,
+            "imageId": crate::ecr::image_status::answered_id(&image, &id),
+            "imageScanStatus": crate::ecr::no_scanner_status(),
+        }));
+    }
     let tag = id.get("imageTag").and_then(Json::as_str).unwrap_or("null");
     Err(AwsError::new(
         "ScanNotFoundException",

@@ -22,6 +22,7 @@ pub(crate) mod task_definition_checks;
 pub(crate) mod task_definitions;
 pub(crate) mod task_protection;
 pub(crate) mod task_secrets;
+pub(crate) mod task_sets;
 pub(crate) mod tasks;
 pub(crate) mod unsupported;
 
@@ -141,13 +142,13 @@ pub async fn authorize_tags(
 
 /// Statements that set tags on an ECS resource (by ARN).
 pub fn set_tags(account: &str, arn: &str, tags: &[(String, String)]) -> Vec<Statement> {
-    crate::ssm::set_tags(account, "ecs", arn, tags)
+    crate::tags::set(account, "ecs", arn, tags)
 }
 
 /// An ECS resource's tags (`[{"key", "value"}]`).
 pub async fn load_tags(store: &store::Store, account: &str, arn: &str) -> Result<Vec<Json>, AwsError> {
-    let tags = crate::ssm::load_tags(store, account, "ecs", arn).await?;
-    Ok(tags.iter().map(|tag| json!({"key": tag["Key"], "value": tag["Value"]})).collect())
+    let tags = crate::tags::of(store, account, "ecs", arn).await.map_err(crate::errors::internal)?;
+    Ok(tags.into_iter().map(|(key, value)| json!({"key": key, "value": value})).collect())
 }
 
 /// A request's `maxResults` (`default` when absent), refused outside `1..=max`.

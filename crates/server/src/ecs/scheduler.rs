@@ -85,6 +85,33 @@ pub fn constraints(value: Option<&Json>) -> Result<Vec<Constraint>, AwsError> {
         .collect()
 }
 
+/// A task definition's placement constraints: its `placementConstraints`, and its
+/// `runtimePlatform` as the instance attributes that platform has (`ecs.os-type`,
+/// `ecs.cpu-architecture`, which the agent reports), so a task never lands on an instance
+/// of another operating system or architecture.
+pub fn definition_constraints(definition: &Json) -> Result<Vec<Constraint>, AwsError> {
+    let mut all = constraints(definition.get("placementConstraints"))?;
+    all.extend(platform_constraints(definition)?);
+    Ok(all)
+}
+
+/// The `memberOf` constraints of a task definition's `runtimePlatform` (none without one).
+/// Its values are the model's enums (validated before): `LINUX` or a `WINDOWS_*` family,
+/// `X86_64` or `ARM64`.
+pub fn platform_constraints(definition: &Json) -> Result<Vec<Constraint>, AwsError> {
+    let platform = definition.get("runtimePlatform");
+    let member = |name: &str| platform.and_then(|p| p.get(name)).and_then(Json::as_str);
+    let mut expressions = Vec::new();
+    if let Some(family) = member("operatingSystemFamily") {
+        let os = if family == "LINUX" { "linux" } else { "windows" };
+        expressions.push(format!("attribute:ecs.os-type == {os}"));
+    }
+    if let Some(architecture) = member("cpuArchitecture") {
+        expressions.push(format!("attribute:ecs.cpu-architecture == {}", architecture.to_ascii_lowercase()));
+    }
+    expressions.iter().map(|expression| Ok(Constraint::MemberOf(Query::parse(expression)?))).collect()
+}
+
 /// Reads `placementStrategy`; the default spreads over instances.
 pub fn strategies(value: Option<&Json>) -> Result<Vec<Strategy>, AwsError> {
     let items = value.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -110,6 +137,21 @@ pub fn strategies(value: Option<&Json>) -> Result<Vec<Strategy>, AwsError> {
             }
         })
         .collect()
+}
+
+/// Whether `instance` satisfies every `memberOf` constraint: what the instance of a running
+/// `DAEMON` task must keep satisfying (`distinctInstance` concerns placement alone).
+pub fn satisfies_member_of(
+    instance: &ContainerInstance,
+    reserved: &Reserved,
+    constraints: &[Constraint],
+    now: i64,
+) -> bool {
+    let candidate = Candidate { instance, reserved, now };
+    constraints.iter().all(|constraint| match constraint {
+        Constraint::MemberOf(query) => query.matches(&candidate),
+        Constraint::DistinctInstance => true,
+    })
 }
 
 /// One instance during placement: what is left on it and what runs there.
@@ -307,6 +349,32 @@ mod tests {
 
     fn id(arn: &str) -> &str {
         arn.rsplit('/').next().unwrap()
+    }
+
+    #[test]
+    fn a_runtime_platform_places_tasks_only_on_instances_of_that_platform() {
+        let on = |id: &str, architecture: &str| {
+            let mut found = instance(id, 1024, 1000, "z1");
+            let attributes = json!([{"name": "ecs.os-type", "value": "linux"},
+                                    {"name": "ecs.cpu-architecture", "value": architecture}]);
+            let resources = json!([{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                                   {"name": "MEMORY", "type": "INTEGER", "integerValue": 1000}]);
+            found.spec = std::sync::Arc::new(Spec::from_json(&resources, &attributes).unwrap());
+            found
+        };
+        let instances = [on("x", "x86_64"), on("a", "arm64")];
+        let demand = Demand::default();
+        let placed = |platform: Json| {
+            let constraints = definition_constraints(&json!({"runtimePlatform": platform})).unwrap();
+            let placement =
+                run(&instances, &demand, 2, &constraints, &[Strategy::Spread { field: "instanceId".into() }]);
+            placement.placed.iter().map(|arn| id(arn).to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(placed(json!({"cpuArchitecture": "ARM64"})), ["a", "a"]);
+        assert_eq!(placed(json!({"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"})), ["x", "x"]);
+        assert_eq!(placed(json!({"operatingSystemFamily": "LINUX"})).len(), 2, "either architecture");
+        assert!(placed(json!({"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"})).is_empty(), "no Windows instance");
+        assert!(definition_constraints(&json!({})).unwrap().is_empty(), "no platform, no constraint");
     }
 
     #[test]

@@ -7,23 +7,38 @@
 //! - Tasks on a lost instance (its last recorded poll older than the disconnect timeout
 //!   allows, or the instance `INACTIVE`) are stopped first, and replaced like any missing task;
 //!   a lost instance takes no new task.
-//! - A task whose health is `UNHEALTHY` is stopped (`Task failed container health checks`),
-//!   with the event `(task ID) failed container health checks.`, and replaced.
+//! - A task whose health is `UNHEALTHY` once the service's `healthCheckGracePeriodSeconds`
+//!   have passed since it started is stopped (`Task failed container health checks`), with the
+//!   event `(task ID) failed container health checks.`, and replaced.
+//! - A task is healthy when it is `RUNNING` and, if its containers have health checks, its
+//!   health is `HEALTHY`: only healthy tasks count towards `minimumHealthyPercent` and a
+//!   deployment's completion.
 //! - A `DRAINING` service (being deleted) stops every task (`has stopped N running tasks`),
 //!   then becomes `INACTIVE` (`has been deleted.`).
 //! - `REPLICA`: the primary deployment (the first) keeps `desiredCount` tasks. Missing tasks
 //!   are started while the service's tasks stay within `maximumPercent` of the desired count;
 //!   tasks of older deployments, and tasks on `DRAINING` instances, are stopped while at least
-//!   `minimumHealthyPercent` of the desired count stays `RUNNING` (at once if they are not
-//!   running, or the desired count is 0; a task on a draining instance counts as running until
-//!   it is stopped, as ECS counts it); extra tasks of the primary deployment are stopped
-//!   newest first. A deployment without tasks ends; the primary with only its own tasks, all
-//!   `RUNNING` and as many as desired, is `COMPLETED`, reported once as `has reached a steady
-//!   state.`
-//! - `DAEMON`: one task on every `ACTIVE`, connected instance that is not lost; tasks on
-//!   `DRAINING` instances are stopped; the desired count is the number of `ACTIVE` instances.
-//!   Each instance is placed on its own: one that cannot take its task is an event (one per
-//!   pass, with the distinct reasons of every such instance), and the others are still placed.
+//!   `minimumHealthyPercent` of the desired count stays healthy (at once if they are not
+//!   healthy, or the desired count is 0; a task on a draining instance counts until it is
+//!   stopped, as ECS counts it); extra tasks of the primary deployment are stopped newest
+//!   first.
+//! - `DAEMON`: one task of the primary deployment on every `ACTIVE`, connected instance that
+//!   is not lost and meets the `memberOf` constraints; the desired count is the number of such
+//!   instances. A task of an older deployment is stopped while `minimumHealthyPercent` of them
+//!   stays healthy, and its instance takes the new one once nothing of the service runs there
+//!   (`maximumPercent` is 100); tasks on `DRAINING` instances, or on instances that no longer
+//!   meet the constraints, are stopped. Each instance is placed on its own: one that cannot
+//!   take its task is an event (one per pass, with the distinct reasons of every such
+//!   instance), and the others are still placed.
+//! - Deployments: one without tasks ends; the primary with only its own tasks, all healthy
+//!   and as many as desired, is `COMPLETED`, reported once as `has reached a steady state.`
+//!   The primary's `failedTasks` counts its consecutive failed tasks, newest first, until one
+//!   that was healthy (a task fails when it stops before it runs, an essential container exits,
+//!   or its health checks fail). With the circuit breaker on, as many as half the desired
+//!   count (at least 3, at most 200) fail the deployment: `FAILED`, the event `(deployment
+//!   ID) deployment failed: tasks failed to start.`, and no new task for it; with rollback, the
+//!   latest deployment that completed becomes the primary again (`rolling back to deployment
+//!   ID.`) and replaces the failed one's tasks.
 //! - A task that cannot be placed is the event `was unable to place a task because no container
 //!   instance met all of its requirements. Reason: ...`. An event that repeats the service's
 //!   latest one is not recorded again.
@@ -59,6 +74,8 @@ impl SchedulingStrategy {
 pub(crate) enum RolloutState {
     InProgress,
     Completed,
+    /// The circuit breaker stopped it.
+    Failed,
 }
 
 impl RolloutState {
@@ -67,6 +84,7 @@ impl RolloutState {
         match text {
             Some("IN_PROGRESS") => Some(RolloutState::InProgress),
             Some("COMPLETED") => Some(RolloutState::Completed),
+            Some("FAILED") => Some(RolloutState::Failed),
             _ => None,
         }
     }
@@ -75,6 +93,7 @@ impl RolloutState {
         match self {
             RolloutState::InProgress => "IN_PROGRESS",
             RolloutState::Completed => "COMPLETED",
+            RolloutState::Failed => "FAILED",
         }
     }
 
@@ -83,6 +102,7 @@ impl RolloutState {
         match self {
             RolloutState::InProgress => "ECS deployment in progress.",
             RolloutState::Completed => "ECS deployment completed.",
+            RolloutState::Failed => "ECS deployment circuit breaker: tasks failed to start.",
         }
     }
 }
@@ -93,6 +113,15 @@ pub(crate) struct Deployment {
     /// `ecs-svc/...`: its tasks' `startedBy`.
     pub id: String,
     pub rollout: Option<RolloutState>,
+    /// Its `failedTasks` as last recorded.
+    pub failed_tasks: i64,
+}
+
+/// `deploymentConfiguration.deploymentCircuitBreaker`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CircuitBreaker {
+    pub enable: bool,
+    pub rollback: bool,
 }
 
 /// What the service's new tasks need, for placement.
@@ -117,6 +146,11 @@ pub(crate) struct Service {
     pub deployments: Vec<Deployment>,
     pub maximum_percent: i64,
     pub minimum_healthy_percent: i64,
+    pub circuit_breaker: CircuitBreaker,
+    /// `healthCheckGracePeriodSeconds`: how long after a task starts its health is not acted on.
+    pub health_check_grace_period: i64,
+    /// The latest deployment that completed: what a failed one rolls back to.
+    pub last_completed: Option<String>,
     /// How its new tasks are placed, or why none can be (an invalid task definition or
     /// placement rule, in the words of the error).
     pub template: Result<TaskTemplate, String>,
@@ -128,6 +162,16 @@ impl Service {
     /// The primary deployment's id (`""` without one).
     fn primary(&self) -> &str {
         self.deployments.first().map(|d| d.id.as_str()).unwrap_or_default()
+    }
+
+    /// Whether the primary deployment failed: it starts no task and replaces none.
+    fn stalled(&self) -> bool {
+        self.deployments.first().is_some_and(|d| d.rollout == Some(RolloutState::Failed))
+    }
+
+    /// Whether `task` is past the health check grace period (its health is acted on).
+    fn past_grace(&self, task: &Task, now: i64) -> bool {
+        now - task.started_at.unwrap_or(task.created_at) >= self.health_check_grace_period
     }
 }
 
@@ -183,7 +227,8 @@ impl Health {
     }
 }
 
-/// One of the service's tasks.
+/// One of the service's tasks: one meant to run, or a stopped one of the
+/// primary deployment (for its failure count).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Task {
     pub arn: String,
@@ -191,14 +236,33 @@ pub(crate) struct Task {
     pub desired: TaskStatus,
     pub last: TaskStatus,
     pub health: Health,
+    /// Whether its health comes from container health checks (else running is healthy).
+    pub checks_health: bool,
     pub instance: Option<String>,
     /// The deployment that started it (its `startedBy`).
     pub deployment: String,
     /// When it was created: scale-in stops the newest first.
     pub created_at: i64,
+    /// When it first ran.
+    pub started_at: Option<i64>,
+    /// Stopped on its own as a failure: it never ran, an essential container exited, or its
+    /// health checks failed.
+    pub failed: bool,
     /// Protected from scale-in (UpdateTaskProtection): neither scale-in nor a deployment
     /// stops it while its protection lasts (a deployment waits for it).
     pub protected: bool,
+}
+
+impl Task {
+    /// Running, and healthy if its containers' health is checked.
+    fn healthy(&self) -> bool {
+        self.last == TaskStatus::Running
+            && match self.health {
+                Health::Healthy => true,
+                Health::Unhealthy => false,
+                Health::Unknown => !self.checks_health,
+            }
+    }
 }
 
 /// A container instance's status.
@@ -255,6 +319,22 @@ impl Instances<'_> {
     fn reachable(&self) -> Vec<ContainerInstance> {
         self.list.iter().filter(|i| i.last_poll_at.is_none_or(|at| at >= self.lost_before)).cloned().collect()
     }
+
+    /// The instances a daemon runs on: `ACTIVE`, not lost, meeting the `memberOf` constraints
+    /// (all of them when the template is unknown). One whose agent is briefly disconnected
+    /// keeps its task, but takes a new one only once it is connected again.
+    fn daemon_hosts(&self, template: Option<&TaskTemplate>, now: i64) -> Vec<&ContainerInstance> {
+        self.list
+            .iter()
+            .filter(|i| InstanceStatus::of(i) == InstanceStatus::Active && !self.is_lost(i))
+            .filter(|i| {
+                template.is_none_or(|t| {
+                    let reserved = self.reserved.get(&i.arn).cloned().unwrap_or_default();
+                    scheduler::satisfies_member_of(i, &reserved, &t.constraints, now)
+                })
+            })
+            .collect()
+    }
 }
 
 /// Why the scheduler stops a task (its `stoppedReason`; the stop code is always
@@ -289,12 +369,27 @@ impl StopReason {
 /// A service event (ECS's wording, after `(service NAME) `).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
-    Unhealthy { task: String },
-    Started { tasks: Vec<String> },
-    Stopped { tasks: Vec<String> },
-    UnableToPlace { reason: String },
+    Unhealthy {
+        task: String,
+    },
+    Started {
+        tasks: Vec<String>,
+    },
+    Stopped {
+        tasks: Vec<String>,
+    },
+    UnableToPlace {
+        reason: String,
+    },
     SteadyState,
     Deleted,
+    /// The circuit breaker failed the deployment.
+    DeploymentFailed {
+        deployment: String,
+    },
+    RollingBack {
+        to: String,
+    },
 }
 
 impl Event {
@@ -312,6 +407,10 @@ impl Event {
             ),
             Event::SteadyState => "has reached a steady state.".to_owned(),
             Event::Deleted => "has been deleted.".to_owned(),
+            Event::DeploymentFailed { deployment } => {
+                format!("(deployment {deployment}) deployment failed: tasks failed to start.")
+            }
+            Event::RollingBack { to } => format!("rolling back to deployment {to}."),
         };
         format!("(service {name}) {what}")
     }
@@ -347,6 +446,13 @@ pub(crate) enum Action {
     EndDeployments(Vec<String>),
     /// The primary deployment's rollout moved (its `updatedAt` is now).
     Rollout(RolloutState),
+    /// The primary deployment's `failedTasks` is now this.
+    FailedTasks(i64),
+    /// The failed primary deployment gives way to this one, which completed before: it is
+    /// the primary again, `IN_PROGRESS`, with its task definition.
+    RollBack {
+        to: String,
+    },
 }
 
 /// The actions, and the latest event they record (to leave out repeats).
@@ -388,6 +494,33 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// How many consecutive failed tasks fail a deployment of `desired` tasks: half of them, at
+/// least 3 and at most 200.
+pub(crate) fn failure_threshold(desired: i64) -> i64 {
+    (desired.max(0).saturating_add(1) / 2).clamp(3, 200)
+}
+
+/// The primary deployment's consecutive failures, newest task first, up to the newest task
+/// that was healthy. `unhealthy` are the tasks this pass stops for failing health checks.
+fn consecutive_failures(service: &Service, tasks: &[Task], unhealthy: &[&Task]) -> i64 {
+    let primary = service.primary();
+    let mut own: Vec<&Task> = tasks.iter().filter(|t| t.deployment == primary).collect();
+    own.sort_by(|a, b| (b.created_at, &b.arn).cmp(&(a.created_at, &a.arn)));
+    let mut failures = 0;
+    for task in own {
+        let failed = task.failed || unhealthy.iter().any(|u| u.arn == task.arn);
+        let succeeded = !failed
+            && (task.desired == TaskStatus::Running && task.healthy()
+                || task.last == TaskStatus::Stopped && task.started_at.is_some());
+        if failed {
+            failures += 1;
+        } else if succeeded {
+            break;
+        }
+    }
+    failures
+}
+
 /// The next steps for `service`, whose tasks are `tasks` (any order), in a cluster whose
 /// container instances are `instances`, at `now` (seconds).
 pub(crate) fn plan(service: &Service, tasks: &[Task], instances: &Instances<'_>, now: i64) -> Vec<Action> {
@@ -396,33 +529,63 @@ pub(crate) fn plan(service: &Service, tasks: &[Task], instances: &Instances<'_>,
     if service.status == ServiceStatus::Inactive {
         return steps.actions;
     }
-    let mut tasks: Vec<&Task> = tasks.iter().filter(|t| t.desired == TaskStatus::Running).collect();
-    tasks.sort_by(|a, b| (a.created_at, &a.arn).cmp(&(b.created_at, &b.arn)));
-    let (lost, tasks): (Vec<&Task>, Vec<&Task>) = tasks.into_iter().partition(|t| instances.lost(t));
+    let mut live: Vec<&Task> = tasks.iter().filter(|t| t.desired == TaskStatus::Running).collect();
+    live.sort_by(|a, b| (a.created_at, &a.arn).cmp(&(b.created_at, &b.arn)));
+    let (lost, live): (Vec<&Task>, Vec<&Task>) = live.into_iter().partition(|t| instances.lost(t));
     for task in lost {
         steps.stop(task, StopReason::InstanceLost);
     }
     if service.status == ServiceStatus::Draining {
-        if tasks.is_empty() {
+        if live.is_empty() {
             steps.push(Action::Deactivate);
             steps.event(Event::Deleted);
         } else {
-            for task in &tasks {
+            for task in &live {
                 steps.stop(task, StopReason::ServiceDeleted);
             }
-            steps.event(Event::Stopped { tasks: tasks.iter().map(|t| t.arn.clone()).collect() });
+            steps.event(Event::Stopped { tasks: live.iter().map(|t| t.arn.clone()).collect() });
         }
         return steps.actions;
     }
-    let (unhealthy, tasks): (Vec<&Task>, Vec<&Task>) = tasks.into_iter().partition(|t| t.health == Health::Unhealthy);
-    for task in unhealthy {
+    let (unhealthy, live): (Vec<&Task>, Vec<&Task>) =
+        live.into_iter().partition(|t| t.health == Health::Unhealthy && service.past_grace(t, now));
+    for task in &unhealthy {
         steps.stop(task, StopReason::Unhealthy);
         steps.event(Event::Unhealthy { task: task.arn.clone() });
     }
-    match service.strategy {
-        SchedulingStrategy::Daemon => plan_daemon(service, &tasks, instances, now, steps),
-        SchedulingStrategy::Replica => plan_replica(service, &tasks, instances, now, steps),
+    if trip_circuit_breaker(service, tasks, &unhealthy, &mut steps) {
+        return steps.actions;
     }
+    match service.strategy {
+        SchedulingStrategy::Daemon => plan_daemon(service, &live, instances, now, steps),
+        SchedulingStrategy::Replica => plan_replica(service, &live, instances, now, steps),
+    }
+}
+
+/// Records the primary deployment's failure count while it rolls out, and fails it (and
+/// rolls back) when the circuit breaker says so. Returns whether it did: the pass ends there,
+/// since the service's deployments changed under it.
+fn trip_circuit_breaker(service: &Service, tasks: &[Task], unhealthy: &[&Task], steps: &mut Steps) -> bool {
+    let Some(primary) = service.deployments.first() else { return false };
+    if primary.rollout != Some(RolloutState::InProgress) {
+        return false;
+    }
+    let failures = consecutive_failures(service, tasks, unhealthy);
+    if failures != primary.failed_tasks {
+        steps.push(Action::FailedTasks(failures));
+    }
+    if !service.circuit_breaker.enable || failures < failure_threshold(service.desired_count) {
+        return false;
+    }
+    steps.push(Action::Rollout(RolloutState::Failed));
+    steps.event(Event::DeploymentFailed { deployment: primary.id.clone() });
+    if service.circuit_breaker.rollback
+        && let Some(to) = service.last_completed.as_ref().filter(|id| **id != primary.id)
+    {
+        steps.push(Action::RollBack { to: to.clone() });
+        steps.event(Event::RollingBack { to: to.clone() });
+    }
+    true
 }
 
 /// Where `count` tasks of the service go, or why none can.
@@ -457,16 +620,47 @@ fn plan_daemon(
     now: i64,
     mut steps: Steps,
 ) -> Vec<Action> {
+    let primary = service.primary();
+    let hosts = instances.daemon_hosts(service.template.as_ref().ok(), now);
+    let on = |task: &Task, host: &ContainerInstance| task.instance.as_deref() == Some(host.arn.as_str());
+    let desired = count(hosts.len());
+
+    // Tasks off the hosts (draining, or no longer meeting the constraints) stop; so do older
+    // deployments' tasks while minimumHealthyPercent of the desired count stays healthy.
+    let mut stopped: Vec<&Task> = Vec::new();
+    for task in tasks.iter().filter(|t| !hosts.iter().any(|h| on(t, h))) {
+        let reason = if instances.draining(task) { StopReason::InstanceDraining } else { StopReason::Deployment };
+        steps.stop(task, reason);
+        stopped.push(task);
+    }
+    if !service.stalled() {
+        let healthy = count(tasks.iter().filter(|t| t.healthy() && !stopped.contains(t)).count());
+        let mut can_stop = (healthy - percent(desired, service.minimum_healthy_percent, true)).max(0);
+        let older: Vec<&Task> =
+            tasks.iter().copied().filter(|t| t.deployment != primary && !t.protected && !stopped.contains(t)).collect();
+        for task in older {
+            if can_stop > 0 || !task.healthy() {
+                steps.stop(task, StopReason::Deployment);
+                stopped.push(task);
+                if task.healthy() {
+                    can_stop -= 1;
+                }
+            }
+        }
+    }
+
+    // A connected instance with nothing of the service on it (meant to run, or still
+    // stopping: its group's tasks not yet stopped) takes one.
     let mut placed = Vec::new();
     let mut refusals: Vec<String> = Vec::new();
-    let uncovered = instances.list.iter().filter(|i| {
-        InstanceStatus::of(i) == InstanceStatus::Active
-            && i.connected(now)
-            && !instances.is_lost(i)
-            && !tasks.iter().any(|t| t.instance.as_deref() == Some(i.arn.as_str()))
-    });
-    for instance in uncovered {
-        let one = std::slice::from_ref(instance);
+    let group = format!("service:{}", service.name);
+    let holds = |host: &ContainerInstance| {
+        instances.reserved.get(&host.arn).is_some_and(|r| r.groups.contains(&group))
+            || tasks.iter().any(|t| on(t, host))
+    };
+    let empty = hosts.iter().filter(|h| h.connected(now) && !holds(h));
+    for host in empty.filter(|_| !service.stalled()) {
+        let one = std::slice::from_ref(*host);
         match service.template.as_ref().map_err(Clone::clone).and_then(|t| place(t, one, instances.reserved, 1, now)) {
             Ok(arns) => placed.extend(arns),
             Err(reason) if !refusals.contains(&reason) => refusals.push(reason),
@@ -474,21 +668,18 @@ fn plan_daemon(
         }
     }
     if !placed.is_empty() {
-        steps.push(Action::Start { deployment: service.primary().to_owned(), instances: placed });
+        steps.push(Action::Start { deployment: primary.to_owned(), instances: placed });
     }
     if !refusals.is_empty() {
         steps.event(Event::UnableToPlace { reason: refusals.join(", ") });
     }
-    for task in tasks.iter().filter(|t| instances.draining(t)) {
-        steps.stop(task, StopReason::InstanceDraining);
+    if !stopped.is_empty() {
+        steps.event(Event::Stopped { tasks: stopped.iter().map(|t| t.arn.clone()).collect() });
     }
-    let desired = count(instances.list.iter().filter(|i| InstanceStatus::of(i) == InstanceStatus::Active).count());
-    // Written with the pass's other changes to the service (none: nothing is written).
-    let changes_service = steps.actions.iter().any(|a| !matches!(a, Action::Stop { .. }));
-    if desired != service.desired_count && changes_service {
+    if desired != service.desired_count {
         steps.push(Action::SetDesiredCount(desired));
     }
-    steps.actions
+    finish(service, tasks, &stopped, desired, steps)
 }
 
 fn plan_replica(
@@ -508,10 +699,10 @@ fn plan_replica(
         tasks.iter().copied().partition(|t| t.deployment == primary && !instances.draining(t));
     let (total, kept) = (count(tasks.len()), count(keep.len()));
 
-    // 1. Start what is missing, within maximumPercent.
+    // 1. Start what is missing, within maximumPercent (a failed deployment starts nothing).
     let room = (max_total - total).max(0);
     let wanted = usize::try_from((desired - kept).max(0).min(room)).unwrap_or(0);
-    if wanted > 0 {
+    if wanted > 0 && !service.stalled() {
         let placed = service
             .template
             .as_ref()
@@ -523,17 +714,17 @@ fn plan_replica(
         }
     }
 
-    // 2. Stop replaced tasks while minimumHealthyPercent stays running. A task on a draining
+    // 2. Stop replaced tasks while minimumHealthyPercent stays healthy. A task on a draining
     // instance runs until it is stopped, so it counts (else, at 100%, it would never stop).
-    let running_healthy = count(tasks.iter().filter(|t| t.last == TaskStatus::Running).count());
-    let mut can_stop = (running_healthy - min_healthy).max(0);
+    let healthy = count(tasks.iter().filter(|t| t.healthy()).count());
+    let mut can_stop = (healthy - min_healthy).max(0);
     let mut stopped: Vec<&Task> = Vec::new();
-    for task in replace.into_iter().filter(|task| !task.protected) {
-        let running = task.last == TaskStatus::Running;
-        if can_stop > 0 || !running || desired == 0 {
+    let replaceable = replace.into_iter().filter(|task| !task.protected && !service.stalled());
+    for task in replaceable {
+        if can_stop > 0 || !task.healthy() || desired == 0 {
             steps.stop(task, StopReason::Deployment);
             stopped.push(task);
-            if running {
+            if task.healthy() {
                 can_stop -= 1;
             }
         }
@@ -547,8 +738,14 @@ fn plan_replica(
     if !stopped.is_empty() {
         steps.event(Event::Stopped { tasks: stopped.iter().map(|t| t.arn.clone()).collect() });
     }
+    finish(service, tasks, &stopped, desired, steps)
+}
 
-    // Deployments without tasks end; a primary with every task running is steady.
+/// Ends the deployments left without tasks, and moves the primary's rollout: `COMPLETED`
+/// (once, with the steady-state event) when only its own tasks are left, all healthy and
+/// `desired` of them; back to `IN_PROGRESS` when that stops being so. A failed rollout stays.
+fn finish(service: &Service, tasks: &[&Task], stopped: &[&Task], desired: i64, mut steps: Steps) -> Vec<Action> {
+    let primary = service.primary();
     let left: Vec<&Task> = tasks.iter().copied().filter(|t| !stopped.iter().any(|s| s.arn == t.arn)).collect();
     let ended: Vec<String> = service
         .deployments
@@ -559,11 +756,10 @@ fn plan_replica(
     if !ended.is_empty() {
         steps.push(Action::EndDeployments(ended));
     }
-    if let Some(first) = service.deployments.first() {
+    if let Some(first) = service.deployments.first().filter(|d| d.rollout != Some(RolloutState::Failed)) {
         let only_primary = left.iter().all(|t| t.deployment == primary);
-        let running_primary =
-            count(left.iter().filter(|t| t.deployment == primary && t.last == TaskStatus::Running).count());
-        let complete = only_primary && running_primary == desired;
+        let healthy_primary = count(left.iter().filter(|t| t.deployment == primary && t.healthy()).count());
+        let complete = only_primary && healthy_primary == desired;
         let state = if complete { RolloutState::Completed } else { RolloutState::InProgress };
         if first.rollout != Some(state) {
             steps.push(Action::Rollout(state));
@@ -626,10 +822,13 @@ mod tests {
             arn: format!("arn:aws:ecs:us-east-1:111122223333:task/edge/{id}"),
             desired: TaskStatus::Running,
             last,
-            health: Health::Healthy,
+            health: Health::Unknown,
+            checks_health: false,
             instance: Some(instance_arn(on)),
             deployment: deployment.to_owned(),
             created_at,
+            started_at: (last == TaskStatus::Running).then_some(created_at),
+            failed: false,
             protected: false,
         }
     }
@@ -654,16 +853,29 @@ mod tests {
             status: ServiceStatus::Active,
             strategy: SchedulingStrategy::Replica,
             desired_count: desired,
-            deployments: vec![Deployment { id: "ecs-svc/1".to_owned(), rollout: Some(RolloutState::InProgress) }],
+            deployments: vec![deployment("ecs-svc/1", RolloutState::InProgress)],
             maximum_percent: 200,
             minimum_healthy_percent: 100,
+            circuit_breaker: CircuitBreaker::default(),
+            health_check_grace_period: 0,
+            last_completed: None,
             template: Ok(template()),
             latest_event: None,
         }
     }
 
+    fn deployment(id: &str, rollout: RolloutState) -> Deployment {
+        Deployment { id: id.to_owned(), rollout: Some(rollout), failed_tasks: 0 }
+    }
+
     fn daemon() -> Service {
-        Service { strategy: SchedulingStrategy::Daemon, desired_count: 0, ..service(0) }
+        Service {
+            strategy: SchedulingStrategy::Daemon,
+            desired_count: 0,
+            maximum_percent: 100,
+            minimum_healthy_percent: 0,
+            ..service(0)
+        }
     }
 
     fn short(arn: &str) -> &str {
@@ -702,6 +914,8 @@ mod tests {
             Action::Deactivate => "deactivate".to_owned(),
             Action::EndDeployments(ids) => format!("end {}", ids.join(",")),
             Action::Rollout(state) => format!("rollout {}", state.as_str()),
+            Action::FailedTasks(count) => format!("failed tasks {count}"),
+            Action::RollBack { to } => format!("roll back to {to}"),
         }
     }
 
@@ -780,6 +994,7 @@ mod tests {
             [
                 "stop t2 (Unhealthy)",
                 "event (service web) (task t2) failed container health checks.",
+                "failed tasks 1",
                 "start ecs-svc/1 on a",
             ]
         );
@@ -805,9 +1020,7 @@ mod tests {
     fn roll_out(minimum: i64, maximum: i64) -> Vec<Vec<String>> {
         let instances: Vec<ContainerInstance> = ["a", "b", "c", "d"].iter().map(|id| instance(id, "ACTIVE")).collect();
         let mut service = Service { minimum_healthy_percent: minimum, maximum_percent: maximum, ..service(4) };
-        service
-            .deployments
-            .insert(0, Deployment { id: "ecs-svc/2".to_owned(), rollout: Some(RolloutState::InProgress) });
+        service.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
         let mut tasks: Vec<Task> = (1..=4).map(|n| running(&format!("t{n}"), "ecs-svc/1", "a")).collect();
         let mut passes = Vec::new();
         for pass in 0..10 {
@@ -989,10 +1202,16 @@ mod tests {
         let tasks = [running("t1", "ecs-svc/1", "a"), running("t2", "ecs-svc/1", "c")];
         assert_eq!(
             run(&daemon(), &tasks, &instances),
-            ["start ecs-svc/1 on b", "stop t2 (InstanceDraining)", "desired count 4"],
-            "none on the draining (c), disconnected (d), lost (e) or registering (f) instance"
+            [
+                "stop t2 (InstanceDraining)",
+                "start ecs-svc/1 on b",
+                "event (service web) has stopped 1 running tasks: (task t2).",
+                "desired count 3",
+            ],
+            "none on the draining (c), disconnected (d), lost (e) or registering (f) instance; \
+             the disconnected one counts, since it keeps its task"
         );
-        let settled = Service { desired_count: 4, ..daemon() };
+        let settled = Service { desired_count: 3, ..daemon() };
         let tasks = [running("t1", "ecs-svc/1", "a"), running("t3", "ecs-svc/1", "b")];
         assert_eq!(run(&settled, &tasks, &instances), Vec::<String>::new());
     }
@@ -1044,6 +1263,191 @@ mod tests {
         assert_eq!(run(&inactive, &[], &[instance("a", "ACTIVE")]), Vec::<String>::new());
     }
 
+    /// A task whose container health is checked, with that health.
+    fn checked(mut task: Task, health: Health) -> Task {
+        task.checks_health = true;
+        task.health = health;
+        task
+    }
+
+    #[test]
+    fn a_task_with_health_checks_counts_only_once_healthy() {
+        let two = [instance("a", "ACTIVE"), instance("b", "ACTIVE")];
+        // Old revision running (no checks); the new one runs but its health is not known yet.
+        let mut service = service(1);
+        service.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
+        let old = running("t1", "ecs-svc/1", "a");
+        let starting = checked(running("t2", "ecs-svc/2", "b"), Health::Unknown);
+        assert_eq!(
+            run(&service, &[old.clone(), starting], &two),
+            Vec::<String>::new(),
+            "at 100% minimum healthy the old task waits for the new one to be healthy"
+        );
+        let healthy = checked(running("t2", "ecs-svc/2", "b"), Health::Healthy);
+        assert_eq!(
+            run(&service, &[old, healthy.clone()], &two),
+            [
+                "stop t1 (Deployment)",
+                "event (service web) has stopped 1 running tasks: (task t1).",
+                "end ecs-svc/1",
+                "rollout COMPLETED",
+                "event (service web) has reached a steady state."
+            ]
+        );
+        // Alone and healthy-unknown, a checked task does not complete its deployment.
+        let unknown = checked(running("t2", "ecs-svc/1", "b"), Health::Unknown);
+        assert_eq!(run(&super::tests::service(1), &[unknown], &two), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_unhealthy_task_is_left_alone_during_the_grace_period() {
+        let two = [instance("a", "ACTIVE"), instance("b", "ACTIVE")];
+        // Started at NOW - 20.
+        let sick = checked(task("t2", "ecs-svc/1", TaskStatus::Running, "b", NOW - 20), Health::Unhealthy);
+        let patient = Service { health_check_grace_period: 30, ..service(1) };
+        assert_eq!(run(&patient, std::slice::from_ref(&sick), &two), Vec::<String>::new());
+        let hasty = Service { health_check_grace_period: 20, ..service(1) };
+        assert_eq!(run(&hasty, &[sick], &two)[0], "stop t2 (Unhealthy)");
+    }
+
+    /// A stopped task of `deployment` that failed (or, if `failed` is false, ran and was
+    /// replaced), created at `created_at`.
+    fn stopped(id: &str, deployment: &str, created_at: i64, failed: bool) -> Task {
+        let mut task = task(id, deployment, TaskStatus::Stopped, "a", created_at);
+        task.desired = TaskStatus::Stopped;
+        task.failed = failed;
+        task.started_at = (!failed).then_some(created_at);
+        task
+    }
+
+    #[test]
+    fn failed_tasks_count_the_consecutive_failures_since_the_newest_healthy_task() {
+        assert_eq!(failure_threshold(1), 3);
+        assert_eq!(failure_threshold(10), 5);
+        assert_eq!(failure_threshold(11), 6);
+        assert_eq!(failure_threshold(1000), 200);
+        let history = [
+            stopped("t1", "ecs-svc/1", 1, true),
+            stopped("t2", "ecs-svc/1", 2, false),
+            stopped("t3", "ecs-svc/1", 3, true),
+            stopped("t4", "ecs-svc/1", 4, true),
+            task("t5", "ecs-svc/1", TaskStatus::Pending, "a", 5),
+        ];
+        let unhealthy = [];
+        assert_eq!(consecutive_failures(&service(2), &history, &unhealthy), 2, "t4 and t3; t2 ran");
+        let mut recorded = service(2);
+        recorded.deployments[0].failed_tasks = 2;
+        let plan = run(&recorded, &history, &[instance("a", "ACTIVE")]);
+        assert!(plan.iter().all(|line| !line.starts_with("failed tasks")), "unchanged, not written: {plan:?}");
+        // Another deployment's failures do not count.
+        let other = stopped("t6", "ecs-svc/0", 6, true);
+        assert_eq!(consecutive_failures(&service(2), &[other], &unhealthy), 0);
+    }
+
+    #[test]
+    fn the_circuit_breaker_fails_the_deployment_and_rolls_back_to_the_last_completed_one() {
+        let two = [instance("a", "ACTIVE"), instance("b", "ACTIVE")];
+        let mut service = service(2);
+        service.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
+        service.deployments[1].rollout = Some(RolloutState::Completed);
+        service.circuit_breaker = CircuitBreaker { enable: true, rollback: true };
+        service.last_completed = Some("ecs-svc/1".to_owned());
+        let old = [running("t1", "ecs-svc/1", "a"), running("t2", "ecs-svc/1", "b")];
+        let failures = |n: usize| -> Vec<Task> {
+            (0..n).map(|i| stopped(&format!("f{i}"), "ecs-svc/2", 10 + i as i64, true)).collect()
+        };
+        let below: Vec<Task> = old.iter().cloned().chain(failures(2)).collect();
+        let plan = run(&service, &below, &two);
+        assert_eq!(plan[0], "failed tasks 2");
+        assert!(plan.iter().any(|line| line.starts_with("start ecs-svc/2")), "it keeps trying below 3: {plan:?}");
+        let at: Vec<Task> = old.iter().cloned().chain(failures(3)).collect();
+        assert_eq!(
+            run(&service, &at, &two),
+            [
+                "failed tasks 3",
+                "rollout FAILED",
+                "event (service web) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+                "roll back to ecs-svc/1",
+                "event (service web) rolling back to deployment ecs-svc/1.",
+            ]
+        );
+        // Without rollback the failed deployment stalls: nothing starts, nothing is replaced.
+        service.circuit_breaker.rollback = false;
+        let plan = run(&service, &at, &two);
+        assert_eq!(
+            plan.last().unwrap(),
+            "event (service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."
+        );
+        service.deployments[0].rollout = Some(RolloutState::Failed);
+        assert_eq!(run(&service, &at, &two), Vec::<String>::new(), "stalled");
+        // Without the breaker, failures are counted and the deployment goes on.
+        let mut off = super::tests::service(2);
+        off.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
+        let plan = run(&off, &at, &two);
+        assert_eq!(plan[0], "failed tasks 3");
+        assert!(plan.iter().all(|line| !line.contains("FAILED")), "{plan:?}");
+        // No completed deployment to return to: it fails and stalls.
+        let mut first = service.clone();
+        first.deployments[0].rollout = Some(RolloutState::InProgress);
+        first.circuit_breaker.rollback = true;
+        first.last_completed = None;
+        let plan = run(&first, &at, &two);
+        assert!(plan.contains(&"rollout FAILED".to_owned()), "{plan:?}");
+        assert!(plan.iter().all(|line| !line.contains("roll back") && !line.contains("rolling back")), "{plan:?}");
+    }
+
+    #[test]
+    fn a_daemon_deployment_replaces_each_instance_task_within_minimum_healthy() {
+        let three = [instance("a", "ACTIVE"), instance("b", "ACTIVE"), instance("c", "ACTIVE")];
+        let mut service = Service { desired_count: 3, minimum_healthy_percent: 50, ..daemon() };
+        service.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
+        let old = [running("t1", "ecs-svc/1", "a"), running("t2", "ecs-svc/1", "b"), running("t3", "ecs-svc/1", "c")];
+        // 50% of 3 is 2 that must stay healthy: one old task stops; its instance is taken only
+        // once nothing of the service holds it (the stopping task is still in its group).
+        assert_eq!(
+            run(&service, &old, &three),
+            ["stop t1 (Deployment)", "event (service web) has stopped 1 running tasks: (task t1)."]
+        );
+        let mut reserved = reserved(&old[1..]);
+        reserved.entry(instance_arn("a")).or_default().groups.push("service:web".to_owned());
+        let instances = Instances { list: &three, reserved: &reserved, lost_before: LOST_BEFORE };
+        assert!(plan(&service, &old[1..], &instances, NOW).is_empty(), "a still holds the stopping task");
+        let reserved = super::tests::reserved(&old[1..]);
+        let instances = Instances { list: &three, reserved: &reserved, lost_before: LOST_BEFORE };
+        let actions: Vec<String> = plan(&service, &old[1..], &instances, NOW).iter().map(describe).collect();
+        assert_eq!(actions, ["start ecs-svc/2 on a"]);
+    }
+
+    #[test]
+    fn a_daemon_stops_its_task_where_the_constraints_no_longer_hold() {
+        let mut labelled = instance("a", "ACTIVE");
+        let mut plain = instance("b", "ACTIVE");
+        labelled.spec = Arc::new(
+            Spec::from_json(
+                &json!([{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1000}]),
+                &json!([{"name": "role", "value": "edge"}]),
+            )
+            .unwrap(),
+        );
+        plain.spec = Arc::clone(&plain.spec);
+        let query = super::super::query::Query::parse("attribute:role == edge").unwrap();
+        let mut template = template();
+        template.constraints = vec![Constraint::MemberOf(query)];
+        let service = Service { desired_count: 2, template: Ok(template), ..daemon() };
+        let tasks = [running("t1", "ecs-svc/1", "a"), running("t2", "ecs-svc/1", "b")];
+        assert_eq!(
+            run(&service, &tasks, &[labelled, plain]),
+            [
+                "stop t2 (Deployment)",
+                "event (service web) has stopped 1 running tasks: (task t2).",
+                "desired count 1",
+                "rollout COMPLETED",
+                "event (service web) has reached a steady state.",
+            ]
+        );
+    }
+
     #[test]
     fn stored_words_read_into_the_plan_types() {
         assert_eq!(ServiceStatus::parse(None), ServiceStatus::Active);
@@ -1054,7 +1458,8 @@ mod tests {
         assert_eq!(TaskStatus::from(task::TaskStatus::Deprovisioning), TaskStatus::Pending);
         assert_eq!(TaskStatus::from(task::DesiredStatus::Stopped), TaskStatus::Stopped);
         assert_eq!(Health::parse(Some("UNHEALTHY")), Health::Unhealthy);
-        assert_eq!(RolloutState::parse(Some("FAILED")), None);
+        assert_eq!(RolloutState::parse(Some("FAILED")), Some(RolloutState::Failed));
+        assert_eq!(RolloutState::parse(Some("PENDING")), None);
         assert_eq!(InstanceStatus::of(&instance("a", "DEREGISTERING")), InstanceStatus::Other);
     }
 }

@@ -4,24 +4,30 @@
 //! The scheduler's rules, as ECS's: a `REPLICA` service keeps `desiredCount` tasks of its
 //! primary deployment running; a new deployment (a new task definition, or
 //! `forceNewDeployment`) starts tasks up to `maximumPercent` of the desired count and stops old
-//! ones while at least `minimumHealthyPercent` stay running; tasks on `DRAINING` instances
-//! are replaced the same way; tasks on instances whose agent has been gone longer than the
-//! disconnect timeout are stopped and replaced; a `DAEMON` service runs one task on every
-//! `ACTIVE` instance. Every change is written to the store before it is acted on, so a
-//! restart of the control plane resumes where it was. The decisions are
-//! `service_plan::plan`'s (pure, with the rules in full); `reconcile_service` observes and
-//! applies.
+//! ones while at least `minimumHealthyPercent` stay healthy (running, and passing their
+//! container health checks if they have any); tasks on `DRAINING` instances are replaced the
+//! same way; tasks on instances whose agent has been gone longer than the disconnect timeout
+//! are stopped and replaced; a `DAEMON` service runs one task on every `ACTIVE` instance that
+//! meets its constraints; the deployment circuit breaker fails a deployment whose tasks keep
+//! failing, and rolls back to the last completed one if asked. Every change is written to the
+//! store before it is acted on, so a restart of the control plane resumes where it was. The
+//! decisions are `service_plan::plan`'s (pure, with the rules in full); `reconcile_service`
+//! observes and applies.
+
+use std::collections::HashMap;
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use super::clusters::{Cluster, active_cluster, find_cluster};
+use super::model::container_instance::{ContainerInstance, Reserved};
 use super::model::container_instance::{Groups, Which, instances_where};
 use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
 use super::service_plan::{self as plan, Action, Event, StopReason};
 use super::tagging::{self, Propagate, TaskTagging};
+use super::task_sets;
 use super::tasks::{launch, launch_from};
 use super::unsupported;
 use crate::app::App;
@@ -33,6 +39,10 @@ use crate::regions::Scope;
 
 /// Events a service keeps.
 const MAX_EVENTS: usize = 100;
+
+/// Where a service's document keeps the latest deployment that completed (`id`,
+/// `taskDefinition`), which a failed deployment rolls back to; never shown to clients.
+const LAST_COMPLETED: &str = "homeport:lastCompletedDeployment";
 
 operation!(
     ecs,
@@ -83,7 +93,7 @@ fn service_arn(scope: Scope<'_>, cluster: &str, reference: &str) -> String {
     ecs::arn(scope, "service", &format!("{cluster_name}/{reference}"))
 }
 
-fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
+pub(crate) fn service_resource(ctx: &Ctx<'_>, member: &str) -> Result<Vec<String>, AwsError> {
     let cluster = cluster_arn(ctx.scope(), ctx.body);
     Ok(vec![service_arn(ctx.scope(), &cluster, ecs::required(ctx.body, member)?)])
 }
@@ -93,11 +103,11 @@ fn not_found() -> AwsError {
 }
 
 /// The service's tasks that are meant to run (by deployment id in `startedBy`).
-async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+pub(crate) async fn service_tasks(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
     task_model::of_service(&app.store, &service.cluster_arn, &service.name).await
 }
 
-fn deployment_of(task: &TaskRow) -> &str {
+pub(crate) fn deployment_of(task: &TaskRow) -> &str {
     task.body.get("startedBy").and_then(Json::as_str).unwrap_or_default()
 }
 
@@ -117,6 +127,9 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             .count()
     };
     let mut described = service.body.clone();
+    if let Some(document) = described.as_object_mut() {
+        document.remove(LAST_COMPLETED);
+    }
     put(&mut described, "runningCount", running(None));
     put(&mut described, "pendingCount", pending(None));
     if let Some(deployments) = described.get_mut("deployments").and_then(Json::as_array_mut) {
@@ -125,6 +138,10 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             put(deployment, "runningCount", running(Some(&id)));
             put(deployment, "pendingCount", pending(Some(&id)));
         }
+    }
+    if task_sets::is_external(service) {
+        let sets = task_sets::counted_sets(app, service).await?;
+        put(&mut described, "taskSets", sets.into_iter().map(task_sets::without_tags).collect::<Vec<_>>());
     }
     if include_tags {
         put(&mut described, "tags", ecs::load_tags(&app.store, &app.account_id, &service.arn).await?);
@@ -149,28 +166,49 @@ fn deployment(id: &str, task_definition: &str, desired: i64, now: i64) -> Json {
     })
 }
 
-fn deployment_id() -> Result<String, AwsError> {
+pub(crate) fn deployment_id() -> Result<String, AwsError> {
     let digits: String = ids::uuid().map_err(internal)?.chars().filter(char::is_ascii_digit).take(16).collect();
     Ok(format!("ecs-svc/{digits:0>16}"))
 }
 
-fn deployment_configuration(value: Option<&Json>, current: Option<&Json>) -> Result<Json, AwsError> {
-    let read = |member: &str, default: i64| -> i64 {
-        value
-            .and_then(|v| v.get(member))
-            .and_then(Json::as_i64)
-            .or_else(|| current.and_then(|c| c.get(member)).and_then(Json::as_i64))
-            .unwrap_or(default)
+/// The service's `deploymentConfiguration`: the request's members over the current ones, over
+/// ECS's defaults (a rolling update of 100% to 200%; a daemon's 0% to 100%, its maximum fixed,
+/// since one instance runs one of its tasks). What Homeport cannot honour was refused by
+/// `unsupported::check_launch`.
+fn deployment_configuration(value: Option<&Json>, current: Option<&Json>, daemon: bool) -> Result<Json, AwsError> {
+    let member = |name: &str| value.and_then(|v| v.get(name)).or_else(|| current.and_then(|c| c.get(name)));
+    let percent = |name: &str, default: i64| member(name).and_then(Json::as_i64).unwrap_or(default);
+    let (maximum, minimum) = if daemon {
+        (percent("maximumPercent", 100), percent("minimumHealthyPercent", 0))
+    } else {
+        (percent("maximumPercent", 200), percent("minimumHealthyPercent", 100))
     };
-    let (maximum, minimum) = (read("maximumPercent", 200), read("minimumHealthyPercent", 100));
+    if daemon && maximum != 100 {
+        return Err(invalid_parameter("The maximumPercent of a DAEMON service must be 100."));
+    }
     if !(100..=200).contains(&maximum) && maximum != 0 || !(0..=100).contains(&minimum) || maximum < minimum {
         return Err(invalid_parameter("maximumPercent must be 100-200 and minimumHealthyPercent 0-100, not above it."));
     }
+    let breaker = member("deploymentCircuitBreaker");
+    let flag = |name: &str| breaker.and_then(|b| b.get(name)).and_then(Json::as_bool).unwrap_or(false);
     Ok(json!({
-        "deploymentCircuitBreaker": {"enable": false, "rollback": false},
+        "deploymentCircuitBreaker": {"enable": flag("enable"), "rollback": flag("rollback")},
         "maximumPercent": maximum,
         "minimumHealthyPercent": minimum,
+        "strategy": "ROLLING",
     }))
+}
+
+/// `healthCheckGracePeriodSeconds`, validated (`None` when absent).
+fn grace_period(body: &Json) -> Result<Option<i64>, AwsError> {
+    match body.get("healthCheckGracePeriodSeconds") {
+        None | Some(Json::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|seconds| (0..=i64::from(i32::MAX)).contains(seconds))
+            .map(Some)
+            .ok_or_else(|| invalid_parameter("healthCheckGracePeriodSeconds must be between 0 and 2147483647.")),
+    }
 }
 
 async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
@@ -186,30 +224,50 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         ));
     }
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str).unwrap_or("REPLICA");
-    let desired = match strategy {
-        "REPLICA" => ctx
-            .body
-            .get("desiredCount")
-            .and_then(Json::as_i64)
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| invalid_parameter("desiredCount is required for REPLICA services."))?,
-        "DAEMON" => 0,
+    // `ECS` (the rolling update) or `EXTERNAL` (task sets); `check_launch` refused the rest.
+    let controller = ctx.body.pointer("/deploymentController/type").and_then(Json::as_str).unwrap_or("ECS");
+    let external = controller == "EXTERNAL";
+    let desired = match (strategy, ctx.body.get("desiredCount").and_then(Json::as_i64)) {
+        ("REPLICA", Some(desired)) if desired >= 0 => desired,
+        ("REPLICA", None) if external => 0,
+        ("REPLICA", _) => return Err(invalid_parameter("desiredCount is required for REPLICA services.")),
+        ("DAEMON", _) => 0,
         _ => return Err(invalid_parameter("schedulingStrategy must be REPLICA or DAEMON.")),
     };
-    // Validates the task definition, the overrides-free launch and the roles it passes.
-    let launched = launch(ctx, ctx.body).await?;
+    let daemon = strategy == "DAEMON";
+    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
+        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
+    }
+    if daemon && external {
+        return Err(invalid_parameter(
+            "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.",
+        ));
+    }
+    if external && ctx.body.get("taskDefinition").is_some() {
+        return Err(invalid_parameter(
+            "A service using the EXTERNAL deployment controller takes its task definition from its task sets.",
+        ));
+    }
     scheduler::constraints(ctx.body.get("placementConstraints"))?;
     scheduler::strategies(ctx.body.get("placementStrategy"))?;
-    let task_definition =
-        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned();
+    // Validates the task definition, the overrides-free launch and the roles it passes (an
+    // EXTERNAL service's task sets each have theirs).
+    let task_definition = if external {
+        String::new()
+    } else {
+        let launched = launch(ctx, ctx.body).await?;
+        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned()
+    };
     let tags = ecs::tags_from_body(ctx.body)?;
     let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
     let managed = tagging::managed(ctx.body)?;
     let arn = service_arn(ctx.scope(), &cluster.arn, name);
     ecs::authorize_tags(ctx, &arn, &tags).await?;
     let now = ids::now();
-    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None)?;
-    let body = json!({
+    let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None, daemon)?;
+    let grace = grace_period(ctx.body)?.unwrap_or(0);
+    let rebalancing = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str).unwrap_or("DISABLED");
+    let mut body = json!({
         "serviceArn": arn,
         "serviceName": name,
         "clusterArn": cluster.arn,
@@ -222,7 +280,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "launchType": "EXTERNAL",
         "taskDefinition": task_definition,
         "deploymentConfiguration": configuration,
-        "deployments": [deployment(&deployment_id()?, &task_definition, desired, now)],
+        "deployments": if external { json!([]) } else { json!([deployment(&deployment_id()?, &task_definition, desired, now)]) },
         "events": [],
         "createdAt": now,
         "placementConstraints": ctx.body.get("placementConstraints").cloned().unwrap_or(json!([])),
@@ -232,19 +290,26 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "enableECSManagedTags": managed,
         "propagateTags": propagate,
         "enableExecuteCommand": false,
+        "healthCheckGracePeriodSeconds": grace,
+        "availabilityZoneRebalancing": rebalancing,
+        "deploymentController": {"type": controller},
     });
+    if external && let Some(document) = body.as_object_mut() {
+        document.remove("taskDefinition");
+        document.insert("taskSets".to_owned(), json!([]));
+    }
     let existing = service_model::find(&ctx.app.store, &arn).await?;
     if existing.as_ref().is_some_and(|service| service.status() != ServiceStatus::Inactive) {
         return Err(invalid_parameter("Creation of service was not idempotent."));
     }
     let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
     service_model::create(&ctx.app.store, ctx.account(), &service, &tags, now, existing.is_some()).await?;
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = service_model::find(&ctx.app.store, &service.arn).await?.ok_or_else(not_found)?;
     Ok(json!({"service": describe(ctx.app, &service, true).await?}))
 }
 
-async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
+pub(crate) async fn named_service(ctx: &Ctx<'_>, cluster: &Cluster) -> Result<Service, AwsError> {
     let arn = service_arn(ctx.scope(), &cluster.arn, ecs::required(ctx.body, "service")?);
     service_model::find_in_account(&ctx.app.store, ctx.account(), &arn).await?.ok_or_else(not_found)
 }
@@ -271,9 +336,20 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             desired.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid_parameter("desiredCount must be >= 0."))?;
         put(&mut service.body, "desiredCount", desired);
     }
+    let daemon = service.body.get("schedulingStrategy").and_then(Json::as_str) == Some("DAEMON");
     if let Some(configuration) = ctx.body.get("deploymentConfiguration") {
-        let merged = deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"))?;
+        let merged =
+            deployment_configuration(Some(configuration), service.body.get("deploymentConfiguration"), daemon)?;
         put(&mut service.body, "deploymentConfiguration", merged);
+    }
+    if let Some(grace) = grace_period(ctx.body)? {
+        put(&mut service.body, "healthCheckGracePeriodSeconds", grace);
+    }
+    if let Some(rebalancing) = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str) {
+        put(&mut service.body, "availabilityZoneRebalancing", rebalancing);
+    }
+    if daemon && ctx.body.get("placementStrategy").and_then(Json::as_array).is_some_and(|s| !s.is_empty()) {
+        return Err(invalid_parameter("Placement strategies are not supported with the DAEMON scheduling strategy."));
     }
     for member in ["placementConstraints", "placementStrategy"] {
         if let Some(value) = ctx.body.get(member) {
@@ -287,6 +363,21 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if ctx.body.get("enableECSManagedTags").is_some() {
         put(&mut service.body, "enableECSManagedTags", tagging::managed(ctx.body)?);
     }
+    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
+    if task_sets::is_external(&service) {
+        // Its task sets carry what a deployment changes; UpdateService scales them.
+        if ctx.body.get("taskDefinition").is_some() || force {
+            return Err(invalid_parameter(
+                "A service using the EXTERNAL deployment controller is deployed with task sets: create one.",
+            ));
+        }
+        task_sets::recompute(&mut service);
+        service_model::save(&ctx.app.store, &service).await?;
+        drop(placing);
+        reconcile(ctx.app, &cluster, service.clone()).await?;
+        let service = named_service(ctx, &cluster).await?;
+        return Ok(json!({"service": describe(ctx.app, &service, false).await?}));
+    }
     let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
     let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
         Some(_) => {
@@ -294,7 +385,6 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
         None => None,
     };
-    let force = ctx.body.get("forceNewDeployment").and_then(Json::as_bool).unwrap_or(false);
     let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
     if force || new_definition.as_ref().is_some_and(|d| *d != current) {
         let definition = new_definition.unwrap_or(current);
@@ -314,7 +404,7 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))
 }
@@ -337,7 +427,7 @@ async fn delete_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     put(&mut service.body, "status", ServiceStatus::Draining.as_str());
     service_model::save(&ctx.app.store, &service).await?;
     drop(placing);
-    reconcile_service(ctx.app, &cluster, service.clone()).await?;
+    reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
     Ok(json!({"service": describe(ctx.app, &service, false).await?}))
 }
@@ -369,23 +459,10 @@ async fn describe_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn list_services(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let page = ecs::Page::from_body(ctx.body, 100, 10)?;
+    // Both filters are the model's enums, refused outside them before this runs. Every
+    // service Homeport runs is EXTERNAL: another launch type lists none.
     let strategy = ctx.body.get("schedulingStrategy").and_then(Json::as_str);
-    if let Some(strategy) = strategy
-        && !["REPLICA", "DAEMON"].contains(&strategy)
-    {
-        return Err(invalid_parameter(format!(
-            "Invalid schedulingStrategy: {strategy}. Valid values are REPLICA and DAEMON."
-        )));
-    }
-    // Every service Homeport runs is EXTERNAL: another launch type lists none.
     let launch_type = ctx.body.get("launchType").and_then(Json::as_str);
-    if let Some(launch_type) = launch_type
-        && !["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].contains(&launch_type)
-    {
-        return Err(invalid_parameter(format!(
-            "Invalid launchType: {launch_type}. Valid values are EC2, FARGATE, EXTERNAL and MANAGED_INSTANCES."
-        )));
-    }
     let services = service_model::of_cluster(&ctx.app.store, &cluster.arn).await?;
     let arns = services
         .into_iter()
@@ -419,7 +496,7 @@ pub async fn reconcile_all(app: &App) -> Result<(), AwsError> {
     for service in services {
         let scope = Scope { account: &app.account_id, region: ecs::region_of(&service.cluster_arn) };
         let Some(cluster) = find_cluster(app, scope, &json!({"cluster": service.cluster_arn})).await? else { continue };
-        if let Err(error) = reconcile_service(app, &cluster, service).await {
+        if let Err(error) = reconcile(app, &cluster, service).await {
             tracing::error!("service scheduler: {error}");
         }
     }
@@ -438,7 +515,7 @@ fn lost_cutoff(app: &App, now: i64) -> i64 {
 /// Brings one service towards its desired state (one step; the next pass continues):
 /// observes the service, its tasks and its cluster's instances, plans (`service_plan`),
 /// and carries the plan out.
-async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
+pub(crate) async fn reconcile(app: &App, cluster: &Cluster, service: Service) -> Result<(), AwsError> {
     // Placements into a cluster are serialized (and so are passes over one service), so this
     // pass and RunTask never both spend the same free resources.
     let lock = crate::ecs::channel::channels(app)?.placement_lock(&cluster.arn);
@@ -447,34 +524,76 @@ async fn reconcile_service(app: &App, cluster: &Cluster, service: Service) -> Re
     let Some(mut service) = service_model::find(&app.store, &service.arn).await? else {
         return Ok(());
     };
-    let tasks = service_tasks(app, &service).await?;
-    let group = format!("service:{}", service.name);
-    let launch = service_launch(app, &service).await;
+    if task_sets::is_external(&service) {
+        return task_sets::reconcile(app, cluster, service).await;
+    }
+    let primary = service.body.pointer("/deployments/0/id").and_then(Json::as_str).unwrap_or_default().to_owned();
+    let definition = service.body.get("taskDefinition").cloned().unwrap_or(Json::Null);
+    let launch = service_launch(app, &service, &definition, &primary).await;
     // Host ports matter only to placing a task that takes fixed ones.
     let ports = launch.as_ref().is_ok_and(|(_, template)| !template.demand.ports.is_empty());
-    let (instances, reserved) = instances_where(
-        &app.store,
-        &crate::ecs::channel::channels(app)?.specs,
-        &cluster.arn,
-        Which::All,
-        Groups::Only(&group),
-        ports,
-    )
-    .await?;
-    let now = ids::now();
-    let observed =
+    let observed = observe(app, cluster, &service, ports).await?;
+    let planned =
         observed_service(&service, launch.as_ref().map(|(_, template)| template.clone()).map_err(Clone::clone));
-    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
-    let observed_tasks: Vec<plan::Task> = tasks.iter().map(|task| observed_task(task, &protected)).collect();
-    let cluster_instances =
-        plan::Instances { list: &instances, reserved: &reserved, lost_before: lost_cutoff(app, now) };
-    let actions = plan::plan(&observed, &observed_tasks, &cluster_instances, now);
+    let actions = plan::plan(&planned, &observed.tasks, &observed.instances(), observed.now);
     let launch = launch.map(|(launch, _)| launch);
-    apply(app, cluster, &mut service, launch.as_ref(), actions, now).await
+    apply(app, cluster, &mut service, launch.as_ref(), actions, observed.now).await
+}
+
+/// What one pass of the scheduler sees of a service: its tasks (and its primary
+/// deployment's failure history) and its cluster's instances, at `now`.
+pub(crate) struct Observed {
+    pub tasks: Vec<plan::Task>,
+    list: Vec<ContainerInstance>,
+    reserved: HashMap<String, Reserved>,
+    lost_before: i64,
+    pub now: i64,
+}
+
+impl Observed {
+    pub(crate) fn instances(&self) -> plan::Instances<'_> {
+        plan::Instances { list: &self.list, reserved: &self.reserved, lost_before: self.lost_before }
+    }
+}
+
+/// Observes `service` for a pass; `ports` reads the host ports instances' tasks hold.
+pub(crate) async fn observe(
+    app: &App,
+    cluster: &Cluster,
+    service: &Service,
+    ports: bool,
+) -> Result<Observed, AwsError> {
+    let mut tasks = service_tasks(app, service).await?;
+    tasks.extend(failure_history(app, service).await?);
+    let group = format!("service:{}", service.name);
+    let channels = crate::ecs::channel::channels(app)?;
+    let (list, reserved) =
+        instances_where(&app.store, &channels.specs, &cluster.arn, Which::All, Groups::Only(&group), ports).await?;
+    let now = ids::now();
+    let protected = super::model::task_protection::protected_in(&app.store, &cluster.arn, now).await?;
+    let tasks = tasks.iter().map(|task| observed_task(task, &protected)).collect();
+    Ok(Observed { tasks, list, reserved, lost_before: lost_cutoff(app, now), now })
+}
+
+/// The primary deployment's stopped tasks, newest first, while it rolls out: what its failure
+/// count reads (at most as many as the highest circuit breaker threshold).
+async fn failure_history(app: &App, service: &Service) -> Result<Vec<TaskRow>, AwsError> {
+    let Some(primary) = service.body.get("deployments").and_then(Json::as_array).and_then(|d| d.first()) else {
+        return Ok(Vec::new());
+    };
+    if plan::RolloutState::parse(primary.get("rolloutState").and_then(Json::as_str))
+        != Some(plan::RolloutState::InProgress)
+    {
+        return Ok(Vec::new());
+    }
+    let id = primary.get("id").and_then(Json::as_str).unwrap_or_default();
+    let since = primary.get("createdAt").and_then(Json::as_i64).unwrap_or(0);
+    let limit = plan::failure_threshold(i64::MAX);
+    task_model::stopped_of_deployment(&app.store, &service.cluster_arn, &service.name, id, since, limit).await
 }
 
 /// The service as the plan sees it.
-fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
+pub(crate) fn observed_service(service: &Service, template: Result<plan::TaskTemplate, String>) -> plan::Service {
     let body = &service.body;
     let text = |member: &str| body.get(member).and_then(Json::as_str);
     let configuration = body.get("deploymentConfiguration");
@@ -490,8 +609,11 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         .map(|d| plan::Deployment {
             id: d.get("id").and_then(Json::as_str).unwrap_or_default().to_owned(),
             rollout: plan::RolloutState::parse(d.get("rolloutState").and_then(Json::as_str)),
+            failed_tasks: d.get("failedTasks").and_then(Json::as_i64).unwrap_or(0),
         })
         .collect();
+    let breaker = configuration.and_then(|c| c.get("deploymentCircuitBreaker"));
+    let flag = |member: &str| breaker.and_then(|b| b.get(member)).and_then(Json::as_bool).unwrap_or(false);
     let latest_event = body
         .get("events")
         .and_then(Json::as_array)
@@ -507,6 +629,9 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
         deployments,
         maximum_percent: percent("maximumPercent", 200),
         minimum_healthy_percent: percent("minimumHealthyPercent", 100),
+        circuit_breaker: plan::CircuitBreaker { enable: flag("enable"), rollback: flag("rollback") },
+        health_check_grace_period: body.get("healthCheckGracePeriodSeconds").and_then(Json::as_i64).unwrap_or(0),
+        last_completed: body.get(LAST_COMPLETED).and_then(|d| d.get("id")).and_then(Json::as_str).map(str::to_owned),
         template,
         latest_event,
     }
@@ -514,14 +639,31 @@ fn observed_service(service: &Service, template: Result<plan::TaskTemplate, Stri
 
 /// A task as the plan sees it.
 fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) -> plan::Task {
+    let text = |member: &str| task.body.get(member).and_then(Json::as_str);
+    let checks_health = task
+        .payload
+        .get("containers")
+        .and_then(Json::as_array)
+        .is_some_and(|containers| containers.iter().any(|c| c.get("healthCheck").is_some_and(|h| !h.is_null())));
+    // Stopped on its own (never ran, or an essential container exited), or by the scheduler
+    // for failing its health checks.
+    let failed = task.last_status == TaskStatus::Stopped
+        && match text("stopCode") {
+            Some("TaskFailedToStart" | "EssentialContainerExited") => true,
+            Some("ServiceSchedulerInitiated") => text("stoppedReason") == Some(StopReason::Unhealthy.text()),
+            _ => false,
+        };
     plan::Task {
         arn: task.arn.clone(),
         desired: task.desired_status.into(),
         last: task.last_status.into(),
-        health: plan::Health::parse(task.body.get("healthStatus").and_then(Json::as_str)),
+        health: plan::Health::parse(text("healthStatus")),
+        checks_health,
         instance: task.container_instance_arn.clone(),
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
+        started_at: task.body.get("startedAt").and_then(Json::as_i64),
+        failed,
         protected: protected.contains(&task.arn),
     }
 }
@@ -540,18 +682,15 @@ fn propagate_tags_word(body: &Json) -> Result<Option<&'static str>, AwsError> {
 
 /// How the service's new tasks (of its primary deployment) are launched and placed, or why
 /// they cannot be, in the error's words.
-async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::TaskTemplate), String> {
-    let primary = service
-        .body
-        .get("deployments")
-        .and_then(Json::as_array)
-        .and_then(|d| d.first())
-        .and_then(|d| d.get("id"))
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+pub(crate) async fn service_launch(
+    app: &App,
+    service: &Service,
+    task_definition: &Json,
+    started_by: &str,
+) -> Result<(Launch, plan::TaskTemplate), String> {
     let body = json!({
-        "taskDefinition": service.body.get("taskDefinition").cloned().unwrap_or(Json::Null),
-        "startedBy": primary,
+        "taskDefinition": task_definition,
+        "startedBy": started_by,
         "group": format!("service:{}", service.name),
     });
     let message = |error: AwsError| error.message;
@@ -568,7 +707,7 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
     };
     launched.tags = tagging::task_tags(&app.store, scope, &tagging).await.map_err(message)?;
     let mut constraints = scheduler::constraints(service.body.get("placementConstraints")).map_err(message)?;
-    constraints.extend(scheduler::constraints(launched.definition.get("placementConstraints")).map_err(message)?);
+    constraints.extend(scheduler::definition_constraints(&launched.definition).map_err(message)?);
     let strategies = scheduler::strategies(service.body.get("placementStrategy")).map_err(message)?;
     let template =
         plan::TaskTemplate { demand: launched.demand.clone(), group: launched.group.clone(), constraints, strategies };
@@ -576,7 +715,7 @@ async fn service_launch(app: &App, service: &Service) -> Result<(Launch, plan::T
 }
 
 /// Carries out the plan's actions in order, then writes the service if they changed it.
-async fn apply(
+pub(crate) async fn apply(
     app: &App,
     cluster: &Cluster,
     service: &mut Service,
@@ -624,18 +763,67 @@ async fn apply(
                 changed = true;
             }
             Action::Rollout(state) => {
+                let mut completed = None;
                 if let Some(primary) =
                     service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
                 {
                     put(primary, "rolloutState", state.as_str());
                     put(primary, "rolloutStateReason", state.reason());
                     put(primary, "updatedAt", now);
+                    if state == plan::RolloutState::Completed {
+                        let member = |name: &str| primary.get(name).cloned().unwrap_or(Json::Null);
+                        completed = Some(json!({"id": member("id"), "taskDefinition": member("taskDefinition")}));
+                    }
                 }
+                if let Some(completed) = completed {
+                    put(&mut service.body, LAST_COMPLETED, completed);
+                }
+                changed = true;
+            }
+            Action::FailedTasks(failed) => {
+                if let Some(primary) =
+                    service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
+                {
+                    put(primary, "failedTasks", failed);
+                    put(primary, "updatedAt", now);
+                }
+                changed = true;
+            }
+            Action::RollBack { to } => {
+                roll_back(service, &to, now);
                 changed = true;
             }
         }
     }
     if changed { service_model::save(&app.store, service).await } else { Ok(()) }
+}
+
+/// Makes deployment `to` (the latest that completed) the primary again, `IN_PROGRESS`, with
+/// its task definition; the failed primary stays as an `ACTIVE` deployment whose tasks the
+/// next passes replace. A deployment that has ended is taken up again under its id.
+fn roll_back(service: &mut Service, to: &str, now: i64) {
+    let completed = service.body.get(LAST_COMPLETED).cloned().unwrap_or(Json::Null);
+    let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) else { return };
+    for deployment in deployments.iter_mut() {
+        put(deployment, "status", "ACTIVE");
+    }
+    let position = deployments.iter().position(|d| d.get("id").and_then(Json::as_str) == Some(to));
+    let mut target = match position {
+        Some(index) => deployments.remove(index),
+        None => {
+            let definition = completed.get("taskDefinition").and_then(Json::as_str).unwrap_or_default();
+            deployment(to, definition, desired, now)
+        }
+    };
+    put(&mut target, "status", "PRIMARY");
+    put(&mut target, "rolloutState", plan::RolloutState::InProgress.as_str());
+    put(&mut target, "rolloutStateReason", plan::RolloutState::InProgress.reason());
+    put(&mut target, "failedTasks", 0);
+    put(&mut target, "updatedAt", now);
+    let definition = target.get("taskDefinition").cloned().unwrap_or(Json::Null);
+    deployments.insert(0, target);
+    put(&mut service.body, "taskDefinition", definition);
 }
 
 /// Stops a task whose instance is lost: `STOPPED` at once, since no agent will report it.

@@ -129,15 +129,15 @@ pub(crate) enum Propagate {
 }
 
 /// A request's `propagateTags` (`NONE` when absent); `SERVICE` only where a service launches
-/// the tasks.
+/// the tasks. A value outside the model's enum is refused before this runs, so what is
+/// refused here is `SERVICE` where no service launches them (RunTask, StartTask).
 pub(crate) fn propagate(body: &Json, service: bool) -> Result<Propagate, AwsError> {
     match body.get("propagateTags").and_then(Json::as_str) {
         None | Some("NONE") => Ok(Propagate::None),
         Some("TASK_DEFINITION") => Ok(Propagate::TaskDefinition),
         Some("SERVICE") if service => Ok(Propagate::Service),
         Some(other) => Err(invalid_parameter(format!(
-            "Invalid value for propagateTags: {other}. Valid values are {}.",
-            if service { "TASK_DEFINITION, SERVICE and NONE" } else { "TASK_DEFINITION and NONE" }
+            "Invalid value for propagateTags: {other}. Valid values are TASK_DEFINITION and NONE."
         ))),
     }
 }

@@ -129,10 +129,8 @@ pub fn volumes(task: &Json) -> Result<Vec<String>, AwsError> {
             }
         }
         if let Some(docker) = docker.and_then(Json::as_object) {
+            // `task` or `shared`: the model's enum, refused outside it before this runs.
             let scope = docker.get("scope").and_then(Json::as_str).unwrap_or("task");
-            if !["task", "shared"].contains(&scope) {
-                return Err(client(format!("Invalid scope '{scope}' for volume '{name}'; use task or shared.")));
-            }
             if docker.get("autoprovision") == Some(&Json::Bool(true)) && scope != "shared" {
                 return Err(client(format!(
                     "Invalid dockerVolumeConfiguration for volume '{name}': autoprovision is only supported when scope is shared."
@@ -220,11 +218,7 @@ pub fn settings(container: &Map<String, Json>) -> Result<(), AwsError> {
             if device.get("hostPath").and_then(Json::as_str).is_none_or(|p| !p.starts_with('/')) {
                 return Err(invalid("Each device needs an absolute hostPath.".to_owned()));
             }
-            for permission in items(device.get("permissions")) {
-                if !["read", "write", "mknod"].contains(&permission.as_str().unwrap_or_default()) {
-                    return Err(invalid(format!("Invalid device permission {permission}; use read, write or mknod.")));
-                }
-            }
+            // Its permissions are the model's enum (read, write, mknod), refused before this runs.
         }
         for mount in items(linux.get("tmpfs")) {
             if mount.get("containerPath").and_then(Json::as_str).is_none_or(|p| !p.starts_with('/')) {
@@ -332,7 +326,6 @@ mod tests {
             (json!([{"name": "a"}, {"name": "a"}]), "Duplicate volume name 'a'."),
             (json!([{"name": "a b"}]), "Volume name should be"),
             (json!([{"name": "a", "host": {}, "dockerVolumeConfiguration": {}}]), "cannot specify both"),
-            (json!([{"name": "a", "dockerVolumeConfiguration": {"scope": "global"}}]), "Invalid scope 'global'"),
             (
                 json!([{"name": "a", "dockerVolumeConfiguration": {"autoprovision": true}}]),
                 "only supported when scope is shared",

@@ -226,15 +226,12 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     for container in &containers {
         for dependency in container.get("dependsOn").and_then(Json::as_array).into_iter().flatten() {
+            // Its condition is required and one of the model's enum, refused before this runs.
             let target = dependency.get("containerName").and_then(Json::as_str).unwrap_or_default();
-            let condition = dependency.get("condition").and_then(Json::as_str).unwrap_or_default();
             if !names.contains(&target) {
                 return Err(client(format!(
                     "Container dependency on '{target}', which is not in the task definition."
                 )));
-            }
-            if !["START", "COMPLETE", "SUCCESS", "HEALTHY"].contains(&condition) {
-                return Err(client(format!("Invalid dependency condition '{condition}'.")));
             }
         }
     }
@@ -266,6 +263,9 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         if let Some(role_arn) = role_member(body, member) {
             put(&mut document, member, role_arn);
         }
+    }
+    if let Some(platform) = body.get("runtimePlatform").filter(|p| p.as_object().is_some_and(|p| !p.is_empty())) {
+        put(&mut document, "runtimePlatform", platform.clone());
     }
     for member in ["cpu", "memory", "pidMode", "ipcMode"] {
         if let Some(value) = body.get(member).filter(|value| value.as_str().is_some_and(|v| !v.is_empty())) {

@@ -336,7 +336,7 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
     }
     let mut constraints = scheduler::constraints(ctx.body.get("placementConstraints"))?;
-    constraints.extend(scheduler::constraints(launch.definition.get("placementConstraints"))?);
+    constraints.extend(scheduler::definition_constraints(&launch.definition)?);
     let strategies = scheduler::strategies(ctx.body.get("placementStrategy"))?;
     let lock = crate::ecs::channel::channels(ctx.app)?.placement_lock(&cluster.arn);
     let _placing = lock.lock().await;
@@ -405,20 +405,21 @@ async fn start_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let now = ids::now();
     let mut placed = Vec::new();
     let mut placement = Placement::default();
+    let platform = scheduler::platform_constraints(&launch.definition)?;
     for arn in arns {
         let Some(instance) = instances.iter().find(|i| i.arn == arn && i.status == ContainerInstanceStatus::Active)
         else {
             placement.failures.push((Some(arn), "MISSING".to_owned()));
             continue;
         };
-        // StartTask names the instance; it still must have room.
+        // StartTask names the instance; it still must have room, and the definition's platform.
         let one = scheduler::place(
             std::slice::from_ref(instance),
             &reserved,
             &launch.demand,
             1,
             &launch.group,
-            &[],
+            &platform,
             &[],
             now,
             0,

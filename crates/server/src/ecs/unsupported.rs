@@ -31,6 +31,8 @@ const TASK_MEMBERS: &[&str] = &[
     "cpu",
     "memory",
     "placementConstraints",
+    // Placement: a task goes only to an instance of its platform (`scheduler`).
+    "runtimePlatform",
     "tags",
     "volumes",
     "pidMode",
@@ -183,8 +185,18 @@ const LAUNCH_PARAMETERS: &[(&str, Asks)] = &[
     ("serviceRegistries", |v| !is_unset(v)),
     ("loadBalancers", |v| !is_unset(v)),
     ("serviceConnectConfiguration", |v| v.get("enabled") == Some(&Json::Bool(true))),
-    ("deploymentController", |v| !is_unset(v) && v.get("type").and_then(Json::as_str) != Some("ECS")),
+    ("deploymentController", |v| {
+        !is_unset(v) && !matches!(v.get("type").and_then(Json::as_str), Some("ECS" | "EXTERNAL"))
+    }),
+    // A service's IAM role is for load balancers, which Homeport does not attach.
+    ("role", |v| !is_unset(v)),
+    ("vpcLatticeConfigurations", |v| !is_unset(v)),
 ];
+
+/// `deploymentConfiguration` members Homeport honours: the rolling update's percentages and
+/// circuit breaker. Alarms (no CloudWatch alarms here) and the blue/green, linear and canary
+/// strategies with their hooks and bake time are refused.
+const DEPLOYMENT_CONFIGURATION: &[&str] = &["maximumPercent", "minimumHealthyPercent", "deploymentCircuitBreaker"];
 
 /// Task overrides the control plane applies.
 const OVERRIDES: &[&str] = &["containerOverrides", "taskRoleArn", "executionRoleArn", "cpu", "memory"];
@@ -202,6 +214,18 @@ pub fn check_launch(operation: &str, body: &Json) -> Result<(), AwsError> {
     for (member, asks) in LAUNCH_PARAMETERS {
         if body.get(*member).is_some_and(asks) {
             return Err(parameter_not_supported(operation, format!("'{member}'")));
+        }
+    }
+    if let Some(configuration) = body.get("deploymentConfiguration").and_then(Json::as_object) {
+        let rolling = configuration.get("strategy").is_none_or(|s| s.as_str() == Some("ROLLING"));
+        let alarms = configuration.get("alarms").is_some_and(|a| a.get("enable") == Some(&Json::Bool(true)));
+        let known = |member: &str| {
+            DEPLOYMENT_CONFIGURATION.contains(&member)
+                || member == "strategy" && rolling
+                || member == "alarms" && !alarms
+        };
+        if let Some((member, _)) = configuration.iter().find(|(member, value)| !known(member) && !is_unset(value)) {
+            return Err(parameter_not_supported(operation, format!("'deploymentConfiguration.{member}'")));
         }
     }
     let Some(overrides) = body.get("overrides").and_then(Json::as_object) else { return Ok(()) };
@@ -274,7 +298,6 @@ mod tests {
                 "'efsVolumeConfiguration'",
             ),
             (json!({"volumes": [{"name": "data", "configuredAtLaunch": true}]}), json!({}), "'configuredAtLaunch'"),
-            (json!({"runtimePlatform": {"operatingSystemFamily": "LINUX"}}), json!({}), "'runtimePlatform'"),
             (json!({"proxyConfiguration": {"containerName": "envoy"}}), json!({}), "'proxyConfiguration'"),
             (json!({"ephemeralStorage": {"sizeInGiB": 30}}), json!({}), "'ephemeralStorage'"),
             (json!({"enableFaultInjection": true}), json!({}), "'enableFaultInjection'"),

@@ -83,12 +83,12 @@ async fn list_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         }
         let arn = group_arn(ctx.scope(), &stored.name);
         if !filters.is_empty() {
-            let held = crate::ssm::load_tags(&ctx.app.store, ctx.account(), tags::KIND, &arn).await?;
+            let held = crate::tags::of(&ctx.app.store, ctx.account(), tags::KIND, &arn)
+                .await
+                .map_err(crate::errors::internal)?;
             let has = |filter: &TagFilter<'_>| {
-                held.iter().any(|tag| {
-                    tag.get("Key").and_then(Json::as_str) == Some(filter.key)
-                        && (filter.values.is_empty()
-                            || tag.get("Value").and_then(Json::as_str).is_some_and(|v| filter.values.contains(&v)))
+                held.iter().any(|(key, value)| {
+                    key == filter.key && (filter.values.is_empty() || filter.values.contains(&value.as_str()))
                 })
             };
             if !filters.iter().all(has) {

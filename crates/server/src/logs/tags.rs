@@ -138,11 +138,9 @@ async fn list(ctx: &Ctx<'_>, resource: Resource<'_>) -> Result<Json, AwsError> {
     if !exists {
         return Err(missing);
     }
-    let stored = crate::ssm::load_tags(&ctx.app.store, scope.account, tags::KIND, &arn).await?;
-    let map: Map<String, Json> = stored
-        .iter()
-        .filter_map(|tag| Some((tag.get("Key")?.as_str()?.to_owned(), tag.get("Value")?.clone())))
-        .collect();
+    let stored =
+        crate::tags::of(&ctx.app.store, scope.account, tags::KIND, &arn).await.map_err(crate::errors::internal)?;
+    let map: Map<String, Json> = stored.into_iter().map(|(key, value)| (key, Json::String(value))).collect();
     Ok(json!({ "tags": map }))
 }
 

@@ -70,17 +70,6 @@ pub fn tags_from_body(body: &Json) -> Result<Vec<(String, String)>, AwsError> {
 /// Tags one SSM resource may carry (SSM's quota for most resources).
 pub const TAGS_PER_RESOURCE: i64 = model::tags::PER_RESOURCE;
 
-/// Statements that set tags on a resource of `kind` (an SSM resource type, or `ecs`: ECS
-/// keeps its tags in the same table).
-pub fn set_tags(account: &str, kind: &str, id: &str, tags: &[(String, String)]) -> Vec<store::Statement> {
-    model::tags::set_of_kind(account, kind, id, tags)
-}
-
-/// A resource's tags as SSM returns them (`[{"Key", "Value"}]`, sorted by key).
-pub async fn load_tags(store: &store::Store, account: &str, kind: &str, id: &str) -> Result<Vec<Json>, AwsError> {
-    Ok(tags_json(model::tags::of_kind(store, account, kind, id).await?))
-}
-
 /// Tags as SSM returns them (`[{"Key", "Value"}]`, in the order given).
 pub fn tags_json(tags: Vec<Tag>) -> Vec<Json> {
     tags.into_iter().map(|(key, value)| json!({"Key": key, "Value": value})).collect()

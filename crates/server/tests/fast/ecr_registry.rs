@@ -104,10 +104,52 @@ fn encryption_is_kept_as_created(server: &TestServer) {
         Case::error("an unknown type", root,
             ecr("CreateRepository", json!({"repositoryName": unique("bad"), "encryptionConfiguration": {"encryptionType": "ROT13"}})),
             400, "InvalidParameterException", "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]"),
-        Case::error("scan on push", root,
-            ecr("CreateRepository", json!({"repositoryName": unique("bad"), "imageScanningConfiguration": {"scanOnPush": true}})),
-            400, "ValidationException", "Homeport has no vulnerability scanner"),
+        Case::ok("scan on push", root,
+            ecr("CreateRepository", json!({"repositoryName": unique("scan"), "imageScanningConfiguration": {"scanOnPush": true}})))
+            .json("/repository/imageScanningConfiguration/scanOnPush", true),
+        Case::error("an alias, which Homeport cannot resolve without KMS", root,
+            ecr("CreateRepository", json!({"repositoryName": unique("bad"), "encryptionConfiguration": {"encryptionType": "KMS", "kmsKey": "alias/app"}})),
+            400, "InvalidParameterException", "Homeport has no KMS to resolve the alias alias/app"),
+        Case::error("a key of another region", root,
+            ecr("CreateRepository", json!({"repositoryName": unique("bad"), "encryptionConfiguration": {"encryptionType": "KMS",
+                "kmsKey": "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"}})),
+            400, "InvalidParameterException", "the KMS key must be in the repository's region, us-east-1"),
+        Case::error("neither an id nor an ARN", root,
+            ecr("CreateRepository", json!({"repositoryName": unique("bad"), "encryptionConfiguration": {"encryptionType": "KMS", "kmsKey": "arn:aws:s3:::bucket"}})),
+            400, "InvalidParameterException", "is neither a KMS key id nor a KMS key ARN"),
     ]);
+    // A key id is answered as its key's ARN; no key as the account's AWS managed key for ECR,
+    // the same one for every repository of the account and region.
+    let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    let by_id = server
+        .ecr(
+            root,
+            "CreateRepository",
+            &json!({"repositoryName": unique("id"),
+        "encryptionConfiguration": {"encryptionType": "KMS", "kmsKey": id}}),
+        )
+        .ok()
+        .value();
+    let wanted = format!("arn:aws:kms:us-east-1:{}:key/{id}", server.account_id);
+    assert_eq!(by_id["repository"]["encryptionConfiguration"]["kmsKey"], wanted.as_str(), "{by_id}");
+    let managed: Vec<String> = ["KMS", "KMS_DSSE"]
+        .iter()
+        .map(|kind| {
+            let created = server
+                .ecr(
+                    root,
+                    "CreateRepository",
+                    &json!({"repositoryName": unique("managed"),
+                "encryptionConfiguration": {"encryptionType": kind}}),
+                )
+                .ok()
+                .value();
+            created["repository"]["encryptionConfiguration"]["kmsKey"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let prefix = format!("arn:aws:kms:us-east-1:{}:key/", server.account_id);
+    assert!(managed[0].starts_with(&prefix) && managed[0].len() == prefix.len() + 36, "{managed:?}");
+    assert_eq!(managed[0], managed[1], "one managed key per account and region");
 }
 
 /// One case, as the registry's replication configuration is one value the steps share.
@@ -251,17 +293,6 @@ fn scanning_answers_as_a_registry_without_a_scanner(server: &TestServer) {
             ),
         )
         .json("/imageScanningConfiguration/scanOnPush", false),
-        Case::error(
-            "scan on push on",
-            root,
-            ecr(
-                "PutImageScanningConfiguration",
-                json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": true}}),
-            ),
-            400,
-            "ValidationException",
-            "Homeport has no vulnerability scanner",
-        ),
         Case::ok(
             "configurations",
             root,
@@ -293,6 +324,35 @@ fn scanning_answers_as_a_registry_without_a_scanner(server: &TestServer) {
             "ImageNotFoundException",
             "imageTag:'v9'",
         ),
+        // Scan on push is kept; with no scanner, every image's scan says so, in ECR's shapes.
+        Case::ok(
+            "scan on push on",
+            root,
+            ecr(
+                "PutImageScanningConfiguration",
+                json!({"repositoryName": name, "imageScanningConfiguration": {"scanOnPush": true}}),
+            ),
+        )
+        .json("/imageScanningConfiguration/scanOnPush", true),
+        Case::ok("described so", root, ecr("DescribeRepositories", json!({"repositoryNames": [name]})))
+            .json("/repositories/0/imageScanningConfiguration/scanOnPush", true),
+        Case::ok(
+            "configured so",
+            root,
+            ecr("BatchGetRepositoryScanningConfiguration", json!({"repositoryNames": [name]})),
+        )
+        .json("/scanningConfigurations/0/scanOnPush", true)
+        .json("/scanningConfigurations/0/scanFrequency", "SCAN_ON_PUSH"),
+        Case::ok(
+            "its findings: no scanner",
+            root,
+            ecr("DescribeImageScanFindings", json!({"repositoryName": name, "imageId": {"imageTag": "v1"}})),
+        )
+        .json("/imageId", json!({"imageDigest": digest, "imageTag": "v1"}))
+        .json("/imageScanStatus/status", "FAILED")
+        .contains("no vulnerability scanner configured"),
+        Case::ok("its status", root, ecr("DescribeImages", json!({"repositoryName": name})))
+            .json("/imageDetails/0/imageScanStatus/status", "FAILED"),
     ]);
 }
 

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 crate::support::on_both_stores!(
     services_are_created_described_and_refused_while_scaled_up,
     scaled_services,
+    deployment_settings_are_kept_and_what_homeport_cannot_honour_is_refused,
+    task_sets_run_an_external_service,
     bad_services_are_refused_with_ecss_messages,
     a_user_without_permissions_is_refused_every_service_operation
 );
@@ -112,6 +114,60 @@ fn scaled_services(server: &TestServer) {
             ecs("UpdateService", json!({"cluster": cluster, "service": name, "desiredCount": 1})), 400,
             "ServiceNotActiveException", "Service was not ACTIVE."),
         Case::ok("no longer listed", root, ecs("ListServices", json!({"cluster": cluster}))).json_len("/serviceArns", 0),
+    ]);
+}
+
+/// The circuit breaker, the grace period and a daemon's defaults are kept and answered;
+/// deployment features Homeport does not have (alarms, blue/green, a load balancer's role)
+/// are refused, never dropped.
+fn deployment_settings_are_kept_and_what_homeport_cannot_honour_is_refused(server: &TestServer) {
+    let root = &server.root;
+    let (cluster, family) = cluster_and_family(server);
+    let create = |name: &str, extra: Value| {
+        ecs("CreateService", service(&cluster, name, &family, merged(json!({"desiredCount": 0}), extra)))
+    };
+    let name = unique("breaker");
+    let refused = |what: &str| format!("Homeport does not support the CreateService parameter {what} yet.");
+    server.run(&[
+        Case::ok("a breaker and a grace period", root, create(&name, json!({
+            "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}, "minimumHealthyPercent": 50},
+            "healthCheckGracePeriodSeconds": 30,
+        })))
+        .json("/service/deploymentConfiguration/deploymentCircuitBreaker", json!({"enable": true, "rollback": true}))
+        .json("/service/deploymentConfiguration/minimumHealthyPercent", 50)
+        .json("/service/deploymentConfiguration/strategy", "ROLLING")
+        .json("/service/healthCheckGracePeriodSeconds", 30)
+        .json("/service/deploymentController/type", "ECS")
+        .json("/service/deployments/0/failedTasks", 0),
+        Case::ok("the breaker kept when the percentages change", root, ecs("UpdateService", json!({
+            "cluster": cluster, "service": name, "deploymentConfiguration": {"maximumPercent": 150},
+            "healthCheckGracePeriodSeconds": 5,
+        })))
+        .json("/service/deploymentConfiguration/deploymentCircuitBreaker/rollback", true)
+        .json("/service/deploymentConfiguration/maximumPercent", 150)
+        .json("/service/healthCheckGracePeriodSeconds", 5),
+        Case::ok("a daemon's defaults", root, create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON"})))
+            .json("/service/deploymentConfiguration/maximumPercent", 100)
+            .json("/service/deploymentConfiguration/minimumHealthyPercent", 0),
+        Case::error("a daemon above 100%", root,
+            create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON", "deploymentConfiguration": {"maximumPercent": 200}})),
+            400, "InvalidParameterException", "The maximumPercent of a DAEMON service must be 100."),
+        Case::error("a daemon with a placement strategy", root,
+            create(&unique("daemon"), json!({"schedulingStrategy": "DAEMON", "placementStrategy": [{"type": "random"}]})),
+            400, "InvalidParameterException", "Placement strategies are not supported with the DAEMON scheduling strategy."),
+        Case::error("alarms", root, create(&unique("s"), json!({"deploymentConfiguration": {
+            "alarms": {"alarmNames": ["high-errors"], "enable": true, "rollback": true}}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.alarms'")),
+        Case::ok("alarms turned off are nothing to honour", root, create(&unique("s"), json!({"deploymentConfiguration": {
+            "alarms": {"alarmNames": [], "enable": false, "rollback": false}}}))),
+        Case::error("blue/green", root, create(&unique("s"), json!({"deploymentConfiguration": {"strategy": "BLUE_GREEN"}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.strategy'")),
+        Case::error("a bake time", root, create(&unique("s"), json!({"deploymentConfiguration": {"bakeTimeInMinutes": 5}})),
+            400, "InvalidParameterException", refused("'deploymentConfiguration.bakeTimeInMinutes'")),
+        Case::error("a load balancer's role", root, create(&unique("s"), json!({"role": "ecsServiceRole"})),
+            400, "InvalidParameterException", refused("'role'")),
+        Case::error("a negative grace period", root, create(&unique("s"), json!({"healthCheckGracePeriodSeconds": -1})),
+            400, "InvalidParameterException", "healthCheckGracePeriodSeconds must be between 0 and 2147483647."),
     ]);
 }
 
@@ -258,4 +314,102 @@ fn an_update_is_never_overwritten_by_a_scheduler_pass() {
             server.ecs(&server.root, "DescribeServices", &json!({"cluster": cluster, "services": [name]})).ok().value();
         assert_eq!(described["services"][0]["desiredCount"], wanted, "round {round}: {described}");
     }
+}
+
+/// The EXTERNAL deployment controller: a service without a task definition, run by task sets
+/// whose counts are their scale of the service's desired count, rounded up; the primary set
+/// gives the service its task definition; a set scaled to 0 is deleted (draining, then gone).
+fn task_sets_run_an_external_service(server: &TestServer) {
+    let root = &server.root;
+    let (cluster, family) = cluster_and_family(server);
+    let name = unique("blue-green");
+    let definition = format!("arn:aws:ecs:us-east-1:{}:task-definition/{family}:1", server.account_id);
+    let service_arn = format!("arn:aws:ecs:us-east-1:{}:service/{cluster}/{name}", server.account_id);
+    let external = json!({"cluster": cluster, "serviceName": name, "desiredCount": 3, "deploymentController": {"type": "EXTERNAL"}});
+    let set = |extra: Value| {
+        ecs("CreateTaskSet", merged(json!({"cluster": cluster, "service": name, "taskDefinition": family}), extra))
+    };
+    server.run(&[
+        Case::ok("an external service", root, ecs("CreateService", external.clone()))
+            .json("/service/deploymentController/type", "EXTERNAL")
+            .json_len("/service/deployments", 0)
+            .json_len("/service/taskSets", 0),
+        Case::error("a task definition belongs to task sets", root,
+            ecs("CreateService", merged(external.clone(), json!({"serviceName": unique("s"), "taskDefinition": family}))),
+            400, "InvalidParameterException",
+            "A service using the EXTERNAL deployment controller takes its task definition from its task sets."),
+        Case::ok("the blue set", root, set(json!({"externalId": "blue", "scale": {"value": 100, "unit": "PERCENT"}})))
+            .json("/taskSet/status", "PRIMARY")
+            .json("/taskSet/computedDesiredCount", 3)
+            .json("/taskSet/taskDefinition", definition.as_str())
+            .json("/taskSet/externalId", "blue")
+            .json("/taskSet/serviceArn", service_arn.as_str())
+            .json("/taskSet/stabilityStatus", "STABILIZING"),
+        Case::ok("the green set", root, set(json!({"externalId": "green", "scale": {"value": 50, "unit": "PERCENT"}})))
+            .json("/taskSet/status", "ACTIVE")
+            .json("/taskSet/computedDesiredCount", 2),
+        Case::ok("the service shows both", root, ecs("DescribeServices", json!({"cluster": cluster, "services": [name]})))
+            .json_len("/services/0/taskSets", 2)
+            .json("/services/0/taskDefinition", definition.as_str()),
+        Case::error("a set of a service that is not EXTERNAL", root,
+            ecs("CreateTaskSet", json!({"cluster": cluster, "service": "nobody-made-me", "taskDefinition": family})),
+            400, "ServiceNotFoundException", "Service not found."),
+        Case::error("a set nobody made", root,
+            ecs("UpdateTaskSet", json!({"cluster": cluster, "service": name, "taskSet": "ecs-svc/0", "scale": {"value": 1, "unit": "PERCENT"}})),
+            400, "TaskSetNotFoundException", "The specified task set does not exist."),
+        Case::error("a scale above 100%", root, set(json!({"scale": {"value": 150, "unit": "PERCENT"}})),
+            400, "InvalidParameterException", "The scale value must be between 0 and 100."),
+    ]);
+    let sets = server.ecs(root, "DescribeTaskSets", &json!({"cluster": cluster, "service": name})).ok().value();
+    let id = |external: &str| {
+        sets["taskSets"].as_array().unwrap().iter().find(|s| s["externalId"] == external).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (blue, green) = (id("blue"), id("green"));
+    server.run(&[
+        Case::ok("green becomes primary", root,
+            ecs("UpdateServicePrimaryTaskSet", json!({"cluster": cluster, "service": name, "primaryTaskSet": green})))
+            .json("/taskSet/status", "PRIMARY"),
+        Case::ok("green at full scale", root,
+            ecs("UpdateTaskSet", json!({"cluster": cluster, "service": name, "taskSet": green, "scale": {"value": 100, "unit": "PERCENT"}})))
+            .json("/taskSet/computedDesiredCount", 3),
+        Case::error("blue still scaled up", root,
+            ecs("DeleteTaskSet", json!({"cluster": cluster, "service": name, "taskSet": blue})),
+            400, "InvalidParameterException", "The task set cannot be deleted while it is scaled above 0; scale it to 0 or use force."),
+        Case::ok("blue scaled down", root,
+            ecs("UpdateTaskSet", json!({"cluster": cluster, "service": name, "taskSet": blue, "scale": {"value": 0, "unit": "PERCENT"}})))
+            .json("/taskSet/computedDesiredCount", 0)
+            .json("/taskSet/status", "ACTIVE"),
+        Case::ok("tags only when asked", root,
+            ecs("DescribeTaskSets", json!({"cluster": cluster, "service": name, "taskSets": [blue.clone()], "include": ["TAGS"]})))
+            .json("/taskSets/0/tags", json!([])),
+        Case::ok("the service scaled: the sets follow", root,
+            ecs("UpdateService", json!({"cluster": cluster, "service": name, "desiredCount": 4})))
+            .json("/service/taskSets/0/computedDesiredCount", 0)
+            .json("/service/taskSets/1/computedDesiredCount", 4),
+        Case::error("no deployment of an external service", root,
+            ecs("UpdateService", json!({"cluster": cluster, "service": name, "forceNewDeployment": true})),
+            400, "InvalidParameterException",
+            "A service using the EXTERNAL deployment controller is deployed with task sets: create one."),
+    ]);
+    server.run(&[
+        Case::ok(
+            "blue deleted",
+            root,
+            ecs("DeleteTaskSet", json!({"cluster": cluster, "service": name, "taskSet": blue})),
+        )
+        .json("/taskSet/status", "DRAINING"),
+        Case::ok(
+            "blue is gone",
+            root,
+            ecs("DescribeTaskSets", json!({"cluster": cluster, "service": name, "taskSets": [blue]})),
+        )
+        .json_len("/taskSets", 0)
+        .json("/failures/0/reason", "MISSING"),
+        Case::ok("green remains, primary", root, ecs("DescribeTaskSets", json!({"cluster": cluster, "service": name})))
+            .json_len("/taskSets", 1)
+            .json("/taskSets/0/status", "PRIMARY"),
+    ]);
 }

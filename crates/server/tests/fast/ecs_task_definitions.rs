@@ -41,6 +41,19 @@ fn revisions_are_registered_described_listed_and_deregistered(server: &TestServe
         .json("/taskDefinition/containerDefinitions/0/portMappings/0", json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"})),
         Case::ok("the family names the latest", root, ecs("DescribeTaskDefinition", json!({"taskDefinition": family})))
             .json("/taskDefinition/revision", 2),
+        // Ansible's ecs_taskdefinition sends a runtime platform (placement honours it) and an
+        // empty task role (no role); a platform outside the model's enums is refused.
+        Case::ok("a runtime platform", root, ecs("RegisterTaskDefinition", json!({
+            "family": unique("platform"), "taskRoleArn": "",
+            "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"},
+            "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}],
+        })))
+        .json("/taskDefinition/runtimePlatform", json!({"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}))
+        .json("/taskDefinition/taskRoleArn", Value::Null),
+        Case::error("a platform ECS does not have", root, ecs("RegisterTaskDefinition", json!({
+            "family": unique("platform"), "runtimePlatform": {"cpuArchitecture": "MIPS"},
+            "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128}],
+        })), 400, "InvalidParameterException", "Value 'MIPS' at 'runtimePlatform.cpuArchitecture' failed to satisfy constraint: Member must satisfy enum value set"),
         Case::ok("a revision by number", root,
             ecs("DescribeTaskDefinition", json!({"taskDefinition": format!("{family}:1")})))
             .json("/taskDefinition/networkMode", "bridge"),
@@ -140,6 +153,20 @@ fn bad_task_definitions_are_refused_with_ecss_messages(server: &TestServer) {
         Case::error("a dependency on a stranger", root, one(json!({
             "name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "b", "condition": "START"}],
         })), 400, "ClientException", "Container dependency on 'b', which is not in the task definition."),
+        // The model's enums answer first (the server has no check of its own for these).
+        Case::error("a dependency condition ECS does not have", root, one(json!({
+            "name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "a", "condition": "BOOTED"}],
+        })), 400, "InvalidParameterException",
+            "Value 'BOOTED' at 'containerDefinitions.1.member.dependsOn.1.member.condition' failed to satisfy constraint: Member must satisfy enum value set"),
+        Case::error("a device permission ECS does not have", root, one(json!({
+            "name": "a", "image": "i", "memory": 64,
+            "linuxParameters": {"devices": [{"hostPath": "/dev/null", "permissions": ["execute"]}]},
+        })), 400, "InvalidParameterException", "Member must satisfy enum value set: [read, write, mknod]"),
+        Case::error("a volume scope ECS does not have", root, ecs("RegisterTaskDefinition", json!({
+            "family": family, "volumes": [{"name": "v", "dockerVolumeConfiguration": {"scope": "global"}}],
+            "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}],
+        })), 400, "InvalidParameterException",
+            "Value 'global' at 'volumes.1.member.dockerVolumeConfiguration.scope' failed to satisfy constraint: Member must satisfy enum value set: [task, shared]"),
         Case::error("a task role ECS may not assume", root, ecs("RegisterTaskDefinition", untrusted_role), 400,
             "ClientException", format!("ECS was unable to assume the role '{role_arn}' that was provided for this task.")),
         Case::error("none of them registered", root, ecs("DescribeTaskDefinition", json!({"taskDefinition": family})), 400,

@@ -61,7 +61,8 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "capacityProvider":"cp","capacityProviders":[],"defaultCapacityProviderStrategy":[],
             "autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:x"},
             "settings":[{"name":"containerInsights","value":"enabled"}],"namespace":"n","command":"ls","interactive":true,
-            "attachments":[],"protectionEnabled":true}"#
+            "attachments":[],"protectionEnabled":true,"taskSet":"ecs-svc/1","primaryTaskSet":"ecs-svc/1",
+            "scale":{"value":50,"unit":"PERCENT"}}"#
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",

@@ -1,7 +1,7 @@
 //! What a repository and the registry are configured with beyond the repository's own row,
 //! and its SQL (migration 23, every table keyed by account and region):
 //! `ecr_repository_settings` (encryption, the lifecycle policy with when it was
-//! last evaluated, and the last lifecycle preview), `ecr_repository_tags` and
+//! last evaluated, the last lifecycle preview, and scan on push: migration 30), `ecr_repository_tags` and
 //! `ecr_registry_settings` (the registry policy, replication and scanning configurations and
 //! account settings, each a named JSON or text value) and `ecr_replication_statuses` (how
 //! each pushed image's replication to each destination region went).
@@ -23,6 +23,8 @@ pub struct RepositorySettings {
     pub kms_key: Option<String>,
     pub lifecycle_policy: Option<String>,
     pub lifecycle_evaluated_at: Option<i64>,
+    /// Whether images are to be scanned when pushed (migration 30).
+    pub scan_on_push: bool,
 }
 
 impl Default for RepositorySettings {
@@ -32,6 +34,7 @@ impl Default for RepositorySettings {
             kms_key: None,
             lifecycle_policy: None,
             lifecycle_evaluated_at: None,
+            scan_on_push: false,
         }
     }
 }
@@ -67,7 +70,7 @@ pub async fn repository(store: &Store, key: RepositoryKey<'_>) -> Result<Reposit
     let rows = store
         .query(
             &format!(
-                "SELECT encryption_type, kms_key, lifecycle_policy, lifecycle_evaluated_at
+                "SELECT encryption_type, kms_key, lifecycle_policy, lifecycle_evaluated_at, scan_on_push
                  FROM ecr_repository_settings WHERE {KEY}"
             ),
             key.values(),
@@ -79,6 +82,7 @@ pub async fn repository(store: &Store, key: RepositoryKey<'_>) -> Result<Reposit
         kms_key: row.opt_text(1)?,
         lifecycle_policy: row.opt_text(2)?,
         lifecycle_evaluated_at: row.opt_int(3)?,
+        scan_on_push: row.int(4)? != 0,
     })
 }
 
@@ -113,9 +117,17 @@ pub async fn create(
 ) -> Result<(), ModelError> {
     let mut statements = deletions(key.account, key.region, key.name);
     statements.push(Statement::new(
-        "INSERT INTO ecr_repository_settings (account_id, region, repository, encryption_type, kms_key)
-         VALUES (?, ?, ?, ?, ?)",
-        [key.values(), vec![settings.encryption_type.as_str().into(), Value::from(settings.kms_key.clone())]].concat(),
+        "INSERT INTO ecr_repository_settings (account_id, region, repository, encryption_type, kms_key, scan_on_push)
+         VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            key.values(),
+            vec![
+                settings.encryption_type.as_str().into(),
+                Value::from(settings.kms_key.clone()),
+                Value::Int(settings.scan_on_push.into()),
+            ],
+        ]
+        .concat(),
     ));
     statements.extend(tag_statements(key, tags));
     store.transaction(statements).await?;
@@ -126,6 +138,11 @@ pub async fn create(
 pub async fn set_lifecycle_policy(store: &Store, key: RepositoryKey<'_>, text: Option<&str>) -> Result<(), ModelError> {
     let text = Value::from(text.map(str::to_owned));
     update(store, key, "lifecycle_policy = ?, lifecycle_evaluated_at = NULL", vec![text]).await
+}
+
+/// Sets whether the repository's images are to be scanned on push.
+pub async fn set_scan_on_push(store: &Store, key: RepositoryKey<'_>, on: bool) -> Result<(), ModelError> {
+    update(store, key, "scan_on_push = ?", vec![Value::Int(on.into())]).await
 }
 
 /// Records when the lifecycle policy was last evaluated.
@@ -394,6 +411,9 @@ mod tests {
         lifecycle_evaluated(store, east, 42).await.unwrap();
         let read = repository(store, east).await.unwrap();
         assert_eq!((read.encryption_type.as_str(), read.lifecycle_evaluated_at), ("KMS", Some(42)));
+        assert!(!read.scan_on_push);
+        set_scan_on_push(store, east, true).await.unwrap();
+        assert!(repository(store, east).await.unwrap().scan_on_push);
         assert_eq!(repository(store, west).await.unwrap(), RepositorySettings::default(), "another region");
         assert_eq!(with_lifecycle_policies(store).await.unwrap().len(), 1);
 

@@ -80,12 +80,5 @@ pub(crate) async fn status_of(
 
 /// The statements that remove the tags of `keys` from a resource.
 pub(crate) fn remove(account: &str, arn: &str, keys: &[&str]) -> Vec<Statement> {
-    keys.iter()
-        .map(|key| {
-            Statement::new(
-                "DELETE FROM tags WHERE account_id = ? AND resource_kind = 'ecs' AND resource_key = ? AND tag_key_lower = ?",
-                vec![account.into(), arn.into(), (*key).into()],
-            )
-        })
-        .collect()
+    crate::tags::remove(account, "ecs", arn, keys)
 }

@@ -48,7 +48,7 @@ pub async fn put(
             Value::Int(destination.created_at),
         ],
     )];
-    statements.extend(crate::ssm::set_tags(scope.account, super::tags::KIND, &arn(scope, &destination.name), tags));
+    statements.extend(crate::tags::set(scope.account, super::tags::KIND, &arn(scope, &destination.name), tags));
     store.transaction(statements).await?;
     Ok(())
 }

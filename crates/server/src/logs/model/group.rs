@@ -88,7 +88,7 @@ pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Resu
             Value::Int(i64::from(new.deletion_protection)),
         ],
     )];
-    statements.extend(crate::ssm::set_tags(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
+    statements.extend(crate::tags::set(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
     let inserted = store.transaction(statements).await;
     match inserted {
         Ok(_) => Ok(true),

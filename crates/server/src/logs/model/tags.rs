@@ -1,6 +1,6 @@
-//! The tags of log groups and destinations: kept in the shared `tags` table as the resource
-//! kind `logs`, keyed by the resource's ARN (which names its region), set and removed inside
-//! transactions guarded by the resource's own row.
+//! The tags of log groups and destinations: kept in the shared `tags` table ([`crate::tags`])
+//! as the resource kind `logs`, keyed by the resource's ARN (which names its region), set and
+//! removed inside transactions guarded by the resource's own row.
 //!
 //! Guarantees: a key is one tag per resource (setting it again replaces its value); a
 //! resource never holds more than [`PER_GROUP`] tags, counted in the transaction that adds
@@ -48,11 +48,7 @@ impl Resource<'_> {
 /// its quota.
 fn guard(scope: Scope<'_>, resource: Resource<'_>, arn: &str, limit: Option<i64>) -> Statement {
     let (table, name) = resource.table_and_name();
-    let quota = if limit.is_some() {
-        " AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?"
-    } else {
-        ""
-    };
+    let quota = if limit.is_some() { format!(" AND {} <= ?", crate::tags::COUNT) } else { String::new() };
     let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into(), name.into()];
     if let Some(limit) = limit {
         params.extend([scope.account.into(), KIND.into(), arn.into(), Value::Int(limit)]);
@@ -72,7 +68,7 @@ pub async fn add(
     tags: &[(String, String)],
 ) -> Result<Tagged, ModelError> {
     let mut statements = vec![guard(scope, resource, arn, None)];
-    statements.extend(crate::ssm::set_tags(scope.account, KIND, arn, tags));
+    statements.extend(crate::tags::set(scope.account, KIND, arn, tags));
     // The quota is checked after the writes, in the same transaction.
     statements.push(guard(scope, resource, arn, Some(PER_GROUP)));
     match store.transaction(statements).await {
@@ -92,12 +88,7 @@ pub async fn remove(
     keys: &[&str],
 ) -> Result<bool, ModelError> {
     let mut statements = vec![guard(scope, resource, arn, None)];
-    statements.extend(keys.iter().map(|key| {
-        Statement::new(
-            "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ? AND tag_key = ?",
-            vec![scope.account.into(), KIND.into(), arn.into(), (*key).into()],
-        )
-    }));
+    statements.extend(crate::tags::remove(scope.account, KIND, arn, keys));
     match store.transaction(statements).await {
         Ok(_) => Ok(true),
         Err(StoreError::Unmet(_)) => Ok(false),
@@ -107,8 +98,5 @@ pub async fn remove(
 
 /// The statement that removes every tag of a resource (in its deletion's transaction).
 pub fn delete_all(account: &str, arn: &str) -> Statement {
-    Statement::new(
-        "DELETE FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?",
-        vec![account.into(), KIND.into(), arn.into()],
-    )
+    crate::tags::delete_all(account, KIND, arn)
 }

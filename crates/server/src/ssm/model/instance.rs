@@ -270,8 +270,11 @@ pub async fn add_tags(store: &Store, scope: Scope<'_>, id: &str, new: &[Tag]) ->
     let kind = ResourceKind::ManagedInstance;
     let mut statements = tags::set(scope.account, kind, id, new);
     statements.push(Statement::guard(
-        "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND region = ? AND instance_id = ?
-           AND (SELECT COUNT(*) FROM tags WHERE account_id = ? AND resource_kind = ? AND resource_key = ?) <= ?",
+        format!(
+            "UPDATE managed_instances SET instance_id = instance_id WHERE account_id = ? AND region = ? AND instance_id = ?
+               AND {} <= ?",
+            crate::tags::COUNT
+        ),
         vec![
             scope.account.into(),
             scope.region.into(),

@@ -106,7 +106,14 @@ pub(crate) async fn create_tasks(
         if let Some(started_by) = &launch.started_by {
             put(&mut body, "startedBy", started_by.as_str());
         }
-        let payload = stored_payload(launch);
+        let mut payload = stored_payload(launch);
+        // Each container learns its ARN (its task metadata's `ContainerARN`).
+        if let Some(sent) = payload.get_mut("containers").and_then(Json::as_array_mut) {
+            let described = body.get("containers").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+            for (sent, container) in sent.iter_mut().zip(described) {
+                put(sent, "containerArn", container.get("containerArn").cloned().unwrap_or(Json::Null));
+            }
+        }
         tasks.push(TaskRow {
             arn,
             cluster_arn: cluster.arn.clone(),

@@ -27,5 +27,5 @@ pub(crate) use row::{StateReport, TaskRow, task_id};
 pub(crate) use status::{DesiredStatus, TaskStatus};
 pub(crate) use store::{
     Launch, TaskCursor, TaskFilter, changed_since, list, load_many, load_task, of_service, on_instance,
-    started_with_token,
+    started_with_token, stopped_of_deployment,
 };

@@ -133,6 +133,34 @@ pub(crate) async fn of_service(store: &Store, cluster_arn: &str, service: &str) 
     .await
 }
 
+/// The newest `limit` stopped tasks that a service's deployment started since `since` (its
+/// creation), newest first: what the deployment's failure count reads. The service's index
+/// bounds the scan to the deployment's lifetime.
+pub(crate) async fn stopped_of_deployment(
+    store: &Store,
+    cluster_arn: &str,
+    service: &str,
+    deployment: &str,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<TaskRow>, AwsError> {
+    load_tasks(
+        store,
+        "cluster_arn = ? AND service_name = ? AND desired_status = ? AND created_at >= ? AND started_by = ?
+         AND last_status = ? ORDER BY created_at DESC, arn DESC LIMIT ?",
+        vec![
+            cluster_arn.into(),
+            service.into(),
+            DesiredStatus::Stopped.as_str().into(),
+            Value::Int(since),
+            deployment.into(),
+            TaskStatus::Stopped.as_str().into(),
+            Value::Int(limit),
+        ],
+    )
+    .await
+}
+
 /// What ListTasks filters on.
 pub(crate) struct TaskFilter<'a> {
     pub cluster_arn: &'a str,
