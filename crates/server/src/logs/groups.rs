@@ -117,9 +117,9 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 async fn delete_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
     match group::delete(&ctx.app.store, ctx.scope(), name).await? {
-        group::Deleted::Deleted => Ok(json!({})),
-        group::Deleted::NoGroup => Err(no_group()),
-        group::Deleted::Protected => Err(super::protection::protected(name)),
+        group::Deletion::Done => Ok(json!({})),
+        group::Deletion::NoGroup => Err(no_group()),
+        group::Deletion::Protected => Err(super::protection::protected(name)),
     }
 }
 

@@ -99,15 +99,15 @@ pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Resu
 
 /// What deleting a group did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deleted {
-    Deleted,
+pub enum Deletion {
+    Done,
     NoGroup,
     /// Its deletion protection is on: nothing was deleted.
     Protected,
 }
 
 /// Deletes a group with its streams and events, unless its deletion protection is on.
-pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<Deleted, ModelError> {
+pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<Deletion, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
@@ -134,9 +134,9 @@ pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<Delet
         ])
         .await;
     match deleted {
-        Ok(_) => Ok(Deleted::Deleted),
-        Err(StoreError::Unmet(_)) if exists(store, scope, name).await? => Ok(Deleted::Protected),
-        Err(StoreError::Unmet(_)) => Ok(Deleted::NoGroup),
+        Ok(_) => Ok(Deletion::Done),
+        Err(StoreError::Unmet(_)) if exists(store, scope, name).await? => Ok(Deletion::Protected),
+        Err(StoreError::Unmet(_)) => Ok(Deletion::NoGroup),
         Err(error) => Err(error.into()),
     }
 }
@@ -286,11 +286,11 @@ mod tests {
         super::super::event::append(store, SCOPE, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
         assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5);
         assert!(set_deletion_protection(store, SCOPE, "/web", true).await.unwrap());
-        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deleted::Protected);
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::Protected);
         assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5, "nothing was deleted");
         assert!(set_deletion_protection(store, SCOPE, "/web", false).await.unwrap());
-        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deleted::Deleted);
-        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deleted::NoGroup, "gone");
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::Done);
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::NoGroup, "gone");
         for table in ["log_streams", "log_events", "tags"] {
             assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
         }
