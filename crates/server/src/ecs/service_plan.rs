@@ -39,6 +39,10 @@
 //!   ID) deployment failed: tasks failed to start.`, and no new task for it; with rollback, the
 //!   latest deployment that completed becomes the primary again (`rolling back to deployment
 //!   ID.`) and replaces the failed one's tasks.
+//! - Throttling: when the primary deployment's newest tasks failed before they ever ran (3 or
+//!   more in a row), its next task waits 10 s after the latest of them stopped, twice as long
+//!   for each further one, at most 27 minutes, with the event `is unable to consistently start
+//!   tasks successfully.` (ECS's service throttle logic; a new deployment starts afresh).
 //! - A task that cannot be placed is the event `was unable to place a task because no container
 //!   instance met all of its requirements. Reason: ...`. An event that repeats the service's
 //!   latest one is not recorded again.
@@ -245,6 +249,8 @@ pub(crate) struct Task {
     pub created_at: i64,
     /// When it first ran.
     pub started_at: Option<i64>,
+    /// When it stopped.
+    pub stopped_at: Option<i64>,
     /// Stopped on its own as a failure: it never ran, an essential container exited, or its
     /// health checks failed.
     pub failed: bool,
@@ -390,6 +396,8 @@ pub(crate) enum Event {
     RollingBack {
         to: String,
     },
+    /// Its tasks keep failing before they run: new ones wait (the service throttle).
+    Throttled,
 }
 
 impl Event {
@@ -411,6 +419,7 @@ impl Event {
                 format!("(deployment {deployment}) deployment failed: tasks failed to start.")
             }
             Event::RollingBack { to } => format!("rolling back to deployment {to}."),
+            Event::Throttled => "is unable to consistently start tasks successfully.".to_owned(),
         };
         format!("(service {name}) {what}")
     }
@@ -521,6 +530,32 @@ fn consecutive_failures(service: &Service, tasks: &[Task], unhealthy: &[&Task]) 
     failures
 }
 
+/// Consecutive failures before running that start the service throttle, its first wait, and
+/// its longest.
+const THROTTLE_AFTER: u32 = 3;
+const THROTTLE_FIRST_WAIT: i64 = 10;
+const THROTTLE_LONGEST_WAIT: i64 = 27 * 60;
+
+/// Whether the primary deployment's new tasks must wait (ECS's service throttle): its newest
+/// tasks failed before they ever ran, and the wait since the latest of them has not passed.
+fn throttled(service: &Service, tasks: &[Task], now: i64) -> bool {
+    let primary = service.primary();
+    let mut own: Vec<&Task> = tasks.iter().filter(|t| t.deployment == primary).collect();
+    own.sort_by(|a, b| (b.created_at, &b.arn).cmp(&(a.created_at, &a.arn)));
+    let unstarted: Vec<&Task> = own
+        .into_iter()
+        .skip_while(|t| t.desired == TaskStatus::Running && t.started_at.is_none())
+        .take_while(|t| t.failed && t.started_at.is_none())
+        .collect();
+    let Some(failures) = u32::try_from(unstarted.len()).ok().filter(|n| *n >= THROTTLE_AFTER) else {
+        return false;
+    };
+    let doublings = (failures - THROTTLE_AFTER).min(10);
+    let wait = THROTTLE_FIRST_WAIT.saturating_mul(1 << doublings).min(THROTTLE_LONGEST_WAIT);
+    let latest = unstarted.iter().filter_map(|t| t.stopped_at).max().unwrap_or(0);
+    now < latest.saturating_add(wait)
+}
+
 /// The next steps for `service`, whose tasks are `tasks` (any order), in a cluster whose
 /// container instances are `instances`, at `now` (seconds).
 pub(crate) fn plan(service: &Service, tasks: &[Task], instances: &Instances<'_>, now: i64) -> Vec<Action> {
@@ -556,9 +591,10 @@ pub(crate) fn plan(service: &Service, tasks: &[Task], instances: &Instances<'_>,
     if trip_circuit_breaker(service, tasks, &unhealthy, &mut steps) {
         return steps.actions;
     }
+    let may_start = !service.stalled() && !throttled(service, tasks, now);
     match service.strategy {
-        SchedulingStrategy::Daemon => plan_daemon(service, &live, instances, now, steps),
-        SchedulingStrategy::Replica => plan_replica(service, &live, instances, now, steps),
+        SchedulingStrategy::Daemon => plan_daemon(service, &live, instances, now, may_start, steps),
+        SchedulingStrategy::Replica => plan_replica(service, &live, instances, now, may_start, steps),
     }
 }
 
@@ -618,6 +654,7 @@ fn plan_daemon(
     tasks: &[&Task],
     instances: &Instances<'_>,
     now: i64,
+    may_start: bool,
     mut steps: Steps,
 ) -> Vec<Action> {
     let primary = service.primary();
@@ -659,7 +696,11 @@ fn plan_daemon(
             || tasks.iter().any(|t| on(t, host))
     };
     let empty = hosts.iter().filter(|h| h.connected(now) && !holds(h));
-    for host in empty.filter(|_| !service.stalled()) {
+    let empty: Vec<_> = empty.collect();
+    if !empty.is_empty() && !service.stalled() && !may_start {
+        steps.event(Event::Throttled);
+    }
+    for host in empty.into_iter().filter(|_| may_start) {
         let one = std::slice::from_ref(*host);
         match service.template.as_ref().map_err(Clone::clone).and_then(|t| place(t, one, instances.reserved, 1, now)) {
             Ok(arns) => placed.extend(arns),
@@ -687,6 +728,7 @@ fn plan_replica(
     tasks: &[&Task],
     instances: &Instances<'_>,
     now: i64,
+    may_start: bool,
     mut steps: Steps,
 ) -> Vec<Action> {
     let primary = service.primary();
@@ -699,10 +741,14 @@ fn plan_replica(
         tasks.iter().copied().partition(|t| t.deployment == primary && !instances.draining(t));
     let (total, kept) = (count(tasks.len()), count(keep.len()));
 
-    // 1. Start what is missing, within maximumPercent (a failed deployment starts nothing).
+    // 1. Start what is missing, within maximumPercent (a failed deployment starts nothing, a
+    // throttled one waits).
     let room = (max_total - total).max(0);
     let wanted = usize::try_from((desired - kept).max(0).min(room)).unwrap_or(0);
-    if wanted > 0 && !service.stalled() {
+    if wanted > 0 && !service.stalled() && !may_start {
+        steps.event(Event::Throttled);
+    }
+    if wanted > 0 && may_start {
         let placed = service
             .template
             .as_ref()
@@ -828,6 +874,7 @@ mod tests {
             deployment: deployment.to_owned(),
             created_at,
             started_at: (last == TaskStatus::Running).then_some(created_at),
+            stopped_at: None,
             failed: false,
             protected: false,
         }
@@ -1394,6 +1441,47 @@ mod tests {
         let plan = run(&first, &at, &two);
         assert!(plan.contains(&"rollout FAILED".to_owned()), "{plan:?}");
         assert!(plan.iter().all(|line| !line.contains("roll back") && !line.contains("rolling back")), "{plan:?}");
+    }
+
+    #[test]
+    fn tasks_that_keep_failing_before_they_run_are_throttled() {
+        let one = [instance("a", "ACTIVE")];
+        let never_ran = |id: &str, created: i64, stopped_at: i64| {
+            let mut task = stopped(id, "ecs-svc/1", created, true);
+            task.stopped_at = Some(stopped_at);
+            task
+        };
+        let starts = |tasks: &[Task]| run(&service(1), tasks, &one);
+        let two = [never_ran("f1", 1, NOW - 5), never_ran("f2", 2, NOW - 4)];
+        assert_eq!(starts(&two), ["failed tasks 2", "start ecs-svc/1 on a"], "two failures: no throttle yet");
+        let three = [two[0].clone(), two[1].clone(), never_ran("f3", 3, NOW - 3)];
+        assert_eq!(
+            starts(&three),
+            ["failed tasks 3", "event (service web) is unable to consistently start tasks successfully."],
+            "the third: 10 s after it stopped"
+        );
+        let waited = [never_ran("f1", 1, NOW - 12), never_ran("f2", 2, NOW - 11), never_ran("f3", 3, NOW - 10)];
+        assert!(starts(&waited).contains(&"start ecs-svc/1 on a".to_owned()), "10 s later it starts");
+        // Each further failure doubles the wait: the fifth waits 40 s.
+        let five: Vec<Task> = (1..=5).map(|n| never_ran(&format!("f{n}"), n, NOW - 39)).collect();
+        assert!(!starts(&five).iter().any(|a| a.starts_with("start")), "39 s of 40");
+        // A task that ran (and was replaced) ends the run of failures; a new deployment has none.
+        let mut ran = five.clone();
+        ran.push(stopped("ok", "ecs-svc/1", 9, false));
+        assert!(starts(&ran).iter().any(|a| a.starts_with("start")));
+        let mut renewed = service(1);
+        renewed.deployments.insert(0, deployment("ecs-svc/2", RolloutState::InProgress));
+        assert!(run(&renewed, &five, &one).iter().any(|a| a.starts_with("start ecs-svc/2")));
+        // Failures after running (an essential container exited) do not throttle.
+        let exited: Vec<Task> = (1..=5)
+            .map(|n| {
+                let mut task = stopped(&format!("e{n}"), "ecs-svc/1", n, true);
+                task.started_at = Some(task.created_at);
+                task.stopped_at = Some(NOW - 1);
+                task
+            })
+            .collect();
+        assert!(starts(&exited).iter().any(|a| a.starts_with("start")));
     }
 
     #[test]

@@ -663,6 +663,7 @@ fn observed_task(task: &TaskRow, protected: &std::collections::HashSet<String>) 
         deployment: deployment_of(task).to_owned(),
         created_at: task.body.get("createdAt").and_then(Json::as_i64).unwrap_or(0),
         started_at: task.body.get("startedAt").and_then(Json::as_i64),
+        stopped_at: task.body.get("stoppedAt").and_then(Json::as_i64),
         failed,
         protected: protected.contains(&task.arn),
     }

@@ -190,7 +190,6 @@ async fn create_task_set(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "taskSetArn": arn,
         "serviceArn": service.arn,
         "clusterArn": cluster.arn,
-        "startedBy": ctx.body.get("externalId").and_then(Json::as_str).map(|_| "EXTERNAL"),
         "externalId": ctx.body.get("externalId").cloned().unwrap_or(Json::Null),
         "status": status,
         "taskDefinition": definition,
