@@ -249,6 +249,16 @@ fn classify(name: &str) -> Option<Names> {
         | "ListTagsLogGroup"
         | "TagResource"
         | "UntagResource"
+        // CloudWatch Logs' destinations (exact names), a group's KMS key, its fields.
+        | "PutDestination"
+        | "DeleteDestination"
+        | "PutDestinationPolicy"
+        | "AssociateKmsKey"
+        | "DisassociateKmsKey"
+        | "GetLogGroupFields"
+        | "DescribeFieldIndexes"
+        | "DescribeIndexPolicies"
+        | "PutLogGroupDeletionProtection"
         // Logs Insights: the groups a query reads, and a query by its id.
         | "StartQuery"
         | "GetQueryResults"
@@ -372,6 +382,11 @@ fn classify(name: &str) -> Option<Names> {
         | "DeregisterTaskDefinition"
         | "DeleteTaskDefinitions"
         | "DescribeLogGroups"
+        | "ListLogGroups"
+        | "DescribeDestinations"
+        | "PutAccountPolicy"
+        | "DescribeAccountPolicies"
+        | "DeleteAccountPolicy"
         | "GetAuthorizationToken"
         // A job is read only by who started it, on every resource (`*`), as AWS scopes them.
         | "GetServiceLastAccessedDetails"

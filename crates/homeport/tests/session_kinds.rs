@@ -440,6 +440,16 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
             "filterPattern": "", "destinationArn": format!("arn:aws:lambda:us-east-1:{}:function:ship", world.account),
             "roleArn": app_role})
         .to_string(),
+        // The role CloudWatch Logs would put records to the destination's stream with.
+        "PutDestination" => json!({"destinationName": format!("dest-{caller}"),
+            "targetArn": format!("arn:aws:kinesis:us-east-1:{}:stream/ship", world.account), "roleArn": app_role})
+        .to_string(),
+        // The role in a subscription filter policy's document (one per region: only the
+        // caller allowed to pass it makes one).
+        "PutAccountPolicy" => json!({"policyName": format!("ship-{caller}"), "policyType": "SUBSCRIPTION_FILTER_POLICY",
+            "policyDocument": json!({"DestinationArn": format!("arn:aws:lambda:us-east-1:{}:function:ship", world.account),
+                "RoleArn": app_role, "FilterPattern": ""}).to_string()})
+        .to_string(),
         _ => return None,
     };
     Some(request)
@@ -515,7 +525,7 @@ print(json.dumps(found))
         .map(|op| op.name)
         .collect();
     assert!(unclassified.is_empty(), "these can name a role: do they pass it? {unclassified:?}");
-    assert_eq!(passing.len(), 9, "every case above is a routed operation");
+    assert_eq!(passing.len(), 11, "every case above is a routed operation");
     let (status, answer) = json_call(server, &world.root, "CreateLogGroup", &json!({"logGroupName": "subscribed"}));
     assert_eq!(status, 200, "{answer}");
 

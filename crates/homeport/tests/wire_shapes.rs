@@ -739,6 +739,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     }
 
     let insights_calls = insights_tour(&server);
+    let destination_calls = destinations_tour(&server, &account);
     let (parameter_calls, secret_calls) = secrets_tour(&server, &account);
 
     let (mfa, mfa_calls) = mfa_tour(&server, &account);
@@ -763,6 +764,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&sixth)
         .chain(&seventh)
         .chain(&insights_calls)
+        .chain(&destination_calls)
         .chain(&eighth)
         .chain(&mfa_calls)
         .chain(&sts_calls)
@@ -954,6 +956,68 @@ fn insights_tour(server: &Server) -> Vec<Value> {
     let answers = server.boto3(&third);
     assert_eq!(answers[0]["response"]["success"], true, "{}", answers[0]);
     first.into_iter().chain(polls).chain(second).chain(third).collect()
+}
+
+/// CloudWatch Logs' destinations, a group's KMS key, ListLogGroups, GetLogGroupFields, field
+/// indexes and account policies: every call made, each answered.
+fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
+    let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let group = "/tour/destinations";
+    let destination = format!("arn:aws:logs:us-east-1:{account}:destination:ship");
+    let key = format!("arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let subscription =
+        json!({"DestinationArn": destination, "FilterPattern": "", "Distribution": "Random"}).to_string();
+    let calls = vec![
+        logs(
+            "put_destination",
+            json!({"destinationName": "ship",
+            "targetArn": format!("arn:aws:kinesis:us-east-1:{account}:stream/ship"),
+            "roleArn": format!("arn:aws:iam::{account}:role/ship"), "tags": {"team": "edge"}}),
+        ),
+        logs(
+            "put_destination_policy",
+            json!({"destinationName": "ship",
+            "accessPolicy": r#"{"Version":"2012-10-17","Statement":[]}"#, "forceUpdate": false}),
+        ),
+        logs("describe_destinations", json!({"DestinationNamePrefix": "sh", "limit": 5})),
+        logs("create_log_group", json!({"logGroupName": group, "kmsKeyId": key})),
+        logs("disassociate_kms_key", json!({"logGroupName": group})),
+        logs("associate_kms_key", json!({"logGroupName": group, "kmsKeyId": key})),
+        logs("list_log_groups", json!({"logGroupNamePattern": "^/tour", "limit": 10})),
+        logs("create_log_stream", json!({"logGroupName": group, "logStreamName": "s"})),
+        logs(
+            "put_log_events",
+            json!({"logGroupName": group, "logStreamName": "s",
+            "logEvents": [{"timestamp": now, "message": "{\"level\": \"error\"}"}]}),
+        ),
+        logs("get_log_group_fields", json!({"logGroupIdentifier": group})),
+        logs("describe_field_indexes", json!({"logGroupIdentifiers": [group]})),
+        logs("describe_index_policies", json!({"logGroupIdentifiers": [group]})),
+        logs(
+            "put_account_policy",
+            json!({"policyName": "ship-all", "policyDocument": subscription,
+            "policyType": "SUBSCRIPTION_FILTER_POLICY", "scope": "ALL", "selectionCriteria": "LogGroupName NOT IN [\"/tour/x\"]"}),
+        ),
+        logs("describe_account_policies", json!({"policyType": "SUBSCRIPTION_FILTER_POLICY"})),
+        logs("delete_account_policy", json!({"policyName": "ship-all", "policyType": "SUBSCRIPTION_FILTER_POLICY"})),
+        logs(
+            "put_log_group_deletion_protection",
+            json!({"logGroupIdentifier": group, "deletionProtectionEnabled": true}),
+        ),
+        logs(
+            "put_log_group_deletion_protection",
+            json!({"logGroupIdentifier": group, "deletionProtectionEnabled": false}),
+        ),
+        logs("delete_log_group", json!({"logGroupName": group})),
+        logs("delete_destination", json!({"destinationName": "ship"})),
+    ];
+    let answers = server.boto3(&calls);
+    for (call, answer) in calls.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[13]["response"]["accountPolicies"][0]["policyDocument"], subscription.as_str());
+    calls
 }
 
 /// The virtual MFA device operations, in their model's shapes: a device made, enabled with two

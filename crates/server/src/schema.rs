@@ -1032,6 +1032,39 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 26,
+        // CloudWatch Logs' destinations (PutDestination: the target and role as given, the
+        // access policy once PutDestinationPolicy sets one; nothing is delivered to them), and
+        // the KMS key id a log group records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey):
+        // Homeport runs no KMS, so it is returned, never used; a group's deletion protection
+        // (1 while DeleteLogGroup must refuse it); and the account policies of the
+        // region (PutAccountPolicy, subscription filter policies only, stored and answered).
+        sql: "
+        ALTER TABLE log_groups ADD COLUMN kms_key_id TEXT;
+        ALTER TABLE log_groups ADD COLUMN deletion_protection BIGINT NOT NULL DEFAULT 0;
+        CREATE TABLE logs_destinations (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            target_arn TEXT NOT NULL,
+            role_arn TEXT NOT NULL,
+            access_policy TEXT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE logs_account_policies (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            policy_type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document TEXT NOT NULL,
+            selection_criteria TEXT,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, policy_type, name)
+        )
+    ",
+    },
+    Migration {
         version: 27,
         // The source identity a role session was issued with (AssumeRole's `SourceIdentity`,
         // or a SAML or web identity token's): it never changes, passes on to the sessions the

@@ -45,6 +45,11 @@ pub fn no_stream() -> AwsError {
     AwsError::new("ResourceNotFoundException", 400, "The specified log stream does not exist.")
 }
 
+/// CloudWatch Logs' answer for a destination that does not exist.
+pub fn no_destination() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "The specified destination does not exist.")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::operations::tests::internal_as_answered;

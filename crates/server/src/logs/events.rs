@@ -1,4 +1,5 @@
-//! CloudWatch Logs events: PutLogEvents, GetLogEvents and FilterLogEvents.
+//! CloudWatch Logs events: PutLogEvents, GetLogEvents and FilterLogEvents (the group named by
+//! `logGroupName` or `logGroupIdentifier`, never both).
 //!
 //! PutLogEvents keeps CloudWatch's rules: at most 10,000 events and 1,048,576 bytes (message
 //! bytes plus 26 per event) per call, in chronological order, spanning at most 24 hours;
@@ -13,7 +14,7 @@ use serde_json::{Value as Json, json};
 use crate::ids;
 use crate::logs::model::event::{self, Destination, Direction, Page, Position};
 use crate::logs::model::stream;
-use crate::logs::{self, group_exists, group_name, invalid_parameter, no_stream, stream_name};
+use crate::logs::{self, group_name, invalid_parameter, no_stream, stream_name};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op, put};
 use logs_filter::Pattern;
@@ -49,7 +50,7 @@ operation!(
     GET_LOG_EVENTS,
     "GetLogEvents",
     Read,
-    |ctx| Box::pin(async move { logs::group_resource(ctx) }),
+    |ctx| Box::pin(async move { logs::named_group_resource(ctx) }),
     |ctx| { json_op(get_log_events(ctx)) }
 );
 operation!(
@@ -57,7 +58,7 @@ operation!(
     FILTER_LOG_EVENTS,
     "FilterLogEvents",
     Read,
-    |ctx| Box::pin(async move { logs::group_resource(ctx) }),
+    |ctx| Box::pin(async move { logs::named_group_resource(ctx) }),
     |ctx| { json_op(filter_log_events(ctx)) }
 );
 
@@ -159,11 +160,8 @@ fn window(body: &Json) -> (i64, i64) {
 }
 
 async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let group = group_name(ctx.body)?;
     let stream = stream_name(ctx.body)?;
-    if !group_exists(ctx.app, ctx.scope(), group).await? {
-        return Err(logs::no_group());
-    }
+    let group = logs::existing_group(ctx, ctx.body).await?;
     if !stream::exists(&ctx.app.store, ctx.scope(), group, stream).await? {
         return Err(no_stream());
     }
@@ -201,10 +199,7 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn filter_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let group = group_name(ctx.body)?;
-    if !group_exists(ctx.app, ctx.scope(), group).await? {
-        return Err(logs::no_group());
-    }
+    let group = logs::existing_group(ctx, ctx.body).await?;
     let names: Vec<&str> = ctx
         .body
         .get("logStreamNames")

@@ -8,7 +8,8 @@
 //! policies (`LimitExceededException`). Metric filters are stored and answered: Homeport
 //! runs no CloudWatch metrics, so no metric is published. Subscription filters are stored and
 //! answered: nothing is delivered to their destination (a subscription's `roleArn` needs
-//! `iam:PassRole` to `logs.amazonaws.com`, as on AWS).
+//! `iam:PassRole` to `logs.amazonaws.com`, as on AWS); a destination that is a CloudWatch Logs
+//! destination must exist in the group's account and region (`logs::destinations`).
 
 use aws_protocol::AwsError;
 use logs_filter::Pattern;
@@ -158,6 +159,9 @@ async fn put_filter(ctx: &Ctx<'_>, kind: FilterKind) -> Result<Json, AwsError> {
         detail: detail(ctx.body, kind)?.to_string(),
         created_at: ids::now() * 1000,
     };
+    if kind == FilterKind::Subscription {
+        super::destinations::subscribed_destination(ctx, text(ctx.body, "destinationArn")?).await?;
+    }
     // A subscription's role is passed to CloudWatch Logs, which would deliver with it.
     if let Some(role_arn) = ctx.body.get("roleArn").and_then(Json::as_str).filter(|_| kind == FilterKind::Subscription)
     {

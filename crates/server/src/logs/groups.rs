@@ -1,7 +1,9 @@
 //! Log groups and streams: Create/Delete/DescribeLogGroups, Create/Delete/DescribeLogStreams,
-//! Put/DeleteRetentionPolicy. Setting a retention runs the retention pass at once. Homeport
-//! runs no KMS, so a `kmsKeyId` names a key that does not exist and is refused as CloudWatch
-//! Logs refuses one (never stored and left unused).
+//! Put/DeleteRetentionPolicy. Setting a retention runs the retention pass at once. A
+//! `kmsKeyId` is recorded and returned when it is a well-formed key ARN of the request's
+//! region, as AssociateKmsKey records one (`logs::kms`: Homeport runs no KMS, so it is never
+//! used). `deletionProtectionEnabled` is kept, and DeleteLogGroup refuses a protected group
+//! (`logs::protection`).
 
 use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
@@ -61,7 +63,7 @@ operation!(
     DESCRIBE_LOG_STREAMS,
     "DescribeLogStreams",
     Read,
-    |ctx| Box::pin(async move { group_resource(ctx) }),
+    |ctx| Box::pin(async move { super::named_group_resource(ctx) }),
     |ctx| { json_op(describe_log_streams(ctx)) }
 );
 operation!(
@@ -99,10 +101,13 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             ));
         }
     };
-    if let Some(key) = ctx.body.get("kmsKeyId").and_then(Json::as_str) {
-        return Err(super::no_kms_key(key));
-    }
-    let new = group::NewGroup { name, class, tags: &tags, created_at: ids::now() * 1000 };
+    let kms_key_id = match ctx.body.get("kmsKeyId").and_then(Json::as_str) {
+        Some(key) => Some(super::kms::key_arn(ctx.scope(), key, name)?),
+        None => None,
+    };
+    let deletion_protection = ctx.body.get("deletionProtectionEnabled").and_then(Json::as_bool).unwrap_or(false);
+    let new =
+        group::NewGroup { name, class, tags: &tags, kms_key_id, deletion_protection, created_at: ids::now() * 1000 };
     if !group::create(&ctx.app.store, ctx.scope(), &new).await? {
         return Err(AwsError::new("ResourceAlreadyExistsException", 400, "The specified log group already exists"));
     }
@@ -111,17 +116,46 @@ async fn create_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 
 async fn delete_log_group(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let name = group_name(ctx.body)?;
-    if group::delete(&ctx.app.store, ctx.scope(), name).await? { Ok(json!({})) } else { Err(no_group()) }
+    match group::delete(&ctx.app.store, ctx.scope(), name).await? {
+        group::Deletion::Done => Ok(json!({})),
+        group::Deletion::NoGroup => Err(no_group()),
+        group::Deletion::Protected => Err(super::protection::protected(name)),
+    }
 }
 
 async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let (start, limit) = page(ctx.body)?;
-    let prefix = ctx.body.get("logGroupNamePrefix").and_then(Json::as_str).unwrap_or_default();
+    let prefix = ctx.body.get("logGroupNamePrefix").and_then(Json::as_str);
     let pattern = ctx.body.get("logGroupNamePattern").and_then(Json::as_str);
+    if prefix.is_some() && pattern.is_some() {
+        return Err(invalid_parameter(
+            "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
+        ));
+    }
+    let class = ctx.body.get("logGroupClass").and_then(Json::as_str);
+    super::no_linked_accounts(ctx)?;
+    // Names or ARNs; an ARN of another account or region names no group Homeport can list.
+    let identified: Option<Vec<super::NamedGroup<'_>>> =
+        ctx.body.get("logGroupIdentifiers").and_then(Json::as_array).map(|identifiers| {
+            identifiers.iter().filter_map(Json::as_str).map(|id| super::identified_group(ctx.scope(), id)).collect()
+        });
+    if identified.is_some() && (prefix.is_some() || pattern.is_some() || class.is_some()) {
+        return Err(invalid_parameter(
+            "logGroupIdentifiers cannot be combined with logGroupNamePrefix, logGroupNamePattern or logGroupClass.",
+        ));
+    }
     let mut groups = Vec::new();
     for stored in group::all(&ctx.app.store, ctx.scope()).await? {
         let name = stored.name;
-        if !name.starts_with(prefix) || pattern.is_some_and(|p| !name.contains(p)) {
+        let wanted = match &identified {
+            Some(identified) => identified.iter().any(|group| group.here && group.name == name),
+            None => {
+                prefix.is_none_or(|prefix| name.starts_with(prefix))
+                    && pattern.is_none_or(|pattern| name.contains(pattern))
+                    && class.is_none_or(|class| class == stored.class)
+            }
+        };
+        if !wanted {
             continue;
         }
         let arn = group_arn(ctx.scope(), &name);
@@ -131,11 +165,18 @@ async fn describe_log_groups(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
             "metricFilterCount": stored.metric_filters,
             "arn": format!("{arn}:*"),
             "logGroupArn": arn,
-            "storedBytes": stored.stored_bytes,
             "logGroupClass": stored.class,
         });
+        // With a pattern CloudWatch answers without the stored bytes and the protection.
+        if pattern.is_none() {
+            put(&mut group, "storedBytes", stored.stored_bytes);
+            put(&mut group, "deletionProtectionEnabled", stored.deletion_protection);
+        }
         if let Some(days) = stored.retention_days {
             put(&mut group, "retentionInDays", days);
+        }
+        if let Some(key) = stored.kms_key_id {
+            put(&mut group, "kmsKeyId", key);
         }
 
         groups.push(group);
@@ -164,10 +205,7 @@ async fn delete_log_stream(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
 }
 
 async fn describe_log_streams(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    let group = group_name(ctx.body)?;
-    if !group_exists(ctx.app, ctx.scope(), group).await? {
-        return Err(no_group());
-    }
+    let group = super::existing_group(ctx, ctx.body).await?;
     let (start, limit) = page(ctx.body)?;
     let prefix = ctx.body.get("logStreamNamePrefix").and_then(Json::as_str).unwrap_or_default();
     let by_time = ctx.body.get("orderBy").and_then(Json::as_str) == Some("LastEventTime");

@@ -5,18 +5,32 @@
 //! subscription filters and resource policies in `filters`, Logs Insights queries in
 //! `queries` (Start/Stop/DescribeQueries, GetQueryResults, GetLogRecord) with their
 //! background run in `query_run` and their language in the `logs-insights` crate, saved
-//! queries in `query_definitions` (Put/Describe/DeleteQueryDefinition).
+//! queries in `query_definitions` (Put/Describe/DeleteQueryDefinition), destinations in
+//! `destinations` (Put/Describe/DeleteDestination, PutDestinationPolicy), a group's KMS key
+//! id in `kms` (Associate/DisassociateKmsKey), ListLogGroups in `list_groups` and
+//! GetLogGroupFields in `group_fields`, DescribeFieldIndexes and DescribeIndexPolicies (empty:
+//! Homeport keeps no indexes) in `field_indexes`, Put/Describe/DeleteAccountPolicy
+//! (subscription filter policies) in `account_policies`, PutLogGroupDeletionProtection in
+//! `protection`. Reads of one group take it by `logGroupName` or
+//! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
 //! `*`). A group's retention, when set, is one of CloudWatch's allowed day counts, and events
 //! older than it are deleted by the server's periodic pass (`expire`) and never returned.
 //! What CloudWatch Logs stores, and the SQL, is the domain layer's (`model`).
 
+pub(crate) mod account_policies;
+pub(crate) mod destinations;
 pub(crate) mod errors;
 pub(crate) mod events;
+pub(crate) mod field_indexes;
 pub(crate) mod filters;
+pub(crate) mod group_fields;
 pub(crate) mod groups;
+pub(crate) mod kms;
+pub(crate) mod list_groups;
 pub(crate) mod model;
+pub(crate) mod protection;
 pub(crate) mod queries;
 pub(crate) mod query_definitions;
 pub(crate) mod query_run;
@@ -56,6 +70,76 @@ pub fn group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     Ok(vec![group_arn(ctx.scope(), group_name(ctx.body)?)])
 }
 
+/// A log group as a request names it: by `logGroupName`, or by `logGroupIdentifier` (its
+/// name, or its ARN without `:*`, as the model's pattern requires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedGroup<'a> {
+    /// The group's name.
+    pub name: &'a str,
+    /// The ARN it is authorized as: the group's own, or, for an ARN of another account or
+    /// region, that ARN as given.
+    pub arn: String,
+    /// Whether it names a group of the request's account and region (Homeport has no linked
+    /// accounts, so no other group can be read).
+    pub here: bool,
+}
+
+/// The group a request names by `logGroupName` or `logGroupIdentifier`: exactly one of them
+/// (both is CloudWatch's `ValidationException`).
+pub fn named_group<'a>(ctx: &Ctx<'_>, body: &'a Json) -> Result<NamedGroup<'a>, AwsError> {
+    let identifier = body.get("logGroupIdentifier").and_then(Json::as_str);
+    match (body.get("logGroupName").filter(|name| !name.is_null()), identifier) {
+        (Some(_), Some(_)) => Err(AwsError::new(
+            "ValidationException",
+            400,
+            "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
+        )),
+        (None, Some(identifier)) => Ok(identified_group(ctx.scope(), identifier)),
+        (_, None) => {
+            if body.get("logGroupName").is_none_or(Json::is_null) {
+                return Err(invalid_parameter(
+                    "1 validation error detected: Value null at 'logGroupName' failed to satisfy constraint: Member must not be null",
+                ));
+            }
+            let name = group_name(body)?;
+            Ok(NamedGroup { name, arn: group_arn(ctx.scope(), name), here: true })
+        }
+    }
+}
+
+/// The group a `logGroupIdentifier` names: an ARN `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`
+/// (of this account and region, or not), or else a name.
+pub fn identified_group<'a>(scope: Scope<'_>, identifier: &'a str) -> NamedGroup<'a> {
+    let mut parts = identifier.splitn(7, ':');
+    let parsed =
+        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("arn"), Some(_), Some("logs"), Some(region), Some(account), Some("log-group"), Some(name)) => {
+                Some((region, account, name))
+            }
+            _ => None,
+        };
+    match parsed {
+        Some((region, account, name)) => {
+            let here = region == scope.region && account == scope.account && !name.contains(':');
+            let arn = if here { group_arn(scope, name) } else { identifier.to_owned() };
+            NamedGroup { name, arn, here }
+        }
+        None => NamedGroup { name: identifier, arn: group_arn(scope, identifier), here: true },
+    }
+}
+
+/// The log-group resource a request names by `logGroupName` or `logGroupIdentifier`.
+pub fn named_group_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    Ok(vec![named_group(ctx, ctx.body)?.arn])
+}
+
+/// The group a request names by `logGroupName` or `logGroupIdentifier`, which must exist:
+/// its name.
+pub async fn existing_group<'a>(ctx: &Ctx<'_>, body: &'a Json) -> Result<&'a str, AwsError> {
+    let group = named_group(ctx, body)?;
+    if group.here && group_exists(ctx.app, ctx.scope(), group.name).await? { Ok(group.name) } else { Err(no_group()) }
+}
+
 /// The log-stream resource a request names (`logGroupName` and `logStreamName`).
 pub fn stream_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
     Ok(vec![format!("{}:log-stream:{}", group_arn(ctx.scope(), group_name(ctx.body)?), stream_name(ctx.body)?)])
@@ -82,17 +166,24 @@ pub fn stream_name(body: &Json) -> Result<&str, AwsError> {
     Ok(name)
 }
 
-/// CloudWatch Logs' refusal of a KMS key it cannot use: Homeport runs no KMS, so every key id
-/// names a key that does not exist.
-pub fn no_kms_key(key: &str) -> AwsError {
-    invalid_parameter(format!(
-        "The specified KMS key {key} does not exist or is not allowed to be used: Homeport runs no KMS, so log groups cannot be encrypted with a KMS key."
-    ))
-}
-
 /// Whether a log group exists.
 pub async fn group_exists(app: &App, scope: Scope<'_>, group: &str) -> Result<bool, AwsError> {
     Ok(model::group::exists(&app.store, scope, group).await?)
+}
+
+/// `accountIdentifiers` (DescribeLogGroups, ListLogGroups): Homeport has no linked source
+/// accounts, so it may name only the caller's own account (and `includeLinkedAccounts` adds
+/// no group).
+pub fn no_linked_accounts(ctx: &Ctx<'_>) -> Result<(), AwsError> {
+    let accounts = ctx.body.get("accountIdentifiers").and_then(Json::as_array).into_iter().flatten();
+    for account in accounts.filter_map(Json::as_str) {
+        if account != ctx.account() {
+            return Err(invalid_parameter(format!(
+                "Account {account} is not a source account linked to this account: Homeport has no linked accounts."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `limit` (1 to 50, default 50) and an offset `nextToken`.

@@ -1,15 +1,18 @@
-//! Log group tags: TagLogGroup, UntagLogGroup and ListTagsLogGroup (by group name), and
-//! TagResource, UntagResource and ListTagsForResource (by the group's ARN, without `:*`),
-//! and the `tags` of CreateLogGroup. Both families act on the same tags.
+//! Log group and destination tags: TagLogGroup, UntagLogGroup and ListTagsLogGroup (by group
+//! name), and TagResource, UntagResource and ListTagsForResource (by the group's ARN, without
+//! `:*`, or a destination's), and the `tags` of CreateLogGroup and PutDestination. Both
+//! families act on the same tags.
 //!
-//! Guarantees: a group holds at most 50 tags, counted in the transaction that adds them
-//! (`TooManyTagsException` by ARN, `InvalidParameterException` by name, as CloudWatch
-//! answers); a resource ARN must name a log group of this account and region.
+//! Guarantees: a group or destination holds at most 50 tags, counted in the transaction that
+//! adds them (`TooManyTagsException` by ARN, `InvalidParameterException` by name, as
+//! CloudWatch answers); a resource ARN must name a log group or destination of this account
+//! and region.
 
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
-use super::model::tags::{self, PER_GROUP, Tagged};
+use super::model::destinations;
+use super::model::tags::{self, PER_GROUP, Resource, Tagged};
 use super::{group_arn, group_name, group_resource, invalid_parameter, no_group};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
@@ -79,13 +82,22 @@ fn resource_arn<'a>(ctx: &'a Ctx<'_>) -> Result<&'a str, AwsError> {
     ctx.body.get("resourceArn").and_then(Json::as_str).ok_or_else(|| crate::operations::missing("resourceArn"))
 }
 
-/// The log group a resource ARN names: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` of this
-/// account and region. Any other resource is not one of this region's.
-fn group_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<&'a str, AwsError> {
-    let prefix = group_arn(scope, "");
-    match arn.strip_prefix(&prefix) {
-        Some(name) if !name.is_empty() && !name.contains(':') => Ok(name),
-        Some(_) => Err(invalid_parameter(format!("The resource ARN {arn} names no log group (write it without :*)."))),
+/// The log group or destination a resource ARN names: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`
+/// or `...:destination:NAME` of this account and region. Any other resource is not one of
+/// this region's.
+fn resource_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<Resource<'a>, AwsError> {
+    let plain = |name: &str| !name.is_empty() && !name.contains(':');
+    if let Some(name) = arn.strip_prefix(&group_arn(scope, "")) {
+        return match plain(name) {
+            true => Ok(Resource::Group(name)),
+            false => {
+                Err(invalid_parameter(format!("The resource ARN {arn} names no log group (write it without :*).")))
+            }
+        };
+    }
+    match arn.strip_prefix(&destinations::arn(scope, "")) {
+        Some(name) if plain(name) => Ok(Resource::Destination(name)),
+        Some(_) => Err(invalid_parameter(format!("The resource ARN {arn} names no destination."))),
         None if arn.starts_with("arn:aws:logs:") => {
             Err(AwsError::new("ResourceNotFoundException", 400, format!("The resource {arn} does not exist.")))
         }
@@ -93,34 +105,51 @@ fn group_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<&'a str, AwsError>
     }
 }
 
-async fn add(ctx: &Ctx<'_>, name: &str, member: &str, too_many: fn(&str) -> AwsError) -> Result<Json, AwsError> {
+/// A resource's ARN, and CloudWatch's answer when it does not exist.
+fn described(scope: Scope<'_>, resource: Resource<'_>) -> (String, AwsError) {
+    match resource {
+        Resource::Group(name) => (group_arn(scope, name), no_group()),
+        Resource::Destination(name) => (destinations::arn(scope, name), super::errors::no_destination()),
+    }
+}
+
+async fn add(
+    ctx: &Ctx<'_>,
+    resource: Resource<'_>,
+    member: &str,
+    too_many: fn(&str) -> AwsError,
+) -> Result<Json, AwsError> {
     let new = tag_map(ctx.body, member)?;
-    let arn = group_arn(ctx.scope(), name);
-    match tags::add(&ctx.app.store, ctx.scope(), name, &arn, &new).await? {
+    let (arn, missing) = described(ctx.scope(), resource);
+    match tags::add(&ctx.app.store, ctx.scope(), resource, &arn, &new).await? {
         Tagged::Done => Ok(json!({})),
-        Tagged::NoGroup => Err(no_group()),
+        Tagged::NoResource => Err(missing),
         Tagged::TooMany => Err(too_many(&arn)),
     }
 }
 
-async fn list(ctx: &Ctx<'_>, name: &str) -> Result<Json, AwsError> {
+async fn list(ctx: &Ctx<'_>, resource: Resource<'_>) -> Result<Json, AwsError> {
     let scope = ctx.scope();
-    if !super::group_exists(ctx.app, scope, name).await? {
-        return Err(no_group());
+    let (arn, missing) = described(scope, resource);
+    let exists = match resource {
+        Resource::Group(name) => super::group_exists(ctx.app, scope, name).await?,
+        Resource::Destination(name) => destinations::exists(&ctx.app.store, scope, name).await?,
+    };
+    if !exists {
+        return Err(missing);
     }
-    let stored = crate::tags::of(&ctx.app.store, scope.account, tags::KIND, &group_arn(scope, name))
-        .await
-        .map_err(crate::errors::internal)?;
+    let stored =
+        crate::tags::of(&ctx.app.store, scope.account, tags::KIND, &arn).await.map_err(crate::errors::internal)?;
     let map: Map<String, Json> = stored.into_iter().map(|(key, value)| (key, Json::String(value))).collect();
     Ok(json!({ "tags": map }))
 }
 
-async fn remove(ctx: &Ctx<'_>, name: &str, member: &str) -> Result<Json, AwsError> {
-    let arn = group_arn(ctx.scope(), name);
-    if tags::remove(&ctx.app.store, ctx.scope(), name, &arn, &keys(ctx.body, member)).await? {
+async fn remove(ctx: &Ctx<'_>, resource: Resource<'_>, member: &str) -> Result<Json, AwsError> {
+    let (arn, missing) = described(ctx.scope(), resource);
+    if tags::remove(&ctx.app.store, ctx.scope(), resource, &arn, &keys(ctx.body, member)).await? {
         Ok(json!({}))
     } else {
-        Err(no_group())
+        Err(missing)
     }
 }
 
@@ -134,25 +163,25 @@ fn too_many_by_arn(arn: &str) -> AwsError {
 }
 
 async fn tag_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    add(ctx, group_name(ctx.body)?, "tags", too_many_by_name).await
+    add(ctx, Resource::Group(group_name(ctx.body)?), "tags", too_many_by_name).await
 }
 
 async fn untag_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    remove(ctx, group_name(ctx.body)?, "tags").await
+    remove(ctx, Resource::Group(group_name(ctx.body)?), "tags").await
 }
 
 async fn list_by_name(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    list(ctx, group_name(ctx.body)?).await
+    list(ctx, Resource::Group(group_name(ctx.body)?)).await
 }
 
 async fn tag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    add(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tags", too_many_by_arn).await
+    add(ctx, resource_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tags", too_many_by_arn).await
 }
 
 async fn untag_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    remove(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tagKeys").await
+    remove(ctx, resource_of_arn(ctx.scope(), resource_arn(ctx)?)?, "tagKeys").await
 }
 
 async fn list_for_resource(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
-    list(ctx, group_of_arn(ctx.scope(), resource_arn(ctx)?)?).await
+    list(ctx, resource_of_arn(ctx.scope(), resource_arn(ctx)?)?).await
 }

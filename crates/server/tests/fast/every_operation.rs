@@ -81,6 +81,12 @@ fn json_body(service: &str, operation: &str) -> &'static str {
         }
         // UntagLogGroup's `tags` are keys; every other operation's are a map.
         "logs" if operation == "UntagLogGroup" => r#"{"logGroupName":"g","tags":["k"]}"#,
+        "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies") => {
+            r#"{"logGroupIdentifiers":["g"]}"#
+        }
+        "logs" if operation == "PutLogGroupDeletionProtection" => {
+            r#"{"logGroupIdentifier":"g","deletionProtectionEnabled":true}"#
+        }
         "logs" => {
             r#"{"logGroupName":"g","logStreamName":"s","retentionInDays":1,"logEvents":[{"timestamp":0,"message":"m"}],
             "tags":{"k":"v"},"tagKeys":["k"],"resourceArn":"arn:aws:logs:us-east-1:111122223333:log-group:g",
@@ -88,7 +94,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "metricTransformations":[{"metricName":"m","metricNamespace":"n","metricValue":"1"}],
             "destinationArn":"arn:aws:lambda:us-east-1:111122223333:function:f",
             "queryId":"q","logRecordPointer":"p","startTime":0,"endTime":1,"queryString":"fields @message","name":"n",
-            "queryDefinitionId":"d"}"#
+            "queryDefinitionId":"d","destinationName":"d","targetArn":"arn:aws:kinesis:us-east-1:111122223333:stream/s",
+            "roleArn":"arn:aws:iam::111122223333:role/r","accessPolicy":"{}","policyName":"p","policyDocument":"{}",
+            "policyType":"SUBSCRIPTION_FILTER_POLICY",
+            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#
         }
         "secretsmanager" => {
             r#"{"SecretId":"s","Name":"n","ResourcePolicy":"{}","Tags":[],"TagKeys":["k"],"VersionStage":"AWSCURRENT"}"#

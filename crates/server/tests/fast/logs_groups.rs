@@ -282,12 +282,12 @@ fn tags_are_a_groups_by_name_and_by_arn(server: &TestServer) {
             "The specified log group does not exist.",
         ),
         Case::error(
-            "a KMS key (Homeport runs no KMS)",
+            "a KMS alias (a key ARN is recorded: logs_destinations.rs)",
             root,
             logs("CreateLogGroup", json!({"logGroupName": format!("{group}-kms"), "kmsKeyId": "alias/mine"})),
             400,
-            "InvalidParameterException",
-            "does not exist",
+            "AccessDeniedException",
+            "The specified KMS key does not exist or is not allowed to be used with Arn",
         ),
         Case::ok(
             "infrequent access",

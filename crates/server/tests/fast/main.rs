@@ -47,6 +47,8 @@ mod iam_roles;
 mod iam_saml_providers;
 mod iam_simulator;
 mod iam_users;
+mod logs_account_policies;
+mod logs_destinations;
 mod logs_groups;
 mod logs_insights;
 mod logs_legacy_events;

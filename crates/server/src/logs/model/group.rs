@@ -3,7 +3,8 @@
 //!
 //! Guarantees: a name is created once per account (the primary key decides); a retention is
 //! one of CloudWatch's day counts or none; a group is deleted with its streams and events in
-//! one transaction.
+//! one transaction, and never while its deletion protection is on (checked in that
+//! transaction).
 
 use crate::regions::Scope;
 use store::{Statement, Store, StoreError, Value};
@@ -42,6 +43,10 @@ pub struct LogGroup {
     /// `STANDARD` or `INFREQUENT_ACCESS`.
     pub class: String,
     pub metric_filters: i64,
+    /// The KMS key ARN it records (CreateLogGroup's `kmsKeyId`, AssociateKmsKey).
+    pub kms_key_id: Option<String>,
+    /// Whether DeleteLogGroup refuses it.
+    pub deletion_protection: bool,
 }
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`.
@@ -55,6 +60,8 @@ pub struct NewGroup<'a> {
     pub name: &'a str,
     pub class: &'a str,
     pub tags: &'a [(String, String)],
+    pub kms_key_id: Option<&'a str>,
+    pub deletion_protection: bool,
     pub created_at: i64,
 }
 
@@ -62,15 +69,24 @@ pub struct NewGroup<'a> {
 impl<'a> NewGroup<'a> {
     /// A `STANDARD` group without tags.
     pub fn plain(name: &'a str, created_at: i64) -> NewGroup<'a> {
-        NewGroup { name, class: "STANDARD", tags: &[], created_at }
+        NewGroup { name, class: "STANDARD", tags: &[], kms_key_id: None, deletion_protection: false, created_at }
     }
 }
 
 /// Records a new group without retention, with its tags; false when the name is taken.
 pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Result<bool, ModelError> {
     let mut statements = vec![Statement::new(
-        "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class) VALUES (?, ?, ?, ?, ?)",
-        vec![scope.account.into(), scope.region.into(), new.name.into(), Value::Int(new.created_at), new.class.into()],
+        "INSERT INTO log_groups (account_id, region, name, created_at, log_group_class, kms_key_id, deletion_protection)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            scope.account.into(),
+            scope.region.into(),
+            new.name.into(),
+            Value::Int(new.created_at),
+            new.class.into(),
+            Value::from(new.kms_key_id),
+            Value::Int(i64::from(new.deletion_protection)),
+        ],
     )];
     statements.extend(crate::tags::set(scope.account, super::tags::KIND, &arn(scope, new.name), new.tags));
     let inserted = store.transaction(statements).await;
@@ -81,12 +97,21 @@ pub async fn create(store: &Store, scope: Scope<'_>, new: &NewGroup<'_>) -> Resu
     }
 }
 
-/// Deletes a group with its streams and events; false when there is no such group.
-pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool, ModelError> {
+/// What deleting a group did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Done,
+    NoGroup,
+    /// Its deletion protection is on: nothing was deleted.
+    Protected,
+}
+
+/// Deletes a group with its streams and events, unless its deletion protection is on.
+pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<Deletion, ModelError> {
     let deleted = store
         .transaction(vec![
             Statement::guard(
-                "DELETE FROM log_groups WHERE account_id = ? AND region = ? AND name = ?",
+                "DELETE FROM log_groups WHERE account_id = ? AND region = ? AND name = ? AND deletion_protection = 0",
                 vec![scope.account.into(), scope.region.into(), name.into()],
             ),
             Statement::new(
@@ -109,10 +134,27 @@ pub async fn delete(store: &Store, scope: Scope<'_>, name: &str) -> Result<bool,
         ])
         .await;
     match deleted {
-        Ok(_) => Ok(true),
-        Err(StoreError::Unmet(_)) => Ok(false),
+        Ok(_) => Ok(Deletion::Done),
+        Err(StoreError::Unmet(_)) if exists(store, scope, name).await? => Ok(Deletion::Protected),
+        Err(StoreError::Unmet(_)) => Ok(Deletion::NoGroup),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Turns a group's deletion protection on or off; false when there is no such group.
+pub async fn set_deletion_protection(
+    store: &Store,
+    scope: Scope<'_>,
+    name: &str,
+    enabled: bool,
+) -> Result<bool, ModelError> {
+    let changed = store
+        .execute(
+            "UPDATE log_groups SET deletion_protection = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![Value::Int(i64::from(enabled)), scope.account.into(), scope.region.into(), name.into()],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// Whether a group exists.
@@ -133,7 +175,8 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
             "SELECT g.name, g.created_at, g.retention_days,
                     (SELECT COALESCE(CAST(SUM(stored_bytes) AS BIGINT), 0) FROM log_streams s WHERE s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name),
                     g.log_group_class,
-                    (SELECT COUNT(*) FROM logs_metric_filters f WHERE f.account_id = g.account_id AND f.region = g.region AND f.group_name = g.name)
+                    (SELECT COUNT(*) FROM logs_metric_filters f WHERE f.account_id = g.account_id AND f.region = g.region AND f.group_name = g.name),
+                    g.kms_key_id, g.deletion_protection
              FROM log_groups g WHERE g.account_id = ? AND g.region = ? ORDER BY g.name",
             vec![scope.account.into(), scope.region.into()],
         )
@@ -147,6 +190,8 @@ pub async fn all(store: &Store, scope: Scope<'_>) -> Result<Vec<LogGroup>, Model
                 stored_bytes: row.int(3)?,
                 class: row.text(4)?,
                 metric_filters: row.int(5)?,
+                kms_key_id: row.opt_text(6)?,
+                deletion_protection: row.int(7)? != 0,
             })
         })
         .collect()
@@ -164,6 +209,18 @@ pub async fn set_retention(
         .execute(
             "UPDATE log_groups SET retention_days = ? WHERE account_id = ? AND region = ? AND name = ?",
             vec![Value::from(retention.map(Retention::days)), scope.account.into(), scope.region.into(), name.into()],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// Records (or, with `None`, forgets) the KMS key id of a group; false when there is no such
+/// group.
+pub async fn set_kms_key(store: &Store, scope: Scope<'_>, name: &str, key: Option<&str>) -> Result<bool, ModelError> {
+    let changed = store
+        .execute(
+            "UPDATE log_groups SET kms_key_id = ? WHERE account_id = ? AND region = ? AND name = ?",
+            vec![Value::from(key), scope.account.into(), scope.region.into(), name.into()],
         )
         .await?;
     Ok(changed > 0)
@@ -210,6 +267,8 @@ mod tests {
             stored_bytes: 0,
             class: "STANDARD".to_owned(),
             metric_filters: 0,
+            kms_key_id: None,
+            deletion_protection: false,
         };
         assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["/api", "/web"]);
         assert_eq!(groups[1], web);
@@ -226,8 +285,12 @@ mod tests {
         super::super::stream::create(store, SCOPE, "/web", "a", 1_000).await.unwrap();
         super::super::event::append(store, SCOPE, "/web", "a", &[(1_000, "hello")], 1_000).await.unwrap();
         assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5);
-        assert!(delete(store, SCOPE, "/web").await.unwrap());
-        assert!(!delete(store, SCOPE, "/web").await.unwrap(), "gone");
+        assert!(set_deletion_protection(store, SCOPE, "/web", true).await.unwrap());
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::Protected);
+        assert_eq!(all(store, SCOPE).await.unwrap()[0].stored_bytes, 5, "nothing was deleted");
+        assert!(set_deletion_protection(store, SCOPE, "/web", false).await.unwrap());
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::Done);
+        assert_eq!(delete(store, SCOPE, "/web").await.unwrap(), Deletion::NoGroup, "gone");
         for table in ["log_streams", "log_batches", "tags"] {
             assert!(store.query(&format!("SELECT 1 FROM {table}"), vec![]).await.unwrap().is_empty(), "{table}");
         }

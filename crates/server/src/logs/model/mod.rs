@@ -15,9 +15,12 @@
 //! - no read answers an event older than its group's retention; the retention pass
 //!   ([`event::expire`]) deletes, in one statement, exactly the batches whose every event is;
 //! - events stored before migration 31 (one row each in `log_events`) are moved into batches
-//!   at start ([`legacy_events`]), each exactly once, in their order.
+//!   at start ([`legacy_events`]), each exactly once, in their order;
+//! - a destination's name is one row per account and region, and its tags go with it.
 
+pub(crate) mod account_policies;
 pub(crate) mod batch;
+pub(crate) mod destinations;
 pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;

@@ -1,18 +1,17 @@
-//! The tags of log groups: kept in the shared `tags` table ([`crate::tags`]) as the resource
-//! kind `logs`, keyed
-//! by the group's ARN (which names its region), set and removed inside the group's own
-//! transactions.
+//! The tags of log groups and destinations: kept in the shared `tags` table ([`crate::tags`])
+//! as the resource kind `logs`, keyed by the resource's ARN (which names its region), set and
+//! removed inside transactions guarded by the resource's own row.
 //!
-//! Guarantees: a key is one tag per group (setting it again replaces its value); a group
-//! never holds more than [`PER_GROUP`] tags, counted in the transaction that adds them; a
-//! group's tags go with it.
+//! Guarantees: a key is one tag per resource (setting it again replaces its value); a
+//! resource never holds more than [`PER_GROUP`] tags, counted in the transaction that adds
+//! them; a resource's tags go with it.
 
 use store::{Statement, Store, StoreError, Value};
 
 use crate::logs::model::ModelError;
 use crate::regions::Scope;
 
-/// Tags one log group may carry (CloudWatch Logs' quota).
+/// Tags one log group or destination may carry (CloudWatch Logs' quota).
 pub const PER_GROUP: i64 = 50;
 
 /// The `tags` table's resource kind of log groups.
@@ -24,47 +23,71 @@ pub enum Tagged {
     Done,
     /// The group would hold more than [`PER_GROUP`]; nothing was written.
     TooMany,
-    NoGroup,
+    NoResource,
 }
 
-/// The statement that guards a group's tag changes: it changes the group's row only while it
-/// exists (and, when `limit` is given, holds at most that many tags), so a transaction
-/// beginning with it writes nothing for a group that is gone or would be over its quota.
-fn group_guard(scope: Scope<'_>, name: &str, arn: &str, limit: Option<i64>) -> Statement {
+/// What Logs tags: a log group or a destination, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource<'a> {
+    Group(&'a str),
+    Destination(&'a str),
+}
+
+impl Resource<'_> {
+    fn table_and_name(&self) -> (&'static str, &str) {
+        match self {
+            Resource::Group(name) => ("log_groups", name),
+            Resource::Destination(name) => ("logs_destinations", name),
+        }
+    }
+}
+
+/// The statement that guards a resource's tag changes: it changes the resource's row only
+/// while it exists (and, when `limit` is given, holds at most that many tags), so a
+/// transaction beginning with it writes nothing for a resource that is gone or would be over
+/// its quota.
+fn guard(scope: Scope<'_>, resource: Resource<'_>, arn: &str, limit: Option<i64>) -> Statement {
+    let (table, name) = resource.table_and_name();
     let quota = if limit.is_some() { format!(" AND {} <= ?", crate::tags::COUNT) } else { String::new() };
     let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into(), name.into()];
     if let Some(limit) = limit {
         params.extend([scope.account.into(), KIND.into(), arn.into(), Value::Int(limit)]);
     }
     Statement::guard(
-        format!("UPDATE log_groups SET name = name WHERE account_id = ? AND region = ? AND name = ?{quota}"),
+        format!("UPDATE {table} SET name = name WHERE account_id = ? AND region = ? AND name = ?{quota}"),
         params,
     )
 }
 
-/// Sets `tags` on the group `name` (ARN `arn`), replacing the values of keys it has.
+/// Sets `tags` on `resource` (ARN `arn`), replacing the values of keys it has.
 pub async fn add(
     store: &Store,
     scope: Scope<'_>,
-    name: &str,
+    resource: Resource<'_>,
     arn: &str,
     tags: &[(String, String)],
 ) -> Result<Tagged, ModelError> {
-    let mut statements = vec![group_guard(scope, name, arn, None)];
+    let mut statements = vec![guard(scope, resource, arn, None)];
     statements.extend(crate::tags::set(scope.account, KIND, arn, tags));
     // The quota is checked after the writes, in the same transaction.
-    statements.push(group_guard(scope, name, arn, Some(PER_GROUP)));
+    statements.push(guard(scope, resource, arn, Some(PER_GROUP)));
     match store.transaction(statements).await {
         Ok(_) => Ok(Tagged::Done),
-        Err(StoreError::Unmet(0)) => Ok(Tagged::NoGroup),
+        Err(StoreError::Unmet(0)) => Ok(Tagged::NoResource),
         Err(StoreError::Unmet(_)) => Ok(Tagged::TooMany),
         Err(error) => Err(error.into()),
     }
 }
 
-/// Removes the tags of `keys` from the group `name`; false when there is no such group.
-pub async fn remove(store: &Store, scope: Scope<'_>, name: &str, arn: &str, keys: &[&str]) -> Result<bool, ModelError> {
-    let mut statements = vec![group_guard(scope, name, arn, None)];
+/// Removes the tags of `keys` from `resource`; false when there is no such resource.
+pub async fn remove(
+    store: &Store,
+    scope: Scope<'_>,
+    resource: Resource<'_>,
+    arn: &str,
+    keys: &[&str],
+) -> Result<bool, ModelError> {
+    let mut statements = vec![guard(scope, resource, arn, None)];
     statements.extend(crate::tags::remove(scope.account, KIND, arn, keys));
     match store.transaction(statements).await {
         Ok(_) => Ok(true),
@@ -73,7 +96,7 @@ pub async fn remove(store: &Store, scope: Scope<'_>, name: &str, arn: &str, keys
     }
 }
 
-/// The statement that removes every tag of a group (in its deletion's transaction).
+/// The statement that removes every tag of a resource (in its deletion's transaction).
 pub fn delete_all(account: &str, arn: &str) -> Statement {
     crate::tags::delete_all(account, KIND, arn)
 }
