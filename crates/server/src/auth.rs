@@ -226,7 +226,7 @@ async fn session_scope(
     if let Some(document) = inline {
         scope
             .policies
-            .push(("session-policy".to_owned(), Policy::parse(&document).map_err(|_| AuthError::InvalidKey)?));
+            .push(("session-policy".to_owned(), Policy::parse(&document).map_err(|_| AuthError::InvalidKey)?.into()));
     }
     let arns: Vec<String> = arns
         .map(|text| serde_json::from_str(&text))
@@ -244,7 +244,7 @@ async fn session_scope(
             .map_err(|_| AuthError::InvalidKey)?;
         // A managed session policy deleted since still bounds the session: to nothing.
         let text = document.unwrap_or_else(|| crate::iam::model::managed::DENIES_EVERYTHING.into());
-        scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?));
+        scope.policies.push((arn, Policy::parse(&text).map_err(|_| AuthError::InvalidKey)?.into()));
     }
     scope.tags = tags
         .map(|text| serde_json::from_str(&text))

@@ -379,7 +379,7 @@ pub async fn authorize(
     let identity_refs = refs(&permissions.identity);
     let boundary_refs = refs(permissions.boundary.as_slice());
     let session_refs = refs(&identity.scope.policies);
-    fn refs(policies: &[(String, Policy)]) -> Vec<PolicyRef<'_>> {
+    fn refs(policies: &[(String, Arc<Policy>)]) -> Vec<PolicyRef<'_>> {
         policies.iter().map(|(id, policy)| PolicyRef { id, policy }).collect()
     }
     let set = PolicySet {

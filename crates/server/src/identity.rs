@@ -190,7 +190,7 @@ pub fn user_arn(account_id: &str, path: &str, name: &str) -> String {
 /// tags. Empty for every other caller.
 #[derive(Debug, Clone, Default)]
 pub struct SessionScope {
-    pub policies: Vec<(String, Policy)>,
+    pub policies: Vec<(String, std::sync::Arc<Policy>)>,
     pub tags: Vec<(String, String)>,
     /// The keys of `tags` that pass on to the sessions this one chains to.
     pub transitive: Vec<String>,

@@ -237,20 +237,19 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
     match outcome {
         Ok(Output::Xml(xml)) => Reply::new(200, "text/xml", &request_id, xml.finish(&request_id).into_bytes()),
         // A restJson success answers with the status its route declares.
-        Ok(Output::Json(json)) => match operation.route {
-            Some(route) => {
-                Reply::new(route.status, "application/json", &request_id, serde_json::to_vec(&json).unwrap_or_default())
-            }
-            // Straight into bytes: `to_string` goes through `Display` and a formatter per
-            // token (15% of DescribeTasks' CPU).
-            None => Reply::new(
-                200,
-                "application/x-amz-json-1.1",
-                &request_id,
-                serde_json::to_vec(&json).unwrap_or_default(),
-            ),
-        },
+        // Straight into bytes: `to_string` goes through `Display` and a formatter per token
+        // (15% of DescribeTasks' CPU).
+        Ok(Output::Json(json)) => json_reply(operation, &request_id, serde_json::to_vec(&json).unwrap_or_default()),
+        Ok(Output::Encoded(body)) => json_reply(operation, &request_id, body),
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
+    }
+}
+
+/// A JSON operation's success: restJson answers with the status its route declares.
+fn json_reply(operation: &Operation, request_id: &str, body: Vec<u8>) -> Reply {
+    match operation.route {
+        Some(route) => Reply::new(route.status, "application/json", request_id, body),
+        None => Reply::new(200, "application/x-amz-json-1.1", request_id, body),
     }
 }
 

@@ -1176,6 +1176,16 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE log_groups ADD COLUMN batch_span BIGINT NOT NULL DEFAULT 0
     ",
     },
+    Migration {
+        version: 32,
+        // A task's body is stored bare (1): without the members DescribeTasks writes beside it
+        // (`lastStatus`, `desiredStatus`, `version`, `tags`), so it is spliced into the answer
+        // as stored. A row written before (0) may hold them: it is cut when read, and stored
+        // bare at its next write.
+        sql: "
+        ALTER TABLE ecs_tasks ADD COLUMN body_bare BIGINT NOT NULL DEFAULT 0
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

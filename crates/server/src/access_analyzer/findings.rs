@@ -197,7 +197,7 @@ pub(crate) async fn principals(app: &App, analyzer: &Analyzer, now: i64) -> Resu
             principal.keys = keys.remove(&key).unwrap_or_default();
         }
         let held = owner_permissions(app, account, entity.kind, &key).await?;
-        let allowed = Allowed::new(held.identity.iter().map(|(_, policy)| policy), tracked);
+        let allowed = Allowed::new(held.identity.iter().map(|(_, policy)| &**policy), tracked);
         let report_entities = vec![(entity.id.clone(), report_entity(&entity, account))];
         principal.services = Report::build(&allowed, Granularity::ActionLevel, report_entities, &used).services;
         principals.push(principal);

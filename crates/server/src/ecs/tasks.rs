@@ -37,7 +37,7 @@ use crate::app::App;
 use crate::ecs::{self, client, cluster_arn, invalid_parameter, put};
 use crate::ids;
 use crate::operations::operation;
-use crate::operations::{Ctx, json as json_op};
+use crate::operations::{Ctx, encoded_json, json as json_op};
 use crate::regions::Scope;
 
 /// Tasks RunTask and StartTask start at most per call.
@@ -63,7 +63,7 @@ operation!(
     "DescribeTasks",
     Read,
     |ctx| Box::pin(async move { Ok(vec![cluster_arn(ctx.scope(), ctx.body)]) }),
-    |ctx| { json_op(describe_tasks(ctx)) }
+    |ctx| { encoded_json(describe_tasks(ctx)) }
 );
 operation!(
     ecs,
@@ -332,7 +332,13 @@ async fn run_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if let Some(token) = &launch.client_token {
         let existing = model::started_with_token(&ctx.app.store, &cluster.arn, token).await?;
         if !existing.is_empty() {
-            return Ok(json!({"tasks": existing.iter().map(TaskRow::describe).collect::<Vec<_>>(), "failures": []}));
+            let mut tasks = Vec::with_capacity(existing.len());
+            for task in &existing {
+                let mut described = task.describe();
+                put(&mut described, "tags", ecs::load_tags(&ctx.app.store, ctx.account(), &task.arn).await?);
+                tasks.push(described);
+            }
+            return Ok(json!({"tasks": tasks, "failures": []}));
         }
     }
     let mut constraints = scheduler::constraints(ctx.body.get("placementConstraints"))?;
@@ -439,10 +445,14 @@ async fn stop_task(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Err(invalid_parameter("reason can have at most 255 characters."));
     }
     let task = model::stop(ctx.app, &arn, "UserInitiated", reason).await?;
-    Ok(json!({"task": task.describe()}))
+    let mut described = task.describe();
+    put(&mut described, "tags", ecs::load_tags(&ctx.app.store, ctx.account(), &task.arn).await?);
+    Ok(json!({"task": described}))
 }
 
-async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
+/// DescribeTasks: each task's stored body is spliced into the answer as stored (see
+/// `model::DescribedTask`), never parsed and written again.
+async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Vec<u8>, AwsError> {
     let cluster = active_cluster(ctx.app, ctx.scope(), ctx.body).await?;
     let references: Vec<&str> = ecs::strings(ctx.body, "tasks");
     if references.is_empty() || references.len() > 100 {
@@ -450,26 +460,33 @@ async fn describe_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     }
     let include_tags = ecs::includes(ctx.body, "TAGS");
     let arns: Vec<String> = references.iter().map(|reference| task_arn(ctx.scope(), &cluster.arn, reference)).collect();
-    let found = model::load_many(&ctx.app.store, &ctx.app.account_id, &arns).await?;
-    let mut tasks = Vec::new();
+    let found = model::load_described(&ctx.app.store, &ctx.app.account_id, &arns).await?;
+    let mut out = Vec::with_capacity(found.iter().map(|task| task.body_len() + 160).sum::<usize>() + 64);
+    out.extend_from_slice(br#"{"tasks":["#);
     let mut failures = Vec::new();
+    let mut first = true;
     for arn in arns {
         match found.iter().find(|t| t.arn == arn && t.cluster_arn == cluster.arn) {
             Some(task) => {
-                let mut described = task.describe();
                 // The tags as they are now (TagResource changes them), not as launched.
                 let tags = if include_tags {
                     Json::Array(ecs::load_tags(&ctx.app.store, ctx.account(), &task.arn).await?)
                 } else {
                     json!([])
                 };
-                put(&mut described, "tags", tags);
-                tasks.push(described);
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                task.write(&tags, &mut out)?;
             }
             None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
         }
     }
-    Ok(json!({"tasks": tasks, "failures": failures}))
+    out.extend_from_slice(br#"],"failures":"#);
+    serde_json::to_writer(&mut out, &failures).map_err(crate::operations::internal)?;
+    out.push(b'}');
+    Ok(out)
 }
 
 async fn list_tasks(ctx: &Ctx<'_>) -> Result<Json, AwsError> {

@@ -11,6 +11,8 @@
 //! and kept ([`reports`]); a job is read only by the principal that started it, and is
 //! unknown to anyone else.
 
+use std::sync::Arc;
+
 use aws_model::iam::{
     GenerateServiceLastAccessedDetailsRequest, GetServiceLastAccessedDetailsRequest,
     GetServiceLastAccessedDetailsWithEntitiesRequest, ListPoliciesGrantingServiceAccessRequest,
@@ -144,7 +146,7 @@ async fn subject_resource(ctx: &Ctx<'_>, arn: &str, with_policies: bool) -> Resu
 
 /// The permissions policies of a subject, parsed: an entity's (a user's with its groups'), or
 /// the policy itself. A document that no longer parses allows nothing.
-async fn permissions_policies(ctx: &Ctx<'_>, subject: &Subject) -> Result<Vec<Policy>, AwsError> {
+async fn permissions_policies(ctx: &Ctx<'_>, subject: &Subject) -> Result<Vec<Arc<Policy>>, AwsError> {
     match subject {
         Subject::Entity(entity) => {
             let held = owner_permissions(ctx.app, ctx.account(), entity.kind, &entity.key()).await?;
@@ -155,7 +157,7 @@ async fn permissions_policies(ctx: &Ctx<'_>, subject: &Subject) -> Result<Vec<Po
                 return Ok(vec![policy.clone()]);
             }
             let document = managed::document(&ctx.app.store, ctx.account(), arn).await.map_err(internal)?;
-            Ok(document.and_then(|text| Policy::parse(&text).ok()).into_iter().collect())
+            Ok(document.and_then(|text| Policy::parse(&text).ok()).map(Arc::new).into_iter().collect())
         }
     }
 }
@@ -236,7 +238,12 @@ async fn generate_service_last_accessed_details(ctx: &Ctx<'_>) -> Result<XmlResp
     let since = now.saturating_sub(ctx.app.access_advisor_days.saturating_mul(DAY));
     let principals: Vec<String> = entities.iter().map(|(principal, _)| principal.clone()).collect();
     let accesses = usage::last_accesses(&ctx.app.store, ctx.account(), &principals, since).await?;
-    let report = Report::build(&Allowed::new(&policies, tracked), granularity, entities, &accesses);
+    let report = Report::build(
+        &Allowed::new(policies.iter().map(|policy| &**policy), tracked),
+        granularity,
+        entities,
+        &accesses,
+    );
     let job = Job {
         id: ids::uuid().map_err(internal)?,
         owner_id: ctx.identity.user_id(),
@@ -401,7 +408,7 @@ fn unique_namespaces(namespaces: &[&str]) -> Vec<String> {
 struct Granting {
     name: String,
     source: Source,
-    policy: Policy,
+    policy: Arc<Policy>,
 }
 
 enum Source {
@@ -466,7 +473,7 @@ async fn list_policies_granting_service_access(ctx: &Ctx<'_>) -> Result<XmlRespo
                 xml.element("ServiceNamespace", namespace);
                 xml.nest("Policies", |xml| {
                     for policy in &granting {
-                        if !Allowed::new([&policy.policy], tracked).grants(namespace) {
+                        if !Allowed::new([&*policy.policy], tracked).grants(namespace) {
                             continue;
                         }
                         xml.nest("member", |xml| {

@@ -5,6 +5,8 @@
 //! Matched statements of the principal's own policies are reported under the policy's name
 //! (inline) or ARN (managed), those of the request's under `PolicyInputList.N`, as IAM does.
 
+use std::sync::Arc;
+
 use aws_protocol::AwsError;
 use aws_protocol::query::XmlResponse;
 use iam_policy::Policy;
@@ -40,8 +42,8 @@ operation!(
 struct Held {
     kind: Kind,
     /// `(id, policy)`: inline policies as `kind/name/policy`, managed ones by ARN.
-    identity: Vec<(String, Policy)>,
-    boundary: Option<Policy>,
+    identity: Vec<(String, Arc<Policy>)>,
+    boundary: Option<Arc<Policy>>,
 }
 
 /// The user, group or role `PolicySourceArn` names, if it is this account's: found by name
@@ -142,8 +144,8 @@ async fn simulate_principal_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsErro
 
 async fn get_context_keys_for_principal_policy(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let held = held(ctx).await?;
-    let mut policies: Vec<Policy> = held.identity.into_iter().map(|(_, policy)| policy).collect();
-    policies.extend(parse_policies(&ctx.params.strings("PolicyInputList"), "PolicyInputList")?);
+    let added = parse_policies(&ctx.params.strings("PolicyInputList"), "PolicyInputList")?;
+    let policies: Vec<&Policy> = held.identity.iter().map(|(_, policy)| &**policy).chain(&added).collect();
     let mut xml = ctx.response();
     write_context_keys(&mut xml, &context_key_names(&policies));
     Ok(xml)

@@ -53,7 +53,7 @@ async fn get_context_keys_for_custom_policy(ctx: &Ctx<'_>) -> Result<XmlResponse
     required_list(ctx, "PolicyInputList")?;
     let policies = parse_policies(&ctx.params.strings("PolicyInputList"), "PolicyInputList")?;
     let mut xml = ctx.response();
-    write_context_keys(&mut xml, &context_key_names(&policies));
+    write_context_keys(&mut xml, &context_key_names(&policies.iter().collect::<Vec<_>>()));
     Ok(xml)
 }
 
@@ -138,9 +138,9 @@ pub(crate) fn parse_policies(texts: &[String], list: &str) -> Result<Vec<Policy>
 
 /// The context keys the policies read, each once (case-insensitively), in the order of
 /// `Policy::context_keys`, policy after policy.
-pub(crate) fn context_key_names(policies: &[Policy]) -> Vec<String> {
+pub(crate) fn context_key_names(policies: &[&Policy]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for key in policies.iter().flat_map(Policy::context_keys) {
+    for key in policies.iter().flat_map(|policy| policy.context_keys()) {
         if !names.iter().any(|seen| seen.eq_ignore_ascii_case(key)) {
             names.push(key.to_owned());
         }
@@ -443,7 +443,7 @@ mod tests {
             "PolicyInputList",
         )
         .unwrap();
-        let names = context_key_names(&policies);
+        let names = context_key_names(&policies.iter().collect::<Vec<_>>());
         assert_eq!(names, vec!["aws:username", "aws:SecureTransport", "aws:MultiFactorAuthPresent"]);
         let mut xml = XmlResponse::new("GetContextKeysForCustomPolicy", IAM_NAMESPACE);
         write_context_keys(&mut xml, &names);

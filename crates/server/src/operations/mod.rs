@@ -108,6 +108,9 @@ pub fn missing(name: &str) -> AwsError {
 pub enum Output {
     Xml(XmlResponse),
     Json(serde_json::Value),
+    /// A JSON document already encoded: one that splices stored JSON text as it is
+    /// (DescribeTasks), so nothing is parsed only to be written again.
+    Encoded(Vec<u8>),
 }
 
 pub type OperationFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, AwsError>> + Send + 'a>>;
@@ -120,6 +123,11 @@ pub fn query<'a>(handler: impl Future<Output = Result<XmlResponse, AwsError>> + 
 /// Boxes an awsJson handler.
 pub fn json<'a>(handler: impl Future<Output = Result<serde_json::Value, AwsError>> + Send + 'a) -> OperationFuture<'a> {
     Box::pin(async move { handler.await.map(Output::Json) })
+}
+
+/// Boxes an awsJson handler that answers with a document it encoded itself.
+pub fn encoded_json<'a>(handler: impl Future<Output = Result<Vec<u8>, AwsError>> + Send + 'a) -> OperationFuture<'a> {
+    Box::pin(async move { handler.await.map(Output::Encoded) })
 }
 pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
 

@@ -8,7 +8,7 @@
 //! once (about 3 ms) into one text and an index of its entries sorted by ARN; a document is
 //! parsed only when a decision or an analysis first needs it, once per process.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use iam_policy::Policy;
 
@@ -39,13 +39,14 @@ pub struct ManagedPolicy {
     pub version_created_at: i64,
     /// The default version's document.
     pub document: &'static str,
-    parsed: OnceLock<Option<Policy>>,
+    parsed: OnceLock<Option<Arc<Policy>>>,
 }
 
 impl ManagedPolicy {
-    /// The document, parsed on first use (`None` if it does not parse).
-    pub fn policy(&self) -> Option<&Policy> {
-        self.parsed.get_or_init(|| Policy::parse(self.document).ok()).as_ref()
+    /// The document, parsed on first use (`None` if it does not parse), shared by every
+    /// holder (a clone is a reference count, whatever the document's size).
+    pub fn policy(&self) -> Option<&Arc<Policy>> {
+        self.parsed.get_or_init(|| Policy::parse(self.document).ok().map(Arc::new)).as_ref()
     }
 }
 
@@ -146,10 +147,12 @@ fn index(text: &'static str) -> Result<Vec<ManagedPolicy>, String> {
 
 /// The root user's own permissions, parsed once: everything (AdministratorAccess's
 /// statement, without decoding the catalogue for it).
-pub fn root_permissions() -> Option<&'static Policy> {
-    static ROOT: OnceLock<Option<Policy>> = OnceLock::new();
+pub fn root_permissions() -> Option<&'static Arc<Policy>> {
+    static ROOT: OnceLock<Option<Arc<Policy>>> = OnceLock::new();
     ROOT.get_or_init(|| {
-        Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).ok()
+        Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+            .ok()
+            .map(Arc::new)
     })
     .as_ref()
 }
@@ -169,7 +172,7 @@ pub fn find(arn: &str) -> Option<&'static ManagedPolicy> {
 }
 
 /// The parsed document of a managed policy (parsed once per process).
-pub fn parsed(arn: &str) -> Option<&'static Policy> {
+pub fn parsed(arn: &str) -> Option<&'static Arc<Policy>> {
     find(arn)?.policy()
 }
 

@@ -7,6 +7,8 @@
 //! the catalogue, parsed once). A stored document that no longer parses grants nothing; a
 //! boundary always bounds: one whose policy is gone or unreadable allows nothing.
 
+use std::sync::Arc;
+
 use iam_policy::Policy;
 use store::Store;
 
@@ -15,11 +17,12 @@ use super::tags::{self, Tagged};
 use super::{Error, attachments, boundaries, groups, inline, managed};
 
 /// A principal's permissions, parsed: each policy with the id its statements are audited
-/// under (`owner_kind/owner_key/name` for inline ones, the ARN for managed ones).
+/// under (`owner_kind/owner_key/name` for inline ones, the ARN for managed ones). Policies
+/// are shared: an AWS managed one is the catalogue's own parse, never copied.
 #[derive(Debug, Default)]
 pub struct Permissions {
-    pub identity: Vec<(String, Policy)>,
-    pub boundary: Option<(String, Policy)>,
+    pub identity: Vec<(String, Arc<Policy>)>,
+    pub boundary: Option<(String, Arc<Policy>)>,
     pub tags: Vec<(String, String)>,
 }
 
@@ -29,7 +32,8 @@ pub(crate) async fn of(store: &Store, account: &str, kind: Kind, key: &str) -> R
     let mut permissions = Permissions::default();
     for held in inline::held(store, &holders).await? {
         if let Ok(policy) = Policy::parse(&held.document) {
-            permissions.identity.push((format!("{}/{}/{}", held.owner_kind, held.owner_key, held.name), policy));
+            let id = format!("{}/{}/{}", held.owner_kind, held.owner_key, held.name);
+            permissions.identity.push((id, Arc::new(policy)));
         }
     }
     for arn in attachments::held(store, &holders).await? {
@@ -40,7 +44,9 @@ pub(crate) async fn of(store: &Store, account: &str, kind: Kind, key: &str) -> R
     if let Some(arn) = boundaries::boundary_of(store, account, kind, key).await? {
         let policy = match managed_policy(store, account, &arn).await? {
             Some(policy) => policy,
-            None => Policy::parse(managed::DENIES_EVERYTHING).map_err(|error| Error::Failed(error.to_string()))?,
+            None => {
+                Arc::new(Policy::parse(managed::DENIES_EVERYTHING).map_err(|error| Error::Failed(error.to_string()))?)
+            }
         };
         permissions.boundary = Some((arn, policy));
     }
@@ -52,14 +58,14 @@ pub(crate) async fn of(store: &Store, account: &str, kind: Kind, key: &str) -> R
     Ok(permissions)
 }
 
-/// A managed policy's default document, parsed (the catalogue's are parsed once); `None`
-/// when it is gone or no longer parses.
-async fn managed_policy(store: &Store, account: &str, arn: &str) -> Result<Option<Policy>, Error> {
+/// A managed policy's default document, parsed (the catalogue's are parsed once and shared);
+/// `None` when it is gone or no longer parses.
+async fn managed_policy(store: &Store, account: &str, arn: &str) -> Result<Option<Arc<Policy>>, Error> {
     if let Some(policy) = managed::parsed(arn) {
-        return Ok(Some(policy.clone()));
+        return Ok(Some(Arc::clone(policy)));
     }
     let document = managed::document(store, account, arn).await?;
-    Ok(document.and_then(|text| Policy::parse(&text).ok()))
+    Ok(document.and_then(|text| Policy::parse(&text).ok()).map(Arc::new))
 }
 
 #[cfg(test)]
@@ -74,7 +80,7 @@ mod tests {
     const ALLOW: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
     const READ_ONLY: &str = "arn:aws:iam::aws:policy/IAMReadOnlyAccess";
 
-    fn ids(policies: &[(String, Policy)]) -> Vec<&str> {
+    fn ids(policies: &[(String, Arc<Policy>)]) -> Vec<&str> {
         policies.iter().map(|(id, _)| id.as_str()).collect()
     }
 
@@ -104,7 +110,7 @@ mod tests {
         assert_eq!(ids(&user.identity), ["user/alice/own", "group/ops/g", READ_ONLY]);
         let (arn, boundary) = user.boundary.unwrap();
         assert_eq!(arn, gone);
-        assert_eq!(boundary, Policy::parse(managed::DENIES_EVERYTHING).unwrap(), "a boundary gone allows nothing");
+        assert_eq!(*boundary, Policy::parse(managed::DENIES_EVERYTHING).unwrap(), "a boundary gone allows nothing");
         assert_eq!(user.tags, [("team".to_owned(), "a".to_owned())]);
 
         let role = of(store, ACCOUNT, Kind::Role, "alice").await.unwrap();

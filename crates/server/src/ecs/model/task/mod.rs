@@ -26,6 +26,6 @@ pub(crate) use dispatch::{create_tasks, stop, update_task};
 pub(crate) use row::{StateReport, TaskRow, task_id};
 pub(crate) use status::{DesiredStatus, TaskStatus};
 pub(crate) use store::{
-    Launch, TaskCursor, TaskFilter, changed_since, list, load_many, load_task, of_service, on_instance,
+    Launch, TaskCursor, TaskFilter, changed_since, list, load_described, load_many, load_task, of_service, on_instance,
     started_with_token, stopped_of_deployment,
 };

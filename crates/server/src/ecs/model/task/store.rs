@@ -9,6 +9,11 @@
 //! the writing statement, retried), so concurrent StopTask and state reports never overwrite
 //! each other, and a task's instance counters change in the same transaction as the task; a
 //! stored status the model does not know is an internal error, never guessed at.
+//!
+//! A task's body is stored without the members kept [`APART`] (its statuses and version have
+//! columns, its tags are ECS's tag table's), so DescribeTasks splices the stored text into its
+//! answer as it is, beside those members, without parsing it (`body_bare`, migration 32: a
+//! row written before keeps them until its next write, and is parsed and cut when described).
 
 use aws_protocol::AwsError;
 use serde_json::Value as Json;
@@ -29,8 +34,8 @@ impl TaskRow {
         "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, payload, version, updated_seq,
                            reserved_cpu, reserved_memory";
 
-    /// `COLUMNS` but the payload (read as `null`): what describing a task needs.
-    const DESCRIBED_COLUMNS: &str =
+    /// `COLUMNS` but the payload (read as `null`): what checking a task needs.
+    const CHECKED_COLUMNS: &str =
         "arn, cluster_arn, container_instance_arn, desired_status, last_status, body, 'null', version, updated_seq,
                            reserved_cpu, reserved_memory";
 
@@ -72,9 +77,9 @@ pub(crate) async fn load_task(store: &Store, account: &str, arn: &str) -> Result
     Ok(load_tasks(store, "arn = ? AND account_id = ?", vec![arn.into(), account.into()]).await?.into_iter().next())
 }
 
-/// The tasks of `account` among `arns`, by primary key, a hundred per query (DescribeTasks
-/// names at most that many); those not found are absent. What is sent to agents (`payload`)
-/// is not read: it is `null` in these rows, which are for describing and checking.
+/// The tasks of `account` among `arns`, by primary key, a hundred per query (a poll's stop
+/// candidates); those not found are absent. What is sent to agents (`payload`) is not read:
+/// it is `null` in these rows, which are for checking.
 pub(crate) async fn load_many(store: &Store, account: &str, arns: &[String]) -> Result<Vec<TaskRow>, AwsError> {
     let mut tasks = Vec::with_capacity(arns.len());
     for some in arns.chunks(100) {
@@ -82,7 +87,118 @@ pub(crate) async fn load_many(store: &Store, account: &str, arns: &[String]) -> 
         let mut params: Vec<Value> = vec![account.into()];
         params.extend(some.iter().map(|arn| Value::from(arn.as_str())));
         let condition = format!("account_id = ? AND arn IN ({marks})");
-        tasks.extend(load_with(store, TaskRow::DESCRIBED_COLUMNS, &condition, params).await?);
+        tasks.extend(load_with(store, TaskRow::CHECKED_COLUMNS, &condition, params).await?);
+    }
+    Ok(tasks)
+}
+
+/// Members of ECS's `Task` that a stored body leaves out: the statuses and the version have
+/// columns of their own, and the tags are ECS's tag table's (as they are now, not as
+/// launched). Whoever describes a task writes them beside the body.
+pub(crate) const APART: [&str; 4] = ["lastStatus", "desiredStatus", "version", "tags"];
+
+/// A body's members but those kept [`APART`], serialized as they are (no copy of the body).
+struct Bare<'a>(&'a Json);
+
+impl serde::Serialize for Bare<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Json::Object(members) => {
+                serializer.collect_map(members.iter().filter(|(name, _)| !APART.contains(&name.as_str())))
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// A task's body as it is stored: without the members kept [`APART`].
+pub(crate) fn stored_body(body: &Json) -> Result<String, AwsError> {
+    serde_json::to_string(&Bare(body)).map_err(internal)
+}
+
+/// A task as DescribeTasks answers it: what it keeps apart from the body, and the stored body
+/// as text, never parsed.
+pub(crate) struct DescribedTask {
+    pub arn: String,
+    pub cluster_arn: String,
+    pub desired_status: DesiredStatus,
+    pub last_status: TaskStatus,
+    pub version: i64,
+    /// A JSON object without the members kept [`APART`].
+    body: String,
+}
+
+impl DescribedTask {
+    /// The length of the stored body, to size an answer.
+    pub(crate) fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Appends ECS's `Task` shape to `out`: the statuses, version and `tags`, then the stored
+    /// body's members as they are.
+    pub(crate) fn write(&self, tags: &Json, out: &mut Vec<u8>) -> Result<(), AwsError> {
+        let members = self
+            .body
+            .trim()
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+            .ok_or_else(|| internal(format!("the stored body of {} is not a JSON object", self.arn)))?;
+        out.extend_from_slice(br#"{"lastStatus":""#);
+        out.extend_from_slice(self.last_status.as_str().as_bytes());
+        out.extend_from_slice(br#"","desiredStatus":""#);
+        out.extend_from_slice(self.desired_status.as_str().as_bytes());
+        out.extend_from_slice(br#"","version":"#);
+        out.extend_from_slice(self.version.saturating_add(1).to_string().as_bytes());
+        out.extend_from_slice(br#","tags":"#);
+        serde_json::to_writer(&mut *out, tags).map_err(internal)?;
+        if !members.trim().is_empty() {
+            out.push(b',');
+            out.extend_from_slice(members.as_bytes());
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// The tasks of `account` among `arns`, by primary key, a hundred per query (DescribeTasks
+/// names at most that many), as DescribeTasks answers them; those not found are absent.
+/// Neither the body nor what is sent to agents (`payload`) is parsed, except the body of a
+/// row written before migration 32, which is cut to its bare form first.
+pub(crate) async fn load_described(
+    store: &Store,
+    account: &str,
+    arns: &[String],
+) -> Result<Vec<DescribedTask>, AwsError> {
+    let mut tasks = Vec::with_capacity(arns.len());
+    for some in arns.chunks(100) {
+        let marks = vec!["?"; some.len()].join(", ");
+        let mut params: Vec<Value> = vec![account.into()];
+        params.extend(some.iter().map(|arn| Value::from(arn.as_str())));
+        let rows = store
+            .query(
+                &format!(
+                    "SELECT arn, cluster_arn, desired_status, last_status, version, body, body_bare FROM ecs_tasks
+                     WHERE account_id = ? AND arn IN ({marks})"
+                ),
+                params,
+            )
+            .await
+            .map_err(internal)?;
+        for row in &rows {
+            let body = row.text(5).map_err(internal)?;
+            let body = match row.int(6).map_err(internal)? {
+                0 => stored_body(&serde_json::from_str(&body).map_err(internal)?)?,
+                _ => body,
+            };
+            tasks.push(DescribedTask {
+                arn: row.text(0).map_err(internal)?,
+                cluster_arn: row.text(1).map_err(internal)?,
+                desired_status: stored(&row.text(2).map_err(internal)?, DesiredStatus::parse)?,
+                last_status: stored(&row.text(3).map_err(internal)?, TaskStatus::parse)?,
+                version: row.int(4).map_err(internal)?,
+                body,
+            });
+        }
     }
     Ok(tasks)
 }
@@ -286,12 +402,13 @@ pub(crate) async fn update(
         task.version = version + 1;
         let stopped_at = task.body.get("stoppedAt").and_then(Json::as_i64);
         let mut statements = vec![Statement::guard(
-            "UPDATE ecs_tasks SET desired_status = ?, last_status = ?, body = ?, version = ?, stopped_at = ?
+            "UPDATE ecs_tasks SET desired_status = ?, last_status = ?, body = ?, body_bare = 1, version = ?,
+                                  stopped_at = ?
              WHERE arn = ? AND version = ?",
             vec![
                 task.desired_status.as_str().into(),
                 task.last_status.as_str().into(),
-                task.body.to_string().into(),
+                stored_body(&task.body)?.into(),
                 Value::Int(task.version),
                 Value::from(stopped_at),
                 arn.into(),
@@ -364,9 +481,9 @@ pub(crate) async fn insert(
     for task in tasks {
         statements.push(Statement::new(
         "INSERT INTO ecs_tasks (arn, account_id, cluster_arn, container_instance_arn, task_definition_arn, service_name, started_by,
-                                task_group, desired_status, last_status, body, payload, version, reserved_cpu, reserved_memory,
-                                reserved_ports, client_token, created_at, updated_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, 0)",
+                                task_group, desired_status, last_status, body, body_bare, payload, version, reserved_cpu,
+                                reserved_memory, reserved_ports, client_token, created_at, updated_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?, ?, ?, 0)",
         vec![
             task.arn.as_str().into(),
             account.into(),
@@ -378,7 +495,7 @@ pub(crate) async fn insert(
             launch.group.as_str().into(),
             task.desired_status.as_str().into(),
             task.last_status.as_str().into(),
-            task.body.to_string().into(),
+            stored_body(&task.body)?.into(),
             task.payload.to_string().into(),
             Value::Int(task.reserved_cpu),
             Value::Int(task.reserved_memory),
@@ -564,6 +681,61 @@ mod tests {
         }
         let stopped = TaskFilter { desired: DesiredStatus::Stopped, ..filter };
         assert!(list(store, &stopped, None, 5).await.unwrap().arns.is_empty());
+    }
+
+    /// What DescribeTasks answers for these ARNs, parsed back.
+    async fn described(store: &Store, arns: &[String], tags: &Json) -> Vec<Json> {
+        let mut answers = Vec::new();
+        for task in load_described(store, ACCOUNT, arns).await.unwrap() {
+            let mut out = Vec::new();
+            task.write(tags, &mut out).unwrap();
+            answers.push(serde_json::from_slice(&out).unwrap());
+        }
+        answers
+    }
+
+    #[tokio::test]
+    async fn a_described_task_is_its_stored_body_spliced_beside_its_statuses_version_and_tags() {
+        let temp = temp_store().await;
+        let store = &temp.store;
+        let instance = register(store, "a").await;
+        let mut task = new_task("t", &instance);
+        // What create_tasks puts in a new task's body: the launch's tags, kept apart when stored.
+        crate::ecs::put(&mut task.body, "tags", json!([{"key": "team", "value": "a"}]));
+        insert(store, ACCOUNT, &[task], &launch("family:web"), 1000).await.unwrap();
+        let stored = store.query("SELECT body, body_bare FROM ecs_tasks", Vec::new()).await.unwrap();
+        let body: Json = serde_json::from_str(&stored[0].text(0).unwrap()).unwrap();
+        assert!(APART.iter().all(|member| body.get(member).is_none()), "stored bare: {body}");
+        assert_eq!(stored[0].int(1).unwrap(), 1);
+        update(store, ACCOUNT, &task_arn("t"), |t| Ok(t.record_report(&report(TaskStatus::Running), 1010)))
+            .await
+            .unwrap();
+
+        let now_tags = json!([{"key": "team", "value": "b"}]);
+        let answers = described(store, &[task_arn("t"), task_arn("absent")], &now_tags).await;
+        let loaded = load_task(store, ACCOUNT, &task_arn("t")).await.unwrap().unwrap();
+        let mut expected = loaded.describe();
+        crate::ecs::put(&mut expected, "tags", now_tags.clone());
+        assert_eq!(answers, [expected.clone()], "the same document as a parsed row describes, absent ones left out");
+        assert_eq!((expected["lastStatus"].as_str(), expected["version"].as_i64()), (Some("RUNNING"), Some(2)));
+
+        // A row written before migration 32 holds the members kept apart: they are cut.
+        let mut old = expected.clone();
+        crate::ecs::put(&mut old, "lastStatus", "PENDING");
+        crate::ecs::put(&mut old, "tags", json!([{"key": "stale", "value": "x"}]));
+        store.execute("UPDATE ecs_tasks SET body = ?, body_bare = 0", vec![old.to_string().into()]).await.unwrap();
+        assert_eq!(described(store, &[task_arn("t")], &now_tags).await, [expected]);
+
+        // An empty stored object still makes a document; a body that is not an object is an
+        // internal error, never sent as it is.
+        store.execute("UPDATE ecs_tasks SET body = ' {} ', body_bare = 1", Vec::new()).await.unwrap();
+        assert_eq!(
+            described(store, &[task_arn("t")], &json!([])).await,
+            [json!({"lastStatus": "RUNNING", "desiredStatus": "RUNNING", "version": 2, "tags": []})]
+        );
+        store.execute("UPDATE ecs_tasks SET body = '[1]'", Vec::new()).await.unwrap();
+        let broken = load_described(store, ACCOUNT, &[task_arn("t")]).await.unwrap();
+        assert_eq!(broken[0].write(&json!([]), &mut Vec::new()).err().unwrap().status, 500);
     }
 
     #[tokio::test]
