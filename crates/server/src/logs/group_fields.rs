@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
 use super::model::event;
+use super::query_run;
 use crate::ids;
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
@@ -56,15 +57,7 @@ async fn get_log_group_fields(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         after = Some(last.position());
         for stored in page.into_iter().take(MAX_EVENTS - seen) {
             seen += 1;
-            let event = logs_insights::Event {
-                timestamp: stored.timestamp,
-                ingestion_time: stored.ingestion_time,
-                message: stored.message,
-                stream: stored.stream,
-                log: format!("{}:{group}", ctx.account()).into(),
-                source: 0,
-                id: stored.seq,
-            };
+            let event = query_run::insights_event(stored, format!("{}:{group}", ctx.account()).into(), 0);
             let mut names: Vec<String> =
                 logs_insights::discovered_fields(&event).into_iter().map(|(name, _)| name).collect();
             names.sort_unstable();

@@ -325,15 +325,7 @@ async fn get_log_record(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let found = event::by_seq(&ctx.app.store, ctx.scope(), &group, seq).await?;
     let stored = found
         .ok_or_else(|| AwsError::new("ResourceNotFoundException", 400, "The specified log record does not exist."))?;
-    let event = logs_insights::Event {
-        timestamp: stored.timestamp,
-        ingestion_time: stored.ingestion_time,
-        message: stored.message,
-        stream: stored.stream,
-        log: format!("{}:{group}", ctx.account()).into(),
-        source: 0,
-        id: stored.seq,
-    };
+    let event = query_run::insights_event(stored, format!("{}:{group}", ctx.account()).into(), 0);
     let record: serde_json::Map<String, Json> = logs_insights::discovered_fields(&event)
         .into_iter()
         .map(|(field, value)| (field, Json::String(value)))

@@ -19,6 +19,7 @@ use serde_json::{Value as Json, json};
 use store::Store;
 
 use crate::ids;
+use crate::logs::model::event::LogEvent;
 use crate::logs::model::query::{self, Status};
 use crate::logs::model::{ModelError, event};
 use crate::regions::Scope;
@@ -93,15 +94,7 @@ async fn run(store: &Store, job: &Job) -> Result<(String, String), Stop> {
             let full = i64::try_from(page.len()).is_ok_and(|n| n == PAGE);
             for stored in page {
                 after = Some(stored.position());
-                let event = logs_insights::Event {
-                    timestamp: stored.timestamp,
-                    ingestion_time: stored.ingestion_time,
-                    message: stored.message,
-                    stream: stored.stream,
-                    log: Arc::clone(&log),
-                    source,
-                    id: stored.seq,
-                };
+                let event = insights_event(stored, Arc::clone(&log), source);
                 run.push(event).map_err(|error| Stop::Failed(error.0))?;
             }
             if run.done() {
@@ -207,6 +200,20 @@ pub fn read_pointer(pointer: &str) -> Option<(String, i64)> {
         return None;
     };
     Some((group.to_owned(), seq.parse().ok()?))
+}
+
+/// A stored event as Logs Insights reads it: `log` is its `@log` (`ACCOUNT:GROUP`), `source`
+/// the query's source it came from.
+pub(crate) fn insights_event(stored: LogEvent, log: Arc<str>, source: u32) -> logs_insights::Event {
+    logs_insights::Event {
+        timestamp: stored.timestamp,
+        ingestion_time: stored.ingestion_time,
+        message: stored.message,
+        stream: stored.stream,
+        log,
+        source,
+        id: stored.seq,
+    }
 }
 
 #[cfg(test)]
