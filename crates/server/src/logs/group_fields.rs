@@ -47,7 +47,9 @@ fn window(body: &Json, now_ms: i64) -> (i64, i64) {
 
 async fn get_log_group_fields(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let group = super::existing_group(ctx, ctx.body).await?;
-    let window = window(ctx.body, ids::now() * 1000);
+    // The clock reads whole seconds: the window ends with the current second, so an event
+    // stamped a few milliseconds into it (as a client's millisecond clock stamps it) is seen.
+    let window = window(ctx.body, ids::now() * 1000 + 999);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut seen = 0usize;
     let mut after = None;
