@@ -1193,7 +1193,8 @@ pub const MIGRATIONS: &[Migration] = &[
         // and scheduled queries (CreateScheduledQuery: a Logs Insights query, its schedule and
         // `next_run`, the epoch second it is next due, which the replica that runs it moves on
         // in the statement that claims it) with the record of their runs, each run's results
-        // those of the Insights query (`logs_queries`) of its `query_id`.
+        // those of the Insights query (`logs_queries`) of its `query_id`; and lookup tables
+        // (CreateLookupTable: the CSV as given, its header's fields and row count, kept).
         sql: "
         CREATE TABLE logs_delivery_destinations (
             account_id TEXT NOT NULL,
@@ -1231,7 +1232,20 @@ pub const MIGRATIONS: &[Migration] = &[
             error_message TEXT,
             PRIMARY KEY (account_id, region, query_id)
         );
-        CREATE INDEX logs_scheduled_query_runs_by_query ON logs_scheduled_query_runs (account_id, region, scheduled_query_id, triggered_at)
+        CREATE INDEX logs_scheduled_query_runs_by_query ON logs_scheduled_query_runs (account_id, region, scheduled_query_id, triggered_at);
+        CREATE TABLE logs_lookup_tables (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            body TEXT NOT NULL,
+            kms_key_id TEXT,
+            fields TEXT NOT NULL,
+            records BIGINT NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
     ",
     },
 ];

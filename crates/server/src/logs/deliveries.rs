@@ -141,7 +141,9 @@ async fn checked_destination(ctx: &Ctx<'_>) -> Result<(&'static str, String), Aw
     let Some(resource) = resource else {
         return Err(match given_type {
             Some("XRAY") => invalid("Homeport has no AWS X-Ray: traces cannot be delivered to it."),
-            _ => invalid("deliveryDestinationConfiguration is required for a CloudWatch Logs, Amazon S3 or Firehose delivery destination."),
+            _ => invalid(
+                "deliveryDestinationConfiguration is required for a CloudWatch Logs, Amazon S3 or Firehose delivery destination.",
+            ),
         });
     };
     let service = resource.split(':').nth(2).filter(|_| resource.starts_with("arn:")).unwrap_or_default();
@@ -179,7 +181,8 @@ fn destination_json(ctx: &Ctx<'_>, destination: &DeliveryDestination, tags: Vec<
         put(&mut answer, "outputFormat", format.as_str());
     }
     if !tags.is_empty() {
-        let map: serde_json::Map<String, Json> = tags.into_iter().map(|(key, value)| (key, Json::String(value))).collect();
+        let map: serde_json::Map<String, Json> =
+            tags.into_iter().map(|(key, value)| (key, Json::String(value))).collect();
         put(&mut answer, "tags", map);
     }
     answer
@@ -188,7 +191,9 @@ fn destination_json(ctx: &Ctx<'_>, destination: &DeliveryDestination, tags: Vec<
 /// A stored destination's tags.
 async fn tags_of(ctx: &Ctx<'_>, name: &str) -> Result<Vec<(String, String)>, AwsError> {
     let arn = deliveries::destination_arn(ctx.scope(), name);
-    crate::tags::of(&ctx.app.store, ctx.account(), super::model::tags::KIND, &arn).await.map_err(crate::errors::internal)
+    crate::tags::of(&ctx.app.store, ctx.account(), super::model::tags::KIND, &arn)
+        .await
+        .map_err(crate::errors::internal)
 }
 
 /// The delivery destination of `name`, which must exist.

@@ -38,14 +38,9 @@ operation!(
     |ctx| Box::pin(async move { source(ctx, "name") }),
     |ctx| json_op(no_source(ctx, "name"))
 );
-operation!(
-    logs,
-    DESCRIBE_DELIVERY_SOURCES,
-    "DescribeDeliverySources",
-    Read,
-    crate::operations::account_wide,
-    |ctx| json_op(none_listed(ctx, "deliverySources"))
-);
+operation!(logs, DESCRIBE_DELIVERY_SOURCES, "DescribeDeliverySources", Read, crate::operations::account_wide, |ctx| {
+    json_op(none_listed(ctx, "deliverySources"))
+});
 operation!(
     logs,
     DELETE_DELIVERY_SOURCE,
@@ -54,30 +49,15 @@ operation!(
     |ctx| Box::pin(async move { source(ctx, "name") }),
     |ctx| json_op(no_source(ctx, "name"))
 );
-operation!(
-    logs,
-    CREATE_DELIVERY,
-    "CreateDelivery",
-    Write,
-    |ctx| Box::pin(async move { delivery_parts(ctx) }),
-    |ctx| json_op(no_source(ctx, "deliverySourceName"))
-);
-operation!(
-    logs,
-    GET_DELIVERY,
-    "GetDelivery",
-    Read,
-    |ctx| Box::pin(async move { delivery(ctx) }),
-    |ctx| json_op(no_delivery(ctx))
-);
-operation!(
-    logs,
-    DESCRIBE_DELIVERIES,
-    "DescribeDeliveries",
-    Read,
-    crate::operations::account_wide,
-    |ctx| json_op(none_listed(ctx, "deliveries"))
-);
+operation!(logs, CREATE_DELIVERY, "CreateDelivery", Write, |ctx| Box::pin(async move { delivery_parts(ctx) }), |ctx| {
+    json_op(no_source(ctx, "deliverySourceName"))
+});
+operation!(logs, GET_DELIVERY, "GetDelivery", Read, |ctx| Box::pin(async move { delivery(ctx) }), |ctx| json_op(
+    no_delivery(ctx)
+));
+operation!(logs, DESCRIBE_DELIVERIES, "DescribeDeliveries", Read, crate::operations::account_wide, |ctx| json_op(
+    none_listed(ctx, "deliveries")
+));
 operation!(
     logs,
     DELETE_DELIVERY,

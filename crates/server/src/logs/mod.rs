@@ -34,6 +34,7 @@ pub(crate) mod group_fields;
 pub(crate) mod groups;
 pub(crate) mod kms;
 pub(crate) mod list_groups;
+pub(crate) mod lookup_tables;
 pub(crate) mod model;
 pub(crate) mod protection;
 pub(crate) mod queries;

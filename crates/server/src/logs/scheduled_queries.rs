@@ -52,14 +52,9 @@ operation!(
     |ctx| Box::pin(async move { identified_resource(ctx).await }),
     |ctx| json_op(get_scheduled_query(ctx))
 );
-operation!(
-    logs,
-    LIST_SCHEDULED_QUERIES,
-    "ListScheduledQueries",
-    Read,
-    crate::operations::account_wide,
-    |ctx| json_op(list_scheduled_queries(ctx))
-);
+operation!(logs, LIST_SCHEDULED_QUERIES, "ListScheduledQueries", Read, crate::operations::account_wide, |ctx| json_op(
+    list_scheduled_queries(ctx)
+));
 operation!(
     logs,
     UPDATE_SCHEDULED_QUERY,
@@ -175,7 +170,9 @@ async fn identified_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
 
 /// The scheduled query a request names, which must exist.
 async fn existing(ctx: &Ctx<'_>) -> Result<ScheduledQuery, AwsError> {
-    identified(ctx).await?.ok_or_else(|| no_scheduled_query(ctx.body.get("identifier").and_then(Json::as_str).unwrap_or_default()))
+    identified(ctx)
+        .await?
+        .ok_or_else(|| no_scheduled_query(ctx.body.get("identifier").and_then(Json::as_str).unwrap_or_default()))
 }
 
 /// A scheduled query's configuration, checked.
@@ -191,14 +188,23 @@ struct Config {
 fn time(body: &Json, member: &str) -> Result<Option<i64>, AwsError> {
     match body.get(member).filter(|value| !value.is_null()) {
         None => Ok(None),
-        Some(value) => value.as_i64().filter(|t| *t >= 0).map(Some).ok_or_else(|| invalid(format!("{member} must be a time in epoch milliseconds."))),
+        Some(value) => value
+            .as_i64()
+            .filter(|t| *t >= 0)
+            .map(Some)
+            .ok_or_else(|| invalid(format!("{member} must be a time in epoch milliseconds."))),
     }
 }
 
 /// The groups a configuration names, as names: each of this account and region, existing.
 async fn groups(ctx: &Ctx<'_>, detail: &Json) -> Result<Vec<String>, AwsError> {
-    let identifiers: Vec<&str> =
-        detail.get("logGroupIdentifiers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str).collect();
+    let identifiers: Vec<&str> = detail
+        .get("logGroupIdentifiers")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .collect();
     if identifiers.is_empty() || identifiers.len() > MAX_GROUPS {
         return Err(invalid("A Logs Insights QL scheduled query needs between 1 and 50 logGroupIdentifiers."));
     }
@@ -206,7 +212,10 @@ async fn groups(ctx: &Ctx<'_>, detail: &Json) -> Result<Vec<String>, AwsError> {
     for identifier in identifiers {
         let group = super::identified_group(ctx.scope(), identifier);
         if !group.here || !super::group_exists(ctx.app, ctx.scope(), group.name).await? {
-            return Err(not_found(format!("Log group '{identifier}' does not exist for account ID '{}'", ctx.account())));
+            return Err(not_found(format!(
+                "Log group '{identifier}' does not exist for account ID '{}'",
+                ctx.account()
+            )));
         }
         names.push(group.name.to_owned());
     }
@@ -434,8 +443,11 @@ async fn get_history(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if window.1 < window.0 {
         return Err(invalid("endTime must not be before startTime."));
     }
-    let statuses: Option<Vec<&str>> =
-        ctx.body.get("executionStatuses").and_then(Json::as_array).map(|list| list.iter().filter_map(Json::as_str).collect());
+    let statuses: Option<Vec<&str>> = ctx
+        .body
+        .get("executionStatuses")
+        .and_then(Json::as_array)
+        .map(|list| list.iter().filter_map(Json::as_str).collect());
     let (start, size) = paging(ctx.body, "maxResults", 1000)?;
     query::abandon_stale(&ctx.app.store, ctx.scope(), ids::now() * 1000).await?;
     let mut records = Vec::new();
@@ -487,13 +499,12 @@ async fn fire(app: &App, due: &scheduled_query::Due, now: i64) -> Result<(), Aws
     let Some(due_ms) = stored.next_run else { return Ok(()) };
     let schedule = Schedule::parse(detail.get("scheduleExpression").and_then(Json::as_str).unwrap_or_default())
         .map_err(|error| crate::operations::internal(error.0))?;
-    let window = (
-        detail.get("scheduleStartTime").and_then(Json::as_i64),
-        detail.get("scheduleEndTime").and_then(Json::as_i64),
-    );
+    let window =
+        (detail.get("scheduleStartTime").and_then(Json::as_i64), detail.get("scheduleEndTime").and_then(Json::as_i64));
     let next = next_run(&schedule, &stored.state, window, now);
     let query_id = ids::uuid().map_err(crate::operations::internal)?;
-    let run = Run { query_id: query_id.clone(), triggered_at: due_ms, status: "Running".to_owned(), error_message: None };
+    let run =
+        Run { query_id: query_id.clone(), triggered_at: due_ms, status: "Running".to_owned(), error_message: None };
     if !scheduled_query::claim(&app.store, scope, stored, due_ms, next, &run).await? {
         return Ok(());
     }
@@ -503,7 +514,9 @@ async fn fire(app: &App, due: &scheduled_query::Due, now: i64) -> Result<(), Aws
         Err(error) => return Ok(scheduled_query::fail_run(&app.store, scope, &query_id, &error.message).await?),
     };
     let mut groups = Vec::new();
-    for identifier in detail.get("logGroupIdentifiers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
+    for identifier in
+        detail.get("logGroupIdentifiers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str)
+    {
         let group = super::identified_group(scope, identifier);
         if !group.here || !super::group_exists(app, scope, group.name).await? {
             let message = format!("Log group '{identifier}' does not exist for account ID '{}'", scope.account);
@@ -553,7 +566,11 @@ mod tests {
         let every_minute = Schedule::parse("rate(1 minute)").unwrap();
         assert_eq!(next_run(&every_minute, "ENABLED", (None, None), 90_000), Some(120_000));
         assert_eq!(next_run(&every_minute, "DISABLED", (None, None), 90_000), None);
-        assert_eq!(next_run(&every_minute, "ENABLED", (Some(600_000), None), 90_000), Some(600_000), "not before its start");
+        assert_eq!(
+            next_run(&every_minute, "ENABLED", (Some(600_000), None), 90_000),
+            Some(600_000),
+            "not before its start"
+        );
         assert_eq!(next_run(&every_minute, "ENABLED", (None, Some(100_000)), 90_000), None, "past its end");
     }
 }

@@ -1,6 +1,7 @@
 //! Log group and destination tags: TagLogGroup, UntagLogGroup and ListTagsLogGroup (by group
 //! name), and TagResource, UntagResource and ListTagsForResource (by the group's ARN, without
-//! `:*`, a destination's, a delivery destination's or a scheduled query's), and the `tags` of
+//! `:*`, a destination's, a delivery destination's, a lookup table's or a scheduled
+//! query's), and the `tags` of
 //! CreateLogGroup, PutDestination, PutDeliveryDestination and CreateScheduledQuery. Both families act on the same tags.
 //!
 //! Guarantees: a group or destination holds at most 50 tags, counted in the transaction that
@@ -11,8 +12,8 @@
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
-use super::model::{deliveries, destinations, scheduled_query};
 use super::model::tags::{self, PER_GROUP, Resource, Tagged};
+use super::model::{deliveries, destinations, lookup_table, scheduled_query};
 use super::{group_arn, group_name, group_resource, invalid_parameter, no_group};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
@@ -95,6 +96,12 @@ fn resource_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<Resource<'a>, A
             }
         };
     }
+    if let Some(name) = arn.strip_prefix(&lookup_table::arn(scope, "")) {
+        return match plain(name) {
+            true => Ok(Resource::LookupTable(name)),
+            false => Err(invalid_parameter(format!("The resource ARN {arn} names no lookup table."))),
+        };
+    }
     if let Some(id) = arn.strip_prefix(&scheduled_query::arn(scope, "")) {
         return match plain(id) {
             true => Ok(Resource::ScheduledQuery(id)),
@@ -122,6 +129,10 @@ fn described(scope: Scope<'_>, resource: Resource<'_>) -> (String, AwsError) {
     match resource {
         Resource::Group(name) => (group_arn(scope, name), no_group()),
         Resource::Destination(name) => (destinations::arn(scope, name), super::errors::no_destination()),
+        Resource::LookupTable(name) => (
+            lookup_table::arn(scope, name),
+            AwsError::new("ResourceNotFoundException", 400, format!("Lookup table {name} does not exist.")),
+        ),
         Resource::ScheduledQuery(id) => (
             scheduled_query::arn(scope, id),
             AwsError::new("ResourceNotFoundException", 400, format!("Scheduled query {id} does not exist.")),
@@ -155,7 +166,10 @@ async fn list(ctx: &Ctx<'_>, resource: Resource<'_>) -> Result<Json, AwsError> {
         Resource::Group(name) => super::group_exists(ctx.app, scope, name).await?,
         Resource::Destination(name) => destinations::exists(&ctx.app.store, scope, name).await?,
         Resource::DeliveryDestination(name) => deliveries::get(&ctx.app.store, scope, name).await?.is_some(),
-        Resource::ScheduledQuery(id) => scheduled_query::find(&ctx.app.store, scope, id).await?.is_some_and(|q| q.id == id),
+        Resource::LookupTable(name) => lookup_table::get(&ctx.app.store, scope, name).await?.is_some(),
+        Resource::ScheduledQuery(id) => {
+            scheduled_query::find(&ctx.app.store, scope, id).await?.is_some_and(|q| q.id == id)
+        }
     };
     if !exists {
         return Err(missing);

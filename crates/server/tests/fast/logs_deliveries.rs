@@ -47,7 +47,10 @@ fn delivery_destinations_are_put_read_tagged_and_deleted(server: &TestServer) {
             .json("/deliveryDestination/arn", arn.as_str())
             .json("/deliveryDestination/deliveryDestinationType", "CWL")
             .json("/deliveryDestination/outputFormat", "json")
-            .json("/deliveryDestination/deliveryDestinationConfiguration/destinationResourceArn", group_arn(server, &group))
+            .json(
+                "/deliveryDestination/deliveryDestinationConfiguration/destinationResourceArn",
+                group_arn(server, &group),
+            )
             .json("/deliveryDestination/tags/team", "edge"),
         Case::ok("read", root, logs("GetDeliveryDestination", json!({"name": name})))
             .json("/deliveryDestination/arn", arn.as_str()),
@@ -58,7 +61,10 @@ fn delivery_destinations_are_put_read_tagged_and_deleted(server: &TestServer) {
         Case::error(
             "a policy that is no policy",
             root,
-            logs("PutDeliveryDestinationPolicy", json!({"deliveryDestinationName": name, "deliveryDestinationPolicy": "nope"})),
+            logs(
+                "PutDeliveryDestinationPolicy",
+                json!({"deliveryDestinationName": name, "deliveryDestinationPolicy": "nope"}),
+            ),
             400,
             "ValidationException",
             "Invalid Delivery Destination resource Policy is provided.",
@@ -66,17 +72,26 @@ fn delivery_destinations_are_put_read_tagged_and_deleted(server: &TestServer) {
         Case::ok(
             "a policy",
             root,
-            logs("PutDeliveryDestinationPolicy", json!({"deliveryDestinationName": name, "deliveryDestinationPolicy": policy})),
+            logs(
+                "PutDeliveryDestinationPolicy",
+                json!({"deliveryDestinationName": name, "deliveryDestinationPolicy": policy}),
+            ),
         )
         .json("/policy/deliveryDestinationPolicy", policy),
-        Case::ok("put again: another group, the policy kept", root, put(&other))
-            .json("/deliveryDestination/deliveryDestinationConfiguration/destinationResourceArn", group_arn(server, &other)),
+        Case::ok("put again: another group, the policy kept", root, put(&other)).json(
+            "/deliveryDestination/deliveryDestinationConfiguration/destinationResourceArn",
+            group_arn(server, &other),
+        ),
         Case::ok("its policy", root, logs("GetDeliveryDestinationPolicy", json!({"deliveryDestinationName": name})))
             .json("/policy/deliveryDestinationPolicy", policy),
         Case::ok("tagged by ARN", root, logs("TagResource", json!({"resourceArn": arn, "tags": {"tier": "web"}}))),
         Case::ok("its tags", root, logs("ListTagsForResource", json!({"resourceArn": arn})))
             .json("/tags", json!({"team": "edge", "tier": "web"})),
-        Case::ok("policy deleted", root, logs("DeleteDeliveryDestinationPolicy", json!({"deliveryDestinationName": name}))),
+        Case::ok(
+            "policy deleted",
+            root,
+            logs("DeleteDeliveryDestinationPolicy", json!({"deliveryDestinationName": name})),
+        ),
         Case::error(
             "policy deleted again",
             root,
@@ -113,7 +128,10 @@ fn delivery_destinations_are_put_read_tagged_and_deleted(server: &TestServer) {
         Case::error(
             "the policy of one nobody made",
             root,
-            logs("PutDeliveryDestinationPolicy", json!({"deliveryDestinationName": "nobody-made-me", "deliveryDestinationPolicy": policy})),
+            logs(
+                "PutDeliveryDestinationPolicy",
+                json!({"deliveryDestinationName": "nobody-made-me", "deliveryDestinationPolicy": policy}),
+            ),
             400,
             "ResourceNotFoundException",
             "does not exist",
@@ -132,7 +150,14 @@ fn destinations_homeport_has_no_service_for_are_refused(server: &TestServer) {
     let to = |arn: &str| json!({"deliveryDestinationConfiguration": {"destinationResourceArn": arn}});
     server.run(&[
         Case::ok("a group", root, logs("CreateLogGroup", json!({"logGroupName": group}))),
-        Case::error("an S3 bucket", root, put(to("arn:aws:s3:::vended-logs")), 400, "ResourceNotFoundException", "S3 bucket"),
+        Case::error(
+            "an S3 bucket",
+            root,
+            put(to("arn:aws:s3:::vended-logs")),
+            400,
+            "ResourceNotFoundException",
+            "S3 bucket",
+        ),
         Case::error(
             "a Firehose stream",
             root,
@@ -141,7 +166,14 @@ fn destinations_homeport_has_no_service_for_are_refused(server: &TestServer) {
             "ResourceNotFoundException",
             "Firehose delivery stream",
         ),
-        Case::error("X-Ray", root, put(json!({"deliveryDestinationType": "XRAY"})), 400, "ValidationException", "X-Ray"),
+        Case::error(
+            "X-Ray",
+            root,
+            put(json!({"deliveryDestinationType": "XRAY"})),
+            400,
+            "ValidationException",
+            "X-Ray",
+        ),
         Case::error(
             "no configuration",
             root,
@@ -276,7 +308,9 @@ fn deliveries_are_authorized_on_their_canonical_arns(server: &TestServer) {
             "another destination",
             &only_one,
             logs("GetDeliveryDestination", json!({"name": "another"})),
-            format!("logs:GetDeliveryDestination on resource: arn:aws:logs:us-east-1:{account}:delivery-destination:another"),
+            format!(
+                "logs:GetDeliveryDestination on resource: arn:aws:logs:us-east-1:{account}:delivery-destination:another"
+            ),
         ),
         Case::denied(
             "a source",

@@ -57,7 +57,8 @@ fn scheduled_queries_are_created_read_updated_and_deleted(server: &TestServer) {
             .json("/startTimeOffset", 3600)
             .json("/executionRoleArn", role(server))
             .json("/state", "ENABLED"),
-        Case::ok("read by ARN", root, logs("GetScheduledQuery", json!({"identifier": arn}))).json("/name", name.as_str()),
+        Case::ok("read by ARN", root, logs("GetScheduledQuery", json!({"identifier": arn})))
+            .json("/name", name.as_str()),
         Case::ok("listed", root, logs("ListScheduledQueries", json!({"state": "ENABLED"})))
             .contains(format!("\"name\":\"{name}\"")),
         Case::error(
@@ -180,9 +181,7 @@ fn a_scheduled_query_runs_when_its_time_comes(server: &TestServer) {
     let group = group(server);
     server.logs(root, "CreateLogStream", &json!({"logGroupName": group, "logStreamName": "s"})).ok();
     let events = json!([{"timestamp": now_ms() - 60_000, "message": "first"}, {"timestamp": now_ms() - 30_000, "message": "second"}]);
-    server
-        .logs(root, "PutLogEvents", &json!({"logGroupName": group, "logStreamName": "s", "logEvents": events}))
-        .ok();
+    server.logs(root, "PutLogEvents", &json!({"logGroupName": group, "logStreamName": "s", "logEvents": events})).ok();
     let name = unique("sq-");
     let mut body = create_body(server, &name, &group);
     body["scheduleExpression"] = json!("rate(1 minute)");

@@ -53,6 +53,7 @@ mod logs_destinations;
 mod logs_groups;
 mod logs_insights;
 mod logs_legacy_events;
+mod logs_lookup_tables;
 mod logs_scheduled_queries;
 mod regions;
 mod secrets_manager;

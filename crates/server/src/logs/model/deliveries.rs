@@ -167,7 +167,10 @@ mod tests {
         let found = get(store, SCOPE, "ship").await.unwrap().unwrap();
         assert!(found.resource_arn.ends_with(":log-group:/b"));
         assert_eq!((found.created_at, found.policy.as_deref()), (1, Some("{}")));
-        assert_eq!(list(store, SCOPE).await.unwrap().iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["other", "ship"]);
+        assert_eq!(
+            list(store, SCOPE).await.unwrap().iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+            ["other", "ship"]
+        );
         assert!(set_policy(store, SCOPE, "ship", None).await.unwrap());
         assert_eq!(get(store, SCOPE, "ship").await.unwrap().unwrap().policy, None);
         assert!(delete(store, SCOPE, "ship").await.unwrap());

@@ -28,6 +28,7 @@ pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
 pub(crate) mod legacy_events;
+pub(crate) mod lookup_table;
 pub(crate) mod query;
 pub(crate) mod query_definition;
 pub(crate) mod scheduled_query;

@@ -26,14 +26,15 @@ pub enum Tagged {
     NoResource,
 }
 
-/// What Logs tags: a log group, a destination or a delivery destination by name, or a
-/// scheduled query by id.
+/// What Logs tags: a log group, a destination, a delivery destination or a lookup table by
+/// name, or a scheduled query by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource<'a> {
     Group(&'a str),
     Destination(&'a str),
     DeliveryDestination(&'a str),
     ScheduledQuery(&'a str),
+    LookupTable(&'a str),
 }
 
 impl Resource<'_> {
@@ -44,6 +45,7 @@ impl Resource<'_> {
             Resource::Destination(name) => ("logs_destinations", "name", name),
             Resource::DeliveryDestination(name) => ("logs_delivery_destinations", "name", name),
             Resource::ScheduledQuery(id) => ("logs_scheduled_queries", "id", id),
+            Resource::LookupTable(name) => ("logs_lookup_tables", "name", name),
         }
     }
 }
