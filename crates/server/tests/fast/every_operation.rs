@@ -62,7 +62,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:x"},
             "settings":[{"name":"containerInsights","value":"enabled"}],"namespace":"n","command":"ls","interactive":true,
             "attachments":[],"protectionEnabled":true,"taskSet":"ecs-svc/1","primaryTaskSet":"ecs-svc/1",
-            "scale":{"value":50,"unit":"PERCENT"}}"#
+            "scale":{"value":50,"unit":"PERCENT"},
+            "serviceDeploymentArn":"arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d",
+            "serviceDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d"],
+            "serviceRevisionArns":["arn:aws:ecs:us-east-1:111122223333:service-revision/c/s/1"],"hookId":"h"}"#
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",
