@@ -903,7 +903,10 @@ struct MfaUser {
 fn deployments_tour(server: &Server) -> Vec<Value> {
     let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
     let first = vec![
-        ecs("create_service", json!({"cluster": "fleet", "serviceName": "rolled", "taskDefinition": "job", "desiredCount": 0})),
+        ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "rolled", "taskDefinition": "job", "desiredCount": 0}),
+        ),
         ecs("update_service", json!({"cluster": "fleet", "service": "rolled", "forceNewDeployment": true})),
     ];
     let answers = server.boto3(&first);
@@ -931,7 +934,10 @@ fn deployments_tour(server: &Server) -> Vec<Value> {
     assert_eq!(described[2]["response"]["serviceRevisions"][0]["launchType"], "EXTERNAL");
     // A completed deployment cannot be stopped, and none is ever paused at a hook.
     let refused = [
-        (ecs("stop_service_deployment", json!({"serviceDeploymentArn": deployment, "stopType": "ROLLBACK"})), "ConflictException"),
+        (
+            ecs("stop_service_deployment", json!({"serviceDeploymentArn": deployment, "stopType": "ROLLBACK"})),
+            "ConflictException",
+        ),
         (
             ecs("continue_service_deployment", json!({"serviceDeploymentArn": deployment, "hookId": "h"})),
             "InvalidParameterException",

@@ -269,7 +269,8 @@ pub(crate) async fn begin(
     if let Some(previous) = service.body.get(CURRENT).cloned() {
         let status = DeploymentStatus::parse(text(&previous, "/status"));
         if status.is_some_and(DeploymentStatus::is_ongoing)
-            && let Some(mut record) = model::find_deployment(&app.store, &app.account_id, text(&previous, "/arn")).await?
+            && let Some(mut record) =
+                model::find_deployment(&app.store, &app.account_id, text(&previous, "/arn")).await?
         {
             record.set_status(DeploymentStatus::Stopped);
             put(&mut record.body, "statusReason", "ECS deployment stopped: a newer deployment replaced it.");
@@ -308,8 +309,13 @@ pub(crate) async fn begin(
         "homeport:target": id,
         "homeport:sources": source_ids,
     });
-    let record =
-        ServiceDeployment { arn, service_arn: service.arn.clone(), status: DeploymentStatus::Pending, created_at: now, body };
+    let record = ServiceDeployment {
+        arn,
+        service_arn: service.arn.clone(),
+        status: DeploymentStatus::Pending,
+        created_at: now,
+        body,
+    };
     statements.push(model::insert_deployment(&app.account_id, &record));
     // Keep the revisions of the deployments still listed, and of the one a rollback returns to.
     let mut kept = deployment_ids(service);
@@ -478,7 +484,7 @@ async fn list_service_deployments(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let statuses = ecs::strings(ctx.body, "status");
     let bound = |member: &str| ctx.body.pointer(&format!("/createdAt/{member}")).and_then(Json::as_f64);
     let (after, before) = (bound("after"), bound("before"));
-    #[expect(clippy::cast_precision_loss, reason = "seconds since 1970 are well within f64's exact integers")]
+    // Seconds since 1970 are well within f64's exact integers.
     let created = |record: &ServiceDeployment| record.created_at as f64;
     let briefs = model::of_service(&ctx.app.store, &service.arn)
         .await?
@@ -555,7 +561,9 @@ async fn stop_service_deployment(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let answer = json!({"serviceDeploymentArn": record.arn});
     match record.status {
         // Already stopping or rolling back: it goes on.
-        DeploymentStatus::StopRequested | DeploymentStatus::RollbackRequested | DeploymentStatus::RollbackInProgress => {
+        DeploymentStatus::StopRequested
+        | DeploymentStatus::RollbackRequested
+        | DeploymentStatus::RollbackInProgress => {
             return Ok(answer);
         }
         DeploymentStatus::Pending | DeploymentStatus::InProgress => {}
@@ -571,7 +579,11 @@ async fn stop_service_deployment(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let last_completed = text(&service.body, &format!("/{LAST_COMPLETED}/id")).to_owned();
     let previous = deployment_ids(&service).into_iter().find(|id| *id != target);
     let to = Some(last_completed).filter(|id| !id.is_empty() && *id != target).or(previous).ok_or_else(|| {
-        AwsError::new("ConflictException", 400, "The service deployment has no source service revision to roll back to.")
+        AwsError::new(
+            "ConflictException",
+            400,
+            "The service deployment has no source service revision to roll back to.",
+        )
     })?;
     let now = ids::now();
     services::roll_back(&mut service, &to, now);

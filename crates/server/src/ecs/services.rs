@@ -25,9 +25,9 @@ use super::model::container_instance::{Groups, Which, instances_where};
 use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
+use super::service_deployments;
 use super::service_plan::{self as plan, Action, Event, StopReason};
 use super::tagging::{self, Propagate, TaskTagging};
-use super::service_deployments;
 use super::task_sets;
 use super::tasks::{launch, launch_from};
 use super::unsupported;
@@ -262,8 +262,12 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     // Validates the task definition, the overrides-free launch and the roles it passes (an
     // EXTERNAL service's task sets each have theirs).
     let definition = if external { None } else { Some(launch(ctx, ctx.body).await?.definition) };
-    let task_definition =
-        definition.as_ref().and_then(|d| d.get("taskDefinitionArn")).and_then(Json::as_str).unwrap_or_default().to_owned();
+    let task_definition = definition
+        .as_ref()
+        .and_then(|d| d.get("taskDefinitionArn"))
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let tags = ecs::tags_from_body(ctx.body)?;
     let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
     let managed = tagging::managed(ctx.body)?;

@@ -209,7 +209,10 @@ fn unrouted_operations_are_named_and_service_events_end_once(server: &TestServer
     server.run(&[Case::error(
         "DescribeExpressGatewayService",
         root,
-        ecs("DescribeExpressGatewayService", json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{}:service/{cluster}/{service}", server.account_id)})),
+        ecs(
+            "DescribeExpressGatewayService",
+            json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{}:service/{cluster}/{service}", server.account_id)}),
+        ),
         400,
         "UnknownOperationException",
         "Homeport does not support the ecs operation DescribeExpressGatewayService.",

@@ -20,7 +20,13 @@ fn cluster_and_family(server: &TestServer) -> (String, String) {
     server.ecs(&server.root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     for image in ["nginx:1", "registry.example/web@sha256:0123"] {
         let container = json!({"name": "web", "image": image, "memory": 64});
-        server.ecs(&server.root, "RegisterTaskDefinition", &json!({"family": family, "containerDefinitions": [container]})).ok();
+        server
+            .ecs(
+                &server.root,
+                "RegisterTaskDefinition",
+                &json!({"family": family, "containerDefinitions": [container]}),
+            )
+            .ok();
     }
     (cluster, family)
 }
@@ -53,7 +59,10 @@ fn deployments_are_recorded_listed_described_and_rolled_back(server: &TestServer
     assert_eq!(described["status"], "SUCCESSFUL", "{described}");
     assert_eq!(described["serviceArn"], service_arn.as_str());
     assert_eq!(described["sourceServiceRevisions"], json!([]));
-    assert_eq!(described["deploymentCircuitBreaker"], json!({"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3}));
+    assert_eq!(
+        described["deploymentCircuitBreaker"],
+        json!({"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3})
+    );
     assert_eq!(described["alarms"], json!({"status": "DISABLED"}));
     assert_eq!(described["deploymentConfiguration"]["maximumPercent"], 200);
     assert!(described["startedAt"].is_number() && described["finishedAt"].is_number(), "{described}");
@@ -91,7 +100,10 @@ fn deployments_are_recorded_listed_described_and_rolled_back(server: &TestServer
         revision["containerImages"],
         json!([{"containerName": "web", "image": "registry.example/web@sha256:0123", "imageDigest": "sha256:0123"}])
     );
-    assert_eq!(revisions["serviceRevisions"][1]["containerImages"][0], json!({"containerName": "web", "image": "nginx:1"}));
+    assert_eq!(
+        revisions["serviceRevisions"][1]["containerImages"][0],
+        json!({"containerName": "web", "image": "nginx:1"})
+    );
     assert_eq!(revisions["failures"], json!([{"arn": format!("{first_revision}0"), "reason": "MISSING"}]));
 
     // Listed newest first, filtered and paged.
@@ -103,22 +115,28 @@ fn deployments_are_recorded_listed_described_and_rolled_back(server: &TestServer
         call(server, "ListServiceDeployments", body)
     };
     let arns = |answer: &Value| -> Vec<String> {
-        answer["serviceDeployments"].as_array().unwrap().iter().map(|d| d["serviceDeploymentArn"].as_str().unwrap().to_owned()).collect()
+        answer["serviceDeployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["serviceDeploymentArn"].as_str().unwrap().to_owned())
+            .collect()
     };
     let all = list(json!({}));
     assert_eq!(arns(&all), [second.clone(), first.clone()]);
     assert_eq!(all["serviceDeployments"][1]["targetServiceRevisionArn"], first_revision.as_str());
-    assert_eq!(arns(&list(json!({"status": ["SUCCESSFUL"]}))), [first.clone()]);
+    assert_eq!(arns(&list(json!({"status": ["SUCCESSFUL"]}))), [first.as_str()]);
     assert_eq!(arns(&list(json!({"createdAt": {"after": 4_000_000_000_i64}}))).len(), 0);
     assert_eq!(arns(&list(json!({"createdAt": {"before": 4_000_000_000_i64, "after": 0}}))).len(), 2);
     let paged = list(json!({"maxResults": 1}));
-    assert_eq!(arns(&paged), [second.clone()]);
+    assert_eq!(arns(&paged), [second.as_str()]);
     let token = paged["nextToken"].as_str().unwrap();
-    assert_eq!(arns(&list(json!({"maxResults": 1, "nextToken": token}))), [first.clone()]);
+    assert_eq!(arns(&list(json!({"maxResults": 1, "nextToken": token}))), [first.as_str()]);
 
     // Stopped with a rollback: the service goes back to revision 1 and, once scaled to 0,
     // its rollback completes.
-    let stopped = call(server, "StopServiceDeployment", json!({"serviceDeploymentArn": second, "stopType": "ROLLBACK"}));
+    let stopped =
+        call(server, "StopServiceDeployment", json!({"serviceDeploymentArn": second, "stopType": "ROLLBACK"}));
     assert_eq!(stopped, json!({"serviceDeploymentArn": second}));
     let described = describe(server, &second);
     assert_eq!(described["status"], "ROLLBACK_IN_PROGRESS", "{described}");
@@ -148,8 +166,11 @@ fn deployments_are_recorded_listed_described_and_rolled_back(server: &TestServer
         .as_str()
         .unwrap()
         .to_owned();
-    let fourth = call(server, "UpdateService", json!({"cluster": cluster, "service": name, "forceNewDeployment": true}))
-        ["service"]["currentServiceDeployment"]
+    let fourth = call(
+        server,
+        "UpdateService",
+        json!({"cluster": cluster, "service": name, "forceNewDeployment": true}),
+    )["service"]["currentServiceDeployment"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -178,20 +199,79 @@ fn deployment_operations_refuse_what_ecs_refuses(server: &TestServer) {
     let missing = arn.replace(&format!("/{name}/"), &format!("/{name}/x"));
     let too_many: Vec<String> = (0..21).map(|n| format!("{arn}{n}")).collect();
     let cases: Vec<(&str, Value, &str, String)> = vec![
-        ("ListServiceDeployments", json!({"cluster": cluster, "service": "nobody"}), "ServiceNotFoundException", "Service not found.".to_owned()),
-        ("ListServiceDeployments", json!({"cluster": unique("none"), "service": name}), "ClusterNotFoundException", "Cluster not found.".to_owned()),
-        ("ListServiceDeployments", json!({"cluster": cluster, "service": name, "maxResults": 101}), "InvalidParameterException", "maxResults must be between 1 and 100.".to_owned()),
-        ("ListServiceDeployments", json!({"cluster": cluster, "service": name, "status": ["FAILED"]}), "InvalidParameterException", String::new()),
-        ("DescribeServiceDeployments", json!({"serviceDeploymentArns": too_many}), "InvalidParameterException", "serviceDeploymentArns must have between 1 and 20 items.".to_owned()),
-        ("DescribeServiceRevisions", json!({"serviceRevisionArns": []}), "InvalidParameterException", "serviceRevisionArns must have between 1 and 20 items.".to_owned()),
-        ("StopServiceDeployment", json!({"serviceDeploymentArn": missing}), "ServiceDeploymentNotFoundException", "Service deployment not found.".to_owned()),
-        ("StopServiceDeployment", json!({"serviceDeploymentArn": arn, "stopType": "ABORT"}), "InvalidParameterException", "The stop type ABORT is not supported. The valid stop type is ROLLBACK.".to_owned()),
-        ("StopServiceDeployment", json!({"serviceDeploymentArn": arn, "stopType": "PAUSE"}), "InvalidParameterException", String::new()),
+        (
+            "ListServiceDeployments",
+            json!({"cluster": cluster, "service": "nobody"}),
+            "ServiceNotFoundException",
+            "Service not found.".to_owned(),
+        ),
+        (
+            "ListServiceDeployments",
+            json!({"cluster": unique("none"), "service": name}),
+            "ClusterNotFoundException",
+            "Cluster not found.".to_owned(),
+        ),
+        (
+            "ListServiceDeployments",
+            json!({"cluster": cluster, "service": name, "maxResults": 101}),
+            "InvalidParameterException",
+            "maxResults must be between 1 and 100.".to_owned(),
+        ),
+        (
+            "ListServiceDeployments",
+            json!({"cluster": cluster, "service": name, "status": ["FAILED"]}),
+            "InvalidParameterException",
+            String::new(),
+        ),
+        (
+            "DescribeServiceDeployments",
+            json!({"serviceDeploymentArns": too_many}),
+            "InvalidParameterException",
+            "serviceDeploymentArns must have between 1 and 20 items.".to_owned(),
+        ),
+        (
+            "DescribeServiceRevisions",
+            json!({"serviceRevisionArns": []}),
+            "InvalidParameterException",
+            "serviceRevisionArns must have between 1 and 20 items.".to_owned(),
+        ),
+        (
+            "StopServiceDeployment",
+            json!({"serviceDeploymentArn": missing}),
+            "ServiceDeploymentNotFoundException",
+            "Service deployment not found.".to_owned(),
+        ),
+        (
+            "StopServiceDeployment",
+            json!({"serviceDeploymentArn": arn, "stopType": "ABORT"}),
+            "InvalidParameterException",
+            "The stop type ABORT is not supported. The valid stop type is ROLLBACK.".to_owned(),
+        ),
+        (
+            "StopServiceDeployment",
+            json!({"serviceDeploymentArn": arn, "stopType": "PAUSE"}),
+            "InvalidParameterException",
+            String::new(),
+        ),
         // The first deployment has nothing to roll back to.
-        ("StopServiceDeployment", json!({"serviceDeploymentArn": arn}), "ConflictException", "The service deployment has no source service revision to roll back to.".to_owned()),
-        ("ContinueServiceDeployment", json!({"serviceDeploymentArn": arn, "hookId": "h-1"}), "InvalidParameterException",
-            format!("The service deployment {arn} is not paused at lifecycle hook h-1: it has no lifecycle hooks.")),
-        ("ContinueServiceDeployment", json!({"serviceDeploymentArn": missing, "hookId": "h-1"}), "ServiceDeploymentNotFoundException", "Service deployment not found.".to_owned()),
+        (
+            "StopServiceDeployment",
+            json!({"serviceDeploymentArn": arn}),
+            "ConflictException",
+            "The service deployment has no source service revision to roll back to.".to_owned(),
+        ),
+        (
+            "ContinueServiceDeployment",
+            json!({"serviceDeploymentArn": arn, "hookId": "h-1"}),
+            "InvalidParameterException",
+            format!("The service deployment {arn} is not paused at lifecycle hook h-1: it has no lifecycle hooks."),
+        ),
+        (
+            "ContinueServiceDeployment",
+            json!({"serviceDeploymentArn": missing, "hookId": "h-1"}),
+            "ServiceDeploymentNotFoundException",
+            "Service deployment not found.".to_owned(),
+        ),
     ];
     for (operation, body, code, message) in cases {
         let answer = server.ecs(&server.root, operation, &body);
@@ -207,8 +287,11 @@ fn deployments_are_authorized_on_their_own_arns(server: &TestServer) {
     let (cluster, family) = cluster_and_family(server);
     let (mine, other) = (unique("sd-mine"), unique("sd-other"));
     let arn_of = |name: &str| {
-        call(server, "CreateService", json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 0}))
-            ["service"]["currentServiceDeployment"]
+        call(
+            server,
+            "CreateService",
+            json!({"cluster": cluster, "serviceName": name, "taskDefinition": family, "desiredCount": 0}),
+        )["service"]["currentServiceDeployment"]
             .as_str()
             .unwrap()
             .to_owned()
