@@ -51,6 +51,8 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
             "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
+        // Its `status` is a list of deployment statuses, not ECS's usual word.
+        "ecs" if operation == "ListServiceDeployments" => r#"{"cluster":"c","service":"s"}"#,
         "ecs" => {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
             "serviceName":"s","service":"s","family":"f","containerDefinitions":[],"taskDefinitions":["t:1"],
