@@ -225,6 +225,12 @@ fn classify(name: &str) -> Option<Names> {
         | "UpdateTaskSet"
         | "DeleteTaskSet"
         | "UpdateServicePrimaryTaskSet"
+        // A service's deployments by service, and deployments and revisions by their ARNs.
+        | "ListServiceDeployments"
+        | "DescribeServiceDeployments"
+        | "DescribeServiceRevisions"
+        | "StopServiceDeployment"
+        | "ContinueServiceDeployment"
         | "ListServices"
         | "DeleteLogGroup"
         | "DeleteLogStream"

@@ -554,6 +554,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     }
     assert_eq!(changed[0]["response"]["taskSets"][0]["tags"], json!([{"key": "colour", "value": "blue"}]));
     assert_eq!(changed[0]["response"]["failures"][0]["reason"], "MISSING");
+    let deployment_calls = deployments_tour(&server);
     // What ECS answers an external fleet with an error, each code in the model.
     let fifth_refused = [
         (
@@ -761,6 +762,7 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&fifth)
         .chain(&sets_created)
         .chain(&sets_changed)
+        .chain(&deployment_calls)
         .chain(&fifth_refused_calls)
         .chain(&sixth)
         .chain(&seventh)
@@ -898,6 +900,60 @@ struct MfaUser {
 
 /// Logs Insights: a query started, its results once Complete (rows with `@ptr`), the
 /// record a pointer names, the queries described and a stop. Every call made.
+/// Service deployments and revisions: a service of no task (its first deployment completes at
+/// once), a forced deployment, and what ECS answers about them; botocore parses each answer.
+fn deployments_tour(server: &Server) -> Vec<Value> {
+    let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
+    let first = vec![
+        ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "rolled", "taskDefinition": "job", "desiredCount": 0}),
+        ),
+        ecs("update_service", json!({"cluster": "fleet", "service": "rolled", "forceNewDeployment": true})),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let deployment = answers[1]["response"]["service"]["currentServiceDeployment"].as_str().unwrap().to_owned();
+    let revision = answers[1]["response"]["service"]["currentServiceRevisions"][0]["arn"].as_str().unwrap().to_owned();
+    let second = vec![
+        ecs(
+            "list_service_deployments",
+            json!({"cluster": "fleet", "service": "rolled", "status": ["SUCCESSFUL", "IN_PROGRESS"],
+                "createdAt": {"after": "2024-10-25T00:00:00Z"}, "maxResults": 5}),
+        ),
+        ecs("describe_service_deployments", json!({"serviceDeploymentArns": [deployment, format!("{deployment}x")]})),
+        ecs("describe_service_revisions", json!({"serviceRevisionArns": [revision]})),
+    ];
+    let described = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&described) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(described[0]["response"]["serviceDeployments"].as_array().unwrap().len(), 2, "{}", described[0]);
+    assert_eq!(described[1]["response"]["serviceDeployments"][0]["status"], "SUCCESSFUL", "{}", described[1]);
+    assert_eq!(described[1]["response"]["failures"][0]["reason"], "MISSING");
+    assert_eq!(described[2]["response"]["serviceRevisions"][0]["launchType"], "EXTERNAL");
+    // A completed deployment cannot be stopped, and none is ever paused at a hook.
+    let refused = [
+        (
+            ecs("stop_service_deployment", json!({"serviceDeploymentArn": deployment, "stopType": "ROLLBACK"})),
+            "ConflictException",
+        ),
+        (
+            ecs("continue_service_deployment", json!({"serviceDeploymentArn": deployment, "hookId": "h"})),
+            "InvalidParameterException",
+        ),
+    ];
+    let refused_calls: Vec<Value> = refused.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in refused.iter().zip(server.boto3(&refused_calls)) {
+        assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]);
+    }
+    let deleted = [ecs("delete_service", json!({"cluster": "fleet", "service": "rolled", "force": true}))];
+    assert!(server.boto3(&deleted)[0].get("response").is_some());
+    first.into_iter().chain(second).chain(refused_calls).collect()
+}
+
 fn insights_tour(server: &Server) -> Vec<Value> {
     let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;

@@ -1187,6 +1187,34 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 33,
+        // ECS service deployments and service revisions (`ecs::model::service_deployment`):
+        // each deployment a CreateService or UpdateService starts, its status following the
+        // scheduler, and the configuration it deploys (a revision is never changed). Both go
+        // with their service. Services created before have none, as AWS has none from before
+        // October 25, 2024.
+        sql: "
+        CREATE TABLE ecs_service_deployments (
+            seq {serial},
+            arn TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL,
+            service_arn TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX ecs_service_deployments_by_service ON ecs_service_deployments (service_arn, seq);
+        CREATE TABLE ecs_service_revisions (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            service_arn TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX ecs_service_revisions_by_service ON ecs_service_revisions (service_arn)
+    ",
+    },
+    Migration {
         version: 36,
         // CloudWatch Logs' delivery destinations (PutDeliveryDestination: a log group of the
         // region, its output format, the policy once PutDeliveryDestinationPolicy sets one);

@@ -27,6 +27,7 @@ mod ecs_account_settings;
 mod ecs_capacity_providers;
 mod ecs_clusters;
 mod ecs_refusals;
+mod ecs_service_deployments;
 mod ecs_services;
 mod ecs_tags;
 mod ecs_task_definitions;
