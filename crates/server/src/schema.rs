@@ -1186,6 +1186,26 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE ecs_tasks ADD COLUMN body_bare BIGINT NOT NULL DEFAULT 0
     ",
     },
+    Migration {
+        version: 34,
+        // ECS daemon task definitions (`ecs::model::daemon_task_definition`): a registered
+        // revision of a family, its document as DescribeDaemonTaskDefinition answers it, its
+        // status (`ACTIVE`, then `DELETE_IN_PROGRESS` from DeleteDaemonTaskDefinition on).
+        sql: "
+        CREATE TABLE ecs_daemon_task_definitions (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            family TEXT NOT NULL,
+            revision BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            registered_at BIGINT NOT NULL,
+            delete_requested_at BIGINT,
+            UNIQUE (account_id, region, family, revision)
+        )
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

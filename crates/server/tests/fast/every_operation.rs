@@ -51,6 +51,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
             "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
+        "ecs" if operation.contains("ExpressGatewayService") => {
+            r#"{"serviceArn":"arn:aws:ecs:us-east-1:111122223333:service/c/s","executionRoleArn":"arn:aws:iam::111122223333:role/r",
+            "infrastructureRoleArn":"arn:aws:iam::111122223333:role/r","primaryContainer":{"image":"nginx"}}"#
+        }
         "ecs" => {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
             "serviceName":"s","service":"s","family":"f","containerDefinitions":[],"taskDefinitions":["t:1"],
@@ -62,7 +66,12 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:x"},
             "settings":[{"name":"containerInsights","value":"enabled"}],"namespace":"n","command":"ls","interactive":true,
             "attachments":[],"protectionEnabled":true,"taskSet":"ecs-svc/1","primaryTaskSet":"ecs-svc/1",
-            "scale":{"value":50,"unit":"PERCENT"}}"#
+            "scale":{"value":50,"unit":"PERCENT"},"daemonName":"d","daemonTaskDefinition":"d:1",
+            "daemonTaskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:daemon-task-definition/d:1",
+            "capacityProviderArns":["arn:aws:ecs:us-east-1:111122223333:capacity-provider/cp"],
+            "daemonArn":"arn:aws:ecs:us-east-1:111122223333:daemon/c/d",
+            "daemonDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:daemon-deployment/c/d/1"],
+            "daemonRevisionArns":["arn:aws:ecs:us-east-1:111122223333:daemon-revision/c/d/1"]}"#
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",
