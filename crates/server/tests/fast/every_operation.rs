@@ -51,6 +51,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
             "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
+        // Its `status` is a list; every other ECS operation's a word.
+        "ecs" if operation == "ListDaemonDeployments" => {
+            r#"{"daemonArn":"arn:aws:ecs:us-east-1:111122223333:daemon/c/d"}"#
+        }
         "ecs" if operation.contains("ExpressGatewayService") => {
             r#"{"serviceArn":"arn:aws:ecs:us-east-1:111122223333:service/c/s","executionRoleArn":"arn:aws:iam::111122223333:role/r",
             "infrastructureRoleArn":"arn:aws:iam::111122223333:role/r","primaryContainer":{"image":"nginx"}}"#
