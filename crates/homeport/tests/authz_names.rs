@@ -37,6 +37,7 @@ enum Entity {
     InstanceProfile,
     Policy,
     TaskDefinition,
+    DaemonTaskDefinition,
     ServerCertificate,
 }
 
@@ -163,6 +164,9 @@ fn classify(name: &str) -> Option<Names> {
         | "SetDefaultPolicyVersion"
         | "ListEntitiesForPolicy" => Existing(Policy, "PolicyArn"),
         "RunTask" | "StartTask" => Existing(TaskDefinition, "taskDefinition"),
+        "DescribeDaemonTaskDefinition" | "DeleteDaemonTaskDefinition" => {
+            Existing(DaemonTaskDefinition, "daemonTaskDefinition")
+        }
         "CreateUser"
         | "CreateGroup"
         | "CreateRole"
@@ -171,6 +175,10 @@ fn classify(name: &str) -> Option<Names> {
         | "CreateInstanceProfile"
         | "CreateCluster"
         | "RegisterTaskDefinition"
+        | "RegisterDaemonTaskDefinition"
+        // A daemon or Express service by the name it would have (none is ever made: ecs::daemons).
+        | "CreateDaemon"
+        | "CreateExpressGatewayService"
         | "CreateService"
         | "CreateLogGroup"
         | "CreateLogStream"
@@ -199,6 +207,16 @@ fn classify(name: &str) -> Option<Names> {
         | "ExecuteCommand"
         | "UpdateTaskProtection"
         | "GetTaskProtection"
+        // Daemons, their deployments and revisions, and Express services, by ARN (none exists).
+        | "UpdateDaemon"
+        | "DeleteDaemon"
+        | "DescribeDaemon"
+        | "ListDaemonDeployments"
+        | "DescribeDaemonDeployments"
+        | "DescribeDaemonRevisions"
+        | "DescribeExpressGatewayService"
+        | "UpdateExpressGatewayService"
+        | "DeleteExpressGatewayService"
         | "DeleteCluster"
         | "UpdateCluster"
         | "DescribeClusters"
@@ -412,6 +430,8 @@ fn classify(name: &str) -> Option<Names> {
         | "ListTaskDefinitionFamilies"
         | "DeregisterTaskDefinition"
         | "DeleteTaskDefinitions"
+        | "ListDaemonTaskDefinitions"
+        | "ListDaemons"
         | "DescribeLogGroups"
         | "ListLogGroups"
         | "DescribeDestinations"
@@ -617,6 +637,8 @@ struct World {
     admin_key: String,
     /// The ARN of `admin-task:1`.
     task_definition: String,
+    /// The ARN of the daemon task definition `admin-daemon:1`.
+    daemon_task_definition: String,
 }
 
 fn build_world(server: &Server, root: &Caller) -> World {
@@ -709,7 +731,16 @@ fn build_world(server: &Server, root: &Caller) -> World {
         .unwrap()
         .to_owned();
     let region = task_definition.split(':').nth(3).unwrap().to_owned();
-    World { account, region, admin_key, task_definition }
+    let (status, body) = call_json(
+        server,
+        root,
+        "RegisterDaemonTaskDefinition",
+        &json!({"family": "admin-daemon", "containerDefinitions": [{"name": "main", "image": "busybox", "memory": 32}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let daemon_task_definition =
+        serde_json::from_str::<Value>(&body).unwrap()["daemonTaskDefinitionArn"].as_str().unwrap().to_owned();
+    World { account, region, admin_key, task_definition, daemon_task_definition }
 }
 
 /// Everything the denied entities are, as root reads it (request ids removed).
@@ -749,9 +780,11 @@ fn snapshot(server: &Server, root: &Caller, world: &World) -> Vec<String> {
             format!("{name}: {}", &body[..cut])
         })
         .collect();
-    for (name, body) in
-        [("DescribeTaskDefinition", json!({"taskDefinition": "admin-task"})), ("DescribeActivations", json!({}))]
-    {
+    for (name, body) in [
+        ("DescribeTaskDefinition", json!({"taskDefinition": "admin-task"})),
+        ("DescribeDaemonTaskDefinition", json!({"daemonTaskDefinition": "admin-daemon:1"})),
+        ("DescribeActivations", json!({})),
+    ] {
         let (status, answer) = call_json(server, root, name, &body);
         assert_eq!(status, 200, "{name}: {answer}");
         state.push(format!("{name}: {answer}"));
@@ -848,6 +881,10 @@ fn spellings(world: &World, entity: Entity, param: &str) -> Vec<(String, String)
             // Its family alone (the latest revision), and an ARN naming another region.
             vec![("admin-task".to_owned(), canonical.clone()), (elsewhere, canonical)]
         }
+        (Entity::DaemonTaskDefinition, _) => {
+            // Its family alone (the latest ACTIVE revision).
+            vec![("admin-daemon".to_owned(), world.daemon_task_definition.clone())]
+        }
     }
 }
 
@@ -887,6 +924,7 @@ fn spellings_are_refused(store_url: Option<&str>, name: &str) {
         format!("arn:aws:iam::{account}:instance-profile/ops/admin-profile"),
         format!("arn:aws:iam::{account}:policy/ops/AdminPolicy"),
         format!("arn:aws:ecs:{}:{account}:task-definition/admin-task:*", world.region),
+        format!("arn:aws:ecs:{}:{account}:daemon-task-definition/admin-daemon:*", world.region),
         format!("arn:aws:iam::{account}:server-certificate/ops/admin-cert"),
     ];
     let policy = json!({"Version": "2012-10-17", "Statement": [

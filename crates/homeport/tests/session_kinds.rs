@@ -417,6 +417,9 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
     let app_role = role_arn(world, "appRole");
     let request = match name {
         "RegisterTaskDefinition" => definition(&format!("own-{caller}"), &[("taskRoleArn", &app_role)]).to_string(),
+        "RegisterDaemonTaskDefinition" => json!({"family": format!("daemon-{caller}"), "taskRoleArn": app_role,
+            "containerDefinitions": [{"name": "probe", "image": "busybox", "memory": 32}]})
+        .to_string(),
         // Root's definitions: the roles are the definition's own, not in overrides.
         "RunTask" => json!({"cluster": "c", "taskDefinition": "app", "launchType": "EXTERNAL"}).to_string(),
         "StartTask" => {
@@ -497,6 +500,8 @@ const PASSES_NO_ROLE: &[(&str, &str)] = &[
     ("DescribeTaskDefinition", "reads a definition"),
     ("DeregisterTaskDefinition", "retires a definition"),
     ("DeleteTaskDefinitions", "deletes definitions"),
+    ("CreateExpressGatewayService", "is refused: Express services run on Fargate, which Homeport does not have"),
+    ("UpdateExpressGatewayService", "names an Express service, and none exists"),
     ("CreatePullThroughCacheRule", "is refused: Homeport pulls through from no upstream registry"),
     ("UpdatePullThroughCacheRule", "names a rule, and none exists"),
     ("CreateRepositoryCreationTemplate", "is refused: Homeport keeps no creation templates"),
@@ -540,7 +545,7 @@ print(json.dumps(found))
         .map(|op| op.name)
         .collect();
     assert!(unclassified.is_empty(), "these can name a role: do they pass it? {unclassified:?}");
-    assert_eq!(passing.len(), 13, "every case above is a routed operation");
+    assert_eq!(passing.len(), 14, "every case above is a routed operation");
     let (status, answer) = json_call(server, &world.root, "CreateLogGroup", &json!({"logGroupName": "subscribed"}));
     assert_eq!(status, 200, "{answer}");
 

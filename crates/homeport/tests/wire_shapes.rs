@@ -349,6 +349,32 @@ fn tour(store_url: Option<&str>, name: &str) {
         ecs("list_task_definition_families", json!({})),
         ecs("deregister_task_definition", json!({"taskDefinition": "web:1"})),
         ecs("delete_task_definitions", json!({"taskDefinitions": ["web:1"]})),
+        ecs(
+            "register_daemon_task_definition",
+            json!({"family": "agent", "containerDefinitions": [{"name": "probe", "image": "busybox", "memory": 32,
+                "command": ["sleep", "60"], "logConfiguration": {"logDriver": "json-file"}}],
+                "volumes": [{"name": "host", "host": {"sourcePath": "/var/log"}}], "tags": [{"key": "team", "value": "ops"}]}),
+        ),
+        ecs("describe_daemon_task_definition", json!({"daemonTaskDefinition": "agent"})),
+        ecs("list_daemon_task_definitions", json!({"familyPrefix": "ag", "revision": "LAST_REGISTERED"})),
+        ecs("list_daemons", json!({"clusterArn": "tour", "maxResults": 10})),
+        ecs(
+            "list_daemon_deployments",
+            json!({"daemonArn": format!("arn:aws:ecs:us-east-1:{account}:daemon/tour/probe")}),
+        ),
+        ecs(
+            "describe_daemon_deployments",
+            json!({"daemonDeploymentArns": [format!("arn:aws:ecs:us-east-1:{account}:daemon-deployment/tour/probe/1")]}),
+        ),
+        ecs(
+            "describe_daemon_revisions",
+            json!({"daemonRevisionArns": [format!("arn:aws:ecs:us-east-1:{account}:daemon-revision/tour/probe/1")]}),
+        ),
+        ecs("delete_daemon_task_definition", json!({"daemonTaskDefinition": "agent:1"})),
+        ecs(
+            "register_daemon_task_definition",
+            json!({"family": "agent", "memory": "64", "containerDefinitions": [{"name": "probe", "image": "busybox"}]}),
+        ),
         ecs("delete_cluster", json!({"cluster": "tour"})),
     ];
     let answers = server.boto3(&third);
@@ -575,6 +601,60 @@ fn tour(store_url: Option<&str>, name: &str) {
         (
             ecs("update_container_agent", json!({"cluster": "fleet", "containerInstance": instance_arn})),
             "InvalidParameterException",
+        ),
+        // Daemons need an ECS Managed Instances capacity provider; Express services Fargate.
+        (
+            ecs(
+                "create_daemon",
+                json!({"daemonName": "probe", "clusterArn": "fleet", "daemonTaskDefinitionArn": "agent:2",
+                    "capacityProviderArns": ["FARGATE"]}),
+            ),
+            "InvalidParameterException",
+        ),
+        (
+            ecs(
+                "update_daemon",
+                json!({"daemonArn": format!("arn:aws:ecs:us-east-1:{account}:daemon/fleet/probe"),
+                    "daemonTaskDefinitionArn": "agent:1", "capacityProviderArns": ["FARGATE"]}),
+            ),
+            "DaemonNotFoundException",
+        ),
+        (
+            ecs("delete_daemon", json!({"daemonArn": format!("arn:aws:ecs:us-east-1:{account}:daemon/fleet/probe")})),
+            "DaemonNotFoundException",
+        ),
+        (
+            ecs("describe_daemon", json!({"daemonArn": format!("arn:aws:ecs:us-east-1:{account}:daemon/fleet/probe")})),
+            "DaemonNotFoundException",
+        ),
+        (
+            ecs(
+                "create_express_gateway_service",
+                json!({"cluster": "fleet", "serviceName": "site", "executionRoleArn": format!("arn:aws:iam::{account}:role/r"),
+                    "infrastructureRoleArn": format!("arn:aws:iam::{account}:role/r"), "primaryContainer": {"image": "nginx"}}),
+            ),
+            "UnsupportedFeatureException",
+        ),
+        (
+            ecs(
+                "describe_express_gateway_service",
+                json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{account}:service/fleet/site")}),
+            ),
+            "ResourceNotFoundException",
+        ),
+        (
+            ecs(
+                "update_express_gateway_service",
+                json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{account}:service/fleet/site"), "cpu": "512"}),
+            ),
+            "ServiceNotFoundException",
+        ),
+        (
+            ecs(
+                "delete_express_gateway_service",
+                json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{account}:service/fleet/site")}),
+            ),
+            "ServiceNotFoundException",
         ),
     ];
     let fifth_refused_calls: Vec<Value> = fifth_refused.iter().map(|(call, _)| call.clone()).collect();

@@ -1215,6 +1215,26 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 34,
+        // ECS daemon task definitions (`ecs::model::daemon_task_definition`): a registered
+        // revision of a family, its document as DescribeDaemonTaskDefinition answers it, its
+        // status (`ACTIVE`, then `DELETE_IN_PROGRESS` from DeleteDaemonTaskDefinition on).
+        sql: "
+        CREATE TABLE ecs_daemon_task_definitions (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            family TEXT NOT NULL,
+            revision BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            registered_at BIGINT NOT NULL,
+            delete_requested_at BIGINT,
+            UNIQUE (account_id, region, family, revision)
+        )
+    ",
+    },
+    Migration {
         version: 36,
         // CloudWatch Logs' delivery destinations (PutDeliveryDestination: a log group of the
         // region, its output format, the policy once PutDeliveryDestinationPolicy sets one);

@@ -5,6 +5,10 @@
 //! copied into another row does not open. The key lives in a file of the data directory
 //! (mode 0600) or comes from the environment, never in the database: a copy of the database
 //! alone reveals no secret.
+//!
+//! Other keys are derived from it for one purpose each ([`Sealer::derive_key`]:
+//! HMAC-SHA256 of the purpose under the master key), such as the key the registry's blobs
+//! are encrypted with: a derived key reveals neither the master key nor another purpose's.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +42,8 @@ impl std::error::Error for SealError {}
 /// Seals and opens secrets with one key.
 pub struct Sealer {
     cipher: Aes256Gcm,
+    /// The master key itself, only to derive keys from ([`Sealer::derive_key`]).
+    key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -49,7 +55,7 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer from 32 key bytes.
     pub fn new(key: &[u8; 32]) -> Sealer {
-        Sealer { cipher: Aes256Gcm::new(key.into()) }
+        Sealer { cipher: Aes256Gcm::new(key.into()), key: *key }
     }
 
     /// A sealer from 64 hex digits (as kept in the key file or an environment variable).
@@ -95,6 +101,19 @@ impl Sealer {
         tag.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
     }
 
+    /// A key for one `purpose` (a fixed label, such as `registry blobs`): HMAC-SHA256 of the
+    /// purpose under the master key. The same master key and purpose give the same key;
+    /// another purpose, or another master key, an unrelated one.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        use hmac::Mac as _;
+        // HMAC pads a key shorter than the hash's block (64 bytes) with zeros.
+        let block: [u8; 64] = std::array::from_fn(|index| self.key.get(index).copied().unwrap_or(0));
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+        mac.update(b"homeport derived key\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals `secret` for `context`.
     pub fn seal(&self, secret: &[u8], context: &str) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
@@ -119,6 +138,63 @@ impl Sealer {
         };
         self.cipher
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map_err(|_| SealError::Tampered)
+    }
+}
+
+/// AES-256-GCM over a stream cut into chunks (the STREAM construction), for one file: each
+/// chunk is sealed with its index and whether it is the last in the nonce, so a chunk moved,
+/// dropped or repeated does not open, and neither does a stream cut short before its last
+/// chunk. The file's key is derived from a stream key and the file's own random salt
+/// (HMAC-SHA256), so nonces never repeat under one key across files.
+pub struct ChunkCipher {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for ChunkCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChunkCipher(..)")
+    }
+}
+
+/// The bytes a sealed chunk adds to its plaintext (the GCM tag).
+pub const CHUNK_TAG_LEN: usize = 16;
+
+/// What every chunk is authenticated with, beside its position.
+const CHUNK_AAD: &[u8] = b"homeport chunked stream v1";
+
+impl ChunkCipher {
+    /// The cipher of the file whose random `salt` is given, under `key`.
+    pub fn for_file(key: &[u8; 32], salt: &[u8]) -> ChunkCipher {
+        use hmac::Mac as _;
+        let block: [u8; 64] = std::array::from_fn(|index| key.get(index).copied().unwrap_or(0));
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+        mac.update(b"homeport chunk file key\0");
+        mac.update(salt);
+        let file_key: [u8; 32] = mac.finalize().into_bytes().into();
+        ChunkCipher { cipher: Aes256Gcm::new(&file_key.into()) }
+    }
+
+    fn nonce(index: u64, last: bool) -> [u8; NONCE_LEN] {
+        let counter = index.to_be_bytes();
+        std::array::from_fn(|at| match at {
+            0..8 => counter.get(at).copied().unwrap_or(0),
+            11 => u8::from(last),
+            _ => 0,
+        })
+    }
+
+    /// Seals chunk `index` (from 0) of the stream; `last` for its final chunk.
+    pub fn seal_chunk(&self, index: u64, last: bool, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.cipher
+            .encrypt(Nonce::from_slice(&Self::nonce(index, last)), Payload { msg: plaintext, aad: CHUNK_AAD })
+            .map_err(|_| SealError::Tampered)
+    }
+
+    /// Opens chunk `index` of the stream, which must be the final one if `last`.
+    pub fn open_chunk(&self, index: u64, last: bool, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.cipher
+            .decrypt(Nonce::from_slice(&Self::nonce(index, last)), Payload { msg: sealed, aad: CHUNK_AAD })
             .map_err(|_| SealError::Tampered)
     }
 }
@@ -161,6 +237,34 @@ mod tests {
         assert_eq!(sealer.key_id().len(), 16);
         assert_ne!(sealer.key_id(), Sealer::new(&[8; 32]).key_id());
         assert!(!sealer.key_id().contains("0707"));
+        // Derived keys: one per purpose and master key, none of them the master key.
+        let derived = sealer.derive_key("registry blobs");
+        assert_eq!(derived, Sealer::new(&[7; 32]).derive_key("registry blobs"));
+        assert_ne!(derived, sealer.derive_key("other"));
+        assert_ne!(derived, Sealer::new(&[8; 32]).derive_key("registry blobs"));
+        assert_ne!(derived, [7; 32]);
+    }
+
+    #[test]
+    fn chunks_open_only_in_their_place_of_their_file() {
+        let key = Sealer::new(&[7; 32]).derive_key("blobs");
+        let file = ChunkCipher::for_file(&key, b"salt-one");
+        let first = file.seal_chunk(0, false, b"layer bytes, part one").unwrap();
+        let last = file.seal_chunk(1, true, b"").unwrap();
+        assert_eq!(first.len(), b"layer bytes, part one".len() + CHUNK_TAG_LEN);
+        assert!(!first.windows(5).any(|window| window == b"layer"), "no plaintext in a sealed chunk");
+        assert_eq!(file.open_chunk(0, false, &first).unwrap(), b"layer bytes, part one");
+        assert_eq!(file.open_chunk(1, true, &last).unwrap(), b"");
+        // Moved, marked last, taken for the last, from another file, altered: refused.
+        assert_eq!(file.open_chunk(1, false, &first), Err(SealError::Tampered));
+        assert_eq!(file.open_chunk(0, true, &first), Err(SealError::Tampered));
+        assert_eq!(file.open_chunk(1, false, &last), Err(SealError::Tampered));
+        assert_eq!(ChunkCipher::for_file(&key, b"salt-two").open_chunk(0, false, &first), Err(SealError::Tampered));
+        let mut altered = first.clone();
+        if let Some(byte) = altered.first_mut() {
+            *byte ^= 1;
+        }
+        assert_eq!(file.open_chunk(0, false, &altered), Err(SealError::Tampered));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! ECS's tagging operations: TagResource, UntagResource and ListTagsForResource, on every
 //! taggable resource Homeport keeps (clusters, services, tasks, task definitions, container
-//! instances), named by its ARN.
+//! instances, daemon task definitions), named by its ARN.
 //!
 //! Each is authorized on the ARN itself (`ecs:TagResource` with `aws:RequestTag/*` and
 //! `aws:TagKeys`, `ecs:UntagResource` with `aws:TagKeys`). A resource is found in the caller's
@@ -11,7 +11,7 @@
 //! operations"; a cluster that does not exist, `ClusterNotFoundException`; a deleted
 //! (`INACTIVE`) cluster, to Tag and Untag, `InvalidParameterException` "The specified cluster
 //! is inactive. Specify an active cluster and try again."; any other resource that does not
-//! exist (every capacity provider and task set: Homeport makes none), `ResourceNotFoundException`.
+//! exist (every capacity provider, task set and daemon: Homeport makes none), `ResourceNotFoundException`.
 //! Keys starting `aws:` are ECS's (its managed tags) and are neither set nor removed.
 //!
 //! A task's tags ([`task_tags`]) are fixed at its launch: those the launch gives, then those
@@ -61,7 +61,8 @@ fn kind_of(arn: &str) -> Result<Taggable, AwsError> {
     if name.is_empty() {
         return Err(invalid());
     }
-    let in_a_cluster = matches!(kind, Taggable::Service | Taggable::Task | Taggable::ContainerInstance);
+    let in_a_cluster =
+        matches!(kind, Taggable::Service | Taggable::Task | Taggable::ContainerInstance | Taggable::Daemon);
     if in_a_cluster && !name.contains('/') {
         return Err(invalid_parameter("Long arn format must be used for tagging operations"));
     }
@@ -253,6 +254,10 @@ mod tests {
         let kind = |arn: &str| kind_of(arn).map_err(|error| error.message);
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:cluster/web"), Ok(Taggable::Cluster));
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"), Ok(Taggable::TaskDefinition));
+        assert_eq!(
+            kind("arn:aws:ecs:us-east-1:111122223333:daemon-task-definition/agent:1"),
+            Ok(Taggable::DaemonTaskDefinition)
+        );
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:service/web/api"), Ok(Taggable::Service));
         assert_eq!(kind("arn:aws:ecs:us-east-1:111122223333:task/web/0123"), Ok(Taggable::Task));
         for bad in [

@@ -51,8 +51,15 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
             "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
-        // Its `status` is a list of deployment statuses, not ECS's usual word.
+        // Their `status` is a list of deployment statuses, not ECS's usual word.
         "ecs" if operation == "ListServiceDeployments" => r#"{"cluster":"c","service":"s"}"#,
+        "ecs" if operation == "ListDaemonDeployments" => {
+            r#"{"daemonArn":"arn:aws:ecs:us-east-1:111122223333:daemon/c/d"}"#
+        }
+        "ecs" if operation.contains("ExpressGatewayService") => {
+            r#"{"serviceArn":"arn:aws:ecs:us-east-1:111122223333:service/c/s","executionRoleArn":"arn:aws:iam::111122223333:role/r",
+            "infrastructureRoleArn":"arn:aws:iam::111122223333:role/r","primaryContainer":{"image":"nginx"}}"#
+        }
         "ecs" => {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
             "serviceName":"s","service":"s","family":"f","containerDefinitions":[],"taskDefinitions":["t:1"],
@@ -67,7 +74,14 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "scale":{"value":50,"unit":"PERCENT"},
             "serviceDeploymentArn":"arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d",
             "serviceDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d"],
-            "serviceRevisionArns":["arn:aws:ecs:us-east-1:111122223333:service-revision/c/s/1"],"hookId":"h"}"#
+            "serviceRevisionArns":["arn:aws:ecs:us-east-1:111122223333:service-revision/c/s/1"],"hookId":"h",
+            "daemonName":"d","daemonTaskDefinition":"d:1",
+            "daemonTaskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:daemon-task-definition/d:1",
+            "capacityProviderArns":["arn:aws:ecs:us-east-1:111122223333:capacity-provider/cp"],
+            "daemonArn":"arn:aws:ecs:us-east-1:111122223333:daemon/c/d",
+            "daemonDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:daemon-deployment/c/d/1"],
+            "daemonRevisionArns":["arn:aws:ecs:us-east-1:111122223333:daemon-revision/c/d/1"]}"#
+>>>>>>> daemons
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",

@@ -26,6 +26,7 @@ mod ecr_repositories;
 mod ecs_account_settings;
 mod ecs_capacity_providers;
 mod ecs_clusters;
+mod ecs_daemons;
 mod ecs_refusals;
 mod ecs_service_deployments;
 mod ecs_services;

@@ -1,12 +1,13 @@
 //! Blob endpoints: `HEAD`/`GET /v2/NAME/blobs/DIGEST` and the upload session
 //! (`POST /v2/NAME/blobs/uploads/`, then `PATCH`, `PUT ?digest=`, `GET`, `DELETE` on
 //! `/v2/NAME/blobs/uploads/ID`), monolithic or chunked. Request bodies are appended to the
-//! upload file frame by frame; blobs are answered from their file in chunks.
+//! upload file frame by frame (sealed as they arrive: `blobs`); blobs are answered from
+//! their file in chunks, each opened as it goes, once the whole blob opened.
 
 use http_body_util::BodyExt;
 use hyper::Response;
 
-use super::blobs::{Digest, FileBody};
+use super::blobs::Digest;
 use super::{Body, Exchange, RegistryError, empty, query_value, respond, set};
 use crate::app::App;
 use crate::ecr::Repository;
@@ -38,11 +39,18 @@ pub async fn blob(
     if layer_size(app, scope, &repository.name, digest).await.map_err(|e| ecr(&e))?.is_none() {
         return Err(blob_unknown(digest));
     }
-    let Some((mut file, len)) = crate::ecr::registry::blobs::blobs(app)
-        .map_err(|error| RegistryError::from_ecr(&error))?
-        .open_blob(&parsed)
-        .await
-        .map_err(|error| internal(&error))?
+    let blobs = crate::ecr::registry::blobs::blobs(app).map_err(|error| RegistryError::from_ecr(&error))?;
+    // A HEAD reads the length words only; a GET opens every chunk before the first byte is
+    // answered, so a blob altered on disk is refused, never served.
+    let length = if exchange.method == hyper::Method::HEAD {
+        blobs.blob_len(&parsed).await
+    } else {
+        blobs.open_verified(&parsed).await
+    };
+    let Some(len) = length.map_err(|error| {
+        tracing::error!("registry: blob {digest}: {error}");
+        internal(&error)
+    })?
     else {
         return Err(blob_unknown(digest));
     };
@@ -58,9 +66,7 @@ pub async fn blob(
     let body = if exchange.method == hyper::Method::HEAD {
         empty()
     } else {
-        use tokio::io::AsyncSeekExt;
-        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|error| internal(&error))?;
-        BodyExt::boxed(FileBody::new(file, count))
+        BodyExt::boxed(blobs.body(&parsed, start, count))
     };
     let mut response = respond(if range.is_some() { 206 } else { 200 }, body);
     if range.is_some() {

@@ -13,6 +13,7 @@
 pub(crate) mod account_setting;
 pub(crate) mod cluster;
 pub(crate) mod container_instance;
+pub(crate) mod daemon_task_definition;
 pub(crate) mod service;
 pub(crate) mod service_deployment;
 pub(crate) mod tags;

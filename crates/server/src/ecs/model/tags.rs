@@ -24,6 +24,9 @@ pub(crate) enum Taggable {
     ContainerInstance,
     CapacityProvider,
     TaskSet,
+    DaemonTaskDefinition,
+    /// A daemon (none exists on a fleet of external instances: `ecs::daemons`).
+    Daemon,
 }
 
 impl Taggable {
@@ -37,12 +40,15 @@ impl Taggable {
             "container-instance" => Taggable::ContainerInstance,
             "capacity-provider" => Taggable::CapacityProvider,
             "task-set" => Taggable::TaskSet,
+            "daemon-task-definition" => Taggable::DaemonTaskDefinition,
+            "daemon" => Taggable::Daemon,
             _ => return None,
         })
     }
 
     /// The table its rows are in (none for the kinds Homeport keeps no rows of: capacity
-    /// providers, which need an Auto Scaling group, and task sets).
+    /// providers, which need an Auto Scaling group, task sets, and daemons, which need an
+    /// ECS Managed Instances capacity provider).
     fn table(self) -> Option<&'static str> {
         match self {
             Taggable::Cluster => Some("ecs_clusters"),
@@ -50,7 +56,8 @@ impl Taggable {
             Taggable::Task => Some("ecs_tasks"),
             Taggable::TaskDefinition => Some("ecs_task_definitions"),
             Taggable::ContainerInstance => Some("ecs_container_instances"),
-            Taggable::CapacityProvider | Taggable::TaskSet => None,
+            Taggable::DaemonTaskDefinition => Some("ecs_daemon_task_definitions"),
+            Taggable::CapacityProvider | Taggable::TaskSet | Taggable::Daemon => None,
         }
     }
 }
