@@ -11,7 +11,7 @@
 //! GetLogGroupFields in `group_fields`, DescribeFieldIndexes and DescribeIndexPolicies (empty:
 //! Homeport keeps no indexes) in `field_indexes`, Put/Describe/DeleteAccountPolicy
 //! (subscription filter policies) in `account_policies`, PutLogGroupDeletionProtection in
-//! `protection`. Reads of one group take it by `logGroupName` or
+//! `protection`, StartLiveTail (a stream of the events as they arrive) in `live_tail`. Reads of one group take it by `logGroupName` or
 //! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
@@ -29,6 +29,7 @@ pub(crate) mod group_fields;
 pub(crate) mod groups;
 pub(crate) mod kms;
 pub(crate) mod list_groups;
+pub(crate) mod live_tail;
 pub(crate) mod model;
 pub(crate) mod protection;
 pub(crate) mod queries;

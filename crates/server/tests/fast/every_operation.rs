@@ -81,7 +81,7 @@ fn json_body(service: &str, operation: &str) -> &'static str {
         }
         // UntagLogGroup's `tags` are keys; every other operation's are a map.
         "logs" if operation == "UntagLogGroup" => r#"{"logGroupName":"g","tags":["k"]}"#,
-        "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies") => {
+        "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies" | "StartLiveTail") => {
             r#"{"logGroupIdentifiers":["g"]}"#
         }
         "logs" if operation == "PutLogGroupDeletionProtection" => {

@@ -52,6 +52,7 @@ mod logs_destinations;
 mod logs_groups;
 mod logs_insights;
 mod logs_legacy_events;
+mod logs_live_tail;
 mod regions;
 mod secrets_manager;
 mod server_restart;
