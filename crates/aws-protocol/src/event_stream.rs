@@ -11,11 +11,14 @@
 /// A string header's type tag.
 const STRING: u8 = 7;
 
-/// The CRC-32 (IEEE 802.3, reflected, as zlib's) table.
+/// The CRC-32 (IEEE 802.3, reflected, as zlib's) table, computed at compile time (a `const`
+/// block cannot use `get_mut`; `n` stays below 256).
+#[expect(clippy::indexing_slicing, reason = "a const loop over the table's own bounds")]
 const CRC_TABLE: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut n = 0;
     while n < 256 {
+        #[expect(clippy::cast_possible_truncation, reason = "n < 256")]
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {

@@ -244,10 +244,9 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         // (15% of DescribeTasks' CPU).
         Ok(Output::Json(json)) => json_reply(operation, &request_id, serde_json::to_vec(&json).unwrap_or_default()),
         Ok(Output::Encoded(body)) => json_reply(operation, &request_id, body),
-        Ok(Output::Stream(stream)) => Reply {
-            stream: Some(stream.messages),
-            ..Reply::new(200, stream.content_type, &request_id, Vec::new())
-        },
+        Ok(Output::Stream(stream)) => {
+            Reply { stream: Some(stream.messages), ..Reply::new(200, stream.content_type, &request_id, Vec::new()) }
+        }
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
 }

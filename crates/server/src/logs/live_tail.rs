@@ -57,14 +57,9 @@ pub const MAX_EVENTS_READ: usize = 50_000;
 /// The stream's content type.
 const CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
 
-operation!(
-    logs,
-    START_LIVE_TAIL,
-    "StartLiveTail",
-    Write,
-    |ctx| Box::pin(async move { group_resources(ctx) }),
-    |ctx| { streamed(start_live_tail(ctx)) }
-);
+operation!(logs, START_LIVE_TAIL, "StartLiveTail", Write, |ctx| Box::pin(async move { group_resources(ctx) }), |ctx| {
+    streamed(start_live_tail(ctx))
+});
 
 fn identifiers(body: &Json) -> Vec<&str> {
     body.get("logGroupIdentifiers").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str).collect()
@@ -151,7 +146,9 @@ async fn start_live_tail(ctx: &Ctx<'_>) -> Result<EventStream, AwsError> {
         return Err(AwsError::new(
             "LimitExceededException",
             400,
-            format!("The maximum number of concurrent Live Tail sessions ({MAX_SESSIONS}) for this account has been reached."),
+            format!(
+                "The maximum number of concurrent Live Tail sessions ({MAX_SESSIONS}) for this account has been reached."
+            ),
         ));
     }
     let mut start_event = json!({
@@ -408,13 +405,20 @@ mod tests {
     fn arrived(stream: &str, message: &str, seq: i64) -> Arrived {
         Arrived {
             group: "web".into(),
-            event: LogEvent { seq, stream: stream.into(), timestamp: seq, ingestion_time: seq, message: message.into() },
+            event: LogEvent {
+                seq,
+                stream: stream.into(),
+                timestamp: seq,
+                ingestion_time: seq,
+                message: message.into(),
+            },
         }
     }
 
     #[test]
     fn streams_prefixes_and_the_pattern_choose_the_events() {
-        let events = || vec![arrived("app-1", "ERROR one", 1), arrived("app-2", "INFO two", 2), arrived("db", "ERROR three", 3)];
+        let events =
+            || vec![arrived("app-1", "ERROR one", 1), arrived("app-2", "INFO two", 2), arrived("db", "ERROR three", 3)];
         let messages = |session: &Session| -> Vec<String> {
             update_of(session, events()).0.iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
         };

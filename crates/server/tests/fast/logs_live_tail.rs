@@ -76,7 +76,11 @@ fn events_put_after_the_start_arrive_filtered_and_sampled(server: &TestServer) {
         "StartLiveTail",
         &json!({"logGroupIdentifiers": [arn], "logStreamNamePrefixes": ["app-"], "logEventFilterPattern": "ERROR"}),
     );
-    assert!(stream.head.to_ascii_lowercase().contains("content-type: application/vnd.amazon.eventstream"), "{}", stream.head);
+    assert!(
+        stream.head.to_ascii_lowercase().contains("content-type: application/vnd.amazon.eventstream"),
+        "{}",
+        stream.head
+    );
     let start = started(&mut stream);
     assert_eq!(start["logGroupIdentifiers"], json!([arn]));
     assert_eq!(start["logStreamNamePrefixes"], json!(["app-"]));
