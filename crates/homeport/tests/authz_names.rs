@@ -261,6 +261,31 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeFieldIndexes"
         | "DescribeIndexPolicies"
         | "PutLogGroupDeletionProtection"
+        // Vended-log deliveries: a delivery destination or source by its exact name, a
+        // delivery by its id (CreateDelivery on its source's name and its destination's ARN).
+        | "PutDeliveryDestination"
+        | "GetDeliveryDestination"
+        | "DeleteDeliveryDestination"
+        | "PutDeliveryDestinationPolicy"
+        | "GetDeliveryDestinationPolicy"
+        | "DeleteDeliveryDestinationPolicy"
+        | "PutDeliverySource"
+        | "GetDeliverySource"
+        | "DeleteDeliverySource"
+        | "CreateDelivery"
+        | "GetDelivery"
+        | "DeleteDelivery"
+        | "UpdateDeliveryConfiguration"
+        // A lookup table by its exact name (Create) or ARN.
+        | "CreateLookupTable"
+        | "GetLookupTable"
+        | "UpdateLookupTable"
+        | "DeleteLookupTable"
+        // A scheduled query by its exact name or ARN, resolved to its stored id's ARN.
+        | "GetScheduledQuery"
+        | "UpdateScheduledQuery"
+        | "DeleteScheduledQuery"
+        | "GetScheduledQueryHistory"
         // Logs Insights: the groups a query reads, and a query by its id.
         | "StartQuery"
         | "GetQueryResults"
@@ -386,6 +411,15 @@ fn classify(name: &str) -> Option<Names> {
         | "DescribeLogGroups"
         | "ListLogGroups"
         | "DescribeDestinations"
+        // Lists of deliveries and their parts, and a new scheduled query (its id is not
+        // known before: every scheduled query of the region).
+        | "DescribeDeliveryDestinations"
+        | "DescribeDeliverySources"
+        | "DescribeDeliveries"
+        | "DescribeConfigurationTemplates"
+        | "ListScheduledQueries"
+        | "DescribeLookupTables"
+        | "CreateScheduledQuery"
         | "PutAccountPolicy"
         | "DescribeAccountPolicies"
         | "DeleteAccountPolicy"

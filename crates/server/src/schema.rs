@@ -1203,6 +1203,68 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 36,
+        // CloudWatch Logs' delivery destinations (PutDeliveryDestination: a log group of the
+        // region, its output format, the policy once PutDeliveryDestinationPolicy sets one);
+        // and scheduled queries (CreateScheduledQuery: a Logs Insights query, its schedule and
+        // `next_run`, the epoch second it is next due, which the replica that runs it moves on
+        // in the statement that claims it) with the record of their runs, each run's results
+        // those of the Insights query (`logs_queries`) of its `query_id`; and lookup tables
+        // (CreateLookupTable: the CSV as given, its header's fields and row count, kept).
+        sql: "
+        CREATE TABLE logs_delivery_destinations (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            destination_type TEXT NOT NULL,
+            output_format TEXT,
+            resource_arn TEXT NOT NULL,
+            policy TEXT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE logs_scheduled_queries (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            id TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            state TEXT NOT NULL,
+            next_run BIGINT,
+            last_triggered BIGINT,
+            last_status TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE INDEX logs_scheduled_queries_due ON logs_scheduled_queries (next_run);
+        CREATE TABLE logs_scheduled_query_runs (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            scheduled_query_id TEXT NOT NULL,
+            query_id TEXT NOT NULL,
+            triggered_at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            error_message TEXT,
+            PRIMARY KEY (account_id, region, query_id)
+        );
+        CREATE INDEX logs_scheduled_query_runs_by_query ON logs_scheduled_query_runs (account_id, region, scheduled_query_id, triggered_at);
+        CREATE TABLE logs_lookup_tables (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            body TEXT NOT NULL,
+            kms_key_id TEXT,
+            fields TEXT NOT NULL,
+            records BIGINT NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

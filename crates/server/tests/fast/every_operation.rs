@@ -97,7 +97,12 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "queryDefinitionId":"d","destinationName":"d","targetArn":"arn:aws:kinesis:us-east-1:111122223333:stream/s",
             "roleArn":"arn:aws:iam::111122223333:role/r","accessPolicy":"{}","policyName":"p","policyDocument":"{}",
             "policyType":"SUBSCRIPTION_FILTER_POLICY",
-            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#
+            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "logType":"ACCESS_LOGS","deliverySourceName":"s","id":"abc","deliveryDestinationName":"d",
+            "deliveryDestinationArn":"arn:aws:logs:us-east-1:111122223333:delivery-destination:d",
+            "deliveryDestinationPolicy":"{}","queryLanguage":"CWLI","scheduleExpression":"rate(1 minute)",
+            "executionRoleArn":"arn:aws:iam::111122223333:role/r","identifier":"q","lookupTableName":"t","tableBody":"id\n1\n",
+            "lookupTableArn":"arn:aws:logs:us-east-1:111122223333:lookup-table:t"}"#
         }
         "secretsmanager" => {
             r#"{"SecretId":"s","Name":"n","ResourcePolicy":"{}","Tags":[],"TagKeys":["k"],"VersionStage":"AWSCURRENT"}"#
