@@ -258,6 +258,8 @@ fn classify(name: &str) -> Option<Names> {
         | "PutLogEvents"
         | "GetLogEvents"
         | "FilterLogEvents"
+        // Live Tail: every group it reads, by name or ARN.
+        | "StartLiveTail"
         | "TagLogGroup"
         | "PutMetricFilter"
         | "DescribeMetricFilters"

@@ -7,7 +7,9 @@ CALLS_FILE holds one JSON call per line:
 with optional "service" (default "iam"), "credentials": [ACCESS_KEY_ID, SECRET, SESSION_TOKEN or
 null] (call as that principal instead of root), "validate": false (turn off botocore's client-side
 parameter validation, to send what the SDK would refuse) and "allPages": "EvaluationResults"
-(follow Marker and merge that list, as the aws CLI does). Each call prints one JSON line:
+(follow Marker and merge that list, as the aws CLI does), and "events": N (an answer that is an
+event stream, StartLiveTail's: read its first N events, close it, and answer them as a list,
+each checked against the stream's shape). Each call prints one JSON line:
 {"response": {...}} without ResponseMetadata, or {"error": {"Code", "Message", "Status"}}.
 
 Every successful response is also checked against the service model botocore ships: each
@@ -15,6 +17,10 @@ awsQuery XML element must be a member of its shape (structures by member name, l
 `member`, maps as `entry`/`key`/`value`, scalars without children), and each awsJson member
 must be a member of its shape with the JSON type its shape implies (restJson bodies too). Elements the model does not know,
 which botocore would silently drop, come back as "shapeProblems" next to the response.
+
+Host prefix injection is off: botocore would send StartLiveTail (endpoint `hostPrefix`
+`stream-`) to `stream-127.0.0.1`, which resolves nowhere; with `inject_host_prefix=False` it
+goes to the endpoint as given, as it must for any endpoint URL that is an address.
 
 Credentials come from the usual places (the test points AWS_SHARED_CREDENTIALS_FILE at the
 server's root-credentials file); the region is us-east-1. Retries are off, so every call is
@@ -27,6 +33,7 @@ import xml.etree.ElementTree as ElementTree
 
 import boto3
 from botocore.config import Config
+from botocore.eventstream import EventStream
 from botocore.exceptions import ClientError
 
 
@@ -132,7 +139,9 @@ def main():
     def client(service, validate, credentials):
         key = (service, validate, tuple(credentials or ()))
         if key not in clients:
-            config = Config(retries={"total_max_attempts": 1}, parameter_validation=validate)
+            config = Config(
+                retries={"total_max_attempts": 1}, parameter_validation=validate, inject_host_prefix=False
+            )
             keys = {}
             if credentials:
                 keys = {
@@ -148,7 +157,12 @@ def main():
     last = {}
 
     def remember_response(http_response, model, **_):
-        last["problems"] = shape_problems(http_response.content, model) if http_response.status_code == 200 else []
+        # A streamed answer is read by the caller (reading its content here would wait for
+        # its end); its events are checked as they are read.
+        streamed = model.has_event_stream_output
+        ok = http_response.status_code == 200 and not streamed
+        last["problems"] = shape_problems(http_response.content, model) if ok else []
+        last["model"] = model
 
     with open(calls_file, encoding="utf-8") as calls:
         for line in calls:
@@ -166,6 +180,18 @@ def main():
                     response["Marker"] = page.get("Marker")
                 if merged:
                     response.pop("Marker", None)
+                for name, value in list(response.items()):
+                    if isinstance(value, EventStream):
+                        shape = last["model"].output_shape.members[name]
+                        events, problems = [], []
+                        for event in value:
+                            check_json(event, shape, name, problems)
+                            events.append(event)
+                            if len(events) >= call.get("events", 1):
+                                break
+                        value.close()
+                        response[name] = events
+                        last["problems"] = problems
                 response.pop("ResponseMetadata", None)
                 answer = {"response": response}
                 if last.get("problems"):

@@ -1097,7 +1097,7 @@ fn insights_tour(server: &Server) -> Vec<Value> {
 }
 
 /// CloudWatch Logs' destinations, a group's KMS key, ListLogGroups, GetLogGroupFields, field
-/// indexes and account policies: every call made, each answered.
+/// indexes, account policies and a Live Tail session: every call made, each answered.
 fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
     let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
@@ -1147,6 +1147,10 @@ fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
             "put_log_group_deletion_protection",
             json!({"logGroupIdentifier": group, "deletionProtectionEnabled": false}),
         ),
+        // An event stream: its start and first update read, then closed.
+        json!({"service": "logs", "operation": "start_live_tail", "events": 2,
+            "params": {"logGroupIdentifiers": [format!("arn:aws:logs:us-east-1:{account}:log-group:{group}")],
+            "logEventFilterPattern": "error"}}),
         logs("delete_log_group", json!({"logGroupName": group})),
         logs("delete_destination", json!({"destinationName": "ship"})),
     ];
@@ -1155,6 +1159,9 @@ fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
         assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
     }
     assert_eq!(answers[13]["response"]["accountPolicies"][0]["policyDocument"], subscription.as_str());
+    let live = &answers[calls.len() - 3]["response"]["responseStream"];
+    assert!(live[0]["sessionStart"]["sessionId"].is_string(), "{live}");
+    assert_eq!(live[1]["sessionUpdate"]["sessionResults"], json!([]), "{live}");
     calls
 }
 

@@ -520,7 +520,11 @@ pub fn edge_error(request: &HttpRequest<'_>, error: &AwsError) -> Reply {
 }
 
 pub fn reply(reply: Reply) -> Response<ResponseBody> {
-    let mut response = Response::new(full(Bytes::from(reply.body)));
+    let body = match reply.stream {
+        Some(messages) => BodyExt::boxed(Streamed(messages)),
+        None => full(Bytes::from(reply.body)),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() =
         hyper::StatusCode::from_u16(reply.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -532,6 +536,23 @@ pub fn reply(reply: Reply) -> Response<ResponseBody> {
         headers.insert("x-amzn-ErrorType", value);
     }
     response
+}
+
+/// A streamed answer's body: each message as its producer sends it, the end when the
+/// producer is done. Dropping it (the client went away) closes the channel, which the producer
+/// sees at its next send.
+struct Streamed(tokio::sync::mpsc::Receiver<Vec<u8>>);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, io::Error>>> {
+        self.0.poll_recv(cx).map(|message| message.map(|bytes| Ok(hyper::body::Frame::data(Bytes::from(bytes)))))
+    }
 }
 
 /// The head deadline's timer, one per connection. hyper asks for a new deadline for every

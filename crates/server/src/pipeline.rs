@@ -15,7 +15,7 @@ use crate::ids;
 use crate::operations::{Authorization, Ctx, Operation, Output, Service};
 
 /// What to send back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
@@ -23,12 +23,14 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// A restJson error's code, sent as `x-amzn-ErrorType`.
     pub error_type: Option<String>,
+    /// A streamed answer's messages, written after `body` as they come.
+    pub stream: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl Reply {
     /// A reply without an error type header.
     pub fn new(status: u16, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Reply {
-        Reply { status, content_type, request_id: request_id.to_owned(), body, error_type: None }
+        Reply { status, content_type, request_id: request_id.to_owned(), body, error_type: None, stream: None }
     }
 }
 
@@ -187,6 +189,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         labels: &labels,
         operation,
         facts: &facts,
+        request_id: &request_id,
         target: Default::default(),
         created: Default::default(),
         checks: Default::default(),
@@ -241,6 +244,9 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         // (15% of DescribeTasks' CPU).
         Ok(Output::Json(json)) => json_reply(operation, &request_id, serde_json::to_vec(&json).unwrap_or_default()),
         Ok(Output::Encoded(body)) => json_reply(operation, &request_id, body),
+        Ok(Output::Stream(stream)) => {
+            Reply { stream: Some(stream.messages), ..Reply::new(200, stream.content_type, &request_id, Vec::new()) }
+        }
         Err(error) => error_reply(&error, protocol, namespace, &request_id),
     }
 }

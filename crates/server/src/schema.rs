@@ -1235,6 +1235,23 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 35,
+        // CloudWatch Logs' Live Tail sessions that are open, on any replica: a session's
+        // runner moves `heartbeat_at` every second and deletes its row when it ends, so the
+        // sessions an account has open are the rows with a recent heartbeat (one whose server
+        // died is left with an old one, counts no more, and is deleted by the next start).
+        sql: "
+        CREATE TABLE logs_live_tail_sessions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            started_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, session_id)
+        )
+    ",
+    },
+    Migration {
         version: 36,
         // CloudWatch Logs' delivery destinations (PutDeliveryDestination: a log group of the
         // region, its output format, the policy once PutDeliveryDestinationPolicy sets one);

@@ -354,6 +354,7 @@ pub static OPERATIONS: &[Operation] = &[
     logs::events::PUT_LOG_EVENTS,
     logs::events::GET_LOG_EVENTS,
     logs::events::FILTER_LOG_EVENTS,
+    logs::live_tail::START_LIVE_TAIL,
     logs::queries::START_QUERY,
     logs::queries::GET_QUERY_RESULTS,
     logs::queries::STOP_QUERY,

@@ -14,7 +14,8 @@
 //! `protection`, vended-log delivery destinations in `deliveries` and their sources and
 //! deliveries (none can exist) in `delivery_sources`, scheduled queries (run by the
 //! background loop's `scheduled_queries::run_due`) in `scheduled_queries` with their
-//! schedules in `schedule`. Reads of one group take it by `logGroupName` or
+//! schedules in `schedule`, StartLiveTail (a stream of the events as they arrive) in
+//! `live_tail`. Reads of one group take it by `logGroupName` or
 //! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
@@ -34,6 +35,7 @@ pub(crate) mod group_fields;
 pub(crate) mod groups;
 pub(crate) mod kms;
 pub(crate) mod list_groups;
+pub(crate) mod live_tail;
 pub(crate) mod lookup_tables;
 pub(crate) mod model;
 pub(crate) mod protection;

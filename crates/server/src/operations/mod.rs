@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     /// What the request's global condition keys describe (for checks made while running,
     /// such as `iam:PassRole`).
     pub facts: &'a crate::identity::RequestFacts,
+    /// The request's id (`x-amzn-RequestId`), for answers that repeat it in their body.
+    pub request_id: &'a str,
     /// The stored IAM entity the request names, as its resource function resolved it: the
     /// request is authorized on this entity's ARN, and the handler acts on this entity.
     pub(crate) target: std::sync::OnceLock<crate::iam::model::entities::Entity>,
@@ -111,6 +113,21 @@ pub enum Output {
     /// A JSON document already encoded: one that splices stored JSON text as it is
     /// (DescribeTasks), so nothing is parsed only to be written again.
     Encoded(Vec<u8>),
+    /// A streamed answer (`application/vnd.amazon.eventstream`): the messages its producer
+    /// sends, written as they come. The producer learns the client is gone when a send fails.
+    Stream(EventStream),
+}
+
+/// The body of a streamed answer: encoded messages, sent as they are produced.
+pub struct EventStream {
+    pub content_type: &'static str,
+    pub messages: tokio::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EventStream({})", self.content_type)
+    }
 }
 
 pub type OperationFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, AwsError>> + Send + 'a>>;
@@ -129,6 +146,12 @@ pub fn json<'a>(handler: impl Future<Output = Result<serde_json::Value, AwsError
 pub fn encoded_json<'a>(handler: impl Future<Output = Result<Vec<u8>, AwsError>> + Send + 'a) -> OperationFuture<'a> {
     Box::pin(async move { handler.await.map(Output::Encoded) })
 }
+
+/// Boxes an awsJson handler whose answer is a stream of events.
+pub fn streamed<'a>(handler: impl Future<Output = Result<EventStream, AwsError>> + Send + 'a) -> OperationFuture<'a> {
+    Box::pin(async move { handler.await.map(Output::Stream) })
+}
+
 pub type ResourcesFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>, AwsError>> + Send + 'a>>;
 
 /// The resource of an operation that acts on the account as a whole (IAM authorizes it on `*`).

@@ -81,7 +81,6 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "daemonArn":"arn:aws:ecs:us-east-1:111122223333:daemon/c/d",
             "daemonDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:daemon-deployment/c/d/1"],
             "daemonRevisionArns":["arn:aws:ecs:us-east-1:111122223333:daemon-revision/c/d/1"]}"#
->>>>>>> daemons
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",
@@ -100,7 +99,7 @@ fn json_body(service: &str, operation: &str) -> &'static str {
         }
         // UntagLogGroup's `tags` are keys; every other operation's are a map.
         "logs" if operation == "UntagLogGroup" => r#"{"logGroupName":"g","tags":["k"]}"#,
-        "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies") => {
+        "logs" if matches!(operation, "DescribeFieldIndexes" | "DescribeIndexPolicies" | "StartLiveTail") => {
             r#"{"logGroupIdentifiers":["g"]}"#
         }
         "logs" if operation == "PutLogGroupDeletionProtection" => {

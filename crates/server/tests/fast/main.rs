@@ -55,6 +55,7 @@ mod logs_destinations;
 mod logs_groups;
 mod logs_insights;
 mod logs_legacy_events;
+mod logs_live_tail;
 mod logs_lookup_tables;
 mod logs_scheduled_queries;
 mod regions;

@@ -476,6 +476,90 @@ pub async fn by_seq(store: &Store, scope: Scope<'_>, group: &str, seq: i64) -> R
     }))
 }
 
+/// The `seq` of the latest batch stored (0 when none is): what arrives later has a greater one.
+pub async fn latest_batch(store: &Store) -> Result<i64, ModelError> {
+    let rows = store.query("SELECT MAX(seq) FROM log_batches", vec![]).await?;
+    Ok(rows.first().map(|row| row.opt_int(0)).transpose()?.flatten().unwrap_or(0))
+}
+
+/// The batches of `groups` whose `seq` is greater than `after`, in `seq` order, the first
+/// `limit`: their `seq` and event count only (a range scan of the key, so of what arrived
+/// since, whichever its groups).
+pub async fn arrived_after(
+    store: &Store,
+    scope: Scope<'_>,
+    groups: &[String],
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, ModelError> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; groups.len()].join(", ");
+    let mut params = vec![Value::Int(after), scope.account.into(), scope.region.into()];
+    params.extend(groups.iter().map(|group| Value::from(group.as_str())));
+    params.push(Value::Int(limit));
+    let rows = store
+        .query(
+            &format!(
+                "SELECT seq, event_count FROM log_batches
+                 WHERE seq > ? AND account_id = ? AND region = ? AND group_name IN ({marks})
+                 ORDER BY seq LIMIT ?"
+            ),
+            params,
+        )
+        .await?;
+    rows.iter().map(|row| Ok((row.int(0)?, row.int(1)?))).collect()
+}
+
+/// An event as it arrived, with its group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrived {
+    pub group: String,
+    pub event: LogEvent,
+}
+
+/// The events of the batches `seqs` (of the scope), in `seq` order and in each batch's order.
+pub async fn of_batches(store: &Store, scope: Scope<'_>, seqs: &[i64]) -> Result<Vec<Arrived>, ModelError> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; seqs.len()].join(", ");
+    let mut params = vec![scope.account.into(), scope.region.into()];
+    params.extend(seqs.iter().map(|seq| Value::Int(*seq)));
+    let mut rows = store
+        .query(
+            &format!(
+                "SELECT seq, group_name, stream_name, ingestion_time, events FROM log_batches
+                 WHERE account_id = ? AND region = ? AND seq IN ({marks}) ORDER BY seq"
+            ),
+            params,
+        )
+        .await?;
+    let mut arrived = Vec::new();
+    for row in &mut rows {
+        let seq = row.int(0)?;
+        let group = row.text(1)?;
+        let stream = row.text(2)?;
+        let ingestion_time = row.int(3)?;
+        let Value::Blob(events) = take(row, 4) else { return Err(corrupt()) };
+        for slot in batch::decode(&events) {
+            let slot = slot.map_err(|_| corrupt())?;
+            arrived.push(Arrived {
+                group: group.clone(),
+                event: LogEvent {
+                    seq: batch::event_seq(seq, slot.index),
+                    stream: stream.clone(),
+                    timestamp: slot.timestamp,
+                    ingestion_time,
+                    message: batch::message(&events, slot).map_err(|_| corrupt())?.to_owned(),
+                },
+            });
+        }
+    }
+    Ok(arrived)
+}
+
 /// Deletes, in every account, the batches whose every event is older than their group's
 /// retention at `now_ms` (a batch with a younger event stays, and reads skip its older ones).
 pub async fn expire(store: &Store, now_ms: i64) -> Result<(), ModelError> {

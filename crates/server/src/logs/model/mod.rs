@@ -18,7 +18,9 @@
 //!   at start ([`legacy_events`]), each exactly once, in their order;
 //! - a destination's and a delivery destination's name is one row per account and region,
 //!   and its tags go with it;
-//! - a scheduled query's firing is claimed by one replica only, and recorded with its run.
+//! - a scheduled query's firing is claimed by one replica only, and recorded with its run;
+//! - a Live Tail session ([`live_tail`]) counts against its account's quota while its runner
+//!   beats, and is opened only within it.
 
 pub(crate) mod account_policies;
 pub(crate) mod batch;
@@ -28,6 +30,7 @@ pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
 pub(crate) mod legacy_events;
+pub(crate) mod live_tail;
 pub(crate) mod lookup_table;
 pub(crate) mod query;
 pub(crate) mod query_definition;

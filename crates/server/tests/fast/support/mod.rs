@@ -367,6 +367,38 @@ impl TestServer {
         send(self.address, &target, &headers, body)
     }
 
+    /// An awsJson 1.1 call of Logs whose answer streams (StartLiveTail), signed with `key`:
+    /// the connection, read as the answer comes.
+    pub fn logs_stream(&self, key: &Key, operation: &str, body: &Value) -> Streaming {
+        let body = body.to_string();
+        let mut headers = vec![
+            ("Content-Type", "application/x-amz-json-1.1".to_owned()),
+            ("X-Amz-Target", format!("Logs_20140328.{operation}")),
+            ("Host", self.address.to_string()),
+        ];
+        let target = Target { method: "POST", path: "/", query: "" };
+        sign(key, "logs", &target, &mut headers, &body);
+        let mut stream = TcpStream::connect(self.address).unwrap();
+        let mut request = "POST / HTTP/1.1\r\n".to_owned();
+        for (name, value) in &headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
+        let mut streaming = Streaming { status: 0, head: String::new(), stream, raw: Vec::new(), body: Vec::new() };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !streaming.raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            assert!(std::time::Instant::now() < deadline, "no response head within 10 s");
+            streaming.read_some();
+        }
+        let end = streaming.raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        streaming.head = String::from_utf8_lossy(&streaming.raw[..end]).into_owned();
+        streaming.raw.drain(..end + 4);
+        streaming.status = streaming.head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        streaming
+    }
+
     /// Creates a user with `policy` inline (none for a user with no permissions) and a key of
     /// its own; returns the key.
     pub fn user_with_policy(&self, name: &str, policy: Option<&str>) -> Key {
@@ -628,6 +660,77 @@ pub fn encode(text: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+/// A streamed answer being read: its head, then its chunked body as event-stream messages.
+pub struct Streaming {
+    pub status: u16,
+    pub head: String,
+    stream: TcpStream,
+    /// What arrived after the head and is not yet unchunked.
+    raw: Vec<u8>,
+    /// The unchunked body not yet read as messages.
+    body: Vec<u8>,
+}
+
+impl Streaming {
+    /// Reads what the connection has (at most 100 ms of waiting); false once it is closed.
+    fn read_some(&mut self) -> bool {
+        let mut buffer = [0u8; 65_536];
+        match self.stream.read(&mut buffer) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.raw.extend_from_slice(&buffer[..n]);
+                true
+            }
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Moves the whole chunks of `raw` into `body`.
+    fn unchunk(&mut self) {
+        while let Some(line) = self.raw.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(std::str::from_utf8(&self.raw[..line]).unwrap().trim(), 16).unwrap();
+            if self.raw.len() < line + 2 + size + 2 {
+                return;
+            }
+            self.body.extend_from_slice(&self.raw[line + 2..line + 2 + size]);
+            self.raw.drain(..line + 2 + size + 2);
+        }
+    }
+
+    /// The next message within `within`, or `None` (none came, or the stream ended).
+    pub fn next_message(&mut self, within: std::time::Duration) -> Option<aws_protocol::event_stream::Message> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            self.unchunk();
+            match aws_protocol::event_stream::decode(&self.body) {
+                Ok((message, used)) => {
+                    self.body.drain(..used);
+                    return Some(message);
+                }
+                Err(aws_protocol::event_stream::DecodeError::Incomplete) => {}
+                Err(error) => panic!("not an event-stream message: {error:?}"),
+            }
+            if std::time::Instant::now() >= deadline || !self.read_some() {
+                return None;
+            }
+        }
+    }
+
+    /// The rest of an answer that is not streamed (an error's document).
+    pub fn rest(mut self) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.read_some() && std::time::Instant::now() < deadline {}
+        let chunked = self.head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+        if chunked {
+            self.unchunk();
+            String::from_utf8_lossy(&self.body).into_owned()
+        } else {
+            String::from_utf8_lossy(&self.raw).into_owned()
+        }
+    }
 }
 
 /// A response: its status, headers and body.
