@@ -79,6 +79,19 @@ pub async fn delete(store: &Store, scope: Scope<'_>, group: &str, name: &str) ->
     }
 }
 
+/// Whether a stream exists in a group (requests learn it with what they read:
+/// `event::destination`, `event::of_existing_stream`).
+#[cfg(test)]
+pub async fn exists(store: &Store, scope: Scope<'_>, group: &str, name: &str) -> Result<bool, ModelError> {
+    let rows = store
+        .query(
+            "SELECT 1 FROM log_streams WHERE account_id = ? AND region = ? AND group_name = ? AND name = ?",
+            vec![scope.account.into(), scope.region.into(), group.into(), name.into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// The streams of a group, in `order` (reversed when `descending`).
 pub async fn of_group(
     store: &Store,
