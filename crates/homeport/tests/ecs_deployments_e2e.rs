@@ -9,7 +9,8 @@
 //! 100%-200% never drops below 10 (the time each took is printed: the figure the issue asks
 //! for); a revision whose container fails its health check trips the deployment
 //! circuit breaker (`failedTasks`, the `FAILED` rollout in ECS's words, the events) and rolls
-//! back to revision 2, which becomes steady again; an `EXTERNAL` service's task sets run
+//! back to revision 2, which becomes steady again, and the service deployments record it
+//! (`SUCCESSFUL` rolling updates, `ROLLBACK_SUCCESSFUL` with the breaker `TRIGGERED`); an `EXTERNAL` service's task sets run
 //! their scale's tasks, and a blue/green switch (primary, scale, delete) leaves the green set
 //! alone and steady; a DAEMON service runs one task on each
 //! instance, starts one on an instance that joins, and stops it when that instance drains.
@@ -54,6 +55,15 @@ fn service(ecs: &Ecs<'_>, name: &str) -> Value {
 
 fn messages(service: &Value) -> Vec<String> {
     service["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A service deployment as DescribeServiceDeployments answers it.
+fn service_deployment(ecs: &Ecs<'_>, arn: &str) -> Value {
+    // No `--cluster`: a deployment's ARN names it.
+    let root = ecs.server.root_credentials();
+    let described =
+        ecs.server.aws_json(&root, &["ecs", "describe-service-deployments", "--service-deployment-arns", arn]);
+    described["serviceDeployments"][0].clone()
 }
 
 /// Samples the service until its one deployment runs `definition` and has `COMPLETED`,
@@ -130,8 +140,14 @@ fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
         .aws_command(&root, &["ecs", "wait", "services-stable", "--cluster", &cluster, "--services", "web"])
         .spawn()
         .unwrap();
-    let (_, lowest) = settle(&ecs, "web", "web:2", 5, Duration::from_secs(180));
+    let (rolled, lowest) = settle(&ecs, "web", "web:2", 5, Duration::from_secs(180));
     let took = started.elapsed();
+    // Its service deployment succeeded with the rollout, from revision 1's to revision 2's.
+    let rolling = service_deployment(&ecs, rolled["currentServiceDeployment"].as_str().unwrap());
+    assert_eq!(rolling["status"], "SUCCESSFUL", "{rolling}");
+    assert_eq!(rolling["targetServiceRevision"]["runningTaskCount"], 10, "{rolling}");
+    assert_eq!(rolling["sourceServiceRevisions"].as_array().unwrap().len(), 1, "{rolling}");
+    assert_eq!(rolling["deploymentCircuitBreaker"]["status"], "MONITORING_COMPLETE", "{rolling}");
     assert!(waiter.wait().unwrap().success(), "aws ecs wait services-stable");
     assert!(lowest < 10, "the deployment went in steps: the lowest running count was {lowest}");
     eprintln!(
@@ -186,6 +202,17 @@ fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
     let (rolled_back, _) = settle(&ecs, "web", "web:2", 2, Duration::from_secs(120));
     assert_eq!(rolled_back["taskDefinition"].as_str().map(|d| d.ends_with("web:2")), Some(true));
     assert_eq!(rolled_back["deployments"][0]["id"], good_deployment.as_str());
+    // Revision 3's service deployment was rolled back by the breaker to the forced deployment's
+    // revision, and the rollback completed.
+    let listed = ecs.call(&["list-service-deployments", "--service", "web"]);
+    let briefs = listed["serviceDeployments"].as_array().unwrap();
+    assert_eq!(briefs.len(), 4, "{listed}");
+    let tripped = service_deployment(&ecs, briefs[0]["serviceDeploymentArn"].as_str().unwrap());
+    assert_eq!(tripped["status"], "ROLLBACK_SUCCESSFUL", "{tripped}");
+    assert_eq!(tripped["deploymentCircuitBreaker"]["status"], "TRIGGERED", "{tripped}");
+    assert!(tripped["deploymentCircuitBreaker"]["failureCount"].as_i64().unwrap() >= 3, "{tripped}");
+    assert_eq!(tripped["rollback"]["serviceRevisionArn"], briefs[1]["targetServiceRevisionArn"], "{tripped}");
+    assert!(briefs[1..].iter().all(|b| b["status"] == "SUCCESSFUL"), "{listed}");
     ecs.call(&["delete-service", "--service", "web", "--force"]);
 
     // The EXTERNAL controller: a blue/green tool's task sets, each running its scale's tasks.

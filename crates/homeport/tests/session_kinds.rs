@@ -450,9 +450,24 @@ fn pass_role_request(world: &World, name: &str, caller: &str) -> Option<String> 
             "policyDocument": json!({"DestinationArn": format!("arn:aws:lambda:us-east-1:{}:function:ship", world.account),
                 "RoleArn": app_role, "FilterPattern": ""}).to_string()})
         .to_string(),
+        // The role a scheduled query's runs would assume (made per caller; updated from
+        // root's, made below).
+        "CreateScheduledQuery" => scheduled_query(&format!("sq-{caller}"), &app_role).to_string(),
+        "UpdateScheduledQuery" => {
+            let mut body = scheduled_query(&format!("sq-base-{caller}"), &app_role);
+            body["identifier"] = body["name"].take();
+            body.as_object_mut().unwrap().remove("name");
+            body.to_string()
+        }
         _ => return None,
     };
     Some(request)
+}
+
+/// A scheduled query of the group `subscribed`, its runs made with `role`.
+fn scheduled_query(name: &str, role: &str) -> Value {
+    json!({"name": name, "queryLanguage": "CWLI", "queryString": "fields @message",
+        "logGroupIdentifiers": ["subscribed"], "scheduleExpression": "rate(1 hour)", "executionRoleArn": role})
 }
 
 /// Operations whose input can name a role or a task definition but pass none to a service.
@@ -525,7 +540,7 @@ print(json.dumps(found))
         .map(|op| op.name)
         .collect();
     assert!(unclassified.is_empty(), "these can name a role: do they pass it? {unclassified:?}");
-    assert_eq!(passing.len(), 11, "every case above is a routed operation");
+    assert_eq!(passing.len(), 13, "every case above is a routed operation");
     let (status, answer) = json_call(server, &world.root, "CreateLogGroup", &json!({"logGroupName": "subscribed"}));
     assert_eq!(status, 200, "{answer}");
 
@@ -562,6 +577,9 @@ print(json.dumps(found))
         let external = json!({"cluster": "c", "serviceName": format!("blue-{caller}"), "desiredCount": 1,
                               "launchType": "EXTERNAL", "deploymentController": {"type": "EXTERNAL"}});
         let (status, answer) = json_call(server, &world.root, "CreateService", &external);
+        assert_eq!(status, 200, "{answer}");
+        let base = scheduled_query(&format!("sq-base-{caller}"), &app_role);
+        let (status, answer) = json_call(server, &world.root, "CreateScheduledQuery", &base);
         assert_eq!(status, 200, "{answer}");
     }
 

@@ -554,6 +554,7 @@ fn tour(store_url: Option<&str>, name: &str) {
     }
     assert_eq!(changed[0]["response"]["taskSets"][0]["tags"], json!([{"key": "colour", "value": "blue"}]));
     assert_eq!(changed[0]["response"]["failures"][0]["reason"], "MISSING");
+    let deployment_calls = deployments_tour(&server);
     // What ECS answers an external fleet with an error, each code in the model.
     let fifth_refused = [
         (
@@ -740,6 +741,7 @@ fn tour(store_url: Option<&str>, name: &str) {
 
     let insights_calls = insights_tour(&server);
     let destination_calls = destinations_tour(&server, &account);
+    let delivery_calls = deliveries_tour(&server, &account);
     let (parameter_calls, secret_calls) = secrets_tour(&server, &account);
 
     let (mfa, mfa_calls) = mfa_tour(&server, &account);
@@ -760,11 +762,13 @@ fn tour(store_url: Option<&str>, name: &str) {
         .chain(&fifth)
         .chain(&sets_created)
         .chain(&sets_changed)
+        .chain(&deployment_calls)
         .chain(&fifth_refused_calls)
         .chain(&sixth)
         .chain(&seventh)
         .chain(&insights_calls)
         .chain(&destination_calls)
+        .chain(&delivery_calls)
         .chain(&eighth)
         .chain(&mfa_calls)
         .chain(&sts_calls)
@@ -896,6 +900,60 @@ struct MfaUser {
 
 /// Logs Insights: a query started, its results once Complete (rows with `@ptr`), the
 /// record a pointer names, the queries described and a stop. Every call made.
+/// Service deployments and revisions: a service of no task (its first deployment completes at
+/// once), a forced deployment, and what ECS answers about them; botocore parses each answer.
+fn deployments_tour(server: &Server) -> Vec<Value> {
+    let ecs = |operation: &str, params: Value| json!({"service": "ecs", "operation": operation, "params": params});
+    let first = vec![
+        ecs(
+            "create_service",
+            json!({"cluster": "fleet", "serviceName": "rolled", "taskDefinition": "job", "desiredCount": 0}),
+        ),
+        ecs("update_service", json!({"cluster": "fleet", "service": "rolled", "forceNewDeployment": true})),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    let deployment = answers[1]["response"]["service"]["currentServiceDeployment"].as_str().unwrap().to_owned();
+    let revision = answers[1]["response"]["service"]["currentServiceRevisions"][0]["arn"].as_str().unwrap().to_owned();
+    let second = vec![
+        ecs(
+            "list_service_deployments",
+            json!({"cluster": "fleet", "service": "rolled", "status": ["SUCCESSFUL", "IN_PROGRESS"],
+                "createdAt": {"after": "2024-10-25T00:00:00Z"}, "maxResults": 5}),
+        ),
+        ecs("describe_service_deployments", json!({"serviceDeploymentArns": [deployment, format!("{deployment}x")]})),
+        ecs("describe_service_revisions", json!({"serviceRevisionArns": [revision]})),
+    ];
+    let described = server.boto3(&second);
+    for (call, answer) in second.iter().zip(&described) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(described[0]["response"]["serviceDeployments"].as_array().unwrap().len(), 2, "{}", described[0]);
+    assert_eq!(described[1]["response"]["serviceDeployments"][0]["status"], "SUCCESSFUL", "{}", described[1]);
+    assert_eq!(described[1]["response"]["failures"][0]["reason"], "MISSING");
+    assert_eq!(described[2]["response"]["serviceRevisions"][0]["launchType"], "EXTERNAL");
+    // A completed deployment cannot be stopped, and none is ever paused at a hook.
+    let refused = [
+        (
+            ecs("stop_service_deployment", json!({"serviceDeploymentArn": deployment, "stopType": "ROLLBACK"})),
+            "ConflictException",
+        ),
+        (
+            ecs("continue_service_deployment", json!({"serviceDeploymentArn": deployment, "hookId": "h"})),
+            "InvalidParameterException",
+        ),
+    ];
+    let refused_calls: Vec<Value> = refused.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in refused.iter().zip(server.boto3(&refused_calls)) {
+        assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]);
+    }
+    let deleted = [ecs("delete_service", json!({"cluster": "fleet", "service": "rolled", "force": true}))];
+    assert!(server.boto3(&deleted)[0].get("response").is_some());
+    first.into_iter().chain(second).chain(refused_calls).collect()
+}
+
 fn insights_tour(server: &Server) -> Vec<Value> {
     let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -1018,6 +1076,100 @@ fn destinations_tour(server: &Server, account: &str) -> Vec<Value> {
     }
     assert_eq!(answers[13]["response"]["accountPolicies"][0]["policyDocument"], subscription.as_str());
     calls
+}
+
+/// Vended-log deliveries, scheduled queries and lookup tables: a delivery destination's life,
+/// the sources and deliveries no resource here can have (each refusal's code checked), a
+/// scheduled query made, read, listed, updated, its history read and deleted, and a lookup
+/// table's life. Every call made.
+fn deliveries_tour(server: &Server, account: &str) -> Vec<Value> {
+    let logs = |operation: &str, params: Value| json!({"service": "logs", "operation": operation, "params": params});
+    let group = "/tour/deliveries";
+    let group_arn = format!("arn:aws:logs:us-east-1:{account}:log-group:{group}");
+    let role = format!("arn:aws:iam::{account}:role/ship");
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"logs:CreateDelivery","Resource":"*"}]}"#;
+    let lookup_table = format!("arn:aws:logs:us-east-1:{account}:lookup-table:tour_users");
+    let first = vec![
+        logs("create_log_group", json!({"logGroupName": group})),
+        logs(
+            "put_delivery_destination",
+            json!({"name": "tour", "outputFormat": "json", "tags": {"team": "edge"},
+                "deliveryDestinationConfiguration": {"destinationResourceArn": group_arn}}),
+        ),
+        logs("get_delivery_destination", json!({"name": "tour"})),
+        logs("describe_delivery_destinations", json!({"limit": 10})),
+        logs(
+            "put_delivery_destination_policy",
+            json!({"deliveryDestinationName": "tour", "deliveryDestinationPolicy": policy}),
+        ),
+        logs("get_delivery_destination_policy", json!({"deliveryDestinationName": "tour"})),
+        logs("delete_delivery_destination_policy", json!({"deliveryDestinationName": "tour"})),
+        logs("describe_delivery_sources", json!({})),
+        logs("describe_deliveries", json!({"limit": 5})),
+        logs("describe_configuration_templates", json!({"service": "cloudfront"})),
+        logs(
+            "create_scheduled_query",
+            json!({"name": "tour", "queryLanguage": "CWLI", "queryString": "fields @message", "logGroupIdentifiers": [group],
+                "scheduleExpression": "rate(1 hour)", "startTimeOffset": 3600, "executionRoleArn": role, "tags": {"a": "b"}}),
+        ),
+        logs("get_scheduled_query", json!({"identifier": "tour"})),
+        logs("list_scheduled_queries", json!({"maxResults": 10})),
+        logs(
+            "update_scheduled_query",
+            json!({"identifier": "tour", "queryLanguage": "CWLI", "queryString": "fields @timestamp", "logGroupIdentifiers": [group],
+                "scheduleExpression": "cron(0 * * * ? *)", "executionRoleArn": role, "state": "DISABLED"}),
+        ),
+        logs(
+            "get_scheduled_query_history",
+            json!({"identifier": "tour", "startTime": 0, "endTime": 1, "maxResults": 10}),
+        ),
+        logs("delete_scheduled_query", json!({"identifier": "tour"})),
+        logs("delete_delivery_destination", json!({"name": "tour"})),
+        logs(
+            "create_lookup_table",
+            json!({"lookupTableName": "tour_users", "description": "who", "tableBody": "id,name\n1,ann\n", "tags": {"a": "b"}}),
+        ),
+        logs("describe_lookup_tables", json!({"lookupTableNamePrefix": "tour", "maxResults": 10})),
+        logs("get_lookup_table", json!({"lookupTableArn": lookup_table})),
+        logs("update_lookup_table", json!({"lookupTableArn": lookup_table, "tableBody": "id,name\n1,ann\n2,bob\n"})),
+        logs("delete_lookup_table", json!({"lookupTableArn": lookup_table})),
+    ];
+    let answers = server.boto3(&first);
+    for (call, answer) in first.iter().zip(&answers) {
+        assert!(answer.get("response").is_some(), "{}: {answer}", call["operation"]);
+    }
+    assert_eq!(answers[2]["response"]["deliveryDestination"]["deliveryDestinationType"], "CWL", "{}", answers[2]);
+    assert_eq!(answers[11]["response"]["name"], "tour", "{}", answers[11]);
+    assert_eq!(answers[18]["response"]["lookupTables"][0]["recordsCount"], 1, "{}", answers[18]);
+    assert_eq!(answers[19]["response"]["tableBody"], "id,name\n1,ann\n", "{}", answers[19]);
+    // No resource here vends logs: no source, so no delivery.
+    let destination = format!("arn:aws:logs:us-east-1:{account}:delivery-destination:tour");
+    let refused = [
+        (
+            logs(
+                "put_delivery_source",
+                json!({"name": "src", "resourceArn": format!("arn:aws:ecs:us-east-1:{account}:cluster/c"), "logType": "APPLICATION_LOGS"}),
+            ),
+            "ValidationException",
+        ),
+        (logs("get_delivery_source", json!({"name": "src"})), "ResourceNotFoundException"),
+        (logs("delete_delivery_source", json!({"name": "src"})), "ResourceNotFoundException"),
+        (
+            logs("create_delivery", json!({"deliverySourceName": "src", "deliveryDestinationArn": destination})),
+            "ResourceNotFoundException",
+        ),
+        (logs("get_delivery", json!({"id": "abc123"})), "ResourceNotFoundException"),
+        (
+            logs("update_delivery_configuration", json!({"id": "abc123", "fieldDelimiter": ","})),
+            "ResourceNotFoundException",
+        ),
+        (logs("delete_delivery", json!({"id": "abc123"})), "ResourceNotFoundException"),
+    ];
+    let calls: Vec<Value> = refused.iter().map(|(call, _)| call.clone()).collect();
+    for ((call, code), answer) in refused.iter().zip(server.boto3(&calls)) {
+        assert_eq!(answer["error"]["Code"], *code, "{}: {answer}", call["operation"]);
+    }
+    first.into_iter().chain(calls).collect()
 }
 
 /// The virtual MFA device operations, in their model's shapes: a device made, enabled with two

@@ -1187,6 +1187,96 @@ pub const MIGRATIONS: &[Migration] = &[
     ",
     },
     Migration {
+        version: 33,
+        // ECS service deployments and service revisions (`ecs::model::service_deployment`):
+        // each deployment a CreateService or UpdateService starts, its status following the
+        // scheduler, and the configuration it deploys (a revision is never changed). Both go
+        // with their service. Services created before have none, as AWS has none from before
+        // October 25, 2024.
+        sql: "
+        CREATE TABLE ecs_service_deployments (
+            seq {serial},
+            arn TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL,
+            service_arn TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX ecs_service_deployments_by_service ON ecs_service_deployments (service_arn, seq);
+        CREATE TABLE ecs_service_revisions (
+            arn TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            service_arn TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX ecs_service_revisions_by_service ON ecs_service_revisions (service_arn)
+    ",
+    },
+    Migration {
+        version: 36,
+        // CloudWatch Logs' delivery destinations (PutDeliveryDestination: a log group of the
+        // region, its output format, the policy once PutDeliveryDestinationPolicy sets one);
+        // and scheduled queries (CreateScheduledQuery: a Logs Insights query, its schedule and
+        // `next_run`, the epoch second it is next due, which the replica that runs it moves on
+        // in the statement that claims it) with the record of their runs, each run's results
+        // those of the Insights query (`logs_queries`) of its `query_id`; and lookup tables
+        // (CreateLookupTable: the CSV as given, its header's fields and row count, kept).
+        sql: "
+        CREATE TABLE logs_delivery_destinations (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            destination_type TEXT NOT NULL,
+            output_format TEXT,
+            resource_arn TEXT NOT NULL,
+            policy TEXT,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE TABLE logs_scheduled_queries (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            id TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            state TEXT NOT NULL,
+            next_run BIGINT,
+            last_triggered BIGINT,
+            last_status TEXT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        );
+        CREATE INDEX logs_scheduled_queries_due ON logs_scheduled_queries (next_run);
+        CREATE TABLE logs_scheduled_query_runs (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            scheduled_query_id TEXT NOT NULL,
+            query_id TEXT NOT NULL,
+            triggered_at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            error_message TEXT,
+            PRIMARY KEY (account_id, region, query_id)
+        );
+        CREATE INDEX logs_scheduled_query_runs_by_query ON logs_scheduled_query_runs (account_id, region, scheduled_query_id, triggered_at);
+        CREATE TABLE logs_lookup_tables (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            body TEXT NOT NULL,
+            kms_key_id TEXT,
+            fields TEXT NOT NULL,
+            records BIGINT NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, region, name)
+        )
+    ",
+    },
+    Migration {
         version: 37,
         // The IAM cache's store-wide generation (`cache`): one row, moved by every write of
         // keys, sessions or permissions on any replica, read by every authenticated request.

@@ -298,6 +298,11 @@ pub static OPERATIONS: &[Operation] = &[
     ecs::services::DELETE_SERVICE,
     ecs::services::DESCRIBE_SERVICES,
     ecs::services::LIST_SERVICES,
+    ecs::service_deployments::LIST_SERVICE_DEPLOYMENTS,
+    ecs::service_deployments::DESCRIBE_SERVICE_DEPLOYMENTS,
+    ecs::service_deployments::DESCRIBE_SERVICE_REVISIONS,
+    ecs::service_deployments::STOP_SERVICE_DEPLOYMENT,
+    ecs::service_deployments::CONTINUE_SERVICE_DEPLOYMENT,
     ecs::namespaces::LIST_SERVICES_BY_NAMESPACE,
     ecs::tagging::TAG_RESOURCE,
     ecs::tagging::UNTAG_RESOURCE,
@@ -355,6 +360,34 @@ pub static OPERATIONS: &[Operation] = &[
     logs::account_policies::DESCRIBE_ACCOUNT_POLICIES,
     logs::account_policies::DELETE_ACCOUNT_POLICY,
     logs::protection::PUT_LOG_GROUP_DELETION_PROTECTION,
+    logs::deliveries::PUT_DELIVERY_DESTINATION,
+    logs::deliveries::GET_DELIVERY_DESTINATION,
+    logs::deliveries::DESCRIBE_DELIVERY_DESTINATIONS,
+    logs::deliveries::DELETE_DELIVERY_DESTINATION,
+    logs::deliveries::PUT_DELIVERY_DESTINATION_POLICY,
+    logs::deliveries::GET_DELIVERY_DESTINATION_POLICY,
+    logs::deliveries::DELETE_DELIVERY_DESTINATION_POLICY,
+    logs::delivery_sources::PUT_DELIVERY_SOURCE,
+    logs::delivery_sources::GET_DELIVERY_SOURCE,
+    logs::delivery_sources::DESCRIBE_DELIVERY_SOURCES,
+    logs::delivery_sources::DELETE_DELIVERY_SOURCE,
+    logs::delivery_sources::CREATE_DELIVERY,
+    logs::delivery_sources::GET_DELIVERY,
+    logs::delivery_sources::DESCRIBE_DELIVERIES,
+    logs::delivery_sources::DELETE_DELIVERY,
+    logs::delivery_sources::UPDATE_DELIVERY_CONFIGURATION,
+    logs::delivery_sources::DESCRIBE_CONFIGURATION_TEMPLATES,
+    logs::scheduled_queries::CREATE_SCHEDULED_QUERY,
+    logs::scheduled_queries::GET_SCHEDULED_QUERY,
+    logs::scheduled_queries::LIST_SCHEDULED_QUERIES,
+    logs::scheduled_queries::UPDATE_SCHEDULED_QUERY,
+    logs::scheduled_queries::DELETE_SCHEDULED_QUERY,
+    logs::scheduled_queries::GET_SCHEDULED_QUERY_HISTORY,
+    logs::lookup_tables::CREATE_LOOKUP_TABLE,
+    logs::lookup_tables::GET_LOOKUP_TABLE,
+    logs::lookup_tables::DESCRIBE_LOOKUP_TABLES,
+    logs::lookup_tables::UPDATE_LOOKUP_TABLE,
+    logs::lookup_tables::DELETE_LOOKUP_TABLE,
     ecr::repositories::CREATE_REPOSITORY,
     ecr::repositories::DESCRIBE_REPOSITORIES,
     ecr::repositories::DELETE_REPOSITORY,
@@ -456,12 +489,15 @@ pub async fn start(app: &mut App, data_dir: &std::path::Path) -> Result<(), Star
     app.service_state.provide(iam::model::service_access::Tracked::new(OPERATIONS.iter().map(|op| op.action)));
     // ECR's lifecycle clock (a test hook may set it ahead, `ecr::lifecycle::CLOCK_OFFSET_FILE`).
     app.service_state.provide(ecr::lifecycle::LifecycleClock::new(data_dir));
+    // The clock CloudWatch Logs' scheduled queries fire by (a test hook may set it ahead).
+    app.service_state.provide(logs::scheduled_queries::ScheduleClock::new(data_dir));
     // CloudWatch Logs events stored one row each before migration 31, moved into batches.
     logs::convert_legacy_events(app).await?;
     ecr::registry::blobs::start(app, data_dir).await
 }
 
-/// The background passes: the ECS service scheduler every second; log retention, access
+/// The background passes: the ECS service scheduler and CloudWatch Logs' scheduled queries
+/// every second; log retention, access
 /// advisor's forgetting of use and reports past their time, policy generations past theirs,
 /// and the statuses of unused access findings that no longer hold, every minute; ECR's
 /// lifecycle policies every minute and when one is put or the lifecycle clock moves.
@@ -475,6 +511,9 @@ pub async fn background(app: Arc<App>) {
         }
         if let Err(error) = ecr::lifecycle::expire_when_due(&app, pass).await {
             tracing::error!("ECR lifecycle policies: {error}");
+        }
+        if let Err(error) = logs::scheduled_queries::run_due(&app).await {
+            tracing::error!("scheduled queries: {error}");
         }
         if pass % 60 == 0 {
             if let Err(error) = logs::expire(&app).await {

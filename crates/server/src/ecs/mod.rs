@@ -14,6 +14,7 @@ pub(crate) mod model;
 pub(crate) mod namespaces;
 pub(crate) mod query;
 pub(crate) mod scheduler;
+pub(crate) mod service_deployments;
 pub(crate) mod service_plan;
 pub(crate) mod services;
 pub(crate) mod tagging;

@@ -25,6 +25,7 @@ use super::model::container_instance::{Groups, Which, instances_where};
 use super::model::service::{self as service_model, Service, ServiceStatus};
 use super::model::task::{self as task_model, Launch, TaskRow, TaskStatus, create_tasks, stop};
 use super::scheduler;
+use super::service_deployments;
 use super::service_plan::{self as plan, Action, Event, StopReason};
 use super::tagging::{self, Propagate, TaskTagging};
 use super::task_sets;
@@ -42,7 +43,7 @@ const MAX_EVENTS: usize = 100;
 
 /// Where a service's document keeps the latest deployment that completed (`id`,
 /// `taskDefinition`), which a failed deployment rolls back to; never shown to clients.
-const LAST_COMPLETED: &str = "homeport:lastCompletedDeployment";
+pub(crate) const LAST_COMPLETED: &str = "homeport:lastCompletedDeployment";
 
 operation!(
     ecs,
@@ -127,8 +128,9 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             .count()
     };
     let mut described = service.body.clone();
+    // Homeport's own members (the last completed deployment, the service deployment records).
     if let Some(document) = described.as_object_mut() {
-        document.remove(LAST_COMPLETED);
+        document.retain(|member, _| !member.starts_with("homeport:"));
     }
     put(&mut described, "runningCount", running(None));
     put(&mut described, "pendingCount", pending(None));
@@ -139,6 +141,7 @@ async fn describe(app: &App, service: &Service, include_tags: bool) -> Result<Js
             put(deployment, "pendingCount", pending(Some(&id)));
         }
     }
+    service_deployments::describe_current(service, &mut described);
     if task_sets::is_external(service) {
         let sets = task_sets::counted_sets(app, service).await?;
         put(&mut described, "taskSets", sets.into_iter().map(task_sets::without_tags).collect::<Vec<_>>());
@@ -258,12 +261,13 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     scheduler::strategies(ctx.body.get("placementStrategy"))?;
     // Validates the task definition, the overrides-free launch and the roles it passes (an
     // EXTERNAL service's task sets each have theirs).
-    let task_definition = if external {
-        String::new()
-    } else {
-        let launched = launch(ctx, ctx.body).await?;
-        launched.definition.get("taskDefinitionArn").and_then(Json::as_str).unwrap_or_default().to_owned()
-    };
+    let definition = if external { None } else { Some(launch(ctx, ctx.body).await?.definition) };
+    let task_definition = definition
+        .as_ref()
+        .and_then(|d| d.get("taskDefinitionArn"))
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let tags = ecs::tags_from_body(ctx.body)?;
     let propagate = propagate_tags_word(ctx.body)?.unwrap_or("NONE");
     let managed = tagging::managed(ctx.body)?;
@@ -273,6 +277,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let configuration = deployment_configuration(ctx.body.get("deploymentConfiguration"), None, daemon)?;
     let grace = grace_period(ctx.body)?.unwrap_or(0);
     let rebalancing = ctx.body.get("availabilityZoneRebalancing").and_then(Json::as_str).unwrap_or("DISABLED");
+    let first = deployment_id()?;
     let mut body = json!({
         "serviceArn": arn,
         "serviceName": name,
@@ -286,7 +291,7 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "launchType": "EXTERNAL",
         "taskDefinition": task_definition,
         "deploymentConfiguration": configuration,
-        "deployments": if external { json!([]) } else { json!([deployment(&deployment_id()?, &task_definition, desired, now)]) },
+        "deployments": if external { json!([]) } else { json!([deployment(&first, &task_definition, desired, now)]) },
         "events": [],
         "createdAt": now,
         "placementConstraints": ctx.body.get("placementConstraints").cloned().unwrap_or(json!([])),
@@ -308,8 +313,13 @@ async fn create_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if existing.as_ref().is_some_and(|service| service.status() != ServiceStatus::Inactive) {
         return Err(invalid_parameter("Creation of service was not idempotent."));
     }
-    let service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
-    service_model::create(&ctx.app.store, ctx.account(), &service, &tags, now, existing.is_some()).await?;
+    let mut service = Service { arn, cluster_arn: cluster.arn.clone(), name: name.to_owned(), body };
+    let records = if external {
+        Vec::new()
+    } else {
+        service_deployments::begin(ctx.app, &mut service, &first, definition.as_ref(), now).await?
+    };
+    service_model::create(&ctx.app.store, ctx.account(), &service, &tags, now, existing.is_some(), records).await?;
     reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = service_model::find(&ctx.app.store, &service.arn).await?.ok_or_else(not_found)?;
     Ok(json!({"service": describe(ctx.app, &service, true).await?}))
@@ -383,14 +393,16 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         return Ok(json!({"service": describe(ctx.app, &service, false).await?}));
     }
     let current = service.body.get("taskDefinition").and_then(Json::as_str).unwrap_or_default().to_owned();
-    let new_definition = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
-        Some(_) => {
-            launch(ctx, ctx.body).await?.definition.get("taskDefinitionArn").and_then(Json::as_str).map(str::to_owned)
-        }
+    let launched = match ctx.body.get("taskDefinition").and_then(Json::as_str) {
+        Some(_) => Some(launch(ctx, ctx.body).await?.definition),
         None => None,
     };
+    let new_definition =
+        launched.as_ref().and_then(|d| d.get("taskDefinitionArn")).and_then(Json::as_str).map(str::to_owned);
     let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
+    let mut records = Vec::new();
     if force || new_definition.as_ref().is_some_and(|d| *d != current) {
+        let launched = launched.filter(|_| new_definition.is_some());
         let definition = new_definition.unwrap_or(current);
         put(&mut service.body, "taskDefinition", definition.as_str());
         let mut deployments: Vec<Json> =
@@ -398,15 +410,17 @@ async fn update_service(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         for old in &mut deployments {
             put(old, "status", "ACTIVE");
         }
-        deployments.insert(0, deployment(&deployment_id()?, &definition, desired, now));
+        let id = deployment_id()?;
+        deployments.insert(0, deployment(&id, &definition, desired, now));
         put(&mut service.body, "deployments", deployments);
+        records = service_deployments::begin(ctx.app, &mut service, &id, launched.as_ref(), now).await?;
     } else if let Some(primary) =
         service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
     {
         put(primary, "desiredCount", desired);
         put(primary, "updatedAt", now);
     }
-    service_model::save(&ctx.app.store, &service).await?;
+    service_model::save_with(&ctx.app.store, &service, records).await?;
     drop(placing);
     reconcile(ctx.app, &cluster, service.clone()).await?;
     let service = named_service(ctx, &cluster).await?;
@@ -729,6 +743,7 @@ pub(crate) async fn apply(
     now: i64,
 ) -> Result<(), AwsError> {
     let mut changed = false;
+    let mut progress = service_deployments::Progress::default();
     for action in actions {
         match action {
             Action::Stop { task, reason: StopReason::InstanceLost } => stop_lost(app, &task, now).await?,
@@ -756,6 +771,7 @@ pub(crate) async fn apply(
             }
             Action::Deactivate => {
                 put(&mut service.body, "status", ServiceStatus::Inactive.as_str());
+                progress.deleted = true;
                 changed = true;
             }
             Action::EndDeployments(ended) => {
@@ -768,6 +784,7 @@ pub(crate) async fn apply(
                 changed = true;
             }
             Action::Rollout(state) => {
+                progress.rollout = Some(state);
                 let mut completed = None;
                 if let Some(primary) =
                     service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
@@ -786,6 +803,7 @@ pub(crate) async fn apply(
                 changed = true;
             }
             Action::FailedTasks(failed) => {
+                progress.failed_tasks = Some(failed);
                 if let Some(primary) =
                     service.body.get_mut("deployments").and_then(Json::as_array_mut).and_then(|d| d.first_mut())
                 {
@@ -796,17 +814,20 @@ pub(crate) async fn apply(
             }
             Action::RollBack { to } => {
                 roll_back(service, &to, now);
+                progress.rolled_back_to = Some(to);
                 changed = true;
             }
         }
     }
-    if changed { service_model::save(&app.store, service).await } else { Ok(()) }
+    // The service deployment follows what the pass did (and leaves `PENDING` at the first).
+    let records = service_deployments::advance(app, service, &progress, now).await?;
+    if changed || !records.is_empty() { service_model::save_with(&app.store, service, records).await } else { Ok(()) }
 }
 
 /// Makes deployment `to` (the latest that completed) the primary again, `IN_PROGRESS`, with
 /// its task definition; the failed primary stays as an `ACTIVE` deployment whose tasks the
 /// next passes replace. A deployment that has ended is taken up again under its id.
-fn roll_back(service: &mut Service, to: &str, now: i64) {
+pub(crate) fn roll_back(service: &mut Service, to: &str, now: i64) {
     let completed = service.body.get(LAST_COMPLETED).cloned().unwrap_or(Json::Null);
     let desired = service.body.get("desiredCount").and_then(Json::as_i64).unwrap_or(0);
     let Some(deployments) = service.body.get_mut("deployments").and_then(Json::as_array_mut) else { return };

@@ -11,7 +11,10 @@
 //! GetLogGroupFields in `group_fields`, DescribeFieldIndexes and DescribeIndexPolicies (empty:
 //! Homeport keeps no indexes) in `field_indexes`, Put/Describe/DeleteAccountPolicy
 //! (subscription filter policies) in `account_policies`, PutLogGroupDeletionProtection in
-//! `protection`. Reads of one group take it by `logGroupName` or
+//! `protection`, vended-log delivery destinations in `deliveries` and their sources and
+//! deliveries (none can exist) in `delivery_sources`, scheduled queries (run by the
+//! background loop's `scheduled_queries::run_due`) in `scheduled_queries` with their
+//! schedules in `schedule`. Reads of one group take it by `logGroupName` or
 //! `logGroupIdentifier` ([`named_group`]).
 //!
 //! Names follow CloudWatch's rules (groups `[.\-_/#A-Za-z0-9]{1,512}`, streams without `:` or
@@ -20,6 +23,8 @@
 //! What CloudWatch Logs stores, and the SQL, is the domain layer's (`model`).
 
 pub(crate) mod account_policies;
+pub(crate) mod deliveries;
+pub(crate) mod delivery_sources;
 pub(crate) mod destinations;
 pub(crate) mod errors;
 pub(crate) mod events;
@@ -29,11 +34,14 @@ pub(crate) mod group_fields;
 pub(crate) mod groups;
 pub(crate) mod kms;
 pub(crate) mod list_groups;
+pub(crate) mod lookup_tables;
 pub(crate) mod model;
 pub(crate) mod protection;
 pub(crate) mod queries;
 pub(crate) mod query_definitions;
 pub(crate) mod query_run;
+pub(crate) mod schedule;
+pub(crate) mod scheduled_queries;
 pub(crate) mod tags;
 
 use aws_protocol::AwsError;

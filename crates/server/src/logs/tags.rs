@@ -1,7 +1,8 @@
 //! Log group and destination tags: TagLogGroup, UntagLogGroup and ListTagsLogGroup (by group
 //! name), and TagResource, UntagResource and ListTagsForResource (by the group's ARN, without
-//! `:*`, or a destination's), and the `tags` of CreateLogGroup and PutDestination. Both
-//! families act on the same tags.
+//! `:*`, a destination's, a delivery destination's, a lookup table's or a scheduled
+//! query's), and the `tags` of
+//! CreateLogGroup, PutDestination, PutDeliveryDestination and CreateScheduledQuery. Both families act on the same tags.
 //!
 //! Guarantees: a group or destination holds at most 50 tags, counted in the transaction that
 //! adds them (`TooManyTagsException` by ARN, `InvalidParameterException` by name, as
@@ -11,8 +12,8 @@
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
-use super::model::destinations;
 use super::model::tags::{self, PER_GROUP, Resource, Tagged};
+use super::model::{deliveries, destinations, lookup_table, scheduled_query};
 use super::{group_arn, group_name, group_resource, invalid_parameter, no_group};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op};
@@ -95,6 +96,24 @@ fn resource_of_arn<'a>(scope: Scope<'_>, arn: &'a str) -> Result<Resource<'a>, A
             }
         };
     }
+    if let Some(name) = arn.strip_prefix(&lookup_table::arn(scope, "")) {
+        return match plain(name) {
+            true => Ok(Resource::LookupTable(name)),
+            false => Err(invalid_parameter(format!("The resource ARN {arn} names no lookup table."))),
+        };
+    }
+    if let Some(id) = arn.strip_prefix(&scheduled_query::arn(scope, "")) {
+        return match plain(id) {
+            true => Ok(Resource::ScheduledQuery(id)),
+            false => Err(invalid_parameter(format!("The resource ARN {arn} names no scheduled query."))),
+        };
+    }
+    if let Some(name) = arn.strip_prefix(&deliveries::destination_arn(scope, "")) {
+        return match plain(name) {
+            true => Ok(Resource::DeliveryDestination(name)),
+            false => Err(invalid_parameter(format!("The resource ARN {arn} names no delivery destination."))),
+        };
+    }
     match arn.strip_prefix(&destinations::arn(scope, "")) {
         Some(name) if plain(name) => Ok(Resource::Destination(name)),
         Some(_) => Err(invalid_parameter(format!("The resource ARN {arn} names no destination."))),
@@ -110,6 +129,18 @@ fn described(scope: Scope<'_>, resource: Resource<'_>) -> (String, AwsError) {
     match resource {
         Resource::Group(name) => (group_arn(scope, name), no_group()),
         Resource::Destination(name) => (destinations::arn(scope, name), super::errors::no_destination()),
+        Resource::LookupTable(name) => (
+            lookup_table::arn(scope, name),
+            AwsError::new("ResourceNotFoundException", 400, format!("Lookup table {name} does not exist.")),
+        ),
+        Resource::ScheduledQuery(id) => (
+            scheduled_query::arn(scope, id),
+            AwsError::new("ResourceNotFoundException", 400, format!("Scheduled query {id} does not exist.")),
+        ),
+        Resource::DeliveryDestination(name) => (
+            deliveries::destination_arn(scope, name),
+            AwsError::new("ResourceNotFoundException", 400, format!("Delivery destination {name} does not exist.")),
+        ),
     }
 }
 
@@ -134,6 +165,11 @@ async fn list(ctx: &Ctx<'_>, resource: Resource<'_>) -> Result<Json, AwsError> {
     let exists = match resource {
         Resource::Group(name) => super::group_exists(ctx.app, scope, name).await?,
         Resource::Destination(name) => destinations::exists(&ctx.app.store, scope, name).await?,
+        Resource::DeliveryDestination(name) => deliveries::get(&ctx.app.store, scope, name).await?.is_some(),
+        Resource::LookupTable(name) => lookup_table::get(&ctx.app.store, scope, name).await?.is_some(),
+        Resource::ScheduledQuery(id) => {
+            scheduled_query::find(&ctx.app.store, scope, id).await?.is_some_and(|q| q.id == id)
+        }
     };
     if !exists {
         return Err(missing);

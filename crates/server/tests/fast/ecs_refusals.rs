@@ -207,12 +207,15 @@ fn unrouted_operations_are_named_and_service_events_end_once(server: &TestServer
     let family = unique("web");
     let service = unique("web");
     server.run(&[Case::error(
-        "DescribeServiceRevisions",
+        "DescribeExpressGatewayService",
         root,
-        ecs("DescribeServiceRevisions", json!({"serviceRevisionArns": [format!("arn:aws:ecs:us-east-1:{}:service-revision/{cluster}/{service}/1", server.account_id)]})),
+        ecs(
+            "DescribeExpressGatewayService",
+            json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{}:service/{cluster}/{service}", server.account_id)}),
+        ),
         400,
         "UnknownOperationException",
-        "Homeport does not support the ecs operation DescribeServiceRevisions.",
+        "Homeport does not support the ecs operation DescribeExpressGatewayService.",
     )]);
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     server

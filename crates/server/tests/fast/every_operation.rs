@@ -51,6 +51,8 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "IamRole":"r","ActivationId":"0123abcd-0123-4567-89ab-0123456789ab","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"],
             "Name":"n","Names":["n"],"Path":"/p","Value":"v","Labels":["l"],"ParameterVersion":1}"#
         }
+        // Its `status` is a list of deployment statuses, not ECS's usual word.
+        "ecs" if operation == "ListServiceDeployments" => r#"{"cluster":"c","service":"s"}"#,
         "ecs" => {
             r#"{"cluster":"c","taskDefinition":"t:1","task":"t","containerInstance":"arn:aws:ecs:us-east-1:111122223333:container-instance/c/x",
             "serviceName":"s","service":"s","family":"f","containerDefinitions":[],"taskDefinitions":["t:1"],
@@ -62,7 +64,10 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "autoScalingGroupProvider":{"autoScalingGroupArn":"arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:x"},
             "settings":[{"name":"containerInsights","value":"enabled"}],"namespace":"n","command":"ls","interactive":true,
             "attachments":[],"protectionEnabled":true,"taskSet":"ecs-svc/1","primaryTaskSet":"ecs-svc/1",
-            "scale":{"value":50,"unit":"PERCENT"}}"#
+            "scale":{"value":50,"unit":"PERCENT"},
+            "serviceDeploymentArn":"arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d",
+            "serviceDeploymentArns":["arn:aws:ecs:us-east-1:111122223333:service-deployment/c/s/d"],
+            "serviceRevisionArns":["arn:aws:ecs:us-east-1:111122223333:service-revision/c/s/1"],"hookId":"h"}"#
         }
         "ecr" => {
             r#"{"repositoryName":"repo","imageTagMutability":"MUTABLE","policyText":"{}","imageManifest":"{}",
@@ -97,7 +102,12 @@ fn json_body(service: &str, operation: &str) -> &'static str {
             "queryDefinitionId":"d","destinationName":"d","targetArn":"arn:aws:kinesis:us-east-1:111122223333:stream/s",
             "roleArn":"arn:aws:iam::111122223333:role/r","accessPolicy":"{}","policyName":"p","policyDocument":"{}",
             "policyType":"SUBSCRIPTION_FILTER_POLICY",
-            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#
+            "kmsKeyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "logType":"ACCESS_LOGS","deliverySourceName":"s","id":"abc","deliveryDestinationName":"d",
+            "deliveryDestinationArn":"arn:aws:logs:us-east-1:111122223333:delivery-destination:d",
+            "deliveryDestinationPolicy":"{}","queryLanguage":"CWLI","scheduleExpression":"rate(1 minute)",
+            "executionRoleArn":"arn:aws:iam::111122223333:role/r","identifier":"q","lookupTableName":"t","tableBody":"id\n1\n",
+            "lookupTableArn":"arn:aws:logs:us-east-1:111122223333:lookup-table:t"}"#
         }
         "secretsmanager" => {
             r#"{"SecretId":"s","Name":"n","ResourcePolicy":"{}","Tags":[],"TagKeys":["k"],"VersionStage":"AWSCURRENT"}"#

@@ -14,6 +14,7 @@ pub(crate) mod account_setting;
 pub(crate) mod cluster;
 pub(crate) mod container_instance;
 pub(crate) mod service;
+pub(crate) mod service_deployment;
 pub(crate) mod tags;
 pub(crate) mod task;
 pub(crate) mod task_definition;

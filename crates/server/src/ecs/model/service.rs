@@ -113,8 +113,23 @@ pub(crate) async fn save(store: &Store, service: &Service) -> Result<(), AwsErro
     Ok(())
 }
 
+/// Writes a service's document and the status it holds, with `also` (its service deployment
+/// records), in one transaction.
+pub(crate) async fn save_with(store: &Store, service: &Service, also: Vec<Statement>) -> Result<(), AwsError> {
+    if also.is_empty() {
+        return save(store, service).await;
+    }
+    let mut statements = vec![Statement::new(
+        "UPDATE ecs_services SET body = ?, status = ? WHERE arn = ?",
+        vec![service.body.to_string().into(), service.status().as_str().into(), service.arn.as_str().into()],
+    )];
+    statements.extend(also);
+    store.transaction(statements).await.map_err(internal)?;
+    Ok(())
+}
+
 /// Records a new `ACTIVE` service (`reactivate`: over an `INACTIVE` one of the same ARN) and
-/// its tags, in one transaction.
+/// its tags, with `also` (its first service deployment's records), in one transaction.
 pub(crate) async fn create(
     store: &Store,
     account: &str,
@@ -122,6 +137,7 @@ pub(crate) async fn create(
     tags: &[(String, String)],
     now: i64,
     reactivate: bool,
+    also: Vec<Statement>,
 ) -> Result<(), AwsError> {
     let active: Value = ServiceStatus::Active.as_str().into();
     let mut statements = vec![if reactivate {
@@ -144,6 +160,7 @@ pub(crate) async fn create(
         )
     }];
     statements.extend(ecs::set_tags(account, &service.arn, tags));
+    statements.extend(also);
     store.transaction(statements).await.map_err(internal)?;
     Ok(())
 }
@@ -182,9 +199,9 @@ mod tests {
         let temp = temp_store().await;
         let store = &temp.store;
         let (mut web, db) = (service("web"), service("db"));
-        create(store, ACCOUNT, &web, &[("team".to_owned(), "a".to_owned())], 10, false).await.unwrap();
-        create(store, ACCOUNT, &db, &[], 10, false).await.unwrap();
-        assert!(create(store, ACCOUNT, &db, &[], 11, false).await.is_err(), "one row per ARN");
+        create(store, ACCOUNT, &web, &[("team".to_owned(), "a".to_owned())], 10, false, Vec::new()).await.unwrap();
+        create(store, ACCOUNT, &db, &[], 10, false, Vec::new()).await.unwrap();
+        assert!(create(store, ACCOUNT, &db, &[], 11, false, Vec::new()).await.is_err(), "one row per ARN");
         let names = |services: Vec<Service>| services.into_iter().map(|s| s.name).collect::<Vec<_>>();
         assert_eq!(names(of_cluster(store, CLUSTER).await.unwrap()), ["db", "web"]);
         assert_eq!(find_in_account(store, ACCOUNT, &web.arn).await.unwrap().unwrap().name, "web");
@@ -201,7 +218,7 @@ mod tests {
         assert_eq!(column[0].text(0).unwrap(), "INACTIVE", "the column follows the document");
         assert_eq!(find(store, &web.arn).await.unwrap().unwrap().status(), ServiceStatus::Inactive);
 
-        create(store, ACCOUNT, &service("web"), &[], 20, true).await.unwrap();
+        create(store, ACCOUNT, &service("web"), &[], 20, true, Vec::new()).await.unwrap();
         assert_eq!(find(store, &web.arn).await.unwrap().unwrap().status(), ServiceStatus::Active);
         assert_eq!(names(all_live(store).await.unwrap()), ["db", "web"]);
     }

@@ -16,17 +16,22 @@
 //!   ([`event::expire`]) deletes, in one statement, exactly the batches whose every event is;
 //! - events stored before migration 31 (one row each in `log_events`) are moved into batches
 //!   at start ([`legacy_events`]), each exactly once, in their order;
-//! - a destination's name is one row per account and region, and its tags go with it.
+//! - a destination's and a delivery destination's name is one row per account and region,
+//!   and its tags go with it;
+//! - a scheduled query's firing is claimed by one replica only, and recorded with its run.
 
 pub(crate) mod account_policies;
 pub(crate) mod batch;
+pub(crate) mod deliveries;
 pub(crate) mod destinations;
 pub(crate) mod event;
 pub(crate) mod filters;
 pub(crate) mod group;
 pub(crate) mod legacy_events;
+pub(crate) mod lookup_table;
 pub(crate) mod query;
 pub(crate) mod query_definition;
+pub(crate) mod scheduled_query;
 pub(crate) mod stream;
 pub(crate) mod tags;
 

@@ -26,18 +26,26 @@ pub enum Tagged {
     NoResource,
 }
 
-/// What Logs tags: a log group or a destination, by name.
+/// What Logs tags: a log group, a destination, a delivery destination or a lookup table by
+/// name, or a scheduled query by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource<'a> {
     Group(&'a str),
     Destination(&'a str),
+    DeliveryDestination(&'a str),
+    ScheduledQuery(&'a str),
+    LookupTable(&'a str),
 }
 
 impl Resource<'_> {
-    fn table_and_name(&self) -> (&'static str, &str) {
+    /// Its table, the column that keys it in its region, and its key.
+    fn table_and_key(&self) -> (&'static str, &'static str, &str) {
         match self {
-            Resource::Group(name) => ("log_groups", name),
-            Resource::Destination(name) => ("logs_destinations", name),
+            Resource::Group(name) => ("log_groups", "name", name),
+            Resource::Destination(name) => ("logs_destinations", "name", name),
+            Resource::DeliveryDestination(name) => ("logs_delivery_destinations", "name", name),
+            Resource::ScheduledQuery(id) => ("logs_scheduled_queries", "id", id),
+            Resource::LookupTable(name) => ("logs_lookup_tables", "name", name),
         }
     }
 }
@@ -47,14 +55,14 @@ impl Resource<'_> {
 /// transaction beginning with it writes nothing for a resource that is gone or would be over
 /// its quota.
 fn guard(scope: Scope<'_>, resource: Resource<'_>, arn: &str, limit: Option<i64>) -> Statement {
-    let (table, name) = resource.table_and_name();
+    let (table, column, name) = resource.table_and_key();
     let quota = if limit.is_some() { format!(" AND {} <= ?", crate::tags::COUNT) } else { String::new() };
     let mut params: Vec<Value> = vec![scope.account.into(), scope.region.into(), name.into()];
     if let Some(limit) = limit {
         params.extend([scope.account.into(), KIND.into(), arn.into(), Value::Int(limit)]);
     }
     Statement::guard(
-        format!("UPDATE {table} SET name = name WHERE account_id = ? AND region = ? AND name = ?{quota}"),
+        format!("UPDATE {table} SET {column} = {column} WHERE account_id = ? AND region = ? AND {column} = ?{quota}"),
         params,
     )
 }
