@@ -43,8 +43,11 @@ pub async fn session_expiry(app: &App, key_id: &str) -> Result<Option<i64>, Auth
     Ok(key_entry(app, key_id).await?.session.map(|session| session.expires_at))
 }
 
-/// An access key's entry, from the cache or the store.
+/// An access key's entry, from the cache or the store. First the cache is checked against
+/// the store-wide generation, so a key or a permission changed on another replica is not
+/// served from here (what the rest of the request reads of the cache relies on).
 async fn key_entry(app: &App, key_id: &str) -> Result<KeyEntry, AuthError> {
+    app.cache.observe(&app.store).await;
     if let Some(entry) = app.cache.key(key_id) {
         return Ok(entry);
     }

@@ -193,6 +193,7 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
         target: Default::default(),
         created: Default::default(),
         checks: Default::default(),
+        prefetched: Default::default(),
     };
     let read_only = operation.changes_nothing();
     if !read_only && audit.refuses_changes() {
@@ -200,11 +201,15 @@ async fn answer(app: &App, audit: &AuditLog, api: &Api, incoming: Incoming<'_>, 
     }
     let (outcome, resources, verdict, decided) = run(api, &ctx).await;
     // Homeport's own failures are answered (and audited) in the service's own code.
-    let outcome = outcome.map_err(|error| api.answer(&service, error));
+    let mut outcome = outcome.map_err(|error| api.answer(&service, error));
     if outcome.is_ok() && operation.flushes_iam_cache() {
-        // A change to what the cache holds applies from the next request: nothing cached may
-        // outlive it. Other writes and the agents' traffic leave the cache valid.
-        app.cache.invalidate();
+        // A change to what the cache holds applies from the next request, on every replica:
+        // nothing cached may outlive it. Other writes and the agents' traffic leave the cache
+        // valid. A write whose replicas cannot be told is not answered as done (the caller
+        // retries; the write itself is idempotent or refused as a duplicate).
+        if let Err(error) = app.cache.invalidate(&app.store).await {
+            outcome = Err(api.answer(&service, crate::errors::internal(error)));
+        }
     }
     let record = Record {
         time: ids::now(),

@@ -1313,6 +1313,15 @@ pub const MIGRATIONS: &[Migration] = &[
         )
     ",
     },
+    Migration {
+        version: 37,
+        // The IAM cache's store-wide generation (`cache`): one row, moved by every write of
+        // keys, sessions or permissions on any replica, read by every authenticated request.
+        sql: "
+        CREATE TABLE iam_generation (id BIGINT PRIMARY KEY, value BIGINT NOT NULL);
+        INSERT INTO iam_generation (id, value) VALUES (1, 0)
+    ",
+    },
 ];
 
 /// Brings `store` to the current schema; rows that predate regions belong to `home_region`

@@ -8,7 +8,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 pub(crate) use super::model::cluster::Cluster;
-use super::model::cluster::{self as model, ClusterStatus, Occupant};
+use super::model::cluster::{self as model, ClusterStatus, Counts, Occupant};
 use crate::app::App;
 use crate::ecs::{self, cluster_arn, cluster_not_found, invalid_parameter};
 use crate::ids;
@@ -100,6 +100,11 @@ pub(crate) async fn describe_named(app: &App, scope: Scope<'_>, arn: &str) -> Re
 /// ECS's `Cluster` shape, with the counts ECS keeps.
 async fn describe(app: &App, cluster: &Cluster, include: &[&str]) -> Result<Json, AwsError> {
     let counts = model::counts(&app.store, &cluster.arn).await?;
+    describe_counted(app, cluster, counts, include).await
+}
+
+/// [`describe`] with the counts already read.
+async fn describe_counted(app: &App, cluster: &Cluster, counts: Counts, include: &[&str]) -> Result<Json, AwsError> {
     let (instances, running, pending, services) =
         (counts.instances, counts.running_tasks, counts.pending_tasks, counts.active_services);
     let mut described = json!({
@@ -197,11 +202,10 @@ async fn describe_clusters(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut clusters = Vec::new();
     let mut failures = Vec::new();
     for name in &names {
-        match find_cluster(ctx.app, ctx.scope(), &json!({"cluster": name})).await? {
-            Some(cluster) => clusters.push(describe(ctx.app, &cluster, &include).await?),
-            None => {
-                failures.push(json!({"arn": cluster_arn(ctx.scope(), &json!({"cluster": name})), "reason": "MISSING"}))
-            }
+        let arn = cluster_arn(ctx.scope(), &json!({"cluster": name}));
+        match model::find_counted(&ctx.app.store, ctx.scope(), &arn).await? {
+            Some((cluster, counts)) => clusters.push(describe_counted(ctx.app, &cluster, counts, &include).await?),
+            None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
         }
     }
     Ok(json!({"clusters": clusters, "failures": failures}))

@@ -272,15 +272,37 @@ fn no_such_version(policy: &ManagedPolicy, version: &str) -> AwsError {
     AwsError::new("NoSuchEntity", 404, format!("Policy {} version {version} does not exist.", policy.arn))
 }
 
-operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", Read, |ctx| Box::pin(policy_resource(ctx)), |ctx| query(
-    get_policy_version(ctx)
-));
+operation!(iam, GET_POLICY_VERSION, "GetPolicyVersion", Read, |ctx| Box::pin(policy_version_resource(ctx)), |ctx| {
+    query(get_policy_version(ctx))
+});
+
+/// A policy and the version a request asks for, as [`model::find_with_version`] reads them.
+type PolicyWithVersion = (ManagedPolicy, Option<(String, i64)>);
+
+/// GetPolicyVersion's resource: a policy stored under exactly the ARN asked for is read with
+/// the version in one statement, authorized on its ARN and answered from that read; any other
+/// ARN is authorized as [`policy_resource`] says (and then not found).
+async fn policy_version_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let GetPolicyVersionRequest { policy_arn: arn, version_id: version } = ctx.input();
+    if check_arn(arn).is_ok() {
+        if let Some(found) = model::find_with_version(&ctx.app.store, ctx.account(), arn, version).await? {
+            let resource = found.0.arn.clone();
+            ctx.prefetch::<PolicyWithVersion>(found);
+            return Ok(vec![resource]);
+        }
+    }
+    policy_resource(ctx).await
+}
 
 async fn get_policy_version(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     let GetPolicyVersionRequest { policy_arn: arn, version_id: version } = ctx.input();
     check_arn(arn)?;
-    let (policy, found) =
-        model::find_with_version(&ctx.app.store, ctx.account(), arn, version).await?.ok_or_else(|| not_found(arn))?;
+    let (policy, found) = match ctx.prefetched::<PolicyWithVersion>() {
+        Some(prefetched) => prefetched.clone(),
+        None => model::find_with_version(&ctx.app.store, ctx.account(), arn, version)
+            .await?
+            .ok_or_else(|| not_found(arn))?,
+    };
     let (document, created_at) = found.ok_or_else(|| no_such_version(&policy, version))?;
     let mut xml = ctx.response();
     xml.nest("PolicyVersion", |xml| {

@@ -156,12 +156,27 @@ async fn create_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
     Ok(xml)
 }
 
-operation!(iam, GET_ROLE, "GetRole", Read, |ctx| Box::pin(resource(ctx, Kind::Role)), |ctx| query(get_role(ctx)));
+operation!(iam, GET_ROLE, "GetRole", Read, |ctx| Box::pin(role_detail_resource(ctx)), |ctx| query(get_role(ctx)));
+
+/// GetRole's resource, as [`resource`] finds it, read with its boundary and tags in the same
+/// statement: the role becomes the request's target and the handler answers from this read.
+async fn role_detail_resource(ctx: &Ctx<'_>) -> Result<Vec<String>, AwsError> {
+    let name = ctx.required("RoleName")?;
+    let Some(detail) = model::detail(&ctx.app.store, ctx.account(), name).await? else {
+        return resource(ctx, Kind::Role).await;
+    };
+    let arn = detail.role.arn(ctx.account());
+    let _ = ctx.target.set(detail.role.entity.clone());
+    ctx.prefetch(detail);
+    Ok(vec![arn])
+}
 
 async fn get_role(ctx: &Ctx<'_>) -> Result<XmlResponse, AwsError> {
-    let detail = existing_role_detail(ctx).await?;
     let mut xml = ctx.response();
-    write_role(&mut xml, &detail, ctx.account());
+    match ctx.prefetched::<RoleDetail>() {
+        Some(detail) => write_role(&mut xml, detail, ctx.account()),
+        None => write_role(&mut xml, &existing_role_detail(ctx).await?, ctx.account()),
+    }
     Ok(xml)
 }
 

@@ -12,8 +12,7 @@ use aws_protocol::AwsError;
 use serde_json::{Value as Json, json};
 
 use crate::ids;
-use crate::logs::model::event::{self, Destination, Direction, Page, Position};
-use crate::logs::model::stream;
+use crate::logs::model::event::{self, Destination, Direction, Page, Position, StreamEvents};
 use crate::logs::{self, group_name, invalid_parameter, no_stream, stream_name};
 use crate::operations::operation;
 use crate::operations::{Ctx, json as json_op, put};
@@ -161,10 +160,11 @@ fn window(body: &Json) -> (i64, i64) {
 
 async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let stream = stream_name(ctx.body)?;
-    let group = logs::existing_group(ctx, ctx.body).await?;
-    if !stream::exists(&ctx.app.store, ctx.scope(), group, stream).await? {
-        return Err(no_stream());
+    let group = logs::named_group(ctx, ctx.body)?;
+    if !group.here {
+        return Err(logs::no_group());
     }
+    let group = group.name;
     let limit = limit(ctx.body);
     let (start, end) = window(ctx.body);
     let from_head = ctx.body.get("startFromHead").and_then(Json::as_bool).unwrap_or(false);
@@ -179,8 +179,12 @@ async fn get_log_events(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         from: position,
         limit,
     };
-    let found: Vec<(Position, Json)> = event::of_stream(&ctx.app.store, ctx.scope(), group, stream, page)
-        .await?
+    let events = match event::of_existing_stream(&ctx.app.store, ctx.scope(), group, stream, page).await? {
+        StreamEvents::NoGroup => return Err(logs::no_group()),
+        StreamEvents::NoStream => return Err(no_stream()),
+        StreamEvents::Events(events) => events,
+    };
+    let found: Vec<(Position, Json)> = events
         .into_iter()
         .map(|event| {
             let json =

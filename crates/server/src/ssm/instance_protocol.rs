@@ -226,7 +226,7 @@ async fn register_instance(app: &App, body: &Json, activation_id: &str) -> Resul
             format!("Activation {activation_id} has reached its registration limit."),
         ));
     }
-    app.cache.invalidate();
+    app.cache.invalidate(&app.store).await.map_err(crate::errors::internal)?;
     Ok((instance_id, activation.region))
 }
 

@@ -45,6 +45,7 @@ mod iam_mfa;
 mod iam_oidc_providers;
 mod iam_paging;
 mod iam_policies;
+mod iam_replicas;
 mod iam_roles;
 mod iam_saml_providers;
 mod iam_simulator;

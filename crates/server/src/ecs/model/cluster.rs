@@ -60,17 +60,56 @@ pub(crate) async fn find(store: &Store, scope: Scope<'_>, arn: &str) -> Result<O
         )
         .await
         .map_err(internal)?;
+    rows.first().map(cluster_of).transpose()
+}
+
+/// The cluster in a row starting with `arn, name, status, settings, capacity_providers`.
+fn cluster_of(row: &store::Row) -> Result<Cluster, AwsError> {
+    let status = row.text(2).map_err(internal)?;
+    Ok(Cluster {
+        arn: row.text(0).map_err(internal)?,
+        name: row.text(1).map_err(internal)?,
+        status: ClusterStatus::parse(&status).ok_or_else(|| internal(format!("unknown cluster status `{status}`")))?,
+        settings: ecs::json_column(row, 3)?,
+        capacity_providers: serde_json::from_value(ecs::json_column(row, 4)?).map_err(internal)?,
+    })
+}
+
+/// As [`find`], with the cluster's [`Counts`] read in the same statement (what
+/// DescribeClusters shows, in one round trip per cluster).
+pub(crate) async fn find_counted(
+    store: &Store,
+    scope: Scope<'_>,
+    arn: &str,
+) -> Result<Option<(Cluster, Counts)>, AwsError> {
+    let rows = store
+        .query(
+            "SELECT c.arn, c.name, c.status, c.settings, c.capacity_providers,
+                    (SELECT COUNT(*) FROM ecs_container_instances i WHERE i.cluster_arn = c.arn AND i.status <> ?),
+                    (SELECT COALESCE(CAST(SUM(i.running_tasks) AS BIGINT), 0) FROM ecs_container_instances i WHERE i.cluster_arn = c.arn),
+                    (SELECT COALESCE(CAST(SUM(i.pending_tasks) AS BIGINT), 0) FROM ecs_container_instances i WHERE i.cluster_arn = c.arn),
+                    (SELECT COUNT(*) FROM ecs_services s WHERE s.cluster_arn = c.arn AND s.status = ?)
+             FROM ecs_clusters c WHERE c.arn = ? AND c.account_id = ? AND c.region = ?",
+            vec![
+                ContainerInstanceStatus::Inactive.as_str().into(),
+                ServiceStatus::Active.as_str().into(),
+                arn.into(),
+                scope.account.into(),
+                scope.region.into(),
+            ],
+        )
+        .await
+        .map_err(internal)?;
     rows.first()
         .map(|row| {
-            let status = row.text(2).map_err(internal)?;
-            Ok(Cluster {
-                arn: row.text(0).map_err(internal)?,
-                name: row.text(1).map_err(internal)?,
-                status: ClusterStatus::parse(&status)
-                    .ok_or_else(|| internal(format!("unknown cluster status `{status}`")))?,
-                settings: ecs::json_column(row, 3)?,
-                capacity_providers: serde_json::from_value(ecs::json_column(row, 4)?).map_err(internal)?,
-            })
+            let count = |index| row.int(index).map_err(internal);
+            let counts = Counts {
+                instances: count(5)?,
+                running_tasks: count(6)?,
+                pending_tasks: count(7)?,
+                active_services: count(8)?,
+            };
+            Ok((cluster_of(row)?, counts))
         })
         .transpose()
 }

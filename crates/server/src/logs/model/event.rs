@@ -191,11 +191,17 @@ async fn bounds(store: &Store, scope: Scope<'_>, group: &str) -> Result<Option<B
         )
         .await?;
     let Some(row) = rows.first() else { return Ok(None) };
+    Ok(Some(bounds_of(row.opt_int(0)?, row.int(1)?)))
+}
+
+/// The bounds of a group that keeps events `retention_days` (or forever) and whose widest
+/// batch spans `batch_span`.
+fn bounds_of(retention_days: Option<i64>, batch_span: i64) -> Bounds {
     let now_ms = crate::ids::now().saturating_mul(1000);
     // The retention pass deletes what is older than `now - days`; a read never answers it
     // either, though its batch may still be kept for its younger events.
-    let kept_from = row.opt_int(0)?.map_or(-TIME_LIMIT, |days| now_ms.saturating_sub(days.saturating_mul(DAY_MS)));
-    Ok(Some(Bounds { kept_from: clamp(kept_from), span: row.int(1)?.max(0) }))
+    let kept_from = retention_days.map_or(-TIME_LIMIT, |days| now_ms.saturating_sub(days.saturating_mul(DAY_MS)));
+    Bounds { kept_from: clamp(kept_from), span: batch_span.max(0) }
 }
 
 fn clamp(time: i64) -> i64 {
@@ -250,6 +256,11 @@ impl Merge<'_> {
     /// The events, oldest first.
     async fn read(&self, store: &Store) -> Result<Vec<LogEvent>, ModelError> {
         let Some(bounds) = bounds(store, self.scope, self.group).await? else { return Ok(Vec::new()) };
+        self.read_within(store, bounds).await
+    }
+
+    /// [`Merge::read`] with the group's bounds already read.
+    async fn read_within(&self, store: &Store, bounds: Bounds) -> Result<Vec<LogEvent>, ModelError> {
         let forward = self.direction == Direction::Forward;
         let lo = clamp(self.lo).max(bounds.kept_from);
         let hi = clamp(self.hi);
@@ -376,7 +387,10 @@ fn as_limit(limit: i64) -> usize {
     usize::try_from(limit.max(0)).unwrap_or(usize::MAX)
 }
 
-/// The events of a stream a [`Page`] wants, in order (oldest first).
+/// The events of a stream a [`Page`] wants, in order (oldest first); what
+/// [`of_existing_stream`] reads once it knows the stream exists (the model's tests read
+/// through it).
+#[cfg(test)]
 pub async fn of_stream(
     store: &Store,
     scope: Scope<'_>,
@@ -397,6 +411,50 @@ pub async fn of_stream(
     }
     .read(store)
     .await
+}
+
+/// What a read of a stream found: no such group, no such stream in it, or the events.
+#[derive(Debug)]
+pub enum StreamEvents {
+    NoGroup,
+    NoStream,
+    Events(Vec<LogEvent>),
+}
+
+/// [`of_stream`], for a stream that must exist (GetLogEvents): whether the group and the
+/// stream exist and the group's bounds are one statement, the events a second.
+pub async fn of_existing_stream(
+    store: &Store,
+    scope: Scope<'_>,
+    group: &str,
+    stream: &str,
+    page: Page,
+) -> Result<StreamEvents, ModelError> {
+    let rows = store
+        .query(
+            "SELECT g.retention_days, g.batch_span, s.name FROM log_groups g
+             LEFT JOIN log_streams s ON s.account_id = g.account_id AND s.region = g.region AND s.group_name = g.name AND s.name = ?
+             WHERE g.account_id = ? AND g.region = ? AND g.name = ?",
+            vec![stream.into(), scope.account.into(), scope.region.into(), group.into()],
+        )
+        .await?;
+    let Some(row) = rows.first() else { return Ok(StreamEvents::NoGroup) };
+    if row.opt_text(2)?.is_none() {
+        return Ok(StreamEvents::NoStream);
+    }
+    let bounds = bounds_of(row.opt_int(0)?, row.int(1)?);
+    let Page { window, direction, from, limit } = page;
+    let merge = Merge {
+        scope,
+        group,
+        stream: Some(stream),
+        lo: window.0,
+        hi: window.1.saturating_sub(1),
+        from,
+        direction,
+        limit: as_limit(limit),
+    };
+    Ok(StreamEvents::Events(merge.read_within(store, bounds).await?))
 }
 
 /// The next `page` events of a whole group after `after`, with a timestamp in `window` (start

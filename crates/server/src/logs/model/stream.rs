@@ -79,7 +79,9 @@ pub async fn delete(store: &Store, scope: Scope<'_>, group: &str, name: &str) ->
     }
 }
 
-/// Whether a stream exists in a group.
+/// Whether a stream exists in a group (requests learn it with what they read:
+/// `event::destination`, `event::of_existing_stream`).
+#[cfg(test)]
 pub async fn exists(store: &Store, scope: Scope<'_>, group: &str, name: &str) -> Result<bool, ModelError> {
     let rows = store
         .query(

@@ -176,6 +176,20 @@ impl TestServer {
         TestServer::start_in(self.data_dir.clone(), self.store_url.clone())
     }
 
+    /// Another server on this one's PostgreSQL database, as a replica behind a load balancer
+    /// runs: a data directory of its own (its own caches, its own audit journal) with this
+    /// server's master key and root credentials. Panics on the embedded SQLite store.
+    pub fn replica(&self) -> TestServer {
+        let url = self.store_url.clone().expect("replicas share a PostgreSQL store");
+        let data_dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{}", std::process::id(), unique("")));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&data_dir).unwrap();
+        for file in ["master.key", "root-credentials"] {
+            std::fs::copy(self.data_dir.join(file), data_dir.join(file)).unwrap();
+        }
+        TestServer::start_in(data_dir, Some(url))
+    }
+
     /// Asks the server to shut down and waits for its thread; false if that thread panicked.
     fn stop(&mut self) -> bool {
         if let Some(shutdown) = self.shutdown.take() {
