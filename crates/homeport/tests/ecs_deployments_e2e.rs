@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, import_busybox, instance_role, wait_for};
-use common::{Agent, aws_cli_available, docker_available, fresh_dir, register_agent, registered_id};
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, busybox_ready, instance_role, wait_for};
+use common::{Agent, register_agent, registered_id};
 
 /// A revision of family `web`: a container that runs until told to stop, with a health check
 /// running `check` every 5 seconds (one failure makes it unhealthy).
@@ -76,15 +76,42 @@ fn settle(ecs: &Ecs<'_>, name: &str, definition: &str, minimum: i64, within: Dur
     (settled, lowest)
 }
 
+/// The fewest tasks of `service` RUNNING at once from `since` (epoch seconds) until now, from
+/// the tasks' own `startedAt` and `stoppedAt`: exact, where sampling `runningCount` can miss
+/// a short dip on a loaded machine.
+fn lowest_running(ecs: &Ecs<'_>, service: &str, since: f64) -> i64 {
+    let mut arns = Vec::new();
+    for status in ["RUNNING", "STOPPED"] {
+        let listed = ecs.call(&["list-tasks", "--service-name", service, "--desired-status", status]);
+        arns.extend(listed["taskArns"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()));
+    }
+    let mut running = 0;
+    let mut changes = Vec::new();
+    for task in ecs.tasks(&arns) {
+        let Some(started) = task["startedAt"].as_f64() else { continue };
+        let stopped = task["stoppedAt"].as_f64();
+        if started < since && stopped.is_none_or(|stopped| stopped >= since) {
+            running += 1;
+        } else if started >= since {
+            changes.push((started, 1));
+        }
+        if let Some(stopped) = stopped.filter(|stopped| *stopped >= since) {
+            changes.push((stopped, -1));
+        }
+    }
+    // At one instant a start counts before a stop: no dip is invented between them.
+    changes.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut lowest = running;
+    for (_, change) in changes {
+        running += change;
+        lowest = lowest.min(running);
+    }
+    lowest
+}
+
 #[test]
 fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
-    if !aws_cli_available() || !docker_available("the ECS deployments end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("ecs-deployments");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the ECS deployments end-to-end test", "ecs-deployments") else { return };
     let cluster = format!("deploy-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let server = common::Server::start(&dir.join("data"), None);
@@ -125,22 +152,24 @@ fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
 
     // At 50%-100% the old tasks make room first: the count drops, but never below 5.
     let started = Instant::now();
-    ecs.call(&["update-service", "--service", "web", "--task-definition", "web:2"]);
+    let updated = ecs.call(&["update-service", "--service", "web", "--task-definition", "web:2"]);
+    let deployed_at = updated["service"]["deployments"][0]["createdAt"].as_f64().unwrap();
     let mut waiter = server
         .aws_command(&root, &["ecs", "wait", "services-stable", "--cluster", &cluster, "--services", "web"])
         .spawn()
         .unwrap();
-    let (_, lowest) = settle(&ecs, "web", "web:2", 5, Duration::from_secs(180));
+    settle(&ecs, "web", "web:2", 5, Duration::from_secs(180));
     let took = started.elapsed();
     assert!(waiter.wait().unwrap().success(), "aws ecs wait services-stable");
-    assert!(lowest < 10, "the deployment went in steps: the lowest running count was {lowest}");
+    let lowest = lowest_running(&ecs, "web", deployed_at);
+    assert!((5..10).contains(&lowest), "the deployment went in steps: the lowest running count was {lowest}");
     eprintln!(
         "a deployment of 10 tasks on 2 instances (health checks every 5 s, 50%-100%) completed {took:?} after \
          UpdateService; the running count went down to {lowest}"
     );
     // At ECS's defaults (100%-200%) the new tasks start first and the count never drops.
     let started = Instant::now();
-    ecs.call(&[
+    let updated = ecs.call(&[
         "update-service",
         "--service",
         "web",
@@ -148,7 +177,10 @@ fn services_roll_out_trip_the_circuit_breaker_and_run_daemons_with_docker() {
         "--deployment-configuration",
         "minimumHealthyPercent=100,maximumPercent=200",
     ]);
-    let (second, lowest) = settle(&ecs, "web", "web:2", 10, Duration::from_secs(180));
+    let deployed_at = updated["service"]["deployments"][0]["createdAt"].as_f64().unwrap();
+    let (second, _) = settle(&ecs, "web", "web:2", 10, Duration::from_secs(180));
+    let lowest = lowest_running(&ecs, "web", deployed_at);
+    assert_eq!(lowest, 10, "at 100%-200% no old task stops before its replacement runs");
     eprintln!(
         "a deployment of 10 tasks on 2 instances (health checks every 5 s, 100%-200%) completed {:?} after \
          UpdateService; the running count never went below {lowest}",

@@ -37,18 +37,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir, register_agent, registered_id};
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, busybox_ready, docker, instance_role, wait_for};
+use common::{Agent, Server, ecr_login, register_agent, registered_id};
 
 #[test]
 fn two_agents_run_stop_adopt_and_heal_tasks_with_docker() {
-    if !aws_cli_available() || !docker_available("the ECS end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("ecs");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the ECS end-to-end test", "ecs") else { return };
     let cluster = format!("e2e-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let flags = ["--instance-disconnect-timeout", "5"];

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent, registered_id};
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, busybox_ready, docker, instance_role, wait_for};
+use common::{Agent, Server, register_agent, registered_id};
 
 /// The ARN of the container instance registered by `mi`, once it is connected.
 fn instance_of(ecs: &Ecs<'_>, mi: &str) -> String {
@@ -66,13 +66,7 @@ fn health(task: &Value, container: &str) -> Value {
 
 #[test]
 fn health_is_reported_and_a_registered_again_agent_removes_its_orphans() {
-    if !aws_cli_available() || !docker_available("the ECS host end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("ecs-host");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the ECS host end-to-end test", "ecs-host") else { return };
     let cluster = format!("host-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, docker, import_busybox, instance_role, wait_for};
-use common::{Agent, Server, aws_cli_available, docker_available, fresh_dir, register_agent};
+use common::ecs::{Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, busybox_ready, docker, instance_role, wait_for};
+use common::{Agent, Server, register_agent};
 
 /// Removes the test's volumes when dropped (declared before `Containers`, so after the
 /// containers that use them are removed).
@@ -107,13 +107,7 @@ fn refused_registration(server: &Server, definition: &Value) -> String {
 
 #[test]
 fn volumes_metadata_and_container_settings_reach_docker() {
-    if !aws_cli_available() || !docker_available("the ECS workloads end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("ecs-workloads");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the ECS workloads end-to-end test", "ecs-workloads") else { return };
     let cluster = format!("workloads-{}", std::process::id());
     // Declared first, dropped last: after the containers that use it are removed.
     let volumes_made = Volumes::default();

@@ -41,10 +41,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use common::ecs::{
-    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, TASKS_TRUST, awslogs, cluster_with_agent, docker, execution_role,
-    import_busybox, instance_role, log_messages, wait_for,
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, TASKS_TRUST, awslogs, busybox_ready, cluster_with_agent, docker,
+    execution_role, instance_role, log_messages, wait_for,
 };
-use common::{Agent, Server, aws_cli_available, docker_available, ecr_login, fresh_dir};
+use common::{Agent, Server, ecr_login};
 
 /// awslogs-create-group needs logs:CreateLogGroup, which the managed policy lacks (as on AWS).
 const CREATE_GROUP_POLICY: &str =
@@ -198,13 +198,7 @@ fn task_id(arn: &str) -> &str {
 
 #[test]
 fn task_roles_and_awslogs_with_docker() {
-    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("exec-role");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the task role end-to-end test", "exec-role") else { return };
     let Some((python, interpreter)) = python_image(&dir) else { return };
     let cluster = format!("exec-{}", std::process::id());
     let _containers = Containers { cluster: cluster.clone() };
@@ -448,13 +442,7 @@ const TOKEN_ONLY_POLICY: &str =
 
 #[test]
 fn pulls_from_homeports_registry_with_the_right_role() {
-    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("exec-pulls");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the task role end-to-end test", "exec-pulls") else { return };
     let cluster = format!("pulls-{}", std::process::id());
     let _containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);
@@ -556,13 +544,7 @@ fn pulls_from_homeports_registry_with_the_right_role() {
 /// its output going nowhere.
 #[test]
 fn awslogs_that_cannot_be_set_up_stops_the_task_with_the_reason() {
-    if !aws_cli_available() || !docker_available("the task role end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("exec-awslogs");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the task role end-to-end test", "exec-awslogs") else { return };
     let cluster = format!("awslogs-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);

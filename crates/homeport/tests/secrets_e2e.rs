@@ -24,10 +24,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use common::ecs::{
-    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, cluster_with_agent, execution_role, import_busybox, instance_role,
+    Containers, ECS_POLICY, Ecs, IMAGE, SSM_POLICY, busybox_ready, cluster_with_agent, execution_role, instance_role,
     log_messages, wait_for,
 };
-use common::{Server, aws_cli_available, docker_available, ecr_login, fresh_dir};
+use common::{Server, aws_cli_available, ecr_login, fresh_dir};
 
 const READ_SECRETS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:GetParameters","secretsmanager:GetSecretValue","logs:CreateLogGroup"],"Resource":"*"}]}"#;
 const READ_SECRETS_ONLY_ASM: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:GetSecretValue","logs:CreateLogGroup"],"Resource":"*"}]}"#;
@@ -123,13 +123,7 @@ fn parameters_and_secrets_through_the_aws_cli() {
 
 #[test]
 fn tasks_read_their_secrets_with_the_execution_role() {
-    if !aws_cli_available() || !docker_available("the secrets end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("secrets-docker");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the secrets end-to-end test", "secrets-docker") else { return };
     let cluster = format!("secrets-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);
@@ -229,13 +223,7 @@ fn tasks_read_their_secrets_with_the_execution_role() {
 /// read with the execution role.
 #[test]
 fn private_registry_credentials_come_from_a_secret() {
-    if !aws_cli_available() || !docker_available("the secrets end-to-end test") {
-        return;
-    }
-    let dir = fresh_dir("secrets-registry");
-    if !import_busybox(&dir) {
-        return;
-    }
+    let Some(dir) = busybox_ready("the secrets end-to-end test", "secrets-registry") else { return };
     let cluster = format!("registry-{}", std::process::id());
     let containers = Containers { cluster: cluster.clone() };
     let server = Server::start(&dir.join("data"), None);

@@ -10,7 +10,7 @@
     reason = "test support: fails loudly on any surprise; each test binary uses part of it"
 )]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,17 @@ pub fn docker(args: &[&str]) -> String {
 }
 
 /// `homeport-test/busybox:latest`: the static busybox with its applets as symlinks.
+/// The prologue of every test that runs tasks in Docker: the aws CLI and Docker are there
+/// (in CI their absence fails the test, elsewhere `test` says it did not run), a fresh
+/// directory named after `dir_name`, and the busybox image imported. `None`: skip.
+pub fn busybox_ready(test: &str, dir_name: &str) -> Option<PathBuf> {
+    if !super::aws_cli_available() || !super::docker_available(test) {
+        return None;
+    }
+    let dir = super::fresh_dir(dir_name);
+    import_busybox(&dir).then_some(dir)
+}
+
 pub fn import_busybox(dir: &Path) -> bool {
     let busybox = Path::new("/bin/busybox");
     let is_static = Command::new("ldd").arg(busybox).output().is_ok_and(|output| {
