@@ -25,7 +25,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -13,7 +13,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

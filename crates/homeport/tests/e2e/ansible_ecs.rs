@@ -16,7 +16,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use common::Server;
 use serde_json::{Value, json};

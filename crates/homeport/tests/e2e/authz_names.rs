@@ -20,7 +20,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use server::operations::Operation;
@@ -565,8 +565,8 @@ fn root_caller(server: &Server) -> Caller {
 }
 
 const ALLOW_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-const CERTIFICATE: &str = include_str!("../../server/src/iam/testdata/cert.pem");
-const PRIVATE_KEY: &str = include_str!("../../server/src/iam/testdata/key.pem");
+const CERTIFICATE: &str = include_str!("../../../server/src/iam/testdata/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../../server/src/iam/testdata/key.pem");
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["ssm.amazonaws.com","ecs-tasks.amazonaws.com","ec2.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
 
 /// The denied entities (canonical spellings, under /ops/) and their bystanders (not denied),

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "a test fails loudly on any surprise")]
 
-mod common;
+use crate::common;
 
 use common::{Server, boto3_available, fresh_dir, snake_case};
 use serde_json::json;

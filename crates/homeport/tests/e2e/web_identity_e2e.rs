@@ -14,8 +14,8 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
-#[path = "../../server/tests/fast/support/oidc_issuer.rs"]
+use crate::common;
+#[path = "../../../server/tests/fast/support/oidc_issuer.rs"]
 #[allow(dead_code, reason = "shared with the fast tier, which uses all of it")]
 mod oidc_issuer;
 

@@ -11,7 +11,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

@@ -13,8 +13,8 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
-#[path = "../../server/tests/fast/support/saml_idp.rs"]
+use crate::common;
+#[path = "../../../server/tests/fast/support/saml_idp.rs"]
 #[allow(dead_code, reason = "shared with the fast tier, which uses all of it")]
 mod saml_idp;
 

@@ -15,7 +15,7 @@
 
 use std::sync::Barrier;
 
-mod common;
+use crate::common;
 
 use aws_protocol::sigv4::uri_encode;
 use common::{Key, Server, TestDatabase, fresh_dir, read_credentials};

@@ -16,7 +16,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -28,7 +28,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 
-mod common;
+use crate::common;
 
 use common::{TestDatabase, fresh_dir};
 

@@ -10,7 +10,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 

@@ -17,7 +17,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 
 use common::{Server, TestDatabase, aws_cli_available, fresh_dir};
 

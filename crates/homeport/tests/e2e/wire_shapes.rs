@@ -12,7 +12,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 
@@ -1147,9 +1147,9 @@ fn sts_tour(server: &Server, account: &str, mfa: &MfaUser) -> Vec<Value> {
     toured
 }
 
-const CERTIFICATE: &str = include_str!("../../server/src/iam/testdata/cert.pem");
-const PRIVATE_KEY: &str = include_str!("../../server/src/iam/testdata/key.pem");
-const SSH_KEY: &str = include_str!("../../server/src/iam/testdata/key.pub");
+const CERTIFICATE: &str = include_str!("../../../server/src/iam/testdata/cert.pem");
+const PRIVATE_KEY: &str = include_str!("../../../server/src/iam/testdata/key.pem");
+const SSH_KEY: &str = include_str!("../../../server/src/iam/testdata/key.pub");
 
 /// Every credential operation once, in two batches (the second needs the first's ids); both
 /// are returned for the coverage check.

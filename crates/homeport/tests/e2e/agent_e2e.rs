@@ -19,7 +19,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -30,7 +30,7 @@
     reason = "a test fails loudly on any surprise"
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
