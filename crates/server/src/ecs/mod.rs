@@ -10,6 +10,7 @@ pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod errors;
 pub(crate) mod exec;
+pub(crate) mod fargate;
 pub(crate) mod model;
 pub(crate) mod namespaces;
 pub(crate) mod query;
