@@ -166,6 +166,16 @@ impl Store {
         }
     }
 
+    /// [`Store::transaction`] for writes whose guards decide whether they apply: `true` when
+    /// every statement ran, `false` when a guard changed no row (and nothing was written).
+    pub async fn guarded(&self, statements: Vec<Statement>) -> Result<bool, StoreError> {
+        match self.transaction(statements).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Unmet(_)) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Applies the migrations not applied yet, in order.
     pub async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
         migrate::run(self, migrations, &[]).await

@@ -13,6 +13,7 @@ pub(crate) mod daemons;
 pub(crate) mod errors;
 pub(crate) mod exec;
 pub(crate) mod express_gateway;
+pub(crate) mod fargate;
 pub(crate) mod model;
 pub(crate) mod namespaces;
 pub(crate) mod query;

@@ -3,7 +3,8 @@
 //!
 //! A task definition is validated as ECS validates one for the EC2 and EXTERNAL launch types
 //! (network modes `bridge`, `host`, `none`; every container with a memory limit or
-//! reservation unless the task has one; at least one essential container) and stored as the
+//! reservation unless the task has one; at least one essential container), and for Fargate's
+//! rules when it requires FARGATE (`fargate`: stored, never run), and stored as the
 //! document DescribeTaskDefinition returns, defaults filled in. A member Homeport would not
 //! act on is refused (`unsupported`), never stored and ignored. Revisions of
 //! a family count up from 1 and are never reused. Passing a task or execution role needs
@@ -12,6 +13,7 @@
 use aws_protocol::AwsError;
 use serde_json::{Map, Value as Json, json};
 
+use super::fargate::{self, Size};
 use super::model::task_definition::{self as model, NewRevision, TaskDefinitionStatus};
 use super::{task_definition_checks, unsupported};
 use crate::app::App;
@@ -194,11 +196,6 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if requires.contains(&"EXTERNAL") && network_mode == "awsvpc" {
         return Err(client("Task definition does not support launch_type EXTERNAL with networkMode awsvpc."));
     }
-    if requires.contains(&"FARGATE") {
-        return Err(client(
-            "Homeport runs tasks on EXTERNAL (and EC2-compatible) instances only; FARGATE is not supported.",
-        ));
-    }
     let task_memory = body.get("memory").and_then(Json::as_str).is_some();
     let definitions = body.get("containerDefinitions").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
     if definitions.is_empty() {
@@ -254,7 +251,6 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
         "status": TaskDefinitionStatus::Active.as_str(),
         "requiresAttributes": [],
         "placementConstraints": body.get("placementConstraints").cloned().unwrap_or(json!([])),
-        "compatibilities": ["EC2", "EXTERNAL"],
         "requiresCompatibilities": requires,
         "registeredAt": now,
         "registeredBy": ctx.identity.arn(),
@@ -267,11 +263,23 @@ async fn register_task_definition(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     if let Some(platform) = body.get("runtimePlatform").filter(|p| p.as_object().is_some_and(|p| !p.is_empty())) {
         put(&mut document, "runtimePlatform", platform.clone());
     }
-    for member in ["cpu", "memory", "pidMode", "ipcMode"] {
+    for (member, size) in [("cpu", Size::Cpu), ("memory", Size::Memory)] {
+        if let Some(value) = body.get(member).and_then(Json::as_str).filter(|v| !v.is_empty()) {
+            put(&mut document, member, fargate::normalized(size, value).map_err(client)?);
+        }
+    }
+    for member in ["pidMode", "ipcMode"] {
         if let Some(value) = body.get(member).filter(|value| value.as_str().is_some_and(|v| !v.is_empty())) {
             put(&mut document, member, value.clone());
         }
     }
+    if requires.contains(&"FARGATE") {
+        if let Some(violation) = fargate::violation(&document) {
+            return Err(client(violation));
+        }
+    }
+    let compatibilities = fargate::compatibilities(&document);
+    put(&mut document, "compatibilities", compatibilities);
     // The next revision: one more than any this family ever had, claimed by the insert's
     // unique key, so concurrent registrations get distinct revisions.
     for _ in 0..5 {

@@ -124,9 +124,12 @@ fn id_of(set: &Json) -> &str {
 
 /// The set `named` (id or ARN) of the service, by position.
 fn position(service: &Service, named: &str) -> Option<usize> {
-    task_sets(service)
-        .iter()
-        .position(|s| id_of(s) == named || s.get("taskSetArn").and_then(Json::as_str) == Some(named))
+    task_sets(service).iter().position(|set| names(set, named))
+}
+
+/// Whether `named` (a task set's id or ARN) names `set`.
+fn names(set: &Json, named: &str) -> bool {
+    id_of(set) == named || set.get("taskSetArn").and_then(Json::as_str) == Some(named)
 }
 
 /// `scale` of a request: a percentage from 0 to 100 (ECS's only unit).
@@ -276,7 +279,7 @@ async fn describe_task_sets(ctx: &Ctx<'_>) -> Result<Json, AwsError> {
     let mut found = Vec::new();
     let mut failures = Vec::new();
     for name in named {
-        match counted.iter().find(|s| id_of(s) == name || s.get("taskSetArn").and_then(Json::as_str) == Some(name)) {
+        match counted.iter().find(|set| names(set, name)) {
             Some(set) => found.push(keep(set)),
             None => failures.push(json!({"arn": name, "reason": "MISSING"})),
         }

@@ -238,7 +238,12 @@ pub(crate) async fn launch_from(app: &App, scope: Scope<'_>, body: &Json) -> Res
         .await?
         .filter(|d| d.get("status").and_then(Json::as_str) == Some("ACTIVE") || reference.contains(':'))
         .ok_or_else(|| client("Unable to describe task definition."))?;
-    if definition.get("networkMode").and_then(Json::as_str) == Some("awsvpc") {
+    // Definitions stored before `compatibilities` was computed listed EC2 and EXTERNAL.
+    let external = definition
+        .get("compatibilities")
+        .and_then(Json::as_array)
+        .is_none_or(|launch_types| launch_types.iter().any(|launch_type| launch_type == "EXTERNAL"));
+    if !external || definition.get("networkMode").and_then(Json::as_str) == Some("awsvpc") {
         return Err(invalid_parameter("Task definition does not support launch_type EXTERNAL."));
     }
     let overrides = body.get("overrides").cloned().unwrap_or(json!({}));

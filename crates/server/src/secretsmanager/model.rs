@@ -296,11 +296,7 @@ pub async fn write(
             vec![account.into(), region.into(), read.arn.as_str().into(), read.generation.into()],
         ),
     );
-    match store.transaction(statements).await {
-        Ok(_) => Ok(Written::Done),
-        Err(StoreError::Unmet(_)) => Ok(Written::Raced),
-        Err(error) => Err(error.into()),
-    }
+    Ok(if store.guarded(statements).await? { Written::Done } else { Written::Raced })
 }
 
 /// Deletes a secret and its versions at once: `false` when it is gone already.
@@ -310,11 +306,7 @@ pub async fn delete(store: &Store, account: &str, region: &str, arn: &str) -> Re
         Statement::guard("DELETE FROM secrets WHERE account_id = ? AND region = ? AND arn = ?", key()),
         Statement::new("DELETE FROM secret_versions WHERE account_id = ? AND region = ? AND secret_arn = ?", key()),
     ];
-    match store.transaction(statements).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(error.into()),
-    }
+    Ok(store.guarded(statements).await?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 crate::support::on_both_stores!(
     revisions_are_registered_described_listed_and_deregistered,
     bad_task_definitions_are_refused_with_ecss_messages,
+    fargate_definitions_are_stored_as_ecs_stores_them_and_not_run,
     a_user_without_permissions_is_refused_every_task_definition_operation
 );
 
@@ -87,6 +88,44 @@ fn revisions_are_registered_described_listed_and_deregistered(server: &TestServe
     ]);
 }
 
+fn fargate_definitions_are_stored_as_ecs_stores_them_and_not_run(server: &TestServer) {
+    let root = &server.root;
+    let family = unique("fargate");
+    let cluster = unique("fargate");
+    let sized = |cpu: &str, memory: &str| {
+        json!({"family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": cpu,
+               "memory": memory, "containerDefinitions": [{"name": "web", "image": "nginx"}]})
+    };
+    let mut host_pid = sized("256", "512");
+    host_pid["pidMode"] = json!("host");
+    server.run(&[
+        Case::ok("sizes in vCPU and GB", root, ecs("RegisterTaskDefinition", sized("0.25 vCPU", "0.5 GB")))
+            .json("/taskDefinition/cpu", "256")
+            .json("/taskDefinition/memory", "512")
+            .json("/taskDefinition/requiresCompatibilities", json!(["FARGATE"]))
+            .json("/taskDefinition/compatibilities", json!(["EC2", "FARGATE"])),
+        Case::ok("bridge mode runs on EC2 and EXTERNAL only", root, ecs("RegisterTaskDefinition", web(&family)))
+            .json("/taskDefinition/compatibilities", json!(["EC2", "EXTERNAL"])),
+        Case::error("a size Fargate does not offer", root, ecs("RegisterTaskDefinition", sized("256", "4096")), 400,
+            "ClientException",
+            "No Fargate configuration exists for given values: 256 CPU, 4096 memory. See the Amazon ECS documentation for the valid values."),
+        Case::error("no task memory", root, ecs("RegisterTaskDefinition", {
+            let mut body = sized("256", "512");
+            body.as_object_mut().unwrap().remove("memory");
+            body["containerDefinitions"][0]["memory"] = json!(128);
+            body
+        }), 400, "ClientException", "Fargate requires that 'memory' be defined at the task level."),
+        Case::error("the host's process namespace", root, ecs("RegisterTaskDefinition", host_pid), 400, "ClientException",
+            "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'."),
+        Case::error("a size in no unit", root, ecs("RegisterTaskDefinition", sized("a quarter", "512")), 400,
+            "ClientException", "Invalid 'cpu' setting for task."),
+        Case::ok("a cluster", root, ecs("CreateCluster", json!({"clusterName": cluster}))),
+        Case::error("run on an external instance", root,
+            ecs("RunTask", json!({"cluster": cluster, "taskDefinition": format!("{family}:1")})), 400,
+            "InvalidParameterException", "Task definition does not support launch_type EXTERNAL."),
+    ]);
+}
+
 fn bad_task_definitions_are_refused_with_ecss_messages(server: &TestServer) {
     let root = &server.root;
     let family = unique("bad");
@@ -137,8 +176,8 @@ fn bad_task_definitions_are_refused_with_ecss_messages(server: &TestServer) {
         Case::error("an unknown network mode", root, ecs("RegisterTaskDefinition", body), 400,
             "InvalidParameterException",
             "1 validation error detected: Value 'bridged' at 'networkMode' failed to satisfy constraint: Member must satisfy enum value set: [bridge, host, awsvpc, none]"),
-        Case::error("FARGATE", root, ecs("RegisterTaskDefinition", fargate), 400, "ClientException",
-            "Homeport runs tasks on EXTERNAL (and EC2-compatible) instances only; FARGATE is not supported."),
+        Case::error("FARGATE in bridge mode", root, ecs("RegisterTaskDefinition", fargate), 400, "ClientException",
+            "Fargate only supports network mode 'awsvpc'."),
         Case::error("EXTERNAL with awsvpc", root, ecs("RegisterTaskDefinition", external_awsvpc), 400, "ClientException",
             "Task definition does not support launch_type EXTERNAL with networkMode awsvpc."),
         Case::error("an unknown compatibility", root, ecs("RegisterTaskDefinition", unknown_compatibility), 400,

@@ -6,7 +6,7 @@
 //! count is checked in the transaction that writes, so concurrent Tag calls cannot pass it
 //! together.
 
-use store::{Statement, Store, StoreError, Value};
+use store::{Statement, Store, Value};
 
 use super::Error;
 use super::entities::Kind;
@@ -111,11 +111,7 @@ pub(crate) fn set_statements(account: &str, tagged: Tagged, key: &str, tags: &[T
 pub(crate) async fn tag(store: &Store, account: &str, tagged: Tagged, key: &str, tags: &[Tag]) -> Result<bool, Error> {
     let mut statements = set_statements(account, tagged, key, tags);
     statements.push(tagged.guard(account, key));
-    match store.transaction(statements).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(error.into()),
-    }
+    Ok(store.guarded(statements).await?)
 }
 
 /// Removes the tags of these keys (compared case-insensitively) from a resource.

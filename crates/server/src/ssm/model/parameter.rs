@@ -240,11 +240,7 @@ async fn guarded(
             vec![account.into(), region.into(), name.into(), generation.into()],
         ),
     );
-    match store.transaction(statements).await {
-        Ok(_) => Ok(Written::Done),
-        Err(StoreError::Unmet(_)) => Ok(Written::Raced),
-        Err(error) => Err(error.into()),
-    }
+    Ok(if store.guarded(statements).await? { Written::Done } else { Written::Raced })
 }
 
 /// Adds `next` as the parameter's latest version (the one after what `read` holds), dropping
@@ -318,11 +314,7 @@ pub async fn delete(store: &Store, account: &str, region: &str, name: &str) -> R
         Statement::guard("DELETE FROM ssm_parameters WHERE account_id = ? AND region = ? AND name = ?", key()),
         Statement::new("DELETE FROM ssm_parameter_versions WHERE account_id = ? AND region = ? AND name = ?", key()),
     ];
-    match store.transaction(statements).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::Unmet(_)) => Ok(false),
-        Err(error) => Err(error.into()),
-    }
+    Ok(store.guarded(statements).await?)
 }
 
 #[cfg(test)]
