@@ -62,7 +62,7 @@ pub(crate) fn normalized(size: Size, value: &str) -> Result<String, String> {
     let number = lower.strip_suffix(size.unit()).map(str::trim_end).ok_or_else(refused)?;
     let amount: f64 = number.parse().map_err(|_| refused())?;
     let units = amount * 1024.0;
-    if !(units >= 1.0 && units <= 1_048_576.0 && units.fract() == 0.0) {
+    if !((1.0..=1_048_576.0).contains(&units) && units.fract() == 0.0) {
         return Err(refused());
     }
     #[expect(clippy::cast_possible_truncation, reason = "a whole number checked to be within 1..=2^20")]
