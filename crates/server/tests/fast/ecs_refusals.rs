@@ -9,7 +9,7 @@
 //! (`ExecuteCommand`) named in its `UnknownOperationException`; and service events that end
 //! in exactly one period.
 
-use crate::support::{Case, TestServer, ecs, merged, unique};
+use crate::support::{Case, TestServer, ecs, logs, merged, unique};
 use serde_json::{Value, json};
 
 crate::support::on_both_stores!(
@@ -206,16 +206,14 @@ fn unrouted_operations_are_named_and_service_events_end_once(server: &TestServer
     let cluster = unique("edge");
     let family = unique("web");
     let service = unique("web");
+    // Every ECS operation is routed now; CloudWatch Logs' transformers are not yet.
     server.run(&[Case::error(
-        "DescribeExpressGatewayService",
+        "GetTransformer",
         root,
-        ecs(
-            "DescribeExpressGatewayService",
-            json!({"serviceArn": format!("arn:aws:ecs:us-east-1:{}:service/{cluster}/{service}", server.account_id)}),
-        ),
+        logs("GetTransformer", json!({"logGroupIdentifier": unique("group")})),
         400,
         "UnknownOperationException",
-        "Homeport does not support the ecs operation DescribeExpressGatewayService.",
+        "Homeport does not support the logs operation GetTransformer.",
     )]);
     server.ecs(root, "CreateCluster", &json!({"clusterName": cluster})).ok();
     server
