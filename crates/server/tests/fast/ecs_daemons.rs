@@ -21,7 +21,9 @@ fn probe(family: &str) -> Value {
 
 fn daemon_task_definitions_are_registered_described_listed_and_deleted(server: &TestServer) {
     let root = &server.root;
-    let family = unique("agent");
+    // `agent7-daemon`: its prefix `agent7-` is no other test's family's (`agent70-...` is not).
+    let stem = format!("{}-", unique("agent"));
+    let family = format!("{stem}daemon");
     let arn = |revision: u32| {
         format!("arn:aws:ecs:us-east-1:{}:daemon-task-definition/{family}:{revision}", server.account_id)
     };
@@ -74,7 +76,7 @@ fn daemon_task_definitions_are_registered_described_listed_and_deleted(server: &
         Case::ok(
             "by a prefix, newest first",
             root,
-            ecs("ListDaemonTaskDefinitions", json!({"familyPrefix": &family[..family.len() - 1], "sort": "DESC"})),
+            ecs("ListDaemonTaskDefinitions", json!({"familyPrefix": stem, "sort": "DESC"})),
         )
         .json("/daemonTaskDefinitions/0/arn", arn(2)),
         Case::ok(
