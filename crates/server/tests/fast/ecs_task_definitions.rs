@@ -22,7 +22,8 @@ fn with_container(family: &str, container: Value) -> Value {
 
 fn revisions_are_registered_described_listed_and_deregistered(server: &TestServer) {
     let root = &server.root;
-    let family = unique("family");
+    // Ends in `-td`: a prefix of it cut short (`family21-t`) is no other test's family.
+    let family = format!("{}-td", unique("family"));
     let arn =
         |revision: u32| format!("arn:aws:ecs:us-east-1:{}:task-definition/{family}:{revision}", server.account_id);
     server.run(&[
